@@ -1,0 +1,119 @@
+# fincloud - one entry point for building, testing and installing.
+#
+#   make            build everything into build/
+#   make check      install missing packages, build, run every test
+#   make asan       the same suite under AddressSanitizer + UBSan (build/asan)
+#   make bench      benchmarks against their baselines
+#   make demo       bring up a real testbed and show the main job
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, units, schemas)
+#
+# Each component adds its sources, binaries and tests in its own
+# <dir>/<dir>.mk, included below; this file holds only what they share.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/fincloud
+BUILD ?= build
+SAN ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-missing-field-initializers
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(HARDEN) -I. -MMD -MP
+ifeq ($(SAN),1)
+# -O1 keeps stack traces readable; FORTIFY needs optimisation to stay on.
+BASE_CFLAGS := $(filter-out -O2,$(BASE_CFLAGS)) -O1 \
+	-fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+BASE_LDFLAGS := -fsanitize=address,undefined
+endif
+CFLAGS ?=
+LDFLAGS ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(BASE_LDFLAGS) $(LDFLAGS) -pthread
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+CJSON_CFLAGS := $(call pc_cflags,libcjson)
+CJSON_LIBS := $(or $(call pc_libs,libcjson),-lcjson)
+CURL_CFLAGS := $(call pc_cflags,libcurl)
+CURL_LIBS := $(or $(call pc_libs,libcurl),-lcurl)
+XML_CFLAGS := $(call pc_cflags,libxml-2.0)
+XML_LIBS := $(or $(call pc_libs,libxml-2.0),-lxml2)
+VIRT_CFLAGS := $(call pc_cflags,libvirt)
+VIRT_LIBS := $(or $(call pc_libs,libvirt),-lvirt)
+MHD_CFLAGS := $(call pc_cflags,libmicrohttpd)
+MHD_LIBS := $(or $(call pc_libs,libmicrohttpd),-lmicrohttpd)
+SQLITE_CFLAGS := $(call pc_cflags,sqlite3)
+SQLITE_LIBS := $(or $(call pc_libs,sqlite3),-lsqlite3)
+CMOCKA_CFLAGS := $(call pc_cflags,cmocka)
+CMOCKA_LIBS := $(or $(call pc_libs,cmocka),-lcmocka)
+# Debian's libglpk-dev ships no pkg-config file.
+GLPK_CFLAGS :=
+GLPK_LIBS := -lglpk
+
+# Filled in by the component makefiles.
+BINS :=          # programs installed to $(BINDIR)
+UNIT_TESTS :=    # cmocka test programs, run by tests/run.sh
+INSTALL_DATA :=  # "src:dest-relative-to-DATADIR" pairs
+
+.PHONY: all check test asan bench demo install clean deps
+all:
+
+# $(eval $(call unit_test,NAME,SOURCES,ARCHIVES,LINK_LIBS)) builds the
+# cmocka program $(BUILD)/tests/unit/NAME from SOURCES (.c files) linked
+# with ARCHIVES (our .a files, also prerequisites) and LINK_LIBS.
+define unit_test
+$(BUILD)/tests/unit/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(2)) $(3)
+	@mkdir -p $$(@D)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o,$$^) $(3) $(4) $$(CMOCKA_LIBS) -lm
+UNIT_TESTS += $(BUILD)/tests/unit/$(1)
+endef
+$(BUILD)/obj/tests/%.o: OBJ_CFLAGS += $(CMOCKA_CFLAGS) $(CJSON_CFLAGS)
+
+include common/common.mk
+-include scheduler/scheduler.mk
+-include agents/agents.mk
+-include controller/controller.mk
+include tests/tests.mk
+
+all: $(BINS) $(UNIT_TESTS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(OBJ_CFLAGS) -c -o $@ $<
+
+deps:
+	bash scripts/deps.sh
+
+# check installs what is missing, builds, and runs every test.
+check: deps
+	$(MAKE) test
+
+test: all
+	bash tests/run.sh $(BUILD)
+
+asan: deps
+	$(MAKE) BUILD=build/asan SAN=1 test
+
+bench: deps all
+	bash scripts/bench.sh $(BUILD)
+
+demo: deps all
+	bash scripts/demo.sh $(BUILD)
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR)
+	for b in $(BINS); do install -m 0755 $$b $(DESTDIR)$(BINDIR)/; done
+	install -d $(DESTDIR)$(DATADIR)/schemas
+	for f in schemas/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/schemas/; done; true
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

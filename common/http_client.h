@@ -1,0 +1,42 @@
+/*
+ * http_client.h - a small JSON-over-HTTP client on libcurl, used by the
+ * agent and by finctl to talk to the controller.
+ *
+ * One struct http_client holds one curl handle, so a client reuses its
+ * connection between requests; it is not thread-safe (one per thread).
+ * Response bodies are capped: a larger body fails the request.
+ */
+#ifndef FC_HTTP_CLIENT_H
+#define FC_HTTP_CLIENT_H
+
+#include "common/fc.h"
+
+struct http_client;
+
+struct http_response {
+	long status;  /* HTTP status; 0 when no response arrived */
+	char *body;   /* NUL-terminated, owned by the response */
+	size_t len;
+};
+
+/* base_url: "http://127.0.0.1:8740" (no trailing slash needed).
+ * token: bearer token or NULL. ca_file: PEM bundle for https, or NULL.
+ * Strings are copied. NULL on failure (err_set). */
+struct http_client *http_client_new(const char *base_url, const char *token,
+				    const char *ca_file);
+void http_client_free(struct http_client *c);
+int http_client_set_token(struct http_client *c, const char *token);
+void http_client_set_timeout(struct http_client *c, long timeout_ms);
+void http_client_set_max_body(struct http_client *c, size_t max);
+
+/* Send METHOD base_url+path with an optional JSON body. Returns 0 when a
+ * response arrived (whatever its status), -1 with err_set() naming the URL
+ * when none did (refused, timed out, too large). resp is filled on 0 and
+ * must be released with http_response_free(). */
+int http_client_request(struct http_client *c, const char *method,
+			const char *path, const char *json_body,
+			struct http_response *resp);
+
+void http_response_free(struct http_response *resp);
+
+#endif

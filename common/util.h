@@ -1,0 +1,52 @@
+/*
+ * util.h - small helpers shared by every fincloud component.
+ */
+#ifndef FC_UTIL_H
+#define FC_UTIL_H
+
+#include "common/fc.h"
+
+/* Copy src into dst (size bytes), always NUL-terminated. Returns 0, or -1
+ * when src did not fit (dst then holds a truncated copy). */
+int str_copy(char *dst, size_t size, const char *src);
+
+/* True when s starts with prefix. */
+bool str_startswith(const char *s, const char *prefix);
+
+/* Trim ASCII white space at both ends, in place; returns s. */
+char *str_trim(char *s);
+
+/* Object names (pools, hosts, tenants, groups, VMs, flavors):
+ * 1..63 characters of [A-Za-z0-9._-], starting with a letter or digit.
+ * Returns 0, or -1 with err_set() naming `what` and the rule. */
+#define NAME_MAX_LEN 63
+int name_validate(const char *what, const char *name);
+
+/* Parse a whole base-10 integer / finite double; -1 on junk or range. */
+int parse_int64(const char *s, int64_t *out);
+int parse_double(const char *s, double *out);
+
+/* Clocks. */
+uint64_t time_mono_ns(void);
+int64_t time_wall_ms(void);
+
+/* Read a whole file into a NUL-terminated malloc'd buffer of at most max
+ * bytes; a larger file is refused, not truncated. Caller frees *out. */
+int file_read_all(const char *path, size_t max, char **out, size_t *len);
+
+/* Write data to path atomically (temp file in the same directory, fsync,
+ * rename, fsync of the directory) with the given mode. */
+int file_write_atomic(const char *path, const void *data, size_t len,
+		      unsigned mode);
+
+/* mkdir -p with the given mode for the directories it creates. */
+int dir_create(const char *path, unsigned mode);
+
+/* n random bytes from the kernel as 2n lowercase hex digits + NUL into out
+ * (size >= 2n + 1). */
+int random_hex(char *out, size_t size, size_t n);
+
+/* A random RFC 4122 version-4 UUID, 36 characters + NUL into out. */
+int uuid_generate_v4(char out[37]);
+
+#endif

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# tests/run.sh BUILD_DIR [PATTERN]
+#
+# Runs every test of fincloud and ends with one line
+#   N passed, N failed, N skipped
+# exiting non-zero when anything failed.
+#
+#   unit         every cmocka program in BUILD_DIR/tests/unit
+#   integration  every executable tests/integration/*.sh (real processes)
+#   e2e          every executable tests/e2e/*.sh (real KVM nodes)
+#
+# A script test exits 0 (pass), 77 (skip; its last line starting "SKIP:"
+# says why) or anything else (fail). A script may also print TAP lines
+# ("ok N - what", "not ok N - what", "ok N - what # SKIP why"), which are
+# then counted one by one. PATTERN (a shell glob) runs only matching tests.
+# Each test's output goes to BUILD_DIR/test-logs/; a failing test's tail
+# is printed. FC_TEST_TIMEOUT (seconds, default 900) bounds each test.
+set -u
+build=${1:?usage: tests/run.sh BUILD_DIR [PATTERN]}
+pattern=${2:-*}
+top=$(cd "$(dirname "$0")/.." && pwd)
+case $build in /*) ;; *) build=$top/$build ;; esac
+logs=$build/test-logs
+mkdir -p "$logs"
+
+export FC_TOP=$top FC_BUILD=$build FC_BIN=$build/bin
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+timeout_s=${FC_TEST_TIMEOUT:-900}
+
+passed=0 failed=0 skipped=0
+failed_names=()
+
+report_fail() { # name log
+	failed_names+=("$1")
+	echo "FAIL $1 (log: $2)"
+	tail -n 30 "$2" | sed 's/^/    | /'
+}
+
+run_unit() { # path
+	local t=$1 name log rc p f s
+	name=unit/$(basename "$t")
+	log=$logs/$(basename "$t").log
+	timeout -k 10 "$timeout_s" "$t" >"$log" 2>&1
+	rc=$?
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	p=${p:-0} f=${f:-0} s=${s:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed, timed out or a sanitizer stopped it
+	fi
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	if [ "$f" -gt 0 ]; then
+		report_fail "$name" "$log"
+	else
+		if [ "$s" -gt 0 ]; then echo "PASS $name ($p passed, $s skipped)"; else echo "PASS $name ($p passed)"; fi
+	fi
+	grep '^\[  SKIPPED \] [a-z_]' "$log" | sed 's/^/    /'
+}
+
+run_script() { # path kind
+	local t=$1 kind=$2 name log rc ok notok skip why
+	name=$kind/$(basename "$t" .sh)
+	log=$logs/$kind-$(basename "$t" .sh).log
+	# setsid: the test and everything it starts form one process group,
+	# so a timeout stops all of it.
+	timeout -k 10 "$timeout_s" setsid "$t" >"$log" 2>&1 </dev/null
+	rc=$?
+	ok=$(grep -cE '^ok [0-9]+' "$log")
+	skip=$(grep -cE '^ok [0-9]+.*# SKIP' "$log")
+	notok=$(grep -cE '^not ok [0-9]+' "$log")
+	ok=$((ok - skip))
+	if [ "$ok" -eq 0 ] && [ "$notok" -eq 0 ] && [ "$skip" -eq 0 ]; then
+		case $rc in
+		0) ok=1 ;;
+		77) skip=1 ;;
+		*) notok=1 ;;
+		esac
+	elif [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$notok" -eq 0 ]; then
+		notok=1
+	fi
+	passed=$((passed + ok)) failed=$((failed + notok)) skipped=$((skipped + skip))
+	if [ "$notok" -gt 0 ]; then
+		report_fail "$name" "$log"
+	elif [ "$ok" -eq 0 ] && [ "$skip" -gt 0 ]; then
+		why=$(grep -E '^SKIP:|# SKIP' "$log" | tail -1)
+		echo "SKIP $name: ${why:-no reason given}"
+	else
+		if [ "$skip" -gt 0 ]; then echo "PASS $name ($ok passed, $skip skipped)"; else echo "PASS $name ($ok passed)"; fi
+		grep -E '# SKIP' "$log" | sed 's/^/    /'
+	fi
+}
+
+shopt -s nullglob
+for t in "$build"/tests/unit/*; do
+	[ -x "$t" ] || continue
+	# shellcheck disable=SC2053
+	[[ unit/$(basename "$t") == $pattern ]] || continue
+	run_unit "$t"
+done
+for kind in integration e2e; do
+	for t in "$top"/tests/$kind/*.sh; do
+		[ -x "$t" ] || continue
+		[[ $kind/$(basename "$t" .sh) == $pattern ]] || continue
+		run_script "$t" "$kind"
+	done
+done
+
+echo
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "failed: ${failed_names[*]}"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,5 @@
+# tests/: the unit tests of common/ (components add their own in their .mk)
+$(eval $(call unit_test,test_config,tests/unit/test_config.c,$(LIBCOMMON),$(COMMON_LIBS)))
+$(eval $(call unit_test,test_json,tests/unit/test_json.c,$(LIBCOMMON),$(COMMON_LIBS)))
+$(eval $(call unit_test,test_log,tests/unit/test_log.c,$(LIBCOMMON),$(COMMON_LIBS)))
+$(eval $(call unit_test,test_util,tests/unit/test_util.c,$(LIBCOMMON),$(COMMON_LIBS)))
