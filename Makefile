@@ -62,7 +62,7 @@ BINS :=          # programs installed to $(BINDIR)
 UNIT_TESTS :=    # cmocka test programs, run by tests/run.sh
 INSTALL_DATA :=  # "src:dest-relative-to-DATADIR" pairs
 
-.PHONY: all check test asan bench demo install clean deps
+.PHONY: all check test asan bench demo install clean deps print-bins
 all:
 
 # $(eval $(call unit_test,NAME,SOURCES,ARCHIVES,LINK_LIBS)) builds the
@@ -101,7 +101,8 @@ test: all
 asan: deps
 	$(MAKE) BUILD=build/asan SAN=1 test
 
-bench: deps all
+bench: all
+	bash scripts/deps.sh --bench
 	bash scripts/bench.sh $(BUILD)
 
 demo: deps all
@@ -115,5 +116,8 @@ install: $(BINS)
 
 clean:
 	rm -rf build
+
+print-bins:
+	@echo $(BINS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
