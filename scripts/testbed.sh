@@ -1,0 +1,651 @@
+#!/usr/bin/env bash
+# scripts/testbed.sh: real KVM compute nodes on one machine.
+#
+#   testbed.sh up N [options]      N nodes, a controller and one agent per node
+#   testbed.sh down [options]      stop exactly what "up" started, remove it
+#   testbed.sh status [options]    what runs, and how to reach it
+#   testbed.sh env [options]       shell lines: FINCLOUD_URL, FINCLOUD_TOKEN, ...
+#   testbed.sh exec NODE CMD...    run CMD inside node NODE (1..N)
+#   testbed.sh agent-stop NODE     stop node NODE's agent (SIGTERM, by PID)
+#   testbed.sh agent-kill NODE     the same with SIGKILL
+#   testbed.sh agent-start NODE    start node NODE's agent again
+#
+# Options:
+#   --dir DIR        state directory (default: $FC_TESTBED_DIR or
+#                    /run/fincloud-testbed)
+#   --subnet A.B.C   the /24 the nodes live in (default 10.250.0): the host
+#                    side is A.B.C.1 on a bridge, node i is A.B.C.(i+1)
+#   --prefix P       name prefix of namespaces and links (default fc):
+#                    namespaces P1..PN, bridge Pbr, veths Ph1/Pn1 ...
+#   --bin DIR        where fincloud-controller, finctl and fincloud-agent
+#                    are (default: build/bin of this checkout)
+#   --port PORT      controller port (default 8740)
+#   --pool NAME      pool the agents join (default: default)
+#   --no-fincloud    libvirt nodes only: no controller, no agents
+#   --local          one node without namespaces: the host's own libvirt
+#                    (started by scripts/libvirtd-ensure.sh if needed),
+#                    for machines where network namespaces are missing
+#
+# Each node is a network namespace with a veth pair to a bridge on the
+# host, and inside it a private mount namespace with its own /run,
+# /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt,
+# /etc/fincloud and /var/lib/fincloud, where virtlogd and
+# "libvirtd --listen" (plain TCP, no auth, on the node's address only) run,
+# and the node's agent, installed by scripts/install-agent.sh --root.
+# Everything "up" creates is written to DIR/state as it is created, so
+# "down" undoes exactly that, in reverse order, also after a failed "up".
+# See docs/testbed.md.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+self=$top/scripts/testbed.sh
+
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+}
+
+die() {
+	echo "testbed: $*" >&2
+	exit 1
+}
+
+say() {
+	echo "testbed: $*"
+}
+
+# ---------------------------------------------------------------- options
+cmd=${1:-}
+[ -n "$cmd" ] || {
+	usage >&2
+	exit 2
+}
+shift
+dir=${FC_TESTBED_DIR:-/run/fincloud-testbed}
+subnet=10.250.0
+prefix=fc
+bin=$top/build/bin
+port=8740
+pool=default
+fincloud=1
+local_mode=0
+args=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--dir) dir=${2:?--dir needs a directory}; shift 2 ;;
+	--subnet) subnet=${2:?--subnet needs A.B.C}; shift 2 ;;
+	--prefix) prefix=${2:?--prefix needs a name}; shift 2 ;;
+	--bin) bin=${2:?--bin needs a directory}; shift 2 ;;
+	--port) port=${2:?--port needs a number}; shift 2 ;;
+	--pool) pool=${2:?--pool needs a name}; shift 2 ;;
+	--no-fincloud) fincloud=0; shift ;;
+	--local) local_mode=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; args+=("$@"); break ;;
+	*) args+=("$1"); shift ;;
+	esac
+done
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+[[ $subnet =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "bad --subnet '$subnet': give the first three octets, e.g. 10.250.0"
+[[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "bad --prefix '$prefix': 1-8 lowercase letters or digits, starting with a letter"
+[[ $port =~ ^[0-9]+$ ]] || die "bad --port '$port'"
+
+state=$dir/state
+host_ip=$subnet.1
+bridge=${prefix}br
+
+node_ip() { echo "$subnet.$(($1 + 1))"; }
+node_dir() { echo "$dir/node$1"; }
+
+# A saved testbed's settings win over the defaults for every later command.
+load_env() {
+	if [ -f "$dir/testbed.env" ]; then
+		# shellcheck disable=SC1091
+		. "$dir/testbed.env"
+		host_ip=$subnet.1
+		bridge=${prefix}br
+	fi
+}
+
+record() { # what... : one line per created resource, undone in reverse
+	echo "$*" >>"$state"
+}
+
+proc_start_time() { # pid -> start time in clock ticks (field 22 of stat)
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	# after "comm) " the fields start at 3 (state); start time is 22
+	set -- $s
+	echo "${20}"
+}
+
+record_pid() { # name pid
+	local t
+	t=$(proc_start_time "$2") || die "process '$1' (pid $2) exited at once; see its log in $dir"
+	record pid "$1" "$2" "$t"
+}
+
+# pid_alive PID STARTTIME: the same process we started is still there
+pid_alive() {
+	local t
+	t=$(proc_start_time "$1") || return 1
+	[ "$t" = "$2" ]
+}
+
+# stop_pids SIGNAL "name pid start"...: signal them all, then wait for
+# each (SIGKILL after 10 s), so nodes stop in parallel.
+stop_pids() {
+	local sig=$1 l name pid t i alive
+	shift
+	for l in "$@"; do
+		read -r name pid t <<<"$l"
+		pid_alive "$pid" "$t" && kill "-$sig" "$pid" 2>/dev/null || true
+	done
+	for i in $(seq 1 100); do
+		alive=0
+		for l in "$@"; do
+			read -r name pid t <<<"$l"
+			pid_alive "$pid" "$t" && alive=1
+		done
+		[ "$alive" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	for l in "$@"; do
+		read -r name pid t <<<"$l"
+		if pid_alive "$pid" "$t"; then
+			echo "testbed: '$name' (pid $pid) ignored SIG$sig for 10 s; sending SIGKILL" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	sleep 0.5
+}
+
+stop_pid() { # name pid starttime [signal]
+	stop_pids "${4:-TERM}" "$1 $2 $3"
+}
+
+# Latest recorded pid line of NAME: "pid NAME PID START"
+find_pid() {
+	[ -f "$state" ] || return 1
+	awk -v n="$1" '$1 == "pid" && $2 == n { l = $0 } END { if (l == "") exit 1; print l }' "$state"
+}
+
+# ------------------------------------------------------------------ down
+undo_line() { # one state line
+	local kind=$1
+	shift
+	case $kind in
+	pid) stop_pid "$@" ;;
+	netns)
+		# every process left in the node's namespace (qemu guests that
+		# libvirtd started for us, helpers) belongs to this testbed
+		local p
+		for p in $(ip netns pids "$1" 2>/dev/null); do kill -TERM "$p" 2>/dev/null || true; done
+		sleep 0.5
+		for p in $(ip netns pids "$1" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+		ip netns del "$1" 2>/dev/null || true
+		;;
+	link) ip link del "$1" 2>/dev/null || true ;;
+	domains) destroy_domains "$1" ;;
+	mkdir)
+		# a mount point created on the host for the nodes' binds; left in
+		# place while any other process (another testbed) mounts on it
+		if ! cat /proc/[0-9]*/mountinfo 2>/dev/null | awk -v m="$1" '$5 == m { f = 1 } END { exit !f }'; then
+			rmdir "$1" 2>/dev/null || true
+		fi
+		;;
+	file) rm -f "$1" ;;
+	*) echo "testbed: unknown state line '$kind $*' ignored" >&2 ;;
+	esac
+}
+
+# Destroy and undefine every domain of a node while its libvirtd still
+# answers, so no guest outlives the testbed (the netns sweep is the
+# backstop).
+destroy_domains() { # uri
+	local uri=$1 d
+	timeout 10 virsh -c "$uri" version >/dev/null 2>&1 || return 0
+	for d in $(timeout 10 virsh -c "$uri" list --all --uuid 2>/dev/null); do
+		timeout 30 virsh -c "$uri" destroy "$d" >/dev/null 2>&1 || true
+		timeout 30 virsh -c "$uri" undefine --nvram "$d" >/dev/null 2>&1 ||
+			timeout 30 virsh -c "$uri" undefine "$d" >/dev/null 2>&1 || true
+	done
+}
+
+cmd_down() {
+	load_env
+	if [ ! -f "$state" ]; then
+		if [ -d "$dir" ]; then
+			say "no state file in '$dir': nothing recorded to stop"
+		else
+			say "no testbed in '$dir'"
+		fi
+		return 0
+	fi
+	say "tearing down the testbed in '$dir'"
+	local lines i l first=() second=()
+	mapfile -t lines <"$state"
+	# 1. the controller and the agents, so nothing recreates guests;
+	# 2. every node's guests, while its libvirtd still answers;
+	# 3. the node daemons, all at once; 4. the rest, newest first.
+	for l in "${lines[@]}"; do
+		case $l in
+		"pid controller "* | "pid agent-"*) first+=("${l#pid }") ;;
+		"pid "*) second+=("${l#pid }") ;;
+		esac
+	done
+	[ ${#first[@]} -eq 0 ] || stop_pids TERM "${first[@]}"
+	for l in "${lines[@]}"; do
+		case $l in "domains "*) destroy_domains "${l#domains }" ;; esac
+	done
+	[ ${#second[@]} -eq 0 ] || stop_pids TERM "${second[@]}"
+	for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
+		case ${lines[i]} in "pid "* | "domains "*) continue ;; esac
+		# shellcheck disable=SC2086
+		undo_line ${lines[i]}
+	done
+	rm -f "$state" "$dir/testbed.env"
+	rm -rf "$dir"/node* "$dir/controller" "$dir/bin"
+	rmdir "$dir" 2>/dev/null || true
+	say "down: everything 'up' started is stopped and removed"
+}
+
+# -------------------------------------------------------------------- up
+need() {
+	command -v "$1" >/dev/null 2>&1 || die "'$1' is missing: run scripts/deps.sh (package $2)"
+}
+
+# The node side, run inside "ip netns exec NS unshare --mount
+# --propagation private": private /run and libvirt directories, then the
+# daemons. It records their PIDs for the host in NODEDIR/pids.
+node_script() {
+	cat <<'EOF'
+set -eu
+nd=$1
+mount -t tmpfs -o mode=0755 tmpfs /run
+for m in etc/libvirt var/lib/libvirt var/cache/libvirt var/log/libvirt etc/fincloud var/lib/fincloud; do
+	mount --bind "$nd/root/$m" "/$m"
+done
+ip link set lo up
+virtlogd </dev/null >>"$nd/virtlogd.log" 2>&1 &
+echo "virtlogd $!" >>"$nd/pids"
+libvirtd --listen </dev/null >>"$nd/libvirtd.log" 2>&1 &
+echo "libvirtd $!" >>"$nd/pids"
+for i in $(seq 1 150); do
+	if virsh -c qemu:///system version >/dev/null 2>&1; then exit 0; fi
+	sleep 0.2
+done
+echo "libvirtd in node did not answer within 30 s; see $nd/libvirtd.log" >&2
+exit 1
+EOF
+}
+
+# Private copies of the host's libvirt configuration for node i.
+node_prepare() { # i
+	local i=$1 nd ip uuid
+	nd=$(node_dir "$i")
+	ip=$(node_ip "$i")
+	mkdir -p "$nd/root"/{var/lib/libvirt,var/cache/libvirt,var/log/libvirt,etc/fincloud,var/lib/fincloud}
+	cp -a /etc/libvirt "$nd/root/etc/"
+	# no default network, no autostarted guests of the host
+	rm -rf "$nd/root/etc/libvirt/qemu/networks/autostart" "$nd/root/etc/libvirt/qemu/autostart"
+	find "$nd/root/etc/libvirt/qemu" -maxdepth 1 -name '*.xml' -delete
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	cat >>"$nd/root/etc/libvirt/libvirtd.conf" <<EOF
+
+# fincloud testbed node $i
+host_uuid = "$uuid"
+listen_tls = 0
+listen_tcp = 1
+auth_tcp = "none"
+listen_addr = "$ip"
+log_outputs = "3:file:$nd/libvirtd-debug.log"
+EOF
+	# Guests run as root without a security driver or cgroups: every node
+	# shares the host's cgroup tree, where two libvirtds would pick the
+	# same machine names (qemu-1-NAME) during a migration.
+	cat >>"$nd/root/etc/libvirt/qemu.conf" <<EOF
+
+# fincloud testbed node $i
+user = "root"
+group = "root"
+dynamic_ownership = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+EOF
+	echo "$uuid" >"$nd/host_uuid"
+	# the QEMU capabilities node 1 probed (seconds of work) serve the
+	# others too: same binaries, same host
+	if [ "$i" -gt 1 ] && [ -d "$(node_dir 1)/root/var/cache/libvirt/qemu" ]; then
+		cp -a "$(node_dir 1)/root/var/cache/libvirt/qemu" "$nd/root/var/cache/libvirt/"
+	fi
+}
+
+node_up() { # i
+	local i=$1 ns=$prefix$1 vh=${prefix}h$1 vn=${prefix}n$1 nd ip line name pid
+	nd=$(node_dir "$i")
+	ip=$(node_ip "$i")
+	node_prepare "$i"
+	ip netns add "$ns"
+	record netns "$ns"
+	ip link add "$vh" type veth peer name "$vn"
+	record link "$vh"
+	ip link set "$vn" netns "$ns"
+	ip link set "$vh" master "$bridge"
+	ip link set "$vh" up
+	ip netns exec "$ns" ip addr add "$ip/24" dev "$vn"
+	ip netns exec "$ns" ip link set "$vn" up
+	ip netns exec "$ns" ip link set lo up
+	node_script >"$nd/node.sh"
+	: >"$nd/pids"
+	local rc=0
+	ip netns exec "$ns" unshare --mount --propagation private bash "$nd/node.sh" "$nd" || rc=$?
+	while read -r name pid; do
+		record_pid "$name-$i" "$pid"
+	done <"$nd/pids"
+	[ "$rc" -eq 0 ] || die "node $i: libvirt did not start (see $nd/libvirtd.log)"
+	# destroy the node's guests before its libvirtd stops (reverse order)
+	record domains "qemu+tcp://$ip/system"
+	timeout 20 virsh -c "qemu+tcp://$ip/system" version >/dev/null 2>&1 ||
+		die "node $i: libvirtd does not answer on qemu+tcp://$ip/system (see $nd/libvirtd.log)"
+	say "node $i: namespace $ns, libvirt at qemu+tcp://$ip/system"
+}
+
+# Run a command in node i's network and mount namespaces.
+node_exec() { # i cmd...
+	local i=$1 line pid start
+	shift
+	line=$(find_pid "libvirtd-$i") || die "node $i has no libvirtd in this testbed"
+	read -r _ _ pid start <<<"$line"
+	pid_alive "$pid" "$start" || die "node $i: its libvirtd (pid $pid) is gone"
+	nsenter -t "$pid" -n -m -- "$@"
+}
+
+controller_up() {
+	local cd=$dir/controller i
+	mkdir -p "$cd"
+	cat >"$cd/controller.conf" <<EOF
+listen_address = $host_ip
+listen_port = $port
+database = $cd/fincloud.db
+state_dir = $cd
+heartbeat_timeout = 15
+log_level = info
+EOF
+	"$bin/fincloud-controller" --config "$cd/controller.conf" </dev/null >>"$cd/controller.log" 2>&1 &
+	record_pid controller $!
+	for i in $(seq 1 100); do
+		if [ -s "$cd/admin.token" ] && curl -fsS "http://$host_ip:$port/healthz" >/dev/null 2>&1; then
+			break
+		fi
+		sleep 0.1
+	done
+	curl -fsS "http://$host_ip:$port/healthz" >/dev/null 2>&1 ||
+		die "the controller does not answer on http://$host_ip:$port/healthz (see $cd/controller.log)"
+	[ -s "$cd/admin.token" ] || die "the controller wrote no '$cd/admin.token'"
+	say "controller: http://$host_ip:$port (state in $cd)"
+}
+
+finctl_admin() {
+	FINCLOUD_URL=http://$host_ip:$port FINCLOUD_TOKEN=$(cat "$dir/controller/admin.token") \
+		"$bin/finctl" "$@"
+}
+
+join_token() {
+	local out tok
+	out=$(finctl_admin -o json token create --role join) ||
+		die "finctl token create --role join failed: $out"
+	tok=$(printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("token") or d.get("secret") or "")')
+	[ -n "$tok" ] || die "finctl token create printed no token: $out"
+	echo "$tok"
+}
+
+agent_install() { # i token
+	local i=$1 tok=$2 nd ip
+	nd=$(node_dir "$i")
+	ip=$(node_ip "$i")
+	bash "$top/scripts/install-agent.sh" --root "$nd/root" --binary "$bin/fincloud-agent" \
+		--controller "http://$host_ip:$port" --join-token "$tok" --pool "$pool" \
+		--node "node$i" --migration-uri "qemu+tcp://$ip/system" >"$nd/install.log" 2>&1 ||
+		die "node $i: install-agent.sh failed: $(tail -n 3 "$nd/install.log")"
+}
+
+agent_start() { # i
+	local i=$1 nd
+	nd=$(node_dir "$i")
+	[ -x "$nd/root/usr/local/bin/fincloud-agent" ] || die "node $i has no agent installed"
+	node_exec "$i" "$nd/root/usr/local/bin/fincloud-agent" --config /etc/fincloud/agent.conf \
+		</dev/null >>"$nd/agent.log" 2>&1 &
+	local pid=$!
+	sleep 0.2
+	record_pid "agent-$i" "$pid"
+	say "node $i: agent started (pid $pid, log $nd/agent.log)"
+}
+
+agent_stop() { # i signal
+	local line
+	local line name pid start
+	line=$(find_pid "agent-$1") || die "node $1 has no agent in this testbed"
+	read -r _ name pid start <<<"$line"
+	stop_pid "$name" "$pid" "$start" "$2"
+}
+
+wait_hosts_up() { # n
+	local n=$1 i out up
+	for i in $(seq 1 150); do
+		out=$(finctl_admin -o json host list 2>/dev/null) || out=
+		up=$(printf '%s' "$out" | /usr/bin/python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    print(0); sys.exit()
+items = d.get("hosts", d.get("items", d)) if isinstance(d, dict) else d
+print(sum(1 for h in items if h.get("state", h.get("status")) in ("up", "ready", "active")))
+' 2>/dev/null || echo 0)
+		[ "$up" -ge "$n" ] && return 0
+		sleep 0.2
+	done
+	die "only ${up:-0} of $n hosts came up at the controller within 30 s (see $dir/node*/agent.log, $dir/controller/controller.log)"
+}
+
+check_namespaces() {
+	ip netns add "${prefix}probe$$" 2>/dev/null || return 1
+	ip netns del "${prefix}probe$$"
+	unshare --mount --propagation private true 2>/dev/null || return 1
+}
+
+on_up_failure() {
+	local rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "testbed: 'up' failed; undoing what it did" >&2
+		cmd_down >&2 || true
+	fi
+	exit "$rc"
+}
+
+cmd_up() {
+	local n=${args[0]:-}
+	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 50 ] || die "usage: testbed.sh up N (1..50 nodes)"
+	[ "$(id -u)" -eq 0 ] || die "the testbed needs root (namespaces, bridges, libvirtd)"
+	need ip iproute2
+	need unshare util-linux
+	need nsenter util-linux
+	need libvirtd libvirt-daemon-system
+	need virtlogd libvirt-daemon-system
+	need virsh libvirt-clients
+	need curl curl
+	[ ! -f "$state" ] || die "a testbed already runs in '$dir' (run: $self down --dir $dir)"
+	[ -z "$(ip netns list 2>/dev/null | awk -v p="$prefix" '$1 ~ "^" p "[0-9]+$"')" ] ||
+		die "namespaces named '$prefix<N>' exist already: another testbed uses --prefix $prefix; pick another --prefix and --subnet"
+	if [ "$local_mode" -eq 0 ] && ! check_namespaces; then
+		die "network or mount namespaces are not available here; use --local for one node on the host's libvirt"
+	fi
+	mkdir -p "$dir"
+	: >"$state"
+	trap on_up_failure EXIT
+	cat >"$dir/testbed.env" <<EOF
+subnet=$subnet
+prefix=$prefix
+bin=$bin
+port=$port
+pool=$pool
+nodes=$n
+local_mode=$local_mode
+EOF
+	if [ "$local_mode" -eq 1 ]; then
+		up_local
+	else
+		local m
+		# mount points for the nodes' private /etc/fincloud and
+		# /var/lib/fincloud; the host's own stay untouched
+		for m in /etc/fincloud /var/lib/fincloud; do
+			if [ ! -d "$m" ]; then
+				mkdir "$m"
+				record mkdir "$m"
+			fi
+		done
+		ip link add "$bridge" type bridge
+		record link "$bridge"
+		ip addr add "$host_ip/24" dev "$bridge"
+		ip link set "$bridge" up
+		local i
+		for i in $(seq 1 "$n"); do node_up "$i"; done
+		up_fincloud "$n"
+	fi
+	trap - EXIT
+	say "up: $n node(s) in '$dir'"
+	cmd_status
+}
+
+# --local: no namespaces; the host's own libvirt is the only node.
+up_local() {
+	[ "${args[0]}" = 1 ] || die "--local gives exactly one node"
+	local pidfile=$dir/libvirtd-ensure.pids
+	if [ -x "$top/scripts/libvirtd-ensure.sh" ]; then
+		bash "$top/scripts/libvirtd-ensure.sh" "$pidfile" || die "scripts/libvirtd-ensure.sh could not start libvirtd"
+		local name pid
+		[ -f "$pidfile" ] && while read -r name pid _; do
+			[ -n "$pid" ] && record_pid "$name" "$pid"
+		done <"$pidfile"
+	fi
+	timeout 20 virsh -c qemu:///system version >/dev/null 2>&1 || die "the host's libvirt (qemu:///system) does not answer"
+	host_ip=127.0.0.1
+	sed -i 's/^subnet=.*/subnet=127.0.0/' "$dir/testbed.env"
+	subnet=127.0.0
+	say "node 1: the host's own libvirt, qemu:///system (no namespaces)"
+	up_fincloud 1
+}
+
+up_fincloud() { # n
+	local n=$1 i tok missing=()
+	if [ "$fincloud" -eq 0 ]; then
+		say "--no-fincloud: libvirt nodes only, no controller and no agents"
+		return 0
+	fi
+	for p in fincloud-controller finctl fincloud-agent; do
+		[ -x "$bin/$p" ] || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "SKIPPED the controller and the agents: missing in '$bin': ${missing[*]} (build them with make; the libvirt nodes run without them)"
+		echo "fincloud=0" >>"$dir/testbed.env"
+		return 0
+	fi
+	controller_up
+	tok=$(join_token)
+	for i in $(seq 1 "$n"); do
+		agent_install "$i" "$tok"
+		if [ "$local_mode" -eq 1 ]; then
+			agent_start_local
+		else
+			agent_start "$i"
+		fi
+	done
+	wait_hosts_up "$n"
+	echo "fincloud=1" >>"$dir/testbed.env"
+	say "all $n agents registered and up"
+}
+
+agent_start_local() {
+	local nd
+	nd=$(node_dir 1)
+	"$nd/root/usr/local/bin/fincloud-agent" --config "$nd/root/etc/fincloud/agent.conf" \
+		</dev/null >>"$nd/agent.log" 2>&1 &
+	record_pid agent-1 $!
+}
+
+cmd_status() {
+	load_env
+	[ -f "$state" ] || {
+		say "no testbed in '$dir'"
+		return 1
+	}
+	local i line name pid start st
+	echo "testbed in $dir: ${nodes:-?} node(s), subnet $subnet.0/24, prefix $prefix"
+	while read -r line; do
+		# shellcheck disable=SC2086
+		set -- $line
+		[ "$1" = pid ] || continue
+		if pid_alive "$3" "$4"; then st=running; else st=gone; fi
+		printf '  %-14s pid %-8s %s\n' "$2" "$3" "$st"
+	done <"$state"
+	if [ "${local_mode:-0}" = 1 ]; then
+		echo "  node 1: qemu:///system (local)"
+	else
+		for i in $(seq 1 "${nodes:-0}"); do
+			echo "  node $i: virsh -c qemu+tcp://$(node_ip "$i")/system"
+		done
+	fi
+	if [ "${fincloud:-0}" = 1 ]; then
+		echo "  controller: http://$host_ip:$port  (eval \"\$($self env --dir $dir)\" sets FINCLOUD_URL and FINCLOUD_TOKEN)"
+	else
+		echo "  controller: not running"
+	fi
+}
+
+cmd_env() {
+	load_env
+	[ -f "$state" ] || die "no testbed in '$dir'"
+	echo "export FC_TESTBED_DIR='$dir'"
+	echo "export FC_TESTBED_NODES='${nodes:-0}'"
+	local i uris=()
+	if [ "${local_mode:-0}" = 1 ]; then
+		uris=(qemu:///system)
+	else
+		for i in $(seq 1 "${nodes:-0}"); do uris+=("qemu+tcp://$(node_ip "$i")/system"); done
+	fi
+	echo "export FC_TESTBED_URIS='${uris[*]}'"
+	if [ "${fincloud:-0}" = 1 ]; then
+		echo "export FINCLOUD_URL='http://$host_ip:$port'"
+		echo "export FINCLOUD_TOKEN='$(cat "$dir/controller/admin.token")'"
+	fi
+}
+
+case $cmd in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+env) cmd_env ;;
+exec)
+	load_env
+	[ ${#args[@]} -ge 2 ] || die "usage: testbed.sh exec NODE CMD..."
+	node_exec "${args[@]}"
+	;;
+agent-stop | agent-kill)
+	load_env
+	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh $cmd NODE"
+	if [ "$cmd" = agent-kill ]; then agent_stop "${args[0]}" KILL; else agent_stop "${args[0]}" TERM; fi
+	;;
+agent-start)
+	load_env
+	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh agent-start NODE"
+	if [ "${local_mode:-0}" = 1 ]; then agent_start_local; else agent_start "${args[0]}"; fi
+	;;
+-h | --help | help) usage ;;
+*)
+	usage >&2
+	exit 2
+	;;
+esac
