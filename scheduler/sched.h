@@ -84,8 +84,12 @@ struct sched_problem {
 	struct sched_vm *vms;
 	size_t nvms;
 	struct htools_data *htools; /* NULL unless read by htools_read() */
+	/* How sched_problem_free() releases htools (set with it). */
+	void (*htools_free)(struct htools_data *h);
 };
 
+/* Release p and everything it owns (NULL is fine). Defined in problem.c,
+ * which also holds the JSON reader and writer (scheduler/problem.h). */
 void sched_problem_free(struct sched_problem *p);
 
 #endif

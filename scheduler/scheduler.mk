@@ -1,0 +1,25 @@
+# scheduler/: libfcsched (placement model, solvers; pure logic + GLPK) and
+# the fincloud-sched tool.
+#
+# Programs linking libfcsched use: $(LIBSCHED) $(LIBCOMMON) $(SCHED_LIBS)
+# $(COMMON_LIBS).
+# Library sources: add new ones to this list (before the rules below).
+SCHED_SRCS := scheduler/names.c scheduler/problem.c scheduler/state.c \
+	scheduler/metrics.c
+# The rebalancer: Ganeti's htools format and score, migration plans.
+SCHED_SRCS += scheduler/htools.c scheduler/ganeti_score.c
+SCHED_OBJS = $(SCHED_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBSCHED := $(BUILD)/lib/libfcsched.a
+SCHED_LIBS := $(GLPK_LIBS) $(CJSON_LIBS) -lm
+
+$(BUILD)/obj/scheduler/%.o: OBJ_CFLAGS += $(CJSON_CFLAGS) $(GLPK_CFLAGS)
+
+$(LIBSCHED): $(SCHED_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+all: $(LIBSCHED)
+
+SCHED_TEST_LIBS := $(LIBSCHED) $(LIBCOMMON)
+$(eval $(call unit_test,test_sched_problem,tests/unit/test_sched_problem.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
+$(eval $(call unit_test,test_sched_state,tests/unit/test_sched_state.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
