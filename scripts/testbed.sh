@@ -494,6 +494,7 @@ port=$port
 pool=$pool
 nodes=$n
 local_mode=$local_mode
+fincloud=0
 EOF
 	if [ "$local_mode" -eq 1 ]; then
 		up_local

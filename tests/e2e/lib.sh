@@ -1,0 +1,162 @@
+# tests/e2e/lib.sh: shared by the end-to-end tests (sourced, not run).
+#
+# Every test brings up its own testbed under a temporary directory with a
+# prefix and subnet of its own, stops it on exit (also on failure), and
+# prints TAP lines through e2e_ok / e2e_fail.
+
+FC_TOP=${FC_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+FC_BUILD=${FC_BUILD:-$FC_TOP/build}
+FC_BIN=${FC_BIN:-$FC_BUILD/bin}
+TESTBED=$FC_TOP/scripts/testbed.sh
+PY=/usr/bin/python3
+
+e2e_n=0
+e2e_failed=0
+
+e2e_ok() { # description
+	e2e_n=$((e2e_n + 1))
+	echo "ok $e2e_n - $*"
+}
+
+e2e_fail() { # description [details]
+	e2e_n=$((e2e_n + 1))
+	e2e_failed=$((e2e_failed + 1))
+	echo "not ok $e2e_n - $1"
+	shift
+	[ $# -eq 0 ] || printf '#   %s\n' "$@"
+}
+
+# e2e_check DESCRIPTION CMD...: ok when CMD succeeds
+e2e_check() {
+	local what=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		e2e_ok "$what"
+	else
+		e2e_fail "$what" "command: $*" "${out//$'\n'/ | }"
+	fi
+}
+
+e2e_skip() { # why
+	echo "SKIP: $*"
+	exit 77
+}
+
+# Skips the test unless this machine can hold a testbed: root, network
+# and mount namespaces, libvirt and QEMU. Sets E2E_VIRT to kvm or qemu
+# (TCG) for domain XML written by the tests.
+e2e_require_testbed() {
+	[ "$(id -u)" -eq 0 ] || e2e_skip "needs root for network namespaces and libvirtd"
+	local p
+	for p in ip unshare nsenter libvirtd virtlogd virsh qemu-img curl; do
+		command -v "$p" >/dev/null 2>&1 || e2e_skip "'$p' is not installed (scripts/deps.sh installs it)"
+	done
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || e2e_skip "qemu-system-x86_64 is not installed"
+	local probe=fcprobe$$
+	if ! ip netns add "$probe" 2>/dev/null; then
+		e2e_skip "network namespaces are not available here (ip netns add failed)"
+	fi
+	ip netns del "$probe"
+	unshare --mount --propagation private true 2>/dev/null ||
+		e2e_skip "mount namespaces are not available here (unshare --mount failed)"
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		E2E_VIRT=kvm
+	else
+		E2E_VIRT=qemu
+		echo "# /dev/kvm is missing: guests run under TCG (domain type qemu)"
+	fi
+}
+
+# Skips unless the fincloud programs are built.
+e2e_require_fincloud() {
+	local p
+	for p in fincloud-controller finctl fincloud-agent; do
+		[ -x "$FC_BIN/$p" ] || e2e_skip "'$FC_BIN/$p' is not built yet"
+	done
+}
+
+# e2e_testbed_up N PREFIX SUBNET [testbed options]: up into a temporary
+# dir; the EXIT trap takes it down again.
+e2e_testbed_up() {
+	local n=$1 prefix=$2 subnet=$3
+	shift 3
+	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fc-e2e-$prefix.XXXXXX")
+	E2E_PREFIX=$prefix
+	E2E_SUBNET=$subnet
+	trap e2e_cleanup EXIT
+	trap 'exit 143' TERM INT
+	if ! bash "$TESTBED" up "$n" --dir "$E2E_DIR/tb" --prefix "$prefix" --subnet "$subnet" \
+		--bin "$FC_BIN" "$@" >"$E2E_DIR/up.log" 2>&1; then
+		e2e_fail "testbed up $n" "$(tail -n 15 "$E2E_DIR/up.log")"
+		return 1
+	fi
+	eval "$(bash "$TESTBED" env --dir "$E2E_DIR/tb")"
+	# shellcheck disable=SC2206
+	E2E_URIS=($FC_TESTBED_URIS)
+	return 0
+}
+
+e2e_cleanup() {
+	local rc=$?
+	if [ -n "${E2E_DIR:-}" ]; then
+		if [ "$rc" -ne 0 ] || [ "$e2e_failed" -ne 0 ]; then
+			local f
+			for f in "$E2E_DIR"/tb/controller/controller.log "$E2E_DIR"/tb/node*/agent.log; do
+				[ -f "$f" ] || continue
+				echo "# --- tail of $f"
+				tail -n 15 "$f" | sed 's/^/#   /'
+			done
+		fi
+		bash "$TESTBED" down --dir "$E2E_DIR/tb" >/dev/null 2>&1 || true
+		rm -rf "$E2E_DIR"
+	fi
+	if [ "$rc" -eq 0 ] && [ "$e2e_failed" -ne 0 ]; then
+		rc=1
+	fi
+	exit "$rc"
+}
+
+# e2e_virsh NODE ARGS...: virsh against node NODE (1-based) of the testbed
+e2e_virsh() {
+	local i=$1
+	shift
+	timeout 60 virsh -q -c "${E2E_URIS[$((i - 1))]}" "$@"
+}
+
+# e2e_guest_xml NAME DISK [MEM_MIB] [VCPUS]: a small domain without an OS
+e2e_guest_xml() {
+	local name=$1 disk=$2 mem=${3:-64} vcpus=${4:-1}
+	cat <<EOF
+<domain type='$E2E_VIRT'>
+  <name>$name</name>
+  <memory unit='MiB'>$mem</memory>
+  <vcpu>$vcpus</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$disk'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <serial type='pty'/>
+    <console type='pty'/>
+  </devices>
+</domain>
+EOF
+}
+
+# e2e_finctl ARGS...: finctl as the testbed's admin
+e2e_finctl() {
+	timeout 120 "$FC_BIN/finctl" "$@"
+}
+
+# e2e_json EXPR: evaluate a Python expression over the JSON on stdin (as d)
+e2e_json() {
+	$PY -c 'import json, sys
+d = json.load(sys.stdin)
+r = eval(sys.argv[1])
+if isinstance(r, (dict, list)):
+    print(json.dumps(r))
+elif r is not None:
+    print(r)' "$1"
+}
