@@ -1,0 +1,270 @@
+#include <sys/stat.h>
+
+#include "agents/agent_client.h"
+#include "common/err.h"
+#include "common/http_client.h"
+#include "common/json.h"
+#include "common/util.h"
+
+struct agent_client {
+	struct http_client *http;
+	char node[NAME_MAX_LEN + 1];
+};
+
+struct agent_client *agent_client_new(const char *base_url, const char *node)
+{
+	struct agent_client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		err_set("out of memory");
+		return NULL;
+	}
+	str_copy(c->node, sizeof(c->node), node);
+	c->http = http_client_new(base_url, NULL, NULL);
+	if (c->http == NULL) {
+		free(c);
+		return NULL;
+	}
+	/* A desired state is a few hundred bytes per VM. */
+	http_client_set_max_body(c->http, 8 * 1024 * 1024);
+	return c;
+}
+
+void agent_client_free(struct agent_client *c)
+{
+	if (c == NULL)
+		return;
+	http_client_free(c->http);
+	free(c);
+}
+
+int agent_client_set_credential(struct agent_client *c, const char *cred)
+{
+	return http_client_set_token(c->http, cred);
+}
+
+/* A credential or token travels in an HTTP header: printable ASCII
+ * without spaces only. */
+static int token_check(const char *what, const char *path, const char *s)
+{
+	if (s[0] == '\0')
+		return err_set("%s '%s' is empty", what, path);
+	for (const char *p = s; *p; p++)
+		if (*p < '!' || *p > '~')
+			return err_set("%s '%s' holds a character that is not "
+				       "printable ASCII",
+				       what, path);
+	return 0;
+}
+
+static int small_file(const char *what, const char *path, char *buf,
+		      size_t size)
+{
+	char *text = NULL;
+	size_t len;
+	int ret;
+
+	if (file_read_all(path, size - 1, &text, &len) < 0)
+		return err_prefix("%s", what);
+	ret = str_copy(buf, size, str_trim(text));
+	free(text);
+	if (ret < 0)
+		return err_set("%s '%s' is too long", what, path);
+	return token_check(what, path, buf);
+}
+
+int agent_credential_load(const char *path, char *buf, size_t size)
+{
+	struct stat st;
+
+	buf[0] = '\0';
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set_errno(errno, "credential file '%s'", path);
+	}
+	if (st.st_mode & 077)
+		return err_set("credential file '%s' is readable by others "
+			       "(mode %03o): chmod 600 it",
+			       path, (unsigned)(st.st_mode & 0777));
+	if (small_file("credential file", path, buf, size) < 0)
+		return -1;
+	return 1;
+}
+
+int agent_credential_store(const char *path, const char *cred)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	str_copy(dir, sizeof(dir), path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (dir_create(dir, 0700) < 0)
+			return -1;
+	}
+	if (file_write_atomic(path, cred, strlen(cred), 0600) < 0)
+		return err_prefix("cannot store the credential");
+	return 0;
+}
+
+int agent_join_token_load(const char *path, char *buf, size_t size)
+{
+	return small_file("join token file", path, buf, size);
+}
+
+/* The controller's error message when it sent one. */
+static const char *reply_error(const struct http_response *r)
+{
+	static __thread char msg[512];
+	cJSON *root = NULL;
+	const cJSON *e, *m;
+
+	msg[0] = '\0';
+	if (r->body && json_parse(r->body, r->len, "reply", &root) == 0) {
+		e = cJSON_GetObjectItemCaseSensitive(root, "error");
+		m = e ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+		if (cJSON_IsString(m))
+			str_copy(msg, sizeof(msg), m->valuestring);
+		else if (cJSON_IsString(e))
+			str_copy(msg, sizeof(msg), e->valuestring);
+	}
+	cJSON_Delete(root);
+	err_clear();
+	return msg[0] ? msg : "no error message";
+}
+
+static const char *const register_keys[] = { "node", "credential",
+					     "heartbeat_interval_s", NULL };
+
+int agent_client_register(struct agent_client *c, const char *join_token,
+			  const char *pool, const char *migration_uri,
+			  const struct agent_inventory *inv, char *cred,
+			  size_t cred_size, int *interval_s)
+{
+	struct http_response r = { 0 };
+	cJSON *body = cJSON_CreateObject(), *reply = NULL, *invj;
+	const char *s;
+	char *text = NULL;
+	int64_t n;
+	int ret = -1;
+
+	invj = agent_json_inventory(inv);
+	if (body == NULL || invj == NULL ||
+	    !cJSON_AddStringToObject(body, "join_token", join_token) ||
+	    !cJSON_AddStringToObject(body, "node", c->node) ||
+	    !cJSON_AddStringToObject(body, "pool", pool) ||
+	    !cJSON_AddStringToObject(body, "migration_uri", migration_uri)) {
+		cJSON_Delete(invj);
+		err_set("out of memory");
+		goto out;
+	}
+	cJSON_AddItemToObject(body, "inventory", invj);
+	text = cJSON_PrintUnformatted(body);
+	if (text == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	http_client_set_token(c->http, NULL);
+	http_client_set_timeout(c->http, 30000);
+	if (http_client_request(c->http, "POST", "/v1/agents/register", text,
+				&r) < 0)
+		goto out;
+	if (r.status != 201 && r.status != 200) {
+		err_set("registration of node '%s' refused (HTTP %ld): %s",
+			c->node, r.status, reply_error(&r));
+		goto out;
+	}
+	if (json_parse(r.body, r.len, "registration reply", &reply) < 0)
+		goto out;
+	if (json_check_keys(reply, "$", register_keys) < 0 ||
+	    json_get_string(reply, "$", "credential", true, NULL, &s) < 0 ||
+	    json_get_int(reply, "$", "heartbeat_interval_s", false, 1, 3600,
+			 0, &n) < 0)
+		goto out;
+	if (str_copy(cred, cred_size, s) < 0 ||
+	    token_check("credential", "reply", cred) < 0) {
+		err_prefix("registration reply");
+		goto out;
+	}
+	*interval_s = (int)n;
+	ret = 0;
+out:
+	http_response_free(&r);
+	cJSON_Delete(body);
+	cJSON_Delete(reply);
+	free(text);
+	return ret;
+}
+
+int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
+			   int wait_s, struct agent_desired *out)
+{
+	struct http_response r = { 0 };
+	char path[256];
+	char *text;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	text = cJSON_PrintUnformatted(hb);
+	if (text == NULL)
+		return err_set("out of memory");
+	if (wait_s < 0)
+		wait_s = 0;
+	if (wait_s > AGENT_MAX_WAIT_S)
+		wait_s = AGENT_MAX_WAIT_S;
+	snprintf(path, sizeof(path), "/v1/agents/%s/heartbeat?wait_s=%d",
+		 c->node, wait_s);
+	/* The controller may hold a long-poll for wait_s. */
+	http_client_set_timeout(c->http, (long)(wait_s + 15) * 1000);
+	if (http_client_request(c->http, "POST", path, text, &r) < 0)
+		goto out;
+	if (r.status == 401 || r.status == 403) {
+		err_set("controller refused the credential of node '%s' (HTTP "
+			"%ld): %s",
+			c->node, r.status, reply_error(&r));
+		ret = -2;
+		goto out;
+	}
+	if (r.status != 200) {
+		err_set("heartbeat of node '%s' failed (HTTP %ld): %s", c->node,
+			r.status, reply_error(&r));
+		goto out;
+	}
+	if (agent_desired_parse(r.body, r.len, out) < 0) {
+		agent_desired_free(out);
+		err_prefix("controller reply");
+		goto out;
+	}
+	ret = 0;
+out:
+	http_response_free(&r);
+	free(text);
+	return ret;
+}
+
+int agent_client_events(struct agent_client *c, const cJSON *events)
+{
+	struct http_response r = { 0 };
+	char path[256];
+	char *text = cJSON_PrintUnformatted(events);
+	int ret = -1;
+
+	if (text == NULL)
+		return err_set("out of memory");
+	snprintf(path, sizeof(path), "/v1/agents/%s/events", c->node);
+	http_client_set_timeout(c->http, 10000);
+	if (http_client_request(c->http, "POST", path, text, &r) < 0)
+		goto out;
+	if (r.status < 200 || r.status > 299) {
+		err_set("events of node '%s' refused (HTTP %ld): %s", c->node,
+			r.status, reply_error(&r));
+		goto out;
+	}
+	ret = 0;
+out:
+	http_response_free(&r);
+	free(text);
+	return ret;
+}

@@ -1,0 +1,51 @@
+/*
+ * agent_client.h - the agent's side of the exchange with the controller
+ * (docs/agent-protocol.md): registration with a join token, the credential
+ * file, heartbeats / long-polls and events. Only outbound HTTP.
+ *
+ * One struct agent_client per thread (it holds one curl handle).
+ */
+#ifndef AGENT_CLIENT_H
+#define AGENT_CLIENT_H
+
+#include <cjson/cJSON.h>
+
+#include "agents/agent_report.h"
+
+#define AGENT_CREDENTIAL_MAX 256
+#define AGENT_MAX_WAIT_S 30
+
+struct agent_client;
+
+/* base_url: the controller; node: this node's name. NULL on failure. */
+struct agent_client *agent_client_new(const char *base_url, const char *node);
+void agent_client_free(struct agent_client *c);
+int agent_client_set_credential(struct agent_client *c, const char *cred);
+
+/* Read the credential file into buf: 1 when there is one, 0 when the
+ * file does not exist, -1 when it is unreadable or malformed. */
+int agent_credential_load(const char *path, char *buf, size_t size);
+/* Write the credential with mode 0600, atomically. */
+int agent_credential_store(const char *path, const char *cred);
+
+/* Read a join token file (trimmed; at most 256 bytes). */
+int agent_join_token_load(const char *path, char *buf, size_t size);
+
+/* POST /v1/agents/register. On 201 the credential goes to cred and the
+ * interval the controller asks for to *interval_s. */
+int agent_client_register(struct agent_client *c, const char *join_token,
+			  const char *pool, const char *migration_uri,
+			  const struct agent_inventory *inv, char *cred,
+			  size_t cred_size, int *interval_s);
+
+/* POST /v1/agents/{node}/heartbeat?wait_s=N with body hb. On 200 *out
+ * holds the desired state (release with agent_desired_free()). Returns
+ * 0, -1 on failure, -2 when the controller refused the credential (401:
+ * the agent must register again). */
+int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
+			   int wait_s, struct agent_desired *out);
+
+/* POST /v1/agents/{node}/events with body {"events": [...]}. */
+int agent_client_events(struct agent_client *c, const cJSON *events);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * agent_config.h - the settings of fincloud-agent.
+ *
+ * They come from /etc/fincloud/agent.conf (common/config.h syntax) with
+ * command-line flags applied on top through config_set(). Unknown keys are
+ * refused with file:line, so a typo never silently falls back to a default.
+ */
+#ifndef AGENT_CONFIG_H
+#define AGENT_CONFIG_H
+
+#include "common/config.h"
+#include "common/log.h"
+
+#define AGENT_CONFIG_DEFAULT_PATH "/etc/fincloud/agent.conf"
+
+struct agent_config {
+	char *controller_url;  /* "" when unset (manifests only) */
+	char *node_name;
+	char *pool;
+	char *libvirt_uri;
+	char *migration_uri;   /* "" when unset */
+	char *storage_dir;
+	char *image_dir;
+	char *credential_file;
+	char *join_token_file;
+	char *manifest_dir;
+	char *health_listen;   /* "" when off, else "127.0.0.1:PORT" */
+	int heartbeat_interval; /* seconds */
+	enum log_level log_level;
+};
+
+/* The NULL-terminated list of keys the agent accepts. */
+extern const char *const agent_config_keys[];
+
+/* Check and convert cfg (already loaded, flags applied) into *out, which
+ * the caller frees with agent_config_free(). Defaults fill absent keys;
+ * node_name defaults to the short host name. On a bad value returns -1
+ * with "file:line: key 'k': ..." in err_msg(). */
+int agent_config_from(const struct config *cfg, struct agent_config **out);
+
+void agent_config_free(struct agent_config *ac);
+
+#endif

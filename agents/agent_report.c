@@ -1,0 +1,299 @@
+#include <math.h>
+
+#include "agents/agent_report.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "common/util.h"
+
+const char *agent_task_state_name(enum agent_task_state s)
+{
+	switch (s) {
+	case AGENT_TASK_RUNNING:
+		return "running";
+	case AGENT_TASK_DONE:
+		return "done";
+	case AGENT_TASK_FAILED:
+		return "failed";
+	}
+	return "failed";
+}
+
+int agent_vm_error_add(struct agent_vm_error **errs, size_t *n,
+		       const char *vm_id, const char *name, const char *msg)
+{
+	struct agent_vm_error *e = realloc(*errs, (*n + 1) * sizeof(**errs));
+
+	if (e == NULL)
+		return err_set("out of memory");
+	*errs = e;
+	e = &e[*n];
+	memset(e, 0, sizeof(*e));
+	str_copy(e->vm_id, sizeof(e->vm_id), vm_id ? vm_id : "");
+	str_copy(e->name, sizeof(e->name), name ? name : "");
+	str_copy(e->error, sizeof(e->error), msg);
+	(*n)++;
+	return 0;
+}
+
+void agent_desired_free(struct agent_desired *d)
+{
+	if (d == NULL)
+		return;
+	free(d->vms);
+	free(d->tasks);
+	free(d->errors);
+	memset(d, 0, sizeof(*d));
+}
+
+static const char *const desired_keys[] = { "generation", "vms", "tasks",
+					    NULL };
+static const char *const task_keys[] = { "task_id",	"type",
+					 "vm_id",	"target_node",
+					 "target_uri", NULL };
+
+static int task_parse(const cJSON *obj, const char *path,
+		      struct agent_task *t)
+{
+	const char *s;
+	char where[JSON_PATH_MAX];
+
+	memset(t, 0, sizeof(*t));
+	if (json_check_keys(obj, path, task_keys) < 0)
+		return -1;
+	if (json_get_string(obj, path, "task_id", true, NULL, &s) < 0)
+		return -1;
+	json_path_key(where, sizeof(where), path, "task_id");
+	if (agent_uuid_check(where, s) < 0)
+		return -1;
+	str_copy(t->task_id, sizeof(t->task_id), s);
+	if (json_get_string(obj, path, "vm_id", true, NULL, &s) < 0)
+		return -1;
+	json_path_key(where, sizeof(where), path, "vm_id");
+	if (agent_uuid_check(where, s) < 0)
+		return -1;
+	for (size_t i = 0; i < 36; i++)
+		t->vm_id[i] = (char)((s[i] >= 'A' && s[i] <= 'F') ? s[i] + 32
+								  : s[i]);
+	if (json_get_string(obj, path, "type", true, NULL, &s) < 0)
+		return -1;
+	if (strcmp(s, "migrate") != 0 && strcmp(s, "reboot") != 0)
+		return err_set("%s.type: expected migrate or reboot, got "
+			       "'%.32s'",
+			       path, s);
+	str_copy(t->type, sizeof(t->type), s);
+	if (strcmp(s, "migrate") == 0) {
+		if (json_get_string(obj, path, "target_node", true, NULL, &s) <
+		    0)
+			return -1;
+		if (name_validate("target_node", s) < 0)
+			return err_prefix("%s", path);
+		str_copy(t->target_node, sizeof(t->target_node), s);
+		if (json_get_string(obj, path, "target_uri", true, NULL, &s) <
+		    0)
+			return -1;
+		if (s[0] == '\0' || strstr(s, "://") == NULL ||
+		    str_copy(t->target_uri, sizeof(t->target_uri), s) < 0)
+			return err_set("%s.target_uri: expected a libvirt URI "
+				       "such as qemu+tcp://10.250.0.3/system",
+				       path);
+	}
+	return 0;
+}
+
+int agent_desired_parse(const char *body, size_t len,
+			struct agent_desired *out)
+{
+	const cJSON *vms = NULL, *tasks = NULL, *item;
+	char path[JSON_PATH_MAX];
+	cJSON *root = NULL;
+	size_t i;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (json_parse(body, len, "desired state", &root) < 0)
+		return -1;
+	if (!cJSON_IsObject(root)) {
+		err_set("desired state: expected a JSON object");
+		goto out;
+	}
+	if (json_check_keys(root, "$", desired_keys) < 0 ||
+	    json_get_int(root, "$", "generation", true, 0, INT64_MAX, 0,
+			 &out->generation) < 0 ||
+	    json_get_array(root, "$", "vms", true, &vms) < 0 ||
+	    json_get_array(root, "$", "tasks", false, &tasks) < 0)
+		goto out;
+	out->vms = calloc((size_t)cJSON_GetArraySize(vms) + 1,
+			  sizeof(*out->vms));
+	out->tasks = calloc((size_t)(tasks ? cJSON_GetArraySize(tasks) : 0) + 1,
+			    sizeof(*out->tasks));
+	if (out->vms == NULL || out->tasks == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	i = 0;
+	cJSON_ArrayForEach(item, vms) {
+		json_path_index(path, sizeof(path), "$.vms", i++);
+		if (agent_spec_parse(item, path, &out->vms[out->nvms]) == 0) {
+			out->nvms++;
+			continue;
+		}
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "vm_id");
+		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(item, "name");
+
+		if (agent_vm_error_add(&out->errors, &out->nerrors,
+				       cJSON_IsString(id) ? id->valuestring : "",
+				       cJSON_IsString(nm) ? nm->valuestring : "",
+				       err_msg()) < 0)
+			goto out;
+	}
+	i = 0;
+	cJSON_ArrayForEach(item, tasks) {
+		json_path_index(path, sizeof(path), "$.tasks", i++);
+		if (task_parse(item, path, &out->tasks[out->ntasks]) == 0) {
+			out->ntasks++;
+			continue;
+		}
+		/* A task with an unreadable id cannot be reported back. */
+		if (agent_vm_error_add(&out->errors, &out->nerrors, "", "",
+				       err_msg()) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	return ret;
+}
+
+static bool add_int(cJSON *o, const char *key, int64_t v)
+{
+	return cJSON_AddNumberToObject(o, key, (double)v) != NULL;
+}
+
+cJSON *agent_json_inventory(const struct agent_inventory *inv)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *vt = inv->virt_type[0] ? inv->virt_type : "qemu";
+
+	if (o == NULL || !add_int(o, "vcpus", inv->vcpus) ||
+	    !add_int(o, "mem_mib", inv->mem_mib) ||
+	    !add_int(o, "mem_free_mib", inv->mem_free_mib) ||
+	    !add_int(o, "disk_gib", inv->disk_gib) ||
+	    !add_int(o, "disk_free_gib", inv->disk_free_gib) ||
+	    !cJSON_AddStringToObject(o, "cpu_model", inv->cpu_model) ||
+	    !cJSON_AddStringToObject(o, "virt_type", vt) ||
+	    !cJSON_AddStringToObject(o, "libvirt_version",
+				     inv->libvirt_version)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *domain_json(const struct agent_domain *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	double pct = isfinite(d->cpu_pct) && d->cpu_pct > 0 ? d->cpu_pct : 0;
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "vm_id", d->uuid) ||
+	    !cJSON_AddStringToObject(o, "name", d->name) ||
+	    !cJSON_AddStringToObject(o, "state",
+				     agent_dom_state_name(d->state)) ||
+	    !add_int(o, "vcpus", d->vcpus) || !add_int(o, "mem_mib", d->mem_mib) ||
+	    !add_int(o, "balloon_mib", d->balloon_mib) ||
+	    !add_int(o, "cpu_time_ns", (int64_t)d->cpu_time_ns) ||
+	    !cJSON_AddNumberToObject(o, "cpu_pct",
+				     (double)(int64_t)(pct * 100) / 100) ||
+	    !add_int(o, "disk_alloc_bytes", (int64_t)d->disk_alloc_bytes)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *foreign_json(const struct agent_domain *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "name", d->name) ||
+	    !cJSON_AddStringToObject(o, "uuid", d->uuid) ||
+	    !cJSON_AddStringToObject(o, "state",
+				     agent_dom_state_name(d->state))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
+{
+	cJSON *o = cJSON_CreateObject(), *inv, *doms, *foreign, *tasks, *errs,
+	      *x;
+
+	if (o == NULL)
+		return NULL;
+	if (!add_int(o, "generation_seen", hb->generation_seen) ||
+	    !cJSON_AddStringToObject(o, "status", hb->degraded_reason
+							  ? "degraded"
+							  : "ok"))
+		goto fail;
+	if (hb->degraded_reason) {
+		char reason[1024];
+
+		str_copy(reason, sizeof(reason), hb->degraded_reason);
+		if (!cJSON_AddStringToObject(o, "degraded_reason", reason))
+			goto fail;
+	}
+	inv = agent_json_inventory(hb->inv);
+	if (inv == NULL)
+		goto fail;
+	cJSON_AddItemToObject(o, "inventory", inv);
+	doms = cJSON_AddArrayToObject(o, "domains");
+	foreign = cJSON_AddArrayToObject(o, "foreign_domains");
+	tasks = cJSON_AddArrayToObject(o, "tasks");
+	if (doms == NULL || foreign == NULL || tasks == NULL)
+		goto fail;
+	for (size_t i = 0; i < hb->ndoms; i++) {
+		x = hb->doms[i].managed ? domain_json(&hb->doms[i])
+					: foreign_json(&hb->doms[i]);
+		if (x == NULL)
+			goto fail;
+		cJSON_AddItemToArray(hb->doms[i].managed ? doms : foreign, x);
+	}
+	for (size_t i = 0; i < hb->ntasks; i++) {
+		const struct agent_task *t = &hb->tasks[i];
+
+		x = cJSON_CreateObject();
+		if (x == NULL)
+			goto fail;
+		cJSON_AddItemToArray(tasks, x);
+		if (!cJSON_AddStringToObject(x, "task_id", t->task_id) ||
+		    !cJSON_AddStringToObject(x, "state",
+					     agent_task_state_name(t->state)))
+			goto fail;
+		if (t->state == AGENT_TASK_FAILED &&
+		    !cJSON_AddStringToObject(x, "error", t->error))
+			goto fail;
+	}
+	if (hb->nerrors > 0) {
+		errs = cJSON_AddArrayToObject(o, "vm_errors");
+		if (errs == NULL)
+			goto fail;
+		for (size_t i = 0; i < hb->nerrors; i++) {
+			const struct agent_vm_error *e = &hb->errors[i];
+
+			x = cJSON_CreateObject();
+			if (x == NULL)
+				goto fail;
+			cJSON_AddItemToArray(errs, x);
+			if (!cJSON_AddStringToObject(x, "vm_id", e->vm_id) ||
+			    !cJSON_AddStringToObject(x, "error", e->error) ||
+			    (e->name[0] &&
+			     !cJSON_AddStringToObject(x, "name", e->name)))
+				goto fail;
+		}
+	}
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}

@@ -1,0 +1,79 @@
+/*
+ * agent_report.h - the JSON messages of docs/agent-protocol.md on the
+ * agent's side: building heartbeats, registrations and events
+ * (schemas/agent-heartbeat.json, agent-register.json, agent-events.json)
+ * and reading the desired state (schemas/agent-desired.json).
+ *
+ * Reading is strict per VM: a malformed VM entry becomes one
+ * agent_vm_error and the rest of the desired state still applies.
+ */
+#ifndef AGENT_REPORT_H
+#define AGENT_REPORT_H
+
+#include <cjson/cJSON.h>
+
+#include "agents/agent_spec.h"
+#include "agents/agent_virt.h"
+
+struct agent_vm_error {
+	char vm_id[64];   /* "" when the spec had none readable */
+	char name[NAME_MAX_LEN + 1];
+	char error[512];
+};
+
+enum agent_task_state {
+	AGENT_TASK_RUNNING = 0,
+	AGENT_TASK_DONE,
+	AGENT_TASK_FAILED,
+};
+
+struct agent_task {
+	char task_id[37];
+	char type[16];          /* "migrate" or "reboot" */
+	char vm_id[37];
+	char target_node[NAME_MAX_LEN + 1];
+	char target_uri[1024];
+	enum agent_task_state state;
+	char error[512];
+};
+
+struct agent_desired {
+	int64_t generation;
+	struct agent_vm_spec *vms;
+	size_t nvms;
+	struct agent_task *tasks;
+	size_t ntasks;
+	struct agent_vm_error *errors; /* VM entries that were refused */
+	size_t nerrors;
+};
+
+/* Parse a desired-state body. -1 when the body as a whole is unusable
+ * (not JSON, no generation); bad VM or task entries only add errors. The
+ * caller releases *out with agent_desired_free() (also after -1). */
+int agent_desired_parse(const char *body, size_t len,
+			struct agent_desired *out);
+void agent_desired_free(struct agent_desired *d);
+
+/* Append e to (*errs, *n); -1 when out of memory. */
+int agent_vm_error_add(struct agent_vm_error **errs, size_t *n,
+		       const char *vm_id, const char *name, const char *msg);
+
+/* JSON objects (the caller owns them; NULL when out of memory). */
+cJSON *agent_json_inventory(const struct agent_inventory *inv);
+
+struct agent_heartbeat {
+	int64_t generation_seen;
+	const char *degraded_reason;    /* NULL: status ok */
+	const struct agent_inventory *inv;
+	const struct agent_domain *doms;
+	size_t ndoms;
+	const struct agent_task *tasks;
+	size_t ntasks;
+	const struct agent_vm_error *errors;
+	size_t nerrors;
+};
+cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb);
+
+const char *agent_task_state_name(enum agent_task_state s);
+
+#endif

@@ -1,0 +1,113 @@
+#include <ctype.h>
+
+#include "agents/agent_spec.h"
+#include "common/err.h"
+#include "common/json.h"
+
+static const char *const spec_keys[] = {
+	"vm_id", "name", "tenant", "group", "vcpus", "mem_mib", "disk_gib",
+	"base_image", "state", NULL,
+};
+
+const char *agent_want_name(enum agent_want w)
+{
+	switch (w) {
+	case AGENT_WANT_RUNNING:
+		return "running";
+	case AGENT_WANT_STOPPED:
+		return "stopped";
+	case AGENT_WANT_DELETED:
+		return "deleted";
+	}
+	return "?";
+}
+
+int agent_uuid_check(const char *what, const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 36)
+		goto bad;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				goto bad;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	return err_set("%s: expected a UUID like "
+		       "0c6f8e9a-1111-4222-8333-444455556666, got '%.64s'",
+		       what, s);
+}
+
+/* A name-like field: copied only after name_validate() accepted it. */
+static int get_name(const cJSON *obj, const char *path, const char *key,
+		    bool required, char *dst, size_t size)
+{
+	const char *s;
+	char where[JSON_PATH_MAX];
+
+	if (json_get_string(obj, path, key, required, NULL, &s) < 0)
+		return -1;
+	dst[0] = '\0';
+	if (s == NULL)
+		return 0;
+	json_path_key(where, sizeof(where), path, key);
+	if (name_validate(key, s) < 0)
+		return err_prefix("%s", where);
+	return str_copy(dst, size, s);
+}
+
+int agent_spec_parse(const cJSON *obj, const char *path,
+		     struct agent_vm_spec *out)
+{
+	struct agent_vm_spec s;
+	char where[JSON_PATH_MAX];
+	const char *str;
+	int64_t n;
+
+	memset(&s, 0, sizeof(s));
+	if (!cJSON_IsObject(obj))
+		return err_set("%s: expected an object", path);
+	if (json_check_keys(obj, path, spec_keys) < 0)
+		return -1;
+	if (json_get_string(obj, path, "vm_id", true, NULL, &str) < 0)
+		return -1;
+	json_path_key(where, sizeof(where), path, "vm_id");
+	if (agent_uuid_check(where, str) < 0)
+		return -1;
+	for (size_t i = 0; i < 36; i++)
+		s.vm_id[i] = (char)tolower((unsigned char)str[i]);
+	if (get_name(obj, path, "name", true, s.name, sizeof(s.name)) < 0 ||
+	    get_name(obj, path, "tenant", true, s.tenant, sizeof(s.tenant)) <
+		    0 ||
+	    get_name(obj, path, "group", false, s.group, sizeof(s.group)) < 0 ||
+	    get_name(obj, path, "base_image", false, s.base_image,
+		     sizeof(s.base_image)) < 0)
+		return -1;
+	if (json_get_int(obj, path, "vcpus", true, 1, 256, 0, &n) < 0)
+		return -1;
+	s.vcpus = (int)n;
+	if (json_get_int(obj, path, "mem_mib", true, 16, 4194304, 0,
+			 &s.mem_mib) < 0 ||
+	    json_get_int(obj, path, "disk_gib", true, 1, 65536, 0,
+			 &s.disk_gib) < 0)
+		return -1;
+	if (json_get_string(obj, path, "state", true, NULL, &str) < 0)
+		return -1;
+	if (strcmp(str, "running") == 0)
+		s.want = AGENT_WANT_RUNNING;
+	else if (strcmp(str, "stopped") == 0)
+		s.want = AGENT_WANT_STOPPED;
+	else if (strcmp(str, "deleted") == 0)
+		s.want = AGENT_WANT_DELETED;
+	else
+		return err_set("%s.state: expected running, stopped or "
+			       "deleted, got '%.64s'",
+			       path, str);
+	*out = s;
+	return 0;
+}

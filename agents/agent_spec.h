@@ -1,0 +1,47 @@
+/*
+ * agent_spec.h - one VM spec: what the controller's desired state (or a
+ * static manifest file) says a VM on this node should be.
+ *
+ * The shape is schemas/agent-desired.json $defs.vm_spec. Parsing checks
+ * every field (type, range, name rules, unknown fields), because a spec
+ * comes from the network or from a file an operator wrote, and it ends up
+ * in domain XML and in file names.
+ */
+#ifndef AGENT_SPEC_H
+#define AGENT_SPEC_H
+
+#include <cjson/cJSON.h>
+
+#include "common/fc.h"
+#include "common/util.h"
+
+enum agent_want {
+	AGENT_WANT_RUNNING = 0,
+	AGENT_WANT_STOPPED,
+	AGENT_WANT_DELETED,
+};
+
+struct agent_vm_spec {
+	char vm_id[37];                  /* lowercase UUID */
+	char name[NAME_MAX_LEN + 1];
+	char tenant[NAME_MAX_LEN + 1];
+	char group[NAME_MAX_LEN + 1];    /* "" when none */
+	char base_image[NAME_MAX_LEN + 1]; /* "" when none */
+	int vcpus;
+	int64_t mem_mib;
+	int64_t disk_gib;
+	enum agent_want want;
+	bool from_manifest;
+};
+
+/* Fill *out from obj (path names it in errors, e.g. "$.vms[2]").
+ * -1 with err_set() on the first problem found. */
+int agent_spec_parse(const cJSON *obj, const char *path,
+		     struct agent_vm_spec *out);
+
+/* 0 when s is a UUID in 8-4-4-4-12 hex form. */
+int agent_uuid_check(const char *what, const char *s);
+
+const char *agent_want_name(enum agent_want w);
+
+#endif

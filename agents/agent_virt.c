@@ -1,0 +1,1119 @@
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/tree.h>
+#include <libxml/uri.h>
+
+#include "agents/agent_domxml.h"
+#include "agents/agent_virt.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+
+struct cpu_sample {
+	char uuid[37];
+	uint64_t cpu_ns;
+	uint64_t t_ns;
+};
+
+struct agent_virt {
+	char *uri;
+	char *storage_dir;
+	char *image_dir;
+	virConnectPtr conn;
+	int event_id;
+	atomic_bool dead;
+	bool test_driver;
+	char virt_type[8];
+	char cpu_model[128];
+	char pool_name[64];
+	agent_virt_event_fn event_fn;
+	void *event_opaque;
+	pthread_mutex_t lock; /* samples */
+	struct cpu_sample *samples;
+	size_t nsamples;
+};
+
+/* ---- the event loop -------------------------------------------------- */
+
+static pthread_t ev_thread;
+static atomic_bool ev_quit;
+static bool ev_started;
+
+/* libvirt prints every error to stderr by default; the agent reports
+ * errors itself, with context, through err_set(). */
+static void virt_silent(void *opaque, virErrorPtr e)
+{
+	(void)opaque;
+	(void)e;
+}
+
+static const char *virt_msg(void)
+{
+	const char *m = virGetLastErrorMessage();
+
+	return m ? m : "unknown libvirt error";
+}
+
+static void *ev_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&ev_quit)) {
+		if (virEventRunDefaultImpl() < 0) {
+			log_warn("libvirt event loop: %s", virt_msg());
+			usleep(100000);
+		}
+	}
+	return NULL;
+}
+
+int agent_virt_event_loop_start(void)
+{
+	if (ev_started)
+		return 0;
+	virSetErrorFunc(NULL, virt_silent);
+	if (virInitialize() < 0)
+		return err_set("cannot initialise libvirt: %s", virt_msg());
+	if (virEventRegisterDefaultImpl() < 0)
+		return err_set("cannot set up the libvirt event loop: %s",
+			       virt_msg());
+	atomic_store(&ev_quit, false);
+	if (pthread_create(&ev_thread, NULL, ev_main, NULL) != 0)
+		return err_set("cannot start the libvirt event thread");
+	ev_started = true;
+	return 0;
+}
+
+static void ev_wake(int timer, void *opaque)
+{
+	(void)opaque;
+	virEventRemoveTimeout(timer);
+}
+
+void agent_virt_event_loop_stop(void)
+{
+	if (!ev_started)
+		return;
+	atomic_store(&ev_quit, true);
+	/* A due timer makes virEventRunDefaultImpl() return. */
+	virEventAddTimeout(0, ev_wake, NULL, NULL);
+	pthread_join(ev_thread, NULL);
+	ev_started = false;
+}
+
+/* ---- connection ------------------------------------------------------ */
+
+struct agent_virt *agent_virt_new(const char *uri, const char *storage_dir,
+				  const char *image_dir)
+{
+	struct agent_virt *v = calloc(1, sizeof(*v));
+
+	if (v == NULL) {
+		err_set("out of memory");
+		return NULL;
+	}
+	v->uri = strdup(uri);
+	v->storage_dir = strdup(storage_dir);
+	v->image_dir = strdup(image_dir);
+	v->event_id = -1;
+	pthread_mutex_init(&v->lock, NULL);
+	if (!v->uri || !v->storage_dir || !v->image_dir) {
+		agent_virt_free(v);
+		err_set("out of memory");
+		return NULL;
+	}
+	return v;
+}
+
+void agent_virt_free(struct agent_virt *v)
+{
+	if (v == NULL)
+		return;
+	agent_virt_disconnect(v);
+	free(v->uri);
+	free(v->storage_dir);
+	free(v->image_dir);
+	free(v->samples);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+void agent_virt_set_event_cb(struct agent_virt *v, agent_virt_event_fn fn,
+			     void *opaque)
+{
+	v->event_fn = fn;
+	v->event_opaque = opaque;
+}
+
+const char *agent_virt_type(const struct agent_virt *v)
+{
+	return v->virt_type;
+}
+
+static void close_cb(virConnectPtr conn, int reason, void *opaque)
+{
+	struct agent_virt *v = opaque;
+
+	(void)conn;
+	(void)reason;
+	atomic_store(&v->dead, true);
+}
+
+static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event,
+			int detail, void *opaque)
+{
+	struct agent_virt *v = opaque;
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	const char *name, *reason = "unknown";
+	int state;
+
+	(void)conn;
+	switch (event) {
+	case VIR_DOMAIN_EVENT_UNDEFINED:
+		state = AGENT_DOM_SHUTOFF;
+		reason = "undefined";
+		break;
+	case VIR_DOMAIN_EVENT_STARTED:
+		state = AGENT_DOM_RUNNING;
+		reason = detail == VIR_DOMAIN_EVENT_STARTED_BOOTED ? "booted"
+			 : detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED
+				 ? "migrated"
+				 : "started";
+		break;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		state = AGENT_DOM_PAUSED;
+		reason = "paused";
+		break;
+	case VIR_DOMAIN_EVENT_RESUMED:
+		state = AGENT_DOM_RUNNING;
+		reason = "resumed";
+		break;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		state = AGENT_DOM_SHUTOFF;
+		switch (detail) {
+		case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
+			reason = "shutdown";
+			break;
+		case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
+			reason = "destroyed";
+			break;
+		case VIR_DOMAIN_EVENT_STOPPED_CRASHED:
+			reason = "crashed";
+			break;
+		case VIR_DOMAIN_EVENT_STOPPED_MIGRATED:
+			reason = "migrated";
+			break;
+		case VIR_DOMAIN_EVENT_STOPPED_SAVED:
+			reason = "saved";
+			break;
+		case VIR_DOMAIN_EVENT_STOPPED_FAILED:
+			reason = "failed";
+			break;
+		default:
+			break;
+		}
+		break;
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:
+		state = AGENT_DOM_PMSUSPENDED;
+		reason = "paused";
+		break;
+	case VIR_DOMAIN_EVENT_CRASHED:
+		state = AGENT_DOM_CRASHED;
+		reason = "crashed";
+		break;
+	default:
+		return 0; /* defined, guest shutting down: no state change */
+	}
+	if (v->event_fn == NULL || virDomainGetUUIDString(dom, uuid) < 0)
+		return 0;
+	name = virDomainGetName(dom);
+	v->event_fn(v->event_opaque, uuid, name ? name : "", state, reason);
+	return 0;
+}
+
+/* A libvirt object XML (pool, volume) built with libxml2 like the domain
+ * XML: the paths in it come from the config and must be escaped too. */
+static xmlNodePtr xml_child(xmlNodePtr parent, const char *name,
+			    const char *text)
+{
+	xmlNodePtr n = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
+
+	if (n && text)
+		xmlNodeAddContent(n, BAD_CAST text);
+	return n;
+}
+
+static char *xml_dump(xmlDocPtr doc)
+{
+	xmlChar *mem = NULL;
+	char *s = NULL;
+	int size = 0;
+
+	xmlDocDumpMemory(doc, &mem, &size);
+	if (mem)
+		s = strdup((const char *)mem);
+	xmlFree(mem);
+	if (s == NULL)
+		err_set("out of memory");
+	return s;
+}
+
+static char *pool_xml(const char *name, const char *path)
+{
+	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr root, target;
+	char *s = NULL;
+
+	if (doc == NULL)
+		goto out;
+	root = xmlNewNode(NULL, BAD_CAST "pool");
+	if (root == NULL)
+		goto out;
+	xmlDocSetRootElement(doc, root);
+	xmlSetProp(root, BAD_CAST "type", BAD_CAST "dir");
+	xml_child(root, "name", name);
+	target = xml_child(root, "target", NULL);
+	if (target == NULL || xml_child(target, "path", path) == NULL)
+		goto out;
+	s = xml_dump(doc);
+out:
+	xmlFreeDoc(doc);
+	if (s == NULL)
+		err_set("out of memory");
+	return s;
+}
+
+/* The dir pool over storage_dir. With it, libvirt knows the disks, and
+ * a live migration without shared storage can precreate them on the
+ * target node (whose agent defined the same pool over the same path). */
+static int pool_ensure(struct agent_virt *v)
+{
+	virStoragePoolPtr pool = NULL, other;
+	char real[PATH_MAX], name[64];
+	char *xml = NULL;
+	int ret = -1;
+
+	if (dir_create(v->storage_dir, 0711) < 0)
+		return err_prefix("storage_dir");
+	if (realpath(v->storage_dir, real) == NULL)
+		return err_set_errno(errno, "storage_dir '%s'", v->storage_dir);
+	pool = virStoragePoolLookupByTargetPath(v->conn, real);
+	if (pool == NULL) {
+		uint32_t h = 2166136261u;
+
+		str_copy(name, sizeof(name), "fincloud");
+		other = virStoragePoolLookupByName(v->conn, name);
+		if (other) {
+			/* "fincloud" serves another directory: name this
+			 * one after its path. */
+			virStoragePoolFree(other);
+			for (const char *p = real; *p; p++)
+				h = (h ^ (unsigned char)*p) * 16777619u;
+			snprintf(name, sizeof(name), "fincloud-%08" PRIx32, h);
+		}
+		xml = pool_xml(name, real);
+		if (xml == NULL)
+			goto out;
+		pool = virStoragePoolDefineXML(v->conn, xml, 0);
+		if (pool == NULL) {
+			err_set("cannot define storage pool '%s' over '%s': %s",
+				name, real, virt_msg());
+			goto out;
+		}
+		log_info("defined libvirt storage pool '%s' over '%s'", name,
+			 real);
+	}
+	if (virStoragePoolIsActive(pool) != 1 &&
+	    virStoragePoolCreate(pool, 0) < 0) {
+		err_set("cannot start storage pool over '%s': %s", real,
+			virt_msg());
+		goto out;
+	}
+	virStoragePoolSetAutostart(pool, 1);
+	str_copy(v->pool_name, sizeof(v->pool_name),
+		 virStoragePoolGetName(pool));
+	ret = 0;
+out:
+	if (pool)
+		virStoragePoolFree(pool);
+	free(xml);
+	return ret;
+}
+
+int agent_virt_connect(struct agent_virt *v)
+{
+	const char *type;
+	char *caps;
+
+	if (v->conn && !atomic_load(&v->dead))
+		return 0;
+	agent_virt_disconnect(v);
+	atomic_store(&v->dead, false);
+	v->conn = virConnectOpen(v->uri);
+	if (v->conn == NULL)
+		return err_set("libvirt: cannot connect to '%s': %s", v->uri,
+			       virt_msg());
+	type = virConnectGetType(v->conn);
+	v->test_driver = type && strcasecmp(type, "TEST") == 0;
+	if (v->test_driver)
+		str_copy(v->virt_type, sizeof(v->virt_type), "test");
+	else
+		str_copy(v->virt_type, sizeof(v->virt_type),
+			 access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu");
+	/* Keepalive makes a dead libvirtd visible within ~20 s even when
+	 * the agent is idle; local drivers (test) do not support it. */
+	virConnectSetKeepAlive(v->conn, 5, 3);
+	virResetLastError();
+	virConnectRegisterCloseCallback(v->conn, close_cb, v, NULL);
+	v->event_id = virConnectDomainEventRegisterAny(
+		v->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+		VIR_DOMAIN_EVENT_CALLBACK(lifecycle_cb), v, NULL);
+	if (v->event_id < 0)
+		log_warn("libvirt '%s': no domain events (%s); state changes "
+			 "are seen at the next pass",
+			 v->uri, virt_msg());
+	v->cpu_model[0] = '\0';
+	caps = virConnectGetCapabilities(v->conn);
+	if (caps) {
+		agent_xml_xpath_text(caps, "/capabilities/host/cpu/model",
+				     v->cpu_model, sizeof(v->cpu_model));
+		free(caps);
+	}
+	if (!v->test_driver && pool_ensure(v) < 0) {
+		err_prefix("libvirt '%s'", v->uri);
+		agent_virt_disconnect(v);
+		return -1;
+	}
+	log_info("connected to libvirt '%s' (%s)", v->uri, v->virt_type);
+	return 0;
+}
+
+bool agent_virt_alive(struct agent_virt *v)
+{
+	if (v->conn == NULL || atomic_load(&v->dead))
+		return false;
+	return virConnectIsAlive(v->conn) == 1;
+}
+
+void agent_virt_disconnect(struct agent_virt *v)
+{
+	if (v->conn == NULL)
+		return;
+	if (v->event_id >= 0)
+		virConnectDomainEventDeregisterAny(v->conn, v->event_id);
+	v->event_id = -1;
+	virConnectUnregisterCloseCallback(v->conn, close_cb);
+	virConnectClose(v->conn);
+	v->conn = NULL;
+	virResetLastError();
+}
+
+static int need_conn(struct agent_virt *v)
+{
+	if (v->conn == NULL)
+		return err_set("libvirt '%s' is not connected", v->uri);
+	return 0;
+}
+
+/* ---- inventory and statistics ---------------------------------------- */
+
+int agent_virt_inventory(struct agent_virt *v, struct agent_inventory *inv)
+{
+	virNodeInfo ni;
+	unsigned long long freemem;
+	unsigned long ver = 0;
+
+	memset(inv, 0, sizeof(*inv));
+	if (need_conn(v) < 0)
+		return -1;
+	if (virNodeGetInfo(v->conn, &ni) < 0)
+		return err_set("libvirt '%s': cannot read node info: %s",
+			       v->uri, virt_msg());
+	inv->vcpus = ni.cpus;
+	inv->mem_mib = (int64_t)(ni.memory / 1024);
+	freemem = virNodeGetFreeMemory(v->conn);
+	if (freemem == 0) {
+		virResetLastError();
+		inv->mem_free_mib = inv->mem_mib;
+	} else {
+		inv->mem_free_mib = (int64_t)(freemem >> 20);
+	}
+	if (v->test_driver) {
+		virStoragePoolPtr *pools = NULL;
+		int n = virConnectListAllStoragePools(
+			v->conn, &pools, VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE);
+		virStoragePoolInfo pi;
+
+		for (int i = 0; i < n; i++) {
+			if (i == 0 && virStoragePoolGetInfo(pools[i], &pi) == 0) {
+				inv->disk_gib = (int64_t)(pi.capacity >> 30);
+				inv->disk_free_gib =
+					(int64_t)(pi.available >> 30);
+			}
+			virStoragePoolFree(pools[i]);
+		}
+		free(pools);
+		virResetLastError();
+	} else {
+		struct statvfs sv;
+
+		if (statvfs(v->storage_dir, &sv) == 0) {
+			inv->disk_gib = (int64_t)(((uint64_t)sv.f_blocks *
+						   sv.f_frsize) >> 30);
+			inv->disk_free_gib = (int64_t)(((uint64_t)sv.f_bavail *
+							sv.f_frsize) >> 30);
+		}
+	}
+	str_copy(inv->cpu_model, sizeof(inv->cpu_model), v->cpu_model);
+	str_copy(inv->virt_type, sizeof(inv->virt_type), v->virt_type);
+	if (virConnectGetLibVersion(v->conn, &ver) == 0)
+		snprintf(inv->libvirt_version, sizeof(inv->libvirt_version),
+			 "%lu.%lu.%lu", ver / 1000000, (ver / 1000) % 1000,
+			 ver % 1000);
+	return 0;
+}
+
+/* The fincloud metadata of dom; false for a foreign domain. */
+static bool domain_managed(virDomainPtr dom, char *tenant, size_t size)
+{
+	char id[64], group[NAME_MAX_LEN + 1];
+	char *md = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT,
+					AGENT_XMLNS, VIR_DOMAIN_AFFECT_CURRENT);
+	bool ok;
+
+	if (tenant)
+		tenant[0] = '\0';
+	if (md == NULL) {
+		virResetLastError();
+		return false;
+	}
+	ok = agent_domxml_parse_metadata(md, id, sizeof(id),
+					 tenant ? tenant : group,
+					 tenant ? size : sizeof(group), group,
+					 sizeof(group)) == 0;
+	free(md);
+	return ok;
+}
+
+static void fill_domain(virDomainPtr dom, virTypedParameterPtr params,
+			int nparams, struct agent_domain *d)
+{
+	virDomainInfo info;
+	unsigned long long ull;
+
+	memset(d, 0, sizeof(*d));
+	virDomainGetUUIDString(dom, d->uuid);
+	str_copy(d->name, sizeof(d->name), virDomainGetName(dom));
+	d->managed = domain_managed(dom, d->tenant, sizeof(d->tenant));
+	if (virDomainGetInfo(dom, &info) == 0) {
+		d->state = info.state;
+		d->vcpus = info.nrVirtCpu;
+		d->mem_mib = (int64_t)(info.maxMem / 1024);
+		d->balloon_mib = (int64_t)(info.memory / 1024);
+		d->cpu_time_ns = info.cpuTime;
+	} else {
+		virResetLastError();
+	}
+	if (params == NULL)
+		return;
+	if (virTypedParamsGetULLong(params, nparams, "balloon.current", &ull) ==
+	    1)
+		d->balloon_mib = (int64_t)(ull / 1024);
+	if (virTypedParamsGetULLong(params, nparams, "cpu.time", &ull) == 1)
+		d->cpu_time_ns = ull;
+	for (int i = 0; i < nparams; i++) {
+		const char *f = params[i].field;
+		size_t len = strlen(f);
+
+		if (str_startswith(f, "block.") && len > 11 &&
+		    strcmp(f + len - 11, ".allocation") == 0 &&
+		    params[i].type == VIR_TYPED_PARAM_ULLONG)
+			d->disk_alloc_bytes += params[i].value.ul;
+	}
+}
+
+/* CPU % from the CPU time used since the previous list. */
+static void cpu_percent(struct agent_virt *v, struct agent_domain *d,
+			size_t n)
+{
+	struct cpu_sample *next = calloc(n ? n : 1, sizeof(*next));
+	uint64_t now = time_mono_ns();
+
+	pthread_mutex_lock(&v->lock);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < v->nsamples; j++) {
+			struct cpu_sample *s = &v->samples[j];
+
+			if (strcmp(s->uuid, d[i].uuid) != 0)
+				continue;
+			if (now > s->t_ns && d[i].cpu_time_ns >= s->cpu_ns)
+				d[i].cpu_pct = 100.0 *
+					       (double)(d[i].cpu_time_ns -
+							s->cpu_ns) /
+					       (double)(now - s->t_ns);
+			break;
+		}
+		if (next) {
+			memcpy(next[i].uuid, d[i].uuid, sizeof(next[i].uuid));
+			next[i].cpu_ns = d[i].cpu_time_ns;
+			next[i].t_ns = now;
+		}
+	}
+	if (next) {
+		free(v->samples);
+		v->samples = next;
+		v->nsamples = n;
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+int agent_virt_list(struct agent_virt *v, struct agent_domain **out,
+		    size_t *nout)
+{
+	virDomainStatsRecordPtr *recs = NULL;
+	virDomainPtr *doms = NULL;
+	struct agent_domain *d = NULL;
+	int n;
+
+	*out = NULL;
+	*nout = 0;
+	if (need_conn(v) < 0)
+		return -1;
+	n = virConnectGetAllDomainStats(v->conn,
+					VIR_DOMAIN_STATS_STATE |
+						VIR_DOMAIN_STATS_CPU_TOTAL |
+						VIR_DOMAIN_STATS_BALLOON |
+						VIR_DOMAIN_STATS_BLOCK,
+					&recs, 0);
+	if (n >= 0) {
+		d = calloc(n ? (size_t)n : 1, sizeof(*d));
+		for (int i = 0; d && i < n; i++)
+			fill_domain(recs[i]->dom, recs[i]->params,
+				    recs[i]->nparams, &d[i]);
+		virDomainStatsRecordListFree(recs);
+	} else {
+		/* Drivers without bulk stats (older test drivers). */
+		virResetLastError();
+		n = virConnectListAllDomains(v->conn, &doms, 0);
+		if (n < 0)
+			return err_set("libvirt '%s': cannot list domains: %s",
+				       v->uri, virt_msg());
+		d = calloc(n ? (size_t)n : 1, sizeof(*d));
+		for (int i = 0; i < n; i++) {
+			if (d)
+				fill_domain(doms[i], NULL, 0, &d[i]);
+			virDomainFree(doms[i]);
+		}
+		free(doms);
+	}
+	if (d == NULL)
+		return err_set("out of memory");
+	cpu_percent(v, d, (size_t)n);
+	*out = d;
+	*nout = (size_t)n;
+	return 0;
+}
+
+/* ---- operations ------------------------------------------------------ */
+
+int agent_virt_disk_path(const struct agent_virt *v, const char *vm_id,
+			 char *buf, size_t size)
+{
+	if (snprintf(buf, size, "%s/%s.qcow2", v->storage_dir, vm_id) >=
+	    (int)size)
+		return err_set("storage_dir '%s' is too long", v->storage_dir);
+	return 0;
+}
+
+static int console_path(const struct agent_virt *v, const char *vm_id,
+			char *buf, size_t size)
+{
+	if (snprintf(buf, size, "%s/%s.console.log", v->storage_dir, vm_id) >=
+	    (int)size)
+		return err_set("storage_dir '%s' is too long", v->storage_dir);
+	return 0;
+}
+
+/* The fincloud domain with this uuid. NULL with *missing set when there
+ * is none; NULL with an error when it is foreign. */
+static virDomainPtr lookup_managed(struct agent_virt *v, const char *uuid,
+				   bool *missing)
+{
+	virDomainPtr dom;
+
+	*missing = false;
+	if (need_conn(v) < 0)
+		return NULL;
+	dom = virDomainLookupByUUIDString(v->conn, uuid);
+	if (dom == NULL) {
+		virErrorPtr e = virGetLastError();
+
+		if (e && e->code == VIR_ERR_NO_DOMAIN) {
+			*missing = true;
+			err_set("vm %s: no such domain on this node", uuid);
+		} else {
+			err_set("vm %s: libvirt lookup failed: %s", uuid,
+				virt_msg());
+		}
+		virResetLastError();
+		return NULL;
+	}
+	if (!domain_managed(dom, NULL, 0)) {
+		err_set("domain '%s' (%s) has no fincloud metadata: the agent "
+			"does not touch foreign domains",
+			virDomainGetName(dom), uuid);
+		virDomainFree(dom);
+		return NULL;
+	}
+	return dom;
+}
+
+int agent_virt_managed(struct agent_virt *v, const char *uuid)
+{
+	virDomainPtr dom;
+	bool managed;
+
+	if (need_conn(v) < 0)
+		return -1;
+	dom = virDomainLookupByUUIDString(v->conn, uuid);
+	if (dom == NULL) {
+		virErrorPtr e = virGetLastError();
+		int ret = e && e->code == VIR_ERR_NO_DOMAIN ? 0 : -1;
+
+		if (ret < 0)
+			err_set("vm %s: libvirt lookup failed: %s", uuid,
+				virt_msg());
+		virResetLastError();
+		return ret;
+	}
+	managed = domain_managed(dom, NULL, 0);
+	virDomainFree(dom);
+	return managed ? 1 : 0;
+}
+
+/* "qcow2" when path starts with the qcow2 magic, else "raw". */
+static const char *image_format(const char *path)
+{
+	unsigned char magic[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = -1;
+
+	if (fd >= 0) {
+		got = read(fd, magic, sizeof(magic));
+		close(fd);
+	}
+	if (got == 4 && memcmp(magic, "QFI\xfb", 4) == 0)
+		return "qcow2";
+	return "raw";
+}
+
+static char *volume_xml(const char *name, int64_t gib, const char *backing)
+{
+	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNodePtr root, n, target, perms, bs;
+	char num[32];
+	char *s = NULL;
+
+	if (doc == NULL)
+		goto out;
+	root = xmlNewNode(NULL, BAD_CAST "volume");
+	if (root == NULL)
+		goto out;
+	xmlDocSetRootElement(doc, root);
+	xml_child(root, "name", name);
+	snprintf(num, sizeof(num), "%" PRId64, gib);
+	n = xml_child(root, "capacity", num);
+	if (n == NULL)
+		goto out;
+	xmlSetProp(n, BAD_CAST "unit", BAD_CAST "GiB");
+	target = xml_child(root, "target", NULL);
+	if (target == NULL)
+		goto out;
+	n = xml_child(target, "format", NULL);
+	if (n == NULL)
+		goto out;
+	xmlSetProp(n, BAD_CAST "type", BAD_CAST "qcow2");
+	perms = xml_child(target, "permissions", NULL);
+	if (perms == NULL || xml_child(perms, "mode", "0600") == NULL)
+		goto out;
+	if (backing) {
+		bs = xml_child(root, "backingStore", NULL);
+		if (bs == NULL || xml_child(bs, "path", backing) == NULL)
+			goto out;
+		n = xml_child(bs, "format", NULL);
+		if (n == NULL)
+			goto out;
+		xmlSetProp(n, BAD_CAST "type", BAD_CAST image_format(backing));
+	}
+	s = xml_dump(doc);
+out:
+	xmlFreeDoc(doc);
+	if (s == NULL)
+		err_set("out of memory");
+	return s;
+}
+
+static int disk_create(struct agent_virt *v, const struct agent_vm_spec *spec,
+		       const char *disk)
+{
+	virStoragePoolPtr pool = NULL;
+	virStorageVolPtr vol = NULL;
+	char backing[PATH_MAX], volname[64];
+	char *xml = NULL;
+	int ret = -1;
+
+	if (access(disk, F_OK) == 0)
+		return 0; /* left by an earlier attempt: reuse it */
+	if (spec->base_image[0]) {
+		if (snprintf(backing, sizeof(backing), "%s/%s", v->image_dir,
+			     spec->base_image) >= (int)sizeof(backing))
+			return err_set("image_dir '%s' is too long",
+				       v->image_dir);
+		if (access(backing, R_OK) != 0)
+			return err_set("vm '%s': base image '%s' not found in "
+				       "image_dir '%s': copy it there first",
+				       spec->name, spec->base_image,
+				       v->image_dir);
+	}
+	snprintf(volname, sizeof(volname), "%s.qcow2", spec->vm_id);
+	xml = volume_xml(volname, spec->disk_gib,
+			 spec->base_image[0] ? backing : NULL);
+	if (xml == NULL)
+		goto out;
+	pool = virStoragePoolLookupByName(v->conn, v->pool_name);
+	if (pool == NULL) {
+		err_set("storage pool '%s' is gone: %s", v->pool_name,
+			virt_msg());
+		goto out;
+	}
+	/* The pool's view may be stale when files changed behind it. */
+	virStoragePoolRefresh(pool, 0);
+	vol = virStorageVolCreateXML(pool, xml, 0);
+	if (vol == NULL) {
+		err_set("vm '%s': cannot create disk '%s': %s", spec->name,
+			disk, virt_msg());
+		goto out;
+	}
+	ret = 0;
+out:
+	virResetLastError();
+	if (vol)
+		virStorageVolFree(vol);
+	if (pool)
+		virStoragePoolFree(pool);
+	free(xml);
+	return ret;
+}
+
+static int disk_remove(struct agent_virt *v, const char *path)
+{
+	virStorageVolPtr vol;
+
+	if (access(path, F_OK) != 0)
+		return 0;
+	vol = virStorageVolLookupByPath(v->conn, path);
+	if (vol) {
+		int rc = virStorageVolDelete(vol, 0);
+
+		virStorageVolFree(vol);
+		if (rc == 0)
+			return 0;
+	}
+	virResetLastError();
+	if (unlink(path) < 0 && errno != ENOENT)
+		return err_set_errno(errno, "cannot remove disk '%s'", path);
+	return 0;
+}
+
+int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
+		      bool start)
+{
+	struct agent_domxml_params p;
+	char disk[PATH_MAX], console[PATH_MAX];
+	virDomainPtr dom;
+	char *xml = NULL;
+	bool missing;
+	int ret = -1;
+
+	dom = lookup_managed(v, spec->vm_id, &missing);
+	if (dom == NULL && !missing)
+		return err_prefix("vm '%s'", spec->name);
+	if (dom == NULL) {
+		if (agent_virt_disk_path(v, spec->vm_id, disk, sizeof(disk)) <
+			    0 ||
+		    console_path(v, spec->vm_id, console, sizeof(console)) < 0)
+			return -1;
+		p.virt_type = v->virt_type;
+		p.disk_path = disk;
+		p.console_log = console;
+		if (agent_domxml_build(spec, &p, &xml) < 0)
+			return -1;
+		/* Never hand libvirt a definition that fails its schema. */
+		if (agent_domxml_validate(xml) < 0) {
+			err_prefix("vm '%s'", spec->name);
+			goto out;
+		}
+		if (!v->test_driver && disk_create(v, spec, disk) < 0)
+			goto out;
+		dom = virDomainDefineXMLFlags(v->conn, xml,
+					      VIR_DOMAIN_DEFINE_VALIDATE);
+		if (dom == NULL) {
+			err_set("vm '%s': libvirt refused the definition: %s",
+				spec->name, virt_msg());
+			goto out;
+		}
+		log_info("vm '%s' (%s): defined", spec->name, spec->vm_id);
+	}
+	if (start && virDomainIsActive(dom) != 1) {
+		if (virDomainCreate(dom) < 0) {
+			err_set("vm '%s': cannot start: %s", spec->name,
+				virt_msg());
+			goto out;
+		}
+		log_info("vm '%s' (%s): started", spec->name, spec->vm_id);
+	}
+	ret = 0;
+out:
+	virResetLastError();
+	if (dom)
+		virDomainFree(dom);
+	free(xml);
+	return ret;
+}
+
+/* Run op on the managed domain uuid; what names it in messages. */
+static int domain_op(struct agent_virt *v, const char *uuid, const char *what,
+		     int (*op)(virDomainPtr dom))
+{
+	bool missing;
+	virDomainPtr dom = lookup_managed(v, uuid, &missing);
+	int ret = 0;
+
+	if (dom == NULL)
+		return -1;
+	if (op(dom) < 0) {
+		err_set("vm '%s' (%s): cannot %s: %s", virDomainGetName(dom),
+			uuid, what, virt_msg());
+		ret = -1;
+	} else {
+		log_info("vm '%s' (%s): %s", virDomainGetName(dom), uuid,
+			 what);
+	}
+	virResetLastError();
+	virDomainFree(dom);
+	return ret;
+}
+
+static int op_start(virDomainPtr dom)
+{
+	return virDomainIsActive(dom) == 1 ? 0 : virDomainCreate(dom);
+}
+
+static int op_resume(virDomainPtr dom)
+{
+	virDomainInfo info;
+
+	if (virDomainGetInfo(dom, &info) == 0 &&
+	    info.state != VIR_DOMAIN_PAUSED)
+		return 0;
+	return virDomainResume(dom);
+}
+
+static int op_shutdown(virDomainPtr dom)
+{
+	if (virDomainIsActive(dom) != 1)
+		return 0;
+	if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) ==
+	    0)
+		return 0;
+	/* Drivers without a choice of method (test) take the default. */
+	if (virGetLastErrorCode() != VIR_ERR_INVALID_ARG &&
+	    virGetLastErrorCode() != VIR_ERR_NO_SUPPORT)
+		return -1;
+	return virDomainShutdown(dom);
+}
+
+static int op_destroy(virDomainPtr dom)
+{
+	return virDomainIsActive(dom) == 1 ? virDomainDestroy(dom) : 0;
+}
+
+static int op_reboot(virDomainPtr dom)
+{
+	/* libvirt itself refuses a domain that is not running. */
+	if (virDomainReboot(dom, VIR_DOMAIN_REBOOT_ACPI_POWER_BTN) == 0)
+		return 0;
+	if (virGetLastErrorCode() != VIR_ERR_INVALID_ARG &&
+	    virGetLastErrorCode() != VIR_ERR_NO_SUPPORT)
+		return -1;
+	return virDomainReboot(dom, 0);
+}
+
+int agent_virt_start(struct agent_virt *v, const char *uuid)
+{
+	return domain_op(v, uuid, "start", op_start);
+}
+
+int agent_virt_resume(struct agent_virt *v, const char *uuid)
+{
+	return domain_op(v, uuid, "resume", op_resume);
+}
+
+int agent_virt_shutdown(struct agent_virt *v, const char *uuid)
+{
+	return domain_op(v, uuid, "shut down (ACPI)", op_shutdown);
+}
+
+int agent_virt_destroy(struct agent_virt *v, const char *uuid)
+{
+	return domain_op(v, uuid, "destroy", op_destroy);
+}
+
+int agent_virt_reboot(struct agent_virt *v, const char *uuid)
+{
+	return domain_op(v, uuid, "reboot", op_reboot);
+}
+
+int agent_virt_delete(struct agent_virt *v, const char *uuid)
+{
+	char disk[PATH_MAX], console[PATH_MAX];
+	bool missing;
+	virDomainPtr dom = lookup_managed(v, uuid, &missing);
+	const char *name;
+	int ret = -1;
+
+	if (dom == NULL && !missing)
+		return -1;
+	if (dom) {
+		name = virDomainGetName(dom);
+		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+			err_set("vm '%s' (%s): cannot destroy: %s", name, uuid,
+				virt_msg());
+			goto out;
+		}
+		if (virDomainUndefineFlags(
+			    dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+					 VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+					 VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA |
+					 VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
+		    ((virGetLastErrorCode() != VIR_ERR_INVALID_ARG &&
+		      virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) ||
+		     virDomainUndefine(dom) < 0)) {
+			err_set("vm '%s' (%s): cannot undefine: %s", name, uuid,
+				virt_msg());
+			goto out;
+		}
+		log_info("vm '%s' (%s): undefined", name, uuid);
+	}
+	/* Disks go even when the domain is already gone: an earlier pass
+	 * may have stopped between undefine and removal. */
+	if (!v->test_driver) {
+		if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0 ||
+		    console_path(v, uuid, console, sizeof(console)) < 0)
+			goto out;
+		if (disk_remove(v, disk) < 0)
+			goto out;
+		if (unlink(console) < 0 && errno != ENOENT) {
+			err_set_errno(errno, "cannot remove console log '%s'",
+				      console);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	virResetLastError();
+	if (dom)
+		virDomainFree(dom);
+	return ret;
+}
+
+/* True when the qcow2 image at path has a backing file (header bytes
+ * 8-15, the backing file offset, are not zero). */
+static bool qcow2_backed(const char *path)
+{
+	unsigned char h[16];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = -1;
+
+	if (fd >= 0) {
+		got = read(fd, h, sizeof(h));
+		close(fd);
+	}
+	if (got != 16 || memcmp(h, "QFI\xfb", 4) != 0)
+		return false;
+	for (int i = 8; i < 16; i++)
+		if (h[i])
+			return true;
+	return false;
+}
+
+int agent_virt_migrate(struct agent_virt *v, const char *uuid,
+		       const char *target_uri)
+{
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, maxparams = 0;
+	char disk[PATH_MAX], data_uri[512];
+	unsigned int flags;
+	xmlURIPtr u = NULL;
+	bool missing;
+	virDomainPtr dom = lookup_managed(v, uuid, &missing);
+	int ret = -1;
+
+	if (dom == NULL)
+		return -1;
+	if (virDomainIsActive(dom) != 1) {
+		err_set("vm '%s' (%s): not running here, nothing to migrate "
+			"live",
+			virDomainGetName(dom), uuid);
+		goto out;
+	}
+	flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
+		VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0)
+		goto out;
+	/* Storage is local to each node: copy the disk, only its top layer
+	 * when it is backed by a base image every node has. */
+	flags |= qcow2_backed(disk) ? VIR_MIGRATE_NON_SHARED_INC
+				    : VIR_MIGRATE_NON_SHARED_DISK;
+	/* Migration data goes straight to the target's address, not to
+	 * whatever its host name resolves to. */
+	u = xmlParseURI(target_uri);
+	if (u == NULL) {
+		err_set("migration target '%s' is not a URI", target_uri);
+		goto out;
+	}
+	if (u->server && u->server[0]) {
+		snprintf(data_uri, sizeof(data_uri),
+			 strchr(u->server, ':') ? "tcp://[%s]" : "tcp://%s",
+			 u->server);
+		if (virTypedParamsAddString(&params, &nparams, &maxparams,
+					    VIR_MIGRATE_PARAM_URI,
+					    data_uri) < 0) {
+			err_set("out of memory");
+			goto out;
+		}
+	}
+	log_info("vm '%s' (%s): migrating live to '%s'", virDomainGetName(dom),
+		 uuid, target_uri);
+	if (virDomainMigrateToURI3(dom, target_uri, params, (unsigned)nparams,
+				   flags) < 0) {
+		err_set("vm '%s' (%s): migration to '%s' failed: %s",
+			virDomainGetName(dom), uuid, target_uri, virt_msg());
+		goto out;
+	}
+	log_info("vm %s: migrated to '%s'", uuid, target_uri);
+	ret = 0;
+out:
+	virResetLastError();
+	virTypedParamsFree(params, nparams);
+	xmlFreeURI(u);
+	if (dom)
+		virDomainFree(dom);
+	return ret;
+}

@@ -1,0 +1,110 @@
+/*
+ * agent_virt.h - everything fincloud-agent does with libvirt: the
+ * connection (with keepalive and a close callback, so a libvirtd restart
+ * is noticed), domain operations, inventory and per-domain statistics,
+ * and lifecycle events.
+ *
+ * Call agent_virt_event_loop_start() once, before the first connection:
+ * libvirt's default event loop then runs in its own thread and delivers
+ * keepalives, the close callback and domain events.
+ *
+ * A struct agent_virt may be used from several threads (libvirt
+ * connections are thread-safe); the CPU % history is under a lock.
+ * Operations act only on domains that carry fincloud metadata; each is
+ * idempotent (starting a running domain, deleting a missing one: 0).
+ */
+#ifndef AGENT_VIRT_H
+#define AGENT_VIRT_H
+
+#include "agents/agent_reconcile.h"
+#include "agents/agent_spec.h"
+
+struct agent_virt;
+
+struct agent_inventory {
+	int64_t vcpus;
+	int64_t mem_mib;
+	int64_t mem_free_mib;
+	int64_t disk_gib;
+	int64_t disk_free_gib;
+	char cpu_model[128];
+	char virt_type[8];      /* "kvm", "qemu" or "test" */
+	char libvirt_version[32];
+};
+
+struct agent_domain {
+	char uuid[37];
+	char name[256];
+	bool managed;           /* carries fincloud metadata */
+	char tenant[NAME_MAX_LEN + 1];
+	int state;              /* enum agent_dom_state */
+	int reason;             /* libvirt's state reason */
+	int vcpus;
+	int64_t mem_mib;
+	int64_t balloon_mib;
+	uint64_t cpu_time_ns;
+	double cpu_pct;         /* 100 = one host CPU busy, since the last list */
+	uint64_t disk_alloc_bytes;
+};
+
+/* A domain lifecycle change. state: enum agent_dom_state; reason: one of
+ * the words of schemas/agent-events.json. Called on the event loop thread:
+ * the callback must not block and must not call libvirt. */
+typedef void (*agent_virt_event_fn)(void *opaque, const char *uuid,
+				    const char *name, int state,
+				    const char *reason);
+
+int agent_virt_event_loop_start(void);
+void agent_virt_event_loop_stop(void);
+
+/* storage_dir holds the VMs' disks and console logs (a libvirt dir pool
+ * is defined over it); image_dir holds base images. Strings are copied.
+ * Does not connect. */
+struct agent_virt *agent_virt_new(const char *uri, const char *storage_dir,
+				  const char *image_dir);
+void agent_virt_free(struct agent_virt *v);
+void agent_virt_set_event_cb(struct agent_virt *v, agent_virt_event_fn fn,
+			     void *opaque);
+
+/* Open the connection (when not open), register the event and close
+ * callbacks and make sure the storage pool exists. -1 with the reason. */
+int agent_virt_connect(struct agent_virt *v);
+/* False once libvirtd went away (close callback, failed keepalive). */
+bool agent_virt_alive(struct agent_virt *v);
+void agent_virt_disconnect(struct agent_virt *v);
+/* "kvm", "qemu" or "test", valid after a successful connect. */
+const char *agent_virt_type(const struct agent_virt *v);
+
+int agent_virt_inventory(struct agent_virt *v, struct agent_inventory *inv);
+
+/* Every domain on the host. *out is freed by the caller with free(). */
+int agent_virt_list(struct agent_virt *v, struct agent_domain **out,
+		    size_t *n);
+
+/* 1 when uuid is a domain with fincloud metadata, 0 when it is not
+ * (foreign or missing), -1 when libvirt could not say. */
+int agent_virt_managed(struct agent_virt *v, const char *uuid);
+
+/* Paths the agent uses for a VM (into buf). */
+int agent_virt_disk_path(const struct agent_virt *v, const char *vm_id,
+			 char *buf, size_t size);
+
+/* Create the disk, define the domain (after RelaxNG validation) and, when
+ * start, start it. A disk or definition already there is reused. */
+int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
+		      bool start);
+int agent_virt_start(struct agent_virt *v, const char *uuid);
+int agent_virt_resume(struct agent_virt *v, const char *uuid);
+/* Ask the guest to power off (ACPI); the caller destroys it when it has
+ * not stopped after its timeout. */
+int agent_virt_shutdown(struct agent_virt *v, const char *uuid);
+int agent_virt_destroy(struct agent_virt *v, const char *uuid);
+int agent_virt_reboot(struct agent_virt *v, const char *uuid);
+/* Destroy when active, undefine, remove its disk and console log. */
+int agent_virt_delete(struct agent_virt *v, const char *uuid);
+/* Live-migrate peer to peer to target_uri, persistent there, undefined
+ * here, copying local disks (only the top layer when backed). */
+int agent_virt_migrate(struct agent_virt *v, const char *uuid,
+		       const char *target_uri);
+
+#endif

@@ -1,0 +1,27 @@
+# agents/: fincloud-agent, the only fincloud code that talks to libvirt.
+AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
+	agents/agent_domxml.c agents/agent_reconcile.c agents/agent_virt.c \
+	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
+	agents/agent_health.c
+AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBAGENT := $(BUILD)/lib/libfcagent.a
+AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS)
+AGENT_BIN := $(BUILD)/bin/fincloud-agent
+
+$(AGENT_LIB_OBJS) $(BUILD)/obj/agents/main.o: OBJ_CFLAGS += $(VIRT_CFLAGS) $(XML_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
+$(BUILD)/obj/tests/unit/test_agent_%.o: OBJ_CFLAGS += $(VIRT_CFLAGS) $(XML_CFLAGS)
+
+$(LIBAGENT): $(AGENT_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(AGENT_BIN): $(BUILD)/obj/agents/main.o $(LIBAGENT) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBAGENT) $(LIBCOMMON) $(AGENT_LIBS)
+
+BINS += $(AGENT_BIN)
+
+$(eval $(call unit_test,test_agent_config,tests/unit/test_agent_config.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_domxml,tests/unit/test_agent_domxml.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_reconcile,tests/unit/test_agent_reconcile.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_virt,tests/unit/test_agent_virt.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

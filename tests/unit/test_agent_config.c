@@ -1,0 +1,151 @@
+/* Unit tests of agents/agent_config.c: good and bad agent.conf files. */
+#include "tests/unit/fc_test.h"
+
+#include "agents/agent_config.h"
+#include "common/err.h"
+#include "common/util.h"
+
+static const char *data_path(const char *name)
+{
+	static char path[4096];
+	const char *top = getenv("FC_TOP");
+
+	snprintf(path, sizeof(path), "%s/tests/data/agent/%s", top ? top : ".",
+		 name);
+	return path;
+}
+
+static int load(const char *name, struct agent_config **out)
+{
+	struct config *cfg = NULL;
+	int rc;
+
+	*out = NULL;
+	if (config_load(data_path(name), false, &cfg) < 0)
+		return -1;
+	rc = agent_config_from(cfg, out);
+	config_free(cfg);
+	return rc;
+}
+
+static void test_good_file(void **state)
+{
+	struct agent_config *ac;
+	(void)state;
+
+	assert_int_equal(load("good.conf", &ac), 0);
+	assert_string_equal(ac->controller_url, "http://127.0.0.1:8740");
+	assert_string_equal(ac->node_name, "n1");
+	assert_string_equal(ac->pool, "default");
+	assert_string_equal(ac->libvirt_uri, "test:///default");
+	assert_string_equal(ac->migration_uri, "qemu+tcp://10.250.0.2/system");
+	assert_string_equal(ac->storage_dir, "/var/lib/fincloud/disks");
+	assert_string_equal(ac->image_dir, "/var/lib/fincloud/images");
+	assert_string_equal(ac->credential_file,
+			    "/var/lib/fincloud/agent.credential");
+	assert_string_equal(ac->join_token_file, "/etc/fincloud/join.token");
+	assert_int_equal(ac->heartbeat_interval, 5);
+	assert_string_equal(ac->manifest_dir, "/etc/fincloud/manifests");
+	assert_string_equal(ac->health_listen, "127.0.0.1:8741");
+	assert_int_equal(ac->log_level, LOG_LVL_DEBUG);
+	agent_config_free(ac);
+}
+
+static void test_defaults(void **state)
+{
+	struct config *cfg = NULL;
+	struct agent_config *ac = NULL;
+	(void)state;
+
+	assert_int_equal(config_parse("empty.conf", "node_name = n9\n", &cfg),
+			 0);
+	assert_int_equal(agent_config_from(cfg, &ac), 0);
+	assert_string_equal(ac->libvirt_uri, "qemu:///system");
+	assert_string_equal(ac->manifest_dir, "/etc/fincloud/manifests");
+	assert_string_equal(ac->controller_url, "");
+	assert_string_equal(ac->health_listen, "");
+	assert_string_equal(ac->pool, "default");
+	assert_int_equal(ac->heartbeat_interval, 5);
+	assert_int_equal(ac->log_level, LOG_LVL_INFO);
+	agent_config_free(ac);
+	config_free(cfg);
+}
+
+static void test_flag_overrides_file(void **state)
+{
+	struct config *cfg = NULL;
+	struct agent_config *ac = NULL;
+	(void)state;
+
+	assert_int_equal(config_load(data_path("good.conf"), false, &cfg), 0);
+	assert_int_equal(config_set(cfg, "libvirt_uri", "qemu:///system"), 0);
+	assert_int_equal(config_set(cfg, "heartbeat_interval", "0"), 0);
+	assert_int_equal(agent_config_from(cfg, &ac), -1);
+	assert_null(ac);
+	assert_string_equal(err_msg(),
+			    "command line: key 'heartbeat_interval': expected "
+			    "an integer from 1 to 3600, got '0'");
+	assert_int_equal(config_set(cfg, "heartbeat_interval", "7"), 0);
+	assert_int_equal(agent_config_from(cfg, &ac), 0);
+	assert_string_equal(ac->libvirt_uri, "qemu:///system");
+	assert_int_equal(ac->heartbeat_interval, 7);
+	agent_config_free(ac);
+	config_free(cfg);
+}
+
+/* Each bad file fails with its own file:line and reason. */
+static void test_bad_files(void **state)
+{
+	static const struct {
+		const char *file;
+		const char *msg; /* expected after "PATH:" */
+	} cases[] = {
+		{ "bad-unknown-key.conf",
+		  "2: unknown key 'heartbeat_intervall' (did you mean "
+		  "'heartbeat_interval'?)" },
+		{ "bad-interval.conf", "2: key 'heartbeat_interval': expected "
+				       "an integer from 1 to 3600, got '0'" },
+		{ "bad-relative-path.conf",
+		  "2: key 'storage_dir': expected an absolute path, got "
+		  "'relative/disks'" },
+		{ "bad-health-listen.conf",
+		  "2: key 'health_listen': the health endpoint listens on "
+		  "loopback only: use 127.0.0.1:PORT or [::1]:PORT, got "
+		  "'0.0.0.0:8741'" },
+		{ "bad-controller-url.conf",
+		  "2: key 'controller_url': expected an http:// or https:// "
+		  "URL, got 'ftp://x'" },
+		{ "bad-node-name.conf",
+		  "1: node name 'bad name' has a forbidden character at "
+		  "position 4: use letters, digits, '.', '_' and '-'" },
+		{ "bad-log-level.conf",
+		  "2: key 'log_level': expected error, warn, info or debug, "
+		  "got 'loud'" },
+		{ "bad-syntax.conf",
+		  "2: expected 'key = value', got 'this is not a setting'" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		struct agent_config *ac = NULL;
+		char want[8192];
+
+		snprintf(want, sizeof(want), "%s:%s", data_path(cases[i].file),
+			 cases[i].msg);
+		assert_int_equal(load(cases[i].file, &ac), -1);
+		assert_null(ac);
+		assert_string_equal(err_msg(), want);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_file),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_flag_overrides_file),
+		cmocka_unit_test(test_bad_files),
+	};
+
+	return cmocka_run_group_tests_name("agent_config", tests, NULL, NULL);
+}

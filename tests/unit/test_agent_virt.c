@@ -1,0 +1,405 @@
+/* Unit tests of agents/agent_virt.c against libvirt's test:///default
+ * driver (a private in-memory host per connection, with one foreign
+ * domain "test"): operations, idempotence, foreign domains left alone,
+ * events, and reconciliation decisions carried out for real. Also the
+ * desired-state and heartbeat messages of agents/agent_report.c. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "tests/unit/fc_test.h"
+
+#include "agents/agent_domxml.h"
+#include "agents/agent_reconcile.h"
+#include "agents/agent_report.h"
+#include "agents/agent_virt.h"
+#include "common/err.h"
+#include "common/util.h"
+
+#define ID1 "0c6f8e9a-1111-4222-8333-444455556666"
+#define ID2 "0c6f8e9a-2222-4222-8333-444455556666"
+
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static char ev_seen[64][64];
+static size_t nev;
+
+static void on_event(void *opaque, const char *uuid, const char *name,
+		     int state, const char *reason)
+{
+	(void)opaque;
+	(void)name;
+	pthread_mutex_lock(&ev_lock);
+	if (nev < FC_ARRAY_LEN(ev_seen))
+		snprintf(ev_seen[nev++], sizeof(ev_seen[0]), "%.36s %s %s",
+			 uuid, agent_dom_state_name(state), reason);
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static bool wait_event(const char *want)
+{
+	for (int i = 0; i < 200; i++) {
+		pthread_mutex_lock(&ev_lock);
+		for (size_t j = 0; j < nev; j++) {
+			if (strcmp(ev_seen[j], want) == 0) {
+				pthread_mutex_unlock(&ev_lock);
+				return true;
+			}
+		}
+		pthread_mutex_unlock(&ev_lock);
+		usleep(10000);
+	}
+	return false;
+}
+
+static struct agent_vm_spec spec(const char *id, const char *name,
+				 enum agent_want want)
+{
+	struct agent_vm_spec s;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.vm_id, sizeof(s.vm_id), "%s", id);
+	snprintf(s.name, sizeof(s.name), "%s", name);
+	snprintf(s.tenant, sizeof(s.tenant), "%s", "loan");
+	s.vcpus = 2;
+	s.mem_mib = 128;
+	s.disk_gib = 1;
+	s.want = want;
+	return s;
+}
+
+static const struct agent_domain *find(const struct agent_domain *d,
+				       size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(d[i].name, name) == 0)
+			return &d[i];
+	return NULL;
+}
+
+/* State of the domain called name, -1 when it is not there. */
+static int state_of(struct agent_virt *v, const char *name, bool *managed)
+{
+	struct agent_domain *d = NULL;
+	const struct agent_domain *x;
+	size_t n = 0;
+	int st = -1;
+
+	assert_int_equal(agent_virt_list(v, &d, &n), 0);
+	x = find(d, n, name);
+	if (x) {
+		st = x->state;
+		if (managed)
+			*managed = x->managed;
+	}
+	free(d);
+	return st;
+}
+
+static int setup(void **state)
+{
+	struct agent_virt *v;
+
+	if (agent_virt_event_loop_start() < 0)
+		return -1;
+	v = agent_virt_new("test:///default", "/nonexistent/disks",
+			   "/nonexistent/images");
+	if (v == NULL)
+		return -1;
+	agent_virt_set_event_cb(v, on_event, NULL);
+	if (agent_virt_connect(v) < 0) {
+		print_message("%s\n", err_msg());
+		agent_virt_free(v);
+		return -1;
+	}
+	*state = v;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	agent_virt_free(*state);
+	agent_virt_event_loop_stop();
+	agent_domxml_cleanup();
+	return 0;
+}
+
+static void test_inventory(void **state)
+{
+	struct agent_virt *v = *state;
+	struct agent_inventory inv;
+	cJSON *j;
+	char *text;
+
+	assert_string_equal(agent_virt_type(v), "test");
+	assert_true(agent_virt_alive(v));
+	assert_int_equal(agent_virt_inventory(v, &inv), 0);
+	assert_true(inv.vcpus > 0);
+	assert_true(inv.mem_mib > 0);
+	assert_true(inv.mem_free_mib > 0 && inv.mem_free_mib <= inv.mem_mib);
+	assert_string_equal(inv.virt_type, "test");
+	assert_true(str_startswith(inv.libvirt_version, "9.") ||
+		    strlen(inv.libvirt_version) > 0);
+	j = agent_json_inventory(&inv);
+	assert_non_null(j);
+	text = cJSON_PrintUnformatted(j);
+	assert_non_null(strstr(text, "\"virt_type\":\"test\""));
+	free(text);
+	cJSON_Delete(j);
+}
+
+static void test_lifecycle(void **state)
+{
+	struct agent_virt *v = *state;
+	struct agent_vm_spec s = spec(ID1, "loan.vm1", AGENT_WANT_RUNNING);
+	struct agent_domain *d = NULL;
+	const struct agent_domain *x;
+	size_t n = 0;
+	bool managed = false;
+
+	assert_int_equal(agent_virt_create(v, &s, true), 0);
+	assert_true(wait_event(ID1 " running booted"));
+	assert_int_equal(state_of(v, "loan.vm1", &managed), AGENT_DOM_RUNNING);
+	assert_true(managed);
+	/* Idempotent: a second create changes nothing. */
+	assert_int_equal(agent_virt_create(v, &s, true), 0);
+	assert_int_equal(agent_virt_list(v, &d, &n), 0);
+	x = find(d, n, "loan.vm1");
+	assert_non_null(x);
+	assert_string_equal(x->uuid, ID1);
+	assert_string_equal(x->tenant, "loan");
+	assert_int_equal(x->vcpus, 2);
+	assert_int_equal(x->mem_mib, 128);
+	free(d);
+
+	if (agent_virt_shutdown(v, ID1) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(state_of(v, "loan.vm1", NULL), AGENT_DOM_SHUTOFF);
+	assert_true(wait_event(ID1 " shutoff shutdown"));
+	assert_int_equal(agent_virt_shutdown(v, ID1), 0); /* idempotent */
+	assert_int_equal(agent_virt_destroy(v, ID1), 0);  /* idempotent */
+	assert_int_equal(agent_virt_reboot(v, ID1), -1);  /* not running */
+	assert_int_equal(agent_virt_start(v, ID1), 0);
+	assert_int_equal(agent_virt_start(v, ID1), 0);
+	assert_int_equal(agent_virt_reboot(v, ID1), 0);
+	assert_int_equal(agent_virt_destroy(v, ID1), 0);
+	assert_true(wait_event(ID1 " shutoff destroyed"));
+	assert_int_equal(agent_virt_start(v, ID1), 0);
+	assert_int_equal(agent_virt_delete(v, ID1), 0);
+	assert_int_equal(state_of(v, "loan.vm1", NULL), -1);
+	assert_int_equal(agent_virt_delete(v, ID1), 0); /* idempotent */
+	assert_int_equal(agent_virt_start(v, ID1), -1);
+	assert_non_null(strstr(err_msg(), "no such domain"));
+}
+
+/* test:///default carries a running domain "test" without fincloud
+ * metadata: the agent reports it as foreign and refuses to touch it. */
+static void test_foreign_left_alone(void **state)
+{
+	struct agent_virt *v = *state;
+	struct agent_domain *d = NULL;
+	const struct agent_domain *x;
+	char uuid[37];
+	size_t n = 0;
+	bool managed = true;
+
+	assert_int_equal(agent_virt_list(v, &d, &n), 0);
+	x = find(d, n, "test");
+	assert_non_null(x);
+	assert_false(x->managed);
+	snprintf(uuid, sizeof(uuid), "%s", x->uuid);
+	free(d);
+	assert_int_equal(agent_virt_managed(v, uuid), 0);
+	assert_int_equal(agent_virt_destroy(v, uuid), -1);
+	assert_non_null(strstr(err_msg(), "has no fincloud metadata"));
+	assert_int_equal(agent_virt_delete(v, uuid), -1);
+	assert_int_equal(agent_virt_shutdown(v, uuid), -1);
+	assert_int_equal(agent_virt_migrate(v, uuid, "test:///default"), -1);
+	assert_int_equal(state_of(v, "test", &managed), AGENT_DOM_RUNNING);
+	assert_false(managed);
+}
+
+/* Plan, perform, observe again: the second plan is empty. */
+static void test_reconcile_converges(void **state)
+{
+	struct agent_virt *v = *state;
+	struct agent_vm_spec specs[3] = {
+		spec(ID1, "a.run", AGENT_WANT_RUNNING),
+		spec(ID2, "a.stop", AGENT_WANT_STOPPED),
+		spec("0c6f8e9a-3333-4222-8333-444455556666", "test",
+		     AGENT_WANT_RUNNING), /* the foreign domain's name */
+	};
+
+	for (int pass = 0; pass < 3; pass++) {
+		struct agent_domain *d = NULL;
+		struct agent_observed *obs;
+		struct agent_action *acts = NULL;
+		size_t n = 0, nacts = 0, errors = 0, steps = 0;
+
+		assert_int_equal(agent_virt_list(v, &d, &n), 0);
+		obs = calloc(n + 1, sizeof(*obs));
+		assert_non_null(obs);
+		for (size_t i = 0; i < n; i++) {
+			snprintf(obs[i].uuid, sizeof(obs[i].uuid), "%s",
+				 d[i].uuid);
+			snprintf(obs[i].name, sizeof(obs[i].name), "%s",
+				 d[i].name);
+			obs[i].managed = d[i].managed;
+			obs[i].state = d[i].state;
+		}
+		assert_int_equal(agent_reconcile_plan(specs, 3, obs, n,
+						      time_mono_ns(),
+						      60000000000ULL, &acts,
+						      &nacts),
+				 0);
+		for (size_t i = 0; i < nacts; i++) {
+			const struct agent_vm_spec *s = &specs[acts[i].spec];
+
+			switch (acts[i].type) {
+			case AGENT_ACT_CREATE:
+				assert_int_equal(agent_virt_create(v, s, true),
+						 0);
+				steps++;
+				break;
+			case AGENT_ACT_DEFINE:
+				assert_int_equal(agent_virt_create(v, s, false),
+						 0);
+				steps++;
+				break;
+			case AGENT_ACT_ERROR:
+				assert_int_equal(acts[i].spec, 2);
+				errors++;
+				break;
+			default:
+				fail_msg("unexpected action %s",
+					 agent_action_name(acts[i].type));
+			}
+		}
+		assert_int_equal(errors, 1);
+		if (steps != (pass == 0 ? 2u : 0u))
+			fail_msg("pass %d: %zu steps", pass, steps);
+		free(acts);
+		free(obs);
+		free(d);
+	}
+	assert_int_equal(state_of(v, "a.run", NULL), AGENT_DOM_RUNNING);
+	assert_int_equal(state_of(v, "a.stop", NULL), AGENT_DOM_SHUTOFF);
+	assert_int_equal(agent_virt_delete(v, ID1), 0);
+	assert_int_equal(agent_virt_delete(v, ID2), 0);
+}
+
+static void test_migrate_failure_keeps_vm(void **state)
+{
+	struct agent_virt *v = *state;
+	struct agent_vm_spec s = spec(ID1, "m.vm", AGENT_WANT_RUNNING);
+
+	if (agent_virt_create(v, &s, true) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(agent_virt_migrate(v, ID1, "test+tcp://127.0.0.1:1/default"),
+			 -1);
+	assert_non_null(strstr(err_msg(), "migration to"));
+	assert_int_equal(state_of(v, "m.vm", NULL), AGENT_DOM_RUNNING);
+	assert_int_equal(agent_virt_delete(v, ID1), 0);
+}
+
+static void test_desired_parse(void **state)
+{
+	const char *body =
+		"{\"generation\": 42, \"vms\": ["
+		"{\"vm_id\":\"" ID1 "\",\"name\":\"ok.vm\",\"tenant\":\"t\","
+		"\"group\":null,\"vcpus\":1,\"mem_mib\":64,\"disk_gib\":1,"
+		"\"base_image\":null,\"state\":\"running\"},"
+		"{\"vm_id\":\"" ID2 "\",\"name\":\"bad vm\",\"tenant\":\"t\","
+		"\"vcpus\":1,\"mem_mib\":64,\"disk_gib\":1,\"state\":\"running\"}"
+		"], \"tasks\": ["
+		"{\"task_id\":\"" ID2 "\",\"type\":\"migrate\",\"vm_id\":\"" ID1
+		"\",\"target_node\":\"n2\",\"target_uri\":"
+		"\"qemu+tcp://10.250.0.3/system\"},"
+		"{\"task_id\":\"" ID1 "\",\"type\":\"launch\",\"vm_id\":\"" ID1
+		"\"}]}";
+	struct agent_desired d;
+	(void)state;
+
+	assert_int_equal(agent_desired_parse(body, strlen(body), &d), 0);
+	assert_int_equal(d.generation, 42);
+	assert_int_equal(d.nvms, 1);
+	assert_string_equal(d.vms[0].name, "ok.vm");
+	assert_int_equal(d.ntasks, 1);
+	assert_string_equal(d.tasks[0].target_uri,
+			    "qemu+tcp://10.250.0.3/system");
+	/* The bad VM and the bad task are reported, the rest applies. */
+	assert_int_equal(d.nerrors, 2);
+	assert_string_equal(d.errors[0].vm_id, ID2);
+	assert_non_null(strstr(d.errors[0].error, "$.vms[1].name"));
+	assert_non_null(strstr(d.errors[1].error,
+			       "$.tasks[1].type: expected migrate or reboot"));
+	agent_desired_free(&d);
+
+	assert_int_equal(agent_desired_parse("{\"vms\":[]}", 10, &d), -1);
+	assert_string_equal(err_msg(), "$: missing required field 'generation'");
+	agent_desired_free(&d);
+	assert_int_equal(agent_desired_parse("<html>", 6, &d), -1);
+	agent_desired_free(&d);
+}
+
+static void test_heartbeat_json(void **state)
+{
+	struct agent_inventory inv = { .vcpus = 4, .mem_mib = 1024 };
+	struct agent_domain doms[2];
+	struct agent_task task = { .task_id = ID2, .state = AGENT_TASK_FAILED,
+				   .error = "boom" };
+	struct agent_vm_error e = { .vm_id = ID1, .name = "x", .error = "bad" };
+	struct agent_heartbeat hb = {
+		.generation_seen = 7, .degraded_reason = NULL, .inv = &inv,
+		.doms = doms, .ndoms = 2, .tasks = &task, .ntasks = 1,
+		.errors = &e, .nerrors = 1,
+	};
+	cJSON *j;
+	char *text;
+	(void)state;
+
+	memset(doms, 0, sizeof(doms));
+	snprintf(doms[0].uuid, sizeof(doms[0].uuid), "%s", ID1);
+	snprintf(doms[0].name, sizeof(doms[0].name), "%s", "mine");
+	doms[0].managed = true;
+	doms[0].state = AGENT_DOM_RUNNING;
+	doms[0].cpu_pct = 12.345;
+	snprintf(doms[1].uuid, sizeof(doms[1].uuid), "%s", ID2);
+	snprintf(doms[1].name, sizeof(doms[1].name), "%s", "theirs");
+	doms[1].state = AGENT_DOM_SHUTOFF;
+	j = agent_json_heartbeat(&hb);
+	assert_non_null(j);
+	text = cJSON_PrintUnformatted(j);
+	assert_non_null(strstr(text, "\"status\":\"ok\""));
+	assert_non_null(strstr(text, "\"domains\":[{\"vm_id\":\"" ID1
+				     "\",\"name\":\"mine\",\"state\":"
+				     "\"running\""));
+	assert_non_null(strstr(text, "\"cpu_pct\":12.34"));
+	assert_non_null(strstr(text, "\"foreign_domains\":[{\"name\":\"theirs\""));
+	assert_non_null(strstr(text, "\"state\":\"failed\",\"error\":\"boom\""));
+	assert_non_null(strstr(text, "\"vm_errors\":[{\"vm_id\":\"" ID1));
+	free(text);
+	cJSON_Delete(j);
+
+	hb.degraded_reason = "libvirt: down";
+	j = agent_json_heartbeat(&hb);
+	text = cJSON_PrintUnformatted(j);
+	assert_non_null(strstr(text, "\"status\":\"degraded\",\"degraded_reason\":"
+				     "\"libvirt: down\""));
+	free(text);
+	cJSON_Delete(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inventory),
+		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_foreign_left_alone),
+		cmocka_unit_test(test_reconcile_converges),
+		cmocka_unit_test(test_migrate_failure_keeps_vm),
+		cmocka_unit_test(test_desired_parse),
+		cmocka_unit_test(test_heartbeat_json),
+	};
+
+	return cmocka_run_group_tests_name("agent_virt", tests, setup,
+					   teardown);
+}
