@@ -5,9 +5,11 @@
 # $(COMMON_LIBS).
 # Library sources: add new ones to this list (before the rules below).
 SCHED_SRCS := scheduler/names.c scheduler/problem.c scheduler/state.c \
-	scheduler/metrics.c
+	scheduler/metrics.c scheduler/plan.c scheduler/place.c \
+	scheduler/gen.c scheduler/capacity.c
 # The rebalancer: Ganeti's htools format and score, migration plans.
-SCHED_SRCS += scheduler/htools.c scheduler/ganeti_score.c
+SCHED_SRCS += scheduler/htools.c scheduler/ganeti_score.c \
+	scheduler/rebalance.c
 SCHED_OBJS = $(SCHED_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBSCHED := $(BUILD)/lib/libfcsched.a
 SCHED_LIBS := $(GLPK_LIBS) $(CJSON_LIBS) -lm
@@ -20,6 +22,13 @@ $(LIBSCHED): $(SCHED_OBJS)
 
 all: $(LIBSCHED)
 
+SCHED_TOOL_SRCS := scheduler/fincloud-sched.c
+$(BUILD)/bin/fincloud-sched: $(SCHED_TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBSCHED) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSCHED) $(LIBCOMMON) $(SCHED_LIBS) $(COMMON_LIBS)
+BINS += $(BUILD)/bin/fincloud-sched
+
 SCHED_TEST_LIBS := $(LIBSCHED) $(LIBCOMMON)
 $(eval $(call unit_test,test_sched_problem,tests/unit/test_sched_problem.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_sched_state,tests/unit/test_sched_state.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
+$(eval $(call unit_test,test_htools,tests/unit/test_htools.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))

@@ -393,6 +393,21 @@ static bool avail_ok(const struct sched_state *s, size_t vm, size_t host)
 	return g->placed == g->size && cur >= 0 && after <= before + 1e-15;
 }
 
+bool sched_state_compatible(const struct sched_state *s, size_t vm,
+			    size_t host)
+{
+	const struct sched_problem *p = s->p;
+	const struct sched_vm *v = &p->vms[vm];
+	const struct sched_host *h = &p->hosts[host];
+	int missing;
+
+	if (h->state != HOST_UP && s->where[vm] != (int)host)
+		return false;
+	if (!s->pool_ok[(size_t)v->tenant * p->npools + (size_t)h->pool])
+		return false;
+	return v->ntags == 0 || has_tags(s, vm, host, &missing);
+}
+
 enum sched_reason sched_state_check_code(const struct sched_state *s,
 					 size_t vm, size_t host, int *detail)
 {

@@ -78,6 +78,11 @@ void sched_state_reason(const struct sched_state *s, size_t vm, size_t host,
 			enum sched_reason code, int detail, char *why,
 			size_t whysize);
 
+/* The static part of the check (host state, pool, tags): whether vm could
+ * ever go to host, whatever else is placed. */
+bool sched_state_compatible(const struct sched_state *s, size_t vm,
+			    size_t host);
+
 /* A short name of the constraint ("capacity", "dedicated", ...). */
 const char *sched_reason_name(enum sched_reason code);
 

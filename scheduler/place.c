@@ -1,0 +1,1585 @@
+#include <glpk.h>
+#include <math.h>
+
+#include "common/fc.h"
+
+#include "common/err.h"
+#include "common/util.h"
+#include "scheduler/metrics.h"
+#include "scheduler/place.h"
+#include "scheduler/plan.h"
+#include "scheduler/problem.h"
+
+#define WHY_MAX 512
+
+/* ---- single VM ---------------------------------------------------------- */
+
+struct why_acc {
+	size_t n[SCHED_X_COUNT];
+	size_t capdim[DIM_COUNT];
+	int cap_pool;      /* pool of the capacity-excluded hosts; -2 mixed */
+	int ded_tenant;    /* tenant the hosts are dedicated to; -2 mixed */
+	int aff_host;
+	int tag;           /* index of a missing VM tag */
+};
+
+static void why_count(struct why_acc *a, const struct sched_problem *p,
+		      size_t host, enum sched_reason code, int detail)
+{
+	a->n[code]++;
+	switch (code) {
+	case SCHED_X_CAPACITY:
+		a->capdim[detail]++;
+		if (a->cap_pool == -1)
+			a->cap_pool = p->hosts[host].pool;
+		else if (a->cap_pool != p->hosts[host].pool)
+			a->cap_pool = -2;
+		break;
+	case SCHED_X_DEDICATED:
+		if (a->ded_tenant == -1)
+			a->ded_tenant = detail;
+		else if (a->ded_tenant != detail)
+			a->ded_tenant = -2;
+		break;
+	case SCHED_X_AFFINITY:
+		a->aff_host = detail;
+		break;
+	case SCHED_X_TAGS:
+		if (a->tag < 0)
+			a->tag = detail;
+		break;
+	default:
+		break;
+	}
+}
+
+static const char *dim_text(int d)
+{
+	static const char *const t[DIM_COUNT] = {"vCPUs", "MiB of memory",
+						 "GiB of disk"};
+
+	return t[d];
+}
+
+static void why_format(const struct why_acc *a, const struct sched_state *s,
+		       size_t vm, char *why, size_t whysize)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	const struct sched_vm *v = &p->vms[vm];
+	size_t len = 0;
+	bool first = true;
+	int n;
+
+#define OUT(...)                                                               \
+	do {                                                                   \
+		if (len < whysize) {                                           \
+			n = snprintf(why + len, whysize - len, __VA_ARGS__);   \
+			if (n > 0)                                             \
+				len += (size_t)n;                              \
+		}                                                              \
+	} while (0)
+
+	if (why == NULL || whysize == 0)
+		return;
+	why[0] = '\0';
+	if (p->nhosts == 0) {
+		OUT("there are no hosts");
+		return;
+	}
+	if (a->n[SCHED_X_CAPACITY] > 0) {
+		int d = 0;
+
+		for (int k = 1; k < DIM_COUNT; k++)
+			if (a->capdim[k] > a->capdim[d])
+				d = k;
+		if (a->cap_pool >= 0)
+			OUT("no host in pool '%s' has %g %s free",
+			    p->pools[a->cap_pool].name, v->req[d],
+			    dim_text(d));
+		else
+			OUT("no host in the pools of tenant '%s' has %g %s "
+			    "free",
+			    p->tenants[v->tenant].name, v->req[d],
+			    dim_text(d));
+		OUT(" for vm '%s' (%zu host%s short)", v->name,
+		    a->n[SCHED_X_CAPACITY],
+		    a->n[SCHED_X_CAPACITY] == 1 ? " is" : "s are");
+	} else {
+		OUT("no host can take vm '%s'", v->name);
+	}
+	for (int c = 1; c < SCHED_X_COUNT; c++) {
+		size_t k = a->n[c];
+
+		if (c == SCHED_X_CAPACITY || k == 0)
+			continue;
+		OUT("%s%zu host%s excluded: ", first ? (a->n[SCHED_X_CAPACITY]
+							       ? "; "
+							       : ": ")
+						     : "; ",
+		    k, k == 1 ? "" : "s");
+		first = false;
+		switch ((enum sched_reason)c) {
+		case SCHED_X_STATE:
+			OUT("down or in maintenance");
+			break;
+		case SCHED_X_POOL:
+			OUT("pool not allowed for tenant '%s'",
+			    p->tenants[v->tenant].name);
+			break;
+		case SCHED_X_TAGS:
+			OUT("missing tag '%s'",
+			    a->tag >= 0 ? v->tags[a->tag] : "?");
+			break;
+		case SCHED_X_DEDICATED:
+			if (a->ded_tenant >= 0)
+				OUT("dedicated to tenant '%s'",
+				    p->tenants[a->ded_tenant].name);
+			else
+				OUT("dedicated to other tenants");
+			break;
+		case SCHED_X_SHARED:
+			OUT("running other tenants' vms while tenant '%s' is "
+			    "dedicated",
+			    p->tenants[v->tenant].name);
+			break;
+		case SCHED_X_ANTI_AFFINITY:
+			OUT("already running a member of anti-affinity group "
+			    "'%s'",
+			    p->groups[v->group].name);
+			break;
+		case SCHED_X_AFFINITY:
+			OUT("affinity group '%s' runs on host '%s'",
+			    p->groups[v->group].name,
+			    a->aff_host >= 0 ? p->hosts[a->aff_host].name
+					     : "?");
+			break;
+		case SCHED_X_AVAILABILITY:
+			OUT("would leave group '%s' below its availability "
+			    "target %g",
+			    p->groups[v->group].name,
+			    p->groups[v->group].availability);
+			break;
+		default:
+			break;
+		}
+	}
+#undef OUT
+}
+
+/* Lower is better. pack: a running host with the least left over, then
+ * the cheapest empty host; spread: the least loaded after placement. */
+static double host_score(const struct sched_state *s,
+			 const struct sched_problem *p, size_t vm, size_t h)
+{
+	const double *req = p->vms[vm].req;
+	double score = 0;
+
+	if (p->pools[p->hosts[h].pool].policy == POLICY_SPREAD) {
+		for (int d = 0; d < DIM_COUNT; d++) {
+			double u = sched_state_usable(s, h, (enum sched_dim)d);
+			double load = u > 0 ? (sched_state_used(
+						       s, h, (enum sched_dim)d) +
+					       req[d]) / u
+					    : 0;
+
+			if (load > score)
+				score = load;
+		}
+		return score;
+	}
+	if (sched_state_nvms(s, h) == 0 ||
+	    (sched_state_nvms(s, h) == 1 && sched_state_host_of(s, vm) == (int)h))
+		return 2 + p->hosts[h].cost / (1 + p->hosts[h].cost);
+	for (int d = 0; d < DIM_COUNT; d++) {
+		double u = sched_state_usable(s, h, (enum sched_dim)d);
+
+		if (u > 0)
+			score += (sched_state_headroom(s, h, (enum sched_dim)d) -
+				  req[d]) / u;
+	}
+	return score / DIM_COUNT;
+}
+
+int sched_place_one(struct sched_state *s, size_t vm, char *why,
+		    size_t whysize)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	struct why_acc a = {.cap_pool = -1, .ded_tenant = -1, .aff_host = -1,
+			    .tag = -1};
+	double best_score = INFINITY;
+	int best = -1;
+
+	for (size_t h = 0; h < p->nhosts; h++) {
+		int detail;
+		enum sched_reason code = sched_state_check_code(s, vm, h,
+								&detail);
+		double sc;
+
+		if (code != SCHED_OK) {
+			why_count(&a, p, h, code, detail);
+			continue;
+		}
+		sc = host_score(s, p, vm, h);
+		if (sc < best_score) {
+			best_score = sc;
+			best = (int)h;
+		}
+	}
+	if (best >= 0) {
+		sched_state_assign(s, vm, (size_t)best);
+		return best;
+	}
+	why_format(&a, s, vm, why, whysize);
+	return -1;
+}
+
+/* ---- batch -------------------------------------------------------------- */
+
+static double now_s(void)
+{
+	return (double)time_mono_ns() / 1e9;
+}
+
+struct hostvms {
+	int *v;
+	int n;
+	int cap;
+};
+
+struct batch {
+	struct sched_state *s;
+	const struct sched_problem *p;
+	bool *pinned;        /* per VM: assigned before the call */
+	int *npinned;        /* per host: pinned VMs on it */
+	double *w;           /* per VM: weight (value of its resources) */
+	double price[DIM_COUNT];
+	struct hostvms *hv;  /* per host: VMs on it */
+	double deadline;
+	struct sched_result *r;
+	double mip_seconds;
+};
+
+static int hv_add(struct hostvms *l, int vm)
+{
+	if (l->n == l->cap) {
+		int cap = l->cap ? l->cap * 2 : 8;
+		int *nv = realloc(l->v, (size_t)cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return err_set("out of memory");
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = vm;
+	return 0;
+}
+
+static void hv_del(struct hostvms *l, int vm)
+{
+	for (int i = 0; i < l->n; i++) {
+		if (l->v[i] == vm) {
+			l->v[i] = l->v[--l->n];
+			return;
+		}
+	}
+}
+
+static int b_assign(struct batch *b, size_t vm, size_t host)
+{
+	int cur = sched_state_host_of(b->s, vm);
+
+	if (cur == (int)host)
+		return 0;
+	if (cur >= 0)
+		hv_del(&b->hv[cur], (int)vm);
+	sched_state_assign(b->s, vm, host);
+	return hv_add(&b->hv[host], (int)vm);
+}
+
+static void b_unassign(struct batch *b, size_t vm)
+{
+	int cur = sched_state_host_of(b->s, vm);
+
+	if (cur < 0)
+		return;
+	hv_del(&b->hv[cur], (int)vm);
+	sched_state_unassign(b->s, vm);
+}
+
+static void batch_free(struct batch *b)
+{
+	if (b->hv != NULL) {
+		for (size_t h = 0; h < b->p->nhosts; h++)
+			free(b->hv[h].v);
+	}
+	free(b->hv);
+	free(b->pinned);
+	free(b->npinned);
+	free(b->w);
+}
+
+/* Prices per unit of each dimension: the LP duals when they say
+ * something, else 1 / the average usable capacity. */
+static void set_prices(struct batch *b, const struct sched_plan *pl)
+{
+	const struct sched_problem *p = b->p;
+	double sum = 0, tot[DIM_COUNT] = {0};
+
+	for (int d = 0; d < DIM_COUNT; d++)
+		sum += pl->dual[d] > 0 ? pl->dual[d] : 0;
+	for (size_t h = 0; h < p->nhosts; h++)
+		for (int d = 0; d < DIM_COUNT; d++)
+			tot[d] += sched_state_usable(b->s, h,
+						     (enum sched_dim)d);
+	for (int d = 0; d < DIM_COUNT; d++) {
+		double norm = tot[d] > 0 ? (double)p->nhosts / tot[d] : 0;
+
+		/* A small share of the size keeps VMs ordered in the
+		 * dimensions the LP prices at 0. */
+		b->price[d] = (sum > 0 ? (pl->dual[d] > 0 ? pl->dual[d] : 0)
+				       : 0) +
+			      1e-3 * norm * (sum > 0 ? sum : 1000);
+	}
+	for (size_t v = 0; v < p->nvms; v++) {
+		b->w[v] = 0;
+		for (int d = 0; d < DIM_COUNT; d++)
+			b->w[v] += b->price[d] * p->vms[v].req[d];
+	}
+}
+
+struct hkey {
+	size_t h;
+	double band;
+	double eff;
+};
+
+static int hkey_cmp(const void *a, const void *b)
+{
+	const struct hkey *x = a, *y = b;
+
+	if (x->band != y->band)
+		return x->band < y->band ? -1 : 1;
+	if (x->eff != y->eff)
+		return x->eff < y->eff ? -1 : 1;
+	return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* Hosts in the order to open them: running ones, then the LP's X_i = 1,
+ * then by X_i, then by cost per priced unit of capacity; spread pools and
+ * hosts that are not up last. */
+static size_t *host_order(struct batch *b, const struct sched_plan *pl)
+{
+	const struct sched_problem *p = b->p;
+	struct hkey *k = calloc(p->nhosts + 1, sizeof(*k));
+	size_t *order = calloc(p->nhosts + 1, sizeof(*order));
+
+	if (k == NULL || order == NULL) {
+		free(k);
+		free(order);
+		err_set("out of memory");
+		return NULL;
+	}
+	for (size_t h = 0; h < p->nhosts; h++) {
+		double value = 0;
+
+		for (int d = 0; d < DIM_COUNT; d++)
+			value += b->price[d] *
+				 sched_state_usable(b->s, h, (enum sched_dim)d);
+		k[h].h = h;
+		k[h].eff = value > 0 ? p->hosts[h].cost / value : INFINITY;
+		if (p->hosts[h].state != HOST_UP)
+			k[h].band = 9;
+		else if (p->pools[p->hosts[h].pool].policy == POLICY_SPREAD)
+			k[h].band = 8;
+		else if (sched_state_nvms(b->s, h) > 0)
+			k[h].band = 0;
+		else if (pl->feasible && pl->x[h] > 1 - 1e-6)
+			k[h].band = 1;
+		else if (pl->feasible && pl->x[h] > 1e-9)
+			k[h].band = 2 - pl->x[h];
+		else
+			k[h].band = 3;
+	}
+	qsort(k, p->nhosts, sizeof(*k), hkey_cmp);
+	for (size_t h = 0; h < p->nhosts; h++)
+		order[h] = k[h].h;
+	free(k);
+	return order;
+}
+
+/* VMs with equal sizes, tenant and tags (and no group) are one class: the
+ * fill pass takes them by count. */
+struct vclass {
+	int *v;
+	size_t n;     /* remaining: v[0 .. n) */
+	double w;
+	int rep;      /* a member */
+};
+
+static bool same_class(const struct sched_problem *p, size_t a, size_t b)
+{
+	const struct sched_vm *x = &p->vms[a], *y = &p->vms[b];
+
+	if (x->group >= 0 || y->group >= 0 || x->tenant != y->tenant ||
+	    x->ntags != y->ntags)
+		return false;
+	for (int d = 0; d < DIM_COUNT; d++)
+		if (x->req[d] != y->req[d])
+			return false;
+	for (size_t i = 0; i < x->ntags; i++)
+		if (strcmp(x->tags[i], y->tags[i]) != 0)
+			return false;
+	return true;
+}
+
+struct vkey {
+	size_t v;
+	double w;
+};
+
+static int vkey_cmp(const void *a, const void *b)
+{
+	const struct vkey *x = a, *y = b;
+
+	if (x->w != y->w)
+		return x->w > y->w ? -1 : 1;
+	return x->v < y->v ? -1 : x->v > y->v;
+}
+
+/* Build classes of the VMs in todo (sorted by weight, heaviest first). */
+static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
+			struct vclass **out, size_t *nout, int **store)
+{
+	const struct sched_problem *p = b->p;
+	struct vkey *k = calloc(ntodo + 1, sizeof(*k));
+	struct vclass *c = calloc(ntodo + 1, sizeof(*c));
+	int *mem = calloc(ntodo + 1, sizeof(*mem));
+	size_t *cls = calloc(ntodo + 1, sizeof(*cls));
+	size_t nc = 0, used = 0;
+
+	if (k == NULL || c == NULL || mem == NULL || cls == NULL) {
+		free(k);
+		free(c);
+		free(mem);
+		free(cls);
+		return err_set("out of memory");
+	}
+	for (size_t i = 0; i < ntodo; i++) {
+		k[i].v = todo[i];
+		k[i].w = b->w[todo[i]];
+	}
+	qsort(k, ntodo, sizeof(*k), vkey_cmp);
+	/* Equal VMs have equal weights, so a VM's class is among the
+	 * classes of the run of equal weight just before it. */
+	for (size_t i = 0; i < ntodo; i++) {
+		size_t j = nc;
+
+		while (j > 0 && c[j - 1].w == k[i].w &&
+		       !same_class(p, (size_t)c[j - 1].rep, k[i].v))
+			j--;
+		if (j == 0 || c[j - 1].w != k[i].w) {
+			c[nc].w = k[i].w;
+			c[nc].rep = (int)k[i].v;
+			j = ++nc;
+		}
+		cls[i] = j - 1;
+		c[j - 1].n++;
+	}
+	/* Members are stored contiguously: count first, then fill. */
+	for (size_t j = 0; j < nc; j++) {
+		c[j].v = mem + used;
+		used += c[j].n;
+		c[j].n = 0;
+	}
+	for (size_t i = 0; i < ntodo; i++) {
+		struct vclass *cl = &c[cls[i]];
+
+		cl->v[cl->n++] = (int)k[i].v;
+	}
+	/* Take from the end: reverse so the lowest index goes first. */
+	for (size_t j = 0; j < nc; j++)
+		for (size_t i = 0; i < c[j].n / 2; i++) {
+			int t = c[j].v[i];
+
+			c[j].v[i] = c[j].v[c[j].n - 1 - i];
+			c[j].v[c[j].n - 1 - i] = t;
+		}
+	free(k);
+	free(cls);
+	*out = c;
+	*nout = nc;
+	*store = mem;
+	return 0;
+}
+
+/* Fill hosts in order with the heaviest VMs that fit. */
+static int fill_hosts(struct batch *b, const size_t *order, size_t *todo,
+		      size_t ntodo)
+{
+	const struct sched_problem *p = b->p;
+	struct vclass *c = NULL;
+	size_t nc = 0, left = ntodo;
+	int *mem = NULL;
+	int ret = -1;
+
+	if (ntodo == 0)
+		return 0;
+	if (make_classes(b, todo, ntodo, &c, &nc, &mem) < 0)
+		return -1;
+	for (size_t oi = 0; oi < p->nhosts && left > 0 && nc > 0; oi++) {
+		size_t h = order[oi], live = 0;
+
+		if (p->hosts[h].state != HOST_UP)
+			continue;
+		for (size_t j = 0; j < nc; j++) {
+			struct vclass *cl = &c[j];
+
+			while (cl->n > 0) {
+				size_t vm = (size_t)cl->v[cl->n - 1];
+
+				if (sched_state_check_code(b->s, vm, h, NULL) !=
+				    SCHED_OK)
+					break;
+				if (b_assign(b, vm, h) < 0)
+					goto out;
+				cl->n--;
+				left--;
+			}
+			if (cl->n > 0)
+				c[live++] = *cl;
+		}
+		nc = live;
+	}
+	ret = 0;
+out:
+	free(c);
+	free(mem);
+	return ret;
+}
+
+/* Members of groups with an availability target: each on the most
+ * available feasible host, so the group reaches its target whenever the
+ * hosts allow it; too small groups are reported. */
+static int place_avail_groups(struct batch *b, char **reason)
+{
+	const struct sched_problem *p = b->p;
+	double *a = calloc(p->nhosts + 1, sizeof(*a));
+	int ret = -1;
+
+	if (a == NULL)
+		return err_set("out of memory");
+	for (size_t g = 0; g < p->ngroups; g++) {
+		const struct sched_group *gr = &p->groups[g];
+		size_t n = 0, members = 0, need, first = SIZE_MAX;
+
+		if (gr->availability <= 0)
+			continue;
+		for (size_t v = 0; v < p->nvms; v++) {
+			if (p->vms[v].group != (int)g)
+				continue;
+			members++;
+			if (first == SIZE_MAX && !b->pinned[v])
+				first = v;
+		}
+		if (first == SIZE_MAX)
+			continue; /* every member already placed */
+		for (size_t h = 0; h < p->nhosts; h++)
+			if (sched_state_compatible(b->s, first, h))
+				a[n++] = p->hosts[h].availability;
+		/* Sort descending (small n: insertion sort is fine). */
+		for (size_t i = 1; i < n; i++) {
+			double x = a[i];
+			size_t j = i;
+
+			for (; j > 0 && a[j - 1] < x; j--)
+				a[j] = a[j - 1];
+			a[j] = x;
+		}
+		need = sched_availability_needed(a, n, gr->availability);
+		if (need == 0 || need > members) {
+			char msg[WHY_MAX];
+
+			if (need == 0)
+				snprintf(msg, sizeof(msg),
+					 "group '%s' cannot reach availability "
+					 "%g: even all %zu eligible hosts give "
+					 "%g",
+					 gr->name, gr->availability, n,
+					 sched_availability(a, n));
+			else
+				snprintf(msg, sizeof(msg),
+					 "group '%s' needs %zu members on "
+					 "distinct hosts to reach availability "
+					 "%g, it has %zu: add %zu",
+					 gr->name, need, gr->availability,
+					 members, need - members);
+			for (size_t v = 0; v < p->nvms; v++) {
+				if (p->vms[v].group != (int)g || b->pinned[v] ||
+				    reason[v] != NULL)
+					continue;
+				reason[v] = strdup(msg);
+				if (reason[v] == NULL)
+					goto oom;
+			}
+			continue;
+		}
+		for (size_t v = 0; v < p->nvms; v++) {
+			int best = -1;
+			double best_a = -1, best_c = INFINITY;
+
+			if (p->vms[v].group != (int)g || b->pinned[v])
+				continue;
+			for (size_t h = 0; h < p->nhosts; h++) {
+				double ha = p->hosts[h].availability;
+				/* Prefer running hosts at equal availability. */
+				double hc = sched_state_nvms(b->s, h) > 0
+						    ? 0
+						    : p->hosts[h].cost;
+
+				if (ha < best_a || (ha == best_a && hc >= best_c))
+					continue;
+				if (sched_state_check_code(b->s, v, h, NULL) !=
+				    SCHED_OK)
+					continue;
+				best = (int)h;
+				best_a = ha;
+				best_c = hc;
+			}
+			if (best >= 0 && b_assign(b, v, (size_t)best) < 0)
+				goto out;
+		}
+	}
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	free(a);
+	return ret;
+}
+
+/* Try to empty host h by moving its VMs to other running hosts (tightest
+ * fit first). All or nothing. */
+static int try_close(struct batch *b, size_t h, const size_t *active,
+		     size_t nactive, bool *closed)
+{
+	const struct sched_problem *p = b->p;
+	struct hostvms *l = &b->hv[h];
+	int n = l->n;
+	int *moved = malloc(((size_t)n + 1) * sizeof(*moved));
+	int *vms = malloc(((size_t)n + 1) * sizeof(*vms));
+	int nm = 0;
+
+	*closed = false;
+	if (moved == NULL || vms == NULL) {
+		free(moved);
+		free(vms);
+		return err_set("out of memory");
+	}
+	memcpy(vms, l->v, (size_t)n * sizeof(*vms));
+	for (int i = 0; i < n; i++) {
+		size_t vm = (size_t)vms[i];
+		double best_sc = INFINITY;
+		int best = -1;
+
+		for (size_t k = 0; k < nactive; k++) {
+			size_t t = active[k];
+			double sc = 0;
+
+			if (t == h || sched_state_nvms(b->s, t) == 0)
+				continue;
+			if (sched_state_check_code(b->s, vm, t, NULL) !=
+			    SCHED_OK)
+				continue;
+			for (int d = 0; d < DIM_COUNT; d++)
+				sc += b->price[d] *
+				      (sched_state_headroom(b->s, t,
+							    (enum sched_dim)d) -
+				       p->vms[vm].req[d]);
+			if (sc < best_sc) {
+				best_sc = sc;
+				best = (int)t;
+			}
+		}
+		if (best < 0)
+			break;
+		if (b_assign(b, vm, (size_t)best) < 0)
+			goto fail;
+		moved[nm++] = (int)vm;
+	}
+	if (nm == n) {
+		*closed = true;
+	} else {
+		/* Put them back: the host held them before. */
+		for (int i = nm - 1; i >= 0; i--)
+			if (b_assign(b, (size_t)moved[i], h) < 0)
+				goto fail;
+	}
+	free(moved);
+	free(vms);
+	return 0;
+fail:
+	free(moved);
+	free(vms);
+	return -1;
+}
+
+struct akey {
+	size_t h;
+	double util;
+};
+
+static int akey_cmp(const void *a, const void *b)
+{
+	const struct akey *x = a, *y = b;
+
+	if (x->util != y->util)
+		return x->util < y->util ? -1 : 1;
+	return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* Hosts a repack may touch: up, running only VMs placed by this call of
+ * shared tenants outside groups. */
+static bool movable_host(const struct batch *b, size_t h)
+{
+	const struct sched_problem *p = b->p;
+	const struct hostvms *l = &b->hv[h];
+
+	if (p->hosts[h].state != HOST_UP || b->npinned[h] > 0 ||
+	    p->pools[p->hosts[h].pool].policy == POLICY_SPREAD)
+		return false;
+	for (int i = 0; i < l->n; i++) {
+		const struct sched_vm *v = &p->vms[l->v[i]];
+
+		if (v->group >= 0 ||
+		    p->tenants[v->tenant].isolation == ISOLATION_DEDICATED)
+			return false;
+	}
+	return true;
+}
+
+/* Running movable hosts by priced use per unit of cost, least useful
+ * first. */
+static size_t active_hosts(struct batch *b, struct akey *k, size_t *active)
+{
+	const struct sched_problem *p = b->p;
+	size_t n = 0;
+
+	for (size_t h = 0; h < p->nhosts; h++) {
+		double used = 0;
+
+		if (sched_state_nvms(b->s, h) == 0 || !movable_host(b, h))
+			continue;
+		for (int d = 0; d < DIM_COUNT; d++)
+			used += b->price[d] *
+				sched_state_used(b->s, h, (enum sched_dim)d);
+		k[n].h = h;
+		k[n].util = p->hosts[h].cost > 0 ? used / p->hosts[h].cost
+						 : INFINITY;
+		n++;
+	}
+	qsort(k, n, sizeof(*k), akey_cmp);
+	for (size_t i = 0; i < n; i++)
+		active[i] = k[i].h;
+	return n;
+}
+
+static int close_pass(struct batch *b, struct akey *k, size_t *active,
+		      bool *progress)
+{
+	size_t n = active_hosts(b, k, active);
+
+	*progress = false;
+	for (size_t i = 0; i < n && now_s() < b->deadline; i++) {
+		bool closed;
+
+		if (sched_state_nvms(b->s, active[i]) == 0)
+			continue;
+		if (try_close(b, active[i], active, n, &closed) < 0)
+			return -1;
+		if (closed) {
+			b->r->closed++;
+			*progress = true;
+		}
+	}
+	return 0;
+}
+
+/* ---- neighbourhood MIP -------------------------------------------------- */
+
+#define NB_HOSTS 8
+#define NB_EMPTY 2
+
+struct nclass {
+	int *v;
+	int n;
+};
+
+/* Repack the VMs of the hosts nb[0 .. nn) at least cost with one MIP over
+ * classes of equal VMs. *gain gets the cost saved (0: unchanged). */
+static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
+{
+	const struct sched_problem *p = b->p;
+	struct nclass *cls = NULL;
+	int ncls = 0, nvm = 0, *all = NULL, *orig = NULL, *var = NULL;
+	int *ia = NULL, *ja = NULL;
+	double *ar = NULL, before = 0;
+	glp_prob *mip = NULL;
+	glp_iocp parm;
+	int ret = -1, nz = 0, ncols, row;
+
+	*gain = 0;
+	for (size_t j = 0; j < nn; j++) {
+		nvm += b->hv[nb[j]].n;
+		if (sched_state_nvms(b->s, nb[j]) > 0)
+			before += p->hosts[nb[j]].cost;
+	}
+	if (nvm == 0)
+		return 0;
+	all = malloc((size_t)nvm * sizeof(*all));
+	orig = malloc((size_t)nvm * sizeof(*orig));
+	cls = calloc((size_t)nvm, sizeof(*cls));
+	if (all == NULL || orig == NULL || cls == NULL)
+		goto oom;
+	nvm = 0;
+	for (size_t j = 0; j < nn; j++)
+		for (int i = 0; i < b->hv[nb[j]].n; i++) {
+			orig[nvm] = (int)nb[j];
+			all[nvm++] = b->hv[nb[j]].v[i];
+		}
+	/* Classes: VMs of a class are contiguous in a sorted copy. */
+	for (int i = 0; i < nvm; i++) {
+		int c;
+
+		for (c = 0; c < ncls; c++)
+			if (same_class(p, (size_t)cls[c].v[0], (size_t)all[i]))
+				break;
+		if (c == ncls) {
+			cls[c].v = malloc((size_t)nvm * sizeof(int));
+			if (cls[c].v == NULL)
+				goto oom;
+			ncls++;
+		}
+		cls[c].v[cls[c].n++] = all[i];
+	}
+	ncols = ncls * (int)nn + (int)nn;
+	var = calloc((size_t)ncols + 1, sizeof(*var));
+	ia = malloc(((size_t)ncols * (DIM_COUNT + 1) + 1) * sizeof(*ia));
+	ja = malloc(((size_t)ncols * (DIM_COUNT + 1) + 1) * sizeof(*ja));
+	ar = malloc(((size_t)ncols * (DIM_COUNT + 1) + 1) * sizeof(*ar));
+	if (var == NULL || ia == NULL || ja == NULL || ar == NULL)
+		goto oom;
+	mip = glp_create_prob();
+	glp_set_obj_dir(mip, GLP_MIN);
+	glp_add_cols(mip, ncols);
+	/* Columns: n[c][j] = 1 + c * nn + j; y[j] = 1 + ncls * nn + j. */
+	for (int c = 0; c < ncls; c++) {
+		for (size_t j = 0; j < nn; j++) {
+			int col = 1 + c * (int)nn + (int)j;
+
+			glp_set_col_kind(mip, col, GLP_IV);
+			if (sched_state_compatible(b->s, (size_t)cls[c].v[0],
+						   nb[j]))
+				glp_set_col_bnds(mip, col, GLP_DB, 0,
+						 cls[c].n);
+			else
+				glp_set_col_bnds(mip, col, GLP_FX, 0, 0);
+		}
+	}
+	for (size_t j = 0; j < nn; j++) {
+		int col = 1 + ncls * (int)nn + (int)j;
+
+		glp_set_col_kind(mip, col, GLP_BV);
+		glp_set_obj_coef(mip, col, p->hosts[nb[j]].cost);
+	}
+	/* Rows: every VM of a class placed; capacity per host and dim. */
+	glp_add_rows(mip, ncls + (int)nn * DIM_COUNT);
+	row = 0;
+	for (int c = 0; c < ncls; c++) {
+		row++;
+		glp_set_row_bnds(mip, row, GLP_FX, cls[c].n, cls[c].n);
+		for (size_t j = 0; j < nn; j++) {
+			nz++;
+			ia[nz] = row;
+			ja[nz] = 1 + c * (int)nn + (int)j;
+			ar[nz] = 1;
+		}
+	}
+	for (size_t j = 0; j < nn; j++) {
+		for (int d = 0; d < DIM_COUNT; d++) {
+			/* The hosts hold only the VMs being repacked, so
+			 * their whole usable capacity is available. */
+			double cap = sched_state_usable(b->s, nb[j],
+							(enum sched_dim)d);
+
+			row++;
+			glp_set_row_bnds(mip, row, GLP_UP, 0, 0);
+			for (int c = 0; c < ncls; c++) {
+				double r = p->vms[cls[c].v[0]].req[d];
+
+				if (r <= 0)
+					continue;
+				nz++;
+				ia[nz] = row;
+				ja[nz] = 1 + c * (int)nn + (int)j;
+				ar[nz] = r;
+			}
+			nz++;
+			ia[nz] = row;
+			ja[nz] = 1 + ncls * (int)nn + (int)j;
+			ar[nz] = -cap * (1 - 1e-9);
+		}
+	}
+	glp_load_matrix(mip, nz, ia, ja, ar);
+	glp_init_iocp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	parm.presolve = GLP_ON;
+	parm.tm_lim = (int)(b->mip_seconds * 1000);
+	if (parm.tm_lim < 1)
+		parm.tm_lim = 1;
+	b->r->mips++;
+	{
+		int rc = glp_intopt(mip, &parm);
+		int st = glp_mip_status(mip);
+
+		if ((rc != 0 && rc != GLP_ETMLIM) ||
+		    (st != GLP_OPT && st != GLP_FEAS)) {
+			ret = 0; /* nothing better found: keep the packing */
+			goto out;
+		}
+	}
+	if (glp_mip_obj_val(mip) > before - 1e-9) {
+		ret = 0;
+		goto out;
+	}
+	/* Apply: take them all off, then put them back by the counts. */
+	for (int i = 0; i < nvm; i++)
+		b_unassign(b, (size_t)all[i]);
+	for (int c = 0; c < ncls; c++) {
+		int k = 0;
+
+		for (size_t j = 0; j < nn; j++) {
+			int cnt = (int)lround(glp_mip_col_val(
+				mip, 1 + c * (int)nn + (int)j));
+
+			for (int m = 0; m < cnt && k < cls[c].n; m++, k++) {
+				size_t vm = (size_t)cls[c].v[k];
+
+				if (sched_state_check_code(b->s, vm, nb[j],
+							   NULL) != SCHED_OK)
+					goto undo;
+				if (b_assign(b, vm, nb[j]) < 0)
+					goto out;
+			}
+		}
+		if (k != cls[c].n)
+			goto undo;
+	}
+	*gain = before;
+	for (size_t j = 0; j < nn; j++)
+		if (sched_state_nvms(b->s, nb[j]) > 0)
+			*gain -= p->hosts[nb[j]].cost;
+	b->r->mip_gains++;
+	ret = 0;
+	goto out;
+undo:
+	/* The solution did not hold (rounding): restore the old packing. */
+	for (int i = 0; i < nvm; i++)
+		b_unassign(b, (size_t)all[i]);
+	for (int i = 0; i < nvm; i++)
+		if (b_assign(b, (size_t)all[i], (size_t)orig[i]) < 0)
+			goto out;
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	if (mip != NULL)
+		glp_delete_prob(mip);
+	for (int c = 0; cls != NULL && c < ncls; c++)
+		free(cls[c].v);
+	free(cls);
+	free(all);
+	free(orig);
+	free(var);
+	free(ia);
+	free(ja);
+	free(ar);
+	return ret;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+struct nbkey {
+	size_t h;
+	double spare;
+};
+
+static int nbkey_cmp(const void *a, const void *b)
+{
+	const struct nbkey *x = a, *y = b;
+
+	if (x->spare != y->spare)
+		return x->spare > y->spare ? -1 : 1;
+	return x->h < y->h ? -1 : x->h > y->h;
+}
+
+/* One round of neighbourhood MIPs: each running movable host (least
+ * useful first) with the running hosts that have most room and the
+ * cheapest empty hosts. */
+static int mip_round(struct batch *b, const size_t *order, struct akey *k,
+		     size_t *active, uint64_t *rng, bool *progress)
+{
+	const struct sched_problem *p = b->p;
+	size_t n = active_hosts(b, k, active);
+	struct nbkey *sp = calloc(n + 1, sizeof(*sp));
+	size_t empty[NB_EMPTY], nempty = 0;
+	int ret = -1;
+
+	*progress = false;
+	if (sp == NULL)
+		return err_set("out of memory");
+	for (size_t i = 0; i < p->nhosts && nempty < NB_EMPTY; i++) {
+		size_t h = order[i];
+
+		if (sched_state_nvms(b->s, h) == 0 && movable_host(b, h))
+			empty[nempty++] = h;
+	}
+	for (size_t i = 0; i < n; i++) {
+		sp[i].h = active[i];
+		sp[i].spare = 0;
+		for (int d = 0; d < DIM_COUNT; d++)
+			sp[i].spare +=
+				b->price[d] *
+				sched_state_headroom(b->s, active[i],
+						     (enum sched_dim)d);
+	}
+	qsort(sp, n, sizeof(*sp), nbkey_cmp);
+	for (size_t i = 0; i < n && now_s() < b->deadline; i++) {
+		size_t nb[NB_HOSTS + NB_EMPTY], nn = 0, pool;
+		size_t span = n < 3 * NB_HOSTS ? n : 3 * NB_HOSTS;
+		double gain;
+
+		if (sched_state_nvms(b->s, active[i]) == 0)
+			continue;
+		nb[nn++] = active[i];
+		pool = (size_t)p->hosts[active[i]].pool;
+		/* Companions: random picks among the roomiest hosts. */
+		for (size_t tries = 0; tries < 4 * NB_HOSTS && nn < NB_HOSTS;
+		     tries++) {
+			size_t h = sp[rng_next(rng) % (span ? span : 1)].h;
+			bool dup = false;
+
+			if (span == 0)
+				break;
+			for (size_t j = 0; j < nn; j++)
+				dup = dup || nb[j] == h;
+			if (!dup && sched_state_nvms(b->s, h) > 0 &&
+			    (size_t)p->hosts[h].pool == pool)
+				nb[nn++] = h;
+		}
+		for (size_t e = 0; e < nempty; e++)
+			if ((size_t)p->hosts[empty[e]].pool == pool &&
+			    sched_state_nvms(b->s, empty[e]) == 0)
+				nb[nn++] = empty[e];
+		if (nn < 2)
+			continue;
+		if (repack(b, nb, nn, &gain) < 0)
+			goto out;
+		if (gain > 1e-9)
+			*progress = true;
+	}
+	ret = 0;
+out:
+	free(sp);
+	return ret;
+}
+
+void sched_result_free(struct sched_result *r)
+{
+	if (r == NULL)
+		return;
+	if (r->reason != NULL)
+		for (size_t i = 0; i < r->nreason; i++)
+			free(r->reason[i]);
+	free(r->reason);
+	r->reason = NULL;
+}
+
+static int batch_init(struct batch *b, struct sched_state *s,
+		      struct sched_result *r)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+
+	memset(b, 0, sizeof(*b));
+	memset(r, 0, sizeof(*r));
+	b->s = s;
+	b->p = p;
+	b->r = r;
+	b->pinned = calloc(p->nvms + 1, sizeof(*b->pinned));
+	b->npinned = calloc(p->nhosts + 1, sizeof(*b->npinned));
+	b->w = calloc(p->nvms + 1, sizeof(*b->w));
+	b->hv = calloc(p->nhosts + 1, sizeof(*b->hv));
+	r->reason = calloc(p->nvms + 1, sizeof(*r->reason));
+	r->nreason = p->nvms;
+	if (b->pinned == NULL || b->npinned == NULL || b->w == NULL ||
+	    b->hv == NULL || r->reason == NULL)
+		return err_set("out of memory for placing %zu vms", p->nvms);
+	for (size_t v = 0; v < p->nvms; v++) {
+		int h = sched_state_host_of(s, v);
+
+		if (h < 0)
+			continue;
+		b->pinned[v] = true;
+		b->npinned[h]++;
+		if (hv_add(&b->hv[h], (int)v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Place what is left one by one; record why the rest cannot go. */
+static int finish(struct batch *b, double t0)
+{
+	const struct sched_problem *p = b->p;
+	struct sched_result *r = b->r;
+	char why[WHY_MAX];
+
+	for (size_t v = 0; v < p->nvms; v++) {
+		int h;
+
+		if (sched_state_host_of(b->s, v) >= 0 || r->reason[v] != NULL)
+			continue;
+		h = sched_place_one(b->s, v, why, sizeof(why));
+		if (h >= 0) {
+			sched_state_unassign(b->s, v);
+			if (b_assign(b, v, (size_t)h) < 0)
+				return -1;
+			continue;
+		}
+		r->reason[v] = strdup(why);
+		if (r->reason[v] == NULL)
+			return err_set("out of memory");
+	}
+	r->placed = r->unplaced = 0;
+	for (size_t v = 0; v < p->nvms; v++) {
+		if (b->pinned[v])
+			continue;
+		if (sched_state_host_of(b->s, v) >= 0) {
+			r->placed++;
+			free(r->reason[v]);
+			r->reason[v] = NULL;
+		} else {
+			r->unplaced++;
+		}
+	}
+	r->cost = sched_state_cost(b->s);
+	r->seconds = now_s() - t0;
+	return 0;
+}
+
+/* The bound for the VMs placed by the call (pinned ones stay pinned). */
+static int final_bound(struct batch *b, const struct sched_plan *first)
+{
+	const struct sched_problem *p = b->p;
+	struct sched_result *r = b->r;
+	struct sched_state *orig = NULL;
+	struct sched_plan pl;
+	bool *mask = NULL;
+	int ret = -1;
+
+	if (r->unplaced == 0 && first != NULL && first->feasible) {
+		r->lower_bound = first->cost;
+	} else {
+		orig = sched_state_new(p);
+		mask = calloc(p->nvms + 1, sizeof(*mask));
+		if (orig == NULL || mask == NULL) {
+			err_set("out of memory");
+			goto out;
+		}
+		for (size_t v = 0; v < p->nvms; v++)
+			mask[v] = !b->pinned[v] &&
+				  sched_state_host_of(b->s, v) >= 0;
+		if (sched_plan_lp_subset(orig, PLAN_PINNED, mask, &pl) < 0)
+			goto out;
+		r->lower_bound = pl.cost;
+		sched_plan_free(&pl);
+	}
+	r->gap = r->lower_bound > 0 ? r->cost / r->lower_bound - 1 : 0;
+	ret = 0;
+out:
+	sched_state_free(orig);
+	free(mask);
+	return ret;
+}
+
+int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
+		    struct sched_result *r)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	struct sched_place_opts dflt = {0};
+	struct batch b;
+	struct sched_plan pl = {0};
+	size_t *order = NULL, *todo = NULL, ntodo = 0, *active = NULL;
+	struct akey *ak = NULL;
+	double t0 = now_s();
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	char why[WHY_MAX];
+	int ret = -1;
+
+	if (o == NULL)
+		o = &dflt;
+	if (batch_init(&b, s, r) < 0)
+		goto out;
+	b.deadline = t0 + (o->time_limit > 0 ? o->time_limit : 1.0);
+	b.mip_seconds = o->mip_seconds > 0 ? o->mip_seconds : 0.05;
+	if (sched_plan_lp(s, PLAN_PINNED, &pl) < 0)
+		goto out;
+	set_prices(&b, &pl);
+	order = host_order(&b, &pl);
+	todo = calloc(p->nvms + 1, sizeof(*todo));
+	active = calloc(p->nhosts + 1, sizeof(*active));
+	ak = calloc(p->nhosts + 1, sizeof(*ak));
+	if (order == NULL || todo == NULL || active == NULL || ak == NULL)
+		goto oom;
+
+	/* Groups with an availability target, then VMs that may only use
+	 * spread pools (one by one, least loaded), then the rest in one
+	 * fill pass. */
+	if (place_avail_groups(&b, r->reason) < 0)
+		goto out;
+	{
+		struct vkey *k = calloc(p->nvms + 1, sizeof(*k));
+		size_t nk = 0;
+
+		if (k == NULL)
+			goto oom;
+		for (size_t v = 0; v < p->nvms; v++) {
+			const struct sched_tenant *t =
+				&p->tenants[p->vms[v].tenant];
+			bool spread_only = true;
+
+			if (sched_state_host_of(s, v) >= 0 ||
+			    r->reason[v] != NULL)
+				continue;
+			for (size_t i = 0; i < p->npools && spread_only; i++) {
+				bool allowed = t->npools == 0;
+
+				for (size_t j = 0; j < t->npools; j++)
+					allowed = allowed ||
+						  t->pools[j] == (int)i;
+				if (allowed &&
+				    p->pools[i].policy == POLICY_PACK)
+					spread_only = false;
+			}
+			if (!spread_only) {
+				todo[ntodo++] = v;
+				continue;
+			}
+			k[nk].v = v;
+			k[nk].w = b.w[v];
+			nk++;
+		}
+		qsort(k, nk, sizeof(*k), vkey_cmp);
+		for (size_t i = 0; i < nk; i++) {
+			int h = sched_place_one(s, k[i].v, why, sizeof(why));
+
+			if (h >= 0) {
+				sched_state_unassign(s, k[i].v);
+				if (b_assign(&b, k[i].v, (size_t)h) < 0) {
+					free(k);
+					goto out;
+				}
+			}
+		}
+		free(k);
+	}
+	if (fill_hosts(&b, order, todo, ntodo) < 0)
+		goto out;
+	r->constructive_cost = sched_state_cost(s);
+
+	if (!o->no_improve) {
+		bool progress = true;
+
+		while (progress && now_s() < b.deadline) {
+			bool p1 = false, p2 = false;
+
+			if (close_pass(&b, ak, active, &p1) < 0 ||
+			    mip_round(&b, order, ak, active, &rng, &p2) < 0)
+				goto out;
+			progress = p1 || p2;
+		}
+	}
+	if (finish(&b, t0) < 0 || final_bound(&b, &pl) < 0)
+		goto out;
+	r->seconds = now_s() - t0;
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory for placing %zu vms", p->nvms);
+out:
+	sched_plan_free(&pl);
+	batch_free(&b);
+	free(order);
+	free(todo);
+	free(active);
+	free(ak);
+	if (ret < 0)
+		sched_result_free(r);
+	return ret;
+}
+
+/* ---- baseline: cost-aware first-fit decreasing -------------------------- */
+
+int sched_place_ffd(struct sched_state *s, struct sched_result *r)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	struct batch b;
+	struct hkey *hk = NULL;
+	size_t *todo = NULL, ntodo = 0;
+	struct vclass *c = NULL;
+	size_t nc = 0;
+	int *mem = NULL;
+	double t0 = now_s(), tot[DIM_COUNT] = {0};
+	int ret = -1;
+
+	if (batch_init(&b, s, r) < 0)
+		goto out;
+	for (size_t h = 0; h < p->nhosts; h++)
+		for (int d = 0; d < DIM_COUNT; d++)
+			tot[d] += sched_state_usable(s, h, (enum sched_dim)d);
+	for (int d = 0; d < DIM_COUNT; d++)
+		b.price[d] = tot[d] > 0 ? (double)p->nhosts / tot[d] : 0;
+	for (size_t v = 0; v < p->nvms; v++) {
+		b.w[v] = 0;
+		for (int d = 0; d < DIM_COUNT; d++)
+			b.w[v] += b.price[d] * p->vms[v].req[d];
+	}
+	hk = calloc(p->nhosts + 1, sizeof(*hk));
+	todo = calloc(p->nvms + 1, sizeof(*todo));
+	if (hk == NULL || todo == NULL)
+		goto oom;
+	for (size_t h = 0; h < p->nhosts; h++) {
+		double value = 0;
+
+		for (int d = 0; d < DIM_COUNT; d++)
+			value += b.price[d] *
+				 sched_state_usable(s, h, (enum sched_dim)d);
+		hk[h].h = h;
+		hk[h].band = 0;
+		hk[h].eff = value > 0 ? p->hosts[h].cost / value : INFINITY;
+	}
+	qsort(hk, p->nhosts, sizeof(*hk), hkey_cmp);
+	for (size_t v = 0; v < p->nvms; v++)
+		if (sched_state_host_of(s, v) < 0)
+			todo[ntodo++] = v;
+	if (make_classes(&b, todo, ntodo, &c, &nc, &mem) < 0)
+		goto out;
+	/* Equal VMs never fit a host an earlier one did not: each class
+	 * resumes where the previous member went. */
+	for (size_t j = 0; j < nc; j++) {
+		size_t start = 0;
+
+		while (c[j].n > 0) {
+			size_t vm = (size_t)c[j].v[c[j].n - 1], i;
+
+			for (i = start; i < p->nhosts; i++)
+				if (sched_state_check_code(s, vm, hk[i].h,
+							   NULL) == SCHED_OK)
+					break;
+			if (i == p->nhosts)
+				break;
+			if (b_assign(&b, vm, hk[i].h) < 0)
+				goto out;
+			c[j].n--;
+			start = i;
+		}
+	}
+	if (finish(&b, t0) < 0 || final_bound(&b, NULL) < 0)
+		goto out;
+	r->constructive_cost = r->cost;
+	r->seconds = now_s() - t0;
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	batch_free(&b);
+	free(hk);
+	free(todo);
+	free(c);
+	free(mem);
+	if (ret < 0)
+		sched_result_free(r);
+	return ret;
+}
+
+/* ---- exact MIP ---------------------------------------------------------- */
+
+int sched_place_exact(struct sched_state *s, double time_limit,
+		      double *cost, bool *optimal)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	size_t nh = p->nhosts, nv = p->nvms;
+	int *xcol = NULL, *ia = NULL, *ja = NULL;
+	double *ar = NULL;
+	glp_prob *mip = NULL;
+	glp_iocp parm;
+	int ncols = 0, nz = 0, row = 0, ret = -1, rc, st;
+	size_t cap_nz;
+
+	for (size_t t = 0; t < p->ntenants; t++)
+		if (p->tenants[t].isolation == ISOLATION_DEDICATED)
+			return err_set("exact solve: tenant '%s' is dedicated: "
+				       "the exact model supports shared "
+				       "tenants only",
+				       p->tenants[t].name);
+	for (size_t g = 0; g < p->ngroups; g++)
+		if (p->groups[g].policy == GROUP_AFFINITY ||
+		    p->groups[g].availability > 0)
+			return err_set("exact solve: group '%s' is an affinity "
+				       "group or has an availability target: "
+				       "the exact model supports "
+				       "anti-affinity only",
+				       p->groups[g].name);
+	if (nh * nv > 200000)
+		return err_set("exact solve: %zu hosts x %zu vms is too big "
+			       "for one MIP",
+			       nh, nv);
+	xcol = calloc(nh * nv + 1, sizeof(*xcol));
+	cap_nz = nh * nv * (DIM_COUNT + 2) + nh * DIM_COUNT + 1;
+	ia = malloc(cap_nz * sizeof(*ia));
+	ja = malloc(cap_nz * sizeof(*ja));
+	ar = malloc(cap_nz * sizeof(*ar));
+	if (xcol == NULL || ia == NULL || ja == NULL || ar == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	mip = glp_create_prob();
+	glp_set_obj_dir(mip, GLP_MIN);
+	/* y_j: columns 1 .. nh. */
+	glp_add_cols(mip, (int)nh);
+	for (size_t j = 0; j < nh; j++) {
+		glp_set_col_kind(mip, (int)j + 1, GLP_BV);
+		glp_set_obj_coef(mip, (int)j + 1, p->hosts[j].cost);
+		if (sched_state_nvms(s, j) > 0)
+			glp_set_col_bnds(mip, (int)j + 1, GLP_FX, 1, 1);
+	}
+	ncols = (int)nh;
+	for (size_t v = 0; v < nv; v++) {
+		if (sched_state_host_of(s, v) >= 0)
+			continue;
+		for (size_t j = 0; j < nh; j++) {
+			if (!sched_state_compatible(s, v, j))
+				continue;
+			glp_add_cols(mip, 1);
+			xcol[v * nh + j] = ++ncols;
+			glp_set_col_kind(mip, ncols, GLP_BV);
+		}
+	}
+	for (size_t v = 0; v < nv; v++) {
+		if (sched_state_host_of(s, v) >= 0)
+			continue;
+		glp_add_rows(mip, 1);
+		glp_set_row_bnds(mip, ++row, GLP_FX, 1, 1);
+		for (size_t j = 0; j < nh; j++) {
+			if (xcol[v * nh + j] == 0)
+				continue;
+			nz++;
+			ia[nz] = row;
+			ja[nz] = xcol[v * nh + j];
+			ar[nz] = 1;
+		}
+	}
+	for (size_t j = 0; j < nh; j++) {
+		for (int d = 0; d < DIM_COUNT; d++) {
+			double room = sched_state_headroom(s, j,
+							   (enum sched_dim)d);
+
+			glp_add_rows(mip, 1);
+			glp_set_row_bnds(mip, ++row, GLP_UP, 0, 0);
+			for (size_t v = 0; v < nv; v++) {
+				if (xcol[v * nh + j] == 0 ||
+				    p->vms[v].req[d] <= 0)
+					continue;
+				nz++;
+				ia[nz] = row;
+				ja[nz] = xcol[v * nh + j];
+				ar[nz] = p->vms[v].req[d];
+			}
+			nz++;
+			ia[nz] = row;
+			ja[nz] = (int)j + 1;
+			ar[nz] = -(room > 0 ? room : 0) * (1 + 1e-12);
+		}
+	}
+	/* Anti-affinity: at most one member per host (pinned ones count). */
+	for (size_t g = 0; g < p->ngroups; g++) {
+		for (size_t j = 0; j < nh; j++) {
+			int here = 0, any = 0;
+
+			for (size_t v = 0; v < nv; v++) {
+				if (p->vms[v].group != (int)g)
+					continue;
+				if (sched_state_host_of(s, v) == (int)j)
+					here++;
+				if (xcol[v * nh + j] != 0)
+					any++;
+			}
+			if (any == 0)
+				continue;
+			glp_add_rows(mip, 1);
+			glp_set_row_bnds(mip, ++row, GLP_UP, 0,
+					 here >= 1 ? 0 : 1);
+			for (size_t v = 0; v < nv; v++) {
+				if (p->vms[v].group != (int)g ||
+				    xcol[v * nh + j] == 0)
+					continue;
+				if ((size_t)nz + 1 >= cap_nz)
+					break;
+				nz++;
+				ia[nz] = row;
+				ja[nz] = xcol[v * nh + j];
+				ar[nz] = 1;
+			}
+		}
+	}
+	glp_load_matrix(mip, nz, ia, ja, ar);
+	glp_init_iocp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	parm.presolve = GLP_ON;
+	parm.tm_lim = (int)(time_limit * 1000);
+	rc = glp_intopt(mip, &parm);
+	st = glp_mip_status(mip);
+	if (st != GLP_OPT && st != GLP_FEAS) {
+		err_set("exact solve: no solution found (GLPK code %d, status "
+			"%d)",
+			rc, st);
+		goto out;
+	}
+	*optimal = st == GLP_OPT && rc == 0;
+	for (size_t v = 0; v < nv; v++) {
+		if (sched_state_host_of(s, v) >= 0)
+			continue;
+		for (size_t j = 0; j < nh; j++)
+			if (xcol[v * nh + j] != 0 &&
+			    glp_mip_col_val(mip, xcol[v * nh + j]) > 0.5)
+				sched_state_assign(s, v, j);
+	}
+	*cost = sched_state_cost(s);
+	ret = 0;
+out:
+	if (mip != NULL)
+		glp_delete_prob(mip);
+	free(xcol);
+	free(ia);
+	free(ja);
+	free(ar);
+	return ret;
+}
