@@ -1,0 +1,535 @@
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "common/err.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/audit.h"
+#include "controller/store.h"
+
+#define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
+#define R_READ_T (R_READ | ROLE_TENANT)
+#define R_OPS (ROLE_ADMIN | ROLE_OPERATOR)
+#define R_OPS_T (R_OPS | ROLE_TENANT)
+
+/* The one route table of the REST API; checked against
+ * schemas/openapi.yaml by tests/unit/test_ctrl_routes.c. */
+const struct route api_routes[] = {
+	{"GET", "/healthz", h_healthz, ROUTE_PUBLIC, false, "healthz"},
+	{"GET", "/metrics", h_metrics, ROUTE_PUBLIC, false, "metrics"},
+	{"GET", "/v1/pools", h_pool_list, R_READ, false, "pool.list"},
+	{"POST", "/v1/pools", h_pool_create, R_OPS, true, "pool.create"},
+	{"GET", "/v1/pools/{name}", h_pool_get, R_READ, false, "pool.get"},
+	{"PATCH", "/v1/pools/{name}", h_pool_patch, R_OPS, true, "pool.update"},
+	{"DELETE", "/v1/pools/{name}", h_pool_delete, R_OPS, true, "pool.delete"},
+	{"GET", "/v1/pools/{name}/utilization", h_pool_util, R_READ, false,
+	 "pool.utilization"},
+	{"GET", "/v1/hosts", h_host_list, R_READ, false, "host.list"},
+	{"GET", "/v1/hosts/{name}", h_host_get, R_READ, false, "host.get"},
+	{"PATCH", "/v1/hosts/{name}", h_host_patch, R_OPS, true, "host.update"},
+	{"GET", "/v1/tenants", h_tenant_list, R_READ_T, false, "tenant.list"},
+	{"POST", "/v1/tenants", h_tenant_create, R_OPS, true, "tenant.create"},
+	{"GET", "/v1/tenants/{name}", h_tenant_get, R_READ_T, false,
+	 "tenant.get"},
+	{"PATCH", "/v1/tenants/{name}", h_tenant_patch, R_OPS, true,
+	 "tenant.update"},
+	{"DELETE", "/v1/tenants/{name}", h_tenant_delete, R_OPS, true,
+	 "tenant.delete"},
+	{"GET", "/v1/groups", h_group_list, R_READ_T, false, "group.list"},
+	{"POST", "/v1/groups", h_group_create, R_OPS_T, true, "group.create"},
+	{"GET", "/v1/groups/{name}", h_group_get, R_READ_T, false, "group.get"},
+	{"DELETE", "/v1/groups/{name}", h_group_delete, R_OPS_T, true,
+	 "group.delete"},
+	{"GET", "/v1/flavors", h_flavor_list, R_READ_T, false, "flavor.list"},
+	{"POST", "/v1/flavors", h_flavor_create, R_OPS, true, "flavor.create"},
+	{"GET", "/v1/flavors/{name}", h_flavor_get, R_READ_T, false,
+	 "flavor.get"},
+	{"DELETE", "/v1/flavors/{name}", h_flavor_delete, R_OPS, true,
+	 "flavor.delete"},
+	{"GET", "/v1/vms", h_vm_list, R_READ_T, false, "vm.list"},
+	{"POST", "/v1/vms", h_vm_create, R_OPS_T, true, "vm.create"},
+	{"GET", "/v1/vms/{id}", h_vm_get, R_READ_T, false, "vm.get"},
+	{"DELETE", "/v1/vms/{id}", h_vm_delete, R_OPS_T, true, "vm.delete"},
+	{"POST", "/v1/vms/{id}/start", h_vm_start, R_OPS_T, true, "vm.start"},
+	{"POST", "/v1/vms/{id}/stop", h_vm_stop, R_OPS_T, true, "vm.stop"},
+	{"POST", "/v1/vms/{id}/reboot", h_vm_reboot, R_OPS_T, true,
+	 "vm.reboot"},
+	{"POST", "/v1/vms/{id}/migrate", h_vm_migrate, R_OPS, true,
+	 "vm.migrate"},
+	{"GET", "/v1/tasks", h_task_list, R_READ_T, false, "task.list"},
+	{"GET", "/v1/tasks/{id}", h_task_get, R_READ_T, false, "task.get"},
+	{"GET", "/v1/audit", h_audit_list, R_READ, false, "audit.list"},
+	{"GET", "/v1/audit/verify", h_audit_verify, R_READ, false,
+	 "audit.verify"},
+	{"GET", "/v1/tokens", h_token_list, ROLE_ADMIN, false, "token.list"},
+	{"POST", "/v1/tokens", h_token_create, ROLE_ADMIN, true,
+	 "token.create"},
+	{"DELETE", "/v1/tokens/{id}", h_token_delete, ROLE_ADMIN, true,
+	 "token.delete"},
+	{"POST", "/v1/agents/register", h_agent_register, ROUTE_PUBLIC, true,
+	 "agent.register"},
+	{"POST", "/v1/agents/{node}/heartbeat", h_agent_heartbeat, ROLE_AGENT,
+	 false, "agent.heartbeat"},
+	{"POST", "/v1/agents/{node}/events", h_agent_events, ROLE_AGENT, false,
+	 "agent.events"},
+};
+const size_t api_nroutes = FC_ARRAY_LEN(api_routes);
+
+void api_err(struct api_ctx *c, int status, const char *code,
+	     const char *field, const char *fmt, ...)
+{
+	char msg[ERR_MSG_MAX];
+	cJSON *root, *e;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_Delete(c->resp);
+	root = cJSON_CreateObject();
+	e = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "message", msg);
+	if (field)
+		cJSON_AddStringToObject(e, "field", field);
+	else
+		cJSON_AddNullToObject(e, "field");
+	c->resp = root;
+	c->status = status;
+}
+
+void api_err_internal(struct api_ctx *c, const char *what)
+{
+	log_error("request %s %s (%s): %s: %s", c->method, c->path,
+		  c->request_id, what, err_msg());
+	api_err(c, 500, "internal", NULL,
+		"%s failed: %s; the request changed nothing, retry later or "
+		"see the controller log (request %s)",
+		what, err_msg(), c->request_id);
+}
+
+void api_err_field(struct api_ctx *c, const char *field)
+{
+	api_err(c, 400, "invalid_field", field, "%s", err_msg());
+}
+
+void api_ok(struct api_ctx *c, int status, cJSON *body)
+{
+	cJSON_Delete(c->resp);
+	c->resp = body;
+	c->status = status;
+}
+
+int api_body_object(struct api_ctx *c, const char *const *allowed)
+{
+	if (c->json == NULL || !cJSON_IsObject(c->json)) {
+		api_err(c, 400, "invalid_body", NULL,
+			"the request body must be a JSON object");
+		return -1;
+	}
+	for (const cJSON *it = c->json->child; it; it = it->next) {
+		bool ok = false;
+
+		for (size_t i = 0; allowed[i]; i++)
+			if (it->string && strcmp(it->string, allowed[i]) == 0)
+				ok = true;
+		if (!ok) {
+			api_err(c, 400, "unknown_field", it->string,
+				"unknown field '%s': remove it (see "
+				"schemas/openapi.yaml for the fields of this "
+				"request)",
+				it->string ? it->string : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int api_get_str(struct api_ctx *c, const char *key, bool required,
+		const char *def, const char **out)
+{
+	if (json_get_string(c->json, "$", key, required, def, out) < 0) {
+		api_err_field(c, key);
+		return -1;
+	}
+	return 0;
+}
+
+int api_get_name(struct api_ctx *c, const char *key, const char *what,
+		 bool required, const char **out)
+{
+	if (api_get_str(c, key, required, NULL, out) < 0)
+		return -1;
+	if (*out && name_validate(what, *out) < 0) {
+		api_err_field(c, key);
+		return -1;
+	}
+	return 0;
+}
+
+int api_get_int(struct api_ctx *c, const char *key, bool required,
+		int64_t min, int64_t max, int64_t def, int64_t *out)
+{
+	if (json_get_int(c->json, "$", key, required, min, max, def, out) < 0) {
+		api_err_field(c, key);
+		return -1;
+	}
+	return 0;
+}
+
+int api_get_double(struct api_ctx *c, const char *key, bool required,
+		   double min, double max, double def, double *out)
+{
+	if (json_get_double(c->json, "$", key, required, min, max, def, out) <
+	    0) {
+		api_err_field(c, key);
+		return -1;
+	}
+	return 0;
+}
+
+int api_get_bool(struct api_ctx *c, const char *key, bool required, bool def,
+		 bool *out)
+{
+	if (json_get_bool(c->json, "$", key, required, def, out) < 0) {
+		api_err_field(c, key);
+		return -1;
+	}
+	return 0;
+}
+
+const char *api_query(struct api_ctx *c, const char *key)
+{
+	return c->query ? c->query(c->query_ud, key) : NULL;
+}
+
+int api_page(struct api_ctx *c, int64_t *limit, const char **after)
+{
+	const char *l = api_query(c, "limit");
+
+	*limit = 100;
+	if (l && (parse_int64(l, limit) < 0 || *limit < 1 || *limit > 1000)) {
+		api_err(c, 400, "invalid_query", "limit",
+			"query parameter 'limit' must be an integer from 1 to "
+			"1000, got '%.32s'", l);
+		return -1;
+	}
+	*after = api_query(c, "after");
+	if (*after && strlen(*after) > 128) {
+		api_err(c, 400, "invalid_query", "after",
+			"query parameter 'after' is too long: pass the 'next' "
+			"value of the previous page");
+		return -1;
+	}
+	return 0;
+}
+
+void api_list(struct api_ctx *c, cJSON *items, const char *next)
+{
+	cJSON *root = cJSON_CreateObject();
+
+	cJSON_AddItemToObject(root, "items", items);
+	if (next)
+		cJSON_AddStringToObject(root, "next", next);
+	else
+		cJSON_AddNullToObject(root, "next");
+	api_ok(c, 200, root);
+}
+
+int api_begin(struct api_ctx *c)
+{
+	if (store_begin(c->ctrl->st, true) < 0) {
+		api_err_internal(c, "starting a transaction");
+		return -1;
+	}
+	c->tx_open = true;
+	return 0;
+}
+
+bool api_is_tenant(const struct api_ctx *c)
+{
+	return c->who.role == ROLE_TENANT;
+}
+
+bool api_hidden_tenant(const struct api_ctx *c, const char *tenant)
+{
+	return c->who.role == ROLE_TENANT &&
+	       (tenant == NULL || strcmp(tenant, c->who.tenant) != 0);
+}
+
+int api_audit_event(struct ctrl *ctrl, const char *action, const char *target,
+		    const char *request_id)
+{
+	return audit_append(ctrl->st, "controller", action, target, 0,
+			    request_id ? request_id : "");
+}
+
+void api_notify(struct ctrl *ctrl)
+{
+	pthread_cond_broadcast(&ctrl->changed);
+}
+
+int api_bump_generation(struct ctrl *ctrl, const char *host)
+{
+	sqlite3_stmt *s = store_stmt(ctrl->st, "UPDATE hosts SET generation "
+					       "= generation + 1 WHERE name = ?");
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, host);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return store_err(ctrl->st, "bumping a host's generation");
+	return 0;
+}
+
+/* Find the caller's token. 0 with c->who filled, -1 with a 401 answer. */
+static int api_authenticate(struct api_ctx *c)
+{
+	const char *tok = auth_bearer(c->authorization);
+	char hash[AUTH_HASH_LEN + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (tok == NULL) {
+		api_err(c, 401, "unauthenticated", NULL,
+			"missing bearer token: send 'Authorization: Bearer "
+			"TOKEN' (finctl reads FINCLOUD_TOKEN or "
+			"~/.config/fincloud/token)");
+		return -1;
+	}
+	if (strlen(tok) > 256 || auth_sha256_hex(tok, strlen(tok), hash) < 0)
+		goto bad;
+	s = store_stmt(c->ctrl->st,
+		       "SELECT id, role, tenant, node FROM tokens WHERE hash = ?");
+	if (s == NULL) {
+		api_err_internal(c, "looking up the token");
+		return -1;
+	}
+	store_bind_text(s, 1, hash);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		goto bad;
+	}
+	str_copy(c->who.token_id, sizeof(c->who.token_id), store_col_text(s, 0));
+	c->who.role = auth_role_parse(store_col_text(s, 1));
+	str_copy(c->who.tenant, sizeof(c->who.tenant), store_col_text(s, 2));
+	str_copy(c->who.node, sizeof(c->who.node), store_col_text(s, 3));
+	sqlite3_reset(s);
+	if (c->who.role == ROLE_JOIN) /* join tokens only go in a body */
+		goto bad;
+	return 0;
+bad:
+	api_err(c, 401, "unauthenticated", NULL,
+		"the bearer token is not valid (unknown or revoked): ask an "
+		"administrator for a new one");
+	return -1;
+}
+
+static void api_audit_request(struct api_ctx *c)
+{
+	char actor[128], action[96], target[256];
+	struct store *st = c->ctrl->st;
+
+	snprintf(actor, sizeof(actor), "%s:%s", auth_role_name(c->who.role),
+		 c->who.token_id[0] ? c->who.token_id : "-");
+	snprintf(action, sizeof(action), "%s", c->m->route->name);
+	snprintf(target, sizeof(target), "%s",
+		 c->audit_target[0] ? c->audit_target : c->path);
+	if (c->tx_open && c->status < 400) {
+		if (audit_append(st, actor, action, target, c->status,
+				 c->request_id) < 0 ||
+		    store_commit(st) < 0) {
+			store_rollback(st);
+			c->tx_open = false;
+			api_err_internal(c, "committing");
+			goto failed;
+		}
+		c->tx_open = false;
+		return;
+	}
+	if (c->tx_open) {
+		store_rollback(st);
+		c->tx_open = false;
+	}
+failed:
+	/* the failure itself is audited in a transaction of its own */
+	if (store_begin(st, false) < 0)
+		return;
+	if (audit_append(st, actor, action, target, c->status, c->request_id) <
+		    0 ||
+	    store_commit(st) < 0) {
+		log_error("cannot audit request %s: %s", c->request_id,
+			  err_msg());
+		store_rollback(st);
+	}
+}
+
+void api_handle(struct api_ctx *c)
+{
+	struct route_match m;
+	enum route_result r;
+	struct ctrl *ctrl = c->ctrl;
+	bool locked = false;
+	uint64_t t0 = time_mono_ns();
+
+	random_hex(c->request_id, sizeof(c->request_id), 16);
+	c->content_type = "application/json";
+	r = route_match(api_routes, api_nroutes, c->method, c->path, &m);
+	if (r == ROUTE_NO_PATH) {
+		api_err(c, 404, "not_found", NULL,
+			"no such endpoint '%.200s': see schemas/openapi.yaml "
+			"for the API", c->path);
+		return;
+	}
+	if (r == ROUTE_NO_METHOD) {
+		api_err(c, 405, "method_not_allowed", NULL,
+			"'%.200s' does not accept %s", c->path, c->method);
+		return;
+	}
+	c->m = &m;
+	if (c->body_len > 0) {
+		if (json_parse(c->body, c->body_len, "request body", &c->json) <
+		    0) {
+			api_err(c, 400, "invalid_json", NULL, "%s", err_msg());
+			goto out;
+		}
+	}
+	if (m.route->fn == h_healthz || m.route->fn == h_metrics) {
+		m.route->fn(c);
+		goto out;
+	}
+	pthread_mutex_lock(&ctrl->lock);
+	locked = true;
+	if (!(m.route->roles & ROUTE_PUBLIC)) {
+		if (api_authenticate(c) < 0)
+			goto out;
+		if (!(m.route->roles & c->who.role)) {
+			if (c->who.role == ROLE_AGENT)
+				api_err(c, 403, "forbidden", NULL,
+					"an agent credential reaches only "
+					"/v1/agents/%s/...", c->who.node);
+			else
+				api_err(c, 403, "forbidden", NULL,
+					"role '%s' may not call %s %s: ask an "
+					"administrator for a token with the "
+					"right role",
+					auth_role_name(c->who.role), c->method,
+					m.route->pattern);
+			if (m.route->mutating)
+				api_audit_request(c);
+			goto out;
+		}
+	}
+	m.route->fn(c);
+	if (m.route->mutating)
+		api_audit_request(c);
+	else if (c->tx_open) {
+		if (c->status < 400) {
+			if (store_commit(ctrl->st) < 0)
+				api_err_internal(c, "committing");
+		} else {
+			store_rollback(ctrl->st);
+		}
+		c->tx_open = false;
+	}
+out:
+	if (locked) {
+		if (c->tx_open) {
+			store_rollback(ctrl->st);
+			c->tx_open = false;
+		}
+		store_reset_all(ctrl->st);
+		pthread_mutex_unlock(&ctrl->lock);
+	}
+	c->m = NULL;
+	if (c->resp == NULL && c->text == NULL)
+		api_err(c, 500, "internal", NULL, "no answer was produced");
+	/* route stats */
+	pthread_mutex_lock(&ctrl->stats_lock);
+	if (ctrl->stats && r == ROUTE_FOUND) {
+		int cls = c->status / 100;
+
+		double sec = (double)(time_mono_ns() - t0) / 1e9;
+		int k = 0;
+
+		if (cls >= 0 && cls < 6)
+			ctrl->stats[m.index].by_class[cls]++;
+		while (k < CTRL_LAT_BUCKETS && sec > ctrl_lat_bounds[k])
+			k++;
+		ctrl->stats[m.index].lat[k]++;
+		ctrl->stats[m.index].lat_sum += sec;
+	}
+	pthread_mutex_unlock(&ctrl->stats_lock);
+	c->m = NULL;
+	(void)m;
+}
+
+void api_ctx_release(struct api_ctx *c)
+{
+	cJSON_Delete(c->json);
+	cJSON_Delete(c->resp);
+	free(c->text);
+	c->json = NULL;
+	c->resp = NULL;
+	c->text = NULL;
+}
+
+void h_healthz(struct api_ctx *c)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "status", "ok");
+	api_ok(c, 200, o);
+}
+
+int api_bootstrap_admin(struct ctrl *ctrl)
+{
+	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1], id[37];
+	char path[CTRL_PATH_MAX + 32], line[AUTH_TOKEN_LEN + 2];
+	struct store *st = ctrl->st;
+	sqlite3_stmt *s;
+	int n;
+
+	s = store_stmt(st, "SELECT count(*) FROM tokens WHERE role = 'admin'");
+	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
+		return store_err(st, "counting admin tokens");
+	n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (n > 0)
+		return 0;
+	if (auth_token_new(token, hash) < 0 || uuid_generate_v4(id) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/admin.token", ctrl->cfg.state_dir);
+	snprintf(line, sizeof(line), "%s\n", token);
+	if (store_begin(st, true) < 0)
+		return -1;
+	s = store_stmt(st, "INSERT INTO tokens(id, hash, role, description, "
+			   "created_ms) VALUES (?, ?, 'admin', 'first admin "
+			   "token', ?)");
+	if (s == NULL)
+		goto fail;
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, hash);
+	sqlite3_bind_int64(s, 3, time_wall_ms());
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		store_err(st, "creating the admin token");
+		goto fail;
+	}
+	if (audit_append(st, "controller", "token.bootstrap", id, 201, "") < 0)
+		goto fail;
+	/* the file first: a token nobody can read would lock everyone out */
+	if (file_write_atomic(path, line, strlen(line), 0600) < 0) {
+		err_prefix("writing the admin token");
+		goto fail;
+	}
+	if (store_commit(st) < 0)
+		goto fail;
+	log_info("created the first admin token in '%s' (mode 0600)", path);
+	return 0;
+fail:
+	store_rollback(st);
+	return -1;
+}

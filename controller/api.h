@@ -1,0 +1,178 @@
+/*
+ * api.h - request handling shared by the API modules (api_*.c).
+ *
+ * A handler gets a struct api_ctx with the matched route, the caller's
+ * principal and the parsed body, runs with the controller lock held, and
+ * leaves its answer in status + resp (or an error via api_err()). The
+ * dispatcher (api_handle) authenticates, checks the route's roles, writes
+ * the audit entry of a mutating request and converts the answer to JSON.
+ */
+#ifndef FC_CTRL_API_H
+#define FC_CTRL_API_H
+
+#include <cjson/cJSON.h>
+
+#include "common/fc.h"
+#include "controller/auth.h"
+#include "controller/ctrl.h"
+#include "controller/route.h"
+
+#define API_ID_LEN 40
+
+struct principal {
+	enum auth_role role;
+	char token_id[API_ID_LEN];
+	char tenant[64]; /* tenant role: its tenant */
+	char node[64];   /* agent role: its node */
+};
+
+/* Looks up a query parameter; NULL when absent. */
+typedef const char *(*api_query_fn)(void *ud, const char *key);
+
+struct api_ctx {
+	struct ctrl *ctrl;
+	const char *method;
+	const char *path;
+	const struct route_match *m;
+	api_query_fn query;
+	void *query_ud;
+	const char *authorization; /* header value or NULL */
+	const char *body;
+	size_t body_len;
+	cJSON *json;               /* the parsed body (NULL when empty) */
+	struct principal who;
+	char request_id[33];
+
+	/* the answer */
+	int status;
+	cJSON *resp;               /* JSON body, or */
+	char *text;                /* a text body (metrics), malloc'd */
+	const char *content_type;
+	char location[256];
+	char audit_target[160];    /* what the audit entry names */
+	bool tx_open;
+};
+
+/* The route table and its size. */
+extern const struct route api_routes[];
+extern const size_t api_nroutes;
+
+/* Handle one request: ctx is filled in by the server (method, path, query,
+ * authorization, body); on return status and resp/text hold the answer.
+ * Takes and releases ctrl->lock itself. */
+void api_handle(struct api_ctx *c);
+
+/* Release what api_handle left in c. */
+void api_ctx_release(struct api_ctx *c);
+
+/* Set an error answer: {"error": {"code", "message", "field"}}. field may
+ * be NULL. Any earlier answer is dropped. */
+void api_err(struct api_ctx *c, int status, const char *code,
+	     const char *field, const char *fmt, ...) FC_PRINTF(5, 6);
+/* 500 with err_msg() (logged). */
+void api_err_internal(struct api_ctx *c, const char *what);
+/* 400 "invalid_field" from err_msg(), naming field. */
+void api_err_field(struct api_ctx *c, const char *field);
+
+/* Answer helpers: take ownership of body. */
+void api_ok(struct api_ctx *c, int status, cJSON *body);
+
+/* Body helpers: 0 or -1 (answer already set). */
+int api_body_object(struct api_ctx *c, const char *const *allowed);
+int api_get_str(struct api_ctx *c, const char *key, bool required,
+		const char *def, const char **out);
+int api_get_name(struct api_ctx *c, const char *key, const char *what,
+		 bool required, const char **out);
+int api_get_int(struct api_ctx *c, const char *key, bool required,
+		int64_t min, int64_t max, int64_t def, int64_t *out);
+int api_get_double(struct api_ctx *c, const char *key, bool required,
+		   double min, double max, double def, double *out);
+int api_get_bool(struct api_ctx *c, const char *key, bool required, bool def,
+		 bool *out);
+
+/* Query helpers. */
+const char *api_query(struct api_ctx *c, const char *key);
+/* ?limit= (1..1000, default 100) and ?after= cursor. */
+int api_page(struct api_ctx *c, int64_t *limit, const char **after);
+/* {"items": items, "next": next or null}. Takes items. */
+void api_list(struct api_ctx *c, cJSON *items, const char *next);
+
+/* Open the request's write transaction (durable). -1 with a 500 answer. */
+int api_begin(struct api_ctx *c);
+
+/* Roles. */
+bool api_is_tenant(const struct api_ctx *c);
+/* For a tenant principal: true when name is not its tenant (the object
+ * must then look absent). */
+bool api_hidden_tenant(const struct api_ctx *c, const char *tenant);
+
+/* Record an audit entry for a state change seen by the controller itself
+ * (not a request) inside the open transaction. */
+int api_audit_event(struct ctrl *ctrl, const char *action,
+		    const char *target, const char *request_id);
+
+/* Wake long-polling heartbeats (call with the lock held). */
+void api_notify(struct ctrl *ctrl);
+
+/* Handlers, by module. */
+void h_healthz(struct api_ctx *c);
+void h_metrics(struct api_ctx *c);
+void h_pool_list(struct api_ctx *c);
+void h_pool_create(struct api_ctx *c);
+void h_pool_get(struct api_ctx *c);
+void h_pool_patch(struct api_ctx *c);
+void h_pool_delete(struct api_ctx *c);
+void h_pool_util(struct api_ctx *c);
+void h_host_list(struct api_ctx *c);
+void h_host_get(struct api_ctx *c);
+void h_host_patch(struct api_ctx *c);
+void h_tenant_list(struct api_ctx *c);
+void h_tenant_create(struct api_ctx *c);
+void h_tenant_get(struct api_ctx *c);
+void h_tenant_patch(struct api_ctx *c);
+void h_tenant_delete(struct api_ctx *c);
+void h_group_list(struct api_ctx *c);
+void h_group_create(struct api_ctx *c);
+void h_group_get(struct api_ctx *c);
+void h_group_delete(struct api_ctx *c);
+void h_flavor_list(struct api_ctx *c);
+void h_flavor_create(struct api_ctx *c);
+void h_flavor_get(struct api_ctx *c);
+void h_flavor_delete(struct api_ctx *c);
+void h_vm_list(struct api_ctx *c);
+void h_vm_create(struct api_ctx *c);
+void h_vm_get(struct api_ctx *c);
+void h_vm_delete(struct api_ctx *c);
+void h_vm_start(struct api_ctx *c);
+void h_vm_stop(struct api_ctx *c);
+void h_vm_reboot(struct api_ctx *c);
+void h_vm_migrate(struct api_ctx *c);
+void h_task_list(struct api_ctx *c);
+void h_task_get(struct api_ctx *c);
+void h_audit_list(struct api_ctx *c);
+void h_audit_verify(struct api_ctx *c);
+void h_token_list(struct api_ctx *c);
+void h_token_create(struct api_ctx *c);
+void h_token_delete(struct api_ctx *c);
+void h_agent_register(struct api_ctx *c);
+void h_agent_heartbeat(struct api_ctx *c);
+void h_agent_events(struct api_ctx *c);
+
+/* Background work (api_agent.c / api_res.c), called with the lock held. */
+int api_mark_down_hosts(struct ctrl *ctrl);
+int api_sample_pools(struct ctrl *ctrl, bool compact);
+
+/* First start: create the admin token file when no admin token exists. */
+int api_bootstrap_admin(struct ctrl *ctrl);
+
+/* Helpers shared between modules. */
+int api_bump_generation(struct ctrl *ctrl, const char *host);
+/* The columns api_vm_json() reads, in order. */
+#define API_VM_COLS                                                        \
+	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \
+	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
+	"cpu_pct, balloon_mib, disk_alloc_bytes"
+struct sqlite3_stmt;
+cJSON *api_vm_json(struct sqlite3_stmt *s);
+
+#endif

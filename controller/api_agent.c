@@ -1,0 +1,777 @@
+/* The agents' side of the API: registration with a join token, the
+ * heartbeat / long-poll that hands each node its desired state, domain
+ * events, and the liveness monitor that marks silent nodes down. See
+ * docs/agent-protocol.md. */
+#include <sqlite3.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/audit.h"
+#include "controller/store.h"
+
+static sqlite3_stmt *stmt(struct api_ctx *c, const char *sql)
+{
+	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
+
+	if (s == NULL)
+		api_err_internal(c, "preparing a query");
+	return s;
+}
+
+static int step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+{
+	if (sqlite3_step(s) == SQLITE_DONE)
+		return 0;
+	store_err(c->ctrl->st, what);
+	api_err_internal(c, what);
+	return -1;
+}
+
+static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
+				       "disk_gib", "disk_free_gib", "cpu_model",
+				       "virt_type", "libvirt_version", NULL};
+
+struct inventory {
+	int64_t n[5];
+	const char *cpu_model, *virt_type, *libvirt_version;
+};
+
+static int inventory_read(struct api_ctx *c, struct inventory *inv)
+{
+	const cJSON *o;
+	const char *path = "$.inventory";
+
+	if (json_get_object(c->json, "$", "inventory", true, &o) < 0 ||
+	    json_check_keys(o, path, inv_keys) < 0)
+		goto bad;
+	for (int i = 0; i < 5; i++)
+		if (json_get_int(o, path, inv_keys[i], true, 0,
+				 INT64_C(1) << 40, 0, &inv->n[i]) < 0)
+			goto bad;
+	if (json_get_string(o, path, "cpu_model", true, NULL,
+			    &inv->cpu_model) < 0 ||
+	    json_get_string(o, path, "virt_type", true, NULL,
+			    &inv->virt_type) < 0 ||
+	    json_get_string(o, path, "libvirt_version", true, NULL,
+			    &inv->libvirt_version) < 0)
+		goto bad;
+	if (strlen(inv->cpu_model) > 128 || strlen(inv->virt_type) > 16 ||
+	    strlen(inv->libvirt_version) > 32) {
+		err_set("$.inventory: a string field is too long");
+		goto bad;
+	}
+	return 0;
+bad:
+	api_err_field(c, "inventory");
+	return -1;
+}
+
+static int inventory_store(struct api_ctx *c, const char *node,
+			   const struct inventory *inv)
+{
+	sqlite3_stmt *s = stmt(c, "UPDATE hosts SET vcpus = ?, mem_mib = ?, "
+				  "mem_free_mib = ?, disk_gib = ?, "
+				  "disk_free_gib = ?, cpu_model = ?, "
+				  "virt_type = ?, libvirt_version = ? "
+				  "WHERE name = ?");
+
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < 5; i++)
+		sqlite3_bind_int64(s, 1 + i, inv->n[i]);
+	store_bind_text(s, 6, inv->cpu_model);
+	store_bind_text(s, 7, inv->virt_type);
+	store_bind_text(s, 8, inv->libvirt_version);
+	store_bind_text(s, 9, node);
+	return step_done(c, s, "recording the inventory");
+}
+
+void h_agent_register(struct api_ctx *c)
+{
+	static const char *const keys[] = {"join_token", "node", "pool",
+					   "migration_uri", "inventory", NULL};
+	char hash[AUTH_HASH_LEN + 1], cred[AUTH_TOKEN_LEN + 1];
+	char chash[AUTH_HASH_LEN + 1], id[37];
+	const char *join, *node, *pool, *uri;
+	struct inventory inv;
+	sqlite3_stmt *s;
+	cJSON *o;
+	int rc;
+
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_str(c, "join_token", true, NULL, &join) < 0 ||
+	    api_get_name(c, "node", "node", true, &node) < 0 ||
+	    api_get_name(c, "pool", "pool", true, &pool) < 0 ||
+	    api_get_str(c, "migration_uri", true, NULL, &uri) < 0 ||
+	    inventory_read(c, &inv) < 0)
+		return;
+	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", node);
+	if (strlen(uri) > 1024) {
+		api_err(c, 400, "invalid_field", "migration_uri",
+			"$.migration_uri: at most 1024 characters");
+		return;
+	}
+	if (strlen(join) > 256 ||
+	    auth_sha256_hex(join, strlen(join), hash) < 0) {
+		api_err(c, 401, "unauthenticated", "join_token",
+			"the join token is not valid: create one with 'finctl "
+			"token create --role join'");
+		return;
+	}
+	s = stmt(c, "SELECT id FROM tokens WHERE hash = ? AND role = 'join'");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, hash);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		snprintf(c->who.token_id, sizeof(c->who.token_id), "%s",
+			 store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		api_err(c, 401, "unauthenticated", "join_token",
+			"the join token is not valid: create one with 'finctl "
+			"token create --role join'");
+		return;
+	}
+	c->who.role = ROLE_JOIN;
+	if (api_begin(c) < 0)
+		return;
+	s = stmt(c, "SELECT 1 FROM pools WHERE name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, pool);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		api_err(c, 400, "invalid_field", "pool", "$.pool: pool '%s' "
+			"does not exist: create it with 'finctl pool create "
+			"%s' or set the agent's 'pool'", pool, pool);
+		return;
+	}
+	s = stmt(c, "INSERT INTO hosts(name, pool, state, migration_uri, "
+		    "last_seen_ms, registered_ms) VALUES (?1, ?2, 'up', ?3, ?4, "
+		    "?4) ON CONFLICT(name) DO UPDATE SET pool = CASE WHEN "
+		    "(SELECT count(*) FROM vms WHERE host = ?1) = 0 THEN ?2 "
+		    "ELSE pool END, migration_uri = ?3, state = 'up', "
+		    "last_seen_ms = ?4");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, node);
+	store_bind_text(s, 2, pool);
+	store_bind_text(s, 3, uri);
+	sqlite3_bind_int64(s, 4, time_wall_ms());
+	if (step_done(c, s, "recording the host") < 0 ||
+	    inventory_store(c, node, &inv) < 0)
+		return;
+	/* a new credential replaces any earlier one of this node */
+	s = stmt(c, "DELETE FROM tokens WHERE role = 'agent' AND node = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, node);
+	if (step_done(c, s, "revoking the old credential") < 0)
+		return;
+	if (auth_token_new(cred, chash) < 0 || uuid_generate_v4(id) < 0) {
+		api_err_internal(c, "making a credential");
+		return;
+	}
+	s = stmt(c, "INSERT INTO tokens(id, hash, role, node, description, "
+		    "created_ms) VALUES (?, ?, 'agent', ?, 'agent credential', ?)");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, chash);
+	store_bind_text(s, 3, node);
+	sqlite3_bind_int64(s, 4, time_wall_ms());
+	if (step_done(c, s, "recording the credential") < 0)
+		return;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "node", node);
+	cJSON_AddStringToObject(o, "credential", cred);
+	cJSON_AddNumberToObject(o, "heartbeat_interval_s",
+				(double)c->ctrl->cfg.heartbeat_interval_s);
+	api_ok(c, 201, o);
+}
+
+/* libvirt's domain state -> the VM state the API shows */
+static const char *vm_state_of(const char *dom)
+{
+	if (strcmp(dom, "running") == 0 || strcmp(dom, "blocked") == 0)
+		return "running";
+	if (strcmp(dom, "shutoff") == 0 || strcmp(dom, "shutdown") == 0)
+		return "stopped";
+	if (strcmp(dom, "paused") == 0 || strcmp(dom, "pmsuspended") == 0)
+		return "paused";
+	if (strcmp(dom, "crashed") == 0)
+		return "crashed";
+	return "unknown";
+}
+
+static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
+			const char *state, const char *error)
+{
+	sqlite3_stmt *s;
+	char target[96];
+
+	s = stmt(c, "UPDATE vms SET state = ?1, error = ?2, updated_ms = ?3 "
+		    "WHERE id = ?4 AND host = ?5 AND desired != 'deleted' AND "
+		    "(state != ?1 OR error != ?2)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, state);
+	store_bind_text(s, 2, error ? error : "");
+	sqlite3_bind_int64(s, 3, time_wall_ms());
+	store_bind_text(s, 4, vm);
+	store_bind_text(s, 5, node);
+	if (step_done(c, s, "updating a VM's state") < 0)
+		return -1;
+	if (sqlite3_changes(store_db(c->ctrl->st)) > 0) {
+		snprintf(target, sizeof(target), "vm:%.40s", vm);
+		char action[64];
+
+		snprintf(action, sizeof(action), "vm.state.%s", state);
+		if (api_audit_event(c->ctrl, action, target, c->request_id) < 0) {
+			api_err_internal(c, "auditing a state change");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int heartbeat_tasks(struct api_ctx *c, const char *node,
+			   const cJSON *tasks)
+{
+	static const char *const keys[] = {"task_id", "state", "error", NULL};
+	const cJSON *t;
+	char path[JSON_PATH_MAX];
+	size_t i = 0;
+
+	cJSON_ArrayForEach(t, tasks) {
+		const char *id, *state, *error;
+		char type[16] = "", vm[40] = "", target[128] = "";
+		sqlite3_stmt *s;
+		int rc;
+
+		json_path_index(path, sizeof(path), "$.tasks", i++);
+		if (json_check_keys(t, path, keys) < 0 ||
+		    json_get_string(t, path, "task_id", true, NULL, &id) < 0 ||
+		    json_get_string(t, path, "state", true, NULL, &state) < 0 ||
+		    json_get_string(t, path, "error", false, "", &error) < 0) {
+			api_err_field(c, "tasks");
+			return -1;
+		}
+		s = stmt(c, "SELECT type, vm_id, target_host FROM tasks WHERE "
+			    "id = ? AND source_host = ? AND state IN "
+			    "('pending','running')");
+		if (s == NULL)
+			return -1;
+		store_bind_text(s, 1, id);
+		store_bind_text(s, 2, node);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			str_copy(type, sizeof(type), store_col_text(s, 0));
+			str_copy(vm, sizeof(vm), store_col_text(s, 1));
+			str_copy(target, sizeof(target), store_col_text(s, 2));
+		}
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW)
+			continue; /* finished or not this node's: ignore */
+		if (strcmp(state, "running") == 0) {
+			s = stmt(c, "UPDATE tasks SET state = 'running', "
+				    "updated_ms = ? WHERE id = ? AND state = "
+				    "'pending'");
+			if (s == NULL)
+				return -1;
+			sqlite3_bind_int64(s, 1, time_wall_ms());
+			store_bind_text(s, 2, id);
+			if (step_done(c, s, "updating a task") < 0)
+				return -1;
+			continue;
+		}
+		if (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0) {
+			api_err(c, 400, "invalid_field", "tasks", "%s.state: "
+				"expected running, done or failed", path);
+			return -1;
+		}
+		s = stmt(c, "UPDATE tasks SET state = ?, error = ?, updated_ms = ?"
+			    " WHERE id = ?");
+		if (s == NULL)
+			return -1;
+		store_bind_text(s, 1, state);
+		store_bind_text(s, 2, strcmp(state, "failed") == 0
+					       ? (error[0] ? error : "failed")
+					       : "");
+		sqlite3_bind_int64(s, 3, time_wall_ms());
+		store_bind_text(s, 4, id);
+		if (step_done(c, s, "updating a task") < 0)
+			return -1;
+		if (strcmp(type, "migrate") == 0 && strcmp(state, "done") == 0) {
+			/* the claim moves with the VM */
+			s = stmt(c, "UPDATE vms SET host = ?, pool = (SELECT pool "
+				    "FROM hosts WHERE name = ?1), updated_ms = ? "
+				    "WHERE id = ?");
+			if (s == NULL)
+				return -1;
+			store_bind_text(s, 1, target);
+			sqlite3_bind_int64(s, 2, time_wall_ms());
+			store_bind_text(s, 3, vm);
+			if (step_done(c, s, "moving the VM") < 0)
+				return -1;
+			if (api_bump_generation(c->ctrl, target) < 0) {
+				api_err_internal(c, "updating the target host");
+				return -1;
+			}
+		}
+		if (api_bump_generation(c->ctrl, node) < 0) {
+			api_err_internal(c, "updating the host");
+			return -1;
+		}
+		{
+			char action[48], tgt[96];
+
+			snprintf(action, sizeof(action), "task.%s.%s", type, state);
+			snprintf(tgt, sizeof(tgt), "task:%s", id);
+			if (api_audit_event(c->ctrl, action, tgt,
+					    c->request_id) < 0) {
+				api_err_internal(c, "auditing a task");
+				return -1;
+			}
+		}
+		api_notify(c->ctrl);
+	}
+	return 0;
+}
+
+static int heartbeat_domains(struct api_ctx *c, const char *node,
+			     const cJSON *domains, const cJSON *vm_errors,
+			     bool applied)
+{
+	const cJSON *d;
+	char path[JSON_PATH_MAX];
+	size_t i = 0;
+	sqlite3_stmt *s;
+
+	/* a temporary table of what the node reports */
+	if (store_exec(c->ctrl->st, "CREATE TEMP TABLE IF NOT EXISTS seen("
+				    "id TEXT PRIMARY KEY, state TEXT)") < 0 ||
+	    store_exec(c->ctrl->st, "DELETE FROM temp.seen") < 0) {
+		api_err_internal(c, "recording domains");
+		return -1;
+	}
+	cJSON_ArrayForEach(d, domains) {
+		const char *id, *state;
+		double cpu;
+		int64_t balloon, disk;
+
+		json_path_index(path, sizeof(path), "$.domains", i++);
+		if (json_get_string(d, path, "vm_id", true, NULL, &id) < 0 ||
+		    json_get_string(d, path, "state", true, NULL, &state) < 0 ||
+		    json_get_double(d, path, "cpu_pct", false, 0, 1e6, 0, &cpu) < 0 ||
+		    json_get_int(d, path, "balloon_mib", false, 0, INT64_C(1) << 40,
+				 0, &balloon) < 0 ||
+		    json_get_int(d, path, "disk_alloc_bytes", false, 0,
+				 INT64_C(1) << 60, 0, &disk) < 0) {
+			api_err_field(c, "domains");
+			return -1;
+		}
+		s = stmt(c, "INSERT OR REPLACE INTO temp.seen(id, state) "
+			    "VALUES (?, ?)");
+		if (s == NULL)
+			return -1;
+		store_bind_text(s, 1, id);
+		store_bind_text(s, 2, state);
+		if (step_done(c, s, "recording domains") < 0)
+			return -1;
+		s = stmt(c, "UPDATE vms SET cpu_pct = ?, balloon_mib = ?, "
+			    "disk_alloc_bytes = ? WHERE id = ? AND host = ?");
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_double(s, 1, cpu);
+		sqlite3_bind_int64(s, 2, balloon);
+		sqlite3_bind_int64(s, 3, disk);
+		store_bind_text(s, 4, id);
+		store_bind_text(s, 5, node);
+		if (step_done(c, s, "recording usage") < 0)
+			return -1;
+		if (vm_set_state(c, node, id, vm_state_of(state), NULL) < 0)
+			return -1;
+	}
+	i = 0;
+	cJSON_ArrayForEach(d, vm_errors) {
+		const char *id, *msg;
+
+		json_path_index(path, sizeof(path), "$.vm_errors", i++);
+		if (json_get_string(d, path, "vm_id", true, NULL, &id) < 0 ||
+		    json_get_string(d, path, "error", true, NULL, &msg) < 0) {
+			api_err_field(c, "vm_errors");
+			return -1;
+		}
+		if (vm_set_state(c, node, id, "failed", msg) < 0)
+			return -1;
+	}
+	if (!applied)
+		return 0;
+	/* The node has applied its latest desired state: a deleted VM it no
+	 * longer reports is gone, and its claim is released. */
+	s = stmt(c, "SELECT id FROM vms WHERE host = ? AND desired = 'deleted' "
+		    "AND id NOT IN (SELECT id FROM temp.seen)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, node);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char target[96];
+
+		snprintf(target, sizeof(target), "vm:%.40s", store_col_text(s, 0));
+		if (api_audit_event(c->ctrl, "vm.state.deleted", target,
+				    c->request_id) < 0) {
+			sqlite3_reset(s);
+			api_err_internal(c, "auditing a deletion");
+			return -1;
+		}
+	}
+	sqlite3_reset(s);
+	s = stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
+		    "AND id NOT IN (SELECT id FROM temp.seen)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, node);
+	if (step_done(c, s, "releasing deleted VMs") < 0)
+		return -1;
+	/* a VM the node should run but does not report, and that has no error
+	 * of its own, is (again) being built */
+	s = stmt(c, "UPDATE vms SET state = 'pending', updated_ms = ? WHERE "
+		    "host = ? AND desired != 'deleted' AND state NOT IN "
+		    "('pending','failed') AND id NOT IN (SELECT id FROM temp.seen)"
+		    " AND id NOT IN (SELECT vm_id FROM tasks WHERE type = "
+		    "'migrate' AND state IN ('pending','running'))");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, time_wall_ms());
+	store_bind_text(s, 2, node);
+	return step_done(c, s, "updating missing VMs");
+}
+
+static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
+{
+	cJSON *o = cJSON_CreateObject(), *vms, *tasks;
+	sqlite3_stmt *s;
+
+	cJSON_AddNumberToObject(o, "generation", (double)gen);
+	vms = cJSON_AddArrayToObject(o, "vms");
+	tasks = cJSON_AddArrayToObject(o, "tasks");
+	s = stmt(c, "SELECT id, name, tenant, grp, vcpus, mem_mib, disk_gib, "
+		    "desired FROM vms WHERE host = ? ORDER BY seq");
+	if (s == NULL)
+		goto fail;
+	store_bind_text(s, 1, node);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		cJSON *v = cJSON_CreateObject();
+		char dom[2 * NAME_MAX_LEN + 2];
+
+		snprintf(dom, sizeof(dom), "%s.%s", store_col_text(s, 2),
+			 store_col_text(s, 1));
+		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
+		cJSON_AddStringToObject(v, "name", dom);
+		cJSON_AddStringToObject(v, "tenant", store_col_text(s, 2));
+		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+			cJSON_AddNullToObject(v, "group");
+		else
+			cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
+		cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
+		cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
+		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
+		cJSON_AddNullToObject(v, "base_image");
+		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
+		cJSON_AddItemToArray(vms, v);
+	}
+	sqlite3_reset(s);
+	s = stmt(c, "SELECT t.id, t.type, t.vm_id, t.target_host, "
+		    "h.migration_uri FROM tasks t LEFT JOIN hosts h ON h.name = "
+		    "t.target_host WHERE t.source_host = ? AND t.state IN "
+		    "('pending','running') ORDER BY t.seq");
+	if (s == NULL)
+		goto fail;
+	store_bind_text(s, 1, node);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		cJSON *t = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(t, "task_id", store_col_text(s, 0));
+		cJSON_AddStringToObject(t, "type", store_col_text(s, 1));
+		cJSON_AddStringToObject(t, "vm_id", store_col_text(s, 2));
+		if (strcmp(store_col_text(s, 1), "migrate") == 0) {
+			cJSON_AddStringToObject(t, "target_node",
+						store_col_text(s, 3));
+			cJSON_AddStringToObject(t, "target_uri",
+						store_col_text(s, 4));
+		}
+		cJSON_AddItemToArray(tasks, t);
+	}
+	sqlite3_reset(s);
+	return o;
+fail:
+	cJSON_Delete(o);
+	return NULL;
+}
+
+static int host_generation(struct api_ctx *c, const char *node, int64_t *gen)
+{
+	sqlite3_stmt *s = stmt(c, "SELECT generation FROM hosts WHERE name = ?");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, node);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*gen = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
+			"register the agent again", node);
+		return -1;
+	}
+	return 0;
+}
+
+static bool agent_owns(struct api_ctx *c, const char *node)
+{
+	if (strcmp(c->who.node, node) == 0)
+		return true;
+	api_err(c, 403, "forbidden", NULL, "this credential belongs to node "
+		"'%s' and reaches only /v1/agents/%s/...", c->who.node,
+		c->who.node);
+	return false;
+}
+
+void h_agent_heartbeat(struct api_ctx *c)
+{
+	static const char *const keys[] = {"generation_seen", "status",
+					   "degraded_reason", "inventory",
+					   "domains", "foreign_domains", "tasks",
+					   "vm_errors", NULL};
+	const char *node = c->m->params[0], *status, *reason, *wq;
+	const cJSON *domains, *tasks, *foreign, *vm_errors;
+	int64_t seen, gen, wait_s = 0;
+	struct inventory inv;
+	sqlite3_stmt *s;
+	bool was_down;
+
+	if (!agent_owns(c, node))
+		return;
+	wq = api_query(c, "wait_s");
+	if (wq && (parse_int64(wq, &wait_s) < 0 || wait_s < 0 || wait_s > 30)) {
+		api_err(c, 400, "invalid_query", "wait_s", "query parameter "
+			"'wait_s' must be an integer from 0 to 30");
+		return;
+	}
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_int(c, "generation_seen", true, 0, INT64_MAX, 0, &seen) < 0 ||
+	    api_get_str(c, "status", true, NULL, &status) < 0 ||
+	    api_get_str(c, "degraded_reason", false, "", &reason) < 0 ||
+	    inventory_read(c, &inv) < 0)
+		return;
+	if (json_get_array(c->json, "$", "domains", true, &domains) < 0) {
+		api_err_field(c, "domains");
+		return;
+	}
+	if (json_get_array(c->json, "$", "foreign_domains", true, &foreign) < 0) {
+		api_err_field(c, "foreign_domains");
+		return;
+	}
+	if (json_get_array(c->json, "$", "tasks", true, &tasks) < 0) {
+		api_err_field(c, "tasks");
+		return;
+	}
+	if (json_get_array(c->json, "$", "vm_errors", false, &vm_errors) < 0) {
+		api_err_field(c, "vm_errors");
+		return;
+	}
+	if (strcmp(status, "ok") != 0 && strcmp(status, "degraded") != 0) {
+		api_err(c, 400, "invalid_field", "status",
+			"$.status: expected 'ok' or 'degraded'");
+		return;
+	}
+	if (store_begin(c->ctrl->st, false) < 0) {
+		api_err_internal(c, "starting a transaction");
+		return;
+	}
+	c->tx_open = true;
+	s = stmt(c, "SELECT state = 'down', generation FROM hosts WHERE name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, node);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
+			"register the agent again", node);
+		return;
+	}
+	was_down = sqlite3_column_int(s, 0);
+	gen = sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	s = stmt(c, "UPDATE hosts SET state = 'up', status = ?, degraded_reason"
+		    " = ?, generation_seen = ?, last_seen_ms = ? WHERE name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, status);
+	store_bind_text(s, 2, reason);
+	sqlite3_bind_int64(s, 3, seen);
+	sqlite3_bind_int64(s, 4, time_wall_ms());
+	store_bind_text(s, 5, node);
+	if (step_done(c, s, "recording the heartbeat") < 0)
+		return;
+	/* a degraded agent reports zeros: keep the last good inventory */
+	if (strcmp(status, "ok") == 0 && inventory_store(c, node, &inv) < 0)
+		return;
+	if (was_down) {
+		char target[96];
+
+		snprintf(target, sizeof(target), "host:%.63s", node);
+		log_info("host '%s' is up again", node);
+		if (api_audit_event(c->ctrl, "host.up", target, c->request_id) < 0) {
+			api_err_internal(c, "auditing");
+			return;
+		}
+	}
+	if (heartbeat_tasks(c, node, tasks) < 0 ||
+	    heartbeat_domains(c, node, domains, vm_errors,
+			      seen >= gen && strcmp(status, "ok") == 0) < 0)
+		return;
+	if (store_commit(c->ctrl->st) < 0) {
+		c->tx_open = false;
+		api_err_internal(c, "committing the heartbeat");
+		return;
+	}
+	c->tx_open = false;
+	if (host_generation(c, node, &gen) < 0)
+		return;
+	if (wait_s > 0 && seen == gen) {
+		struct timespec until;
+		int64_t g2 = gen;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_s;
+		store_reset_all(c->ctrl->st);
+		while (g2 == gen && !c->ctrl->stopping) {
+			if (pthread_cond_timedwait(&c->ctrl->changed,
+						   &c->ctrl->lock, &until) != 0)
+				break;
+			if (host_generation(c, node, &g2) < 0)
+				return;
+			store_reset_all(c->ctrl->st);
+		}
+		gen = g2;
+	}
+	api_ok(c, 200, desired_state(c, node, gen));
+	if (c->resp == NULL)
+		api_err_internal(c, "building the desired state");
+}
+
+void h_agent_events(struct api_ctx *c)
+{
+	static const char *const keys[] = {"events", NULL};
+	static const char *const ekeys[] = {"vm_id", "state", "reason",
+					    "time_ms", NULL};
+	const char *node = c->m->params[0];
+	const cJSON *events, *e;
+	char path[JSON_PATH_MAX];
+	size_t i = 0;
+	cJSON *o;
+
+	if (!agent_owns(c, node))
+		return;
+	if (api_body_object(c, keys) < 0)
+		return;
+	if (json_get_array(c->json, "$", "events", true, &events) < 0) {
+		api_err_field(c, "events");
+		return;
+	}
+	cJSON_ArrayForEach(e, events) {
+		const char *vm, *state, *reason;
+
+		json_path_index(path, sizeof(path), "$.events", i++);
+		if (json_check_keys(e, path, ekeys) < 0 ||
+		    json_get_string(e, path, "vm_id", true, NULL, &vm) < 0 ||
+		    json_get_string(e, path, "state", true, NULL, &state) < 0 ||
+		    json_get_string(e, path, "reason", true, NULL, &reason) < 0) {
+			api_err_field(c, "events");
+			return;
+		}
+	}
+	if (store_begin(c->ctrl->st, false) < 0) {
+		api_err_internal(c, "starting a transaction");
+		return;
+	}
+	c->tx_open = true;
+	cJSON_ArrayForEach(e, events) {
+		const char *vm = cJSON_GetObjectItemCaseSensitive(e, "vm_id")->valuestring;
+		const char *state = cJSON_GetObjectItemCaseSensitive(e, "state")->valuestring;
+		const char *reason = cJSON_GetObjectItemCaseSensitive(e, "reason")->valuestring;
+
+		if (vm_set_state(c, node, vm, vm_state_of(state),
+				 strcmp(reason, "crashed") == 0 ||
+						 strcmp(reason, "failed") == 0
+					 ? reason
+					 : NULL) < 0)
+			return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "accepted", (double)i);
+	api_ok(c, 200, o);
+}
+
+int api_mark_down_hosts(struct ctrl *ctrl)
+{
+	struct store *st = ctrl->st;
+	int64_t cutoff = time_wall_ms() - ctrl->cfg.heartbeat_timeout_s * 1000;
+	sqlite3_stmt *s;
+	char names[64][NAME_MAX_LEN + 1];
+	int n = 0;
+
+	s = store_stmt(st, "SELECT name FROM hosts WHERE state = 'up' AND "
+			   "last_seen_ms < ? LIMIT 64");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, cutoff);
+	while (n < 64 && sqlite3_step(s) == SQLITE_ROW)
+		str_copy(names[n++], sizeof(names[0]), store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (n == 0)
+		return 0;
+	if (store_begin(st, true) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char target[96];
+
+		s = store_stmt(st, "UPDATE hosts SET state = 'down' WHERE name = ?");
+		if (s == NULL)
+			goto fail;
+		store_bind_text(s, 1, names[i]);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		s = store_stmt(st, "UPDATE vms SET state = 'unknown', updated_ms "
+				   "= ? WHERE host = ?");
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, time_wall_ms());
+		store_bind_text(s, 2, names[i]);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		snprintf(target, sizeof(target), "host:%.63s", names[i]);
+		if (api_audit_event(ctrl, "host.down", target, NULL) < 0)
+			goto fail;
+		log_warn("host '%s' sent no heartbeat for %" PRId64 " s: marked "
+			 "down, its VMs unknown", names[i],
+			 ctrl->cfg.heartbeat_timeout_s);
+	}
+	if (store_commit(st) < 0)
+		return -1;
+	return 0;
+fail:
+	store_err(st, "marking hosts down");
+	store_rollback(st);
+	return -1;
+}

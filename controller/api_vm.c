@@ -1,0 +1,703 @@
+/* VMs and tasks: create (placement + claim in one transaction), list,
+ * show, lifecycle through the hosts' desired state, migrate and reboot
+ * tasks. */
+#include <ctype.h>
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/place.h"
+#include "controller/store.h"
+
+static sqlite3_stmt *stmt(struct api_ctx *c, const char *sql)
+{
+	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
+
+	if (s == NULL)
+		api_err_internal(c, "preparing a query");
+	return s;
+}
+
+static int step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+{
+	if (sqlite3_step(s) == SQLITE_DONE)
+		return 0;
+	store_err(c->ctrl->st, what);
+	api_err_internal(c, what);
+	return -1;
+}
+
+static void add_str_or_null(cJSON *o, const char *key, sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL ||
+	    store_col_text(s, i)[0] == '\0')
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddStringToObject(o, key, store_col_text(s, i));
+}
+
+cJSON *api_vm_json(struct sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject(), *u;
+
+	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
+	cJSON_AddStringToObject(o, "name", store_col_text(s, 1));
+	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 2));
+	add_str_or_null(o, "group", s, 3);
+	cJSON_AddStringToObject(o, "flavor", store_col_text(s, 4));
+	cJSON_AddStringToObject(o, "pool", store_col_text(s, 5));
+	cJSON_AddStringToObject(o, "host", store_col_text(s, 6));
+	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 7));
+	cJSON_AddNumberToObject(o, "mem_mib", (double)sqlite3_column_int64(s, 8));
+	cJSON_AddNumberToObject(o, "disk_gib", (double)sqlite3_column_int64(s, 9));
+	cJSON_AddStringToObject(o, "desired_state", store_col_text(s, 10));
+	cJSON_AddStringToObject(o, "state", store_col_text(s, 11));
+	add_str_or_null(o, "error", s, 12);
+	u = cJSON_AddObjectToObject(o, "usage");
+	cJSON_AddNumberToObject(u, "cpu_pct", sqlite3_column_double(s, 16));
+	cJSON_AddNumberToObject(u, "balloon_mib",
+				(double)sqlite3_column_int64(s, 17));
+	cJSON_AddNumberToObject(u, "disk_alloc_bytes",
+				(double)sqlite3_column_int64(s, 18));
+	cJSON_AddNumberToObject(o, "created_ms",
+				(double)sqlite3_column_int64(s, 13));
+	cJSON_AddNumberToObject(o, "updated_ms",
+				(double)sqlite3_column_int64(s, 14));
+	return o;
+}
+
+static bool uuid_ok(const char *s)
+{
+	static const char pat[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (strlen(s) != sizeof(pat) - 1)
+		return false;
+	for (size_t i = 0; pat[i]; i++) {
+		if (pat[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return true;
+}
+
+static void vm_missing(struct api_ctx *c, const char *id)
+{
+	api_err(c, 404, "not_found", NULL, "VM '%.64s' does not exist: list "
+		"VMs with 'finctl vm list'", id);
+}
+
+/* Load the VM row for path parameter 0 into s (stepped to the row);
+ * answers 404 itself (also for another tenant's VM). */
+static sqlite3_stmt *vm_load(struct api_ctx *c)
+{
+	const char *id = c->m->params[0];
+	sqlite3_stmt *s;
+
+	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
+	if (!uuid_ok(id)) {
+		vm_missing(c, id);
+		return NULL;
+	}
+	s = stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
+	if (s == NULL)
+		return NULL;
+	store_bind_text(s, 1, id);
+	if (sqlite3_step(s) != SQLITE_ROW ||
+	    api_hidden_tenant(c, store_col_text(s, 2))) {
+		sqlite3_reset(s);
+		vm_missing(c, id);
+		return NULL;
+	}
+	return s;
+}
+
+static void vm_answer(struct api_ctx *c, const char *id, int status)
+{
+	sqlite3_stmt *s = stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
+
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, id);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		vm_missing(c, id);
+		return;
+	}
+	api_ok(c, status, api_vm_json(s));
+}
+
+void h_vm_get(struct api_ctx *c)
+{
+	sqlite3_stmt *s = vm_load(c);
+
+	c->audit_target[0] = '\0';
+	if (s)
+		api_ok(c, 200, api_vm_json(s));
+}
+
+void h_vm_list(struct api_ctx *c)
+{
+	static const char *const filters[] = {"tenant", "host", "state", "pool",
+					      "group", "flavor"};
+	const char *f[FC_ARRAY_LEN(filters)];
+	int64_t limit, after_seq = 0, n = 0, last = 0;
+	const char *after;
+	sqlite3_stmt *s;
+	cJSON *items;
+	char next[32];
+
+	if (api_page(c, &limit, &after) < 0)
+		return;
+	if (after && parse_int64(after, &after_seq) < 0) {
+		api_err(c, 400, "invalid_query", "after",
+			"query parameter 'after' must be the 'next' value of "
+			"the previous page");
+		return;
+	}
+	for (size_t i = 0; i < FC_ARRAY_LEN(filters); i++) {
+		f[i] = api_query(c, filters[i]);
+		if (f[i] && strlen(f[i]) > 64) {
+			api_err(c, 400, "invalid_query", filters[i],
+				"query parameter '%s' is too long",
+				filters[i]);
+			return;
+		}
+	}
+	if (api_is_tenant(c)) {
+		if (f[0] && strcmp(f[0], c->who.tenant) != 0) {
+			api_list(c, cJSON_CreateArray(), NULL);
+			return;
+		}
+		f[0] = c->who.tenant;
+	}
+	s = stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE seq > ?1 AND "
+		    "(?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR host = ?3) "
+		    "AND (?4 IS NULL OR state = ?4) AND (?5 IS NULL OR pool = ?5)"
+		    " AND (?6 IS NULL OR grp = ?6) AND (?7 IS NULL OR flavor = ?7)"
+		    " ORDER BY seq LIMIT ?8");
+	if (s == NULL)
+		return;
+	sqlite3_bind_int64(s, 1, after_seq);
+	for (int i = 0; i < 6; i++)
+		store_bind_text(s, 2 + i, f[i]);
+	sqlite3_bind_int64(s, 8, limit + 1);
+	items = cJSON_CreateArray();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n++ == limit)
+			break;
+		last = sqlite3_column_int64(s, 15);
+		cJSON_AddItemToArray(items, api_vm_json(s));
+	}
+	snprintf(next, sizeof(next), "%" PRId64, last);
+	api_list(c, items, n > limit ? next : NULL);
+}
+
+/* quota: -1 when it would be exceeded (answer set) */
+static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
+{
+	static const char *const names[] = {"vCPUs", "MiB of memory",
+					    "GiB of disk", "VMs"};
+	sqlite3_stmt *s;
+	int64_t use[4], quota[4];
+	bool has[4];
+
+	s = stmt(c, "SELECT t.quota_vcpus, t.quota_mem_mib, t.quota_disk_gib, "
+		    "t.quota_vms, total(v.vcpus), total(v.mem_mib), "
+		    "total(v.disk_gib), count(v.id) FROM tenants t LEFT JOIN "
+		    "vms v ON v.tenant = t.name AND v.desired != 'deleted' "
+		    "WHERE t.name = ?");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, tenant);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		api_err_internal(c, "reading the quota");
+		return -1;
+	}
+	for (int i = 0; i < 4; i++) {
+		has[i] = sqlite3_column_type(s, i) != SQLITE_NULL;
+		quota[i] = sqlite3_column_int64(s, i);
+		use[i] = (int64_t)sqlite3_column_double(s, 4 + i);
+	}
+	sqlite3_reset(s);
+	for (int i = 0; i < 4; i++) {
+		int64_t want = i < 3 ? req[i] : 1;
+
+		if (has[i] && use[i] + want > quota[i]) {
+			api_err(c, 403, "quota_exceeded", NULL,
+				"tenant '%s' would use %" PRId64 " %s, over "
+				"its quota of %" PRId64 " (%" PRId64 " in use): "
+				"delete VMs or ask an operator to raise the "
+				"quota with 'finctl tenant set-quota'",
+				tenant, use[i] + want, names[i], quota[i],
+				use[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void h_vm_create(struct api_ctx *c)
+{
+	static const char *const keys[] = {"tenant", "flavor", "name", "group",
+					   "pool", NULL};
+	const char *tenant, *flavor, *name, *group, *pool;
+	char gen_name[16], id[37], host[128], why[1024];
+	char hpool[NAME_MAX_LEN + 1];
+	struct place_request pr = {0};
+	int64_t req[3];
+	sqlite3_stmt *s;
+	int rc;
+
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_name(c, "tenant", "tenant", !api_is_tenant(c), &tenant) < 0 ||
+	    api_get_name(c, "flavor", "flavor", true, &flavor) < 0 ||
+	    api_get_name(c, "name", "VM", false, &name) < 0 ||
+	    api_get_name(c, "group", "group", false, &group) < 0 ||
+	    api_get_name(c, "pool", "pool", false, &pool) < 0)
+		return;
+	if (tenant == NULL)
+		tenant = c->who.tenant;
+	if (api_hidden_tenant(c, tenant)) {
+		api_err(c, 404, "not_found", "tenant",
+			"tenant '%s' does not exist", tenant);
+		return;
+	}
+	if (name == NULL) {
+		char hex[9];
+
+		if (random_hex(hex, sizeof(hex), 4) < 0) {
+			api_err_internal(c, "naming the VM");
+			return;
+		}
+		snprintf(gen_name, sizeof(gen_name), "vm-%s", hex);
+		name = gen_name;
+	}
+	if (strlen(tenant) + 1 + strlen(name) > NAME_MAX_LEN) {
+		api_err(c, 400, "invalid_field", "name",
+			"$.name: the domain name '%s.%s' would be longer than "
+			"%d characters: choose a shorter VM name",
+			tenant, name, NAME_MAX_LEN);
+		return;
+	}
+	if (uuid_generate_v4(id) < 0) {
+		api_err_internal(c, "making a VM id");
+		return;
+	}
+	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
+	if (api_begin(c) < 0)
+		return;
+	s = stmt(c, "SELECT 1 FROM tenants WHERE name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, tenant);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		api_err(c, 404, "not_found", "tenant", "tenant '%s' does not "
+			"exist: create it with 'finctl tenant create'", tenant);
+		return;
+	}
+	s = stmt(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, flavor);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_reset(s);
+		api_err(c, 400, "invalid_field", "flavor", "$.flavor: flavor "
+			"'%s' does not exist: list flavors with 'finctl flavor "
+			"list'", flavor);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		req[i] = sqlite3_column_int64(s, i);
+	sqlite3_reset(s);
+	if (group) {
+		s = stmt(c, "SELECT tenant FROM groups WHERE name = ?");
+		if (s == NULL)
+			return;
+		store_bind_text(s, 1, group);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW || strcmp(store_col_text(s, 0), tenant) != 0) {
+			sqlite3_reset(s);
+			api_err(c, 400, "invalid_field", "group", "$.group: "
+				"tenant '%s' has no group '%s': create it with "
+				"'finctl group create'", tenant, group);
+			return;
+		}
+		sqlite3_reset(s);
+	}
+	s = stmt(c, "SELECT 1 FROM vms WHERE tenant = ? AND name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, tenant);
+	store_bind_text(s, 2, name);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW) {
+		api_err(c, 409, "exists", "name", "tenant '%s' already has a VM "
+			"named '%s'", tenant, name);
+		return;
+	}
+	if (vm_quota(c, tenant, req) < 0)
+		return;
+	pr.tenant = tenant;
+	pr.group = group;
+	pr.pool = pool;
+	for (int i = 0; i < 3; i++)
+		pr.req[i] = (double)req[i];
+	rc = place_vm(c->ctrl->st, &pr, host, sizeof(host), why, sizeof(why));
+	if (rc < 0) {
+		api_err_internal(c, "placing the VM");
+		return;
+	}
+	if (rc > 0) {
+		api_err(c, 409, "no_capacity", NULL, "cannot place a '%s' VM "
+			"for tenant '%s': %s", flavor, tenant, why);
+		return;
+	}
+	s = stmt(c, "SELECT pool FROM hosts WHERE name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, host);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		api_err_internal(c, "reading the chosen host");
+		return;
+	}
+	str_copy(hpool, sizeof(hpool), store_col_text(s, 0));
+	sqlite3_reset(s);
+	s = stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
+		    "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
+		    "updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,'running','pending',"
+		    "?12,?12)");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, name);
+	store_bind_text(s, 3, tenant);
+	store_bind_text(s, 4, group);
+	store_bind_text(s, 5, flavor);
+	store_bind_text(s, 6, hpool);
+	store_bind_text(s, 7, host);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_int64(s, 8 + i, req[i]);
+	sqlite3_bind_int64(s, 12, time_wall_ms());
+	if (step_done(c, s, "recording the VM") < 0)
+		return;
+	if (api_bump_generation(c->ctrl, host) < 0) {
+		api_err_internal(c, "updating the host");
+		return;
+	}
+	api_notify(c->ctrl);
+	vm_answer(c, id, 201);
+	snprintf(c->location, sizeof(c->location), "/v1/vms/%s", id);
+}
+
+/* Set the desired state of the loaded VM. */
+static void vm_set_desired(struct api_ctx *c, const char *desired)
+{
+	char id[37], host[NAME_MAX_LEN + 1], cur[16];
+	sqlite3_stmt *s;
+
+	if (api_begin(c) < 0)
+		return;
+	s = vm_load(c);
+	if (s == NULL)
+		return;
+	str_copy(id, sizeof(id), store_col_text(s, 0));
+	str_copy(host, sizeof(host), store_col_text(s, 6));
+	str_copy(cur, sizeof(cur), store_col_text(s, 10));
+	sqlite3_reset(s);
+	if (strcmp(cur, "deleted") == 0) {
+		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted",
+			id);
+		return;
+	}
+	if (strcmp(cur, desired) != 0) {
+		s = stmt(c, "UPDATE vms SET desired = ?, updated_ms = ?, "
+			    "state = CASE WHEN ?1 = 'deleted' THEN 'deleting' "
+			    "ELSE state END WHERE id = ?");
+		if (s == NULL)
+			return;
+		store_bind_text(s, 1, desired);
+		sqlite3_bind_int64(s, 2, time_wall_ms());
+		store_bind_text(s, 3, id);
+		if (step_done(c, s, "updating the VM") < 0)
+			return;
+		if (strcmp(desired, "deleted") == 0) {
+			s = stmt(c, "UPDATE tasks SET state = 'failed', error = "
+				    "'the VM was deleted', updated_ms = ? WHERE "
+				    "vm_id = ? AND state IN ('pending','running')");
+			if (s == NULL)
+				return;
+			sqlite3_bind_int64(s, 1, time_wall_ms());
+			store_bind_text(s, 2, id);
+			if (step_done(c, s, "cancelling the VM's tasks") < 0)
+				return;
+		}
+		if (api_bump_generation(c->ctrl, host) < 0) {
+			api_err_internal(c, "updating the host");
+			return;
+		}
+		api_notify(c->ctrl);
+	}
+	vm_answer(c, id, 202);
+}
+
+void h_vm_start(struct api_ctx *c)
+{
+	vm_set_desired(c, "running");
+}
+
+void h_vm_stop(struct api_ctx *c)
+{
+	vm_set_desired(c, "stopped");
+}
+
+void h_vm_delete(struct api_ctx *c)
+{
+	vm_set_desired(c, "deleted");
+}
+
+/* ------------------------------------------------------------------ tasks */
+
+#define TASK_COLS "id, type, state, vm_id, tenant, source_host, target_host, " \
+		  "error, created_ms, updated_ms, seq"
+
+static cJSON *task_json(sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
+	cJSON_AddStringToObject(o, "type", store_col_text(s, 1));
+	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
+	cJSON_AddStringToObject(o, "vm_id", store_col_text(s, 3));
+	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 4));
+	cJSON_AddStringToObject(o, "source_host", store_col_text(s, 5));
+	add_str_or_null(o, "target_host", s, 6);
+	add_str_or_null(o, "error", s, 7);
+	cJSON_AddNumberToObject(o, "created_ms",
+				(double)sqlite3_column_int64(s, 8));
+	cJSON_AddNumberToObject(o, "updated_ms",
+				(double)sqlite3_column_int64(s, 9));
+	return o;
+}
+
+static void task_answer(struct api_ctx *c, const char *id, int status)
+{
+	sqlite3_stmt *s = stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE id = ?");
+
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, id);
+	if (sqlite3_step(s) != SQLITE_ROW ||
+	    api_hidden_tenant(c, store_col_text(s, 4))) {
+		api_err(c, 404, "not_found", NULL, "task '%.64s' does not exist",
+			id);
+		return;
+	}
+	api_ok(c, status, task_json(s));
+}
+
+void h_task_get(struct api_ctx *c)
+{
+	task_answer(c, c->m->params[0], 200);
+}
+
+void h_task_list(struct api_ctx *c)
+{
+	int64_t limit, after_seq = 0, n = 0, last = 0;
+	const char *after, *vm = api_query(c, "vm"), *state = api_query(c, "state");
+	const char *tenant = NULL;
+	sqlite3_stmt *s;
+	cJSON *items;
+	char next[32];
+
+	if (api_page(c, &limit, &after) < 0)
+		return;
+	if (after && parse_int64(after, &after_seq) < 0) {
+		api_err(c, 400, "invalid_query", "after",
+			"query parameter 'after' must be the 'next' value of "
+			"the previous page");
+		return;
+	}
+	if (api_is_tenant(c))
+		tenant = c->who.tenant;
+	s = stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE seq > ?1 AND "
+		    "(?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR vm_id = ?3) "
+		    "AND (?4 IS NULL OR state = ?4) ORDER BY seq LIMIT ?5");
+	if (s == NULL)
+		return;
+	sqlite3_bind_int64(s, 1, after_seq);
+	store_bind_text(s, 2, tenant);
+	store_bind_text(s, 3, vm);
+	store_bind_text(s, 4, state);
+	sqlite3_bind_int64(s, 5, limit + 1);
+	items = cJSON_CreateArray();
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (n++ == limit)
+			break;
+		last = sqlite3_column_int64(s, 10);
+		cJSON_AddItemToArray(items, task_json(s));
+	}
+	snprintf(next, sizeof(next), "%" PRId64, last);
+	api_list(c, items, n > limit ? next : NULL);
+}
+
+static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
+		       const char *vm, const char *tenant, const char *src,
+		       const char *dst, const int64_t req[3])
+{
+	sqlite3_stmt *s = stmt(c, "INSERT INTO tasks(id, type, state, vm_id, "
+				  "tenant, source_host, target_host, vcpus, "
+				  "mem_mib, disk_gib, created_ms, updated_ms) "
+				  "VALUES (?,?,'pending',?,?,?,?,?,?,?,?11,?11)");
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, task_id);
+	store_bind_text(s, 2, type);
+	store_bind_text(s, 3, vm);
+	store_bind_text(s, 4, tenant);
+	store_bind_text(s, 5, src);
+	store_bind_text(s, 6, dst ? dst : "");
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_int64(s, 7 + i, req[i]);
+	sqlite3_bind_int64(s, 10, time_wall_ms());
+	return step_done(c, s, "recording the task");
+}
+
+static bool vm_busy(struct api_ctx *c, const char *vm)
+{
+	sqlite3_stmt *s = store_stmt(c->ctrl->st,
+				     "SELECT 1 FROM tasks WHERE vm_id = ? AND "
+				     "state IN ('pending','running')");
+	bool busy;
+
+	if (s == NULL)
+		return true;
+	store_bind_text(s, 1, vm);
+	busy = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_reset(s);
+	return busy;
+}
+
+void h_vm_reboot(struct api_ctx *c)
+{
+	char id[37], host[NAME_MAX_LEN + 1], tenant[NAME_MAX_LEN + 1], task[37];
+	int64_t req[3] = {0, 0, 0};
+	sqlite3_stmt *s;
+
+	if (api_begin(c) < 0)
+		return;
+	s = vm_load(c);
+	if (s == NULL)
+		return;
+	str_copy(id, sizeof(id), store_col_text(s, 0));
+	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
+	str_copy(host, sizeof(host), store_col_text(s, 6));
+	if (strcmp(store_col_text(s, 10), "running") != 0 ||
+	    strcmp(store_col_text(s, 11), "running") != 0) {
+		api_err(c, 409, "not_running", NULL, "VM '%s' is %s (desired "
+			"%s): only a running VM can be rebooted; start it with "
+			"'finctl vm start'", id, store_col_text(s, 11),
+			store_col_text(s, 10));
+		sqlite3_reset(s);
+		return;
+	}
+	sqlite3_reset(s);
+	if (vm_busy(c, id)) {
+		api_err(c, 409, "busy", NULL, "VM '%s' has a task in progress: "
+			"wait for it ('finctl task list --vm %s')", id, id);
+		return;
+	}
+	if (uuid_generate_v4(task) < 0 ||
+	    task_insert(c, task, "reboot", id, tenant, host, NULL, req) < 0 ||
+	    api_bump_generation(c->ctrl, host) < 0) {
+		if (c->status < 400)
+			api_err_internal(c, "recording the reboot");
+		return;
+	}
+	api_notify(c->ctrl);
+	task_answer(c, task, 202);
+}
+
+void h_vm_migrate(struct api_ctx *c)
+{
+	static const char *const keys[] = {"target_host", NULL};
+	char id[37], host[128], tenant[NAME_MAX_LEN + 1], task[37];
+	char group[NAME_MAX_LEN + 1], target[128], why[1024];
+	const char *want = NULL;
+	struct place_request pr = {0};
+	int64_t req[3];
+	sqlite3_stmt *s;
+	bool has_group;
+	int rc;
+
+	if (c->json) {
+		if (api_body_object(c, keys) < 0 ||
+		    api_get_name(c, "target_host", "host", false, &want) < 0)
+			return;
+	}
+	if (api_begin(c) < 0)
+		return;
+	s = vm_load(c);
+	if (s == NULL)
+		return;
+	str_copy(id, sizeof(id), store_col_text(s, 0));
+	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
+	has_group = sqlite3_column_type(s, 3) != SQLITE_NULL;
+	str_copy(group, sizeof(group), store_col_text(s, 3));
+	str_copy(host, sizeof(host), store_col_text(s, 6));
+	for (int i = 0; i < 3; i++)
+		req[i] = sqlite3_column_int64(s, 7 + i);
+	if (strcmp(store_col_text(s, 10), "deleted") == 0) {
+		sqlite3_reset(s);
+		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted", id);
+		return;
+	}
+	sqlite3_reset(s);
+	if (vm_busy(c, id)) {
+		api_err(c, 409, "busy", NULL, "VM '%s' has a task in progress: "
+			"wait for it ('finctl task list --vm %s')", id, id);
+		return;
+	}
+	if (want && strcmp(want, host) == 0) {
+		api_err(c, 400, "invalid_field", "target_host",
+			"$.target_host: VM '%s' already runs on '%s'", id, host);
+		return;
+	}
+	pr.tenant = tenant;
+	pr.group = has_group ? group : NULL;
+	pr.exclude_host = host;
+	pr.exclude_vm = id;
+	for (int i = 0; i < 3; i++)
+		pr.req[i] = (double)req[i];
+	if (want) {
+		rc = place_check(c->ctrl->st, &pr, want, why, sizeof(why));
+		str_copy(target, sizeof(target), want);
+	} else {
+		rc = place_vm(c->ctrl->st, &pr, target, sizeof(target), why,
+			      sizeof(why));
+	}
+	if (rc < 0) {
+		api_err_internal(c, "placing the VM");
+		return;
+	}
+	if (rc > 0) {
+		api_err(c, 409, "no_capacity", want ? "target_host" : NULL,
+			"cannot migrate VM '%s': %s", id, why);
+		return;
+	}
+	if (uuid_generate_v4(task) < 0 ||
+	    task_insert(c, task, "migrate", id, tenant, host, target, req) < 0 ||
+	    api_bump_generation(c->ctrl, host) < 0) {
+		if (c->status < 400)
+			api_err_internal(c, "recording the migration");
+		return;
+	}
+	api_notify(c->ctrl);
+	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%.36s->%.63s", id,
+		 target);
+	task_answer(c, task, 202);
+}

@@ -1,0 +1,84 @@
+#include "common/err.h"
+#include "common/util.h"
+#include "controller/ctrl.h"
+
+static const char *const known_keys[] = {
+	"listen_address", "listen_port", "database", "state_dir",
+	"heartbeat_timeout", "heartbeat_interval", "sample_interval",
+	"max_body", "tls_cert", "tls_key", "log_level", NULL,
+};
+
+static int get_path(const struct config *cfg, const char *key,
+		    const char *def, char *out, size_t size)
+{
+	const char *v;
+	char where[256];
+
+	if (config_get_str(cfg, key, def, &v) < 0)
+		return -1;
+	if (str_copy(out, size, v) < 0)
+		return err_set("%s: key '%s': path is too long (at most %zu "
+			       "bytes)",
+			       config_where(cfg, key, where, sizeof(where)), key,
+			       size - 1);
+	return 0;
+}
+
+int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
+{
+	const char *lvl;
+	char where[256];
+
+	memset(out, 0, sizeof(*out));
+	if (config_check_keys(cfg, known_keys) < 0)
+		return -1;
+	if (get_path(cfg, "listen_address", "127.0.0.1", out->listen_address,
+		     sizeof(out->listen_address)) < 0 ||
+	    config_get_int(cfg, "listen_port", 0, 65535, 8740,
+			   &out->listen_port) < 0 ||
+	    get_path(cfg, "state_dir", "/var/lib/fincloud", out->state_dir,
+		     sizeof(out->state_dir)) < 0 ||
+	    config_get_int(cfg, "heartbeat_timeout", 2, 3600, 30,
+			   &out->heartbeat_timeout_s) < 0 ||
+	    config_get_int(cfg, "heartbeat_interval", 1, 600, 5,
+			   &out->heartbeat_interval_s) < 0 ||
+	    config_get_int(cfg, "sample_interval", 1, 3600, 10,
+			   &out->sample_interval_s) < 0 ||
+	    config_get_int(cfg, "max_body", 1024, 64 << 20, 1 << 20,
+			   &out->max_body) < 0 ||
+	    get_path(cfg, "tls_cert", "", out->tls_cert,
+		     sizeof(out->tls_cert)) < 0 ||
+	    get_path(cfg, "tls_key", "", out->tls_key, sizeof(out->tls_key)) < 0)
+		return -1;
+	if (config_get(cfg, "database") == NULL) {
+		if (snprintf(out->database, sizeof(out->database), "%s/state.db",
+			     out->state_dir) >= (int)sizeof(out->database))
+			return err_set("state_dir is too long");
+	} else if (get_path(cfg, "database", NULL, out->database,
+			    sizeof(out->database)) < 0) {
+		return -1;
+	}
+	if (out->database[0] == '\0')
+		return err_set("%s: key 'database': expected a file path",
+			       config_where(cfg, "database", where, sizeof(where)));
+	if (out->heartbeat_timeout_s <= out->heartbeat_interval_s)
+		return err_set("%s: key 'heartbeat_timeout': must be longer "
+			       "than heartbeat_interval (%" PRId64 " s)",
+			       config_where(cfg, "heartbeat_timeout", where,
+					    sizeof(where)),
+			       out->heartbeat_interval_s);
+	if ((out->tls_cert[0] == '\0') != (out->tls_key[0] == '\0')) {
+		const char *k = out->tls_cert[0] ? "tls_cert" : "tls_key";
+
+		return err_set("%s: key '%s': tls_cert and tls_key go together:"
+			       " set both or neither",
+			       config_where(cfg, k, where, sizeof(where)), k);
+	}
+	if (config_get_str(cfg, "log_level", "info", &lvl) < 0)
+		return -1;
+	if (log_level_parse(lvl, &out->log_level) < 0)
+		return err_prefix("%s: key 'log_level'",
+				  config_where(cfg, "log_level", where,
+					       sizeof(where)));
+	return 0;
+}

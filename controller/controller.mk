@@ -1,0 +1,39 @@
+# controller/: fincloud-controller (REST API, SQLite state) and finctl.
+#
+# libcrypto (OpenSSL) provides SHA-256 for the token hashes and the audit
+# chain (docs/controller.md).
+CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
+CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
+
+CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
+	controller/series.c controller/route.c controller/config.c \
+	controller/api.c controller/api_res.c controller/api_vm.c \
+	controller/api_agent.c controller/place.c
+CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBCTRL := $(BUILD)/lib/libfcctrl.a
+CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
+
+$(CTRL_OBJS) $(BUILD)/obj/controller/main.o: OBJ_CFLAGS += $(CJSON_CFLAGS) \
+	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
+$(BUILD)/obj/controller/finctl.o: OBJ_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
+
+$(LIBCTRL): $(CTRL_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/fincloud-controller: $(BUILD)/obj/controller/main.o $(LIBCTRL) \
+		$(LIBSCHED) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTRL_LIBS) $(SCHED_LIBS) $(COMMON_LIBS)
+
+$(BUILD)/bin/finctl: $(BUILD)/obj/controller/finctl.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
+
+BINS += $(BUILD)/bin/fincloud-controller $(BUILD)/bin/finctl
+
+CTRL_TEST_LIBS := $(LIBCTRL) $(LIBSCHED) $(LIBCOMMON)
+CTRL_TEST_LINK := $(CTRL_LIBS) $(SCHED_LIBS) $(COMMON_LIBS)
+$(eval $(call unit_test,test_ctrl_routes,tests/unit/test_ctrl_routes.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_audit,tests/unit/test_ctrl_audit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_series,tests/unit/test_ctrl_series.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

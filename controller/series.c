@@ -1,0 +1,216 @@
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "common/util.h"
+#include "controller/series.h"
+#include "controller/store.h"
+
+const struct series_level series_levels[SERIES_LEVELS] = {
+	{0, 3600 * 1000LL},
+	{60 * 1000LL, 24 * 3600 * 1000LL},
+	{3600 * 1000LL, 30 * 24 * 3600 * 1000LL},
+};
+
+int64_t series_bucket(int64_t t, int64_t width_ms)
+{
+	int64_t q;
+
+	if (width_ms <= 0)
+		return t;
+	q = t / width_ms;
+	if (t % width_ms != 0 && t < 0)
+		q--;
+	return q * width_ms;
+}
+
+void series_merge(struct series_sample *a, const struct series_sample *b)
+{
+	int64_t n = a->n + b->n;
+
+	if (n <= 0)
+		return;
+	for (int i = 0; i < SERIES_VALUES; i++)
+		a->v[i] = (a->v[i] * (double)a->n + b->v[i] * (double)b->n) /
+			  (double)n;
+	a->n = n;
+}
+
+size_t series_downsample(const struct series_sample *in, size_t n,
+			 int64_t width_ms, struct series_sample *out)
+{
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int64_t b = series_bucket(in[i].time_ms, width_ms);
+
+		if (m > 0 && out[m - 1].time_ms == b) {
+			series_merge(&out[m - 1], &in[i]);
+			continue;
+		}
+		out[m] = in[i];
+		out[m].time_ms = b;
+		if (out[m].n <= 0)
+			out[m].n = 1;
+		m++;
+	}
+	return m;
+}
+
+static int series_put(struct store *st, const char *pool, int level,
+		      const struct series_sample *s)
+{
+	sqlite3_stmt *q;
+	struct series_sample cur = *s;
+
+	/* merge with a bucket already at that level */
+	q = store_stmt(st, "SELECT n, v0, v1, v2, v3, v4, v5 FROM util_samples"
+			   " WHERE pool = ? AND level = ? AND time_ms = ?");
+	if (q == NULL)
+		return -1;
+	store_bind_text(q, 1, pool);
+	sqlite3_bind_int(q, 2, level);
+	sqlite3_bind_int64(q, 3, s->time_ms);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		struct series_sample old = {.time_ms = s->time_ms};
+
+		old.n = sqlite3_column_int64(q, 0);
+		for (int i = 0; i < SERIES_VALUES; i++)
+			old.v[i] = sqlite3_column_double(q, 1 + i);
+		series_merge(&old, &cur);
+		cur = old;
+	}
+	sqlite3_reset(q);
+	q = store_stmt(st, "INSERT OR REPLACE INTO util_samples(pool, level, "
+			   "time_ms, n, v0, v1, v2, v3, v4, v5) "
+			   "VALUES (?,?,?,?,?,?,?,?,?,?)");
+	if (q == NULL)
+		return -1;
+	store_bind_text(q, 1, pool);
+	sqlite3_bind_int(q, 2, level);
+	sqlite3_bind_int64(q, 3, cur.time_ms);
+	sqlite3_bind_int64(q, 4, cur.n);
+	for (int i = 0; i < SERIES_VALUES; i++)
+		sqlite3_bind_double(q, 5 + i, cur.v[i]);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return store_err(st, "writing a utilisation sample");
+	return 0;
+}
+
+int series_add(struct store *st, const char *pool, const struct series_sample *s)
+{
+	return series_put(st, pool, 0, s);
+}
+
+int series_compact(struct store *st, int64_t now_ms)
+{
+	struct series_sample *in = NULL, *out = NULL;
+	size_t n = 0, alloc = 0;
+	char **pools = NULL;
+	size_t npools = 0;
+	sqlite3_stmt *q;
+	int ret = -1;
+
+	for (int level = 0; level < SERIES_LEVELS; level++) {
+		int64_t cutoff = now_ms - series_levels[level].retention_ms;
+
+		if (level == SERIES_LEVELS - 1) {
+			q = store_stmt(st, "DELETE FROM util_samples WHERE "
+					   "level = ? AND time_ms < ?");
+			if (q == NULL)
+				goto out;
+			sqlite3_bind_int(q, 1, level);
+			sqlite3_bind_int64(q, 2, cutoff);
+			if (sqlite3_step(q) != SQLITE_DONE) {
+				store_err(st, "dropping old samples");
+				goto out;
+			}
+			break;
+		}
+		q = store_stmt(st, "SELECT pool, time_ms, n, v0, v1, v2, v3, v4,"
+				   " v5 FROM util_samples WHERE level = ? AND "
+				   "time_ms < ? ORDER BY pool, time_ms");
+		if (q == NULL)
+			goto out;
+		sqlite3_bind_int(q, 1, level);
+		sqlite3_bind_int64(q, 2, cutoff);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *pool = store_col_text(q, 0);
+
+			if (n == alloc) {
+				size_t na = alloc ? 2 * alloc : 64;
+				void *p = realloc(in, na * sizeof(*in));
+				void *pp = realloc(pools, na * sizeof(*pools));
+
+				if (p)
+					in = p;
+				if (pp)
+					pools = pp;
+				if (p == NULL || pp == NULL) {
+					err_set("out of memory");
+					sqlite3_reset(q);
+					goto out;
+				}
+				alloc = na;
+			}
+			pools[n] = strdup(pool);
+			if (pools[n] == NULL) {
+				err_set("out of memory");
+				sqlite3_reset(q);
+				goto out;
+			}
+			npools = n + 1;
+			in[n].time_ms = sqlite3_column_int64(q, 1);
+			in[n].n = sqlite3_column_int64(q, 2);
+			for (int i = 0; i < SERIES_VALUES; i++)
+				in[n].v[i] = sqlite3_column_double(q, 3 + i);
+			n++;
+		}
+		sqlite3_reset(q);
+		if (n > 0) {
+			out = malloc(n * sizeof(*out));
+			if (out == NULL) {
+				err_set("out of memory");
+				goto out;
+			}
+			/* one pool at a time: runs of equal pool names */
+			for (size_t a = 0; a < n;) {
+				size_t b = a, m;
+
+				while (b < n && strcmp(pools[a], pools[b]) == 0)
+					b++;
+				m = series_downsample(in + a, b - a,
+						      series_levels[level + 1].width_ms,
+						      out);
+				for (size_t k = 0; k < m; k++)
+					if (series_put(st, pools[a], level + 1,
+						       &out[k]) < 0)
+						goto out;
+				a = b;
+			}
+			free(out);
+			out = NULL;
+			q = store_stmt(st, "DELETE FROM util_samples WHERE "
+					   "level = ? AND time_ms < ?");
+			if (q == NULL)
+				goto out;
+			sqlite3_bind_int(q, 1, level);
+			sqlite3_bind_int64(q, 2, cutoff);
+			if (sqlite3_step(q) != SQLITE_DONE) {
+				store_err(st, "compacting samples");
+				goto out;
+			}
+		}
+		for (size_t i = 0; i < npools; i++)
+			free(pools[i]);
+		npools = 0;
+		n = 0;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < npools; i++)
+		free(pools[i]);
+	free(pools);
+	free(in);
+	free(out);
+	return ret;
+}

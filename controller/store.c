@@ -1,0 +1,346 @@
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/store.h"
+
+#define STMT_CACHE 256
+
+struct stmt_slot {
+	const char *sql;
+	sqlite3_stmt *stmt;
+};
+
+struct store {
+	sqlite3 *db;
+	bool in_tx;
+	struct stmt_slot cache[STMT_CACHE];
+};
+
+/*
+ * Versioned migrations: entry i brings the schema from version i to i + 1.
+ * Never edit a released entry; append a new one.
+ *
+ * Resource claims are the vcpus/mem_mib/disk_gib columns of a VM row
+ * together with its host: a VM row is written with its host in the same
+ * transaction as the placement decision, and its claim lasts until the row
+ * is removed (when the host's agent confirms the domain is gone).
+ */
+static const char *const migrations[] = {
+	/* 1: the initial schema */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE pools("
+	" name TEXT PRIMARY KEY,"
+	" ratio_vcpus REAL NOT NULL CHECK(ratio_vcpus > 0),"
+	" ratio_mem REAL NOT NULL CHECK(ratio_mem > 0),"
+	" ratio_disk REAL NOT NULL CHECK(ratio_disk > 0),"
+	" policy TEXT NOT NULL CHECK(policy IN ('pack','spread')),"
+	" compliance TEXT NOT NULL DEFAULT '',"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE hosts("
+	" name TEXT PRIMARY KEY,"
+	" pool TEXT NOT NULL REFERENCES pools(name),"
+	" state TEXT NOT NULL CHECK(state IN ('up','down')),"
+	" maintenance INTEGER NOT NULL DEFAULT 0,"
+	" migration_uri TEXT NOT NULL DEFAULT '',"
+	" vcpus INTEGER NOT NULL DEFAULT 0,"
+	" mem_mib INTEGER NOT NULL DEFAULT 0,"
+	" disk_gib INTEGER NOT NULL DEFAULT 0,"
+	" mem_free_mib INTEGER NOT NULL DEFAULT 0,"
+	" disk_free_gib INTEGER NOT NULL DEFAULT 0,"
+	" cpu_model TEXT NOT NULL DEFAULT '',"
+	" virt_type TEXT NOT NULL DEFAULT '',"
+	" libvirt_version TEXT NOT NULL DEFAULT '',"
+	" cost REAL NOT NULL DEFAULT 1,"
+	" availability REAL NOT NULL DEFAULT 0.999,"
+	" status TEXT NOT NULL DEFAULT 'ok',"
+	" degraded_reason TEXT NOT NULL DEFAULT '',"
+	" generation INTEGER NOT NULL DEFAULT 1,"
+	" generation_seen INTEGER NOT NULL DEFAULT 0,"
+	" last_seen_ms INTEGER NOT NULL DEFAULT 0,"
+	" used_vcpus REAL NOT NULL DEFAULT 0,"
+	" used_mem_mib REAL NOT NULL DEFAULT 0,"
+	" used_disk_gib REAL NOT NULL DEFAULT 0,"
+	" registered_ms INTEGER NOT NULL);"
+	"CREATE TABLE tenants("
+	" name TEXT PRIMARY KEY,"
+	" isolation TEXT NOT NULL CHECK(isolation IN ('shared','dedicated')),"
+	" compliance_class TEXT NOT NULL,"
+	" quota_vcpus INTEGER, quota_mem_mib INTEGER,"
+	" quota_disk_gib INTEGER, quota_vms INTEGER,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE tenant_pools("
+	" tenant TEXT NOT NULL REFERENCES tenants(name) ON DELETE CASCADE,"
+	" pool TEXT NOT NULL REFERENCES pools(name),"
+	" PRIMARY KEY(tenant, pool));"
+	"CREATE TABLE groups("
+	" name TEXT PRIMARY KEY,"
+	" tenant TEXT NOT NULL REFERENCES tenants(name),"
+	" policy TEXT NOT NULL CHECK(policy IN ('affinity','anti-affinity')),"
+	" availability REAL NOT NULL DEFAULT 0,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE flavors("
+	" name TEXT PRIMARY KEY,"
+	" vcpus INTEGER NOT NULL CHECK(vcpus > 0),"
+	" mem_mib INTEGER NOT NULL CHECK(mem_mib > 0),"
+	" disk_gib INTEGER NOT NULL CHECK(disk_gib > 0),"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE vms("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" tenant TEXT NOT NULL REFERENCES tenants(name),"
+	" grp TEXT REFERENCES groups(name),"
+	" flavor TEXT NOT NULL REFERENCES flavors(name),"
+	" pool TEXT NOT NULL REFERENCES pools(name),"
+	" host TEXT NOT NULL REFERENCES hosts(name),"
+	" vcpus INTEGER NOT NULL, mem_mib INTEGER NOT NULL,"
+	" disk_gib INTEGER NOT NULL,"
+	" desired TEXT NOT NULL CHECK(desired IN ('running','stopped','deleted')),"
+	" state TEXT NOT NULL,"
+	" reboot INTEGER NOT NULL DEFAULT 0,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" cpu_pct REAL NOT NULL DEFAULT 0,"
+	" balloon_mib INTEGER NOT NULL DEFAULT 0,"
+	" disk_alloc_bytes INTEGER NOT NULL DEFAULT 0,"
+	" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+	" UNIQUE(tenant, name));"
+	"CREATE INDEX vms_host ON vms(host);"
+	"CREATE INDEX vms_grp ON vms(grp);"
+	"CREATE TABLE tasks("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" type TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK(state IN ('pending','running','done','failed')),"
+	" vm_id TEXT NOT NULL,"
+	" tenant TEXT NOT NULL,"
+	" source_host TEXT NOT NULL,"
+	" target_host TEXT NOT NULL,"
+	" vcpus INTEGER NOT NULL, mem_mib INTEGER NOT NULL,"
+	" disk_gib INTEGER NOT NULL,"
+	" error TEXT NOT NULL DEFAULT '',"
+	" created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+	"CREATE INDEX tasks_source ON tasks(source_host, state);"
+	"CREATE TABLE tokens("
+	" id TEXT PRIMARY KEY,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" role TEXT NOT NULL CHECK(role IN ('admin','operator','tenant','viewer','join','agent')),"
+	" tenant TEXT REFERENCES tenants(name) ON DELETE CASCADE,"
+	" node TEXT,"
+	" description TEXT NOT NULL DEFAULT '',"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE TABLE audit("
+	" seq INTEGER PRIMARY KEY,"
+	" time_ms INTEGER NOT NULL,"
+	" actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
+	" result INTEGER NOT NULL, request_id TEXT NOT NULL,"
+	" prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TABLE util_samples("
+	" pool TEXT NOT NULL REFERENCES pools(name) ON DELETE CASCADE,"
+	" level INTEGER NOT NULL,"
+	" time_ms INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" v0 REAL NOT NULL, v1 REAL NOT NULL, v2 REAL NOT NULL,"
+	" v3 REAL NOT NULL, v4 REAL NOT NULL, v5 REAL NOT NULL,"
+	" PRIMARY KEY(pool, level, time_ms));"
+	"INSERT INTO pools(name, ratio_vcpus, ratio_mem, ratio_disk, policy,"
+	" created_ms) VALUES ('default', 1, 1, 1, 'pack', 0);",
+};
+
+int store_schema_version(void)
+{
+	return (int)FC_ARRAY_LEN(migrations);
+}
+
+int store_err(struct store *st, const char *what)
+{
+	return err_set("database: %s: %s", what, sqlite3_errmsg(st->db));
+}
+
+sqlite3 *store_db(struct store *st)
+{
+	return st->db;
+}
+
+int store_exec(struct store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_set("database: %s", msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int store_user_version(struct store *st, int *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return store_err(st, "reading the schema version");
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return store_err(st, "reading the schema version");
+	}
+	*out = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int store_migrate(struct store *st, const char *path)
+{
+	int version = 0;
+	char sql[64];
+
+	if (store_user_version(st, &version) < 0)
+		return -1;
+	if (version > store_schema_version())
+		return err_set("database '%s' has schema version %d but this "
+			       "controller knows only up to %d: run a newer "
+			       "fincloud-controller",
+			       path, version, store_schema_version());
+	for (int v = version; v < store_schema_version(); v++) {
+		if (store_exec(st, "BEGIN IMMEDIATE") < 0)
+			return -1;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (store_exec(st, migrations[v]) < 0 ||
+		    store_exec(st, sql) < 0 || store_exec(st, "COMMIT") < 0) {
+			err_prefix("migrating '%s' to schema version %d", path,
+				   v + 1);
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		log_info("database '%s' migrated to schema version %d", path,
+			 v + 1);
+	}
+	return 0;
+}
+
+int store_open(const char *path, struct store **out)
+{
+	struct store *st = calloc(1, sizeof(*st));
+
+	if (st == NULL)
+		return err_set("out of memory");
+	if (sqlite3_open_v2(path, &st->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				    SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		err_set("cannot open database '%s': %s: check the 'database' "
+			"setting and the directory's permissions",
+			path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if (store_exec(st, "PRAGMA journal_mode = WAL") < 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = ON") < 0 ||
+	    store_exec(st, "PRAGMA synchronous = FULL") < 0) {
+		err_prefix("database '%s'", path);
+		goto fail;
+	}
+	if (store_migrate(st, path) < 0)
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return -1;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		if (st->cache[i].stmt)
+			sqlite3_finalize(st->cache[i].stmt);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int store_begin(struct store *st, bool durable)
+{
+	if (store_exec(st, durable ? "PRAGMA synchronous = FULL"
+				   : "PRAGMA synchronous = NORMAL") < 0)
+		return -1;
+	if (store_exec(st, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	st->in_tx = true;
+	return 0;
+}
+
+int store_commit(struct store *st)
+{
+	if (store_exec(st, "COMMIT") < 0) {
+		store_rollback(st);
+		return -1;
+	}
+	st->in_tx = false;
+	return 0;
+}
+
+void store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_tx = false;
+}
+
+sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+{
+	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
+
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		struct stmt_slot *slot = &st->cache[(h + i) % STMT_CACHE];
+
+		if (slot->sql == sql) {
+			sqlite3_reset(slot->stmt);
+			sqlite3_clear_bindings(slot->stmt);
+			return slot->stmt;
+		}
+		if (slot->sql == NULL) {
+			if (sqlite3_prepare_v3(st->db, sql, -1,
+					       SQLITE_PREPARE_PERSISTENT,
+					       &slot->stmt, NULL) != SQLITE_OK) {
+				store_err(st, "preparing a statement");
+				slot->stmt = NULL;
+				return NULL;
+			}
+			slot->sql = sql;
+			return slot->stmt;
+		}
+	}
+	err_set("database: statement cache is full");
+	return NULL;
+}
+
+int store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		return sqlite3_bind_null(s, i);
+	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+}
+
+const char *store_col_text(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? (const char *)t : "";
+}
+
+void store_reset_all(struct store *st)
+{
+	for (size_t i = 0; i < STMT_CACHE; i++)
+		if (st->cache[i].stmt)
+			sqlite3_reset(st->cache[i].stmt);
+}

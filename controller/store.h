@@ -1,0 +1,63 @@
+/*
+ * store.h - the controller's SQLite state: opening, schema migrations,
+ * transactions and a cache of prepared statements.
+ *
+ * One connection serves the whole daemon; every caller holds the
+ * controller's state lock (see ctrl.h) while it uses the store, so the
+ * statement cache needs no lock of its own.
+ *
+ * Durability: the database runs in WAL mode. A transaction begun with
+ * durable = true commits with synchronous=FULL (the WAL is fsync'ed before
+ * COMMIT returns), which is what every request acknowledged to a client
+ * uses; heartbeats and samples, which the agents resend anyway, commit with
+ * synchronous=NORMAL (no fsync, but still in the WAL and so not lost when
+ * the process dies; only a power cut may drop them).
+ */
+#ifndef FC_CTRL_STORE_H
+#define FC_CTRL_STORE_H
+
+#include <sqlite3.h>
+
+#include "common/fc.h"
+
+struct store;
+
+/* The newest schema version the code knows (PRAGMA user_version). */
+int store_schema_version(void);
+
+/* Open (creating when missing) the database at path, set WAL and foreign
+ * keys, and run every migration newer than the file's version, each in its
+ * own transaction. *out is freed with store_close(). */
+int store_open(const char *path, struct store **out);
+void store_close(struct store *st);
+
+sqlite3 *store_db(struct store *st);
+
+/* BEGIN IMMEDIATE; see the durability note above. */
+int store_begin(struct store *st, bool durable);
+int store_commit(struct store *st);
+/* Roll back when a transaction is open; safe to call when none is. */
+void store_rollback(struct store *st);
+
+/* A prepared statement for sql, reset and with bindings cleared. sql must
+ * be a string literal (statements are cached by its address). The store
+ * owns the statement: never finalize it. NULL with err_set(). */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+
+/* Run sql (no result rows) with err_set() on failure. */
+int store_exec(struct store *st, const char *sql);
+
+/* err_set() with the connection's last message and `what`. Returns -1. */
+int store_err(struct store *st, const char *what);
+
+/* Bind helpers: a NULL string binds SQL NULL. */
+int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+
+/* Column as a string, "" for NULL (valid until the next step/reset). */
+const char *store_col_text(sqlite3_stmt *s, int i);
+
+/* Reset every cached statement, ending any read they keep open; the
+ * server calls it after each request. */
+void store_reset_all(struct store *st);
+
+#endif
