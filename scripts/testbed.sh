@@ -188,6 +188,7 @@ undo_line() { # one state line
 		;;
 	link) ip link del "$1" 2>/dev/null || true ;;
 	domains) destroy_domains "$1" ;;
+	domains-under) destroy_domains "$1" "$2" ;;
 	mkdir)
 		# a mount point created on the host for the nodes' binds; left in
 		# place while any other process (another testbed) mounts on it
@@ -203,10 +204,14 @@ undo_line() { # one state line
 # Destroy and undefine every domain of a node while its libvirtd still
 # answers, so no guest outlives the testbed (the netns sweep is the
 # backstop).
-destroy_domains() { # uri
-	local uri=$1 d
+destroy_domains() { # uri [only those with a disk under this path]
+	local uri=$1 under=${2:-} d
 	timeout 10 virsh -c "$uri" version >/dev/null 2>&1 || return 0
 	for d in $(timeout 10 virsh -c "$uri" list --all --uuid 2>/dev/null); do
+		if [ -n "$under" ] && ! timeout 10 virsh -c "$uri" domblklist "$d" --details 2>/dev/null |
+			awk -v p="$under" 'index($4, p) == 1 { f = 1 } END { exit !f }'; then
+			continue
+		fi
 		timeout 30 virsh -c "$uri" destroy "$d" >/dev/null 2>&1 || true
 		timeout 30 virsh -c "$uri" undefine --nvram "$d" >/dev/null 2>&1 ||
 			timeout 30 virsh -c "$uri" undefine "$d" >/dev/null 2>&1 || true
@@ -237,11 +242,14 @@ cmd_down() {
 	done
 	[ ${#first[@]} -eq 0 ] || stop_pids TERM "${first[@]}"
 	for l in "${lines[@]}"; do
-		case $l in "domains "*) destroy_domains "${l#domains }" ;; esac
+		case $l in
+		"domains "*) destroy_domains "${l#domains }" ;;
+		"domains-under "*) read -r _ a b <<<"$l"; destroy_domains "$a" "$b" ;;
+		esac
 	done
 	[ ${#second[@]} -eq 0 ] || stop_pids TERM "${second[@]}"
 	for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
-		case ${lines[i]} in "pid "* | "domains "*) continue ;; esac
+		case ${lines[i]} in "pid "* | "domains "* | "domains-under "*) continue ;; esac
 		# shellcheck disable=SC2086
 		undo_line ${lines[i]}
 	done
@@ -416,8 +424,13 @@ agent_start() { # i
 	local i=$1 nd
 	nd=$(node_dir "$i")
 	[ -x "$nd/root/usr/local/bin/fincloud-agent" ] || die "node $i has no agent installed"
-	node_exec "$i" "$nd/root/usr/local/bin/fincloud-agent" --config /etc/fincloud/agent.conf \
-		</dev/null >>"$nd/agent.log" 2>&1 &
+	local line lpid lstart
+	line=$(find_pid "libvirtd-$i") || die "node $i has no libvirtd in this testbed"
+	read -r _ _ lpid lstart <<<"$line"
+	pid_alive "$lpid" "$lstart" || die "node $i: its libvirtd (pid $lpid) is gone"
+	# nsenter enters the namespaces and execs the agent: $! is the agent
+	nsenter -t "$lpid" -n -m -- "$nd/root/usr/local/bin/fincloud-agent" \
+		--config /etc/fincloud/agent.conf </dev/null >>"$nd/agent.log" 2>&1 &
 	local pid=$!
 	sleep 0.2
 	record_pid "agent-$i" "$pid"
@@ -569,12 +582,23 @@ up_fincloud() { # n
 	say "all $n agents registered and up"
 }
 
+# --local: no mount namespace to put the node's /etc/fincloud and
+# /var/lib/fincloud in place, so the paths point into the node's root.
 agent_start_local() {
-	local nd
-	nd=$(node_dir 1)
-	"$nd/root/usr/local/bin/fincloud-agent" --config "$nd/root/etc/fincloud/agent.conf" \
-		</dev/null >>"$nd/agent.log" 2>&1 &
-	record_pid agent-1 $!
+	local r
+	r=$(node_dir 1)/root
+	"$r/usr/local/bin/fincloud-agent" --config "$r/etc/fincloud/agent.conf" \
+		--credential-file "$r/var/lib/fincloud/agent.credential" \
+		--join-token-file "$r/etc/fincloud/join.token" \
+		--storage-dir "$r/var/lib/fincloud/disks" --image-dir "$r/var/lib/fincloud/images" \
+		--manifest-dir "$r/etc/fincloud/manifests" --migration-uri qemu:///system \
+		</dev/null >>"$(node_dir 1)/agent.log" 2>&1 &
+	local pid=$!
+	sleep 0.2
+	record_pid agent-1 "$pid"
+	# "down" destroys the guests whose disks live in this node's root,
+	# and no other guest of the host's libvirt
+	grep -q "^domains-under qemu:///system " "$state" || record domains-under qemu:///system "$r/"
 }
 
 cmd_status() {
