@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "scheduler/capacity.h"
+#include "scheduler/cmd_rebalance.h"
 #include "scheduler/gen.h"
 #include "scheduler/htools.h"
 #include "scheduler/metrics.h"
@@ -549,6 +550,15 @@ static const struct command commands[] = {
 	{"gen", cmd_gen, "gen --hosts N --vms M [--seed S]",
 	 "Print a reproducible random placement problem (JSON) with N hosts\n"
 	 "and M VMs: the same seed gives the same problem everywhere.\n"},
+	{"rebalance", cmd_rebalance,
+	 "rebalance PROBLEM.json | --htools FILE [--policy spread|pack] "
+	 "[--max-moves N] [--evacuate HOST]... [--min-gain G] [-S OUT] "
+	 "[-o json]",
+	 "Print an ordered plan of live migrations (\"migrate VM SRC -> DST\",\n"
+	 "or JSON with -o json). spread balances (Ganeti's cluster score for\n"
+	 "htools input, eta per pool otherwise), pack empties the hosts the\n"
+	 "capacity plan does not need, --evacuate empties a host. -S OUT\n"
+	 "writes OUT.balanced. See 'fincloud-sched rebalance --help'.\n"},
 	{"help", cmd_help, "help [COMMAND]", "Show the commands or one's help.\n"},
 };
 

@@ -89,6 +89,8 @@ struct ganeti_score {
 	struct tag_slot *slots;
 	size_t nslots;          /* power of two */
 	double sum[GS_NCOMP], sq[GS_NCOMP];
+	double term[GS_NCOMP];  /* weight x value, as of the last change */
+	double total;           /* sum of term */
 };
 
 const char *ganeti_score_name(enum gs_comp c)
@@ -148,6 +150,12 @@ static double comp_value(const struct ganeti_score *g, enum gs_comp c,
 	return var > 0 ? sqrt(var) : 0;
 }
 
+static double stat_term(const struct ganeti_score *g, enum gs_comp c,
+			double sum, double sq)
+{
+	return comp_info[c].weight * comp_value(g, c, sum, sq);
+}
+
 double ganeti_score_component(const struct ganeti_score *g, enum gs_comp c)
 {
 	return comp_value(g, c, g->sum[c], g->sq[c]);
@@ -155,13 +163,19 @@ double ganeti_score_component(const struct ganeti_score *g, enum gs_comp c)
 
 double ganeti_score_value(const struct ganeti_score *g)
 {
-	double s = 0;
+	return g->total;
+}
+
+static void refresh_terms(struct ganeti_score *g)
+{
 	int c;
 
-	for (c = 0; c < GS_NCOMP; c++)
-		s += comp_info[c].weight *
-		     comp_value(g, (enum gs_comp)c, g->sum[c], g->sq[c]);
-	return s;
+	g->total = 0;
+	for (c = 0; c < GS_NCOMP; c++) {
+		g->term[c] = comp_info[c].weight *
+			     comp_value(g, (enum gs_comp)c, g->sum[c], g->sq[c]);
+		g->total += g->term[c];
+	}
 }
 
 static struct tag_slot *tag_slot(struct ganeti_score *g, size_t node, int tag)
@@ -550,6 +564,7 @@ struct ganeti_score *ganeti_score_new(const struct sched_problem *p,
 	}
 	free(imem);
 	imem = NULL;
+	refresh_terms(g);
 	if (host != NULL)
 		for (i = 0; i < h->ninsts; i++)
 			if (host[i] != g->host[i] && host[i] >= 0)
@@ -561,48 +576,39 @@ fail:
 	return NULL;
 }
 
-static double stat_term(const struct ganeti_score *g, enum gs_comp c,
-			double sum, double sq)
-{
-	return comp_info[c].weight * comp_value(g, c, sum, sq);
-}
-
 double ganeti_score_try(const struct ganeti_score *g, size_t vm, size_t to)
 {
 	size_t from = (size_t)g->host[vm];
+	const struct gs_node *oa = &g->nodes[from], *ob = &g->nodes[to];
 	struct gs_node a, b;
-	double s = 0;
+	double s = g->total;
 	size_t k;
-	int c;
 
 	if (from == to)
-		return ganeti_score_value(g);
-	a = g->nodes[from];
-	b = g->nodes[to];
+		return s;
+	a = *oa;
+	b = *ob;
 	apply_pri((struct ganeti_score *)g, vm, &a, from, -1, true);
 	apply_pri((struct ganeti_score *)g, vm, &b, to, +1, true);
 	node_values(&a, a.v);
 	node_values(&b, b.v);
-	for (c = 0; c < GS_NCOMP; c++) {
+	for (k = 0; k < FC_ARRAY_LEN(move_comps); k++) {
+		enum gs_comp c = move_comps[k];
 		double sum = g->sum[c], sq = g->sq[c];
+		bool changed = false;
 
-		for (k = 0; k < FC_ARRAY_LEN(move_comps); k++)
-			if ((int)move_comps[k] == c)
-				break;
-		if (k < FC_ARRAY_LEN(move_comps)) {
-			const struct gs_node *oa = &g->nodes[from];
-			const struct gs_node *ob = &g->nodes[to];
-
-			if (comp_info[c].online == oa->online) {
-				sum += a.v[c] - oa->v[c];
-				sq += a.v[c] * a.v[c] - oa->v[c] * oa->v[c];
-			}
-			if (comp_info[c].online == ob->online) {
-				sum += b.v[c] - ob->v[c];
-				sq += b.v[c] * b.v[c] - ob->v[c] * ob->v[c];
-			}
+		if (comp_info[c].online == oa->online && a.v[c] != oa->v[c]) {
+			sum += a.v[c] - oa->v[c];
+			sq += a.v[c] * a.v[c] - oa->v[c] * oa->v[c];
+			changed = true;
 		}
-		s += stat_term(g, (enum gs_comp)c, sum, sq);
+		if (comp_info[c].online == ob->online && b.v[c] != ob->v[c]) {
+			sum += b.v[c] - ob->v[c];
+			sq += b.v[c] * b.v[c] - ob->v[c] * ob->v[c];
+			changed = true;
+		}
+		if (changed)
+			s += stat_term(g, c, sum, sq) - g->term[c];
 	}
 	return s;
 }
@@ -626,6 +632,7 @@ void ganeti_score_move(struct ganeti_score *g, size_t vm, size_t to)
 	node_values(b, b->v);
 	stats_replace(g, old, b->v, b->online);
 	g->host[vm] = (int)to;
+	refresh_terms(g);
 }
 
 int ganeti_score_of(const struct sched_problem *p, double *out)

@@ -23,6 +23,7 @@ $(LIBSCHED): $(SCHED_OBJS)
 all: $(LIBSCHED)
 
 SCHED_TOOL_SRCS := scheduler/fincloud-sched.c
+SCHED_TOOL_SRCS += scheduler/cmd_rebalance.c
 $(BUILD)/bin/fincloud-sched: $(SCHED_TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBSCHED) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSCHED) $(LIBCOMMON) $(SCHED_LIBS) $(COMMON_LIBS)
@@ -32,3 +33,4 @@ SCHED_TEST_LIBS := $(LIBSCHED) $(LIBCOMMON)
 $(eval $(call unit_test,test_sched_problem,tests/unit/test_sched_problem.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_sched_state,tests/unit/test_sched_state.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_htools,tests/unit/test_htools.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
+$(eval $(call unit_test,test_rebal_plan,tests/unit/test_rebal_plan.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))

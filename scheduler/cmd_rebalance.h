@@ -1,0 +1,12 @@
+/*
+ * cmd_rebalance.h - `fincloud-sched rebalance`, a row of the tool's
+ * command table.
+ */
+#ifndef FC_SCHED_CMD_REBALANCE_H
+#define FC_SCHED_CMD_REBALANCE_H
+
+/* argv[0] is "rebalance". Exit status: 0 plan made, 1 some of it could
+ * not be done (printed on stderr), 2 bad input (nothing on stdout). */
+int cmd_rebalance(int argc, char **argv);
+
+#endif

@@ -1,0 +1,445 @@
+/* Unit tests of scheduler/rebalance.c: every step feasible, a VM moves at
+ * most once, --max-moves, evacuation, pack against the LP, repair of a
+ * broken start, the claimed score, pinned Ganeti instances. */
+#include <math.h>
+
+#include "tests/unit/fc_test.h"
+
+#include "common/err.h"
+#include "scheduler/ganeti_score.h"
+#include "scheduler/htools.h"
+#include "scheduler/plan.h"
+#include "scheduler/problem.h"
+#include "scheduler/rebalance.h"
+#include "scheduler/state.h"
+
+static struct sched_problem *from_json(const char *text)
+{
+	struct sched_problem *p = NULL;
+	cJSON *root = cJSON_Parse(text);
+
+	assert_non_null(root);
+	if (sched_problem_from_json(root, &p) < 0)
+		fail_msg("problem: %s", err_msg());
+	cJSON_Delete(root);
+	return p;
+}
+
+static struct sched_problem *from_htools(const char *name)
+{
+	char path[4096];
+	const char *top = getenv("FC_TOP");
+	struct sched_problem *p = NULL;
+
+	snprintf(path, sizeof(path), "%s/tests/data/htools/%s",
+		 top ? top : ".", name);
+	if (htools_read(path, &p) < 0)
+		fail_msg("%s", err_msg());
+	return p;
+}
+
+/* 6 hosts in one pool, 24 VMs piled on the first two; a second pool with
+ * two hosts and a VM; an anti-affinity pair. */
+static const char skewed[] =
+	"{\"pools\": [{\"name\": \"prod\", \"cpu_ratio\": 4, \"mem_ratio\": 1,"
+	"  \"disk_ratio\": 1, \"policy\": \"spread\"},"
+	" {\"name\": \"dev\", \"cpu_ratio\": 4, \"mem_ratio\": 1,"
+	"  \"disk_ratio\": 1, \"policy\": \"spread\"}],"
+	"\"hosts\": ["
+	" {\"name\": \"h0\", \"pool\": \"prod\", \"vcpus\": 32, \"mem_mib\": 65536,"
+	"  \"disk_gib\": 1000, \"cost\": 10},"
+	" {\"name\": \"h1\", \"pool\": \"prod\", \"vcpus\": 32, \"mem_mib\": 65536,"
+	"  \"disk_gib\": 1000, \"cost\": 10},"
+	" {\"name\": \"h2\", \"pool\": \"prod\", \"vcpus\": 32, \"mem_mib\": 65536,"
+	"  \"disk_gib\": 1000, \"cost\": 12},"
+	" {\"name\": \"h3\", \"pool\": \"prod\", \"vcpus\": 32, \"mem_mib\": 65536,"
+	"  \"disk_gib\": 1000, \"cost\": 14},"
+	" {\"name\": \"h4\", \"pool\": \"prod\", \"vcpus\": 32, \"mem_mib\": 65536,"
+	"  \"disk_gib\": 1000, \"cost\": 16},"
+	" {\"name\": \"h5\", \"pool\": \"prod\", \"vcpus\": 32, \"mem_mib\": 65536,"
+	"  \"disk_gib\": 1000, \"cost\": 18},"
+	" {\"name\": \"d0\", \"pool\": \"dev\", \"vcpus\": 8, \"mem_mib\": 16384,"
+	"  \"disk_gib\": 100, \"cost\": 1},"
+	" {\"name\": \"d1\", \"pool\": \"dev\", \"vcpus\": 8, \"mem_mib\": 16384,"
+	"  \"disk_gib\": 100, \"cost\": 1}],"
+	"\"tenants\": [{\"name\": \"bank\", \"isolation\": \"shared\"}],"
+	"\"groups\": [{\"name\": \"pair\", \"tenant\": \"bank\","
+	"  \"policy\": \"anti-affinity\"}],"
+	"\"vms\": ["
+	" {\"name\": \"a0\", \"tenant\": \"bank\", \"vcpus\": 4, \"mem_mib\": 8192, \"disk_gib\": 50, \"host\": \"h0\"},"
+	" {\"name\": \"a1\", \"tenant\": \"bank\", \"vcpus\": 4, \"mem_mib\": 8192, \"disk_gib\": 50, \"host\": \"h0\"},"
+	" {\"name\": \"a2\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 50, \"host\": \"h0\"},"
+	" {\"name\": \"a3\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 50, \"host\": \"h0\"},"
+	" {\"name\": \"a4\", \"tenant\": \"bank\", \"vcpus\": 1, \"mem_mib\": 2048, \"disk_gib\": 20, \"host\": \"h0\"},"
+	" {\"name\": \"a5\", \"tenant\": \"bank\", \"vcpus\": 1, \"mem_mib\": 2048, \"disk_gib\": 20, \"host\": \"h0\"},"
+	" {\"name\": \"a6\", \"tenant\": \"bank\", \"vcpus\": 8, \"mem_mib\": 16384, \"disk_gib\": 100, \"host\": \"h0\"},"
+	" {\"name\": \"a7\", \"tenant\": \"bank\", \"vcpus\": 1, \"mem_mib\": 1024, \"disk_gib\": 10, \"host\": \"h0\"},"
+	" {\"name\": \"a8\", \"tenant\": \"bank\", \"vcpus\": 4, \"mem_mib\": 8192, \"disk_gib\": 50, \"host\": \"h0\"},"
+	" {\"name\": \"a9\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 50, \"host\": \"h0\"},"
+	" {\"name\": \"b0\", \"tenant\": \"bank\", \"vcpus\": 4, \"mem_mib\": 8192, \"disk_gib\": 50, \"host\": \"h1\"},"
+	" {\"name\": \"b1\", \"tenant\": \"bank\", \"vcpus\": 4, \"mem_mib\": 8192, \"disk_gib\": 50, \"host\": \"h1\"},"
+	" {\"name\": \"b2\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 50, \"host\": \"h1\"},"
+	" {\"name\": \"b3\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 50, \"host\": \"h1\"},"
+	" {\"name\": \"b4\", \"tenant\": \"bank\", \"vcpus\": 1, \"mem_mib\": 2048, \"disk_gib\": 20, \"host\": \"h1\"},"
+	" {\"name\": \"b5\", \"tenant\": \"bank\", \"vcpus\": 1, \"mem_mib\": 2048, \"disk_gib\": 20, \"host\": \"h1\"},"
+	" {\"name\": \"b6\", \"tenant\": \"bank\", \"vcpus\": 8, \"mem_mib\": 16384, \"disk_gib\": 100, \"host\": \"h1\"},"
+	" {\"name\": \"b7\", \"tenant\": \"bank\", \"vcpus\": 1, \"mem_mib\": 1024, \"disk_gib\": 10, \"host\": \"h1\"},"
+	" {\"name\": \"c0\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 50, \"host\": \"h2\"},"
+	" {\"name\": \"c1\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 50, \"host\": \"h3\"},"
+	" {\"name\": \"p0\", \"tenant\": \"bank\", \"group\": \"pair\", \"vcpus\": 1, \"mem_mib\": 1024, \"disk_gib\": 10, \"host\": \"h0\"},"
+	" {\"name\": \"p1\", \"tenant\": \"bank\", \"group\": \"pair\", \"vcpus\": 1, \"mem_mib\": 1024, \"disk_gib\": 10, \"host\": \"h1\"},"
+	" {\"name\": \"x0\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 8192, \"disk_gib\": 10, \"host\": \"d0\"},"
+	" {\"name\": \"x1\", \"tenant\": \"bank\", \"vcpus\": 2, \"mem_mib\": 4096, \"disk_gib\": 10, \"host\": \"d0\"}"
+	"]}";
+
+static int host_of_after(const struct sched_problem *p,
+			 const struct rebal_result *r, size_t vm)
+{
+	int h = p->vms[vm].host;
+	size_t i;
+
+	for (i = 0; i < r->nmoves; i++)
+		if (r->moves[i].vm == vm)
+			h = (int)r->moves[i].to;
+	return h;
+}
+
+/* Replay the plan on a fresh state: each move is allowed when it is made
+ * and leaves every VM where the constraints allow it. */
+static void assert_steps_feasible(const struct sched_problem *p,
+				  const struct rebal_result *r)
+{
+	struct sched_state *s = sched_state_new(p);
+	bool *bad = calloc(p->nvms + 1, sizeof(bool));
+	size_t i, v;
+	char why[320];
+
+	assert_non_null(s);
+	assert_non_null(bad);
+	for (v = 0; v < p->nvms; v++)
+		bad[v] = p->vms[v].host >= 0 &&
+			 (p->hosts[p->vms[v].host].state != HOST_UP ||
+			  sched_state_check(s, v, (size_t)p->vms[v].host, NULL,
+					    0) != 0);
+	for (i = 0; i < r->nmoves; i++) {
+		const struct rebal_move *m = &r->moves[i];
+
+		assert_int_equal(sched_state_host_of(s, m->vm), (int)m->from);
+		assert_true(m->from != m->to);
+		if (sched_state_check(s, m->vm, m->to, why, sizeof(why)) != 0)
+			fail_msg("move %zu (%s -> %s): %s", i,
+				 p->vms[m->vm].name, p->hosts[m->to].name, why);
+		assert_int_equal(p->hosts[m->to].state, HOST_UP);
+		sched_state_assign(s, m->vm, m->to);
+		bad[m->vm] = false;
+		for (v = 0; v < p->nvms; v++) {
+			int h = sched_state_host_of(s, v);
+
+			if (h < 0 || bad[v])
+				continue;
+			if (sched_state_check(s, v, (size_t)h, why,
+					      sizeof(why)) != 0)
+				fail_msg("after move %zu: vm '%s': %s", i,
+					 p->vms[v].name, why);
+		}
+	}
+	free(bad);
+	sched_state_free(s);
+}
+
+static void assert_each_vm_once(const struct rebal_result *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->nmoves; i++)
+		for (j = i + 1; j < r->nmoves; j++)
+			if (r->moves[i].vm == r->moves[j].vm)
+				fail_msg("vm %zu moves twice (moves %zu, %zu)",
+					 r->moves[i].vm, i, j);
+}
+
+static void test_spread_json_feasible_once_better(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct rebal_opts o;
+	struct rebal_result r;
+	size_t i;
+	(void)state;
+
+	rebal_opts_init(&o);
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_string_equal(r.metric, "eta");
+	assert_true(r.nmoves > 0);
+	assert_true(r.score_after < r.score_before);
+	assert_int_equal(r.nviolations, 0);
+	assert_int_equal(r.nunresolved, 0);
+	assert_steps_feasible(p, &r);
+	assert_each_vm_once(&r);
+	/* the scores chain from move to move; moves stay in their pool */
+	assert_true(fabs(r.moves[0].score_before - r.score_before) < 1e-9);
+	for (i = 0; i < r.nmoves; i++) {
+		if (i + 1 < r.nmoves)
+			assert_true(fabs(r.moves[i].score_after -
+					 r.moves[i + 1].score_before) < 1e-9);
+		assert_int_equal(p->hosts[r.moves[i].from].pool,
+				 p->hosts[r.moves[i].to].pool);
+	}
+	assert_true(fabs(r.moves[r.nmoves - 1].score_after - r.score_after) <
+		    1e-9);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
+static void test_max_moves_honoured(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct rebal_opts o;
+	struct rebal_result r;
+	(void)state;
+
+	rebal_opts_init(&o);
+	o.max_moves = 3;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_int_equal(r.nmoves, 3);
+	assert_true(r.max_moves_reached);
+	assert_steps_feasible(p, &r);
+	rebal_result_free(&r);
+
+	o.max_moves = 1;
+	o.policy = REBAL_PACK;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_true(r.nmoves <= 1);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
+static void test_min_gain_stops_spread(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct rebal_opts o;
+	struct rebal_result r;
+	(void)state;
+
+	rebal_opts_init(&o);
+	o.min_gain = 100; /* no move is worth that */
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_int_equal(r.nmoves, 0);
+	rebal_result_free(&r);
+	o.min_gain = -1;
+	assert_int_equal(rebal_plan(p, &o, &r), -1);
+	assert_non_null(strstr(err_msg(), "min gain"));
+	sched_problem_free(p);
+}
+
+static void test_evacuate_empties_host(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct rebal_opts o;
+	struct rebal_result r;
+	size_t evac[1] = { 0 }, v, on_h0 = 0, evac_moves = 0, i;
+	(void)state;
+
+	for (v = 0; v < p->nvms; v++)
+		on_h0 += p->vms[v].host == 0;
+	rebal_opts_init(&o);
+	o.evacuate = evac;
+	o.nevacuate = 1;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_int_equal(r.nunresolved, 0);
+	assert_int_equal(r.hosts_emptied, 1);
+	for (v = 0; v < p->nvms; v++)
+		assert_int_not_equal(host_of_after(p, &r, v), 0);
+	for (i = 0; i < r.nmoves; i++) {
+		evac_moves += r.moves[i].phase == REBAL_EVACUATE;
+		assert_int_not_equal(r.moves[i].to, 0);
+	}
+	/* the fewest moves: each VM of the host once */
+	assert_int_equal(evac_moves, on_h0);
+	/* evacuation comes first */
+	for (i = 0; i < on_h0; i++)
+		assert_int_equal(r.moves[i].phase, REBAL_EVACUATE);
+	assert_steps_feasible(p, &r);
+	assert_each_vm_once(&r);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
+static void test_pack_empties_lp_unneeded_hosts(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct sched_state *s = sched_state_new(p);
+	struct sched_plan pl = { 0 };
+	struct rebal_opts o;
+	struct rebal_result r;
+	size_t h, v;
+	(void)state;
+
+	assert_non_null(s);
+	assert_int_equal(sched_plan_lp(s, PLAN_FREE, &pl), 0);
+	assert_true(pl.feasible);
+	rebal_opts_init(&o);
+	o.policy = REBAL_PACK;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_string_equal(r.metric, "cost");
+	assert_true(r.score_after < r.score_before);
+	assert_true(r.hosts_emptied > 0);
+	assert_steps_feasible(p, &r);
+	assert_each_vm_once(&r);
+	/* h2, h3 (1 small VM each) are not needed by the LP: emptied */
+	for (h = 2; h <= 3; h++) {
+		assert_true(pl.x[h] < 1e-6);
+		for (v = 0; v < p->nvms; v++)
+			assert_int_not_equal(host_of_after(p, &r, v), (int)h);
+	}
+	/* every host left running is one the LP uses, or holds a VM that
+	 * could not move (the anti-affinity pair needs two hosts) */
+	for (h = 0; h < p->nhosts; h++) {
+		bool used = false;
+
+		for (v = 0; v < p->nvms; v++)
+			used |= host_of_after(p, &r, v) == (int)h;
+		if (used && pl.x[h] < 1e-6 && p->hosts[h].pool == 0)
+			fail_msg("host '%s' still runs VMs but the LP does not "
+				 "need it", p->hosts[h].name);
+	}
+	rebal_result_free(&r);
+	sched_plan_free(&pl);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
+/* Two members of an anti-affinity group on one host and an overfull
+ * host: both reported, repaired by the first moves. */
+static void test_broken_start_reported_and_repaired(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct rebal_opts o;
+	struct rebal_result r;
+	size_t i;
+	bool saw_anti = false;
+	(void)state;
+
+	p->vms[21].host = 0; /* p1 joins p0 on h0 */
+	rebal_opts_init(&o);
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_true(r.nviolations >= 1);
+	for (i = 0; i < r.nviolations; i++) {
+		assert_true(r.violations[i].repaired);
+		if (r.violations[i].code == SCHED_X_ANTI_AFFINITY)
+			saw_anti = true;
+	}
+	assert_true(saw_anti);
+	assert_int_equal(r.moves[0].phase, REBAL_REPAIR);
+	assert_true(host_of_after(p, &r, 20) != host_of_after(p, &r, 21));
+	assert_steps_feasible(p, &r);
+	rebal_result_free(&r);
+
+	/* a host that went down: its VMs must leave */
+	p->vms[21].host = 1;
+	p->hosts[6].state = HOST_MAINTENANCE;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_int_equal(r.nviolations, 2);
+	assert_int_equal(r.violations[0].code, SCHED_X_STATE);
+	assert_non_null(strstr(r.violations[0].reason, "d0"));
+	for (i = 0; i < p->nvms; i++)
+		assert_int_not_equal(host_of_after(p, &r, i), 6);
+	assert_int_equal(r.nunresolved, 0);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
+/* Ganeti input: the claimed score is the score of the result, pinned
+ * instances stay, every step is feasible. */
+static void test_htools_spread_claim_and_pinned(void **state)
+{
+	struct sched_problem *p = from_htools("mixed-30.data");
+	struct rebal_opts o;
+	struct rebal_result r;
+	double again;
+	size_t i;
+	(void)state;
+
+	rebal_opts_init(&o);
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_string_equal(r.metric, "ganeti");
+	assert_true(r.nmoves > 0);
+	assert_true(r.score_after < r.score_before);
+	for (i = 0; i < r.nmoves; i++)
+		assert_true(htools_vm_movable(p, r.moves[i].vm));
+	assert_steps_feasible(p, &r);
+	assert_each_vm_once(&r);
+	rebal_apply(&r, p);
+	assert_int_equal(ganeti_score_of(p, &again), 0);
+	assert_true(fabs(again - r.score_after) < 1e-9);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
+static void test_htools_evacuate_pinned_is_reported(void **state)
+{
+	struct sched_problem *p = from_htools("offline-node.data");
+	struct rebal_opts o;
+	struct rebal_result r;
+	size_t evac[1] = { 0 }, i;
+	bool named = false;
+	(void)state;
+
+	/* node1 holds two plain instances: they cannot leave */
+	rebal_opts_init(&o);
+	o.evacuate = evac;
+	o.nevacuate = 1;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	for (i = 0; i < r.nunresolved; i++)
+		named |= strstr(r.unresolved[i], "'web1'") != NULL;
+	assert_true(named);
+	/* the instances of the offline node3 are repaired onto node2 */
+	for (i = 0; i < r.nmoves; i++)
+		assert_int_equal(r.moves[i].to, 1);
+	assert_true(r.nviolations >= 2);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
+static void test_json_output(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct rebal_opts o;
+	struct rebal_result r;
+	cJSON *j, *moves, *m;
+	(void)state;
+
+	rebal_opts_init(&o);
+	o.max_moves = 2;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	j = rebal_result_to_json(p, &o, &r);
+	assert_non_null(j);
+	moves = cJSON_GetObjectItem(j, "moves");
+	assert_int_equal(cJSON_GetArraySize(moves), 2);
+	m = cJSON_GetArrayItem(moves, 0);
+	assert_non_null(cJSON_GetObjectItem(m, "score_before"));
+	assert_non_null(cJSON_GetObjectItem(m, "score_after"));
+	assert_string_equal(cJSON_GetObjectItem(m, "phase")->valuestring,
+			    "balance");
+	assert_string_equal(cJSON_GetObjectItem(j, "policy")->valuestring,
+			    "spread");
+	cJSON_Delete(j);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spread_json_feasible_once_better),
+		cmocka_unit_test(test_max_moves_honoured),
+		cmocka_unit_test(test_min_gain_stops_spread),
+		cmocka_unit_test(test_evacuate_empties_host),
+		cmocka_unit_test(test_pack_empties_lp_unneeded_hosts),
+		cmocka_unit_test(test_broken_start_reported_and_repaired),
+		cmocka_unit_test(test_htools_spread_claim_and_pinned),
+		cmocka_unit_test(test_htools_evacuate_pinned_is_reported),
+		cmocka_unit_test(test_json_output),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
