@@ -1084,10 +1084,20 @@ static int pack(struct rb *b)
 	struct sched_plan pl = { 0 };
 	struct pack_cand *c = NULL;
 	size_t *vms = NULL;
+	bool *placed = NULL;
 	size_t nc = 0, i, k;
 	int ret = -1;
 
-	if (sched_plan_lp(b->s, PLAN_FREE, &pl) < 0)
+	/* The demand is what runs now: VMs without a host are not ours to
+	 * place here. */
+	placed = calloc(p->nvms ? p->nvms : 1, sizeof(*placed));
+	if (placed == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (i = 0; i < p->nvms; i++)
+		placed[i] = sched_state_host_of(b->s, i) >= 0;
+	if (sched_plan_lp_subset(b->s, PLAN_FREE, placed, &pl) < 0)
 		goto out;
 	if (!pl.feasible) {
 		if (add_unresolved(b->r, "the capacity plan is infeasible: "
@@ -1158,6 +1168,7 @@ static int pack(struct rb *b)
 out:
 	free(vms);
 	free(c);
+	free(placed);
 	sched_plan_free(&pl);
 	return ret;
 }
