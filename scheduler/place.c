@@ -512,13 +512,26 @@ static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
 	return 0;
 }
 
-/* Fill hosts in order with the heaviest VMs that fit. */
+/* VM classes of one size. */
+struct sizegroup {
+	const double *req;
+	size_t *cls;   /* class indices with members left */
+	size_t ncls;
+	size_t left;   /* members left over all its classes */
+	size_t block;  /* host stamp: nothing of this size fits there */
+};
+
+/* Fill hosts in opening order. Each step takes the size whose request
+ * best matches what the host has left (the dot product of the two,
+ * normalised by the host's capacity: Panigrahy et al.'s heuristic for
+ * vector bin packing), then a VM of that size that passes every check. */
 static int fill_hosts(struct batch *b, const size_t *order, size_t *todo,
 		      size_t ntodo)
 {
 	const struct sched_problem *p = b->p;
 	struct vclass *c = NULL;
-	size_t nc = 0, left = ntodo;
+	struct sizegroup *sg = NULL;
+	size_t nc = 0, nsg = 0, left = ntodo, *cblock = NULL, *cls_mem = NULL;
 	int *mem = NULL;
 	int ret = -1;
 
@@ -526,32 +539,122 @@ static int fill_hosts(struct batch *b, const size_t *order, size_t *todo,
 		return 0;
 	if (make_classes(b, todo, ntodo, &c, &nc, &mem) < 0)
 		return -1;
-	for (size_t oi = 0; oi < p->nhosts && left > 0 && nc > 0; oi++) {
-		size_t h = order[oi], live = 0;
+	sg = calloc(nc + 1, sizeof(*sg));
+	cblock = calloc(nc + 1, sizeof(*cblock));
+	cls_mem = calloc(nc + 1, sizeof(*cls_mem));
+	if (sg == NULL || cblock == NULL || cls_mem == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	/* Sizes, and their classes stored contiguously. */
+	{
+		size_t *of = calloc(nc + 1, sizeof(*of)), used = 0;
+
+		if (of == NULL) {
+			err_set("out of memory");
+			goto out;
+		}
+		for (size_t j = 0; j < nc; j++) {
+			const double *req = p->vms[c[j].rep].req;
+			size_t k;
+
+			for (k = 0; k < nsg; k++)
+				if (memcmp(sg[k].req, req,
+					   sizeof(double) * DIM_COUNT) == 0)
+					break;
+			if (k == nsg)
+				sg[nsg++].req = req;
+			of[j] = k;
+			sg[k].ncls++;
+			sg[k].left += c[j].n;
+		}
+		for (size_t k = 0; k < nsg; k++) {
+			sg[k].cls = cls_mem + used;
+			used += sg[k].ncls;
+			sg[k].ncls = 0;
+			sg[k].block = SIZE_MAX;
+		}
+		for (size_t j = 0; j < nc; j++)
+			sg[of[j]].cls[sg[of[j]].ncls++] = j;
+		free(of);
+	}
+	for (size_t j = 0; j < nc; j++)
+		cblock[j] = SIZE_MAX;
+	for (size_t oi = 0; oi < p->nhosts && left > 0; oi++) {
+		size_t h = order[oi];
+		double U[DIM_COUNT];
 
 		if (p->hosts[h].state != HOST_UP)
 			continue;
-		for (size_t j = 0; j < nc; j++) {
-			struct vclass *cl = &c[j];
+		for (int d = 0; d < DIM_COUNT; d++) {
+			U[d] = sched_state_usable(b->s, h, (enum sched_dim)d);
+			U[d] = U[d] > 0 ? U[d] : 1;
+		}
+		for (;;) {
+			size_t best = SIZE_MAX;
+			double best_sc = -1;
+			bool placed = false;
 
-			while (cl->n > 0) {
-				size_t vm = (size_t)cl->v[cl->n - 1];
+			for (size_t k = 0; k < nsg; k++) {
+				double sc = 0;
+				bool fits = sg[k].left > 0 && sg[k].block != h;
 
+				for (int d = 0; fits && d < DIM_COUNT; d++) {
+					double head = sched_state_headroom(
+						b->s, h, (enum sched_dim)d);
+
+					fits = sg[k].req[d] <=
+					       head + 1e-9 * (U[d] > 1 ? U[d] : 1);
+					sc += sg[k].req[d] / U[d] * head / U[d];
+				}
+				if (!fits) {
+					sg[k].block = h;
+					continue;
+				}
+				if (sc > best_sc) {
+					best_sc = sc;
+					best = k;
+				}
+			}
+			if (best == SIZE_MAX)
+				break;
+			for (size_t i = 0; i < sg[best].ncls && !placed;) {
+				size_t j = sg[best].cls[i];
+				size_t vm;
+
+				if (c[j].n == 0) {
+					/* Exhausted: drop it from the size. */
+					sg[best].cls[i] =
+						sg[best].cls[--sg[best].ncls];
+					continue;
+				}
+				if (cblock[j] == h) {
+					i++;
+					continue;
+				}
+				vm = (size_t)c[j].v[c[j].n - 1];
 				if (sched_state_check_code(b->s, vm, h, NULL) !=
-				    SCHED_OK)
-					break;
+				    SCHED_OK) {
+					cblock[j] = h;
+					i++;
+					continue;
+				}
 				if (b_assign(b, vm, h) < 0)
 					goto out;
-				cl->n--;
+				c[j].n--;
+				sg[best].left--;
 				left--;
+				placed = true;
 			}
-			if (cl->n > 0)
-				c[live++] = *cl;
+			if (!placed)
+				sg[best].block = h;
 		}
-		nc = live;
 	}
 	ret = 0;
 out:
+	free(sg);
+	free(cblock);
+	free(cls_mem);
 	free(c);
 	free(mem);
 	return ret;
@@ -560,7 +663,8 @@ out:
 /* Members of groups with an availability target: each on the most
  * available feasible host, so the group reaches its target whenever the
  * hosts allow it; too small groups are reported. */
-static int place_avail_groups(struct batch *b, char **reason)
+static int place_avail_groups(struct batch *b, const size_t *order,
+			      char **reason)
 {
 	const struct sched_problem *p = b->p;
 	double *a = calloc(p->nhosts + 1, sizeof(*a));
@@ -623,30 +727,62 @@ static int place_avail_groups(struct batch *b, char **reason)
 			}
 			continue;
 		}
-		for (size_t v = 0; v < p->nvms; v++) {
-			int best = -1;
-			double best_a = -1, best_c = INFINITY;
+		/* Each member on a running host when the group can still
+		 * reach its target from there with the best hosts left,
+		 * else on the most available host. */
+		{
+			double down = 1, a_best = n > 0 ? a[0] : 0;
+			size_t left = 0;
 
-			if (p->vms[v].group != (int)g || b->pinned[v])
-				continue;
-			for (size_t h = 0; h < p->nhosts; h++) {
-				double ha = p->hosts[h].availability;
-				/* Prefer running hosts at equal availability. */
-				double hc = sched_state_nvms(b->s, h) > 0
-						    ? 0
-						    : p->hosts[h].cost;
+			for (size_t v = 0; v < p->nvms; v++)
+				if (p->vms[v].group == (int)g && !b->pinned[v])
+					left++;
+			for (size_t v = 0; v < p->nvms; v++) {
+				int h = sched_state_host_of(b->s, v);
 
-				if (ha < best_a || (ha == best_a && hc >= best_c))
-					continue;
-				if (sched_state_check_code(b->s, v, h, NULL) !=
-				    SCHED_OK)
-					continue;
-				best = (int)h;
-				best_a = ha;
-				best_c = hc;
+				if (p->vms[v].group == (int)g && h >= 0)
+					down *= 1 - p->hosts[h].availability;
 			}
-			if (best >= 0 && b_assign(b, v, (size_t)best) < 0)
-				goto out;
+			for (size_t v = 0; v < p->nvms; v++) {
+				int best = -1, best_run = -1;
+				double best_a = -1, best_c = INFINITY;
+
+				if (p->vms[v].group != (int)g || b->pinned[v])
+					continue;
+				left--;
+				/* The first host in the opening order from
+				 * where the target stays reachable. */
+				for (size_t oi = 0; oi < p->nhosts; oi++) {
+					size_t h = order[oi];
+					double ha = p->hosts[h].availability;
+					double hc = p->hosts[h].cost;
+					double rest = down * (1 - ha);
+
+					if (sched_state_check_code(b->s, v, h,
+								   NULL) !=
+					    SCHED_OK)
+						continue;
+					for (size_t m = 0; m < left; m++)
+						rest *= 1 - a_best;
+					if (best_run < 0 &&
+					    1 - rest >=
+						    gr->availability - 1e-12)
+						best_run = (int)h;
+					if (ha > best_a ||
+					    (ha == best_a && hc < best_c)) {
+						best = (int)h;
+						best_a = ha;
+						best_c = hc;
+					}
+				}
+				if (best_run >= 0)
+					best = best_run;
+				if (best < 0)
+					continue;
+				if (b_assign(b, v, (size_t)best) < 0)
+					goto out;
+				down *= 1 - p->hosts[best].availability;
+			}
 		}
 	}
 	ret = 0;
@@ -738,29 +874,40 @@ static int akey_cmp(const void *a, const void *b)
 	return x->h < y->h ? -1 : x->h > y->h;
 }
 
-/* Hosts a repack may touch: up, running only VMs placed by this call of
- * shared tenants outside groups. */
+/* Hosts a repack may touch: up, in a pack pool, without VMs of dedicated
+ * tenants. */
 static bool movable_host(const struct batch *b, size_t h)
 {
 	const struct sched_problem *p = b->p;
 	const struct hostvms *l = &b->hv[h];
 
-	if (p->hosts[h].state != HOST_UP || b->npinned[h] > 0 ||
+	if (p->hosts[h].state != HOST_UP ||
 	    p->pools[p->hosts[h].pool].policy == POLICY_SPREAD)
 		return false;
 	for (int i = 0; i < l->n; i++) {
 		const struct sched_vm *v = &p->vms[l->v[i]];
 
-		if (v->group >= 0 ||
-		    p->tenants[v->tenant].isolation == ISOLATION_DEDICATED)
+		if (p->tenants[v->tenant].isolation == ISOLATION_DEDICATED)
 			return false;
 	}
 	return true;
 }
 
-/* Running movable hosts by priced use per unit of cost, least useful
- * first. */
-static size_t active_hosts(struct batch *b, struct akey *k, size_t *active)
+/* A VM a repack may move: placed by this call, of a shared tenant,
+ * outside groups. The others stay where they are. */
+static bool free_vm(const struct batch *b, int vm)
+{
+	const struct sched_vm *v = &b->p->vms[vm];
+
+	return !b->pinned[vm] && v->group < 0 &&
+	       b->p->tenants[v->tenant].isolation == ISOLATION_SHARED;
+}
+
+/* Running hosts by priced use per unit of cost, least useful first:
+ * for a repack only movable ones, for closing any up host without
+ * pinned VMs. */
+static size_t active_hosts(struct batch *b, struct akey *k, size_t *active,
+			   bool for_mip)
 {
 	const struct sched_problem *p = b->p;
 	size_t n = 0;
@@ -768,7 +915,11 @@ static size_t active_hosts(struct batch *b, struct akey *k, size_t *active)
 	for (size_t h = 0; h < p->nhosts; h++) {
 		double used = 0;
 
-		if (sched_state_nvms(b->s, h) == 0 || !movable_host(b, h))
+		if (sched_state_nvms(b->s, h) == 0)
+			continue;
+		if (for_mip ? !movable_host(b, h)
+			    : (b->npinned[h] > 0 ||
+			       p->hosts[h].state != HOST_UP))
 			continue;
 		for (int d = 0; d < DIM_COUNT; d++)
 			used += b->price[d] *
@@ -787,7 +938,14 @@ static size_t active_hosts(struct batch *b, struct akey *k, size_t *active)
 static int close_pass(struct batch *b, struct akey *k, size_t *active,
 		      bool *progress)
 {
-	size_t n = active_hosts(b, k, active);
+	size_t n = active_hosts(b, k, active, false), nt = 0;
+	size_t *targets = malloc((b->p->nhosts + 1) * sizeof(*targets));
+
+	if (targets == NULL)
+		return err_set("out of memory");
+	for (size_t h = 0; h < b->p->nhosts; h++)
+		if (sched_state_nvms(b->s, h) > 0)
+			targets[nt++] = h;
 
 	*progress = false;
 	for (size_t i = 0; i < n && now_s() < b->deadline; i++) {
@@ -795,13 +953,16 @@ static int close_pass(struct batch *b, struct akey *k, size_t *active,
 
 		if (sched_state_nvms(b->s, active[i]) == 0)
 			continue;
-		if (try_close(b, active[i], active, n, &closed) < 0)
+		if (try_close(b, active[i], targets, nt, &closed) < 0) {
+			free(targets);
 			return -1;
+		}
 		if (closed) {
 			b->r->closed++;
 			*progress = true;
 		}
 	}
+	free(targets);
 	return 0;
 }
 
@@ -830,7 +991,8 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 
 	*gain = 0;
 	for (size_t j = 0; j < nn; j++) {
-		nvm += b->hv[nb[j]].n;
+		for (int i = 0; i < b->hv[nb[j]].n; i++)
+			nvm += free_vm(b, b->hv[nb[j]].v[i]);
 		if (sched_state_nvms(b->s, nb[j]) > 0)
 			before += p->hosts[nb[j]].cost;
 	}
@@ -844,6 +1006,8 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	nvm = 0;
 	for (size_t j = 0; j < nn; j++)
 		for (int i = 0; i < b->hv[nb[j]].n; i++) {
+			if (!free_vm(b, b->hv[nb[j]].v[i]))
+				continue;
 			orig[nvm] = (int)nb[j];
 			all[nvm++] = b->hv[nb[j]].v[i];
 		}
@@ -891,6 +1055,15 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 
 		glp_set_col_kind(mip, col, GLP_BV);
 		glp_set_obj_coef(mip, col, p->hosts[nb[j]].cost);
+		/* A host keeping VMs that do not move stays on. */
+		if (sched_state_nvms(b->s, nb[j]) > 0) {
+			bool keeps = false;
+
+			for (int i = 0; i < b->hv[nb[j]].n && !keeps; i++)
+				keeps = !free_vm(b, b->hv[nb[j]].v[i]);
+			if (keeps)
+				glp_set_col_bnds(mip, col, GLP_FX, 1, 1);
+		}
 	}
 	/* Rows: every VM of a class placed; capacity per host and dim. */
 	glp_add_rows(mip, ncls + (int)nn * DIM_COUNT);
@@ -907,10 +1080,16 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	}
 	for (size_t j = 0; j < nn; j++) {
 		for (int d = 0; d < DIM_COUNT; d++) {
-			/* The hosts hold only the VMs being repacked, so
-			 * their whole usable capacity is available. */
-			double cap = sched_state_usable(b->s, nb[j],
-							(enum sched_dim)d);
+			/* Room for the moving VMs: usable capacity less
+			 * what the VMs that stay use. */
+			double cap = sched_state_headroom(b->s, nb[j],
+							  (enum sched_dim)d);
+
+			for (int i = 0; i < b->hv[nb[j]].n; i++)
+				if (free_vm(b, b->hv[nb[j]].v[i]))
+					cap += p->vms[b->hv[nb[j]].v[i]].req[d];
+			if (cap < 0)
+				cap = 0;
 
 			row++;
 			glp_set_row_bnds(mip, row, GLP_UP, 0, 0);
@@ -927,7 +1106,7 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 			nz++;
 			ia[nz] = row;
 			ja[nz] = 1 + ncls * (int)nn + (int)j;
-			ar[nz] = -cap * (1 - 1e-9);
+			ar[nz] = -cap * (1 + 1e-10);
 		}
 	}
 	glp_load_matrix(mip, nz, ia, ja, ar);
@@ -1037,7 +1216,7 @@ static int mip_round(struct batch *b, const size_t *order, struct akey *k,
 		     size_t *active, uint64_t *rng, bool *progress)
 {
 	const struct sched_problem *p = b->p;
-	size_t n = active_hosts(b, k, active);
+	size_t n = active_hosts(b, k, active, true);
 	struct nbkey *sp = calloc(n + 1, sizeof(*sp));
 	size_t empty[NB_EMPTY], nempty = 0;
 	int ret = -1;
@@ -1249,11 +1428,10 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	if (order == NULL || todo == NULL || active == NULL || ak == NULL)
 		goto oom;
 
-	/* Groups with an availability target, then VMs that may only use
-	 * spread pools (one by one, least loaded), then the rest in one
-	 * fill pass. */
-	if (place_avail_groups(&b, r->reason) < 0)
-		goto out;
+	/* VMs that may only use spread pools (one by one, least loaded),
+	 * the groups with an availability target (each member on the first
+	 * host in the opening order from where the target stays reachable),
+	 * then the rest in one fill pass. */
 	{
 		struct vkey *k = calloc(p->nvms + 1, sizeof(*k));
 		size_t nk = 0;
@@ -1266,7 +1444,9 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 			bool spread_only = true;
 
 			if (sched_state_host_of(s, v) >= 0 ||
-			    r->reason[v] != NULL)
+			    r->reason[v] != NULL ||
+			    (p->vms[v].group >= 0 &&
+			     p->groups[p->vms[v].group].availability > 0))
 				continue;
 			for (size_t i = 0; i < p->npools && spread_only; i++) {
 				bool allowed = t->npools == 0;
@@ -1300,7 +1480,8 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 		}
 		free(k);
 	}
-	if (fill_hosts(&b, order, todo, ntodo) < 0)
+	if (place_avail_groups(&b, order, r->reason) < 0 ||
+	    fill_hosts(&b, order, todo, ntodo) < 0)
 		goto out;
 	r->constructive_cost = sched_state_cost(s);
 

@@ -11,13 +11,14 @@ struct sig {
 	size_t vm;          /* a representative */
 	double demand[DIM_COUNT];
 	uint64_t *hosts;    /* bitset of eligible hosts */
-	size_t row;         /* index of the distinct host set */
 };
 
 struct hostset {
 	uint64_t *hosts;
 	double demand[DIM_COUNT];
 	size_t count;
+	int seg;    /* 0: shared tenants, else one dedicated tenant */
+	bool owned; /* hosts allocated for this set (a union) */
 };
 
 static bool same_sig(const struct sched_problem *p, size_t a, size_t b)
@@ -64,15 +65,16 @@ int sched_plan_lp_subset(const struct sched_state *s,
 	size_t nh = p->nhosts, words = (nh + 63) / 64;
 	struct sig *sigs = NULL;
 	struct hostset *sets = NULL;
-	size_t nsigs = 0, nsets = 0, i, k;
+	size_t nsigs = 0, nsets = 0, nseg = 1, i, k;
 	double (*R)[DIM_COUNT] = NULL;
 	bool *fixed = NULL;
+	int *seg_of_tenant = NULL, *host_seg = NULL, *col = NULL;
 	double constant = 0;
-	int *ia = NULL, *ja = NULL, *col = NULL;
+	int *ia = NULL, *ja = NULL;
 	double *ar = NULL;
 	glp_prob *lp = NULL;
-	uint64_t *union_set = NULL;
-	int union_row[DIM_COUNT] = {0};
+	int dual_row[DIM_COUNT] = {0};
+	double dual_demand = -1;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -80,16 +82,25 @@ int sched_plan_lp_subset(const struct sched_state *s,
 	sigs = calloc(p->nvms + 1, sizeof(*sigs));
 	R = calloc(nh + 1, sizeof(*R));
 	fixed = calloc(nh + 1, sizeof(*fixed));
-	col = calloc(nh + 1, sizeof(*col));
+	seg_of_tenant = calloc(p->ntenants + 1, sizeof(*seg_of_tenant));
+	host_seg = calloc(nh + 1, sizeof(*host_seg));
 	if (out->x == NULL || sigs == NULL || R == NULL || fixed == NULL ||
-	    col == NULL)
+	    seg_of_tenant == NULL || host_seg == NULL)
 		goto oom;
+	/* Segment 0: shared tenants; one segment per dedicated tenant. A
+	 * host serves one segment, so dedicated demand cannot borrow room
+	 * on the same host as anyone else's. */
+	for (i = 0; i < p->ntenants; i++)
+		seg_of_tenant[i] = p->tenants[i].isolation == ISOLATION_DEDICATED
+					   ? (int)nseg++
+					   : 0;
 
 	/* Hosts: usable capacity, or the headroom of pinned ones. */
 	for (i = 0; i < nh; i++) {
 		bool active = sched_state_nvms(s, i) > 0;
 
 		fixed[i] = mode == PLAN_PINNED && active;
+		host_seg[i] = -1;
 		for (int d = 0; d < DIM_COUNT; d++) {
 			double u = sched_state_usable(s, i, (enum sched_dim)d);
 
@@ -103,6 +114,15 @@ int sched_plan_lp_subset(const struct sched_state *s,
 		if (fixed[i]) {
 			constant += p->hosts[i].cost;
 			out->x[i] = 1;
+			host_seg[i] = 0;
+		}
+	}
+	if (mode == PLAN_PINNED) {
+		for (size_t v = 0; v < p->nvms; v++) {
+			int h = sched_state_host_of(s, v);
+
+			if (h >= 0 && seg_of_tenant[p->vms[v].tenant] > 0)
+				host_seg[h] = seg_of_tenant[p->vms[v].tenant];
 		}
 	}
 
@@ -121,46 +141,72 @@ int sched_plan_lp_subset(const struct sched_state *s,
 				goto oom;
 			nsigs++;
 			for (i = 0; i < nh; i++) {
-				if (p->hosts[i].state == HOST_UP || fixed[i]) {
-					if (sched_state_compatible(s, v, i))
-						sigs[k].hosts[i / 64] |=
-							1ULL << (i % 64);
-				}
+				if (p->hosts[i].state != HOST_UP && !fixed[i])
+					continue;
+				/* A pinned host serves its own segment. */
+				if (fixed[i] &&
+				    host_seg[i] !=
+					    seg_of_tenant[p->vms[v].tenant] &&
+				    (host_seg[i] > 0 ||
+				     seg_of_tenant[p->vms[v].tenant] > 0))
+					continue;
+				if (sched_state_compatible(s, v, i))
+					sigs[k].hosts[i / 64] |= 1ULL
+								 << (i % 64);
 			}
 		}
 		for (int d = 0; d < DIM_COUNT; d++)
 			sigs[k].demand[d] += p->vms[v].req[d];
 	}
 
-	/* Distinct host sets, then the union of all of them. */
-	sets = calloc(nsigs + 2, sizeof(*sets));
+	/* Distinct (segment, host set) pairs, and per segment the union of
+	 * its sets. */
+	sets = calloc(2 * nsigs + 2, sizeof(*sets));
 	if (sets == NULL)
 		goto oom;
 	for (k = 0; k < nsigs; k++) {
+		int sg = seg_of_tenant[p->vms[sigs[k].vm].tenant];
 		size_t j;
 
 		for (j = 0; j < nsets; j++) {
-			if (memcmp(sets[j].hosts, sigs[k].hosts,
+			if (sets[j].seg == sg &&
+			    memcmp(sets[j].hosts, sigs[k].hosts,
 				   words * sizeof(uint64_t)) == 0)
 				break;
 		}
-		if (j == nsets)
+		if (j == nsets) {
+			sets[nsets].seg = sg;
 			sets[nsets++].hosts = sigs[k].hosts;
-		sigs[k].row = j;
+		}
 	}
-	if (nsets > 1) {
-		uint64_t *u = union_set = calloc(words + 1, sizeof(uint64_t));
+	{
+		size_t nbase = nsets;
 
-		if (u == NULL)
-			goto oom;
-		for (k = 0; k < nsets; k++)
-			for (size_t w = 0; w < words; w++)
-				u[w] |= sets[k].hosts[w];
-		sets[nsets++].hosts = u;
+		for (int sg = 0; sg < (int)nseg; sg++) {
+			size_t cnt = 0;
+			uint64_t *u;
+
+			for (k = 0; k < nbase; k++)
+				cnt += sets[k].seg == sg;
+			if (cnt < 2)
+				continue;
+			u = calloc(words + 1, sizeof(uint64_t));
+			if (u == NULL)
+				goto oom;
+			for (k = 0; k < nbase; k++)
+				if (sets[k].seg == sg)
+					for (size_t w = 0; w < words; w++)
+						u[w] |= sets[k].hosts[w];
+			sets[nsets].seg = sg;
+			sets[nsets].owned = true;
+			sets[nsets++].hosts = u;
+		}
 	}
 	for (size_t j = 0; j < nsets; j++) {
 		for (k = 0; k < nsigs; k++) {
-			if (subset(sigs[k].hosts, sets[j].hosts, words))
+			if (seg_of_tenant[p->vms[sigs[k].vm].tenant] ==
+				    sets[j].seg &&
+			    subset(sigs[k].hosts, sets[j].hosts, words))
 				for (int d = 0; d < DIM_COUNT; d++)
 					sets[j].demand[d] += sigs[k].demand[d];
 		}
@@ -169,7 +215,7 @@ int sched_plan_lp_subset(const struct sched_state *s,
 				sets[j].count++;
 	}
 
-	/* Feasible iff every row can be met with every X_i = 1. */
+	/* Feasible iff every row can be met with every X = 1. */
 	out->feasible = true;
 	for (size_t j = 0; j < nsets; j++) {
 		for (int d = 0; d < DIM_COUNT; d++) {
@@ -200,8 +246,24 @@ int sched_plan_lp_subset(const struct sched_state *s,
 		glp_smcp parm;
 		int r;
 
+		/* col[i * nseg + sg]: X_{i,sg}, 0 when absent. */
+		col = calloc(nh * nseg + 1, sizeof(*col));
+		if (col == NULL)
+			goto oom;
 		for (size_t j = 0; j < nsets; j++)
 			cap_nz += sets[j].count * DIM_COUNT;
+		for (i = 0; i < nh; i++) {
+			if (fixed[i])
+				continue;
+			for (size_t j = 0; j < nsets; j++) {
+				size_t c = i * nseg + (size_t)sets[j].seg;
+
+				if (col[c] == 0 && (sets[j].hosts[i / 64] &
+						    (1ULL << (i % 64))))
+					col[c] = (int)++ncols;
+			}
+		}
+		cap_nz += ncols;
 		ia = malloc((cap_nz + 1) * sizeof(*ia));
 		ja = malloc((cap_nz + 1) * sizeof(*ja));
 		ar = malloc((cap_nz + 1) * sizeof(*ar));
@@ -209,24 +271,19 @@ int sched_plan_lp_subset(const struct sched_state *s,
 			goto oom;
 		lp = glp_create_prob();
 		glp_set_obj_dir(lp, GLP_MIN);
-		for (i = 0; i < nh; i++) {
-			bool used = false;
-
-			for (size_t j = 0; j < nsets && !used; j++)
-				used = sets[j].hosts[i / 64] & (1ULL << (i % 64));
-			if (!used || fixed[i])
-				continue;
-			col[i] = (int)++ncols;
-		}
 		if (ncols > 0)
 			glp_add_cols(lp, (int)ncols);
-		for (i = 0; i < nh; i++) {
+		for (i = 0; i < nh * nseg; i++) {
 			if (col[i] == 0)
 				continue;
 			glp_set_col_bnds(lp, col[i], GLP_DB, 0, 1);
-			glp_set_obj_coef(lp, col[i], p->hosts[i].cost);
+			glp_set_obj_coef(lp, col[i], p->hosts[i / nseg].cost);
 		}
 		for (size_t j = 0; j < nsets; j++) {
+			double total = 0;
+
+			for (int d = 0; d < DIM_COUNT; d++)
+				total += sets[j].demand[d];
 			for (int d = 0; d < DIM_COUNT; d++) {
 				double need = sets[j].demand[d];
 
@@ -244,17 +301,84 @@ int sched_plan_lp_subset(const struct sched_state *s,
 				glp_set_row_bnds(lp, (int)nrows, GLP_LO, need,
 						 0);
 				for (i = 0; i < nh; i++) {
-					if (col[i] == 0 || R[i][d] <= 0 ||
+					int c = col[i * nseg +
+						    (size_t)sets[j].seg];
+
+					if (c == 0 || R[i][d] <= 0 ||
 					    !(sets[j].hosts[i / 64] &
 					      (1ULL << (i % 64))))
 						continue;
 					nz++;
 					ia[nz] = (int)nrows;
-					ja[nz] = col[i];
+					ja[nz] = c;
 					ar[nz] = R[i][d];
 				}
-				if (j == nsets - 1)
-					union_row[d] = (int)nrows;
+			}
+			/* Prices come from the set with the most demand. */
+			if (total > dual_demand) {
+				dual_demand = total;
+				for (int d = 0; d < DIM_COUNT; d++)
+					dual_row[d] = 0;
+				/* Rows of this set are the last ones added,
+				 * one per dimension with need > 0. */
+				{
+					int rr = (int)nrows;
+
+					for (int d = DIM_COUNT - 1; d >= 0;
+					     d--) {
+						double need =
+							sets[j].demand[d];
+
+						for (i = 0; i < nh; i++)
+							if (fixed[i] &&
+							    (sets[j].hosts[i / 64] &
+							     (1ULL << (i % 64))))
+								need -= R[i][d];
+						if (need > 0)
+							dual_row[d] = rr--;
+					}
+				}
+			}
+		}
+		/* One segment per host. */
+		for (i = 0; i < nh; i++) {
+			int n = 0;
+
+			for (size_t sg = 0; sg < nseg; sg++)
+				n += col[i * nseg + sg] != 0;
+			if (n < 2)
+				continue;
+			glp_add_rows(lp, 1);
+			nrows++;
+			glp_set_row_bnds(lp, (int)nrows, GLP_UP, 0, 1);
+			for (size_t sg = 0; sg < nseg; sg++) {
+				if (col[i * nseg + sg] == 0)
+					continue;
+				if (nz + 1 > cap_nz) {
+					/* Grow for the host rows. */
+					size_t nc = cap_nz * 2 + 16;
+					int *nia = realloc(ia, (nc + 1) *
+								       sizeof(*ia));
+					int *nja;
+					double *nar;
+
+					if (nia == NULL)
+						goto oom;
+					ia = nia;
+					nja = realloc(ja, (nc + 1) * sizeof(*ja));
+					if (nja == NULL)
+						goto oom;
+					ja = nja;
+					nar = realloc(ar, (nc + 1) * sizeof(*ar));
+					if (nar == NULL)
+						goto oom;
+					ar = nar;
+					cap_nz = nc;
+				}
+				nz++;
+				ia[nz] = (int)nrows;
+				ja[nz] = col[i * nseg + sg];
+				ar[nz] = 1;
 			}
 		}
 		out->rows = nrows;
@@ -275,12 +399,14 @@ int sched_plan_lp_subset(const struct sched_state *s,
 		}
 		out->cost = constant + glp_get_obj_val(lp);
 		for (i = 0; i < nh; i++)
-			if (col[i] != 0)
-				out->x[i] = glp_get_col_prim(lp, col[i]);
+			for (size_t sg = 0; sg < nseg; sg++)
+				if (col[i * nseg + sg] != 0)
+					out->x[i] += glp_get_col_prim(
+						lp, col[i * nseg + sg]);
 		for (int d = 0; d < DIM_COUNT; d++)
-			out->dual[d] = union_row[d] > 0
+			out->dual[d] = dual_row[d] > 0
 					       ? glp_get_row_dual(lp,
-								  union_row[d])
+								  dual_row[d])
 					       : 0;
 	}
 	ret = 0;
@@ -293,13 +419,17 @@ out:
 	free(ia);
 	free(ja);
 	free(ar);
-	free(union_set);
+	for (size_t j = 0; sets != NULL && j < nsets; j++)
+		if (sets[j].owned)
+			free(sets[j].hosts);
 	free(sets);
 	for (k = 0; sigs != NULL && k < nsigs; k++)
 		free(sigs[k].hosts);
 	free(sigs);
 	free(R);
 	free(fixed);
+	free(seg_of_tenant);
+	free(host_seg);
 	free(col);
 	if (ret < 0)
 		sched_plan_free(out);

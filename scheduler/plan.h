@@ -9,6 +9,11 @@
  * lies inside E, and one row over all hosts for the whole demand. Every
  * placement satisfies these rows with X_i = [host i runs a VM], so the LP
  * optimum is a lower bound on the cost of any placement.
+ *
+ * Dedicated tenants make it tighter: X_i is split into one share per
+ * segment (the shared tenants, and each dedicated tenant), the shares of
+ * a host add up to at most 1, and each segment's rows use only its own
+ * shares, since a host never serves two segments at once.
  */
 #ifndef FC_SCHED_PLAN_H
 #define FC_SCHED_PLAN_H
