@@ -551,7 +551,7 @@ static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
 	sqlite3_stmt *s = stmt(c, "INSERT INTO tasks(id, type, state, vm_id, "
 				  "tenant, source_host, target_host, vcpus, "
 				  "mem_mib, disk_gib, created_ms, updated_ms) "
-				  "VALUES (?,?,'pending',?,?,?,?,?,?,?,?11,?11)");
+				  "VALUES (?,?,'pending',?,?,?,?,?,?,?,?10,?10)");
 
 	if (s == NULL)
 		return -1;

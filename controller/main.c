@@ -202,12 +202,15 @@ static void usage(FILE *f)
 		"usage: fincloud-controller [--config FILE] [--check-config]\n"
 		"                           [--listen-address A] [--listen-port P]\n"
 		"                           [--database FILE] [--state-dir DIR]\n"
-		"                           [--heartbeat-timeout S] [--log-level L]\n"
+		"                           [--heartbeat-timeout S] [--heartbeat-interval S]\n"
+		"                           [--sample-interval S] [--max-body BYTES]\n"
+		"                           [--tls-cert FILE --tls-key FILE] [--log-level L]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
 		"state_dir, heartbeat_timeout, heartbeat_interval, sample_interval,\n"
-		"max_body, tls_cert, tls_key, log_level); a flag overrides its key.\n"
+		"max_body, tls_cert, tls_key, log_level); each has a flag (the key\n"
+		"with '-' for '_') that overrides it.\n"
 		"\n"
 		"  --check-config   validate the configuration and exit: 0 when it\n"
 		"                   is good, 2 with 'file:line: why' when not\n"
@@ -236,6 +239,11 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"heartbeat-timeout", required_argument, NULL, 't'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"heartbeat-interval", required_argument, NULL, 'i'},
+		{"sample-interval", required_argument, NULL, 'S'},
+		{"max-body", required_argument, NULL, 'm'},
+		{"tls-cert", required_argument, NULL, 'T'},
+		{"tls-key", required_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -264,6 +272,11 @@ int main(int argc, char **argv)
 		case 's': k = "state_dir"; break;
 		case 't': k = "heartbeat_timeout"; break;
 		case 'l': k = "log_level"; break;
+		case 'i': k = "heartbeat_interval"; break;
+		case 'S': k = "sample_interval"; break;
+		case 'm': k = "max_body"; break;
+		case 'T': k = "tls_cert"; break;
+		case 'K': k = "tls_key"; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fincloud-controller %s\n", VERSION); return 0;
 		default: usage(stderr); return 2;

@@ -1,0 +1,309 @@
+#!/usr/bin/env bash
+# The controller's REST API end to end with curl acting as the agents:
+# config check mode, tenants, flavors, VMs placed on the registered hosts,
+# lists, filters and pages, quotas, every auth rule, bad input (413, 400
+# naming the field, unknown fields, names), no partial rows after a
+# failure, the heartbeat / desired-state exchange, host down and back,
+# migrate tasks, the audit chain catching a row edited with sqlite3, and
+# every response validated against schemas/openapi.yaml.
+. "$FC_TOP/tests/integration/ctrl_lib.bash"
+command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI is missing"; exit 77; }
+
+# --- configuration check mode -------------------------------------------
+"$ctl" --check-config --config "$FC_TOP/tests/data/ctrl/good.conf" >"$work/out" 2>&1
+check "--check-config accepts a good file" test $? -eq 0
+for f in unknown-key:2:"unknown key 'listen_prot'" port:2:"listen_port" \
+	timeout:2:"heartbeat_timeout" tls:1:"tls_cert" log-level:1:"log_level"; do
+	name=${f%%:*} rest=${f#*:} line=${rest%%:*} msg=${rest#*:}
+	"$ctl" --check-config --config "$FC_TOP/tests/data/ctrl/bad-$name.conf" >"$work/out" 2>&1
+	rc=$?
+	if [ $rc -eq 2 ] && grep -q "bad-$name.conf:$line: .*$msg" "$work/out"; then
+		ok "--check-config refuses bad-$name.conf with file:line"
+	else
+		nok "--check-config refuses bad-$name.conf with file:line" "rc=$rc: $(cat "$work/out")"
+	fi
+done
+"$ctl" --check-config --config "$FC_TOP/tests/data/ctrl/good.conf" --listen-port 99999 >"$work/out" 2>&1
+check "a flag overrides the file and is checked too" test $? -eq 2
+
+ctrl_start --heartbeat-timeout 3 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
+ok "controller starts and creates its admin token"
+check "admin.token is mode 0600" test "$(stat -c %a "$work/state/admin.token")" = 600
+check "state_dir is mode 0700" test "$(stat -c %a "$work/state")" = 700
+
+api GET /healthz "" -
+check "/healthz answers without a token" is 200
+
+# --- setup: pools, flavors, tenants, tokens, hosts ------------------------
+api POST /v1/pools '{"name":"prod","cpu_ratio":2,"mem_ratio":1,"disk_ratio":1,"policy":"spread","compliance_classes":["pci"]}'
+check "pool created" is 201
+api POST /v1/flavors '{"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1}'
+check "flavor created" is 201
+api POST /v1/flavors '{"name":"huge","vcpus":64,"mem_mib":1048576,"disk_gib":1}'
+api POST /v1/tenants '{"name":"loan","isolation":"shared","quota":{"vms":4,"vcpus":null}}'
+check "tenant with a quota created" is 201
+api POST /v1/tenants '{"name":"pay","isolation":"dedicated","compliance_class":"pci","pools":["prod"]}'
+check "dedicated PCI tenant created" is 201
+api POST /v1/groups '{"name":"pay-ha","tenant":"pay","policy":"anti-affinity","availability":0.9999}'
+check "anti-affinity group created" is 201
+api POST /v1/tokens '{"role":"join","description":"test nodes"}'
+check "join token created" is 201
+JOIN=$(jv .token)
+for r in viewer operator; do
+	api POST /v1/tokens "{\"role\":\"$r\"}"
+	declare "TOK_$r=$(jv .token)"
+done
+api POST /v1/tokens '{"role":"tenant","tenant":"loan"}'
+TOK_loan=$(jv .token)
+api POST /v1/tokens '{"role":"tenant","tenant":"pay"}'
+TOK_pay=$(jv .token)
+api GET /v1/tokens
+check "token list never shows a secret" eval '! has fc_'
+check "tokens are stored as hashes only" \
+	test "$(db "SELECT count(*) FROM tokens WHERE hash LIKE 'fc_%' OR length(hash) != 64")" = 0
+
+register_fake n1 8 16384 100
+check "agent n1 registers with the join token" is 201
+register_fake n2 8 16384 100
+register_fake p1 16 32768 200 prod
+register_fake p2 16 32768 200 prod
+check "hosts registered in two pools" test "$(db 'SELECT count(*) FROM hosts')" = 4
+api POST /v1/agents/register "{\"join_token\":\"nope\",\"node\":\"x1\",\"pool\":\"default\",\"migration_uri\":\"\",\"inventory\":$(inventory 1 1 1)}" -
+check "a wrong join token is refused (401)" is_err 401 unauthenticated join_token
+
+# --- VMs: placement, lists, filters, pages -------------------------------
+ids=()
+for i in 1 2 3; do
+	api POST /v1/vms "{\"tenant\":\"loan\",\"flavor\":\"small\",\"name\":\"web$i\"}"
+	ids+=("$(jv .id)")
+done
+check "VMs created (201) and placed in pool default" \
+	test "$(db "SELECT count(*) FROM vms WHERE tenant='loan' AND host IN ('n1','n2')")" = 3
+api POST /v1/vms '{"tenant":"pay","flavor":"small","group":"pay-ha"}'
+pay1=$(jv .id) pay1_host=$(jv .host)
+api POST /v1/vms '{"tenant":"pay","flavor":"small","group":"pay-ha"}'
+pay2_host=$(jv .host)
+check "PCI tenant lands in its PCI pool" test "$(jv .pool)" = prod
+check "anti-affinity members on distinct hosts" test "$pay1_host" != "$pay2_host"
+api POST /v1/vms '{"tenant":"pay","flavor":"small","group":"pay-ha"}'
+check "a third anti-affinity member with 2 hosts is refused (409) with the reason" \
+	eval 'is 409 && has "anti-affinity group .pay-ha."'
+api POST /v1/vms '{"tenant":"loan","flavor":"small","pool":"prod"}'
+check "a tenant cannot use a pool whose compliance classes exclude it" is_err 409 no_capacity
+api POST /v1/vms '{"tenant":"loan","flavor":"huge"}'
+check "a VM no host can hold gets 409 no_capacity naming the dimension" \
+	eval 'is_err 409 no_capacity && has "64 vCPUs"'
+
+api GET "/v1/vms?tenant=loan"
+check "list filtered by tenant" test "$(jv '.items | length')" = 3
+api GET "/v1/vms?host=$pay1_host"
+check "list filtered by host" test "$(jv '[.items[].host] | unique | .[0]')" = "$pay1_host"
+api GET "/v1/vms?state=pending&tenant=pay"
+check "list filtered by state and tenant" test "$(jv '.items | length')" = 2
+api GET "/v1/vms?limit=2"
+next=$(jv .next)
+check "first page has 2 VMs and a next cursor" test "$(jv '.items | length')" = 2 -a "$next" != null
+api GET "/v1/vms?limit=2&after=$next"
+next=$(jv .next)
+check "second page has 2 more and a cursor" test "$(jv '.items | length')" = 2 -a "$next" != null
+api GET "/v1/vms?limit=2&after=$next"
+check "the last page has the fifth VM and no cursor" test "$(jv '.items | length')" = 1 -a "$(jv .next)" = null
+api GET "/v1/vms?limit=0"
+check "limit out of range is 400 naming it" is_err 400 invalid_query limit
+"$finctl" vm list --tenant loan >"$work/out" 2>&1
+check "finctl vm list --tenant shows a table" eval 'head -1 "$work/out" | grep -q "^ID " && [ $(grep -c loan "$work/out") = 3 ]'
+"$finctl" -o json vm list --state pending >"$work/out"
+check "finctl -o json vm list gives all pending VMs" test "$(jq length "$work/out")" = 5
+
+# --- quotas ----------------------------------------------------------------
+api POST /v1/vms '{"tenant":"loan","flavor":"small","name":"web4"}'
+check "fourth VM within the quota of 4" is 201
+before=$(db 'SELECT count(*) FROM vms')
+api POST /v1/vms '{"tenant":"loan","flavor":"small","name":"web5"}'
+check "fifth VM over the quota is refused (403 quota_exceeded)" is_err 403 quota_exceeded
+check "the refused create left no row" test "$(db 'SELECT count(*) FROM vms')" = "$before"
+"$finctl" vm create --tenant loan --flavor small >"$work/out" 2>&1
+rc=$?
+check "finctl reports the quota with exit 1 and says what to do" \
+	eval '[ $rc = 1 ] && grep -q quota "$work/out" && grep -q "finctl tenant" "$work/out"'
+api PATCH /v1/tenants/loan '{"quota":{"vms":5}}'
+check "operator can raise the quota" eval 'is 200 && jqt ".quota.vms == 5"'
+
+# --- auth ------------------------------------------------------------------
+api GET /v1/vms "" -
+check "no token: 401" is_err 401 unauthenticated
+api GET /v1/vms "" "fc_0000000000000000000000000000000000000000000000000000000000000000"
+check "unknown token: 401" is_err 401 unauthenticated
+api GET /v1/vms "" "$JOIN"
+check "a join token is not a bearer token: 401" is 401
+api GET /v1/vms "" "$TOK_viewer"
+check "viewer can read" is 200
+api POST /v1/flavors '{"name":"v1","vcpus":1,"mem_mib":64,"disk_gib":1}' "$TOK_viewer"
+check "viewer cannot mutate (403)" is_err 403 forbidden
+api DELETE "/v1/vms/${ids[0]}" "" "$TOK_viewer"
+check "viewer cannot delete a VM (403)" is 403
+api GET /v1/tokens "" "$TOK_operator"
+check "operator cannot manage tokens (403)" is 403
+api POST /v1/flavors '{"name":"medium","vcpus":2,"mem_mib":1024,"disk_gib":2}' "$TOK_operator"
+check "operator can create flavors" is 201
+api GET /v1/vms "" "$TOK_pay"
+check "tenant token lists only its own VMs" test "$(jv '[.items[].tenant] | unique | join(",")')" = pay
+api GET "/v1/vms?tenant=loan" "" "$TOK_pay"
+check "tenant token asking for another tenant's VMs gets none" test "$(jv '.items | length')" = 0
+api GET "/v1/vms/${ids[0]}" "" "$TOK_pay"
+check "another tenant's VM is 404, not 403" is_err 404 not_found
+api POST "/v1/vms/${ids[0]}/stop" "" "$TOK_pay"
+check "stopping another tenant's VM is 404" is 404
+api DELETE "/v1/vms/${ids[0]}" "" "$TOK_pay"
+check "deleting another tenant's VM is 404" is 404
+api GET /v1/tenants/loan "" "$TOK_pay"
+check "another tenant is 404" is 404
+api POST /v1/vms '{"tenant":"loan","flavor":"small"}' "$TOK_pay"
+check "creating in another tenant is 404" is 404
+api POST /v1/vms '{"flavor":"small","group":"pay-ha"}' "$TOK_pay"
+check "tenant token creates in its own tenant without naming it (placement then refuses a 3rd member)" \
+	eval 'is_err 409 no_capacity && has "tenant .pay."'
+api GET /v1/hosts "" "$TOK_pay"
+check "tenant token cannot list hosts (403)" is 403
+api GET "/v1/vms/$pay1" "" "$TOK_pay"
+check "tenant token sees its own VM" is 200
+api GET /v1/vms "" "${CRED[n1]}"
+check "agent credential cannot reach /v1/vms (403)" is 403
+heartbeat n2 0 '[]'
+status_n2=$status
+api POST /v1/agents/n2/heartbeat '{}' "${CRED[n1]}"
+check "agent credential of n1 cannot heartbeat as n2 (403)" is 403
+check "agent n2 heartbeats with its own credential" test "$status_n2" = 200
+old=${CRED[n1]}
+register_fake n1 8 16384 100
+api POST /v1/agents/n1/heartbeat '{}' "$old"
+check "re-registering revokes the old credential (401)" is 401
+
+# --- bad input -----------------------------------------------------------
+head -c 1100000 /dev/zero | tr '\0' 'a' >"$work/big"
+status=$(curl -s -o "$work/resp/big.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN" \
+	-H 'Content-Type: application/json' --data-binary @"$work/big" "$URL/v1/flavors")
+body=$(cat "$work/resp/big.body")
+printf 'POST\t/v1/flavors\t%s\t%s\n' "$status" "$work/resp/big.body" >>"$work/resp/index"
+check "an oversized body is refused with 413" is_err 413 too_large
+api POST /v1/flavors '{"name":"x","vcpus":1,'
+check "malformed JSON is 400 invalid_json with line and column" \
+	eval 'is_err 400 invalid_json && has "line 1, column"'
+api POST /v1/flavors '{"name":"x","vcpus":"two","mem_mib":64,"disk_gib":1}'
+check "a wrong type is 400 naming the field" is_err 400 invalid_field vcpus
+api POST /v1/flavors '{"name":"x","vcpus":1,"mem_mib":64,"disk_gib":1,"gpus":1}'
+check "an unknown field is refused (400 naming it)" is_err 400 unknown_field gpus
+api POST /v1/tenants '{"name":"a b"}'
+check "a name with a space is refused before SQL" is_err 400 invalid_field name
+api POST /v1/tenants "{\"name\":\"$(printf 'x%.0s' $(seq 64))\"}"
+check "a 64-character name is refused" is_err 400 invalid_field name
+api POST /v1/tenants "{\"name\":\"x'); DROP TABLE vms; --\"}"
+check "an SQL-shaped name is refused" is_err 400 invalid_field name
+api GET "/v1/vms/'%20OR%201=1"
+check "a malformed VM id is just not found" is 404
+api POST /v1/tenants '[1,2]'
+check "a body that is not an object is 400" is_err 400 invalid_body
+api PUT /v1/vms '{}'
+check "a wrong method is 405" is 405
+api GET /v1/nothing
+check "an unknown path is 404" is 404
+before=$(db 'SELECT (SELECT count(*) FROM tenants) || "/" || (SELECT count(*) FROM tenant_pools)')
+api POST /v1/tenants '{"name":"half","pools":["default","nosuchpool"]}'
+check "a tenant naming a missing pool is refused" is_err 400 invalid_field pools
+check "and leaves no partial rows (tenant or pool links)" \
+	test "$(db 'SELECT (SELECT count(*) FROM tenants) || "/" || (SELECT count(*) FROM tenant_pools)')" = "$before"
+
+# --- the agent exchange -----------------------------------------------------
+gen=$(db "SELECT generation FROM hosts WHERE name = 'n1'")
+heartbeat n1 0 '[]'
+check "heartbeat answers the desired state" eval 'is 200 && jqt ".generation == $gen"'
+nvms=$(jv '.vms | length')
+doms=$(jv '[.vms[] | .vm_id] | map("{\"vm_id\":\"" + . + "\",\"name\":\"d\",\"state\":\"running\",\"vcpus\":1,\"mem_mib\":512,\"balloon_mib\":512,\"cpu_time_ns\":1,\"cpu_pct\":2,\"disk_alloc_bytes\":1}") | join(",")')
+check "the desired state lists n1's VMs" test "$nvms" = "$(db "SELECT count(*) FROM vms WHERE host='n1'")"
+heartbeat n1 "$gen" "[$doms]"
+check "reported domains make their VMs running" \
+	test "$(db "SELECT count(*) FROM vms WHERE host='n1' AND state='running'")" = "$nvms"
+start=$(date +%s%N)
+heartbeat n1 "$gen" "[$doms]" 1
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+check "a long-poll with nothing new waits (wait_s=1)" test "$took" -ge 900
+( sleep 0.5; curl -s -X POST -H "Authorization: Bearer $ADMIN" "$URL/v1/vms/$(db "SELECT id FROM vms WHERE host='n1' LIMIT 1")/stop" >/dev/null ) &
+pids+=($!)
+start=$(date +%s%N)
+heartbeat n1 "$gen" "[$doms]" 10
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+check "a change wakes the long-poll at once with a new generation" \
+	eval '[ $took -lt 5000 ] && jqt ".generation > $gen" && jqt "[.vms[] | select(.state == \"stopped\")] | length == 1"'
+
+victim=$(db "SELECT id FROM vms WHERE host='n1' AND state='running' LIMIT 1")
+api DELETE "/v1/vms/$victim"
+check "delete answers 202 with the VM deleting" eval 'is 202 && jqt ".state == \"deleting\""'
+heartbeat n1 0 '[]'
+gen=$(jv .generation)
+check "the desired state says deleted" eval 'jqt ".vms[] | select(.vm_id == \"$victim\" and .state == \"deleted\")"'
+rest=$(jv "[.vms[] | select(.vm_id != \"$victim\") | .vm_id] | map(\"{\\\"vm_id\\\":\\\"\" + . + \"\\\",\\\"name\\\":\\\"d\\\",\\\"state\\\":\\\"running\\\",\\\"vcpus\\\":1,\\\"mem_mib\\\":512,\\\"balloon_mib\\\":512,\\\"cpu_time_ns\\\":1,\\\"cpu_pct\\\":2,\\\"disk_alloc_bytes\\\":1}\") | join(\",\")")
+heartbeat n1 "$gen" "[$rest]"
+api GET "/v1/vms/$victim"
+check "once the node applied it and no longer reports it, the VM and its claim are gone" is 404
+
+# --- migrate task -----------------------------------------------------------
+mig=$(db "SELECT id FROM vms WHERE host='n1' AND desired='running' LIMIT 1")
+api POST "/v1/vms/$mig/migrate" '{"target_host":"n2"}'
+task=$(jv .id)
+check "migrate answers 202 with a pending task" eval 'is 202 && jqt ".state == \"pending\" and .type == \"migrate\""'
+api POST "/v1/vms/$mig/migrate" '{"target_host":"n2"}'
+check "a second migrate while one runs is 409 busy" is_err 409 busy
+heartbeat n1 0 '[]'
+gen=$(jv .generation)
+check "the source's desired state carries the migrate task with the target URI" \
+	eval 'jqt ".tasks[] | select(.task_id == \"$task\" and .target_node == \"n2\" and .target_uri == \"test:///n2\")"'
+heartbeat n1 "$gen" "[$rest]" 0 "[{\"task_id\":\"$task\",\"state\":\"done\"}]"
+api GET "/v1/tasks/$task"
+check "the task is done" test "$(jv .state)" = done
+api GET "/v1/vms/$mig"
+check "the VM (and its claim) moved to the target" test "$(jv .host)" = n2
+"$finctl" task list --vm "$mig" >"$work/out" 2>&1
+check "finctl task list --vm shows it" grep -q "$task.*done" "$work/out"
+
+# --- host down and back ------------------------------------------------------
+check "a silent host is marked down after heartbeat_timeout" \
+	wait_for 10 eval '[ "$(db "SELECT state FROM hosts WHERE name='"'p1'"'")" = down ]'
+check "and its VMs are unknown" \
+	test "$(db "SELECT count(*) FROM vms WHERE host='p1' AND state != 'unknown'")" = 0
+pvm=$(db "SELECT id FROM vms WHERE host='p1' LIMIT 1")
+heartbeat p1 0 "[$(domain "$pvm" running)]"
+check "its next heartbeat brings it up and reconciles its VMs" \
+	test "$(db "SELECT state FROM hosts WHERE name='p1'")/$(db "SELECT state FROM vms WHERE id='$pvm'")" = up/running
+
+# --- utilisation, metrics ----------------------------------------------------
+heartbeat n1 0 '[]'
+heartbeat n2 0 '[]'
+api GET /v1/pools/default/utilization
+check "utilisation has eta per dimension" eval 'jqt ".hosts == 2 and .dimensions.vcpus.eta_allocated > 0 and .dimensions.mem_mib.total == 65536"'
+"$finctl" util show default >"$work/out" 2>&1
+check "finctl util show prints eta" grep -q '^vcpus ' "$work/out"
+api GET /metrics "" -
+check "/metrics has eta, hosts, VMs and request counters" \
+	eval 'has "^fincloud_pool_eta{pool=\"default\",dimension=\"vcpus\",kind=\"allocated\"}" && has "^fincloud_hosts{state=\"up\"}" && has "^fincloud_vms{" && has fincloud_http_request_duration_seconds_bucket'
+
+# --- audit -------------------------------------------------------------------
+api GET /v1/audit/verify
+check "the audit chain verifies" test "$(jv .ok)" = true
+api GET "/v1/audit?limit=5"
+check "audit entries carry actor, action, result and request id" \
+	eval 'jqt ".items[0].actor and .items[0].request_id and .next"'
+check "failed requests are audited too" \
+	test "$(db "SELECT count(*) FROM audit WHERE action='flavor.create' AND result=403")" -ge 1
+db "UPDATE audit SET target = 'x' WHERE seq = 3" 2>"$work/out"
+check "sqlite3 UPDATE of an audit row is refused by the trigger" grep -q "append-only" "$work/out"
+db "DROP TRIGGER audit_no_update; UPDATE audit SET target = 'vm:forged' WHERE seq = 3"
+"$finctl" audit verify >"$work/out" 2>&1
+rc=$?
+check "finctl audit verify detects the edited row (exit 1, names entry 3)" \
+	eval '[ $rc = 1 ] && grep -q "entry 3 was modified" "$work/out"'
+api GET /v1/audit/verify
+check "GET /v1/audit/verify reports bad_seq 3" test "$(jv .bad_seq)" = 3
+
+validate_responses
+echo "1..$n"
+[ "$nfail" -eq 0 ]

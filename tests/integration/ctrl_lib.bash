@@ -1,0 +1,135 @@
+# Shared helpers of tests/integration/ctrl_*.sh (sourced, not run).
+#
+# Starts the real fincloud-controller on a free loopback port with its own
+# state directory, records every API response for validation against
+# schemas/openapi.yaml, prints TAP lines and cleans up (only the processes
+# it started, by PID) on exit.
+set -u
+: "${FC_TOP:?run me through tests/run.sh}" "${FC_BIN:?}"
+ctl=$FC_BIN/fincloud-controller
+finctl=$FC_BIN/finctl
+agent=$FC_BIN/fincloud-agent
+py=/usr/bin/python3
+[ -x "$ctl" ] && [ -x "$finctl" ] || { echo "SKIP: controller or finctl not built"; exit 77; }
+$py -c 'import jsonschema, yaml' 2>/dev/null ||
+	{ echo "SKIP: python3-jsonschema / python3-yaml missing (scripts/deps.sh)"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: curl is missing"; exit 77; }
+command -v jq >/dev/null || { echo "SKIP: jq is missing"; exit 77; }
+
+work=$(mktemp -d /tmp/fctest-ctrl.XXXXXX)
+mkdir -p "$work/resp"
+: >"$work/resp/index"
+pids=()
+ctl_pid=
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+n=0 nfail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() {
+	n=$((n + 1)) nfail=$((nfail + 1))
+	echo "not ok $n - $1"
+	shift
+	local l
+	for l in "$@"; do echo "# $l"; done
+}
+check() { # what command...
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else nok "$what" "failed: $*" "last status: ${status:-} body: ${body:0:400}"; fi
+}
+wait_for() { # seconds command...
+	local t=$1 i
+	shift
+	for i in $(seq 1 $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+free_port() {
+	$py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ctrl_start [EXTRA FLAGS...]: start (or restart) the controller on
+# $work/state; sets URL, ADMIN, FINCLOUD_URL, FINCLOUD_TOKEN.
+ctrl_start() {
+	port=${port:-$(free_port)}
+	"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" "$@" \
+		>>"$work/controller.log" 2>&1 &
+	ctl_pid=$!
+	pids+=("$ctl_pid")
+	URL=http://127.0.0.1:$port
+	if ! wait_for 10 curl -sf "$URL/healthz" -o /dev/null; then
+		echo "# controller did not start:"
+		sed 's/^/# /' "$work/controller.log" | tail -20
+		return 1
+	fi
+	ADMIN=$(cat "$work/state/admin.token")
+	export FINCLOUD_URL=$URL FINCLOUD_TOKEN=$ADMIN
+}
+ctrl_kill() { # SIGNAL
+	kill -"${1:-TERM}" "$ctl_pid" 2>/dev/null
+	wait "$ctl_pid" 2>/dev/null
+}
+
+# api METHOD PATH [BODY] [TOKEN|-]: sets $status and $body; "-" sends no
+# Authorization header. Every response is recorded for validation.
+rn=0
+api() {
+	local m=$1 p=$2 b=${3-} t=${4-$ADMIN}
+	rn=$((rn + 1))
+	local f=$work/resp/$rn.body
+	local args=(-s -o "$f" -w '%{http_code}' -X "$m")
+	[ "$t" != "-" ] && args+=(-H "Authorization: Bearer $t")
+	[ -n "$b" ] && args+=(-H 'Content-Type: application/json' --data-binary "$b")
+	status=$(curl "${args[@]}" "$URL$p")
+	body=$(cat "$f")
+	printf '%s\t%s\t%s\t%s\n' "$m" "${p%%\?*}" "$status" "$f" >>"$work/resp/index"
+}
+# jv JQ-FILTER: apply to $body
+jv() { printf '%s' "$body" | jq -r "$1"; }
+is() { [ "$status" = "$1" ]; }
+is_err() { # STATUS CODE [FIELD]
+	[ "$status" = "$1" ] && [ "$(jv .error.code)" = "$2" ] &&
+		{ [ $# -lt 3 ] || [ "$(jv .error.field)" = "$3" ]; }
+}
+
+# register_fake NODE VCPUS MEM_MIB DISK_GIB [POOL]: register a host with curl
+# acting as its agent; sets CRED[NODE].
+declare -A CRED
+inventory() { # VCPUS MEM DISK
+	printf '{"vcpus":%d,"mem_mib":%d,"mem_free_mib":%d,"disk_gib":%d,"disk_free_gib":%d,"cpu_model":"sim","virt_type":"test","libvirt_version":"9.0.0"}' \
+		"$1" "$2" "$2" "$3" "$3"
+}
+register_fake() {
+	local node=$1
+	api POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"node\":\"$node\",\"pool\":\"${5:-default}\",\"migration_uri\":\"test:///$node\",\"inventory\":$(inventory "$2" "$3" "$4")}" -
+	CRED[$node]=$(jv .credential)
+}
+# heartbeat NODE GEN DOMAINS_JSON [WAIT] [TASKS_JSON]
+heartbeat() {
+	api POST "/v1/agents/$1/heartbeat?wait_s=${4:-0}" \
+		"{\"generation_seen\":$2,\"status\":\"ok\",\"inventory\":$(inventory 16 32768 500),\"domains\":$3,\"foreign_domains\":[],\"tasks\":${5:-[]}}" \
+		"${CRED[$1]}"
+}
+domain() { # VM_ID STATE
+	printf '{"vm_id":"%s","name":"d","state":"%s","vcpus":1,"mem_mib":512,"balloon_mib":512,"cpu_time_ns":1,"cpu_pct":1.5,"disk_alloc_bytes":4096}' "$1" "$2"
+}
+
+# Validate every recorded response; one TAP line.
+validate_responses() {
+	local out
+	if out=$($py "$FC_TOP/tests/integration/openapi_validate.py" "$FC_TOP/schemas" "$work/resp/index" 2>&1); then
+		ok "every response ($(wc -l <"$work/resp/index")) matches schemas/openapi.yaml"
+	else
+		nok "every response matches schemas/openapi.yaml" "$(echo "$out" | head -20)"
+	fi
+}
+
+db() { sqlite3 "$work/state/state.db" "$@"; }
+# has PATTERN: $body contains it; jqt FILTER: the filter is true on $body
+has() { grep -q -- "$1" <<<"$body"; }
+jqt() { jq -e "$1" <<<"$body" >/dev/null; }
