@@ -395,10 +395,12 @@ static int cmd_gen(int argc, char **argv)
 		{"hosts", required_argument, NULL, 'H'},
 		{"vms", required_argument, NULL, 'v'},
 		{"seed", required_argument, NULL, 's'},
+		{"simple", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int64_t hosts = -1, vms = -1, seed = 1;
+	bool simple = false;
 	struct sched_problem *p;
 	cJSON *doc;
 	int c, ret;
@@ -430,6 +432,9 @@ static int cmd_gen(int argc, char **argv)
 						   "'%s'",
 						   optarg);
 			break;
+		case 'S':
+			simple = true;
+			break;
 		case 'h':
 			return print_help("gen");
 		default:
@@ -441,7 +446,7 @@ static int cmd_gen(int argc, char **argv)
 				   argv[optind]);
 	if (hosts < 0 || vms < 0)
 		return usage_error("gen", "--hosts and --vms are required");
-	p = sched_gen((size_t)hosts, (size_t)vms, (uint64_t)seed);
+	p = sched_gen((size_t)hosts, (size_t)vms, (uint64_t)seed, simple);
 	if (p == NULL) {
 		fprintf(stderr, "fincloud-sched gen: %s\n", err_msg());
 		return EXIT_BAD;
@@ -547,9 +552,11 @@ static const struct command commands[] = {
 	 "where it leaves the most balanced free memory; --n-plus-one keeps\n"
 	 "room on the other nodes to restart every instance of any single\n"
 	 "failed node. Exit 1 when none fits, 2 on bad input.\n"},
-	{"gen", cmd_gen, "gen --hosts N --vms M [--seed S]",
+	{"gen", cmd_gen, "gen --hosts N --vms M [--seed S] [--simple]",
 	 "Print a reproducible random placement problem (JSON) with N hosts\n"
-	 "and M VMs: the same seed gives the same problem everywhere.\n"},
+	 "and M VMs: the same seed gives the same problem everywhere.\n\n"
+	 "  --simple  shared tenants and plain anti-affinity groups only (what\n"
+	 "            'place --baseline exact' accepts)\n"},
 	{"rebalance", cmd_rebalance,
 	 "rebalance PROBLEM.json | --htools FILE [--policy spread|pack] "
 	 "[--max-moves N] [--evacuate HOST]... [--min-gain G] [-S OUT] "

@@ -62,7 +62,8 @@ static char **one_tag(const char *t, size_t *n)
 	return tags;
 }
 
-struct sched_problem *sched_gen(size_t hosts, size_t vms, uint64_t seed)
+struct sched_problem *sched_gen(size_t hosts, size_t vms, uint64_t seed,
+				bool simple)
 {
 	struct sched_problem *p = sched_problem_new();
 	uint64_t x = seed;
@@ -135,7 +136,7 @@ struct sched_problem *sched_gen(size_t hosts, size_t vms, uint64_t seed)
 			te->npools = 1;
 			te->pools[0] = t == 4 ? 1 : 0;
 		}
-		te->isolation = t == 0 || (t > 4 && t % 12 == 5)
+		te->isolation = !simple && (t == 0 || (t > 4 && t % 12 == 5))
 					? ISOLATION_DEDICATED
 					: ISOLATION_SHARED;
 	}
@@ -156,7 +157,7 @@ struct sched_problem *sched_gen(size_t hosts, size_t vms, uint64_t seed)
 			g->tenant = (int)t;
 			g->policy = GROUP_ANTI_AFFINITY;
 			members = 2 + pick(&x, 2);
-			if (pick(&x, 4) == 0)
+			if (pick(&x, 4) == 0 && !simple)
 				g->availability = 0.9999;
 			group = (int)ng++;
 		}

@@ -17,7 +17,10 @@
 #include "scheduler/sched.h"
 
 /* A new problem (caller frees with sched_problem_free()), NULL with
- * err_set() when out of memory or when hosts is 0. */
-struct sched_problem *sched_gen(size_t hosts, size_t vms, uint64_t seed);
+ * err_set() when out of memory or when hosts is 0. simple: only shared
+ * tenants and anti-affinity groups without availability targets, what
+ * sched_place_exact() accepts. */
+struct sched_problem *sched_gen(size_t hosts, size_t vms, uint64_t seed,
+				bool simple);
 
 #endif

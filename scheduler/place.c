@@ -894,12 +894,17 @@ static bool movable_host(const struct batch *b, size_t h)
 }
 
 /* A VM a repack may move: placed by this call, of a shared tenant,
- * outside groups. The others stay where they are. */
+ * outside groups or in an anti-affinity group without availability
+ * target. The others stay where they are. */
 static bool free_vm(const struct batch *b, int vm)
 {
 	const struct sched_vm *v = &b->p->vms[vm];
+	const struct sched_group *g =
+		v->group >= 0 ? &b->p->groups[v->group] : NULL;
 
-	return !b->pinned[vm] && v->group < 0 &&
+	return !b->pinned[vm] &&
+	       (g == NULL || (g->policy == GROUP_ANTI_AFFINITY &&
+			      g->availability <= 0)) &&
 	       b->p->tenants[v->tenant].isolation == ISOLATION_SHARED;
 }
 
@@ -976,6 +981,28 @@ struct nclass {
 	int n;
 };
 
+static int grow_nz(int **ia, int **ja, double **ar, size_t *cap)
+{
+	size_t nc = *cap * 2 + 64;
+	int *nia = realloc(*ia, (nc + 1) * sizeof(**ia));
+	int *nja;
+	double *nar;
+
+	if (nia == NULL)
+		return -1;
+	*ia = nia;
+	nja = realloc(*ja, (nc + 1) * sizeof(**ja));
+	if (nja == NULL)
+		return -1;
+	*ja = nja;
+	nar = realloc(*ar, (nc + 1) * sizeof(**ar));
+	if (nar == NULL)
+		return -1;
+	*ar = nar;
+	*cap = nc;
+	return 0;
+}
+
 /* Repack the VMs of the hosts nb[0 .. nn) at least cost with one MIP over
  * classes of equal VMs. *gain gets the cost saved (0: unchanged). */
 static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
@@ -987,6 +1014,7 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	double *ar = NULL, before = 0;
 	glp_prob *mip = NULL;
 	glp_iocp parm;
+	size_t nz_cap = 0;
 	int ret = -1, nz = 0, ncols, row;
 
 	*gain = 0;
@@ -1027,10 +1055,11 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 		cls[c].v[cls[c].n++] = all[i];
 	}
 	ncols = ncls * (int)nn + (int)nn;
+	nz_cap = (size_t)ncols * (DIM_COUNT + 1) + 1;
 	var = calloc((size_t)ncols + 1, sizeof(*var));
-	ia = malloc(((size_t)ncols * (DIM_COUNT + 1) + 1) * sizeof(*ia));
-	ja = malloc(((size_t)ncols * (DIM_COUNT + 1) + 1) * sizeof(*ja));
-	ar = malloc(((size_t)ncols * (DIM_COUNT + 1) + 1) * sizeof(*ar));
+	ia = malloc((nz_cap + 1) * sizeof(*ia));
+	ja = malloc((nz_cap + 1) * sizeof(*ja));
+	ar = malloc((nz_cap + 1) * sizeof(*ar));
 	if (var == NULL || ia == NULL || ja == NULL || ar == NULL)
 		goto oom;
 	mip = glp_create_prob();
@@ -1107,6 +1136,43 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 			ia[nz] = row;
 			ja[nz] = 1 + ncls * (int)nn + (int)j;
 			ar[nz] = -cap * (1 + 1e-10);
+		}
+	}
+	/* Anti-affinity: members of one group (singleton classes) at most
+	 * one per host, none where a member that stays already is. */
+	for (int c = 0; c < ncls; c++) {
+		int g = p->vms[cls[c].v[0]].group;
+		bool first = true;
+
+		if (g < 0)
+			continue;
+		for (int c2 = 0; c2 < c; c2++)
+			if (p->vms[cls[c2].v[0]].group == g)
+				first = false;
+		if (!first)
+			continue;
+		for (size_t j = 0; j < nn; j++) {
+			int stay = 0;
+
+			for (int i = 0; i < b->hv[nb[j]].n; i++) {
+				int w = b->hv[nb[j]].v[i];
+
+				if (p->vms[w].group == g && !free_vm(b, w))
+					stay++;
+			}
+			glp_add_rows(mip, 1);
+			row++;
+			glp_set_row_bnds(mip, row, GLP_UP, 0, stay ? 0 : 1);
+			for (int c2 = c; c2 < ncls; c2++) {
+				if (p->vms[cls[c2].v[0]].group != g)
+					continue;
+				if ((size_t)nz + 1 >= nz_cap && grow_nz(&ia, &ja, &ar, &nz_cap) < 0)
+					goto oom;
+				nz++;
+				ia[nz] = row;
+				ja[nz] = 1 + c2 * (int)nn + (int)j;
+				ar[nz] = 1;
+			}
 		}
 	}
 	glp_load_matrix(mip, nz, ia, ja, ar);
@@ -1218,16 +1284,25 @@ static int mip_round(struct batch *b, const size_t *order, struct akey *k,
 	const struct sched_problem *p = b->p;
 	size_t n = active_hosts(b, k, active, true);
 	struct nbkey *sp = calloc(n + 1, sizeof(*sp));
-	size_t empty[NB_EMPTY], nempty = 0;
+	size_t *empty = calloc(NB_EMPTY * p->npools + 1, sizeof(*empty));
+	size_t nempty = 0;
 	int ret = -1;
 
 	*progress = false;
-	if (sp == NULL)
+	if (sp == NULL || empty == NULL) {
+		free(sp);
+		free(empty);
 		return err_set("out of memory");
-	for (size_t i = 0; i < p->nhosts && nempty < NB_EMPTY; i++) {
-		size_t h = order[i];
+	}
+	/* The first empty hosts of each pool in the opening order. */
+	for (size_t i = 0; i < p->nhosts; i++) {
+		size_t h = order[i], pl = (size_t)p->hosts[h].pool, cnt = 0;
 
-		if (sched_state_nvms(b->s, h) == 0 && movable_host(b, h))
+		if (sched_state_nvms(b->s, h) != 0 || !movable_host(b, h))
+			continue;
+		for (size_t e = 0; e < nempty; e++)
+			cnt += (size_t)p->hosts[empty[e]].pool == pl;
+		if (cnt < NB_EMPTY)
 			empty[nempty++] = h;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -1263,7 +1338,7 @@ static int mip_round(struct batch *b, const size_t *order, struct akey *k,
 			    (size_t)p->hosts[h].pool == pool)
 				nb[nn++] = h;
 		}
-		for (size_t e = 0; e < nempty; e++)
+		for (size_t e = 0; e < nempty && nn < NB_HOSTS + NB_EMPTY; e++)
 			if ((size_t)p->hosts[empty[e]].pool == pool &&
 			    sched_state_nvms(b->s, empty[e]) == 0)
 				nb[nn++] = empty[e];
@@ -1277,6 +1352,48 @@ static int mip_round(struct batch *b, const size_t *order, struct akey *k,
 	ret = 0;
 out:
 	free(sp);
+	free(empty);
+	return ret;
+}
+
+/* Problems (or pools) small enough for one MIP over all their hosts are
+ * repacked whole: the neighbourhood is everything, so VMs may also change
+ * pools. */
+#define WHOLE_HOSTS 24
+
+static int whole_pools(struct batch *b)
+{
+	const struct sched_problem *p = b->p;
+	size_t *nb = calloc(WHOLE_HOSTS + 1, sizeof(*nb));
+	double keep = b->mip_seconds;
+	int ret = -1;
+
+	if (nb == NULL)
+		return err_set("out of memory");
+	/* pl == npools: every pool at once. */
+	for (size_t pl = p->npools + 1; pl-- > 0;) {
+		size_t nn = 0, all = 0;
+		double gain, left = b->deadline - now_s();
+
+		for (size_t h = 0; h < p->nhosts; h++) {
+			if (pl < p->npools && (size_t)p->hosts[h].pool != pl)
+				continue;
+			all++;
+			if (movable_host(b, h) && nn < WHOLE_HOSTS)
+				nb[nn++] = h;
+		}
+		if (nn < 2 || all > WHOLE_HOSTS || left <= 0)
+			continue;
+		b->mip_seconds = left / 2;
+		if (repack(b, nb, nn, &gain) < 0)
+			goto out;
+		if (pl == p->npools)
+			break; /* the whole problem was repacked */
+	}
+	ret = 0;
+out:
+	b->mip_seconds = keep;
+	free(nb);
 	return ret;
 }
 
@@ -1485,6 +1602,8 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 		goto out;
 	r->constructive_cost = sched_state_cost(s);
 
+	if (!o->no_improve && whole_pools(&b) < 0)
+		goto out;
 	if (!o->no_improve) {
 		bool progress = true;
 
@@ -1613,6 +1732,7 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 	glp_prob *mip = NULL;
 	glp_iocp parm;
 	int ncols = 0, nz = 0, row = 0, ret = -1, rc, st;
+	double big = 0;
 	size_t cap_nz;
 
 	for (size_t t = 0; t < p->ntenants; t++)
@@ -1634,7 +1754,7 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 			       "for one MIP",
 			       nh, nv);
 	xcol = calloc(nh * nv + 1, sizeof(*xcol));
-	cap_nz = nh * nv * (DIM_COUNT + 2) + nh * DIM_COUNT + 1;
+	cap_nz = nh * nv * (DIM_COUNT + 2) + nh * DIM_COUNT + nv + 1;
 	ia = malloc(cap_nz * sizeof(*ia));
 	ja = malloc(cap_nz * sizeof(*ja));
 	ar = malloc(cap_nz * sizeof(*ar));
@@ -1664,11 +1784,24 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 			glp_set_col_kind(mip, ncols, GLP_BV);
 		}
 	}
+	/* A VM may stay out (slack u_v), at a price above every host's
+	 * cost together: the most VMs are placed first, then at least
+	 * cost, as sched_place_all() does. */
+	for (size_t j = 0; j < nh; j++)
+		big += p->hosts[j].cost;
+	big = big * 2 + 1;
 	for (size_t v = 0; v < nv; v++) {
 		if (sched_state_host_of(s, v) >= 0)
 			continue;
+		glp_add_cols(mip, 1);
+		glp_set_col_kind(mip, ++ncols, GLP_BV);
+		glp_set_obj_coef(mip, ncols, big);
 		glp_add_rows(mip, 1);
 		glp_set_row_bnds(mip, ++row, GLP_FX, 1, 1);
+		nz++;
+		ia[nz] = row;
+		ja[nz] = ncols;
+		ar[nz] = 1;
 		for (size_t j = 0; j < nh; j++) {
 			if (xcol[v * nh + j] == 0)
 				continue;

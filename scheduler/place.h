@@ -66,9 +66,11 @@ void sched_result_free(struct sched_result *r);
 int sched_place_ffd(struct sched_state *s, struct sched_result *r);
 
 /* The exact optimum by one GLPK MIP over every (VM, host) pair, for small
- * instances only (tests, benchmarks). Supports capacity, host state,
- * pools, tags and anti-affinity; refuses problems with dedicated tenants,
- * affinity groups or availability targets. Assigns the optimum in s.
+ * instances only (tests, benchmarks): the most VMs placed, then the least
+ * cost. Supports capacity, host state, pools, tags and anti-affinity;
+ * refuses problems with dedicated tenants, affinity groups or
+ * availability targets. Assigns the optimum in s (VMs that cannot be
+ * placed stay unassigned).
  * *optimal is false when the time limit stopped the search (the best
  * solution found is then assigned). -1 with err_set() when refused, when
  * no solution was found or on failure. */
