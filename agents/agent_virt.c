@@ -54,11 +54,16 @@ static void virt_silent(void *opaque, virErrorPtr e)
 	(void)e;
 }
 
+/* libvirt's last error of this thread, copied: every libvirt API call,
+ * even virDomainGetName(), resets (frees) that error, so the message must
+ * be taken before the next call, and must not be read after it. */
 static const char *virt_msg(void)
 {
+	static __thread char msg[1024];
 	const char *m = virGetLastErrorMessage();
 
-	return m ? m : "unknown libvirt error";
+	str_copy(msg, sizeof(msg), m ? m : "unknown libvirt error");
+	return msg;
 }
 
 static void *ev_main(void *arg)
@@ -665,9 +670,11 @@ static virDomainPtr lookup_managed(struct agent_virt *v, const char *uuid,
 		return NULL;
 	}
 	if (!domain_managed(dom, NULL, 0)) {
+		const char *name = virDomainGetName(dom);
+
 		err_set("domain '%s' (%s) has no fincloud metadata: the agent "
 			"does not touch foreign domains",
-			virDomainGetName(dom), uuid);
+			name ? name : "?", uuid);
 		virDomainFree(dom);
 		return NULL;
 	}
@@ -893,17 +900,19 @@ static int domain_op(struct agent_virt *v, const char *uuid, const char *what,
 {
 	bool missing;
 	virDomainPtr dom = lookup_managed(v, uuid, &missing);
+	char name[256];
 	int ret = 0;
 
 	if (dom == NULL)
 		return -1;
+	str_copy(name, sizeof(name), virDomainGetName(dom));
 	if (op(dom) < 0) {
-		err_set("vm '%s' (%s): cannot %s: %s", virDomainGetName(dom),
-			uuid, what, virt_msg());
+		const char *why = virt_msg();
+
+		err_set("vm '%s' (%s): cannot %s: %s", name, uuid, what, why);
 		ret = -1;
 	} else {
-		log_info("vm '%s' (%s): %s", virDomainGetName(dom), uuid,
-			 what);
+		log_info("vm '%s' (%s): %s", name, uuid, what);
 	}
 	virResetLastError();
 	virDomainFree(dom);
@@ -1063,14 +1072,16 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 	xmlURIPtr u = NULL;
 	bool missing;
 	virDomainPtr dom = lookup_managed(v, uuid, &missing);
+	char name[256];
 	int ret = -1;
 
 	if (dom == NULL)
 		return -1;
+	str_copy(name, sizeof(name), virDomainGetName(dom));
 	if (virDomainIsActive(dom) != 1) {
 		err_set("vm '%s' (%s): not running here, nothing to migrate "
 			"live",
-			virDomainGetName(dom), uuid);
+			name, uuid);
 		goto out;
 	}
 	flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
@@ -1099,12 +1110,12 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 			goto out;
 		}
 	}
-	log_info("vm '%s' (%s): migrating live to '%s'", virDomainGetName(dom),
+	log_info("vm '%s' (%s): migrating live to '%s'", name,
 		 uuid, target_uri);
 	if (virDomainMigrateToURI3(dom, target_uri, params, (unsigned)nparams,
 				   flags) < 0) {
 		err_set("vm '%s' (%s): migration to '%s' failed: %s",
-			virDomainGetName(dom), uuid, target_uri, virt_msg());
+			name, uuid, target_uri, virt_msg());
 		goto out;
 	}
 	log_info("vm %s: migrated to '%s'", uuid, target_uri);
