@@ -21,6 +21,10 @@
 #                    are (default: build/bin of this checkout)
 #   --port PORT      controller port (default 8740)
 #   --pool NAME      pool the agents join (default: default)
+#   --stop-timeout S the agents' ACPI shutdown grace before power-off
+#                    (default 5: the testbed's guests have no OS and never
+#                    answer ACPI, so the agent's own default of 60 s only
+#                    makes every stop take a minute)
 #   --no-fincloud    libvirt nodes only: no controller, no agents
 #   --local          one node without namespaces: the host's own libvirt
 #                    (started by scripts/libvirtd-ensure.sh if needed),
@@ -66,6 +70,7 @@ prefix=fc
 bin=$top/build/bin
 port=8740
 pool=default
+stop_timeout=5
 fincloud=1
 local_mode=0
 args=()
@@ -77,6 +82,7 @@ while [ $# -gt 0 ]; do
 	--bin) bin=${2:?--bin needs a directory}; shift 2 ;;
 	--port) port=${2:?--port needs a number}; shift 2 ;;
 	--pool) pool=${2:?--pool needs a name}; shift 2 ;;
+	--stop-timeout) stop_timeout=${2:?--stop-timeout needs seconds}; shift 2 ;;
 	--no-fincloud) fincloud=0; shift ;;
 	--local) local_mode=1; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -89,6 +95,7 @@ case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
 [[ $subnet =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "bad --subnet '$subnet': give the first three octets, e.g. 10.250.0"
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "bad --prefix '$prefix': 1-8 lowercase letters or digits, starting with a letter"
 [[ $port =~ ^[0-9]+$ ]] || die "bad --port '$port'"
+[[ $stop_timeout =~ ^[0-9]+$ ]] || die "bad --stop-timeout '$stop_timeout'"
 
 state=$dir/state
 host_ip=$subnet.1
@@ -430,7 +437,8 @@ agent_start() { # i
 	pid_alive "$lpid" "$lstart" || die "node $i: its libvirtd (pid $lpid) is gone"
 	# nsenter enters the namespaces and execs the agent: $! is the agent
 	nsenter -t "$lpid" -n -m -- "$nd/root/usr/local/bin/fincloud-agent" \
-		--config /etc/fincloud/agent.conf </dev/null >>"$nd/agent.log" 2>&1 &
+		--config /etc/fincloud/agent.conf --stop-timeout "$stop_timeout" \
+		</dev/null >>"$nd/agent.log" 2>&1 &
 	local pid=$!
 	sleep 0.2
 	record_pid "agent-$i" "$pid"
@@ -505,6 +513,7 @@ prefix=$prefix
 bin=$bin
 port=$port
 pool=$pool
+stop_timeout=$stop_timeout
 nodes=$n
 local_mode=$local_mode
 fincloud=0
@@ -592,6 +601,7 @@ agent_start_local() {
 		--join-token-file "$r/etc/fincloud/join.token" \
 		--storage-dir "$r/var/lib/fincloud/disks" --image-dir "$r/var/lib/fincloud/images" \
 		--manifest-dir "$r/etc/fincloud/manifests" --migration-uri qemu:///system \
+		--stop-timeout "$stop_timeout" \
 		</dev/null >>"$(node_dir 1)/agent.log" 2>&1 &
 	local pid=$!
 	sleep 0.2

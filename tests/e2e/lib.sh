@@ -160,3 +160,71 @@ if isinstance(r, (dict, list)):
 elif r is not None:
     print(r)' "$1"
 }
+
+# ------------------------------------------------------------ fincloud
+# Node i of the testbed is host "node<i>" at the controller.
+
+# e2e_vm_field ID FIELD: one field of a VM as the API reports it
+e2e_vm_field() {
+	e2e_finctl -o json vm show "$1" | e2e_json "d.get('$2')"
+}
+
+# e2e_create TENANT FLAVOR NAME [finctl options]: creates a VM and waits
+# until it runs; prints its id
+e2e_create() {
+	local tenant=$1 flavor=$2 name=$3 out
+	shift 3
+	out=$(e2e_finctl -o json vm create --tenant "$tenant" --flavor "$flavor" --name "$name" "$@") ||
+		{ echo "finctl vm create $name: $out" >&2; return 1; }
+	printf '%s' "$out" | e2e_json "d['id'] if isinstance(d, dict) and 'id' in d else None" ||
+		{ echo "finctl vm create $name printed no id: $out" >&2; return 1; }
+}
+
+# e2e_wait_state ID STATE [SECONDS]: until the API reports STATE
+e2e_wait_state() {
+	local id=$1 want=$2 secs=${3:-120} i st=''
+	for ((i = 0; i < secs * 5; i++)); do
+		st=$(e2e_vm_field "$id" state 2>/dev/null) || st=''
+		[ "$st" = "$want" ] && return 0
+		sleep 0.2
+	done
+	echo "vm $id is '$st', not '$want', after ${secs}s" >&2
+	return 1
+}
+
+# e2e_nodes_of UUID: the testbed nodes (1..N) whose libvirt has the domain
+e2e_nodes_of() {
+	local i out=()
+	for ((i = 1; i <= ${#E2E_URIS[@]}; i++)); do
+		e2e_virsh "$i" dominfo "$1" >/dev/null 2>&1 && out+=("$i")
+	done
+	echo "${out[*]}"
+}
+
+# e2e_dominfo NODE UUID KEY: one line of virsh dominfo ("CPU(s)", "State")
+e2e_dominfo() {
+	e2e_virsh "$1" dominfo "$2" 2>/dev/null | awk -F': *' -v k="$3" '$1 == k { print $2 }'
+}
+
+# e2e_fincloud_domains NODE: "uuid name" of the fincloud domains on a node
+# (those carrying fincloud metadata), running or not
+e2e_fincloud_domains() {
+	local u
+	for u in $(e2e_virsh "$1" list --all --uuid 2>/dev/null); do
+		if e2e_virsh "$1" dumpxml "$u" 2>/dev/null | grep -q 'urn:fincloud:domain:1'; then
+			echo "$u $(e2e_virsh "$1" domname "$u" 2>/dev/null)"
+		fi
+	done
+}
+
+# e2e_wait_hosts_up N [SECONDS]
+e2e_wait_hosts_up() {
+	local n=$1 secs=${2:-60} i up=0
+	for ((i = 0; i < secs * 5; i++)); do
+		up=$(e2e_finctl -o json host list 2>/dev/null | e2e_json "sum(1 for h in d if h['state'] == 'up')" 2>/dev/null) || up=0
+		[ "${up:-0}" -ge "$n" ] && return 0
+		sleep 0.2
+	done
+	echo "only $up of $n hosts are up after ${secs}s" >&2
+	return 1
+}
