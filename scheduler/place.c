@@ -67,7 +67,7 @@ static void why_format(const struct why_acc *a, const struct sched_state *s,
 	const struct sched_problem *p = sched_state_problem(s);
 	const struct sched_vm *v = &p->vms[vm];
 	size_t len = 0;
-	bool first = true;
+	bool first = true, done[SCHED_X_COUNT] = {false};
 	int n;
 
 #define OUT(...)                                                               \
@@ -107,11 +107,22 @@ static void why_format(const struct why_acc *a, const struct sched_state *s,
 	} else {
 		OUT("no host can take vm '%s'", v->name);
 	}
-	for (int c = 1; c < SCHED_X_COUNT; c++) {
-		size_t k = a->n[c];
+	for (;;) {
+		/* Reasons by the number of hosts they excluded, most first. */
+		int c = -1;
+		size_t k = 0;
 
-		if (c == SCHED_X_CAPACITY || k == 0)
-			continue;
+		for (int x = 1; x < SCHED_X_COUNT; x++) {
+			if (x == SCHED_X_CAPACITY || done[x])
+				continue;
+			if (a->n[x] > k) {
+				k = a->n[x];
+				c = x;
+			}
+		}
+		if (c < 0)
+			break;
+		done[c] = true;
 		OUT("%s%zu host%s excluded: ", first ? (a->n[SCHED_X_CAPACITY]
 							       ? "; "
 							       : ": ")
@@ -658,6 +669,71 @@ out:
 	free(c);
 	free(mem);
 	return ret;
+}
+
+/* Affinity groups go as one block: all members on the first host in the
+ * opening order that takes every one of them. */
+static int place_affinity_groups(struct batch *b, const size_t *order,
+				 char **reason)
+{
+	const struct sched_problem *p = b->p;
+	int *m = calloc(p->nvms + 1, sizeof(*m));
+
+	if (m == NULL)
+		return err_set("out of memory");
+	for (size_t g = 0; g < p->ngroups; g++) {
+		size_t n = 0;
+		bool placed = false;
+		double need[DIM_COUNT] = {0};
+
+		if (p->groups[g].policy != GROUP_AFFINITY)
+			continue;
+		for (size_t v = 0; v < p->nvms; v++) {
+			if (p->vms[v].group != (int)g ||
+			    sched_state_host_of(b->s, v) >= 0)
+				continue;
+			m[n++] = (int)v;
+			for (int d = 0; d < DIM_COUNT; d++)
+				need[d] += p->vms[v].req[d];
+		}
+		if (n == 0)
+			continue;
+		for (size_t oi = 0; oi < p->nhosts && !placed; oi++) {
+			size_t h = order[oi], k;
+
+			for (k = 0; k < n; k++) {
+				if (sched_state_check_code(b->s, (size_t)m[k], h,
+							   NULL) != SCHED_OK)
+					break;
+				if (b_assign(b, (size_t)m[k], h) < 0) {
+					free(m);
+					return -1;
+				}
+			}
+			placed = k == n;
+			while (!placed && k-- > 0)
+				b_unassign(b, (size_t)m[k]);
+		}
+		if (placed)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			char msg[WHY_MAX];
+
+			snprintf(msg, sizeof(msg),
+				 "affinity group '%s' (%zu vms: %g vCPUs, %g MiB "
+				 "of memory, %g GiB of disk) fits on no single "
+				 "host",
+				 p->groups[g].name, n, need[DIM_VCPU],
+				 need[DIM_MEM], need[DIM_DISK]);
+			reason[m[k]] = strdup(msg);
+			if (reason[m[k]] == NULL) {
+				free(m);
+				return err_set("out of memory");
+			}
+		}
+	}
+	free(m);
+	return 0;
 }
 
 /* Members of groups with an availability target: each on the most
@@ -1597,8 +1673,20 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 		}
 		free(k);
 	}
-	if (place_avail_groups(&b, order, r->reason) < 0 ||
-	    fill_hosts(&b, order, todo, ntodo) < 0)
+	if (place_affinity_groups(&b, order, r->reason) < 0 ||
+	    place_avail_groups(&b, order, r->reason) < 0)
+		goto out;
+	/* What the group passes placed leaves the fill pass. */
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < ntodo; i++)
+			if (sched_state_host_of(s, todo[i]) < 0 &&
+			    r->reason[todo[i]] == NULL)
+				todo[k++] = todo[i];
+		ntodo = k;
+	}
+	if (fill_hosts(&b, order, todo, ntodo) < 0)
 		goto out;
 	r->constructive_cost = sched_state_cost(s);
 

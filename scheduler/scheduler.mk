@@ -32,5 +32,6 @@ BINS += $(BUILD)/bin/fincloud-sched
 SCHED_TEST_LIBS := $(LIBSCHED) $(LIBCOMMON)
 $(eval $(call unit_test,test_sched_problem,tests/unit/test_sched_problem.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_sched_state,tests/unit/test_sched_state.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
+$(eval $(call unit_test,test_sched_place,tests/unit/test_sched_place.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_htools,tests/unit/test_htools.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_rebal_plan,tests/unit/test_rebal_plan.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))

@@ -1,0 +1,566 @@
+/* Unit tests of scheduler/plan.c, place.c, capacity.c and gen.c: the LP
+ * on hand-checked instances, the single-VM fast path and its reasons, the
+ * batch solver against the exact MIP, availability groups, capacity. */
+#include <math.h>
+
+#include "tests/unit/fc_test.h"
+
+#include "common/err.h"
+#include "common/json.h"
+#include "scheduler/capacity.h"
+#include "scheduler/gen.h"
+#include "scheduler/place.h"
+#include "scheduler/plan.h"
+#include "scheduler/problem.h"
+#include "scheduler/state.h"
+
+static struct sched_problem *load(const char *text)
+{
+	struct sched_problem *p = NULL;
+	cJSON *root = NULL;
+
+	assert_int_equal(json_parse(text, strlen(text), "t", &root), 0);
+	if (sched_problem_from_json(root, &p) != 0)
+		fail_msg("%s", err_msg());
+	cJSON_Delete(root);
+	return p;
+}
+
+static double lp_cost(const char *text, enum sched_plan_mode mode,
+		      double *x, size_t nx)
+{
+	struct sched_problem *p = load(text);
+	struct sched_state *s = sched_state_new(p);
+	struct sched_plan pl;
+	double cost;
+
+	assert_non_null(s);
+	if (sched_plan_lp(s, mode, &pl) != 0)
+		fail_msg("%s", err_msg());
+	assert_true(pl.feasible);
+	cost = pl.cost;
+	for (size_t i = 0; i < nx; i++)
+		x[i] = pl.x[i];
+	sched_plan_free(&pl);
+	sched_state_free(s);
+	sched_problem_free(p);
+	return cost;
+}
+
+#define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-6)
+
+/* Cheap host fully, the dear one half: 5 + 0.5 x 10. */
+static void test_lp_one_dimension(void **state)
+{
+	double x[2];
+	(void)state;
+
+	NEAR(lp_cost("{\"pools\": [{\"name\": \"p\"}],"
+		     " \"hosts\": [{\"name\": \"a\", \"pool\": \"p\","
+		     "  \"vcpus\": 100, \"mem_mib\": 100, \"disk_gib\": 100,"
+		     "  \"cost\": 10},"
+		     " {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 100,"
+		     "  \"mem_mib\": 100, \"disk_gib\": 100, \"cost\": 5}],"
+		     " \"tenants\": [{\"name\": \"t\"}],"
+		     " \"vms\": [{\"name\": \"v1\", \"tenant\": \"t\", \"vcpus\": 1,"
+		     "  \"mem_mib\": 80, \"disk_gib\": 1},"
+		     " {\"name\": \"v2\", \"tenant\": \"t\", \"vcpus\": 1,"
+		     "  \"mem_mib\": 70, \"disk_gib\": 1}]}",
+		     PLAN_FREE, x, 2),
+	     10);
+	NEAR(x[0], 0.5);
+	NEAR(x[1], 1);
+}
+
+/* Two hosts strong in opposite dimensions: by symmetry half of each. */
+static void test_lp_two_dimensions(void **state)
+{
+	double x[2];
+	(void)state;
+
+	NEAR(lp_cost("{\"pools\": [{\"name\": \"p\"}],"
+		     " \"hosts\": [{\"name\": \"a\", \"pool\": \"p\","
+		     "  \"vcpus\": 10, \"mem_mib\": 100, \"disk_gib\": 100},"
+		     " {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 100,"
+		     "  \"mem_mib\": 10, \"disk_gib\": 100}],"
+		     " \"tenants\": [{\"name\": \"t\"}],"
+		     " \"vms\": [{\"name\": \"v\", \"tenant\": \"t\", \"vcpus\": 55,"
+		     "  \"mem_mib\": 55, \"disk_gib\": 1}]}",
+		     PLAN_FREE, x, 2),
+	     1);
+	NEAR(x[0], 0.5);
+	NEAR(x[1], 0.5);
+}
+
+/* vCPU ratio 2: 12 vCPUs on hosts of 4 cores are 1.5 hosts. Disk counts
+ * with its own ratio 0.5: 60 GiB on 100 GiB x 0.5 = 1.2 hosts. */
+static void test_lp_ratios(void **state)
+{
+	double x[3];
+	(void)state;
+
+	NEAR(lp_cost("{\"pools\": [{\"name\": \"p\", \"cpu_ratio\": 2,"
+		     "  \"disk_ratio\": 0.5}],"
+		     " \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 4,"
+		     "  \"mem_mib\": 1000, \"disk_gib\": 100, \"cost\": 2},"
+		     " {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 4,"
+		     "  \"mem_mib\": 1000, \"disk_gib\": 100, \"cost\": 2},"
+		     " {\"name\": \"c\", \"pool\": \"p\", \"vcpus\": 4,"
+		     "  \"mem_mib\": 1000, \"disk_gib\": 100, \"cost\": 2}],"
+		     " \"tenants\": [{\"name\": \"t\"}],"
+		     " \"vms\": [{\"name\": \"v\", \"tenant\": \"t\", \"vcpus\": 12,"
+		     "  \"mem_mib\": 10, \"disk_gib\": 60}]}",
+		     PLAN_FREE, x, 3),
+	     3);
+	NEAR(x[0] + x[1] + x[2], 1.5);
+}
+
+/* Restricted demand: VMs needing tag 'ssd' only count against the ssd
+ * host, which must then be open although it is dear. */
+static void test_lp_restricted_rows(void **state)
+{
+	double x[2];
+	(void)state;
+
+	NEAR(lp_cost("{\"pools\": [{\"name\": \"p\"}],"
+		     " \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 10,"
+		     "  \"mem_mib\": 100, \"disk_gib\": 100, \"cost\": 1},"
+		     " {\"name\": \"s\", \"pool\": \"p\", \"vcpus\": 10,"
+		     "  \"mem_mib\": 100, \"disk_gib\": 100, \"cost\": 8,"
+		     "  \"tags\": [\"ssd\"]}],"
+		     " \"tenants\": [{\"name\": \"t\"}],"
+		     " \"vms\": [{\"name\": \"v\", \"tenant\": \"t\", \"vcpus\": 1,"
+		     "  \"mem_mib\": 50, \"disk_gib\": 1, \"tags\": [\"ssd\"]},"
+		     " {\"name\": \"w\", \"tenant\": \"t\", \"vcpus\": 1,"
+		     "  \"mem_mib\": 100, \"disk_gib\": 1}]}",
+		     PLAN_FREE, x, 2),
+	     1 + 0.5 * 8);
+	NEAR(x[1], 0.5);
+}
+
+/* Pinned: a running host costs its whole price and offers only its
+ * headroom. */
+static void test_lp_pinned(void **state)
+{
+	double x[2];
+	(void)state;
+
+	NEAR(lp_cost("{\"pools\": [{\"name\": \"p\"}],"
+		     " \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 10,"
+		     "  \"mem_mib\": 100, \"disk_gib\": 100, \"cost\": 4},"
+		     " {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 10,"
+		     "  \"mem_mib\": 100, \"disk_gib\": 100, \"cost\": 2}],"
+		     " \"tenants\": [{\"name\": \"t\"}],"
+		     " \"vms\": [{\"name\": \"old\", \"tenant\": \"t\", \"vcpus\": 1,"
+		     "  \"mem_mib\": 90, \"disk_gib\": 1, \"host\": \"a\"},"
+		     " {\"name\": \"new\", \"tenant\": \"t\", \"vcpus\": 1,"
+		     "  \"mem_mib\": 30, \"disk_gib\": 1}]}",
+		     PLAN_PINNED, x, 2),
+	     4 + 2 * 0.2);
+	NEAR(x[0], 1);
+	NEAR(x[1], 0.2);
+}
+
+static void test_lp_infeasible(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"p\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 1,"
+		"  \"mem_mib\": 100, \"disk_gib\": 100}],"
+		" \"tenants\": [{\"name\": \"t\"}],"
+		" \"vms\": [{\"name\": \"v\", \"tenant\": \"t\", \"vcpus\": 2,"
+		"  \"mem_mib\": 1, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_plan pl;
+	(void)state;
+
+	assert_int_equal(sched_plan_lp(s, PLAN_FREE, &pl), 0);
+	assert_false(pl.feasible);
+	sched_plan_free(&pl);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
+/* Three prod hosts dedicated to payment-settlement, one with 4 GiB free. */
+static const char *reason_case =
+	"{\"pools\": [{\"name\": \"prod\"}],"
+	" \"hosts\": ["
+	"  {\"name\": \"p1\", \"pool\": \"prod\", \"vcpus\": 64,"
+	"   \"mem_mib\": 131072, \"disk_gib\": 1000},"
+	"  {\"name\": \"p2\", \"pool\": \"prod\", \"vcpus\": 64,"
+	"   \"mem_mib\": 131072, \"disk_gib\": 1000},"
+	"  {\"name\": \"p3\", \"pool\": \"prod\", \"vcpus\": 64,"
+	"   \"mem_mib\": 131072, \"disk_gib\": 1000},"
+	"  {\"name\": \"s1\", \"pool\": \"prod\", \"vcpus\": 64,"
+	"   \"mem_mib\": 65536, \"disk_gib\": 1000},"
+	"  {\"name\": \"s2\", \"pool\": \"prod\", \"vcpus\": 64,"
+	"   \"mem_mib\": 131072, \"disk_gib\": 1000},"
+	"  {\"name\": \"d1\", \"pool\": \"prod\", \"vcpus\": 64,"
+	"   \"mem_mib\": 131072, \"disk_gib\": 1000, \"state\": \"down\"}],"
+	" \"tenants\": [{\"name\": \"payment-settlement\","
+	"                \"isolation\": \"dedicated\"},"
+	"               {\"name\": \"loan-approval\"}],"
+	" \"vms\": ["
+	"  {\"name\": \"pay1\", \"tenant\": \"payment-settlement\", \"vcpus\": 1,"
+	"   \"mem_mib\": 1024, \"disk_gib\": 10, \"host\": \"p1\"},"
+	"  {\"name\": \"pay2\", \"tenant\": \"payment-settlement\", \"vcpus\": 1,"
+	"   \"mem_mib\": 1024, \"disk_gib\": 10, \"host\": \"p2\"},"
+	"  {\"name\": \"pay3\", \"tenant\": \"payment-settlement\", \"vcpus\": 1,"
+	"   \"mem_mib\": 1024, \"disk_gib\": 10, \"host\": \"p3\"},"
+	"  {\"name\": \"loan1\", \"tenant\": \"loan-approval\", \"vcpus\": 4,"
+	"   \"mem_mib\": 4096, \"disk_gib\": 10, \"host\": \"s1\"},"
+	"  {\"name\": \"loan2\", \"tenant\": \"loan-approval\", \"vcpus\": 4,"
+	"   \"mem_mib\": 100000, \"disk_gib\": 10, \"host\": \"s2\"},"
+	"  {\"name\": \"big\", \"tenant\": \"loan-approval\", \"vcpus\": 8,"
+	"   \"mem_mib\": 65536, \"disk_gib\": 50},"
+	"  {\"name\": \"small\", \"tenant\": \"loan-approval\", \"vcpus\": 1,"
+	"   \"mem_mib\": 2048, \"disk_gib\": 5}]}";
+
+static void test_place_one_reason(void **state)
+{
+	struct sched_problem *p = load(reason_case);
+	struct sched_state *s = sched_state_new(p);
+	char why[512] = "";
+	(void)state;
+
+	assert_int_equal(sched_place_one(s, 5, why, sizeof(why)), -1);
+	assert_string_equal(why,
+			    "no host in pool 'prod' has 65536 MiB of memory free "
+			    "for vm 'big' (2 hosts are short); 3 hosts excluded: "
+			    "dedicated to tenant 'payment-settlement'; 1 host "
+			    "excluded: down or in maintenance");
+	assert_int_equal(sched_state_host_of(s, 5), -1);
+	/* pack: the best fit among running hosts is s2 (31072 MiB free
+	 * against 61440 on s1). */
+	assert_int_equal(sched_place_one(s, 6, why, sizeof(why)), 4);
+	assert_int_equal(sched_state_host_of(s, 6), 4);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
+static void test_place_one_spread(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"web\", \"policy\": \"spread\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"web\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
+		" {\"name\": \"b\", \"pool\": \"web\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
+		" {\"name\": \"c\", \"pool\": \"web\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100}],"
+		" \"tenants\": [{\"name\": \"t\"}],"
+		" \"vms\": [{\"name\": \"x\", \"tenant\": \"t\", \"vcpus\": 4,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1, \"host\": \"a\"},"
+		" {\"name\": \"y\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 4096, \"disk_gib\": 1, \"host\": \"b\"},"
+		" {\"name\": \"n1\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1},"
+		" {\"name\": \"n2\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	char why[256];
+	(void)state;
+
+	/* The empty host first, then the one with the lowest peak load:
+	 * a (5/8 vCPU, 2/8 mem) against b (2/8, 5/8) tie at 0.625, so
+	 * the first of them, a. */
+	assert_int_equal(sched_place_one(s, 2, why, sizeof(why)), 2);
+	assert_int_equal(sched_place_one(s, 3, why, sizeof(why)), 2);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
+static void test_availability_group_too_small(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"p\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9},"
+		" {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9},"
+		" {\"name\": \"c\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9},"
+		" {\"name\": \"d\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.5}],"
+		" \"tenants\": [{\"name\": \"t\"}],"
+		" \"groups\": [{\"name\": \"api\", \"tenant\": \"t\","
+		"  \"availability\": 0.999},"
+		" {\"name\": \"db\", \"tenant\": \"t\", \"availability\": 0.99}],"
+		" \"vms\": [{\"name\": \"api1\", \"tenant\": \"t\","
+		"  \"group\": \"api\", \"vcpus\": 1, \"mem_mib\": 1, \"disk_gib\": 1},"
+		" {\"name\": \"api2\", \"tenant\": \"t\", \"group\": \"api\","
+		"  \"vcpus\": 1, \"mem_mib\": 1, \"disk_gib\": 1},"
+		" {\"name\": \"db1\", \"tenant\": \"t\", \"group\": \"db\","
+		"  \"vcpus\": 1, \"mem_mib\": 1, \"disk_gib\": 1},"
+		" {\"name\": \"db2\", \"tenant\": \"t\", \"group\": \"db\","
+		"  \"vcpus\": 1, \"mem_mib\": 1, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_result r;
+	(void)state;
+
+	assert_int_equal(sched_place_all(s, NULL, &r), 0);
+	/* 0.9 hosts: two give 0.99, three 0.999. */
+	assert_int_equal(r.unplaced, 2);
+	assert_string_equal(r.reason[0],
+			    "group 'api' needs 3 members on distinct hosts to "
+			    "reach availability 0.999, it has 2: add 1");
+	assert_non_null(r.reason[1]);
+	assert_null(r.reason[2]);
+	/* db reaches 0.99 on two 0.9 hosts, never on d. */
+	assert_int_not_equal(sched_state_host_of(s, 2),
+			     sched_state_host_of(s, 3));
+	assert_int_not_equal(sched_state_host_of(s, 2), 3);
+	assert_int_not_equal(sched_state_host_of(s, 3), 3);
+	assert_true(sched_state_group_availability(s, 1) >= 0.99 - 1e-12);
+	sched_result_free(&r);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
+static void test_affinity_group_together(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"p\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
+		" {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100}],"
+		" \"tenants\": [{\"name\": \"t\"}],"
+		" \"groups\": [{\"name\": \"pair\", \"tenant\": \"t\","
+		"  \"policy\": \"affinity\"}],"
+		" \"vms\": [{\"name\": \"x\", \"tenant\": \"t\", \"group\": \"pair\","
+		"  \"vcpus\": 4, \"mem_mib\": 1024, \"disk_gib\": 1},"
+		" {\"name\": \"y\", \"tenant\": \"t\", \"group\": \"pair\","
+		"  \"vcpus\": 4, \"mem_mib\": 1024, \"disk_gib\": 1},"
+		" {\"name\": \"z\", \"tenant\": \"t\", \"vcpus\": 4,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_result r;
+	(void)state;
+
+	assert_int_equal(sched_place_all(s, NULL, &r), 0);
+	assert_int_equal(r.unplaced, 0);
+	assert_int_equal(sched_state_host_of(s, 0), sched_state_host_of(s, 1));
+	assert_int_not_equal(sched_state_host_of(s, 2),
+			     sched_state_host_of(s, 0));
+	NEAR(r.cost, 2);
+	sched_result_free(&r);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
+/* Every placement the batch solver makes passes the state's check, its
+ * cost is what the state says, and it is never below the LP bound. */
+static void check_valid(struct sched_state *s, const struct sched_result *r)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	char why[256];
+
+	for (size_t v = 0; v < p->nvms; v++) {
+		int h = sched_state_host_of(s, v);
+
+		if (h >= 0 && sched_state_check(s, v, (size_t)h, why,
+						sizeof(why)) != 0)
+			fail_msg("vm %zu on %d: %s", v, h, why);
+	}
+	NEAR(r->cost, sched_state_cost(s));
+	assert_true(r->cost >= r->lower_bound - 1e-6);
+}
+
+/* Small generated problems: the batch solver reaches the exact MIP's
+ * optimum (within 1%), and the exact optimum is above the LP bound. */
+static void test_small_against_exact(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 12; seed++) {
+		struct sched_problem *p = sched_gen(10, 40, seed, true);
+		struct sched_state *s = sched_state_new(p);
+		struct sched_state *e = sched_state_new(p);
+		struct sched_result r;
+		double exact;
+		bool optimal;
+		size_t placed_exact = 0;
+
+		assert_non_null(p);
+		assert_int_equal(sched_place_all(s, NULL, &r), 0);
+		check_valid(s, &r);
+		if (sched_place_exact(e, 30, &exact, &optimal) != 0)
+			fail_msg("%s", err_msg());
+		assert_true(optimal);
+		for (size_t v = 0; v < p->nvms; v++)
+			placed_exact += sched_state_host_of(e, v) >= 0;
+		assert_int_equal(r.placed, placed_exact);
+		assert_true(exact >= r.lower_bound - 1e-6);
+		if (r.cost > exact * 1.01 + 1e-9)
+			fail_msg("seed %" PRIu64 ": cost %g, optimum %g", seed,
+				 r.cost, exact);
+		sched_result_free(&r);
+		sched_state_free(s);
+		sched_state_free(e);
+		sched_problem_free(p);
+	}
+}
+
+/* Full-featured generated problems: valid, better than first-fit
+ * decreasing, and existing placements stay. */
+static void test_gen_against_ffd(void **state)
+{
+	struct sched_problem *p = sched_gen(60, 600, 7, false);
+	struct sched_state *s = sched_state_new(p), *f = sched_state_new(p);
+	struct sched_result r, rf;
+	(void)state;
+
+	assert_int_equal(sched_place_all(s, NULL, &r), 0);
+	check_valid(s, &r);
+	assert_int_equal(sched_place_ffd(f, &rf), 0);
+	check_valid(f, &rf);
+	assert_true(r.placed >= rf.placed);
+	if (r.placed == rf.placed)
+		assert_true(r.cost <= rf.cost + 1e-9);
+	/* Place again from the result: nothing moves, nothing is added. */
+	sched_state_write_back(s, p);
+	sched_result_free(&r);
+	sched_state_free(s);
+	s = sched_state_new(p);
+	{
+		double before = sched_state_cost(s);
+
+		assert_int_equal(sched_place_all(s, NULL, &r), 0);
+		assert_int_equal(r.placed, 0);
+		NEAR(sched_state_cost(s), before);
+		for (size_t v = 0; v < p->nvms; v++)
+			assert_int_equal(sched_state_host_of(s, v),
+					 p->vms[v].host);
+	}
+	sched_result_free(&r);
+	sched_result_free(&rf);
+	sched_state_free(s);
+	sched_state_free(f);
+	sched_problem_free(p);
+}
+
+static void test_exact_refuses(void **state)
+{
+	struct sched_problem *p = sched_gen(5, 10, 1, false);
+	struct sched_state *s = sched_state_new(p);
+	double cost;
+	bool optimal;
+	(void)state;
+
+	assert_int_equal(sched_place_exact(s, 1, &cost, &optimal), -1);
+	assert_non_null(strstr(err_msg(), "is dedicated"));
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
+static void test_gen_reproducible(void **state)
+{
+	struct sched_problem *a = sched_gen(20, 100, 42, false);
+	struct sched_problem *b = sched_gen(20, 100, 42, false);
+	struct sched_problem *c = sched_gen(20, 100, 43, false);
+	cJSON *ja = sched_problem_to_json(a), *jb = sched_problem_to_json(b),
+	      *jc = sched_problem_to_json(c);
+	char *ta = cJSON_PrintUnformatted(ja), *tb = cJSON_PrintUnformatted(jb),
+	     *tc = cJSON_PrintUnformatted(jc);
+	struct sched_problem *back = NULL;
+	(void)state;
+
+	assert_string_equal(ta, tb);
+	assert_string_not_equal(ta, tc);
+	/* What gen writes, the reader accepts. */
+	assert_int_equal(sched_problem_from_json(ja, &back), 0);
+	assert_int_equal(back->nvms, 100);
+	assert_null(sched_gen(0, 1, 1, false));
+	free(ta);
+	free(tb);
+	free(tc);
+	cJSON_Delete(ja);
+	cJSON_Delete(jb);
+	cJSON_Delete(jc);
+	sched_problem_free(a);
+	sched_problem_free(b);
+	sched_problem_free(c);
+	sched_problem_free(back);
+}
+
+static const char *two_hosts =
+	"{\"pools\": [{\"name\": \"p\"}],"
+	" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 100,"
+	"  \"mem_mib\": 10000, \"disk_gib\": 1000},"
+	" {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 100,"
+	"  \"mem_mib\": 10000, \"disk_gib\": 1000},"
+	" {\"name\": \"c\", \"pool\": \"p\", \"vcpus\": 100,"
+	"  \"mem_mib\": 10000, \"disk_gib\": 1000, \"state\": \"down\"}],"
+	" \"tenants\": [{\"name\": \"t\"}]}";
+
+static void test_capacity(void **state)
+{
+	struct sched_problem *p = load(two_hosts);
+	struct sched_capacity_opts o = {0};
+	struct sched_capacity_result r;
+	(void)state;
+
+	assert_int_equal(sched_capacity_parse_spec("1024,3000,2", &o), 0);
+	assert_true(o.disk_mib == 1024 && o.mem_mib == 3000 && o.vcpus == 2);
+	/* Without N+1: 3 per up host. */
+	assert_int_equal(sched_capacity(p, &o, &r), 0);
+	assert_int_equal(r.instances, 6);
+	assert_string_equal(r.disk_template, "diskless");
+	assert_int_equal(r.fail_mem, 2);
+	assert_int_equal(r.fail_down, 1);
+	sched_capacity_result_free(&r);
+	/* With N+1: a's instances must fit in b's room and back:
+	 * 3 (k_a + k_b) <= 10, so 3 in all. */
+	o.n_plus_one = true;
+	assert_int_equal(sched_capacity(p, &o, &r), 0);
+	assert_int_equal(r.instances, 3);
+	assert_true(r.fail_n1 > 0);
+	sched_capacity_result_free(&r);
+	/* vCPUs limit: 100 / 40 = 2 per host. */
+	o.n_plus_one = false;
+	assert_int_equal(sched_capacity_parse_spec("0,1,40", &o), 0);
+	assert_int_equal(sched_capacity(p, &o, &r), 0);
+	assert_int_equal(r.instances, 4);
+	assert_int_equal(r.fail_cpu, 2);
+	sched_capacity_result_free(&r);
+	sched_problem_free(p);
+}
+
+static void test_capacity_bad_spec(void **state)
+{
+	struct sched_capacity_opts o = {0};
+	(void)state;
+
+	assert_int_equal(sched_capacity_parse_spec("1,2", &o), -1);
+	assert_non_null(strstr(err_msg(), "expected DISK_MIB,MEM_MIB,VCPUS"));
+	assert_int_equal(sched_capacity_parse_spec("1,2,3,4", &o), -1);
+	assert_int_equal(sched_capacity_parse_spec("1,-2,3", &o), -1);
+	assert_non_null(strstr(err_msg(), "'-2' is not a size >= 0"));
+	assert_int_equal(sched_capacity_parse_spec("1,x,3", &o), -1);
+	assert_int_equal(sched_capacity_parse_spec("1,0,0", &o), -1);
+	assert_non_null(strstr(err_msg(), "memory or vcpus must be > 0"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lp_one_dimension),
+		cmocka_unit_test(test_lp_two_dimensions),
+		cmocka_unit_test(test_lp_ratios),
+		cmocka_unit_test(test_lp_restricted_rows),
+		cmocka_unit_test(test_lp_pinned),
+		cmocka_unit_test(test_lp_infeasible),
+		cmocka_unit_test(test_place_one_reason),
+		cmocka_unit_test(test_place_one_spread),
+		cmocka_unit_test(test_availability_group_too_small),
+		cmocka_unit_test(test_affinity_group_together),
+		cmocka_unit_test(test_small_against_exact),
+		cmocka_unit_test(test_gen_against_ffd),
+		cmocka_unit_test(test_exact_refuses),
+		cmocka_unit_test(test_gen_reproducible),
+		cmocka_unit_test(test_capacity),
+		cmocka_unit_test(test_capacity_bad_spec),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
