@@ -41,7 +41,8 @@ nok() {
 check() { # what command...
 	local what=$1
 	shift
-	if "$@"; then ok "$what"; else nok "$what" "failed: $*" "last status: ${status:-} body: ${body:0:400}"; fi
+	local b=${body:-}
+	if "$@"; then ok "$what"; else nok "$what" "failed: $*" "last status: ${status:-} body: ${b:0:400}"; fi
 }
 wait_for() { # seconds command...
 	local t=$1 i
@@ -133,3 +134,24 @@ db() { sqlite3 "$work/state/state.db" "$@"; }
 # has PATTERN: $body contains it; jqt FILTER: the filter is true on $body
 has() { grep -q -- "$1" <<<"$body"; }
 jqt() { jq -e "$1" <<<"$body" >/dev/null; }
+
+# sim_agent NODE CORES MEM_MIB DISK_GIB [POOL]: start a real fincloud-agent
+# on a test:/// simulated host; its PID is in AGENT_PID[NODE].
+declare -A AGENT_PID
+sim_agent() {
+	local node=$1 d=$work/nodes/$1
+	mkdir -p "$d/m" "$d/disks" "$d/images"
+	if [ ! -f "$d/node.xml" ]; then
+		sed -e "s/@CORES@/$2/g" -e "s/@MEM_KIB@/$(($3 * 1024))/g" -e "s/@DISK_GIB@/$4/g" \
+			"$FC_TOP/tests/data/ctrl/node-template.xml" >"$d/node.xml"
+	fi
+	[ -f "$work/join.token" ] || printf '%s\n' "$JOIN" >"$work/join.token"
+	"$agent" --controller-url "$URL" --node-name "$node" --pool "${5:-default}" \
+		--libvirt-uri "test://$d/node.xml" --migration-uri "test://$d/node.xml" \
+		--manifest-dir "$d/m" --storage-dir "$d/disks" --image-dir "$d/images" \
+		--credential-file "$d/credential" --join-token-file "$work/join.token" \
+		--heartbeat-interval 1 --stop-timeout 2 --log-level info \
+		>>"$d/agent.log" 2>&1 &
+	AGENT_PID[$node]=$!
+	pids+=($!)
+}
