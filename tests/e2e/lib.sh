@@ -228,3 +228,35 @@ e2e_wait_hosts_up() {
 	echo "only $up of $n hosts are up after ${secs}s" >&2
 	return 1
 }
+
+# e2e_arrived_live NODE UUID: the domain's last completed job on NODE is
+# an incoming migration (it arrived live, it was not started afresh);
+# prints the downtime
+e2e_arrived_live() {
+	local info
+	info=$(e2e_virsh "$1" domjobinfo "$2" --completed 2>/dev/null) || return 1
+	printf '%s\n' "$info" | grep -q 'Operation: *Incoming migration' || return 1
+	printf '%s\n' "$info" | awk -F': *' '$1 == "Total downtime" { print $2 }' | tr -s ' '
+}
+
+# e2e_has_cmd NOUN VERB: finctl knows the command
+e2e_has_cmd() {
+	"$FC_BIN/finctl" "$1" "$2" --help >/dev/null 2>&1
+}
+
+# e2e_placement_ok IDS...: every VM runs on exactly the node the controller
+# names; prints the problems otherwise
+e2e_placement_ok() {
+	local id host where st bad=0
+	for id in "$@"; do
+		host=$(e2e_vm_field "$id" host)
+		st=$(e2e_vm_field "$id" state)
+		where=$(e2e_nodes_of "$id")
+		if [ "node$where" != "$host" ] || [ "$st" != running ] ||
+			[ "$(e2e_dominfo "$where" "$id" State)" != running ]; then
+			echo "vm $id: controller says '$host' ($st), virsh finds it on node(s) '$where'"
+			bad=1
+		fi
+	done
+	return "$bad"
+}

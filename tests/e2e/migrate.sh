@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Live migration on three real KVM nodes, through finctl only, checked with
+# virsh on each node: "finctl vm migrate" moves a running guest live (the
+# target's last job is an incoming migration) and afterwards it runs on
+# exactly one node; "finctl rebalance run" spreads guests that were packed
+# onto two nodes with live migrations; "finctl host drain" empties a node,
+# which then takes no new VM until "finctl host resume".
+set -u
+. "$(dirname "$0")/lib.sh"
+
+e2e_require_testbed
+e2e_require_fincloud
+e2e_testbed_up 3 fcm 10.250.14 || exit 1
+e2e_ok "testbed up 3 with controller and agents"
+
+f() { e2e_finctl "$@" >/dev/null; }
+if f pool update default --cpu-ratio 4 --policy pack &&
+	f flavor create tiny --vcpus 1 --mem-mib 64 --disk-gib 1 &&
+	f tenant create loan; then
+	e2e_ok "pool, flavor and tenant"
+else
+	e2e_fail "pool, flavor and tenant"
+fi
+
+# keep node 3 empty while the VMs are placed, so a rebalance has work
+f host maintenance node3 on
+ids=()
+for i in 1 2 3 4; do
+	if id=$(e2e_create loan tiny "loan-$i" --wait --timeout 120 2>/dev/null); then
+		ids+=("$id")
+	fi
+done
+f host maintenance node3 off
+if [ ${#ids[@]} -eq 4 ] && out=$(e2e_placement_ok "${ids[@]}") && [ -z "$(e2e_fincloud_domains 3)" ]; then
+	e2e_ok "4 VMs run where the controller says, none on node 3 (in maintenance meanwhile)"
+else
+	e2e_fail "4 VMs run where the controller says" "$out"
+fi
+
+# --- one migration through finctl
+vm=${ids[0]}
+from=$(e2e_nodes_of "$vm")
+to=$((from % 3 + 1))
+if out=$(e2e_finctl vm migrate "$vm" --to "node$to" --wait --timeout 120 2>&1); then
+	e2e_ok "finctl vm migrate --to node$to --wait"
+else
+	e2e_fail "finctl vm migrate --to node$to --wait" "$out"
+fi
+if down=$(e2e_arrived_live "$to" "$vm") && [ "$(e2e_nodes_of "$vm")" = "$to" ] &&
+	[ "$(e2e_vm_field "$vm" host)" = "node$to" ]; then
+	e2e_ok "the guest moved live from node $from to node $to (downtime $down) and runs there only"
+else
+	e2e_fail "the guest moved live from node $from to node $to and runs there only" \
+		"virsh finds it on '$(e2e_nodes_of "$vm")', controller says '$(e2e_vm_field "$vm" host)'"
+fi
+if out=$(e2e_placement_ok "${ids[@]}"); then
+	e2e_ok "after the migration every VM runs on exactly one node, the one the controller names"
+else
+	e2e_fail "after the migration every VM runs on exactly one node" "$out"
+fi
+
+# --- a rebalance run
+if ! e2e_has_cmd rebalance run; then
+	e2e_ok "rebalance moves running guests live # SKIP finctl has no 'rebalance run' command yet"
+else
+	declare -A before
+	for id in "${ids[@]}"; do before[$id]=$(e2e_nodes_of "$id"); done
+	if out=$(e2e_finctl rebalance run --pool default --policy spread --max-moves 3 2>&1); then
+		e2e_ok "finctl rebalance run --pool default --policy spread --max-moves 3"
+	else
+		e2e_fail "finctl rebalance run --pool default --policy spread --max-moves 3" "$out"
+	fi
+	moved=0 bad=()
+	for id in "${ids[@]}"; do
+		now=$(e2e_nodes_of "$id")
+		[ "$now" = "${before[$id]}" ] && continue
+		moved=$((moved + 1))
+		e2e_arrived_live "$now" "$id" >/dev/null || bad+=("vm $id on node $now did not arrive by live migration")
+	done
+	[ "$moved" -ge 1 ] || bad+=("no VM moved")
+	[ "$moved" -le 3 ] || bad+=("$moved VMs moved, more than --max-moves 3")
+	if [ ${#bad[@]} -eq 0 ] && out=$(e2e_placement_ok "${ids[@]}"); then
+		e2e_ok "the rebalance moved $moved running guest(s) live; each VM runs on exactly one node"
+	else
+		e2e_fail "the rebalance moves running guests live; each VM runs on exactly one node" "${bad[@]}" "$out"
+	fi
+fi
+
+# --- drain and resume
+if ! e2e_has_cmd host drain; then
+	e2e_ok "drain empties a node # SKIP finctl has no 'host drain' command yet"
+else
+	victim=$(e2e_nodes_of "${ids[1]}")
+	if out=$(e2e_finctl host drain "node$victim" 2>&1); then
+		e2e_ok "finctl host drain node$victim"
+	else
+		e2e_fail "finctl host drain node$victim" "$out"
+	fi
+	left=$(e2e_fincloud_domains "$victim")
+	if [ -z "$left" ] && out=$(e2e_placement_ok "${ids[@]}"); then
+		e2e_ok "node $victim is empty; every VM runs on exactly one other node"
+	else
+		e2e_fail "node $victim is empty; every VM runs on exactly one other node" "left: $left" "$out"
+	fi
+	if id=$(e2e_create loan tiny loan-after-drain --wait --timeout 120 2>/dev/null) &&
+		[ "$(e2e_nodes_of "$id")" != "$victim" ]; then
+		e2e_ok "a drained node takes no new VM"
+	else
+		e2e_fail "a drained node takes no new VM"
+	fi
+	if e2e_has_cmd host resume && out=$(e2e_finctl host resume "node$victim" 2>&1); then
+		e2e_ok "finctl host resume node$victim"
+	else
+		e2e_fail "finctl host resume node$victim" "$out"
+	fi
+fi
