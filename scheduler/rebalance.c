@@ -26,6 +26,7 @@
 #define REBAL_FULL_HOSTS 96
 /* Otherwise this many sources and destinations per pool and step. */
 #define REBAL_CANDIDATES 16
+#define REBAL_DESTS 8
 
 /* --- balance scores behind one interface --------------------------- */
 
@@ -311,6 +312,7 @@ struct rb {
 	double step_min;        /* smallest gain of a search step */
 	bool stop;              /* the move budget is spent */
 	size_t *order;          /* host indices, for candidate selection */
+	size_t *pstart, *pend;  /* per pool: its range in order */
 	double *load;
 };
 
@@ -699,6 +701,29 @@ static int cmp_pool_load(const void *x, const void *y, void *ctx)
 	return a < c ? -1 : (a > c);
 }
 
+/* Sort the hosts by (pool, load) into b->order; pool q's hosts are
+ * b->order[b->pstart[q] .. b->pend[q]), least loaded first. */
+static void rank_hosts(struct rb *b, const struct sched_state *s)
+{
+	const struct sched_problem *p = b->p;
+	size_t i;
+
+	for (i = 0; i < p->nhosts; i++) {
+		b->order[i] = i;
+		b->load[i] = host_load(s, p, i);
+	}
+	qsort_r(b->order, p->nhosts, sizeof(*b->order), cmp_pool_load, b);
+	for (i = 0; i < p->npools; i++)
+		b->pstart[i] = b->pend[i] = 0;
+	for (i = 0; i < p->nhosts; i++) {
+		size_t q = (size_t)p->hosts[b->order[i]].pool;
+
+		if (i == 0 || p->hosts[b->order[i - 1]].pool != (int)q)
+			b->pstart[q] = i;
+		b->pend[q] = i + 1;
+	}
+}
+
 /*
  * spread works in two stages.
  *
@@ -739,15 +764,11 @@ static int search_step(struct rb *b, struct search *x)
 {
 	const struct sched_problem *p = b->p;
 	double cur = x->sc.value(x->sc.ctx), best = b->step_min;
-	size_t i, start, end, best_vm = 0, best_to = 0, best_from = 0;
+	size_t start, end, best_vm = 0, best_to = 0, best_from = 0;
 	int best_dc = 0;
 	bool found = false;
 
-	for (i = 0; i < p->nhosts; i++) {
-		b->order[i] = i;
-		b->load[i] = host_load(x->s, p, i);
-	}
-	qsort_r(b->order, p->nhosts, sizeof(*b->order), cmp_pool_load, b);
+	rank_hosts(b, x->s);
 	for (start = 0; start < p->nhosts; start = end) {
 		size_t n, ns, nd, si, di;
 		int pool = p->hosts[b->order[start]].pool;
@@ -757,7 +778,8 @@ static int search_step(struct rb *b, struct search *x)
 		     end++)
 			;
 		n = end - start;
-		ns = nd = n <= REBAL_FULL_HOSTS ? n : REBAL_CANDIDATES;
+		ns = n <= REBAL_FULL_HOSTS ? n : REBAL_CANDIDATES;
+		nd = n <= REBAL_FULL_HOSTS ? n : REBAL_DESTS;
 		for (si = 0; si < ns; si++) {
 			size_t src = b->order[end - 1 - si], k;
 
@@ -824,58 +846,36 @@ static void search_apply(struct search *x, size_t vm, size_t from, size_t to)
 }
 
 /* Destinations worth trying for a VM of pool `pool` in a refine step: the
- * pool's least loaded hosts (all of them in a small pool). */
-static size_t pool_dests(struct rb *b, struct search *x, int pool,
-			 size_t *out)
+ * pool's least loaded hosts (all of them in a small pool), from the
+ * ranking made by rank_hosts(). */
+static size_t pool_dests(const struct rb *b, int pool, const size_t **out)
 {
-	const struct sched_problem *p = b->p;
-	size_t i, n = 0, start = p->nhosts, end;
+	size_t n = b->pend[pool] - b->pstart[pool];
 
-	for (i = 0; i < p->nhosts; i++) {
-		b->order[i] = i;
-		b->load[i] = host_load(x->s, p, i);
-	}
-	qsort_r(b->order, p->nhosts, sizeof(*b->order), cmp_pool_load, b);
-	for (i = 0; i < p->nhosts; i++)
-		if (p->hosts[b->order[i]].pool == pool) {
-			start = i;
-			break;
-		}
-	for (end = start; end < p->nhosts &&
-			  p->hosts[b->order[end]].pool == pool;
-	     end++)
-		;
-	for (i = start; i < end && n < (end - start <= REBAL_FULL_HOSTS ?
-						end - start :
-						REBAL_CANDIDATES);
-	     i++)
-		out[n++] = b->order[i];
-	return n;
+	*out = b->order + b->pstart[pool];
+	return n <= REBAL_FULL_HOSTS ? n : REBAL_CANDIDATES;
 }
 
 /* Improve the target by moving only VMs already away from home (no new
  * migration). 1 when a move was made. */
 static int refine_step(struct rb *b, struct search *x, const size_t *away,
-		       size_t naway, size_t *dests)
+		       size_t naway)
 {
 	const struct sched_problem *p = b->p;
 	double cur = x->sc.value(x->sc.ctx), best = b->step_min;
 	size_t k, d, best_vm = 0, best_to = 0;
-	int last_pool = -1;
-	size_t nd = 0;
 	bool found = false;
+
+	rank_hosts(b, x->s);
 
 	for (k = 0; k < naway; k++) {
 		size_t vm = away[k];
 		size_t from = (size_t)sched_state_host_of(x->s, vm);
-		int pool = p->hosts[from].pool;
+		const size_t *dests;
+		size_t nd = pool_dests(b, p->hosts[from].pool, &dests);
 
 		if (from == (size_t)x->origin[vm])
 			continue;
-		if (pool != last_pool) {
-			nd = pool_dests(b, x, pool, dests);
-			last_pool = pool;
-		}
 		for (d = 0; d < nd; d++) {
 			size_t to = dests[d];
 			double gain;
@@ -910,12 +910,11 @@ static int refine_step(struct rb *b, struct search *x, const size_t *away,
 static int prune(struct rb *b, struct search *x, double lambda)
 {
 	const struct sched_problem *p = b->p;
-	size_t *away = NULL, *dests = NULL, naway, i;
+	size_t *away = NULL, naway, i;
 	int ret = -1, r;
 
 	away = malloc((p->nvms ? p->nvms : 1) * sizeof(*away));
-	dests = malloc((p->nhosts ? p->nhosts : 1) * sizeof(*dests));
-	if (away == NULL || dests == NULL) {
+	if (away == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -949,7 +948,7 @@ static int prune(struct rb *b, struct search *x, double lambda)
 		search_apply(x, best_vm,
 			     (size_t)sched_state_host_of(x->s, best_vm),
 			     (size_t)x->origin[best_vm]);
-		while ((r = refine_step(b, x, away, naway, dests)) > 0)
+		while ((r = refine_step(b, x, away, naway)) > 0)
 			;
 		if (r < 0)
 			goto out;
@@ -957,16 +956,31 @@ static int prune(struct rb *b, struct search *x, double lambda)
 	ret = 0;
 out:
 	free(away);
-	free(dests);
 	return ret;
 }
 
+struct pending {
+	size_t vm;
+	double key;
+};
+
+static int cmp_pending(const void *x, const void *y)
+{
+	const struct pending *a = x, *c = y;
+
+	if (a->key != c->key)
+		return a->key < c->key ? 1 : -1;
+	return a->vm < c->vm ? -1 : (a->vm > c->vm);
+}
+
 /* Migrate the VMs whose target differs from their host, each once, in a
- * feasible order. */
+ * feasible order: by gain per migration cost, re-ranked after every
+ * batch (1/16 of what is left, so small plans are ranked every step). */
 static int order_moves(struct rb *b, const int *target)
 {
 	const struct sched_problem *p = b->p;
-	size_t *pend = NULL, np = 0, i;
+	struct pending *pend = NULL;
+	size_t np = 0, i, k;
 	int ret = -1;
 
 	pend = malloc((p->nvms ? p->nvms : 1) * sizeof(*pend));
@@ -974,32 +988,35 @@ static int order_moves(struct rb *b, const int *target)
 		return err_set("out of memory");
 	for (i = 0; i < p->nvms; i++)
 		if (target[i] >= 0 && target[i] != sched_state_host_of(b->s, i))
-			pend[np++] = i;
+			pend[np++].vm = i;
 	while (np > 0 && budget_left(b)) {
-		double cur = b->sc.value(b->sc.ctx), best = -INFINITY;
-		size_t k, bk = 0;
-		bool found = false;
+		double cur = b->sc.value(b->sc.ctx);
+		size_t batch = np / 16 ? np / 16 : 1, done = 0, keep = 0;
 
 		for (k = 0; k < np; k++) {
-			size_t vm = pend[k], to = (size_t)target[vm];
-			double key = (cur - b->sc.try_move(b->sc.ctx, vm, to)) /
-				     migration_cost(b, vm);
+			size_t vm = pend[k].vm;
 
-			if (key <= best)
-				continue;
-			if (sched_state_check_code(b->s, vm, to, NULL) !=
-			    SCHED_OK)
-				continue;
-			best = key;
-			bk = k;
-			found = true;
+			pend[k].key = (cur - b->sc.try_move(b->sc.ctx, vm,
+							    (size_t)target[vm])) /
+				      migration_cost(b, vm);
 		}
-		if (!found)
+		qsort(pend, np, sizeof(*pend), cmp_pending);
+		for (k = 0; k < np; k++) {
+			size_t vm = pend[k].vm, to = (size_t)target[vm];
+
+			if (done < batch && budget_left(b) &&
+			    sched_state_check_code(b->s, vm, to, NULL) ==
+				    SCHED_OK) {
+				if (do_move(b, vm, to, REBAL_BALANCE) < 0)
+					goto out;
+				done++;
+				continue;
+			}
+			pend[keep++] = pend[k];
+		}
+		np = keep;
+		if (done == 0)
 			break; /* the rest would need a VM to move twice */
-		if (do_move(b, pend[bk], (size_t)target[pend[bk]],
-			    REBAL_BALANCE) < 0)
-			goto out;
-		pend[bk] = pend[--np];
 	}
 	ret = 0;
 out:
@@ -1224,8 +1241,11 @@ int rebal_plan(const struct sched_problem *p, const struct rebal_opts *o,
 	b.hv = calloc(p->nhosts ? p->nhosts : 1, sizeof(*b.hv));
 	b.order = calloc(p->nhosts ? p->nhosts : 1, sizeof(size_t));
 	b.load = calloc(p->nhosts ? p->nhosts : 1, sizeof(double));
+	b.pstart = calloc(p->npools ? p->npools : 1, sizeof(size_t));
+	b.pend = calloc(p->npools ? p->npools : 1, sizeof(size_t));
 	if (b.moved == NULL || b.movable == NULL || b.blocked == NULL ||
-	    b.hv == NULL || b.order == NULL || b.load == NULL) {
+	    b.hv == NULL || b.order == NULL || b.load == NULL ||
+	    b.pstart == NULL || b.pend == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -1313,6 +1333,8 @@ out:
 	free(b.blocked);
 	free(b.order);
 	free(b.load);
+	free(b.pstart);
+	free(b.pend);
 	return ret;
 }
 
