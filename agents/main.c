@@ -480,6 +480,19 @@ static void stop_remember(struct agent *a, const char *uuid)
 	a->nstops++;
 }
 
+/* True when the last published pass already had this error: a VM that
+ * stays broken is logged once, not at every pass. */
+static bool error_known(struct agent *a, const char *msg)
+{
+	bool known = false;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; !known && i < a->nerrors; i++)
+		known = strcmp(a->errors[i].error, msg) == 0;
+	pthread_mutex_unlock(&a->lock);
+	return known;
+}
+
 static int perform(struct agent *a, const struct agent_action *act,
 		   const struct agent_vm_spec *s)
 {
@@ -529,10 +542,8 @@ static int collect_specs(struct agent *a, struct agent_vm_spec **out,
 	*out = NULL;
 	*nout = 0;
 	if (agent_manifest_load(a->cfg->manifest_dir, &m, &nm, errs, nerrs) <
-	    0) {
-		log_warn("%s", err_msg());
+	    0)
 		agent_vm_error_add(errs, nerrs, "", "", err_msg());
-	}
 	all = calloc(nm + (a->have_desired ? a->desired.nvms : 0) + 1,
 		     sizeof(*all));
 	if (all == NULL) {
@@ -631,7 +642,6 @@ static int reconcile_pass(struct agent *a)
 		log_debug("vm '%s': %s", s->name,
 			  agent_action_name(acts[i].type));
 		if (perform(a, &acts[i], s) < 0) {
-			log_warn("%s", err_msg());
 			agent_vm_error_add(&errs, &nerrs, s->vm_id, s->name,
 					   err_msg());
 			if (!agent_virt_alive(a->virt))
@@ -645,7 +655,8 @@ static int reconcile_pass(struct agent *a)
 			goto out;
 	}
 	for (size_t i = 0; i < nerrs; i++)
-		log_debug("vm error: %s", errs[i].error);
+		if (!error_known(a, errs[i].error))
+			log_warn("%s", errs[i].error);
 	a->pass_failed = nerrs > 0;
 	publish(a, doms, ndoms, errs, nerrs);
 	doms = NULL;
