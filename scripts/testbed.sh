@@ -12,7 +12,8 @@
 #
 # Options:
 #   --dir DIR        state directory (default: $FC_TESTBED_DIR or
-#                    /run/fincloud-testbed)
+#                    build/testbed of this checkout); not under /run,
+#                    which each node replaces with its own
 #   --subnet A.B.C   the /24 the nodes live in (default 10.250.0): the host
 #                    side is A.B.C.1 on a bridge, node i is A.B.C.(i+1)
 #   --prefix P       name prefix of namespaces and links (default fc):
@@ -64,7 +65,7 @@ cmd=${1:-}
 	exit 2
 }
 shift
-dir=${FC_TESTBED_DIR:-/run/fincloud-testbed}
+dir=${FC_TESTBED_DIR:-$top/build/testbed}
 subnet=10.250.0
 prefix=fc
 bin=$top/build/bin
@@ -91,6 +92,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
+case $dir/ in /run/* | /var/run/*) die "--dir '$dir' is under /run, which every node replaces with a private tmpfs: pick another directory" ;; esac
 case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
 [[ $subnet =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "bad --subnet '$subnet': give the first three octets, e.g. 10.250.0"
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "bad --prefix '$prefix': 1-8 lowercase letters or digits, starting with a letter"
@@ -577,6 +579,11 @@ up_fincloud() { # n
 		return 0
 	fi
 	controller_up
+	# agents join an existing pool only
+	if [ "$pool" != default ] && ! finctl_admin pool show "$pool" >/dev/null 2>&1; then
+		finctl_admin pool create "$pool" >/dev/null || die "finctl pool create $pool failed"
+		say "pool '$pool' created for the agents to join"
+	fi
 	tok=$(join_token)
 	for i in $(seq 1 "$n"); do
 		agent_install "$i" "$tok"
