@@ -10,10 +10,11 @@
 # the ratios fincloud / hbal. Then the time of a plan for 1,000 nodes x
 # 10,000 VMs (htools input and JSON input).
 #
-# hbal gets a time budget per cluster (HBAL_BUDGET seconds, default 240):
-# when it runs out, hbal is stopped and its result is the solution it had
-# printed so far (marked "cut"). hbal writes its moves as it finds them,
-# so that solution is known.
+# hbal gets a time budget per cluster: HBAL_BUDGET seconds (default 900)
+# up to 100 nodes, HBAL_BUDGET_BIG (default 300) above, where it would run
+# for hours. When it runs out, hbal is stopped and its result is the
+# solution it had printed so far (marked "cut"): hbal prints its moves as
+# it finds them, so that solution is known.
 #
 # Scoring hbal's result: hbal's -S file keeps each node's f_mem as it was
 # before the moves (only the instances' primary nodes change), so hinfo
@@ -29,7 +30,8 @@ build=${1:?usage: scripts/bench-rebal.sh BUILD_DIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
 case $build in /*) ;; *) build=$top/$build ;; esac
 sched=$build/bin/fincloud-sched
-budget=${HBAL_BUDGET:-240}
+budget_small=${HBAL_BUDGET:-900}
+budget_big=${HBAL_BUDGET_BIG:-300}
 sizes=${REBAL_BENCH_SIZES:-"12 30 60 200"}
 py=/usr/bin/python3
 
@@ -88,7 +90,7 @@ apply_moves() {
 	}' FS='[ |]' "$2" FS='|' "$1"
 }
 
-printf '%s\n' "Rebalancing: fincloud-sched rebalance vs hbal (ganeti-htools $(hinfo --version | sed -n '1s/.*version //p')), hbal budget ${budget}s"
+printf '%s\n' "Rebalancing: fincloud-sched rebalance vs hbal (ganeti-htools $(hinfo --version | sed -n '1s/.*version //p')), hbal budget ${budget_small}s (<= 100 nodes) / ${budget_big}s"
 printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' nodes tool score_in score_out moves MiB_moved seconds notes
 rows=()
 for n in $sizes; do
@@ -117,6 +119,8 @@ for n in $sizes; do
 	printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" fincloud "$sin" "$fout" "$fmoves" "$fmib" "$fsec" "$fnote"
 
 	# hbal, with a time budget
+	budget=$budget_small
+	[ "$n" -gt 100 ] && budget=$budget_big
 	t0=$(now)
 	/usr/bin/time -f '%U %S' -o "$tmp/hb$n.cpu" \
 		hbal -t "$f" --ignore-dynu -S "$tmp/hb$n" >"$tmp/hb$n.out" 2>"$tmp/hb$n.err" &
