@@ -69,6 +69,8 @@ struct cap {
 	size_t *added;              /* new instances per host */
 	double spec[DIM_COUNT];
 	bool *initial_fail;
+	double *rmem;               /* Ganeti's r_mem: DRBD failover reserve */
+	bool *allocable;            /* host's group takes new instances */
 	/* scratch for the relocation test */
 	double (*scratch)[DIM_COUNT];
 	double *items;
@@ -111,12 +113,16 @@ static void policy_template(const struct sched_problem *p, char *out,
 	}
 }
 
+/* Instances a failed host's group must take in: every one that uses
+ * memory except DRBD ones, which fail over to their secondary (as
+ * Ganeti's canEvacuateNode: shared storage moves, the rest is
+ * recreated). */
 static bool vm_restartable(const struct sched_problem *p, size_t v)
 {
-	if (p->htools == NULL)
-		return true;
-	return p->htools->insts[v].mirror == HT_MIRROR_EXTERNAL &&
-	       p->vms[v].req[DIM_MEM] > 0;
+	if (p->vms[v].req[DIM_MEM] <= 0)
+		return false;
+	return p->htools == NULL ||
+	       p->htools->insts[v].mirror != HT_MIRROR_INTERNAL;
 }
 
 /* Does the failure of host f leave room for its restartable load? */
@@ -125,8 +131,6 @@ static bool survives(struct cap *c, size_t f)
 	const struct sched_problem *p = c->p;
 	size_t n = 0, pool = (size_t)p->hosts[f].pool;
 
-	if (p->hosts[f].state != HOST_UP)
-		return true;
 	for (size_t i = 0; i < c->nmov[f]; i++)
 		c->items[n++] = (double)c->mov[f][i];
 	for (size_t i = 0; i < c->added[f]; i++)
@@ -165,8 +169,13 @@ static bool survives(struct cap *c, size_t f)
 			bool fits = h != f && p->hosts[h].state == HOST_UP &&
 				    (size_t)p->hosts[h].pool == pool;
 
-			for (int d = 0; fits && d < DIM_COUNT; d++)
-				fits = c->scratch[h][d] + 1e-9 >= req[d];
+			/* Evacuation ignores Ganeti's soft limits (the
+			 * vCPU ratio); memory must stay above zero. */
+			fits = fits && c->scratch[h][DIM_MEM] - req[DIM_MEM] >
+						1e-9;
+			fits = fits && (req[DIM_DISK] <= 0 ||
+					c->scratch[h][DIM_DISK] + 1e-9 >=
+						req[DIM_DISK]);
 			if (fits && (best == SIZE_MAX ||
 				     c->scratch[h][DIM_MEM] >
 					     c->scratch[best][DIM_MEM]))
@@ -212,7 +221,8 @@ static bool n1_ok(struct cap *c, size_t host)
 	const struct sched_problem *p = c->p;
 
 	for (size_t f = 0; f < c->nh; f++) {
-		if (c->initial_fail[f] || p->hosts[f].pool != p->hosts[host].pool)
+		if (c->initial_fail[f] ||
+		    p->hosts[f].pool != p->hosts[host].pool)
 			continue;
 		if (!survives(c, f) || !drbd_ok(c, f))
 			return false;
@@ -245,6 +255,8 @@ static void cap_free(struct cap *c)
 	free(c->room);
 	free(c->drbd_need);
 	free(c->initial_fail);
+	free(c->rmem);
+	free(c->allocable);
 	free(c->scratch);
 	free(c->items);
 }
@@ -285,10 +297,45 @@ int sched_capacity(const struct sched_problem *p,
 	c.mov = calloc(c.nh + 1, sizeof(*c.mov));
 	c.nmov = calloc(c.nh + 1, sizeof(*c.nmov));
 	c.capmov = calloc(c.nh + 1, sizeof(*c.capmov));
+	c.rmem = calloc(c.nh + 1, sizeof(*c.rmem));
+	c.allocable = calloc(c.nh + 1, sizeof(*c.allocable));
 	if (r->per_host == NULL || c.room == NULL || c.scratch == NULL ||
 	    c.drbd_need == NULL || c.initial_fail == NULL || c.mov == NULL ||
-	    c.nmov == NULL || c.capmov == NULL)
+	    c.nmov == NULL || c.capmov == NULL || c.rmem == NULL ||
+	    c.allocable == NULL)
 		goto oom;
+	for (size_t h = 0; h < c.nh; h++) {
+		const struct htools_data *ht = p->htools;
+
+		c.allocable[h] = p->hosts[h].state == HOST_UP;
+		/* Ganeti allocates nothing in an 'unallocable' group. */
+		if (ht != NULL && (size_t)p->hosts[h].pool < ht->ngroups &&
+		    ht->groups[p->hosts[h].pool].field[2] != NULL &&
+		    strcmp(ht->groups[p->hosts[h].pool].field[2],
+			   "unallocable") == 0)
+			c.allocable[h] = false;
+	}
+	if (p->htools != NULL) {
+		/* r_mem: for each secondary, the most memory the DRBD
+		 * instances of any one primary would bring on failover. */
+		double *peer = calloc(c.nh * c.nh + 1, sizeof(*peer));
+
+		if (peer == NULL)
+			goto oom;
+		for (size_t v = 0; v < p->nvms; v++) {
+			const struct htools_inst *in = &p->htools->insts[v];
+
+			if (in->mirror == HT_MIRROR_INTERNAL && in->snode >= 0 &&
+			    p->vms[v].host >= 0 && in->uses_memory)
+				peer[(size_t)in->snode * c.nh +
+				     (size_t)p->vms[v].host] += (double)in->mem;
+		}
+		for (size_t h = 0; h < c.nh; h++)
+			for (size_t q = 0; q < c.nh; q++)
+				if (peer[h * c.nh + q] > c.rmem[h])
+					c.rmem[h] = peer[h * c.nh + q];
+		free(peer);
+	}
 	for (size_t h = 0; h < c.nh; h++)
 		for (int d = 0; d < DIM_COUNT; d++)
 			c.room[h][d] = p->hosts[h].cap[d] *
@@ -360,17 +407,23 @@ int sched_capacity(const struct sched_problem *p,
 		for (size_t h = 0; h < c.nh; h++) {
 			double u = p->hosts[h].cap[DIM_MEM] *
 				   p->pools[p->hosts[h].pool].ratio[DIM_MEM];
+			double left_mem = c.room[h][DIM_MEM] - c.spec[DIM_MEM];
+			/* As Ganeti: memory and disk must stay above zero,
+			 * and above the DRBD reserve unless already below. */
+			double floor_mem = c.room[h][DIM_MEM] > c.rmem[h]
+						   ? c.rmem[h]
+						   : 0;
 
-			if (p->hosts[h].state != HOST_UP) {
+			if (!c.allocable[h]) {
 				r->fail_down++;
-			} else if (c.room[h][DIM_MEM] + 1e-9 <
-				   c.spec[DIM_MEM]) {
+			} else if (left_mem <= floor_mem + 1e-9) {
 				r->fail_mem++;
 			} else if (c.room[h][DIM_VCPU] + 1e-9 <
 				   c.spec[DIM_VCPU]) {
 				r->fail_cpu++;
-			} else if (c.room[h][DIM_DISK] + 1e-9 <
-				   c.spec[DIM_DISK]) {
+			} else if (c.spec[DIM_DISK] > 0 &&
+				   c.room[h][DIM_DISK] - c.spec[DIM_DISK] <=
+					   1e-9) {
 				r->fail_disk++;
 			} else {
 				cand[ncand].h = h;

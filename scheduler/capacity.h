@@ -2,20 +2,27 @@
  * capacity.h - how many more instances of one size fit a cluster, the
  * question Ganeti's `hspace --standard-alloc=DISK,MEM,VCPUS` answers.
  *
- * Instances are added one at a time on the up host with the most free
- * memory (in its pool's share) that takes it: capacity with the pool's
- * ratios, as in the placement model. The spec's disk counts only for disk
+ * Instances are added one at a time on the host with the largest share
+ * of free memory that takes it, with Ganeti's hard limits (Node.addPri):
+ * memory must stay above zero and above the node's DRBD failover reserve
+ * (r_mem), the vCPU ratio of the node group's policy holds, local disk
+ * must stay above zero; nothing goes to hosts that are not up or to
+ * 'unallocable' node groups. The spec's disk counts only for disk
  * templates with local storage (plain, drbd, file); the template is the
  * first one of the cluster's instance policy, else "diskless", as hspace
- * chooses it.
+ * chooses it. Without n_plus_one the count equals `hspace
+ * --no-capacity-checks` (instances are identical, so the order does not
+ * change how many fit).
  *
- * With n_plus_one, an instance is only added when afterwards the failure
- * of any single host still leaves room for its instances elsewhere:
- * externally mirrored ones (and the new ones) restart on the other up
- * hosts of the same pool (placed largest first where they fit), DRBD ones
- * on their secondary node; plain and file instances cannot restart and are
- * not counted. A host that already fails this test before any allocation
- * is reported and tolerated (its failure may not get worse).
+ * With n_plus_one (hspace's default global N+1 check, Ganeti's
+ * canEvacuateNode), an instance is only added when afterwards every host
+ * of its pool can fail: its DRBD instances fail over to their secondaries
+ * and every other instance that uses memory (the new ones included) is
+ * re-created on the other up hosts of the pool, largest first, memory
+ * staying above zero. Differences from hspace: a host that already fails
+ * this test before any allocation is reported (initial_n1_failures) and
+ * tolerated, where hspace allocates nothing; hosts that are offline are
+ * never evacuation targets, where hspace counts their free memory.
  */
 #ifndef FC_SCHED_CAPACITY_H
 #define FC_SCHED_CAPACITY_H
