@@ -252,10 +252,11 @@ cmd_down() {
 	[ ${#first[@]} -eq 0 ] || stop_pids TERM "${first[@]}"
 	for l in "${lines[@]}"; do
 		case $l in
-		"domains "*) destroy_domains "${l#domains }" ;;
-		"domains-under "*) read -r _ a b <<<"$l"; destroy_domains "$a" "$b" ;;
+		"domains "*) destroy_domains "${l#domains }" & ;;
+		"domains-under "*) read -r _ a b <<<"$l"; destroy_domains "$a" "$b" & ;;
 		esac
 	done
+	wait
 	[ ${#second[@]} -eq 0 ] || stop_pids TERM "${second[@]}"
 	for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
 		case ${lines[i]} in "pid "* | "domains "* | "domains-under "*) continue ;; esac
@@ -304,10 +305,10 @@ node_prepare() { # i
 	nd=$(node_dir "$i")
 	ip=$(node_ip "$i")
 	mkdir -p "$nd/root"/{var/lib/libvirt,var/cache/libvirt,var/log/libvirt,etc/fincloud,var/lib/fincloud}
-	cp -a /etc/libvirt "$nd/root/etc/"
-	# no default network, no autostarted guests of the host
-	rm -rf "$nd/root/etc/libvirt/qemu/networks/autostart" "$nd/root/etc/libvirt/qemu/autostart"
-	find "$nd/root/etc/libvirt/qemu" -maxdepth 1 -name '*.xml' -delete
+	# the host's settings files only: none of its guests, networks,
+	# storage pools, secrets or hooks
+	mkdir -p "$nd/root/etc/libvirt/qemu"
+	find /etc/libvirt -maxdepth 1 -type f -exec cp -p {} "$nd/root/etc/libvirt/" \;
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	cat >>"$nd/root/etc/libvirt/libvirtd.conf" <<EOF
 

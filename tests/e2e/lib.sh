@@ -99,7 +99,7 @@ e2e_testbed_up() {
 e2e_cleanup() {
 	local rc=$?
 	if [ -n "${E2E_DIR:-}" ]; then
-		if [ "$rc" -ne 0 ] || [ "$e2e_failed" -ne 0 ]; then
+		if { [ "$rc" -ne 0 ] || [ "$e2e_failed" -ne 0 ]; } && [ -z "${E2E_NO_LOG_TAILS:-}" ]; then
 			local f
 			for f in "$E2E_DIR"/tb/controller/controller.log "$E2E_DIR"/tb/node*/agent.log; do
 				[ -f "$f" ] || continue

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# scripts/bench-e2e.sh BUILD_DIR: fincloud against raw virsh on a real
+# 3-node KVM testbed, in one run.
+#
+#  1. provisioning: 30 guests (1 vCPU, 64 MiB, 1 GiB qcow2) created with
+#     "finctl vm create" (one after the other, no --wait) until virsh on
+#     the nodes shows all 30 running, against the same guests (the XML the
+#     agent defined, renamed) created by raw virsh from the host, per node
+#     one stream of vol-create-as + define + start, the three nodes in
+#     parallel with the same number of guests each as fincloud placed there.
+#     Target: ratio <= 1.3.
+#  2. one live migration (with its local disk), "finctl vm migrate --to
+#     HOST --wait" against "virsh migrate --live --p2p --persistent
+#     --undefinesource --copy-storage-all", median of 3 each.
+#     Target: ratio <= 1.2.
+#
+# Exits 77 (with a SKIP line) where the testbed cannot run, 1 when a
+# measurement failed, else 0 (a missed target is reported, not an error).
+set -u
+build=${1:?usage: scripts/bench-e2e.sh BUILD_DIR}
+top=$(cd "$(dirname "$0")/.." && pwd)
+case $build in /*) ;; *) build=$top/$build ;; esac
+export FC_TOP=$top FC_BUILD=$build FC_BIN=$build/bin
+E2E_NO_LOG_TAILS=1
+# shellcheck source=../tests/e2e/lib.sh
+. "$top/tests/e2e/lib.sh"
+
+N=${FC_BENCH_GUESTS:-30}
+REPS=3
+e2e_require_testbed
+e2e_require_fincloud
+e2e_testbed_up 3 fcb 10.250.12 >/dev/null || {
+	cat "$E2E_DIR/up.log"
+	exit 1
+}
+echo "# testbed: 3 nodes up ($E2E_VIRT), $N guests per side"
+
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+fail=0
+
+running_on() { # node: number of running domains whose name matches $2
+	e2e_virsh "$1" list --name 2>/dev/null | grep -c -- "$2"
+}
+wait_running() { # pattern total
+	local i t
+	for i in $(seq 1 1500); do
+		t=0
+		for n in 1 2 3; do t=$((t + $(running_on "$n" "$1"))); done
+		[ "$t" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+e2e_finctl pool update default --cpu-ratio 16 --policy spread >/dev/null &&
+	e2e_finctl flavor create tiny --vcpus 1 --mem-mib 64 --disk-gib 1 >/dev/null &&
+	e2e_finctl tenant create bench >/dev/null || {
+	echo "bench: setting up pool, flavor and tenant failed"
+	exit 1
+}
+
+# ---------------------------------------------------------- provisioning
+t0=$(now)
+ok=1
+for i in $(seq 1 "$N"); do
+	e2e_finctl vm create --tenant bench --flavor tiny --name "b$i" >/dev/null 2>"$E2E_DIR/create.err" || {
+		ok=0
+		echo "bench: finctl vm create b$i failed: $(cat "$E2E_DIR/create.err")"
+		break
+	}
+done
+if [ "$ok" -eq 1 ] && wait_running '^bench\.b' "$N"; then
+	t_fc=$(elapsed "$t0" "$(now)")
+else
+	t_fc=''
+	fail=1
+	echo "bench: the $N fincloud guests did not all run within 150 s"
+fi
+declare -a per_node
+for n in 1 2 3; do per_node[n]=$(running_on "$n" '^bench\.b'); done
+echo "# fincloud placed ${per_node[1]} / ${per_node[2]} / ${per_node[3]} guests on nodes 1 / 2 / 3"
+
+# the agent's own domain XML, renamed, is the raw baseline's guest
+tmpl=$E2E_DIR/template.xml
+first=$(e2e_virsh 1 list --name | grep '^bench\.b' | head -1)
+[ -n "$first" ] || first=$(e2e_virsh 2 list --name | grep '^bench\.b' | head -1)
+src=1
+e2e_virsh 1 dominfo "$first" >/dev/null 2>&1 || src=2
+e2e_virsh "$src" dumpxml --inactive "$first" >"$tmpl" 2>/dev/null
+raw_xml() { # name disk -> stdout
+	$PY - "$tmpl" "$1" "$2" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+t = ET.parse(sys.argv[1]); d = t.getroot()
+old = d.find("uuid").text
+d.find("name").text = sys.argv[2]
+for tag in ("uuid", "metadata"):
+    e = d.find(tag)
+    if e is not None:
+        d.remove(e)
+for disk in d.iter("disk"):
+    s = disk.find("source")
+    if s is not None and s.get("file"):
+        s.set("file", sys.argv[3])
+# every other file named after the VM (console log, ...) gets the new name
+for e in d.iter():
+    for a in ("file", "path"):
+        v = e.get(a)
+        if v and old in v:
+            e.set(a, v.replace(old, sys.argv[2]))
+for e in d.findall("seclabel"):
+    d.remove(e)
+sys.stdout.write(ET.tostring(d, encoding="unicode"))
+EOF
+}
+# the raw run starts on nodes as empty as fincloud's did
+for id in $(e2e_finctl -o json vm list --tenant bench | e2e_json "' '.join(v['id'] for v in d)"); do
+	e2e_finctl vm delete "$id" >/dev/null 2>&1 || {
+		echo "bench: finctl vm delete $id failed"
+		fail=1
+	}
+done
+for i in $(seq 1 600); do
+	t=0
+	for n in 1 2 3; do t=$((t + $(e2e_virsh "$n" list --all --name 2>/dev/null | grep -c '^bench\.b'))); done
+	[ "$t" -eq 0 ] && break
+	sleep 0.1
+done
+[ "$t" -eq 0 ] || {
+	echo "bench: $t fincloud guests were still defined 60 s after their delete"
+	fail=1
+}
+
+# the agent's storage pool: the one over its storage_dir
+pooldir=/var/lib/fincloud/disks
+declare -a pool_of
+for n in 1 2 3; do
+	for p in $(e2e_virsh "$n" pool-list --name 2>/dev/null); do
+		if e2e_virsh "$n" pool-dumpxml "$p" 2>/dev/null | grep -q "<path>$pooldir</path>"; then
+			pool_of[n]=$p
+		fi
+	done
+done
+raw_stream() { # node count
+	local n=$1 c=$2 j name
+	for ((j = 1; j <= c; j++)); do
+		name=raw-$n-$j
+		raw_xml "$name" "$pooldir/$name.qcow2" >"$E2E_DIR/$name.xml"
+		e2e_virsh "$n" vol-create-as "${pool_of[n]:-fincloud}" "$name.qcow2" 1G --format qcow2 >/dev/null &&
+			e2e_virsh "$n" define "$E2E_DIR/$name.xml" >/dev/null &&
+			e2e_virsh "$n" start "$name" >/dev/null || return 1
+	done
+}
+t_raw=''
+if [ -s "$tmpl" ]; then
+	t0=$(now)
+	pids=()
+	for n in 1 2 3; do
+		raw_stream "$n" "${per_node[n]}" &
+		pids+=($!)
+	done
+	ok=1
+	for p in "${pids[@]}"; do wait "$p" || ok=0; done
+	total=$((per_node[1] + per_node[2] + per_node[3]))
+	if [ "$ok" -eq 1 ] && wait_running '^raw-' "$total"; then
+		t_raw=$(elapsed "$t0" "$(now)")
+	else
+		fail=1
+		echo "bench: raw virsh provisioning failed"
+	fi
+else
+	fail=1
+	echo "bench: no fincloud domain to take the XML template from"
+fi
+
+# only raw-1-1 stays for the migration runs, next to one fincloud guest
+for n in 1 2 3; do
+	for d in $(e2e_virsh "$n" list --all --name 2>/dev/null | grep '^raw-' | grep -vx raw-1-1); do
+		e2e_virsh "$n" destroy "$d" >/dev/null 2>&1
+		e2e_virsh "$n" undefine --remove-all-storage "$d" >/dev/null 2>&1
+	done &
+done
+wait
+vm_id=$(e2e_create bench tiny b1 --wait --timeout 120 2>/dev/null) || {
+	vm_id=''
+	echo "bench: creating the fincloud guest to migrate failed"
+	fail=1
+}
+
+# --------------------------------------------------------------- migration
+node_of_name() { # domain name -> node
+	local n
+	for n in 1 2 3; do
+		e2e_virsh "$n" dominfo "$1" >/dev/null 2>&1 && {
+			echo "$n"
+			return 0
+		}
+	done
+	return 1
+}
+fc_mig=()
+for r in $(seq 1 $REPS); do
+	[ -n "$vm_id" ] || break
+	from=$(node_of_name bench.b1) || break
+	to=$((from % 3 + 1))
+	t0=$(now)
+	if out=$(e2e_finctl vm migrate "$vm_id" --to "node$to" --wait --timeout 120 2>&1) &&
+		[ "$(node_of_name bench.b1)" = "$to" ]; then
+		fc_mig+=("$(elapsed "$t0" "$(now)")")
+	else
+		echo "bench: finctl vm migrate failed: $(printf '%s' "$out" | tail -n 2)"
+		fail=1
+		break
+	fi
+done
+raw_mig=()
+for r in $(seq 1 $REPS); do
+	from=$(node_of_name raw-1-1) || break
+	to=$((from % 3 + 1))
+	ip=$E2E_SUBNET.$((to + 1))
+	t0=$(now)
+	if e2e_virsh "$from" migrate --live --p2p --persistent --undefinesource --copy-storage-all \
+		raw-1-1 "qemu+tcp://$ip/system" "tcp://$ip" >/dev/null 2>"$E2E_DIR/mig.err" &&
+		[ "$(node_of_name raw-1-1)" = "$to" ]; then
+		raw_mig+=("$(elapsed "$t0" "$(now)")")
+		# the source keeps the disk; drop it so a later move back starts clean
+		e2e_virsh "$from" vol-delete --pool "${pool_of[from]:-fincloud}" raw-1-1.qcow2 >/dev/null 2>&1
+	else
+		echo "bench: raw virsh migrate failed: $(cat "$E2E_DIR/mig.err")"
+		fail=1
+		break
+	fi
+done
+
+# ------------------------------------------------------------------ report
+ratio() { # a b
+	if [ -n "$1" ] && [ -n "$2" ]; then echo "$1 / $2" | bc -l | xargs printf '%.2f'; else echo '-'; fi
+}
+verdict() { # ratio target
+	[ "$1" = - ] && {
+		echo "not measured"
+		return
+	}
+	if [ "$(echo "$1 <= $2" | bc -l)" = 1 ]; then echo "met"; else echo "MISSED"; fi
+}
+m_fc=''
+m_raw=''
+[ ${#fc_mig[@]} -eq $REPS ] && m_fc=$(median "${fc_mig[@]}")
+[ ${#raw_mig[@]} -eq $REPS ] && m_raw=$(median "${raw_mig[@]}")
+r1=$(ratio "$t_fc" "$t_raw")
+r2=$(ratio "$m_fc" "$m_raw")
+echo
+printf '%-40s %10s %10s %7s %8s  %s\n' "benchmark (seconds)" fincloud "raw virsh" ratio target verdict
+printf '%-40s %10s %10s %7s %8s  %s\n' "provision $N guests on 3 nodes" "${t_fc:--}" "${t_raw:--}" "$r1" "<= 1.3" "$(verdict "$r1" 1.3)"
+printf '%-40s %10s %10s %7s %8s  %s\n' "live migration with disk (median of $REPS)" "${m_fc:--}" "${m_raw:--}" "$r2" "<= 1.2" "$(verdict "$r2" 1.2)"
+echo "# migration runs: fincloud ${fc_mig[*]:-none}; raw ${raw_mig[*]:-none}"
+exit "$fail"
