@@ -587,7 +587,9 @@ static void list_commands(FILE *f)
 
 static int cmd_help(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--help") != 0) {
+	if (argc > 1 && strcmp(argv[1], "--help") == 0)
+		return print_help("help");
+	if (argc > 1) {
 		if (find_command(argv[1]) == NULL)
 			return usage_error("help", "unknown command '%s'",
 					   argv[1]);
