@@ -225,6 +225,17 @@ destroy_domains() { # uri [only those with a disk under this path]
 		timeout 30 virsh -c "$uri" undefine --nvram "$d" >/dev/null 2>&1 ||
 			timeout 30 virsh -c "$uri" undefine "$d" >/dev/null 2>&1 || true
 	done
+	# a shared libvirt (--local) also keeps the storage pools our agent
+	# defined over directories of this testbed
+	[ -n "$under" ] || return 0
+	local p
+	for p in $(timeout 10 virsh -c "$uri" pool-list --all --name 2>/dev/null); do
+		if timeout 10 virsh -c "$uri" pool-dumpxml "$p" 2>/dev/null |
+			awk -v u="$under" '{ if (match($0, /<path>[^<]*<\/path>/)) { s = substr($0, RSTART + 6, RLENGTH - 13); if (index(s, u) == 1) f = 1 } } END { exit !f }'; then
+			timeout 30 virsh -c "$uri" pool-destroy "$p" >/dev/null 2>&1 || true
+			timeout 30 virsh -c "$uri" pool-undefine "$p" >/dev/null 2>&1 || true
+		fi
+	done
 }
 
 cmd_down() {
@@ -381,8 +392,15 @@ node_exec() { # i cmd...
 	nsenter -t "$pid" -n -m -- "$@"
 }
 
+port_taken() { # address port
+	ss -Hltn "src $1:$2" 2>/dev/null | grep -q . ||
+		ss -Hltn "src 0.0.0.0:$2" 2>/dev/null | grep -q .
+}
+
 controller_up() {
 	local cd=$dir/controller i
+	port_taken "$host_ip" "$port" &&
+		die "port $host_ip:$port is taken by another program: pick another --port"
 	mkdir -p "$cd"
 	cat >"$cd/controller.conf" <<EOF
 listen_address = $host_ip
@@ -402,6 +420,10 @@ EOF
 	done
 	curl -fsS "http://$host_ip:$port/healthz" >/dev/null 2>&1 ||
 		die "the controller does not answer on http://$host_ip:$port/healthz (see $cd/controller.log)"
+	local line pid start
+	line=$(find_pid controller)
+	read -r _ _ pid start <<<"$line"
+	pid_alive "$pid" "$start" || die "the controller exited (see $cd/controller.log)"
 	[ -s "$cd/admin.token" ] || die "the controller wrote no '$cd/admin.token'"
 	say "controller: http://$host_ip:$port (state in $cd)"
 }
@@ -549,6 +571,7 @@ EOF
 # --local: no namespaces; the host's own libvirt is the only node.
 up_local() {
 	[ "${args[0]}" = 1 ] || die "--local gives exactly one node"
+	mkdir -p "$(node_dir 1)/root"
 	local pidfile=$dir/libvirtd-ensure.pids
 	if [ -x "$top/scripts/libvirtd-ensure.sh" ]; then
 		bash "$top/scripts/libvirtd-ensure.sh" "$pidfile" || die "scripts/libvirtd-ensure.sh could not start libvirtd"
