@@ -799,9 +799,14 @@ static int disk_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 			virt_msg());
 		goto out;
 	}
-	/* The pool's view may be stale when files changed behind it. */
-	virStoragePoolRefresh(pool, 0);
 	vol = virStorageVolCreateXML(pool, xml, 0);
+	if (vol == NULL && virGetLastErrorCode() == VIR_ERR_STORAGE_VOL_EXIST) {
+		/* The pool still lists a file removed behind its back: a
+		 * refresh (a scan of the directory) brings its view up to
+		 * date. Only then, as it costs a scan per call. */
+		virStoragePoolRefresh(pool, 0);
+		vol = virStorageVolCreateXML(pool, xml, 0);
+	}
 	if (vol == NULL) {
 		err_set("vm '%s': cannot create disk '%s': %s", spec->name,
 			disk, virt_msg());

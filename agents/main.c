@@ -9,6 +9,7 @@
  * per running migration and, when health_listen is set, the health
  * endpoint. Shared state is under struct agent's lock.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -653,6 +654,11 @@ static int reconcile_pass(struct agent *a)
 		doms = NULL;
 		if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
 			goto out;
+		/* The parsed domain.rng is several MiB and only needed while
+		 * domains are being defined: one parse per busy pass (a few
+		 * ms) keeps an idle agent small. */
+		agent_domxml_cleanup();
+		malloc_trim(0);
 	}
 	for (size_t i = 0; i < nerrs; i++)
 		if (!error_known(a, errs[i].error))
