@@ -240,7 +240,8 @@ void api_list(struct api_ctx *c, cJSON *items, const char *next)
 
 int api_begin(struct api_ctx *c)
 {
-	if (store_begin(c->ctrl->st, true) < 0) {
+	/* NORMAL here; api_handle() syncs the WAL before answering */
+	if (store_begin(c->ctrl->st, false) < 0) {
 		api_err_internal(c, "starting a transaction");
 		return -1;
 	}
@@ -266,9 +267,13 @@ int api_audit_event(struct ctrl *ctrl, const char *action, const char *target,
 			    request_id ? request_id : "");
 }
 
-void api_notify(struct ctrl *ctrl)
+void api_notify(struct ctrl *ctrl, const char *host)
 {
-	pthread_cond_broadcast(&ctrl->changed);
+	for (struct ctrl_waiter *w = ctrl->waiters; w; w = w->next)
+		if (host == NULL || strcmp(w->node, host) == 0) {
+			w->woken = true;
+			pthread_cond_signal(&w->cond);
+		}
 }
 
 int api_bump_generation(struct ctrl *ctrl, const char *host)
@@ -281,6 +286,9 @@ int api_bump_generation(struct ctrl *ctrl, const char *host)
 	store_bind_text(s, 1, host);
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return store_err(ctrl->st, "bumping a host's generation");
+	/* a waiter woken before the transaction commits cannot run until
+	 * the lock is released, and then reads the committed generation */
+	api_notify(ctrl, host);
 	return 0;
 }
 
@@ -348,6 +356,8 @@ static void api_audit_request(struct api_ctx *c)
 			goto failed;
 		}
 		c->tx_open = false;
+		c->sync_seq = __atomic_add_fetch(&c->ctrl->commit_seq, 1,
+					       __ATOMIC_RELEASE);
 		return;
 	}
 	if (c->tx_open) {
@@ -444,6 +454,14 @@ out:
 		store_reset_all(ctrl->st);
 		pthread_mutex_unlock(&ctrl->lock);
 	}
+	if (c->sync_seq && ctrl_make_durable(ctrl, c->sync_seq) < 0) {
+		log_error("request %s: %s", c->request_id, err_msg());
+		api_err(c, 500, "internal", NULL,
+			"the change was committed but could not be flushed to "
+			"disk (%s): check the controller's disk, then check "
+			"whether it took effect (request %s)",
+			err_msg(), c->request_id);
+	}
 	c->m = NULL;
 	if (c->resp == NULL && c->text == NULL)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
@@ -532,4 +550,32 @@ int api_bootstrap_admin(struct ctrl *ctrl)
 fail:
 	store_rollback(st);
 	return -1;
+}
+
+int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&ctrl->sync_lock);
+	while (ctrl->durable_seq < seq && ret == 0) {
+		uint64_t target;
+
+		if (ctrl->syncing) {
+			/* a sync in flight may cover this commit */
+			pthread_cond_wait(&ctrl->synced, &ctrl->sync_lock);
+			continue;
+		}
+		ctrl->syncing = true;
+		/* every commit numbered up to target is already written */
+		target = __atomic_load_n(&ctrl->commit_seq, __ATOMIC_ACQUIRE);
+		pthread_mutex_unlock(&ctrl->sync_lock);
+		ret = store_sync_wal(ctrl->st);
+		pthread_mutex_lock(&ctrl->sync_lock);
+		ctrl->syncing = false;
+		if (ret == 0 && target > ctrl->durable_seq)
+			ctrl->durable_seq = target;
+		pthread_cond_broadcast(&ctrl->synced);
+	}
+	pthread_mutex_unlock(&ctrl->sync_lock);
+	return ret;
 }

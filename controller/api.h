@@ -51,6 +51,7 @@ struct api_ctx {
 	char location[256];
 	char audit_target[160];    /* what the audit entry names */
 	bool tx_open;
+	uint64_t sync_seq;         /* commit to make durable before answering */
 };
 
 /* The route table and its size. */
@@ -111,8 +112,9 @@ bool api_hidden_tenant(const struct api_ctx *c, const char *tenant);
 int api_audit_event(struct ctrl *ctrl, const char *action,
 		    const char *target, const char *request_id);
 
-/* Wake long-polling heartbeats (call with the lock held). */
-void api_notify(struct ctrl *ctrl);
+/* Wake the long-polling heartbeats of host, or of every host when host
+ * is NULL (call with the lock held). api_bump_generation() does it. */
+void api_notify(struct ctrl *ctrl, const char *host);
 
 /* Handlers, by module. */
 void h_healthz(struct api_ctx *c);

@@ -340,7 +340,6 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 				return -1;
 			}
 		}
-		api_notify(c->ctrl);
 	}
 	return 0;
 }
@@ -648,22 +647,29 @@ void h_agent_heartbeat(struct api_ctx *c)
 	c->tx_open = false;
 	if (host_generation(c, node, &gen) < 0)
 		return;
-	if (wait_s > 0 && seen == gen) {
+	if (wait_s > 0 && seen == gen && !c->ctrl->stopping) {
+		struct ctrl_waiter w = {.node = node};
+		struct ctrl_waiter **pp;
 		struct timespec until;
-		int64_t g2 = gen;
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += wait_s;
+		pthread_cond_init(&w.cond, NULL);
+		w.next = c->ctrl->waiters;
+		c->ctrl->waiters = &w;
 		store_reset_all(c->ctrl->st);
-		while (g2 == gen && !c->ctrl->stopping) {
-			if (pthread_cond_timedwait(&c->ctrl->changed,
-						   &c->ctrl->lock, &until) != 0)
+		while (!w.woken && !c->ctrl->stopping)
+			if (pthread_cond_timedwait(&w.cond, &c->ctrl->lock,
+						   &until) != 0)
 				break;
-			if (host_generation(c, node, &g2) < 0)
-				return;
-			store_reset_all(c->ctrl->st);
-		}
-		gen = g2;
+		for (pp = &c->ctrl->waiters; *pp; pp = &(*pp)->next)
+			if (*pp == &w) {
+				*pp = w.next;
+				break;
+			}
+		pthread_cond_destroy(&w.cond);
+		if (host_generation(c, node, &gen) < 0)
+			return;
 	}
 	api_ok(c, 200, desired_state(c, node, gen));
 	if (c->resp == NULL)

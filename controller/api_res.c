@@ -496,14 +496,10 @@ void h_host_patch(struct api_ctx *c)
 	"t.quota_mem_mib, t.quota_disk_gib, t.quota_vms, t.created_ms, "    \
 	"(SELECT group_concat(pool) FROM (SELECT pool FROM tenant_pools "   \
 	" WHERE tenant = t.name ORDER BY pool)), "                          \
-	"(SELECT total(vcpus) FROM vms WHERE tenant = t.name AND "          \
-	" desired != 'deleted'), "                                          \
-	"(SELECT total(mem_mib) FROM vms WHERE tenant = t.name AND "        \
-	" desired != 'deleted'), "                                          \
-	"(SELECT total(disk_gib) FROM vms WHERE tenant = t.name AND "       \
-	" desired != 'deleted'), "                                          \
-	"(SELECT count(*) FROM vms WHERE tenant = t.name AND "              \
-	" desired != 'deleted')"
+	"(SELECT total(vcpus) FROM claims WHERE tenant = t.name), "         \
+	"(SELECT total(mem_mib) FROM claims WHERE tenant = t.name), "       \
+	"(SELECT total(disk_gib) FROM claims WHERE tenant = t.name), "      \
+	"(SELECT CAST(total(n) AS INTEGER) FROM claims WHERE tenant = t.name)"
 
 static void add_opt_int(cJSON *o, const char *key, sqlite3_stmt *s, int i)
 {

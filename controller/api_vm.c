@@ -202,11 +202,11 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 	int64_t use[4], quota[4];
 	bool has[4];
 
+	/* a VM counts until its host confirms it is gone (its claim) */
 	s = stmt(c, "SELECT t.quota_vcpus, t.quota_mem_mib, t.quota_disk_gib, "
-		    "t.quota_vms, total(v.vcpus), total(v.mem_mib), "
-		    "total(v.disk_gib), count(v.id) FROM tenants t LEFT JOIN "
-		    "vms v ON v.tenant = t.name AND v.desired != 'deleted' "
-		    "WHERE t.name = ?");
+		    "t.quota_vms, total(c.vcpus), total(c.mem_mib), "
+		    "total(c.disk_gib), total(c.n) FROM tenants t LEFT JOIN "
+		    "claims c ON c.tenant = t.name WHERE t.name = ?");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, tenant);
@@ -388,7 +388,6 @@ void h_vm_create(struct api_ctx *c)
 		api_err_internal(c, "updating the host");
 		return;
 	}
-	api_notify(c->ctrl);
 	vm_answer(c, id, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/vms/%s", id);
 }
@@ -439,7 +438,6 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 			api_err_internal(c, "updating the host");
 			return;
 		}
-		api_notify(c->ctrl);
 	}
 	vm_answer(c, id, 202);
 }
@@ -618,7 +616,6 @@ void h_vm_reboot(struct api_ctx *c)
 			api_err_internal(c, "recording the reboot");
 		return;
 	}
-	api_notify(c->ctrl);
 	task_answer(c, task, 202);
 }
 
@@ -670,7 +667,6 @@ void h_vm_migrate(struct api_ctx *c)
 	pr.tenant = tenant;
 	pr.group = has_group ? group : NULL;
 	pr.exclude_host = host;
-	pr.exclude_vm = id;
 	for (int i = 0; i < 3; i++)
 		pr.req[i] = (double)req[i];
 	if (want) {
@@ -696,7 +692,6 @@ void h_vm_migrate(struct api_ctx *c)
 			api_err_internal(c, "recording the migration");
 		return;
 	}
-	api_notify(c->ctrl);
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%.36s->%.63s", id,
 		 target);
 	task_answer(c, task, 202);

@@ -3,7 +3,7 @@
  *
  * One struct ctrl lives for the whole daemon. Its lock serialises every use
  * of the store: a request holds it from authentication to its answer (a
- * long-poll heartbeat releases it while it waits on `changed`). Because
+ * long-poll heartbeat releases it while it waits for its node). Because
  * placement decisions happen under it and the VM row with its claim is
  * committed before it is released, concurrent creates cannot
  * oversubscribe a host.
@@ -51,14 +51,34 @@ struct ctrl_route_stats {
 	double lat_sum;
 };
 
+/* A heartbeat waiting for its node's desired state to change. */
+struct ctrl_waiter {
+	const char *node;
+	pthread_cond_t cond;
+	bool woken;
+	struct ctrl_waiter *next;
+};
+
 struct ctrl {
 	struct ctrl_config cfg;
 	struct store *st;
 	pthread_mutex_t lock;
-	pthread_cond_t changed; /* broadcast when any desired state changes */
+	struct ctrl_waiter *waiters; /* long-polling heartbeats, under lock */
 	struct ctrl_route_stats *stats; /* one per route, under stats_lock */
 	pthread_mutex_t stats_lock;
 	volatile int stopping;
+
+	/* group commit (see store.h): commit_seq counts commits that must be
+	 * durable before their answer (under lock); durable_seq is how far
+	 * store_sync_wal() has made them so (under sync_lock). */
+	uint64_t commit_seq;
+	uint64_t durable_seq;
+	bool syncing;
+	pthread_mutex_t sync_lock;
+	pthread_cond_t synced;
 };
+
+/* Make commit number seq durable (api.c). 0, or -1 with err_set(). */
+int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq);
 
 #endif

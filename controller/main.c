@@ -328,7 +328,8 @@ int main(int argc, char **argv)
 	}
 	pthread_mutex_init(&g_ctrl.lock, NULL);
 	pthread_mutex_init(&g_ctrl.stats_lock, NULL);
-	pthread_cond_init(&g_ctrl.changed, NULL);
+	pthread_mutex_init(&g_ctrl.sync_lock, NULL);
+	pthread_cond_init(&g_ctrl.synced, NULL);
 	g_ctrl.stats = calloc(api_nroutes, sizeof(*g_ctrl.stats));
 	if (g_ctrl.stats == NULL) {
 		log_error("out of memory");
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
 out:
 	g_ctrl.stopping = 1;
 	pthread_mutex_lock(&g_ctrl.lock);
-	pthread_cond_broadcast(&g_ctrl.changed);
+	api_notify(&g_ctrl, NULL);
 	pthread_mutex_unlock(&g_ctrl.lock);
 	if (d)
 		MHD_stop_daemon(d);

@@ -223,10 +223,11 @@ static int build(struct store *st, const struct place_request *r,
 	}
 
 	/* existing claims, summed per host, tenant and membership of r->group,
-	 * plus the claims of migrations in flight on their targets */
-	s = store_stmt(st, "SELECT host, tenant, grp IS ?1 AND ?1 IS NOT NULL, "
-			   "total(vcpus), total(mem_mib), total(disk_gib) "
-			   "FROM vms WHERE ?2 IS NULL OR id != ?2 "
+	 * plus the claims of migrations in flight on their targets. A
+	 * migrating VM's own claim stays on its source, which is excluded
+	 * from the choice anyway. */
+	s = store_stmt(st, "SELECT host, tenant, grp = ?1, total(vcpus), "
+			   "total(mem_mib), total(disk_gib) FROM claims "
 			   "GROUP BY 1, 2, 3 UNION ALL "
 			   "SELECT target_host, tenant, 0, total(vcpus), "
 			   "total(mem_mib), total(disk_gib) FROM tasks WHERE "
@@ -235,7 +236,6 @@ static int build(struct store *st, const struct place_request *r,
 	if (s == NULL)
 		goto out;
 	store_bind_text(s, 1, r->group);
-	store_bind_text(s, 2, r->exclude_vm);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		struct sched_vm *v;
 		int h = FIND(p->hosts, p->nhosts, store_col_text(s, 0));

@@ -18,7 +18,6 @@ struct place_request {
 	const char *group;        /* NULL: none */
 	const char *pool;         /* NULL: any pool the tenant may use */
 	const char *exclude_host; /* NULL, or the host a VM migrates from */
-	const char *exclude_vm;   /* NULL, or the id of the migrating VM */
 	double req[3];            /* vcpus, mem_mib, disk_gib */
 };
 

@@ -1,4 +1,6 @@
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
@@ -14,6 +16,7 @@ struct stmt_slot {
 
 struct store {
 	sqlite3 *db;
+	int wal_fd; /* the -wal file, for store_sync_wal() */
 	bool in_tx;
 	struct stmt_slot cache[STMT_CACHE];
 };
@@ -150,6 +153,47 @@ static const char *const migrations[] = {
 	" PRIMARY KEY(pool, level, time_ms));"
 	"INSERT INTO pools(name, ratio_vcpus, ratio_mem, ratio_disk, policy,"
 	" created_ms) VALUES ('default', 1, 1, 1, 'pack', 0);",
+
+	/* 2: claims summed per host, tenant and group, kept by triggers, so
+	 * that placement reads one row per (host, tenant, group) instead of
+	 * every VM */
+	"CREATE TABLE claims("
+	" host TEXT NOT NULL, tenant TEXT NOT NULL, grp TEXT NOT NULL,"
+	" vcpus INTEGER NOT NULL, mem_mib INTEGER NOT NULL,"
+	" disk_gib INTEGER NOT NULL, n INTEGER NOT NULL,"
+	" PRIMARY KEY(host, tenant, grp)) WITHOUT ROWID;"
+	"CREATE INDEX claims_tenant ON claims(tenant);"
+	"INSERT INTO claims SELECT host, tenant, coalesce(grp, ''), sum(vcpus),"
+	" sum(mem_mib), sum(disk_gib), count(*) FROM vms GROUP BY 1, 2, 3;"
+	"CREATE TRIGGER claims_add AFTER INSERT ON vms BEGIN"
+	" INSERT INTO claims VALUES (NEW.host, NEW.tenant, coalesce(NEW.grp, ''),"
+	"  NEW.vcpus, NEW.mem_mib, NEW.disk_gib, 1)"
+	"  ON CONFLICT(host, tenant, grp) DO UPDATE SET"
+	"  vcpus = vcpus + excluded.vcpus, mem_mib = mem_mib + excluded.mem_mib,"
+	"  disk_gib = disk_gib + excluded.disk_gib, n = n + 1;"
+	" END;"
+	"CREATE TRIGGER claims_del AFTER DELETE ON vms BEGIN"
+	" UPDATE claims SET vcpus = vcpus - OLD.vcpus,"
+	"  mem_mib = mem_mib - OLD.mem_mib, disk_gib = disk_gib - OLD.disk_gib,"
+	"  n = n - 1 WHERE host = OLD.host AND tenant = OLD.tenant"
+	"  AND grp = coalesce(OLD.grp, '');"
+	" DELETE FROM claims WHERE host = OLD.host AND tenant = OLD.tenant"
+	"  AND grp = coalesce(OLD.grp, '') AND n <= 0;"
+	" END;"
+	"CREATE TRIGGER claims_move AFTER UPDATE OF host ON vms"
+	" WHEN OLD.host IS NOT NEW.host BEGIN"
+	" UPDATE claims SET vcpus = vcpus - OLD.vcpus,"
+	"  mem_mib = mem_mib - OLD.mem_mib, disk_gib = disk_gib - OLD.disk_gib,"
+	"  n = n - 1 WHERE host = OLD.host AND tenant = OLD.tenant"
+	"  AND grp = coalesce(OLD.grp, '');"
+	" DELETE FROM claims WHERE host = OLD.host AND tenant = OLD.tenant"
+	"  AND grp = coalesce(OLD.grp, '') AND n <= 0;"
+	" INSERT INTO claims VALUES (NEW.host, NEW.tenant, coalesce(NEW.grp, ''),"
+	"  NEW.vcpus, NEW.mem_mib, NEW.disk_gib, 1)"
+	"  ON CONFLICT(host, tenant, grp) DO UPDATE SET"
+	"  vcpus = vcpus + excluded.vcpus, mem_mib = mem_mib + excluded.mem_mib,"
+	"  disk_gib = disk_gib + excluded.disk_gib, n = n + 1;"
+	" END;",
 };
 
 int store_schema_version(void)
@@ -232,6 +276,7 @@ int store_open(const char *path, struct store **out)
 
 	if (st == NULL)
 		return err_set("out of memory");
+	st->wal_fd = -1;
 	if (sqlite3_open_v2(path, &st->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				    SQLITE_OPEN_NOMUTEX,
@@ -250,6 +295,18 @@ int store_open(const char *path, struct store **out)
 	}
 	if (store_migrate(st, path) < 0)
 		goto fail;
+	{
+		char wal[4096];
+
+		/* the WAL exists while a connection has the database open in
+		 * WAL mode; auto-checkpoints never truncate it */
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		st->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+		if (st->wal_fd < 0) {
+			err_set_errno(errno, "cannot open '%s' to sync it", wal);
+			goto fail;
+		}
+	}
 	*out = st;
 	return 0;
 fail:
@@ -265,6 +322,8 @@ void store_close(struct store *st)
 		if (st->cache[i].stmt)
 			sqlite3_finalize(st->cache[i].stmt);
 	sqlite3_close(st->db);
+	if (st->wal_fd >= 0)
+		close(st->wal_fd);
 	free(st);
 }
 
@@ -343,4 +402,11 @@ void store_reset_all(struct store *st)
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		if (st->cache[i].stmt)
 			sqlite3_reset(st->cache[i].stmt);
+}
+
+int store_sync_wal(struct store *st)
+{
+	if (fdatasync(st->wal_fd) < 0)
+		return err_set_errno(errno, "database: cannot sync the WAL");
+	return 0;
 }

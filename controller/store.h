@@ -8,10 +8,14 @@
  *
  * Durability: the database runs in WAL mode. A transaction begun with
  * durable = true commits with synchronous=FULL (the WAL is fsync'ed before
- * COMMIT returns), which is what every request acknowledged to a client
- * uses; heartbeats and samples, which the agents resend anyway, commit with
- * synchronous=NORMAL (no fsync, but still in the WAL and so not lost when
- * the process dies; only a power cut may drop them).
+ * COMMIT returns). The others commit with synchronous=NORMAL: the commit is
+ * in the WAL, in the kernel's page cache, so it survives the process being
+ * killed but not a power cut until the WAL is synced; SQLite syncs the WAL
+ * before every checkpoint and the database after it. Requests acknowledged
+ * to clients commit with NORMAL under the controller lock and then call
+ * store_sync_wal() outside it before they answer: one fdatasync then
+ * covers every commit made before it started (group commit), so the lock
+ * is never held across a disk flush.
  */
 #ifndef FC_CTRL_STORE_H
 #define FC_CTRL_STORE_H
@@ -55,6 +59,11 @@ int store_bind_text(sqlite3_stmt *s, int i, const char *v);
 
 /* Column as a string, "" for NULL (valid until the next step/reset). */
 const char *store_col_text(sqlite3_stmt *s, int i);
+
+/* fdatasync the WAL file: every transaction committed before the call
+ * started is on disk when it returns 0. Needs no lock (it only uses a file
+ * descriptor of its own). */
+int store_sync_wal(struct store *st);
 
 /* Reset every cached statement, ending any read they keep open; the
  * server calls it after each request. */

@@ -248,6 +248,7 @@ check "once the node applied it and no longer reports it, the VM and its claim a
 
 # --- migrate task -----------------------------------------------------------
 mig=$(db "SELECT id FROM vms WHERE host='n1' AND desired='running' LIMIT 1")
+heartbeat n2 0 '[]'
 api POST "/v1/vms/$mig/migrate" '{"target_host":"n2"}'
 task=$(jv .id)
 check "migrate answers 202 with a pending task" eval 'is 202 && jqt ".state == \"pending\" and .type == \"migrate\""'

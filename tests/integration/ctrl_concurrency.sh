@@ -73,6 +73,8 @@ for f in "$bdir"/*.code; do
 	printf 'POST\t/v1/vms\t%s\t%s\n' "$(cat "$f")" "${f%.code}.json" >>"$work/resp/index"
 done
 check "and t2 owns exactly what was acknowledged" test "$(db "SELECT count(*) FROM vms WHERE tenant='t2'")" = "$c2"
+check "the summed claims placement reads equal the VM rows" \
+	test "$(db "SELECT count(*) FROM (SELECT host, tenant, coalesce(grp, ''), sum(vcpus), sum(mem_mib), sum(disk_gib), count(*) FROM vms GROUP BY 1, 2, 3 EXCEPT SELECT * FROM claims)")/$(db "SELECT count(*) FROM claims")" = "0/$(db "SELECT count(*) FROM (SELECT DISTINCT host, tenant, grp FROM vms)")"
 api GET /v1/audit/verify
 check "the audit chain is intact after the bursts" test "$(jv .ok)" = true
 
