@@ -109,7 +109,9 @@ trap 'exit 130' INT TERM
 if [ "$local_mode" -eq 1 ]; then
 	nodes=1
 	step "bringing up a ONE-node testbed: network or mount namespaces are not available here"
-	bash "$testbed" up 1 --local --dir "$tbdir" --bin "$bin" --pool "$pool" --port 18740 | sed 's/^/   /'
+	port=18740
+	while ss -Hltn "src 127.0.0.1:$port" 2>/dev/null | grep -q . && [ "$port" -lt 18800 ]; do port=$((port + 1)); done
+	bash "$testbed" up 1 --local --dir "$tbdir" --bin "$bin" --pool "$pool" --port "$port" | sed 's/^/   /'
 else
 	nodes=4
 	step "bringing up a 4-node KVM testbed: 4 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1"
