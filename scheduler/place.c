@@ -265,6 +265,7 @@ struct batch {
 	double *w;           /* per VM: weight (value of its resources) */
 	double price[DIM_COUNT];
 	struct hostvms *hv;  /* per host: VMs on it */
+	int *gfirst, *gnext; /* members of each group, by index order */
 	double deadline;
 	struct sched_result *r;
 	double mip_seconds;
@@ -324,6 +325,8 @@ static void batch_free(struct batch *b)
 			free(b->hv[h].v);
 	}
 	free(b->hv);
+	free(b->gfirst);
+	free(b->gnext);
 	free(b->pinned);
 	free(b->npinned);
 	free(b->w);
@@ -457,6 +460,35 @@ static int vkey_cmp(const void *a, const void *b)
 	return x->v < y->v ? -1 : x->v > y->v;
 }
 
+/* Heaviest first; VMs of one class next to each other (qsort_r with the
+ * problem as context). */
+static int vkey_class_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct sched_problem *p = ctx;
+	const struct vkey *x = a, *y = b;
+	const struct sched_vm *vx = &p->vms[x->v];
+	const struct sched_vm *vy = &p->vms[y->v];
+
+	if (x->w != y->w)
+		return x->w > y->w ? -1 : 1;
+	for (int d = 0; d < DIM_COUNT; d++)
+		if (vx->req[d] != vy->req[d])
+			return vx->req[d] < vy->req[d] ? -1 : 1;
+	if ((vx->group >= 0) != (vy->group >= 0))
+		return vx->group >= 0 ? 1 : -1;
+	if (vx->tenant != vy->tenant)
+		return vx->tenant < vy->tenant ? -1 : 1;
+	if (vx->ntags != vy->ntags)
+		return vx->ntags < vy->ntags ? -1 : 1;
+	for (size_t i = 0; i < vx->ntags; i++) {
+		int c = strcmp(vx->tags[i], vy->tags[i]);
+
+		if (c != 0)
+			return c;
+	}
+	return x->v < y->v ? -1 : x->v > y->v;
+}
+
 /* Build classes of the VMs in todo (sorted by weight, heaviest first). */
 static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
 			struct vclass **out, size_t *nout, int **store)
@@ -479,22 +511,17 @@ static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
 		k[i].v = todo[i];
 		k[i].w = b->w[todo[i]];
 	}
-	qsort(k, ntodo, sizeof(*k), vkey_cmp);
-	/* Equal VMs have equal weights, so a VM's class is among the
-	 * classes of the run of equal weight just before it. */
+	qsort_r(k, ntodo, sizeof(*k), vkey_class_cmp, (void *)p);
+	/* Members of a class are now next to each other. */
 	for (size_t i = 0; i < ntodo; i++) {
-		size_t j = nc;
-
-		while (j > 0 && c[j - 1].w == k[i].w &&
-		       !same_class(p, (size_t)c[j - 1].rep, k[i].v))
-			j--;
-		if (j == 0 || c[j - 1].w != k[i].w) {
+		if (nc == 0 ||
+		    !same_class(p, (size_t)c[nc - 1].rep, k[i].v)) {
 			c[nc].w = k[i].w;
 			c[nc].rep = (int)k[i].v;
-			j = ++nc;
+			nc++;
 		}
-		cls[i] = j - 1;
-		c[j - 1].n++;
+		cls[i] = nc - 1;
+		c[nc - 1].n++;
 	}
 	/* Members are stored contiguously: count first, then fill. */
 	for (size_t j = 0; j < nc; j++) {
@@ -688,11 +715,10 @@ static int place_affinity_groups(struct batch *b, const size_t *order,
 
 		if (p->groups[g].policy != GROUP_AFFINITY)
 			continue;
-		for (size_t v = 0; v < p->nvms; v++) {
-			if (p->vms[v].group != (int)g ||
-			    sched_state_host_of(b->s, v) >= 0)
+		for (int v = b->gfirst[g]; v >= 0; v = b->gnext[v]) {
+			if (sched_state_host_of(b->s, (size_t)v) >= 0)
 				continue;
-			m[n++] = (int)v;
+			m[n++] = v;
 			for (int d = 0; d < DIM_COUNT; d++)
 				need[d] += p->vms[v].req[d];
 		}
@@ -739,6 +765,13 @@ static int place_affinity_groups(struct batch *b, const size_t *order,
 /* Members of groups with an availability target: each on the most
  * available feasible host, so the group reaches its target whenever the
  * hosts allow it; too small groups are reported. */
+static int cmp_desc(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a > b ? -1 : a < b;
+}
+
 static int place_avail_groups(struct batch *b, const size_t *order,
 			      char **reason)
 {
@@ -751,31 +784,42 @@ static int place_avail_groups(struct batch *b, const size_t *order,
 	for (size_t g = 0; g < p->ngroups; g++) {
 		const struct sched_group *gr = &p->groups[g];
 		size_t n = 0, members = 0, need, first = SIZE_MAX;
+		double top[8];
+		size_t ntop = 0;
 
 		if (gr->availability <= 0)
 			continue;
-		for (size_t v = 0; v < p->nvms; v++) {
-			if (p->vms[v].group != (int)g)
-				continue;
+		for (int v = b->gfirst[g]; v >= 0; v = b->gnext[v]) {
 			members++;
 			if (first == SIZE_MAX && !b->pinned[v])
-				first = v;
+				first = (size_t)v;
 		}
 		if (first == SIZE_MAX)
 			continue; /* every member already placed */
-		for (size_t h = 0; h < p->nhosts; h++)
-			if (sched_state_compatible(b->s, first, h))
-				a[n++] = p->hosts[h].availability;
-		/* Sort descending (small n: insertion sort is fine). */
-		for (size_t i = 1; i < n; i++) {
-			double x = a[i];
-			size_t j = i;
+		/* The most available eligible hosts (as many as there are
+		 * members, at most 8), kept sorted. */
+		for (size_t h = 0; h < p->nhosts; h++) {
+			double x;
+			size_t k;
 
-			for (; j > 0 && a[j - 1] < x; j--)
-				a[j] = a[j - 1];
-			a[j] = x;
+			if (!sched_state_compatible(b->s, first, h))
+				continue;
+			x = a[n++] = p->hosts[h].availability;
+			if (ntop < FC_ARRAY_LEN(top) && ntop < members)
+				ntop++;
+			else if (ntop == 0 || x <= top[ntop - 1])
+				continue;
+			for (k = ntop - 1; k > 0 && top[k - 1] < x; k--)
+				top[k] = top[k - 1];
+			top[k] = x;
 		}
-		need = sched_availability_needed(a, n, gr->availability);
+		need = sched_availability_needed(top, ntop, gr->availability);
+		if (need == 0) {
+			/* Short: say by how many members (sorting every
+			 * eligible host only on this path). */
+			qsort(a, n, sizeof(*a), cmp_desc);
+			need = sched_availability_needed(a, n, gr->availability);
+		}
 		if (need == 0 || need > members) {
 			char msg[WHY_MAX];
 
@@ -793,9 +837,8 @@ static int place_avail_groups(struct batch *b, const size_t *order,
 					 "%g, it has %zu: add %zu",
 					 gr->name, need, gr->availability,
 					 members, need - members);
-			for (size_t v = 0; v < p->nvms; v++) {
-				if (p->vms[v].group != (int)g || b->pinned[v] ||
-				    reason[v] != NULL)
+			for (int v = b->gfirst[g]; v >= 0; v = b->gnext[v]) {
+				if (b->pinned[v] || reason[v] != NULL)
 					continue;
 				reason[v] = strdup(msg);
 				if (reason[v] == NULL)
@@ -807,49 +850,59 @@ static int place_avail_groups(struct batch *b, const size_t *order,
 		 * reach its target from there with the best hosts left,
 		 * else on the most available host. */
 		{
-			double down = 1, a_best = n > 0 ? a[0] : 0;
+			double down = 1, a_best = ntop > 0 ? top[0] : 0;
 			size_t left = 0;
 
-			for (size_t v = 0; v < p->nvms; v++)
-				if (p->vms[v].group == (int)g && !b->pinned[v])
-					left++;
-			for (size_t v = 0; v < p->nvms; v++) {
-				int h = sched_state_host_of(b->s, v);
+			for (int v = b->gfirst[g]; v >= 0; v = b->gnext[v]) {
+				int h = sched_state_host_of(b->s, (size_t)v);
 
-				if (p->vms[v].group == (int)g && h >= 0)
+				if (!b->pinned[v])
+					left++;
+				if (h >= 0)
 					down *= 1 - p->hosts[h].availability;
 			}
-			for (size_t v = 0; v < p->nvms; v++) {
+			for (int vi = b->gfirst[g]; vi >= 0; vi = b->gnext[vi]) {
+				size_t v = (size_t)vi;
 				int best = -1, best_run = -1;
 				double best_a = -1, best_c = INFINITY;
 
-				if (p->vms[v].group != (int)g || b->pinned[v])
+				if (b->pinned[v])
 					continue;
 				left--;
 				/* The first host in the opening order from
-				 * where the target stays reachable. */
+				 * where the target stays reachable; failing
+				 * that, the most available host. */
 				for (size_t oi = 0; oi < p->nhosts; oi++) {
 					size_t h = order[oi];
+					double rest = down *
+						      (1 - p->hosts[h].availability);
+
+					for (size_t m = 0; m < left; m++)
+						rest *= 1 - a_best;
+					if (1 - rest < gr->availability - 1e-12)
+						continue;
+					if (sched_state_check_code(b->s, v, h,
+								   NULL) ==
+					    SCHED_OK) {
+						best_run = (int)h;
+						break;
+					}
+				}
+				for (size_t h = 0; best_run < 0 && h < p->nhosts;
+				     h++) {
 					double ha = p->hosts[h].availability;
 					double hc = p->hosts[h].cost;
-					double rest = down * (1 - ha);
 
+					if (ha < best_a ||
+					    (ha == best_a && hc >= best_c))
+						continue;
 					if (sched_state_check_code(b->s, v, h,
 								   NULL) !=
 					    SCHED_OK)
 						continue;
-					for (size_t m = 0; m < left; m++)
-						rest *= 1 - a_best;
-					if (best_run < 0 &&
-					    1 - rest >=
-						    gr->availability - 1e-12)
-						best_run = (int)h;
-					if (ha > best_a ||
-					    (ha == best_a && hc < best_c)) {
-						best = (int)h;
-						best_a = ha;
-						best_c = hc;
-					}
+					best = (int)h;
+					best_a = ha;
+					best_c = hc;
 				}
 				if (best_run >= 0)
 					best = best_run;
@@ -1500,9 +1553,21 @@ static int batch_init(struct batch *b, struct sched_state *s,
 	b->hv = calloc(p->nhosts + 1, sizeof(*b->hv));
 	r->reason = calloc(p->nvms + 1, sizeof(*r->reason));
 	r->nreason = p->nvms;
+	b->gfirst = malloc((p->ngroups + 1) * sizeof(*b->gfirst));
+	b->gnext = malloc((p->nvms + 1) * sizeof(*b->gnext));
 	if (b->pinned == NULL || b->npinned == NULL || b->w == NULL ||
-	    b->hv == NULL || r->reason == NULL)
+	    b->hv == NULL || r->reason == NULL || b->gfirst == NULL ||
+	    b->gnext == NULL)
 		return err_set("out of memory for placing %zu vms", p->nvms);
+	for (size_t g = 0; g < p->ngroups; g++)
+		b->gfirst[g] = -1;
+	for (size_t v = p->nvms; v-- > 0;) {
+		int g = p->vms[v].group;
+
+		b->gnext[v] = g >= 0 ? b->gfirst[g] : -1;
+		if (g >= 0)
+			b->gfirst[g] = (int)v;
+	}
 	for (size_t v = 0; v < p->nvms; v++) {
 		int h = sched_state_host_of(s, v);
 

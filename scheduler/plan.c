@@ -2,7 +2,9 @@
 
 #include "common/fc.h"
 
+#include "common/buf.h"
 #include "common/err.h"
+#include "scheduler/names.h"
 #include "scheduler/plan.h"
 
 /* A set of VMs with the same tenant and tags: they may go to the same
@@ -73,6 +75,10 @@ int sched_plan_lp_subset(const struct sched_state *s,
 	int *ia = NULL, *ja = NULL;
 	double *ar = NULL;
 	glp_prob *lp = NULL;
+	int *cls = NULL;
+	size_t *cls_count = NULL, *cls_rep = NULL;
+	char **keys = NULL;
+	struct sched_names *keyidx = NULL;
 	int dual_row[DIM_COUNT] = {0};
 	double dual_demand = -1;
 	int ret = -1;
@@ -242,28 +248,68 @@ int sched_plan_lp_subset(const struct sched_state *s,
 	}
 
 	{
-		size_t nz = 0, ncols = 0, nrows = 0, cap_nz = 0;
+		size_t nz = 0, ncols = 0, nrows = 0, cap_nz = 0, ncls = 0;
 		glp_smcp parm;
 		int r;
 
-		/* col[i * nseg + sg]: X_{i,sg}, 0 when absent. */
-		col = calloc(nh * nseg + 1, sizeof(*col));
-		if (col == NULL)
+		/* Hosts that look the same to the LP (capacity, cost and the
+		 * sets they belong to) form one class: one column per class
+		 * and segment with bound [0, hosts in the class] gives the
+		 * same optimum with far fewer columns. */
+		cls = malloc((nh + 1) * sizeof(*cls));
+		cls_count = calloc(nh + 1, sizeof(*cls_count));
+		cls_rep = calloc(nh + 1, sizeof(*cls_rep));
+		keys = calloc(nh + 1, sizeof(*keys));
+		keyidx = sched_names_new(nh);
+		if (cls == NULL || cls_count == NULL || cls_rep == NULL ||
+		    keys == NULL || keyidx == NULL)
 			goto oom;
-		for (size_t j = 0; j < nsets; j++)
-			cap_nz += sets[j].count * DIM_COUNT;
 		for (i = 0; i < nh; i++) {
+			struct buf kb;
+			int prev = -1, rr;
+
+			cls[i] = -1;
 			if (fixed[i])
 				continue;
-			for (size_t j = 0; j < nsets; j++) {
-				size_t c = i * nseg + (size_t)sets[j].seg;
+			buf_init(&kb, 0);
+			buf_printf(&kb, "%a,%a,%a,%a|", R[i][0], R[i][1], R[i][2],
+				   p->hosts[i].cost);
+			for (size_t j = 0; j < nsets; j++)
+				buf_puts(&kb, (sets[j].hosts[i / 64] &
+					       (1ULL << (i % 64)))
+						      ? "1"
+						      : "0");
+			keys[i] = buf_detach(&kb);
+			buf_free(&kb);
+			if (keys[i] == NULL)
+				goto oom;
+			rr = sched_names_add(keyidx, keys[i], (int)ncls, &prev);
+			if (rr < 0)
+				goto oom;
+			if (rr == 0) {
+				cls_rep[ncls] = i;
+				cls[i] = (int)ncls++;
+			} else {
+				cls[i] = prev;
+			}
+			cls_count[cls[i]]++;
+		}
+		/* col[kc * nseg + sg]: the column of class kc in segment sg. */
+		col = calloc(ncls * nseg + 1, sizeof(*col));
+		if (col == NULL)
+			goto oom;
+		for (size_t kc = 0; kc < ncls; kc++) {
+			size_t h = cls_rep[kc];
 
-				if (col[c] == 0 && (sets[j].hosts[i / 64] &
-						    (1ULL << (i % 64))))
+			for (size_t j = 0; j < nsets; j++) {
+				size_t c = kc * nseg + (size_t)sets[j].seg;
+
+				if (col[c] == 0 &&
+				    (sets[j].hosts[h / 64] & (1ULL << (h % 64))))
 					col[c] = (int)++ncols;
 			}
 		}
-		cap_nz += ncols;
+		cap_nz = nsets * DIM_COUNT * (ncols + 1) + 2 * ncols + 1;
 		ia = malloc((cap_nz + 1) * sizeof(*ia));
 		ja = malloc((cap_nz + 1) * sizeof(*ja));
 		ar = malloc((cap_nz + 1) * sizeof(*ar));
@@ -273,111 +319,79 @@ int sched_plan_lp_subset(const struct sched_state *s,
 		glp_set_obj_dir(lp, GLP_MIN);
 		if (ncols > 0)
 			glp_add_cols(lp, (int)ncols);
-		for (i = 0; i < nh * nseg; i++) {
-			if (col[i] == 0)
+		for (size_t c = 0; c < ncls * nseg; c++) {
+			size_t kc = c / nseg;
+
+			if (col[c] == 0)
 				continue;
-			glp_set_col_bnds(lp, col[i], GLP_DB, 0, 1);
-			glp_set_obj_coef(lp, col[i], p->hosts[i / nseg].cost);
+			glp_set_col_bnds(lp, col[c], GLP_DB, 0,
+					 (double)cls_count[kc]);
+			glp_set_obj_coef(lp, col[c], p->hosts[cls_rep[kc]].cost);
 		}
 		for (size_t j = 0; j < nsets; j++) {
-			double total = 0;
+			double total = 0, need[DIM_COUNT];
 
-			for (int d = 0; d < DIM_COUNT; d++)
-				total += sets[j].demand[d];
 			for (int d = 0; d < DIM_COUNT; d++) {
-				double need = sets[j].demand[d];
-
-				/* Pinned hosts are constants: move them to
-				 * the right-hand side. */
-				for (i = 0; i < nh; i++)
-					if (fixed[i] &&
-					    (sets[j].hosts[i / 64] &
-					     (1ULL << (i % 64))))
-						need -= R[i][d];
-				if (need <= 0)
+				total += sets[j].demand[d];
+				need[d] = sets[j].demand[d];
+			}
+			/* Pinned hosts are constants: move them to the
+			 * right-hand side. */
+			for (i = 0; i < nh; i++)
+				if (fixed[i] && (sets[j].hosts[i / 64] &
+						 (1ULL << (i % 64))))
+					for (int d = 0; d < DIM_COUNT; d++)
+						need[d] -= R[i][d];
+			for (int d = 0; d < DIM_COUNT; d++) {
+				if (need[d] <= 0)
 					continue;
 				glp_add_rows(lp, 1);
 				nrows++;
-				glp_set_row_bnds(lp, (int)nrows, GLP_LO, need,
+				glp_set_row_bnds(lp, (int)nrows, GLP_LO, need[d],
 						 0);
-				for (i = 0; i < nh; i++) {
-					int c = col[i * nseg +
+				for (size_t kc = 0; kc < ncls; kc++) {
+					size_t h = cls_rep[kc];
+					int c = col[kc * nseg +
 						    (size_t)sets[j].seg];
 
-					if (c == 0 || R[i][d] <= 0 ||
-					    !(sets[j].hosts[i / 64] &
-					      (1ULL << (i % 64))))
+					if (c == 0 || R[h][d] <= 0 ||
+					    !(sets[j].hosts[h / 64] &
+					      (1ULL << (h % 64))))
 						continue;
 					nz++;
 					ia[nz] = (int)nrows;
 					ja[nz] = c;
-					ar[nz] = R[i][d];
+					ar[nz] = R[h][d];
 				}
 			}
 			/* Prices come from the set with the most demand. */
 			if (total > dual_demand) {
+				int rr = (int)nrows;
+
 				dual_demand = total;
-				for (int d = 0; d < DIM_COUNT; d++)
-					dual_row[d] = 0;
-				/* Rows of this set are the last ones added,
-				 * one per dimension with need > 0. */
-				{
-					int rr = (int)nrows;
-
-					for (int d = DIM_COUNT - 1; d >= 0;
-					     d--) {
-						double need =
-							sets[j].demand[d];
-
-						for (i = 0; i < nh; i++)
-							if (fixed[i] &&
-							    (sets[j].hosts[i / 64] &
-							     (1ULL << (i % 64))))
-								need -= R[i][d];
-						if (need > 0)
-							dual_row[d] = rr--;
-					}
-				}
+				for (int d = DIM_COUNT - 1; d >= 0; d--)
+					dual_row[d] = need[d] > 0 ? rr-- : 0;
 			}
 		}
-		/* One segment per host. */
-		for (i = 0; i < nh; i++) {
+		/* One segment per host: a class's shares add up to at most
+		 * its hosts. */
+		for (size_t kc = 0; kc < ncls; kc++) {
 			int n = 0;
 
 			for (size_t sg = 0; sg < nseg; sg++)
-				n += col[i * nseg + sg] != 0;
+				n += col[kc * nseg + sg] != 0;
 			if (n < 2)
 				continue;
 			glp_add_rows(lp, 1);
 			nrows++;
-			glp_set_row_bnds(lp, (int)nrows, GLP_UP, 0, 1);
+			glp_set_row_bnds(lp, (int)nrows, GLP_UP, 0,
+					 (double)cls_count[kc]);
 			for (size_t sg = 0; sg < nseg; sg++) {
-				if (col[i * nseg + sg] == 0)
+				if (col[kc * nseg + sg] == 0)
 					continue;
-				if (nz + 1 > cap_nz) {
-					/* Grow for the host rows. */
-					size_t nc = cap_nz * 2 + 16;
-					int *nia = realloc(ia, (nc + 1) *
-								       sizeof(*ia));
-					int *nja;
-					double *nar;
-
-					if (nia == NULL)
-						goto oom;
-					ia = nia;
-					nja = realloc(ja, (nc + 1) * sizeof(*ja));
-					if (nja == NULL)
-						goto oom;
-					ja = nja;
-					nar = realloc(ar, (nc + 1) * sizeof(*ar));
-					if (nar == NULL)
-						goto oom;
-					ar = nar;
-					cap_nz = nc;
-				}
 				nz++;
 				ia[nz] = (int)nrows;
-				ja[nz] = col[i * nseg + sg];
+				ja[nz] = col[kc * nseg + sg];
 				ar[nz] = 1;
 			}
 		}
@@ -398,11 +412,30 @@ int sched_plan_lp_subset(const struct sched_state *s,
 			goto out;
 		}
 		out->cost = constant + glp_get_obj_val(lp);
-		for (i = 0; i < nh; i++)
-			for (size_t sg = 0; sg < nseg; sg++)
-				if (col[i * nseg + sg] != 0)
-					out->x[i] += glp_get_col_prim(
-						lp, col[i * nseg + sg]);
+		/* A class's value goes to its hosts in index order: whole
+		 * hosts first, then the fraction. */
+		{
+			double *left = calloc(ncls + 1, sizeof(*left));
+
+			if (left == NULL)
+				goto oom;
+			for (size_t kc = 0; kc < ncls; kc++)
+				for (size_t sg = 0; sg < nseg; sg++)
+					if (col[kc * nseg + sg] != 0)
+						left[kc] += glp_get_col_prim(
+							lp, col[kc * nseg + sg]);
+			for (i = 0; i < nh; i++) {
+				double v;
+
+				if (cls[i] < 0)
+					continue;
+				v = left[cls[i]] > 1 ? 1 : left[cls[i]];
+				v = v > 0 ? v : 0;
+				out->x[i] = v;
+				left[cls[i]] -= v;
+			}
+			free(left);
+		}
 		for (int d = 0; d < DIM_COUNT; d++)
 			out->dual[d] = dual_row[d] > 0
 					       ? glp_get_row_dual(lp,
@@ -431,6 +464,14 @@ out:
 	free(seg_of_tenant);
 	free(host_seg);
 	free(col);
+	free(cls);
+	free(cls_count);
+	free(cls_rep);
+	if (keys != NULL)
+		for (i = 0; i < nh; i++)
+			free(keys[i]);
+	free(keys);
+	sched_names_free(keyidx);
 	if (ret < 0)
 		sched_plan_free(out);
 	return ret;

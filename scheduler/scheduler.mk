@@ -29,6 +29,13 @@ $(BUILD)/bin/fincloud-sched: $(SCHED_TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(LIBSCHED)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSCHED) $(LIBCOMMON) $(SCHED_LIBS) $(COMMON_LIBS)
 BINS += $(BUILD)/bin/fincloud-sched
 
+# Benchmark helper (scripts/bench-sched.sh), not installed.
+SCHED_BENCH := $(BUILD)/bench/sched-place-one
+$(SCHED_BENCH): $(BUILD)/obj/scheduler/bench_place_one.o $(LIBSCHED) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSCHED) $(LIBCOMMON) $(SCHED_LIBS) $(COMMON_LIBS)
+all: $(SCHED_BENCH)
+
 SCHED_TEST_LIBS := $(LIBSCHED) $(LIBCOMMON)
 $(eval $(call unit_test,test_sched_problem,tests/unit/test_sched_problem.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_sched_state,tests/unit/test_sched_state.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
