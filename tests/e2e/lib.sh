@@ -78,8 +78,19 @@ e2e_require_fincloud() {
 # e2e_testbed_up N PREFIX SUBNET [testbed options]: up into a temporary
 # dir; the EXIT trap takes it down again.
 e2e_testbed_up() {
-	local n=$1 prefix=$2 subnet=$3
+	local n=$1 prefix=$2 subnet=$3 k base third
 	shift 3
+	# another run of the same test (a second "make check") holds the
+	# prefix: take the next free one, with a subnet of its own
+	base=${subnet%.*}
+	third=${subnet##*.}
+	for k in "" a b c d; do
+		if ! ip link show "$2${k}br" >/dev/null 2>&1; then
+			prefix=$2$k
+			subnet=$base.$((third + 20 * ${#k} * ($(printf '%d' "'${k:-a}") - 96)))
+			break
+		fi
+	done
 	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fc-e2e-$prefix.XXXXXX")
 	E2E_PREFIX=$prefix
 	E2E_SUBNET=$subnet
