@@ -21,7 +21,7 @@ build=${1:?usage: scripts/bench-e2e.sh BUILD_DIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
 case $build in /*) ;; *) build=$top/$build ;; esac
 export FC_TOP=$top FC_BUILD=$build FC_BIN=$build/bin
-E2E_NO_LOG_TAILS=1
+export E2E_NO_LOG_TAILS=1
 # shellcheck source=../tests/e2e/lib.sh
 . "$top/tests/e2e/lib.sh"
 
@@ -200,7 +200,7 @@ node_of_name() { # domain name -> node
 	return 1
 }
 fc_mig=()
-for r in $(seq 1 $REPS); do
+for _ in $(seq 1 $REPS); do
 	[ -n "$vm_id" ] || break
 	from=$(node_of_name bench.b1) || break
 	to=$((from % 3 + 1))
@@ -215,7 +215,7 @@ for r in $(seq 1 $REPS); do
 	fi
 done
 raw_mig=()
-for r in $(seq 1 $REPS); do
+for _ in $(seq 1 $REPS); do
 	from=$(node_of_name raw-1-1) || break
 	to=$((from % 3 + 1))
 	ip=$E2E_SUBNET.$((to + 1))

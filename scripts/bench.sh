@@ -48,7 +48,7 @@ for f in "${scripts[@]}"; do
 	rc=${PIPESTATUS[0]}
 	secs=$(($(date +%s) - start))
 	case $rc in
-	0) outcome=done ;;
+	0) outcome="done" ;;
 	77) outcome="skipped: $(grep -E '^SKIP:' "$logs/$name.log" | tail -1 | cut -c7-)" ;;
 	*)
 		outcome="FAILED (exit $rc; log $logs/$name.log)"

@@ -55,9 +55,7 @@ done
 for s in testbed.sh install-agent.sh; do
 	[ -f "$top/scripts/$s" ] || missing+=("scripts/$s")
 done
-for c in /dev/kvm; do
-	[ -e "$c" ] || say "no /dev/kvm: guests will run under TCG (slower, still real QEMU)"
-done
+[ -e /dev/kvm ] || say "no /dev/kvm: guests will run under TCG (slower, still real QEMU)"
 no_rebalance=''
 if [ -x "$bin/finctl" ]; then
 	for cmd in "pool update" "tenant create" "group create" "flavor create" "vm create" "util show" "host list"; do

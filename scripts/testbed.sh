@@ -67,7 +67,7 @@ cmd=${1:-}
 shift
 dir=${FC_TESTBED_DIR:-$top/build/testbed}
 subnet=10.250.0
-prefix=fc
+prefix="fc"
 bin=$top/build/bin
 port=8740
 pool=default
@@ -275,7 +275,7 @@ cmd_down() {
 		undo_line ${lines[i]}
 	done
 	rm -f "$state" "$dir/testbed.env"
-	rm -rf "$dir"/node* "$dir/controller" "$dir/bin"
+	rm -rf "${dir:?}"/node* "${dir:?}/controller"
 	rmdir "$dir" 2>/dev/null || true
 	say "down: everything 'up' started is stopped and removed"
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e/lib.sh: shared by the end-to-end tests (sourced, not run).
 #
 # Every test brings up its own testbed under a temporary directory with a
