@@ -79,15 +79,15 @@ e2e_require_fincloud() {
 # e2e_testbed_up N PREFIX SUBNET [testbed options]: up into a temporary
 # dir; the EXIT trap takes it down again.
 e2e_testbed_up() {
-	local n=$1 prefix=$2 subnet=$3 k base third
+	local n=$1 prefix0=$2 subnet=$3 prefix k base third
 	shift 3
 	# another run of the same test (a second "make check") holds the
 	# prefix: take the next free one, with a subnet of its own
 	base=${subnet%.*}
 	third=${subnet##*.}
 	for k in "" a b c d; do
-		if ! ip link show "$2${k}br" >/dev/null 2>&1; then
-			prefix=$2$k
+		if ! ip link show "$prefix0${k}br" >/dev/null 2>&1; then
+			prefix=$prefix0$k
 			subnet=$base.$((third + 20 * ${#k} * ($(printf '%d' "'${k:-a}") - 96)))
 			break
 		fi

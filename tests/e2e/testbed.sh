@@ -11,6 +11,7 @@ prefix=fct
 subnet=10.250.10
 
 e2e_testbed_up 2 "$prefix" "$subnet" --no-fincloud || exit 1
+prefix=$E2E_PREFIX subnet=$E2E_SUBNET
 e2e_ok "testbed up 2 (libvirt nodes only)"
 
 # each node answers on its own address, with its own identity
