@@ -36,7 +36,7 @@ e2e_testbed_up 3 fcb 10.250.12 >/dev/null || {
 echo "# testbed: 3 nodes up ($E2E_VIRT), $N guests per side"
 
 now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc -l | xargs printf '%.2f'; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 fail=0
 
@@ -235,14 +235,14 @@ done
 
 # ------------------------------------------------------------------ report
 ratio() { # a b
-	if [ -n "$1" ] && [ -n "$2" ]; then echo "$1 / $2" | bc -l | xargs printf '%.2f'; else echo '-'; fi
+	if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else echo '-'; fi
 }
 verdict() { # ratio target
 	[ "$1" = - ] && {
 		echo "not measured"
 		return
 	}
-	if [ "$(echo "$1 <= $2" | bc -l)" = 1 ]; then echo "met"; else echo "MISSED"; fi
+	if awk -v r="$1" -v t="$2" 'BEGIN { exit !(r <= t) }'; then echo "met"; else echo "MISSED"; fi
 }
 m_fc=''
 m_raw=''
