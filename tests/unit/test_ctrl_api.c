@@ -1,0 +1,287 @@
+/* Unit tests of the API dispatcher (controller/api.c) in process, on a
+ * temporary SQLite store: body validation (malformed JSON, wrong types,
+ * unknown fields, names) naming the field, role checks, tenant scoping
+ * (404, not 403), and that failed requests leave no rows. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/unit/fc_test.h"
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/auth.h"
+#include "controller/store.h"
+
+struct fixture {
+	char dir[64];
+	struct ctrl ctrl;
+	char admin[AUTH_TOKEN_LEN + 1];
+	char viewer[AUTH_TOKEN_LEN + 1];
+	char tenant_a[AUTH_TOKEN_LEN + 1];
+};
+
+struct query {
+	const char *k, *v;
+};
+
+static const char *query_fn(void *ud, const char *key)
+{
+	const struct query *q = ud;
+
+	for (; q && q->k; q++)
+		if (strcmp(q->k, key) == 0)
+			return q->v;
+	return NULL;
+}
+
+/* Run one request; returns the status, *out the answer (caller frees). */
+static int req(struct fixture *f, const char *method, const char *path,
+	       const char *body, const char *token, cJSON **out)
+{
+	struct api_ctx c;
+	char auth[128];
+	int status;
+
+	memset(&c, 0, sizeof(c));
+	c.ctrl = &f->ctrl;
+	c.method = method;
+	c.path = path;
+	c.query = query_fn;
+	c.query_ud = NULL;
+	if (token) {
+		snprintf(auth, sizeof(auth), "Bearer %s", token);
+		c.authorization = auth;
+	}
+	c.body = body;
+	c.body_len = body ? strlen(body) : 0;
+	api_handle(&c);
+	status = c.status;
+	if (out) {
+		*out = c.resp;
+		c.resp = NULL;
+	}
+	api_ctx_release(&c);
+	return status;
+}
+
+static const char *err_field(const cJSON *o)
+{
+	const cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "error"),
+					     "field");
+	return cJSON_IsString(f) ? f->valuestring : NULL;
+}
+
+static const char *err_code(const cJSON *o)
+{
+	const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "error"),
+					     "code");
+	return cJSON_IsString(c) ? c->valuestring : "";
+}
+
+static void new_token(struct fixture *f, const char *body, char *out)
+{
+	cJSON *o;
+
+	assert_int_equal(req(f, "POST", "/v1/tokens", body, f->admin, &o), 201);
+	snprintf(out, AUTH_TOKEN_LEN + 1, "%s",
+		 cJSON_GetObjectItem(o, "token")->valuestring);
+	cJSON_Delete(o);
+}
+
+static int count(struct fixture *f, const char *sql)
+{
+	sqlite3_stmt *s;
+	int n;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->ctrl.st), sql, -1, &s,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char path[128], *tok = NULL;
+	size_t len;
+
+	log_init("test", LOG_LVL_ERROR, LOG_TO_STDERR);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/fc-api-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->ctrl.cfg.state_dir, sizeof(f->ctrl.cfg.state_dir), "%s",
+		 f->dir);
+	f->ctrl.cfg.heartbeat_interval_s = 5;
+	f->ctrl.cfg.heartbeat_timeout_s = 30;
+	snprintf(path, sizeof(path), "%s/state.db", f->dir);
+	if (store_open(path, &f->ctrl.st) < 0)
+		return -1;
+	pthread_mutex_init(&f->ctrl.lock, NULL);
+	pthread_mutex_init(&f->ctrl.stats_lock, NULL);
+	pthread_mutex_init(&f->ctrl.sync_lock, NULL);
+	pthread_cond_init(&f->ctrl.synced, NULL);
+	f->ctrl.stats = calloc(api_nroutes, sizeof(*f->ctrl.stats));
+	if (api_bootstrap_admin(&f->ctrl) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/admin.token", f->dir);
+	if (file_read_all(path, 4096, &tok, &len) < 0)
+		return -1;
+	snprintf(f->admin, sizeof(f->admin), "%s", str_trim(tok));
+	free(tok);
+	*state = f;
+	assert_int_equal(req(f, "POST", "/v1/tenants", "{\"name\":\"a\"}",
+			     f->admin, NULL), 201);
+	assert_int_equal(req(f, "POST", "/v1/tenants", "{\"name\":\"b\"}",
+			     f->admin, NULL), 201);
+	new_token(f, "{\"role\":\"viewer\"}", f->viewer);
+	new_token(f, "{\"role\":\"tenant\",\"tenant\":\"a\"}", f->tenant_a);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	store_close(f->ctrl.st);
+	free(f->ctrl.stats);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void test_admin_token_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/admin.token", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(strlen(f->admin), AUTH_TOKEN_LEN);
+	/* only the hash is stored */
+	assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE hash LIKE "
+				  "'fc_%'"), 0);
+}
+
+static void test_body_validation(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o;
+
+	assert_int_equal(req(f, "POST", "/v1/flavors", "{\"name\": \"x\",",
+			     f->admin, &o), 400);
+	assert_string_equal(err_code(o), "invalid_json");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/flavors",
+			     "{\"name\":\"x\",\"vcpus\":1,\"mem_mib\":\"lots\","
+			     "\"disk_gib\":1}", f->admin, &o), 400);
+	assert_string_equal(err_field(o), "mem_mib");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/flavors",
+			     "{\"name\":\"x\",\"vcpus\":0,\"mem_mib\":64,"
+			     "\"disk_gib\":1}", f->admin, &o), 400);
+	assert_string_equal(err_field(o), "vcpus");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/flavors",
+			     "{\"name\":\"x\",\"vcpus\":1,\"mem_mib\":64,"
+			     "\"disk_gib\":1,\"color\":\"red\"}", f->admin, &o), 400);
+	assert_string_equal(err_code(o), "unknown_field");
+	assert_string_equal(err_field(o), "color");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/flavors",
+			     "{\"name\":\"../etc\",\"vcpus\":1,\"mem_mib\":64,"
+			     "\"disk_gib\":1}", f->admin, &o), 400);
+	assert_string_equal(err_field(o), "name");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/flavors", NULL, f->admin, &o), 400);
+	assert_string_equal(err_code(o), "invalid_body");
+	cJSON_Delete(o);
+	assert_int_equal(count(f, "SELECT count(*) FROM flavors"), 0);
+}
+
+static void test_roles(void **state)
+{
+	struct fixture *f = *state;
+	const char *flavor = "{\"name\":\"s\",\"vcpus\":1,\"mem_mib\":64,"
+			     "\"disk_gib\":1}";
+
+	assert_int_equal(req(f, "GET", "/v1/flavors", NULL, NULL, NULL), 401);
+	assert_int_equal(req(f, "GET", "/v1/flavors", NULL, "fc_nope", NULL), 401);
+	assert_int_equal(req(f, "GET", "/v1/flavors", NULL, f->viewer, NULL), 200);
+	assert_int_equal(req(f, "POST", "/v1/flavors", flavor, f->viewer, NULL),
+			 403);
+	assert_int_equal(req(f, "POST", "/v1/flavors", flavor, f->tenant_a, NULL),
+			 403);
+	assert_int_equal(req(f, "GET", "/v1/tokens", NULL, f->viewer, NULL), 403);
+	assert_int_equal(req(f, "POST", "/v1/flavors", flavor, f->admin, NULL),
+			 201);
+	assert_int_equal(req(f, "GET", "/healthz", NULL, NULL, NULL), 200);
+	assert_int_equal(req(f, "DELETE", "/v1/vms", NULL, f->admin, NULL), 405);
+	assert_int_equal(req(f, "GET", "/v2/vms", NULL, f->admin, NULL), 404);
+}
+
+static void test_tenant_scoping(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o;
+
+	assert_int_equal(req(f, "GET", "/v1/tenants/a", NULL, f->tenant_a, NULL),
+			 200);
+	assert_int_equal(req(f, "GET", "/v1/tenants/b", NULL, f->tenant_a, &o),
+			 404);
+	assert_string_equal(err_code(o), "not_found");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "GET", "/v1/tenants", NULL, f->tenant_a, &o), 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "items")), 1);
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/groups",
+			     "{\"name\":\"g\",\"tenant\":\"b\"}", f->tenant_a,
+			     NULL), 404);
+	assert_int_equal(req(f, "POST", "/v1/groups", "{\"name\":\"g\"}",
+			     f->tenant_a, &o), 201);
+	assert_string_equal(cJSON_GetObjectItem(o, "tenant")->valuestring, "a");
+	cJSON_Delete(o);
+	assert_int_equal(count(f, "SELECT count(*) FROM groups"), 1);
+}
+
+static void test_failures_audited_without_rows(void **state)
+{
+	struct fixture *f = *state;
+	int before = count(f, "SELECT count(*) FROM audit");
+
+	assert_int_equal(req(f, "POST", "/v1/tenants",
+			     "{\"name\":\"c\",\"pools\":[\"default\",\"nope\"]}",
+			     f->admin, NULL), 400);
+	assert_int_equal(count(f, "SELECT count(*) FROM tenants WHERE name='c'"),
+			 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM tenant_pools"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM audit"), before + 1);
+	assert_int_equal(count(f, "SELECT result FROM audit ORDER BY seq DESC "
+				  "LIMIT 1"), 400);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_admin_token_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_body_validation, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_scoping, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_failures_audited_without_rows,
+						setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
