@@ -269,6 +269,7 @@ struct batch {
 	double deadline;
 	struct sched_result *r;
 	double mip_seconds;
+	bool no_room;        /* the baseline: no make_room() */
 };
 
 static int hv_add(struct hostvms *l, int vm)
@@ -1581,6 +1582,83 @@ static int batch_init(struct batch *b, struct sched_state *s,
 	return 0;
 }
 
+/* Make room for vm on a host it could use by moving VMs placed by this
+ * call elsewhere (each to its best host by the single-VM score), then put
+ * vm there. All or nothing per host; at most `tries` hosts are tried. */
+static int make_room(struct batch *b, size_t vm, size_t tries, bool *done)
+{
+	const struct sched_problem *p = b->p;
+	int *moved = NULL, *from = NULL;
+	int ret = -1;
+
+	*done = false;
+	for (size_t h = 0; h < p->nhosts && tries > 0 && !*done; h++) {
+		struct hostvms *l = &b->hv[h];
+		int n = l->n, nm = 0;
+		int *vms;
+
+		if (!sched_state_compatible(b->s, vm, h) || n == 0)
+			continue;
+		tries--;
+		vms = malloc(((size_t)n + 1) * sizeof(*vms));
+		moved = realloc(moved, ((size_t)n + 1) * sizeof(*moved));
+		from = realloc(from, ((size_t)n + 1) * sizeof(*from));
+		if (vms == NULL || moved == NULL || from == NULL) {
+			free(vms);
+			err_set("out of memory");
+			goto out;
+		}
+		memcpy(vms, l->v, (size_t)n * sizeof(*vms));
+		for (int i = 0; i < n; i++) {
+			size_t w = (size_t)vms[i];
+			double best_sc = INFINITY;
+			int best = -1;
+
+			if (b->pinned[w])
+				continue;
+			for (size_t t = 0; t < p->nhosts; t++) {
+				double sc;
+
+				if (t == h || sched_state_check_code(
+						      b->s, w, t, NULL) != SCHED_OK)
+					continue;
+				sc = host_score(b->s, p, w, t);
+				if (sc < best_sc) {
+					best_sc = sc;
+					best = (int)t;
+				}
+			}
+			if (best < 0)
+				continue;
+			if (b_assign(b, w, (size_t)best) < 0) {
+				free(vms);
+				goto out;
+			}
+			moved[nm] = (int)w;
+			from[nm++] = (int)h;
+			if (sched_state_check_code(b->s, vm, h, NULL) ==
+			    SCHED_OK) {
+				if (b_assign(b, vm, h) < 0) {
+					free(vms);
+					goto out;
+				}
+				*done = true;
+				break;
+			}
+		}
+		free(vms);
+		/* Not enough: put back what moved. */
+		while (!*done && nm-- > 0)
+			if (b_assign(b, (size_t)moved[nm], (size_t)from[nm]) < 0)
+				goto out;
+	}
+	ret = 0;
+out:
+	free(moved);
+	free(from);
+	return ret;
+}
+
 /* Place what is left one by one; record why the rest cannot go. */
 static int finish(struct batch *b, double t0)
 {
@@ -1599,6 +1677,14 @@ static int finish(struct batch *b, double t0)
 			if (b_assign(b, v, (size_t)h) < 0)
 				return -1;
 			continue;
+		}
+		if (!b->no_room) {
+			bool done;
+
+			if (make_room(b, v, 16, &done) < 0)
+				return -1;
+			if (done)
+				continue;
 		}
 		r->reason[v] = strdup(why);
 		if (r->reason[v] == NULL)
@@ -1804,6 +1890,7 @@ int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 
 	if (batch_init(&b, s, r) < 0)
 		goto out;
+	b.no_room = true;
 	for (size_t h = 0; h < p->nhosts; h++)
 		for (int d = 0; d < DIM_COUNT; d++)
 			tot[d] += sched_state_usable(s, h, (enum sched_dim)d);
