@@ -582,9 +582,12 @@ static int c_util_show(struct ctx *x)
 		cJSON_AddStringToObject(r, "dim", d->string);
 		cJSON_AddItemToArray(rows, r);
 	}
-	printf("pool %s: %s hosts up\n", x->a.pos[0],
-	       cJSON_IsNumber(get_path(out, "hosts"))
-		       ? cJSON_PrintUnformatted(get_path(out, "hosts")) : "?");
+	{
+		char hosts[32];
+
+		value_str(get_path(out, "hosts"), hosts, sizeof(hosts));
+		printf("pool %s: %s hosts up\n", x->a.pos[0], hosts);
+	}
 	print_table(rows, util_cols, FC_ARRAY_LEN(util_cols));
 	series = cJSON_GetObjectItemCaseSensitive(out, "series");
 	printf("series: %d samples in the last hour", cJSON_GetArraySize(series));
