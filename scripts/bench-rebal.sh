@@ -156,6 +156,17 @@ for n in $sizes; do
 	fi
 	[ -n "$cut" ] && hnote="$hnote; $cut"
 	printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" hbal "$sin" "$hout" "$hmoves" "$hmib" "$hsec" "$hnote"
+	# what fincloud reaches with 70% of hbal's moves
+	if [ -z "$cut" ] && [ "$hmoves" -gt 0 ]; then
+		m70=$((hmoves * 7 / 10))
+		t0=$(now)
+		"$sched" rebalance --htools "$f" --max-moves "$m70" -S "$tmp/f70$n" >/dev/null 2>"$tmp/f70$n.err"
+		t1=$(now)
+		printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" "fc@70%" "$sin" \
+			"$(hinfo_score "$tmp/f70$n.balanced")" "$m70" \
+			"$(sed -n 's/.*moves, \([0-9]*\) MiB moved.*/\1/p' "$tmp/f70$n.err")" \
+			"$(elapsed "$t0" "$t1")" "fincloud with --max-moves $m70 (70% of hbal's)"
+	fi
 	rows+=("$n $fout $fmoves $fmib $fsec $hout $hmoves $hmib $hsec ${cut:+cut}")
 done
 
