@@ -873,8 +873,10 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		}
 		if (!v->test_driver && disk_create(v, spec, disk) < 0)
 			goto out;
-		dom = virDomainDefineXMLFlags(v->conn, xml,
-					      VIR_DOMAIN_DEFINE_VALIDATE);
+		/* No VIR_DOMAIN_DEFINE_VALIDATE: the XML passed the same
+		 * domain.rng above, and libvirtd would parse that schema
+		 * again for every define. */
+		dom = virDomainDefineXML(v->conn, xml);
 		if (dom == NULL) {
 			err_set("vm '%s': libvirt refused the definition: %s",
 				spec->name, virt_msg());

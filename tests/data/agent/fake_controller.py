@@ -11,11 +11,14 @@ answer too; a violation by the agent is appended to DIR/violations, one
 in the test's desired state to DIR/desired_violations. Bodies are appended,
 one JSON document per line, to DIR/register.log, DIR/heartbeat.log and
 DIR/events.log. The desired state is re-read from DIR/desired.json at each
-heartbeat. Creating DIR/revoke makes the current credential invalid (the
+heartbeat (DIR/desired-NODE.json first, when it exists, so that several
+agents can each get their own). Creating DIR/revoke makes the current credential invalid (the
 next heartbeat gets 401, the file is removed).
 
-usage: fake_controller.py DIR SCHEMA_DIR JOIN_TOKEN [PORT]
-Writes the port it listens on to DIR/port.
+usage: fake_controller.py DIR SCHEMA_DIR JOIN_TOKEN [PORT [ADDRESS]]
+Listens on ADDRESS (default 127.0.0.1: a test passes its own namespace
+bridge address) and writes the port to DIR/port. Heartbeat bodies also go
+to DIR/heartbeat-NODE.log.
 """
 import http.server
 import json
@@ -28,6 +31,7 @@ import jsonschema
 
 state_dir, schema_dir, join_token = sys.argv[1], sys.argv[2], sys.argv[3]
 port = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+address = sys.argv[5] if len(sys.argv) > 5 else "127.0.0.1"
 lock = threading.Lock()
 credentials = {}
 
@@ -124,11 +128,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if parts[3] == "heartbeat":
             check(heartbeat_req, doc, "heartbeat request")
             note("heartbeat.log", json.dumps(doc))
-            try:
-                with open(os.path.join(state_dir, "desired.json")) as f:
-                    desired = json.load(f)
-            except FileNotFoundError:
-                desired = {"generation": 0, "vms": [], "tasks": []}
+            note("heartbeat-%s.log" % node, json.dumps(doc))
+            desired = {"generation": 0, "vms": [], "tasks": []}
+            for name in ("desired-%s.json" % node, "desired.json"):
+                try:
+                    with open(os.path.join(state_dir, name)) as f:
+                        desired = json.load(f)
+                    break
+                except FileNotFoundError:
+                    pass
             # Tests hand the agent bad desired states on purpose: those
             # go to their own file, not to the agent's violations.
             check(desired_resp, desired, "desired state",
@@ -142,7 +150,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                           "message": path}})
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+server = http.server.ThreadingHTTPServer((address, port), Handler)
 with open(os.path.join(state_dir, "port.tmp"), "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(os.path.join(state_dir, "port.tmp"), os.path.join(state_dir, "port"))
