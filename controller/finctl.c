@@ -1346,7 +1346,8 @@ static void help_main(FILE *f)
 		"\n"
 		"The operators' CLI of fincloud. The controller's URL comes from\n"
 		"--url, FINCLOUD_URL or http://127.0.0.1:8740; the token from\n"
-		"FINCLOUD_TOKEN or ~/.config/fincloud/token.\n"
+		"FINCLOUD_TOKEN or ~/.config/fincloud/token; FINCLOUD_CA names a\n"
+		"PEM file to trust for an https controller.\n"
 		"\nnouns:");
 	for (size_t i = 0; i < FC_ARRAY_LEN(commands); i++)
 		if (strcmp(commands[i].noun, last) != 0) {
@@ -1464,8 +1465,12 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	token = read_token();
+	/* FINCLOUD_CA: a PEM bundle to trust for an https controller with a
+	 * certificate of its own */
 	x.http = http_client_new(url && *url ? url : "http://127.0.0.1:8740",
-				 token, NULL);
+				 token, getenv("FINCLOUD_CA") && *getenv("FINCLOUD_CA")
+						? getenv("FINCLOUD_CA")
+						: NULL);
 	free(token);
 	if (x.http == NULL) {
 		fprintf(stderr, "finctl: %s\n", err_msg());
