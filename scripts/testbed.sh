@@ -27,6 +27,8 @@
 #                    answer ACPI, so the agent's own default of 60 s only
 #                    makes every stop take a minute)
 #   --no-fincloud    libvirt nodes only: no controller, no agents
+#   --no-kvm         the nodes get a /dev without /dev/kvm, so their guests
+#                    run under TCG as on a machine without KVM
 #   --local          one node without namespaces: the host's own libvirt
 #                    (started by scripts/libvirtd-ensure.sh if needed),
 #                    for machines where network namespaces are missing
@@ -72,6 +74,7 @@ bin=$top/build/bin
 port=8740
 pool=default
 stop_timeout=5
+no_kvm=0
 fincloud=1
 local_mode=0
 args=()
@@ -85,6 +88,7 @@ while [ $# -gt 0 ]; do
 	--pool) pool=${2:?--pool needs a name}; shift 2 ;;
 	--stop-timeout) stop_timeout=${2:?--stop-timeout needs seconds}; shift 2 ;;
 	--no-fincloud) fincloud=0; shift ;;
+	--no-kvm) no_kvm=1; shift ;;
 	--local) local_mode=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; args+=("$@"); break ;;
@@ -292,7 +296,24 @@ node_script() {
 	cat <<'EOF'
 set -eu
 nd=$1
+no_kvm=$2
 mount -t tmpfs -o mode=0755 tmpfs /run
+if [ "$no_kvm" = 1 ]; then
+	# a /dev of the few nodes QEMU and libvirt use, without kvm
+	mkdir /run/fc-dev
+	for f in null zero full random urandom tty; do cp -a "/dev/$f" /run/fc-dev/; done
+	mount -t tmpfs -o mode=0755 tmpfs /dev
+	cp -a /run/fc-dev/. /dev/
+	rm -rf /run/fc-dev
+	mkdir /dev/pts /dev/shm
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
+	ln -s pts/ptmx /dev/ptmx
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	ln -s /proc/self/fd /dev/fd
+	ln -s /proc/self/fd/0 /dev/stdin
+	ln -s /proc/self/fd/1 /dev/stdout
+	ln -s /proc/self/fd/2 /dev/stderr
+fi
 for m in etc/libvirt var/lib/libvirt var/cache/libvirt var/log/libvirt etc/fincloud var/lib/fincloud; do
 	mount --bind "$nd/root/$m" "/$m"
 done
@@ -370,7 +391,7 @@ node_up() { # i
 	node_script >"$nd/node.sh"
 	: >"$nd/pids"
 	local rc=0
-	ip netns exec "$ns" unshare --mount --propagation private bash "$nd/node.sh" "$nd" || rc=$?
+	ip netns exec "$ns" unshare --mount --propagation private bash "$nd/node.sh" "$nd" "$no_kvm" || rc=$?
 	while read -r name pid; do
 		record_pid "$name-$i" "$pid"
 	done <"$nd/pids"
@@ -539,6 +560,7 @@ bin=$bin
 port=$port
 pool=$pool
 stop_timeout=$stop_timeout
+no_kvm=$no_kvm
 nodes=$n
 local_mode=$local_mode
 fincloud=0
