@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -377,6 +378,51 @@ failed:
 	}
 }
 
+/* The field a JSON syntax error is in or after: the last object key
+ * before the place err_msg() names ("line L, column C"). 0 with its name
+ * in field, -1 when there is none (or it is not a plain name). */
+static int json_error_field(const char *text, size_t len, char *field,
+			    size_t size)
+{
+	const char *m = strstr(err_msg(), "line ");
+	int line, col, ln = 1;
+	size_t off = 0;
+
+	if (m == NULL || sscanf(m, "line %d, column %d", &line, &col) != 2)
+		return -1;
+	while (off < len && ln < line)
+		if (text[off++] == '\n')
+			ln++;
+	off += (size_t)(col > 0 ? col - 1 : 0);
+	if (off > len)
+		off = len;
+	while (off > 0) {
+		const char *end, *start;
+
+		off--;
+		if (text[off] != ':')
+			continue;
+		end = text + off;
+		while (end > text && (end[-1] == ' ' || end[-1] == '\t' ||
+				      end[-1] == '\n' || end[-1] == '\r'))
+			end--;
+		if (end == text || end[-1] != '"')
+			continue;
+		start = end - 1;
+		while (start > text && start[-1] != '"')
+			start--;
+		if (start == text || end - 1 - start == 0 ||
+		    (size_t)(end - 1 - start) >= size)
+			return -1;
+		for (const char *p = start; p < end - 1; p++)
+			if (!isalnum((unsigned char)*p) && *p != '_')
+				return -1;
+		snprintf(field, size, "%.*s", (int)(end - 1 - start), start);
+		return 0;
+	}
+	return -1;
+}
+
 void api_handle(struct api_ctx *c)
 {
 	struct route_match m;
@@ -403,7 +449,16 @@ void api_handle(struct api_ctx *c)
 	if (c->body_len > 0) {
 		if (json_parse(c->body, c->body_len, "request body", &c->json) <
 		    0) {
-			api_err(c, 400, "invalid_json", NULL, "%s", err_msg());
+			char field[64];
+
+			if (json_error_field(c->body, c->body_len, field,
+					     sizeof(field)) == 0)
+				api_err(c, 400, "invalid_json", field,
+					"%s (in or after field '%s')", err_msg(),
+					field);
+			else
+				api_err(c, 400, "invalid_json", NULL, "%s",
+					err_msg());
 			goto out;
 		}
 	}

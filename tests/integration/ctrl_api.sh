@@ -187,8 +187,13 @@ body=$(cat "$work/resp/big.body")
 printf 'POST\t/v1/flavors\t%s\t%s\n' "$status" "$work/resp/big.body" >>"$work/resp/index"
 check "an oversized body is refused with 413" is_err 413 too_large
 api POST /v1/flavors '{"name":"x","vcpus":1,'
-check "malformed JSON is 400 invalid_json with line and column" \
-	eval 'is_err 400 invalid_json && has "line 1, column"'
+check "malformed JSON is 400 invalid_json with line and column, naming the field" \
+	eval 'is_err 400 invalid_json vcpus && has "line 1, column"'
+api POST /v1/flavors '{"name":"x",
+  "vcpus": 1,
+  "mem_mib": 64 64}'
+check "a syntax error on a later line names that line and field" \
+	eval 'is_err 400 invalid_json mem_mib && has "line 3, column"'
 api POST /v1/flavors '{"name":"x","vcpus":"two","mem_mib":64,"disk_gib":1}'
 check "a wrong type is 400 naming the field" is_err 400 invalid_field vcpus
 api POST /v1/flavors '{"name":"x","vcpus":1,"mem_mib":64,"disk_gib":1,"gpus":1}'

@@ -181,6 +181,16 @@ static void test_body_validation(void **state)
 	assert_int_equal(req(f, "POST", "/v1/flavors", "{\"name\": \"x\",",
 			     f->admin, &o), 400);
 	assert_string_equal(err_code(o), "invalid_json");
+	assert_string_equal(err_field(o), "name");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/flavors",
+			     "{\"name\": \"x\", \"vcpus\": 1x}", f->admin,
+			     &o), 400);
+	assert_string_equal(err_field(o), "vcpus");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "POST", "/v1/flavors", "[1, 2", f->admin, &o),
+			 400);
+	assert_null(err_field(o));
 	cJSON_Delete(o);
 	assert_int_equal(req(f, "POST", "/v1/flavors",
 			     "{\"name\":\"x\",\"vcpus\":1,\"mem_mib\":\"lots\","
