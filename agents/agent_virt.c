@@ -595,7 +595,11 @@ int agent_virt_list(struct agent_virt *v, struct agent_domain **out,
 						VIR_DOMAIN_STATS_CPU_TOTAL |
 						VIR_DOMAIN_STATS_BALLOON |
 						VIR_DOMAIN_STATS_BLOCK,
-					&recs, 0);
+					&recs,
+					/* never wait for a domain that is
+					 * busy (migrating, starting): its
+					 * figures come at the next pass */
+					VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
 	if (n >= 0) {
 		d = calloc(n ? (size_t)n : 1, sizeof(*d));
 		for (int i = 0; d && i < n; i++)
