@@ -20,6 +20,7 @@
 # Before it starts anything it checks that every piece it needs exists;
 # if one is missing it says which and stops (exit 1). --skip-missing runs
 # the steps it can, says loudly which it skipped and why, and still exits 1.
+# FC_DEMO_LOCAL=1 takes the one-node fallback even where namespaces work.
 set -euo pipefail
 
 build=${1:?usage: scripts/demo.sh BUILD_DIR [--skip-missing]}
@@ -66,9 +67,11 @@ if [ -x "$bin/finctl" ]; then
 		no_rebalance="finctl has no 'rebalance run' command (the controller and finctl do not execute rebalance plans yet)"
 	fi
 fi
-local_mode=0
+local_mode=${FC_DEMO_LOCAL:-0}
 probe=fcdemo$$
-if ip netns add "$probe" 2>/dev/null; then
+if [ "$local_mode" = 1 ]; then
+	say "FC_DEMO_LOCAL=1: the one-node fallback on the host's libvirt"
+elif ip netns add "$probe" 2>/dev/null; then
 	ip netns del "$probe"
 	unshare --mount --propagation private true 2>/dev/null || local_mode=1
 else
@@ -131,16 +134,23 @@ fin flavor create batch --vcpus 2 --mem-mib 96 --disk-gib 1 >/dev/null
 say "flavors: small (1 vCPU, 64 MiB, 1 GiB), batch (2 vCPUs, 96 MiB, 1 GiB)"
 fin tenant create loan --isolation shared --pools "$pool" >/dev/null
 say "tenant loan  (loan approval):      shared nodes"
-fin tenant create pay --isolation dedicated --pools "$pool" >/dev/null
-fin group create settlement --tenant pay --policy anti-affinity --availability 0.9999 >/dev/null
-say "tenant pay   (payment settlement): dedicated nodes; group 'settlement': anti-affinity, availability target 99.99%"
+if [ "$nodes" -gt 1 ]; then
+	fin tenant create pay --isolation dedicated --pools "$pool" >/dev/null
+	fin group create settlement --tenant pay --policy anti-affinity --availability 0.9999 >/dev/null
+	say "tenant pay   (payment settlement): dedicated nodes; group 'settlement': anti-affinity, availability target 99.99%"
+else
+	fin tenant create pay --isolation shared --pools "$pool" >/dev/null
+	fin group create settlement --tenant pay --policy anti-affinity --availability 0.9999 >/dev/null
+	say "tenant pay   (payment settlement): SHARED here: one node cannot be dedicated to it next to the others;"
+	say "             group 'settlement': anti-affinity, availability target 99.99% (one replica only: not met)"
+fi
 fin tenant create risk --isolation shared --compliance-class batch --pools "$pool" >/dev/null
 say "tenant risk  (risk analytics):     batch work, compliance class 'batch'"
 
 create() { # tenant flavor name [options]
 	local out
-	out=$(fin -o json vm create --tenant "$1" --flavor "$2" --name "$3" "${@:4}" --wait --timeout 120 2>/dev/null) ||
-		die "finctl vm create $3 failed: $out"
+	out=$(fin -o json vm create --tenant "$1" --flavor "$2" --name "$3" "${@:4}" --wait --timeout 120 2>"$tbdir/create.err") ||
+		die "finctl vm create $3 failed: $(grep -h "message" "$tbdir/create.err" | head -1) $out"
 	printf '%s' "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); print("   %-12s %-5s on %-6s %s" % (d["name"], d["tenant"], d["host"], d["state"]))'
 }
 if [ "$nodes" -gt 1 ]; then
@@ -193,7 +203,7 @@ fi
 step "summary"
 fin -o json vm list >"$tbdir/vms.json"
 fin -o json host list >"$tbdir/hosts.json"
-$PY - "$tbdir/vms.json" "$tbdir/hosts.json" <<'EOF'
+$PY - "$tbdir/vms.json" "$tbdir/hosts.json" "$nodes" <<'EOF'
 import json, sys
 vms = json.load(open(sys.argv[1]))
 hosts = {h["name"]: h for h in json.load(open(sys.argv[2]))}
@@ -213,6 +223,9 @@ a = 1.0 - a
 print("   settlement: %d replicas on distinct nodes %s; A = 1 - prod(1 - A_i) = %.6f (target 0.9999: %s)"
       % (len(settle), ", ".join(nodes), a, "met" if a >= 0.9999 else "NOT met"))
 pay_nodes = {v["host"] for v in vms if v["tenant"] == "pay"}
+if sys.argv[3] == "1":
+    print("   one node: pay shares it (no dedicated nodes on a one-node testbed)")
+    sys.exit(0)
 others = sorted({v["name"] for v in vms if v["tenant"] != "pay" and v["host"] in pay_nodes})
 print("   pay's dedicated nodes hold %s" % ("no other tenant's VM" if not others else "OTHER VMs: " + ", ".join(others)))
 EOF

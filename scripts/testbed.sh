@@ -598,8 +598,10 @@ up_local() {
 	if [ -x "$top/scripts/libvirtd-ensure.sh" ]; then
 		bash "$top/scripts/libvirtd-ensure.sh" "$pidfile" || die "scripts/libvirtd-ensure.sh could not start libvirtd"
 		local name pid
+		# what it started and still runs is ours to stop (one that lost
+		# a race with another starter has exited already)
 		[ -f "$pidfile" ] && while read -r name pid _; do
-			[ -n "$pid" ] && record_pid "$name" "$pid"
+			[ -n "$pid" ] && proc_start_time "$pid" >/dev/null && record_pid "$name" "$pid"
 		done <"$pidfile"
 	fi
 	timeout 20 virsh -c qemu:///system version >/dev/null 2>&1 || die "the host's libvirt (qemu:///system) does not answer"
