@@ -477,10 +477,21 @@ static int vkey_class_cmp(const void *a, const void *b, void *ctx)
 			return vx->req[d] < vy->req[d] ? -1 : 1;
 	if ((vx->group >= 0) != (vy->group >= 0))
 		return vx->group >= 0 ? 1 : -1;
+	/* Within a size, the VMs with the fewest places to go first: they
+	 * take the hosts only they can use before others fill them. */
+	if (vx->ntags != vy->ntags)
+		return vx->ntags > vy->ntags ? -1 : 1;
+	{
+		size_t px = p->tenants[vx->tenant].npools;
+		size_t py = p->tenants[vy->tenant].npools;
+
+		px = px == 0 ? p->npools : px;
+		py = py == 0 ? p->npools : py;
+		if (px != py)
+			return px < py ? -1 : 1;
+	}
 	if (vx->tenant != vy->tenant)
 		return vx->tenant < vy->tenant ? -1 : 1;
-	if (vx->ntags != vy->ntags)
-		return vx->ntags < vy->ntags ? -1 : 1;
 	for (size_t i = 0; i < vx->ntags; i++) {
 		int c = strcmp(vx->tags[i], vy->tags[i]);
 
@@ -1099,6 +1110,71 @@ static int close_pass(struct batch *b, struct akey *k, size_t *active,
 	}
 	free(targets);
 	return 0;
+}
+
+/* Move every VM of a running host onto one empty host that costs less,
+ * most expensive hosts first. */
+static int swap_pass(struct batch *b, const size_t *order, bool *progress)
+{
+	const struct sched_problem *p = b->p;
+	size_t *run = malloc((p->nhosts + 1) * sizeof(*run)), nrun = 0;
+	int *vms = NULL;
+	int ret = -1;
+
+	*progress = false;
+	if (run == NULL)
+		return err_set("out of memory");
+	for (size_t i = p->nhosts; i-- > 0;) {
+		size_t h = order[i];
+
+		if (sched_state_nvms(b->s, h) > 0 && b->npinned[h] == 0 &&
+		    p->hosts[h].state == HOST_UP)
+			run[nrun++] = h;
+	}
+	for (size_t i = 0; i < nrun && now_s() < b->deadline; i++) {
+		size_t h = run[i], tried = 0;
+		int n = b->hv[h].n;
+
+		if (n == 0)
+			continue;
+		free(vms);
+		vms = malloc(((size_t)n + 1) * sizeof(*vms));
+		if (vms == NULL) {
+			err_set("out of memory");
+			goto out;
+		}
+		memcpy(vms, b->hv[h].v, (size_t)n * sizeof(*vms));
+		for (size_t oi = 0; oi < p->nhosts && tried < 8; oi++) {
+			size_t e = order[oi];
+			int k;
+
+			if (sched_state_nvms(b->s, e) != 0 ||
+			    p->hosts[e].pool != p->hosts[h].pool ||
+			    p->hosts[e].state != HOST_UP ||
+			    p->hosts[e].cost >= p->hosts[h].cost - 1e-9)
+				continue;
+			tried++;
+			for (k = 0; k < n; k++) {
+				if (sched_state_check_code(b->s, (size_t)vms[k],
+							   e, NULL) != SCHED_OK)
+					break;
+				if (b_assign(b, (size_t)vms[k], e) < 0)
+					goto out;
+			}
+			if (k == n) {
+				*progress = true;
+				break;
+			}
+			while (k-- > 0)
+				if (b_assign(b, (size_t)vms[k], h) < 0)
+					goto out;
+		}
+	}
+	ret = 0;
+out:
+	free(vms);
+	free(run);
+	return ret;
 }
 
 /* ---- neighbourhood MIP -------------------------------------------------- */
@@ -1847,12 +1923,13 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 		bool progress = true;
 
 		while (progress && now_s() < b.deadline) {
-			bool p1 = false, p2 = false;
+			bool p1 = false, p2 = false, p3 = false;
 
 			if (close_pass(&b, ak, active, &p1) < 0 ||
+			    swap_pass(&b, order, &p3) < 0 ||
 			    mip_round(&b, order, ak, active, &rng, &p2) < 0)
 				goto out;
-			progress = p1 || p2;
+			progress = p1 || p2 || p3;
 		}
 	}
 	if (finish(&b, t0) < 0 || final_bound(&b, &pl) < 0)
