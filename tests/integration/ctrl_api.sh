@@ -284,6 +284,14 @@ check "its next heartbeat brings it up and reconciles its VMs" \
 # --- utilisation, metrics ----------------------------------------------------
 heartbeat n1 0 '[]'
 heartbeat n2 0 '[]'
+"$finctl" host maintenance n2 on >/dev/null
+check "finctl host maintenance takes a host out of placement" \
+	test "$(db "SELECT maintenance FROM hosts WHERE name='n2'")" = 1
+api POST /v1/vms '{"tenant":"loan","flavor":"small","name":"maint"}'
+check "a new VM avoids the host in maintenance" eval 'is 201 && jqt ".host == \"n1\""'
+"$finctl" host maintenance n2 off >/dev/null
+api GET /v1/hosts?state=maintenance
+check "and back in" test "$(jv '.items | length')" = 0
 api GET /v1/pools/default/utilization
 check "utilisation has eta per dimension" eval 'jqt ".hosts == 2 and .dimensions.vcpus.eta_allocated > 0 and .dimensions.mem_mib.total == 65536"'
 "$finctl" util show default >"$work/out" 2>&1
