@@ -196,8 +196,11 @@ int json_get_bool(const cJSON *obj, const char *path, const char *key,
 	return 0;
 }
 
-int json_get_array(const cJSON *obj, const char *path, const char *key,
-		   bool required, const cJSON **out)
+/* Shared body of the container getters: pred tells the wanted type. */
+static int json_get_container(const cJSON *obj, const char *path,
+			      const char *key, bool required,
+			      cJSON_bool (*pred)(const cJSON *),
+			      const char *expected, const cJSON **out)
 {
 	const cJSON *it;
 	int r = json_lookup(obj, path, key, required, &it);
@@ -208,28 +211,24 @@ int json_get_array(const cJSON *obj, const char *path, const char *key,
 		*out = NULL;
 		return 0;
 	}
-	if (!cJSON_IsArray(it))
-		return json_wrong(path, key, "an array", it);
+	if (!pred(it))
+		return json_wrong(path, key, expected, it);
 	*out = it;
 	return 0;
+}
+
+int json_get_array(const cJSON *obj, const char *path, const char *key,
+		   bool required, const cJSON **out)
+{
+	return json_get_container(obj, path, key, required, cJSON_IsArray,
+				  "an array", out);
 }
 
 int json_get_object(const cJSON *obj, const char *path, const char *key,
 		    bool required, const cJSON **out)
 {
-	const cJSON *it;
-	int r = json_lookup(obj, path, key, required, &it);
-
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		*out = NULL;
-		return 0;
-	}
-	if (!cJSON_IsObject(it))
-		return json_wrong(path, key, "an object", it);
-	*out = it;
-	return 0;
+	return json_get_container(obj, path, key, required, cJSON_IsObject,
+				  "an object", out);
 }
 
 int json_check_keys(const cJSON *obj, const char *path,
