@@ -9,6 +9,8 @@
 #   testbed.sh agent-stop NODE     stop node NODE's agent (SIGTERM, by PID)
 #   testbed.sh agent-kill NODE     the same with SIGKILL
 #   testbed.sh agent-start NODE    start node NODE's agent again
+#   testbed.sh libvirtd-stop NODE  stop node NODE's libvirtd (its guests run on)
+#   testbed.sh libvirtd-start NODE start it again
 #
 # Options:
 #   --dir DIR        state directory (default: $FC_TESTBED_DIR or
@@ -404,13 +406,53 @@ node_up() { # i
 }
 
 # Run a command in node i's network and mount namespaces.
+# node_pid i: a live process of node i (its libvirtd, else its
+# virtlogd), whose namespaces are the node's
+node_pid() {
+	local i=$1 d line pid start
+	for d in libvirtd virtlogd; do
+		line=$(find_pid "$d-$i") || continue
+		read -r _ _ pid start <<<"$line"
+		if pid_alive "$pid" "$start"; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	die "node $i has no running libvirtd or virtlogd in this testbed"
+}
+
 node_exec() { # i cmd...
-	local i=$1 line pid start
+	local i=$1 pid
 	shift
-	line=$(find_pid "libvirtd-$i") || die "node $i has no libvirtd in this testbed"
-	read -r _ _ pid start <<<"$line"
-	pid_alive "$pid" "$start" || die "node $i: its libvirtd (pid $pid) is gone"
+	pid=$(node_pid "$i") || exit 1
 	nsenter -t "$pid" -n -m -- "$@"
+}
+
+libvirtd_stop() { # i
+	local line name pid start
+	line=$(find_pid "libvirtd-$1") || die "node $1 has no libvirtd in this testbed"
+	read -r _ name pid start <<<"$line"
+	stop_pid "$name" "$pid" "$start" TERM
+	say "node $1: libvirtd stopped"
+}
+
+libvirtd_start() { # i
+	local i=$1 nd pid ip
+	nd=$(node_dir "$i")
+	ip=$(node_ip "$i")
+	pid=$(node_pid "$i") || exit 1
+	nsenter -t "$pid" -n -m -- libvirtd --listen </dev/null >>"$nd/libvirtd.log" 2>&1 &
+	pid=$!
+	sleep 0.2
+	record_pid "libvirtd-$i" "$pid"
+	for _ in $(seq 1 100); do
+		timeout 5 virsh -c "qemu+tcp://$ip/system" version >/dev/null 2>&1 && {
+			say "node $i: libvirtd started again (pid $pid)"
+			return 0
+		}
+		sleep 0.2
+	done
+	die "node $i: libvirtd does not answer after a restart (see $nd/libvirtd.log)"
 }
 
 port_taken() { # address port
@@ -477,10 +519,8 @@ agent_start() { # i
 	local i=$1 nd
 	nd=$(node_dir "$i")
 	[ -x "$nd/root/usr/local/bin/fincloud-agent" ] || die "node $i has no agent installed"
-	local line lpid lstart
-	line=$(find_pid "libvirtd-$i") || die "node $i has no libvirtd in this testbed"
-	read -r _ _ lpid lstart <<<"$line"
-	pid_alive "$lpid" "$lstart" || die "node $i: its libvirtd (pid $lpid) is gone"
+	local lpid
+	lpid=$(node_pid "$i") || exit 1
 	# nsenter enters the namespaces and execs the agent: $! is the agent
 	nsenter -t "$lpid" -n -m -- "$nd/root/usr/local/bin/fincloud-agent" \
 		--config /etc/fincloud/agent.conf --stop-timeout "$stop_timeout" \
@@ -727,6 +767,12 @@ agent-stop | agent-kill)
 	load_env
 	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh $cmd NODE"
 	if [ "$cmd" = agent-kill ]; then agent_stop "${args[0]}" KILL; else agent_stop "${args[0]}" TERM; fi
+	;;
+libvirtd-stop | libvirtd-start)
+	load_env
+	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh $cmd NODE"
+	[ "${local_mode:-0}" = 0 ] || die "$cmd works on namespace nodes only, not with --local"
+	if [ "$cmd" = libvirtd-stop ]; then libvirtd_stop "${args[0]}"; else libvirtd_start "${args[0]}"; fi
 	;;
 agent-start)
 	load_env

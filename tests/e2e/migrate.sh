@@ -2,7 +2,8 @@
 # Live migration on three real KVM nodes, through finctl only, checked with
 # virsh on each node: "finctl vm migrate" moves a running guest live (the
 # target's last job is an incoming migration) and afterwards it runs on
-# exactly one node; "finctl rebalance run" spreads guests that were packed
+# exactly one node; a migration to a node whose libvirtd is down fails,
+# is reported, and leaves the guest running on its node; "finctl rebalance run" spreads guests that were packed
 # onto two nodes with live migrations; "finctl host drain" empties a node,
 # which then takes no new VM until "finctl host resume".
 set -u
@@ -57,6 +58,38 @@ if out=$(e2e_placement_ok "${ids[@]}"); then
 	e2e_ok "after the migration every VM runs on exactly one node, the one the controller names"
 else
 	e2e_fail "after the migration every VM runs on exactly one node" "$out"
+fi
+
+# --- a migration that fails leaves the guest running where it was
+vm=${ids[1]}
+from=$(e2e_nodes_of "$vm")
+to=$((from % 3 + 1))
+bash "$TESTBED" libvirtd-stop "$to" --dir "$E2E_DIR/tb" >/dev/null 2>&1
+if out=$(e2e_finctl vm migrate "$vm" --to "node$to" --wait --timeout 120 2>&1); then
+	e2e_fail "a migration to a node whose libvirtd is down fails and says so" "$out"
+else
+	e2e_ok "a migration to a node whose libvirtd is down fails and says so: $(printf '%s' "$out" | grep -i -m1 -E 'fail|error|cannot' | cut -c1-90)"
+fi
+bash "$TESTBED" libvirtd-start "$to" --dir "$E2E_DIR/tb" >/dev/null 2>&1
+if [ "$(e2e_nodes_of "$vm")" = "$from" ] && [ "$(e2e_dominfo "$from" "$vm" State)" = running ] &&
+	[ "$(e2e_vm_field "$vm" host)" = "node$from" ] && [ "$(e2e_vm_field "$vm" state)" = running ]; then
+	e2e_ok "after the failed migration the guest still runs on node $from only, as the controller says"
+else
+	e2e_fail "after the failed migration the guest still runs on node $from only" \
+		"virsh: node(s) '$(e2e_nodes_of "$vm")'; controller: $(e2e_vm_field "$vm" host) $(e2e_vm_field "$vm" state)"
+fi
+# the node's agent finds its libvirt again
+ok_hosts=0
+for _ in $(seq 1 300); do
+	ok_hosts=$(e2e_finctl -o json host list 2>/dev/null | e2e_json "sum(1 for h in d if h['state'] == 'up' and h['status'] == 'ok')" 2>/dev/null) || ok_hosts=0
+	[ "${ok_hosts:-0}" -eq 3 ] && break
+	sleep 0.2
+done
+if [ "${ok_hosts:-0}" -eq 3 ]; then
+	e2e_ok "node $to's agent reports 'ok' again once its libvirtd is back"
+else
+	e2e_fail "node $to's agent reports 'ok' again once its libvirtd is back" \
+		"$(e2e_finctl host show "node$to" 2>&1 | grep -E 'status|degraded')"
 fi
 
 # --- a rebalance run
