@@ -37,6 +37,11 @@ struct stop_entry {
 	uint64_t sent_ns;
 };
 
+struct migrated {
+	char vm_id[37];
+	uint64_t done_ns; /* when the migration finished */
+};
+
 struct queued_event {
 	char uuid[37];
 	int state;
@@ -69,7 +74,7 @@ struct agent {
 	char credential[AGENT_CREDENTIAL_MAX];
 	struct agent_task *tasks;
 	size_t ntasks;
-	char (*migrated)[37];    /* vm ids migrated away by this agent */
+	struct migrated *migrated; /* VMs this agent migrated away */
 	size_t nmigrated;
 	int migrations_running;
 	char (*managed)[37];     /* fincloud domains seen at the last pass */
@@ -265,16 +270,14 @@ static void *event_sender(void *arg)
 		if (body && agent_client_events(client, body) == 0) {
 			backoff = 0;
 		} else {
-			uint64_t b = backoff_next(&backoff);
+			uint64_t until = time_mono_ns() + backoff_next(&backoff);
 
 			log_warn("events not delivered (the next heartbeat "
 				 "carries the states): %s",
 				 body ? err_msg() : "out of memory");
-			struct timespec ts = {
-				.tv_sec = (time_t)(b / 1000000000ULL),
-				.tv_nsec = (long)(b % 1000000000ULL),
-			};
-			nanosleep(&ts, NULL);
+			/* Back off, but notice a stop at once. */
+			while (!atomic_load(&a->quit) && time_mono_ns() < until)
+				usleep(100000);
 		}
 		cJSON_Delete(body);
 	}
@@ -323,12 +326,13 @@ static void *migration_main(void *arg)
 		log_warn("task %s: %s", m->task_id, err_msg());
 	pthread_mutex_lock(&a->lock);
 	if (rc == 0) {
-		char (*mg)[37] = realloc(a->migrated,
-					 (a->nmigrated + 1) * sizeof(*mg));
+		struct migrated *mg = realloc(a->migrated,
+					      (a->nmigrated + 1) * sizeof(*mg));
 
 		if (mg) {
 			a->migrated = mg;
-			str_copy(mg[a->nmigrated++], 37, m->vm_id);
+			str_copy(mg[a->nmigrated].vm_id, 37, m->vm_id);
+			mg[a->nmigrated++].done_ns = time_mono_ns();
 		}
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -436,7 +440,9 @@ static bool migrating_away(struct agent *a, const char *vm_id)
 	bool r;
 
 	pthread_mutex_lock(&a->lock);
-	r = in_list(a->migrated, a->nmigrated, vm_id);
+	r = false;
+	for (size_t i = 0; !r && i < a->nmigrated; i++)
+		r = strcasecmp(a->migrated[i].vm_id, vm_id) == 0;
 	for (size_t i = 0; !r && i < a->ntasks; i++)
 		if (strcmp(a->tasks[i].type, "migrate") == 0 &&
 		    a->tasks[i].state == AGENT_TASK_RUNNING &&
@@ -447,6 +453,35 @@ static bool migrating_away(struct agent *a, const char *vm_id)
 }
 
 /* ---- reconciliation --------------------------------------------------- */
+
+/* A VM migrated away stays off limits only until the controller has
+ * caught up (its desired state for this node no longer lists it) or the
+ * VM is back here (migrated back): from then on it is reconciled again. */
+static void prune_migrated(struct agent *a, const struct agent_domain *doms,
+			   size_t ndoms, uint64_t listed_ns)
+{
+	size_t keep = 0;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->nmigrated; i++) {
+		const char *id = a->migrated[i].vm_id;
+		bool listed = false, here = false;
+
+		for (size_t j = 0; a->have_desired && j < a->desired.nvms; j++)
+			if (strcasecmp(a->desired.vms[j].vm_id, id) == 0)
+				listed = true;
+		/* Only a list taken after the migration ended can show
+		 * the VM back: an older one still shows it leaving. */
+		for (size_t j = 0; j < ndoms; j++)
+			if (strcasecmp(doms[j].uuid, id) == 0 &&
+			    listed_ns > a->migrated[i].done_ns)
+				here = true;
+		if (listed && !here)
+			a->migrated[keep++] = a->migrated[i];
+	}
+	a->nmigrated = keep;
+	pthread_mutex_unlock(&a->lock);
+}
 
 static struct stop_entry *stop_find(struct agent *a, const char *uuid)
 {
@@ -605,16 +640,19 @@ static int reconcile_pass(struct agent *a)
 	struct agent_observed *obs = NULL;
 	struct agent_action *acts = NULL;
 	size_t nspecs = 0, nerrs = 0, ndoms = 0, nacts = 0;
+	uint64_t listed_ns;
 	int ret = -1;
 
+	listed_ns = time_mono_ns();
+	if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
+		goto out;
+	prune_migrated(a, doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
 		agent_vm_error_add(&errs, &nerrs, a->desired.errors[i].vm_id,
 				   a->desired.errors[i].name,
 				   a->desired.errors[i].error);
-	if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
-		goto out;
 	obs = calloc(ndoms + 1, sizeof(*obs));
 	if (obs == NULL) {
 		err_set("out of memory");
@@ -874,8 +912,6 @@ static int run(struct agent *a)
 			deadline = ctrl_next;
 		wait_until(a, deadline);
 	}
-	if (a->once && !a->no_controller && a->have_desired)
-		exchange(a, 0); /* report the final state */
 	return 0;
 }
 

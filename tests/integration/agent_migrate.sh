@@ -8,7 +8,7 @@
 # Checks: the task is reported done, the guest runs persistently on node 2
 # with its disk there and is gone from node 1, node 1's agent does not
 # recreate it although its desired state still lists it, and node 2's
-# agent takes it over. A migration to a node that does not answer fails and
+# agent takes it over; migrated back, node 1's agent manages it again. A migration to a node that does not answer fails and
 # leaves the guest running where it was.
 set -u
 : "${FC_TOP:?run me through tests/run.sh}" "${FC_BIN:?}"
@@ -141,9 +141,20 @@ check "node 1's agent does not recreate it although its desired state still list
 check "node 2's agent reports the arrived guest as a fincloud domain" \
 	wait_for 10 last_hb n2 "any(d['vm_id']=='$VM' and d['state']=='running' for d in h['domains'])"
 
-# The controller now places the VM on node 2 and deletes it there.
+# The controller catches up (the VM is node 2's now) and sends it back.
+T3=7e000000-0000-4000-8000-$(printf '%012d' $$)
 desired n1 '{"generation":4,"vms":[],"tasks":[]}'
-desired n2 "{\"generation\":2,\"vms\":[${spec/\"running\"/\"deleted\"}],\"tasks\":[]}"
-check "node 2's agent deletes it on request" wait_for 60 absent_on 2 "$name"
+desired n2 "{\"generation\":2,\"vms\":[$spec],\"tasks\":[{\"task_id\":\"$T3\",\"type\":\"migrate\",\"vm_id\":\"$VM\",\"target_node\":\"n1\",\"target_uri\":\"$(node_uri 1)\"}]}"
+check "migrating back to node 1 is reported done" \
+	wait_for 120 last_hb n2 "any(t['task_id']=='$T3' and t['state']=='done' for t in h['tasks'])"
+check "the guest runs on node 1 again and not on node 2" \
+	sh -c "virsh -q -c '$(node_uri 1)' domstate '$name' | grep -qx running && ! virsh -q -c '$(node_uri 2)' dominfo '$name' >/dev/null 2>&1"
+# Node 1's agent manages the returned VM again: it stops and deletes it.
+desired n2 '{"generation":3,"vms":[],"tasks":[]}'
+desired n1 "{\"generation\":5,\"vms\":[${spec/\"running\"/\"stopped\"}],\"tasks\":[]}"
+check "node 1's agent reconciles the returned VM again (stopped)" \
+	wait_for 30 state_on 1 "$name" "shut off"
+desired n1 "{\"generation\":6,\"vms\":[${spec/\"running\"/\"deleted\"}],\"tasks\":[]}"
+check "and deletes it on request" wait_for 60 absent_on 1 "$name"
 check "no message broke its schema" test ! -s "$tmp/ctl/violations"
 for i in 1 2; do echo "# node $i agent log tail:"; tail -n 6 "$tmp/n$i/agent.log" | sed 's/^/#   /'; done
