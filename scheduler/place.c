@@ -562,6 +562,10 @@ static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
 	return 0;
 }
 
+/* Weight of a VM's size against its alignment with the host's room in
+ * the fill pass (tuned on gen problems of 100 to 10,000 hosts). */
+#define FILL_SIZE_WEIGHT 3.0
+
 /* VM classes of one size. */
 struct sizegroup {
 	const double *req;
@@ -572,9 +576,13 @@ struct sizegroup {
 };
 
 /* Fill hosts in opening order. Each step takes the size whose request
- * best matches what the host has left (the dot product of the two,
- * normalised by the host's capacity: Panigrahy et al.'s heuristic for
- * vector bin packing), then a VM of that size that passes every check. */
+ * best matches what the host has left: the cosine between the two
+ * vectors (normalised by the host's capacity), which keeps every
+ * dimension filling at the same pace, plus FILL_SIZE_WEIGHT times the
+ * request's norm, which puts big VMs first; then a VM of that size that
+ * passes every check. (A pure dot product, Panigrahy et al.'s vector
+ * bin-packing rule, is dominated by size here and leaves hosts full in
+ * one dimension and a fifth empty in another.) */
 static int fill_hosts(struct batch *b, const size_t *order, size_t *todo,
 		      size_t ntodo)
 {
@@ -642,21 +650,30 @@ static int fill_hosts(struct batch *b, const size_t *order, size_t *todo,
 		}
 		for (;;) {
 			size_t best = SIZE_MAX;
-			double best_sc = -1;
+			double best_sc = -INFINITY;
 			bool placed = false;
 
 			for (size_t k = 0; k < nsg; k++) {
 				double sc = 0;
 				bool fits = sg[k].left > 0 && sg[k].block != h;
 
+				double dot = 0, nr = 0, nh = 0;
+
 				for (int d = 0; fits && d < DIM_COUNT; d++) {
 					double head = sched_state_headroom(
 						b->s, h, (enum sched_dim)d);
+					double rq = sg[k].req[d] / U[d];
+					double hd = head / U[d];
 
 					fits = sg[k].req[d] <=
 					       head + 1e-9 * (U[d] > 1 ? U[d] : 1);
-					sc += sg[k].req[d] / U[d] * head / U[d];
+					dot += rq * hd;
+					nr += rq * rq;
+					nh += hd * hd;
 				}
+				if (fits && nr > 0 && nh > 0)
+					sc = dot / sqrt(nr * nh) +
+					     FILL_SIZE_WEIGHT * sqrt(nr);
 				if (!fits) {
 					sg[k].block = h;
 					continue;
