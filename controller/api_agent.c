@@ -229,6 +229,23 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 	if (step_done(c, s, "updating a VM's state") < 0)
 		return -1;
 	if (sqlite3_changes(store_db(c->ctrl->st)) > 0) {
+		/* the VM reached what was asked for, or failed: end its
+		 * lifecycle task */
+		s = stmt(c, "UPDATE tasks SET state = CASE WHEN ?1 = 'failed' "
+			    "THEN 'failed' ELSE 'done' END, error = ?2, "
+			    "updated_ms = ?3 WHERE vm_id = ?4 AND state IN "
+			    "('pending','running') AND ((type IN ('create','start')"
+			    " AND ?1 = 'running') OR (type = 'stop' AND ?1 = "
+			    "'stopped') OR (type IN ('create','start','stop') AND "
+			    "?1 = 'failed'))");
+		if (s == NULL)
+			return -1;
+		store_bind_text(s, 1, state);
+		store_bind_text(s, 2, error ? error : "");
+		sqlite3_bind_int64(s, 3, time_wall_ms());
+		store_bind_text(s, 4, vm);
+		if (step_done(c, s, "ending a VM's task") < 0)
+			return -1;
 		snprintf(target, sizeof(target), "vm:%.40s", vm);
 		char action[64];
 
@@ -264,7 +281,8 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 			return -1;
 		}
 		s = stmt(c, "SELECT type, vm_id, target_host FROM tasks WHERE "
-			    "id = ? AND source_host = ? AND state IN "
+			    "id = ? AND source_host = ? AND type IN "
+			    "('migrate','reboot') AND state IN "
 			    "('pending','running')");
 		if (s == NULL)
 			return -1;
@@ -432,6 +450,16 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		}
 	}
 	sqlite3_reset(s);
+	s = stmt(c, "UPDATE tasks SET state = 'done', updated_ms = ? WHERE "
+		    "type = 'delete' AND state IN ('pending','running') AND vm_id "
+		    "IN (SELECT id FROM vms WHERE host = ? AND desired = 'deleted'"
+		    " AND id NOT IN (SELECT id FROM temp.seen))");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, time_wall_ms());
+	store_bind_text(s, 2, node);
+	if (step_done(c, s, "ending delete tasks") < 0)
+		return -1;
 	s = stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
 		    "AND id NOT IN (SELECT id FROM temp.seen)");
 	if (s == NULL)
@@ -489,8 +517,9 @@ static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
 	sqlite3_reset(s);
 	s = stmt(c, "SELECT t.id, t.type, t.vm_id, t.target_host, "
 		    "h.migration_uri FROM tasks t LEFT JOIN hosts h ON h.name = "
-		    "t.target_host WHERE t.source_host = ? AND t.state IN "
-		    "('pending','running') ORDER BY t.seq");
+		    "t.target_host WHERE t.source_host = ? AND t.type IN "
+		    "('migrate','reboot') AND t.state IN ('pending','running') "
+		    "ORDER BY t.seq");
 	if (s == NULL)
 		goto fail;
 	store_bind_text(s, 1, node);

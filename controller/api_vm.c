@@ -193,6 +193,49 @@ void h_vm_list(struct api_ctx *c)
 	api_list(c, items, n > limit ? next : NULL);
 }
 
+static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
+		       const char *vm, const char *tenant, const char *src,
+		       const char *dst, const int64_t req[3]);
+
+/* A controller-side task that follows a VM to the state it was asked for
+ * (create, start, stop, delete): the agents never see it; their reports
+ * end it (api_agent.c). An open one of the same VM is superseded. */
+static int lifecycle_task(struct api_ctx *c, const char *type, const char *vm,
+			  const char *tenant, const char *host,
+			  const int64_t req[3], const char *cur_state)
+{
+	char task[37];
+	sqlite3_stmt *s;
+
+	s = stmt(c, "UPDATE tasks SET state = 'failed', error = 'superseded by "
+		    "a later request', updated_ms = ? WHERE vm_id = ? AND type "
+		    "IN ('create','start','stop','delete') AND state IN "
+		    "('pending','running')");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, time_wall_ms());
+	store_bind_text(s, 2, vm);
+	if (step_done(c, s, "updating the VM's tasks") < 0)
+		return -1;
+	if (uuid_generate_v4(task) < 0) {
+		api_err_internal(c, "making a task id");
+		return -1;
+	}
+	if (task_insert(c, task, type, vm, tenant, host, NULL, req) < 0)
+		return -1;
+	/* already there (a stop of a VM that had shut down by itself) */
+	if ((strcmp(type, "start") == 0 && strcmp(cur_state, "running") == 0) ||
+	    (strcmp(type, "stop") == 0 && strcmp(cur_state, "stopped") == 0)) {
+		s = stmt(c, "UPDATE tasks SET state = 'done' WHERE id = ?");
+		if (s == NULL)
+			return -1;
+		store_bind_text(s, 1, task);
+		if (step_done(c, s, "ending the task") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* quota: -1 when it would be exceeded (answer set) */
 static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 {
@@ -388,6 +431,8 @@ void h_vm_create(struct api_ctx *c)
 		api_err_internal(c, "updating the host");
 		return;
 	}
+	if (lifecycle_task(c, "create", id, tenant, host, req, "pending") < 0)
+		return;
 	vm_answer(c, id, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/vms/%s", id);
 }
@@ -395,7 +440,9 @@ void h_vm_create(struct api_ctx *c)
 /* Set the desired state of the loaded VM. */
 static void vm_set_desired(struct api_ctx *c, const char *desired)
 {
-	char id[37], host[NAME_MAX_LEN + 1], cur[16];
+	char id[37], host[NAME_MAX_LEN + 1], cur[16], tenant[NAME_MAX_LEN + 1];
+	char state[16];
+	int64_t req[3];
 	sqlite3_stmt *s;
 
 	if (api_begin(c) < 0)
@@ -404,8 +451,12 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 	if (s == NULL)
 		return;
 	str_copy(id, sizeof(id), store_col_text(s, 0));
+	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
 	str_copy(host, sizeof(host), store_col_text(s, 6));
 	str_copy(cur, sizeof(cur), store_col_text(s, 10));
+	str_copy(state, sizeof(state), store_col_text(s, 11));
+	for (int i = 0; i < 3; i++)
+		req[i] = sqlite3_column_int64(s, 7 + i);
 	sqlite3_reset(s);
 	if (strcmp(cur, "deleted") == 0) {
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted",
@@ -426,7 +477,8 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 		if (strcmp(desired, "deleted") == 0) {
 			s = stmt(c, "UPDATE tasks SET state = 'failed', error = "
 				    "'the VM was deleted', updated_ms = ? WHERE "
-				    "vm_id = ? AND state IN ('pending','running')");
+				    "vm_id = ? AND type IN ('migrate','reboot') "
+				    "AND state IN ('pending','running')");
 			if (s == NULL)
 				return;
 			sqlite3_bind_int64(s, 1, time_wall_ms());
@@ -438,6 +490,11 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 			api_err_internal(c, "updating the host");
 			return;
 		}
+		if (lifecycle_task(c, strcmp(desired, "running") == 0 ? "start"
+				      : strcmp(desired, "stopped") == 0 ? "stop"
+									: "delete",
+				   id, tenant, host, req, state) < 0)
+			return;
 	}
 	vm_answer(c, id, 202);
 }
@@ -569,6 +626,7 @@ static bool vm_busy(struct api_ctx *c, const char *vm)
 {
 	sqlite3_stmt *s = store_stmt(c->ctrl->st,
 				     "SELECT 1 FROM tasks WHERE vm_id = ? AND "
+				     "type IN ('migrate','reboot') AND "
 				     "state IN ('pending','running')");
 	bool busy;
 

@@ -81,7 +81,13 @@ fc vm start "$v" --wait --timeout 30 2>/dev/null
 check "finctl vm start --wait: running" test "$(fc -o json vm show "$v" | jq -r .state)" = running
 fc vm reboot "$v" --wait --timeout 30 2>/dev/null
 check "finctl vm reboot --wait: the agent ran the reboot task" test $? = 0
+fc -o json task list --vm "$v" >"$work/tasks.json"
+check "create, stop, start and reboot are tasks, each done" \
+	test "$(jq -r '[.[] | select(.type != "migrate") | "\(.type):\(.state)"] | join(",")' "$work/tasks.json")" = \
+	"create:done,stop:done,start:done,reboot:done"
 fc vm delete "${loan[2]}" --wait --timeout 30 2>/dev/null
+check "the delete task is done once the host confirms" \
+	test "$(fc -o json task list --vm "${loan[2]}" | jq -r '[.[] | select(.type == "delete")][0].state')" = done
 check "finctl vm delete --wait: gone, claim released" \
 	eval '! fc vm show "${loan[2]}" >/dev/null 2>&1 && [ "$(fc -o json host list | jq "[.[].vm_count] | add")" = 4 ]'
 

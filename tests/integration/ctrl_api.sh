@@ -225,9 +225,14 @@ check "heartbeat answers the desired state" eval 'is 200 && jqt ".generation == 
 nvms=$(jv '.vms | length')
 doms=$(jv '[.vms[] | .vm_id] | map("{\"vm_id\":\"" + . + "\",\"name\":\"d\",\"state\":\"running\",\"vcpus\":1,\"mem_mib\":512,\"balloon_mib\":512,\"cpu_time_ns\":1,\"cpu_pct\":2,\"disk_alloc_bytes\":1}") | join(",")')
 check "the desired state lists n1's VMs" test "$nvms" = "$(db "SELECT count(*) FROM vms WHERE host='n1'")"
+first=$(jv '.vms[0].vm_id')
+api GET "/v1/tasks?vm=$first"
+check "a new VM has a pending create task" eval 'jqt ".items[0].type == \"create\" and .items[0].state == \"pending\""'
 heartbeat n1 "$gen" "[$doms]"
 check "reported domains make their VMs running" \
 	test "$(db "SELECT count(*) FROM vms WHERE host='n1' AND state='running'")" = "$nvms"
+api GET "/v1/tasks?vm=$first"
+check "and end their create tasks (done)" eval 'jqt ".items[0].state == \"done\""'
 start=$(date +%s%N)
 heartbeat n1 "$gen" "[$doms]" 1
 took=$(( ($(date +%s%N) - start) / 1000000 ))
