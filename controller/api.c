@@ -8,6 +8,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/rebalance.h"
 #include "controller/store.h"
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
@@ -25,11 +26,17 @@ const struct route api_routes[] = {
 	{"GET", "/v1/pools/{name}", h_pool_get, R_READ, false, "pool.get"},
 	{"PATCH", "/v1/pools/{name}", h_pool_patch, R_OPS, true, "pool.update"},
 	{"DELETE", "/v1/pools/{name}", h_pool_delete, R_OPS, true, "pool.delete"},
+	{"POST", "/v1/pools/{name}/rebalance", h_pool_rebalance, R_OPS, true,
+	 "pool.rebalance"},
 	{"GET", "/v1/pools/{name}/utilization", h_pool_util, R_READ, false,
 	 "pool.utilization"},
 	{"GET", "/v1/hosts", h_host_list, R_READ, false, "host.list"},
 	{"GET", "/v1/hosts/{name}", h_host_get, R_READ, false, "host.get"},
 	{"PATCH", "/v1/hosts/{name}", h_host_patch, R_OPS, true, "host.update"},
+	{"POST", "/v1/hosts/{name}/drain", h_host_drain, R_OPS, true,
+	 "host.drain"},
+	{"POST", "/v1/hosts/{name}/resume", h_host_resume, R_OPS, true,
+	 "host.resume"},
 	{"GET", "/v1/tenants", h_tenant_list, R_READ_T, false, "tenant.list"},
 	{"POST", "/v1/tenants", h_tenant_create, R_OPS, true, "tenant.create"},
 	{"GET", "/v1/tenants/{name}", h_tenant_get, R_READ_T, false,

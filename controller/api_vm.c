@@ -517,7 +517,7 @@ void h_vm_delete(struct api_ctx *c)
 /* ------------------------------------------------------------------ tasks */
 
 #define TASK_COLS "id, type, state, vm_id, tenant, source_host, target_host, " \
-		  "error, created_ms, updated_ms, seq"
+		  "error, created_ms, updated_ms, seq, progress"
 
 static cJSON *task_json(sqlite3_stmt *s)
 {
@@ -526,15 +526,25 @@ static cJSON *task_json(sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
 	cJSON_AddStringToObject(o, "type", store_col_text(s, 1));
 	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
-	cJSON_AddStringToObject(o, "vm_id", store_col_text(s, 3));
-	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 4));
-	cJSON_AddStringToObject(o, "source_host", store_col_text(s, 5));
+	/* rebalance and drain tasks belong to no VM, tenant or host */
+	add_str_or_null(o, "vm_id", s, 3);
+	add_str_or_null(o, "tenant", s, 4);
+	add_str_or_null(o, "source_host", s, 5);
 	add_str_or_null(o, "target_host", s, 6);
 	add_str_or_null(o, "error", s, 7);
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 8));
 	cJSON_AddNumberToObject(o, "updated_ms",
 				(double)sqlite3_column_int64(s, 9));
+	{
+		const char *pg = store_col_text(s, 11);
+		cJSON *pj = pg[0] ? cJSON_Parse(pg) : NULL;
+
+		if (pj)
+			cJSON_AddItemToObject(o, "progress", pj);
+		else
+			cJSON_AddNullToObject(o, "progress");
+	}
 	return o;
 }
 

@@ -8,7 +8,8 @@ CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/series.c controller/route.c controller/config.c \
 	controller/api.c controller/api_res.c controller/api_vm.c \
-	controller/api_agent.c controller/place.c
+	controller/api_agent.c controller/place.c controller/rebalance.c \
+	controller/api_rebalance.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm

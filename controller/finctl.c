@@ -1251,6 +1251,9 @@ static int c_token_delete(struct ctx *x)
 
 /* ---------------------------------------------------------- command table */
 
+/* rebalance plan/run, host drain/resume */
+#include "controller/finctl_rebalance.c"
+
 static const struct cmd commands[] = {
 	{"pool", "list", "", "limit=", 0, c_pool_list, "list pools"},
 	{"pool", "show", "NAME", "", 1, c_pool_show, "show one pool"},
@@ -1270,6 +1273,23 @@ static const struct cmd commands[] = {
 	 "take a host out of placement (on) or back in (off)"},
 	{"host", "set", "NAME [--cost C] [--availability A]",
 	 "cost=,availability=", 1, c_host_set, "set a host's cost / availability"},
+	{"host", "drain", "NAME [--concurrency K] [--no-wait] [--timeout S]",
+	 "concurrency=,no-wait,timeout=", 1, c_host_drain,
+	 "maintenance, then live-migrate every VM off the host (waits, "
+	 "showing each move)"},
+	{"host", "resume", "NAME", "", 1, c_host_resume,
+	 "take a host out of maintenance (after a drain)"},
+	{"rebalance", "plan", "--pool P [--policy spread|pack] [--max-moves N] "
+	 "[--min-gain G]", "pool=,policy=,max-moves=,min-gain=", 0,
+	 c_rebalance_plan,
+	 "the moves a rebalance would make, with eta before and predicted "
+	 "after (changes nothing)"},
+	{"rebalance", "run", "--pool P [--policy spread|pack] [--max-moves N] "
+	 "[--min-gain G] [--concurrency K] [--no-wait] [--timeout S]",
+	 "pool=,policy=,max-moves=,min-gain=,concurrency=,no-wait,timeout=", 0,
+	 c_rebalance_run,
+	 "execute a rebalance as live migrations (waits, showing each move; "
+	 "exit 5 when it failed)"},
 	{"tenant", "list", "", "limit=", 0, c_tenant_list, "list tenants"},
 	{"tenant", "show", "NAME", "", 1, c_tenant_show,
 	 "show a tenant with its quota and usage"},

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
+#include "controller/rebalance.h"
 #include "controller/store.h"
 
 #define VERSION "0.1"
@@ -339,6 +340,8 @@ int main(int argc, char **argv)
 		log_error("first admin token: %s", err_msg());
 		goto out;
 	}
+	if (rb_recover(&g_ctrl) < 0)
+		log_warn("rebalance runs of an earlier start: %s", err_msg());
 	/* Hosts get a fresh heartbeat_timeout after a restart: a controller
 	 * that was down must not mark every node down at once. */
 	if (store_exec(g_ctrl.st, "UPDATE hosts SET last_seen_ms = "
@@ -413,6 +416,7 @@ out:
 		MHD_stop_daemon(d);
 	if (bg_started)
 		pthread_join(bg, NULL);
+	rb_shutdown(&g_ctrl);
 	store_close(g_ctrl.st);
 	free(g_ctrl.stats);
 	free(cert);

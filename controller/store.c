@@ -194,6 +194,10 @@ static const char *const migrations[] = {
 	"  vcpus = vcpus + excluded.vcpus, mem_mib = mem_mib + excluded.mem_mib,"
 	"  disk_gib = disk_gib + excluded.disk_gib, n = n + 1;"
 	" END;",
+
+	/* 3: the progress of rebalance and drain tasks (JSON, see
+	 * controller/rebalance.h); '' for the other tasks */
+	"ALTER TABLE tasks ADD COLUMN progress TEXT NOT NULL DEFAULT '';",
 };
 
 int store_schema_version(void)

@@ -1,0 +1,1215 @@
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/rebalance.h"
+#include "controller/store.h"
+#include "scheduler/problem.h"
+#include "scheduler/rebalance.h"
+#include "scheduler/state.h"
+
+/* How often a run looks at its migrations. */
+#define RB_POLL_US (200 * 1000)
+
+/* ------------------------------------------------------------ the problem */
+
+/* What the store knows about each VM of the problem beyond the model. */
+struct rb_vm {
+	char id[40];
+	char name[NAME_MAX_LEN + 1];
+	char tenant[NAME_MAX_LEN + 1];
+	char state[16];
+	const char *fixed; /* NULL: may move live; else why not */
+};
+
+struct rb_problem {
+	struct sched_problem *p;
+	struct rb_vm *vm;  /* one per p->vms[i] */
+	size_t nreal;      /* vms[nreal..] are claims of migrations in flight */
+};
+
+static void rb_problem_free(struct rb_problem *rp)
+{
+	if (rp == NULL)
+		return;
+	sched_problem_free(rp->p);
+	free(rp->vm);
+	free(rp);
+}
+
+static int grow(void **arr, size_t *alloc, size_t n, size_t size)
+{
+	size_t na;
+	void *p;
+
+	if (n < *alloc)
+		return 0;
+	na = *alloc ? *alloc * 2 : 16;
+	p = realloc(*arr, na * size);
+	if (p == NULL)
+		return err_set("out of memory for a rebalance plan");
+	memset((char *)p + *alloc * size, 0, (na - *alloc) * size);
+	*arr = p;
+	*alloc = na;
+	return 0;
+}
+
+/* Index of name in an array of structs that start with their name, sorted
+ * by name (the queries say ORDER BY name), or -1. */
+static int find_sorted(const void *base, size_t stride, size_t n,
+		       const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp((const char *)base + mid * stride, name);
+
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+#define FIND(arr, n, nm) find_sorted((arr), sizeof(*(arr)), (n), (nm))
+
+static int step_err(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	sqlite3_reset(s);
+	return store_err(st, what);
+}
+
+/* Build the problem of one pool from the store. 1 when the pool does not
+ * exist. */
+static int rb_problem_build(struct store *st, const char *pool,
+			    struct rb_problem **out)
+{
+	struct rb_problem *rp = calloc(1, sizeof(*rp));
+	struct sched_problem *p;
+	size_t ah = 0, at = 0, ag = 0, av = 0;
+	sqlite3_stmt *s;
+	int ret = -1, rc;
+
+	if (rp == NULL || (rp->p = sched_problem_new()) == NULL) {
+		free(rp);
+		return err_set("out of memory for a rebalance plan");
+	}
+	p = rp->p;
+	s = store_stmt(st, "SELECT ratio_vcpus, ratio_mem, ratio_disk, policy "
+			   "FROM pools WHERE name = ?");
+	if (s == NULL)
+		goto out;
+	store_bind_text(s, 1, pool);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			ret = 1;
+		else
+			store_err(st, "reading the pool");
+		goto out;
+	}
+	p->pools = calloc(1, sizeof(*p->pools));
+	if (p->pools == NULL) {
+		sqlite3_reset(s);
+		err_set("out of memory");
+		goto out;
+	}
+	str_copy(p->pools[0].name, sizeof(p->pools[0].name), pool);
+	for (int d = 0; d < DIM_COUNT; d++)
+		p->pools[0].ratio[d] = sqlite3_column_double(s, d);
+	p->pools[0].policy = strcmp(store_col_text(s, 3), "spread") == 0
+				     ? POLICY_SPREAD
+				     : POLICY_PACK;
+	p->npools = 1;
+	sqlite3_reset(s);
+
+	s = store_stmt(st, "SELECT name, vcpus, mem_mib, disk_gib, cost, "
+			   "availability, state, maintenance FROM hosts WHERE "
+			   "pool = ? ORDER BY name");
+	if (s == NULL)
+		goto out;
+	store_bind_text(s, 1, pool);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sched_host *h;
+
+		if (grow((void **)&p->hosts, &ah, p->nhosts, sizeof(*p->hosts)) < 0) {
+			sqlite3_reset(s);
+			goto out;
+		}
+		h = &p->hosts[p->nhosts++];
+		str_copy(h->name, sizeof(h->name), store_col_text(s, 0));
+		h->pool = 0;
+		for (int d = 0; d < DIM_COUNT; d++)
+			h->cap[d] = (double)sqlite3_column_int64(s, 1 + d);
+		h->cost = sqlite3_column_double(s, 4);
+		h->availability = sqlite3_column_double(s, 5);
+		if (strcmp(store_col_text(s, 6), "up") != 0)
+			h->state = HOST_DOWN;
+		else if (sqlite3_column_int(s, 7))
+			h->state = HOST_MAINTENANCE;
+		else
+			h->state = HOST_UP;
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the hosts");
+		goto out;
+	}
+	sqlite3_reset(s);
+
+	/* a pool's VMs were admitted to it: every tenant may use it */
+	s = store_stmt(st, "SELECT name, isolation FROM tenants ORDER BY name");
+	if (s == NULL)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sched_tenant *tn;
+
+		if (grow((void **)&p->tenants, &at, p->ntenants,
+			 sizeof(*p->tenants)) < 0) {
+			sqlite3_reset(s);
+			goto out;
+		}
+		tn = &p->tenants[p->ntenants++];
+		str_copy(tn->name, sizeof(tn->name), store_col_text(s, 0));
+		tn->isolation = strcmp(store_col_text(s, 1), "dedicated") == 0
+					? ISOLATION_DEDICATED
+					: ISOLATION_SHARED;
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the tenants");
+		goto out;
+	}
+	sqlite3_reset(s);
+
+	s = store_stmt(st, "SELECT name, tenant, policy, availability FROM "
+			   "groups ORDER BY name");
+	if (s == NULL)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sched_group *g;
+
+		if (grow((void **)&p->groups, &ag, p->ngroups,
+			 sizeof(*p->groups)) < 0) {
+			sqlite3_reset(s);
+			goto out;
+		}
+		g = &p->groups[p->ngroups++];
+		str_copy(g->name, sizeof(g->name), store_col_text(s, 0));
+		g->tenant = FIND(p->tenants, p->ntenants, store_col_text(s, 1));
+		if (g->tenant < 0)
+			g->tenant = 0;
+		g->policy = strcmp(store_col_text(s, 2), "affinity") == 0
+				    ? GROUP_AFFINITY
+				    : GROUP_ANTI_AFFINITY;
+		g->availability = sqlite3_column_double(s, 3);
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the groups");
+		goto out;
+	}
+	sqlite3_reset(s);
+
+	s = store_stmt(st, "SELECT v.id, v.name, v.tenant, v.grp, v.vcpus, "
+			   "v.mem_mib, v.disk_gib, v.host, v.state, v.desired, "
+			   "(SELECT count(*) FROM tasks t WHERE t.vm_id = v.id "
+			   "AND t.type IN ('migrate','reboot') AND t.state IN "
+			   "('pending','running')) "
+			   "FROM vms v JOIN hosts h ON h.name = v.host "
+			   "WHERE h.pool = ? ORDER BY v.seq");
+	if (s == NULL)
+		goto out;
+	store_bind_text(s, 1, pool);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sched_vm *v;
+		struct rb_vm *x;
+		size_t i = p->nvms;
+		size_t a0 = av;
+
+		if (grow((void **)&p->vms, &av, i, sizeof(*p->vms)) < 0 ||
+		    grow((void **)&rp->vm, &a0, i, sizeof(*rp->vm)) < 0) {
+			sqlite3_reset(s);
+			goto out;
+		}
+		v = &p->vms[i];
+		x = &rp->vm[i];
+		str_copy(x->id, sizeof(x->id), store_col_text(s, 0));
+		str_copy(x->name, sizeof(x->name), store_col_text(s, 1));
+		str_copy(x->tenant, sizeof(x->tenant), store_col_text(s, 2));
+		str_copy(x->state, sizeof(x->state), store_col_text(s, 8));
+		str_copy(v->name, sizeof(v->name), x->id);
+		v->tenant = FIND(p->tenants, p->ntenants, x->tenant);
+		if (v->tenant < 0)
+			v->tenant = 0;
+		v->group = sqlite3_column_type(s, 3) == SQLITE_NULL
+				   ? -1
+				   : FIND(p->groups, p->ngroups,
+					  store_col_text(s, 3));
+		for (int d = 0; d < DIM_COUNT; d++)
+			v->req[d] = (double)sqlite3_column_int64(s, 4 + d);
+		v->host = FIND(p->hosts, p->nhosts, store_col_text(s, 7));
+		if (strcmp(store_col_text(s, 9), "deleted") == 0)
+			x->fixed = "it is being deleted";
+		else if (v->host >= 0 && p->hosts[v->host].state == HOST_DOWN)
+			x->fixed = "its host is down";
+		else if (sqlite3_column_int(s, 10) > 0)
+			x->fixed = "it has a task in progress";
+		else if (strcmp(x->state, "running") != 0 ||
+			 strcmp(store_col_text(s, 9), "running") != 0)
+			x->fixed = "it is not running (only running VMs move live)";
+		p->nvms++;
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the VMs");
+		goto out;
+	}
+	sqlite3_reset(s);
+	rp->nreal = p->nvms;
+
+	/* migrations in flight hold a claim on their targets too */
+	s = store_stmt(st, "SELECT t.vm_id, t.tenant, t.vcpus, t.mem_mib, "
+			   "t.disk_gib, t.target_host FROM tasks t JOIN hosts h "
+			   "ON h.name = t.target_host WHERE t.type = 'migrate' "
+			   "AND t.state IN ('pending','running') AND h.pool = ? "
+			   "ORDER BY t.seq");
+	if (s == NULL)
+		goto out;
+	store_bind_text(s, 1, pool);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct sched_vm *v;
+		struct rb_vm *x;
+		size_t i = p->nvms;
+		size_t a0 = av;
+
+		if (grow((void **)&p->vms, &av, i, sizeof(*p->vms)) < 0 ||
+		    grow((void **)&rp->vm, &a0, i, sizeof(*rp->vm)) < 0) {
+			sqlite3_reset(s);
+			goto out;
+		}
+		v = &p->vms[i];
+		x = &rp->vm[i];
+		snprintf(v->name, sizeof(v->name), "inflight:%s",
+			 store_col_text(s, 0));
+		str_copy(x->id, sizeof(x->id), store_col_text(s, 0));
+		str_copy(x->tenant, sizeof(x->tenant), store_col_text(s, 1));
+		x->fixed = "it is migrating";
+		v->tenant = FIND(p->tenants, p->ntenants, x->tenant);
+		if (v->tenant < 0)
+			v->tenant = 0;
+		v->group = -1;
+		for (int d = 0; d < DIM_COUNT; d++)
+			v->req[d] = (double)sqlite3_column_int64(s, 2 + d);
+		v->host = FIND(p->hosts, p->nhosts, store_col_text(s, 5));
+		p->nvms++;
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the migrations in flight");
+		goto out;
+	}
+	sqlite3_reset(s);
+	*out = rp;
+	rp = NULL;
+	ret = 0;
+out:
+	rb_problem_free(rp);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- the plan */
+
+enum rb_move_state { MV_PENDING = 0, MV_RUNNING, MV_DONE, MV_SKIPPED,
+		     MV_FAILED, MV_CANCELLED };
+
+static const char *const mv_state_name[] = {"pending", "running", "done",
+					    "skipped", "failed", "cancelled"};
+
+struct rb_move {
+	char vm[40];
+	char name[NAME_MAX_LEN + 1];
+	char tenant[NAME_MAX_LEN + 1];
+	char from[SCHED_NAME_MAX], to[SCHED_NAME_MAX];
+	double mem_mib;
+	enum rb_move_state state;
+	char task[40];
+	char note[512];
+};
+
+struct rb_run {
+	struct ctrl *ctrl;
+	char task[40];
+	bool drain;
+	char pool[SCHED_NAME_MAX];
+	char host[SCHED_NAME_MAX]; /* drain */
+	bool pack;
+	int64_t max_moves;
+	int concurrency;
+	struct rb_move *moves;
+	size_t nmoves;
+	char **notes;              /* VMs the plan could not move, unresolved */
+	size_t nnotes;
+	bool failed;
+	char error[1024];
+	pthread_t thread;
+	bool started, finished;
+	struct rb_run *next;
+};
+
+/* Every run whose thread was started (under the controller lock). */
+static struct rb_run *g_runs;
+
+void rb_run_free(struct rb_run *run)
+{
+	if (run == NULL)
+		return;
+	free(run->moves);
+	for (size_t i = 0; i < run->nnotes; i++)
+		free(run->notes[i]);
+	free(run->notes);
+	free(run);
+}
+
+static int run_note(struct rb_run *run, const char *fmt, ...) FC_PRINTF(2, 3);
+static int run_note(struct rb_run *run, const char *fmt, ...)
+{
+	char msg[768];
+	char **n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = realloc(run->notes, (run->nnotes + 1) * sizeof(*n));
+	if (n == NULL)
+		return err_set("out of memory");
+	run->notes = n;
+	if ((n[run->nnotes] = strdup(msg)) == NULL)
+		return err_set("out of memory");
+	run->nnotes++;
+	return 0;
+}
+
+/* eta per dimension over the hosts that are not down: the pool's (sum
+ * used / sum usable), the lowest and highest host's and their standard
+ * deviation; plus how many hosts run a VM. */
+static cJSON *eta_json(const struct sched_problem *p, size_t *active)
+{
+	cJSON *o = cJSON_CreateObject();
+	double *used = calloc(p->nhosts * DIM_COUNT + 1, sizeof(double));
+	size_t *count = calloc(p->nhosts + 1, sizeof(size_t));
+
+	*active = 0;
+	if (o == NULL || used == NULL || count == NULL) {
+		cJSON_Delete(o);
+		o = NULL;
+		goto out;
+	}
+	for (size_t i = 0; i < p->nvms; i++) {
+		int h = p->vms[i].host;
+
+		if (h < 0)
+			continue;
+		count[h]++;
+		for (int d = 0; d < DIM_COUNT; d++)
+			used[(size_t)h * DIM_COUNT + d] += p->vms[i].req[d];
+	}
+	for (size_t h = 0; h < p->nhosts; h++)
+		if (count[h] > 0)
+			(*active)++;
+	for (int d = 0; d < DIM_COUNT; d++) {
+		double su = 0, sc = 0, mn = 0, mx = 0, s1 = 0, s2 = 0;
+		size_t n = 0;
+		cJSON *e = cJSON_AddObjectToObject(o, sched_dim_name((enum sched_dim)d));
+
+		for (size_t h = 0; h < p->nhosts; h++) {
+			const struct sched_host *hh = &p->hosts[h];
+			double usable = hh->cap[d] * p->pools[hh->pool].ratio[d];
+			double u = used[h * DIM_COUNT + (size_t)d], eta;
+
+			if (hh->state == HOST_DOWN || usable <= 0)
+				continue;
+			eta = u / usable;
+			su += u;
+			sc += usable;
+			if (n == 0 || eta < mn)
+				mn = eta;
+			if (n == 0 || eta > mx)
+				mx = eta;
+			s1 += eta;
+			s2 += eta * eta;
+			n++;
+		}
+		cJSON_AddNumberToObject(e, "pool", sc > 0 ? su / sc : 0);
+		cJSON_AddNumberToObject(e, "min", mn);
+		cJSON_AddNumberToObject(e, "max", mx);
+		cJSON_AddNumberToObject(
+			e, "stddev",
+			n > 0 ? sqrt(fmax(0, s2 / (double)n -
+					       (s1 / (double)n) * (s1 / (double)n)))
+			      : 0);
+	}
+out:
+	free(used);
+	free(count);
+	return o;
+}
+
+int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
+	    struct rb_run **run_out)
+{
+	struct rb_problem *rp = NULL;
+	struct rebal_opts o;
+	struct rebal_result res;
+	struct rb_run *run = NULL;
+	bool have_res = false;
+	cJSON *j = NULL, *moves, *not_moved, *viol, *unres, *e;
+	size_t evac = 0, active;
+	int ret = -1, rc;
+
+	memset(&res, 0, sizeof(res));
+	rc = rb_problem_build(ctrl->st, r->pool, &rp);
+	if (rc != 0)
+		return rc;
+	rebal_opts_init(&o);
+	o.policy = r->pack ? REBAL_PACK : REBAL_SPREAD;
+	o.max_moves = r->max_moves > 0 ? (size_t)r->max_moves : 0;
+	o.min_gain = r->min_gain;
+	if (r->drain_host) {
+		int h = FIND(rp->p->hosts, rp->p->nhosts, r->drain_host);
+
+		if (h < 0) {
+			err_set("host '%s' is not in pool '%s'", r->drain_host,
+				r->pool);
+			goto out;
+		}
+		evac = (size_t)h;
+		o.evacuate = &evac;
+		o.nevacuate = 1;
+		/* a drain moves what must leave and nothing else */
+		o.policy = REBAL_SPREAD;
+		o.min_gain = 1e300;
+		o.max_moves = 0;
+	}
+	if (rebal_plan(rp->p, &o, &res) < 0) {
+		err_prefix("planning pool '%s'", r->pool);
+		goto out;
+	}
+	have_res = true;
+	if (run_out) {
+		run = calloc(1, sizeof(*run));
+		if (run == NULL ||
+		    (res.nmoves && (run->moves = calloc(res.nmoves,
+							sizeof(*run->moves))) == NULL)) {
+			err_set("out of memory");
+			goto out;
+		}
+		run->ctrl = ctrl;
+		run->drain = r->drain_host != NULL;
+		str_copy(run->pool, sizeof(run->pool), r->pool);
+		if (r->drain_host)
+			str_copy(run->host, sizeof(run->host), r->drain_host);
+		run->pack = r->pack;
+		run->max_moves = r->max_moves;
+		run->concurrency = r->concurrency;
+	}
+
+	j = cJSON_CreateObject();
+	if (j == NULL)
+		goto oom;
+	cJSON_AddStringToObject(j, "pool", r->pool);
+	if (r->drain_host)
+		cJSON_AddStringToObject(j, "drain_host", r->drain_host);
+	cJSON_AddStringToObject(j, "policy", r->pack ? "pack" : "spread");
+	cJSON_AddStringToObject(j, "metric", res.metric ? res.metric : "eta");
+	cJSON_AddNumberToObject(j, "score_before", res.score_before);
+	cJSON_AddNumberToObject(j, "score_after", res.score_after);
+	moves = cJSON_AddArrayToObject(j, "moves");
+	not_moved = cJSON_AddArrayToObject(j, "not_moved");
+	if (moves == NULL || not_moved == NULL)
+		goto oom;
+	{
+		double mib = 0;
+
+		for (size_t i = 0; i < res.nmoves; i++) {
+			const struct rebal_move *m = &res.moves[i];
+			const struct rb_vm *x = &rp->vm[m->vm];
+			const char *why = m->vm >= rp->nreal ? "it is migrating"
+							     : x->fixed;
+
+			if (why) {
+				if (!(e = cJSON_CreateObject()))
+					goto oom;
+				cJSON_AddItemToArray(not_moved, e);
+				cJSON_AddStringToObject(e, "vm", x->id);
+				cJSON_AddStringToObject(e, "vm_name", x->name);
+				cJSON_AddStringToObject(e, "host",
+							rp->p->hosts[m->from].name);
+				cJSON_AddStringToObject(e, "reason", why);
+				if (run && run_note(run, "VM '%s' (%s) stays on "
+						    "'%s': %s", x->name, x->id,
+						    rp->p->hosts[m->from].name,
+						    why) < 0)
+					goto out;
+				continue;
+			}
+			if (!(e = cJSON_CreateObject()))
+				goto oom;
+			cJSON_AddItemToArray(moves, e);
+			cJSON_AddStringToObject(e, "vm", x->id);
+			cJSON_AddStringToObject(e, "vm_name", x->name);
+			cJSON_AddStringToObject(e, "tenant", x->tenant);
+			cJSON_AddStringToObject(e, "source",
+						rp->p->hosts[m->from].name);
+			cJSON_AddStringToObject(e, "target",
+						rp->p->hosts[m->to].name);
+			cJSON_AddNumberToObject(e, "mem_mib", m->mem_mib);
+			cJSON_AddStringToObject(e, "phase",
+						rebal_phase_name(m->phase));
+			cJSON_AddNumberToObject(e, "score_before", m->score_before);
+			cJSON_AddNumberToObject(e, "score_after", m->score_after);
+			mib += m->mem_mib;
+			if (run) {
+				struct rb_move *rm = &run->moves[run->nmoves++];
+
+				str_copy(rm->vm, sizeof(rm->vm), x->id);
+				str_copy(rm->name, sizeof(rm->name), x->name);
+				str_copy(rm->tenant, sizeof(rm->tenant), x->tenant);
+				str_copy(rm->from, sizeof(rm->from),
+					 rp->p->hosts[m->from].name);
+				str_copy(rm->to, sizeof(rm->to),
+					 rp->p->hosts[m->to].name);
+				rm->mem_mib = m->mem_mib;
+			}
+		}
+		cJSON_AddNumberToObject(j, "mib_moved", mib);
+	}
+	/* a drained host's VMs that the plan keeps there (not running, say) */
+	if (r->drain_host) {
+		for (size_t i = 0; i < rp->nreal; i++) {
+			bool planned = false;
+
+			if (rp->p->vms[i].host != (int)evac)
+				continue;
+			for (size_t k = 0; k < res.nmoves; k++)
+				if (res.moves[k].vm == i)
+					planned = true;
+			if (planned)
+				continue;
+			if (!(e = cJSON_CreateObject()))
+				goto oom;
+			cJSON_AddItemToArray(not_moved, e);
+			cJSON_AddStringToObject(e, "vm", rp->vm[i].id);
+			cJSON_AddStringToObject(e, "vm_name", rp->vm[i].name);
+			cJSON_AddStringToObject(e, "host", r->drain_host);
+			cJSON_AddStringToObject(e, "reason",
+						rp->vm[i].fixed
+							? rp->vm[i].fixed
+							: "no other host can take it");
+			if (run && run_note(run, "VM '%s' (%s) stays on '%s': %s",
+					    rp->vm[i].name, rp->vm[i].id,
+					    r->drain_host,
+					    rp->vm[i].fixed ? rp->vm[i].fixed
+							    : "no other host "
+							      "can take it") < 0)
+				goto out;
+		}
+	}
+	viol = cJSON_AddArrayToObject(j, "violations");
+	unres = cJSON_AddArrayToObject(j, "unresolved");
+	if (viol == NULL || unres == NULL)
+		goto oom;
+	for (size_t i = 0; i < res.nviolations; i++) {
+		const struct rebal_violation *v = &res.violations[i];
+
+		if (!(e = cJSON_CreateObject()))
+			goto oom;
+		cJSON_AddItemToArray(viol, e);
+		cJSON_AddStringToObject(e, "vm", rp->vm[v->vm].id);
+		cJSON_AddStringToObject(e, "host", v->host >= 0
+						   ? rp->p->hosts[v->host].name
+						   : "");
+		cJSON_AddStringToObject(e, "constraint",
+					sched_reason_name(v->code));
+		cJSON_AddStringToObject(e, "reason", v->reason);
+		cJSON_AddBoolToObject(e, "repaired", v->repaired);
+	}
+	for (size_t i = 0; i < res.nunresolved; i++) {
+		cJSON_AddItemToArray(unres, cJSON_CreateString(res.unresolved[i]));
+		if (run && run_note(run, "%s", res.unresolved[i]) < 0)
+			goto out;
+	}
+	cJSON_AddBoolToObject(j, "max_moves_reached", res.max_moves_reached);
+	if (!(e = eta_json(rp->p, &active)))
+		goto oom;
+	cJSON_AddItemToObject(j, "eta_before", e);
+	cJSON_AddNumberToObject(j, "hosts_active_before", (double)active);
+	rebal_apply(&res, rp->p);
+	if (!(e = eta_json(rp->p, &active)))
+		goto oom;
+	cJSON_AddItemToObject(j, "eta_after", e);
+	cJSON_AddNumberToObject(j, "hosts_active_after", (double)active);
+	*plan = j;
+	j = NULL;
+	if (run_out) {
+		*run_out = run;
+		run = NULL;
+	}
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory for a rebalance plan");
+out:
+	cJSON_Delete(j);
+	rb_run_free(run);
+	if (have_res)
+		rebal_result_free(&res);
+	rb_problem_free(rp);
+	return ret;
+}
+
+/* ------------------------------------------------------------ the runs */
+
+bool rb_busy(struct ctrl *ctrl, const char *pool, char *task, size_t size)
+{
+	(void)ctrl;
+	for (struct rb_run *r = g_runs; r; r = r->next)
+		if (!r->finished && strcmp(r->pool, pool) == 0) {
+			str_copy(task, size, r->task);
+			return true;
+		}
+	return false;
+}
+
+bool rb_draining(struct ctrl *ctrl, const char *host, char *task,
+		 size_t size)
+{
+	(void)ctrl;
+	for (struct rb_run *r = g_runs; r; r = r->next)
+		if (!r->finished && r->drain && strcmp(r->host, host) == 0) {
+			str_copy(task, size, r->task);
+			return true;
+		}
+	return false;
+}
+
+static const char *run_kind(const struct rb_run *r)
+{
+	return r->drain ? "drain" : "rebalance";
+}
+
+static cJSON *progress_json(const struct rb_run *r)
+{
+	cJSON *o = cJSON_CreateObject(), *mv, *cur, *notes;
+	size_t n[MV_CANCELLED + 1] = {0};
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "pool", r->pool);
+	if (r->drain)
+		cJSON_AddStringToObject(o, "host", r->host);
+	else
+		cJSON_AddNullToObject(o, "host");
+	cJSON_AddStringToObject(o, "policy", r->pack ? "pack" : "spread");
+	cJSON_AddNumberToObject(o, "max_moves", (double)r->max_moves);
+	cJSON_AddNumberToObject(o, "concurrency", r->concurrency);
+	for (size_t i = 0; i < r->nmoves; i++)
+		n[r->moves[i].state]++;
+	cJSON_AddNumberToObject(o, "total", (double)r->nmoves);
+	cJSON_AddNumberToObject(o, "done", (double)n[MV_DONE]);
+	cJSON_AddNumberToObject(o, "running", (double)n[MV_RUNNING]);
+	cJSON_AddNumberToObject(o, "skipped", (double)n[MV_SKIPPED]);
+	cJSON_AddNumberToObject(o, "failed", (double)n[MV_FAILED]);
+	cJSON_AddNumberToObject(o, "cancelled", (double)n[MV_CANCELLED]);
+	cur = cJSON_AddArrayToObject(o, "current");
+	mv = cJSON_AddArrayToObject(o, "moves");
+	notes = cJSON_AddArrayToObject(o, "notes");
+	if (cur == NULL || mv == NULL || notes == NULL) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	for (size_t i = 0; i < r->nmoves; i++) {
+		const struct rb_move *m = &r->moves[i];
+		cJSON *e = cJSON_CreateObject();
+
+		if (e == NULL) {
+			cJSON_Delete(o);
+			return NULL;
+		}
+		cJSON_AddStringToObject(e, "vm", m->vm);
+		cJSON_AddStringToObject(e, "vm_name", m->name);
+		cJSON_AddStringToObject(e, "source", m->from);
+		cJSON_AddStringToObject(e, "target", m->to);
+		cJSON_AddNumberToObject(e, "mem_mib", m->mem_mib);
+		cJSON_AddStringToObject(e, "state", mv_state_name[m->state]);
+		if (m->task[0])
+			cJSON_AddStringToObject(e, "task", m->task);
+		else
+			cJSON_AddNullToObject(e, "task");
+		if (m->note[0])
+			cJSON_AddStringToObject(e, "note", m->note);
+		else
+			cJSON_AddNullToObject(e, "note");
+		if (m->state == MV_RUNNING)
+			cJSON_AddItemToArray(cur, cJSON_Duplicate(e, true));
+		cJSON_AddItemToArray(mv, e);
+	}
+	for (size_t i = 0; i < r->nnotes; i++)
+		cJSON_AddItemToArray(notes, cJSON_CreateString(r->notes[i]));
+	return o;
+}
+
+static int save_progress(struct rb_run *r, const char *state,
+			 const char *error)
+{
+	struct store *st = r->ctrl->st;
+	cJSON *pj = progress_json(r);
+	char *text = pj ? cJSON_PrintUnformatted(pj) : NULL;
+	sqlite3_stmt *s;
+	int ret = -1;
+
+	cJSON_Delete(pj);
+	if (text == NULL)
+		return err_set("out of memory");
+	s = store_stmt(st, "UPDATE tasks SET state = coalesce(?1, state), "
+			   "error = coalesce(?2, error), progress = ?3, "
+			   "updated_ms = ?4 WHERE id = ?5");
+	if (s == NULL)
+		goto out;
+	store_bind_text(s, 1, state);
+	store_bind_text(s, 2, error);
+	store_bind_text(s, 3, text);
+	sqlite3_bind_int64(s, 4, time_wall_ms());
+	store_bind_text(s, 5, r->task);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		step_err(st, s, "recording the run's progress");
+		goto out;
+	}
+	sqlite3_reset(s);
+	ret = 0;
+out:
+	free(text);
+	return ret;
+}
+
+static int audit_move(struct rb_run *r, const struct rb_move *m,
+		      const char *what)
+{
+	char action[64], target[512];
+
+	snprintf(action, sizeof(action), "%s.move.%s", run_kind(r), what);
+	snprintf(target, sizeof(target), "vm:%s %s->%s task:%s", m->vm, m->from,
+		 m->to, r->task);
+	return api_audit_event(r->ctrl, action, target, r->task);
+}
+
+static bool host_busy(const struct rb_run *r, const char *host)
+{
+	for (size_t i = 0; i < r->nmoves; i++)
+		if (r->moves[i].state == MV_RUNNING &&
+		    (strcmp(r->moves[i].from, host) == 0 ||
+		     strcmp(r->moves[i].to, host) == 0))
+			return true;
+	return false;
+}
+
+/* Check move m against the store as it is now. 0: start it; 1: skip it
+ * (note says why); 2: infeasible now (note says why), may become feasible
+ * when the moves in flight end. */
+static int recheck(struct rb_run *r, struct rb_move *m)
+{
+	struct rb_problem *rp = NULL;
+	struct sched_state *s = NULL;
+	int vm = -1, to, ret = -1;
+	char why[400];
+
+	switch (rb_problem_build(r->ctrl->st, r->pool, &rp)) {
+	case 0:
+		break;
+	case 1:
+		return err_set("pool '%s' no longer exists", r->pool);
+	default:
+		return -1;
+	}
+	for (size_t i = 0; i < rp->nreal; i++)
+		if (strcmp(rp->vm[i].id, m->vm) == 0)
+			vm = (int)i;
+	if (vm < 0) {
+		snprintf(m->note, sizeof(m->note), "unnecessary: the VM is gone "
+			 "from pool '%s'", r->pool);
+		ret = 1;
+		goto out;
+	}
+	if (rp->p->vms[vm].host < 0 ||
+	    strcmp(rp->p->hosts[rp->p->vms[vm].host].name, m->from) != 0) {
+		snprintf(m->note, sizeof(m->note), "unnecessary: the VM is now "
+			 "on '%s', not on '%s'",
+			 rp->p->vms[vm].host < 0
+				 ? "?"
+				 : rp->p->hosts[rp->p->vms[vm].host].name,
+			 m->from);
+		ret = 1;
+		goto out;
+	}
+	if (rp->vm[vm].fixed) {
+		snprintf(m->note, sizeof(m->note), "not moved: %s",
+			 rp->vm[vm].fixed);
+		ret = 1;
+		goto out;
+	}
+	to = FIND(rp->p->hosts, rp->p->nhosts, m->to);
+	if (to < 0) {
+		snprintf(m->note, sizeof(m->note), "infeasible: host '%s' left "
+			 "pool '%s'", m->to, r->pool);
+		ret = 1;
+		goto out;
+	}
+	s = sched_state_new(rp->p);
+	if (s == NULL)
+		goto out;
+	if (sched_state_check(s, (size_t)vm, (size_t)to, why, sizeof(why)) < 0) {
+		snprintf(m->note, sizeof(m->note), "infeasible now: %s", why);
+		ret = 2;
+		goto out;
+	}
+	m->note[0] = '\0';
+	ret = 0;
+out:
+	sched_state_free(s);
+	rb_problem_free(rp);
+	return ret;
+}
+
+static int start_move(struct rb_run *r, struct rb_move *m)
+{
+	struct store *st = r->ctrl->st;
+	sqlite3_stmt *s;
+	int64_t req[3] = {0, 0, 0};
+	int64_t now = time_wall_ms();
+
+	s = store_stmt(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE id = ?");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, m->vm);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return step_err(st, s, "reading the VM");
+	for (int i = 0; i < 3; i++)
+		req[i] = sqlite3_column_int64(s, i);
+	sqlite3_reset(s);
+	if (uuid_generate_v4(m->task) < 0)
+		return -1;
+	s = store_stmt(st, "INSERT INTO tasks(id, type, state, vm_id, tenant, "
+			   "source_host, target_host, vcpus, mem_mib, disk_gib, "
+			   "created_ms, updated_ms) VALUES (?, 'migrate', "
+			   "'pending', ?, ?, ?, ?, ?, ?, ?, ?10, ?10)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, m->task);
+	store_bind_text(s, 2, m->vm);
+	store_bind_text(s, 3, m->tenant);
+	store_bind_text(s, 4, m->from);
+	store_bind_text(s, 5, m->to);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_int64(s, 6 + i, req[i]);
+	sqlite3_bind_int64(s, 10, now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return step_err(st, s, "recording a migration");
+	sqlite3_reset(s);
+	if (api_bump_generation(r->ctrl, m->from) < 0)
+		return -1;
+	m->state = MV_RUNNING;
+	log_info("%s %s: migrating VM '%s' (%s) from '%s' to '%s' (task %s)",
+		 run_kind(r), r->task, m->name, m->vm, m->from, m->to, m->task);
+	return audit_move(r, m, "start");
+}
+
+/* Look at a move in flight. */
+static int poll_move(struct rb_run *r, struct rb_move *m)
+{
+	struct store *st = r->ctrl->st;
+	sqlite3_stmt *s;
+	char state[16], error[400], src[16];
+	int rc;
+
+	s = store_stmt(st, "SELECT t.state, t.error, coalesce(h.state, 'down') "
+			   "FROM tasks t LEFT JOIN hosts h ON h.name = "
+			   "t.source_host WHERE t.id = ?");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, m->task);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return step_err(st, s, "reading a migration");
+	if (rc == SQLITE_DONE) {
+		str_copy(state, sizeof(state), "failed");
+		str_copy(error, sizeof(error), "its task disappeared");
+		str_copy(src, sizeof(src), "up");
+	} else {
+		str_copy(state, sizeof(state), store_col_text(s, 0));
+		str_copy(error, sizeof(error), store_col_text(s, 1));
+		str_copy(src, sizeof(src), store_col_text(s, 2));
+	}
+	sqlite3_reset(s);
+	if (strcmp(state, "done") == 0) {
+		m->state = MV_DONE;
+		log_info("%s %s: VM '%s' (%s) now runs on '%s'", run_kind(r),
+			 r->task, m->name, m->vm, m->to);
+		return audit_move(r, m, "done");
+	}
+	if (strcmp(state, "failed") != 0 && strcmp(src, "down") == 0) {
+		str_copy(state, sizeof(state), "failed");
+		snprintf(error, sizeof(error), "source host '%s' went down "
+			 "during the migration (task %s stays with its agent)",
+			 m->from, m->task);
+	}
+	if (strcmp(state, "failed") != 0)
+		return 0;
+	m->state = MV_FAILED;
+	snprintf(m->note, sizeof(m->note), "%s", error[0] ? error : "failed");
+	if (!r->failed) {
+		r->failed = true;
+		snprintf(r->error, sizeof(r->error), "migration of VM '%s' (%s) "
+			 "from '%s' to '%s' failed: %s; the run stopped (no new "
+			 "move started); see 'finctl task show %s'",
+			 m->name, m->vm, m->from, m->to, m->note, m->task);
+	}
+	log_warn("%s %s: %s", run_kind(r), r->task, r->error);
+	return audit_move(r, m, "failed");
+}
+
+/* One pass: look at the moves in flight, start what may start, record
+ * progress. *end is set when the run is over. */
+static int run_step(struct rb_run *r, bool *end)
+{
+	size_t inflight = 0, pending = 0;
+
+	*end = false;
+	for (size_t i = 0; i < r->nmoves; i++)
+		if (r->moves[i].state == MV_RUNNING &&
+		    poll_move(r, &r->moves[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < r->nmoves; i++)
+		if (r->moves[i].state == MV_RUNNING)
+			inflight++;
+	for (size_t i = 0; i < r->nmoves; i++) {
+		struct rb_move *m = &r->moves[i];
+		int rc;
+
+		if (m->state != MV_PENDING)
+			continue;
+		if (r->failed) {
+			m->state = MV_CANCELLED;
+			snprintf(m->note, sizeof(m->note), "not started: the run "
+				 "stopped after a failed migration");
+			continue;
+		}
+		if (inflight >= (size_t)r->concurrency ||
+		    host_busy(r, m->from) || host_busy(r, m->to)) {
+			pending++;
+			continue;
+		}
+		rc = recheck(r, m);
+		if (rc < 0)
+			return -1;
+		if (rc == 2 && inflight > 0) {
+			pending++; /* may fit once the moves in flight end */
+			continue;
+		}
+		if (rc > 0) {
+			m->state = MV_SKIPPED;
+			log_info("%s %s: VM '%s' (%s) skipped: %s", run_kind(r),
+				 r->task, m->name, m->vm, m->note);
+			if (audit_move(r, m, "skipped") < 0)
+				return -1;
+			continue;
+		}
+		if (start_move(r, m) < 0)
+			return -1;
+		inflight++;
+	}
+	if (inflight > 0 || pending > 0)
+		return save_progress(r, NULL, NULL);
+	*end = true;
+	{
+		size_t done = 0, skipped = 0;
+		char action[64], target[320], msg[1024];
+
+		for (size_t i = 0; i < r->nmoves; i++) {
+			done += r->moves[i].state == MV_DONE;
+			skipped += r->moves[i].state == MV_SKIPPED;
+		}
+		snprintf(action, sizeof(action), "%s.run.%s", run_kind(r),
+			 r->failed ? "failed" : "done");
+		snprintf(target, sizeof(target), "task:%s %s:%s", r->task,
+			 r->drain ? "host" : "pool", r->drain ? r->host : r->pool);
+		if (api_audit_event(r->ctrl, action, target, r->task) < 0)
+			return -1;
+		if (r->failed) {
+			snprintf(msg, sizeof(msg), "%s", r->error);
+		} else {
+			snprintf(msg, sizeof(msg), "%zu of %zu moves done, %zu "
+				 "skipped", done, r->nmoves, skipped);
+		}
+		log_info("%s %s of %s '%s' %s: %s", run_kind(r), r->task,
+			 r->drain ? "host" : "pool", r->drain ? r->host : r->pool,
+			 r->failed ? "failed" : "done", msg);
+		return save_progress(r, r->failed ? "failed" : "done",
+				     r->failed ? r->error : NULL);
+	}
+}
+
+static void *run_main(void *arg)
+{
+	struct rb_run *r = arg;
+	struct ctrl *ctrl = r->ctrl;
+	bool end = false;
+
+	while (!end) {
+		pthread_mutex_lock(&ctrl->lock);
+		if (ctrl->stopping) {
+			if (store_begin(ctrl->st, false) == 0) {
+				if (!r->failed) {
+					r->failed = true;
+					snprintf(r->error, sizeof(r->error),
+						 "interrupted: the controller "
+						 "stopped; migrations already "
+						 "handed to agents finish on "
+						 "their own");
+				}
+				for (size_t i = 0; i < r->nmoves; i++)
+					if (r->moves[i].state == MV_PENDING)
+						r->moves[i].state = MV_CANCELLED;
+				if (save_progress(r, "failed", r->error) < 0 ||
+				    store_commit(ctrl->st) < 0)
+					store_rollback(ctrl->st);
+			}
+			store_reset_all(ctrl->st);
+			pthread_mutex_unlock(&ctrl->lock);
+			break;
+		}
+		if (store_begin(ctrl->st, false) < 0 ||
+		    run_step(r, &end) < 0 || store_commit(ctrl->st) < 0) {
+			log_error("%s %s: %s", run_kind(r), r->task, err_msg());
+			store_rollback(ctrl->st);
+			end = false;
+		}
+		store_reset_all(ctrl->st);
+		pthread_mutex_unlock(&ctrl->lock);
+		if (!end)
+			usleep(RB_POLL_US);
+	}
+	pthread_mutex_lock(&ctrl->lock);
+	r->finished = true;
+	pthread_mutex_unlock(&ctrl->lock);
+	return NULL;
+}
+
+/* Join and release the runs whose thread has ended. */
+static void reap(void)
+{
+	struct rb_run **pp = &g_runs;
+
+	while (*pp) {
+		struct rb_run *r = *pp;
+
+		if (r->finished) {
+			*pp = r->next;
+			pthread_join(r->thread, NULL);
+			rb_run_free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+int rb_run_start(struct ctrl *ctrl, struct rb_run *run, const char *request_id,
+		 char *task, size_t size)
+{
+	sqlite3_stmt *s;
+	int64_t now = time_wall_ms();
+	char action[64], target[320];
+	int ret = -1;
+
+	reap();
+	if (uuid_generate_v4(run->task) < 0)
+		goto out;
+	s = store_stmt(ctrl->st, "INSERT INTO tasks(id, type, state, vm_id, "
+				 "tenant, source_host, target_host, vcpus, "
+				 "mem_mib, disk_gib, created_ms, updated_ms) "
+				 "VALUES (?, ?, 'running', '', '', '', '', 0, 0, "
+				 "0, ?3, ?3)");
+	if (s == NULL)
+		goto out;
+	store_bind_text(s, 1, run->task);
+	store_bind_text(s, 2, run_kind(run));
+	sqlite3_bind_int64(s, 3, now);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		step_err(ctrl->st, s, "recording the run");
+		goto out;
+	}
+	sqlite3_reset(s);
+	if (save_progress(run, NULL, NULL) < 0)
+		goto out;
+	snprintf(action, sizeof(action), "%s.run.start", run_kind(run));
+	snprintf(target, sizeof(target), "task:%s %s:%s", run->task,
+		 run->drain ? "host" : "pool", run->drain ? run->host : run->pool);
+	if (api_audit_event(ctrl, action, target, request_id) < 0)
+		goto out;
+	/* the thread waits for the lock, so it sees the committed task */
+	if (pthread_create(&run->thread, NULL, run_main, run) != 0) {
+		err_set("cannot start the %s's thread", run_kind(run));
+		goto out;
+	}
+	run->started = true;
+	str_copy(task, size, run->task);
+	log_info("%s %s of %s '%s': %zu moves planned, concurrency %d",
+		 run_kind(run), run->task, run->drain ? "host" : "pool",
+		 run->drain ? run->host : run->pool, run->nmoves,
+		 run->concurrency);
+	run->next = g_runs;
+	g_runs = run;
+	run = NULL;
+	ret = 0;
+out:
+	rb_run_free(run);
+	return ret;
+}
+
+int rb_recover(struct ctrl *ctrl)
+{
+	if (store_begin(ctrl->st, true) < 0)
+		return -1;
+	if (store_exec(ctrl->st, "UPDATE tasks SET state = 'failed', error = "
+				 "'interrupted: the controller restarted while "
+				 "it ran; start it again', updated_ms = "
+				 "CAST(strftime('%s','now') AS INTEGER) * 1000 "
+				 "WHERE type IN ('rebalance','drain') AND state IN "
+				 "('pending','running')") < 0) {
+		store_rollback(ctrl->st);
+		return -1;
+	}
+	return store_commit(ctrl->st);
+}
+
+void rb_shutdown(struct ctrl *ctrl)
+{
+	struct rb_run *list;
+
+	pthread_mutex_lock(&ctrl->lock);
+	list = g_runs;
+	g_runs = NULL;
+	pthread_mutex_unlock(&ctrl->lock);
+	while (list) {
+		struct rb_run *next = list->next;
+
+		pthread_join(list->thread, NULL);
+		rb_run_free(list);
+		list = next;
+	}
+}
