@@ -1402,9 +1402,15 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	glp_init_iocp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	parm.presolve = GLP_ON;
-	parm.tm_lim = (int)(b->mip_seconds * 1000);
-	if (parm.tm_lim < 1)
-		parm.tm_lim = 1;
+	{
+		/* Never past the deadline of the whole call. */
+		double left = b->deadline - now_s();
+		double lim = b->mip_seconds < left ? b->mip_seconds : left;
+
+		parm.tm_lim = (int)(lim * 1000);
+		if (parm.tm_lim < 1)
+			parm.tm_lim = 1;
+	}
 	b->r->mips++;
 	{
 		int rc = glp_intopt(mip, &parm);
@@ -1853,7 +1859,9 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 		o = &dflt;
 	if (batch_init(&b, s, r) < 0)
 		goto out;
-	b.deadline = t0 + (o->time_limit > 0 ? o->time_limit : 1.0);
+	/* Improvement stops a little early so that finishing (reasons, the
+	 * bound) stays within the limit. */
+	b.deadline = t0 + 0.95 * (o->time_limit > 0 ? o->time_limit : 1.0);
 	b.mip_seconds = o->mip_seconds > 0 ? o->mip_seconds : 0.05;
 	if (sched_plan_lp(s, PLAN_PINNED, &pl) < 0)
 		goto out;
