@@ -109,11 +109,13 @@ static int cmd_place(int argc, char **argv)
 		{"baseline", required_argument, NULL, 'b'},
 		{"summary", no_argument, NULL, 's'},
 		{"write", required_argument, NULL, 'w'},
+		{"write-htools", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sched_place_opts po = {.time_limit = 1.0};
 	const char *htools_path = NULL, *baseline = NULL, *write_path = NULL;
+	const char *write_htools = NULL;
 	bool summary = false;
 	struct sched_problem *p = NULL;
 	struct sched_state *s = NULL;
@@ -153,6 +155,9 @@ static int cmd_place(int argc, char **argv)
 		case 'w':
 			write_path = optarg;
 			break;
+		case 'W':
+			write_htools = optarg;
+			break;
 		case 'h':
 			return print_help("place");
 		default:
@@ -163,6 +168,9 @@ static int cmd_place(int argc, char **argv)
 	    optind + (htools_path == NULL) < argc)
 		return usage_error("place", "give one PROBLEM.json or "
 					    "--htools FILE");
+	if (write_htools != NULL && htools_path == NULL)
+		return usage_error("place", "--write-htools needs --htools "
+					    "input");
 	if (load_input(argv[optind], htools_path, &p) < 0)
 		return fail_input("place");
 	s = sched_state_new(p);
@@ -263,6 +271,9 @@ static int cmd_place(int argc, char **argv)
 		if (w < 0)
 			goto fail_run;
 	}
+	/* Ganeti's format needs every instance on a node. */
+	if (write_htools != NULL && htools_write(p, write_htools) < 0)
+		goto fail_run;
 	if (emit(doc, p->nvms > 1000) < 0)
 		goto out_err;
 	ret = r.unplaced > 0 || r.cost < 0 ? EXIT_PARTIAL : 0;
@@ -526,7 +537,8 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
 	{"place", cmd_place,
 	 "place PROBLEM.json | --htools FILE [--time-limit S] [--no-improve] "
-	 "[--baseline ffd|exact] [--summary] [--write OUT.json]",
+	 "[--baseline ffd|exact] [--summary] [--write OUT.json] "
+	 "[--write-htools OUT]",
 	 "Place every VM without a host at least cost and print JSON:\n"
 	 "placements [{vm, host}], unplaced [{vm, reason}], cost, lower_bound\n"
 	 "(the capacity-plan LP), gap (cost / lower_bound - 1), eta per pool\n"
@@ -536,7 +548,10 @@ static const struct command commands[] = {
 	 "  --baseline ffd    cost-aware first-fit decreasing instead\n"
 	 "  --baseline exact  one exact GLPK MIP (small problems only)\n"
 	 "  --summary         leave out the placements list\n"
-	 "  --write OUT.json  also write the placed problem\n\n"
+	 "  --write OUT.json  also write the placed problem\n"
+	 "  --write-htools OUT  with --htools input: write the placed cluster\n"
+	 "                    in Ganeti's text format (every instance needs a\n"
+	 "                    node)\n\n"
 	 "Exit 0 when every VM is placed, 1 when some are not, 2 on bad "
 	 "input.\n"},
 	{"plan", cmd_plan, "plan PROBLEM.json | --htools FILE",
