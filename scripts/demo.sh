@@ -187,6 +187,7 @@ if [ "$nodes" -lt 2 ]; then
 elif [ -n "$no_rebalance" ]; then
 	step "rebalance: SKIPPED, $no_rebalance"
 else
+	fin -o json vm list >"$tbdir/vms-before.json"
 	step "rebalance plan for pool '$pool' (policy spread, at most 4 moves)"
 	fin rebalance plan --pool "$pool" --policy spread --max-moves 4 | sed 's/^/   /'
 	step "running the rebalance: live migrations between the nodes"
@@ -230,8 +231,42 @@ others = sorted({v["name"] for v in vms if v["tenant"] != "pay" and v["host"] in
 print("   pay's dedicated nodes hold %s" % ("no other tenant's VM" if not others else "OTHER VMs: " + ", ".join(others)))
 EOF
 fin audit verify | sed 's/^/   /' || true
+
+# checked on the nodes themselves: each VM exists on exactly one node, the
+# one the controller names; a VM the rebalance moved arrived by live
+# migration (its node's last job for it is an incoming migration)
+problems=0 live=0
+while read -r id name host moved; do
+	where=()
+	for ((i = 1; i <= ${#uris[@]}; i++)); do
+		virsh -q -c "${uris[i - 1]}" dominfo "$id" >/dev/null 2>&1 && where+=("node$i")
+	done
+	if [ "${where[*]}" != "$host" ]; then
+		say "PROBLEM: $name is on '${where[*]}' by virsh, on '$host' by the controller"
+		problems=$((problems + 1))
+	elif [ "$moved" = 1 ]; then
+		i=${host#node}
+		if virsh -q -c "${uris[i - 1]}" domjobinfo "$id" --completed 2>/dev/null | grep -q 'Incoming migration'; then
+			live=$((live + 1))
+		else
+			say "PROBLEM: $name moved to $host but did not arrive by live migration"
+			problems=$((problems + 1))
+		fi
+	fi
+done < <($PY -c '
+import json, os, sys
+now = json.load(open(sys.argv[1]))
+before = {}
+if os.path.exists(sys.argv[2]):
+    before = {v["id"]: v["host"] for v in json.load(open(sys.argv[2]))}
+for v in now:
+    moved = 1 if v["id"] in before and before[v["id"]] != v["host"] else 0
+    print(v["id"], v["name"], v["host"], moved)
+' "$tbdir/vms.json" "$tbdir/vms-before.json")
+[ "$problems" -eq 0 ] || die "$problems VM(s) are not where the controller says (see above)"
+say "checked with virsh on every node: each VM runs on exactly one node, the one the controller names"
 if [ "$rebalanced" -eq 1 ]; then
-	say "the rebalance ran as live migrations; every VM above runs on exactly one node"
+	say "the rebalance moved $live VM(s), each by live migration"
 	exit 0
 fi
 say "NOT COMPLETE: the rebalance step was skipped (see above)"
