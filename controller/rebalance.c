@@ -983,6 +983,33 @@ static int poll_move(struct rb_run *r, struct rb_move *m)
 	return audit_move(r, m, "failed");
 }
 
+/* A drain that leaves VMs on its host did not do its job: fail it,
+ * naming them (stopped VMs cannot move live, say). */
+static int drain_left(struct rb_run *r)
+{
+	sqlite3_stmt *s = store_stmt(r->ctrl->st,
+				     "SELECT count(*), group_concat(name || ' (' "
+				     "|| state || ')', ', ') FROM vms WHERE host "
+				     "= ? AND desired != 'deleted'");
+	int64_t n;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, r->host);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		return step_err(r->ctrl->st, s, "counting the host's VMs");
+	n = sqlite3_column_int64(s, 0);
+	if (n > 0) {
+		r->failed = true;
+		snprintf(r->error, sizeof(r->error), "host '%s' still holds %"
+			 PRId64 " VM(s): %.700s; only running VMs leave by live "
+			 "migration: stop and delete them, or start them and "
+			 "drain again", r->host, n, store_col_text(s, 1));
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
 /* One pass: look at the moves in flight, start what may start, record
  * progress. *end is set when the run is over. */
 static int run_step(struct rb_run *r, bool *end)
@@ -1036,6 +1063,8 @@ static int run_step(struct rb_run *r, bool *end)
 	if (inflight > 0 || pending > 0)
 		return save_progress(r, NULL, NULL);
 	*end = true;
+	if (r->drain && !r->failed && drain_left(r) < 0)
+		return -1;
 	{
 		size_t done = 0, skipped = 0;
 		char action[64], target[320], msg[1024];

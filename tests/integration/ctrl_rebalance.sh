@@ -32,8 +32,11 @@ FAIL_VM=
 agents_round() {
 	local h doms tasks id first
 	for h in "${fake_hosts[@]}"; do
-		doms=$(db "SELECT id FROM vms WHERE host = '$h' AND desired != 'deleted'" |
-			while read -r id; do domain "$id" running; echo; done | paste -sd, -)
+		doms=$(db "SELECT id || ' ' || desired FROM vms WHERE host = '$h' AND desired != 'deleted'" |
+			while read -r id want; do
+				if [ "$want" = running ]; then domain "$id" running; else domain "$id" shutoff; fi
+				echo
+			done | paste -sd, -)
 		tasks=$(db "SELECT id || ' ' || vm_id FROM tasks WHERE type = 'migrate' AND source_host = '$h' AND state IN ('pending','running')" |
 			while read -r id vm; do
 				if [ "$vm" = "$FAIL_VM" ]; then
@@ -259,6 +262,20 @@ wait "$dpid"
 rc=$?
 check "finctl host drain waits, printing each move, and exits 0" \
 	eval '[ $rc = 0 ] && grep -q "move 1/1: after-resume '$victim' -> f[0-9]*: done" "$work/drain.out" && grep -q "drain .* done" "$work/drain.out"'
+fc host resume "$victim" >/dev/null
+
+# a stopped VM cannot leave live: the drain fails naming it
+for h in f1 f3 f4; do fc host maintenance "$h" on >/dev/null; done
+cold=$(mkvm --tenant loan --flavor small --name cold 2>/dev/null)
+for h in f1 f3 f4; do fc host maintenance "$h" off >/dev/null; done
+agents_round
+fc vm stop "$cold" >/dev/null
+agents_round
+fc host drain "$victim" --timeout 60 >"$work/drain.out" 2>&1
+rc=$?
+check "a drain that leaves a stopped VM behind fails (exit 5) naming it" \
+	eval '[ "$(db "SELECT host || '"'/'"' || state FROM vms WHERE id = '"'$cold'"'")" = "$victim/stopped" ] && [ $rc = 5 ] && grep -q "still holds 1 VM(s): cold (stopped)" "$work/drain.out"'
+fc vm delete "$cold" >/dev/null
 fc host resume "$victim" >/dev/null
 
 # --- the controller restarting mid-run leaves no run "running" (pool p2
