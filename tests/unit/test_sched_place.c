@@ -49,6 +49,21 @@ static double lp_cost(const char *text, enum sched_plan_mode mode,
 
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-6)
 
+/* Every VM with a host passes the state's check there. */
+static void check_valid_state(struct sched_state *s)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	char why[256];
+
+	for (size_t v = 0; v < p->nvms; v++) {
+		int h = sched_state_host_of(s, v);
+
+		if (h >= 0 && sched_state_check(s, v, (size_t)h, why,
+						sizeof(why)) != 0)
+			fail_msg("vm %zu on %d: %s", v, h, why);
+	}
+}
+
 /* Cheap host fully, the dear one half: 5 + 0.5 x 10. */
 static void test_lp_one_dimension(void **state)
 {
@@ -349,6 +364,35 @@ static void test_affinity_group_together(void **state)
 	sched_problem_free(p);
 }
 
+/* v fits only on a, where the bigger w went first: w must make room. */
+static void test_make_room(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"p1\"}, {\"name\": \"p2\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p1\", \"vcpus\": 8,"
+		"  \"mem_mib\": 100, \"disk_gib\": 100},"
+		" {\"name\": \"b\", \"pool\": \"p2\", \"vcpus\": 8,"
+		"  \"mem_mib\": 100, \"disk_gib\": 100}],"
+		" \"tenants\": [{\"name\": \"any\"},"
+		" {\"name\": \"only1\", \"pools\": [\"p1\"]}],"
+		" \"vms\": [{\"name\": \"w\", \"tenant\": \"any\", \"vcpus\": 1,"
+		"  \"mem_mib\": 60, \"disk_gib\": 1},"
+		" {\"name\": \"v\", \"tenant\": \"only1\", \"vcpus\": 1,"
+		"  \"mem_mib\": 50, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_result r;
+	(void)state;
+
+	assert_int_equal(sched_place_all(s, NULL, &r), 0);
+	assert_int_equal(r.unplaced, 0);
+	assert_int_equal(sched_state_host_of(s, 1), 0);
+	assert_int_equal(sched_state_host_of(s, 0), 1);
+	check_valid_state(s);
+	sched_result_free(&r);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
 /* Every placement the batch solver makes passes the state's check, its
  * cost is what the state says, and it is never below the LP bound. */
 static void check_valid(struct sched_state *s, const struct sched_result *r)
@@ -554,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_place_one_spread),
 		cmocka_unit_test(test_availability_group_too_small),
 		cmocka_unit_test(test_affinity_group_together),
+		cmocka_unit_test(test_make_room),
 		cmocka_unit_test(test_small_against_exact),
 		cmocka_unit_test(test_gen_against_ffd),
 		cmocka_unit_test(test_exact_refuses),
