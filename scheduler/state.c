@@ -427,16 +427,6 @@ enum sched_reason sched_state_check_code(const struct sched_state *s,
 		return SCHED_X_POOL;
 	if (v->ntags > 0 && !has_tags(s, vm, host, detail))
 		return SCHED_X_TAGS;
-	for (int d = 0; d < DIM_COUNT; d++) {
-		double used = s->used[host][d] - (here ? v->req[d] : 0);
-		double usable = s->usable[host][d];
-		double eps = CAP_EPS * (usable > 1 ? usable : 1);
-
-		if (v->req[d] > 0 && used + v->req[d] > usable + eps) {
-			*detail = d;
-			return SCHED_X_CAPACITY;
-		}
-	}
 	{
 		int ded = s->ded_index[v->tenant];
 		int others = s->nvms[host] - (here ? 1 : 0);
@@ -474,8 +464,6 @@ enum sched_reason sched_state_check_code(const struct sched_state *s,
 				    g->hosts[i].count - (here ? 1 : 0) > 0)
 					return SCHED_X_ANTI_AFFINITY;
 			}
-			if (pg->availability > 0 && !avail_ok(s, vm, host))
-				return SCHED_X_AVAILABILITY;
 		} else {
 			for (int i = 0; i < g->nhosts; i++) {
 				int gh = g->hosts[i].host;
@@ -489,6 +477,20 @@ enum sched_reason sched_state_check_code(const struct sched_state *s,
 			}
 		}
 	}
+	for (int d = 0; d < DIM_COUNT; d++) {
+		double used = s->used[host][d] - (here ? v->req[d] : 0);
+		double usable = s->usable[host][d];
+		double eps = CAP_EPS * (usable > 1 ? usable : 1);
+
+		if (v->req[d] > 0 && used + v->req[d] > usable + eps) {
+			*detail = d;
+			return SCHED_X_CAPACITY;
+		}
+	}
+	if (v->group >= 0 && p->groups[v->group].availability > 0 &&
+	    p->groups[v->group].policy == GROUP_ANTI_AFFINITY &&
+	    !avail_ok(s, vm, host))
+		return SCHED_X_AVAILABILITY;
 	return SCHED_OK;
 }
 

@@ -12,15 +12,17 @@
  * not change, except that sched_state_write_back() stores the assignment
  * into p->vms[i].host).
  *
- * Constraints checked, in this order (the first that fails is reported):
+ * Constraints checked, in this order (the first that fails is reported;
+ * what excludes a host whatever it runs comes before capacity, so that
+ * "no room" is said only of hosts that could otherwise take the VM):
  *   state     only "up" hosts take new VMs (a VM may stay where it is)
  *   pool      the host's pool is one of the tenant's pools
  *   tags      the host carries every tag of the VM
- *   capacity  used + request <= capacity x pool ratio, per dimension
  *   dedicated a dedicated tenant's VMs never share a host with another
  *             tenant's VMs (checked both ways)
  *   anti-affinity  members of an anti-affinity group on distinct hosts
  *   affinity  members of an affinity group on one host
+ *   capacity  used + request <= capacity x pool ratio, per dimension
  *   availability   once every member of a group with a target is placed,
  *             1 - prod(1 - A_host) over its hosts reaches the target (a
  *             move that does not lower an already short group is allowed)
