@@ -1080,9 +1080,12 @@ static size_t active_hosts(struct batch *b, struct akey *k, size_t *active,
 
 		if (sched_state_nvms(b->s, h) == 0)
 			continue;
+		/* Hosts of spread pools keep the balance they were given. */
 		if (for_mip ? !movable_host(b, h)
 			    : (b->npinned[h] > 0 ||
-			       p->hosts[h].state != HOST_UP))
+			       p->hosts[h].state != HOST_UP ||
+			       p->pools[p->hosts[h].pool].policy ==
+				       POLICY_SPREAD))
 			continue;
 		for (int d = 0; d < DIM_COUNT; d++)
 			used += b->price[d] *
@@ -1145,7 +1148,8 @@ static int swap_pass(struct batch *b, const size_t *order, bool *progress)
 		size_t h = order[i];
 
 		if (sched_state_nvms(b->s, h) > 0 && b->npinned[h] == 0 &&
-		    p->hosts[h].state == HOST_UP)
+		    p->hosts[h].state == HOST_UP &&
+		    p->pools[p->hosts[h].pool].policy == POLICY_PACK)
 			run[nrun++] = h;
 	}
 	for (size_t i = 0; i < nrun && now_s() < b->deadline; i++) {

@@ -364,6 +364,43 @@ static void test_affinity_group_together(void **state)
 	sched_problem_free(p);
 }
 
+/* A tenant limited to a spread pool gets its VMs balanced across the
+ * pool's hosts, not packed. */
+static void test_place_all_spread(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"web\", \"policy\": \"spread\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"web\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
+		" {\"name\": \"b\", \"pool\": \"web\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
+		" {\"name\": \"c\", \"pool\": \"web\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100}],"
+		" \"tenants\": [{\"name\": \"t\", \"pools\": [\"web\"]}],"
+		" \"vms\": [{\"name\": \"v1\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1},"
+		" {\"name\": \"v2\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1},"
+		" {\"name\": \"v3\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1},"
+		" {\"name\": \"v4\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 1024, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_result r;
+	(void)state;
+
+	assert_int_equal(sched_place_all(s, NULL, &r), 0);
+	assert_int_equal(r.unplaced, 0);
+	assert_int_equal(sched_state_active_hosts(s), 3);
+	for (size_t h = 0; h < 3; h++)
+		assert_true(sched_state_nvms(s, h) >= 1 &&
+			    sched_state_nvms(s, h) <= 2);
+	check_valid_state(s);
+	sched_result_free(&r);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
 /* v fits only on a, where the bigger w went first: w must make room. */
 static void test_make_room(void **state)
 {
@@ -598,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_place_one_spread),
 		cmocka_unit_test(test_availability_group_too_small),
 		cmocka_unit_test(test_affinity_group_together),
+		cmocka_unit_test(test_place_all_spread),
 		cmocka_unit_test(test_make_room),
 		cmocka_unit_test(test_small_against_exact),
 		cmocka_unit_test(test_gen_against_ffd),
