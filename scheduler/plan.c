@@ -412,8 +412,8 @@ int sched_plan_lp_subset(const struct sched_state *s,
 			goto out;
 		}
 		out->cost = constant + glp_get_obj_val(lp);
-		/* A class's value goes to its hosts in index order: whole
-		 * hosts first, then the fraction. */
+		/* A class's value goes to its hosts whole hosts first, then
+		 * the fraction. */
 		{
 			double *left = calloc(ncls + 1, sizeof(*left));
 
@@ -424,15 +424,21 @@ int sched_plan_lp_subset(const struct sched_state *s,
 					if (col[kc * nseg + sg] != 0)
 						left[kc] += glp_get_col_prim(
 							lp, col[kc * nseg + sg]);
-			for (i = 0; i < nh; i++) {
-				double v;
+			/* Hosts running VMs first: among equal hosts the
+			 * plan keeps those and drains the others. */
+			for (int pass = 0; pass < 2; pass++) {
+				for (i = 0; i < nh; i++) {
+					double v;
 
-				if (cls[i] < 0)
-					continue;
-				v = left[cls[i]] > 1 ? 1 : left[cls[i]];
-				v = v > 0 ? v : 0;
-				out->x[i] = v;
-				left[cls[i]] -= v;
+					if (cls[i] < 0 ||
+					    (sched_state_nvms(s, i) > 0) !=
+						    (pass == 0))
+						continue;
+					v = left[cls[i]] > 1 ? 1 : left[cls[i]];
+					v = v > 0 ? v : 0;
+					out->x[i] = v;
+					left[cls[i]] -= v;
+				}
 			}
 			free(left);
 		}
