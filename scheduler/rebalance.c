@@ -725,20 +725,22 @@ static void rank_hosts(struct rb *b, const struct sched_state *s)
 }
 
 /*
- * spread works in two stages.
+ * spread works in three stages.
  *
  * Search: a local search over a copy of the state for a balanced target
- * placement, minimising score + lambda x (VMs away from their place).
- * Moving a VM that has already left its host again costs no migration in
- * the plan (only where it finally lands matters), moving it back home
- * saves one: so the search fine-tunes the few VMs it moves instead of
- * moving more. Each step makes the best such move among the candidates;
- * it stops when none improves the objective by min_gain.
+ * placement, each step the move with the best score gain among the
+ * candidates, until none gains step_min. Moving a VM that has already left
+ * its host again costs no migration in the plan (only where it finally
+ * lands matters), so the search fine-tunes the VMs it moves.
+ *
+ * Prune: send VMs back home, the cheapest return first (re-tuning the
+ * others after each), while a return costs less score than gain_min: every
+ * migration left is worth at least that.
  *
  * Order: the plan migrates each VM of the difference once, from its host
- * to its target, in an order where every step is feasible, choosing at
- * each step the feasible migration with the best gain per migration cost
- * (a fixed part plus the MiB copied).
+ * to its target, in an order where every step is feasible, preferring the
+ * migration with the best gain per migration cost (a fixed part plus the
+ * MiB copied).
  */
 struct search {
 	struct sched_state *s;
@@ -838,7 +840,7 @@ static void search_apply(struct search *x, size_t vm, size_t from, size_t to)
 	int home = x->origin[vm];
 	int dc = ((int)from == home) - ((int)to == home);
 
-	/* hl_add cannot fail here only if there is room; callers check. */
+	/* The caller has already added vm to to's list (that may fail). */
 	hl_del(&x->hv[from], vm);
 	sched_state_assign(x->s, vm, to);
 	x->sc.move(x->sc.ctx, vm, to);
@@ -905,9 +907,9 @@ static int refine_step(struct rb *b, struct search *x, const size_t *away,
 }
 
 /* Send home, one at a time, the away VM whose return costs the least
- * score (then refine), while a migration still buys at least lambda.
+ * score (then refine), while that costs less than min_loss.
  * Returns 0, -1 on error. */
-static int prune(struct rb *b, struct search *x, double lambda)
+static int prune(struct rb *b, struct search *x, double min_loss)
 {
 	const struct sched_problem *p = b->p;
 	size_t *away = NULL, naway, i;
@@ -941,7 +943,7 @@ static int prune(struct rb *b, struct search *x, double lambda)
 			best_vm = vm;
 			found = true;
 		}
-		if (!found || best > lambda)
+		if (!found || best > min_loss)
 			break;
 		if (hl_add(&x->hv[x->origin[best_vm]], best_vm) < 0)
 			goto out;

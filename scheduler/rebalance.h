@@ -9,9 +9,10 @@
  *             up) are reported and moved to a feasible host first;
  *   evacuate  every VM of the --evacuate hosts moves off, each once (the
  *             fewest moves possible), to the best feasible host;
- *   policy    spread: while a move improves the balance score by at least
- *             min_gain, make the move with the best gain per migration
- *             cost (a fixed cost plus the MiB of memory copied);
+ *   policy    spread: search a balanced target placement, keep only the
+ *             migrations worth at least min_gain of score each, and run
+ *             them in a feasible order, best gain per migration cost (a
+ *             fixed cost plus the MiB of memory copied) first;
  *             pack: empty the most expensive hosts that the capacity-plan
  *             LP does not need, whole hosts at a time.
  *
@@ -42,7 +43,8 @@ struct rebal_opts {
 	size_t max_moves;       /* 0: no limit */
 	const size_t *evacuate; /* host indices to empty */
 	size_t nevacuate;
-	double min_gain;        /* smallest score gain worth a move (spread) */
+	double min_gain;        /* score a spread migration must be worth;
+				   0: 3% of score / up hosts */
 };
 
 struct rebal_move {
