@@ -356,6 +356,7 @@ struct rb_run {
 	char **notes;              /* VMs the plan could not move, unresolved */
 	size_t nnotes;
 	bool failed;
+	bool dirty;                /* a move changed state since the last save */
 	char error[1024];
 	pthread_t thread;
 	bool started, finished;
@@ -923,6 +924,7 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	sqlite3_reset(s);
 	if (api_bump_generation(r->ctrl, m->from) < 0)
 		return -1;
+	r->dirty = true;
 	m->state = MV_RUNNING;
 	log_info("%s %s: migrating VM '%s' (%s) from '%s' to '%s' (task %s)",
 		 run_kind(r), r->task, m->name, m->vm, m->from, m->to, m->task);
@@ -957,6 +959,7 @@ static int poll_move(struct rb_run *r, struct rb_move *m)
 	}
 	sqlite3_reset(s);
 	if (strcmp(state, "done") == 0) {
+		r->dirty = true;
 		m->state = MV_DONE;
 		log_info("%s %s: VM '%s' (%s) now runs on '%s'", run_kind(r),
 			 r->task, m->name, m->vm, m->to);
@@ -970,6 +973,7 @@ static int poll_move(struct rb_run *r, struct rb_move *m)
 	}
 	if (strcmp(state, "failed") != 0)
 		return 0;
+	r->dirty = true;
 	m->state = MV_FAILED;
 	snprintf(m->note, sizeof(m->note), "%s", error[0] ? error : "failed");
 	if (!r->failed) {
@@ -1031,6 +1035,7 @@ static int run_step(struct rb_run *r, bool *end)
 		if (m->state != MV_PENDING)
 			continue;
 		if (r->failed) {
+			r->dirty = true;
 			m->state = MV_CANCELLED;
 			snprintf(m->note, sizeof(m->note), "not started: the run "
 				 "stopped after a failed migration");
@@ -1049,6 +1054,7 @@ static int run_step(struct rb_run *r, bool *end)
 			continue;
 		}
 		if (rc > 0) {
+			r->dirty = true;
 			m->state = MV_SKIPPED;
 			log_info("%s %s: VM '%s' (%s) skipped: %s", run_kind(r),
 				 r->task, m->name, m->vm, m->note);
@@ -1060,8 +1066,15 @@ static int run_step(struct rb_run *r, bool *end)
 			return -1;
 		inflight++;
 	}
-	if (inflight > 0 || pending > 0)
-		return save_progress(r, NULL, NULL);
+	if (inflight > 0 || pending > 0) {
+		/* the progress is written when a move changed state */
+		if (!r->dirty)
+			return 0;
+		if (save_progress(r, NULL, NULL) < 0)
+			return -1;
+		r->dirty = false;
+		return 0;
+	}
 	*end = true;
 	if (r->drain && !r->failed && drain_left(r) < 0)
 		return -1;
