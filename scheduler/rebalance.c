@@ -308,6 +308,7 @@ struct rb {
 	struct hlist *hv;
 	size_t mcap;
 	double bias;            /* fixed cost of a migration, in MiB */
+	const double *lp_x;     /* pack: the capacity plan's X per host */
 	double gain_min;        /* score a migration must buy (spread) */
 	double step_min;        /* smallest gain of a search step */
 	bool stop;              /* the move budget is spent */
@@ -468,8 +469,12 @@ static int best_dest(struct rb *b, size_t vm, enum dest_mode mode, char *why,
 				      p->vms[vm].req[DIM_MEM];
 			double use = sched_state_usable(b->s, h, DIM_MEM);
 
-			key = (use > 0 ? head / use : 0) +
-			      (sched_state_nvms(b->s, h) == 0 ? 2.0 : 0) +
+			bool empty = sched_state_nvms(b->s, h) == 0;
+
+			/* packing opens no host the LP does not use */
+			if (empty && b->lp_x != NULL && b->lp_x[h] <= 1e-6)
+				continue;
+			key = (use > 0 ? head / use : 0) + (empty ? 2.0 : 0) +
 			      p->hosts[h].cost * 1e-9;
 		}
 		if (key >= best)
@@ -1083,6 +1088,9 @@ out:
 struct pack_cand {
 	size_t host;
 	double cost, mem;
+	bool emptied;
+	size_t moves_after;     /* plan length once it was empty */
+	double cost_after;
 };
 
 static int cmp_pack(const void *x, const void *y)
@@ -1104,7 +1112,8 @@ static int pack(struct rb *b)
 	struct pack_cand *c = NULL;
 	size_t *vms = NULL;
 	bool *placed = NULL;
-	size_t nc = 0, i, k;
+	size_t nc = 0, i, k, best_moves;
+	double best_cost;
 	int ret = -1;
 
 	/* The demand is what runs now: VMs without a host are not ours to
@@ -1141,6 +1150,9 @@ static int pack(struct rb *b)
 		nc++;
 	}
 	qsort(c, nc, sizeof(*c), cmp_pack);
+	b->lp_x = pl.x;
+	best_cost = sched_state_cost(b->s);
+	best_moves = b->r->nmoves;
 	for (k = 0; k < nc && !b->stop; k++) {
 		size_t h = c[k].host, n = b->hv[h].n, done = 0;
 		bool ok = true;
@@ -1181,10 +1193,29 @@ static int pack(struct rb *b)
 			b->blocked[h] = false;
 			continue;
 		}
-		b->r->hosts_emptied++;
+		c[k].emptied = true;
+		c[k].moves_after = b->r->nmoves;
+		c[k].cost_after = sched_state_cost(b->s);
+		if (c[k].cost_after < best_cost - 1e-9) {
+			best_cost = c[k].cost_after;
+			best_moves = b->r->nmoves;
+		}
+	}
+	/* Opening a host the LP uses can cost more until the hosts it
+	 * replaces are empty: keep the prefix of the plan that costs least. */
+	while (b->r->nmoves > best_moves)
+		undo_move(b);
+	for (k = 0; k < nc; k++) {
+		if (!c[k].emptied)
+			continue;
+		if (c[k].moves_after <= best_moves)
+			b->r->hosts_emptied++;
+		else
+			b->blocked[c[k].host] = false;
 	}
 	ret = 0;
 out:
+	b->lp_x = NULL;
 	free(vms);
 	free(c);
 	free(placed);

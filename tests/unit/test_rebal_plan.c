@@ -285,6 +285,18 @@ static void test_pack_empties_lp_unneeded_hosts(void **state)
 	assert_true(r.hosts_emptied > 0);
 	assert_steps_feasible(p, &r);
 	assert_each_vm_once(&r);
+	/* no move opens a host the LP does not use; the cost never rises */
+	for (v = 0; v < r.nmoves; v++) {
+		size_t to = r.moves[v].to;
+		bool ran = false;
+		size_t w;
+
+		for (w = 0; w < p->nvms; w++)
+			ran |= p->vms[w].host == (int)to;
+		assert_true(ran || pl.x[to] > 1e-6);
+		assert_true(r.moves[v].score_after <=
+			    r.score_before + 1e-9);
+	}
 	/* h2, h3 (1 small VM each) are not needed by the LP: emptied */
 	for (h = 2; h <= 3; h++) {
 		assert_true(pl.x[h] < 1e-6);
