@@ -221,10 +221,10 @@ int agent_domxml_build(const struct agent_vm_spec *spec,
 	feat = add_child(root, NULL, "features", NULL);
 	if (feat == NULL || add_child(feat, NULL, "acpi", NULL) == NULL)
 		goto oom;
-	if (strcmp(p->virt_type, "kvm") == 0 &&
-	    set_prop(add_child(root, NULL, "cpu", NULL), "mode",
-		     "host-model") < 0)
-		goto oom;
+	/* No <cpu> element: QEMU's default CPU model runs and live-migrates
+	 * on any x86 host of the fleet; host-model would tie a guest to
+	 * hosts at least as new as the one it started on, and makes every
+	 * start slower (libvirt expands and checks the model). */
 	if (add_child(root, NULL, "on_poweroff", "destroy") == NULL ||
 	    add_child(root, NULL, "on_reboot", "restart") == NULL ||
 	    add_child(root, NULL, "on_crash", "destroy") == NULL)
