@@ -864,6 +864,8 @@ static int run(struct agent *a)
 				set_degraded(a, err_msg());
 				if (!agent_virt_alive(a->virt))
 					virt_next = time_mono_ns();
+			} else {
+				set_degraded(a, NULL);
 			}
 		} else {
 			memset(&a->inv, 0, sizeof(a->inv));
