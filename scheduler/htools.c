@@ -561,15 +561,72 @@ static int parse_policies(const char *name, struct sections *sec,
 	return 0;
 }
 
-/* Capacity the model gives each host: what Ganeti lets instances use. */
-static void set_capacity(struct htools_data *h, struct sched_problem *p)
-{
-	size_t i;
+struct sec_mem {
+	int snode, pnode;
+	int64_t mem;
+};
 
+static int cmp_sec_mem(const void *x, const void *y)
+{
+	const struct sec_mem *a = x, *b = y;
+
+	if (a->snode != b->snode)
+		return a->snode < b->snode ? -1 : 1;
+	return (a->pnode > b->pnode) - (a->pnode < b->pnode);
+}
+
+/* Capacity the model gives each host: what Ganeti lets instances use.
+ * Memory: the node's free memory as Ganeti counts it (f_mem, or less when
+ * t_mem - n_mem leaves less), plus what its running primaries use, minus
+ * what it keeps for DRBD failovers (N+1: the most memory the instances of
+ * any one primary node would bring here). */
+static int set_capacity(struct htools_data *h, struct sched_problem *p)
+{
+	struct sec_mem *sm;
+	int64_t *imem, *rmem;
+	size_t i, n = 0;
+
+	sm = calloc(h->ninsts ? h->ninsts : 1, sizeof(*sm));
+	imem = calloc(h->nnodes ? h->nnodes : 1, sizeof(*imem));
+	rmem = calloc(h->nnodes ? h->nnodes : 1, sizeof(*rmem));
+	if (sm == NULL || imem == NULL || rmem == NULL) {
+		free(sm);
+		free(imem);
+		free(rmem);
+		return err_set("out of memory");
+	}
+	for (i = 0; i < h->ninsts; i++) {
+		const struct htools_inst *in = &h->insts[i];
+
+		if (in->uses_memory)
+			imem[in->pnode] += in->mem;
+		if (in->mirror == HT_MIRROR_INTERNAL && in->snode >= 0 &&
+		    in->online && !in->forthcoming) {
+			sm[n].snode = in->snode;
+			sm[n].pnode = in->pnode;
+			sm[n].mem = in->mem;
+			n++;
+		}
+	}
+	qsort(sm, n, sizeof(*sm), cmp_sec_mem);
+	for (i = 0; i < n;) {
+		size_t j = i;
+		int64_t sum = 0;
+
+		for (; j < n && sm[j].snode == sm[i].snode &&
+		       sm[j].pnode == sm[i].pnode;
+		     j++)
+			sum += sm[j].mem;
+		if (sum > rmem[sm[i].snode])
+			rmem[sm[i].snode] = sum;
+		i = j;
+	}
 	for (i = 0; i < h->nnodes; i++) {
 		struct htools_node *nd = &h->nodes[i];
 		struct sched_host *host = &p->hosts[i];
 		double ratio = p->pools[host->pool].ratio[DIM_VCPU];
+		int64_t avail = (int64_t)nd->tmem - nd->nmem - imem[i];
+		int64_t fmem = nd->fmem < avail ? nd->fmem : avail;
 
 		if (nd->unknown) {
 			host->cap[DIM_VCPU] = 0;
@@ -581,7 +638,7 @@ static void set_capacity(struct htools_data *h, struct sched_problem *p)
 		host->cap[DIM_VCPU] = nd->tcpu - (double)nd->ncpu / ratio;
 		if (host->cap[DIM_VCPU] < 0)
 			host->cap[DIM_VCPU] = 0;
-		host->cap[DIM_MEM] = (double)nd->fmem;
+		host->cap[DIM_MEM] = (double)(fmem - rmem[i]);
 		host->cap[DIM_DISK] = (double)nd->fdsk / 1024.0;
 	}
 	for (i = 0; i < h->ninsts; i++) {
@@ -593,6 +650,10 @@ static void set_capacity(struct htools_data *h, struct sched_problem *p)
 	for (i = 0; i < p->nhosts; i++)
 		if (p->hosts[i].cap[DIM_MEM] < 0)
 			p->hosts[i].cap[DIM_MEM] = 0;
+	free(sm);
+	free(imem);
+	free(rmem);
+	return 0;
 }
 
 int htools_parse(const char *name, const char *text, size_t len,
@@ -655,7 +716,8 @@ int htools_parse(const char *name, const char *text, size_t len,
 	str_copy(p->tenants[0].name, sizeof(p->tenants[0].name), "ganeti");
 	p->tenants[0].isolation = ISOLATION_SHARED;
 	p->ntenants = 1;
-	set_capacity(h, p);
+	if (set_capacity(h, p) < 0)
+		goto out;
 	*out = p;
 	p = NULL;
 	ret = 0;

@@ -251,6 +251,23 @@ static void test_incremental_equals_full(void **state)
 	sched_problem_free(p);
 }
 
+/* Memory kept for DRBD failovers (N+1) is not offered to new VMs. */
+static void test_capacity_keeps_failover_memory(void **state)
+{
+	char file[4200];
+	struct sched_problem *p = NULL;
+	(void)state;
+
+	snprintf(file, sizeof(file), "%s/n1-failure.data", data_dir());
+	if (htools_read(file, &p) < 0)
+		fail_msg("%s", err_msg());
+	/* node-01-003: f_mem 512 + running primaries 1536 - 1024 kept for
+	 * the instances of node-01-004 (or -001) that fail over to it */
+	assert_string_equal(p->hosts[2].name, "node-01-003");
+	assert_true(p->hosts[2].cap[DIM_MEM] == 512 + 1536 - 1024);
+	sched_problem_free(p);
+}
+
 static void test_location_tags_refused(void **state)
 {
 	struct sched_problem *p =
@@ -274,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_after_move),
 		cmocka_unit_test(test_score_matches_hinfo),
 		cmocka_unit_test(test_incremental_equals_full),
+		cmocka_unit_test(test_capacity_keeps_failover_memory),
 		cmocka_unit_test(test_location_tags_refused),
 	};
 
