@@ -809,15 +809,43 @@ void h_tenant_delete(struct api_ctx *c)
 #define GROUP_COLS "g.name, g.tenant, g.policy, g.availability, g.created_ms, " \
 		   "(SELECT count(*) FROM vms WHERE grp = g.name)"
 
-static cJSON *group_json(sqlite3_stmt *s)
+/* 1 - prod(1 - A_host) over the distinct hosts of the group's members. */
+static double group_availability(struct store *st, const char *group,
+				 int64_t *hosts)
+{
+	sqlite3_stmt *q = store_stmt(st, "SELECT DISTINCT h.name, "
+					 "h.availability FROM vms v JOIN hosts h "
+					 "ON h.name = v.host WHERE v.grp = ? AND "
+					 "v.desired != 'deleted'");
+	double down = 1;
+
+	*hosts = 0;
+	if (q == NULL)
+		return 0;
+	store_bind_text(q, 1, group);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		down *= 1 - sqlite3_column_double(q, 1);
+		(*hosts)++;
+	}
+	sqlite3_reset(q);
+	return *hosts ? 1 - down : 0;
+}
+
+static cJSON *group_json(struct store *st, sqlite3_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject();
+	int64_t hosts;
+	double a = group_availability(st, store_col_text(s, 0), &hosts);
+	double target = sqlite3_column_double(s, 3);
 
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
 	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
 	cJSON_AddStringToObject(o, "policy", store_col_text(s, 2));
 	cJSON_AddNumberToObject(o, "availability", sqlite3_column_double(s, 3));
 	cJSON_AddNumberToObject(o, "members", (double)sqlite3_column_int64(s, 5));
+	cJSON_AddNumberToObject(o, "hosts", (double)hosts);
+	cJSON_AddNumberToObject(o, "achieved_availability", a);
+	cJSON_AddBoolToObject(o, "meets_target", a >= target);
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 4));
 	return o;
@@ -851,7 +879,7 @@ void h_group_list(struct api_ctx *c)
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (n++ == limit)
 			break;
-		cJSON_AddItemToArray(items, group_json(s));
+		cJSON_AddItemToArray(items, group_json(c->ctrl->st, s));
 		str_copy(next, sizeof(next), store_col_text(s, 0));
 	}
 	api_list(c, items, n > limit ? next : NULL);
@@ -871,7 +899,7 @@ static void group_answer(struct api_ctx *c, const char *name, int status)
 			name);
 		return;
 	}
-	api_ok(c, status, group_json(s));
+	api_ok(c, status, group_json(c->ctrl->st, s));
 }
 
 void h_group_create(struct api_ctx *c)

@@ -765,7 +765,8 @@ static int c_tenant_delete(struct ctx *x)
 
 static const struct col group_cols[] = {
 	{"NAME", "name"}, {"TENANT", "tenant"}, {"POLICY", "policy"},
-	{"AVAILABILITY", "availability"}, {"MEMBERS", "members"},
+	{"TARGET", "availability"}, {"ACHIEVED", "achieved_availability"},
+	{"MEMBERS", "members"}, {"HOSTS", "hosts"},
 };
 
 static int c_group_list(struct ctx *x)

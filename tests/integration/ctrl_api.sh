@@ -85,6 +85,9 @@ api POST /v1/vms '{"tenant":"pay","flavor":"small","group":"pay-ha"}'
 pay2_host=$(jv .host)
 check "PCI tenant lands in its PCI pool" test "$(jv .pool)" = prod
 check "anti-affinity members on distinct hosts" test "$pay1_host" != "$pay2_host"
+api GET /v1/groups/pay-ha
+check "the group reports 1 - prod(1 - A_host) over its 2 hosts against its target" \
+	eval 'jqt ".members == 2 and .hosts == 2 and .achieved_availability > 0.999998 and .meets_target"'
 api POST /v1/vms '{"tenant":"pay","flavor":"small","group":"pay-ha"}'
 check "a third anti-affinity member with 2 hosts is refused (409) with the reason" \
 	eval 'is 409 && has "anti-affinity group .pay-ha."'
