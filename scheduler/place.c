@@ -270,6 +270,7 @@ struct batch {
 	struct sched_result *r;
 	double mip_seconds;
 	bool no_room;        /* the baseline: no make_room() */
+	double end;          /* make_room() stops here: the call's limit */
 };
 
 static int hv_add(struct hostvms *l, int vm)
@@ -1700,6 +1701,8 @@ static int make_room(struct batch *b, size_t vm, size_t tries, bool *done)
 		int n = l->n, nm = 0;
 		int *vms;
 
+		if (now_s() > b->end)
+			break;
 		if (!sched_state_compatible(b->s, vm, h) || n == 0)
 			continue;
 		tries--;
@@ -1866,6 +1869,7 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	/* Improvement stops a little early so that finishing (reasons, the
 	 * bound) stays within the limit. */
 	b.deadline = t0 + 0.95 * (o->time_limit > 0 ? o->time_limit : 1.0);
+	b.end = t0 + (o->time_limit > 0 ? o->time_limit : 1.0);
 	b.mip_seconds = o->mip_seconds > 0 ? o->mip_seconds : 0.05;
 	if (sched_plan_lp(s, PLAN_PINNED, &pl) < 0)
 		goto out;
