@@ -1237,7 +1237,7 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 {
 	const struct sched_problem *p = b->p;
 	struct nclass *cls = NULL;
-	int ncls = 0, nvm = 0, *all = NULL, *orig = NULL, *var = NULL;
+	int ncls = 0, nvm = 0, *all = NULL, *orig = NULL;
 	int *ia = NULL, *ja = NULL;
 	double *ar = NULL, before = 0;
 	glp_prob *mip = NULL;
@@ -1284,11 +1284,10 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	}
 	ncols = ncls * (int)nn + (int)nn;
 	nz_cap = (size_t)ncols * (DIM_COUNT + 1) + 1;
-	var = calloc((size_t)ncols + 1, sizeof(*var));
 	ia = malloc((nz_cap + 1) * sizeof(*ia));
 	ja = malloc((nz_cap + 1) * sizeof(*ja));
 	ar = malloc((nz_cap + 1) * sizeof(*ar));
-	if (var == NULL || ia == NULL || ja == NULL || ar == NULL)
+	if (ia == NULL || ja == NULL || ar == NULL)
 		goto oom;
 	mip = glp_create_prob();
 	glp_set_obj_dir(mip, GLP_MIN);
@@ -1480,7 +1479,6 @@ out:
 	free(cls);
 	free(all);
 	free(orig);
-	free(var);
 	free(ia);
 	free(ja);
 	free(ar);
