@@ -280,7 +280,9 @@ health_listen =
 log_level = info
 EOF
 printf '%s\n' "$token" >"$tmp/join.token"
-sed "s|/usr/local/bin/fincloud-agent|$bin_path|g" "$unit_src" >"$tmp/unit"
+# the unit starts the binary this run installs, wherever the unit file
+# came from (this checkout, or a copy installed under another prefix)
+sed -E "s|^(ExecStart(Pre)?=)[^ ]*/fincloud-agent |\1$bin_path |" "$unit_src" >"$tmp/unit"
 
 put_file "$binary" "$bin_path" 0755
 put_file "$tmp/agent.conf" "$conf" 0644

@@ -132,6 +132,19 @@ else
 	ok "fincloud-agent --check-config accepts the written agent.conf # SKIP fincloud-agent is not built"
 fi
 
+# --- another prefix: the unit follows the binary
+root2=$work/root2
+mkdir -p "$root2"
+if run --root "$root2" --binary "$agent" --controller http://a:1 --join-token t --node n1 --prefix /opt/fc &&
+	[ -x "$root2/opt/fc/bin/fincloud-agent" ] &&
+	grep -qx 'ExecStart=/opt/fc/bin/fincloud-agent --config /etc/fincloud/agent.conf' "$root2/etc/systemd/system/fincloud-agent.service" &&
+	grep -q '^ExecStartPre=/opt/fc/bin/fincloud-agent --check-config' "$root2/etc/systemd/system/fincloud-agent.service"; then
+	ok "--prefix /opt/fc: the binary and the unit's commands go there"
+else
+	fail "--prefix /opt/fc: the binary and the unit's commands go there" "$(cat "$work/out")" \
+		"$(grep ExecStart "$root2/etc/systemd/system/fincloud-agent.service" 2>&1)"
+fi
+
 # --- idempotence
 snapshot "$root" "$work/installed" >/dev/null
 if run "${args[@]}" && [ "$(snapshot "$root" "$work/again")" = "$(cat "$work/installed.list" "$work/installed.sum")" ]; then
