@@ -20,6 +20,13 @@
 
 #define VERSION "0.1"
 
+/* One thread per connection, and every agent keeps one open (its
+ * long-poll): per-connection memory is what grows with the fleet. Headers
+ * fit in 8 KiB; bodies are copied out to a capped buffer as they arrive.
+ * The deepest stack is cJSON's recursion, bounded by its nesting limit. */
+#define CONN_POOL ((size_t)8 * 1024)
+#define THREAD_STACK ((size_t)512 * 1024)
+
 /* Per-connection upload state. */
 struct conn {
 	struct buf body;
@@ -380,6 +387,8 @@ int main(int argc, char **argv)
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
+				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
 				MHD_OPTION_HTTPS_MEM_CERT, cert,
 				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
 		} else {
@@ -389,6 +398,8 @@ int main(int argc, char **argv)
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
+				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
 				MHD_OPTION_END);
 		}
 	}

@@ -7,7 +7,8 @@
 #      creates/s and p99;
 #   3. time until 1,000 VMs run on 50 simulated hosts (real fincloud-agent
 #      processes on libvirt's test:/// driver) after a burst of creates;
-#   4. the controller's RSS with 10,000 VMs on 1,000 hosts.
+#   4. the controller's RSS with 10,000 VMs on 1,000 hosts, idle and with
+#      all 1,000 nodes connected and long-polling (a thread each).
 # Targets (docs/controller.md): >= 5,000 GETs/s, >= 500 creates/s,
 # 1,000 VMs running in <= 30 s, RSS <= 64 MiB.
 set -u
@@ -150,6 +151,24 @@ rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$ctl_pid/status")
 fill_s=$(awk "BEGIN {printf \"%.1f\", ($t1 - $t0) / 1e9}")
 stop_ctl
 
+# --- 4b: the same with 1,000 nodes connected, each long-polling -----------
+# (one thread and one connection per node)
+ulimit -n 8192 2>/dev/null
+start_ctl fleet1000
+post /v1/flavors '{"name":"s","vcpus":1,"mem_mib":256,"disk_gib":1}' >/dev/null
+post /v1/tenants '{"name":"scale"}' >/dev/null
+$py "$top/tests/data/ctrl/longpoll.py" "$URL" "$TOKEN" 1000 300 >"$work/longpoll.out" 2>/dev/null &
+lp_pid=$!
+pids+=("$lp_pid")
+for _ in $(seq 600); do grep -q polling "$work/longpoll.out" && break; sleep 0.1; done
+read -r _ lp_ok _ <<<"$($py "$burst" "$URL" "$TOKEN" /v1/vms '{"tenant":"scale","flavor":"s"}' 10000 8)"
+sleep 2
+lp_hosts=$(curl -s "$URL/metrics" | awk '/^fincloud_hosts\{state="up"\}/ {print $2}')
+lp_threads=$(awk '/^Threads/ {print $2}' "/proc/$ctl_pid/status")
+lp_rss_kib=$(awk '/^VmRSS/ {print $2}' "/proc/$ctl_pid/status")
+kill "$lp_pid" 2>/dev/null
+stop_ctl
+
 ratio() { awk "BEGIN {if ($2 > 0) printf \"%.3f\", $1 / $2; else print \"-\"}"; }
 meets() { awk "BEGIN {print ($1 $2 $3) ? \"yes\" : \"NO\"}"; }
 echo
@@ -167,9 +186,11 @@ printf '%-46s %14s %14s %8s %10s %6s\n' "1000 VMs running on 50 hosts, s" "$run_
 	"$(case $run_s in *[!0-9.]*) echo -;; *) meets "$run_s" '<=' 30;; esac)"
 printf '%-46s %14s %14s %8s %10s %6s\n' "RSS MiB, $scale_vms VMs on $scale_hosts hosts" "$((rss_kib / 1024))" "" "" "<= 64" \
 	"$(meets "$((rss_kib / 1024))" '<=' 64)"
+printf '%-46s %14s %14s %8s %10s %6s\n' "RSS MiB, $lp_ok VMs, $lp_hosts hosts long-polling" "$((lp_rss_kib / 1024))" "" "" "<= 64" \
+	"$(meets "$((lp_rss_kib / 1024))" '<=' 64)"
 echo
 echo "baselines: GET /healthz (no token, no database) in the same controller;"
 echo "the 1000-VM row's baseline is the time the burst of creates took to be acknowledged."
 echo "non-2xx answers: GET $get_bad, POST $post_bad (of which none expected); VMs after the POST run: $nvms;"
 echo "filling 10,000 VMs on 1,000 hosts took $fill_s s ($scale_ok created, $scale_bad refused);"
-echo "1,000-VM burst: ${fleet_ok:-0} created."
+echo "1,000-VM burst: ${fleet_ok:-0} created; with 1,000 nodes long-polling the controller ran $lp_threads threads."
