@@ -118,6 +118,10 @@ check "a broken manifest is reported with its file name" \
 check "a manifest naming the foreign domain is refused" \
 	wait_for 10 logged "vm '$pref-foreign': the name is taken by foreign domain $foreign_uuid"
 check "/healthz answers 200 on loopback" wait_for 10 health 200
+check "/metrics answers Prometheus text with the domain count" \
+	sh -c "curl -s http://127.0.0.1:$hport/metrics | grep -Eq '^fincloud_agent_domains [1-9]' && curl -s http://127.0.0.1:$hport/metrics | grep -q '^# TYPE fincloud_agent_passes_total counter'"
+check "the health endpoint listens on loopback only" \
+	sh -c "ss -ltnH 'sport = :$hport' | awk '{print \$4}' | grep -qx '127.0.0.1:$hport'"
 
 manifest vm1.json "$(V 1)" "$pref-vm1" stopped
 check "stopped: the guest is shut off (ACPI, then power-off after the timeout)" \
