@@ -87,7 +87,7 @@ check "create, stop, start and reboot are tasks, each done" \
 	"create:done,stop:done,start:done,reboot:done"
 fc vm delete "${loan[2]}" --wait --timeout 30 2>/dev/null
 check "the delete task is done once the host confirms" \
-	test "$(fc -o json task list --vm "${loan[2]}" | jq -r '[.[] | select(.type == "delete")][0].state')" = done
+	test "$(fc -o json task list --vm "${loan[2]}" | jq -r '[.[] | select(.type == "delete")][0].state')" = "done"
 check "finctl vm delete --wait: gone, claim released" \
 	eval '! fc vm show "${loan[2]}" >/dev/null 2>&1 && [ "$(fc -o json host list | jq "[.[].vm_count] | add")" = 4 ]'
 

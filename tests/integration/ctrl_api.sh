@@ -49,10 +49,10 @@ check "anti-affinity group created" is 201
 api POST /v1/tokens '{"role":"join","description":"test nodes"}'
 check "join token created" is 201
 JOIN=$(jv .token)
-for r in viewer operator; do
-	api POST /v1/tokens "{\"role\":\"$r\"}"
-	declare "TOK_$r=$(jv .token)"
-done
+api POST /v1/tokens '{"role":"viewer"}'
+TOK_viewer=$(jv .token)
+api POST /v1/tokens '{"role":"operator"}'
+TOK_operator=$(jv .token)
 api POST /v1/tokens '{"role":"tenant","tenant":"loan"}'
 TOK_loan=$(jv .token)
 api POST /v1/tokens '{"role":"tenant","tenant":"pay"}'
@@ -149,6 +149,8 @@ api GET /v1/tokens "" "$TOK_operator"
 check "operator cannot manage tokens (403)" is 403
 api POST /v1/flavors '{"name":"medium","vcpus":2,"mem_mib":1024,"disk_gib":2}' "$TOK_operator"
 check "operator can create flavors" is 201
+api GET /v1/vms "" "$TOK_loan"
+check "tenant token of loan lists its VMs" test "$(jv '[.items[].tenant] | unique | join(",")')" = loan
 api GET /v1/vms "" "$TOK_pay"
 check "tenant token lists only its own VMs" test "$(jv '[.items[].tenant] | unique | join(",")')" = pay
 api GET "/v1/vms?tenant=loan" "" "$TOK_pay"
@@ -273,7 +275,7 @@ check "the source's desired state carries the migrate task with the target URI" 
 	eval 'jqt ".tasks[] | select(.task_id == \"$task\" and .target_node == \"n2\" and .target_uri == \"test:///n2\")"'
 heartbeat n1 "$gen" "[$rest]" 0 "[{\"task_id\":\"$task\",\"state\":\"done\"}]"
 api GET "/v1/tasks/$task"
-check "the task is done" test "$(jv .state)" = done
+check "the task is done" test "$(jv .state)" = "done"
 api GET "/v1/vms/$mig"
 check "the VM (and its claim) moved to the target" test "$(jv .host)" = n2
 "$finctl" task list --vm "$mig" >"$work/out" 2>&1

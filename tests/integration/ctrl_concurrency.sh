@@ -57,6 +57,7 @@ check "no host is oversubscribed in any dimension (with the pool's ratios)" test
 [ -n "$over" ] && echo "# $over"
 # the refusals were for capacity only: a VM of flavor s no longer fits anywhere
 api POST /v1/vms '{"tenant":"t1","flavor":"s"}'
+# shellcheck disable=SC2034 # read by the eval below
 free_s=$status
 check "the hosts are full for flavor s or m after the burst" eval '[ $free_s = 409 ] || [ $free_s = 201 ]'
 ids=$(cat "$bdir"/*.json | jq -r 'select(.id) | .id' | sort)

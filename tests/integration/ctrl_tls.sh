@@ -9,6 +9,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/ce
 	-days 1 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 ||
 	{ echo "SKIP: openssl cannot make a test certificate"; exit 77; }
 "$ctl" --check-config --config /dev/null --tls-key "$work/key.pem" >"$work/out" 2>&1
+# shellcheck disable=SC2034 # read by the eval below
 rc=$?
 check "a key without a certificate is refused (exit 2)" eval '[ $rc = 2 ] && grep -q "tls_cert and tls_key go together" "$work/out"'
 "$ctl" --check-config --config /dev/null --tls-cert "$work/nope.pem" --tls-key "$work/key.pem" >"$work/out" 2>&1
