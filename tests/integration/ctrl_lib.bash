@@ -45,9 +45,9 @@ check() { # what command...
 	if "$@"; then ok "$what"; else nok "$what" "failed: $*" "last status: ${status:-} body: ${b:0:400}"; fi
 }
 wait_for() { # seconds command...
-	local t=$1 i
+	local t=$1
 	shift
-	for i in $(seq 1 $((t * 10))); do "$@" && return 0; sleep 0.1; done
+	for _ in $(seq 1 $((t * 10))); do "$@" && return 0; sleep 0.1; done
 	return 1
 }
 free_port() {
@@ -137,6 +137,7 @@ jqt() { jq -e "$1" <<<"$body" >/dev/null; }
 
 # sim_agent NODE CORES MEM_MIB DISK_GIB [POOL]: start a real fincloud-agent
 # on a test:/// simulated host; its PID is in AGENT_PID[NODE].
+# shellcheck disable=SC2034 # used by the scripts that source this file
 declare -A AGENT_PID
 sim_agent() {
 	local node=$1 d=$work/nodes/$1
@@ -152,6 +153,7 @@ sim_agent() {
 		--credential-file "$d/credential" --join-token-file "$work/join.token" \
 		--heartbeat-interval 1 --stop-timeout 2 --log-level info \
 		>>"$d/agent.log" 2>&1 &
+	# shellcheck disable=SC2034 # read by the scripts that source this file
 	AGENT_PID[$node]=$!
 	pids+=($!)
 }

@@ -24,7 +24,8 @@ check "the controller answers over https" \
 	wait_for 10 curl -sf --cacert "$work/cert.pem" "https://127.0.0.1:$port/healthz" -o /dev/null
 curl -sf "http://127.0.0.1:$port/healthz" -o /dev/null 2>&1
 check "plain http gets no answer" test $? != 0
-export FINCLOUD_URL=https://127.0.0.1:$port FINCLOUD_TOKEN=$(cat "$work/state/admin.token")
+FINCLOUD_TOKEN=$(cat "$work/state/admin.token")
+export FINCLOUD_URL=https://127.0.0.1:$port FINCLOUD_TOKEN
 FINCLOUD_CA=$work/cert.pem "$finctl" flavor create s --vcpus 1 --mem-mib 64 --disk-gib 1 >/dev/null
 check "finctl works over https with FINCLOUD_CA" test $? = 0
 "$finctl" flavor list >/dev/null 2>"$work/out"
