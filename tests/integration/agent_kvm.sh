@@ -62,9 +62,9 @@ health() { # expected HTTP code of /healthz
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/healthz")" = "$1" ]
 }
 logged() { grep -q -- "$1" "$tmp/agent.log"; }
-manifest() { # file id name state [vcpus mem]
-	printf '{"vm_id":"%s","name":"%s","tenant":"loan","group":"infra","vcpus":%s,"mem_mib":%s,"disk_gib":1,"base_image":null,"state":"%s"}\n' \
-		"$2" "$3" "${5:-2}" "${6:-128}" "$4" >"$tmp/manifests/$1.tmp" &&
+manifest() { # file id name state [vcpus mem base_image]
+	printf '{"vm_id":"%s","name":"%s","tenant":"loan","group":"infra","vcpus":%s,"mem_mib":%s,"disk_gib":1,"base_image":%s,"state":"%s"}\n' \
+		"$2" "$3" "${5:-2}" "${6:-128}" "${7:-null}" "$4" >"$tmp/manifests/$1.tmp" &&
 		mv "$tmp/manifests/$1.tmp" "$tmp/manifests/$1"
 }
 start_agent() {
@@ -84,6 +84,7 @@ started_libvirtd=$(awk '$1 == "libvirtd" { print $2 }' "$pids" 2>/dev/null | tai
 vtype=qemu; [ -w /dev/kvm ] && vtype=kvm
 hport=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/manifests" "$tmp/images"
+qemu-img create -q -f qcow2 "$tmp/images/base.qcow2" 64M # vm3's base image
 
 # A domain fincloud does not own, defined and started with plain virsh.
 cat >"$tmp/foreign.xml" <<EOF
@@ -149,7 +150,7 @@ if [ -n "$started_libvirtd" ]; then
 	for _ in $(seq 1 100); do [ -d "/proc/$started_libvirtd" ] || break; sleep 0.1; done
 	check "libvirtd stopped under the agent: the agent reports degraded" wait_for 30 health 503
 	check "and keeps running" kill -0 "$agent_pid"
-	manifest vm3.json "$(V 3)" "$pref-vm3" running 1 64
+	manifest vm3.json "$(V 3)" "$pref-vm3" running 1 64 '"base.qcow2"'
 	if bash "$FC_TOP/scripts/libvirtd-ensure.sh" "$pids"; then
 		check "libvirtd back: the agent reconnects and is healthy" wait_for 60 health 200
 		check "and reconciles again: a VM added while libvirt was down runs" \
@@ -160,15 +161,23 @@ if [ -n "$started_libvirtd" ]; then
 	fi
 else
 	skip "libvirtd restart under the agent" "libvirtd was already running and this test did not start it, so it does not stop it"
-	manifest vm3.json "$(V 3)" "$pref-vm3" running 1 64
+	manifest vm3.json "$(V 3)" "$pref-vm3" running 1 64 '"base.qcow2"'
 	check "a second VM from a new manifest runs" wait_for 60 state_is "$pref-vm3" running
 fi
+
+check "vm3's disk is backed by its base image from image_dir" \
+	sh -c "qemu-img info -U '$tmp/disks/$(V 3).qcow2' | grep -q 'backing file: $tmp/images/base.qcow2'"
+manifest vm4.json "$(V 4)" "$pref-vm4" running 1 64 '"missing.qcow2"'
+check "a missing base image is reported for that VM, which is not defined" \
+	sh -c "for i in \$(seq 1 100); do grep -q \"vm '$pref-vm4': base image 'missing.qcow2' not found in image_dir\" '$tmp/agent.log' && break; sleep 0.1; done; ! virsh -q -c qemu:///system dominfo '$pref-vm4' >/dev/null 2>&1"
+rm -f "$tmp/manifests/vm4.json"
 
 manifest vm1.json "$(V 1)" "$pref-vm1" deleted
 manifest vm3.json "$(V 3)" "$pref-vm3" deleted
 check "deleted: the domains are undefined" wait_for 30 sh -c "! virsh -q -c qemu:///system dominfo '$pref-vm1' >/dev/null 2>&1 && ! virsh -q -c qemu:///system dominfo '$pref-vm3' >/dev/null 2>&1"
 check "and their disks and console logs are removed" \
 	wait_for 10 sh -c "! ls '$tmp/disks/' | grep -q ."
+check "the base image stays" test -s "$tmp/images/base.qcow2"
 check "the foreign domain still runs" state_is "$pref-foreign" running
 check "its definition is unchanged" test "$(vsh dumpxml --inactive "$pref-foreign")" = "$foreign_xml_before"
 check "the agent never acted on it" sh -c "! grep -E \"vm '$pref-foreign' \\(|$foreign_uuid\\): (defined|started|destroy|undefined|shut)\" '$tmp/agent.log'"
