@@ -476,8 +476,12 @@ void api_handle(struct api_ctx *c)
 	pthread_mutex_lock(&ctrl->lock);
 	locked = true;
 	if (!(m.route->roles & ROUTE_PUBLIC)) {
-		if (api_authenticate(c) < 0)
+		if (api_authenticate(c) < 0) {
+			/* attempts without a valid token are audited too */
+			if (m.route->mutating)
+				api_audit_request(c);
 			goto out;
+		}
 		if (!(m.route->roles & c->who.role)) {
 			if (c->who.role == ROLE_AGENT)
 				api_err(c, 403, "forbidden", NULL,

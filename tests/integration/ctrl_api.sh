@@ -318,6 +318,9 @@ check "audit entries carry actor, action, result and request id" \
 	eval 'jqt ".items[0].actor and .items[0].request_id and .next"'
 check "failed requests are audited too" \
 	test "$(db "SELECT count(*) FROM audit WHERE action='flavor.create' AND result=403")" -ge 1
+api POST /v1/flavors '{"name":"anon","vcpus":1,"mem_mib":64,"disk_gib":1}' -
+check "so are mutating requests without a valid token" \
+	test "$(db "SELECT count(*) FROM audit WHERE action='flavor.create' AND result=401 AND actor='none:-'")" = 1
 db "UPDATE audit SET target = 'x' WHERE seq = 3" 2>"$work/out"
 check "sqlite3 UPDATE of an audit row is refused by the trigger" grep -q "append-only" "$work/out"
 db "DROP TRIGGER audit_no_update; UPDATE audit SET target = 'vm:forged' WHERE seq = 3"
