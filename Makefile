@@ -14,6 +14,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/fincloud
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 BUILD ?= build
 SAN ?=
 
@@ -111,8 +112,17 @@ demo: deps all
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR)
 	for b in $(BINS); do install -m 0755 $$b $(DESTDIR)$(BINDIR)/; done
-	install -d $(DESTDIR)$(DATADIR)/schemas
+	install -d $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(DATADIR)/docs
 	for f in schemas/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/schemas/; done; true
+	install -m 0644 docs/*.md $(DESTDIR)$(DATADIR)/docs/
+	# The units name /usr/local paths; point them at this PREFIX.
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in scripts/systemd/*.service scripts/systemd/*.timer; do \
+		sed -e 's|/usr/local/bin|$(BINDIR)|g' \
+		    -e 's|/usr/local/share/fincloud|$(DATADIR)|g' "$$u" \
+		    >$(DESTDIR)$(UNITDIR)/$$(basename "$$u") && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename "$$u") || exit 1; \
+	done
 
 clean:
 	rm -rf build

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make install DESTDIR=... PREFIX=/usr` lays every built program out under
-# the stage's usr/bin, the schemas under usr/share/fincloud, and writes
-# nothing outside the stage.
+# the stage's usr/bin, the schemas and docs under usr/share/fincloud, the
+# systemd units (rewritten for the prefix) under usr/lib/systemd/system,
+# and writes nothing outside the stage.
 set -u
 cd "$FC_TOP" || exit 1
 stage=$(mktemp -d)
@@ -31,6 +32,13 @@ if [ -z "$outside" ]; then
 	echo "ok 3 - nothing outside usr/ in the stage"
 else
 	echo "not ok 3 - unexpected top-level entries: $outside"
+fi
+
+units=$(ls "$stage/usr/lib/systemd/system" 2>/dev/null | wc -l)
+if [ "$units" -gt 0 ] && ! grep -rq /usr/local "$stage/usr/lib/systemd/system"; then
+	echo "ok 5 - $units systemd units installed, pointing at /usr"
+else
+	echo "not ok 5 - systemd units missing or still naming /usr/local"
 fi
 
 if [ -d "$stage/usr/share/fincloud/schemas" ]; then
