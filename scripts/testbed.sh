@@ -204,16 +204,45 @@ undo_line() { # one state line
 	link) ip link del "$1" 2>/dev/null || true ;;
 	domains) destroy_domains "$1" ;;
 	domains-under) destroy_domains "$1" "$2" ;;
-	mkdir)
-		# a mount point created on the host for the nodes' binds; left in
-		# place while any other process (another testbed) mounts on it
-		if ! cat /proc/[0-9]*/mountinfo 2>/dev/null | awk -v m="$1" '$5 == m { f = 1 } END { exit !f }'; then
-			rmdir "$1" 2>/dev/null || true
-		fi
-		;;
+	mkdir) sweep_mountpoints ;;
 	file) rm -f "$1" ;;
 	*) echo "testbed: unknown state line '$kind $*' ignored" >&2 ;;
 	esac
+}
+
+# Mount points a testbed created on the host (/etc/fincloud,
+# /var/lib/fincloud when they did not exist) are listed in one file shared
+# by every testbed on the machine. Whichever testbed goes down last, when
+# no process mounts on them any more, removes those still empty; a
+# directory that something else filled is left alone and forgotten.
+mountpoints=/run/fincloud-testbed.mountpoints
+
+mountpoint_add() { # path
+	(
+		flock 9
+		grep -qxF "$1" "$mountpoints" 2>/dev/null || echo "$1" >>"$mountpoints"
+	) 9<"/run"
+}
+
+sweep_mountpoints() {
+	[ -f "$mountpoints" ] || return 0
+	(
+		flock 9
+		local m keep=()
+		while read -r m; do
+			[ -n "$m" ] || continue
+			if cat /proc/[0-9]*/mountinfo 2>/dev/null | awk -v m="$m" '$5 == m { f = 1 } END { exit !f }'; then
+				keep+=("$m") # another testbed still uses it
+			elif [ -d "$m" ]; then
+				rmdir "$m" 2>/dev/null || true
+			fi
+		done <"$mountpoints"
+		if [ ${#keep[@]} -eq 0 ]; then
+			rm -f "$mountpoints"
+		else
+			printf '%s\n' "${keep[@]}" >"$mountpoints"
+		fi
+	) 9<"/run"
 }
 
 # Destroy and undefine every domain of a node while its libvirtd still
@@ -280,6 +309,7 @@ cmd_down() {
 		# shellcheck disable=SC2086
 		undo_line ${lines[i]}
 	done
+	sweep_mountpoints
 	rm -f "$state" "$dir/testbed.env"
 	rm -rf "${dir:?}"/node* "${dir:?}/controller"
 	rmdir "$dir" 2>/dev/null || true
@@ -614,7 +644,10 @@ EOF
 		for m in /etc/fincloud /var/lib/fincloud; do
 			if [ ! -d "$m" ]; then
 				mkdir "$m"
-				record mkdir "$m"
+				mountpoint_add "$m"
+			fi
+			if [ -f "$mountpoints" ] && grep -qxF "$m" "$mountpoints"; then
+				grep -qx "mkdir $m" "$state" || record mkdir "$m"
 			fi
 		done
 		ip link add "$bridge" type bridge

@@ -6,8 +6,13 @@ set -u
 . "$(dirname "$0")/../e2e/lib.sh"
 
 e2e_require_testbed
-prefix=fci
-subnet=10.250.11
+# another run of this test (a second "make check") may hold fci: take the
+# next free prefix, with a subnet of its own
+for k in "" a b c d; do
+	prefix=fci$k
+	subnet=10.250.$((11 + 20 * ${#k} * ($(printf '%d' "'${k:-a}") - 96)))
+	ip link show "${prefix}br" >/dev/null 2>&1 || ip netns list | grep -q "^${prefix}[0-9]" || break
+done
 work=$(mktemp -d "${TMPDIR:-/tmp}/fc-e2e-testbed.XXXXXX")
 cleanup() {
 	local rc=$?
