@@ -115,14 +115,19 @@ install: $(BINS)
 	install -d $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(DATADIR)/docs
 	for f in schemas/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/schemas/; done; true
 	install -m 0644 docs/*.md $(DESTDIR)$(DATADIR)/docs/
-	# The units name /usr/local paths; point them at this PREFIX.
-	install -d $(DESTDIR)$(UNITDIR)
+	# The units name /usr/local paths; point them at this PREFIX. They go
+	# to the systemd unit directory and, for install-agent.sh (which
+	# copies the agent's unit onto compute nodes), beside it in DATADIR.
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)/systemd
 	for u in scripts/systemd/*.service scripts/systemd/*.timer; do \
-		sed -e 's|/usr/local/bin|$(BINDIR)|g' \
-		    -e 's|/usr/local/share/fincloud|$(DATADIR)|g' "$$u" \
-		    >$(DESTDIR)$(UNITDIR)/$$(basename "$$u") && \
-		chmod 0644 $(DESTDIR)$(UNITDIR)/$$(basename "$$u") || exit 1; \
+		for d in $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)/systemd; do \
+			sed -e 's|/usr/local/bin|$(BINDIR)|g' \
+			    -e 's|/usr/local/share/fincloud|$(DATADIR)|g' "$$u" \
+			    >$$d/$$(basename "$$u") && \
+			chmod 0644 $$d/$$(basename "$$u") || exit 1; \
+		done; \
 	done
+	install -m 0755 scripts/install-agent.sh $(DESTDIR)$(DATADIR)/install-agent.sh
 
 clean:
 	rm -rf build
