@@ -189,11 +189,14 @@ static int rb_wait(struct ctx *x, const char *id)
 				value_str(get_path(m, "source"), fr, sizeof(fr));
 				value_str(get_path(m, "target"), to, sizeof(to));
 				value_str(get_path(m, "note"), note, sizeof(note));
-				printf("[%6.1f s] move %zu/%d: %s %s -> %s: %s%s%s\n",
-				       el, i + 1, cJSON_GetArraySize(moves), nm, fr,
-				       to, ms, strcmp(note, "-") ? ": " : "",
-				       strcmp(note, "-") ? note : "");
-				fflush(stdout);
+				/* with -o json stdout carries only the task */
+				FILE *f = x->json ? stderr : stdout;
+
+				fprintf(f, "[%6.1f s] move %zu/%d: %s %s -> %s: %s%s%s\n",
+					el, i + 1, cJSON_GetArraySize(moves), nm, fr,
+					to, ms, strcmp(note, "-") ? ": " : "",
+					strcmp(note, "-") ? note : "");
+				fflush(f);
 				str_copy(seen[i], sizeof(seen[i]), ms);
 			}
 			i++;

@@ -277,6 +277,21 @@ check "a drain that leaves a stopped VM behind fails (exit 5) naming it" \
 	eval '[ "$(db "SELECT host || '"'/'"' || state FROM vms WHERE id = '"'$cold'"'")" = "$victim/stopped" ] && [ $rc = 5 ] && grep -q "still holds 1 VM(s): cold (stopped)" "$work/drain.out"'
 fc vm delete "$cold" >/dev/null
 fc host resume "$victim" >/dev/null
+agents_round
+
+# -o json: stdout is the final task alone, the move lines go to stderr
+for h in f1 f3 f4; do fc host maintenance "$h" on >/dev/null; done
+mkvm --tenant loan --flavor small --name warm >/dev/null 2>&1
+for h in f1 f3 f4; do fc host maintenance "$h" off >/dev/null; done
+agents_round
+fc -o json host drain "$victim" >"$work/drain.json" 2>"$work/drain.err" &
+dpid=$!
+for _ in $(seq 1 100); do agents_round; kill -0 "$dpid" 2>/dev/null || break; sleep 0.2; done
+wait "$dpid"
+rc=$?
+check "finctl -o json host drain: exit 0, stdout the finished task, moves on stderr" \
+	eval '[ $rc = 0 ] && jq -e ".type == \"drain\" and .state == \"done\" and .progress.done == 1" "$work/drain.json" >/dev/null && grep -q "move 1/1: warm" "$work/drain.err"'
+fc host resume "$victim" >/dev/null
 
 # --- the controller restarting mid-run leaves no run "running" (pool p2
 # still has its VMs on g1 after the failed run)
