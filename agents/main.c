@@ -874,11 +874,19 @@ static int run(struct agent *a)
 
 		if (!a->no_controller && time_mono_ns() >= ctrl_next) {
 			/* Long-poll only when everything handed over has
-			 * been applied; otherwise come back at once. */
+			 * been applied and no migration runs; otherwise come
+			 * back at once. A long-poll cannot be interrupted, so
+			 * a migration that ends during one would wait for it
+			 * to time out before its result reaches the
+			 * controller; short polls let the migration thread's
+			 * kick send the result immediately. */
+			pthread_mutex_lock(&a->lock);
+			bool migrating = a->migrations_running > 0;
+			pthread_mutex_unlock(&a->lock);
 			bool settled = a->have_desired &&
 				       a->generation_seen ==
 					       a->desired.generation &&
-				       alive && !a->once;
+				       alive && !a->once && !migrating;
 			int rc = exchange(a, settled ? a->cfg->heartbeat_interval
 						     : 0);
 
