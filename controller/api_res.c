@@ -1336,8 +1336,12 @@ void h_audit_verify(struct api_ctx *c)
 
 /* ------------------------------------------------------------ utilisation */
 
+/* total: physical capacity of the pool's hosts that are up; usable: the
+ * same times the pool's overcommit ratio, what placement may allocate.
+ * eta_allocated = alloc / usable (1.0 is a full pool, as the scheduler
+ * counts it); eta_used = used / total (measured use of the hardware). */
 struct pool_util {
-	double total[3], alloc[3], used[3];
+	double total[3], usable[3], alloc[3], used[3];
 	int64_t hosts;
 };
 
@@ -1360,6 +1364,19 @@ static int pool_util_now(struct store *st, const char *pool,
 	u->hosts = sqlite3_column_int64(s, 0);
 	for (int i = 0; i < 3; i++)
 		u->total[i] = sqlite3_column_double(s, 1 + i);
+	sqlite3_reset(s);
+	s = store_stmt(st, "SELECT ratio_vcpus, ratio_mem, ratio_disk FROM "
+			   "pools WHERE name = ?");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, pool);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		for (int i = 0; i < 3; i++)
+			u->usable[i] = u->total[i] * sqlite3_column_double(s, i);
+	} else {
+		for (int i = 0; i < 3; i++)
+			u->usable[i] = u->total[i];
+	}
 	sqlite3_reset(s);
 	s = store_stmt(st, "SELECT total(v.vcpus), total(v.mem_mib), "
 			   "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
@@ -1417,10 +1434,11 @@ void h_pool_util(struct api_ctx *c)
 		cJSON *d = cJSON_AddObjectToObject(dims, dim_names[i]);
 
 		cJSON_AddNumberToObject(d, "total", u.total[i]);
+		cJSON_AddNumberToObject(d, "usable", u.usable[i]);
 		cJSON_AddNumberToObject(d, "allocated", u.alloc[i]);
 		cJSON_AddNumberToObject(d, "used", u.used[i]);
 		cJSON_AddNumberToObject(d, "eta_allocated",
-					eta(u.alloc[i], u.total[i]));
+					eta(u.alloc[i], u.usable[i]));
 		cJSON_AddNumberToObject(d, "eta_used", eta(u.used[i], u.total[i]));
 	}
 	series = cJSON_AddArrayToObject(o, "series");
@@ -1491,7 +1509,7 @@ int api_sample_pools(struct ctrl *ctrl, bool compact)
 		if (pool_util_now(st, pools[i], &u) < 0)
 			goto rollback;
 		for (int d = 0; d < 3; d++) {
-			smp.v[d] = eta(u.alloc[d], u.total[d]);
+			smp.v[d] = eta(u.alloc[d], u.usable[d]);
 			smp.v[3 + d] = eta(u.used[d], u.total[d]);
 		}
 		if (series_add(st, pools[i], &smp) < 0)
@@ -1531,8 +1549,9 @@ void h_metrics(struct api_ctx *c)
 	buf_init(&b, 8 << 20);
 	pthread_mutex_lock(&ctrl->lock);
 	buf_puts(&b, "# HELP fincloud_pool_eta Utilisation eta = V_used / "
-		     "V_total per pool and dimension (allocated claims or "
-		     "measured use over the capacity of hosts that are up).\n"
+		     "V_total per pool and dimension (allocated claims over the "
+		     "usable capacity, capacity x overcommit ratio, or measured "
+		     "use over the physical capacity, of hosts that are up).\n"
 		     "# TYPE fincloud_pool_eta gauge\n");
 	s = store_stmt(ctrl->st, "SELECT name FROM pools ORDER BY name");
 	while (s && sqlite3_step(s) == SQLITE_ROW) {
@@ -1557,7 +1576,7 @@ void h_metrics(struct api_ctx *c)
 			buf_printf(&b, "fincloud_pool_eta{pool=\"%s\",dimension="
 				       "\"%s\",kind=\"allocated\"} %.6f\n",
 				   pools[i], dim_names[d],
-				   eta(u.alloc[d], u.total[d]));
+				   eta(u.alloc[d], u.usable[d]));
 			buf_printf(&b, "fincloud_pool_eta{pool=\"%s\",dimension="
 				       "\"%s\",kind=\"used\"} %.6f\n",
 				   pools[i], dim_names[d],

@@ -554,7 +554,8 @@ static int c_pool_delete(struct ctx *x)
 }
 
 static const struct col util_cols[] = {
-	{"DIMENSION", "dim"}, {"TOTAL", "total"}, {"ALLOCATED", "allocated"},
+	{"DIMENSION", "dim"}, {"TOTAL", "total"}, {"USABLE", "usable"},
+	{"ALLOCATED", "allocated"},
 	{"USED", "used"}, {"ETA_ALLOC", "eta_allocated"}, {"ETA_USED", "eta_used"},
 };
 

@@ -125,7 +125,8 @@ checks = [("vcpus total", d["vcpus"]["total"], tc, 0),
           ("mem_mib total", d["mem_mib"]["total"], tm, 3),
           ("vcpus allocated", d["vcpus"]["allocated"], ac, 0),
           ("mem_mib allocated", d["mem_mib"]["allocated"], am, 0),
-          ("vcpus eta_allocated", d["vcpus"]["eta_allocated"], ac / tc, 1e-6),
+          ("vcpus usable", d["vcpus"]["usable"], 4 * tc, 1e-6),
+          ("vcpus eta_allocated", d["vcpus"]["eta_allocated"], ac / (4 * tc), 1e-6),
           ("mem_mib eta_allocated", d["mem_mib"]["eta_allocated"], am / tm, 1e-3)]
 for name, api, virsh, tol in checks:
     if not near(api, virsh, tol):

@@ -304,6 +304,7 @@ api GET /v1/hosts?state=maintenance
 check "and back in" test "$(jv '.items | length')" = 0
 api GET /v1/pools/default/utilization
 check "utilisation has eta per dimension" eval 'jqt ".hosts == 2 and .dimensions.vcpus.eta_allocated > 0 and .dimensions.mem_mib.total == 65536"'
+check "eta_allocated is allocated over usable (capacity x ratio)" eval 'jqt "(.dimensions.vcpus.usable > 0) and ((.dimensions.vcpus.eta_allocated - .dimensions.vcpus.allocated / .dimensions.vcpus.usable) | fabs) < 1e-9"'
 "$finctl" util show default >"$work/out" 2>&1
 check "finctl util show prints eta" grep -q '^vcpus ' "$work/out"
 api GET /metrics "" -
