@@ -212,15 +212,24 @@ undo_line() { # one state line
 
 # Mount points a testbed created on the host (/etc/fincloud,
 # /var/lib/fincloud when they did not exist) are listed in one file shared
-# by every testbed on the machine. Whichever testbed goes down last, when
-# no process mounts on them any more, removes those still empty; a
-# directory that something else filled is left alone and forgotten.
+# by every testbed on the machine, one "PATH STATE_FILE" line per testbed
+# that needs them. Whichever testbed goes down last, when no other testbed
+# that needs them is still up (its state file exists) and no process
+# mounts on them any more, removes those still empty; a directory that
+# something else filled is left alone and forgotten. A testbed that is
+# coming up registers itself before it looks for the directory, under the
+# same lock, so a sweep never removes a mount point it is about to use.
 mountpoints=/run/fincloud-testbed.mountpoints
 
-mountpoint_add() { # path
+mountpoint_add() { # path: create it if missing; register this testbed
 	(
 		flock 9
-		grep -qxF "$1" "$mountpoints" 2>/dev/null || echo "$1" >>"$mountpoints"
+		if [ ! -d "$1" ]; then
+			mkdir "$1"
+			echo "$1 $state" >>"$mountpoints"
+		elif grep -q "^$1 " "$mountpoints" 2>/dev/null; then
+			grep -qxF "$1 $state" "$mountpoints" || echo "$1 $state" >>"$mountpoints"
+		fi
 	) 9<"/run"
 }
 
@@ -228,11 +237,22 @@ sweep_mountpoints() {
 	[ -f "$mountpoints" ] || return 0
 	(
 		flock 9
-		local m keep=()
-		while read -r m; do
+		local m owner keep=() busy=()
+		# paths another testbed that is still up needs
+		while read -r m owner; do
 			[ -n "$m" ] || continue
-			if cat /proc/[0-9]*/mountinfo 2>/dev/null | awk -v m="$m" '$5 == m { f = 1 } END { exit !f }'; then
-				keep+=("$m") # another testbed still uses it
+			if [ -n "$owner" ] && [ "$owner" != "$state" ] && [ -f "$owner" ]; then
+				keep+=("$m $owner")
+				busy+=("$m")
+			fi
+		done <"$mountpoints"
+		while read -r m owner; do
+			[ -n "$m" ] || continue
+			[ -n "$owner" ] && [ "$owner" != "$state" ] && [ -f "$owner" ] && continue
+			if printf '%s\n' "${busy[@]}" | grep -qxF "$m"; then
+				continue
+			elif cat /proc/[0-9]*/mountinfo 2>/dev/null | awk -v m="$m" '$5 == m { f = 1 } END { exit !f }'; then
+				keep+=("$m") # something still mounts on it
 			elif [ -d "$m" ]; then
 				rmdir "$m" 2>/dev/null || true
 			fi
@@ -642,11 +662,8 @@ EOF
 		# mount points for the nodes' private /etc/fincloud and
 		# /var/lib/fincloud; the host's own stay untouched
 		for m in /etc/fincloud /var/lib/fincloud; do
-			if [ ! -d "$m" ]; then
-				mkdir "$m"
-				mountpoint_add "$m"
-			fi
-			if [ -f "$mountpoints" ] && grep -qxF "$m" "$mountpoints"; then
+			mountpoint_add "$m"
+			if [ -f "$mountpoints" ] && grep -qxF "$m $state" "$mountpoints"; then
 				grep -qx "mkdir $m" "$state" || record mkdir "$m"
 			fi
 		done
