@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
 # scripts/demo.sh BUILD_DIR [--skip-missing]: fincloud end to end (`make demo`).
 #
-# Brings up a 4-node KVM testbed (scripts/testbed.sh: one controller, four
+# Brings up a 3-node KVM testbed (scripts/testbed.sh: one controller, three
 # nodes with their own libvirtd and agent; one local node where network
 # namespaces are not available), configures a pool, creates three tenants
 #   loan     loan approval        shared nodes
 #   pay      payment settlement   dedicated nodes, anti-affinity group
 #                                 "settlement" with a 99.99% availability target
 #   risk     risk analytics       batch work (compliance class "batch")
-# provisions their VMs with finctl, prints eta per pool, runs a rebalance
-# with real live migrations, prints eta and the spread over the nodes again
-# and a summary, and tears everything down, also when a step fails.
-#
-# Four nodes, not three: the payment tenant is dedicated and its
-# anti-affinity group needs two nodes of its own, so with three nodes the
-# shared tenants would have one node left and a rebalance nowhere to move
-# them.
+# provisions the shared tenants' VMs with finctl (the pool's spread policy
+# puts them on every node), prints eta per pool, runs a pack rebalance
+# with real live migrations that frees the two nodes the payment tenant's
+# dedicated, anti-affinity replicas need, prints eta and the spread over
+# the nodes again, provisions those replicas, prints a summary, and tears
+# everything down, also when a step fails.
 #
 # Before it starts anything it checks that every piece it needs exists;
 # if one is missing it says which and stops (exit 1). --skip-missing runs
@@ -115,9 +113,9 @@ if [ "$local_mode" -eq 1 ]; then
 	while ss -Hltn "src 127.0.0.1:$port" 2>/dev/null | grep -q . && [ "$port" -lt 18800 ]; do port=$((port + 1)); done
 	bash "$testbed" up 1 --local --dir "$tbdir" --bin "$bin" --pool "$pool" --port "$port" | sed 's/^/   /'
 else
-	nodes=4
-	step "bringing up a 4-node KVM testbed: 4 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1"
-	bash "$testbed" up 4 --dir "$tbdir" --bin "$bin" --pool "$pool" | sed 's/^/   /'
+	nodes=3
+	step "bringing up a 3-node KVM testbed: 3 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1"
+	bash "$testbed" up 3 --dir "$tbdir" --bin "$bin" --pool "$pool" | sed 's/^/   /'
 fi
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the testbed did not come up"
 eval "$(bash "$testbed" env --dir "$tbdir")"
@@ -125,8 +123,8 @@ eval "$(bash "$testbed" env --dir "$tbdir")"
 uris=($FC_TESTBED_URIS)
 fin host list | sed 's/^/   /'
 
-step "configuring pool '$pool': 4 vCPUs per core (the nodes have few cores), placement policy pack"
-fin pool update "$pool" --cpu-ratio 4 --policy pack >/dev/null
+step "configuring pool '$pool': 4 vCPUs per core (the nodes have few cores), placement policy spread"
+fin pool update "$pool" --cpu-ratio 4 --policy spread >/dev/null
 fin pool show "$pool" | sed 's/^/   /'
 
 step "flavors and tenants"
@@ -154,18 +152,17 @@ create() { # tenant flavor name [options]
 		die "finctl vm create $3 failed: $(grep -h "message" "$tbdir/create.err" | head -1) $out"
 	printf '%s' "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); print("   %-12s %-5s on %-6s %s" % (d["name"], d["tenant"], d["host"], d["state"]))'
 }
-if [ "$nodes" -gt 1 ]; then
-	step "node$nodes goes into maintenance while the VMs are placed, so the packed placement leaves work for the rebalance"
-	fin host maintenance "node$nodes" on >/dev/null
-fi
-step "provisioning the tenants' VMs with finctl (each waits until libvirt runs it)"
-create pay small settle-1 --group settlement
-[ "$nodes" -gt 1 ] && create pay small settle-2 --group settlement
+step "provisioning the shared tenants' VMs with finctl (each waits until libvirt runs it); policy spread puts them on every node"
 for i in 1 2 3; do create loan small "loan-$i"; done
 for i in 1 2; do create risk batch "risk-$i"; done
-if [ "$nodes" -gt 1 ]; then
-	fin host maintenance "node$nodes" off >/dev/null
-	say "node$nodes is back in placement"
+provision_pay() {
+	create pay small settle-1 --group settlement
+	[ "$nodes" -gt 1 ] && create pay small settle-2 --group settlement
+	return 0
+}
+if [ "$nodes" -eq 1 ]; then
+	step "provisioning the payment tenant's VM"
+	provision_pay
 fi
 
 show_spread() {
@@ -187,12 +184,15 @@ if [ "$nodes" -lt 2 ]; then
 	step "rebalance: SKIPPED, a one-node testbed has nowhere to migrate to"
 elif [ -n "$no_rebalance" ]; then
 	step "rebalance: SKIPPED, $no_rebalance"
+	step "provisioning the payment tenant's replicas (no node was freed for them: this may fail)"
+	provision_pay
 else
 	fin -o json vm list >"$tbdir/vms-before.json"
-	step "rebalance plan for pool '$pool' (policy spread, at most 4 moves)"
-	fin rebalance plan --pool "$pool" --policy spread --max-moves 4 | sed 's/^/   /'
+	say "payment settlement needs two nodes of its own (dedicated, anti-affinity): none is free"
+	step "rebalance plan for pool '$pool' (policy pack: empty the nodes the capacity-plan LP does not need, at most 6 moves)"
+	fin rebalance plan --pool "$pool" --policy pack --max-moves 6 | sed 's/^/   /'
 	step "running the rebalance: live migrations between the nodes"
-	fin rebalance run --pool "$pool" --policy spread --max-moves 4 | sed 's/^/   /'
+	fin rebalance run --pool "$pool" --policy pack --max-moves 6 | sed 's/^/   /'
 	[ "${PIPESTATUS[0]}" -eq 0 ] || die "finctl rebalance run failed"
 	rebalanced=1
 	step "where the guests run after the rebalance (virsh list)"
@@ -200,6 +200,9 @@ else
 	step "eta of pool '$pool' after the rebalance"
 	fin util show "$pool" | sed 's/^/   /'
 	fin host list | sed 's/^/   /'
+	step "provisioning the payment tenant's replicas on the nodes the rebalance freed"
+	provision_pay
+	show_spread
 fi
 
 step "summary"
@@ -235,9 +238,20 @@ fin audit verify | sed 's/^/   /' || true
 
 # checked on the nodes themselves: each VM exists on exactly one node, the
 # one the controller names; a VM the rebalance moved arrived by live
-# migration (its node's last job for it is an incoming migration)
+# migration: libvirt's last completed job for it on its node is an
+# incoming migration, or, where libvirt kept no job record, the QEMU
+# process that runs it there was started to receive one (-incoming, in
+# the node's own QEMU log)
+arrived_live() { # node-index vm-id domain-name
+	virsh -q -c "${uris[$1 - 1]}" domjobinfo "$2" --completed --keep-completed 2>/dev/null |
+		grep -q 'Incoming migration' && return 0
+	# shellcheck disable=SC2016
+	bash "$testbed" exec --dir "$tbdir" -- "$1" bash -c \
+		'grep -e "-name guest=" "$1" | tail -n 1 | grep -q -e " -incoming "' \
+		_ "/var/log/libvirt/qemu/$3.log" 2>/dev/null
+}
 problems=0 live=0
-while read -r id name host moved; do
+while read -r id name dom host moved; do
 	where=()
 	for ((i = 1; i <= ${#uris[@]}; i++)); do
 		virsh -q -c "${uris[i - 1]}" dominfo "$id" >/dev/null 2>&1 && where+=("node$i")
@@ -247,7 +261,7 @@ while read -r id name host moved; do
 		problems=$((problems + 1))
 	elif [ "$moved" = 1 ]; then
 		i=${host#node}
-		if virsh -q -c "${uris[i - 1]}" domjobinfo "$id" --completed 2>/dev/null | grep -q 'Incoming migration'; then
+		if arrived_live "$i" "$id" "$dom"; then
 			live=$((live + 1))
 		else
 			say "PROBLEM: $name moved to $host but did not arrive by live migration"
@@ -262,7 +276,7 @@ if os.path.exists(sys.argv[2]):
     before = {v["id"]: v["host"] for v in json.load(open(sys.argv[2]))}
 for v in now:
     moved = 1 if v["id"] in before and before[v["id"]] != v["host"] else 0
-    print(v["id"], v["name"], v["host"], moved)
+    print(v["id"], v["name"], "%s.%s" % (v["tenant"], v["name"]), v["host"], moved)
 ' "$tbdir/vms.json" "$tbdir/vms-before.json")
 [ "$problems" -eq 0 ] || die "$problems VM(s) are not where the controller says (see above)"
 say "checked with virsh on every node: each VM runs on exactly one node, the one the controller names"
