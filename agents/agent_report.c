@@ -18,6 +18,29 @@ const char *agent_task_state_name(enum agent_task_state s)
 	return "failed";
 }
 
+void agent_error_copy(char *dst, size_t size, const char *src)
+{
+	size_t len, lead;
+
+	if (size == 0)
+		return;
+	if (str_copy(dst, size, src) == 0)
+		return;
+	/* Cut: back over continuation bytes to the last lead byte; keep its
+	 * character only when its whole sequence fits. */
+	len = strlen(dst);
+	lead = len;
+	while (lead > 0 && ((unsigned char)dst[lead - 1] & 0xc0) == 0x80)
+		lead--;
+	if (lead > 0 && ((unsigned char)dst[lead - 1] & 0x80)) {
+		unsigned char c = (unsigned char)dst[lead - 1];
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+		if (len - (lead - 1) < need)
+			dst[lead - 1] = '\0';
+	}
+}
+
 int agent_vm_error_add(struct agent_vm_error **errs, size_t *n,
 		       const char *vm_id, const char *name, const char *msg)
 {
@@ -30,7 +53,7 @@ int agent_vm_error_add(struct agent_vm_error **errs, size_t *n,
 	memset(e, 0, sizeof(*e));
 	str_copy(e->vm_id, sizeof(e->vm_id), vm_id ? vm_id : "");
 	str_copy(e->name, sizeof(e->name), name ? name : "");
-	str_copy(e->error, sizeof(e->error), msg);
+	agent_error_copy(e->error, sizeof(e->error), msg ? msg : "");
 	(*n)++;
 	return 0;
 }

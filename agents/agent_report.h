@@ -54,7 +54,14 @@ int agent_desired_parse(const char *body, size_t len,
 			struct agent_desired *out);
 void agent_desired_free(struct agent_desired *d);
 
-/* Append e to (*errs, *n); -1 when out of memory. */
+/* Copy an error message into a report field of size bytes. A message
+ * that does not fit is cut before the first UTF-8 character that does
+ * not fit whole, so the heartbeat stays valid UTF-8 (JSON text). dst is
+ * owned by the caller; src is not kept. */
+void agent_error_copy(char *dst, size_t size, const char *src);
+
+/* Append e to (*errs, *n); msg is copied with agent_error_copy(). -1
+ * when out of memory. */
 int agent_vm_error_add(struct agent_vm_error **errs, size_t *n,
 		       const char *vm_id, const char *name, const char *msg);
 

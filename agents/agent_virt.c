@@ -56,7 +56,10 @@ static void virt_silent(void *opaque, virErrorPtr e)
 
 /* libvirt's last error of this thread, copied: every libvirt API call,
  * even virDomainGetName(), resets (frees) that error, so the message must
- * be taken before the next call, and must not be read after it. */
+ * be taken before the next call. The copy is this thread's and stays
+ * valid until its next virt_msg(): never call another libvirt function in
+ * the same argument list (evaluation order is unspecified), and never use
+ * virt_msg() twice in one err_set(). */
 static const char *virt_msg(void)
 {
 	static __thread char msg[1024];

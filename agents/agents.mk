@@ -26,3 +26,4 @@ $(eval $(call unit_test,test_agent_domxml,tests/unit/test_agent_domxml.c,$(LIBAG
 $(eval $(call unit_test,test_agent_reconcile,tests/unit/test_agent_reconcile.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_virt,tests/unit/test_agent_virt.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_files,tests/unit/test_agent_files.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

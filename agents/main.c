@@ -146,7 +146,7 @@ static void set_degraded(struct agent *a, const char *why)
 		log_warn("degraded: %s", why);
 	else if (why == NULL && a->degraded[0])
 		log_info("libvirt is back: no longer degraded");
-	str_copy(a->degraded, sizeof(a->degraded), why ? why : "");
+	agent_error_copy(a->degraded, sizeof(a->degraded), why ? why : "");
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -311,7 +311,10 @@ static void task_finish(struct agent *a, const char *task_id, bool ok,
 	t = task_find(a, task_id);
 	if (t) {
 		t->state = ok ? AGENT_TASK_DONE : AGENT_TASK_FAILED;
-		str_copy(t->error, sizeof(t->error), ok ? "" : error);
+		/* error is the caller's (its thread's err_msg()): copied
+		 * here, under the lock, into the task's own field. */
+		agent_error_copy(t->error, sizeof(t->error),
+				 ok || error == NULL ? "" : error);
 	}
 	pthread_mutex_unlock(&a->lock);
 }
