@@ -26,7 +26,11 @@ struct agent_virt {
 	char *uri;
 	char *storage_dir;
 	char *image_dir;
+	/* Set and cleared by the thread that calls connect and disconnect
+	 * (the main loop), under conn_lock; that thread reads it as it is,
+	 * others take a reference with conn_ref(). */
 	virConnectPtr conn;
+	pthread_mutex_t conn_lock;
 	int event_id;
 	atomic_bool dead;
 	bool test_driver;
@@ -131,6 +135,7 @@ struct agent_virt *agent_virt_new(const char *uri, const char *storage_dir,
 	v->image_dir = strdup(image_dir);
 	v->event_id = -1;
 	pthread_mutex_init(&v->lock, NULL);
+	pthread_mutex_init(&v->conn_lock, NULL);
 	if (!v->uri || !v->storage_dir || !v->image_dir) {
 		agent_virt_free(v);
 		err_set("out of memory");
@@ -149,6 +154,7 @@ void agent_virt_free(struct agent_virt *v)
 	free(v->image_dir);
 	free(v->samples);
 	pthread_mutex_destroy(&v->lock);
+	pthread_mutex_destroy(&v->conn_lock);
 	free(v);
 }
 
@@ -356,6 +362,7 @@ out:
 
 int agent_virt_connect(struct agent_virt *v)
 {
+	virConnectPtr conn;
 	const char *type;
 	char *caps;
 
@@ -363,10 +370,13 @@ int agent_virt_connect(struct agent_virt *v)
 		return 0;
 	agent_virt_disconnect(v);
 	atomic_store(&v->dead, false);
-	v->conn = virConnectOpen(v->uri);
-	if (v->conn == NULL)
+	conn = virConnectOpen(v->uri);
+	if (conn == NULL)
 		return err_set("libvirt: cannot connect to '%s': %s", v->uri,
 			       virt_msg());
+	pthread_mutex_lock(&v->conn_lock);
+	v->conn = conn;
+	pthread_mutex_unlock(&v->conn_lock);
 	type = virConnectGetType(v->conn);
 	v->test_driver = type && strcasecmp(type, "TEST") == 0;
 	if (v->test_driver)
@@ -411,14 +421,20 @@ bool agent_virt_alive(struct agent_virt *v)
 
 void agent_virt_disconnect(struct agent_virt *v)
 {
-	if (v->conn == NULL)
+	virConnectPtr conn = v->conn;
+
+	if (conn == NULL)
 		return;
-	if (v->event_id >= 0)
-		virConnectDomainEventDeregisterAny(v->conn, v->event_id);
-	v->event_id = -1;
-	virConnectUnregisterCloseCallback(v->conn, close_cb);
-	virConnectClose(v->conn);
+	pthread_mutex_lock(&v->conn_lock);
 	v->conn = NULL;
+	pthread_mutex_unlock(&v->conn_lock);
+	if (v->event_id >= 0)
+		virConnectDomainEventDeregisterAny(conn, v->event_id);
+	v->event_id = -1;
+	virConnectUnregisterCloseCallback(conn, close_cb);
+	/* Another thread's reference (conn_ref()) keeps it usable until
+	 * that thread closes it too. */
+	virConnectClose(conn);
 	virResetLastError();
 }
 
@@ -427,6 +443,22 @@ static int need_conn(struct agent_virt *v)
 	if (v->conn == NULL)
 		return err_set("libvirt '%s' is not connected", v->uri);
 	return 0;
+}
+
+/* A reference to the connection, for any thread; the caller releases it
+ * with virConnectClose(). NULL with an error when not connected. */
+static virConnectPtr conn_ref(struct agent_virt *v)
+{
+	virConnectPtr conn;
+
+	pthread_mutex_lock(&v->conn_lock);
+	conn = v->conn;
+	if (conn && virConnectRef(conn) < 0)
+		conn = NULL;
+	pthread_mutex_unlock(&v->conn_lock);
+	if (conn == NULL)
+		err_set("libvirt '%s' is not connected", v->uri);
+	return conn;
 }
 
 /* ---- inventory and statistics ---------------------------------------- */
@@ -657,12 +689,13 @@ static int console_path(const struct agent_virt *v, const char *vm_id,
 static virDomainPtr lookup_managed(struct agent_virt *v, const char *uuid,
 				   bool *missing)
 {
+	virConnectPtr conn = conn_ref(v);
 	virDomainPtr dom;
 
 	*missing = false;
-	if (need_conn(v) < 0)
+	if (conn == NULL)
 		return NULL;
-	dom = virDomainLookupByUUIDString(v->conn, uuid);
+	dom = virDomainLookupByUUIDString(conn, uuid);
 	if (dom == NULL) {
 		virErrorPtr e = virGetLastError();
 
@@ -673,9 +706,13 @@ static virDomainPtr lookup_managed(struct agent_virt *v, const char *uuid,
 			err_set("vm %s: libvirt lookup failed: %s", uuid,
 				virt_msg());
 		}
+		/* Only now: virConnectClose() resets the error too. */
+		virConnectClose(conn);
 		virResetLastError();
 		return NULL;
 	}
+	/* The domain holds its own reference to the connection. */
+	virConnectClose(conn);
 	if (!domain_managed(dom, NULL, 0)) {
 		const char *name = virDomainGetName(dom);
 
@@ -690,12 +727,13 @@ static virDomainPtr lookup_managed(struct agent_virt *v, const char *uuid,
 
 int agent_virt_managed(struct agent_virt *v, const char *uuid)
 {
+	virConnectPtr conn = conn_ref(v);
 	virDomainPtr dom;
 	bool managed;
 
-	if (need_conn(v) < 0)
+	if (conn == NULL)
 		return -1;
-	dom = virDomainLookupByUUIDString(v->conn, uuid);
+	dom = virDomainLookupByUUIDString(conn, uuid);
 	if (dom == NULL) {
 		virErrorPtr e = virGetLastError();
 		int ret = e && e->code == VIR_ERR_NO_DOMAIN ? 0 : -1;
@@ -703,9 +741,11 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid)
 		if (ret < 0)
 			err_set("vm %s: libvirt lookup failed: %s", uuid,
 				virt_msg());
+		virConnectClose(conn); /* resets the error: only now */
 		virResetLastError();
 		return ret;
 	}
+	virConnectClose(conn);
 	managed = domain_managed(dom, NULL, 0);
 	virDomainFree(dom);
 	return managed ? 1 : 0;
@@ -1060,7 +1100,7 @@ out:
  * 8-15, the backing file offset, are not zero). */
 static bool qcow2_backed(const char *path)
 {
-	unsigned char h[16];
+	unsigned char h[16] = { 0 };
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t got = -1;
 

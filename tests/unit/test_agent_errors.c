@@ -2,8 +2,12 @@
  * (tasks[].error, vm_errors[].error): a libvirt failure reaches the
  * message intact, byte for byte, even though libvirt frees its own copy
  * at the next API call; and a long message is cut on a UTF-8 character
- * boundary, so the heartbeat stays valid JSON text. Against libvirt's
+ * boundary, so the heartbeat stays valid JSON text; a lookup from
+ * another thread survives the connection being reopened. Against libvirt's
  * test:///default driver, which refuses peer-to-peer migration. */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -179,12 +183,52 @@ static void test_error_cut_on_character(void **state)
 	free(errs);
 }
 
+static atomic_bool stress_done;
+
+static void *lookup_loop(void *arg)
+{
+	struct agent_virt *v = arg;
+	long seen = 0;
+
+	while (!atomic_load(&stress_done)) {
+		int r = agent_virt_managed(v, ID1);
+
+		if (r < -1 || r > 1)
+			return NULL;
+		seen++;
+	}
+	return (void *)seen;
+}
+
+/* The event sender asks whether a domain is fincloud's from its own
+ * thread while the main loop may drop and reopen the connection (a
+ * libvirtd restart): it must never use a closed connection (ASan). */
+static void test_managed_during_reconnect(void **state)
+{
+	struct agent_virt *v = *state;
+	pthread_t th;
+	void *seen = NULL;
+
+	atomic_store(&stress_done, false);
+	assert_int_equal(pthread_create(&th, NULL, lookup_loop, v), 0);
+	for (int i = 0; i < 200; i++) {
+		agent_virt_disconnect(v);
+		if (agent_virt_connect(v) < 0)
+			fail_msg("%s", err_msg());
+	}
+	atomic_store(&stress_done, true);
+	pthread_join(th, &seen);
+	assert_true((long)seen > 0);
+	assert_int_equal(agent_virt_managed(v, ID1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_error_text),
 		cmocka_unit_test(test_op_error_text),
 		cmocka_unit_test(test_error_cut_on_character),
+		cmocka_unit_test(test_managed_during_reconnect),
 	};
 
 	return cmocka_run_group_tests_name("agent_errors", tests, setup,
