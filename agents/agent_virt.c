@@ -36,7 +36,7 @@ struct agent_virt {
 	bool test_driver;
 	char virt_type[8];
 	char cpu_model[128];
-	char pool_name[64];
+	char *pool_name;      /* the pool over storage_dir, any length */
 	agent_virt_event_fn event_fn;
 	void *event_opaque;
 	pthread_mutex_t lock; /* samples */
@@ -153,6 +153,7 @@ void agent_virt_free(struct agent_virt *v)
 	free(v->storage_dir);
 	free(v->image_dir);
 	free(v->samples);
+	free(v->pool_name);
 	pthread_mutex_destroy(&v->lock);
 	pthread_mutex_destroy(&v->conn_lock);
 	free(v);
@@ -309,7 +310,8 @@ out:
 static int pool_ensure(struct agent_virt *v)
 {
 	virStoragePoolPtr pool = NULL, other;
-	char real[PATH_MAX], name[64];
+	char real[PATH_MAX], name[64], *copy;
+	const char *pool_name;
 	char *xml = NULL;
 	int ret = -1;
 
@@ -350,8 +352,16 @@ static int pool_ensure(struct agent_virt *v)
 		goto out;
 	}
 	virStoragePoolSetAutostart(pool, 1);
-	str_copy(v->pool_name, sizeof(v->pool_name),
-		 virStoragePoolGetName(pool));
+	/* A pool found by its path may have any name: a cut copy would
+	 * name another pool, or none, at the next disk creation. */
+	pool_name = virStoragePoolGetName(pool);
+	copy = pool_name ? strdup(pool_name) : NULL;
+	if (copy == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	free(v->pool_name);
+	v->pool_name = copy;
 	ret = 0;
 out:
 	if (pool)
@@ -1154,9 +1164,13 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 		goto out;
 	}
 	if (u->server && u->server[0]) {
-		snprintf(data_uri, sizeof(data_uri),
-			 strchr(u->server, ':') ? "tcp://[%s]" : "tcp://%s",
-			 u->server);
+		if (snprintf(data_uri, sizeof(data_uri),
+			     strchr(u->server, ':') ? "tcp://[%s]" : "tcp://%s",
+			     u->server) >= (int)sizeof(data_uri)) {
+			err_set("migration target '%s': host name too long",
+				target_uri);
+			goto out;
+		}
 		if (virTypedParamsAddString(&params, &nparams, &maxparams,
 					    VIR_MIGRATE_PARAM_URI,
 					    data_uri) < 0) {
