@@ -76,6 +76,7 @@ struct agent {
 	size_t ntasks;
 	struct migrated *migrated; /* VMs this agent migrated away */
 	size_t nmigrated;
+	size_t migrated_reserved;  /* slots held by running migrations */
 	int migrations_running;
 	char (*managed)[37];     /* fincloud domains seen at the last pass */
 	size_t nmanaged;
@@ -323,20 +324,33 @@ static void *migration_main(void *arg)
 {
 	struct migration *m = arg;
 	struct agent *a = m->a;
-	int rc = agent_virt_migrate(a->virt, m->vm_id, m->target_uri);
+	struct migrated *mg;
+	int rc = -1;
 
+	/* The VM's slot in a->migrated is taken before it moves: once it
+	 * has left, failing to record that would let a desired state that
+	 * is behind recreate it here. */
+	pthread_mutex_lock(&a->lock);
+	mg = realloc(a->migrated, (a->nmigrated + a->migrated_reserved + 1) *
+					  sizeof(*mg));
+	if (mg) {
+		a->migrated = mg;
+		a->migrated_reserved++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (mg == NULL)
+		err_set("out of memory: migration not started");
+	else
+		rc = agent_virt_migrate(a->virt, m->vm_id, m->target_uri);
 	if (rc < 0)
 		log_warn("task %s: %s", m->task_id, err_msg());
 	pthread_mutex_lock(&a->lock);
-	if (rc == 0) {
-		struct migrated *mg = realloc(a->migrated,
-					      (a->nmigrated + 1) * sizeof(*mg));
-
-		if (mg) {
-			a->migrated = mg;
-			str_copy(mg[a->nmigrated].vm_id, 37, m->vm_id);
-			mg[a->nmigrated++].done_ns = time_mono_ns();
+	if (mg) {
+		if (rc == 0) {
+			str_copy(a->migrated[a->nmigrated].vm_id, 37, m->vm_id);
+			a->migrated[a->nmigrated++].done_ns = time_mono_ns();
 		}
+		a->migrated_reserved--;
 	}
 	pthread_mutex_unlock(&a->lock);
 	task_finish(a, m->task_id, rc == 0, rc == 0 ? NULL : err_msg());
