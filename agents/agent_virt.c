@@ -113,9 +113,15 @@ void agent_virt_event_loop_stop(void)
 	if (!ev_started)
 		return;
 	atomic_store(&ev_quit, true);
-	/* A due timer makes virEventRunDefaultImpl() return. */
-	virEventAddTimeout(0, ev_wake, NULL, NULL);
-	pthread_join(ev_thread, NULL);
+	/* A due timer makes virEventRunDefaultImpl() return. Without one
+	 * the thread may sleep in poll() for ever: leave it, do not join. */
+	if (virEventAddTimeout(0, ev_wake, NULL, NULL) < 0) {
+		log_warn("libvirt event loop not stopped: %s", virt_msg());
+		virResetLastError();
+		pthread_detach(ev_thread);
+	} else {
+		pthread_join(ev_thread, NULL);
+	}
 	ev_started = false;
 }
 
