@@ -502,15 +502,15 @@ static int vkey_class_cmp(const void *a, const void *b, void *ctx)
 	return x->v < y->v ? -1 : x->v > y->v;
 }
 
-/* Build classes of the VMs in todo (sorted by weight, heaviest first). */
-static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
+/* Build classes of the VMs in waiting (sorted by weight, heaviest first). */
+static int make_classes(struct batch *b, const size_t *waiting, size_t nwaiting,
 			struct vclass **out, size_t *nout, int **store)
 {
 	const struct sched_problem *p = b->p;
-	struct vkey *k = calloc(ntodo + 1, sizeof(*k));
-	struct vclass *c = calloc(ntodo + 1, sizeof(*c));
-	int *mem = calloc(ntodo + 1, sizeof(*mem));
-	size_t *cls = calloc(ntodo + 1, sizeof(*cls));
+	struct vkey *k = calloc(nwaiting + 1, sizeof(*k));
+	struct vclass *c = calloc(nwaiting + 1, sizeof(*c));
+	int *mem = calloc(nwaiting + 1, sizeof(*mem));
+	size_t *cls = calloc(nwaiting + 1, sizeof(*cls));
 	size_t nc = 0, used = 0;
 
 	if (k == NULL || c == NULL || mem == NULL || cls == NULL) {
@@ -520,13 +520,13 @@ static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
 		free(cls);
 		return err_set("out of memory");
 	}
-	for (size_t i = 0; i < ntodo; i++) {
-		k[i].v = todo[i];
-		k[i].w = b->w[todo[i]];
+	for (size_t i = 0; i < nwaiting; i++) {
+		k[i].v = waiting[i];
+		k[i].w = b->w[waiting[i]];
 	}
-	qsort_r(k, ntodo, sizeof(*k), vkey_class_cmp, (void *)p);
+	qsort_r(k, nwaiting, sizeof(*k), vkey_class_cmp, (void *)p);
 	/* Members of a class are now next to each other. */
-	for (size_t i = 0; i < ntodo; i++) {
+	for (size_t i = 0; i < nwaiting; i++) {
 		if (nc == 0 ||
 		    !same_class(p, (size_t)c[nc - 1].rep, k[i].v)) {
 			c[nc].w = k[i].w;
@@ -542,7 +542,7 @@ static int make_classes(struct batch *b, const size_t *todo, size_t ntodo,
 		used += c[j].n;
 		c[j].n = 0;
 	}
-	for (size_t i = 0; i < ntodo; i++) {
+	for (size_t i = 0; i < nwaiting; i++) {
 		struct vclass *cl = &c[cls[i]];
 
 		cl->v[cl->n++] = (int)k[i].v;
@@ -584,19 +584,19 @@ struct sizegroup {
  * passes every check. (A pure dot product, Panigrahy et al.'s vector
  * bin-packing rule, is dominated by size here and leaves hosts full in
  * one dimension and a fifth empty in another.) */
-static int fill_hosts(struct batch *b, const size_t *order, size_t *todo,
-		      size_t ntodo)
+static int fill_hosts(struct batch *b, const size_t *order, size_t *waiting,
+		      size_t nwaiting)
 {
 	const struct sched_problem *p = b->p;
 	struct vclass *c = NULL;
 	struct sizegroup *sg = NULL;
-	size_t nc = 0, nsg = 0, left = ntodo, *cblock = NULL, *cls_mem = NULL;
+	size_t nc = 0, nsg = 0, left = nwaiting, *cblock = NULL, *cls_mem = NULL;
 	int *mem = NULL;
 	int ret = -1;
 
-	if (ntodo == 0)
+	if (nwaiting == 0)
 		return 0;
-	if (make_classes(b, todo, ntodo, &c, &nc, &mem) < 0)
+	if (make_classes(b, waiting, nwaiting, &c, &nc, &mem) < 0)
 		return -1;
 	sg = calloc(nc + 1, sizeof(*sg));
 	cblock = calloc(nc + 1, sizeof(*cblock));
@@ -1853,7 +1853,7 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	struct sched_place_opts dflt = {0};
 	struct batch b;
 	struct sched_plan pl = {0};
-	size_t *order = NULL, *todo = NULL, ntodo = 0, *active = NULL;
+	size_t *order = NULL, *waiting = NULL, nwaiting = 0, *active = NULL;
 	struct akey *ak = NULL;
 	double t0 = now_s();
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -1873,10 +1873,10 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 		goto out;
 	set_prices(&b, &pl);
 	order = host_order(&b, &pl);
-	todo = calloc(p->nvms + 1, sizeof(*todo));
+	waiting = calloc(p->nvms + 1, sizeof(*waiting));
 	active = calloc(p->nhosts + 1, sizeof(*active));
 	ak = calloc(p->nhosts + 1, sizeof(*ak));
-	if (order == NULL || todo == NULL || active == NULL || ak == NULL)
+	if (order == NULL || waiting == NULL || active == NULL || ak == NULL)
 		goto oom;
 
 	/* VMs that may only use spread pools (one by one, least loaded),
@@ -1910,7 +1910,7 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 					spread_only = false;
 			}
 			if (!spread_only) {
-				todo[ntodo++] = v;
+				waiting[nwaiting++] = v;
 				continue;
 			}
 			k[nk].v = v;
@@ -1938,13 +1938,13 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	{
 		size_t k = 0;
 
-		for (size_t i = 0; i < ntodo; i++)
-			if (sched_state_host_of(s, todo[i]) < 0 &&
-			    r->reason[todo[i]] == NULL)
-				todo[k++] = todo[i];
-		ntodo = k;
+		for (size_t i = 0; i < nwaiting; i++)
+			if (sched_state_host_of(s, waiting[i]) < 0 &&
+			    r->reason[waiting[i]] == NULL)
+				waiting[k++] = waiting[i];
+		nwaiting = k;
 	}
-	if (fill_hosts(&b, order, todo, ntodo) < 0)
+	if (fill_hosts(&b, order, waiting, nwaiting) < 0)
 		goto out;
 	r->constructive_cost = sched_state_cost(s);
 
@@ -1974,7 +1974,7 @@ out:
 	sched_plan_free(&pl);
 	batch_free(&b);
 	free(order);
-	free(todo);
+	free(waiting);
 	free(active);
 	free(ak);
 	if (ret < 0)
@@ -1989,7 +1989,7 @@ int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 	const struct sched_problem *p = sched_state_problem(s);
 	struct batch b;
 	struct hkey *hk = NULL;
-	size_t *todo = NULL, ntodo = 0;
+	size_t *waiting = NULL, nwaiting = 0;
 	struct vclass *c = NULL;
 	size_t nc = 0;
 	int *mem = NULL;
@@ -2010,8 +2010,8 @@ int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 			b.w[v] += b.price[d] * p->vms[v].req[d];
 	}
 	hk = calloc(p->nhosts + 1, sizeof(*hk));
-	todo = calloc(p->nvms + 1, sizeof(*todo));
-	if (hk == NULL || todo == NULL)
+	waiting = calloc(p->nvms + 1, sizeof(*waiting));
+	if (hk == NULL || waiting == NULL)
 		goto oom;
 	for (size_t h = 0; h < p->nhosts; h++) {
 		double value = 0;
@@ -2026,8 +2026,8 @@ int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 	qsort(hk, p->nhosts, sizeof(*hk), hkey_cmp);
 	for (size_t v = 0; v < p->nvms; v++)
 		if (sched_state_host_of(s, v) < 0)
-			todo[ntodo++] = v;
-	if (make_classes(&b, todo, ntodo, &c, &nc, &mem) < 0)
+			waiting[nwaiting++] = v;
+	if (make_classes(&b, waiting, nwaiting, &c, &nc, &mem) < 0)
 		goto out;
 	/* Equal VMs never fit a host an earlier one did not: each class
 	 * resumes where the previous member went. */
@@ -2060,7 +2060,7 @@ oom:
 out:
 	batch_free(&b);
 	free(hk);
-	free(todo);
+	free(waiting);
 	free(c);
 	free(mem);
 	if (ret < 0)
