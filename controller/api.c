@@ -246,6 +246,42 @@ void api_list(struct api_ctx *c, cJSON *items, const char *next)
 	api_ok(c, 200, root);
 }
 
+sqlite3_stmt *api_stmt(struct api_ctx *c, const char *sql)
+{
+	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
+
+	if (s == NULL)
+		api_err_internal(c, "preparing a query");
+	return s;
+}
+
+static int api_step(struct api_ctx *c, sqlite3_stmt *s, const char *what,
+		    bool constraint_conflict)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (constraint_conflict && (rc & 0xff) == SQLITE_CONSTRAINT) {
+		api_err(c, 409, "conflict", NULL, "%s: %s", what,
+			sqlite3_errmsg(store_db(c->ctrl->st)));
+		return -1;
+	}
+	store_err(c->ctrl->st, what);
+	api_err_internal(c, what);
+	return -1;
+}
+
+int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+{
+	return api_step(c, s, what, false);
+}
+
+int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+{
+	return api_step(c, s, what, true);
+}
+
 int api_begin(struct api_ctx *c)
 {
 	/* NORMAL here; api_handle() syncs the WAL before answering */

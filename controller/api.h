@@ -101,6 +101,18 @@ void api_list(struct api_ctx *c, cJSON *items, const char *next);
 /* Open the request's write transaction (durable). -1 with a 500 answer. */
 int api_begin(struct api_ctx *c);
 
+typedef struct sqlite3_stmt sqlite3_stmt; /* <sqlite3.h> */
+
+/* A prepared, cached statement for sql (see store_stmt()); NULL with a 500
+ * answer when it cannot be prepared. */
+sqlite3_stmt *api_stmt(struct api_ctx *c, const char *sql);
+/* Step s, which must finish (SQLITE_DONE): 0, or -1 with a 500 answer
+ * naming what. */
+int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+/* The same for a write whose constraint failure is the client's doing
+ * (a duplicate, a reference still in use): that answers 409. */
+int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+
 /* Roles. */
 bool api_is_tenant(const struct api_ctx *c);
 /* For a tenant principal: true when name is not its tenant (the object

@@ -13,24 +13,6 @@
 #include "controller/audit.h"
 #include "controller/store.h"
 
-static sqlite3_stmt *stmt(struct api_ctx *c, const char *sql)
-{
-	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
-
-	if (s == NULL)
-		api_err_internal(c, "preparing a query");
-	return s;
-}
-
-static int step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
-{
-	if (sqlite3_step(s) == SQLITE_DONE)
-		return 0;
-	store_err(c->ctrl->st, what);
-	api_err_internal(c, what);
-	return -1;
-}
-
 static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
 				       "disk_gib", "disk_free_gib", "cpu_model",
 				       "virt_type", "libvirt_version", NULL};
@@ -73,7 +55,7 @@ bad:
 static int inventory_store(struct api_ctx *c, const char *node,
 			   const struct inventory *inv)
 {
-	sqlite3_stmt *s = stmt(c, "UPDATE hosts SET vcpus = ?, mem_mib = ?, "
+	sqlite3_stmt *s = api_stmt(c, "UPDATE hosts SET vcpus = ?, mem_mib = ?, "
 				  "mem_free_mib = ?, disk_gib = ?, "
 				  "disk_free_gib = ?, cpu_model = ?, "
 				  "virt_type = ?, libvirt_version = ? "
@@ -87,7 +69,7 @@ static int inventory_store(struct api_ctx *c, const char *node,
 	store_bind_text(s, 7, inv->virt_type);
 	store_bind_text(s, 8, inv->libvirt_version);
 	store_bind_text(s, 9, node);
-	return step_done(c, s, "recording the inventory");
+	return api_step_done(c, s, "recording the inventory");
 }
 
 void h_agent_register(struct api_ctx *c)
@@ -122,7 +104,7 @@ void h_agent_register(struct api_ctx *c)
 			"token create --role join'");
 		return;
 	}
-	s = stmt(c, "SELECT id FROM tokens WHERE hash = ? AND role = 'join'");
+	s = api_stmt(c, "SELECT id FROM tokens WHERE hash = ? AND role = 'join'");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, hash);
@@ -140,7 +122,7 @@ void h_agent_register(struct api_ctx *c)
 	c->who.role = ROLE_JOIN;
 	if (api_begin(c) < 0)
 		return;
-	s = stmt(c, "SELECT 1 FROM pools WHERE name = ?");
+	s = api_stmt(c, "SELECT 1 FROM pools WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, pool);
@@ -152,7 +134,7 @@ void h_agent_register(struct api_ctx *c)
 			"%s' or set the agent's 'pool'", pool, pool);
 		return;
 	}
-	s = stmt(c, "INSERT INTO hosts(name, pool, state, migration_uri, "
+	s = api_stmt(c, "INSERT INTO hosts(name, pool, state, migration_uri, "
 		    "last_seen_ms, registered_ms) VALUES (?1, ?2, 'up', ?3, ?4, "
 		    "?4) ON CONFLICT(name) DO UPDATE SET pool = CASE WHEN "
 		    "(SELECT count(*) FROM vms WHERE host = ?1) = 0 THEN ?2 "
@@ -164,21 +146,21 @@ void h_agent_register(struct api_ctx *c)
 	store_bind_text(s, 2, pool);
 	store_bind_text(s, 3, uri);
 	sqlite3_bind_int64(s, 4, time_wall_ms());
-	if (step_done(c, s, "recording the host") < 0 ||
+	if (api_step_done(c, s, "recording the host") < 0 ||
 	    inventory_store(c, node, &inv) < 0)
 		return;
 	/* a new credential replaces any earlier one of this node */
-	s = stmt(c, "DELETE FROM tokens WHERE role = 'agent' AND node = ?");
+	s = api_stmt(c, "DELETE FROM tokens WHERE role = 'agent' AND node = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, node);
-	if (step_done(c, s, "revoking the old credential") < 0)
+	if (api_step_done(c, s, "revoking the old credential") < 0)
 		return;
 	if (auth_token_new(cred, chash) < 0 || uuid_generate_v4(id) < 0) {
 		api_err_internal(c, "making a credential");
 		return;
 	}
-	s = stmt(c, "INSERT INTO tokens(id, hash, role, node, description, "
+	s = api_stmt(c, "INSERT INTO tokens(id, hash, role, node, description, "
 		    "created_ms) VALUES (?, ?, 'agent', ?, 'agent credential', ?)");
 	if (s == NULL)
 		return;
@@ -186,7 +168,7 @@ void h_agent_register(struct api_ctx *c)
 	store_bind_text(s, 2, chash);
 	store_bind_text(s, 3, node);
 	sqlite3_bind_int64(s, 4, time_wall_ms());
-	if (step_done(c, s, "recording the credential") < 0)
+	if (api_step_done(c, s, "recording the credential") < 0)
 		return;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "node", node);
@@ -216,7 +198,7 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 	sqlite3_stmt *s;
 	char target[96];
 
-	s = stmt(c, "UPDATE vms SET state = ?1, error = ?2, updated_ms = ?3 "
+	s = api_stmt(c, "UPDATE vms SET state = ?1, error = ?2, updated_ms = ?3 "
 		    "WHERE id = ?4 AND host = ?5 AND desired != 'deleted' AND "
 		    "(state != ?1 OR error != ?2)");
 	if (s == NULL)
@@ -226,12 +208,12 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 	sqlite3_bind_int64(s, 3, time_wall_ms());
 	store_bind_text(s, 4, vm);
 	store_bind_text(s, 5, node);
-	if (step_done(c, s, "updating a VM's state") < 0)
+	if (api_step_done(c, s, "updating a VM's state") < 0)
 		return -1;
 	if (sqlite3_changes(store_db(c->ctrl->st)) > 0) {
 		/* the VM reached what was asked for, or failed: end its
 		 * lifecycle task */
-		s = stmt(c, "UPDATE tasks SET state = CASE WHEN ?1 = 'failed' "
+		s = api_stmt(c, "UPDATE tasks SET state = CASE WHEN ?1 = 'failed' "
 			    "THEN 'failed' ELSE 'done' END, error = ?2, "
 			    "updated_ms = ?3 WHERE vm_id = ?4 AND state IN "
 			    "('pending','running') AND ((type IN ('create','start')"
@@ -244,7 +226,7 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 		store_bind_text(s, 2, error ? error : "");
 		sqlite3_bind_int64(s, 3, time_wall_ms());
 		store_bind_text(s, 4, vm);
-		if (step_done(c, s, "ending a VM's task") < 0)
+		if (api_step_done(c, s, "ending a VM's task") < 0)
 			return -1;
 		snprintf(target, sizeof(target), "vm:%.40s", vm);
 		char action[64];
@@ -280,7 +262,7 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 			api_err_field(c, "tasks");
 			return -1;
 		}
-		s = stmt(c, "SELECT type, vm_id, target_host FROM tasks WHERE "
+		s = api_stmt(c, "SELECT type, vm_id, target_host FROM tasks WHERE "
 			    "id = ? AND source_host = ? AND type IN "
 			    "('migrate','reboot') AND state IN "
 			    "('pending','running')");
@@ -298,14 +280,14 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 		if (rc != SQLITE_ROW)
 			continue; /* finished or not this node's: ignore */
 		if (strcmp(state, "running") == 0) {
-			s = stmt(c, "UPDATE tasks SET state = 'running', "
+			s = api_stmt(c, "UPDATE tasks SET state = 'running', "
 				    "updated_ms = ? WHERE id = ? AND state = "
 				    "'pending'");
 			if (s == NULL)
 				return -1;
 			sqlite3_bind_int64(s, 1, time_wall_ms());
 			store_bind_text(s, 2, id);
-			if (step_done(c, s, "updating a task") < 0)
+			if (api_step_done(c, s, "updating a task") < 0)
 				return -1;
 			continue;
 		}
@@ -314,7 +296,7 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 				"expected running, done or failed", path);
 			return -1;
 		}
-		s = stmt(c, "UPDATE tasks SET state = ?, error = ?, updated_ms = ?"
+		s = api_stmt(c, "UPDATE tasks SET state = ?, error = ?, updated_ms = ?"
 			    " WHERE id = ?");
 		if (s == NULL)
 			return -1;
@@ -324,11 +306,11 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 					       : "");
 		sqlite3_bind_int64(s, 3, time_wall_ms());
 		store_bind_text(s, 4, id);
-		if (step_done(c, s, "updating a task") < 0)
+		if (api_step_done(c, s, "updating a task") < 0)
 			return -1;
 		if (strcmp(type, "migrate") == 0 && strcmp(state, "done") == 0) {
 			/* the claim moves with the VM */
-			s = stmt(c, "UPDATE vms SET host = ?, pool = (SELECT pool "
+			s = api_stmt(c, "UPDATE vms SET host = ?, pool = (SELECT pool "
 				    "FROM hosts WHERE name = ?1), updated_ms = ? "
 				    "WHERE id = ?");
 			if (s == NULL)
@@ -336,7 +318,7 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 			store_bind_text(s, 1, target);
 			sqlite3_bind_int64(s, 2, time_wall_ms());
 			store_bind_text(s, 3, vm);
-			if (step_done(c, s, "moving the VM") < 0)
+			if (api_step_done(c, s, "moving the VM") < 0)
 				return -1;
 			if (api_bump_generation(c->ctrl, target) < 0) {
 				api_err_internal(c, "updating the target host");
@@ -394,15 +376,15 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 			api_err_field(c, "domains");
 			return -1;
 		}
-		s = stmt(c, "INSERT OR REPLACE INTO temp.seen(id, state) "
+		s = api_stmt(c, "INSERT OR REPLACE INTO temp.seen(id, state) "
 			    "VALUES (?, ?)");
 		if (s == NULL)
 			return -1;
 		store_bind_text(s, 1, id);
 		store_bind_text(s, 2, state);
-		if (step_done(c, s, "recording domains") < 0)
+		if (api_step_done(c, s, "recording domains") < 0)
 			return -1;
-		s = stmt(c, "UPDATE vms SET cpu_pct = ?, balloon_mib = ?, "
+		s = api_stmt(c, "UPDATE vms SET cpu_pct = ?, balloon_mib = ?, "
 			    "disk_alloc_bytes = ? WHERE id = ? AND host = ?");
 		if (s == NULL)
 			return -1;
@@ -411,7 +393,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		sqlite3_bind_int64(s, 3, disk);
 		store_bind_text(s, 4, id);
 		store_bind_text(s, 5, node);
-		if (step_done(c, s, "recording usage") < 0)
+		if (api_step_done(c, s, "recording usage") < 0)
 			return -1;
 		if (vm_set_state(c, node, id, vm_state_of(state), NULL) < 0)
 			return -1;
@@ -433,7 +415,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		return 0;
 	/* The node has applied its latest desired state: a deleted VM it no
 	 * longer reports is gone, and its claim is released. */
-	s = stmt(c, "SELECT id FROM vms WHERE host = ? AND desired = 'deleted' "
+	s = api_stmt(c, "SELECT id FROM vms WHERE host = ? AND desired = 'deleted' "
 		    "AND id NOT IN (SELECT id FROM temp.seen)");
 	if (s == NULL)
 		return -1;
@@ -450,7 +432,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		}
 	}
 	sqlite3_reset(s);
-	s = stmt(c, "UPDATE tasks SET state = 'done', updated_ms = ? WHERE "
+	s = api_stmt(c, "UPDATE tasks SET state = 'done', updated_ms = ? WHERE "
 		    "type = 'delete' AND state IN ('pending','running') AND vm_id "
 		    "IN (SELECT id FROM vms WHERE host = ? AND desired = 'deleted'"
 		    " AND id NOT IN (SELECT id FROM temp.seen))");
@@ -458,18 +440,18 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		return -1;
 	sqlite3_bind_int64(s, 1, time_wall_ms());
 	store_bind_text(s, 2, node);
-	if (step_done(c, s, "ending delete tasks") < 0)
+	if (api_step_done(c, s, "ending delete tasks") < 0)
 		return -1;
-	s = stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
+	s = api_stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
 		    "AND id NOT IN (SELECT id FROM temp.seen)");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, node);
-	if (step_done(c, s, "releasing deleted VMs") < 0)
+	if (api_step_done(c, s, "releasing deleted VMs") < 0)
 		return -1;
 	/* a VM the node should run but does not report, and that has no error
 	 * of its own, is (again) being built */
-	s = stmt(c, "UPDATE vms SET state = 'pending', updated_ms = ? WHERE "
+	s = api_stmt(c, "UPDATE vms SET state = 'pending', updated_ms = ? WHERE "
 		    "host = ? AND desired != 'deleted' AND state NOT IN "
 		    "('pending','failed') AND id NOT IN (SELECT id FROM temp.seen)"
 		    " AND id NOT IN (SELECT vm_id FROM tasks WHERE type = "
@@ -478,7 +460,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		return -1;
 	sqlite3_bind_int64(s, 1, time_wall_ms());
 	store_bind_text(s, 2, node);
-	return step_done(c, s, "updating missing VMs");
+	return api_step_done(c, s, "updating missing VMs");
 }
 
 static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
@@ -489,7 +471,7 @@ static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
 	cJSON_AddNumberToObject(o, "generation", (double)gen);
 	vms = cJSON_AddArrayToObject(o, "vms");
 	tasks = cJSON_AddArrayToObject(o, "tasks");
-	s = stmt(c, "SELECT id, name, tenant, grp, vcpus, mem_mib, disk_gib, "
+	s = api_stmt(c, "SELECT id, name, tenant, grp, vcpus, mem_mib, disk_gib, "
 		    "desired FROM vms WHERE host = ? ORDER BY seq");
 	if (s == NULL)
 		goto fail;
@@ -515,7 +497,7 @@ static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
 		cJSON_AddItemToArray(vms, v);
 	}
 	sqlite3_reset(s);
-	s = stmt(c, "SELECT t.id, t.type, t.vm_id, t.target_host, "
+	s = api_stmt(c, "SELECT t.id, t.type, t.vm_id, t.target_host, "
 		    "h.migration_uri FROM tasks t LEFT JOIN hosts h ON h.name = "
 		    "t.target_host WHERE t.source_host = ? AND t.type IN "
 		    "('migrate','reboot') AND t.state IN ('pending','running') "
@@ -546,7 +528,7 @@ fail:
 
 static int host_generation(struct api_ctx *c, const char *node, int64_t *gen)
 {
-	sqlite3_stmt *s = stmt(c, "SELECT generation FROM hosts WHERE name = ?");
+	sqlite3_stmt *s = api_stmt(c, "SELECT generation FROM hosts WHERE name = ?");
 	int rc;
 
 	if (s == NULL)
@@ -627,7 +609,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 		return;
 	}
 	c->tx_open = true;
-	s = stmt(c, "SELECT state = 'down', generation FROM hosts WHERE name = ?");
+	s = api_stmt(c, "SELECT state = 'down', generation FROM hosts WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, node);
@@ -640,7 +622,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	was_down = sqlite3_column_int(s, 0);
 	gen = sqlite3_column_int64(s, 1);
 	sqlite3_reset(s);
-	s = stmt(c, "UPDATE hosts SET state = 'up', status = ?, degraded_reason"
+	s = api_stmt(c, "UPDATE hosts SET state = 'up', status = ?, degraded_reason"
 		    " = ?, generation_seen = ?, last_seen_ms = ? WHERE name = ?");
 	if (s == NULL)
 		return;
@@ -649,7 +631,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	sqlite3_bind_int64(s, 3, seen);
 	sqlite3_bind_int64(s, 4, time_wall_ms());
 	store_bind_text(s, 5, node);
-	if (step_done(c, s, "recording the heartbeat") < 0)
+	if (api_step_done(c, s, "recording the heartbeat") < 0)
 		return;
 	/* a degraded agent reports zeros: keep the last good inventory */
 	if (strcmp(status, "ok") == 0 && inventory_store(c, node, &inv) < 0)

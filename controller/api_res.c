@@ -18,32 +18,6 @@ static const char *param(struct api_ctx *c, size_t i)
 	return c->m->params[i];
 }
 
-/* A step that must finish a write; maps constraint failures to 409. */
-static int step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-
-	if (rc == SQLITE_DONE)
-		return 0;
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		api_err(c, 409, "conflict", NULL,
-			"%s: %s", what, sqlite3_errmsg(store_db(c->ctrl->st)));
-		return -1;
-	}
-	store_err(c->ctrl->st, what);
-	api_err_internal(c, what);
-	return -1;
-}
-
-static sqlite3_stmt *stmt(struct api_ctx *c, const char *sql)
-{
-	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
-
-	if (s == NULL)
-		api_err_internal(c, "preparing a query");
-	return s;
-}
-
 static bool exists(struct api_ctx *c, const char *sql, const char *name)
 {
 	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
@@ -147,7 +121,7 @@ void h_pool_list(struct api_ctx *c)
 
 	if (api_page(c, &limit, &after) < 0)
 		return;
-	s = stmt(c, "SELECT " POOL_COLS " FROM pools WHERE name > ? "
+	s = api_stmt(c, "SELECT " POOL_COLS " FROM pools WHERE name > ? "
 		    "ORDER BY name LIMIT ?");
 	if (s == NULL)
 		return;
@@ -187,7 +161,7 @@ static int pool_policy(struct api_ctx *c, const char **policy, bool required)
 
 static void pool_answer(struct api_ctx *c, const char *name, int status)
 {
-	sqlite3_stmt *s = stmt(c, "SELECT " POOL_COLS " FROM pools WHERE name = ?");
+	sqlite3_stmt *s = api_stmt(c, "SELECT " POOL_COLS " FROM pools WHERE name = ?");
 
 	if (s == NULL)
 		return;
@@ -226,7 +200,7 @@ void h_pool_create(struct api_ctx *c)
 			name);
 		goto out;
 	}
-	s = stmt(c, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, "
+	s = api_stmt(c, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, "
 		    "ratio_disk, policy, compliance, created_ms) VALUES "
 		    "(?,?,?,?,?,?,?)");
 	if (s == NULL)
@@ -237,7 +211,7 @@ void h_pool_create(struct api_ctx *c)
 	store_bind_text(s, 5, policy ? policy : "pack");
 	store_bind_text(s, 6, buf_str(&cl));
 	sqlite3_bind_int64(s, 7, time_wall_ms());
-	if (step_done(c, s, "creating the pool") < 0)
+	if (api_step_write(c, s, "creating the pool") < 0)
 		goto out;
 	pool_answer(c, name, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/pools/%s", name);
@@ -282,30 +256,30 @@ void h_pool_patch(struct api_ctx *c)
 			continue;
 		if (api_get_double(c, rk[i], true, 0.01, 100, 1, &v) < 0)
 			goto out;
-		s = stmt(c, sql[i]);
+		s = api_stmt(c, sql[i]);
 		if (s == NULL)
 			goto out;
 		sqlite3_bind_double(s, 1, v);
 		store_bind_text(s, 2, name);
-		if (step_done(c, s, "updating the pool") < 0)
+		if (api_step_write(c, s, "updating the pool") < 0)
 			goto out;
 	}
 	if (policy) {
-		s = stmt(c, "UPDATE pools SET policy = ? WHERE name = ?");
+		s = api_stmt(c, "UPDATE pools SET policy = ? WHERE name = ?");
 		if (s == NULL)
 			goto out;
 		store_bind_text(s, 1, policy);
 		store_bind_text(s, 2, name);
-		if (step_done(c, s, "updating the pool") < 0)
+		if (api_step_write(c, s, "updating the pool") < 0)
 			goto out;
 	}
 	if (have) {
-		s = stmt(c, "UPDATE pools SET compliance = ? WHERE name = ?");
+		s = api_stmt(c, "UPDATE pools SET compliance = ? WHERE name = ?");
 		if (s == NULL)
 			goto out;
 		store_bind_text(s, 1, buf_str(&cl));
 		store_bind_text(s, 2, name);
-		if (step_done(c, s, "updating the pool") < 0)
+		if (api_step_write(c, s, "updating the pool") < 0)
 			goto out;
 	}
 	pool_answer(c, name, 200);
@@ -333,11 +307,11 @@ void h_pool_delete(struct api_ctx *c)
 			name);
 		return;
 	}
-	s = stmt(c, "DELETE FROM pools WHERE name = ?");
+	s = api_stmt(c, "DELETE FROM pools WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
-	if (step_done(c, s, "deleting the pool") < 0)
+	if (api_step_write(c, s, "deleting the pool") < 0)
 		return;
 	api_ok(c, 204, NULL);
 }
@@ -403,7 +377,7 @@ void h_host_list(struct api_ctx *c)
 
 	if (api_page(c, &limit, &after) < 0)
 		return;
-	s = stmt(c, "SELECT " HOST_COLS " FROM hosts h WHERE h.name > ? AND "
+	s = api_stmt(c, "SELECT " HOST_COLS " FROM hosts h WHERE h.name > ? AND "
 		    "(?2 IS NULL OR h.pool = ?2) AND (?3 IS NULL OR h.state = ?3"
 		    " OR (?3 = 'maintenance' AND h.maintenance)) "
 		    "ORDER BY h.name LIMIT ?4");
@@ -425,7 +399,7 @@ void h_host_list(struct api_ctx *c)
 
 static void host_answer(struct api_ctx *c, const char *name)
 {
-	sqlite3_stmt *s = stmt(c, "SELECT " HOST_COLS " FROM hosts h WHERE "
+	sqlite3_stmt *s = api_stmt(c, "SELECT " HOST_COLS " FROM hosts h WHERE "
 				  "h.name = ?");
 
 	if (s == NULL)
@@ -458,7 +432,7 @@ void h_host_patch(struct api_ctx *c)
 		return;
 	if (api_begin(c) < 0)
 		return;
-	s = stmt(c, "SELECT maintenance, cost, availability FROM hosts "
+	s = api_stmt(c, "SELECT maintenance, cost, availability FROM hosts "
 		    "WHERE name = ?");
 	if (s == NULL)
 		return;
@@ -476,7 +450,7 @@ void h_host_patch(struct api_ctx *c)
 	    api_get_double(c, "cost", false, 0, 1e9, cost, &cost) < 0 ||
 	    api_get_double(c, "availability", false, 0, 1, avail, &avail) < 0)
 		return;
-	s = stmt(c, "UPDATE hosts SET maintenance = ?, cost = ?, "
+	s = api_stmt(c, "UPDATE hosts SET maintenance = ?, cost = ?, "
 		    "availability = ? WHERE name = ?");
 	if (s == NULL)
 		return;
@@ -484,7 +458,7 @@ void h_host_patch(struct api_ctx *c)
 	sqlite3_bind_double(s, 2, cost);
 	sqlite3_bind_double(s, 3, avail);
 	store_bind_text(s, 4, name);
-	if (step_done(c, s, "updating the host") < 0)
+	if (api_step_write(c, s, "updating the host") < 0)
 		return;
 	host_answer(c, name);
 }
@@ -543,7 +517,7 @@ void h_tenant_list(struct api_ctx *c)
 
 	if (api_page(c, &limit, &after) < 0)
 		return;
-	s = stmt(c, "SELECT " TENANT_COLS " FROM tenants t WHERE t.name > ?1 "
+	s = api_stmt(c, "SELECT " TENANT_COLS " FROM tenants t WHERE t.name > ?1 "
 		    "AND (?2 IS NULL OR t.name = ?2) ORDER BY t.name LIMIT ?3");
 	if (s == NULL)
 		return;
@@ -566,7 +540,7 @@ static void tenant_answer(struct api_ctx *c, const char *name, int status)
 
 	if (api_hidden_tenant(c, name))
 		goto missing;
-	s = stmt(c, "SELECT " TENANT_COLS " FROM tenants t WHERE t.name = ?");
+	s = api_stmt(c, "SELECT " TENANT_COLS " FROM tenants t WHERE t.name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
@@ -627,13 +601,13 @@ static void bind_quota(sqlite3_stmt *s, int first, const int64_t q[4])
 static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 			    const char *csv)
 {
-	sqlite3_stmt *s = stmt(c, "DELETE FROM tenant_pools WHERE tenant = ?");
+	sqlite3_stmt *s = api_stmt(c, "DELETE FROM tenant_pools WHERE tenant = ?");
 	const char *p = csv;
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, tenant);
-	if (step_done(c, s, "updating the tenant's pools") < 0)
+	if (api_step_write(c, s, "updating the tenant's pools") < 0)
 		return -1;
 	while (*p) {
 		char pool[NAME_MAX_LEN + 1];
@@ -647,13 +621,13 @@ static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 				"first with 'finctl pool create'", pool);
 			return -1;
 		}
-		s = stmt(c, "INSERT OR IGNORE INTO tenant_pools(tenant, pool) "
+		s = api_stmt(c, "INSERT OR IGNORE INTO tenant_pools(tenant, pool) "
 			    "VALUES (?, ?)");
 		if (s == NULL)
 			return -1;
 		store_bind_text(s, 1, tenant);
 		store_bind_text(s, 2, pool);
-		if (step_done(c, s, "updating the tenant's pools") < 0)
+		if (api_step_write(c, s, "updating the tenant's pools") < 0)
 			return -1;
 	}
 	return 0;
@@ -700,7 +674,7 @@ void h_tenant_create(struct api_ctx *c)
 			name);
 		goto out;
 	}
-	s = stmt(c, "INSERT INTO tenants(name, isolation, compliance_class, "
+	s = api_stmt(c, "INSERT INTO tenants(name, isolation, compliance_class, "
 		    "quota_vcpus, quota_mem_mib, quota_disk_gib, quota_vms, "
 		    "created_ms) VALUES (?,?,?,?,?,?,?,?)");
 	if (s == NULL)
@@ -710,7 +684,7 @@ void h_tenant_create(struct api_ctx *c)
 	store_bind_text(s, 3, cls ? cls : "standard");
 	bind_quota(s, 4, q);
 	sqlite3_bind_int64(s, 8, time_wall_ms());
-	if (step_done(c, s, "creating the tenant") < 0)
+	if (api_step_write(c, s, "creating the tenant") < 0)
 		goto out;
 	if (tenant_set_pools(c, name, buf_str(&pools)) < 0)
 		goto out;
@@ -751,22 +725,22 @@ void h_tenant_patch(struct api_ctx *c)
 		goto out;
 	}
 	if (cls) {
-		s = stmt(c, "UPDATE tenants SET compliance_class = ? WHERE name = ?");
+		s = api_stmt(c, "UPDATE tenants SET compliance_class = ? WHERE name = ?");
 		if (s == NULL)
 			goto out;
 		store_bind_text(s, 1, cls);
 		store_bind_text(s, 2, name);
-		if (step_done(c, s, "updating the tenant") < 0)
+		if (api_step_write(c, s, "updating the tenant") < 0)
 			goto out;
 	}
 	if (have_q) {
-		s = stmt(c, "UPDATE tenants SET quota_vcpus = ?, quota_mem_mib = ?,"
+		s = api_stmt(c, "UPDATE tenants SET quota_vcpus = ?, quota_mem_mib = ?,"
 			    " quota_disk_gib = ?, quota_vms = ? WHERE name = ?");
 		if (s == NULL)
 			goto out;
 		bind_quota(s, 1, q);
 		store_bind_text(s, 5, name);
-		if (step_done(c, s, "updating the tenant") < 0)
+		if (api_step_write(c, s, "updating the tenant") < 0)
 			goto out;
 	}
 	if (have_p && tenant_set_pools(c, name, buf_str(&pools)) < 0)
@@ -795,11 +769,11 @@ void h_tenant_delete(struct api_ctx *c)
 			"groups: delete them first", name);
 		return;
 	}
-	s = stmt(c, "DELETE FROM tenants WHERE name = ?");
+	s = api_stmt(c, "DELETE FROM tenants WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
-	if (step_done(c, s, "deleting the tenant") < 0)
+	if (api_step_write(c, s, "deleting the tenant") < 0)
 		return;
 	api_ok(c, 204, NULL);
 }
@@ -868,7 +842,7 @@ void h_group_list(struct api_ctx *c)
 		}
 		tenant = c->who.tenant;
 	}
-	s = stmt(c, "SELECT " GROUP_COLS " FROM groups g WHERE g.name > ?1 AND "
+	s = api_stmt(c, "SELECT " GROUP_COLS " FROM groups g WHERE g.name > ?1 AND "
 		    "(?2 IS NULL OR g.tenant = ?2) ORDER BY g.name LIMIT ?3");
 	if (s == NULL)
 		return;
@@ -887,7 +861,7 @@ void h_group_list(struct api_ctx *c)
 
 static void group_answer(struct api_ctx *c, const char *name, int status)
 {
-	sqlite3_stmt *s = stmt(c, "SELECT " GROUP_COLS " FROM groups g WHERE "
+	sqlite3_stmt *s = api_stmt(c, "SELECT " GROUP_COLS " FROM groups g WHERE "
 				  "g.name = ?");
 
 	if (s == NULL)
@@ -938,7 +912,7 @@ void h_group_create(struct api_ctx *c)
 			name);
 		return;
 	}
-	s = stmt(c, "INSERT INTO groups(name, tenant, policy, availability, "
+	s = api_stmt(c, "INSERT INTO groups(name, tenant, policy, availability, "
 		    "created_ms) VALUES (?,?,?,?,?)");
 	if (s == NULL)
 		return;
@@ -947,7 +921,7 @@ void h_group_create(struct api_ctx *c)
 	store_bind_text(s, 3, policy);
 	sqlite3_bind_double(s, 4, avail);
 	sqlite3_bind_int64(s, 5, time_wall_ms());
-	if (step_done(c, s, "creating the group") < 0)
+	if (api_step_write(c, s, "creating the group") < 0)
 		return;
 	group_answer(c, name, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/groups/%s", name);
@@ -966,7 +940,7 @@ void h_group_delete(struct api_ctx *c)
 	snprintf(c->audit_target, sizeof(c->audit_target), "group:%s", name);
 	if (api_begin(c) < 0)
 		return;
-	s = stmt(c, "SELECT tenant FROM groups WHERE name = ?");
+	s = api_stmt(c, "SELECT tenant FROM groups WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
@@ -982,11 +956,11 @@ void h_group_delete(struct api_ctx *c)
 			"delete them first", name);
 		return;
 	}
-	s = stmt(c, "DELETE FROM groups WHERE name = ?");
+	s = api_stmt(c, "DELETE FROM groups WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
-	if (step_done(c, s, "deleting the group") < 0)
+	if (api_step_write(c, s, "deleting the group") < 0)
 		return;
 	api_ok(c, 204, NULL);
 }
@@ -1016,7 +990,7 @@ void h_flavor_list(struct api_ctx *c)
 
 	if (api_page(c, &limit, &after) < 0)
 		return;
-	s = stmt(c, "SELECT name, vcpus, mem_mib, disk_gib, created_ms FROM "
+	s = api_stmt(c, "SELECT name, vcpus, mem_mib, disk_gib, created_ms FROM "
 		    "flavors WHERE name > ? ORDER BY name LIMIT ?");
 	if (s == NULL)
 		return;
@@ -1034,7 +1008,7 @@ void h_flavor_list(struct api_ctx *c)
 
 static void flavor_answer(struct api_ctx *c, const char *name, int status)
 {
-	sqlite3_stmt *s = stmt(c, "SELECT name, vcpus, mem_mib, disk_gib, "
+	sqlite3_stmt *s = api_stmt(c, "SELECT name, vcpus, mem_mib, disk_gib, "
 				  "created_ms FROM flavors WHERE name = ?");
 
 	if (s == NULL)
@@ -1070,7 +1044,7 @@ void h_flavor_create(struct api_ctx *c)
 			name);
 		return;
 	}
-	s = stmt(c, "INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, "
+	s = api_stmt(c, "INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, "
 		    "created_ms) VALUES (?,?,?,?,?)");
 	if (s == NULL)
 		return;
@@ -1079,7 +1053,7 @@ void h_flavor_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 3, m);
 	sqlite3_bind_int64(s, 4, d);
 	sqlite3_bind_int64(s, 5, time_wall_ms());
-	if (step_done(c, s, "creating the flavor") < 0)
+	if (api_step_write(c, s, "creating the flavor") < 0)
 		return;
 	flavor_answer(c, name, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/flavors/%s", name);
@@ -1108,11 +1082,11 @@ void h_flavor_delete(struct api_ctx *c)
 			name);
 		return;
 	}
-	s = stmt(c, "DELETE FROM flavors WHERE name = ?");
+	s = api_stmt(c, "DELETE FROM flavors WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
-	if (step_done(c, s, "deleting the flavor") < 0)
+	if (api_step_write(c, s, "deleting the flavor") < 0)
 		return;
 	api_ok(c, 204, NULL);
 }
@@ -1149,7 +1123,7 @@ void h_token_list(struct api_ctx *c)
 
 	if (api_page(c, &limit, &after) < 0)
 		return;
-	s = stmt(c, "SELECT id, role, tenant, node, description, created_ms "
+	s = api_stmt(c, "SELECT id, role, tenant, node, description, created_ms "
 		    "FROM tokens WHERE id > ? ORDER BY id LIMIT ?");
 	if (s == NULL)
 		return;
@@ -1212,7 +1186,7 @@ void h_token_create(struct api_ctx *c)
 		return;
 	}
 	snprintf(c->audit_target, sizeof(c->audit_target), "token:%s", id);
-	s = stmt(c, "INSERT INTO tokens(id, hash, role, tenant, description, "
+	s = api_stmt(c, "INSERT INTO tokens(id, hash, role, tenant, description, "
 		    "created_ms) VALUES (?,?,?,?,?,?)");
 	if (s == NULL)
 		return;
@@ -1222,9 +1196,9 @@ void h_token_create(struct api_ctx *c)
 	store_bind_text(s, 4, tenant);
 	store_bind_text(s, 5, desc);
 	sqlite3_bind_int64(s, 6, time_wall_ms());
-	if (step_done(c, s, "creating the token") < 0)
+	if (api_step_write(c, s, "creating the token") < 0)
 		return;
-	s = stmt(c, "SELECT id, role, tenant, node, description, created_ms "
+	s = api_stmt(c, "SELECT id, role, tenant, node, description, created_ms "
 		    "FROM tokens WHERE id = ?");
 	if (s == NULL)
 		return;
@@ -1250,11 +1224,11 @@ void h_token_delete(struct api_ctx *c)
 			"this request uses: use another admin token");
 		return;
 	}
-	s = stmt(c, "DELETE FROM tokens WHERE id = ?");
+	s = api_stmt(c, "DELETE FROM tokens WHERE id = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, id);
-	if (step_done(c, s, "revoking the token") < 0)
+	if (api_step_write(c, s, "revoking the token") < 0)
 		return;
 	if (sqlite3_changes(store_db(c->ctrl->st)) == 0) {
 		api_err(c, 404, "not_found", NULL, "token '%s' does not exist",
@@ -1281,7 +1255,7 @@ void h_audit_list(struct api_ctx *c)
 			"query parameter 'after' must be an entry number");
 		return;
 	}
-	s = stmt(c, "SELECT seq, time_ms, actor, action, target, result, "
+	s = api_stmt(c, "SELECT seq, time_ms, actor, action, target, result, "
 		    "request_id, prev_hash, hash FROM audit WHERE seq > ? "
 		    "ORDER BY seq LIMIT ?");
 	if (s == NULL)
@@ -1442,7 +1416,7 @@ void h_pool_util(struct api_ctx *c)
 		cJSON_AddNumberToObject(d, "eta_used", eta(u.used[i], u.total[i]));
 	}
 	series = cJSON_AddArrayToObject(o, "series");
-	s = stmt(c, "SELECT level, time_ms, n, v0, v1, v2, v3, v4, v5 FROM "
+	s = api_stmt(c, "SELECT level, time_ms, n, v0, v1, v2, v3, v4, v5 FROM "
 		    "util_samples WHERE pool = ? AND time_ms >= ? ORDER BY "
 		    "time_ms, level DESC LIMIT 5000");
 	if (s == NULL) {

@@ -12,24 +12,6 @@
 #include "controller/place.h"
 #include "controller/store.h"
 
-static sqlite3_stmt *stmt(struct api_ctx *c, const char *sql)
-{
-	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
-
-	if (s == NULL)
-		api_err_internal(c, "preparing a query");
-	return s;
-}
-
-static int step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
-{
-	if (sqlite3_step(s) == SQLITE_DONE)
-		return 0;
-	store_err(c->ctrl->st, what);
-	api_err_internal(c, what);
-	return -1;
-}
-
 static void add_str_or_null(cJSON *o, const char *key, sqlite3_stmt *s, int i)
 {
 	if (sqlite3_column_type(s, i) == SQLITE_NULL ||
@@ -100,7 +82,7 @@ static sqlite3_stmt *vm_load(struct api_ctx *c)
 		vm_missing(c, id);
 		return NULL;
 	}
-	s = stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
+	s = api_stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
 	if (s == NULL)
 		return NULL;
 	store_bind_text(s, 1, id);
@@ -115,7 +97,7 @@ static sqlite3_stmt *vm_load(struct api_ctx *c)
 
 static void vm_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s = stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
+	sqlite3_stmt *s = api_stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
 
 	if (s == NULL)
 		return;
@@ -171,7 +153,7 @@ void h_vm_list(struct api_ctx *c)
 		}
 		f[0] = c->who.tenant;
 	}
-	s = stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE seq > ?1 AND "
+	s = api_stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE seq > ?1 AND "
 		    "(?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR host = ?3) "
 		    "AND (?4 IS NULL OR state = ?4) AND (?5 IS NULL OR pool = ?5)"
 		    " AND (?6 IS NULL OR grp = ?6) AND (?7 IS NULL OR flavor = ?7)"
@@ -207,7 +189,7 @@ static int lifecycle_task(struct api_ctx *c, const char *type, const char *vm,
 	char task[37];
 	sqlite3_stmt *s;
 
-	s = stmt(c, "UPDATE tasks SET state = 'failed', error = 'superseded by "
+	s = api_stmt(c, "UPDATE tasks SET state = 'failed', error = 'superseded by "
 		    "a later request', updated_ms = ? WHERE vm_id = ? AND type "
 		    "IN ('create','start','stop','delete') AND state IN "
 		    "('pending','running')");
@@ -215,7 +197,7 @@ static int lifecycle_task(struct api_ctx *c, const char *type, const char *vm,
 		return -1;
 	sqlite3_bind_int64(s, 1, time_wall_ms());
 	store_bind_text(s, 2, vm);
-	if (step_done(c, s, "updating the VM's tasks") < 0)
+	if (api_step_done(c, s, "updating the VM's tasks") < 0)
 		return -1;
 	if (uuid_generate_v4(task) < 0) {
 		api_err_internal(c, "making a task id");
@@ -226,11 +208,11 @@ static int lifecycle_task(struct api_ctx *c, const char *type, const char *vm,
 	/* already there (a stop of a VM that had shut down by itself) */
 	if ((strcmp(type, "start") == 0 && strcmp(cur_state, "running") == 0) ||
 	    (strcmp(type, "stop") == 0 && strcmp(cur_state, "stopped") == 0)) {
-		s = stmt(c, "UPDATE tasks SET state = 'done' WHERE id = ?");
+		s = api_stmt(c, "UPDATE tasks SET state = 'done' WHERE id = ?");
 		if (s == NULL)
 			return -1;
 		store_bind_text(s, 1, task);
-		if (step_done(c, s, "ending the task") < 0)
+		if (api_step_done(c, s, "ending the task") < 0)
 			return -1;
 	}
 	return 0;
@@ -246,7 +228,7 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 	bool has[4];
 
 	/* a VM counts until its host confirms it is gone (its claim) */
-	s = stmt(c, "SELECT t.quota_vcpus, t.quota_mem_mib, t.quota_disk_gib, "
+	s = api_stmt(c, "SELECT t.quota_vcpus, t.quota_mem_mib, t.quota_disk_gib, "
 		    "t.quota_vms, total(c.vcpus), total(c.mem_mib), "
 		    "total(c.disk_gib), total(c.n) FROM tenants t LEFT JOIN "
 		    "claims c ON c.tenant = t.name WHERE t.name = ?");
@@ -330,7 +312,7 @@ void h_vm_create(struct api_ctx *c)
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
 	if (api_begin(c) < 0)
 		return;
-	s = stmt(c, "SELECT 1 FROM tenants WHERE name = ?");
+	s = api_stmt(c, "SELECT 1 FROM tenants WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, tenant);
@@ -341,7 +323,7 @@ void h_vm_create(struct api_ctx *c)
 			"exist: create it with 'finctl tenant create'", tenant);
 		return;
 	}
-	s = stmt(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE name = ?");
+	s = api_stmt(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, flavor);
@@ -356,7 +338,7 @@ void h_vm_create(struct api_ctx *c)
 		req[i] = sqlite3_column_int64(s, i);
 	sqlite3_reset(s);
 	if (group) {
-		s = stmt(c, "SELECT tenant FROM groups WHERE name = ?");
+		s = api_stmt(c, "SELECT tenant FROM groups WHERE name = ?");
 		if (s == NULL)
 			return;
 		store_bind_text(s, 1, group);
@@ -370,7 +352,7 @@ void h_vm_create(struct api_ctx *c)
 		}
 		sqlite3_reset(s);
 	}
-	s = stmt(c, "SELECT 1 FROM vms WHERE tenant = ? AND name = ?");
+	s = api_stmt(c, "SELECT 1 FROM vms WHERE tenant = ? AND name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, tenant);
@@ -399,7 +381,7 @@ void h_vm_create(struct api_ctx *c)
 			"for tenant '%s': %s", flavor, tenant, why);
 		return;
 	}
-	s = stmt(c, "SELECT pool FROM hosts WHERE name = ?");
+	s = api_stmt(c, "SELECT pool FROM hosts WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, host);
@@ -409,7 +391,7 @@ void h_vm_create(struct api_ctx *c)
 	}
 	str_copy(hpool, sizeof(hpool), store_col_text(s, 0));
 	sqlite3_reset(s);
-	s = stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
+	s = api_stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
 		    "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
 		    "updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,'running','pending',"
 		    "?12,?12)");
@@ -425,7 +407,7 @@ void h_vm_create(struct api_ctx *c)
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_int64(s, 8 + i, req[i]);
 	sqlite3_bind_int64(s, 12, time_wall_ms());
-	if (step_done(c, s, "recording the VM") < 0)
+	if (api_step_done(c, s, "recording the VM") < 0)
 		return;
 	if (api_bump_generation(c->ctrl, host) < 0) {
 		api_err_internal(c, "updating the host");
@@ -464,7 +446,7 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 		return;
 	}
 	if (strcmp(cur, desired) != 0) {
-		s = stmt(c, "UPDATE vms SET desired = ?, updated_ms = ?, "
+		s = api_stmt(c, "UPDATE vms SET desired = ?, updated_ms = ?, "
 			    "state = CASE WHEN ?1 = 'deleted' THEN 'deleting' "
 			    "ELSE state END WHERE id = ?");
 		if (s == NULL)
@@ -472,10 +454,10 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 		store_bind_text(s, 1, desired);
 		sqlite3_bind_int64(s, 2, time_wall_ms());
 		store_bind_text(s, 3, id);
-		if (step_done(c, s, "updating the VM") < 0)
+		if (api_step_done(c, s, "updating the VM") < 0)
 			return;
 		if (strcmp(desired, "deleted") == 0) {
-			s = stmt(c, "UPDATE tasks SET state = 'failed', error = "
+			s = api_stmt(c, "UPDATE tasks SET state = 'failed', error = "
 				    "'the VM was deleted', updated_ms = ? WHERE "
 				    "vm_id = ? AND type IN ('migrate','reboot') "
 				    "AND state IN ('pending','running')");
@@ -483,7 +465,7 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 				return;
 			sqlite3_bind_int64(s, 1, time_wall_ms());
 			store_bind_text(s, 2, id);
-			if (step_done(c, s, "cancelling the VM's tasks") < 0)
+			if (api_step_done(c, s, "cancelling the VM's tasks") < 0)
 				return;
 		}
 		if (api_bump_generation(c->ctrl, host) < 0) {
@@ -550,7 +532,7 @@ static cJSON *task_json(sqlite3_stmt *s)
 
 static void task_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s = stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE id = ?");
+	sqlite3_stmt *s = api_stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE id = ?");
 
 	if (s == NULL)
 		return;
@@ -588,7 +570,7 @@ void h_task_list(struct api_ctx *c)
 	}
 	if (api_is_tenant(c))
 		tenant = c->who.tenant;
-	s = stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE seq > ?1 AND "
+	s = api_stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE seq > ?1 AND "
 		    "(?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR vm_id = ?3) "
 		    "AND (?4 IS NULL OR state = ?4) ORDER BY seq LIMIT ?5");
 	if (s == NULL)
@@ -613,7 +595,7 @@ static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
 		       const char *vm, const char *tenant, const char *src,
 		       const char *dst, const int64_t req[3])
 {
-	sqlite3_stmt *s = stmt(c, "INSERT INTO tasks(id, type, state, vm_id, "
+	sqlite3_stmt *s = api_stmt(c, "INSERT INTO tasks(id, type, state, vm_id, "
 				  "tenant, source_host, target_host, vcpus, "
 				  "mem_mib, disk_gib, created_ms, updated_ms) "
 				  "VALUES (?,?,'pending',?,?,?,?,?,?,?,?10,?10)");
@@ -629,7 +611,7 @@ static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_int64(s, 7 + i, req[i]);
 	sqlite3_bind_int64(s, 10, time_wall_ms());
-	return step_done(c, s, "recording the task");
+	return api_step_done(c, s, "recording the task");
 }
 
 static bool vm_busy(struct api_ctx *c, const char *vm)
