@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "tests/unit/fc_test.h"
+#include "tests/unit/fc_test_store.h"
 
 #include "common/err.h"
 #include "controller/audit.h"
@@ -73,42 +74,14 @@ static void test_hash_covers_fields(void **state)
 	assert_string_not_equal(a, b);
 }
 
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store *st;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fc-audit-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
-	if (store_open(f->path, &f->st) < 0) {
-		fprintf(stderr, "%s\n", err_msg());
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return fc_test_store_setup(state, "audit");
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char p[128];
-
-	store_close(f->st);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return fc_test_store_teardown(state);
 }
 
 static void append_n(struct store *st, int n)
@@ -126,7 +99,7 @@ static void append_n(struct store *st, int n)
 
 static void test_chain_intact(void **state)
 {
-	struct fixture *f = *state;
+	struct fc_test_store *f = *state;
 	struct audit_report r;
 
 	append_n(f->st, 5);
@@ -137,7 +110,7 @@ static void test_chain_intact(void **state)
 
 static void test_triggers_refuse_edits(void **state)
 {
-	struct fixture *f = *state;
+	struct fc_test_store *f = *state;
 
 	append_n(f->st, 2);
 	assert_int_equal(store_exec(f->st, "UPDATE audit SET result = 1"), -1);
@@ -147,7 +120,7 @@ static void test_triggers_refuse_edits(void **state)
 
 static void test_edit_detected(void **state)
 {
-	struct fixture *f = *state;
+	struct fc_test_store *f = *state;
 	struct audit_report r;
 
 	append_n(f->st, 5);
@@ -162,7 +135,7 @@ static void test_edit_detected(void **state)
 
 static void test_delete_detected(void **state)
 {
-	struct fixture *f = *state;
+	struct fc_test_store *f = *state;
 	struct audit_report r;
 
 	append_n(f->st, 5);
@@ -175,7 +148,7 @@ static void test_delete_detected(void **state)
 
 static void test_truncation_detected(void **state)
 {
-	struct fixture *f = *state;
+	struct fc_test_store *f = *state;
 	struct audit_report r;
 
 	append_n(f->st, 5);
@@ -188,7 +161,7 @@ static void test_truncation_detected(void **state)
 
 static void test_rehash_forgery_detected(void **state)
 {
-	struct fixture *f = *state;
+	struct fc_test_store *f = *state;
 	struct audit_report r;
 
 	/* an attacker who edits a row and recomputes its own hash still
