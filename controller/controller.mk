@@ -39,3 +39,4 @@ $(eval $(call unit_test,test_ctrl_routes,tests/unit/test_ctrl_routes.c,$(CTRL_TE
 $(eval $(call unit_test,test_ctrl_audit,tests/unit/test_ctrl_audit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_series,tests/unit/test_ctrl_series.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_api,tests/unit/test_ctrl_api.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_place,tests/unit/test_ctrl_place.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -21,6 +21,12 @@ static int find_name(const void *base, size_t stride, size_t n,
 
 #define FIND(arr, n, nm) find_name((arr), sizeof(*(arr)), (n), (nm))
 
+static int step_err(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	sqlite3_reset(s);
+	return store_err(st, what);
+}
+
 static bool csv_has(const char *csv, const char *item)
 {
 	size_t len = strlen(item);
@@ -56,25 +62,26 @@ static int build(struct store *st, const struct place_request *r,
 		 struct sched_problem **out, char *why, size_t whysize)
 {
 	struct sched_problem *p = sched_problem_new();
-	size_t ap = 0, ah = 0, at = 0, av = 0;
-	char *compliance[256];
+	size_t ap = 0, ah = 0, at = 0, av = 0, ac = 0;
+	char **compliance = NULL;
+	bool *allowed = NULL;
 	char cls[128] = "";
 	sqlite3_stmt *s;
-	int ret = -1, t;
+	int ret = -1, t, rc;
 
 	if (p == NULL)
 		return -1;
-	memset(compliance, 0, sizeof(compliance));
 	s = store_stmt(st, "SELECT name, ratio_vcpus, ratio_mem, ratio_disk, "
 			   "policy, compliance FROM pools ORDER BY name");
 	if (s == NULL)
 		goto out;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct sched_pool *pl;
 
-		if (p->npools >= FC_ARRAY_LEN(compliance) ||
-		    grow((void **)&p->pools, &ap, p->npools, sizeof(*p->pools)) < 0) {
-			err_set("too many pools for placement");
+		if (grow((void **)&p->pools, &ap, p->npools, sizeof(*p->pools)) < 0 ||
+		    grow((void **)&compliance, &ac, p->npools,
+			 sizeof(*compliance)) < 0) {
+			sqlite3_reset(s);
 			goto out;
 		}
 		pl = &p->pools[p->npools];
@@ -86,10 +93,15 @@ static int build(struct store *st, const struct place_request *r,
 				     : POLICY_PACK;
 		compliance[p->npools] = strdup(store_col_text(s, 5));
 		if (compliance[p->npools] == NULL) {
+			sqlite3_reset(s);
 			err_set("out of memory");
 			goto out;
 		}
 		p->npools++;
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the pools");
+		goto out;
 	}
 	sqlite3_reset(s);
 
@@ -98,12 +110,14 @@ static int build(struct store *st, const struct place_request *r,
 			   "ORDER BY name");
 	if (s == NULL)
 		goto out;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct sched_host *h;
 		const char *name = store_col_text(s, 0);
 
-		if (grow((void **)&p->hosts, &ah, p->nhosts, sizeof(*p->hosts)) < 0)
+		if (grow((void **)&p->hosts, &ah, p->nhosts, sizeof(*p->hosts)) < 0) {
+			sqlite3_reset(s);
 			goto out;
+		}
 		h = &p->hosts[p->nhosts];
 		str_copy(h->name, sizeof(h->name), name);
 		h->pool = FIND(p->pools, p->npools, store_col_text(s, 1));
@@ -122,18 +136,24 @@ static int build(struct store *st, const struct place_request *r,
 			h->pool = 0;
 		p->nhosts++;
 	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the hosts");
+		goto out;
+	}
 	sqlite3_reset(s);
 
 	s = store_stmt(st, "SELECT name, isolation, compliance_class FROM "
 			   "tenants ORDER BY name");
 	if (s == NULL)
 		goto out;
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct sched_tenant *tn;
 
 		if (grow((void **)&p->tenants, &at, p->ntenants,
-			 sizeof(*p->tenants)) < 0)
+			 sizeof(*p->tenants)) < 0) {
+			sqlite3_reset(s);
 			goto out;
+		}
 		tn = &p->tenants[p->ntenants];
 		str_copy(tn->name, sizeof(tn->name), store_col_text(s, 0));
 		tn->isolation = strcmp(store_col_text(s, 1), "dedicated") == 0
@@ -142,6 +162,10 @@ static int build(struct store *st, const struct place_request *r,
 		if (strcmp(tn->name, r->tenant) == 0)
 			str_copy(cls, sizeof(cls), store_col_text(s, 2));
 		p->ntenants++;
+	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the tenants");
+		goto out;
 	}
 	sqlite3_reset(s);
 	t = FIND(p->tenants, p->ntenants, r->tenant);
@@ -157,7 +181,8 @@ static int build(struct store *st, const struct place_request *r,
 		bool listed = false;
 
 		tn->pools = calloc(p->npools + 1, sizeof(int));
-		if (tn->pools == NULL) {
+		allowed = calloc(p->npools + 1, sizeof(*allowed));
+		if (tn->pools == NULL || allowed == NULL) {
 			err_set("out of memory");
 			goto out;
 		}
@@ -165,13 +190,16 @@ static int build(struct store *st, const struct place_request *r,
 		if (s == NULL)
 			goto out;
 		store_bind_text(s, 1, r->tenant);
-		bool allowed[256] = {false};
-		while (sqlite3_step(s) == SQLITE_ROW) {
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			int pi = FIND(p->pools, p->npools, store_col_text(s, 0));
 
 			listed = true;
 			if (pi >= 0)
 				allowed[pi] = true;
+		}
+		if (rc != SQLITE_DONE) {
+			step_err(st, s, "reading the tenant's pools");
+			goto out;
 		}
 		sqlite3_reset(s);
 		for (size_t i = 0; i < p->npools; i++) {
@@ -205,9 +233,14 @@ static int build(struct store *st, const struct place_request *r,
 		if (s == NULL)
 			goto out;
 		store_bind_text(s, 1, r->group);
-		if (sqlite3_step(s) != SQLITE_ROW) {
-			sqlite3_reset(s);
-			err_set("group '%s' does not exist", r->group);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW) {
+			if (rc == SQLITE_DONE) {
+				sqlite3_reset(s);
+				err_set("group '%s' does not exist", r->group);
+			} else {
+				step_err(st, s, "reading the group");
+			}
 			goto out;
 		}
 		str_copy(p->groups[0].name, sizeof(p->groups[0].name), r->group);
@@ -236,7 +269,7 @@ static int build(struct store *st, const struct place_request *r,
 	if (s == NULL)
 		goto out;
 	store_bind_text(s, 1, r->group);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct sched_vm *v;
 		int h = FIND(p->hosts, p->nhosts, store_col_text(s, 0));
 		int tt = FIND(p->tenants, p->ntenants, store_col_text(s, 1));
@@ -256,6 +289,10 @@ static int build(struct store *st, const struct place_request *r,
 		v->host = h;
 		p->nvms++;
 	}
+	if (rc != SQLITE_DONE) {
+		step_err(st, s, "reading the claims");
+		goto out;
+	}
 	sqlite3_reset(s);
 	if (grow((void **)&p->vms, &av, p->nvms, sizeof(*p->vms)) < 0)
 		goto out;
@@ -274,8 +311,10 @@ static int build(struct store *st, const struct place_request *r,
 	p = NULL;
 	ret = 0;
 out:
-	for (size_t i = 0; i < FC_ARRAY_LEN(compliance); i++)
+	for (size_t i = 0; i < ac; i++)
 		free(compliance[i]);
+	free(compliance);
+	free(allowed);
 	sched_problem_free(p);
 	return ret;
 }
