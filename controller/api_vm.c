@@ -371,7 +371,8 @@ void h_vm_create(struct api_ctx *c)
 	pr.pool = pool;
 	for (int i = 0; i < 3; i++)
 		pr.req[i] = (double)req[i];
-	rc = place_vm(c->ctrl->st, &pr, host, sizeof(host), why, sizeof(why));
+	rc = place_vm(c->ctrl->st, &pr, host, sizeof(host), hpool,
+		      sizeof(hpool), why, sizeof(why));
 	if (rc < 0) {
 		api_err_internal(c, "placing the VM");
 		return;
@@ -381,16 +382,6 @@ void h_vm_create(struct api_ctx *c)
 			"for tenant '%s': %s", flavor, tenant, why);
 		return;
 	}
-	s = api_stmt(c, "SELECT pool FROM hosts WHERE name = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, host);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		api_err_internal(c, "reading the chosen host");
-		return;
-	}
-	str_copy(hpool, sizeof(hpool), store_col_text(s, 0));
-	sqlite3_reset(s);
 	s = api_stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
 		    "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
 		    "updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,'running','pending',"
@@ -723,8 +714,8 @@ void h_vm_migrate(struct api_ctx *c)
 		rc = place_check(c->ctrl->st, &pr, want, why, sizeof(why));
 		str_copy(target, sizeof(target), want);
 	} else {
-		rc = place_vm(c->ctrl->st, &pr, target, sizeof(target), why,
-			      sizeof(why));
+		rc = place_vm(c->ctrl->st, &pr, target, sizeof(target), NULL,
+			      0, why, sizeof(why));
 	}
 	if (rc < 0) {
 		api_err_internal(c, "placing the VM");

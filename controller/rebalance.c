@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/model.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
 #include "scheduler/problem.h"
@@ -16,311 +17,19 @@
 /* How often a run looks at its migrations. */
 #define RB_POLL_US (200 * 1000)
 
-/* ------------------------------------------------------------ the problem */
-
-/* What the store knows about each VM of the problem beyond the model. */
-struct rb_vm {
-	char id[40];
-	char name[NAME_MAX_LEN + 1];
-	char tenant[NAME_MAX_LEN + 1];
-	char state[16];
-	const char *fixed; /* NULL: may move live; else why not */
-};
-
-struct rb_problem {
-	struct sched_problem *p;
-	struct rb_vm *vm;  /* one per p->vms[i] */
-	size_t nreal;      /* vms[nreal..] are claims of migrations in flight */
-};
-
-static void rb_problem_free(struct rb_problem *rp)
-{
-	if (rp == NULL)
-		return;
-	sched_problem_free(rp->p);
-	free(rp->vm);
-	free(rp);
-}
-
-static int grow(void **arr, size_t *alloc, size_t n, size_t size)
-{
-	size_t na;
-	void *p;
-
-	if (n < *alloc)
-		return 0;
-	na = *alloc ? *alloc * 2 : 16;
-	p = realloc(*arr, na * size);
-	if (p == NULL)
-		return err_set("out of memory for a rebalance plan");
-	memset((char *)p + *alloc * size, 0, (na - *alloc) * size);
-	*arr = p;
-	*alloc = na;
-	return 0;
-}
-
-/* Index of name in an array of structs that start with their name, sorted
- * by name (the queries say ORDER BY name), or -1. */
-static int find_sorted(const void *base, size_t stride, size_t n,
-		       const char *name)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp((const char *)base + mid * stride, name);
-
-		if (c == 0)
-			return (int)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-#define FIND(arr, n, nm) find_sorted((arr), sizeof(*(arr)), (n), (nm))
-
 static int step_err(struct store *st, sqlite3_stmt *s, const char *what)
 {
 	sqlite3_reset(s);
 	return store_err(st, what);
 }
 
-/* Build the problem of one pool from the store. 1 when the pool does not
+/* The model of pool (model.h, pool scope); 1 when the pool does not
  * exist. */
-static int rb_problem_build(struct store *st, const char *pool,
-			    struct rb_problem **out)
+static int load_pool(struct store *st, const char *pool, struct model *m)
 {
-	struct rb_problem *rp = calloc(1, sizeof(*rp));
-	struct sched_problem *p;
-	size_t ah = 0, at = 0, ag = 0, av = 0;
-	sqlite3_stmt *s;
-	int ret = -1, rc;
+	struct model_scope sc = {.kind = MODEL_SCOPE_POOL, .pool = pool};
 
-	if (rp == NULL || (rp->p = sched_problem_new()) == NULL) {
-		free(rp);
-		return err_set("out of memory for a rebalance plan");
-	}
-	p = rp->p;
-	s = store_stmt(st, "SELECT ratio_vcpus, ratio_mem, ratio_disk, policy "
-			   "FROM pools WHERE name = ?");
-	if (s == NULL)
-		goto out;
-	store_bind_text(s, 1, pool);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		if (rc == SQLITE_DONE)
-			ret = 1;
-		else
-			store_err(st, "reading the pool");
-		goto out;
-	}
-	p->pools = calloc(1, sizeof(*p->pools));
-	if (p->pools == NULL) {
-		sqlite3_reset(s);
-		err_set("out of memory");
-		goto out;
-	}
-	str_copy(p->pools[0].name, sizeof(p->pools[0].name), pool);
-	for (int d = 0; d < DIM_COUNT; d++)
-		p->pools[0].ratio[d] = sqlite3_column_double(s, d);
-	p->pools[0].policy = strcmp(store_col_text(s, 3), "spread") == 0
-				     ? POLICY_SPREAD
-				     : POLICY_PACK;
-	p->npools = 1;
-	sqlite3_reset(s);
-
-	s = store_stmt(st, "SELECT name, vcpus, mem_mib, disk_gib, cost, "
-			   "availability, state, maintenance FROM hosts WHERE "
-			   "pool = ? ORDER BY name");
-	if (s == NULL)
-		goto out;
-	store_bind_text(s, 1, pool);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sched_host *h;
-
-		if (grow((void **)&p->hosts, &ah, p->nhosts, sizeof(*p->hosts)) < 0) {
-			sqlite3_reset(s);
-			goto out;
-		}
-		h = &p->hosts[p->nhosts++];
-		str_copy(h->name, sizeof(h->name), store_col_text(s, 0));
-		h->pool = 0;
-		for (int d = 0; d < DIM_COUNT; d++)
-			h->cap[d] = (double)sqlite3_column_int64(s, 1 + d);
-		h->cost = sqlite3_column_double(s, 4);
-		h->availability = sqlite3_column_double(s, 5);
-		if (strcmp(store_col_text(s, 6), "up") != 0)
-			h->state = HOST_DOWN;
-		else if (sqlite3_column_int(s, 7))
-			h->state = HOST_MAINTENANCE;
-		else
-			h->state = HOST_UP;
-	}
-	if (rc != SQLITE_DONE) {
-		step_err(st, s, "reading the hosts");
-		goto out;
-	}
-	sqlite3_reset(s);
-
-	/* a pool's VMs were admitted to it: every tenant may use it */
-	s = store_stmt(st, "SELECT name, isolation FROM tenants ORDER BY name");
-	if (s == NULL)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sched_tenant *tn;
-
-		if (grow((void **)&p->tenants, &at, p->ntenants,
-			 sizeof(*p->tenants)) < 0) {
-			sqlite3_reset(s);
-			goto out;
-		}
-		tn = &p->tenants[p->ntenants++];
-		str_copy(tn->name, sizeof(tn->name), store_col_text(s, 0));
-		tn->isolation = strcmp(store_col_text(s, 1), "dedicated") == 0
-					? ISOLATION_DEDICATED
-					: ISOLATION_SHARED;
-	}
-	if (rc != SQLITE_DONE) {
-		step_err(st, s, "reading the tenants");
-		goto out;
-	}
-	sqlite3_reset(s);
-
-	s = store_stmt(st, "SELECT name, tenant, policy, availability FROM "
-			   "groups ORDER BY name");
-	if (s == NULL)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sched_group *g;
-
-		if (grow((void **)&p->groups, &ag, p->ngroups,
-			 sizeof(*p->groups)) < 0) {
-			sqlite3_reset(s);
-			goto out;
-		}
-		g = &p->groups[p->ngroups++];
-		str_copy(g->name, sizeof(g->name), store_col_text(s, 0));
-		g->tenant = FIND(p->tenants, p->ntenants, store_col_text(s, 1));
-		if (g->tenant < 0)
-			g->tenant = 0;
-		g->policy = strcmp(store_col_text(s, 2), "affinity") == 0
-				    ? GROUP_AFFINITY
-				    : GROUP_ANTI_AFFINITY;
-		g->availability = sqlite3_column_double(s, 3);
-	}
-	if (rc != SQLITE_DONE) {
-		step_err(st, s, "reading the groups");
-		goto out;
-	}
-	sqlite3_reset(s);
-
-	s = store_stmt(st, "SELECT v.id, v.name, v.tenant, v.grp, v.vcpus, "
-			   "v.mem_mib, v.disk_gib, v.host, v.state, v.desired, "
-			   "(SELECT count(*) FROM tasks t WHERE t.vm_id = v.id "
-			   "AND t.type IN ('migrate','reboot') AND t.state IN "
-			   "('pending','running')) "
-			   "FROM vms v JOIN hosts h ON h.name = v.host "
-			   "WHERE h.pool = ? ORDER BY v.seq");
-	if (s == NULL)
-		goto out;
-	store_bind_text(s, 1, pool);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sched_vm *v;
-		struct rb_vm *x;
-		size_t i = p->nvms;
-		size_t a0 = av;
-
-		if (grow((void **)&p->vms, &av, i, sizeof(*p->vms)) < 0 ||
-		    grow((void **)&rp->vm, &a0, i, sizeof(*rp->vm)) < 0) {
-			sqlite3_reset(s);
-			goto out;
-		}
-		v = &p->vms[i];
-		x = &rp->vm[i];
-		str_copy(x->id, sizeof(x->id), store_col_text(s, 0));
-		str_copy(x->name, sizeof(x->name), store_col_text(s, 1));
-		str_copy(x->tenant, sizeof(x->tenant), store_col_text(s, 2));
-		str_copy(x->state, sizeof(x->state), store_col_text(s, 8));
-		str_copy(v->name, sizeof(v->name), x->id);
-		v->tenant = FIND(p->tenants, p->ntenants, x->tenant);
-		if (v->tenant < 0)
-			v->tenant = 0;
-		v->group = sqlite3_column_type(s, 3) == SQLITE_NULL
-				   ? -1
-				   : FIND(p->groups, p->ngroups,
-					  store_col_text(s, 3));
-		for (int d = 0; d < DIM_COUNT; d++)
-			v->req[d] = (double)sqlite3_column_int64(s, 4 + d);
-		v->host = FIND(p->hosts, p->nhosts, store_col_text(s, 7));
-		if (strcmp(store_col_text(s, 9), "deleted") == 0)
-			x->fixed = "it is being deleted";
-		else if (v->host >= 0 && p->hosts[v->host].state == HOST_DOWN)
-			x->fixed = "its host is down";
-		else if (sqlite3_column_int(s, 10) > 0)
-			x->fixed = "it has a task in progress";
-		else if (strcmp(x->state, "running") != 0 ||
-			 strcmp(store_col_text(s, 9), "running") != 0)
-			x->fixed = "it is not running (only running VMs move live)";
-		p->nvms++;
-	}
-	if (rc != SQLITE_DONE) {
-		step_err(st, s, "reading the VMs");
-		goto out;
-	}
-	sqlite3_reset(s);
-	rp->nreal = p->nvms;
-
-	/* migrations in flight hold a claim on their targets too */
-	s = store_stmt(st, "SELECT t.vm_id, t.tenant, t.vcpus, t.mem_mib, "
-			   "t.disk_gib, t.target_host FROM tasks t JOIN hosts h "
-			   "ON h.name = t.target_host WHERE t.type = 'migrate' "
-			   "AND t.state IN ('pending','running') AND h.pool = ? "
-			   "ORDER BY t.seq");
-	if (s == NULL)
-		goto out;
-	store_bind_text(s, 1, pool);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct sched_vm *v;
-		struct rb_vm *x;
-		size_t i = p->nvms;
-		size_t a0 = av;
-
-		if (grow((void **)&p->vms, &av, i, sizeof(*p->vms)) < 0 ||
-		    grow((void **)&rp->vm, &a0, i, sizeof(*rp->vm)) < 0) {
-			sqlite3_reset(s);
-			goto out;
-		}
-		v = &p->vms[i];
-		x = &rp->vm[i];
-		snprintf(v->name, sizeof(v->name), "inflight:%s",
-			 store_col_text(s, 0));
-		str_copy(x->id, sizeof(x->id), store_col_text(s, 0));
-		str_copy(x->tenant, sizeof(x->tenant), store_col_text(s, 1));
-		x->fixed = "it is migrating";
-		v->tenant = FIND(p->tenants, p->ntenants, x->tenant);
-		if (v->tenant < 0)
-			v->tenant = 0;
-		v->group = -1;
-		for (int d = 0; d < DIM_COUNT; d++)
-			v->req[d] = (double)sqlite3_column_int64(s, 2 + d);
-		v->host = FIND(p->hosts, p->nhosts, store_col_text(s, 5));
-		p->nvms++;
-	}
-	if (rc != SQLITE_DONE) {
-		step_err(st, s, "reading the migrations in flight");
-		goto out;
-	}
-	sqlite3_reset(s);
-	*out = rp;
-	rp = NULL;
-	ret = 0;
-out:
-	rb_problem_free(rp);
-	return ret;
+	return model_load(st, &sc, m, NULL, 0);
 }
 
 /* ---------------------------------------------------------------- the plan */
@@ -465,7 +174,7 @@ out:
 int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 	    struct rb_run **run_out)
 {
-	struct rb_problem *rp = NULL;
+	struct model model;
 	struct rebal_opts o;
 	struct rebal_result res;
 	struct rb_run *run = NULL;
@@ -475,7 +184,7 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 	int ret = -1, rc;
 
 	memset(&res, 0, sizeof(res));
-	rc = rb_problem_build(ctrl->st, r->pool, &rp);
+	rc = load_pool(ctrl->st, r->pool, &model);
 	if (rc != 0)
 		return rc;
 	rebal_opts_init(&o);
@@ -483,7 +192,7 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 	o.max_moves = r->max_moves > 0 ? (size_t)r->max_moves : 0;
 	o.min_gain = r->min_gain;
 	if (r->drain_host) {
-		int h = FIND(rp->p->hosts, rp->p->nhosts, r->drain_host);
+		int h = model_host(&model, r->drain_host);
 
 		if (h < 0) {
 			err_set("host '%s' is not in pool '%s'", r->drain_host,
@@ -498,7 +207,7 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 		o.min_gain = 1e300;
 		o.max_moves = 0;
 	}
-	if (rebal_plan(rp->p, &o, &res) < 0) {
+	if (rebal_plan(model.p, &o, &res) < 0) {
 		err_prefix("planning pool '%s'", r->pool);
 		goto out;
 	}
@@ -540,9 +249,8 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 
 		for (size_t i = 0; i < res.nmoves; i++) {
 			const struct rebal_move *m = &res.moves[i];
-			const struct rb_vm *x = &rp->vm[m->vm];
-			const char *why = m->vm >= rp->nreal ? "it is migrating"
-							     : x->fixed;
+			const struct model_vm *x = &model.vm[m->vm];
+			const char *why = x->fixed;
 
 			if (why) {
 				if (!(e = cJSON_CreateObject()))
@@ -550,12 +258,12 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 				cJSON_AddItemToArray(not_moved, e);
 				cJSON_AddStringToObject(e, "vm", x->id);
 				cJSON_AddStringToObject(e, "vm_name", x->name);
-				cJSON_AddStringToObject(e, "host",
-							rp->p->hosts[m->from].name);
+				cJSON_AddStringToObject(
+					e, "host", model.p->hosts[m->from].name);
 				cJSON_AddStringToObject(e, "reason", why);
 				if (run && run_note(run, "VM '%s' (%s) stays on "
 						    "'%s': %s", x->name, x->id,
-						    rp->p->hosts[m->from].name,
+						    model.p->hosts[m->from].name,
 						    why) < 0)
 					goto out;
 				continue;
@@ -567,9 +275,9 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 			cJSON_AddStringToObject(e, "vm_name", x->name);
 			cJSON_AddStringToObject(e, "tenant", x->tenant);
 			cJSON_AddStringToObject(e, "source",
-						rp->p->hosts[m->from].name);
+						model.p->hosts[m->from].name);
 			cJSON_AddStringToObject(e, "target",
-						rp->p->hosts[m->to].name);
+						model.p->hosts[m->to].name);
 			cJSON_AddNumberToObject(e, "mem_mib", m->mem_mib);
 			cJSON_AddStringToObject(e, "phase",
 						rebal_phase_name(m->phase));
@@ -583,9 +291,9 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 				str_copy(rm->name, sizeof(rm->name), x->name);
 				str_copy(rm->tenant, sizeof(rm->tenant), x->tenant);
 				str_copy(rm->from, sizeof(rm->from),
-					 rp->p->hosts[m->from].name);
+					 model.p->hosts[m->from].name);
 				str_copy(rm->to, sizeof(rm->to),
-					 rp->p->hosts[m->to].name);
+					 model.p->hosts[m->to].name);
 				rm->mem_mib = m->mem_mib;
 			}
 		}
@@ -593,10 +301,10 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 	}
 	/* a drained host's VMs that the plan keeps there (not running, say) */
 	if (r->drain_host) {
-		for (size_t i = 0; i < rp->nreal; i++) {
+		for (size_t i = 0; i < model.nstored; i++) {
 			bool planned = false;
 
-			if (rp->p->vms[i].host != (int)evac)
+			if (model.p->vms[i].host != (int)evac)
 				continue;
 			for (size_t k = 0; k < res.nmoves; k++)
 				if (res.moves[k].vm == i)
@@ -606,19 +314,19 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 			if (!(e = cJSON_CreateObject()))
 				goto oom;
 			cJSON_AddItemToArray(not_moved, e);
-			cJSON_AddStringToObject(e, "vm", rp->vm[i].id);
-			cJSON_AddStringToObject(e, "vm_name", rp->vm[i].name);
+			cJSON_AddStringToObject(e, "vm", model.vm[i].id);
+			cJSON_AddStringToObject(e, "vm_name", model.vm[i].name);
 			cJSON_AddStringToObject(e, "host", r->drain_host);
 			cJSON_AddStringToObject(e, "reason",
-						rp->vm[i].fixed
-							? rp->vm[i].fixed
+						model.vm[i].fixed
+							? model.vm[i].fixed
 							: "no other host can take it");
 			if (run && run_note(run, "VM '%s' (%s) stays on '%s': %s",
-					    rp->vm[i].name, rp->vm[i].id,
+					    model.vm[i].name, model.vm[i].id,
 					    r->drain_host,
-					    rp->vm[i].fixed ? rp->vm[i].fixed
-							    : "no other host "
-							      "can take it") < 0)
+					    model.vm[i].fixed ? model.vm[i].fixed
+							      : "no other host "
+								"can take it") < 0)
 				goto out;
 		}
 	}
@@ -632,9 +340,9 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 		if (!(e = cJSON_CreateObject()))
 			goto oom;
 		cJSON_AddItemToArray(viol, e);
-		cJSON_AddStringToObject(e, "vm", rp->vm[v->vm].id);
+		cJSON_AddStringToObject(e, "vm", model.vm[v->vm].id);
 		cJSON_AddStringToObject(e, "host", v->host >= 0
-						   ? rp->p->hosts[v->host].name
+						   ? model.p->hosts[v->host].name
 						   : "");
 		cJSON_AddStringToObject(e, "constraint",
 					sched_reason_name(v->code));
@@ -647,12 +355,12 @@ int rb_plan(struct ctrl *ctrl, const struct rb_request *r, cJSON **plan,
 			goto out;
 	}
 	cJSON_AddBoolToObject(j, "max_moves_reached", res.max_moves_reached);
-	if (!(e = eta_json(rp->p, &active)))
+	if (!(e = eta_json(model.p, &active)))
 		goto oom;
 	cJSON_AddItemToObject(j, "eta_before", e);
 	cJSON_AddNumberToObject(j, "hosts_active_before", (double)active);
-	rebal_apply(&res, rp->p);
-	if (!(e = eta_json(rp->p, &active)))
+	rebal_apply(&res, model.p);
+	if (!(e = eta_json(model.p, &active)))
 		goto oom;
 	cJSON_AddItemToObject(j, "eta_after", e);
 	cJSON_AddNumberToObject(j, "hosts_active_after", (double)active);
@@ -671,7 +379,7 @@ out:
 	rb_run_free(run);
 	if (have_res)
 		rebal_result_free(&res);
-	rb_problem_free(rp);
+	model_free(&model);
 	return ret;
 }
 
@@ -825,12 +533,12 @@ static bool host_busy(const struct rb_run *r, const char *host)
  * when the moves in flight end. */
 static int recheck(struct rb_run *r, struct rb_move *m)
 {
-	struct rb_problem *rp = NULL;
+	struct model model;
 	struct sched_state *s = NULL;
-	int vm = -1, to, ret = -1;
+	int vm, to, ret = -1;
 	char why[400];
 
-	switch (rb_problem_build(r->ctrl->st, r->pool, &rp)) {
+	switch (load_pool(r->ctrl->st, r->pool, &model)) {
 	case 0:
 		break;
 	case 1:
@@ -838,40 +546,38 @@ static int recheck(struct rb_run *r, struct rb_move *m)
 	default:
 		return -1;
 	}
-	for (size_t i = 0; i < rp->nreal; i++)
-		if (strcmp(rp->vm[i].id, m->vm) == 0)
-			vm = (int)i;
+	vm = model_stored_vm(&model, m->vm);
 	if (vm < 0) {
 		snprintf(m->note, sizeof(m->note), "unnecessary: the VM is gone "
 			 "from pool '%s'", r->pool);
 		ret = 1;
 		goto out;
 	}
-	if (rp->p->vms[vm].host < 0 ||
-	    strcmp(rp->p->hosts[rp->p->vms[vm].host].name, m->from) != 0) {
+	if (model.p->vms[vm].host < 0 ||
+	    strcmp(model.p->hosts[model.p->vms[vm].host].name, m->from) != 0) {
 		snprintf(m->note, sizeof(m->note), "unnecessary: the VM is now "
 			 "on '%s', not on '%s'",
-			 rp->p->vms[vm].host < 0
+			 model.p->vms[vm].host < 0
 				 ? "?"
-				 : rp->p->hosts[rp->p->vms[vm].host].name,
+				 : model.p->hosts[model.p->vms[vm].host].name,
 			 m->from);
 		ret = 1;
 		goto out;
 	}
-	if (rp->vm[vm].fixed) {
+	if (model.vm[vm].fixed) {
 		snprintf(m->note, sizeof(m->note), "not moved: %s",
-			 rp->vm[vm].fixed);
+			 model.vm[vm].fixed);
 		ret = 1;
 		goto out;
 	}
-	to = FIND(rp->p->hosts, rp->p->nhosts, m->to);
+	to = model_host(&model, m->to);
 	if (to < 0) {
 		snprintf(m->note, sizeof(m->note), "infeasible: host '%s' left "
 			 "pool '%s'", m->to, r->pool);
 		ret = 1;
 		goto out;
 	}
-	s = sched_state_new(rp->p);
+	s = sched_state_new(model.p);
 	if (s == NULL)
 		goto out;
 	if (sched_state_check(s, (size_t)vm, (size_t)to, why, sizeof(why)) < 0) {
@@ -883,7 +589,7 @@ static int recheck(struct rb_run *r, struct rb_move *m)
 	ret = 0;
 out:
 	sched_state_free(s);
-	rb_problem_free(rp);
+	model_free(&model);
 	return ret;
 }
 
