@@ -6,6 +6,8 @@
 #include "common/json.h"
 #include "common/util.h"
 
+#define BACKOFF_MAX_NS (30ULL * 1000000000ULL)
+
 struct agent_client {
 	struct http_client *http;
 	char node[NAME_MAX_LEN + 1];
@@ -135,6 +137,23 @@ static const char *reply_error(const struct http_response *r)
 	return msg[0] ? msg : "no error message";
 }
 
+/* POST body (as JSON text) to path within timeout_ms; *r holds the reply
+ * (the caller frees it with http_response_free(), also after -1). */
+static int post_json(struct agent_client *c, const char *path,
+		     const cJSON *body, long timeout_ms,
+		     struct http_response *r)
+{
+	char *text = cJSON_PrintUnformatted(body);
+	int ret;
+
+	if (text == NULL)
+		return err_set("out of memory");
+	http_client_set_timeout(c->http, timeout_ms);
+	ret = http_client_request(c->http, "POST", path, text, r);
+	free(text);
+	return ret;
+}
+
 static const char *const register_keys[] = { "node", "credential",
 					     "heartbeat_interval_s", NULL };
 
@@ -146,7 +165,6 @@ int agent_client_register(struct agent_client *c, const char *join_token,
 	struct http_response r = { 0 };
 	cJSON *body = cJSON_CreateObject(), *reply = NULL, *invj;
 	const char *s;
-	char *text = NULL;
 	int64_t n;
 	int ret = -1;
 
@@ -161,15 +179,8 @@ int agent_client_register(struct agent_client *c, const char *join_token,
 		goto out;
 	}
 	cJSON_AddItemToObject(body, "inventory", invj);
-	text = cJSON_PrintUnformatted(body);
-	if (text == NULL) {
-		err_set("out of memory");
-		goto out;
-	}
 	http_client_set_token(c->http, NULL);
-	http_client_set_timeout(c->http, 30000);
-	if (http_client_request(c->http, "POST", "/v1/agents/register", text,
-				&r) < 0)
+	if (post_json(c, "/v1/agents/register", body, 30000, &r) < 0)
 		goto out;
 	if (r.status != 201 && r.status != 200) {
 		err_set("registration of node '%s' refused (HTTP %ld): %s",
@@ -194,7 +205,6 @@ out:
 	http_response_free(&r);
 	cJSON_Delete(body);
 	cJSON_Delete(reply);
-	free(text);
 	return ret;
 }
 
@@ -203,13 +213,9 @@ int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 {
 	struct http_response r = { 0 };
 	char path[256];
-	char *text;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	text = cJSON_PrintUnformatted(hb);
-	if (text == NULL)
-		return err_set("out of memory");
 	if (wait_s < 0)
 		wait_s = 0;
 	if (wait_s > AGENT_MAX_WAIT_S)
@@ -217,8 +223,7 @@ int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 	snprintf(path, sizeof(path), "/v1/agents/%s/heartbeat?wait_s=%d",
 		 c->node, wait_s);
 	/* The controller may hold a long-poll for wait_s. */
-	http_client_set_timeout(c->http, (long)(wait_s + 15) * 1000);
-	if (http_client_request(c->http, "POST", path, text, &r) < 0)
+	if (post_json(c, path, hb, (long)(wait_s + 15) * 1000, &r) < 0)
 		goto out;
 	if (r.status == 401 || r.status == 403) {
 		err_set("controller refused the credential of node '%s' (HTTP "
@@ -240,7 +245,6 @@ int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 	ret = 0;
 out:
 	http_response_free(&r);
-	free(text);
 	return ret;
 }
 
@@ -248,14 +252,10 @@ int agent_client_events(struct agent_client *c, const cJSON *events)
 {
 	struct http_response r = { 0 };
 	char path[256];
-	char *text = cJSON_PrintUnformatted(events);
 	int ret = -1;
 
-	if (text == NULL)
-		return err_set("out of memory");
 	snprintf(path, sizeof(path), "/v1/agents/%s/events", c->node);
-	http_client_set_timeout(c->http, 10000);
-	if (http_client_request(c->http, "POST", path, text, &r) < 0)
+	if (post_json(c, path, events, 10000, &r) < 0)
 		goto out;
 	if (r.status < 200 || r.status > 299) {
 		err_set("events of node '%s' refused (HTTP %ld): %s", c->node,
@@ -265,6 +265,13 @@ int agent_client_events(struct agent_client *c, const cJSON *events)
 	ret = 0;
 out:
 	http_response_free(&r);
-	free(text);
 	return ret;
+}
+
+uint64_t agent_client_backoff(uint64_t *backoff_ns)
+{
+	uint64_t b = *backoff_ns ? *backoff_ns : 1000000000ULL;
+
+	*backoff_ns = b * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : b * 2;
+	return b;
 }

@@ -48,4 +48,10 @@ int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 /* POST /v1/agents/{node}/events with body {"events": [...]}. */
 int agent_client_events(struct agent_client *c, const cJSON *events);
 
+/* How long to wait before the next retry of something that failed
+ * (the controller, libvirt), in ns: 1 s, then doubling up to 30 s.
+ * *backoff_ns holds the state between calls: 0 at first and again after
+ * a success. */
+uint64_t agent_client_backoff(uint64_t *backoff_ns);
+
 #endif

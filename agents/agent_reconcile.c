@@ -25,20 +25,15 @@ const char *agent_action_name(enum agent_action_type t)
 	return names[t];
 }
 
-static const struct agent_observed *find_uuid(const struct agent_observed *obs,
-					      size_t nobs, const char *uuid)
+/* The domain in obs whose name is key (exactly) when by_name, else whose
+ * UUID is key (in any case); NULL when none. */
+static const struct agent_observed *find_dom(const struct agent_observed *obs,
+					     size_t nobs, const char *key,
+					     bool by_name)
 {
 	for (size_t i = 0; i < nobs; i++)
-		if (strcasecmp(obs[i].uuid, uuid) == 0)
-			return &obs[i];
-	return NULL;
-}
-
-static const struct agent_observed *find_name(const struct agent_observed *obs,
-					      size_t nobs, const char *name)
-{
-	for (size_t i = 0; i < nobs; i++)
-		if (strcmp(obs[i].name, name) == 0)
+		if (by_name ? strcmp(obs[i].name, key) == 0
+			    : strcasecmp(obs[i].uuid, key) == 0)
 			return &obs[i];
 	return NULL;
 }
@@ -82,11 +77,11 @@ static bool decide(const struct agent_vm_spec *specs, size_t i,
 		}
 	}
 
-	o = find_uuid(obs, nobs, s->vm_id);
+	o = find_dom(obs, nobs, s->vm_id, false);
 	if (o == NULL) {
 		if (s->want == AGENT_WANT_DELETED)
 			return false;
-		byname = find_name(obs, nobs, s->name);
+		byname = find_dom(obs, nobs, s->name, true);
 		if (byname) {
 			a->type = AGENT_ACT_ERROR;
 			snprintf(a->error, sizeof(a->error),

@@ -1,48 +1,22 @@
-#include <fcntl.h>
+/*
+ * agent_virt.c - the core of agent_virt (agent_virt.h): libvirt's event
+ * loop, the connection, inventory and statistics, and the domain
+ * operations. The storage pool and disks are in agent_virt_volume.c, live
+ * migration in agent_virt_migrate.c; the three share agent_virt_priv.h.
+ */
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libxml/tree.h>
-#include <libxml/uri.h>
 
 #include "agents/agent_domxml.h"
-#include "agents/agent_virt.h"
+#include "agents/agent_virt_priv.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
-
-struct cpu_sample {
-	char uuid[37];
-	uint64_t cpu_ns;
-	uint64_t t_ns;
-};
-
-struct agent_virt {
-	char *uri;
-	char *storage_dir;
-	char *image_dir;
-	/* Set and cleared by the thread that calls connect and disconnect
-	 * (the main loop), under conn_lock; that thread reads it as it is,
-	 * others take a reference with conn_ref(). */
-	virConnectPtr conn;
-	pthread_mutex_t conn_lock;
-	int event_id;
-	atomic_bool dead;
-	bool test_driver;
-	char virt_type[8];
-	char cpu_model[128];
-	char *pool_name;      /* the pool over storage_dir, any length */
-	agent_virt_event_fn event_fn;
-	void *event_opaque;
-	pthread_mutex_t lock; /* samples */
-	struct cpu_sample *samples;
-	size_t nsamples;
-};
 
 /* ---- the event loop -------------------------------------------------- */
 
@@ -58,13 +32,8 @@ static void virt_silent(void *opaque, virErrorPtr e)
 	(void)e;
 }
 
-/* libvirt's last error of this thread, copied: every libvirt API call,
- * even virDomainGetName(), resets (frees) that error, so the message must
- * be taken before the next call. The copy is this thread's and stays
- * valid until its next virt_msg(): never call another libvirt function in
- * the same argument list (evaluation order is unspecified), and never use
- * virt_msg() twice in one err_set(). */
-static const char *virt_msg(void)
+/* See agent_virt_priv.h. */
+const char *agent_virt_msg(void)
 {
 	static __thread char msg[1024];
 	const char *m = virGetLastErrorMessage();
@@ -78,7 +47,7 @@ static void *ev_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&ev_quit)) {
 		if (virEventRunDefaultImpl() < 0) {
-			log_warn("libvirt event loop: %s", virt_msg());
+			log_warn("libvirt event loop: %s", agent_virt_msg());
 			usleep(100000);
 		}
 	}
@@ -91,10 +60,10 @@ int agent_virt_event_loop_start(void)
 		return 0;
 	virSetErrorFunc(NULL, virt_silent);
 	if (virInitialize() < 0)
-		return err_set("cannot initialise libvirt: %s", virt_msg());
+		return err_set("cannot initialise libvirt: %s", agent_virt_msg());
 	if (virEventRegisterDefaultImpl() < 0)
 		return err_set("cannot set up the libvirt event loop: %s",
-			       virt_msg());
+			       agent_virt_msg());
 	atomic_store(&ev_quit, false);
 	if (pthread_create(&ev_thread, NULL, ev_main, NULL) != 0)
 		return err_set("cannot start the libvirt event thread");
@@ -116,7 +85,7 @@ void agent_virt_event_loop_stop(void)
 	/* A due timer makes virEventRunDefaultImpl() return. Without one
 	 * the thread may sleep in poll() for ever: leave it, do not join. */
 	if (virEventAddTimeout(0, ev_wake, NULL, NULL) < 0) {
-		log_warn("libvirt event loop not stopped: %s", virt_msg());
+		log_warn("libvirt event loop not stopped: %s", agent_virt_msg());
 		virResetLastError();
 		pthread_detach(ev_thread);
 	} else {
@@ -258,124 +227,6 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event,
 	return 0;
 }
 
-/* A libvirt object XML (pool, volume) built with libxml2 like the domain
- * XML: the paths in it come from the config and must be escaped too. */
-static xmlNodePtr xml_child(xmlNodePtr parent, const char *name,
-			    const char *text)
-{
-	xmlNodePtr n = xmlNewChild(parent, NULL, BAD_CAST name, NULL);
-
-	if (n && text)
-		xmlNodeAddContent(n, BAD_CAST text);
-	return n;
-}
-
-static char *xml_dump(xmlDocPtr doc)
-{
-	xmlChar *mem = NULL;
-	char *s = NULL;
-	int size = 0;
-
-	xmlDocDumpMemory(doc, &mem, &size);
-	if (mem)
-		s = strdup((const char *)mem);
-	xmlFree(mem);
-	if (s == NULL)
-		err_set("out of memory");
-	return s;
-}
-
-static char *pool_xml(const char *name, const char *path)
-{
-	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-	xmlNodePtr root, target;
-	char *s = NULL;
-
-	if (doc == NULL)
-		goto out;
-	root = xmlNewNode(NULL, BAD_CAST "pool");
-	if (root == NULL)
-		goto out;
-	xmlDocSetRootElement(doc, root);
-	xmlSetProp(root, BAD_CAST "type", BAD_CAST "dir");
-	xml_child(root, "name", name);
-	target = xml_child(root, "target", NULL);
-	if (target == NULL || xml_child(target, "path", path) == NULL)
-		goto out;
-	s = xml_dump(doc);
-out:
-	xmlFreeDoc(doc);
-	if (s == NULL)
-		err_set("out of memory");
-	return s;
-}
-
-/* The dir pool over storage_dir. With it, libvirt knows the disks, and
- * a live migration without shared storage can precreate them on the
- * target node (whose agent defined the same pool over the same path). */
-static int pool_ensure(struct agent_virt *v)
-{
-	virStoragePoolPtr pool = NULL, other;
-	char real[PATH_MAX], name[64], *copy;
-	const char *pool_name;
-	char *xml = NULL;
-	int ret = -1;
-
-	if (dir_create(v->storage_dir, 0711) < 0)
-		return err_prefix("storage_dir");
-	if (realpath(v->storage_dir, real) == NULL)
-		return err_set_errno(errno, "storage_dir '%s'", v->storage_dir);
-	pool = virStoragePoolLookupByTargetPath(v->conn, real);
-	if (pool == NULL) {
-		uint32_t h = 2166136261u;
-
-		str_copy(name, sizeof(name), "fincloud");
-		other = virStoragePoolLookupByName(v->conn, name);
-		if (other) {
-			/* "fincloud" serves another directory: name this
-			 * one after its path. */
-			virStoragePoolFree(other);
-			for (const char *p = real; *p; p++)
-				h = (h ^ (unsigned char)*p) * 16777619u;
-			snprintf(name, sizeof(name), "fincloud-%08" PRIx32, h);
-		}
-		xml = pool_xml(name, real);
-		if (xml == NULL)
-			goto out;
-		pool = virStoragePoolDefineXML(v->conn, xml, 0);
-		if (pool == NULL) {
-			err_set("cannot define storage pool '%s' over '%s': %s",
-				name, real, virt_msg());
-			goto out;
-		}
-		log_info("defined libvirt storage pool '%s' over '%s'", name,
-			 real);
-	}
-	if (virStoragePoolIsActive(pool) != 1 &&
-	    virStoragePoolCreate(pool, 0) < 0) {
-		err_set("cannot start storage pool over '%s': %s", real,
-			virt_msg());
-		goto out;
-	}
-	virStoragePoolSetAutostart(pool, 1);
-	/* A pool found by its path may have any name: a cut copy would
-	 * name another pool, or none, at the next disk creation. */
-	pool_name = virStoragePoolGetName(pool);
-	copy = pool_name ? strdup(pool_name) : NULL;
-	if (copy == NULL) {
-		err_set("out of memory");
-		goto out;
-	}
-	free(v->pool_name);
-	v->pool_name = copy;
-	ret = 0;
-out:
-	if (pool)
-		virStoragePoolFree(pool);
-	free(xml);
-	return ret;
-}
-
 int agent_virt_connect(struct agent_virt *v)
 {
 	virConnectPtr conn;
@@ -389,7 +240,7 @@ int agent_virt_connect(struct agent_virt *v)
 	conn = virConnectOpen(v->uri);
 	if (conn == NULL)
 		return err_set("libvirt: cannot connect to '%s': %s", v->uri,
-			       virt_msg());
+			       agent_virt_msg());
 	pthread_mutex_lock(&v->conn_lock);
 	v->conn = conn;
 	pthread_mutex_unlock(&v->conn_lock);
@@ -411,7 +262,7 @@ int agent_virt_connect(struct agent_virt *v)
 	if (v->event_id < 0)
 		log_warn("libvirt '%s': no domain events (%s); state changes "
 			 "are seen at the next pass",
-			 v->uri, virt_msg());
+			 v->uri, agent_virt_msg());
 	v->cpu_model[0] = '\0';
 	caps = virConnectGetCapabilities(v->conn);
 	if (caps) {
@@ -419,7 +270,7 @@ int agent_virt_connect(struct agent_virt *v)
 				     v->cpu_model, sizeof(v->cpu_model));
 		free(caps);
 	}
-	if (!v->test_driver && pool_ensure(v) < 0) {
+	if (!v->test_driver && agent_virt_pool_ensure(v) < 0) {
 		err_prefix("libvirt '%s'", v->uri);
 		agent_virt_disconnect(v);
 		return -1;
@@ -490,7 +341,7 @@ int agent_virt_inventory(struct agent_virt *v, struct agent_inventory *inv)
 		return -1;
 	if (virNodeGetInfo(v->conn, &ni) < 0)
 		return err_set("libvirt '%s': cannot read node info: %s",
-			       v->uri, virt_msg());
+			       v->uri, agent_virt_msg());
 	inv->vcpus = ni.cpus;
 	inv->mem_mib = (int64_t)(ni.memory / 1024);
 	freemem = virNodeGetFreeMemory(v->conn);
@@ -598,13 +449,13 @@ static void fill_domain(virDomainPtr dom, virTypedParameterPtr params,
 static void cpu_percent(struct agent_virt *v, struct agent_domain *d,
 			size_t n)
 {
-	struct cpu_sample *next = calloc(n ? n : 1, sizeof(*next));
+	struct agent_virt_cpu_sample *next = calloc(n ? n : 1, sizeof(*next));
 	uint64_t now = time_mono_ns();
 
 	pthread_mutex_lock(&v->lock);
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < v->nsamples; j++) {
-			struct cpu_sample *s = &v->samples[j];
+			struct agent_virt_cpu_sample *s = &v->samples[j];
 
 			if (strcmp(s->uuid, d[i].uuid) != 0)
 				continue;
@@ -663,7 +514,7 @@ int agent_virt_list(struct agent_virt *v, struct agent_domain **out,
 		n = virConnectListAllDomains(v->conn, &doms, 0);
 		if (n < 0)
 			return err_set("libvirt '%s': cannot list domains: %s",
-				       v->uri, virt_msg());
+				       v->uri, agent_virt_msg());
 		d = calloc(n ? (size_t)n : 1, sizeof(*d));
 		for (int i = 0; i < n; i++) {
 			if (d)
@@ -682,28 +533,9 @@ int agent_virt_list(struct agent_virt *v, struct agent_domain **out,
 
 /* ---- operations ------------------------------------------------------ */
 
-int agent_virt_disk_path(const struct agent_virt *v, const char *vm_id,
-			 char *buf, size_t size)
-{
-	if (snprintf(buf, size, "%s/%s.qcow2", v->storage_dir, vm_id) >=
-	    (int)size)
-		return err_set("storage_dir '%s' is too long", v->storage_dir);
-	return 0;
-}
-
-static int console_path(const struct agent_virt *v, const char *vm_id,
-			char *buf, size_t size)
-{
-	if (snprintf(buf, size, "%s/%s.console.log", v->storage_dir, vm_id) >=
-	    (int)size)
-		return err_set("storage_dir '%s' is too long", v->storage_dir);
-	return 0;
-}
-
-/* The fincloud domain with this uuid. NULL with *missing set when there
- * is none; NULL with an error when it is foreign. */
-static virDomainPtr lookup_managed(struct agent_virt *v, const char *uuid,
-				   bool *missing)
+/* See agent_virt_priv.h. */
+virDomainPtr agent_virt_lookup_managed(struct agent_virt *v, const char *uuid,
+				       bool *missing)
 {
 	virConnectPtr conn = conn_ref(v);
 	virDomainPtr dom;
@@ -720,7 +552,7 @@ static virDomainPtr lookup_managed(struct agent_virt *v, const char *uuid,
 			err_set("vm %s: no such domain on this node", uuid);
 		} else {
 			err_set("vm %s: libvirt lookup failed: %s", uuid,
-				virt_msg());
+				agent_virt_msg());
 		}
 		/* Only now: virConnectClose() resets the error too. */
 		virConnectClose(conn);
@@ -756,7 +588,7 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid)
 
 		if (ret < 0)
 			err_set("vm %s: libvirt lookup failed: %s", uuid,
-				virt_msg());
+				agent_virt_msg());
 		virConnectClose(conn); /* resets the error: only now */
 		virResetLastError();
 		return ret;
@@ -767,144 +599,6 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid)
 	return managed ? 1 : 0;
 }
 
-/* "qcow2" when path starts with the qcow2 magic, else "raw". */
-static const char *image_format(const char *path)
-{
-	unsigned char magic[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t got = -1;
-
-	if (fd >= 0) {
-		got = read(fd, magic, sizeof(magic));
-		close(fd);
-	}
-	if (got == 4 && memcmp(magic, "QFI\xfb", 4) == 0)
-		return "qcow2";
-	return "raw";
-}
-
-static char *volume_xml(const char *name, int64_t gib, const char *backing)
-{
-	xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-	xmlNodePtr root, n, target, perms, bs;
-	char num[32];
-	char *s = NULL;
-
-	if (doc == NULL)
-		goto out;
-	root = xmlNewNode(NULL, BAD_CAST "volume");
-	if (root == NULL)
-		goto out;
-	xmlDocSetRootElement(doc, root);
-	xml_child(root, "name", name);
-	snprintf(num, sizeof(num), "%" PRId64, gib);
-	n = xml_child(root, "capacity", num);
-	if (n == NULL)
-		goto out;
-	xmlSetProp(n, BAD_CAST "unit", BAD_CAST "GiB");
-	target = xml_child(root, "target", NULL);
-	if (target == NULL)
-		goto out;
-	n = xml_child(target, "format", NULL);
-	if (n == NULL)
-		goto out;
-	xmlSetProp(n, BAD_CAST "type", BAD_CAST "qcow2");
-	perms = xml_child(target, "permissions", NULL);
-	if (perms == NULL || xml_child(perms, "mode", "0600") == NULL)
-		goto out;
-	if (backing) {
-		bs = xml_child(root, "backingStore", NULL);
-		if (bs == NULL || xml_child(bs, "path", backing) == NULL)
-			goto out;
-		n = xml_child(bs, "format", NULL);
-		if (n == NULL)
-			goto out;
-		xmlSetProp(n, BAD_CAST "type", BAD_CAST image_format(backing));
-	}
-	s = xml_dump(doc);
-out:
-	xmlFreeDoc(doc);
-	if (s == NULL)
-		err_set("out of memory");
-	return s;
-}
-
-static int disk_create(struct agent_virt *v, const struct agent_vm_spec *spec,
-		       const char *disk)
-{
-	virStoragePoolPtr pool = NULL;
-	virStorageVolPtr vol = NULL;
-	char backing[PATH_MAX], volname[64];
-	char *xml = NULL;
-	int ret = -1;
-
-	if (access(disk, F_OK) == 0)
-		return 0; /* left by an earlier attempt: reuse it */
-	if (spec->base_image[0]) {
-		if (snprintf(backing, sizeof(backing), "%s/%s", v->image_dir,
-			     spec->base_image) >= (int)sizeof(backing))
-			return err_set("image_dir '%s' is too long",
-				       v->image_dir);
-		if (access(backing, R_OK) != 0)
-			return err_set("vm '%s': base image '%s' not found in "
-				       "image_dir '%s': copy it there first",
-				       spec->name, spec->base_image,
-				       v->image_dir);
-	}
-	snprintf(volname, sizeof(volname), "%s.qcow2", spec->vm_id);
-	xml = volume_xml(volname, spec->disk_gib,
-			 spec->base_image[0] ? backing : NULL);
-	if (xml == NULL)
-		goto out;
-	pool = virStoragePoolLookupByName(v->conn, v->pool_name);
-	if (pool == NULL) {
-		err_set("storage pool '%s' is gone: %s", v->pool_name,
-			virt_msg());
-		goto out;
-	}
-	vol = virStorageVolCreateXML(pool, xml, 0);
-	if (vol == NULL && virGetLastErrorCode() == VIR_ERR_STORAGE_VOL_EXIST) {
-		/* The pool still lists a file removed behind its back: a
-		 * refresh (a scan of the directory) brings its view up to
-		 * date. Only then, as it costs a scan per call. */
-		virStoragePoolRefresh(pool, 0);
-		vol = virStorageVolCreateXML(pool, xml, 0);
-	}
-	if (vol == NULL) {
-		err_set("vm '%s': cannot create disk '%s': %s", spec->name,
-			disk, virt_msg());
-		goto out;
-	}
-	ret = 0;
-out:
-	virResetLastError();
-	if (vol)
-		virStorageVolFree(vol);
-	if (pool)
-		virStoragePoolFree(pool);
-	free(xml);
-	return ret;
-}
-
-static int disk_remove(struct agent_virt *v, const char *path)
-{
-	virStorageVolPtr vol;
-
-	if (access(path, F_OK) != 0)
-		return 0;
-	vol = virStorageVolLookupByPath(v->conn, path);
-	if (vol) {
-		int rc = virStorageVolDelete(vol, 0);
-
-		virStorageVolFree(vol);
-		if (rc == 0)
-			return 0;
-	}
-	virResetLastError();
-	if (unlink(path) < 0 && errno != ENOENT)
-		return err_set_errno(errno, "cannot remove disk '%s'", path);
-	return 0;
-}
 
 int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		      bool start)
@@ -916,13 +610,13 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 	bool missing;
 	int ret = -1;
 
-	dom = lookup_managed(v, spec->vm_id, &missing);
+	dom = agent_virt_lookup_managed(v, spec->vm_id, &missing);
 	if (dom == NULL && !missing)
 		return err_prefix("vm '%s'", spec->name);
 	if (dom == NULL) {
 		if (agent_virt_disk_path(v, spec->vm_id, disk, sizeof(disk)) <
 			    0 ||
-		    console_path(v, spec->vm_id, console, sizeof(console)) < 0)
+		    agent_virt_console_path(v, spec->vm_id, console, sizeof(console)) < 0)
 			return -1;
 		p.virt_type = v->virt_type;
 		p.disk_path = disk;
@@ -934,7 +628,7 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 			err_prefix("vm '%s'", spec->name);
 			goto out;
 		}
-		if (!v->test_driver && disk_create(v, spec, disk) < 0)
+		if (!v->test_driver && agent_virt_disk_create(v, spec, disk) < 0)
 			goto out;
 		/* No VIR_DOMAIN_DEFINE_VALIDATE: the XML passed the same
 		 * domain.rng above, and libvirtd would parse that schema
@@ -942,7 +636,7 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		dom = virDomainDefineXML(v->conn, xml);
 		if (dom == NULL) {
 			err_set("vm '%s': libvirt refused the definition: %s",
-				spec->name, virt_msg());
+				spec->name, agent_virt_msg());
 			goto out;
 		}
 		log_info("vm '%s' (%s): defined", spec->name, spec->vm_id);
@@ -950,7 +644,7 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 	if (start && virDomainIsActive(dom) != 1) {
 		if (virDomainCreate(dom) < 0) {
 			err_set("vm '%s': cannot start: %s", spec->name,
-				virt_msg());
+				agent_virt_msg());
 			goto out;
 		}
 		log_info("vm '%s' (%s): started", spec->name, spec->vm_id);
@@ -969,7 +663,7 @@ static int domain_op(struct agent_virt *v, const char *uuid, const char *what,
 		     int (*op)(virDomainPtr dom))
 {
 	bool missing;
-	virDomainPtr dom = lookup_managed(v, uuid, &missing);
+	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
 	char name[256];
 	int ret = 0;
 
@@ -977,7 +671,7 @@ static int domain_op(struct agent_virt *v, const char *uuid, const char *what,
 		return -1;
 	str_copy(name, sizeof(name), virDomainGetName(dom));
 	if (op(dom) < 0) {
-		const char *why = virt_msg();
+		const char *why = agent_virt_msg();
 
 		err_set("vm '%s' (%s): cannot %s: %s", name, uuid, what, why);
 		ret = -1;
@@ -1063,7 +757,7 @@ int agent_virt_delete(struct agent_virt *v, const char *uuid)
 {
 	char disk[PATH_MAX], console[PATH_MAX];
 	bool missing;
-	virDomainPtr dom = lookup_managed(v, uuid, &missing);
+	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
 	const char *name;
 	int ret = -1;
 
@@ -1073,7 +767,7 @@ int agent_virt_delete(struct agent_virt *v, const char *uuid)
 		name = virDomainGetName(dom);
 		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
 			err_set("vm '%s' (%s): cannot destroy: %s", name, uuid,
-				virt_msg());
+				agent_virt_msg());
 			goto out;
 		}
 		if (virDomainUndefineFlags(
@@ -1085,7 +779,7 @@ int agent_virt_delete(struct agent_virt *v, const char *uuid)
 		      virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) ||
 		     virDomainUndefine(dom) < 0)) {
 			err_set("vm '%s' (%s): cannot undefine: %s", name, uuid,
-				virt_msg());
+				agent_virt_msg());
 			goto out;
 		}
 		log_info("vm '%s' (%s): undefined", name, uuid);
@@ -1094,9 +788,9 @@ int agent_virt_delete(struct agent_virt *v, const char *uuid)
 	 * may have stopped between undefine and removal. */
 	if (!v->test_driver) {
 		if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0 ||
-		    console_path(v, uuid, console, sizeof(console)) < 0)
+		    agent_virt_console_path(v, uuid, console, sizeof(console)) < 0)
 			goto out;
-		if (disk_remove(v, disk) < 0)
+		if (agent_virt_disk_remove(v, disk) < 0)
 			goto out;
 		if (unlink(console) < 0 && errno != ENOENT) {
 			err_set_errno(errno, "cannot remove console log '%s'",
@@ -1107,97 +801,6 @@ int agent_virt_delete(struct agent_virt *v, const char *uuid)
 	ret = 0;
 out:
 	virResetLastError();
-	if (dom)
-		virDomainFree(dom);
-	return ret;
-}
-
-/* True when the qcow2 image at path has a backing file (header bytes
- * 8-15, the backing file offset, are not zero). */
-static bool qcow2_backed(const char *path)
-{
-	unsigned char h[16] = { 0 };
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t got = -1;
-
-	if (fd >= 0) {
-		got = read(fd, h, sizeof(h));
-		close(fd);
-	}
-	if (got != 16 || memcmp(h, "QFI\xfb", 4) != 0)
-		return false;
-	for (int i = 8; i < 16; i++)
-		if (h[i])
-			return true;
-	return false;
-}
-
-int agent_virt_migrate(struct agent_virt *v, const char *uuid,
-		       const char *target_uri)
-{
-	virTypedParameterPtr params = NULL;
-	int nparams = 0, maxparams = 0;
-	char disk[PATH_MAX], data_uri[512];
-	unsigned int flags;
-	xmlURIPtr u = NULL;
-	bool missing;
-	virDomainPtr dom = lookup_managed(v, uuid, &missing);
-	char name[256];
-	int ret = -1;
-
-	if (dom == NULL)
-		return -1;
-	str_copy(name, sizeof(name), virDomainGetName(dom));
-	if (virDomainIsActive(dom) != 1) {
-		err_set("vm '%s' (%s): not running here, nothing to migrate "
-			"live",
-			name, uuid);
-		goto out;
-	}
-	flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
-		VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
-	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0)
-		goto out;
-	/* Storage is local to each node: copy the disk, only its top layer
-	 * when it is backed by a base image every node has. */
-	flags |= qcow2_backed(disk) ? VIR_MIGRATE_NON_SHARED_INC
-				    : VIR_MIGRATE_NON_SHARED_DISK;
-	/* Migration data goes straight to the target's address, not to
-	 * whatever its host name resolves to. */
-	u = xmlParseURI(target_uri);
-	if (u == NULL) {
-		err_set("migration target '%s' is not a URI", target_uri);
-		goto out;
-	}
-	if (u->server && u->server[0]) {
-		if (snprintf(data_uri, sizeof(data_uri),
-			     strchr(u->server, ':') ? "tcp://[%s]" : "tcp://%s",
-			     u->server) >= (int)sizeof(data_uri)) {
-			err_set("migration target '%s': host name too long",
-				target_uri);
-			goto out;
-		}
-		if (virTypedParamsAddString(&params, &nparams, &maxparams,
-					    VIR_MIGRATE_PARAM_URI,
-					    data_uri) < 0) {
-			err_set("out of memory");
-			goto out;
-		}
-	}
-	log_info("vm '%s' (%s): migrating live to '%s'", name,
-		 uuid, target_uri);
-	if (virDomainMigrateToURI3(dom, target_uri, params, (unsigned)nparams,
-				   flags) < 0) {
-		err_set("vm '%s' (%s): migration to '%s' failed: %s",
-			name, uuid, target_uri, virt_msg());
-		goto out;
-	}
-	log_info("vm %s: migrated to '%s'", uuid, target_uri);
-	ret = 0;
-out:
-	virResetLastError();
-	virTypedParamsFree(params, nparams);
-	xmlFreeURI(u);
 	if (dom)
 		virDomainFree(dom);
 	return ret;

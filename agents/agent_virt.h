@@ -2,7 +2,9 @@
  * agent_virt.h - everything fincloud-agent does with libvirt: the
  * connection (with keepalive and a close callback, so a libvirtd restart
  * is noticed), domain operations, inventory and per-domain statistics,
- * and lifecycle events.
+ * and lifecycle events. One module in three files (agent_virt.c,
+ * agent_virt_volume.c for the storage pool and disks, agent_virt_migrate.c
+ * for live migration) behind agents/agent_virt_priv.h.
  *
  * Call agent_virt_event_loop_start() once, before the first connection:
  * libvirt's default event loop then runs in its own thread and delivers

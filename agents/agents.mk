@@ -1,8 +1,10 @@
 # agents/: fincloud-agent, the only fincloud code that talks to libvirt.
 AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_domxml.c agents/agent_reconcile.c agents/agent_virt.c \
+	agents/agent_virt_volume.c agents/agent_virt_migrate.c \
 	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
-	agents/agent_health.c
+	agents/agent_health.c agents/agent_task.c agents/agent_events.c \
+	agents/agent_loop.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS)
@@ -23,7 +25,8 @@ BINS += $(AGENT_BIN)
 
 $(eval $(call unit_test,test_agent_config,tests/unit/test_agent_config.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_domxml,tests/unit/test_agent_domxml.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
-$(eval $(call unit_test,test_agent_reconcile,tests/unit/test_agent_reconcile.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
-$(eval $(call unit_test,test_agent_virt,tests/unit/test_agent_virt.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_reconcile,tests/unit/test_agent_reconcile.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_virt,tests/unit/test_agent_virt.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_files,tests/unit/test_agent_files.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
-$(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_task,tests/unit/test_agent_task.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

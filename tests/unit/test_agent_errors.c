@@ -18,6 +18,7 @@
 #include "agents/agent_virt.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "tests/unit/agent_fixture.h"
 
 #define ID1 "0c6f8e9a-1111-4222-8333-444455556666"
 #define TARGET "test+tcp://127.0.0.1:1/default"
@@ -68,46 +69,12 @@ static void libvirt_says(char *buf, size_t size)
 	virResetLastError();
 }
 
-static struct agent_vm_spec spec(void)
-{
-	struct agent_vm_spec s;
-
-	memset(&s, 0, sizeof(s));
-	snprintf(s.vm_id, sizeof(s.vm_id), "%s", ID1);
-	snprintf(s.name, sizeof(s.name), "%s", "m.vm");
-	snprintf(s.tenant, sizeof(s.tenant), "%s", "loan");
-	s.vcpus = 1;
-	s.mem_mib = 128;
-	s.disk_gib = 1;
-	s.want = AGENT_WANT_RUNNING;
-	return s;
-}
-
 static int setup(void **state)
 {
-	struct agent_virt *v;
-
-	if (agent_virt_event_loop_start() < 0)
+	*state = agent_fixture_virt_open(NULL, NULL);
+	if (*state == NULL)
 		return -1;
-	v = agent_virt_new("test:///default", "/nonexistent/disks",
-			   "/nonexistent/images");
-	if (v == NULL)
-		return -1;
-	if (agent_virt_connect(v) < 0) {
-		print_message("%s\n", err_msg());
-		agent_virt_free(v);
-		return -1;
-	}
 	virSetErrorFunc(NULL, silent);
-	*state = v;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	agent_virt_free(*state);
-	agent_virt_event_loop_stop();
-	agent_domxml_cleanup();
 	return 0;
 }
 
@@ -116,7 +83,8 @@ static int teardown(void **state)
 static void test_migrate_error_text(void **state)
 {
 	struct agent_virt *v = *state;
-	struct agent_vm_spec s = spec();
+	struct agent_vm_spec s =
+		agent_fixture_spec(ID1, "m.vm", AGENT_WANT_RUNNING);
 	char why[1024], want[2048];
 
 	libvirt_says(why, sizeof(why));
@@ -140,7 +108,8 @@ static void test_migrate_error_text(void **state)
 static void test_op_error_text(void **state)
 {
 	struct agent_virt *v = *state;
-	struct agent_vm_spec s = spec();
+	struct agent_vm_spec s =
+		agent_fixture_spec(ID1, "m.vm", AGENT_WANT_RUNNING);
 	const char *prefix = "vm 'm.vm' (" ID1 "): cannot reboot: ";
 
 	if (agent_virt_create(v, &s, false) < 0)
@@ -232,5 +201,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("agent_errors", tests, setup,
-					   teardown);
+					   agent_fixture_virt_close);
 }

@@ -2,27 +2,12 @@
 #include "tests/unit/fc_test.h"
 
 #include "agents/agent_reconcile.h"
+#include "tests/unit/agent_fixture.h"
 
 #define S 1000000000ULL
 #define ID1 "11111111-1111-4111-8111-111111111111"
 #define ID2 "22222222-2222-4222-8222-222222222222"
 #define ID3 "33333333-3333-4333-8333-333333333333"
-
-static struct agent_vm_spec spec(const char *id, const char *name,
-				 enum agent_want want)
-{
-	struct agent_vm_spec s;
-
-	memset(&s, 0, sizeof(s));
-	snprintf(s.vm_id, sizeof(s.vm_id), "%s", id);
-	snprintf(s.name, sizeof(s.name), "%s", name);
-	snprintf(s.tenant, sizeof(s.tenant), "%s", "t");
-	s.vcpus = 1;
-	s.mem_mib = 64;
-	s.disk_gib = 1;
-	s.want = want;
-	return s;
-}
 
 static struct agent_observed dom(const char *id, const char *name,
 				 bool managed, int state)
@@ -62,14 +47,14 @@ static int one(struct agent_vm_spec s, const struct agent_observed *obs,
 static void test_missing_domain(void **state)
 {
 	(void)state;
-	assert_int_equal(one(spec(ID1, "a", AGENT_WANT_RUNNING), NULL, 0, 0,
-			     NULL, 0),
+	assert_int_equal(one(agent_fixture_spec(ID1, "a", AGENT_WANT_RUNNING),
+			     NULL, 0, 0, NULL, 0),
 			 AGENT_ACT_CREATE);
-	assert_int_equal(one(spec(ID1, "a", AGENT_WANT_STOPPED), NULL, 0, 0,
-			     NULL, 0),
+	assert_int_equal(one(agent_fixture_spec(ID1, "a", AGENT_WANT_STOPPED),
+			     NULL, 0, 0, NULL, 0),
 			 AGENT_ACT_DEFINE);
-	assert_int_equal(one(spec(ID1, "a", AGENT_WANT_DELETED), NULL, 0, 0,
-			     NULL, 0),
+	assert_int_equal(one(agent_fixture_spec(ID1, "a", AGENT_WANT_DELETED),
+			     NULL, 0, 0, NULL, 0),
 			 -1);
 }
 
@@ -93,16 +78,18 @@ static void test_want_running(void **state)
 	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
 		struct agent_observed o = dom(ID1, "a", true, cases[i].state);
 
-		assert_int_equal(one(spec(ID1, "a", AGENT_WANT_RUNNING), &o, 1,
-				     0, NULL, 0),
-				 cases[i].action);
+		assert_int_equal(
+			one(agent_fixture_spec(ID1, "a", AGENT_WANT_RUNNING),
+			    &o, 1, 0, NULL, 0),
+			cases[i].action);
 	}
 }
 
 static void test_graceful_stop(void **state)
 {
 	struct agent_observed o = dom(ID1, "a", true, AGENT_DOM_RUNNING);
-	struct agent_vm_spec s = spec(ID1, "a", AGENT_WANT_STOPPED);
+	struct agent_vm_spec s =
+		agent_fixture_spec(ID1, "a", AGENT_WANT_STOPPED);
 	(void)state;
 
 	/* First an ACPI shutdown ... */
@@ -126,12 +113,12 @@ static void test_delete(void **state)
 	struct agent_observed o = dom(ID1, "a", true, AGENT_DOM_RUNNING);
 	(void)state;
 
-	assert_int_equal(one(spec(ID1, "a", AGENT_WANT_DELETED), &o, 1, 0,
-			     NULL, 0),
+	assert_int_equal(one(agent_fixture_spec(ID1, "a", AGENT_WANT_DELETED),
+			     &o, 1, 0, NULL, 0),
 			 AGENT_ACT_DELETE);
 	o.state = AGENT_DOM_SHUTOFF;
-	assert_int_equal(one(spec(ID1, "a", AGENT_WANT_DELETED), &o, 1, 0,
-			     NULL, 0),
+	assert_int_equal(one(agent_fixture_spec(ID1, "a", AGENT_WANT_DELETED),
+			     &o, 1, 0, NULL, 0),
 			 AGENT_ACT_DELETE);
 }
 
@@ -143,17 +130,18 @@ static void test_foreign_untouched(void **state)
 	(void)state;
 
 	for (int w = AGENT_WANT_RUNNING; w <= AGENT_WANT_DELETED; w++) {
-		assert_int_equal(one(spec(ID1, "a", (enum agent_want)w), &o, 1,
-				     0, err, sizeof(err)),
-				 AGENT_ACT_ERROR);
+		assert_int_equal(
+			one(agent_fixture_spec(ID1, "a", (enum agent_want)w),
+			    &o, 1, 0, err, sizeof(err)),
+			AGENT_ACT_ERROR);
 		assert_string_equal(err, "vm 'a': uuid " ID1 " belongs to "
 					 "foreign domain 'other' (no fincloud "
 					 "metadata): it is left alone");
 	}
 	/* Same name, another uuid: refused, not redefined over it. */
 	o = dom(ID2, "a", false, AGENT_DOM_RUNNING);
-	assert_int_equal(one(spec(ID1, "a", AGENT_WANT_RUNNING), &o, 1, 0, err,
-			     sizeof(err)),
+	assert_int_equal(one(agent_fixture_spec(ID1, "a", AGENT_WANT_RUNNING),
+			     &o, 1, 0, err, sizeof(err)),
 			 AGENT_ACT_ERROR);
 	assert_string_equal(err, "vm 'a': the name is taken by foreign domain "
 				 ID2 ": rename one of them");
@@ -162,9 +150,9 @@ static void test_foreign_untouched(void **state)
 static void test_duplicates_and_unlisted(void **state)
 {
 	struct agent_vm_spec specs[3] = {
-		spec(ID1, "a", AGENT_WANT_RUNNING),
-		spec(ID1, "b", AGENT_WANT_RUNNING),
-		spec(ID2, "a", AGENT_WANT_RUNNING),
+		agent_fixture_spec(ID1, "a", AGENT_WANT_RUNNING),
+		agent_fixture_spec(ID1, "b", AGENT_WANT_RUNNING),
+		agent_fixture_spec(ID2, "a", AGENT_WANT_RUNNING),
 	};
 	/* ID3 is fincloud's but no spec names it: left as it is. */
 	struct agent_observed obs[1] = {

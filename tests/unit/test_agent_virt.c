@@ -14,6 +14,7 @@
 #include "agents/agent_virt.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "tests/unit/agent_fixture.h"
 
 #define ID1 "0c6f8e9a-1111-4222-8333-444455556666"
 #define ID2 "0c6f8e9a-2222-4222-8333-444455556666"
@@ -50,22 +51,6 @@ static bool wait_event(const char *want)
 	return false;
 }
 
-static struct agent_vm_spec spec(const char *id, const char *name,
-				 enum agent_want want)
-{
-	struct agent_vm_spec s;
-
-	memset(&s, 0, sizeof(s));
-	snprintf(s.vm_id, sizeof(s.vm_id), "%s", id);
-	snprintf(s.name, sizeof(s.name), "%s", name);
-	snprintf(s.tenant, sizeof(s.tenant), "%s", "loan");
-	s.vcpus = 2;
-	s.mem_mib = 128;
-	s.disk_gib = 1;
-	s.want = want;
-	return s;
-}
-
 static const struct agent_domain *find(const struct agent_domain *d,
 				       size_t n, const char *name)
 {
@@ -96,30 +81,8 @@ static int state_of(struct agent_virt *v, const char *name, bool *managed)
 
 static int setup(void **state)
 {
-	struct agent_virt *v;
-
-	if (agent_virt_event_loop_start() < 0)
-		return -1;
-	v = agent_virt_new("test:///default", "/nonexistent/disks",
-			   "/nonexistent/images");
-	if (v == NULL)
-		return -1;
-	agent_virt_set_event_cb(v, on_event, NULL);
-	if (agent_virt_connect(v) < 0) {
-		print_message("%s\n", err_msg());
-		agent_virt_free(v);
-		return -1;
-	}
-	*state = v;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	agent_virt_free(*state);
-	agent_virt_event_loop_stop();
-	agent_domxml_cleanup();
-	return 0;
+	*state = agent_fixture_virt_open(on_event, NULL);
+	return *state ? 0 : -1;
 }
 
 static void test_inventory(void **state)
@@ -149,7 +112,8 @@ static void test_inventory(void **state)
 static void test_lifecycle(void **state)
 {
 	struct agent_virt *v = *state;
-	struct agent_vm_spec s = spec(ID1, "loan.vm1", AGENT_WANT_RUNNING);
+	struct agent_vm_spec s =
+		agent_fixture_spec(ID1, "loan.vm1", AGENT_WANT_RUNNING);
 	struct agent_domain *d = NULL;
 	const struct agent_domain *x;
 	size_t n = 0;
@@ -222,10 +186,11 @@ static void test_reconcile_converges(void **state)
 {
 	struct agent_virt *v = *state;
 	struct agent_vm_spec specs[3] = {
-		spec(ID1, "a.run", AGENT_WANT_RUNNING),
-		spec(ID2, "a.stop", AGENT_WANT_STOPPED),
-		spec("0c6f8e9a-3333-4222-8333-444455556666", "test",
-		     AGENT_WANT_RUNNING), /* the foreign domain's name */
+		agent_fixture_spec(ID1, "a.run", AGENT_WANT_RUNNING),
+		agent_fixture_spec(ID2, "a.stop", AGENT_WANT_STOPPED),
+		agent_fixture_spec(
+			"0c6f8e9a-3333-4222-8333-444455556666", "test",
+			AGENT_WANT_RUNNING), /* the foreign domain's name */
 	};
 
 	for (int pass = 0; pass < 3; pass++) {
@@ -289,12 +254,14 @@ static void test_reconcile_converges(void **state)
 static void test_migrate_failure_keeps_vm(void **state)
 {
 	struct agent_virt *v = *state;
-	struct agent_vm_spec s = spec(ID1, "m.vm", AGENT_WANT_RUNNING);
+	struct agent_vm_spec s =
+		agent_fixture_spec(ID1, "m.vm", AGENT_WANT_RUNNING);
 
 	if (agent_virt_create(v, &s, true) < 0)
 		fail_msg("%s", err_msg());
-	assert_int_equal(agent_virt_migrate(v, ID1, "test+tcp://127.0.0.1:1/default"),
-			 -1);
+	assert_int_equal(
+		agent_virt_migrate(v, ID1, "test+tcp://127.0.0.1:1/default"),
+		-1);
 	assert_non_null(strstr(err_msg(), "migration to"));
 	assert_int_equal(state_of(v, "m.vm", NULL), AGENT_DOM_RUNNING);
 	assert_int_equal(agent_virt_delete(v, ID1), 0);
@@ -308,7 +275,8 @@ static void test_desired_parse(void **state)
 		"\"group\":null,\"vcpus\":1,\"mem_mib\":64,\"disk_gib\":1,"
 		"\"base_image\":null,\"state\":\"running\"},"
 		"{\"vm_id\":\"" ID2 "\",\"name\":\"bad vm\",\"tenant\":\"t\","
-		"\"vcpus\":1,\"mem_mib\":64,\"disk_gib\":1,\"state\":\"running\"}"
+		"\"vcpus\":1,\"mem_mib\":64,\"disk_gib\":1,\"state\":"
+		"\"running\"}"
 		"], \"tasks\": ["
 		"{\"task_id\":\"" ID2 "\",\"type\":\"migrate\",\"vm_id\":\"" ID1
 		"\",\"target_node\":\"n2\",\"target_uri\":"
@@ -334,7 +302,8 @@ static void test_desired_parse(void **state)
 	agent_desired_free(&d);
 
 	assert_int_equal(agent_desired_parse("{\"vms\":[]}", 10, &d), -1);
-	assert_string_equal(err_msg(), "$: missing required field 'generation'");
+	assert_string_equal(err_msg(),
+			    "$: missing required field 'generation'");
 	agent_desired_free(&d);
 	assert_int_equal(agent_desired_parse("<html>", 6, &d), -1);
 	agent_desired_free(&d);
@@ -373,8 +342,10 @@ static void test_heartbeat_json(void **state)
 				     "\",\"name\":\"mine\",\"state\":"
 				     "\"running\""));
 	assert_non_null(strstr(text, "\"cpu_pct\":12.34"));
-	assert_non_null(strstr(text, "\"foreign_domains\":[{\"name\":\"theirs\""));
-	assert_non_null(strstr(text, "\"state\":\"failed\",\"error\":\"boom\""));
+	assert_non_null(
+		strstr(text, "\"foreign_domains\":[{\"name\":\"theirs\""));
+	assert_non_null(
+		strstr(text, "\"state\":\"failed\",\"error\":\"boom\""));
 	assert_non_null(strstr(text, "\"vm_errors\":[{\"vm_id\":\"" ID1));
 	free(text);
 	cJSON_Delete(j);
@@ -382,8 +353,9 @@ static void test_heartbeat_json(void **state)
 	hb.degraded_reason = "libvirt: down";
 	j = agent_json_heartbeat(&hb);
 	text = cJSON_PrintUnformatted(j);
-	assert_non_null(strstr(text, "\"status\":\"degraded\",\"degraded_reason\":"
-				     "\"libvirt: down\""));
+	assert_non_null(strstr(text,
+			       "\"status\":\"degraded\",\"degraded_reason\":"
+			       "\"libvirt: down\""));
 	free(text);
 	cJSON_Delete(j);
 }
@@ -401,5 +373,5 @@ int main(void)
 	};
 
 	return cmocka_run_group_tests_name("agent_virt", tests, setup,
-					   teardown);
+					   agent_fixture_virt_close);
 }
