@@ -382,7 +382,7 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	struct batch b;
 	struct sched_plan pl = {0};
 	size_t *order = NULL, *waiting = NULL, nwaiting = 0, *active = NULL;
-	struct akey *ak = NULL;
+	struct sched_rank *ak = NULL;
 	double t0 = place_now();
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
 	char why[WHY_MAX];
@@ -412,7 +412,7 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	 * host in the opening order from where the target stays reachable),
 	 * then the rest in one fill pass. */
 	{
-		struct vkey *k = calloc(p->nvms + 1, sizeof(*k));
+		struct sched_rank *k = calloc(p->nvms + 1, sizeof(*k));
 		size_t nk = 0;
 
 		if (k == NULL)
@@ -441,17 +441,17 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 				waiting[nwaiting++] = v;
 				continue;
 			}
-			k[nk].v = v;
-			k[nk].w = b.w[v];
+			k[nk].i = v;
+			k[nk].key = b.w[v];
 			nk++;
 		}
-		qsort(k, nk, sizeof(*k), place_vkey_cmp);
+		qsort(k, nk, sizeof(*k), sched_rank_desc);
 		for (size_t i = 0; i < nk; i++) {
-			int h = sched_place_one(s, k[i].v, why, sizeof(why));
+			int h = sched_place_one(s, k[i].i, why, sizeof(why));
 
 			if (h >= 0) {
-				sched_state_unassign(s, k[i].v);
-				if (place_assign(&b, k[i].v, (size_t)h) < 0) {
+				sched_state_unassign(s, k[i].i);
+				if (place_assign(&b, k[i].i, (size_t)h) < 0) {
 					free(k);
 					goto out;
 				}

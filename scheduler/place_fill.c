@@ -28,26 +28,17 @@ bool place_same_class(const struct sched_problem *p, size_t a, size_t b)
 	return true;
 }
 
-int place_vkey_cmp(const void *a, const void *b)
-{
-	const struct vkey *x = a, *y = b;
-
-	if (x->w != y->w)
-		return x->w > y->w ? -1 : 1;
-	return x->v < y->v ? -1 : x->v > y->v;
-}
-
 /* Heaviest first; VMs of one class next to each other (qsort_r with the
  * problem as context). */
 static int vkey_class_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct sched_problem *p = ctx;
-	const struct vkey *x = a, *y = b;
-	const struct sched_vm *vx = &p->vms[x->v];
-	const struct sched_vm *vy = &p->vms[y->v];
+	const struct sched_rank *x = a, *y = b;
+	const struct sched_vm *vx = &p->vms[x->i];
+	const struct sched_vm *vy = &p->vms[y->i];
 
-	if (x->w != y->w)
-		return x->w > y->w ? -1 : 1;
+	if (x->key != y->key)
+		return x->key > y->key ? -1 : 1;
 	for (int d = 0; d < DIM_COUNT; d++)
 		if (vx->req[d] != vy->req[d])
 			return vx->req[d] < vy->req[d] ? -1 : 1;
@@ -74,7 +65,7 @@ static int vkey_class_cmp(const void *a, const void *b, void *ctx)
 		if (c != 0)
 			return c;
 	}
-	return x->v < y->v ? -1 : x->v > y->v;
+	return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* Build classes of the VMs in waiting (sorted by weight, heaviest first). */
@@ -82,7 +73,7 @@ int place_make_classes(struct batch *b, const size_t *waiting, size_t nwaiting,
 		       struct vclass **out, size_t *nout, int **store)
 {
 	const struct sched_problem *p = b->p;
-	struct vkey *k = calloc(nwaiting + 1, sizeof(*k));
+	struct sched_rank *k = calloc(nwaiting + 1, sizeof(*k));
 	struct vclass *c = calloc(nwaiting + 1, sizeof(*c));
 	int *mem = calloc(nwaiting + 1, sizeof(*mem));
 	size_t *cls = calloc(nwaiting + 1, sizeof(*cls));
@@ -96,16 +87,16 @@ int place_make_classes(struct batch *b, const size_t *waiting, size_t nwaiting,
 		return err_set("out of memory");
 	}
 	for (size_t i = 0; i < nwaiting; i++) {
-		k[i].v = waiting[i];
-		k[i].w = b->w[waiting[i]];
+		k[i].i = waiting[i];
+		k[i].key = b->w[waiting[i]];
 	}
 	qsort_r(k, nwaiting, sizeof(*k), vkey_class_cmp, (void *)p);
 	/* Members of a class are now next to each other. */
 	for (size_t i = 0; i < nwaiting; i++) {
 		if (nc == 0 ||
-		    !place_same_class(p, (size_t)c[nc - 1].rep, k[i].v)) {
-			c[nc].w = k[i].w;
-			c[nc].rep = (int)k[i].v;
+		    !place_same_class(p, (size_t)c[nc - 1].rep, k[i].i)) {
+			c[nc].w = k[i].key;
+			c[nc].rep = (int)k[i].i;
 			nc++;
 		}
 		cls[i] = nc - 1;
@@ -120,7 +111,7 @@ int place_make_classes(struct batch *b, const size_t *waiting, size_t nwaiting,
 	for (size_t i = 0; i < nwaiting; i++) {
 		struct vclass *cl = &c[cls[i]];
 
-		cl->v[cl->n++] = (int)k[i].v;
+		cl->v[cl->n++] = (int)k[i].i;
 	}
 	/* Take from the end: reverse so the lowest index goes first. */
 	for (size_t j = 0; j < nc; j++)

@@ -76,15 +76,6 @@ fail:
 	return -1;
 }
 
-static int akey_cmp(const void *a, const void *b)
-{
-	const struct akey *x = a, *y = b;
-
-	if (x->util != y->util)
-		return x->util < y->util ? -1 : 1;
-	return x->h < y->h ? -1 : x->h > y->h;
-}
-
 /* Hosts a repack may touch: up, in a pack pool, without VMs of dedicated
  * tenants. */
 bool place_movable_host(const struct batch *b, size_t h)
@@ -107,7 +98,7 @@ bool place_movable_host(const struct batch *b, size_t h)
 /* Running hosts by priced use per unit of cost, least useful first:
  * for a repack only movable ones, for closing any up host without
  * pinned VMs. */
-size_t place_active_hosts(struct batch *b, struct akey *k, size_t *active,
+size_t place_active_hosts(struct batch *b, struct sched_rank *k, size_t *active,
 			  bool for_mip)
 {
 	const struct sched_problem *p = b->p;
@@ -128,18 +119,18 @@ size_t place_active_hosts(struct batch *b, struct akey *k, size_t *active,
 		for (int d = 0; d < DIM_COUNT; d++)
 			used += b->price[d] *
 				sched_state_used(b->s, h, (enum sched_dim)d);
-		k[n].h = h;
-		k[n].util = p->hosts[h].cost > 0 ? used / p->hosts[h].cost
+		k[n].i = h;
+		k[n].key = p->hosts[h].cost > 0 ? used / p->hosts[h].cost
 						 : INFINITY;
 		n++;
 	}
-	qsort(k, n, sizeof(*k), akey_cmp);
+	qsort(k, n, sizeof(*k), sched_rank_asc);
 	for (size_t i = 0; i < n; i++)
-		active[i] = k[i].h;
+		active[i] = k[i].i;
 	return n;
 }
 
-int place_close_pass(struct batch *b, struct akey *k, size_t *active,
+int place_close_pass(struct batch *b, struct sched_rank *k, size_t *active,
 		     bool *progress)
 {
 	size_t n = place_active_hosts(b, k, active, false), nt = 0;

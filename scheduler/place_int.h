@@ -26,6 +26,7 @@
 #include "common/util.h"
 #include "scheduler/place.h"
 #include "scheduler/plan.h"
+#include "scheduler/rank.h"
 
 /* Size of a reason for an unplaced VM, with its terminating NUL. */
 #define WHY_MAX 512
@@ -79,18 +80,6 @@ struct vclass {
 	int rep;      /* a member */
 };
 
-/* A VM and its weight, for sorting heaviest first. */
-struct vkey {
-	size_t v;
-	double w;
-};
-
-/* A running host and its priced use per unit of cost. */
-struct akey {
-	size_t h;
-	double util;
-};
-
 /* ---- place_one.c -------------------------------------------------------- */
 
 /* Score of vm on host h by the single-VM rule (lower is better): pack
@@ -133,9 +122,6 @@ int place_final_bound(struct batch *b, const struct sched_plan *first);
  * and tags. */
 bool place_same_class(const struct sched_problem *p, size_t a, size_t b);
 
-/* qsort comparator of struct vkey: heaviest first, then by index. */
-int place_vkey_cmp(const void *a, const void *b);
-
 /* Classes of the VMs waiting[0 .. nwaiting), heaviest first. *out (nout
  * classes) and *store (the members of all classes) are the caller's to
  * free. */
@@ -167,12 +153,12 @@ bool place_movable_host(const struct batch *b, size_t h);
 /* The running hosts a pass may empty, least useful first, into active
  * (room for every host; k is scratch of the same size); for_mip: only
  * place_movable_host() ones. Returns how many. */
-size_t place_active_hosts(struct batch *b, struct akey *k, size_t *active,
+size_t place_active_hosts(struct batch *b, struct sched_rank *k, size_t *active,
 			  bool for_mip);
 
 /* Try to empty each host of place_active_hosts() onto the other running
  * hosts; *progress when one was emptied. */
-int place_close_pass(struct batch *b, struct akey *k, size_t *active,
+int place_close_pass(struct batch *b, struct sched_rank *k, size_t *active,
 		     bool *progress);
 
 /* Move all the VMs of a running host onto a cheaper empty host of its
@@ -184,7 +170,7 @@ int place_swap_pass(struct batch *b, const size_t *order, bool *progress);
 /* One round of neighbourhood MIPs around each movable running host; rng
  * is the state of the neighbour picks, k and active scratch as for
  * place_active_hosts(). */
-int place_mip_round(struct batch *b, const size_t *order, struct akey *k,
+int place_mip_round(struct batch *b, const size_t *order, struct sched_rank *k,
 		    size_t *active, uint64_t *rng, bool *progress);
 
 /* Pools (and the whole problem) of at most a few dozen hosts repacked by

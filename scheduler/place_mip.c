@@ -318,29 +318,15 @@ static uint64_t rng_next(uint64_t *x)
 	return *x;
 }
 
-struct nbkey {
-	size_t h;
-	double spare;
-};
-
-static int nbkey_cmp(const void *a, const void *b)
-{
-	const struct nbkey *x = a, *y = b;
-
-	if (x->spare != y->spare)
-		return x->spare > y->spare ? -1 : 1;
-	return x->h < y->h ? -1 : x->h > y->h;
-}
-
 /* One round of neighbourhood MIPs: each running movable host (least
  * useful first) with the running hosts that have most room and the
  * cheapest empty hosts. */
-int place_mip_round(struct batch *b, const size_t *order, struct akey *k,
+int place_mip_round(struct batch *b, const size_t *order, struct sched_rank *k,
 		    size_t *active, uint64_t *rng, bool *progress)
 {
 	const struct sched_problem *p = b->p;
 	size_t n = place_active_hosts(b, k, active, true);
-	struct nbkey *sp = calloc(n + 1, sizeof(*sp));
+	struct sched_rank *sp = calloc(n + 1, sizeof(*sp));
 	size_t *empty = calloc(NB_EMPTY * p->npools + 1, sizeof(*empty));
 	size_t nempty = 0;
 	int ret = -1;
@@ -363,15 +349,15 @@ int place_mip_round(struct batch *b, const size_t *order, struct akey *k,
 			empty[nempty++] = h;
 	}
 	for (size_t i = 0; i < n; i++) {
-		sp[i].h = active[i];
-		sp[i].spare = 0;
+		sp[i].i = active[i];
+		sp[i].key = 0;
 		for (int d = 0; d < DIM_COUNT; d++)
-			sp[i].spare +=
+			sp[i].key +=
 				b->price[d] *
 				sched_state_headroom(b->s, active[i],
 						     (enum sched_dim)d);
 	}
-	qsort(sp, n, sizeof(*sp), nbkey_cmp);
+	qsort(sp, n, sizeof(*sp), sched_rank_desc);
 	for (size_t i = 0; i < n && place_now() < b->deadline; i++) {
 		size_t nb[NB_HOSTS + NB_EMPTY], nn = 0, pool;
 		size_t span = n < 3 * NB_HOSTS ? n : 3 * NB_HOSTS;
@@ -384,7 +370,7 @@ int place_mip_round(struct batch *b, const size_t *order, struct akey *k,
 		/* Companions: random picks among the roomiest hosts. */
 		for (size_t tries = 0; tries < 4 * NB_HOSTS && nn < NB_HOSTS;
 		     tries++) {
-			size_t h = sp[rng_next(rng) % (span ? span : 1)].h;
+			size_t h = sp[rng_next(rng) % (span ? span : 1)].i;
 			bool dup = false;
 
 			if (span == 0)

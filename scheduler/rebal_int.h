@@ -72,6 +72,8 @@ int rebal_scorer_init(struct scorer *sc, const struct sched_problem *p,
 
 int rebal_hl_add(struct hlist *l, size_t vm);
 void rebal_hl_del(struct hlist *l, size_t vm);
+/* Free the n lists of hv and hv itself (NULL is fine). */
+void rebal_hl_free(struct hlist *hv, size_t n);
 
 /* Whether the move budget allows one more migration; when not, marks the
  * result (max_moves_reached) and b->stop. */
@@ -96,9 +98,10 @@ enum dest_mode { DEST_SCORE, DEST_FIT };
 int rebal_best_dest(struct rb *b, size_t vm, enum dest_mode mode, char *why,
 		    size_t whysize);
 
-/* qsort_r comparator of VM indices (ctx: the problem): most memory
- * first, then by index. */
-int rebal_cmp_mem_desc(const void *a, const void *b, void *ctx);
+/* A copy of the VMs on host h, most memory first, then by index: the
+ * order in which hosts are emptied. The caller frees it; NULL with
+ * err_set() when out of memory. */
+size_t *rebal_vms_by_mem(const struct rb *b, size_t h);
 
 /* ---- the policies ------------------------------------------------------- */
 

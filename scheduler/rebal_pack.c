@@ -86,13 +86,9 @@ int rebal_pack(struct rb *b)
 			continue;
 		}
 		free(vms);
-		vms = malloc((n ? n : 1) * sizeof(*vms));
-		if (vms == NULL) {
-			err_set("out of memory");
+		vms = rebal_vms_by_mem(b, h);
+		if (vms == NULL)
 			goto out;
-		}
-		memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
-		qsort_r(vms, n, sizeof(*vms), rebal_cmp_mem_desc, (void *)p);
 		b->blocked[h] = true;
 		for (i = 0; i < n && ok; i++) {
 			int to;

@@ -239,25 +239,17 @@ oom:
 int rebal_scorer_init(struct scorer *sc, const struct sched_problem *p,
 		      const int *host)
 {
+	static const struct scorer ganeti = {NULL, g_value, g_try, g_move,
+					     g_release, "ganeti"};
+	static const struct scorer eta = {NULL, e_value, e_try, e_move,
+					  e_release, "eta"};
+	void *ctx = p->htools != NULL ? (void *)ganeti_score_new(p, host)
+				      : (void *)eta_scorer_new(p);
+
 	memset(sc, 0, sizeof(*sc));
-	if (p->htools != NULL) {
-		sc->ctx = ganeti_score_new(p, host);
-		if (sc->ctx == NULL)
-			return -1;
-		sc->value = g_value;
-		sc->try_move = g_try;
-		sc->move = g_move;
-		sc->release = g_release;
-		sc->metric = "ganeti";
-		return 0;
-	}
-	sc->ctx = eta_scorer_new(p);
-	if (sc->ctx == NULL)
+	if (ctx == NULL)
 		return -1;
-	sc->value = e_value;
-	sc->try_move = e_try;
-	sc->move = e_move;
-	sc->release = e_release;
-	sc->metric = "eta";
+	*sc = p->htools != NULL ? ganeti : eta;
+	sc->ctx = ctx;
 	return 0;
 }

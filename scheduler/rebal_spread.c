@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "scheduler/htools.h"
+#include "scheduler/rank.h"
 #include "scheduler/rebal_int.h"
 
 /* Pools of at most this many hosts are searched over all host pairs. */
@@ -115,13 +116,24 @@ static double migration_cost(const struct rb *b, size_t vm)
 	return mem + b->bias;
 }
 
+static void search_apply(struct search *x, size_t vm, size_t from, size_t to)
+{
+	int home = x->origin[vm];
+	int dc = ((int)from == home) - ((int)to == home);
+
+	/* The caller has already added vm to to's list (that may fail). */
+	rebal_hl_del(&x->hv[from], vm);
+	sched_state_assign(x->s, vm, to);
+	x->sc.move(x->sc.ctx, vm, to);
+	x->count = (size_t)((long)x->count + dc);
+}
+
 /* One search step; 1 when a move was made, 0 when none is worth it. */
 static int search_step(struct rb *b, struct search *x)
 {
 	const struct sched_problem *p = b->p;
 	double cur = x->sc.value(x->sc.ctx), best = b->step_min;
 	size_t start, end, best_vm = 0, best_to = 0, best_from = 0;
-	int best_dc = 0;
 	bool found = false;
 
 	rank_hosts(b, x->s);
@@ -172,7 +184,6 @@ static int search_step(struct rb *b, struct search *x)
 					best_vm = vm;
 					best_to = dst;
 					best_from = src;
-					best_dc = dc;
 					found = true;
 				}
 			}
@@ -182,23 +193,8 @@ static int search_step(struct rb *b, struct search *x)
 		return 0;
 	if (rebal_hl_add(&x->hv[best_to], best_vm) < 0)
 		return -1;
-	rebal_hl_del(&x->hv[best_from], best_vm);
-	sched_state_assign(x->s, best_vm, best_to);
-	x->sc.move(x->sc.ctx, best_vm, best_to);
-	x->count = (size_t)((long)x->count + best_dc);
+	search_apply(x, best_vm, best_from, best_to);
 	return 1;
-}
-
-static void search_apply(struct search *x, size_t vm, size_t from, size_t to)
-{
-	int home = x->origin[vm];
-	int dc = ((int)from == home) - ((int)to == home);
-
-	/* The caller has already added vm to to's list (that may fail). */
-	rebal_hl_del(&x->hv[from], vm);
-	sched_state_assign(x->s, vm, to);
-	x->sc.move(x->sc.ctx, vm, to);
-	x->count = (size_t)((long)x->count + dc);
 }
 
 /* Destinations worth trying for a VM of pool `pool` in a refine step: the
@@ -315,27 +311,13 @@ out:
 	return ret;
 }
 
-struct pending {
-	size_t vm;
-	double key;
-};
-
-static int cmp_pending(const void *x, const void *y)
-{
-	const struct pending *a = x, *c = y;
-
-	if (a->key != c->key)
-		return a->key < c->key ? 1 : -1;
-	return a->vm < c->vm ? -1 : (a->vm > c->vm);
-}
-
 /* Migrate the VMs whose target differs from their host, each once, in a
  * feasible order: by gain per migration cost, re-ranked after every
  * batch (1/16 of what is left, so small plans are ranked every step). */
 static int order_moves(struct rb *b, const int *target)
 {
 	const struct sched_problem *p = b->p;
-	struct pending *pend = NULL;
+	struct sched_rank *pend = NULL;
 	size_t np = 0, i, k;
 	int ret = -1;
 
@@ -344,21 +326,21 @@ static int order_moves(struct rb *b, const int *target)
 		return err_set("out of memory");
 	for (i = 0; i < p->nvms; i++)
 		if (target[i] >= 0 && target[i] != sched_state_host_of(b->s, i))
-			pend[np++].vm = i;
+			pend[np++].i = i;
 	while (np > 0 && rebal_budget_left(b)) {
 		double cur = b->sc.value(b->sc.ctx);
 		size_t batch = np / 16 ? np / 16 : 1, done = 0, keep = 0;
 
 		for (k = 0; k < np; k++) {
-			size_t vm = pend[k].vm;
+			size_t vm = pend[k].i;
 
 			pend[k].key = (cur - b->sc.try_move(b->sc.ctx, vm,
 							    (size_t)target[vm])) /
 				      migration_cost(b, vm);
 		}
-		qsort(pend, np, sizeof(*pend), cmp_pending);
+		qsort(pend, np, sizeof(*pend), sched_rank_desc);
 		for (k = 0; k < np; k++) {
-			size_t vm = pend[k].vm, to = (size_t)target[vm];
+			size_t vm = pend[k].i, to = (size_t)target[vm];
 
 			if (done < batch && rebal_budget_left(b) &&
 			    sched_state_check_code(b->s, vm, to, NULL) ==
@@ -425,10 +407,7 @@ out:
 	if (x.sc.release != NULL)
 		x.sc.release(x.sc.ctx);
 	sched_state_free(x.s);
-	if (x.hv != NULL)
-		for (i = 0; i < p->nhosts; i++)
-			free(x.hv[i].vm);
-	free(x.hv);
+	rebal_hl_free(x.hv, p->nhosts);
 	free(x.origin);
 	free(target);
 	return ret;

@@ -46,6 +46,15 @@ static double objective(struct rb *b)
 	return b->sc.value(b->sc.ctx);
 }
 
+void rebal_hl_free(struct hlist *hv, size_t n)
+{
+	if (hv == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(hv[i].vm);
+	free(hv);
+}
+
 bool rebal_budget_left(struct rb *b)
 {
 	if (b->o->max_moves == 0 || b->r->nmoves < b->o->max_moves)
@@ -190,7 +199,7 @@ int rebal_best_dest(struct rb *b, size_t vm, enum dest_mode mode, char *why,
 	return best_h;
 }
 
-int rebal_cmp_mem_desc(const void *a, const void *b, void *ctx)
+static int cmp_mem_desc(const void *a, const void *b, void *ctx)
 {
 	const struct sched_problem *p = ctx;
 	double x = p->vms[*(const size_t *)a].req[DIM_MEM];
@@ -199,6 +208,20 @@ int rebal_cmp_mem_desc(const void *a, const void *b, void *ctx)
 	if (x != y)
 		return x < y ? 1 : -1;
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+size_t *rebal_vms_by_mem(const struct rb *b, size_t h)
+{
+	size_t n = b->hv[h].n;
+	size_t *vms = malloc((n ? n : 1) * sizeof(*vms));
+
+	if (vms == NULL) {
+		err_set("out of memory");
+		return NULL;
+	}
+	memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
+	qsort_r(vms, n, sizeof(*vms), cmp_mem_desc, (void *)b->p);
+	return vms;
 }
 
 static const char *vm_name(const struct rb *b, size_t vm)
@@ -327,13 +350,9 @@ static int evacuate(struct rb *b)
 		char why[320];
 
 		free(vms);
-		vms = malloc((n ? n : 1) * sizeof(*vms));
-		if (vms == NULL) {
-			err_set("out of memory");
+		vms = rebal_vms_by_mem(b, h);
+		if (vms == NULL)
 			goto out;
-		}
-		memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
-		qsort_r(vms, n, sizeof(*vms), rebal_cmp_mem_desc, (void *)b->p);
 		for (i = 0; i < n; i++) {
 			int to;
 
@@ -510,10 +529,7 @@ out:
 	if (b.sc.release != NULL)
 		b.sc.release(b.sc.ctx);
 	sched_state_free(b.s);
-	if (b.hv != NULL)
-		for (i = 0; i < p->nhosts; i++)
-			free(b.hv[i].vm);
-	free(b.hv);
+	rebal_hl_free(b.hv, p->nhosts);
 	free(b.moved);
 	free(b.movable);
 	free(b.blocked);
