@@ -7,6 +7,7 @@
 #include "common/fc.h"
 
 #include "common/err.h"
+#include "scheduler/lpmat.h"
 #include "scheduler/place_int.h"
 
 int sched_place_exact(struct sched_state *s, double time_limit,
@@ -14,13 +15,12 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 {
 	const struct sched_problem *p = sched_state_problem(s);
 	size_t nh = p->nhosts, nv = p->nvms;
-	int *xcol = NULL, *ia = NULL, *ja = NULL;
-	double *ar = NULL;
+	int *xcol = NULL;
+	struct lpmat mat = {0};
 	glp_prob *mip = NULL;
 	glp_iocp parm;
-	int ncols = 0, nz = 0, row = 0, ret = -1, rc, st;
+	int ncols = 0, row = 0, ret = -1, rc, st;
 	double big = 0;
-	size_t cap_nz;
 
 	for (size_t t = 0; t < p->ntenants; t++)
 		if (p->tenants[t].isolation == ISOLATION_DEDICATED)
@@ -41,14 +41,13 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 			       "for one MIP",
 			       nh, nv);
 	xcol = calloc(nh * nv + 1, sizeof(*xcol));
-	cap_nz = nh * nv * (DIM_COUNT + 2) + nh * DIM_COUNT + nv + 1;
-	ia = malloc(cap_nz * sizeof(*ia));
-	ja = malloc(cap_nz * sizeof(*ja));
-	ar = malloc(cap_nz * sizeof(*ar));
-	if (xcol == NULL || ia == NULL || ja == NULL || ar == NULL) {
+	if (xcol == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
+	if (lpmat_init(&mat, nh * nv * (DIM_COUNT + 2) + nh * DIM_COUNT + nv) <
+	    0)
+		goto out;
 	mip = glp_create_prob();
 	glp_set_obj_dir(mip, GLP_MIN);
 	/* y_j: columns 1 .. nh. */
@@ -85,17 +84,13 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 		glp_set_obj_coef(mip, ncols, big);
 		glp_add_rows(mip, 1);
 		glp_set_row_bnds(mip, ++row, GLP_FX, 1, 1);
-		nz++;
-		ia[nz] = row;
-		ja[nz] = ncols;
-		ar[nz] = 1;
+		if (lpmat_add(&mat, row, ncols, 1) < 0)
+			goto out;
 		for (size_t j = 0; j < nh; j++) {
 			if (xcol[v * nh + j] == 0)
 				continue;
-			nz++;
-			ia[nz] = row;
-			ja[nz] = xcol[v * nh + j];
-			ar[nz] = 1;
+			if (lpmat_add(&mat, row, xcol[v * nh + j], 1) < 0)
+				goto out;
 		}
 	}
 	for (size_t j = 0; j < nh; j++) {
@@ -109,15 +104,13 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 				if (xcol[v * nh + j] == 0 ||
 				    p->vms[v].req[d] <= 0)
 					continue;
-				nz++;
-				ia[nz] = row;
-				ja[nz] = xcol[v * nh + j];
-				ar[nz] = p->vms[v].req[d];
+				if (lpmat_add(&mat, row, xcol[v * nh + j],
+					      p->vms[v].req[d]) < 0)
+					goto out;
 			}
-			nz++;
-			ia[nz] = row;
-			ja[nz] = (int)j + 1;
-			ar[nz] = -(room > 0 ? room : 0) * (1 + 1e-12);
+			if (lpmat_add(&mat, row, (int)j + 1,
+				      -(room > 0 ? room : 0) * (1 + 1e-12)) < 0)
+				goto out;
 		}
 	}
 	/* Anti-affinity: at most one member per host (pinned ones count). */
@@ -142,16 +135,13 @@ int sched_place_exact(struct sched_state *s, double time_limit,
 				if (p->vms[v].group != (int)g ||
 				    xcol[v * nh + j] == 0)
 					continue;
-				if ((size_t)nz + 1 >= cap_nz)
-					break;
-				nz++;
-				ia[nz] = row;
-				ja[nz] = xcol[v * nh + j];
-				ar[nz] = 1;
+				if (lpmat_add(&mat, row, xcol[v * nh + j],
+					      1) < 0)
+					goto out;
 			}
 		}
 	}
-	glp_load_matrix(mip, nz, ia, ja, ar);
+	lpmat_load(&mat, mip);
 	glp_init_iocp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	parm.presolve = GLP_ON;
@@ -179,8 +169,6 @@ out:
 	if (mip != NULL)
 		glp_delete_prob(mip);
 	free(xcol);
-	free(ia);
-	free(ja);
-	free(ar);
+	lpmat_free(&mat);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include "common/fc.h"
 
 #include "common/err.h"
+#include "scheduler/lpmat.h"
 #include "scheduler/place_int.h"
 
 #define NB_HOSTS 8
@@ -34,28 +35,6 @@ static bool free_vm(const struct batch *b, int vm)
 	       b->p->tenants[v->tenant].isolation == ISOLATION_SHARED;
 }
 
-static int grow_nz(int **ia, int **ja, double **ar, size_t *cap)
-{
-	size_t nc = *cap * 2 + 64;
-	int *nia = realloc(*ia, (nc + 1) * sizeof(**ia));
-	int *nja;
-	double *nar;
-
-	if (nia == NULL)
-		return -1;
-	*ia = nia;
-	nja = realloc(*ja, (nc + 1) * sizeof(**ja));
-	if (nja == NULL)
-		return -1;
-	*ja = nja;
-	nar = realloc(*ar, (nc + 1) * sizeof(**ar));
-	if (nar == NULL)
-		return -1;
-	*ar = nar;
-	*cap = nc;
-	return 0;
-}
-
 /* Repack the VMs of the hosts nb[0 .. nn) at least cost with one MIP over
  * classes of equal VMs. *gain gets the cost saved (0: unchanged). */
 static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
@@ -63,12 +42,11 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	const struct sched_problem *p = b->p;
 	struct nclass *cls = NULL;
 	int ncls = 0, nvm = 0, *all = NULL, *orig = NULL;
-	int *ia = NULL, *ja = NULL;
-	double *ar = NULL, before = 0;
+	struct lpmat mat = {0};
+	double before = 0;
 	glp_prob *mip = NULL;
 	glp_iocp parm;
-	size_t nz_cap = 0;
-	int ret = -1, nz = 0, ncols, row;
+	int ret = -1, ncols, row;
 
 	*gain = 0;
 	for (size_t j = 0; j < nn; j++) {
@@ -82,8 +60,10 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	all = malloc((size_t)nvm * sizeof(*all));
 	orig = malloc((size_t)nvm * sizeof(*orig));
 	cls = calloc((size_t)nvm, sizeof(*cls));
-	if (all == NULL || orig == NULL || cls == NULL)
-		goto oom;
+	if (all == NULL || orig == NULL || cls == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
 	nvm = 0;
 	for (size_t j = 0; j < nn; j++)
 		for (int i = 0; i < b->hv[nb[j]].n; i++) {
@@ -101,19 +81,17 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 				break;
 		if (c == ncls) {
 			cls[c].v = malloc((size_t)nvm * sizeof(int));
-			if (cls[c].v == NULL)
-				goto oom;
+			if (cls[c].v == NULL) {
+				err_set("out of memory");
+				goto out;
+			}
 			ncls++;
 		}
 		cls[c].v[cls[c].n++] = all[i];
 	}
 	ncols = ncls * (int)nn + (int)nn;
-	nz_cap = (size_t)ncols * (DIM_COUNT + 1) + 1;
-	ia = malloc((nz_cap + 1) * sizeof(*ia));
-	ja = malloc((nz_cap + 1) * sizeof(*ja));
-	ar = malloc((nz_cap + 1) * sizeof(*ar));
-	if (ia == NULL || ja == NULL || ar == NULL)
-		goto oom;
+	if (lpmat_init(&mat, (size_t)ncols * (DIM_COUNT + 1) + 1) < 0)
+		goto out;
 	mip = glp_create_prob();
 	glp_set_obj_dir(mip, GLP_MIN);
 	glp_add_cols(mip, ncols);
@@ -153,10 +131,9 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 		row++;
 		glp_set_row_bnds(mip, row, GLP_FX, cls[c].n, cls[c].n);
 		for (size_t j = 0; j < nn; j++) {
-			nz++;
-			ia[nz] = row;
-			ja[nz] = 1 + c * (int)nn + (int)j;
-			ar[nz] = 1;
+			if (lpmat_add(&mat, row, 1 + c * (int)nn + (int)j,
+				      1) < 0)
+				goto out;
 		}
 	}
 	for (size_t j = 0; j < nn; j++) {
@@ -179,15 +156,13 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 
 				if (r <= 0)
 					continue;
-				nz++;
-				ia[nz] = row;
-				ja[nz] = 1 + c * (int)nn + (int)j;
-				ar[nz] = r;
+				if (lpmat_add(&mat, row,
+					      1 + c * (int)nn + (int)j, r) < 0)
+					goto out;
 			}
-			nz++;
-			ia[nz] = row;
-			ja[nz] = 1 + ncls * (int)nn + (int)j;
-			ar[nz] = -cap * (1 + 1e-10);
+			if (lpmat_add(&mat, row, 1 + ncls * (int)nn + (int)j,
+				      -cap * (1 + 1e-10)) < 0)
+				goto out;
 		}
 	}
 	/* Anti-affinity: members of one group (singleton classes) at most
@@ -218,16 +193,13 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 			for (int c2 = c; c2 < ncls; c2++) {
 				if (p->vms[cls[c2].v[0]].group != g)
 					continue;
-				if ((size_t)nz + 1 >= nz_cap && grow_nz(&ia, &ja, &ar, &nz_cap) < 0)
-					goto oom;
-				nz++;
-				ia[nz] = row;
-				ja[nz] = 1 + c2 * (int)nn + (int)j;
-				ar[nz] = 1;
+				if (lpmat_add(&mat, row,
+					      1 + c2 * (int)nn + (int)j, 1) < 0)
+					goto out;
 			}
 		}
 	}
-	glp_load_matrix(mip, nz, ia, ja, ar);
+	lpmat_load(&mat, mip);
 	glp_init_iocp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	parm.presolve = GLP_ON;
@@ -293,9 +265,6 @@ undo:
 		if (place_assign(b, (size_t)all[i], (size_t)orig[i]) < 0)
 			goto out;
 	ret = 0;
-	goto out;
-oom:
-	err_set("out of memory");
 out:
 	if (mip != NULL)
 		glp_delete_prob(mip);
@@ -304,9 +273,7 @@ out:
 	free(cls);
 	free(all);
 	free(orig);
-	free(ia);
-	free(ja);
-	free(ar);
+	lpmat_free(&mat);
 	return ret;
 }
 
