@@ -116,25 +116,56 @@ static double migration_cost(const struct rb *b, size_t vm)
 	return mem + b->bias;
 }
 
-static void search_apply(struct search *x, size_t vm, size_t from, size_t to)
-{
-	int home = x->origin[vm];
-	int dc = ((int)from == home) - ((int)to == home);
+/* The best move found so far in a step of the search: vm from -> to,
+ * worth gain. */
+struct pick {
+	double gain;
+	size_t vm, from, to;
+	bool found;
+};
 
-	/* The caller has already added vm to to's list (that may fail). */
-	rebal_hl_del(&x->hv[from], vm);
-	sched_state_assign(x->s, vm, to);
-	x->sc.move(x->sc.ctx, vm, to);
-	x->count = (size_t)((long)x->count + dc);
+/* Make vm from -> to the pick when it gains more than the pick so far and
+ * is feasible (checked last: the check costs more than the score). */
+static void pick_consider(const struct search *x, struct pick *pk, size_t vm,
+			  size_t from, size_t to, double gain)
+{
+	if (gain <= pk->gain)
+		return;
+	if (sched_state_check_code(x->s, vm, to, NULL) != SCHED_OK)
+		return;
+	pk->gain = gain;
+	pk->vm = vm;
+	pk->from = from;
+	pk->to = to;
+	pk->found = true;
+}
+
+/* Make the pick's move in the search. 1 when there was one, 0 when not,
+ * -1 when out of memory. */
+static int pick_apply(struct search *x, const struct pick *pk)
+{
+	int home;
+
+	if (!pk->found)
+		return 0;
+	if (rebal_hl_add(&x->hv[pk->to], pk->vm) < 0)
+		return -1;
+	home = x->origin[pk->vm];
+	rebal_hl_del(&x->hv[pk->from], pk->vm);
+	sched_state_assign(x->s, pk->vm, pk->to);
+	x->sc.move(x->sc.ctx, pk->vm, pk->to);
+	x->count = (size_t)((long)x->count + ((int)pk->from == home) -
+			    ((int)pk->to == home));
+	return 1;
 }
 
 /* One search step; 1 when a move was made, 0 when none is worth it. */
 static int search_step(struct rb *b, struct search *x)
 {
 	const struct sched_problem *p = b->p;
-	double cur = x->sc.value(x->sc.ctx), best = b->step_min;
-	size_t start, end, best_vm = 0, best_to = 0, best_from = 0;
-	bool found = false;
+	double cur = x->sc.value(x->sc.ctx);
+	struct pick pk = {.gain = b->step_min};
+	size_t start, end;
 
 	rank_hosts(b, x->s);
 	for (start = 0; start < p->nhosts; start = end) {
@@ -174,27 +205,12 @@ static int search_step(struct rb *b, struct search *x)
 							x->capped = true;
 						continue;
 					}
-					if (obj <= best)
-						continue;
-					if (sched_state_check_code(x->s, vm, dst,
-								   NULL) !=
-					    SCHED_OK)
-						continue;
-					best = obj;
-					best_vm = vm;
-					best_to = dst;
-					best_from = src;
-					found = true;
+					pick_consider(x, &pk, vm, src, dst, obj);
 				}
 			}
 		}
 	}
-	if (!found)
-		return 0;
-	if (rebal_hl_add(&x->hv[best_to], best_vm) < 0)
-		return -1;
-	search_apply(x, best_vm, best_from, best_to);
-	return 1;
+	return pick_apply(x, &pk);
 }
 
 /* Destinations worth trying for a VM of pool `pool` in a refine step: the
@@ -214,9 +230,9 @@ static int refine_step(struct rb *b, struct search *x, const size_t *away,
 		       size_t naway)
 {
 	const struct sched_problem *p = b->p;
-	double cur = x->sc.value(x->sc.ctx), best = b->step_min;
-	size_t k, d, best_vm = 0, best_to = 0;
-	bool found = false;
+	double cur = x->sc.value(x->sc.ctx);
+	struct pick pk = {.gain = b->step_min};
+	size_t k, d;
 
 	rank_hosts(b, x->s);
 
@@ -230,30 +246,15 @@ static int refine_step(struct rb *b, struct search *x, const size_t *away,
 			continue;
 		for (d = 0; d < nd; d++) {
 			size_t to = dests[d];
-			double gain;
 
 			if (to == from || b->blocked[to] ||
 			    to == (size_t)x->origin[vm])
 				continue;
-			gain = cur - x->sc.try_move(x->sc.ctx, vm, to);
-			if (gain <= best)
-				continue;
-			if (sched_state_check_code(x->s, vm, to, NULL) !=
-			    SCHED_OK)
-				continue;
-			best = gain;
-			best_vm = vm;
-			best_to = to;
-			found = true;
+			pick_consider(x, &pk, vm, from, to,
+				      cur - x->sc.try_move(x->sc.ctx, vm, to));
 		}
 	}
-	if (!found)
-		return 0;
-	if (rebal_hl_add(&x->hv[best_to], best_vm) < 0)
-		return -1;
-	search_apply(x, best_vm, (size_t)sched_state_host_of(x->s, best_vm),
-		     best_to);
-	return 1;
+	return pick_apply(x, &pk);
 }
 
 /* Send home, one at a time, the away VM whose return costs the least
@@ -271,9 +272,8 @@ static int prune(struct rb *b, struct search *x, double min_loss)
 		goto out;
 	}
 	for (;;) {
-		double cur = x->sc.value(x->sc.ctx), best = INFINITY;
-		size_t best_vm = 0;
-		bool found = false;
+		double cur = x->sc.value(x->sc.ctx);
+		struct pick pk = {.gain = -INFINITY};
 
 		naway = 0;
 		for (i = 0; i < p->nvms; i++)
@@ -282,24 +282,17 @@ static int prune(struct rb *b, struct search *x, double min_loss)
 				away[naway++] = i;
 		for (i = 0; i < naway; i++) {
 			size_t vm = away[i], home = (size_t)x->origin[vm];
-			double loss = x->sc.try_move(x->sc.ctx, vm, home) - cur;
 
-			if (loss >= best)
-				continue;
-			if (sched_state_check_code(x->s, vm, home, NULL) !=
-			    SCHED_OK)
-				continue;
-			best = loss;
-			best_vm = vm;
-			found = true;
+			/* The gain is minus the loss of going home. */
+			pick_consider(x, &pk, vm,
+				      (size_t)sched_state_host_of(x->s, vm),
+				      home,
+				      cur - x->sc.try_move(x->sc.ctx, vm, home));
 		}
-		if (!found || best > min_loss)
+		if (!pk.found || -pk.gain > min_loss)
 			break;
-		if (rebal_hl_add(&x->hv[x->origin[best_vm]], best_vm) < 0)
+		if (pick_apply(x, &pk) < 0)
 			goto out;
-		search_apply(x, best_vm,
-			     (size_t)sched_state_host_of(x->s, best_vm),
-			     (size_t)x->origin[best_vm]);
 		while ((r = refine_step(b, x, away, naway)) > 0)
 			;
 		if (r < 0)
