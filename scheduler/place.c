@@ -73,14 +73,12 @@ void place_batch_free(struct batch *b)
 	free(b->w);
 }
 
-/* Prices per unit of each dimension: the LP duals when they say
- * something, else 1 / the average usable capacity. */
-static void set_prices(struct batch *b, const struct sched_plan *pl)
+void place_set_prices(struct batch *b, const struct sched_plan *pl)
 {
 	const struct sched_problem *p = b->p;
 	double sum = 0, tot[DIM_COUNT] = {0};
 
-	for (int d = 0; d < DIM_COUNT; d++)
+	for (int d = 0; pl != NULL && d < DIM_COUNT; d++)
 		sum += pl->dual[d] > 0 ? pl->dual[d] : 0;
 	for (size_t h = 0; h < p->nhosts; h++)
 		for (int d = 0; d < DIM_COUNT; d++)
@@ -89,6 +87,10 @@ static void set_prices(struct batch *b, const struct sched_plan *pl)
 	for (int d = 0; d < DIM_COUNT; d++) {
 		double norm = tot[d] > 0 ? (double)p->nhosts / tot[d] : 0;
 
+		if (pl == NULL) {
+			b->price[d] = norm;
+			continue;
+		}
 		/* A small share of the size keeps VMs ordered in the
 		 * dimensions the LP prices at 0. */
 		b->price[d] = (sum > 0 ? (pl->dual[d] > 0 ? pl->dual[d] : 0)
@@ -102,7 +104,15 @@ static void set_prices(struct batch *b, const struct sched_plan *pl)
 	}
 }
 
-int place_hkey_cmp(const void *a, const void *b)
+/* Hosts in an order to open them: band first, then cost per priced unit
+ * of capacity (eff), then index. */
+struct hkey {
+	size_t h;
+	double band;
+	double eff;
+};
+
+static int hkey_cmp(const void *a, const void *b)
 {
 	const struct hkey *x = a, *y = b;
 
@@ -113,10 +123,7 @@ int place_hkey_cmp(const void *a, const void *b)
 	return x->h < y->h ? -1 : x->h > y->h;
 }
 
-/* Hosts in the order to open them: running ones, then the LP's X_i = 1,
- * then by X_i, then by cost per priced unit of capacity; spread pools and
- * hosts that are not up last. */
-static size_t *host_order(struct batch *b, const struct sched_plan *pl)
+size_t *place_host_order(struct batch *b, const struct sched_plan *pl)
 {
 	const struct sched_problem *p = b->p;
 	struct hkey *k = calloc(p->nhosts + 1, sizeof(*k));
@@ -136,7 +143,9 @@ static size_t *host_order(struct batch *b, const struct sched_plan *pl)
 				 sched_state_usable(b->s, h, (enum sched_dim)d);
 		k[h].h = h;
 		k[h].eff = value > 0 ? p->hosts[h].cost / value : INFINITY;
-		if (p->hosts[h].state != HOST_UP)
+		if (pl == NULL)
+			k[h].band = 0;
+		else if (p->hosts[h].state != HOST_UP)
 			k[h].band = 9;
 		else if (p->pools[p->hosts[h].pool].policy == POLICY_SPREAD)
 			k[h].band = 8;
@@ -149,7 +158,7 @@ static size_t *host_order(struct batch *b, const struct sched_plan *pl)
 		else
 			k[h].band = 3;
 	}
-	qsort(k, p->nhosts, sizeof(*k), place_hkey_cmp);
+	qsort(k, p->nhosts, sizeof(*k), hkey_cmp);
 	for (size_t h = 0; h < p->nhosts; h++)
 		order[h] = k[h].h;
 	free(k);
@@ -292,7 +301,7 @@ out:
 }
 
 /* Place what is left one by one; record why the rest cannot go. */
-int place_finish(struct batch *b, double t0)
+static int finish(struct batch *b, double t0)
 {
 	const struct sched_problem *p = b->p;
 	struct sched_result *r = b->r;
@@ -340,7 +349,7 @@ int place_finish(struct batch *b, double t0)
 }
 
 /* The bound for the VMs placed by the call (pinned ones stay pinned). */
-int place_final_bound(struct batch *b, const struct sched_plan *first)
+static int final_bound(struct batch *b, const struct sched_plan *first)
 {
 	const struct sched_problem *p = b->p;
 	struct sched_result *r = b->r;
@@ -374,6 +383,14 @@ out:
 	return ret;
 }
 
+int place_finish(struct batch *b, const struct sched_plan *first, double t0)
+{
+	if (finish(b, t0) < 0 || final_bound(b, first) < 0)
+		return -1;
+	b->r->seconds = place_now() - t0;
+	return 0;
+}
+
 int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 		    struct sched_result *r)
 {
@@ -399,8 +416,8 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	b.mip_seconds = o->mip_seconds > 0 ? o->mip_seconds : 0.05;
 	if (sched_plan_lp(s, PLAN_PINNED, &pl) < 0)
 		goto out;
-	set_prices(&b, &pl);
-	order = host_order(&b, &pl);
+	place_set_prices(&b, &pl);
+	order = place_host_order(&b, &pl);
 	waiting = calloc(p->nvms + 1, sizeof(*waiting));
 	active = calloc(p->nhosts + 1, sizeof(*active));
 	ak = calloc(p->nhosts + 1, sizeof(*ak));
@@ -492,9 +509,8 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 			progress = p1 || p2 || p3;
 		}
 	}
-	if (place_finish(&b, t0) < 0 || place_final_bound(&b, &pl) < 0)
+	if (place_finish(&b, &pl, t0) < 0)
 		goto out;
-	r->seconds = place_now() - t0;
 	ret = 0;
 	goto out;
 oom:

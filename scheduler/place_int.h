@@ -63,14 +63,6 @@ struct batch {
 	double end;          /* make_room() stops here: the call's limit */
 };
 
-/* Hosts in an order to open them: band first, then cost per priced unit
- * of capacity (eff), then index. */
-struct hkey {
-	size_t h;
-	double band;
-	double eff;
-};
-
 /* VMs with equal sizes, tenant and tags (and no group) are one class: the
  * fill pass takes them by count. */
 struct vclass {
@@ -103,18 +95,26 @@ int place_assign(struct batch *b, size_t vm, size_t host);
 /* Take vm off its host, if it has one. */
 void place_unassign(struct batch *b, size_t vm);
 
-/* qsort comparator of struct hkey. */
-int place_hkey_cmp(const void *a, const void *b);
+/* Prices per unit of each dimension in b->price and the VMs' weights in
+ * b->w. With the capacity-plan LP pl: its duals when they say something,
+ * plus a small share of 1 / the average usable capacity of a host; pl
+ * NULL (the baseline): 1 / the average usable capacity alone. */
+void place_set_prices(struct batch *b, const struct sched_plan *pl);
 
-/* Place the VMs left one by one (with make-room moves unless b->no_room),
- * record why the others cannot go in b->r->reason, and fill b->r's
- * counts, cost and seconds (since t0, place_now()). */
-int place_finish(struct batch *b, double t0);
+/* Host indices in the order to open them (the caller frees it; NULL with
+ * err_set() when out of memory). With pl: running hosts, then the LP's
+ * X_i = 1, then by X_i, then by cost per priced unit of capacity; spread
+ * pools and hosts that are not up last. pl NULL: by cost per priced unit
+ * of capacity alone. */
+size_t *place_host_order(struct batch *b, const struct sched_plan *pl);
 
-/* b->r's lower bound and gap: first's cost when every VM was placed and
- * first (the LP of the whole problem, may be NULL) is feasible, else the
- * LP over the VMs the call placed. */
-int place_final_bound(struct batch *b, const struct sched_plan *first);
+/* End a batch call: place the VMs left one by one (with make-room moves
+ * unless b->no_room), record why the others cannot go in b->r->reason,
+ * fill b->r's counts and cost, its lower bound and gap (first's cost when
+ * every VM was placed and first, the LP of the whole problem, may be
+ * NULL, is feasible; else the LP over the VMs the call placed) and the
+ * seconds since t0 (place_now()). */
+int place_finish(struct batch *b, const struct sched_plan *first, double t0);
 
 /* ---- place_fill.c: the construction ------------------------------------- */
 
