@@ -550,17 +550,31 @@ void rebal_apply(const struct rebal_result *r, struct sched_problem *p)
 
 const char *rebal_phase_name(enum rebal_phase ph)
 {
-	switch (ph) {
-	case REBAL_REPAIR:
-		return "repair";
-	case REBAL_EVACUATE:
-		return "evacuate";
-	case REBAL_BALANCE:
-		return "balance";
-	case REBAL_EMPTY:
-		return "empty";
+	static const char *const name[] = {
+		[REBAL_REPAIR] = "repair",
+		[REBAL_EVACUATE] = "evacuate",
+		[REBAL_BALANCE] = "balance",
+		[REBAL_EMPTY] = "empty",
+	};
+
+	return (size_t)ph < FC_ARRAY_LEN(name) ? name[ph] : "?";
+}
+
+/* A new object {"vm": vm, key: host} at the end of array a; NULL when
+ * out of memory. */
+static cJSON *json_vm_item(cJSON *a, const char *vm, const char *key,
+			   const char *host)
+{
+	cJSON *it = cJSON_CreateObject();
+
+	if (it == NULL || !cJSON_AddItemToArray(a, it)) {
+		cJSON_Delete(it);
+		return NULL;
 	}
-	return "?";
+	if (cJSON_AddStringToObject(it, "vm", vm) == NULL ||
+	    cJSON_AddStringToObject(it, key, host) == NULL)
+		return NULL;
+	return it;
 }
 
 cJSON *rebal_result_to_json(const struct sched_problem *p,
@@ -592,13 +606,9 @@ cJSON *rebal_result_to_json(const struct sched_problem *p,
 	for (i = 0; i < r->nmoves; i++) {
 		const struct rebal_move *m = &r->moves[i];
 
-		it = cJSON_CreateObject();
-		if (it == NULL || !cJSON_AddItemToArray(a, it))
-			goto oom_it;
-		if (cJSON_AddStringToObject(it, "vm", p->vms[m->vm].name) ==
-			    NULL ||
-		    cJSON_AddStringToObject(it, "from",
-					    p->hosts[m->from].name) == NULL ||
+		it = json_vm_item(a, p->vms[m->vm].name, "from",
+				  p->hosts[m->from].name);
+		if (it == NULL ||
 		    cJSON_AddStringToObject(it, "to", p->hosts[m->to].name) ==
 			    NULL ||
 		    cJSON_AddNumberToObject(it, "mem_mib", m->mem_mib) == NULL ||
@@ -617,13 +627,9 @@ cJSON *rebal_result_to_json(const struct sched_problem *p,
 	for (i = 0; i < r->nviolations; i++) {
 		const struct rebal_violation *v = &r->violations[i];
 
-		it = cJSON_CreateObject();
-		if (it == NULL || !cJSON_AddItemToArray(a, it))
-			goto oom_it;
-		if (cJSON_AddStringToObject(it, "vm", p->vms[v->vm].name) ==
-			    NULL ||
-		    cJSON_AddStringToObject(it, "host",
-					    p->hosts[v->host].name) == NULL ||
+		it = json_vm_item(a, p->vms[v->vm].name, "host",
+				  p->hosts[v->host].name);
+		if (it == NULL ||
 		    cJSON_AddStringToObject(it, "constraint",
 					    sched_reason_name(v->code)) ==
 			    NULL ||
