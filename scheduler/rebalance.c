@@ -219,7 +219,9 @@ size_t *rebal_vms_by_mem(const struct rb *b, size_t h)
 		err_set("out of memory");
 		return NULL;
 	}
-	memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
+	/* A host that never ran a VM has no list at all. */
+	if (n > 0)
+		memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
 	qsort_r(vms, n, sizeof(*vms), cmp_mem_desc, (void *)b->p);
 	return vms;
 }
