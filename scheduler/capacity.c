@@ -5,6 +5,7 @@
 #include "scheduler/capacity.h"
 #include "scheduler/htools.h"
 #include "scheduler/problem.h"
+#include "scheduler/rank.h"
 
 static double now_s(void)
 {
@@ -230,20 +231,6 @@ static bool n1_ok(struct cap *c, size_t host)
 	return true;
 }
 
-struct cand {
-	size_t h;
-	double share;
-};
-
-static int cand_cmp(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
-
-	if (x->share != y->share)
-		return x->share > y->share ? -1 : 1;
-	return x->h < y->h ? -1 : x->h > y->h;
-}
-
 static void cap_free(struct cap *c)
 {
 	if (c->mov != NULL)
@@ -266,7 +253,7 @@ int sched_capacity(const struct sched_problem *p,
 		   struct sched_capacity_result *r)
 {
 	struct cap c = {0};
-	struct cand *cand = NULL;
+	struct sched_rank *cand = NULL;
 	double t0 = now_s();
 	size_t maxmov = 0;
 	int ret = -1;
@@ -426,8 +413,8 @@ int sched_capacity(const struct sched_problem *p,
 					   1e-9) {
 				r->fail_disk++;
 			} else {
-				cand[ncand].h = h;
-				cand[ncand].share =
+				cand[ncand].i = h;
+				cand[ncand].key =
 					u > 0 ? c.room[h][DIM_MEM] / u : 0;
 				ncand++;
 			}
@@ -435,9 +422,9 @@ int sched_capacity(const struct sched_problem *p,
 		/* The host with the largest share of free memory first: it
 		 * keeps the cluster balanced, which is also what leaves room
 		 * for a failed host's instances. */
-		qsort(cand, ncand, sizeof(*cand), cand_cmp);
+		qsort(cand, ncand, sizeof(*cand), sched_rank_desc);
 		for (size_t i = 0; i < ncand && best == SIZE_MAX; i++) {
-			size_t h = cand[i].h;
+			size_t h = cand[i].i;
 
 			if (!o->n_plus_one) {
 				best = h;

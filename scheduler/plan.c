@@ -4,6 +4,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "scheduler/lpmat.h"
 #include "scheduler/names.h"
 #include "scheduler/plan.h"
 
@@ -72,8 +73,7 @@ int sched_plan_lp_subset(const struct sched_state *s,
 	bool *fixed = NULL;
 	int *seg_of_tenant = NULL, *host_seg = NULL, *col = NULL;
 	double constant = 0;
-	int *ia = NULL, *ja = NULL;
-	double *ar = NULL;
+	struct lpmat mat = {0};
 	glp_prob *lp = NULL;
 	int *cls = NULL;
 	size_t *cls_count = NULL, *cls_rep = NULL;
@@ -248,7 +248,7 @@ int sched_plan_lp_subset(const struct sched_state *s,
 	}
 
 	{
-		size_t nz = 0, ncols = 0, nrows = 0, cap_nz = 0, ncls = 0;
+		size_t ncols = 0, nrows = 0, ncls = 0;
 		glp_smcp parm;
 		int r;
 
@@ -309,11 +309,8 @@ int sched_plan_lp_subset(const struct sched_state *s,
 					col[c] = (int)++ncols;
 			}
 		}
-		cap_nz = nsets * DIM_COUNT * (ncols + 1) + 2 * ncols + 1;
-		ia = malloc((cap_nz + 1) * sizeof(*ia));
-		ja = malloc((cap_nz + 1) * sizeof(*ja));
-		ar = malloc((cap_nz + 1) * sizeof(*ar));
-		if (ia == NULL || ja == NULL || ar == NULL)
+		if (lpmat_init(&mat, nsets * DIM_COUNT * (ncols + 1) +
+					     2 * ncols + 1) < 0)
 			goto oom;
 		lp = glp_create_prob();
 		glp_set_obj_dir(lp, GLP_MIN);
@@ -358,10 +355,9 @@ int sched_plan_lp_subset(const struct sched_state *s,
 					    !(sets[j].hosts[h / 64] &
 					      (1ULL << (h % 64))))
 						continue;
-					nz++;
-					ia[nz] = (int)nrows;
-					ja[nz] = c;
-					ar[nz] = R[h][d];
+					if (lpmat_add(&mat, (int)nrows, c,
+						      R[h][d]) < 0)
+						goto oom;
 				}
 			}
 			/* Prices come from the set with the most demand. */
@@ -389,10 +385,9 @@ int sched_plan_lp_subset(const struct sched_state *s,
 			for (size_t sg = 0; sg < nseg; sg++) {
 				if (col[kc * nseg + sg] == 0)
 					continue;
-				nz++;
-				ia[nz] = (int)nrows;
-				ja[nz] = col[kc * nseg + sg];
-				ar[nz] = 1;
+				if (lpmat_add(&mat, (int)nrows,
+					      col[kc * nseg + sg], 1) < 0)
+					goto oom;
 			}
 		}
 		out->rows = nrows;
@@ -400,7 +395,7 @@ int sched_plan_lp_subset(const struct sched_state *s,
 			ret = 0;
 			goto out;
 		}
-		glp_load_matrix(lp, (int)nz, ia, ja, ar);
+		lpmat_load(&mat, lp);
 		glp_init_smcp(&parm);
 		parm.msg_lev = GLP_MSG_OFF;
 		parm.presolve = GLP_ON;
@@ -455,9 +450,7 @@ oom:
 out:
 	if (lp != NULL)
 		glp_delete_prob(lp);
-	free(ia);
-	free(ja);
-	free(ar);
+	lpmat_free(&mat);
 	for (size_t j = 0; sets != NULL && j < nsets; j++)
 		if (sets[j].owned)
 			free(sets[j].hosts);

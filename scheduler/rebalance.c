@@ -1,323 +1,19 @@
 /*
- * rebalance.c - migration plans (see rebalance.h).
- *
- * The search is greedy, one move at a time, over a state that is always
- * feasible. What keeps it fast:
- *   - the balance score is updated incrementally: trying a move costs
- *     O(number of score components), never a pass over the cluster;
- *   - on large clusters only the most loaded hosts of each pool are
- *     sources and only the least loaded are destinations of a step
- *     (REBAL_FULL_HOSTS below: all pairs are tried);
- *   - the feasibility check runs only for a candidate that beats the best
- *     move found so far in the step.
+ * rebalance.c - migration plans (see rebalance.h): rebal_plan() and the
+ * moves it records. Every move goes through rebal_do_move(), which keeps
+ * the incremental state, the host lists and the score in step; the
+ * phases repair and evacuate are here, the policies in rebal_spread.c and
+ * rebal_pack.c, the scores in rebal_score.c (rebal_int.h).
  */
 #include <math.h>
 
-#include "scheduler/rebalance.h"
-
 #include "common/err.h"
-#include "common/util.h"
 #include "scheduler/ganeti_score.h"
 #include "scheduler/htools.h"
-#include "scheduler/plan.h"
 #include "scheduler/problem.h"
+#include "scheduler/rebal_int.h"
 
-/* Pools of at most this many hosts are searched over all host pairs. */
-#define REBAL_FULL_HOSTS 96
-/* Otherwise this many sources and destinations per pool and step. */
-#define REBAL_CANDIDATES 16
-#define REBAL_DESTS 8
-
-/* --- balance scores behind one interface --------------------------- */
-
-struct scorer {
-	void *ctx;
-	double (*value)(void *ctx);
-	double (*try_move)(void *ctx, size_t vm, size_t to);
-	void (*move)(void *ctx, size_t vm, size_t to);
-	void (*release)(void *ctx);
-	const char *metric;
-};
-
-static double g_value(void *ctx)
-{
-	return ganeti_score_value(ctx);
-}
-
-static double g_try(void *ctx, size_t vm, size_t to)
-{
-	return ganeti_score_try(ctx, vm, to);
-}
-
-static void g_move(void *ctx, size_t vm, size_t to)
-{
-	ganeti_score_move(ctx, vm, to);
-}
-
-static void g_release(void *ctx)
-{
-	ganeti_score_free(ctx);
-}
-
-/* Sum over pools and dimensions of the standard deviation of eta across
- * the pool's up hosts with some capacity in that dimension. */
-struct eta_scorer {
-	const struct sched_problem *p;
-	double *used, *usable;  /* [host * DIM_COUNT + d] */
-	bool *counted;          /* host up */
-	double *sum, *sq;       /* [pool * DIM_COUNT + d] */
-	double *n;
-	int *host;
-	double total;
-};
-
-static double sd_of(double sum, double sq, double n)
-{
-	double avg, var;
-
-	if (n <= 0)
-		return 0;
-	avg = sum / n;
-	var = sq / n - avg * avg;
-	return var > 0 ? sqrt(var) : 0;
-}
-
-static double e_value(void *ctx)
-{
-	return ((struct eta_scorer *)ctx)->total;
-}
-
-static void e_recompute_total(struct eta_scorer *e)
-{
-	size_t k;
-
-	e->total = 0;
-	for (k = 0; k < e->p->npools * DIM_COUNT; k++)
-		e->total += sd_of(e->sum[k], e->sq[k], e->n[k]);
-}
-
-/* The (pool, d) sums after moving req from host a to host b. */
-static void e_shift(const struct eta_scorer *e, size_t a, size_t b,
-		    enum sched_dim d, double r, double *s_a, double *q_a,
-		    double *s_b, double *q_b)
-{
-	size_t ka = a * DIM_COUNT + d, kb = b * DIM_COUNT + d;
-	int pa = e->p->hosts[a].pool, pb = e->p->hosts[b].pool;
-	size_t ea = (size_t)pa * DIM_COUNT + d, eb = (size_t)pb * DIM_COUNT + d;
-	double o, nv;
-
-	*s_a = e->sum[ea];
-	*q_a = e->sq[ea];
-	*s_b = e->sum[eb];
-	*q_b = e->sq[eb];
-	if (e->counted[a] && e->usable[ka] > 0) {
-		o = e->used[ka] / e->usable[ka];
-		nv = (e->used[ka] - r) / e->usable[ka];
-		*s_a += nv - o;
-		*q_a += nv * nv - o * o;
-		if (pa == pb) {
-			*s_b = *s_a;
-			*q_b = *q_a;
-		}
-	}
-	if (e->counted[b] && e->usable[kb] > 0) {
-		o = e->used[kb] / e->usable[kb];
-		nv = (e->used[kb] + r) / e->usable[kb];
-		*s_b += nv - o;
-		*q_b += nv * nv - o * o;
-		if (pa == pb) {
-			*s_a = *s_b;
-			*q_a = *q_b;
-		}
-	}
-}
-
-static double e_try(void *ctx, size_t vm, size_t to)
-{
-	struct eta_scorer *e = ctx;
-	int from = e->host[vm];
-	double t = e->total;
-	int d;
-
-	if (from < 0 || (size_t)from == to)
-		return t;
-	for (d = 0; d < DIM_COUNT; d++) {
-		double r = e->p->vms[vm].req[d], sa, qa, sb, qb;
-		int pa = e->p->hosts[from].pool, pb = e->p->hosts[to].pool;
-		size_t ea = (size_t)pa * DIM_COUNT + d;
-		size_t eb = (size_t)pb * DIM_COUNT + d;
-
-		if (r == 0)
-			continue;
-		e_shift(e, (size_t)from, to, (enum sched_dim)d, r, &sa, &qa,
-			&sb, &qb);
-		t += sd_of(sa, qa, e->n[ea]) -
-		     sd_of(e->sum[ea], e->sq[ea], e->n[ea]);
-		if (pa != pb)
-			t += sd_of(sb, qb, e->n[eb]) -
-			     sd_of(e->sum[eb], e->sq[eb], e->n[eb]);
-	}
-	return t;
-}
-
-static void e_move(void *ctx, size_t vm, size_t to)
-{
-	struct eta_scorer *e = ctx;
-	int from = e->host[vm];
-	int d;
-
-	if (from < 0 || (size_t)from == to)
-		return;
-	for (d = 0; d < DIM_COUNT; d++) {
-		double r = e->p->vms[vm].req[d], sa, qa, sb, qb;
-		int pa = e->p->hosts[from].pool, pb = e->p->hosts[to].pool;
-
-		if (r == 0)
-			continue;
-		e_shift(e, (size_t)from, to, (enum sched_dim)d, r, &sa, &qa,
-			&sb, &qb);
-		e->sum[(size_t)pa * DIM_COUNT + d] = sa;
-		e->sq[(size_t)pa * DIM_COUNT + d] = qa;
-		e->sum[(size_t)pb * DIM_COUNT + d] = sb;
-		e->sq[(size_t)pb * DIM_COUNT + d] = qb;
-		e->used[(size_t)from * DIM_COUNT + d] -= r;
-		e->used[to * DIM_COUNT + d] += r;
-	}
-	e->host[vm] = (int)to;
-	e_recompute_total(e);
-}
-
-static void e_release(void *ctx)
-{
-	struct eta_scorer *e = ctx;
-
-	if (e == NULL)
-		return;
-	free(e->used);
-	free(e->usable);
-	free(e->counted);
-	free(e->sum);
-	free(e->sq);
-	free(e->n);
-	free(e->host);
-	free(e);
-}
-
-static struct eta_scorer *eta_scorer_new(const struct sched_problem *p)
-{
-	struct eta_scorer *e = calloc(1, sizeof(*e));
-	size_t nh = p->nhosts ? p->nhosts : 1, np = p->npools ? p->npools : 1;
-	size_t i;
-	int d;
-
-	if (e == NULL)
-		goto oom;
-	e->p = p;
-	e->used = calloc(nh * DIM_COUNT, sizeof(double));
-	e->usable = calloc(nh * DIM_COUNT, sizeof(double));
-	e->counted = calloc(nh, sizeof(bool));
-	e->sum = calloc(np * DIM_COUNT, sizeof(double));
-	e->sq = calloc(np * DIM_COUNT, sizeof(double));
-	e->n = calloc(np * DIM_COUNT, sizeof(double));
-	e->host = calloc(p->nvms ? p->nvms : 1, sizeof(int));
-	if (e->used == NULL || e->usable == NULL || e->counted == NULL ||
-	    e->sum == NULL || e->sq == NULL || e->n == NULL || e->host == NULL)
-		goto oom;
-	for (i = 0; i < p->nhosts; i++) {
-		const struct sched_host *h = &p->hosts[i];
-
-		e->counted[i] = h->state == HOST_UP;
-		for (d = 0; d < DIM_COUNT; d++)
-			e->usable[i * DIM_COUNT + d] =
-				h->cap[d] * p->pools[h->pool].ratio[d];
-	}
-	for (i = 0; i < p->nvms; i++) {
-		e->host[i] = p->vms[i].host;
-		if (e->host[i] < 0)
-			continue;
-		for (d = 0; d < DIM_COUNT; d++)
-			e->used[(size_t)e->host[i] * DIM_COUNT + d] +=
-				p->vms[i].req[d];
-	}
-	for (i = 0; i < p->nhosts; i++) {
-		size_t pool = (size_t)p->hosts[i].pool;
-
-		if (!e->counted[i])
-			continue;
-		for (d = 0; d < DIM_COUNT; d++) {
-			size_t k = i * DIM_COUNT + d;
-			size_t pk = pool * DIM_COUNT + d;
-			double v;
-
-			if (e->usable[k] <= 0)
-				continue;
-			v = e->used[k] / e->usable[k];
-			e->sum[pk] += v;
-			e->sq[pk] += v * v;
-			e->n[pk] += 1;
-		}
-	}
-	e_recompute_total(e);
-	return e;
-oom:
-	e_release(e);
-	err_set("out of memory");
-	return NULL;
-}
-
-static int scorer_init(struct scorer *sc, const struct sched_problem *p,
-		       const int *host)
-{
-	memset(sc, 0, sizeof(*sc));
-	if (p->htools != NULL) {
-		sc->ctx = ganeti_score_new(p, host);
-		if (sc->ctx == NULL)
-			return -1;
-		sc->value = g_value;
-		sc->try_move = g_try;
-		sc->move = g_move;
-		sc->release = g_release;
-		sc->metric = "ganeti";
-		return 0;
-	}
-	sc->ctx = eta_scorer_new(p);
-	if (sc->ctx == NULL)
-		return -1;
-	sc->value = e_value;
-	sc->try_move = e_try;
-	sc->move = e_move;
-	sc->release = e_release;
-	sc->metric = "eta";
-	return 0;
-}
-
-/* --- the planner ---------------------------------------------------- */
-
-struct hlist {
-	size_t *vm;
-	size_t n, cap;
-};
-
-struct rb {
-	const struct sched_problem *p;
-	const struct rebal_opts *o;
-	struct rebal_result *r;
-	struct sched_state *s;
-	struct scorer sc;
-	bool *moved, *movable, *blocked;
-	struct hlist *hv;
-	size_t mcap;
-	double bias;            /* fixed cost of a migration, in MiB */
-	const double *lp_x;     /* pack: the capacity plan's X per host */
-	double gain_min;        /* score a migration must buy (spread) */
-	double step_min;        /* smallest gain of a search step */
-	bool stop;              /* the move budget is spent */
-	size_t *order;          /* host indices, for candidate selection */
-	size_t *pstart, *pend;  /* per pool: its range in order */
-	double *load;
-};
-
-static int hl_add(struct hlist *l, size_t vm)
+int rebal_hl_add(struct hlist *l, size_t vm)
 {
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 8;
@@ -332,7 +28,7 @@ static int hl_add(struct hlist *l, size_t vm)
 	return 0;
 }
 
-static void hl_del(struct hlist *l, size_t vm)
+void rebal_hl_del(struct hlist *l, size_t vm)
 {
 	size_t i;
 
@@ -350,7 +46,16 @@ static double objective(struct rb *b)
 	return b->sc.value(b->sc.ctx);
 }
 
-static bool budget_left(struct rb *b)
+void rebal_hl_free(struct hlist *hv, size_t n)
+{
+	if (hv == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(hv[i].vm);
+	free(hv);
+}
+
+bool rebal_budget_left(struct rb *b)
 {
 	if (b->o->max_moves == 0 || b->r->nmoves < b->o->max_moves)
 		return true;
@@ -359,7 +64,7 @@ static bool budget_left(struct rb *b)
 	return false;
 }
 
-static int do_move(struct rb *b, size_t vm, size_t to, enum rebal_phase ph)
+int rebal_do_move(struct rb *b, size_t vm, size_t to, enum rebal_phase ph)
 {
 	struct rebal_result *r = b->r;
 	struct rebal_move *m;
@@ -383,9 +88,9 @@ static int do_move(struct rb *b, size_t vm, size_t to, enum rebal_phase ph)
 		m->mem_mib = (double)b->p->htools->insts[vm].mem;
 	m->phase = ph;
 	m->score_before = objective(b);
-	if (hl_add(&b->hv[to], vm) < 0)
+	if (rebal_hl_add(&b->hv[to], vm) < 0)
 		return -1;
-	hl_del(&b->hv[from], vm);
+	rebal_hl_del(&b->hv[from], vm);
 	sched_state_assign(b->s, vm, to);
 	b->sc.move(b->sc.ctx, vm, to);
 	m->score_after = objective(b);
@@ -396,23 +101,20 @@ static int do_move(struct rb *b, size_t vm, size_t to, enum rebal_phase ph)
 }
 
 /* Undo the last move (used when a host cannot be emptied after all). */
-static void undo_move(struct rb *b)
+void rebal_undo_move(struct rb *b)
 {
 	struct rebal_move *m = &b->r->moves[--b->r->nmoves];
 
-	hl_del(&b->hv[m->to], m->vm);
+	rebal_hl_del(&b->hv[m->to], m->vm);
 	/* Cannot fail: the VM left from's list, so it has room again. */
-	(void)hl_add(&b->hv[m->from], m->vm);
+	(void)rebal_hl_add(&b->hv[m->from], m->vm);
 	sched_state_assign(b->s, m->vm, m->from);
 	b->sc.move(b->sc.ctx, m->vm, m->from);
 	b->moved[m->vm] = false;
 	b->r->mib_moved -= m->mem_mib;
 }
 
-static int add_unresolved(struct rebal_result *r, const char *fmt, ...)
-	FC_PRINTF(2, 3);
-
-static int add_unresolved(struct rebal_result *r, const char *fmt, ...)
+int rebal_add_unresolved(struct rebal_result *r, const char *fmt, ...)
 {
 	char msg[512], *dup, **t;
 	va_list ap;
@@ -440,12 +142,10 @@ static bool same_group_needed(const struct rb *b, size_t from, size_t to)
 	       b->p->hosts[from].pool != b->p->hosts[to].pool;
 }
 
-enum dest_mode { DEST_SCORE, DEST_FIT };
-
 /* The best feasible new host for vm, or -1 (why gets the reason of the
  * last refusal, for the report). */
-static int best_dest(struct rb *b, size_t vm, enum dest_mode mode, char *why,
-		     size_t whysize)
+int rebal_best_dest(struct rb *b, size_t vm, enum dest_mode mode, char *why,
+		    size_t whysize)
 {
 	const struct sched_problem *p = b->p;
 	size_t from = (size_t)sched_state_host_of(b->s, vm), h;
@@ -508,6 +208,22 @@ static int cmp_mem_desc(const void *a, const void *b, void *ctx)
 	if (x != y)
 		return x < y ? 1 : -1;
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+size_t *rebal_vms_by_mem(const struct rb *b, size_t h)
+{
+	size_t n = b->hv[h].n;
+	size_t *vms = malloc((n ? n : 1) * sizeof(*vms));
+
+	if (vms == NULL) {
+		err_set("out of memory");
+		return NULL;
+	}
+	/* A host that never ran a VM has no list at all. */
+	if (n > 0)
+		memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
+	qsort_r(vms, n, sizeof(*vms), cmp_mem_desc, (void *)b->p);
+	return vms;
 }
 
 static const char *vm_name(const struct rb *b, size_t vm)
@@ -589,29 +305,35 @@ static int repair(struct rb *b)
 			continue;
 		}
 		if (!b->movable[v->vm]) {
-			if (add_unresolved(r, "vm '%s' on host '%s' breaks a "
-					   "constraint (%s) but cannot be "
-					   "live-migrated", vm_name(b, v->vm),
-					   host_name(b, (size_t)h),
-					   sched_reason_name(v->code)) < 0)
+			if (rebal_add_unresolved(r,
+						 "vm '%s' on host '%s' breaks a "
+						 "constraint (%s) but cannot "
+						 "be live-migrated",
+						 vm_name(b, v->vm),
+						 host_name(b, (size_t)h),
+						 sched_reason_name(v->code)) <
+			    0)
 				return -1;
 			continue;
 		}
-		to = best_dest(b, v->vm,
+		to = rebal_best_dest(b, v->vm,
 			       b->o->policy == REBAL_PACK ? DEST_FIT : DEST_SCORE,
 			       why, sizeof(why));
 		if (to < 0) {
-			if (add_unresolved(r, "vm '%s' on host '%s' breaks a "
-					   "constraint (%s) and no host can take "
-					   "it: %s", vm_name(b, v->vm),
-					   host_name(b, (size_t)h),
-					   sched_reason_name(v->code), why) < 0)
+			if (rebal_add_unresolved(r,
+						 "vm '%s' on host '%s' breaks a "
+						 "constraint (%s) and no host "
+						 "can take it: %s",
+						 vm_name(b, v->vm),
+						 host_name(b, (size_t)h),
+						 sched_reason_name(v->code),
+						 why) < 0)
 				return -1;
 			continue;
 		}
-		if (!budget_left(b))
+		if (!rebal_budget_left(b))
 			break;
-		if (do_move(b, v->vm, (size_t)to, REBAL_REPAIR) < 0)
+		if (rebal_do_move(b, v->vm, (size_t)to, REBAL_REPAIR) < 0)
 			return -1;
 		v->repaired = true;
 	}
@@ -630,39 +352,40 @@ static int evacuate(struct rb *b)
 		char why[320];
 
 		free(vms);
-		vms = malloc((n ? n : 1) * sizeof(*vms));
-		if (vms == NULL) {
-			err_set("out of memory");
+		vms = rebal_vms_by_mem(b, h);
+		if (vms == NULL)
 			goto out;
-		}
-		memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
-		qsort_r(vms, n, sizeof(*vms), cmp_mem_desc, (void *)b->p);
 		for (i = 0; i < n; i++) {
 			int to;
 
 			if (!b->movable[vms[i]]) {
-				if (add_unresolved(b->r, "host '%s': vm '%s' "
-						   "cannot be live-migrated",
-						   host_name(b, h),
-						   vm_name(b, vms[i])) < 0)
+				if (rebal_add_unresolved(
+					    b->r,
+					    "host '%s': vm '%s' cannot be "
+					    "live-migrated",
+					    host_name(b, h),
+					    vm_name(b, vms[i])) < 0)
 					goto out;
 				continue;
 			}
-			to = best_dest(b, vms[i],
+			to = rebal_best_dest(b, vms[i],
 				       o->policy == REBAL_PACK ? DEST_FIT :
 								 DEST_SCORE,
 				       why, sizeof(why));
 			if (to < 0) {
-				if (add_unresolved(b->r, "host '%s': no host can "
-						   "take vm '%s': %s",
-						   host_name(b, h),
-						   vm_name(b, vms[i]), why) < 0)
+				if (rebal_add_unresolved(
+					    b->r,
+					    "host '%s': no host can take vm "
+					    "'%s': %s",
+					    host_name(b, h),
+					    vm_name(b, vms[i]), why) < 0)
 					goto out;
 				continue;
 			}
-			if (!budget_left(b))
+			if (!rebal_budget_left(b))
 				break;
-			if (do_move(b, vms[i], (size_t)to, REBAL_EVACUATE) < 0)
+			if (rebal_do_move(b, vms[i], (size_t)to,
+					  REBAL_EVACUATE) < 0)
 				goto out;
 		}
 		if (b->hv[h].n == 0)
@@ -671,555 +394,6 @@ static int evacuate(struct rb *b)
 	ret = 0;
 out:
 	free(vms);
-	return ret;
-}
-
-static double host_load(const struct sched_state *s,
-			const struct sched_problem *p, size_t h)
-{
-	double l = 0;
-	int d, n = 0;
-
-	if (p->hosts[h].state != HOST_UP)
-		return 1e9;
-	for (d = 0; d < DIM_COUNT; d++) {
-		double u = sched_state_usable(s, h, (enum sched_dim)d);
-
-		if (u <= 0)
-			continue;
-		l += sched_state_used(s, h, (enum sched_dim)d) / u;
-		n++;
-	}
-	return n ? l / n : 0;
-}
-
-static int cmp_pool_load(const void *x, const void *y, void *ctx)
-{
-	const struct rb *sort_ctx = ctx;
-	size_t a = *(const size_t *)x, c = *(const size_t *)y;
-	int pa = sort_ctx->p->hosts[a].pool, pc = sort_ctx->p->hosts[c].pool;
-
-	if (pa != pc)
-		return pa < pc ? -1 : 1;
-	if (sort_ctx->load[a] != sort_ctx->load[c])
-		return sort_ctx->load[a] < sort_ctx->load[c] ? -1 : 1;
-	return a < c ? -1 : (a > c);
-}
-
-/* Sort the hosts by (pool, load) into b->order; pool q's hosts are
- * b->order[b->pstart[q] .. b->pend[q]), least loaded first. */
-static void rank_hosts(struct rb *b, const struct sched_state *s)
-{
-	const struct sched_problem *p = b->p;
-	size_t i;
-
-	for (i = 0; i < p->nhosts; i++) {
-		b->order[i] = i;
-		b->load[i] = host_load(s, p, i);
-	}
-	qsort_r(b->order, p->nhosts, sizeof(*b->order), cmp_pool_load, b);
-	for (i = 0; i < p->npools; i++)
-		b->pstart[i] = b->pend[i] = 0;
-	for (i = 0; i < p->nhosts; i++) {
-		size_t q = (size_t)p->hosts[b->order[i]].pool;
-
-		if (i == 0 || p->hosts[b->order[i - 1]].pool != (int)q)
-			b->pstart[q] = i;
-		b->pend[q] = i + 1;
-	}
-}
-
-/*
- * spread works in three stages.
- *
- * Search: a local search over a copy of the state for a balanced target
- * placement, each step the move with the best score gain among the
- * candidates, until none gains step_min. Moving a VM that has already left
- * its host again costs no migration in the plan (only where it finally
- * lands matters), so the search fine-tunes the VMs it moves.
- *
- * Prune: send VMs back home, the cheapest return first (re-tuning the
- * others after each), while a return costs less score than gain_min: every
- * migration left is worth at least that.
- *
- * Order: the plan migrates each VM of the difference once, from its host
- * to its target, in an order where every step is feasible, preferring the
- * migration with the best gain per migration cost (a fixed part plus the
- * MiB copied).
- */
-struct search {
-	struct sched_state *s;
-	struct scorer sc;
-	struct hlist *hv;
-	int *origin;
-	size_t count;   /* VMs away from origin */
-	size_t budget;  /* most VMs that may be away */
-	bool capped;    /* the budget stopped a worthwhile move */
-};
-
-static double migration_cost(const struct rb *b, size_t vm)
-{
-	double mem = b->p->htools != NULL ?
-			     (double)b->p->htools->insts[vm].mem :
-			     b->p->vms[vm].req[DIM_MEM];
-
-	return mem + b->bias;
-}
-
-/* One search step; 1 when a move was made, 0 when none is worth it. */
-static int search_step(struct rb *b, struct search *x)
-{
-	const struct sched_problem *p = b->p;
-	double cur = x->sc.value(x->sc.ctx), best = b->step_min;
-	size_t start, end, best_vm = 0, best_to = 0, best_from = 0;
-	int best_dc = 0;
-	bool found = false;
-
-	rank_hosts(b, x->s);
-	for (start = 0; start < p->nhosts; start = end) {
-		size_t n, ns, nd, si, di;
-		int pool = p->hosts[b->order[start]].pool;
-
-		for (end = start; end < p->nhosts &&
-				  p->hosts[b->order[end]].pool == pool;
-		     end++)
-			;
-		n = end - start;
-		ns = n <= REBAL_FULL_HOSTS ? n : REBAL_CANDIDATES;
-		nd = n <= REBAL_FULL_HOSTS ? n : REBAL_DESTS;
-		for (si = 0; si < ns; si++) {
-			size_t src = b->order[end - 1 - si], k;
-
-			for (k = 0; k < x->hv[src].n; k++) {
-				size_t vm = x->hv[src].vm[k];
-				int home = x->origin[vm];
-
-				if (b->moved[vm] || !b->movable[vm])
-					continue;
-				for (di = 0; di < nd; di++) {
-					size_t dst = b->order[start + di];
-					int dc = ((int)src == home) -
-						 ((int)dst == home);
-					double obj;
-
-					if (dst == src || b->blocked[dst])
-						continue;
-					obj = cur - x->sc.try_move(x->sc.ctx, vm,
-								   dst);
-					if (dc > 0 && x->count >= x->budget) {
-						/* worth a move the budget
-						 * does not allow */
-						if (obj > b->step_min)
-							x->capped = true;
-						continue;
-					}
-					if (obj <= best)
-						continue;
-					if (sched_state_check_code(x->s, vm, dst,
-								   NULL) !=
-					    SCHED_OK)
-						continue;
-					best = obj;
-					best_vm = vm;
-					best_to = dst;
-					best_from = src;
-					best_dc = dc;
-					found = true;
-				}
-			}
-		}
-	}
-	if (!found)
-		return 0;
-	if (hl_add(&x->hv[best_to], best_vm) < 0)
-		return -1;
-	hl_del(&x->hv[best_from], best_vm);
-	sched_state_assign(x->s, best_vm, best_to);
-	x->sc.move(x->sc.ctx, best_vm, best_to);
-	x->count = (size_t)((long)x->count + best_dc);
-	return 1;
-}
-
-static void search_apply(struct search *x, size_t vm, size_t from, size_t to)
-{
-	int home = x->origin[vm];
-	int dc = ((int)from == home) - ((int)to == home);
-
-	/* The caller has already added vm to to's list (that may fail). */
-	hl_del(&x->hv[from], vm);
-	sched_state_assign(x->s, vm, to);
-	x->sc.move(x->sc.ctx, vm, to);
-	x->count = (size_t)((long)x->count + dc);
-}
-
-/* Destinations worth trying for a VM of pool `pool` in a refine step: the
- * pool's least loaded hosts (all of them in a small pool), from the
- * ranking made by rank_hosts(). */
-static size_t pool_dests(const struct rb *b, int pool, const size_t **out)
-{
-	size_t n = b->pend[pool] - b->pstart[pool];
-
-	*out = b->order + b->pstart[pool];
-	return n <= REBAL_FULL_HOSTS ? n : REBAL_CANDIDATES;
-}
-
-/* Improve the target by moving only VMs already away from home (no new
- * migration). 1 when a move was made. */
-static int refine_step(struct rb *b, struct search *x, const size_t *away,
-		       size_t naway)
-{
-	const struct sched_problem *p = b->p;
-	double cur = x->sc.value(x->sc.ctx), best = b->step_min;
-	size_t k, d, best_vm = 0, best_to = 0;
-	bool found = false;
-
-	rank_hosts(b, x->s);
-
-	for (k = 0; k < naway; k++) {
-		size_t vm = away[k];
-		size_t from = (size_t)sched_state_host_of(x->s, vm);
-		const size_t *dests;
-		size_t nd = pool_dests(b, p->hosts[from].pool, &dests);
-
-		if (from == (size_t)x->origin[vm])
-			continue;
-		for (d = 0; d < nd; d++) {
-			size_t to = dests[d];
-			double gain;
-
-			if (to == from || b->blocked[to] ||
-			    to == (size_t)x->origin[vm])
-				continue;
-			gain = cur - x->sc.try_move(x->sc.ctx, vm, to);
-			if (gain <= best)
-				continue;
-			if (sched_state_check_code(x->s, vm, to, NULL) !=
-			    SCHED_OK)
-				continue;
-			best = gain;
-			best_vm = vm;
-			best_to = to;
-			found = true;
-		}
-	}
-	if (!found)
-		return 0;
-	if (hl_add(&x->hv[best_to], best_vm) < 0)
-		return -1;
-	search_apply(x, best_vm, (size_t)sched_state_host_of(x->s, best_vm),
-		     best_to);
-	return 1;
-}
-
-/* Send home, one at a time, the away VM whose return costs the least
- * score (then refine), while that costs less than min_loss.
- * Returns 0, -1 on error. */
-static int prune(struct rb *b, struct search *x, double min_loss)
-{
-	const struct sched_problem *p = b->p;
-	size_t *away = NULL, naway, i;
-	int ret = -1, r;
-
-	away = malloc((p->nvms ? p->nvms : 1) * sizeof(*away));
-	if (away == NULL) {
-		err_set("out of memory");
-		goto out;
-	}
-	for (;;) {
-		double cur = x->sc.value(x->sc.ctx), best = INFINITY;
-		size_t best_vm = 0;
-		bool found = false;
-
-		naway = 0;
-		for (i = 0; i < p->nvms; i++)
-			if (x->origin[i] >= 0 &&
-			    sched_state_host_of(x->s, i) != x->origin[i])
-				away[naway++] = i;
-		for (i = 0; i < naway; i++) {
-			size_t vm = away[i], home = (size_t)x->origin[vm];
-			double loss = x->sc.try_move(x->sc.ctx, vm, home) - cur;
-
-			if (loss >= best)
-				continue;
-			if (sched_state_check_code(x->s, vm, home, NULL) !=
-			    SCHED_OK)
-				continue;
-			best = loss;
-			best_vm = vm;
-			found = true;
-		}
-		if (!found || best > min_loss)
-			break;
-		if (hl_add(&x->hv[x->origin[best_vm]], best_vm) < 0)
-			goto out;
-		search_apply(x, best_vm,
-			     (size_t)sched_state_host_of(x->s, best_vm),
-			     (size_t)x->origin[best_vm]);
-		while ((r = refine_step(b, x, away, naway)) > 0)
-			;
-		if (r < 0)
-			goto out;
-	}
-	ret = 0;
-out:
-	free(away);
-	return ret;
-}
-
-struct pending {
-	size_t vm;
-	double key;
-};
-
-static int cmp_pending(const void *x, const void *y)
-{
-	const struct pending *a = x, *c = y;
-
-	if (a->key != c->key)
-		return a->key < c->key ? 1 : -1;
-	return a->vm < c->vm ? -1 : (a->vm > c->vm);
-}
-
-/* Migrate the VMs whose target differs from their host, each once, in a
- * feasible order: by gain per migration cost, re-ranked after every
- * batch (1/16 of what is left, so small plans are ranked every step). */
-static int order_moves(struct rb *b, const int *target)
-{
-	const struct sched_problem *p = b->p;
-	struct pending *pend = NULL;
-	size_t np = 0, i, k;
-	int ret = -1;
-
-	pend = malloc((p->nvms ? p->nvms : 1) * sizeof(*pend));
-	if (pend == NULL)
-		return err_set("out of memory");
-	for (i = 0; i < p->nvms; i++)
-		if (target[i] >= 0 && target[i] != sched_state_host_of(b->s, i))
-			pend[np++].vm = i;
-	while (np > 0 && budget_left(b)) {
-		double cur = b->sc.value(b->sc.ctx);
-		size_t batch = np / 16 ? np / 16 : 1, done = 0, keep = 0;
-
-		for (k = 0; k < np; k++) {
-			size_t vm = pend[k].vm;
-
-			pend[k].key = (cur - b->sc.try_move(b->sc.ctx, vm,
-							    (size_t)target[vm])) /
-				      migration_cost(b, vm);
-		}
-		qsort(pend, np, sizeof(*pend), cmp_pending);
-		for (k = 0; k < np; k++) {
-			size_t vm = pend[k].vm, to = (size_t)target[vm];
-
-			if (done < batch && budget_left(b) &&
-			    sched_state_check_code(b->s, vm, to, NULL) ==
-				    SCHED_OK) {
-				if (do_move(b, vm, to, REBAL_BALANCE) < 0)
-					goto out;
-				done++;
-				continue;
-			}
-			pend[keep++] = pend[k];
-		}
-		np = keep;
-		if (done == 0)
-			break; /* the rest would need a VM to move twice */
-	}
-	ret = 0;
-out:
-	free(pend);
-	return ret;
-}
-
-static int spread(struct rb *b)
-{
-	const struct sched_problem *p = b->p;
-	struct search x;
-	int *target = NULL;
-	size_t i, steps = 0, limit;
-	int r, ret = -1;
-
-	memset(&x, 0, sizeof(x));
-	x.s = sched_state_clone(b->s);
-	x.hv = calloc(p->nhosts ? p->nhosts : 1, sizeof(*x.hv));
-	x.origin = calloc(p->nvms ? p->nvms : 1, sizeof(*x.origin));
-	target = calloc(p->nvms ? p->nvms : 1, sizeof(*target));
-	if (x.s == NULL || x.hv == NULL || x.origin == NULL || target == NULL) {
-		err_set("out of memory");
-		goto out;
-	}
-	for (i = 0; i < p->nvms; i++) {
-		x.origin[i] = sched_state_host_of(b->s, i);
-		if (x.origin[i] >= 0 && hl_add(&x.hv[x.origin[i]], i) < 0)
-			goto out;
-	}
-	if (scorer_init(&x.sc, p, x.origin) < 0)
-		goto out;
-	x.budget = b->o->max_moves == 0 ? p->nvms :
-		   b->o->max_moves - b->r->nmoves;
-	limit = 20 * p->nvms + 100;
-	while (steps++ < limit) {
-		r = search_step(b, &x);
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			break;
-	}
-	if (prune(b, &x, b->gain_min) < 0)
-		goto out;
-	if (x.capped && x.count >= x.budget)
-		b->r->max_moves_reached = true;
-	for (i = 0; i < p->nvms; i++)
-		target[i] = sched_state_host_of(x.s, i);
-	ret = order_moves(b, target);
-out:
-	if (x.sc.release != NULL)
-		x.sc.release(x.sc.ctx);
-	sched_state_free(x.s);
-	if (x.hv != NULL)
-		for (i = 0; i < p->nhosts; i++)
-			free(x.hv[i].vm);
-	free(x.hv);
-	free(x.origin);
-	free(target);
-	return ret;
-}
-
-struct pack_cand {
-	size_t host;
-	double cost, mem;
-	bool emptied;
-	size_t moves_after;     /* plan length once it was empty */
-	double cost_after;
-};
-
-static int cmp_pack(const void *x, const void *y)
-{
-	const struct pack_cand *a = x, *c = y;
-
-	if (a->cost != c->cost)
-		return a->cost < c->cost ? 1 : -1;
-	if (a->mem != c->mem)
-		return a->mem < c->mem ? -1 : 1;
-	return a->host < c->host ? -1 : (a->host > c->host);
-}
-
-/* Empty the most expensive hosts the LP does not need. */
-static int pack(struct rb *b)
-{
-	const struct sched_problem *p = b->p;
-	struct sched_plan pl = { 0 };
-	struct pack_cand *c = NULL;
-	size_t *vms = NULL;
-	bool *placed = NULL;
-	size_t nc = 0, i, k, best_moves;
-	double best_cost;
-	int ret = -1;
-
-	/* The demand is what runs now: VMs without a host are not ours to
-	 * place here. */
-	placed = calloc(p->nvms ? p->nvms : 1, sizeof(*placed));
-	if (placed == NULL) {
-		err_set("out of memory");
-		goto out;
-	}
-	for (i = 0; i < p->nvms; i++)
-		placed[i] = sched_state_host_of(b->s, i) >= 0;
-	if (sched_plan_lp_subset(b->s, PLAN_FREE, placed, &pl) < 0)
-		goto out;
-	if (!pl.feasible) {
-		if (add_unresolved(b->r, "the capacity plan is infeasible: "
-				   "the VMs need more than the hosts offer, "
-				   "nothing to pack") < 0)
-			goto out;
-		ret = 0;
-		goto out;
-	}
-	c = calloc(p->nhosts ? p->nhosts : 1, sizeof(*c));
-	if (c == NULL) {
-		err_set("out of memory");
-		goto out;
-	}
-	for (i = 0; i < p->nhosts; i++) {
-		if (pl.x[i] > 1e-6 || b->hv[i].n == 0 || b->blocked[i] ||
-		    p->hosts[i].state != HOST_UP)
-			continue;
-		c[nc].host = i;
-		c[nc].cost = p->hosts[i].cost;
-		c[nc].mem = sched_state_used(b->s, i, DIM_MEM);
-		nc++;
-	}
-	qsort(c, nc, sizeof(*c), cmp_pack);
-	b->lp_x = pl.x;
-	best_cost = sched_state_cost(b->s);
-	best_moves = b->r->nmoves;
-	for (k = 0; k < nc && !b->stop; k++) {
-		size_t h = c[k].host, n = b->hv[h].n, done = 0;
-		bool ok = true;
-
-		if (b->o->max_moves != 0 &&
-		    b->r->nmoves + n > b->o->max_moves) {
-			b->r->max_moves_reached = true;
-			continue;
-		}
-		free(vms);
-		vms = malloc((n ? n : 1) * sizeof(*vms));
-		if (vms == NULL) {
-			err_set("out of memory");
-			goto out;
-		}
-		memcpy(vms, b->hv[h].vm, n * sizeof(*vms));
-		qsort_r(vms, n, sizeof(*vms), cmp_mem_desc, (void *)p);
-		b->blocked[h] = true;
-		for (i = 0; i < n && ok; i++) {
-			int to;
-
-			if (!b->movable[vms[i]] || b->moved[vms[i]]) {
-				ok = false;
-				break;
-			}
-			to = best_dest(b, vms[i], DEST_FIT, NULL, 0);
-			if (to < 0) {
-				ok = false;
-				break;
-			}
-			if (do_move(b, vms[i], (size_t)to, REBAL_EMPTY) < 0)
-				goto out;
-			done++;
-		}
-		if (!ok) {
-			while (done-- > 0)
-				undo_move(b);
-			b->blocked[h] = false;
-			continue;
-		}
-		c[k].emptied = true;
-		c[k].moves_after = b->r->nmoves;
-		c[k].cost_after = sched_state_cost(b->s);
-		if (c[k].cost_after < best_cost - 1e-9) {
-			best_cost = c[k].cost_after;
-			best_moves = b->r->nmoves;
-		}
-	}
-	/* Opening a host the LP uses can cost more until the hosts it
-	 * replaces are empty: keep the prefix of the plan that costs least. */
-	while (b->r->nmoves > best_moves)
-		undo_move(b);
-	for (k = 0; k < nc; k++) {
-		if (!c[k].emptied)
-			continue;
-		if (c[k].moves_after <= best_moves)
-			b->r->hosts_emptied++;
-		else
-			b->blocked[c[k].host] = false;
-	}
-	ret = 0;
-out:
-	b->lp_x = NULL;
-	free(vms);
-	free(c);
-	free(placed);
-	sched_plan_free(&pl);
 	return ret;
 }
 
@@ -1266,7 +440,7 @@ int rebal_plan(const struct sched_problem *p, const struct rebal_opts *o,
 	b.s = sched_state_new(p);
 	if (b.s == NULL)
 		goto out;
-	if (scorer_init(&b.sc, p, NULL) < 0)
+	if (rebal_scorer_init(&b.sc, p, NULL) < 0)
 		goto out;
 	b.moved = calloc(p->nvms ? p->nvms : 1, sizeof(bool));
 	b.movable = calloc(p->nvms ? p->nvms : 1, sizeof(bool));
@@ -1289,7 +463,7 @@ int rebal_plan(const struct sched_problem *p, const struct rebal_opts *o,
 	for (i = 0; i < p->nvms; i++) {
 		if (p->vms[i].host < 0)
 			continue;
-		if (hl_add(&b.hv[p->vms[i].host], i) < 0)
+		if (rebal_hl_add(&b.hv[p->vms[i].host], i) < 0)
 			goto out;
 		b.movable[i] = htools_vm_movable(p, i);
 		if (b.movable[i]) {
@@ -1325,9 +499,9 @@ int rebal_plan(const struct sched_problem *p, const struct rebal_opts *o,
 		goto out;
 	if (!b.stop) {
 		if (o->policy == REBAL_PACK) {
-			if (pack(&b) < 0)
+			if (rebal_pack(&b) < 0)
 				goto out;
-		} else if (spread(&b) < 0) {
+		} else if (rebal_spread(&b) < 0) {
 			goto out;
 		}
 	}
@@ -1357,10 +531,7 @@ out:
 	if (b.sc.release != NULL)
 		b.sc.release(b.sc.ctx);
 	sched_state_free(b.s);
-	if (b.hv != NULL)
-		for (i = 0; i < p->nhosts; i++)
-			free(b.hv[i].vm);
-	free(b.hv);
+	rebal_hl_free(b.hv, p->nhosts);
 	free(b.moved);
 	free(b.movable);
 	free(b.blocked);
@@ -1381,17 +552,31 @@ void rebal_apply(const struct rebal_result *r, struct sched_problem *p)
 
 const char *rebal_phase_name(enum rebal_phase ph)
 {
-	switch (ph) {
-	case REBAL_REPAIR:
-		return "repair";
-	case REBAL_EVACUATE:
-		return "evacuate";
-	case REBAL_BALANCE:
-		return "balance";
-	case REBAL_EMPTY:
-		return "empty";
+	static const char *const name[] = {
+		[REBAL_REPAIR] = "repair",
+		[REBAL_EVACUATE] = "evacuate",
+		[REBAL_BALANCE] = "balance",
+		[REBAL_EMPTY] = "empty",
+	};
+
+	return (size_t)ph < FC_ARRAY_LEN(name) ? name[ph] : "?";
+}
+
+/* A new object {"vm": vm, key: host} at the end of array a; NULL when
+ * out of memory. */
+static cJSON *json_vm_item(cJSON *a, const char *vm, const char *key,
+			   const char *host)
+{
+	cJSON *it = cJSON_CreateObject();
+
+	if (it == NULL || !cJSON_AddItemToArray(a, it)) {
+		cJSON_Delete(it);
+		return NULL;
 	}
-	return "?";
+	if (cJSON_AddStringToObject(it, "vm", vm) == NULL ||
+	    cJSON_AddStringToObject(it, key, host) == NULL)
+		return NULL;
+	return it;
 }
 
 cJSON *rebal_result_to_json(const struct sched_problem *p,
@@ -1423,13 +608,9 @@ cJSON *rebal_result_to_json(const struct sched_problem *p,
 	for (i = 0; i < r->nmoves; i++) {
 		const struct rebal_move *m = &r->moves[i];
 
-		it = cJSON_CreateObject();
-		if (it == NULL || !cJSON_AddItemToArray(a, it))
-			goto oom_it;
-		if (cJSON_AddStringToObject(it, "vm", p->vms[m->vm].name) ==
-			    NULL ||
-		    cJSON_AddStringToObject(it, "from",
-					    p->hosts[m->from].name) == NULL ||
+		it = json_vm_item(a, p->vms[m->vm].name, "from",
+				  p->hosts[m->from].name);
+		if (it == NULL ||
 		    cJSON_AddStringToObject(it, "to", p->hosts[m->to].name) ==
 			    NULL ||
 		    cJSON_AddNumberToObject(it, "mem_mib", m->mem_mib) == NULL ||
@@ -1448,13 +629,9 @@ cJSON *rebal_result_to_json(const struct sched_problem *p,
 	for (i = 0; i < r->nviolations; i++) {
 		const struct rebal_violation *v = &r->violations[i];
 
-		it = cJSON_CreateObject();
-		if (it == NULL || !cJSON_AddItemToArray(a, it))
-			goto oom_it;
-		if (cJSON_AddStringToObject(it, "vm", p->vms[v->vm].name) ==
-			    NULL ||
-		    cJSON_AddStringToObject(it, "host",
-					    p->hosts[v->host].name) == NULL ||
+		it = json_vm_item(a, p->vms[v->vm].name, "host",
+				  p->hosts[v->host].name);
+		if (it == NULL ||
 		    cJSON_AddStringToObject(it, "constraint",
 					    sched_reason_name(v->code)) ==
 			    NULL ||

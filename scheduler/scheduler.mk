@@ -6,10 +6,14 @@
 # Library sources: add new ones to this list (before the rules below).
 SCHED_SRCS := scheduler/names.c scheduler/problem.c scheduler/state.c \
 	scheduler/metrics.c scheduler/plan.c scheduler/place.c \
+	scheduler/place_one.c scheduler/place_fill.c scheduler/place_improve.c \
+	scheduler/place_mip.c scheduler/place_ffd.c scheduler/place_exact.c \
+	scheduler/rank.c scheduler/lpmat.c \
 	scheduler/gen.c scheduler/capacity.c
 # The rebalancer: Ganeti's htools format and score, migration plans.
 SCHED_SRCS += scheduler/htools.c scheduler/ganeti_score.c \
-	scheduler/rebalance.c
+	scheduler/rebalance.c scheduler/rebal_score.c scheduler/rebal_spread.c \
+	scheduler/rebal_pack.c
 SCHED_OBJS = $(SCHED_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBSCHED := $(BUILD)/lib/libfcsched.a
 SCHED_LIBS := $(GLPK_LIBS) $(CJSON_LIBS) -lm

@@ -264,6 +264,33 @@ static void test_evacuate_empties_host(void **state)
 	sched_problem_free(p);
 }
 
+/* A host that runs nothing is already empty: no move, counted as emptied,
+ * and its (never allocated) VM list is not read. */
+static void test_evacuate_empty_host(void **state)
+{
+	struct sched_problem *p = from_json(skewed);
+	struct rebal_opts o;
+	struct rebal_result r;
+	size_t evac[1] = { 5 }, i; /* h5 runs no VM */
+	(void)state;
+
+	for (i = 0; i < p->nvms; i++)
+		assert_int_not_equal(p->vms[i].host, 5);
+	rebal_opts_init(&o);
+	o.evacuate = evac;
+	o.nevacuate = 1;
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	assert_int_equal(r.nunresolved, 0);
+	assert_int_equal(r.hosts_emptied, 1);
+	for (i = 0; i < r.nmoves; i++) {
+		assert_int_not_equal(r.moves[i].phase, REBAL_EVACUATE);
+		assert_int_not_equal(r.moves[i].to, 5);
+	}
+	assert_steps_feasible(p, &r);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
 static void test_pack_empties_lp_unneeded_hosts(void **state)
 {
 	struct sched_problem *p = from_json(skewed);
@@ -446,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_max_moves_honoured),
 		cmocka_unit_test(test_min_gain_stops_spread),
 		cmocka_unit_test(test_evacuate_empties_host),
+		cmocka_unit_test(test_evacuate_empty_host),
 		cmocka_unit_test(test_pack_empties_lp_unneeded_hosts),
 		cmocka_unit_test(test_broken_start_reported_and_repaired),
 		cmocka_unit_test(test_htools_spread_claim_and_pinned),

@@ -1,0 +1,180 @@
+/*
+ * place_int.h - what the placement solvers share; private to scheduler/
+ * (not installed, included only by scheduler/place*.c).
+ *
+ * place.h is the public interface. Behind it, one solver per file:
+ *   place_one.c    the single-VM fast path (sched_place_one) and its
+ *                  host score and refusal message;
+ *   place.c        the batch driver (sched_place_all) and the state every
+ *                  batch solver works on: struct batch, assign/unassign,
+ *                  finishing one by one, the final bound;
+ *   place_fill.c   the LP-guided construction: classes of equal VMs, the
+ *                  fill pass in opening order, affinity and availability
+ *                  groups;
+ *   place_improve.c  closing and swapping hosts;
+ *   place_mip.c    the neighbourhood MIP improvement (GLPK);
+ *   place_ffd.c    the first-fit decreasing baseline;
+ *   place_exact.c  the exact MIP baseline (GLPK).
+ *
+ * Host and VM indices are those of the problem (sched_state_problem());
+ * every function that can fail returns 0 or -1 with err_set() (out of
+ * memory); a failed one leaves the placement valid but unfinished.
+ */
+#ifndef FC_SCHED_PLACE_INT_H
+#define FC_SCHED_PLACE_INT_H
+
+#include "common/util.h"
+#include "scheduler/place.h"
+#include "scheduler/plan.h"
+#include "scheduler/rank.h"
+
+/* Size of a reason for an unplaced VM, with its terminating NUL. */
+#define WHY_MAX 512
+
+/* Monotonic clock in seconds: the time limits of the batch solvers. */
+static inline double place_now(void)
+{
+	return (double)time_mono_ns() / 1e9;
+}
+
+struct hostvms {
+	int *v;
+	int n;
+	int cap;
+};
+
+/* The state of one batch call: s with, per host, the list of its VMs,
+ * and what the passes share. Set up by place_batch_init(), released by
+ * place_batch_free(); the solvers change placements only through
+ * place_assign() and place_unassign() so that hv stays in step with s. */
+struct batch {
+	struct sched_state *s;
+	const struct sched_problem *p;
+	bool *pinned;        /* per VM: assigned before the call */
+	int *npinned;        /* per host: pinned VMs on it */
+	double *w;           /* per VM: weight (value of its resources) */
+	double price[DIM_COUNT];
+	struct hostvms *hv;  /* per host: VMs on it */
+	int *gfirst, *gnext; /* members of each group, by index order */
+	double deadline;
+	struct sched_result *r;
+	double mip_seconds;
+	bool no_room;        /* the baseline: no make_room() */
+	double end;          /* make_room() stops here: the call's limit */
+};
+
+/* VMs with equal sizes, tenant and tags (and no group) are one class: the
+ * fill pass takes them by count. */
+struct vclass {
+	int *v;
+	size_t n;     /* remaining: v[0 .. n) */
+	double w;
+	int rep;      /* a member */
+};
+
+/* ---- place_one.c -------------------------------------------------------- */
+
+/* Score of vm on host h by the single-VM rule (lower is better): pack
+ * pools prefer the running host with the least left over, then the
+ * cheapest empty one; spread pools the least loaded host after placement.
+ * Does not check that vm fits. */
+double place_host_score(const struct sched_state *s,
+			const struct sched_problem *p, size_t vm, size_t h);
+
+/* ---- place.c: the batch state ------------------------------------------- */
+
+/* Set up b over s and clear r (r->reason gets one NULL per VM); VMs
+ * assigned in s are pinned. On -1 release b with place_batch_free() and r
+ * with sched_result_free() all the same. */
+int place_batch_init(struct batch *b, struct sched_state *s,
+		     struct sched_result *r);
+void place_batch_free(struct batch *b);
+
+/* Move vm to host (from wherever it is) without any check; 0 or -1. */
+int place_assign(struct batch *b, size_t vm, size_t host);
+/* Take vm off its host, if it has one. */
+void place_unassign(struct batch *b, size_t vm);
+
+/* Prices per unit of each dimension in b->price and the VMs' weights in
+ * b->w. With the capacity-plan LP pl: its duals when they say something,
+ * plus a small share of 1 / the average usable capacity of a host; pl
+ * NULL (the baseline): 1 / the average usable capacity alone. */
+void place_set_prices(struct batch *b, const struct sched_plan *pl);
+
+/* Host indices in the order to open them (the caller frees it; NULL with
+ * err_set() when out of memory). With pl: running hosts, then the LP's
+ * X_i = 1, then by X_i, then by cost per priced unit of capacity; spread
+ * pools and hosts that are not up last. pl NULL: by cost per priced unit
+ * of capacity alone. */
+size_t *place_host_order(struct batch *b, const struct sched_plan *pl);
+
+/* End a batch call: place the VMs left one by one (with make-room moves
+ * unless b->no_room), record why the others cannot go in b->r->reason,
+ * fill b->r's counts and cost, its lower bound and gap (first's cost when
+ * every VM was placed and first, the LP of the whole problem, may be
+ * NULL, is feasible; else the LP over the VMs the call placed) and the
+ * seconds since t0 (place_now()). */
+int place_finish(struct batch *b, const struct sched_plan *first, double t0);
+
+/* ---- place_fill.c: the construction ------------------------------------- */
+
+/* Whether VMs a and b are interchangeable: no group, same tenant, sizes
+ * and tags. */
+bool place_same_class(const struct sched_problem *p, size_t a, size_t b);
+
+/* Classes of the VMs waiting[0 .. nwaiting), heaviest first. *out (nout
+ * classes) and *store (the members of all classes) are the caller's to
+ * free. */
+int place_make_classes(struct batch *b, const size_t *waiting,
+		       size_t nwaiting, struct vclass **out, size_t *nout,
+		       int **store);
+
+/* Fill the hosts in order[0 .. nhosts) with the VMs of waiting. */
+int place_fill_hosts(struct batch *b, const size_t *order, size_t *waiting,
+		     size_t nwaiting);
+
+/* Each affinity group on the first host of order that takes all its
+ * unplaced members; the members of a group that fits nowhere get a
+ * strdup'ed reason[vm] (reason has one slot per VM). */
+int place_affinity_groups(struct batch *b, const size_t *order,
+			  char **reason);
+
+/* The members of groups with an availability target, each where the
+ * group still reaches its target; groups that cannot reach it get
+ * reason[vm] for their unplaced members. */
+int place_avail_groups(struct batch *b, const size_t *order, char **reason);
+
+/* ---- place_improve.c: closing and swapping hosts ------------------------ */
+
+/* Whether a repack may touch host h: up, in a pack pool, without VMs of
+ * dedicated tenants. */
+bool place_movable_host(const struct batch *b, size_t h);
+
+/* The running hosts a pass may empty, least useful first, into active
+ * (room for every host; k is scratch of the same size); for_mip: only
+ * place_movable_host() ones. Returns how many. */
+size_t place_active_hosts(struct batch *b, struct sched_rank *k, size_t *active,
+			  bool for_mip);
+
+/* Try to empty each host of place_active_hosts() onto the other running
+ * hosts; *progress when one was emptied. */
+int place_close_pass(struct batch *b, struct sched_rank *k, size_t *active,
+		     bool *progress);
+
+/* Move all the VMs of a running host onto a cheaper empty host of its
+ * pool; order is the opening order. */
+int place_swap_pass(struct batch *b, const size_t *order, bool *progress);
+
+/* ---- place_mip.c: neighbourhood MIPs ------------------------------------ */
+
+/* One round of neighbourhood MIPs around each movable running host; rng
+ * is the state of the neighbour picks, k and active scratch as for
+ * place_active_hosts(). */
+int place_mip_round(struct batch *b, const size_t *order, struct sched_rank *k,
+		    size_t *active, uint64_t *rng, bool *progress);
+
+/* Pools (and the whole problem) of at most a few dozen hosts repacked by
+ * one MIP each. */
+int place_whole_pools(struct batch *b);
+
+#endif
