@@ -1,7 +1,9 @@
 /*
  * commands.c - finctl's command table: one row per command, grouped by
  * noun. Adding a command means adding a row here (and a handler unless a
- * generic one fits) and its line in docs/finctl.md.
+ * generic one fits) and its line in docs/finctl.md;
+ * tests/integration/finctl_docs.sh checks that this table, finctl's
+ * --help and docs/finctl.md name the same commands and options.
  *
  * A row: noun, verb, handler, positional arguments, options ('=' takes a
  * value), usage (names every option), help; then, for the generic
@@ -65,7 +67,7 @@ static const struct finctl_col token_cols[] = {
 };
 
 const struct finctl_cmd finctl_commands[] = {
-	{"pool", "list", finctl_cmd_list, 0, "limit=", "",
+	{"pool", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
 	 "list pools", .path = "/v1/pools", COLS(pool_cols)},
 	{"pool", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one pool", .path = "/v1/pools/%s"},
@@ -83,7 +85,7 @@ const struct finctl_cmd finctl_commands[] = {
 	 "delete an empty pool", .path = "/v1/pools/%s"},
 
 	{"host", "list", finctl_cmd_list, 0, "pool=,state=,limit=",
-	 "[--pool P] [--state up|down|maintenance]",
+	 "[--pool P] [--state up|down|maintenance] [--limit N]",
 	 "list hosts", .path = "/v1/hosts", COLS(host_cols)},
 	{"host", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one host", .path = "/v1/hosts/%s"},
@@ -112,7 +114,7 @@ const struct finctl_cmd finctl_commands[] = {
 	 "execute a rebalance as live migrations (waits, showing each move; "
 	 "exit 5 when it failed)"},
 
-	{"tenant", "list", finctl_cmd_list, 0, "limit=", "",
+	{"tenant", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
 	 "list tenants", .path = "/v1/tenants", COLS(tenant_cols)},
 	{"tenant", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show a tenant with its quota and usage", .path = "/v1/tenants/%s"},
@@ -139,7 +141,7 @@ const struct finctl_cmd finctl_commands[] = {
 	 "delete a tenant without VMs or groups", .path = "/v1/tenants/%s"},
 
 	{"group", "list", finctl_cmd_list, 0, "tenant=,limit=",
-	 "[--tenant T]",
+	 "[--tenant T] [--limit N]",
 	 "list groups", .path = "/v1/groups", COLS(group_cols)},
 	{"group", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one group", .path = "/v1/groups/%s"},
@@ -150,7 +152,7 @@ const struct finctl_cmd finctl_commands[] = {
 	{"group", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete an empty group", .path = "/v1/groups/%s"},
 
-	{"flavor", "list", finctl_cmd_list, 0, "limit=", "",
+	{"flavor", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
 	 "list flavors", .path = "/v1/flavors", COLS(flavor_cols)},
 	{"flavor", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one flavor", .path = "/v1/flavors/%s"},
@@ -191,7 +193,7 @@ const struct finctl_cmd finctl_commands[] = {
 	 "live-migrate a VM (to HOST, or where the scheduler says)"},
 
 	{"task", "list", finctl_cmd_list, 0, "vm=,state=,limit=",
-	 "[--vm ID] [--state S]",
+	 "[--vm ID] [--state S] [--limit N]",
 	 "list tasks", .path = "/v1/tasks", COLS(task_cols)},
 	{"task", "show", finctl_task_show, 1, "wait,timeout=",
 	 "ID [--wait [--timeout S]]",
@@ -206,7 +208,7 @@ const struct finctl_cmd finctl_commands[] = {
 	{"audit", "verify", finctl_audit_verify, 0, "", "",
 	 "check the audit hash chain (exit 1 when tampered)"},
 
-	{"token", "list", finctl_cmd_list, 0, "limit=", "",
+	{"token", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
 	 "list tokens (no secrets)", .path = "/v1/tokens", COLS(token_cols)},
 	{"token", "create", finctl_token_create, 0, "role=,tenant=,description=",
 	 "--role admin|operator|tenant|viewer|join [--tenant T] "
