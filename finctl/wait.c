@@ -1,9 +1,11 @@
 /*
  * wait.c - finctl's one wait loop: poll an object of the controller until
- * its operation ends, showing progress, with a timeout. Three kinds use
- * it, each a row of kinds below with its own poll step: a VM (until it
- * reaches a state, or is deleted), a task (until done) and a rebalance or
- * drain run (a task whose moves are shown one by one).
+ * its operation ends, showing progress, with a timeout. Three kinds of
+ * wait use it, each a struct wait_kind with its own poll step: a VM
+ * (until it reaches a state, or is deleted), a task (until done) and a
+ * rebalance or drain run (a task whose moves are shown one by one).
+ * Starting a task and following it (vm reboot/migrate, rebalance run,
+ * host drain) is here too.
  */
 #include <unistd.h>
 
@@ -30,6 +32,7 @@ struct wait {
 	size_t nseen;
 };
 
+/* What one kind of wait polls, how often, for how long by default. */
 struct wait_kind {
 	const char *path;     /* "/v1/vms/%s" */
 	int64_t default_secs; /* without --timeout */
@@ -45,8 +48,8 @@ static double elapsed(const struct wait *w)
 	return (double)(time_mono_ns() - w->start) / 1e9;
 }
 
-/* Remember and show a new state ("  task ID: STATE (T s)" and alike);
- * false when it is the one shown last. */
+/* Whether st is a state other than the one shown last; if so it becomes
+ * w->last, for the caller to show. */
 static bool state_changed(struct wait *w, const cJSON *st)
 {
 	if (!cJSON_IsString(st) || strcmp(st->valuestring, w->last) == 0)
