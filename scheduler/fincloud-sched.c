@@ -86,6 +86,27 @@ static int load_input(const char *json_path, const char *htools_path,
 	return sched_problem_load_json(json_path, p);
 }
 
+/* next_opt's answer once it has answered --help or a bad option. */
+#define OPT_STOP (-2)
+
+/* The next option of a command's argv: getopt_long over opts (which
+ * holds --help as 'h'; the caller sets optind = 1 first). Its letter, -1
+ * after the last, or OPT_STOP with *ret the exit code when it was --help
+ * (help printed, 0) or unknown (usage error printed, TOOL_BAD). */
+static int next_opt(const struct tool_cmd *cmd, int argc, char **argv,
+		    const struct option *opts, int *ret)
+{
+	int c = getopt_long(argc, argv, "h", opts, NULL);
+
+	if (c == 'h')
+		*ret = tool_help(cmd);
+	else if (c == '?' || c == ':')
+		*ret = tool_usage_error(cmd, "unknown option");
+	else
+		return c;
+	return OPT_STOP;
+}
+
 static bool parse_seconds(const char *s, double *out)
 {
 	return parse_double(s, out) == 0 && *out > 0 && *out <= 3600;
@@ -118,7 +139,7 @@ static int cmd_place(const struct tool_cmd *cmd, int argc, char **argv)
 	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			htools_path = optarg;
@@ -149,12 +170,10 @@ static int cmd_place(const struct tool_cmd *cmd, int argc, char **argv)
 		case 'W':
 			write_htools = optarg;
 			break;
-		case 'h':
-			return tool_help(cmd);
-		default:
-			return tool_usage_error(cmd, "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if ((htools_path == NULL) == (optind >= argc) ||
 	    optind + (htools_path == NULL) < argc)
 		return tool_usage_error(cmd, "give one PROBLEM.json or "
@@ -305,17 +324,15 @@ static int cmd_plan(const struct tool_cmd *cmd, int argc, char **argv)
 	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			htools_path = optarg;
 			break;
-		case 'h':
-			return tool_help(cmd);
-		default:
-			return tool_usage_error(cmd, "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if ((htools_path == NULL) == (optind >= argc) ||
 	    optind + (htools_path == NULL) < argc)
 		return tool_usage_error(cmd, "give one PROBLEM.json or "
@@ -405,10 +422,10 @@ static int cmd_gen(const struct tool_cmd *cmd, int argc, char **argv)
 	bool simple = false;
 	struct sched_problem *p;
 	cJSON *doc;
-	int c, ret;
+	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			if (parse_int64(optarg, &hosts) < 0 || hosts < 1 ||
@@ -434,12 +451,10 @@ static int cmd_gen(const struct tool_cmd *cmd, int argc, char **argv)
 		case 'S':
 			simple = true;
 			break;
-		case 'h':
-			return tool_help(cmd);
-		default:
-			return tool_usage_error(cmd, "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if (optind < argc)
 		return tool_usage_error(cmd, "unexpected argument '%s'",
 				   argv[optind]);
@@ -474,7 +489,7 @@ static int cmd_capacity(const struct tool_cmd *cmd, int argc, char **argv)
 	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			htools_path = optarg;
@@ -485,12 +500,10 @@ static int cmd_capacity(const struct tool_cmd *cmd, int argc, char **argv)
 		case 'n':
 			co.n_plus_one = true;
 			break;
-		case 'h':
-			return tool_help(cmd);
-		default:
-			return tool_usage_error(cmd, "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if (optind < argc)
 		return tool_usage_error(cmd, "unexpected argument '%s'",
 				   argv[optind]);
