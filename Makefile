@@ -81,6 +81,7 @@ include common/common.mk
 -include scheduler/scheduler.mk
 -include agents/agents.mk
 -include controller/controller.mk
+-include finctl/finctl.mk
 include tests/tests.mk
 
 all: $(BINS) $(UNIT_TESTS)

@@ -1,4 +1,4 @@
-# controller/: fincloud-controller (REST API, SQLite state) and finctl.
+# controller/: fincloud-controller (REST API, SQLite state).
 #
 # libcrypto (OpenSSL) provides SHA-256 for the token hashes and the audit
 # chain (docs/controller.md).
@@ -16,7 +16,6 @@ CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
 
 $(CTRL_OBJS) $(BUILD)/obj/controller/main.o: OBJ_CFLAGS += $(CJSON_CFLAGS) \
 	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
-$(BUILD)/obj/controller/finctl.o: OBJ_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
 
 $(LIBCTRL): $(CTRL_OBJS)
 	@mkdir -p $(@D)
@@ -27,11 +26,7 @@ $(BUILD)/bin/fincloud-controller: $(BUILD)/obj/controller/main.o $(LIBCTRL) \
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CTRL_LIBS) $(SCHED_LIBS) $(COMMON_LIBS)
 
-$(BUILD)/bin/finctl: $(BUILD)/obj/controller/finctl.o $(LIBCOMMON)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
-
-BINS += $(BUILD)/bin/fincloud-controller $(BUILD)/bin/finctl
+BINS += $(BUILD)/bin/fincloud-controller
 
 CTRL_TEST_LIBS := $(LIBCTRL) $(LIBSCHED) $(LIBCOMMON)
 CTRL_TEST_LINK := $(CTRL_LIBS) $(SCHED_LIBS) $(COMMON_LIBS)

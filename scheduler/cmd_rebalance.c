@@ -1,5 +1,7 @@
 /*
  * cmd_rebalance.c - fincloud-sched rebalance: print a migration plan.
+ * Its row of the command table (scheduler/fincloud-sched.c) prints
+ * cmd_rebalance_help for --help.
  */
 #include <getopt.h>
 
@@ -11,11 +13,7 @@
 #include "scheduler/problem.h"
 #include "scheduler/rebalance.h"
 
-static const char usage[] =
-	"usage: fincloud-sched rebalance PROBLEM.json|--htools FILE\n"
-	"           [--policy spread|pack] [--max-moves N] [--evacuate HOST]...\n"
-	"           [--min-gain G] [-S OUT] [-o text|json]\n"
-	"\n"
+const char cmd_rebalance_help[] =
 	"Print an ordered plan of live migrations, one per line\n"
 	"(\"migrate VM SRC -> DST\"), or JSON with -o json (each move with the\n"
 	"score before and after it). Every intermediate state is feasible and\n"
@@ -39,20 +37,6 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 plan made, 1 part of it could not be done (see stderr),\n"
 	"2 bad input or options (nothing on stdout).\n";
-
-static int bad(const char *fmt, ...) FC_PRINTF(1, 2);
-
-static int bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "fincloud-sched rebalance: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return 2;
-}
 
 static int write_balanced(struct sched_problem *p, const char *out)
 {
@@ -82,7 +66,7 @@ static int write_balanced(struct sched_problem *p, const char *out)
 	return ret;
 }
 
-int cmd_rebalance(int argc, char **argv)
+int cmd_rebalance(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "htools", required_argument, NULL, 'H' },
@@ -101,12 +85,12 @@ int cmd_rebalance(int argc, char **argv)
 	const char **evac_names = NULL;
 	size_t nevac = 0, *evac = NULL, i;
 	bool json = false;
-	int c, ret = 2;
+	int c, ret = TOOL_BAD;
 
 	rebal_opts_init(&o);
 	evac_names = calloc((size_t)argc + 1, sizeof(*evac_names));
 	if (evac_names == NULL)
-		return bad("%s", "out of memory");
+		return tool_error(cmd, "out of memory");
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "S:o:h", longopts, NULL)) != -1) {
@@ -122,15 +106,16 @@ int cmd_rebalance(int argc, char **argv)
 			} else if (strcmp(optarg, "pack") == 0) {
 				o.policy = REBAL_PACK;
 			} else {
-				ret = bad("--policy must be spread or pack, "
-					  "got '%s'", optarg);
+				ret = tool_error(cmd, "--policy must be spread "
+						 "or pack, got '%s'", optarg);
 				goto out;
 			}
 			break;
 		case 'm':
 			if (parse_int64(optarg, &n) < 0 || n < 0) {
-				ret = bad("--max-moves must be an integer >= 0, "
-					  "got '%s'", optarg);
+				ret = tool_error(cmd, "--max-moves must be an "
+						 "integer >= 0, got '%s'",
+						 optarg);
 				goto out;
 			}
 			o.max_moves = (size_t)n;
@@ -141,8 +126,9 @@ int cmd_rebalance(int argc, char **argv)
 		case 'g':
 			if (parse_double(optarg, &o.min_gain) < 0 ||
 			    o.min_gain < 0) {
-				ret = bad("--min-gain must be a number >= 0, "
-					  "got '%s'", optarg);
+				ret = tool_error(cmd, "--min-gain must be a "
+						 "number >= 0, got '%s'",
+						 optarg);
 				goto out;
 			}
 			break;
@@ -155,48 +141,47 @@ int cmd_rebalance(int argc, char **argv)
 			} else if (strcmp(optarg, "text") == 0) {
 				json = false;
 			} else {
-				ret = bad("-o must be text or json, got '%s'",
-					  optarg);
+				ret = tool_error(cmd, "-o must be text or json, "
+						 "got '%s'", optarg);
 				goto out;
 			}
 			break;
 		case 'h':
-			fputs(usage, stdout);
-			ret = 0;
+			ret = tool_help(cmd);
 			goto out;
 		default:
-			ret = bad("unknown or incomplete option '%s' (see "
-				  "--help)", argv[optind - 1]);
+			ret = tool_error(cmd, "unknown or incomplete option "
+					 "'%s' (see --help)", argv[optind - 1]);
 			goto out;
 		}
 	}
 	if (optind < argc)
 		json_in = argv[optind++];
 	if (optind < argc) {
-		ret = bad("unexpected argument '%s'", argv[optind]);
+		ret = tool_error(cmd, "unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
 	if ((htools == NULL) == (json_in == NULL)) {
-		ret = bad("%s", "give one input: PROBLEM.json or --htools FILE "
-				"(see --help)");
+		ret = tool_error(cmd, "give one input: PROBLEM.json or "
+				 "--htools FILE (see --help)");
 		goto out;
 	}
 	if (htools != NULL ? htools_read(htools, &p) < 0 :
 			     sched_problem_load_json(json_in, &p) < 0) {
-		ret = bad("%s", err_msg());
+		ret = tool_error(cmd, "%s", err_msg());
 		goto out;
 	}
 	evac = calloc(nevac ? nevac : 1, sizeof(*evac));
 	if (evac == NULL) {
-		ret = bad("%s", "out of memory");
+		ret = tool_error(cmd, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < nevac; i++) {
 		int h = sched_problem_find_host(p, evac_names[i]);
 
 		if (h < 0) {
-			ret = bad("--evacuate: no host is named '%s'",
-				  evac_names[i]);
+			ret = tool_error(cmd, "--evacuate: no host is named "
+					 "'%s'", evac_names[i]);
 			goto out;
 		}
 		evac[i] = (size_t)h;
@@ -204,12 +189,12 @@ int cmd_rebalance(int argc, char **argv)
 	o.evacuate = evac;
 	o.nevacuate = nevac;
 	if (rebal_plan(p, &o, &r) < 0) {
-		ret = bad("%s", err_msg());
+		ret = tool_error(cmd, "%s", err_msg());
 		goto out;
 	}
 	rebal_apply(&r, p);
 	if (save != NULL && write_balanced(p, save) < 0) {
-		ret = bad("%s", err_msg());
+		ret = tool_error(cmd, "%s", err_msg());
 		goto out;
 	}
 	if (json) {
@@ -218,7 +203,7 @@ int cmd_rebalance(int argc, char **argv)
 
 		cJSON_Delete(j);
 		if (text == NULL) {
-			ret = bad("%s", "out of memory");
+			ret = tool_error(cmd, "out of memory");
 			goto out;
 		}
 		printf("%s\n", text);

@@ -21,45 +21,38 @@
 #include "scheduler/plan.h"
 #include "scheduler/problem.h"
 #include "scheduler/state.h"
+#include "scheduler/tool.h"
 
-#define EXIT_PARTIAL 1
-#define EXIT_BAD 2
-
-struct command {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *usage;
-	const char *help;
-};
-
-static const struct command *find_command(const char *name);
-
-static int usage_error(const char *cmd, const char *fmt, ...)
-	FC_PRINTF(2, 3);
-
-static int usage_error(const char *cmd, const char *fmt, ...)
+static void verror(const struct tool_cmd *c, const char *fmt, va_list ap)
 {
-	const struct command *c = find_command(cmd);
+	fprintf(stderr, "fincloud-sched %s: ", c->name);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+}
+
+int tool_error(const struct tool_cmd *c, const char *fmt, ...)
+{
 	va_list ap;
 
-	fprintf(stderr, "fincloud-sched %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(c, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: fincloud-sched %s\n", c ? c->usage : "");
-	return EXIT_BAD;
+	return TOOL_BAD;
 }
 
-static int fail_input(const char *cmd)
+int tool_usage_error(const struct tool_cmd *c, const char *fmt, ...)
 {
-	fprintf(stderr, "fincloud-sched %s: %s\n", cmd, err_msg());
-	return EXIT_BAD;
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(c, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "usage: fincloud-sched %s\n", c->usage);
+	return TOOL_BAD;
 }
 
-static int print_help(const char *cmd)
+int tool_help(const struct tool_cmd *c)
 {
-	const struct command *c = find_command(cmd);
-
 	printf("usage: fincloud-sched %s\n\n%s", c->usage, c->help);
 	return 0;
 }
@@ -93,6 +86,27 @@ static int load_input(const char *json_path, const char *htools_path,
 	return sched_problem_load_json(json_path, p);
 }
 
+/* next_opt's answer once it has answered --help or a bad option. */
+#define OPT_STOP (-2)
+
+/* The next option of a command's argv: getopt_long over opts (which
+ * holds --help as 'h'; the caller sets optind = 1 first). Its letter, -1
+ * after the last, or OPT_STOP with *ret the exit code when it was --help
+ * (help printed, 0) or unknown (usage error printed, TOOL_BAD). */
+static int next_opt(const struct tool_cmd *cmd, int argc, char **argv,
+		    const struct option *opts, int *ret)
+{
+	int c = getopt_long(argc, argv, "h", opts, NULL);
+
+	if (c == 'h')
+		*ret = tool_help(cmd);
+	else if (c == '?' || c == ':')
+		*ret = tool_usage_error(cmd, "unknown option");
+	else
+		return c;
+	return OPT_STOP;
+}
+
 static bool parse_seconds(const char *s, double *out)
 {
 	return parse_double(s, out) == 0 && *out > 0 && *out <= 3600;
@@ -100,7 +114,7 @@ static bool parse_seconds(const char *s, double *out)
 
 /* ---- place -------------------------------------------------------------- */
 
-static int cmd_place(int argc, char **argv)
+static int cmd_place(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"htools", required_argument, NULL, 'H'},
@@ -122,18 +136,17 @@ static int cmd_place(int argc, char **argv)
 	struct sched_result r = {0};
 	struct sched_eta *eta = NULL;
 	cJSON *doc = NULL, *a;
-	int c, ret = EXIT_BAD;
+	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			htools_path = optarg;
 			break;
 		case 't':
 			if (!parse_seconds(optarg, &po.time_limit))
-				return usage_error("place",
-						   "--time-limit: expected "
+				return tool_usage_error(cmd, "--time-limit: expected "
 						   "seconds (0-3600], got '%s'",
 						   optarg);
 			break;
@@ -143,8 +156,7 @@ static int cmd_place(int argc, char **argv)
 		case 'b':
 			if (strcmp(optarg, "ffd") != 0 &&
 			    strcmp(optarg, "exact") != 0)
-				return usage_error("place",
-						   "--baseline: expected 'ffd' "
+				return tool_usage_error(cmd, "--baseline: expected 'ffd' "
 						   "or 'exact', got '%s'",
 						   optarg);
 			baseline = optarg;
@@ -158,21 +170,19 @@ static int cmd_place(int argc, char **argv)
 		case 'W':
 			write_htools = optarg;
 			break;
-		case 'h':
-			return print_help("place");
-		default:
-			return usage_error("place", "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if ((htools_path == NULL) == (optind >= argc) ||
 	    optind + (htools_path == NULL) < argc)
-		return usage_error("place", "give one PROBLEM.json or "
+		return tool_usage_error(cmd, "give one PROBLEM.json or "
 					    "--htools FILE");
 	if (write_htools != NULL && htools_path == NULL)
-		return usage_error("place", "--write-htools needs --htools "
+		return tool_usage_error(cmd, "--write-htools needs --htools "
 					    "input");
 	if (load_input(argv[optind], htools_path, &p) < 0)
-		return fail_input("place");
+		return tool_error(cmd, "%s", err_msg());
 	s = sched_state_new(p);
 	if (s == NULL)
 		goto fail;
@@ -276,18 +286,18 @@ static int cmd_place(int argc, char **argv)
 		goto fail_run;
 	if (emit(doc, p->nvms > 1000) < 0)
 		goto out_err;
-	ret = r.unplaced > 0 || r.cost < 0 ? EXIT_PARTIAL : 0;
+	ret = r.unplaced > 0 || r.cost < 0 ? TOOL_PARTIAL : 0;
 	for (size_t v = 0; v < p->nvms; v++)
 		if (p->vms[v].host < 0)
-			ret = EXIT_PARTIAL;
+			ret = TOOL_PARTIAL;
 	goto out;
 oom:
 	err_set("out of memory");
 fail:
 fail_run:
-	fprintf(stderr, "fincloud-sched place: %s\n", err_msg());
+	tool_error(cmd, "%s", err_msg());
 out_err:
-	ret = EXIT_BAD;
+	ret = TOOL_BAD;
 out:
 	free(eta);
 	cJSON_Delete(doc);
@@ -299,7 +309,7 @@ out:
 
 /* ---- plan --------------------------------------------------------------- */
 
-static int cmd_plan(int argc, char **argv)
+static int cmd_plan(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"htools", required_argument, NULL, 'H'},
@@ -311,26 +321,24 @@ static int cmd_plan(int argc, char **argv)
 	struct sched_state *s = NULL;
 	struct sched_plan pl = {0};
 	cJSON *doc = NULL, *pools;
-	int c, ret = EXIT_BAD;
+	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			htools_path = optarg;
 			break;
-		case 'h':
-			return print_help("plan");
-		default:
-			return usage_error("plan", "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if ((htools_path == NULL) == (optind >= argc) ||
 	    optind + (htools_path == NULL) < argc)
-		return usage_error("plan", "give one PROBLEM.json or "
+		return tool_usage_error(cmd, "give one PROBLEM.json or "
 					   "--htools FILE");
 	if (load_input(argv[optind], htools_path, &p) < 0)
-		return fail_input("plan");
+		return tool_error(cmd, "%s", err_msg());
 	if ((s = sched_state_new(p)) == NULL ||
 	    sched_plan_lp(s, PLAN_FREE, &pl) < 0)
 		goto fail;
@@ -384,12 +392,12 @@ static int cmd_plan(int argc, char **argv)
 	}
 	if (emit(doc, p->nhosts > 1000) < 0)
 		goto out;
-	ret = pl.feasible ? 0 : EXIT_PARTIAL;
+	ret = pl.feasible ? 0 : TOOL_PARTIAL;
 	goto out;
 oom:
 	err_set("out of memory");
 fail:
-	fprintf(stderr, "fincloud-sched plan: %s\n", err_msg());
+	tool_error(cmd, "%s", err_msg());
 out:
 	cJSON_Delete(doc);
 	sched_plan_free(&pl);
@@ -400,7 +408,7 @@ out:
 
 /* ---- gen ---------------------------------------------------------------- */
 
-static int cmd_gen(int argc, char **argv)
+static int cmd_gen(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"hosts", required_argument, NULL, 'H'},
@@ -414,31 +422,28 @@ static int cmd_gen(int argc, char **argv)
 	bool simple = false;
 	struct sched_problem *p;
 	cJSON *doc;
-	int c, ret;
+	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			if (parse_int64(optarg, &hosts) < 0 || hosts < 1 ||
 			    hosts > 1000000)
-				return usage_error("gen",
-						   "--hosts: expected 1 to "
+				return tool_usage_error(cmd, "--hosts: expected 1 to "
 						   "1000000, got '%s'",
 						   optarg);
 			break;
 		case 'v':
 			if (parse_int64(optarg, &vms) < 0 || vms < 0 ||
 			    vms > 10000000)
-				return usage_error("gen",
-						   "--vms: expected 0 to "
+				return tool_usage_error(cmd, "--vms: expected 0 to "
 						   "10000000, got '%s'",
 						   optarg);
 			break;
 		case 's':
 			if (parse_int64(optarg, &seed) < 0 || seed < 0)
-				return usage_error("gen",
-						   "--seed: expected a "
+				return tool_usage_error(cmd, "--seed: expected a "
 						   "non-negative integer, got "
 						   "'%s'",
 						   optarg);
@@ -446,24 +451,20 @@ static int cmd_gen(int argc, char **argv)
 		case 'S':
 			simple = true;
 			break;
-		case 'h':
-			return print_help("gen");
-		default:
-			return usage_error("gen", "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if (optind < argc)
-		return usage_error("gen", "unexpected argument '%s'",
+		return tool_usage_error(cmd, "unexpected argument '%s'",
 				   argv[optind]);
 	if (hosts < 0 || vms < 0)
-		return usage_error("gen", "--hosts and --vms are required");
+		return tool_usage_error(cmd, "--hosts and --vms are required");
 	p = sched_gen((size_t)hosts, (size_t)vms, (uint64_t)seed, simple);
-	if (p == NULL) {
-		fprintf(stderr, "fincloud-sched gen: %s\n", err_msg());
-		return EXIT_BAD;
-	}
+	if (p == NULL)
+		return tool_error(cmd, "%s", err_msg());
 	doc = sched_problem_to_json(p);
-	ret = emit(doc, vms > 1000) < 0 ? EXIT_BAD : 0;
+	ret = emit(doc, vms > 1000) < 0 ? TOOL_BAD : 0;
 	cJSON_Delete(doc);
 	sched_problem_free(p);
 	return ret;
@@ -471,7 +472,7 @@ static int cmd_gen(int argc, char **argv)
 
 /* ---- capacity ----------------------------------------------------------- */
 
-static int cmd_capacity(int argc, char **argv)
+static int cmd_capacity(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"htools", required_argument, NULL, 'H'},
@@ -485,10 +486,10 @@ static int cmd_capacity(int argc, char **argv)
 	struct sched_capacity_result cr = {0};
 	struct sched_problem *p = NULL;
 	cJSON *doc = NULL;
-	int c, ret = EXIT_BAD;
+	int c, ret = TOOL_BAD;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = next_opt(cmd, argc, argv, opts, &ret)) >= 0) {
 		switch (c) {
 		case 'H':
 			htools_path = optarg;
@@ -499,30 +500,27 @@ static int cmd_capacity(int argc, char **argv)
 		case 'n':
 			co.n_plus_one = true;
 			break;
-		case 'h':
-			return print_help("capacity");
-		default:
-			return usage_error("capacity", "unknown option");
 		}
 	}
+	if (c == OPT_STOP)
+		return ret;
 	if (optind < argc)
-		return usage_error("capacity", "unexpected argument '%s'",
+		return tool_usage_error(cmd, "unexpected argument '%s'",
 				   argv[optind]);
 	if (htools_path == NULL || spec == NULL)
-		return usage_error("capacity",
-				   "--htools FILE and --spec are required");
+		return tool_usage_error(cmd, "--htools FILE and --spec are required");
 	if (sched_capacity_parse_spec(spec, &co) < 0)
-		return usage_error("capacity", "%s", err_msg());
+		return tool_usage_error(cmd, "%s", err_msg());
 	if (htools_read(htools_path, &p) < 0)
-		return fail_input("capacity");
+		return tool_error(cmd, "%s", err_msg());
 	if (sched_capacity(p, &co, &cr) < 0) {
-		fprintf(stderr, "fincloud-sched capacity: %s\n", err_msg());
+		tool_error(cmd, "%s", err_msg());
 		goto out;
 	}
 	doc = sched_capacity_to_json(p, &co, &cr);
 	if (emit(doc, false) < 0)
 		goto out;
-	ret = cr.instances > 0 ? 0 : EXIT_PARTIAL;
+	ret = cr.instances > 0 ? 0 : TOOL_PARTIAL;
 out:
 	cJSON_Delete(doc);
 	sched_capacity_result_free(&cr);
@@ -532,9 +530,11 @@ out:
 
 /* ---- the table ---------------------------------------------------------- */
 
-static int cmd_help(int argc, char **argv);
+static int cmd_help(const struct tool_cmd *cmd, int argc, char **argv);
 
-static const struct command commands[] = {
+/* One row per subcommand: name, handler, usage, help. Every help text
+ * the tool prints comes from here. */
+static const struct tool_cmd commands[] = {
 	{"place", cmd_place,
 	 "place PROBLEM.json | --htools FILE [--time-limit S] [--no-improve] "
 	 "[--baseline ffd|exact] [--summary] [--write OUT.json] "
@@ -575,16 +575,12 @@ static const struct command commands[] = {
 	{"rebalance", cmd_rebalance,
 	 "rebalance PROBLEM.json | --htools FILE [--policy spread|pack] "
 	 "[--max-moves N] [--evacuate HOST]... [--min-gain G] [-S OUT] "
-	 "[-o json]",
-	 "Print an ordered plan of live migrations (\"migrate VM SRC -> DST\",\n"
-	 "or JSON with -o json). spread balances (Ganeti's cluster score for\n"
-	 "htools input, eta per pool otherwise), pack empties the hosts the\n"
-	 "capacity plan does not need, --evacuate empties a host. -S OUT\n"
-	 "writes OUT.balanced. See 'fincloud-sched rebalance --help'.\n"},
+	 "[-o text|json]",
+	 cmd_rebalance_help},
 	{"help", cmd_help, "help [COMMAND]", "Show the commands or one's help.\n"},
 };
 
-static const struct command *find_command(const char *name)
+static const struct tool_cmd *find_command(const char *name)
 {
 	for (size_t i = 0; i < FC_ARRAY_LEN(commands); i++)
 		if (strcmp(commands[i].name, name) == 0)
@@ -600,15 +596,17 @@ static void list_commands(FILE *f)
 	fprintf(f, "\n'fincloud-sched COMMAND --help' explains one.\n");
 }
 
-static int cmd_help(int argc, char **argv)
+static int cmd_help(const struct tool_cmd *cmd, int argc, char **argv)
 {
+	const struct tool_cmd *c;
+
 	if (argc > 1 && strcmp(argv[1], "--help") == 0)
-		return print_help("help");
+		return tool_help(cmd);
 	if (argc > 1) {
-		if (find_command(argv[1]) == NULL)
-			return usage_error("help", "unknown command '%s'",
-					   argv[1]);
-		return print_help(argv[1]);
+		if ((c = find_command(argv[1])) == NULL)
+			return tool_usage_error(cmd, "unknown command '%s'",
+						argv[1]);
+		return tool_help(c);
 	}
 	list_commands(stdout);
 	return 0;
@@ -616,11 +614,11 @@ static int cmd_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	const struct command *c;
+	const struct tool_cmd *c;
 
 	if (argc < 2) {
 		list_commands(stderr);
-		return EXIT_BAD;
+		return TOOL_BAD;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		list_commands(stdout);
@@ -631,7 +629,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fincloud-sched: unknown command '%s'\n",
 			argv[1]);
 		list_commands(stderr);
-		return EXIT_BAD;
+		return TOOL_BAD;
 	}
-	return c->run(argc - 1, argv + 1);
+	return c->run(c, argc - 1, argv + 1);
 }

@@ -31,9 +31,19 @@ while IFS= read -r f; do
 	# shellcheck disable=SC2086
 	cc -std=c11 -D_GNU_SOURCE -I. $flags -E -dM "$f" 2>/dev/null |
 		grep -q 'define FC_BANNED_H' || missing="$missing $f"
-done < <(find common scheduler controller agents tests -name '*.c' 2>/dev/null | sort)
+done < <(find common scheduler controller finctl agents tests -name '*.c' 2>/dev/null | sort)
 if [ -z "$missing" ]; then
 	echo "ok $n - every C file is compiled with common/banned.h"
 else
 	echo "not ok $n - files that never include common/banned.h:$missing"
+fi
+n=$((n + 1))
+# A .c file of the product is compiled on its own, never #included by
+# another.
+included=$(grep -rlE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"][^>"]*\.c[>"]' \
+	common scheduler controller finctl agents --include='*.[ch]' 2>/dev/null)
+if [ -z "$included" ]; then
+	echo "ok $n - no source file includes a .c file"
+else
+	echo "not ok $n - these include a .c file:" $included
 fi

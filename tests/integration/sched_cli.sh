@@ -31,17 +31,21 @@ if [ ! -x "$S" ]; then
 	exit 77
 fi
 
-# --help everywhere, exit 0, usage on stdout.
-for c in place plan capacity gen help; do
-	out=$("$S" "$c" --help 2>"$tmp/err"); rc=$?
-	if [ $rc -eq 0 ] && grep -q "^usage: fincloud-sched $c" <<<"$out"; then
-		ok "$c --help"
-	else
-		not_ok "$c --help" "rc=$rc" "$out"
-	fi
-done
+# --help everywhere, exit 0, usage on stdout; 'help CMD' says the same
+# (both come from the one command table), and --help lists each usage.
 out=$("$S" --help); rc=$?
 check "--help lists every command" test $rc -eq 0 -a -n "$(grep -c 'capacity --htools' <<<"$out")"
+for c in place plan capacity gen rebalance help; do
+	usage=$(grep "^  $c " <<<"$out")
+	help=$("$S" "$c" --help 2>"$tmp/err"); rc=$?
+	if [ $rc -eq 0 ] && [ -n "$usage" ] &&
+	   [ "$(head -n 1 <<<"$help")" = "usage: fincloud-sched ${usage#  }" ]; then
+		ok "$c --help"
+	else
+		not_ok "$c --help" "rc=$rc" "listed: $usage" "$help"
+	fi
+	check "help $c says what $c --help says" test "$("$S" help "$c")" = "$help"
+done
 
 # Usage errors: exit 2, nothing on stdout, a message on stderr.
 usage_case() { # description args...

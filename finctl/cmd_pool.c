@@ -1,0 +1,98 @@
+/*
+ * cmd_pool.c - finctl pool create|update and util show: pools, their
+ * overcommit and policy, their utilisation.
+ */
+#include "finctl/finctl.h"
+
+#include "common/err.h"
+
+/* The body of pool create (name set) and update (name NULL); NULL with
+ * err_set when an option is not a number. */
+static cJSON *pool_body(struct finctl_ctx *x, const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	finctl_add_str(o, "name", name);
+	if (finctl_add_num(o, "cpu_ratio", finctl_opt(x, "cpu-ratio"), false) < 0 ||
+	    finctl_add_num(o, "mem_ratio", finctl_opt(x, "mem-ratio"), false) < 0 ||
+	    finctl_add_num(o, "disk_ratio", finctl_opt(x, "disk-ratio"), false) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	finctl_add_str(o, "policy", finctl_opt(x, "policy"));
+	if (finctl_opt(x, "compliance"))
+		cJSON_AddItemToObject(o, "compliance_classes",
+				      finctl_csv(finctl_opt(x, "compliance")));
+	return o;
+}
+
+int finctl_pool_create(struct finctl_ctx *x)
+{
+	cJSON *b = pool_body(x, x->a.pos[0]);
+
+	return b ? finctl_show(x, "POST", "/v1/pools", b) : finctl_usage_err();
+}
+
+int finctl_pool_update(struct finctl_ctx *x)
+{
+	cJSON *b = pool_body(x, NULL);
+	char *p;
+	int rc;
+
+	if (b == NULL)
+		return finctl_usage_err();
+	p = finctl_path("/v1/pools/%s", x->a.pos[0]);
+	rc = finctl_show(x, "PATCH", p, b);
+	free(p);
+	return rc;
+}
+
+static const struct finctl_col util_cols[] = {
+	{"DIMENSION", "dim"}, {"TOTAL", "total"}, {"USABLE", "usable"},
+	{"ALLOCATED", "allocated"},
+	{"USED", "used"}, {"ETA_ALLOC", "eta_allocated"}, {"ETA_USED", "eta_used"},
+};
+
+/* The table of a pool's utilisation: one row per dimension, then the
+ * series' length and its latest sample. */
+static void util_print(const struct finctl_ctx *x, const cJSON *out)
+{
+	cJSON *rows = cJSON_CreateArray();
+	const cJSON *d, *series = cJSON_GetObjectItemCaseSensitive(out, "series");
+	int n = cJSON_GetArraySize(series);
+	char v[3][32];
+
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(out, "dimensions")) {
+		cJSON *r = cJSON_Duplicate(d, 1);
+
+		cJSON_AddStringToObject(r, "dim", d->string);
+		cJSON_AddItemToArray(rows, r);
+	}
+	finctl_value(finctl_get(out, "hosts"), v[0], sizeof(v[0]));
+	printf("pool %s: %s hosts up\n", x->a.pos[0], v[0]);
+	finctl_print_table(rows, util_cols, FC_ARRAY_LEN(util_cols));
+	printf("series: %d samples in the last hour", n);
+	if (n > 0) {
+		const cJSON *last = cJSON_GetArrayItem(series, n - 1);
+
+		finctl_value(finctl_get(last, "eta_allocated.vcpus"), v[0],
+			     sizeof(v[0]));
+		finctl_value(finctl_get(last, "eta_allocated.mem_mib"), v[1],
+			     sizeof(v[1]));
+		finctl_value(finctl_get(last, "eta_allocated.disk_gib"), v[2],
+			     sizeof(v[2]));
+		printf(" (latest allocated eta: vcpus %s, mem %s, disk %s)",
+		       v[0], v[1], v[2]);
+	}
+	printf("\n");
+	cJSON_Delete(rows);
+}
+
+int finctl_util_show(struct finctl_ctx *x)
+{
+	char *p = finctl_path("/v1/pools/%s/utilization", x->a.pos[0]);
+	int rc = finctl_show_as(x, "GET", p, NULL, util_print);
+
+	free(p);
+	return rc;
+}

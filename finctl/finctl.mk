@@ -1,0 +1,15 @@
+# finctl/: finctl, the operators' CLI. A client of the REST API only: it
+# links libfccommon and nothing of the controller.
+FINCTL_SRCS := finctl/main.c finctl/commands.c finctl/client.c \
+	finctl/output.c finctl/wait.c finctl/cmd_pool.c finctl/cmd_host.c \
+	finctl/cmd_rebalance.c finctl/cmd_tenant.c finctl/cmd_vm.c \
+	finctl/cmd_audit.c
+FINCTL_OBJS := $(FINCTL_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(FINCTL_OBJS): OBJ_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
+
+$(BUILD)/bin/finctl: $(FINCTL_OBJS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
+
+BINS += $(BUILD)/bin/finctl
