@@ -565,7 +565,8 @@ out:
 			err_msg(), c->request_id);
 	}
 	c->m = NULL;
-	if (c->resp == NULL && c->text == NULL)
+	/* a 204 is the one answer without a body */
+	if (c->resp == NULL && c->text == NULL && c->status != 204)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
 	/* route stats */
 	pthread_mutex_lock(&ctrl->stats_lock);

@@ -280,6 +280,26 @@ static void test_failures_audited_without_rows(void **state)
 				  "LIMIT 1"), 400);
 }
 
+/* A successful DELETE answers 204 with no body (not a 500 for the body
+ * it lacks), and the audit entry says 204. */
+static void test_delete_answers_204(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o = NULL;
+
+	assert_int_equal(req(f, "DELETE", "/v1/tenants/b", NULL, f->admin, &o),
+			 204);
+	assert_null(o);
+	assert_int_equal(count(f, "SELECT count(*) FROM tenants WHERE name='b'"),
+			 0);
+	assert_int_equal(count(f, "SELECT result FROM audit ORDER BY seq DESC "
+				  "LIMIT 1"), 204);
+	assert_int_equal(req(f, "DELETE", "/v1/tenants/b", NULL, f->admin, &o),
+			 404);
+	assert_string_equal(err_code(o), "not_found");
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +312,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failures_audited_without_rows,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_answers_204, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
