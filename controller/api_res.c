@@ -112,29 +112,20 @@ static cJSON *pool_json(sqlite3_stmt *s)
 
 void h_pool_list(struct api_ctx *c)
 {
-	int64_t limit;
-	const char *after;
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
-	char next[NAME_MAX_LEN + 1] = "";
-	int64_t n = 0;
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 0, false) < 0)
 		return;
 	s = api_stmt(c, "SELECT " POOL_COLS " FROM pools WHERE name > ? "
 		    "ORDER BY name LIMIT ?");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, after ? after : "");
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, pool_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
+	store_bind_text(s, 1, pg.after);
+	sqlite3_bind_int64(s, 2, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, pool_json(s));
+	api_page_close(c, &pg);
 }
 
 static int pool_fields(struct api_ctx *c, bool create)
@@ -368,14 +359,12 @@ static cJSON *host_json(sqlite3_stmt *s)
 
 void h_host_list(struct api_ctx *c)
 {
-	int64_t limit, n = 0;
-	const char *after, *pool = api_query(c, "pool");
+	const char *pool = api_query(c, "pool");
 	const char *state = api_query(c, "state");
-	char next[NAME_MAX_LEN + 1] = "";
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 0, false) < 0)
 		return;
 	s = api_stmt(c, "SELECT " HOST_COLS " FROM hosts h WHERE h.name > ? AND "
 		    "(?2 IS NULL OR h.pool = ?2) AND (?3 IS NULL OR h.state = ?3"
@@ -383,18 +372,13 @@ void h_host_list(struct api_ctx *c)
 		    "ORDER BY h.name LIMIT ?4");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, after ? after : "");
+	store_bind_text(s, 1, pg.after);
 	store_bind_text(s, 2, pool);
 	store_bind_text(s, 3, state);
-	sqlite3_bind_int64(s, 4, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, host_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
+	sqlite3_bind_int64(s, 4, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, host_json(s));
+	api_page_close(c, &pg);
 }
 
 static void host_answer(struct api_ctx *c, const char *name)
@@ -509,29 +493,21 @@ static cJSON *tenant_json(sqlite3_stmt *s)
 
 void h_tenant_list(struct api_ctx *c)
 {
-	int64_t limit, n = 0;
-	const char *after;
-	char next[NAME_MAX_LEN + 1] = "";
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 0, false) < 0)
 		return;
 	s = api_stmt(c, "SELECT " TENANT_COLS " FROM tenants t WHERE t.name > ?1 "
 		    "AND (?2 IS NULL OR t.name = ?2) ORDER BY t.name LIMIT ?3");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, after ? after : "");
+	store_bind_text(s, 1, pg.after);
 	store_bind_text(s, 2, api_is_tenant(c) ? c->who.tenant : NULL);
-	sqlite3_bind_int64(s, 3, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, tenant_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
+	sqlite3_bind_int64(s, 3, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, tenant_json(s));
+	api_page_close(c, &pg);
 }
 
 static void tenant_answer(struct api_ctx *c, const char *name, int status)
@@ -827,17 +803,15 @@ static cJSON *group_json(struct store *st, sqlite3_stmt *s)
 
 void h_group_list(struct api_ctx *c)
 {
-	int64_t limit, n = 0;
-	const char *after, *tenant = api_query(c, "tenant");
-	char next[NAME_MAX_LEN + 1] = "";
+	const char *tenant = api_query(c, "tenant");
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 0, false) < 0)
 		return;
 	if (api_is_tenant(c)) {
 		if (tenant && strcmp(tenant, c->who.tenant) != 0) {
-			api_list(c, cJSON_CreateArray(), NULL);
+			api_page_close(c, &pg);
 			return;
 		}
 		tenant = c->who.tenant;
@@ -846,17 +820,12 @@ void h_group_list(struct api_ctx *c)
 		    "(?2 IS NULL OR g.tenant = ?2) ORDER BY g.name LIMIT ?3");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, after ? after : "");
+	store_bind_text(s, 1, pg.after);
 	store_bind_text(s, 2, tenant);
-	sqlite3_bind_int64(s, 3, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, group_json(c->ctrl->st, s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
+	sqlite3_bind_int64(s, 3, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, group_json(c->ctrl->st, s));
+	api_page_close(c, &pg);
 }
 
 static void group_answer(struct api_ctx *c, const char *name, int status)
@@ -982,28 +951,20 @@ static cJSON *flavor_json(sqlite3_stmt *s)
 
 void h_flavor_list(struct api_ctx *c)
 {
-	int64_t limit, n = 0;
-	const char *after;
-	char next[NAME_MAX_LEN + 1] = "";
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 0, false) < 0)
 		return;
 	s = api_stmt(c, "SELECT name, vcpus, mem_mib, disk_gib, created_ms FROM "
 		    "flavors WHERE name > ? ORDER BY name LIMIT ?");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, after ? after : "");
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, flavor_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
+	store_bind_text(s, 1, pg.after);
+	sqlite3_bind_int64(s, 2, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, flavor_json(s));
+	api_page_close(c, &pg);
 }
 
 static void flavor_answer(struct api_ctx *c, const char *name, int status)
@@ -1115,28 +1076,20 @@ static cJSON *token_json(sqlite3_stmt *s)
 
 void h_token_list(struct api_ctx *c)
 {
-	int64_t limit, n = 0;
-	const char *after;
-	char next[API_ID_LEN] = "";
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 0, false) < 0)
 		return;
 	s = api_stmt(c, "SELECT id, role, tenant, node, description, created_ms "
 		    "FROM tokens WHERE id > ? ORDER BY id LIMIT ?");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, after ? after : "");
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, token_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
+	store_bind_text(s, 1, pg.after);
+	sqlite3_bind_int64(s, 2, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, token_json(s));
+	api_page_close(c, &pg);
 }
 
 void h_token_create(struct api_ctx *c)
@@ -1242,35 +1195,23 @@ void h_token_delete(struct api_ctx *c)
 
 void h_audit_list(struct api_ctx *c)
 {
-	int64_t limit, n = 0, after_seq = 0, last = 0;
-	const char *after;
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
-	char next[32];
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 0, true) < 0)
 		return;
-	if (after && parse_int64(after, &after_seq) < 0) {
-		api_err(c, 400, "invalid_query", "after",
-			"query parameter 'after' must be an entry number");
-		return;
-	}
 	s = api_stmt(c, "SELECT seq, time_ms, actor, action, target, result, "
 		    "request_id, prev_hash, hash FROM audit WHERE seq > ? "
 		    "ORDER BY seq LIMIT ?");
 	if (s == NULL)
 		return;
-	sqlite3_bind_int64(s, 1, after_seq);
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		cJSON *o;
+	sqlite3_bind_int64(s, 1, pg.after_seq);
+	sqlite3_bind_int64(s, 2, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0) {
+		cJSON *o = cJSON_CreateObject();
 
-		if (n++ == limit)
-			break;
-		o = cJSON_CreateObject();
-		last = sqlite3_column_int64(s, 0);
-		cJSON_AddNumberToObject(o, "seq", (double)last);
+		cJSON_AddNumberToObject(o, "seq",
+					(double)sqlite3_column_int64(s, 0));
 		cJSON_AddNumberToObject(o, "time_ms",
 					(double)sqlite3_column_int64(s, 1));
 		cJSON_AddStringToObject(o, "actor", store_col_text(s, 2));
@@ -1280,10 +1221,9 @@ void h_audit_list(struct api_ctx *c)
 		cJSON_AddStringToObject(o, "request_id", store_col_text(s, 6));
 		cJSON_AddStringToObject(o, "prev_hash", store_col_text(s, 7));
 		cJSON_AddStringToObject(o, "hash", store_col_text(s, 8));
-		cJSON_AddItemToArray(items, o);
+		cJSON_AddItemToArray(pg.items, o);
 	}
-	snprintf(next, sizeof(next), "%" PRId64, last);
-	api_list(c, items, n > limit ? next : NULL);
+	api_page_close(c, &pg);
 }
 
 void h_audit_verify(struct api_ctx *c)

@@ -311,6 +311,21 @@ api GET /metrics "" -
 check "/metrics has eta, hosts, VMs and request counters" \
 	eval 'has "^fincloud_pool_eta{pool=\"default\",dimension=\"vcpus\",kind=\"allocated\"}" && has "^fincloud_hosts{state=\"up\"}" && has "^fincloud_vms{" && has fincloud_http_request_duration_seconds_bucket'
 
+# --- pages of the other lists -----------------------------------------------
+api GET "/v1/flavors?limit=1"
+next=$(jv .next)
+check "a page of flavors ends at its cursor, the last name on it" \
+	eval 'jqt ".items | length == 1" && [ "$next" = "$(jv .items[0].name)" ]'
+api GET "/v1/flavors?after=$next"
+check "the next page starts after it and is the last" \
+	eval 'jqt "(.items | map(.name) | index(\"$next\")) == null and .next == null and (.items | length) >= 1"'
+api GET "/v1/tokens?limit=2"
+check "tokens page by id" eval 'jqt ".items | length == 2" && [ "$(jv .next)" = "$(jv .items[1].id)" ]'
+api GET "/v1/audit?after=x"
+check "an audit cursor that is not an entry number is 400 naming it" is_err 400 invalid_query after
+api GET "/v1/tasks?limit=1001"
+check "a task page over 1000 is 400 naming limit" is_err 400 invalid_query limit
+
 # --- deletes -----------------------------------------------------------------
 # every DELETE of a resource answers 204 with no body, and finctl's delete
 # verbs exit 0 (they answered 500 "no answer was produced" once)
