@@ -200,9 +200,8 @@ void h_agent_register(struct api_ctx *c);
 void h_agent_heartbeat(struct api_ctx *c);
 void h_agent_events(struct api_ctx *c);
 
-/* Background work (api_agent.c / api_res.c), called with the lock held. */
+/* Background work (api_agent.c), called with the lock held. */
 int api_mark_down_hosts(struct ctrl *ctrl);
-int api_sample_pools(struct ctrl *ctrl, bool compact);
 
 /* First start: create the admin token file when no admin token exists. */
 int api_bootstrap_admin(struct ctrl *ctrl);

@@ -10,7 +10,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
-#include "controller/series.h"
+#include "controller/eta.h"
 #include "controller/store.h"
 
 static const char *param(struct api_ctx *c, size_t i)
@@ -1248,203 +1248,6 @@ void h_audit_verify(struct api_ctx *c)
 	api_ok(c, 200, o);
 }
 
-/* ------------------------------------------------------------ utilisation */
-
-/* total: physical capacity of the pool's hosts that are up; usable: the
- * same times the pool's overcommit ratio, what placement may allocate.
- * eta_allocated = alloc / usable (1.0 is a full pool, as the scheduler
- * counts it); eta_used = used / total (measured use of the hardware). */
-struct pool_util {
-	double total[3], usable[3], alloc[3], used[3];
-	int64_t hosts;
-};
-
-static const char *const dim_names[3] = {"vcpus", "mem_mib", "disk_gib"};
-
-static int pool_util_now(struct store *st, const char *pool,
-			 struct pool_util *u)
-{
-	sqlite3_stmt *s;
-
-	memset(u, 0, sizeof(*u));
-	s = store_stmt(st, "SELECT count(*), total(vcpus), total(mem_mib), "
-			   "total(disk_gib) FROM hosts WHERE pool = ? AND "
-			   "state = 'up'");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, pool);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_err(st, "reading pool capacity");
-	u->hosts = sqlite3_column_int64(s, 0);
-	for (int i = 0; i < 3; i++)
-		u->total[i] = sqlite3_column_double(s, 1 + i);
-	sqlite3_reset(s);
-	s = store_stmt(st, "SELECT ratio_vcpus, ratio_mem, ratio_disk FROM "
-			   "pools WHERE name = ?");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, pool);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		for (int i = 0; i < 3; i++)
-			u->usable[i] = u->total[i] * sqlite3_column_double(s, i);
-	} else {
-		for (int i = 0; i < 3; i++)
-			u->usable[i] = u->total[i];
-	}
-	sqlite3_reset(s);
-	s = store_stmt(st, "SELECT total(v.vcpus), total(v.mem_mib), "
-			   "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
-			   "total(v.balloon_mib), "
-			   "total(v.disk_alloc_bytes) / 1073741824.0 "
-			   "FROM vms v JOIN hosts h ON h.name = v.host "
-			   "WHERE h.pool = ? AND h.state = 'up'");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, pool);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_err(st, "reading pool allocation");
-	for (int i = 0; i < 3; i++) {
-		u->alloc[i] = sqlite3_column_double(s, i);
-		u->used[i] = sqlite3_column_double(s, 3 + i);
-	}
-	sqlite3_reset(s);
-	return 0;
-}
-
-static double eta(double part, double total)
-{
-	return total > 0 ? part / total : 0;
-}
-
-void h_pool_util(struct api_ctx *c)
-{
-	const char *pool = param(c, 0), *since_q = api_query(c, "since");
-	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
-	struct pool_util u;
-	cJSON *o, *dims, *series;
-	sqlite3_stmt *s;
-
-	if (since_q && parse_int64(since_q, &since) < 0) {
-		api_err(c, 400, "invalid_query", "since",
-			"query parameter 'since' must be a time in ms since "
-			"the epoch");
-		return;
-	}
-	if (!exists(c, "SELECT 1 FROM pools WHERE name = ?", pool)) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
-			pool);
-		return;
-	}
-	if (pool_util_now(c->ctrl->st, pool, &u) < 0) {
-		api_err_internal(c, "computing utilisation");
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "pool", pool);
-	cJSON_AddNumberToObject(o, "time_ms", (double)now);
-	cJSON_AddNumberToObject(o, "hosts", (double)u.hosts);
-	dims = cJSON_AddObjectToObject(o, "dimensions");
-	for (int i = 0; i < 3; i++) {
-		cJSON *d = cJSON_AddObjectToObject(dims, dim_names[i]);
-
-		cJSON_AddNumberToObject(d, "total", u.total[i]);
-		cJSON_AddNumberToObject(d, "usable", u.usable[i]);
-		cJSON_AddNumberToObject(d, "allocated", u.alloc[i]);
-		cJSON_AddNumberToObject(d, "used", u.used[i]);
-		cJSON_AddNumberToObject(d, "eta_allocated",
-					eta(u.alloc[i], u.usable[i]));
-		cJSON_AddNumberToObject(d, "eta_used", eta(u.used[i], u.total[i]));
-	}
-	series = cJSON_AddArrayToObject(o, "series");
-	s = api_stmt(c, "SELECT level, time_ms, n, v0, v1, v2, v3, v4, v5 FROM "
-		    "util_samples WHERE pool = ? AND time_ms >= ? ORDER BY "
-		    "time_ms, level DESC LIMIT 5000");
-	if (s == NULL) {
-		cJSON_Delete(o);
-		return;
-	}
-	store_bind_text(s, 1, pool);
-	sqlite3_bind_int64(s, 2, since);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		cJSON *p = cJSON_CreateObject(), *ea, *eu;
-		int level = sqlite3_column_int(s, 0);
-
-		cJSON_AddNumberToObject(p, "time_ms",
-					(double)sqlite3_column_int64(s, 1));
-		cJSON_AddNumberToObject(p, "resolution_s",
-					level >= 0 && level < SERIES_LEVELS
-						? (double)series_levels[level].width_ms / 1000
-						: 0);
-		cJSON_AddNumberToObject(p, "samples",
-					(double)sqlite3_column_int64(s, 2));
-		ea = cJSON_AddObjectToObject(p, "eta_allocated");
-		eu = cJSON_AddObjectToObject(p, "eta_used");
-		for (int i = 0; i < 3; i++) {
-			cJSON_AddNumberToObject(ea, dim_names[i],
-						sqlite3_column_double(s, 3 + i));
-			cJSON_AddNumberToObject(eu, dim_names[i],
-						sqlite3_column_double(s, 6 + i));
-		}
-		cJSON_AddItemToArray(series, p);
-	}
-	api_ok(c, 200, o);
-}
-
-int api_sample_pools(struct ctrl *ctrl, bool compact)
-{
-	struct store *st = ctrl->st;
-	sqlite3_stmt *s;
-	char **pools = NULL;
-	size_t n = 0;
-	int ret = -1;
-	int64_t now = time_wall_ms();
-
-	s = store_stmt(st, "SELECT name FROM pools ORDER BY name");
-	if (s == NULL)
-		return -1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		char **p = realloc(pools, (n + 1) * sizeof(*pools));
-
-		if (p == NULL)
-			goto out;
-		pools = p;
-		pools[n] = strdup(store_col_text(s, 0));
-		if (pools[n] == NULL)
-			goto out;
-		n++;
-	}
-	sqlite3_reset(s);
-	if (store_begin(st, false) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		struct series_sample smp = {.time_ms = now, .n = 1};
-		struct pool_util u;
-
-		if (pool_util_now(st, pools[i], &u) < 0)
-			goto rollback;
-		for (int d = 0; d < 3; d++) {
-			smp.v[d] = eta(u.alloc[d], u.usable[d]);
-			smp.v[3 + d] = eta(u.used[d], u.total[d]);
-		}
-		if (series_add(st, pools[i], &smp) < 0)
-			goto rollback;
-	}
-	if (compact && series_compact(st, now) < 0)
-		goto rollback;
-	if (store_commit(st) < 0)
-		goto out;
-	ret = 0;
-	goto out;
-rollback:
-	store_rollback(st);
-out:
-	sqlite3_reset(s);
-	for (size_t i = 0; i < n; i++)
-		free(pools[i]);
-	free(pools);
-	return ret;
-}
-
 /* ---------------------------------------------------------------- metrics */
 
 const double ctrl_lat_bounds[CTRL_LAT_BUCKETS] = {
@@ -1452,76 +1255,61 @@ const double ctrl_lat_bounds[CTRL_LAT_BUCKETS] = {
 	0.05,   0.1,   0.25,   0.5,   1,    5,
 };
 
+/* One gauge line per row of sql (a state and a count). */
+static int metrics_counts(struct store *st, struct buf *b, const char *sql,
+			  const char *metric)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		buf_printf(b, "%s{state=\"%s\"} %" PRId64 "\n", metric,
+			   store_col_text(s, 0),
+			   (int64_t)sqlite3_column_int64(s, 1));
+	if (rc != SQLITE_DONE)
+		return store_err(st, metric);
+	return 0;
+}
+
+/* What /metrics reads from the store; the caller holds the lock. */
+static int metrics_store(struct store *st, struct buf *b)
+{
+	if (eta_metrics(st, b) < 0)
+		return -1;
+	buf_puts(b, "# HELP fincloud_hosts Hosts by state.\n"
+		    "# TYPE fincloud_hosts gauge\n");
+	if (metrics_counts(st, b,
+			   "SELECT s.st, (SELECT count(*) FROM hosts h WHERE "
+			   "(s.st = 'maintenance' AND h.maintenance AND h.state = 'up')"
+			   " OR (s.st = 'up' AND h.state = 'up' AND NOT h.maintenance)"
+			   " OR (s.st = 'down' AND h.state = 'down')) FROM "
+			   "(SELECT 'up' AS st UNION ALL SELECT 'down' UNION ALL "
+			   "SELECT 'maintenance') s", "fincloud_hosts") < 0)
+		return -1;
+	buf_puts(b, "# HELP fincloud_vms VMs by state.\n"
+		    "# TYPE fincloud_vms gauge\n");
+	return metrics_counts(st, b, "SELECT state, count(*) FROM vms GROUP BY "
+				     "state ORDER BY state", "fincloud_vms");
+}
+
 void h_metrics(struct api_ctx *c)
 {
 	struct ctrl *ctrl = c->ctrl;
 	struct buf b;
-	sqlite3_stmt *s;
-	char **pools = NULL;
-	size_t np = 0;
+	int rc;
 
 	buf_init(&b, 8 << 20);
 	pthread_mutex_lock(&ctrl->lock);
-	buf_puts(&b, "# HELP fincloud_pool_eta Utilisation eta = V_used / "
-		     "V_total per pool and dimension (allocated claims over the "
-		     "usable capacity, capacity x overcommit ratio, or measured "
-		     "use over the physical capacity, of hosts that are up).\n"
-		     "# TYPE fincloud_pool_eta gauge\n");
-	s = store_stmt(ctrl->st, "SELECT name FROM pools ORDER BY name");
-	while (s && sqlite3_step(s) == SQLITE_ROW) {
-		char **p = realloc(pools, (np + 1) * sizeof(*pools));
-
-		if (p == NULL)
-			break;
-		pools = p;
-		pools[np] = strdup(store_col_text(s, 0));
-		if (pools[np] == NULL)
-			break;
-		np++;
-	}
-	if (s)
-		sqlite3_reset(s);
-	for (size_t i = 0; i < np; i++) {
-		struct pool_util u;
-
-		if (pool_util_now(ctrl->st, pools[i], &u) < 0)
-			continue;
-		for (int d = 0; d < 3; d++) {
-			buf_printf(&b, "fincloud_pool_eta{pool=\"%s\",dimension="
-				       "\"%s\",kind=\"allocated\"} %.6f\n",
-				   pools[i], dim_names[d],
-				   eta(u.alloc[d], u.usable[d]));
-			buf_printf(&b, "fincloud_pool_eta{pool=\"%s\",dimension="
-				       "\"%s\",kind=\"used\"} %.6f\n",
-				   pools[i], dim_names[d],
-				   eta(u.used[d], u.total[d]));
-		}
-		free(pools[i]);
-	}
-	free(pools);
-	buf_puts(&b, "# HELP fincloud_hosts Hosts by state.\n"
-		     "# TYPE fincloud_hosts gauge\n");
-	s = store_stmt(ctrl->st,
-		       "SELECT s.st, (SELECT count(*) FROM hosts h WHERE "
-		       "(s.st = 'maintenance' AND h.maintenance AND h.state = 'up')"
-		       " OR (s.st = 'up' AND h.state = 'up' AND NOT h.maintenance)"
-		       " OR (s.st = 'down' AND h.state = 'down')) FROM "
-		       "(SELECT 'up' AS st UNION ALL SELECT 'down' UNION ALL "
-		       "SELECT 'maintenance') s");
-	while (s && sqlite3_step(s) == SQLITE_ROW)
-		buf_printf(&b, "fincloud_hosts{state=\"%s\"} %" PRId64 "\n",
-			   store_col_text(s, 0),
-			   (int64_t)sqlite3_column_int64(s, 1));
-	buf_puts(&b, "# HELP fincloud_vms VMs by state.\n"
-		     "# TYPE fincloud_vms gauge\n");
-	s = store_stmt(ctrl->st, "SELECT state, count(*) FROM vms GROUP BY "
-				 "state ORDER BY state");
-	while (s && sqlite3_step(s) == SQLITE_ROW)
-		buf_printf(&b, "fincloud_vms{state=\"%s\"} %" PRId64 "\n",
-			   store_col_text(s, 0),
-			   (int64_t)sqlite3_column_int64(s, 1));
+	rc = metrics_store(ctrl->st, &b);
 	store_reset_all(ctrl->st);
 	pthread_mutex_unlock(&ctrl->lock);
+	if (rc < 0) {
+		buf_free(&b);
+		api_err_internal(c, "reading the metrics");
+		return;
+	}
 
 	buf_puts(&b, "# HELP fincloud_http_requests_total Requests by route "
 		     "and status class.\n"
