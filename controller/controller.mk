@@ -10,7 +10,7 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/api.c controller/api_res.c controller/api_vm.c \
 	controller/api_agent.c controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c
-CTRL_SRCS += controller/eta.c
+CTRL_SRCS += controller/eta.c controller/resource.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm

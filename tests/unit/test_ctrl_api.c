@@ -300,6 +300,66 @@ static void test_delete_answers_204(void **state)
 	cJSON_Delete(o);
 }
 
+/* A statement that fails (here: its table is gone) answers 500, and is
+ * never read as "no such row": not as an empty list, a missing tenant,
+ * or a pool that nothing refers to (and may be deleted). */
+static void test_db_error_is_500(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o;
+
+	assert_int_equal(req(f, "POST", "/v1/pools", "{\"name\":\"p\"}",
+			     f->admin, NULL), 201);
+	assert_int_equal(req(f, "GET", "/v1/tenants", NULL, f->admin, NULL),
+			 200);
+	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st),
+				      "DROP TABLE tenant_pools", NULL, NULL,
+				      NULL), SQLITE_OK);
+	assert_int_equal(req(f, "DELETE", "/v1/pools/p", NULL, f->admin, &o),
+			 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
+	assert_int_equal(count(f, "SELECT count(*) FROM pools WHERE name='p'"),
+			 1);
+	assert_int_equal(req(f, "GET", "/v1/tenants", NULL, f->admin, &o), 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "GET", "/v1/tenants/a", NULL, f->admin, NULL),
+			 500);
+	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, NULL),
+			 200);
+}
+
+/* Groups are scoped to their tenant: a tenant principal lists, reads and
+ * deletes only its own; another tenant's group looks absent. */
+static void test_group_scoping(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o;
+
+	assert_int_equal(req(f, "POST", "/v1/groups",
+			     "{\"name\":\"ga\",\"tenant\":\"a\"}", f->admin,
+			     NULL), 201);
+	assert_int_equal(req(f, "POST", "/v1/groups",
+			     "{\"name\":\"gb\",\"tenant\":\"b\"}", f->admin,
+			     NULL), 201);
+	assert_int_equal(req(f, "GET", "/v1/groups", NULL, f->tenant_a, &o),
+			 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "items")), 1);
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "GET", "/v1/groups/gb", NULL, f->tenant_a, NULL),
+			 404);
+	assert_int_equal(req(f, "DELETE", "/v1/groups/gb", NULL, f->tenant_a,
+			     NULL), 404);
+	assert_int_equal(count(f, "SELECT count(*) FROM groups"), 2);
+	assert_int_equal(req(f, "DELETE", "/v1/groups/ga", NULL, f->tenant_a,
+			     NULL), 204);
+	assert_int_equal(req(f, "DELETE", "/v1/tenants/b", NULL, f->admin, &o),
+			 409);
+	assert_string_equal(err_code(o), "in_use");
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +373,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failures_audited_without_rows,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_answers_204, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_db_error_is_500, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_group_scoping, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
