@@ -380,7 +380,8 @@ int api_bump_generation(struct ctrl *ctrl, const char *host)
 	return 0;
 }
 
-/* Find the caller's token. 0 with c->who filled, -1 with a 401 answer. */
+/* Find the caller's token. 0 with c->who filled, -1 with a 401 answer
+ * (or a 500 when the store fails). */
 static int api_authenticate(struct api_ctx *c)
 {
 	const char *tok = auth_bearer(c->authorization);
@@ -405,6 +406,12 @@ static int api_authenticate(struct api_ctx *c)
 	}
 	store_bind_text(s, 1, hash);
 	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_err(c->ctrl->st, "looking up the token");
+		sqlite3_reset(s);
+		api_err_internal(c, "looking up the token");
+		return -1;
+	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
 		goto bad;

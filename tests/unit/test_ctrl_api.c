@@ -328,6 +328,12 @@ static void test_db_error_is_500(void **state)
 			 500);
 	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, NULL),
 			 200);
+	/* nor is a token that cannot be looked up "not valid" (401) */
+	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st), "DROP TABLE tokens",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, &o), 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
 }
 
 /* Groups are scoped to their tenant: a tenant principal lists, reads and
