@@ -121,7 +121,7 @@ void h_pool_create(struct api_ctx *c)
 	    pool_policy(c, &policy, false) < 0 ||
 	    name_list(c, "compliance_classes", "compliance class", &cl, &have) < 0)
 		goto out;
-	snprintf(c->audit_target, sizeof(c->audit_target), "pool:%s", name);
+	res_target(c, &res_pools, name);
 	if (api_begin(c) < 0)
 		goto out;
 	if (name_free(c, &res_pools, name) < 0)
@@ -139,8 +139,7 @@ void h_pool_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 7, time_wall_ms());
 	if (api_step_write(c, s, "creating the pool") < 0)
 		goto out;
-	res_answer(c, &res_pools, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/pools/%s", name);
+	res_created(c, &res_pools, name);
 out:
 	buf_free(&cl);
 }
@@ -159,7 +158,7 @@ void h_pool_patch(struct api_ctx *c)
 	sqlite3_stmt *s;
 
 	buf_init(&cl, 4096);
-	snprintf(c->audit_target, sizeof(c->audit_target), "pool:%s", name);
+	res_target(c, &res_pools, name);
 	if (pool_fields(c, false) < 0 || pool_policy(c, &policy, false) < 0 ||
 	    name_list(c, "compliance_classes", "compliance class", &cl, &have) < 0)
 		goto out;
@@ -217,7 +216,7 @@ void h_host_patch(struct api_ctx *c)
 	double cost, avail;
 	int rc;
 
-	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", name);
+	res_target(c, &res_hosts, name);
 	if (api_body_object(c, keys) < 0)
 		return;
 	if (api_begin(c) < 0)
@@ -378,7 +377,7 @@ void h_tenant_create(struct api_ctx *c)
 	    name_list(c, "pools", "pool", &pools, &have_p) < 0 ||
 	    tenant_quota(c, q, &have_q) < 0)
 		goto out;
-	snprintf(c->audit_target, sizeof(c->audit_target), "tenant:%s", name);
+	res_target(c, &res_tenants, name);
 	if (api_begin(c) < 0)
 		goto out;
 	if (name_free(c, &res_tenants, name) < 0)
@@ -397,8 +396,7 @@ void h_tenant_create(struct api_ctx *c)
 		goto out;
 	if (tenant_set_pools(c, name, buf_str(&pools)) < 0)
 		goto out;
-	res_answer(c, &res_tenants, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/tenants/%s", name);
+	res_created(c, &res_tenants, name);
 out:
 	buf_free(&pools);
 }
@@ -414,7 +412,7 @@ void h_tenant_patch(struct api_ctx *c)
 	sqlite3_stmt *s;
 
 	buf_init(&pools, 8192);
-	snprintf(c->audit_target, sizeof(c->audit_target), "tenant:%s", name);
+	res_target(c, &res_tenants, name);
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "compliance_class", "compliance class", false,
 			 &cls) < 0 ||
@@ -469,7 +467,7 @@ void h_group_create(struct api_ctx *c)
 		return;
 	if (tenant == NULL)
 		tenant = c->who.tenant;
-	snprintf(c->audit_target, sizeof(c->audit_target), "group:%s", name);
+	res_target(c, &res_groups, name);
 	if (strcmp(policy, "affinity") != 0 && strcmp(policy, "anti-affinity") != 0) {
 		api_err(c, 400, "invalid_field", "policy",
 			"$.policy: expected 'affinity' or 'anti-affinity', got "
@@ -497,8 +495,7 @@ void h_group_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 5, time_wall_ms());
 	if (api_step_write(c, s, "creating the group") < 0)
 		return;
-	res_answer(c, &res_groups, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/groups/%s", name);
+	res_created(c, &res_groups, name);
 }
 
 /* ---------------------------------------------------------------- flavors */
@@ -517,7 +514,7 @@ void h_flavor_create(struct api_ctx *c)
 	    api_get_int(c, "mem_mib", true, 16, 4194304, 1, &m) < 0 ||
 	    api_get_int(c, "disk_gib", true, 1, 65536, 1, &d) < 0)
 		return;
-	snprintf(c->audit_target, sizeof(c->audit_target), "flavor:%s", name);
+	res_target(c, &res_flavors, name);
 	if (api_begin(c) < 0)
 		return;
 	if (name_free(c, &res_flavors, name) < 0)
@@ -533,8 +530,7 @@ void h_flavor_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 5, time_wall_ms());
 	if (api_step_write(c, s, "creating the flavor") < 0)
 		return;
-	res_answer(c, &res_flavors, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/flavors/%s", name);
+	res_created(c, &res_flavors, name);
 }
 
 /* ----------------------------------------------------------------- tokens */
@@ -582,7 +578,7 @@ void h_token_create(struct api_ctx *c)
 		api_err_internal(c, "creating a token");
 		return;
 	}
-	snprintf(c->audit_target, sizeof(c->audit_target), "token:%s", id);
+	res_target(c, &res_tokens, id);
 	s = api_stmt(c, "INSERT INTO tokens(id, hash, role, tenant, description, "
 		    "created_ms) VALUES (?,?,?,?,?,?)");
 	if (s == NULL)
@@ -595,7 +591,7 @@ void h_token_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 6, time_wall_ms());
 	if (api_step_write(c, s, "creating the token") < 0)
 		return;
-	res_answer(c, &res_tokens, id, 201);
+	res_created(c, &res_tokens, id);
 	/* the one time the secret is shown: only its hash is kept */
 	if (c->status == 201)
 		cJSON_AddStringToObject(c->resp, "token", token);
@@ -606,8 +602,7 @@ void h_token_delete(struct api_ctx *c)
 	const char *id = c->m->params[0];
 
 	if (strcmp(id, c->who.token_id) == 0) {
-		snprintf(c->audit_target, sizeof(c->audit_target), "token:%s",
-			 id);
+		res_target(c, &res_tokens, id);
 		api_err(c, 409, "conflict", NULL, "refusing to revoke the token "
 			"this request uses: use another admin token");
 		return;
@@ -616,39 +611,6 @@ void h_token_delete(struct api_ctx *c)
 }
 
 /* ------------------------------------------------------------------ audit */
-
-void h_audit_list(struct api_ctx *c)
-{
-	struct api_page pg;
-	sqlite3_stmt *s;
-
-	if (api_page_open(c, &pg, 0, true) < 0)
-		return;
-	s = api_stmt(c, "SELECT seq, time_ms, actor, action, target, result, "
-		    "request_id, prev_hash, hash FROM audit WHERE seq > ? "
-		    "ORDER BY seq LIMIT ?");
-	if (s == NULL)
-		return;
-	sqlite3_bind_int64(s, 1, pg.after_seq);
-	sqlite3_bind_int64(s, 2, pg.limit + 1);
-	while (api_page_step(c, &pg, s) > 0) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(o, "seq",
-					(double)sqlite3_column_int64(s, 0));
-		cJSON_AddNumberToObject(o, "time_ms",
-					(double)sqlite3_column_int64(s, 1));
-		cJSON_AddStringToObject(o, "actor", store_col_text(s, 2));
-		cJSON_AddStringToObject(o, "action", store_col_text(s, 3));
-		cJSON_AddStringToObject(o, "target", store_col_text(s, 4));
-		cJSON_AddNumberToObject(o, "result", sqlite3_column_int(s, 5));
-		cJSON_AddStringToObject(o, "request_id", store_col_text(s, 6));
-		cJSON_AddStringToObject(o, "prev_hash", store_col_text(s, 7));
-		cJSON_AddStringToObject(o, "hash", store_col_text(s, 8));
-		cJSON_AddItemToArray(pg.items, o);
-	}
-	api_page_close(c, &pg);
-}
 
 void h_audit_verify(struct api_ctx *c)
 {

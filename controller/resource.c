@@ -66,6 +66,7 @@ static cJSON *pool_json(struct store *st, sqlite3_stmt *s)
 
 const struct res_kind res_pools = {
 	.noun = "pool",
+	.path = "/v1/pools",
 	RES_SQL("pools", "name",
 		"name, ratio_vcpus, ratio_mem, ratio_disk, policy, compliance, "
 		"created_ms", "NULL", ""),
@@ -167,6 +168,7 @@ static cJSON *tenant_json(struct store *st, sqlite3_stmt *s)
 /* A tenant is its own owner: a tenant principal sees only itself. */
 const struct res_kind res_tenants = {
 	.noun = "tenant",
+	.path = "/v1/tenants",
 	RES_SQL("tenants", "name",
 		"r.name, r.isolation, r.compliance_class, r.quota_vcpus, "
 		"r.quota_mem_mib, r.quota_disk_gib, r.quota_vms, r.created_ms, "
@@ -245,6 +247,7 @@ static cJSON *group_json(struct store *st, sqlite3_stmt *s)
 
 const struct res_kind res_groups = {
 	.noun = "group",
+	.path = "/v1/groups",
 	RES_SQL("groups", "name",
 		"r.name, r.tenant, r.policy, r.availability, r.created_ms, "
 		"(SELECT count(*) FROM vms WHERE grp = r.name)",
@@ -276,6 +279,7 @@ static cJSON *flavor_json(struct store *st, sqlite3_stmt *s)
 
 const struct res_kind res_flavors = {
 	.noun = "flavor",
+	.path = "/v1/flavors",
 	RES_SQL("flavors", "name", "name, vcpus, mem_mib, disk_gib, created_ms",
 		"NULL", ""),
 	.to_json = flavor_json,
@@ -308,6 +312,36 @@ const struct res_kind res_tokens = {
 		"id, role, tenant, node, description, created_ms", "NULL", ""),
 	.to_json = token_json,
 	.hint = ": list tokens with 'finctl token list'",
+};
+
+/* ------------------------------------------------------------------ audit */
+
+static cJSON *audit_json(struct store *st, sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	(void)st;
+	cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(s, 0));
+	cJSON_AddNumberToObject(o, "time_ms",
+				(double)sqlite3_column_int64(s, 1));
+	cJSON_AddStringToObject(o, "actor", store_col_text(s, 2));
+	cJSON_AddStringToObject(o, "action", store_col_text(s, 3));
+	cJSON_AddStringToObject(o, "target", store_col_text(s, 4));
+	cJSON_AddNumberToObject(o, "result", sqlite3_column_int(s, 5));
+	cJSON_AddStringToObject(o, "request_id", store_col_text(s, 6));
+	cJSON_AddStringToObject(o, "prev_hash", store_col_text(s, 7));
+	cJSON_AddStringToObject(o, "hash", store_col_text(s, 8));
+	return o;
+}
+
+/* Only listed, by entry number: the log is append-only (audit.h). */
+const struct res_kind res_audit = {
+	.noun = "audit entry",
+	.list_sql = "SELECT seq, time_ms, actor, action, target, result, "
+		    "request_id, prev_hash, hash FROM audit r WHERE r.seq > ?1 "
+		    "ORDER BY r.seq LIMIT ?2",
+	.seq_key = true,
+	.to_json = audit_json,
 };
 
 /* ------------------------------------------------------- generic handlers */
@@ -366,7 +400,7 @@ void res_list(struct api_ctx *c, const struct res_kind *k)
 	struct api_page pg;
 	sqlite3_stmt *s;
 
-	if (api_page_open(c, &pg, 0, false) < 0)
+	if (api_page_open(c, &pg, 0, k->seq_key) < 0)
 		return;
 	if (k->scoped && api_is_tenant(c)) {
 		if (tenant && strcmp(tenant, c->who.tenant) != 0) {
@@ -378,7 +412,10 @@ void res_list(struct api_ctx *c, const struct res_kind *k)
 	s = api_stmt(c, k->list_sql);
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, pg.after);
+	if (k->seq_key)
+		sqlite3_bind_int64(s, 1, pg.after_seq);
+	else
+		store_bind_text(s, 1, pg.after);
 	sqlite3_bind_int64(s, 2, pg.limit + 1);
 	if (k->scoped)
 		store_bind_text(s, 3, tenant);
@@ -419,6 +456,20 @@ void res_answer(struct api_ctx *c, const struct res_kind *k, const char *key,
 	api_ok(c, status, o);
 }
 
+void res_created(struct api_ctx *c, const struct res_kind *k, const char *key)
+{
+	res_answer(c, k, key, 201);
+	if (k->path && c->status == 201)
+		snprintf(c->location, sizeof(c->location), "%s/%s", k->path,
+			 key);
+}
+
+void res_target(struct api_ctx *c, const struct res_kind *k, const char *key)
+{
+	snprintf(c->audit_target, sizeof(c->audit_target), "%s:%s", k->noun,
+		 key);
+}
+
 void res_get(struct api_ctx *c, const struct res_kind *k)
 {
 	res_answer(c, k, c->m->params[0], 200);
@@ -431,8 +482,7 @@ void res_delete(struct api_ctx *c, const struct res_kind *k)
 	sqlite3_stmt *s;
 	int rc;
 
-	snprintf(c->audit_target, sizeof(c->audit_target), "%s:%s", k->noun,
-		 key);
+	res_target(c, k, key);
 	if (api_begin(c) < 0)
 		return;
 	rc = res_step_key(c, k, k->find_sql, key, &s);
@@ -548,4 +598,9 @@ void h_flavor_delete(struct api_ctx *c)
 void h_token_list(struct api_ctx *c)
 {
 	res_list(c, &res_tokens);
+}
+
+void h_audit_list(struct api_ctx *c)
+{
+	res_list(c, &res_audit);
 }

@@ -3,7 +3,8 @@
  * flavors, tokens), each described once by a struct res_kind, and the
  * list, get and delete handlers they share.
  *
- * A kind is one table keyed by one text column (a name, or a token's id).
+ * A kind is one table keyed by one text column (a name, or a token's id;
+ * the audit log, only listed, by its entry number).
  * Its descriptor holds the statements the generic handlers run, the
  * row's JSON, who may see a row (a tenant principal sees only its own
  * tenant's rows of a scoped kind; the others look absent, 404), and what
@@ -38,7 +39,10 @@ struct store;
 
 struct res_kind {
 	const char *noun;       /* "pool": messages, audit target "pool:KEY" */
+	const char *path;       /* "/v1/pools": a created row's Location is
+				 * PATH/KEY (NULL: no GET of one row) */
 	const char *list_sql;   /* rows after ?1 ordered by the key (column 0) */
+	bool seq_key;           /* the key is an integer (the list's only) */
 	const char *get_sql;    /* the row keyed ?1, the columns to_json reads */
 	const char *find_sql;   /* one row when ?1 exists: its owner */
 	const char *delete_sql; /* the row keyed ?1 */
@@ -57,7 +61,7 @@ struct res_kind {
 };
 
 extern const struct res_kind res_pools, res_hosts, res_tenants, res_groups,
-	res_flavors, res_tokens;
+	res_flavors, res_tokens, res_audit;
 
 /* GET of a collection: one page (api_page_open()) of the rows k's caller
  * may see, filtered by k's query parameters. */
@@ -68,6 +72,14 @@ void res_list(struct api_ctx *c, const struct res_kind *k);
  * caller. */
 void res_answer(struct api_ctx *c, const struct res_kind *k, const char *key,
 		int status);
+
+/* A create's answer once its rows are written: res_answer() with 201,
+ * and the new row's Location. */
+void res_created(struct api_ctx *c, const struct res_kind *k,
+		 const char *key);
+
+/* Name the request's audit target "NOUN:KEY". */
+void res_target(struct api_ctx *c, const struct res_kind *k, const char *key);
 
 /* GET of one row: res_answer() of the route's first parameter. */
 void res_get(struct api_ctx *c, const struct res_kind *k);
