@@ -1,7 +1,8 @@
 /* Unit tests of the API dispatcher (controller/api.c) in process, on a
  * temporary SQLite store: body validation (malformed JSON, wrong types,
  * unknown fields, names) naming the field, role checks, tenant scoping
- * (404, not 403), and that failed requests leave no rows. */
+ * (404, not 403), and that failed requests leave no rows; and of the
+ * utilisation eta (controller/eta.c) on the same store. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -9,10 +10,12 @@
 
 #include "tests/unit/fc_test.h"
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/eta.h"
 #include "controller/auth.h"
 #include "controller/store.h"
 
@@ -366,6 +369,87 @@ static void test_group_scoping(void **state)
 	cJSON_Delete(o);
 }
 
+static void exec(struct fixture *f, const char *sql)
+{
+	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st), sql, NULL, NULL,
+				      NULL), SQLITE_OK);
+}
+
+/* Pool p (vCPU overcommit 2): h1 up with 8 vCPUs, 1000 MiB, 100 GiB and
+ * one VM claiming 4 / 500 / 10 and using 2 / 250 / 5; h2 as large but
+ * down (it counts for nothing). */
+static void eta_pool(struct fixture *f)
+{
+	exec(f, "INSERT INTO pools VALUES ('p', 2, 1, 1, 'pack', '', 0);"
+		"INSERT INTO hosts(name, pool, state, vcpus, mem_mib, disk_gib,"
+		" registered_ms) VALUES ('h1', 'p', 'up', 8, 1000, 100, 0),"
+		" ('h2', 'p', 'down', 8, 1000, 100, 0);"
+		"INSERT INTO flavors VALUES ('f', 4, 500, 10, 0);"
+		"INSERT INTO vms(id, name, tenant, flavor, pool, host, vcpus,"
+		" mem_mib, disk_gib, desired, state, cpu_pct, balloon_mib,"
+		" disk_alloc_bytes, created_ms, updated_ms) VALUES ('v1', 'v1',"
+		" 'a', 'f', 'p', 'h1', 4, 500, 10, 'running', 'running', 200,"
+		" 250, 5368709120, 0, 0);");
+}
+
+static void test_eta_pool_now(void **state)
+{
+	struct fixture *f = *state;
+	struct eta_pool u;
+
+	eta_pool(f);
+	assert_int_equal(eta_pool_now(f->ctrl.st, "p", &u), 0);
+	assert_true(u.found);
+	assert_int_equal(u.hosts, 1);
+	assert_true(u.total[0] == 8 && u.total[1] == 1000 && u.total[2] == 100);
+	assert_true(u.usable[0] == 16 && u.usable[1] == 1000);
+	assert_true(u.alloc[0] == 4 && u.alloc[1] == 500 && u.alloc[2] == 10);
+	assert_true(u.used[0] == 2 && u.used[1] == 250 && u.used[2] == 5);
+	assert_true(eta_ratio(u.alloc[0], u.usable[0]) == 0.25);
+	assert_true(eta_ratio(1, 0) == 0);
+	assert_int_equal(eta_pool_now(f->ctrl.st, "nope", &u), 0);
+	assert_false(u.found);
+	assert_int_equal(u.hosts, 0);
+}
+
+static void test_eta_sample_and_metrics(void **state)
+{
+	struct fixture *f = *state;
+	struct buf b;
+
+	eta_pool(f);
+	assert_int_equal(eta_sample_pools(&f->ctrl, false), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM util_samples WHERE "
+				  "pool = 'p' AND v0 = 0.25 AND v3 = 0.25"), 1);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(eta_metrics(f->ctrl.st, &b), 0);
+	assert_non_null(strstr(buf_str(&b),
+			       "fincloud_pool_eta{pool=\"p\",dimension=\"vcpus\","
+			       "kind=\"allocated\"} 0.250000\n"));
+	assert_non_null(strstr(buf_str(&b),
+			       "fincloud_pool_eta{pool=\"p\",dimension="
+			       "\"mem_mib\",kind=\"used\"} 0.250000\n"));
+	buf_free(&b);
+}
+
+/* A failing store fails the reading, the sample and the metrics: it is
+ * never an empty pool. */
+static void test_eta_store_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct eta_pool u;
+	struct buf b;
+
+	eta_pool(f);
+	exec(f, "DROP TABLE tasks; DROP TABLE vms");
+	assert_int_equal(eta_pool_now(f->ctrl.st, "p", &u), -1);
+	assert_int_equal(eta_sample_pools(&f->ctrl, false), -1);
+	assert_int_equal(count(f, "SELECT count(*) FROM util_samples"), 0);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(eta_metrics(f->ctrl.st, &b), -1);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +467,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_db_error_is_500, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_group_scoping, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eta_pool_now, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eta_sample_and_metrics,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eta_store_failure, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
