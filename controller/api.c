@@ -227,18 +227,18 @@ int api_page_open(struct api_ctx *c, struct api_page *pg, int key_col,
 		api_err(c, 400, "invalid_query", "limit",
 			"query parameter 'limit' must be an integer from 1 to "
 			"1000, got '%.32s'", l);
-		return -1;
-	}
-	if (pg->after && (strlen(pg->after) > 128 ||
-			  (seq && parse_int64(pg->after, &pg->after_seq) < 0))) {
+		pg->failed = true;
+	} else if (pg->after && (strlen(pg->after) > 128 ||
+				 (seq && parse_int64(pg->after,
+						     &pg->after_seq) < 0))) {
 		api_err(c, 400, "invalid_query", "after",
 			"query parameter 'after' must be the 'next' value of "
 			"the previous page");
-		return -1;
+		pg->failed = true;
 	}
 	if (pg->after == NULL)
 		pg->after = "";
-	return 0;
+	return pg->failed ? -1 : 0;
 }
 
 int api_page_step(struct api_ctx *c, struct api_page *pg, sqlite3_stmt *s)
@@ -254,18 +254,17 @@ int api_page_step(struct api_ctx *c, struct api_page *pg, sqlite3_stmt *s)
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && pg->n < pg->limit) {
 		pg->n++;
-		return 1;
+		rc = 1;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		pg->more = rc == SQLITE_ROW;
+		rc = 0;
+	} else {
+		store_err(c->ctrl->st, "reading a list");
+		api_err_internal(c, "reading the list");
+		pg->failed = true;
+		rc = -1;
 	}
-	if (rc == SQLITE_ROW) {
-		pg->more = true;
-		return 0;
-	}
-	if (rc == SQLITE_DONE)
-		return 0;
-	store_err(c->ctrl->st, "reading a list");
-	api_err_internal(c, "reading the list");
-	pg->failed = true;
-	return -1;
+	return rc;
 }
 
 void api_page_close(struct api_ctx *c, struct api_page *pg)

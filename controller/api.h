@@ -115,8 +115,8 @@ struct api_page {
 	char next[64];          /* a name, an id or a seq */
 };
 /* Read ?limit= and ?after= into pg (with seq, after must be an integer).
- * 0, or -1 with a 400 answer. Until the first step there is nothing to
- * close: a handler may return before it. */
+ * 0, or -1 with a 400 answer (and pg->failed set). Until the first step
+ * pg holds nothing: a handler may return without api_page_close(). */
 int api_page_open(struct api_ctx *c, struct api_page *pg, int key_col,
 		  bool seq);
 /* Step s: 1 when its row belongs to the page (add its item to pg->items),

@@ -605,9 +605,9 @@ void h_token_delete(struct api_ctx *c)
 		res_target(c, &res_tokens, id);
 		api_err(c, 409, "conflict", NULL, "refusing to revoke the token "
 			"this request uses: use another admin token");
-		return;
+	} else {
+		res_delete(c, &res_tokens);
 	}
-	res_delete(c, &res_tokens);
 }
 
 /* ------------------------------------------------------------------ audit */
@@ -646,24 +646,24 @@ static int metrics_counts(struct store *st, struct buf *b, const char *sql,
 			  const char *metric)
 {
 	sqlite3_stmt *s = store_stmt(st, sql);
-	int rc;
+	int rc = SQLITE_ERROR;
 
-	if (s == NULL)
-		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		buf_printf(b, "%s{state=\"%s\"} %" PRId64 "\n", metric,
 			   store_col_text(s, 0),
 			   (int64_t)sqlite3_column_int64(s, 1));
-	if (rc != SQLITE_DONE)
-		return store_err(st, metric);
-	return 0;
+	if (s && rc != SQLITE_DONE)
+		store_err(st, metric);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* What /metrics reads from the store; the caller holds the lock. */
 static int metrics_store(struct store *st, struct buf *b)
 {
+	int ret = -1;
+
 	if (eta_metrics(st, b) < 0)
-		return -1;
+		goto out;
 	buf_puts(b, "# HELP fincloud_hosts Hosts by state.\n"
 		    "# TYPE fincloud_hosts gauge\n");
 	if (metrics_counts(st, b,
@@ -673,11 +673,13 @@ static int metrics_store(struct store *st, struct buf *b)
 			   " OR (s.st = 'down' AND h.state = 'down')) FROM "
 			   "(SELECT 'up' AS st UNION ALL SELECT 'down' UNION ALL "
 			   "SELECT 'maintenance') s", "fincloud_hosts") < 0)
-		return -1;
+		goto out;
 	buf_puts(b, "# HELP fincloud_vms VMs by state.\n"
 		    "# TYPE fincloud_vms gauge\n");
-	return metrics_counts(st, b, "SELECT state, count(*) FROM vms GROUP BY "
-				     "state ORDER BY state", "fincloud_vms");
+	ret = metrics_counts(st, b, "SELECT state, count(*) FROM vms GROUP BY "
+				    "state ORDER BY state", "fincloud_vms");
+out:
+	return ret;
 }
 
 void h_metrics(struct api_ctx *c)
@@ -692,11 +694,9 @@ void h_metrics(struct api_ctx *c)
 	store_reset_all(ctrl->st);
 	pthread_mutex_unlock(&ctrl->lock);
 	if (rc < 0) {
-		buf_free(&b);
 		api_err_internal(c, "reading the metrics");
-		return;
+		goto out;
 	}
-
 	buf_puts(&b, "# HELP fincloud_http_requests_total Requests by route "
 		     "and status class.\n"
 		     "# TYPE fincloud_http_requests_total counter\n");
@@ -742,5 +742,6 @@ void h_metrics(struct api_ctx *c)
 	c->text = buf_detach(&b);
 	c->content_type = "text/plain; version=0.0.4";
 	c->status = 200;
+out:
 	buf_free(&b);
 }

@@ -26,15 +26,17 @@ static sqlite3_stmt *eta_query(struct store *st, const char *sql,
 	sqlite3_stmt *s = store_stmt(st, sql);
 
 	if (s == NULL)
-		return NULL;
+		goto out;
 	store_bind_text(s, 1, pool);
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		store_err(st, what);
 		sqlite3_reset(s);
-		return NULL;
+		s = NULL;
+		goto out;
 	}
 	for (int i = 0; i < ETA_DIMS; i++)
 		out[i] = sqlite3_column_double(s, first + i);
+out:
 	return s;
 }
 
@@ -48,7 +50,7 @@ int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
 	s = store_stmt(st, "SELECT ratio_vcpus, ratio_mem, ratio_disk FROM "
 			   "pools WHERE name = ?");
 	if (s == NULL)
-		return -1;
+		goto out;
 	store_bind_text(s, 1, pool);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_DONE) {
@@ -96,7 +98,7 @@ void h_pool_util(struct api_ctx *c)
 	const char *pool = c->m->params[0], *since_q = api_query(c, "since");
 	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
 	struct eta_pool u;
-	cJSON *o, *dims, *series;
+	cJSON *o = NULL, *dims, *series;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -104,22 +106,22 @@ void h_pool_util(struct api_ctx *c)
 		api_err(c, 400, "invalid_query", "since",
 			"query parameter 'since' must be a time in ms since "
 			"the epoch");
-		return;
+		goto out;
 	}
 	if (eta_pool_now(c->ctrl->st, pool, &u) < 0) {
 		api_err_internal(c, "computing utilisation");
-		return;
+		goto out;
 	}
 	if (!u.found) {
 		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
 			pool);
-		return;
+		goto out;
 	}
 	s = api_stmt(c, "SELECT level, time_ms, n, v0, v1, v2, v3, v4, v5 FROM "
 		    "util_samples WHERE pool = ? AND time_ms >= ? ORDER BY "
 		    "time_ms, level DESC LIMIT 5000");
 	if (s == NULL)
-		return;
+		goto out;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "pool", pool);
 	cJSON_AddNumberToObject(o, "time_ms", (double)now);
@@ -163,12 +165,14 @@ void h_pool_util(struct api_ctx *c)
 		cJSON_AddItemToArray(series, p);
 	}
 	if (rc != SQLITE_DONE) {
-		cJSON_Delete(o);
 		store_err(c->ctrl->st, "reading the utilisation series");
 		api_err_internal(c, "reading the utilisation series");
-		return;
+		goto out;
 	}
 	api_ok(c, 200, o);
+	o = NULL;
+out:
+	cJSON_Delete(o);
 }
 
 /* The names of every pool, sorted: *out[0..*n) (free each and the array,
@@ -176,28 +180,31 @@ void h_pool_util(struct api_ctx *c)
 static int eta_pool_names(struct store *st, char ***out, size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT name FROM pools ORDER BY name");
-	int rc = SQLITE_ERROR;
+	int rc = SQLITE_ERROR, ret = -1;
 
 	*out = NULL;
 	*n = 0;
 	if (s == NULL)
-		return -1;
+		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		char **p = realloc(*out, (*n + 1) * sizeof(**out));
 
+		if (p)
+			*out = p;
 		if (p == NULL || (p[*n] = strdup(store_col_text(s, 0))) == NULL) {
-			if (p)
-				*out = p;
-			sqlite3_reset(s);
-			return err_set("listing the pools: out of memory");
+			err_set("listing the pools: out of memory");
+			goto out;
 		}
-		*out = p;
 		(*n)++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else
 		store_err(st, "listing the pools");
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+out:
+	if (s)
+		sqlite3_reset(s);
+	return ret;
 }
 
 static void eta_names_free(char **names, size_t n)

@@ -367,22 +367,27 @@ static int res_step_key(struct api_ctx *c, const struct res_kind *k,
 			const char *sql, const char *key, sqlite3_stmt **s)
 {
 	char what[64];
-	int rc;
+	int rc, ret = -1;
 
 	*s = api_stmt(c, sql);
 	if (*s == NULL)
-		return -1;
+		goto out;
 	store_bind_text(*s, 1, key);
 	rc = sqlite3_step(*s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE) {
+	if (rc == SQLITE_ROW) {
+		ret = 1;
+		goto out;
+	}
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else {
 		res_what(what, sizeof(what), "reading", k);
 		store_err(c->ctrl->st, what);
 		api_err_internal(c, what);
 	}
 	sqlite3_reset(*s);
-	return rc == SQLITE_DONE ? 0 : -1;
+out:
+	return ret;
 }
 
 /* Whether the row on s is hidden from the caller (its owner, in column
@@ -401,17 +406,18 @@ void res_list(struct api_ctx *c, const struct res_kind *k)
 	sqlite3_stmt *s;
 
 	if (api_page_open(c, &pg, 0, k->seq_key) < 0)
-		return;
+		goto out;
 	if (k->scoped && api_is_tenant(c)) {
-		if (tenant && strcmp(tenant, c->who.tenant) != 0) {
-			api_page_close(c, &pg);
-			return;
-		}
+		/* another tenant's rows: an empty page */
+		if (tenant && strcmp(tenant, c->who.tenant) != 0)
+			goto out;
 		tenant = c->who.tenant;
 	}
 	s = api_stmt(c, k->list_sql);
-	if (s == NULL)
-		return;
+	if (s == NULL) {
+		pg.failed = true;
+		goto out;
+	}
 	if (k->seq_key)
 		sqlite3_bind_int64(s, 1, pg.after_seq);
 	else
@@ -431,6 +437,7 @@ void res_list(struct api_ctx *c, const struct res_kind *k)
 		}
 		cJSON_AddItemToArray(pg.items, o);
 	}
+out:
 	api_page_close(c, &pg);
 }
 
@@ -442,18 +449,16 @@ void res_answer(struct api_ctx *c, const struct res_kind *k, const char *key,
 	cJSON *o;
 	int rc = res_step_key(c, k, k->get_sql, key, &s);
 
-	if (rc < 0)
-		return;
-	if (rc == 0 || res_hidden(c, k, s, k->owner_col)) {
+	if (rc == 0 || (rc > 0 && res_hidden(c, k, s, k->owner_col))) {
 		res_missing(c, k, key);
-		return;
+	} else if (rc > 0) {
+		o = k->to_json(c->ctrl->st, s);
+		if (o)
+			api_ok(c, status, o);
+		else
+			api_err_internal(c, res_what(what, sizeof(what),
+						     "reading", k));
 	}
-	o = k->to_json(c->ctrl->st, s);
-	if (o == NULL) {
-		api_err_internal(c, res_what(what, sizeof(what), "reading", k));
-		return;
-	}
-	api_ok(c, status, o);
 }
 
 void res_created(struct api_ctx *c, const struct res_kind *k, const char *key)
@@ -484,33 +489,32 @@ void res_delete(struct api_ctx *c, const struct res_kind *k)
 
 	res_target(c, k, key);
 	if (api_begin(c) < 0)
-		return;
+		goto out;
 	rc = res_step_key(c, k, k->find_sql, key, &s);
 	if (rc < 0)
-		return;
+		goto out;
 	if (rc == 0 || res_hidden(c, k, s, 0)) {
 		res_missing(c, k, key);
-		return;
+		goto out;
 	}
 	sqlite3_reset(s);
-	if (k->in_use_sql) {
-		rc = res_step_key(c, k, k->in_use_sql, key, &s);
-		if (rc < 0)
-			return;
-		if (rc > 0) {
-			api_err(c, 409, "in_use", NULL, "%s '%s' %s", k->noun,
-				key, k->in_use_msg);
-			return;
-		}
+	rc = k->in_use_sql ? res_step_key(c, k, k->in_use_sql, key, &s) : 0;
+	if (rc < 0)
+		goto out;
+	if (rc > 0) {
+		api_err(c, 409, "in_use", NULL, "%s '%s' %s", k->noun, key,
+			k->in_use_msg);
+		goto out;
 	}
 	s = api_stmt(c, k->delete_sql);
 	if (s == NULL)
-		return;
+		goto out;
 	store_bind_text(s, 1, key);
-	if (api_step_write(c, s, res_what(what, sizeof(what), "deleting", k)) <
+	if (api_step_write(c, s, res_what(what, sizeof(what), "deleting", k)) ==
 	    0)
-		return;
-	api_ok(c, 204, NULL);
+		api_ok(c, 204, NULL);
+out:
+	return;
 }
 
 int res_exists(struct api_ctx *c, const struct res_kind *k, const char *key)
