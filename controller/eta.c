@@ -16,133 +16,88 @@ double eta_ratio(double part, double total)
 	return total > 0 ? part / total : 0;
 }
 
-/* Run sql for pool, which yields one row, and read its columns first ..
- * first + ETA_DIMS into out. The statement, still on its row (the caller
- * resets it), or NULL with err_set() naming what. */
-static sqlite3_stmt *eta_query(struct store *st, const char *sql,
-			       const char *pool, int first, double *out,
-			       const char *what)
-{
-	sqlite3_stmt *s = store_stmt(st, sql);
-
-	if (s == NULL)
-		goto out;
-	store_bind_text(s, 1, pool);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		store_err(st, what);
-		sqlite3_reset(s);
-		s = NULL;
-		goto out;
-	}
-	for (int i = 0; i < ETA_DIMS; i++)
-		out[i] = sqlite3_column_double(s, first + i);
-out:
-	return s;
-}
-
 int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
 {
-	double ratio[ETA_DIMS];
-	sqlite3_stmt *s;
-	int rc, ret = -1;
-
-	memset(u, 0, sizeof(*u));
-	s = store_stmt(st, "SELECT ratio_vcpus, ratio_mem, ratio_disk FROM "
-			   "pools WHERE name = ?");
-	if (s == NULL)
-		goto out;
-	store_bind_text(s, 1, pool);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		store_err(st, "reading the pool's overcommit ratios");
-		goto out;
-	}
-	u->found = true;
-	for (int i = 0; i < ETA_DIMS; i++)
-		ratio[i] = sqlite3_column_double(s, i);
-	sqlite3_reset(s);
-	s = eta_query(st, "SELECT count(*), total(vcpus), total(mem_mib), "
-			  "total(disk_gib) FROM hosts WHERE pool = ? AND "
-			  "state = 'up'", pool, 1, u->total,
-		      "reading pool capacity");
-	if (s == NULL)
-		goto out;
-	u->hosts = sqlite3_column_int64(s, 0);
-	for (int i = 0; i < ETA_DIMS; i++)
-		u->usable[i] = u->total[i] * ratio[i];
-	sqlite3_reset(s);
-	s = eta_query(st, "SELECT total(v.vcpus), total(v.mem_mib), "
-			  "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
-			  "total(v.balloon_mib), "
-			  "total(v.disk_alloc_bytes) / 1073741824.0 "
-			  "FROM vms v JOIN hosts h ON h.name = v.host "
-			  "WHERE h.pool = ? AND h.state = 'up'", pool, 0,
-		      u->alloc, "reading pool allocation");
-	if (s == NULL)
-		goto out;
-	for (int i = 0; i < ETA_DIMS; i++)
-		u->used[i] = sqlite3_column_double(s, ETA_DIMS + i);
-	ret = 0;
-out:
-	if (s)
-		sqlite3_reset(s);
-	return ret;
-}
-
-void h_pool_util(struct api_ctx *c)
-{
-	const char *pool = c->m->params[0], *since_q = api_query(c, "since");
-	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
-	struct eta_pool u;
-	cJSON *o = NULL, *dims, *series;
 	sqlite3_stmt *s;
 	int rc;
 
-	if (since_q && parse_int64(since_q, &since) < 0) {
-		api_err(c, 400, "invalid_query", "since",
-			"query parameter 'since' must be a time in ms since "
-			"the epoch");
+	memset(u, 0, sizeof(*u));
+	/* no row when there is no such pool */
+	rc = store_find(st, "SELECT count(h.name), total(h.vcpus), "
+			    "total(h.mem_mib), total(h.disk_gib), p.ratio_vcpus, "
+			    "p.ratio_mem, p.ratio_disk FROM pools p LEFT JOIN "
+			    "hosts h ON h.pool = p.name AND h.state = 'up' "
+			    "WHERE p.name = ?1 GROUP BY p.name", pool, &s,
+			"reading pool capacity");
+	if (rc <= 0)
 		goto out;
+	u->found = true;
+	u->hosts = sqlite3_column_int64(s, 0);
+	for (int i = 0; i < ETA_DIMS; i++) {
+		u->total[i] = sqlite3_column_double(s, 1 + i);
+		u->usable[i] = u->total[i] * sqlite3_column_double(s, 4 + i);
 	}
-	if (eta_pool_now(c->ctrl->st, pool, &u) < 0) {
-		api_err_internal(c, "computing utilisation");
+	sqlite3_reset(s);
+	/* an aggregate: always one row */
+	rc = store_find(st, "SELECT total(v.vcpus), total(v.mem_mib), "
+			    "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
+			    "total(v.balloon_mib), "
+			    "total(v.disk_alloc_bytes) / 1073741824.0 "
+			    "FROM vms v JOIN hosts h ON h.name = v.host "
+			    "WHERE h.pool = ?1 AND h.state = 'up'", pool, &s,
+			"reading pool allocation");
+	if (rc <= 0)
 		goto out;
+	for (int i = 0; i < ETA_DIMS; i++) {
+		u->alloc[i] = sqlite3_column_double(s, i);
+		u->used[i] = sqlite3_column_double(s, ETA_DIMS + i);
 	}
-	if (!u.found) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
-			pool);
-		goto out;
-	}
-	s = api_stmt(c, "SELECT level, time_ms, n, v0, v1, v2, v3, v4, v5 FROM "
-		    "util_samples WHERE pool = ? AND time_ms >= ? ORDER BY "
-		    "time_ms, level DESC LIMIT 5000");
-	if (s == NULL)
-		goto out;
-	o = cJSON_CreateObject();
+	sqlite3_reset(s);
+out:
+	return rc < 0 ? -1 : 0;
+}
+
+/* The answer of GET /v1/pools/{name}/utilization but its series. */
+static cJSON *eta_now_json(const char *pool, int64_t now,
+			   const struct eta_pool *u)
+{
+	cJSON *o = cJSON_CreateObject(), *dims;
+
 	cJSON_AddStringToObject(o, "pool", pool);
 	cJSON_AddNumberToObject(o, "time_ms", (double)now);
-	cJSON_AddNumberToObject(o, "hosts", (double)u.hosts);
+	cJSON_AddNumberToObject(o, "hosts", (double)u->hosts);
 	dims = cJSON_AddObjectToObject(o, "dimensions");
 	for (int i = 0; i < ETA_DIMS; i++) {
 		cJSON *d = cJSON_AddObjectToObject(dims, eta_dim_names[i]);
 
-		cJSON_AddNumberToObject(d, "total", u.total[i]);
-		cJSON_AddNumberToObject(d, "usable", u.usable[i]);
-		cJSON_AddNumberToObject(d, "allocated", u.alloc[i]);
-		cJSON_AddNumberToObject(d, "used", u.used[i]);
+		cJSON_AddNumberToObject(d, "total", u->total[i]);
+		cJSON_AddNumberToObject(d, "usable", u->usable[i]);
+		cJSON_AddNumberToObject(d, "allocated", u->alloc[i]);
+		cJSON_AddNumberToObject(d, "used", u->used[i]);
 		cJSON_AddNumberToObject(d, "eta_allocated",
-					eta_ratio(u.alloc[i], u.usable[i]));
+					eta_ratio(u->alloc[i], u->usable[i]));
 		cJSON_AddNumberToObject(d, "eta_used",
-					eta_ratio(u.used[i], u.total[i]));
+					eta_ratio(u->used[i], u->total[i]));
 	}
-	series = cJSON_AddArrayToObject(o, "series");
-	store_bind_text(s, 1, pool);
-	sqlite3_bind_int64(s, 2, since);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	return o;
+}
+
+/* Append pool's samples since since_ms (oldest first, at most 5000) to
+ * series. 0, or -1 with err_set(). */
+static int eta_series_json(struct store *st, const char *pool,
+			   int64_t since_ms, cJSON *series)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT level, time_ms, n, v0, v1, v2, "
+					 "v3, v4, v5 FROM util_samples WHERE "
+					 "pool = ? AND time_ms >= ? ORDER BY "
+					 "time_ms, level DESC LIMIT 5000");
+	int rc = SQLITE_ERROR;
+
+	if (s) {
+		store_bind_text(s, 1, pool);
+		sqlite3_bind_int64(s, 2, since_ms);
+	}
+	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		cJSON *p = cJSON_CreateObject(), *ea, *eu;
 		int level = sqlite3_column_int(s, 0);
 
@@ -164,15 +119,37 @@ void h_pool_util(struct api_ctx *c)
 		}
 		cJSON_AddItemToArray(series, p);
 	}
-	if (rc != SQLITE_DONE) {
-		store_err(c->ctrl->st, "reading the utilisation series");
-		api_err_internal(c, "reading the utilisation series");
-		goto out;
+	if (s && rc != SQLITE_DONE)
+		store_err(st, "reading the utilisation series");
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void h_pool_util(struct api_ctx *c)
+{
+	const char *pool = c->m->params[0], *since_q = api_query(c, "since");
+	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
+	struct eta_pool u;
+	cJSON *o;
+
+	if (since_q && parse_int64(since_q, &since) < 0) {
+		api_err(c, 400, "invalid_query", "since",
+			"query parameter 'since' must be a time in ms since "
+			"the epoch");
+	} else if (eta_pool_now(c->ctrl->st, pool, &u) < 0) {
+		api_err_internal(c, "computing utilisation");
+	} else if (!u.found) {
+		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
+			pool);
+	} else {
+		o = eta_now_json(pool, now, &u);
+		if (eta_series_json(c->ctrl->st, pool, since,
+				    cJSON_AddArrayToObject(o, "series")) == 0) {
+			api_ok(c, 200, o);
+		} else {
+			cJSON_Delete(o);
+			api_err_internal(c, "reading the utilisation series");
+		}
 	}
-	api_ok(c, 200, o);
-	o = NULL;
-out:
-	cJSON_Delete(o);
 }
 
 /* The names of every pool, sorted: *out[0..*n) (free each and the array,

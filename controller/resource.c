@@ -361,33 +361,18 @@ static void res_missing(struct api_ctx *c, const struct res_kind *k,
 		key, k->hint ? k->hint : "");
 }
 
-/* Run sql with key as ?1 and step it once: 1 with s on its row, 0 (no
- * row, s reset), -1 with a 500 answer. */
+/* store_find() of sql and key: 1 with s on its row, 0 (no row), -1 with
+ * a 500 answer. */
 static int res_step_key(struct api_ctx *c, const struct res_kind *k,
 			const char *sql, const char *key, sqlite3_stmt **s)
 {
 	char what[64];
-	int rc, ret = -1;
+	int rc = store_find(c->ctrl->st, sql, key, s,
+			    res_what(what, sizeof(what), "reading", k));
 
-	*s = api_stmt(c, sql);
-	if (*s == NULL)
-		goto out;
-	store_bind_text(*s, 1, key);
-	rc = sqlite3_step(*s);
-	if (rc == SQLITE_ROW) {
-		ret = 1;
-		goto out;
-	}
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-	} else {
-		res_what(what, sizeof(what), "reading", k);
-		store_err(c->ctrl->st, what);
+	if (rc < 0)
 		api_err_internal(c, what);
-	}
-	sqlite3_reset(*s);
-out:
-	return ret;
+	return rc;
 }
 
 /* Whether the row on s is hidden from the caller (its owner, in column
