@@ -213,25 +213,68 @@ const char *api_query(struct api_ctx *c, const char *key)
 	return c->query ? c->query(c->query_ud, key) : NULL;
 }
 
-int api_page(struct api_ctx *c, int64_t *limit, const char **after)
+int api_page_open(struct api_ctx *c, struct api_page *pg, int key_col,
+		  bool seq)
 {
 	const char *l = api_query(c, "limit");
 
-	*limit = 100;
-	if (l && (parse_int64(l, limit) < 0 || *limit < 1 || *limit > 1000)) {
+	memset(pg, 0, sizeof(*pg));
+	pg->key_col = key_col;
+	pg->limit = 100;
+	pg->after = api_query(c, "after");
+	if (l && (parse_int64(l, &pg->limit) < 0 || pg->limit < 1 ||
+		  pg->limit > 1000)) {
 		api_err(c, 400, "invalid_query", "limit",
 			"query parameter 'limit' must be an integer from 1 to "
 			"1000, got '%.32s'", l);
-		return -1;
-	}
-	*after = api_query(c, "after");
-	if (*after && strlen(*after) > 128) {
+		pg->failed = true;
+	} else if (pg->after && (strlen(pg->after) > 128 ||
+				 (seq && parse_int64(pg->after,
+						     &pg->after_seq) < 0))) {
 		api_err(c, 400, "invalid_query", "after",
-			"query parameter 'after' is too long: pass the 'next' "
-			"value of the previous page");
-		return -1;
+			"query parameter 'after' must be the 'next' value of "
+			"the previous page");
+		pg->failed = true;
 	}
-	return 0;
+	if (pg->after == NULL)
+		pg->after = "";
+	return pg->failed ? -1 : 0;
+}
+
+int api_page_step(struct api_ctx *c, struct api_page *pg, sqlite3_stmt *s)
+{
+	int rc;
+
+	if (pg->items == NULL)
+		pg->items = cJSON_CreateArray();
+	/* the row handed out last is still the current one */
+	if (pg->n > 0)
+		str_copy(pg->next, sizeof(pg->next),
+			 store_col_text(s, pg->key_col));
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && pg->n < pg->limit) {
+		pg->n++;
+		rc = 1;
+	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		pg->more = rc == SQLITE_ROW;
+		rc = 0;
+	} else {
+		store_err(c->ctrl->st, "reading a list");
+		api_err_internal(c, "reading the list");
+		pg->failed = true;
+		rc = -1;
+	}
+	return rc;
+}
+
+void api_page_close(struct api_ctx *c, struct api_page *pg)
+{
+	if (pg->failed)
+		cJSON_Delete(pg->items);
+	else
+		api_list(c, pg->items ? pg->items : cJSON_CreateArray(),
+			 pg->more ? pg->next : NULL);
+	pg->items = NULL;
 }
 
 void api_list(struct api_ctx *c, cJSON *items, const char *next)
@@ -336,7 +379,8 @@ int api_bump_generation(struct ctrl *ctrl, const char *host)
 	return 0;
 }
 
-/* Find the caller's token. 0 with c->who filled, -1 with a 401 answer. */
+/* Find the caller's token. 0 with c->who filled, -1 with a 401 answer
+ * (or a 500 when the store fails). */
 static int api_authenticate(struct api_ctx *c)
 {
 	const char *tok = auth_bearer(c->authorization);
@@ -361,6 +405,12 @@ static int api_authenticate(struct api_ctx *c)
 	}
 	store_bind_text(s, 1, hash);
 	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_err(c->ctrl->st, "looking up the token");
+		sqlite3_reset(s);
+		api_err_internal(c, "looking up the token");
+		return -1;
+	}
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(s);
 		goto bad;
@@ -565,7 +615,8 @@ out:
 			err_msg(), c->request_id);
 	}
 	c->m = NULL;
-	if (c->resp == NULL && c->text == NULL)
+	/* a 204 is the one answer without a body */
+	if (c->resp == NULL && c->text == NULL && c->status != 204)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
 	/* route stats */
 	pthread_mutex_lock(&ctrl->stats_lock);

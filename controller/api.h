@@ -93,15 +93,43 @@ int api_get_bool(struct api_ctx *c, const char *key, bool required, bool def,
 
 /* Query helpers. */
 const char *api_query(struct api_ctx *c, const char *key);
-/* ?limit= (1..1000, default 100) and ?after= cursor. */
-int api_page(struct api_ctx *c, int64_t *limit, const char **after);
 /* {"items": items, "next": next or null}. Takes items. */
 void api_list(struct api_ctx *c, cJSON *items, const char *next);
 
+typedef struct sqlite3_stmt sqlite3_stmt; /* <sqlite3.h> */
+
+/* One page of a list (every GET of a collection pages the same way):
+ * ?limit= (1..1000, default 100) and ?after=, the key of the last item of
+ * the page before (its 'next'). The query orders its rows by that key,
+ * selects only keys after it and has LIMIT limit + 1: the extra row says
+ * that another page follows. */
+struct api_page {
+	int64_t limit;
+	const char *after;      /* text key cursor; "" on the first page */
+	int64_t after_seq;      /* integer key cursor (seq); 0 on the first */
+	cJSON *items;           /* from the first step to api_page_close() */
+	int key_col;            /* the key's column in the query */
+	int64_t n;              /* rows handed out so far */
+	bool more;
+	bool failed;            /* an error was answered: no list */
+	char next[64];          /* a name, an id or a seq */
+};
+/* Read ?limit= and ?after= into pg (with seq, after must be an integer).
+ * 0, or -1 with a 400 answer (and pg->failed set). Until the first step
+ * pg holds nothing: a handler may return without api_page_close(). */
+int api_page_open(struct api_ctx *c, struct api_page *pg, int key_col,
+		  bool seq);
+/* Step s: 1 when its row belongs to the page (add its item to pg->items),
+ * 0 when the page is complete, -1 when the database fails (500 answered,
+ * pg->failed set). A handler that answers an error of its own while
+ * filling the page sets pg->failed too. */
+int api_page_step(struct api_ctx *c, struct api_page *pg, sqlite3_stmt *s);
+/* Answer the page as {"items", "next"} unless it failed; frees what pg
+ * still holds. */
+void api_page_close(struct api_ctx *c, struct api_page *pg);
+
 /* Open the request's write transaction (durable). -1 with a 500 answer. */
 int api_begin(struct api_ctx *c);
-
-typedef struct sqlite3_stmt sqlite3_stmt; /* <sqlite3.h> */
 
 /* A prepared, cached statement for sql (see store_stmt()); NULL with a 500
  * answer when it cannot be prepared. */
@@ -172,9 +200,8 @@ void h_agent_register(struct api_ctx *c);
 void h_agent_heartbeat(struct api_ctx *c);
 void h_agent_events(struct api_ctx *c);
 
-/* Background work (api_agent.c / api_res.c), called with the lock held. */
+/* Background work (api_agent.c), called with the lock held. */
 int api_mark_down_hosts(struct ctrl *ctrl);
-int api_sample_pools(struct ctrl *ctrl, bool compact);
 
 /* First start: create the admin token file when no admin token exists. */
 int api_bootstrap_admin(struct ctrl *ctrl);

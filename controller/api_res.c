@@ -1,6 +1,6 @@
-/* Pools, hosts, tenants, groups, flavors, tokens, audit, utilisation and
- * metrics: the operators' resources. */
-#include <math.h>
+/* What is particular to each of the operators' resources (creating and
+ * updating pools, hosts, tenants, groups, flavors; token secrets), and the
+ * audit log and metrics. Their list, get and delete are resource.c's. */
 #include <sqlite3.h>
 
 #include "common/buf.h"
@@ -10,25 +10,34 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
-#include "controller/series.h"
+#include "controller/eta.h"
+#include "controller/resource.h"
 #include "controller/store.h"
 
-static const char *param(struct api_ctx *c, size_t i)
+/* Refuse to create a k named name when one exists already: 0 when the
+ * name is free, -1 with a 409 (or 500) answer. */
+static int name_free(struct api_ctx *c, const struct res_kind *k,
+		     const char *name)
 {
-	return c->m->params[i];
+	int rc = res_exists(c, k, name);
+
+	if (rc > 0)
+		api_err(c, 409, "exists", "name", "%s '%s' already exists",
+			k->noun, name);
+	return rc == 0 ? 0 : -1;
 }
 
-static bool exists(struct api_ctx *c, const char *sql, const char *name)
+/* 0 when k has a row keyed key, -1 with a 404 naming field (NULL: the
+ * path's object) or a 500 answer. */
+static int must_exist(struct api_ctx *c, const struct res_kind *k,
+		      const char *key, const char *field)
 {
-	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
-	bool found;
+	int rc = res_exists(c, k, key);
 
-	if (s == NULL)
-		return false;
-	store_bind_text(s, 1, name);
-	found = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_reset(s);
-	return found;
+	if (rc == 0)
+		api_err(c, 404, "not_found", field, "%s '%s' does not exist%s",
+			k->noun, key, k->hint);
+	return rc > 0 ? 0 : -1;
 }
 
 /* Validate an optional array of names (body field key) into a
@@ -71,71 +80,7 @@ static int name_list(struct api_ctx *c, const char *key, const char *what,
 	return 0;
 }
 
-static cJSON *csv_array(const char *csv)
-{
-	cJSON *a = cJSON_CreateArray();
-	const char *p = csv;
-
-	while (p && *p) {
-		size_t len = strcspn(p, ",");
-		char item[NAME_MAX_LEN + 1];
-
-		snprintf(item, sizeof(item), "%.*s", (int)len, p);
-		cJSON_AddItemToArray(a, cJSON_CreateString(item));
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return a;
-}
-
 /* ------------------------------------------------------------------ pools */
-
-#define POOL_COLS "name, ratio_vcpus, ratio_mem, ratio_disk, policy, " \
-		  "compliance, created_ms"
-
-static cJSON *pool_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
-	cJSON_AddNumberToObject(o, "cpu_ratio", sqlite3_column_double(s, 1));
-	cJSON_AddNumberToObject(o, "mem_ratio", sqlite3_column_double(s, 2));
-	cJSON_AddNumberToObject(o, "disk_ratio", sqlite3_column_double(s, 3));
-	cJSON_AddStringToObject(o, "policy", store_col_text(s, 4));
-	cJSON_AddItemToObject(o, "compliance_classes",
-			      csv_array(store_col_text(s, 5)));
-	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 6));
-	return o;
-}
-
-void h_pool_list(struct api_ctx *c)
-{
-	int64_t limit;
-	const char *after;
-	sqlite3_stmt *s;
-	cJSON *items;
-	char next[NAME_MAX_LEN + 1] = "";
-	int64_t n = 0;
-
-	if (api_page(c, &limit, &after) < 0)
-		return;
-	s = api_stmt(c, "SELECT " POOL_COLS " FROM pools WHERE name > ? "
-		    "ORDER BY name LIMIT ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, after ? after : "");
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, pool_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
-}
 
 static int pool_fields(struct api_ctx *c, bool create)
 {
@@ -159,22 +104,6 @@ static int pool_policy(struct api_ctx *c, const char **policy, bool required)
 	return 0;
 }
 
-static void pool_answer(struct api_ctx *c, const char *name, int status)
-{
-	sqlite3_stmt *s = api_stmt(c, "SELECT " POOL_COLS " FROM pools WHERE name = ?");
-
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist: "
-			"list pools with 'finctl pool list'", name);
-		return;
-	}
-	api_ok(c, status, pool_json(s));
-	snprintf(c->audit_target, sizeof(c->audit_target), "pool:%s", name);
-}
-
 void h_pool_create(struct api_ctx *c)
 {
 	const char *name, *policy;
@@ -192,14 +121,11 @@ void h_pool_create(struct api_ctx *c)
 	    pool_policy(c, &policy, false) < 0 ||
 	    name_list(c, "compliance_classes", "compliance class", &cl, &have) < 0)
 		goto out;
-	snprintf(c->audit_target, sizeof(c->audit_target), "pool:%s", name);
+	res_target(c, &res_pools, name);
 	if (api_begin(c) < 0)
 		goto out;
-	if (exists(c, "SELECT 1 FROM pools WHERE name = ?", name)) {
-		api_err(c, 409, "exists", "name", "pool '%s' already exists",
-			name);
+	if (name_free(c, &res_pools, name) < 0)
 		goto out;
-	}
 	s = api_stmt(c, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, "
 		    "ratio_disk, policy, compliance, created_ms) VALUES "
 		    "(?,?,?,?,?,?,?)");
@@ -213,20 +139,14 @@ void h_pool_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 7, time_wall_ms());
 	if (api_step_write(c, s, "creating the pool") < 0)
 		goto out;
-	pool_answer(c, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/pools/%s", name);
+	res_created(c, &res_pools, name);
 out:
 	buf_free(&cl);
 }
 
-void h_pool_get(struct api_ctx *c)
-{
-	pool_answer(c, param(c, 0), 200);
-}
-
 void h_pool_patch(struct api_ctx *c)
 {
-	const char *name = param(c, 0), *policy;
+	const char *name = c->m->params[0], *policy;
 	static const char *const rk[] = {"cpu_ratio", "mem_ratio", "disk_ratio"};
 	static const char *const sql[] = {
 		"UPDATE pools SET ratio_vcpus = ? WHERE name = ?",
@@ -238,17 +158,14 @@ void h_pool_patch(struct api_ctx *c)
 	sqlite3_stmt *s;
 
 	buf_init(&cl, 4096);
-	snprintf(c->audit_target, sizeof(c->audit_target), "pool:%s", name);
+	res_target(c, &res_pools, name);
 	if (pool_fields(c, false) < 0 || pool_policy(c, &policy, false) < 0 ||
 	    name_list(c, "compliance_classes", "compliance class", &cl, &have) < 0)
 		goto out;
 	if (api_begin(c) < 0)
 		goto out;
-	if (!exists(c, "SELECT 1 FROM pools WHERE name = ?", name)) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
-			name);
+	if (must_exist(c, &res_pools, name, NULL) < 0)
 		goto out;
-	}
 	for (int i = 0; i < 3; i++) {
 		double v;
 
@@ -282,152 +199,24 @@ void h_pool_patch(struct api_ctx *c)
 		if (api_step_write(c, s, "updating the pool") < 0)
 			goto out;
 	}
-	pool_answer(c, name, 200);
+	res_answer(c, &res_pools, name, 200);
 out:
 	buf_free(&cl);
 }
 
-void h_pool_delete(struct api_ctx *c)
-{
-	const char *name = param(c, 0);
-	sqlite3_stmt *s;
-
-	snprintf(c->audit_target, sizeof(c->audit_target), "pool:%s", name);
-	if (api_begin(c) < 0)
-		return;
-	if (!exists(c, "SELECT 1 FROM pools WHERE name = ?", name)) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
-			name);
-		return;
-	}
-	if (exists(c, "SELECT 1 FROM hosts WHERE pool = ?", name) ||
-	    exists(c, "SELECT 1 FROM tenant_pools WHERE pool = ?", name)) {
-		api_err(c, 409, "in_use", NULL, "pool '%s' still has hosts or "
-			"tenants allowed in it: move or remove them first",
-			name);
-		return;
-	}
-	s = api_stmt(c, "DELETE FROM pools WHERE name = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (api_step_write(c, s, "deleting the pool") < 0)
-		return;
-	api_ok(c, 204, NULL);
-}
-
 /* ------------------------------------------------------------------ hosts */
-
-#define HOST_COLS                                                          \
-	"h.name, h.pool, h.state, h.maintenance, h.status, "               \
-	"h.degraded_reason, h.migration_uri, h.vcpus, h.mem_mib, "          \
-	"h.disk_gib, h.mem_free_mib, h.disk_free_gib, h.cpu_model, "        \
-	"h.virt_type, h.libvirt_version, h.cost, h.availability, "          \
-	"h.generation, h.generation_seen, h.last_seen_ms, "                 \
-	"(SELECT count(*) FROM vms WHERE host = h.name), "                  \
-	"(SELECT total(vcpus) FROM vms WHERE host = h.name), "              \
-	"(SELECT total(mem_mib) FROM vms WHERE host = h.name), "            \
-	"(SELECT total(disk_gib) FROM vms WHERE host = h.name)"
-
-static cJSON *host_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject(), *a;
-
-	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
-	cJSON_AddStringToObject(o, "pool", store_col_text(s, 1));
-	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
-	cJSON_AddBoolToObject(o, "maintenance", sqlite3_column_int(s, 3));
-	cJSON_AddStringToObject(o, "status", store_col_text(s, 4));
-	cJSON_AddStringToObject(o, "degraded_reason", store_col_text(s, 5));
-	cJSON_AddStringToObject(o, "migration_uri", store_col_text(s, 6));
-	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 7));
-	cJSON_AddNumberToObject(o, "mem_mib", (double)sqlite3_column_int64(s, 8));
-	cJSON_AddNumberToObject(o, "disk_gib", (double)sqlite3_column_int64(s, 9));
-	cJSON_AddNumberToObject(o, "mem_free_mib",
-				(double)sqlite3_column_int64(s, 10));
-	cJSON_AddNumberToObject(o, "disk_free_gib",
-				(double)sqlite3_column_int64(s, 11));
-	cJSON_AddStringToObject(o, "cpu_model", store_col_text(s, 12));
-	cJSON_AddStringToObject(o, "virt_type", store_col_text(s, 13));
-	cJSON_AddStringToObject(o, "libvirt_version", store_col_text(s, 14));
-	cJSON_AddNumberToObject(o, "cost", sqlite3_column_double(s, 15));
-	cJSON_AddNumberToObject(o, "availability", sqlite3_column_double(s, 16));
-	cJSON_AddNumberToObject(o, "generation",
-				(double)sqlite3_column_int64(s, 17));
-	cJSON_AddNumberToObject(o, "generation_seen",
-				(double)sqlite3_column_int64(s, 18));
-	cJSON_AddNumberToObject(o, "last_seen_ms",
-				(double)sqlite3_column_int64(s, 19));
-	cJSON_AddNumberToObject(o, "vm_count", (double)sqlite3_column_int64(s, 20));
-	a = cJSON_AddObjectToObject(o, "allocated");
-	cJSON_AddNumberToObject(a, "vcpus", sqlite3_column_double(s, 21));
-	cJSON_AddNumberToObject(a, "mem_mib", sqlite3_column_double(s, 22));
-	cJSON_AddNumberToObject(a, "disk_gib", sqlite3_column_double(s, 23));
-	return o;
-}
-
-void h_host_list(struct api_ctx *c)
-{
-	int64_t limit, n = 0;
-	const char *after, *pool = api_query(c, "pool");
-	const char *state = api_query(c, "state");
-	char next[NAME_MAX_LEN + 1] = "";
-	sqlite3_stmt *s;
-	cJSON *items;
-
-	if (api_page(c, &limit, &after) < 0)
-		return;
-	s = api_stmt(c, "SELECT " HOST_COLS " FROM hosts h WHERE h.name > ? AND "
-		    "(?2 IS NULL OR h.pool = ?2) AND (?3 IS NULL OR h.state = ?3"
-		    " OR (?3 = 'maintenance' AND h.maintenance)) "
-		    "ORDER BY h.name LIMIT ?4");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, after ? after : "");
-	store_bind_text(s, 2, pool);
-	store_bind_text(s, 3, state);
-	sqlite3_bind_int64(s, 4, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, host_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
-}
-
-static void host_answer(struct api_ctx *c, const char *name)
-{
-	sqlite3_stmt *s = api_stmt(c, "SELECT " HOST_COLS " FROM hosts h WHERE "
-				  "h.name = ?");
-
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
-			"hosts appear when their agent registers", name);
-		return;
-	}
-	api_ok(c, 200, host_json(s));
-}
-
-void h_host_get(struct api_ctx *c)
-{
-	host_answer(c, param(c, 0));
-}
 
 void h_host_patch(struct api_ctx *c)
 {
 	static const char *const keys[] = {"maintenance", "cost",
 					   "availability", NULL};
-	const char *name = param(c, 0);
+	const char *name = c->m->params[0];
 	sqlite3_stmt *s;
 	bool maint;
 	double cost, avail;
+	int rc;
 
-	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", name);
+	res_target(c, &res_hosts, name);
 	if (api_body_object(c, keys) < 0)
 		return;
 	if (api_begin(c) < 0)
@@ -437,9 +226,15 @@ void h_host_patch(struct api_ctx *c)
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		api_err(c, 404, "not_found", NULL, "host '%s' does not exist",
-			name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		api_err(c, 404, "not_found", NULL, "host '%s' does not exist%s",
+			name, res_hosts.hint);
+		return;
+	}
+	if (rc != SQLITE_ROW) {
+		store_err(c->ctrl->st, "reading the host");
+		api_err_internal(c, "reading the host");
 		return;
 	}
 	maint = sqlite3_column_int(s, 0);
@@ -460,98 +255,10 @@ void h_host_patch(struct api_ctx *c)
 	store_bind_text(s, 4, name);
 	if (api_step_write(c, s, "updating the host") < 0)
 		return;
-	host_answer(c, name);
+	res_answer(c, &res_hosts, name, 200);
 }
 
 /* ---------------------------------------------------------------- tenants */
-
-#define TENANT_COLS                                                        \
-	"t.name, t.isolation, t.compliance_class, t.quota_vcpus, "          \
-	"t.quota_mem_mib, t.quota_disk_gib, t.quota_vms, t.created_ms, "    \
-	"(SELECT group_concat(pool) FROM (SELECT pool FROM tenant_pools "   \
-	" WHERE tenant = t.name ORDER BY pool)), "                          \
-	"(SELECT total(vcpus) FROM claims WHERE tenant = t.name), "         \
-	"(SELECT total(mem_mib) FROM claims WHERE tenant = t.name), "       \
-	"(SELECT total(disk_gib) FROM claims WHERE tenant = t.name), "      \
-	"(SELECT CAST(total(n) AS INTEGER) FROM claims WHERE tenant = t.name)"
-
-static void add_opt_int(cJSON *o, const char *key, sqlite3_stmt *s, int i)
-{
-	if (sqlite3_column_type(s, i) == SQLITE_NULL)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key,
-					(double)sqlite3_column_int64(s, i));
-}
-
-static cJSON *tenant_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject(), *q, *u;
-
-	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
-	cJSON_AddStringToObject(o, "isolation", store_col_text(s, 1));
-	cJSON_AddStringToObject(o, "compliance_class", store_col_text(s, 2));
-	cJSON_AddItemToObject(o, "pools", csv_array(store_col_text(s, 8)));
-	q = cJSON_AddObjectToObject(o, "quota");
-	add_opt_int(q, "vcpus", s, 3);
-	add_opt_int(q, "mem_mib", s, 4);
-	add_opt_int(q, "disk_gib", s, 5);
-	add_opt_int(q, "vms", s, 6);
-	u = cJSON_AddObjectToObject(o, "usage");
-	cJSON_AddNumberToObject(u, "vcpus", sqlite3_column_double(s, 9));
-	cJSON_AddNumberToObject(u, "mem_mib", sqlite3_column_double(s, 10));
-	cJSON_AddNumberToObject(u, "disk_gib", sqlite3_column_double(s, 11));
-	cJSON_AddNumberToObject(u, "vms", (double)sqlite3_column_int64(s, 12));
-	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 7));
-	return o;
-}
-
-void h_tenant_list(struct api_ctx *c)
-{
-	int64_t limit, n = 0;
-	const char *after;
-	char next[NAME_MAX_LEN + 1] = "";
-	sqlite3_stmt *s;
-	cJSON *items;
-
-	if (api_page(c, &limit, &after) < 0)
-		return;
-	s = api_stmt(c, "SELECT " TENANT_COLS " FROM tenants t WHERE t.name > ?1 "
-		    "AND (?2 IS NULL OR t.name = ?2) ORDER BY t.name LIMIT ?3");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, after ? after : "");
-	store_bind_text(s, 2, api_is_tenant(c) ? c->who.tenant : NULL);
-	sqlite3_bind_int64(s, 3, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, tenant_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
-}
-
-static void tenant_answer(struct api_ctx *c, const char *name, int status)
-{
-	sqlite3_stmt *s;
-
-	if (api_hidden_tenant(c, name))
-		goto missing;
-	s = api_stmt(c, "SELECT " TENANT_COLS " FROM tenants t WHERE t.name = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		goto missing;
-	api_ok(c, status, tenant_json(s));
-	return;
-missing:
-	api_err(c, 404, "not_found", NULL, "tenant '%s' does not exist: list "
-		"tenants with 'finctl tenant list'", name);
-}
 
 /* quota object -> four values (-1: unlimited / null; -2: absent) */
 static int tenant_quota(struct api_ctx *c, int64_t q[4], bool *present)
@@ -603,6 +310,7 @@ static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 {
 	sqlite3_stmt *s = api_stmt(c, "DELETE FROM tenant_pools WHERE tenant = ?");
 	const char *p = csv;
+	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -615,7 +323,10 @@ static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 
 		snprintf(pool, sizeof(pool), "%.*s", (int)len, p);
 		p += len + (p[len] == ',');
-		if (!exists(c, "SELECT 1 FROM pools WHERE name = ?", pool)) {
+		rc = res_exists(c, &res_pools, pool);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
 			api_err(c, 400, "invalid_field", "pools",
 				"$.pools: pool '%s' does not exist: create it "
 				"first with 'finctl pool create'", pool);
@@ -666,14 +377,11 @@ void h_tenant_create(struct api_ctx *c)
 	    name_list(c, "pools", "pool", &pools, &have_p) < 0 ||
 	    tenant_quota(c, q, &have_q) < 0)
 		goto out;
-	snprintf(c->audit_target, sizeof(c->audit_target), "tenant:%s", name);
+	res_target(c, &res_tenants, name);
 	if (api_begin(c) < 0)
 		goto out;
-	if (exists(c, "SELECT 1 FROM tenants WHERE name = ?", name)) {
-		api_err(c, 409, "exists", "name", "tenant '%s' already exists",
-			name);
+	if (name_free(c, &res_tenants, name) < 0)
 		goto out;
-	}
 	s = api_stmt(c, "INSERT INTO tenants(name, isolation, compliance_class, "
 		    "quota_vcpus, quota_mem_mib, quota_disk_gib, quota_vms, "
 		    "created_ms) VALUES (?,?,?,?,?,?,?,?)");
@@ -688,29 +396,23 @@ void h_tenant_create(struct api_ctx *c)
 		goto out;
 	if (tenant_set_pools(c, name, buf_str(&pools)) < 0)
 		goto out;
-	tenant_answer(c, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/tenants/%s", name);
+	res_created(c, &res_tenants, name);
 out:
 	buf_free(&pools);
-}
-
-void h_tenant_get(struct api_ctx *c)
-{
-	tenant_answer(c, param(c, 0), 200);
 }
 
 void h_tenant_patch(struct api_ctx *c)
 {
 	static const char *const keys[] = {"compliance_class", "pools", "quota",
 					   NULL};
-	const char *name = param(c, 0), *cls;
+	const char *name = c->m->params[0], *cls;
 	int64_t q[4];
 	bool have_q, have_p;
 	struct buf pools;
 	sqlite3_stmt *s;
 
 	buf_init(&pools, 8192);
-	snprintf(c->audit_target, sizeof(c->audit_target), "tenant:%s", name);
+	res_target(c, &res_tenants, name);
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "compliance_class", "compliance class", false,
 			 &cls) < 0 ||
@@ -719,11 +421,8 @@ void h_tenant_patch(struct api_ctx *c)
 		goto out;
 	if (api_begin(c) < 0)
 		goto out;
-	if (!exists(c, "SELECT 1 FROM tenants WHERE name = ?", name)) {
-		api_err(c, 404, "not_found", NULL, "tenant '%s' does not exist",
-			name);
+	if (must_exist(c, &res_tenants, name, NULL) < 0)
 		goto out;
-	}
 	if (cls) {
 		s = api_stmt(c, "UPDATE tenants SET compliance_class = ? WHERE name = ?");
 		if (s == NULL)
@@ -745,136 +444,12 @@ void h_tenant_patch(struct api_ctx *c)
 	}
 	if (have_p && tenant_set_pools(c, name, buf_str(&pools)) < 0)
 		goto out;
-	tenant_answer(c, name, 200);
+	res_answer(c, &res_tenants, name, 200);
 out:
 	buf_free(&pools);
 }
 
-void h_tenant_delete(struct api_ctx *c)
-{
-	const char *name = param(c, 0);
-	sqlite3_stmt *s;
-
-	snprintf(c->audit_target, sizeof(c->audit_target), "tenant:%s", name);
-	if (api_begin(c) < 0)
-		return;
-	if (!exists(c, "SELECT 1 FROM tenants WHERE name = ?", name)) {
-		api_err(c, 404, "not_found", NULL, "tenant '%s' does not exist",
-			name);
-		return;
-	}
-	if (exists(c, "SELECT 1 FROM vms WHERE tenant = ?", name) ||
-	    exists(c, "SELECT 1 FROM groups WHERE tenant = ?", name)) {
-		api_err(c, 409, "in_use", NULL, "tenant '%s' still has VMs or "
-			"groups: delete them first", name);
-		return;
-	}
-	s = api_stmt(c, "DELETE FROM tenants WHERE name = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (api_step_write(c, s, "deleting the tenant") < 0)
-		return;
-	api_ok(c, 204, NULL);
-}
-
 /* ----------------------------------------------------------------- groups */
-
-#define GROUP_COLS "g.name, g.tenant, g.policy, g.availability, g.created_ms, " \
-		   "(SELECT count(*) FROM vms WHERE grp = g.name)"
-
-/* 1 - prod(1 - A_host) over the distinct hosts of the group's members. */
-static double group_availability(struct store *st, const char *group,
-				 int64_t *hosts)
-{
-	sqlite3_stmt *q = store_stmt(st, "SELECT DISTINCT h.name, "
-					 "h.availability FROM vms v JOIN hosts h "
-					 "ON h.name = v.host WHERE v.grp = ? AND "
-					 "v.desired != 'deleted'");
-	double down = 1;
-
-	*hosts = 0;
-	if (q == NULL)
-		return 0;
-	store_bind_text(q, 1, group);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		down *= 1 - sqlite3_column_double(q, 1);
-		(*hosts)++;
-	}
-	sqlite3_reset(q);
-	return *hosts ? 1 - down : 0;
-}
-
-static cJSON *group_json(struct store *st, sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject();
-	int64_t hosts;
-	double a = group_availability(st, store_col_text(s, 0), &hosts);
-	double target = sqlite3_column_double(s, 3);
-
-	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
-	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
-	cJSON_AddStringToObject(o, "policy", store_col_text(s, 2));
-	cJSON_AddNumberToObject(o, "availability", sqlite3_column_double(s, 3));
-	cJSON_AddNumberToObject(o, "members", (double)sqlite3_column_int64(s, 5));
-	cJSON_AddNumberToObject(o, "hosts", (double)hosts);
-	cJSON_AddNumberToObject(o, "achieved_availability", a);
-	cJSON_AddBoolToObject(o, "meets_target", a >= target);
-	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 4));
-	return o;
-}
-
-void h_group_list(struct api_ctx *c)
-{
-	int64_t limit, n = 0;
-	const char *after, *tenant = api_query(c, "tenant");
-	char next[NAME_MAX_LEN + 1] = "";
-	sqlite3_stmt *s;
-	cJSON *items;
-
-	if (api_page(c, &limit, &after) < 0)
-		return;
-	if (api_is_tenant(c)) {
-		if (tenant && strcmp(tenant, c->who.tenant) != 0) {
-			api_list(c, cJSON_CreateArray(), NULL);
-			return;
-		}
-		tenant = c->who.tenant;
-	}
-	s = api_stmt(c, "SELECT " GROUP_COLS " FROM groups g WHERE g.name > ?1 AND "
-		    "(?2 IS NULL OR g.tenant = ?2) ORDER BY g.name LIMIT ?3");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, after ? after : "");
-	store_bind_text(s, 2, tenant);
-	sqlite3_bind_int64(s, 3, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, group_json(c->ctrl->st, s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
-}
-
-static void group_answer(struct api_ctx *c, const char *name, int status)
-{
-	sqlite3_stmt *s = api_stmt(c, "SELECT " GROUP_COLS " FROM groups g WHERE "
-				  "g.name = ?");
-
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW ||
-	    api_hidden_tenant(c, store_col_text(s, 1))) {
-		api_err(c, 404, "not_found", NULL, "group '%s' does not exist",
-			name);
-		return;
-	}
-	api_ok(c, status, group_json(c->ctrl->st, s));
-}
 
 void h_group_create(struct api_ctx *c)
 {
@@ -892,7 +467,7 @@ void h_group_create(struct api_ctx *c)
 		return;
 	if (tenant == NULL)
 		tenant = c->who.tenant;
-	snprintf(c->audit_target, sizeof(c->audit_target), "group:%s", name);
+	res_target(c, &res_groups, name);
 	if (strcmp(policy, "affinity") != 0 && strcmp(policy, "anti-affinity") != 0) {
 		api_err(c, 400, "invalid_field", "policy",
 			"$.policy: expected 'affinity' or 'anti-affinity', got "
@@ -901,17 +476,14 @@ void h_group_create(struct api_ctx *c)
 	}
 	if (api_begin(c) < 0)
 		return;
-	if (api_hidden_tenant(c, tenant) ||
-	    !exists(c, "SELECT 1 FROM tenants WHERE name = ?", tenant)) {
+	if (api_hidden_tenant(c, tenant)) {
 		api_err(c, 404, "not_found", "tenant",
 			"tenant '%s' does not exist", tenant);
 		return;
 	}
-	if (exists(c, "SELECT 1 FROM groups WHERE name = ?", name)) {
-		api_err(c, 409, "exists", "name", "group '%s' already exists",
-			name);
+	if (must_exist(c, &res_tenants, tenant, "tenant") < 0 ||
+	    name_free(c, &res_groups, name) < 0)
 		return;
-	}
 	s = api_stmt(c, "INSERT INTO groups(name, tenant, policy, availability, "
 		    "created_ms) VALUES (?,?,?,?,?)");
 	if (s == NULL)
@@ -923,104 +495,10 @@ void h_group_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 5, time_wall_ms());
 	if (api_step_write(c, s, "creating the group") < 0)
 		return;
-	group_answer(c, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/groups/%s", name);
-}
-
-void h_group_get(struct api_ctx *c)
-{
-	group_answer(c, param(c, 0), 200);
-}
-
-void h_group_delete(struct api_ctx *c)
-{
-	const char *name = param(c, 0);
-	sqlite3_stmt *s;
-
-	snprintf(c->audit_target, sizeof(c->audit_target), "group:%s", name);
-	if (api_begin(c) < 0)
-		return;
-	s = api_stmt(c, "SELECT tenant FROM groups WHERE name = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW ||
-	    api_hidden_tenant(c, store_col_text(s, 0))) {
-		api_err(c, 404, "not_found", NULL, "group '%s' does not exist",
-			name);
-		return;
-	}
-	sqlite3_reset(s);
-	if (exists(c, "SELECT 1 FROM vms WHERE grp = ?", name)) {
-		api_err(c, 409, "in_use", NULL, "group '%s' still has VMs: "
-			"delete them first", name);
-		return;
-	}
-	s = api_stmt(c, "DELETE FROM groups WHERE name = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (api_step_write(c, s, "deleting the group") < 0)
-		return;
-	api_ok(c, 204, NULL);
+	res_created(c, &res_groups, name);
 }
 
 /* ---------------------------------------------------------------- flavors */
-
-static cJSON *flavor_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
-	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 1));
-	cJSON_AddNumberToObject(o, "mem_mib", (double)sqlite3_column_int64(s, 2));
-	cJSON_AddNumberToObject(o, "disk_gib", (double)sqlite3_column_int64(s, 3));
-	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 4));
-	return o;
-}
-
-void h_flavor_list(struct api_ctx *c)
-{
-	int64_t limit, n = 0;
-	const char *after;
-	char next[NAME_MAX_LEN + 1] = "";
-	sqlite3_stmt *s;
-	cJSON *items;
-
-	if (api_page(c, &limit, &after) < 0)
-		return;
-	s = api_stmt(c, "SELECT name, vcpus, mem_mib, disk_gib, created_ms FROM "
-		    "flavors WHERE name > ? ORDER BY name LIMIT ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, after ? after : "");
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, flavor_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
-}
-
-static void flavor_answer(struct api_ctx *c, const char *name, int status)
-{
-	sqlite3_stmt *s = api_stmt(c, "SELECT name, vcpus, mem_mib, disk_gib, "
-				  "created_ms FROM flavors WHERE name = ?");
-
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		api_err(c, 404, "not_found", NULL, "flavor '%s' does not exist:"
-			" list flavors with 'finctl flavor list'", name);
-		return;
-	}
-	api_ok(c, status, flavor_json(s));
-}
 
 void h_flavor_create(struct api_ctx *c)
 {
@@ -1036,14 +514,11 @@ void h_flavor_create(struct api_ctx *c)
 	    api_get_int(c, "mem_mib", true, 16, 4194304, 1, &m) < 0 ||
 	    api_get_int(c, "disk_gib", true, 1, 65536, 1, &d) < 0)
 		return;
-	snprintf(c->audit_target, sizeof(c->audit_target), "flavor:%s", name);
+	res_target(c, &res_flavors, name);
 	if (api_begin(c) < 0)
 		return;
-	if (exists(c, "SELECT 1 FROM flavors WHERE name = ?", name)) {
-		api_err(c, 409, "exists", "name", "flavor '%s' already exists",
-			name);
+	if (name_free(c, &res_flavors, name) < 0)
 		return;
-	}
 	s = api_stmt(c, "INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, "
 		    "created_ms) VALUES (?,?,?,?,?)");
 	if (s == NULL)
@@ -1055,89 +530,10 @@ void h_flavor_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 5, time_wall_ms());
 	if (api_step_write(c, s, "creating the flavor") < 0)
 		return;
-	flavor_answer(c, name, 201);
-	snprintf(c->location, sizeof(c->location), "/v1/flavors/%s", name);
-}
-
-void h_flavor_get(struct api_ctx *c)
-{
-	flavor_answer(c, param(c, 0), 200);
-}
-
-void h_flavor_delete(struct api_ctx *c)
-{
-	const char *name = param(c, 0);
-	sqlite3_stmt *s;
-
-	snprintf(c->audit_target, sizeof(c->audit_target), "flavor:%s", name);
-	if (api_begin(c) < 0)
-		return;
-	if (!exists(c, "SELECT 1 FROM flavors WHERE name = ?", name)) {
-		api_err(c, 404, "not_found", NULL, "flavor '%s' does not exist",
-			name);
-		return;
-	}
-	if (exists(c, "SELECT 1 FROM vms WHERE flavor = ?", name)) {
-		api_err(c, 409, "in_use", NULL, "flavor '%s' is used by VMs",
-			name);
-		return;
-	}
-	s = api_stmt(c, "DELETE FROM flavors WHERE name = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, name);
-	if (api_step_write(c, s, "deleting the flavor") < 0)
-		return;
-	api_ok(c, 204, NULL);
+	res_created(c, &res_flavors, name);
 }
 
 /* ----------------------------------------------------------------- tokens */
-
-static cJSON *token_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
-	cJSON_AddStringToObject(o, "role", store_col_text(s, 1));
-	if (sqlite3_column_type(s, 2) == SQLITE_NULL)
-		cJSON_AddNullToObject(o, "tenant");
-	else
-		cJSON_AddStringToObject(o, "tenant", store_col_text(s, 2));
-	if (sqlite3_column_type(s, 3) == SQLITE_NULL)
-		cJSON_AddNullToObject(o, "node");
-	else
-		cJSON_AddStringToObject(o, "node", store_col_text(s, 3));
-	cJSON_AddStringToObject(o, "description", store_col_text(s, 4));
-	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 5));
-	return o;
-}
-
-void h_token_list(struct api_ctx *c)
-{
-	int64_t limit, n = 0;
-	const char *after;
-	char next[API_ID_LEN] = "";
-	sqlite3_stmt *s;
-	cJSON *items;
-
-	if (api_page(c, &limit, &after) < 0)
-		return;
-	s = api_stmt(c, "SELECT id, role, tenant, node, description, created_ms "
-		    "FROM tokens WHERE id > ? ORDER BY id LIMIT ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, after ? after : "");
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		cJSON_AddItemToArray(items, token_json(s));
-		str_copy(next, sizeof(next), store_col_text(s, 0));
-	}
-	api_list(c, items, n > limit ? next : NULL);
-}
 
 void h_token_create(struct api_ctx *c)
 {
@@ -1176,16 +572,13 @@ void h_token_create(struct api_ctx *c)
 	}
 	if (api_begin(c) < 0)
 		return;
-	if (tenant && !exists(c, "SELECT 1 FROM tenants WHERE name = ?", tenant)) {
-		api_err(c, 404, "not_found", "tenant",
-			"tenant '%s' does not exist", tenant);
+	if (tenant && must_exist(c, &res_tenants, tenant, "tenant") < 0)
 		return;
-	}
 	if (auth_token_new(token, hash) < 0 || uuid_generate_v4(id) < 0) {
 		api_err_internal(c, "creating a token");
 		return;
 	}
-	snprintf(c->audit_target, sizeof(c->audit_target), "token:%s", id);
+	res_target(c, &res_tokens, id);
 	s = api_stmt(c, "INSERT INTO tokens(id, hash, role, tenant, description, "
 		    "created_ms) VALUES (?,?,?,?,?,?)");
 	if (s == NULL)
@@ -1198,93 +591,26 @@ void h_token_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 6, time_wall_ms());
 	if (api_step_write(c, s, "creating the token") < 0)
 		return;
-	s = api_stmt(c, "SELECT id, role, tenant, node, description, created_ms "
-		    "FROM tokens WHERE id = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		api_err_internal(c, "reading the new token");
-		return;
-	}
-	api_ok(c, 201, token_json(s));
-	cJSON_AddStringToObject(c->resp, "token", token);
+	res_created(c, &res_tokens, id);
+	/* the one time the secret is shown: only its hash is kept */
+	if (c->status == 201)
+		cJSON_AddStringToObject(c->resp, "token", token);
 }
 
 void h_token_delete(struct api_ctx *c)
 {
-	const char *id = param(c, 0);
-	sqlite3_stmt *s;
+	const char *id = c->m->params[0];
 
-	snprintf(c->audit_target, sizeof(c->audit_target), "token:%s", id);
-	if (api_begin(c) < 0)
-		return;
 	if (strcmp(id, c->who.token_id) == 0) {
+		res_target(c, &res_tokens, id);
 		api_err(c, 409, "conflict", NULL, "refusing to revoke the token "
 			"this request uses: use another admin token");
-		return;
+	} else {
+		res_delete(c, &res_tokens);
 	}
-	s = api_stmt(c, "DELETE FROM tokens WHERE id = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, id);
-	if (api_step_write(c, s, "revoking the token") < 0)
-		return;
-	if (sqlite3_changes(store_db(c->ctrl->st)) == 0) {
-		api_err(c, 404, "not_found", NULL, "token '%s' does not exist",
-			id);
-		return;
-	}
-	api_ok(c, 204, NULL);
 }
 
 /* ------------------------------------------------------------------ audit */
-
-void h_audit_list(struct api_ctx *c)
-{
-	int64_t limit, n = 0, after_seq = 0, last = 0;
-	const char *after;
-	sqlite3_stmt *s;
-	cJSON *items;
-	char next[32];
-
-	if (api_page(c, &limit, &after) < 0)
-		return;
-	if (after && parse_int64(after, &after_seq) < 0) {
-		api_err(c, 400, "invalid_query", "after",
-			"query parameter 'after' must be an entry number");
-		return;
-	}
-	s = api_stmt(c, "SELECT seq, time_ms, actor, action, target, result, "
-		    "request_id, prev_hash, hash FROM audit WHERE seq > ? "
-		    "ORDER BY seq LIMIT ?");
-	if (s == NULL)
-		return;
-	sqlite3_bind_int64(s, 1, after_seq);
-	sqlite3_bind_int64(s, 2, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		cJSON *o;
-
-		if (n++ == limit)
-			break;
-		o = cJSON_CreateObject();
-		last = sqlite3_column_int64(s, 0);
-		cJSON_AddNumberToObject(o, "seq", (double)last);
-		cJSON_AddNumberToObject(o, "time_ms",
-					(double)sqlite3_column_int64(s, 1));
-		cJSON_AddStringToObject(o, "actor", store_col_text(s, 2));
-		cJSON_AddStringToObject(o, "action", store_col_text(s, 3));
-		cJSON_AddStringToObject(o, "target", store_col_text(s, 4));
-		cJSON_AddNumberToObject(o, "result", sqlite3_column_int(s, 5));
-		cJSON_AddStringToObject(o, "request_id", store_col_text(s, 6));
-		cJSON_AddStringToObject(o, "prev_hash", store_col_text(s, 7));
-		cJSON_AddStringToObject(o, "hash", store_col_text(s, 8));
-		cJSON_AddItemToArray(items, o);
-	}
-	snprintf(next, sizeof(next), "%" PRId64, last);
-	api_list(c, items, n > limit ? next : NULL);
-}
 
 void h_audit_verify(struct api_ctx *c)
 {
@@ -1308,203 +634,6 @@ void h_audit_verify(struct api_ctx *c)
 	api_ok(c, 200, o);
 }
 
-/* ------------------------------------------------------------ utilisation */
-
-/* total: physical capacity of the pool's hosts that are up; usable: the
- * same times the pool's overcommit ratio, what placement may allocate.
- * eta_allocated = alloc / usable (1.0 is a full pool, as the scheduler
- * counts it); eta_used = used / total (measured use of the hardware). */
-struct pool_util {
-	double total[3], usable[3], alloc[3], used[3];
-	int64_t hosts;
-};
-
-static const char *const dim_names[3] = {"vcpus", "mem_mib", "disk_gib"};
-
-static int pool_util_now(struct store *st, const char *pool,
-			 struct pool_util *u)
-{
-	sqlite3_stmt *s;
-
-	memset(u, 0, sizeof(*u));
-	s = store_stmt(st, "SELECT count(*), total(vcpus), total(mem_mib), "
-			   "total(disk_gib) FROM hosts WHERE pool = ? AND "
-			   "state = 'up'");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, pool);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_err(st, "reading pool capacity");
-	u->hosts = sqlite3_column_int64(s, 0);
-	for (int i = 0; i < 3; i++)
-		u->total[i] = sqlite3_column_double(s, 1 + i);
-	sqlite3_reset(s);
-	s = store_stmt(st, "SELECT ratio_vcpus, ratio_mem, ratio_disk FROM "
-			   "pools WHERE name = ?");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, pool);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		for (int i = 0; i < 3; i++)
-			u->usable[i] = u->total[i] * sqlite3_column_double(s, i);
-	} else {
-		for (int i = 0; i < 3; i++)
-			u->usable[i] = u->total[i];
-	}
-	sqlite3_reset(s);
-	s = store_stmt(st, "SELECT total(v.vcpus), total(v.mem_mib), "
-			   "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
-			   "total(v.balloon_mib), "
-			   "total(v.disk_alloc_bytes) / 1073741824.0 "
-			   "FROM vms v JOIN hosts h ON h.name = v.host "
-			   "WHERE h.pool = ? AND h.state = 'up'");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, pool);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return store_err(st, "reading pool allocation");
-	for (int i = 0; i < 3; i++) {
-		u->alloc[i] = sqlite3_column_double(s, i);
-		u->used[i] = sqlite3_column_double(s, 3 + i);
-	}
-	sqlite3_reset(s);
-	return 0;
-}
-
-static double eta(double part, double total)
-{
-	return total > 0 ? part / total : 0;
-}
-
-void h_pool_util(struct api_ctx *c)
-{
-	const char *pool = param(c, 0), *since_q = api_query(c, "since");
-	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
-	struct pool_util u;
-	cJSON *o, *dims, *series;
-	sqlite3_stmt *s;
-
-	if (since_q && parse_int64(since_q, &since) < 0) {
-		api_err(c, 400, "invalid_query", "since",
-			"query parameter 'since' must be a time in ms since "
-			"the epoch");
-		return;
-	}
-	if (!exists(c, "SELECT 1 FROM pools WHERE name = ?", pool)) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
-			pool);
-		return;
-	}
-	if (pool_util_now(c->ctrl->st, pool, &u) < 0) {
-		api_err_internal(c, "computing utilisation");
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "pool", pool);
-	cJSON_AddNumberToObject(o, "time_ms", (double)now);
-	cJSON_AddNumberToObject(o, "hosts", (double)u.hosts);
-	dims = cJSON_AddObjectToObject(o, "dimensions");
-	for (int i = 0; i < 3; i++) {
-		cJSON *d = cJSON_AddObjectToObject(dims, dim_names[i]);
-
-		cJSON_AddNumberToObject(d, "total", u.total[i]);
-		cJSON_AddNumberToObject(d, "usable", u.usable[i]);
-		cJSON_AddNumberToObject(d, "allocated", u.alloc[i]);
-		cJSON_AddNumberToObject(d, "used", u.used[i]);
-		cJSON_AddNumberToObject(d, "eta_allocated",
-					eta(u.alloc[i], u.usable[i]));
-		cJSON_AddNumberToObject(d, "eta_used", eta(u.used[i], u.total[i]));
-	}
-	series = cJSON_AddArrayToObject(o, "series");
-	s = api_stmt(c, "SELECT level, time_ms, n, v0, v1, v2, v3, v4, v5 FROM "
-		    "util_samples WHERE pool = ? AND time_ms >= ? ORDER BY "
-		    "time_ms, level DESC LIMIT 5000");
-	if (s == NULL) {
-		cJSON_Delete(o);
-		return;
-	}
-	store_bind_text(s, 1, pool);
-	sqlite3_bind_int64(s, 2, since);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		cJSON *p = cJSON_CreateObject(), *ea, *eu;
-		int level = sqlite3_column_int(s, 0);
-
-		cJSON_AddNumberToObject(p, "time_ms",
-					(double)sqlite3_column_int64(s, 1));
-		cJSON_AddNumberToObject(p, "resolution_s",
-					level >= 0 && level < SERIES_LEVELS
-						? (double)series_levels[level].width_ms / 1000
-						: 0);
-		cJSON_AddNumberToObject(p, "samples",
-					(double)sqlite3_column_int64(s, 2));
-		ea = cJSON_AddObjectToObject(p, "eta_allocated");
-		eu = cJSON_AddObjectToObject(p, "eta_used");
-		for (int i = 0; i < 3; i++) {
-			cJSON_AddNumberToObject(ea, dim_names[i],
-						sqlite3_column_double(s, 3 + i));
-			cJSON_AddNumberToObject(eu, dim_names[i],
-						sqlite3_column_double(s, 6 + i));
-		}
-		cJSON_AddItemToArray(series, p);
-	}
-	api_ok(c, 200, o);
-}
-
-int api_sample_pools(struct ctrl *ctrl, bool compact)
-{
-	struct store *st = ctrl->st;
-	sqlite3_stmt *s;
-	char **pools = NULL;
-	size_t n = 0;
-	int ret = -1;
-	int64_t now = time_wall_ms();
-
-	s = store_stmt(st, "SELECT name FROM pools ORDER BY name");
-	if (s == NULL)
-		return -1;
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		char **p = realloc(pools, (n + 1) * sizeof(*pools));
-
-		if (p == NULL)
-			goto out;
-		pools = p;
-		pools[n] = strdup(store_col_text(s, 0));
-		if (pools[n] == NULL)
-			goto out;
-		n++;
-	}
-	sqlite3_reset(s);
-	if (store_begin(st, false) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		struct series_sample smp = {.time_ms = now, .n = 1};
-		struct pool_util u;
-
-		if (pool_util_now(st, pools[i], &u) < 0)
-			goto rollback;
-		for (int d = 0; d < 3; d++) {
-			smp.v[d] = eta(u.alloc[d], u.usable[d]);
-			smp.v[3 + d] = eta(u.used[d], u.total[d]);
-		}
-		if (series_add(st, pools[i], &smp) < 0)
-			goto rollback;
-	}
-	if (compact && series_compact(st, now) < 0)
-		goto rollback;
-	if (store_commit(st) < 0)
-		goto out;
-	ret = 0;
-	goto out;
-rollback:
-	store_rollback(st);
-out:
-	sqlite3_reset(s);
-	for (size_t i = 0; i < n; i++)
-		free(pools[i]);
-	free(pools);
-	return ret;
-}
-
 /* ---------------------------------------------------------------- metrics */
 
 const double ctrl_lat_bounds[CTRL_LAT_BUCKETS] = {
@@ -1512,77 +641,62 @@ const double ctrl_lat_bounds[CTRL_LAT_BUCKETS] = {
 	0.05,   0.1,   0.25,   0.5,   1,    5,
 };
 
+/* One gauge line per row of sql (a state and a count). */
+static int metrics_counts(struct store *st, struct buf *b, const char *sql,
+			  const char *metric)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+	int rc = SQLITE_ERROR;
+
+	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		buf_printf(b, "%s{state=\"%s\"} %" PRId64 "\n", metric,
+			   store_col_text(s, 0),
+			   (int64_t)sqlite3_column_int64(s, 1));
+	if (s && rc != SQLITE_DONE)
+		store_err(st, metric);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* What /metrics reads from the store; the caller holds the lock. */
+static int metrics_store(struct store *st, struct buf *b)
+{
+	int ret = -1;
+
+	if (eta_metrics(st, b) < 0)
+		goto out;
+	buf_puts(b, "# HELP fincloud_hosts Hosts by state.\n"
+		    "# TYPE fincloud_hosts gauge\n");
+	if (metrics_counts(st, b,
+			   "SELECT s.st, (SELECT count(*) FROM hosts h WHERE "
+			   "(s.st = 'maintenance' AND h.maintenance AND h.state = 'up')"
+			   " OR (s.st = 'up' AND h.state = 'up' AND NOT h.maintenance)"
+			   " OR (s.st = 'down' AND h.state = 'down')) FROM "
+			   "(SELECT 'up' AS st UNION ALL SELECT 'down' UNION ALL "
+			   "SELECT 'maintenance') s", "fincloud_hosts") < 0)
+		goto out;
+	buf_puts(b, "# HELP fincloud_vms VMs by state.\n"
+		    "# TYPE fincloud_vms gauge\n");
+	ret = metrics_counts(st, b, "SELECT state, count(*) FROM vms GROUP BY "
+				    "state ORDER BY state", "fincloud_vms");
+out:
+	return ret;
+}
+
 void h_metrics(struct api_ctx *c)
 {
 	struct ctrl *ctrl = c->ctrl;
 	struct buf b;
-	sqlite3_stmt *s;
-	char **pools = NULL;
-	size_t np = 0;
+	int rc;
 
 	buf_init(&b, 8 << 20);
 	pthread_mutex_lock(&ctrl->lock);
-	buf_puts(&b, "# HELP fincloud_pool_eta Utilisation eta = V_used / "
-		     "V_total per pool and dimension (allocated claims over the "
-		     "usable capacity, capacity x overcommit ratio, or measured "
-		     "use over the physical capacity, of hosts that are up).\n"
-		     "# TYPE fincloud_pool_eta gauge\n");
-	s = store_stmt(ctrl->st, "SELECT name FROM pools ORDER BY name");
-	while (s && sqlite3_step(s) == SQLITE_ROW) {
-		char **p = realloc(pools, (np + 1) * sizeof(*pools));
-
-		if (p == NULL)
-			break;
-		pools = p;
-		pools[np] = strdup(store_col_text(s, 0));
-		if (pools[np] == NULL)
-			break;
-		np++;
-	}
-	if (s)
-		sqlite3_reset(s);
-	for (size_t i = 0; i < np; i++) {
-		struct pool_util u;
-
-		if (pool_util_now(ctrl->st, pools[i], &u) < 0)
-			continue;
-		for (int d = 0; d < 3; d++) {
-			buf_printf(&b, "fincloud_pool_eta{pool=\"%s\",dimension="
-				       "\"%s\",kind=\"allocated\"} %.6f\n",
-				   pools[i], dim_names[d],
-				   eta(u.alloc[d], u.usable[d]));
-			buf_printf(&b, "fincloud_pool_eta{pool=\"%s\",dimension="
-				       "\"%s\",kind=\"used\"} %.6f\n",
-				   pools[i], dim_names[d],
-				   eta(u.used[d], u.total[d]));
-		}
-		free(pools[i]);
-	}
-	free(pools);
-	buf_puts(&b, "# HELP fincloud_hosts Hosts by state.\n"
-		     "# TYPE fincloud_hosts gauge\n");
-	s = store_stmt(ctrl->st,
-		       "SELECT s.st, (SELECT count(*) FROM hosts h WHERE "
-		       "(s.st = 'maintenance' AND h.maintenance AND h.state = 'up')"
-		       " OR (s.st = 'up' AND h.state = 'up' AND NOT h.maintenance)"
-		       " OR (s.st = 'down' AND h.state = 'down')) FROM "
-		       "(SELECT 'up' AS st UNION ALL SELECT 'down' UNION ALL "
-		       "SELECT 'maintenance') s");
-	while (s && sqlite3_step(s) == SQLITE_ROW)
-		buf_printf(&b, "fincloud_hosts{state=\"%s\"} %" PRId64 "\n",
-			   store_col_text(s, 0),
-			   (int64_t)sqlite3_column_int64(s, 1));
-	buf_puts(&b, "# HELP fincloud_vms VMs by state.\n"
-		     "# TYPE fincloud_vms gauge\n");
-	s = store_stmt(ctrl->st, "SELECT state, count(*) FROM vms GROUP BY "
-				 "state ORDER BY state");
-	while (s && sqlite3_step(s) == SQLITE_ROW)
-		buf_printf(&b, "fincloud_vms{state=\"%s\"} %" PRId64 "\n",
-			   store_col_text(s, 0),
-			   (int64_t)sqlite3_column_int64(s, 1));
+	rc = metrics_store(ctrl->st, &b);
 	store_reset_all(ctrl->st);
 	pthread_mutex_unlock(&ctrl->lock);
-
+	if (rc < 0) {
+		api_err_internal(c, "reading the metrics");
+		goto out;
+	}
 	buf_puts(&b, "# HELP fincloud_http_requests_total Requests by route "
 		     "and status class.\n"
 		     "# TYPE fincloud_http_requests_total counter\n");
@@ -1628,5 +742,6 @@ void h_metrics(struct api_ctx *c)
 	c->text = buf_detach(&b);
 	c->content_type = "text/plain; version=0.0.4";
 	c->status = 200;
+out:
 	buf_free(&b);
 }

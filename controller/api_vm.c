@@ -123,20 +123,11 @@ void h_vm_list(struct api_ctx *c)
 	static const char *const filters[] = {"tenant", "host", "state", "pool",
 					      "group", "flavor"};
 	const char *f[FC_ARRAY_LEN(filters)];
-	int64_t limit, after_seq = 0, n = 0, last = 0;
-	const char *after;
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
-	char next[32];
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 15, true) < 0)
 		return;
-	if (after && parse_int64(after, &after_seq) < 0) {
-		api_err(c, 400, "invalid_query", "after",
-			"query parameter 'after' must be the 'next' value of "
-			"the previous page");
-		return;
-	}
 	for (size_t i = 0; i < FC_ARRAY_LEN(filters); i++) {
 		f[i] = api_query(c, filters[i]);
 		if (f[i] && strlen(f[i]) > 64) {
@@ -148,7 +139,7 @@ void h_vm_list(struct api_ctx *c)
 	}
 	if (api_is_tenant(c)) {
 		if (f[0] && strcmp(f[0], c->who.tenant) != 0) {
-			api_list(c, cJSON_CreateArray(), NULL);
+			api_page_close(c, &pg);
 			return;
 		}
 		f[0] = c->who.tenant;
@@ -160,19 +151,13 @@ void h_vm_list(struct api_ctx *c)
 		    " ORDER BY seq LIMIT ?8");
 	if (s == NULL)
 		return;
-	sqlite3_bind_int64(s, 1, after_seq);
+	sqlite3_bind_int64(s, 1, pg.after_seq);
 	for (int i = 0; i < 6; i++)
 		store_bind_text(s, 2 + i, f[i]);
-	sqlite3_bind_int64(s, 8, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		last = sqlite3_column_int64(s, 15);
-		cJSON_AddItemToArray(items, api_vm_json(s));
-	}
-	snprintf(next, sizeof(next), "%" PRId64, last);
-	api_list(c, items, n > limit ? next : NULL);
+	sqlite3_bind_int64(s, 8, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, api_vm_json(s));
+	api_page_close(c, &pg);
 }
 
 static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
@@ -544,21 +529,13 @@ void h_task_get(struct api_ctx *c)
 
 void h_task_list(struct api_ctx *c)
 {
-	int64_t limit, after_seq = 0, n = 0, last = 0;
-	const char *after, *vm = api_query(c, "vm"), *state = api_query(c, "state");
+	const char *vm = api_query(c, "vm"), *state = api_query(c, "state");
 	const char *tenant = NULL;
+	struct api_page pg;
 	sqlite3_stmt *s;
-	cJSON *items;
-	char next[32];
 
-	if (api_page(c, &limit, &after) < 0)
+	if (api_page_open(c, &pg, 10, true) < 0)
 		return;
-	if (after && parse_int64(after, &after_seq) < 0) {
-		api_err(c, 400, "invalid_query", "after",
-			"query parameter 'after' must be the 'next' value of "
-			"the previous page");
-		return;
-	}
 	if (api_is_tenant(c))
 		tenant = c->who.tenant;
 	s = api_stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE seq > ?1 AND "
@@ -566,20 +543,14 @@ void h_task_list(struct api_ctx *c)
 		    "AND (?4 IS NULL OR state = ?4) ORDER BY seq LIMIT ?5");
 	if (s == NULL)
 		return;
-	sqlite3_bind_int64(s, 1, after_seq);
+	sqlite3_bind_int64(s, 1, pg.after_seq);
 	store_bind_text(s, 2, tenant);
 	store_bind_text(s, 3, vm);
 	store_bind_text(s, 4, state);
-	sqlite3_bind_int64(s, 5, limit + 1);
-	items = cJSON_CreateArray();
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		if (n++ == limit)
-			break;
-		last = sqlite3_column_int64(s, 10);
-		cJSON_AddItemToArray(items, task_json(s));
-	}
-	snprintf(next, sizeof(next), "%" PRId64, last);
-	api_list(c, items, n > limit ? next : NULL);
+	sqlite3_bind_int64(s, 5, pg.limit + 1);
+	while (api_page_step(c, &pg, s) > 0)
+		cJSON_AddItemToArray(pg.items, task_json(s));
+	api_page_close(c, &pg);
 }
 
 static int task_insert(struct api_ctx *c, const char *task_id, const char *type,

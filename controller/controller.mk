@@ -9,7 +9,8 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/series.c controller/route.c controller/config.c \
 	controller/api.c controller/api_res.c controller/api_vm.c \
 	controller/api_agent.c controller/place.c controller/rebalance.c \
-	controller/api_rebalance.c controller/model.c
+	controller/api_rebalance.c controller/model.c controller/eta.c \
+	controller/resource.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm

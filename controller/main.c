@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
+#include "controller/eta.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
 
@@ -191,7 +192,7 @@ static void *background(void *arg)
 		if (last_sample == 0 ||
 		    now - last_sample >=
 			    (uint64_t)ctrl->cfg.sample_interval_s * 1000000000ULL) {
-			if (api_sample_pools(ctrl, compact) < 0)
+			if (eta_sample_pools(ctrl, compact) < 0)
 				log_error("utilisation sample: %s", err_msg());
 			last_sample = now;
 			if (compact)

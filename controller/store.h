@@ -60,6 +60,13 @@ int store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* Column as a string, "" for NULL (valid until the next step/reset). */
 const char *store_col_text(sqlite3_stmt *s, int i);
 
+/* Run the cached statement sql with key bound to ?1 and step it once:
+ * 1 with *s on its first row (the caller reads it, then resets *s), 0
+ * when it yields none, -1 with err_set() naming what when it fails. A
+ * failure is never "no row". */
+int store_find(struct store *st, const char *sql, const char *key,
+	       sqlite3_stmt **s, const char *what);
+
 /* fdatasync the WAL file: every transaction committed before the call
  * started is on disk when it returns 0. Needs no lock (it only uses a file
  * descriptor of its own). */

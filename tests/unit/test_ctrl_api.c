@@ -1,7 +1,8 @@
 /* Unit tests of the API dispatcher (controller/api.c) in process, on a
  * temporary SQLite store: body validation (malformed JSON, wrong types,
  * unknown fields, names) naming the field, role checks, tenant scoping
- * (404, not 403), and that failed requests leave no rows. */
+ * (404, not 403), and that failed requests leave no rows; and of the
+ * utilisation eta (controller/eta.c) on the same store. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -9,10 +10,12 @@
 
 #include "tests/unit/fc_test.h"
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/eta.h"
 #include "controller/auth.h"
 #include "controller/store.h"
 
@@ -281,6 +284,173 @@ static void test_failures_audited_without_rows(void **state)
 				  "LIMIT 1"), 400);
 }
 
+/* A successful DELETE answers 204 with no body (not a 500 for the body
+ * it lacks), and the audit entry says 204. */
+static void test_delete_answers_204(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o = NULL;
+
+	assert_int_equal(req(f, "DELETE", "/v1/tenants/b", NULL, f->admin, &o),
+			 204);
+	assert_null(o);
+	assert_int_equal(count(f, "SELECT count(*) FROM tenants WHERE name='b'"),
+			 0);
+	assert_int_equal(count(f, "SELECT result FROM audit ORDER BY seq DESC "
+				  "LIMIT 1"), 204);
+	assert_int_equal(req(f, "DELETE", "/v1/tenants/b", NULL, f->admin, &o),
+			 404);
+	assert_string_equal(err_code(o), "not_found");
+	cJSON_Delete(o);
+}
+
+/* A statement that fails (here: its table is gone) answers 500, and is
+ * never read as "no such row": not as an empty list, a missing tenant,
+ * or a pool that nothing refers to (and may be deleted). */
+static void test_db_error_is_500(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o;
+
+	assert_int_equal(req(f, "POST", "/v1/pools", "{\"name\":\"p\"}",
+			     f->admin, NULL), 201);
+	assert_int_equal(req(f, "GET", "/v1/tenants", NULL, f->admin, NULL),
+			 200);
+	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st),
+				      "DROP TABLE tenant_pools", NULL, NULL,
+				      NULL), SQLITE_OK);
+	assert_int_equal(req(f, "DELETE", "/v1/pools/p", NULL, f->admin, &o),
+			 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
+	assert_int_equal(count(f, "SELECT count(*) FROM pools WHERE name='p'"),
+			 1);
+	assert_int_equal(req(f, "GET", "/v1/tenants", NULL, f->admin, &o), 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "GET", "/v1/tenants/a", NULL, f->admin, NULL),
+			 500);
+	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, NULL),
+			 200);
+	/* nor is a token that cannot be looked up "not valid" (401) */
+	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st), "DROP TABLE tokens",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, &o), 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
+}
+
+/* Groups are scoped to their tenant: a tenant principal lists, reads and
+ * deletes only its own; another tenant's group looks absent. */
+static void test_group_scoping(void **state)
+{
+	struct fixture *f = *state;
+	cJSON *o;
+
+	assert_int_equal(req(f, "POST", "/v1/groups",
+			     "{\"name\":\"ga\",\"tenant\":\"a\"}", f->admin,
+			     NULL), 201);
+	assert_int_equal(req(f, "POST", "/v1/groups",
+			     "{\"name\":\"gb\",\"tenant\":\"b\"}", f->admin,
+			     NULL), 201);
+	assert_int_equal(req(f, "GET", "/v1/groups", NULL, f->tenant_a, &o),
+			 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "items")), 1);
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "GET", "/v1/groups/gb", NULL, f->tenant_a, NULL),
+			 404);
+	assert_int_equal(req(f, "DELETE", "/v1/groups/gb", NULL, f->tenant_a,
+			     NULL), 404);
+	assert_int_equal(count(f, "SELECT count(*) FROM groups"), 2);
+	assert_int_equal(req(f, "DELETE", "/v1/groups/ga", NULL, f->tenant_a,
+			     NULL), 204);
+	assert_int_equal(req(f, "DELETE", "/v1/tenants/b", NULL, f->admin, &o),
+			 409);
+	assert_string_equal(err_code(o), "in_use");
+	cJSON_Delete(o);
+}
+
+static void exec(struct fixture *f, const char *sql)
+{
+	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st), sql, NULL, NULL,
+				      NULL), SQLITE_OK);
+}
+
+/* Pool p (vCPU overcommit 2): h1 up with 8 vCPUs, 1000 MiB, 100 GiB and
+ * one VM claiming 4 / 500 / 10 and using 2 / 250 / 5; h2 as large but
+ * down (it counts for nothing). */
+static void eta_pool(struct fixture *f)
+{
+	exec(f, "INSERT INTO pools VALUES ('p', 2, 1, 1, 'pack', '', 0);"
+		"INSERT INTO hosts(name, pool, state, vcpus, mem_mib, disk_gib,"
+		" registered_ms) VALUES ('h1', 'p', 'up', 8, 1000, 100, 0),"
+		" ('h2', 'p', 'down', 8, 1000, 100, 0);"
+		"INSERT INTO flavors VALUES ('f', 4, 500, 10, 0);"
+		"INSERT INTO vms(id, name, tenant, flavor, pool, host, vcpus,"
+		" mem_mib, disk_gib, desired, state, cpu_pct, balloon_mib,"
+		" disk_alloc_bytes, created_ms, updated_ms) VALUES ('v1', 'v1',"
+		" 'a', 'f', 'p', 'h1', 4, 500, 10, 'running', 'running', 200,"
+		" 250, 5368709120, 0, 0);");
+}
+
+static void test_eta_pool_now(void **state)
+{
+	struct fixture *f = *state;
+	struct eta_pool u;
+
+	eta_pool(f);
+	assert_int_equal(eta_pool_now(f->ctrl.st, "p", &u), 0);
+	assert_true(u.found);
+	assert_int_equal(u.hosts, 1);
+	assert_true(u.total[0] == 8 && u.total[1] == 1000 && u.total[2] == 100);
+	assert_true(u.usable[0] == 16 && u.usable[1] == 1000);
+	assert_true(u.alloc[0] == 4 && u.alloc[1] == 500 && u.alloc[2] == 10);
+	assert_true(u.used[0] == 2 && u.used[1] == 250 && u.used[2] == 5);
+	assert_true(eta_ratio(u.alloc[0], u.usable[0]) == 0.25);
+	assert_true(eta_ratio(1, 0) == 0);
+	assert_int_equal(eta_pool_now(f->ctrl.st, "nope", &u), 0);
+	assert_false(u.found);
+	assert_int_equal(u.hosts, 0);
+}
+
+static void test_eta_sample_and_metrics(void **state)
+{
+	struct fixture *f = *state;
+	struct buf b;
+
+	eta_pool(f);
+	assert_int_equal(eta_sample_pools(&f->ctrl, false), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM util_samples WHERE "
+				  "pool = 'p' AND v0 = 0.25 AND v3 = 0.25"), 1);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(eta_metrics(f->ctrl.st, &b), 0);
+	assert_non_null(strstr(buf_str(&b),
+			       "fincloud_pool_eta{pool=\"p\",dimension=\"vcpus\","
+			       "kind=\"allocated\"} 0.250000\n"));
+	assert_non_null(strstr(buf_str(&b),
+			       "fincloud_pool_eta{pool=\"p\",dimension="
+			       "\"mem_mib\",kind=\"used\"} 0.250000\n"));
+	buf_free(&b);
+}
+
+/* A failing store fails the reading, the sample and the metrics: it is
+ * never an empty pool. */
+static void test_eta_store_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct eta_pool u;
+	struct buf b;
+
+	eta_pool(f);
+	exec(f, "DROP TABLE tasks; DROP TABLE vms");
+	assert_int_equal(eta_pool_now(f->ctrl.st, "p", &u), -1);
+	assert_int_equal(eta_sample_pools(&f->ctrl, false), -1);
+	assert_int_equal(count(f, "SELECT count(*) FROM util_samples"), 0);
+	buf_init(&b, 1 << 16);
+	assert_int_equal(eta_metrics(f->ctrl.st, &b), -1);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +463,18 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_failures_audited_without_rows,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_answers_204, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_db_error_is_500, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_group_scoping, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eta_pool_now, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eta_sample_and_metrics,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eta_store_failure, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,265 @@
+/* Utilisation eta per pool: now, sampled into the series, as an API
+ * answer and as a metric. */
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/eta.h"
+#include "controller/series.h"
+#include "controller/store.h"
+
+const char *const eta_dim_names[ETA_DIMS] = {"vcpus", "mem_mib", "disk_gib"};
+
+double eta_ratio(double part, double total)
+{
+	return total > 0 ? part / total : 0;
+}
+
+int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(u, 0, sizeof(*u));
+	/* no row when there is no such pool */
+	rc = store_find(st, "SELECT count(h.name), total(h.vcpus), "
+			    "total(h.mem_mib), total(h.disk_gib), p.ratio_vcpus, "
+			    "p.ratio_mem, p.ratio_disk FROM pools p LEFT JOIN "
+			    "hosts h ON h.pool = p.name AND h.state = 'up' "
+			    "WHERE p.name = ?1 GROUP BY p.name", pool, &s,
+			"reading pool capacity");
+	if (rc <= 0)
+		goto out;
+	u->found = true;
+	u->hosts = sqlite3_column_int64(s, 0);
+	for (int i = 0; i < ETA_DIMS; i++) {
+		u->total[i] = sqlite3_column_double(s, 1 + i);
+		u->usable[i] = u->total[i] * sqlite3_column_double(s, 4 + i);
+	}
+	sqlite3_reset(s);
+	/* an aggregate: always one row */
+	rc = store_find(st, "SELECT total(v.vcpus), total(v.mem_mib), "
+			    "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
+			    "total(v.balloon_mib), "
+			    "total(v.disk_alloc_bytes) / 1073741824.0 "
+			    "FROM vms v JOIN hosts h ON h.name = v.host "
+			    "WHERE h.pool = ?1 AND h.state = 'up'", pool, &s,
+			"reading pool allocation");
+	if (rc <= 0)
+		goto out;
+	for (int i = 0; i < ETA_DIMS; i++) {
+		u->alloc[i] = sqlite3_column_double(s, i);
+		u->used[i] = sqlite3_column_double(s, ETA_DIMS + i);
+	}
+	sqlite3_reset(s);
+out:
+	return rc < 0 ? -1 : 0;
+}
+
+/* The answer of GET /v1/pools/{name}/utilization but its series. */
+static cJSON *eta_now_json(const char *pool, int64_t now,
+			   const struct eta_pool *u)
+{
+	cJSON *o = cJSON_CreateObject(), *dims;
+
+	cJSON_AddStringToObject(o, "pool", pool);
+	cJSON_AddNumberToObject(o, "time_ms", (double)now);
+	cJSON_AddNumberToObject(o, "hosts", (double)u->hosts);
+	dims = cJSON_AddObjectToObject(o, "dimensions");
+	for (int i = 0; i < ETA_DIMS; i++) {
+		cJSON *d = cJSON_AddObjectToObject(dims, eta_dim_names[i]);
+
+		cJSON_AddNumberToObject(d, "total", u->total[i]);
+		cJSON_AddNumberToObject(d, "usable", u->usable[i]);
+		cJSON_AddNumberToObject(d, "allocated", u->alloc[i]);
+		cJSON_AddNumberToObject(d, "used", u->used[i]);
+		cJSON_AddNumberToObject(d, "eta_allocated",
+					eta_ratio(u->alloc[i], u->usable[i]));
+		cJSON_AddNumberToObject(d, "eta_used",
+					eta_ratio(u->used[i], u->total[i]));
+	}
+	return o;
+}
+
+/* Append pool's samples since since_ms (oldest first, at most 5000) to
+ * series. 0, or -1 with err_set(). */
+static int eta_series_json(struct store *st, const char *pool,
+			   int64_t since_ms, cJSON *series)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT level, time_ms, n, v0, v1, v2, "
+					 "v3, v4, v5 FROM util_samples WHERE "
+					 "pool = ? AND time_ms >= ? ORDER BY "
+					 "time_ms, level DESC LIMIT 5000");
+	int rc = SQLITE_ERROR;
+
+	if (s) {
+		store_bind_text(s, 1, pool);
+		sqlite3_bind_int64(s, 2, since_ms);
+	}
+	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *p = cJSON_CreateObject(), *ea, *eu;
+		int level = sqlite3_column_int(s, 0);
+
+		cJSON_AddNumberToObject(p, "time_ms",
+					(double)sqlite3_column_int64(s, 1));
+		cJSON_AddNumberToObject(p, "resolution_s",
+					level >= 0 && level < SERIES_LEVELS
+						? (double)series_levels[level].width_ms / 1000
+						: 0);
+		cJSON_AddNumberToObject(p, "samples",
+					(double)sqlite3_column_int64(s, 2));
+		ea = cJSON_AddObjectToObject(p, "eta_allocated");
+		eu = cJSON_AddObjectToObject(p, "eta_used");
+		for (int i = 0; i < ETA_DIMS; i++) {
+			cJSON_AddNumberToObject(ea, eta_dim_names[i],
+						sqlite3_column_double(s, 3 + i));
+			cJSON_AddNumberToObject(eu, eta_dim_names[i],
+						sqlite3_column_double(s, 6 + i));
+		}
+		cJSON_AddItemToArray(series, p);
+	}
+	if (s && rc != SQLITE_DONE)
+		store_err(st, "reading the utilisation series");
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void h_pool_util(struct api_ctx *c)
+{
+	const char *pool = c->m->params[0], *since_q = api_query(c, "since");
+	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
+	struct eta_pool u;
+	cJSON *o;
+
+	if (since_q && parse_int64(since_q, &since) < 0) {
+		api_err(c, 400, "invalid_query", "since",
+			"query parameter 'since' must be a time in ms since "
+			"the epoch");
+	} else if (eta_pool_now(c->ctrl->st, pool, &u) < 0) {
+		api_err_internal(c, "computing utilisation");
+	} else if (!u.found) {
+		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
+			pool);
+	} else {
+		o = eta_now_json(pool, now, &u);
+		if (eta_series_json(c->ctrl->st, pool, since,
+				    cJSON_AddArrayToObject(o, "series")) == 0) {
+			api_ok(c, 200, o);
+		} else {
+			cJSON_Delete(o);
+			api_err_internal(c, "reading the utilisation series");
+		}
+	}
+}
+
+/* The names of every pool, sorted: *out[0..*n) (free each and the array,
+ * also after an error). 0, or -1 with err_set(). */
+static int eta_pool_names(struct store *st, char ***out, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT name FROM pools ORDER BY name");
+	int rc = SQLITE_ERROR, ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char **p = realloc(*out, (*n + 1) * sizeof(**out));
+
+		if (p)
+			*out = p;
+		if (p == NULL || (p[*n] = strdup(store_col_text(s, 0))) == NULL) {
+			err_set("listing the pools: out of memory");
+			goto out;
+		}
+		(*n)++;
+	}
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else
+		store_err(st, "listing the pools");
+out:
+	if (s)
+		sqlite3_reset(s);
+	return ret;
+}
+
+static void eta_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int eta_sample_pools(struct ctrl *ctrl, bool compact)
+{
+	struct store *st = ctrl->st;
+	char **pools;
+	size_t n;
+	int ret = -1;
+	int64_t now = time_wall_ms();
+
+	if (eta_pool_names(st, &pools, &n) < 0)
+		goto out;
+	if (store_begin(st, false) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct series_sample smp = {.time_ms = now, .n = 1};
+		struct eta_pool u;
+
+		if (eta_pool_now(st, pools[i], &u) < 0)
+			goto rollback;
+		for (int d = 0; d < ETA_DIMS; d++) {
+			smp.v[d] = eta_ratio(u.alloc[d], u.usable[d]);
+			smp.v[ETA_DIMS + d] = eta_ratio(u.used[d], u.total[d]);
+		}
+		if (series_add(st, pools[i], &smp) < 0)
+			goto rollback;
+	}
+	if (compact && series_compact(st, now) < 0)
+		goto rollback;
+	if (store_commit(st) < 0)
+		goto out;
+	ret = 0;
+	goto out;
+rollback:
+	store_rollback(st);
+out:
+	eta_names_free(pools, n);
+	return ret;
+}
+
+int eta_metrics(struct store *st, struct buf *b)
+{
+	char **pools;
+	size_t n;
+	int ret = -1;
+
+	buf_puts(b, "# HELP fincloud_pool_eta Utilisation eta = V_used / "
+		    "V_total per pool and dimension (allocated claims over the "
+		    "usable capacity, capacity x overcommit ratio, or measured "
+		    "use over the physical capacity, of hosts that are up).\n"
+		    "# TYPE fincloud_pool_eta gauge\n");
+	if (eta_pool_names(st, &pools, &n) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct eta_pool u;
+
+		if (eta_pool_now(st, pools[i], &u) < 0)
+			goto out;
+		for (int d = 0; d < ETA_DIMS; d++) {
+			buf_printf(b, "fincloud_pool_eta{pool=\"%s\",dimension="
+				      "\"%s\",kind=\"allocated\"} %.6f\n",
+				   pools[i], eta_dim_names[d],
+				   eta_ratio(u.alloc[d], u.usable[d]));
+			buf_printf(b, "fincloud_pool_eta{pool=\"%s\",dimension="
+				      "\"%s\",kind=\"used\"} %.6f\n",
+				   pools[i], eta_dim_names[d],
+				   eta_ratio(u.used[d], u.total[d]));
+		}
+	}
+	ret = 0;
+out:
+	eta_names_free(pools, n);
+	return ret;
+}

@@ -1,0 +1,54 @@
+/*
+ * eta.h - utilisation eta = V_used / V_total per pool and dimension (vCPU,
+ * memory, disk): computed now from the store, sampled into the series
+ * (series.h) by the background job, answered by
+ * GET /v1/pools/{name}/utilization (h_pool_util, declared in api.h) and
+ * exported by /metrics.
+ *
+ * Every function here reads the store: the caller holds the controller
+ * lock (ctrl.h).
+ */
+#ifndef FC_CTRL_ETA_H
+#define FC_CTRL_ETA_H
+
+#include "common/buf.h"
+#include "common/fc.h"
+
+#define ETA_DIMS 3
+
+struct ctrl;
+struct store;
+
+/* "vcpus", "mem_mib", "disk_gib": the dimensions' names in the API. */
+extern const char *const eta_dim_names[ETA_DIMS];
+
+/* One pool now. total: physical capacity of its hosts that are up (vCPUs,
+ * MiB, GiB); usable: the same times the pool's overcommit ratio, what
+ * placement may allocate; alloc: the claims of the VMs on those hosts;
+ * used: their measured use (vCPUs busy, MiB ballooned, GiB on disk). */
+struct eta_pool {
+	double total[ETA_DIMS], usable[ETA_DIMS], alloc[ETA_DIMS],
+		used[ETA_DIMS];
+	int64_t hosts;  /* hosts up */
+	bool found;     /* false: no such pool (everything else 0) */
+};
+
+/* part / total, 0 when total is 0. eta_allocated = alloc / usable (1.0 is
+ * a full pool, as the scheduler counts it); eta_used = used / total. */
+double eta_ratio(double part, double total);
+
+/* Read pool's utilisation into *u. 0 (u->found false when the pool does
+ * not exist), or -1 with err_set() when the store fails. */
+int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u);
+
+/* Take one sample of every pool into the series in one transaction of
+ * its own, and compact the series when compact is true. 0, or -1 with
+ * err_set() (nothing recorded). */
+int eta_sample_pools(struct ctrl *ctrl, bool compact);
+
+/* Append the fincloud_pool_eta gauge (HELP, TYPE and a line per pool,
+ * dimension and kind) to b in the Prometheus text format. 0, or -1 with
+ * err_set() when the store fails (b then holds part of it). */
+int eta_metrics(struct store *st, struct buf *b);
+
+#endif

@@ -1,0 +1,595 @@
+/* The operators' resources described once each, and their shared list,
+ * get and delete handlers (see resource.h). */
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "common/util.h"
+#include "controller/resource.h"
+#include "controller/store.h"
+
+/* "a,b,c" -> ["a", "b", "c"] */
+static cJSON *csv_array(const char *csv)
+{
+	cJSON *a = cJSON_CreateArray();
+	const char *p = csv;
+
+	while (p && *p) {
+		size_t len = strcspn(p, ",");
+		char item[NAME_MAX_LEN + 1];
+
+		snprintf(item, sizeof(item), "%.*s", (int)len, p);
+		cJSON_AddItemToArray(a, cJSON_CreateString(item));
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return a;
+}
+
+/* An integer column that may be NULL (JSON null). */
+static void add_opt_int(cJSON *o, const char *key, sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key,
+					(double)sqlite3_column_int64(s, i));
+}
+
+/* A text column that may be NULL (JSON null). */
+static void add_opt_str(cJSON *o, const char *key, sqlite3_stmt *s, int i)
+{
+	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddStringToObject(o, key, store_col_text(s, i));
+}
+
+/* ------------------------------------------------------------------ pools */
+
+static cJSON *pool_json(struct store *st, sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	(void)st;
+	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
+	cJSON_AddNumberToObject(o, "cpu_ratio", sqlite3_column_double(s, 1));
+	cJSON_AddNumberToObject(o, "mem_ratio", sqlite3_column_double(s, 2));
+	cJSON_AddNumberToObject(o, "disk_ratio", sqlite3_column_double(s, 3));
+	cJSON_AddStringToObject(o, "policy", store_col_text(s, 4));
+	cJSON_AddItemToObject(o, "compliance_classes",
+			      csv_array(store_col_text(s, 5)));
+	cJSON_AddNumberToObject(o, "created_ms",
+				(double)sqlite3_column_int64(s, 6));
+	return o;
+}
+
+const struct res_kind res_pools = {
+	.noun = "pool",
+	.path = "/v1/pools",
+	RES_SQL("pools", "name",
+		"name, ratio_vcpus, ratio_mem, ratio_disk, policy, compliance, "
+		"created_ms", "NULL", ""),
+	.to_json = pool_json,
+	.hint = ": list pools with 'finctl pool list'",
+	.in_use_sql = "SELECT 1 FROM hosts WHERE pool = ?1 UNION ALL "
+		      "SELECT 1 FROM tenant_pools WHERE pool = ?1",
+	.in_use_msg = "still has hosts or tenants allowed in it: move or "
+		      "remove them first",
+};
+
+/* ------------------------------------------------------------------ hosts */
+
+static cJSON *host_json(struct store *st, sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+
+	(void)st;
+	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
+	cJSON_AddStringToObject(o, "pool", store_col_text(s, 1));
+	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
+	cJSON_AddBoolToObject(o, "maintenance", sqlite3_column_int(s, 3));
+	cJSON_AddStringToObject(o, "status", store_col_text(s, 4));
+	cJSON_AddStringToObject(o, "degraded_reason", store_col_text(s, 5));
+	cJSON_AddStringToObject(o, "migration_uri", store_col_text(s, 6));
+	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 7));
+	cJSON_AddNumberToObject(o, "mem_mib", (double)sqlite3_column_int64(s, 8));
+	cJSON_AddNumberToObject(o, "disk_gib", (double)sqlite3_column_int64(s, 9));
+	cJSON_AddNumberToObject(o, "mem_free_mib",
+				(double)sqlite3_column_int64(s, 10));
+	cJSON_AddNumberToObject(o, "disk_free_gib",
+				(double)sqlite3_column_int64(s, 11));
+	cJSON_AddStringToObject(o, "cpu_model", store_col_text(s, 12));
+	cJSON_AddStringToObject(o, "virt_type", store_col_text(s, 13));
+	cJSON_AddStringToObject(o, "libvirt_version", store_col_text(s, 14));
+	cJSON_AddNumberToObject(o, "cost", sqlite3_column_double(s, 15));
+	cJSON_AddNumberToObject(o, "availability", sqlite3_column_double(s, 16));
+	cJSON_AddNumberToObject(o, "generation",
+				(double)sqlite3_column_int64(s, 17));
+	cJSON_AddNumberToObject(o, "generation_seen",
+				(double)sqlite3_column_int64(s, 18));
+	cJSON_AddNumberToObject(o, "last_seen_ms",
+				(double)sqlite3_column_int64(s, 19));
+	cJSON_AddNumberToObject(o, "vm_count", (double)sqlite3_column_int64(s, 20));
+	a = cJSON_AddObjectToObject(o, "allocated");
+	cJSON_AddNumberToObject(a, "vcpus", sqlite3_column_double(s, 21));
+	cJSON_AddNumberToObject(a, "mem_mib", sqlite3_column_double(s, 22));
+	cJSON_AddNumberToObject(a, "disk_gib", sqlite3_column_double(s, 23));
+	return o;
+}
+
+/* No DELETE route: a host comes and goes with its agent. */
+const struct res_kind res_hosts = {
+	.noun = "host",
+	RES_SQL("hosts", "name",
+		"r.name, r.pool, r.state, r.maintenance, r.status, "
+		"r.degraded_reason, r.migration_uri, r.vcpus, r.mem_mib, "
+		"r.disk_gib, r.mem_free_mib, r.disk_free_gib, r.cpu_model, "
+		"r.virt_type, r.libvirt_version, r.cost, r.availability, "
+		"r.generation, r.generation_seen, r.last_seen_ms, "
+		"(SELECT count(*) FROM vms WHERE host = r.name), "
+		"(SELECT total(vcpus) FROM vms WHERE host = r.name), "
+		"(SELECT total(mem_mib) FROM vms WHERE host = r.name), "
+		"(SELECT total(disk_gib) FROM vms WHERE host = r.name)",
+		"NULL",
+		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
+		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),
+	.to_json = host_json,
+	.filters = {"pool", "state"},
+	.hint = ": hosts appear when their agent registers",
+};
+
+/* ---------------------------------------------------------------- tenants */
+
+static cJSON *tenant_json(struct store *st, sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject(), *q, *u;
+
+	(void)st;
+	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
+	cJSON_AddStringToObject(o, "isolation", store_col_text(s, 1));
+	cJSON_AddStringToObject(o, "compliance_class", store_col_text(s, 2));
+	cJSON_AddItemToObject(o, "pools", csv_array(store_col_text(s, 8)));
+	q = cJSON_AddObjectToObject(o, "quota");
+	add_opt_int(q, "vcpus", s, 3);
+	add_opt_int(q, "mem_mib", s, 4);
+	add_opt_int(q, "disk_gib", s, 5);
+	add_opt_int(q, "vms", s, 6);
+	u = cJSON_AddObjectToObject(o, "usage");
+	cJSON_AddNumberToObject(u, "vcpus", sqlite3_column_double(s, 9));
+	cJSON_AddNumberToObject(u, "mem_mib", sqlite3_column_double(s, 10));
+	cJSON_AddNumberToObject(u, "disk_gib", sqlite3_column_double(s, 11));
+	cJSON_AddNumberToObject(u, "vms", (double)sqlite3_column_int64(s, 12));
+	cJSON_AddNumberToObject(o, "created_ms",
+				(double)sqlite3_column_int64(s, 7));
+	return o;
+}
+
+/* A tenant is its own owner: a tenant principal sees only itself. */
+const struct res_kind res_tenants = {
+	.noun = "tenant",
+	.path = "/v1/tenants",
+	RES_SQL("tenants", "name",
+		"r.name, r.isolation, r.compliance_class, r.quota_vcpus, "
+		"r.quota_mem_mib, r.quota_disk_gib, r.quota_vms, r.created_ms, "
+		"(SELECT group_concat(pool) FROM (SELECT pool FROM tenant_pools "
+		" WHERE tenant = r.name ORDER BY pool)), "
+		"(SELECT total(vcpus) FROM claims WHERE tenant = r.name), "
+		"(SELECT total(mem_mib) FROM claims WHERE tenant = r.name), "
+		"(SELECT total(disk_gib) FROM claims WHERE tenant = r.name), "
+		"(SELECT CAST(total(n) AS INTEGER) FROM claims WHERE "
+		"tenant = r.name)",
+		"r.name", " AND (?3 IS NULL OR r.name = ?3)"),
+	.to_json = tenant_json,
+	.scoped = true,
+	.owner_col = 0,
+	.hint = ": list tenants with 'finctl tenant list'",
+	.in_use_sql = "SELECT 1 FROM vms WHERE tenant = ?1 UNION ALL "
+		      "SELECT 1 FROM groups WHERE tenant = ?1",
+	.in_use_msg = "still has VMs or groups: delete them first",
+};
+
+/* ----------------------------------------------------------------- groups */
+
+/* 1 - prod(1 - A_host) over the distinct hosts of the group's members
+ * (0 without members) into *avail, their number into *hosts. 0, or -1
+ * with err_set(). */
+static int group_availability(struct store *st, const char *group,
+			      double *avail, int64_t *hosts)
+{
+	sqlite3_stmt *q = store_stmt(st, "SELECT DISTINCT h.name, "
+					 "h.availability FROM vms v JOIN hosts h "
+					 "ON h.name = v.host WHERE v.grp = ? AND "
+					 "v.desired != 'deleted'");
+	double down = 1;
+	int rc;
+
+	*hosts = 0;
+	*avail = 0;
+	if (q == NULL)
+		return -1;
+	store_bind_text(q, 1, group);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		down *= 1 - sqlite3_column_double(q, 1);
+		(*hosts)++;
+	}
+	if (rc != SQLITE_DONE)
+		store_err(st, "computing the group's availability");
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (*hosts)
+		*avail = 1 - down;
+	return 0;
+}
+
+static cJSON *group_json(struct store *st, sqlite3_stmt *s)
+{
+	cJSON *o;
+	int64_t hosts;
+	double a, target = sqlite3_column_double(s, 3);
+
+	if (group_availability(st, store_col_text(s, 0), &a, &hosts) < 0)
+		return NULL;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
+	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
+	cJSON_AddStringToObject(o, "policy", store_col_text(s, 2));
+	cJSON_AddNumberToObject(o, "availability", target);
+	cJSON_AddNumberToObject(o, "members", (double)sqlite3_column_int64(s, 5));
+	cJSON_AddNumberToObject(o, "hosts", (double)hosts);
+	cJSON_AddNumberToObject(o, "achieved_availability", a);
+	cJSON_AddBoolToObject(o, "meets_target", a >= target);
+	cJSON_AddNumberToObject(o, "created_ms",
+				(double)sqlite3_column_int64(s, 4));
+	return o;
+}
+
+const struct res_kind res_groups = {
+	.noun = "group",
+	.path = "/v1/groups",
+	RES_SQL("groups", "name",
+		"r.name, r.tenant, r.policy, r.availability, r.created_ms, "
+		"(SELECT count(*) FROM vms WHERE grp = r.name)",
+		"r.tenant", " AND (?3 IS NULL OR r.tenant = ?3)"),
+	.to_json = group_json,
+	.scoped = true,
+	.owner_col = 1,
+	.tenant_query = "tenant",
+	.hint = ": list groups with 'finctl group list'",
+	.in_use_sql = "SELECT 1 FROM vms WHERE grp = ?1",
+	.in_use_msg = "still has VMs: delete them first",
+};
+
+/* ---------------------------------------------------------------- flavors */
+
+static cJSON *flavor_json(struct store *st, sqlite3_stmt *s)
+{
+	static const char *const ints[] = {"vcpus", "mem_mib", "disk_gib",
+					   "created_ms"};
+	cJSON *o = cJSON_CreateObject();
+
+	(void)st;
+	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
+	for (int i = 0; i < 4; i++)
+		cJSON_AddNumberToObject(o, ints[i],
+					(double)sqlite3_column_int64(s, 1 + i));
+	return o;
+}
+
+const struct res_kind res_flavors = {
+	.noun = "flavor",
+	.path = "/v1/flavors",
+	RES_SQL("flavors", "name", "name, vcpus, mem_mib, disk_gib, created_ms",
+		"NULL", ""),
+	.to_json = flavor_json,
+	.hint = ": list flavors with 'finctl flavor list'",
+	.in_use_sql = "SELECT 1 FROM vms WHERE flavor = ?1",
+	.in_use_msg = "is used by VMs",
+};
+
+/* ----------------------------------------------------------------- tokens */
+
+/* Never the secret: only its hash is stored, and only create shows it. */
+static cJSON *token_json(struct store *st, sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	(void)st;
+	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
+	cJSON_AddStringToObject(o, "role", store_col_text(s, 1));
+	add_opt_str(o, "tenant", s, 2);
+	add_opt_str(o, "node", s, 3);
+	cJSON_AddStringToObject(o, "description", store_col_text(s, 4));
+	cJSON_AddNumberToObject(o, "created_ms",
+				(double)sqlite3_column_int64(s, 5));
+	return o;
+}
+
+const struct res_kind res_tokens = {
+	.noun = "token",
+	RES_SQL("tokens", "id",
+		"id, role, tenant, node, description, created_ms", "NULL", ""),
+	.to_json = token_json,
+	.hint = ": list tokens with 'finctl token list'",
+};
+
+/* ------------------------------------------------------------------ audit */
+
+static cJSON *audit_json(struct store *st, sqlite3_stmt *s)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	(void)st;
+	cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(s, 0));
+	cJSON_AddNumberToObject(o, "time_ms",
+				(double)sqlite3_column_int64(s, 1));
+	cJSON_AddStringToObject(o, "actor", store_col_text(s, 2));
+	cJSON_AddStringToObject(o, "action", store_col_text(s, 3));
+	cJSON_AddStringToObject(o, "target", store_col_text(s, 4));
+	cJSON_AddNumberToObject(o, "result", sqlite3_column_int(s, 5));
+	cJSON_AddStringToObject(o, "request_id", store_col_text(s, 6));
+	cJSON_AddStringToObject(o, "prev_hash", store_col_text(s, 7));
+	cJSON_AddStringToObject(o, "hash", store_col_text(s, 8));
+	return o;
+}
+
+/* Only listed, by entry number: the log is append-only (audit.h). */
+const struct res_kind res_audit = {
+	.noun = "audit entry",
+	.list_sql = "SELECT seq, time_ms, actor, action, target, result, "
+		    "request_id, prev_hash, hash FROM audit r WHERE r.seq > ?1 "
+		    "ORDER BY r.seq LIMIT ?2",
+	.seq_key = true,
+	.to_json = audit_json,
+};
+
+/* ------------------------------------------------------- generic handlers */
+
+/* "reading the pool", "deleting the flavor"... */
+static const char *res_what(char *buf, size_t size, const char *verb,
+			    const struct res_kind *k)
+{
+	snprintf(buf, size, "%s the %s", verb, k->noun);
+	return buf;
+}
+
+static void res_missing(struct api_ctx *c, const struct res_kind *k,
+			const char *key)
+{
+	api_err(c, 404, "not_found", NULL, "%s '%s' does not exist%s", k->noun,
+		key, k->hint ? k->hint : "");
+}
+
+/* store_find() of sql and key: 1 with s on its row, 0 (no row), -1 with
+ * a 500 answer. */
+static int res_step_key(struct api_ctx *c, const struct res_kind *k,
+			const char *sql, const char *key, sqlite3_stmt **s)
+{
+	char what[64];
+	int rc = store_find(c->ctrl->st, sql, key, s,
+			    res_what(what, sizeof(what), "reading", k));
+
+	if (rc < 0)
+		api_err_internal(c, what);
+	return rc;
+}
+
+/* Whether the row on s is hidden from the caller (its owner, in column
+ * col, is not the caller's tenant). */
+static bool res_hidden(struct api_ctx *c, const struct res_kind *k,
+		       sqlite3_stmt *s, int col)
+{
+	return k->scoped && api_hidden_tenant(c, store_col_text(s, col));
+}
+
+void res_list(struct api_ctx *c, const struct res_kind *k)
+{
+	const char *tenant = k->tenant_query ? api_query(c, k->tenant_query)
+					     : NULL;
+	struct api_page pg;
+	sqlite3_stmt *s;
+
+	if (api_page_open(c, &pg, 0, k->seq_key) < 0)
+		goto out;
+	if (k->scoped && api_is_tenant(c)) {
+		/* another tenant's rows: an empty page */
+		if (tenant && strcmp(tenant, c->who.tenant) != 0)
+			goto out;
+		tenant = c->who.tenant;
+	}
+	s = api_stmt(c, k->list_sql);
+	if (s == NULL) {
+		pg.failed = true;
+		goto out;
+	}
+	if (k->seq_key)
+		sqlite3_bind_int64(s, 1, pg.after_seq);
+	else
+		store_bind_text(s, 1, pg.after);
+	sqlite3_bind_int64(s, 2, pg.limit + 1);
+	if (k->scoped)
+		store_bind_text(s, 3, tenant);
+	for (int i = 0; i < 2 && k->filters[i]; i++)
+		store_bind_text(s, 4 + i, api_query(c, k->filters[i]));
+	while (api_page_step(c, &pg, s) > 0) {
+		cJSON *o = k->to_json(c->ctrl->st, s);
+
+		if (o == NULL) {
+			api_err_internal(c, "reading the list");
+			pg.failed = true;
+			break;
+		}
+		cJSON_AddItemToArray(pg.items, o);
+	}
+out:
+	api_page_close(c, &pg);
+}
+
+void res_answer(struct api_ctx *c, const struct res_kind *k, const char *key,
+		int status)
+{
+	char what[64];
+	sqlite3_stmt *s;
+	cJSON *o;
+	int rc = res_step_key(c, k, k->get_sql, key, &s);
+
+	if (rc == 0 || (rc > 0 && res_hidden(c, k, s, k->owner_col))) {
+		res_missing(c, k, key);
+	} else if (rc > 0) {
+		o = k->to_json(c->ctrl->st, s);
+		if (o)
+			api_ok(c, status, o);
+		else
+			api_err_internal(c, res_what(what, sizeof(what),
+						     "reading", k));
+	}
+}
+
+void res_created(struct api_ctx *c, const struct res_kind *k, const char *key)
+{
+	res_answer(c, k, key, 201);
+	if (k->path && c->status == 201)
+		snprintf(c->location, sizeof(c->location), "%s/%s", k->path,
+			 key);
+}
+
+void res_target(struct api_ctx *c, const struct res_kind *k, const char *key)
+{
+	snprintf(c->audit_target, sizeof(c->audit_target), "%s:%s", k->noun,
+		 key);
+}
+
+void res_get(struct api_ctx *c, const struct res_kind *k)
+{
+	res_answer(c, k, c->m->params[0], 200);
+}
+
+void res_delete(struct api_ctx *c, const struct res_kind *k)
+{
+	const char *key = c->m->params[0];
+	char what[64];
+	sqlite3_stmt *s;
+	int rc;
+
+	res_target(c, k, key);
+	if (api_begin(c) < 0)
+		goto out;
+	rc = res_step_key(c, k, k->find_sql, key, &s);
+	if (rc < 0)
+		goto out;
+	if (rc == 0 || res_hidden(c, k, s, 0)) {
+		res_missing(c, k, key);
+		goto out;
+	}
+	sqlite3_reset(s);
+	rc = k->in_use_sql ? res_step_key(c, k, k->in_use_sql, key, &s) : 0;
+	if (rc < 0)
+		goto out;
+	if (rc > 0) {
+		api_err(c, 409, "in_use", NULL, "%s '%s' %s", k->noun, key,
+			k->in_use_msg);
+		goto out;
+	}
+	s = api_stmt(c, k->delete_sql);
+	if (s == NULL)
+		goto out;
+	store_bind_text(s, 1, key);
+	if (api_step_write(c, s, res_what(what, sizeof(what), "deleting", k)) ==
+	    0)
+		api_ok(c, 204, NULL);
+out:
+	return;
+}
+
+int res_exists(struct api_ctx *c, const struct res_kind *k, const char *key)
+{
+	sqlite3_stmt *s;
+	int rc = res_step_key(c, k, k->find_sql, key, &s);
+
+	if (rc > 0)
+		sqlite3_reset(s);
+	return rc;
+}
+
+/* ------------------------------------------------------ the routes' rows */
+
+void h_pool_list(struct api_ctx *c)
+{
+	res_list(c, &res_pools);
+}
+
+void h_pool_get(struct api_ctx *c)
+{
+	res_get(c, &res_pools);
+}
+
+void h_pool_delete(struct api_ctx *c)
+{
+	res_delete(c, &res_pools);
+}
+
+void h_host_list(struct api_ctx *c)
+{
+	res_list(c, &res_hosts);
+}
+
+void h_host_get(struct api_ctx *c)
+{
+	res_get(c, &res_hosts);
+}
+
+void h_tenant_list(struct api_ctx *c)
+{
+	res_list(c, &res_tenants);
+}
+
+void h_tenant_get(struct api_ctx *c)
+{
+	res_get(c, &res_tenants);
+}
+
+void h_tenant_delete(struct api_ctx *c)
+{
+	res_delete(c, &res_tenants);
+}
+
+void h_group_list(struct api_ctx *c)
+{
+	res_list(c, &res_groups);
+}
+
+void h_group_get(struct api_ctx *c)
+{
+	res_get(c, &res_groups);
+}
+
+void h_group_delete(struct api_ctx *c)
+{
+	res_delete(c, &res_groups);
+}
+
+void h_flavor_list(struct api_ctx *c)
+{
+	res_list(c, &res_flavors);
+}
+
+void h_flavor_get(struct api_ctx *c)
+{
+	res_get(c, &res_flavors);
+}
+
+void h_flavor_delete(struct api_ctx *c)
+{
+	res_delete(c, &res_flavors);
+}
+
+void h_token_list(struct api_ctx *c)
+{
+	res_list(c, &res_tokens);
+}
+
+void h_audit_list(struct api_ctx *c)
+{
+	res_list(c, &res_audit);
+}
