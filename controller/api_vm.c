@@ -409,7 +409,7 @@ void h_vm_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 12, time_wall_ms());
 	if (api_step_done(c, s, "recording the VM") < 0)
 		return;
-	if (api_bump_generation(c->ctrl, host) < 0) {
+	if (ctrl_bump_generation(c->ctrl, host) < 0) {
 		api_err_internal(c, "updating the host");
 		return;
 	}
@@ -468,7 +468,7 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 			if (api_step_done(c, s, "cancelling the VM's tasks") < 0)
 				return;
 		}
-		if (api_bump_generation(c->ctrl, host) < 0) {
+		if (ctrl_bump_generation(c->ctrl, host) < 0) {
 			api_err_internal(c, "updating the host");
 			return;
 		}
@@ -661,7 +661,7 @@ void h_vm_reboot(struct api_ctx *c)
 	}
 	if (uuid_generate_v4(task) < 0 ||
 	    task_insert(c, task, "reboot", id, tenant, host, NULL, req) < 0 ||
-	    api_bump_generation(c->ctrl, host) < 0) {
+	    ctrl_bump_generation(c->ctrl, host) < 0) {
 		if (c->status < 400)
 			api_err_internal(c, "recording the reboot");
 		return;
@@ -737,7 +737,7 @@ void h_vm_migrate(struct api_ctx *c)
 	}
 	if (uuid_generate_v4(task) < 0 ||
 	    task_insert(c, task, "migrate", id, tenant, host, target, req) < 0 ||
-	    api_bump_generation(c->ctrl, host) < 0) {
+	    ctrl_bump_generation(c->ctrl, host) < 0) {
 		if (c->status < 400)
 			api_err_internal(c, "recording the migration");
 		return;

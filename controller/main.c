@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
+#include "controller/jobs.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
 
@@ -176,34 +177,6 @@ static void on_completed(void *cls, struct MHD_Connection *con,
 	}
 }
 
-static void *background(void *arg)
-{
-	struct ctrl *ctrl = arg;
-	uint64_t last_sample = 0, last_compact = time_mono_ns();
-
-	while (!ctrl->stopping) {
-		uint64_t now = time_mono_ns();
-		bool compact = now - last_compact > 60ULL * 1000000000ULL;
-
-		pthread_mutex_lock(&ctrl->lock);
-		if (api_mark_down_hosts(ctrl) < 0)
-			log_error("liveness check: %s", err_msg());
-		if (last_sample == 0 ||
-		    now - last_sample >=
-			    (uint64_t)ctrl->cfg.sample_interval_s * 1000000000ULL) {
-			if (api_sample_pools(ctrl, compact) < 0)
-				log_error("utilisation sample: %s", err_msg());
-			last_sample = now;
-			if (compact)
-				last_compact = now;
-		}
-		store_reset_all(ctrl->st);
-		pthread_mutex_unlock(&ctrl->lock);
-		sleep(1);
-	}
-	return NULL;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -263,8 +236,7 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct MHD_Daemon *d = NULL;
 	char *cert = NULL, *key = NULL;
-	pthread_t bg;
-	bool bg_started = false;
+	struct jobs jobs = {0};
 	unsigned flags;
 	int opt, rc = 1;
 
@@ -334,10 +306,7 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		return 1;
 	}
-	pthread_mutex_init(&g_ctrl.lock, NULL);
-	pthread_mutex_init(&g_ctrl.stats_lock, NULL);
-	pthread_mutex_init(&g_ctrl.sync_lock, NULL);
-	pthread_cond_init(&g_ctrl.synced, NULL);
+	ctrl_init(&g_ctrl);
 	g_ctrl.stats = calloc(api_nroutes, sizeof(*g_ctrl.stats));
 	if (g_ctrl.stats == NULL) {
 		log_error("out of memory");
@@ -349,11 +318,7 @@ int main(int argc, char **argv)
 	}
 	if (rb_recover(&g_ctrl) < 0)
 		log_warn("rebalance runs of an earlier start: %s", err_msg());
-	/* Hosts get a fresh heartbeat_timeout after a restart: a controller
-	 * that was down must not mark every node down at once. */
-	if (store_exec(g_ctrl.st, "UPDATE hosts SET last_seen_ms = "
-				  "CAST(strftime('%s','now') AS INTEGER) * 1000 "
-				  "WHERE state = 'up'") < 0)
+	if (jobs_liveness_reset(&g_ctrl) < 0)
 		log_warn("%s", err_msg());
 
 	signal(SIGPIPE, SIG_IGN);
@@ -408,8 +373,9 @@ int main(int argc, char **argv)
 			  g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port);
 		goto out;
 	}
-	if (pthread_create(&bg, NULL, background, &g_ctrl) == 0)
-		bg_started = true;
+	if (jobs_start(&jobs, &g_ctrl) < 0)
+		log_error("%s: hosts are not marked down, pools not sampled",
+			  err_msg());
 	log_info("listening on %s://%s:%" PRId64 " (database '%s')",
 		 g_ctrl.cfg.tls_cert[0] ? "https" : "http",
 		 g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port,
@@ -419,14 +385,10 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	rc = 0;
 out:
-	g_ctrl.stopping = 1;
-	pthread_mutex_lock(&g_ctrl.lock);
-	api_notify(&g_ctrl, NULL);
-	pthread_mutex_unlock(&g_ctrl.lock);
+	ctrl_stop(&g_ctrl);
 	if (d)
 		MHD_stop_daemon(d);
-	if (bg_started)
-		pthread_join(bg, NULL);
+	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);
 	store_close(g_ctrl.st);
 	free(g_ctrl.stats);

@@ -6,7 +6,8 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "controller/api.h"
+#include "controller/audit.h"
+#include "controller/ctrl.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
 #include "scheduler/problem.h"
@@ -807,7 +808,7 @@ static int audit_move(struct rb_run *r, const struct rb_move *m,
 	snprintf(action, sizeof(action), "%s.move.%s", run_kind(r), what);
 	snprintf(target, sizeof(target), "vm:%s %s->%s task:%s", m->vm, m->from,
 		 m->to, r->task);
-	return api_audit_event(r->ctrl, action, target, r->task);
+	return audit_event(r->ctrl->st, action, target, r->task);
 }
 
 static bool host_busy(const struct rb_run *r, const char *host)
@@ -922,7 +923,7 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	if (sqlite3_step(s) != SQLITE_DONE)
 		return step_err(st, s, "recording a migration");
 	sqlite3_reset(s);
-	if (api_bump_generation(r->ctrl, m->from) < 0)
+	if (ctrl_bump_generation(r->ctrl, m->from) < 0)
 		return -1;
 	r->dirty = true;
 	m->state = MV_RUNNING;
@@ -1090,7 +1091,7 @@ static int run_step(struct rb_run *r, bool *end)
 			 r->failed ? "failed" : "done");
 		snprintf(target, sizeof(target), "task:%s %s:%s", r->task,
 			 r->drain ? "host" : "pool", r->drain ? r->host : r->pool);
-		if (api_audit_event(r->ctrl, action, target, r->task) < 0)
+		if (audit_event(r->ctrl->st, action, target, r->task) < 0)
 			return -1;
 		if (r->failed) {
 			snprintf(msg, sizeof(msg), "%s", r->error);
@@ -1201,7 +1202,7 @@ int rb_run_start(struct ctrl *ctrl, struct rb_run *run, const char *request_id,
 	snprintf(action, sizeof(action), "%s.run.start", run_kind(run));
 	snprintf(target, sizeof(target), "task:%s %s:%s", run->task,
 		 run->drain ? "host" : "pool", run->drain ? run->host : run->pool);
-	if (api_audit_event(ctrl, action, target, request_id) < 0)
+	if (audit_event(ctrl->st, action, target, request_id) < 0)
 		goto out;
 	/* the thread waits for the lock, so it sees the committed task */
 	if (pthread_create(&run->thread, NULL, run_main, run) != 0) {
