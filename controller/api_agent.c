@@ -12,6 +12,7 @@
 #include "controller/audit.h"
 #include "controller/ctrl.h"
 #include "controller/store.h"
+#include "controller/task.h"
 
 static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
 				       "disk_gib", "disk_free_gib", "cpu_model",
@@ -213,21 +214,10 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 	if (sqlite3_changes(store_db(c->ctrl->st)) > 0) {
 		/* the VM reached what was asked for, or failed: end its
 		 * lifecycle task */
-		s = api_stmt(c, "UPDATE tasks SET state = CASE WHEN ?1 = 'failed' "
-			    "THEN 'failed' ELSE 'done' END, error = ?2, "
-			    "updated_ms = ?3 WHERE vm_id = ?4 AND state IN "
-			    "('pending','running') AND ((type IN ('create','start')"
-			    " AND ?1 = 'running') OR (type = 'stop' AND ?1 = "
-			    "'stopped') OR (type IN ('create','start','stop') AND "
-			    "?1 = 'failed'))");
-		if (s == NULL)
+		if (task_vm_state(c->ctrl->st, vm, state, error) < 0) {
+			api_err_internal(c, "ending a VM's task");
 			return -1;
-		store_bind_text(s, 1, state);
-		store_bind_text(s, 2, error ? error : "");
-		sqlite3_bind_int64(s, 3, time_wall_ms());
-		store_bind_text(s, 4, vm);
-		if (api_step_done(c, s, "ending a VM's task") < 0)
-			return -1;
+		}
 		snprintf(target, sizeof(target), "vm:%.40s", vm);
 		char action[64];
 
@@ -250,8 +240,8 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 
 	cJSON_ArrayForEach(t, tasks) {
 		const char *id, *state, *error;
-		char type[16] = "", vm[40] = "", target[128] = "";
-		sqlite3_stmt *s;
+		enum task_state end;
+		struct task task;
 		int rc;
 
 		json_path_index(path, sizeof(path), "$.tasks", i++);
@@ -262,33 +252,21 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 			api_err_field(c, "tasks");
 			return -1;
 		}
-		s = api_stmt(c, "SELECT type, vm_id, target_host FROM tasks WHERE "
-			    "id = ? AND source_host = ? AND type IN "
-			    "('migrate','reboot') AND state IN "
-			    "('pending','running')");
-		if (s == NULL)
+		rc = task_load(c->ctrl->st, id, &task);
+		if (rc < 0) {
+			api_err_internal(c, "reading a task");
 			return -1;
-		store_bind_text(s, 1, id);
-		store_bind_text(s, 2, node);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
-			str_copy(type, sizeof(type), store_col_text(s, 0));
-			str_copy(vm, sizeof(vm), store_col_text(s, 1));
-			str_copy(target, sizeof(target), store_col_text(s, 2));
 		}
-		sqlite3_reset(s);
-		if (rc != SQLITE_ROW)
+		if (rc > 0 || !task_for_agent(task.type) ||
+		    strcmp(task.source_host, node) != 0 ||
+		    (task.state != TASK_PENDING && task.state != TASK_RUNNING))
 			continue; /* finished or not this node's: ignore */
 		if (strcmp(state, "running") == 0) {
-			s = api_stmt(c, "UPDATE tasks SET state = 'running', "
-				    "updated_ms = ? WHERE id = ? AND state = "
-				    "'pending'");
-			if (s == NULL)
+			/* refused when it already runs: nothing to do */
+			if (task_advance(c->ctrl->st, id, TASK_RUNNING, NULL) < 0) {
+				api_err_internal(c, "updating a task");
 				return -1;
-			sqlite3_bind_int64(s, 1, time_wall_ms());
-			store_bind_text(s, 2, id);
-			if (api_step_done(c, s, "updating a task") < 0)
-				return -1;
+			}
 			continue;
 		}
 		if (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0) {
@@ -296,31 +274,28 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 				"expected running, done or failed", path);
 			return -1;
 		}
-		s = api_stmt(c, "UPDATE tasks SET state = ?, error = ?, updated_ms = ?"
-			    " WHERE id = ?");
-		if (s == NULL)
+		end = strcmp(state, "done") == 0 ? TASK_DONE : TASK_FAILED;
+		if (task_end(c->ctrl->st, id, end,
+			     end == TASK_FAILED ? (error[0] ? error : "failed")
+						: "") < 0) {
+			api_err_internal(c, "updating a task");
 			return -1;
-		store_bind_text(s, 1, state);
-		store_bind_text(s, 2, strcmp(state, "failed") == 0
-					       ? (error[0] ? error : "failed")
-					       : "");
-		sqlite3_bind_int64(s, 3, time_wall_ms());
-		store_bind_text(s, 4, id);
-		if (api_step_done(c, s, "updating a task") < 0)
-			return -1;
-		if (strcmp(type, "migrate") == 0 && strcmp(state, "done") == 0) {
+		}
+		if (task.type == TASK_MIGRATE && end == TASK_DONE) {
+			sqlite3_stmt *s;
+
 			/* the claim moves with the VM */
 			s = api_stmt(c, "UPDATE vms SET host = ?, pool = (SELECT pool "
 				    "FROM hosts WHERE name = ?1), updated_ms = ? "
 				    "WHERE id = ?");
 			if (s == NULL)
 				return -1;
-			store_bind_text(s, 1, target);
+			store_bind_text(s, 1, task.target_host);
 			sqlite3_bind_int64(s, 2, time_wall_ms());
-			store_bind_text(s, 3, vm);
+			store_bind_text(s, 3, task.vm_id);
 			if (api_step_done(c, s, "moving the VM") < 0)
 				return -1;
-			if (ctrl_bump_generation(c->ctrl, target) < 0) {
+			if (ctrl_bump_generation(c->ctrl, task.target_host) < 0) {
 				api_err_internal(c, "updating the target host");
 				return -1;
 			}
@@ -332,7 +307,8 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 		{
 			char action[48], tgt[96];
 
-			snprintf(action, sizeof(action), "task.%s.%s", type, state);
+			snprintf(action, sizeof(action), "task.%s.%s",
+				 task_type_name(task.type), state);
 			snprintf(tgt, sizeof(tgt), "task:%s", id);
 			if (audit_event(c->ctrl->st, action, tgt,
 					    c->request_id) < 0) {
@@ -424,24 +400,20 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		char target[96];
 
 		snprintf(target, sizeof(target), "vm:%.40s", store_col_text(s, 0));
+		if (task_vm_state(c->ctrl->st, store_col_text(s, 0), "deleted",
+				  NULL) < 0) {
+			sqlite3_reset(s);
+			api_err_internal(c, "ending delete tasks");
+			return -1;
+		}
 		if (audit_event(c->ctrl->st, "vm.state.deleted", target,
-				    c->request_id) < 0) {
+				c->request_id) < 0) {
 			sqlite3_reset(s);
 			api_err_internal(c, "auditing a deletion");
 			return -1;
 		}
 	}
 	sqlite3_reset(s);
-	s = api_stmt(c, "UPDATE tasks SET state = 'done', updated_ms = ? WHERE "
-		    "type = 'delete' AND state IN ('pending','running') AND vm_id "
-		    "IN (SELECT id FROM vms WHERE host = ? AND desired = 'deleted'"
-		    " AND id NOT IN (SELECT id FROM temp.seen))");
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, time_wall_ms());
-	store_bind_text(s, 2, node);
-	if (api_step_done(c, s, "ending delete tasks") < 0)
-		return -1;
 	s = api_stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
 		    "AND id NOT IN (SELECT id FROM temp.seen)");
 	if (s == NULL)
