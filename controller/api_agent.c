@@ -11,6 +11,7 @@
 #include "controller/api.h"
 #include "controller/audit.h"
 #include "controller/ctrl.h"
+#include "controller/domname.h"
 #include "controller/store.h"
 #include "controller/task.h"
 
@@ -450,10 +451,11 @@ static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
 	store_bind_text(s, 1, node);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		cJSON *v = cJSON_CreateObject();
-		char dom[2 * NAME_MAX_LEN + 2];
+		char dom[DOMNAME_SIZE];
 
-		snprintf(dom, sizeof(dom), "%s.%s", store_col_text(s, 2),
-			 store_col_text(s, 1));
+		/* names in the store are valid, so the name always fits */
+		domname_format(store_col_text(s, 2), store_col_text(s, 1), dom,
+			       sizeof(dom));
 		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
 		cJSON_AddStringToObject(v, "name", dom);
 		cJSON_AddStringToObject(v, "tenant", store_col_text(s, 2));

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/domname.h"
 #include "controller/place.h"
 #include "controller/store.h"
 #include "controller/task.h"
@@ -283,11 +284,9 @@ void h_vm_create(struct api_ctx *c)
 		snprintf(gen_name, sizeof(gen_name), "vm-%s", hex);
 		name = gen_name;
 	}
-	if (strlen(tenant) + 1 + strlen(name) > NAME_MAX_LEN) {
+	if (domname_check(tenant, name) < 0) {
 		api_err(c, 400, "invalid_field", "name",
-			"$.name: the domain name '%s.%s' would be longer than "
-			"%d characters: choose a shorter VM name",
-			tenant, name, NAME_MAX_LEN);
+			"$.name: %s: choose a shorter VM name", err_msg());
 		return;
 	}
 	if (uuid_generate_v4(id) < 0) {
