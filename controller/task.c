@@ -1,5 +1,6 @@
 #include <sqlite3.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "controller/store.h"
@@ -129,6 +130,9 @@ static int task_step_done(struct store *st, sqlite3_stmt *s, const char *what)
 int task_create(struct store *st, const struct task_new *t,
 		char id[TASK_ID_LEN])
 {
+	const char *text[] = {id, task_type_name(t->type),
+			      task_state_name(task_initial(t->type)), t->vm_id,
+			      t->tenant, t->source_host, t->target_host};
 	sqlite3_stmt *s;
 
 	if (uuid_generate_v4(id) < 0)
@@ -139,55 +143,76 @@ int task_create(struct store *st, const struct task_new *t,
 			   "?, ?, ?, ?11, ?11)");
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, id);
-	store_bind_text(s, 2, task_type_name(t->type));
-	store_bind_text(s, 3, task_state_name(task_initial(t->type)));
-	store_bind_text(s, 4, t->vm_id ? t->vm_id : "");
-	store_bind_text(s, 5, t->tenant ? t->tenant : "");
-	store_bind_text(s, 6, t->source_host ? t->source_host : "");
-	store_bind_text(s, 7, t->target_host ? t->target_host : "");
+	for (int i = 0; i < 7; i++)
+		store_bind_text(s, 1 + i, text[i] ? text[i] : "");
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_int64(s, 8 + i, t->req[i]);
 	sqlite3_bind_int64(s, 11, time_wall_ms());
 	return task_step_done(st, s, "recording a task");
 }
 
+/* The columns task_rows() reads, in the order of struct task. */
+#define TASK_SELECT                                                        \
+	"SELECT id, type, state, vm_id, tenant, source_host, target_host, " \
+	"error FROM tasks "
+
+/* Step s (a bound TASK_SELECT statement) to its end, collecting its rows
+ * into *out (caller frees) and their number into *n; s is reset. 0, or
+ * -1 with err_set(). */
+static int task_rows(struct store *st, sqlite3_stmt *s, struct task **out,
+		     size_t *n)
+{
+	struct buf rows;
+	struct task t;
+	int rc;
+
+	buf_init(&rows, 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		str_copy(t.id, sizeof(t.id), store_col_text(s, 0));
+		if (task_type_parse(store_col_text(s, 1), &t.type) < 0 ||
+		    task_state_parse(store_col_text(s, 2), &t.state) < 0) {
+			err_prefix("task '%.40s'", t.id);
+			goto fail;
+		}
+		str_copy(t.vm_id, sizeof(t.vm_id), store_col_text(s, 3));
+		str_copy(t.tenant, sizeof(t.tenant), store_col_text(s, 4));
+		str_copy(t.source_host, sizeof(t.source_host),
+			 store_col_text(s, 5));
+		str_copy(t.target_host, sizeof(t.target_host),
+			 store_col_text(s, 6));
+		str_copy(t.error, sizeof(t.error), store_col_text(s, 7));
+		if (buf_append(&rows, &t, sizeof(t)) < 0)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		store_err(st, "reading tasks");
+		goto fail;
+	}
+	sqlite3_reset(s);
+	*n = rows.len / sizeof(t);
+	*out = (struct task *)(void *)rows.data; /* malloc'd: aligned */
+	return 0;
+fail:
+	sqlite3_reset(s);
+	buf_free(&rows);
+	return -1;
+}
+
 int task_load(struct store *st, const char *id, struct task *out)
 {
-	sqlite3_stmt *s;
-	int rc, ret = -1;
+	sqlite3_stmt *s = store_stmt(st, TASK_SELECT "WHERE id = ?");
+	struct task *rows = NULL;
+	size_t n = 0;
 
-	s = store_stmt(st, "SELECT id, type, state, vm_id, tenant, source_host, "
-			   "target_host, error FROM tasks WHERE id = ?");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		ret = 1;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		store_err(st, "reading a task");
-		goto out;
-	}
-	if (task_type_parse(store_col_text(s, 1), &out->type) < 0 ||
-	    task_state_parse(store_col_text(s, 2), &out->state) < 0) {
-		err_prefix("task '%.40s'", id);
-		goto out;
-	}
-	str_copy(out->id, sizeof(out->id), store_col_text(s, 0));
-	str_copy(out->vm_id, sizeof(out->vm_id), store_col_text(s, 3));
-	str_copy(out->tenant, sizeof(out->tenant), store_col_text(s, 4));
-	str_copy(out->source_host, sizeof(out->source_host),
-		 store_col_text(s, 5));
-	str_copy(out->target_host, sizeof(out->target_host),
-		 store_col_text(s, 6));
-	str_copy(out->error, sizeof(out->error), store_col_text(s, 7));
-	ret = 0;
-out:
-	sqlite3_reset(s);
-	return ret;
+	if (task_rows(st, s, &rows, &n) < 0)
+		return -1;
+	if (n > 0)
+		*out = rows[0];
+	free(rows);
+	return n > 0 ? 0 : 1;
 }
 
 /* Move task id of type from state `from` to `to`, when the table allows
@@ -248,66 +273,19 @@ int task_end(struct store *st, const char *id, enum task_state end,
 	return task_advance(st, id, end, error);
 }
 
-/* An open task, as task_end_open() sees it. */
-struct task_ref {
-	char id[TASK_ID_LEN];
-	enum task_type type;
-	enum task_state state;
-};
-
 /* The open (pending, running) tasks of VM vm_id, or of every VM when
  * NULL, oldest first, into *out (caller frees) and *n. 0 or -1. */
 static int task_open_list(struct store *st, const char *vm_id,
-			  struct task_ref **out, size_t *n)
+			  struct task **out, size_t *n)
 {
-	struct task_ref *list = NULL;
-	size_t alloc = 0;
-	sqlite3_stmt *s;
-	int rc;
+	sqlite3_stmt *s = store_stmt(st, TASK_SELECT "WHERE state IN "
+				     "('pending','running') AND (?1 IS NULL OR "
+				     "vm_id = ?1) ORDER BY seq");
 
-	*out = NULL;
-	*n = 0;
-	s = store_stmt(st, "SELECT id, type, state FROM tasks WHERE state IN "
-			   "('pending','running') AND (?1 IS NULL OR vm_id = ?1) "
-			   "ORDER BY seq");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, vm_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct task_ref *r;
-
-		if (*n == alloc) {
-			size_t na = alloc ? 2 * alloc : 4;
-
-			r = realloc(list, na * sizeof(*r));
-			if (r == NULL) {
-				err_set("out of memory");
-				goto fail;
-			}
-			list = r;
-			alloc = na;
-		}
-		r = &list[*n];
-		str_copy(r->id, sizeof(r->id), store_col_text(s, 0));
-		if (task_type_parse(store_col_text(s, 1), &r->type) < 0 ||
-		    task_state_parse(store_col_text(s, 2), &r->state) < 0) {
-			err_prefix("task '%.40s'", r->id);
-			goto fail;
-		}
-		(*n)++;
-	}
-	if (rc != SQLITE_DONE) {
-		store_err(st, "listing open tasks");
-		goto fail;
-	}
-	sqlite3_reset(s);
-	*out = list;
-	return 0;
-fail:
-	sqlite3_reset(s);
-	free(list);
-	*n = 0;
-	return -1;
+	return task_rows(st, s, out, n);
 }
 
 /* Decides for one open task of type whether it ends, and in which state
@@ -320,8 +298,8 @@ typedef bool (*task_pick_fn)(enum task_type type, const void *ud,
 static int task_end_open(struct store *st, const char *vm_id,
 			 task_pick_fn pick, const void *ud, const char *error)
 {
-	struct task_ref *list;
-	size_t n;
+	struct task *list = NULL;
+	size_t n = 0;
 	int ret = 0;
 
 	if (task_open_list(st, vm_id, &list, &n) < 0)
@@ -399,8 +377,8 @@ int task_set_progress(struct store *st, const char *id, const char *progress)
 
 int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
 {
-	struct task_ref *list;
-	size_t n;
+	struct task *list = NULL;
+	size_t n = 0;
 
 	*busy = false;
 	if (task_open_list(st, vm_id, &list, &n) < 0)
