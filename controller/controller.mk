@@ -40,6 +40,6 @@ $(eval $(call unit_test,test_ctrl_routes,tests/unit/test_ctrl_routes.c,$(CTRL_TE
 $(eval $(call unit_test,test_ctrl_audit,tests/unit/test_ctrl_audit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_series,tests/unit/test_ctrl_series.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_api,tests/unit/test_ctrl_api.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
-$(eval $(call unit_test,test_ctrl_ctrl,tests/unit/test_ctrl_ctrl.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
-$(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_ctrl,tests/unit/test_ctrl_ctrl.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

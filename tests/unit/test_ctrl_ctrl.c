@@ -9,53 +9,39 @@
 
 #include "tests/unit/fc_test.h"
 
-#include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
 #include "controller/store.h"
+#include "tests/unit/ctrl_fixture.h"
 
 struct fixture {
-	char dir[64];
+	struct ctrl_fixture fx;
 	struct ctrl ctrl;
 };
 
 static void exec(struct fixture *f, const char *sql)
 {
-	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st), sql, NULL, NULL,
-				      NULL), SQLITE_OK);
+	ctrl_fixture_exec(&f->fx, sql);
 }
 
 static int count(struct fixture *f, const char *sql)
 {
-	sqlite3_stmt *s;
-	int n;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->ctrl.st), sql, -1, &s,
-					    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n;
+	return ctrl_fixture_count(&f->fx, sql);
 }
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char path[128];
 
-	log_init("test", LOG_LVL_ERROR, LOG_TO_STDERR);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fc-ctrl-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	*state = f;
+	if (f == NULL || ctrl_fixture_open(&f->fx, "ctrl") < 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/state.db", f->dir);
-	if (store_open(path, &f->ctrl.st) < 0)
-		return -1;
+	f->ctrl.st = f->fx.st;
 	ctrl_init(&f->ctrl);
 	f->ctrl.cfg.heartbeat_timeout_s = 30;
 	f->ctrl.stats = calloc(api_nroutes, sizeof(*f->ctrl.stats));
-	*state = f;
 	exec(f, "INSERT INTO hosts(name, pool, state, last_seen_ms, "
 		"registered_ms) VALUES ('n1', 'default', 'up', 0, 0), "
 		"('n2', 'default', 'up', 0, 0)");
@@ -65,14 +51,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	store_close(f->ctrl.st);
+	ctrl_fixture_close(&f->fx);
 	ctrl_fini(&f->ctrl);
 	free(f->ctrl.stats);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
 	free(f);
 	return 0;
 }
@@ -274,21 +256,18 @@ static void test_mark_down_hosts(void **state)
 				  " AND state = 'up'"), 1);
 }
 
+/* Every test on a fresh store and struct ctrl. */
+#define CTRL_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_commit_sequence, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_generation, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_long_poll_woken, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_long_poll_stop, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_unlocked_routes, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_mark_down_hosts, setup,
-						teardown),
+		CTRL_TEST(test_commit_sequence),
+		CTRL_TEST(test_generation),
+		CTRL_TEST(test_long_poll_woken),
+		CTRL_TEST(test_long_poll_stop),
+		CTRL_TEST(test_unlocked_routes),
+		CTRL_TEST(test_mark_down_hosts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,14 +10,10 @@
 #include "tests/unit/fc_test.h"
 
 #include "common/err.h"
-#include "common/log.h"
 #include "controller/store.h"
 #include "controller/task.h"
+#include "tests/unit/ctrl_fixture.h"
 
-struct fixture {
-	char dir[64];
-	struct store *st;
-};
 
 /* What task.h promises, one line per allowed move: "type from>to". */
 static const char *const allowed[] = {
@@ -50,35 +46,21 @@ static bool expect_allowed(enum task_type t, enum task_state from,
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char path[128];
+	struct ctrl_fixture *f = calloc(1, sizeof(*f));
 
-	log_init("test", LOG_LVL_ERROR, LOG_TO_STDERR);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fc-task-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/state.db", f->dir);
-	if (store_open(path, &f->st) < 0)
-		return -1;
 	*state = f;
-	return 0;
+	return f ? ctrl_fixture_open(f, "task") : -1;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-	char cmd[128];
-
-	store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
-	free(f);
+	ctrl_fixture_close(*state);
+	free(*state);
 	return 0;
 }
 
 /* A new task of type for VM vm into id. */
-static void new_task(struct fixture *f, enum task_type type, const char *vm,
+static void new_task(struct ctrl_fixture *f, enum task_type type, const char *vm,
 		     char id[TASK_ID_LEN])
 {
 	struct task_new t = {.type = type, .vm_id = vm, .tenant = "t",
@@ -90,7 +72,7 @@ static void new_task(struct fixture *f, enum task_type type, const char *vm,
 }
 
 /* Put task id in state (bypassing the table: test set-up only). */
-static void force_state(struct fixture *f, const char *id,
+static void force_state(struct ctrl_fixture *f, const char *id,
 			enum task_state state)
 {
 	sqlite3_stmt *s;
@@ -104,7 +86,7 @@ static void force_state(struct fixture *f, const char *id,
 	sqlite3_finalize(s);
 }
 
-static struct task load(struct fixture *f, const char *id)
+static struct task load(struct ctrl_fixture *f, const char *id)
 {
 	struct task t;
 
@@ -160,7 +142,7 @@ static void test_table(void **state)
 
 static void test_create(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	char id[TASK_ID_LEN];
 	struct task t;
 
@@ -181,7 +163,7 @@ static void test_create(void **state)
  * (1) leave it as it was. */
 static void test_stored_moves(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 
 	for (int type = 0; type < TASK_NTYPES; type++)
 		for (int from = 0; from < TASK_NSTATES; from++)
@@ -216,7 +198,7 @@ static void test_stored_moves(void **state)
 
 static void test_end(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	char id[TASK_ID_LEN];
 
 	new_task(f, TASK_REBOOT, "v1", id);
@@ -235,7 +217,7 @@ static void test_end(void **state)
 
 static void test_supersede_and_cancel(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	char create[TASK_ID_LEN], stop[TASK_ID_LEN], mig[TASK_ID_LEN];
 	char other[TASK_ID_LEN], done[TASK_ID_LEN];
 
@@ -282,7 +264,7 @@ static void test_vm_outcome(void **state)
 		{TASK_MIGRATE, "running", -1},
 		{TASK_REBOOT, "failed", -1},
 	};
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 
 	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
 		char id[TASK_ID_LEN];
@@ -309,7 +291,7 @@ static void test_vm_outcome(void **state)
 
 static void test_recover_runs(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	char rb[TASK_ID_LEN], dr[TASK_ID_LEN], mig[TASK_ID_LEN];
 
 	new_task(f, TASK_REBALANCE, NULL, rb);
@@ -325,7 +307,7 @@ static void test_recover_runs(void **state)
 
 static void test_progress_and_busy(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	char rb[TASK_ID_LEN], mig[TASK_ID_LEN], id[TASK_ID_LEN];
 	sqlite3_stmt *s;
 	bool busy;
@@ -355,23 +337,21 @@ static void test_progress_and_busy(void **state)
 	assert_false(busy);
 }
 
+/* Every test on a fresh store. */
+#define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_table),
-		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stored_moves, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_end, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_supersede_and_cancel,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vm_outcome, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_recover_runs, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_progress_and_busy, setup,
-						teardown),
+		STORE_TEST(test_create),
+		STORE_TEST(test_stored_moves),
+		STORE_TEST(test_end),
+		STORE_TEST(test_supersede_and_cancel),
+		STORE_TEST(test_vm_outcome),
+		STORE_TEST(test_recover_runs),
+		STORE_TEST(test_progress_and_busy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
