@@ -328,6 +328,14 @@ int main(int argc, char **argv)
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 		MHD_USE_ERROR_LOG;
 	{
+		/* the TLS options, from tls[first]: without TLS, first is
+		 * the end of the list */
+		struct MHD_OptionItem tls[] = {
+			{MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
+			{MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+		size_t first = 2;
 		struct sockaddr_in sa;
 
 		memset(&sa, 0, sizeof(sa));
@@ -346,27 +354,19 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			flags |= MHD_USE_TLS;
-			d = MHD_start_daemon(
-				flags, 0, NULL, NULL, on_request, NULL,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
-				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
-				MHD_OPTION_HTTPS_MEM_CERT, cert,
-				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
-		} else {
-			d = MHD_start_daemon(
-				flags, 0, NULL, NULL, on_request, NULL,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
-				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
-				MHD_OPTION_END);
+			tls[0].ptr_value = cert;
+			tls[1].ptr_value = key;
+			first = 0;
 		}
+		d = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, NULL,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
+			MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
+			MHD_OPTION_ARRAY, tls + first, MHD_OPTION_END);
 	}
 	if (d == NULL) {
 		log_error("cannot listen on %s:%" PRId64 ": is the port in use?",
