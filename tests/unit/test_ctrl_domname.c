@@ -10,12 +10,14 @@
 
 static void test_format(void **state)
 {
-	char dom[DOMNAME_SIZE], small[8];
+	char dom[DOMNAME_SIZE], small[9]; /* "loan.vm1" and its NUL */
 	(void)state;
 
 	assert_int_equal(domname_format("loan", "vm1", dom, sizeof(dom)), 0);
 	assert_string_equal(dom, "loan.vm1");
-	assert_int_equal(domname_format("loan", "vm1", small, 9), 0);
+	assert_int_equal(domname_format("loan", "vm1", small, sizeof(small)),
+			 0);
+	assert_string_equal(small, "loan.vm1");
 	assert_int_equal(domname_format("loan", "vm12", small, sizeof(small)),
 			 -1);
 	assert_non_null(strstr(err_msg(), "does not fit"));
