@@ -126,13 +126,20 @@ void ctrl_wait(struct ctrl *ctrl, const char *node, int64_t wait_s)
 {
 	struct ctrl_waiter w = {.node = node};
 	struct ctrl_waiter **pp;
+	pthread_condattr_t attr;
 	struct timespec until;
 
 	if (wait_s <= 0 || ctrl->stopping)
 		return;
-	clock_gettime(CLOCK_REALTIME, &until);
+	/* the deadline is on the monotonic clock: a wall clock stepped back
+	 * must not keep a long-poll (and its thread) waiting long after its
+	 * agent gave up on it */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cond, &attr);
+	pthread_condattr_destroy(&attr);
+	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += wait_s;
-	pthread_cond_init(&w.cond, NULL);
 	w.next = ctrl->waiters;
 	ctrl->waiters = &w;
 	store_reset_all(ctrl->st);

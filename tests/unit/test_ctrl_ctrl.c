@@ -5,6 +5,8 @@
  * the liveness job marking silent hosts down. */
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tests/unit/fc_test.h"
@@ -20,6 +22,21 @@ struct fixture {
 	struct ctrl_fixture fx;
 	struct ctrl ctrl;
 };
+
+/* Seconds this process's wall clock is set back by (see clock_gettime()
+ * below): a clock stepped back by NTP or an operator. */
+static volatile time_t g_clock_back;
+
+/* Every clock_gettime() of the code under test lands here: the real
+ * clocks, with CLOCK_REALTIME set back by g_clock_back. */
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	int rc = (int)syscall(SYS_clock_gettime, id, ts);
+
+	if (rc == 0 && id == CLOCK_REALTIME)
+		ts->tv_sec -= g_clock_back;
+	return rc;
+}
 
 static void exec(struct fixture *f, const char *sql)
 {
@@ -91,7 +108,7 @@ struct waiter_arg {
 	struct ctrl *ctrl;
 	const char *node;
 	int64_t wait_s;
-	volatile int waiting;
+	volatile int waiting, done;
 	uint64_t ns;
 };
 
@@ -105,11 +122,13 @@ static void *waiter(void *arg)
 	t0 = time_mono_ns();
 	ctrl_wait(w->ctrl, w->node, w->wait_s);
 	w->ns = time_mono_ns() - t0;
+	w->done = 1;
 	pthread_mutex_unlock(&w->ctrl->lock);
 	return NULL;
 }
 
-/* Start a waiter for node and return once it waits (lock released). */
+/* Start a waiter for node and return once it waits (lock released) or,
+ * when it did not wait at all, has returned. */
 static void start_waiter(struct fixture *f, struct waiter_arg *w,
 			 pthread_t *t, const char *node, int64_t wait_s)
 {
@@ -120,7 +139,7 @@ static void start_waiter(struct fixture *f, struct waiter_arg *w,
 		bool in;
 
 		pthread_mutex_lock(&f->ctrl.lock);
-		in = w->waiting && f->ctrl.waiters != NULL;
+		in = w->waiting && (f->ctrl.waiters != NULL || w->done);
 		pthread_mutex_unlock(&f->ctrl.lock);
 		if (in)
 			break;
@@ -145,6 +164,21 @@ static void test_long_poll_woken(void **state)
 	pthread_join(t2, NULL);
 	assert_true(w2.ns >= 900ULL * 1000000ULL); /* its own timeout */
 	assert_null(f->ctrl.waiters);
+}
+
+/* A long-poll waits its wait_s whatever the wall clock says. */
+static void test_long_poll_clock_step(void **state)
+{
+	struct fixture *f = *state;
+	struct waiter_arg w;
+	pthread_t t;
+
+	g_clock_back = 3600;
+	start_waiter(f, &w, &t, "n1", 1);
+	pthread_join(t, NULL);
+	g_clock_back = 0;
+	assert_true(w.ns >= 900ULL * 1000000ULL);
+	assert_true(w.ns < 10ULL * 1000000000ULL);
 }
 
 static void test_long_poll_stop(void **state)
@@ -265,6 +299,7 @@ int main(void)
 		CTRL_TEST(test_commit_sequence),
 		CTRL_TEST(test_generation),
 		CTRL_TEST(test_long_poll_woken),
+		CTRL_TEST(test_long_poll_clock_step),
 		CTRL_TEST(test_long_poll_stop),
 		CTRL_TEST(test_unlocked_routes),
 		CTRL_TEST(test_mark_down_hosts),
