@@ -120,9 +120,10 @@ int ctrl_generation(struct ctrl *ctrl, const char *host, int64_t *gen);
 void ctrl_notify(struct ctrl *ctrl, const char *host);
 
 /* Long-poll for node (lock held, no transaction open): release the lock
- * until ctrl_notify() names node, wait_s seconds pass or the controller
- * stops, then take it again. The store's statements are reset first, so
- * no read stays open while the lock is released. */
+ * until ctrl_notify() names node, wait_s seconds pass (on the monotonic
+ * clock) or the controller stops, then take it again. The store's
+ * statements are reset first, so no read stays open while the lock is
+ * released. */
 void ctrl_wait(struct ctrl *ctrl, const char *node, int64_t wait_s);
 
 #endif
