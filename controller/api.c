@@ -8,7 +8,6 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
-#include "controller/rebalance.h"
 #include "controller/store.h"
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
@@ -19,8 +18,10 @@
 /* The one route table of the REST API; checked against
  * schemas/openapi.yaml by tests/unit/test_ctrl_routes.c. */
 const struct route api_routes[] = {
-	{"GET", "/healthz", h_healthz, ROUTE_PUBLIC, false, "healthz"},
-	{"GET", "/metrics", h_metrics, ROUTE_PUBLIC, false, "metrics"},
+	{"GET", "/healthz", h_healthz, ROUTE_PUBLIC, false, "healthz",
+	 ROUTE_UNLOCKED},
+	{"GET", "/metrics", h_metrics, ROUTE_PUBLIC, false, "metrics",
+	 ROUTE_UNLOCKED},
 	{"GET", "/v1/pools", h_pool_list, R_READ, false, "pool.list"},
 	{"POST", "/v1/pools", h_pool_create, R_OPS, true, "pool.create"},
 	{"GET", "/v1/pools/{name}", h_pool_get, R_READ, false, "pool.get"},
@@ -347,38 +348,6 @@ bool api_hidden_tenant(const struct api_ctx *c, const char *tenant)
 	       (tenant == NULL || strcmp(tenant, c->who.tenant) != 0);
 }
 
-int api_audit_event(struct ctrl *ctrl, const char *action, const char *target,
-		    const char *request_id)
-{
-	return audit_append(ctrl->st, "controller", action, target, 0,
-			    request_id ? request_id : "");
-}
-
-void api_notify(struct ctrl *ctrl, const char *host)
-{
-	for (struct ctrl_waiter *w = ctrl->waiters; w; w = w->next)
-		if (host == NULL || strcmp(w->node, host) == 0) {
-			w->woken = true;
-			pthread_cond_signal(&w->cond);
-		}
-}
-
-int api_bump_generation(struct ctrl *ctrl, const char *host)
-{
-	sqlite3_stmt *s = store_stmt(ctrl->st, "UPDATE hosts SET generation "
-					       "= generation + 1 WHERE name = ?");
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, host);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		return store_err(ctrl->st, "bumping a host's generation");
-	/* a waiter woken before the transaction commits cannot run until
-	 * the lock is released, and then reads the committed generation */
-	api_notify(ctrl, host);
-	return 0;
-}
-
 /* Find the caller's token. 0 with c->who filled, -1 with a 401 answer
  * (or a 500 when the store fails). */
 static int api_authenticate(struct api_ctx *c)
@@ -450,8 +419,7 @@ static void api_audit_request(struct api_ctx *c)
 			goto failed;
 		}
 		c->tx_open = false;
-		c->sync_seq = __atomic_add_fetch(&c->ctrl->commit_seq, 1,
-					       __ATOMIC_RELEASE);
+		c->sync_seq = ctrl_committed(c->ctrl);
 		return;
 	}
 	if (c->tx_open) {
@@ -555,7 +523,7 @@ void api_handle(struct api_ctx *c)
 			goto out;
 		}
 	}
-	if (m.route->fn == h_healthz || m.route->fn == h_metrics) {
+	if (m.route->flags & ROUTE_UNLOCKED) {
 		m.route->fn(c);
 		goto out;
 	}
@@ -703,32 +671,4 @@ int api_bootstrap_admin(struct ctrl *ctrl)
 fail:
 	store_rollback(st);
 	return -1;
-}
-
-int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq)
-{
-	int ret = 0;
-
-	pthread_mutex_lock(&ctrl->sync_lock);
-	while (ctrl->durable_seq < seq && ret == 0) {
-		uint64_t target;
-
-		if (ctrl->syncing) {
-			/* a sync in flight may cover this commit */
-			pthread_cond_wait(&ctrl->synced, &ctrl->sync_lock);
-			continue;
-		}
-		ctrl->syncing = true;
-		/* every commit numbered up to target is already written */
-		target = __atomic_load_n(&ctrl->commit_seq, __ATOMIC_ACQUIRE);
-		pthread_mutex_unlock(&ctrl->sync_lock);
-		ret = store_sync_wal(ctrl->st);
-		pthread_mutex_lock(&ctrl->sync_lock);
-		ctrl->syncing = false;
-		if (ret == 0 && target > ctrl->durable_seq)
-			ctrl->durable_seq = target;
-		pthread_cond_broadcast(&ctrl->synced);
-	}
-	pthread_mutex_unlock(&ctrl->sync_lock);
-	return ret;
 }

@@ -2,7 +2,8 @@
  * api.h - request handling shared by the API modules (api_*.c).
  *
  * A handler gets a struct api_ctx with the matched route, the caller's
- * principal and the parsed body, runs with the controller lock held, and
+ * principal and the parsed body, runs with the controller lock held
+ * (unless its route says ROUTE_UNLOCKED, see route.h), and
  * leaves its answer in status + resp (or an error via api_err()). The
  * dispatcher (api_handle) authenticates, checks the route's roles, writes
  * the audit entry of a mutating request and converts the answer to JSON.
@@ -147,15 +148,6 @@ bool api_is_tenant(const struct api_ctx *c);
  * must then look absent). */
 bool api_hidden_tenant(const struct api_ctx *c, const char *tenant);
 
-/* Record an audit entry for a state change seen by the controller itself
- * (not a request) inside the open transaction. */
-int api_audit_event(struct ctrl *ctrl, const char *action,
-		    const char *target, const char *request_id);
-
-/* Wake the long-polling heartbeats of host, or of every host when host
- * is NULL (call with the lock held). api_bump_generation() does it. */
-void api_notify(struct ctrl *ctrl, const char *host);
-
 /* Handlers, by module. */
 void h_healthz(struct api_ctx *c);
 void h_metrics(struct api_ctx *c);
@@ -199,15 +191,15 @@ void h_token_delete(struct api_ctx *c);
 void h_agent_register(struct api_ctx *c);
 void h_agent_heartbeat(struct api_ctx *c);
 void h_agent_events(struct api_ctx *c);
+void h_pool_rebalance(struct api_ctx *c);
+void h_host_drain(struct api_ctx *c);
+void h_host_resume(struct api_ctx *c);
 
-/* Background work (api_agent.c), called with the lock held. */
-int api_mark_down_hosts(struct ctrl *ctrl);
 
 /* First start: create the admin token file when no admin token exists. */
 int api_bootstrap_admin(struct ctrl *ctrl);
 
 /* Helpers shared between modules. */
-int api_bump_generation(struct ctrl *ctrl, const char *host);
 /* The columns api_vm_json() reads, in order. */
 #define API_VM_COLS                                                        \
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \

@@ -1,9 +1,8 @@
 /* The agents' side of the API: registration with a join token, the
- * heartbeat / long-poll that hands each node its desired state, domain
- * events, and the liveness monitor that marks silent nodes down. See
+ * heartbeat / long-poll that hands each node its desired state, and
+ * domain events. Marking silent nodes down is a background job (jobs.c). See
  * docs/agent-protocol.md. */
 #include <sqlite3.h>
-#include <time.h>
 
 #include "common/err.h"
 #include "common/json.h"
@@ -11,7 +10,10 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/ctrl.h"
+#include "controller/domname.h"
 #include "controller/store.h"
+#include "controller/task.h"
 
 static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
 				       "disk_gib", "disk_free_gib", "cpu_model",
@@ -213,26 +215,15 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 	if (sqlite3_changes(store_db(c->ctrl->st)) > 0) {
 		/* the VM reached what was asked for, or failed: end its
 		 * lifecycle task */
-		s = api_stmt(c, "UPDATE tasks SET state = CASE WHEN ?1 = 'failed' "
-			    "THEN 'failed' ELSE 'done' END, error = ?2, "
-			    "updated_ms = ?3 WHERE vm_id = ?4 AND state IN "
-			    "('pending','running') AND ((type IN ('create','start')"
-			    " AND ?1 = 'running') OR (type = 'stop' AND ?1 = "
-			    "'stopped') OR (type IN ('create','start','stop') AND "
-			    "?1 = 'failed'))");
-		if (s == NULL)
+		if (task_vm_state(c->ctrl->st, vm, state, error) < 0) {
+			api_err_internal(c, "ending a VM's task");
 			return -1;
-		store_bind_text(s, 1, state);
-		store_bind_text(s, 2, error ? error : "");
-		sqlite3_bind_int64(s, 3, time_wall_ms());
-		store_bind_text(s, 4, vm);
-		if (api_step_done(c, s, "ending a VM's task") < 0)
-			return -1;
+		}
 		snprintf(target, sizeof(target), "vm:%.40s", vm);
 		char action[64];
 
 		snprintf(action, sizeof(action), "vm.state.%s", state);
-		if (api_audit_event(c->ctrl, action, target, c->request_id) < 0) {
+		if (audit_event(c->ctrl->st, action, target, c->request_id) < 0) {
 			api_err_internal(c, "auditing a state change");
 			return -1;
 		}
@@ -250,8 +241,8 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 
 	cJSON_ArrayForEach(t, tasks) {
 		const char *id, *state, *error;
-		char type[16] = "", vm[40] = "", target[128] = "";
-		sqlite3_stmt *s;
+		enum task_state end;
+		struct task task;
 		int rc;
 
 		json_path_index(path, sizeof(path), "$.tasks", i++);
@@ -262,33 +253,21 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 			api_err_field(c, "tasks");
 			return -1;
 		}
-		s = api_stmt(c, "SELECT type, vm_id, target_host FROM tasks WHERE "
-			    "id = ? AND source_host = ? AND type IN "
-			    "('migrate','reboot') AND state IN "
-			    "('pending','running')");
-		if (s == NULL)
+		rc = task_load(c->ctrl->st, id, &task);
+		if (rc < 0) {
+			api_err_internal(c, "reading a task");
 			return -1;
-		store_bind_text(s, 1, id);
-		store_bind_text(s, 2, node);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
-			str_copy(type, sizeof(type), store_col_text(s, 0));
-			str_copy(vm, sizeof(vm), store_col_text(s, 1));
-			str_copy(target, sizeof(target), store_col_text(s, 2));
 		}
-		sqlite3_reset(s);
-		if (rc != SQLITE_ROW)
+		if (rc > 0 || !task_for_agent(task.type) ||
+		    strcmp(task.source_host, node) != 0 ||
+		    (task.state != TASK_PENDING && task.state != TASK_RUNNING))
 			continue; /* finished or not this node's: ignore */
 		if (strcmp(state, "running") == 0) {
-			s = api_stmt(c, "UPDATE tasks SET state = 'running', "
-				    "updated_ms = ? WHERE id = ? AND state = "
-				    "'pending'");
-			if (s == NULL)
+			/* refused when it already runs: nothing to do */
+			if (task_advance(c->ctrl->st, id, TASK_RUNNING, NULL) < 0) {
+				api_err_internal(c, "updating a task");
 				return -1;
-			sqlite3_bind_int64(s, 1, time_wall_ms());
-			store_bind_text(s, 2, id);
-			if (api_step_done(c, s, "updating a task") < 0)
-				return -1;
+			}
 			continue;
 		}
 		if (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0) {
@@ -296,45 +275,43 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 				"expected running, done or failed", path);
 			return -1;
 		}
-		s = api_stmt(c, "UPDATE tasks SET state = ?, error = ?, updated_ms = ?"
-			    " WHERE id = ?");
-		if (s == NULL)
+		end = strcmp(state, "done") == 0 ? TASK_DONE : TASK_FAILED;
+		if (task_end(c->ctrl->st, id, end,
+			     end == TASK_FAILED ? (error[0] ? error : "failed")
+						: "") < 0) {
+			api_err_internal(c, "updating a task");
 			return -1;
-		store_bind_text(s, 1, state);
-		store_bind_text(s, 2, strcmp(state, "failed") == 0
-					       ? (error[0] ? error : "failed")
-					       : "");
-		sqlite3_bind_int64(s, 3, time_wall_ms());
-		store_bind_text(s, 4, id);
-		if (api_step_done(c, s, "updating a task") < 0)
-			return -1;
-		if (strcmp(type, "migrate") == 0 && strcmp(state, "done") == 0) {
+		}
+		if (task.type == TASK_MIGRATE && end == TASK_DONE) {
+			sqlite3_stmt *s;
+
 			/* the claim moves with the VM */
 			s = api_stmt(c, "UPDATE vms SET host = ?, pool = (SELECT pool "
 				    "FROM hosts WHERE name = ?1), updated_ms = ? "
 				    "WHERE id = ?");
 			if (s == NULL)
 				return -1;
-			store_bind_text(s, 1, target);
+			store_bind_text(s, 1, task.target_host);
 			sqlite3_bind_int64(s, 2, time_wall_ms());
-			store_bind_text(s, 3, vm);
+			store_bind_text(s, 3, task.vm_id);
 			if (api_step_done(c, s, "moving the VM") < 0)
 				return -1;
-			if (api_bump_generation(c->ctrl, target) < 0) {
+			if (ctrl_bump_generation(c->ctrl, task.target_host) < 0) {
 				api_err_internal(c, "updating the target host");
 				return -1;
 			}
 		}
-		if (api_bump_generation(c->ctrl, node) < 0) {
+		if (ctrl_bump_generation(c->ctrl, node) < 0) {
 			api_err_internal(c, "updating the host");
 			return -1;
 		}
 		{
 			char action[48], tgt[96];
 
-			snprintf(action, sizeof(action), "task.%s.%s", type, state);
+			snprintf(action, sizeof(action), "task.%s.%s",
+				 task_type_name(task.type), state);
 			snprintf(tgt, sizeof(tgt), "task:%s", id);
-			if (api_audit_event(c->ctrl, action, tgt,
+			if (audit_event(c->ctrl->st, action, tgt,
 					    c->request_id) < 0) {
 				api_err_internal(c, "auditing a task");
 				return -1;
@@ -424,24 +401,20 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		char target[96];
 
 		snprintf(target, sizeof(target), "vm:%.40s", store_col_text(s, 0));
-		if (api_audit_event(c->ctrl, "vm.state.deleted", target,
-				    c->request_id) < 0) {
+		if (task_vm_state(c->ctrl->st, store_col_text(s, 0), "deleted",
+				  NULL) < 0) {
+			sqlite3_reset(s);
+			api_err_internal(c, "ending delete tasks");
+			return -1;
+		}
+		if (audit_event(c->ctrl->st, "vm.state.deleted", target,
+				c->request_id) < 0) {
 			sqlite3_reset(s);
 			api_err_internal(c, "auditing a deletion");
 			return -1;
 		}
 	}
 	sqlite3_reset(s);
-	s = api_stmt(c, "UPDATE tasks SET state = 'done', updated_ms = ? WHERE "
-		    "type = 'delete' AND state IN ('pending','running') AND vm_id "
-		    "IN (SELECT id FROM vms WHERE host = ? AND desired = 'deleted'"
-		    " AND id NOT IN (SELECT id FROM temp.seen))");
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, time_wall_ms());
-	store_bind_text(s, 2, node);
-	if (api_step_done(c, s, "ending delete tasks") < 0)
-		return -1;
 	s = api_stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
 		    "AND id NOT IN (SELECT id FROM temp.seen)");
 	if (s == NULL)
@@ -478,10 +451,11 @@ static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
 	store_bind_text(s, 1, node);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		cJSON *v = cJSON_CreateObject();
-		char dom[2 * NAME_MAX_LEN + 2];
+		char dom[DOMNAME_SIZE];
 
-		snprintf(dom, sizeof(dom), "%s.%s", store_col_text(s, 2),
-			 store_col_text(s, 1));
+		/* names in the store are valid, so the name always fits */
+		domname_format(store_col_text(s, 2), store_col_text(s, 1), dom,
+			       sizeof(dom));
 		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
 		cJSON_AddStringToObject(v, "name", dom);
 		cJSON_AddStringToObject(v, "tenant", store_col_text(s, 2));
@@ -526,24 +500,17 @@ fail:
 	return NULL;
 }
 
+/* The node's generation into *gen: 0, or -1 with the answer set. */
 static int host_generation(struct api_ctx *c, const char *node, int64_t *gen)
 {
-	sqlite3_stmt *s = api_stmt(c, "SELECT generation FROM hosts WHERE name = ?");
-	int rc;
+	int rc = ctrl_generation(c->ctrl, node, gen);
 
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, node);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*gen = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+	if (rc < 0)
+		api_err_internal(c, "reading the host's generation");
+	else if (rc > 0)
 		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
 			"register the agent again", node);
-		return -1;
-	}
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 static bool agent_owns(struct api_ctx *c, const char *node)
@@ -641,7 +608,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 
 		snprintf(target, sizeof(target), "host:%.63s", node);
 		log_info("host '%s' is up again", node);
-		if (api_audit_event(c->ctrl, "host.up", target, c->request_id) < 0) {
+		if (audit_event(c->ctrl->st, "host.up", target, c->request_id) < 0) {
 			api_err_internal(c, "auditing");
 			return;
 		}
@@ -658,27 +625,8 @@ void h_agent_heartbeat(struct api_ctx *c)
 	c->tx_open = false;
 	if (host_generation(c, node, &gen) < 0)
 		return;
-	if (wait_s > 0 && seen == gen && !c->ctrl->stopping) {
-		struct ctrl_waiter w = {.node = node};
-		struct ctrl_waiter **pp;
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += wait_s;
-		pthread_cond_init(&w.cond, NULL);
-		w.next = c->ctrl->waiters;
-		c->ctrl->waiters = &w;
-		store_reset_all(c->ctrl->st);
-		while (!w.woken && !c->ctrl->stopping)
-			if (pthread_cond_timedwait(&w.cond, &c->ctrl->lock,
-						   &until) != 0)
-				break;
-		for (pp = &c->ctrl->waiters; *pp; pp = &(*pp)->next)
-			if (*pp == &w) {
-				*pp = w.next;
-				break;
-			}
-		pthread_cond_destroy(&w.cond);
+	if (wait_s > 0 && seen == gen) {
+		ctrl_wait(c->ctrl, node, wait_s);
 		if (host_generation(c, node, &gen) < 0)
 			return;
 	}
@@ -738,57 +686,4 @@ void h_agent_events(struct api_ctx *c)
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "accepted", (double)i);
 	api_ok(c, 200, o);
-}
-
-int api_mark_down_hosts(struct ctrl *ctrl)
-{
-	struct store *st = ctrl->st;
-	int64_t cutoff = time_wall_ms() - ctrl->cfg.heartbeat_timeout_s * 1000;
-	sqlite3_stmt *s;
-	char names[64][NAME_MAX_LEN + 1];
-	int n = 0;
-
-	s = store_stmt(st, "SELECT name FROM hosts WHERE state = 'up' AND "
-			   "last_seen_ms < ? LIMIT 64");
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, cutoff);
-	while (n < 64 && sqlite3_step(s) == SQLITE_ROW)
-		str_copy(names[n++], sizeof(names[0]), store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (n == 0)
-		return 0;
-	if (store_begin(st, true) < 0)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		char target[96];
-
-		s = store_stmt(st, "UPDATE hosts SET state = 'down' WHERE name = ?");
-		if (s == NULL)
-			goto fail;
-		store_bind_text(s, 1, names[i]);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			goto fail;
-		s = store_stmt(st, "UPDATE vms SET state = 'unknown', updated_ms "
-				   "= ? WHERE host = ?");
-		if (s == NULL)
-			goto fail;
-		sqlite3_bind_int64(s, 1, time_wall_ms());
-		store_bind_text(s, 2, names[i]);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			goto fail;
-		snprintf(target, sizeof(target), "host:%.63s", names[i]);
-		if (api_audit_event(ctrl, "host.down", target, NULL) < 0)
-			goto fail;
-		log_warn("host '%s' sent no heartbeat for %" PRId64 " s: marked "
-			 "down, its VMs unknown", names[i],
-			 ctrl->cfg.heartbeat_timeout_s);
-	}
-	if (store_commit(st) < 0)
-		return -1;
-	return 0;
-fail:
-	store_err(st, "marking hosts down");
-	store_rollback(st);
-	return -1;
 }

@@ -9,8 +9,10 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/domname.h"
 #include "controller/place.h"
 #include "controller/store.h"
+#include "controller/task.h"
 
 static void add_str_or_null(cJSON *o, const char *key, sqlite3_stmt *s, int i)
 {
@@ -160,47 +162,31 @@ void h_vm_list(struct api_ctx *c)
 	api_page_close(c, &pg);
 }
 
-static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
-		       const char *vm, const char *tenant, const char *src,
-		       const char *dst, const int64_t req[3]);
-
 /* A controller-side task that follows a VM to the state it was asked for
  * (create, start, stop, delete): the agents never see it; their reports
  * end it (api_agent.c). An open one of the same VM is superseded. */
-static int lifecycle_task(struct api_ctx *c, const char *type, const char *vm,
-			  const char *tenant, const char *host,
+static int lifecycle_task(struct api_ctx *c, enum task_type type,
+			  const char *vm, const char *tenant, const char *host,
 			  const int64_t req[3], const char *cur_state)
 {
-	char task[37];
-	sqlite3_stmt *s;
+	struct task_new t = {.type = type, .vm_id = vm, .tenant = tenant,
+			     .source_host = host};
+	char task[TASK_ID_LEN];
 
-	s = api_stmt(c, "UPDATE tasks SET state = 'failed', error = 'superseded by "
-		    "a later request', updated_ms = ? WHERE vm_id = ? AND type "
-		    "IN ('create','start','stop','delete') AND state IN "
-		    "('pending','running')");
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, time_wall_ms());
-	store_bind_text(s, 2, vm);
-	if (api_step_done(c, s, "updating the VM's tasks") < 0)
-		return -1;
-	if (uuid_generate_v4(task) < 0) {
-		api_err_internal(c, "making a task id");
-		return -1;
-	}
-	if (task_insert(c, task, type, vm, tenant, host, NULL, req) < 0)
-		return -1;
+	memcpy(t.req, req, sizeof(t.req));
+	if (task_supersede(c->ctrl->st, vm) < 0 ||
+	    task_create(c->ctrl->st, &t, task) < 0)
+		goto fail;
 	/* already there (a stop of a VM that had shut down by itself) */
-	if ((strcmp(type, "start") == 0 && strcmp(cur_state, "running") == 0) ||
-	    (strcmp(type, "stop") == 0 && strcmp(cur_state, "stopped") == 0)) {
-		s = api_stmt(c, "UPDATE tasks SET state = 'done' WHERE id = ?");
-		if (s == NULL)
-			return -1;
-		store_bind_text(s, 1, task);
-		if (api_step_done(c, s, "ending the task") < 0)
-			return -1;
+	if ((type == TASK_START && strcmp(cur_state, "running") == 0) ||
+	    (type == TASK_STOP && strcmp(cur_state, "stopped") == 0)) {
+		if (task_end(c->ctrl->st, task, TASK_DONE, NULL) != 0)
+			goto fail;
 	}
 	return 0;
+fail:
+	api_err_internal(c, "recording the VM's task");
+	return -1;
 }
 
 /* quota: -1 when it would be exceeded (answer set) */
@@ -283,11 +269,9 @@ void h_vm_create(struct api_ctx *c)
 		snprintf(gen_name, sizeof(gen_name), "vm-%s", hex);
 		name = gen_name;
 	}
-	if (strlen(tenant) + 1 + strlen(name) > NAME_MAX_LEN) {
+	if (domname_check(tenant, name) < 0) {
 		api_err(c, 400, "invalid_field", "name",
-			"$.name: the domain name '%s.%s' would be longer than "
-			"%d characters: choose a shorter VM name",
-			tenant, name, NAME_MAX_LEN);
+			"$.name: %s: choose a shorter VM name", err_msg());
 		return;
 	}
 	if (uuid_generate_v4(id) < 0) {
@@ -385,11 +369,11 @@ void h_vm_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 12, time_wall_ms());
 	if (api_step_done(c, s, "recording the VM") < 0)
 		return;
-	if (api_bump_generation(c->ctrl, host) < 0) {
+	if (ctrl_bump_generation(c->ctrl, host) < 0) {
 		api_err_internal(c, "updating the host");
 		return;
 	}
-	if (lifecycle_task(c, "create", id, tenant, host, req, "pending") < 0)
+	if (lifecycle_task(c, TASK_CREATE, id, tenant, host, req, "pending") < 0)
 		return;
 	vm_answer(c, id, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/vms/%s", id);
@@ -432,25 +416,19 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 		store_bind_text(s, 3, id);
 		if (api_step_done(c, s, "updating the VM") < 0)
 			return;
-		if (strcmp(desired, "deleted") == 0) {
-			s = api_stmt(c, "UPDATE tasks SET state = 'failed', error = "
-				    "'the VM was deleted', updated_ms = ? WHERE "
-				    "vm_id = ? AND type IN ('migrate','reboot') "
-				    "AND state IN ('pending','running')");
-			if (s == NULL)
-				return;
-			sqlite3_bind_int64(s, 1, time_wall_ms());
-			store_bind_text(s, 2, id);
-			if (api_step_done(c, s, "cancelling the VM's tasks") < 0)
-				return;
+		if (strcmp(desired, "deleted") == 0 &&
+		    task_cancel_vm(c->ctrl->st, id, "the VM was deleted") < 0) {
+			api_err_internal(c, "cancelling the VM's tasks");
+			return;
 		}
-		if (api_bump_generation(c->ctrl, host) < 0) {
+		if (ctrl_bump_generation(c->ctrl, host) < 0) {
 			api_err_internal(c, "updating the host");
 			return;
 		}
-		if (lifecycle_task(c, strcmp(desired, "running") == 0 ? "start"
-				      : strcmp(desired, "stopped") == 0 ? "stop"
-									: "delete",
+		if (lifecycle_task(c, strcmp(desired, "running") == 0 ? TASK_START
+				      : strcmp(desired, "stopped") == 0
+					      ? TASK_STOP
+					      : TASK_DELETE,
 				   id, tenant, host, req, state) < 0)
 			return;
 	}
@@ -553,49 +531,29 @@ void h_task_list(struct api_ctx *c)
 	api_page_close(c, &pg);
 }
 
-static int task_insert(struct api_ctx *c, const char *task_id, const char *type,
-		       const char *vm, const char *tenant, const char *src,
-		       const char *dst, const int64_t req[3])
+/* 0 when VM vm has no migration or reboot in progress; -1 with the
+ * answer set (409 when it has, 500 when that cannot be read). */
+static int vm_idle(struct api_ctx *c, const char *vm)
 {
-	sqlite3_stmt *s = api_stmt(c, "INSERT INTO tasks(id, type, state, vm_id, "
-				  "tenant, source_host, target_host, vcpus, "
-				  "mem_mib, disk_gib, created_ms, updated_ms) "
-				  "VALUES (?,?,'pending',?,?,?,?,?,?,?,?10,?10)");
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, task_id);
-	store_bind_text(s, 2, type);
-	store_bind_text(s, 3, vm);
-	store_bind_text(s, 4, tenant);
-	store_bind_text(s, 5, src);
-	store_bind_text(s, 6, dst ? dst : "");
-	for (int i = 0; i < 3; i++)
-		sqlite3_bind_int64(s, 7 + i, req[i]);
-	sqlite3_bind_int64(s, 10, time_wall_ms());
-	return api_step_done(c, s, "recording the task");
-}
-
-static bool vm_busy(struct api_ctx *c, const char *vm)
-{
-	sqlite3_stmt *s = store_stmt(c->ctrl->st,
-				     "SELECT 1 FROM tasks WHERE vm_id = ? AND "
-				     "type IN ('migrate','reboot') AND "
-				     "state IN ('pending','running')");
 	bool busy;
 
-	if (s == NULL)
-		return true;
-	store_bind_text(s, 1, vm);
-	busy = sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_reset(s);
-	return busy;
+	if (task_vm_busy(c->ctrl->st, vm, &busy) < 0) {
+		api_err_internal(c, "reading the VM's tasks");
+		return -1;
+	}
+	if (busy) {
+		api_err(c, 409, "busy", NULL, "VM '%s' has a task in progress: "
+			"wait for it ('finctl task list --vm %s')", vm, vm);
+		return -1;
+	}
+	return 0;
 }
 
 void h_vm_reboot(struct api_ctx *c)
 {
-	char id[37], host[NAME_MAX_LEN + 1], tenant[NAME_MAX_LEN + 1], task[37];
-	int64_t req[3] = {0, 0, 0};
+	char id[37], host[NAME_MAX_LEN + 1], tenant[NAME_MAX_LEN + 1];
+	char task[TASK_ID_LEN];
+	struct task_new t = {.type = TASK_REBOOT};
 	sqlite3_stmt *s;
 
 	if (api_begin(c) < 0)
@@ -616,16 +574,14 @@ void h_vm_reboot(struct api_ctx *c)
 		return;
 	}
 	sqlite3_reset(s);
-	if (vm_busy(c, id)) {
-		api_err(c, 409, "busy", NULL, "VM '%s' has a task in progress: "
-			"wait for it ('finctl task list --vm %s')", id, id);
+	if (vm_idle(c, id) < 0)
 		return;
-	}
-	if (uuid_generate_v4(task) < 0 ||
-	    task_insert(c, task, "reboot", id, tenant, host, NULL, req) < 0 ||
-	    api_bump_generation(c->ctrl, host) < 0) {
-		if (c->status < 400)
-			api_err_internal(c, "recording the reboot");
+	t.vm_id = id;
+	t.tenant = tenant;
+	t.source_host = host;
+	if (task_create(c->ctrl->st, &t, task) < 0 ||
+	    ctrl_bump_generation(c->ctrl, host) < 0) {
+		api_err_internal(c, "recording the reboot");
 		return;
 	}
 	task_answer(c, task, 202);
@@ -634,10 +590,11 @@ void h_vm_reboot(struct api_ctx *c)
 void h_vm_migrate(struct api_ctx *c)
 {
 	static const char *const keys[] = {"target_host", NULL};
-	char id[37], host[128], tenant[NAME_MAX_LEN + 1], task[37];
+	char id[37], host[128], tenant[NAME_MAX_LEN + 1], task[TASK_ID_LEN];
 	char group[NAME_MAX_LEN + 1], target[128], why[1024];
 	const char *want = NULL;
 	struct place_request pr = {0};
+	struct task_new t = {.type = TASK_MIGRATE};
 	int64_t req[3];
 	sqlite3_stmt *s;
 	bool has_group;
@@ -666,11 +623,8 @@ void h_vm_migrate(struct api_ctx *c)
 		return;
 	}
 	sqlite3_reset(s);
-	if (vm_busy(c, id)) {
-		api_err(c, 409, "busy", NULL, "VM '%s' has a task in progress: "
-			"wait for it ('finctl task list --vm %s')", id, id);
+	if (vm_idle(c, id) < 0)
 		return;
-	}
 	if (want && strcmp(want, host) == 0) {
 		api_err(c, 400, "invalid_field", "target_host",
 			"$.target_host: VM '%s' already runs on '%s'", id, host);
@@ -697,11 +651,14 @@ void h_vm_migrate(struct api_ctx *c)
 			"cannot migrate VM '%s': %s", id, why);
 		return;
 	}
-	if (uuid_generate_v4(task) < 0 ||
-	    task_insert(c, task, "migrate", id, tenant, host, target, req) < 0 ||
-	    api_bump_generation(c->ctrl, host) < 0) {
-		if (c->status < 400)
-			api_err_internal(c, "recording the migration");
+	t.vm_id = id;
+	t.tenant = tenant;
+	t.source_host = host;
+	t.target_host = target;
+	memcpy(t.req, req, sizeof(t.req));
+	if (task_create(c->ctrl->st, &t, task) < 0 ||
+	    ctrl_bump_generation(c->ctrl, host) < 0) {
+		api_err_internal(c, "recording the migration");
 		return;
 	}
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%.36s->%.63s", id,

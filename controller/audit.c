@@ -96,6 +96,13 @@ int audit_append(struct store *st, const char *actor, const char *action,
 	return 0;
 }
 
+int audit_event(struct store *st, const char *action, const char *target,
+		const char *request_id)
+{
+	return audit_append(st, "controller", action, target, 0,
+			    request_id ? request_id : "");
+}
+
 static void audit_bad(struct audit_report *r, int64_t seq, const char *fmt, ...)
 	FC_PRINTF(3, 4);
 static void audit_bad(struct audit_report *r, int64_t seq, const char *fmt, ...)

@@ -36,6 +36,13 @@ int audit_hash(const char *prev, const struct audit_entry *e,
 int audit_append(struct store *st, const char *actor, const char *action,
 		 const char *target, int result, const char *request_id);
 
+/* Append an entry for a state change the controller itself saw (not a
+ * request: a host going down, a VM changing state, a task ending), with
+ * actor "controller" and result 0, inside the caller's open transaction.
+ * request_id: the request that brought the news, or NULL. 0 or -1. */
+int audit_event(struct store *st, const char *action, const char *target,
+		const char *request_id);
+
 struct audit_report {
 	bool ok;
 	int64_t entries;

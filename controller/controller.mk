@@ -10,7 +10,8 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/api.c controller/api_res.c controller/api_vm.c \
 	controller/api_agent.c controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
-	controller/resource.c
+	controller/resource.c controller/ctrl.c controller/jobs.c \
+	controller/task.c controller/domname.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
@@ -36,3 +37,6 @@ $(eval $(call unit_test,test_ctrl_audit,tests/unit/test_ctrl_audit.c,$(CTRL_TEST
 $(eval $(call unit_test,test_ctrl_series,tests/unit/test_ctrl_series.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_api,tests/unit/test_ctrl_api.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_model,tests/unit/test_ctrl_model.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_ctrl,tests/unit/test_ctrl_ctrl.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -1,12 +1,28 @@
 /*
- * ctrl.h - the controller's shared state and configuration.
+ * ctrl.h - the controller's shared state and configuration, and the three
+ * mechanisms every part of it shares (ctrl.c):
  *
- * One struct ctrl lives for the whole daemon. Its lock serialises every use
- * of the store: a request holds it from authentication to its answer (a
- * long-poll heartbeat releases it while it waits for its node). Because
- * placement decisions happen under it and the VM row with its claim is
- * committed before it is released, concurrent creates cannot
+ * The lock. One struct ctrl lives for the whole daemon. Its lock
+ * serialises every use of the store: a request holds it from
+ * authentication to its answer (a long-poll heartbeat releases it while it
+ * waits for its node; /healthz and /metrics never take it, see route.h).
+ * Because placement decisions happen under it and the VM row with its
+ * claim is committed before it is released, concurrent creates cannot
  * oversubscribe a host.
+ *
+ * Durability (group commit, see store.h). A request commits with
+ * synchronous=NORMAL under the lock and takes a number from
+ * ctrl_committed(); after releasing the lock, ctrl_make_durable() with
+ * that number returns once the WAL holding it is on disk. One fdatasync
+ * serves every commit numbered before it started, so the lock is never
+ * held across a disk flush.
+ *
+ * Generations and the long-poll. Each host has a generation counter (its
+ * row in the store): every change to the host's desired state bumps it in
+ * the same transaction (ctrl_bump_generation()), which also wakes the
+ * host's agent if it waits in ctrl_wait(). A waiter woken before the
+ * transaction commits cannot run before the lock is released, and then
+ * reads the committed generation.
  */
 #ifndef FC_CTRL_CTRL_H
 #define FC_CTRL_CTRL_H
@@ -51,13 +67,8 @@ struct ctrl_route_stats {
 	double lat_sum;
 };
 
-/* A heartbeat waiting for its node's desired state to change. */
-struct ctrl_waiter {
-	const char *node;
-	pthread_cond_t cond;
-	bool woken;
-	struct ctrl_waiter *next;
-};
+/* A heartbeat waiting for its node's desired state to change (ctrl.c). */
+struct ctrl_waiter;
 
 struct ctrl {
 	struct ctrl_config cfg;
@@ -78,7 +89,41 @@ struct ctrl {
 	pthread_cond_t synced;
 };
 
-/* Make commit number seq durable (api.c). 0, or -1 with err_set(). */
+/* Initialise the locks of ctrl (the rest of it zeroed by the caller);
+ * ctrl_fini() destroys them. */
+void ctrl_init(struct ctrl *ctrl);
+void ctrl_fini(struct ctrl *ctrl);
+
+/* Ask everything that waits to stop: set stopping and wake every
+ * long-poll. Takes the lock itself. */
+void ctrl_stop(struct ctrl *ctrl);
+
+/* Count a commit that must be durable before its answer; call with the
+ * lock held right after the commit. Returns its number for
+ * ctrl_make_durable(). */
+uint64_t ctrl_committed(struct ctrl *ctrl);
+
+/* Make commit number seq (from ctrl_committed()) durable; call without
+ * the lock. 0, or -1 with err_set() when the WAL cannot be synced. */
 int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq);
+
+/* Bump host's generation inside the caller's open transaction and wake
+ * its long-poll (lock held). 0, or -1 with err_set(). */
+int ctrl_bump_generation(struct ctrl *ctrl, const char *host);
+
+/* Host's generation into *gen (lock held): 0, 1 when there is no such
+ * host, -1 with err_set(). */
+int ctrl_generation(struct ctrl *ctrl, const char *host, int64_t *gen);
+
+/* Wake the long-poll of host, or of every host when host is NULL (lock
+ * held). ctrl_bump_generation() does it. */
+void ctrl_notify(struct ctrl *ctrl, const char *host);
+
+/* Long-poll for node (lock held, no transaction open): release the lock
+ * until ctrl_notify() names node, wait_s seconds pass (on the monotonic
+ * clock) or the controller stops, then take it again. The store's
+ * statements are reset first, so no read stays open while the lock is
+ * released. */
+void ctrl_wait(struct ctrl *ctrl, const char *node, int64_t wait_s);
 
 #endif

@@ -15,7 +15,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
-#include "controller/eta.h"
+#include "controller/jobs.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
 
@@ -177,34 +177,6 @@ static void on_completed(void *cls, struct MHD_Connection *con,
 	}
 }
 
-static void *background(void *arg)
-{
-	struct ctrl *ctrl = arg;
-	uint64_t last_sample = 0, last_compact = time_mono_ns();
-
-	while (!ctrl->stopping) {
-		uint64_t now = time_mono_ns();
-		bool compact = now - last_compact > 60ULL * 1000000000ULL;
-
-		pthread_mutex_lock(&ctrl->lock);
-		if (api_mark_down_hosts(ctrl) < 0)
-			log_error("liveness check: %s", err_msg());
-		if (last_sample == 0 ||
-		    now - last_sample >=
-			    (uint64_t)ctrl->cfg.sample_interval_s * 1000000000ULL) {
-			if (eta_sample_pools(ctrl, compact) < 0)
-				log_error("utilisation sample: %s", err_msg());
-			last_sample = now;
-			if (compact)
-				last_compact = now;
-		}
-		store_reset_all(ctrl->st);
-		pthread_mutex_unlock(&ctrl->lock);
-		sleep(1);
-	}
-	return NULL;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -264,8 +236,7 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct MHD_Daemon *d = NULL;
 	char *cert = NULL, *key = NULL;
-	pthread_t bg;
-	bool bg_started = false;
+	struct jobs jobs = {0};
 	unsigned flags;
 	int opt, rc = 1;
 
@@ -335,10 +306,7 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		return 1;
 	}
-	pthread_mutex_init(&g_ctrl.lock, NULL);
-	pthread_mutex_init(&g_ctrl.stats_lock, NULL);
-	pthread_mutex_init(&g_ctrl.sync_lock, NULL);
-	pthread_cond_init(&g_ctrl.synced, NULL);
+	ctrl_init(&g_ctrl);
 	g_ctrl.stats = calloc(api_nroutes, sizeof(*g_ctrl.stats));
 	if (g_ctrl.stats == NULL) {
 		log_error("out of memory");
@@ -350,11 +318,7 @@ int main(int argc, char **argv)
 	}
 	if (rb_recover(&g_ctrl) < 0)
 		log_warn("rebalance runs of an earlier start: %s", err_msg());
-	/* Hosts get a fresh heartbeat_timeout after a restart: a controller
-	 * that was down must not mark every node down at once. */
-	if (store_exec(g_ctrl.st, "UPDATE hosts SET last_seen_ms = "
-				  "CAST(strftime('%s','now') AS INTEGER) * 1000 "
-				  "WHERE state = 'up'") < 0)
+	if (jobs_liveness_reset(&g_ctrl) < 0)
 		log_warn("%s", err_msg());
 
 	signal(SIGPIPE, SIG_IGN);
@@ -364,6 +328,14 @@ int main(int argc, char **argv)
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 		MHD_USE_ERROR_LOG;
 	{
+		/* the TLS options, from tls[first]: without TLS, first is
+		 * the end of the list */
+		struct MHD_OptionItem tls[] = {
+			{MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
+			{MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
+			{MHD_OPTION_END, 0, NULL},
+		};
+		size_t first = 2;
 		struct sockaddr_in sa;
 
 		memset(&sa, 0, sizeof(sa));
@@ -382,35 +354,28 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			flags |= MHD_USE_TLS;
-			d = MHD_start_daemon(
-				flags, 0, NULL, NULL, on_request, NULL,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
-				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
-				MHD_OPTION_HTTPS_MEM_CERT, cert,
-				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_END);
-		} else {
-			d = MHD_start_daemon(
-				flags, 0, NULL, NULL, on_request, NULL,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
-				MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
-				MHD_OPTION_END);
+			tls[0].ptr_value = cert;
+			tls[1].ptr_value = key;
+			first = 0;
 		}
+		d = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, NULL,
+			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
+			MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
+			MHD_OPTION_ARRAY, tls + first, MHD_OPTION_END);
 	}
 	if (d == NULL) {
 		log_error("cannot listen on %s:%" PRId64 ": is the port in use?",
 			  g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port);
 		goto out;
 	}
-	if (pthread_create(&bg, NULL, background, &g_ctrl) == 0)
-		bg_started = true;
+	if (jobs_start(&jobs, &g_ctrl) < 0)
+		log_error("%s: hosts are not marked down, pools not sampled",
+			  err_msg());
 	log_info("listening on %s://%s:%" PRId64 " (database '%s')",
 		 g_ctrl.cfg.tls_cert[0] ? "https" : "http",
 		 g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port,
@@ -420,14 +385,10 @@ int main(int argc, char **argv)
 	log_info("stopping");
 	rc = 0;
 out:
-	g_ctrl.stopping = 1;
-	pthread_mutex_lock(&g_ctrl.lock);
-	api_notify(&g_ctrl, NULL);
-	pthread_mutex_unlock(&g_ctrl.lock);
+	ctrl_stop(&g_ctrl);
 	if (d)
 		MHD_stop_daemon(d);
-	if (bg_started)
-		pthread_join(bg, NULL);
+	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);
 	store_close(g_ctrl.st);
 	free(g_ctrl.stats);

@@ -6,10 +6,12 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "controller/api.h"
+#include "controller/audit.h"
+#include "controller/ctrl.h"
 #include "controller/model.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
+#include "controller/task.h"
 #include "scheduler/problem.h"
 #include "scheduler/rebalance.h"
 #include "scheduler/state.h"
@@ -474,33 +476,28 @@ static cJSON *progress_json(const struct rb_run *r)
 	return o;
 }
 
-static int save_progress(struct rb_run *r, const char *state,
-			 const char *error)
+/* Record the run's progress; when final, end its task as well (failed
+ * with r->error when r->failed, else done). */
+static int save_progress(struct rb_run *r, bool final)
 {
 	struct store *st = r->ctrl->st;
 	cJSON *pj = progress_json(r);
 	char *text = pj ? cJSON_PrintUnformatted(pj) : NULL;
-	sqlite3_stmt *s;
-	int ret = -1;
+	int ret = -1, rc;
 
 	cJSON_Delete(pj);
 	if (text == NULL)
 		return err_set("out of memory");
-	s = store_stmt(st, "UPDATE tasks SET state = coalesce(?1, state), "
-			   "error = coalesce(?2, error), progress = ?3, "
-			   "updated_ms = ?4 WHERE id = ?5");
-	if (s == NULL)
+	if (task_set_progress(st, r->task, text) < 0)
 		goto out;
-	store_bind_text(s, 1, state);
-	store_bind_text(s, 2, error);
-	store_bind_text(s, 3, text);
-	sqlite3_bind_int64(s, 4, time_wall_ms());
-	store_bind_text(s, 5, r->task);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		step_err(st, s, "recording the run's progress");
-		goto out;
+	if (final) {
+		rc = task_end(st, r->task, r->failed ? TASK_FAILED : TASK_DONE,
+			      r->failed ? r->error : NULL);
+		if (rc < 0)
+			goto out;
+		if (rc > 0) /* it ended already: nothing left to record */
+			log_warn("%s %s: %s", run_kind(r), r->task, err_msg());
 	}
-	sqlite3_reset(s);
 	ret = 0;
 out:
 	free(text);
@@ -515,7 +512,7 @@ static int audit_move(struct rb_run *r, const struct rb_move *m,
 	snprintf(action, sizeof(action), "%s.move.%s", run_kind(r), what);
 	snprintf(target, sizeof(target), "vm:%s %s->%s task:%s", m->vm, m->from,
 		 m->to, r->task);
-	return api_audit_event(r->ctrl, action, target, r->task);
+	return audit_event(r->ctrl->st, action, target, r->task);
 }
 
 static bool host_busy(const struct rb_run *r, const char *host)
@@ -596,9 +593,8 @@ out:
 static int start_move(struct rb_run *r, struct rb_move *m)
 {
 	struct store *st = r->ctrl->st;
+	struct task_new t = {.type = TASK_MIGRATE};
 	sqlite3_stmt *s;
-	int64_t req[3] = {0, 0, 0};
-	int64_t now = time_wall_ms();
 
 	s = store_stmt(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE id = ?");
 	if (s == NULL)
@@ -607,28 +603,14 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	if (sqlite3_step(s) != SQLITE_ROW)
 		return step_err(st, s, "reading the VM");
 	for (int i = 0; i < 3; i++)
-		req[i] = sqlite3_column_int64(s, i);
+		t.req[i] = sqlite3_column_int64(s, i);
 	sqlite3_reset(s);
-	if (uuid_generate_v4(m->task) < 0)
-		return -1;
-	s = store_stmt(st, "INSERT INTO tasks(id, type, state, vm_id, tenant, "
-			   "source_host, target_host, vcpus, mem_mib, disk_gib, "
-			   "created_ms, updated_ms) VALUES (?, 'migrate', "
-			   "'pending', ?, ?, ?, ?, ?, ?, ?, ?10, ?10)");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, m->task);
-	store_bind_text(s, 2, m->vm);
-	store_bind_text(s, 3, m->tenant);
-	store_bind_text(s, 4, m->from);
-	store_bind_text(s, 5, m->to);
-	for (int i = 0; i < 3; i++)
-		sqlite3_bind_int64(s, 6 + i, req[i]);
-	sqlite3_bind_int64(s, 10, now);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		return step_err(st, s, "recording a migration");
-	sqlite3_reset(s);
-	if (api_bump_generation(r->ctrl, m->from) < 0)
+	t.vm_id = m->vm;
+	t.tenant = m->tenant;
+	t.source_host = m->from;
+	t.target_host = m->to;
+	if (task_create(st, &t, m->task) < 0 ||
+	    ctrl_bump_generation(r->ctrl, m->from) < 0)
 		return -1;
 	r->dirty = true;
 	m->state = MV_RUNNING;
@@ -776,7 +758,7 @@ static int run_step(struct rb_run *r, bool *end)
 		/* the progress is written when a move changed state */
 		if (!r->dirty)
 			return 0;
-		if (save_progress(r, NULL, NULL) < 0)
+		if (save_progress(r, false) < 0)
 			return -1;
 		r->dirty = false;
 		return 0;
@@ -796,7 +778,7 @@ static int run_step(struct rb_run *r, bool *end)
 			 r->failed ? "failed" : "done");
 		snprintf(target, sizeof(target), "task:%s %s:%s", r->task,
 			 r->drain ? "host" : "pool", r->drain ? r->host : r->pool);
-		if (api_audit_event(r->ctrl, action, target, r->task) < 0)
+		if (audit_event(r->ctrl->st, action, target, r->task) < 0)
 			return -1;
 		if (r->failed) {
 			snprintf(msg, sizeof(msg), "%s", r->error);
@@ -807,8 +789,7 @@ static int run_step(struct rb_run *r, bool *end)
 		log_info("%s %s of %s '%s' %s: %s", run_kind(r), r->task,
 			 r->drain ? "host" : "pool", r->drain ? r->host : r->pool,
 			 r->failed ? "failed" : "done", msg);
-		return save_progress(r, r->failed ? "failed" : "done",
-				     r->failed ? r->error : NULL);
+		return save_progress(r, true);
 	}
 }
 
@@ -833,7 +814,7 @@ static void *run_main(void *arg)
 				for (size_t i = 0; i < r->nmoves; i++)
 					if (r->moves[i].state == MV_PENDING)
 						r->moves[i].state = MV_CANCELLED;
-				if (save_progress(r, "failed", r->error) < 0 ||
+				if (save_progress(r, true) < 0 ||
 				    store_commit(ctrl->st) < 0)
 					store_rollback(ctrl->st);
 			}
@@ -879,35 +860,18 @@ static void reap(void)
 int rb_run_start(struct ctrl *ctrl, struct rb_run *run, const char *request_id,
 		 char *task, size_t size)
 {
-	sqlite3_stmt *s;
-	int64_t now = time_wall_ms();
+	struct task_new t = {.type = run->drain ? TASK_DRAIN : TASK_REBALANCE};
 	char action[64], target[320];
 	int ret = -1;
 
 	reap();
-	if (uuid_generate_v4(run->task) < 0)
-		goto out;
-	s = store_stmt(ctrl->st, "INSERT INTO tasks(id, type, state, vm_id, "
-				 "tenant, source_host, target_host, vcpus, "
-				 "mem_mib, disk_gib, created_ms, updated_ms) "
-				 "VALUES (?, ?, 'running', '', '', '', '', 0, 0, "
-				 "0, ?3, ?3)");
-	if (s == NULL)
-		goto out;
-	store_bind_text(s, 1, run->task);
-	store_bind_text(s, 2, run_kind(run));
-	sqlite3_bind_int64(s, 3, now);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		step_err(ctrl->st, s, "recording the run");
-		goto out;
-	}
-	sqlite3_reset(s);
-	if (save_progress(run, NULL, NULL) < 0)
+	if (task_create(ctrl->st, &t, run->task) < 0 ||
+	    save_progress(run, false) < 0)
 		goto out;
 	snprintf(action, sizeof(action), "%s.run.start", run_kind(run));
 	snprintf(target, sizeof(target), "task:%s %s:%s", run->task,
 		 run->drain ? "host" : "pool", run->drain ? run->host : run->pool);
-	if (api_audit_event(ctrl, action, target, request_id) < 0)
+	if (audit_event(ctrl->st, action, target, request_id) < 0)
 		goto out;
 	/* the thread waits for the lock, so it sees the committed task */
 	if (pthread_create(&run->thread, NULL, run_main, run) != 0) {
@@ -933,12 +897,8 @@ int rb_recover(struct ctrl *ctrl)
 {
 	if (store_begin(ctrl->st, true) < 0)
 		return -1;
-	if (store_exec(ctrl->st, "UPDATE tasks SET state = 'failed', error = "
-				 "'interrupted: the controller restarted while "
-				 "it ran; start it again', updated_ms = "
-				 "CAST(strftime('%s','now') AS INTEGER) * 1000 "
-				 "WHERE type IN ('rebalance','drain') AND state IN "
-				 "('pending','running')") < 0) {
+	if (task_recover_runs(ctrl->st, "interrupted: the controller restarted "
+				       "while it ran; start it again") < 0) {
 		store_rollback(ctrl->st);
 		return -1;
 	}

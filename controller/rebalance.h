@@ -30,8 +30,6 @@
 #include "common/fc.h"
 #include "controller/ctrl.h"
 
-struct api_ctx;
-
 #define RB_DEFAULT_CONCURRENCY 2
 #define RB_MAX_CONCURRENCY 32
 
@@ -73,10 +71,5 @@ int rb_recover(struct ctrl *ctrl);
 /* At exit, without the lock: ask every run's thread to stop (its task is
  * marked failed as interrupted) and wait for them. */
 void rb_shutdown(struct ctrl *ctrl);
-
-/* Handlers (api_rebalance.c). */
-void h_pool_rebalance(struct api_ctx *c);
-void h_host_drain(struct api_ctx *c);
-void h_host_resume(struct api_ctx *c);
 
 #endif

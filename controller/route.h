@@ -3,7 +3,8 @@
  *
  * Every endpoint is one row of api_routes[] (api.c): method, path pattern
  * with {param} segments, handler, the roles that may call it, whether it
- * mutates (and so is audited). tests/unit/test_ctrl_routes.c checks the
+ * mutates (and so is audited), its name, and whether it runs without the
+ * controller lock (flags). tests/unit/test_ctrl_routes.c checks the
  * table against schemas/openapi.yaml in both directions, so the spec and
  * the code cannot drift.
  */
@@ -19,6 +20,11 @@ typedef void (*route_fn)(struct api_ctx *c);
 /* Pseudo role for routes that need no token (/healthz, registration, where
  * the join token travels in the body). */
 #define ROUTE_PUBLIC (1u << 16)
+/* Flag: the dispatcher runs the handler without taking the controller
+ * lock, and so without authentication (the route must be ROUTE_PUBLIC):
+ * /healthz answers while a long request holds the lock; /metrics takes
+ * the lock itself only around its reads of the store. */
+#define ROUTE_UNLOCKED (1u << 0)
 
 struct route {
 	const char *method;
@@ -27,6 +33,7 @@ struct route {
 	unsigned roles;      /* enum auth_role bits, or ROUTE_PUBLIC */
 	bool mutating;
 	const char *name;    /* "vm.start": audit action and metric label */
+	unsigned flags;      /* ROUTE_UNLOCKED, or 0 (left out) */
 };
 
 #define ROUTE_PARAMS_MAX 3

@@ -125,10 +125,7 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/state.db", f->dir);
 	if (store_open(path, &f->ctrl.st) < 0)
 		return -1;
-	pthread_mutex_init(&f->ctrl.lock, NULL);
-	pthread_mutex_init(&f->ctrl.stats_lock, NULL);
-	pthread_mutex_init(&f->ctrl.sync_lock, NULL);
-	pthread_cond_init(&f->ctrl.synced, NULL);
+	ctrl_init(&f->ctrl);
 	f->ctrl.stats = calloc(api_nroutes, sizeof(*f->ctrl.stats));
 	if (api_bootstrap_admin(&f->ctrl) < 0)
 		return -1;
@@ -153,6 +150,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	store_close(f->ctrl.st);
+	ctrl_fini(&f->ctrl);
 	free(f->ctrl.stats);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)

@@ -77,6 +77,29 @@ static void test_roles(void **state)
 	}
 }
 
+/* The routes whose handler runs without the controller lock (api_handle()
+ * then neither authenticates nor opens a transaction): public, read-only,
+ * and exactly these. */
+static void test_unlocked_flag(void **state)
+{
+	size_t n = 0;
+	(void)state;
+
+	for (size_t i = 0; i < api_nroutes; i++) {
+		const struct route *r = &api_routes[i];
+
+		if (!(r->flags & ROUTE_UNLOCKED))
+			continue;
+		n++;
+		assert_true(r->roles & ROUTE_PUBLIC);
+		assert_false(r->mutating);
+		assert_string_equal(r->method, "GET");
+		assert_true(strcmp(r->name, "healthz") == 0 ||
+			    strcmp(r->name, "metrics") == 0);
+	}
+	assert_int_equal(n, 2);
+}
+
 /* Operations "METHOD /path" from the paths: section of openapi.yaml. */
 static size_t spec_ops(char ops[][160], size_t max)
 {
@@ -163,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_match_static_and_params),
 		cmocka_unit_test(test_no_match),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_unlocked_flag),
 		cmocka_unit_test(test_table_matches_openapi),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,115 @@
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/audit.h"
+#include "controller/eta.h"
+#include "controller/jobs.h"
+#include "controller/store.h"
+
+int jobs_liveness_reset(struct ctrl *ctrl)
+{
+	return store_exec(ctrl->st, "UPDATE hosts SET last_seen_ms = "
+				    "CAST(strftime('%s','now') AS INTEGER) * 1000 "
+				    "WHERE state = 'up'");
+}
+
+int jobs_mark_down_hosts(struct ctrl *ctrl)
+{
+	struct store *st = ctrl->st;
+	int64_t cutoff = time_wall_ms() - ctrl->cfg.heartbeat_timeout_s * 1000;
+	sqlite3_stmt *s;
+	char names[64][NAME_MAX_LEN + 1];
+	int n = 0;
+
+	s = store_stmt(st, "SELECT name FROM hosts WHERE state = 'up' AND "
+			   "last_seen_ms < ? LIMIT 64");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, cutoff);
+	while (n < 64 && sqlite3_step(s) == SQLITE_ROW)
+		str_copy(names[n++], sizeof(names[0]), store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (n == 0)
+		return 0;
+	if (store_begin(st, true) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		char target[96];
+
+		s = store_stmt(st, "UPDATE hosts SET state = 'down' WHERE name = ?");
+		if (s == NULL)
+			goto fail;
+		store_bind_text(s, 1, names[i]);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		s = store_stmt(st, "UPDATE vms SET state = 'unknown', updated_ms "
+				   "= ? WHERE host = ?");
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, time_wall_ms());
+		store_bind_text(s, 2, names[i]);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		snprintf(target, sizeof(target), "host:%.63s", names[i]);
+		if (audit_event(st, "host.down", target, NULL) < 0)
+			goto fail;
+		log_warn("host '%s' sent no heartbeat for %" PRId64 " s: marked "
+			 "down, its VMs unknown", names[i],
+			 ctrl->cfg.heartbeat_timeout_s);
+	}
+	if (store_commit(st) < 0)
+		return -1;
+	return 0;
+fail:
+	store_err(st, "marking hosts down");
+	store_rollback(st);
+	return -1;
+}
+
+static void *jobs_main(void *arg)
+{
+	struct ctrl *ctrl = arg;
+	uint64_t last_sample = 0, last_compact = time_mono_ns();
+
+	while (!ctrl->stopping) {
+		uint64_t now = time_mono_ns();
+		bool compact = now - last_compact > 60ULL * 1000000000ULL;
+
+		pthread_mutex_lock(&ctrl->lock);
+		if (jobs_mark_down_hosts(ctrl) < 0)
+			log_error("liveness check: %s", err_msg());
+		if (last_sample == 0 ||
+		    now - last_sample >=
+			    (uint64_t)ctrl->cfg.sample_interval_s * 1000000000ULL) {
+			if (eta_sample_pools(ctrl, compact) < 0)
+				log_error("utilisation sample: %s", err_msg());
+			last_sample = now;
+			if (compact)
+				last_compact = now;
+		}
+		store_reset_all(ctrl->st);
+		pthread_mutex_unlock(&ctrl->lock);
+		sleep(1);
+	}
+	return NULL;
+}
+
+int jobs_start(struct jobs *j, struct ctrl *ctrl)
+{
+	j->ctrl = ctrl;
+	if (pthread_create(&j->thread, NULL, jobs_main, ctrl) != 0)
+		return err_set("cannot start the background thread");
+	j->started = true;
+	return 0;
+}
+
+void jobs_join(struct jobs *j)
+{
+	if (j->started)
+		pthread_join(j->thread, NULL);
+	j->started = false;
+}

@@ -1,0 +1,40 @@
+/*
+ * jobs.h - the controller's background work: one thread that, once a
+ * second, marks hosts down whose agent went silent for heartbeat_timeout
+ * and, every sample_interval, records a utilisation sample of each pool
+ * (compacting the series once a minute).
+ *
+ * The thread takes the controller lock for each pass, like a request.
+ */
+#ifndef FC_CTRL_JOBS_H
+#define FC_CTRL_JOBS_H
+
+#include <pthread.h>
+
+#include "common/fc.h"
+#include "controller/ctrl.h"
+
+struct jobs {
+	struct ctrl *ctrl;
+	pthread_t thread;
+	bool started;
+};
+
+/* At start, before the API listens (no lock needed yet): every host that
+ * is up gets a fresh heartbeat_timeout, so that a controller that was down
+ * does not mark every node down at once. 0, or -1 with err_set(). */
+int jobs_liveness_reset(struct ctrl *ctrl);
+
+/* Start the background thread for ctrl into j. 0, or -1 with err_set(). */
+int jobs_start(struct jobs *j, struct ctrl *ctrl);
+/* Wait for the thread to end; it ends once ctrl_stop() was called. Safe
+ * when jobs_start() failed or was never called (j zeroed). */
+void jobs_join(struct jobs *j);
+
+/* One liveness pass (lock held, no transaction open): every host still
+ * up that sent no heartbeat for heartbeat_timeout seconds (at most 64 a
+ * pass) goes down and its VMs' state to unknown, audited, in one durable
+ * transaction. 0, or -1 with err_set(). */
+int jobs_mark_down_hosts(struct ctrl *ctrl);
+
+#endif

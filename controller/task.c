@@ -1,0 +1,391 @@
+#include <sqlite3.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "controller/store.h"
+#include "controller/task.h"
+
+#define BIT(t) (1u << (t))
+#define T_LIFECYCLE (BIT(TASK_CREATE) | BIT(TASK_START) | BIT(TASK_STOP) | \
+		     BIT(TASK_DELETE))
+#define T_AGENT (BIT(TASK_MIGRATE) | BIT(TASK_REBOOT))
+#define T_RUN (BIT(TASK_REBALANCE) | BIT(TASK_DRAIN))
+
+static const char *const task_state_names[TASK_NSTATES] = {
+	"pending", "running", "done", "failed",
+};
+
+static const struct {
+	const char *name;
+	enum task_state initial;
+} task_types[TASK_NTYPES] = {
+	{"create", TASK_PENDING},  {"start", TASK_PENDING},
+	{"stop", TASK_PENDING},    {"delete", TASK_PENDING},
+	{"migrate", TASK_PENDING}, {"reboot", TASK_PENDING},
+	{"rebalance", TASK_RUNNING}, {"drain", TASK_RUNNING},
+};
+
+/* The one table of the lifecycle (see task.h): a move not listed here,
+ * or listed without the task's type, is refused. */
+static const struct {
+	enum task_state from, to;
+	unsigned types;
+} task_transitions[] = {
+	{TASK_PENDING, TASK_RUNNING, T_AGENT},
+	{TASK_PENDING, TASK_DONE, T_LIFECYCLE | T_AGENT},
+	{TASK_PENDING, TASK_FAILED, T_LIFECYCLE | T_AGENT},
+	{TASK_RUNNING, TASK_DONE, T_AGENT | T_RUN},
+	{TASK_RUNNING, TASK_FAILED, T_AGENT | T_RUN},
+};
+
+/* Which VM state ends which lifecycle task, and how. */
+static const struct {
+	unsigned types;
+	const char *vm_state;
+	enum task_state end;
+} task_vm_outcomes[] = {
+	{BIT(TASK_CREATE) | BIT(TASK_START), "running", TASK_DONE},
+	{BIT(TASK_STOP), "stopped", TASK_DONE},
+	{BIT(TASK_CREATE) | BIT(TASK_START) | BIT(TASK_STOP), "failed",
+	 TASK_FAILED},
+	{BIT(TASK_DELETE), "deleted", TASK_DONE},
+};
+
+const char *task_state_name(enum task_state state)
+{
+	return (unsigned)state < TASK_NSTATES ? task_state_names[state] : "?";
+}
+
+const char *task_type_name(enum task_type type)
+{
+	return (unsigned)type < TASK_NTYPES ? task_types[type].name : "?";
+}
+
+int task_state_parse(const char *name, enum task_state *out)
+{
+	for (int i = 0; i < TASK_NSTATES; i++)
+		if (strcmp(name, task_state_names[i]) == 0) {
+			*out = (enum task_state)i;
+			return 0;
+		}
+	return err_set("unknown task state '%.32s'", name);
+}
+
+int task_type_parse(const char *name, enum task_type *out)
+{
+	for (int i = 0; i < TASK_NTYPES; i++)
+		if (strcmp(name, task_types[i].name) == 0) {
+			*out = (enum task_type)i;
+			return 0;
+		}
+	return err_set("unknown task type '%.32s'", name);
+}
+
+enum task_state task_initial(enum task_type type)
+{
+	return task_types[type].initial;
+}
+
+bool task_for_agent(enum task_type type)
+{
+	return (T_AGENT & BIT(type)) != 0;
+}
+
+bool task_may(enum task_type type, enum task_state from, enum task_state to)
+{
+	for (size_t i = 0; i < FC_ARRAY_LEN(task_transitions); i++)
+		if (task_transitions[i].from == from &&
+		    task_transitions[i].to == to)
+			return (task_transitions[i].types & BIT(type)) != 0;
+	return false;
+}
+
+bool task_vm_outcome(enum task_type type, const char *vm_state,
+		     enum task_state *end)
+{
+	for (size_t i = 0; i < FC_ARRAY_LEN(task_vm_outcomes); i++)
+		if ((task_vm_outcomes[i].types & BIT(type)) &&
+		    strcmp(task_vm_outcomes[i].vm_state, vm_state) == 0) {
+			*end = task_vm_outcomes[i].end;
+			return true;
+		}
+	return false;
+}
+
+/* Step s, which must finish: 0, or -1 with err_set() naming what. */
+static int task_step_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE) {
+		store_err(st, what);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	return 0;
+}
+
+int task_create(struct store *st, const struct task_new *t,
+		char id[TASK_ID_LEN])
+{
+	const char *text[] = {id, task_type_name(t->type),
+			      task_state_name(task_initial(t->type)), t->vm_id,
+			      t->tenant, t->source_host, t->target_host};
+	sqlite3_stmt *s;
+
+	if (uuid_generate_v4(id) < 0)
+		return -1;
+	s = store_stmt(st, "INSERT INTO tasks(id, type, state, vm_id, tenant, "
+			   "source_host, target_host, vcpus, mem_mib, disk_gib, "
+			   "created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, "
+			   "?, ?, ?, ?11, ?11)");
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < 7; i++)
+		store_bind_text(s, 1 + i, text[i] ? text[i] : "");
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_int64(s, 8 + i, t->req[i]);
+	sqlite3_bind_int64(s, 11, time_wall_ms());
+	return task_step_done(st, s, "recording a task");
+}
+
+/* The columns task_rows() reads, in the order of struct task. */
+#define TASK_SELECT                                                        \
+	"SELECT id, type, state, vm_id, tenant, source_host, target_host, " \
+	"error FROM tasks "
+
+/* Step s (a bound TASK_SELECT statement) to its end, collecting its rows
+ * into *out (caller frees) and their number into *n; s is reset. 0, or
+ * -1 with err_set(). */
+static int task_rows(struct store *st, sqlite3_stmt *s, struct task **out,
+		     size_t *n)
+{
+	struct buf rows;
+	struct task t;
+	int rc;
+
+	buf_init(&rows, 0);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		str_copy(t.id, sizeof(t.id), store_col_text(s, 0));
+		if (task_type_parse(store_col_text(s, 1), &t.type) < 0 ||
+		    task_state_parse(store_col_text(s, 2), &t.state) < 0) {
+			err_prefix("task '%.40s'", t.id);
+			goto fail;
+		}
+		str_copy(t.vm_id, sizeof(t.vm_id), store_col_text(s, 3));
+		str_copy(t.tenant, sizeof(t.tenant), store_col_text(s, 4));
+		str_copy(t.source_host, sizeof(t.source_host),
+			 store_col_text(s, 5));
+		str_copy(t.target_host, sizeof(t.target_host),
+			 store_col_text(s, 6));
+		str_copy(t.error, sizeof(t.error), store_col_text(s, 7));
+		if (buf_append(&rows, &t, sizeof(t)) < 0)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		store_err(st, "reading tasks");
+		goto fail;
+	}
+	sqlite3_reset(s);
+	*n = rows.len / sizeof(t);
+	*out = (struct task *)(void *)rows.data; /* malloc'd: aligned */
+	return 0;
+fail:
+	sqlite3_reset(s);
+	buf_free(&rows);
+	return -1;
+}
+
+int task_load(struct store *st, const char *id, struct task *out)
+{
+	sqlite3_stmt *s = store_stmt(st, TASK_SELECT "WHERE id = ?");
+	struct task *rows = NULL;
+	size_t n = 0;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, id);
+	if (task_rows(st, s, &rows, &n) < 0)
+		return -1;
+	if (n > 0)
+		*out = rows[0];
+	free(rows);
+	return n > 0 ? 0 : 1;
+}
+
+/* Move task id of type from state `from` to `to`, when the table allows
+ * it; see task_advance() for error and the result. */
+static int task_move(struct store *st, const char *id, enum task_type type,
+		     enum task_state from, enum task_state to,
+		     const char *error)
+{
+	sqlite3_stmt *s;
+
+	if (!task_may(type, from, to)) {
+		err_set("task '%.40s' (%s) cannot go from %s to %s", id,
+			task_type_name(type), task_state_name(from),
+			task_state_name(to));
+		return 1;
+	}
+	s = store_stmt(st, "UPDATE tasks SET state = ?1, error = coalesce(?2, "
+			   "error), updated_ms = ?3 WHERE id = ?4 AND state = ?5");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, task_state_name(to));
+	/* a task that starts keeps its error; one that ends gets its own */
+	if (to == TASK_DONE || to == TASK_FAILED)
+		store_bind_text(s, 2, error ? error : "");
+	sqlite3_bind_int64(s, 3, time_wall_ms());
+	store_bind_text(s, 4, id);
+	store_bind_text(s, 5, task_state_name(from));
+	if (task_step_done(st, s, "updating a task") < 0)
+		return -1;
+	if (sqlite3_changes(store_db(st)) == 0) {
+		err_set("task '%.40s' is no longer %s", id,
+			task_state_name(from));
+		return 1;
+	}
+	return 0;
+}
+
+int task_advance(struct store *st, const char *id, enum task_state to,
+		 const char *error)
+{
+	struct task t;
+	int rc = task_load(st, id, &t);
+
+	if (rc > 0)
+		err_set("task '%.40s' does not exist", id);
+	if (rc != 0)
+		return rc;
+	return task_move(st, id, t.type, t.state, to, error);
+}
+
+int task_end(struct store *st, const char *id, enum task_state end,
+	     const char *error)
+{
+	if (end != TASK_DONE && end != TASK_FAILED) {
+		err_set("task '%.40s' cannot end %s", id, task_state_name(end));
+		return 1;
+	}
+	return task_advance(st, id, end, error);
+}
+
+/* The open (pending, running) tasks of VM vm_id, or of every VM when
+ * NULL, oldest first, into *out (caller frees) and *n. 0 or -1. */
+static int task_open_list(struct store *st, const char *vm_id,
+			  struct task **out, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, TASK_SELECT "WHERE state IN "
+				     "('pending','running') AND (?1 IS NULL OR "
+				     "vm_id = ?1) ORDER BY seq");
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, vm_id);
+	return task_rows(st, s, out, n);
+}
+
+/* Decides for one open task of type whether it ends, and in which state
+ * (*end); ud is the caller's. */
+typedef bool (*task_pick_fn)(enum task_type type, const void *ud,
+			     enum task_state *end);
+
+/* End every open task of vm_id (every VM: NULL) that pick chooses, with
+ * error. A move the table refuses leaves that task as it is. */
+static int task_end_open(struct store *st, const char *vm_id,
+			 task_pick_fn pick, const void *ud, const char *error)
+{
+	struct task *list = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	if (task_open_list(st, vm_id, &list, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		enum task_state end;
+		int rc;
+
+		if (!pick(list[i].type, ud, &end))
+			continue;
+		rc = task_move(st, list[i].id, list[i].type, list[i].state, end,
+			       error);
+		if (rc < 0)
+			ret = -1;
+		else if (rc > 0)
+			log_debug("%s", err_msg());
+	}
+	free(list);
+	return ret;
+}
+
+static bool pick_types_failed(enum task_type type, const void *ud,
+			      enum task_state *end)
+{
+	*end = TASK_FAILED;
+	return (*(const unsigned *)ud & BIT(type)) != 0;
+}
+
+static bool pick_vm_outcome(enum task_type type, const void *ud,
+			    enum task_state *end)
+{
+	return task_vm_outcome(type, ud, end);
+}
+
+int task_supersede(struct store *st, const char *vm_id)
+{
+	static const unsigned types = T_LIFECYCLE;
+
+	return task_end_open(st, vm_id, pick_types_failed, &types,
+			     "superseded by a later request");
+}
+
+int task_cancel_vm(struct store *st, const char *vm_id, const char *why)
+{
+	static const unsigned types = T_AGENT;
+
+	return task_end_open(st, vm_id, pick_types_failed, &types, why);
+}
+
+int task_vm_state(struct store *st, const char *vm_id, const char *vm_state,
+		  const char *error)
+{
+	return task_end_open(st, vm_id, pick_vm_outcome, vm_state, error);
+}
+
+int task_recover_runs(struct store *st, const char *why)
+{
+	static const unsigned types = T_RUN;
+
+	return task_end_open(st, NULL, pick_types_failed, &types, why);
+}
+
+int task_set_progress(struct store *st, const char *id, const char *progress)
+{
+	sqlite3_stmt *s = store_stmt(st, "UPDATE tasks SET progress = ?, "
+					 "updated_ms = ? WHERE id = ?");
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, progress);
+	sqlite3_bind_int64(s, 2, time_wall_ms());
+	store_bind_text(s, 3, id);
+	return task_step_done(st, s, "recording a task's progress");
+}
+
+int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
+{
+	struct task *list = NULL;
+	size_t n = 0;
+
+	*busy = false;
+	if (task_open_list(st, vm_id, &list, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (task_for_agent(list[i].type))
+			*busy = true;
+	free(list);
+	return 0;
+}

@@ -1,0 +1,140 @@
+/*
+ * task.h - the task lifecycle: every task the controller records is
+ * created, advanced and ended here, and only along the transitions of one
+ * table (task.c task_transitions[]).
+ *
+ * Types, by who drives them:
+ *   create, start, stop, delete  "lifecycle" tasks: the controller's own;
+ *       they follow a VM to the state a request asked for and end when the
+ *       agent reports it there (task_vm_state()), or when a later request
+ *       supersedes them (task_supersede()). Agents never see them.
+ *   migrate, reboot  "agent" tasks: handed to the source host's agent in
+ *       its desired state; the agent reports them running, done or failed.
+ *   rebalance, drain  "runs": a thread of rebalance.c executes them.
+ *
+ * States: pending, running, done, failed; done and failed are final. The
+ * allowed moves (and which types may make them):
+ *   pending -> running  agent tasks (the agent started it)
+ *   pending -> done     lifecycle and agent tasks (already there, or the
+ *                       agent finished before it reported running)
+ *   pending -> failed   lifecycle and agent tasks (failed, superseded, the
+ *                       VM was deleted)
+ *   running -> done     agent tasks and runs
+ *   running -> failed   agent tasks and runs (failed, interrupted)
+ * A task is created in its type's first state: runs start running, every
+ * other task pending.
+ *
+ * Every function here works inside the caller's open transaction, with the
+ * controller lock held (see ctrl.h), and reports a database failure with
+ * err_set() (-1).
+ */
+#ifndef FC_CTRL_TASK_H
+#define FC_CTRL_TASK_H
+
+#include "common/fc.h"
+#include "common/util.h"
+
+struct store;
+
+enum task_state { TASK_PENDING, TASK_RUNNING, TASK_DONE, TASK_FAILED };
+#define TASK_NSTATES 4
+
+enum task_type {
+	TASK_CREATE, TASK_START, TASK_STOP, TASK_DELETE, /* lifecycle */
+	TASK_MIGRATE, TASK_REBOOT,                       /* agent */
+	TASK_REBALANCE, TASK_DRAIN,                      /* runs */
+};
+#define TASK_NTYPES 8
+
+/* A task id: a UUID and its NUL. */
+#define TASK_ID_LEN 37
+
+/* The names the store and the API use ("pending", "migrate"). */
+const char *task_state_name(enum task_state state);
+const char *task_type_name(enum task_type type);
+/* Parse a name: 0 with *out, or -1 with err_set() for an unknown one. */
+int task_state_parse(const char *name, enum task_state *out);
+int task_type_parse(const char *name, enum task_type *out);
+
+/* Pure. The state a task of type is created in. */
+enum task_state task_initial(enum task_type type);
+/* Pure. Whether agents carry out tasks of type (migrate, reboot): they
+ * appear in the source host's desired state and its reports move them. */
+bool task_for_agent(enum task_type type);
+/* Pure. Whether the table lets a task of type move from one state to
+ * another (never from a final state, never to the same state). */
+bool task_may(enum task_type type, enum task_state from, enum task_state to);
+/* Pure. The state that a VM reaching vm_state ("running", "stopped",
+ * "failed", "deleted": gone from its host) ends its open lifecycle task
+ * of type in: TASK_DONE or TASK_FAILED into *end and true; false when that
+ * VM state does not end such a task. */
+bool task_vm_outcome(enum task_type type, const char *vm_state,
+		     enum task_state *end);
+
+/* What a new task is about. Strings may be NULL (stored as ''): runs
+ * have no VM, tenant or hosts. req: the VM's vCPUs, MiB of memory and GiB
+ * of disk (the claim a migration holds on its target), or zeros. */
+struct task_new {
+	enum task_type type;
+	const char *vm_id;
+	const char *tenant;
+	const char *source_host;
+	const char *target_host;
+	int64_t req[3];
+};
+
+/* Record a new task in its type's first state; its id (a fresh UUID)
+ * goes to id. 0, or -1 with err_set(). */
+int task_create(struct store *st, const struct task_new *t,
+		char id[TASK_ID_LEN]);
+
+/* One task as stored. */
+struct task {
+	char id[TASK_ID_LEN];
+	enum task_type type;
+	enum task_state state;
+	char vm_id[TASK_ID_LEN];
+	char tenant[NAME_MAX_LEN + 1];
+	char source_host[NAME_MAX_LEN + 1];
+	char target_host[NAME_MAX_LEN + 1];
+	char error[512];          /* cut to fit */
+};
+
+/* Read task id into *out: 0, 1 when there is no such task, -1 with
+ * err_set() (also for a row whose type or state is unknown). */
+int task_load(struct store *st, const char *id, struct task *out);
+
+/* Move task id to state `to` (running, done or failed) with error (NULL:
+ * ''; pending -> running keeps the error it had). 0 when it moved; 1 when
+ * the table refuses the move or there is no such task: nothing changed,
+ * err_set() says why; -1 with err_set() on a database error. */
+int task_advance(struct store *st, const char *id, enum task_state to,
+		 const char *error);
+/* task_advance() to a final state: end is TASK_DONE or TASK_FAILED (any
+ * other state is refused, 1). */
+int task_end(struct store *st, const char *id, enum task_state end,
+	     const char *error);
+
+/* A new request for VM vm_id replaces the open lifecycle task it had:
+ * fail it with "superseded by a later request". 0 or -1. */
+int task_supersede(struct store *st, const char *vm_id);
+/* VM vm_id is being deleted: fail its open agent tasks (migrate, reboot)
+ * with error why. 0 or -1. */
+int task_cancel_vm(struct store *st, const char *vm_id, const char *why);
+/* VM vm_id reached vm_state (see task_vm_outcome()): end its open
+ * lifecycle task accordingly, with error (NULL: ''). 0 or -1. */
+int task_vm_state(struct store *st, const char *vm_id, const char *vm_state,
+		  const char *error);
+/* At start, before anything runs: the runs (rebalance, drain) an earlier
+ * process left open cannot go on; fail them with error why. 0 or -1. */
+int task_recover_runs(struct store *st, const char *why);
+
+/* Store the JSON text progress (a run's, see rebalance.h) of task id,
+ * leaving its state. 0 or -1. */
+int task_set_progress(struct store *st, const char *id, const char *progress);
+
+/* Whether VM vm_id has an open agent task (a migration or a reboot):
+ * 0 with *busy, or -1 with err_set(). */
+int task_vm_busy(struct store *st, const char *vm_id, bool *busy);
+
+#endif

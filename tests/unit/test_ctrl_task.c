@@ -1,0 +1,357 @@
+/* Unit tests of the task lifecycle (controller/task.c) on a temporary
+ * SQLite store: the transition table for every type and every pair of
+ * states, written out here independently of task.c; the same moves made
+ * on stored tasks (allowed ones change the row, refused ones leave it);
+ * and the operations built on them: supersede, cancel, the VM-state
+ * outcomes, recovery of runs, progress and the busy check. */
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "tests/unit/fc_test.h"
+
+#include "common/err.h"
+#include "controller/store.h"
+#include "controller/task.h"
+#include "tests/unit/ctrl_fixture.h"
+
+
+/* What task.h promises, one line per allowed move: "type from>to". */
+static const char *const allowed[] = {
+	"create pending>done",    "create pending>failed",
+	"start pending>done",     "start pending>failed",
+	"stop pending>done",      "stop pending>failed",
+	"delete pending>done",    "delete pending>failed",
+	"migrate pending>running", "migrate pending>done",
+	"migrate pending>failed", "migrate running>done",
+	"migrate running>failed",
+	"reboot pending>running", "reboot pending>done",
+	"reboot pending>failed",  "reboot running>done",
+	"reboot running>failed",
+	"rebalance running>done", "rebalance running>failed",
+	"drain running>done",     "drain running>failed",
+};
+
+static bool expect_allowed(enum task_type t, enum task_state from,
+			   enum task_state to)
+{
+	char line[64];
+
+	snprintf(line, sizeof(line), "%s %s>%s", task_type_name(t),
+		 task_state_name(from), task_state_name(to));
+	for (size_t i = 0; i < FC_ARRAY_LEN(allowed); i++)
+		if (strcmp(allowed[i], line) == 0)
+			return true;
+	return false;
+}
+
+static int setup(void **state)
+{
+	struct ctrl_fixture *f = calloc(1, sizeof(*f));
+
+	*state = f;
+	return f ? ctrl_fixture_open(f, "task") : -1;
+}
+
+static int teardown(void **state)
+{
+	ctrl_fixture_close(*state);
+	free(*state);
+	return 0;
+}
+
+/* A new task of type for VM vm into id. */
+static void new_task(struct ctrl_fixture *f, enum task_type type, const char *vm,
+		     char id[TASK_ID_LEN])
+{
+	struct task_new t = {.type = type, .vm_id = vm, .tenant = "t",
+			     .source_host = "n1", .req = {1, 512, 1}};
+
+	if (type == TASK_MIGRATE)
+		t.target_host = "n2";
+	assert_int_equal(task_create(f->st, &t, id), 0);
+}
+
+/* Put task id in state (bypassing the table: test set-up only). */
+static void force_state(struct ctrl_fixture *f, const char *id,
+			enum task_state state)
+{
+	sqlite3_stmt *s;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "UPDATE tasks SET "
+					    "state = ?, error = 'old' WHERE id = ?",
+					    -1, &s, NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, task_state_name(state), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+}
+
+static struct task load(struct ctrl_fixture *f, const char *id)
+{
+	struct task t;
+
+	assert_int_equal(task_load(f->st, id, &t), 0);
+	return t;
+}
+
+static void test_names(void **state)
+{
+	enum task_state s;
+	enum task_type t;
+	(void)state;
+
+	for (int i = 0; i < TASK_NSTATES; i++) {
+		assert_int_equal(task_state_parse(task_state_name(i), &s), 0);
+		assert_int_equal(s, i);
+	}
+	for (int i = 0; i < TASK_NTYPES; i++) {
+		assert_int_equal(task_type_parse(task_type_name(i), &t), 0);
+		assert_int_equal(t, i);
+	}
+	assert_int_equal(task_state_parse("cancelled", &s), -1);
+	assert_int_equal(task_type_parse("resize", &t), -1);
+	assert_true(task_for_agent(TASK_MIGRATE) && task_for_agent(TASK_REBOOT));
+	assert_false(task_for_agent(TASK_CREATE) || task_for_agent(TASK_DRAIN));
+}
+
+/* The table, for all 8 types x 4 x 4 states. */
+static void test_table(void **state)
+{
+	size_t n = 0;
+	(void)state;
+
+	for (int t = 0; t < TASK_NTYPES; t++)
+		for (int from = 0; from < TASK_NSTATES; from++)
+			for (int to = 0; to < TASK_NSTATES; to++) {
+				bool want = expect_allowed(t, from, to);
+
+				if (task_may(t, from, to) != want)
+					fail_msg("%s %s>%s: expected %s",
+						 task_type_name(t),
+						 task_state_name(from),
+						 task_state_name(to),
+						 want ? "allowed" : "refused");
+				n += want;
+			}
+	assert_int_equal(n, FC_ARRAY_LEN(allowed));
+	assert_int_equal(task_initial(TASK_REBALANCE), TASK_RUNNING);
+	assert_int_equal(task_initial(TASK_DRAIN), TASK_RUNNING);
+	for (int t = TASK_CREATE; t <= TASK_REBOOT; t++)
+		assert_int_equal(task_initial(t), TASK_PENDING);
+}
+
+static void test_create(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	char id[TASK_ID_LEN];
+	struct task t;
+
+	for (int type = 0; type < TASK_NTYPES; type++) {
+		new_task(f, type, "v1", id);
+		t = load(f, id);
+		assert_int_equal(t.type, type);
+		assert_int_equal(t.state, task_initial(type));
+		assert_string_equal(t.vm_id, "v1");
+		assert_string_equal(t.source_host, "n1");
+		assert_string_equal(t.error, "");
+	}
+	assert_string_equal(t.target_host, "");
+	assert_int_equal(task_load(f->st, "nope", &t), 1);
+}
+
+/* Every move on a stored task: allowed ones change it, refused ones
+ * (1) leave it as it was. */
+static void test_stored_moves(void **state)
+{
+	struct ctrl_fixture *f = *state;
+
+	for (int type = 0; type < TASK_NTYPES; type++)
+		for (int from = 0; from < TASK_NSTATES; from++)
+			for (int to = 0; to < TASK_NSTATES; to++) {
+				bool want = expect_allowed(type, from, to);
+				char id[TASK_ID_LEN];
+				struct task t;
+				int rc;
+
+				new_task(f, type, "v1", id);
+				force_state(f, id, from);
+				rc = task_advance(f->st, id, to, "why");
+				t = load(f, id);
+				if (want) {
+					assert_int_equal(rc, 0);
+					assert_int_equal(t.state, to);
+					/* starting keeps the error, ending
+					 * sets it */
+					assert_string_equal(
+						t.error, to == TASK_RUNNING
+								 ? "old"
+								 : "why");
+				} else {
+					assert_int_equal(rc, 1);
+					assert_non_null(strstr(err_msg(),
+							       "cannot go"));
+					assert_int_equal(t.state, from);
+					assert_string_equal(t.error, "old");
+				}
+			}
+}
+
+static void test_end(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	char id[TASK_ID_LEN];
+
+	new_task(f, TASK_REBOOT, "v1", id);
+	assert_int_equal(task_end(f->st, id, TASK_RUNNING, NULL), 1);
+	assert_int_equal(task_end(f->st, id, TASK_PENDING, NULL), 1);
+	assert_int_equal(load(f, id).state, TASK_PENDING);
+	assert_int_equal(task_end(f->st, id, TASK_DONE, NULL), 0);
+	assert_int_equal(load(f, id).state, TASK_DONE);
+	assert_string_equal(load(f, id).error, "");
+	/* a second report changes nothing */
+	assert_int_equal(task_end(f->st, id, TASK_FAILED, "late"), 1);
+	assert_int_equal(load(f, id).state, TASK_DONE);
+	assert_int_equal(task_end(f->st, "nope", TASK_DONE, NULL), 1);
+	assert_non_null(strstr(err_msg(), "does not exist"));
+}
+
+static void test_supersede_and_cancel(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	char create[TASK_ID_LEN], stop[TASK_ID_LEN], mig[TASK_ID_LEN];
+	char other[TASK_ID_LEN], done[TASK_ID_LEN];
+
+	new_task(f, TASK_CREATE, "v1", create);
+	new_task(f, TASK_STOP, "v1", done);
+	assert_int_equal(task_end(f->st, done, TASK_DONE, NULL), 0);
+	new_task(f, TASK_MIGRATE, "v1", mig);
+	assert_int_equal(task_advance(f->st, mig, TASK_RUNNING, NULL), 0);
+	new_task(f, TASK_START, "v2", other);
+	assert_int_equal(task_supersede(f->st, "v1"), 0);
+	assert_int_equal(load(f, create).state, TASK_FAILED);
+	assert_string_equal(load(f, create).error,
+			    "superseded by a later request");
+	assert_int_equal(load(f, done).state, TASK_DONE);
+	assert_int_equal(load(f, mig).state, TASK_RUNNING);
+	assert_int_equal(load(f, other).state, TASK_PENDING);
+
+	new_task(f, TASK_STOP, "v1", stop);
+	assert_int_equal(task_cancel_vm(f->st, "v1", "the VM was deleted"), 0);
+	assert_int_equal(load(f, mig).state, TASK_FAILED);
+	assert_string_equal(load(f, mig).error, "the VM was deleted");
+	assert_int_equal(load(f, stop).state, TASK_PENDING);
+}
+
+static void test_vm_outcome(void **state)
+{
+	static const struct {
+		enum task_type type;
+		const char *vm_state;
+		int end; /* -1: not ended */
+	} cases[] = {
+		{TASK_CREATE, "running", TASK_DONE},
+		{TASK_START, "running", TASK_DONE},
+		{TASK_STOP, "running", -1},
+		{TASK_DELETE, "running", -1},
+		{TASK_STOP, "stopped", TASK_DONE},
+		{TASK_START, "stopped", -1},
+		{TASK_CREATE, "failed", TASK_FAILED},
+		{TASK_START, "failed", TASK_FAILED},
+		{TASK_STOP, "failed", TASK_FAILED},
+		{TASK_DELETE, "failed", -1},
+		{TASK_DELETE, "deleted", TASK_DONE},
+		{TASK_CREATE, "crashed", -1},
+		{TASK_MIGRATE, "running", -1},
+		{TASK_REBOOT, "failed", -1},
+	};
+	struct ctrl_fixture *f = *state;
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		char id[TASK_ID_LEN];
+		enum task_state end;
+		bool ends = task_vm_outcome(cases[i].type, cases[i].vm_state,
+					    &end);
+
+		assert_int_equal(ends, cases[i].end >= 0);
+		if (ends)
+			assert_int_equal(end, cases[i].end);
+		/* and the same on a stored task */
+		new_task(f, cases[i].type, "v9", id);
+		assert_int_equal(task_vm_state(f->st, "v9", cases[i].vm_state,
+					       "boom"), 0);
+		assert_int_equal(load(f, id).state,
+				 ends ? end : task_initial(cases[i].type));
+		if (ends)
+			assert_string_equal(load(f, id).error, "boom");
+		/* leave no open task behind for the next case */
+		assert_int_equal(task_supersede(f->st, "v9"), 0);
+		assert_int_equal(task_cancel_vm(f->st, "v9", "x"), 0);
+	}
+}
+
+static void test_recover_runs(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	char rb[TASK_ID_LEN], dr[TASK_ID_LEN], mig[TASK_ID_LEN];
+
+	new_task(f, TASK_REBALANCE, NULL, rb);
+	new_task(f, TASK_DRAIN, NULL, dr);
+	assert_int_equal(task_end(f->st, dr, TASK_DONE, NULL), 0);
+	new_task(f, TASK_MIGRATE, "v1", mig);
+	assert_int_equal(task_recover_runs(f->st, "interrupted"), 0);
+	assert_int_equal(load(f, rb).state, TASK_FAILED);
+	assert_string_equal(load(f, rb).error, "interrupted");
+	assert_int_equal(load(f, dr).state, TASK_DONE);
+	assert_int_equal(load(f, mig).state, TASK_PENDING);
+}
+
+static void test_progress_and_busy(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	char rb[TASK_ID_LEN], mig[TASK_ID_LEN], id[TASK_ID_LEN];
+	sqlite3_stmt *s;
+	bool busy;
+
+	new_task(f, TASK_REBALANCE, NULL, rb);
+	assert_int_equal(task_set_progress(f->st, rb, "{\"total\":3}"), 0);
+	assert_int_equal(load(f, rb).state, TASK_RUNNING);
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), "SELECT progress "
+					    "FROM tasks WHERE id = ?", -1, &s,
+					    NULL), SQLITE_OK);
+	sqlite3_bind_text(s, 1, rb, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0),
+			    "{\"total\":3}");
+	sqlite3_finalize(s);
+
+	new_task(f, TASK_START, "v1", id);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_false(busy); /* a lifecycle task does not make it busy */
+	new_task(f, TASK_MIGRATE, "v1", mig);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_true(busy);
+	assert_int_equal(task_vm_busy(f->st, "v2", &busy), 0);
+	assert_false(busy);
+	assert_int_equal(task_end(f->st, mig, TASK_FAILED, "x"), 0);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_false(busy);
+}
+
+/* Every test on a fresh store. */
+#define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_table),
+		STORE_TEST(test_create),
+		STORE_TEST(test_stored_moves),
+		STORE_TEST(test_end),
+		STORE_TEST(test_supersede_and_cancel),
+		STORE_TEST(test_vm_outcome),
+		STORE_TEST(test_recover_runs),
+		STORE_TEST(test_progress_and_busy),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
