@@ -49,6 +49,11 @@ struct sched_capacity_result {
 	size_t fail_mem, fail_cpu, fail_disk, fail_n1, fail_down;
 	size_t initial_n1_failures;
 	double seconds;
+	/* Work done by the N+1 check, for tests and benchmarks: instances
+	 * tried against it, evacuations of a failed host simulated, instances
+	 * restarted in them, and hosts examined to find each one's target
+	 * (one per instance unless local disk runs short). */
+	size_t n1_checks, n1_evacuations, n1_items_moved, n1_hosts_examined;
 };
 
 /* "DISK_MIB,MEM_MIB,VCPUS" (hspace's order) into o; -1 with err_set(). */
