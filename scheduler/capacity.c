@@ -368,6 +368,20 @@ static bool vm_restartable(const struct sched_problem *p, size_t v)
 	       p->htools->insts[v].mirror != HT_MIRROR_INTERNAL;
 }
 
+/* Memory hspace keeps on an instance's node although the instance does
+ * not use it now: a stopped instance's (it may start again) and a
+ * forthcoming one's (it is about to be created), which the node's free
+ * memory (f_mem) does not count as used. */
+static double reserved_mem(const struct sched_problem *p, size_t v)
+{
+	const struct htools_inst *in;
+
+	if (p->htools == NULL)
+		return 0;
+	in = &p->htools->insts[v];
+	return in->uses_memory ? 0 : (double)in->mem;
+}
+
 struct cand {
 	size_t h;
 	double share;
@@ -675,6 +689,7 @@ int sched_capacity(const struct sched_problem *p,
 			continue;
 		for (int d = 0; d < DIM_COUNT; d++)
 			c.room[h][d] -= p->vms[v].req[d];
+		c.room[h][DIM_MEM] -= reserved_mem(p, v);
 		if (vm_restartable(p, v)) {
 			if (c.nmov[h] == c.capmov[h]) {
 				size_t nc = c.capmov[h] ? 2 * c.capmov[h] : 8;

@@ -10,9 +10,11 @@
  * 'unallocable' node groups. The spec's disk counts only for disk
  * templates with local storage (plain, drbd, file); the template is the
  * first one of the cluster's instance policy, else "diskless", as hspace
- * chooses it. Without n_plus_one the count equals `hspace
+ * chooses it. Stopped and forthcoming instances keep their memory on
+ * their node, as in hspace. Without n_plus_one the count equals `hspace
  * --no-capacity-checks` (instances are identical, so the order does not
- * change how many fit).
+ * change how many fit) on clusters without DRBD instances; with them it
+ * can be lower (docs/scheduler.md, capacity).
  *
  * With n_plus_one (hspace's default global N+1 check, Ganeti's
  * canEvacuateNode), an instance is only added when afterwards every host

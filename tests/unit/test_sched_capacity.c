@@ -262,11 +262,58 @@ static void test_n1_work(void **state)
 	sched_problem_free(p);
 }
 
+/* Two nodes of 64 GiB with one 8 GiB instance each, the second running.
+ * The counts are hspace's (Ganeti 3.0, --standard-alloc=10240,4096,2
+ * --no-capacity-checks): it keeps a stopped or forthcoming instance's
+ * memory on its node, whatever the node reports free. */
+static size_t two_nodes(const char *status, int fmem, const char *forth)
+{
+	char text[1024];
+	struct sched_problem *p = NULL;
+	struct sched_capacity_opts o = {0};
+	struct sched_capacity_result r;
+	size_t n;
+
+	snprintf(text, sizeof(text),
+		 "group-01|uuid-0001|preferred||\n\n"
+		 "node-0001|65536|2048|%d|2097152|2097152|32|N|uuid-0001|1\n"
+		 "node-0002|65536|2048|55296|2097152|2097152|32|N|uuid-0001|1\n"
+		 "\n"
+		 "inst-00001|8192|10240|2|%s|Y|node-0001||rbd||1|-|%s\n"
+		 "inst-00002|8192|10240|2|running|Y|node-0002||rbd||1|-|N\n"
+		 "\n",
+		 fmem, status, forth);
+	if (htools_parse("t.data", text, strlen(text), &p) < 0)
+		fail_msg("%s", err_msg());
+	assert_int_equal(sched_capacity_parse_spec("10240,4096,2", &o), 0);
+	assert_int_equal(sched_capacity(p, &o, &r), 0);
+	n = r.instances;
+	sched_capacity_result_free(&r);
+	sched_problem_free(p);
+	return n;
+}
+
+static void test_stopped_memory_kept(void **state)
+{
+	(void)state;
+	/* 13 per node: (55296 - 1) / 4096. */
+	assert_int_equal(two_nodes("running", 55296, "N"), 26);
+	/* Stopped: the node reports its 8 GiB free, hspace keeps them. */
+	assert_int_equal(two_nodes("ADMIN_down", 63488, "N"), 26);
+	assert_int_equal(two_nodes("ADMIN_offline", 63488, "N"), 26);
+	assert_int_equal(two_nodes("USER_down", 63488, "N"), 26);
+	assert_int_equal(two_nodes("ADMIN_down", 55296, "N"), 24);
+	/* Forthcoming: not created yet, its memory kept all the same. */
+	assert_int_equal(two_nodes("running", 55296, "Y"), 24);
+	assert_int_equal(two_nodes("running", 63488, "Y"), 26);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_n1_same_answers),
 		cmocka_unit_test(test_n1_work),
+		cmocka_unit_test(test_stopped_memory_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
