@@ -29,7 +29,7 @@ struct flavor {
 	unsigned weight; /* out of 100 */
 };
 
-#define LIST(a) a, FC_ARRAY_LEN(a)
+#define LIST(a) {a, FC_ARRAY_LEN(a)}
 
 /* ---- the default fleet ---------------------------------------------- */
 
@@ -48,48 +48,41 @@ static const struct flavor flavors[] = {
 
 /* ---- the other shapes' hosts and flavors ------------------------------ */
 
-/* Small cheap hosts, CPU-rich and memory-rich ones, big expensive ones:
- * the cost per vCPU and per GiB differs by up to 4x between models. */
+/* hetero: small cheap hosts, CPU-rich and memory-rich ones, big
+ * expensive ones; the cost per vCPU and per GiB differs up to 4x. */
 static const struct model hetero_models[] = {
-	{16, 65536, 1000, 3.5},  {48, 196608, 2000, 11},
-	{16, 524288, 1000, 15},  {32, 131072, 1000, 6},
-	{64, 524288, 4000, 22},  {24, 98304, 1000, 3.2},
+	{16, 65536, 1000, 3.5}, {48, 196608, 2000, 11}, {16, 524288, 1000, 15},
+	{32, 131072, 1000, 6}, {64, 524288, 4000, 22}, {24, 98304, 1000, 3.2},
 };
 
-/* Hosts with little memory per core. */
+/* mem-tight: hosts with little memory per core, memory-hungry VMs, and
+ * the CPU-bound ones of every other tenant. */
 static const struct model lean_models[] = {
-	{64, 131072, 2000, 9},
-	{96, 196608, 3000, 13},
-	{48, 98304, 2000, 7},
+	{64, 131072, 2000, 9}, {96, 196608, 3000, 13}, {48, 98304, 2000, 7},
 };
-
-/* Memory-hungry VMs, and the CPU-bound ones of every other tenant. */
 static const struct flavor mem_flavors[] = {
 	{2, 8192, 40, 35}, {2, 12288, 40, 25}, {4, 16384, 80, 20},
 	{4, 24576, 80, 15}, {8, 49152, 160, 5},
 };
-
 static const struct flavor cpu_flavors[] = {
 	{8, 4096, 40, 30}, {8, 8192, 80, 30}, {16, 8192, 80, 25},
 	{16, 16384, 160, 10}, {32, 16384, 160, 5},
 };
 
+/* tiny: small hosts, VMs of 512 MiB to 2 GiB. */
 static const struct model tiny_models[] = {
-	{8, 16384, 200, 1.2},
-	{16, 32768, 400, 2.1},
-	{12, 24576, 300, 1.7},
+	{8, 16384, 200, 1.2}, {16, 32768, 400, 2.1}, {12, 24576, 300, 1.7},
 };
-
 static const struct flavor tiny_flavors[] = {
 	{0.5, 512, 5, 25}, {1, 512, 10, 20}, {1, 1024, 10, 25},
 	{1, 2048, 20, 20}, {2, 2048, 20, 10},
 };
 
-/* The default flavors, and a few VMs as big as half a host or more. */
+/* huge: the default flavors, and a few VMs as big as half a host or more. */
 static const struct flavor huge_flavors[] = {
-	{1, 2048, 20, 19},      {2, 4096, 40, 19},     {2, 8192, 40, 14},
-	{4, 8192, 80, 14},      {4, 16384, 80, 10},    {8, 16384, 160, 10},
-	{8, 32768, 200, 6},     {16, 65536, 400, 3},   {32, 196608, 1000, 3},
+	{1, 2048, 20, 19}, {2, 4096, 40, 19}, {2, 8192, 40, 14},
+	{4, 8192, 80, 14}, {4, 16384, 80, 10}, {8, 16384, 160, 10},
+	{8, 32768, 200, 6}, {16, 65536, 400, 3}, {32, 196608, 1000, 3},
 	{48, 393216, 2000, 2},
 };
 
@@ -114,28 +107,33 @@ static const char *const dedicated_names[] = {
 /* A fleet's recipe. Every field left 0 behaves as in the default shape,
  * and draws from the generator only where the default shape does, so the
  * default shape stays what sched_gen() always made. */
+struct models {
+	const struct model *m;
+	size_t n;
+};
+
+struct flavors {
+	const struct flavor *f;
+	size_t n;
+};
+
 struct shape {
 	const char *name;
 	const char *help;
-	const struct model *models;
-	size_t nmodels;
-	const struct flavor *flavors;
-	size_t nflavors;
-	/* Flavors of the tenants alt_tenant() chooses (NULL: none). */
-	const struct flavor *alt_flavors;
-	size_t nalt_flavors;
+	struct models models;         /* none: the default's */
+	struct flavors flavors;       /* none: the default's */
+	struct flavors alt_flavors;   /* of the tenants alt_tenant() picks */
 	/* Hosts with h % 10 >= third_from go to a third pool ("mem", its
 	 * own models); 0: two pools. */
 	unsigned third_from;
-	const struct model *third_models;
-	size_t nthird_models;
+	struct models third_models;
 	double ratio[3][DIM_COUNT]; /* per pool; all 0: the default's */
 	unsigned down, maintenance; /* hosts per 100 (0, 0: 1 and 1) */
 	unsigned group_one_in;      /* a VM starts a group (0: 20) */
 	unsigned group_min, group_spread; /* members min + pick(spread) */
 	unsigned target_one_in;     /* a group has a target (0: 4) */
 	unsigned affinity_pct;      /* groups kept together, of 100 */
-	bool more_dedicated;        /* tenants as dedicated_tenant() says */
+	bool more_dedicated;        /* tenants as tenant_rules() says */
 	bool varied_targets;        /* 0.999 to 0.99999, hosts 0.98+ */
 };
 
@@ -250,8 +248,8 @@ static void make_pools(const struct shape *s, struct sched_problem *p)
 static int make_hosts(const struct shape *s, struct sched_problem *p,
 		      uint64_t *x)
 {
-	const struct model *ms = s->models ? s->models : models;
-	size_t nm = s->models ? s->nmodels : FC_ARRAY_LEN(models);
+	const struct model *ms = s->models.n ? s->models.m : models;
+	size_t nm = s->models.n ? s->models.n : FC_ARRAY_LEN(models);
 	unsigned down = s->down || s->maintenance ? s->down : 1;
 	unsigned maint = s->down || s->maintenance ? s->maintenance : 1;
 
@@ -259,7 +257,7 @@ static int make_hosts(const struct shape *s, struct sched_problem *p,
 		struct sched_host *ho = &p->hosts[h];
 		bool third = s->third_from > 0 && h % 10 >= s->third_from;
 		const struct model *m = third
-			? &s->third_models[pick(x, s->nthird_models)]
+			? &s->third_models.m[pick(x, s->third_models.n)]
 			: &ms[pick(x, nm)];
 		size_t r = pick(x, 100);
 
@@ -343,7 +341,7 @@ static int make_tenants(const struct shape *s, struct sched_problem *p,
  * one for CPU-bound tenants, market-risk in the 'dedicated' shape. */
 static bool alt_tenant(const struct shape *s, size_t t)
 {
-	if (s->alt_flavors == NULL)
+	if (s->alt_flavors.n == 0)
 		return false;
 	return s->more_dedicated ? t == 1 : t % 2 == 1;
 }
@@ -380,14 +378,14 @@ static int make_vms(const struct shape *s, struct sched_problem *p,
 
 	for (size_t v = 0; v < p->nvms;) {
 		size_t t = pick(x, nt), r = pick(x, 100), members = 1;
-		const struct flavor *fl = s->flavors ? s->flavors : flavors;
-		size_t nf = s->flavors ? s->nflavors : FC_ARRAY_LEN(flavors);
+		const struct flavor *fl = s->flavors.n ? s->flavors.f : flavors;
+		size_t nf = s->flavors.n ? s->flavors.n : FC_ARRAY_LEN(flavors);
 		const struct flavor *f;
 		int group = -1;
 
 		if (alt_tenant(s, t)) {
-			fl = s->alt_flavors;
-			nf = s->nalt_flavors;
+			fl = s->alt_flavors.f;
+			nf = s->alt_flavors.n;
 		}
 		f = &fl[pick_flavor(fl, nf, r)];
 		if (pick(x, one_in) == 0 && v + gmin + spread - 1 <= p->nvms &&
