@@ -387,23 +387,21 @@ struct cand {
 	double share;
 };
 
+/* Larger share first, then the lower index. */
 static int cand_cmp(const void *a, const void *b)
 {
 	const struct cand *x = a, *y = b;
 
-	if (x->share != y->share)
-		return x->share > y->share ? -1 : 1;
-	return x->h < y->h ? -1 : x->h > y->h;
+	return x->share != y->share ? (x->share > y->share ? -1 : 1)
+				    : (x->h > y->h) - (x->h < y->h);
 }
 
 static void cap_free(struct cap *c)
 {
-	if (c->mov != NULL)
-		for (size_t h = 0; h < c->nh; h++)
-			free(c->mov[h]);
-	if (c->peer != NULL)
-		for (size_t h = 0; h < c->nh; h++)
-			free(c->peer[h]);
+	for (size_t h = 0; h < c->nh; h++) {
+		free(c->mov != NULL ? c->mov[h] : NULL);
+		free(c->peer != NULL ? c->peer[h] : NULL);
+	}
 	free(c->mov);
 	free(c->nmov);
 	free(c->capmov);
@@ -792,12 +790,12 @@ int sched_capacity(const struct sched_problem *p,
 		}
 		r->instances++;
 	}
-	r->seconds = now_s() - t0;
 	ret = 0;
 	goto out;
 oom:
 	err_set("out of memory");
 out:
+	r->seconds = now_s() - t0;
 	free(cand);
 	cap_free(&c);
 	if (ret < 0)

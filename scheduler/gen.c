@@ -74,8 +74,11 @@ static const struct model tiny_models[] = {
 	{8, 16384, 200, 1.2}, {16, 32768, 400, 2.1}, {12, 24576, 300, 1.7},
 };
 static const struct flavor tiny_flavors[] = {
-	{0.5, 512, 5, 25}, {1, 512, 10, 20}, {1, 1024, 10, 25},
-	{1, 2048, 20, 20}, {2, 2048, 20, 10},
+	{0.5, 512, 5, 25},
+	{1, 512, 10, 20},
+	{1, 1024, 10, 25},
+	{1, 2048, 20, 20},
+	{2, 2048, 20, 10},
 };
 
 /* huge: the default flavors, and a few VMs as big as half a host or more. */

@@ -125,6 +125,25 @@ static bool ref_survives(struct ref *c, size_t f)
 	return ok;
 }
 
+/* Host k takes one more instance under Ganeti's limits. */
+static bool ref_takes(const struct ref *c, size_t k)
+{
+	const double *room = c->room[k], *spec = c->spec;
+
+	return c->p->hosts[k].state == HOST_UP &&
+	       room[DIM_MEM] - spec[DIM_MEM] > 1e-9 &&
+	       room[DIM_VCPU] + 1e-9 >= spec[DIM_VCPU] &&
+	       (spec[DIM_DISK] <= 0 || room[DIM_DISK] - spec[DIM_DISK] > 1e-9);
+}
+
+static double ref_share(const struct ref *c, size_t k)
+{
+	const struct sched_host *h = &c->p->hosts[k];
+
+	return c->room[k][DIM_MEM] /
+	       (h->cap[DIM_MEM] * c->p->pools[h->pool].ratio[DIM_MEM]);
+}
+
 static size_t ref_capacity(const struct sched_problem *p, const double *spec,
 			   bool n1)
 {
@@ -145,32 +164,19 @@ static size_t ref_capacity(const struct sched_problem *p, const double *spec,
 		skip[f] = !ref_survives(&c, f);
 	for (;;) {
 		size_t best = SIZE_MAX;
-		double best_share = -1;
 		bool *tried = calloc(nh, sizeof(*tried));
 
 		assert_non_null(tried);
 		/* Candidates by share of free memory, lowest index first. */
 		for (;;) {
 			size_t h = SIZE_MAX;
-			double share = -1;
 			bool ok = true;
 
-			for (size_t k = 0; k < nh; k++) {
-				double u = p->hosts[k].cap[DIM_MEM] *
-					   p->pools[p->hosts[k].pool].ratio[DIM_MEM];
-				double s = c.room[k][DIM_MEM] / u;
-
-				if (tried[k] || p->hosts[k].state != HOST_UP ||
-				    c.room[k][DIM_MEM] - spec[DIM_MEM] <= 1e-9 ||
-				    c.room[k][DIM_VCPU] + 1e-9 < spec[DIM_VCPU] ||
-				    (spec[DIM_DISK] > 0 &&
-				     c.room[k][DIM_DISK] - spec[DIM_DISK] <= 1e-9))
-					continue;
-				if (s > share) {
-					share = s;
+			for (size_t k = 0; k < nh; k++)
+				if (!tried[k] && ref_takes(&c, k) &&
+				    (h == SIZE_MAX || ref_share(&c, k) >
+							      ref_share(&c, h)))
 					h = k;
-				}
-			}
 			if (h == SIZE_MAX)
 				break;
 			tried[h] = true;
@@ -185,12 +191,10 @@ static size_t ref_capacity(const struct sched_problem *p, const double *spec,
 			c.added[h]--;
 			if (ok) {
 				best = h;
-				best_share = share;
 				break;
 			}
 		}
 		free(tried);
-		(void)best_share;
 		if (best == SIZE_MAX)
 			break;
 		for (int d = 0; d < DIM_COUNT; d++)
