@@ -10,9 +10,11 @@
  * 'unallocable' node groups. The spec's disk counts only for disk
  * templates with local storage (plain, drbd, file); the template is the
  * first one of the cluster's instance policy, else "diskless", as hspace
- * chooses it. Without n_plus_one the count equals `hspace
+ * chooses it. Stopped and forthcoming instances keep their memory on
+ * their node, as in hspace. Without n_plus_one the count equals `hspace
  * --no-capacity-checks` (instances are identical, so the order does not
- * change how many fit).
+ * change how many fit) on clusters without DRBD instances; with them it
+ * can be lower (docs/scheduler.md, capacity).
  *
  * With n_plus_one (hspace's default global N+1 check, Ganeti's
  * canEvacuateNode), an instance is only added when afterwards every host
@@ -49,6 +51,11 @@ struct sched_capacity_result {
 	size_t fail_mem, fail_cpu, fail_disk, fail_n1, fail_down;
 	size_t initial_n1_failures;
 	double seconds;
+	/* Work done by the N+1 check, for tests and benchmarks: instances
+	 * tried against it, evacuations of a failed host simulated, instances
+	 * restarted in them, and hosts examined to find each one's target
+	 * (one per instance unless local disk runs short). */
+	size_t n1_checks, n1_evacuations, n1_items_moved, n1_hosts_examined;
 };
 
 /* "DISK_MIB,MEM_MIB,VCPUS" (hspace's order) into o; -1 with err_set(). */

@@ -408,6 +408,14 @@ out:
 
 /* ---- gen ---------------------------------------------------------------- */
 
+static bool gen_shape_known(const char *name)
+{
+	for (size_t i = 0; i < sched_gen_shape_count(); i++)
+		if (strcmp(sched_gen_shape_name(i), name) == 0)
+			return true;
+	return false;
+}
+
 static int cmd_gen(const struct tool_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -415,10 +423,12 @@ static int cmd_gen(const struct tool_cmd *cmd, int argc, char **argv)
 		{"vms", required_argument, NULL, 'v'},
 		{"seed", required_argument, NULL, 's'},
 		{"simple", no_argument, NULL, 'S'},
+		{"shape", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int64_t hosts = -1, vms = -1, seed = 1;
+	const char *shape = NULL;
 	bool simple = false;
 	struct sched_problem *p;
 	cJSON *doc;
@@ -451,6 +461,9 @@ static int cmd_gen(const struct tool_cmd *cmd, int argc, char **argv)
 		case 'S':
 			simple = true;
 			break;
+		case 'k':
+			shape = optarg;
+			break;
 		}
 	}
 	if (c == OPT_STOP)
@@ -460,7 +473,10 @@ static int cmd_gen(const struct tool_cmd *cmd, int argc, char **argv)
 				   argv[optind]);
 	if (hosts < 0 || vms < 0)
 		return tool_usage_error(cmd, "--hosts and --vms are required");
-	p = sched_gen((size_t)hosts, (size_t)vms, (uint64_t)seed, simple);
+	p = sched_gen_shape(shape, (size_t)hosts, (size_t)vms, (uint64_t)seed,
+			    simple);
+	if (p == NULL && shape != NULL && !gen_shape_known(shape))
+		return tool_usage_error(cmd, "%s", err_msg()); /* lists them */
 	if (p == NULL)
 		return tool_error(cmd, "%s", err_msg());
 	doc = sched_problem_to_json(p);
@@ -567,11 +583,15 @@ static const struct tool_cmd commands[] = {
 	 "where it leaves the most balanced free memory; --n-plus-one keeps\n"
 	 "room on the other nodes to restart every instance of any single\n"
 	 "failed node. Exit 1 when none fits, 2 on bad input.\n"},
-	{"gen", cmd_gen, "gen --hosts N --vms M [--seed S] [--simple]",
+	{"gen", cmd_gen,
+	 "gen --hosts N --vms M [--seed S] [--shape NAME] [--simple]",
 	 "Print a reproducible random placement problem (JSON) with N hosts\n"
 	 "and M VMs: the same seed gives the same problem everywhere.\n\n"
-	 "  --simple  shared tenants and plain anti-affinity groups only (what\n"
-	 "            'place --baseline exact' accepts)\n"},
+	 "  --shape NAME  default, hetero, mem-tight, tiny, huge, dedicated,\n"
+	 "                anti-affinity, affinity or hosts-down\n"
+	 "                (docs/scheduler.md says what each one varies)\n"
+	 "  --simple      shared tenants and plain anti-affinity groups only\n"
+	 "                (what 'place --baseline exact' accepts)\n"},
 	{"rebalance", cmd_rebalance,
 	 "rebalance PROBLEM.json | --htools FILE [--policy spread|pack] "
 	 "[--max-moves N] [--evacuate HOST]... [--min-gain G] [-S OUT] "

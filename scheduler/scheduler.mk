@@ -39,10 +39,18 @@ $(SCHED_BENCH): $(BUILD)/obj/scheduler/bench_place_one.o $(LIBSCHED) $(LIBCOMMON
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSCHED) $(LIBCOMMON) $(SCHED_LIBS) $(COMMON_LIBS)
 all: $(SCHED_BENCH)
+# Generated problems of every shape (gen --shape), for the same scripts.
+SCHED_BENCH_GEN := $(BUILD)/bench/sched-gen
+$(SCHED_BENCH_GEN): $(BUILD)/obj/scheduler/bench_gen.o $(LIBSCHED) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LIBSCHED) $(LIBCOMMON) $(SCHED_LIBS) $(COMMON_LIBS)
+all: $(SCHED_BENCH_GEN)
 
 SCHED_TEST_LIBS := $(LIBSCHED) $(LIBCOMMON)
 $(eval $(call unit_test,test_sched_problem,tests/unit/test_sched_problem.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_sched_state,tests/unit/test_sched_state.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_sched_place,tests/unit/test_sched_place.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
+$(eval $(call unit_test,test_sched_capacity,tests/unit/test_sched_capacity.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
+$(eval $(call unit_test,test_sched_gen,tests/unit/test_sched_gen.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_htools,tests/unit/test_htools.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))
 $(eval $(call unit_test,test_rebal_plan,tests/unit/test_rebal_plan.c,$(SCHED_TEST_LIBS),$(SCHED_LIBS) $(COMMON_LIBS)))

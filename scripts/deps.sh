@@ -4,7 +4,7 @@
 # Installs exactly the Debian packages fincloud needs that are missing:
 # what it builds with, what its tests run against (libvirt, QEMU, the
 # Ganeti htools it is compared with) and, with --bench, the load
-# generators of `make bench`. Runs `apt-get update` only when something is
+# generators of `make bench` and glpsol (the scheduler's full MIP). Runs `apt-get update` only when something is
 # missing, so a second run does nothing. Not root: prints the exact
 # command to run and exits 1. --print lists the missing packages and
 # exits (0 when none are missing, 1 otherwise).
@@ -16,7 +16,7 @@ build_pkgs="gcc make pkg-config libvirt-dev libxml2-dev libglpk-dev
 run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
 	python3 python3-jsonschema python3-yaml util-linux"
-bench_pkgs="wrk hyperfine"
+bench_pkgs="wrk hyperfine glpk-utils"
 
 want="$build_pkgs $run_pkgs"
 print_only=0

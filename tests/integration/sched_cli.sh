@@ -186,6 +186,31 @@ import json,sys
 a=json.load(open('$tmp/sp.json')); b=json.load(open('$tmp/se.json'))
 sys.exit(0 if len(a['unplaced']) == len(b['unplaced']) and a['cost'] <= b['cost'] * 1.01 + 1e-9 else 1)"
 
+# gen --shape: every shape reproducible, valid against the problem schema
+# and placeable. The list of shapes comes from the library (the bench
+# helper sched-gen --list prints it).
+G=$FC_BUILD/bench/sched-gen
+gen_shape() { # shape hosts vms seed
+	"$S" gen --shape "$1" --hosts "$2" --vms "$3" --seed "$4"
+}
+placed_ok() { # place's exit status, its output
+	[ "$1" -le 1 ] && validate "$D/place-output.schema.json" "$2"
+}
+shapes=$("$G" --list)
+check "gen knows the nine shapes" test "$(echo $shapes)" = "default hetero mem-tight tiny huge dedicated anti-affinity affinity hosts-down"
+for sh in $shapes; do
+	gen_shape "$sh" 30 200 3 >"$tmp/s1.json"; rc1=$?
+	gen_shape "$sh" 30 200 3 >"$tmp/s2.json"; rc2=$?
+	check "gen --shape $sh is reproducible" test $rc1 -eq 0 -a $rc2 -eq 0 -a "$(sha256sum <"$tmp/s1.json")" = "$(sha256sum <"$tmp/s2.json")"
+	check "gen --shape $sh follows the problem schema" validate "$FC_TOP/schemas/placement-problem.schema.json" "$tmp/s1.json"
+	"$S" place --summary --time-limit 0.2 "$tmp/s1.json" >"$tmp/sp.json"; rc=$?
+	check "gen --shape $sh is placed (exit $rc) and the output follows its schema" \
+		placed_ok $rc "$tmp/sp.json"
+done
+gen_shape default 40 300 9 >"$tmp/s1.json"
+check "gen --shape default is plain gen" cmp -s "$tmp/s1.json" "$tmp/g1.json"
+usage_case "gen with an unknown --shape" gen --shape round --hosts 2 --vms 3
+
 # place on Ganeti's format: everything is placed already; writing the
 # cluster back keeps its meaning (Ganeti's own score is unchanged).
 H=$FC_TOP/tests/data/htools/gen-12.data
