@@ -135,6 +135,14 @@ int api_begin(struct api_ctx *c);
 /* A prepared, cached statement for sql (see store_stmt()); NULL with a 500
  * answer when it cannot be prepared. */
 sqlite3_stmt *api_stmt(struct api_ctx *c, const char *sql);
+/* Step the bound statement s once (see store_row()): 1 with s on its
+ * first row (read it, then reset s), 0 when there is none, -1 with a 500
+ * answer naming what. A failing read is never "absent". */
+int api_row(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+/* store_find() of sql with key as ?1, with a 500 answer on -1: 1 with *s
+ * on its row (read it, then reset *s), 0 (no row), -1. */
+int api_find(struct api_ctx *c, const char *sql, const char *key,
+	     sqlite3_stmt **s, const char *what);
 /* Step s, which must finish (SQLITE_DONE): 0, or -1 with a 500 answer
  * naming what. */
 int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what);

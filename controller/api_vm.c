@@ -72,43 +72,46 @@ static void vm_missing(struct api_ctx *c, const char *id)
 		"VMs with 'finctl vm list'", id);
 }
 
+/* The row of VM id (API_VM_COLS) into *s: 1 (read it, then reset *s); 0
+ * with a 404 answer when there is no such VM or it is another tenant's;
+ * -1 with a 500 answer when it cannot be read. */
+static int vm_find(struct api_ctx *c, const char *id, sqlite3_stmt **s)
+{
+	int rc = api_find(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?",
+			  id, s, "reading the VM");
+
+	if (rc > 0 && api_hidden_tenant(c, store_col_text(*s, 2))) {
+		sqlite3_reset(*s);
+		rc = 0;
+	}
+	if (rc == 0)
+		vm_missing(c, id);
+	return rc;
+}
+
 /* Load the VM row for path parameter 0 into s (stepped to the row);
- * answers 404 itself (also for another tenant's VM). */
+ * NULL with the answer set: 404 (also for another tenant's VM) or 500. */
 static sqlite3_stmt *vm_load(struct api_ctx *c)
 {
 	const char *id = c->m->params[0];
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
-	if (!uuid_ok(id)) {
+	if (!uuid_ok(id))
 		vm_missing(c, id);
-		return NULL;
-	}
-	s = api_stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
-	if (s == NULL)
-		return NULL;
-	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW ||
-	    api_hidden_tenant(c, store_col_text(s, 2))) {
-		sqlite3_reset(s);
-		vm_missing(c, id);
-		return NULL;
-	}
+	else if (vm_find(c, id, &s) <= 0)
+		s = NULL;
 	return s;
 }
 
 static void vm_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s = api_stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
+	sqlite3_stmt *s;
 
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		vm_missing(c, id);
-		return;
+	if (vm_find(c, id, &s) > 0) {
+		api_ok(c, status, api_vm_json(s));
+		sqlite3_reset(s);
 	}
-	api_ok(c, status, api_vm_json(s));
 }
 
 void h_vm_get(struct api_ctx *c)
@@ -197,19 +200,21 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 	sqlite3_stmt *s;
 	int64_t use[4], quota[4];
 	bool has[4];
+	int rc;
 
 	/* a VM counts until its host confirms it is gone (its claim) */
-	s = api_stmt(c, "SELECT t.quota_vcpus, t.quota_mem_mib, t.quota_disk_gib, "
-		    "t.quota_vms, total(c.vcpus), total(c.mem_mib), "
-		    "total(c.disk_gib), total(c.n) FROM tenants t LEFT JOIN "
-		    "claims c ON c.tenant = t.name WHERE t.name = ?");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, tenant);
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	rc = api_find(c, "SELECT t.quota_vcpus, t.quota_mem_mib, "
+		      "t.quota_disk_gib, t.quota_vms, total(c.vcpus), "
+		      "total(c.mem_mib), total(c.disk_gib), total(c.n) FROM "
+		      "tenants t LEFT JOIN claims c ON c.tenant = t.name WHERE "
+		      "t.name = ?", tenant, &s, "reading the quota");
+	if (rc == 0) {
+		/* an aggregate always yields its row */
+		err_set("no quota row for tenant '%s'", tenant);
 		api_err_internal(c, "reading the quota");
-		return -1;
 	}
+	if (rc <= 0)
+		return -1;
 	for (int i = 0; i < 4; i++) {
 		has[i] = sqlite3_column_type(s, i) != SQLITE_NULL;
 		quota[i] = sqlite3_column_int64(s, i);
@@ -281,23 +286,21 @@ void h_vm_create(struct api_ctx *c)
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
 	if (api_begin(c) < 0)
 		return;
-	s = api_stmt(c, "SELECT 1 FROM tenants WHERE name = ?");
-	if (s == NULL)
+	rc = api_find(c, "SELECT 1 FROM tenants WHERE name = ?", tenant, &s,
+		      "reading the tenant");
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, tenant);
-	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+	if (rc == 0) {
 		api_err(c, 404, "not_found", "tenant", "tenant '%s' does not "
 			"exist: create it with 'finctl tenant create'", tenant);
 		return;
 	}
-	s = api_stmt(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE name = ?");
-	if (s == NULL)
+	rc = api_find(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE "
+		      "name = ?", flavor, &s, "reading the flavor");
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, flavor);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	if (rc == 0) {
 		api_err(c, 400, "invalid_field", "flavor", "$.flavor: flavor "
 			"'%s' does not exist: list flavors with 'finctl flavor "
 			"list'", flavor);
@@ -307,13 +310,13 @@ void h_vm_create(struct api_ctx *c)
 		req[i] = sqlite3_column_int64(s, i);
 	sqlite3_reset(s);
 	if (group) {
-		s = api_stmt(c, "SELECT tenant FROM groups WHERE name = ?");
-		if (s == NULL)
+		rc = api_find(c, "SELECT tenant FROM groups WHERE name = ?",
+			      group, &s, "reading the group");
+		if (rc < 0)
 			return;
-		store_bind_text(s, 1, group);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW || strcmp(store_col_text(s, 0), tenant) != 0) {
-			sqlite3_reset(s);
+		if (rc == 0 || strcmp(store_col_text(s, 0), tenant) != 0) {
+			if (rc > 0)
+				sqlite3_reset(s);
 			api_err(c, 400, "invalid_field", "group", "$.group: "
 				"tenant '%s' has no group '%s': create it with "
 				"'finctl group create'", tenant, group);
@@ -326,9 +329,11 @@ void h_vm_create(struct api_ctx *c)
 		return;
 	store_bind_text(s, 1, tenant);
 	store_bind_text(s, 2, name);
-	rc = sqlite3_step(s);
+	rc = api_row(c, s, "reading the tenant's VMs");
+	if (rc < 0)
+		return;
 	sqlite3_reset(s);
-	if (rc == SQLITE_ROW) {
+	if (rc > 0) {
 		api_err(c, 409, "exists", "name", "tenant '%s' already has a VM "
 			"named '%s'", tenant, name);
 		return;
@@ -486,13 +491,15 @@ static cJSON *task_json(sqlite3_stmt *s)
 
 static void task_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s = api_stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE id = ?");
+	sqlite3_stmt *s;
+	int rc = api_find(c, "SELECT " TASK_COLS " FROM tasks WHERE id = ?",
+			  id, &s, "reading the task");
 
-	if (s == NULL)
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW ||
-	    api_hidden_tenant(c, store_col_text(s, 4))) {
+	if (rc == 0 || api_hidden_tenant(c, store_col_text(s, 4))) {
+		if (rc > 0)
+			sqlite3_reset(s);
 		api_err(c, 404, "not_found", NULL, "task '%.64s' does not exist",
 			id);
 		return;

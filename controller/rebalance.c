@@ -595,13 +595,14 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	struct store *st = r->ctrl->st;
 	struct task_new t = {.type = TASK_MIGRATE};
 	sqlite3_stmt *s;
+	int rc;
 
-	s = store_stmt(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE id = ?");
-	if (s == NULL)
+	rc = store_find(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE "
+			"id = ?", m->vm, &s, "reading the VM");
+	if (rc == 0)
+		err_set("VM '%s' is gone", m->vm);
+	if (rc <= 0)
 		return -1;
-	store_bind_text(s, 1, m->vm);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return step_err(st, s, "reading the VM");
 	for (int i = 0; i < 3; i++)
 		t.req[i] = sqlite3_column_int64(s, i);
 	sqlite3_reset(s);

@@ -449,6 +449,137 @@ static void test_eta_store_failure(void **state)
 	buf_free(&b);
 }
 
+/* The VM that the store-failure tests work on: VM V1 of tenant a on host
+ * n1 of pool p (n2 is a free host beside it), and n1's agent credential
+ * into agent. */
+#define V1 "11111111-2222-3333-4444-555555555555"
+static void vm_fleet(struct fixture *f, char agent[AUTH_TOKEN_LEN + 1])
+{
+	char hash[AUTH_HASH_LEN + 1], sql[512];
+
+	exec(f, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, ratio_disk, "
+		"policy, created_ms) VALUES ('p', 1, 1, 1, 'spread', 0);"
+		"INSERT INTO hosts(name, pool, state, vcpus, mem_mib, disk_gib, "
+		"registered_ms) VALUES ('n1', 'p', 'up', 8, 8192, 100, 0), "
+		"('n2', 'p', 'up', 8, 8192, 100, 0);"
+		"INSERT INTO flavors VALUES ('small', 1, 512, 1, 0);"
+		"INSERT INTO vms(id, name, tenant, flavor, pool, host, vcpus, "
+		"mem_mib, disk_gib, desired, state, created_ms, updated_ms) "
+		"VALUES ('" V1 "', 'web', 'a', 'small', 'p', 'n1', 1, 512, 1, "
+		"'running', 'running', 0, 0)");
+	assert_int_equal(auth_token_new(agent, hash), 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO tokens(id, hash, role, node, "
+		 "created_ms) VALUES ('agent-n1', '%s', 'agent', 'n1', 0)", hash);
+	exec(f, sql);
+}
+
+/* V1, its host and the tasks are as vm_fleet() left them. */
+static void assert_vm_unchanged(struct fixture *f)
+{
+	assert_int_equal(count(f, "SELECT count(*) FROM vms WHERE id = '" V1
+				  "' AND host = 'n1' AND desired = 'running' "
+				  "AND state = 'running'"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM tasks"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE "
+				  "generation = 1 AND last_seen_ms = 0"), 2);
+}
+
+/* A request answers 500 "internal". */
+static void assert_500(struct fixture *f, const char *method,
+		       const char *path, const char *body, const char *token)
+{
+	cJSON *o;
+
+	assert_int_equal(req(f, method, path, body, token, &o), 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
+}
+
+/* A VM that cannot be read is not "absent": get, delete, start, stop,
+ * reboot and migrate answer 500 and change nothing. */
+static void test_vm_db_error_is_500(void **state)
+{
+	static const char *const ops[][2] = {
+		{"GET", ""},          {"DELETE", ""},       {"POST", "/start"},
+		{"POST", "/stop"},    {"POST", "/reboot"},  {"POST", "/migrate"},
+	};
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1], path[128];
+
+	vm_fleet(f, agent);
+	assert_int_equal(req(f, "GET", "/v1/vms/" V1, NULL, f->admin, NULL),
+			 200);
+	exec(f, "ALTER TABLE vms RENAME TO vms_away");
+	for (size_t i = 0; i < FC_ARRAY_LEN(ops); i++) {
+		snprintf(path, sizeof(path), "/v1/vms/" V1 "%s", ops[i][1]);
+		assert_500(f, ops[i][0], path, NULL, f->admin);
+	}
+	exec(f, "ALTER TABLE vms_away RENAME TO vms");
+	assert_vm_unchanged(f);
+	/* nor is a VM whose tasks cannot be read idle, nor such a task
+	 * absent (the first lookup prepares the statement) */
+	assert_int_equal(req(f, "GET", "/v1/tasks/" V1, NULL, f->admin, NULL),
+			 404);
+	exec(f, "ALTER TABLE tasks RENAME TO tasks_away");
+	assert_500(f, "POST", "/v1/vms/" V1 "/migrate", NULL, f->admin);
+	assert_500(f, "GET", "/v1/tasks/" V1, NULL, f->admin);
+	exec(f, "ALTER TABLE tasks_away RENAME TO tasks");
+	assert_vm_unchanged(f);
+}
+
+/* A heartbeat whose host or VMs cannot be read answers 500: never "host
+ * unknown" (the agent would register again), never a desired state
+ * without VMs (the agent would destroy them). */
+static void test_heartbeat_db_error_is_500(void **state)
+{
+	static const char body[] =
+		"{\"generation_seen\": 0, \"status\": \"ok\", \"inventory\": "
+		"{\"vcpus\": 8, \"mem_mib\": 8192, \"mem_free_mib\": 8192, "
+		"\"disk_gib\": 100, \"disk_free_gib\": 100, \"cpu_model\": "
+		"\"x\", \"virt_type\": \"kvm\", \"libvirt_version\": \"9\"}, "
+		"\"domains\": [], \"foreign_domains\": [], \"tasks\": []}";
+	static const char reg[] =
+		"{\"join_token\": \"%s\", \"node\": \"n3\", \"pool\": \"p\", "
+		"\"migration_uri\": \"tcp://n3\", \"inventory\": {\"vcpus\": 8, "
+		"\"mem_mib\": 8192, \"mem_free_mib\": 8192, \"disk_gib\": 100, "
+		"\"disk_free_gib\": 100, \"cpu_model\": \"x\", \"virt_type\": "
+		"\"kvm\", \"libvirt_version\": \"9\"}}";
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1], join[AUTH_TOKEN_LEN + 1];
+	char body_reg[sizeof(reg) + AUTH_TOKEN_LEN];
+	cJSON *o;
+
+	vm_fleet(f, agent);
+	/* the statements are prepared by a first heartbeat: it is their
+	 * steps that fail */
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", body, agent,
+			     &o), 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "vms")), 1);
+	cJSON_Delete(o);
+	exec(f, "UPDATE hosts SET last_seen_ms = 0");
+	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
+	assert_500(f, "POST", "/v1/agents/n1/heartbeat", body, agent);
+	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
+	assert_vm_unchanged(f);
+	/* the node is behind (generation 1 > 0 seen): its VMs are only read */
+	exec(f, "ALTER TABLE vms RENAME TO vms_away");
+	assert_500(f, "POST", "/v1/agents/n1/heartbeat", body, agent);
+	exec(f, "ALTER TABLE vms_away RENAME TO vms");
+	assert_int_equal(count(f, "SELECT count(*) FROM vms WHERE id = '" V1
+				  "' AND host = 'n1' AND desired = 'running' "
+				  "AND state = 'running'"), 1);
+	/* a join token that cannot be looked up is not "not valid" (401) */
+	new_token(f, "{\"role\":\"join\"}", join);
+	snprintf(body_reg, sizeof(body_reg), reg, join);
+	assert_int_equal(req(f, "POST", "/v1/agents/register", body_reg, NULL,
+			     NULL), 201);
+	exec(f, "ALTER TABLE tokens RENAME TO tokens_away");
+	assert_500(f, "POST", "/v1/agents/register", body_reg, NULL);
+	exec(f, "ALTER TABLE tokens_away RENAME TO tokens");
+	assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE node = "
+				  "'n3'"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +596,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_db_error_is_500, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_vm_db_error_is_500, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_db_error_is_500,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_scoping, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eta_pool_now, setup,

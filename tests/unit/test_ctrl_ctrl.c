@@ -288,6 +288,13 @@ static void test_mark_down_hosts(void **state)
 	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n2'"
 				  " AND state = 'up'"), 1);
+	/* a failing read of the silent hosts is an error, not "none" */
+	exec(f, "UPDATE hosts SET last_seen_ms = 0 WHERE name = 'n2'");
+	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
+	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), -1);
+	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
+	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n2'"
+				  " AND state = 'up'"), 1);
 }
 
 /* Every test on a fresh store and struct ctrl. */
