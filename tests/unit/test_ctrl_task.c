@@ -46,17 +46,12 @@ static bool expect_allowed(enum task_type t, enum task_state from,
 
 static int setup(void **state)
 {
-	struct ctrl_fixture *f = calloc(1, sizeof(*f));
-
-	*state = f;
-	return f ? ctrl_fixture_open(f, "task") : -1;
+	return ctrl_fixture_setup(state, "task");
 }
 
 static int teardown(void **state)
 {
-	ctrl_fixture_close(*state);
-	free(*state);
-	return 0;
+	return ctrl_fixture_teardown(state);
 }
 
 /* A new task of type for VM vm into id. */
