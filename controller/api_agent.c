@@ -433,8 +433,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	s = api_stmt(c, "UPDATE vms SET state = 'pending', updated_ms = ? WHERE "
 		    "host = ? AND desired != 'deleted' AND state NOT IN "
 		    "('pending','failed') AND id NOT IN (SELECT id FROM temp.seen)"
-		    " AND id NOT IN (SELECT vm_id FROM tasks WHERE type = "
-		    "'migrate' AND state IN ('pending','running'))");
+		    " AND id NOT IN (" TASK_SQL_MIGRATING ")");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, time_wall_ms());
@@ -485,36 +484,27 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
  * tasks. 0, or -1 with err_set(). */
 static int desired_tasks(struct store *st, const char *node, cJSON *tasks)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT t.id, t.type, t.vm_id, "
-				     "t.target_host, h.migration_uri FROM "
-				     "tasks t LEFT JOIN hosts h ON h.name = "
-				     "t.target_host WHERE t.source_host = ? "
-				     "AND t.type IN ('migrate','reboot') AND "
-				     "t.state IN ('pending','running') ORDER "
-				     "BY t.seq");
-	int rc = SQLITE_ERROR;
+	struct task_order *o = NULL;
+	size_t n = 0;
 
-	if (s == NULL)
+	if (task_orders(st, node, &o, &n) < 0)
 		return -1;
-	store_bind_text(s, 1, node);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (size_t i = 0; i < n; i++) {
 		cJSON *t = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(t, "task_id", store_col_text(s, 0));
-		cJSON_AddStringToObject(t, "type", store_col_text(s, 1));
-		cJSON_AddStringToObject(t, "vm_id", store_col_text(s, 2));
-		if (strcmp(store_col_text(s, 1), "migrate") == 0) {
+		cJSON_AddStringToObject(t, "task_id", o[i].id);
+		cJSON_AddStringToObject(t, "type", task_type_name(o[i].type));
+		cJSON_AddStringToObject(t, "vm_id", o[i].vm_id);
+		if (o[i].type == TASK_MIGRATE) {
 			cJSON_AddStringToObject(t, "target_node",
-						store_col_text(s, 3));
+						o[i].target_host);
 			cJSON_AddStringToObject(t, "target_uri",
-						store_col_text(s, 4));
+						o[i].target_uri);
 		}
 		cJSON_AddItemToArray(tasks, t);
 	}
-	if (rc != SQLITE_DONE)
-		store_err(st, "reading the host's tasks");
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	free(o);
+	return 0;
 }
 
 /* The desired state of node at generation gen; NULL with err_set() when

@@ -457,54 +457,22 @@ void h_vm_delete(struct api_ctx *c)
 
 /* ------------------------------------------------------------------ tasks */
 
-#define TASK_COLS "id, type, state, vm_id, tenant, source_host, target_host, " \
-		  "error, created_ms, updated_ms, seq, progress"
-
-static cJSON *task_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
-	cJSON_AddStringToObject(o, "type", store_col_text(s, 1));
-	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
-	/* rebalance and drain tasks belong to no VM, tenant or host */
-	add_str_or_null(o, "vm_id", s, 3);
-	add_str_or_null(o, "tenant", s, 4);
-	add_str_or_null(o, "source_host", s, 5);
-	add_str_or_null(o, "target_host", s, 6);
-	add_str_or_null(o, "error", s, 7);
-	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 8));
-	cJSON_AddNumberToObject(o, "updated_ms",
-				(double)sqlite3_column_int64(s, 9));
-	{
-		const char *pg = store_col_text(s, 11);
-		cJSON *pj = pg[0] ? cJSON_Parse(pg) : NULL;
-
-		if (pj)
-			cJSON_AddItemToObject(o, "progress", pj);
-		else
-			cJSON_AddNullToObject(o, "progress");
-	}
-	return o;
-}
-
 static void task_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s;
-	int rc = api_find(c, "SELECT " TASK_COLS " FROM tasks WHERE id = ?",
-			  id, &s, "reading the task");
+	cJSON *o;
+	int rc = task_find_json(c->ctrl->st, id, &o);
 
-	if (rc < 0)
-		return;
-	if (rc == 0 || api_hidden_tenant(c, store_col_text(s, 4))) {
-		if (rc > 0)
-			sqlite3_reset(s);
+	if (rc < 0) {
+		api_err_internal(c, "reading the task");
+	} else if (rc == 0 || api_hidden_tenant(c, cJSON_GetStringValue(
+				     cJSON_GetObjectItem(o, "tenant")))) {
 		api_err(c, 404, "not_found", NULL, "task '%.64s' does not exist",
 			id);
-		return;
+	} else {
+		api_ok(c, status, o);
+		o = NULL;
 	}
-	api_ok(c, status, task_json(s));
+	cJSON_Delete(o);
 }
 
 void h_task_get(struct api_ctx *c)
@@ -515,26 +483,19 @@ void h_task_get(struct api_ctx *c)
 void h_task_list(struct api_ctx *c)
 {
 	const char *vm = api_query(c, "vm"), *state = api_query(c, "state");
-	const char *tenant = NULL;
 	struct api_page pg;
 	sqlite3_stmt *s;
 
-	if (api_page_open(c, &pg, 10, true) < 0)
+	if (api_page_open(c, &pg, TASK_LIST_SEQ_COL, true) < 0)
 		return;
-	if (api_is_tenant(c))
-		tenant = c->who.tenant;
-	s = api_stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE seq > ?1 AND "
-		    "(?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR vm_id = ?3) "
-		    "AND (?4 IS NULL OR state = ?4) ORDER BY seq LIMIT ?5");
-	if (s == NULL)
+	s = task_list_query(c->ctrl->st, pg.after_seq, pg.limit + 1,
+			    api_is_tenant(c) ? c->who.tenant : NULL, vm, state);
+	if (s == NULL) {
+		api_err_internal(c, "reading the tasks");
 		return;
-	sqlite3_bind_int64(s, 1, pg.after_seq);
-	store_bind_text(s, 2, tenant);
-	store_bind_text(s, 3, vm);
-	store_bind_text(s, 4, state);
-	sqlite3_bind_int64(s, 5, pg.limit + 1);
+	}
 	while (api_page_step(c, &pg, s) > 0)
-		cJSON_AddItemToArray(pg.items, task_json(s));
+		cJSON_AddItemToArray(pg.items, task_row_json(s));
 	api_page_close(c, &pg);
 }
 
