@@ -204,7 +204,8 @@ void h_host_drain(struct api_ctx *c);
 void h_host_resume(struct api_ctx *c);
 
 
-/* First start: create the admin token file when no admin token exists. */
+/* First start: create the admin token file (state_dir/admin.token, mode
+ * 0600) when no admin token exists. 0, or -1 with err_set(). */
 int api_bootstrap_admin(struct ctrl *ctrl);
 
 /* Helpers shared between modules. */
@@ -213,7 +214,8 @@ int api_bootstrap_admin(struct ctrl *ctrl);
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
 	"cpu_pct, balloon_mib, disk_alloc_bytes"
-struct sqlite3_stmt;
-cJSON *api_vm_json(struct sqlite3_stmt *s);
+/* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
+ * frees it with cJSON_Delete(). */
+cJSON *api_vm_json(sqlite3_stmt *s);
 
 #endif

@@ -4,7 +4,6 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "controller/api.h"
 #include "controller/audit.h"
 #include "controller/eta.h"
 #include "controller/jobs.h"
