@@ -509,6 +509,25 @@ static void test_heartbeat_db_error_is_500(void **state)
 				  "'n3'"), 1);
 }
 
+/* A host that cannot be read is not "absent" to a drain or a resume. */
+static void test_host_db_error_is_500(void **state)
+{
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1];
+
+	vm_fleet(f, agent);
+	/* prepares the host lookup */
+	assert_int_equal(req(f, "POST", "/v1/hosts/n2/resume", NULL, f->admin,
+			     NULL), 200);
+	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
+	assert_500(f, "POST", "/v1/hosts/n1/drain", NULL, f->admin);
+	assert_500(f, "POST", "/v1/hosts/n1/resume", NULL, f->admin);
+	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
+	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE "
+				  "maintenance = 0"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM tasks"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +547,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_db_error_is_500, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_db_error_is_500,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_db_error_is_500,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_scoping, setup,
 						teardown),
