@@ -18,10 +18,6 @@
 #include "controller/store.h"
 #include "tests/unit/ctrl_fixture.h"
 
-struct fixture {
-	struct ctrl_fixture fx;
-};
-
 /* Seconds this process's wall clock is set back by (see clock_gettime()
  * below): a clock stepped back by NTP or an operator. */
 static volatile time_t g_clock_back;
@@ -37,64 +33,57 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	return rc;
 }
 
-static void exec(struct fixture *f, const char *sql)
+static void exec(struct ctrl_fixture *f, const char *sql)
 {
-	ctrl_fixture_exec(&f->fx, sql);
+	ctrl_fixture_exec(f, sql);
 }
 
-static int count(struct fixture *f, const char *sql)
+static int count(struct ctrl_fixture *f, const char *sql)
 {
-	return ctrl_fixture_count(&f->fx, sql);
+	return ctrl_fixture_count(f, sql);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	*state = f;
-	if (f == NULL || ctrl_fixture_open(&f->fx, "ctrl") < 0)
+	if (ctrl_fixture_setup(state, "ctrl") < 0)
 		return -1;
-	exec(f, "INSERT INTO hosts(name, pool, state, last_seen_ms, "
-		"registered_ms) VALUES ('n1', 'default', 'up', 0, 0), "
-		"('n2', 'default', 'up', 0, 0)");
+	exec(*state, "INSERT INTO hosts(name, pool, state, last_seen_ms, "
+	     "registered_ms) VALUES ('n1', 'default', 'up', 0, 0), "
+	     "('n2', 'default', 'up', 0, 0)");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	ctrl_fixture_close(&f->fx);
-	free(f);
-	return 0;
+	return ctrl_fixture_teardown(state);
 }
 
 static void test_commit_sequence(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	uint64_t a, b;
 
-	assert_int_equal(ctrl_make_durable(&f->fx.ctrl, 0), 0);
-	a = ctrl_committed(&f->fx.ctrl);
-	b = ctrl_committed(&f->fx.ctrl);
+	assert_int_equal(ctrl_make_durable(&f->ctrl, 0), 0);
+	a = ctrl_committed(&f->ctrl);
+	b = ctrl_committed(&f->ctrl);
 	assert_true(b == a + 1);
-	assert_int_equal(ctrl_make_durable(&f->fx.ctrl, a), 0);
+	assert_int_equal(ctrl_make_durable(&f->ctrl, a), 0);
 	/* one sync covered every commit numbered before it started */
-	assert_true(f->fx.ctrl.durable_seq >= b);
-	assert_int_equal(ctrl_make_durable(&f->fx.ctrl, b), 0);
-	assert_false(f->fx.ctrl.syncing);
+	assert_true(f->ctrl.durable_seq >= b);
+	assert_int_equal(ctrl_make_durable(&f->ctrl, b), 0);
+	assert_false(f->ctrl.syncing);
 }
 
 static void test_generation(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	int64_t g0, g1;
 
-	assert_int_equal(ctrl_generation(&f->fx.ctrl, "n1", &g0), 0);
-	assert_int_equal(ctrl_bump_generation(&f->fx.ctrl, "n1"), 0);
-	assert_int_equal(ctrl_generation(&f->fx.ctrl, "n1", &g1), 0);
+	assert_int_equal(ctrl_generation(&f->ctrl, "n1", &g0), 0);
+	assert_int_equal(ctrl_bump_generation(&f->ctrl, "n1"), 0);
+	assert_int_equal(ctrl_generation(&f->ctrl, "n1", &g1), 0);
 	assert_true(g1 == g0 + 1);
-	assert_int_equal(ctrl_generation(&f->fx.ctrl, "nope", &g0), 1);
+	assert_int_equal(ctrl_generation(&f->ctrl, "nope", &g0), 1);
 }
 
 struct waiter_arg {
@@ -122,18 +111,18 @@ static void *waiter(void *arg)
 
 /* Start a waiter for node and return once it waits (lock released) or,
  * when it did not wait at all, has returned. */
-static void start_waiter(struct fixture *f, struct waiter_arg *w,
+static void start_waiter(struct ctrl_fixture *f, struct waiter_arg *w,
 			 pthread_t *t, const char *node, int64_t wait_s)
 {
-	*w = (struct waiter_arg){.ctrl = &f->fx.ctrl, .node = node,
+	*w = (struct waiter_arg){.ctrl = &f->ctrl, .node = node,
 				 .wait_s = wait_s};
 	assert_int_equal(pthread_create(t, NULL, waiter, w), 0);
 	for (;;) {
 		bool in;
 
-		pthread_mutex_lock(&f->fx.ctrl.lock);
-		in = w->waiting && (f->fx.ctrl.waiters != NULL || w->done);
-		pthread_mutex_unlock(&f->fx.ctrl.lock);
+		pthread_mutex_lock(&f->ctrl.lock);
+		in = w->waiting && (f->ctrl.waiters != NULL || w->done);
+		pthread_mutex_unlock(&f->ctrl.lock);
 		if (in)
 			break;
 		usleep(1000);
@@ -142,27 +131,27 @@ static void start_waiter(struct fixture *f, struct waiter_arg *w,
 
 static void test_long_poll_woken(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct waiter_arg w1, w2;
 	pthread_t t1, t2;
 
 	start_waiter(f, &w1, &t1, "n1", 20);
 	start_waiter(f, &w2, &t2, "n2", 1);
 	/* a bump of n1 wakes n1's waiter only */
-	pthread_mutex_lock(&f->fx.ctrl.lock);
-	assert_int_equal(ctrl_bump_generation(&f->fx.ctrl, "n1"), 0);
-	pthread_mutex_unlock(&f->fx.ctrl.lock);
+	pthread_mutex_lock(&f->ctrl.lock);
+	assert_int_equal(ctrl_bump_generation(&f->ctrl, "n1"), 0);
+	pthread_mutex_unlock(&f->ctrl.lock);
 	pthread_join(t1, NULL);
 	assert_true(w1.ns < 10ULL * 1000000000ULL);
 	pthread_join(t2, NULL);
 	assert_true(w2.ns >= 900ULL * 1000000ULL); /* its own timeout */
-	assert_null(f->fx.ctrl.waiters);
+	assert_null(f->ctrl.waiters);
 }
 
 /* A long-poll waits its wait_s whatever the wall clock says. */
 static void test_long_poll_clock_step(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct waiter_arg w;
 	pthread_t t;
 
@@ -176,19 +165,19 @@ static void test_long_poll_clock_step(void **state)
 
 static void test_long_poll_stop(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct waiter_arg w;
 	pthread_t t;
 
 	start_waiter(f, &w, &t, "n1", 20);
-	ctrl_stop(&f->fx.ctrl);
+	ctrl_stop(&f->ctrl);
 	pthread_join(t, NULL);
 	assert_true(w.ns < 10ULL * 1000000000ULL);
-	assert_null(f->fx.ctrl.waiters);
+	assert_null(f->ctrl.waiters);
 	/* once stopping, a long-poll does not wait at all */
-	pthread_mutex_lock(&f->fx.ctrl.lock);
-	ctrl_wait(&f->fx.ctrl, "n1", 20);
-	pthread_mutex_unlock(&f->fx.ctrl.lock);
+	pthread_mutex_lock(&f->ctrl.lock);
+	ctrl_wait(&f->ctrl, "n1", 20);
+	pthread_mutex_unlock(&f->ctrl.lock);
 }
 
 struct req_arg {
@@ -215,19 +204,19 @@ static void *request(void *arg)
 /* Run GET path in a thread while this one holds the lock; true when it
  * answered within a second. The request always ends once the lock is
  * released. */
-static bool answers_while_locked(struct fixture *f, const char *path)
+static bool answers_while_locked(struct ctrl_fixture *f, const char *path)
 {
-	struct req_arg r = {.ctrl = &f->fx.ctrl, .path = path};
+	struct req_arg r = {.ctrl = &f->ctrl, .path = path};
 	pthread_t t;
 	bool answered = false;
 
-	pthread_mutex_lock(&f->fx.ctrl.lock);
+	pthread_mutex_lock(&f->ctrl.lock);
 	assert_int_equal(pthread_create(&t, NULL, request, &r), 0);
 	for (int i = 0; i < 100 && !answered; i++) {
 		usleep(10000);
 		answered = r.status != 0;
 	}
-	pthread_mutex_unlock(&f->fx.ctrl.lock);
+	pthread_mutex_unlock(&f->ctrl.lock);
 	pthread_join(t, NULL);
 	assert_int_not_equal(r.status, 0);
 	return answered;
@@ -235,7 +224,7 @@ static bool answers_while_locked(struct fixture *f, const char *path)
 
 static void test_unlocked_routes(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 
 	assert_true(answers_while_locked(f, "/healthz"));
 	/* a route that reads the store waits for the lock */
@@ -244,7 +233,7 @@ static void test_unlocked_routes(void **state)
 
 static void test_mark_down_hosts(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	char sql[256];
 
 	exec(f, "INSERT INTO tenants(name, isolation, compliance_class, "
@@ -260,7 +249,7 @@ static void test_mark_down_hosts(void **state)
 	snprintf(sql, sizeof(sql), "UPDATE hosts SET last_seen_ms = %" PRId64
 		 " WHERE name = 'n2'", time_wall_ms());
 	exec(f, sql);
-	assert_int_equal(jobs_mark_down_hosts(&f->fx.ctrl), 0);
+	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n1'"
 				  " AND state = 'down'"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n2'"
@@ -273,18 +262,18 @@ static void test_mark_down_hosts(void **state)
 				  "'host.down' AND target = 'host:n1' AND actor "
 				  "= 'controller'"), 1);
 	/* a down host is not marked again */
-	assert_int_equal(jobs_mark_down_hosts(&f->fx.ctrl), 0);
+	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM audit"), 1);
 	/* after a restart every host that is up gets a fresh timeout */
 	exec(f, "UPDATE hosts SET last_seen_ms = 0 WHERE name = 'n2'");
-	assert_int_equal(jobs_liveness_reset(&f->fx.ctrl), 0);
-	assert_int_equal(jobs_mark_down_hosts(&f->fx.ctrl), 0);
+	assert_int_equal(jobs_liveness_reset(&f->ctrl), 0);
+	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n2'"
 				  " AND state = 'up'"), 1);
 	/* a failing read of the silent hosts is an error, not "none" */
 	exec(f, "UPDATE hosts SET last_seen_ms = 0 WHERE name = 'n2'");
 	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
-	assert_int_equal(jobs_mark_down_hosts(&f->fx.ctrl), -1);
+	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), -1);
 	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
 	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n2'"
 				  " AND state = 'up'"), 1);
