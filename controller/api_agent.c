@@ -12,6 +12,7 @@
 #include "controller/audit.h"
 #include "controller/ctrl.h"
 #include "controller/domname.h"
+#include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
 
@@ -124,11 +125,9 @@ void h_agent_register(struct api_ctx *c)
 	c->who.role = ROLE_JOIN;
 	if (api_begin(c) < 0)
 		return;
-	rc = api_find(c, "SELECT 1 FROM pools WHERE name = ?", pool, &s,
-		      "reading the pool");
+	rc = res_exists(c, &res_pools, pool);
 	if (rc < 0)
 		return;
-	sqlite3_reset(s);
 	if (rc == 0) {
 		api_err(c, 400, "invalid_field", "pool", "$.pool: pool '%s' "
 			"does not exist: create it with 'finctl pool create "

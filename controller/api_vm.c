@@ -11,6 +11,7 @@
 #include "controller/api.h"
 #include "controller/domname.h"
 #include "controller/place.h"
+#include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
 
@@ -102,6 +103,39 @@ static sqlite3_stmt *vm_load(struct api_ctx *c)
 	else if (vm_find(c, id, &s) <= 0)
 		s = NULL;
 	return s;
+}
+
+/* What the lifecycle handlers read of a VM row. */
+struct vm_row {
+	char id[37];
+	char tenant[NAME_MAX_LEN + 1];
+	char group[NAME_MAX_LEN + 1];
+	bool has_group;
+	char host[NAME_MAX_LEN + 1];
+	char desired[16];
+	char state[16];
+	int64_t req[3];            /* vcpus, mem_mib, disk_gib */
+};
+
+/* Open the request's transaction and read the VM of path parameter 0
+ * into *v. 0, or -1 with the answer set (404, 500). */
+static int vm_begin(struct api_ctx *c, struct vm_row *v)
+{
+	sqlite3_stmt *s;
+
+	if (api_begin(c) < 0 || (s = vm_load(c)) == NULL)
+		return -1;
+	str_copy(v->id, sizeof(v->id), store_col_text(s, 0));
+	str_copy(v->tenant, sizeof(v->tenant), store_col_text(s, 2));
+	v->has_group = sqlite3_column_type(s, 3) != SQLITE_NULL;
+	str_copy(v->group, sizeof(v->group), store_col_text(s, 3));
+	str_copy(v->host, sizeof(v->host), store_col_text(s, 6));
+	str_copy(v->desired, sizeof(v->desired), store_col_text(s, 10));
+	str_copy(v->state, sizeof(v->state), store_col_text(s, 11));
+	for (int i = 0; i < 3; i++)
+		v->req[i] = sqlite3_column_int64(s, 7 + i);
+	sqlite3_reset(s);
+	return 0;
 }
 
 static void vm_answer(struct api_ctx *c, const char *id, int status)
@@ -286,11 +320,9 @@ void h_vm_create(struct api_ctx *c)
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
 	if (api_begin(c) < 0)
 		return;
-	rc = api_find(c, "SELECT 1 FROM tenants WHERE name = ?", tenant, &s,
-		      "reading the tenant");
+	rc = res_exists(c, &res_tenants, tenant);
 	if (rc < 0)
 		return;
-	sqlite3_reset(s);
 	if (rc == 0) {
 		api_err(c, 404, "not_found", "tenant", "tenant '%s' does not "
 			"exist: create it with 'finctl tenant create'", tenant);
@@ -387,30 +419,18 @@ void h_vm_create(struct api_ctx *c)
 /* Set the desired state of the loaded VM. */
 static void vm_set_desired(struct api_ctx *c, const char *desired)
 {
-	char id[37], host[NAME_MAX_LEN + 1], cur[16], tenant[NAME_MAX_LEN + 1];
-	char state[16];
-	int64_t req[3];
+	struct vm_row v;
+	const char *id = v.id, *host = v.host;
 	sqlite3_stmt *s;
 
-	if (api_begin(c) < 0)
+	if (vm_begin(c, &v) < 0)
 		return;
-	s = vm_load(c);
-	if (s == NULL)
-		return;
-	str_copy(id, sizeof(id), store_col_text(s, 0));
-	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
-	str_copy(host, sizeof(host), store_col_text(s, 6));
-	str_copy(cur, sizeof(cur), store_col_text(s, 10));
-	str_copy(state, sizeof(state), store_col_text(s, 11));
-	for (int i = 0; i < 3; i++)
-		req[i] = sqlite3_column_int64(s, 7 + i);
-	sqlite3_reset(s);
-	if (strcmp(cur, "deleted") == 0) {
+	if (strcmp(v.desired, "deleted") == 0) {
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted",
 			id);
 		return;
 	}
-	if (strcmp(cur, desired) != 0) {
+	if (strcmp(v.desired, desired) != 0) {
 		s = api_stmt(c, "UPDATE vms SET desired = ?, updated_ms = ?, "
 			    "state = CASE WHEN ?1 = 'deleted' THEN 'deleting' "
 			    "ELSE state END WHERE id = ?");
@@ -434,7 +454,7 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 				      : strcmp(desired, "stopped") == 0
 					      ? TASK_STOP
 					      : TASK_DELETE,
-				   id, tenant, host, req, state) < 0)
+				   id, v.tenant, host, v.req, v.state) < 0)
 			return;
 	}
 	vm_answer(c, id, 202);
@@ -519,36 +539,26 @@ static int vm_idle(struct api_ctx *c, const char *vm)
 
 void h_vm_reboot(struct api_ctx *c)
 {
-	char id[37], host[NAME_MAX_LEN + 1], tenant[NAME_MAX_LEN + 1];
-	char task[TASK_ID_LEN];
 	struct task_new t = {.type = TASK_REBOOT};
-	sqlite3_stmt *s;
+	char task[TASK_ID_LEN];
+	struct vm_row v;
 
-	if (api_begin(c) < 0)
+	if (vm_begin(c, &v) < 0)
 		return;
-	s = vm_load(c);
-	if (s == NULL)
-		return;
-	str_copy(id, sizeof(id), store_col_text(s, 0));
-	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
-	str_copy(host, sizeof(host), store_col_text(s, 6));
-	if (strcmp(store_col_text(s, 10), "running") != 0 ||
-	    strcmp(store_col_text(s, 11), "running") != 0) {
+	if (strcmp(v.desired, "running") != 0 ||
+	    strcmp(v.state, "running") != 0) {
 		api_err(c, 409, "not_running", NULL, "VM '%s' is %s (desired "
 			"%s): only a running VM can be rebooted; start it with "
-			"'finctl vm start'", id, store_col_text(s, 11),
-			store_col_text(s, 10));
-		sqlite3_reset(s);
+			"'finctl vm start'", v.id, v.state, v.desired);
 		return;
 	}
-	sqlite3_reset(s);
-	if (vm_idle(c, id) < 0)
+	if (vm_idle(c, v.id) < 0)
 		return;
-	t.vm_id = id;
-	t.tenant = tenant;
-	t.source_host = host;
+	t.vm_id = v.id;
+	t.tenant = v.tenant;
+	t.source_host = v.host;
 	if (task_create(c->ctrl->st, &t, task) < 0 ||
-	    ctrl_bump_generation(c->ctrl, host) < 0) {
+	    ctrl_bump_generation(c->ctrl, v.host) < 0) {
 		api_err_internal(c, "recording the reboot");
 		return;
 	}
@@ -558,14 +568,11 @@ void h_vm_reboot(struct api_ctx *c)
 void h_vm_migrate(struct api_ctx *c)
 {
 	static const char *const keys[] = {"target_host", NULL};
-	char id[37], host[128], tenant[NAME_MAX_LEN + 1], task[TASK_ID_LEN];
-	char group[NAME_MAX_LEN + 1], target[128], why[1024];
-	const char *want = NULL;
+	char task[TASK_ID_LEN], target[128], why[1024];
+	const char *want = NULL, *id, *host;
 	struct place_request pr = {0};
 	struct task_new t = {.type = TASK_MIGRATE};
-	int64_t req[3];
-	sqlite3_stmt *s;
-	bool has_group;
+	struct vm_row v;
 	int rc;
 
 	if (c->json) {
@@ -573,24 +580,14 @@ void h_vm_migrate(struct api_ctx *c)
 		    api_get_name(c, "target_host", "host", false, &want) < 0)
 			return;
 	}
-	if (api_begin(c) < 0)
+	if (vm_begin(c, &v) < 0)
 		return;
-	s = vm_load(c);
-	if (s == NULL)
-		return;
-	str_copy(id, sizeof(id), store_col_text(s, 0));
-	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
-	has_group = sqlite3_column_type(s, 3) != SQLITE_NULL;
-	str_copy(group, sizeof(group), store_col_text(s, 3));
-	str_copy(host, sizeof(host), store_col_text(s, 6));
-	for (int i = 0; i < 3; i++)
-		req[i] = sqlite3_column_int64(s, 7 + i);
-	if (strcmp(store_col_text(s, 10), "deleted") == 0) {
-		sqlite3_reset(s);
+	id = v.id;
+	host = v.host;
+	if (strcmp(v.desired, "deleted") == 0) {
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted", id);
 		return;
 	}
-	sqlite3_reset(s);
 	if (vm_idle(c, id) < 0)
 		return;
 	if (want && strcmp(want, host) == 0) {
@@ -598,11 +595,11 @@ void h_vm_migrate(struct api_ctx *c)
 			"$.target_host: VM '%s' already runs on '%s'", id, host);
 		return;
 	}
-	pr.tenant = tenant;
-	pr.group = has_group ? group : NULL;
+	pr.tenant = v.tenant;
+	pr.group = v.has_group ? v.group : NULL;
 	pr.exclude_host = host;
 	for (int i = 0; i < 3; i++)
-		pr.req[i] = (double)req[i];
+		pr.req[i] = (double)v.req[i];
 	if (want) {
 		rc = place_check(c->ctrl->st, &pr, want, why, sizeof(why));
 		str_copy(target, sizeof(target), want);
@@ -620,10 +617,10 @@ void h_vm_migrate(struct api_ctx *c)
 		return;
 	}
 	t.vm_id = id;
-	t.tenant = tenant;
+	t.tenant = v.tenant;
 	t.source_host = host;
 	t.target_host = target;
-	memcpy(t.req, req, sizeof(t.req));
+	memcpy(t.req, v.req, sizeof(t.req));
 	if (task_create(c->ctrl->st, &t, task) < 0 ||
 	    ctrl_bump_generation(c->ctrl, host) < 0) {
 		api_err_internal(c, "recording the migration");

@@ -519,13 +519,13 @@ sqlite3_stmt *task_list_query(struct store *st, int64_t after_seq,
 				     "(?2 IS NULL OR tenant = ?2) AND (?3 IS "
 				     "NULL OR vm_id = ?3) AND (?4 IS NULL OR "
 				     "state = ?4) ORDER BY seq LIMIT ?5");
+	const char *const filters[] = {tenant, vm_id, state};
 
-	if (s == NULL)
-		return NULL;
-	sqlite3_bind_int64(s, 1, after_seq);
-	store_bind_text(s, 2, tenant);
-	store_bind_text(s, 3, vm_id);
-	store_bind_text(s, 4, state);
-	sqlite3_bind_int64(s, 5, limit);
+	if (s) {
+		sqlite3_bind_int64(s, 1, after_seq);
+		for (int i = 0; i < 3; i++)
+			store_bind_text(s, 2 + i, filters[i]);
+		sqlite3_bind_int64(s, 5, limit);
+	}
 	return s;
 }
