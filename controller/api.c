@@ -299,6 +299,25 @@ sqlite3_stmt *api_stmt(struct api_ctx *c, const char *sql)
 	return s;
 }
 
+int api_row(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+{
+	int rc = store_row(c->ctrl->st, s, what);
+
+	if (rc < 0)
+		api_err_internal(c, what);
+	return rc;
+}
+
+int api_find(struct api_ctx *c, const char *sql, const char *key,
+	     sqlite3_stmt **s, const char *what)
+{
+	int rc = store_find(c->ctrl->st, sql, key, s, what);
+
+	if (rc < 0)
+		api_err_internal(c, what);
+	return rc;
+}
+
 static int api_step(struct api_ctx *c, sqlite3_stmt *s, const char *what,
 		    bool constraint_conflict)
 {

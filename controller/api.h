@@ -135,6 +135,14 @@ int api_begin(struct api_ctx *c);
 /* A prepared, cached statement for sql (see store_stmt()); NULL with a 500
  * answer when it cannot be prepared. */
 sqlite3_stmt *api_stmt(struct api_ctx *c, const char *sql);
+/* Step the bound statement s once (see store_row()): 1 with s on its
+ * first row (read it, then reset s), 0 when there is none, -1 with a 500
+ * answer naming what. A failing read is never "absent". */
+int api_row(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+/* store_find() of sql with key as ?1, with a 500 answer on -1: 1 with *s
+ * on its row (read it, then reset *s), 0 (no row), -1. */
+int api_find(struct api_ctx *c, const char *sql, const char *key,
+	     sqlite3_stmt **s, const char *what);
 /* Step s, which must finish (SQLITE_DONE): 0, or -1 with a 500 answer
  * naming what. */
 int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what);
@@ -196,7 +204,8 @@ void h_host_drain(struct api_ctx *c);
 void h_host_resume(struct api_ctx *c);
 
 
-/* First start: create the admin token file when no admin token exists. */
+/* First start: create the admin token file (state_dir/admin.token, mode
+ * 0600) when no admin token exists. 0, or -1 with err_set(). */
 int api_bootstrap_admin(struct ctrl *ctrl);
 
 /* Helpers shared between modules. */
@@ -205,7 +214,8 @@ int api_bootstrap_admin(struct ctrl *ctrl);
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
 	"cpu_pct, balloon_mib, disk_alloc_bytes"
-struct sqlite3_stmt;
-cJSON *api_vm_json(struct sqlite3_stmt *s);
+/* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
+ * frees it with cJSON_Delete(). */
+cJSON *api_vm_json(sqlite3_stmt *s);
 
 #endif

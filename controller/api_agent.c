@@ -12,6 +12,7 @@
 #include "controller/audit.h"
 #include "controller/ctrl.h"
 #include "controller/domname.h"
+#include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
 
@@ -106,16 +107,16 @@ void h_agent_register(struct api_ctx *c)
 			"token create --role join'");
 		return;
 	}
-	s = api_stmt(c, "SELECT id FROM tokens WHERE hash = ? AND role = 'join'");
-	if (s == NULL)
+	rc = api_find(c, "SELECT id FROM tokens WHERE hash = ? AND role = "
+		      "'join'", hash, &s, "looking up the join token");
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, hash);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc > 0) {
 		snprintf(c->who.token_id, sizeof(c->who.token_id), "%s",
 			 store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+	}
+	if (rc == 0) {
 		api_err(c, 401, "unauthenticated", "join_token",
 			"the join token is not valid: create one with 'finctl "
 			"token create --role join'");
@@ -124,13 +125,10 @@ void h_agent_register(struct api_ctx *c)
 	c->who.role = ROLE_JOIN;
 	if (api_begin(c) < 0)
 		return;
-	s = api_stmt(c, "SELECT 1 FROM pools WHERE name = ?");
-	if (s == NULL)
+	rc = res_exists(c, &res_pools, pool);
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, pool);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+	if (rc == 0) {
 		api_err(c, 400, "invalid_field", "pool", "$.pool: pool '%s' "
 			"does not exist: create it with 'finctl pool create "
 			"%s' or set the agent's 'pool'", pool, pool);
@@ -329,6 +327,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	char path[JSON_PATH_MAX];
 	size_t i = 0;
 	sqlite3_stmt *s;
+	int rc;
 
 	/* a temporary table of what the node reports */
 	if (store_exec(c->ctrl->st, "CREATE TEMP TABLE IF NOT EXISTS seen("
@@ -397,7 +396,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, node);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		char target[96];
 
 		snprintf(target, sizeof(target), "vm:%.40s", store_col_text(s, 0));
@@ -414,6 +413,12 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 			return -1;
 		}
 	}
+	if (rc != SQLITE_DONE) {
+		store_err(c->ctrl->st, "reading deleted VMs");
+		sqlite3_reset(s);
+		api_err_internal(c, "reading deleted VMs");
+		return -1;
+	}
 	sqlite3_reset(s);
 	s = api_stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
 		    "AND id NOT IN (SELECT id FROM temp.seen)");
@@ -427,8 +432,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	s = api_stmt(c, "UPDATE vms SET state = 'pending', updated_ms = ? WHERE "
 		    "host = ? AND desired != 'deleted' AND state NOT IN "
 		    "('pending','failed') AND id NOT IN (SELECT id FROM temp.seen)"
-		    " AND id NOT IN (SELECT vm_id FROM tasks WHERE type = "
-		    "'migrate' AND state IN ('pending','running'))");
+		    " AND id NOT IN (" TASK_SQL_MIGRATING ")");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, time_wall_ms());
@@ -436,20 +440,19 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	return api_step_done(c, s, "updating missing VMs");
 }
 
-static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
+/* The VMs of node, as its desired state lists them, into vms. 0, or -1
+ * with err_set(). */
+static int desired_vms(struct store *st, const char *node, cJSON *vms)
 {
-	cJSON *o = cJSON_CreateObject(), *vms, *tasks;
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
+				     "mem_mib, disk_gib, desired FROM vms "
+				     "WHERE host = ? ORDER BY seq");
+	int rc = SQLITE_ERROR;
 
-	cJSON_AddNumberToObject(o, "generation", (double)gen);
-	vms = cJSON_AddArrayToObject(o, "vms");
-	tasks = cJSON_AddArrayToObject(o, "tasks");
-	s = api_stmt(c, "SELECT id, name, tenant, grp, vcpus, mem_mib, disk_gib, "
-		    "desired FROM vms WHERE host = ? ORDER BY seq");
 	if (s == NULL)
-		goto fail;
+		return -1;
 	store_bind_text(s, 1, node);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		cJSON *v = cJSON_CreateObject();
 		char dom[DOMNAME_SIZE];
 
@@ -470,34 +473,53 @@ static cJSON *desired_state(struct api_ctx *c, const char *node, int64_t gen)
 		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
 		cJSON_AddItemToArray(vms, v);
 	}
+	if (rc != SQLITE_DONE)
+		store_err(st, "reading the host's VMs");
 	sqlite3_reset(s);
-	s = api_stmt(c, "SELECT t.id, t.type, t.vm_id, t.target_host, "
-		    "h.migration_uri FROM tasks t LEFT JOIN hosts h ON h.name = "
-		    "t.target_host WHERE t.source_host = ? AND t.type IN "
-		    "('migrate','reboot') AND t.state IN ('pending','running') "
-		    "ORDER BY t.seq");
-	if (s == NULL)
-		goto fail;
-	store_bind_text(s, 1, node);
-	while (sqlite3_step(s) == SQLITE_ROW) {
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The open agent tasks of node, as its desired state lists them, into
+ * tasks. 0, or -1 with err_set(). */
+static int desired_tasks(struct store *st, const char *node, cJSON *tasks)
+{
+	struct task_order *o = NULL;
+	size_t n = 0;
+
+	if (task_orders(st, node, &o, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
 		cJSON *t = cJSON_CreateObject();
 
-		cJSON_AddStringToObject(t, "task_id", store_col_text(s, 0));
-		cJSON_AddStringToObject(t, "type", store_col_text(s, 1));
-		cJSON_AddStringToObject(t, "vm_id", store_col_text(s, 2));
-		if (strcmp(store_col_text(s, 1), "migrate") == 0) {
+		cJSON_AddStringToObject(t, "task_id", o[i].id);
+		cJSON_AddStringToObject(t, "type", task_type_name(o[i].type));
+		cJSON_AddStringToObject(t, "vm_id", o[i].vm_id);
+		if (o[i].type == TASK_MIGRATE) {
 			cJSON_AddStringToObject(t, "target_node",
-						store_col_text(s, 3));
+						o[i].target_host);
 			cJSON_AddStringToObject(t, "target_uri",
-						store_col_text(s, 4));
+						o[i].target_uri);
 		}
 		cJSON_AddItemToArray(tasks, t);
 	}
-	sqlite3_reset(s);
+	free(o);
+	return 0;
+}
+
+/* The desired state of node at generation gen; NULL with err_set() when
+ * it cannot be read whole (a partial one would tell the agent to destroy
+ * what it runs). The caller frees it. */
+static cJSON *desired_state(struct store *st, const char *node, int64_t gen)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "generation", (double)gen);
+	if (desired_vms(st, node, cJSON_AddArrayToObject(o, "vms")) < 0 ||
+	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
 	return o;
-fail:
-	cJSON_Delete(o);
-	return NULL;
 }
 
 /* The node's generation into *gen: 0, or -1 with the answer set. */
@@ -535,6 +557,8 @@ void h_agent_heartbeat(struct api_ctx *c)
 	struct inventory inv;
 	sqlite3_stmt *s;
 	bool was_down;
+	cJSON *o;
+	int rc;
 
 	if (!agent_owns(c, node))
 		return;
@@ -576,12 +600,11 @@ void h_agent_heartbeat(struct api_ctx *c)
 		return;
 	}
 	c->tx_open = true;
-	s = api_stmt(c, "SELECT state = 'down', generation FROM hosts WHERE name = ?");
-	if (s == NULL)
+	rc = api_find(c, "SELECT state = 'down', generation FROM hosts WHERE "
+		      "name = ?", node, &s, "reading the host");
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, node);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	if (rc == 0) {
 		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
 			"register the agent again", node);
 		return;
@@ -630,8 +653,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 		if (host_generation(c, node, &gen) < 0)
 			return;
 	}
-	api_ok(c, 200, desired_state(c, node, gen));
-	if (c->resp == NULL)
+	o = desired_state(c->ctrl->st, node, gen);
+	if (o)
+		api_ok(c, 200, o);
+	else
 		api_err_internal(c, "building the desired state");
 }
 

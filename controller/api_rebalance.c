@@ -92,16 +92,15 @@ void h_pool_rebalance(struct api_ctx *c)
 		return;
 	if (policy == NULL) {
 		/* the pool's own placement policy */
-		s = store_stmt(c->ctrl->st, "SELECT policy FROM pools WHERE "
-					    "name = ?");
-		if (s == NULL) {
-			api_err_internal(c, "reading the pool");
+		/* no such pool: rb_plan() below answers 404 */
+		rc = api_find(c, "SELECT policy FROM pools WHERE name = ?", pool,
+			      &s, "reading the pool");
+		if (rc < 0)
 			return;
-		}
-		store_bind_text(s, 1, pool);
-		if (sqlite3_step(s) == SQLITE_ROW)
+		if (rc > 0) {
 			r.pack = strcmp(store_col_text(s, 0), "pack") == 0;
-		sqlite3_reset(s);
+			sqlite3_reset(s);
+		}
 	} else {
 		r.pack = strcmp(policy, "pack") == 0;
 	}
@@ -130,20 +129,18 @@ void h_pool_rebalance(struct api_ctx *c)
 	start(c, run);
 }
 
-/* The host's pool and state; 0, or -1 with the answer set (404). */
+/* The host's pool and state; 0, or -1 with the answer set (404, or 500
+ * when it cannot be read). */
 static int host_load(struct api_ctx *c, const char *host, char *pool,
 		     size_t size, bool *up)
 {
-	sqlite3_stmt *s = store_stmt(c->ctrl->st, "SELECT pool, state FROM "
-						  "hosts WHERE name = ?");
+	sqlite3_stmt *s;
+	int rc = api_find(c, "SELECT pool, state FROM hosts WHERE name = ?",
+			  host, &s, "reading the host");
 
-	if (s == NULL) {
-		api_err_internal(c, "reading the host");
+	if (rc < 0)
 		return -1;
-	}
-	store_bind_text(s, 1, host);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	if (rc == 0) {
 		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
 			"see 'finctl host list'", host);
 		return -1;

@@ -745,3 +745,33 @@ void h_metrics(struct api_ctx *c)
 out:
 	buf_free(&b);
 }
+
+/* ------------------------------------------------------------ utilisation */
+
+void h_pool_util(struct api_ctx *c)
+{
+	const char *pool = c->m->params[0], *since_q = api_query(c, "since");
+	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
+	struct eta_pool u;
+	cJSON *o;
+
+	if (since_q && parse_int64(since_q, &since) < 0) {
+		api_err(c, 400, "invalid_query", "since",
+			"query parameter 'since' must be a time in ms since "
+			"the epoch");
+	} else if (eta_pool_now(c->ctrl->st, pool, &u) < 0) {
+		api_err_internal(c, "computing utilisation");
+	} else if (!u.found) {
+		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
+			pool);
+	} else {
+		o = eta_now_json(pool, now, &u);
+		if (eta_series_json(c->ctrl->st, pool, since,
+				    cJSON_AddArrayToObject(o, "series")) == 0) {
+			api_ok(c, 200, o);
+		} else {
+			cJSON_Delete(o);
+			api_err_internal(c, "reading the utilisation series");
+		}
+	}
+}

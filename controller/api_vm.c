@@ -11,6 +11,7 @@
 #include "controller/api.h"
 #include "controller/domname.h"
 #include "controller/place.h"
+#include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
 
@@ -72,43 +73,79 @@ static void vm_missing(struct api_ctx *c, const char *id)
 		"VMs with 'finctl vm list'", id);
 }
 
+/* The row of VM id (API_VM_COLS) into *s: 1 (read it, then reset *s); 0
+ * with a 404 answer when there is no such VM or it is another tenant's;
+ * -1 with a 500 answer when it cannot be read. */
+static int vm_find(struct api_ctx *c, const char *id, sqlite3_stmt **s)
+{
+	int rc = api_find(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?",
+			  id, s, "reading the VM");
+
+	if (rc > 0 && api_hidden_tenant(c, store_col_text(*s, 2))) {
+		sqlite3_reset(*s);
+		rc = 0;
+	}
+	if (rc == 0)
+		vm_missing(c, id);
+	return rc;
+}
+
 /* Load the VM row for path parameter 0 into s (stepped to the row);
- * answers 404 itself (also for another tenant's VM). */
+ * NULL with the answer set: 404 (also for another tenant's VM) or 500. */
 static sqlite3_stmt *vm_load(struct api_ctx *c)
 {
 	const char *id = c->m->params[0];
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = NULL;
 
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
-	if (!uuid_ok(id)) {
+	if (!uuid_ok(id))
 		vm_missing(c, id);
-		return NULL;
-	}
-	s = api_stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
-	if (s == NULL)
-		return NULL;
-	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW ||
-	    api_hidden_tenant(c, store_col_text(s, 2))) {
-		sqlite3_reset(s);
-		vm_missing(c, id);
-		return NULL;
-	}
+	else if (vm_find(c, id, &s) <= 0)
+		s = NULL;
 	return s;
+}
+
+/* What the lifecycle handlers read of a VM row. */
+struct vm_row {
+	char id[37];
+	char tenant[NAME_MAX_LEN + 1];
+	char group[NAME_MAX_LEN + 1];
+	bool has_group;
+	char host[NAME_MAX_LEN + 1];
+	char desired[16];
+	char state[16];
+	int64_t req[3];            /* vcpus, mem_mib, disk_gib */
+};
+
+/* Open the request's transaction and read the VM of path parameter 0
+ * into *v. 0, or -1 with the answer set (404, 500). */
+static int vm_begin(struct api_ctx *c, struct vm_row *v)
+{
+	sqlite3_stmt *s;
+
+	if (api_begin(c) < 0 || (s = vm_load(c)) == NULL)
+		return -1;
+	str_copy(v->id, sizeof(v->id), store_col_text(s, 0));
+	str_copy(v->tenant, sizeof(v->tenant), store_col_text(s, 2));
+	v->has_group = sqlite3_column_type(s, 3) != SQLITE_NULL;
+	str_copy(v->group, sizeof(v->group), store_col_text(s, 3));
+	str_copy(v->host, sizeof(v->host), store_col_text(s, 6));
+	str_copy(v->desired, sizeof(v->desired), store_col_text(s, 10));
+	str_copy(v->state, sizeof(v->state), store_col_text(s, 11));
+	for (int i = 0; i < 3; i++)
+		v->req[i] = sqlite3_column_int64(s, 7 + i);
+	sqlite3_reset(s);
+	return 0;
 }
 
 static void vm_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s = api_stmt(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?");
+	sqlite3_stmt *s;
 
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		vm_missing(c, id);
-		return;
+	if (vm_find(c, id, &s) > 0) {
+		api_ok(c, status, api_vm_json(s));
+		sqlite3_reset(s);
 	}
-	api_ok(c, status, api_vm_json(s));
 }
 
 void h_vm_get(struct api_ctx *c)
@@ -197,19 +234,21 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 	sqlite3_stmt *s;
 	int64_t use[4], quota[4];
 	bool has[4];
+	int rc;
 
 	/* a VM counts until its host confirms it is gone (its claim) */
-	s = api_stmt(c, "SELECT t.quota_vcpus, t.quota_mem_mib, t.quota_disk_gib, "
-		    "t.quota_vms, total(c.vcpus), total(c.mem_mib), "
-		    "total(c.disk_gib), total(c.n) FROM tenants t LEFT JOIN "
-		    "claims c ON c.tenant = t.name WHERE t.name = ?");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, tenant);
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	rc = api_find(c, "SELECT t.quota_vcpus, t.quota_mem_mib, "
+		      "t.quota_disk_gib, t.quota_vms, total(c.vcpus), "
+		      "total(c.mem_mib), total(c.disk_gib), total(c.n) FROM "
+		      "tenants t LEFT JOIN claims c ON c.tenant = t.name WHERE "
+		      "t.name = ?", tenant, &s, "reading the quota");
+	if (rc == 0) {
+		/* an aggregate always yields its row */
+		err_set("no quota row for tenant '%s'", tenant);
 		api_err_internal(c, "reading the quota");
-		return -1;
 	}
+	if (rc <= 0)
+		return -1;
 	for (int i = 0; i < 4; i++) {
 		has[i] = sqlite3_column_type(s, i) != SQLITE_NULL;
 		quota[i] = sqlite3_column_int64(s, i);
@@ -281,23 +320,19 @@ void h_vm_create(struct api_ctx *c)
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
 	if (api_begin(c) < 0)
 		return;
-	s = api_stmt(c, "SELECT 1 FROM tenants WHERE name = ?");
-	if (s == NULL)
+	rc = res_exists(c, &res_tenants, tenant);
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, tenant);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
+	if (rc == 0) {
 		api_err(c, 404, "not_found", "tenant", "tenant '%s' does not "
 			"exist: create it with 'finctl tenant create'", tenant);
 		return;
 	}
-	s = api_stmt(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE name = ?");
-	if (s == NULL)
+	rc = api_find(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE "
+		      "name = ?", flavor, &s, "reading the flavor");
+	if (rc < 0)
 		return;
-	store_bind_text(s, 1, flavor);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_reset(s);
+	if (rc == 0) {
 		api_err(c, 400, "invalid_field", "flavor", "$.flavor: flavor "
 			"'%s' does not exist: list flavors with 'finctl flavor "
 			"list'", flavor);
@@ -307,13 +342,13 @@ void h_vm_create(struct api_ctx *c)
 		req[i] = sqlite3_column_int64(s, i);
 	sqlite3_reset(s);
 	if (group) {
-		s = api_stmt(c, "SELECT tenant FROM groups WHERE name = ?");
-		if (s == NULL)
+		rc = api_find(c, "SELECT tenant FROM groups WHERE name = ?",
+			      group, &s, "reading the group");
+		if (rc < 0)
 			return;
-		store_bind_text(s, 1, group);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW || strcmp(store_col_text(s, 0), tenant) != 0) {
-			sqlite3_reset(s);
+		if (rc == 0 || strcmp(store_col_text(s, 0), tenant) != 0) {
+			if (rc > 0)
+				sqlite3_reset(s);
 			api_err(c, 400, "invalid_field", "group", "$.group: "
 				"tenant '%s' has no group '%s': create it with "
 				"'finctl group create'", tenant, group);
@@ -326,9 +361,11 @@ void h_vm_create(struct api_ctx *c)
 		return;
 	store_bind_text(s, 1, tenant);
 	store_bind_text(s, 2, name);
-	rc = sqlite3_step(s);
+	rc = api_row(c, s, "reading the tenant's VMs");
+	if (rc < 0)
+		return;
 	sqlite3_reset(s);
-	if (rc == SQLITE_ROW) {
+	if (rc > 0) {
 		api_err(c, 409, "exists", "name", "tenant '%s' already has a VM "
 			"named '%s'", tenant, name);
 		return;
@@ -382,30 +419,18 @@ void h_vm_create(struct api_ctx *c)
 /* Set the desired state of the loaded VM. */
 static void vm_set_desired(struct api_ctx *c, const char *desired)
 {
-	char id[37], host[NAME_MAX_LEN + 1], cur[16], tenant[NAME_MAX_LEN + 1];
-	char state[16];
-	int64_t req[3];
+	struct vm_row v;
+	const char *id = v.id, *host = v.host;
 	sqlite3_stmt *s;
 
-	if (api_begin(c) < 0)
+	if (vm_begin(c, &v) < 0)
 		return;
-	s = vm_load(c);
-	if (s == NULL)
-		return;
-	str_copy(id, sizeof(id), store_col_text(s, 0));
-	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
-	str_copy(host, sizeof(host), store_col_text(s, 6));
-	str_copy(cur, sizeof(cur), store_col_text(s, 10));
-	str_copy(state, sizeof(state), store_col_text(s, 11));
-	for (int i = 0; i < 3; i++)
-		req[i] = sqlite3_column_int64(s, 7 + i);
-	sqlite3_reset(s);
-	if (strcmp(cur, "deleted") == 0) {
+	if (strcmp(v.desired, "deleted") == 0) {
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted",
 			id);
 		return;
 	}
-	if (strcmp(cur, desired) != 0) {
+	if (strcmp(v.desired, desired) != 0) {
 		s = api_stmt(c, "UPDATE vms SET desired = ?, updated_ms = ?, "
 			    "state = CASE WHEN ?1 = 'deleted' THEN 'deleting' "
 			    "ELSE state END WHERE id = ?");
@@ -429,7 +454,7 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 				      : strcmp(desired, "stopped") == 0
 					      ? TASK_STOP
 					      : TASK_DELETE,
-				   id, tenant, host, req, state) < 0)
+				   id, v.tenant, host, v.req, v.state) < 0)
 			return;
 	}
 	vm_answer(c, id, 202);
@@ -452,52 +477,22 @@ void h_vm_delete(struct api_ctx *c)
 
 /* ------------------------------------------------------------------ tasks */
 
-#define TASK_COLS "id, type, state, vm_id, tenant, source_host, target_host, " \
-		  "error, created_ms, updated_ms, seq, progress"
-
-static cJSON *task_json(sqlite3_stmt *s)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
-	cJSON_AddStringToObject(o, "type", store_col_text(s, 1));
-	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
-	/* rebalance and drain tasks belong to no VM, tenant or host */
-	add_str_or_null(o, "vm_id", s, 3);
-	add_str_or_null(o, "tenant", s, 4);
-	add_str_or_null(o, "source_host", s, 5);
-	add_str_or_null(o, "target_host", s, 6);
-	add_str_or_null(o, "error", s, 7);
-	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 8));
-	cJSON_AddNumberToObject(o, "updated_ms",
-				(double)sqlite3_column_int64(s, 9));
-	{
-		const char *pg = store_col_text(s, 11);
-		cJSON *pj = pg[0] ? cJSON_Parse(pg) : NULL;
-
-		if (pj)
-			cJSON_AddItemToObject(o, "progress", pj);
-		else
-			cJSON_AddNullToObject(o, "progress");
-	}
-	return o;
-}
-
 static void task_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s = api_stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE id = ?");
+	cJSON *o;
+	int rc = task_find_json(c->ctrl->st, id, &o);
 
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW ||
-	    api_hidden_tenant(c, store_col_text(s, 4))) {
+	if (rc < 0) {
+		api_err_internal(c, "reading the task");
+	} else if (rc == 0 || api_hidden_tenant(c, cJSON_GetStringValue(
+				     cJSON_GetObjectItem(o, "tenant")))) {
 		api_err(c, 404, "not_found", NULL, "task '%.64s' does not exist",
 			id);
-		return;
+	} else {
+		api_ok(c, status, o);
+		o = NULL;
 	}
-	api_ok(c, status, task_json(s));
+	cJSON_Delete(o);
 }
 
 void h_task_get(struct api_ctx *c)
@@ -508,26 +503,19 @@ void h_task_get(struct api_ctx *c)
 void h_task_list(struct api_ctx *c)
 {
 	const char *vm = api_query(c, "vm"), *state = api_query(c, "state");
-	const char *tenant = NULL;
 	struct api_page pg;
 	sqlite3_stmt *s;
 
-	if (api_page_open(c, &pg, 10, true) < 0)
+	if (api_page_open(c, &pg, TASK_LIST_SEQ_COL, true) < 0)
 		return;
-	if (api_is_tenant(c))
-		tenant = c->who.tenant;
-	s = api_stmt(c, "SELECT " TASK_COLS " FROM tasks WHERE seq > ?1 AND "
-		    "(?2 IS NULL OR tenant = ?2) AND (?3 IS NULL OR vm_id = ?3) "
-		    "AND (?4 IS NULL OR state = ?4) ORDER BY seq LIMIT ?5");
-	if (s == NULL)
+	s = task_list_query(c->ctrl->st, pg.after_seq, pg.limit + 1,
+			    api_is_tenant(c) ? c->who.tenant : NULL, vm, state);
+	if (s == NULL) {
+		api_err_internal(c, "reading the tasks");
 		return;
-	sqlite3_bind_int64(s, 1, pg.after_seq);
-	store_bind_text(s, 2, tenant);
-	store_bind_text(s, 3, vm);
-	store_bind_text(s, 4, state);
-	sqlite3_bind_int64(s, 5, pg.limit + 1);
+	}
 	while (api_page_step(c, &pg, s) > 0)
-		cJSON_AddItemToArray(pg.items, task_json(s));
+		cJSON_AddItemToArray(pg.items, task_row_json(s));
 	api_page_close(c, &pg);
 }
 
@@ -551,36 +539,26 @@ static int vm_idle(struct api_ctx *c, const char *vm)
 
 void h_vm_reboot(struct api_ctx *c)
 {
-	char id[37], host[NAME_MAX_LEN + 1], tenant[NAME_MAX_LEN + 1];
-	char task[TASK_ID_LEN];
 	struct task_new t = {.type = TASK_REBOOT};
-	sqlite3_stmt *s;
+	char task[TASK_ID_LEN];
+	struct vm_row v;
 
-	if (api_begin(c) < 0)
+	if (vm_begin(c, &v) < 0)
 		return;
-	s = vm_load(c);
-	if (s == NULL)
-		return;
-	str_copy(id, sizeof(id), store_col_text(s, 0));
-	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
-	str_copy(host, sizeof(host), store_col_text(s, 6));
-	if (strcmp(store_col_text(s, 10), "running") != 0 ||
-	    strcmp(store_col_text(s, 11), "running") != 0) {
+	if (strcmp(v.desired, "running") != 0 ||
+	    strcmp(v.state, "running") != 0) {
 		api_err(c, 409, "not_running", NULL, "VM '%s' is %s (desired "
 			"%s): only a running VM can be rebooted; start it with "
-			"'finctl vm start'", id, store_col_text(s, 11),
-			store_col_text(s, 10));
-		sqlite3_reset(s);
+			"'finctl vm start'", v.id, v.state, v.desired);
 		return;
 	}
-	sqlite3_reset(s);
-	if (vm_idle(c, id) < 0)
+	if (vm_idle(c, v.id) < 0)
 		return;
-	t.vm_id = id;
-	t.tenant = tenant;
-	t.source_host = host;
+	t.vm_id = v.id;
+	t.tenant = v.tenant;
+	t.source_host = v.host;
 	if (task_create(c->ctrl->st, &t, task) < 0 ||
-	    ctrl_bump_generation(c->ctrl, host) < 0) {
+	    ctrl_bump_generation(c->ctrl, v.host) < 0) {
 		api_err_internal(c, "recording the reboot");
 		return;
 	}
@@ -590,14 +568,11 @@ void h_vm_reboot(struct api_ctx *c)
 void h_vm_migrate(struct api_ctx *c)
 {
 	static const char *const keys[] = {"target_host", NULL};
-	char id[37], host[128], tenant[NAME_MAX_LEN + 1], task[TASK_ID_LEN];
-	char group[NAME_MAX_LEN + 1], target[128], why[1024];
-	const char *want = NULL;
+	char task[TASK_ID_LEN], target[128], why[1024];
+	const char *want = NULL, *id, *host;
 	struct place_request pr = {0};
 	struct task_new t = {.type = TASK_MIGRATE};
-	int64_t req[3];
-	sqlite3_stmt *s;
-	bool has_group;
+	struct vm_row v;
 	int rc;
 
 	if (c->json) {
@@ -605,24 +580,14 @@ void h_vm_migrate(struct api_ctx *c)
 		    api_get_name(c, "target_host", "host", false, &want) < 0)
 			return;
 	}
-	if (api_begin(c) < 0)
+	if (vm_begin(c, &v) < 0)
 		return;
-	s = vm_load(c);
-	if (s == NULL)
-		return;
-	str_copy(id, sizeof(id), store_col_text(s, 0));
-	str_copy(tenant, sizeof(tenant), store_col_text(s, 2));
-	has_group = sqlite3_column_type(s, 3) != SQLITE_NULL;
-	str_copy(group, sizeof(group), store_col_text(s, 3));
-	str_copy(host, sizeof(host), store_col_text(s, 6));
-	for (int i = 0; i < 3; i++)
-		req[i] = sqlite3_column_int64(s, 7 + i);
-	if (strcmp(store_col_text(s, 10), "deleted") == 0) {
-		sqlite3_reset(s);
+	id = v.id;
+	host = v.host;
+	if (strcmp(v.desired, "deleted") == 0) {
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted", id);
 		return;
 	}
-	sqlite3_reset(s);
 	if (vm_idle(c, id) < 0)
 		return;
 	if (want && strcmp(want, host) == 0) {
@@ -630,11 +595,11 @@ void h_vm_migrate(struct api_ctx *c)
 			"$.target_host: VM '%s' already runs on '%s'", id, host);
 		return;
 	}
-	pr.tenant = tenant;
-	pr.group = has_group ? group : NULL;
+	pr.tenant = v.tenant;
+	pr.group = v.has_group ? v.group : NULL;
 	pr.exclude_host = host;
 	for (int i = 0; i < 3; i++)
-		pr.req[i] = (double)req[i];
+		pr.req[i] = (double)v.req[i];
 	if (want) {
 		rc = place_check(c->ctrl->st, &pr, want, why, sizeof(why));
 		str_copy(target, sizeof(target), want);
@@ -652,10 +617,10 @@ void h_vm_migrate(struct api_ctx *c)
 		return;
 	}
 	t.vm_id = id;
-	t.tenant = tenant;
+	t.tenant = v.tenant;
 	t.source_host = host;
 	t.target_host = target;
-	memcpy(t.req, req, sizeof(t.req));
+	memcpy(t.req, v.req, sizeof(t.req));
 	if (task_create(c->ctrl->st, &t, task) < 0 ||
 	    ctrl_bump_generation(c->ctrl, host) < 0) {
 		api_err_internal(c, "recording the migration");

@@ -127,12 +127,15 @@ int audit_verify(struct store *st, struct audit_report *r)
 	memset(r, 0, sizeof(*r));
 	r->ok = true;
 	str_copy(prev, sizeof(prev), zero_hash);
-	s = store_stmt(st, "SELECT value FROM meta WHERE key = 'audit_head'");
-	if (s == NULL)
+	/* no head yet: an empty log */
+	rc = store_find(st, "SELECT value FROM meta WHERE key = ?",
+			"audit_head", &s, "reading the audit log's head");
+	if (rc < 0)
 		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if (rc > 0) {
 		str_copy(want_head, sizeof(want_head), store_col_text(s, 0));
-	sqlite3_reset(s);
+		sqlite3_reset(s);
+	}
 	s = store_stmt(st, "SELECT seq, time_ms, actor, action, target, "
 			   "result, request_id, prev_hash, hash FROM audit "
 			   "ORDER BY seq");

@@ -52,7 +52,8 @@ struct ctrl_config {
 #define CTRL_DEFAULT_CONFIG "/etc/fincloud/controller.conf"
 
 /* Read the settings from cfg (already loaded, flags applied) into out,
- * refusing unknown keys and bad values with "file:line: ..." messages. */
+ * refusing unknown keys and bad values: 0, or -1 with err_set() ("file:
+ * line: ..."). */
 int ctrl_config_from(const struct config *cfg, struct ctrl_config *out);
 
 struct store;

@@ -1,10 +1,11 @@
-/* Utilisation eta per pool: now, sampled into the series, as an API
- * answer and as a metric. */
+/* Utilisation eta per pool: now, sampled into the series, as the JSON of
+ * an API answer and as a metric. */
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/util.h"
-#include "controller/api.h"
+#include "controller/ctrl.h"
 #include "controller/eta.h"
 #include "controller/series.h"
 #include "controller/store.h"
@@ -57,9 +58,7 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-/* The answer of GET /v1/pools/{name}/utilization but its series. */
-static cJSON *eta_now_json(const char *pool, int64_t now,
-			   const struct eta_pool *u)
+cJSON *eta_now_json(const char *pool, int64_t now, const struct eta_pool *u)
 {
 	cJSON *o = cJSON_CreateObject(), *dims;
 
@@ -82,10 +81,8 @@ static cJSON *eta_now_json(const char *pool, int64_t now,
 	return o;
 }
 
-/* Append pool's samples since since_ms (oldest first, at most 5000) to
- * series. 0, or -1 with err_set(). */
-static int eta_series_json(struct store *st, const char *pool,
-			   int64_t since_ms, cJSON *series)
+int eta_series_json(struct store *st, const char *pool, int64_t since_ms,
+		    cJSON *series)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT level, time_ms, n, v0, v1, v2, "
 					 "v3, v4, v5 FROM util_samples WHERE "
@@ -122,34 +119,6 @@ static int eta_series_json(struct store *st, const char *pool,
 	if (s && rc != SQLITE_DONE)
 		store_err(st, "reading the utilisation series");
 	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-void h_pool_util(struct api_ctx *c)
-{
-	const char *pool = c->m->params[0], *since_q = api_query(c, "since");
-	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
-	struct eta_pool u;
-	cJSON *o;
-
-	if (since_q && parse_int64(since_q, &since) < 0) {
-		api_err(c, 400, "invalid_query", "since",
-			"query parameter 'since' must be a time in ms since "
-			"the epoch");
-	} else if (eta_pool_now(c->ctrl->st, pool, &u) < 0) {
-		api_err_internal(c, "computing utilisation");
-	} else if (!u.found) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
-			pool);
-	} else {
-		o = eta_now_json(pool, now, &u);
-		if (eta_series_json(c->ctrl->st, pool, since,
-				    cJSON_AddArrayToObject(o, "series")) == 0) {
-			api_ok(c, 200, o);
-		} else {
-			cJSON_Delete(o);
-			api_err_internal(c, "reading the utilisation series");
-		}
-	}
 }
 
 /* The names of every pool, sorted: *out[0..*n) (free each and the array,

@@ -1,15 +1,17 @@
 /*
  * eta.h - utilisation eta = V_used / V_total per pool and dimension (vCPU,
  * memory, disk): computed now from the store, sampled into the series
- * (series.h) by the background job, answered by
- * GET /v1/pools/{name}/utilization (h_pool_util, declared in api.h) and
- * exported by /metrics.
+ * (series.h) by the background job, turned into the JSON of
+ * GET /v1/pools/{name}/utilization (whose handler, h_pool_util, is in
+ * api_res.c) and exported by /metrics.
  *
  * Every function here reads the store: the caller holds the controller
  * lock (ctrl.h).
  */
 #ifndef FC_CTRL_ETA_H
 #define FC_CTRL_ETA_H
+
+#include <cjson/cJSON.h>
 
 #include "common/buf.h"
 #include "common/fc.h"
@@ -45,6 +47,18 @@ int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u);
  * its own, and compact the series when compact is true. 0, or -1 with
  * err_set() (nothing recorded). */
 int eta_sample_pools(struct ctrl *ctrl, bool compact);
+
+/* The answer of GET /v1/pools/{name}/utilization for pool at now (ms
+ * since the epoch) from u, but its "series": a new object the caller
+ * frees with cJSON_Delete(). */
+cJSON *eta_now_json(const char *pool, int64_t now, const struct eta_pool *u);
+
+/* Append pool's samples since since_ms (ms since the epoch; oldest first,
+ * at most 5000, each {"time_ms", "resolution_s", "samples",
+ * "eta_allocated", "eta_used"}) to the array series. 0, or -1 with
+ * err_set() (series may then hold some of them). */
+int eta_series_json(struct store *st, const char *pool, int64_t since_ms,
+		    cJSON *series);
 
 /* Append the fincloud_pool_eta gauge (HELP, TYPE and a line per pool,
  * dimension and kind) to b in the Prometheus text format. 0, or -1 with

@@ -4,7 +4,6 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "controller/api.h"
 #include "controller/audit.h"
 #include "controller/eta.h"
 #include "controller/jobs.h"
@@ -23,16 +22,21 @@ int jobs_mark_down_hosts(struct ctrl *ctrl)
 	int64_t cutoff = time_wall_ms() - ctrl->cfg.heartbeat_timeout_s * 1000;
 	sqlite3_stmt *s;
 	char names[64][NAME_MAX_LEN + 1];
-	int n = 0;
+	int n = 0, rc = SQLITE_DONE;
 
 	s = store_stmt(st, "SELECT name FROM hosts WHERE state = 'up' AND "
 			   "last_seen_ms < ? LIMIT 64");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, cutoff);
-	while (n < 64 && sqlite3_step(s) == SQLITE_ROW)
+	while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		str_copy(names[n++], sizeof(names[0]), store_col_text(s, 0));
+	/* a failing read is an error (logged by the caller), not "none" */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_err(st, "reading the silent hosts");
 	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
 	if (n == 0)
 		return 0;
 	if (store_begin(st, true) < 0)

@@ -14,6 +14,7 @@
 #include "common/fc.h"
 #include "controller/ctrl.h"
 
+/* The background thread: zeroed by the caller, filled by jobs_start(). */
 struct jobs {
 	struct ctrl *ctrl;
 	pthread_t thread;

@@ -595,13 +595,14 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	struct store *st = r->ctrl->st;
 	struct task_new t = {.type = TASK_MIGRATE};
 	sqlite3_stmt *s;
+	int rc;
 
-	s = store_stmt(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE id = ?");
-	if (s == NULL)
+	rc = store_find(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE "
+			"id = ?", m->vm, &s, "reading the VM");
+	if (rc == 0)
+		err_set("VM '%s' is gone", m->vm);
+	if (rc <= 0)
 		return -1;
-	store_bind_text(s, 1, m->vm);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		return step_err(st, s, "reading the VM");
 	for (int i = 0; i < 3; i++)
 		t.req[i] = sqlite3_column_int64(s, i);
 	sqlite3_reset(s);
@@ -622,30 +623,20 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 /* Look at a move in flight. */
 static int poll_move(struct rb_run *r, struct rb_move *m)
 {
-	struct store *st = r->ctrl->st;
-	sqlite3_stmt *s;
-	char state[16], error[400], src[16];
-	int rc;
+	char state[16], error[400];
+	struct task t;
+	bool src_down = false;
+	int rc = task_load_watch(r->ctrl->st, m->task, &t, &src_down);
 
-	s = store_stmt(st, "SELECT t.state, t.error, coalesce(h.state, 'down') "
-			   "FROM tasks t LEFT JOIN hosts h ON h.name = "
-			   "t.source_host WHERE t.id = ?");
-	if (s == NULL)
+	if (rc < 0)
 		return -1;
-	store_bind_text(s, 1, m->task);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return step_err(st, s, "reading a migration");
-	if (rc == SQLITE_DONE) {
+	if (rc > 0) {
 		str_copy(state, sizeof(state), "failed");
 		str_copy(error, sizeof(error), "its task disappeared");
-		str_copy(src, sizeof(src), "up");
 	} else {
-		str_copy(state, sizeof(state), store_col_text(s, 0));
-		str_copy(error, sizeof(error), store_col_text(s, 1));
-		str_copy(src, sizeof(src), store_col_text(s, 2));
+		str_copy(state, sizeof(state), task_state_name(t.state));
+		str_copy(error, sizeof(error), t.error);
 	}
-	sqlite3_reset(s);
 	if (strcmp(state, "done") == 0) {
 		r->dirty = true;
 		m->state = MV_DONE;
@@ -653,7 +644,7 @@ static int poll_move(struct rb_run *r, struct rb_move *m)
 			 r->task, m->name, m->vm, m->to);
 		return audit_move(r, m, "done");
 	}
-	if (strcmp(state, "failed") != 0 && strcmp(src, "down") == 0) {
+	if (strcmp(state, "failed") != 0 && src_down) {
 		str_copy(state, sizeof(state), "failed");
 		snprintf(error, sizeof(error), "source host '%s' went down "
 			 "during the migration (task %s stays with its agent)",

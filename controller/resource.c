@@ -361,18 +361,15 @@ static void res_missing(struct api_ctx *c, const struct res_kind *k,
 		key, k->hint ? k->hint : "");
 }
 
-/* store_find() of sql and key: 1 with s on its row, 0 (no row), -1 with
+/* api_find() of sql and key: 1 with s on its row, 0 (no row), -1 with
  * a 500 answer. */
 static int res_step_key(struct api_ctx *c, const struct res_kind *k,
 			const char *sql, const char *key, sqlite3_stmt **s)
 {
 	char what[64];
-	int rc = store_find(c->ctrl->st, sql, key, s,
-			    res_what(what, sizeof(what), "reading", k));
 
-	if (rc < 0)
-		api_err_internal(c, what);
-	return rc;
+	return api_find(c, sql, key, s, res_what(what, sizeof(what),
+						 "reading", k));
 }
 
 /* Whether the row on s is hidden from the caller (its owner, in column

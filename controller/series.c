@@ -61,6 +61,7 @@ static int series_put(struct store *st, const char *pool, int level,
 {
 	sqlite3_stmt *q;
 	struct series_sample cur = *s;
+	int rc;
 
 	/* merge with a bucket already at that level */
 	q = store_stmt(st, "SELECT n, v0, v1, v2, v3, v4, v5 FROM util_samples"
@@ -70,7 +71,10 @@ static int series_put(struct store *st, const char *pool, int level,
 	store_bind_text(q, 1, pool);
 	sqlite3_bind_int(q, 2, level);
 	sqlite3_bind_int64(q, 3, s->time_ms);
-	if (sqlite3_step(q) == SQLITE_ROW) {
+	rc = store_row(st, q, "reading a utilisation sample");
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
 		struct series_sample old = {.time_ms = s->time_ms};
 
 		old.n = sqlite3_column_int64(q, 0);
@@ -78,8 +82,8 @@ static int series_put(struct store *st, const char *pool, int level,
 			old.v[i] = sqlite3_column_double(q, 1 + i);
 		series_merge(&old, &cur);
 		cur = old;
+		sqlite3_reset(q);
 	}
-	sqlite3_reset(q);
 	q = store_stmt(st, "INSERT OR REPLACE INTO util_samples(pool, level, "
 			   "time_ms, n, v0, v1, v2, v3, v4, v5) "
 			   "VALUES (?,?,?,?,?,?,?,?,?,?)");
@@ -108,7 +112,7 @@ int series_compact(struct store *st, int64_t now_ms)
 	char **pools = NULL;
 	size_t npools = 0;
 	sqlite3_stmt *q;
-	int ret = -1;
+	int ret = -1, rc;
 
 	for (int level = 0; level < SERIES_LEVELS; level++) {
 		int64_t cutoff = now_ms - series_levels[level].retention_ms;
@@ -133,7 +137,7 @@ int series_compact(struct store *st, int64_t now_ms)
 			goto out;
 		sqlite3_bind_int(q, 1, level);
 		sqlite3_bind_int64(q, 2, cutoff);
-		while (sqlite3_step(q) == SQLITE_ROW) {
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			const char *pool = store_col_text(q, 0);
 
 			if (n == alloc) {
@@ -165,7 +169,11 @@ int series_compact(struct store *st, int64_t now_ms)
 				in[n].v[i] = sqlite3_column_double(q, 3 + i);
 			n++;
 		}
+		if (rc != SQLITE_DONE)
+			store_err(st, "reading utilisation samples");
 		sqlite3_reset(q);
+		if (rc != SQLITE_DONE)
+			goto out;
 		if (n > 0) {
 			out = malloc(n * sizeof(*out));
 			if (out == NULL) {

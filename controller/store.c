@@ -401,21 +401,25 @@ const char *store_col_text(sqlite3_stmt *s, int i)
 	return t ? (const char *)t : "";
 }
 
+int store_row(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_err(st, what);
+	if (rc != SQLITE_ROW)
+		sqlite3_reset(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 int store_find(struct store *st, const char *sql, const char *key,
 	       sqlite3_stmt **s, const char *what)
 {
-	int rc = SQLITE_ERROR;
-
 	*s = store_stmt(st, sql);
-	if (*s) {
-		store_bind_text(*s, 1, key);
-		rc = sqlite3_step(*s);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			store_err(st, what);
-		if (rc != SQLITE_ROW)
-			sqlite3_reset(*s);
-	}
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if (*s == NULL)
+		return -1;
+	store_bind_text(*s, 1, key);
+	return store_row(st, *s, what);
 }
 
 void store_reset_all(struct store *st)

@@ -60,6 +60,12 @@ int store_bind_text(sqlite3_stmt *s, int i, const char *v);
 /* Column as a string, "" for NULL (valid until the next step/reset). */
 const char *store_col_text(sqlite3_stmt *s, int i);
 
+/* Step the bound statement s once: 1 with s on its first row (the caller
+ * reads it, then resets s), 0 when it yields none, -1 with err_set()
+ * naming what when it fails (s is reset in both). A failure is never "no
+ * row". */
+int store_row(struct store *st, sqlite3_stmt *s, const char *what);
+
 /* Run the cached statement sql with key bound to ?1 and step it once:
  * 1 with *s on its first row (the caller reads it, then resets *s), 0
  * when it yields none, -1 with err_set() naming what when it fails. A

@@ -1,3 +1,4 @@
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 
 #include "common/buf.h"
@@ -156,6 +157,24 @@ int task_create(struct store *st, const struct task_new *t,
 	"SELECT id, type, state, vm_id, tenant, source_host, target_host, " \
 	"error FROM tasks "
 
+/* The TASK_SELECT columns of the row s is on into *t. 0, or -1 with
+ * err_set() for a type or state the code does not know. */
+static int task_row(sqlite3_stmt *s, struct task *t)
+{
+	str_copy(t->id, sizeof(t->id), store_col_text(s, 0));
+	if (task_type_parse(store_col_text(s, 1), &t->type) < 0 ||
+	    task_state_parse(store_col_text(s, 2), &t->state) < 0) {
+		err_prefix("task '%.40s'", t->id);
+		return -1;
+	}
+	str_copy(t->vm_id, sizeof(t->vm_id), store_col_text(s, 3));
+	str_copy(t->tenant, sizeof(t->tenant), store_col_text(s, 4));
+	str_copy(t->source_host, sizeof(t->source_host), store_col_text(s, 5));
+	str_copy(t->target_host, sizeof(t->target_host), store_col_text(s, 6));
+	str_copy(t->error, sizeof(t->error), store_col_text(s, 7));
+	return 0;
+}
+
 /* Step s (a bound TASK_SELECT statement) to its end, collecting its rows
  * into *out (caller frees) and their number into *n; s is reset. 0, or
  * -1 with err_set(). */
@@ -168,20 +187,8 @@ static int task_rows(struct store *st, sqlite3_stmt *s, struct task **out,
 
 	buf_init(&rows, 0);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		str_copy(t.id, sizeof(t.id), store_col_text(s, 0));
-		if (task_type_parse(store_col_text(s, 1), &t.type) < 0 ||
-		    task_state_parse(store_col_text(s, 2), &t.state) < 0) {
-			err_prefix("task '%.40s'", t.id);
-			goto fail;
-		}
-		str_copy(t.vm_id, sizeof(t.vm_id), store_col_text(s, 3));
-		str_copy(t.tenant, sizeof(t.tenant), store_col_text(s, 4));
-		str_copy(t.source_host, sizeof(t.source_host),
-			 store_col_text(s, 5));
-		str_copy(t.target_host, sizeof(t.target_host),
-			 store_col_text(s, 6));
-		str_copy(t.error, sizeof(t.error), store_col_text(s, 7));
-		if (buf_append(&rows, &t, sizeof(t)) < 0)
+		if (task_row(s, &t) < 0 ||
+		    buf_append(&rows, &t, sizeof(t)) < 0)
 			goto fail;
 	}
 	if (rc != SQLITE_DONE) {
@@ -388,4 +395,137 @@ int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
 			*busy = true;
 	free(list);
 	return 0;
+}
+
+int task_load_watch(struct store *st, const char *id, struct task *out,
+		    bool *source_down)
+{
+	sqlite3_stmt *s;
+	int rc = store_find(st, "SELECT t.id, t.type, t.state, t.vm_id, "
+			    "t.tenant, t.source_host, t.target_host, t.error, "
+			    "coalesce(h.state, 'down') = 'down' FROM tasks t "
+			    "LEFT JOIN hosts h ON h.name = t.source_host WHERE "
+			    "t.id = ?", id, &s, "reading a migration");
+
+	if (rc <= 0)
+		return rc < 0 ? -1 : 1;
+	rc = task_row(s, out);
+	*source_down = sqlite3_column_int(s, 8) != 0;
+	sqlite3_reset(s);
+	return rc;
+}
+
+int task_orders(struct store *st, const char *node, struct task_order **out,
+		size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT t.id, t.type, t.vm_id, "
+				     "t.target_host, h.migration_uri FROM "
+				     "tasks t LEFT JOIN hosts h ON h.name = "
+				     "t.target_host WHERE t.source_host = ? "
+				     "AND t.type IN ('migrate','reboot') AND "
+				     "t.state IN ('pending','running') ORDER "
+				     "BY t.seq");
+	struct task_order o;
+	struct buf rows;
+	int rc = SQLITE_ERROR;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	buf_init(&rows, 0);
+	store_bind_text(s, 1, node);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		str_copy(o.id, sizeof(o.id), store_col_text(s, 0));
+		if (task_type_parse(store_col_text(s, 1), &o.type) < 0)
+			break;
+		str_copy(o.vm_id, sizeof(o.vm_id), store_col_text(s, 2));
+		str_copy(o.target_host, sizeof(o.target_host),
+			 store_col_text(s, 3));
+		str_copy(o.target_uri, sizeof(o.target_uri),
+			 store_col_text(s, 4));
+		if (buf_append(&rows, &o, sizeof(o)) < 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_err(st, "reading the host's tasks");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		buf_free(&rows);
+		return -1;
+	}
+	*n = rows.len / sizeof(o);
+	*out = (struct task_order *)(void *)rows.data; /* malloc'd: aligned */
+	return 0;
+}
+
+/* The columns task_row_json() reads, in order. */
+#define TASK_JSON_SELECT                                                   \
+	"SELECT id, type, state, vm_id, tenant, source_host, target_host, " \
+	"error, created_ms, updated_ms, seq, progress FROM tasks "
+
+/* A string, or null when empty (a run has no VM, tenant or hosts). */
+static void add_text_or_null(cJSON *o, const char *key, const char *v)
+{
+	if (v[0])
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+cJSON *task_row_json(sqlite3_stmt *s)
+{
+	static const char *const opt[] = {"vm_id", "tenant", "source_host",
+					  "target_host", "error"};
+	cJSON *o = cJSON_CreateObject(), *pj;
+	const char *progress = store_col_text(s, 11);
+
+	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
+	cJSON_AddStringToObject(o, "type", store_col_text(s, 1));
+	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
+	for (int i = 0; i < 5; i++)
+		add_text_or_null(o, opt[i], store_col_text(s, 3 + i));
+	cJSON_AddNumberToObject(o, "created_ms",
+				(double)sqlite3_column_int64(s, 8));
+	cJSON_AddNumberToObject(o, "updated_ms",
+				(double)sqlite3_column_int64(s, 9));
+	pj = progress[0] ? cJSON_Parse(progress) : NULL;
+	if (pj)
+		cJSON_AddItemToObject(o, "progress", pj);
+	else
+		cJSON_AddNullToObject(o, "progress");
+	return o;
+}
+
+int task_find_json(struct store *st, const char *id, cJSON **out)
+{
+	sqlite3_stmt *s;
+	int rc = store_find(st, TASK_JSON_SELECT "WHERE id = ?", id, &s,
+			    "reading the task");
+
+	*out = NULL;
+	if (rc > 0) {
+		*out = task_row_json(s);
+		sqlite3_reset(s);
+	}
+	return rc;
+}
+
+sqlite3_stmt *task_list_query(struct store *st, int64_t after_seq,
+			      int64_t limit, const char *tenant,
+			      const char *vm_id, const char *state)
+{
+	sqlite3_stmt *s = store_stmt(st, TASK_JSON_SELECT "WHERE seq > ?1 AND "
+				     "(?2 IS NULL OR tenant = ?2) AND (?3 IS "
+				     "NULL OR vm_id = ?3) AND (?4 IS NULL OR "
+				     "state = ?4) ORDER BY seq LIMIT ?5");
+	const char *const filters[] = {tenant, vm_id, state};
+
+	if (s) {
+		sqlite3_bind_int64(s, 1, after_seq);
+		for (int i = 0; i < 3; i++)
+			store_bind_text(s, 2 + i, filters[i]);
+		sqlite3_bind_int64(s, 5, limit);
+	}
+	return s;
 }

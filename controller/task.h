@@ -137,4 +137,54 @@ int task_set_progress(struct store *st, const char *id, const char *progress);
  * 0 with *busy, or -1 with err_set(). */
 int task_vm_busy(struct store *st, const char *vm_id, bool *busy);
 
+/* The VMs with a migration in flight (an open migrate task), as an SQL
+ * subquery for a statement on vms ("id NOT IN (" TASK_SQL_MIGRATING ")"):
+ * a write of the vms table keeps its one statement, and what "in flight"
+ * means is said here. */
+#define TASK_SQL_MIGRATING                                                 \
+	"SELECT vm_id FROM tasks WHERE type = 'migrate' AND state IN "     \
+	"('pending','running')"
+
+/* Task id as a migration run watches it (rebalance.c): into *out, and
+ * whether its source host is down (or gone) into *source_down. 0, 1 when
+ * there is no such task, -1 with err_set(). */
+int task_load_watch(struct store *st, const char *id, struct task *out,
+		    bool *source_down);
+
+/* An open agent task (migrate, reboot) as its source host's desired state
+ * lists it. */
+struct task_order {
+	char id[TASK_ID_LEN];
+	enum task_type type;
+	char vm_id[TASK_ID_LEN];
+	char target_host[NAME_MAX_LEN + 1];  /* migrate: the target */
+	char target_uri[1025];               /* and its migration URI */
+};
+/* The open agent tasks of host node, oldest first, into *out (an array of
+ * *n; the caller frees it with free(), also when *n is 0). 0, or -1 with
+ * err_set(). */
+int task_orders(struct store *st, const char *node, struct task_order **out,
+		size_t *n);
+
+/* The API's JSON object of a task (docs/api.md: id, type, state, vm_id,
+ * tenant, source_host, target_host, error, created_ms, updated_ms,
+ * progress; the strings a run does not have are null). */
+typedef struct cJSON cJSON;
+typedef struct sqlite3_stmt sqlite3_stmt;
+/* Task id as JSON into *out (the caller frees it with cJSON_Delete()): 1;
+ * 0 when there is no such task; -1 with err_set(). */
+int task_find_json(struct store *st, const char *id, cJSON **out);
+/* A page of the task list: the tasks after seq after_seq (0: from the
+ * first), at most limit of them, narrowed to tenant, VM vm_id and state
+ * where those are not NULL, ordered by seq. The statement is bound and
+ * ready to step; the store owns it (see store_stmt()). Column
+ * TASK_LIST_SEQ_COL holds each row's seq. NULL with err_set(). */
+sqlite3_stmt *task_list_query(struct store *st, int64_t after_seq,
+			      int64_t limit, const char *tenant,
+			      const char *vm_id, const char *state);
+#define TASK_LIST_SEQ_COL 10
+/* The JSON object of the row task_list_query()'s statement is on (the
+ * caller frees it). */
+cJSON *task_row_json(sqlite3_stmt *s);
+
 #endif

@@ -18,57 +18,20 @@
 #include "controller/eta.h"
 #include "controller/auth.h"
 #include "controller/store.h"
+#include "tests/unit/ctrl_fixture.h"
 
 struct fixture {
-	char dir[64];
-	struct ctrl ctrl;
+	struct ctrl_fixture fx;
 	char admin[AUTH_TOKEN_LEN + 1];
 	char viewer[AUTH_TOKEN_LEN + 1];
 	char tenant_a[AUTH_TOKEN_LEN + 1];
 };
 
-struct query {
-	const char *k, *v;
-};
-
-static const char *query_fn(void *ud, const char *key)
-{
-	const struct query *q = ud;
-
-	for (; q && q->k; q++)
-		if (strcmp(q->k, key) == 0)
-			return q->v;
-	return NULL;
-}
-
 /* Run one request; returns the status, *out the answer (caller frees). */
 static int req(struct fixture *f, const char *method, const char *path,
 	       const char *body, const char *token, cJSON **out)
 {
-	struct api_ctx c;
-	char auth[128];
-	int status;
-
-	memset(&c, 0, sizeof(c));
-	c.ctrl = &f->ctrl;
-	c.method = method;
-	c.path = path;
-	c.query = query_fn;
-	c.query_ud = NULL;
-	if (token) {
-		snprintf(auth, sizeof(auth), "Bearer %s", token);
-		c.authorization = auth;
-	}
-	c.body = body;
-	c.body_len = body ? strlen(body) : 0;
-	api_handle(&c);
-	status = c.status;
-	if (out) {
-		*out = c.resp;
-		c.resp = NULL;
-	}
-	api_ctx_release(&c);
-	return status;
+	return ctrl_fixture_req(&f->fx, method, path, body, token, out);
 }
 
 static const char *err_field(const cJSON *o)
@@ -97,44 +60,17 @@ static void new_token(struct fixture *f, const char *body, char *out)
 
 static int count(struct fixture *f, const char *sql)
 {
-	sqlite3_stmt *s;
-	int n;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->ctrl.st), sql, -1, &s,
-					    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return n;
+	return ctrl_fixture_count(&f->fx, sql);
 }
 
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	char path[128], *tok = NULL;
-	size_t len;
 
-	log_init("test", LOG_LVL_ERROR, LOG_TO_STDERR);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/fc-api-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->ctrl.cfg.state_dir, sizeof(f->ctrl.cfg.state_dir), "%s",
-		 f->dir);
-	f->ctrl.cfg.heartbeat_interval_s = 5;
-	f->ctrl.cfg.heartbeat_timeout_s = 30;
-	snprintf(path, sizeof(path), "%s/state.db", f->dir);
-	if (store_open(path, &f->ctrl.st) < 0)
-		return -1;
-	ctrl_init(&f->ctrl);
-	f->ctrl.stats = calloc(api_nroutes, sizeof(*f->ctrl.stats));
-	if (api_bootstrap_admin(&f->ctrl) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/admin.token", f->dir);
-	if (file_read_all(path, 4096, &tok, &len) < 0)
-		return -1;
-	snprintf(f->admin, sizeof(f->admin), "%s", str_trim(tok));
-	free(tok);
 	*state = f;
+	if (f == NULL || ctrl_fixture_open(&f->fx, "api") < 0)
+		return -1;
+	ctrl_fixture_admin(&f->fx, f->admin);
 	assert_int_equal(req(f, "POST", "/v1/tenants", "{\"name\":\"a\"}",
 			     f->admin, NULL), 201);
 	assert_int_equal(req(f, "POST", "/v1/tenants", "{\"name\":\"b\"}",
@@ -147,14 +83,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char cmd[128];
 
-	store_close(f->ctrl.st);
-	ctrl_fini(&f->ctrl);
-	free(f->ctrl.stats);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", f->dir);
+	ctrl_fixture_close(&f->fx);
 	free(f);
 	return 0;
 }
@@ -165,7 +95,7 @@ static void test_admin_token_file(void **state)
 	char path[128];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/admin.token", f->dir);
+	snprintf(path, sizeof(path), "%s/admin.token", f->fx.dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(strlen(f->admin), AUTH_TOKEN_LEN);
@@ -314,7 +244,7 @@ static void test_db_error_is_500(void **state)
 			     f->admin, NULL), 201);
 	assert_int_equal(req(f, "GET", "/v1/tenants", NULL, f->admin, NULL),
 			 200);
-	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st),
+	assert_int_equal(sqlite3_exec(store_db(f->fx.ctrl.st),
 				      "DROP TABLE tenant_pools", NULL, NULL,
 				      NULL), SQLITE_OK);
 	assert_int_equal(req(f, "DELETE", "/v1/pools/p", NULL, f->admin, &o),
@@ -331,7 +261,7 @@ static void test_db_error_is_500(void **state)
 	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, NULL),
 			 200);
 	/* nor is a token that cannot be looked up "not valid" (401) */
-	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st), "DROP TABLE tokens",
+	assert_int_equal(sqlite3_exec(store_db(f->fx.ctrl.st), "DROP TABLE tokens",
 				      NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, &o), 500);
 	assert_string_equal(err_code(o), "internal");
@@ -370,8 +300,7 @@ static void test_group_scoping(void **state)
 
 static void exec(struct fixture *f, const char *sql)
 {
-	assert_int_equal(sqlite3_exec(store_db(f->ctrl.st), sql, NULL, NULL,
-				      NULL), SQLITE_OK);
+	ctrl_fixture_exec(&f->fx, sql);
 }
 
 /* Pool p (vCPU overcommit 2): h1 up with 8 vCPUs, 1000 MiB, 100 GiB and
@@ -397,7 +326,7 @@ static void test_eta_pool_now(void **state)
 	struct eta_pool u;
 
 	eta_pool(f);
-	assert_int_equal(eta_pool_now(f->ctrl.st, "p", &u), 0);
+	assert_int_equal(eta_pool_now(f->fx.ctrl.st, "p", &u), 0);
 	assert_true(u.found);
 	assert_int_equal(u.hosts, 1);
 	assert_true(u.total[0] == 8 && u.total[1] == 1000 && u.total[2] == 100);
@@ -406,7 +335,7 @@ static void test_eta_pool_now(void **state)
 	assert_true(u.used[0] == 2 && u.used[1] == 250 && u.used[2] == 5);
 	assert_true(eta_ratio(u.alloc[0], u.usable[0]) == 0.25);
 	assert_true(eta_ratio(1, 0) == 0);
-	assert_int_equal(eta_pool_now(f->ctrl.st, "nope", &u), 0);
+	assert_int_equal(eta_pool_now(f->fx.ctrl.st, "nope", &u), 0);
 	assert_false(u.found);
 	assert_int_equal(u.hosts, 0);
 }
@@ -417,11 +346,11 @@ static void test_eta_sample_and_metrics(void **state)
 	struct buf b;
 
 	eta_pool(f);
-	assert_int_equal(eta_sample_pools(&f->ctrl, false), 0);
+	assert_int_equal(eta_sample_pools(&f->fx.ctrl, false), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM util_samples WHERE "
 				  "pool = 'p' AND v0 = 0.25 AND v3 = 0.25"), 1);
 	buf_init(&b, 1 << 16);
-	assert_int_equal(eta_metrics(f->ctrl.st, &b), 0);
+	assert_int_equal(eta_metrics(f->fx.ctrl.st, &b), 0);
 	assert_non_null(strstr(buf_str(&b),
 			       "fincloud_pool_eta{pool=\"p\",dimension=\"vcpus\","
 			       "kind=\"allocated\"} 0.250000\n"));
@@ -441,12 +370,162 @@ static void test_eta_store_failure(void **state)
 
 	eta_pool(f);
 	exec(f, "DROP TABLE tasks; DROP TABLE vms");
-	assert_int_equal(eta_pool_now(f->ctrl.st, "p", &u), -1);
-	assert_int_equal(eta_sample_pools(&f->ctrl, false), -1);
+	assert_int_equal(eta_pool_now(f->fx.ctrl.st, "p", &u), -1);
+	assert_int_equal(eta_sample_pools(&f->fx.ctrl, false), -1);
 	assert_int_equal(count(f, "SELECT count(*) FROM util_samples"), 0);
 	buf_init(&b, 1 << 16);
-	assert_int_equal(eta_metrics(f->ctrl.st, &b), -1);
+	assert_int_equal(eta_metrics(f->fx.ctrl.st, &b), -1);
 	buf_free(&b);
+}
+
+/* The VM that the store-failure tests work on: VM V1 of tenant a on host
+ * n1 of pool p (n2 is a free host beside it), and n1's agent credential
+ * into agent. */
+#define V1 "11111111-2222-3333-4444-555555555555"
+static void vm_fleet(struct fixture *f, char agent[AUTH_TOKEN_LEN + 1])
+{
+	char hash[AUTH_HASH_LEN + 1], sql[512];
+
+	exec(f, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, ratio_disk, "
+		"policy, created_ms) VALUES ('p', 1, 1, 1, 'spread', 0);"
+		"INSERT INTO hosts(name, pool, state, vcpus, mem_mib, disk_gib, "
+		"registered_ms) VALUES ('n1', 'p', 'up', 8, 8192, 100, 0), "
+		"('n2', 'p', 'up', 8, 8192, 100, 0);"
+		"INSERT INTO flavors VALUES ('small', 1, 512, 1, 0);"
+		"INSERT INTO vms(id, name, tenant, flavor, pool, host, vcpus, "
+		"mem_mib, disk_gib, desired, state, created_ms, updated_ms) "
+		"VALUES ('" V1 "', 'web', 'a', 'small', 'p', 'n1', 1, 512, 1, "
+		"'running', 'running', 0, 0)");
+	assert_int_equal(auth_token_new(agent, hash), 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO tokens(id, hash, role, node, "
+		 "created_ms) VALUES ('agent-n1', '%s', 'agent', 'n1', 0)", hash);
+	exec(f, sql);
+}
+
+/* V1, its host and the tasks are as vm_fleet() left them. */
+static void assert_vm_unchanged(struct fixture *f)
+{
+	assert_int_equal(count(f, "SELECT count(*) FROM vms WHERE id = '" V1
+				  "' AND host = 'n1' AND desired = 'running' "
+				  "AND state = 'running'"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM tasks"), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE "
+				  "generation = 1 AND last_seen_ms = 0"), 2);
+}
+
+/* A request answers 500 "internal". */
+static void assert_500(struct fixture *f, const char *method,
+		       const char *path, const char *body, const char *token)
+{
+	cJSON *o;
+
+	assert_int_equal(req(f, method, path, body, token, &o), 500);
+	assert_string_equal(err_code(o), "internal");
+	cJSON_Delete(o);
+}
+
+/* A VM that cannot be read is not "absent": get, delete, start, stop,
+ * reboot and migrate answer 500 and change nothing. */
+static void test_vm_db_error_is_500(void **state)
+{
+	static const char *const ops[][2] = {
+		{"GET", ""},          {"DELETE", ""},       {"POST", "/start"},
+		{"POST", "/stop"},    {"POST", "/reboot"},  {"POST", "/migrate"},
+	};
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1], path[128];
+
+	vm_fleet(f, agent);
+	assert_int_equal(req(f, "GET", "/v1/vms/" V1, NULL, f->admin, NULL),
+			 200);
+	exec(f, "ALTER TABLE vms RENAME TO vms_away");
+	for (size_t i = 0; i < FC_ARRAY_LEN(ops); i++) {
+		snprintf(path, sizeof(path), "/v1/vms/" V1 "%s", ops[i][1]);
+		assert_500(f, ops[i][0], path, NULL, f->admin);
+	}
+	exec(f, "ALTER TABLE vms_away RENAME TO vms");
+	assert_vm_unchanged(f);
+	/* nor is a VM whose tasks cannot be read idle, nor such a task
+	 * absent (the first lookup prepares the statement) */
+	assert_int_equal(req(f, "GET", "/v1/tasks/" V1, NULL, f->admin, NULL),
+			 404);
+	exec(f, "ALTER TABLE tasks RENAME TO tasks_away");
+	assert_500(f, "POST", "/v1/vms/" V1 "/migrate", NULL, f->admin);
+	assert_500(f, "GET", "/v1/tasks/" V1, NULL, f->admin);
+	exec(f, "ALTER TABLE tasks_away RENAME TO tasks");
+	assert_vm_unchanged(f);
+}
+
+/* A heartbeat whose host or VMs cannot be read answers 500: never "host
+ * unknown" (the agent would register again), never a desired state
+ * without VMs (the agent would destroy them). */
+static void test_heartbeat_db_error_is_500(void **state)
+{
+	static const char body[] =
+		"{\"generation_seen\": 0, \"status\": \"ok\", \"inventory\": "
+		"{\"vcpus\": 8, \"mem_mib\": 8192, \"mem_free_mib\": 8192, "
+		"\"disk_gib\": 100, \"disk_free_gib\": 100, \"cpu_model\": "
+		"\"x\", \"virt_type\": \"kvm\", \"libvirt_version\": \"9\"}, "
+		"\"domains\": [], \"foreign_domains\": [], \"tasks\": []}";
+	static const char reg[] =
+		"{\"join_token\": \"%s\", \"node\": \"n3\", \"pool\": \"p\", "
+		"\"migration_uri\": \"tcp://n3\", \"inventory\": {\"vcpus\": 8, "
+		"\"mem_mib\": 8192, \"mem_free_mib\": 8192, \"disk_gib\": 100, "
+		"\"disk_free_gib\": 100, \"cpu_model\": \"x\", \"virt_type\": "
+		"\"kvm\", \"libvirt_version\": \"9\"}}";
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1], join[AUTH_TOKEN_LEN + 1];
+	char body_reg[sizeof(reg) + AUTH_TOKEN_LEN];
+	cJSON *o;
+
+	vm_fleet(f, agent);
+	/* the statements are prepared by a first heartbeat: it is their
+	 * steps that fail */
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", body, agent,
+			     &o), 200);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "vms")), 1);
+	cJSON_Delete(o);
+	exec(f, "UPDATE hosts SET last_seen_ms = 0");
+	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
+	assert_500(f, "POST", "/v1/agents/n1/heartbeat", body, agent);
+	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
+	assert_vm_unchanged(f);
+	/* the node is behind (generation 1 > 0 seen): its VMs are only read */
+	exec(f, "ALTER TABLE vms RENAME TO vms_away");
+	assert_500(f, "POST", "/v1/agents/n1/heartbeat", body, agent);
+	exec(f, "ALTER TABLE vms_away RENAME TO vms");
+	assert_int_equal(count(f, "SELECT count(*) FROM vms WHERE id = '" V1
+				  "' AND host = 'n1' AND desired = 'running' "
+				  "AND state = 'running'"), 1);
+	/* a join token that cannot be looked up is not "not valid" (401) */
+	new_token(f, "{\"role\":\"join\"}", join);
+	snprintf(body_reg, sizeof(body_reg), reg, join);
+	assert_int_equal(req(f, "POST", "/v1/agents/register", body_reg, NULL,
+			     NULL), 201);
+	exec(f, "ALTER TABLE tokens RENAME TO tokens_away");
+	assert_500(f, "POST", "/v1/agents/register", body_reg, NULL);
+	exec(f, "ALTER TABLE tokens_away RENAME TO tokens");
+	assert_int_equal(count(f, "SELECT count(*) FROM tokens WHERE node = "
+				  "'n3'"), 1);
+}
+
+/* A host that cannot be read is not "absent" to a drain or a resume. */
+static void test_host_db_error_is_500(void **state)
+{
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1];
+
+	vm_fleet(f, agent);
+	/* prepares the host lookup */
+	assert_int_equal(req(f, "POST", "/v1/hosts/n2/resume", NULL, f->admin,
+			     NULL), 200);
+	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
+	assert_500(f, "POST", "/v1/hosts/n1/drain", NULL, f->admin);
+	assert_500(f, "POST", "/v1/hosts/n1/resume", NULL, f->admin);
+	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
+	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE "
+				  "maintenance = 0"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM tasks"), 0);
 }
 
 int main(void)
@@ -465,6 +544,12 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_db_error_is_500, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_vm_db_error_is_500, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_db_error_is_500,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_db_error_is_500,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_scoping, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eta_pool_now, setup,

@@ -18,11 +18,6 @@
 #include "controller/store.h"
 #include "tests/unit/ctrl_fixture.h"
 
-struct fixture {
-	struct ctrl_fixture fx;
-	struct ctrl ctrl;
-};
-
 /* Seconds this process's wall clock is set back by (see clock_gettime()
  * below): a clock stepped back by NTP or an operator. */
 static volatile time_t g_clock_back;
@@ -38,47 +33,34 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	return rc;
 }
 
-static void exec(struct fixture *f, const char *sql)
+static void exec(struct ctrl_fixture *f, const char *sql)
 {
-	ctrl_fixture_exec(&f->fx, sql);
+	ctrl_fixture_exec(f, sql);
 }
 
-static int count(struct fixture *f, const char *sql)
+static int count(struct ctrl_fixture *f, const char *sql)
 {
-	return ctrl_fixture_count(&f->fx, sql);
+	return ctrl_fixture_count(f, sql);
 }
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	*state = f;
-	if (f == NULL || ctrl_fixture_open(&f->fx, "ctrl") < 0)
+	if (ctrl_fixture_setup(state, "ctrl") < 0)
 		return -1;
-	f->ctrl.st = f->fx.st;
-	ctrl_init(&f->ctrl);
-	f->ctrl.cfg.heartbeat_timeout_s = 30;
-	f->ctrl.stats = calloc(api_nroutes, sizeof(*f->ctrl.stats));
-	exec(f, "INSERT INTO hosts(name, pool, state, last_seen_ms, "
-		"registered_ms) VALUES ('n1', 'default', 'up', 0, 0), "
-		"('n2', 'default', 'up', 0, 0)");
+	exec(*state, "INSERT INTO hosts(name, pool, state, last_seen_ms, "
+	     "registered_ms) VALUES ('n1', 'default', 'up', 0, 0), "
+	     "('n2', 'default', 'up', 0, 0)");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct fixture *f = *state;
-
-	ctrl_fixture_close(&f->fx);
-	ctrl_fini(&f->ctrl);
-	free(f->ctrl.stats);
-	free(f);
-	return 0;
+	return ctrl_fixture_teardown(state);
 }
 
 static void test_commit_sequence(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	uint64_t a, b;
 
 	assert_int_equal(ctrl_make_durable(&f->ctrl, 0), 0);
@@ -94,7 +76,7 @@ static void test_commit_sequence(void **state)
 
 static void test_generation(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	int64_t g0, g1;
 
 	assert_int_equal(ctrl_generation(&f->ctrl, "n1", &g0), 0);
@@ -129,7 +111,7 @@ static void *waiter(void *arg)
 
 /* Start a waiter for node and return once it waits (lock released) or,
  * when it did not wait at all, has returned. */
-static void start_waiter(struct fixture *f, struct waiter_arg *w,
+static void start_waiter(struct ctrl_fixture *f, struct waiter_arg *w,
 			 pthread_t *t, const char *node, int64_t wait_s)
 {
 	*w = (struct waiter_arg){.ctrl = &f->ctrl, .node = node,
@@ -149,7 +131,7 @@ static void start_waiter(struct fixture *f, struct waiter_arg *w,
 
 static void test_long_poll_woken(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct waiter_arg w1, w2;
 	pthread_t t1, t2;
 
@@ -169,7 +151,7 @@ static void test_long_poll_woken(void **state)
 /* A long-poll waits its wait_s whatever the wall clock says. */
 static void test_long_poll_clock_step(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct waiter_arg w;
 	pthread_t t;
 
@@ -183,7 +165,7 @@ static void test_long_poll_clock_step(void **state)
 
 static void test_long_poll_stop(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct waiter_arg w;
 	pthread_t t;
 
@@ -222,7 +204,7 @@ static void *request(void *arg)
 /* Run GET path in a thread while this one holds the lock; true when it
  * answered within a second. The request always ends once the lock is
  * released. */
-static bool answers_while_locked(struct fixture *f, const char *path)
+static bool answers_while_locked(struct ctrl_fixture *f, const char *path)
 {
 	struct req_arg r = {.ctrl = &f->ctrl, .path = path};
 	pthread_t t;
@@ -242,7 +224,7 @@ static bool answers_while_locked(struct fixture *f, const char *path)
 
 static void test_unlocked_routes(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 
 	assert_true(answers_while_locked(f, "/healthz"));
 	/* a route that reads the store waits for the lock */
@@ -251,7 +233,7 @@ static void test_unlocked_routes(void **state)
 
 static void test_mark_down_hosts(void **state)
 {
-	struct fixture *f = *state;
+	struct ctrl_fixture *f = *state;
 	char sql[256];
 
 	exec(f, "INSERT INTO tenants(name, isolation, compliance_class, "
@@ -286,6 +268,13 @@ static void test_mark_down_hosts(void **state)
 	exec(f, "UPDATE hosts SET last_seen_ms = 0 WHERE name = 'n2'");
 	assert_int_equal(jobs_liveness_reset(&f->ctrl), 0);
 	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n2'"
+				  " AND state = 'up'"), 1);
+	/* a failing read of the silent hosts is an error, not "none" */
+	exec(f, "UPDATE hosts SET last_seen_ms = 0 WHERE name = 'n2'");
+	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
+	assert_int_equal(jobs_mark_down_hosts(&f->ctrl), -1);
+	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
 	assert_int_equal(count(f, "SELECT count(*) FROM hosts WHERE name = 'n2'"
 				  " AND state = 'up'"), 1);
 }

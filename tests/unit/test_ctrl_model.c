@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "tests/unit/fc_test.h"
-#include "tests/unit/fc_test_store.h"
 
 #include "common/err.h"
 #include "common/log.h"
@@ -17,6 +16,7 @@
 #include "controller/model.h"
 #include "controller/place.h"
 #include "controller/store.h"
+#include "tests/unit/ctrl_fixture.h"
 #include "scheduler/problem.h"
 
 /* The fleet every test starts from. Sorted by name: pools default, gold,
@@ -85,10 +85,9 @@ static const char fleet[] =
 
 static int setup(void **state)
 {
-	struct fc_test_store *f;
+	struct ctrl_fixture *f;
 
-	log_init("test", LOG_LVL_ERROR, LOG_TO_STDERR);
-	if (fc_test_store_setup(state, "model") < 0)
+	if (ctrl_fixture_setup(state, "model") < 0)
 		return -1;
 	f = *state;
 	if (store_exec(f->st, fleet) < 0) {
@@ -100,7 +99,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	return fc_test_store_teardown(state);
+	return ctrl_fixture_teardown(state);
 }
 
 static struct model_scope tenant_scope(const char *tenant, const char *group,
@@ -120,7 +119,7 @@ static struct model_scope pool_scope(const char *pool)
 	return sc;
 }
 
-static void load_ok(struct fc_test_store *f, const struct model_scope *sc,
+static void load_ok(struct ctrl_fixture *f, const struct model_scope *sc,
 		    struct model *m)
 {
 	char why[512] = "";
@@ -179,7 +178,7 @@ static void assert_req(const struct sched_vm *v, double vcpus, double mem,
 
 static void test_tenant_scope(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct model_scope sc = tenant_scope("bank", "web", NULL);
 	struct model m;
 	const struct sched_problem *p;
@@ -268,7 +267,7 @@ static void test_tenant_scope(void **state)
 
 static void test_tenant_pools(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct model_scope sc;
 	struct model m;
 	char buf[256], why[512];
@@ -321,7 +320,7 @@ static void test_tenant_pools(void **state)
 
 static void test_tenant_errors(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct model_scope sc;
 	struct model m;
 	char why[256];
@@ -339,7 +338,7 @@ static void test_tenant_errors(void **state)
 
 static void test_exclude_host(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct model_scope sc = tenant_scope("bank", NULL, NULL);
 	struct model m;
 
@@ -358,7 +357,7 @@ static void test_exclude_host(void **state)
 
 static void test_pool_scope(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct model_scope sc = pool_scope("silver");
 	struct model m;
 	const struct sched_problem *p;
@@ -454,7 +453,7 @@ static void test_pool_scope(void **state)
 
 static void test_place_vm_pool(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct place_request r = {.tenant = "retail", .pool = "silver",
 				  .req = {1, 1024, 10}};
 	char host[NAME_MAX_LEN + 1], pool[NAME_MAX_LEN + 1], why[1024];
@@ -488,7 +487,7 @@ static void test_place_vm_pool(void **state)
 
 static void test_place_check(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct place_request r = {.tenant = "bank", .req = {1, 1024, 10}};
 	char why[1024];
 
@@ -510,7 +509,7 @@ static void test_place_check(void **state)
  * its own tenant's class. */
 static void test_many_pools(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct place_request r = {.tenant = "many", .req = {1, 1024, 10}};
 	char host[NAME_MAX_LEN + 1], pool[NAME_MAX_LEN + 1], why[1024];
 
@@ -534,7 +533,7 @@ static void test_many_pools(void **state)
  * "no claims", it would put the VM on a host that is full. */
 static void test_claims_read_error(void **state)
 {
-	struct fc_test_store *f = *state;
+	struct ctrl_fixture *f = *state;
 	struct place_request r = {.tenant = "retail", .pool = "silver",
 				  .req = {12, 1024, 10}};
 	char host[NAME_MAX_LEN + 1], why[1024];

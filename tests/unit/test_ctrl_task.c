@@ -3,7 +3,9 @@
  * states, written out here independently of task.c; the same moves made
  * on stored tasks (allowed ones change the row, refused ones leave it);
  * and the operations built on them: supersede, cancel, the VM-state
- * outcomes, recovery of runs, progress and the busy check. */
+ * outcomes, recovery of runs, progress and the busy check; and the
+ * reads of tasks: a host's orders, a migration as a run watches it, the
+ * API's task object and list. */
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -46,17 +48,12 @@ static bool expect_allowed(enum task_type t, enum task_state from,
 
 static int setup(void **state)
 {
-	struct ctrl_fixture *f = calloc(1, sizeof(*f));
-
-	*state = f;
-	return f ? ctrl_fixture_open(f, "task") : -1;
+	return ctrl_fixture_setup(state, "task");
 }
 
 static int teardown(void **state)
 {
-	ctrl_fixture_close(*state);
-	free(*state);
-	return 0;
+	return ctrl_fixture_teardown(state);
 }
 
 /* A new task of type for VM vm into id. */
@@ -337,6 +334,126 @@ static void test_progress_and_busy(void **state)
 	assert_false(busy);
 }
 
+/* What a host's desired state lists: its open migrations (with the
+ * target's URI) and reboots, oldest first; not other hosts' tasks, not
+ * finished ones, not lifecycle tasks. */
+static void test_orders(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	char mig[TASK_ID_LEN], reb[TASK_ID_LEN], done[TASK_ID_LEN];
+	char life[TASK_ID_LEN];
+	struct task_order *o = NULL;
+	size_t n = 7;
+
+	ctrl_fixture_exec(f, "INSERT INTO hosts(name, pool, state, "
+			  "migration_uri, registered_ms) VALUES ('n2', "
+			  "'default', 'up', 'tcp://n2', 0)");
+	assert_int_equal(task_orders(f->st, "n1", &o, &n), 0);
+	assert_int_equal(n, 0);
+	free(o);
+	new_task(f, TASK_MIGRATE, "v1", mig);
+	new_task(f, TASK_REBOOT, "v2", reb);
+	new_task(f, TASK_REBOOT, "v3", done);
+	new_task(f, TASK_START, "v4", life);
+	force_state(f, mig, TASK_RUNNING);
+	assert_int_equal(task_end(f->st, done, TASK_DONE, NULL), 0);
+	assert_int_equal(task_orders(f->st, "n1", &o, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(o[0].id, mig);
+	assert_int_equal(o[0].type, TASK_MIGRATE);
+	assert_string_equal(o[0].vm_id, "v1");
+	assert_string_equal(o[0].target_host, "n2");
+	assert_string_equal(o[0].target_uri, "tcp://n2");
+	assert_string_equal(o[1].id, reb);
+	assert_int_equal(o[1].type, TASK_REBOOT);
+	free(o);
+	assert_int_equal(task_orders(f->st, "n2", &o, &n), 0);
+	assert_int_equal(n, 0);
+	free(o);
+	/* a failing read is an error, not "no tasks" */
+	ctrl_fixture_exec(f, "ALTER TABLE tasks RENAME TO tasks_away");
+	assert_int_equal(task_orders(f->st, "n1", &o, &n), -1);
+	assert_null(o);
+}
+
+/* A migration as a run watches it: its state and error, and whether its
+ * source host is down (a host that is gone counts as down). */
+static void test_load_watch(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	char mig[TASK_ID_LEN];
+	struct task t;
+	bool down = true;
+
+	new_task(f, TASK_MIGRATE, "v1", mig);
+	assert_int_equal(task_load_watch(f->st, mig, &t, &down), 0);
+	assert_true(down); /* n1 is not a host of this store */
+	ctrl_fixture_exec(f, "INSERT INTO hosts(name, pool, state, "
+			  "registered_ms) VALUES ('n1', 'default', 'up', 0)");
+	assert_int_equal(task_load_watch(f->st, mig, &t, &down), 0);
+	assert_false(down);
+	assert_int_equal(t.state, TASK_PENDING);
+	assert_int_equal(task_end(f->st, mig, TASK_FAILED, "no route"), 0);
+	ctrl_fixture_exec(f, "UPDATE hosts SET state = 'down'");
+	assert_int_equal(task_load_watch(f->st, mig, &t, &down), 0);
+	assert_true(down);
+	assert_int_equal(t.state, TASK_FAILED);
+	assert_string_equal(t.error, "no route");
+	assert_int_equal(task_load_watch(f->st, "nope", &t, &down), 1);
+	ctrl_fixture_exec(f, "ALTER TABLE tasks RENAME TO tasks_away");
+	assert_int_equal(task_load_watch(f->st, mig, &t, &down), -1);
+}
+
+/* The API's task object: what a run lacks is null, progress is JSON; and
+ * the list narrows and pages by seq. */
+static void test_json_and_list(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	struct task_new run = {.type = TASK_REBALANCE};
+	char mig[TASK_ID_LEN], rb[TASK_ID_LEN];
+	sqlite3_stmt *s;
+	cJSON *o = NULL;
+	int64_t seq;
+
+	new_task(f, TASK_MIGRATE, "v1", mig);
+	assert_int_equal(task_create(f->st, &run, rb), 0);
+	assert_int_equal(task_set_progress(f->st, rb, "{\"moves\": []}"), 0);
+	assert_int_equal(task_find_json(f->st, rb, &o), 1);
+	assert_string_equal(cJSON_GetObjectItem(o, "type")->valuestring,
+			    "rebalance");
+	assert_string_equal(cJSON_GetObjectItem(o, "state")->valuestring,
+			    "running");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "vm_id")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "tenant")));
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+	assert_true(cJSON_IsArray(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(o, "progress"), "moves")));
+	cJSON_Delete(o);
+	assert_int_equal(task_find_json(f->st, mig, &o), 1);
+	assert_string_equal(cJSON_GetObjectItem(o, "target_host")->valuestring,
+			    "n2");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "progress")));
+	cJSON_Delete(o);
+	assert_int_equal(task_find_json(f->st, "nope", &o), 0);
+	assert_null(o);
+	/* tenant t's tasks: only the migration; after it, nothing */
+	s = task_list_query(f->st, 0, 10, "t", NULL, NULL);
+	assert_non_null(s);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	o = task_row_json(s);
+	assert_string_equal(cJSON_GetObjectItem(o, "id")->valuestring, mig);
+	cJSON_Delete(o);
+	seq = sqlite3_column_int64(s, TASK_LIST_SEQ_COL);
+	assert_true(seq > 0);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	s = task_list_query(f->st, seq, 10, NULL, NULL, NULL);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal(store_col_text(s, 0), rb);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	ctrl_fixture_exec(f, "ALTER TABLE tasks RENAME TO tasks_away");
+	assert_int_equal(task_find_json(f->st, mig, &o), -1);
+}
+
 /* Every test on a fresh store. */
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
@@ -352,6 +469,9 @@ int main(void)
 		STORE_TEST(test_vm_outcome),
 		STORE_TEST(test_recover_runs),
 		STORE_TEST(test_progress_and_busy),
+		STORE_TEST(test_orders),
+		STORE_TEST(test_load_watch),
+		STORE_TEST(test_json_and_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
