@@ -25,6 +25,11 @@
 # hbal's raw file is shown too ("raw -S").
 # Times are wall-clock seconds of each run (the machine may be shared:
 # the notes give each run's CPU seconds as well).
+#
+# HBAL_KEEP=DIR keeps hbal's output for each cluster in DIR and, when DIR
+# already holds it for the same input file, reuses it instead of running
+# hbal again (its time is then the one measured when it ran), so that
+# fincloud can be compared before and after a change in one sitting.
 set -u
 build=${1:?usage: scripts/bench-rebal.sh BUILD_DIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +38,7 @@ sched=$build/bin/fincloud-sched
 budget_small=${HBAL_BUDGET:-900}
 budget_big=${HBAL_BUDGET_BIG:-300}
 sizes=${REBAL_BENCH_SIZES:-"12 30 60 200"}
+keep=${HBAL_KEEP:-}
 py=/usr/bin/python3
 
 [ -x "$sched" ] || { echo "bench-rebal: build $sched first" >&2; exit 1; }
@@ -118,9 +124,15 @@ for n in $sizes; do
 	[ "$fclaim" = "$fout" ] && fnote="$fnote = hinfo"
 	printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" fincloud "$sin" "$fout" "$fmoves" "$fmib" "$fsec" "$fnote"
 
-	# hbal, with a time budget
+	# hbal, with a time budget (or its kept result for the same input)
 	budget=$budget_small
 	[ "$n" -gt 100 ] && budget=$budget_big
+	if [ -n "$keep" ] && cmp -s "$f" "$keep/c$n.data" &&
+		[ -f "$keep/hb$n.time" ]; then
+		cp "$keep/hb$n.out" "$keep/hb$n.cpu" "$tmp/"
+		[ -f "$keep/hb$n.balanced" ] && cp "$keep/hb$n.balanced" "$tmp/"
+		read -r hsec cut <"$keep/hb$n.time"
+	else
 	t0=$(now)
 	/usr/bin/time -f '%U %S' -o "$tmp/hb$n.cpu" \
 		hbal -t "$f" --ignore-dynu -S "$tmp/hb$n" >"$tmp/hb$n.out" 2>"$tmp/hb$n.err" &
@@ -138,6 +150,14 @@ for n in $sizes; do
 	hpid=
 	t1=$(now)
 	hsec=$(elapsed "$t0" "$t1")
+	if [ -n "$keep" ]; then
+		mkdir -p "$keep"
+		cp "$f" "$keep/c$n.data"
+		cp "$tmp/hb$n.out" "$tmp/hb$n.cpu" "$keep/"
+		[ -f "$tmp/hb$n.balanced" ] && cp "$tmp/hb$n.balanced" "$keep/"
+		echo "$hsec $cut" >"$keep/hb$n.time"
+	fi
+	fi
 	# move lines: "  12. inst-00042 node-0001 => node-0007 0.1234 a=..."
 	grep -E '^ *[0-9]+\. [^ ]+ +[^ ]+ +=> +[^ ]+ +[0-9.]+ ' "$tmp/hb$n.out" >"$tmp/hb$n.moves"
 	hmoves=$(wc -l <"$tmp/hb$n.moves")
