@@ -54,9 +54,6 @@ struct rb {
 	double gain_min;        /* score a migration must buy (spread) */
 	double step_min;        /* smallest gain of a search step */
 	bool stop;              /* the move budget is spent */
-	size_t *order;          /* host indices, for candidate selection */
-	size_t *pstart, *pend;  /* per pool: its range in order */
-	double *load;
 };
 
 /* ---- rebal_score.c ------------------------------------------------------ */

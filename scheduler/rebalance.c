@@ -446,13 +446,8 @@ int rebal_plan(const struct sched_problem *p, const struct rebal_opts *o,
 	b.movable = calloc(p->nvms ? p->nvms : 1, sizeof(bool));
 	b.blocked = calloc(p->nhosts ? p->nhosts : 1, sizeof(bool));
 	b.hv = calloc(p->nhosts ? p->nhosts : 1, sizeof(*b.hv));
-	b.order = calloc(p->nhosts ? p->nhosts : 1, sizeof(size_t));
-	b.load = calloc(p->nhosts ? p->nhosts : 1, sizeof(double));
-	b.pstart = calloc(p->npools ? p->npools : 1, sizeof(size_t));
-	b.pend = calloc(p->npools ? p->npools : 1, sizeof(size_t));
 	if (b.moved == NULL || b.movable == NULL || b.blocked == NULL ||
-	    b.hv == NULL || b.order == NULL || b.load == NULL ||
-	    b.pstart == NULL || b.pend == NULL) {
+	    b.hv == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -535,10 +530,6 @@ out:
 	free(b.moved);
 	free(b.movable);
 	free(b.blocked);
-	free(b.order);
-	free(b.load);
-	free(b.pstart);
-	free(b.pend);
 	return ret;
 }
 
