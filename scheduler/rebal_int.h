@@ -76,6 +76,10 @@ void rebal_hl_free(struct hlist *hv, size_t n);
  * result (max_moves_reached) and b->stop. */
 bool rebal_budget_left(struct rb *b);
 
+/* The MiB of memory a live migration of vm copies: its memory, 0 for an
+ * htools instance that is not running (it moves stopped). */
+double rebal_live_mib(const struct sched_problem *p, size_t vm);
+
 /* Migrate vm to host `to` in the plan (no check: the caller checked), in
  * phase ph, with the score before and after. */
 int rebal_do_move(struct rb *b, size_t vm, size_t to, enum rebal_phase ph);

@@ -17,7 +17,6 @@
 #include <math.h>
 
 #include "common/err.h"
-#include "scheduler/htools.h"
 #include "scheduler/rank.h"
 #include "scheduler/rebal_int.h"
 
@@ -229,11 +228,7 @@ static void rank_hosts(struct search *x)
 
 static double migration_cost(const struct rb *b, size_t vm)
 {
-	double mem = b->p->htools != NULL ?
-			     (double)b->p->htools->insts[vm].mem :
-			     b->p->vms[vm].req[DIM_MEM];
-
-	return mem + b->bias;
+	return rebal_live_mib(b->p, vm) + b->bias;
 }
 
 /* Make vm from -> to the pick when it gains more than the pick so far and

@@ -39,6 +39,17 @@ void rebal_hl_del(struct hlist *l, size_t vm)
 		}
 }
 
+double rebal_live_mib(const struct sched_problem *p, size_t vm)
+{
+	const struct htools_inst *in;
+
+	if (p->htools == NULL)
+		return p->vms[vm].req[DIM_MEM];
+	in = &p->htools->insts[vm];
+	/* a stopped instance moves with no memory to copy */
+	return in->uses_memory ? (double)in->mem : 0;
+}
+
 static double objective(struct rb *b)
 {
 	if (b->o->policy == REBAL_PACK)
@@ -83,9 +94,7 @@ int rebal_do_move(struct rb *b, size_t vm, size_t to, enum rebal_phase ph)
 	m->vm = vm;
 	m->from = from;
 	m->to = to;
-	m->mem_mib = b->p->vms[vm].req[DIM_MEM];
-	if (b->p->htools != NULL)
-		m->mem_mib = (double)b->p->htools->insts[vm].mem;
+	m->mem_mib = rebal_live_mib(b->p, vm);
 	m->phase = ph;
 	m->score_before = objective(b);
 	if (rebal_hl_add(&b->hv[to], vm) < 0)

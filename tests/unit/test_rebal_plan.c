@@ -467,6 +467,36 @@ static void test_json_output(void **state)
 	sched_problem_free(p);
 }
 
+/* "MiB moved" counts the memory live migrations copy: a stopped instance
+ * that the plan moves copies none (mixed-30's plan moves one). */
+static void test_mib_moved_counts_live_memory(void **state)
+{
+	struct sched_problem *p = from_htools("mixed-30.data");
+	struct rebal_opts o;
+	struct rebal_result r;
+	double sum = 0;
+	size_t i, stopped = 0;
+	(void)state;
+
+	rebal_opts_init(&o);
+	assert_int_equal(rebal_plan(p, &o, &r), 0);
+	for (i = 0; i < r.nmoves; i++) {
+		const struct htools_inst *in = &p->htools->insts[r.moves[i].vm];
+
+		if (in->uses_memory) {
+			assert_true(r.moves[i].mem_mib == (double)in->mem);
+		} else {
+			assert_true(r.moves[i].mem_mib == 0);
+			stopped++;
+		}
+		sum += r.moves[i].mem_mib;
+	}
+	assert_true(stopped > 0);
+	assert_true(r.mib_moved == sum);
+	rebal_result_free(&r);
+	sched_problem_free(p);
+}
+
 /* The cluster `scripts/htools-gen -n nodes -v 10 -s 1` writes (the same
  * MINSTD generator, without -m): two node sizes, externally mirrored
  * instances (8% plain, pinned) skewed towards the first nodes. */
@@ -605,6 +635,7 @@ int main(void)
 		cmocka_unit_test(test_htools_evacuate_pinned_is_reported),
 		cmocka_unit_test(test_json_output),
 		cmocka_unit_test(test_spread_score_flat_with_size),
+		cmocka_unit_test(test_mib_moved_counts_live_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
