@@ -110,7 +110,8 @@ struct search {
 	size_t dirty[2], ndirty; /* hosts to compute again */
 	size_t steps;
 	bool fresh;     /* every host's best was computed since the last move */
-	size_t *order;  /* host indices by (pool, average load) */
+	size_t *order;  /* host indices by pool; a small pool's by average
+			   load, a large pool's by index */
 	double *load;   /* [h * LOAD_COLS + c], see host_load() */
 	unsigned *mark; /* [h]: == stamp when h is in the list being made */
 	unsigned stamp;
@@ -200,11 +201,8 @@ static void rank_hosts(struct search *x)
 	const struct sched_problem *p = sched_state_problem(x->s);
 	size_t i, q = 0, start, end;
 
-	for (i = 0; i < p->nhosts; i++) {
-		x->order[i] = i;
+	for (i = 0; i < p->nhosts; i++)
 		host_load(x->s, p, i, &x->load[i * LOAD_COLS]);
-	}
-	qsort_r(x->order, p->nhosts, sizeof(*x->order), cmp_pool_load, x);
 	x->nsrc = x->ndst = 0;
 	x->sampled = false;
 	for (start = 0; start < p->nhosts; start = end) {
@@ -214,6 +212,10 @@ static void rank_hosts(struct search *x)
 				  (size_t)p->hosts[x->order[end]].pool == pool;
 		     end++)
 			;
+		/* a large pool needs only its extremes, not a sort */
+		if (end - start <= REBAL_FULL_HOSTS)
+			qsort_r(x->order + start, end - start, sizeof(*x->order),
+				cmp_pool_load, x);
 		for (; q <= pool; q++) { /* pools without hosts: empty */
 			x->sbeg[q] = x->nsrc;
 			x->dbeg[q] = x->ndst;
@@ -579,6 +581,10 @@ int rebal_spread(struct rb *b)
 		err_set("out of memory");
 		goto out;
 	}
+	/* the hosts by pool, then index: the loads are all 0 still */
+	for (i = 0; i < p->nhosts; i++)
+		x.order[i] = i;
+	qsort_r(x.order, p->nhosts, sizeof(*x.order), cmp_pool_load, &x);
 	for (i = 0; i < p->nvms; i++) {
 		x.origin[i] = sched_state_host_of(b->s, i);
 		if (x.origin[i] >= 0 && rebal_hl_add(&x.hv[x.origin[i]], i) < 0)
