@@ -583,20 +583,28 @@ static struct sched_problem *gen_htools(size_t nodes)
 }
 
 /* The Ganeti score a default spread plan reaches on gen_htools(nodes),
- * after checking the plan replays. */
+ * after checking the plan replays and comes out the same a second time. */
 static double spread_score(size_t nodes, double *before)
 {
 	struct sched_problem *p = gen_htools(nodes);
 	struct rebal_opts o;
-	struct rebal_result r;
+	struct rebal_result r, again;
 	double after;
+	size_t i;
 
 	rebal_opts_init(&o);
 	assert_int_equal(rebal_plan(p, &o, &r), 0);
 	assert_steps_feasible(p, &r);
 	assert_each_vm_once(&r);
+	assert_int_equal(rebal_plan(p, &o, &again), 0);
+	assert_int_equal(again.nmoves, r.nmoves);
+	for (i = 0; i < r.nmoves; i++) {
+		assert_int_equal(again.moves[i].vm, r.moves[i].vm);
+		assert_int_equal(again.moves[i].to, r.moves[i].to);
+	}
 	*before = r.score_before;
 	after = r.score_after;
+	rebal_result_free(&again);
 	rebal_result_free(&r);
 	sched_problem_free(p);
 	return after;
