@@ -47,7 +47,7 @@ cleanup() {
 	# --one-file-system: should the overlay still be mounted, its files
 	# (the host's /usr underneath) are never reached
 	rm -rf --one-file-system "$work"
-	[ "$failed" -eq 0 ]
+	[ "$failed" -eq 0 ] || exit 1
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

@@ -10,7 +10,7 @@ bin=${FC_BIN:-$top/build/bin}
 inst=$top/scripts/install-agent.sh
 . "$top/tests/integration/tap.bash"
 work=$(mktemp -d "${TMPDIR:-/tmp}/fc-install-agent.XXXXXX")
-trap 'rm -rf "$work"; [ "$failed" -eq 0 ]' EXIT
+trap 'rm -rf "$work"; [ "$failed" -eq 0 ] || exit 1' EXIT
 
 # The real agent when it is built; otherwise a stand-in, and the test
 # that the agent accepts the configuration is skipped.

@@ -13,7 +13,7 @@ command -v systemd-analyze >/dev/null 2>&1 || {
 	exit 77
 }
 work=$(mktemp -d "${TMPDIR:-/tmp}/fc-units.XXXXXX")
-trap 'rm -rf "$work"; [ "$failed" -eq 0 ]' EXIT
+trap 'rm -rf "$work"; [ "$failed" -eq 0 ] || exit 1' EXIT
 
 # stand-ins for the installed programs, so verify can check the commands
 mkdir -p "$work/bin" "$work/units"

@@ -5,8 +5,10 @@
 #   fail "what did not" ["detail line"...]   (details print as "#   ...")
 #   check "what" COMMAND...                  (ok when COMMAND succeeds)
 #
-# n counts the lines, failed the failures; a script ends with
-# `[ "$failed" -eq 0 ]` (in its EXIT trap) so that its status says too.
+# n counts the lines, failed the failures. tests/run.sh counts the
+# "not ok" lines; for the script's own status to say so too, its EXIT
+# trap ends with `[ "$failed" -eq 0 ] || exit 1` (a trap's last status
+# alone does not change the script's).
 n=0 failed=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
 fail() {

@@ -16,7 +16,7 @@ systemd-analyze security --help 2>/dev/null | grep -q -- '--offline' || {
 }
 . "$top/tests/integration/tap.bash"
 work=$(mktemp -d "${TMPDIR:-/tmp}/fc-unitsec.XXXXXX")
-trap 'rm -rf "$work"; [ "$failed" -eq 0 ]' EXIT
+trap 'rm -rf "$work"; [ "$failed" -eq 0 ] || exit 1' EXIT
 
 # exposure FILE: prints the overall exposure (0.0-10.0) of the unit file
 exposure() {
