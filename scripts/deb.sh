@@ -2,11 +2,12 @@
 # scripts/deb.sh OUTDIR
 #
 # Builds fincloud's Debian packages (debian/) into OUTDIR: the .deb
-# files, the .buildinfo and the .changes. The build runs in a copy of
-# the files git knows in this checkout (tracked, and untracked ones not
-# ignored; edits not yet committed included) under OUTDIR/src, so the
-# checkout never sees debian/tmp, debian/<package>/ or a build/ of
-# dpkg's; the copy is removed afterwards, also when the build fails.
+# files, the .buildinfo and the .changes. The build runs in a copy under
+# OUTDIR/src of the files git knows in this checkout (tracked, and
+# untracked ones not ignored; edits not yet committed included; outside
+# git, every file but build/), so the checkout never sees debian/tmp,
+# debian/<package>/ or a build/ of dpkg's; the copy is removed
+# afterwards, also when the build fails.
 # OUTDIR/build.log keeps dpkg-buildpackage's output. Needs
 # `scripts/deps.sh --deb`; `make deb` runs both. Exit 0 when every
 # package was built.
@@ -15,7 +16,7 @@ out=${1:?usage: scripts/deb.sh OUTDIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
 case $out in /*) ;; *) out=$top/$out ;; esac
 
-for tool in dpkg-buildpackage dh git; do
+for tool in dpkg-buildpackage dh; do
 	command -v "$tool" >/dev/null 2>&1 || {
 		echo "deb: '$tool' is missing: run 'bash scripts/deps.sh --deb'" >&2
 		exit 1
@@ -29,10 +30,15 @@ rm -rf "$out/src"
 trap 'rm -rf "$out/src"' EXIT
 tree=$out/src/$src-$version
 mkdir -p "$tree"
-# the files as git sees them: no build/, nothing ignored
-(cd "$top" && git ls-files -z --cached --others --exclude-standard |
-	while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
-	tar --null -T - -cf -) | tar -xf - -C "$tree"
+# the files as git sees them (no build/, nothing ignored); outside a git
+# checkout (an unpacked tarball), everything but build/
+if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+		tar --null -T - -cf -) | tar -xf - -C "$tree"
+else
+	(cd "$top" && tar --exclude=./build -cf - .) | tar -xf - -C "$tree"
+fi
 
 # A make above this one (`make deb BUILD=...`) must not hand its
 # variables to the package's own build.
