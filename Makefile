@@ -6,6 +6,7 @@
 #   make bench      benchmarks against their baselines
 #   make demo       bring up a real testbed and show the main job
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, units, schemas)
+#   make deb        Debian packages into build/deb/ (debian/, scripts/deb.sh)
 #
 # Each component adds its sources, binaries and tests in its own
 # <dir>/<dir>.mk, included below; this file holds only what they share.
@@ -63,7 +64,7 @@ BINS :=          # programs installed to $(BINDIR)
 UNIT_TESTS :=    # cmocka test programs, run by tests/run.sh
 INSTALL_DATA :=  # "src:dest-relative-to-DATADIR" pairs
 
-.PHONY: all check test asan bench demo install clean deps print-bins
+.PHONY: all bins check test asan bench demo install deb clean deps print-bins
 all:
 
 # $(eval $(call unit_test,NAME,SOURCES,ARCHIVES,LINK_LIBS)) builds the
@@ -86,6 +87,9 @@ include tests/tests.mk
 
 all: $(BINS) $(UNIT_TESTS)
 
+# the installed programs alone (what the packages build)
+bins: $(BINS)
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(OBJ_CFLAGS) -c -o $@ $<
@@ -93,14 +97,17 @@ $(BUILD)/obj/%.o: %.c
 deps:
 	bash scripts/deps.sh
 
-# check installs what is missing, builds, and runs every test.
-check: deps
+# check installs what is missing (with --deb: the suite builds and
+# installs the Debian packages), builds, and runs every test.
+check:
+	bash scripts/deps.sh --deb
 	$(MAKE) test
 
 test: all
 	bash tests/run.sh $(BUILD)
 
-asan: deps
+asan:
+	bash scripts/deps.sh --deb
 	$(MAKE) BUILD=build/asan SAN=1 test
 
 bench: all
@@ -109,6 +116,12 @@ bench: all
 
 demo: deps all
 	bash scripts/demo.sh $(BUILD)
+
+# Builds in a copy of the tree under $(BUILD)/deb/, so the checkout stays
+# clean; the .deb files land in $(BUILD)/deb/.
+deb:
+	bash scripts/deps.sh --deb
+	bash scripts/deb.sh $(BUILD)/deb
 
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR)
