@@ -28,7 +28,7 @@ for arg in "$@"; do
 	--bench) want="$want $bench_pkgs" ;;
 	--deb) want="$want $deb_pkgs" ;;
 	--print) print_only=1 ;;
-	-h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,/^set -eu/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "deps.sh: unknown option '$arg' (use --bench, --deb, --print or --help)" >&2; exit 2 ;;
 	esac
 done
