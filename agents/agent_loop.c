@@ -260,8 +260,9 @@ static int reconcile_pass(struct agent_loop *a)
 	listed_ns = time_mono_ns();
 	if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
 		goto out;
-	agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms, doms, ndoms,
-			  listed_ns);
+	if (a->have_desired)
+		agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms,
+				  doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
@@ -320,9 +321,11 @@ static int reconcile_pass(struct agent_loop *a)
 	publish(a, doms, ndoms, errs, nerrs);
 	doms = NULL;
 	errs = NULL;
-	if (a->have_desired)
+	if (a->have_desired) {
 		a->generation_seen = a->desired.generation;
-	agent_tasks_sync(a->tasks, a->desired.tasks, a->desired.ntasks);
+		agent_tasks_sync(a->tasks, a->desired.tasks,
+				 a->desired.ntasks);
+	}
 	ret = 0;
 out:
 	free(specs);
@@ -338,12 +341,14 @@ out:
 static cJSON *heartbeat_json(struct agent_loop *a)
 {
 	struct agent_heartbeat hb;
-	struct agent_task *tasks;
-	size_t ntasks;
-	cJSON *j;
+	struct agent_task *tasks = NULL;
+	struct agent_journal_entry *journal = NULL;
+	size_t ntasks, njournal;
+	cJSON *j = NULL;
 
-	if (agent_tasks_copy(a->tasks, &tasks, &ntasks) < 0)
-		return NULL;
+	if (agent_tasks_copy(a->tasks, &tasks, &ntasks) < 0 ||
+	    agent_tasks_journal(a->tasks, &journal, &njournal) < 0)
+		goto out;
 	pthread_mutex_lock(&a->lock);
 	memset(&hb, 0, sizeof(hb));
 	hb.generation_seen = a->generation_seen;
@@ -357,9 +362,13 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.ntasks = ntasks;
 	hb.errors = a->errors;
 	hb.nerrors = a->nerrors;
+	hb.journal = journal;
+	hb.njournal = njournal;
 	j = agent_json_heartbeat(&hb);
 	pthread_mutex_unlock(&a->lock);
+out:
 	free(tasks);
+	free(journal);
 	return j;
 }
 
@@ -575,6 +584,7 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 {
 	struct agent_loop *a = calloc(1, sizeof(*a));
 	pthread_condattr_t ca;
+	char journal[PATH_MAX];
 
 	if (a == NULL)
 		goto oom;
@@ -589,11 +599,16 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->wake, &ca);
 	pthread_condattr_destroy(&ca);
-	a->tasks = agent_tasks_new(&loop_task_ops, a);
+	if (agent_journal_path(cfg->credential_file, journal,
+			       sizeof(journal)) < 0)
+		goto fail;
+	a->tasks = agent_tasks_new(&loop_task_ops, a, journal);
+	if (a->tasks == NULL)
+		goto fail;
 	a->events = agent_events_new(a->no_controller ? NULL
 						      : cfg->controller_url,
 				     cfg->node_name, virt, loop_wake, a);
-	if (a->tasks == NULL || a->events == NULL)
+	if (a->events == NULL)
 		goto oom;
 	agent_virt_set_event_cb(virt, agent_events_on_domain, a->events);
 	if (agent_events_start(a->events) < 0)
@@ -602,8 +617,9 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 			 err_msg());
 	return a;
 oom:
-	agent_loop_free(a);
 	err_set("out of memory");
+fail:
+	agent_loop_free(a);
 	return NULL;
 }
 

@@ -558,10 +558,12 @@ static bool agent_owns(struct api_ctx *c, const char *node)
 
 void h_agent_heartbeat(struct api_ctx *c)
 {
+	/* "migrations" (the agent's migration journal) is accepted and not
+	 * read yet */
 	static const char *const keys[] = {"generation_seen", "status",
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
-					   "vm_errors", NULL};
+					   "vm_errors", "migrations", NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
 	const cJSON *domains, *tasks, *foreign, *vm_errors;
 	int64_t seen, gen, wait_s = 0;
