@@ -45,6 +45,7 @@ struct agent_loop {
 	/* the heartbeat thread only (the main loop's with once) */
 	struct agent_client *client;
 	bool have_cred;
+	bool cred_bound;         /* the credential file names this node */
 	bool have_gen;
 	int64_t gen_received;    /* of the last desired state received */
 	pthread_t hb_thread;
@@ -421,9 +422,11 @@ out:
 static int do_register(struct agent_loop *a)
 {
 	char token[AGENT_CREDENTIAL_MAX], cred[AGENT_CREDENTIAL_MAX];
-	struct agent_inventory inv;
+	struct agent_register reg;
+	struct agent_journal_entry *journal = NULL;
 	int interval = 0, ret = -1;
 
+	memset(&reg, 0, sizeof(reg));
 	if (agent_join_token_load(a->cfg->join_token_file, token,
 				  sizeof(token)) < 0) {
 		err_prefix("node '%s' has no credential yet and cannot "
@@ -431,30 +434,40 @@ static int do_register(struct agent_loop *a)
 			   a->cfg->node_name);
 		goto out;
 	}
+	if (agent_tasks_journal(a->tasks, &journal, &reg.njournal) < 0)
+		goto out;
+	reg.join_token = token;
+	reg.pool = a->cfg->pool;
+	reg.migration_uri = a->cfg->migration_uri;
+	reg.journal = journal;
 	pthread_mutex_lock(&a->lock);
-	inv = a->inv;
+	reg.inv = a->inv;
 	pthread_mutex_unlock(&a->lock);
-	if (agent_client_register(a->client, token, a->cfg->pool,
-				  a->cfg->migration_uri, &inv, cred,
-				  sizeof(cred), &interval) < 0)
+	if (agent_client_register(a->client, &reg, cred, sizeof(cred),
+				  &interval) < 0)
 		goto out;
 	if (agent_credential_store(a->cfg->credential_file, cred) < 0 ||
+	    agent_credential_bind(a->cfg->credential_file,
+				  a->cfg->node_name) < 0 ||
 	    agent_client_set_credential(a->client, cred) < 0)
 		goto out;
 	agent_events_set_credential(a->events, cred);
-	a->have_cred = true;
+	a->have_cred = a->cred_bound = true;
 	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
 		log_info("controller asks for a heartbeat every %d s",
 			 interval);
 		atomic_store(&a->interval_s, interval);
 	}
-	log_info("registered node '%s' with %s; credential stored in '%s'",
-		 a->cfg->node_name, a->cfg->controller_url,
-		 a->cfg->credential_file);
+	log_info("registered node '%s' (machine %s) with %s; credential "
+		 "stored in '%s'",
+		 a->cfg->node_name, reg.inv.machine_id[0] ? reg.inv.machine_id
+							  : "unknown",
+		 a->cfg->controller_url, a->cfg->credential_file);
 	ret = 0;
 out:
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(cred, sizeof(cred));
+	free(journal);
 	return ret;
 }
 
@@ -480,6 +493,14 @@ static int exchange(struct agent_loop *a, int wait_s)
 	}
 	if (rc < 0)
 		return -1;
+	if (!a->cred_bound) {
+		/* A credential stored before files named their node: the
+		 * controller has just accepted it for this name. */
+		if (agent_credential_bind(a->cfg->credential_file,
+					  a->cfg->node_name) < 0)
+			log_warn("%s", err_msg());
+		a->cred_bound = true;
+	}
 	bool changed = !a->have_gen || d.generation != a->gen_received;
 
 	if (changed) {
@@ -555,21 +576,30 @@ static void *heartbeat_main(void *arg)
 
 /* ---- main loop -------------------------------------------------------- */
 
-/* The stored credential, if any. -1 when it cannot be read. */
+/* The credential file, refused when it was issued to another node name:
+ * a renamed agent must not register a second identity for this machine
+ * (docs/agent-protocol.md "Identity"). */
 static int load_credential(struct agent_loop *a)
 {
 	char cred[AGENT_CREDENTIAL_MAX];
-	int rc;
+	int rc, bound;
 
 	rc = agent_credential_load(a->cfg->credential_file, cred,
 				   sizeof(cred));
 	if (rc < 0)
 		return -1;
-	if (rc == 1) {
-		agent_client_set_credential(a->client, cred);
-		agent_events_set_credential(a->events, cred);
-		a->have_cred = true;
+	if (rc == 0)
+		return 0;
+	bound = agent_credential_check_node(a->cfg->credential_file,
+					    a->cfg->node_name);
+	if (bound < 0) {
+		explicit_bzero(cred, sizeof(cred));
+		return -1;
 	}
+	agent_client_set_credential(a->client, cred);
+	agent_events_set_credential(a->events, cred);
+	a->have_cred = true;
+	a->cred_bound = bound == 1;
 	explicit_bzero(cred, sizeof(cred));
 	return 0;
 }
