@@ -1,6 +1,7 @@
 /* Unit tests of the agent's files: the credential (0600, atomic, refused
- * when others can read it), the join token, and the manifest directory
- * (agents/agent_client.c, agents/agent_manifest.c). */
+ * when others can read it, bound to the node name it was issued to), the
+ * join token, and the manifest directory (agents/agent_client.c,
+ * agents/agent_manifest.c). */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,28 @@ static void test_credential(void **state)
 	assert_int_equal(agent_credential_store(path, "two words"), 0);
 	assert_int_equal(agent_credential_load(path, buf, sizeof(buf)), -1);
 	assert_non_null(strstr(err_msg(), "not printable ASCII"));
+}
+
+/* The credential's node: none recorded (a credential stored before), the
+ * same name, another name (refused, naming both and the way out). */
+static void test_credential_node(void **state)
+{
+	struct dir *d = *state;
+	char path[256], nf[300];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/agent.credential", d->path);
+	snprintf(nf, sizeof(nf), "%s.node", path);
+	assert_int_equal(agent_credential_check_node(path, "n1"), 0);
+	assert_int_equal(agent_credential_bind(path, "n1"), 0);
+	assert_int_equal(stat(nf, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(agent_credential_check_node(path, "n1"), 1);
+	assert_int_equal(agent_credential_check_node(path, "n1-new"), -1);
+	assert_non_null(strstr(err_msg(), "issued to node 'n1', but this agent "
+					  "is configured as node 'n1-new'"));
+	assert_non_null(strstr(err_msg(), "Set node_name = n1 again"));
+	assert_non_null(strstr(err_msg(), nf));
 }
 
 static void test_join_token(void **state)
@@ -164,6 +187,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_credential, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_credential_node, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_join_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_too_big, setup,
