@@ -33,15 +33,13 @@ int agent_journal_path(const char *credential_file, char *buf, size_t size)
 
 const char *agent_journal_state_name(enum agent_journal_state s)
 {
-	switch (s) {
-	case AGENT_JOURNAL_RUNNING:
-		return "running";
-	case AGENT_JOURNAL_DONE:
-		return "done";
-	case AGENT_JOURNAL_INTERRUPTED:
-		return "interrupted";
-	}
-	return "interrupted";
+	static const char *const names[] = {
+		[AGENT_JOURNAL_RUNNING] = "running",
+		[AGENT_JOURNAL_DONE] = "done",
+		[AGENT_JOURNAL_INTERRUPTED] = "interrupted",
+	};
+
+	return (size_t)s < FC_ARRAY_LEN(names) ? names[s] : "interrupted";
 }
 
 static const char *const file_keys[] = { "version", "migrations", NULL };

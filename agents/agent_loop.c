@@ -393,8 +393,8 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	size_t ntasks, njournal;
 	cJSON *j = NULL;
 
-	if (agent_tasks_copy(a->tasks, &tasks, &ntasks) < 0 ||
-	    agent_tasks_journal(a->tasks, &journal, &njournal) < 0)
+	if (agent_tasks_copy(a->tasks, &tasks, &ntasks, &journal, &njournal) <
+	    0)
 		goto out;
 	pthread_mutex_lock(&a->lock);
 	memset(&hb, 0, sizeof(hb));
@@ -434,7 +434,8 @@ static int do_register(struct agent_loop *a)
 			   a->cfg->node_name);
 		goto out;
 	}
-	if (agent_tasks_journal(a->tasks, &journal, &reg.njournal) < 0)
+	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &reg.njournal) <
+	    0)
 		goto out;
 	reg.join_token = token;
 	reg.pool = a->cfg->pool;

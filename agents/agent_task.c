@@ -332,32 +332,44 @@ void agent_tasks_sync(struct agent_tasks *t, const struct agent_task *listed,
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Under t->lock: a copy of src (n items of size bytes) into *out (n + 1
- * items, zeroed past n; the caller frees it with free()). */
-static int copy_out(const void *src, size_t n, size_t size, void **out,
-		    size_t *nout)
+/* A copy of src (n items of size bytes) into *out (n + 1 items, zeroed
+ * past n; the caller frees it with free()), NULL when out of memory. */
+static void *copy_out(const void *src, size_t n, size_t size)
 {
-	*nout = n;
-	*out = calloc(n + 1, size);
-	if (*out == NULL) {
-		*nout = 0;
-		return err_set("out of memory");
-	}
-	if (n > 0)
-		memcpy(*out, src, n * size);
-	return 0;
+	void *p = calloc(n + 1, size);
+
+	if (p && n > 0)
+		memcpy(p, src, n * size);
+	return p;
 }
 
-int agent_tasks_copy(struct agent_tasks *t, struct agent_task **out,
-		     size_t *n)
+int agent_tasks_copy(struct agent_tasks *t, struct agent_task **tasks,
+		     size_t *ntasks, struct agent_journal_entry **journal,
+		     size_t *njournal)
 {
-	void *p;
-	int ret;
+	void *pt = NULL, *pj = NULL;
+	int ret = 0;
 
 	pthread_mutex_lock(&t->lock);
-	ret = copy_out(t->tasks, t->ntasks, sizeof(**out), &p, n);
+	if (tasks) {
+		pt = copy_out(t->tasks, t->ntasks, sizeof(**tasks));
+		*ntasks = t->ntasks;
+	}
+	if (journal) {
+		pj = copy_out(t->journal, t->njournal, sizeof(**journal));
+		*njournal = t->njournal;
+	}
 	pthread_mutex_unlock(&t->lock);
-	*out = p;
+	if ((tasks && pt == NULL) || (journal && pj == NULL)) {
+		free(pt);
+		free(pj);
+		pt = pj = NULL;
+		ret = err_set("out of memory");
+	}
+	if (tasks)
+		*tasks = pt;
+	if (journal)
+		*journal = pj;
 	return ret;
 }
 
@@ -447,17 +459,4 @@ void agent_tasks_count(struct agent_tasks *t, struct agent_tasks_count *c)
 	}
 	c->migrations = t->migrations;
 	pthread_mutex_unlock(&t->lock);
-}
-
-int agent_tasks_journal(struct agent_tasks *t, struct agent_journal_entry **out,
-			size_t *n)
-{
-	void *p;
-	int ret;
-
-	pthread_mutex_lock(&t->lock);
-	ret = copy_out(t->journal, t->njournal, sizeof(**out), &p, n);
-	pthread_mutex_unlock(&t->lock);
-	*out = p;
-	return ret;
 }

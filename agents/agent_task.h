@@ -77,10 +77,14 @@ void agent_tasks_wait(struct agent_tasks *t);
 void agent_tasks_sync(struct agent_tasks *t, const struct agent_task *listed,
 		      size_t n);
 
-/* The tasks now, for the heartbeat: *out (the caller frees it with
- * free()) holds *n copies. -1 with err_set() when out of memory. */
-int agent_tasks_copy(struct agent_tasks *t, struct agent_task **out,
-		     size_t *n);
+/* The tasks and the migrated-away list now, for the heartbeat, taken
+ * together under the lock: *tasks holds *ntasks copies, *journal
+ * *njournal (the caller frees both with free()). Either pair may be NULL
+ * when not wanted. -1 with err_set() when out of memory (then nothing is
+ * to be freed). */
+int agent_tasks_copy(struct agent_tasks *t, struct agent_task **tasks,
+		     size_t *ntasks, struct agent_journal_entry **journal,
+		     size_t *njournal);
 
 /* How many migrations are running now. */
 int agent_tasks_migrations(struct agent_tasks *t);
@@ -109,12 +113,6 @@ void agent_tasks_prune(struct agent_tasks *t,
 		       const struct agent_vm_spec *wanted, size_t n_wanted,
 		       const struct agent_domain *doms, size_t n_doms,
 		       uint64_t listed_ns);
-
-/* The migrated-away list now, for the heartbeat: *out (the caller frees
- * it with free()) holds *n copies. -1 with err_set() when out of
- * memory. */
-int agent_tasks_journal(struct agent_tasks *t, struct agent_journal_entry **out,
-			size_t *n);
 
 /* Counts for tests and metrics, taken together under the lock. */
 struct agent_tasks_count {

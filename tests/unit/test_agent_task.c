@@ -138,7 +138,7 @@ static struct agent_task task_state(struct agent_tasks *t, const char *id)
 	struct agent_task *copy = NULL, found;
 	size_t n = 0, seen = 0;
 
-	assert_int_equal(agent_tasks_copy(t, &copy, &n), 0);
+	assert_int_equal(agent_tasks_copy(t, &copy, &n, NULL, NULL), 0);
 	memset(&found, 0, sizeof(found));
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(copy[i].task_id, id) == 0) {
@@ -441,7 +441,7 @@ static void test_journal_survives_restart(void **state)
 	agent_tasks_sync(t2, list, 1);
 	assert_int_equal(task_count(t2), 0);
 	assert_int_equal(fk.migrates, 1);
-	assert_int_equal(agent_tasks_journal(t2, &e, &n), 0);
+	assert_int_equal(agent_tasks_copy(t2, NULL, NULL, &e, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(e[0].state, AGENT_JOURNAL_INTERRUPTED);
 	free(e);
