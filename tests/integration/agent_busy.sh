@@ -6,7 +6,7 @@
 # or 126 creates). The agent's heartbeats do not wait for the pass, so
 # the node is never marked down; once the pass ends the agent goes on.
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
-[ -x "$agent" ] || { echo "SKIP: fincloud-agent is not built"; exit 77; }
+. "$FC_TOP/tests/integration/agent_lib.bash"
 command -v mkfifo >/dev/null || { echo "SKIP: mkfifo is missing"; exit 77; }
 
 fifo=
@@ -23,25 +23,18 @@ release() {
 }
 trap 'release; cleanup' EXIT
 
-ctrl_start --heartbeat-timeout 4 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
-fc() { "$finctl" "$@"; }
-JOIN=$(fc token create --role join --description busy 2>/dev/null)
-sim_agent b1 8 16384 200
-check "the agent registers and its host is up" \
-	wait_for 20 eval '[ "$(fc -o json host show b1 2>/dev/null | jq -r .state)" = up ]'
+one_node b1 || exit 1
 fc flavor create small --vcpus 1 --mem-mib 256 --disk-gib 1 >/dev/null
 fc tenant create loan >/dev/null
 vm=$(fc vm create --tenant loan --flavor small --name web1 --wait --timeout 30 2>/dev/null)
 check "a VM runs on it" test -n "$vm"
 
-passes() { grep -c . "$work/nodes/b1/agent.log"; }
 fifo=$work/nodes/b1/m/slow.json
 mkfifo "$fifo"
 sleep 2 # the next pass opens the FIFO and waits there
 down=0
 for _ in $(seq 1 24); do
-	s=$(fc -o json host show b1 | jq -r .state)
-	[ "$s" = up ] || down=$((down + 1))
+	[ "$(host_state b1)" = up ] || down=$((down + 1))
 	sleep 0.5
 done
 check "during a 12 s pass (3 x the heartbeat timeout) the host stays up" test "$down" -eq 0

@@ -10,14 +10,9 @@
 #   under another name, saying which and what to do; the controller never
 #   sees the new name.
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
-[ -x "$agent" ] || { echo "SKIP: fincloud-agent is not built"; exit 77; }
+. "$FC_TOP/tests/integration/agent_lib.bash"
 
-ctrl_start --heartbeat-timeout 4 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
-fc() { "$finctl" "$@"; }
-JOIN=$(fc token create --role join --description ident 2>/dev/null)
-sim_agent i1 8 16384 200
-check "the agent registers and its host is up" \
-	wait_for 20 eval '[ "$(fc -o json host show i1 2>/dev/null | jq -r .state)" = up ]'
+one_node i1 || exit 1
 mid=$(db "SELECT machine_id FROM hosts WHERE name = 'i1'")
 check "registration records the agent's machine id" test -n "$mid"
 
@@ -33,7 +28,7 @@ check "the host keeps its machine id" test "$(db "SELECT machine_id FROM hosts W
 regs=$(grep -c 'registered node' "$work/nodes/i1/agent.log")
 sleep 3
 check "the node's own agent keeps its credential (no new registration) and its host stays up" \
-	eval '[ "$(grep -c "registered node" "$work/nodes/i1/agent.log")" = "$regs" ] && [ "$(fc -o json host show i1 | jq -r .state)" = up ]'
+	eval '[ "$(grep -c "registered node" "$work/nodes/i1/agent.log")" = "$regs" ] && [ "$(host_state i1)" = up ]'
 
 # The same machine, its credential file lost: it may register again.
 kill "${AGENT_PID[i1]}"; wait "${AGENT_PID[i1]}" 2>/dev/null
@@ -42,7 +37,7 @@ sim_agent i1 8 16384 200
 check "the node's own machine registers its name again after losing its credential" \
 	wait_for 20 eval '[ "$(grep -c "registered node" "$work/nodes/i1/agent.log")" -gt "$regs" ]'
 check "and its host is up" \
-	wait_for 10 eval '[ "$(fc -o json host show i1 | jq -r .state)" = up ]'
+	wait_for 10 eval '[ "$(host_state i1)" = up ]'
 
 # The agent is restarted under a new node_name with the old credential.
 kill "${AGENT_PID[i1]}"; wait "${AGENT_PID[i1]}" 2>/dev/null
@@ -61,7 +56,7 @@ check "the controller never heard of the new name" \
 check "the credential file's node is recorded next to it" test "$(cat "$d/credential.node")" = i1
 sim_agent i1 8 16384 200
 check "under its old name the agent runs on" \
-	wait_for 20 eval '[ "$(fc -o json host show i1 | jq -r .state)" = up ]'
+	wait_for 20 eval '[ "$(host_state i1)" = up ]'
 
 validate_responses
 echo "1..$n"

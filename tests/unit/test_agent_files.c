@@ -54,7 +54,7 @@ static void put(const char *dir, const char *name, const char *text)
 static void test_credential(void **state)
 {
 	struct dir *d = *state;
-	char path[256], buf[AGENT_CREDENTIAL_MAX];
+	char path[256], nf[300], buf[AGENT_CREDENTIAL_MAX];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/state/agent.credential", d->path);
@@ -76,17 +76,10 @@ static void test_credential(void **state)
 	assert_int_equal(agent_credential_store(path, "two words"), 0);
 	assert_int_equal(agent_credential_load(path, buf, sizeof(buf)), -1);
 	assert_non_null(strstr(err_msg(), "not printable ASCII"));
-}
 
-/* The credential's node: none recorded (a credential stored before), the
- * same name, another name (refused, naming both and the way out). */
-static void test_credential_node(void **state)
-{
-	struct dir *d = *state;
-	char path[256], nf[300];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/agent.credential", d->path);
+	/* The credential's node: none recorded (a credential stored
+	 * before), the same name, another name (refused, naming both and
+	 * the way out). */
 	snprintf(nf, sizeof(nf), "%s.node", path);
 	assert_int_equal(agent_credential_check_node(path, "n1"), 0);
 	assert_int_equal(agent_credential_bind(path, "n1"), 0);
@@ -187,8 +180,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_credential, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_credential_node, setup,
-						teardown),
 		cmocka_unit_test_setup_teardown(test_join_token, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_manifest_too_big, setup,
