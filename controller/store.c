@@ -198,6 +198,11 @@ static const char *const migrations[] = {
 	/* 3: the progress of rebalance and drain tasks (JSON, see
 	 * controller/rebalance.h); '' for the other tasks */
 	"ALTER TABLE tasks ADD COLUMN progress TEXT NOT NULL DEFAULT '';",
+
+	/* 4: the machine a host's agent registered from (libvirt's host
+	 * UUID or /etc/machine-id; '' when unknown), so that another
+	 * machine cannot take over the name (docs/agent-protocol.md) */
+	"ALTER TABLE hosts ADD COLUMN machine_id TEXT NOT NULL DEFAULT '';",
 };
 
 int store_schema_version(void)
