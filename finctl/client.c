@@ -71,7 +71,23 @@ static int refused(const struct finctl_ctx *x, long status, const cJSON *root)
 	if (status == 401)
 		fprintf(stderr, "finctl: set FINCLOUD_TOKEN or write the "
 			"token to ~/.config/fincloud/token\n");
-	return status == 404 ? FINCTL_NOTFOUND : FINCTL_FAIL;
+	return finctl_exit_for_status(status);
+}
+
+int finctl_exit_for_status(long status)
+{
+	static const struct {
+		long status;
+		int code;
+	} map[] = {
+		{400, FINCTL_USAGE}, {413, FINCTL_USAGE}, {422, FINCTL_USAGE},
+		{404, FINCTL_NOTFOUND}, {409, FINCTL_CONFLICT},
+	};
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(map); i++)
+		if (map[i].status == status)
+			return map[i].code;
+	return FINCTL_FAIL;
 }
 
 int finctl_call(struct finctl_ctx *x, const char *method, const char *path,

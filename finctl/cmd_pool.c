@@ -68,18 +68,18 @@ static void util_print(const struct finctl_ctx *x, const cJSON *out)
 		cJSON_AddStringToObject(r, "dim", d->string);
 		cJSON_AddItemToArray(rows, r);
 	}
-	finctl_value(finctl_get(out, "hosts"), v[0], sizeof(v[0]));
+	finctl_field(out, "hosts", v[0], sizeof(v[0]));
 	printf("pool %s: %s hosts up\n", x->a.pos[0], v[0]);
 	finctl_print_table(rows, util_cols, FC_ARRAY_LEN(util_cols));
 	printf("series: %d samples in the last hour", n);
 	if (n > 0) {
 		const cJSON *last = cJSON_GetArrayItem(series, n - 1);
 
-		finctl_value(finctl_get(last, "eta_allocated.vcpus"), v[0],
+		finctl_field(last, "eta_allocated.vcpus", v[0],
 			     sizeof(v[0]));
-		finctl_value(finctl_get(last, "eta_allocated.mem_mib"), v[1],
+		finctl_field(last, "eta_allocated.mem_mib", v[1],
 			     sizeof(v[1]));
-		finctl_value(finctl_get(last, "eta_allocated.disk_gib"), v[2],
+		finctl_field(last, "eta_allocated.disk_gib", v[2],
 			     sizeof(v[2]));
 		printf(" (latest allocated eta: vcpus %s, mem %s, disk %s)",
 		       v[0], v[1], v[2]);

@@ -12,11 +12,6 @@ int finctl_vm_create(struct finctl_ctx *x)
 	const cJSON *id, *h;
 	int rc;
 
-	if (finctl_opt(x, "flavor") == NULL) {
-		fprintf(stderr, "finctl: vm create needs --flavor (see 'finctl "
-			"flavor list')\n");
-		return FINCTL_USAGE;
-	}
 	b = finctl_body(x, (const char *const[]){"tenant", "flavor", "group",
 						 "name", "pool", NULL});
 	rc = finctl_call(x, "POST", "/v1/vms", b, &out);

@@ -1,6 +1,7 @@
 # finctl/: finctl, the operators' CLI. A client of the REST API only: it
 # links libfccommon and nothing of the controller.
-FINCTL_SRCS := finctl/main.c finctl/commands.c finctl/client.c \
+FINCTL_SRCS := finctl/main.c finctl/commands.c finctl/args.c finctl/help.c \
+	finctl/client.c \
 	finctl/output.c finctl/wait.c finctl/cmd_pool.c finctl/cmd_host.c \
 	finctl/cmd_rebalance.c finctl/cmd_tenant.c finctl/cmd_vm.c \
 	finctl/cmd_audit.c
@@ -13,3 +14,4 @@ $(BUILD)/bin/finctl: $(FINCTL_OBJS) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(COMMON_LIBS)
 
 BINS += $(BUILD)/bin/finctl
+
