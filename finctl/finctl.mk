@@ -15,3 +15,15 @@ $(BUILD)/bin/finctl: $(FINCTL_OBJS) $(LIBCOMMON)
 
 BINS += $(BUILD)/bin/finctl
 
+# The man page and the bash completion, written by the finctl just built
+# from its command table (finctl --man, finctl --bash-completion), so they
+# cannot drift from it (docs/decisions.md).
+$(BUILD)/man/finctl.1: $(BUILD)/bin/finctl
+	@mkdir -p $(@D)
+	$< --man >$@
+$(BUILD)/completion/finctl: $(BUILD)/bin/finctl
+	@mkdir -p $(@D)
+	$< --bash-completion >$@
+MAN_PAGES += $(BUILD)/man/finctl.1
+COMPLETIONS += $(BUILD)/completion/finctl
+all: $(BUILD)/man/finctl.1 $(BUILD)/completion/finctl
