@@ -126,25 +126,12 @@ int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
 	return rc;
 }
 
-int finctl_add_num(cJSON *o, const char *key, const char *val, bool integer)
+void finctl_add_num(cJSON *o, const char *key, const char *val)
 {
 	double d;
-	int64_t n;
 
-	if (val == NULL)
-		return 0;
-	if (integer) {
-		if (parse_int64(val, &n) < 0)
-			return err_set("--%s: expected an integer, got '%s'",
-				       key, val);
-		cJSON_AddNumberToObject(o, key, (double)n);
-	} else {
-		if (parse_double(val, &d) < 0)
-			return err_set("--%s: expected a number, got '%s'", key,
-				       val);
+	if (val && parse_double(val, &d) == 0)
 		cJSON_AddNumberToObject(o, key, d);
-	}
-	return 0;
 }
 
 cJSON *finctl_csv(const char *csv)

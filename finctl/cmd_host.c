@@ -32,12 +32,8 @@ int finctl_host_set(struct finctl_ctx *x)
 {
 	cJSON *b = cJSON_CreateObject();
 
-	if (finctl_add_num(b, "cost", finctl_opt(x, "cost"), false) < 0 ||
-	    finctl_add_num(b, "availability", finctl_opt(x, "availability"),
-			   false) < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
+	finctl_add_num(b, "cost", finctl_opt(x, "cost"));
+	finctl_add_num(b, "availability", finctl_opt(x, "availability"));
 	return host_patch(x, b);
 }
 
@@ -46,15 +42,10 @@ int finctl_host_set(struct finctl_ctx *x)
 int finctl_host_drain(struct finctl_ctx *x)
 {
 	cJSON *b = cJSON_CreateObject();
-	char *p;
+	char *p = finctl_path("/v1/hosts/%s/drain", x->a.pos[0]);
 	int rc;
 
-	if (finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"),
-			   true) < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
-	p = finctl_path("/v1/hosts/%s/drain", x->a.pos[0]);
+	finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"));
 	rc = finctl_run_start(x, p, b);
 	free(p);
 	return rc;

@@ -4,21 +4,15 @@
  */
 #include "finctl/finctl.h"
 
-#include "common/err.h"
-
-/* The body of pool create (name set) and update (name NULL); NULL with
- * err_set when an option is not a number. */
+/* The body of pool create (name set) and update (name NULL). */
 static cJSON *pool_body(struct finctl_ctx *x, const char *name)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	finctl_add_str(o, "name", name);
-	if (finctl_add_num(o, "cpu_ratio", finctl_opt(x, "cpu-ratio"), false) < 0 ||
-	    finctl_add_num(o, "mem_ratio", finctl_opt(x, "mem-ratio"), false) < 0 ||
-	    finctl_add_num(o, "disk_ratio", finctl_opt(x, "disk-ratio"), false) < 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
+	finctl_add_num(o, "cpu_ratio", finctl_opt(x, "cpu-ratio"));
+	finctl_add_num(o, "mem_ratio", finctl_opt(x, "mem-ratio"));
+	finctl_add_num(o, "disk_ratio", finctl_opt(x, "disk-ratio"));
 	finctl_add_str(o, "policy", finctl_opt(x, "policy"));
 	if (finctl_opt(x, "compliance"))
 		cJSON_AddItemToObject(o, "compliance_classes",
@@ -28,21 +22,13 @@ static cJSON *pool_body(struct finctl_ctx *x, const char *name)
 
 int finctl_pool_create(struct finctl_ctx *x)
 {
-	cJSON *b = pool_body(x, x->a.pos[0]);
-
-	return b ? finctl_show(x, "POST", "/v1/pools", b) : finctl_usage_err();
+	return finctl_show(x, "POST", "/v1/pools", pool_body(x, x->a.pos[0]));
 }
 
 int finctl_pool_update(struct finctl_ctx *x)
 {
-	cJSON *b = pool_body(x, NULL);
-	char *p;
-	int rc;
-
-	if (b == NULL)
-		return finctl_usage_err();
-	p = finctl_path("/v1/pools/%s", x->a.pos[0]);
-	rc = finctl_show(x, "PATCH", p, b);
+	char *p = finctl_path("/v1/pools/%s", x->a.pos[0]);
+	int rc = finctl_show(x, "PATCH", p, pool_body(x, NULL));
 	free(p);
 	return rc;
 }

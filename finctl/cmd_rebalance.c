@@ -24,28 +24,19 @@ static const struct finctl_col eta_cols[] = {
 	{"MAX_AFTER", "a.max"}, {"STDDEV_AFTER", "a.stddev"},
 };
 
-/* POST /v1/pools/P/rebalance with the options as its body (dry: a plan
- * only); *path gets the path to free. NULL (a usage error printed) when
- * --pool is missing or an option is not a number. */
+/* The body of POST /v1/pools/P/rebalance from the options (dry: a plan
+ * only); *path gets that path, for the caller to free. */
 static cJSON *rb_request(struct finctl_ctx *x, bool dry, char **path)
 {
-	const char *pool = finctl_opt(x, "pool");
-	cJSON *b;
+	cJSON *b = cJSON_CreateObject();
 
-	*path = NULL;
-	b = cJSON_CreateObject();
 	finctl_add_str(b, "policy", finctl_opt(x, "policy"));
-	if (finctl_add_num(b, "max_moves", finctl_opt(x, "max-moves"), true) < 0 ||
-	    finctl_add_num(b, "min_gain", finctl_opt(x, "min-gain"), false) < 0 ||
-	    finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"),
-			   true) < 0) {
-		cJSON_Delete(b);
-		finctl_usage_err();
-		return NULL;
-	}
+	finctl_add_num(b, "max_moves", finctl_opt(x, "max-moves"));
+	finctl_add_num(b, "min_gain", finctl_opt(x, "min-gain"));
+	finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"));
 	if (dry)
 		cJSON_AddBoolToObject(b, "dry_run", true);
-	*path = finctl_path("/v1/pools/%s/rebalance", pool);
+	*path = finctl_path("/v1/pools/%s/rebalance", finctl_opt(x, "pool"));
 	return b;
 }
 
@@ -108,8 +99,6 @@ static int rebalance(struct finctl_ctx *x, bool dry)
 	cJSON *b = rb_request(x, dry, &p);
 	int rc;
 
-	if (b == NULL)
-		return FINCTL_USAGE;
 	if (dry)
 		rc = finctl_show_as(x, "POST", p, b, print_plan);
 	else

@@ -223,10 +223,10 @@ void finctl_url_escape(struct buf *b, const char *s);
  * the caller frees the result. */
 char *finctl_path(const char *fmt, const char *arg);
 
-/* Add key: the number in val to o unless val is NULL. 0, or -1 with
- * err_set ("--KEY: expected ...") when val is not a number (an integer
- * when integer). */
-int finctl_add_num(cJSON *o, const char *key, const char *val, bool integer);
+/* Add key: the number in val to o unless val is NULL. val is the value
+ * of an option that finctl_args_parse has checked against its numeric
+ * type, so it is a number. */
+void finctl_add_num(cJSON *o, const char *key, const char *val);
 
 /* Add key: val to o unless val is NULL. */
 void finctl_add_str(cJSON *o, const char *key, const char *val);
