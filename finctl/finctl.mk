@@ -15,6 +15,13 @@ $(BUILD)/bin/finctl: $(FINCTL_OBJS) $(LIBCOMMON)
 
 BINS += $(BUILD)/bin/finctl
 
+# Everything but main(), for the unit tests.
+FINCTL_LIB := $(BUILD)/lib/libfinctl.a
+$(FINCTL_LIB): $(filter-out %/main.o,$(FINCTL_OBJS))
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(eval $(call unit_test,test_finctl_args,tests/unit/test_finctl_args.c,$(FINCTL_LIB) $(LIBCOMMON),$(COMMON_LIBS)))
+
 # The man page and the bash completion, written by the finctl just built
 # from its command table (finctl --man, finctl --bash-completion), so they
 # cannot drift from it (docs/decisions.md).
