@@ -60,19 +60,21 @@ void finctl_optspec_words(const struct finctl_optspec *o, char *out,
 	out[n] = '\0';
 }
 
+bool finctl_optspec_find(const struct finctl_cmd *c, const char *name,
+			 struct finctl_optspec *o)
+{
+	return find_opt(c, name, strlen(name), o);
+}
+
 /* Whether val is one of the words of "a|b|c". */
 static bool is_word_of(const char *words, const char *val)
 {
-	size_t vl = strlen(val);
+	char w[sizeof(((struct finctl_optspec *)NULL)->type) + 2], v[sizeof(w)];
 
-	while (*words) {
-		size_t l = strcspn(words, "|");
-
-		if (l == vl && memcmp(words, val, l) == 0)
-			return true;
-		words += l + (words[l] == '|');
-	}
-	return false;
+	snprintf(w, sizeof(w), "|%s|", words);
+	return strchr(val, '|') == NULL &&
+	       snprintf(v, sizeof(v), "|%s|", val) < (int)sizeof(v) &&
+	       strstr(w, v) != NULL;
 }
 
 /* Seconds in "90", "90s", "5m", "2h"; -1 when s is none of these. */

@@ -158,10 +158,30 @@ void finctl_add_str(cJSON *o, const char *key, const char *val)
 
 cJSON *finctl_body(const struct finctl_ctx *x, const char *const *keys)
 {
+	static const char *const numeric[] = {"int", "count", "num",
+					      "fraction", "quota"};
 	cJSON *o = cJSON_CreateObject();
 
-	for (; *keys; keys++)
-		finctl_add_str(o, *keys, finctl_opt(x, *keys));
+	for (; *keys; keys++) {
+		const char *v = finctl_opt(x, *keys);
+		struct finctl_optspec spec;
+		bool number = false;
+		char field[64];
+
+		if (v == NULL || !finctl_optspec_find(x->cmd, *keys, &spec))
+			continue;
+		snprintf(field, sizeof(field), "%s", *keys);
+		for (char *p = field; *p; p++)
+			*p = *p == '-' ? '_' : *p;
+		for (size_t i = 0; i < FC_ARRAY_LEN(numeric); i++)
+			number = number || strcmp(spec.type, numeric[i]) == 0;
+		if (number && strcmp(v, "none") == 0)
+			cJSON_AddNullToObject(o, field);
+		else if (number)
+			finctl_add_num(o, field, v);
+		else
+			cJSON_AddStringToObject(o, field, v);
+	}
 	return o;
 }
 

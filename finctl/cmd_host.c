@@ -30,23 +30,17 @@ int finctl_host_maintenance(struct finctl_ctx *x)
 
 int finctl_host_set(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
-
-	finctl_add_num(b, "cost", finctl_opt(x, "cost"));
-	finctl_add_num(b, "availability", finctl_opt(x, "availability"));
-	return host_patch(x, b);
+	return host_patch(x, finctl_body(x, FINCTL_KEYS("cost", "availability")));
 }
 
 /* Maintenance, then a task that live-migrates every VM off the host
  * (docs/rebalancing.md); followed like a rebalance run. */
 int finctl_host_drain(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
 	char *p = finctl_path("/v1/hosts/%s/drain", x->a.pos[0]);
-	int rc;
+	int rc = finctl_run_start(x, p,
+				  finctl_body(x, FINCTL_KEYS("concurrency")));
 
-	finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"));
-	rc = finctl_run_start(x, p, b);
 	free(p);
 	return rc;
 }

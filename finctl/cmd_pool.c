@@ -7,13 +7,10 @@
 /* The body of pool create (name set) and update (name NULL). */
 static cJSON *pool_body(struct finctl_ctx *x, const char *name)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = finctl_body(x, FINCTL_KEYS("cpu-ratio", "mem-ratio",
+					      "disk-ratio", "policy"));
 
 	finctl_add_str(o, "name", name);
-	finctl_add_num(o, "cpu_ratio", finctl_opt(x, "cpu-ratio"));
-	finctl_add_num(o, "mem_ratio", finctl_opt(x, "mem-ratio"));
-	finctl_add_num(o, "disk_ratio", finctl_opt(x, "disk-ratio"));
-	finctl_add_str(o, "policy", finctl_opt(x, "policy"));
 	if (finctl_opt(x, "compliance"))
 		cJSON_AddItemToObject(o, "compliance_classes",
 				      finctl_csv(finctl_opt(x, "compliance")));

@@ -28,12 +28,9 @@ static const struct finctl_col eta_cols[] = {
  * only); *path gets that path, for the caller to free. */
 static cJSON *rb_request(struct finctl_ctx *x, bool dry, char **path)
 {
-	cJSON *b = cJSON_CreateObject();
+	cJSON *b = finctl_body(x, FINCTL_KEYS("policy", "max-moves", "min-gain",
+					      "concurrency"));
 
-	finctl_add_str(b, "policy", finctl_opt(x, "policy"));
-	finctl_add_num(b, "max_moves", finctl_opt(x, "max-moves"));
-	finctl_add_num(b, "min_gain", finctl_opt(x, "min-gain"));
-	finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"));
 	if (dry)
 		cJSON_AddBoolToObject(b, "dry_run", true);
 	*path = finctl_path("/v1/pools/%s/rebalance", finctl_opt(x, "pool"));

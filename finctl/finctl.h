@@ -171,6 +171,10 @@ int finctl_args_parse(const struct finctl_cmd *c, int argc, char **argv,
  * option, what it expects and what it got. */
 int finctl_optspec_check(const struct finctl_optspec *o, const char *val);
 
+/* The option of row c named name into o; false when c has none. */
+bool finctl_optspec_find(const struct finctl_cmd *c, const char *name,
+			 struct finctl_optspec *o);
+
 /* The words an option of type "a|b|c" takes as "a, b, c" into out (size
  * bytes, at least 3; always terminated). */
 void finctl_optspec_words(const struct finctl_optspec *o, char *out,
@@ -231,9 +235,15 @@ void finctl_add_num(cJSON *o, const char *key, const char *val);
 /* Add key: val to o unless val is NULL. */
 void finctl_add_str(cJSON *o, const char *key, const char *val);
 
-/* A new object with "KEY": the value of --KEY for each option of keys
- * (NULL-terminated) that was given, in that order; the caller owns it. */
+/* A request body from options: for each option of keys (NULL-terminated,
+ * FINCTL_KEYS) that was given, in that order, the field named as the
+ * option with '_' for '-' ("mem-mib": "mem_mib") and its value as its
+ * type in the row says: a number for the numeric types, null for a
+ * quota of "none", else a string. The caller owns the object. */
 cJSON *finctl_body(const struct finctl_ctx *x, const char *const *keys);
+
+/* The keys argument of finctl_body: FINCTL_KEYS("vcpus", "mem-mib"). */
+#define FINCTL_KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* "a,b,c" as a new JSON array of strings (empty items left out); the
  * caller owns it. */
