@@ -197,6 +197,28 @@ static void test_values(void **state)
 	cJSON_Delete(o);
 }
 
+/* A body takes each option's value as its type says. */
+static void test_body(void **state)
+{
+	struct finctl_ctx x = {.cmd = &row};
+	struct finctl_global g;
+	cJSON *b;
+	char *text;
+	(void)state;
+
+	assert_int_equal(parse((const char *[]){"web", "--flavor", "small",
+						"--limit", "3", "--quota",
+						"none", "--state", "up", NULL},
+			       &x.a, &g), 0);
+	b = finctl_body(&x, FINCTL_KEYS("flavor", "limit", "quota", "state",
+					"timeout"));
+	text = cJSON_PrintUnformatted(b);
+	assert_string_equal(text, "{\"flavor\":\"small\",\"limit\":3,"
+				  "\"quota\":null,\"state\":\"up\"}");
+	free(text);
+	cJSON_Delete(b);
+}
+
 static void test_exit_codes(void **state)
 {
 	(void)state;
@@ -216,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_table_types),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_exit_codes),
 	};
 
