@@ -9,9 +9,13 @@ set -u
 : "${FC_TOP:?}" "${FC_BIN:?}" "${FC_BUILD:?}"
 F=$FC_BIN/finctl
 script=$FC_BUILD/completion/finctl
-if [ ! -x "$F" ] || [ ! -f "$script" ]; then
-	echo "SKIP: finctl or its completion ($script) is not built"
+if [ ! -x "$F" ]; then
+	echo "SKIP: $F is not built"
 	exit 77
+fi
+if [ ! -f "$script" ]; then
+	echo "not ok 1 - the build wrote no bash completion ($script)"
+	exit 1
 fi
 n=0 nfail=0
 # tap STATUS WHAT [DETAIL...]: one TAP line, ok when STATUS is 0
