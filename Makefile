@@ -5,7 +5,8 @@
 #   make asan       the same suite under AddressSanitizer + UBSan (build/asan)
 #   make bench      benchmarks against their baselines
 #   make demo       bring up a real testbed and show the main job
-#   make install    PREFIX=/usr/local DESTDIR= (binaries, units, schemas)
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, bash
+#                   completion, units, schemas)
 #   make deb        Debian packages into build/deb/ (debian/, scripts/deb.sh)
 #
 # Each component adds its sources, binaries and tests in its own
@@ -16,6 +17,8 @@ DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/fincloud
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD ?= build
 SAN ?=
 
@@ -63,6 +66,8 @@ GLPK_LIBS := -lglpk
 BINS :=          # programs installed to $(BINDIR)
 UNIT_TESTS :=    # cmocka test programs, run by tests/run.sh
 INSTALL_DATA :=  # "src:dest-relative-to-DATADIR" pairs
+MAN_PAGES :=     # built man pages (NAME.1, NAME.8) for $(MANDIR)/manN
+COMPLETIONS :=   # built bash completion scripts for $(BASHCOMPDIR)
 
 .PHONY: all bins check test asan bench demo install deb clean deps print-bins
 all:
@@ -83,6 +88,7 @@ include common/common.mk
 -include agents/agents.mk
 -include controller/controller.mk
 -include finctl/finctl.mk
+include man/man.mk
 include tests/tests.mk
 
 all: $(BINS) $(UNIT_TESTS)
@@ -123,9 +129,15 @@ deb:
 	bash scripts/deps.sh --deb
 	bash scripts/deb.sh $(BUILD)/deb
 
-install: $(BINS)
+install: $(BINS) $(MAN_PAGES) $(COMPLETIONS)
 	install -d $(DESTDIR)$(BINDIR)
 	for b in $(BINS); do install -m 0755 $$b $(DESTDIR)$(BINDIR)/; done
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	for m in $(MAN_PAGES); do \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	for c in $(COMPLETIONS); do install -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/; done
 	install -d $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(DATADIR)/docs
 	for f in schemas/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/schemas/; done; true
 	install -m 0644 docs/*.md $(DESTDIR)$(DATADIR)/docs/

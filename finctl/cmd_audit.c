@@ -43,8 +43,7 @@ static void print_token(const struct finctl_ctx *x FC_UNUSED,
 
 int finctl_token_create(struct finctl_ctx *x)
 {
-	cJSON *b = finctl_body(x, (const char *const[]){"role", "tenant",
-							"description", NULL});
+	cJSON *b = finctl_body(x, FINCTL_KEYS("role", "tenant", "description"));
 
 	return finctl_show_as(x, "POST", "/v1/tokens", b, print_token);
 }
