@@ -2,43 +2,249 @@
 
 #include "common/err.h"
 #include "common/json.h"
+#include "common/util.h"
+
+/* Line and column (from 1) of text + off, for messages. */
+static void json_line_col(const char *text, size_t off, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+/* The offset just past the string token starting at text[off] (a '"'). */
+static size_t json_raw_skip_string(const char *text, size_t len, size_t off)
+{
+	for (off++; off < len && text[off] != '"'; off++)
+		if (text[off] == '\\')
+			off++;
+	return off + 1;
+}
+
+/* The offset of the string token number nth (from 0; keys and values in
+ * document order) of text, which cJSON parsed. */
+static size_t json_raw_string_at(const char *text, size_t len, long nth)
+{
+	size_t off = 0;
+
+	for (long seen = 0; off < len; off++) {
+		if (text[off] != '"')
+			continue;
+		if (seen++ == nth)
+			break;
+		off = json_raw_skip_string(text, len, off) - 1;
+	}
+	return off;
+}
+
+/* The offset of the value that follows the key token at text[off]. */
+static size_t json_raw_value_after(const char *text, size_t len, size_t off)
+{
+	off = json_raw_skip_string(text, len, off);
+	while (off < len && (text[off] == ':' || text[off] == ' ' ||
+			     text[off] == '\t' || text[off] == '\n' ||
+			     text[off] == '\r'))
+		off++;
+	return off;
+}
+
+/* What cJSON lets through in the text of a document it parsed: bytes that
+ * are not UTF-8, raw control characters in a string (JSON wants them
+ * escaped), and the escape \u0000 (cJSON would end the C string there,
+ * silently cutting "abc\u0000evil" to "abc"). -1 with *off at the fault
+ * and *nth the ordinal of the string that holds it (-1: none); else 0. */
+static int json_raw_check(const char *text, size_t len, const char **why,
+			  size_t *off, long *nth)
+{
+	bool in_string = false;
+	long strings = 0;
+
+	*nth = -1;
+	*off = utf8_valid_len(text, len);
+	if (*off < len) {
+		*why = "a byte that is not UTF-8";
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if (!in_string) {
+			in_string = c == '"';
+			strings += in_string;
+			continue;
+		}
+		*off = i;
+		*nth = strings - 1;
+		if (c < 0x20) {
+			*why = "a control character that is not escaped";
+			return -1;
+		}
+		if (c == '"') {
+			in_string = false;
+		} else if (c == '\\' && i + 1 < len) {
+			if (text[i + 1] == 'u' && i + 5 < len &&
+			    strncmp(text + i + 2, "0000", 4) == 0) {
+				*why = "\\u0000 (NUL), which a string may not "
+				       "hold";
+				return -1;
+			}
+			i++;
+		}
+	}
+	return 0;
+}
+
+/* A walk of the tree in document order, the order of the text's string
+ * tokens (an object's key, then its value). */
+struct json_walk {
+	long want;  /* find string token number want; < 0: a duplicate key */
+	long seen;  /* string tokens passed */
+	long nth;   /* found: the token's number */
+	char path[JSON_PATH_MAX]; /* found: its path (a key's: its value's) */
+};
+
+static int json_key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* 1 with *dup set when obj has a key twice, 0 when not, -1 (no memory).
+ * Sorted, so that a body of many keys costs n log n, not n^2. */
+static int json_dup_key(const cJSON *obj, const char **dup)
+{
+	const char **keys;
+	size_t n = 0, i = 0;
+	int found = 0;
+
+	for (const cJSON *it = obj->child; it; it = it->next)
+		n++;
+	if (n < 2)
+		return 0;
+	keys = malloc(n * sizeof(*keys));
+	if (keys == NULL)
+		return err_set("out of memory checking JSON keys");
+	for (const cJSON *it = obj->child; it; it = it->next)
+		keys[i++] = it->string;
+	qsort(keys, n, sizeof(*keys), json_key_cmp);
+	for (i = 1; i < n && !found; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0) {
+			*dup = keys[i];
+			found = 1;
+		}
+	free(keys);
+	return found;
+}
+
+/* 1 when w found what it looks for (w->nth, w->path set), 0 when not,
+ * -1 with err_set(). */
+static int json_walk(const cJSON *item, const char *path, struct json_walk *w)
+{
+	char sub[JSON_PATH_MAX];
+	const char *dup = NULL;
+	int rc = 0, hits = 0;
+	size_t i = 0;
+
+	if (cJSON_IsString(item)) {
+		if (w->seen == w->want)
+			goto found;
+		w->seen++;
+	}
+	if (cJSON_IsObject(item) && w->want < 0 &&
+	    json_dup_key(item, &dup) < 0)
+		return -1;
+	for (const cJSON *it = item->child; it && rc == 0; it = it->next) {
+		if (cJSON_IsObject(item)) {
+			json_path_key(sub, sizeof(sub), path, it->string);
+			if ((dup && strcmp(it->string, dup) == 0 &&
+			     hits++ == 1) ||
+			    w->seen == w->want) {
+				path = sub;
+				goto found;
+			}
+			w->seen++;
+		} else {
+			json_path_index(sub, sizeof(sub), path, i++);
+		}
+		rc = json_walk(it, sub, w);
+	}
+	return rc;
+found:
+	w->nth = w->seen;
+	str_copy(w->path, sizeof(w->path), path);
+	utf8_scrub(w->path);
+	return 1;
+}
+
+/* The checks cJSON does not make, on a document it parsed from text:
+ * 0, or -1 with err_set() naming the place. */
+static int json_check_text(const char *text, size_t len, const char *what,
+			   const cJSON *root)
+{
+	struct json_walk w = {.want = -1, .nth = -1};
+	const char *why;
+	size_t off;
+	int line, col, rc;
+	long nth;
+
+	if (json_raw_check(text, len, &why, &off, &nth) < 0) {
+		w.want = nth;
+		if (nth >= 0 && json_walk(root, "$", &w) > 0) {
+			off = json_raw_string_at(text, len, w.nth);
+			json_line_col(text, off, &line, &col);
+			return err_set("%s: %s: %s, at line %d, column %d",
+				       what, w.path, why, line, col);
+		}
+		json_line_col(text, off, &line, &col);
+		return err_set("%s: %s, at line %d, column %d", what, why,
+			       line, col);
+	}
+	rc = json_walk(root, "$", &w);
+	if (rc <= 0)
+		return rc;
+	off = json_raw_value_after(text, len,
+				   json_raw_string_at(text, len, w.nth));
+	json_line_col(text, off, &line, &col);
+	return err_set("%s: %s: the field appears twice (again at line %d, "
+		       "column %d): send each field once",
+		       what, w.path, line, col);
+}
 
 int json_parse(const char *text, size_t len, const char *what, cJSON **out)
 {
 	const char *end = NULL;
 	cJSON *root;
+	int line, col;
 
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (root == NULL) {
-		int line = 1, col = 1;
 		const char *stop = end ? end : text + len;
 
 		if (stop < text || stop > text + len)
 			stop = text + len;
-		for (const char *p = text; p < stop; p++) {
-			if (*p == '\n') {
-				line++;
-				col = 1;
-			} else {
-				col++;
-			}
-		}
 		if (len == 0)
 			return err_set("%s: empty document, expected JSON", what);
+		json_line_col(text, (size_t)(stop - text), &line, &col);
 		return err_set("%s: invalid JSON at line %d, column %d", what,
 			       line, col);
 	}
-	/* Only white space may follow the value. */
-	if (end != NULL) {
-		for (const char *p = end; p < text + len && *p; p++) {
-			if (*p != ' ' && *p != '\t' && *p != '\n' &&
-			    *p != '\r') {
-				cJSON_Delete(root);
-				return err_set("%s: unexpected data after the "
-					       "JSON value",
-					       what);
-			}
+	/* Only white space may follow the value (not even a NUL byte). */
+	for (const char *p = end ? end : text + len; p < text + len; p++) {
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+			cJSON_Delete(root);
+			return err_set("%s: unexpected data after the JSON value",
+				       what);
 		}
+	}
+	if (json_check_text(text, len, what, root) < 0) {
+		cJSON_Delete(root);
+		return -1;
 	}
 	*out = root;
 	return 0;
@@ -75,7 +281,8 @@ const char *json_describe(const cJSON *item, char *buf, size_t size)
 		snprintf(buf, size, "an object");
 	else
 		snprintf(buf, size, "an invalid value");
-	return buf;
+	/* a string cut at 48 bytes may end inside a character */
+	return utf8_scrub(buf);
 }
 
 static int json_wrong(const char *path, const char *key, const char *expected,
