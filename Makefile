@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make check      install missing packages, build, run every test
 #   make asan       the same suite under AddressSanitizer + UBSan (build/asan)
+#   make fuzz       libFuzzer runs of the JSON and config parsers (clang)
 #   make bench      benchmarks against their baselines
 #   make demo       bring up a real testbed and show the main job
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, units, schemas)
@@ -83,6 +84,7 @@ include common/common.mk
 -include controller/controller.mk
 -include finctl/finctl.mk
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 
 all: $(BINS) $(UNIT_TESTS)
 
@@ -96,6 +98,7 @@ deps:
 # check installs what is missing, builds, and runs every test.
 check: deps
 	$(MAKE) test
+	$(MAKE) fuzz FUZZ_RUNS=$(FUZZ_SMOKE_RUNS)
 
 test: all
 	bash tests/run.sh $(BUILD)
