@@ -98,9 +98,9 @@ deps:
 # check installs what is missing, builds, and runs every test.
 check: deps
 	$(MAKE) test
-	$(MAKE) fuzz FUZZ_RUNS=$(FUZZ_SMOKE_RUNS)
 
-test: all
+# fuzz-build: tests/integration/fuzz_smoke.sh runs the fuzz targets
+test: all fuzz-build
 	bash tests/run.sh $(BUILD)
 
 asan: deps

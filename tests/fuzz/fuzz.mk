@@ -4,10 +4,10 @@
 # (fuzz_config). `make fuzz` builds them into $(BUILD)/fuzz and runs each
 # for FUZZ_RUNS inputs (default 200000) from its seeds in
 # tests/fuzz/seeds/ (the corpus it grows stays in $(BUILD)/fuzz);
-# `make check` runs FUZZ_SMOKE_RUNS (2000) of each.
+# `make test` builds them and tests/integration/fuzz_smoke.sh runs 2000
+# inputs of each.
 FUZZ_CC ?= clang
 FUZZ_RUNS ?= 200000
-FUZZ_SMOKE_RUNS ?= 2000
 FUZZ_TARGETS := fuzz_json fuzz_config
 FUZZ_SRCS := $(filter-out common/http_client.c,$(COMMON_SRCS))
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -I. $(WARN) -Wno-format-nonliteral \
