@@ -58,8 +58,9 @@ static size_t json_raw_value_after(const char *text, size_t len, size_t off)
 /* What cJSON lets through in the text of a document it parsed: bytes that
  * are not UTF-8, raw control characters in a string (JSON wants them
  * escaped), and the escape \u0000 (cJSON would end the C string there,
- * silently cutting "abc\u0000evil" to "abc"). -1 with *off at the fault
- * and *nth the ordinal of the string that holds it (-1: none); else 0. */
+ * silently cutting "abc\u0000evil" to "abc"). -1 with *why, *off at the
+ * fault and *nth the number of the string token that holds it (-1: none);
+ * else 0. */
 static int json_raw_check(const char *text, size_t len, const char **why,
 			  size_t *off, long *nth)
 {
@@ -67,12 +68,11 @@ static int json_raw_check(const char *text, size_t len, const char **why,
 	long strings = 0;
 
 	*nth = -1;
+	*why = NULL;
 	*off = utf8_valid_len(text, len);
-	if (*off < len) {
+	if (*off < len)
 		*why = "a byte that is not UTF-8";
-		return -1;
-	}
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len && *why == NULL; i++) {
 		unsigned char c = (unsigned char)text[i];
 
 		if (!in_string) {
@@ -82,23 +82,17 @@ static int json_raw_check(const char *text, size_t len, const char **why,
 		}
 		*off = i;
 		*nth = strings - 1;
-		if (c < 0x20) {
+		if (c < 0x20)
 			*why = "a control character that is not escaped";
-			return -1;
-		}
-		if (c == '"') {
+		else if (c == '"')
 			in_string = false;
-		} else if (c == '\\' && i + 1 < len) {
-			if (text[i + 1] == 'u' && i + 5 < len &&
-			    strncmp(text + i + 2, "0000", 4) == 0) {
-				*why = "\\u0000 (NUL), which a string may not "
-				       "hold";
-				return -1;
-			}
+		else if (c == '\\' && i + 5 < len &&
+			 strncmp(text + i + 1, "u0000", 5) == 0)
+			*why = "\\u0000 (NUL), which a string may not hold";
+		else if (c == '\\')
 			i++;
-		}
 	}
-	return 0;
+	return *why ? -1 : 0;
 }
 
 /* A walk of the tree in document order, the order of the text's string
@@ -115,31 +109,33 @@ static int json_key_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* 1 with *dup set when obj has a key twice, 0 when not, -1 (no memory).
+/* A key obj has twice into *dup (NULL: none); 0, or -1 with err_set().
  * Sorted, so that a body of many keys costs n log n, not n^2. */
 static int json_dup_key(const cJSON *obj, const char **dup)
 {
-	const char **keys;
+	const char **keys = NULL;
 	size_t n = 0, i = 0;
-	int found = 0;
+	int ret = 0;
 
+	*dup = NULL;
 	for (const cJSON *it = obj->child; it; it = it->next)
 		n++;
 	if (n < 2)
-		return 0;
+		goto out;
 	keys = malloc(n * sizeof(*keys));
-	if (keys == NULL)
-		return err_set("out of memory checking JSON keys");
+	if (keys == NULL) {
+		ret = err_set("out of memory checking JSON keys");
+		goto out;
+	}
 	for (const cJSON *it = obj->child; it; it = it->next)
 		keys[i++] = it->string;
 	qsort(keys, n, sizeof(*keys), json_key_cmp);
-	for (i = 1; i < n && !found; i++)
-		if (strcmp(keys[i - 1], keys[i]) == 0) {
+	for (i = 1; i < n && *dup == NULL; i++)
+		if (strcmp(keys[i - 1], keys[i]) == 0)
 			*dup = keys[i];
-			found = 1;
-		}
+out:
 	free(keys);
-	return found;
+	return ret;
 }
 
 /* 1 when w found what it looks for (w->nth, w->path set), 0 when not,
@@ -147,26 +143,27 @@ static int json_dup_key(const cJSON *obj, const char **dup)
 static int json_walk(const cJSON *item, const char *path, struct json_walk *w)
 {
 	char sub[JSON_PATH_MAX];
-	const char *dup = NULL;
+	const char *dup = NULL, *at = NULL;
 	int rc = 0, hits = 0;
 	size_t i = 0;
 
-	if (cJSON_IsString(item)) {
-		if (w->seen == w->want)
-			goto found;
+	if (cJSON_IsString(item) && w->seen == w->want)
+		at = path;
+	else if (cJSON_IsString(item))
 		w->seen++;
-	}
-	if (cJSON_IsObject(item) && w->want < 0 &&
-	    json_dup_key(item, &dup) < 0)
-		return -1;
-	for (const cJSON *it = item->child; it && rc == 0; it = it->next) {
+	if (at == NULL && cJSON_IsObject(item) && w->want < 0)
+		rc = json_dup_key(item, &dup);
+	for (const cJSON *it = item->child; it && rc == 0 && at == NULL;
+	     it = it->next) {
 		if (cJSON_IsObject(item)) {
 			json_path_key(sub, sizeof(sub), path, it->string);
+			/* a key: the duplicate's second one, or the one
+			 * wanted */
 			if ((dup && strcmp(it->string, dup) == 0 &&
 			     hits++ == 1) ||
 			    w->seen == w->want) {
-				path = sub;
-				goto found;
+				at = sub;
+				break;
 			}
 			w->seen++;
 		} else {
@@ -174,12 +171,14 @@ static int json_walk(const cJSON *item, const char *path, struct json_walk *w)
 		}
 		rc = json_walk(it, sub, w);
 	}
+	if (at != NULL) {
+		w->nth = w->seen;
+		str_copy(w->path, sizeof(w->path), at);
+		/* keys may hold escaped control characters */
+		utf8_scrub(w->path);
+		rc = 1;
+	}
 	return rc;
-found:
-	w->nth = w->seen;
-	str_copy(w->path, sizeof(w->path), path);
-	utf8_scrub(w->path);
-	return 1;
 }
 
 /* The checks cJSON does not make, on a document it parsed from text:
@@ -191,36 +190,37 @@ static int json_check_text(const char *text, size_t len, const char *what,
 	const char *why;
 	size_t off;
 	int line, col, rc;
-	long nth;
 
-	if (json_raw_check(text, len, &why, &off, &nth) < 0) {
-		w.want = nth;
-		if (nth >= 0 && json_walk(root, "$", &w) > 0) {
+	rc = json_raw_check(text, len, &why, &off, &w.want);
+	if (rc < 0) {
+		/* a string's fault is shown where the string starts, after
+		 * its key (the field an API error names) */
+		if (w.want >= 0 && json_walk(root, "$", &w) > 0)
 			off = json_raw_string_at(text, len, w.nth);
-			json_line_col(text, off, &line, &col);
-			return err_set("%s: %s: %s, at line %d, column %d",
-				       what, w.path, why, line, col);
-		}
 		json_line_col(text, off, &line, &col);
-		return err_set("%s: %s, at line %d, column %d", what, why,
-			       line, col);
+		err_set("%s: %s%s%s, at line %d, column %d", what, w.path,
+			w.path[0] ? ": " : "", why, line, col);
+		goto out;
 	}
+	w.want = -1;
 	rc = json_walk(root, "$", &w);
-	if (rc <= 0)
-		return rc;
-	off = json_raw_value_after(text, len,
-				   json_raw_string_at(text, len, w.nth));
-	json_line_col(text, off, &line, &col);
-	return err_set("%s: %s: the field appears twice (again at line %d, "
-		       "column %d): send each field once",
-		       what, w.path, line, col);
+	if (rc > 0) {
+		off = json_raw_value_after(text, len,
+					   json_raw_string_at(text, len, w.nth));
+		json_line_col(text, off, &line, &col);
+		rc = err_set("%s: %s: the field appears twice (again at line "
+			     "%d, column %d): send each field once",
+			     what, w.path, line, col);
+	}
+out:
+	return rc < 0 ? -1 : 0;
 }
 
 int json_parse(const char *text, size_t len, const char *what, cJSON **out)
 {
 	const char *end = NULL;
 	cJSON *root;
-	int line, col;
+	int line, col, ret = -1;
 
 	root = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (root == NULL) {
@@ -228,26 +228,30 @@ int json_parse(const char *text, size_t len, const char *what, cJSON **out)
 
 		if (stop < text || stop > text + len)
 			stop = text + len;
-		if (len == 0)
-			return err_set("%s: empty document, expected JSON", what);
 		json_line_col(text, (size_t)(stop - text), &line, &col);
-		return err_set("%s: invalid JSON at line %d, column %d", what,
-			       line, col);
+		if (len == 0)
+			err_set("%s: empty document, expected JSON", what);
+		else
+			err_set("%s: invalid JSON at line %d, column %d", what,
+				line, col);
+		goto out;
 	}
 	/* Only white space may follow the value (not even a NUL byte). */
 	for (const char *p = end ? end : text + len; p < text + len; p++) {
 		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
-			cJSON_Delete(root);
-			return err_set("%s: unexpected data after the JSON value",
-				       what);
+			err_set("%s: unexpected data after the JSON value",
+				what);
+			goto out;
 		}
 	}
-	if (json_check_text(text, len, what, root) < 0) {
-		cJSON_Delete(root);
-		return -1;
-	}
+	if (json_check_text(text, len, what, root) < 0)
+		goto out;
 	*out = root;
-	return 0;
+	root = NULL;
+	ret = 0;
+out:
+	cJSON_Delete(root);
+	return ret;
 }
 
 const char *json_path_key(char *buf, size_t size, const char *parent,
