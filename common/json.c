@@ -322,22 +322,20 @@ static int json_lookup(const cJSON *obj, const char *path, const char *key,
 	return 1;
 }
 
+/* Each getter: r is json_lookup()'s answer (1 present, 0 absent, -1
+ * error), turned into -1 when the value has the wrong type or range;
+ * *out is set (to def when absent) unless r < 0. */
 int json_get_string(const cJSON *obj, const char *path, const char *key,
 		    bool required, const char *def, const char **out)
 {
-	const cJSON *it;
+	const cJSON *it = NULL;
 	int r = json_lookup(obj, path, key, required, &it);
 
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		*out = def;
-		return 0;
-	}
-	if (!cJSON_IsString(it))
-		return json_wrong(path, key, "a string", it);
-	*out = it->valuestring;
-	return 0;
+	if (r > 0 && !cJSON_IsString(it))
+		r = json_wrong(path, key, "a string", it);
+	if (r >= 0)
+		*out = r > 0 ? it->valuestring : def;
+	return r < 0 ? -1 : 0;
 }
 
 int json_get_int(const cJSON *obj, const char *path, const char *key,
@@ -345,25 +343,18 @@ int json_get_int(const cJSON *obj, const char *path, const char *key,
 		 int64_t *out)
 {
 	char expected[96];
-	const cJSON *it;
+	const cJSON *it = NULL;
 	int r = json_lookup(obj, path, key, required, &it);
-	double d;
+	double d = r > 0 && cJSON_IsNumber(it) ? it->valuedouble : NAN;
 
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		*out = def;
-		return 0;
-	}
 	snprintf(expected, sizeof(expected),
 		 "an integer from %" PRId64 " to %" PRId64, min, max);
-	if (!cJSON_IsNumber(it))
-		return json_wrong(path, key, expected, it);
-	d = it->valuedouble;
-	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
-		return json_wrong(path, key, expected, it);
-	*out = (int64_t)d;
-	return 0;
+	if (r > 0 && (!isfinite(d) || d != floor(d) || d < (double)min ||
+		      d > (double)max))
+		r = json_wrong(path, key, expected, it);
+	if (r >= 0)
+		*out = r > 0 ? (int64_t)d : def;
+	return r < 0 ? -1 : 0;
 }
 
 int json_get_double(const cJSON *obj, const char *path, const char *key,
@@ -371,40 +362,30 @@ int json_get_double(const cJSON *obj, const char *path, const char *key,
 		    double *out)
 {
 	char expected[96];
-	const cJSON *it;
+	const cJSON *it = NULL;
 	int r = json_lookup(obj, path, key, required, &it);
+	double d = r > 0 && cJSON_IsNumber(it) ? it->valuedouble : NAN;
 
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		*out = def;
-		return 0;
-	}
 	snprintf(expected, sizeof(expected), "a number from %g to %g", min,
 		 max);
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) ||
-	    it->valuedouble < min || it->valuedouble > max)
-		return json_wrong(path, key, expected, it);
-	*out = it->valuedouble;
-	return 0;
+	if (r > 0 && (!isfinite(d) || d < min || d > max))
+		r = json_wrong(path, key, expected, it);
+	if (r >= 0)
+		*out = r > 0 ? d : def;
+	return r < 0 ? -1 : 0;
 }
 
 int json_get_bool(const cJSON *obj, const char *path, const char *key,
 		  bool required, bool def, bool *out)
 {
-	const cJSON *it;
+	const cJSON *it = NULL;
 	int r = json_lookup(obj, path, key, required, &it);
 
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		*out = def;
-		return 0;
-	}
-	if (!cJSON_IsBool(it))
-		return json_wrong(path, key, "true or false", it);
-	*out = cJSON_IsTrue(it);
-	return 0;
+	if (r > 0 && !cJSON_IsBool(it))
+		r = json_wrong(path, key, "true or false", it);
+	if (r >= 0)
+		*out = r > 0 ? cJSON_IsTrue(it) : def;
+	return r < 0 ? -1 : 0;
 }
 
 /* Shared body of the container getters: pred tells the wanted type. */
@@ -413,19 +394,14 @@ static int json_get_container(const cJSON *obj, const char *path,
 			      cJSON_bool (*pred)(const cJSON *),
 			      const char *expected, const cJSON **out)
 {
-	const cJSON *it;
+	const cJSON *it = NULL;
 	int r = json_lookup(obj, path, key, required, &it);
 
-	if (r < 0)
-		return -1;
-	if (r == 0) {
-		*out = NULL;
-		return 0;
-	}
-	if (!pred(it))
-		return json_wrong(path, key, expected, it);
-	*out = it;
-	return 0;
+	if (r > 0 && !pred(it))
+		r = json_wrong(path, key, expected, it);
+	if (r >= 0)
+		*out = r > 0 ? it : NULL;
+	return r < 0 ? -1 : 0;
 }
 
 int json_get_array(const cJSON *obj, const char *path, const char *key,
