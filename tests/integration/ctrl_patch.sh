@@ -22,14 +22,10 @@ api POST /v1/pools '{"name":"p1"}'
 api POST /v1/pools '{"name":"p2"}'
 api POST /v1/tenants '{"name":"loan","compliance_class":"pci","pools":["p1"]}'
 check "tenant created" is 201
-patched "PATCH sets two quotas" /v1/tenants/loan \
-	'{"quota":{"vcpus":4,"mem_mib":2048}}' '[.quota.vcpus, .quota.mem_mib, .quota.vms] | @csv' '4,2048,'
-patched "a PATCH of quota.vms leaves the vCPU and memory quotas" /v1/tenants/loan \
-	'{"quota":{"vms":10}}' '[.quota.vcpus, .quota.mem_mib, .quota.vms] | @csv' '4,2048,10'
-patched "quota.vcpus null lifts that one limit only" /v1/tenants/loan \
-	'{"quota":{"vcpus":null}}' '[.quota.vcpus, .quota.mem_mib, .quota.vms] | @csv' ',2048,10'
-patched "a PATCH of pools leaves the quota and the class" /v1/tenants/loan \
-	'{"pools":["p1","p2"]}' '[(.pools | join("+")), .compliance_class, .quota.mem_mib] | @csv' '"p1+p2","pci",2048'
+patched "PATCH sets two quotas" /v1/tenants/loan '{"quota":{"vcpus":4,"mem_mib":2048}}' '[.quota.vcpus, .quota.mem_mib, .quota.vms] | @csv' '4,2048,'
+patched "a PATCH of quota.vms leaves the vCPU and memory quotas" /v1/tenants/loan '{"quota":{"vms":10}}' '[.quota.vcpus, .quota.mem_mib, .quota.vms] | @csv' '4,2048,10'
+patched "quota.vcpus null lifts that one limit only" /v1/tenants/loan '{"quota":{"vcpus":null}}' '[.quota.vcpus, .quota.mem_mib, .quota.vms] | @csv' ',2048,10'
+patched "a PATCH of pools leaves the quota and the class" /v1/tenants/loan '{"pools":["p1","p2"]}' '[(.pools | join("+")), .compliance_class, .quota.mem_mib] | @csv' '"p1+p2","pci",2048'
 api PATCH /v1/tenants/loan '{"compliance_class":"gold"}'
 check "a PATCH of the class leaves the pools" eval 'is 200 && got ".pools | length" 2 && got .compliance_class gold'
 api PATCH /v1/tenants/loan '{"pools":null,"compliance_class":null}'
@@ -60,10 +56,8 @@ check "finctl tenant update --pools keeps the quotas" \
 # --- pools ---------------------------------------------------------------
 api POST /v1/pools '{"name":"prod","cpu_ratio":2,"mem_ratio":1.5,"policy":"spread","compliance_classes":["pci"]}'
 check "pool created" is 201
-patched "a PATCH of disk_ratio leaves the other ratios, policy and classes" /v1/pools/prod \
-	'{"disk_ratio":3}' '[.cpu_ratio, .mem_ratio, .disk_ratio, .policy, .compliance_classes[0]] | @csv' '2,1.5,3,"spread","pci"'
-patched "cpu_ratio null is the default ratio 1, the rest unchanged" /v1/pools/prod \
-	'{"cpu_ratio":null}' '[.cpu_ratio, .mem_ratio, .policy] | @csv' '1,1.5,"spread"'
+patched "a PATCH of disk_ratio leaves the other ratios, policy and classes" /v1/pools/prod '{"disk_ratio":3}' '[.cpu_ratio, .mem_ratio, .disk_ratio, .policy, .compliance_classes[0]] | @csv' '2,1.5,3,"spread","pci"'
+patched "cpu_ratio null is the default ratio 1, the rest unchanged" /v1/pools/prod '{"cpu_ratio":null}' '[.cpu_ratio, .mem_ratio, .policy] | @csv' '1,1.5,"spread"'
 api PATCH /v1/pools/prod '{"policy":null,"compliance_classes":null}'
 check "policy and compliance_classes null: pack, any class" \
 	eval 'is 200 && got .policy pack && got ".compliance_classes | length" 0 && got .disk_ratio 3'
@@ -78,12 +72,9 @@ api POST /v1/tokens '{"role":"join"}'
 JOIN=$(jv .token)
 register_fake n1 8 16384 100
 api PATCH /v1/hosts/n1 '{"cost":5}'
-patched "a PATCH of availability leaves the cost" /v1/hosts/n1 \
-	'{"availability":0.9}' '[.cost, .availability, .maintenance] | @csv' '5,0.9,false'
-patched "a PATCH of maintenance leaves cost and availability" /v1/hosts/n1 \
-	'{"maintenance":true}' '[.cost, .availability, .maintenance] | @csv' '5,0.9,true'
-patched "null: cost 1, out of maintenance, availability unchanged" /v1/hosts/n1 \
-	'{"cost":null,"maintenance":null}' '[.cost, .availability, .maintenance] | @csv' '1,0.9,false'
+patched "a PATCH of availability leaves the cost" /v1/hosts/n1 '{"availability":0.9}' '[.cost, .availability, .maintenance] | @csv' '5,0.9,false'
+patched "a PATCH of maintenance leaves cost and availability" /v1/hosts/n1 '{"maintenance":true}' '[.cost, .availability, .maintenance] | @csv' '5,0.9,true'
+patched "null: cost 1, out of maintenance, availability unchanged" /v1/hosts/n1 '{"cost":null,"maintenance":null}' '[.cost, .availability, .maintenance] | @csv' '1,0.9,false'
 api PATCH /v1/hosts/n1 '{"availability":null}'
 check "availability null is the default 0.999" eval 'is 200 && got .availability 0.999'
 fc host set n1 --cost 7 >/dev/null && fc host maintenance n1 on >/dev/null

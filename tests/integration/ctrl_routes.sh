@@ -27,28 +27,23 @@ req 200 "GET /healthz" GET /healthz "" -
 req 200 "GET /metrics" GET /metrics "" -
 
 # --- pools, flavors, tenants, tokens ----------------------------------------
-req 201 "create a pool" POST /v1/pools '{"name":"prod","policy":"spread"}'
-req 409 "create a pool that exists" POST /v1/pools '{"name":"prod"}'
-req 400 "create a pool with a bad name" POST /v1/pools '{"name":"bad name"}'
-req 200 "list pools" GET /v1/pools
-req 200 "show a pool" GET /v1/pools/prod
+# COLLECTION KEY BODY BAD-BODY: create (and again: 409), a bad create, list, show
+while read -r coll key good bad; do
+	req 201 "create one of $coll" POST "/v1/$coll" "$good"
+	req 409 "create one of $coll that exists" POST "/v1/$coll" "$good"
+	req 400 "create one of $coll with a bad field" POST "/v1/$coll" "$bad"
+	req 200 "list $coll" GET "/v1/$coll"
+	req 200 "show one of $coll" GET "/v1/$coll/$key"
+done <<'EOF'
+pools prod {"name":"prod","policy":"spread"} {"name":"bad name"}
+flavors small {"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1} {"name":"zero","vcpus":0,"mem_mib":512,"disk_gib":1}
+tenants loan {"name":"loan"} {"name":"t","isolation":"private"}
+EOF
+api POST /v1/flavors '{"name":"huge","vcpus":64,"mem_mib":1048576,"disk_gib":1}'
 req 200 "update a pool" PATCH /v1/pools/prod '{"cpu_ratio":2}'
 req 400 "update a pool with a ratio of 0" PATCH /v1/pools/prod '{"cpu_ratio":0}'
 req 200 "a pool's utilization" GET /v1/pools/prod/utilization
 req 400 "utilization since a time that is not one" GET '/v1/pools/prod/utilization?since=soon'
-
-req 201 "create a flavor" POST /v1/flavors '{"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1}'
-api POST /v1/flavors '{"name":"huge","vcpus":64,"mem_mib":1048576,"disk_gib":1}'
-req 409 "create a flavor that exists" POST /v1/flavors '{"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1}'
-req 400 "create a flavor of 0 vCPUs" POST /v1/flavors '{"name":"zero","vcpus":0,"mem_mib":512,"disk_gib":1}'
-req 200 "list flavors" GET /v1/flavors
-req 200 "show a flavor" GET /v1/flavors/small
-
-req 201 "create a tenant" POST /v1/tenants '{"name":"loan"}'
-req 409 "create a tenant that exists" POST /v1/tenants '{"name":"loan"}'
-req 400 "create a tenant with a bad isolation" POST /v1/tenants '{"name":"t","isolation":"private"}'
-req 200 "list tenants" GET /v1/tenants
-req 200 "show a tenant" GET /v1/tenants/loan
 req 200 "update a tenant" PATCH /v1/tenants/loan '{"quota":{"vms":20}}'
 req 400 "update a tenant with a negative quota" PATCH /v1/tenants/loan '{"quota":{"vms":-1}}'
 
