@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make check      install missing packages, build, run every test
 #   make asan       the same suite under AddressSanitizer + UBSan (build/asan)
+#   make fuzz       libFuzzer runs of the JSON and config parsers (clang)
 #   make bench      benchmarks against their baselines
 #   make demo       bring up a real testbed and show the main job
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, bash
@@ -90,6 +91,7 @@ include common/common.mk
 -include finctl/finctl.mk
 include man/man.mk
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 
 all: $(BINS) $(UNIT_TESTS)
 
@@ -109,7 +111,8 @@ check:
 	bash scripts/deps.sh --deb
 	$(MAKE) test
 
-test: all
+# fuzz-build: tests/integration/fuzz_smoke.sh runs the fuzz targets
+test: all fuzz-build
 	bash tests/run.sh $(BUILD)
 
 asan:
