@@ -281,6 +281,36 @@ static void test_location_tags_refused(void **state)
 	sched_problem_free(p);
 }
 
+/* The error names the policy's owner: it used to be read from the
+ * line's copy after the copy was freed (ASan: heap-use-after-free). */
+static void test_bad_vcpu_ratio_names_owner(void **state)
+{
+	(void)state;
+	parse_err("group-with-a-long-name|u|preferred||\n\n"
+		  "n1|1|0|0|0|0|1|N|u\n\n\n\n"
+		  "group-with-a-long-name|1|2|plain|0|32\n",
+		  "t.data:7: ipolicy 'group-with-a-long-name': field "
+		  "'vcpu_ratio' must be > 0");
+	parse_err("g|u|preferred||\n\nn1|1|0|0|0|0|1|N|u\n\n\n\n"
+		  "g|1|2|plain|-1|32\n", "ipolicy 'g': field 'vcpu_ratio'");
+}
+
+/* A node memory beyond int64_t used to reach a float-to-integer
+ * conversion (UBSan: outside the range of representable values); every
+ * size is now bounded where it is read. */
+static void test_huge_numbers_refused(void **state)
+{
+	(void)state;
+	parse_err("g|u|preferred||\n\nn1|1e30|0|0|0|0|1|N|u\n\n\n",
+		  "t.data:3: node 'n1': field 't_mem' is out of range");
+	parse_err("g|u|preferred||\n\nn1|1024|-9223372036854775807|0|0|0|1"
+		  "|N|u\n\n\n", "field 'n_mem' is out of range");
+	parse_err("g|u|preferred||\n\nn1|1024|0|0|0|0|1|N|u\n\n"
+		  "i|9223372036854775807|1|1|running|Y|n1||plain|\n"
+		  "j|9223372036854775807|1|1|running|Y|n1||plain|\n\n",
+		  "instance 'i': field 'mem' is out of range");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +323,8 @@ int main(void)
 		cmocka_unit_test(test_incremental_equals_full),
 		cmocka_unit_test(test_capacity_keeps_failover_memory),
 		cmocka_unit_test(test_location_tags_refused),
+		cmocka_unit_test(test_bad_vcpu_ratio_names_owner),
+		cmocka_unit_test(test_huge_numbers_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
