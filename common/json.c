@@ -149,7 +149,10 @@ int json_get_int(const cJSON *obj, const char *path, const char *key,
 	if (!cJSON_IsNumber(it))
 		return json_wrong(path, key, expected, it);
 	d = it->valuedouble;
-	if (!isfinite(d) || d != floor(d) || d < (double)min || d > (double)max)
+	/* (double)INT64_MAX rounds up to 2^63, which int64_t cannot hold:
+	 * refuse it before the conversion, whatever max is */
+	if (!isfinite(d) || d != floor(d) || d < (double)min ||
+	    d > (double)max || d >= 9223372036854775808.0)
 		return json_wrong(path, key, expected, it);
 	*out = (int64_t)d;
 	return 0;
