@@ -163,6 +163,13 @@ static int split_sections(const char *name, char *text, struct sections *sec)
 			*nl = '\0';
 		if (nl != NULL && nl > p && nl[-1] == '\r')
 			nl[-1] = '\0';
+		/* htools_format() ends lines with '\n' alone: a field ending
+		 * in '\r' would read back as a shorter one, or a line of only
+		 * '\r' as a section's end */
+		if (strchr(p, '\r') != NULL)
+			return err_set("%s:%zu: a carriage return inside a line: "
+				       "an htools file has none (a CRLF line "
+				       "end is fine)", name, no + 1);
 		if (sec->nlines == cap) {
 			struct line *t;
 

@@ -311,6 +311,24 @@ static void test_huge_numbers_refused(void **state)
 		  "instance 'i': field 'mem' is out of range");
 }
 
+/* Found by tests/fuzz/fuzz_htools.c: a cluster tag of a lone '\r' (from
+ * "\r\r\n") was accepted, written as "\r\n" and read back as the end of
+ * the section. CRLF line ends still read. */
+static void test_carriage_return_inside_line_refused(void **state)
+{
+	struct sched_problem *p;
+	(void)state;
+
+	parse_err("\n\n\n\r\r\nlr\n\nd", "t.data:4: a carriage return "
+		  "inside a line");
+	parse_err("g|u|preferred||\n\nn1|1|0|0|0|0|1|N|u\r|\n\n\n",
+		  "t.data:3: a carriage return");
+	p = parse_ok("g|u|preferred||\r\n\r\nn1|1024|0|1024|10|10|1|N|u\r\n"
+		     "\r\n\r\n");
+	assert_int_equal(p->nhosts, 1);
+	sched_problem_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_location_tags_refused),
 		cmocka_unit_test(test_bad_vcpu_ratio_names_owner),
 		cmocka_unit_test(test_huge_numbers_refused),
+		cmocka_unit_test(test_carriage_return_inside_line_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
