@@ -20,17 +20,10 @@ struct anchor {
 int anchor_read(const char *path, struct audit_head *out)
 {
 	char *text = NULL;
-	size_t len;
-	int ret = -1;
+	int ret = file_read_all(path, 512, &text, NULL);
 
-	if (file_read_all(path, 512, &text, &len) < 0)
-		goto out;
-	if (audit_head_parse(text, out) < 0) {
+	if (ret == 0 && (ret = audit_head_parse(text, out)) < 0)
 		err_prefix("'%s'", path);
-		goto out;
-	}
-	ret = 0;
-out:
 	free(text);
 	return ret;
 }
@@ -133,7 +126,7 @@ int anchor_open(struct store *st, const char *dir, struct anchor **out)
 {
 	struct anchor *a = calloc(1, sizeof(*a));
 	struct audit_head h;
-	int r;
+	int r, ret = -1;
 
 	if (a == NULL)
 		return err_set("out of memory");
@@ -142,13 +135,13 @@ int anchor_open(struct store *st, const char *dir, struct anchor **out)
 	if (snprintf(a->path, sizeof(a->path), "%s/%s", dir, ANCHOR_FILE) >=
 	    (int)sizeof(a->path)) {
 		err_set("state_dir '%s' is too long", dir);
-		goto fail;
+		goto out;
 	}
 	if (anchor_check_old(a) < 0)
-		goto fail;
+		goto out;
 	r = audit_head_get(st, &h);
 	if (r < 0)
-		goto fail;
+		goto out;
 	if (r == 0) {
 		/* the next entry records a head again; until then there is
 		 * nothing to anchor */
@@ -159,22 +152,24 @@ int anchor_open(struct store *st, const char *dir, struct anchor **out)
 		a->committed = h;
 		/* what the head names is on disk before the file names it */
 		if (store_sync_wal(st) < 0 || anchor_write(a, &h) < 0)
-			goto fail;
+			goto out;
 		log_info("audit head %" PRId64 ":%s (anchored in '%s')", h.seq,
 			 h.hash, a->path);
 	}
 	store_on_commit(st, anchor_committed, a);
-	*out = a;
-	return 0;
-fail:
-	anchor_free(a);
-	return -1;
+	ret = 0;
+out:
+	if (ret == 0)
+		*out = a;
+	else
+		anchor_free(a);
+	return ret;
 }
 
 void anchor_free(struct anchor *a)
 {
-	if (a == NULL)
-		return;
-	pthread_mutex_destroy(&a->mu);
-	free(a);
+	if (a != NULL) {
+		pthread_mutex_destroy(&a->mu);
+		free(a);
+	}
 }

@@ -229,33 +229,22 @@ static void test_field_resplit_detected(void **state)
 	verify_fails(f, NULL, "modified");
 }
 
+/* The head row removed, then the newest entries, then all of them: the
+ * end of the log used to go unchecked without the head. */
 static void test_head_removed_detected(void **state)
 {
+	static const char *const cuts[] = {
+		"DELETE FROM meta WHERE key = 'audit_head'",
+		"DELETE FROM audit WHERE seq > 3",
+		"DELETE FROM audit",
+	};
 	struct fc_test_store *f = *state;
 
 	append_n(f->st, 5);
-	tamper(f, "DELETE FROM meta WHERE key = 'audit_head'");
-	verify_fails(f, NULL, "head (meta 'audit_head') is missing");
-}
-
-static void test_tail_and_head_removed_detected(void **state)
-{
-	struct fc_test_store *f = *state;
-
-	append_n(f->st, 5);
-	tamper(f, "DELETE FROM audit WHERE seq > 3; "
-		  "DELETE FROM meta WHERE key = 'audit_head'");
-	verify_fails(f, NULL, "is missing");
-}
-
-static void test_all_removed_detected(void **state)
-{
-	struct fc_test_store *f = *state;
-
-	append_n(f->st, 5);
-	tamper(f, "DELETE FROM audit; "
-		  "DELETE FROM meta WHERE key = 'audit_head'");
-	verify_fails(f, NULL, "is missing");
+	for (size_t i = 0; i < FC_ARRAY_LEN(cuts); i++) {
+		tamper(f, cuts[i]);
+		verify_fails(f, NULL, "head (meta 'audit_head') is missing");
+	}
 }
 
 /* An empty log of a new database verifies (its head row exists). */
@@ -430,6 +419,9 @@ static void test_anchor_file(void **state)
 	unlink(kept);
 }
 
+/* a test on a new store of its own */
+#define WITH_STORE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,35 +429,20 @@ int main(void)
 		cmocka_unit_test(test_token_new),
 		cmocka_unit_test(test_bearer_and_roles),
 		cmocka_unit_test(test_hash_covers_fields),
-		cmocka_unit_test_setup_teardown(test_chain_intact, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_triggers_refuse_edits, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_edit_detected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete_detected, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_truncation_detected, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_rehash_forgery_detected,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_field_resplit_detected,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head_removed_detected,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tail_and_head_removed_detected,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_all_removed_detected,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_log_intact, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_tail_cut_caught_by_anchor,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_anchor_hash_mismatch,
-						setup, teardown),
+		WITH_STORE(test_chain_intact),
+		WITH_STORE(test_triggers_refuse_edits),
+		WITH_STORE(test_edit_detected),
+		WITH_STORE(test_delete_detected),
+		WITH_STORE(test_truncation_detected),
+		WITH_STORE(test_rehash_forgery_detected),
+		WITH_STORE(test_field_resplit_detected),
+		WITH_STORE(test_head_removed_detected),
+		WITH_STORE(test_empty_log_intact),
+		WITH_STORE(test_tail_cut_caught_by_anchor),
+		WITH_STORE(test_anchor_hash_mismatch),
 		cmocka_unit_test(test_head_parse),
-		cmocka_unit_test_setup_teardown(
-			test_format1_entries_before_boundary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_anchor_file, setup,
-						teardown),
+		WITH_STORE(test_format1_entries_before_boundary),
+		WITH_STORE(test_anchor_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
