@@ -350,7 +350,10 @@ int json_get_int(const cJSON *obj, const char *path, const char *key,
 	snprintf(expected, sizeof(expected),
 		 "an integer from %" PRId64 " to %" PRId64, min, max);
 	if (r > 0 && (!isfinite(d) || d != floor(d) || d < (double)min ||
-		      d > (double)max))
+		      d > (double)max ||
+		      /* (double)INT64_MAX rounds up to 2^63, which int64_t
+		       * cannot hold: refuse it whatever max is */
+		      d >= 9223372036854775808.0))
 		r = json_wrong(path, key, expected, it);
 	if (r >= 0)
 		*out = r > 0 ? (int64_t)d : def;

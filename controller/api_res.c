@@ -598,12 +598,44 @@ void h_token_delete(struct api_ctx *c)
 
 /* ------------------------------------------------------------------ audit */
 
+/* The anchor of ?seq=&hash= (both or neither): 1 with *a, 0 when none
+ * was given, -1 with a 400 answer. */
+static int audit_anchor_query(struct api_ctx *c, struct audit_head *a)
+{
+	const char *seq = api_query(c, "seq"), *hash = api_query(c, "hash");
+	char text[AUDIT_HEAD_TEXT + 8];
+
+	if (seq == NULL && hash == NULL)
+		return 0;
+	if (seq == NULL || hash == NULL) {
+		api_err(c, 400, "invalid_query", seq ? "hash" : "seq",
+			"an anchor is given with both query parameters 'seq' "
+			"and 'hash'");
+		return -1;
+	}
+	if (strlen(seq) > 20 || strlen(hash) > AUTH_HASH_LEN) {
+		err_set("the anchor's 'seq' or 'hash' is too long");
+	} else {
+		snprintf(text, sizeof(text), "%s:%s", seq, hash);
+		if (audit_head_parse(text, a) == 0)
+			return 1;
+	}
+	api_err(c, 400, "invalid_query", "seq", "%s: 'seq' is an entry number "
+		"and 'hash' its 64 lowercase hex digits, as in the state "
+		"directory's audit.anchor", err_msg());
+	return -1;
+}
+
 void h_audit_verify(struct api_ctx *c)
 {
+	struct audit_head anchor;
 	struct audit_report r;
-	cJSON *o;
+	cJSON *o, *h;
+	int an = audit_anchor_query(c, &anchor);
 
-	if (audit_verify(c->ctrl->st, &r) < 0) {
+	if (an < 0)
+		return;
+	if (audit_verify(c->ctrl->st, an ? &anchor : NULL, &r) < 0) {
 		api_err_internal(c, "verifying the audit log");
 		return;
 	}
@@ -617,6 +649,10 @@ void h_audit_verify(struct api_ctx *c)
 		cJSON_AddNumberToObject(o, "bad_seq", (double)r.bad_seq);
 		cJSON_AddStringToObject(o, "reason", r.reason);
 	}
+	h = cJSON_AddObjectToObject(o, "head");
+	cJSON_AddNumberToObject(h, "seq", (double)r.last.seq);
+	cJSON_AddStringToObject(h, "hash", r.last.hash);
+	cJSON_AddBoolToObject(o, "anchored", r.anchored);
 	api_ok(c, 200, o);
 }
 

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "controller/anchor.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
@@ -307,6 +308,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctrl_init(&g_ctrl);
+	if (anchor_open(g_ctrl.st, g_ctrl.cfg.state_dir, &g_ctrl.anchor) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
 	g_ctrl.stats = calloc(api_nroutes, sizeof(*g_ctrl.stats));
 	if (g_ctrl.stats == NULL) {
 		log_error("out of memory");
@@ -391,6 +396,7 @@ out:
 	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);
 	store_close(g_ctrl.st);
+	anchor_free(g_ctrl.anchor);
 	free(g_ctrl.stats);
 	free(cert);
 	free(key);

@@ -215,8 +215,10 @@ const struct finctl_cmd finctl_commands[] = {
 	{"audit", "list", finctl_cmd_list, 0, "after=int,limit=count",
 	 "[--after SEQ] [--limit N]",
 	 "list audit entries", .path = "/v1/audit", COLS(audit_cols)},
-	{"audit", "verify", finctl_audit_verify, 0, "", "",
-	 "check the audit hash chain (exit 1 when tampered)"},
+	{"audit", "verify", finctl_audit_verify, 0, "anchor=",
+	 "[--anchor FILE|SEQ:HASH]",
+	 "check the audit hash chain, and that it still holds an anchor "
+	 "(exit 1 when tampered)"},
 
 	{"token", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list tokens (no secrets)", .path = "/v1/tokens", COLS(token_cols)},

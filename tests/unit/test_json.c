@@ -215,6 +215,30 @@ static void test_describe_utf8(void **state)
 	cJSON_Delete(s);
 }
 
+/* 2^63 is (double)INT64_MAX: it passed the range check and reached the
+ * conversion to int64_t (undefined; x86 gives INT64_MIN). The controller
+ * reads a heartbeat's generation_seen with max INT64_MAX. */
+static void test_int_at_two_to_the_63(void **state)
+{
+	cJSON *root = parse("{\"g\":9223372036854775808,\"h\":1e300,"
+			    "\"m\":-9223372036854775808,"
+			    "\"k\":9007199254740992}");
+	int64_t v = 0;
+	(void)state;
+
+	assert_int_equal(json_get_int(root, "$", "g", true, 0, INT64_MAX, 0,
+				      &v), -1);
+	assert_int_equal(json_get_int(root, "$", "h", true, 0, INT64_MAX, 0,
+				      &v), -1);
+	assert_int_equal(json_get_int(root, "$", "m", true, INT64_MIN, 0, 0,
+				      &v), 0);
+	assert_true(v == INT64_MIN);
+	assert_int_equal(json_get_int(root, "$", "k", true, 0, INT64_MAX, 0,
+				      &v), 0);
+	assert_true(v == 9007199254740992);
+	cJSON_Delete(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_control_and_utf8),
 		cmocka_unit_test(test_duplicate_keys_refused),
 		cmocka_unit_test(test_describe_utf8),
+		cmocka_unit_test(test_int_at_two_to_the_63),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
