@@ -1,7 +1,7 @@
 /* libFuzzer target: agents/agent_spec.c reads the input as one VM spec
  * (schemas/agent-desired.json $defs.vm_spec) or, for an array, as a list
  * of them, as the agent does with the controller's desired state and its
- * manifest files. Corpus: tests/fuzz/corpus/fuzz_agent_spec/. */
+ * manifest files. Corpus: tests/fuzz/seeds/agent_spec/. */
 #include <stddef.h>
 #include <stdint.h>
 

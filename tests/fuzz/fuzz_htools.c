@@ -1,7 +1,7 @@
 /* libFuzzer target: scheduler/htools.c reads the input as an htools text
  * file; what it accepts is written back (htools_format()), read again and
  * scored (ganeti_score_of()), so the numbers it let through also reach
- * the arithmetic behind them. Corpus: tests/fuzz/corpus/fuzz_htools/. */
+ * the arithmetic behind them. Corpus: tests/fuzz/seeds/htools/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* libFuzzer target: scheduler/problem.c reads the input as a JSON
  * placement problem (the format of fincloud-sched and tests/data/sched);
  * what it accepts is written back (sched_problem_to_json()) and must be
- * read again. Corpus: tests/fuzz/corpus/fuzz_problem/. */
+ * read again. Corpus: tests/fuzz/seeds/problem/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -9,7 +9,8 @@ runs=${FC_FUZZ_RUNS:-2000}
 work=$(mktemp -d /tmp/fctest-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 n=0 failed=0
-for t in fuzz_json:json fuzz_config:config; do
+for t in fuzz_json:json fuzz_config:config fuzz_htools:htools \
+	fuzz_problem:problem fuzz_agent_spec:agent_spec; do
 	bin=$FC_BUILD/fuzz/${t%%:*} seeds=$FC_TOP/tests/fuzz/seeds/${t#*:}
 	n=$((n + 1))
 	if [ ! -x "$bin" ]; then
@@ -17,7 +18,7 @@ for t in fuzz_json:json fuzz_config:config; do
 		continue
 	fi
 	mkdir -p "$work/${t%%:*}"
-	if "$bin" -runs="$runs" -max_len=4096 "$work/${t%%:*}" "$seeds" >"$work/log" 2>&1; then
+	if "$bin" -runs="$runs" -max_len=16384 "$work/${t%%:*}" "$seeds" >"$work/log" 2>&1; then
 		echo "ok $n - ${t%%:*}: $runs inputs"
 	else
 		failed=1
