@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
 #include "controller/anchor.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
@@ -20,7 +21,6 @@
 #include "controller/rebalance.h"
 #include "controller/store.h"
 
-#define VERSION "0.1"
 
 /* One thread per connection, and every agent keeps one open (its
  * long-poll): per-connection memory is what grows with the fleet. Headers
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
 		case 'T': k = "tls_cert"; break;
 		case 'K': k = "tls_key"; break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("fincloud-controller %s\n", VERSION); return 0;
+		case 'V': printf("fincloud-controller %s\n", version_str()); return 0;
 		default: usage(stderr); return 2;
 		}
 		if (k && nsets < FC_ARRAY_LEN(sets)) {
