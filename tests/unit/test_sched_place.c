@@ -332,6 +332,46 @@ static void test_availability_group_too_small(void **state)
 	sched_problem_free(p);
 }
 
+/* Members of one group may differ in tags: the group's hosts are those
+ * any member may use. Here only 'db1' needs ssd (one host has it); the
+ * target 0.999 needs three 0.9 hosts, which the group has. */
+static void test_availability_group_tags(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"p\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9,"
+		"  \"tags\": [\"ssd\"]},"
+		" {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9},"
+		" {\"name\": \"c\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9}],"
+		" \"tenants\": [{\"name\": \"t\"}],"
+		" \"groups\": [{\"name\": \"db\", \"tenant\": \"t\","
+		"  \"availability\": 0.999}],"
+		" \"vms\": [{\"name\": \"db1\", \"tenant\": \"t\", \"group\": \"db\","
+		"  \"vcpus\": 1, \"mem_mib\": 1, \"disk_gib\": 1, \"tags\": [\"ssd\"]},"
+		" {\"name\": \"db2\", \"tenant\": \"t\", \"group\": \"db\","
+		"  \"vcpus\": 1, \"mem_mib\": 1, \"disk_gib\": 1},"
+		" {\"name\": \"db3\", \"tenant\": \"t\", \"group\": \"db\","
+		"  \"vcpus\": 1, \"mem_mib\": 1, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_place_opts o = {.no_improve = true};
+	struct sched_result r;
+	(void)state;
+
+	/* The construction alone, without the full MIP. */
+	assert_int_equal(sched_place_all(s, &o, &r), 0);
+	if (r.unplaced != 0)
+		fail_msg("%s", r.reason[0] ? r.reason[0] : "unplaced");
+	assert_int_equal(sched_state_host_of(s, 0), 0);
+	assert_true(sched_state_group_availability(s, 0) >= 0.999 - 1e-12);
+	check_valid_state(s);
+	sched_result_free(&r);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
 static void test_affinity_group_together(void **state)
 {
 	struct sched_problem *p = load(
@@ -634,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_place_one_reason),
 		cmocka_unit_test(test_place_one_spread),
 		cmocka_unit_test(test_availability_group_too_small),
+		cmocka_unit_test(test_availability_group_tags),
 		cmocka_unit_test(test_affinity_group_together),
 		cmocka_unit_test(test_place_all_spread),
 		cmocka_unit_test(test_make_room),
