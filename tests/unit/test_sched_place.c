@@ -196,6 +196,39 @@ static void test_lp_infeasible(void **state)
 	sched_problem_free(p);
 }
 
+/* Dedicated and shared demand that each fit the one host alone but not
+ * together: the LP is infeasible (the shares of a host add up to at most
+ * 1), which GLPK finds and the sums per set do not; the batch solver
+ * then places what fits instead of failing. */
+static void test_lp_dedicated_share_infeasible(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"p\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100}],"
+		" \"tenants\": [{\"name\": \"d\", \"isolation\": \"dedicated\"},"
+		"  {\"name\": \"s\"}],"
+		" \"vms\": [{\"name\": \"d1\", \"tenant\": \"d\", \"vcpus\": 1,"
+		"  \"mem_mib\": 6144, \"disk_gib\": 1},"
+		" {\"name\": \"s1\", \"tenant\": \"s\", \"vcpus\": 1,"
+		"  \"mem_mib\": 6144, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_plan pl;
+	struct sched_result r;
+	(void)state;
+
+	if (sched_plan_lp(s, PLAN_FREE, &pl) != 0)
+		fail_msg("%s", err_msg());
+	assert_false(pl.feasible);
+	sched_plan_free(&pl);
+	assert_int_equal(sched_place_all(s, NULL, &r), 0);
+	assert_int_equal(r.placed, 1);
+	assert_int_equal(r.unplaced, 1);
+	sched_result_free(&r);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
 /* Three prod hosts dedicated to payment-settlement, one with 4 GiB free. */
 static const char *reason_case =
 	"{\"pools\": [{\"name\": \"prod\"}],"
@@ -671,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_lp_restricted_rows),
 		cmocka_unit_test(test_lp_pinned),
 		cmocka_unit_test(test_lp_infeasible),
+		cmocka_unit_test(test_lp_dedicated_share_infeasible),
 		cmocka_unit_test(test_place_one_reason),
 		cmocka_unit_test(test_place_one_spread),
 		cmocka_unit_test(test_availability_group_too_small),
