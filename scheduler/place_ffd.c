@@ -57,6 +57,7 @@ int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 	}
 	if (place_finish(&b, NULL, t0) < 0)
 		goto out;
+	r->method = "ffd";
 	r->constructive_cost = r->cost;
 	ret = 0;
 out:

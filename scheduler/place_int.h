@@ -14,7 +14,8 @@
  *   place_improve.c  closing and swapping hosts;
  *   place_mip.c    the neighbourhood MIP improvement (GLPK);
  *   place_ffd.c    the first-fit decreasing baseline;
- *   place_exact.c  the exact MIP baseline (GLPK).
+ *   place_exact.c  the full MIP (GLPK): the exact baseline, and what
+ *                  sched_place_all() solves on small problems.
  *
  * Host and VM indices are those of the problem (sched_state_problem());
  * every function that can fail returns 0 or -1 with err_set() (out of
@@ -56,12 +57,47 @@ struct batch {
 	double price[DIM_COUNT];
 	struct hostvms *hv;  /* per host: VMs on it */
 	int *gfirst, *gnext; /* members of each group, by index order */
-	double deadline;
 	struct sched_result *r;
-	double mip_seconds;
 	bool no_room;        /* the baseline: no make_room() */
-	double end;          /* make_room() stops here: the call's limit */
+	double end;          /* the call's wall-clock limit (place_now()) */
+	/* The search stops when work reaches work_limit, so that a result
+	 * depends on the input only; end is a last resort (stop_time). */
+	uint64_t work, work_limit;
+	uint64_t mip_work;   /* budget of one neighbourhood MIP */
+	bool stop_time;      /* end was reached before work_limit */
+	/* sched_place_all() only (NULL, false, -inf elsewhere): */
+	const struct sched_state *orig; /* the state before the call, for
+					   the FFD guard */
+	bool *refused;       /* per VM: refused before finishing (groups) */
+	const bool *keep;    /* per VM: placed one by one in a spread pool;
+				the FFD guard keeps it there */
+	bool exact_stopped;  /* the full MIP ran and a limit stopped it */
+	double mip_bound;    /* its bound on the cost of placements leaving
+				out at most mip_left VMs (0: none) */
+	size_t mip_left;
 };
+
+/* Work units, about 0.1 us each on the benchmark machine: a feasibility
+ * check of a (VM, host) pair is 1; a simplex iteration or a branch-and-
+ * bound node of a MIP costs WORK_PER_PIVOT per column of the MIP.
+ * WORK_PER_SECOND turns a time limit into a budget. (Measured on gen
+ * problems of 100 and 1,000 hosts: a MIP of 660 columns, 3,048
+ * iterations and 1,833 nodes took 0.77 s, counted 0.64 s.) */
+#define WORK_PER_PIVOT 2
+#define WORK_PER_SECOND 15000000.0
+
+/* Whether the search may go on: work left and the wall clock not past
+ * b->end (which sets b->stop_time). */
+static inline bool place_budget_left(struct batch *b)
+{
+	if (b->work >= b->work_limit)
+		return false;
+	if (place_now() > b->end) {
+		b->stop_time = true;
+		return false;
+	}
+	return true;
+}
 
 /* VMs with equal sizes, tenant and tags (and no group) are one class: the
  * fill pass takes them by count. */
@@ -176,5 +212,39 @@ int place_mip_round(struct batch *b, const size_t *order, struct sched_rank *k,
 /* Pools (and the whole problem) of at most a few dozen hosts repacked by
  * one MIP each. */
 int place_whole_pools(struct batch *b);
+
+/* ---- place_exact.c: the full MIP ---------------------------------------- */
+
+/* One full-MIP search: its limits (in) and what it found (out). */
+struct place_exact {
+	long node_limit;  /* in: branch-and-bound nodes; <= 0: none */
+	double deadline;  /* in: wall clock (place_now()); <= 0: none */
+	bool found;       /* a placement was assigned */
+	bool optimal;     /* proven */
+	bool stopped;     /* a limit ended the search */
+	bool by_time;     /* ... and it was the wall clock */
+	double cost;      /* of the state after the call */
+	double objective; /* the MIP's: cost + a penalty per VM left out */
+	double bound;     /* best bound on the objective */
+	size_t left;      /* VMs of the model left out */
+	size_t nodes, vars;
+};
+
+/* Solve the full MIP (model in place_exact.c) for the unassigned VMs of s
+ * without skip[v] (skip may be NULL) and assign the best placement found
+ * in s. start (may be NULL) is offered to GLPK as the first incumbent.
+ * 0 (x->found false when stopped before any solution: s unchanged), -1
+ * with err_set() when the problem is too big or GLPK failed. */
+int place_exact_solve(struct sched_state *s, const bool *skip,
+		      const struct sched_state *start, struct place_exact *x);
+
+/* A lower bound on the cost of any placement leaving out no more VMs
+ * than x's (its cost when proven optimal). */
+double place_exact_cost_bound(const struct sched_problem *p,
+			      const struct place_exact *x);
+
+/* Move every VM not pinned in b to its host in other (a state of the same
+ * problem; unassigned there: unassigned here). 0 or -1 (out of memory). */
+int place_adopt(struct batch *b, const struct sched_state *other);
 
 #endif
