@@ -11,10 +11,13 @@
  * of the running hosts: the capacity-plan LP (plan.h) gives the lower
  * bound and the order in which to open hosts and the prices of each
  * dimension; a constructive pass fills hosts in that order with the
- * biggest VMs that fit; then, until the time limit, hosts are closed by
- * moving their VMs elsewhere and small GLPK MIPs repack neighbourhoods
- * (a few hosts and their VMs) at lower cost. VMs assigned before the call
- * stay where they are.
+ * biggest VMs that fit; small problems are then solved by the full MIP
+ * (sched_place_exact()'s model), larger ones improved within a budget of
+ * work units (so that a result depends on its input only): hosts are
+ * closed by moving their VMs elsewhere and small GLPK MIPs repack
+ * neighbourhoods (a few hosts and their VMs) at lower cost. The result is
+ * never worse than first-fit decreasing on the same input. VMs assigned
+ * before the call stay where they are.
  */
 #ifndef FC_SCHED_PLACE_H
 #define FC_SCHED_PLACE_H
