@@ -343,8 +343,7 @@ static int finish(struct batch *b)
 	return 0;
 }
 
-static int ffd_guard(struct batch *b, const struct sched_state *orig,
-		     const bool *refused);
+static int ffd_take(struct batch *b, bool *taken);
 
 /* Count what the call placed, drop the reasons of the VMs placed after
  * all, and say on the others when a stopped search proved nothing. */
@@ -469,9 +468,24 @@ out:
 
 int place_finish(struct batch *b, const struct sched_plan *first, double t0)
 {
-	if (finish(b) < 0 ||
-	    (b->orig != NULL && ffd_guard(b, b->orig, b->refused) < 0) ||
-	    tally(b, t0) < 0 || final_bound(b, first) < 0)
+	bool taken;
+
+	if (finish(b) < 0 || ffd_take(b, &taken) < 0)
+		return -1;
+	if (taken) {
+		/* FFD's placement, finished by this call's rules: the VMs
+		 * it left out get their reasons. */
+		for (size_t v = 0; v < b->p->nvms; v++) {
+			if (b->refused != NULL && b->refused[v])
+				continue;
+			free(b->r->reason[v]);
+			b->r->reason[v] = NULL;
+		}
+		b->no_room = true;
+		if (finish(b) < 0)
+			return -1;
+	}
+	if (tally(b, t0) < 0 || final_bound(b, first) < 0)
 		return -1;
 	b->r->seconds = place_now() - t0;
 	return 0;
@@ -604,51 +618,46 @@ out:
 	return ret;
 }
 
-/* Never worse than first-fit decreasing: FFD from the state before the
- * call (orig), groups refused by this call left out, replaces the result
- * when it is better; its reasons come with it. */
-static int ffd_guard(struct batch *b, const struct sched_state *orig,
-		     const bool *refused)
+/* Work units charged for one run of first-fit decreasing, per VM
+ * (measured: about 1 s for 100,000 VMs on 10,000 hosts). */
+#define FFD_WORK_PER_VM 150
+
+/* First-fit decreasing from the state before the call (b->orig), with the
+ * VMs this call placed in spread pools where they are and the groups it
+ * refused left out, into b->ffd: the placement the result must never be
+ * worse than. */
+static int ffd_run(struct batch *b)
 {
 	const struct sched_problem *p = b->p;
-	struct sched_state *f = sched_state_clone(orig);
 	struct sched_result rf = {0};
-	int ret = -1;
 
-	if (f == NULL) {
-		err_set("out of memory");
-		goto out;
-	}
+	b->ffd = sched_state_clone(b->orig);
+	if (b->ffd == NULL)
+		return -1;
 	for (size_t v = 0; v < p->nvms; v++)
-		if (b->keep != NULL && b->keep[v] &&
-		    sched_state_host_of(b->s, v) >= 0)
-			sched_state_assign(f, v,
+		if (b->keep[v] && sched_state_host_of(b->s, v) >= 0)
+			sched_state_assign(b->ffd, v,
 					   (size_t)sched_state_host_of(b->s, v));
-	if (sched_place_ffd(f, &rf) < 0)
-		goto out;
-	b->work += p->nvms; /* its checks are few; counted as one a VM */
-	for (size_t v = 0; v < p->nvms; v++)
-		if (refused[v])
-			sched_state_unassign(f, v);
-	if (better(f, b->s)) {
-		if (place_adopt(b, f) < 0)
-			goto out;
-		b->r->method = "ffd";
-		b->r->optimal = false;
-		for (size_t v = 0; v < p->nvms; v++) {
-			if (sched_state_host_of(b->s, v) >= 0 || refused[v] ||
-			    rf.reason[v] == NULL)
-				continue;
-			free(b->r->reason[v]);
-			b->r->reason[v] = rf.reason[v];
-			rf.reason[v] = NULL;
-		}
-	}
-	ret = 0;
-out:
+	if (sched_place_ffd(b->ffd, &rf) < 0)
+		return -1;
 	sched_result_free(&rf);
-	sched_state_free(f);
-	return ret;
+	b->work += FFD_WORK_PER_VM * (uint64_t)p->nvms;
+	for (size_t v = 0; v < p->nvms; v++)
+		if (b->refused[v])
+			sched_state_unassign(b->ffd, v);
+	return 0;
+}
+
+/* Replace the placement with b->ffd when that is better; *taken says
+ * whether it was. */
+static int ffd_take(struct batch *b, bool *taken)
+{
+	*taken = b->ffd != NULL && better(b->ffd, b->s);
+	if (!*taken)
+		return 0;
+	b->r->method = "ffd";
+	b->r->optimal = false;
+	return place_adopt(b, b->ffd);
 }
 
 int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
@@ -768,8 +777,16 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	r->constructive_cost = sched_state_cost(s);
 	for (size_t v = 0; v < p->nvms; v++)
 		b.refused[v] = r->reason[v] != NULL;
+	/* FFD's placement: the search starts from it when it is better,
+	 * and the result is compared with it again at the end. */
+	{
+		bool taken;
 
-	/* Small problems: the full MIP, from the construction. */
+		if (ffd_run(&b) < 0 || ffd_take(&b, &taken) < 0)
+			goto out;
+	}
+
+	/* Small problems: the full MIP, from the better start. */
 	if (!o->no_improve && try_exact(&b, keep, limit) < 0)
 		goto out;
 	if (!o->no_improve && !r->optimal && place_whole_pools(&b) < 0)
@@ -810,6 +827,7 @@ out:
 	free(ak);
 	free(keep);
 	free(b.refused);
+	sched_state_free(b.ffd);
 	sched_state_free(orig);
 	if (ret < 0)
 		sched_result_free(r);
