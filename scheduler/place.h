@@ -47,10 +47,12 @@ enum sched_bound_kind {
 				  placed */
 	SCHED_BOUND_MIP,      /* the full MIP's best bound (every VM placed,
 				 search stopped at its limit) */
+	SCHED_BOUND_ASSIGN_LP, /* the LP relaxation of the full MIP (every
+				  VM placed), on small problems */
 	SCHED_BOUND_OPTIMAL,  /* the full MIP proved the cost optimal */
 };
 
-/* "lp", "lp_placed", "mip", "optimal". */
+/* "lp", "lp_placed", "mip", "assignment_lp", "optimal". */
 const char *sched_bound_kind_name(enum sched_bound_kind k);
 
 /* How the batch call ended (sched_result.stop). */

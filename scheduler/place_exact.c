@@ -687,6 +687,42 @@ out:
 	return ret;
 }
 
+int place_exact_lp_bound(const struct sched_state *s, const bool *skip,
+			 double *bound)
+{
+	const struct sched_problem *p = sched_state_problem(s);
+	struct model m = {.s = s, .p = p, .skip = skip, .nh = p->nhosts,
+			  .nv = p->nvms};
+	glp_smcp lpp;
+	double out = 0;
+	int ret = -1;
+
+	*bound = -1;
+	if (model_build(&m) < 0)
+		goto out;
+	if (m.ncols == 0) {
+		ret = 0;
+		goto out;
+	}
+	glp_init_smcp(&lpp);
+	lpp.msg_lev = GLP_MSG_OFF;
+	lpp.presolve = GLP_ON;
+	if (glp_simplex(m.mip, &lpp) != 0 || glp_get_status(m.mip) != GLP_OPT) {
+		ret = 0; /* no bound from it: the caller keeps its own */
+		goto out;
+	}
+	/* A bound on placing every VM only when the relaxation leaves none
+	 * out (else it speaks of fewer VMs). */
+	for (size_t c = 0; c < m.ncls; c++)
+		out += glp_get_col_prim(m.mip, m.ucol[c]);
+	if (out < 1e-6)
+		*bound = glp_get_obj_val(m.mip);
+	ret = 0;
+out:
+	model_free(&m);
+	return ret;
+}
+
 int sched_place_exact(struct sched_state *s, double time_limit,
 		      struct sched_exact_result *out)
 {

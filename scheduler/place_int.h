@@ -59,6 +59,7 @@ struct batch {
 	int *gfirst, *gnext; /* members of each group, by index order */
 	struct sched_result *r;
 	bool no_room;        /* the baseline: no make_room() */
+	bool no_bound;       /* place_finish() leaves the bound at 0 */
 	double end;          /* the call's wall-clock limit (place_now()) */
 	/* The search stops when work reaches work_limit, so that a result
 	 * depends on the input only; end is a last resort (stop_time). */
@@ -146,10 +147,10 @@ void place_set_prices(struct batch *b, const struct sched_plan *pl);
 size_t *place_host_order(struct batch *b, const struct sched_plan *pl);
 
 /* End a batch call: place the VMs left one by one (with make-room moves
- * unless b->no_room), record why the others cannot go in b->r->reason,
- * fill b->r's counts and cost, its lower bound and gap (first's cost when
- * every VM was placed and first, the LP of the whole problem, may be
- * NULL, is feasible; else the LP over the VMs the call placed) and the
+ * unless b->no_room), compare with b->ffd (when set), record why the
+ * others cannot go in b->r->reason, fill b->r's counts and cost, its
+ * lower bound, bound_kind and gap (unless b->no_bound; first, the LP of
+ * the whole problem at the start of the call, may be NULL) and the
  * seconds since t0 (place_now()). */
 int place_finish(struct batch *b, const struct sched_plan *first, double t0);
 
@@ -202,6 +203,12 @@ int place_close_pass(struct batch *b, struct sched_rank *k, size_t *active,
  * pool; order is the opening order. */
 int place_swap_pass(struct batch *b, const size_t *order, bool *progress);
 
+/* ---- place_ffd.c: the baseline --------------------------------------- */
+
+/* sched_place_ffd() without the bound when with_bound is false (r's
+ * lower_bound and gap stay 0): what sched_place_all() compares with. */
+int place_ffd(struct sched_state *s, struct sched_result *r, bool with_bound);
+
 /* ---- place_mip.c: neighbourhood MIPs ------------------------------------ */
 
 /* One round of neighbourhood MIPs around each movable running host; rng
@@ -238,6 +245,13 @@ struct place_exact {
  * with err_set() when the problem is too big or GLPK failed. */
 int place_exact_solve(struct sched_state *s, const bool *skip,
 		      const struct sched_state *start, struct place_exact *x);
+
+/* The LP relaxation of the full MIP over the unassigned VMs of s without
+ * skip[v]: *bound is its optimum, a lower bound on the cost of placing
+ * every one of them, or -1 when the relaxation leaves some out or GLPK
+ * gives no optimum. -1 with err_set() when out of memory. */
+int place_exact_lp_bound(const struct sched_state *s, const bool *skip,
+			 double *bound);
 
 /* A lower bound on the cost of any placement leaving out no more VMs
  * than x's (its cost when proven optimal). */
