@@ -764,6 +764,41 @@ static void test_bound_counts_unplaced(void **state)
 	sched_problem_free(p);
 }
 
+/* Three 5 GiB VMs, three 8 GiB hosts: the capacity-plan LP pays for
+ * 15 GiB (1.875 hosts); the LP relaxation of the full MIP knows that a
+ * host takes one of them and says 3, the cost. */
+static void test_bound_assignment_lp(void **state)
+{
+	struct sched_problem *p = load(
+		"{\"pools\": [{\"name\": \"p\"}],"
+		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
+		" {\"name\": \"b\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
+		" {\"name\": \"c\", \"pool\": \"p\", \"vcpus\": 8,"
+		"  \"mem_mib\": 8192, \"disk_gib\": 100}],"
+		" \"tenants\": [{\"name\": \"t\"}],"
+		" \"vms\": [{\"name\": \"v1\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 5120, \"disk_gib\": 1},"
+		" {\"name\": \"v2\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 5120, \"disk_gib\": 1},"
+		" {\"name\": \"v3\", \"tenant\": \"t\", \"vcpus\": 1,"
+		"  \"mem_mib\": 5120, \"disk_gib\": 1}]}");
+	struct sched_state *s = sched_state_new(p);
+	struct sched_place_opts o = {.no_improve = true};
+	struct sched_result r;
+	(void)state;
+
+	assert_int_equal(sched_place_all(s, &o, &r), 0);
+	assert_int_equal(r.unplaced, 0);
+	NEAR(r.cost, 3);
+	assert_int_equal(r.bound_kind, SCHED_BOUND_ASSIGN_LP);
+	NEAR(r.lower_bound, 3);
+	sched_result_free(&r);
+	sched_state_free(s);
+	sched_problem_free(p);
+}
+
 /* Where first-fit decreasing beat the search (gen problems found by
  * trying seeds: 64.86 against FFD's 64.78 at 10 x 60 seed 13; the
  * construction alone, 150.57, 155.72 and 201.94 against 147.77, 153.40
@@ -926,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_12x80_optimal),
 		cmocka_unit_test(test_fixture_dedicated_pool),
 		cmocka_unit_test(test_bound_counts_unplaced),
+		cmocka_unit_test(test_bound_assignment_lp),
 		cmocka_unit_test(test_never_worse_than_ffd),
 		cmocka_unit_test(test_gen_reproducible),
 		cmocka_unit_test(test_capacity),
