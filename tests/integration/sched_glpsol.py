@@ -3,8 +3,12 @@
 solved by glpsol, written independently of scheduler/place_exact.c so that
 each checks the other.
 
-usage: sched_glpsol.py PROBLEM.json SECONDS
-prints JSON: {"status", "optimal", "cost", "placed", "unplaced", "seconds"}
+usage: sched_glpsol.py PROBLEM.json SECONDS [PLACE-OUTPUT.json]
+prints JSON: {"status", "optimal", "cost", "placed", "unplaced", "seconds"};
+with the output of `fincloud-sched place` on the same problem, compares
+instead and prints one line: exit 1 when place leaves out more VMs than
+glpsol, costs less than a proven optimum or more than 1.01 times it, or
+reports a bound above it.
 
 The model, over one binary x[v,j] per VM without a host and host it may
 use (host up, pool allowed for the tenant, every tag of the VM on the host):
@@ -161,10 +165,35 @@ def main():
     for m in re.finditer(r"^\s*\d+\s+(\S+)\s*(?:\n\s*)?\*\s+(\S+)", report, re.M):
         vals[m.group(1)] = float(m.group(2))
     unplaced = sum(1 for i in free if vals.get(f"u_{i}", 0) > 0.5)
-    print(json.dumps({"status": status, "optimal": status == "INTEGER OPTIMAL",
-                      "cost": objv - big * unplaced, "placed": len(free) - unplaced,
-                      "unplaced": unplaced, "seconds": round(took, 2)}))
+    g = {"status": status, "optimal": status == "INTEGER OPTIMAL",
+         "cost": objv - big * unplaced, "placed": len(free) - unplaced,
+         "unplaced": unplaced, "seconds": round(took, 2)}
+    if len(sys.argv) < 4:
+        print(json.dumps(g))
+        return 0
+    return compare(json.load(open(sys.argv[3])), g)
+
+
+def compare(p, g):
+    errs = []
+    out = len(p["unplaced"])
+    if out > g["unplaced"]:
+        errs.append(f"{out} unplaced, glpsol {g['unplaced']}")
+    if g["optimal"] and out == g["unplaced"]:
+        if p["cost"] < g["cost"] - 1e-6:
+            errs.append("cost below glpsol's optimum")
+        if p["cost"] > g["cost"] * 1.01 + 1e-9:
+            errs.append("cost above 1.01 x glpsol's optimum")
+        if p["lower_bound"] > g["cost"] + 1e-6:
+            errs.append("bound above the optimum")
+    if p["optimal"] != (p["bound_kind"] == "optimal"):
+        errs.append("optimal and bound_kind disagree")
+    print(f"cost {p['cost']:.2f} ({out} out, {p['bound_kind']} bound "
+          f"{p['lower_bound']:.2f}), glpsol {g['cost']:.2f} ({g['unplaced']} out, "
+          f"{'optimal' if g['optimal'] else 'not proven'} in {g['seconds']} s)"
+          + ("; " + "; ".join(errs) if errs else ""))
+    return 1 if errs else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
