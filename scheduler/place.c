@@ -81,6 +81,7 @@ void place_batch_free(struct batch *b)
 	free(b->hv);
 	free(b->gfirst);
 	free(b->gnext);
+	sched_state_free(b->orig);
 	free(b->pinned);
 	free(b->npinned);
 	free(b->w);
@@ -207,9 +208,10 @@ int place_batch_init(struct batch *b, struct sched_state *s,
 	r->nreason = p->nvms;
 	b->gfirst = malloc((p->ngroups + 1) * sizeof(*b->gfirst));
 	b->gnext = malloc((p->nvms + 1) * sizeof(*b->gnext));
+	b->orig = sched_state_clone(s);
 	if (b->pinned == NULL || b->npinned == NULL || b->w == NULL ||
 	    b->hv == NULL || r->reason == NULL || b->gfirst == NULL ||
-	    b->gnext == NULL)
+	    b->gnext == NULL || b->orig == NULL)
 		return err_set("out of memory for placing %zu vms", p->nvms);
 	for (size_t g = 0; g < p->ngroups; g++)
 		b->gfirst[g] = -1;
@@ -396,20 +398,15 @@ static int final_bound(struct batch *b, const struct sched_plan *first)
 {
 	const struct sched_problem *p = b->p;
 	struct sched_result *r = b->r;
-	struct sched_state *orig = NULL;
+	struct sched_state *orig = b->orig;
 	struct sched_plan pl = {0};
-	bool *mask = NULL;
+	bool *mask = calloc(p->nvms + 1, sizeof(*mask));
 	int ret = -1;
 
-	orig = sched_state_new(p);
-	mask = calloc(p->nvms + 1, sizeof(*mask));
-	if (orig == NULL || mask == NULL) {
+	if (mask == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
-	for (size_t v = 0; v < p->nvms; v++)
-		if (!b->pinned[v])
-			sched_state_unassign(orig, v);
 	if (first == NULL) {
 		if (sched_plan_lp(orig, PLAN_PINNED, &pl) < 0)
 			goto out;
@@ -477,9 +474,8 @@ static int final_bound(struct batch *b, const struct sched_plan *first)
 	r->gap = r->lower_bound > 0 ? r->cost / r->lower_bound - 1 : 0;
 	ret = 0;
 out:
-	sched_plan_free(&pl);
-	sched_state_free(orig);
 	free(mask);
+	sched_plan_free(&pl);
 	return ret;
 }
 
@@ -687,7 +683,6 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	struct sched_plan pl = {0};
 	size_t *order = NULL, *waiting = NULL, nwaiting = 0, *active = NULL;
 	struct sched_rank *ak = NULL;
-	struct sched_state *orig = NULL;
 	bool *keep = NULL;
 	double t0 = place_now(), limit;
 	uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -717,11 +712,9 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 	ak = calloc(p->nhosts + 1, sizeof(*ak));
 	keep = calloc(p->nvms + 1, sizeof(*keep));
 	b.refused = calloc(p->nvms + 1, sizeof(*b.refused));
-	orig = sched_state_clone(s);
 	if (order == NULL || waiting == NULL || active == NULL || ak == NULL ||
-	    keep == NULL || b.refused == NULL || orig == NULL)
+	    keep == NULL || b.refused == NULL)
 		goto oom;
-	b.orig = orig;
 	b.keep = keep;
 
 	/* VMs that may only use spread pools (one by one, least loaded),
@@ -846,7 +839,6 @@ out:
 	free(keep);
 	free(b.refused);
 	sched_state_free(b.ffd);
-	sched_state_free(orig);
 	if (ret < 0)
 		sched_result_free(r);
 	return ret;

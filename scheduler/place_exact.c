@@ -63,18 +63,14 @@ struct model {
 
 static void model_free(struct model *m)
 {
+	int **arrays[] = {&m->seg,   &m->pinseg, &m->cls_of, &m->first,
+			  &m->next,  &m->count,  &m->xcol,   &m->ucol,
+			  &m->qcol,  &m->acol};
+
 	if (m->mip != NULL)
 		glp_delete_prob(m->mip);
-	free(m->seg);
-	free(m->pinseg);
-	free(m->cls_of);
-	free(m->first);
-	free(m->next);
-	free(m->count);
-	free(m->xcol);
-	free(m->ucol);
-	free(m->qcol);
-	free(m->acol);
+	for (size_t i = 0; i < FC_ARRAY_LEN(arrays); i++)
+		free(*arrays[i]);
 	free(m->ub);
 	lpmat_free(&m->mat);
 }

@@ -67,7 +67,7 @@ struct batch {
 	uint64_t mip_work;   /* budget of one neighbourhood MIP */
 	bool stop_time;      /* end was reached before work_limit */
 	/* sched_place_all() only (NULL, false, -inf elsewhere): */
-	const struct sched_state *orig; /* the state before the call */
+	struct sched_state *orig; /* the state before the call (owned) */
 	struct sched_state *ffd; /* first-fit decreasing's placement: the
 				    result is never worse */
 	bool *refused;       /* per VM: refused before finishing (groups) */
