@@ -86,7 +86,7 @@ struct batch {
  * problems of 100 and 1,000 hosts: a MIP of 660 columns, 3,048
  * iterations and 1,833 nodes took 0.77 s, counted 0.64 s.) */
 #define WORK_PER_PIVOT 2
-#define WORK_PER_SECOND 15000000.0
+#define WORK_PER_SECOND 12000000.0
 
 /* Whether the search may go on: work left and the wall clock not past
  * b->end (which sets b->stop_time). */
