@@ -590,6 +590,11 @@ static int try_exact(struct batch *b, const bool *keep, double limit)
 	for (size_t v = 0; v < p->nvms; v++)
 		if (!b->pinned[v] && !keep[v] && b->r->reason[v] == NULL)
 			pairs += p->nhosts;
+	/* The MIP knows cost only: a spread pool would be packed. */
+	for (size_t h = 0; h < p->nhosts; h++)
+		if (p->hosts[h].state == HOST_UP &&
+		    p->pools[p->hosts[h].pool].policy == POLICY_SPREAD)
+			pairs = 0;
 	if (pairs == 0 || pairs > EXACT_PAIRS)
 		return 0;
 	e = sched_state_clone(b->s);
