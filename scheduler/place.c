@@ -612,8 +612,11 @@ static int try_exact(struct batch *b, const bool *keep, double limit)
 	x.node_limit = (long)(0.6 * limit * EXACT_WORK_PER_SECOND /
 			      (double)(pairs + p->nhosts));
 	x.deadline = b->end;
-	if (place_exact_solve(e, skip, b->s, &x) < 0)
+	/* The MIP is an extra: when GLPK fails, the heuristics go on. */
+	if (place_exact_solve(e, skip, b->s, &x) < 0) {
+		ret = 0;
 		goto out;
+	}
 	b->work += WORK_PER_PIVOT * (uint64_t)x.vars * (uint64_t)x.nodes;
 	b->stop_time = b->stop_time || x.by_time;
 	b->exact_stopped = x.stopped;
