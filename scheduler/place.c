@@ -401,11 +401,21 @@ static int final_bound(struct batch *b, const struct sched_plan *first)
 	struct sched_state *orig = b->orig;
 	struct sched_plan pl = {0};
 	bool *mask = calloc(p->nvms + 1, sizeof(*mask));
+	bool *nowhere = calloc(p->nvms + 1, sizeof(*nowhere));
+	size_t nnowhere = 0;
 	int ret = -1;
 
-	if (mask == NULL) {
+	if (mask == NULL || nowhere == NULL) {
 		err_set("out of memory");
 		goto out;
+	}
+	/* VMs no host may ever take (pool, tags, host state): no placement
+	 * has them, so the bounds leave them out. */
+	for (size_t v = 0; v < p->nvms; v++) {
+		nowhere[v] = !b->pinned[v];
+		for (size_t h = 0; h < p->nhosts && nowhere[v]; h++)
+			nowhere[v] = !sched_state_compatible(orig, v, h);
+		nnowhere += nowhere[v];
 	}
 	if (first == NULL) {
 		if (sched_plan_lp(orig, PLAN_PINNED, &pl) < 0)
@@ -415,28 +425,18 @@ static int final_bound(struct batch *b, const struct sched_plan *first)
 	r->bound_kind = SCHED_BOUND_LP;
 	r->lower_bound = first->cost;
 	if (!first->feasible) {
-		/* Leave out the VMs no host may ever take (pool, tags, host
-		 * state): no placement has them; then, if the rest still
-		 * cannot all fit, keep only the VMs placed. */
+		/* Without the VMs that have no host; if the rest still
+		 * cannot all fit, only the VMs placed. */
 		struct sched_plan part;
 		bool done = false;
 
 		r->bound_kind = SCHED_BOUND_LP_PLACED;
 		for (int pass = 0; pass < 2 && !done; pass++) {
-			for (size_t v = 0; v < p->nvms; v++) {
-				mask[v] = false;
-				if (b->pinned[v])
-					continue;
-				if (pass == 1) {
-					mask[v] = sched_state_host_of(b->s, v) >=
-						  0;
-					continue;
-				}
-				for (size_t h = 0; h < p->nhosts && !mask[v];
-				     h++)
-					mask[v] = sched_state_compatible(orig,
-									 v, h);
-			}
+			for (size_t v = 0; v < p->nvms; v++)
+				mask[v] = !b->pinned[v] &&
+					  (pass == 0 ? !nowhere[v]
+						     : sched_state_host_of(
+							       b->s, v) >= 0);
 			if (sched_plan_lp_subset(orig, PLAN_PINNED, mask,
 						 &part) < 0)
 				goto out;
@@ -456,17 +456,21 @@ static int final_bound(struct batch *b, const struct sched_plan *first)
 	if (!r->optimal && p->nvms * p->nhosts <= ASSIGN_LP_PAIRS) {
 		double lpb;
 
-		if (place_exact_lp_bound(orig, NULL, &lpb) < 0)
+		if (place_exact_lp_bound(orig, nowhere, &lpb) < 0)
 			goto out;
 		if (lpb > r->lower_bound) {
 			r->bound_kind = SCHED_BOUND_ASSIGN_LP;
 			r->lower_bound = lpb;
 		}
 	}
+	/* The MIP's bound holds for placements leaving out at most
+	 * mip_left VMs: those that place every VM some host may take when
+	 * it left out only those. */
 	if (r->optimal) {
 		r->bound_kind = SCHED_BOUND_OPTIMAL;
 		r->lower_bound = r->cost;
-	} else if ((b->mip_left == 0 || r->bound_kind == SCHED_BOUND_LP_PLACED) &&
+	} else if ((b->mip_left <= nnowhere ||
+		    r->bound_kind == SCHED_BOUND_LP_PLACED) &&
 		   b->mip_bound > r->lower_bound) {
 		r->bound_kind = SCHED_BOUND_MIP;
 		r->lower_bound = b->mip_bound;
@@ -475,6 +479,7 @@ static int final_bound(struct batch *b, const struct sched_plan *first)
 	ret = 0;
 out:
 	free(mask);
+	free(nowhere);
 	sched_plan_free(&pl);
 	return ret;
 }
