@@ -390,10 +390,11 @@ static int tally(struct batch *b, double t0)
 }
 
 /* The bound over every VM without a host before the call (placed or not)
- * with the pinned ones where they are: first (the LP at the start of the
- * call, may be NULL) or solved here; when that LP is infeasible (the VMs
- * cannot all fit), the LP over the VMs placed. The full MIP's bound or
- * proof replaces it when it says more (b->mip_bound, r->optimal). */
+ * with the pinned ones where they are: the capacity-plan LP, first (the
+ * LP at the start of the call, may be NULL) or solved here; when that LP
+ * is infeasible (the VMs cannot all fit), the LP over the VMs placed. The
+ * LP relaxation of the full MIP (small problems), the full MIP's bound or
+ * its proof replace it when they say more (b->mip_bound, r->optimal). */
 static int final_bound(struct batch *b, const struct sched_plan *first)
 {
 	const struct sched_problem *p = b->p;

@@ -66,8 +66,8 @@ struct batch {
 	uint64_t work, work_limit;
 	uint64_t mip_work;   /* budget of one neighbourhood MIP */
 	bool stop_time;      /* end was reached before work_limit */
-	/* sched_place_all() only (NULL, false, -inf elsewhere): */
 	struct sched_state *orig; /* the state before the call (owned) */
+	/* sched_place_all() only (NULL, false, 0 elsewhere): */
 	struct sched_state *ffd; /* first-fit decreasing's placement: the
 				    result is never worse */
 	bool *refused;       /* per VM: refused before finishing (groups) */
@@ -84,7 +84,8 @@ struct batch {
  * bound node of a MIP costs WORK_PER_PIVOT per column of the MIP.
  * WORK_PER_SECOND turns a time limit into a budget. (Measured on gen
  * problems of 100 and 1,000 hosts: a MIP of 660 columns, 3,048
- * iterations and 1,833 nodes took 0.77 s, counted 0.64 s.) */
+ * iterations and 1,833 nodes took 0.77 s and counts 0.54 s; with a
+ * busy machine's margin.) */
 #define WORK_PER_PIVOT 2
 #define WORK_PER_SECOND 12000000.0
 
@@ -132,6 +133,10 @@ void place_batch_free(struct batch *b);
 int place_assign(struct batch *b, size_t vm, size_t host);
 /* Take vm off its host, if it has one. */
 void place_unassign(struct batch *b, size_t vm);
+
+/* Move every VM not pinned in b to its host in other (a state of the same
+ * problem; unassigned there: unassigned here). 0 or -1 (out of memory). */
+int place_adopt(struct batch *b, const struct sched_state *other);
 
 /* Prices per unit of each dimension in b->price and the VMs' weights in
  * b->w. With the capacity-plan LP pl: its duals when they say something,
@@ -257,9 +262,5 @@ int place_exact_lp_bound(const struct sched_state *s, const bool *skip,
  * than x's (its cost when proven optimal). */
 double place_exact_cost_bound(const struct sched_problem *p,
 			      const struct place_exact *x);
-
-/* Move every VM not pinned in b to its host in other (a state of the same
- * problem; unassigned there: unassigned here). 0 or -1 (out of memory). */
-int place_adopt(struct batch *b, const struct sched_state *other);
 
 #endif
