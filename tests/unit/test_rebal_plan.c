@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "tests/unit/fc_test.h"
+#include "tests/unit/sched_fixture.h"
 
 #include "common/err.h"
 #include "scheduler/ganeti_score.h"
@@ -14,17 +15,6 @@
 #include "scheduler/rebalance.h"
 #include "scheduler/state.h"
 
-static struct sched_problem *from_json(const char *text)
-{
-	struct sched_problem *p = NULL;
-	cJSON *root = cJSON_Parse(text);
-
-	assert_non_null(root);
-	if (sched_problem_from_json(root, &p) < 0)
-		fail_msg("problem: %s", err_msg());
-	cJSON_Delete(root);
-	return p;
-}
 
 static struct sched_problem *from_htools(const char *name)
 {
@@ -161,7 +151,7 @@ static void assert_each_vm_once(const struct rebal_result *r)
 
 static void test_spread_json_feasible_once_better(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct rebal_opts o;
 	struct rebal_result r;
 	size_t i;
@@ -193,7 +183,7 @@ static void test_spread_json_feasible_once_better(void **state)
 
 static void test_max_moves_honoured(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct rebal_opts o;
 	struct rebal_result r;
 	(void)state;
@@ -216,7 +206,7 @@ static void test_max_moves_honoured(void **state)
 
 static void test_min_gain_stops_spread(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct rebal_opts o;
 	struct rebal_result r;
 	(void)state;
@@ -234,7 +224,7 @@ static void test_min_gain_stops_spread(void **state)
 
 static void test_evacuate_empties_host(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct rebal_opts o;
 	struct rebal_result r;
 	size_t evac[1] = { 0 }, v, on_h0 = 0, evac_moves = 0, i;
@@ -269,7 +259,7 @@ static void test_evacuate_empties_host(void **state)
  * and its (never allocated) VM list is not read. */
 static void test_evacuate_empty_host(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct rebal_opts o;
 	struct rebal_result r;
 	size_t evac[1] = { 5 }, i; /* h5 runs no VM */
@@ -294,7 +284,7 @@ static void test_evacuate_empty_host(void **state)
 
 static void test_pack_empties_lp_unneeded_hosts(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct sched_state *s = sched_state_new(p);
 	struct sched_plan pl = { 0 };
 	struct rebal_opts o;
@@ -352,7 +342,7 @@ static void test_pack_empties_lp_unneeded_hosts(void **state)
  * host: both reported, repaired by the first moves. */
 static void test_broken_start_reported_and_repaired(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct rebal_opts o;
 	struct rebal_result r;
 	size_t i;
@@ -442,7 +432,7 @@ static void test_htools_evacuate_pinned_is_reported(void **state)
 
 static void test_json_output(void **state)
 {
-	struct sched_problem *p = from_json(skewed);
+	struct sched_problem *p = sched_fixture_load(skewed);
 	struct rebal_opts o;
 	struct rebal_result r;
 	cJSON *j, *moves, *m;

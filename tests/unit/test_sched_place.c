@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "tests/unit/fc_test.h"
+#include "tests/unit/sched_fixture.h"
 
 #include "common/err.h"
 #include "common/json.h"
@@ -14,22 +15,11 @@
 #include "scheduler/problem.h"
 #include "scheduler/state.h"
 
-static struct sched_problem *load(const char *text)
-{
-	struct sched_problem *p = NULL;
-	cJSON *root = NULL;
-
-	assert_int_equal(json_parse(text, strlen(text), "t", &root), 0);
-	if (sched_problem_from_json(root, &p) != 0)
-		fail_msg("%s", err_msg());
-	cJSON_Delete(root);
-	return p;
-}
 
 static double lp_cost(const char *text, enum sched_plan_mode mode,
 		      double *x, size_t nx)
 {
-	struct sched_problem *p = load(text);
+	struct sched_problem *p = sched_fixture_load(text);
 	struct sched_state *s = sched_state_new(p);
 	struct sched_plan pl;
 	double cost;
@@ -178,7 +168,7 @@ static void test_lp_pinned(void **state)
 
 static void test_lp_infeasible(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 1,"
 		"  \"mem_mib\": 100, \"disk_gib\": 100}],"
@@ -202,7 +192,7 @@ static void test_lp_infeasible(void **state)
  * then places what fits instead of failing. */
 static void test_lp_dedicated_share_infeasible(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100}],"
@@ -266,7 +256,7 @@ static const char *reason_case =
 
 static void test_place_one_reason(void **state)
 {
-	struct sched_problem *p = load(reason_case);
+	struct sched_problem *p = sched_fixture_load(reason_case);
 	struct sched_state *s = sched_state_new(p);
 	char why[512] = "";
 	(void)state;
@@ -288,7 +278,7 @@ static void test_place_one_reason(void **state)
 
 static void test_place_one_spread(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"web\", \"policy\": \"spread\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"web\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
@@ -320,7 +310,7 @@ static void test_place_one_spread(void **state)
 
 static void test_availability_group_too_small(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9},"
@@ -370,7 +360,7 @@ static void test_availability_group_too_small(void **state)
  * target 0.999 needs three 0.9 hosts, which the group has. */
 static void test_availability_group_tags(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"availability\": 0.9,"
@@ -407,7 +397,7 @@ static void test_availability_group_tags(void **state)
 
 static void test_affinity_group_together(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
@@ -441,7 +431,7 @@ static void test_affinity_group_together(void **state)
  * pool's hosts, not packed. */
 static void test_place_all_spread(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"web\", \"policy\": \"spread\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"web\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
@@ -477,7 +467,7 @@ static void test_place_all_spread(void **state)
 /* v fits only on a, where the bigger w went first: w must make room. */
 static void test_make_room(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p1\"}, {\"name\": \"p2\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p1\", \"vcpus\": 8,"
 		"  \"mem_mib\": 100, \"disk_gib\": 100},"
@@ -723,7 +713,7 @@ static void test_fixture_dedicated_pool(void **state)
  * that 1 is the optimum of what can be placed, and says so. */
 static void test_bound_counts_unplaced(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100, \"cost\": 1},"
@@ -769,7 +759,7 @@ static void test_bound_counts_unplaced(void **state)
  * host takes one of them and says 3, the cost. */
 static void test_bound_assignment_lp(void **state)
 {
-	struct sched_problem *p = load(
+	struct sched_problem *p = sched_fixture_load(
 		"{\"pools\": [{\"name\": \"p\"}],"
 		" \"hosts\": [{\"name\": \"a\", \"pool\": \"p\", \"vcpus\": 8,"
 		"  \"mem_mib\": 8192, \"disk_gib\": 100},"
@@ -891,7 +881,7 @@ static const char *two_hosts =
 
 static void test_capacity(void **state)
 {
-	struct sched_problem *p = load(two_hosts);
+	struct sched_problem *p = sched_fixture_load(two_hosts);
 	struct sched_capacity_opts o = {0};
 	struct sched_capacity_result r;
 	(void)state;

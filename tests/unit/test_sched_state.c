@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "tests/unit/fc_test.h"
+#include "tests/unit/sched_fixture.h"
 
 #include "common/err.h"
 #include "common/json.h"
@@ -10,17 +11,6 @@
 #include "scheduler/problem.h"
 #include "scheduler/state.h"
 
-static struct sched_problem *load(const char *text)
-{
-	struct sched_problem *p = NULL;
-	cJSON *root = NULL;
-
-	assert_int_equal(json_parse(text, strlen(text), "t", &root), 0);
-	if (sched_problem_from_json(root, &p) != 0)
-		fail_msg("%s", err_msg());
-	cJSON_Delete(root);
-	return p;
-}
 
 /* h0, h1 in prod (cpu ratio 2), h2 in batch; h3 down, h4 maintenance. */
 static const char *base =
@@ -79,7 +69,7 @@ static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 
-	f->p = load(base);
+	f->p = sched_fixture_load(base);
 	f->s = sched_state_new(f->p);
 	assert_non_null(f->s);
 	*state = f;
