@@ -17,7 +17,8 @@ build_pkgs="gcc make pkg-config libvirt-dev libxml2-dev libglpk-dev
 	libcmocka-dev libssl-dev clang"
 run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
-	python3 python3-jsonschema python3-yaml util-linux glpk-utils"
+	python3 python3-jsonschema python3-yaml util-linux glpk-utils jq
+	groff-base"
 bench_pkgs="wrk hyperfine"
 deb_pkgs="debhelper dpkg-dev fakeroot lintian"
 
