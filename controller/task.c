@@ -397,6 +397,28 @@ int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
 	return 0;
 }
 
+bool task_settle_migration(enum task_state state, enum task_state agent,
+			   enum task_seen src, enum task_seen dst,
+			   enum task_state *to)
+{
+	if (state != TASK_PENDING && state != TASK_RUNNING)
+		return false;
+	if (dst == TASK_SEEN_RUNNING && src == TASK_SEEN_ABSENT)
+		*to = TASK_DONE;
+	else if (dst == TASK_SEEN_RUNNING && src == TASK_SEEN_RUNNING)
+		return false;
+	else if (agent == TASK_DONE)
+		*to = TASK_DONE;
+	else if (agent == TASK_FAILED &&
+		 (src != TASK_SEEN_ABSENT || state == TASK_PENDING))
+		*to = TASK_FAILED;
+	else if (agent == TASK_RUNNING && state == TASK_PENDING)
+		*to = TASK_RUNNING;
+	else
+		return false;
+	return true;
+}
+
 int task_load_watch(struct store *st, const char *id, struct task *out,
 		    bool *source_down)
 {

@@ -3,7 +3,8 @@
  * states, written out here independently of task.c; the same moves made
  * on stored tasks (allowed ones change the row, refused ones leave it);
  * and the operations built on them: supersede, cancel, the VM-state
- * outcomes, recovery of runs, progress and the busy check; and the
+ * outcomes, recovery of runs, progress and the busy check; how a
+ * migration settles from its nodes' reports; and the
  * reads of tasks: a host's orders, a migration as a run watches it, the
  * API's task object and list. */
 #include <sqlite3.h>
@@ -454,6 +455,61 @@ static void test_json_and_list(void **state)
 	assert_int_equal(task_find_json(f->st, mig, &o), -1);
 }
 
+/* How a migration settles from its nodes' reports, every case written
+ * out: (task state, agent's word, source, target) -> the move, or none. */
+static void test_settle_migration(void **state)
+{
+	static const enum task_state P = TASK_PENDING, R = TASK_RUNNING,
+				     D = TASK_DONE, F = TASK_FAILED;
+	static const enum task_seen A = TASK_SEEN_ABSENT,
+				    S = TASK_SEEN_PRESENT,
+				    U = TASK_SEEN_RUNNING;
+	static const struct {
+		enum task_state state, agent;
+		enum task_seen src, dst;
+		bool moves;
+		enum task_state to;
+	} cases[] = {
+		/* the target runs it, the source no longer has it: done,
+		 * even when the agent lost the task or says it failed */
+		{R, P, A, U, true, D},  {P, P, A, U, true, D},
+		{R, F, A, U, true, D},  {R, R, A, U, true, D},
+		/* both run it: nothing moves, whatever the agent says */
+		{R, D, U, U, false, P}, {R, F, U, U, false, P},
+		{R, P, U, U, false, P},
+		/* the agent's done is believed */
+		{R, D, A, A, true, D},  {R, D, U, A, true, D},
+		{P, D, A, S, true, D},
+		/* failed while the source still has it, or never started */
+		{R, F, U, A, true, F},  {R, F, S, S, true, F},
+		{P, F, A, A, true, F},
+		/* failed, but the VM left the source: wait for the target */
+		{R, F, A, A, false, P}, {R, F, A, S, false, P},
+		/* running reported */
+		{P, R, U, A, true, R},  {R, R, U, S, false, P},
+		/* nothing said, nothing conclusive */
+		{R, P, U, S, false, P}, {R, P, A, A, false, P},
+		{P, P, U, A, false, P},
+		/* a final task never moves */
+		{D, D, A, U, false, P}, {F, F, U, A, false, P},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		enum task_state to = TASK_PENDING;
+		bool moves = task_settle_migration(cases[i].state,
+						   cases[i].agent, cases[i].src,
+						   cases[i].dst, &to);
+
+		if (moves != cases[i].moves || (moves && to != cases[i].to))
+			fail_msg("case %zu: moves %d to %s", i, moves,
+				 task_state_name(to));
+		/* every move it asks for is one the table allows */
+		if (moves)
+			assert_true(task_may(TASK_MIGRATE, cases[i].state, to));
+	}
+}
+
 /* Every test on a fresh store. */
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
@@ -462,6 +518,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_settle_migration),
 		STORE_TEST(test_create),
 		STORE_TEST(test_stored_moves),
 		STORE_TEST(test_end),
