@@ -184,13 +184,14 @@ static void usage(FILE *f)
 		"                           [--listen-address A] [--listen-port P]\n"
 		"                           [--database FILE] [--state-dir DIR]\n"
 		"                           [--heartbeat-timeout S] [--heartbeat-interval S]\n"
-		"                           [--sample-interval S] [--max-body BYTES]\n"
+		"                           [--sample-interval S] [--orphan-grace S]\n"
+		"                           [--max-body BYTES]\n"
 		"                           [--tls-cert FILE --tls-key FILE] [--log-level L]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
 		"state_dir, heartbeat_timeout, heartbeat_interval, sample_interval,\n"
-		"max_body, tls_cert, tls_key, log_level); each has a flag (the key\n"
+		"orphan_grace, max_body, tls_cert, tls_key, log_level); each has a flag (the key\n"
 		"with '-' for '_') that overrides it.\n"
 		"\n"
 		"  --check-config   validate the configuration and exit: 0 when it\n"
@@ -222,6 +223,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'l'},
 		{"heartbeat-interval", required_argument, NULL, 'i'},
 		{"sample-interval", required_argument, NULL, 'S'},
+		{"orphan-grace", required_argument, NULL, 'g'},
 		{"max-body", required_argument, NULL, 'm'},
 		{"tls-cert", required_argument, NULL, 'T'},
 		{"tls-key", required_argument, NULL, 'K'},
@@ -254,6 +256,7 @@ int main(int argc, char **argv)
 		case 'l': k = "log_level"; break;
 		case 'i': k = "heartbeat_interval"; break;
 		case 'S': k = "sample_interval"; break;
+		case 'g': k = "orphan_grace"; break;
 		case 'm': k = "max_body"; break;
 		case 'T': k = "tls_cert"; break;
 		case 'K': k = "tls_key"; break;

@@ -198,6 +198,18 @@ static const char *const migrations[] = {
 	/* 3: the progress of rebalance and drain tasks (JSON, see
 	 * controller/rebalance.h); '' for the other tasks */
 	"ALTER TABLE tasks ADD COLUMN progress TEXT NOT NULL DEFAULT '';",
+
+	/* 4: the fincloud domains each node listed in its last heartbeat
+	 * (controller/report.h): where a VM runs, as the nodes say, beside
+	 * where the vms table places it. orphan_ms: when the row was first
+	 * seen without a VM behind it (NULL while there is one); destroy_ms:
+	 * when its node was told to destroy it. */
+	"CREATE TABLE reports("
+	" host TEXT NOT NULL, vm_id TEXT NOT NULL, name TEXT NOT NULL,"
+	" state TEXT NOT NULL, seen_ms INTEGER NOT NULL,"
+	" orphan_ms INTEGER, destroy_ms INTEGER,"
+	" PRIMARY KEY(host, vm_id)) WITHOUT ROWID;"
+	"CREATE INDEX reports_vm ON reports(vm_id);",
 };
 
 int store_schema_version(void)

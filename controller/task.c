@@ -382,7 +382,8 @@ int task_set_progress(struct store *st, const char *id, const char *progress)
 	return task_step_done(st, s, "recording a task's progress");
 }
 
-int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
+int task_vm_busy(struct store *st, const char *vm_id, bool *busy,
+		 char task_id[TASK_ID_LEN])
 {
 	struct task *list = NULL;
 	size_t n = 0;
@@ -390,9 +391,12 @@ int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
 	*busy = false;
 	if (task_open_list(st, vm_id, &list, &n) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (task_for_agent(list[i].type))
+	for (size_t i = 0; i < n && !*busy; i++)
+		if (task_for_agent(list[i].type)) {
 			*busy = true;
+			if (task_id)
+				str_copy(task_id, TASK_ID_LEN, list[i].id);
+		}
 	free(list);
 	return 0;
 }

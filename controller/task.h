@@ -134,8 +134,10 @@ int task_recover_runs(struct store *st, const char *why);
 int task_set_progress(struct store *st, const char *id, const char *progress);
 
 /* Whether VM vm_id has an open agent task (a migration or a reboot):
- * 0 with *busy, or -1 with err_set(). */
-int task_vm_busy(struct store *st, const char *vm_id, bool *busy);
+ * 0 with *busy and, when busy and task_id is not NULL, the oldest such
+ * task's id in task_id; or -1 with err_set(). */
+int task_vm_busy(struct store *st, const char *vm_id, bool *busy,
+		 char task_id[TASK_ID_LEN]);
 
 /* What one node's last report says of one VM (see report.h): not listed,
  * listed in a state other than running (paused, shut off...), or

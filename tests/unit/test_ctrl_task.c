@@ -323,15 +323,16 @@ static void test_progress_and_busy(void **state)
 	sqlite3_finalize(s);
 
 	new_task(f, TASK_START, "v1", id);
-	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy, NULL), 0);
 	assert_false(busy); /* a lifecycle task does not make it busy */
 	new_task(f, TASK_MIGRATE, "v1", mig);
-	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy, id), 0);
 	assert_true(busy);
-	assert_int_equal(task_vm_busy(f->st, "v2", &busy), 0);
+	assert_string_equal(id, mig); /* the task a 409 names */
+	assert_int_equal(task_vm_busy(f->st, "v2", &busy, NULL), 0);
 	assert_false(busy);
 	assert_int_equal(task_end(f->st, mig, TASK_FAILED, "x"), 0);
-	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy, NULL), 0);
 	assert_false(busy);
 }
 
