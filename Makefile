@@ -3,9 +3,12 @@
 #   make            build everything into build/
 #   make check      install missing packages, build, run every test
 #   make asan       the same suite under AddressSanitizer + UBSan (build/asan)
+#   make fuzz       libFuzzer runs of the JSON and config parsers (clang)
 #   make bench      benchmarks against their baselines
 #   make demo       bring up a real testbed and show the main job
-#   make install    PREFIX=/usr/local DESTDIR= (binaries, units, schemas)
+#   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, bash
+#                   completion, units, schemas)
+#   make deb        Debian packages into build/deb/ (debian/, scripts/deb.sh)
 #
 # Each component adds its sources, binaries and tests in its own
 # <dir>/<dir>.mk, included below; this file holds only what they share.
@@ -15,6 +18,8 @@ DESTDIR ?=
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/fincloud
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 BUILD ?= build
 SAN ?=
 
@@ -62,8 +67,10 @@ GLPK_LIBS := -lglpk
 BINS :=          # programs installed to $(BINDIR)
 UNIT_TESTS :=    # cmocka test programs, run by tests/run.sh
 INSTALL_DATA :=  # "src:dest-relative-to-DATADIR" pairs
+MAN_PAGES :=     # built man pages (NAME.1, NAME.8) for $(MANDIR)/manN
+COMPLETIONS :=   # built bash completion scripts for $(BASHCOMPDIR)
 
-.PHONY: all check test asan bench demo install clean deps print-bins
+.PHONY: all bins check test asan bench demo install deb clean deps print-bins
 all:
 
 # $(eval $(call unit_test,NAME,SOURCES,ARCHIVES,LINK_LIBS)) builds the
@@ -82,9 +89,14 @@ include common/common.mk
 -include agents/agents.mk
 -include controller/controller.mk
 -include finctl/finctl.mk
+include man/man.mk
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
 
 all: $(BINS) $(UNIT_TESTS)
+
+# the installed programs alone (what the packages build)
+bins: $(BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -93,14 +105,18 @@ $(BUILD)/obj/%.o: %.c
 deps:
 	bash scripts/deps.sh
 
-# check installs what is missing, builds, and runs every test.
-check: deps
+# check installs what is missing (with --deb: the suite builds and
+# installs the Debian packages), builds, and runs every test.
+check:
+	bash scripts/deps.sh --deb
 	$(MAKE) test
 
-test: all
+# fuzz-build: tests/integration/fuzz_smoke.sh runs the fuzz targets
+test: all fuzz-build
 	bash tests/run.sh $(BUILD)
 
-asan: deps
+asan:
+	bash scripts/deps.sh --deb
 	$(MAKE) BUILD=build/asan SAN=1 test
 
 bench: all
@@ -110,9 +126,21 @@ bench: all
 demo: deps all
 	bash scripts/demo.sh $(BUILD)
 
-install: $(BINS)
+# Builds in a copy of the tree under $(BUILD)/deb/, so the checkout stays
+# clean; the .deb files land in $(BUILD)/deb/.
+deb:
+	bash scripts/deps.sh --deb
+	bash scripts/deb.sh $(BUILD)/deb
+
+install: $(BINS) $(MAN_PAGES) $(COMPLETIONS)
 	install -d $(DESTDIR)$(BINDIR)
 	for b in $(BINS); do install -m 0755 $$b $(DESTDIR)$(BINDIR)/; done
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	for m in $(MAN_PAGES); do \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	for c in $(COMPLETIONS); do install -m 0644 $$c $(DESTDIR)$(BASHCOMPDIR)/; done
 	install -d $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(DATADIR)/docs
 	for f in schemas/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/schemas/; done; true
 	install -m 0644 docs/*.md $(DESTDIR)$(DATADIR)/docs/

@@ -111,6 +111,55 @@ int agent_credential_store(const char *path, const char *cred)
 	return 0;
 }
 
+/* path + ".node" into buf. */
+static int node_file(const char *path, char *buf, size_t size)
+{
+	if (snprintf(buf, size, "%s.node", path) >= (int)size)
+		return err_set("credential file '%s': path too long", path);
+	return 0;
+}
+
+int agent_credential_bind(const char *path, const char *node)
+{
+	char nf[PATH_MAX], text[NAME_MAX_LEN + 2];
+
+	if (node_file(path, nf, sizeof(nf)) < 0)
+		return -1;
+	snprintf(text, sizeof(text), "%s\n", node);
+	if (file_write_atomic(nf, text, strlen(text), 0600) < 0)
+		return err_prefix("cannot record the credential's node");
+	return 0;
+}
+
+int agent_credential_check_node(const char *path, const char *node)
+{
+	char nf[PATH_MAX], *text = NULL;
+	const char *owner;
+	struct stat st;
+	size_t len;
+	int ret = -1;
+
+	if (node_file(path, nf, sizeof(nf)) < 0)
+		return -1;
+	if (stat(nf, &st) < 0 && errno == ENOENT)
+		return 0;
+	if (file_read_all(nf, NAME_MAX_LEN + 16, &text, &len) < 0)
+		return err_prefix("credential file '%s'", path);
+	owner = str_trim(text);
+	if (strcmp(owner, node) == 0) {
+		ret = 1;
+	} else {
+		err_set("credential file '%s' was issued to node '%s', but this "
+			"agent is configured as node '%s': a machine keeps one "
+			"identity. Set node_name = %s again, or, to make this "
+			"machine a new node deliberately, remove '%s' and '%s' "
+			"(and move or delete node '%s''s VMs on the controller)",
+			path, owner, node, owner, path, nf, owner);
+	}
+	free(text);
+	return ret;
+}
+
 int agent_join_token_load(const char *path, char *buf, size_t size)
 {
 	return small_file("join token file", path, buf, size);
@@ -157,28 +206,36 @@ static int post_json(struct agent_client *c, const char *path,
 static const char *const register_keys[] = { "node", "credential",
 					     "heartbeat_interval_s", NULL };
 
-int agent_client_register(struct agent_client *c, const char *join_token,
-			  const char *pool, const char *migration_uri,
-			  const struct agent_inventory *inv, char *cred,
+int agent_client_register(struct agent_client *c,
+			  const struct agent_register *reg, char *cred,
 			  size_t cred_size, int *interval_s)
 {
 	struct http_response r = { 0 };
-	cJSON *body = cJSON_CreateObject(), *reply = NULL, *invj;
+	cJSON *body = cJSON_CreateObject(), *reply = NULL, *invj, *jj = NULL;
 	const char *s;
 	int64_t n;
 	int ret = -1;
 
-	invj = agent_json_inventory(inv);
-	if (body == NULL || invj == NULL ||
-	    !cJSON_AddStringToObject(body, "join_token", join_token) ||
+	invj = agent_json_inventory(&reg->inv);
+	if (reg->njournal > 0)
+		jj = agent_journal_json(reg->journal, reg->njournal);
+	if (body == NULL || invj == NULL || (reg->njournal > 0 && !jj) ||
+	    !cJSON_AddStringToObject(body, "join_token", reg->join_token) ||
 	    !cJSON_AddStringToObject(body, "node", c->node) ||
-	    !cJSON_AddStringToObject(body, "pool", pool) ||
-	    !cJSON_AddStringToObject(body, "migration_uri", migration_uri)) {
+	    !cJSON_AddStringToObject(body, "pool", reg->pool) ||
+	    !cJSON_AddStringToObject(body, "migration_uri",
+				     reg->migration_uri) ||
+	    (reg->inv.machine_id[0] &&
+	     !cJSON_AddStringToObject(body, "machine_id",
+				      reg->inv.machine_id))) {
 		cJSON_Delete(invj);
+		cJSON_Delete(jj);
 		err_set("out of memory");
 		goto out;
 	}
 	cJSON_AddItemToObject(body, "inventory", invj);
+	if (jj)
+		cJSON_AddItemToObject(body, "migrations", jj);
 	http_client_set_token(c->http, NULL);
 	if (post_json(c, "/v1/agents/register", body, 30000, &r) < 0)
 		goto out;
@@ -225,7 +282,14 @@ int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 	/* The controller may hold a long-poll for wait_s. */
 	if (post_json(c, path, hb, (long)(wait_s + 15) * 1000, &r) < 0)
 		goto out;
-	if (r.status == 401 || r.status == 403) {
+	if (r.status == 403) {
+		err_set("controller refused the credential of node '%s' (HTTP "
+			"%ld): %s; the agent does not register this name anew: "
+			"check node_name",
+			c->node, r.status, reply_error(&r));
+		goto out;
+	}
+	if (r.status == 401) {
 		err_set("controller refused the credential of node '%s' (HTTP "
 			"%ld): %s",
 			c->node, r.status, reply_error(&r));

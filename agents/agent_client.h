@@ -28,20 +28,46 @@ int agent_credential_load(const char *path, char *buf, size_t size);
 /* Write the credential with mode 0600, atomically. */
 int agent_credential_store(const char *path, const char *cred);
 
+/* Record that the credential at path was issued to node: the file
+ * path + ".node" (mode 0600, written atomically). -1 with err_set(). */
+int agent_credential_bind(const char *path, const char *node);
+
+/* Whether the credential at path may be used as node: 1 when its ".node"
+ * file names node, 0 when there is no such file (a credential stored
+ * before they existed), -1 with err_set() when it names another node
+ * (the message names both and the two ways out) or cannot be read. An
+ * agent renamed on a machine that holds a credential must not register
+ * a second identity for it (docs/agent-protocol.md "Identity"). */
+int agent_credential_check_node(const char *path, const char *node);
+
 /* Read a join token file (trimmed; at most 256 bytes). */
 int agent_join_token_load(const char *path, char *buf, size_t size);
 
+/* What a registration says (schemas/agent-register.json); all the
+ * caller's, read only. */
+struct agent_register {
+	const char *join_token;
+	const char *pool;
+	const char *migration_uri;
+	struct agent_inventory inv;   /* inv.machine_id: "" sends none */
+	const struct agent_journal_entry *journal; /* "migrations" */
+	size_t njournal;
+};
+
 /* POST /v1/agents/register. On 201 the credential goes to cred and the
- * interval the controller asks for to *interval_s. */
-int agent_client_register(struct agent_client *c, const char *join_token,
-			  const char *pool, const char *migration_uri,
-			  const struct agent_inventory *inv, char *cred,
+ * interval the controller asks for to *interval_s. -1 with err_set()
+ * (the controller's message, e.g. on 409 when another machine holds the
+ * name). */
+int agent_client_register(struct agent_client *c,
+			  const struct agent_register *reg, char *cred,
 			  size_t cred_size, int *interval_s);
 
 /* POST /v1/agents/{node}/heartbeat?wait_s=N with body hb. On 200 *out
  * holds the desired state (release with agent_desired_free()). Returns
  * 0, -1 on failure, -2 when the controller refused the credential (401:
- * the agent must register again). */
+ * the agent must register again). A 403 (the credential is another
+ * node's) is -1: registering this name anew would give the machine a
+ * second identity. */
 int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 			   int wait_s, struct agent_desired *out);
 

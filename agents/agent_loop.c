@@ -33,24 +33,38 @@ struct agent_loop {
 	uint64_t stop_timeout_ns;
 	struct agent_tasks *tasks;
 	struct agent_events *events;
+	atomic_int interval_s;   /* heartbeat interval; the controller's */
 
 	/* main loop only */
-	struct agent_client *client;
-	bool have_cred;
 	struct agent_desired desired; /* all zero until the first exchange */
 	bool have_desired;
-	int64_t generation_seen;
 	struct stop_entry *stops;
 	size_t nstops;
-	struct agent_inventory inv;
 	bool pass_failed;
+
+	/* the heartbeat thread only (the main loop's with once) */
+	struct agent_client *client;
+	bool have_cred;
+	bool cred_bound;         /* the credential file names this node */
+	bool have_gen;
+	int64_t gen_received;    /* of the last desired state received */
+	pthread_t hb_thread;
+	bool hb_started;
 
 	/* under lock */
 	pthread_mutex_t lock;
-	pthread_cond_t wake;     /* a kick or quit */
+	pthread_cond_t wake;     /* main loop: a kick or quit */
+	pthread_cond_t hb_wake;  /* heartbeat thread: a kick or quit */
 	bool kick;
+	bool hb_kick;
 	atomic_bool quit;
+	/* a desired state received, not yet taken by a pass */
+	struct agent_desired incoming;
+	bool have_incoming;
 	/* the last report, also read by the health endpoint */
+	bool reported;           /* a first cycle has ended */
+	struct agent_inventory inv;
+	int64_t generation_seen;
 	struct agent_domain *doms;
 	size_t ndoms;
 	struct agent_vm_error *errors;
@@ -67,8 +81,17 @@ static void kick_main(struct agent_loop *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* Wait on a->wake until deadline_ns (monotonic), a kick or quit. */
-static void wait_until(struct agent_loop *a, uint64_t deadline_ns)
+/* Under a->lock: wake the heartbeat thread. */
+static void kick_heartbeat(struct agent_loop *a)
+{
+	a->hb_kick = true;
+	pthread_cond_broadcast(&a->hb_wake);
+}
+
+/* Wait on cond until deadline_ns (monotonic), *flag (cleared; NULL: no
+ * flag) or quit. */
+static void wait_until(struct agent_loop *a, pthread_cond_t *cond, bool *flag,
+		       uint64_t deadline_ns)
 {
 	struct timespec ts;
 	uint64_t now = time_mono_ns();
@@ -81,11 +104,17 @@ static void wait_until(struct agent_loop *a, uint64_t deadline_ns)
 	ts.tv_sec = (time_t)(abs_ns / 1000000000ULL);
 	ts.tv_nsec = (long)(abs_ns % 1000000000ULL);
 	pthread_mutex_lock(&a->lock);
-	while (!a->kick && !atomic_load(&a->quit))
-		if (pthread_cond_timedwait(&a->wake, &a->lock, &ts) != 0)
+	while (!(flag && *flag) && !atomic_load(&a->quit))
+		if (pthread_cond_timedwait(cond, &a->lock, &ts) != 0)
 			break;
-	a->kick = false;
+	if (flag)
+		*flag = false;
 	pthread_mutex_unlock(&a->lock);
+}
+
+static uint64_t interval_ns(struct agent_loop *a)
+{
+	return (uint64_t)atomic_load(&a->interval_s) * 1000000000ULL;
 }
 
 static void set_degraded(struct agent_loop *a, const char *why)
@@ -240,7 +269,24 @@ static void publish(struct agent_loop *a, struct agent_domain *doms,
 	free(a->errors);
 	a->errors = errs;
 	a->nerrors = nerrs;
+	if (a->have_desired)
+		a->generation_seen = a->desired.generation;
 	a->passes++;
+	kick_heartbeat(a);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Take the desired state the heartbeat thread received last, if any. */
+static void take_desired(struct agent_loop *a)
+{
+	pthread_mutex_lock(&a->lock);
+	if (a->have_incoming) {
+		agent_desired_free(&a->desired);
+		a->desired = a->incoming;
+		memset(&a->incoming, 0, sizeof(a->incoming));
+		a->have_incoming = false;
+		a->have_desired = true;
+	}
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -257,11 +303,13 @@ static int reconcile_pass(struct agent_loop *a)
 	uint64_t listed_ns;
 	int ret = -1;
 
+	take_desired(a);
 	listed_ns = time_mono_ns();
 	if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
 		goto out;
-	agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms, doms, ndoms,
-			  listed_ns);
+	if (a->have_desired)
+		agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms,
+				  doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
@@ -321,8 +369,8 @@ static int reconcile_pass(struct agent_loop *a)
 	doms = NULL;
 	errs = NULL;
 	if (a->have_desired)
-		a->generation_seen = a->desired.generation;
-	agent_tasks_sync(a->tasks, a->desired.tasks, a->desired.ntasks);
+		agent_tasks_sync(a->tasks, a->desired.tasks,
+				 a->desired.ntasks);
 	ret = 0;
 out:
 	free(specs);
@@ -333,17 +381,21 @@ out:
 	return ret;
 }
 
-/* ---- the controller -------------------------------------------------- */
+/* ---- the controller: the heartbeat thread ---------------------------- */
 
+/* The heartbeat from the last report (under the loop's lock) and the
+ * migration journal: never a libvirt call, never the pass's wait. */
 static cJSON *heartbeat_json(struct agent_loop *a)
 {
 	struct agent_heartbeat hb;
-	struct agent_task *tasks;
-	size_t ntasks;
-	cJSON *j;
+	struct agent_task *tasks = NULL;
+	struct agent_journal_entry *journal = NULL;
+	size_t ntasks, njournal;
+	cJSON *j = NULL;
 
-	if (agent_tasks_copy(a->tasks, &tasks, &ntasks) < 0)
-		return NULL;
+	if (agent_tasks_copy(a->tasks, &tasks, &ntasks, &journal, &njournal) <
+	    0)
+		goto out;
 	pthread_mutex_lock(&a->lock);
 	memset(&hb, 0, sizeof(hb));
 	hb.generation_seen = a->generation_seen;
@@ -357,47 +409,72 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.ntasks = ntasks;
 	hb.errors = a->errors;
 	hb.nerrors = a->nerrors;
+	hb.journal = journal;
+	hb.njournal = njournal;
 	j = agent_json_heartbeat(&hb);
 	pthread_mutex_unlock(&a->lock);
+out:
 	free(tasks);
+	free(journal);
 	return j;
 }
 
 static int do_register(struct agent_loop *a)
 {
 	char token[AGENT_CREDENTIAL_MAX], cred[AGENT_CREDENTIAL_MAX];
-	int interval = 0;
+	struct agent_register reg;
+	struct agent_journal_entry *journal = NULL;
+	int interval = 0, ret = -1;
 
+	memset(&reg, 0, sizeof(reg));
 	if (agent_join_token_load(a->cfg->join_token_file, token,
-				  sizeof(token)) < 0)
-		return err_prefix("node '%s' has no credential yet and "
-				  "cannot register",
-				  a->cfg->node_name);
-	if (agent_client_register(a->client, token, a->cfg->pool,
-				  a->cfg->migration_uri, &a->inv, cred,
-				  sizeof(cred), &interval) < 0)
-		return -1;
-	if (agent_credential_store(a->cfg->credential_file, cred) < 0)
-		return -1;
-	if (agent_client_set_credential(a->client, cred) < 0)
-		return -1;
+				  sizeof(token)) < 0) {
+		err_prefix("node '%s' has no credential yet and cannot "
+			   "register",
+			   a->cfg->node_name);
+		goto out;
+	}
+	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &reg.njournal) <
+	    0)
+		goto out;
+	reg.join_token = token;
+	reg.pool = a->cfg->pool;
+	reg.migration_uri = a->cfg->migration_uri;
+	reg.journal = journal;
+	pthread_mutex_lock(&a->lock);
+	reg.inv = a->inv;
+	pthread_mutex_unlock(&a->lock);
+	if (agent_client_register(a->client, &reg, cred, sizeof(cred),
+				  &interval) < 0)
+		goto out;
+	if (agent_credential_store(a->cfg->credential_file, cred) < 0 ||
+	    agent_credential_bind(a->cfg->credential_file,
+				  a->cfg->node_name) < 0 ||
+	    agent_client_set_credential(a->client, cred) < 0)
+		goto out;
 	agent_events_set_credential(a->events, cred);
-	a->have_cred = true;
-	if (interval > 0 && interval != a->cfg->heartbeat_interval) {
+	a->have_cred = a->cred_bound = true;
+	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
 		log_info("controller asks for a heartbeat every %d s",
 			 interval);
-		a->cfg->heartbeat_interval = interval;
+		atomic_store(&a->interval_s, interval);
 	}
-	log_info("registered node '%s' with %s; credential stored in '%s'",
-		 a->cfg->node_name, a->cfg->controller_url,
-		 a->cfg->credential_file);
+	log_info("registered node '%s' (machine %s) with %s; credential "
+		 "stored in '%s'",
+		 a->cfg->node_name, reg.inv.machine_id[0] ? reg.inv.machine_id
+							  : "unknown",
+		 a->cfg->controller_url, a->cfg->credential_file);
+	ret = 0;
+out:
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(cred, sizeof(cred));
-	return 0;
+	free(journal);
+	return ret;
 }
 
-/* Register if needed, then one heartbeat. 1 when the desired state
- * changed, 0 when not, -1 on failure. */
+/* Register if needed, then one heartbeat; a new desired state is handed
+ * to the main loop (which is kicked). 1 when the desired state changed,
+ * 0 when not, -1 on failure. */
 static int exchange(struct agent_loop *a, int wait_s)
 {
 	struct agent_desired d;
@@ -417,126 +494,228 @@ static int exchange(struct agent_loop *a, int wait_s)
 	}
 	if (rc < 0)
 		return -1;
-	bool changed = !a->have_desired ||
-		       d.generation != a->desired.generation;
-	agent_desired_free(&a->desired);
-	a->desired = d;
-	a->have_desired = true;
-	if (changed)
+	if (!a->cred_bound) {
+		/* A credential stored before files named their node: the
+		 * controller has just accepted it for this name. */
+		if (agent_credential_bind(a->cfg->credential_file,
+					  a->cfg->node_name) < 0)
+			log_warn("%s", err_msg());
+		a->cred_bound = true;
+	}
+	bool changed = !a->have_gen || d.generation != a->gen_received;
+
+	if (changed) {
 		log_info("desired state generation %" PRId64 ": %zu vms, %zu "
 			 "tasks",
 			 d.generation, d.nvms, d.ntasks);
+		a->have_gen = true;
+		a->gen_received = d.generation;
+		pthread_mutex_lock(&a->lock);
+		agent_desired_free(&a->incoming);
+		a->incoming = d;
+		a->have_incoming = true;
+		a->kick = true;
+		pthread_cond_broadcast(&a->wake);
+		pthread_mutex_unlock(&a->lock);
+	} else {
+		agent_desired_free(&d);
+	}
 	return changed ? 1 : 0;
+}
+
+/* Long-poll only when everything handed over has been applied, libvirt
+ * is there and no migration runs; otherwise poll and come back. A
+ * long-poll cannot be interrupted: a migration's result would wait for
+ * it to time out. */
+static bool settled(struct agent_loop *a)
+{
+	bool s;
+
+	pthread_mutex_lock(&a->lock);
+	s = a->have_gen && !a->have_incoming &&
+	    a->generation_seen == a->gen_received && !a->degraded[0];
+	pthread_mutex_unlock(&a->lock);
+	return s && agent_tasks_migrations(a->tasks) == 0;
+}
+
+/* The heartbeat thread: one exchange per interval (or at once when a
+ * pass published a new report), whatever the main loop is doing. It
+ * reads the last report under the loop's lock and never waits on
+ * libvirt or on a pass, so a long pass (many creates, a migration's
+ * final phase holding libvirt) cannot make the node look dead. */
+static void *heartbeat_main(void *arg)
+{
+	struct agent_loop *a = arg;
+	uint64_t backoff = 0;
+
+	/* The first registration carries the first pass's inventory. */
+	pthread_mutex_lock(&a->lock);
+	while (!a->reported && !atomic_load(&a->quit))
+		pthread_cond_wait(&a->hb_wake, &a->lock);
+	pthread_mutex_unlock(&a->lock);
+	while (!atomic_load(&a->quit)) {
+		uint64_t start = time_mono_ns();
+		int rc = exchange(a, settled(a) ? atomic_load(&a->interval_s)
+						: 0);
+
+		if (rc < 0) {
+			uint64_t b = agent_client_backoff(&backoff);
+
+			log_warn("controller %s: %s (retry in %" PRIu64
+				 " s; VMs stay as they are)",
+				 a->cfg->controller_url, err_msg(),
+				 (uint64_t)(b / 1000000000ULL));
+			wait_until(a, &a->hb_wake, NULL, time_mono_ns() + b);
+		} else {
+			backoff = 0;
+			wait_until(a, &a->hb_wake, &a->hb_kick,
+				   start + interval_ns(a));
+		}
+	}
+	return NULL;
 }
 
 /* ---- main loop -------------------------------------------------------- */
 
+/* The credential file, refused when it was issued to another node name:
+ * a renamed agent must not register a second identity for this machine
+ * (docs/agent-protocol.md "Identity"). */
+static int load_credential(struct agent_loop *a)
+{
+	char cred[AGENT_CREDENTIAL_MAX];
+	int rc, bound;
+
+	rc = agent_credential_load(a->cfg->credential_file, cred,
+				   sizeof(cred));
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return 0;
+	bound = agent_credential_check_node(a->cfg->credential_file,
+					    a->cfg->node_name);
+	if (bound < 0) {
+		explicit_bzero(cred, sizeof(cred));
+		return -1;
+	}
+	agent_client_set_credential(a->client, cred);
+	agent_events_set_credential(a->events, cred);
+	a->have_cred = true;
+	a->cred_bound = bound == 1;
+	explicit_bzero(cred, sizeof(cred));
+	return 0;
+}
+
+/* One cycle's libvirt part: connect when due, then inventory and a
+ * reconcile pass. Returns whether libvirt is there. */
+static bool cycle(struct agent_loop *a, bool *was_connected,
+		  uint64_t *virt_next, uint64_t *virt_backoff)
+{
+	struct agent_inventory inv;
+	uint64_t now = time_mono_ns();
+	bool alive = agent_virt_alive(a->virt);
+
+	if (!alive && *was_connected) {
+		set_degraded(a, "libvirt: connection lost");
+		agent_virt_disconnect(a->virt);
+		*was_connected = false;
+		*virt_next = now;
+	}
+	if (!alive && now >= *virt_next) {
+		if (agent_virt_connect(a->virt) == 0) {
+			alive = *was_connected = true;
+			*virt_backoff = 0;
+			set_degraded(a, NULL);
+		} else {
+			set_degraded(a, err_msg());
+			*virt_next = now + agent_client_backoff(virt_backoff);
+		}
+	}
+	memset(&inv, 0, sizeof(inv));
+	if (alive && agent_virt_inventory(a->virt, &inv) < 0) {
+		set_degraded(a, err_msg());
+		memset(&inv, 0, sizeof(inv));
+	} else if (alive) {
+		pthread_mutex_lock(&a->lock);
+		a->inv = inv;
+		pthread_mutex_unlock(&a->lock);
+		if (reconcile_pass(a) < 0)
+			set_degraded(a, err_msg());
+		else
+			set_degraded(a, NULL);
+	}
+	if (alive && !agent_virt_alive(a->virt))
+		*virt_next = time_mono_ns();
+	pthread_mutex_lock(&a->lock);
+	if (!alive)
+		memset(&a->inv, 0, sizeof(a->inv));
+	a->reported = true;
+	kick_heartbeat(a);
+	pthread_mutex_unlock(&a->lock);
+	return alive;
+}
+
+/* --once with a controller: the exchanges run here, between passes:
+ * apply what the first brought, report it, then stop. */
+static int run_once(struct agent_loop *a)
+{
+	bool wc = false;
+	uint64_t vn = 0, vb = 0;
+
+	for (int round = 0; round < 2 && !atomic_load(&a->quit); round++) {
+		bool got;
+
+		cycle(a, &wc, &vn, &vb);
+		if (a->no_controller)
+			break;
+		if (exchange(a, 0) < 0)
+			log_warn("controller %s: %s", a->cfg->controller_url,
+				 err_msg());
+		pthread_mutex_lock(&a->lock);
+		got = a->have_incoming || a->have_desired;
+		pthread_mutex_unlock(&a->lock);
+		if (!got)
+			break;
+	}
+	return 0;
+}
+
 int agent_loop_run(struct agent_loop *a)
 {
-	uint64_t virt_next = 0, virt_backoff = 0, ctrl_next = 0,
-		 ctrl_backoff = 0;
-	bool was_connected = false, desired_changed = false;
-	int once_rounds = 0;
-	char cred[AGENT_CREDENTIAL_MAX];
+	uint64_t virt_next = 0, virt_backoff = 0;
+	bool was_connected = false;
 
 	if (!a->no_controller) {
 		a->client = agent_client_new(a->cfg->controller_url,
 					     a->cfg->node_name);
-		if (a->client == NULL)
+		if (a->client == NULL || load_credential(a) < 0)
 			return -1;
-		int rc = agent_credential_load(a->cfg->credential_file, cred,
-					       sizeof(cred));
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
-			agent_client_set_credential(a->client, cred);
-			agent_events_set_credential(a->events, cred);
-			a->have_cred = true;
-		}
-		explicit_bzero(cred, sizeof(cred));
 	}
-
+	if (a->once)
+		return run_once(a);
+	if (!a->no_controller) {
+		if (pthread_create(&a->hb_thread, NULL, heartbeat_main, a) != 0)
+			return err_set("cannot start the heartbeat thread");
+		a->hb_started = true;
+	}
 	while (!atomic_load(&a->quit)) {
-		uint64_t now = time_mono_ns(), cycle_start = now;
-		bool alive = agent_virt_alive(a->virt);
+		uint64_t cycle_start = time_mono_ns();
+		bool alive, pending;
 
-		if (!alive && was_connected) {
-			set_degraded(a, "libvirt: connection lost");
-			agent_virt_disconnect(a->virt);
-			was_connected = false;
-			virt_next = now;
-		}
-		if (!alive && now >= virt_next) {
-			if (agent_virt_connect(a->virt) == 0) {
-				alive = was_connected = true;
-				virt_backoff = 0;
-				set_degraded(a, NULL);
-			} else {
-				set_degraded(a, err_msg());
-				virt_next = now + agent_client_backoff(&virt_backoff);
-			}
-		}
-		if (alive) {
-			if (agent_virt_inventory(a->virt, &a->inv) < 0 ||
-			    reconcile_pass(a) < 0) {
-				set_degraded(a, err_msg());
-				if (!agent_virt_alive(a->virt))
-					virt_next = time_mono_ns();
-			} else {
-				set_degraded(a, NULL);
-			}
-		} else {
-			memset(&a->inv, 0, sizeof(a->inv));
-		}
-		desired_changed = false;
+		alive = cycle(a, &was_connected, &virt_next, &virt_backoff);
+		pthread_mutex_lock(&a->lock);
+		pending = a->have_incoming;
+		pthread_mutex_unlock(&a->lock);
+		if (pending)
+			continue; /* a new desired state came during the pass */
+		uint64_t deadline = cycle_start + interval_ns(a);
 
-		if (!a->no_controller && time_mono_ns() >= ctrl_next) {
-			/* Long-poll only when everything handed over has
-			 * been applied and no migration runs; otherwise come
-			 * back at once. A long-poll cannot be interrupted, so
-			 * a migration that ends during one would wait for it
-			 * to time out before its result reaches the
-			 * controller; short polls let the migration thread's
-			 * kick send the result immediately. */
-			bool migrating = agent_tasks_migrations(a->tasks) > 0;
-			bool settled = a->have_desired &&
-				       a->generation_seen ==
-					       a->desired.generation &&
-				       alive && !a->once && !migrating;
-			int rc = exchange(a, settled ? a->cfg->heartbeat_interval
-						     : 0);
-
-			if (rc < 0) {
-				uint64_t b = agent_client_backoff(&ctrl_backoff);
-
-				log_warn("controller %s: %s (retry in %" PRIu64
-					 " s; VMs stay as they are)",
-					 a->cfg->controller_url, err_msg(),
-					 (uint64_t)(b / 1000000000ULL));
-				ctrl_next = time_mono_ns() + b;
-			} else {
-				ctrl_backoff = 0;
-				desired_changed = rc == 1;
-			}
-		}
-		if (a->once) {
-			/* With a controller: apply what the first exchange
-			 * brought, report it, then stop. */
-			if (a->no_controller || ++once_rounds >= 2 ||
-			    !a->have_desired)
-				break;
-			continue;
-		}
-		if (desired_changed)
-			continue;
-		uint64_t deadline = cycle_start +
-				    (uint64_t)a->cfg->heartbeat_interval *
-					    1000000000ULL;
 		if (!alive && virt_next < deadline)
 			deadline = virt_next;
-		if (!a->no_controller && !a->have_cred && ctrl_next < deadline)
-			deadline = ctrl_next;
-		wait_until(a, deadline);
+		wait_until(a, &a->wake, &a->kick, deadline);
+	}
+	if (a->hb_started) {
+		pthread_join(a->hb_thread, NULL);
+		a->hb_started = false;
 	}
 	return 0;
 }
@@ -546,6 +725,18 @@ int agent_loop_run(struct agent_loop *a)
 static void loop_wake(void *ctx)
 {
 	kick_main(ctx);
+}
+
+/* A migration ended: a pass and a heartbeat at once, so that its result
+ * reaches the controller without waiting for the interval. */
+static void loop_task_ended(void *ctx)
+{
+	struct agent_loop *a = ctx;
+
+	kick_main(a);
+	pthread_mutex_lock(&a->lock);
+	kick_heartbeat(a);
+	pthread_mutex_unlock(&a->lock);
 }
 
 static int loop_migrate(void *ctx, const char *vm_id, const char *target_uri)
@@ -565,8 +756,7 @@ static int loop_reboot(void *ctx, const char *vm_id)
 static const struct agent_task_ops loop_task_ops = {
 	.migrate = loop_migrate,
 	.reboot = loop_reboot,
-	/* A short poll sends the result at once (see agent_loop_run()). */
-	.ended = loop_wake,
+	.ended = loop_task_ended,
 };
 
 struct agent_loop *agent_loop_new(struct agent_config *cfg,
@@ -575,6 +765,7 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 {
 	struct agent_loop *a = calloc(1, sizeof(*a));
 	pthread_condattr_t ca;
+	char journal[PATH_MAX];
 
 	if (a == NULL)
 		goto oom;
@@ -588,12 +779,19 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->wake, &ca);
+	pthread_cond_init(&a->hb_wake, &ca);
 	pthread_condattr_destroy(&ca);
-	a->tasks = agent_tasks_new(&loop_task_ops, a);
+	atomic_store(&a->interval_s, cfg->heartbeat_interval);
+	if (agent_journal_path(cfg->credential_file, journal,
+			       sizeof(journal)) < 0)
+		goto fail;
+	a->tasks = agent_tasks_new(&loop_task_ops, a, journal);
+	if (a->tasks == NULL)
+		goto fail;
 	a->events = agent_events_new(a->no_controller ? NULL
 						      : cfg->controller_url,
 				     cfg->node_name, virt, loop_wake, a);
-	if (a->tasks == NULL || a->events == NULL)
+	if (a->events == NULL)
 		goto oom;
 	agent_virt_set_event_cb(virt, agent_events_on_domain, a->events);
 	if (agent_events_start(a->events) < 0)
@@ -602,8 +800,9 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 			 err_msg());
 	return a;
 oom:
-	agent_loop_free(a);
 	err_set("out of memory");
+fail:
+	agent_loop_free(a);
 	return NULL;
 }
 
@@ -612,6 +811,9 @@ void agent_loop_quit(struct agent_loop *a)
 	/* Set before the kick: wait_until() reads it under the lock. */
 	atomic_store(&a->quit, true);
 	kick_main(a);
+	pthread_mutex_lock(&a->lock);
+	kick_heartbeat(a);
+	pthread_mutex_unlock(&a->lock);
 	agent_events_quit(a->events);
 }
 
@@ -632,11 +834,13 @@ void agent_loop_free(struct agent_loop *a)
 	agent_tasks_free(a->tasks);
 	agent_client_free(a->client);
 	agent_desired_free(&a->desired);
+	agent_desired_free(&a->incoming);
 	free(a->stops);
 	free(a->doms);
 	free(a->errors);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->wake);
+	pthread_cond_destroy(&a->hb_wake);
 	free(a);
 }
 

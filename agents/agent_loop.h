@@ -2,24 +2,31 @@
  * agent_loop.h - the agent's main loop: keep the libvirt connection (and
  * say "degraded" while it is down), run one reconcile pass per cycle
  * (observe, plan with agent_reconcile_plan(), act, observe again for the
- * report), and exchange with the controller (register, heartbeat or
- * long-poll, the desired state back), backing off either side that fails.
- * The controller's tasks are handed to agent_task.h, domain events to
- * agent_events.h; both are owned by the loop.
+ * report); and, on a heartbeat thread of its own, the exchange with the
+ * controller (register, heartbeat or long-poll, the desired state back),
+ * backing off either side that fails. The controller's tasks are handed
+ * to agent_task.h, domain events to agent_events.h; both are owned by the
+ * loop.
  *
  * Ownership: struct agent_loop owns its controller client, the desired
- * state, the last report (domains, VM errors), its struct agent_tasks and
- * struct agent_events. The config and the struct agent_virt are the
- * caller's and must outlive the loop.
+ * state, the last report (domains, VM errors, inventory), its struct
+ * agent_tasks and struct agent_events. The config and the struct
+ * agent_virt are the caller's and must outlive the loop.
  *
  * Threads and locking: agent_loop_run() runs on one thread (the main
- * loop); agent_loop_quit() and agent_loop_health() may be called from
+ * loop) and starts the heartbeat thread, which it joins before it
+ * returns; agent_loop_quit() and agent_loop_health() may be called from
  * any thread (the signal waiter, the health endpoint); the migration
- * threads and the event sender wake the loop through it. The loop's
- * mutex guards the degraded reason, the last report, the pass count and
- * the kick flag; the rest is the main loop's alone. It is never held
- * while libvirt or the controller is called, nor together with the
- * tasks' or the events' own lock.
+ * threads and the event sender wake the loop through it. The heartbeat
+ * thread never calls libvirt and never waits for a pass: it sends the
+ * last published report, so a long pass cannot make the node miss its
+ * heartbeats. The loop's mutex guards the degraded reason, the last
+ * report, the desired state received and not yet taken by a pass, the
+ * pass count and the kick flags; the client is the heartbeat thread's,
+ * the desired state being applied the main loop's. The mutex is never
+ * held while libvirt or the controller is called, nor together with the
+ * tasks' or the events' own lock. With once, there is no heartbeat
+ * thread: the exchanges run on the main loop between its passes.
  */
 #ifndef AGENT_LOOP_H
 #define AGENT_LOOP_H

@@ -297,6 +297,12 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 		    !cJSON_AddStringToObject(x, "error", t->error))
 			goto fail;
 	}
+	if (hb->njournal > 0) {
+		x = agent_journal_json(hb->journal, hb->njournal);
+		if (x == NULL)
+			goto fail;
+		cJSON_AddItemToObject(o, "migrations", x);
+	}
 	if (hb->nerrors > 0) {
 		errs = cJSON_AddArrayToObject(o, "vm_errors");
 		if (errs == NULL)

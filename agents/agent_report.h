@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "agents/agent_journal.h"
 #include "agents/agent_spec.h"
 #include "agents/agent_virt.h"
 
@@ -78,7 +79,12 @@ struct agent_heartbeat {
 	size_t ntasks;
 	const struct agent_vm_error *errors;
 	size_t nerrors;
+	const struct agent_journal_entry *journal; /* "migrations" */
+	size_t njournal;
 };
+/* The heartbeat of schemas/agent-heartbeat.json; "migrations" (the
+ * journal) only when it has entries, so that a controller that predates
+ * it sees the same messages as before while nothing was migrated. */
 cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb);
 
 const char *agent_task_state_name(enum agent_task_state s);

@@ -1,6 +1,6 @@
 /*
  * agent_task.c - the controller's tasks on this node and the
- * migrated-away list (agent_task.h).
+ * migrated-away list, kept as the migration journal (agent_task.h).
  */
 #include <pthread.h>
 
@@ -9,22 +9,19 @@
 #include "common/log.h"
 #include "common/util.h"
 
-struct migrated {
-	char vm_id[37];
-	uint64_t done_ns; /* when the migration finished */
-};
-
 struct agent_tasks {
 	const struct agent_task_ops *ops;
 	void *ctx;
+	char *journal_path;        /* NULL: the journal is not stored */
 	pthread_mutex_t lock;
 	pthread_cond_t idle;       /* threads reached 0 */
 	/* under lock */
 	struct agent_task *tasks;
 	size_t ntasks;
-	struct migrated *migrated; /* VMs this agent migrated away */
-	size_t nmigrated;
-	size_t migrated_reserved;  /* slots held by running migrations */
+	/* the migrated-away list: the VMs this agent is migrating or
+	 * migrated away, as on disk */
+	struct agent_journal_entry *journal;
+	size_t njournal;
 	int migrations;            /* migrations not yet ended */
 	int threads;               /* migration threads that still use t */
 };
@@ -34,23 +31,49 @@ struct migration {
 	struct agent_tasks *t;
 	char task_id[37];
 	char vm_id[37];
+	char target_node[NAME_MAX_LEN + 1];
 	char target_uri[1024];
 };
 
 struct agent_tasks *agent_tasks_new(const struct agent_task_ops *ops,
-				    void *ctx)
+				    void *ctx, const char *journal_path)
 {
 	struct agent_tasks *t = calloc(1, sizeof(*t));
 
-	if (t) {
-		t->ops = ops;
-		t->ctx = ctx;
-		pthread_mutex_init(&t->lock, NULL);
-		pthread_cond_init(&t->idle, NULL);
-	} else {
+	if (t == NULL) {
 		err_set("out of memory");
+		return NULL;
 	}
+	t->ops = ops;
+	t->ctx = ctx;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->idle, NULL);
+	if (journal_path == NULL) {
+		t->journal = calloc(1, sizeof(*t->journal));
+		if (t->journal == NULL)
+			goto fail;
+		return t;
+	}
+	t->journal_path = strdup(journal_path);
+	if (t->journal_path == NULL) {
+		err_set("out of memory");
+		goto fail;
+	}
+	if (agent_journal_load(journal_path, &t->journal, &t->njournal) < 0)
+		goto fail;
+	for (size_t i = 0; i < t->njournal; i++)
+		log_warn("migration journal: task %s moved vm %s to node '%s'"
+			 " (%s): it is not recreated here until the "
+			 "controller has settled the task",
+			 t->journal[i].task_id, t->journal[i].vm_id,
+			 t->journal[i].target_node,
+			 t->journal[i].state == AGENT_JOURNAL_DONE
+				 ? "done"
+				 : "the agent stopped while it ran");
 	return t;
+fail:
+	agent_tasks_free(t);
+	return NULL;
 }
 
 void agent_tasks_wait(struct agent_tasks *t)
@@ -69,7 +92,8 @@ void agent_tasks_free(struct agent_tasks *t)
 	pthread_mutex_destroy(&t->lock);
 	pthread_cond_destroy(&t->idle);
 	free(t->tasks);
-	free(t->migrated);
+	free(t->journal);
+	free(t->journal_path);
 	free(t);
 }
 
@@ -99,38 +123,83 @@ static void task_finish(struct agent_tasks *t, const char *task_id, bool ok,
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Under t->lock: the index of the entry of task_id, or -1. */
+static ssize_t journal_find(struct agent_tasks *t, const char *task_id)
+{
+	for (size_t i = 0; i < t->njournal; i++)
+		if (strcasecmp(t->journal[i].task_id, task_id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Under t->lock: store the journal as it is now. */
+static int journal_write(struct agent_tasks *t)
+{
+	if (t->journal_path == NULL)
+		return 0;
+	return agent_journal_save(t->journal_path, t->journal, t->njournal);
+}
+
+/* Under t->lock: journal the migration of m as running, on disk before
+ * it starts: once the VM has left, an agent killed before it could
+ * record that would recreate it here from a desired state that is
+ * behind. -1 with err_set() (the migration must not start). */
+static int journal_begin(struct agent_tasks *t, const struct migration *m)
+{
+	struct agent_journal_entry *e;
+
+	e = realloc(t->journal, (t->njournal + 1) * sizeof(*e));
+	if (e == NULL)
+		return err_set("out of memory: migration not started");
+	t->journal = e;
+	e = &e[t->njournal++];
+	memset(e, 0, sizeof(*e));
+	str_copy(e->task_id, sizeof(e->task_id), m->task_id);
+	str_copy(e->vm_id, sizeof(e->vm_id), m->vm_id);
+	str_copy(e->target_node, sizeof(e->target_node), m->target_node);
+	e->started_ms = time_wall_ms();
+	e->state = AGENT_JOURNAL_RUNNING;
+	if (journal_write(t) < 0) {
+		t->njournal--;
+		return err_prefix("migration not started");
+	}
+	return 0;
+}
+
+/* Under t->lock: the migration of task_id ended; ok: the VM left. */
+static void journal_end(struct agent_tasks *t, const char *task_id, bool ok)
+{
+	ssize_t i = journal_find(t, task_id);
+
+	if (i < 0)
+		return;
+	if (ok) {
+		t->journal[i].state = AGENT_JOURNAL_DONE;
+		t->journal[i].done_ns = time_mono_ns();
+	} else {
+		t->journal[i] = t->journal[--t->njournal];
+	}
+	/* Kept in memory either way; a stale "running" entry on disk only
+	 * holds the VM back after a restart until the task is settled. */
+	if (journal_write(t) < 0)
+		log_warn("task %s: %s", task_id, err_msg());
+}
+
 static void *migration_main(void *arg)
 {
 	struct migration *m = arg;
 	struct agent_tasks *t = m->t;
-	struct migrated *mg;
-	int rc = -1;
+	int rc;
 
-	/* The VM's slot in t->migrated is taken before it moves: once it
-	 * has left, failing to record that would let a desired state that
-	 * is behind recreate it here. */
 	pthread_mutex_lock(&t->lock);
-	mg = realloc(t->migrated, (t->nmigrated + t->migrated_reserved + 1) *
-					  sizeof(*mg));
-	if (mg) {
-		t->migrated = mg;
-		t->migrated_reserved++;
-	}
+	rc = journal_begin(t, m);
 	pthread_mutex_unlock(&t->lock);
-	if (mg == NULL)
-		err_set("out of memory: migration not started");
-	else
+	if (rc == 0)
 		rc = t->ops->migrate(t->ctx, m->vm_id, m->target_uri);
 	if (rc < 0)
 		log_warn("task %s: %s", m->task_id, err_msg());
 	pthread_mutex_lock(&t->lock);
-	if (mg) {
-		if (rc == 0) {
-			str_copy(t->migrated[t->nmigrated].vm_id, 37, m->vm_id);
-			t->migrated[t->nmigrated++].done_ns = time_mono_ns();
-		}
-		t->migrated_reserved--;
-	}
+	journal_end(t, m->task_id, rc == 0);
 	pthread_mutex_unlock(&t->lock);
 	task_finish(t, m->task_id, rc == 0, rc == 0 ? NULL : err_msg());
 	pthread_mutex_lock(&t->lock);
@@ -187,6 +256,7 @@ static void task_start(struct agent_tasks *t, const struct agent_task *spec)
 	m->t = t;
 	str_copy(m->task_id, sizeof(m->task_id), spec->task_id);
 	str_copy(m->vm_id, sizeof(m->vm_id), spec->vm_id);
+	str_copy(m->target_node, sizeof(m->target_node), spec->target_node);
 	str_copy(m->target_uri, sizeof(m->target_uri), spec->target_uri);
 	pthread_mutex_lock(&t->lock);
 	t->migrations++;
@@ -209,18 +279,45 @@ static void task_start(struct agent_tasks *t, const struct agent_task *spec)
 void agent_tasks_sync(struct agent_tasks *t, const struct agent_task *listed,
 		      size_t n)
 {
+	bool journal_changed = false;
 	size_t keep = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		bool known;
 
+		/* A journalled task is never run again: after a restart,
+		 * its VM may already run on the target. */
 		pthread_mutex_lock(&t->lock);
-		known = task_find(t, listed[i].task_id) != NULL;
+		known = task_find(t, listed[i].task_id) != NULL ||
+			journal_find(t, listed[i].task_id) >= 0;
 		pthread_mutex_unlock(&t->lock);
 		if (!known)
 			task_start(t, &listed[i]);
 	}
 	pthread_mutex_lock(&t->lock);
+	/* An interrupted migration's task no longer listed has been settled
+	 * by the controller: if the VM is still listed here, it failed and
+	 * the VM is reconciled here again. */
+	for (size_t i = 0; i < t->njournal;) {
+		bool is_listed = false;
+
+		for (size_t j = 0; j < n; j++)
+			if (strcasecmp(listed[j].task_id,
+				       t->journal[i].task_id) == 0)
+				is_listed = true;
+		if (t->journal[i].state == AGENT_JOURNAL_INTERRUPTED &&
+		    !is_listed) {
+			log_info("task %s settled by the controller: vm %s "
+				 "is reconciled here again",
+				 t->journal[i].task_id, t->journal[i].vm_id);
+			t->journal[i] = t->journal[--t->njournal];
+			journal_changed = true;
+		} else {
+			i++;
+		}
+	}
+	if (journal_changed && journal_write(t) < 0)
+		log_warn("%s", err_msg());
 	for (size_t i = 0; i < t->ntasks; i++) {
 		bool is_listed = false;
 
@@ -235,21 +332,44 @@ void agent_tasks_sync(struct agent_tasks *t, const struct agent_task *listed,
 	pthread_mutex_unlock(&t->lock);
 }
 
-int agent_tasks_copy(struct agent_tasks *t, struct agent_task **out,
-		     size_t *n)
+/* A copy of src (n items of size bytes) into *out (n + 1 items, zeroed
+ * past n; the caller frees it with free()), NULL when out of memory. */
+static void *copy_out(const void *src, size_t n, size_t size)
 {
+	void *p = calloc(n + 1, size);
+
+	if (p && n > 0)
+		memcpy(p, src, n * size);
+	return p;
+}
+
+int agent_tasks_copy(struct agent_tasks *t, struct agent_task **tasks,
+		     size_t *ntasks, struct agent_journal_entry **journal,
+		     size_t *njournal)
+{
+	void *pt = NULL, *pj = NULL;
 	int ret = 0;
 
 	pthread_mutex_lock(&t->lock);
-	*n = t->ntasks;
-	*out = calloc(t->ntasks + 1, sizeof(**out));
-	if (*out == NULL) {
-		*n = 0;
-		ret = err_set("out of memory");
-	} else if (t->ntasks > 0) {
-		memcpy(*out, t->tasks, t->ntasks * sizeof(**out));
+	if (tasks) {
+		pt = copy_out(t->tasks, t->ntasks, sizeof(**tasks));
+		*ntasks = t->ntasks;
+	}
+	if (journal) {
+		pj = copy_out(t->journal, t->njournal, sizeof(**journal));
+		*njournal = t->njournal;
 	}
 	pthread_mutex_unlock(&t->lock);
+	if ((tasks && pt == NULL) || (journal && pj == NULL)) {
+		free(pt);
+		free(pj);
+		pt = pj = NULL;
+		ret = err_set("out of memory");
+	}
+	if (tasks)
+		*tasks = pt;
+	if (journal)
+		*journal = pj;
 	return ret;
 }
 
@@ -268,8 +388,8 @@ bool agent_tasks_migrating_away(struct agent_tasks *t, const char *vm_id)
 	bool r = false;
 
 	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; !r && i < t->nmigrated; i++)
-		r = strcasecmp(t->migrated[i].vm_id, vm_id) == 0;
+	for (size_t i = 0; !r && i < t->njournal; i++)
+		r = strcasecmp(t->journal[i].vm_id, vm_id) == 0;
 	for (size_t i = 0; !r && i < t->ntasks; i++)
 		if (strcmp(t->tasks[i].type, "migrate") == 0 &&
 		    t->tasks[i].state == AGENT_TASK_RUNNING &&
@@ -298,23 +418,30 @@ void agent_tasks_prune(struct agent_tasks *t,
 	size_t keep = 0;
 
 	pthread_mutex_lock(&t->lock);
-	for (size_t i = 0; i < t->nmigrated; i++) {
-		const char *id = t->migrated[i].vm_id;
+	for (size_t i = 0; i < t->njournal; i++) {
+		const struct agent_journal_entry *e = &t->journal[i];
 		bool listed = false, here = false;
 
 		for (size_t j = 0; j < n_wanted; j++)
-			if (strcasecmp(wanted[j].vm_id, id) == 0)
+			if (strcasecmp(wanted[j].vm_id, e->vm_id) == 0)
 				listed = true;
 		/* Only a list taken after the migration ended can show
-		 * the VM back: an older one still shows it leaving. */
+		 * the VM back: an older one still shows it leaving. An
+		 * interrupted migration may still be under way in libvirt:
+		 * the VM being here says nothing about its outcome. */
 		for (size_t j = 0; j < n_doms; j++)
-			if (strcasecmp(doms[j].uuid, id) == 0 &&
-			    listed_ns > t->migrated[i].done_ns)
+			if (strcasecmp(doms[j].uuid, e->vm_id) == 0 &&
+			    e->state == AGENT_JOURNAL_DONE &&
+			    listed_ns > e->done_ns)
 				here = true;
-		if (listed && !here)
-			t->migrated[keep++] = t->migrated[i];
+		if (e->state == AGENT_JOURNAL_RUNNING || (listed && !here))
+			t->journal[keep++] = *e;
 	}
-	t->nmigrated = keep;
+	if (keep != t->njournal) {
+		t->njournal = keep;
+		if (journal_write(t) < 0)
+			log_warn("%s", err_msg());
+	}
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -322,8 +449,14 @@ void agent_tasks_count(struct agent_tasks *t, struct agent_tasks_count *c)
 {
 	pthread_mutex_lock(&t->lock);
 	c->tasks = t->ntasks;
-	c->migrated = t->nmigrated;
-	c->reserved = t->migrated_reserved;
+	c->migrated = 0;
+	c->reserved = 0;
+	for (size_t i = 0; i < t->njournal; i++) {
+		if (t->journal[i].state == AGENT_JOURNAL_RUNNING)
+			c->reserved++;
+		else
+			c->migrated++;
+	}
 	c->migrations = t->migrations;
 	pthread_mutex_unlock(&t->lock);
 }

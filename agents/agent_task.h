@@ -3,7 +3,11 @@
  * "tasks"): starting the ones the desired state hands over, keeping their
  * results until the controller stops listing them, and the migrated-away
  * list, the VMs this node live-migrated elsewhere that the reconcile pass
- * must not recreate from a desired state that is behind.
+ * must not recreate from a desired state that is behind. That list is the
+ * migration journal (agent_journal.h): each migration is written to it,
+ * on disk, before it starts, so that it outlives a restart of the agent;
+ * an entry read back from disk that was still running is "interrupted"
+ * and holds its VM back until the controller settles the task.
  *
  * Ownership: struct agent_tasks owns its task list, its migrated-away
  * list and the migration threads it starts (detached; each frees its own
@@ -23,6 +27,7 @@
 #ifndef AGENT_TASK_H
 #define AGENT_TASK_H
 
+#include "agents/agent_journal.h"
 #include "agents/agent_report.h"
 
 /* What a task does; ctx is the one given to agent_tasks_new(). */
@@ -43,10 +48,13 @@ struct agent_task_ops {
 
 struct agent_tasks;
 
-/* A new, empty set of tasks. ops and ctx are kept, not copied: they must
- * outlive the set. NULL with err_set() when out of memory. */
+/* A new set of tasks, its migrated-away list read from the journal at
+ * journal_path (copied; NULL keeps the list in memory only, for tests).
+ * ops and ctx are kept, not copied: they must outlive the set. NULL with
+ * err_set() when out of memory or when the journal cannot be read (the
+ * agent must not start then). */
 struct agent_tasks *agent_tasks_new(const struct agent_task_ops *ops,
-				    void *ctx);
+				    void *ctx, const char *journal_path);
 
 /* Wait until no migration thread runs any more (each has called ended),
  * then free t. NULL is fine. */
@@ -58,19 +66,25 @@ void agent_tasks_free(struct agent_tasks *t);
 void agent_tasks_wait(struct agent_tasks *t);
 
 /* Bring the tasks in line with the n tasks the controller lists now
- * (listed: the desired state's, read only; NULL with n 0 when there is no
- * desired state): start each listed task whose id is new, forget each
- * finished task no longer listed. A running task is kept even when it is
- * no longer listed. A task the list has no room for (out of memory) is
+ * (listed: the desired state's, read only; NULL with n 0 when it lists
+ * none): start each listed task whose id is new, forget each finished
+ * task no longer listed. A running task is kept even when it is no
+ * longer listed. A task in the journal is never started again; an
+ * interrupted one no longer listed leaves the journal (the controller
+ * settled it). Call it only with a desired state in hand. A task the list has no room for (out of memory) is
  * logged and tried again at the next sync; one whose thread cannot be
  * started is kept as failed, with the reason, so that it is reported. */
 void agent_tasks_sync(struct agent_tasks *t, const struct agent_task *listed,
 		      size_t n);
 
-/* The tasks now, for the heartbeat: *out (the caller frees it with
- * free()) holds *n copies. -1 with err_set() when out of memory. */
-int agent_tasks_copy(struct agent_tasks *t, struct agent_task **out,
-		     size_t *n);
+/* The tasks and the migrated-away list now, for the heartbeat, taken
+ * together under the lock: *tasks holds *ntasks copies, *journal
+ * *njournal (the caller frees both with free()). Either pair may be NULL
+ * when not wanted. -1 with err_set() when out of memory (then nothing is
+ * to be freed). */
+int agent_tasks_copy(struct agent_tasks *t, struct agent_task **tasks,
+		     size_t *ntasks, struct agent_journal_entry **journal,
+		     size_t *njournal);
 
 /* How many migrations are running now. */
 int agent_tasks_migrations(struct agent_tasks *t);
@@ -86,12 +100,15 @@ bool agent_tasks_migrating_away(struct agent_tasks *t, const char *vm_id);
 size_t agent_tasks_filter(struct agent_tasks *t, struct agent_vm_spec *specs,
 			  size_t n);
 
-/* Expire the migrated-away list. A VM stays in it while the controller
- * still lists it for this node (wanted: the desired state's n_wanted VM
- * specs, NULL with 0 when there is none) and it is not back here: doms
- * (n_doms domains) is a libvirt list taken at listed_ns (monotonic ns),
- * and only a list taken after the migration ended can show the VM back.
- * Either way, from then on it is reconciled again. */
+/* Expire the migrated-away list (and the journal on disk). A VM stays in
+ * it while its migration runs, and after it while the controller still
+ * lists it for this node (wanted: the desired state's n_wanted VM specs,
+ * NULL with 0 when it lists none) and it is not back here: doms (n_doms
+ * domains) is a libvirt list taken at listed_ns (monotonic ns), and only
+ * a list taken after the migration ended can show the VM back (an
+ * interrupted migration's VM being here says nothing). Either way, from
+ * then on it is reconciled again. Call it only with a desired state in
+ * hand: before the first one, nothing may expire. */
 void agent_tasks_prune(struct agent_tasks *t,
 		       const struct agent_vm_spec *wanted, size_t n_wanted,
 		       const struct agent_domain *doms, size_t n_doms,
@@ -100,8 +117,8 @@ void agent_tasks_prune(struct agent_tasks *t,
 /* Counts for tests and metrics, taken together under the lock. */
 struct agent_tasks_count {
 	size_t tasks;          /* known tasks, running or finished */
-	size_t migrated;       /* VMs in the migrated-away list */
-	size_t reserved;       /* its slots held by running migrations */
+	size_t migrated;       /* VMs migrated away (done or interrupted) */
+	size_t reserved;       /* entries of migrations running now */
 	int migrations;        /* migrations running */
 };
 void agent_tasks_count(struct agent_tasks *t, struct agent_tasks_count *c);

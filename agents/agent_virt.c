@@ -227,6 +227,26 @@ static int lifecycle_cb(virConnectPtr conn, virDomainPtr dom, int event,
 	return 0;
 }
 
+/* /etc/machine-id into buf, or "" when it is missing or malformed (32
+ * hex digits): the machine's identity when libvirt has no host UUID
+ * (the test driver). See docs/decisions.md. */
+static void machine_id_file(char *buf, size_t size)
+{
+	char *text = NULL;
+	size_t len = 0;
+	const char *id;
+
+	buf[0] = '\0';
+	if (file_read_all("/etc/machine-id", 128, &text, &len) < 0) {
+		err_clear();
+		return;
+	}
+	id = str_trim(text);
+	if (strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32)
+		str_copy(buf, size, id);
+	free(text);
+}
+
 int agent_virt_connect(struct agent_virt *v)
 {
 	virConnectPtr conn;
@@ -264,12 +284,17 @@ int agent_virt_connect(struct agent_virt *v)
 			 "are seen at the next pass",
 			 v->uri, agent_virt_msg());
 	v->cpu_model[0] = '\0';
+	v->machine_id[0] = '\0';
 	caps = virConnectGetCapabilities(v->conn);
 	if (caps) {
 		agent_xml_xpath_text(caps, "/capabilities/host/cpu/model",
 				     v->cpu_model, sizeof(v->cpu_model));
+		agent_xml_xpath_text(caps, "/capabilities/host/uuid",
+				     v->machine_id, sizeof(v->machine_id));
 		free(caps);
 	}
+	if (v->machine_id[0] == '\0')
+		machine_id_file(v->machine_id, sizeof(v->machine_id));
 	if (!v->test_driver && agent_virt_pool_ensure(v) < 0) {
 		err_prefix("libvirt '%s'", v->uri);
 		agent_virt_disconnect(v);
@@ -330,6 +355,7 @@ static virConnectPtr conn_ref(struct agent_virt *v)
 
 /* ---- inventory and statistics ---------------------------------------- */
 
+
 int agent_virt_inventory(struct agent_virt *v, struct agent_inventory *inv)
 {
 	virNodeInfo ni;
@@ -379,6 +405,7 @@ int agent_virt_inventory(struct agent_virt *v, struct agent_inventory *inv)
 	}
 	str_copy(inv->cpu_model, sizeof(inv->cpu_model), v->cpu_model);
 	str_copy(inv->virt_type, sizeof(inv->virt_type), v->virt_type);
+	str_copy(inv->machine_id, sizeof(inv->machine_id), v->machine_id);
 	if (virConnectGetLibVersion(v->conn, &ver) == 0)
 		snprintf(inv->libvirt_version, sizeof(inv->libvirt_version),
 			 "%lu.%lu.%lu", ver / 1000000, (ver / 1000) % 1000,

@@ -32,6 +32,11 @@ struct agent_inventory {
 	char cpu_model[128];
 	char virt_type[8];      /* "kvm", "qemu" or "test" */
 	char libvirt_version[32];
+	/* Not part of the inventory object: sent alone at registration
+	 * (agent_client_register()). libvirt's host UUID (capabilities
+	 * host/uuid: SMBIOS or libvirtd.conf host_uuid), else
+	 * /etc/machine-id; "" when neither is known. */
+	char machine_id[64];
 };
 
 struct agent_domain {

@@ -37,6 +37,7 @@ struct agent_virt {
 	bool test_driver;
 	char virt_type[8];
 	char cpu_model[128];
+	char machine_id[64];    /* see struct agent_inventory */
 	char *pool_name;      /* the pool over storage_dir, any length */
 	agent_virt_event_fn event_fn;
 	void *event_opaque;

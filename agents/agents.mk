@@ -3,7 +3,8 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_domxml.c agents/agent_reconcile.c agents/agent_virt.c \
 	agents/agent_virt_volume.c agents/agent_virt_migrate.c \
 	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
-	agents/agent_health.c agents/agent_task.c agents/agent_events.c \
+	agents/agent_health.c agents/agent_task.c agents/agent_journal.c \
+	agents/agent_events.c \
 	agents/agent_loop.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a

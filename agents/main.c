@@ -25,8 +25,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
-
-#define AGENT_VERSION "0.1.0"
+#include "common/version.h"
 
 /* ---- signals and start-up -------------------------------------------- */
 
@@ -113,7 +112,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(arg, "--version") == 0) {
-			printf("fincloud-agent %s\n", AGENT_VERSION);
+			printf("fincloud-agent %s\n", version_str());
 			return 0;
 		}
 		if (strcmp(arg, "--check-config") == 0) {
@@ -234,7 +233,7 @@ int main(int argc, char **argv)
 		}
 	}
 	log_info("fincloud-agent %s: node '%s', libvirt '%s', %s",
-		 AGENT_VERSION, acfg->node_name, acfg->libvirt_uri,
+		 version_str(), acfg->node_name, acfg->libvirt_uri,
 		 no_controller ? "manifests only" : acfg->controller_url);
 
 	if (agent_loop_run(loop) < 0) {

@@ -10,3 +10,8 @@ $(COMMON_OBJS): OBJ_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)
 $(LIBCOMMON): $(COMMON_OBJS)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
+
+# The version of every program, one place: the file VERSION.
+FC_VERSION := $(shell cat VERSION)
+$(BUILD)/obj/common/version.o: OBJ_CFLAGS += -DFC_VERSION='"$(FC_VERSION)"'
+$(BUILD)/obj/common/version.o: VERSION

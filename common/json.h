@@ -22,8 +22,14 @@
 #define JSON_PATH_MAX 256
 
 /* Parse text (len bytes, not necessarily NUL-terminated). A syntax error
- * reads "WHAT: invalid JSON at line L, column C". The caller frees *out
- * with cJSON_Delete(). */
+ * reads "WHAT: invalid JSON at line L, column C". Also refused, with the
+ * path and the line and column: a byte that is not UTF-8, a raw control
+ * character in a string, the escape \u0000 (cJSON would end the C string
+ * there: "abc\u0000" would read as "abc"), and an object with a key twice
+ * ("WHAT: $.quota.vcpus: the field appears twice (again at line L, column
+ * C): ..."). So every string of *out is UTF-8 without a NUL cut into it,
+ * and no message quotes a raw invalid byte. The caller frees *out with
+ * cJSON_Delete(). */
 int json_parse(const char *text, size_t len, const char *what, cJSON **out);
 
 /* "parent.key" / "parent[i]" into buf. */

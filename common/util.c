@@ -42,8 +42,65 @@ char *str_trim(char *s)
 	return s;
 }
 
+size_t utf8_valid_len(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = p[i];
+		size_t n;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			n = 2, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 3, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 4, cp = c & 0x07, min = 0x10000;
+		} else {
+			break;
+		}
+		if (len - i < n)
+			break;
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = cp << 6 | (p[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			break;
+		i += n;
+	}
+	return i;
+}
+
+char *utf8_scrub(char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		size_t ok = utf8_valid_len(s + i, len - i);
+
+		for (size_t k = i; k < i + ok; k++)
+			if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
+				s[k] = '?';
+		i += ok;
+		if (i < len)
+			s[i++] = '?';
+	}
+	return s;
+}
+
 int name_validate(const char *what, const char *name)
 {
+	/* the name is shown scrubbed (utf8_scrub()): it may hold control
+	 * characters or bytes that are not UTF-8 */
+	char shown[NAME_MAX_LEN + 1];
 	size_t len;
 
 	if (name == NULL || name[0] == '\0')
@@ -51,13 +108,17 @@ int name_validate(const char *what, const char *name)
 			       "letters, digits, '.', '_' and '-'",
 			       what, NAME_MAX_LEN);
 	len = strlen(name);
-	if (len > NAME_MAX_LEN)
-		return err_set("%s name '%.*s...' is %zu characters long: the "
+	if (len > NAME_MAX_LEN) {
+		snprintf(shown, sizeof(shown), "%.16s", name);
+		return err_set("%s name '%s...' is %zu characters long: the "
 			       "limit is %d",
-			       what, 16, name, len, NAME_MAX_LEN);
+			       what, utf8_scrub(shown), len, NAME_MAX_LEN);
+	}
+	str_copy(shown, sizeof(shown), name);
+	utf8_scrub(shown);
 	if (!isalnum((unsigned char)name[0]))
 		return err_set("%s name '%s' must start with a letter or digit",
-			       what, name);
+			       what, shown);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 
@@ -65,7 +126,7 @@ int name_validate(const char *what, const char *name)
 			return err_set("%s name '%s' has a forbidden character "
 				       "at position %zu: use letters, digits, "
 				       "'.', '_' and '-'",
-				       what, name, i + 1);
+				       what, shown, i + 1);
 	}
 	return 0;
 }

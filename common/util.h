@@ -22,6 +22,17 @@ char *str_trim(char *s);
 #define NAME_MAX_LEN 63
 int name_validate(const char *what, const char *name);
 
+/* How many of the len bytes of s, from the start, are well-formed UTF-8
+ * (RFC 3629: no overlong form, no surrogate, nothing above U+10FFFF):
+ * len when all of them are. */
+size_t utf8_valid_len(const char *s, size_t len);
+
+/* Make the NUL-terminated s safe to show (an error message, a log line):
+ * every byte that is not part of well-formed UTF-8 and every ASCII
+ * control character becomes '?', in place, so that no raw invalid byte
+ * reaches an answer. Returns s. */
+char *utf8_scrub(char *s);
+
 /* Parse a whole base-10 integer / finite double; -1 on junk or range. */
 int parse_int64(const char *s, int64_t *out);
 int parse_double(const char *s, double *out);

@@ -96,6 +96,8 @@ void api_err(struct api_ctx *c, int status, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* it may quote the request: no raw byte that is not UTF-8 */
+	utf8_scrub(msg);
 	cJSON_Delete(c->resp);
 	root = cJSON_CreateObject();
 	e = cJSON_AddObjectToObject(root, "error");

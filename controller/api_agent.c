@@ -78,11 +78,14 @@ static int inventory_store(struct api_ctx *c, const char *node,
 
 void h_agent_register(struct api_ctx *c)
 {
+	/* "migrations" (the agent's migration journal) is accepted and not
+	 * read yet */
 	static const char *const keys[] = {"join_token", "node", "pool",
-					   "migration_uri", "inventory", NULL};
+					   "migration_uri", "inventory",
+					   "machine_id", "migrations", NULL};
 	char hash[AUTH_HASH_LEN + 1], cred[AUTH_TOKEN_LEN + 1];
 	char chash[AUTH_HASH_LEN + 1], id[37];
-	const char *join, *node, *pool, *uri;
+	const char *join, *node, *pool, *uri, *machine;
 	struct inventory inv;
 	sqlite3_stmt *s;
 	cJSON *o;
@@ -93,9 +96,15 @@ void h_agent_register(struct api_ctx *c)
 	    api_get_name(c, "node", "node", true, &node) < 0 ||
 	    api_get_name(c, "pool", "pool", true, &pool) < 0 ||
 	    api_get_str(c, "migration_uri", true, NULL, &uri) < 0 ||
+	    api_get_str(c, "machine_id", false, "", &machine) < 0 ||
 	    inventory_read(c, &inv) < 0)
 		return;
 	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", node);
+	if (strlen(machine) > 64) {
+		api_err(c, 400, "invalid_field", "machine_id",
+			"$.machine_id: at most 64 characters");
+		return;
+	}
 	if (strlen(uri) > 1024) {
 		api_err(c, 400, "invalid_field", "migration_uri",
 			"$.migration_uri: at most 1024 characters");
@@ -135,18 +144,41 @@ void h_agent_register(struct api_ctx *c)
 			"%s' or set the agent's 'pool'", pool, pool);
 		return;
 	}
+	/* One identity per machine: while a host's credential is valid,
+	 * its name is not given to an agent on another machine (it would
+	 * receive the host's desired state and run its VMs twice). */
+	s = api_stmt(c, "SELECT machine_id FROM hosts WHERE name = ?1 AND "
+		    "machine_id != '' AND machine_id != ?2 AND EXISTS (SELECT 1 "
+		    "FROM tokens WHERE role = 'agent' AND node = hosts.name)");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, node);
+	store_bind_text(s, 2, machine);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW && machine[0]) {
+		api_err(c, 409, "conflict", "node", "node '%s' is registered "
+			"from another machine and its credential is valid: "
+			"give this agent a node_name of its own, or, if this "
+			"machine replaces that node, revoke its credential "
+			"first (finctl token list; finctl token delete ID)",
+			node);
+		return;
+	}
 	s = api_stmt(c, "INSERT INTO hosts(name, pool, state, migration_uri, "
-		    "last_seen_ms, registered_ms) VALUES (?1, ?2, 'up', ?3, ?4, "
-		    "?4) ON CONFLICT(name) DO UPDATE SET pool = CASE WHEN "
-		    "(SELECT count(*) FROM vms WHERE host = ?1) = 0 THEN ?2 "
-		    "ELSE pool END, migration_uri = ?3, state = 'up', "
-		    "last_seen_ms = ?4");
+		    "last_seen_ms, registered_ms, machine_id) VALUES (?1, ?2, "
+		    "'up', ?3, ?4, ?4, ?5) ON CONFLICT(name) DO UPDATE SET pool "
+		    "= CASE WHEN (SELECT count(*) FROM vms WHERE host = ?1) = 0 "
+		    "THEN ?2 ELSE pool END, migration_uri = ?3, state = 'up', "
+		    "last_seen_ms = ?4, machine_id = CASE WHEN ?5 = '' THEN "
+		    "machine_id ELSE ?5 END");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, node);
 	store_bind_text(s, 2, pool);
 	store_bind_text(s, 3, uri);
 	sqlite3_bind_int64(s, 4, time_wall_ms());
+	store_bind_text(s, 5, machine);
 	if (api_step_done(c, s, "recording the host") < 0 ||
 	    inventory_store(c, node, &inv) < 0)
 		return;
@@ -669,10 +701,12 @@ static bool agent_owns(struct api_ctx *c, const char *node)
 
 void h_agent_heartbeat(struct api_ctx *c)
 {
+	/* "migrations" (the agent's migration journal) is accepted and not
+	 * read yet */
 	static const char *const keys[] = {"generation_seen", "status",
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
-					   "vm_errors", NULL};
+					   "vm_errors", "migrations", NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
 	const cJSON *domains, *tasks, *foreign, *vm_errors;
 	int64_t seen, gen, wait_s = 0;

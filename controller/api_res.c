@@ -145,61 +145,68 @@ out:
 	buf_free(&cl);
 }
 
+/* Whether a PATCH names key (a value, or null for the field's default). */
+static bool patch_given(struct api_ctx *c, const char *key)
+{
+	return cJSON_GetObjectItemCaseSensitive(c->json, key) != NULL;
+}
+
+/* A PATCH changes the fields it names and nothing else: each column is
+ * SET col = CASE WHEN ?given THEN ?value ELSE col END, so one statement
+ * serves every combination of fields. */
+#define PATCH_COL(col, given, value) \
+	col " = CASE WHEN ?" given " THEN ?" value " ELSE " col " END"
+/* The PATCH of five columns of the row named ?11. */
+#define PATCH_SQL5(table, c1, c2, c3, c4, c5)                               \
+	"UPDATE " table " SET " PATCH_COL(c1, "1", "2") ", "                 \
+	PATCH_COL(c2, "3", "4") ", " PATCH_COL(c3, "5", "6") ", "            \
+	PATCH_COL(c4, "7", "8") ", " PATCH_COL(c5, "9", "10")                \
+	" WHERE name = ?11"
+
+/* The "given" flags of a PATCH_COL statement: ?first, ?first+2, ...
+ * (values in between) for each of the n keys. */
+static void patch_bind_given(struct api_ctx *c, sqlite3_stmt *s, int first,
+			     const char *const *keys, int n)
+{
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int(s, first + 2 * i, patch_given(c, keys[i]));
+}
+
 void h_pool_patch(struct api_ctx *c)
 {
+	static const char *const keys[] = {"cpu_ratio", "mem_ratio",
+					   "disk_ratio", "policy",
+					   "compliance_classes"};
 	const char *name = c->m->params[0], *policy;
-	static const char *const rk[] = {"cpu_ratio", "mem_ratio", "disk_ratio"};
-	static const char *const sql[] = {
-		"UPDATE pools SET ratio_vcpus = ? WHERE name = ?",
-		"UPDATE pools SET ratio_mem = ? WHERE name = ?",
-		"UPDATE pools SET ratio_disk = ? WHERE name = ?",
-	};
 	struct buf cl;
+	double r[3];
 	bool have;
 	sqlite3_stmt *s;
 
 	buf_init(&cl, 4096);
 	res_target(c, &res_pools, name);
-	if (pool_fields(c, false) < 0 || pool_policy(c, &policy, false) < 0 ||
-	    name_list(c, "compliance_classes", "compliance class", &cl, &have) < 0)
+	/* null: a ratio of 1, policy pack, no compliance classes (any) */
+	if (pool_fields(c, false) < 0 ||
+	    api_get_double(c, keys[0], false, 0.01, 100, 1, &r[0]) < 0 ||
+	    api_get_double(c, keys[1], false, 0.01, 100, 1, &r[1]) < 0 ||
+	    api_get_double(c, keys[2], false, 0.01, 100, 1, &r[2]) < 0 ||
+	    pool_policy(c, &policy, false) < 0 ||
+	    name_list(c, keys[4], "compliance class", &cl, &have) < 0)
 		goto out;
-	if (api_begin(c) < 0)
+	if (api_begin(c) < 0 || must_exist(c, &res_pools, name, NULL) < 0)
 		goto out;
-	if (must_exist(c, &res_pools, name, NULL) < 0)
+	s = api_stmt(c, PATCH_SQL5("pools", "ratio_vcpus", "ratio_mem",
+				   "ratio_disk", "policy", "compliance"));
+	if (s == NULL)
 		goto out;
-	for (int i = 0; i < 3; i++) {
-		double v;
-
-		if (cJSON_GetObjectItemCaseSensitive(c->json, rk[i]) == NULL)
-			continue;
-		if (api_get_double(c, rk[i], true, 0.01, 100, 1, &v) < 0)
-			goto out;
-		s = api_stmt(c, sql[i]);
-		if (s == NULL)
-			goto out;
-		sqlite3_bind_double(s, 1, v);
-		store_bind_text(s, 2, name);
-		if (api_step_write(c, s, "updating the pool") < 0)
-			goto out;
-	}
-	if (policy) {
-		s = api_stmt(c, "UPDATE pools SET policy = ? WHERE name = ?");
-		if (s == NULL)
-			goto out;
-		store_bind_text(s, 1, policy);
-		store_bind_text(s, 2, name);
-		if (api_step_write(c, s, "updating the pool") < 0)
-			goto out;
-	}
-	if (have) {
-		s = api_stmt(c, "UPDATE pools SET compliance = ? WHERE name = ?");
-		if (s == NULL)
-			goto out;
-		store_bind_text(s, 1, buf_str(&cl));
-		store_bind_text(s, 2, name);
-		if (api_step_write(c, s, "updating the pool") < 0)
-			goto out;
-	}
+	patch_bind_given(c, s, 1, keys, 5);
+	for (int i = 0; i < 3; i++)
+		sqlite3_bind_double(s, 2 + 2 * i, r[i]);
+	store_bind_text(s, 8, policy ? policy : "pack");
+	store_bind_text(s, 10, buf_str(&cl));
+	store_bind_text(s, 11, name);
+	if (api_step_write(c, s, "updating the pool") < 0)
+		goto out;
 	res_answer(c, &res_pools, name, 200);
 out:
 	buf_free(&cl);
@@ -215,45 +222,26 @@ void h_host_patch(struct api_ctx *c)
 	sqlite3_stmt *s;
 	bool maint;
 	double cost, avail;
-	int rc;
 
 	res_target(c, &res_hosts, name);
-	if (api_body_object(c, keys) < 0)
+	/* null: out of maintenance, the defaults of a new host */
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_bool(c, keys[0], false, false, &maint) < 0 ||
+	    api_get_double(c, keys[1], false, 0, 1e9, 1, &cost) < 0 ||
+	    api_get_double(c, keys[2], false, 0, 1, 0.999, &avail) < 0)
 		return;
-	if (api_begin(c) < 0)
+	if (api_begin(c) < 0 || must_exist(c, &res_hosts, name, NULL) < 0)
 		return;
-	s = api_stmt(c, "SELECT maintenance, cost, availability FROM hosts "
-		    "WHERE name = ?");
+	s = api_stmt(c, "UPDATE hosts SET " PATCH_COL("maintenance", "1", "2")
+		    ", " PATCH_COL("cost", "3", "4")
+		    ", " PATCH_COL("availability", "5", "6") " WHERE name = ?7");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		api_err(c, 404, "not_found", NULL, "host '%s' does not exist%s",
-			name, res_hosts.hint);
-		return;
-	}
-	if (rc != SQLITE_ROW) {
-		store_err(c->ctrl->st, "reading the host");
-		api_err_internal(c, "reading the host");
-		return;
-	}
-	maint = sqlite3_column_int(s, 0);
-	cost = sqlite3_column_double(s, 1);
-	avail = sqlite3_column_double(s, 2);
-	sqlite3_reset(s);
-	if (api_get_bool(c, "maintenance", false, maint, &maint) < 0 ||
-	    api_get_double(c, "cost", false, 0, 1e9, cost, &cost) < 0 ||
-	    api_get_double(c, "availability", false, 0, 1, avail, &avail) < 0)
-		return;
-	s = api_stmt(c, "UPDATE hosts SET maintenance = ?, cost = ?, "
-		    "availability = ? WHERE name = ?");
-	if (s == NULL)
-		return;
-	sqlite3_bind_int(s, 1, maint);
-	sqlite3_bind_double(s, 2, cost);
-	sqlite3_bind_double(s, 3, avail);
-	store_bind_text(s, 4, name);
+	patch_bind_given(c, s, 1, keys, 3);
+	sqlite3_bind_int(s, 2, maint);
+	sqlite3_bind_double(s, 4, cost);
+	sqlite3_bind_double(s, 6, avail);
+	store_bind_text(s, 7, name);
 	if (api_step_write(c, s, "updating the host") < 0)
 		return;
 	res_answer(c, &res_hosts, name, 200);
@@ -261,23 +249,23 @@ void h_host_patch(struct api_ctx *c)
 
 /* ---------------------------------------------------------------- tenants */
 
-/* quota object -> four values (-1: unlimited / null; -2: absent) */
-static int tenant_quota(struct api_ctx *c, int64_t q[4], bool *present)
+/* The quota object (or null: every limit lifted) into four values in the
+ * order of the tenants' quota columns: a limit, -1 for null (unlimited)
+ * or -2 when the key is absent (a PATCH leaves that limit). */
+static int tenant_quota(struct api_ctx *c, int64_t q[4])
 {
 	static const char *const keys[] = {"vcpus", "mem_mib", "disk_gib", "vms",
 					   NULL};
 	const cJSON *qo;
 
-	*present = false;
 	for (int i = 0; i < 4; i++)
-		q[i] = -1;
+		q[i] = patch_given(c, "quota") ? -1 : -2;
 	if (json_get_object(c->json, "$", "quota", false, &qo) < 0) {
 		api_err_field(c, "quota");
 		return -1;
 	}
 	if (qo == NULL)
 		return 0;
-	*present = true;
 	if (json_check_keys(qo, "$.quota", keys) < 0) {
 		api_err_field(c, "quota");
 		return -1;
@@ -285,10 +273,11 @@ static int tenant_quota(struct api_ctx *c, int64_t q[4], bool *present)
 	for (int i = 0; i < 4; i++) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(qo, keys[i]);
 
-		if (v == NULL || cJSON_IsNull(v))
-			continue;
-		if (json_get_int(qo, "$.quota", keys[i], true, 0, INT64_C(1) << 40,
-				 0, &q[i]) < 0) {
+		if (v == NULL)
+			q[i] = -2;
+		else if (!cJSON_IsNull(v) &&
+			 json_get_int(qo, "$.quota", keys[i], true, 0,
+				      INT64_C(1) << 40, 0, &q[i]) < 0) {
 			api_err_field(c, "quota");
 			return -1;
 		}
@@ -365,7 +354,7 @@ void h_tenant_create(struct api_ctx *c)
 					   "quota", NULL};
 	const char *name, *iso, *cls;
 	int64_t q[4];
-	bool have_q, have_p;
+	bool have_p;
 	struct buf pools;
 	sqlite3_stmt *s;
 
@@ -376,7 +365,7 @@ void h_tenant_create(struct api_ctx *c)
 	    api_get_name(c, "compliance_class", "compliance class", false,
 			 &cls) < 0 ||
 	    name_list(c, "pools", "pool", &pools, &have_p) < 0 ||
-	    tenant_quota(c, q, &have_q) < 0)
+	    tenant_quota(c, q) < 0)
 		goto out;
 	res_target(c, &res_tenants, name);
 	if (api_begin(c) < 0)
@@ -408,42 +397,39 @@ void h_tenant_patch(struct api_ctx *c)
 					   NULL};
 	const char *name = c->m->params[0], *cls;
 	int64_t q[4];
-	bool have_q, have_p;
+	bool have_p;
 	struct buf pools;
 	sqlite3_stmt *s;
 
 	buf_init(&pools, 8192);
 	res_target(c, &res_tenants, name);
+	/* null: class standard, every pool allowed, no limit */
 	if (api_body_object(c, keys) < 0 ||
-	    api_get_name(c, "compliance_class", "compliance class", false,
-			 &cls) < 0 ||
-	    name_list(c, "pools", "pool", &pools, &have_p) < 0 ||
-	    tenant_quota(c, q, &have_q) < 0)
+	    api_get_name(c, keys[0], "compliance class", false, &cls) < 0 ||
+	    name_list(c, keys[1], "pool", &pools, &have_p) < 0 ||
+	    tenant_quota(c, q) < 0)
 		goto out;
-	if (api_begin(c) < 0)
+	if (api_begin(c) < 0 || must_exist(c, &res_tenants, name, NULL) < 0)
 		goto out;
-	if (must_exist(c, &res_tenants, name, NULL) < 0)
+	s = api_stmt(c, PATCH_SQL5("tenants", "compliance_class",
+				   "quota_vcpus", "quota_mem_mib",
+				   "quota_disk_gib", "quota_vms"));
+	if (s == NULL)
 		goto out;
-	if (cls) {
-		s = api_stmt(c, "UPDATE tenants SET compliance_class = ? WHERE name = ?");
-		if (s == NULL)
-			goto out;
-		store_bind_text(s, 1, cls);
-		store_bind_text(s, 2, name);
-		if (api_step_write(c, s, "updating the tenant") < 0)
-			goto out;
+	sqlite3_bind_int(s, 1, patch_given(c, keys[0]));
+	store_bind_text(s, 2, cls ? cls : "standard");
+	for (int i = 0; i < 4; i++) {
+		sqlite3_bind_int(s, 3 + 2 * i, q[i] != -2);
+		if (q[i] >= 0)
+			sqlite3_bind_int64(s, 4 + 2 * i, q[i]);
+		else
+			sqlite3_bind_null(s, 4 + 2 * i);
 	}
-	if (have_q) {
-		s = api_stmt(c, "UPDATE tenants SET quota_vcpus = ?, quota_mem_mib = ?,"
-			    " quota_disk_gib = ?, quota_vms = ? WHERE name = ?");
-		if (s == NULL)
-			goto out;
-		bind_quota(s, 1, q);
-		store_bind_text(s, 5, name);
-		if (api_step_write(c, s, "updating the tenant") < 0)
-			goto out;
-	}
-	if (have_p && tenant_set_pools(c, name, buf_str(&pools)) < 0)
+	store_bind_text(s, 11, name);
+	if (api_step_write(c, s, "updating the tenant") < 0)
+		goto out;
+	if (patch_given(c, keys[1]) &&
+	    tenant_set_pools(c, name, buf_str(&pools)) < 0)
 		goto out;
 	res_answer(c, &res_tenants, name, 200);
 out:
@@ -613,12 +599,44 @@ void h_token_delete(struct api_ctx *c)
 
 /* ------------------------------------------------------------------ audit */
 
+/* The anchor of ?seq=&hash= (both or neither): 1 with *a, 0 when none
+ * was given, -1 with a 400 answer. */
+static int audit_anchor_query(struct api_ctx *c, struct audit_head *a)
+{
+	const char *seq = api_query(c, "seq"), *hash = api_query(c, "hash");
+	char text[AUDIT_HEAD_TEXT + 8];
+
+	if (seq == NULL && hash == NULL)
+		return 0;
+	if (seq == NULL || hash == NULL) {
+		api_err(c, 400, "invalid_query", seq ? "hash" : "seq",
+			"an anchor is given with both query parameters 'seq' "
+			"and 'hash'");
+		return -1;
+	}
+	if (strlen(seq) > 20 || strlen(hash) > AUTH_HASH_LEN) {
+		err_set("the anchor's 'seq' or 'hash' is too long");
+	} else {
+		snprintf(text, sizeof(text), "%s:%s", seq, hash);
+		if (audit_head_parse(text, a) == 0)
+			return 1;
+	}
+	api_err(c, 400, "invalid_query", "seq", "%s: 'seq' is an entry number "
+		"and 'hash' its 64 lowercase hex digits, as in the state "
+		"directory's audit.anchor", err_msg());
+	return -1;
+}
+
 void h_audit_verify(struct api_ctx *c)
 {
+	struct audit_head anchor;
 	struct audit_report r;
-	cJSON *o;
+	cJSON *o, *h;
+	int an = audit_anchor_query(c, &anchor);
 
-	if (audit_verify(c->ctrl->st, &r) < 0) {
+	if (an < 0)
+		return;
+	if (audit_verify(c->ctrl->st, an ? &anchor : NULL, &r) < 0) {
 		api_err_internal(c, "verifying the audit log");
 		return;
 	}
@@ -632,6 +650,10 @@ void h_audit_verify(struct api_ctx *c)
 		cJSON_AddNumberToObject(o, "bad_seq", (double)r.bad_seq);
 		cJSON_AddStringToObject(o, "reason", r.reason);
 	}
+	h = cJSON_AddObjectToObject(o, "head");
+	cJSON_AddNumberToObject(h, "seq", (double)r.last.seq);
+	cJSON_AddStringToObject(h, "hash", r.last.hash);
+	cJSON_AddBoolToObject(o, "anchored", r.anchored);
 	api_ok(c, 200, o);
 }
 

@@ -9,25 +9,113 @@
 static const char zero_hash[AUTH_HASH_LEN + 1] =
 	"0000000000000000000000000000000000000000000000000000000000000000";
 
-int audit_hash(const char *prev, const struct audit_entry *e,
+/* One netstring: "LEN:BYTES,". */
+static int put_field(struct buf *b, const char *s)
+{
+	if (buf_printf(b, "%zu:", strlen(s)) < 0 || buf_puts(b, s) < 0)
+		return -1;
+	return buf_puts(b, ",");
+}
+
+static int put_num(struct buf *b, int64_t v)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%" PRId64, v);
+	return put_field(b, n);
+}
+
+/* Format 2: the tag, then every field as a netstring. */
+static int encode_v2(struct buf *b, const char *prev,
+		     const struct audit_entry *e)
+{
+	if (put_field(b, "fincloud-audit-2") < 0 || put_field(b, prev) < 0 ||
+	    put_num(b, e->seq) < 0 || put_num(b, e->time_ms) < 0 ||
+	    put_field(b, e->actor) < 0 || put_field(b, e->action) < 0 ||
+	    put_field(b, e->target) < 0 || put_num(b, e->result) < 0 ||
+	    put_field(b, e->request_id) < 0)
+		return -1;
+	return 0;
+}
+
+int audit_hash(const char *prev, const struct audit_entry *e, int format,
 	       char out[AUTH_HASH_LEN + 1])
 {
 	struct buf b;
-	int rc;
+	int rc = -1;
 
 	buf_init(&b, 1 << 16);
-	if (buf_printf(&b, "%s|%" PRId64 "|%" PRId64 "|%s|%s|%s|%d|%s", prev,
-		       e->seq, e->time_ms, e->actor, e->action, e->target,
-		       e->result, e->request_id) < 0) {
-		buf_free(&b);
-		return -1;
+	if (format == 1) {
+		/* ambiguous ('|' in a field), kept only to verify the
+		 * entries written before the format 2 boundary */
+		if (buf_printf(&b, "%s|%" PRId64 "|%" PRId64 "|%s|%s|%s|%d|%s",
+			       prev, e->seq, e->time_ms, e->actor, e->action,
+			       e->target, e->result, e->request_id) < 0)
+			goto out;
+	} else if (format == 2) {
+		if (encode_v2(&b, prev, e) < 0)
+			goto out;
+	} else {
+		err_set("audit chain format %d is unknown", format);
+		goto out;
 	}
 	rc = auth_sha256_hex(b.data, b.len, out);
+out:
 	buf_free(&b);
 	return rc;
 }
 
-static int audit_head(struct store *st, int64_t *seq, char hash[AUTH_HASH_LEN + 1])
+int audit_head_parse(const char *s, struct audit_head *out)
+{
+	char seq[24];
+	const char *colon, *h;
+	size_t n, hl;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	colon = strchr(s, ':');
+	if (colon == NULL || colon == s || (n = (size_t)(colon - s)) >= sizeof(seq))
+		return err_set("an audit anchor is SEQ:HASH (entry number, "
+			       "colon, 64 hex digits)");
+	memcpy(seq, s, n);
+	seq[n] = '\0';
+	if (parse_int64(seq, &out->seq) < 0 || out->seq < 0)
+		return err_set("audit anchor: '%s' is not an entry number", seq);
+	h = colon + 1;
+	hl = strspn(h, "0123456789abcdef");
+	if (hl != AUTH_HASH_LEN || h[hl + strspn(h + hl, " \t\r\n")] != '\0')
+		return err_set("audit anchor: the hash must be %d lowercase hex "
+			       "digits", AUTH_HASH_LEN);
+	memcpy(out->hash, h, AUTH_HASH_LEN);
+	out->hash[AUTH_HASH_LEN] = '\0';
+	return 0;
+}
+
+/* Read the meta value of key into out (size n): 1, 0 when missing, -1. */
+static int meta_get(struct store *st, const char *key, char *out, size_t n)
+{
+	sqlite3_stmt *s;
+	int r = store_find(st, "SELECT value FROM meta WHERE key = ?", key, &s,
+			   "reading the audit log's meta data");
+
+	if (r == 1) {
+		str_copy(out, n, store_col_text(s, 0));
+		sqlite3_reset(s);
+	}
+	return r;
+}
+
+int audit_head_get(struct store *st, struct audit_head *out)
+{
+	char v[AUDIT_HEAD_TEXT + 8];
+	int r = meta_get(st, "audit_head", v, sizeof(v));
+
+	if (r == 1 && audit_head_parse(v, out) < 0)
+		return err_prefix("the recorded audit head '%.40s'", v);
+	return r;
+}
+
+static int audit_last(struct store *st, int64_t *seq, char hash[AUTH_HASH_LEN + 1])
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT seq, hash FROM audit "
 					 "ORDER BY seq DESC LIMIT 1");
@@ -52,12 +140,13 @@ static int audit_head(struct store *st, int64_t *seq, char hash[AUTH_HASH_LEN + 
 int audit_append(struct store *st, const char *actor, const char *action,
 		 const char *target, int result, const char *request_id)
 {
-	char prev[AUTH_HASH_LEN + 1], hash[AUTH_HASH_LEN + 1], head[96];
+	char prev[AUTH_HASH_LEN + 1], hash[AUTH_HASH_LEN + 1];
+	char head[AUDIT_HEAD_TEXT];
 	struct audit_entry e;
 	sqlite3_stmt *s;
 	int64_t seq = 0;
 
-	if (audit_head(st, &seq, prev) < 0)
+	if (audit_last(st, &seq, prev) < 0)
 		return -1;
 	e.seq = seq + 1;
 	e.time_ms = time_wall_ms();
@@ -66,7 +155,7 @@ int audit_append(struct store *st, const char *actor, const char *action,
 	e.target = target;
 	e.result = result;
 	e.request_id = request_id;
-	if (audit_hash(prev, &e, hash) < 0)
+	if (audit_hash(prev, &e, AUDIT_FORMAT, hash) < 0)
 		return -1;
 	s = store_stmt(st, "INSERT INTO audit(seq, time_ms, actor, action, "
 			   "target, result, request_id, prev_hash, hash) "
@@ -116,26 +205,20 @@ static void audit_bad(struct audit_report *r, int64_t seq, const char *fmt, ...)
 	va_end(ap);
 }
 
-int audit_verify(struct store *st, struct audit_report *r)
+/* Walk the entries in order; stops at the first that fails. Records in
+ * *at the hash of entry at->seq when the walk passes it. */
+static int verify_chain(struct store *st, int64_t boundary,
+			struct audit_head *at, bool *at_seen,
+			struct audit_report *r)
 {
 	char prev[AUTH_HASH_LEN + 1], hash[AUTH_HASH_LEN + 1];
-	char want_head[96] = "";
 	sqlite3_stmt *s;
 	int64_t expect = 1;
-	int rc;
+	int rc, ret = -1;
 
-	memset(r, 0, sizeof(*r));
-	r->ok = true;
 	str_copy(prev, sizeof(prev), zero_hash);
-	/* no head yet: an empty log */
-	rc = store_find(st, "SELECT value FROM meta WHERE key = ?",
-			"audit_head", &s, "reading the audit log's head");
-	if (rc < 0)
-		return -1;
-	if (rc > 0) {
-		str_copy(want_head, sizeof(want_head), store_col_text(s, 0));
-		sqlite3_reset(s);
-	}
+	*at_seen = at->seq == 0;
+	str_copy(at->hash, sizeof(at->hash), zero_hash);
 	s = store_stmt(st, "SELECT seq, time_ms, actor, action, target, "
 			   "result, request_id, prev_hash, hash FROM audit "
 			   "ORDER BY seq");
@@ -164,10 +247,8 @@ int audit_verify(struct store *st, struct audit_report *r)
 				  "follow the previous entry's hash", e.seq);
 			break;
 		}
-		if (audit_hash(prev, &e, hash) < 0) {
-			sqlite3_reset(s);
-			return -1;
-		}
+		if (audit_hash(prev, &e, e.seq < boundary ? 1 : 2, hash) < 0)
+			goto out;
 		if (strcmp(hash, store_col_text(s, 8)) != 0) {
 			audit_bad(r, e.seq, "entry %" PRId64 " was modified "
 				  "after it was written (its hash does not "
@@ -175,22 +256,100 @@ int audit_verify(struct store *st, struct audit_report *r)
 			break;
 		}
 		str_copy(prev, sizeof(prev), hash);
+		if (e.seq == at->seq) {
+			str_copy(at->hash, sizeof(at->hash), hash);
+			*at_seen = true;
+		}
+		r->last.seq = e.seq;
+		str_copy(r->last.hash, sizeof(r->last.hash), hash);
 		expect++;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		sqlite3_reset(s);
-		return store_err(st, "reading the audit log");
+		store_err(st, "reading the audit log");
+		goto out;
 	}
+	ret = 0;
+out:
 	sqlite3_reset(s);
-	if (r->ok && want_head[0]) {
-		char have[96];
+	return ret;
+}
 
-		snprintf(have, sizeof(have), "%" PRId64 ":%s", expect - 1, prev);
-		if (strcmp(have, want_head) != 0)
-			audit_bad(r, expect, "the log ends at entry %" PRId64
-				  " but the recorded head is %.24s...: entries "
-				  "were removed from the end", expect - 1,
-				  want_head);
+/* The end of an intact chain against the recorded head, the format
+ * boundary (every entry before it existed when the format changed) and
+ * the anchor. */
+static void verify_end(const struct audit_head *head, int64_t boundary,
+		       const struct audit_head *anchor,
+		       const struct audit_head *at, bool at_seen,
+		       struct audit_report *r)
+{
+	int64_t end = r->last.seq;
+
+	if (anchor != NULL && anchor->seq > end)
+		audit_bad(r, end + 1, "the log ends at entry %" PRId64 " but "
+			  "the anchor is at entry %" PRId64 ": entries were "
+			  "removed from the end (or the database was restored "
+			  "from an older copy)", end, anchor->seq);
+	else if (anchor != NULL && (!at_seen ||
+				    strcmp(at->hash, anchor->hash) != 0))
+		audit_bad(r, anchor->seq, "entry %" PRId64 " does not have "
+			  "the anchor's hash %.12s...: the log was rewritten "
+			  "up to that entry", anchor->seq, anchor->hash);
+	else if (head->seq > end)
+		audit_bad(r, end + 1, "the log ends at entry %" PRId64 " but "
+			  "the recorded head is entry %" PRId64 ": entries "
+			  "were removed from the end", end, head->seq);
+	else if (head->seq != end || strcmp(head->hash, r->last.hash) != 0)
+		audit_bad(r, head->seq, "the log ends at entry %" PRId64
+			  " but the recorded head is entry %" PRId64 " with "
+			  "hash %.12s...: the head or the log was rewritten",
+			  end, head->seq, head->hash);
+	else if (end < boundary - 1)
+		audit_bad(r, end + 1, "the log ends at entry %" PRId64 " but "
+			  "had %" PRId64 " entries when its chain format "
+			  "changed: entries were removed from the end", end,
+			  boundary - 1);
+}
+
+int audit_verify(struct store *st, const struct audit_head *anchor,
+		 struct audit_report *r)
+{
+	struct audit_head head, at = { 0 };
+	char bnd[24];
+	int64_t boundary = 0;
+	bool at_seen;
+	int hr, br;
+
+	memset(r, 0, sizeof(*r));
+	r->ok = true;
+	str_copy(r->last.hash, sizeof(r->last.hash), zero_hash);
+	r->anchored = anchor != NULL;
+	if (anchor != NULL)
+		at.seq = anchor->seq;
+	hr = audit_head_get(st, &head);
+	br = meta_get(st, "audit_format2_from", bnd, sizeof(bnd));
+	if (hr < 0 || br < 0)
+		return -1;
+	/* the boundary picks each entry's rule: without it the walk would
+	 * blame the first entry for what is missing from meta */
+	if (br == 0) {
+		audit_bad(r, 0, "the chain format boundary (meta "
+			  "'audit_format2_from') is missing");
+		return 0;
 	}
+	if (parse_int64(bnd, &boundary) < 0 || boundary < 1) {
+		audit_bad(r, 0, "the chain format boundary '%.20s' (meta "
+			  "'audit_format2_from') is not an entry number", bnd);
+		return 0;
+	}
+	if (verify_chain(st, boundary, &at, &at_seen, r) < 0)
+		return -1;
+	if (!r->ok)
+		return 0;
+	if (hr == 0)
+		audit_bad(r, r->last.seq + 1, "the recorded head (meta "
+			  "'audit_head') is missing: the end of the log cannot "
+			  "be checked, entries may have been removed from it");
+	else
+		verify_end(&head, boundary, anchor, &at, at_seen, r);
 	return 0;
 }

@@ -6,6 +6,7 @@ CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 
 CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
+	controller/anchor.c \
 	controller/series.c controller/route.c controller/config.c \
 	controller/api.c controller/api_res.c controller/api_vm.c \
 	controller/api_agent.c controller/place.c controller/rebalance.c \

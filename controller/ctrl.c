@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include "common/err.h"
+#include "controller/anchor.h"
 #include "controller/ctrl.h"
 #include "controller/store.h"
 
@@ -50,6 +51,8 @@ int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq)
 	pthread_mutex_lock(&ctrl->sync_lock);
 	while (ctrl->durable_seq < seq && ret == 0) {
 		uint64_t target;
+		struct audit_head head;
+		bool anchor = false;
 
 		if (ctrl->syncing) {
 			/* a sync in flight may cover this commit */
@@ -59,8 +62,13 @@ int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq)
 		ctrl->syncing = true;
 		/* every commit numbered up to target is already written */
 		target = __atomic_load_n(&ctrl->commit_seq, __ATOMIC_ACQUIRE);
+		/* a head committed by now is covered by the sync below */
+		if (ctrl->anchor)
+			anchor = anchor_snapshot(ctrl->anchor, &head);
 		pthread_mutex_unlock(&ctrl->sync_lock);
 		ret = store_sync_wal(ctrl->st);
+		if (ret == 0 && anchor && anchor_write(ctrl->anchor, &head) < 0)
+			log_error("%s", err_msg());
 		pthread_mutex_lock(&ctrl->sync_lock);
 		ctrl->syncing = false;
 		if (ret == 0 && target > ctrl->durable_seq)

@@ -72,9 +72,12 @@ struct ctrl_route_stats {
 /* A heartbeat waiting for its node's desired state to change (ctrl.c). */
 struct ctrl_waiter;
 
+struct anchor;
+
 struct ctrl {
 	struct ctrl_config cfg;
 	struct store *st;
+	struct anchor *anchor; /* the audit head outside the store, or NULL */
 	pthread_mutex_t lock;
 	struct ctrl_waiter *waiters; /* long-polling heartbeats, under lock */
 	struct ctrl_route_stats *stats; /* one per route, under stats_lock */
@@ -106,7 +109,10 @@ void ctrl_stop(struct ctrl *ctrl);
 uint64_t ctrl_committed(struct ctrl *ctrl);
 
 /* Make commit number seq (from ctrl_committed()) durable; call without
- * the lock. 0, or -1 with err_set() when the WAL cannot be synced. */
+ * the lock. Each sync also brings the audit anchor (anchor.h) up to the
+ * head it made durable. 0, or -1 with err_set() when the WAL cannot be
+ * synced (an anchor that cannot be written is only logged: the commit
+ * stands). */
 int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq);
 
 /* Bump host's generation inside the caller's open transaction and wake

@@ -4,6 +4,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "controller/anchor.h"
 #include "controller/audit.h"
 #include "controller/eta.h"
 #include "controller/jobs.h"
@@ -80,7 +81,7 @@ static void *jobs_main(void *arg)
 	uint64_t last_sample = 0, last_compact = time_mono_ns();
 
 	while (!ctrl->stopping) {
-		uint64_t now = time_mono_ns();
+		uint64_t now = time_mono_ns(), sync;
 		bool compact = now - last_compact > 60ULL * 1000000000ULL;
 
 		pthread_mutex_lock(&ctrl->lock);
@@ -95,8 +96,14 @@ static void *jobs_main(void *arg)
 			if (compact)
 				last_compact = now;
 		}
+		/* the entries the controller audits by itself reach the
+		 * anchor within a tick, as a request's do when it answers */
+		sync = ctrl->anchor && anchor_behind(ctrl->anchor) ?
+			       ctrl_committed(ctrl) : 0;
 		store_reset_all(ctrl->st);
 		pthread_mutex_unlock(&ctrl->lock);
+		if (sync && ctrl_make_durable(ctrl, sync) < 0)
+			log_error("%s", err_msg());
 		sleep(1);
 	}
 	return NULL;

@@ -13,13 +13,14 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "common/version.h"
+#include "controller/anchor.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
 
-#define VERSION "0.1"
 
 /* One thread per connection, and every agent keeps one open (its
  * long-poll): per-connection memory is what grows with the fleet. Headers
@@ -261,7 +262,7 @@ int main(int argc, char **argv)
 		case 'T': k = "tls_cert"; break;
 		case 'K': k = "tls_key"; break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("fincloud-controller %s\n", VERSION); return 0;
+		case 'V': printf("fincloud-controller %s\n", version_str()); return 0;
 		default: usage(stderr); return 2;
 		}
 		if (k && nsets < FC_ARRAY_LEN(sets)) {
@@ -310,6 +311,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctrl_init(&g_ctrl);
+	if (anchor_open(g_ctrl.st, g_ctrl.cfg.state_dir, &g_ctrl.anchor) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
 	g_ctrl.stats = calloc(api_nroutes, sizeof(*g_ctrl.stats));
 	if (g_ctrl.stats == NULL) {
 		log_error("out of memory");
@@ -394,6 +399,7 @@ out:
 	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);
 	store_close(g_ctrl.st);
+	anchor_free(g_ctrl.anchor);
 	free(g_ctrl.stats);
 	free(cert);
 	free(key);

@@ -18,6 +18,8 @@ struct store {
 	sqlite3 *db;
 	int wal_fd; /* the -wal file, for store_sync_wal() */
 	bool in_tx;
+	void (*on_commit)(void *arg); /* store_on_commit() */
+	void *on_commit_arg;
 	struct stmt_slot cache[STMT_CACHE];
 };
 
@@ -199,7 +201,24 @@ static const char *const migrations[] = {
 	 * controller/rebalance.h); '' for the other tasks */
 	"ALTER TABLE tasks ADD COLUMN progress TEXT NOT NULL DEFAULT '';",
 
-	/* 4: the fincloud domains each node listed in its last heartbeat
+	/* 4: the machine a host's agent registered from (libvirt's host
+	 * UUID or /etc/machine-id; '' when unknown), so that another
+	 * machine cannot take over the name (docs/agent-protocol.md) */
+	"ALTER TABLE hosts ADD COLUMN machine_id TEXT NOT NULL DEFAULT '';",
+
+	/* 5: audit chain format 2 (length-prefixed fields, audit.h) from the
+	 * next entry on; the entries already written keep format 1 and are
+	 * verified with it, nothing is re-hashed. A log with no entry gets
+	 * its head row now, so that a missing head always means a removed
+	 * one (a log with entries has had it since its first entry). */
+	"INSERT INTO meta(key, value) SELECT 'audit_format2_from',"
+	" coalesce(max(seq), 0) + 1 FROM audit;"
+	"INSERT INTO meta(key, value) SELECT 'audit_head', '0:' ||"
+	" '0000000000000000000000000000000000000000000000000000000000000000'"
+	" WHERE NOT EXISTS (SELECT 1 FROM audit)"
+	" AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'audit_head');",
+
+	/* 6: the fincloud domains each node listed in its last heartbeat
 	 * (controller/report.h): where a VM runs, as the nodes say, beside
 	 * where the vms table places it. orphan_ms: when the row was first
 	 * seen without a VM behind it (NULL while there is one); destroy_ms:
@@ -361,7 +380,15 @@ int store_commit(struct store *st)
 		return -1;
 	}
 	st->in_tx = false;
+	if (st->on_commit)
+		st->on_commit(st->on_commit_arg);
 	return 0;
+}
+
+void store_on_commit(struct store *st, void (*fn)(void *arg), void *arg)
+{
+	st->on_commit = fn;
+	st->on_commit_arg = arg;
 }
 
 void store_rollback(struct store *st)

@@ -40,6 +40,11 @@ sqlite3 *store_db(struct store *st);
 /* BEGIN IMMEDIATE; see the durability note above. */
 int store_begin(struct store *st, bool durable);
 int store_commit(struct store *st);
+/* fn(arg) runs after every successful store_commit(), in the committing
+ * thread (which still holds the controller's lock), and may use the
+ * store; NULL removes it. The store does not own arg. */
+void store_on_commit(struct store *st, void (*fn)(void *arg), void *arg);
+
 /* Roll back when a transaction is open; safe to call when none is. */
 void store_rollback(struct store *st);
 

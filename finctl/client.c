@@ -71,7 +71,23 @@ static int refused(const struct finctl_ctx *x, long status, const cJSON *root)
 	if (status == 401)
 		fprintf(stderr, "finctl: set FINCLOUD_TOKEN or write the "
 			"token to ~/.config/fincloud/token\n");
-	return status == 404 ? FINCTL_NOTFOUND : FINCTL_FAIL;
+	return finctl_exit_for_status(status);
+}
+
+int finctl_exit_for_status(long status)
+{
+	static const struct {
+		long status;
+		int code;
+	} map[] = {
+		{400, FINCTL_USAGE}, {413, FINCTL_USAGE}, {422, FINCTL_USAGE},
+		{404, FINCTL_NOTFOUND}, {409, FINCTL_CONFLICT},
+	};
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(map); i++)
+		if (map[i].status == status)
+			return map[i].code;
+	return FINCTL_FAIL;
 }
 
 int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
@@ -110,25 +126,12 @@ int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
 	return rc;
 }
 
-int finctl_add_num(cJSON *o, const char *key, const char *val, bool integer)
+void finctl_add_num(cJSON *o, const char *key, const char *val)
 {
 	double d;
-	int64_t n;
 
-	if (val == NULL)
-		return 0;
-	if (integer) {
-		if (parse_int64(val, &n) < 0)
-			return err_set("--%s: expected an integer, got '%s'",
-				       key, val);
-		cJSON_AddNumberToObject(o, key, (double)n);
-	} else {
-		if (parse_double(val, &d) < 0)
-			return err_set("--%s: expected a number, got '%s'", key,
-				       val);
+	if (val && parse_double(val, &d) == 0)
 		cJSON_AddNumberToObject(o, key, d);
-	}
-	return 0;
 }
 
 cJSON *finctl_csv(const char *csv)
@@ -155,10 +158,30 @@ void finctl_add_str(cJSON *o, const char *key, const char *val)
 
 cJSON *finctl_body(const struct finctl_ctx *x, const char *const *keys)
 {
+	static const char *const numeric[] = {"int", "count", "num",
+					      "fraction", "quota"};
 	cJSON *o = cJSON_CreateObject();
 
-	for (; *keys; keys++)
-		finctl_add_str(o, *keys, finctl_opt(x, *keys));
+	for (; *keys; keys++) {
+		const char *v = finctl_opt(x, *keys);
+		struct finctl_optspec spec;
+		bool number = false;
+		char field[64];
+
+		if (v == NULL || !finctl_optspec_find(x->cmd, *keys, &spec))
+			continue;
+		snprintf(field, sizeof(field), "%s", *keys);
+		for (char *p = field; *p; p++)
+			*p = *p == '-' ? '_' : *p;
+		for (size_t i = 0; i < FC_ARRAY_LEN(numeric); i++)
+			number = number || strcmp(spec.type, numeric[i]) == 0;
+		if (number && strcmp(v, "none") == 0)
+			cJSON_AddNullToObject(o, field);
+		else if (number)
+			finctl_add_num(o, field, v);
+		else
+			cJSON_AddStringToObject(o, field, v);
+	}
 	return o;
 }
 

@@ -30,32 +30,17 @@ int finctl_host_maintenance(struct finctl_ctx *x)
 
 int finctl_host_set(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
-
-	if (finctl_add_num(b, "cost", finctl_opt(x, "cost"), false) < 0 ||
-	    finctl_add_num(b, "availability", finctl_opt(x, "availability"),
-			   false) < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
-	return host_patch(x, b);
+	return host_patch(x, finctl_body(x, FINCTL_KEYS("cost", "availability")));
 }
 
 /* Maintenance, then a task that live-migrates every VM off the host
  * (docs/rebalancing.md); followed like a rebalance run. */
 int finctl_host_drain(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
-	char *p;
-	int rc;
+	char *p = finctl_path("/v1/hosts/%s/drain", x->a.pos[0]);
+	int rc = finctl_run_start(x, p,
+				  finctl_body(x, FINCTL_KEYS("concurrency")));
 
-	if (finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"),
-			   true) < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
-	p = finctl_path("/v1/hosts/%s/drain", x->a.pos[0]);
-	rc = finctl_run_start(x, p, b);
 	free(p);
 	return rc;
 }

@@ -4,22 +4,13 @@
  */
 #include "finctl/finctl.h"
 
-#include "common/err.h"
-
-/* The body of pool create (name set) and update (name NULL); NULL with
- * err_set when an option is not a number. */
+/* The body of pool create (name set) and update (name NULL). */
 static cJSON *pool_body(struct finctl_ctx *x, const char *name)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = finctl_body(x, FINCTL_KEYS("cpu-ratio", "mem-ratio",
+					      "disk-ratio", "policy"));
 
 	finctl_add_str(o, "name", name);
-	if (finctl_add_num(o, "cpu_ratio", finctl_opt(x, "cpu-ratio"), false) < 0 ||
-	    finctl_add_num(o, "mem_ratio", finctl_opt(x, "mem-ratio"), false) < 0 ||
-	    finctl_add_num(o, "disk_ratio", finctl_opt(x, "disk-ratio"), false) < 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	finctl_add_str(o, "policy", finctl_opt(x, "policy"));
 	if (finctl_opt(x, "compliance"))
 		cJSON_AddItemToObject(o, "compliance_classes",
 				      finctl_csv(finctl_opt(x, "compliance")));
@@ -28,21 +19,13 @@ static cJSON *pool_body(struct finctl_ctx *x, const char *name)
 
 int finctl_pool_create(struct finctl_ctx *x)
 {
-	cJSON *b = pool_body(x, x->a.pos[0]);
-
-	return b ? finctl_show(x, "POST", "/v1/pools", b) : finctl_usage_err();
+	return finctl_show(x, "POST", "/v1/pools", pool_body(x, x->a.pos[0]));
 }
 
 int finctl_pool_update(struct finctl_ctx *x)
 {
-	cJSON *b = pool_body(x, NULL);
-	char *p;
-	int rc;
-
-	if (b == NULL)
-		return finctl_usage_err();
-	p = finctl_path("/v1/pools/%s", x->a.pos[0]);
-	rc = finctl_show(x, "PATCH", p, b);
+	char *p = finctl_path("/v1/pools/%s", x->a.pos[0]);
+	int rc = finctl_show(x, "PATCH", p, pool_body(x, NULL));
 	free(p);
 	return rc;
 }
@@ -68,18 +51,18 @@ static void util_print(const struct finctl_ctx *x, const cJSON *out)
 		cJSON_AddStringToObject(r, "dim", d->string);
 		cJSON_AddItemToArray(rows, r);
 	}
-	finctl_value(finctl_get(out, "hosts"), v[0], sizeof(v[0]));
+	finctl_field(out, "hosts", v[0], sizeof(v[0]));
 	printf("pool %s: %s hosts up\n", x->a.pos[0], v[0]);
 	finctl_print_table(rows, util_cols, FC_ARRAY_LEN(util_cols));
 	printf("series: %d samples in the last hour", n);
 	if (n > 0) {
 		const cJSON *last = cJSON_GetArrayItem(series, n - 1);
 
-		finctl_value(finctl_get(last, "eta_allocated.vcpus"), v[0],
+		finctl_field(last, "eta_allocated.vcpus", v[0],
 			     sizeof(v[0]));
-		finctl_value(finctl_get(last, "eta_allocated.mem_mib"), v[1],
+		finctl_field(last, "eta_allocated.mem_mib", v[1],
 			     sizeof(v[1]));
-		finctl_value(finctl_get(last, "eta_allocated.disk_gib"), v[2],
+		finctl_field(last, "eta_allocated.disk_gib", v[2],
 			     sizeof(v[2]));
 		printf(" (latest allocated eta: vcpus %s, mem %s, disk %s)",
 		       v[0], v[1], v[2]);

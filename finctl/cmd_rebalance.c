@@ -24,33 +24,16 @@ static const struct finctl_col eta_cols[] = {
 	{"MAX_AFTER", "a.max"}, {"STDDEV_AFTER", "a.stddev"},
 };
 
-/* POST /v1/pools/P/rebalance with the options as its body (dry: a plan
- * only); *path gets the path to free. NULL (a usage error printed) when
- * --pool is missing or an option is not a number. */
+/* The body of POST /v1/pools/P/rebalance from the options (dry: a plan
+ * only); *path gets that path, for the caller to free. */
 static cJSON *rb_request(struct finctl_ctx *x, bool dry, char **path)
 {
-	const char *pool = finctl_opt(x, "pool");
-	cJSON *b;
+	cJSON *b = finctl_body(x, FINCTL_KEYS("policy", "max-moves", "min-gain",
+					      "concurrency"));
 
-	*path = NULL;
-	if (pool == NULL || pool[0] == '\0') {
-		fprintf(stderr, "finctl: --pool is required: usage: finctl %s "
-			"%s %s\n", x->cmd->noun, x->cmd->verb, x->cmd->usage);
-		return NULL;
-	}
-	b = cJSON_CreateObject();
-	finctl_add_str(b, "policy", finctl_opt(x, "policy"));
-	if (finctl_add_num(b, "max_moves", finctl_opt(x, "max-moves"), true) < 0 ||
-	    finctl_add_num(b, "min_gain", finctl_opt(x, "min-gain"), false) < 0 ||
-	    finctl_add_num(b, "concurrency", finctl_opt(x, "concurrency"),
-			   true) < 0) {
-		cJSON_Delete(b);
-		finctl_usage_err();
-		return NULL;
-	}
 	if (dry)
 		cJSON_AddBoolToObject(b, "dry_run", true);
-	*path = finctl_path("/v1/pools/%s/rebalance", pool);
+	*path = finctl_path("/v1/pools/%s/rebalance", finctl_opt(x, "pool"));
 	return b;
 }
 
@@ -64,13 +47,13 @@ static void print_plan(const struct finctl_ctx *x FC_UNUSED,
 	static const char *const dims[] = {"vcpus", "mem_mib", "disk_gib"};
 	char v[4][64];
 
-	finctl_value(finctl_get(plan, "pool"), v[0], sizeof(v[0]));
-	finctl_value(finctl_get(plan, "policy"), v[1], sizeof(v[1]));
-	finctl_value(finctl_get(plan, "score_before"), v[2], sizeof(v[2]));
-	finctl_value(finctl_get(plan, "score_after"), v[3], sizeof(v[3]));
+	finctl_field(plan, "pool", v[0], sizeof(v[0]));
+	finctl_field(plan, "policy", v[1], sizeof(v[1]));
+	finctl_field(plan, "score_before", v[2], sizeof(v[2]));
+	finctl_field(plan, "score_after", v[3], sizeof(v[3]));
 	printf("pool %s, policy %s: %d move(s), score %s -> %s", v[0], v[1],
 	       cJSON_GetArraySize(finctl_get(plan, "moves")), v[2], v[3]);
-	finctl_value(finctl_get(plan, "mib_moved"), v[0], sizeof(v[0]));
+	finctl_field(plan, "mib_moved", v[0], sizeof(v[0]));
 	printf(", %s MiB to copy\n", v[0]);
 	finctl_print_table(finctl_get(plan, "moves"), move_cols,
 			   FC_ARRAY_LEN(move_cols));
@@ -89,13 +72,13 @@ static void print_plan(const struct finctl_ctx *x FC_UNUSED,
 	printf("\neta per dimension (pool, and across its hosts), before and "
 	       "predicted after:\n");
 	finctl_print_table(rows, eta_cols, FC_ARRAY_LEN(eta_cols));
-	finctl_value(finctl_get(plan, "hosts_active_before"), v[0], sizeof(v[0]));
-	finctl_value(finctl_get(plan, "hosts_active_after"), v[1], sizeof(v[1]));
+	finctl_field(plan, "hosts_active_before", v[0], sizeof(v[0]));
+	finctl_field(plan, "hosts_active_after", v[1], sizeof(v[1]));
 	printf("hosts running VMs: %s -> %s\n", v[0], v[1]);
 	cJSON_ArrayForEach(it, finctl_get(plan, "not_moved")) {
-		finctl_value(finctl_get(it, "vm_name"), v[0], sizeof(v[0]));
-		finctl_value(finctl_get(it, "host"), v[1], sizeof(v[1]));
-		finctl_value(finctl_get(it, "reason"), v[2], sizeof(v[2]));
+		finctl_field(it, "vm_name", v[0], sizeof(v[0]));
+		finctl_field(it, "host", v[1], sizeof(v[1]));
+		finctl_field(it, "reason", v[2], sizeof(v[2]));
 		printf("not moved: %s on %s: %s\n", v[0], v[1], v[2]);
 	}
 	cJSON_ArrayForEach(it, finctl_get(plan, "unresolved"))
@@ -113,8 +96,6 @@ static int rebalance(struct finctl_ctx *x, bool dry)
 	cJSON *b = rb_request(x, dry, &p);
 	int rc;
 
-	if (b == NULL)
-		return FINCTL_USAGE;
 	if (dry)
 		rc = finctl_show_as(x, "POST", p, b, print_plan);
 	else

@@ -5,11 +5,9 @@
  */
 #include "finctl/finctl.h"
 
-#include "common/err.h"
-
 /* --quota-* (or, for set-quota, --vcpus ...) into a quota object; "none"
- * lifts a limit. 0, or -1 with err_set. */
-static int quota_body(struct finctl_ctx *x, cJSON *o, const char *prefix)
+ * lifts a limit. */
+static void quota_body(struct finctl_ctx *x, cJSON *o, const char *prefix)
 {
 	static const char *const keys[] = {"vcpus", "mem-mib", "disk-gib", "vms"};
 	static const char *const fields[] = {"vcpus", "mem_mib", "disk_gib", "vms"};
@@ -25,50 +23,48 @@ static int quota_body(struct finctl_ctx *x, cJSON *o, const char *prefix)
 			continue;
 		if (q == NULL)
 			q = cJSON_AddObjectToObject(o, "quota");
-		if (strcmp(v, "none") == 0) {
+		if (strcmp(v, "none") == 0)
 			cJSON_AddNullToObject(q, fields[i]);
-			continue;
-		}
-		if (finctl_add_num(q, fields[i], v, true) < 0)
-			return err_prefix("--%s", k);
+		else
+			finctl_add_num(q, fields[i], v);
 	}
-	return 0;
 }
 
-/* The fields tenant create and update share; 0, or -1 with err_set. */
-static int tenant_body(struct finctl_ctx *x, cJSON *b)
+/* The fields tenant create and update share, with the options of keys. */
+static cJSON *tenant_body(struct finctl_ctx *x, const char *const *keys)
 {
-	finctl_add_str(b, "compliance_class", finctl_opt(x, "compliance-class"));
+	cJSON *b = finctl_body(x, keys);
+
 	if (finctl_opt(x, "pools"))
 		cJSON_AddItemToObject(b, "pools",
 				      finctl_csv(finctl_opt(x, "pools")));
-	return quota_body(x, b, "quota-");
+	quota_body(x, b, "quota-");
+	return b;
+}
+
+/* POST body (taken) with "name": the first argument to path, and show
+ * what the controller made. */
+static int create_named(struct finctl_ctx *x, const char *path, cJSON *body)
+{
+	finctl_add_str(body, "name", x->a.pos[0]);
+	return finctl_show(x, "POST", path, body);
 }
 
 int finctl_tenant_create(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
-
-	finctl_add_str(b, "name", x->a.pos[0]);
-	finctl_add_str(b, "isolation", finctl_opt(x, "isolation"));
-	if (tenant_body(x, b) < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
-	return finctl_show(x, "POST", "/v1/tenants", b);
+	return create_named(x, "/v1/tenants", tenant_body(x, FINCTL_KEYS(
+		"isolation", "compliance-class")));
 }
 
+/* tenant update (--quota-*) and set-quota (--vcpus ...): each row has one
+ * of the two sets of quota options. */
 int finctl_tenant_update(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
-	char *p;
+	cJSON *b = tenant_body(x, FINCTL_KEYS("compliance-class"));
+	char *p = finctl_path("/v1/tenants/%s", x->a.pos[0]);
 	int rc;
 
-	if (tenant_body(x, b) < 0 || quota_body(x, b, "") < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
-	p = finctl_path("/v1/tenants/%s", x->a.pos[0]);
+	quota_body(x, b, "");
 	rc = finctl_show(x, "PATCH", p, b);
 	free(p);
 	return rc;
@@ -76,29 +72,12 @@ int finctl_tenant_update(struct finctl_ctx *x)
 
 int finctl_group_create(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
-
-	finctl_add_str(b, "name", x->a.pos[0]);
-	finctl_add_str(b, "tenant", finctl_opt(x, "tenant"));
-	finctl_add_str(b, "policy", finctl_opt(x, "policy"));
-	if (finctl_add_num(b, "availability", finctl_opt(x, "availability"),
-			   false) < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
-	return finctl_show(x, "POST", "/v1/groups", b);
+	return create_named(x, "/v1/groups", finctl_body(x, FINCTL_KEYS(
+		"tenant", "policy", "availability")));
 }
 
 int finctl_flavor_create(struct finctl_ctx *x)
 {
-	cJSON *b = cJSON_CreateObject();
-
-	finctl_add_str(b, "name", x->a.pos[0]);
-	if (finctl_add_num(b, "vcpus", finctl_opt(x, "vcpus"), true) < 0 ||
-	    finctl_add_num(b, "mem_mib", finctl_opt(x, "mem-mib"), true) < 0 ||
-	    finctl_add_num(b, "disk_gib", finctl_opt(x, "disk-gib"), true) < 0) {
-		cJSON_Delete(b);
-		return finctl_usage_err();
-	}
-	return finctl_show(x, "POST", "/v1/flavors", b);
+	return create_named(x, "/v1/flavors", finctl_body(x, FINCTL_KEYS(
+		"vcpus", "mem-mib", "disk-gib")));
 }

@@ -8,18 +8,12 @@
 
 int finctl_vm_create(struct finctl_ctx *x)
 {
-	cJSON *b, *out;
+	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "group",
+					      "name", "pool"));
+	cJSON *out;
 	const cJSON *id, *h;
-	int rc;
+	int rc = finctl_call(x, "POST", "/v1/vms", b, &out);
 
-	if (finctl_opt(x, "flavor") == NULL) {
-		fprintf(stderr, "finctl: vm create needs --flavor (see 'finctl "
-			"flavor list')\n");
-		return FINCTL_USAGE;
-	}
-	b = finctl_body(x, (const char *const[]){"tenant", "flavor", "group",
-						 "name", "pool", NULL});
-	rc = finctl_call(x, "POST", "/v1/vms", b, &out);
 	cJSON_Delete(b);
 	if (rc != FINCTL_OK)
 		return rc;

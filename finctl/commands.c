@@ -5,13 +5,19 @@
  * tests/integration/finctl_docs.sh checks that this table, finctl's
  * --help and docs/finctl.md name the same commands and options.
  *
- * A row: noun, verb, handler, positional arguments, options ('=' takes a
- * value), usage (names every option), help; then, for the generic
- * handlers, the resource's path, the method (show) and the columns (list).
+ * A row: noun, verb, handler, positional arguments, options (with the
+ * type of each value, struct finctl_optspec: finctl checks them all
+ * before the handler runs), usage (names every option), help; then, for
+ * the generic handlers, the resource's path, the method (show) and the
+ * columns (list).
  */
 #include "finctl/finctl.h"
 
 #define COLS(c) .cols = (c), .ncols = FC_ARRAY_LEN(c)
+
+/* The states a filter takes (VmState, TaskState of schemas/openapi.yaml). */
+#define VM_STATES "pending|running|stopped|paused|crashed|unknown|failed|deleting"
+#define TASK_STATES "pending|running|done|failed"
 
 static const struct finctl_col pool_cols[] = {
 	{"NAME", "name"}, {"POLICY", "policy"}, {"CPU_RATIO", "cpu_ratio"},
@@ -57,7 +63,7 @@ static const struct finctl_col task_cols[] = {
 };
 
 static const struct finctl_col audit_cols[] = {
-	{"SEQ", "seq"}, {"TIME_MS", "time_ms"}, {"ACTOR", "actor"},
+	{"SEQ", "seq"}, {"TIME", "time_ms"}, {"ACTOR", "actor"},
 	{"ACTION", "action"}, {"TARGET", "target"}, {"RESULT", "result"},
 };
 
@@ -67,34 +73,37 @@ static const struct finctl_col token_cols[] = {
 };
 
 const struct finctl_cmd finctl_commands[] = {
-	{"pool", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
+	{"pool", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list pools", .path = "/v1/pools", COLS(pool_cols)},
 	{"pool", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one pool", .path = "/v1/pools/%s"},
 	{"pool", "create", finctl_pool_create, 1,
-	 "cpu-ratio=,mem-ratio=,disk-ratio=,policy=,compliance=",
+	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
+	 "compliance=",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
 	 "[--policy pack|spread] [--compliance C1,C2]",
 	 "create a pool (overcommit ratios, placement policy)"},
 	{"pool", "update", finctl_pool_update, 1,
-	 "cpu-ratio=,mem-ratio=,disk-ratio=,policy=,compliance=",
+	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
+	 "compliance=",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
 	 "[--policy pack|spread] [--compliance C1,C2]",
 	 "change a pool"},
 	{"pool", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete an empty pool", .path = "/v1/pools/%s"},
 
-	{"host", "list", finctl_cmd_list, 0, "pool=,state=,limit=",
+	{"host", "list", finctl_cmd_list, 0, "pool=,state=up|down|maintenance,limit=count",
 	 "[--pool P] [--state up|down|maintenance] [--limit N]",
 	 "list hosts", .path = "/v1/hosts", COLS(host_cols)},
 	{"host", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one host", .path = "/v1/hosts/%s"},
 	{"host", "maintenance", finctl_host_maintenance, 2, "", "NAME on|off",
 	 "take a host out of placement (on) or back in (off)"},
-	{"host", "set", finctl_host_set, 1, "cost=,availability=",
+	{"host", "set", finctl_host_set, 1, "cost=num,availability=fraction",
 	 "NAME [--cost C] [--availability A]",
 	 "set a host's cost / availability"},
-	{"host", "drain", finctl_host_drain, 1, "concurrency=,no-wait,timeout=",
+	{"host", "drain", finctl_host_drain, 1,
+	 "concurrency=count,no-wait,timeout=secs",
 	 "NAME [--concurrency K] [--no-wait] [--timeout S]",
 	 "maintenance, then live-migrate every VM off the host (waits, "
 	 "showing each move)"},
@@ -103,68 +112,69 @@ const struct finctl_cmd finctl_commands[] = {
 	 .path = "/v1/hosts/%s/resume", .method = "POST"},
 
 	{"rebalance", "plan", finctl_rebalance_plan, 0,
-	 "pool=,policy=,max-moves=,min-gain=",
+	 "pool!=,policy=spread|pack,max-moves=int,min-gain=num",
 	 "--pool P [--policy spread|pack] [--max-moves N] [--min-gain G]",
 	 "the moves a rebalance would make, with eta before and predicted "
 	 "after (changes nothing)"},
 	{"rebalance", "run", finctl_rebalance_run, 0,
-	 "pool=,policy=,max-moves=,min-gain=,concurrency=,no-wait,timeout=",
+	 "pool!=,policy=spread|pack,max-moves=int,min-gain=num,"
+	 "concurrency=count,no-wait,timeout=secs",
 	 "--pool P [--policy spread|pack] [--max-moves N] [--min-gain G] "
 	 "[--concurrency K] [--no-wait] [--timeout S]",
 	 "execute a rebalance as live migrations (waits, showing each move; "
 	 "exit 5 when it failed)"},
 
-	{"tenant", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
+	{"tenant", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list tenants", .path = "/v1/tenants", COLS(tenant_cols)},
 	{"tenant", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show a tenant with its quota and usage", .path = "/v1/tenants/%s"},
 	{"tenant", "create", finctl_tenant_create, 1,
-	 "isolation=,compliance-class=,pools=,quota-vcpus=,quota-mem-mib=,"
-	 "quota-disk-gib=,quota-vms=",
+	 "isolation=shared|dedicated,compliance-class=,pools=,quota-vcpus=int,"
+	 "quota-mem-mib=int,quota-disk-gib=int,quota-vms=int",
 	 "NAME [--isolation shared|dedicated] [--compliance-class C] "
 	 "[--pools P1,P2] [--quota-vcpus N] [--quota-mem-mib N] "
 	 "[--quota-disk-gib N] [--quota-vms N]",
 	 "create a tenant"},
 	{"tenant", "update", finctl_tenant_update, 1,
-	 "compliance-class=,pools=,quota-vcpus=,quota-mem-mib=,quota-disk-gib=,"
-	 "quota-vms=",
+	 "compliance-class=,pools=,quota-vcpus=quota,quota-mem-mib=quota,"
+	 "quota-disk-gib=quota,quota-vms=quota",
 	 "NAME [--compliance-class C] [--pools P1,P2] [--quota-vcpus N|none] "
 	 "[--quota-mem-mib N|none] [--quota-disk-gib N|none] "
 	 "[--quota-vms N|none]",
 	 "change a tenant"},
 	{"tenant", "set-quota", finctl_tenant_update, 1,
-	 "vcpus=,mem-mib=,disk-gib=,vms=",
+	 "vcpus=quota,mem-mib=quota,disk-gib=quota,vms=quota",
 	 "NAME [--vcpus N|none] [--mem-mib N|none] [--disk-gib N|none] "
 	 "[--vms N|none]",
 	 "set a tenant's quotas"},
 	{"tenant", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete a tenant without VMs or groups", .path = "/v1/tenants/%s"},
 
-	{"group", "list", finctl_cmd_list, 0, "tenant=,limit=",
+	{"group", "list", finctl_cmd_list, 0, "tenant=,limit=count",
 	 "[--tenant T] [--limit N]",
 	 "list groups", .path = "/v1/groups", COLS(group_cols)},
 	{"group", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one group", .path = "/v1/groups/%s"},
 	{"group", "create", finctl_group_create, 1,
-	 "tenant=,policy=,availability=",
+	 "tenant=,policy=anti-affinity|affinity,availability=fraction",
 	 "NAME --tenant T [--policy anti-affinity|affinity] [--availability A]",
 	 "create a service group"},
 	{"group", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete an empty group", .path = "/v1/groups/%s"},
 
-	{"flavor", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
+	{"flavor", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list flavors", .path = "/v1/flavors", COLS(flavor_cols)},
 	{"flavor", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one flavor", .path = "/v1/flavors/%s"},
 	{"flavor", "create", finctl_flavor_create, 1,
-	 "vcpus=,mem-mib=,disk-gib=",
+	 "vcpus!=count,mem-mib!=count,disk-gib!=count",
 	 "NAME --vcpus N --mem-mib N --disk-gib N",
 	 "create a flavor"},
 	{"flavor", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete a flavor", .path = "/v1/flavors/%s"},
 
 	{"vm", "list", finctl_cmd_list, 0,
-	 "tenant=,host=,state=,pool=,group=,flavor=,limit=",
+	 "tenant=,host=,state=" VM_STATES ",pool=,group=,flavor=,limit=count",
 	 "[--tenant T] [--host H] [--state S] [--pool P] [--group G] "
 	 "[--flavor F] [--limit N]",
 	 "list VMs (all pages unless --limit)", .path = "/v1/vms",
@@ -172,45 +182,47 @@ const struct finctl_cmd finctl_commands[] = {
 	{"vm", "show", finctl_cmd_show, 1, "", "ID",
 	 "show one VM", .path = "/v1/vms/%s"},
 	{"vm", "create", finctl_vm_create, 0,
-	 "tenant=,flavor=,group=,name=,pool=,wait,timeout=",
+	 "tenant=,flavor!=,group=,name=,pool=,wait,timeout=secs",
 	 "--tenant T --flavor F [--group G] [--name N] [--pool P] "
 	 "[--wait [--timeout S]]",
 	 "create a VM; with --wait show progress until it runs or fails"},
-	{"vm", "start", finctl_vm_start, 1, "wait,timeout=",
+	{"vm", "start", finctl_vm_start, 1, "wait,timeout=secs",
 	 "ID [--wait [--timeout S]]",
 	 "start a VM"},
-	{"vm", "stop", finctl_vm_stop, 1, "wait,timeout=",
+	{"vm", "stop", finctl_vm_stop, 1, "wait,timeout=secs",
 	 "ID [--wait [--timeout S]]",
 	 "stop a VM (ACPI shutdown)"},
-	{"vm", "reboot", finctl_vm_reboot, 1, "wait,timeout=",
+	{"vm", "reboot", finctl_vm_reboot, 1, "wait,timeout=secs",
 	 "ID [--wait [--timeout S]]",
 	 "reboot a running VM"},
-	{"vm", "delete", finctl_vm_delete, 1, "wait,timeout=",
+	{"vm", "delete", finctl_vm_delete, 1, "wait,timeout=secs",
 	 "ID [--wait [--timeout S]]",
 	 "delete a VM and its disks"},
-	{"vm", "migrate", finctl_vm_migrate, 1, "to=,wait,timeout=",
+	{"vm", "migrate", finctl_vm_migrate, 1, "to=,wait,timeout=secs",
 	 "ID [--to HOST] [--wait [--timeout S]]",
 	 "live-migrate a VM (to HOST, or where the scheduler says)"},
 
-	{"task", "list", finctl_cmd_list, 0, "vm=,state=,limit=",
+	{"task", "list", finctl_cmd_list, 0, "vm=,state=" TASK_STATES ",limit=count",
 	 "[--vm ID] [--state S] [--limit N]",
 	 "list tasks", .path = "/v1/tasks", COLS(task_cols)},
-	{"task", "show", finctl_task_show, 1, "wait,timeout=",
+	{"task", "show", finctl_task_show, 1, "wait,timeout=secs",
 	 "ID [--wait [--timeout S]]",
 	 "show a task, or wait until it is done", .path = "/v1/tasks/%s"},
 
 	{"util", "show", finctl_util_show, 1, "", "POOL",
 	 "eta = V_used / V_total of a pool, now and as a time series"},
 
-	{"audit", "list", finctl_cmd_list, 0, "after=,limit=",
+	{"audit", "list", finctl_cmd_list, 0, "after=int,limit=count",
 	 "[--after SEQ] [--limit N]",
 	 "list audit entries", .path = "/v1/audit", COLS(audit_cols)},
-	{"audit", "verify", finctl_audit_verify, 0, "", "",
-	 "check the audit hash chain (exit 1 when tampered)"},
+	{"audit", "verify", finctl_audit_verify, 0, "anchor=",
+	 "[--anchor FILE|SEQ:HASH]",
+	 "check the audit hash chain, and that it still holds an anchor "
+	 "(exit 1 when tampered)"},
 
-	{"token", "list", finctl_cmd_list, 0, "limit=", "[--limit N]",
+	{"token", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list tokens (no secrets)", .path = "/v1/tokens", COLS(token_cols)},
-	{"token", "create", finctl_token_create, 0, "role=,tenant=,description=",
+	{"token", "create", finctl_token_create, 0, "role!=admin|operator|tenant|viewer|join,tenant=,description=",
 	 "--role admin|operator|tenant|viewer|join [--tenant T] "
 	 "[--description D]",
 	 "create a token; prints the secret once"},

@@ -6,9 +6,14 @@
  * finctl is a client of the public REST API only: it links libfccommon
  * and nothing of the controller. Its parts:
  *
- *   main.c       global options, help, argument parsing, dispatch
+ *   main.c       the entry point: --version, --man, --bash-completion,
+ *                help at each level, the token, the dispatch
  *   commands.c   finctl_commands[], the one command table: a row per
  *                command (noun, verb, handler, options, usage, help)
+ *   args.c       the command line read against the table, each option's
+ *                value checked against its type before any request
+ *   help.c       --help, the man page and the bash completion, all
+ *                generated from the table
  *   client.c     requests to the controller, request bodies, options
  *   output.c     tables, key/value lines, JSON; the generic list, show
  *                and delete handlers that serve most rows of the table
@@ -29,16 +34,34 @@
 struct buf;
 struct http_client;
 
-/* The exit codes of finctl (docs/finctl.md). */
+/* The exit codes of finctl, one row each: the name, the number, what it
+ * means. This list is the only one: the enum below, finctl --help and
+ * the man page come from it, the mapping of HTTP statuses is
+ * finctl_exit_for_status, and tests/integration/finctl_docs.sh checks
+ * that docs/finctl.md lists the same codes. */
+#define FINCTL_EXIT_CODES(X)                                                  \
+	X(FINCTL_OK, 0, "done")                                               \
+	X(FINCTL_FAIL, 1, "the controller refused or failed the request "     \
+	  "for another reason (HTTP 401, 403, 5xx)")                          \
+	X(FINCTL_USAGE, 2, "usage error: a command, argument or option "      \
+	  "value finctl or the controller (HTTP 400) does not accept; "       \
+	  "finctl sends nothing when its own checks fail")                    \
+	X(FINCTL_CONN, 3, "the controller could not be reached")              \
+	X(FINCTL_NOTFOUND, 4, "a named object does not exist (HTTP 404)")     \
+	X(FINCTL_WAIT, 5, "a wait ended with the operation failed, or "       \
+	  "unfinished at --timeout")                                          \
+	X(FINCTL_CONFLICT, 6, "the request conflicts with the state of an "   \
+	  "object: it exists already, is in use or busy (HTTP 409)")
+
 enum finctl_exit {
-	FINCTL_OK = 0,       /* done */
-	FINCTL_FAIL = 1,     /* the controller refused or failed the request */
-	FINCTL_USAGE = 2,    /* usage error */
-	FINCTL_CONN = 3,     /* the controller could not be reached */
-	FINCTL_NOTFOUND = 4, /* not found */
-	FINCTL_WAIT = 5,     /* a wait ended with the operation failed or
-				unfinished at its timeout */
+#define FINCTL_EXIT_ENUM(name, code, text) name = code,
+	FINCTL_EXIT_CODES(FINCTL_EXIT_ENUM)
+#undef FINCTL_EXIT_ENUM
 };
+
+/* The exit code for a refusal of the controller with HTTP status (4xx,
+ * 5xx): the one mapping of finctl (FINCTL_EXIT_CODES). */
+int finctl_exit_for_status(long status);
 
 #define FINCTL_MAX_OPTS 16
 #define FINCTL_MAX_POS 4
@@ -73,7 +96,9 @@ struct finctl_cmd {
 	const char *verb;
 	finctl_fn fn;
 	int npos;           /* positional arguments required */
-	const char *opts;   /* "tenant=,flavor=,wait": '=' takes a value */
+	const char *opts;   /* the options, checked before the handler
+			       runs: "flavor!=,timeout=secs,wait" (struct
+			       finctl_optspec) */
 	const char *usage;  /* after "finctl NOUN VERB"; names every option */
 	const char *help;   /* one line */
 	const char *path;   /* "/v1/pools" (list), "/v1/pools/%s" (show,
@@ -82,6 +107,26 @@ struct finctl_cmd {
 	const struct finctl_col *cols; /* finctl_cmd_list: the columns */
 	size_t ncols;
 };
+
+/* One option of a row's opts, an item of its comma-separated list:
+ *
+ *   NAME          a flag (--wait)
+ *   NAME=TYPE     takes a value of TYPE: "" any text; "int" an integer
+ *                 >= 0; "count" an integer >= 1; "num" a number >= 0;
+ *                 "secs" a duration (90, 90s, 5m, 2h); "quota" an
+ *                 integer >= 0 or "none"; "a|b|c" one of these words
+ *   NAME!=TYPE    the same, and the command needs it
+ */
+struct finctl_optspec {
+	char name[32];
+	char type[160];
+	bool has_val;
+	bool required;
+};
+
+/* The next option of the opts list at *p into o, moving *p past it;
+ * false at the end of the list. */
+bool finctl_optspec_next(const char **p, struct finctl_optspec *o);
 
 /* The command table (commands.c), grouped by noun: rows of one noun are
  * next to each other, in the order help lists them. */
@@ -97,6 +142,71 @@ struct finctl_ctx {
 	struct finctl_args a;
 };
 
+/* --------------------------------------------------------------- args.c */
+
+/* The global options, which may stand anywhere on the command line:
+ * --url URL and -o/--output FORMAT (their last value counts). Strings
+ * point into argv; NULL when not given. */
+struct finctl_global {
+	const char *url;
+	const char *format;
+};
+
+/* Whether argv[*i] is a global option (--url U, --url=U, -o F, -oF,
+ * --output F, --output=F): 1 with its value in g and *i moved past it,
+ * 0 when it is not one (*i unchanged), -1 with err_set when its value is
+ * missing. */
+int finctl_global_opt(int argc, char **argv, int *i, struct finctl_global *g);
+
+/* The arguments after "NOUN VERB" (argc strings at argv) read against
+ * row c into a, the global options among them into g: the positional
+ * arguments counted, every option known to the row, its value checked
+ * against its type, every required option given. 0, or -1 with err_set
+ * (what is wrong, and the usage). Writes a NUL into argv at the '=' of
+ * "--key=value". */
+int finctl_args_parse(const struct finctl_cmd *c, int argc, char **argv,
+		      struct finctl_global *g, struct finctl_args *a);
+
+/* 0 when val is a value of o's type, else -1 with err_set naming the
+ * option, what it expects and what it got. */
+int finctl_optspec_check(const struct finctl_optspec *o, const char *val);
+
+/* The option of row c named name into o; false when c has none. */
+bool finctl_optspec_find(const struct finctl_cmd *c, const char *name,
+			 struct finctl_optspec *o);
+
+/* The words an option of type "a|b|c" takes as "a, b, c" into out (size
+ * bytes, at least 3; always terminated). */
+void finctl_optspec_words(const struct finctl_optspec *o, char *out,
+			  size_t size);
+
+/* The value of option --key (type "secs", checked by finctl_args_parse)
+ * in seconds, or dflt when it was not given. */
+int64_t finctl_opt_secs(const struct finctl_ctx *x, const char *key,
+			int64_t dflt);
+
+/* --------------------------------------------------------------- help.c */
+
+/* Everything finctl says about itself comes from the command table and
+ * FINCTL_EXIT_CODES, so none of it can drift from what finctl does. */
+
+/* finctl --help: the synopsis, the nouns, the exit codes. */
+void finctl_help_main(FILE *f);
+
+/* finctl NOUN --help: the noun's verbs with their help lines. */
+void finctl_help_noun(FILE *f, const char *noun);
+
+/* finctl NOUN VERB --help: the usage line, the help line and what each
+ * option takes. */
+void finctl_help_cmd(FILE *f, const struct finctl_cmd *c);
+
+/* finctl --man: the manual page finctl(1) in roff (man(7) macros). */
+void finctl_help_man(FILE *f);
+
+/* finctl --bash-completion: a bash script completing nouns, verbs,
+ * options and the values of options that take a word of a list. */
+void finctl_help_bash(FILE *f);
+
 /* ------------------------------------------------------------- client.c */
 
 /* The value of option --key ("" for a flag), or NULL when not given. */
@@ -105,8 +215,8 @@ const char *finctl_opt(const struct finctl_ctx *x, const char *key);
 /* Send a request with body (may be NULL; not taken). On 2xx returns
  * FINCTL_OK and *out (may be NULL) gets the parsed answer, NULL for an
  * empty one; the caller frees it with cJSON_Delete. Otherwise prints the
- * controller's error (with a hint on 401) and returns FINCTL_CONN,
- * FINCTL_NOTFOUND (404) or FINCTL_FAIL. */
+ * controller's error (with a hint on 401) and returns FINCTL_CONN, or
+ * finctl_exit_for_status of the answer's status. */
 int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
 		const cJSON *body, cJSON **out);
 
@@ -117,17 +227,23 @@ void finctl_url_escape(struct buf *b, const char *s);
  * the caller frees the result. */
 char *finctl_path(const char *fmt, const char *arg);
 
-/* Add key: the number in val to o unless val is NULL. 0, or -1 with
- * err_set ("--KEY: expected ...") when val is not a number (an integer
- * when integer). */
-int finctl_add_num(cJSON *o, const char *key, const char *val, bool integer);
+/* Add key: the number in val to o unless val is NULL. val is the value
+ * of an option that finctl_args_parse has checked against its numeric
+ * type, so it is a number. */
+void finctl_add_num(cJSON *o, const char *key, const char *val);
 
 /* Add key: val to o unless val is NULL. */
 void finctl_add_str(cJSON *o, const char *key, const char *val);
 
-/* A new object with "KEY": the value of --KEY for each option of keys
- * (NULL-terminated) that was given, in that order; the caller owns it. */
+/* A request body from options: for each option of keys (NULL-terminated,
+ * FINCTL_KEYS) that was given, in that order, the field named as the
+ * option with '_' for '-' ("mem-mib": "mem_mib") and its value as its
+ * type in the row says: a number for the numeric types, null for a
+ * quota of "none", else a string. The caller owns the object. */
 cJSON *finctl_body(const struct finctl_ctx *x, const char *const *keys);
+
+/* The keys argument of finctl_body: FINCTL_KEYS("vcpus", "mem-mib"). */
+#define FINCTL_KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* "a,b,c" as a new JSON array of strings (empty items left out); the
  * caller owns it. */
@@ -142,16 +258,23 @@ int finctl_usage_err(void);
 const cJSON *finctl_get(const cJSON *o, const char *path);
 
 /* v as a table cell into out (size bytes, always terminated): "-" for
- * null, absent or "", yes/no, integers without decimals, arrays as
- * "a,b". */
+ * null, absent or "", yes/no, integers without decimals, other numbers
+ * in the fewest digits that read back the same (at most 10: 0.9999 stays
+ * 0.9999), arrays as "a,b". */
 void finctl_value(const cJSON *v, char *out, size_t size);
+
+/* The item at path below o as a cell (finctl_value), except that a
+ * number at a path ending in "_ms" is a time and shown as ISO 8601 in
+ * UTC ("2026-11-30T13:57:27Z"). */
+void finctl_field(const cJSON *o, const char *path, char *out, size_t size);
 
 /* items (a JSON array) as a table with a heading line, "(none)" when
  * empty. At most 16 columns. */
 void finctl_print_table(const cJSON *items, const struct finctl_col *cols,
 			size_t ncols);
 
-/* An object as "key value" lines, nested objects as "parent.key". */
+/* An object as "key value" lines, nested objects as "parent.key", lists
+ * of objects as one line of JSON. */
 void finctl_print_kv(const cJSON *o, const char *prefix);
 
 /* o as indented JSON and a newline. */

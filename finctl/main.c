@@ -1,134 +1,18 @@
 /*
- * main.c - finctl's entry point: the global options (--url, -o), help at
- * every level (generated from finctl_commands[]), the arguments of one
- * command checked against its row, the token, and the dispatch.
+ * main.c - finctl's entry point: what it does without a command
+ * (--help, --version, --man, --bash-completion), help at every level,
+ * the command's row and its arguments (args.c), the token, the dispatch.
  *
  *   finctl [--url URL] [-o table|json] NOUN VERB [ARGS]
  *
- * Exit codes: 0 done, 1 the controller refused or failed the request,
- * 2 usage error, 3 controller unreachable, 4 not found, 5 a --wait ended
- * with the operation failed or timed out (enum finctl_exit).
+ * The exit codes are FINCTL_EXIT_CODES (finctl.h).
  */
 #include "finctl/finctl.h"
 
 #include "common/err.h"
 #include "common/http_client.h"
 #include "common/util.h"
-
-/* ----------------------------------------------------------- arguments */
-
-/* Whether spec ("a=,b,c=") names key; *has_val: it takes a value. */
-static bool opt_spec(const char *spec, const char *key, bool *has_val)
-{
-	size_t len = strlen(key);
-	const char *p = spec;
-
-	while (*p) {
-		size_t l = strcspn(p, ",");
-		size_t nl = (l > 0 && p[l - 1] == '=') ? l - 1 : l;
-
-		if (nl == len && memcmp(p, key, len) == 0) {
-			*has_val = nl != l;
-			return true;
-		}
-		p += l + (p[l] == ',');
-	}
-	return false;
-}
-
-/* One "--key[=value]" (argv[*i], its value maybe argv[*i + 1]) into a. */
-static int parse_opt(const struct finctl_cmd *c, int argc, char **argv,
-		     int *i, struct finctl_args *a)
-{
-	const char *s = argv[*i];
-	const char *eq = strchr(s + 2, '=');
-	size_t kl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
-	char key[64];
-	bool has_val;
-
-	snprintf(key, sizeof(key), "%.*s", (int)kl, s + 2);
-	if (!opt_spec(c->opts, key, &has_val))
-		return err_set("unknown option '--%s' for '%s %s': see 'finctl "
-			       "%s %s --help'", key, c->noun, c->verb, c->noun,
-			       c->verb);
-	if (a->nopt == FINCTL_MAX_OPTS)
-		return err_set("too many options");
-	a->key[a->nopt] = argv[*i] + 2;
-	argv[*i][2 + kl] = '\0';
-	if (has_val && eq)
-		a->val[a->nopt] = eq + 1;
-	else if (has_val && *i + 1 < argc)
-		a->val[a->nopt] = argv[++*i];
-	else if (has_val)
-		return err_set("option '--%s' needs a value", key);
-	else if (eq)
-		return err_set("option '--%s' takes no value", key);
-	else
-		a->val[a->nopt] = "";
-	a->nopt++;
-	return 0;
-}
-
-/* The arguments after "NOUN VERB" against the row c; 0, or -1 with
- * err_set (what is wrong, and the usage). */
-static int parse_args(const struct finctl_cmd *c, int argc, char **argv,
-		      struct finctl_args *a)
-{
-	memset(a, 0, sizeof(*a));
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
-
-		if (strncmp(s, "--", 2) == 0 && s[2]) {
-			if (parse_opt(c, argc, argv, &i, a) < 0)
-				return -1;
-		} else if (a->npos == FINCTL_MAX_POS || a->npos >= c->npos) {
-			return err_set("unexpected argument '%s': usage: "
-				       "finctl %s %s %s", s, c->noun, c->verb,
-				       c->usage);
-		} else {
-			a->pos[a->npos++] = s;
-		}
-	}
-	if (a->npos < c->npos)
-		return err_set("missing argument: usage: finctl %s %s %s",
-			       c->noun, c->verb, c->usage);
-	return 0;
-}
-
-/* ---------------------------------------------------------------- help */
-
-static void help_main(FILE *f)
-{
-	const char *last = "";
-
-	fprintf(f,
-		"usage: finctl [--url URL] [-o table|json] NOUN VERB [ARGS]\n"
-		"\n"
-		"The operators' CLI of fincloud. The controller's URL comes from\n"
-		"--url, FINCLOUD_URL or http://127.0.0.1:8740; the token from\n"
-		"FINCLOUD_TOKEN or ~/.config/fincloud/token; FINCLOUD_CA names a\n"
-		"PEM file to trust for an https controller.\n"
-		"\nnouns:");
-	for (size_t i = 0; i < finctl_ncommands; i++)
-		if (strcmp(finctl_commands[i].noun, last) != 0) {
-			last = finctl_commands[i].noun;
-			fprintf(f, " %s", last);
-		}
-	fprintf(f, "\n\n'finctl NOUN --help' lists a noun's verbs.\n"
-		   "exit codes: 0 done, 1 refused or failed, 2 usage error, 3 "
-		   "controller unreachable, 4 not found, 5 --wait ended in "
-		   "failure or timeout\n");
-}
-
-static void help_noun(FILE *f, const char *noun)
-{
-	fprintf(f, "usage: finctl %s VERB [ARGS]\n\n", noun);
-	for (size_t i = 0; i < finctl_ncommands; i++)
-		if (strcmp(finctl_commands[i].noun, noun) == 0)
-			fprintf(f, "  %-12s %s\n", finctl_commands[i].verb,
-				finctl_commands[i].help);
-	fprintf(f, "\n'finctl %s VERB --help' shows a verb's arguments.\n", noun);
-}
+#include "common/version.h"
 
 static bool is_help(const char *s)
 {
@@ -187,72 +71,117 @@ static int run(struct finctl_ctx *x, const char *url)
 	return rc;
 }
 
-/* argv[0] is the noun: help, or the command's row and arguments. */
-static int command(int argc, char **argv, const char *url, bool json)
+/* "table" or "json" into *json; else a usage error. */
+static int check_format(const char *format, bool *json)
 {
-	const struct finctl_cmd *c;
-	struct finctl_ctx x;
+	if (format && strcmp(format, "table") != 0 &&
+	    strcmp(format, "json") != 0)
+		return err_set("-o takes 'table' or 'json', not '%s'", format);
+	*json = format && strcmp(format, "json") == 0;
+	return 0;
+}
 
-	if (find_cmd(argv[0], NULL) == NULL) {
-		fprintf(stderr, "finctl: unknown noun '%s': see 'finctl "
-			"--help'\n", argv[0]);
-		return FINCTL_USAGE;
+/* Whether s asks for something that needs no command (--version,
+ * --help, --man, --bash-completion); if so it is printed. */
+static bool no_command(const char *s)
+{
+	static const struct {
+		const char *opt;
+		void (*print)(FILE *f);
+	} alone[] = {
+		{"--help", finctl_help_main}, {"-h", finctl_help_main},
+		{"--man", finctl_help_man}, {"--bash-completion", finctl_help_bash},
+	};
+
+	if (strcmp(s, "--version") == 0) {
+		printf("finctl %s\n", version_str());
+		return true;
 	}
-	if (argc < 2 || is_help(argv[1])) {
-		help_noun(argc < 2 ? stderr : stdout, argv[0]);
-		return argc < 2 ? FINCTL_USAGE : FINCTL_OK;
-	}
-	if ((c = find_cmd(argv[0], argv[1])) == NULL) {
-		fprintf(stderr, "finctl: '%s' has no verb '%s': see 'finctl %s "
-			"--help'\n", argv[0], argv[1], argv[0]);
-		return FINCTL_USAGE;
-	}
-	for (int k = 2; k < argc; k++)
-		if (is_help(argv[k]) && strcmp(argv[k], "help") != 0) {
-			printf("usage: finctl %s %s %s\n\n%s\n", c->noun, c->verb,
-			       c->usage, c->help);
-			return FINCTL_OK;
+	for (size_t i = 0; i < FC_ARRAY_LEN(alone); i++)
+		if (strcmp(s, alone[i].opt) == 0) {
+			alone[i].print(stdout);
+			return true;
 		}
-	memset(&x, 0, sizeof(x));
-	x.cmd = c;
-	x.json = json;
-	if (parse_args(c, argc - 2, argv + 2, &x.a) < 0)
-		return finctl_usage_err();
-	return run(&x, url);
+	return false;
+}
+
+/* The noun and verb among argv (global options before, between and after
+ * them into g): their indexes in *noun and *verb (-1 when missing). The
+ * command's own arguments start after *verb. -1 with err_set for an
+ * unknown option before the verb. */
+static int find_words(int argc, char **argv, struct finctl_global *g,
+		      int *noun, int *verb)
+{
+	int i = 1, r;
+
+	*noun = *verb = -1;
+	while (i < argc && *verb < 0) {
+		if ((r = finctl_global_opt(argc, argv, &i, g)) < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (argv[i][0] == '-' && !is_help(argv[i]))
+			return err_set("unknown option '%s': see 'finctl "
+				       "--help'", argv[i]);
+		if (*noun < 0)
+			*noun = i;
+		else
+			*verb = i;
+		i++;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *url = getenv("FINCLOUD_URL"), *format = "table";
-	int i = 1;
+	struct finctl_global g = {.url = getenv("FINCLOUD_URL")};
+	const struct finctl_cmd *c;
+	struct finctl_ctx x;
+	int noun, verb;
 
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--url") == 0 && i + 1 < argc) {
-			url = argv[i + 1];
-			i += 2;
-		} else if (strncmp(argv[i], "--url=", 6) == 0) {
-			url = argv[i++] + 6;
-		} else if ((strcmp(argv[i], "-o") == 0 ||
-			    strcmp(argv[i], "--output") == 0) && i + 1 < argc) {
-			format = argv[i + 1];
-			i += 2;
-		} else if (is_help(argv[i])) {
-			help_main(stdout);
+	memset(&x, 0, sizeof(x));
+	/* among the global options before a noun */
+	for (int i = 1; i < argc && argv[i][0] == '-';) {
+		struct finctl_global scratch = {0};
+
+		if (no_command(argv[i]))
 			return FINCTL_OK;
-		} else {
-			fprintf(stderr, "finctl: unknown option '%s': see "
-				"'finctl --help'\n", argv[i]);
-			return FINCTL_USAGE;
+		if (finctl_global_opt(argc, argv, &i, &scratch) <= 0)
+			break;
+	}
+	if (find_words(argc, argv, &g, &noun, &verb) < 0)
+		return finctl_usage_err();
+	if (noun < 0) {
+		finctl_help_main(stderr);
+		return FINCTL_USAGE;
+	}
+	if (is_help(argv[noun])) {
+		finctl_help_main(stdout);
+		return FINCTL_OK;
+	}
+	if (find_cmd(argv[noun], NULL) == NULL) {
+		fprintf(stderr, "finctl: unknown noun '%s': see 'finctl "
+			"--help'\n", argv[noun]);
+		return FINCTL_USAGE;
+	}
+	if (verb < 0 || is_help(argv[verb])) {
+		finctl_help_noun(verb < 0 ? stderr : stdout, argv[noun]);
+		return verb < 0 ? FINCTL_USAGE : FINCTL_OK;
+	}
+	if ((c = find_cmd(argv[noun], argv[verb])) == NULL) {
+		fprintf(stderr, "finctl: '%s' has no verb '%s': see 'finctl %s "
+			"--help'\n", argv[noun], argv[verb], argv[noun]);
+		return FINCTL_USAGE;
+	}
+	for (int k = verb + 1; k < argc; k++)
+		if (is_help(argv[k]) && strcmp(argv[k], "help") != 0) {
+			finctl_help_cmd(stdout, c);
+			return FINCTL_OK;
 		}
-	}
-	if (strcmp(format, "table") != 0 && strcmp(format, "json") != 0) {
-		fprintf(stderr, "finctl: -o takes 'table' or 'json', not '%s'\n",
-			format);
-		return FINCTL_USAGE;
-	}
-	if (i >= argc) {
-		help_main(stderr);
-		return FINCTL_USAGE;
-	}
-	return command(argc - i, argv + i, url, strcmp(format, "json") == 0);
+	x.cmd = c;
+	if (finctl_args_parse(c, argc - verb - 1, argv + verb + 1, &g,
+			      &x.a) < 0 ||
+	    check_format(g.format, &x.json) < 0)
+		return finctl_usage_err();
+	return run(&x, g.url);
 }

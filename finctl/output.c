@@ -5,6 +5,8 @@
  */
 #include "finctl/finctl.h"
 
+#include <time.h>
+
 #include "common/buf.h"
 #include "common/util.h"
 
@@ -22,6 +24,41 @@ const cJSON *finctl_get(const cJSON *o, const char *path)
 	return o;
 }
 
+/* d in the fewest significant digits (at most 10) that read back as d,
+ * so that 0.9999 stays 0.9999 and 1/3 is 0.3333333333. */
+static void number(double d, char *out, size_t size)
+{
+	for (int prec = 1; prec <= 10; prec++) {
+		snprintf(out, size, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return;
+	}
+}
+
+/* A time in milliseconds since 1970 as ISO 8601 in UTC. */
+static void iso_time(double ms, char *out, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "%.0f", ms);
+}
+
+void finctl_field(const cJSON *o, const char *path, char *out, size_t size)
+{
+	const cJSON *v = finctl_get(o, path);
+	size_t l = strlen(path);
+
+	/* every "*_ms" field of the API is a time: the JSON keeps the
+	 * number, people read the date */
+	if (cJSON_IsNumber(v) && l > 3 && strcmp(path + l - 3, "_ms") == 0)
+		iso_time(v->valuedouble, out, size);
+	else
+		finctl_value(v, out, size);
+}
+
 void finctl_value(const cJSON *v, char *out, size_t size)
 {
 	if (v == NULL || cJSON_IsNull(v)) {
@@ -36,7 +73,7 @@ void finctl_value(const cJSON *v, char *out, size_t size)
 		if (d == (double)(int64_t)d && d < 1e15 && d > -1e15)
 			snprintf(out, size, "%" PRId64, (int64_t)d);
 		else
-			snprintf(out, size, "%.3f", d);
+			number(d, out, size);
 	} else if (cJSON_IsArray(v)) {
 		struct buf b;
 		const cJSON *it;
@@ -72,8 +109,7 @@ void finctl_print_table(const cJSON *items, const struct finctl_col *cols,
 		w[c] = strlen(cols[c].head);
 	cJSON_ArrayForEach(it, items)
 		for (size_t c = 0; c < n; c++) {
-			finctl_value(finctl_get(it, cols[c].path), cell,
-				     sizeof(cell));
+			finctl_field(it, cols[c].path, cell, sizeof(cell));
 			if (strlen(cell) > w[c])
 				w[c] = strlen(cell);
 		}
@@ -81,8 +117,7 @@ void finctl_print_table(const cJSON *items, const struct finctl_col *cols,
 		printf("%-*s%s", (int)w[c], cols[c].head, c + 1 < n ? "  " : "\n");
 	cJSON_ArrayForEach(it, items)
 		for (size_t c = 0; c < n; c++) {
-			finctl_value(finctl_get(it, cols[c].path), cell,
-				     sizeof(cell));
+			finctl_field(it, cols[c].path, cell, sizeof(cell));
 			printf("%-*s%s", (int)(c + 1 < n ? w[c] : 0), cell,
 			       c + 1 < n ? "  " : "\n");
 		}
@@ -104,7 +139,15 @@ void finctl_print_kv(const cJSON *o, const char *prefix)
 			finctl_print_kv(it, p);
 			continue;
 		}
-		finctl_value(it, val, sizeof(val));
+		if (cJSON_IsArray(it) && cJSON_IsObject(it->child)) {
+			/* a list of objects (a run's moves): whole, as JSON */
+			char *s = cJSON_PrintUnformatted(it);
+
+			printf("%-28s %s\n", key, s ? s : "?");
+			free(s);
+			continue;
+		}
+		finctl_field(o, it->string, val, sizeof(val));
 		printf("%-28s %s\n", key, val);
 	}
 }
@@ -150,25 +193,18 @@ int finctl_show(struct finctl_ctx *x, const char *method, const char *path,
 static void list_page(const struct finctl_ctx *x, int64_t want,
 		      const char *after, struct buf *b)
 {
-	const char *p = x->cmd->opts;
+	const char *p = x->cmd->opts, *v;
+	struct finctl_optspec o;
 	char sep = '?';
 
 	buf_puts(b, x->cmd->path);
-	while (*p) {
-		size_t l = strcspn(p, ",");
-		char key[64];
-		const char *v;
-
-		if (l > 0 && p[l - 1] == '=') {
-			snprintf(key, sizeof(key), "%.*s", (int)(l - 1), p);
-			v = finctl_opt(x, key);
-			if (v && strcmp(key, "limit") != 0) {
-				buf_printf(b, "%c%s=", sep, key);
-				finctl_url_escape(b, v);
-				sep = '&';
-			}
+	while (finctl_optspec_next(&p, &o)) {
+		v = finctl_opt(x, o.name);
+		if (o.has_val && v && strcmp(o.name, "limit") != 0) {
+			buf_printf(b, "%c%s=", sep, o.name);
+			finctl_url_escape(b, v);
+			sep = '&';
 		}
-		p += l + (p[l] == ',');
 	}
 	buf_printf(b, "%climit=%" PRId64, sep,
 		   want > 0 && want < 1000 ? want : 1000);
@@ -186,11 +222,9 @@ int finctl_cmd_list(struct finctl_ctx *x)
 	int rc = FINCTL_OK;
 	int64_t want = -1;
 
-	if (limit && (parse_int64(limit, &want) < 0 || want < 1)) {
-		fprintf(stderr, "finctl: --limit must be a positive integer\n");
-		rc = FINCTL_USAGE;
-		goto out;
-	}
+	/* checked by finctl_args_parse: an integer of 1 or more */
+	if (limit)
+		parse_int64(limit, &want);
 	do {
 		struct buf b;
 		const cJSON *nx, *it;

@@ -110,7 +110,8 @@ static int vm_poll(struct finctl_ctx *x, struct wait *w)
 	if (r.status != 200 || json_parse(r.body, r.len, "VM", &vm) < 0) {
 		fprintf(stderr, "finctl: VM '%s': HTTP %ld while waiting\n",
 			w->id, r.status);
-		rc = r.status == 404 ? FINCTL_NOTFOUND : FINCTL_FAIL;
+		rc = r.status == 200 ? FINCTL_FAIL
+				     : finctl_exit_for_status(r.status);
 		goto out;
 	}
 	host = cJSON_GetObjectItemCaseSensitive(vm, "host");
@@ -180,12 +181,12 @@ static int run_moves(struct finctl_ctx *x, struct wait *w, const cJSON *moves,
 	cJSON_ArrayForEach(m, moves) {
 		char ms[16], nm[80], fr[80], to[80], note[600];
 
-		finctl_value(finctl_get(m, "state"), ms, sizeof(ms));
+		finctl_field(m, "state", ms, sizeof(ms));
 		if (strcmp(ms, "pending") != 0 && strcmp(ms, w->seen[i]) != 0) {
-			finctl_value(finctl_get(m, "vm_name"), nm, sizeof(nm));
-			finctl_value(finctl_get(m, "source"), fr, sizeof(fr));
-			finctl_value(finctl_get(m, "target"), to, sizeof(to));
-			finctl_value(finctl_get(m, "note"), note, sizeof(note));
+			finctl_field(m, "vm_name", nm, sizeof(nm));
+			finctl_field(m, "source", fr, sizeof(fr));
+			finctl_field(m, "target", to, sizeof(to));
+			finctl_field(m, "note", note, sizeof(note));
 			fprintf(f, "[%6.1f s] move %zu/%zu: %s %s -> %s: %s%s%s\n",
 				el, i + 1, n, nm, fr, to, ms,
 				strcmp(note, "-") ? ": " : "",
@@ -209,9 +210,9 @@ static void run_summary(struct finctl_ctx *x, const struct wait *w,
 		finctl_print_json(t);
 		return;
 	}
-	finctl_value(finctl_get(t, "progress.done"), d, sizeof(d));
-	finctl_value(finctl_get(t, "progress.total"), tot, sizeof(tot));
-	finctl_value(finctl_get(t, "progress.skipped"), sk, sizeof(sk));
+	finctl_field(t, "progress.done", d, sizeof(d));
+	finctl_field(t, "progress.total", tot, sizeof(tot));
+	finctl_field(t, "progress.skipped", sk, sizeof(sk));
 	cJSON_ArrayForEach(it, finctl_get(t, "progress.notes"))
 		if (cJSON_IsString(it))
 			printf("note: %s\n", it->valuestring);
@@ -270,15 +271,9 @@ static int wait_for(struct finctl_ctx *x, const struct wait_kind *k,
 		    const char *id, const char *want)
 {
 	struct wait w = {.id = id, .want = want, .start = time_mono_ns()};
-	const char *t = finctl_opt(x, "timeout");
-	int64_t secs = k->default_secs;
+	int64_t secs = finctl_opt_secs(x, "timeout", k->default_secs);
 	int rc;
 
-	if (t && (parse_int64(t, &secs) < 0 || secs < 1)) {
-		fprintf(stderr, "finctl: --timeout must be a positive number of "
-			"seconds\n");
-		return FINCTL_USAGE;
-	}
 	w.path = finctl_path(k->path, id);
 	while ((rc = k->poll(x, &w)) == MORE) {
 		if ((time_mono_ns() - w.start) / 1000000000ULL >= (uint64_t)secs) {

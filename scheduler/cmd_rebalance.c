@@ -30,7 +30,7 @@ const char cmd_rebalance_help[] =
 	"  --max-moves N     at most N migrations (0: no limit, the default)\n"
 	"  --evacuate HOST   move every VM off HOST first\n"
 	"  --min-gain G      skip spread moves that improve the score by less\n"
-	"                    than G (default 0.001)\n"
+	"                    than G (default 0: 3% of the score / up hosts)\n"
 	"  -S OUT            write the cluster after the plan to OUT.balanced,\n"
 	"                    in the input's format\n"
 	"  -o text|json      output format (default text)\n"

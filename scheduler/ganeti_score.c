@@ -91,6 +91,12 @@ struct ganeti_score {
 	double sum[GS_NCOMP], sq[GS_NCOMP];
 	double term[GS_NCOMP];  /* weight x value, as of the last change */
 	double total;           /* sum of term */
+	/* ganeti_score_try() keeps the source node of the VM it tried last,
+	 * as it would be without the VM: valid while version (counting the
+	 * moves) is still src_version. */
+	uint64_t version, src_version;
+	size_t src_vm;
+	struct gs_node src;
 };
 
 const char *ganeti_score_name(enum gs_comp c)
@@ -485,6 +491,7 @@ struct ganeti_score *ganeti_score_new(const struct sched_problem *p,
 	}
 	g->p = p;
 	g->h = h;
+	g->version = 1; /* src_version 0: nothing kept yet */
 	g->nnodes = h->nnodes;
 	g->nodes = calloc(h->nnodes ? h->nnodes : 1, sizeof(*g->nodes));
 	g->host = calloc(h->ninsts ? h->ninsts : 1, sizeof(*g->host));
@@ -576,30 +583,36 @@ fail:
 	return NULL;
 }
 
-double ganeti_score_try(const struct ganeti_score *g, size_t vm, size_t to)
+double ganeti_score_try(struct ganeti_score *g, size_t vm, size_t to)
 {
 	size_t from = (size_t)g->host[vm];
 	const struct gs_node *oa = &g->nodes[from], *ob = &g->nodes[to];
-	struct gs_node a, b;
+	const struct gs_node *a = &g->src;
+	struct gs_node b;
 	double s = g->total;
 	size_t k;
 
 	if (from == to)
 		return s;
-	a = *oa;
+	/* Trying one VM on many hosts in a row computes its source once. */
+	if (g->src_version != g->version || g->src_vm != vm) {
+		g->src = *oa;
+		apply_pri(g, vm, &g->src, from, -1, true);
+		node_values(&g->src, g->src.v);
+		g->src_vm = vm;
+		g->src_version = g->version;
+	}
 	b = *ob;
-	apply_pri((struct ganeti_score *)g, vm, &a, from, -1, true);
-	apply_pri((struct ganeti_score *)g, vm, &b, to, +1, true);
-	node_values(&a, a.v);
+	apply_pri(g, vm, &b, to, +1, true);
 	node_values(&b, b.v);
 	for (k = 0; k < FC_ARRAY_LEN(move_comps); k++) {
 		enum gs_comp c = move_comps[k];
 		double sum = g->sum[c], sq = g->sq[c];
 		bool changed = false;
 
-		if (comp_info[c].online == oa->online && a.v[c] != oa->v[c]) {
-			sum += a.v[c] - oa->v[c];
-			sq += a.v[c] * a.v[c] - oa->v[c] * oa->v[c];
+		if (comp_info[c].online == oa->online && a->v[c] != oa->v[c]) {
+			sum += a->v[c] - oa->v[c];
+			sq += a->v[c] * a->v[c] - oa->v[c] * oa->v[c];
 			changed = true;
 		}
 		if (comp_info[c].online == ob->online && b.v[c] != ob->v[c]) {
@@ -632,6 +645,7 @@ void ganeti_score_move(struct ganeti_score *g, size_t vm, size_t to)
 	node_values(b, b->v);
 	stats_replace(g, old, b->v, b->online);
 	g->host[vm] = (int)to;
+	g->version++;
 	refresh_terms(g);
 }
 

@@ -59,8 +59,10 @@ double ganeti_score_component(const struct ganeti_score *g, enum gs_comp c);
 const char *ganeti_score_name(enum gs_comp c);
 double ganeti_score_weight(enum gs_comp c);
 
-/* The score if VM vm moved (as primary) to host to; nothing changes. */
-double ganeti_score_try(const struct ganeti_score *g, size_t vm, size_t to);
+/* The score if VM vm moved (as primary) to host to; the score does not
+ * change (g keeps vm's source node without it, so that trying one VM on
+ * many hosts in a row costs about half: not for two threads at once). */
+double ganeti_score_try(struct ganeti_score *g, size_t vm, size_t to);
 
 /* Move VM vm to host to and update the score. */
 void ganeti_score_move(struct ganeti_score *g, size_t vm, size_t to);

@@ -93,6 +93,14 @@ static int split_fields(char *s, char **f, int max)
 	return n;
 }
 
+static int htools_too_big(const char *file, size_t line, const char *what,
+			  const char *obj, const char *field, const char *s)
+{
+	return err_set("%s:%zu: %s '%s': field '%s' is out of range (at most "
+		       "%" PRId64 " either way), got '%s'", file, line, what,
+		       obj, field, HTOOLS_MAX_NUM, s);
+}
+
 static int get_i64(const char *file, size_t line, const char *what,
 		   const char *obj, const char *field, const char *s,
 		   int64_t *out)
@@ -100,6 +108,8 @@ static int get_i64(const char *file, size_t line, const char *what,
 	if (parse_int64(s, out) < 0)
 		return err_set("%s:%zu: %s '%s': field '%s' must be an integer, "
 			       "got '%s'", file, line, what, obj, field, s);
+	if (*out < -HTOOLS_MAX_NUM || *out > HTOOLS_MAX_NUM)
+		return htools_too_big(file, line, what, obj, field, s);
 	return 0;
 }
 
@@ -110,6 +120,8 @@ static int get_dbl(const char *file, size_t line, const char *what,
 	if (parse_double(s, out) < 0)
 		return err_set("%s:%zu: %s '%s': field '%s' must be a number, "
 			       "got '%s'", file, line, what, obj, field, s);
+	if (*out < (double)-HTOOLS_MAX_NUM || *out > (double)HTOOLS_MAX_NUM)
+		return htools_too_big(file, line, what, obj, field, s);
 	return 0;
 }
 
@@ -151,6 +163,13 @@ static int split_sections(const char *name, char *text, struct sections *sec)
 			*nl = '\0';
 		if (nl != NULL && nl > p && nl[-1] == '\r')
 			nl[-1] = '\0';
+		/* htools_format() ends lines with '\n' alone: a field ending
+		 * in '\r' would read back as a shorter one, or a line of only
+		 * '\r' as a section's end */
+		if (strchr(p, '\r') != NULL)
+			return err_set("%s:%zu: a carriage return inside a line: "
+				       "an htools file has none (a CRLF line "
+				       "end is fine)", name, no + 1);
 		if (sec->nlines == cap) {
 			struct line *t;
 
@@ -500,6 +519,56 @@ out:
 	return ret;
 }
 
+/* One ipolicy line: its vCPU ratio goes to its node group (the line with
+ * an empty owner, the cluster's own, changes no group). The line is
+ * split in a copy, so that h->ipolicy keeps it whole for htools_write();
+ * every error names the owner before the copy is freed. */
+static int parse_policy(const char *name, const struct line *l,
+			struct htools_data *h, struct sched_problem *p)
+{
+	char *copy, *f[7];
+	int nf, gi = -1, ret = -1;
+	double vr, sr;
+	size_t g;
+
+	copy = strdup(l->s);
+	if (copy == NULL)
+		return err_set("out of memory");
+	nf = split_fields(copy, f, 7);
+	if (nf < 6) {
+		err_set("%s:%zu: ipolicy: %d fields, expected owner|stdspec|"
+			"minmaxspecs|disk_templates|vcpu_ratio|spindle_ratio",
+			name, l->no, nf);
+		goto out;
+	}
+	if (get_dbl(name, l->no, "ipolicy", f[0], "vcpu_ratio", f[4], &vr) < 0 ||
+	    get_dbl(name, l->no, "ipolicy", f[0], "spindle_ratio", f[5],
+		    &sr) < 0)
+		goto out;
+	if (!(vr > 0)) {
+		err_set("%s:%zu: ipolicy '%s': field 'vcpu_ratio' must be > 0",
+			name, l->no, f[0]);
+		goto out;
+	}
+	if (f[0][0] != '\0') {
+		for (g = 0; g < h->ngroups; g++)
+			if (strcmp(h->groups[g].field[0], f[0]) == 0)
+				gi = (int)g;
+		if (gi < 0) {
+			err_set("%s:%zu: ipolicy: no node group is named '%s'",
+				name, l->no, f[0]);
+			goto out;
+		}
+		h->groups[gi].vcpu_ratio = vr;
+		h->groups[gi].spindle_ratio = sr;
+		p->pools[gi].ratio[DIM_VCPU] = vr;
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
 static int parse_policies(const char *name, struct sections *sec,
 			  struct htools_data *h, struct sched_problem *p)
 {
@@ -510,52 +579,11 @@ static int parse_policies(const char *name, struct sections *sec,
 	if (h->ipolicy == NULL)
 		return err_set("out of memory");
 	for (i = 0; i < n; i++) {
-		struct line *l = &sec->lines[sec->start[4] + i];
-		char *copy, *f[7];
-		int nf;
-		double vr, sr;
-		size_t g;
-		int gi = -1;
+		const struct line *l = &sec->lines[sec->start[4] + i];
 
 		h->ipolicy[i] = l->s;
-		copy = strdup(l->s);
-		if (copy == NULL)
-			return err_set("out of memory");
-		nf = split_fields(copy, f, 7);
-		if (nf < 6) {
-			free(copy);
-			return err_set("%s:%zu: ipolicy: %d fields, expected "
-				       "owner|stdspec|minmaxspecs|disk_templates|"
-				       "vcpu_ratio|spindle_ratio", name, l->no,
-				       nf);
-		}
-		if (get_dbl(name, l->no, "ipolicy", f[0], "vcpu_ratio", f[4],
-			    &vr) < 0 ||
-		    get_dbl(name, l->no, "ipolicy", f[0], "spindle_ratio", f[5],
-			    &sr) < 0) {
-			free(copy);
+		if (parse_policy(name, l, h, p) < 0)
 			return -1;
-		}
-		if (vr <= 0) {
-			free(copy);
-			return err_set("%s:%zu: ipolicy '%s': field 'vcpu_ratio' "
-				       "must be > 0", name, l->no, f[0]);
-		}
-		if (f[0][0] != '\0') {
-			for (g = 0; g < h->ngroups; g++)
-				if (strcmp(h->groups[g].field[0], f[0]) == 0)
-					gi = (int)g;
-			if (gi < 0) {
-				err_set("%s:%zu: ipolicy: no node group is named "
-					"'%s'", name, l->no, f[0]);
-				free(copy);
-				return -1;
-			}
-			h->groups[gi].vcpu_ratio = vr;
-			h->groups[gi].spindle_ratio = sr;
-			p->pools[gi].ratio[DIM_VCPU] = vr;
-		}
-		free(copy);
 	}
 	h->nipolicy = n;
 	return 0;

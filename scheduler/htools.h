@@ -32,6 +32,12 @@
 /* Largest htools file read (bytes). */
 #define HTOOLS_MAX_BYTES (256u << 20)
 
+/* Largest magnitude of any number in a file: 2^36 (64 PiB when it counts
+ * MiB). The reader refuses more, so that converting a size to an integer
+ * is defined and sums over every instance a file can hold (at most 2^25
+ * lines) stay within int64_t. */
+#define HTOOLS_MAX_NUM ((int64_t)1 << 36)
+
 enum htools_mirror {
 	HT_MIRROR_NONE = 0, /* plain, file: pinned to its node */
 	HT_MIRROR_INTERNAL, /* drbd: primary + secondary node */

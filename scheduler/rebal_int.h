@@ -54,9 +54,6 @@ struct rb {
 	double gain_min;        /* score a migration must buy (spread) */
 	double step_min;        /* smallest gain of a search step */
 	bool stop;              /* the move budget is spent */
-	size_t *order;          /* host indices, for candidate selection */
-	size_t *pstart, *pend;  /* per pool: its range in order */
-	double *load;
 };
 
 /* ---- rebal_score.c ------------------------------------------------------ */
@@ -78,6 +75,10 @@ void rebal_hl_free(struct hlist *hv, size_t n);
 /* Whether the move budget allows one more migration; when not, marks the
  * result (max_moves_reached) and b->stop. */
 bool rebal_budget_left(struct rb *b);
+
+/* The MiB of memory a live migration of vm copies: its memory, 0 for an
+ * htools instance that is not running (it moves stopped). */
+double rebal_live_mib(const struct sched_problem *p, size_t vm);
 
 /* Migrate vm to host `to` in the plan (no check: the caller checked), in
  * phase ph, with the score before and after. */

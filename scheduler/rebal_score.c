@@ -38,6 +38,7 @@ struct eta_scorer {
 	bool *counted;          /* host up */
 	double *sum, *sq;       /* [pool * DIM_COUNT + d] */
 	double *n;
+	double *term;           /* sd_of() of the same, kept with total */
 	int *host;
 	double total;
 };
@@ -63,8 +64,10 @@ static void e_recompute_total(struct eta_scorer *e)
 	size_t k;
 
 	e->total = 0;
-	for (k = 0; k < e->p->npools * DIM_COUNT; k++)
-		e->total += sd_of(e->sum[k], e->sq[k], e->n[k]);
+	for (k = 0; k < e->p->npools * DIM_COUNT; k++) {
+		e->term[k] = sd_of(e->sum[k], e->sq[k], e->n[k]);
+		e->total += e->term[k];
+	}
 }
 
 /* The (pool, d) sums after moving req from host a to host b. */
@@ -122,11 +125,9 @@ static double e_try(void *ctx, size_t vm, size_t to)
 			continue;
 		e_shift(e, (size_t)from, to, (enum sched_dim)d, r, &sa, &qa,
 			&sb, &qb);
-		t += sd_of(sa, qa, e->n[ea]) -
-		     sd_of(e->sum[ea], e->sq[ea], e->n[ea]);
+		t += sd_of(sa, qa, e->n[ea]) - e->term[ea];
 		if (pa != pb)
-			t += sd_of(sb, qb, e->n[eb]) -
-			     sd_of(e->sum[eb], e->sq[eb], e->n[eb]);
+			t += sd_of(sb, qb, e->n[eb]) - e->term[eb];
 	}
 	return t;
 }
@@ -170,6 +171,7 @@ static void e_release(void *ctx)
 	free(e->sum);
 	free(e->sq);
 	free(e->n);
+	free(e->term);
 	free(e->host);
 	free(e);
 }
@@ -190,9 +192,11 @@ static struct eta_scorer *eta_scorer_new(const struct sched_problem *p)
 	e->sum = calloc(np * DIM_COUNT, sizeof(double));
 	e->sq = calloc(np * DIM_COUNT, sizeof(double));
 	e->n = calloc(np * DIM_COUNT, sizeof(double));
+	e->term = calloc(np * DIM_COUNT, sizeof(double));
 	e->host = calloc(p->nvms ? p->nvms : 1, sizeof(int));
 	if (e->used == NULL || e->usable == NULL || e->counted == NULL ||
-	    e->sum == NULL || e->sq == NULL || e->n == NULL || e->host == NULL)
+	    e->sum == NULL || e->sq == NULL || e->n == NULL || e->term == NULL ||
+	    e->host == NULL)
 		goto oom;
 	for (i = 0; i < p->nhosts; i++) {
 		const struct sched_host *h = &p->hosts[i];

@@ -5,78 +5,62 @@
  * feasible. What keeps it fast:
  *   - the balance score is updated incrementally: trying a move costs
  *     O(number of score components), never a pass over the cluster;
- *   - on large clusters only the most loaded hosts of each pool are
- *     sources and only the least loaded are destinations of a step
- *     (REBAL_FULL_HOSTS below: all pairs are tried);
+ *   - in pools of more than REBAL_FULL_HOSTS hosts, the destinations of a
+ *     step are the pool's least loaded hosts on average and in each
+ *     dimension, and each host keeps its best move to them from one step
+ *     to the next (sampled_step()): a step computes again only the hosts
+ *     the last move changed and the host it is about to move from, so
+ *     every host of the pool stays a source; smaller pools try all pairs;
  *   - the feasibility check runs only for a candidate that beats the best
- *     move found so far in the step.
+ *     move found so far.
  */
 #include <math.h>
 
 #include "common/err.h"
-#include "scheduler/htools.h"
 #include "scheduler/rank.h"
 #include "scheduler/rebal_int.h"
 
-/* Pools of at most this many hosts are searched over all host pairs. */
-#define REBAL_FULL_HOSTS 96
-/* Otherwise this many sources and destinations per pool and step. */
-#define REBAL_CANDIDATES 16
-#define REBAL_DESTS 8
+/* Pools of at most this many hosts are searched over all host pairs (a
+ * step costs O(hosts x VMs); at 96 hosts a plan took 3 s). */
+#define REBAL_FULL_HOSTS 64
+/* Larger pools: the candidate destinations of a step are the
+ * REBAL_EXTREMES least loaded hosts on average and in each dimension, the
+ * sampled sources as many of the most loaded (at most 4 x REBAL_EXTREMES
+ * each, overlaps counted once). A pool near balance is unbalanced in one
+ * dimension at a time, so ranking by the average alone misses the hosts
+ * that matter late in the search. */
+#define REBAL_EXTREMES 12
+/* Load columns per host: one per dimension, then their average. */
+#define LOAD_COLS (DIM_COUNT + 1)
+/* There, the sampled sources' best moves are computed again every this
+ * many steps (see sampled_step()). */
+#define REBAL_REFRESH 32
 
-static double host_load(const struct sched_state *s,
-			const struct sched_problem *p, size_t h)
+/* Used / usable per dimension of host h into l[0 .. DIM_COUNT), their
+ * average over the dimensions the host has into l[DIM_COUNT]; hosts that
+ * are not up get 1e9 everywhere (their VMs leave first, nothing goes
+ * there). */
+static void host_load(const struct sched_state *s,
+		      const struct sched_problem *p, size_t h, double *l)
 {
-	double l = 0;
+	double sum = 0;
 	int d, n = 0;
 
-	if (p->hosts[h].state != HOST_UP)
-		return 1e9;
 	for (d = 0; d < DIM_COUNT; d++) {
 		double u = sched_state_usable(s, h, (enum sched_dim)d);
 
+		l[d] = 0;
+		if (p->hosts[h].state != HOST_UP) {
+			l[d] = 1e9;
+			continue;
+		}
 		if (u <= 0)
 			continue;
-		l += sched_state_used(s, h, (enum sched_dim)d) / u;
+		l[d] = sched_state_used(s, h, (enum sched_dim)d) / u;
+		sum += l[d];
 		n++;
 	}
-	return n ? l / n : 0;
-}
-
-static int cmp_pool_load(const void *x, const void *y, void *ctx)
-{
-	const struct rb *sort_ctx = ctx;
-	size_t a = *(const size_t *)x, c = *(const size_t *)y;
-	int pa = sort_ctx->p->hosts[a].pool, pc = sort_ctx->p->hosts[c].pool;
-
-	if (pa != pc)
-		return pa < pc ? -1 : 1;
-	if (sort_ctx->load[a] != sort_ctx->load[c])
-		return sort_ctx->load[a] < sort_ctx->load[c] ? -1 : 1;
-	return a < c ? -1 : (a > c);
-}
-
-/* Sort the hosts by (pool, load) into b->order; pool q's hosts are
- * b->order[b->pstart[q] .. b->pend[q]), least loaded first. */
-static void rank_hosts(struct rb *b, const struct sched_state *s)
-{
-	const struct sched_problem *p = b->p;
-	size_t i;
-
-	for (i = 0; i < p->nhosts; i++) {
-		b->order[i] = i;
-		b->load[i] = host_load(s, p, i);
-	}
-	qsort_r(b->order, p->nhosts, sizeof(*b->order), cmp_pool_load, b);
-	for (i = 0; i < p->npools; i++)
-		b->pstart[i] = b->pend[i] = 0;
-	for (i = 0; i < p->nhosts; i++) {
-		size_t q = (size_t)p->hosts[b->order[i]].pool;
-
-		if (i == 0 || p->hosts[b->order[i - 1]].pool != (int)q)
-			b->pstart[q] = i;
-		b->pend[q] = i + 1;
-	}
+	l[DIM_COUNT] = p->hosts[h].state != HOST_UP ? 1e9 : n ? sum / n : 0;
 }
 
 /*
@@ -97,6 +81,14 @@ static void rank_hosts(struct rb *b, const struct sched_state *s)
  * migration with the best gain per migration cost (a fixed part plus the
  * MiB copied).
  */
+/* The best move found so far in a step of the search: vm from -> to,
+ * worth gain. */
+struct pick {
+	double gain;
+	size_t vm, from, to;
+	bool found;
+};
+
 struct search {
 	struct sched_state *s;
 	struct scorer sc;
@@ -105,24 +97,141 @@ struct search {
 	size_t count;   /* VMs away from origin */
 	size_t budget;  /* most VMs that may be away */
 	bool capped;    /* the budget stopped a worthwhile move */
+	/* The candidates of a step, made by rank_hosts(): pool q's sources
+	 * are src[sbeg[q] .. sbeg[q + 1]), most loaded first, its
+	 * destinations dst[dbeg[q] .. dbeg[q + 1]), least loaded first. */
+	size_t *src, *dst, *sbeg, *dbeg;
+	size_t nsrc, ndst;
+	bool sampled;   /* a pool is too large for all pairs */
+	/* Sampled search (sampled_step()): each host's best move as last
+	 * computed, and the step it was computed in (== stamp: this one). */
+	struct pick *best;
+	unsigned *seen;
+	size_t dirty[2], ndirty; /* hosts to compute again */
+	size_t steps;
+	bool fresh;     /* every host's best was computed since the last move */
+	size_t *order;  /* host indices by pool; a small pool's by average
+			   load, a large pool's by index */
+	double *load;   /* [h * LOAD_COLS + c], see host_load() */
+	unsigned *mark; /* [h]: == stamp when h is in the list being made */
+	unsigned stamp;
 };
+
+static int cmp_pool_load(const void *a, const void *c, void *ctx)
+{
+	const struct search *x = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)c;
+	int pi = sched_state_problem(x->s)->hosts[i].pool;
+	int pj = sched_state_problem(x->s)->hosts[j].pool;
+	double li = x->load[i * LOAD_COLS + DIM_COUNT];
+	double lj = x->load[j * LOAD_COLS + DIM_COUNT];
+
+	if (pi != pj)
+		return pi < pj ? -1 : 1;
+	if (li != lj)
+		return li < lj ? -1 : 1;
+	return i < j ? -1 : (i > j);
+}
+
+/* Append to out (*n so far) the REBAL_EXTREMES hosts of hosts[0 .. nh)
+ * with the highest (most) or lowest load in column c that are not in out
+ * yet (x->mark), the extreme first; ties go to the first in hosts, so the
+ * lists are the same from run to run. */
+static void add_extremes(struct search *x, const size_t *hosts, size_t nh,
+			 int c, bool most, size_t *out, size_t *n)
+{
+	const size_t k = REBAL_EXTREMES;
+	size_t best[REBAL_EXTREMES], nb = 0, i, j;
+
+	for (i = 0; i < nh; i++) {
+		size_t h = hosts[i];
+		double l = x->load[h * LOAD_COLS + c];
+
+		if (x->mark[h] == x->stamp)
+			continue;
+		/* insertion into best[], kept from the extreme down */
+		for (j = nb; j > 0; j--) {
+			double o = x->load[best[j - 1] * LOAD_COLS + c];
+
+			if (most ? o >= l : o <= l)
+				break;
+			if (j < k)
+				best[j] = best[j - 1];
+		}
+		if (j < k) {
+			best[j] = h;
+			if (nb < k)
+				nb++;
+		}
+	}
+	for (j = 0; j < nb; j++) {
+		x->mark[best[j]] = x->stamp;
+		out[(*n)++] = best[j];
+	}
+}
+
+/* Add one pool's candidates to the lists, from its hosts hosts[0 .. nh)
+ * sorted by average load: all of them in a small pool, else the
+ * extremes. */
+static void pool_candidates(struct search *x, const size_t *hosts, size_t nh)
+{
+	size_t i;
+	int c;
+
+	if (nh <= REBAL_FULL_HOSTS) {
+		for (i = 0; i < nh; i++) {
+			x->src[x->nsrc++] = hosts[nh - 1 - i];
+			x->dst[x->ndst++] = hosts[i];
+		}
+		return;
+	}
+	x->sampled = true;
+	x->stamp++;
+	for (c = DIM_COUNT; c >= 0; c--)
+		add_extremes(x, hosts, nh, c, true, x->src, &x->nsrc);
+	x->stamp++;
+	for (c = DIM_COUNT; c >= 0; c--)
+		add_extremes(x, hosts, nh, c, false, x->dst, &x->ndst);
+}
+
+/* Rank the hosts of the search state and choose each pool's candidate
+ * sources and destinations for the next step. */
+static void rank_hosts(struct search *x)
+{
+	const struct sched_problem *p = sched_state_problem(x->s);
+	size_t i, q = 0, start, end;
+
+	for (i = 0; i < p->nhosts; i++)
+		host_load(x->s, p, i, &x->load[i * LOAD_COLS]);
+	x->nsrc = x->ndst = 0;
+	x->sampled = false;
+	for (start = 0; start < p->nhosts; start = end) {
+		size_t pool = (size_t)p->hosts[x->order[start]].pool;
+
+		for (end = start; end < p->nhosts &&
+				  (size_t)p->hosts[x->order[end]].pool == pool;
+		     end++)
+			;
+		/* a large pool needs only its extremes, not a sort */
+		if (end - start <= REBAL_FULL_HOSTS)
+			qsort_r(x->order + start, end - start, sizeof(*x->order),
+				cmp_pool_load, x);
+		for (; q <= pool; q++) { /* pools without hosts: empty */
+			x->sbeg[q] = x->nsrc;
+			x->dbeg[q] = x->ndst;
+		}
+		pool_candidates(x, x->order + start, end - start);
+	}
+	for (; q <= p->npools; q++) {
+		x->sbeg[q] = x->nsrc;
+		x->dbeg[q] = x->ndst;
+	}
+}
 
 static double migration_cost(const struct rb *b, size_t vm)
 {
-	double mem = b->p->htools != NULL ?
-			     (double)b->p->htools->insts[vm].mem :
-			     b->p->vms[vm].req[DIM_MEM];
-
-	return mem + b->bias;
+	return rebal_live_mib(b->p, vm) + b->bias;
 }
-
-/* The best move found so far in a step of the search: vm from -> to,
- * worth gain. */
-struct pick {
-	double gain;
-	size_t vm, from, to;
-	bool found;
-};
 
 /* Make vm from -> to the pick when it gains more than the pick so far and
  * is feasible (checked last: the check costs more than the score). */
@@ -159,102 +268,190 @@ static int pick_apply(struct search *x, const struct pick *pk)
 	return 1;
 }
 
-/* One search step; 1 when a move was made, 0 when none is worth it. */
-static int search_step(struct rb *b, struct search *x)
+/* Make *pk the best of itself and of the moves of the VMs on host src to
+ * the candidate destinations dst[d0 .. d1). */
+static void best_from(const struct rb *b, struct search *x, size_t src,
+		      size_t d0, size_t d1, struct pick *pk)
 {
-	const struct sched_problem *p = b->p;
 	double cur = x->sc.value(x->sc.ctx);
-	struct pick pk = {.gain = b->step_min};
-	size_t start, end;
+	size_t k, di;
 
-	rank_hosts(b, x->s);
-	for (start = 0; start < p->nhosts; start = end) {
-		size_t n, ns, nd, si, di;
-		int pool = p->hosts[b->order[start]].pool;
+	for (k = 0; k < x->hv[src].n; k++) {
+		size_t vm = x->hv[src].vm[k];
+		int home = x->origin[vm];
 
-		for (end = start; end < p->nhosts &&
-				  p->hosts[b->order[end]].pool == pool;
-		     end++)
-			;
-		n = end - start;
-		ns = n <= REBAL_FULL_HOSTS ? n : REBAL_CANDIDATES;
-		nd = n <= REBAL_FULL_HOSTS ? n : REBAL_DESTS;
-		for (si = 0; si < ns; si++) {
-			size_t src = b->order[end - 1 - si], k;
+		if (b->moved[vm] || !b->movable[vm])
+			continue;
+		for (di = d0; di < d1; di++) {
+			size_t dst = x->dst[di];
+			int dc = ((int)src == home) - ((int)dst == home);
+			double obj;
 
-			for (k = 0; k < x->hv[src].n; k++) {
-				size_t vm = x->hv[src].vm[k];
-				int home = x->origin[vm];
-
-				if (b->moved[vm] || !b->movable[vm])
-					continue;
-				for (di = 0; di < nd; di++) {
-					size_t dst = b->order[start + di];
-					int dc = ((int)src == home) -
-						 ((int)dst == home);
-					double obj;
-
-					if (dst == src || b->blocked[dst])
-						continue;
-					obj = cur - x->sc.try_move(x->sc.ctx, vm,
-								   dst);
-					if (dc > 0 && x->count >= x->budget) {
-						/* worth a move the budget
-						 * does not allow */
-						if (obj > b->step_min)
-							x->capped = true;
-						continue;
-					}
-					pick_consider(x, &pk, vm, src, dst, obj);
-				}
+			if (dst == src || b->blocked[dst])
+				continue;
+			obj = cur - x->sc.try_move(x->sc.ctx, vm, dst);
+			if (dc > 0 && x->count >= x->budget) {
+				/* worth a move the budget does not allow */
+				if (obj > b->step_min)
+					x->capped = true;
+				continue;
 			}
+			pick_consider(x, pk, vm, src, dst, obj);
 		}
 	}
+}
+
+/* One step over all pairs of the candidates: the best move. 1 when one
+ * was made, 0 when none is worth it, -1 when out of memory. */
+static int full_step(struct rb *b, struct search *x)
+{
+	const struct sched_problem *p = b->p;
+	struct pick pk = {.gain = b->step_min};
+	size_t q, si;
+
+	for (q = 0; q < p->npools; q++)
+		for (si = x->sbeg[q]; si < x->sbeg[q + 1]; si++)
+			best_from(b, x, x->src[si], x->dbeg[q],
+				  x->dbeg[q + 1], &pk);
 	return pick_apply(x, &pk);
 }
 
-/* Destinations worth trying for a VM of pool `pool` in a refine step: the
- * pool's least loaded hosts (all of them in a small pool), from the
- * ranking made by rank_hosts(). */
-static size_t pool_dests(const struct rb *b, int pool, const size_t **out)
+/* Cache in x->best[h] the best move off host h to its pool's candidate
+ * destinations, and stamp it as fresh in this step. */
+static void cache_host(struct rb *b, struct search *x, size_t h)
 {
-	size_t n = b->pend[pool] - b->pstart[pool];
+	size_t q = (size_t)b->p->hosts[h].pool;
 
-	*out = b->order + b->pstart[pool];
-	return n <= REBAL_FULL_HOSTS ? n : REBAL_CANDIDATES;
+	x->best[h] = (struct pick){.gain = b->step_min};
+	best_from(b, x, h, x->dbeg[q], x->dbeg[q + 1], &x->best[h]);
+	x->seen[h] = x->stamp;
+}
+
+/*
+ * One step of a search with sampled candidates (a pool too large for all
+ * pairs); 1 when a move was made, 0 when none is worth it, -1 when out of
+ * memory.
+ *
+ * Every host keeps its best move to its pool's candidate destinations as
+ * last computed (x->best). A move changes the score of the moves that
+ * involve its two hosts and, a little, of all the others, so the step
+ * takes the host with the highest cached gain, computes its best move
+ * again, and makes it when it still beats every other cached gain, else
+ * tries the next. The two hosts of a move are computed again at once,
+ * the sampled sources every REBAL_REFRESH steps, and every host when the
+ * cache has nothing left worth a move: the search ends only when no host
+ * has a move worth step_min to the current candidates.
+ */
+static int sampled_step(struct rb *b, struct search *x)
+{
+	const struct sched_problem *p = b->p;
+	size_t h, si;
+
+	/* the hosts of the last move, whose moves all changed */
+	for (h = 0; h < x->ndirty; h++)
+		cache_host(b, x, x->dirty[h]);
+	x->ndirty = 0;
+	if (x->steps++ % REBAL_REFRESH == 0)
+		for (si = 0; si < x->nsrc; si++)
+			cache_host(b, x, x->src[si]);
+	for (;;) {
+		size_t top = p->nhosts;
+		double g1 = b->step_min, g2 = b->step_min;
+		struct pick pk;
+
+		for (h = 0; h < p->nhosts; h++) {
+			double g = x->best[h].found ? x->best[h].gain :
+						      b->step_min;
+
+			if (g > g1) {
+				g2 = g1;
+				g1 = g;
+				top = h;
+			} else if (g > g2) {
+				g2 = g;
+			}
+		}
+		if (top == p->nhosts) {
+			if (x->fresh)
+				return 0;
+			/* nothing cached is worth a move: look at all */
+			for (h = 0; h < p->nhosts; h++)
+				cache_host(b, x, h);
+			x->fresh = true;
+			continue;
+		}
+		if (x->seen[top] != x->stamp) {
+			cache_host(b, x, top);
+			if (!x->best[top].found || x->best[top].gain < g2)
+				continue;
+		}
+		pk = x->best[top];
+		if (pick_apply(x, &pk) < 0)
+			return -1;
+		x->dirty[0] = pk.from;
+		x->dirty[1] = pk.to;
+		x->ndirty = 2;
+		x->fresh = false;
+		return 1;
+	}
+}
+
+/* One search step; 1 when a move was made, 0 when none is worth it, -1
+ * when out of memory. */
+static int search_step(struct rb *b, struct search *x)
+{
+	rank_hosts(x);
+	x->stamp++;
+	if (!x->sampled)
+		return full_step(b, x);
+	return sampled_step(b, x);
 }
 
 /* Improve the target by moving only VMs already away from home (no new
- * migration). 1 when a move was made. */
+ * migration), each to one of its pool's candidate destinations; *last is
+ * the move made before, and becomes the one made now. In a sampled pool
+ * only the moves that the last one can have made worth it are tried: an
+ * away VM into the host it lightened, the away VMs out of the host it
+ * loaded (the other moves were tried before it and gained nothing). 1
+ * when a move was made. */
 static int refine_step(struct rb *b, struct search *x, const size_t *away,
-		       size_t naway)
+		       size_t naway, struct pick *last)
 {
 	const struct sched_problem *p = b->p;
 	double cur = x->sc.value(x->sc.ctx);
 	struct pick pk = {.gain = b->step_min};
 	size_t k, d;
+	int r;
 
-	rank_hosts(b, x->s);
+	rank_hosts(x);
 
 	for (k = 0; k < naway; k++) {
-		size_t vm = away[k];
+		size_t vm = away[k], home = (size_t)x->origin[vm];
 		size_t from = (size_t)sched_state_host_of(x->s, vm);
-		const size_t *dests;
-		size_t nd = pool_dests(b, p->hosts[from].pool, &dests);
+		size_t q = (size_t)p->hosts[from].pool, to = last->from;
 
-		if (from == (size_t)x->origin[vm])
+		if (from == home)
 			continue;
-		for (d = 0; d < nd; d++) {
-			size_t to = dests[d];
-
-			if (to == from || b->blocked[to] ||
-			    to == (size_t)x->origin[vm])
+		if (x->sampled && from != last->to) {
+			if (to != from && !b->blocked[to] && to != home &&
+			    (size_t)p->hosts[to].pool == q)
+				pick_consider(x, &pk, vm, from, to,
+					      cur - x->sc.try_move(x->sc.ctx,
+								   vm, to));
+			continue;
+		}
+		for (d = x->dbeg[q]; d < x->dbeg[q + 1]; d++) {
+			to = x->dst[d];
+			if (to == from || b->blocked[to] || to == home)
 				continue;
 			pick_consider(x, &pk, vm, from, to,
 				      cur - x->sc.try_move(x->sc.ctx, vm, to));
 		}
 	}
-	return pick_apply(x, &pk);
+	r = pick_apply(x, &pk);
+	if (r > 0)
+		*last = pk;
+	return r;
 }
 
 /* Send home, one at a time, the away VM whose return costs the least
@@ -293,7 +490,7 @@ static int prune(struct rb *b, struct search *x, double min_loss)
 			break;
 		if (pick_apply(x, &pk) < 0)
 			goto out;
-		while ((r = refine_step(b, x, away, naway)) > 0)
+		while ((r = refine_step(b, x, away, naway, &pk)) > 0)
 			;
 		if (r < 0)
 			goto out;
@@ -360,18 +557,34 @@ int rebal_spread(struct rb *b)
 	const struct sched_problem *p = b->p;
 	struct search x;
 	int *target = NULL;
-	size_t i, steps = 0, limit;
+	size_t i, steps = 0, limit, nh = p->nhosts ? p->nhosts : 1;
 	int r, ret = -1;
 
 	memset(&x, 0, sizeof(x));
 	x.s = sched_state_clone(b->s);
-	x.hv = calloc(p->nhosts ? p->nhosts : 1, sizeof(*x.hv));
+	x.hv = calloc(nh, sizeof(*x.hv));
 	x.origin = calloc(p->nvms ? p->nvms : 1, sizeof(*x.origin));
 	target = calloc(p->nvms ? p->nvms : 1, sizeof(*target));
-	if (x.s == NULL || x.hv == NULL || x.origin == NULL || target == NULL) {
+	x.src = calloc(nh, sizeof(*x.src));
+	x.dst = calloc(nh, sizeof(*x.dst));
+	x.sbeg = calloc(p->npools + 1, sizeof(*x.sbeg));
+	x.dbeg = calloc(p->npools + 1, sizeof(*x.dbeg));
+	x.order = calloc(nh, sizeof(*x.order));
+	x.load = calloc(nh * LOAD_COLS, sizeof(*x.load));
+	x.mark = calloc(nh, sizeof(*x.mark));
+	x.best = calloc(nh, sizeof(*x.best));
+	x.seen = calloc(nh, sizeof(*x.seen));
+	if (x.s == NULL || x.hv == NULL || x.origin == NULL || target == NULL ||
+	    x.src == NULL || x.dst == NULL || x.sbeg == NULL ||
+	    x.dbeg == NULL || x.order == NULL || x.load == NULL ||
+	    x.mark == NULL || x.best == NULL || x.seen == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
+	/* the hosts by pool, then index: the loads are all 0 still */
+	for (i = 0; i < p->nhosts; i++)
+		x.order[i] = i;
+	qsort_r(x.order, p->nhosts, sizeof(*x.order), cmp_pool_load, &x);
 	for (i = 0; i < p->nvms; i++) {
 		x.origin[i] = sched_state_host_of(b->s, i);
 		if (x.origin[i] >= 0 && rebal_hl_add(&x.hv[x.origin[i]], i) < 0)
@@ -403,5 +616,14 @@ out:
 	rebal_hl_free(x.hv, p->nhosts);
 	free(x.origin);
 	free(target);
+	free(x.src);
+	free(x.dst);
+	free(x.sbeg);
+	free(x.dbeg);
+	free(x.order);
+	free(x.load);
+	free(x.mark);
+	free(x.best);
+	free(x.seen);
 	return ret;
 }

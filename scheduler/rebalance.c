@@ -39,6 +39,17 @@ void rebal_hl_del(struct hlist *l, size_t vm)
 		}
 }
 
+double rebal_live_mib(const struct sched_problem *p, size_t vm)
+{
+	const struct htools_inst *in;
+
+	if (p->htools == NULL)
+		return p->vms[vm].req[DIM_MEM];
+	in = &p->htools->insts[vm];
+	/* a stopped instance moves with no memory to copy */
+	return in->uses_memory ? (double)in->mem : 0;
+}
+
 static double objective(struct rb *b)
 {
 	if (b->o->policy == REBAL_PACK)
@@ -83,9 +94,7 @@ int rebal_do_move(struct rb *b, size_t vm, size_t to, enum rebal_phase ph)
 	m->vm = vm;
 	m->from = from;
 	m->to = to;
-	m->mem_mib = b->p->vms[vm].req[DIM_MEM];
-	if (b->p->htools != NULL)
-		m->mem_mib = (double)b->p->htools->insts[vm].mem;
+	m->mem_mib = rebal_live_mib(b->p, vm);
 	m->phase = ph;
 	m->score_before = objective(b);
 	if (rebal_hl_add(&b->hv[to], vm) < 0)
@@ -446,13 +455,8 @@ int rebal_plan(const struct sched_problem *p, const struct rebal_opts *o,
 	b.movable = calloc(p->nvms ? p->nvms : 1, sizeof(bool));
 	b.blocked = calloc(p->nhosts ? p->nhosts : 1, sizeof(bool));
 	b.hv = calloc(p->nhosts ? p->nhosts : 1, sizeof(*b.hv));
-	b.order = calloc(p->nhosts ? p->nhosts : 1, sizeof(size_t));
-	b.load = calloc(p->nhosts ? p->nhosts : 1, sizeof(double));
-	b.pstart = calloc(p->npools ? p->npools : 1, sizeof(size_t));
-	b.pend = calloc(p->npools ? p->npools : 1, sizeof(size_t));
 	if (b.moved == NULL || b.movable == NULL || b.blocked == NULL ||
-	    b.hv == NULL || b.order == NULL || b.load == NULL ||
-	    b.pstart == NULL || b.pend == NULL) {
+	    b.hv == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -535,10 +539,6 @@ out:
 	free(b.moved);
 	free(b.movable);
 	free(b.blocked);
-	free(b.order);
-	free(b.load);
-	free(b.pstart);
-	free(b.pend);
 	return ret;
 }
 

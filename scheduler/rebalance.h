@@ -50,7 +50,9 @@ struct rebal_opts {
 struct rebal_move {
 	size_t vm;
 	size_t from, to;
-	double mem_mib;         /* what the live migration copies */
+	double mem_mib;         /* what the live migration copies: the
+				   VM's memory, 0 for a stopped htools
+				   instance */
 	double score_before, score_after;
 	enum rebal_phase phase;
 };
@@ -69,7 +71,7 @@ struct rebal_result {
 	double score_before, score_after;
 	struct rebal_move *moves;
 	size_t nmoves;
-	double mib_moved;
+	double mib_moved;       /* sum of the moves' mem_mib */
 	struct rebal_violation *violations;
 	size_t nviolations;
 	char **unresolved;      /* what the plan could not do, one per line */

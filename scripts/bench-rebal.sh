@@ -25,6 +25,11 @@
 # hbal's raw file is shown too ("raw -S").
 # Times are wall-clock seconds of each run (the machine may be shared:
 # the notes give each run's CPU seconds as well).
+#
+# HBAL_KEEP=DIR keeps hbal's output for each cluster in DIR and, when DIR
+# already holds it for the same input file, reuses it instead of running
+# hbal again (its time is then the one measured when it ran), so that
+# fincloud can be compared before and after a change in one sitting.
 set -u
 build=${1:?usage: scripts/bench-rebal.sh BUILD_DIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +38,7 @@ sched=$build/bin/fincloud-sched
 budget_small=${HBAL_BUDGET:-900}
 budget_big=${HBAL_BUDGET_BIG:-300}
 sizes=${REBAL_BENCH_SIZES:-"12 30 60 200"}
+keep=${HBAL_KEEP:-}
 py=/usr/bin/python3
 
 [ -x "$sched" ] || { echo "bench-rebal: build $sched first" >&2; exit 1; }
@@ -90,6 +96,29 @@ apply_moves() {
 	}' FS='[ |]' "$2" FS='|' "$1"
 }
 
+# run_hbal N FILE BUDGET: hbal on FILE into $tmp/hbN.*, stopped after
+# BUDGET seconds; sets hsec (wall seconds) and cut (why it stopped early).
+run_hbal() {
+	local t0 t1
+	t0=$(now)
+	/usr/bin/time -f '%U %S' -o "$tmp/hb$1.cpu" \
+		hbal -t "$2" --ignore-dynu -S "$tmp/hb$1" >"$tmp/hb$1.out" 2>"$tmp/hb$1.err" &
+	hpid=$!
+	cut=
+	while kill -0 "$hpid" 2>/dev/null; do
+		if [ "$(elapsed "$t0" "$(now)" | cut -d. -f1)" -ge "$3" ]; then
+			stop_hbal
+			cut="cut at ${3}s"
+			break
+		fi
+		sleep 0.2
+	done
+	wait "$hpid" 2>/dev/null
+	hpid=
+	t1=$(now)
+	hsec=$(elapsed "$t0" "$t1")
+}
+
 printf '%s\n' "Rebalancing: fincloud-sched rebalance vs hbal (ganeti-htools $(hinfo --version | sed -n '1s/.*version //p')), hbal budget ${budget_small}s (<= 100 nodes) / ${budget_big}s"
 printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' nodes tool score_in score_out moves MiB_moved seconds notes
 rows=()
@@ -118,30 +147,30 @@ for n in $sizes; do
 	[ "$fclaim" = "$fout" ] && fnote="$fnote = hinfo"
 	printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" fincloud "$sin" "$fout" "$fmoves" "$fmib" "$fsec" "$fnote"
 
-	# hbal, with a time budget
+	# hbal, with a time budget (or its kept result for the same input)
 	budget=$budget_small
 	[ "$n" -gt 100 ] && budget=$budget_big
-	t0=$(now)
-	/usr/bin/time -f '%U %S' -o "$tmp/hb$n.cpu" \
-		hbal -t "$f" --ignore-dynu -S "$tmp/hb$n" >"$tmp/hb$n.out" 2>"$tmp/hb$n.err" &
-	hpid=$!
-	cut=
-	while kill -0 "$hpid" 2>/dev/null; do
-		if [ "$(elapsed "$t0" "$(now)" | cut -d. -f1)" -ge "$budget" ]; then
-			stop_hbal
-			cut="cut at ${budget}s"
-			break
+	if [ -n "$keep" ] && cmp -s "$f" "$keep/c$n.data" &&
+		[ -f "$keep/hb$n.time" ]; then
+		cp "$keep/hb$n.out" "$keep/hb$n.cpu" "$tmp/"
+		[ -f "$keep/hb$n.balanced" ] && cp "$keep/hb$n.balanced" "$tmp/"
+		read -r hsec cut <"$keep/hb$n.time"
+	else
+		run_hbal "$n" "$f" "$budget"
+		if [ -n "$keep" ]; then
+			mkdir -p "$keep"
+			cp "$f" "$keep/c$n.data"
+			cp "$tmp/hb$n.out" "$tmp/hb$n.cpu" "$keep/"
+			[ -f "$tmp/hb$n.balanced" ] && cp "$tmp/hb$n.balanced" "$keep/"
+			echo "$hsec $cut" >"$keep/hb$n.time"
 		fi
-		sleep 0.2
-	done
-	wait "$hpid" 2>/dev/null
-	hpid=
-	t1=$(now)
-	hsec=$(elapsed "$t0" "$t1")
+	fi
 	# move lines: "  12. inst-00042 node-0001 => node-0007 0.1234 a=..."
 	grep -E '^ *[0-9]+\. [^ ]+ +[^ ]+ +=> +[^ ]+ +[0-9.]+ ' "$tmp/hb$n.out" >"$tmp/hb$n.moves"
 	hmoves=$(wc -l <"$tmp/hb$n.moves")
-	hmib=$(awk 'NR == FNR { if ($1 != "" && $0 !~ /^$/) mem[$1] = $2; next } { s += mem[$2] } END { printf "%.0f", s }' \
+	# MiB moved: the memory of the moved instances that run (as fincloud
+	# counts it: a stopped instance moves with no memory to copy)
+	hmib=$(awk 'NR == FNR { if ($1 != "" && $5 ~ /^(running|ERROR_up|ERROR_nodedown|ERROR_nodeoffline|ERROR_wrongnode)$/) mem[$1] = $2; next } { s += mem[$2] } END { printf "%.0f", s }' \
 		FS='|' "$f" FS=' ' "$tmp/hb$n.moves")
 	hclaim=$(awk 'END { printf "%.8f", $6 }' "$tmp/hb$n.moves")
 	[ "$hmoves" -eq 0 ] && hclaim=$sin

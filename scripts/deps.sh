@@ -1,31 +1,35 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--bench] [--print]
+# scripts/deps.sh [--bench] [--deb] [--print]
 #
 # Installs exactly the Debian packages fincloud needs that are missing:
 # what it builds with, what its tests run against (libvirt, QEMU, the
-# Ganeti htools it is compared with) and, with --bench, the load
-# generators of `make bench` and glpsol (the scheduler's full MIP). Runs `apt-get update` only when something is
-# missing, so a second run does nothing. Not root: prints the exact
-# command to run and exits 1. --print lists the missing packages and
-# exits (0 when none are missing, 1 otherwise).
+# Ganeti htools it is compared with), with --bench the load generators
+# of `make bench` and glpsol (the scheduler's full MIP), and with --deb
+# what `make deb` builds and checks the packages with (debhelper,
+# lintian). Runs `apt-get update` only when
+# something is missing, so a second run does nothing. Not root: prints
+# the exact command to run and exits 1. --print lists the missing
+# packages and exits (0 when none are missing, 1 otherwise).
 set -eu
 
 build_pkgs="gcc make pkg-config libvirt-dev libxml2-dev libglpk-dev
 	libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev libsqlite3-dev
-	libcmocka-dev libssl-dev"
+	libcmocka-dev libssl-dev clang"
 run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
 	python3 python3-jsonschema python3-yaml util-linux"
 bench_pkgs="wrk hyperfine glpk-utils"
+deb_pkgs="debhelper dpkg-dev fakeroot lintian"
 
 want="$build_pkgs $run_pkgs"
 print_only=0
 for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench_pkgs" ;;
+	--deb) want="$want $deb_pkgs" ;;
 	--print) print_only=1 ;;
-	-h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "deps.sh: unknown option '$arg' (use --bench, --print or --help)" >&2; exit 2 ;;
+	-h|--help) sed -n '2,/^set -eu/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "deps.sh: unknown option '$arg' (use --bench, --deb, --print or --help)" >&2; exit 2 ;;
 	esac
 done
 

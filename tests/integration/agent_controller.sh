@@ -4,7 +4,9 @@
 # against schemas/agent-*.json) and libvirt's test:///default driver:
 # register -> 0600 credential -> heartbeats -> desired state applied ->
 # events posted; bad specs reported alone; tasks; controller outage;
-# revoked credential; restart without registering again.
+# revoked credential; restart without registering again; an agent
+# restarted after being killed during a live migration (its migration
+# journal) neither recreates the VM nor runs the task again.
 set -u
 : "${FC_TOP:?run me through tests/run.sh}" "${FC_BIN:?}"
 agent=$FC_BIN/fincloud-agent
@@ -67,8 +69,10 @@ mkdir -p "$tmp/ctl" "$tmp/manifests"
 echo "join-$$-secret" >"$tmp/join.token"
 V1=0c6f8e9a-1111-4222-8333-$(printf '%012d' $$)
 V2=0c6f8e9a-2222-4222-8333-$(printf '%012d' $$)
+V3=0c6f8e9a-3333-4222-8333-$(printf '%012d' $$)
 T1=7a000000-0000-4000-8000-$(printf '%012d' $$)
 T2=7b000000-0000-4000-8000-$(printf '%012d' $$)
+T3=7c000000-0000-4000-8000-$(printf '%012d' $$)
 vm() { # id name state
 	printf '{"vm_id":"%s","name":"%s","tenant":"loan","group":null,"vcpus":2,"mem_mib":128,"disk_gib":1,"base_image":null,"state":"%s"}' "$1" "$2" "$3"
 }
@@ -142,6 +146,32 @@ start_agent
 check "the restarted agent heartbeats again" \
 	wait_for 15 more_lines heartbeat.log "$beats"
 check "without registering again" test "$(wc -l <"$tmp/ctl/register.log")" -eq "$regs"
+
+# The agent is killed while it live-migrates loan.vm3 to n2; libvirt
+# finishes the migration, so the VM is gone from this node, and the
+# controller has not settled the task yet: it still lists the VM here and
+# the task. The journal the killed agent wrote before the migration
+# started is all the restarted agent has to go by.
+kill "$agent_pid"; wait "$agent_pid"; agent_pid=
+printf '{"version": 1, "migrations": [{"task_id": "%s", "vm_id": "%s", "target_node": "n2", "started_ms": %s, "state": "running"}]}\n' \
+	"$T3" "$V3" "$(($(date +%s) * 1000))" >"$tmp/state/migrations.journal"
+mig="{\"task_id\":\"$T3\",\"type\":\"migrate\",\"vm_id\":\"$V3\",\"target_node\":\"n2\",\"target_uri\":\"test+tcp://127.0.0.1:1/default\"}"
+desired "{\"generation\":5,\"vms\":[$(vm "$V1" loan.vm1 running),$(vm "$V3" loan.vm3 running)],\"tasks\":[$mig]}"
+start_agent
+check "after a restart mid-migration the agent applies the rest of the desired state" \
+	wait_for 15 last_hb "h['generation_seen']==5 and any(d['vm_id']=='$V1' for d in h['domains'])"
+sleep 2
+check "it does not recreate the VM it was migrating away (it may run on the target)" \
+	last_hb "not any(d['vm_id']=='$V3' for d in h['domains'])"
+check "nor run the migration task again" \
+	eval '! grep -q "task $T3: migrate" "$tmp/agent.log" && last_hb "not any(t[\"task_id\"]==\"$T3\" for t in h[\"tasks\"])"'
+check "it reports the interrupted migration from its journal" \
+	last_hb "[(m['task_id'],m['vm_id'],m['target_node'],m['state']) for m in h.get('migrations',[])]==[('$T3','$V3','n2','interrupted')]"
+desired "{\"generation\":6,\"vms\":[$(vm "$V1" loan.vm1 running),$(vm "$V3" loan.vm3 running)],\"tasks\":[]}"
+check "once the controller settles the task with the VM still here, the VM runs here again" \
+	wait_for 15 last_hb "h['generation_seen']==6 and 'migrations' not in h and any(d['vm_id']=='$V3' and d['state']=='running' for d in h['domains'])"
+check "and the journal no longer holds it" \
+	eval '! grep -q "$T3" "$tmp/state/migrations.journal"'
 
 check "every message matched its schema (schemas/agent-*.json)" test ! -s "$tmp/ctl/violations"
 if [ -s "$tmp/ctl/violations" ]; then sed 's/^/# /' "$tmp/ctl/violations" | head -20; fi

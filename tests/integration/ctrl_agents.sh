@@ -69,8 +69,8 @@ check "dedicated: no host holds both pay and loan VMs" \
 payhost=$(jq -r '[.[] | select(.tenant == "pay")][0].host' "$work/vms.json")
 fc vm migrate "${loan[1]}" --to "$payhost" >"$work/out" 2>&1
 rc=$?
-check "a migration onto a host dedicated to another tenant is refused (409, exit 1)" \
-	eval '[ $rc = 1 ] && grep -q "dedicated to tenant .pay." "$work/out"'
+check "a migration onto a host dedicated to another tenant is refused (409, exit 6: a conflict)" \
+	eval '[ $rc = 6 ] && grep -q "dedicated to tenant .pay." "$work/out"'
 fc vm list --tenant loan --state running >"$work/out"
 check "finctl vm list filters by tenant and state" test "$(grep -c ' running ' "$work/out")" = 3
 

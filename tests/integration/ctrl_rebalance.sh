@@ -136,12 +136,12 @@ api POST /v1/hosts/nosuch/drain ''
 check "drain of an unknown host: 404" is_err 404 not_found
 fc rebalance plan --pool default --policy sideways >/dev/null 2>"$work/err"
 rc=$?
-check "finctl rebalance plan --policy sideways: exit 1 naming the field" \
-	eval '[ $rc = 1 ] && grep -q "policy" "$work/err"'
+check "finctl rebalance plan --policy sideways: exit 2 naming the option and its words" \
+	eval '[ $rc = 2 ] && grep -q -- "--policy: expected one of spread, pack" "$work/err"'
 fc rebalance run --pool default --max-moves -3 >/dev/null 2>"$work/err"
 rc=$?
-check "finctl rebalance run --max-moves -3: exit 1 naming the field" \
-	eval '[ $rc = 1 ] && grep -q "max_moves" "$work/err"'
+check "finctl rebalance run --max-moves -3: exit 2 naming the option" \
+	eval '[ $rc = 2 ] && grep -q -- "--max-moves" "$work/err"'
 fc rebalance plan --pool nosuch >/dev/null 2>&1
 check "finctl rebalance plan --pool nosuch: exit 4" test $? = 4
 fc rebalance plan >/dev/null 2>&1

@@ -8,16 +8,9 @@ set -u
 top=${FC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 bin=${FC_BIN:-$top/build/bin}
 inst=$top/scripts/install-agent.sh
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	n=$((n + 1)) failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	[ $# -eq 0 ] || printf '#   %s\n' "$@"
-}
+. "$top/tests/integration/tap.bash"
 work=$(mktemp -d "${TMPDIR:-/tmp}/fc-install-agent.XXXXXX")
-trap 'rm -rf "$work"; [ "$failed" -eq 0 ]' EXIT
+trap 'rm -rf "$work"; [ "$failed" -eq 0 ] || exit 1' EXIT
 
 # The real agent when it is built; otherwise a stand-in, and the test
 # that the agent accepts the configuration is skipped.

@@ -7,20 +7,13 @@
 set -u
 top=${FC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 units=$top/scripts/systemd
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-fail() {
-	n=$((n + 1)) failed=$((failed + 1))
-	echo "not ok $n - $1"
-	shift
-	[ $# -eq 0 ] || printf '#   %s\n' "$@"
-}
+. "$top/tests/integration/tap.bash"
 command -v systemd-analyze >/dev/null 2>&1 || {
 	echo "SKIP: systemd-analyze is not installed"
 	exit 77
 }
 work=$(mktemp -d "${TMPDIR:-/tmp}/fc-units.XXXXXX")
-trap 'rm -rf "$work"; [ "$failed" -eq 0 ]' EXIT
+trap 'rm -rf "$work"; [ "$failed" -eq 0 ] || exit 1' EXIT
 
 # stand-ins for the installed programs, so verify can check the commands
 mkdir -p "$work/bin" "$work/units"

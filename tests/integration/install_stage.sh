@@ -2,7 +2,11 @@
 # `make install DESTDIR=... PREFIX=/usr` lays every built program out under
 # the stage's usr/bin, the schemas and docs under usr/share/fincloud, the
 # systemd units (rewritten for the prefix) under usr/lib/systemd/system,
-# and writes nothing outside the stage.
+# a man page for every program under usr/share/man/man1 or man8 (each
+# rendering without a warning and naming every option or command of its
+# program's --help), finctl's bash completion under
+# usr/share/bash-completion/completions, and writes nothing outside the
+# stage.
 set -u
 cd "$FC_TOP" || exit 1
 stage=$(mktemp -d)
@@ -45,4 +49,53 @@ if [ -d "$stage/usr/share/fincloud/schemas" ]; then
 	echo "ok 4 - schemas installed under usr/share/fincloud"
 else
 	echo "not ok 4 - no usr/share/fincloud/schemas"
+fi
+
+# --- man pages: one per program, clean, naming what its --help names
+missing= warned= unnamed=
+for b in $bins; do
+	name=$(basename "$b")
+	page=$(ls "$stage"/usr/share/man/man[18]/"$name".[18] 2>/dev/null | head -1)
+	if [ -z "$page" ]; then
+		missing="$missing $name"
+		continue
+	fi
+	w=$(groff -ww -man -Tutf8 -z "$page" 2>&1
+	    LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null)
+	[ -z "$w" ] || warned="$warned $name: $w;"
+	grep -q "^\.TH .*\"fincloud $(cat VERSION)\"" "$page" || warned="$warned $name: not version $(cat VERSION);"
+	text=$(groff -man -Tascii -P-cbou "$page" 2>/dev/null)
+	if [ "$name" = fincloud-sched ]; then
+		# its commands: the first word of each usage line of "help"
+		want=$("$b" help 2>&1 | sed -n 's/^  \([a-z-]*\).*/\1/p')
+		for w in $want; do
+			grep -qE "^ +$w( |$)" <<<"$text" || unnamed="$unnamed $name:$w"
+		done
+	else
+		for o in $("$b" --help 2>&1 | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+			grep -q -- "$o" <<<"$text" || unnamed="$unnamed $name:$o"
+		done
+	fi
+done
+if [ -z "$missing" ]; then
+	echo "ok 6 - every program has a man page in usr/share/man/man1 or man8"
+else
+	echo "not ok 6 - no man page for:$missing"
+fi
+if [ -z "$warned" ] && command -v groff >/dev/null; then
+	echo "ok 7 - every man page renders without a warning and carries the version"
+else
+	echo "not ok 7 - man page warnings:$warned"
+fi
+if [ -z "$unnamed" ]; then
+	echo "ok 8 - every man page names each option (command) of its program's help"
+else
+	echo "not ok 8 - not in the man page:$unnamed"
+fi
+
+comp=$stage/usr/share/bash-completion/completions/finctl
+if [ -f "$comp" ] && bash -n "$comp" && grep -q 'complete -F _finctl finctl' "$comp"; then
+	echo "ok 9 - finctl's bash completion is in usr/share/bash-completion/completions"
+else
+	echo "not ok 9 - no usable usr/share/bash-completion/completions/finctl"
 fi

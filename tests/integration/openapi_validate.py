@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Validate recorded API responses against schemas/openapi.yaml.
 
-usage: openapi_validate.py SCHEMAS_DIR INDEX
+usage: openapi_validate.py SCHEMAS_DIR INDEX [--coverage ALLOW_FILE]
 
 INDEX has one line per response: METHOD<TAB>PATH<TAB>STATUS<TAB>BODY_FILE.
 Each response is matched to its operation in the OpenAPI document and
@@ -10,6 +10,12 @@ its status code (or `default`), resolving $refs into the document's
 components and into schemas/agent-*.json. A status the operation does not
 list, a JSON body where none is described, or a body that does not match
 is an error. Prints one line per failure; exit 0 when all pass.
+
+With --coverage, the responses must also cover the spec: every status
+that an operation lists (its errors included, not `default`) must have
+been answered at least once, and every status answered must be listed,
+except the pairs in ALLOW_FILE, one "OPERATION-ID STATUS REASON" a line
+("#" starts a comment): statuses no request can reach, with the reason.
 """
 import json
 import os
@@ -46,8 +52,47 @@ def operations(spec):
     return ops
 
 
+def load_allow(path):
+    allow = {}
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                op, status, reason = (line.split(None, 2) + [""])[:3]
+                allow[(op, status)] = reason
+    return allow
+
+
+def coverage(spec, hits, allow):
+    """Failures of coverage: listed statuses never answered, answered
+    statuses not listed, allow-list entries that are wrong."""
+    bad = []
+    listed = set()
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            oid = op.get("operationId", method.upper() + " " + path)
+            for status in op["responses"]:
+                if status != "default":
+                    listed.add((oid, str(status)))
+    for key in sorted(listed - hits - set(allow)):
+        bad.append("%s %s: listed in openapi.yaml but never answered" % key)
+    for key in sorted(hits - listed):
+        bad.append("%s %s: answered but not listed in openapi.yaml" % key)
+    for key in sorted(set(allow) - listed):
+        bad.append("%s %s: in the allow-list but not listed" % key)
+    for key in sorted(set(allow) & hits):
+        bad.append("%s %s: in the allow-list but answered" % key)
+    return bad
+
+
 def main():
     schemas_dir, index = sys.argv[1], sys.argv[2]
+    allow = None
+    if len(sys.argv) > 4 and sys.argv[3] == "--coverage":
+        allow = load_allow(sys.argv[4])
+    hits = set()
     spec, store = load(schemas_dir)
     ops = operations(spec)
     resolver = jsonschema.RefResolver(base_uri=BASE + "openapi.yaml",
@@ -70,6 +115,7 @@ def main():
                 resp = {"content": {"application/json": {"schema": {
                     "$ref": "#/components/schemas/Error"}}}}
             else:
+                hits.add((op.get("operationId", method + " " + path), status))
                 resp = op["responses"].get(status) or op["responses"].get("default")
         if resp is None:
             print("%s: status not described in openapi.yaml" % where)
@@ -103,6 +149,13 @@ def main():
         if errs:
             bad += 1
     print("%d responses checked, %d failed" % (count, bad))
+    if allow is not None:
+        missing = coverage(spec, hits, allow)
+        for m in missing:
+            print(m)
+        print("%d operation statuses answered, %d coverage failures"
+              % (len(hits), len(missing)))
+        bad += len(missing)
     return 1 if bad else 0
 
 

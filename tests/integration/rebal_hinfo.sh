@@ -125,5 +125,14 @@ check "unknown --evacuate host: exit 2, named, nothing on stdout" \
 check "bad --policy: exit 2" test "$?" = 2 -a ! -s "$tmp/bad.out"
 "$sched" rebalance --help >"$tmp/help.txt"
 check "--help explains the options" grep -q -- '--evacuate HOST' "$tmp/help.txt"
+# The --min-gain default: --help and docs/rebalancer.md give the same one,
+# and it is what the tool does without the option.
+hdef=$(grep -A1 -- '^  --min-gain G ' "$tmp/help.txt" | sed -n 's/.*(default \([0-9.]*\).*/\1/p')
+ddef=$(sed -n 's/.*By default (`--min-gain \([0-9.]*\)`).*/\1/p' "$top/docs/rebalancer.md")
+check "--min-gain default: --help says '$hdef', docs/rebalancer.md '$ddef'" \
+	test -n "$hdef" -a "$hdef" = "$ddef"
+"$sched" rebalance --htools "$tmp/gen24.data" --min-gain "${hdef:-x}" >"$tmp/mg.txt" 2>/dev/null
+check "--min-gain $hdef (the stated default) plans what no option does" \
+	cmp -s "$tmp/mg.txt" "$tmp/plan.txt"
 
 exit $failed

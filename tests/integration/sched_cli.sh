@@ -135,6 +135,14 @@ while IFS='|' read -r f msg; do
 		not_ok "plan refuses $f" "rc=$rc" "stderr: $(cat "$tmp/err")"
 	fi
 done <"$D/bad.expect"
+# A message never echoes a control character or a byte that is not UTF-8.
+for f in bad-control-name bad-utf8; do
+	"$S" place "$D/$f.json" >/dev/null 2>"$tmp/err"
+	check "the message about $f.json is clean UTF-8 text" $PY -c "
+import sys
+t = open('$tmp/err', 'rb').read().decode('utf-8')
+sys.exit(1 if any(ord(c) < 32 and c != '\\n' for c in t) else 0)"
+done
 # The schema refuses what the reader refuses (where a schema can tell).
 for f in bad-unknown-field bad-negative-size bad-ratio bad-availability bad-state; do
 	if validate "$FC_TOP/schemas/placement-problem.schema.json" "$D/$f.json" 2>/dev/null; then

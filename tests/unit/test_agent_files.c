@@ -1,6 +1,7 @@
 /* Unit tests of the agent's files: the credential (0600, atomic, refused
- * when others can read it), the join token, and the manifest directory
- * (agents/agent_client.c, agents/agent_manifest.c). */
+ * when others can read it, bound to the node name it was issued to), the
+ * join token, and the manifest directory (agents/agent_client.c,
+ * agents/agent_manifest.c). */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,7 +54,7 @@ static void put(const char *dir, const char *name, const char *text)
 static void test_credential(void **state)
 {
 	struct dir *d = *state;
-	char path[256], buf[AGENT_CREDENTIAL_MAX];
+	char path[256], nf[300], buf[AGENT_CREDENTIAL_MAX];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/state/agent.credential", d->path);
@@ -75,6 +76,21 @@ static void test_credential(void **state)
 	assert_int_equal(agent_credential_store(path, "two words"), 0);
 	assert_int_equal(agent_credential_load(path, buf, sizeof(buf)), -1);
 	assert_non_null(strstr(err_msg(), "not printable ASCII"));
+
+	/* The credential's node: none recorded (a credential stored
+	 * before), the same name, another name (refused, naming both and
+	 * the way out). */
+	snprintf(nf, sizeof(nf), "%s.node", path);
+	assert_int_equal(agent_credential_check_node(path, "n1"), 0);
+	assert_int_equal(agent_credential_bind(path, "n1"), 0);
+	assert_int_equal(stat(nf, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(agent_credential_check_node(path, "n1"), 1);
+	assert_int_equal(agent_credential_check_node(path, "n1-new"), -1);
+	assert_non_null(strstr(err_msg(), "issued to node 'n1', but this agent "
+					  "is configured as node 'n1-new'"));
+	assert_non_null(strstr(err_msg(), "Set node_name = n1 again"));
+	assert_non_null(strstr(err_msg(), nf));
 }
 
 static void test_join_token(void **state)

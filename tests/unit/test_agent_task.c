@@ -3,7 +3,8 @@
  * its sender), with operations of the test's own instead of libvirt: a
  * migration that waits until the test lets it end shows what holds
  * while it runs. Also the reconcile decision on what the task list lets
- * through: a VM migrated away is not recreated on its source. */
+ * through: a VM migrated away is not recreated on its source, also by
+ * an agent restarted while the migration ran (the migration journal). */
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,8 +124,10 @@ static struct agent_task task(const char *id, const char *type,
 	str_copy(t.task_id, sizeof(t.task_id), id);
 	str_copy(t.type, sizeof(t.type), type);
 	str_copy(t.vm_id, sizeof(t.vm_id), vm);
-	if (strcmp(type, "migrate") == 0)
+	if (strcmp(type, "migrate") == 0) {
 		str_copy(t.target_uri, sizeof(t.target_uri), TARGET);
+		str_copy(t.target_node, sizeof(t.target_node), "node-2");
+	}
 	return t;
 }
 
@@ -135,7 +138,7 @@ static struct agent_task task_state(struct agent_tasks *t, const char *id)
 	struct agent_task *copy = NULL, found;
 	size_t n = 0, seen = 0;
 
-	assert_int_equal(agent_tasks_copy(t, &copy, &n), 0);
+	assert_int_equal(agent_tasks_copy(t, &copy, &n, NULL, NULL), 0);
 	memset(&found, 0, sizeof(found));
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(copy[i].task_id, id) == 0) {
@@ -160,7 +163,7 @@ static int setup(void **state)
 	memset(&fk, 0, sizeof(fk));
 	pthread_mutex_init(&fk.lock, NULL);
 	pthread_cond_init(&fk.cond, NULL);
-	fk.t = agent_tasks_new(&fake_ops, &fk);
+	fk.t = agent_tasks_new(&fake_ops, &fk, NULL);
 	*state = fk.t;
 	return fk.t ? 0 : -1;
 }
@@ -378,6 +381,108 @@ static void test_free_waits(void **state)
 	pthread_join(th, NULL);
 }
 
+/* An agent restarted on the journal at path: whether it holds VM1 back,
+ * after a prune by a desired state that no longer lists it when prune. */
+static bool restarted_holds_vm1(const char *path, bool prune)
+{
+	struct agent_tasks *t = agent_tasks_new(&fake_ops, &fk, path);
+	bool held;
+
+	assert_non_null(t);
+	if (prune)
+		agent_tasks_prune(t, NULL, 0, NULL, 0, time_mono_ns());
+	held = agent_tasks_migrating_away(t, VM1);
+	agent_tasks_free(t);
+	return held;
+}
+
+/* The agent is killed while a migration runs (libvirt may finish it):
+ * the journal on disk already holds it, so the restarted agent neither
+ * recreates the VM from a desired state that still lists it here nor
+ * runs the task again; the VM comes back to it only once the controller
+ * has settled the task (no longer lists it) and still lists the VM. */
+static void test_journal_survives_restart(void **state)
+{
+	struct agent_tasks *t = *state, *t2;
+	struct agent_task list[1] = { task(T1, "migrate", VM1) };
+	struct agent_vm_spec wanted[2] = { RUNNING(VM1, "loan-1"),
+					   RUNNING(VM2, "loan-2") };
+	struct agent_journal_entry *e = NULL;
+	char dir[] = "/tmp/fctest-journal.XXXXXX", path[PATH_MAX];
+	size_t n = 0;
+
+	agent_tasks_free(t);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state/%s", dir, AGENT_JOURNAL_FILE);
+	t = fk.t = agent_tasks_new(&fake_ops, &fk, path);
+	*state = t;
+	assert_non_null(t);
+
+	fk.hold = true;
+	agent_tasks_sync(t, list, 1);
+	assert_true(wait_for(NULL, 0));
+	/* On disk before the migration started. */
+	assert_int_equal(agent_journal_load(path, &e, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].task_id, T1);
+	assert_string_equal(e[0].vm_id, VM1);
+	assert_string_equal(e[0].target_node, "node-2");
+	assert_true(e[0].started_ms > 0);
+	assert_int_equal(e[0].state, AGENT_JOURNAL_INTERRUPTED);
+	free(e);
+
+	/* The agent restarts while the migration still runs. */
+	t2 = agent_tasks_new(&fake_ops, &fk, path);
+	assert_non_null(t2);
+	assert_true(agent_tasks_migrating_away(t2, VM1));
+	agent_tasks_prune(t2, wanted, 2, NULL, 0, time_mono_ns());
+	assert_int_equal(agent_tasks_filter(t2, wanted, 2), 1);
+	assert_string_equal(wanted[0].vm_id, VM2);
+	agent_tasks_sync(t2, list, 1);
+	assert_int_equal(task_count(t2), 0);
+	assert_int_equal(fk.migrates, 1);
+	assert_int_equal(agent_tasks_copy(t2, NULL, NULL, &e, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(e[0].state, AGENT_JOURNAL_INTERRUPTED);
+	free(e);
+
+	/* The controller settles the task as failed: the VM is still
+	 * listed here, the task no longer. */
+	agent_tasks_sync(t2, NULL, 0);
+	assert_false(agent_tasks_migrating_away(t2, VM1));
+	agent_tasks_free(t2);
+	assert_false(restarted_holds_vm1(path, false));
+
+	/* The first agent's migration ends: done, kept on disk until the
+	 * controller no longer lists the VM here. */
+	open_gate();
+	assert_true(wait_for(&fk.ended, 1));
+	assert_true(restarted_holds_vm1(path, false));
+	assert_false(restarted_holds_vm1(path, true));
+	assert_false(restarted_holds_vm1(path, false));
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+/* A journal that cannot be read stops the agent from starting. */
+static void test_journal_unreadable(void **state)
+{
+	char dir[] = "/tmp/fctest-journal.XXXXXX", path[PATH_MAX];
+	const char *bad = "{\"version\": 1, \"migrations\": [{\"task_id\": 1}]}";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_JOURNAL_FILE);
+	assert_int_equal(file_write_atomic(path, bad, strlen(bad), 0600), 0);
+	assert_null(agent_tasks_new(&fake_ops, &fk, path));
+	assert_non_null(strstr(err_msg(), "migration journal"));
+	unlink(path);
+	rmdir(dir);
+}
+
 /* ---- events --------------------------------------------------------- */
 
 static int wakes;
@@ -486,6 +591,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_waits, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_journal_survives_restart,
+						setup, teardown),
+		cmocka_unit_test(test_journal_unreadable),
 		cmocka_unit_test(test_event_queue),
 		cmocka_unit_test(test_event_sender_managed_only),
 	};

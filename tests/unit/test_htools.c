@@ -281,6 +281,54 @@ static void test_location_tags_refused(void **state)
 	sched_problem_free(p);
 }
 
+/* The error names the policy's owner: it used to be read from the
+ * line's copy after the copy was freed (ASan: heap-use-after-free). */
+static void test_bad_vcpu_ratio_names_owner(void **state)
+{
+	(void)state;
+	parse_err("group-with-a-long-name|u|preferred||\n\n"
+		  "n1|1|0|0|0|0|1|N|u\n\n\n\n"
+		  "group-with-a-long-name|1|2|plain|0|32\n",
+		  "t.data:7: ipolicy 'group-with-a-long-name': field "
+		  "'vcpu_ratio' must be > 0");
+	parse_err("g|u|preferred||\n\nn1|1|0|0|0|0|1|N|u\n\n\n\n"
+		  "g|1|2|plain|-1|32\n", "ipolicy 'g': field 'vcpu_ratio'");
+}
+
+/* A node memory beyond int64_t used to reach a float-to-integer
+ * conversion (UBSan: outside the range of representable values); every
+ * size is now bounded where it is read. */
+static void test_huge_numbers_refused(void **state)
+{
+	(void)state;
+	parse_err("g|u|preferred||\n\nn1|1e30|0|0|0|0|1|N|u\n\n\n",
+		  "t.data:3: node 'n1': field 't_mem' is out of range");
+	parse_err("g|u|preferred||\n\nn1|1024|-9223372036854775807|0|0|0|1"
+		  "|N|u\n\n\n", "field 'n_mem' is out of range");
+	parse_err("g|u|preferred||\n\nn1|1024|0|0|0|0|1|N|u\n\n"
+		  "i|9223372036854775807|1|1|running|Y|n1||plain|\n"
+		  "j|9223372036854775807|1|1|running|Y|n1||plain|\n\n",
+		  "instance 'i': field 'mem' is out of range");
+}
+
+/* Found by tests/fuzz/fuzz_htools.c: a cluster tag of a lone '\r' (from
+ * "\r\r\n") was accepted, written as "\r\n" and read back as the end of
+ * the section. CRLF line ends still read. */
+static void test_carriage_return_inside_line_refused(void **state)
+{
+	struct sched_problem *p;
+	(void)state;
+
+	parse_err("\n\n\n\r\r\nlr\n\nd", "t.data:4: a carriage return "
+		  "inside a line");
+	parse_err("g|u|preferred||\n\nn1|1|0|0|0|0|1|N|u\r|\n\n\n",
+		  "t.data:3: a carriage return");
+	p = parse_ok("g|u|preferred||\r\n\r\nn1|1024|0|1024|10|10|1|N|u\r\n"
+		     "\r\n\r\n");
+	assert_int_equal(p->nhosts, 1);
+	sched_problem_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +341,9 @@ int main(void)
 		cmocka_unit_test(test_incremental_equals_full),
 		cmocka_unit_test(test_capacity_keeps_failover_memory),
 		cmocka_unit_test(test_location_tags_refused),
+		cmocka_unit_test(test_bad_vcpu_ratio_names_owner),
+		cmocka_unit_test(test_huge_numbers_refused),
+		cmocka_unit_test(test_carriage_return_inside_line_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

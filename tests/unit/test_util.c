@@ -41,6 +41,22 @@ static void test_names(void **state)
 	assert_non_null(strstr(err_msg(), "the limit is 63"));
 }
 
+static void test_utf8(void **state)
+{
+	char s[] = "ok \xc3\xa9 \xff\x01 \xe2\x82 \xed\xa0\x80 \xf4\x90\x80\x80";
+	(void)state;
+
+	assert_int_equal(utf8_valid_len("\xc3\xa9\xf0\x9f\x98\x80", 6), 6);
+	assert_int_equal(utf8_valid_len("a\xc0\xaf", 3), 1); /* overlong */
+	assert_int_equal(utf8_valid_len("ab\xc3", 3), 2);     /* cut short */
+	assert_string_equal(utf8_scrub(s), "ok \xc3\xa9 ?? ?? ??? ????");
+	/* a name with a control character is refused, and not echoed raw */
+	assert_int_equal(name_validate("tenant", "abc\x07"), -1);
+	assert_string_equal(err_msg(), "tenant name 'abc?' has a forbidden "
+				       "character at position 4: use letters, "
+				       "digits, '.', '_' and '-'");
+}
+
 static void test_str(void **state)
 {
 	char small[4], s[] = "  x y \t\n";
@@ -149,6 +165,7 @@ int main(void)
 		cmocka_unit_test(test_err_chain),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_str),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_files),

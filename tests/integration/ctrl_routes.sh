@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Every operation of schemas/openapi.yaml driven to every status it lists:
+# its successes and its errors (400, 401, 403, 404, 409), each answer
+# validated against the spec, and the suite fails when an operation or a
+# listed status is never answered, or a status answered is not listed
+# (openapi_validate.py --coverage). A status no request can reach goes in
+# ctrl_routes.allow with the reason. curl acts as the agents, with a join
+# token as ctrl_agents.sh does. (This is the test that would have caught
+# the 500 every successful DELETE answered.)
+. "$FC_TOP/tests/integration/ctrl_lib.bash"
+
+# hosts must stay up through the scenario; host_down is reached at the end
+ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
+# expect STATUS WHAT: the last answer has STATUS
+expect() { check "$2 -> $1" is "$1"; }
+# req STATUS WHAT METHOD PATH [BODY [TOKEN]]: a request that answers STATUS
+req() {
+	local st=$1 what=$2
+	shift 2
+	api "$@"
+	expect "$st" "$what"
+}
+NOPE_ID=00000000-0000-4000-8000-000000000000
+
+# --- public ----------------------------------------------------------------
+req 200 "GET /healthz" GET /healthz "" -
+req 200 "GET /metrics" GET /metrics "" -
+
+# --- pools, flavors, tenants, tokens ----------------------------------------
+# COLLECTION KEY BODY BAD-BODY: create (and again: 409), a bad create, list, show
+while read -r coll key good bad; do
+	req 201 "create one of $coll" POST "/v1/$coll" "$good"
+	req 409 "create one of $coll that exists" POST "/v1/$coll" "$good"
+	req 400 "create one of $coll with a bad field" POST "/v1/$coll" "$bad"
+	req 200 "list $coll" GET "/v1/$coll"
+	req 200 "show one of $coll" GET "/v1/$coll/$key"
+done <<'EOF'
+pools prod {"name":"prod","policy":"spread"} {"name":"bad name"}
+flavors small {"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1} {"name":"zero","vcpus":0,"mem_mib":512,"disk_gib":1}
+tenants loan {"name":"loan"} {"name":"t","isolation":"private"}
+EOF
+api POST /v1/flavors '{"name":"huge","vcpus":64,"mem_mib":1048576,"disk_gib":1}'
+req 200 "update a pool" PATCH /v1/pools/prod '{"cpu_ratio":2}'
+req 400 "update a pool with a ratio of 0" PATCH /v1/pools/prod '{"cpu_ratio":0}'
+req 200 "a pool's utilization" GET /v1/pools/prod/utilization
+req 400 "utilization since a time that is not one" GET '/v1/pools/prod/utilization?since=soon'
+req 200 "update a tenant" PATCH /v1/tenants/loan '{"quota":{"vms":20}}'
+req 400 "update a tenant with a negative quota" PATCH /v1/tenants/loan '{"quota":{"vms":-1}}'
+
+req 201 "create a join token" POST /v1/tokens '{"role":"join","description":"routes"}'
+JOIN=$(jv .token)
+api POST /v1/tokens '{"role":"viewer"}'
+VIEWER=$(jv .token)
+api POST /v1/tokens '{"role":"operator"}'
+SPARE_TOKEN=$(jv .id)
+req 404 "create a token of a tenant that does not exist" POST /v1/tokens '{"role":"tenant","tenant":"ghost"}'
+req 400 "create a token of an unknown role" POST /v1/tokens '{"role":"root"}'
+req 200 "list tokens" GET /v1/tokens
+ADMIN_ID=$(jv '.items[] | select(.role == "admin") | .id')
+
+# --- agents --------------------------------------------------------------
+register_fake n1 8 16384 100
+expect 201 "register an agent"
+register_fake n2 8 16384 100
+register_fake p1 8 16384 100 prod
+register_fake p2 8 16384 100 prod
+req 401 "register with a wrong join token" POST /v1/agents/register "{\"join_token\":\"fc_nope\",\"node\":\"x1\",\"pool\":\"default\",\"migration_uri\":\"\",\"inventory\":$(inventory 1 1 1)}" -
+req 400 "register without a node name" POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"pool\":\"default\"}" -
+declare -A DOMS=([n1]="" [n2]="" [p1]="" [p2]="")
+beat() { # NODE: a heartbeat reporting the domains in DOMS[NODE] running
+	heartbeat "$1" 0 "[${DOMS[$1]}]"
+}
+# every host up again (a loaded machine may take a while between steps)
+beat_all() { for h in n1 n2 p1 p2; do beat "$h"; done; }
+beat_all
+expect 200 "a heartbeat"
+req 400 "a heartbeat with wait_s out of range" POST '/v1/agents/n1/heartbeat?wait_s=99' '{}' "${CRED[n1]}"
+heartbeat n2 0 '[]' >/dev/null
+req 403 "a heartbeat for another node" POST /v1/agents/n2/heartbeat "{}" "${CRED[n1]}"
+req 400 "events that are not events" POST /v1/agents/n1/events '{"events":[{"vm_id":"x"}]}' "${CRED[n1]}"
+req 403 "events for another node" POST /v1/agents/n2/events '{"events":[]}' "${CRED[n1]}"
+
+# --- groups, VMs, tasks --------------------------------------------------
+req 201 "create a group" POST /v1/groups '{"name":"ha","tenant":"loan"}'
+req 409 "create a group that exists" POST /v1/groups '{"name":"ha","tenant":"loan"}'
+req 404 "create a group of a tenant that does not exist" POST /v1/groups '{"name":"g","tenant":"ghost"}'
+req 400 "create a group with a bad policy" POST /v1/groups '{"name":"g","tenant":"loan","policy":"near"}'
+req 200 "list groups" GET /v1/groups
+req 200 "show a group" GET /v1/groups/ha
+
+# vm_new NAME [MORE JSON]: create a loan VM, report it running on its host
+vm_new() {
+	api POST /v1/vms "{\"tenant\":\"loan\",\"flavor\":\"small\",\"name\":\"$1\"${2:+,$2}}"
+	local id host
+	id=$(jv .id) host=$(jv .host)
+	VM[$1]=$id HOST[$1]=$host
+	DOMS[$host]+="${DOMS[$host]:+,}$(domain "$id" running)"
+}
+declare -A VM HOST
+vm_new web1 '"group":"ha"'
+expect 201 "create a VM"
+vm_new web2
+vm_new batch '"pool":"prod"'
+beat_all
+api POST "/v1/agents/${HOST[web1]}/events" \
+	"{\"events\":[{\"vm_id\":\"${VM[web1]}\",\"state\":\"running\",\"reason\":\"booted\",\"time_ms\":$(date +%s000)}]}" \
+	"${CRED[${HOST[web1]}]}"
+expect 200 "events of a node's VM"
+api GET "/v1/vms/${VM[web2]}"
+check "a VM reported by its host runs" eval 'is 200 && [ "$(jv .state)" = running ]'
+req 409 "create a VM whose name the tenant uses" POST /v1/vms '{"tenant":"loan","flavor":"small","name":"web1"}'
+req 409 "create a VM that fits on no host" POST /v1/vms '{"tenant":"loan","flavor":"huge"}'
+req 404 "create a VM of a tenant that does not exist" POST /v1/vms '{"tenant":"ghost","flavor":"small"}'
+req 400 "create a VM with a bad name" POST /v1/vms '{"tenant":"loan","flavor":"small","name":"bad name"}'
+api POST /v1/vms '{"tenant":"loan","flavor":"small","name":"idle"}'
+IDLE=$(jv .id)
+req 200 "list VMs" GET /v1/vms
+req 200 "show a VM" GET "/v1/vms/${VM[web1]}"
+req 202 "stop a VM" POST "/v1/vms/${VM[web1]}/stop"
+req 202 "start a VM" POST "/v1/vms/${VM[web1]}/start"
+req 202 "reboot a running VM" POST "/v1/vms/${VM[web1]}/reboot"
+TASK=$(jv .id)
+req 409 "reboot a VM with a task in progress" POST "/v1/vms/${VM[web1]}/reboot"
+req 409 "reboot a VM that does not run" POST "/v1/vms/$IDLE/reboot"
+other=n1
+[ "${HOST[web2]}" = n1 ] && other=n2
+req 202 "migrate a VM" POST "/v1/vms/${VM[web2]}/migrate" "{\"target_host\":\"$other\"}"
+req 409 "migrate a VM with a task in progress" POST "/v1/vms/${VM[web2]}/migrate" "{\"target_host\":\"$other\"}"
+req 400 "migrate with an unknown field" POST "/v1/vms/${VM[batch]}/migrate" '{"to":"n2"}'
+req 200 "list tasks" GET /v1/tasks
+req 200 "show a task" GET "/v1/tasks/$TASK"
+
+# --- hosts, drain, rebalance ---------------------------------------------
+beat_all
+req 200 "list hosts" GET /v1/hosts
+req 200 "show a host" GET /v1/hosts/n1
+req 200 "update a host" PATCH /v1/hosts/n1 '{"cost":2}'
+req 400 "update a host with a negative cost" PATCH /v1/hosts/n1 '{"cost":-1}'
+req 200 "plan a rebalance (dry run)" POST /v1/pools/default/rebalance '{"dry_run":true}'
+req 400 "rebalance with a bad policy" POST /v1/pools/default/rebalance '{"policy":"even"}'
+req 400 "drain with a concurrency of 0" POST /v1/hosts/n2/drain '{"concurrency":0}'
+req 400 "resume with a body" POST /v1/hosts/n2/resume '{"now":true}'
+req 200 "resume a host" POST /v1/hosts/n2/resume
+req 202 "drain a host" POST "/v1/hosts/${HOST[batch]}/drain"
+# its VM cannot leave until the fake agent reports: the drain runs on
+req 409 "rebalance a pool that is being drained" POST /v1/pools/prod/rebalance
+req 409 "resume a host that is being drained" POST "/v1/hosts/${HOST[batch]}/resume"
+other=p1
+[ "${HOST[batch]}" = p1 ] && other=p2
+req 409 "drain in a pool that is being drained" POST "/v1/hosts/$other/drain"
+req 202 "start a rebalance" POST /v1/pools/default/rebalance '{}'
+
+# --- audit ----------------------------------------------------------------
+req 200 "list the audit log" GET /v1/audit
+req 200 "verify the audit log" GET /v1/audit/verify
+
+# --- deletes ---------------------------------------------------------------
+req 202 "delete a VM" DELETE "/v1/vms/$IDLE"
+req 409 "delete a VM that is being deleted" DELETE "/v1/vms/$IDLE"
+req 409 "start a VM that is being deleted" POST "/v1/vms/$IDLE/start"
+req 409 "stop a VM that is being deleted" POST "/v1/vms/$IDLE/stop"
+# COLLECTION, one of it still in use (409), the body of a new one (204)
+while read -r coll used spare; do
+	api DELETE "/v1/$coll/$used"
+	expect 409 "delete one of $coll still in use"
+	api POST "/v1/$coll" "$spare"
+	api DELETE "/v1/$coll/$(jv .name)"
+	expect 204 "delete one of $coll"
+done <<'EOF'
+groups ha {"name":"g2","tenant":"loan"}
+flavors small {"name":"spare","vcpus":1,"mem_mib":64,"disk_gib":1}
+tenants loan {"name":"gone"}
+pools prod {"name":"spare"}
+EOF
+req 409 "revoke the token the request uses" DELETE "/v1/tokens/$ADMIN_ID"
+req 204 "revoke a token" DELETE "/v1/tokens/$SPARE_TOKEN"
+
+# --- every operation: 400 for a bad list page, 401 without a token, 403
+# for a role it does not serve, 404 for an object that does not exist ------
+# ops: METHOD PATH (parameters filled in) ERRORS (of these, that it lists)
+$py - "$FC_TOP/schemas/openapi.yaml" "$NOPE_ID" >"$work/ops" <<'PYEOF'
+import re, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))
+for path, item in spec["paths"].items():
+    for method, op in item.items():
+        if not isinstance(op, dict) or "responses" not in op:
+            continue
+        p = re.sub(r"\{id\}", sys.argv[2], path)
+        p = re.sub(r"\{[a-z]+\}", "nope", p)
+        codes = [c for c in op["responses"] if c in ("401", "403", "404")]
+        if op.get("security") == []:  # public: no token to refuse
+            codes = [c for c in codes if c not in ("401", "403")]
+        if {"$ref": "#/components/parameters/limit"} in op.get("parameters", []):
+            codes.append("400")       # a list: its page is checked
+        print(method.upper(), p, ",".join(codes) or "-")
+PYEOF
+while read -r m p codes; do
+	case ,$codes, in *,401,*)
+		api "$m" "$p" "" -
+		check "$m $p without a token -> 401" is 401 ;;
+	esac
+	case ,$codes, in *,403,*)
+		case $p in
+		/v1/agents/*) api "$m" "$p" "" "$VIEWER" ;;
+		*) api "$m" "$p" "" "${CRED[n1]}" ;;
+		esac
+		check "$m $p with a role it does not serve -> 403" is 403 ;;
+	esac
+	case ,$codes,$p in *,404,*/nope* | *,404,*/"$NOPE_ID"*)
+		b=
+		[ "$m" = PATCH ] && b='{}'
+		api "$m" "$p" "$b"
+		check "$m $p of an object that does not exist -> 404" is 404 ;;
+	esac
+	case ,$codes,$m in *,400,*GET)
+		api "$m" "$p?limit=0"
+		check "$m $p?limit=0 -> 400" is 400 ;;
+	esac
+done <"$work/ops"
+
+# --- a host without heartbeats goes down; a drain of it cannot start -------
+check "a host without heartbeats goes down" \
+	wait_for 30 eval 'api GET /v1/hosts/n2; [ "$(jv .state)" = down ]'
+req 409 "drain a host that is down" POST /v1/hosts/n2/drain
+
+# --- every answer matches the spec, and covers it ----------------------------
+if out=$($py "$FC_TOP/tests/integration/openapi_validate.py" "$FC_TOP/schemas" \
+	"$work/resp/index" --coverage "$FC_TOP/tests/integration/ctrl_routes.allow" 2>&1); then
+	ok "every answer ($(wc -l <"$work/resp/index")) matches schemas/openapi.yaml, and every status it lists was answered"
+else
+	nok "every answer matches schemas/openapi.yaml, and every status it lists was answered" \
+		"$(echo "$out" | grep -v '^[0-9]* responses checked' | head -40)"
+fi
+echo "1..$n"
+[ "$nfail" -eq 0 ]
