@@ -702,7 +702,8 @@ static bool agent_owns(struct api_ctx *c, const char *node)
 void h_agent_heartbeat(struct api_ctx *c)
 {
 	/* "migrations" (the agent's migration journal) is accepted and not
-	 * read yet */
+	 * read: migrations settle from the domains each node reports
+	 * (report.h), journal or not */
 	static const char *const keys[] = {"generation_seen", "status",
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",

@@ -192,7 +192,7 @@ int report_flag(struct ctrl *ctrl, const char *vm_id, const char *host,
 	return ctrl_bump_generation(ctrl, host);
 }
 
-/* The agent's word on task id among results, or TASK_PENDING (none). */
+/* The agent's word on task id among results, or NULL (none). */
 static const struct report_result *
 result_of(const struct report_result *results, size_t n, const char *id)
 {
@@ -219,7 +219,8 @@ static int move_vm(struct store *st, const char *vm_id, const char *host)
 
 /* Settle one open migration t (see report_settle()). 0 or -1. */
 static int settle_one(struct ctrl *ctrl, const struct task *t,
-		      const struct report_result *r, const char *request_id)
+		      bool from_source, const struct report_result *r,
+		      const char *request_id)
 {
 	struct store *st = ctrl->st;
 	enum task_seen src, dst;
@@ -230,16 +231,19 @@ static int settle_one(struct ctrl *ctrl, const struct task *t,
 	if (report_seen(st, t->source_host, t->vm_id, &src) < 0 ||
 	    report_seen(st, t->target_host, t->vm_id, &dst) < 0)
 		return -1;
-	if (!task_settle_migration(t->state, r ? r->state : TASK_PENDING, src,
-				   dst, &to))
+	if (!task_settle_migration(t->state, from_source,
+				   r ? r->state : TASK_PENDING, src, dst, &to))
 		return 0;
 	if (to == TASK_RUNNING)
 		rc = task_advance(st, t->id, to, NULL);
 	else
 		rc = task_end(st, t->id, to,
 			      to == TASK_DONE ? ""
-			      : r && r->error[0] ? r->error
-						 : "failed");
+			      : r == NULL ? "interrupted: the source's agent no "
+					    "longer runs the migration and the "
+					    "VM stayed on the source"
+			      : r->error[0] ? r->error
+					    : "failed");
 	if (rc > 0)
 		log_debug("%s", err_msg());
 	if (rc != 0 || to == TASK_RUNNING)
@@ -281,12 +285,13 @@ int report_settle(struct ctrl *ctrl, const char *node,
 
 		if (rc < 0)
 			ret = -1;
-		else if (rc == 0)
-			ret = settle_one(ctrl, &t,
-					 strcmp(t.source_host, node) == 0
-						 ? result_of(results, n, t.id)
-						 : NULL,
+		else if (rc == 0) {
+			bool src = strcmp(t.source_host, node) == 0;
+
+			ret = settle_one(ctrl, &t, src,
+					 src ? result_of(results, n, t.id) : NULL,
 					 request_id);
+		}
 	}
 	free(ids);
 	return ret;

@@ -401,9 +401,9 @@ int task_vm_busy(struct store *st, const char *vm_id, bool *busy,
 	return 0;
 }
 
-bool task_settle_migration(enum task_state state, enum task_state agent,
-			   enum task_seen src, enum task_seen dst,
-			   enum task_state *to)
+bool task_settle_migration(enum task_state state, bool from_source,
+			   enum task_state agent, enum task_seen src,
+			   enum task_seen dst, enum task_state *to)
 {
 	if (state != TASK_PENDING && state != TASK_RUNNING)
 		return false;
@@ -415,6 +415,10 @@ bool task_settle_migration(enum task_state state, enum task_state agent,
 		*to = TASK_DONE;
 	else if (agent == TASK_FAILED &&
 		 (src != TASK_SEEN_ABSENT || state == TASK_PENDING))
+		*to = TASK_FAILED;
+	else if (from_source && agent == TASK_PENDING &&
+		 state == TASK_RUNNING && src != TASK_SEEN_ABSENT &&
+		 dst == TASK_SEEN_ABSENT)
 		*to = TASK_FAILED;
 	else if (agent == TASK_RUNNING && state == TASK_PENDING)
 		*to = TASK_RUNNING;

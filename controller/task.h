@@ -145,11 +145,13 @@ int task_vm_busy(struct store *st, const char *vm_id, bool *busy,
 enum task_seen { TASK_SEEN_ABSENT, TASK_SEEN_PRESENT, TASK_SEEN_RUNNING };
 
 /* Pure. How an open migration settles from what its nodes report: state
- * is the task's (pending or running); agent is what the source's agent
- * says of it in this heartbeat (TASK_RUNNING, TASK_DONE, TASK_FAILED), or
- * TASK_PENDING when it says nothing; src and dst are what the source and
- * the target last reported of the VM. The state to move the task to into
- * *to and true, or false to leave it as it is. The rules:
+ * is the task's (pending or running); from_source says whether this is a
+ * heartbeat of the task's source; agent is what the source's agent says
+ * of the task in it (TASK_RUNNING, TASK_DONE, TASK_FAILED), or
+ * TASK_PENDING when it says nothing (always so in another node's
+ * heartbeat); src and dst are what the source and the target last
+ * reported of the VM. The state to move the task to into *to and true,
+ * or false to leave it as it is. The rules:
  *   - the target runs the VM and the source no longer lists it: done,
  *     whatever the agent says (it may have lost the task in a restart);
  *   - both run it: nothing moves (the VM is flagged, report.c);
@@ -160,10 +162,13 @@ enum task_seen { TASK_SEEN_ABSENT, TASK_SEEN_PRESENT, TASK_SEEN_RUNNING };
  *     or the task never started; a running task whose VM left the source
  *     waits for the target's report instead (libvirt may have finished
  *     the migration the agent lost);
+ *   - the source's agent no longer mentions a running task (it was
+ *     restarted and journalled it, never to run it again), the source
+ *     still lists the VM and the target does not: failed, the VM stayed;
  *   - the agent says running: running, from pending. */
-bool task_settle_migration(enum task_state state, enum task_state agent,
-			   enum task_seen src, enum task_seen dst,
-			   enum task_state *to);
+bool task_settle_migration(enum task_state state, bool from_source,
+			   enum task_state agent, enum task_seen src,
+			   enum task_seen dst, enum task_state *to);
 
 /* The VMs with a migration in flight (an open migrate task), as an SQL
  * subquery for a statement on vms ("id NOT IN (" TASK_SQL_MIGRATING ")"):

@@ -2,7 +2,8 @@
 # The nodes' reports settle what is in flight (issue 19), with curl acting
 # as the agents: a migration whose target reports the VM running and whose
 # source no longer has it is done (record and claim move) even when the
-# source's agent lost the task; a VM that two nodes report running is
+# source's agent lost the task, and one its restarted source no longer
+# runs while the VM stayed there is failed; a VM that two nodes report running is
 # recorded on one of them and flagged, never handed to another node; a
 # delete during a migration is refused with 409 naming the task, and a
 # deleted VM is released only once no node reports it; a fincloud domain
@@ -96,6 +97,25 @@ check "(a) the source is not handed the VM again" test -z "$(wants "$src" "$vma"
 check "(a) the target is handed it" test "$(wants "$dst" "$vma")" = running
 vmq "$vma" .state
 check "(a) and it shows running there" test "$R" = running
+
+# the source's agent restarts during a migration that libvirt did not
+# finish: it no longer runs the task (its journal keeps it from running it
+# again), the VM is still on the source, the target never got it
+new_vm mig-e
+vme=$VM src=$SRC dst=$DST
+runs "$src" "$vme"
+report "$src"
+api POST "/v1/vms/$vme/migrate" "{\"target_host\":\"$dst\"}"
+te=$(jv .id)
+report "$src" "[{\"task_id\":\"$te\",\"state\":\"running\"}]"
+report "$dst"
+report "$src"
+api GET "/v1/tasks/$te"
+check "(a) a migration its restarted source no longer runs, VM still there: failed" \
+	eval 'jqt ".state == \"failed\" and (.error | test(\"interrupted\"))"'
+vmq "$vme" '"\(.host) \(.state)"'
+check "(a) and the VM stays on its source, running" test "$R" = "$src running"
+check "(a) which keeps it in its desired state" test "$(wants "$src" "$vme")" = running
 
 # --- (b) two nodes report one VM running -------------------------------------
 new_vm mig-b

@@ -457,7 +457,8 @@ static void test_json_and_list(void **state)
 }
 
 /* How a migration settles from its nodes' reports, every case written
- * out: (task state, agent's word, source, target) -> the move, or none. */
+ * out: (task state, heartbeat of the source?, agent's word, source,
+ * target) -> the move, or none. */
 static void test_settle_migration(void **state)
 {
 	static const enum task_state P = TASK_PENDING, R = TASK_RUNNING,
@@ -466,41 +467,51 @@ static void test_settle_migration(void **state)
 				    S = TASK_SEEN_PRESENT,
 				    U = TASK_SEEN_RUNNING;
 	static const struct {
-		enum task_state state, agent;
+		enum task_state state;
+		bool from_source;
+		enum task_state agent;
 		enum task_seen src, dst;
 		bool moves;
 		enum task_state to;
 	} cases[] = {
 		/* the target runs it, the source no longer has it: done,
 		 * even when the agent lost the task or says it failed */
-		{R, P, A, U, true, D},  {P, P, A, U, true, D},
-		{R, F, A, U, true, D},  {R, R, A, U, true, D},
+		{R, true, P, A, U, true, D},  {P, false, P, A, U, true, D},
+		{R, true, F, A, U, true, D},  {R, true, R, A, U, true, D},
+		{R, false, P, A, U, true, D},
 		/* both run it: nothing moves, whatever the agent says */
-		{R, D, U, U, false, P}, {R, F, U, U, false, P},
-		{R, P, U, U, false, P},
+		{R, true, D, U, U, false, P}, {R, true, F, U, U, false, P},
+		{R, true, P, U, U, false, P}, {R, false, P, U, U, false, P},
 		/* the agent's done is believed */
-		{R, D, A, A, true, D},  {R, D, U, A, true, D},
-		{P, D, A, S, true, D},
+		{R, true, D, A, A, true, D},  {R, true, D, U, A, true, D},
+		{P, true, D, A, S, true, D},
 		/* failed while the source still has it, or never started */
-		{R, F, U, A, true, F},  {R, F, S, S, true, F},
-		{P, F, A, A, true, F},
+		{R, true, F, U, A, true, F},  {R, true, F, S, S, true, F},
+		{P, true, F, A, A, true, F},
 		/* failed, but the VM left the source: wait for the target */
-		{R, F, A, A, false, P}, {R, F, A, S, false, P},
+		{R, true, F, A, A, false, P}, {R, true, F, A, S, false, P},
+		/* the source's agent forgot a running task (a restart), the
+		 * VM is still there and not on the target: failed */
+		{R, true, P, U, A, true, F},  {R, true, P, S, A, true, F},
+		/* ... but not while the target holds an incoming copy, nor
+		 * from the target's heartbeat, nor for a pending task */
+		{R, true, P, U, S, false, P}, {R, false, P, U, A, false, P},
+		{P, true, P, U, A, false, P},
 		/* running reported */
-		{P, R, U, A, true, R},  {R, R, U, S, false, P},
-		/* nothing said, nothing conclusive */
-		{R, P, U, S, false, P}, {R, P, A, A, false, P},
-		{P, P, U, A, false, P},
+		{P, true, R, U, A, true, R},  {R, true, R, U, S, false, P},
+		{R, true, R, U, A, false, P},
+		/* nothing conclusive */
+		{R, true, P, A, A, false, P}, {R, false, P, A, S, false, P},
 		/* a final task never moves */
-		{D, D, A, U, false, P}, {F, F, U, A, false, P},
+		{D, true, D, A, U, false, P}, {F, true, F, U, A, false, P},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
 		enum task_state to = TASK_PENDING;
-		bool moves = task_settle_migration(cases[i].state,
-						   cases[i].agent, cases[i].src,
-						   cases[i].dst, &to);
+		bool moves = task_settle_migration(
+			cases[i].state, cases[i].from_source, cases[i].agent,
+			cases[i].src, cases[i].dst, &to);
 
 		if (moves != cases[i].moves || (moves && to != cases[i].to))
 			fail_msg("case %zu: moves %d to %s", i, moves,
