@@ -32,25 +32,25 @@ static int report_ids(struct store *st, sqlite3_stmt *s, report_id **out,
 		if (buf_append(&rows, id, sizeof(id)) < 0)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		store_err(st, "reading the nodes' reports");
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		buf_free(&rows);
+	if (store_rows_end(st, s, rc, &rows, "reading the nodes' reports") < 0)
 		return -1;
-	}
 	*n = rows.len / sizeof(id);
 	*out = (report_id *)(void *)rows.data; /* malloc'd: aligned */
 	return 0;
 }
 
-/* Step s, which must finish: 0, or -1 with err_set() naming what. */
-static int report_step(struct store *st, sqlite3_stmt *s, const char *what)
+/* report_ids() of the cached statement sql with key bound to ?1. */
+static int report_ids_of(struct store *st, const char *sql, const char *key,
+			 report_id **out, size_t *n)
 {
-	int rc = sqlite3_step(s);
+	sqlite3_stmt *s = store_stmt(st, sql);
 
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : store_err(st, what);
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, key);
+	return report_ids(st, s, out, n);
 }
 
 /* Audit action on target "host:node/vm:vm_id". */
@@ -76,6 +76,7 @@ int report_start(struct store *st)
 int report_domain(struct store *st, const char *node, const char *vm_id,
 		  const char *name, const char *state, int64_t now_ms)
 {
+	const char *const text[] = {node, vm_id, name, state};
 	sqlite3_stmt *s = store_stmt(st, "INSERT INTO reports(host, vm_id, "
 				     "name, state, seen_ms) VALUES (?, ?, ?, ?, "
 				     "?) ON CONFLICT(host, vm_id) DO UPDATE SET "
@@ -84,46 +85,42 @@ int report_domain(struct store *st, const char *node, const char *vm_id,
 
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, node);
-	store_bind_text(s, 2, vm_id);
-	store_bind_text(s, 3, name);
-	store_bind_text(s, 4, state);
+	for (int i = 0; i < 4; i++)
+		store_bind_text(s, 1 + i, text[i]);
 	sqlite3_bind_int64(s, 5, now_ms);
-	if (report_step(st, s, "recording a domain") < 0)
+	if (store_done(st, s, "recording a domain") < 0)
 		return -1;
-	s = store_stmt(st, "INSERT OR IGNORE INTO temp.report_seen(id) "
-			   "VALUES (?)");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, vm_id);
-	return report_step(st, s, "recording a domain");
+	return store_run(st, "INSERT OR IGNORE INTO temp.report_seen(id) "
+			 "VALUES (?)", vm_id, "recording a domain");
 }
 
 int report_finish(struct store *st, const char *node)
 {
-	sqlite3_stmt *s = store_stmt(st, "DELETE FROM reports WHERE host = ? "
-				     "AND vm_id NOT IN (SELECT id FROM "
-				     "temp.report_seen)");
+	return store_run(st, "DELETE FROM reports WHERE host = ? AND vm_id NOT "
+			 "IN (SELECT id FROM temp.report_seen)", node,
+			 "forgetting domains gone from a node");
+}
 
-	if (s == NULL)
+/* store_find() with two keys, ?1 and ?2. */
+static int report_find(struct store *st, const char *sql, const char *k1,
+		       const char *k2, sqlite3_stmt **s, const char *what)
+{
+	*s = store_stmt(st, sql);
+	if (*s == NULL)
 		return -1;
-	store_bind_text(s, 1, node);
-	return report_step(st, s, "forgetting domains gone from a node");
+	store_bind_text(*s, 1, k1);
+	store_bind_text(*s, 2, k2);
+	return store_row(st, *s, what);
 }
 
 int report_seen(struct store *st, const char *node, const char *vm_id,
 		enum task_seen *out)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT state IN ('running',"
-				     "'blocked') FROM reports WHERE host = ? "
-				     "AND vm_id = ?");
-	int rc;
+	sqlite3_stmt *s;
+	int rc = report_find(st, "SELECT state IN ('running','blocked') FROM "
+			     "reports WHERE host = ? AND vm_id = ?", node,
+			     vm_id, &s, "reading a node's report");
 
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, node);
-	store_bind_text(s, 2, vm_id);
-	rc = store_row(st, s, "reading a node's report");
 	if (rc < 0)
 		return -1;
 	*out = rc == 0 ? TASK_SEEN_ABSENT
@@ -139,21 +136,17 @@ int report_conflict(struct store *st, const char *vm_id, const char *host,
 {
 	/* the target of an open migration may hold the incoming domain
 	 * (paused); only both running at once is a conflict there */
-	sqlite3_stmt *s = store_stmt(st,
+	sqlite3_stmt *s;
+	int rc = report_find(st,
 		"SELECT r.host, r.state FROM reports r WHERE r.vm_id = ?1 AND "
 		"r.host != ?2 AND r.state IN " REPORT_SQL_ACTIVE " AND NOT ("
 		"r.host IN (SELECT target_host FROM tasks WHERE vm_id = ?1 AND "
 		"type = 'migrate' AND state IN ('pending','running')) AND NOT "
 		"(r.state IN ('running','blocked') AND EXISTS (SELECT 1 FROM "
 		"reports o WHERE o.vm_id = ?1 AND o.host = ?2 AND o.state IN "
-		"('running','blocked')))) ORDER BY r.host LIMIT 1");
-	int rc;
+		"('running','blocked')))) ORDER BY r.host LIMIT 1", vm_id, host,
+		&s, "looking for a VM on two nodes");
 
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, vm_id);
-	store_bind_text(s, 2, host);
-	rc = store_row(st, s, "looking for a VM on two nodes");
 	if (rc > 0) {
 		snprintf(why, size, "conflict: recorded on node '%s' but also "
 			 "reported %s by node '%s'; it is left out of every "
@@ -165,23 +158,32 @@ int report_conflict(struct store *st, const char *vm_id, const char *host,
 	return rc;
 }
 
+/* Run sql, an UPDATE of VM vm_id (?3) setting a column to value (?1) and
+ * updated_ms to now (?2). 0 or -1. */
+static int vm_update(struct store *st, const char *sql, const char *value,
+		     const char *vm_id, const char *what)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, value);
+	sqlite3_bind_int64(s, 2, time_wall_ms());
+	store_bind_text(s, 3, vm_id);
+	return store_done(st, s, what);
+}
+
 int report_flag(struct ctrl *ctrl, const char *vm_id, const char *host,
 		const char *request_id)
 {
 	char why[512], target[96];
-	sqlite3_stmt *s;
 	int rc = report_conflict(ctrl->st, vm_id, host, why, sizeof(why));
 
 	if (rc <= 0)
 		return rc;
-	s = store_stmt(ctrl->st, "UPDATE vms SET error = ?1, updated_ms = ?2 "
-				 "WHERE id = ?3 AND error != ?1");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, why);
-	sqlite3_bind_int64(s, 2, time_wall_ms());
-	store_bind_text(s, 3, vm_id);
-	if (report_step(ctrl->st, s, "flagging a VM") < 0)
+	if (vm_update(ctrl->st, "UPDATE vms SET error = ?1, updated_ms = ?2 "
+		      "WHERE id = ?3 AND error != ?1", why, vm_id,
+		      "flagging a VM") < 0)
 		return -1;
 	if (sqlite3_changes(store_db(ctrl->st)) == 0)
 		return 0;
@@ -202,20 +204,6 @@ result_of(const struct report_result *results, size_t n, const char *id)
 	return NULL;
 }
 
-/* Move VM vm_id, and its claim, to host. 0 or -1. */
-static int move_vm(struct store *st, const char *vm_id, const char *host)
-{
-	sqlite3_stmt *s = store_stmt(st, "UPDATE vms SET host = ?1, pool = "
-				     "(SELECT pool FROM hosts WHERE name = ?1)"
-				     ", updated_ms = ?2 WHERE id = ?3");
-
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, host);
-	sqlite3_bind_int64(s, 2, time_wall_ms());
-	store_bind_text(s, 3, vm_id);
-	return report_step(st, s, "moving the VM");
-}
 
 /* Settle one open migration t (see report_settle()). 0 or -1. */
 static int settle_one(struct ctrl *ctrl, const struct task *t,
@@ -252,7 +240,11 @@ static int settle_one(struct ctrl *ctrl, const struct task *t,
 		log_info("migration %s of vm '%s' settled from the nodes' "
 			 "reports: it runs on '%s'", t->id, t->vm_id,
 			 t->target_host);
-	if ((to == TASK_DONE && move_vm(st, t->vm_id, t->target_host) < 0) ||
+	/* the VM, and its claim, move to the target */
+	if ((to == TASK_DONE &&
+	     vm_update(st, "UPDATE vms SET host = ?1, pool = (SELECT pool FROM "
+		       "hosts WHERE name = ?1), updated_ms = ?2 WHERE id = ?3",
+		       t->target_host, t->vm_id, "moving the VM") < 0) ||
 	    ctrl_bump_generation(ctrl, t->target_host) < 0 ||
 	    ctrl_bump_generation(ctrl, t->source_host) < 0)
 		return -1;
@@ -266,18 +258,14 @@ int report_settle(struct ctrl *ctrl, const char *node,
 		  const struct report_result *results, size_t n,
 		  const char *request_id)
 {
-	sqlite3_stmt *s = store_stmt(ctrl->st, "SELECT id FROM tasks WHERE "
-				     "type = 'migrate' AND state IN ('pending',"
-				     "'running') AND (source_host = ?1 OR "
-				     "target_host = ?1) ORDER BY seq");
 	report_id *ids = NULL;
 	size_t nids = 0;
 	int ret = 0;
 
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, node);
-	if (report_ids(ctrl->st, s, &ids, &nids) < 0)
+	if (report_ids_of(ctrl->st, "SELECT id FROM tasks WHERE type = "
+			  "'migrate' AND state IN ('pending','running') AND "
+			  "(source_host = ?1 OR target_host = ?1) ORDER BY seq",
+			  node, &ids, &nids) < 0)
 		return -1;
 	for (size_t i = 0; i < nids && ret == 0; i++) {
 		struct task t;
@@ -322,7 +310,7 @@ static int orphans_mark(struct ctrl *ctrl, const char *node, sqlite3_stmt *q,
 		store_bind_text(s, 3, ids[i]);
 		log_warn("node '%s' runs fincloud domain %s with no VM behind "
 			 "it: %s", node, ids[i], action);
-		if (report_step(ctrl->st, s, "recording an orphan") < 0 ||
+		if (store_done(ctrl->st, s, "recording an orphan") < 0 ||
 		    report_audit(ctrl->st, action, node, ids[i],
 				 request_id) < 0)
 			ret = -1;
@@ -350,13 +338,9 @@ int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
 	sqlite3_stmt *s;
 	size_t n = 0;
 
-	s = store_stmt(st, "UPDATE reports SET orphan_ms = NULL, destroy_ms = "
-			   "NULL WHERE host = ? AND orphan_ms IS NOT NULL AND "
-			   "vm_id IN (SELECT id FROM vms)");
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, node);
-	if (report_step(st, s, "forgetting orphans") < 0)
+	if (store_run(st, "UPDATE reports SET orphan_ms = NULL, destroy_ms = "
+		      "NULL WHERE host = ? AND orphan_ms IS NOT NULL AND vm_id "
+		      "IN (SELECT id FROM vms)", node, "forgetting orphans") < 0)
 		return -1;
 	s = store_stmt(st, "SELECT vm_id FROM reports WHERE host = ? AND "
 			   "orphan_ms IS NULL AND vm_id NOT IN (SELECT id FROM "
@@ -417,16 +401,12 @@ cJSON *report_orphans_json(struct store *st, const char *node)
 
 int report_bump_reporters(struct ctrl *ctrl, const char *vm_id)
 {
-	sqlite3_stmt *s = store_stmt(ctrl->st, "SELECT host FROM reports "
-				     "WHERE vm_id = ?");
 	report_id *hosts = NULL;
 	size_t n = 0;
 	int ret = 0;
 
-	if (s == NULL)
-		return -1;
-	store_bind_text(s, 1, vm_id);
-	if (report_ids(ctrl->st, s, &hosts, &n) < 0)
+	if (report_ids_of(ctrl->st, "SELECT host FROM reports WHERE vm_id = ?",
+			  vm_id, &hosts, &n) < 0)
 		return -1;
 	for (size_t i = 0; i < n && ret == 0; i++)
 		ret = ctrl_bump_generation(ctrl, hosts[i]);
