@@ -61,18 +61,24 @@ doms() { # NODE: the domains JSON of NODE's RUNS ("id:state" words)
 report() { hb "$1" "$(doms "$1")" "${2:-[]}"; } # NODE [TASKS]
 runs() { RUNS[$1]="${RUNS[$1]} $2:${3:-running}"; }       # NODE VM [STATE]
 drop() { RUNS[$1]=$(tr ' ' '\n' <<<"${RUNS[$1]}" | grep -v "^$2:" | tr '\n' ' '); }
+running_task() { echo "[{\"task_id\":\"$1\",\"state\":\"running\"}]"; } # TASK
+# migrating NAME: a new VM that runs on its host, then a migration of it
+# to the other node that the source's agent reports running; sets VM,
+# SRC, DST and TASK
+migrating() {
+	new_vm "$1"
+	runs "$SRC" "$VM"
+	report "$SRC"
+	api POST "/v1/vms/$VM/migrate" "{\"target_host\":\"$DST\"}"
+	TASK=$(jv .id)
+	report "$SRC" "$(running_task "$TASK")"
+}
 
 # --- (a) a migration settled from the reports --------------------------------
-new_vm mig-a
-vma=$VM src=$SRC dst=$DST
-runs "$src" "$vma"
-report "$src"
-report "$src"
+migrating mig-a
+vma=$VM src=$SRC dst=$DST ta=$TASK
 vmq "$vma" .state
 check "(a) the VM runs on its source" test "$R" = running
-api POST "/v1/vms/$vma/migrate" "{\"target_host\":\"$dst\"}"
-ta=$(jv .id)
-report "$src" "[{\"task_id\":\"$ta\",\"state\":\"running\"}]"
 tq "$ta"
 check "(a) the agent reports the migration running" test "$R" = running
 # libvirt finishes the migration while the source's agent is down: the
@@ -101,13 +107,8 @@ check "(a) and it shows running there" test "$R" = running
 # the source's agent restarts during a migration that libvirt did not
 # finish: it no longer runs the task (its journal keeps it from running it
 # again), the VM is still on the source, the target never got it
-new_vm mig-e
-vme=$VM src=$SRC dst=$DST
-runs "$src" "$vme"
-report "$src"
-api POST "/v1/vms/$vme/migrate" "{\"target_host\":\"$dst\"}"
-te=$(jv .id)
-report "$src" "[{\"task_id\":\"$te\",\"state\":\"running\"}]"
+migrating mig-e
+vme=$VM src=$SRC dst=$DST te=$TASK
 report "$dst"
 report "$src"
 api GET "/v1/tasks/$te"
@@ -118,16 +119,11 @@ check "(a) and the VM stays on its source, running" test "$R" = "$src running"
 check "(a) which keeps it in its desired state" test "$(wants "$src" "$vme")" = running
 
 # --- (b) two nodes report one VM running -------------------------------------
-new_vm mig-b
-vmb=$VM src=$SRC dst=$DST
-runs "$src" "$vmb"
-report "$src"
-api POST "/v1/vms/$vmb/migrate" "{\"target_host\":\"$dst\"}"
-tb=$(jv .id)
-report "$src" "[{\"task_id\":\"$tb\",\"state\":\"running\"}]"
+migrating mig-b
+vmb=$VM src=$SRC dst=$DST tb=$TASK
 runs "$dst" "$vmb"
 report "$dst"
-report "$src" "[{\"task_id\":\"$tb\",\"state\":\"running\"}]"
+report "$src" "$(running_task "$tb")"
 tq "$tb"
 check "(b) both run it: the task is not done" test "$R" = running
 check "(b) the VM is recorded on its source only" \
@@ -162,12 +158,8 @@ check "(b) once the source no longer has it, it is done on the target, unflagged
 	test "$t $R" = "done $dst null"
 
 # --- (c) no delete during a migration; a delete ends when no node reports ----
-new_vm mig-d
-vmd=$VM src=$SRC dst=$DST
-runs "$src" "$vmd"
-report "$src"
-api POST "/v1/vms/$vmd/migrate" "{\"target_host\":\"$dst\"}"
-td=$(jv .id)
+migrating mig-d
+vmd=$VM src=$SRC dst=$DST td=$TASK
 api DELETE "/v1/vms/$vmd"
 check "(c) a delete during a migration is 409 naming the task" \
 	eval 'is_err 409 busy && has "$td" && has "finctl task show"'
@@ -176,10 +168,9 @@ check "(c) so is a reboot" eval 'is_err 409 busy && has "$td"'
 tq "$td"
 t=$R
 vmq "$vmd" .desired_state
-check "(c) the VM is still there, still wanted running" test "$R/$t" = running/pending
+check "(c) the VM is still there, still wanted running" test "$R/$t" = running/running
 api POST "/v1/vms/$vmd/stop"
 check "(c) a stop is queued (applied where the VM lands)" is 202
-report "$src" "[{\"task_id\":\"$td\",\"state\":\"running\"}]"
 drop "$src" "$vmd"
 runs "$dst" "$vmd"
 report "$src" "[{\"task_id\":\"$td\",\"state\":\"done\"}]"
