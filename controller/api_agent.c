@@ -1,7 +1,8 @@
 /* The agents' side of the API: registration with a join token, the
  * heartbeat / long-poll that hands each node its desired state, and
- * domain events. Marking silent nodes down is a background job (jobs.c). See
- * docs/agent-protocol.md. */
+ * domain events. What a heartbeat's domains settle (migrations, a VM on
+ * two nodes, orphans) is report.c's; marking silent nodes down is a
+ * background job (jobs.c). See docs/agent-protocol.md. */
 #include <sqlite3.h>
 
 #include "common/err.h"
