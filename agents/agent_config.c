@@ -12,21 +12,49 @@ const char *const agent_config_keys[] = {
 	"log_level",	  NULL,
 };
 
+/* The settings held as strings, in the order they are read and checked:
+ * each is copied into its field of struct agent_config, def (NULL: the
+ * short host name) when absent. Paths must be absolute: the agent runs as
+ * a daemon whose working directory means nothing. */
+static const struct {
+	const char *key;
+	size_t offset; /* of the char * in struct agent_config */
+	const char *def;
+	bool path;
+} str_settings[] = {
+	{"controller_url", offsetof(struct agent_config, controller_url), "",
+	 false},
+	{"node_name", offsetof(struct agent_config, node_name), NULL, false},
+	{"pool", offsetof(struct agent_config, pool), "default", false},
+	{"libvirt_uri", offsetof(struct agent_config, libvirt_uri),
+	 "qemu:///system", false},
+	{"migration_uri", offsetof(struct agent_config, migration_uri), "",
+	 false},
+	{"storage_dir", offsetof(struct agent_config, storage_dir),
+	 "/var/lib/fincloud/disks", true},
+	{"image_dir", offsetof(struct agent_config, image_dir),
+	 "/var/lib/fincloud/images", true},
+	{"credential_file", offsetof(struct agent_config, credential_file),
+	 "/var/lib/fincloud/agent.credential", true},
+	{"join_token_file", offsetof(struct agent_config, join_token_file),
+	 "/etc/fincloud/join.token", true},
+	{"manifest_dir", offsetof(struct agent_config, manifest_dir),
+	 "/etc/fincloud/manifests", true},
+	{"health_listen", offsetof(struct agent_config, health_listen), "",
+	 false},
+};
+
+static char **str_setting(struct agent_config *ac, size_t i)
+{
+	return (char **)((char *)ac + str_settings[i].offset);
+}
+
 void agent_config_free(struct agent_config *ac)
 {
 	if (ac == NULL)
 		return;
-	free(ac->controller_url);
-	free(ac->node_name);
-	free(ac->pool);
-	free(ac->libvirt_uri);
-	free(ac->migration_uri);
-	free(ac->storage_dir);
-	free(ac->image_dir);
-	free(ac->credential_file);
-	free(ac->join_token_file);
-	free(ac->manifest_dir);
-	free(ac->health_listen);
+	for (size_t i = 0; i < FC_ARRAY_LEN(str_settings); i++)
+		free(*str_setting(ac, i));
 	free(ac);
 }
 
@@ -51,16 +79,6 @@ static int bad_value(const struct config *cfg, const char *key,
 	return err_set("%s: key '%s': %s, got '%s'",
 		       config_where(cfg, key, where, sizeof(where)), key, why,
 		       config_get(cfg, key));
-}
-
-/* Directories and files must be absolute: the agent runs as a daemon
- * whose working directory means nothing. */
-static int check_abs(const struct config *cfg, const char *key,
-		     const char *value)
-{
-	if (value[0] != '/')
-		return bad_value(cfg, key, "expected an absolute path");
-	return 0;
 }
 
 static int check_health_listen(const struct config *cfg, const char *value)
@@ -105,24 +123,11 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 	if (dot)
 		*dot = '\0';
 
-	if (get_dup(cfg, "controller_url", "", &ac->controller_url) < 0 ||
-	    get_dup(cfg, "node_name", host, &ac->node_name) < 0 ||
-	    get_dup(cfg, "pool", "default", &ac->pool) < 0 ||
-	    get_dup(cfg, "libvirt_uri", "qemu:///system", &ac->libvirt_uri) <
-		    0 ||
-	    get_dup(cfg, "migration_uri", "", &ac->migration_uri) < 0 ||
-	    get_dup(cfg, "storage_dir", "/var/lib/fincloud/disks",
-		    &ac->storage_dir) < 0 ||
-	    get_dup(cfg, "image_dir", "/var/lib/fincloud/images",
-		    &ac->image_dir) < 0 ||
-	    get_dup(cfg, "credential_file", "/var/lib/fincloud/agent.credential",
-		    &ac->credential_file) < 0 ||
-	    get_dup(cfg, "join_token_file", "/etc/fincloud/join.token",
-		    &ac->join_token_file) < 0 ||
-	    get_dup(cfg, "manifest_dir", "/etc/fincloud/manifests",
-		    &ac->manifest_dir) < 0 ||
-	    get_dup(cfg, "health_listen", "", &ac->health_listen) < 0)
-		goto fail;
+	for (size_t i = 0; i < FC_ARRAY_LEN(str_settings); i++)
+		if (get_dup(cfg, str_settings[i].key,
+			    str_settings[i].def ? str_settings[i].def : host,
+			    str_setting(ac, i)) < 0)
+			goto fail;
 
 	if (ac->controller_url[0] != '\0' &&
 	    !str_startswith(ac->controller_url, "http://") &&
@@ -163,12 +168,14 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 			  "qemu+tcp://10.250.0.2/system");
 		goto fail;
 	}
-	if (check_abs(cfg, "storage_dir", ac->storage_dir) < 0 ||
-	    check_abs(cfg, "image_dir", ac->image_dir) < 0 ||
-	    check_abs(cfg, "credential_file", ac->credential_file) < 0 ||
-	    check_abs(cfg, "join_token_file", ac->join_token_file) < 0 ||
-	    check_abs(cfg, "manifest_dir", ac->manifest_dir) < 0 ||
-	    check_health_listen(cfg, ac->health_listen) < 0)
+	for (size_t i = 0; i < FC_ARRAY_LEN(str_settings); i++) {
+		if (str_settings[i].path && (*str_setting(ac, i))[0] != '/') {
+			bad_value(cfg, str_settings[i].key,
+				  "expected an absolute path");
+			goto fail;
+		}
+	}
+	if (check_health_listen(cfg, ac->health_listen) < 0)
 		goto fail;
 	if (config_get_int(cfg, "heartbeat_interval", 1, 3600, 5, &n) < 0)
 		goto fail;

@@ -98,9 +98,7 @@ int agent_manifest_load(const char *dir, struct agent_vm_spec **specs,
 	}
 	ret = 0;
 out:
-	for (size_t i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
+	strv_free(names, nnames);
 	closedir(d);
 	if (ret < 0) {
 		free(*specs);

@@ -7,15 +7,13 @@
 
 const char *agent_task_state_name(enum agent_task_state s)
 {
-	switch (s) {
-	case AGENT_TASK_RUNNING:
-		return "running";
-	case AGENT_TASK_DONE:
-		return "done";
-	case AGENT_TASK_FAILED:
-		return "failed";
-	}
-	return "failed";
+	static const char *const names[] = {
+		[AGENT_TASK_RUNNING] = "running",
+		[AGENT_TASK_DONE] = "done",
+		[AGENT_TASK_FAILED] = "failed",
+	};
+
+	return (size_t)s < FC_ARRAY_LEN(names) ? names[s] : "failed";
 }
 
 void agent_error_copy(char *dst, size_t size, const char *src)
@@ -78,21 +76,14 @@ static int task_parse(const cJSON *obj, const char *path,
 		      struct agent_task *t)
 {
 	const char *s;
-	char where[JSON_PATH_MAX];
 
 	memset(t, 0, sizeof(*t));
 	if (json_check_keys(obj, path, task_keys) < 0)
 		return -1;
-	if (json_get_string(obj, path, "task_id", true, NULL, &s) < 0)
-		return -1;
-	json_path_key(where, sizeof(where), path, "task_id");
-	if (agent_uuid_check(where, s) < 0)
+	if (agent_uuid_get(obj, path, "task_id", &s) < 0)
 		return -1;
 	str_copy(t->task_id, sizeof(t->task_id), s);
-	if (json_get_string(obj, path, "vm_id", true, NULL, &s) < 0)
-		return -1;
-	json_path_key(where, sizeof(where), path, "vm_id");
-	if (agent_uuid_check(where, s) < 0)
+	if (agent_uuid_get(obj, path, "vm_id", &s) < 0)
 		return -1;
 	for (size_t i = 0; i < 36; i++)
 		t->vm_id[i] = (char)((s[i] >= 'A' && s[i] <= 'F') ? s[i] + 32

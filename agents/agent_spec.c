@@ -3,23 +3,22 @@
 #include "agents/agent_spec.h"
 #include "common/err.h"
 #include "common/json.h"
+#include "common/util.h"
 
 static const char *const spec_keys[] = {
 	"vm_id", "name", "tenant", "group", "vcpus", "mem_mib", "disk_gib",
 	"base_image", "state", NULL,
 };
 
+static const char *const want_names[] = {
+	[AGENT_WANT_RUNNING] = "running",
+	[AGENT_WANT_STOPPED] = "stopped",
+	[AGENT_WANT_DELETED] = "deleted",
+};
+
 const char *agent_want_name(enum agent_want w)
 {
-	switch (w) {
-	case AGENT_WANT_RUNNING:
-		return "running";
-	case AGENT_WANT_STOPPED:
-		return "stopped";
-	case AGENT_WANT_DELETED:
-		return "deleted";
-	}
-	return "?";
+	return (size_t)w < FC_ARRAY_LEN(want_names) ? want_names[w] : "?";
 }
 
 int agent_uuid_check(const char *what, const char *s)
@@ -41,6 +40,17 @@ bad:
 	return err_set("%s: expected a UUID like "
 		       "0c6f8e9a-1111-4222-8333-444455556666, got '%.64s'",
 		       what, s);
+}
+
+int agent_uuid_get(const cJSON *obj, const char *path, const char *key,
+		   const char **out)
+{
+	char where[JSON_PATH_MAX];
+
+	if (json_get_string(obj, path, key, true, NULL, out) < 0)
+		return -1;
+	json_path_key(where, sizeof(where), path, key);
+	return agent_uuid_check(where, *out);
 }
 
 /* A name-like field: copied only after name_validate() accepted it. */
@@ -65,19 +75,16 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 		     struct agent_vm_spec *out)
 {
 	struct agent_vm_spec s;
-	char where[JSON_PATH_MAX];
 	const char *str;
 	int64_t n;
+	int want;
 
 	memset(&s, 0, sizeof(s));
 	if (!cJSON_IsObject(obj))
 		return err_set("%s: expected an object", path);
 	if (json_check_keys(obj, path, spec_keys) < 0)
 		return -1;
-	if (json_get_string(obj, path, "vm_id", true, NULL, &str) < 0)
-		return -1;
-	json_path_key(where, sizeof(where), path, "vm_id");
-	if (agent_uuid_check(where, str) < 0)
+	if (agent_uuid_get(obj, path, "vm_id", &str) < 0)
 		return -1;
 	for (size_t i = 0; i < 36; i++)
 		s.vm_id[i] = (char)tolower((unsigned char)str[i]);
@@ -98,16 +105,12 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 		return -1;
 	if (json_get_string(obj, path, "state", true, NULL, &str) < 0)
 		return -1;
-	if (strcmp(str, "running") == 0)
-		s.want = AGENT_WANT_RUNNING;
-	else if (strcmp(str, "stopped") == 0)
-		s.want = AGENT_WANT_STOPPED;
-	else if (strcmp(str, "deleted") == 0)
-		s.want = AGENT_WANT_DELETED;
-	else
+	want = str_index(want_names, FC_ARRAY_LEN(want_names), str);
+	if (want < 0)
 		return err_set("%s.state: expected running, stopped or "
 			       "deleted, got '%.64s'",
 			       path, str);
+	s.want = (enum agent_want)want;
 	*out = s;
 	return 0;
 }

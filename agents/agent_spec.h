@@ -42,6 +42,13 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 /* 0 when s is a UUID in 8-4-4-4-12 hex form. */
 int agent_uuid_check(const char *what, const char *s);
 
+/* Point *out at the required string obj[key] (obj stands at the JSON path
+ * `path`, e.g. "$.tasks[0]") once it is a UUID in 8-4-4-4-12 hex form, in
+ * either case; *out lives as long as obj. Returns 0, or -1 with err_set()
+ * naming path.key. */
+int agent_uuid_get(const cJSON *obj, const char *path, const char *key,
+		   const char **out);
+
 const char *agent_want_name(enum agent_want w);
 
 #endif

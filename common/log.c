@@ -44,11 +44,11 @@ void log_set_fd(int fd)
 
 int log_level_parse(const char *name, enum log_level *out)
 {
-	for (size_t i = 0; i < FC_ARRAY_LEN(level_names); i++) {
-		if (strcmp(name, level_names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
+	int i = str_index(level_names, FC_ARRAY_LEN(level_names), name);
+
+	if (i >= 0) {
+		*out = (enum log_level)i;
+		return 0;
 	}
 	return err_set("unknown log level '%s' (use error, warn, info or debug)",
 		       name);

@@ -16,6 +16,13 @@ bool str_startswith(const char *s, const char *prefix);
 /* Trim ASCII white space at both ends, in place; returns s. */
 char *str_trim(char *s);
 
+/* The index of s in the table names[0..n-1] (an enum's names, say; NULL
+ * entries match nothing), or -1 when it is not there. */
+int str_index(const char *const *names, size_t n, const char *s);
+
+/* Free the n strings of v and then v itself; v may be NULL (n is then 0). */
+void strv_free(char **v, size_t n);
+
 /* Object names (pools, hosts, tenants, groups, VMs, flavors):
  * 1..63 characters of [A-Za-z0-9._-], starting with a letter or digit.
  * Returns 0, or -1 with err_set() naming `what` and the rule. */

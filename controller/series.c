@@ -105,120 +105,117 @@ int series_add(struct store *st, const char *pool, const struct series_sample *s
 	return series_put(st, pool, 0, s);
 }
 
-int series_compact(struct store *st, int64_t now_ms)
+/* Drop the samples of level older than cutoff; what names the step in
+ * the error. */
+static int series_drop(struct store *st, int level, int64_t cutoff,
+		       const char *what)
+{
+	sqlite3_stmt *q = store_stmt(st, "DELETE FROM util_samples WHERE "
+					 "level = ? AND time_ms < ?");
+
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int(q, 1, level);
+	sqlite3_bind_int64(q, 2, cutoff);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return store_err(st, what);
+	return 0;
+}
+
+/* Roll the samples of level (not the last) older than cutoff up into the
+ * buckets of the next level, one pool at a time, and drop them. */
+static int series_roll_up(struct store *st, int level, int64_t cutoff)
 {
 	struct series_sample *in = NULL, *out = NULL;
 	size_t n = 0, alloc = 0;
-	char **pools = NULL;
-	size_t npools = 0;
+	char **pools = NULL; /* pools[i] is the pool of in[i] */
 	sqlite3_stmt *q;
 	int ret = -1, rc;
 
-	for (int level = 0; level < SERIES_LEVELS; level++) {
-		int64_t cutoff = now_ms - series_levels[level].retention_ms;
+	q = store_stmt(st, "SELECT pool, time_ms, n, v0, v1, v2, v3, v4, v5 "
+			   "FROM util_samples WHERE level = ? AND time_ms < ? "
+			   "ORDER BY pool, time_ms");
+	if (q == NULL)
+		return -1;
+	sqlite3_bind_int(q, 1, level);
+	sqlite3_bind_int64(q, 2, cutoff);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == alloc) {
+			size_t na = alloc ? 2 * alloc : 64;
+			void *p = realloc(in, na * sizeof(*in));
+			void *pp = realloc(pools, na * sizeof(*pools));
 
-		if (level == SERIES_LEVELS - 1) {
-			q = store_stmt(st, "DELETE FROM util_samples WHERE "
-					   "level = ? AND time_ms < ?");
-			if (q == NULL)
-				goto out;
-			sqlite3_bind_int(q, 1, level);
-			sqlite3_bind_int64(q, 2, cutoff);
-			if (sqlite3_step(q) != SQLITE_DONE) {
-				store_err(st, "dropping old samples");
-				goto out;
-			}
-			break;
-		}
-		q = store_stmt(st, "SELECT pool, time_ms, n, v0, v1, v2, v3, v4,"
-				   " v5 FROM util_samples WHERE level = ? AND "
-				   "time_ms < ? ORDER BY pool, time_ms");
-		if (q == NULL)
-			goto out;
-		sqlite3_bind_int(q, 1, level);
-		sqlite3_bind_int64(q, 2, cutoff);
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			const char *pool = store_col_text(q, 0);
-
-			if (n == alloc) {
-				size_t na = alloc ? 2 * alloc : 64;
-				void *p = realloc(in, na * sizeof(*in));
-				void *pp = realloc(pools, na * sizeof(*pools));
-
-				if (p)
-					in = p;
-				if (pp)
-					pools = pp;
-				if (p == NULL || pp == NULL) {
-					err_set("out of memory");
-					sqlite3_reset(q);
-					goto out;
-				}
-				alloc = na;
-			}
-			pools[n] = strdup(pool);
-			if (pools[n] == NULL) {
+			if (p)
+				in = p;
+			if (pp)
+				pools = pp;
+			if (p == NULL || pp == NULL) {
 				err_set("out of memory");
 				sqlite3_reset(q);
 				goto out;
 			}
-			npools = n + 1;
-			in[n].time_ms = sqlite3_column_int64(q, 1);
-			in[n].n = sqlite3_column_int64(q, 2);
-			for (int i = 0; i < SERIES_VALUES; i++)
-				in[n].v[i] = sqlite3_column_double(q, 3 + i);
-			n++;
+			alloc = na;
 		}
-		if (rc != SQLITE_DONE)
-			store_err(st, "reading utilisation samples");
-		sqlite3_reset(q);
-		if (rc != SQLITE_DONE)
+		pools[n] = strdup(store_col_text(q, 0));
+		if (pools[n] == NULL) {
+			err_set("out of memory");
+			sqlite3_reset(q);
 			goto out;
-		if (n > 0) {
-			out = malloc(n * sizeof(*out));
-			if (out == NULL) {
-				err_set("out of memory");
-				goto out;
-			}
-			/* one pool at a time: runs of equal pool names */
-			for (size_t a = 0; a < n;) {
-				size_t b = a, m;
-
-				while (b < n && strcmp(pools[a], pools[b]) == 0)
-					b++;
-				m = series_downsample(in + a, b - a,
-						      series_levels[level + 1].width_ms,
-						      out);
-				for (size_t k = 0; k < m; k++)
-					if (series_put(st, pools[a], level + 1,
-						       &out[k]) < 0)
-						goto out;
-				a = b;
-			}
-			free(out);
-			out = NULL;
-			q = store_stmt(st, "DELETE FROM util_samples WHERE "
-					   "level = ? AND time_ms < ?");
-			if (q == NULL)
-				goto out;
-			sqlite3_bind_int(q, 1, level);
-			sqlite3_bind_int64(q, 2, cutoff);
-			if (sqlite3_step(q) != SQLITE_DONE) {
-				store_err(st, "compacting samples");
-				goto out;
-			}
 		}
-		for (size_t i = 0; i < npools; i++)
-			free(pools[i]);
-		npools = 0;
-		n = 0;
+		in[n].time_ms = sqlite3_column_int64(q, 1);
+		in[n].n = sqlite3_column_int64(q, 2);
+		for (int i = 0; i < SERIES_VALUES; i++)
+			in[n].v[i] = sqlite3_column_double(q, 3 + i);
+		n++;
+	}
+	if (rc != SQLITE_DONE)
+		store_err(st, "reading utilisation samples");
+	sqlite3_reset(q);
+	if (rc != SQLITE_DONE)
+		goto out;
+	if (n > 0) {
+		out = malloc(n * sizeof(*out));
+		if (out == NULL) {
+			err_set("out of memory");
+			goto out;
+		}
+		/* one pool at a time: runs of equal pool names */
+		for (size_t a = 0; a < n;) {
+			size_t b = a, m;
+
+			while (b < n && strcmp(pools[a], pools[b]) == 0)
+				b++;
+			m = series_downsample(in + a, b - a,
+					      series_levels[level + 1].width_ms,
+					      out);
+			for (size_t k = 0; k < m; k++)
+				if (series_put(st, pools[a], level + 1,
+					       &out[k]) < 0)
+					goto out;
+			a = b;
+		}
+		if (series_drop(st, level, cutoff, "compacting samples") < 0)
+			goto out;
 	}
 	ret = 0;
 out:
-	for (size_t i = 0; i < npools; i++)
-		free(pools[i]);
-	free(pools);
+	strv_free(pools, n);
 	free(in);
 	free(out);
 	return ret;
+}
+
+int series_compact(struct store *st, int64_t now_ms)
+{
+	for (int level = 0; level < SERIES_LEVELS; level++) {
+		int64_t cutoff = now_ms - series_levels[level].retention_ms;
+		int r = level == SERIES_LEVELS - 1
+				? series_drop(st, level, cutoff,
+					      "dropping old samples")
+				: series_roll_up(st, level, cutoff);
+
+		if (r < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -89,11 +89,15 @@ static int64_t parse_secs(const char *s)
 
 	if (l == 0 || l >= sizeof(num))
 		return -1;
+	/* one unit at most: "5ms" or "m" alone is no duration */
 	for (size_t i = 0; i < FC_ARRAY_LEN(units); i++)
 		if (s[l - 1] == units[i].unit) {
 			mult = units[i].secs;
 			l--;
+			break;
 		}
+	if (l == 0)
+		return -1;
 	snprintf(num, sizeof(num), "%.*s", (int)l, s);
 	if (strspn(num, "0123456789") != l || parse_int64(num, &n) < 0 ||
 	    n > INT64_MAX / 3600)

@@ -127,7 +127,7 @@ static int cmd_place(const struct tool_cmd *cmd, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct sched_place_opts po = {.time_limit = 1.0};
+	struct sched_place_opts po = {0};
 	const char *htools_path = NULL, *baseline = NULL, *write_path = NULL;
 	const char *write_htools = NULL;
 	bool summary = false;
@@ -190,26 +190,22 @@ static int cmd_place(const struct tool_cmd *cmd, int argc, char **argv)
 		if (sched_place_ffd(s, &r) < 0)
 			goto fail;
 	} else if (baseline != NULL) {
-		struct sched_state *orig = sched_state_new(p);
-		struct sched_plan pl;
-		bool optimal = false;
-		double t0 = (double)time_mono_ns() / 1e9, cost;
+		struct sched_exact_result ex;
+		double t0 = (double)time_mono_ns() / 1e9;
 
-		if (orig == NULL)
+		if (sched_place_exact(s, po.time_limit > 0 ? po.time_limit : 10,
+				      &ex) < 0)
 			goto fail;
-		if (sched_place_exact(s, po.time_limit, &cost, &optimal) < 0 ||
-		    sched_plan_lp(orig, PLAN_PINNED, &pl) < 0) {
-			sched_state_free(orig);
-			goto fail;
-		}
-		sched_state_free(orig);
-		memset(&r, 0, sizeof(r));
-		r.cost = cost;
-		r.lower_bound = pl.cost;
-		r.gap = pl.cost > 0 ? cost / pl.cost - 1 : 0;
+		r.cost = ex.cost;
+		r.lower_bound = ex.bound;
+		r.bound_kind = ex.optimal ? SCHED_BOUND_OPTIMAL : SCHED_BOUND_MIP;
+		r.optimal = ex.optimal;
+		r.stop = ex.stopped ? SCHED_STOP_TIME : SCHED_STOP_DONE;
+		r.method = "exact";
+		r.unplaced = ex.unplaced;
+		r.gap = ex.bound > 0 ? ex.cost / ex.bound - 1 : 0;
 		r.seconds = (double)time_mono_ns() / 1e9 - t0;
-		sched_plan_free(&pl);
-		if (!optimal)
+		if (!ex.optimal)
 			fprintf(stderr, "fincloud-sched place: the exact "
 					"solve hit the time limit: the result "
 					"is the best found, not proven "
@@ -259,6 +255,13 @@ static int cmd_place(const struct tool_cmd *cmd, int argc, char **argv)
 	sched_eta_compute(p, eta);
 	if (!cJSON_AddNumberToObject(doc, "cost", r.cost) ||
 	    !cJSON_AddNumberToObject(doc, "lower_bound", r.lower_bound) ||
+	    !cJSON_AddStringToObject(doc, "bound_kind",
+				     sched_bound_kind_name(r.bound_kind)) ||
+	    !cJSON_AddBoolToObject(doc, "optimal", r.optimal) ||
+	    !cJSON_AddStringToObject(doc, "stopped_by",
+				     sched_stop_name(r.stop)) ||
+	    !cJSON_AddStringToObject(doc, "method",
+				     r.method != NULL ? r.method : "search") ||
 	    !cJSON_AddNumberToObject(doc, "gap", r.gap) ||
 	    !cJSON_AddItemToObject(doc, "eta", sched_eta_to_json(p, eta)) ||
 	    !cJSON_AddNumberToObject(doc, "seconds", r.seconds) ||
@@ -267,7 +270,8 @@ static int cmd_place(const struct tool_cmd *cmd, int argc, char **argv)
 	    !cJSON_AddNumberToObject(doc, "constructive_cost",
 				     r.constructive_cost) ||
 	    !cJSON_AddNumberToObject(doc, "mips", (double)r.mips) ||
-	    !cJSON_AddNumberToObject(doc, "mip_gains", (double)r.mip_gains))
+	    !cJSON_AddNumberToObject(doc, "mip_gains", (double)r.mip_gains) ||
+	    !cJSON_AddNumberToObject(doc, "work", (double)r.work))
 		goto oom;
 	if (write_path != NULL) {
 		cJSON *pj = sched_problem_to_json(p);
@@ -557,12 +561,15 @@ static const struct tool_cmd commands[] = {
 	 "[--write-htools OUT]",
 	 "Place every VM without a host at least cost and print JSON:\n"
 	 "placements [{vm, host}], unplaced [{vm, reason}], cost, lower_bound\n"
-	 "(the capacity-plan LP), gap (cost / lower_bound - 1), eta per pool\n"
-	 "and dimension, seconds. VMs with a host stay there.\n\n"
-	 "  --time-limit S    stop improving after S seconds (default 1)\n"
+	 "and bound_kind (lp, lp_placed, mip or optimal), optimal, gap\n"
+	 "(cost / lower_bound - 1), eta per pool and dimension, seconds.\n"
+	 "VMs with a host stay there. Small problems are solved by the full\n"
+	 "MIP; the result is never worse than first-fit decreasing.\n\n"
+	 "  --time-limit S    time limit (default 1 s per 25,000 VMs, 1-10 s)\n"
 	 "  --no-improve      constructive solution only\n"
 	 "  --baseline ffd    cost-aware first-fit decreasing instead\n"
-	 "  --baseline exact  one exact GLPK MIP (small problems only)\n"
+	 "  --baseline exact  the full GLPK MIP alone (small problems only;\n"
+	 "                    default limit 10 s)\n"
 	 "  --summary         leave out the placements list\n"
 	 "  --write OUT.json  also write the placed problem\n"
 	 "  --write-htools OUT  with --htools input: write the placed cluster\n"

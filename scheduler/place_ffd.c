@@ -9,6 +9,11 @@
 
 int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 {
+	return place_ffd(s, r, true);
+}
+
+int place_ffd(struct sched_state *s, struct sched_result *r, bool with_bound)
+{
 	const struct sched_problem *p = sched_state_problem(s);
 	struct batch b;
 	size_t *order = NULL, *waiting = NULL, nwaiting = 0;
@@ -21,6 +26,7 @@ int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 	if (place_batch_init(&b, s, r) < 0)
 		goto out;
 	b.no_room = true;
+	b.no_bound = !with_bound;
 	place_set_prices(&b, NULL);
 	order = place_host_order(&b, NULL);
 	if (order == NULL)
@@ -57,6 +63,7 @@ int sched_place_ffd(struct sched_state *s, struct sched_result *r)
 	}
 	if (place_finish(&b, NULL, t0) < 0)
 		goto out;
+	r->method = "ffd";
 	r->constructive_cost = r->cost;
 	ret = 0;
 out:

@@ -368,6 +368,16 @@ static int cmp_desc(const void *x, const void *y)
 	return a > b ? -1 : a < b;
 }
 
+/* Whether some member of group g may go to host h: members differ in
+ * tags, so the group's hosts are the union of its members'. */
+static bool group_may_use(const struct batch *b, size_t g, size_t h)
+{
+	for (int v = b->gfirst[g]; v >= 0; v = b->gnext[v])
+		if (sched_state_compatible(b->s, (size_t)v, h))
+			return true;
+	return false;
+}
+
 int place_avail_groups(struct batch *b, const size_t *order,
 		       char **reason)
 {
@@ -398,7 +408,7 @@ int place_avail_groups(struct batch *b, const size_t *order,
 			double x;
 			size_t k;
 
-			if (!sched_state_compatible(b->s, first, h))
+			if (!group_may_use(b, g, h))
 				continue;
 			x = a[n++] = p->hosts[h].availability;
 			if (ntop < FC_ARRAY_LEN(top) && ntop < members)

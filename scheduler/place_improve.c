@@ -40,6 +40,7 @@ static int try_close(struct batch *b, size_t h, const size_t *active,
 
 			if (t == h || sched_state_nvms(b->s, t) == 0)
 				continue;
+			b->work++;
 			if (sched_state_check_code(b->s, vm, t, NULL) !=
 			    SCHED_OK)
 				continue;
@@ -143,7 +144,7 @@ int place_close_pass(struct batch *b, struct sched_rank *k, size_t *active,
 			targets[nt++] = h;
 
 	*progress = false;
-	for (size_t i = 0; i < n && place_now() < b->deadline; i++) {
+	for (size_t i = 0; i < n && place_budget_left(b); i++) {
 		bool closed;
 
 		if (sched_state_nvms(b->s, active[i]) == 0)
@@ -181,7 +182,7 @@ int place_swap_pass(struct batch *b, const size_t *order, bool *progress)
 		    p->pools[p->hosts[h].pool].policy == POLICY_PACK)
 			run[nrun++] = h;
 	}
-	for (size_t i = 0; i < nrun && place_now() < b->deadline; i++) {
+	for (size_t i = 0; i < nrun && place_budget_left(b); i++) {
 		size_t h = run[i], tried = 0;
 		int n = b->hv[h].n;
 
@@ -205,6 +206,7 @@ int place_swap_pass(struct batch *b, const size_t *order, bool *progress)
 				continue;
 			tried++;
 			for (k = 0; k < n; k++) {
+				b->work++;
 				if (sched_state_check_code(b->s, (size_t)vms[k],
 							   e, NULL) != SCHED_OK)
 					break;

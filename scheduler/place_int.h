@@ -14,7 +14,8 @@
  *   place_improve.c  closing and swapping hosts;
  *   place_mip.c    the neighbourhood MIP improvement (GLPK);
  *   place_ffd.c    the first-fit decreasing baseline;
- *   place_exact.c  the exact MIP baseline (GLPK).
+ *   place_exact.c  the full MIP (GLPK): the exact baseline, and what
+ *                  sched_place_all() solves on small problems.
  *
  * Host and VM indices are those of the problem (sched_state_problem());
  * every function that can fail returns 0 or -1 with err_set() (out of
@@ -56,12 +57,50 @@ struct batch {
 	double price[DIM_COUNT];
 	struct hostvms *hv;  /* per host: VMs on it */
 	int *gfirst, *gnext; /* members of each group, by index order */
-	double deadline;
 	struct sched_result *r;
-	double mip_seconds;
 	bool no_room;        /* the baseline: no make_room() */
-	double end;          /* make_room() stops here: the call's limit */
+	bool no_bound;       /* place_finish() leaves the bound at 0 */
+	double end;          /* the call's wall-clock limit (place_now()) */
+	/* The search stops when work reaches work_limit, so that a result
+	 * depends on the input only; end is a last resort (stop_time). */
+	uint64_t work, work_limit;
+	uint64_t mip_work;   /* budget of one neighbourhood MIP */
+	bool stop_time;      /* end was reached before work_limit */
+	struct sched_state *orig; /* the state before the call (owned) */
+	/* sched_place_all() only (NULL, false, 0 elsewhere): */
+	struct sched_state *ffd; /* first-fit decreasing's placement: the
+				    result is never worse */
+	bool *refused;       /* per VM: refused before finishing (groups) */
+	const bool *keep;    /* per VM: placed one by one in a spread pool;
+				the FFD guard keeps it there */
+	bool exact_stopped;  /* the full MIP ran and a limit stopped it */
+	double mip_bound;    /* its bound on the cost of placements leaving
+				out at most mip_left VMs (0: none) */
+	size_t mip_left;
 };
+
+/* Work units, about 0.1 us each on the benchmark machine: a feasibility
+ * check of a (VM, host) pair is 1; a simplex iteration or a branch-and-
+ * bound node of a MIP costs WORK_PER_PIVOT per column of the MIP.
+ * WORK_PER_SECOND turns a time limit into a budget. (Measured on gen
+ * problems of 100 and 1,000 hosts: a MIP of 660 columns, 3,048
+ * iterations and 1,833 nodes took 0.77 s and counts 0.54 s; with a
+ * busy machine's margin.) */
+#define WORK_PER_PIVOT 2
+#define WORK_PER_SECOND 12000000.0
+
+/* Whether the search may go on: work left and the wall clock not past
+ * b->end (which sets b->stop_time). */
+static inline bool place_budget_left(struct batch *b)
+{
+	if (b->work >= b->work_limit)
+		return false;
+	if (place_now() > b->end) {
+		b->stop_time = true;
+		return false;
+	}
+	return true;
+}
 
 /* VMs with equal sizes, tenant and tags (and no group) are one class: the
  * fill pass takes them by count. */
@@ -95,6 +134,10 @@ int place_assign(struct batch *b, size_t vm, size_t host);
 /* Take vm off its host, if it has one. */
 void place_unassign(struct batch *b, size_t vm);
 
+/* Move every VM not pinned in b to its host in other (a state of the same
+ * problem; unassigned there: unassigned here). 0 or -1 (out of memory). */
+int place_adopt(struct batch *b, const struct sched_state *other);
+
 /* Prices per unit of each dimension in b->price and the VMs' weights in
  * b->w. With the capacity-plan LP pl: its duals when they say something,
  * plus a small share of 1 / the average usable capacity of a host; pl
@@ -109,10 +152,10 @@ void place_set_prices(struct batch *b, const struct sched_plan *pl);
 size_t *place_host_order(struct batch *b, const struct sched_plan *pl);
 
 /* End a batch call: place the VMs left one by one (with make-room moves
- * unless b->no_room), record why the others cannot go in b->r->reason,
- * fill b->r's counts and cost, its lower bound and gap (first's cost when
- * every VM was placed and first, the LP of the whole problem, may be
- * NULL, is feasible; else the LP over the VMs the call placed) and the
+ * unless b->no_room), compare with b->ffd (when set), record why the
+ * others cannot go in b->r->reason, fill b->r's counts and cost, its
+ * lower bound, bound_kind and gap (unless b->no_bound; first, the LP of
+ * the whole problem at the start of the call, may be NULL) and the
  * seconds since t0 (place_now()). */
 int place_finish(struct batch *b, const struct sched_plan *first, double t0);
 
@@ -165,6 +208,12 @@ int place_close_pass(struct batch *b, struct sched_rank *k, size_t *active,
  * pool; order is the opening order. */
 int place_swap_pass(struct batch *b, const size_t *order, bool *progress);
 
+/* ---- place_ffd.c: the baseline --------------------------------------- */
+
+/* sched_place_ffd() without the bound when with_bound is false (r's
+ * lower_bound and gap stay 0): what sched_place_all() compares with. */
+int place_ffd(struct sched_state *s, struct sched_result *r, bool with_bound);
+
 /* ---- place_mip.c: neighbourhood MIPs ------------------------------------ */
 
 /* One round of neighbourhood MIPs around each movable running host; rng
@@ -176,5 +225,42 @@ int place_mip_round(struct batch *b, const size_t *order, struct sched_rank *k,
 /* Pools (and the whole problem) of at most a few dozen hosts repacked by
  * one MIP each. */
 int place_whole_pools(struct batch *b);
+
+/* ---- place_exact.c: the full MIP ---------------------------------------- */
+
+/* One full-MIP search: its limits (in) and what it found (out). */
+struct place_exact {
+	long node_limit;  /* in: branch-and-bound nodes; <= 0: none */
+	double deadline;  /* in: wall clock (place_now()); <= 0: none */
+	bool found;       /* a placement was assigned */
+	bool optimal;     /* proven */
+	bool stopped;     /* a limit ended the search */
+	bool by_time;     /* ... and it was the wall clock */
+	double cost;      /* of the state after the call */
+	double objective; /* the MIP's: cost + a penalty per VM left out */
+	double bound;     /* best bound on the objective */
+	size_t left;      /* VMs of the model left out */
+	size_t nodes, vars;
+};
+
+/* Solve the full MIP (model in place_exact.c) for the unassigned VMs of s
+ * without skip[v] (skip may be NULL) and assign the best placement found
+ * in s. start (may be NULL) is offered to GLPK as the first incumbent.
+ * 0 (x->found false when stopped before any solution: s unchanged), -1
+ * with err_set() when the problem is too big or GLPK failed. */
+int place_exact_solve(struct sched_state *s, const bool *skip,
+		      const struct sched_state *start, struct place_exact *x);
+
+/* The LP relaxation of the full MIP over the unassigned VMs of s without
+ * skip[v]: *bound is its optimum, a lower bound on the cost of placing
+ * every one of them, or -1 when the relaxation leaves some out or GLPK
+ * gives no optimum. -1 with err_set() when out of memory. */
+int place_exact_lp_bound(const struct sched_state *s, const bool *skip,
+			 double *bound);
+
+/* A lower bound on the cost of any placement leaving out no more VMs
+ * than x's (its cost when proven optimal). */
+double place_exact_cost_bound(const struct sched_problem *p,
+			      const struct place_exact *x);
 
 #endif

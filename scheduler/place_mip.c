@@ -1,7 +1,7 @@
 /*
  * place_mip.c - the neighbourhood MIP improvement of sched_place_all():
  * a few hosts and their movable VMs repacked at least cost by one small
- * GLPK MIP over classes of equal VMs, never past the call's deadline.
+ * GLPK MIP over classes of equal VMs, within the call's work budget.
  */
 #include <glpk.h>
 #include <math.h>
@@ -35,6 +35,31 @@ static bool free_vm(const struct batch *b, int vm)
 	       b->p->tenants[v->tenant].isolation == ISOLATION_SHARED;
 }
 
+/* The work a neighbourhood MIP may spend: cap units, counted by its
+ * simplex iterations and nodes, so that where it stops does not depend on
+ * the machine's speed (the call's wall-clock end stops it too). */
+struct mip_limit {
+	struct batch *b;
+	uint64_t cap, spent, ncols;
+};
+
+static void mip_cb(glp_tree *t, void *info)
+{
+	struct mip_limit *l = info;
+	int a, n, tot;
+
+	glp_ios_tree_size(t, &a, &n, &tot);
+	l->spent = WORK_PER_PIVOT * l->ncols *
+		   ((uint64_t)glp_get_it_cnt(glp_ios_get_prob(t)) +
+		    (uint64_t)tot);
+	if (l->spent >= l->cap)
+		glp_ios_terminate(t);
+	else if (place_now() > l->b->end) {
+		l->b->stop_time = true;
+		glp_ios_terminate(t);
+	}
+}
+
 /* Repack the VMs of the hosts nb[0 .. nn) at least cost with one MIP over
  * classes of equal VMs. *gain gets the cost saved (0: unchanged). */
 static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
@@ -46,6 +71,7 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	double before = 0;
 	glp_prob *mip = NULL;
 	glp_iocp parm;
+	struct mip_limit lim = {0};
 	int ret = -1, ncols, row;
 
 	*gain = 0;
@@ -203,21 +229,22 @@ static int repack(struct batch *b, const size_t *nb, size_t nn, double *gain)
 	glp_init_iocp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	parm.presolve = GLP_ON;
-	{
-		/* Never past the deadline of the whole call. */
-		double left = b->deadline - place_now();
-		double lim = b->mip_seconds < left ? b->mip_seconds : left;
-
-		parm.tm_lim = (int)(lim * 1000);
-		if (parm.tm_lim < 1)
-			parm.tm_lim = 1;
-	}
+	parm.cb_func = mip_cb;
+	parm.cb_info = &lim;
+	lim.b = b;
+	lim.ncols = (uint64_t)ncols;
+	lim.cap = b->mip_work < b->work_limit - b->work
+			  ? b->mip_work
+			  : b->work_limit - b->work;
 	b->r->mips++;
 	{
 		int rc = glp_intopt(mip, &parm);
 		int st = glp_mip_status(mip);
 
-		if ((rc != 0 && rc != GLP_ETMLIM) ||
+		b->work += lim.spent > 0 ? lim.spent
+					 : WORK_PER_PIVOT * lim.ncols *
+						   (uint64_t)glp_get_it_cnt(mip);
+		if ((rc != 0 && rc != GLP_ESTOP) ||
 		    (st != GLP_OPT && st != GLP_FEAS)) {
 			ret = 0; /* nothing better found: keep the packing */
 			goto out;
@@ -325,7 +352,7 @@ int place_mip_round(struct batch *b, const size_t *order, struct sched_rank *k,
 						     (enum sched_dim)d);
 	}
 	qsort(sp, n, sizeof(*sp), sched_rank_desc);
-	for (size_t i = 0; i < n && place_now() < b->deadline; i++) {
+	for (size_t i = 0; i < n && place_budget_left(b); i++) {
 		size_t nb[NB_HOSTS + NB_EMPTY], nn = 0, pool;
 		size_t span = n < 3 * NB_HOSTS ? n : 3 * NB_HOSTS;
 		double gain;
@@ -375,7 +402,7 @@ int place_whole_pools(struct batch *b)
 {
 	const struct sched_problem *p = b->p;
 	size_t *nb = calloc(WHOLE_HOSTS + 1, sizeof(*nb));
-	double keep = b->mip_seconds;
+	uint64_t keep = b->mip_work;
 	int ret = -1;
 
 	if (nb == NULL)
@@ -383,7 +410,7 @@ int place_whole_pools(struct batch *b)
 	/* pl == npools: every pool at once. */
 	for (size_t pl = p->npools + 1; pl-- > 0;) {
 		size_t nn = 0, all = 0;
-		double gain, left = b->deadline - place_now();
+		double gain;
 
 		for (size_t h = 0; h < p->nhosts; h++) {
 			if (pl < p->npools && (size_t)p->hosts[h].pool != pl)
@@ -392,9 +419,9 @@ int place_whole_pools(struct batch *b)
 			if (place_movable_host(b, h) && nn < WHOLE_HOSTS)
 				nb[nn++] = h;
 		}
-		if (nn < 2 || all > WHOLE_HOSTS || left <= 0)
+		if (nn < 2 || all > WHOLE_HOSTS || !place_budget_left(b))
 			continue;
-		b->mip_seconds = left / 2;
+		b->mip_work = (b->work_limit - b->work) / 2;
 		if (repack(b, nb, nn, &gain) < 0)
 			goto out;
 		if (pl == p->npools)
@@ -402,7 +429,7 @@ int place_whole_pools(struct batch *b)
 	}
 	ret = 0;
 out:
-	b->mip_seconds = keep;
+	b->mip_work = keep;
 	free(nb);
 	return ret;
 }

@@ -400,6 +400,17 @@ int sched_plan_lp_subset(const struct sched_state *s,
 		parm.msg_lev = GLP_MSG_OFF;
 		parm.presolve = GLP_ON;
 		r = glp_simplex(lp, &parm);
+		/* The shares of a host add up to at most 1: dedicated and
+		 * shared demand may each fit alone and not together, which
+		 * the check above cannot see. */
+		if (r == GLP_ENOPFS || (r == 0 && glp_get_status(lp) == GLP_NOFEAS)) {
+			out->feasible = false;
+			for (i = 0; i < nh; i++)
+				out->x[i] = 0;
+			out->cost = 0;
+			ret = 0;
+			goto out;
+		}
 		if (r != 0 || glp_get_status(lp) != GLP_OPT) {
 			err_set("capacity-plan LP: GLPK simplex failed (code %d, "
 				"status %d)",

@@ -2,12 +2,12 @@
 # scripts/deps.sh [--bench] [--deb] [--print]
 #
 # Installs exactly the Debian packages fincloud needs that are missing:
-# what it builds with, what its tests run against (libvirt, QEMU, the
-# Ganeti htools it is compared with), with --bench the load generators
-# of `make bench` and glpsol (the scheduler's full MIP), and with --deb
+# what it builds with (clang for the fuzz targets), what its tests run
+# against (libvirt, QEMU, the Ganeti htools and glpsol it is compared
+# with), with --bench the load generators of `make bench`, and with --deb
 # what `make deb` builds and checks the packages with (debhelper,
-# lintian). Runs `apt-get update` only when
-# something is missing, so a second run does nothing. Not root: prints
+# lintian). Runs `apt-get update` only when something is missing, so a
+# second run does nothing. Not root: prints
 # the exact command to run and exits 1. --print lists the missing
 # packages and exits (0 when none are missing, 1 otherwise).
 set -eu
@@ -17,8 +17,8 @@ build_pkgs="gcc make pkg-config libvirt-dev libxml2-dev libglpk-dev
 	libcmocka-dev libssl-dev clang"
 run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
-	python3 python3-jsonschema python3-yaml util-linux"
-bench_pkgs="wrk hyperfine glpk-utils"
+	python3 python3-jsonschema python3-yaml util-linux glpk-utils"
+bench_pkgs="wrk hyperfine"
 deb_pkgs="debhelper dpkg-dev fakeroot lintian"
 
 want="$build_pkgs $run_pkgs"

@@ -108,6 +108,17 @@ e2e_testbed_up() {
 	return 0
 }
 
+# e2e_fincloud_up N PREFIX SUBNET [testbed options]: skips unless the
+# machine can hold a testbed and fincloud is built, then brings up N nodes
+# with the controller and agents (one TAP line); ends the test when they
+# do not come up
+e2e_fincloud_up() {
+	e2e_require_testbed
+	e2e_require_fincloud
+	e2e_testbed_up "$@" || exit 1
+	e2e_ok "testbed up $1 with controller and agents"
+}
+
 e2e_cleanup() {
 	local rc=$?
 	if [ -n "${E2E_DIR:-}" ]; then

@@ -9,12 +9,15 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-e2e_require_testbed
-e2e_require_fincloud
-e2e_testbed_up 3 fcm 10.250.14 || exit 1
-e2e_ok "testbed up 3 with controller and agents"
+e2e_fincloud_up 3 fcm 10.250.14
 
 f() { e2e_finctl "$@" >/dev/null; }
+# pick I: vm is the I-th VM, from the node it runs on, to the next node
+pick() {
+	vm=${ids[$1]}
+	from=$(e2e_nodes_of "$vm")
+	to=$((from % 3 + 1))
+}
 if f pool update default --cpu-ratio 4 --policy pack &&
 	f flavor create tiny --vcpus 1 --mem-mib 64 --disk-gib 1 &&
 	f tenant create loan; then
@@ -39,9 +42,7 @@ else
 fi
 
 # --- one migration through finctl
-vm=${ids[0]}
-from=$(e2e_nodes_of "$vm")
-to=$((from % 3 + 1))
+pick 0
 if out=$(e2e_finctl vm migrate "$vm" --to "node$to" --wait --timeout 120 2>&1); then
 	e2e_ok "finctl vm migrate --to node$to --wait"
 else
@@ -61,9 +62,7 @@ else
 fi
 
 # --- a migration that fails leaves the guest running where it was
-vm=${ids[1]}
-from=$(e2e_nodes_of "$vm")
-to=$((from % 3 + 1))
+pick 1
 bash "$TESTBED" libvirtd-stop "$to" --dir "$E2E_DIR/tb" >/dev/null 2>&1
 if out=$(e2e_finctl vm migrate "$vm" --to "node$to" --wait --timeout 120 2>&1); then
 	e2e_fail "a migration to a node whose libvirtd is down fails and says so" "$out"

@@ -9,10 +9,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-e2e_require_testbed
-e2e_require_fincloud
-e2e_testbed_up 3 fce 10.250.13 || exit 1
-e2e_ok "testbed up 3 with controller and agents"
+e2e_fincloud_up 3 fce 10.250.13
 
 f() { e2e_finctl "$@" >/dev/null; }
 # each node has the host's few cores: allow 4 vCPUs per core

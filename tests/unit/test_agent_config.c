@@ -93,6 +93,34 @@ static void test_flag_overrides_file(void **state)
 	config_free(cfg);
 }
 
+/* Every setting that names a file or a directory must be absolute. */
+static void test_paths_absolute(void **state)
+{
+	static const char *const keys[] = {
+		"storage_dir",	   "image_dir",	   "credential_file",
+		"join_token_file", "manifest_dir",
+	};
+	(void)state;
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(keys); i++) {
+		struct config *cfg = NULL;
+		struct agent_config *ac = NULL;
+		char text[128], want[256];
+
+		snprintf(text, sizeof(text), "node_name = n9\n%s = rel/x\n",
+			 keys[i]);
+		snprintf(want, sizeof(want),
+			 "t.conf:2: key '%s': expected an absolute path, got "
+			 "'rel/x'",
+			 keys[i]);
+		assert_int_equal(config_parse("t.conf", text, &cfg), 0);
+		assert_int_equal(agent_config_from(cfg, &ac), -1);
+		assert_null(ac);
+		assert_string_equal(err_msg(), want);
+		config_free(cfg);
+	}
+}
+
 /* Each bad file fails with its own file:line and reason. */
 static void test_bad_files(void **state)
 {
@@ -144,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_flag_overrides_file),
+		cmocka_unit_test(test_paths_absolute),
 		cmocka_unit_test(test_bad_files),
 	};
 

@@ -115,21 +115,40 @@ static void test_join_token(void **state)
 	"\",\"tenant\":\"infra\",\"vcpus\":1,\"mem_mib\":64,\"disk_gib\":1,"     \
 	"\"state\":\"running\"}"
 
+/* What agent_manifest_load() found in a directory. */
+struct loaded {
+	struct agent_vm_spec *specs;
+	struct agent_vm_error *errs;
+	size_t n, nerr;
+};
+
+/* Load the manifests of dir into *l, which must succeed. */
+static void load(const char *dir, struct loaded *l)
+{
+	memset(l, 0, sizeof(*l));
+	assert_int_equal(agent_manifest_load(dir, &l->specs, &l->n, &l->errs,
+					     &l->nerr),
+			 0);
+}
+
+static void loaded_free(struct loaded *l)
+{
+	free(l->specs);
+	free(l->errs);
+}
+
 static void test_manifests(void **state)
 {
 	struct dir *d = *state;
-	struct agent_vm_spec *specs = NULL;
-	struct agent_vm_error *errs = NULL;
-	size_t n = 0, nerr = 0;
+	struct loaded l;
 	char man[256];
 
 	/* A missing directory means no manifests. */
 	snprintf(man, sizeof(man), "%s/manifests", d->path);
-	assert_int_equal(agent_manifest_load(man, &specs, &n, &errs, &nerr), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(nerr, 0);
-	free(specs);
-	free(errs);
+	load(man, &l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.nerr, 0);
+	loaded_free(&l);
 
 	assert_int_equal(dir_create(man, 0755), 0);
 	put(man, "b.json", SPEC("2222", "infra.b"));
@@ -138,27 +157,25 @@ static void test_manifests(void **state)
 	put(man, "d.json", "not json");
 	put(man, "notes.txt", "ignored");
 	put(man, ".hidden.json", "ignored too");
-	assert_int_equal(agent_manifest_load(man, &specs, &n, &errs, &nerr), 0);
+	load(man, &l);
 	/* In file name order, bad files reported one each, others go on. */
-	assert_int_equal(n, 2);
-	assert_string_equal(specs[0].name, "infra.a");
-	assert_string_equal(specs[1].name, "infra.b");
-	assert_true(specs[0].from_manifest);
-	assert_int_equal(nerr, 2);
-	assert_string_equal(errs[0].name, "c.json");
-	assert_non_null(strstr(errs[0].error, "c.json: $.vm_id: expected a string"));
-	assert_string_equal(errs[1].name, "d.json");
-	assert_non_null(strstr(errs[1].error, "invalid JSON"));
-	free(specs);
-	free(errs);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.specs[0].name, "infra.a");
+	assert_string_equal(l.specs[1].name, "infra.b");
+	assert_true(l.specs[0].from_manifest);
+	assert_int_equal(l.nerr, 2);
+	assert_string_equal(l.errs[0].name, "c.json");
+	assert_non_null(
+		strstr(l.errs[0].error, "c.json: $.vm_id: expected a string"));
+	assert_string_equal(l.errs[1].name, "d.json");
+	assert_non_null(strstr(l.errs[1].error, "invalid JSON"));
+	loaded_free(&l);
 }
 
 static void test_manifest_too_big(void **state)
 {
 	struct dir *d = *state;
-	struct agent_vm_spec *specs = NULL;
-	struct agent_vm_error *errs = NULL;
-	size_t n = 0, nerr = 0;
+	struct loaded l;
 	char man[256];
 	char *big = malloc(AGENT_MANIFEST_MAX_BYTES + 2);
 
@@ -169,11 +186,10 @@ static void test_manifest_too_big(void **state)
 	assert_int_equal(dir_create(man, 0755), 0);
 	put(man, "big.json", big);
 	free(big);
-	assert_int_equal(agent_manifest_load(man, &specs, &n, &errs, &nerr), 0);
-	assert_int_equal(n, 0);
-	assert_int_equal(nerr, 1);
-	free(specs);
-	free(errs);
+	load(man, &l);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(l.nerr, 1);
+	loaded_free(&l);
 }
 
 int main(void)

@@ -75,6 +75,7 @@ static void test_check_types(void **state)
 		{"secs", "90", 0}, {"secs", "90s", 0}, {"secs", "5m", 0},
 		{"secs", "2h", 0}, {"secs", "0", -1}, {"secs", "abc", -1},
 		{"secs", "5d", -1}, {"secs", "-5", -1}, {"secs", "m", -1},
+		{"secs", "5ms", -1}, {"secs", "1hm", -1},
 		{"quota", "none", 0}, {"quota", "7", 0}, {"quota", "nine", -1},
 		{"up|down", "up", 0}, {"up|down", "do", -1},
 		{"up|down", "up|down", -1}, {"bogus", "x", -1},

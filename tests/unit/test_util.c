@@ -71,6 +71,26 @@ static void test_str(void **state)
 	assert_false(str_startswith("te", "test"));
 }
 
+static void test_str_table(void **state)
+{
+	static const char *const names[] = { "error", NULL, "info", "info" };
+	char **v = calloc(3, sizeof(*v));
+	(void)state;
+
+	assert_int_equal(str_index(names, FC_ARRAY_LEN(names), "error"), 0);
+	assert_int_equal(str_index(names, FC_ARRAY_LEN(names), "info"), 2);
+	assert_int_equal(str_index(names, FC_ARRAY_LEN(names), "inf"), -1);
+	assert_int_equal(str_index(names, FC_ARRAY_LEN(names), ""), -1);
+	assert_int_equal(str_index(names, 1, "info"), -1);
+	/* strv_free takes the first n strings and the array (leak-checked
+	 * under make asan), and NULL with 0. */
+	assert_non_null(v);
+	v[0] = strdup("a");
+	v[1] = strdup("b");
+	strv_free(v, 2);
+	strv_free(NULL, 0);
+}
+
 static void test_parse_numbers(void **state)
 {
 	int64_t i;
@@ -165,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_err_chain),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_str),
+		cmocka_unit_test(test_str_table),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_buf_cap),
