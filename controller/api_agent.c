@@ -1,7 +1,8 @@
 /* The agents' side of the API: registration with a join token, the
  * heartbeat / long-poll that hands each node its desired state, and
- * domain events. Marking silent nodes down is a background job (jobs.c). See
- * docs/agent-protocol.md. */
+ * domain events. What a heartbeat's domains settle (migrations, a VM on
+ * two nodes, orphans) is report.c's; marking silent nodes down is a
+ * background job (jobs.c). See docs/agent-protocol.md. */
 #include <sqlite3.h>
 
 #include "common/err.h"
@@ -12,6 +13,7 @@
 #include "controller/audit.h"
 #include "controller/ctrl.h"
 #include "controller/domname.h"
+#include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
@@ -261,14 +263,25 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 	return 0;
 }
 
+/* The tasks the node's agent reports ($.tasks): reboots end here, the
+ * agent's word on each migration goes into *results (n of them, the
+ * caller frees it) for report_settle(). 0, or -1 with the answer set. */
 static int heartbeat_tasks(struct api_ctx *c, const char *node,
-			   const cJSON *tasks)
+			   const cJSON *tasks, struct report_result **results,
+			   size_t *n)
 {
 	static const char *const keys[] = {"task_id", "state", "error", NULL};
 	const cJSON *t;
 	char path[JSON_PATH_MAX];
 	size_t i = 0;
 
+	*results = calloc((size_t)cJSON_GetArraySize(tasks) + 1,
+			  sizeof(**results));
+	*n = 0;
+	if (*results == NULL) {
+		api_err_internal(c, "reading the tasks");
+		return -1;
+	}
 	cJSON_ArrayForEach(t, tasks) {
 		const char *id, *state, *error;
 		enum task_state end;
@@ -283,6 +296,11 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 			api_err_field(c, "tasks");
 			return -1;
 		}
+		if (task_state_parse(state, &end) < 0 || end == TASK_PENDING) {
+			api_err(c, 400, "invalid_field", "tasks", "%s.state: "
+				"expected running, done or failed", path);
+			return -1;
+		}
 		rc = task_load(c->ctrl->st, id, &task);
 		if (rc < 0) {
 			api_err_internal(c, "reading a task");
@@ -292,7 +310,15 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 		    strcmp(task.source_host, node) != 0 ||
 		    (task.state != TASK_PENDING && task.state != TASK_RUNNING))
 			continue; /* finished or not this node's: ignore */
-		if (strcmp(state, "running") == 0) {
+		if (task.type == TASK_MIGRATE) {
+			struct report_result *r = &(*results)[(*n)++];
+
+			str_copy(r->task_id, sizeof(r->task_id), id);
+			r->state = end;
+			str_copy(r->error, sizeof(r->error), error);
+			continue;
+		}
+		if (end == TASK_RUNNING) {
 			/* refused when it already runs: nothing to do */
 			if (task_advance(c->ctrl->st, id, TASK_RUNNING, NULL) < 0) {
 				api_err_internal(c, "updating a task");
@@ -300,36 +326,11 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 			}
 			continue;
 		}
-		if (strcmp(state, "done") != 0 && strcmp(state, "failed") != 0) {
-			api_err(c, 400, "invalid_field", "tasks", "%s.state: "
-				"expected running, done or failed", path);
-			return -1;
-		}
-		end = strcmp(state, "done") == 0 ? TASK_DONE : TASK_FAILED;
 		if (task_end(c->ctrl->st, id, end,
 			     end == TASK_FAILED ? (error[0] ? error : "failed")
 						: "") < 0) {
 			api_err_internal(c, "updating a task");
 			return -1;
-		}
-		if (task.type == TASK_MIGRATE && end == TASK_DONE) {
-			sqlite3_stmt *s;
-
-			/* the claim moves with the VM */
-			s = api_stmt(c, "UPDATE vms SET host = ?, pool = (SELECT pool "
-				    "FROM hosts WHERE name = ?1), updated_ms = ? "
-				    "WHERE id = ?");
-			if (s == NULL)
-				return -1;
-			store_bind_text(s, 1, task.target_host);
-			sqlite3_bind_int64(s, 2, time_wall_ms());
-			store_bind_text(s, 3, task.vm_id);
-			if (api_step_done(c, s, "moving the VM") < 0)
-				return -1;
-			if (ctrl_bump_generation(c->ctrl, task.target_host) < 0) {
-				api_err_internal(c, "updating the target host");
-				return -1;
-			}
 		}
 		if (ctrl_bump_generation(c->ctrl, node) < 0) {
 			api_err_internal(c, "updating the host");
@@ -351,6 +352,93 @@ static int heartbeat_tasks(struct api_ctx *c, const char *node,
 	return 0;
 }
 
+/* Record the domains node reports ($.domains) as its last word
+ * (report.h). 0, or -1 with the answer set. */
+static int heartbeat_record(struct api_ctx *c, const char *node,
+			    const cJSON *domains)
+{
+	struct store *st = c->ctrl->st;
+	char path[JSON_PATH_MAX];
+	int64_t now = time_wall_ms();
+	const cJSON *d;
+	size_t i = 0;
+
+	if (report_start(st) < 0) {
+		api_err_internal(c, "recording domains");
+		return -1;
+	}
+	cJSON_ArrayForEach(d, domains) {
+		const char *id, *state, *name;
+
+		json_path_index(path, sizeof(path), "$.domains", i++);
+		if (json_get_string(d, path, "vm_id", true, NULL, &id) < 0 ||
+		    json_get_string(d, path, "name", false, "", &name) < 0 ||
+		    json_get_string(d, path, "state", true, NULL, &state) < 0) {
+			api_err_field(c, "domains");
+			return -1;
+		}
+		if (strlen(id) > 64 || strlen(name) > 255 || strlen(state) > 16) {
+			api_err(c, 400, "invalid_field", "domains", "%s: vm_id, "
+				"name or state is too long", path);
+			return -1;
+		}
+		if (report_domain(st, node, id, name, state, now) < 0) {
+			api_err_internal(c, "recording domains");
+			return -1;
+		}
+	}
+	if (report_finish(st, node) < 0) {
+		api_err_internal(c, "recording domains");
+		return -1;
+	}
+	return 0;
+}
+
+/* One domain node reports for VM id in libvirt state state: its usage
+ * and state when node is its host; a conflict flag when another node is
+ * (report_flag()); nothing when there is no such VM (an orphan, see
+ * report_orphans()). 0, or -1 with the answer set. */
+static int heartbeat_domain(struct api_ctx *c, const char *node,
+			    const char *id, const char *state, double cpu,
+			    int64_t balloon, int64_t disk)
+{
+	char host[NAME_MAX_LEN + 1], why[512];
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = api_find(c, "SELECT host FROM vms WHERE id = ?", id, &s,
+		      "reading a VM");
+	if (rc <= 0)
+		return rc;
+	str_copy(host, sizeof(host), store_col_text(s, 0));
+	sqlite3_reset(s);
+	if (strcmp(host, node) != 0) {
+		if (report_flag(c->ctrl, id, host, c->request_id) < 0) {
+			api_err_internal(c, "flagging a VM");
+			return -1;
+		}
+		return 0;
+	}
+	s = api_stmt(c, "UPDATE vms SET cpu_pct = ?, balloon_mib = ?, "
+		    "disk_alloc_bytes = ? WHERE id = ? AND host = ?");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_double(s, 1, cpu);
+	sqlite3_bind_int64(s, 2, balloon);
+	sqlite3_bind_int64(s, 3, disk);
+	store_bind_text(s, 4, id);
+	store_bind_text(s, 5, node);
+	if (api_step_done(c, s, "recording usage") < 0)
+		return -1;
+	rc = report_conflict(c->ctrl->st, id, node, why, sizeof(why));
+	if (rc < 0) {
+		api_err_internal(c, "reading the nodes' reports");
+		return -1;
+	}
+	return vm_set_state(c, node, id, vm_state_of(state),
+			    rc > 0 ? why : NULL);
+}
+
 static int heartbeat_domains(struct api_ctx *c, const char *node,
 			     const cJSON *domains, const cJSON *vm_errors,
 			     bool applied)
@@ -361,13 +449,6 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	sqlite3_stmt *s;
 	int rc;
 
-	/* a temporary table of what the node reports */
-	if (store_exec(c->ctrl->st, "CREATE TEMP TABLE IF NOT EXISTS seen("
-				    "id TEXT PRIMARY KEY, state TEXT)") < 0 ||
-	    store_exec(c->ctrl->st, "DELETE FROM temp.seen") < 0) {
-		api_err_internal(c, "recording domains");
-		return -1;
-	}
 	cJSON_ArrayForEach(d, domains) {
 		const char *id, *state;
 		double cpu;
@@ -384,26 +465,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 			api_err_field(c, "domains");
 			return -1;
 		}
-		s = api_stmt(c, "INSERT OR REPLACE INTO temp.seen(id, state) "
-			    "VALUES (?, ?)");
-		if (s == NULL)
-			return -1;
-		store_bind_text(s, 1, id);
-		store_bind_text(s, 2, state);
-		if (api_step_done(c, s, "recording domains") < 0)
-			return -1;
-		s = api_stmt(c, "UPDATE vms SET cpu_pct = ?, balloon_mib = ?, "
-			    "disk_alloc_bytes = ? WHERE id = ? AND host = ?");
-		if (s == NULL)
-			return -1;
-		sqlite3_bind_double(s, 1, cpu);
-		sqlite3_bind_int64(s, 2, balloon);
-		sqlite3_bind_int64(s, 3, disk);
-		store_bind_text(s, 4, id);
-		store_bind_text(s, 5, node);
-		if (api_step_done(c, s, "recording usage") < 0)
-			return -1;
-		if (vm_set_state(c, node, id, vm_state_of(state), NULL) < 0)
+		if (heartbeat_domain(c, node, id, state, cpu, balloon, disk) < 0)
 			return -1;
 	}
 	i = 0;
@@ -419,12 +481,17 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		if (vm_set_state(c, node, id, "failed", msg) < 0)
 			return -1;
 	}
+	if (report_orphans(c->ctrl, node, c->ctrl->cfg.orphan_grace_s * 1000,
+			   c->request_id) < 0) {
+		api_err_internal(c, "recording orphans");
+		return -1;
+	}
 	if (!applied)
 		return 0;
-	/* The node has applied its latest desired state: a deleted VM it no
-	 * longer reports is gone, and its claim is released. */
+	/* The node has applied its latest desired state: a deleted VM that
+	 * no node reports any more is gone, and its claim is released. */
 	s = api_stmt(c, "SELECT id FROM vms WHERE host = ? AND desired = 'deleted' "
-		    "AND id NOT IN (SELECT id FROM temp.seen)");
+		    "AND id NOT IN (SELECT vm_id FROM reports)");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, node);
@@ -453,18 +520,19 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	}
 	sqlite3_reset(s);
 	s = api_stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
-		    "AND id NOT IN (SELECT id FROM temp.seen)");
+		    "AND id NOT IN (SELECT vm_id FROM reports)");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, node);
 	if (api_step_done(c, s, "releasing deleted VMs") < 0)
 		return -1;
 	/* a VM the node should run but does not report, and that has no error
-	 * of its own, is (again) being built */
+	 * of its own, is (again) being built, unless it is migrating or
+	 * another node reports it */
 	s = api_stmt(c, "UPDATE vms SET state = 'pending', updated_ms = ? WHERE "
-		    "host = ? AND desired != 'deleted' AND state NOT IN "
-		    "('pending','failed') AND id NOT IN (SELECT id FROM temp.seen)"
-		    " AND id NOT IN (" TASK_SQL_MIGRATING ")");
+		    "host = ?2 AND desired != 'deleted' AND state NOT IN "
+		    "('pending','failed') AND id NOT IN (SELECT vm_id FROM "
+		    "reports) AND id NOT IN (" TASK_SQL_MIGRATING ")");
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, time_wall_ms());
@@ -472,13 +540,61 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	return api_step_done(c, s, "updating missing VMs");
 }
 
-/* The VMs of node, as its desired state lists them, into vms. 0, or -1
- * with err_set(). */
+/* What a heartbeat of node says, in its transaction: with status ok
+ * (ok) its domains become its report; the tasks, then the migrations
+ * settled from the reports, then each domain's VM. applied: the node has
+ * applied its latest desired state (see heartbeat_domains()). 0, or -1
+ * with the answer set. */
+static int heartbeat_apply(struct api_ctx *c, const char *node,
+			   const cJSON *domains, const cJSON *tasks,
+			   const cJSON *vm_errors, bool ok, bool applied)
+{
+	struct report_result *results = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	if ((ok && heartbeat_record(c, node, domains) < 0) ||
+	    heartbeat_tasks(c, node, tasks, &results, &n) < 0)
+		goto out;
+	if (report_settle(c->ctrl, node, results, n, c->request_id) < 0) {
+		api_err_internal(c, "settling migrations");
+		goto out;
+	}
+	ret = heartbeat_domains(c, node, domains, vm_errors, applied && ok);
+out:
+	free(results);
+	return ret;
+}
+
+/* name if it is a valid name, else "orphan" (an orphan's name is the
+ * agent's, unchecked). */
+static const char *valid_or_orphan(const char *name)
+{
+	return name_validate("domain", name) == 0 ? name : "orphan";
+}
+
+/* The VMs of node, as its desired state lists them, into vms: those
+ * placed on it, except one that another node reports active (it is not
+ * handed to a second node; report.h); every deleted VM the node reports,
+ * wherever it is placed, for the node to destroy its copy; and, deleted,
+ * the orphans it was told to destroy (REPORT_SQL_DESTROY: the agent
+ * destroys by vm_id, so their tenant, the name's first part, and sizes
+ * only have to make a valid spec). 0, or -1 with err_set(). */
 static int desired_vms(struct store *st, const char *node, cJSON *vms)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
-				     "mem_mib, disk_gib, desired FROM vms "
-				     "WHERE host = ? ORDER BY seq");
+				     "mem_mib, disk_gib, desired, 0, seq FROM "
+				     "vms v WHERE (host = ?1 AND (desired = "
+				     "'deleted' OR NOT EXISTS (SELECT 1 FROM "
+				     "reports r WHERE r.vm_id = v.id AND r.host "
+				     "!= ?1 AND r.state IN " REPORT_SQL_ACTIVE
+				     "))) OR (host != ?1 AND desired = 'deleted'"
+				     " AND EXISTS (SELECT 1 FROM reports r WHERE "
+				     "r.vm_id = v.id AND r.host = ?1)) UNION ALL "
+				     "SELECT vm_id, name, substr(name, 1, "
+				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
+				     "1, 'deleted', 1, NULL FROM ("
+				     REPORT_SQL_DESTROY ") ORDER BY 10");
 	int rc = SQLITE_ERROR;
 
 	if (s == NULL)
@@ -486,14 +602,21 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 	store_bind_text(s, 1, node);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		cJSON *v = cJSON_CreateObject();
+		const char *tenant = store_col_text(s, 2);
 		char dom[DOMNAME_SIZE];
 
-		/* names in the store are valid, so the name always fits */
-		domname_format(store_col_text(s, 2), store_col_text(s, 1), dom,
-			       sizeof(dom));
+		if (sqlite3_column_int(s, 8)) {
+			str_copy(dom, sizeof(dom),
+				 valid_or_orphan(store_col_text(s, 1)));
+			tenant = valid_or_orphan(tenant);
+		} else {
+			/* names in the store are valid: the name fits */
+			domname_format(tenant, store_col_text(s, 1), dom,
+				       sizeof(dom));
+		}
 		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
 		cJSON_AddStringToObject(v, "name", dom);
-		cJSON_AddStringToObject(v, "tenant", store_col_text(s, 2));
+		cJSON_AddStringToObject(v, "tenant", tenant);
 		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
 			cJSON_AddNullToObject(v, "group");
 		else
@@ -580,7 +703,8 @@ static bool agent_owns(struct api_ctx *c, const char *node)
 void h_agent_heartbeat(struct api_ctx *c)
 {
 	/* "migrations" (the agent's migration journal) is accepted and not
-	 * read yet */
+	 * read: migrations settle from the domains each node reports
+	 * (report.h), journal or not */
 	static const char *const keys[] = {"generation_seen", "status",
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
@@ -670,9 +794,8 @@ void h_agent_heartbeat(struct api_ctx *c)
 			return;
 		}
 	}
-	if (heartbeat_tasks(c, node, tasks) < 0 ||
-	    heartbeat_domains(c, node, domains, vm_errors,
-			      seen >= gen && strcmp(status, "ok") == 0) < 0)
+	if (heartbeat_apply(c, node, domains, tasks, vm_errors,
+			    strcmp(status, "ok") == 0, seen >= gen) < 0)
 		return;
 	if (store_commit(c->ctrl->st) < 0) {
 		c->tx_open = false;

@@ -11,6 +11,7 @@
 #include "controller/api.h"
 #include "controller/audit.h"
 #include "controller/eta.h"
+#include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/store.h"
 
@@ -698,8 +699,10 @@ static int metrics_store(struct store *st, struct buf *b)
 		goto out;
 	buf_puts(b, "# HELP fincloud_vms VMs by state.\n"
 		    "# TYPE fincloud_vms gauge\n");
-	ret = metrics_counts(st, b, "SELECT state, count(*) FROM vms GROUP BY "
-				    "state ORDER BY state", "fincloud_vms");
+	if (metrics_counts(st, b, "SELECT state, count(*) FROM vms GROUP BY "
+				  "state ORDER BY state", "fincloud_vms") < 0)
+		goto out;
+	ret = report_metrics(st, b);
 out:
 	return ret;
 }

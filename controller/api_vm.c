@@ -11,6 +11,7 @@
 #include "controller/api.h"
 #include "controller/domname.h"
 #include "controller/place.h"
+#include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
@@ -416,7 +417,38 @@ void h_vm_create(struct api_ctx *c)
 	snprintf(c->location, sizeof(c->location), "/v1/vms/%s", id);
 }
 
-/* Set the desired state of the loaded VM. */
+/* 0 when VM vm has no migration or reboot in progress (or, with
+ * migrations_only, no migration); -1 with the answer set (409 naming the
+ * task when it has, 500 when that cannot be read). */
+static int vm_idle(struct api_ctx *c, const char *vm, bool migrations_only)
+{
+	char id[TASK_ID_LEN];
+	struct task t;
+	bool busy;
+	int rc;
+
+	if (task_vm_busy(c->ctrl->st, vm, &busy, id) < 0) {
+		api_err_internal(c, "reading the VM's tasks");
+		return -1;
+	}
+	if (!busy)
+		return 0;
+	rc = task_load(c->ctrl->st, id, &t);
+	if (rc < 0) {
+		api_err_internal(c, "reading the VM's tasks");
+		return -1;
+	}
+	if (rc > 0 || (migrations_only && t.type != TASK_MIGRATE))
+		return 0;
+	api_err(c, 409, "busy", NULL, "VM '%s' has a %s in progress (task %s): "
+		"wait for it to end ('finctl task show %s')", vm,
+		task_type_name(t.type), id, id);
+	return -1;
+}
+
+/* Set the desired state of the loaded VM. A delete waits for no
+ * migration: it is refused while one is in flight (the VM may be landing
+ * on its target), a stop or start goes with the VM wherever it lands. */
 static void vm_set_desired(struct api_ctx *c, const char *desired)
 {
 	struct vm_row v;
@@ -430,6 +462,8 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 			id);
 		return;
 	}
+	if (strcmp(desired, "deleted") == 0 && vm_idle(c, id, true) < 0)
+		return;
 	if (strcmp(v.desired, desired) != 0) {
 		s = api_stmt(c, "UPDATE vms SET desired = ?, updated_ms = ?, "
 			    "state = CASE WHEN ?1 = 'deleted' THEN 'deleting' "
@@ -442,7 +476,8 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 		if (api_step_done(c, s, "updating the VM") < 0)
 			return;
 		if (strcmp(desired, "deleted") == 0 &&
-		    task_cancel_vm(c->ctrl->st, id, "the VM was deleted") < 0) {
+		    (task_cancel_vm(c->ctrl->st, id, "the VM was deleted") < 0 ||
+		     report_bump_reporters(c->ctrl, id) < 0)) {
 			api_err_internal(c, "cancelling the VM's tasks");
 			return;
 		}
@@ -519,23 +554,6 @@ void h_task_list(struct api_ctx *c)
 	api_page_close(c, &pg);
 }
 
-/* 0 when VM vm has no migration or reboot in progress; -1 with the
- * answer set (409 when it has, 500 when that cannot be read). */
-static int vm_idle(struct api_ctx *c, const char *vm)
-{
-	bool busy;
-
-	if (task_vm_busy(c->ctrl->st, vm, &busy) < 0) {
-		api_err_internal(c, "reading the VM's tasks");
-		return -1;
-	}
-	if (busy) {
-		api_err(c, 409, "busy", NULL, "VM '%s' has a task in progress: "
-			"wait for it ('finctl task list --vm %s')", vm, vm);
-		return -1;
-	}
-	return 0;
-}
 
 void h_vm_reboot(struct api_ctx *c)
 {
@@ -552,7 +570,7 @@ void h_vm_reboot(struct api_ctx *c)
 			"'finctl vm start'", v.id, v.state, v.desired);
 		return;
 	}
-	if (vm_idle(c, v.id) < 0)
+	if (vm_idle(c, v.id, false) < 0)
 		return;
 	t.vm_id = v.id;
 	t.tenant = v.tenant;
@@ -588,7 +606,7 @@ void h_vm_migrate(struct api_ctx *c)
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted", id);
 		return;
 	}
-	if (vm_idle(c, id) < 0)
+	if (vm_idle(c, id, false) < 0)
 		return;
 	if (want && strcmp(want, host) == 0) {
 		api_err(c, 400, "invalid_field", "target_host",

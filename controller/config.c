@@ -5,7 +5,7 @@
 static const char *const known_keys[] = {
 	"listen_address", "listen_port", "database", "state_dir",
 	"heartbeat_timeout", "heartbeat_interval", "sample_interval",
-	"max_body", "tls_cert", "tls_key", "log_level", NULL,
+	"orphan_grace", "max_body", "tls_cert", "tls_key", "log_level", NULL,
 };
 
 static int get_path(const struct config *cfg, const char *key,
@@ -44,6 +44,8 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 			   &out->heartbeat_interval_s) < 0 ||
 	    config_get_int(cfg, "sample_interval", 1, 3600, 10,
 			   &out->sample_interval_s) < 0 ||
+	    config_get_int(cfg, "orphan_grace", 1, 7 * 86400, 600,
+			   &out->orphan_grace_s) < 0 ||
 	    config_get_int(cfg, "max_body", 1024, 64 << 20, 1 << 20,
 			   &out->max_body) < 0 ||
 	    get_path(cfg, "tls_cert", "", out->tls_cert,

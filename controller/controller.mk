@@ -12,7 +12,7 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/api_agent.c controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
-	controller/task.c controller/domname.c
+	controller/task.c controller/domname.c controller/report.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
@@ -40,4 +40,5 @@ $(eval $(call unit_test,test_ctrl_api,tests/unit/test_ctrl_api.c tests/unit/ctrl
 $(eval $(call unit_test,test_ctrl_model,tests/unit/test_ctrl_model.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_ctrl,tests/unit/test_ctrl_ctrl.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -43,6 +43,7 @@ struct ctrl_config {
 	int64_t heartbeat_timeout_s;
 	int64_t heartbeat_interval_s;
 	int64_t sample_interval_s;
+	int64_t orphan_grace_s;  /* a domain without a VM lives this long */
 	int64_t max_body;
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];

@@ -185,13 +185,14 @@ static void usage(FILE *f)
 		"                           [--listen-address A] [--listen-port P]\n"
 		"                           [--database FILE] [--state-dir DIR]\n"
 		"                           [--heartbeat-timeout S] [--heartbeat-interval S]\n"
-		"                           [--sample-interval S] [--max-body BYTES]\n"
+		"                           [--sample-interval S] [--orphan-grace S]\n"
+		"                           [--max-body BYTES]\n"
 		"                           [--tls-cert FILE --tls-key FILE] [--log-level L]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
 		"state_dir, heartbeat_timeout, heartbeat_interval, sample_interval,\n"
-		"max_body, tls_cert, tls_key, log_level); each has a flag (the key\n"
+		"orphan_grace, max_body, tls_cert, tls_key, log_level); each has a flag (the key\n"
 		"with '-' for '_') that overrides it.\n"
 		"\n"
 		"  --check-config   validate the configuration and exit: 0 when it\n"
@@ -215,23 +216,25 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 'C'},
-		{"listen-address", required_argument, NULL, 'a'},
-		{"listen-port", required_argument, NULL, 'p'},
-		{"database", required_argument, NULL, 'd'},
-		{"state-dir", required_argument, NULL, 's'},
-		{"heartbeat-timeout", required_argument, NULL, 't'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"heartbeat-interval", required_argument, NULL, 'i'},
-		{"sample-interval", required_argument, NULL, 'S'},
-		{"max-body", required_argument, NULL, 'm'},
-		{"tls-cert", required_argument, NULL, 'T'},
-		{"tls-key", required_argument, NULL, 'K'},
+		/* 'k': a setting; its key is the flag's name with '_' for '-' */
+		{"listen-address", required_argument, NULL, 'k'},
+		{"listen-port", required_argument, NULL, 'k'},
+		{"database", required_argument, NULL, 'k'},
+		{"state-dir", required_argument, NULL, 'k'},
+		{"heartbeat-timeout", required_argument, NULL, 'k'},
+		{"log-level", required_argument, NULL, 'k'},
+		{"heartbeat-interval", required_argument, NULL, 'k'},
+		{"sample-interval", required_argument, NULL, 'k'},
+		{"orphan-grace", required_argument, NULL, 'k'},
+		{"max-body", required_argument, NULL, 'k'},
+		{"tls-cert", required_argument, NULL, 'k'},
+		{"tls-key", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
-	struct { const char *key, *value; } sets[16];
+	struct { char key[32]; const char *value; } sets[16];
 	size_t nsets = 0;
 	bool check = false;
 	struct config *cfg = NULL;
@@ -239,32 +242,25 @@ int main(int argc, char **argv)
 	char *cert = NULL, *key = NULL;
 	struct jobs jobs = {0};
 	unsigned flags;
-	int opt, rc = 1;
+	int opt, idx = 0, rc = 1;
 
-	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		const char *k = NULL;
-
+	while ((opt = getopt_long(argc, argv, "c:h", opts, &idx)) != -1) {
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'C': check = true; break;
-		case 'a': k = "listen_address"; break;
-		case 'p': k = "listen_port"; break;
-		case 'd': k = "database"; break;
-		case 's': k = "state_dir"; break;
-		case 't': k = "heartbeat_timeout"; break;
-		case 'l': k = "log_level"; break;
-		case 'i': k = "heartbeat_interval"; break;
-		case 'S': k = "sample_interval"; break;
-		case 'm': k = "max_body"; break;
-		case 'T': k = "tls_cert"; break;
-		case 'K': k = "tls_key"; break;
+		case 'k':
+			if (nsets == FC_ARRAY_LEN(sets))
+				break;
+			str_copy(sets[nsets].key, sizeof(sets[0].key),
+				 opts[idx].name);
+			for (char *p = sets[nsets].key; *p; p++)
+				if (*p == '-')
+					*p = '_';
+			sets[nsets++].value = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fincloud-controller %s\n", version_str()); return 0;
 		default: usage(stderr); return 2;
-		}
-		if (k && nsets < FC_ARRAY_LEN(sets)) {
-			sets[nsets].key = k;
-			sets[nsets++].value = optarg;
 		}
 	}
 	if (optind < argc) {

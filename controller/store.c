@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -217,6 +218,18 @@ static const char *const migrations[] = {
 	" '0000000000000000000000000000000000000000000000000000000000000000'"
 	" WHERE NOT EXISTS (SELECT 1 FROM audit)"
 	" AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'audit_head');",
+
+	/* 6: the fincloud domains each node listed in its last heartbeat
+	 * (controller/report.h): where a VM runs, as the nodes say, beside
+	 * where the vms table places it. orphan_ms: when the row was first
+	 * seen without a VM behind it (NULL while there is one); destroy_ms:
+	 * when its node was told to destroy it. */
+	"CREATE TABLE reports("
+	" host TEXT NOT NULL, vm_id TEXT NOT NULL, name TEXT NOT NULL,"
+	" state TEXT NOT NULL, seen_ms INTEGER NOT NULL,"
+	" orphan_ms INTEGER, destroy_ms INTEGER,"
+	" PRIMARY KEY(host, vm_id)) WITHOUT ROWID;"
+	"CREATE INDEX reports_vm ON reports(vm_id);",
 };
 
 int store_schema_version(void)
@@ -437,6 +450,39 @@ int store_row(struct store *st, sqlite3_stmt *s, const char *what)
 	if (rc != SQLITE_ROW)
 		sqlite3_reset(s);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE)
+		store_err(st, what);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_rows_end(struct store *st, sqlite3_stmt *s, int rc,
+		   struct buf *rows, const char *what)
+{
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		store_err(st, what);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	buf_free(rows);
+	return -1;
+}
+
+int store_run(struct store *st, const char *sql, const char *key,
+	      const char *what)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, key);
+	return store_done(st, s, what);
 }
 
 int store_find(struct store *st, const char *sql, const char *key,

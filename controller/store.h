@@ -25,6 +25,7 @@
 #include "common/fc.h"
 
 struct store;
+struct buf;
 
 /* The newest schema version the code knows (PRAGMA user_version). */
 int store_schema_version(void);
@@ -70,6 +71,22 @@ const char *store_col_text(sqlite3_stmt *s, int i);
  * naming what when it fails (s is reset in both). A failure is never "no
  * row". */
 int store_row(struct store *st, sqlite3_stmt *s, const char *what);
+
+/* Step the bound statement s, which yields no row, and reset it: 0, or
+ * -1 with err_set() naming what. */
+int store_done(struct store *st, sqlite3_stmt *s, const char *what);
+
+/* End a loop that stepped s (its last result rc) collecting rows into
+ * rows: s is reset; 0 when the loop ran to its end (rc is SQLITE_DONE);
+ * else -1 with rows freed and, for a failed step, err_set() naming what
+ * (a loop that broke off on SQLITE_ROW has set its own error). */
+int store_rows_end(struct store *st, sqlite3_stmt *s, int rc,
+		   struct buf *rows, const char *what);
+
+/* Run the cached statement sql (it yields no row) with key bound to ?1:
+ * 0, or -1 with err_set() naming what. */
+int store_run(struct store *st, const char *sql, const char *key,
+	      const char *what);
 
 /* Run the cached statement sql with key bound to ?1 and step it once:
  * 1 with *s on its first row (the caller reads it, then resets *s), 0

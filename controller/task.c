@@ -114,20 +114,6 @@ bool task_vm_outcome(enum task_type type, const char *vm_state,
 	return false;
 }
 
-/* Step s, which must finish: 0, or -1 with err_set() naming what. */
-static int task_step_done(struct store *st, sqlite3_stmt *s, const char *what)
-{
-	int rc = sqlite3_step(s);
-
-	if (rc != SQLITE_DONE) {
-		store_err(st, what);
-		sqlite3_reset(s);
-		return -1;
-	}
-	sqlite3_reset(s);
-	return 0;
-}
-
 int task_create(struct store *st, const struct task_new *t,
 		char id[TASK_ID_LEN])
 {
@@ -149,7 +135,7 @@ int task_create(struct store *st, const struct task_new *t,
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_int64(s, 8 + i, t->req[i]);
 	sqlite3_bind_int64(s, 11, time_wall_ms());
-	return task_step_done(st, s, "recording a task");
+	return store_done(st, s, "recording a task");
 }
 
 /* The columns task_rows() reads, in the order of struct task. */
@@ -186,23 +172,15 @@ static int task_rows(struct store *st, sqlite3_stmt *s, struct task **out,
 	int rc;
 
 	buf_init(&rows, 0);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (task_row(s, &t) < 0 ||
 		    buf_append(&rows, &t, sizeof(t)) < 0)
-			goto fail;
-	}
-	if (rc != SQLITE_DONE) {
-		store_err(st, "reading tasks");
-		goto fail;
-	}
-	sqlite3_reset(s);
+			break;
+	if (store_rows_end(st, s, rc, &rows, "reading tasks") < 0)
+		return -1;
 	*n = rows.len / sizeof(t);
 	*out = (struct task *)(void *)rows.data; /* malloc'd: aligned */
 	return 0;
-fail:
-	sqlite3_reset(s);
-	buf_free(&rows);
-	return -1;
 }
 
 int task_load(struct store *st, const char *id, struct task *out)
@@ -247,7 +225,7 @@ static int task_move(struct store *st, const char *id, enum task_type type,
 	sqlite3_bind_int64(s, 3, time_wall_ms());
 	store_bind_text(s, 4, id);
 	store_bind_text(s, 5, task_state_name(from));
-	if (task_step_done(st, s, "updating a task") < 0)
+	if (store_done(st, s, "updating a task") < 0)
 		return -1;
 	if (sqlite3_changes(store_db(st)) == 0) {
 		err_set("task '%.40s' is no longer %s", id,
@@ -379,10 +357,11 @@ int task_set_progress(struct store *st, const char *id, const char *progress)
 	store_bind_text(s, 1, progress);
 	sqlite3_bind_int64(s, 2, time_wall_ms());
 	store_bind_text(s, 3, id);
-	return task_step_done(st, s, "recording a task's progress");
+	return store_done(st, s, "recording a task's progress");
 }
 
-int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
+int task_vm_busy(struct store *st, const char *vm_id, bool *busy,
+		 char task_id[TASK_ID_LEN])
 {
 	struct task *list = NULL;
 	size_t n = 0;
@@ -390,11 +369,40 @@ int task_vm_busy(struct store *st, const char *vm_id, bool *busy)
 	*busy = false;
 	if (task_open_list(st, vm_id, &list, &n) < 0)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (task_for_agent(list[i].type))
+	for (size_t i = 0; i < n && !*busy; i++)
+		if (task_for_agent(list[i].type)) {
 			*busy = true;
+			if (task_id)
+				str_copy(task_id, TASK_ID_LEN, list[i].id);
+		}
 	free(list);
 	return 0;
+}
+
+bool task_settle_migration(enum task_state state, bool from_source,
+			   enum task_state agent, enum task_seen src,
+			   enum task_seen dst, enum task_state *to)
+{
+	if (state != TASK_PENDING && state != TASK_RUNNING)
+		return false;
+	if (dst == TASK_SEEN_RUNNING && src == TASK_SEEN_ABSENT)
+		*to = TASK_DONE;
+	else if (dst == TASK_SEEN_RUNNING && src == TASK_SEEN_RUNNING)
+		return false;
+	else if (agent == TASK_DONE)
+		*to = TASK_DONE;
+	else if (agent == TASK_FAILED &&
+		 (src != TASK_SEEN_ABSENT || state == TASK_PENDING))
+		*to = TASK_FAILED;
+	else if (from_source && agent == TASK_PENDING &&
+		 state == TASK_RUNNING && src != TASK_SEEN_ABSENT &&
+		 dst == TASK_SEEN_ABSENT)
+		*to = TASK_FAILED;
+	else if (agent == TASK_RUNNING && state == TASK_PENDING)
+		*to = TASK_RUNNING;
+	else
+		return false;
+	return true;
 }
 
 int task_load_watch(struct store *st, const char *id, struct task *out,
@@ -447,13 +455,8 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 		if (buf_append(&rows, &o, sizeof(o)) < 0)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		store_err(st, "reading the host's tasks");
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		buf_free(&rows);
+	if (store_rows_end(st, s, rc, &rows, "reading the host's tasks") < 0)
 		return -1;
-	}
 	*n = rows.len / sizeof(o);
 	*out = (struct task_order *)(void *)rows.data; /* malloc'd: aligned */
 	return 0;

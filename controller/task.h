@@ -134,8 +134,41 @@ int task_recover_runs(struct store *st, const char *why);
 int task_set_progress(struct store *st, const char *id, const char *progress);
 
 /* Whether VM vm_id has an open agent task (a migration or a reboot):
- * 0 with *busy, or -1 with err_set(). */
-int task_vm_busy(struct store *st, const char *vm_id, bool *busy);
+ * 0 with *busy and, when busy and task_id is not NULL, the oldest such
+ * task's id in task_id; or -1 with err_set(). */
+int task_vm_busy(struct store *st, const char *vm_id, bool *busy,
+		 char task_id[TASK_ID_LEN]);
+
+/* What one node's last report says of one VM (see report.h): not listed,
+ * listed in a state other than running (paused, shut off...), or
+ * running (libvirt's running or blocked). */
+enum task_seen { TASK_SEEN_ABSENT, TASK_SEEN_PRESENT, TASK_SEEN_RUNNING };
+
+/* Pure. How an open migration settles from what its nodes report: state
+ * is the task's (pending or running); from_source says whether this is a
+ * heartbeat of the task's source; agent is what the source's agent says
+ * of the task in it (TASK_RUNNING, TASK_DONE, TASK_FAILED), or
+ * TASK_PENDING when it says nothing (always so in another node's
+ * heartbeat); src and dst are what the source and the target last
+ * reported of the VM. The state to move the task to into *to and true,
+ * or false to leave it as it is. The rules:
+ *   - the target runs the VM and the source no longer lists it: done,
+ *     whatever the agent says (it may have lost the task in a restart);
+ *   - both run it: nothing moves (the VM is flagged, report.c);
+ *   - the agent says done: done (the VM's record follows it; a source
+ *     that still runs it then shows as a conflict, never as a second
+ *     record);
+ *   - the agent says failed: failed while the source still lists the VM
+ *     or the task never started; a running task whose VM left the source
+ *     waits for the target's report instead (libvirt may have finished
+ *     the migration the agent lost);
+ *   - the source's agent no longer mentions a running task (it was
+ *     restarted and journalled it, never to run it again), the source
+ *     still lists the VM and the target does not: failed, the VM stayed;
+ *   - the agent says running: running, from pending. */
+bool task_settle_migration(enum task_state state, bool from_source,
+			   enum task_state agent, enum task_seen src,
+			   enum task_seen dst, enum task_state *to);
 
 /* The VMs with a migration in flight (an open migrate task), as an SQL
  * subquery for a statement on vms ("id NOT IN (" TASK_SQL_MIGRATING ")"):

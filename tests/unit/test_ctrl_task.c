@@ -3,7 +3,8 @@
  * states, written out here independently of task.c; the same moves made
  * on stored tasks (allowed ones change the row, refused ones leave it);
  * and the operations built on them: supersede, cancel, the VM-state
- * outcomes, recovery of runs, progress and the busy check; and the
+ * outcomes, recovery of runs, progress and the busy check; how a
+ * migration settles from its nodes' reports; and the
  * reads of tasks: a host's orders, a migration as a run watches it, the
  * API's task object and list. */
 #include <sqlite3.h>
@@ -322,15 +323,16 @@ static void test_progress_and_busy(void **state)
 	sqlite3_finalize(s);
 
 	new_task(f, TASK_START, "v1", id);
-	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy, NULL), 0);
 	assert_false(busy); /* a lifecycle task does not make it busy */
 	new_task(f, TASK_MIGRATE, "v1", mig);
-	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy, id), 0);
 	assert_true(busy);
-	assert_int_equal(task_vm_busy(f->st, "v2", &busy), 0);
+	assert_string_equal(id, mig); /* the task a 409 names */
+	assert_int_equal(task_vm_busy(f->st, "v2", &busy, NULL), 0);
 	assert_false(busy);
 	assert_int_equal(task_end(f->st, mig, TASK_FAILED, "x"), 0);
-	assert_int_equal(task_vm_busy(f->st, "v1", &busy), 0);
+	assert_int_equal(task_vm_busy(f->st, "v1", &busy, NULL), 0);
 	assert_false(busy);
 }
 
@@ -454,6 +456,72 @@ static void test_json_and_list(void **state)
 	assert_int_equal(task_find_json(f->st, mig, &o), -1);
 }
 
+/* How a migration settles from its nodes' reports, every case written
+ * out: (task state, heartbeat of the source?, agent's word, source,
+ * target) -> the move, or none. */
+static void test_settle_migration(void **state)
+{
+	static const enum task_state P = TASK_PENDING, R = TASK_RUNNING,
+				     D = TASK_DONE, F = TASK_FAILED;
+	static const enum task_seen A = TASK_SEEN_ABSENT,
+				    S = TASK_SEEN_PRESENT,
+				    U = TASK_SEEN_RUNNING;
+	static const struct {
+		enum task_state state;
+		bool from_source;
+		enum task_state agent;
+		enum task_seen src, dst;
+		bool moves;
+		enum task_state to;
+	} cases[] = {
+		/* the target runs it, the source no longer has it: done,
+		 * even when the agent lost the task or says it failed */
+		{R, true, P, A, U, true, D},  {P, false, P, A, U, true, D},
+		{R, true, F, A, U, true, D},  {R, true, R, A, U, true, D},
+		{R, false, P, A, U, true, D},
+		/* both run it: nothing moves, whatever the agent says */
+		{R, true, D, U, U, false, P}, {R, true, F, U, U, false, P},
+		{R, true, P, U, U, false, P}, {R, false, P, U, U, false, P},
+		/* the agent's done is believed */
+		{R, true, D, A, A, true, D},  {R, true, D, U, A, true, D},
+		{P, true, D, A, S, true, D},
+		/* failed while the source still has it, or never started */
+		{R, true, F, U, A, true, F},  {R, true, F, S, S, true, F},
+		{P, true, F, A, A, true, F},
+		/* failed, but the VM left the source: wait for the target */
+		{R, true, F, A, A, false, P}, {R, true, F, A, S, false, P},
+		/* the source's agent forgot a running task (a restart), the
+		 * VM is still there and not on the target: failed */
+		{R, true, P, U, A, true, F},  {R, true, P, S, A, true, F},
+		/* ... but not while the target holds an incoming copy, nor
+		 * from the target's heartbeat, nor for a pending task */
+		{R, true, P, U, S, false, P}, {R, false, P, U, A, false, P},
+		{P, true, P, U, A, false, P},
+		/* running reported */
+		{P, true, R, U, A, true, R},  {R, true, R, U, S, false, P},
+		{R, true, R, U, A, false, P},
+		/* nothing conclusive */
+		{R, true, P, A, A, false, P}, {R, false, P, A, S, false, P},
+		/* a final task never moves */
+		{D, true, D, A, U, false, P}, {F, true, F, U, A, false, P},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		enum task_state to = TASK_PENDING;
+		bool moves = task_settle_migration(
+			cases[i].state, cases[i].from_source, cases[i].agent,
+			cases[i].src, cases[i].dst, &to);
+
+		if (moves != cases[i].moves || (moves && to != cases[i].to))
+			fail_msg("case %zu: moves %d to %s", i, moves,
+				 task_state_name(to));
+		/* every move it asks for is one the table allows */
+		if (moves)
+			assert_true(task_may(TASK_MIGRATE, cases[i].state, to));
+	}
+}
+
 /* Every test on a fresh store. */
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
@@ -462,6 +530,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_settle_migration),
 		STORE_TEST(test_create),
 		STORE_TEST(test_stored_moves),
 		STORE_TEST(test_end),

@@ -1,0 +1,444 @@
+/* What the nodes report and what it settles (see report.h). */
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/audit.h"
+#include "controller/report.h"
+#include "controller/store.h"
+
+/* An id or a host name as report_ids() collects them. */
+typedef char report_id[TASK_ID_LEN > NAME_MAX_LEN + 1 ? TASK_ID_LEN
+						     : NAME_MAX_LEN + 1];
+
+/* Step s (bound, one text column) to its end, collecting the column into
+ * *out (an array of *n; the caller frees it, also when *n is 0); s is
+ * reset. 0 or -1. Collecting first lets the caller write the tables the
+ * statement reads. */
+static int report_ids(struct store *st, sqlite3_stmt *s, report_id **out,
+		      size_t *n)
+{
+	struct buf rows;
+	report_id id;
+	int rc;
+
+	buf_init(&rows, 0);
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		str_copy(id, sizeof(id), store_col_text(s, 0));
+		if (buf_append(&rows, id, sizeof(id)) < 0)
+			break;
+	}
+	if (store_rows_end(st, s, rc, &rows, "reading the nodes' reports") < 0)
+		return -1;
+	*n = rows.len / sizeof(id);
+	*out = (report_id *)(void *)rows.data; /* malloc'd: aligned */
+	return 0;
+}
+
+/* report_ids() of the cached statement sql with key bound to ?1. */
+static int report_ids_of(struct store *st, const char *sql, const char *key,
+			 report_id **out, size_t *n)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, key);
+	return report_ids(st, s, out, n);
+}
+
+/* Audit action on target "host:node/vm:vm_id". */
+static int report_audit(struct store *st, const char *action,
+			const char *node, const char *vm_id,
+			const char *request_id)
+{
+	char target[128];
+
+	snprintf(target, sizeof(target), "host:%.63s/vm:%.40s", node, vm_id);
+	return audit_event(st, action, target, request_id);
+}
+
+int report_start(struct store *st)
+{
+	if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS report_seen("
+			   "id TEXT PRIMARY KEY)") < 0 ||
+	    store_exec(st, "DELETE FROM temp.report_seen") < 0)
+		return err_prefix("recording domains");
+	return 0;
+}
+
+int report_domain(struct store *st, const char *node, const char *vm_id,
+		  const char *name, const char *state, int64_t now_ms)
+{
+	const char *const text[] = {node, vm_id, name, state};
+	sqlite3_stmt *s = store_stmt(st, "INSERT INTO reports(host, vm_id, "
+				     "name, state, seen_ms) VALUES (?, ?, ?, ?, "
+				     "?) ON CONFLICT(host, vm_id) DO UPDATE SET "
+				     "name = excluded.name, state = "
+				     "excluded.state, seen_ms = excluded.seen_ms");
+
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		store_bind_text(s, 1 + i, text[i]);
+	sqlite3_bind_int64(s, 5, now_ms);
+	if (store_done(st, s, "recording a domain") < 0)
+		return -1;
+	return store_run(st, "INSERT OR IGNORE INTO temp.report_seen(id) "
+			 "VALUES (?)", vm_id, "recording a domain");
+}
+
+int report_finish(struct store *st, const char *node)
+{
+	return store_run(st, "DELETE FROM reports WHERE host = ? AND vm_id NOT "
+			 "IN (SELECT id FROM temp.report_seen)", node,
+			 "forgetting domains gone from a node");
+}
+
+/* store_find() with two keys, ?1 and ?2. */
+static int report_find(struct store *st, const char *sql, const char *k1,
+		       const char *k2, sqlite3_stmt **s, const char *what)
+{
+	*s = store_stmt(st, sql);
+	if (*s == NULL)
+		return -1;
+	store_bind_text(*s, 1, k1);
+	store_bind_text(*s, 2, k2);
+	return store_row(st, *s, what);
+}
+
+int report_seen(struct store *st, const char *node, const char *vm_id,
+		enum task_seen *out)
+{
+	sqlite3_stmt *s;
+	int rc = report_find(st, "SELECT state IN ('running','blocked') FROM "
+			     "reports WHERE host = ? AND vm_id = ?", node,
+			     vm_id, &s, "reading a node's report");
+
+	if (rc < 0)
+		return -1;
+	*out = rc == 0 ? TASK_SEEN_ABSENT
+	       : sqlite3_column_int(s, 0) ? TASK_SEEN_RUNNING
+					  : TASK_SEEN_PRESENT;
+	if (rc > 0)
+		sqlite3_reset(s);
+	return 0;
+}
+
+int report_conflict(struct store *st, const char *vm_id, const char *host,
+		    char *why, size_t size)
+{
+	/* the target of an open migration may hold the incoming domain
+	 * (paused); only both running at once is a conflict there */
+	sqlite3_stmt *s;
+	int rc = report_find(st,
+		"SELECT r.host, r.state FROM reports r WHERE r.vm_id = ?1 AND "
+		"r.host != ?2 AND r.state IN " REPORT_SQL_ACTIVE " AND NOT ("
+		"r.host IN (SELECT target_host FROM tasks WHERE vm_id = ?1 AND "
+		"type = 'migrate' AND state IN ('pending','running')) AND NOT "
+		"(r.state IN ('running','blocked') AND EXISTS (SELECT 1 FROM "
+		"reports o WHERE o.vm_id = ?1 AND o.host = ?2 AND o.state IN "
+		"('running','blocked')))) ORDER BY r.host LIMIT 1", vm_id, host,
+		&s, "looking for a VM on two nodes");
+
+	if (rc > 0) {
+		snprintf(why, size, "conflict: recorded on node '%s' but also "
+			 "reported %s by node '%s'; it is left out of every "
+			 "node's desired state until one of them no longer "
+			 "has it", host, store_col_text(s, 1),
+			 store_col_text(s, 0));
+		sqlite3_reset(s);
+	}
+	return rc;
+}
+
+/* Run sql, an UPDATE of VM vm_id (?3) setting a column to value (?1) and
+ * updated_ms to now (?2). 0 or -1. */
+static int vm_update(struct store *st, const char *sql, const char *value,
+		     const char *vm_id, const char *what)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, value);
+	sqlite3_bind_int64(s, 2, time_wall_ms());
+	store_bind_text(s, 3, vm_id);
+	return store_done(st, s, what);
+}
+
+int report_flag(struct ctrl *ctrl, const char *vm_id, const char *host,
+		const char *request_id)
+{
+	char why[512], target[96];
+	int rc = report_conflict(ctrl->st, vm_id, host, why, sizeof(why));
+
+	if (rc <= 0)
+		return rc;
+	if (vm_update(ctrl->st, "UPDATE vms SET error = ?1, updated_ms = ?2 "
+		      "WHERE id = ?3 AND error != ?1", why, vm_id,
+		      "flagging a VM") < 0)
+		return -1;
+	if (sqlite3_changes(store_db(ctrl->st)) == 0)
+		return 0;
+	log_warn("vm '%s': %s", vm_id, why);
+	snprintf(target, sizeof(target), "vm:%.40s", vm_id);
+	if (audit_event(ctrl->st, "vm.conflict", target, request_id) < 0)
+		return -1;
+	return ctrl_bump_generation(ctrl, host);
+}
+
+/* The agent's word on task id among results, or NULL (none). */
+static const struct report_result *
+result_of(const struct report_result *results, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(results[i].task_id, id) == 0)
+			return &results[i];
+	return NULL;
+}
+
+
+/* Settle one open migration t (see report_settle()). 0 or -1. */
+static int settle_one(struct ctrl *ctrl, const struct task *t,
+		      bool from_source, const struct report_result *r,
+		      const char *request_id)
+{
+	struct store *st = ctrl->st;
+	enum task_seen src, dst;
+	enum task_state to;
+	char action[48], target[64];
+	int rc;
+
+	if (report_seen(st, t->source_host, t->vm_id, &src) < 0 ||
+	    report_seen(st, t->target_host, t->vm_id, &dst) < 0)
+		return -1;
+	if (!task_settle_migration(t->state, from_source,
+				   r ? r->state : TASK_PENDING, src, dst, &to))
+		return 0;
+	if (to == TASK_RUNNING)
+		rc = task_advance(st, t->id, to, NULL);
+	else
+		rc = task_end(st, t->id, to,
+			      to == TASK_DONE ? ""
+			      : r == NULL ? "interrupted: the source's agent no "
+					    "longer runs the migration and the "
+					    "VM stayed on the source"
+			      : r->error[0] ? r->error
+					    : "failed");
+	if (rc > 0)
+		log_debug("%s", err_msg());
+	if (rc != 0 || to == TASK_RUNNING)
+		return rc < 0 ? -1 : 0;
+	if (to == TASK_DONE && (r == NULL || r->state != TASK_DONE))
+		log_info("migration %s of vm '%s' settled from the nodes' "
+			 "reports: it runs on '%s'", t->id, t->vm_id,
+			 t->target_host);
+	/* the VM, and its claim, move to the target */
+	if ((to == TASK_DONE &&
+	     vm_update(st, "UPDATE vms SET host = ?1, pool = (SELECT pool FROM "
+		       "hosts WHERE name = ?1), updated_ms = ?2 WHERE id = ?3",
+		       t->target_host, t->vm_id, "moving the VM") < 0) ||
+	    ctrl_bump_generation(ctrl, t->target_host) < 0 ||
+	    ctrl_bump_generation(ctrl, t->source_host) < 0)
+		return -1;
+	snprintf(action, sizeof(action), "task.migrate.%s",
+		 task_state_name(to));
+	snprintf(target, sizeof(target), "task:%s", t->id);
+	return audit_event(st, action, target, request_id);
+}
+
+int report_settle(struct ctrl *ctrl, const char *node,
+		  const struct report_result *results, size_t n,
+		  const char *request_id)
+{
+	report_id *ids = NULL;
+	size_t nids = 0;
+	int ret = 0;
+
+	if (report_ids_of(ctrl->st, "SELECT id FROM tasks WHERE type = "
+			  "'migrate' AND state IN ('pending','running') AND "
+			  "(source_host = ?1 OR target_host = ?1) ORDER BY seq",
+			  node, &ids, &nids) < 0)
+		return -1;
+	for (size_t i = 0; i < nids && ret == 0; i++) {
+		struct task t;
+		int rc = task_load(ctrl->st, ids[i], &t);
+
+		if (rc < 0)
+			ret = -1;
+		else if (rc == 0) {
+			bool src = strcmp(t.source_host, node) == 0;
+
+			ret = settle_one(ctrl, &t, src,
+					 src ? result_of(results, n, t.id) : NULL,
+					 request_id);
+		}
+	}
+	free(ids);
+	return ret;
+}
+
+/* Run sql (binding node and arg) for the vm_ids it yields, then, for each,
+ * set column (orphan_ms or destroy_ms, by stamp) to now and audit action.
+ * The number changed into *changed. 0 or -1. */
+static int orphans_mark(struct ctrl *ctrl, const char *node, sqlite3_stmt *q,
+			sqlite3_stmt *(*stamp)(struct store *),
+			const char *action, const char *request_id,
+			size_t *changed)
+{
+	report_id *ids = NULL;
+	int ret = 0;
+
+	if (q == NULL || report_ids(ctrl->st, q, &ids, changed) < 0)
+		return -1;
+	for (size_t i = 0; i < *changed && ret == 0; i++) {
+		sqlite3_stmt *s = stamp(ctrl->st);
+
+		if (s == NULL) {
+			ret = -1;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, time_wall_ms());
+		store_bind_text(s, 2, node);
+		store_bind_text(s, 3, ids[i]);
+		log_warn("node '%s' runs fincloud domain %s with no VM behind "
+			 "it: %s", node, ids[i], action);
+		if (store_done(ctrl->st, s, "recording an orphan") < 0 ||
+		    report_audit(ctrl->st, action, node, ids[i],
+				 request_id) < 0)
+			ret = -1;
+	}
+	free(ids);
+	return ret;
+}
+
+static sqlite3_stmt *stamp_orphan(struct store *st)
+{
+	return store_stmt(st, "UPDATE reports SET orphan_ms = ? WHERE host = ? "
+			      "AND vm_id = ?");
+}
+
+static sqlite3_stmt *stamp_destroy(struct store *st)
+{
+	return store_stmt(st, "UPDATE reports SET destroy_ms = ? WHERE host = "
+			      "? AND vm_id = ?");
+}
+
+int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
+		   const char *request_id)
+{
+	struct store *st = ctrl->st;
+	sqlite3_stmt *s;
+	size_t n = 0;
+
+	if (store_run(st, "UPDATE reports SET orphan_ms = NULL, destroy_ms = "
+		      "NULL WHERE host = ? AND orphan_ms IS NOT NULL AND vm_id "
+		      "IN (SELECT id FROM vms)", node, "forgetting orphans") < 0)
+		return -1;
+	s = store_stmt(st, "SELECT vm_id FROM reports WHERE host = ? AND "
+			   "orphan_ms IS NULL AND vm_id NOT IN (SELECT id FROM "
+			   "vms)");
+	if (s)
+		store_bind_text(s, 1, node);
+	if (orphans_mark(ctrl, node, s, stamp_orphan, "host.orphan",
+			 request_id, &n) < 0)
+		return -1;
+	s = store_stmt(st, "SELECT vm_id FROM reports WHERE host = ? AND "
+			   "destroy_ms IS NULL AND orphan_ms <= ?");
+	if (s) {
+		store_bind_text(s, 1, node);
+		sqlite3_bind_int64(s, 2, time_wall_ms() - grace_ms);
+	}
+	if (orphans_mark(ctrl, node, s, stamp_destroy, "host.orphan.destroy",
+			 request_id, &n) < 0)
+		return -1;
+	return n > 0 ? ctrl_bump_generation(ctrl, node) : 0;
+}
+
+cJSON *report_orphans_json(struct store *st, const char *node)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT vm_id, name, state, "
+				     "orphan_ms, destroy_ms FROM reports WHERE "
+				     "host = ? AND orphan_ms IS NOT NULL ORDER "
+				     "BY vm_id");
+	cJSON *a = cJSON_CreateArray();
+	int rc = SQLITE_ERROR;
+
+	if (s)
+		store_bind_text(s, 1, node);
+	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "vm_id", store_col_text(s, 0));
+		cJSON_AddStringToObject(o, "name", store_col_text(s, 1));
+		cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
+		cJSON_AddNumberToObject(o, "since_ms",
+					(double)sqlite3_column_int64(s, 3));
+		if (sqlite3_column_type(s, 4) == SQLITE_NULL)
+			cJSON_AddNullToObject(o, "destroy_ms");
+		else
+			cJSON_AddNumberToObject(o, "destroy_ms",
+						(double)sqlite3_column_int64(s, 4));
+		cJSON_AddItemToArray(a, o);
+	}
+	if (s && rc != SQLITE_DONE)
+		store_err(st, "reading the host's orphans");
+	if (s)
+		sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		cJSON_Delete(a);
+		a = NULL;
+	}
+	return a;
+}
+
+int report_bump_reporters(struct ctrl *ctrl, const char *vm_id)
+{
+	report_id *hosts = NULL;
+	size_t n = 0;
+	int ret = 0;
+
+	if (report_ids_of(ctrl->st, "SELECT host FROM reports WHERE vm_id = ?",
+			  vm_id, &hosts, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = ctrl_bump_generation(ctrl, hosts[i]);
+	free(hosts);
+	return ret;
+}
+
+int report_metrics(struct store *st, struct buf *b)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT (SELECT count(*) FROM reports "
+				     "WHERE orphan_ms IS NOT NULL), (SELECT "
+				     "count(*) FROM vms WHERE error LIKE "
+				     "'conflict:%')");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	rc = store_row(st, s, "counting orphans and conflicts");
+	if (rc == 0)
+		rc = err_set("counting orphans and conflicts: no row");
+	if (rc < 0)
+		return -1;
+	buf_printf(b, "# HELP fincloud_orphan_domains fincloud domains a node "
+		   "reports with no VM behind them.\n"
+		   "# TYPE fincloud_orphan_domains gauge\n"
+		   "fincloud_orphan_domains %" PRId64 "\n"
+		   "# HELP fincloud_vm_conflicts VMs another node than their "
+		   "host reports running.\n"
+		   "# TYPE fincloud_vm_conflicts gauge\n"
+		   "fincloud_vm_conflicts %" PRId64 "\n",
+		   (int64_t)sqlite3_column_int64(s, 0),
+		   (int64_t)sqlite3_column_int64(s, 1));
+	sqlite3_reset(s);
+	return 0;
+}

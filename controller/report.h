@@ -1,0 +1,115 @@
+/*
+ * report.h - what the nodes report, and what the controller settles from
+ * it: the fincloud domains each node listed in its last heartbeat (the
+ * reports table), the migrations those lists settle, the VMs two nodes
+ * run ("conflicts"), and the domains no VM stands behind ("orphans").
+ *
+ * The rows of a node are replaced by each heartbeat it sends with status
+ * ok; a degraded heartbeat (libvirt unreachable, no domains) and a node
+ * that went down leave them as they were: the last word of a node counts
+ * until it says something else, so a silent node that ran a VM still
+ * keeps that VM from being handed to another one.
+ *
+ * Invariants kept here and in api_agent.c's desired state:
+ *   - a VM is recorded on one host (vms.host), never on two; a node other
+ *     than its host that reports it active flags it (vms.error starts
+ *     with "conflict:", audited vm.conflict);
+ *   - no node's desired state hands it a VM that another node reports
+ *     active (running, paused, ...), unless it is to delete it;
+ *   - a fincloud domain without a VM row is recorded (host.orphan),
+ *     shown in its host's "orphans", and after orphan_grace handed to its
+ *     node to destroy (host.orphan.destroy).
+ *
+ * Every function works inside the caller's open transaction, with the
+ * controller lock held (ctrl.h), and reports a database failure with
+ * err_set() (-1). request_id (may be NULL) is the heartbeat that brought
+ * the news, for the audit log.
+ */
+#ifndef FC_CTRL_REPORT_H
+#define FC_CTRL_REPORT_H
+
+#include "common/buf.h"
+#include "common/fc.h"
+#include "controller/ctrl.h"
+#include "controller/task.h"
+
+typedef struct cJSON cJSON;
+
+/* The libvirt states in which a domain holds its VM (its disk, its
+ * addresses): in SQL, for "state IN " REPORT_SQL_ACTIVE. */
+#define REPORT_SQL_ACTIVE \
+	"('running','blocked','paused','shutdown','pmsuspended')"
+
+/* Start recording a heartbeat of node: its list of domains follows, one
+ * report_domain() each, then report_finish(). */
+int report_start(struct store *st);
+/* Domain vm_id (a UUID), named name, in libvirt state state, as the
+ * node reports it now (now_ms: wall clock). */
+int report_domain(struct store *st, const char *node, const char *vm_id,
+		  const char *name, const char *state, int64_t now_ms);
+/* The domains node did not list since report_start() are gone from it. */
+int report_finish(struct store *st, const char *node);
+
+/* What node last reported of VM vm_id into *out. 0 or -1. */
+int report_seen(struct store *st, const char *node, const char *vm_id,
+		enum task_seen *out);
+
+/* Whether VM vm_id, recorded on host, is reported active by another node
+ * in a way an open migration does not explain (its target holding the
+ * incoming, not yet running domain): 1 with "conflict: ..." naming that
+ * node in why (size bytes), 0 when not, -1 with err_set(). */
+int report_conflict(struct store *st, const char *vm_id, const char *host,
+		    char *why, size_t size);
+
+/* Node reports VM vm_id, recorded on another host, in state state: when
+ * that is a conflict, flag the VM (its error; audited vm.conflict when
+ * new) and bump its host's generation (its desired state now leaves the
+ * VM out). 0 or -1. */
+int report_flag(struct ctrl *ctrl, const char *vm_id, const char *host,
+		const char *request_id);
+
+/* The agent's word on one migrate task in a heartbeat of its source. */
+struct report_result {
+	char task_id[TASK_ID_LEN];
+	enum task_state state;   /* TASK_RUNNING, TASK_DONE or TASK_FAILED */
+	char error[1025];
+};
+
+/* Settle the open migrations whose source or target is node, from the
+ * nodes' reports and the agent's results (n of them; only the source's
+ * heartbeat carries any) by task_settle_migration(). A migration done
+ * moves the VM and its claim to the target; each end is audited
+ * (task.migrate.done, task.migrate.failed) and bumps both nodes'
+ * generations. 0 or -1. */
+int report_settle(struct ctrl *ctrl, const char *node,
+		  const struct report_result *results, size_t n,
+		  const char *request_id);
+
+/* The orphans of node (rows without a VM): mark the new ones (audited
+ * host.orphan), forget the mark of those that have a VM again, and hand
+ * those older than grace_ms to the node to destroy (audited
+ * host.orphan.destroy, the node's generation bumped). 0 or -1. */
+int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
+		   const char *request_id);
+
+/* The orphans node (bound to ?1) was told to destroy and that still have
+ * no VM, as an SQL query of (vm_id, name): its desired state lists them
+ * deleted. */
+#define REPORT_SQL_DESTROY                                                 \
+	"SELECT vm_id, name FROM reports WHERE host = ?1 AND destroy_ms IS " \
+	"NOT NULL AND vm_id NOT IN (SELECT id FROM vms)"
+
+/* The orphans of node as the host object shows them: an array of
+ * {vm_id, name, state, since_ms, destroy_ms (or null)}; NULL with
+ * err_set(). The caller frees it. */
+cJSON *report_orphans_json(struct store *st, const char *node);
+
+/* Bump the generation of every node that reports VM vm_id, so that a
+ * change of the VM (deleted) reaches each of them at once. 0 or -1. */
+int report_bump_reporters(struct ctrl *ctrl, const char *vm_id);
+
+/* The /metrics lines of the reports (fincloud_orphan_domains,
+ * fincloud_vm_conflicts) appended to b. 0 or -1. */
+int report_metrics(struct store *st, struct buf *b);
+
+#endif
