@@ -68,11 +68,9 @@ static int inventory_store(struct api_ctx *c, const char *node,
 
 	if (s == NULL)
 		return -1;
-	for (int i = 0; i < 5; i++)
-		sqlite3_bind_int64(s, 1 + i, inv->n[i]);
-	store_bind_text(s, 6, inv->cpu_model);
-	store_bind_text(s, 7, inv->virt_type);
-	store_bind_text(s, 8, inv->libvirt_version);
+	store_bind_int64s(s, 1, inv->n, 5);
+	store_bind_texts(s, 6, (const char *const[]){inv->cpu_model,
+			 inv->virt_type, inv->libvirt_version}, 3);
 	store_bind_text(s, 9, node);
 	return api_step_done(c, s, "recording the inventory");
 }

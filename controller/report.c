@@ -85,8 +85,7 @@ int report_domain(struct store *st, const char *node, const char *vm_id,
 
 	if (s == NULL)
 		return -1;
-	for (int i = 0; i < 4; i++)
-		store_bind_text(s, 1 + i, text[i]);
+	store_bind_texts(s, 1, text, 4);
 	sqlite3_bind_int64(s, 5, now_ms);
 	if (store_done(st, s, "recording a domain") < 0)
 		return -1;

@@ -434,6 +434,20 @@ int store_bind_text(sqlite3_stmt *s, int i, const char *v)
 	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 }
 
+void store_bind_texts(sqlite3_stmt *s, int first, const char *const *v,
+		      size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_bind_text(s, first + (int)i, v[i]);
+}
+
+void store_bind_int64s(sqlite3_stmt *s, int first, const int64_t *v,
+		       size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sqlite3_bind_int64(s, first + (int)i, v[i]);
+}
+
 const char *store_col_text(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);

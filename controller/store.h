@@ -62,6 +62,13 @@ int store_err(struct store *st, const char *what);
 
 /* Bind helpers: a NULL string binds SQL NULL. */
 int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Bind v[0..n-1] to parameters first..first+n-1 (strings as
+ * store_bind_text(); integers as int64). A failure to bind shows when the
+ * statement is stepped. */
+void store_bind_texts(sqlite3_stmt *s, int first, const char *const *v,
+		      size_t n);
+void store_bind_int64s(sqlite3_stmt *s, int first, const int64_t *v,
+		       size_t n);
 
 /* Column as a string, "" for NULL (valid until the next step/reset). */
 const char *store_col_text(sqlite3_stmt *s, int i);

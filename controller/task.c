@@ -117,9 +117,12 @@ bool task_vm_outcome(enum task_type type, const char *vm_state,
 int task_create(struct store *st, const struct task_new *t,
 		char id[TASK_ID_LEN])
 {
+	/* a field the task does not have is '' in the table */
 	const char *text[] = {id, task_type_name(t->type),
-			      task_state_name(task_initial(t->type)), t->vm_id,
-			      t->tenant, t->source_host, t->target_host};
+			      task_state_name(task_initial(t->type)),
+			      t->vm_id ? t->vm_id : "", t->tenant ? t->tenant : "",
+			      t->source_host ? t->source_host : "",
+			      t->target_host ? t->target_host : ""};
 	sqlite3_stmt *s;
 
 	if (uuid_generate_v4(id) < 0)
@@ -130,10 +133,8 @@ int task_create(struct store *st, const struct task_new *t,
 			   "?, ?, ?, ?11, ?11)");
 	if (s == NULL)
 		return -1;
-	for (int i = 0; i < 7; i++)
-		store_bind_text(s, 1 + i, text[i] ? text[i] : "");
-	for (int i = 0; i < 3; i++)
-		sqlite3_bind_int64(s, 8 + i, t->req[i]);
+	store_bind_texts(s, 1, text, 7);
+	store_bind_int64s(s, 8, t->req, 3);
 	sqlite3_bind_int64(s, 11, time_wall_ms());
 	return store_done(st, s, "recording a task");
 }
