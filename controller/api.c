@@ -674,10 +674,8 @@ int api_bootstrap_admin(struct ctrl *ctrl)
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, hash);
 	sqlite3_bind_int64(s, 3, time_wall_ms());
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		store_err(st, "creating the admin token");
+	if (store_done(st, s, "creating the admin token") < 0)
 		goto fail;
-	}
 	if (audit_append(st, "controller", "token.bootstrap", id, 201, "") < 0)
 		goto fail;
 	/* the file first: a token nobody can read would lock everyone out */

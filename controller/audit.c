@@ -171,8 +171,8 @@ int audit_append(struct store *st, const char *actor, const char *action,
 	store_bind_text(s, 7, request_id);
 	store_bind_text(s, 8, prev);
 	store_bind_text(s, 9, hash);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		return store_err(st, "appending to the audit log");
+	if (store_done(st, s, "appending to the audit log") < 0)
+		return -1;
 	snprintf(head, sizeof(head), "%" PRId64 ":%s", e.seq, hash);
 	s = store_stmt(st, "INSERT INTO meta(key, value) VALUES "
 			   "('audit_head', ?) ON CONFLICT(key) DO UPDATE "
@@ -180,8 +180,8 @@ int audit_append(struct store *st, const char *actor, const char *action,
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, head);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		return store_err(st, "recording the audit head");
+	if (store_done(st, s, "recording the audit head") < 0)
+		return -1;
 	return 0;
 }
 

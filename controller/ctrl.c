@@ -98,12 +98,8 @@ int ctrl_bump_generation(struct ctrl *ctrl, const char *host)
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, host);
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		store_err(ctrl->st, "bumping a host's generation");
-		sqlite3_reset(s);
+	if (store_done(ctrl->st, s, "bumping a host's generation") < 0)
 		return -1;
-	}
-	sqlite3_reset(s);
 	ctrl_notify(ctrl, host);
 	return 0;
 }

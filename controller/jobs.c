@@ -49,7 +49,7 @@ int jobs_mark_down_hosts(struct ctrl *ctrl)
 		if (s == NULL)
 			goto fail;
 		store_bind_text(s, 1, names[i]);
-		if (sqlite3_step(s) != SQLITE_DONE)
+		if (store_done(st, s, "marking a silent host down") < 0)
 			goto fail;
 		s = store_stmt(st, "UPDATE vms SET state = 'unknown', updated_ms "
 				   "= ? WHERE host = ?");
@@ -57,7 +57,7 @@ int jobs_mark_down_hosts(struct ctrl *ctrl)
 			goto fail;
 		sqlite3_bind_int64(s, 1, time_wall_ms());
 		store_bind_text(s, 2, names[i]);
-		if (sqlite3_step(s) != SQLITE_DONE)
+		if (store_done(st, s, "marking a down host's VMs unknown") < 0)
 			goto fail;
 		snprintf(target, sizeof(target), "host:%.63s", names[i]);
 		if (audit_event(st, "host.down", target, NULL) < 0)

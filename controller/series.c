@@ -95,8 +95,8 @@ static int series_put(struct store *st, const char *pool, int level,
 	sqlite3_bind_int64(q, 4, cur.n);
 	for (int i = 0; i < SERIES_VALUES; i++)
 		sqlite3_bind_double(q, 5 + i, cur.v[i]);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return store_err(st, "writing a utilisation sample");
+	if (store_done(st, q, "writing a utilisation sample") < 0)
+		return -1;
 	return 0;
 }
 
@@ -117,9 +117,7 @@ static int series_drop(struct store *st, int level, int64_t cutoff,
 		return -1;
 	sqlite3_bind_int(q, 1, level);
 	sqlite3_bind_int64(q, 2, cutoff);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return store_err(st, what);
-	return 0;
+	return store_done(st, q, what);
 }
 
 /* Roll the samples of level (not the last) older than cutoff up into the
