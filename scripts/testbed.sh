@@ -237,6 +237,11 @@ sweep_mountpoints() {
 	[ -f "$mountpoints" ] || return 0
 	(
 		flock 9
+		# another testbed's sweep may have removed the list while this
+		# one waited for the lock: then there is nothing left to sweep
+		# (reading it anyway failed this "down" half way, leaving its
+		# state file, so the next "up" in DIR was refused)
+		[ -f "$mountpoints" ] || exit 0
 		local m owner keep=() busy=()
 		# paths another testbed that is still up needs
 		while read -r m owner; do
