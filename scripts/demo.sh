@@ -100,7 +100,7 @@ say "all pieces present"
 # ---------------------------------------------------------------- testbed
 incomplete=0
 cleanup() {
-	local rc=$? keep=()
+	local rc=$? keep=() failed=$step_no
 	if [ "$rc" -ne 0 ] && [ "$incomplete" -eq 0 ]; then
 		echo "demo: step $step_no failed (exit $rc); every log of this run goes to $logs; tearing down" >&2
 		keep=(--keep-logs "$logs")
@@ -115,7 +115,7 @@ cleanup() {
 	step "tearing the testbed down"
 	bash "$testbed" down --dir "$tbdir" "${keep[@]}" | sed 's/^/   /' || true
 	if [ ${#keep[@]} -gt 0 ]; then
-		echo "demo: FAILED at step $step_no; the controller's, agents', libvirtd's and QEMU logs of this run are kept in $logs" >&2
+		echo "demo: FAILED at step $failed; the controller's, agents', libvirtd's and QEMU logs of this run are kept in $logs" >&2
 	fi
 	exit "$rc"
 }

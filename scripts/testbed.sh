@@ -41,7 +41,7 @@
 #   --local          one node without namespaces: the host's own libvirt
 #                    (started by scripts/libvirtd-ensure.sh if needed),
 #                    for machines where network namespaces are missing
-#   --keep-logs DIR  down (and a failed up): before anything is removed,
+#   --keep-logs DIR  down (and a failed up): before anything is stopped,
 #                    copy every log into DIR: the controller's log, config
 #                    and database, each node's agent, libvirtd and virtlogd
 #                    logs, its QEMU and console logs and domain XML, and
@@ -332,6 +332,7 @@ cmd_down() {
 	# 1. the controller and the agents, so nothing recreates guests;
 	# 2. every node's guests, while its libvirtd still answers;
 	# 3. the node daemons, all at once; 4. the rest, newest first.
+	[ -z "$keep_logs" ] || copy_logs "$keep_logs"
 	for l in "${lines[@]}"; do
 		case $l in
 		"pid controller "* | "pid agent-"*) first+=("${l#pid }") ;;
@@ -347,7 +348,6 @@ cmd_down() {
 	done
 	wait
 	[ ${#second[@]} -eq 0 ] || stop_pids TERM "${second[@]}"
-	[ -z "$keep_logs" ] || copy_logs "$keep_logs"
 	for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
 		case ${lines[i]} in "pid "* | "domains "* | "domains-under "*) continue ;; esac
 		# shellcheck disable=SC2086
@@ -360,10 +360,11 @@ cmd_down() {
 	say "down: everything 'up' started is stopped and removed"
 }
 
-# copy_logs DEST: the logs and records of this testbed, copied before
-# "down" removes them, with their paths below DIR. Every daemon has
-# stopped by then, so each log is complete. Tokens, credentials and disks
-# stay behind.
+# copy_logs DEST: the logs and records of this testbed, with their paths
+# below DIR, copied before "down" stops anything: they show the testbed as
+# it was (the guests' domain XML is still there, and no QEMU log ends yet
+# in the teardown's "shutting down, reason=destroyed"). Tokens,
+# credentials and disks stay behind.
 copy_logs() {
 	local to=$1 n
 	if ! mkdir -p "$to"; then
