@@ -856,6 +856,14 @@ void h_agent_events(struct api_ctx *c)
 		const char *state = cJSON_GetObjectItemCaseSensitive(e, "state")->valuestring;
 		const char *reason = cJSON_GetObjectItemCaseSensitive(e, "reason")->valuestring;
 
+		/* A guest that left this node by live migration runs on at
+		 * the target: the end of its migrate task moves it there.
+		 * Taken as a stop, it read "stopped" until the target's next
+		 * report and left vm.state.stopped and then running in the
+		 * audit log, as if the guest had been restarted. */
+		if (strcmp(state, "shutoff") == 0 &&
+		    strcmp(reason, "migrated") == 0)
+			continue;
 		if (vm_set_state(c, node, vm, vm_state_of(state),
 				 strcmp(reason, "crashed") == 0 ||
 						 strcmp(reason, "failed") == 0

@@ -11,6 +11,13 @@
 #   testbed.sh agent-start NODE    start node NODE's agent again
 #   testbed.sh libvirtd-stop NODE  stop node NODE's libvirtd (its guests run on)
 #   testbed.sh libvirtd-start NODE start it again
+#   testbed.sh arrived NODE VM     whether guest VM (UUID) on node NODE
+#                                  arrived by live migration: the QEMU
+#                                  process that runs it there was started
+#                                  to receive one (node's QEMU log); exit 1
+#                                  and why when not
+#   testbed.sh arrived --log FILE  the same verdict from a QEMU log file
+#                                  (one kept with --keep-logs, say)
 #
 # Options:
 #   --dir DIR        state directory (default: $FC_TESTBED_DIR or
@@ -34,6 +41,12 @@
 #   --local          one node without namespaces: the host's own libvirt
 #                    (started by scripts/libvirtd-ensure.sh if needed),
 #                    for machines where network namespaces are missing
+#   --keep-logs DIR  down (and a failed up): before anything is stopped,
+#                    copy every log into DIR: the controller's log, config
+#                    and database, each node's agent, libvirtd and virtlogd
+#                    logs, its QEMU and console logs and domain XML, and
+#                    any *.json, *.err and *.txt files in the state
+#                    directory (never a token, credential or disk)
 #
 # Each node is a network namespace with a veth pair to a bridge on the
 # host, and inside it a private mount namespace with its own /run,
@@ -79,6 +92,8 @@ stop_timeout=5
 no_kvm=0
 fincloud=1
 local_mode=0
+keep_logs=''
+log_file=''
 args=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -92,6 +107,8 @@ while [ $# -gt 0 ]; do
 	--no-fincloud) fincloud=0; shift ;;
 	--no-kvm) no_kvm=1; shift ;;
 	--local) local_mode=1; shift ;;
+	--keep-logs) keep_logs=${2:?--keep-logs needs a directory}; shift 2 ;;
+	--log) log_file=${2:?--log needs a QEMU log file}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; args+=("$@"); break ;;
 	*) args+=("$1"); shift ;;
@@ -100,6 +117,7 @@ done
 case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 case $dir/ in /run/* | /var/run/*) die "--dir '$dir' is under /run, which every node replaces with a private tmpfs: pick another directory" ;; esac
 case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+case $keep_logs in /* | '') ;; *) keep_logs=$PWD/$keep_logs ;; esac
 [[ $subnet =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "bad --subnet '$subnet': give the first three octets, e.g. 10.250.0"
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "bad --prefix '$prefix': 1-8 lowercase letters or digits, starting with a letter"
 [[ $port =~ ^[0-9]+$ ]] || die "bad --port '$port'"
@@ -237,6 +255,11 @@ sweep_mountpoints() {
 	[ -f "$mountpoints" ] || return 0
 	(
 		flock 9
+		# another testbed's sweep may have removed the list while this
+		# one waited for the lock: then there is nothing left to sweep
+		# (reading it anyway failed this "down" half way, leaving its
+		# state file, so the next "up" in DIR was refused)
+		[ -f "$mountpoints" ] || exit 0
 		local m owner keep=() busy=()
 		# paths another testbed that is still up needs
 		while read -r m owner; do
@@ -249,7 +272,7 @@ sweep_mountpoints() {
 		while read -r m owner; do
 			[ -n "$m" ] || continue
 			[ -n "$owner" ] && [ "$owner" != "$state" ] && [ -f "$owner" ] && continue
-			if printf '%s\n' "${busy[@]}" | grep -qxF "$m"; then
+			if printf '%s\n' "${busy[@]}" | grep -xF "$m" >/dev/null; then
 				continue
 			elif cat /proc/[0-9]*/mountinfo 2>/dev/null | awk -v m="$m" '$5 == m { f = 1 } END { exit !f }'; then
 				keep+=("$m") # something still mounts on it
@@ -309,6 +332,7 @@ cmd_down() {
 	# 1. the controller and the agents, so nothing recreates guests;
 	# 2. every node's guests, while its libvirtd still answers;
 	# 3. the node daemons, all at once; 4. the rest, newest first.
+	[ -z "$keep_logs" ] || copy_logs "$keep_logs"
 	for l in "${lines[@]}"; do
 		case $l in
 		"pid controller "* | "pid agent-"*) first+=("${l#pid }") ;;
@@ -334,6 +358,27 @@ cmd_down() {
 	rm -rf "${dir:?}"/node* "${dir:?}/controller"
 	rmdir "$dir" 2>/dev/null || true
 	say "down: everything 'up' started is stopped and removed"
+}
+
+# copy_logs DEST: the logs and records of this testbed, with their paths
+# below DIR, copied before "down" stops anything: they show the testbed as
+# it was (the guests' domain XML is still there, and no QEMU log ends yet
+# in the teardown's "shutting down, reason=destroyed"). Tokens,
+# credentials and disks stay behind.
+copy_logs() {
+	local to=$1 n
+	if ! mkdir -p "$to"; then
+		echo "testbed: cannot create '$to': the logs are not kept" >&2
+		return 0
+	fi
+	n=$(cd "$dir" && find . -type f \( -name '*.log' -o -name '*.json' \
+		-o -name '*.err' -o -name '*.txt' -o -name 'controller.conf' \
+		-o -name 'fincloud.db' -o -name 'fincloud.db-wal' \
+		-o -path './node*/root/etc/libvirt/qemu/*.xml' \
+		-o -path './node*/root/etc/fincloud/*.conf' \
+		-o -name state -o -name testbed.env -o -name pids \) \
+		-print0 | xargs -0 -r cp --parents -t "$to" -- && find "$to" -type f | wc -l)
+	say "kept ${n:-0} log file(s) of this testbed in '$to'"
 }
 
 # -------------------------------------------------------------------- up
@@ -505,9 +550,11 @@ libvirtd_start() { # i
 	die "node $i: libvirtd does not answer after a restart (see $nd/libvirtd.log)"
 }
 
-port_taken() { # address port
-	ss -Hltn "src $1:$2" 2>/dev/null | grep -q . ||
-		ss -Hltn "src 0.0.0.0:$2" 2>/dev/null | grep -q .
+# port_taken ADDRESS PORT; it reads what ss prints whole: see
+# qemu_log_arrived on why no check here pipes into a quiet grep
+port_taken() {
+	[ -n "$(ss -Hltn "src $1:$2" 2>/dev/null)" ] ||
+		[ -n "$(ss -Hltn "src 0.0.0.0:$2" 2>/dev/null)" ]
 }
 
 controller_up() {
@@ -618,6 +665,7 @@ on_up_failure() {
 	local rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "testbed: 'up' failed; undoing what it did" >&2
+		[ -z "$keep_logs" ] || echo "testbed: its logs go to '$keep_logs'" >&2
 		cmd_down >&2 || true
 	fi
 	exit "$rc"
@@ -785,6 +833,102 @@ cmd_status() {
 	fi
 }
 
+# qemu_log_arrived FILE: 0 when the last QEMU process the log records was
+# started to receive a migration (-incoming) and has not stopped since;
+# prints the evidence either way. libvirt writes one block per process
+# start: a "starting up libvirt" line, then the command line (one argument
+# per line, each but the last ending in a backslash, since libvirt 4.x;
+# all on one line before), then QEMU's messages, and a "shutting down,
+# reason=..." line when the process ends.
+# The verdict is read into a variable, never piped into "grep -q": under
+# "set -o pipefail" grep's early exit kills a writer that prints line by
+# line (virsh) with SIGPIPE, and a true check then reads as false.
+qemu_log_arrived() {
+	[ -r "$1" ] || {
+		echo "no QEMU log '$1'"
+		return 1
+	}
+	awk '
+	/: starting up libvirt version/ {
+		starts++
+		when = $0
+		sub(/: starting up.*/, "", when)
+		incoming = 0
+		cmdline = 1
+		stopped = ""
+		next
+	}
+	cmdline {
+		if ($0 ~ /(^| )-incoming( |$)/)
+			incoming = 1
+		if ($0 !~ /\\$/)
+			cmdline = 0
+		next
+	}
+	/: shutting down, reason=/ {
+		stopped = $0
+		sub(/^.*: shutting down, /, "", stopped)
+	}
+	END {
+		if (starts == 0) {
+			print "the log records no QEMU start"
+			exit 1
+		}
+		if (stopped != "") {
+			print "its last QEMU process (started " when ") has stopped (" stopped ")"
+			exit 1
+		}
+		if (!incoming) {
+			print "its QEMU process was started afresh at " when ", not to receive a migration"
+			exit 1
+		}
+		print "its QEMU process was started at " when " to receive a live migration (-incoming)"
+	}' "$1"
+}
+
+# Whether guest VM on node i arrived by live migration (see usage).
+cmd_arrived() {
+	local i vm uri st name log why
+	if [ -n "$log_file" ]; then
+		qemu_log_arrived "$log_file"
+		return
+	fi
+	load_env
+	[ -f "$state" ] || die "no testbed in '$dir'"
+	[ ${#args[@]} -eq 2 ] || die "usage: testbed.sh arrived NODE VM_UUID, or arrived --log QEMU_LOG"
+	i=${args[0]}
+	vm=${args[1]}
+	[[ $i =~ ^[0-9]+$ ]] && [ "$i" -ge 1 ] && [ "$i" -le "${nodes:-0}" ] || die "no node '$i' in this testbed"
+	if [ "${local_mode:-0}" = 1 ]; then
+		uri=qemu:///system
+		log=/var/log/libvirt/qemu
+	else
+		uri=qemu+tcp://$(node_ip "$i")/system
+		log=$(node_dir "$i")/root/var/log/libvirt/qemu
+	fi
+	if ! st=$(timeout 30 virsh -q -c "$uri" domstate "$vm" 2>&1); then
+		echo "vm $vm is not on node $i: ${st//$'\n'/ }"
+		return 1
+	fi
+	st=${st%%$'\n'*}
+	if [ "$st" != running ]; then
+		echo "vm $vm on node $i is $st, not running"
+		return 1
+	fi
+	name=$(timeout 30 virsh -q -c "$uri" domname "$vm" 2>/dev/null) || name=''
+	name=${name%%$'\n'*}
+	[ -n "$name" ] || {
+		echo "vm $vm on node $i: virsh domname failed"
+		return 1
+	}
+	if why=$(qemu_log_arrived "$log/$name.log"); then
+		echo "vm $vm ($name) on node $i: $why"
+		return 0
+	fi
+	echo "vm $vm ($name) on node $i: $why"
+	return 1
+}
+
 cmd_env() {
 	load_env
 	[ -f "$state" ] || die "no testbed in '$dir'"
@@ -808,6 +952,7 @@ up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 env) cmd_env ;;
+arrived) cmd_arrived ;;
 exec)
 	load_env
 	[ ${#args[@]} -ge 2 ] || die "usage: testbed.sh exec NODE CMD..."

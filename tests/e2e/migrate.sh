@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Live migration on three real KVM nodes, through finctl only, checked with
 # virsh on each node: "finctl vm migrate" moves a running guest live (the
-# target's last job is an incoming migration) and afterwards it runs on
-# exactly one node; a migration to a node whose libvirtd is down fails,
+# target's last job is an incoming migration, its QEMU process there was
+# started with -incoming, and the controller never audits it as stopped)
+# and afterwards it runs on exactly one node; a migration to a node whose libvirtd is down fails,
 # is reported, and leaves the guest running on its node; "finctl rebalance run" spreads guests that were packed
 # onto two nodes with live migrations; "finctl host drain" empties a node,
 # which then takes no new VM until "finctl host resume".
@@ -54,6 +55,16 @@ if down=$(e2e_arrived_live "$to" "$vm") && [ "$(e2e_nodes_of "$vm")" = "$to" ] &
 else
 	e2e_fail "the guest moved live from node $from to node $to and runs there only" \
 		"virsh finds it on '$(e2e_nodes_of "$vm")', controller says '$(e2e_vm_field "$vm" host)'"
+fi
+# the node's QEMU log: the process that runs it there was started to
+# receive the migration, and the controller never took it for stopped
+stops=$(e2e_finctl -o json audit list --limit 1000 2>/dev/null |
+	e2e_json "[a['action'] for a in (d if isinstance(d, list) else d.get('items', [])) if a['target'] == 'vm:$vm' and a['action'] == 'vm.state.stopped']")
+if why=$(bash "$TESTBED" arrived --dir "$E2E_DIR/tb" "$to" "$vm" 2>&1) && [ "$stops" = "[]" ]; then
+	e2e_ok "testbed.sh arrived: $why; no vm.state.stopped audited"
+else
+	e2e_fail "the guest's QEMU process on node $to was started to receive it, and it was never audited as stopped" \
+		"arrived: $why" "vm.state.stopped entries: $stops"
 fi
 if out=$(e2e_placement_ok "${ids[@]}"); then
 	e2e_ok "after the migration every VM runs on exactly one node, the one the controller names"

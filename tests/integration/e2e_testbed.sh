@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/testbed.sh with one node: up, status, a second up refused, down
 # leaves nothing behind; an "up" that fails half way (a controller that
-# dies at once) undoes what it did; bad arguments are refused.
+# dies at once) undoes what it did; --keep-logs keeps the logs of both;
+# bad arguments are refused.
 set -u
 . "$(dirname "$0")/../e2e/lib.sh"
 
@@ -67,10 +68,17 @@ else
 	e2e_ok "a second up into the same directory is refused"
 fi
 pids=$(awk '$1 == "pid" { print $3 }' "$work/tb/state" 2>/dev/null)
-if bash "$TESTBED" down --dir "$work/tb" >"$work/down.log" 2>&1; then
-	e2e_ok "down"
+if bash "$TESTBED" down --dir "$work/tb" --keep-logs "$work/kept" >"$work/down.log" 2>&1; then
+	e2e_ok "down --keep-logs"
 else
-	e2e_fail "down" "$(tail -n 5 "$work/down.log")"
+	e2e_fail "down --keep-logs" "$(tail -n 5 "$work/down.log")"
+fi
+if [ -f "$work/kept/node1/libvirtd.log" ] && [ -f "$work/kept/node1/virtlogd.log" ] &&
+	[ -f "$work/kept/state" ] && [ -z "$(find "$work/kept" -name '*.token' -o -name '*.credential' -o -name '*.qcow2')" ]; then
+	e2e_ok "down --keep-logs kept the node's logs, and no token, credential or disk"
+else
+	e2e_fail "down --keep-logs kept the node's logs, and no token, credential or disk" \
+		"$(cd "$work/kept" 2>/dev/null && find . -type f | head -n 20)"
 fi
 left=$(leftovers "$prefix")
 for p in $pids; do [ -d "/proc/$p" ] && left+=" process $p"; done
@@ -87,7 +95,7 @@ for p in fincloud-controller finctl fincloud-agent; do
 	printf '#!/bin/sh\necho "%s: this stand-in fails on purpose" >&2\nexit 1\n' "$p" >"$work/fakebin/$p"
 	chmod +x "$work/fakebin/$p"
 done
-if tb up 1 --dir "$work/tb2" --bin "$work/fakebin" >"$work/up3.log" 2>&1; then
+if tb up 1 --dir "$work/tb2" --bin "$work/fakebin" --keep-logs "$work/kept2" >"$work/up3.log" 2>&1; then
 	e2e_fail "up with a failing controller fails"
 else
 	e2e_ok "up with a failing controller fails"
@@ -96,6 +104,13 @@ if grep -q "undoing what it did" "$work/up3.log"; then
 	e2e_ok "the failed up says it undoes its work"
 else
 	e2e_fail "the failed up says it undoes its work" "$(tail -n 5 "$work/up3.log")"
+fi
+if grep -q "this stand-in fails on purpose" "$work/kept2/controller/controller.log" 2>/dev/null &&
+	[ -f "$work/kept2/node1/libvirtd.log" ] && grep -q "$work/kept2" "$work/up3.log"; then
+	e2e_ok "the failed up --keep-logs kept the controller's and the node's logs and said where"
+else
+	e2e_fail "the failed up --keep-logs kept the controller's and the node's logs and said where" \
+		"$(cd "$work/kept2" 2>/dev/null && find . -type f | head -n 20)"
 fi
 left=$(leftovers "$prefix")
 [ ! -e "$work/tb2/state" ] || left+=" state file"

@@ -509,6 +509,37 @@ static void test_heartbeat_db_error_is_500(void **state)
 				  "'n3'"), 1);
 }
 
+/* n1's agent reports V1 shut off for reason, by a domain event. */
+static void post_shutoff(struct fixture *f, const char *agent,
+			 const char *reason)
+{
+	char body[256];
+
+	snprintf(body, sizeof(body), "{\"events\": [{\"vm_id\": \"" V1 "\", "
+		 "\"state\": \"shutoff\", \"reason\": \"%s\", "
+		 "\"time_ms\": 1}]}", reason);
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/events", body, agent,
+			     NULL), 200);
+}
+
+/* The source's "shutoff, migrated" event of a guest that left by live
+ * migration is no stop: the VM stays running, nothing is audited; a real
+ * shutdown still stops it. */
+static void test_migrated_away_is_not_stopped(void **state)
+{
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1];
+
+	vm_fleet(f, agent);
+	post_shutoff(f, agent, "migrated");
+	assert_int_equal(count(f, "SELECT count(*) FROM audit WHERE action "
+				  "LIKE 'vm.state.%'"), 0);
+	assert_vm_unchanged(f);
+	post_shutoff(f, agent, "shutdown");
+	assert_int_equal(count(f, "SELECT count(*) FROM vms WHERE id = '" V1
+				  "' AND state = 'stopped'"), 1);
+}
+
 /* A host that cannot be read is not "absent" to a drain or a resume. */
 static void test_host_db_error_is_500(void **state)
 {
@@ -549,6 +580,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_heartbeat_db_error_is_500,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_db_error_is_500,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrated_away_is_not_stopped,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_scoping, setup,
 						teardown),
