@@ -5,7 +5,9 @@
 static const char *const known_keys[] = {
 	"listen_address", "listen_port", "database", "state_dir",
 	"heartbeat_timeout", "heartbeat_interval", "sample_interval",
-	"max_body", "tls_cert", "tls_key", "log_level", NULL,
+	"max_body", "tls_cert", "tls_key", "log_level", "max_connections",
+	"per_ip_connections", "request_timeout", "http_threads",
+	"agent_listen_port", NULL,
 };
 
 static int get_path(const struct config *cfg, const char *key,
@@ -46,6 +48,16 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 			   &out->sample_interval_s) < 0 ||
 	    config_get_int(cfg, "max_body", 1024, 64 << 20, 1 << 20,
 			   &out->max_body) < 0 ||
+	    config_get_int(cfg, "max_connections", 16, 1000000, 4000,
+			   &out->max_connections) < 0 ||
+	    config_get_int(cfg, "per_ip_connections", 1, 1000000, 128,
+			   &out->per_ip_connections) < 0 ||
+	    config_get_int(cfg, "request_timeout", 1, 600, 30,
+			   &out->request_timeout_s) < 0 ||
+	    config_get_int(cfg, "http_threads", 1, 64, 4,
+			   &out->http_threads) < 0 ||
+	    config_get_int(cfg, "agent_listen_port", 0, 65535, 0,
+			   &out->agent_listen_port) < 0 ||
 	    get_path(cfg, "tls_cert", "", out->tls_cert,
 		     sizeof(out->tls_cert)) < 0 ||
 	    get_path(cfg, "tls_key", "", out->tls_key, sizeof(out->tls_key)) < 0)
@@ -67,6 +79,13 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 			       config_where(cfg, "heartbeat_timeout", where,
 					    sizeof(where)),
 			       out->heartbeat_interval_s);
+	if (out->agent_listen_port != 0 &&
+	    out->agent_listen_port == out->listen_port)
+		return err_set("%s: key 'agent_listen_port': must differ from "
+			       "listen_port (%" PRId64 ")",
+			       config_where(cfg, "agent_listen_port", where,
+					    sizeof(where)),
+			       out->listen_port);
 	if ((out->tls_cert[0] == '\0') != (out->tls_key[0] == '\0')) {
 		const char *k = out->tls_cert[0] ? "tls_cert" : "tls_key";
 

@@ -1,8 +1,5 @@
 /* fincloud-controller: the REST API daemon. */
-#include <arpa/inet.h>
 #include <getopt.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -17,22 +14,10 @@
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
 #include "controller/rebalance.h"
+#include "controller/server.h"
 #include "controller/store.h"
 
 #define VERSION "0.1"
-
-/* One thread per connection, and every agent keeps one open (its
- * long-poll): per-connection memory is what grows with the fleet. Headers
- * fit in 8 KiB; bodies are copied out to a capped buffer as they arrive.
- * The deepest stack is cJSON's recursion, bounded by its nesting limit. */
-#define CONN_POOL ((size_t)8 * 1024)
-#define THREAD_STACK ((size_t)512 * 1024)
-
-/* Per-connection upload state. */
-struct conn {
-	struct buf body;
-	bool too_large;
-};
 
 static struct ctrl g_ctrl;
 static volatile sig_atomic_t g_stop;
@@ -41,140 +26,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	g_stop = 1;
-}
-
-static const char *query_value(void *ud, const char *key)
-{
-	return MHD_lookup_connection_value(ud, MHD_GET_ARGUMENT_KIND, key);
-}
-
-static enum MHD_Result send_answer(struct MHD_Connection *con,
-				   struct api_ctx *c)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	char *text = NULL;
-	size_t len = 0;
-
-	if (c->text) {
-		text = c->text;
-		c->text = NULL;
-		len = strlen(text);
-	} else if (c->resp && c->status != 204) {
-		text = cJSON_PrintUnformatted(c->resp);
-		if (text == NULL) {
-			static const char oom[] =
-				"{\"error\":{\"code\":\"internal\",\"message\":"
-				"\"out of memory\",\"field\":null}}";
-			r = MHD_create_response_from_buffer(
-				sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-			ret = MHD_queue_response(con, 500, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
-		len = strlen(text);
-	}
-	r = MHD_create_response_from_buffer(len, text ? text : (void *)"",
-					    text ? MHD_RESPMEM_MUST_FREE
-						 : MHD_RESPMEM_PERSISTENT);
-	if (r == NULL) {
-		free(text);
-		return MHD_NO;
-	}
-	if (len > 0)
-		MHD_add_response_header(r, "Content-Type", c->content_type);
-	if (c->location[0])
-		MHD_add_response_header(r, "Location", c->location);
-	if (c->request_id[0])
-		MHD_add_response_header(r, "X-Request-Id", c->request_id);
-	ret = MHD_queue_response(con, (unsigned)c->status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result answer_error(struct MHD_Connection *con, int status,
-				    const char *code, const char *msg)
-{
-	struct api_ctx c = {.ctrl = &g_ctrl, .content_type = "application/json"};
-	enum MHD_Result ret;
-
-	api_err(&c, status, code, NULL, "%s", msg);
-	ret = send_answer(con, &c);
-	api_ctx_release(&c);
-	return ret;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
-				  const char *url, const char *method,
-				  const char *version, const char *upload_data,
-				  size_t *upload_size, void **con_cls)
-{
-	struct conn *cn = *con_cls;
-	struct api_ctx c;
-	enum MHD_Result ret;
-	char msg[160];
-
-	(void)cls;
-	(void)version;
-	if (cn == NULL) {
-		const char *cl = MHD_lookup_connection_value(
-			con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		int64_t n;
-
-		cn = calloc(1, sizeof(*cn));
-		if (cn == NULL)
-			return MHD_NO;
-		buf_init(&cn->body, (size_t)g_ctrl.cfg.max_body);
-		*con_cls = cn;
-		if (cl && parse_int64(cl, &n) == 0 && n > g_ctrl.cfg.max_body) {
-			snprintf(msg, sizeof(msg), "the request body is %" PRId64
-				 " bytes; the limit is %" PRId64, n,
-				 g_ctrl.cfg.max_body);
-			return answer_error(con, 413, "too_large", msg);
-		}
-		return MHD_YES;
-	}
-	if (*upload_size > 0) {
-		if (!cn->too_large &&
-		    buf_append(&cn->body, upload_data, *upload_size) < 0)
-			cn->too_large = true;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (cn->too_large) {
-		snprintf(msg, sizeof(msg), "the request body exceeds the "
-			 "%" PRId64 "-byte limit", g_ctrl.cfg.max_body);
-		return answer_error(con, 413, "too_large", msg);
-	}
-	memset(&c, 0, sizeof(c));
-	c.ctrl = &g_ctrl;
-	c.method = method;
-	c.path = url;
-	c.query = query_value;
-	c.query_ud = con;
-	c.authorization = MHD_lookup_connection_value(
-		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	c.body = cn->body.data;
-	c.body_len = cn->body.len;
-	api_handle(&c);
-	ret = send_answer(con, &c);
-	api_ctx_release(&c);
-	return ret;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *con,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct conn *cn = *con_cls;
-
-	(void)cls;
-	(void)con;
-	(void)toe;
-	if (cn) {
-		buf_free(&cn->body);
-		free(cn);
-		*con_cls = NULL;
-	}
 }
 
 static void usage(FILE *f)
@@ -186,27 +37,22 @@ static void usage(FILE *f)
 		"                           [--heartbeat-timeout S] [--heartbeat-interval S]\n"
 		"                           [--sample-interval S] [--max-body BYTES]\n"
 		"                           [--tls-cert FILE --tls-key FILE] [--log-level L]\n"
+		"                           [--max-connections N] [--per-ip-connections N]\n"
+		"                           [--request-timeout S] [--http-threads N]\n"
+		"                           [--agent-listen-port P]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
 		"state_dir, heartbeat_timeout, heartbeat_interval, sample_interval,\n"
-		"max_body, tls_cert, tls_key, log_level); each has a flag (the key\n"
+		"max_body, tls_cert, tls_key, log_level, max_connections,\n"
+		"per_ip_connections, request_timeout, http_threads,\n"
+		"agent_listen_port); each has a flag (the key\n"
 		"with '-' for '_') that overrides it.\n"
 		"\n"
 		"  --check-config   validate the configuration and exit: 0 when it\n"
 		"                   is good, 2 with 'file:line: why' when not\n"
 		"  --help, --version\n",
 		CTRL_DEFAULT_CONFIG);
-}
-
-static char *read_pem(const char *path)
-{
-	char *data = NULL;
-	size_t len;
-
-	if (file_read_all(path, 1 << 20, &data, &len) < 0)
-		return NULL;
-	return data;
 }
 
 int main(int argc, char **argv)
@@ -225,19 +71,22 @@ int main(int argc, char **argv)
 		{"max-body", required_argument, NULL, 'm'},
 		{"tls-cert", required_argument, NULL, 'T'},
 		{"tls-key", required_argument, NULL, 'K'},
+		{"max-connections", required_argument, NULL, 'M'},
+		{"per-ip-connections", required_argument, NULL, 'P'},
+		{"request-timeout", required_argument, NULL, 'R'},
+		{"http-threads", required_argument, NULL, 'H'},
+		{"agent-listen-port", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL;
-	struct { const char *key, *value; } sets[16];
+	struct { const char *key, *value; } sets[24];
 	size_t nsets = 0;
 	bool check = false;
 	struct config *cfg = NULL;
-	struct MHD_Daemon *d = NULL;
-	char *cert = NULL, *key = NULL;
+	struct server *srv = NULL;
 	struct jobs jobs = {0};
-	unsigned flags;
 	int opt, rc = 1;
 
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -257,6 +106,11 @@ int main(int argc, char **argv)
 		case 'm': k = "max_body"; break;
 		case 'T': k = "tls_cert"; break;
 		case 'K': k = "tls_key"; break;
+		case 'M': k = "max_connections"; break;
+		case 'P': k = "per_ip_connections"; break;
+		case 'R': k = "request_timeout"; break;
+		case 'H': k = "http_threads"; break;
+		case 'A': k = "agent_listen_port"; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fincloud-controller %s\n", VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -306,7 +160,11 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		return 1;
 	}
-	ctrl_init(&g_ctrl);
+	if (ctrl_init(&g_ctrl) < 0) {
+		log_error("%s", err_msg());
+		store_close(g_ctrl.st);
+		return 1;
+	}
 	g_ctrl.stats = calloc(api_nroutes, sizeof(*g_ctrl.stats));
 	if (g_ctrl.stats == NULL) {
 		log_error("out of memory");
@@ -325,52 +183,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-		MHD_USE_ERROR_LOG;
-	{
-		/* the TLS options, from tls[first]: without TLS, first is
-		 * the end of the list */
-		struct MHD_OptionItem tls[] = {
-			{MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
-			{MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
-			{MHD_OPTION_END, 0, NULL},
-		};
-		size_t first = 2;
-		struct sockaddr_in sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sin_family = AF_INET;
-		sa.sin_port = htons((uint16_t)g_ctrl.cfg.listen_port);
-		if (inet_pton(AF_INET, g_ctrl.cfg.listen_address, &sa.sin_addr) != 1) {
-			log_error("listen_address '%s' is not an IPv4 address",
-				  g_ctrl.cfg.listen_address);
-			goto out;
-		}
-		if (g_ctrl.cfg.tls_cert[0]) {
-			cert = read_pem(g_ctrl.cfg.tls_cert);
-			key = read_pem(g_ctrl.cfg.tls_key);
-			if (cert == NULL || key == NULL) {
-				log_error("TLS: %s", err_msg());
-				goto out;
-			}
-			flags |= MHD_USE_TLS;
-			tls[0].ptr_value = cert;
-			tls[1].ptr_value = key;
-			first = 0;
-		}
-		d = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, NULL,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
-			MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
-			MHD_OPTION_ARRAY, tls + first, MHD_OPTION_END);
-	}
-	if (d == NULL) {
-		log_error("cannot listen on %s:%" PRId64 ": is the port in use?",
-			  g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port);
+	if (server_start(&g_ctrl, &srv) < 0) {
+		log_error("%s", err_msg());
 		goto out;
 	}
 	if (jobs_start(&jobs, &g_ctrl) < 0)
@@ -380,20 +194,20 @@ int main(int argc, char **argv)
 		 g_ctrl.cfg.tls_cert[0] ? "https" : "http",
 		 g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port,
 		 g_ctrl.cfg.database);
+	if (g_ctrl.cfg.agent_listen_port)
+		log_info("agents' port %" PRId64, g_ctrl.cfg.agent_listen_port);
 	while (!g_stop)
 		pause();
 	log_info("stopping");
 	rc = 0;
 out:
 	ctrl_stop(&g_ctrl);
-	if (d)
-		MHD_stop_daemon(d);
+	server_stop(srv);
 	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);
+	ctrl_fini(&g_ctrl);
 	store_close(g_ctrl.st);
 	free(g_ctrl.stats);
-	free(cert);
-	free(key);
 	return rc;
 config_fail:
 	fprintf(stderr, "fincloud-controller: %s\n", err_msg());
