@@ -4,8 +4,9 @@
  *
  * The lock. One struct ctrl lives for the whole daemon. Its lock
  * serialises every use of the store: a request holds it from
- * authentication to its answer (a long-poll heartbeat releases it while it
- * waits for its node; /healthz and /metrics never take it, see route.h).
+ * authentication to its answer (a long-poll heartbeat parks and releases
+ * it while it waits for its node, see below; /healthz and /metrics never
+ * take it, see route.h).
  * Because placement decisions happen under it and the VM row with its
  * claim is committed before it is released, concurrent creates cannot
  * oversubscribe a host.

@@ -106,7 +106,9 @@ threads=$(status_kib Threads)
 wait "${pids[-2]}" 2>/dev/null
 answers=$(awk '/^answers/ {print $2 " answers and " $4 " errors"}' "$work/agents.out")
 
-ratio() { awk "BEGIN {if (\"$1\" != \"-\" && \"$2\" != \"-\" && $2 > 0) printf \"%.2f\", $1 / $2; else print \"-\"}"; }
+ratio() {
+	case $1$2 in *-*) echo - ;; *) awk "BEGIN {if ($2 > 0) printf \"%.2f\", $1 / $2; else print \"-\"}" ;; esac
+}
 printf '%-50s %12s %12s %8s %10s %5s\n' measure flooded idle ratio target met
 printf '%-50s %12s %12s %8s %10s %5s\n' "GET /healthz median ms" "$load_h" "$base_h" \
 	"$(ratio "$load_h" "$base_h")" answered "$([ "$load_h" != - ] && echo yes || echo NO)"
