@@ -1,5 +1,4 @@
 #include <sqlite3.h>
-#include <time.h>
 
 #include "common/err.h"
 #include "common/util.h"
@@ -21,7 +20,6 @@ static void *timer_main(void *arg);
 
 int ctrl_init(struct ctrl *ctrl)
 {
-	pthread_condattr_t attr;
 	int rc;
 
 	pthread_mutex_init(&ctrl->lock, NULL);
@@ -31,10 +29,7 @@ int ctrl_init(struct ctrl *ctrl)
 	pthread_mutex_init(&ctrl->wait_lock, NULL);
 	/* deadlines are on the monotonic clock: a wall clock stepped back
 	 * must not keep a long-poll waiting long after its agent gave up */
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&ctrl->wait_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_mono(&ctrl->wait_cond);
 	rc = pthread_create(&ctrl->timer, NULL, timer_main, ctrl);
 	if (rc != 0) {
 		ctrl->timer_quit = true;
@@ -265,14 +260,8 @@ static void *timer_main(void *arg)
 			wake_all(woken);
 			pthread_mutex_lock(&ctrl->wait_lock);
 		} else if (ctrl->waiters) {
-			uint64_t d = ctrl->waiters->deadline_ns;
-			struct timespec until = {
-				.tv_sec = (time_t)(d / 1000000000ULL),
-				.tv_nsec = (long)(d % 1000000000ULL),
-			};
-
-			pthread_cond_timedwait(&ctrl->wait_cond,
-					       &ctrl->wait_lock, &until);
+			cond_wait_mono(&ctrl->wait_cond, &ctrl->wait_lock,
+				       ctrl->waiters->deadline_ns);
 		} else {
 			pthread_cond_wait(&ctrl->wait_cond, &ctrl->wait_lock);
 		}

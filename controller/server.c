@@ -3,7 +3,6 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -197,11 +196,7 @@ static void *sweeper_main(void *arg)
 
 	pthread_mutex_lock(&srv->socks_lock);
 	while (!srv->quit) {
-		uint64_t now = time_mono_ns(), wake = now + 1000000000ULL;
-		struct timespec until = {
-			.tv_sec = (time_t)(wake / 1000000000ULL),
-			.tv_nsec = (long)(wake % 1000000000ULL),
-		};
+		uint64_t now = time_mono_ns();
 		unsigned cut = 0;
 
 		for (struct sock *s = srv->socks; s; s = s->next)
@@ -214,8 +209,8 @@ static void *sweeper_main(void *arg)
 			log_warn("closed %u connection(s) that sent no whole "
 				 "request within request_timeout (%" PRIu64
 				 " s)", cut, srv->timeout_ns / (uint64_t)1000000000);
-		pthread_cond_timedwait(&srv->sweep_cond, &srv->socks_lock,
-				       &until);
+		cond_wait_mono(&srv->sweep_cond, &srv->socks_lock,
+			       now + 1000000000ULL);
 	}
 	pthread_mutex_unlock(&srv->socks_lock);
 	return NULL;
@@ -430,7 +425,6 @@ int server_start(struct ctrl *ctrl, struct server **out)
 {
 	const struct ctrl_config *cfg = &ctrl->cfg;
 	struct server *srv = calloc(1, sizeof(*srv));
-	pthread_condattr_t attr;
 	int rc;
 
 	*out = NULL;
@@ -439,10 +433,7 @@ int server_start(struct ctrl *ctrl, struct server **out)
 	srv->ctrl = ctrl;
 	srv->timeout_ns = (uint64_t)cfg->request_timeout_s * 1000000000ULL;
 	pthread_mutex_init(&srv->socks_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&srv->sweep_cond, &attr);
-	pthread_condattr_destroy(&attr);
+	cond_init_mono(&srv->sweep_cond);
 	raise_nofile(cfg);
 	if (cfg->tls_cert[0]) {
 		srv->cert = read_pem(cfg->tls_cert);
