@@ -61,6 +61,10 @@ struct ctrl_config {
 
 #define CTRL_DEFAULT_CONFIG "/etc/fincloud/controller.conf"
 
+/* Every key of controller.conf, NULL-terminated; each is also a flag of
+ * fincloud-controller (the key with '-' for '_'). */
+extern const char *const ctrl_config_keys[];
+
 /* Read the settings from cfg (already loaded, flags applied) into out,
  * refusing unknown keys and bad values: 0, or -1 with err_set() ("file:
  * line: ..."). */

@@ -28,6 +28,29 @@ static void on_signal(int sig)
 	g_stop = 1;
 }
 
+/* Room for the settings' flags, and getopt's value for the first. */
+#define SETTINGS_MAX 24
+#define FLAG_LEN 32
+#define SETTING_OPT 256
+
+/* One long option per key of ctrl_config_keys (the key with '-' for
+ * '_'), its value SETTING_OPT + the key's index, into opts (room for
+ * SETTINGS_MAX + 1, ended by a zeroed entry); the names go to flags. */
+static void settings_options(struct option *opts, char flags[][FLAG_LEN])
+{
+	size_t i;
+
+	for (i = 0; ctrl_config_keys[i] && i < SETTINGS_MAX; i++) {
+		snprintf(flags[i], FLAG_LEN, "%s", ctrl_config_keys[i]);
+		for (char *p = flags[i]; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		opts[i] = (struct option){flags[i], required_argument, NULL,
+					  SETTING_OPT + (int)i};
+	}
+	opts[i] = (struct option){NULL, 0, NULL, 0};
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -57,29 +80,14 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	/* the fixed options, then one per setting (see settings_options) */
+	struct option opts[SETTINGS_MAX + 5] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 'C'},
-		{"listen-address", required_argument, NULL, 'a'},
-		{"listen-port", required_argument, NULL, 'p'},
-		{"database", required_argument, NULL, 'd'},
-		{"state-dir", required_argument, NULL, 's'},
-		{"heartbeat-timeout", required_argument, NULL, 't'},
-		{"log-level", required_argument, NULL, 'l'},
-		{"heartbeat-interval", required_argument, NULL, 'i'},
-		{"sample-interval", required_argument, NULL, 'S'},
-		{"max-body", required_argument, NULL, 'm'},
-		{"tls-cert", required_argument, NULL, 'T'},
-		{"tls-key", required_argument, NULL, 'K'},
-		{"max-connections", required_argument, NULL, 'M'},
-		{"per-ip-connections", required_argument, NULL, 'P'},
-		{"request-timeout", required_argument, NULL, 'R'},
-		{"http-threads", required_argument, NULL, 'H'},
-		{"agent-listen-port", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
 	};
+	char flags[SETTINGS_MAX][FLAG_LEN];
 	const char *config_path = NULL;
 	struct { const char *key, *value; } sets[24];
 	size_t nsets = 0;
@@ -89,31 +97,22 @@ int main(int argc, char **argv)
 	struct jobs jobs = {0};
 	int opt, rc = 1;
 
+	settings_options(opts + 4, flags);
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		const char *k = NULL;
 
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'C': check = true; break;
-		case 'a': k = "listen_address"; break;
-		case 'p': k = "listen_port"; break;
-		case 'd': k = "database"; break;
-		case 's': k = "state_dir"; break;
-		case 't': k = "heartbeat_timeout"; break;
-		case 'l': k = "log_level"; break;
-		case 'i': k = "heartbeat_interval"; break;
-		case 'S': k = "sample_interval"; break;
-		case 'm': k = "max_body"; break;
-		case 'T': k = "tls_cert"; break;
-		case 'K': k = "tls_key"; break;
-		case 'M': k = "max_connections"; break;
-		case 'P': k = "per_ip_connections"; break;
-		case 'R': k = "request_timeout"; break;
-		case 'H': k = "http_threads"; break;
-		case 'A': k = "agent_listen_port"; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fincloud-controller %s\n", VERSION); return 0;
-		default: usage(stderr); return 2;
+		default:
+			if (opt < SETTING_OPT ||
+			    opt >= SETTING_OPT + SETTINGS_MAX) {
+				usage(stderr);
+				return 2;
+			}
+			k = ctrl_config_keys[opt - SETTING_OPT];
 		}
 		if (k && nsets < FC_ARRAY_LEN(sets)) {
 			sets[nsets].key = k;
