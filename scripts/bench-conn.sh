@@ -32,30 +32,13 @@ ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" -ge $((idle_n + agents_n + 100)) ] ||
 	{ echo "SKIP: the descriptor limit ($(ulimit -n)) is below $((idle_n + agents_n + 100))"; exit 77; }
 
-work=$(mktemp -d /tmp/fcbench-conn.XXXXXX)
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { $py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. "$top/scripts/bench-lib.bash" conn
 
-port=$(free_port)
 aport=$(free_port)
 flags=(--max-connections 16000 --per-ip-connections 128 --agent-listen-port "$aport")
-[ "${FC_BENCH_CONN_OLD:-0}" = 1 ] && { flags=(); aport=$port; }
-"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" \
-	--heartbeat-interval 5 --heartbeat-timeout 120 --log-level error "${flags[@]}" \
-	>>"$work/controller.log" 2>&1 &
-ctl_pid=$!
-pids+=("$ctl_pid")
-URL=http://127.0.0.1:$port
-for _ in $(seq 100); do curl -sf "$URL/healthz" -o /dev/null && break; sleep 0.1; done
-TOKEN=$(cat "$work/state/admin.token")
-AUTH="Authorization: Bearer $TOKEN"
+[ "${FC_BENCH_CONN_OLD:-0}" = 1 ] && flags=()
+ctl_start "$ctl" "$work" --heartbeat-interval 5 --heartbeat-timeout 120 --log-level error "${flags[@]}"
+[ "${FC_BENCH_CONN_OLD:-0}" = 1 ] && aport=$port
 post() { curl -sf -m 10 -X POST -H "$AUTH" -H 'Content-Type: application/json' --data-binary "$2" "$URL$1"; }
 post /v1/flavors '{"name":"s","vcpus":1,"mem_mib":128,"disk_gib":1}' >/dev/null
 post /v1/tenants '{"name":"bench"}' >/dev/null
