@@ -42,6 +42,12 @@ struct server {
 	char *cert, *key;
 	uint64_t timeout_ns;   /* request_timeout */
 
+	/* libmicrohttpd's messages: when the last went out, how many since
+	 * were left out (under log_lock) */
+	pthread_mutex_t log_lock;
+	uint64_t log_last_ns;
+	unsigned log_dropped;
+
 	/* open connections and the thread that cuts the late ones */
 	pthread_mutex_t socks_lock;
 	pthread_cond_t sweep_cond; /* on CLOCK_MONOTONIC */
@@ -121,6 +127,44 @@ static enum MHD_Result answer_error(struct MHD_Connection *con,
 	ret = send_answer(con, &c);
 	api_ctx_release(&c);
 	return ret;
+}
+
+/* ------------------------------------------------------- library messages */
+
+/* libmicrohttpd's messages go to the log, at most one a second: a flood
+ * of refused connections ("reached connection limit") must not become a
+ * flood of log lines. The number left out is given with the next one. */
+FC_PRINTF(2, 0)
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct server *srv = cls;
+	uint64_t now = time_mono_ns();
+	unsigned dropped = 0;
+	bool emit = false;
+	char msg[256];
+	size_t len;
+
+	pthread_mutex_lock(&srv->log_lock);
+	if (srv->log_last_ns == 0 || now - srv->log_last_ns >= 1000000000ULL) {
+		emit = true;
+		dropped = srv->log_dropped;
+		srv->log_dropped = 0;
+		srv->log_last_ns = now;
+	} else {
+		srv->log_dropped++;
+	}
+	pthread_mutex_unlock(&srv->log_lock);
+	if (!emit)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '.'))
+		msg[--len] = '\0';
+	if (dropped)
+		log_warn("http: %s (%u more messages left out since the last)",
+			 msg, dropped);
+	else
+		log_warn("http: %s", msg);
 }
 
 /* ---------------------------------------------------- request deadlines */
@@ -374,6 +418,7 @@ static int listen_on(struct server *srv, struct listener *l, int64_t port)
 	l->srv = srv;
 	l->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, l,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
@@ -433,6 +478,7 @@ int server_start(struct ctrl *ctrl, struct server **out)
 	srv->ctrl = ctrl;
 	srv->timeout_ns = (uint64_t)cfg->request_timeout_s * 1000000000ULL;
 	pthread_mutex_init(&srv->socks_lock, NULL);
+	pthread_mutex_init(&srv->log_lock, NULL);
 	cond_init_mono(&srv->sweep_cond);
 	raise_nofile(cfg);
 	if (cfg->tls_cert[0]) {
@@ -480,6 +526,7 @@ void server_stop(struct server *srv)
 	}
 	pthread_cond_destroy(&srv->sweep_cond);
 	pthread_mutex_destroy(&srv->socks_lock);
+	pthread_mutex_destroy(&srv->log_lock);
 	free(srv->cert);
 	free(srv->key);
 	free(srv);

@@ -3,9 +3,9 @@
 # 1,100 idle, half-sent connections open /healthz still answers (a
 # select()-based server stops near 1,024 descriptors); a client trickling
 # one byte a second is cut at request_timeout; connections beyond
-# per_ip_connections from one address are refused while other addresses
-# get through; with the API port full, an agent's heartbeat still gets
-# through on the agents' port.
+# per_ip_connections from one address are refused (without a log line
+# each) while other addresses get through; with the API port full, an
+# agent's heartbeat still gets through on the agents' port.
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 flood=$FC_TOP/tests/data/ctrl/connflood.py
 ulimit -n 8192 2>/dev/null || { echo "SKIP: cannot raise the descriptor limit"; exit 77; }
@@ -41,6 +41,11 @@ wait_for 20 grep -q '^open' "$work/idle.out"
 check "1,100 half-sent connections are open" grep -qx 'open 1100' "$work/idle.out"
 check "and /healthz still answers" healthz
 check "a 101st connection from one address is refused" eval '! healthz --interface 127.0.1.1'
+$py "$flood" idle 127.0.0.1 "$port" 500 1 >/dev/null 2>&1
+sleep 1
+check "500 refused connections do not flood the log (at most one line a second)" \
+	eval '[ "$(grep -ci "connection limit" "$work/controller.log")" -le 10 ]'
+echo "# $(grep -ci "connection limit" "$work/controller.log") 'connection limit' line(s) in the log"
 stop_floods
 
 $py "$flood" trickle 127.0.0.1 "$port" 20 >"$work/trickle.out" 2>&1
