@@ -192,6 +192,27 @@ int64_t time_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void cond_init_mono(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+void cond_wait_mono(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		    uint64_t deadline_ns)
+{
+	struct timespec until = {
+		.tv_sec = (time_t)(deadline_ns / 1000000000ULL),
+		.tv_nsec = (long)(deadline_ns % 1000000000ULL),
+	};
+
+	pthread_cond_timedwait(cond, mutex, &until);
+}
+
 int file_read_all(const char *path, size_t max, char **out, size_t *len)
 {
 	char *data = NULL;

@@ -4,6 +4,8 @@
 #ifndef FC_UTIL_H
 #define FC_UTIL_H
 
+#include <pthread.h>
+
 #include "common/fc.h"
 
 /* Copy src into dst (size bytes), always NUL-terminated. Returns 0, or -1
@@ -47,6 +49,15 @@ int parse_double(const char *s, double *out);
 /* Clocks. */
 uint64_t time_mono_ns(void);
 int64_t time_wall_ms(void);
+
+/* Initialise cond for cond_wait_mono() (its deadlines on the monotonic
+ * clock, which a stepped wall clock does not move); destroy it with
+ * pthread_cond_destroy(). */
+void cond_init_mono(pthread_cond_t *cond);
+/* Wait on cond (mutex held) until a signal or deadline_ns, a time_mono_ns()
+ * value; it may return early (spurious wake-up): recheck. */
+void cond_wait_mono(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		    uint64_t deadline_ns);
 
 /* Read a whole file into a NUL-terminated malloc'd buffer of at most max
  * bytes; a larger file is refused, not truncated. Caller frees *out. */

@@ -505,6 +505,53 @@ static int json_error_field(const char *text, size_t len, char *field,
 	return -1;
 }
 
+/* Release the lock a request holds: roll back what it left open. */
+static void unlock(struct api_ctx *c)
+{
+	struct ctrl *ctrl = c->ctrl;
+
+	if (c->tx_open) {
+		store_rollback(ctrl->st);
+		c->tx_open = false;
+	}
+	store_reset_all(ctrl->st);
+	pthread_mutex_unlock(&ctrl->lock);
+}
+
+/* The end of every answered request (no lock held): make its commit
+ * durable, check there is an answer, count it in its route's statistics
+ * (when a route was found). */
+static void finish(struct api_ctx *c, bool found)
+{
+	struct ctrl *ctrl = c->ctrl;
+
+	if (c->sync_seq && ctrl_make_durable(ctrl, c->sync_seq) < 0) {
+		log_error("request %s: %s", c->request_id, err_msg());
+		api_err(c, 500, "internal", NULL,
+			"the change was committed but could not be flushed to "
+			"disk (%s): check the controller's disk, then check "
+			"whether it took effect (request %s)",
+			err_msg(), c->request_id);
+	}
+	/* a 204 is the one answer without a body */
+	if (c->resp == NULL && c->text == NULL && c->status != 204)
+		api_err(c, 500, "internal", NULL, "no answer was produced");
+	pthread_mutex_lock(&ctrl->stats_lock);
+	if (ctrl->stats && found) {
+		struct ctrl_route_stats *rs = &ctrl->stats[c->route_index];
+		double sec = (double)(time_mono_ns() - c->t0_ns) / 1e9;
+		int cls = c->status / 100, k = 0;
+
+		if (cls >= 0 && cls < 6)
+			rs->by_class[cls]++;
+		while (k < CTRL_LAT_BUCKETS && sec > ctrl_lat_bounds[k])
+			k++;
+		rs->lat[k]++;
+		rs->lat_sum += sec;
+	}
+	pthread_mutex_unlock(&ctrl->stats_lock);
+}
+
 void api_handle(struct api_ctx *c)
 {
 	struct route_match m;
@@ -587,44 +634,35 @@ void api_handle(struct api_ctx *c)
 		c->tx_open = false;
 	}
 out:
-	if (locked) {
-		if (c->tx_open) {
-			store_rollback(ctrl->st);
-			c->tx_open = false;
-		}
-		store_reset_all(ctrl->st);
-		pthread_mutex_unlock(&ctrl->lock);
-	}
-	if (c->sync_seq && ctrl_make_durable(ctrl, c->sync_seq) < 0) {
-		log_error("request %s: %s", c->request_id, err_msg());
-		api_err(c, 500, "internal", NULL,
-			"the change was committed but could not be flushed to "
-			"disk (%s): check the controller's disk, then check "
-			"whether it took effect (request %s)",
-			err_msg(), c->request_id);
-	}
 	c->m = NULL;
-	/* a 204 is the one answer without a body */
-	if (c->resp == NULL && c->text == NULL && c->status != 204)
-		api_err(c, 500, "internal", NULL, "no answer was produced");
-	/* route stats */
-	pthread_mutex_lock(&ctrl->stats_lock);
-	if (ctrl->stats && r == ROUTE_FOUND) {
-		int cls = c->status / 100;
+	c->route_index = m.index;
+	c->t0_ns = t0;
+	if (locked)
+		unlock(c);
+	if (c->parked == NULL)
+		finish(c, r == ROUTE_FOUND);
+}
 
-		double sec = (double)(time_mono_ns() - t0) / 1e9;
-		int k = 0;
+int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
+	     route_fn resume)
+{
+	if (c->wake == NULL)
+		return -1;
+	c->parked = ctrl_park(c->ctrl, node, wait_s, c->wake, c->wake_arg);
+	if (c->parked == NULL)
+		return -1;
+	c->resume = resume;
+	snprintf(c->park_node, sizeof(c->park_node), "%s", node);
+	return 0;
+}
 
-		if (cls >= 0 && cls < 6)
-			ctrl->stats[m.index].by_class[cls]++;
-		while (k < CTRL_LAT_BUCKETS && sec > ctrl_lat_bounds[k])
-			k++;
-		ctrl->stats[m.index].lat[k]++;
-		ctrl->stats[m.index].lat_sum += sec;
-	}
-	pthread_mutex_unlock(&ctrl->stats_lock);
-	c->m = NULL;
-	(void)m;
+void api_resume(struct api_ctx *c)
+{
+	c->parked = NULL;
+	pthread_mutex_lock(&c->ctrl->lock);
+	c->resume(c);
+	unlock(c);
+	finish(c, true);
 }
 
 void api_ctx_release(struct api_ctx *c)

@@ -53,6 +53,19 @@ struct api_ctx {
 	char audit_target[160];    /* what the audit entry names */
 	bool tx_open;
 	uint64_t sync_seq;         /* commit to make durable before answering */
+
+	/* A long-poll (api_park()). The server sets wake (with wake_arg)
+	 * when it can suspend the request; without it a long-poll answers
+	 * at once. When api_handle() returns with parked set there is no
+	 * answer yet: the server arms parked (ctrl_arm()) and, once woken,
+	 * calls api_resume(). */
+	ctrl_wake_fn wake;
+	void *wake_arg;
+	struct ctrl_waiter *parked;
+	route_fn resume;           /* builds the answer, lock held */
+	char park_node[64];
+	size_t route_index;        /* for the route's statistics */
+	uint64_t t0_ns;
 };
 
 /* The route table and its size. */
@@ -63,6 +76,18 @@ extern const size_t api_nroutes;
  * authorization, body); on return status and resp/text hold the answer.
  * Takes and releases ctrl->lock itself. */
 void api_handle(struct api_ctx *c);
+
+/* Finish a request api_handle() left parked, once its wake came: take
+ * the lock, run its resume step, release the lock; on return status and
+ * resp hold the answer. */
+void api_resume(struct api_ctx *c);
+
+/* From a handler (lock held, no transaction open): park the request until
+ * node's desired state changes or wait_s seconds pass; resume then builds
+ * the answer. 0 when parked (the handler returns without an answer), -1
+ * when it cannot wait (no wake set, wait_s <= 0, stopping): answer now. */
+int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
+	     route_fn resume);
 
 /* Release what api_handle left in c. */
 void api_ctx_release(struct api_ctx *c);

@@ -698,6 +698,27 @@ static bool agent_owns(struct api_ctx *c, const char *node)
 	return false;
 }
 
+/* Answer node's desired state at generation gen. */
+static void answer_desired(struct api_ctx *c, const char *node, int64_t gen)
+{
+	cJSON *o = desired_state(c->ctrl->st, node, gen);
+
+	if (o)
+		api_ok(c, 200, o);
+	else
+		api_err_internal(c, "building the desired state");
+}
+
+/* A parked heartbeat's wait ended (lock held): answer what is now
+ * committed. */
+static void heartbeat_resumed(struct api_ctx *c)
+{
+	int64_t gen;
+
+	if (host_generation(c, c->park_node, &gen) == 0)
+		answer_desired(c, c->park_node, gen);
+}
+
 void h_agent_heartbeat(struct api_ctx *c)
 {
 	/* "migrations" (the agent's migration journal) is accepted and not
@@ -713,7 +734,6 @@ void h_agent_heartbeat(struct api_ctx *c)
 	struct inventory inv;
 	sqlite3_stmt *s;
 	bool was_down;
-	cJSON *o;
 	int rc;
 
 	if (!agent_owns(c, node))
@@ -803,16 +823,11 @@ void h_agent_heartbeat(struct api_ctx *c)
 	c->tx_open = false;
 	if (host_generation(c, node, &gen) < 0)
 		return;
-	if (wait_s > 0 && seen == gen) {
-		ctrl_wait(c->ctrl, node, wait_s);
-		if (host_generation(c, node, &gen) < 0)
-			return;
-	}
-	o = desired_state(c->ctrl->st, node, gen);
-	if (o)
-		api_ok(c, 200, o);
-	else
-		api_err_internal(c, "building the desired state");
+	/* nothing new: the answer waits (without a thread) for a change */
+	if (wait_s > 0 && seen == gen &&
+	    api_park(c, node, wait_s, heartbeat_resumed) == 0)
+		return;
+	answer_desired(c, node, gen);
 }
 
 void h_agent_events(struct api_ctx *c)

@@ -2,10 +2,35 @@
 #include "common/util.h"
 #include "controller/ctrl.h"
 
-static const char *const known_keys[] = {
+const char *const ctrl_config_keys[] = {
 	"listen_address", "listen_port", "database", "state_dir",
 	"heartbeat_timeout", "heartbeat_interval", "sample_interval",
-	"orphan_grace", "max_body", "tls_cert", "tls_key", "log_level", NULL,
+	"orphan_grace", "max_body", "tls_cert", "tls_key", "log_level",
+	"max_connections", "per_ip_connections", "request_timeout",
+	"http_threads", "agent_listen_port", NULL,
+};
+
+/* The integer settings: key, range, default, field of struct ctrl_config. */
+struct int_key {
+	const char *key;
+	int64_t min, max, def;
+	size_t offset;
+};
+
+#define INT_KEY(key, min, max, def, field) \
+	{key, min, max, def, offsetof(struct ctrl_config, field)}
+static const struct int_key int_keys[] = {
+	INT_KEY("listen_port", 0, 65535, 8740, listen_port),
+	INT_KEY("heartbeat_timeout", 2, 3600, 30, heartbeat_timeout_s),
+	INT_KEY("heartbeat_interval", 1, 600, 5, heartbeat_interval_s),
+	INT_KEY("sample_interval", 1, 3600, 10, sample_interval_s),
+	INT_KEY("orphan_grace", 1, 7 * 86400, 600, orphan_grace_s),
+	INT_KEY("max_body", 1024, 64 << 20, 1 << 20, max_body),
+	INT_KEY("max_connections", 16, 1000000, 4000, max_connections),
+	INT_KEY("per_ip_connections", 1, 1000000, 128, per_ip_connections),
+	INT_KEY("request_timeout", 1, 600, 30, request_timeout_s),
+	INT_KEY("http_threads", 1, 64, 4, http_threads),
+	INT_KEY("agent_listen_port", 0, 65535, 0, agent_listen_port),
 };
 
 static int get_path(const struct config *cfg, const char *key,
@@ -30,24 +55,19 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 	char where[256];
 
 	memset(out, 0, sizeof(*out));
-	if (config_check_keys(cfg, known_keys) < 0)
+	if (config_check_keys(cfg, ctrl_config_keys) < 0)
 		return -1;
+	for (size_t i = 0; i < FC_ARRAY_LEN(int_keys); i++) {
+		const struct int_key *k = &int_keys[i];
+
+		if (config_get_int(cfg, k->key, k->min, k->max, k->def,
+				   (int64_t *)((char *)out + k->offset)) < 0)
+			return -1;
+	}
 	if (get_path(cfg, "listen_address", "127.0.0.1", out->listen_address,
 		     sizeof(out->listen_address)) < 0 ||
-	    config_get_int(cfg, "listen_port", 0, 65535, 8740,
-			   &out->listen_port) < 0 ||
 	    get_path(cfg, "state_dir", "/var/lib/fincloud", out->state_dir,
 		     sizeof(out->state_dir)) < 0 ||
-	    config_get_int(cfg, "heartbeat_timeout", 2, 3600, 30,
-			   &out->heartbeat_timeout_s) < 0 ||
-	    config_get_int(cfg, "heartbeat_interval", 1, 600, 5,
-			   &out->heartbeat_interval_s) < 0 ||
-	    config_get_int(cfg, "sample_interval", 1, 3600, 10,
-			   &out->sample_interval_s) < 0 ||
-	    config_get_int(cfg, "orphan_grace", 1, 7 * 86400, 600,
-			   &out->orphan_grace_s) < 0 ||
-	    config_get_int(cfg, "max_body", 1024, 64 << 20, 1 << 20,
-			   &out->max_body) < 0 ||
 	    get_path(cfg, "tls_cert", "", out->tls_cert,
 		     sizeof(out->tls_cert)) < 0 ||
 	    get_path(cfg, "tls_key", "", out->tls_key, sizeof(out->tls_key)) < 0)
@@ -69,6 +89,13 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 			       config_where(cfg, "heartbeat_timeout", where,
 					    sizeof(where)),
 			       out->heartbeat_interval_s);
+	if (out->agent_listen_port != 0 &&
+	    out->agent_listen_port == out->listen_port)
+		return err_set("%s: key 'agent_listen_port': must differ from "
+			       "listen_port (%" PRId64 ")",
+			       config_where(cfg, "agent_listen_port", where,
+					    sizeof(where)),
+			       out->listen_port);
 	if ((out->tls_cert[0] == '\0') != (out->tls_key[0] == '\0')) {
 		const char *k = out->tls_cert[0] ? "tls_cert" : "tls_key";
 

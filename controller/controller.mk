@@ -12,7 +12,8 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/api_agent.c controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
-	controller/task.c controller/domname.c controller/report.c
+	controller/task.c controller/domname.c controller/report.c \
+	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm

@@ -4,8 +4,9 @@
  *
  * The lock. One struct ctrl lives for the whole daemon. Its lock
  * serialises every use of the store: a request holds it from
- * authentication to its answer (a long-poll heartbeat releases it while it
- * waits for its node; /healthz and /metrics never take it, see route.h).
+ * authentication to its answer (a long-poll heartbeat parks and releases
+ * it while it waits for its node, see below; /healthz and /metrics never
+ * take it, see route.h).
  * Because placement decisions happen under it and the VM row with its
  * claim is committed before it is released, concurrent creates cannot
  * oversubscribe a host.
@@ -20,9 +21,13 @@
  * Generations and the long-poll. Each host has a generation counter (its
  * row in the store): every change to the host's desired state bumps it in
  * the same transaction (ctrl_bump_generation()), which also wakes the
- * host's agent if it waits in ctrl_wait(). A waiter woken before the
- * transaction commits cannot run before the lock is released, and then
- * reads the committed generation.
+ * host's agent if its heartbeat is parked (ctrl_park()). A parked
+ * heartbeat holds no thread: its connection is suspended, and the wake
+ * (a bump, its deadline on the monotonic clock, ctrl_stop()) resumes it;
+ * the resumed request takes the lock again before it reads the
+ * generation, so a waiter woken before the transaction commits reads the
+ * committed generation. Deadlines are kept by one timer thread
+ * (ctrl_init() starts it) over the waiters in deadline order.
  */
 #ifndef FC_CTRL_CTRL_H
 #define FC_CTRL_CTRL_H
@@ -45,12 +50,21 @@ struct ctrl_config {
 	int64_t sample_interval_s;
 	int64_t orphan_grace_s;  /* a domain without a VM lives this long */
 	int64_t max_body;
+	int64_t max_connections;    /* per listening port */
+	int64_t per_ip_connections; /* per client address and port */
+	int64_t request_timeout_s;  /* a whole request within, see server.h */
+	int64_t http_threads;       /* the server's worker threads */
+	int64_t agent_listen_port;  /* 0: none (see server.h) */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	enum log_level log_level;
 };
 
 #define CTRL_DEFAULT_CONFIG "/etc/fincloud/controller.conf"
+
+/* Every key of controller.conf, NULL-terminated; each is also a flag of
+ * fincloud-controller (the key with '-' for '_'). */
+extern const char *const ctrl_config_keys[];
 
 /* Read the settings from cfg (already loaded, flags applied) into out,
  * refusing unknown keys and bad values: 0, or -1 with err_set() ("file:
@@ -69,17 +83,28 @@ struct ctrl_route_stats {
 	double lat_sum;
 };
 
-/* A heartbeat waiting for its node's desired state to change (ctrl.c). */
+/* A heartbeat parked until its node's desired state changes (ctrl.c). */
 struct ctrl_waiter;
 
 struct anchor;
+
+/* Called once when a parked heartbeat's wait ends, with the arg given to
+ * ctrl_park(); runs on the thread that ended it (a request's, the
+ * timer's), with neither lock held, and must not block. */
+typedef void (*ctrl_wake_fn)(void *arg);
 
 struct ctrl {
 	struct ctrl_config cfg;
 	struct store *st;
 	struct anchor *anchor; /* the audit head outside the store, or NULL */
 	pthread_mutex_t lock;
-	struct ctrl_waiter *waiters; /* long-polling heartbeats, under lock */
+	/* parked heartbeats in deadline order, and the timer thread that
+	 * ends them at their deadline (under wait_lock) */
+	struct ctrl_waiter *waiters;
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;   /* on CLOCK_MONOTONIC: the timer sleeps */
+	pthread_t timer;
+	bool timer_quit;
 	struct ctrl_route_stats *stats; /* one per route, under stats_lock */
 	pthread_mutex_t stats_lock;
 	volatile int stopping;
@@ -94,13 +119,15 @@ struct ctrl {
 	pthread_cond_t synced;
 };
 
-/* Initialise the locks of ctrl (the rest of it zeroed by the caller);
- * ctrl_fini() destroys them. */
-void ctrl_init(struct ctrl *ctrl);
+/* Initialise the locks of ctrl (the rest of it zeroed by the caller) and
+ * start its timer thread: 0, or -1 with err_set() when the thread cannot
+ * start (nothing to undo). ctrl_fini() ends every parked heartbeat, stops
+ * the timer and destroys the locks. */
+int ctrl_init(struct ctrl *ctrl);
 void ctrl_fini(struct ctrl *ctrl);
 
-/* Ask everything that waits to stop: set stopping and wake every
- * long-poll. Takes the lock itself. */
+/* Ask everything that waits to stop: set stopping and end every parked
+ * heartbeat. Takes the lock itself. */
 void ctrl_stop(struct ctrl *ctrl);
 
 /* Count a commit that must be durable before its answer; call with the
@@ -123,15 +150,25 @@ int ctrl_bump_generation(struct ctrl *ctrl, const char *host);
  * host, -1 with err_set(). */
 int ctrl_generation(struct ctrl *ctrl, const char *host, int64_t *gen);
 
-/* Wake the long-poll of host, or of every host when host is NULL (lock
- * held). ctrl_bump_generation() does it. */
+/* End the parked heartbeats of host, or of every host when host is NULL
+ * (lock held). ctrl_bump_generation() does it. */
 void ctrl_notify(struct ctrl *ctrl, const char *host);
 
-/* Long-poll for node (lock held, no transaction open): release the lock
- * until ctrl_notify() names node, wait_s seconds pass (on the monotonic
- * clock) or the controller stops, then take it again. The store's
- * statements are reset first, so no read stays open while the lock is
- * released. */
-void ctrl_wait(struct ctrl *ctrl, const char *node, int64_t wait_s);
+/* Park a long-poll for node (lock held, so that no bump between the
+ * caller's read of the generation and this call is missed): its wait
+ * ends when ctrl_notify() names node, wait_s seconds pass (on the
+ * monotonic clock) or the controller stops, and then wake(arg) is called
+ * once. The waiter is not armed yet: the caller suspends what waits in
+ * ctrl_arm(). NULL when there is nothing to wait for (wait_s <= 0, the
+ * controller stopping, out of memory): answer at once. The waiter frees
+ * itself once it has ended and been armed. */
+struct ctrl_waiter *ctrl_park(struct ctrl *ctrl, const char *node,
+			      int64_t wait_s, ctrl_wake_fn wake, void *arg);
+
+/* Arm w (from ctrl_park(), with or without the lock): when its wait has
+ * already ended, free it and return 1 (answer at once, nothing is
+ * suspended); otherwise call suspend(arg) and return 0, and wake(arg)
+ * follows when the wait ends, never before suspend(arg) has returned. */
+int ctrl_arm(struct ctrl *ctrl, struct ctrl_waiter *w, ctrl_wake_fn suspend);
 
 #endif

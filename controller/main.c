@@ -1,8 +1,5 @@
 /* fincloud-controller: the REST API daemon. */
-#include <arpa/inet.h>
 #include <getopt.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -19,21 +16,9 @@
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
 #include "controller/rebalance.h"
+#include "controller/server.h"
 #include "controller/store.h"
 
-
-/* One thread per connection, and every agent keeps one open (its
- * long-poll): per-connection memory is what grows with the fleet. Headers
- * fit in 8 KiB; bodies are copied out to a capped buffer as they arrive.
- * The deepest stack is cJSON's recursion, bounded by its nesting limit. */
-#define CONN_POOL ((size_t)8 * 1024)
-#define THREAD_STACK ((size_t)512 * 1024)
-
-/* Per-connection upload state. */
-struct conn {
-	struct buf body;
-	bool too_large;
-};
 
 static struct ctrl g_ctrl;
 static volatile sig_atomic_t g_stop;
@@ -44,138 +29,27 @@ static void on_signal(int sig)
 	g_stop = 1;
 }
 
-static const char *query_value(void *ud, const char *key)
+/* Room for the settings' flags, and getopt's value for the first. */
+#define SETTINGS_MAX 24
+#define FLAG_LEN 32
+#define SETTING_OPT 256
+
+/* One long option per key of ctrl_config_keys (the key with '-' for
+ * '_'), its value SETTING_OPT + the key's index, into opts (room for
+ * SETTINGS_MAX + 1, ended by a zeroed entry); the names go to flags. */
+static void settings_options(struct option *opts, char flags[][FLAG_LEN])
 {
-	return MHD_lookup_connection_value(ud, MHD_GET_ARGUMENT_KIND, key);
-}
+	size_t i;
 
-static enum MHD_Result send_answer(struct MHD_Connection *con,
-				   struct api_ctx *c)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	char *text = NULL;
-	size_t len = 0;
-
-	if (c->text) {
-		text = c->text;
-		c->text = NULL;
-		len = strlen(text);
-	} else if (c->resp && c->status != 204) {
-		text = cJSON_PrintUnformatted(c->resp);
-		if (text == NULL) {
-			static const char oom[] =
-				"{\"error\":{\"code\":\"internal\",\"message\":"
-				"\"out of memory\",\"field\":null}}";
-			r = MHD_create_response_from_buffer(
-				sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-			ret = MHD_queue_response(con, 500, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
-		len = strlen(text);
+	for (i = 0; ctrl_config_keys[i] && i < SETTINGS_MAX; i++) {
+		snprintf(flags[i], FLAG_LEN, "%s", ctrl_config_keys[i]);
+		for (char *p = flags[i]; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		opts[i] = (struct option){flags[i], required_argument, NULL,
+					  SETTING_OPT + (int)i};
 	}
-	r = MHD_create_response_from_buffer(len, text ? text : (void *)"",
-					    text ? MHD_RESPMEM_MUST_FREE
-						 : MHD_RESPMEM_PERSISTENT);
-	if (r == NULL) {
-		free(text);
-		return MHD_NO;
-	}
-	if (len > 0)
-		MHD_add_response_header(r, "Content-Type", c->content_type);
-	if (c->location[0])
-		MHD_add_response_header(r, "Location", c->location);
-	if (c->request_id[0])
-		MHD_add_response_header(r, "X-Request-Id", c->request_id);
-	ret = MHD_queue_response(con, (unsigned)c->status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result answer_error(struct MHD_Connection *con, int status,
-				    const char *code, const char *msg)
-{
-	struct api_ctx c = {.ctrl = &g_ctrl, .content_type = "application/json"};
-	enum MHD_Result ret;
-
-	api_err(&c, status, code, NULL, "%s", msg);
-	ret = send_answer(con, &c);
-	api_ctx_release(&c);
-	return ret;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
-				  const char *url, const char *method,
-				  const char *version, const char *upload_data,
-				  size_t *upload_size, void **con_cls)
-{
-	struct conn *cn = *con_cls;
-	struct api_ctx c;
-	enum MHD_Result ret;
-	char msg[160];
-
-	(void)cls;
-	(void)version;
-	if (cn == NULL) {
-		const char *cl = MHD_lookup_connection_value(
-			con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		int64_t n;
-
-		cn = calloc(1, sizeof(*cn));
-		if (cn == NULL)
-			return MHD_NO;
-		buf_init(&cn->body, (size_t)g_ctrl.cfg.max_body);
-		*con_cls = cn;
-		if (cl && parse_int64(cl, &n) == 0 && n > g_ctrl.cfg.max_body) {
-			snprintf(msg, sizeof(msg), "the request body is %" PRId64
-				 " bytes; the limit is %" PRId64, n,
-				 g_ctrl.cfg.max_body);
-			return answer_error(con, 413, "too_large", msg);
-		}
-		return MHD_YES;
-	}
-	if (*upload_size > 0) {
-		if (!cn->too_large &&
-		    buf_append(&cn->body, upload_data, *upload_size) < 0)
-			cn->too_large = true;
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (cn->too_large) {
-		snprintf(msg, sizeof(msg), "the request body exceeds the "
-			 "%" PRId64 "-byte limit", g_ctrl.cfg.max_body);
-		return answer_error(con, 413, "too_large", msg);
-	}
-	memset(&c, 0, sizeof(c));
-	c.ctrl = &g_ctrl;
-	c.method = method;
-	c.path = url;
-	c.query = query_value;
-	c.query_ud = con;
-	c.authorization = MHD_lookup_connection_value(
-		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	c.body = cn->body.data;
-	c.body_len = cn->body.len;
-	api_handle(&c);
-	ret = send_answer(con, &c);
-	api_ctx_release(&c);
-	return ret;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *con,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct conn *cn = *con_cls;
-
-	(void)cls;
-	(void)con;
-	(void)toe;
-	if (cn) {
-		buf_free(&cn->body);
-		free(cn);
-		*con_cls = NULL;
-	}
+	opts[i] = (struct option){NULL, 0, NULL, 0};
 }
 
 static void usage(FILE *f)
@@ -188,11 +62,16 @@ static void usage(FILE *f)
 		"                           [--sample-interval S] [--orphan-grace S]\n"
 		"                           [--max-body BYTES]\n"
 		"                           [--tls-cert FILE --tls-key FILE] [--log-level L]\n"
+		"                           [--max-connections N] [--per-ip-connections N]\n"
+		"                           [--request-timeout S] [--http-threads N]\n"
+		"                           [--agent-listen-port P]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
 		"state_dir, heartbeat_timeout, heartbeat_interval, sample_interval,\n"
-		"orphan_grace, max_body, tls_cert, tls_key, log_level); each has a flag (the key\n"
+		"orphan_grace, max_body, tls_cert, tls_key, log_level, max_connections,\n"
+		"per_ip_connections, request_timeout, http_threads,\n"
+		"agent_listen_port); each has a flag (the key\n"
 		"with '-' for '_') that overrides it.\n"
 		"\n"
 		"  --check-config   validate the configuration and exit: 0 when it\n"
@@ -201,66 +80,45 @@ static void usage(FILE *f)
 		CTRL_DEFAULT_CONFIG);
 }
 
-static char *read_pem(const char *path)
-{
-	char *data = NULL;
-	size_t len;
-
-	if (file_read_all(path, 1 << 20, &data, &len) < 0)
-		return NULL;
-	return data;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
+	/* the fixed options, then one per setting (see settings_options) */
+	struct option opts[SETTINGS_MAX + 5] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check-config", no_argument, NULL, 'C'},
-		/* 'k': a setting; its key is the flag's name with '_' for '-' */
-		{"listen-address", required_argument, NULL, 'k'},
-		{"listen-port", required_argument, NULL, 'k'},
-		{"database", required_argument, NULL, 'k'},
-		{"state-dir", required_argument, NULL, 'k'},
-		{"heartbeat-timeout", required_argument, NULL, 'k'},
-		{"log-level", required_argument, NULL, 'k'},
-		{"heartbeat-interval", required_argument, NULL, 'k'},
-		{"sample-interval", required_argument, NULL, 'k'},
-		{"orphan-grace", required_argument, NULL, 'k'},
-		{"max-body", required_argument, NULL, 'k'},
-		{"tls-cert", required_argument, NULL, 'k'},
-		{"tls-key", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
 	};
+	char flags[SETTINGS_MAX][FLAG_LEN];
 	const char *config_path = NULL;
-	struct { char key[32]; const char *value; } sets[16];
+	struct { const char *key, *value; } sets[24];
 	size_t nsets = 0;
 	bool check = false;
 	struct config *cfg = NULL;
-	struct MHD_Daemon *d = NULL;
-	char *cert = NULL, *key = NULL;
+	struct server *srv = NULL;
 	struct jobs jobs = {0};
-	unsigned flags;
-	int opt, idx = 0, rc = 1;
+	int opt, rc = 1;
 
-	while ((opt = getopt_long(argc, argv, "c:h", opts, &idx)) != -1) {
+	settings_options(opts + 4, flags);
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		const char *k = NULL;
+
 		switch (opt) {
 		case 'c': config_path = optarg; break;
 		case 'C': check = true; break;
-		case 'k':
-			if (nsets == FC_ARRAY_LEN(sets))
-				break;
-			str_copy(sets[nsets].key, sizeof(sets[0].key),
-				 opts[idx].name);
-			for (char *p = sets[nsets].key; *p; p++)
-				if (*p == '-')
-					*p = '_';
-			sets[nsets++].value = optarg;
-			break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("fincloud-controller %s\n", version_str()); return 0;
-		default: usage(stderr); return 2;
+		default:
+			if (opt < SETTING_OPT ||
+			    opt >= SETTING_OPT + SETTINGS_MAX) {
+				usage(stderr);
+				return 2;
+			}
+			k = ctrl_config_keys[opt - SETTING_OPT];
+		}
+		if (k && nsets < FC_ARRAY_LEN(sets)) {
+			sets[nsets].key = k;
+			sets[nsets++].value = optarg;
 		}
 	}
 	if (optind < argc) {
@@ -303,7 +161,11 @@ int main(int argc, char **argv)
 		log_error("%s", err_msg());
 		return 1;
 	}
-	ctrl_init(&g_ctrl);
+	if (ctrl_init(&g_ctrl) < 0) {
+		log_error("%s", err_msg());
+		store_close(g_ctrl.st);
+		return 1;
+	}
 	if (anchor_open(g_ctrl.st, g_ctrl.cfg.state_dir, &g_ctrl.anchor) < 0) {
 		log_error("%s", err_msg());
 		goto out;
@@ -326,52 +188,8 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-		MHD_USE_ERROR_LOG;
-	{
-		/* the TLS options, from tls[first]: without TLS, first is
-		 * the end of the list */
-		struct MHD_OptionItem tls[] = {
-			{MHD_OPTION_HTTPS_MEM_CERT, 0, NULL},
-			{MHD_OPTION_HTTPS_MEM_KEY, 0, NULL},
-			{MHD_OPTION_END, 0, NULL},
-		};
-		size_t first = 2;
-		struct sockaddr_in sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sin_family = AF_INET;
-		sa.sin_port = htons((uint16_t)g_ctrl.cfg.listen_port);
-		if (inet_pton(AF_INET, g_ctrl.cfg.listen_address, &sa.sin_addr) != 1) {
-			log_error("listen_address '%s' is not an IPv4 address",
-				  g_ctrl.cfg.listen_address);
-			goto out;
-		}
-		if (g_ctrl.cfg.tls_cert[0]) {
-			cert = read_pem(g_ctrl.cfg.tls_cert);
-			key = read_pem(g_ctrl.cfg.tls_key);
-			if (cert == NULL || key == NULL) {
-				log_error("TLS: %s", err_msg());
-				goto out;
-			}
-			flags |= MHD_USE_TLS;
-			tls[0].ptr_value = cert;
-			tls[1].ptr_value = key;
-			first = 0;
-		}
-		d = MHD_start_daemon(
-			flags, 0, NULL, NULL, on_request, NULL,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-			MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
-			MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
-			MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
-			MHD_OPTION_ARRAY, tls + first, MHD_OPTION_END);
-	}
-	if (d == NULL) {
-		log_error("cannot listen on %s:%" PRId64 ": is the port in use?",
-			  g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port);
+	if (server_start(&g_ctrl, &srv) < 0) {
+		log_error("%s", err_msg());
 		goto out;
 	}
 	if (jobs_start(&jobs, &g_ctrl) < 0)
@@ -381,21 +199,21 @@ int main(int argc, char **argv)
 		 g_ctrl.cfg.tls_cert[0] ? "https" : "http",
 		 g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port,
 		 g_ctrl.cfg.database);
+	if (g_ctrl.cfg.agent_listen_port)
+		log_info("agents' port %" PRId64, g_ctrl.cfg.agent_listen_port);
 	while (!g_stop)
 		pause();
 	log_info("stopping");
 	rc = 0;
 out:
 	ctrl_stop(&g_ctrl);
-	if (d)
-		MHD_stop_daemon(d);
+	server_stop(srv);
 	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);
+	ctrl_fini(&g_ctrl);
 	store_close(g_ctrl.st);
 	anchor_free(g_ctrl.anchor);
 	free(g_ctrl.stats);
-	free(cert);
-	free(key);
 	return rc;
 config_fail:
 	fprintf(stderr, "fincloud-controller: %s\n", err_msg());

@@ -15,7 +15,10 @@ int ctrl_fixture_open(struct ctrl_fixture *fx, const char *name)
 	char path[128];
 
 	log_init("test", LOG_LVL_ERROR, LOG_TO_STDERR);
-	ctrl_init(&fx->ctrl);
+	if (ctrl_init(&fx->ctrl) < 0) {
+		fprintf(stderr, "%s\n", err_msg());
+		return -1;
+	}
 	snprintf(fx->dir, sizeof(fx->dir), "/tmp/fc-%.16s-XXXXXX", name);
 	if (mkdtemp(fx->dir) == NULL) {
 		perror("mkdtemp");

@@ -1,6 +1,7 @@
 /* Unit tests of controller/ctrl.c and jobs.c on a temporary SQLite store:
- * the group-commit sequence, the long-poll (woken by a generation bump,
- * timing out, ended by ctrl_stop()), /healthz (ROUTE_UNLOCKED) answering
+ * the group-commit sequence, the long-poll (a parked heartbeat woken by a
+ * generation bump, before or after it is armed, timing out in deadline
+ * order on the monotonic clock, ended by ctrl_stop()), /healthz (ROUTE_UNLOCKED) answering
  * while the lock is held (and a route without the flag waiting for it),
  * the liveness job marking silent hosts down. */
 #include <sqlite3.h>
@@ -86,66 +87,111 @@ static void test_generation(void **state)
 	assert_int_equal(ctrl_generation(&f->ctrl, "nope", &g0), 1);
 }
 
+/* A parked long-poll as the server keeps one: suspended (armed), then
+ * woken once. */
 struct waiter_arg {
-	struct ctrl *ctrl;
-	const char *node;
-	int64_t wait_s;
-	volatile int waiting, done;
-	uint64_t ns;
+	struct ctrl_waiter *w;
+	volatile int suspended, woken;
+	uint64_t t0, ns;
 };
 
-static void *waiter(void *arg)
+static void on_wake(void *arg)
 {
-	struct waiter_arg *w = arg;
-	uint64_t t0;
+	struct waiter_arg *a = arg;
 
-	pthread_mutex_lock(&w->ctrl->lock);
-	w->waiting = 1;
-	t0 = time_mono_ns();
-	ctrl_wait(w->ctrl, w->node, w->wait_s);
-	w->ns = time_mono_ns() - t0;
-	w->done = 1;
-	pthread_mutex_unlock(&w->ctrl->lock);
-	return NULL;
+	a->ns = time_mono_ns() - a->t0;
+	__atomic_add_fetch(&a->woken, 1, __ATOMIC_SEQ_CST);
 }
 
-/* Start a waiter for node and return once it waits (lock released) or,
- * when it did not wait at all, has returned. */
-static void start_waiter(struct ctrl_fixture *f, struct waiter_arg *w,
-			 pthread_t *t, const char *node, int64_t wait_s)
+static void on_suspend(void *arg)
 {
-	*w = (struct waiter_arg){.ctrl = &f->ctrl, .node = node,
-				 .wait_s = wait_s};
-	assert_int_equal(pthread_create(t, NULL, waiter, w), 0);
-	for (;;) {
-		bool in;
+	((struct waiter_arg *)arg)->suspended = 1;
+}
 
-		pthread_mutex_lock(&f->ctrl.lock);
-		in = w->waiting && (f->ctrl.waiters != NULL || w->done);
-		pthread_mutex_unlock(&f->ctrl.lock);
-		if (in)
-			break;
+/* Park a long-poll for node as a heartbeat does (lock held); true when it
+ * waits. Not armed yet. */
+static bool park(struct ctrl_fixture *f, struct waiter_arg *a,
+		 const char *node, int64_t wait_s)
+{
+	*a = (struct waiter_arg){.t0 = time_mono_ns()};
+	pthread_mutex_lock(&f->ctrl.lock);
+	a->w = ctrl_park(&f->ctrl, node, wait_s, on_wake, a);
+	pthread_mutex_unlock(&f->ctrl.lock);
+	return a->w != NULL;
+}
+
+/* Park and arm: 0 when suspended (a wake follows). */
+static int park_armed(struct ctrl_fixture *f, struct waiter_arg *a,
+		      const char *node, int64_t wait_s)
+{
+	assert_true(park(f, a, node, wait_s));
+	return ctrl_arm(&f->ctrl, a->w, on_suspend);
+}
+
+/* Wait up to limit_s seconds for a's wake; true when it came once. */
+static bool woken_within(struct waiter_arg *a, int limit_s)
+{
+	uint64_t end = time_mono_ns() + (uint64_t)limit_s * 1000000000ULL;
+
+	while (!__atomic_load_n(&a->woken, __ATOMIC_SEQ_CST) &&
+	       time_mono_ns() < end)
 		usleep(1000);
-	}
+	return a->woken == 1;
 }
 
 static void test_long_poll_woken(void **state)
 {
 	struct ctrl_fixture *f = *state;
 	struct waiter_arg w1, w2;
-	pthread_t t1, t2;
 
-	start_waiter(f, &w1, &t1, "n1", 20);
-	start_waiter(f, &w2, &t2, "n2", 1);
-	/* a bump of n1 wakes n1's waiter only */
+	assert_int_equal(park_armed(f, &w1, "n1", 20), 0);
+	assert_int_equal(park_armed(f, &w2, "n2", 1), 0);
+	assert_true(w1.suspended && w2.suspended);
+	/* no thread waits: the bump of n1 wakes n1's waiter only, at once */
 	pthread_mutex_lock(&f->ctrl.lock);
 	assert_int_equal(ctrl_bump_generation(&f->ctrl, "n1"), 0);
 	pthread_mutex_unlock(&f->ctrl.lock);
-	pthread_join(t1, NULL);
+	assert_int_equal(w1.woken, 1);
 	assert_true(w1.ns < 10ULL * 1000000000ULL);
-	pthread_join(t2, NULL);
-	assert_true(w2.ns >= 900ULL * 1000000ULL); /* its own timeout */
+	assert_int_equal(w2.woken, 0);
+	/* the timer ends n2's at its own deadline */
+	assert_true(woken_within(&w2, 10));
+	assert_true(w2.ns >= 900ULL * 1000000ULL);
 	assert_null(f->ctrl.waiters);
+}
+
+/* A wake that comes between the park (lock held) and the arm is not
+ * lost: the arm says so and nothing is suspended. */
+static void test_long_poll_woken_before_arm(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	struct waiter_arg a;
+
+	assert_true(park(f, &a, "n1", 20));
+	pthread_mutex_lock(&f->ctrl.lock);
+	assert_int_equal(ctrl_bump_generation(&f->ctrl, "n1"), 0);
+	pthread_mutex_unlock(&f->ctrl.lock);
+	assert_int_equal(ctrl_arm(&f->ctrl, a.w, on_suspend), 1);
+	assert_false(a.suspended);
+	assert_int_equal(a.woken, 0);
+	assert_null(f->ctrl.waiters);
+}
+
+/* Deadlines in any order: each long-poll ends at its own. */
+static void test_long_poll_deadline_order(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	struct waiter_arg a[3];
+	const int64_t secs[3] = {3, 1, 2};
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(park_armed(f, &a[i], "n1", secs[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		assert_true(woken_within(&a[i], 10));
+		assert_true(a[i].ns >= (uint64_t)secs[i] * 1000000000ULL -
+					       100000000ULL);
+	}
+	assert_true(a[1].ns < a[2].ns && a[2].ns < a[0].ns);
 }
 
 /* A long-poll waits its wait_s whatever the wall clock says. */
@@ -153,11 +199,10 @@ static void test_long_poll_clock_step(void **state)
 {
 	struct ctrl_fixture *f = *state;
 	struct waiter_arg w;
-	pthread_t t;
 
 	g_clock_back = 3600;
-	start_waiter(f, &w, &t, "n1", 1);
-	pthread_join(t, NULL);
+	assert_int_equal(park_armed(f, &w, "n1", 1), 0);
+	assert_true(woken_within(&w, 10));
 	g_clock_back = 0;
 	assert_true(w.ns >= 900ULL * 1000000ULL);
 	assert_true(w.ns < 10ULL * 1000000000ULL);
@@ -167,17 +212,14 @@ static void test_long_poll_stop(void **state)
 {
 	struct ctrl_fixture *f = *state;
 	struct waiter_arg w;
-	pthread_t t;
 
-	start_waiter(f, &w, &t, "n1", 20);
+	assert_int_equal(park_armed(f, &w, "n1", 20), 0);
 	ctrl_stop(&f->ctrl);
-	pthread_join(t, NULL);
+	assert_int_equal(w.woken, 1);
 	assert_true(w.ns < 10ULL * 1000000000ULL);
 	assert_null(f->ctrl.waiters);
 	/* once stopping, a long-poll does not wait at all */
-	pthread_mutex_lock(&f->ctrl.lock);
-	ctrl_wait(&f->ctrl, "n1", 20);
-	pthread_mutex_unlock(&f->ctrl.lock);
+	assert_false(park(f, &w, "n1", 20));
 }
 
 struct req_arg {
@@ -288,6 +330,8 @@ int main(void)
 		CTRL_TEST(test_commit_sequence),
 		CTRL_TEST(test_generation),
 		CTRL_TEST(test_long_poll_woken),
+		CTRL_TEST(test_long_poll_woken_before_arm),
+		CTRL_TEST(test_long_poll_deadline_order),
 		CTRL_TEST(test_long_poll_clock_step),
 		CTRL_TEST(test_long_poll_stop),
 		CTRL_TEST(test_unlocked_routes),

@@ -1,0 +1,533 @@
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/server.h"
+
+/* Every agent keeps a connection open (its long-poll), so per-connection
+ * memory is what grows with the fleet. Headers fit in 8 KiB; bodies are
+ * copied out to a capped buffer as they arrive. Only the worker threads
+ * run handlers; the deepest stack is cJSON's recursion, bounded by its
+ * nesting limit. */
+#define CONN_POOL ((size_t)8 * 1024)
+#define THREAD_STACK ((size_t)512 * 1024)
+/* A connection silent this long while its answer is sent is closed. */
+#define IDLE_TIMEOUT_S 120u
+#define LISTEN_BACKLOG 1024u
+
+/* One open connection, for the request deadline (under socks_lock). */
+struct sock {
+	int fd;
+	uint64_t deadline_ns; /* monotonic; 0 while a request is handled */
+	struct sock *prev, *next;
+};
+
+/* One listening port. */
+struct listener {
+	struct server *srv;
+	struct MHD_Daemon *d;
+	bool agents_only; /* the agents' port: /v1/agents/... and /healthz */
+};
+
+struct server {
+	struct ctrl *ctrl;
+	struct listener api, agents;
+	char *cert, *key;
+	uint64_t timeout_ns;   /* request_timeout */
+
+	/* libmicrohttpd's messages: when the last went out, how many since
+	 * were left out (under log_lock) */
+	pthread_mutex_t log_lock;
+	uint64_t log_last_ns;
+	unsigned log_dropped;
+
+	/* open connections and the thread that cuts the late ones */
+	pthread_mutex_t socks_lock;
+	pthread_cond_t sweep_cond; /* on CLOCK_MONOTONIC */
+	struct sock *socks;
+	pthread_t sweeper;
+	bool sweeping, quit;
+};
+
+/* One request: its body, and its context while it is parked. */
+struct conn {
+	struct buf body;
+	bool too_large;
+	bool parked;
+	struct api_ctx c;
+};
+
+/* --------------------------------------------------------------- answers */
+
+static const char *query_value(void *ud, const char *key)
+{
+	return MHD_lookup_connection_value(ud, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *con,
+				   struct api_ctx *c)
+{
+	static const char oom[] = "{\"error\":{\"code\":\"internal\",\"message\":"
+				  "\"out of memory\",\"field\":null}}";
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (c->text) {
+		text = c->text;
+		c->text = NULL;
+		len = strlen(text);
+	} else if (c->resp && c->status != 204) {
+		text = cJSON_PrintUnformatted(c->resp);
+		if (text == NULL) {
+			r = MHD_create_response_from_buffer(
+				sizeof(oom) - 1, (void *)oom,
+				MHD_RESPMEM_PERSISTENT);
+			ret = MHD_queue_response(con, 500, r);
+			MHD_destroy_response(r);
+			goto out;
+		}
+		len = strlen(text);
+	}
+	r = MHD_create_response_from_buffer(len, text ? text : (void *)"",
+					    text ? MHD_RESPMEM_MUST_FREE
+						 : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		free(text);
+		goto out;
+	}
+	if (len > 0)
+		MHD_add_response_header(r, "Content-Type", c->content_type);
+	if (c->location[0])
+		MHD_add_response_header(r, "Location", c->location);
+	if (c->request_id[0])
+		MHD_add_response_header(r, "X-Request-Id", c->request_id);
+	ret = MHD_queue_response(con, (unsigned)c->status, r);
+	MHD_destroy_response(r);
+out:
+	return ret;
+}
+
+static enum MHD_Result answer_error(struct MHD_Connection *con,
+				    struct ctrl *ctrl, int status,
+				    const char *code, const char *msg)
+{
+	struct api_ctx c = {.ctrl = ctrl, .content_type = "application/json"};
+	enum MHD_Result ret;
+
+	api_err(&c, status, code, NULL, "%s", msg);
+	ret = send_answer(con, &c);
+	api_ctx_release(&c);
+	return ret;
+}
+
+/* ------------------------------------------------------- library messages */
+
+/* libmicrohttpd's messages go to the log, at most one a second: a flood
+ * of refused connections ("reached connection limit") must not become a
+ * flood of log lines. The number left out is given with the next one. */
+FC_PRINTF(2, 0)
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct server *srv = cls;
+	uint64_t now = time_mono_ns();
+	unsigned dropped = 0;
+	bool emit = false;
+	char msg[256];
+	size_t len;
+
+	pthread_mutex_lock(&srv->log_lock);
+	if (srv->log_last_ns == 0 || now - srv->log_last_ns >= 1000000000ULL) {
+		emit = true;
+		dropped = srv->log_dropped;
+		srv->log_dropped = 0;
+		srv->log_last_ns = now;
+	} else {
+		srv->log_dropped++;
+	}
+	pthread_mutex_unlock(&srv->log_lock);
+	if (!emit)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '.'))
+		msg[--len] = '\0';
+	if (dropped)
+		log_warn("http: %s (%u more messages left out since the last)",
+			 msg, dropped);
+	else
+		log_warn("http: %s", msg);
+}
+
+/* ---------------------------------------------------- request deadlines */
+
+static struct sock *sock_of(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+/* From now on con must send a whole request within request_timeout
+ * (restart), or it has sent one (stop). */
+static void deadline_set(struct server *srv, struct MHD_Connection *con,
+			 bool restart)
+{
+	struct sock *s = sock_of(con);
+
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&srv->socks_lock);
+	s->deadline_ns = restart ? time_mono_ns() + srv->timeout_ns : 0;
+	pthread_mutex_unlock(&srv->socks_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *con,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *srv = cls;
+	struct sock *s = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			con, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		s = calloc(1, sizeof(*s));
+		if (s == NULL || ci == NULL) {
+			free(s);
+			return; /* this one goes without a deadline */
+		}
+		s->fd = ci->connect_fd;
+		pthread_mutex_lock(&srv->socks_lock);
+		s->deadline_ns = time_mono_ns() + srv->timeout_ns;
+		s->next = srv->socks;
+		if (s->next)
+			s->next->prev = s;
+		srv->socks = s;
+		pthread_mutex_unlock(&srv->socks_lock);
+		*socket_context = s;
+	} else if (s) {
+		/* MHD closes the descriptor after this: the sweeper, under
+		 * the same lock, never touches a closed one */
+		pthread_mutex_lock(&srv->socks_lock);
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			srv->socks = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		pthread_mutex_unlock(&srv->socks_lock);
+		free(s);
+		*socket_context = NULL;
+	}
+}
+
+/* The sweeper: once a second, shut down the connections past their
+ * deadline (the worker that owns one then sees it end and closes it). */
+static void *sweeper_main(void *arg)
+{
+	struct server *srv = arg;
+
+	pthread_mutex_lock(&srv->socks_lock);
+	while (!srv->quit) {
+		uint64_t now = time_mono_ns();
+		unsigned cut = 0;
+
+		for (struct sock *s = srv->socks; s; s = s->next)
+			if (s->deadline_ns && s->deadline_ns <= now) {
+				shutdown(s->fd, SHUT_RDWR);
+				s->deadline_ns = 0;
+				cut++;
+			}
+		if (cut)
+			log_warn("closed %u connection(s) that sent no whole "
+				 "request within request_timeout (%" PRIu64
+				 " s)", cut, srv->timeout_ns / (uint64_t)1000000000);
+		cond_wait_mono(&srv->sweep_cond, &srv->socks_lock,
+			       now + 1000000000ULL);
+	}
+	pthread_mutex_unlock(&srv->socks_lock);
+	return NULL;
+}
+
+/* -------------------------------------------------------------- requests */
+
+static void on_wake(void *arg)
+{
+	MHD_resume_connection(arg);
+}
+
+static void on_suspend(void *arg)
+{
+	MHD_suspend_connection(arg);
+}
+
+/* Whether the agents' port serves url. */
+static bool agent_route(const char *url)
+{
+	return strncmp(url, "/v1/agents/", 11) == 0 ||
+	       strcmp(url, "/healthz") == 0;
+}
+
+/* The first call for a request (headers in): its state, or a 413 when
+ * the announced body is over the limit. */
+static enum MHD_Result request_start(struct listener *l,
+				     struct MHD_Connection *con, void **con_cls)
+{
+	struct ctrl *ctrl = l->srv->ctrl;
+	const char *cl = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct conn *cn = calloc(1, sizeof(*cn));
+	char msg[160];
+	int64_t n;
+
+	if (cn == NULL)
+		return MHD_NO;
+	buf_init(&cn->body, (size_t)ctrl->cfg.max_body);
+	*con_cls = cn;
+	if (cl && parse_int64(cl, &n) == 0 && n > ctrl->cfg.max_body) {
+		snprintf(msg, sizeof(msg), "the request body is %" PRId64
+			 " bytes; the limit is %" PRId64, n, ctrl->cfg.max_body);
+		return answer_error(con, ctrl, 413, "too_large", msg);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_size, void **con_cls)
+{
+	struct listener *l = cls;
+	struct ctrl *ctrl = l->srv->ctrl;
+	struct conn *cn = *con_cls;
+	struct api_ctx *c;
+	enum MHD_Result ret;
+	char msg[160];
+
+	(void)version;
+	if (cn == NULL)
+		return request_start(l, con, con_cls);
+	c = &cn->c;
+	if (cn->parked) {
+		/* resumed: its wait is over */
+		cn->parked = false;
+		api_resume(c);
+		goto answer;
+	}
+	if (*upload_size > 0) {
+		if (!cn->too_large &&
+		    buf_append(&cn->body, upload_data, *upload_size) < 0)
+			cn->too_large = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	deadline_set(l->srv, con, false);
+	if (cn->too_large) {
+		snprintf(msg, sizeof(msg), "the request body exceeds the "
+			 "%" PRId64 "-byte limit", ctrl->cfg.max_body);
+		return answer_error(con, ctrl, 413, "too_large", msg);
+	}
+	if (l->agents_only && !agent_route(url)) {
+		snprintf(msg, sizeof(msg), "this port serves the agents only: "
+			 "use the API port (%" PRId64 ")", ctrl->cfg.listen_port);
+		return answer_error(con, ctrl, 404, "not_found", msg);
+	}
+	c->ctrl = ctrl;
+	c->method = method;
+	c->path = url;
+	c->query = query_value;
+	c->query_ud = con;
+	c->authorization = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	c->body = cn->body.data;
+	c->body_len = cn->body.len;
+	c->wake = on_wake;
+	c->wake_arg = con;
+	api_handle(c);
+	if (c->parked) {
+		/* what it waits with is its node's name, not its body */
+		buf_free(&cn->body);
+		c->body = NULL;
+		c->body_len = 0;
+		cJSON_Delete(c->json);
+		c->json = NULL;
+		cn->parked = true;
+		if (ctrl_arm(ctrl, c->parked, on_suspend) == 0)
+			return MHD_YES;
+		cn->parked = false;
+		api_resume(c);
+	}
+answer:
+	ret = send_answer(con, c);
+	api_ctx_release(c);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *con,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct conn *cn = *con_cls;
+
+	(void)toe;
+	/* the next request on this connection has its own deadline */
+	deadline_set(cls, con, true);
+	if (cn) {
+		buf_free(&cn->body);
+		api_ctx_release(&cn->c);
+		free(cn);
+		*con_cls = NULL;
+	}
+}
+
+/* ----------------------------------------------------------- the daemons */
+
+/* Start the daemon of l on port (flags and TLS from srv). */
+static int listen_on(struct server *srv, struct listener *l, int64_t port)
+{
+	const struct ctrl_config *cfg = &srv->ctrl->cfg;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* the TLS options, from tls[first]: without TLS, first is the end */
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	size_t first = srv->cert ? 0 : 2;
+	struct sockaddr_in sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, cfg->listen_address, &sa.sin_addr) != 1)
+		return err_set("listen_address '%s' is not an IPv4 address",
+			       cfg->listen_address);
+	if (srv->cert)
+		flags |= MHD_USE_TLS;
+	l->srv = srv;
+	l->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, l,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+		MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)cfg->per_ip_connections,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_POOL,
+		MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, LISTEN_BACKLOG,
+		MHD_OPTION_ARRAY, tls + first, MHD_OPTION_END);
+	if (l->d == NULL)
+		return err_set("cannot listen on %s:%" PRId64 ": is the port "
+			       "in use?", cfg->listen_address, port);
+	return 0;
+}
+
+static char *read_pem(const char *path)
+{
+	char *data = NULL;
+	size_t len;
+
+	if (file_read_all(path, 1 << 20, &data, &len) < 0)
+		return NULL;
+	return data;
+}
+
+/* Raise the descriptor limit to its hard limit: every connection is one,
+ * and max_connections on two ports can pass the usual soft 1,024. */
+static void raise_nofile(const struct ctrl_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)cfg->max_connections * 2 + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < want)
+		log_warn("the descriptor limit (%llu) is below what "
+			 "max_connections (%" PRId64 ") needs: raise LimitNOFILE",
+			 (unsigned long long)rl.rlim_cur, cfg->max_connections);
+}
+
+int server_start(struct ctrl *ctrl, struct server **out)
+{
+	const struct ctrl_config *cfg = &ctrl->cfg;
+	struct server *srv = calloc(1, sizeof(*srv));
+	int rc;
+
+	*out = NULL;
+	if (srv == NULL)
+		return err_set("out of memory");
+	srv->ctrl = ctrl;
+	srv->timeout_ns = (uint64_t)cfg->request_timeout_s * 1000000000ULL;
+	pthread_mutex_init(&srv->socks_lock, NULL);
+	pthread_mutex_init(&srv->log_lock, NULL);
+	cond_init_mono(&srv->sweep_cond);
+	raise_nofile(cfg);
+	if (cfg->tls_cert[0]) {
+		srv->cert = read_pem(cfg->tls_cert);
+		srv->key = srv->cert ? read_pem(cfg->tls_key) : NULL;
+		if (srv->key == NULL) {
+			err_prefix("TLS");
+			goto fail;
+		}
+	}
+	rc = pthread_create(&srv->sweeper, NULL, sweeper_main, srv);
+	if (rc != 0) {
+		err_set("cannot start the request deadline thread: %s",
+			strerror(rc));
+		goto fail;
+	}
+	srv->sweeping = true;
+	if (listen_on(srv, &srv->api, cfg->listen_port) < 0)
+		goto fail;
+	srv->agents.agents_only = true;
+	if (cfg->agent_listen_port &&
+	    listen_on(srv, &srv->agents, cfg->agent_listen_port) < 0)
+		goto fail;
+	*out = srv;
+	return 0;
+fail:
+	server_stop(srv);
+	return -1;
+}
+
+void server_stop(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	if (srv->agents.d)
+		MHD_stop_daemon(srv->agents.d);
+	if (srv->api.d)
+		MHD_stop_daemon(srv->api.d);
+	if (srv->sweeping) {
+		pthread_mutex_lock(&srv->socks_lock);
+		srv->quit = true;
+		pthread_cond_signal(&srv->sweep_cond);
+		pthread_mutex_unlock(&srv->socks_lock);
+		pthread_join(srv->sweeper, NULL);
+	}
+	pthread_cond_destroy(&srv->sweep_cond);
+	pthread_mutex_destroy(&srv->socks_lock);
+	pthread_mutex_destroy(&srv->log_lock);
+	free(srv->cert);
+	free(srv->key);
+	free(srv);
+}
