@@ -4,6 +4,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/http_client.h"
+#include "common/util.h"
 
 struct http_client {
 	CURL *curl;
@@ -12,6 +13,7 @@ struct http_client {
 	char *ca_file;
 	long timeout_ms;
 	size_t max_body;
+	char header[512]; /* http_client_set_header(); "" for none */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -74,6 +76,14 @@ int http_client_set_token(struct http_client *c, const char *token)
 	return 0;
 }
 
+int http_client_set_header(struct http_client *c, const char *line)
+{
+	if (line && strlen(line) >= sizeof(c->header))
+		return err_set("header '%.40s...' is too long", line);
+	str_copy(c->header, sizeof(c->header), line ? line : "");
+	return 0;
+}
+
 void http_client_set_timeout(struct http_client *c, long timeout_ms)
 {
 	c->timeout_ms = timeout_ms;
@@ -125,6 +135,8 @@ int http_client_request(struct http_client *c, const char *method,
 			 c->token);
 		headers = curl_slist_append(headers, auth);
 	}
+	if (c->header[0])
+		headers = curl_slist_append(headers, c->header);
 	if (json_body) {
 		headers = curl_slist_append(headers,
 					    "Content-Type: application/json");

@@ -28,6 +28,10 @@ void http_client_free(struct http_client *c);
 int http_client_set_token(struct http_client *c, const char *token);
 void http_client_set_timeout(struct http_client *c, long timeout_ms);
 void http_client_set_max_body(struct http_client *c, size_t max);
+/* One more header line ("Name: value", copied, under 512 bytes) for the
+ * requests that follow, until the next call; NULL sends none. 0, or -1
+ * with err_set() when it is too long. */
+int http_client_set_header(struct http_client *c, const char *line);
 
 /* Send METHOD base_url+path with an optional JSON body. Returns 0 when a
  * response arrived (whatever its status), -1 with err_set() naming the URL

@@ -38,6 +38,7 @@ struct api_ctx {
 	api_query_fn query;
 	void *query_ud;
 	const char *authorization; /* header value or NULL */
+	const char *idempotency_key; /* Idempotency-Key header or NULL */
 	const char *body;
 	size_t body_len;
 	cJSON *json;               /* the parsed body (NULL when empty) */

@@ -10,11 +10,13 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/domname.h"
+#include "controller/idem.h"
 #include "controller/place.h"
 #include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
+#include "controller/vmref.h"
 
 static void add_str_or_null(cJSON *o, const char *key, sqlite3_stmt *s, int i)
 {
@@ -55,19 +57,6 @@ cJSON *api_vm_json(struct sqlite3_stmt *s)
 	return o;
 }
 
-static bool uuid_ok(const char *s)
-{
-	static const char pat[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (strlen(s) != sizeof(pat) - 1)
-		return false;
-	for (size_t i = 0; pat[i]; i++) {
-		if (pat[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
-			return false;
-	}
-	return true;
-}
-
 static void vm_missing(struct api_ctx *c, const char *id)
 {
 	api_err(c, 404, "not_found", NULL, "VM '%.64s' does not exist: list "
@@ -91,18 +80,20 @@ static int vm_find(struct api_ctx *c, const char *id, sqlite3_stmt **s)
 	return rc;
 }
 
-/* Load the VM row for path parameter 0 into s (stepped to the row);
- * NULL with the answer set: 404 (also for another tenant's VM) or 500. */
+/* Load the row of the VM path parameter 0 names (an id, a unique id
+ * prefix or a name, of ?tenant= when given: vmref.h) into s (stepped to
+ * the row); NULL with the answer set: 404, 409 ambiguous or 500. */
 static sqlite3_stmt *vm_load(struct api_ctx *c)
 {
-	const char *id = c->m->params[0];
+	const char *ref = c->m->params[0];
+	char id[VMREF_ID_LEN];
 	sqlite3_stmt *s = NULL;
 
+	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", ref);
+	if (vmref_resolve(c, ref, api_query(c, "tenant"), id) <= 0 ||
+	    vm_find(c, id, &s) <= 0)
+		return NULL;
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
-	if (!uuid_ok(id))
-		vm_missing(c, id);
-	else if (vm_find(c, id, &s) <= 0)
-		s = NULL;
 	return s;
 }
 
@@ -278,7 +269,7 @@ void h_vm_create(struct api_ctx *c)
 	static const char *const keys[] = {"tenant", "flavor", "name", "group",
 					   "pool", NULL};
 	const char *tenant, *flavor, *name, *group, *pool;
-	char gen_name[16], id[37], host[128], why[1024];
+	char gen_name[16], id[37], host[128], why[1024], first[IDEM_ID_LEN];
 	char hpool[NAME_MAX_LEN + 1];
 	struct place_request pr = {0};
 	int64_t req[3];
@@ -319,8 +310,15 @@ void h_vm_create(struct api_ctx *c)
 		return;
 	}
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", id);
-	if (api_begin(c) < 0)
+	if (api_begin(c) < 0 || (rc = idem_check(c, first)) < 0)
 		return;
+	if (rc > 0) {  /* a retry: the first answer again, nothing created */
+		snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s",
+			 first);
+		vm_answer(c, first, 201);
+		snprintf(c->location, sizeof(c->location), "/v1/vms/%s", first);
+		return;
+	}
 	rc = res_exists(c, &res_tenants, tenant);
 	if (rc < 0)
 		return;
@@ -411,7 +409,8 @@ void h_vm_create(struct api_ctx *c)
 		api_err_internal(c, "updating the host");
 		return;
 	}
-	if (lifecycle_task(c, TASK_CREATE, id, tenant, host, req, "pending") < 0)
+	if (lifecycle_task(c, TASK_CREATE, id, tenant, host, req, "pending") < 0 ||
+	    idem_record(c, id) < 0)
 		return;
 	vm_answer(c, id, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/vms/%s", id);
@@ -538,11 +537,17 @@ void h_task_get(struct api_ctx *c)
 void h_task_list(struct api_ctx *c)
 {
 	const char *vm = api_query(c, "vm"), *state = api_query(c, "state");
+	char id[VMREF_ID_LEN];
 	struct api_page pg;
 	sqlite3_stmt *s;
 
-	if (api_page_open(c, &pg, TASK_LIST_SEQ_COL, true) < 0)
+	if (api_page_open(c, &pg, TASK_LIST_SEQ_COL, true) < 0 ||
+	    (vm && !vmref_is_id(vm) &&
+	     vmref_resolve(c, vm, api_query(c, "tenant"), id) <= 0))
 		return;
+	/* a full id stays as it is: the tasks of a VM gone are listed too */
+	if (vm && !vmref_is_id(vm))
+		vm = id;
 	s = task_list_query(c->ctrl->st, pg.after_seq, pg.limit + 1,
 			    api_is_tenant(c) ? c->who.tenant : NULL, vm, state);
 	if (s == NULL) {

@@ -8,7 +8,7 @@ CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/anchor.c \
 	controller/series.c controller/route.c controller/config.c \
-	controller/api.c controller/api_res.c controller/api_vm.c \
+	controller/api.c controller/api_res.c controller/api_vm.c controller/vmref.c controller/idem.c \
 	controller/api_agent.c controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
@@ -43,3 +43,4 @@ $(eval $(call unit_test,test_ctrl_ctrl,tests/unit/test_ctrl_ctrl.c tests/unit/ct
 $(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_vmref,tests/unit/test_ctrl_vmref.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

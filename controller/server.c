@@ -350,6 +350,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 	c->query_ud = con;
 	c->authorization = MHD_lookup_connection_value(
 		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	c->idempotency_key = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, "Idempotency-Key");
 	c->body = cn->body.data;
 	c->body_len = cn->body.len;
 	c->wake = on_wake;

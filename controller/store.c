@@ -230,6 +230,16 @@ static const char *const migrations[] = {
 	" orphan_ms INTEGER, destroy_ms INTEGER,"
 	" PRIMARY KEY(host, vm_id)) WITHOUT ROWID;"
 	"CREATE INDEX reports_vm ON reports(vm_id);",
+
+	/* 7: idempotency keys of creates (controller/idem.h): per caller
+	 * (token id), the SHA-256 of the body and the id the first request
+	 * created; rows older than 24 h are removed */
+	"CREATE TABLE idempotency("
+	" caller TEXT NOT NULL, key TEXT NOT NULL,"
+	" body_sha256 TEXT NOT NULL, created_id TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" PRIMARY KEY(caller, key)) WITHOUT ROWID;"
+	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
 };
 
 int store_schema_version(void)

@@ -5,15 +5,60 @@
 #include "finctl/finctl.h"
 
 #include "common/buf.h"
+#include "common/err.h"
+#include "common/http_client.h"
+#include "common/util.h"
+
+void finctl_vm_path(const struct finctl_ctx *x, const char *action,
+		    struct buf *b)
+{
+	const char *tenant = finctl_opt(x, "tenant");
+
+	buf_puts(b, "/v1/vms/");
+	finctl_url_escape(b, x->a.pos[0]);
+	if (action)
+		buf_printf(b, "/%s", action);
+	if (tenant) {
+		buf_puts(b, "?tenant=");
+		finctl_url_escape(b, tenant);
+	}
+}
+
+/* The Idempotency-Key of this create: --request-id, or one made for this
+ * invocation, so that a retry of the same request creates nothing more. */
+static int vm_request_id(struct finctl_ctx *x)
+{
+	const char *given = finctl_opt(x, "request-id");
+	char line[256], hex[33] = "";
+
+	if (given && strlen(given) > 128) {
+		fprintf(stderr, "finctl: --request-id: at most 128 "
+			"characters\n");
+		return FINCTL_USAGE;
+	}
+	if (given)
+		snprintf(line, sizeof(line), "Idempotency-Key: %s", given);
+	else if (random_hex(hex, sizeof(hex), 16) == 0)
+		snprintf(line, sizeof(line), "Idempotency-Key: finctl-%s", hex);
+	if ((given == NULL && hex[0] == '\0') ||
+	    http_client_set_header(x->http, line) < 0) {
+		fprintf(stderr, "finctl: %s\n", err_msg());
+		return FINCTL_FAIL;
+	}
+	return FINCTL_OK;
+}
 
 int finctl_vm_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "group",
 					      "name", "pool"));
-	cJSON *out;
+	cJSON *out = NULL;
 	const cJSON *id, *h;
-	int rc = finctl_call(x, "POST", "/v1/vms", b, &out);
+	int rc = vm_request_id(x);
 
+	if (rc == FINCTL_OK)
+		rc = finctl_call(x, "POST", "/v1/vms", b, &out);
+	http_client_set_header(x->http, NULL);
 	cJSON_Delete(b);
 	if (rc != FINCTL_OK)
 		return rc;
@@ -36,24 +81,37 @@ int finctl_vm_create(struct finctl_ctx *x)
 	return rc;
 }
 
-/* POST /v1/vms/ID/action (DELETE /v1/vms/ID when action is NULL); with
- * --wait, wait until the VM is in state want (NULL: gone). */
+int finctl_vm_show(struct finctl_ctx *x)
+{
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 4096);
+	finctl_vm_path(x, NULL, &b);
+	rc = finctl_show(x, "GET", buf_str(&b), NULL);
+	buf_free(&b);
+	return rc;
+}
+
+/* POST /v1/vms/VM/action (DELETE /v1/vms/VM when action is NULL); with
+ * --wait, wait until the VM is in state want (NULL: gone), following it
+ * by the id the answer gives. */
 static int vm_action(struct finctl_ctx *x, const char *action,
 		     const char *want)
 {
+	const cJSON *id;
 	struct buf b;
 	cJSON *out;
 	int rc;
 
 	buf_init(&b, 4096);
-	buf_puts(&b, "/v1/vms/");
-	finctl_url_escape(&b, x->a.pos[0]);
-	if (action)
-		buf_printf(&b, "/%s", action);
+	finctl_vm_path(x, action, &b);
 	rc = finctl_call(x, action ? "POST" : "DELETE", buf_str(&b), NULL, &out);
 	buf_free(&b);
+	id = cJSON_GetObjectItemCaseSensitive(out, "id");
 	if (rc == FINCTL_OK && finctl_opt(x, "wait"))
-		rc = finctl_wait_vm(x, x->a.pos[0], want);
+		rc = finctl_wait_vm(x, cJSON_IsString(id) ? id->valuestring
+							 : x->a.pos[0], want);
 	else if (rc == FINCTL_OK && x->json)
 		finctl_print_json(out);
 	else if (rc == FINCTL_OK && out)

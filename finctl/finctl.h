@@ -51,7 +51,8 @@ struct http_client;
 	X(FINCTL_WAIT, 5, "a wait ended with the operation failed, or "       \
 	  "unfinished at --timeout")                                          \
 	X(FINCTL_CONFLICT, 6, "the request conflicts with the state of an "   \
-	  "object: it exists already, is in use or busy (HTTP 409)")
+	  "object: it exists already, is in use or busy, or a VM reference " \
+	  "names several VMs (HTTP 409)")
 
 enum finctl_exit {
 #define FINCTL_EXIT_ENUM(name, code, text) name = code,
@@ -326,8 +327,8 @@ int finctl_wait_run(struct finctl_ctx *x, const char *id);
  * else print the answer. Returns an exit code. */
 int finctl_run_start(struct finctl_ctx *x, const char *path, cJSON *body);
 
-/* POST body (taken, may be NULL) to /v1/vms/ID/action (ID the first
- * argument), which starts a task. With --wait, wait for the task
+/* POST body (taken, may be NULL) to the VM's action (finctl_vm_path()),
+ * which starts a task. With --wait, wait for the task
  * (finctl_wait_task), else print the answer. Returns an exit code. */
 int finctl_task_start(struct finctl_ctx *x, const char *action, cJSON *body);
 
@@ -348,6 +349,12 @@ int finctl_tenant_update(struct finctl_ctx *x);  /* also set-quota */
 int finctl_group_create(struct finctl_ctx *x);
 int finctl_flavor_create(struct finctl_ctx *x);
 int finctl_vm_create(struct finctl_ctx *x);  /* cmd_vm.c */
+int finctl_vm_show(struct finctl_ctx *x);
+/* Append to b the path of the VM the first argument names (an id, a
+ * unique id prefix or a name: the controller resolves it), then /action
+ * unless action is NULL, then ?tenant=T when --tenant T was given. */
+void finctl_vm_path(const struct finctl_ctx *x, const char *action,
+		    struct buf *b);
 int finctl_vm_start(struct finctl_ctx *x);
 int finctl_vm_stop(struct finctl_ctx *x);
 int finctl_vm_reboot(struct finctl_ctx *x);

@@ -346,9 +346,7 @@ int finctl_task_start(struct finctl_ctx *x, const char *action, cJSON *body)
 	int rc;
 
 	buf_init(&b, 4096);
-	buf_puts(&b, "/v1/vms/");
-	finctl_url_escape(&b, x->a.pos[0]);
-	buf_printf(&b, "/%s", action);
+	finctl_vm_path(x, action, &b);
 	rc = start(x, buf_str(&b), body, finctl_opt(x, "wait") != NULL,
 		   finctl_wait_task);
 	buf_free(&b);

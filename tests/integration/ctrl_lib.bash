@@ -77,7 +77,8 @@ ctrl_kill() { # SIGNAL
 }
 
 # api METHOD PATH [BODY] [TOKEN|-]: sets $status and $body; "-" sends no
-# Authorization header. Every response is recorded for validation.
+# Authorization header; API_HEADER, when set, is one more header line.
+# Every response is recorded for validation.
 rn=0
 api() {
 	local m=$1 p=$2 b=${3-} t=${4-$ADMIN}
@@ -86,6 +87,7 @@ api() {
 	local args=(-s -o "$f" -w '%{http_code}' -X "$m")
 	[ "$t" != "-" ] && args+=(-H "Authorization: Bearer $t")
 	[ -n "$b" ] && args+=(-H 'Content-Type: application/json' --data-binary "$b")
+	[ -n "${API_HEADER-}" ] && args+=(-H "$API_HEADER")
 	status=$(curl "${args[@]}" "$URL$p")
 	body=$(cat "$f")
 	printf '%s\t%s\t%s\t%s\n' "$m" "${p%%\?*}" "$status" "$f" >>"$work/resp/index"

@@ -116,6 +116,12 @@ api POST /v1/vms '{"tenant":"loan","flavor":"small","name":"idle"}'
 IDLE=$(jv .id)
 req 200 "list VMs" GET /v1/vms
 req 200 "show a VM" GET "/v1/vms/${VM[web1]}"
+req 200 "show a VM by its name" GET /v1/vms/web2
+# a VM named as web1's id begins: the reference names both
+api POST /v1/vms "{\"tenant\":\"loan\",\"flavor\":\"small\",\"name\":\"${VM[web1]:0:8}\"}"
+req 409 "show a VM by a reference that names two" GET "/v1/vms/${VM[web1]:0:8}"
+req 409 "list the tasks of a VM reference that names two" GET "/v1/tasks?vm=${VM[web1]:0:8}"
+req 404 "list the tasks of a VM name nobody uses" GET "/v1/tasks?vm=nope"
 req 202 "stop a VM" POST "/v1/vms/${VM[web1]}/stop"
 req 202 "start a VM" POST "/v1/vms/${VM[web1]}/start"
 req 202 "reboot a running VM" POST "/v1/vms/${VM[web1]}/reboot"
