@@ -317,7 +317,7 @@ static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			api_err(c, 400, "invalid_field", "pools",
+			api_err(c, 404, "not_found", "pools",
 				"$.pools: pool '%s' does not exist: create it "
 				"first with 'finctl pool create'", pool);
 			return -1;

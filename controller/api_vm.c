@@ -334,7 +334,7 @@ void h_vm_create(struct api_ctx *c)
 	if (rc < 0)
 		return;
 	if (rc == 0) {
-		api_err(c, 400, "invalid_field", "flavor", "$.flavor: flavor "
+		api_err(c, 404, "not_found", "flavor", "$.flavor: flavor "
 			"'%s' does not exist: list flavors with 'finctl flavor "
 			"list'", flavor);
 		return;
@@ -350,12 +350,20 @@ void h_vm_create(struct api_ctx *c)
 		if (rc == 0 || strcmp(store_col_text(s, 0), tenant) != 0) {
 			if (rc > 0)
 				sqlite3_reset(s);
-			api_err(c, 400, "invalid_field", "group", "$.group: "
+			api_err(c, 404, "not_found", "group", "$.group: "
 				"tenant '%s' has no group '%s': create it with "
 				"'finctl group create'", tenant, group);
 			return;
 		}
 		sqlite3_reset(s);
+	}
+	rc = pool ? res_exists(c, &res_pools, pool) : 1;
+	if (rc <= 0) {
+		if (rc == 0)
+			api_err(c, 404, "not_found", "pool", "$.pool: pool "
+				"'%s' does not exist: list pools with 'finctl "
+				"pool list'", pool);
+		return;
 	}
 	s = api_stmt(c, "SELECT 1 FROM vms WHERE tenant = ? AND name = ?");
 	if (s == NULL)
@@ -608,6 +616,14 @@ void h_vm_migrate(struct api_ctx *c)
 	}
 	if (vm_idle(c, id, false) < 0)
 		return;
+	rc = want ? res_exists(c, &res_hosts, want) : 1;
+	if (rc <= 0) {
+		if (rc == 0)
+			api_err(c, 404, "not_found", "target_host",
+				"$.target_host: host '%s' does not exist: list "
+				"hosts with 'finctl host list'", want);
+		return;
+	}
 	if (want && strcmp(want, host) == 0) {
 		api_err(c, 400, "invalid_field", "target_host",
 			"$.target_host: VM '%s' already runs on '%s'", id, host);
