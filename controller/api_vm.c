@@ -563,22 +563,28 @@ void h_task_list(struct api_ctx *c)
 }
 
 
+/* 0 when VM v runs and is meant to, or -1 with a 409 naming its state
+ * and what only a running VM can be (verb: "rebooted"). */
+static int vm_running(struct api_ctx *c, const struct vm_row *v,
+		      const char *verb)
+{
+	if (strcmp(v->desired, "running") == 0 &&
+	    strcmp(v->state, "running") == 0)
+		return 0;
+	api_err(c, 409, "not_running", NULL, "VM '%s' is %s (desired %s): "
+		"only a running VM can be %s; start it with 'finctl vm start'",
+		v->id, v->state, v->desired, verb);
+	return -1;
+}
+
 void h_vm_reboot(struct api_ctx *c)
 {
 	struct task_new t = {.type = TASK_REBOOT};
 	char task[TASK_ID_LEN];
 	struct vm_row v;
 
-	if (vm_begin(c, &v) < 0)
-		return;
-	if (strcmp(v.desired, "running") != 0 ||
-	    strcmp(v.state, "running") != 0) {
-		api_err(c, 409, "not_running", NULL, "VM '%s' is %s (desired "
-			"%s): only a running VM can be rebooted; start it with "
-			"'finctl vm start'", v.id, v.state, v.desired);
-		return;
-	}
-	if (vm_idle(c, v.id, false) < 0)
+	if (vm_begin(c, &v) < 0 || vm_running(c, &v, "rebooted") < 0 ||
+	    vm_idle(c, v.id, false) < 0)
 		return;
 	t.vm_id = v.id;
 	t.tenant = v.tenant;
@@ -624,6 +630,8 @@ void h_vm_migrate(struct api_ctx *c)
 				"hosts with 'finctl host list'", want);
 		return;
 	}
+	if (vm_running(c, &v, "migrated") < 0)
+		return;
 	if (want && strcmp(want, host) == 0) {
 		api_err(c, 400, "invalid_field", "target_host",
 			"$.target_host: VM '%s' already runs on '%s'", id, host);

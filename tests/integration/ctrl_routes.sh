@@ -131,6 +131,7 @@ other=n1
 req 202 "migrate a VM" POST "/v1/vms/${VM[web2]}/migrate" "{\"target_host\":\"$other\"}"
 req 409 "migrate a VM with a task in progress" POST "/v1/vms/${VM[web2]}/migrate" "{\"target_host\":\"$other\"}"
 req 404 "migrate to a host that does not exist" POST "/v1/vms/${VM[batch]}/migrate" '{"target_host":"ghost"}'
+req 409 "migrate a VM that does not run" POST "/v1/vms/$IDLE/migrate" "{\"target_host\":\"$other\"}"
 req 400 "migrate with an unknown field" POST "/v1/vms/${VM[batch]}/migrate" '{"to":"n2"}'
 req 200 "list tasks" GET /v1/tasks
 req 200 "show a task" GET "/v1/tasks/$TASK"
