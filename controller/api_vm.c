@@ -357,14 +357,8 @@ void h_vm_create(struct api_ctx *c)
 		}
 		sqlite3_reset(s);
 	}
-	rc = pool ? res_exists(c, &res_pools, pool) : 1;
-	if (rc <= 0) {
-		if (rc == 0)
-			api_err(c, 404, "not_found", "pool", "$.pool: pool "
-				"'%s' does not exist: list pools with 'finctl "
-				"pool list'", pool);
+	if (pool && res_must_exist(c, &res_pools, pool, "pool") < 0)
 		return;
-	}
 	s = api_stmt(c, "SELECT 1 FROM vms WHERE tenant = ? AND name = ?");
 	if (s == NULL)
 		return;
@@ -620,17 +614,9 @@ void h_vm_migrate(struct api_ctx *c)
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted", id);
 		return;
 	}
-	if (vm_idle(c, id, false) < 0)
-		return;
-	rc = want ? res_exists(c, &res_hosts, want) : 1;
-	if (rc <= 0) {
-		if (rc == 0)
-			api_err(c, 404, "not_found", "target_host",
-				"$.target_host: host '%s' does not exist: list "
-				"hosts with 'finctl host list'", want);
-		return;
-	}
-	if (vm_running(c, &v, "migrated") < 0)
+	if (vm_idle(c, id, false) < 0 ||
+	    (want && res_must_exist(c, &res_hosts, want, "target_host") < 0) ||
+	    vm_running(c, &v, "migrated") < 0)
 		return;
 	if (want && strcmp(want, host) == 0) {
 		api_err(c, 400, "invalid_field", "target_host",

@@ -518,6 +518,18 @@ int res_exists(struct api_ctx *c, const struct res_kind *k, const char *key)
 	return rc;
 }
 
+int res_must_exist(struct api_ctx *c, const struct res_kind *k,
+		   const char *key, const char *field)
+{
+	int rc = res_exists(c, k, key);
+
+	if (rc == 0)
+		api_err(c, 404, "not_found", field, "%s%s%s%s '%s' does not "
+			"exist%s", field ? "$." : "", field ? field : "",
+			field ? ": " : "", k->noun, key, k->hint);
+	return rc > 0 ? 0 : -1;
+}
+
 /* ------------------------------------------------------ the routes' rows */
 
 void h_pool_list(struct api_ctx *c)
