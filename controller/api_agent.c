@@ -138,7 +138,7 @@ void h_agent_register(struct api_ctx *c)
 	if (rc < 0)
 		return;
 	if (rc == 0) {
-		api_err(c, 400, "invalid_field", "pool", "$.pool: pool '%s' "
+		api_err(c, 404, "not_found", "pool", "$.pool: pool '%s' "
 			"does not exist: create it with 'finctl pool create "
 			"%s' or set the agent's 'pool'", pool, pool);
 		return;

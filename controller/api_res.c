@@ -28,19 +28,6 @@ static int name_free(struct api_ctx *c, const struct res_kind *k,
 	return rc == 0 ? 0 : -1;
 }
 
-/* 0 when k has a row keyed key, -1 with a 404 naming field (NULL: the
- * path's object) or a 500 answer. */
-static int must_exist(struct api_ctx *c, const struct res_kind *k,
-		      const char *key, const char *field)
-{
-	int rc = res_exists(c, k, key);
-
-	if (rc == 0)
-		api_err(c, 404, "not_found", field, "%s '%s' does not exist%s",
-			k->noun, key, k->hint);
-	return rc > 0 ? 0 : -1;
-}
-
 /* Validate an optional array of names (body field key) into a
  * comma-joined list in out. */
 static int name_list(struct api_ctx *c, const char *key, const char *what,
@@ -193,7 +180,7 @@ void h_pool_patch(struct api_ctx *c)
 	    pool_policy(c, &policy, false) < 0 ||
 	    name_list(c, keys[4], "compliance class", &cl, &have) < 0)
 		goto out;
-	if (api_begin(c) < 0 || must_exist(c, &res_pools, name, NULL) < 0)
+	if (api_begin(c) < 0 || res_must_exist(c, &res_pools, name, NULL) < 0)
 		goto out;
 	s = api_stmt(c, PATCH_SQL5("pools", "ratio_vcpus", "ratio_mem",
 				   "ratio_disk", "policy", "compliance"));
@@ -230,7 +217,7 @@ void h_host_patch(struct api_ctx *c)
 	    api_get_double(c, keys[1], false, 0, 1e9, 1, &cost) < 0 ||
 	    api_get_double(c, keys[2], false, 0, 1, 0.999, &avail) < 0)
 		return;
-	if (api_begin(c) < 0 || must_exist(c, &res_hosts, name, NULL) < 0)
+	if (api_begin(c) < 0 || res_must_exist(c, &res_hosts, name, NULL) < 0)
 		return;
 	s = api_stmt(c, "UPDATE hosts SET " PATCH_COL("maintenance", "1", "2")
 		    ", " PATCH_COL("cost", "3", "4")
@@ -300,7 +287,6 @@ static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 {
 	sqlite3_stmt *s = api_stmt(c, "DELETE FROM tenant_pools WHERE tenant = ?");
 	const char *p = csv;
-	int rc;
 
 	if (s == NULL)
 		return -1;
@@ -313,15 +299,8 @@ static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 
 		snprintf(pool, sizeof(pool), "%.*s", (int)len, p);
 		p += len + (p[len] == ',');
-		rc = res_exists(c, &res_pools, pool);
-		if (rc < 0)
+		if (res_must_exist(c, &res_pools, pool, "pools") < 0)
 			return -1;
-		if (rc == 0) {
-			api_err(c, 400, "invalid_field", "pools",
-				"$.pools: pool '%s' does not exist: create it "
-				"first with 'finctl pool create'", pool);
-			return -1;
-		}
 		s = api_stmt(c, "INSERT OR IGNORE INTO tenant_pools(tenant, pool) "
 			    "VALUES (?, ?)");
 		if (s == NULL)
@@ -409,7 +388,7 @@ void h_tenant_patch(struct api_ctx *c)
 	    name_list(c, keys[1], "pool", &pools, &have_p) < 0 ||
 	    tenant_quota(c, q) < 0)
 		goto out;
-	if (api_begin(c) < 0 || must_exist(c, &res_tenants, name, NULL) < 0)
+	if (api_begin(c) < 0 || res_must_exist(c, &res_tenants, name, NULL) < 0)
 		goto out;
 	s = api_stmt(c, PATCH_SQL5("tenants", "compliance_class",
 				   "quota_vcpus", "quota_mem_mib",
@@ -468,7 +447,7 @@ void h_group_create(struct api_ctx *c)
 			"tenant '%s' does not exist", tenant);
 		return;
 	}
-	if (must_exist(c, &res_tenants, tenant, "tenant") < 0 ||
+	if (res_must_exist(c, &res_tenants, tenant, "tenant") < 0 ||
 	    name_free(c, &res_groups, name) < 0)
 		return;
 	s = api_stmt(c, "INSERT INTO groups(name, tenant, policy, availability, "
@@ -559,7 +538,7 @@ void h_token_create(struct api_ctx *c)
 	}
 	if (api_begin(c) < 0)
 		return;
-	if (tenant && must_exist(c, &res_tenants, tenant, "tenant") < 0)
+	if (tenant && res_must_exist(c, &res_tenants, tenant, "tenant") < 0)
 		return;
 	if (auth_token_new(token, hash) < 0 || uuid_generate_v4(id) < 0) {
 		api_err_internal(c, "creating a token");

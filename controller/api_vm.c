@@ -332,7 +332,7 @@ void h_vm_create(struct api_ctx *c)
 	if (rc < 0)
 		return;
 	if (rc == 0) {
-		api_err(c, 400, "invalid_field", "flavor", "$.flavor: flavor "
+		api_err(c, 404, "not_found", "flavor", "$.flavor: flavor "
 			"'%s' does not exist: list flavors with 'finctl flavor "
 			"list'", flavor);
 		return;
@@ -348,13 +348,15 @@ void h_vm_create(struct api_ctx *c)
 		if (rc == 0 || strcmp(store_col_text(s, 0), tenant) != 0) {
 			if (rc > 0)
 				sqlite3_reset(s);
-			api_err(c, 400, "invalid_field", "group", "$.group: "
+			api_err(c, 404, "not_found", "group", "$.group: "
 				"tenant '%s' has no group '%s': create it with "
 				"'finctl group create'", tenant, group);
 			return;
 		}
 		sqlite3_reset(s);
 	}
+	if (pool && res_must_exist(c, &res_pools, pool, "pool") < 0)
+		return;
 	s = api_stmt(c, "SELECT 1 FROM vms WHERE tenant = ? AND name = ?");
 	if (s == NULL)
 		return;
@@ -560,22 +562,28 @@ void h_task_list(struct api_ctx *c)
 }
 
 
+/* 0 when VM v runs and is meant to, or -1 with a 409 naming its state
+ * and what only a running VM can be (verb: "rebooted"). */
+static int vm_running(struct api_ctx *c, const struct vm_row *v,
+		      const char *verb)
+{
+	if (strcmp(v->desired, "running") == 0 &&
+	    strcmp(v->state, "running") == 0)
+		return 0;
+	api_err(c, 409, "not_running", NULL, "VM '%s' is %s (desired %s): "
+		"only a running VM can be %s; start it with 'finctl vm start'",
+		v->id, v->state, v->desired, verb);
+	return -1;
+}
+
 void h_vm_reboot(struct api_ctx *c)
 {
 	struct task_new t = {.type = TASK_REBOOT};
 	char task[TASK_ID_LEN];
 	struct vm_row v;
 
-	if (vm_begin(c, &v) < 0)
-		return;
-	if (strcmp(v.desired, "running") != 0 ||
-	    strcmp(v.state, "running") != 0) {
-		api_err(c, 409, "not_running", NULL, "VM '%s' is %s (desired "
-			"%s): only a running VM can be rebooted; start it with "
-			"'finctl vm start'", v.id, v.state, v.desired);
-		return;
-	}
-	if (vm_idle(c, v.id, false) < 0)
+	if (vm_begin(c, &v) < 0 || vm_running(c, &v, "rebooted") < 0 ||
+	    vm_idle(c, v.id, false) < 0)
 		return;
 	t.vm_id = v.id;
 	t.tenant = v.tenant;
@@ -611,7 +619,9 @@ void h_vm_migrate(struct api_ctx *c)
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted", id);
 		return;
 	}
-	if (vm_idle(c, id, false) < 0)
+	if (vm_idle(c, id, false) < 0 ||
+	    (want && res_must_exist(c, &res_hosts, want, "target_host") < 0) ||
+	    vm_running(c, &v, "migrated") < 0)
 		return;
 	if (want && strcmp(want, host) == 0) {
 		api_err(c, 400, "invalid_field", "target_host",

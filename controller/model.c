@@ -15,6 +15,9 @@ struct loader {
 	size_t apools, ahosts, atenants, agroups, avms, ameta, atpools;
 	char cls[SCHED_NAME_MAX]; /* tenant scope: the tenant's compliance
 				     class */
+	char listed[512]; /* tenant scope: the pools its list allows, "a,b" */
+	bool unlisted;    /* the scope's pool exists but the tenant's list
+			     leaves it out */
 };
 
 /* Append an element to *arr (*n elements of size bytes, *alloc of them
@@ -149,13 +152,22 @@ static int tenant_row(struct loader *ld, sqlite3_stmt *s)
 }
 
 /* Whether the scope's tenant may use the pool of row s (pool_row). */
-static bool pool_allowed(const struct loader *ld, sqlite3_stmt *s)
+static bool pool_allowed(struct loader *ld, sqlite3_stmt *s)
 {
 	const char *name = store_col_text(s, 0);
 	const char *compliance = store_col_text(s, 5);
 
-	if (sqlite3_column_int(s, 7) && !sqlite3_column_int(s, 6))
-		return false; /* the tenant has a list without this pool */
+	if (sqlite3_column_int(s, 6)) {
+		size_t n = strlen(ld->listed);
+
+		snprintf(ld->listed + n, sizeof(ld->listed) - n, "%s%s",
+			 n ? "," : "", name);
+	} else if (sqlite3_column_int(s, 7)) {
+		/* the tenant has a list without this pool */
+		if (ld->sc->pool && strcmp(ld->sc->pool, name) == 0)
+			ld->unlisted = true;
+		return false;
+	}
 	if (compliance[0] && !csv_has(compliance, ld->cls))
 		return false;
 	return ld->sc->pool == NULL || strcmp(ld->sc->pool, name) == 0;
@@ -365,6 +377,15 @@ static int load_pools(struct loader *ld, char *why, size_t whysize)
 		return -1;
 	if (sc->kind == MODEL_SCOPE_POOL && ld->p->npools == 0) {
 		snprintf(why, whysize, "pool '%s' does not exist", sc->pool);
+		return 1;
+	}
+	if (ld->unlisted && ld->p->tenants[ld->m->tenant].npools == 0) {
+		snprintf(why, whysize,
+			 "tenant '%s' may use only its allowed pools (%s), "
+			 "not '%s': allow it with 'finctl tenant update %s "
+			 "--pools %s,%s'",
+			 sc->tenant, ld->listed, sc->pool, sc->tenant,
+			 ld->listed, sc->pool);
 		return 1;
 	}
 	if (sc->kind == MODEL_SCOPE_TENANT &&

@@ -122,6 +122,13 @@ static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 	return o;
 }
 
+/* The total of column col over what host r holds: its VMs and, as
+ * placement counts them (model.c), the VMs migrating in to it. */
+#define HOST_HOLDS(col)                                                     \
+	"(SELECT total(" col ") FROM vms WHERE host = r.name) + (SELECT "   \
+	"total(" col ") FROM tasks WHERE type = 'migrate' AND state IN "     \
+	"('pending','running') AND target_host = r.name)"
+
 /* No DELETE route: a host comes and goes with its agent. */
 const struct res_kind res_hosts = {
 	.noun = "host",
@@ -131,10 +138,8 @@ const struct res_kind res_hosts = {
 		"r.disk_gib, r.mem_free_mib, r.disk_free_gib, r.cpu_model, "
 		"r.virt_type, r.libvirt_version, r.cost, r.availability, "
 		"r.generation, r.generation_seen, r.last_seen_ms, "
-		"(SELECT count(*) FROM vms WHERE host = r.name), "
-		"(SELECT total(vcpus) FROM vms WHERE host = r.name), "
-		"(SELECT total(mem_mib) FROM vms WHERE host = r.name), "
-		"(SELECT total(disk_gib) FROM vms WHERE host = r.name)",
+		HOST_HOLDS("1") ", " HOST_HOLDS("vcpus") ", "
+		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib"),
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),
@@ -511,6 +516,18 @@ int res_exists(struct api_ctx *c, const struct res_kind *k, const char *key)
 	if (rc > 0)
 		sqlite3_reset(s);
 	return rc;
+}
+
+int res_must_exist(struct api_ctx *c, const struct res_kind *k,
+		   const char *key, const char *field)
+{
+	int rc = res_exists(c, k, key);
+
+	if (rc == 0)
+		api_err(c, 404, "not_found", field, "%s%s%s%s '%s' does not "
+			"exist%s", field ? "$." : "", field ? field : "",
+			field ? ": " : "", k->noun, key, k->hint);
+	return rc > 0 ? 0 : -1;
 }
 
 /* ------------------------------------------------------ the routes' rows */

@@ -93,4 +93,11 @@ void res_delete(struct api_ctx *c, const struct res_kind *k);
  * a 500 answer. */
 int res_exists(struct api_ctx *c, const struct res_kind *k, const char *key);
 
+/* 0 when k has a row keyed key (whoever may see it), or -1 with the
+ * answer set: 404 not_found naming the body field field ("$.FIELD: pool
+ * 'P' does not exist" and k's hint; field NULL: the path's object), or
+ * 500 when it cannot be read. */
+int res_must_exist(struct api_ctx *c, const struct res_kind *k,
+		   const char *key, const char *field);
+
 #endif

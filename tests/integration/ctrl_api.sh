@@ -219,7 +219,7 @@ api GET /v1/nothing
 check "an unknown path is 404" is 404
 before=$(db 'SELECT (SELECT count(*) FROM tenants) || "/" || (SELECT count(*) FROM tenant_pools)')
 api POST /v1/tenants '{"name":"half","pools":["default","nosuchpool"]}'
-check "a tenant naming a missing pool is refused" is_err 400 invalid_field pools
+check "a tenant naming a missing pool is refused (404 naming pools)" is_err 404 not_found pools
 check "and leaves no partial rows (tenant or pool links)" \
 	test "$(db 'SELECT (SELECT count(*) FROM tenants) || "/" || (SELECT count(*) FROM tenant_pools)')" = "$before"
 

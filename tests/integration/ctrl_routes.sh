@@ -46,6 +46,7 @@ req 200 "a pool's utilization" GET /v1/pools/prod/utilization
 req 400 "utilization since a time that is not one" GET '/v1/pools/prod/utilization?since=soon'
 req 200 "update a tenant" PATCH /v1/tenants/loan '{"quota":{"vms":20}}'
 req 400 "update a tenant with a negative quota" PATCH /v1/tenants/loan '{"quota":{"vms":-1}}'
+req 404 "create a tenant allowed a pool that does not exist" POST /v1/tenants '{"name":"t2","pools":["ghost"]}'
 
 req 201 "create a join token" POST /v1/tokens '{"role":"join","description":"routes"}'
 JOIN=$(jv .token)
@@ -65,6 +66,7 @@ register_fake n2 8 16384 100
 register_fake p1 8 16384 100 prod
 register_fake p2 8 16384 100 prod
 req 401 "register with a wrong join token" POST /v1/agents/register "{\"join_token\":\"fc_nope\",\"node\":\"x1\",\"pool\":\"default\",\"migration_uri\":\"\",\"inventory\":$(inventory 1 1 1)}" -
+req 404 "register in a pool that does not exist" POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"node\":\"x1\",\"pool\":\"ghost\",\"migration_uri\":\"\",\"inventory\":$(inventory 1 1 1)}" -
 req 400 "register without a node name" POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"pool\":\"default\"}" -
 declare -A DOMS=([n1]="" [n2]="" [p1]="" [p2]="")
 beat() { # NODE: a heartbeat reporting the domains in DOMS[NODE] running
@@ -111,6 +113,8 @@ check "a VM reported by its host runs" eval 'is 200 && [ "$(jv .state)" = runnin
 req 409 "create a VM whose name the tenant uses" POST /v1/vms '{"tenant":"loan","flavor":"small","name":"web1"}'
 req 409 "create a VM that fits on no host" POST /v1/vms '{"tenant":"loan","flavor":"huge"}'
 req 404 "create a VM of a tenant that does not exist" POST /v1/vms '{"tenant":"ghost","flavor":"small"}'
+req 404 "create a VM of a flavor that does not exist" POST /v1/vms '{"tenant":"loan","flavor":"ghost"}'
+req 404 "create a VM in a pool that does not exist" POST /v1/vms '{"tenant":"loan","flavor":"small","pool":"ghost"}'
 req 400 "create a VM with a bad name" POST /v1/vms '{"tenant":"loan","flavor":"small","name":"bad name"}'
 api POST /v1/vms '{"tenant":"loan","flavor":"small","name":"idle"}'
 IDLE=$(jv .id)
@@ -132,6 +136,8 @@ other=n1
 [ "${HOST[web2]}" = n1 ] && other=n2
 req 202 "migrate a VM" POST "/v1/vms/${VM[web2]}/migrate" "{\"target_host\":\"$other\"}"
 req 409 "migrate a VM with a task in progress" POST "/v1/vms/${VM[web2]}/migrate" "{\"target_host\":\"$other\"}"
+req 404 "migrate to a host that does not exist" POST "/v1/vms/${VM[batch]}/migrate" '{"target_host":"ghost"}'
+req 409 "migrate a VM that does not run" POST "/v1/vms/$IDLE/migrate" "{\"target_host\":\"$other\"}"
 req 400 "migrate with an unknown field" POST "/v1/vms/${VM[batch]}/migrate" '{"to":"n2"}'
 req 200 "list tasks" GET /v1/tasks
 req 200 "show a task" GET "/v1/tasks/$TASK"

@@ -195,13 +195,13 @@ static void test_failures_audited_without_rows(void **state)
 
 	assert_int_equal(req(f, "POST", "/v1/tenants",
 			     "{\"name\":\"c\",\"pools\":[\"default\",\"nope\"]}",
-			     f->admin, NULL), 400);
+			     f->admin, NULL), 404);
 	assert_int_equal(count(f, "SELECT count(*) FROM tenants WHERE name='c'"),
 			 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM tenant_pools"), 0);
 	assert_int_equal(count(f, "SELECT count(*) FROM audit"), before + 1);
 	assert_int_equal(count(f, "SELECT result FROM audit ORDER BY seq DESC "
-				  "LIMIT 1"), 400);
+				  "LIMIT 1"), 404);
 }
 
 /* A successful DELETE answers 204 with no body (not a 500 for the body

@@ -301,13 +301,22 @@ static void test_tenant_pools(void **state)
 	assert_int_equal(m.p->nhosts, 6); /* every host is still read */
 	model_free(&m);
 
-	/* a pool it may not use */
+	/* a pool its class may use but its list leaves out: the list is
+	 * the cause, named with the way to change it */
 	sc = tenant_scope("bank", NULL, "vault");
 	assert_int_equal(model_load(f->st, &sc, &m, why, sizeof(why)), 1);
 	assert_null(m.p);
-	assert_string_equal(why, "tenant 'bank' (compliance class 'pci') may "
+	assert_string_equal(why, "tenant 'bank' may use only its allowed pools "
+			    "(gold,silver), not 'vault': allow it with 'finctl "
+			    "tenant update bank --pools gold,silver,vault'");
+
+	/* a listed pool whose compliance classes leave out its class */
+	sc = tenant_scope("lonely", NULL, "vault");
+	assert_int_equal(model_load(f->st, &sc, &m, why, sizeof(why)), 1);
+	assert_string_equal(why, "tenant 'lonely' (compliance class 'x') may "
 			    "use no pool named 'vault': allow it a pool whose "
-			    "compliance classes include 'pci'");
+			    "compliance classes include 'x'");
+	model_free(&m);
 
 	/* its only listed pool does not admit its class */
 	sc = tenant_scope("lonely", NULL, NULL);
