@@ -230,6 +230,11 @@ static const char *const migrations[] = {
 	" orphan_ms INTEGER, destroy_ms INTEGER,"
 	" PRIMARY KEY(host, vm_id)) WITHOUT ROWID;"
 	"CREATE INDEX reports_vm ON reports(vm_id);",
+
+	/* 7: the tenant's wipe policy: its VMs' disks are wiped before they
+	 * are deleted (the desired state's vm_spec "wipe") */
+	"ALTER TABLE tenants ADD COLUMN wipe_on_delete INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 int store_schema_version(void)

@@ -448,6 +448,59 @@ static void test_vm_db_error_is_500(void **state)
 	assert_vm_unchanged(f);
 }
 
+/* A tenant's wipe_on_delete (off by default, PATCHable alone) reaches
+ * its node's desired state as the VM spec's "wipe", only when set. */
+static void test_tenant_wipe_on_delete(void **state)
+{
+	static const char hb[] =
+		"{\"generation_seen\": 0, \"status\": \"ok\", \"inventory\": "
+		"{\"vcpus\": 8, \"mem_mib\": 8192, \"mem_free_mib\": 8192, "
+		"\"disk_gib\": 100, \"disk_free_gib\": 100, \"cpu_model\": "
+		"\"x\", \"virt_type\": \"kvm\", \"libvirt_version\": \"9\"}, "
+		"\"domains\": [], \"foreign_domains\": [], \"tasks\": []}";
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1];
+	cJSON *o, *vm;
+
+	assert_int_equal(req(f, "POST", "/v1/tenants",
+			     "{\"name\": \"w\", \"wipe_on_delete\": true}",
+			     f->admin, &o), 201);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "GET", "/v1/tenants/a", NULL, f->admin, &o),
+			 200);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	vm_fleet(f, agent);
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", hb, agent,
+			     &o), 200);
+	vm = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "vms"), 0);
+	assert_null(cJSON_GetObjectItem(vm, "wipe"));
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "PATCH", "/v1/tenants/a",
+			     "{\"wipe_on_delete\": true}", f->admin, &o), 200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	exec(f, "UPDATE vms SET desired = 'deleted'");
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", hb, agent,
+			     &o), 200);
+	vm = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "vms"), 0);
+	assert_string_equal(cJSON_GetObjectItem(vm, "state")->valuestring,
+			    "deleted");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(vm, "wipe")));
+	cJSON_Delete(o);
+	/* a PATCH of another field keeps it; null clears it */
+	assert_int_equal(req(f, "PATCH", "/v1/tenants/a",
+			     "{\"compliance_class\": \"gold\"}", f->admin, &o),
+			 200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "PATCH", "/v1/tenants/a",
+			     "{\"wipe_on_delete\": null}", f->admin, &o), 200);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+}
+
 /* A heartbeat whose host or VMs cannot be read answers 500: never "host
  * unknown" (the agent would register again), never a desired state
  * without VMs (the agent would destroy them). */
@@ -570,6 +623,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_db_error_is_500, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_db_error_is_500,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_wipe_on_delete,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_db_error_is_500,
 						setup, teardown),
