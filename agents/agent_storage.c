@@ -107,7 +107,7 @@ int agent_storage_sweep(struct agent_storage *st, struct agent_virt *v,
 			const char *const *known, size_t nknown,
 			uint64_t now_ns)
 {
-	struct agent_orphan *next = NULL, *rm = NULL;
+	struct agent_orphan *next = NULL, *rm = NULL, *old;
 	size_t nnext = 0, nrm = 0, nfiles = 0;
 	char **files = NULL;
 	int ret = -1;
@@ -140,15 +140,16 @@ int agent_storage_sweep(struct agent_storage *st, struct agent_virt *v,
 				 rm[i].file, rm[i].vm_id,
 				 (uint64_t)((now_ns - rm[i].since_ns) / 1000000000ULL));
 	}
-	free(st->orphans);
-	st->orphans = next;
-	st->norphans = nnext;
-	next = NULL;
+	/* next becomes the list; the old one is freed with the rest */
 	ret = 0;
+	old = st->orphans;
+	st->orphans = next;
+	next = old;
+	st->norphans = nnext;
 out:
-	agent_virt_strv_free(files);
-	free(next);
 	free(rm);
+	free(next);
+	agent_virt_strv_free(files);
 	return ret;
 }
 

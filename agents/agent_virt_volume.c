@@ -326,30 +326,20 @@ static virStorageVolPtr volume_of(struct agent_virt *v, const char *path)
 int agent_virt_disk_remove(struct agent_virt *v, const char *path, bool wipe)
 {
 	virStorageVolPtr vol;
-	int ret = -1;
+	int ret = 0;
 
 	if (access(path, F_OK) != 0)
 		return 0;
 	vol = volume_of(v, path);
-	if (wipe) {
-		if (vol == NULL || virStorageVolWipe(vol, 0) < 0) {
-			err_set("cannot wipe disk '%s': %s", path,
-				vol ? agent_virt_msg() : "not a pool volume");
-			goto out;
-		}
+	if (wipe && (vol == NULL || virStorageVolWipe(vol, 0) < 0))
+		ret = err_set("cannot wipe disk '%s': %s", path,
+			      vol ? agent_virt_msg() : "not a pool volume");
+	else if (wipe)
 		log_info("disk '%s': wiped", path);
-	}
-	if (vol && virStorageVolDelete(vol, 0) == 0) {
-		ret = 0;
-		goto out;
-	}
-	virResetLastError();
-	if (unlink(path) < 0 && errno != ENOENT) {
-		err_set_errno(errno, "cannot remove disk '%s'", path);
-		goto out;
-	}
-	ret = 0;
-out:
+	/* The pool's delete, else (a file it does not know) unlink. */
+	if (ret == 0 && (vol == NULL || virStorageVolDelete(vol, 0) < 0) &&
+	    unlink(path) < 0 && errno != ENOENT)
+		ret = err_set_errno(errno, "cannot remove disk '%s'", path);
 	virResetLastError();
 	if (vol)
 		virStorageVolFree(vol);
