@@ -6,15 +6,11 @@
 # VM the node has, and any file without the marker, stay.
 set -u
 : "${FC_TOP:?run me through tests/run.sh}" "${FC_BIN:?}"
+. "$FC_TOP/tests/integration/tap.bash"
 agent=$FC_BIN/fincloud-agent
 [ -x "$agent" ] || { echo "SKIP: $agent is not built"; exit 77; }
 tmp=$(mktemp -d /tmp/fctest-agentorph.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else nok "$what" "failed: $*" "log: $(tail -c 600 "$tmp/err")"; fi; }
+trap 'rm -rf "$tmp"; [ "$failed" -eq 0 ] || exit 1' EXIT
 
 KEEP=0c6f8e9a-1111-4222-8333-$(printf '%012d' $$)
 GONE=0c6f8e9a-2222-4222-8333-$(printf '%012d' $$)
@@ -32,7 +28,8 @@ once() {
 
 once
 check "within the grace period (default 1 h) an orphan stays" test -e "$tmp/d/$GONE.qcow2"
-check "and is logged as waiting for it" grep -q "'$GONE.qcow2' has no vm on this node" "$tmp/err"
+check "and is logged as waiting for it" grep -q "'$GONE.qcow2' has no vm on this node" "$tmp/err" ||
+	tail -c 600 "$tmp/err" | sed 's/^/#   /'
 once --orphan-grace 0
 check "past it, the orphan's disk is removed" test ! -e "$tmp/d/$GONE.qcow2"
 check "and its console log" test ! -e "$tmp/d/$GONE.console.log"
