@@ -305,18 +305,18 @@ static void storage_pass(struct agent_loop *a,
 	size_t njournal = 0, n = 0;
 	size_t nwanted = a->have_desired ? a->desired.nvms : 0;
 	const char **known = NULL;
+	int rc = -1;
 
 	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) < 0)
 		goto out;
 	agent_storage_purge_migrated(a->virt, journal, njournal, doms, ndoms);
-	if (!a->have_desired && !a->no_controller) {
-		free(journal);
-		return;
-	}
+	rc = 0;
+	if (!a->have_desired && !a->no_controller)
+		goto out;
 	known = calloc(nspecs + nwanted + ndoms + njournal + 1,
 		       sizeof(*known));
 	if (known == NULL) {
-		err_set("out of memory");
+		rc = err_set("out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < nspecs; i++)
@@ -328,14 +328,11 @@ static void storage_pass(struct agent_loop *a,
 	for (size_t i = 0; i < njournal; i++)
 		if (journal[i].state != AGENT_JOURNAL_DONE)
 			known[n++] = journal[i].vm_id;
-	if (agent_storage_sweep(&a->storage, a->virt, known, n,
-				time_mono_ns()) == 0) {
-		free(known);
-		free(journal);
-		return;
-	}
+	rc = agent_storage_sweep(&a->storage, a->virt, known, n,
+				 time_mono_ns());
 out:
-	log_warn("storage clean-up: %s", err_msg());
+	if (rc < 0)
+		log_warn("storage clean-up: %s", err_msg());
 	free(known);
 	free(journal);
 }
