@@ -26,6 +26,7 @@ struct agent_config {
 	char *manifest_dir;
 	char *health_listen;   /* "" when off, else "127.0.0.1:PORT" */
 	int heartbeat_interval; /* seconds */
+	int orphan_grace;       /* seconds an orphaned fincloud file stays */
 	enum log_level log_level;
 };
 

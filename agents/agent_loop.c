@@ -14,6 +14,7 @@
 #include "agents/agent_manifest.h"
 #include "agents/agent_reconcile.h"
 #include "agents/agent_report.h"
+#include "agents/agent_storage.h"
 #include "agents/agent_task.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -41,6 +42,7 @@ struct agent_loop {
 	struct stop_entry *stops;
 	size_t nstops;
 	bool pass_failed;
+	struct agent_storage storage;
 
 	/* the heartbeat thread only (the main loop's with once) */
 	struct agent_client *client;
@@ -205,7 +207,7 @@ static int perform(struct agent_loop *a, const struct agent_action *act,
 		return 0;
 	case AGENT_ACT_DELETE:
 		stop_forget(a, s->vm_id);
-		return agent_virt_delete(a->virt, s->vm_id);
+		return agent_virt_delete(a->virt, s->vm_id, s->wipe);
 	case AGENT_ACT_ERROR:
 		return err_set("%s", act->error);
 	}
@@ -290,6 +292,51 @@ static void take_desired(struct agent_loop *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
+/* The VMs' files that must not outlive them (agent_storage.h): those of
+ * VMs the journal says migrated away, then orphans. The orphan sweep
+ * needs to know every VM of this node: it runs only with a desired state
+ * in hand (or without a controller, the manifests being all). specs
+ * (nspecs) are this pass's, doms (ndoms) a list taken after its actions. */
+static void storage_pass(struct agent_loop *a,
+			 const struct agent_vm_spec *specs, size_t nspecs,
+			 const struct agent_domain *doms, size_t ndoms)
+{
+	struct agent_journal_entry *journal = NULL;
+	size_t njournal = 0, n = 0;
+	size_t nwanted = a->have_desired ? a->desired.nvms : 0;
+	const char **known = NULL;
+	int rc = -1;
+
+	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) < 0)
+		goto out;
+	agent_storage_purge_migrated(a->virt, journal, njournal, doms, ndoms);
+	rc = 0;
+	if (!a->have_desired && !a->no_controller)
+		goto out;
+	known = calloc(nspecs + nwanted + ndoms + njournal + 1,
+		       sizeof(*known));
+	if (known == NULL) {
+		rc = err_set("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nspecs; i++)
+		known[n++] = specs[i].vm_id;
+	for (size_t i = 0; i < nwanted; i++)
+		known[n++] = a->desired.vms[i].vm_id;
+	for (size_t i = 0; i < ndoms; i++)
+		known[n++] = doms[i].uuid;
+	for (size_t i = 0; i < njournal; i++)
+		if (journal[i].state != AGENT_JOURNAL_DONE)
+			known[n++] = journal[i].vm_id;
+	rc = agent_storage_sweep(&a->storage, a->virt, known, n,
+				 time_mono_ns());
+out:
+	if (rc < 0)
+		log_warn("storage clean-up: %s", err_msg());
+	free(known);
+	free(journal);
+}
+
 /* One pass: observe, plan, act, observe again for the report. -1 when
  * libvirt failed as a whole; a VM's own failure only adds a vm_error. */
 static int reconcile_pass(struct agent_loop *a)
@@ -365,6 +412,7 @@ static int reconcile_pass(struct agent_loop *a)
 		if (!error_known(a, errs[i].error))
 			log_warn("%s", errs[i].error);
 	a->pass_failed = nerrs > 0;
+	storage_pass(a, specs, nspecs, doms, ndoms);
 	publish(a, doms, ndoms, errs, nerrs);
 	doms = NULL;
 	errs = NULL;
@@ -774,6 +822,7 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->no_controller = opts->no_controller;
 	a->once = opts->once;
 	a->stop_timeout_ns = opts->stop_timeout_ns;
+	a->storage.grace_ns = (uint64_t)cfg->orphan_grace * 1000000000ULL;
 	pthread_mutex_init(&a->lock, NULL);
 	/* wait_until() counts in CLOCK_MONOTONIC. */
 	pthread_condattr_init(&ca);
@@ -832,6 +881,7 @@ void agent_loop_free(struct agent_loop *a)
 	/* Both wait for their threads, which may still wake the loop. */
 	agent_events_free(a->events);
 	agent_tasks_free(a->tasks);
+	agent_storage_clear(&a->storage);
 	agent_client_free(a->client);
 	agent_desired_free(&a->desired);
 	agent_desired_free(&a->incoming);

@@ -7,7 +7,7 @@
 
 static const char *const spec_keys[] = {
 	"vm_id", "name", "tenant", "group", "vcpus", "mem_mib", "disk_gib",
-	"base_image", "state", NULL,
+	"base_image", "state", "wipe", NULL,
 };
 
 static const char *const want_names[] = {
@@ -111,6 +111,8 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 			       "deleted, got '%.64s'",
 			       path, str);
 	s.want = (enum agent_want)want;
+	if (json_get_bool(obj, path, "wipe", false, false, &s.wipe) < 0)
+		return -1;
 	*out = s;
 	return 0;
 }

@@ -31,6 +31,7 @@ struct agent_vm_spec {
 	int64_t mem_mib;
 	int64_t disk_gib;
 	enum agent_want want;
+	bool wipe;                       /* wipe the disk before deleting it */
 	bool from_manifest;
 };
 

@@ -780,9 +780,8 @@ int agent_virt_reboot(struct agent_virt *v, const char *uuid)
 	return domain_op(v, uuid, "reboot", op_reboot);
 }
 
-int agent_virt_delete(struct agent_virt *v, const char *uuid)
+int agent_virt_delete(struct agent_virt *v, const char *uuid, bool wipe)
 {
-	char disk[PATH_MAX], console[PATH_MAX];
 	bool missing;
 	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
 	const char *name;
@@ -813,18 +812,8 @@ int agent_virt_delete(struct agent_virt *v, const char *uuid)
 	}
 	/* Disks go even when the domain is already gone: an earlier pass
 	 * may have stopped between undefine and removal. */
-	if (!v->test_driver) {
-		if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0 ||
-		    agent_virt_console_path(v, uuid, console, sizeof(console)) < 0)
-			goto out;
-		if (agent_virt_disk_remove(v, disk) < 0)
-			goto out;
-		if (unlink(console) < 0 && errno != ENOENT) {
-			err_set_errno(errno, "cannot remove console log '%s'",
-				      console);
-			goto out;
-		}
-	}
+	if (!v->test_driver && agent_virt_files_remove(v, uuid, wipe) < 0)
+		goto out;
 	ret = 0;
 out:
 	virResetLastError();

@@ -107,8 +107,23 @@ int agent_virt_resume(struct agent_virt *v, const char *uuid);
 int agent_virt_shutdown(struct agent_virt *v, const char *uuid);
 int agent_virt_destroy(struct agent_virt *v, const char *uuid);
 int agent_virt_reboot(struct agent_virt *v, const char *uuid);
-/* Destroy when active, undefine, remove its disk and console log. */
-int agent_virt_delete(struct agent_virt *v, const char *uuid);
+/* Destroy when active, undefine, remove its disk and console log; wipe:
+ * the disk is wiped (virStorageVolWipe) before it is removed. */
+int agent_virt_delete(struct agent_virt *v, const char *uuid, bool wipe);
+/* Remove the disk and console log of the VM uuid, which has left this
+ * node (a migration that completed): refused (-1, nothing removed) while
+ * a domain with that UUID is defined here, so never under a guest that
+ * could still run here. 0 when removed or already gone. */
+int agent_virt_purge(struct agent_virt *v, const char *uuid);
+/* The names of the files in storage_dir (not "." files) into *out, a
+ * NULL-terminated array of n strings the caller frees with
+ * agent_virt_strv_free(). -1 with an error when it cannot be read. */
+int agent_virt_storage_files(struct agent_virt *v, char ***out, size_t *n);
+/* Free a NULL-terminated string array; NULL is fine. */
+void agent_virt_strv_free(char **v);
+/* Remove file (a bare name of storage_dir, as agent_virt_storage_files()
+ * gives it) through the pool when the pool knows it; 0 when gone. */
+int agent_virt_storage_remove(struct agent_virt *v, const char *file);
 /* Live-migrate peer to peer to target_uri, persistent there, undefined
  * here, copying local disks (only the top layer when backed). */
 int agent_virt_migrate(struct agent_virt *v, const char *uuid,

@@ -84,7 +84,14 @@ int agent_virt_disk_create(struct agent_virt *v,
 bool agent_virt_disk_backed(const char *path);
 
 /* Remove the disk file at path (through the pool when it knows it); 0
- * when it is already gone. */
-int agent_virt_disk_remove(struct agent_virt *v, const char *path);
+ * when it is already gone. wipe: overwrite its data first
+ * (virStorageVolWipe); a disk that cannot be wiped is not removed (-1). */
+int agent_virt_disk_remove(struct agent_virt *v, const char *path, bool wipe);
+
+/* Remove the VM uuid's disk (wiped first when wipe) and console log from
+ * storage_dir; 0 when they are already gone, -1 with an error. It does
+ * not look at the domain: the caller knows it is gone. */
+int agent_virt_files_remove(struct agent_virt *v, const char *uuid,
+			    bool wipe);
 
 #endif

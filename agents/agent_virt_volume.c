@@ -6,6 +6,7 @@
  * one). Called on the thread that runs the operation; these functions
  * take no lock (libvirt connections are thread-safe).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -302,23 +303,139 @@ out:
 	return ret;
 }
 
+/* The pool volume of the file at path; NULL when the pool does not know
+ * it, even after a refresh (a scan of the directory). */
+static virStorageVolPtr volume_of(struct agent_virt *v, const char *path)
+{
+	virStorageVolPtr vol = virStorageVolLookupByPath(v->conn, path);
+	virStoragePoolPtr pool;
+
+	if (vol == NULL && v->pool_name) {
+		pool = virStoragePoolLookupByName(v->conn, v->pool_name);
+		if (pool) {
+			virStoragePoolRefresh(pool, 0);
+			virStoragePoolFree(pool);
+			vol = virStorageVolLookupByPath(v->conn, path);
+		}
+	}
+	virResetLastError();
+	return vol;
+}
+
 /* See agent_virt_priv.h. */
-int agent_virt_disk_remove(struct agent_virt *v, const char *path)
+int agent_virt_disk_remove(struct agent_virt *v, const char *path, bool wipe)
 {
 	virStorageVolPtr vol;
+	int ret = 0;
 
 	if (access(path, F_OK) != 0)
 		return 0;
-	vol = virStorageVolLookupByPath(v->conn, path);
-	if (vol) {
-		int rc = virStorageVolDelete(vol, 0);
-
-		virStorageVolFree(vol);
-		if (rc == 0)
-			return 0;
-	}
+	vol = volume_of(v, path);
+	if (wipe && (vol == NULL || virStorageVolWipe(vol, 0) < 0))
+		ret = err_set("cannot wipe disk '%s': %s", path,
+			      vol ? agent_virt_msg() : "not a pool volume");
+	else if (wipe)
+		log_info("disk '%s': wiped", path);
+	/* The pool's delete, else (a file it does not know) unlink. */
+	if (ret == 0 && (vol == NULL || virStorageVolDelete(vol, 0) < 0) &&
+	    unlink(path) < 0 && errno != ENOENT)
+		ret = err_set_errno(errno, "cannot remove disk '%s'", path);
 	virResetLastError();
-	if (unlink(path) < 0 && errno != ENOENT)
-		return err_set_errno(errno, "cannot remove disk '%s'", path);
+	if (vol)
+		virStorageVolFree(vol);
+	return ret;
+}
+
+/* See agent_virt_priv.h. */
+int agent_virt_files_remove(struct agent_virt *v, const char *uuid,
+			    bool wipe)
+{
+	char disk[PATH_MAX], console[PATH_MAX];
+
+	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0 ||
+	    agent_virt_console_path(v, uuid, console, sizeof(console)) < 0)
+		return -1;
+	if (agent_virt_disk_remove(v, disk, wipe) < 0)
+		return -1;
+	if (unlink(console) < 0 && errno != ENOENT)
+		return err_set_errno(errno, "cannot remove console log '%s'",
+				     console);
 	return 0;
+}
+
+int agent_virt_purge(struct agent_virt *v, const char *uuid)
+{
+	bool missing;
+	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
+	int ret;
+
+	if (dom) {
+		virDomainFree(dom);
+		return err_set("vm %s is still defined here: its disk stays",
+			       uuid);
+	}
+	if (!missing) /* foreign, or libvirt could not say */
+		return err_prefix("its disk stays");
+	ret = agent_virt_files_remove(v, uuid, false);
+	if (ret == 0)
+		log_info("vm %s: its disk and console log left this node",
+			 uuid);
+	return ret;
+}
+
+int agent_virt_storage_files(struct agent_virt *v, char ***out, size_t *n)
+{
+	DIR *d = opendir(v->storage_dir);
+	struct dirent *e;
+	char **names = NULL, **grown;
+	size_t count = 0;
+	int ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (d == NULL && errno == ENOENT)
+		return 0; /* nothing stored yet (the test driver makes none) */
+	if (d == NULL)
+		return err_set_errno(errno, "storage_dir '%s'", v->storage_dir);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		grown = realloc(names, (count + 2) * sizeof(*names));
+		if (grown == NULL)
+			goto oom;
+		names = grown;
+		names[count] = strdup(e->d_name);
+		if (names[count] == NULL)
+			goto oom;
+		names[++count] = NULL;
+	}
+	*out = names;
+	*n = count;
+	names = NULL;
+	ret = 0;
+	goto out;
+oom:
+	err_set("out of memory");
+out:
+	agent_virt_strv_free(names);
+	closedir(d);
+	return ret;
+}
+
+void agent_virt_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int agent_virt_storage_remove(struct agent_virt *v, const char *file)
+{
+	char path[PATH_MAX];
+
+	if (strchr(file, '/') || file[0] == '.' ||
+	    snprintf(path, sizeof(path), "%s/%s", v->storage_dir, file) >=
+		    (int)sizeof(path))
+		return err_set("'%s' is not a file of storage_dir", file);
+	return agent_virt_disk_remove(v, path, false);
 }

@@ -72,7 +72,8 @@ static void usage(FILE *f)
 		"\n"
 		"Config keys: controller_url node_name pool libvirt_uri migration_uri\n"
 		"storage_dir image_dir credential_file join_token_file\n"
-		"heartbeat_interval manifest_dir health_listen log_level\n",
+		"heartbeat_interval manifest_dir health_listen log_level\n"
+		"orphan_grace\n",
 		AGENT_CONFIG_DEFAULT_PATH);
 }
 

@@ -581,7 +581,9 @@ static const char *valid_or_orphan(const char *name)
 static int desired_vms(struct store *st, const char *node, cJSON *vms)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
-				     "mem_mib, disk_gib, desired, 0, seq FROM "
+				     "mem_mib, disk_gib, desired, 0, seq, "
+				     "(SELECT wipe_on_delete FROM tenants t "
+				     "WHERE t.name = v.tenant) FROM "
 				     "vms v WHERE (host = ?1 AND (desired = "
 				     "'deleted' OR NOT EXISTS (SELECT 1 FROM "
 				     "reports r WHERE r.vm_id = v.id AND r.host "
@@ -591,7 +593,7 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "r.vm_id = v.id AND r.host = ?1)) UNION ALL "
 				     "SELECT vm_id, name, substr(name, 1, "
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
-				     "1, 'deleted', 1, NULL FROM ("
+				     "1, 'deleted', 1, NULL, 0 FROM ("
 				     REPORT_SQL_DESTROY ") ORDER BY 10");
 	int rc = SQLITE_ERROR;
 
@@ -624,6 +626,9 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
 		cJSON_AddNullToObject(v, "base_image");
 		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
+		/* the tenant's wipe policy (only when set: optional) */
+		if (sqlite3_column_int(s, 10))
+			cJSON_AddTrueToObject(v, "wipe");
 		cJSON_AddItemToArray(vms, v);
 	}
 	if (rc != SQLITE_DONE)

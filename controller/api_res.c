@@ -330,10 +330,10 @@ void h_tenant_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"name", "isolation",
 					   "compliance_class", "pools",
-					   "quota", NULL};
+					   "quota", "wipe_on_delete", NULL};
 	const char *name, *iso, *cls;
 	int64_t q[4];
-	bool have_p;
+	bool have_p, wipe;
 	struct buf pools;
 	sqlite3_stmt *s;
 
@@ -344,7 +344,8 @@ void h_tenant_create(struct api_ctx *c)
 	    api_get_name(c, "compliance_class", "compliance class", false,
 			 &cls) < 0 ||
 	    name_list(c, "pools", "pool", &pools, &have_p) < 0 ||
-	    tenant_quota(c, q) < 0)
+	    tenant_quota(c, q) < 0 ||
+	    api_get_bool(c, "wipe_on_delete", false, false, &wipe) < 0)
 		goto out;
 	res_target(c, &res_tenants, name);
 	if (api_begin(c) < 0)
@@ -353,7 +354,7 @@ void h_tenant_create(struct api_ctx *c)
 		goto out;
 	s = api_stmt(c, "INSERT INTO tenants(name, isolation, compliance_class, "
 		    "quota_vcpus, quota_mem_mib, quota_disk_gib, quota_vms, "
-		    "created_ms) VALUES (?,?,?,?,?,?,?,?)");
+		    "created_ms, wipe_on_delete) VALUES (?,?,?,?,?,?,?,?,?)");
 	if (s == NULL)
 		goto out;
 	store_bind_text(s, 1, name);
@@ -361,6 +362,7 @@ void h_tenant_create(struct api_ctx *c)
 	store_bind_text(s, 3, cls ? cls : "standard");
 	bind_quota(s, 4, q);
 	sqlite3_bind_int64(s, 8, time_wall_ms());
+	sqlite3_bind_int(s, 9, wipe);
 	if (api_step_write(c, s, "creating the tenant") < 0)
 		goto out;
 	if (tenant_set_pools(c, name, buf_str(&pools)) < 0)
@@ -373,10 +375,10 @@ out:
 void h_tenant_patch(struct api_ctx *c)
 {
 	static const char *const keys[] = {"compliance_class", "pools", "quota",
-					   NULL};
+					   "wipe_on_delete", NULL};
 	const char *name = c->m->params[0], *cls;
 	int64_t q[4];
-	bool have_p;
+	bool have_p, wipe;
 	struct buf pools;
 	sqlite3_stmt *s;
 
@@ -386,7 +388,8 @@ void h_tenant_patch(struct api_ctx *c)
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, keys[0], "compliance class", false, &cls) < 0 ||
 	    name_list(c, keys[1], "pool", &pools, &have_p) < 0 ||
-	    tenant_quota(c, q) < 0)
+	    tenant_quota(c, q) < 0 ||
+	    api_get_bool(c, keys[3], false, false, &wipe) < 0)
 		goto out;
 	if (api_begin(c) < 0 || res_must_exist(c, &res_tenants, name, NULL) < 0)
 		goto out;
@@ -410,6 +413,17 @@ void h_tenant_patch(struct api_ctx *c)
 	if (patch_given(c, keys[1]) &&
 	    tenant_set_pools(c, name, buf_str(&pools)) < 0)
 		goto out;
+	if (patch_given(c, keys[3])) {
+		/* null: no wipe */
+		s = api_stmt(c, "UPDATE tenants SET wipe_on_delete = ? "
+			     "WHERE name = ?");
+		if (s == NULL)
+			goto out;
+		sqlite3_bind_int(s, 1, wipe);
+		store_bind_text(s, 2, name);
+		if (api_step_write(c, s, "updating the tenant") < 0)
+			goto out;
+	}
 	res_answer(c, &res_tenants, name, 200);
 out:
 	buf_free(&pools);

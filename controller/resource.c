@@ -169,6 +169,8 @@ static cJSON *tenant_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddNumberToObject(u, "mem_mib", sqlite3_column_double(s, 10));
 	cJSON_AddNumberToObject(u, "disk_gib", sqlite3_column_double(s, 11));
 	cJSON_AddNumberToObject(u, "vms", (double)sqlite3_column_int64(s, 12));
+	cJSON_AddBoolToObject(o, "wipe_on_delete",
+			      sqlite3_column_int(s, 13) != 0);
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 7));
 	return o;
@@ -187,7 +189,7 @@ const struct res_kind res_tenants = {
 		"(SELECT total(mem_mib) FROM claims WHERE tenant = r.name), "
 		"(SELECT total(disk_gib) FROM claims WHERE tenant = r.name), "
 		"(SELECT CAST(total(n) AS INTEGER) FROM claims WHERE "
-		"tenant = r.name)",
+		"tenant = r.name), r.wipe_on_delete",
 		"r.name", " AND (?3 IS NULL OR r.name = ?3)"),
 	.to_json = tenant_json,
 	.scoped = true,

@@ -240,6 +240,11 @@ static const char *const migrations[] = {
 	" created_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(caller, key)) WITHOUT ROWID;"
 	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
+
+	/* 8: the tenant's wipe policy: its VMs' disks are wiped before they
+	 * are deleted (the desired state's vm_spec "wipe") */
+	"ALTER TABLE tenants ADD COLUMN wipe_on_delete INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 int store_schema_version(void)

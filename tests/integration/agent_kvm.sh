@@ -2,7 +2,8 @@
 # fincloud-agent against the real qemu:///system (KVM, or TCG without
 # /dev/kvm), driven by static manifests: a manifest creates a real guest
 # that virsh shows with the right vCPUs and memory; stop, start, a guest
-# killed behind the agent's back, delete; a foreign domain and a bad
+# killed behind the agent's back, delete (wiped first when the spec
+# says so); a foreign domain and a bad
 # manifest; libvirtd restarted under the agent (when this test started
 # libvirtd itself); the agent restarted without touching its VMs.
 #
@@ -62,9 +63,9 @@ health() { # expected HTTP code of /healthz
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hport/healthz")" = "$1" ]
 }
 logged() { grep -q -- "$1" "$tmp/agent.log"; }
-manifest() { # file id name state [vcpus mem base_image]
-	printf '{"vm_id":"%s","name":"%s","tenant":"loan","group":"infra","vcpus":%s,"mem_mib":%s,"disk_gib":1,"base_image":%s,"state":"%s"}\n' \
-		"$2" "$3" "${5:-2}" "${6:-128}" "${7:-null}" "$4" >"$tmp/manifests/$1.tmp" &&
+manifest() { # file id name state [vcpus mem base_image more-fields]
+	printf '{"vm_id":"%s","name":"%s","tenant":"loan","group":"infra","vcpus":%s,"mem_mib":%s,"disk_gib":1,"base_image":%s,"state":"%s"%s}\n' \
+		"$2" "$3" "${5:-2}" "${6:-128}" "${7:-null}" "$4" "${8:-}" >"$tmp/manifests/$1.tmp" &&
 		mv "$tmp/manifests/$1.tmp" "$tmp/manifests/$1"
 }
 start_agent() {
@@ -172,11 +173,14 @@ check "a missing base image is reported for that VM, which is not defined" \
 	sh -c "for i in \$(seq 1 100); do grep -q \"vm '$pref-vm4': base image 'missing.qcow2' not found in image_dir\" '$tmp/agent.log' && break; sleep 0.1; done; ! virsh -q -c qemu:///system dominfo '$pref-vm4' >/dev/null 2>&1"
 rm -f "$tmp/manifests/vm4.json"
 
-manifest vm1.json "$(V 1)" "$pref-vm1" deleted
+manifest vm1.json "$(V 1)" "$pref-vm1" deleted 2 128 null ',"wipe":true'
 manifest vm3.json "$(V 3)" "$pref-vm3" deleted
 check "deleted: the domains are undefined" wait_for 30 sh -c "! virsh -q -c qemu:///system dominfo '$pref-vm1' >/dev/null 2>&1 && ! virsh -q -c qemu:///system dominfo '$pref-vm3' >/dev/null 2>&1"
 check "and their disks and console logs are removed" \
 	wait_for 10 sh -c "! ls '$tmp/disks/' | grep -q ."
+check "vm1's disk (its spec says wipe) was wiped before it was removed" \
+	logged "disk '$tmp/disks/$(V 1).qcow2': wiped"
+check "vm3's (no wipe) was not" sh -c "! grep -q '$(V 3).qcow2.: wiped' '$tmp/agent.log'"
 check "the base image stays" test -s "$tmp/images/base.qcow2"
 check "the foreign domain still runs" state_is "$pref-foreign" running
 check "its definition is unchanged" test "$(vsh dumpxml --inactive "$pref-foreign")" = "$foreign_xml_before"

@@ -136,6 +136,10 @@ check "persistently (defined there)" sh -c "virsh -q -c '$(node_uri 2)' dominfo 
 check "with its disk copied to node 2's storage" \
 	sh -c "virsh -q -c '$(node_uri 2)' domblklist '$name' | grep -q '/var/lib/fincloud/disks/$VM.qcow2' && bash '$tb' exec ${tbargs[*]} -- 2 test -s /var/lib/fincloud/disks/$VM.qcow2"
 check "and is gone from node 1 (undefined there)" absent_on 1 "$name"
+check "its disk and console log left node 1's storage" \
+	wait_for 20 sh -c "! bash '$tb' exec ${tbargs[*]} -- 1 sh -c 'ls /var/lib/fincloud/disks/$VM.*' >/dev/null 2>&1"
+check "and node 1's pool no longer lists the volume" \
+	sh -c "! virsh -q -c '$(node_uri 1)' vol-list --pool fincloud | grep -q '$VM'"
 sleep 3
 check "node 1's agent does not recreate it although its desired state still lists it" absent_on 1 "$name"
 check "node 2's agent reports the arrived guest as a fincloud domain" \
@@ -149,6 +153,9 @@ check "migrating back to node 1 is reported done" \
 	wait_for 120 last_hb n2 "any(t['task_id']=='$T3' and t['state']=='done' for t in h['tasks'])"
 check "the guest runs on node 1 again and not on node 2" \
 	sh -c "virsh -q -c '$(node_uri 1)' domstate '$name' | grep -qx running && ! virsh -q -c '$(node_uri 2)' dominfo '$name' >/dev/null 2>&1"
+check "and its disk left node 2's storage" \
+	wait_for 20 sh -c "! bash '$tb' exec ${tbargs[*]} -- 2 test -e /var/lib/fincloud/disks/$VM.qcow2"
+check "while node 1 has it again" node_do 1 test -s "/var/lib/fincloud/disks/$VM.qcow2"
 # Node 1's agent manages the returned VM again: it stops and deletes it.
 desired n2 '{"generation":3,"vms":[],"tasks":[]}'
 desired n1 "{\"generation\":5,\"vms\":[${spec/\"running\"/\"stopped\"}],\"tasks\":[]}"
@@ -156,5 +163,6 @@ check "node 1's agent reconciles the returned VM again (stopped)" \
 	wait_for 30 state_on 1 "$name" "shut off"
 desired n1 "{\"generation\":6,\"vms\":[${spec/\"running\"/\"deleted\"}],\"tasks\":[]}"
 check "and deletes it on request" wait_for 60 absent_on 1 "$name"
+check "with its disk" wait_for 20 sh -c "! bash '$tb' exec ${tbargs[*]} -- 1 test -e /var/lib/fincloud/disks/$VM.qcow2"
 check "no message broke its schema" test ! -s "$tmp/ctl/violations"
 for i in 1 2; do echo "# node $i agent log tail:"; tail -n 6 "$tmp/n$i/agent.log" | sed 's/^/#   /'; done

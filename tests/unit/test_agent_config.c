@@ -66,6 +66,7 @@ static void test_defaults(void **state)
 	assert_string_equal(ac->health_listen, "");
 	assert_string_equal(ac->pool, "default");
 	assert_int_equal(ac->heartbeat_interval, 5);
+	assert_int_equal(ac->orphan_grace, 3600);
 	assert_int_equal(ac->log_level, LOG_LVL_INFO);
 	agent_config_free(ac);
 	config_free(cfg);

@@ -100,7 +100,7 @@ static void test_migrate_error_text(void **state)
 		assert_true(printable_ascii(err_msg()));
 		assert_string_equal(err_msg(), want);
 	}
-	assert_int_equal(agent_virt_delete(v, ID1), 0);
+	assert_int_equal(agent_virt_delete(v, ID1, false), 0);
 }
 
 /* The same for a domain operation libvirt refuses (rebooting a domain
@@ -119,7 +119,7 @@ static void test_op_error_text(void **state)
 	assert_true(printable_ascii(err_msg()));
 	assert_true(str_startswith(err_msg(), prefix));
 	assert_non_null(strstr(err_msg() + strlen(prefix), "not running"));
-	assert_int_equal(agent_virt_delete(v, ID1), 0);
+	assert_int_equal(agent_virt_delete(v, ID1, false), 0);
 }
 
 /* A message longer than the report's field is cut before a character

@@ -147,9 +147,9 @@ static void test_lifecycle(void **state)
 	assert_int_equal(agent_virt_destroy(v, ID1), 0);
 	assert_true(wait_event(ID1 " shutoff destroyed"));
 	assert_int_equal(agent_virt_start(v, ID1), 0);
-	assert_int_equal(agent_virt_delete(v, ID1), 0);
+	assert_int_equal(agent_virt_delete(v, ID1, false), 0);
 	assert_int_equal(state_of(v, "loan.vm1", NULL), -1);
-	assert_int_equal(agent_virt_delete(v, ID1), 0); /* idempotent */
+	assert_int_equal(agent_virt_delete(v, ID1, false), 0); /* idempotent */
 	assert_int_equal(agent_virt_start(v, ID1), -1);
 	assert_non_null(strstr(err_msg(), "no such domain"));
 }
@@ -174,7 +174,7 @@ static void test_foreign_left_alone(void **state)
 	assert_int_equal(agent_virt_managed(v, uuid), 0);
 	assert_int_equal(agent_virt_destroy(v, uuid), -1);
 	assert_non_null(strstr(err_msg(), "has no fincloud metadata"));
-	assert_int_equal(agent_virt_delete(v, uuid), -1);
+	assert_int_equal(agent_virt_delete(v, uuid, false), -1);
 	assert_int_equal(agent_virt_shutdown(v, uuid), -1);
 	assert_int_equal(agent_virt_migrate(v, uuid, "test:///default"), -1);
 	assert_int_equal(state_of(v, "test", &managed), AGENT_DOM_RUNNING);
@@ -247,8 +247,8 @@ static void test_reconcile_converges(void **state)
 	}
 	assert_int_equal(state_of(v, "a.run", NULL), AGENT_DOM_RUNNING);
 	assert_int_equal(state_of(v, "a.stop", NULL), AGENT_DOM_SHUTOFF);
-	assert_int_equal(agent_virt_delete(v, ID1), 0);
-	assert_int_equal(agent_virt_delete(v, ID2), 0);
+	assert_int_equal(agent_virt_delete(v, ID1, false), 0);
+	assert_int_equal(agent_virt_delete(v, ID2, false), 0);
 }
 
 static void test_migrate_failure_keeps_vm(void **state)
@@ -264,7 +264,7 @@ static void test_migrate_failure_keeps_vm(void **state)
 		-1);
 	assert_non_null(strstr(err_msg(), "migration to"));
 	assert_int_equal(state_of(v, "m.vm", NULL), AGENT_DOM_RUNNING);
-	assert_int_equal(agent_virt_delete(v, ID1), 0);
+	assert_int_equal(agent_virt_delete(v, ID1, false), 0);
 }
 
 static void test_desired_parse(void **state)

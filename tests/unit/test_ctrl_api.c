@@ -448,17 +448,66 @@ static void test_vm_db_error_is_500(void **state)
 	assert_vm_unchanged(f);
 }
 
+/* An agent's heartbeat: n1 has seen nothing yet, runs no domain. */
+static const char hb_empty[] =
+	"{\"generation_seen\": 0, \"status\": \"ok\", \"inventory\": "
+	"{\"vcpus\": 8, \"mem_mib\": 8192, \"mem_free_mib\": 8192, "
+	"\"disk_gib\": 100, \"disk_free_gib\": 100, \"cpu_model\": "
+	"\"x\", \"virt_type\": \"kvm\", \"libvirt_version\": \"9\"}, "
+	"\"domains\": [], \"foreign_domains\": [], \"tasks\": []}";
+
+/* A tenant's wipe_on_delete (off by default, PATCHable alone) reaches
+ * its node's desired state as the VM spec's "wipe", only when set. */
+static void test_tenant_wipe_on_delete(void **state)
+{
+	struct fixture *f = *state;
+	char agent[AUTH_TOKEN_LEN + 1];
+	cJSON *o, *vm;
+
+	assert_int_equal(req(f, "POST", "/v1/tenants",
+			     "{\"name\": \"w\", \"wipe_on_delete\": true}",
+			     f->admin, &o), 201);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "GET", "/v1/tenants/a", NULL, f->admin, &o),
+			 200);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	vm_fleet(f, agent);
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", hb_empty, agent,
+			     &o), 200);
+	vm = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "vms"), 0);
+	assert_null(cJSON_GetObjectItem(vm, "wipe"));
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "PATCH", "/v1/tenants/a",
+			     "{\"wipe_on_delete\": true}", f->admin, &o), 200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	exec(f, "UPDATE vms SET desired = 'deleted'");
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", hb_empty, agent,
+			     &o), 200);
+	vm = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "vms"), 0);
+	assert_string_equal(cJSON_GetObjectItem(vm, "state")->valuestring,
+			    "deleted");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(vm, "wipe")));
+	cJSON_Delete(o);
+	/* a PATCH of another field keeps it; null clears it */
+	assert_int_equal(req(f, "PATCH", "/v1/tenants/a",
+			     "{\"compliance_class\": \"gold\"}", f->admin, &o),
+			 200);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+	assert_int_equal(req(f, "PATCH", "/v1/tenants/a",
+			     "{\"wipe_on_delete\": null}", f->admin, &o), 200);
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(o, "wipe_on_delete")));
+	cJSON_Delete(o);
+}
+
 /* A heartbeat whose host or VMs cannot be read answers 500: never "host
  * unknown" (the agent would register again), never a desired state
  * without VMs (the agent would destroy them). */
 static void test_heartbeat_db_error_is_500(void **state)
 {
-	static const char body[] =
-		"{\"generation_seen\": 0, \"status\": \"ok\", \"inventory\": "
-		"{\"vcpus\": 8, \"mem_mib\": 8192, \"mem_free_mib\": 8192, "
-		"\"disk_gib\": 100, \"disk_free_gib\": 100, \"cpu_model\": "
-		"\"x\", \"virt_type\": \"kvm\", \"libvirt_version\": \"9\"}, "
-		"\"domains\": [], \"foreign_domains\": [], \"tasks\": []}";
 	static const char reg[] =
 		"{\"join_token\": \"%s\", \"node\": \"n3\", \"pool\": \"p\", "
 		"\"migration_uri\": \"tcp://n3\", \"inventory\": {\"vcpus\": 8, "
@@ -473,18 +522,18 @@ static void test_heartbeat_db_error_is_500(void **state)
 	vm_fleet(f, agent);
 	/* the statements are prepared by a first heartbeat: it is their
 	 * steps that fail */
-	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", body, agent,
+	assert_int_equal(req(f, "POST", "/v1/agents/n1/heartbeat", hb_empty, agent,
 			     &o), 200);
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(o, "vms")), 1);
 	cJSON_Delete(o);
 	exec(f, "UPDATE hosts SET last_seen_ms = 0");
 	exec(f, "ALTER TABLE hosts RENAME TO hosts_away");
-	assert_500(f, "POST", "/v1/agents/n1/heartbeat", body, agent);
+	assert_500(f, "POST", "/v1/agents/n1/heartbeat", hb_empty, agent);
 	exec(f, "ALTER TABLE hosts_away RENAME TO hosts");
 	assert_vm_unchanged(f);
 	/* the node is behind (generation 1 > 0 seen): its VMs are only read */
 	exec(f, "ALTER TABLE vms RENAME TO vms_away");
-	assert_500(f, "POST", "/v1/agents/n1/heartbeat", body, agent);
+	assert_500(f, "POST", "/v1/agents/n1/heartbeat", hb_empty, agent);
 	exec(f, "ALTER TABLE vms_away RENAME TO vms");
 	assert_int_equal(count(f, "SELECT count(*) FROM vms WHERE id = '" V1
 				  "' AND host = 'n1' AND desired = 'running' "
@@ -570,6 +619,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vm_db_error_is_500, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_heartbeat_db_error_is_500,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_wipe_on_delete,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_host_db_error_is_500,
 						setup, teardown),
