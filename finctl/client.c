@@ -175,7 +175,9 @@ cJSON *finctl_body(const struct finctl_ctx *x, const char *const *keys)
 			*p = *p == '-' ? '_' : *p;
 		for (size_t i = 0; i < FC_ARRAY_LEN(numeric); i++)
 			number = number || strcmp(spec.type, numeric[i]) == 0;
-		if (number && strcmp(v, "none") == 0)
+		if (strcmp(spec.type, "yes|no") == 0) /* a JSON boolean */
+			cJSON_AddBoolToObject(o, field, strcmp(v, "yes") == 0);
+		else if (number && strcmp(v, "none") == 0)
 			cJSON_AddNullToObject(o, field);
 		else if (number)
 			finctl_add_num(o, field, v);

@@ -53,14 +53,15 @@ static int create_named(struct finctl_ctx *x, const char *path, cJSON *body)
 int finctl_tenant_create(struct finctl_ctx *x)
 {
 	return create_named(x, "/v1/tenants", tenant_body(x, FINCTL_KEYS(
-		"isolation", "compliance-class")));
+		"isolation", "compliance-class", "wipe-on-delete")));
 }
 
 /* tenant update (--quota-*) and set-quota (--vcpus ...): each row has one
  * of the two sets of quota options. */
 int finctl_tenant_update(struct finctl_ctx *x)
 {
-	cJSON *b = tenant_body(x, FINCTL_KEYS("compliance-class"));
+	cJSON *b = tenant_body(x, FINCTL_KEYS("compliance-class",
+					       "wipe-on-delete"));
 	char *p = finctl_path("/v1/tenants/%s", x->a.pos[0]);
 	int rc;
 

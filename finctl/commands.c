@@ -130,17 +130,18 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show a tenant with its quota and usage", .path = "/v1/tenants/%s"},
 	{"tenant", "create", finctl_tenant_create, 1,
 	 "isolation=shared|dedicated,compliance-class=,pools=,quota-vcpus=int,"
-	 "quota-mem-mib=int,quota-disk-gib=int,quota-vms=int",
+	 "quota-mem-mib=int,quota-disk-gib=int,quota-vms=int,"
+	 "wipe-on-delete=yes|no",
 	 "NAME [--isolation shared|dedicated] [--compliance-class C] "
 	 "[--pools P1,P2] [--quota-vcpus N] [--quota-mem-mib N] "
-	 "[--quota-disk-gib N] [--quota-vms N]",
+	 "[--quota-disk-gib N] [--quota-vms N] [--wipe-on-delete yes|no]",
 	 "create a tenant"},
 	{"tenant", "update", finctl_tenant_update, 1,
 	 "compliance-class=,pools=,quota-vcpus=quota,quota-mem-mib=quota,"
-	 "quota-disk-gib=quota,quota-vms=quota",
+	 "quota-disk-gib=quota,quota-vms=quota,wipe-on-delete=yes|no",
 	 "NAME [--compliance-class C] [--pools P1,P2] [--quota-vcpus N|none] "
 	 "[--quota-mem-mib N|none] [--quota-disk-gib N|none] "
-	 "[--quota-vms N|none]",
+	 "[--quota-vms N|none] [--wipe-on-delete yes|no]",
 	 "change a tenant"},
 	{"tenant", "set-quota", finctl_tenant_update, 1,
 	 "vcpus=quota,mem-mib=quota,disk-gib=quota,vms=quota",

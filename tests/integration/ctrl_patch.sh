@@ -52,6 +52,12 @@ check "finctl tenant set-quota --mem-mib none lifts that limit only" \
 fc tenant update loan --pools p2 >/dev/null
 check "finctl tenant update --pools keeps the quotas" \
 	test "$(fc -o json tenant show loan | jq -c '[.pools, .quota.vcpus]')" = '[["p2"],4]'
+fc tenant update loan --wipe-on-delete yes >/dev/null
+check "finctl tenant update --wipe-on-delete yes sets the wipe policy only" \
+	test "$(fc -o json tenant show loan | jq -c '[.wipe_on_delete, .quota.vcpus]')" = '[true,4]'
+fc tenant update loan --wipe-on-delete no >/dev/null
+check "and --wipe-on-delete no clears it" \
+	test "$(fc -o json tenant show loan | jq -c .wipe_on_delete)" = false
 
 # --- pools ---------------------------------------------------------------
 api POST /v1/pools '{"name":"prod","cpu_ratio":2,"mem_ratio":1.5,"policy":"spread","compliance_classes":["pci"]}'
