@@ -240,6 +240,12 @@ static const char *const migrations[] = {
 	" created_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(caller, key)) WITHOUT ROWID;"
 	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
+
+	/* 8: when a token stops working (ms since the epoch; NULL: never)
+	 * and when it was last used (NULL: never; updated at most once a
+	 * minute, docs/controller.md) */
+	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
+	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
 };
 
 int store_schema_version(void)
