@@ -502,8 +502,9 @@ void h_flavor_create(struct api_ctx *c)
 /* ----------------------------------------------------------------- tokens */
 
 /* The body's "ttl_s" (seconds; 0: never, only when token_ttl_max is 0),
- * or token_ttl_default (also without a body), as the expiry: 0 with *expires_ms set (ms since
- * the epoch, -1: never), or -1 with a 400 answer. */
+ * or token_ttl_default (also without a body), as the expiry: 0 with
+ * *expires_ms set (ms since the epoch, -1: never), or -1 with a 400
+ * answer. */
 static int token_expiry(struct api_ctx *c, int64_t now_ms,
 			int64_t *expires_ms)
 {

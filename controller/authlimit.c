@@ -10,6 +10,14 @@ static struct authlimit_slot *slot_of(struct authlimit *al, uint32_t addr)
 	return &al->slot[(h >> 16) % AUTHLIMIT_SLOTS];
 }
 
+/* Whether now_ms is in the slot's minute (a wall clock stepped back
+ * before its start ends it too). */
+static bool in_window(const struct authlimit_slot *s, int64_t now_ms)
+{
+	return now_ms >= s->start_ms &&
+	       now_ms - s->start_ms < AUTHLIMIT_WINDOW_MS;
+}
+
 int64_t authlimit_check(struct authlimit *al, uint32_t addr, int64_t limit,
 			int64_t now_ms)
 {
@@ -19,7 +27,7 @@ int64_t authlimit_check(struct authlimit *al, uint32_t addr, int64_t limit,
 	char text[INET_ADDRSTRLEN];
 
 	if (limit <= 0 || s->start_ms == 0 || s->addr != addr ||
-	    now_ms - s->start_ms >= AUTHLIMIT_WINDOW_MS ||
+	    !in_window(s, now_ms) ||
 	    (int64_t)s->fails < limit)
 		return 0;
 	al->limited_total++;
@@ -41,8 +49,7 @@ void authlimit_fail(struct authlimit *al, uint32_t addr, int64_t now_ms)
 	struct authlimit_slot *s = slot_of(al, addr);
 
 	al->failures_total++;
-	if (s->start_ms == 0 || s->addr != addr ||
-	    now_ms - s->start_ms >= AUTHLIMIT_WINDOW_MS) {
+	if (s->start_ms == 0 || s->addr != addr || !in_window(s, now_ms)) {
 		s->addr = addr;
 		s->fails = 0;
 		s->start_ms = now_ms > 0 ? now_ms : 1;

@@ -225,7 +225,9 @@ const struct finctl_cmd finctl_commands[] = {
 
 	{"token", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list tokens (no secrets)", .path = "/v1/tokens", COLS(token_cols)},
-	{"token", "create", finctl_token_create, 0, "role!=admin|operator|tenant|viewer|join,tenant=,description=,ttl=count",
+	{"token", "create", finctl_token_create, 0,
+	 "role!=admin|operator|tenant|viewer|join,tenant=,description=,"
+	 "ttl=count",
 	 "--role admin|operator|tenant|viewer|join [--tenant T] "
 	 "[--description D] [--ttl S]",
 	 "create a token; prints the secret once"},

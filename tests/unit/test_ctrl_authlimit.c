@@ -31,6 +31,11 @@ static void test_limit(void **state)
 	assert_int_equal(authlimit_check(al, A, 3, T0 + 60000), 0);
 	authlimit_fail(al, A, T0 + 60000);
 	assert_int_equal(authlimit_check(al, A, 3, T0 + 60001), 0);
+	/* a clock stepped back ends the minute */
+	authlimit_fail(al, A, T0 + 60000);
+	authlimit_fail(al, A, T0 + 60000);
+	assert_int_equal(authlimit_check(al, A, 3, T0 + 60002), 60);
+	assert_int_equal(authlimit_check(al, A, 3, T0), 0);
 	/* no limit */
 	for (int i = 0; i < 10; i++)
 		authlimit_fail(al, B, T0);
