@@ -77,6 +77,8 @@ const struct route api_routes[] = {
 	 "token.create"},
 	{"DELETE", "/v1/tokens/{id}", h_token_delete, ROLE_ADMIN, true,
 	 "token.delete"},
+	{"POST", "/v1/tokens/{id}/rotate", h_token_rotate, ROLE_ADMIN, true,
+	 "token.rotate"},
 	{"POST", "/v1/agents/register", h_agent_register, ROUTE_PUBLIC, true,
 	 "agent.register"},
 	{"POST", "/v1/agents/{node}/heartbeat", h_agent_heartbeat, ROLE_AGENT,
@@ -369,12 +371,37 @@ bool api_hidden_tenant(const struct api_ctx *c, const char *tenant)
 	       (tenant == NULL || strcmp(tenant, c->who.tenant) != 0);
 }
 
+/* last_used_ms moves at most this often (ms): one write a minute per
+ * token, not one per request */
+#define API_LAST_USED_MS 60000
+
+/* Record that the caller's token was used at now_ms. A failure is logged
+ * only: the request goes on. */
+static void api_token_used(struct api_ctx *c, int64_t now_ms)
+{
+	struct store *st = c->ctrl->st;
+	sqlite3_stmt *s;
+
+	s = store_stmt(st, "UPDATE tokens SET last_used_ms = ? WHERE id = ?");
+	if (s == NULL)
+		goto failed;
+	sqlite3_bind_int64(s, 1, now_ms);
+	store_bind_text(s, 2, c->who.token_id);
+	if (store_done(st, s, "recording when the token was used") < 0)
+		goto failed;
+	return;
+failed:
+	log_warn("%s", err_msg());
+}
+
 /* Find the caller's token. 0 with c->who filled, -1 with a 401 answer
- * (or a 500 when the store fails). */
+ * (or a 500 when the store fails); a 401 counts as a failure of the
+ * client's address (authlimit.h). */
 static int api_authenticate(struct api_ctx *c)
 {
 	const char *tok = auth_bearer(c->authorization);
 	char hash[AUTH_HASH_LEN + 1];
+	int64_t now = time_wall_ms(), expires, used;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -383,12 +410,13 @@ static int api_authenticate(struct api_ctx *c)
 			"missing bearer token: send 'Authorization: Bearer "
 			"TOKEN' (finctl reads FINCLOUD_TOKEN or "
 			"~/.config/fincloud/token)");
-		return -1;
+		goto failed;
 	}
 	if (strlen(tok) > 256 || auth_sha256_hex(tok, strlen(tok), hash) < 0)
 		goto bad;
 	s = store_stmt(c->ctrl->st,
-		       "SELECT id, role, tenant, node FROM tokens WHERE hash = ?");
+		       "SELECT id, role, tenant, node, expires_ms, last_used_ms "
+		       "FROM tokens WHERE hash = ?");
 	if (s == NULL) {
 		api_err_internal(c, "looking up the token");
 		return -1;
@@ -409,14 +437,29 @@ static int api_authenticate(struct api_ctx *c)
 	c->who.role = auth_role_parse(store_col_text(s, 1));
 	str_copy(c->who.tenant, sizeof(c->who.tenant), store_col_text(s, 2));
 	str_copy(c->who.node, sizeof(c->who.node), store_col_text(s, 3));
+	expires = sqlite3_column_type(s, 4) == SQLITE_NULL
+			  ? INT64_MAX : sqlite3_column_int64(s, 4);
+	used = sqlite3_column_int64(s, 5);
 	sqlite3_reset(s);
 	if (c->who.role == ROLE_JOIN) /* join tokens only go in a body */
 		goto bad;
+	if (now >= expires) {
+		api_err(c, 401, "unauthenticated", NULL,
+			"the bearer token '%s' expired at %" PRId64 " (ms since "
+			"the epoch): ask an administrator to rotate it ('finctl "
+			"token rotate %s') or for a new one",
+			c->who.token_id, expires, c->who.token_id);
+		goto failed;
+	}
+	if (now - used >= API_LAST_USED_MS)
+		api_token_used(c, now);
 	return 0;
 bad:
 	api_err(c, 401, "unauthenticated", NULL,
 		"the bearer token is not valid (unknown or revoked): ask an "
 		"administrator for a new one");
+failed:
+	authlimit_fail(&c->ctrl->authlimit, c->client_addr, now);
 	return -1;
 }
 
@@ -598,6 +641,16 @@ void api_handle(struct api_ctx *c)
 	pthread_mutex_lock(&ctrl->lock);
 	locked = true;
 	if (!(m.route->roles & ROUTE_PUBLIC)) {
+		c->retry_after_s = authlimit_check(
+			&ctrl->authlimit, c->client_addr,
+			ctrl->cfg.auth_fail_limit, time_wall_ms());
+		if (c->retry_after_s > 0) {
+			api_err(c, 429, "rate_limited", NULL,
+				"too many failed authentications from this "
+				"address: retry in %" PRId64 " s with a valid "
+				"token", c->retry_after_s);
+			goto out;
+		}
 		if (api_authenticate(c) < 0) {
 			/* attempts without a valid token are audited too */
 			if (m.route->mutating)

@@ -39,6 +39,7 @@ struct api_ctx {
 	void *query_ud;
 	const char *authorization; /* header value or NULL */
 	const char *idempotency_key; /* Idempotency-Key header or NULL */
+	uint32_t client_addr;      /* IPv4, host byte order; 0: unknown */
 	const char *body;
 	size_t body_len;
 	cJSON *json;               /* the parsed body (NULL when empty) */
@@ -51,6 +52,7 @@ struct api_ctx {
 	char *text;                /* a text body (metrics), malloc'd */
 	const char *content_type;
 	char location[256];
+	int64_t retry_after_s;     /* a Retry-After header when > 0 */
 	char audit_target[160];    /* what the audit entry names */
 	bool tx_open;
 	uint64_t sync_seq;         /* commit to make durable before answering */
@@ -222,6 +224,7 @@ void h_audit_verify(struct api_ctx *c);
 void h_token_list(struct api_ctx *c);
 void h_token_create(struct api_ctx *c);
 void h_token_delete(struct api_ctx *c);
+void h_token_rotate(struct api_ctx *c);
 void h_agent_register(struct api_ctx *c);
 void h_agent_heartbeat(struct api_ctx *c);
 void h_agent_events(struct api_ctx *c);

@@ -112,12 +112,15 @@ void h_agent_register(struct api_ctx *c)
 	if (strlen(join) > 256 ||
 	    auth_sha256_hex(join, strlen(join), hash) < 0) {
 		api_err(c, 401, "unauthenticated", "join_token",
-			"the join token is not valid: create one with 'finctl "
-			"token create --role join'");
+			"the join token is not valid (unknown, revoked or "
+			"expired): create one with 'finctl token create "
+			"--role join'");
 		return;
 	}
 	rc = api_find(c, "SELECT id FROM tokens WHERE hash = ? AND role = "
-		      "'join'", hash, &s, "looking up the join token");
+		      "'join' AND (expires_ms IS NULL OR expires_ms > "
+		      "CAST((julianday('now') - 2440587.5) * 86400000 AS "
+		      "INTEGER))", hash, &s, "looking up the join token");
 	if (rc < 0)
 		return;
 	if (rc > 0) {
@@ -127,8 +130,9 @@ void h_agent_register(struct api_ctx *c)
 	}
 	if (rc == 0) {
 		api_err(c, 401, "unauthenticated", "join_token",
-			"the join token is not valid: create one with 'finctl "
-			"token create --role join'");
+			"the join token is not valid (unknown, revoked or "
+			"expired): create one with 'finctl token create "
+			"--role join'");
 		return;
 	}
 	c->who.role = ROLE_JOIN;

@@ -515,16 +515,46 @@ void h_flavor_create(struct api_ctx *c)
 
 /* ----------------------------------------------------------------- tokens */
 
+/* The body's "ttl_s" (seconds; 0: never, only when token_ttl_max is 0),
+ * or token_ttl_default (also without a body), as the expiry: 0 with
+ * *expires_ms set (ms since the epoch, -1: never), or -1 with a 400
+ * answer. */
+static int token_expiry(struct api_ctx *c, int64_t now_ms,
+			int64_t *expires_ms)
+{
+	const struct ctrl_config *cfg = &c->ctrl->cfg;
+	int64_t max = cfg->token_ttl_max_s ? cfg->token_ttl_max_s
+					   : 100LL * 365 * 86400;
+	int64_t ttl = cfg->token_ttl_default_s;
+
+	if (c->json && api_get_int(c, "ttl_s", false,
+				   cfg->token_ttl_max_s ? 1 : 0, max, ttl,
+				   &ttl) < 0)
+		return -1;
+	*expires_ms = ttl == 0 ? -1 : now_ms + ttl * 1000;
+	return 0;
+}
+
+/* Bind expires_ms (-1: NULL) to parameter i of s. */
+static void bind_expiry(sqlite3_stmt *s, int i, int64_t expires_ms)
+{
+	if (expires_ms < 0)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_int64(s, i, expires_ms);
+}
+
 void h_token_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"role", "tenant", "description",
-					   NULL};
+					   "ttl_s", NULL};
 	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1], id[37];
 	const char *role, *tenant, *desc;
+	int64_t now = time_wall_ms(), expires;
 	enum auth_role r;
 	sqlite3_stmt *s;
 
-	if (api_body_object(c, keys) < 0 ||
+	if (api_body_object(c, keys) < 0 || token_expiry(c, now, &expires) < 0 ||
 	    api_get_str(c, "role", true, NULL, &role) < 0 ||
 	    api_get_name(c, "tenant", "tenant", false, &tenant) < 0 ||
 	    api_get_str(c, "description", false, "", &desc) < 0)
@@ -560,7 +590,7 @@ void h_token_create(struct api_ctx *c)
 	}
 	res_target(c, &res_tokens, id);
 	s = api_stmt(c, "INSERT INTO tokens(id, hash, role, tenant, description, "
-		    "created_ms) VALUES (?,?,?,?,?,?)");
+		    "created_ms, expires_ms) VALUES (?,?,?,?,?,?,?)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, id);
@@ -568,7 +598,8 @@ void h_token_create(struct api_ctx *c)
 	store_bind_text(s, 3, role);
 	store_bind_text(s, 4, tenant);
 	store_bind_text(s, 5, desc);
-	sqlite3_bind_int64(s, 6, time_wall_ms());
+	sqlite3_bind_int64(s, 6, now);
+	bind_expiry(s, 7, expires);
 	if (api_step_write(c, s, "creating the token") < 0)
 		return;
 	res_created(c, &res_tokens, id);
@@ -588,6 +619,38 @@ void h_token_delete(struct api_ctx *c)
 	} else {
 		res_delete(c, &res_tokens);
 	}
+}
+
+void h_token_rotate(struct api_ctx *c)
+{
+	static const char *const keys[] = {"ttl_s", NULL};
+	const char *id = c->m->params[0];
+	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
+	int64_t expires;
+	sqlite3_stmt *s;
+
+	res_target(c, &res_tokens, id);
+	if ((c->json && api_body_object(c, keys) < 0) ||
+	    token_expiry(c, time_wall_ms(), &expires) < 0 || api_begin(c) < 0 ||
+	    res_must_exist(c, &res_tokens, id, NULL) < 0)
+		return;
+	if (auth_token_new(token, hash) < 0) {
+		api_err_internal(c, "rotating a token");
+		return;
+	}
+	s = api_stmt(c, "UPDATE tokens SET hash = ?, expires_ms = ? "
+		     "WHERE id = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, hash);
+	bind_expiry(s, 2, expires);
+	store_bind_text(s, 3, id);
+	if (api_step_write(c, s, "rotating the token") < 0)
+		return;
+	res_answer(c, &res_tokens, id, 200);
+	/* the new secret, shown this once; the old one no longer works */
+	if (c->status == 200)
+		cJSON_AddStringToObject(c->resp, "token", token);
 }
 
 /* ------------------------------------------------------------------ audit */
@@ -704,17 +767,30 @@ void h_metrics(struct api_ctx *c)
 {
 	struct ctrl *ctrl = c->ctrl;
 	struct buf b;
+	uint64_t fails, limited;
 	int rc;
 
 	buf_init(&b, 8 << 20);
 	pthread_mutex_lock(&ctrl->lock);
 	rc = metrics_store(ctrl->st, &b);
 	store_reset_all(ctrl->st);
+	fails = ctrl->authlimit.failures_total;
+	limited = ctrl->authlimit.limited_total;
 	pthread_mutex_unlock(&ctrl->lock);
 	if (rc < 0) {
 		api_err_internal(c, "reading the metrics");
 		goto out;
 	}
+	buf_printf(&b, "# HELP fincloud_auth_failures_total Requests refused "
+		   "with 401 (no, unknown, revoked or expired token).\n"
+		   "# TYPE fincloud_auth_failures_total counter\n"
+		   "fincloud_auth_failures_total %" PRIu64 "\n"
+		   "# HELP fincloud_auth_rate_limited_total Requests refused "
+		   "with 429: too many failed authentications from their "
+		   "address.\n"
+		   "# TYPE fincloud_auth_rate_limited_total counter\n"
+		   "fincloud_auth_rate_limited_total %" PRIu64 "\n",
+		   fails, limited);
 	buf_puts(&b, "# HELP fincloud_http_requests_total Requests by route "
 		     "and status class.\n"
 		     "# TYPE fincloud_http_requests_total counter\n");

@@ -7,7 +7,8 @@ const char *const ctrl_config_keys[] = {
 	"heartbeat_timeout", "heartbeat_interval", "sample_interval",
 	"orphan_grace", "max_body", "tls_cert", "tls_key", "log_level",
 	"max_connections", "per_ip_connections", "request_timeout",
-	"http_threads", "agent_listen_port", NULL,
+	"http_threads", "agent_listen_port", "token_ttl_default",
+	"token_ttl_max", "auth_fail_limit", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -31,6 +32,11 @@ static const struct int_key int_keys[] = {
 	INT_KEY("request_timeout", 1, 600, 30, request_timeout_s),
 	INT_KEY("http_threads", 1, 64, 4, http_threads),
 	INT_KEY("agent_listen_port", 0, 65535, 0, agent_listen_port),
+	INT_KEY("token_ttl_default", 0, 100LL * 365 * 86400, 90 * 86400,
+		token_ttl_default_s),
+	INT_KEY("token_ttl_max", 0, 100LL * 365 * 86400, 365 * 86400,
+		token_ttl_max_s),
+	INT_KEY("auth_fail_limit", 1, 1000000, 20, auth_fail_limit),
 };
 
 static int get_path(const struct config *cfg, const char *key,
@@ -96,6 +102,15 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 			       config_where(cfg, "agent_listen_port", where,
 					    sizeof(where)),
 			       out->listen_port);
+	if (out->token_ttl_max_s != 0 &&
+	    (out->token_ttl_default_s == 0 ||
+	     out->token_ttl_default_s > out->token_ttl_max_s))
+		return err_set("%s: key 'token_ttl_default': must be between 1 "
+			       "and token_ttl_max (%" PRId64 " s); 0 (never) "
+			       "only with token_ttl_max = 0",
+			       config_where(cfg, "token_ttl_default", where,
+					    sizeof(where)),
+			       out->token_ttl_max_s);
 	if ((out->tls_cert[0] == '\0') != (out->tls_key[0] == '\0')) {
 		const char *k = out->tls_cert[0] ? "tls_cert" : "tls_key";
 

@@ -37,6 +37,7 @@
 #include "common/config.h"
 #include "common/fc.h"
 #include "common/log.h"
+#include "controller/authlimit.h"
 
 #define CTRL_PATH_MAX 1024
 
@@ -55,6 +56,9 @@ struct ctrl_config {
 	int64_t request_timeout_s;  /* a whole request within, see server.h */
 	int64_t http_threads;       /* the server's worker threads */
 	int64_t agent_listen_port;  /* 0: none (see server.h) */
+	int64_t token_ttl_default_s; /* a new token's lifetime; 0: never */
+	int64_t token_ttl_max_s;     /* the longest one; 0: no maximum */
+	int64_t auth_fail_limit;     /* failures a minute per address */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	enum log_level log_level;
@@ -106,6 +110,7 @@ struct ctrl {
 	pthread_t timer;
 	bool timer_quit;
 	struct ctrl_route_stats *stats; /* one per route, under stats_lock */
+	struct authlimit authlimit;     /* failed authentication, under lock */
 	pthread_mutex_t stats_lock;
 	volatile int stopping;
 

@@ -37,13 +37,21 @@ static void add_opt_int(cJSON *o, const char *key, sqlite3_stmt *s, int i)
 					(double)sqlite3_column_int64(s, i));
 }
 
-/* A text column that may be NULL (JSON null). */
-static void add_opt_str(cJSON *o, const char *key, sqlite3_stmt *s, int i)
+/* A column that may be NULL (JSON null), as a number when it holds an
+ * integer, else as a string. */
+static void add_opt(cJSON *o, const char *key, sqlite3_stmt *s, int i)
 {
-	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+	switch (sqlite3_column_type(s, i)) {
+	case SQLITE_NULL:
 		cJSON_AddNullToObject(o, key);
-	else
+		break;
+	case SQLITE_INTEGER:
+		cJSON_AddNumberToObject(o, key,
+					(double)sqlite3_column_int64(s, i));
+		break;
+	default:
 		cJSON_AddStringToObject(o, key, store_col_text(s, i));
+	}
 }
 
 /* ------------------------------------------------------------------ pools */
@@ -309,18 +317,21 @@ static cJSON *token_json(struct store *st, sqlite3_stmt *s)
 	(void)st;
 	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
 	cJSON_AddStringToObject(o, "role", store_col_text(s, 1));
-	add_opt_str(o, "tenant", s, 2);
-	add_opt_str(o, "node", s, 3);
+	add_opt(o, "tenant", s, 2);
+	add_opt(o, "node", s, 3);
 	cJSON_AddStringToObject(o, "description", store_col_text(s, 4));
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 5));
+	add_opt(o, "expires_ms", s, 6);
+	add_opt(o, "last_used_ms", s, 7);
 	return o;
 }
 
 const struct res_kind res_tokens = {
 	.noun = "token",
 	RES_SQL("tokens", "id",
-		"id, role, tenant, node, description, created_ms", "NULL", ""),
+		"id, role, tenant, node, description, created_ms, expires_ms, "
+		"last_used_ms", "NULL", ""),
 	.to_json = token_json,
 	.hint = ": list tokens with 'finctl token list'",
 };

@@ -110,6 +110,12 @@ static enum MHD_Result send_answer(struct MHD_Connection *con,
 		MHD_add_response_header(r, "Location", c->location);
 	if (c->request_id[0])
 		MHD_add_response_header(r, "X-Request-Id", c->request_id);
+	if (c->retry_after_s > 0) {
+		char secs[24];
+
+		snprintf(secs, sizeof(secs), "%" PRId64, c->retry_after_s);
+		MHD_add_response_header(r, "Retry-After", secs);
+	}
 	ret = MHD_queue_response(con, (unsigned)c->status, r);
 	MHD_destroy_response(r);
 out:
@@ -303,6 +309,20 @@ static enum MHD_Result request_start(struct listener *l,
 	return MHD_YES;
 }
 
+/* The peer's IPv4 address in host byte order, 0 when unknown. */
+static uint32_t client_addr(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr_in *sa;
+
+	if (ci == NULL || ci->client_addr == NULL ||
+	    ci->client_addr->sa_family != AF_INET)
+		return 0;
+	sa = (const struct sockaddr_in *)(const void *)ci->client_addr;
+	return ntohl(sa->sin_addr.s_addr);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -352,6 +372,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	c->idempotency_key = MHD_lookup_connection_value(
 		con, MHD_HEADER_KIND, "Idempotency-Key");
+	c->client_addr = client_addr(con);
 	c->body = cn->body.data;
 	c->body_len = cn->body.len;
 	c->wake = on_wake;

@@ -245,6 +245,12 @@ static const char *const migrations[] = {
 	 * are deleted (the desired state's vm_spec "wipe") */
 	"ALTER TABLE tenants ADD COLUMN wipe_on_delete INTEGER NOT NULL"
 	" DEFAULT 0;",
+
+	/* 9: when a token stops working (ms since the epoch; NULL: never)
+	 * and when it was last used (NULL: never; updated at most once a
+	 * minute, docs/controller.md) */
+	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
+	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
 };
 
 int store_schema_version(void)

@@ -80,14 +80,16 @@ int finctl_audit_verify(struct finctl_ctx *x)
 
 /* The secret alone on stdout, so that $(finctl token create) captures
  * it; the rest on stderr. */
-static void print_token(const struct finctl_ctx *x FC_UNUSED,
+static void print_token(const struct finctl_ctx *x,
 			const cJSON *out)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(out, "token");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(out, "id");
 
-	fprintf(stderr, "token %s created; it is shown only now\n",
-		cJSON_IsString(id) ? id->valuestring : "?");
+	fprintf(stderr, "token %s %s; it is shown only now\n",
+		cJSON_IsString(id) ? id->valuestring : "?",
+		strcmp(x->cmd->verb, "rotate") == 0 ? "has a new secret"
+						    : "created");
 	printf("%s\n", cJSON_IsString(t) ? t->valuestring : "");
 }
 
@@ -95,5 +97,18 @@ int finctl_token_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("role", "tenant", "description"));
 
+	finctl_add_num(b, "ttl_s", finctl_opt(x, "ttl"));
 	return finctl_show_as(x, "POST", "/v1/tokens", b, print_token);
+}
+
+int finctl_token_rotate(struct finctl_ctx *x)
+{
+	char *p = finctl_path("/v1/tokens/%s/rotate", x->a.pos[0]);
+	cJSON *b = cJSON_CreateObject();
+	int rc;
+
+	finctl_add_num(b, "ttl_s", finctl_opt(x, "ttl"));
+	rc = finctl_show_as(x, "POST", p, b, print_token);
+	free(p);
+	return rc;
 }

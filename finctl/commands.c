@@ -69,7 +69,8 @@ static const struct finctl_col audit_cols[] = {
 
 static const struct finctl_col token_cols[] = {
 	{"ID", "id"}, {"ROLE", "role"}, {"TENANT", "tenant"}, {"NODE", "node"},
-	{"DESCRIPTION", "description"},
+	{"DESCRIPTION", "description"}, {"EXPIRES", "expires_ms"},
+	{"LAST USED", "last_used_ms"},
 };
 
 const struct finctl_cmd finctl_commands[] = {
@@ -225,12 +226,17 @@ const struct finctl_cmd finctl_commands[] = {
 
 	{"token", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list tokens (no secrets)", .path = "/v1/tokens", COLS(token_cols)},
-	{"token", "create", finctl_token_create, 0, "role!=admin|operator|tenant|viewer|join,tenant=,description=",
+	{"token", "create", finctl_token_create, 0,
+	 "role!=admin|operator|tenant|viewer|join,tenant=,description=,"
+	 "ttl=count",
 	 "--role admin|operator|tenant|viewer|join [--tenant T] "
-	 "[--description D]",
+	 "[--description D] [--ttl S]",
 	 "create a token; prints the secret once"},
 	{"token", "delete", finctl_cmd_delete, 1, "", "ID",
 	 "revoke a token", .path = "/v1/tokens/%s"},
+	{"token", "rotate", finctl_token_rotate, 1, "ttl=count", "ID [--ttl S]",
+	 "a new secret for the token (printed once); the old one stops "
+	 "working at once"},
 };
 
 const size_t finctl_ncommands = FC_ARRAY_LEN(finctl_commands);

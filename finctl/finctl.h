@@ -363,5 +363,6 @@ int finctl_vm_migrate(struct finctl_ctx *x);
 int finctl_task_show(struct finctl_ctx *x);
 int finctl_audit_verify(struct finctl_ctx *x);  /* cmd_audit.c */
 int finctl_token_create(struct finctl_ctx *x);
+int finctl_token_rotate(struct finctl_ctx *x);
 
 #endif

@@ -9,8 +9,9 @@
 # the 500 every successful DELETE answered.)
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 
-# hosts must stay up through the scenario; host_down is reached at the end
-ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
+# hosts must stay up through the scenario; host_down is reached at the end;
+# every operation is driven to 401, more than auth_fail_limit allows
+ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 --auth-fail-limit 1000000 || { nok "controller starts"; exit 1; }
 # expect STATUS WHAT: the last answer has STATUS
 expect() { check "$2 -> $1" is "$1"; }
 # req STATUS WHAT METHOD PATH [BODY [TOKEN]]: a request that answers STATUS
@@ -185,6 +186,9 @@ tenants loan {"name":"gone"}
 pools prod {"name":"spare"}
 EOF
 req 409 "revoke the token the request uses" DELETE "/v1/tokens/$ADMIN_ID"
+req 200 "rotate a token" POST "/v1/tokens/$SPARE_TOKEN/rotate" '{"ttl_s":3600}'
+req 400 "rotate a token with a negative lifetime" POST "/v1/tokens/$SPARE_TOKEN/rotate" '{"ttl_s":-1}'
+req 404 "rotate a token that does not exist" POST "/v1/tokens/$NOPE_ID/rotate"
 req 204 "revoke a token" DELETE "/v1/tokens/$SPARE_TOKEN"
 
 # --- every operation: 400 for a bad list page, 401 without a token, 403
