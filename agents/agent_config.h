@@ -26,6 +26,7 @@ struct agent_config {
 	char *manifest_dir;
 	char *health_listen;   /* "" when off, else "127.0.0.1:PORT" */
 	int heartbeat_interval; /* seconds */
+	int64_t min_free_disk_mib; /* below it in storage_dir: degraded */
 	enum log_level log_level;
 };
 

@@ -167,6 +167,30 @@ out:
 	return ret;
 }
 
+int agent_virt_pool_active(struct agent_virt *v)
+{
+	virStoragePoolPtr pool;
+	int rc = 0;
+
+	if (v->test_driver)
+		return 1;
+	if (v->pool_name == NULL)
+		return 0;
+	pool = virStoragePoolLookupByName(v->conn, v->pool_name);
+	if (pool) {
+		rc = virStoragePoolIsActive(pool) == 1;
+		virStoragePoolFree(pool);
+	}
+	return rc;
+}
+
+int agent_virt_pool_repair(struct agent_virt *v)
+{
+	if (v->test_driver)
+		return 0;
+	return agent_virt_pool_ensure(v);
+}
+
 /* The first size bytes of the file at path into h: how many were read,
  * -1 when it cannot be opened. */
 static ssize_t file_head(const char *path, unsigned char *h, size_t size)
