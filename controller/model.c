@@ -15,6 +15,9 @@ struct loader {
 	size_t apools, ahosts, atenants, agroups, avms, ameta, atpools;
 	bool *degraded;   /* per host: down because its agent said degraded */
 	size_t ndegraded, adegraded;
+	char *note;       /* model_degraded(): its note, notesize bytes */
+	size_t notesize;
+	int nnote;
 	char cls[SCHED_NAME_MAX]; /* tenant scope: the tenant's compliance
 				     class */
 	char listed[512]; /* tenant scope: the pools its list allows, "a,b" */
@@ -581,33 +584,38 @@ int model_stored_vm(const struct model *m, const char *id)
 	return -1;
 }
 
+/* name, degraded_reason: appended to ld->note, counted in ld->nnote */
+static int degraded_row(struct loader *ld, sqlite3_stmt *s)
+{
+	size_t len = strlen(ld->note);
+
+	if (len + 1 < ld->notesize)
+		snprintf(ld->note + len, ld->notesize - len,
+			 "%shost '%s' is degraded (%s)", ld->nnote ? "; " : "",
+			 store_col_text(s, 0), store_col_text(s, 1));
+	ld->nnote++;
+	return 0;
+}
+
 int model_degraded(struct store *st, const char *host, char *note,
 		   size_t notesize)
 {
+	struct loader ld;
 	sqlite3_stmt *s;
-	int rc, n = 0;
-	size_t len;
 
 	if (notesize)
 		note[0] = '\0';
+	memset(&ld, 0, sizeof(ld));
+	ld.st = st;
+	ld.note = note;
+	ld.notesize = notesize;
 	s = store_stmt(st, "SELECT name, degraded_reason FROM hosts WHERE "
 			   "state = 'up' AND status = 'degraded' AND (?1 IS "
 			   "NULL OR name = ?1) ORDER BY name");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, host);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		len = strlen(note);
-		if (len + 1 < notesize)
-			snprintf(note + len, notesize - len,
-				 "%shost '%s' is degraded (%s)", n ? "; " : "",
-				 store_col_text(s, 0), store_col_text(s, 1));
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		store_err(st, "reading the degraded hosts");
-		n = -1;
-	}
-	sqlite3_reset(s);
-	return n;
+	if (each_row(&ld, s, "reading the degraded hosts", degraded_row) < 0)
+		return -1;
+	return ld.nnote;
 }

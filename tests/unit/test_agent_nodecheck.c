@@ -8,83 +8,54 @@
 
 #include "agents/agent_nodecheck.h"
 
-static struct agent_nodecheck_facts facts(bool conn, bool pool, bool dir,
-					  int64_t free_mib, int64_t min)
+#define DISK_LOW "disk: 100 MiB free in '/srv/disks', below " \
+		 "min_free_disk_mib 1024"
+#define DIR_GONE "storage: '/srv/disks' is missing or not writable"
+
+/* Each case: the facts, then the repairs and reasons wanted. */
+static const struct {
+	bool conn, pool, dir;
+	int64_t free_mib, min;
+	unsigned repairs;
+	const char *reasons;
+} cases[] = {
+	{true, true, true, 5000, 1024, 0, ""},
+	/* exactly at the threshold is enough */
+	{true, true, true, 1024, 1024, 0, ""},
+	/* free space unknown is not judged */
+	{true, true, true, -1, 1024, 0, ""},
+	/* an inactive pool over a usable dir is repaired, not a reason */
+	{true, false, true, 5000, 1024, AGENT_NODECHECK_START_POOL, ""},
+	/* over a missing dir the pool cannot start: a reason, no repair */
+	{true, false, false, -1, 1024, 0, DIR_GONE},
+	/* without libvirt the pool is unknown: no repair */
+	{false, false, true, 5000, 1024, 0, "libvirt: not connected"},
+	{true, true, true, 100, 1024, 0, DISK_LOW},
+	/* several reasons, all named */
+	{false, false, true, 100, 1024, 0,
+	 "libvirt: not connected; " DISK_LOW},
+	{false, false, false, -1, 1024, 0,
+	 "libvirt: not connected; " DIR_GONE},
+};
+
+static void test_judge(void **state)
 {
 	struct agent_nodecheck_facts f;
-
-	memset(&f, 0, sizeof(f));
-	f.connected = conn;
-	f.pool_active = pool;
-	f.dir_ok = dir;
-	f.free_mib = free_mib;
-	f.min_free_mib = min;
-	f.storage_dir = "/srv/disks";
-	return f;
-}
-
-static void judge(bool conn, bool pool, bool dir, int64_t free_mib,
-		  int64_t min, struct agent_nodecheck_verdict *v)
-{
-	struct agent_nodecheck_facts f = facts(conn, pool, dir, free_mib, min);
-
-	agent_nodecheck_judge(&f, v);
-}
-
-static void test_healthy(void **state)
-{
 	struct agent_nodecheck_verdict v;
 
 	(void)state;
-	judge(true, true, true, 5000, 1024, &v);
-	assert_int_equal(v.repairs, 0);
-	assert_string_equal(v.reasons, "");
-	/* exactly at the threshold is enough */
-	judge(true, true, true, 1024, 1024, &v);
-	assert_string_equal(v.reasons, "");
-	/* free space unknown is not judged */
-	judge(true, true, true, -1, 1024, &v);
-	assert_string_equal(v.reasons, "");
-}
-
-static void test_pool_inactive_is_repaired(void **state)
-{
-	struct agent_nodecheck_verdict v;
-
-	(void)state;
-	judge(true, false, true, 5000, 1024, &v);
-	assert_int_equal(v.repairs, AGENT_NODECHECK_START_POOL);
-	assert_string_equal(v.reasons, "");
-	/* over a missing dir the pool cannot start: a reason, no repair */
-	judge(true, false, false, -1, 1024, &v);
-	assert_int_equal(v.repairs, 0);
-	assert_non_null(strstr(v.reasons, "storage: '/srv/disks' is missing"));
-}
-
-static void test_not_connected(void **state)
-{
-	struct agent_nodecheck_verdict v;
-
-	(void)state;
-	judge(false, false, true, 5000, 1024, &v);
-	assert_int_equal(v.repairs, 0);
-	assert_string_equal(v.reasons, "libvirt: not connected");
-}
-
-static void test_disk_low(void **state)
-{
-	struct agent_nodecheck_verdict v;
-
-	(void)state;
-	judge(true, true, true, 100, 1024, &v);
-	assert_int_equal(v.repairs, 0);
-	assert_string_equal(v.reasons, "disk: 100 MiB free in '/srv/disks', "
-			    "below min_free_disk_mib 1024");
-	/* several reasons, all named */
-	judge(false, false, true, 100, 1024, &v);
-	assert_string_equal(v.reasons, "libvirt: not connected; disk: 100 MiB "
-			    "free in '/srv/disks', below min_free_disk_mib "
-			    "1024");
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		memset(&f, 0, sizeof(f));
+		f.connected = cases[i].conn;
+		f.pool_active = cases[i].pool;
+		f.dir_ok = cases[i].dir;
+		f.free_mib = cases[i].free_mib;
+		f.min_free_mib = cases[i].min;
+		f.storage_dir = "/srv/disks";
+		agent_nodecheck_judge(&f, &v);
+		assert_int_equal(v.repairs, cases[i].repairs);
+		assert_string_equal(v.reasons, cases[i].reasons);
+	}
 }
 
 static void test_add_cuts(void **state)
@@ -126,10 +97,7 @@ static void test_facts_of_a_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_healthy),
-		cmocka_unit_test(test_pool_inactive_is_repaired),
-		cmocka_unit_test(test_not_connected),
-		cmocka_unit_test(test_disk_low),
+		cmocka_unit_test(test_judge),
 		cmocka_unit_test(test_add_cuts),
 		cmocka_unit_test(test_facts_of_a_dir),
 	};
