@@ -27,6 +27,7 @@ struct agent_config {
 	char *health_listen;   /* "" when off, else "127.0.0.1:PORT" */
 	int heartbeat_interval; /* seconds */
 	int orphan_grace;       /* seconds an orphaned fincloud file stays */
+	int64_t min_free_disk_mib; /* below it in storage_dir: degraded */
 	enum log_level log_level;
 };
 

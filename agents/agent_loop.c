@@ -12,6 +12,7 @@
 #include "agents/agent_events.h"
 #include "agents/agent_loop.h"
 #include "agents/agent_manifest.h"
+#include "agents/agent_nodecheck.h"
 #include "agents/agent_reconcile.h"
 #include "agents/agent_report.h"
 #include "agents/agent_storage.h"
@@ -125,7 +126,7 @@ static void set_degraded(struct agent_loop *a, const char *why)
 	if (why && strcmp(a->degraded, why) != 0)
 		log_warn("degraded: %s", why);
 	else if (why == NULL && a->degraded[0])
-		log_info("libvirt is back: no longer degraded");
+		log_info("no longer degraded: the node is healthy again");
 	agent_error_copy(a->degraded, sizeof(a->degraded), why ? why : "");
 	pthread_mutex_unlock(&a->lock);
 }
@@ -653,6 +654,34 @@ static int load_credential(struct agent_loop *a)
 	return 0;
 }
 
+/* With libvirt connected (its loss is handled by cycle()): check what
+ * the node needs to run VMs (agent_nodecheck.h), repair what can be
+ * repaired and set the degraded reason(s), or clear it. */
+static void node_check(struct agent_loop *a)
+{
+	struct agent_nodecheck_facts f;
+	struct agent_nodecheck_verdict v;
+
+	agent_nodecheck_facts(a->virt, true, a->cfg->storage_dir, a->cfg->min_free_disk_mib,
+			      &f);
+	agent_nodecheck_judge(&f, &v);
+	if (v.repairs & AGENT_NODECHECK_START_POOL) {
+		log_warn("storage pool over '%s' is inactive: starting it",
+			 a->cfg->storage_dir);
+		if (agent_virt_pool_repair(a->virt) < 0) {
+			char why[600];
+
+			snprintf(why, sizeof(why), "storage pool: %s",
+				 err_msg());
+			agent_nodecheck_add(&v, why);
+		} else {
+			log_info("storage pool over '%s' started again",
+				 a->cfg->storage_dir);
+		}
+	}
+	set_degraded(a, v.reasons[0] ? v.reasons : NULL);
+}
+
 /* One cycle's libvirt part: connect when due, then inventory and a
  * reconcile pass. Returns whether libvirt is there. */
 static bool cycle(struct agent_loop *a, bool *was_connected,
@@ -689,7 +718,7 @@ static bool cycle(struct agent_loop *a, bool *was_connected,
 		if (reconcile_pass(a) < 0)
 			set_degraded(a, err_msg());
 		else
-			set_degraded(a, NULL);
+			node_check(a);
 	}
 	if (alive && !agent_virt_alive(a->virt))
 		*virt_next = time_mono_ns();

@@ -295,7 +295,7 @@ int agent_virt_connect(struct agent_virt *v)
 	}
 	if (v->machine_id[0] == '\0')
 		machine_id_file(v->machine_id, sizeof(v->machine_id));
-	if (!v->test_driver && agent_virt_pool_ensure(v) < 0) {
+	if (agent_virt_pool_ensure(v) < 0) {
 		err_prefix("libvirt '%s'", v->uri);
 		agent_virt_disconnect(v);
 		return -1;

@@ -74,8 +74,17 @@ void agent_virt_set_event_cb(struct agent_virt *v, agent_virt_event_fn fn,
 			     void *opaque);
 
 /* Open the connection (when not open), register the event and close
- * callbacks and make sure the storage pool exists. -1 with the reason. */
+ * callbacks and make sure storage_dir and its storage pool exist. -1 with
+ * the reason. */
 int agent_virt_connect(struct agent_virt *v);
+/* 1 when the storage pool over storage_dir is active (always with the
+ * test driver, which has no pools), 0 when it is inactive or gone. Needs
+ * a connection. */
+int agent_virt_pool_active(struct agent_virt *v);
+/* Create storage_dir when missing, define and start its storage pool
+ * (agent_virt_connect does the same; the test driver has no pools): 0,
+ * or -1 with the reason. */
+int agent_virt_pool_repair(struct agent_virt *v);
 /* False once libvirtd went away (close callback, failed keepalive). */
 bool agent_virt_alive(struct agent_virt *v);
 void agent_virt_disconnect(struct agent_virt *v);

@@ -66,8 +66,9 @@ virDomainPtr agent_virt_lookup_managed(struct agent_virt *v, const char *uuid,
 int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
 			    char *buf, size_t size);
 
-/* Make sure the dir pool over storage_dir exists, is active and
- * autostarts, and remember its name in v->pool_name. On the thread that
+/* Make sure storage_dir exists and the dir pool over it exists, is
+ * active and autostarts (the test driver has no pools: the directory
+ * only), and remember its name in v->pool_name. On the thread that
  * connects; -1 with the reason. */
 int agent_virt_pool_ensure(struct agent_virt *v);
 

@@ -4,7 +4,7 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_virt_volume.c agents/agent_virt_migrate.c \
 	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
 	agents/agent_health.c agents/agent_task.c agents/agent_journal.c \
-	agents/agent_events.c agents/agent_storage.c \
+	agents/agent_events.c agents/agent_storage.c agents/agent_nodecheck.c \
 	agents/agent_loop.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
@@ -28,6 +28,7 @@ $(eval $(call unit_test,test_agent_config,tests/unit/test_agent_config.c,$(LIBAG
 $(eval $(call unit_test,test_agent_domxml,tests/unit/test_agent_domxml.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_reconcile,tests/unit/test_agent_reconcile.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_virt,tests/unit/test_agent_virt.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_nodecheck,tests/unit/test_agent_nodecheck.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_files,tests/unit/test_agent_files.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_task,tests/unit/test_agent_task.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

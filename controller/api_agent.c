@@ -728,6 +728,31 @@ static void heartbeat_resumed(struct api_ctx *c)
 		answer_desired(c, c->park_node, gen);
 }
 
+/* A heartbeat turned the host degraded (out of placement, migrations
+ * and rebalance: model.c) or healthy again: log and audit it. -1 with
+ * the error answered. */
+static int health_changed(struct api_ctx *c, const char *node,
+			  bool was_degraded, const char *status,
+			  const char *reason)
+{
+	bool degraded = strcmp(status, "degraded") == 0;
+	char target[96];
+
+	if (degraded == was_degraded)
+		return 0;
+	snprintf(target, sizeof(target), "host:%.63s", node);
+	if (degraded)
+		log_warn("host '%s' is degraded: %s", node, reason);
+	else
+		log_info("host '%s' is healthy again", node);
+	if (audit_event(c->ctrl->st, degraded ? "host.degraded" : "host.healthy",
+			target, c->request_id) < 0) {
+		api_err_internal(c, "auditing");
+		return -1;
+	}
+	return 0;
+}
+
 void h_agent_heartbeat(struct api_ctx *c)
 {
 	/* "migrations" (the agent's migration journal) is accepted and not
@@ -742,7 +767,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	int64_t seen, gen, wait_s = 0;
 	struct inventory inv;
 	sqlite3_stmt *s;
-	bool was_down;
+	bool was_down, was_degraded;
 	int rc;
 
 	if (!agent_owns(c, node))
@@ -785,8 +810,9 @@ void h_agent_heartbeat(struct api_ctx *c)
 		return;
 	}
 	c->tx_open = true;
-	rc = api_find(c, "SELECT state = 'down', generation FROM hosts WHERE "
-		      "name = ?", node, &s, "reading the host");
+	rc = api_find(c, "SELECT state = 'down', generation, status = "
+		      "'degraded' FROM hosts WHERE name = ?", node, &s,
+		      "reading the host");
 	if (rc < 0)
 		return;
 	if (rc == 0) {
@@ -796,6 +822,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	}
 	was_down = sqlite3_column_int(s, 0);
 	gen = sqlite3_column_int64(s, 1);
+	was_degraded = sqlite3_column_int(s, 2);
 	sqlite3_reset(s);
 	s = api_stmt(c, "UPDATE hosts SET state = 'up', status = ?, degraded_reason"
 		    " = ?, generation_seen = ?, last_seen_ms = ? WHERE name = ?");
@@ -821,6 +848,8 @@ void h_agent_heartbeat(struct api_ctx *c)
 			return;
 		}
 	}
+	if (health_changed(c, node, was_degraded, status, reason) < 0)
+		return;
 	if (heartbeat_apply(c, node, domains, tasks, vm_errors,
 			    strcmp(status, "ok") == 0, seen >= gen) < 0)
 		return;

@@ -13,6 +13,11 @@ struct loader {
 	struct model *m;
 	struct sched_problem *p;
 	size_t apools, ahosts, atenants, agroups, avms, ameta, atpools;
+	bool *degraded;   /* per host: down because its agent said degraded */
+	size_t ndegraded, adegraded;
+	char *note;       /* model_degraded(): its note, notesize bytes */
+	size_t notesize;
+	int nnote;
 	char cls[SCHED_NAME_MAX]; /* tenant scope: the tenant's compliance
 				     class */
 	char listed[512]; /* tenant scope: the pools its list allows, "a,b" */
@@ -202,13 +207,15 @@ static int pool_row(struct loader *ld, sqlite3_stmt *s)
 }
 
 /* name, pool, vcpus, mem_mib, disk_gib, cost, availability, state,
- * maintenance */
+ * maintenance, status. A degraded host (its agent says it cannot run VMs)
+ * counts as down: it takes no VM, and its VMs stay where they are. */
 static int host_row(struct loader *ld, sqlite3_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	const char *xh = ld->sc->exclude_host;
 	struct sched_host *h = push((void **)&p->hosts, &p->nhosts,
 				    &ld->ahosts, sizeof(*h));
+	bool *deg;
 
 	if (h == NULL)
 		return -1;
@@ -220,7 +227,12 @@ static int host_row(struct loader *ld, sqlite3_stmt *s)
 		h->cap[d] = (double)sqlite3_column_int64(s, 2 + d);
 	h->cost = sqlite3_column_double(s, 5);
 	h->availability = sqlite3_column_double(s, 6);
-	if (strcmp(store_col_text(s, 7), "up") != 0)
+	deg = push((void **)&ld->degraded, &ld->ndegraded, &ld->adegraded,
+		   sizeof(*deg));
+	if (deg == NULL)
+		return -1;
+	*deg = strcmp(store_col_text(s, 9), "degraded") == 0;
+	if (strcmp(store_col_text(s, 7), "up") != 0 || *deg)
 		h->state = HOST_DOWN;
 	else if (sqlite3_column_int(s, 8) || (xh && strcmp(xh, h->name) == 0))
 		h->state = HOST_MAINTENANCE;
@@ -306,7 +318,8 @@ static int stored_vm_row(struct loader *ld, sqlite3_stmt *s)
 	if (strcmp(desired, "deleted") == 0)
 		x->fixed = "it is being deleted";
 	else if (v->host >= 0 && p->hosts[v->host].state == HOST_DOWN)
-		x->fixed = "its host is down";
+		x->fixed = ld->degraded[v->host] ? "its host is degraded"
+						 : "its host is down";
 	else if (sqlite3_column_int(s, 10) > 0)
 		x->fixed = "it has a task in progress";
 	else if (strcmp(store_col_text(s, 8), "running") != 0 ||
@@ -405,7 +418,8 @@ static int load_hosts(struct loader *ld)
 {
 	sqlite3_stmt *s = store_stmt(ld->st, "SELECT name, pool, vcpus, "
 				     "mem_mib, disk_gib, cost, availability, "
-				     "state, maintenance FROM hosts WHERE ?1 "
+				     "state, maintenance, status FROM hosts "
+				     "WHERE ?1 "
 				     "IS NULL OR pool = ?1 ORDER BY name");
 
 	if (s == NULL)
@@ -541,6 +555,7 @@ int model_load(struct store *st, const struct model_scope *scope,
 		goto out;
 	ret = 0;
 out:
+	free(ld.degraded);
 	if (ret != 0)
 		model_free(out);
 	return ret;
@@ -567,4 +582,40 @@ int model_stored_vm(const struct model *m, const char *id)
 		    strcmp(m->vm[i].id, id) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* name, degraded_reason: appended to ld->note, counted in ld->nnote */
+static int degraded_row(struct loader *ld, sqlite3_stmt *s)
+{
+	size_t len = strlen(ld->note);
+
+	if (len + 1 < ld->notesize)
+		snprintf(ld->note + len, ld->notesize - len,
+			 "%shost '%s' is degraded (%s)", ld->nnote ? "; " : "",
+			 store_col_text(s, 0), store_col_text(s, 1));
+	ld->nnote++;
+	return 0;
+}
+
+int model_degraded(struct store *st, const char *host, char *note,
+		   size_t notesize)
+{
+	struct loader ld;
+	sqlite3_stmt *s;
+
+	if (notesize)
+		note[0] = '\0';
+	memset(&ld, 0, sizeof(ld));
+	ld.st = st;
+	ld.note = note;
+	ld.notesize = notesize;
+	s = store_stmt(st, "SELECT name, degraded_reason FROM hosts WHERE "
+			   "state = 'up' AND status = 'degraded' AND (?1 IS "
+			   "NULL OR name = ?1) ORDER BY name");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, host);
+	if (each_row(&ld, s, "reading the degraded hosts", degraded_row) < 0)
+		return -1;
+	return ld.nnote;
 }

@@ -116,6 +116,13 @@ int model_load(struct store *st, const struct model_scope *scope,
 /* Release what m owns and zero it; m may be NULL or zeroed. */
 void model_free(struct model *m);
 
+/* The hosts that are up but degraded (their agent reports it cannot run
+ * VMs), or only host when not NULL: "host 'NAME' is degraded (REASON)",
+ * "; "-separated, into note (notesize bytes, cut to fit, "" when none).
+ * How many there are, or -1 with err_set() on a database error. */
+int model_degraded(struct store *st, const char *host, char *note,
+		   size_t notesize);
+
 /* Index of host `name` in m->p->hosts, or -1. */
 int model_host(const struct model *m, const char *name);
 

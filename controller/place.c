@@ -5,6 +5,27 @@
 #include "scheduler/place.h"
 #include "scheduler/state.h"
 
+/* A refusal names the degraded hosts the model left out (as down): the
+ * target's reason alone when it is degraded, else each one after why.
+ * -1 with err_set() on a database error. */
+static int degraded_why(struct store *st, const char *target, char *why,
+			size_t whysize)
+{
+	char note[512];
+	size_t len;
+	int n = model_degraded(st, target, note, sizeof(note));
+
+	if (n <= 0)
+		return n;
+	len = strlen(why);
+	if (target)
+		snprintf(why, whysize, "%s: only healthy hosts take VMs",
+			 note);
+	else if (len + 1 < whysize)
+		snprintf(why + len, whysize - len, "; %s", note);
+	return 0;
+}
+
 /* Place the VM of r on the tenant-scope model (model.h): on the best host
  * when target is NULL, else on target, which is only checked. 0 with the
  * host's name in host and its pool's in pool (each may be NULL); 1 with
@@ -46,7 +67,7 @@ static int place(struct store *st, const struct place_request *r,
 			h = -1;
 	}
 	if (h < 0) {
-		rc = 1;
+		rc = degraded_why(st, target, why, whysize) < 0 ? -1 : 1;
 		goto out;
 	}
 	if (host)

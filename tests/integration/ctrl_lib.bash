@@ -139,6 +139,7 @@ jqt() { jq -e "$1" <<<"$body" >/dev/null; }
 
 # sim_agent NODE CORES MEM_MIB DISK_GIB [POOL]: start a real fincloud-agent
 # on a test:/// simulated host; its PID is in AGENT_PID[NODE].
+# SIM_AGENT_ARGS, when set, adds options (split on blanks).
 # shellcheck disable=SC2034 # used by the scripts that source this file
 declare -A AGENT_PID
 sim_agent() {
@@ -149,12 +150,13 @@ sim_agent() {
 			"$FC_TOP/tests/data/ctrl/node-template.xml" >"$d/node.xml"
 	fi
 	[ -f "$work/join.token" ] || printf '%s\n' "$JOIN" >"$work/join.token"
+	# shellcheck disable=SC2086 # SIM_AGENT_ARGS is split on purpose
 	"$agent" --controller-url "$URL" --node-name "$node" --pool "${5:-default}" \
 		--libvirt-uri "test://$d/node.xml" --migration-uri "test://$d/node.xml" \
 		--manifest-dir "$d/m" --storage-dir "$d/disks" --image-dir "$d/images" \
 		--credential-file "$d/credential" --join-token-file "$work/join.token" \
 		--heartbeat-interval 1 --stop-timeout 2 --log-level info \
-		>>"$d/agent.log" 2>&1 &
+		${SIM_AGENT_ARGS-} >>"$d/agent.log" 2>&1 &
 	# shellcheck disable=SC2034 # read by the scripts that source this file
 	AGENT_PID[$node]=$!
 	pids+=($!)

@@ -514,6 +514,36 @@ static void test_place_check(void **state)
 	assert_int_equal(place_check(f->st, &r, "b1", why, sizeof(why)), 1);
 }
 
+/* A host whose agent reports it degraded takes no VM, with its own
+ * reason, and its VMs stay where they are (no rebalance moves them). */
+static void test_degraded(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	struct place_request r = {.tenant = "bank", .req = {1, 1024, 10}};
+	struct model_scope sc = pool_scope("silver");
+	struct model m;
+	char why[1024];
+
+	assert_int_equal(store_exec(f->st, "UPDATE hosts SET status = "
+				    "'degraded', degraded_reason = 'disk: "
+				    "full' WHERE name = 'b1'"),
+			 0);
+	assert_int_equal(place_check(f->st, &r, "b1", why, sizeof(why)), 1);
+	assert_string_equal(why, "host 'b1' is degraded (disk: full): only "
+			    "healthy hosts take VMs");
+	assert_int_equal(model_degraded(f->st, NULL, why, sizeof(why)), 1);
+	assert_string_equal(why, "host 'b1' is degraded (disk: full)");
+	assert_int_equal(model_degraded(f->st, "a1", why, sizeof(why)), 0);
+	assert_string_equal(why, "");
+	load_ok(f, &sc, &m);
+	assert_int_equal(m.p->hosts[model_host(&m, "b1")].state, HOST_DOWN);
+	assert_string_equal(m.vm[model_stored_vm(&m, "v4")].fixed,
+			    "its host is degraded");
+	assert_string_equal(m.vm[model_stored_vm(&m, "v6")].fixed,
+			    "its host is down");
+	model_free(&m);
+}
+
 /* More pools than placement once had room for (256): each admits only
  * its own tenant's class. */
 static void test_many_pools(void **state)
@@ -578,6 +608,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_place_vm_pool, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_place_check, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_degraded, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_many_pools, setup,
 						teardown),
