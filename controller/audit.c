@@ -174,12 +174,12 @@ int audit_append(struct store *st, const char *actor, const char *action,
 	if (store_done(st, s, "appending to the audit log") < 0)
 		return -1;
 	snprintf(head, sizeof(head), "%" PRId64 ":%s", e.seq, hash);
-	s = store_stmt(st, "INSERT INTO meta(key, value) VALUES "
-			   "('audit_head', ?) ON CONFLICT(key) DO UPDATE "
-			   "SET value = excluded.value");
+	s = store_stmt1(st, "INSERT INTO meta(key, value) VALUES "
+			    "('audit_head', ?) ON CONFLICT(key) DO UPDATE "
+			    "SET value = excluded.value",
+			    head);
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, head);
 	if (store_done(st, s, "recording the audit head") < 0)
 		return -1;
 	return 0;

@@ -441,11 +441,11 @@ static int load_groups(struct loader *ld)
 	}
 	if (sc->group == NULL)
 		return 0;
-	s = store_stmt(ld->st, "SELECT name, tenant, policy, availability "
-			       "FROM groups WHERE name = ?");
+	s = store_stmt1(ld->st, "SELECT name, tenant, policy, availability "
+			        "FROM groups WHERE name = ?",
+			        sc->group);
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, sc->group);
 	if (each_row(ld, s, "reading the group", group_row) < 0)
 		return -1;
 	if (ld->p->ngroups == 0)
@@ -460,25 +460,25 @@ static int load_vms(struct loader *ld)
 	sqlite3_stmt *s;
 
 	if (ld->sc->kind == MODEL_SCOPE_TENANT) {
-		s = store_stmt(ld->st, "SELECT host, tenant, grp = ?1, "
-				       "total(vcpus), total(mem_mib), "
-				       "total(disk_gib) FROM claims GROUP BY "
-				       "1, 2, 3");
+		s = store_stmt1(ld->st, "SELECT host, tenant, grp = ?1, "
+				        "total(vcpus), total(mem_mib), "
+				        "total(disk_gib) FROM claims GROUP BY "
+				        "1, 2, 3",
+				        ld->sc->group);
 		if (s == NULL)
 			return -1;
-		store_bind_text(s, 1, ld->sc->group);
 		return each_row(ld, s, "reading the claims", claims_row);
 	}
-	s = store_stmt(ld->st, "SELECT v.id, v.name, v.tenant, v.grp, v.vcpus, "
-			       "v.mem_mib, v.disk_gib, v.host, v.state, "
-			       "v.desired, (SELECT count(*) FROM tasks t WHERE "
-			       "t.vm_id = v.id AND t.type IN ('migrate',"
-			       "'reboot') AND t.state IN ('pending',"
-			       "'running')) FROM vms v JOIN hosts h ON h.name "
-			       "= v.host WHERE h.pool = ? ORDER BY v.seq");
+	s = store_stmt1(ld->st, "SELECT v.id, v.name, v.tenant, v.grp, v.vcpus, "
+			        "v.mem_mib, v.disk_gib, v.host, v.state, "
+			        "v.desired, (SELECT count(*) FROM tasks t WHERE "
+			        "t.vm_id = v.id AND t.type IN ('migrate',"
+			        "'reboot') AND t.state IN ('pending',"
+			        "'running')) FROM vms v JOIN hosts h ON h.name "
+			        "= v.host WHERE h.pool = ? ORDER BY v.seq",
+			        ld->sc->pool);
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, ld->sc->pool);
 	return each_row(ld, s, "reading the VMs", stored_vm_row);
 }
 
@@ -486,15 +486,15 @@ static int load_inflight(struct loader *ld)
 {
 	sqlite3_stmt *s;
 
-	s = store_stmt(ld->st, "SELECT t.vm_id, t.tenant, t.vcpus, "
-			       "t.mem_mib, t.disk_gib, t.target_host FROM "
-			       "tasks t JOIN hosts h ON h.name = t.target_host "
-			       "WHERE t.type = 'migrate' AND t.state IN "
-			       "('pending','running') AND (?1 IS NULL OR "
-			       "h.pool = ?1) ORDER BY t.seq");
+	s = store_stmt1(ld->st, "SELECT t.vm_id, t.tenant, t.vcpus, "
+			        "t.mem_mib, t.disk_gib, t.target_host FROM "
+			        "tasks t JOIN hosts h ON h.name = t.target_host "
+			        "WHERE t.type = 'migrate' AND t.state IN "
+			        "('pending','running') AND (?1 IS NULL OR "
+			        "h.pool = ?1) ORDER BY t.seq",
+			        only_pool(ld));
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, only_pool(ld));
 	return each_row(ld, s, "reading the migrations in flight",
 			inflight_row);
 }
@@ -609,12 +609,12 @@ int model_degraded(struct store *st, const char *host, char *note,
 	ld.st = st;
 	ld.note = note;
 	ld.notesize = notesize;
-	s = store_stmt(st, "SELECT name, degraded_reason FROM hosts WHERE "
-			   "state = 'up' AND status = 'degraded' AND (?1 IS "
-			   "NULL OR name = ?1) ORDER BY name");
+	s = store_stmt1(st, "SELECT name, degraded_reason FROM hosts WHERE "
+			    "state = 'up' AND status = 'degraded' AND (?1 IS "
+			    "NULL OR name = ?1) ORDER BY name",
+			    host);
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, host);
 	if (each_row(&ld, s, "reading the degraded hosts", degraded_row) < 0)
 		return -1;
 	return ld.nnote;

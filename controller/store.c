@@ -455,6 +455,16 @@ int store_bind_text(sqlite3_stmt *s, int i, const char *v)
 	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 }
 
+sqlite3_stmt *store_stmt1(struct store *st, const char *sql,
+			  const char *text)
+{
+	sqlite3_stmt *s = store_stmt(st, sql);
+
+	if (s != NULL)
+		store_bind_text(s, 1, text);
+	return s;
+}
+
 void store_bind_texts(sqlite3_stmt *s, int first, const char *const *v,
 		      size_t n)
 {

@@ -62,6 +62,10 @@ int store_err(struct store *st, const char *what);
 
 /* Bind helpers: a NULL string binds SQL NULL. */
 int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* store_stmt() with its first parameter bound to text (NULL binds SQL
+ * NULL): the shape of most keyed reads. NULL with err_set(). */
+sqlite3_stmt *store_stmt1(struct store *st, const char *sql,
+			  const char *text);
 /* Bind v[0..n-1] to parameters first..first+n-1 (strings as
  * store_bind_text(); integers as int64). A failure to bind shows when the
  * statement is stepped. */

@@ -12,11 +12,7 @@ ctrl_start --heartbeat-timeout 60 --heartbeat-interval 5 ||
 	{ nok "controller starts"; exit 1; }
 api POST /v1/flavors '{"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1}'
 api POST /v1/tenants '{"name":"loan","isolation":"shared","pools":["default"]}'
-api POST /v1/tokens '{"role":"join","description":"health test"}'
-JOIN=$(jv .token)
-register_fake n1 8 16384 100
-register_fake n2 8 16384 100
-check "two nodes registered" test "$(db 'SELECT count(*) FROM hosts')" = 2
+fake_nodes n1 n2
 
 REASON="disk: 12 MiB free in '/var/lib/fincloud/disks', below min_free_disk_mib 1024"
 # hb NODE STATUS [REASON] [DOMAINS_JSON]: one heartbeat of NODE

@@ -112,6 +112,15 @@ register_fake() {
 	api POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"node\":\"$node\",\"pool\":\"${5:-default}\",\"migration_uri\":\"test:///$node\",\"inventory\":$(inventory "$2" "$3" "$4")}" -
 	CRED[$node]=$(jv .credential)
 }
+# fake_nodes NODE...: a join token (into JOIN), then each NODE registered
+# by curl with 8 vCPUs, 16 GiB and 100 GiB, checked to be there
+fake_nodes() {
+	local node
+	api POST /v1/tokens '{"role":"join"}'
+	JOIN=$(jv .token)
+	for node in "$@"; do register_fake "$node" 8 16384 100; done
+	check "$# fake nodes registered" test "$(db 'SELECT count(*) FROM hosts')" = $#
+}
 # heartbeat NODE GEN DOMAINS_JSON [WAIT] [TASKS_JSON]
 heartbeat() {
 	api POST "/v1/agents/$1/heartbeat?wait_s=${4:-0}" \

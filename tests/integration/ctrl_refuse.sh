@@ -14,11 +14,7 @@ api POST /v1/pools '{"name":"prod","compliance_classes":["pci"]}'
 api POST /v1/flavors '{"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1}'
 api POST /v1/tenants '{"name":"loan"}'
 api POST /v1/tenants '{"name":"pay","compliance_class":"pci","pools":["prod"]}'
-api POST /v1/tokens '{"role":"join"}'
-JOIN=$(jv .token)
-register_fake n1 8 16384 100
-register_fake n2 8 16384 100
-check "two hosts registered" test "$(db 'SELECT count(*) FROM hosts')" = 2
+fake_nodes n1 n2
 
 # --- missing named objects: 404 naming the field, finctl exit 4 -----------
 api POST /v1/vms '{"tenant":"loan","flavor":"nosuch"}'
