@@ -74,11 +74,7 @@ static int get_dup(const struct config *cfg, const char *key, const char *def,
 static int bad_value(const struct config *cfg, const char *key,
 		     const char *why)
 {
-	char where[256];
-
-	return err_set("%s: key '%s': %s, got '%s'",
-		       config_where(cfg, key, where, sizeof(where)), key, why,
-		       config_get(cfg, key));
+	return config_err(cfg, key, "%s, got '%s'", why, config_get(cfg, key));
 }
 
 static int check_health_listen(const struct config *cfg, const char *value)

@@ -240,14 +240,24 @@ const char *config_where(const struct config *cfg, const char *key,
 	return buf;
 }
 
+int config_err(const struct config *cfg, const char *key, const char *fmt,
+	       ...)
+{
+	char where[PATH_MAX + 32], msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return err_set("%s: key '%s': %s",
+		       config_where(cfg, key, where, sizeof(where)), key, msg);
+}
+
 static int config_bad(const struct config *cfg, const char *key,
 		      const char *expected)
 {
-	char where[PATH_MAX + 32];
-
-	return err_set("%s: key '%s': expected %s, got '%s'",
-		       config_where(cfg, key, where, sizeof(where)), key,
-		       expected, config_get(cfg, key));
+	return config_err(cfg, key, "expected %s, got '%s'", expected,
+			  config_get(cfg, key));
 }
 
 int config_get_str(const struct config *cfg, const char *key,

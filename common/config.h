@@ -55,6 +55,11 @@ const char *config_get(const struct config *cfg, const char *key);
 const char *config_where(const struct config *cfg, const char *key,
 			 char *buf, size_t size);
 
+/* -1 with err_set("WHERE: key 'KEY': MESSAGE"), WHERE as config_where()
+ * says: the one shape of every message about one key's value. */
+int config_err(const struct config *cfg, const char *key, const char *fmt,
+	       ...) FC_PRINTF(3, 4);
+
 /* Typed getters: use def when the key is absent; on a bad value return -1
  * with "file:line: key 'k': expected ..., got 'v'". */
 int config_get_str(const struct config *cfg, const char *key,

@@ -43,15 +43,12 @@ static int get_path(const struct config *cfg, const char *key,
 		    const char *def, char *out, size_t size)
 {
 	const char *v;
-	char where[256];
 
 	if (config_get_str(cfg, key, def, &v) < 0)
 		return -1;
 	if (str_copy(out, size, v) < 0)
-		return err_set("%s: key '%s': path is too long (at most %zu "
-			       "bytes)",
-			       config_where(cfg, key, where, sizeof(where)), key,
-			       size - 1);
+		return config_err(cfg, key, "path is too long (at most %zu bytes)",
+				  size - 1);
 	return 0;
 }
 
@@ -87,36 +84,27 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 		return -1;
 	}
 	if (out->database[0] == '\0')
-		return err_set("%s: key 'database': expected a file path",
-			       config_where(cfg, "database", where, sizeof(where)));
+		return config_err(cfg, "database", "expected a file path");
 	if (out->heartbeat_timeout_s <= out->heartbeat_interval_s)
-		return err_set("%s: key 'heartbeat_timeout': must be longer "
-			       "than heartbeat_interval (%" PRId64 " s)",
-			       config_where(cfg, "heartbeat_timeout", where,
-					    sizeof(where)),
-			       out->heartbeat_interval_s);
+		return config_err(cfg, "heartbeat_timeout", "must be longer "
+				  "than heartbeat_interval (%" PRId64 " s)",
+				  out->heartbeat_interval_s);
 	if (out->agent_listen_port != 0 &&
 	    out->agent_listen_port == out->listen_port)
-		return err_set("%s: key 'agent_listen_port': must differ from "
-			       "listen_port (%" PRId64 ")",
-			       config_where(cfg, "agent_listen_port", where,
-					    sizeof(where)),
-			       out->listen_port);
+		return config_err(cfg, "agent_listen_port", "must differ from "
+				  "listen_port (%" PRId64 ")", out->listen_port);
 	if (out->token_ttl_max_s != 0 &&
 	    (out->token_ttl_default_s == 0 ||
 	     out->token_ttl_default_s > out->token_ttl_max_s))
-		return err_set("%s: key 'token_ttl_default': must be between 1 "
-			       "and token_ttl_max (%" PRId64 " s); 0 (never) "
-			       "only with token_ttl_max = 0",
-			       config_where(cfg, "token_ttl_default", where,
-					    sizeof(where)),
-			       out->token_ttl_max_s);
+		return config_err(cfg, "token_ttl_default", "must be between 1 "
+				  "and token_ttl_max (%" PRId64 " s); 0 (never) "
+				  "only with token_ttl_max = 0",
+				  out->token_ttl_max_s);
 	if ((out->tls_cert[0] == '\0') != (out->tls_key[0] == '\0')) {
 		const char *k = out->tls_cert[0] ? "tls_cert" : "tls_key";
 
-		return err_set("%s: key '%s': tls_cert and tls_key go together:"
-			       " set both or neither",
-			       config_where(cfg, k, where, sizeof(where)), k);
+		return config_err(cfg, k, "tls_cert and tls_key go together: "
+				  "set both or neither");
 	}
 	if (config_get_str(cfg, "log_level", "info", &lvl) < 0)
 		return -1;
