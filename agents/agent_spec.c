@@ -23,20 +23,8 @@ const char *agent_want_name(enum agent_want w)
 
 int agent_uuid_check(const char *what, const char *s)
 {
-	size_t i;
-
-	if (strlen(s) != 36)
-		goto bad;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				goto bad;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			goto bad;
-		}
-	}
-	return 0;
-bad:
+	if (strlen(s) == 36 && uuid_prefix(s, false))
+		return 0;
 	return err_set("%s: expected a UUID like "
 		       "0c6f8e9a-1111-4222-8333-444455556666, got '%.64s'",
 		       what, s);

@@ -2,25 +2,20 @@
  * agent_storage.c - the VMs' files that must not outlive their VM on
  * this node (agent_storage.h).
  */
-#include <ctype.h>
 #include <unistd.h>
 
 #include "agents/agent_storage.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/util.h"
 
 bool agent_storage_marked(const char *file, char vm_id[37])
 {
 	static const char *const suffixes[] = { ".qcow2", ".console.log" };
 
-	for (int i = 0; i < 36; i++) {
-		char c = file[i];
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? c != '-'
-			 : !(isdigit((unsigned char)c) || (c >= 'a' && c <= 'f')))
-			return false;
-	}
+	/* the lower-case form the agent writes, nothing else */
+	if (!uuid_prefix(file, true))
+		return false;
 	for (size_t i = 0; i < FC_ARRAY_LEN(suffixes); i++)
 		if (strcmp(file + 36, suffixes[i]) == 0) {
 			memcpy(vm_id, file, 36);

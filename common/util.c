@@ -370,6 +370,18 @@ int random_hex(char *out, size_t size, size_t n)
 	return 0;
 }
 
+bool uuid_prefix(const char *s, bool lower)
+{
+	for (int i = 0; i < 36; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-'
+		    : !isxdigit(c) || (lower && isupper(c)))
+			return false;
+	}
+	return true;
+}
+
 int uuid_generate_v4(char out[37])
 {
 	char hex[33];

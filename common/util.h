@@ -78,4 +78,10 @@ int random_hex(char *out, size_t size, size_t n);
 /* A random RFC 4122 version-4 UUID, 36 characters + NUL into out. */
 int uuid_generate_v4(char out[37]);
 
+/* True when s begins with a UUID in its 8-4-4-4-12 text form (hex digits,
+ * lower case only when lower is set). Reads at most 36 bytes and stops at
+ * the first that does not fit, so a shorter string is false; whether
+ * anything may follow is the caller's rule. */
+bool uuid_prefix(const char *s, bool lower);
+
 #endif

@@ -32,16 +32,7 @@ static bool vmref_prefix(const char *ref, char out[VMREF_MAX_LEN + 1])
 
 bool vmref_is_id(const char *ref)
 {
-	static const char pat[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (strlen(ref) != sizeof(pat) - 1)
-		return false;
-	for (size_t i = 0; pat[i]; i++) {
-		if (pat[i] == '-' ? ref[i] != '-'
-				  : !isxdigit((unsigned char)ref[i]))
-			return false;
-	}
-	return true;
+	return strlen(ref) == 36 && uuid_prefix(ref, false);
 }
 
 static void vmref_missing(struct api_ctx *c, const char *ref,

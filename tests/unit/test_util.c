@@ -177,6 +177,23 @@ static void test_random(void **state)
 	assert_int_equal(strlen(u), 36);
 	assert_int_equal(u[14], '4');
 	assert_non_null(strchr("89ab", u[19]));
+	assert_true(uuid_prefix(u, true));
+}
+
+/* The one check of a UUID's text form (agent specs, VM references, the
+ * agent's disk files). */
+static void test_uuid_prefix(void **state)
+{
+	(void)state;
+	assert_true(uuid_prefix("0c6f8e9a-1111-4222-8333-444455556666", false));
+	assert_true(uuid_prefix("0C6F8E9A-1111-4222-8333-444455556666", false));
+	assert_false(uuid_prefix("0C6F8E9A-1111-4222-8333-444455556666", true));
+	assert_true(uuid_prefix("0c6f8e9a-1111-4222-8333-444455556666.qcow2",
+				true));
+	assert_false(uuid_prefix("0c6f8e9a-1111-4222-8333-44445555666", false));
+	assert_false(uuid_prefix("0c6f8e9a11111-4222-8333-444455556666", false));
+	assert_false(uuid_prefix("0c6f8e9g-1111-4222-8333-444455556666", false));
+	assert_false(uuid_prefix("", false));
 }
 
 int main(void)
@@ -191,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_uuid_prefix),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
