@@ -239,6 +239,20 @@ int agent_client_register(struct agent_client *c,
 	http_client_set_token(c->http, NULL);
 	if (post_json(c, "/v1/agents/register", body, 30000, &r) < 0)
 		goto out;
+	if (r.status == 202) {
+		/* the name has a credential already: an operator decides */
+		const char *changes = "no detail";
+
+		if (json_parse(r.body, r.len, "registration reply", &reply) == 0 &&
+		    json_get_string(reply, "$", "changes", false, "no detail",
+				    &changes) < 0)
+			changes = "no detail";
+		err_set("node '%s' is registered already; this registration "
+			"(%s) waits for an operator's approval: on the "
+			"controller, run 'finctl host approve %s' (or 'finctl "
+			"host reject %s')", c->node, changes, c->node, c->node);
+		goto out;
+	}
 	if (r.status != 201 && r.status != 200) {
 		err_set("registration of node '%s' refused (HTTP %ld): %s",
 			c->node, r.status, reply_error(&r));

@@ -55,9 +55,12 @@ struct agent_register {
 };
 
 /* POST /v1/agents/register. On 201 the credential goes to cred and the
- * interval the controller asks for to *interval_s. -1 with err_set()
- * (the controller's message, e.g. on 409 when another machine holds the
- * name). */
+ * interval the controller asks for to *interval_s. -1 with err_set():
+ * the controller's message on a refusal (401: the join token is unknown,
+ * expired or used up; 403: an operator rejected this re-registration),
+ * or, on 202 (the node name has a credential already and this
+ * registration waits for an operator), what changed and the command the
+ * operator runs. The caller retries with back-off in every case. */
 int agent_client_register(struct agent_client *c,
 			  const struct agent_register *reg, char *cred,
 			  size_t cred_size, int *interval_s);

@@ -225,7 +225,10 @@ void h_token_list(struct api_ctx *c);
 void h_token_create(struct api_ctx *c);
 void h_token_delete(struct api_ctx *c);
 void h_token_rotate(struct api_ctx *c);
+void h_token_get(struct api_ctx *c);
 void h_agent_register(struct api_ctx *c);
+void h_host_approve(struct api_ctx *c);
+void h_host_reject(struct api_ctx *c);
 void h_agent_heartbeat(struct api_ctx *c);
 void h_agent_events(struct api_ctx *c);
 void h_pool_rebalance(struct api_ctx *c);
@@ -238,6 +241,26 @@ void h_host_resume(struct api_ctx *c);
 int api_bootstrap_admin(struct ctrl *ctrl);
 
 /* Helpers shared between modules. */
+/* An agent's reported inventory ($.inventory of a registration or a
+ * heartbeat): the integer fields in the order of enum enrol_inv
+ * (controller/enrol.h), the strings pointing into c->json. */
+struct api_inventory {
+	int64_t n[5];
+	const char *cpu_model, *virt_type, *libvirt_version;
+};
+/* Read and bound $.inventory into inv: 0, or -1 with a 400 naming the
+ * field ("inventory.vcpus") and its limit (enrol_inv_max). */
+int api_inventory_read(struct api_ctx *c, struct api_inventory *inv);
+/* Record inv as what node (an existing host) reports, in the request's
+ * transaction. Its vCPUs and memory are trusted (the columns the
+ * scheduler reads) unless they jump against the host's registered
+ * figures (enrol_jump()): then the host is flagged (inventory_flag, a
+ * log line and the audit event host.inventory.jump) and keeps those
+ * figures until an operator approves. reset: inv becomes the registered
+ * figures (a first or approved registration). 0, or -1 with a 500. */
+int api_inventory_apply(struct api_ctx *c, const char *node,
+			const struct api_inventory *inv, bool reset);
+
 /* The columns api_vm_json() reads, in order. */
 #define API_VM_COLS                                                        \
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \

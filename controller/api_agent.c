@@ -1,4 +1,4 @@
-/* The agents' side of the API: registration with a join token, the
+/* The agents' side of the API once a node has joined (api_join.c): the
  * heartbeat / long-poll that hands each node its desired state, and
  * domain events. What a heartbeat's domains settle (migrations, a VM on
  * two nodes, orphans) is report.c's; marking silent nodes down is a
@@ -17,202 +17,6 @@
 #include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
-
-static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
-				       "disk_gib", "disk_free_gib", "cpu_model",
-				       "virt_type", "libvirt_version", NULL};
-
-struct inventory {
-	int64_t n[5];
-	const char *cpu_model, *virt_type, *libvirt_version;
-};
-
-static int inventory_read(struct api_ctx *c, struct inventory *inv)
-{
-	const cJSON *o;
-	const char *path = "$.inventory";
-
-	if (json_get_object(c->json, "$", "inventory", true, &o) < 0 ||
-	    json_check_keys(o, path, inv_keys) < 0)
-		goto bad;
-	for (int i = 0; i < 5; i++)
-		if (json_get_int(o, path, inv_keys[i], true, 0,
-				 INT64_C(1) << 40, 0, &inv->n[i]) < 0)
-			goto bad;
-	if (json_get_string(o, path, "cpu_model", true, NULL,
-			    &inv->cpu_model) < 0 ||
-	    json_get_string(o, path, "virt_type", true, NULL,
-			    &inv->virt_type) < 0 ||
-	    json_get_string(o, path, "libvirt_version", true, NULL,
-			    &inv->libvirt_version) < 0)
-		goto bad;
-	if (strlen(inv->cpu_model) > 128 || strlen(inv->virt_type) > 16 ||
-	    strlen(inv->libvirt_version) > 32) {
-		err_set("$.inventory: a string field is too long");
-		goto bad;
-	}
-	return 0;
-bad:
-	api_err_field(c, "inventory");
-	return -1;
-}
-
-static int inventory_store(struct api_ctx *c, const char *node,
-			   const struct inventory *inv)
-{
-	sqlite3_stmt *s = api_stmt(c, "UPDATE hosts SET vcpus = ?, mem_mib = ?, "
-				  "mem_free_mib = ?, disk_gib = ?, "
-				  "disk_free_gib = ?, cpu_model = ?, "
-				  "virt_type = ?, libvirt_version = ? "
-				  "WHERE name = ?");
-
-	if (s == NULL)
-		return -1;
-	store_bind_int64s(s, 1, inv->n, 5);
-	store_bind_texts(s, 6, (const char *const[]){inv->cpu_model,
-			 inv->virt_type, inv->libvirt_version}, 3);
-	store_bind_text(s, 9, node);
-	return api_step_done(c, s, "recording the inventory");
-}
-
-void h_agent_register(struct api_ctx *c)
-{
-	/* "migrations" (the agent's migration journal) is accepted and not
-	 * read yet */
-	static const char *const keys[] = {"join_token", "node", "pool",
-					   "migration_uri", "inventory",
-					   "machine_id", "migrations", NULL};
-	char hash[AUTH_HASH_LEN + 1], cred[AUTH_TOKEN_LEN + 1];
-	char chash[AUTH_HASH_LEN + 1], id[37];
-	const char *join, *node, *pool, *uri, *machine;
-	struct inventory inv;
-	sqlite3_stmt *s;
-	cJSON *o;
-	int rc;
-
-	if (api_body_object(c, keys) < 0 ||
-	    api_get_str(c, "join_token", true, NULL, &join) < 0 ||
-	    api_get_name(c, "node", "node", true, &node) < 0 ||
-	    api_get_name(c, "pool", "pool", true, &pool) < 0 ||
-	    api_get_str(c, "migration_uri", true, NULL, &uri) < 0 ||
-	    api_get_str(c, "machine_id", false, "", &machine) < 0 ||
-	    inventory_read(c, &inv) < 0)
-		return;
-	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", node);
-	if (strlen(machine) > 64) {
-		api_err(c, 400, "invalid_field", "machine_id",
-			"$.machine_id: at most 64 characters");
-		return;
-	}
-	if (strlen(uri) > 1024) {
-		api_err(c, 400, "invalid_field", "migration_uri",
-			"$.migration_uri: at most 1024 characters");
-		return;
-	}
-	if (strlen(join) > 256 ||
-	    auth_sha256_hex(join, strlen(join), hash) < 0) {
-		api_err(c, 401, "unauthenticated", "join_token",
-			"the join token is not valid (unknown, revoked or "
-			"expired): create one with 'finctl token create "
-			"--role join'");
-		return;
-	}
-	rc = api_find(c, "SELECT id FROM tokens WHERE hash = ? AND role = "
-		      "'join' AND (expires_ms IS NULL OR expires_ms > "
-		      "CAST((julianday('now') - 2440587.5) * 86400000 AS "
-		      "INTEGER))", hash, &s, "looking up the join token");
-	if (rc < 0)
-		return;
-	if (rc > 0) {
-		snprintf(c->who.token_id, sizeof(c->who.token_id), "%s",
-			 store_col_text(s, 0));
-		sqlite3_reset(s);
-	}
-	if (rc == 0) {
-		api_err(c, 401, "unauthenticated", "join_token",
-			"the join token is not valid (unknown, revoked or "
-			"expired): create one with 'finctl token create "
-			"--role join'");
-		return;
-	}
-	c->who.role = ROLE_JOIN;
-	if (api_begin(c) < 0)
-		return;
-	rc = res_exists(c, &res_pools, pool);
-	if (rc < 0)
-		return;
-	if (rc == 0) {
-		api_err(c, 404, "not_found", "pool", "$.pool: pool '%s' "
-			"does not exist: create it with 'finctl pool create "
-			"%s' or set the agent's 'pool'", pool, pool);
-		return;
-	}
-	/* One identity per machine: while a host's credential is valid,
-	 * its name is not given to an agent on another machine (it would
-	 * receive the host's desired state and run its VMs twice). */
-	s = api_stmt(c, "SELECT machine_id FROM hosts WHERE name = ?1 AND "
-		    "machine_id != '' AND machine_id != ?2 AND EXISTS (SELECT 1 "
-		    "FROM tokens WHERE role = 'agent' AND node = hosts.name)");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, node);
-	store_bind_text(s, 2, machine);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW && machine[0]) {
-		api_err(c, 409, "conflict", "node", "node '%s' is registered "
-			"from another machine and its credential is valid: "
-			"give this agent a node_name of its own, or, if this "
-			"machine replaces that node, revoke its credential "
-			"first (finctl token list; finctl token delete ID)",
-			node);
-		return;
-	}
-	s = api_stmt(c, "INSERT INTO hosts(name, pool, state, migration_uri, "
-		    "last_seen_ms, registered_ms, machine_id) VALUES (?1, ?2, "
-		    "'up', ?3, ?4, ?4, ?5) ON CONFLICT(name) DO UPDATE SET pool "
-		    "= CASE WHEN (SELECT count(*) FROM vms WHERE host = ?1) = 0 "
-		    "THEN ?2 ELSE pool END, migration_uri = ?3, state = 'up', "
-		    "last_seen_ms = ?4, machine_id = CASE WHEN ?5 = '' THEN "
-		    "machine_id ELSE ?5 END");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, node);
-	store_bind_text(s, 2, pool);
-	store_bind_text(s, 3, uri);
-	sqlite3_bind_int64(s, 4, time_wall_ms());
-	store_bind_text(s, 5, machine);
-	if (api_step_done(c, s, "recording the host") < 0 ||
-	    inventory_store(c, node, &inv) < 0)
-		return;
-	/* a new credential replaces any earlier one of this node */
-	s = api_stmt(c, "DELETE FROM tokens WHERE role = 'agent' AND node = ?");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, node);
-	if (api_step_done(c, s, "revoking the old credential") < 0)
-		return;
-	if (auth_token_new(cred, chash) < 0 || uuid_generate_v4(id) < 0) {
-		api_err_internal(c, "making a credential");
-		return;
-	}
-	s = api_stmt(c, "INSERT INTO tokens(id, hash, role, node, description, "
-		    "created_ms) VALUES (?, ?, 'agent', ?, 'agent credential', ?)");
-	if (s == NULL)
-		return;
-	store_bind_text(s, 1, id);
-	store_bind_text(s, 2, chash);
-	store_bind_text(s, 3, node);
-	sqlite3_bind_int64(s, 4, time_wall_ms());
-	if (api_step_done(c, s, "recording the credential") < 0)
-		return;
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "node", node);
-	cJSON_AddStringToObject(o, "credential", cred);
-	cJSON_AddNumberToObject(o, "heartbeat_interval_s",
-				(double)c->ctrl->cfg.heartbeat_interval_s);
-	api_ok(c, 201, o);
-}
 
 /* libvirt's domain state -> the VM state the API shows */
 static const char *vm_state_of(const char *dom)
@@ -765,7 +569,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	const char *node = c->m->params[0], *status, *reason, *wq;
 	const cJSON *domains, *tasks, *foreign, *vm_errors;
 	int64_t seen, gen, wait_s = 0;
-	struct inventory inv;
+	struct api_inventory inv;
 	sqlite3_stmt *s;
 	bool was_down, was_degraded;
 	int rc;
@@ -782,7 +586,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	    api_get_int(c, "generation_seen", true, 0, INT64_MAX, 0, &seen) < 0 ||
 	    api_get_str(c, "status", true, NULL, &status) < 0 ||
 	    api_get_str(c, "degraded_reason", false, "", &reason) < 0 ||
-	    inventory_read(c, &inv) < 0)
+	    api_inventory_read(c, &inv) < 0)
 		return;
 	if (json_get_array(c->json, "$", "domains", true, &domains) < 0) {
 		api_err_field(c, "domains");
@@ -836,7 +640,8 @@ void h_agent_heartbeat(struct api_ctx *c)
 	if (api_step_done(c, s, "recording the heartbeat") < 0)
 		return;
 	/* a degraded agent reports zeros: keep the last good inventory */
-	if (strcmp(status, "ok") == 0 && inventory_store(c, node, &inv) < 0)
+	if (strcmp(status, "ok") == 0 &&
+	    api_inventory_apply(c, node, &inv, false) < 0)
 		return;
 	if (was_down) {
 		char target[96];

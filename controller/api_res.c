@@ -515,21 +515,29 @@ void h_flavor_create(struct api_ctx *c)
 
 /* ----------------------------------------------------------------- tokens */
 
+/* The most registrations one join token may be made for. */
+#define TOKEN_USES_MAX 10000
+
 /* The body's "ttl_s" (seconds; 0: never, only when token_ttl_max is 0),
  * or token_ttl_default (also without a body), as the expiry: 0 with
  * *expires_ms set (ms since the epoch, -1: never), or -1 with a 400
- * answer. */
-static int token_expiry(struct api_ctx *c, int64_t now_ms,
+ * answer. A join token (join) always expires: join_token_ttl, at most
+ * join_token_ttl_max. */
+static int token_expiry(struct api_ctx *c, bool join, int64_t now_ms,
 			int64_t *expires_ms)
 {
 	const struct ctrl_config *cfg = &c->ctrl->cfg;
 	int64_t max = cfg->token_ttl_max_s ? cfg->token_ttl_max_s
 					   : 100LL * 365 * 86400;
+	int64_t min = cfg->token_ttl_max_s ? 1 : 0;
 	int64_t ttl = cfg->token_ttl_default_s;
 
-	if (c->json && api_get_int(c, "ttl_s", false,
-				   cfg->token_ttl_max_s ? 1 : 0, max, ttl,
-				   &ttl) < 0)
+	if (join) {
+		min = 1;
+		max = cfg->join_token_ttl_max_s;
+		ttl = cfg->join_token_ttl_s;
+	}
+	if (c->json && api_get_int(c, "ttl_s", false, min, max, ttl, &ttl) < 0)
 		return -1;
 	*expires_ms = ttl == 0 ? -1 : now_ms + ttl * 1000;
 	return 0;
@@ -547,14 +555,14 @@ static void bind_expiry(sqlite3_stmt *s, int i, int64_t expires_ms)
 void h_token_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"role", "tenant", "description",
-					   "ttl_s", NULL};
+					   "ttl_s", "uses", NULL};
 	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1], id[37];
 	const char *role, *tenant, *desc;
-	int64_t now = time_wall_ms(), expires;
+	int64_t now = time_wall_ms(), expires, uses;
 	enum auth_role r;
 	sqlite3_stmt *s;
 
-	if (api_body_object(c, keys) < 0 || token_expiry(c, now, &expires) < 0 ||
+	if (api_body_object(c, keys) < 0 ||
 	    api_get_str(c, "role", true, NULL, &role) < 0 ||
 	    api_get_name(c, "tenant", "tenant", false, &tenant) < 0 ||
 	    api_get_str(c, "description", false, "", &desc) < 0)
@@ -567,6 +575,15 @@ void h_token_create(struct api_ctx *c)
 			"issued at registration)", role);
 		return;
 	}
+	/* a join token registers this many nodes, then stops working */
+	if (r != ROLE_JOIN && patch_given(c, "uses")) {
+		api_err(c, 400, "invalid_field", "uses", "$.uses: only a join "
+			"token has a number of uses");
+		return;
+	}
+	if (token_expiry(c, r == ROLE_JOIN, now, &expires) < 0 ||
+	    api_get_int(c, "uses", false, 1, TOKEN_USES_MAX, 1, &uses) < 0)
+		return;
 	if ((r == ROLE_TENANT) != (tenant != NULL)) {
 		api_err(c, 400, "invalid_field", "tenant",
 			r == ROLE_TENANT ? "$.tenant: a tenant token needs "
@@ -590,7 +607,7 @@ void h_token_create(struct api_ctx *c)
 	}
 	res_target(c, &res_tokens, id);
 	s = api_stmt(c, "INSERT INTO tokens(id, hash, role, tenant, description, "
-		    "created_ms, expires_ms) VALUES (?,?,?,?,?,?,?)");
+		    "created_ms, expires_ms, uses_left) VALUES (?,?,?,?,?,?,?,?)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, id);
@@ -600,6 +617,10 @@ void h_token_create(struct api_ctx *c)
 	store_bind_text(s, 5, desc);
 	sqlite3_bind_int64(s, 6, now);
 	bind_expiry(s, 7, expires);
+	if (r == ROLE_JOIN)
+		sqlite3_bind_int64(s, 8, uses);
+	else
+		sqlite3_bind_null(s, 8);
 	if (api_step_write(c, s, "creating the token") < 0)
 		return;
 	res_created(c, &res_tokens, id);
@@ -628,11 +649,21 @@ void h_token_rotate(struct api_ctx *c)
 	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
 	int64_t expires;
 	sqlite3_stmt *s;
+	bool join;
+	int rc;
 
 	res_target(c, &res_tokens, id);
-	if ((c->json && api_body_object(c, keys) < 0) ||
-	    token_expiry(c, time_wall_ms(), &expires) < 0 || api_begin(c) < 0 ||
+	if ((c->json && api_body_object(c, keys) < 0) || api_begin(c) < 0 ||
 	    res_must_exist(c, &res_tokens, id, NULL) < 0)
+		return;
+	rc = api_find(c, "SELECT role = 'join' FROM tokens WHERE id = ?", id,
+		      &s, "reading the token");
+	if (rc <= 0)
+		return;
+	join = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	/* a join token keeps its uses left */
+	if (token_expiry(c, join, time_wall_ms(), &expires) < 0)
 		return;
 	if (auth_token_new(token, hash) < 0) {
 		api_err_internal(c, "rotating a token");

@@ -8,7 +8,8 @@ const char *const ctrl_config_keys[] = {
 	"orphan_grace", "max_body", "tls_cert", "tls_key", "log_level",
 	"max_connections", "per_ip_connections", "request_timeout",
 	"http_threads", "agent_listen_port", "token_ttl_default",
-	"token_ttl_max", "auth_fail_limit", NULL,
+	"token_ttl_max", "auth_fail_limit", "join_token_ttl",
+	"join_token_ttl_max", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -37,6 +38,9 @@ static const struct int_key int_keys[] = {
 	INT_KEY("token_ttl_max", 0, 100LL * 365 * 86400, 365 * 86400,
 		token_ttl_max_s),
 	INT_KEY("auth_fail_limit", 1, 1000000, 20, auth_fail_limit),
+	INT_KEY("join_token_ttl", 1, 365 * 86400, 3600, join_token_ttl_s),
+	INT_KEY("join_token_ttl_max", 1, 365 * 86400, 7 * 86400,
+		join_token_ttl_max_s),
 };
 
 static int get_path(const struct config *cfg, const char *key,
@@ -100,6 +104,10 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 				  "and token_ttl_max (%" PRId64 " s); 0 (never) "
 				  "only with token_ttl_max = 0",
 				  out->token_ttl_max_s);
+	if (out->join_token_ttl_s > out->join_token_ttl_max_s)
+		return config_err(cfg, "join_token_ttl", "must be at most "
+				  "join_token_ttl_max (%" PRId64 " s)",
+				  out->join_token_ttl_max_s);
 	if ((out->tls_cert[0] == '\0') != (out->tls_key[0] == '\0')) {
 		const char *k = out->tls_cert[0] ? "tls_cert" : "tls_key";
 

@@ -9,7 +9,8 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/anchor.c \
 	controller/series.c controller/route.c controller/config.c \
 	controller/api.c controller/api_res.c controller/api_vm.c controller/vmref.c controller/idem.c \
-	controller/api_agent.c controller/place.c controller/rebalance.c \
+	controller/api_agent.c controller/api_join.c controller/enrol.c \
+	controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
 	controller/task.c controller/domname.c controller/report.c \
@@ -46,3 +47,4 @@ $(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/uni
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_authlimit,tests/unit/test_ctrl_authlimit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_vmref,tests/unit/test_ctrl_vmref.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_enrol,tests/unit/test_ctrl_enrol.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

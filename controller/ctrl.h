@@ -59,6 +59,8 @@ struct ctrl_config {
 	int64_t token_ttl_default_s; /* a new token's lifetime; 0: never */
 	int64_t token_ttl_max_s;     /* the longest one; 0: no maximum */
 	int64_t auth_fail_limit;     /* failures a minute per address */
+	int64_t join_token_ttl_s;     /* a new join token's lifetime */
+	int64_t join_token_ttl_max_s; /* the longest one a create may ask */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	enum log_level log_level;

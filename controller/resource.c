@@ -89,6 +89,40 @@ const struct res_kind res_pools = {
 
 /* ------------------------------------------------------------------ hosts */
 
+/* Host name's registration into o: "registration" (registered, or the
+ * state of its request: pending, approved, rejected) and
+ * "registration_request" (null, or what the request says). -1 with
+ * err_set() when it cannot be read. */
+static int host_registration(struct store *st, const char *name, cJSON *o)
+{
+	sqlite3_stmt *s;
+	cJSON *r;
+	int rc = store_find(st, "SELECT state, machine_id, migration_uri, "
+			    "pool, changes, attempts, requested_ms, decided_ms "
+			    "FROM host_requests WHERE host = ?", name, &s,
+			    "reading the host's registration request");
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		cJSON_AddStringToObject(o, "registration", "registered");
+		cJSON_AddNullToObject(o, "registration_request");
+		return 0;
+	}
+	cJSON_AddStringToObject(o, "registration", store_col_text(s, 0));
+	r = cJSON_AddObjectToObject(o, "registration_request");
+	cJSON_AddStringToObject(r, "machine_id", store_col_text(s, 1));
+	cJSON_AddStringToObject(r, "migration_uri", store_col_text(s, 2));
+	cJSON_AddStringToObject(r, "pool", store_col_text(s, 3));
+	cJSON_AddStringToObject(r, "changes", store_col_text(s, 4));
+	cJSON_AddNumberToObject(r, "attempts", (double)sqlite3_column_int64(s, 5));
+	cJSON_AddNumberToObject(r, "requested_ms",
+				(double)sqlite3_column_int64(s, 6));
+	add_opt_int(r, "decided_ms", s, 7);
+	sqlite3_reset(s);
+	return 0;
+}
+
 static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
@@ -123,6 +157,19 @@ static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddNumberToObject(a, "vcpus", sqlite3_column_double(s, 21));
 	cJSON_AddNumberToObject(a, "mem_mib", sqlite3_column_double(s, 22));
 	cJSON_AddNumberToObject(a, "disk_gib", sqlite3_column_double(s, 23));
+	/* what the node last reported, and why its vcpus and mem_mib
+	 * above are the registered figures instead (enrol.h) */
+	a = cJSON_AddObjectToObject(o, "reported");
+	cJSON_AddNumberToObject(a, "vcpus", (double)sqlite3_column_int64(s, 25));
+	cJSON_AddNumberToObject(a, "mem_mib", (double)sqlite3_column_int64(s, 26));
+	if (sqlite3_column_text(s, 24) && *sqlite3_column_text(s, 24))
+		cJSON_AddStringToObject(o, "inventory_flag", store_col_text(s, 24));
+	else
+		cJSON_AddNullToObject(o, "inventory_flag");
+	if (host_registration(st, store_col_text(s, 0), o) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
 	/* fincloud domains it runs with no VM behind them (report.h); an
 	 * unreadable list shows empty rather than failing the host */
 	a = report_orphans_json(st, store_col_text(s, 0));
@@ -147,7 +194,8 @@ const struct res_kind res_hosts = {
 		"r.virt_type, r.libvirt_version, r.cost, r.availability, "
 		"r.generation, r.generation_seen, r.last_seen_ms, "
 		HOST_HOLDS("1") ", " HOST_HOLDS("vcpus") ", "
-		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib"),
+		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib") ", "
+		"r.inventory_flag, r.reported_vcpus, r.reported_mem_mib",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),
@@ -324,6 +372,8 @@ static cJSON *token_json(struct store *st, sqlite3_stmt *s)
 				(double)sqlite3_column_int64(s, 5));
 	add_opt(o, "expires_ms", s, 6);
 	add_opt(o, "last_used_ms", s, 7);
+	/* a join token's registrations left; null for the other roles */
+	add_opt_int(o, "uses_left", s, 8);
 	return o;
 }
 
@@ -331,7 +381,7 @@ const struct res_kind res_tokens = {
 	.noun = "token",
 	RES_SQL("tokens", "id",
 		"id, role, tenant, node, description, created_ms, expires_ms, "
-		"last_used_ms", "NULL", ""),
+		"last_used_ms, uses_left", "NULL", ""),
 	.to_json = token_json,
 	.hint = ": list tokens with 'finctl token list'",
 };
@@ -618,6 +668,11 @@ void h_flavor_delete(struct api_ctx *c)
 void h_token_list(struct api_ctx *c)
 {
 	res_list(c, &res_tokens);
+}
+
+void h_token_get(struct api_ctx *c)
+{
+	res_get(c, &res_tokens);
 }
 
 void h_audit_list(struct api_ctx *c)

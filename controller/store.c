@@ -251,6 +251,34 @@ static const char *const migrations[] = {
 	 * minute, docs/controller.md) */
 	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
 	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
+
+	/* 10: agents' credentials (controller/enrol.h). A join token's
+	 * registrations left (NULL for the other roles); join tokens made
+	 * before it get one use and expire within the hour. A host's first
+	 * registered (or last approved) vCPUs and memory, what it last
+	 * reported, and why that is not trusted ('' when it is); the
+	 * scheduler reads vcpus and mem_mib, the trusted figures. A
+	 * re-registration of a known node waits in host_requests for an
+	 * operator's approval (state pending, then approved or rejected). */
+	"ALTER TABLE tokens ADD COLUMN uses_left INTEGER;"
+	"UPDATE tokens SET uses_left = 1, expires_ms = min(coalesce(expires_ms,"
+	" 9e18), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+	" + 3600000) WHERE role = 'join';"
+	"ALTER TABLE hosts ADD COLUMN base_vcpus INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN base_mem_mib INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN reported_vcpus INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN reported_mem_mib INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE hosts ADD COLUMN inventory_flag TEXT NOT NULL DEFAULT '';"
+	"UPDATE hosts SET base_vcpus = vcpus, base_mem_mib = mem_mib,"
+	" reported_vcpus = vcpus, reported_mem_mib = mem_mib;"
+	"CREATE TABLE host_requests("
+	" host TEXT PRIMARY KEY REFERENCES hosts(name) ON DELETE CASCADE,"
+	" state TEXT NOT NULL CHECK(state IN ('pending','approved','rejected')),"
+	" machine_id TEXT NOT NULL, migration_uri TEXT NOT NULL,"
+	" pool TEXT NOT NULL, changes TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL, requested_ms INTEGER NOT NULL,"
+	" decided_ms INTEGER) WITHOUT ROWID;",
 };
 
 int store_schema_version(void)

@@ -98,6 +98,7 @@ int finctl_token_create(struct finctl_ctx *x)
 	cJSON *b = finctl_body(x, FINCTL_KEYS("role", "tenant", "description"));
 
 	finctl_add_num(b, "ttl_s", finctl_opt(x, "ttl"));
+	finctl_add_num(b, "uses", finctl_opt(x, "uses"));
 	return finctl_show_as(x, "POST", "/v1/tokens", b, print_token);
 }
 

@@ -30,6 +30,7 @@ static const struct finctl_col host_cols[] = {
 	{"MAINT", "maintenance"}, {"VCPUS", "vcpus"}, {"MEM_MIB", "mem_mib"},
 	{"DISK_GIB", "disk_gib"}, {"VMS", "vm_count"},
 	{"ALLOC_VCPUS", "allocated.vcpus"}, {"ALLOC_MEM", "allocated.mem_mib"},
+	{"REGISTRATION", "registration"},
 };
 
 static const struct finctl_col tenant_cols[] = {
@@ -70,7 +71,7 @@ static const struct finctl_col audit_cols[] = {
 static const struct finctl_col token_cols[] = {
 	{"ID", "id"}, {"ROLE", "role"}, {"TENANT", "tenant"}, {"NODE", "node"},
 	{"DESCRIPTION", "description"}, {"EXPIRES", "expires_ms"},
-	{"LAST USED", "last_used_ms"},
+	{"LAST USED", "last_used_ms"}, {"USES LEFT", "uses_left"},
 };
 
 const struct finctl_cmd finctl_commands[] = {
@@ -111,6 +112,13 @@ const struct finctl_cmd finctl_commands[] = {
 	{"host", "resume", finctl_cmd_show, 1, "", "NAME",
 	 "take a host out of maintenance (after a drain)",
 	 .path = "/v1/hosts/%s/resume", .method = "POST"},
+	{"host", "approve", finctl_cmd_show, 1, "", "NAME",
+	 "let a known node register again (a new credential), and trust "
+	 "the inventory it reports when that jumped",
+	 .path = "/v1/hosts/%s/approve", .method = "POST"},
+	{"host", "reject", finctl_cmd_show, 1, "", "NAME",
+	 "refuse a known node's pending re-registration",
+	 .path = "/v1/hosts/%s/reject", .method = "POST"},
 
 	{"rebalance", "plan", finctl_rebalance_plan, 0,
 	 "pool!=,policy=spread|pack,max-moves=int,min-gain=num",
@@ -226,12 +234,16 @@ const struct finctl_cmd finctl_commands[] = {
 
 	{"token", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
 	 "list tokens (no secrets)", .path = "/v1/tokens", COLS(token_cols)},
+	{"token", "show", finctl_cmd_show, 1, "", "ID",
+	 "show one token (no secret; a join token's uses left)",
+	 .path = "/v1/tokens/%s"},
 	{"token", "create", finctl_token_create, 0,
 	 "role!=admin|operator|tenant|viewer|join,tenant=,description=,"
-	 "ttl=count",
+	 "ttl=count,uses=count",
 	 "--role admin|operator|tenant|viewer|join [--tenant T] "
-	 "[--description D] [--ttl S]",
-	 "create a token; prints the secret once"},
+	 "[--description D] [--ttl S] [--uses N]",
+	 "create a token; prints the secret once (a join token registers "
+	 "--uses nodes, default 1, within --ttl)"},
 	{"token", "delete", finctl_cmd_delete, 1, "", "ID",
 	 "revoke a token", .path = "/v1/tokens/%s"},
 	{"token", "rotate", finctl_token_rotate, 1, "ttl=count", "ID [--ttl S]",

@@ -57,7 +57,7 @@ echo "== fincloud-controller benchmark (loopback, $(nproc) CPUs, wrk ${secs}s ru
 
 # --- 1 + 2: GET and POST rates ---------------------------------------------
 start_ctl rates
-JOIN=$(post /v1/tokens '{"role":"join"}' | jq -r .token)
+JOIN=$(post /v1/tokens '{"role":"join","uses":10000}' | jq -r .token)
 register_many 50 h 512 1048576 100000
 post /v1/flavors '{"name":"s","vcpus":1,"mem_mib":256,"disk_gib":1}' >/dev/null
 post /v1/tenants '{"name":"bench"}' >/dev/null
@@ -77,7 +77,7 @@ stop_ctl
 run_s=skipped burst_s=skipped
 if [ -x "$bin/fincloud-agent" ] && [ "${FC_BENCH_NO_AGENTS:-0}" != 1 ]; then
 	start_ctl fleet
-	JOIN=$(post /v1/tokens '{"role":"join"}' | jq -r .token)
+	JOIN=$(post /v1/tokens '{"role":"join","uses":10000}' | jq -r .token)
 	printf '%s\n' "$JOIN" >"$work/join.token"
 	for i in $(seq 1 50); do
 		d=$work/fleet/n$i
@@ -118,7 +118,7 @@ fi
 
 # --- 4: RSS with 10,000 VMs on 1,000 hosts ----------------------------------
 start_ctl scale
-JOIN=$(post /v1/tokens '{"role":"join"}' | jq -r .token)
+JOIN=$(post /v1/tokens '{"role":"join","uses":10000}' | jq -r .token)
 register_many 1000 h 64 262144 10000
 post /v1/flavors '{"name":"s","vcpus":1,"mem_mib":256,"disk_gib":1}' >/dev/null
 post /v1/tenants '{"name":"scale"}' >/dev/null

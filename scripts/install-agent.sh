@@ -5,7 +5,7 @@
 #   install-agent.sh --uninstall [--root DIR]
 #
 #   --controller URL      the controller, e.g. https://ctl.example:8740
-#   --join-token TOKEN    a join token (finctl token create --role join);
+#   --join-token TOKEN    a join token (finctl token create --role join [--uses N]);
 #                         "-" reads it from standard input, so it stays
 #                         out of the process list
 #   --pool P              the pool the node joins (default: default)
@@ -316,7 +316,7 @@ done
 if [ -s "$credential_file" ]; then
 	say "node '$node' is registered with $controller (pool '$pool')"
 else
-	die "node '$node' did not register within 30 s: check 'journalctl -u fincloud-agent' and the controller's log"
+	die "node '$node' did not register within 30 s: a node name that is registered already waits for an operator's 'finctl host approve $node' on the controller, a used-up or expired join token needs a new one ('finctl token create --role join'); check 'journalctl -u fincloud-agent' and the controller's log"
 fi
 if ! systemd_runs; then
 	say "start the agent with your service manager: $bin_path --config $conf"

@@ -593,9 +593,9 @@ finctl_admin() {
 		"$bin/finctl" "$@"
 }
 
-join_token() {
+join_token() { # uses: one registration per node
 	local out tok
-	out=$(finctl_admin -o json token create --role join) ||
+	out=$(finctl_admin -o json token create --role join --uses "$1") ||
 		die "finctl token create --role join failed: $out"
 	tok=$(printf '%s' "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("token") or d.get("secret") or "")')
 	[ -n "$tok" ] || die "finctl token create printed no token: $out"
@@ -770,7 +770,7 @@ up_fincloud() { # n
 		finctl_admin pool create "$pool" >/dev/null || die "finctl pool create $pool failed"
 		say "pool '$pool' created for the agents to join"
 	fi
-	tok=$(join_token)
+	tok=$(join_token "$n")
 	for i in $(seq 1 "$n"); do
 		agent_install "$i" "$tok"
 		if [ "$local_mode" -eq 1 ]; then

@@ -21,6 +21,11 @@ bash "$FC_TOP/scripts/install-agent.sh" --uninstall --root "$nd/root" >/dev/null
 mkdir -p "$E2E_DIR/units" "$E2E_DIR/prefix"
 tok=$(e2e_finctl -o json token create --role join | e2e_json "d.get('token') or d.get('secret')")
 [ -n "$tok" ] || e2e_fail "finctl token create --role join"
+# node1 is registered already (by the testbed's agent): its name registers
+# again only with an operator's approval, or once the operator revoked
+# its credential, as one does who reinstalls a node
+cred=$(e2e_finctl -o json token list | e2e_json "[t['id'] for t in d if t['role'] == 'agent' and t['node'] == 'node1'][0]")
+e2e_finctl token delete "$cred" >/dev/null || e2e_fail "finctl token delete (node1's credential)"
 
 # in_node CMD...: a shell command in node 1 with a private /etc/systemd/system
 in_node() {

@@ -11,7 +11,7 @@ host_state() { fc -o json host show "$1" 2>/dev/null | jq -r .state; } # NODE
 # the controller does not start.
 one_node() {
 	ctrl_start --heartbeat-timeout 4 --heartbeat-interval 1 || { nok "controller starts"; return 1; }
-	JOIN=$(fc token create --role join --description "$1" 2>/dev/null)
+	JOIN=$(fc token create --role join --uses 1000 --description "$1" 2>/dev/null)
 	sim_agent "$1" 8 16384 200
 	check "the agent registers and its host is up" \
 		wait_for 20 eval "[ \"\$(host_state '$1')\" = up ]"

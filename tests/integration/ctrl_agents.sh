@@ -11,7 +11,7 @@
 
 ctrl_start --heartbeat-timeout 4 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
 fc() { "$finctl" "$@"; }
-JOIN=$(fc token create --role join --description sim 2>/dev/null)
+JOIN=$(fc token create --role join --uses 1000 --description sim 2>/dev/null)
 check "finctl token create prints the join token alone" eval '[[ $JOIN =~ ^fc_[0-9a-f]{64}$ ]]'
 sim_agent s1 8 16384 200
 sim_agent s2 8 16384 200

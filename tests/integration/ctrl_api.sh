@@ -46,7 +46,7 @@ api POST /v1/tenants '{"name":"pay","isolation":"dedicated","compliance_class":"
 check "dedicated PCI tenant created" is 201
 api POST /v1/groups '{"name":"pay-ha","tenant":"pay","policy":"anti-affinity","availability":0.9999}'
 check "anti-affinity group created" is 201
-api POST /v1/tokens '{"role":"join","description":"test nodes"}'
+api POST /v1/tokens '{"role":"join","description":"test nodes","uses":1000}'
 check "join token created" is 201
 JOIN=$(jv .token)
 api POST /v1/tokens '{"role":"viewer"}'
@@ -181,8 +181,17 @@ check "agent credential of n1 cannot heartbeat as n2 (403)" is 403
 check "agent n2 heartbeats with its own credential" test "$status_n2" = 200
 old=${CRED[n1]}
 register_fake n1 8 16384 100
+check "re-registering a node with a valid credential waits for an operator (202 pending)" \
+	eval 'is 202 && [ "$(jv .registration)" = pending ] && has "finctl host approve n1"'
+CRED[n1]=$old
+heartbeat n1 0 '[]'
+check "and its credential keeps working meanwhile" is 200
+api POST /v1/hosts/n1/approve
+check "an operator approves it (finctl host approve)" eval 'is 200 && [ "$(jv .registration)" = approved ]'
+register_fake n1 8 16384 100
+check "the next attempt gets a new credential" eval 'is 201 && [ "${CRED[n1]}" != "$old" ]'
 api POST /v1/agents/n1/heartbeat '{}' "$old"
-check "re-registering revokes the old credential (401)" is 401
+check "which revokes the old credential (401)" is 401
 
 # --- bad input -----------------------------------------------------------
 head -c 1100000 /dev/zero | tr '\0' 'a' >"$work/big"

@@ -8,7 +8,7 @@
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI is missing"; exit 77; }
 
 ctrl_start || { nok "controller starts"; exit 1; }
-api POST /v1/tokens '{"role":"join"}'
+api POST /v1/tokens '{"role":"join","uses":1000}'
 JOIN=$(jv .token)
 api POST /v1/pools '{"name":"burst","cpu_ratio":2,"mem_ratio":1,"disk_ratio":1,"policy":"spread"}'
 # 8 hosts of different sizes (vcpus mem_mib disk_gib)

@@ -59,7 +59,7 @@ ctrl_kill
 aport=$(free_port)
 ctrl_start --max-connections 200 --per-ip-connections 100 --request-timeout 60 \
 	--agent-listen-port "$aport" || { nok "controller starts with an agents' port"; exit 1; }
-api POST /v1/tokens '{"role":"join"}'
+api POST /v1/tokens '{"role":"join","uses":1000}'
 JOIN=$(jv .token)
 register_fake n1 8 16384 100
 $py "$flood" idle 127.0.0.1 "$port" 200 30 >"$work/full.out" 2>"$work/full.err" &

@@ -6,7 +6,7 @@
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI is missing"; exit 77; }
 
 ctrl_start || { nok "controller starts"; exit 1; }
-api POST /v1/tokens '{"role":"join"}'
+api POST /v1/tokens '{"role":"join","uses":1000}'
 JOIN=$(jv .token)
 for i in 1 2 3 4; do register_fake "c$i" 256 1048576 10000; done
 api POST /v1/flavors '{"name":"s","vcpus":1,"mem_mib":256,"disk_gib":1}'

@@ -101,7 +101,7 @@ is_err() { # STATUS CODE [FIELD]
 }
 
 # register_fake NODE VCPUS MEM_MIB DISK_GIB [POOL]: register a host with curl
-# acting as its agent; sets CRED[NODE].
+# acting as its agent; sets CRED[NODE] when it is registered (201).
 declare -A CRED
 inventory() { # VCPUS MEM DISK
 	printf '{"vcpus":%d,"mem_mib":%d,"mem_free_mib":%d,"disk_gib":%d,"disk_free_gib":%d,"cpu_model":"sim","virt_type":"test","libvirt_version":"9.0.0"}' \
@@ -110,13 +110,13 @@ inventory() { # VCPUS MEM DISK
 register_fake() {
 	local node=$1
 	api POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"node\":\"$node\",\"pool\":\"${5:-default}\",\"migration_uri\":\"test:///$node\",\"inventory\":$(inventory "$2" "$3" "$4")}" -
-	CRED[$node]=$(jv .credential)
+	if is 201; then CRED[$node]=$(jv .credential); fi
 }
 # fake_nodes NODE...: a join token (into JOIN), then each NODE registered
 # by curl with 8 vCPUs, 16 GiB and 100 GiB, checked to be there
 fake_nodes() {
 	local node
-	api POST /v1/tokens '{"role":"join"}'
+	api POST /v1/tokens '{"role":"join","uses":1000}'
 	JOIN=$(jv .token)
 	for node in "$@"; do register_fake "$node" 8 16384 100; done
 	check "$# fake nodes registered" test "$(db 'SELECT count(*) FROM hosts')" = $#

@@ -74,7 +74,7 @@ api PATCH /v1/pools/nope '{"cpu_ratio":2}'
 check "PATCH of a missing pool is 404" is_err 404 not_found
 
 # --- hosts ---------------------------------------------------------------
-api POST /v1/tokens '{"role":"join"}'
+api POST /v1/tokens '{"role":"join","uses":1000}'
 JOIN=$(jv .token)
 register_fake n1 8 16384 100
 api PATCH /v1/hosts/n1 '{"cost":5}'

@@ -16,7 +16,7 @@
 ctrl_start --heartbeat-timeout 300 --heartbeat-interval 5 || { nok "controller starts"; exit 1; }
 fc() { "$finctl" "$@"; }
 mkvm() { "$finctl" -o json vm create "$@" | jq -r .id; }
-JOIN=$(fc token create --role join --description rebal 2>/dev/null)
+JOIN=$(fc token create --role join --uses 1000 --description rebal 2>/dev/null)
 
 declare -A GEN
 fake_hosts=()

@@ -49,7 +49,7 @@ req 200 "update a tenant" PATCH /v1/tenants/loan '{"quota":{"vms":20}}'
 req 400 "update a tenant with a negative quota" PATCH /v1/tenants/loan '{"quota":{"vms":-1}}'
 req 404 "create a tenant allowed a pool that does not exist" POST /v1/tenants '{"name":"t2","pools":["ghost"]}'
 
-req 201 "create a join token" POST /v1/tokens '{"role":"join","description":"routes"}'
+req 201 "create a join token" POST /v1/tokens '{"role":"join","description":"routes","uses":1000}'
 JOIN=$(jv .token)
 api POST /v1/tokens '{"role":"viewer"}'
 VIEWER=$(jv .token)
@@ -59,6 +59,7 @@ req 404 "create a token of a tenant that does not exist" POST /v1/tokens '{"role
 req 400 "create a token of an unknown role" POST /v1/tokens '{"role":"root"}'
 req 200 "list tokens" GET /v1/tokens
 ADMIN_ID=$(jv '.items[] | select(.role == "admin") | .id')
+req 200 "show a token" GET "/v1/tokens/$ADMIN_ID"
 
 # --- agents --------------------------------------------------------------
 register_fake n1 8 16384 100
@@ -69,6 +70,15 @@ register_fake p2 8 16384 100 prod
 req 401 "register with a wrong join token" POST /v1/agents/register "{\"join_token\":\"fc_nope\",\"node\":\"x1\",\"pool\":\"default\",\"migration_uri\":\"\",\"inventory\":$(inventory 1 1 1)}" -
 req 404 "register in a pool that does not exist" POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"node\":\"x1\",\"pool\":\"ghost\",\"migration_uri\":\"\",\"inventory\":$(inventory 1 1 1)}" -
 req 400 "register without a node name" POST /v1/agents/register "{\"join_token\":\"$JOIN\",\"pool\":\"default\"}" -
+# n1 again from another machine: it waits for an operator, who rejects it,
+# then approves it (the agent never comes back for it: n1 runs on)
+again="{\"join_token\":\"$JOIN\",\"node\":\"n1\",\"pool\":\"default\",\"migration_uri\":\"test:///x\",\"machine_id\":\"other\",\"inventory\":$(inventory 8 16384 100)}"
+req 202 "register a node name that has a valid credential" POST /v1/agents/register "$again" -
+req 200 "reject a host's pending registration" POST /v1/hosts/n1/reject
+req 409 "reject a host with no registration waiting" POST /v1/hosts/n1/reject
+req 403 "register a node whose re-registration was rejected" POST /v1/agents/register "$again" -
+req 200 "approve a host's registration" POST /v1/hosts/n1/approve
+req 409 "approve a host with nothing to approve" POST /v1/hosts/n1/approve
 declare -A DOMS=([n1]="" [n2]="" [p1]="" [p2]="")
 beat() { # NODE: a heartbeat reporting the domains in DOMS[NODE] running
 	heartbeat "$1" 0 "[${DOMS[$1]}]"

@@ -17,7 +17,7 @@ ctrl_start --heartbeat-timeout 60 --heartbeat-interval 5 --orphan-grace 2 ||
 api POST /v1/pools '{"name":"side","cpu_ratio":1,"mem_ratio":1,"disk_ratio":1,"policy":"pack"}'
 api POST /v1/flavors '{"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1}'
 api POST /v1/tenants '{"name":"loan","isolation":"shared","pools":["default"]}'
-api POST /v1/tokens '{"role":"join","description":"settle test"}'
+api POST /v1/tokens '{"role":"join","description":"settle test","uses":1000}'
 JOIN=$(jv .token)
 register_fake n1 8 16384 100
 register_fake n2 8 16384 100

@@ -9,7 +9,7 @@
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 
 ctrl_start || { nok "controller starts"; exit 1; }
-api POST /v1/tokens '{"role":"join"}'
+api POST /v1/tokens '{"role":"join","uses":1000}'
 JOIN=$(jv .token)
 register_fake n1 64 262144 1000
 heartbeat n1 0 '[]' >/dev/null

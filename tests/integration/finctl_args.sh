@@ -134,7 +134,7 @@ check "fincloud-agent --version prints VERSION" \
 	test "$("$agent" --version)" = "fincloud-agent $(cat "$FC_TOP/VERSION")"
 
 # --- a drain in the background: its progress is JSON in task show
-JOIN=$(fc token create --role join 2>/dev/null)
+JOIN=$(fc token create --role join --uses 1000 2>/dev/null)
 register_fake h1 16 32768 500
 register_fake h2 16 32768 500
 vm=$(fc -o json vm create --tenant loan --flavor small --name web-1 | jq -r .id)

@@ -10,7 +10,7 @@
 
 ctrl_start || { nok "controller starts"; exit 1; }
 fc() { "$finctl" "$@"; }
-api POST /v1/tokens '{"role":"join"}'
+api POST /v1/tokens '{"role":"join","uses":1000}'
 JOIN=$(jv .token)
 register_fake n1 64 262144 1000
 heartbeat n1 0 '[]' >/dev/null

@@ -91,7 +91,7 @@ def register(url, admin, count):
         r = conn.getresponse()
         return json.loads(r.read() or b"null")
 
-    tok = post("/v1/tokens", {"role": "join"}, admin)["token"]
+    tok = post("/v1/tokens", {"role": "join", "uses": 10000}, admin)["token"]
     creds = []
     for i in range(count):
         reg = post("/v1/agents/register",

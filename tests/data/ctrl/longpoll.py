@@ -29,7 +29,7 @@ def main():
         return r.status, json.loads(r.read() or b"null")
 
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-    _, tok = post(conn, "/v1/tokens", {"role": "join"}, admin)
+    _, tok = post(conn, "/v1/tokens", {"role": "join", "uses": 10000}, admin)
     creds = []
     for i in range(count):
         _, reg = post(conn, "/v1/agents/register",
