@@ -4,7 +4,8 @@
 # against schemas/agent-*.json) and libvirt's test:///default driver:
 # register -> 0600 credential -> heartbeats -> desired state applied ->
 # events posted; bad specs reported alone; tasks; controller outage;
-# revoked credential; restart without registering again; an agent
+# revoked credential; restart without registering again; a registration
+# waiting for an operator (202) retried until let in; an agent
 # restarted after being killed during a live migration (its migration
 # journal) neither recreates the VM nor runs the task again.
 set -u
@@ -146,6 +147,19 @@ start_agent
 check "the restarted agent heartbeats again" \
 	wait_for 15 more_lines heartbeat.log "$beats"
 check "without registering again" test "$(wc -l <"$tmp/ctl/register.log")" -eq "$regs"
+
+# A registration the controller holds for an operator (202 pending): the
+# agent stores nothing, logs the command to run and retries with back-off
+# until it is let in.
+before=$(md5sum <"$tmp/state/agent.credential")
+touch "$tmp/ctl/pending" "$tmp/ctl/revoke"
+check "a registration waiting for an operator is logged with the command to run" \
+	wait_for 20 grep -q "waits for an operator's approval.*finctl host approve n1" "$tmp/agent.log"
+check "it is retried with back-off, nothing stored meanwhile" \
+	wait_for 20 eval '[ "$(lines register.log)" -ge $((regs + 2)) ] && [ "$(md5sum <"$tmp/state/agent.credential")" = "$before" ]'
+rm -f "$tmp/ctl/pending"
+check "once let in, the agent registers and stores its new credential" \
+	wait_for 40 sh -c "cmp -s '$tmp/state/agent.credential' '$tmp/ctl/issued' && [ \"\$(md5sum <'$tmp/state/agent.credential')\" != '$before' ]"
 
 # The agent is killed while it live-migrates loan.vm3 to n2; libvirt
 # finishes the migration, so the VM is gone from this node, and the

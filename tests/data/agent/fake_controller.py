@@ -13,7 +13,9 @@ one JSON document per line, to DIR/register.log, DIR/heartbeat.log and
 DIR/events.log. The desired state is re-read from DIR/desired.json at each
 heartbeat (DIR/desired-NODE.json first, when it exists, so that several
 agents can each get their own). Creating DIR/revoke makes the current credential invalid (the
-next heartbeat gets 401, the file is removed).
+next heartbeat gets 401, the file is removed). While DIR/pending exists a
+registration is answered 202 pending (it waits for an operator), and no
+credential is issued.
 
 usage: fake_controller.py DIR SCHEMA_DIR JOIN_TOKEN [PORT [ADDRESS]]
 Listens on ADDRESS (default 127.0.0.1: a test passes its own namespace
@@ -46,6 +48,7 @@ def schema(name, sub=None):
 
 register_req = schema("agent-register.json")
 register_resp = schema("agent-register.json", "response")
+register_pending = schema("agent-register.json", "pending")
 heartbeat_req = schema("agent-heartbeat.json")
 desired_resp = schema("agent-desired.json")
 events_req = schema("agent-events.json")
@@ -100,6 +103,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if doc.get("join_token") != join_token:
                 return self.reply(401, {"error": {
                     "code": "unauthorized", "message": "bad join token"}})
+            if os.path.exists(os.path.join(state_dir, "pending")):
+                resp = {"node": doc["node"], "registration": "pending",
+                        "changes": "nothing but the credential",
+                        "message": "waits for 'finctl host approve %s'"
+                                   % doc["node"]}
+                check(register_pending, resp, "register response")
+                return self.reply(202, resp)
             cred = secrets.token_hex(24)
             with lock:
                 for k in [k for k, v in credentials.items()
