@@ -399,6 +399,26 @@ failed:
 	log_warn("%s", err_msg());
 }
 
+int api_auth_limited(struct api_ctx *c)
+{
+	struct ctrl *ctrl = c->ctrl;
+
+	c->retry_after_s = authlimit_check(&ctrl->authlimit, c->client_addr,
+					   ctrl->cfg.auth_fail_limit,
+					   time_wall_ms());
+	if (c->retry_after_s <= 0)
+		return 0;
+	api_err(c, 429, "rate_limited", NULL,
+		"too many failed authentications from this address: retry in "
+		"%" PRId64 " s with a valid token", c->retry_after_s);
+	return -1;
+}
+
+void api_auth_failed(struct api_ctx *c)
+{
+	authlimit_fail(&c->ctrl->authlimit, c->client_addr, time_wall_ms());
+}
+
 /* Find the caller's token. 0 with c->who filled, -1 with a 401 answer
  * (or a 500 when the store fails); a 401 counts as a failure of the
  * client's address (authlimit.h). */
@@ -646,16 +666,8 @@ void api_handle(struct api_ctx *c)
 	pthread_mutex_lock(&ctrl->lock);
 	locked = true;
 	if (!(m.route->roles & ROUTE_PUBLIC)) {
-		c->retry_after_s = authlimit_check(
-			&ctrl->authlimit, c->client_addr,
-			ctrl->cfg.auth_fail_limit, time_wall_ms());
-		if (c->retry_after_s > 0) {
-			api_err(c, 429, "rate_limited", NULL,
-				"too many failed authentications from this "
-				"address: retry in %" PRId64 " s with a valid "
-				"token", c->retry_after_s);
+		if (api_auth_limited(c) < 0)
 			goto out;
-		}
 		if (api_authenticate(c) < 0) {
 			/* attempts without a valid token are audited too */
 			if (m.route->mutating)

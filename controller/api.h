@@ -92,6 +92,14 @@ void api_resume(struct api_ctx *c);
 int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
 	     route_fn resume);
 
+/* Failed authentications per client address (authlimit.h), for every
+ * credential a request carries, bearer token or join token in a body:
+ * api_auth_limited() is 0 when c's address may try, or -1 with a 429
+ * (Retry-After set) when it failed too often; api_auth_failed() counts
+ * one failure of c's address. Under ctrl->lock. */
+int api_auth_limited(struct api_ctx *c);
+void api_auth_failed(struct api_ctx *c);
+
 /* Release what api_handle left in c. */
 void api_ctx_release(struct api_ctx *c);
 

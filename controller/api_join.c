@@ -401,8 +401,15 @@ void h_agent_register(struct api_ctx *c)
 			"$.migration_uri: at most 1024 characters");
 		return;
 	}
-	if (api_begin(c) < 0 || join_token_check(c, join) < 0)
+	if (api_auth_limited(c) < 0)
 		return;
+	if (api_begin(c) < 0)
+		return;
+	if (join_token_check(c, join) < 0) {
+		if (c->status == 401)
+			api_auth_failed(c);
+		return;
+	}
 	rc = res_exists(c, &res_pools, w.pool);
 	if (rc < 0)
 		return;

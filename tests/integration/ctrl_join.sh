@@ -119,6 +119,35 @@ check "a second approve has nothing to approve (exit non-zero, 409)" \
 beat 8 16384
 check "a drop is no jump" eval 'api GET /v1/hosts/j1; [ "$(jv .vcpus)" = 8 ] && [ "$(jv .inventory_flag)" = null ]'
 
+# --- a guessed join token counts as a failed authentication ----------------
+out=$($py - "$port" <<'PY'
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+counts = {}
+for i in range(60):
+    body = json.dumps({"join_token": "fc_%064x" % i, "node": "g%d" % i,
+                       "pool": "default", "migration_uri": "test:///g",
+                       "inventory": {"vcpus": 1, "mem_mib": 1024, "mem_free_mib": 1024,
+                                     "disk_gib": 1, "disk_free_gib": 1, "cpu_model": "sim",
+                                     "virt_type": "test", "libvirt_version": "9.0.0"}})
+    c.request("POST", "/v1/agents/register", body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    r.read()
+    counts[r.status] = counts.get(r.status, 0) + 1
+print(counts.get(401, 0), counts.get(429, 0), len(counts))
+PY
+)
+read -r n401 n429 nkinds <<<"$out"
+check "60 guessed join tokens get at most auth_fail_limit 401s ($n401), the rest 429 ($n429)" \
+	eval '[ "$n401" -ge 1 ] && [ "$n401" -le 20 ] && [ "$n429" = $((60 - n401)) ] && [ "$nkinds" = 2 ]'
+api POST /v1/tokens '{"role":"join"}'
+good=$(jv .token)
+api POST /v1/agents/register "{\"join_token\":\"$good\",\"node\":\"g-real\",\"pool\":\"default\",\"migration_uri\":\"test:///g\",\"inventory\":$(inventory 8 16384 100)}" -
+check "then a valid join token from that address waits too (429 rate_limited)" is_err 429 rate_limited
+api GET /metrics "" -
+check "/metrics counts the guessed join tokens" \
+	eval '[ "$(grep "^fincloud_auth_failures_total " <<<"$body" | cut -d" " -f2)" -ge "$n401" ]'
+
 validate_responses
 echo "1..$n"
 [ "$nfail" -eq 0 ]
