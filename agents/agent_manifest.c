@@ -25,6 +25,15 @@ static int load_one(const char *path, struct agent_vm_spec *spec)
 		err_prefix("%s", path);
 		goto out;
 	}
+	if (spec->nports) {
+		/* a port's address and MAC are the controller's to give */
+		agent_net_ports_free(spec->ports, spec->nports);
+		spec->ports = NULL;
+		spec->nports = 0;
+		err_set("%s: a manifest VM has no ports: networks come from "
+			"the controller", path);
+		goto out;
+	}
 	spec->from_manifest = true;
 	ret = 0;
 out:

@@ -60,14 +60,17 @@ void agent_desired_free(struct agent_desired *d)
 {
 	if (d == NULL)
 		return;
+	for (size_t i = 0; d->vms && i < d->nvms; i++)
+		agent_net_ports_free(d->vms[i].ports, d->vms[i].nports);
 	free(d->vms);
 	free(d->tasks);
+	agent_net_networks_free(d->nets, d->nnets);
 	free(d->errors);
 	memset(d, 0, sizeof(*d));
 }
 
 static const char *const desired_keys[] = { "generation", "vms", "tasks",
-					    NULL };
+					    "networks", NULL };
 static const char *const task_keys[] = { "task_id",	"type",
 					 "vm_id",	"target_node",
 					 "target_uri", NULL };
@@ -134,7 +137,10 @@ int agent_desired_parse(const char *body, size_t len,
 	    json_get_int(root, "$", "generation", true, 0, INT64_MAX, 0,
 			 &out->generation) < 0 ||
 	    json_get_array(root, "$", "vms", true, &vms) < 0 ||
-	    json_get_array(root, "$", "tasks", false, &tasks) < 0)
+	    json_get_array(root, "$", "tasks", false, &tasks) < 0 ||
+	    agent_net_networks_parse(cJSON_GetObjectItemCaseSensitive(root,
+								   "networks"),
+				     "$.networks", &out->nets, &out->nnets) < 0)
 		goto out;
 	out->vms = calloc((size_t)cJSON_GetArraySize(vms) + 1,
 			  sizeof(*out->vms));

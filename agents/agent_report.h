@@ -46,6 +46,8 @@ struct agent_desired {
 	size_t ntasks;
 	struct agent_vm_error *errors; /* VM entries that were refused */
 	size_t nerrors;
+	struct agent_net_network *nets; /* the networks the node hosts */
+	size_t nnets;
 };
 
 /* Parse a desired-state body. -1 when the body as a whole is unusable

@@ -7,7 +7,7 @@
 
 static const char *const spec_keys[] = {
 	"vm_id", "name", "tenant", "group", "vcpus", "mem_mib", "disk_gib",
-	"base_image", "state", "wipe", NULL,
+	"base_image", "state", "wipe", "ports", NULL,
 };
 
 static const char *const want_names[] = {
@@ -63,6 +63,7 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 		     struct agent_vm_spec *out)
 {
 	struct agent_vm_spec s;
+	char where[JSON_PATH_MAX];
 	const char *str;
 	int64_t n;
 	int want;
@@ -100,6 +101,11 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 			       path, str);
 	s.want = (enum agent_want)want;
 	if (json_get_bool(obj, path, "wipe", false, false, &s.wipe) < 0)
+		return -1;
+	json_path_key(where, sizeof(where), path, "ports");
+	/* last: nothing fails once the ports are allocated */
+	if (agent_net_ports_parse(cJSON_GetObjectItemCaseSensitive(obj, "ports"),
+				  where, &s.ports, &s.nports) < 0)
 		return -1;
 	*out = s;
 	return 0;

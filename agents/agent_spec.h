@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/fc.h"
+#include "agents/agent_net.h"
 #include "common/util.h"
 
 enum agent_want {
@@ -33,10 +34,15 @@ struct agent_vm_spec {
 	enum agent_want want;
 	bool wipe;                       /* wipe the disk before deleting it */
 	bool from_manifest;
+	/* its NICs (agent_net.h): owned by the struct agent_desired the
+	 * spec was parsed into, borrowed by copies of the spec */
+	struct agent_net_port *ports;
+	size_t nports;
 };
 
 /* Fill *out from obj (path names it in errors, e.g. "$.vms[2]").
- * -1 with err_set() on the first problem found. */
+ * -1 with err_set() on the first problem found. out->ports, when the
+ * spec has any, is the caller's to free (agent_net_ports_free()). */
 int agent_spec_parse(const cJSON *obj, const char *path,
 		     struct agent_vm_spec *out);
 

@@ -13,6 +13,7 @@
 #include "controller/audit.h"
 #include "controller/ctrl.h"
 #include "controller/domname.h"
+#include "controller/netstate.h"
 #include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/store.h"
@@ -325,6 +326,12 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		return -1;
 	}
 	sqlite3_reset(s);
+	/* their ports go with them: the nodes sharing their networks
+	 * learn of it */
+	if (netstate_bump_released(c->ctrl, node) < 0) {
+		api_err_internal(c, "updating the network's nodes");
+		return -1;
+	}
 	s = api_stmt(c, "DELETE FROM vms WHERE host = ? AND desired = 'deleted' "
 		    "AND id NOT IN (SELECT vm_id FROM reports)");
 	if (s == NULL)
@@ -438,6 +445,12 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 		if (sqlite3_column_int(s, 10))
 			cJSON_AddTrueToObject(v, "wipe");
 		cJSON_AddItemToArray(vms, v);
+		/* its NICs (an orphan has none: it is only destroyed) */
+		if (netstate_vm_ports(st, store_col_text(s, 0),
+				      cJSON_AddArrayToObject(v, "ports")) < 0) {
+			sqlite3_reset(s);
+			return -1;
+		}
 	}
 	if (rc != SQLITE_DONE)
 		store_err(st, "reading the host's VMs");
@@ -481,7 +494,9 @@ static cJSON *desired_state(struct store *st, const char *node, int64_t gen)
 
 	cJSON_AddNumberToObject(o, "generation", (double)gen);
 	if (desired_vms(st, node, cJSON_AddArrayToObject(o, "vms")) < 0 ||
-	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0) {
+	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0 ||
+	    netstate_node_networks(st, node,
+				   cJSON_AddArrayToObject(o, "networks")) < 0) {
 		cJSON_Delete(o);
 		o = NULL;
 	}

@@ -11,6 +11,7 @@
 #include "controller/api.h"
 #include "controller/domname.h"
 #include "controller/idem.h"
+#include "controller/netstate.h"
 #include "controller/place.h"
 #include "controller/report.h"
 #include "controller/resource.h"
@@ -267,7 +268,8 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 void h_vm_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"tenant", "flavor", "name", "group",
-					   "pool", NULL};
+					   "pool", "networks", "secgroups",
+					   NULL};
 	const char *tenant, *flavor, *name, *group, *pool;
 	char gen_name[16], id[37], host[128], why[1024], first[IDEM_ID_LEN];
 	char hpool[NAME_MAX_LEN + 1];
@@ -405,7 +407,8 @@ void h_vm_create(struct api_ctx *c)
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_int64(s, 8 + i, req[i]);
 	sqlite3_bind_int64(s, 12, time_wall_ms());
-	if (api_step_done(c, s, "recording the VM") < 0)
+	if (api_step_done(c, s, "recording the VM") < 0 ||
+	    netstate_ports_create(c, id, tenant) < 0)
 		return;
 	if (ctrl_bump_generation(c->ctrl, host) < 0) {
 		api_err_internal(c, "updating the host");
@@ -655,7 +658,8 @@ void h_vm_migrate(struct api_ctx *c)
 	t.target_host = target;
 	memcpy(t.req, v.req, sizeof(t.req));
 	if (task_create(c->ctrl->st, &t, task) < 0 ||
-	    ctrl_bump_generation(c->ctrl, host) < 0) {
+	    ctrl_bump_generation(c->ctrl, host) < 0 ||
+	    netstate_bump_vm(c->ctrl, id) < 0) {
 		api_err_internal(c, "recording the migration");
 		return;
 	}

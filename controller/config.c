@@ -1,6 +1,7 @@
 #include "common/err.h"
 #include "common/util.h"
 #include "controller/ctrl.h"
+#include "controller/ipam.h"
 
 const char *const ctrl_config_keys[] = {
 	"listen_address", "listen_port", "database", "state_dir",
@@ -9,7 +10,7 @@ const char *const ctrl_config_keys[] = {
 	"max_connections", "per_ip_connections", "request_timeout",
 	"http_threads", "agent_listen_port", "token_ttl_default",
 	"token_ttl_max", "auth_fail_limit", "join_token_ttl",
-	"join_token_ttl_max", NULL,
+	"join_token_ttl_max", "vni_min", "vni_max", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -41,6 +42,8 @@ static const struct int_key int_keys[] = {
 	INT_KEY("join_token_ttl", 1, 365 * 86400, 3600, join_token_ttl_s),
 	INT_KEY("join_token_ttl_max", 1, 365 * 86400, 7 * 86400,
 		join_token_ttl_max_s),
+	INT_KEY("vni_min", IPAM_VNI_MIN, IPAM_VNI_MAX, 1000, vni_min),
+	INT_KEY("vni_max", IPAM_VNI_MIN, IPAM_VNI_MAX, 999999, vni_max),
 };
 
 static int get_path(const struct config *cfg, const char *key,
@@ -108,6 +111,9 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 		return config_err(cfg, "join_token_ttl", "must be at most "
 				  "join_token_ttl_max (%" PRId64 " s)",
 				  out->join_token_ttl_max_s);
+	if (out->vni_min > out->vni_max)
+		return config_err(cfg, "vni_min", "must be at most vni_max "
+				  "(%" PRId64 ")", out->vni_max);
 	if ((out->tls_cert[0] == '\0') != (out->tls_key[0] == '\0')) {
 		const char *k = out->tls_cert[0] ? "tls_cert" : "tls_key";
 

@@ -279,6 +279,57 @@ static const char *const migrations[] = {
 	" pool TEXT NOT NULL, changes TEXT NOT NULL,"
 	" attempts INTEGER NOT NULL, requested_ms INTEGER NOT NULL,"
 	" decided_ms INTEGER) WITHOUT ROWID;",
+
+	/* 11: tenant networks (controller/netstate.h). A network is a VXLAN
+	 * segment (vni) with an IPv4 network (net, prefix, host byte order)
+	 * and an optional gateway (0: none). A port is a VM's NIC: its MAC
+	 * and address, unique on its network; it goes with its VM's row, so
+	 * an address is free again only once the VM's node has confirmed
+	 * the domain gone (the claim's end). Security groups are keyed
+	 * 'TENANT:NAME' (names are per tenant; ':' is in no name); a rule's
+	 * source is a CIDR or a group, never both. */
+	"CREATE TABLE networks("
+	" name TEXT PRIMARY KEY,"
+	" tenant TEXT NOT NULL REFERENCES tenants(name),"
+	" net INTEGER NOT NULL, prefix INTEGER NOT NULL,"
+	" gateway INTEGER NOT NULL DEFAULT 0,"
+	" vni INTEGER NOT NULL UNIQUE,"
+	" mtu INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX networks_tenant ON networks(tenant);"
+	"CREATE TABLE secgroups("
+	" key TEXT PRIMARY KEY,"
+	" tenant TEXT NOT NULL REFERENCES tenants(name),"
+	" name TEXT NOT NULL,"
+	" description TEXT NOT NULL DEFAULT '',"
+	" created_ms INTEGER NOT NULL,"
+	" UNIQUE(tenant, name));"
+	"CREATE TABLE secgroup_rules("
+	" id TEXT PRIMARY KEY,"
+	" sg TEXT NOT NULL REFERENCES secgroups(key) ON DELETE CASCADE,"
+	" protocol TEXT NOT NULL CHECK(protocol IN ('tcp','udp','icmp','any')),"
+	" port_min INTEGER NOT NULL, port_max INTEGER NOT NULL,"
+	" source_cidr TEXT,"
+	" source_group TEXT REFERENCES secgroups(key),"
+	" created_ms INTEGER NOT NULL,"
+	" CHECK((source_cidr IS NULL) != (source_group IS NULL)));"
+	"CREATE INDEX secgroup_rules_sg ON secgroup_rules(sg);"
+	"CREATE INDEX secgroup_rules_source ON secgroup_rules(source_group);"
+	"CREATE TABLE ports("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" vm_id TEXT NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+	" nic INTEGER NOT NULL,"
+	" network TEXT NOT NULL REFERENCES networks(name),"
+	" mac TEXT NOT NULL UNIQUE,"
+	" ip INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" UNIQUE(network, ip), UNIQUE(vm_id, nic));"
+	"CREATE TABLE port_secgroups("
+	" port TEXT NOT NULL REFERENCES ports(id) ON DELETE CASCADE,"
+	" sg TEXT NOT NULL REFERENCES secgroups(key),"
+	" PRIMARY KEY(port, sg)) WITHOUT ROWID;"
+	"CREATE INDEX port_secgroups_sg ON port_secgroups(sg);",
 };
 
 int store_schema_version(void)

@@ -54,8 +54,10 @@ int finctl_vm_create(struct finctl_ctx *x)
 					      "name", "pool"));
 	cJSON *out = NULL;
 	const cJSON *id, *h;
-	int rc = vm_request_id(x);
+	int rc = finctl_vm_networks(x, b);
 
+	if (rc == FINCTL_OK)
+		rc = vm_request_id(x);
 	if (rc == FINCTL_OK)
 		rc = finctl_call(x, "POST", "/v1/vms", b, &out);
 	http_client_set_header(x->http, NULL);

@@ -58,6 +58,23 @@ static const struct finctl_col vm_cols[] = {
 	{"DESIRED", "desired_state"}, {"GROUP", "group"},
 };
 
+static const struct finctl_col network_cols[] = {
+	{"NAME", "name"}, {"TENANT", "tenant"}, {"CIDR", "cidr"},
+	{"GATEWAY", "gateway"}, {"VNI", "vni"}, {"MTU", "mtu"},
+	{"PORTS", "ports"},
+};
+
+static const struct finctl_col port_cols[] = {
+	{"ID", "id"}, {"VM", "vm_name"}, {"TENANT", "tenant"},
+	{"NETWORK", "network"}, {"NIC", "nic"}, {"MAC", "mac"},
+	{"ADDRESS", "address"}, {"HOST", "host"}, {"SECGROUPS", "secgroups"},
+};
+
+static const struct finctl_col secgroup_cols[] = {
+	{"NAME", "name"}, {"TENANT", "tenant"}, {"PORTS", "ports"},
+	{"DESCRIPTION", "description"},
+};
+
 static const struct finctl_col task_cols[] = {
 	{"ID", "id"}, {"TYPE", "type"}, {"STATE", "state"}, {"VM", "vm_id"},
 	{"SOURCE", "source_host"}, {"TARGET", "target_host"}, {"ERROR", "error"},
@@ -192,11 +209,15 @@ const struct finctl_cmd finctl_commands[] = {
 	{"vm", "show", finctl_vm_show, 1, "tenant=", "VM [--tenant T]",
 	 "show one VM (VM: an id, a unique id prefix or a name)"},
 	{"vm", "create", finctl_vm_create, 0,
-	 "tenant=,flavor!=,group=,name=,pool=,request-id=,wait,timeout=secs",
+	 "tenant=,flavor!=,group=,name=,pool=,network=,secgroup=,request-id=,"
+	 "wait,timeout=secs",
 	 "--tenant T --flavor F [--group G] [--name N] [--pool P] "
+	 "[--network NET[,ip=A]]... [--secgroup G]... "
 	 "[--request-id KEY] [--wait [--timeout S]]",
 	 "create a VM; with --wait show progress until it runs or fails; "
-	 "a retry with the same --request-id creates nothing more"},
+	 "a retry with the same --request-id creates nothing more; one "
+	 "port per --network (its address given or allocated), in the "
+	 "--secgroup groups (default: the tenant's default group)"},
 	{"vm", "start", finctl_vm_start, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "start a VM"},
@@ -213,6 +234,46 @@ const struct finctl_cmd finctl_commands[] = {
 	 "tenant=,to=,wait,timeout=secs",
 	 "VM [--tenant T] [--to HOST] [--wait [--timeout S]]",
 	 "live-migrate a VM (to HOST, or where the scheduler says)"},
+
+	{"network", "list", finctl_cmd_list, 0, "tenant=,limit=count",
+	 "[--tenant T] [--limit N]",
+	 "list tenant networks", .path = "/v1/networks", COLS(network_cols)},
+	{"network", "show", finctl_cmd_show, 1, "", "NAME",
+	 "show one network", .path = "/v1/networks/%s"},
+	{"network", "create", finctl_network_create, 1,
+	 "tenant=,cidr!=,gateway=,vni=count",
+	 "NAME --tenant T --cidr A.B.C.D/P [--gateway IP] [--vni N]",
+	 "create a tenant network (a VXLAN overlay; VNI from the configured "
+	 "range unless --vni)"},
+	{"network", "delete", finctl_cmd_delete, 1, "", "NAME",
+	 "delete a network no port uses", .path = "/v1/networks/%s"},
+
+	{"port", "list", finctl_cmd_list, 0,
+	 "tenant=,network=,vm=,limit=count",
+	 "[--tenant T] [--network NET] [--vm VM_ID] [--limit N]",
+	 "list ports (VM NICs: MAC, address, groups)", .path = "/v1/ports",
+	 COLS(port_cols)},
+
+	{"secgroup", "list", finctl_cmd_list, 0, "tenant=,limit=count",
+	 "[--tenant T] [--limit N]",
+	 "list security groups", .path = "/v1/secgroups",
+	 COLS(secgroup_cols)},
+	{"secgroup", "show", finctl_secgroup_show, 1, "tenant=",
+	 "NAME [--tenant T]", "show a security group with its rules"},
+	{"secgroup", "create", finctl_secgroup_create, 1,
+	 "tenant=,description=", "NAME --tenant T [--description D]",
+	 "create a security group (no rule: it lets nothing in)"},
+	{"secgroup", "delete", finctl_secgroup_delete, 1, "tenant=",
+	 "NAME [--tenant T]",
+	 "delete a security group no port or rule uses"},
+	{"secgroup", "rule-add", finctl_secgroup_rule_add, 1,
+	 "tenant=,protocol!=tcp|udp|icmp|any,port-min=int,port-max=int,"
+	 "source-cidr=,source-group=",
+	 "NAME [--tenant T] --protocol tcp|udp|icmp|any [--port-min P] "
+	 "[--port-max P] --source-cidr A.B.C.D/P|--source-group G",
+	 "allow ingress to the group's ports from a CIDR or another group"},
+	{"secgroup", "rule-delete", finctl_secgroup_rule_delete, 2, "tenant=",
+	 "NAME RULE_ID [--tenant T]", "delete a rule of a security group"},
 
 	{"task", "list", finctl_cmd_list, 0, "vm=,tenant=,state=" TASK_STATES
 	 ",limit=count", "[--vm VM [--tenant T]] [--state S] [--limit N]",

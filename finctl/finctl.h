@@ -361,6 +361,16 @@ int finctl_vm_reboot(struct finctl_ctx *x);
 int finctl_vm_delete(struct finctl_ctx *x);
 int finctl_vm_migrate(struct finctl_ctx *x);
 int finctl_task_show(struct finctl_ctx *x);
+int finctl_network_create(struct finctl_ctx *x);  /* cmd_net.c */
+int finctl_secgroup_show(struct finctl_ctx *x);
+int finctl_secgroup_create(struct finctl_ctx *x);
+int finctl_secgroup_delete(struct finctl_ctx *x);
+int finctl_secgroup_rule_add(struct finctl_ctx *x);
+int finctl_secgroup_rule_delete(struct finctl_ctx *x);
+/* Add vm create's --network NET[,ip=A] (repeatable) as body's
+ * "networks" and --secgroup G (repeatable) as its "secgroups", in the
+ * order given. FINCTL_OK, or FINCTL_USAGE after a message. */
+int finctl_vm_networks(const struct finctl_ctx *x, cJSON *body);
 int finctl_audit_verify(struct finctl_ctx *x);  /* cmd_audit.c */
 int finctl_token_create(struct finctl_ctx *x);
 int finctl_token_rotate(struct finctl_ctx *x);

@@ -177,6 +177,35 @@ req 202 "start a rebalance" POST /v1/pools/default/rebalance '{}'
 req 200 "list the audit log" GET /v1/audit
 req 200 "verify the audit log" GET /v1/audit/verify
 
+# --- networks, ports, security groups --------------------------------------
+req 201 "create a network" POST /v1/networks '{"name":"loannet","tenant":"loan","cidr":"10.10.0.0/24"}'
+req 409 "create a network that exists" POST /v1/networks '{"name":"loannet","tenant":"loan","cidr":"10.10.0.0/24"}'
+req 400 "create a network with a bad CIDR" POST /v1/networks '{"name":"n2","tenant":"loan","cidr":"10.10.0.0"}'
+req 404 "create a network of a tenant that does not exist" POST /v1/networks '{"name":"n2","tenant":"ghost","cidr":"10.10.0.0/24"}'
+req 200 "list networks" GET /v1/networks
+req 200 "show a network" GET /v1/networks/loannet
+req 201 "create a security group" POST /v1/secgroups '{"name":"api","tenant":"loan"}'
+req 409 "create a security group that exists" POST /v1/secgroups '{"name":"api","tenant":"loan"}'
+req 400 "create a security group with a bad name" POST /v1/secgroups '{"name":"a b","tenant":"loan"}'
+req 404 "create a security group of a tenant that does not exist" POST /v1/secgroups '{"name":"api","tenant":"ghost"}'
+req 200 "list security groups" GET /v1/secgroups
+req 200 "show a security group" GET /v1/secgroups/api
+req 201 "add a rule" POST /v1/secgroups/api/rules '{"protocol":"tcp","port_min":8443,"source_group":"api"}'
+RULE=$(jv '.rules[0].id')
+req 400 "add a rule of an unknown protocol" POST /v1/secgroups/api/rules '{"protocol":"gre","source_cidr":"10.0.0.0/8"}'
+req 404 "add a rule from a group that does not exist" POST /v1/secgroups/api/rules '{"protocol":"tcp","source_group":"ghost"}'
+req 204 "delete a rule" DELETE "/v1/secgroups/api/rules/$RULE"
+api POST /v1/tenants '{"name":"other"}'
+req 201 "a group of that name in another tenant" POST /v1/secgroups '{"name":"api","tenant":"other"}'
+req 409 "show a security group whose name two tenants have" GET /v1/secgroups/api
+req 201 "create a VM with a port" POST /v1/vms '{"tenant":"loan","flavor":"small","name":"netvm","networks":[{"network":"loannet"}],"secgroups":["api"]}'
+req 200 "list ports" GET /v1/ports
+req 409 "delete a network with ports" DELETE /v1/networks/loannet
+req 409 "delete a security group with ports" DELETE '/v1/secgroups/api?tenant=loan'
+req 204 "delete a security group" DELETE '/v1/secgroups/api?tenant=other'
+api POST /v1/networks '{"name":"spare","tenant":"loan","cidr":"10.11.0.0/24"}'
+req 204 "delete a network" DELETE /v1/networks/spare
+
 # --- deletes ---------------------------------------------------------------
 req 202 "delete a VM" DELETE "/v1/vms/$IDLE"
 req 409 "delete a VM that is being deleted" DELETE "/v1/vms/$IDLE"

@@ -1,0 +1,289 @@
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdlib.h>
+
+#include "agents/agent_net.h"
+#include "agents/agent_spec.h"
+#include "common/err.h"
+#include "common/json.h"
+
+static const char *const protos[] = {
+	[AGENT_NET_TCP] = "tcp", [AGENT_NET_UDP] = "udp",
+	[AGENT_NET_ICMP] = "icmp", [AGENT_NET_ANY] = "any",
+};
+
+void agent_net_addr_format(uint32_t addr, char out[16])
+{
+	snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255,
+		 (addr >> 8) & 255, addr & 255);
+}
+
+/* "A.B.C.D" (prefix NULL) or "A.B.C.D/P" (P 0..32) at obj.key. */
+static int get_addr(const cJSON *obj, const char *path, const char *key,
+		    bool nullable, uint32_t *addr, int *prefix)
+{
+	char text[24], where[JSON_PATH_MAX];
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const char *s;
+	struct in_addr in;
+	char *slash, *end;
+	long p = 32;
+
+	json_path_key(where, sizeof(where), path, key);
+	*addr = 0;
+	if (nullable && cJSON_IsNull(v))
+		return 0;
+	if (json_get_string(obj, path, key, true, NULL, &s) < 0)
+		return -1;
+	if (str_copy(text, sizeof(text), s) < 0)
+		goto bad;
+	slash = strchr(text, '/');
+	if ((slash != NULL) != (prefix != NULL))
+		goto bad;
+	if (slash) {
+		*slash = '\0';
+		if (!isdigit((unsigned char)slash[1]))
+			goto bad;
+		p = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || p < 0 || p > 32)
+			goto bad;
+		*prefix = (int)p;
+	}
+	if (inet_pton(AF_INET, text, &in) != 1)
+		goto bad;
+	*addr = ntohl(in.s_addr);
+	return 0;
+bad:
+	return err_set("%s: expected an IPv4 address%s, got '%.32s'", where,
+		       prefix ? " with its prefix (A.B.C.D/P)" : "",
+		       cJSON_IsString(v) ? v->valuestring : "?");
+}
+
+static int get_name_into(const cJSON *obj, const char *path, const char *key,
+			 char *out, size_t size)
+{
+	char where[JSON_PATH_MAX];
+	const char *s;
+
+	if (json_get_string(obj, path, key, true, NULL, &s) < 0)
+		return -1;
+	json_path_key(where, sizeof(where), path, key);
+	if (name_validate(key, s) < 0)
+		return err_prefix("%s", where);
+	return str_copy(out, size, s);
+}
+
+static bool mac_ok(const char *s)
+{
+	if (strlen(s) != 17 || strncmp(s, "02:fc:", 6) != 0)
+		return false;
+	for (size_t i = 0; i < 17; i++) {
+		if (i % 3 == 2 ? s[i] != ':'
+			       : !(isdigit((unsigned char)s[i]) ||
+				   (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+static int rule_parse(const cJSON *obj, const char *path,
+		      struct agent_net_rule *r)
+{
+	static const char *const keys[] = {"protocol", "port_min", "port_max",
+					   "source", NULL};
+	const char *s;
+	int64_t lo, hi;
+	int p;
+
+	if (json_check_keys(obj, path, keys) < 0 ||
+	    json_get_string(obj, path, "protocol", true, NULL, &s) < 0)
+		return -1;
+	p = str_index(protos, FC_ARRAY_LEN(protos), s);
+	if (p < 0)
+		return err_set("%s.protocol: expected tcp, udp, icmp or any, "
+			       "got '%.16s'", path, s);
+	r->proto = (enum agent_net_proto)p;
+	if (json_get_int(obj, path, "port_min", true, 0, 65535, 0, &lo) < 0 ||
+	    json_get_int(obj, path, "port_max", true, lo, 65535, 0, &hi) < 0 ||
+	    get_addr(obj, path, "source", false, &r->src, &r->prefix) < 0)
+		return -1;
+	r->port_min = (int)lo;
+	r->port_max = (int)hi;
+	return 0;
+}
+
+static int port_parse(const cJSON *obj, const char *path,
+		      struct agent_net_port *p)
+{
+	static const char *const keys[] = {"port_id", "mac", "address",
+					   "gateway", "mtu", "network", "vni",
+					   "secgroups", "rules", NULL};
+	char rpath[JSON_PATH_MAX];
+	const cJSON *rules, *it;
+	const char *s;
+	int64_t n;
+	size_t i = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!cJSON_IsObject(obj))
+		return err_set("%s: expected an object", path);
+	if (json_check_keys(obj, path, keys) < 0 ||
+	    agent_uuid_get(obj, path, "port_id", &s) < 0)
+		return -1;
+	str_copy(p->port_id, sizeof(p->port_id), s);
+	if (json_get_string(obj, path, "mac", true, NULL, &s) < 0)
+		return -1;
+	if (!mac_ok(s))
+		return err_set("%s.mac: expected a fincloud MAC "
+			       "(02:fc:xx:xx:xx:xx), got '%.20s'", path, s);
+	str_copy(p->mac, sizeof(p->mac), s);
+	if (get_addr(obj, path, "address", false, &p->ip, &p->prefix) < 0 ||
+	    get_addr(obj, path, "gateway", true, &p->gateway, NULL) < 0 ||
+	    json_get_int(obj, path, "mtu", true, 576, 9000, 0, &n) < 0)
+		return -1;
+	p->mtu = (int)n;
+	if (get_name_into(obj, path, "network", p->network,
+			  sizeof(p->network)) < 0 ||
+	    json_get_int(obj, path, "vni", true, 1, 16777215, 0, &p->vni) < 0 ||
+	    json_get_array(obj, path, "rules", true, &rules) < 0)
+		return -1;
+	if (cJSON_GetArraySize(rules) > AGENT_NET_MAX_RULES)
+		return err_set("%s.rules: more than %d", path,
+			       AGENT_NET_MAX_RULES);
+	p->rules = calloc((size_t)cJSON_GetArraySize(rules) + 1,
+			  sizeof(*p->rules));
+	if (p->rules == NULL)
+		return err_set("out of memory");
+	cJSON_ArrayForEach(it, rules) {
+		json_path_index(rpath, sizeof(rpath), path, i);
+		if (rule_parse(it, rpath, &p->rules[i]) < 0) {
+			free(p->rules);
+			p->rules = NULL;
+			return -1;
+		}
+		i++;
+	}
+	p->nrules = i;
+	return 0;
+}
+
+void agent_net_ports_free(struct agent_net_port *ports, size_t n)
+{
+	for (size_t i = 0; ports && i < n; i++)
+		free(ports[i].rules);
+	free(ports);
+}
+
+int agent_net_ports_parse(const cJSON *arr, const char *path,
+			  struct agent_net_port **ports, size_t *n)
+{
+	char ppath[JSON_PATH_MAX];
+	const cJSON *it;
+	size_t i = 0;
+
+	*ports = NULL;
+	*n = 0;
+	if (arr == NULL || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > AGENT_NET_MAX_PORTS)
+		return err_set("%s: expected an array of at most %d ports",
+			       path, AGENT_NET_MAX_PORTS);
+	*ports = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**ports));
+	if (*ports == NULL)
+		return err_set("out of memory");
+	cJSON_ArrayForEach(it, arr) {
+		json_path_index(ppath, sizeof(ppath), path, i);
+		if (port_parse(it, ppath, &(*ports)[i]) < 0) {
+			agent_net_ports_free(*ports, i);
+			*ports = NULL;
+			return -1;
+		}
+		i++;
+	}
+	*n = i;
+	return 0;
+}
+
+static int network_parse(const cJSON *obj, const char *path,
+			 struct agent_net_network *nw)
+{
+	static const char *const keys[] = {"name", "vni", "mtu", "peers", NULL};
+	static const char *const pkeys[] = {"node", "address", NULL};
+	char ppath[JSON_PATH_MAX];
+	const cJSON *peers, *it;
+	int64_t n;
+	size_t i = 0;
+
+	memset(nw, 0, sizeof(*nw));
+	if (!cJSON_IsObject(obj))
+		return err_set("%s: expected an object", path);
+	if (json_check_keys(obj, path, keys) < 0 ||
+	    get_name_into(obj, path, "name", nw->name, sizeof(nw->name)) < 0 ||
+	    json_get_int(obj, path, "vni", true, 1, 16777215, 0, &nw->vni) < 0 ||
+	    json_get_int(obj, path, "mtu", true, 576, 9000, 0, &n) < 0 ||
+	    json_get_array(obj, path, "peers", true, &peers) < 0)
+		return -1;
+	nw->mtu = (int)n;
+	if (cJSON_GetArraySize(peers) > AGENT_NET_MAX_PEERS)
+		return err_set("%s.peers: more than %d", path,
+			       AGENT_NET_MAX_PEERS);
+	nw->peers = calloc((size_t)cJSON_GetArraySize(peers) + 1,
+			   sizeof(*nw->peers));
+	if (nw->peers == NULL)
+		return err_set("out of memory");
+	cJSON_ArrayForEach(it, peers) {
+		json_path_index(ppath, sizeof(ppath), path, i);
+		if (!cJSON_IsObject(it) ||
+		    json_check_keys(it, ppath, pkeys) < 0 ||
+		    get_name_into(it, ppath, "node", nw->peers[i].node,
+				  sizeof(nw->peers[i].node)) < 0 ||
+		    get_addr(it, ppath, "address", false, &nw->peers[i].addr,
+			     NULL) < 0) {
+			if (!cJSON_IsObject(it))
+				err_set("%s: expected an object", ppath);
+			free(nw->peers);
+			nw->peers = NULL;
+			return -1;
+		}
+		i++;
+	}
+	nw->npeers = i;
+	return 0;
+}
+
+void agent_net_networks_free(struct agent_net_network *nets, size_t n)
+{
+	for (size_t i = 0; nets && i < n; i++)
+		free(nets[i].peers);
+	free(nets);
+}
+
+int agent_net_networks_parse(const cJSON *arr, const char *path,
+			     struct agent_net_network **nets, size_t *n)
+{
+	char npath[JSON_PATH_MAX];
+	const cJSON *it;
+	size_t i = 0;
+
+	*nets = NULL;
+	*n = 0;
+	if (arr == NULL || cJSON_IsNull(arr))
+		return 0;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) > 4096)
+		return err_set("%s: expected an array of at most 4096 "
+			       "networks", path);
+	*nets = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(**nets));
+	if (*nets == NULL)
+		return err_set("out of memory");
+	cJSON_ArrayForEach(it, arr) {
+		json_path_index(npath, sizeof(npath), path, i);
+		if (network_parse(it, npath, &(*nets)[i]) < 0) {
+			agent_net_networks_free(*nets, i);
+			*nets = NULL;
+			return -1;
+		}
+		i++;
+	}
+	*n = i;
+	return 0;
+}

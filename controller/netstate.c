@@ -1,0 +1,621 @@
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/json.h"
+#include "common/util.h"
+#include "controller/api.h"
+#include "controller/ctrl.h"
+#include "controller/ipam.h"
+#include "controller/netstate.h"
+#include "controller/store.h"
+
+int netstate_sg_key(const char *tenant, const char *name, char *out,
+		    size_t size)
+{
+	if ((size_t)snprintf(out, size, "%s:%s", tenant, name) >= size)
+		return err_set("security group '%s' of tenant '%s': name too "
+			       "long", name, tenant);
+	return 0;
+}
+
+int netstate_default_group(struct store *st, const char *tenant)
+{
+	char key[2 * NAME_MAX_LEN + 2], rule[37];
+	sqlite3_stmt *s;
+
+	if (netstate_sg_key(tenant, "default", key, sizeof(key)) < 0)
+		return -1;
+	s = store_stmt(st, "INSERT OR IGNORE INTO secgroups(key, tenant, name,"
+		       " description, created_ms) VALUES (?1, ?2, 'default', "
+		       "'traffic from members of this group only', ?3)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, key);
+	store_bind_text(s, 2, tenant);
+	sqlite3_bind_int64(s, 3, time_wall_ms());
+	if (store_done(st, s, "making the default security group") < 0)
+		return -1;
+	if (sqlite3_changes(store_db(st)) == 0)
+		return 0;
+	if (uuid_generate_v4(rule) < 0)
+		return -1;
+	s = store_stmt(st, "INSERT INTO secgroup_rules(id, sg, protocol, "
+		       "port_min, port_max, source_group, created_ms) VALUES "
+		       "(?1, ?2, 'any', 0, 65535, ?2, ?3)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, rule);
+	store_bind_text(s, 2, key);
+	sqlite3_bind_int64(s, 3, time_wall_ms());
+	return store_done(st, s, "making the default security group's rule");
+}
+
+/* What a port of a create is made of. */
+struct port_new {
+	const char *network;
+	uint32_t net, gateway, ip;
+	int prefix;
+	bool has_ip;
+};
+
+/* The addresses taken on network, ascending, into *used (*n of them;
+ * the caller frees it). 0, or -1 with err_set(). */
+static int used_addrs(struct store *st, const char *network, uint32_t **used,
+		      size_t *n)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT ip FROM ports WHERE network "
+				      "= ? ORDER BY ip", network);
+	struct buf b = {0};
+	int rc = SQLITE_ERROR;
+
+	*used = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint32_t a = (uint32_t)sqlite3_column_int64(s, 0);
+
+		buf_append(&b, &a, sizeof(a));
+	}
+	if (store_rows_end(st, s, rc, &b, "reading a network's addresses") < 0)
+		return -1;
+	*used = (uint32_t *)(void *)b.data;
+	*n = b.len / sizeof(uint32_t);
+	return 0;
+}
+
+/* Read $.networks[i] into p, with the network's addresses: 0, or -1
+ * with the answer set. */
+static int port_read(struct api_ctx *c, const cJSON *it, size_t i,
+		     const char *tenant, struct port_new *p)
+{
+	static const char *const keys[] = {"network", "ip", NULL};
+	char path[JSON_PATH_MAX], field[JSON_PATH_MAX + 8];
+	const char *ip;
+	sqlite3_stmt *s;
+	int rc;
+
+	json_path_index(path, sizeof(path), "$.networks", i);
+	snprintf(field, sizeof(field), "networks[%zu]", i);
+	if (json_check_keys(it, path, keys) < 0 ||
+	    json_get_string(it, path, "network", true, NULL, &p->network) < 0 ||
+	    json_get_string(it, path, "ip", false, NULL, &ip) < 0 ||
+	    name_validate("network", p->network) < 0) {
+		api_err_field(c, field);
+		return -1;
+	}
+	rc = api_find(c, "SELECT tenant, net, prefix, gateway FROM networks "
+		      "WHERE name = ?", p->network, &s, "reading the network");
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || strcmp(store_col_text(s, 0), tenant) != 0) {
+		if (rc > 0)
+			sqlite3_reset(s);
+		api_err(c, 404, "not_found", field, "%s.network: tenant '%s' "
+			"has no network '%s': list its networks with 'finctl "
+			"network list --tenant %s'", path, tenant, p->network,
+			tenant);
+		return -1;
+	}
+	p->net = (uint32_t)sqlite3_column_int64(s, 1);
+	p->prefix = sqlite3_column_int(s, 2);
+	p->gateway = (uint32_t)sqlite3_column_int64(s, 3);
+	sqlite3_reset(s);
+	p->has_ip = ip != NULL;
+	if (ip) {
+		if (ipam_addr_parse(ip, &p->ip) < 0) {
+			api_err(c, 400, "invalid_field", field, "%s.ip: %s",
+				path, err_msg());
+			return -1;
+		}
+		if (!ipam_is_host(p->net, p->prefix, p->ip) ||
+		    p->ip == p->gateway) {
+			char cidr[IPAM_CIDR_LEN];
+
+			ipam_cidr_format(p->net, p->prefix, cidr);
+			api_err(c, 400, "invalid_field", field, "%s.ip: %s is "
+				"not a free host address of network '%s' (%s%s)",
+				path, ip, p->network, cidr,
+				p->ip == p->gateway ? ", it is the gateway" : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Choose p's address (the given one when free, else the lowest free):
+ * 0, or -1 with the answer set (409 taken or full, 500). */
+static int port_address(struct api_ctx *c, struct port_new *p)
+{
+	char a[IPAM_ADDR_LEN], cidr[IPAM_CIDR_LEN];
+	uint32_t *used = NULL;
+	size_t n;
+	int ret = -1;
+
+	if (used_addrs(c->ctrl->st, p->network, &used, &n) < 0) {
+		api_err_internal(c, "reading the network's addresses");
+		goto out;
+	}
+	ipam_cidr_format(p->net, p->prefix, cidr);
+	if (p->has_ip) {
+		for (size_t i = 0; i < n; i++) {
+			if (used[i] != p->ip)
+				continue;
+			ipam_addr_format(p->ip, a);
+			api_err(c, 409, "address_in_use", "networks", "address "
+				"%s of network '%s' is taken by another port "
+				"(a deleted VM's address is free once its node "
+				"has removed it): see 'finctl port list "
+				"--network %s'", a, p->network, p->network);
+			goto out;
+		}
+	} else if (ipam_pick(p->net, p->prefix, p->gateway, used, n,
+			     &p->ip) != 0) {
+		api_err(c, 409, "network_full", "networks", "network '%s' (%s) "
+			"has no free address: delete VMs on it or use another "
+			"network", p->network, cidr);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(used);
+	return ret;
+}
+
+/* A new MAC nobody has into mac: 0, or -1 with the answer set. */
+static int port_mac(struct api_ctx *c, char mac[IPAM_MAC_LEN])
+{
+	for (int tries = 0; tries < 16; tries++) {
+		char hex[9];
+		uint8_t b[4];
+		sqlite3_stmt *s;
+		int rc;
+
+		if (random_hex(hex, sizeof(hex), 4) < 0)
+			break;
+		for (int i = 0; i < 4; i++)
+			b[i] = (uint8_t)strtoul((char[3]){hex[2 * i],
+							  hex[2 * i + 1], 0},
+						NULL, 16);
+		ipam_mac_format(b, mac);
+		rc = api_find(c, "SELECT 1 FROM ports WHERE mac = ?", mac, &s,
+			      "reading the ports' MACs");
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return 0;
+		sqlite3_reset(s);
+	}
+	api_err_internal(c, "choosing a MAC");
+	return -1;
+}
+
+/* The keys of the body's $.secgroups (tenant's; none: default) into
+ * keys, *n of them: 0, or -1 with the answer set. */
+static int port_groups(struct api_ctx *c, const char *tenant,
+		       char keys[][2 * NAME_MAX_LEN + 2], size_t *n)
+{
+	const cJSON *arr, *it;
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (json_get_array(c->json, "$", "secgroups", false, &arr) < 0) {
+		api_err_field(c, "secgroups");
+		return -1;
+	}
+	if (arr == NULL || cJSON_GetArraySize(arr) == 0) {
+		if (netstate_default_group(c->ctrl->st, tenant) < 0) {
+			api_err_internal(c, "making the default security group");
+			return -1;
+		}
+		netstate_sg_key(tenant, "default", keys[0], sizeof(keys[0]));
+		*n = 1;
+		return 0;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		const char *name = cJSON_GetStringValue(it);
+
+		if (*n == NETSTATE_MAX_GROUPS || name == NULL ||
+		    name_validate("security group", name) < 0) {
+			if (*n == NETSTATE_MAX_GROUPS)
+				err_set("$.secgroups: at most %d groups",
+					NETSTATE_MAX_GROUPS);
+			else if (name == NULL)
+				err_set("$.secgroups: expected names");
+			api_err_field(c, "secgroups");
+			return -1;
+		}
+		netstate_sg_key(tenant, name, keys[*n], sizeof(keys[0]));
+		rc = api_find(c, "SELECT 1 FROM secgroups WHERE key = ?",
+			      keys[*n], &s, "reading the security groups");
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			api_err(c, 404, "not_found", "secgroups", "$.secgroups:"
+				" tenant '%s' has no security group '%s': "
+				"create it with 'finctl secgroup create'",
+				tenant, name);
+			return -1;
+		}
+		sqlite3_reset(s);
+		for (size_t j = 0; j < *n; j++)
+			if (strcmp(keys[j], keys[*n]) == 0)
+				(*n)--;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Write port nic of vm_id: 0, or -1 with the answer set. */
+static int port_insert(struct api_ctx *c, const char *vm_id, size_t nic,
+		       const struct port_new *p, const char *mac,
+		       char keys[][2 * NAME_MAX_LEN + 2], size_t ngroups)
+{
+	char id[37];
+	sqlite3_stmt *s;
+
+	if (uuid_generate_v4(id) < 0) {
+		api_err_internal(c, "making a port id");
+		return -1;
+	}
+	s = api_stmt(c, "INSERT INTO ports(id, vm_id, nic, network, mac, ip, "
+		    "created_ms) VALUES (?,?,?,?,?,?,?)");
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, id);
+	store_bind_text(s, 2, vm_id);
+	sqlite3_bind_int64(s, 3, (int64_t)nic);
+	store_bind_text(s, 4, p->network);
+	store_bind_text(s, 5, mac);
+	sqlite3_bind_int64(s, 6, p->ip);
+	sqlite3_bind_int64(s, 7, time_wall_ms());
+	if (api_step_write(c, s, "recording the port") < 0)
+		return -1;
+	for (size_t i = 0; i < ngroups; i++) {
+		s = api_stmt(c, "INSERT INTO port_secgroups(port, sg) VALUES "
+			    "(?, ?)");
+		if (s == NULL)
+			return -1;
+		store_bind_text(s, 1, id);
+		store_bind_text(s, 2, keys[i]);
+		if (api_step_done(c, s, "recording the port's groups") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int netstate_ports_create(struct api_ctx *c, const char *vm_id,
+			  const char *tenant)
+{
+	char keys[NETSTATE_MAX_GROUPS][2 * NAME_MAX_LEN + 2];
+	char mac[IPAM_MAC_LEN];
+	struct port_new p[NETSTATE_MAX_PORTS];
+	const cJSON *arr, *it;
+	size_t n = 0, ngroups;
+
+	if (json_get_array(c->json, "$", "networks", false, &arr) < 0) {
+		api_err_field(c, "networks");
+		return -1;
+	}
+	if (arr == NULL || cJSON_GetArraySize(arr) == 0) {
+		if (cJSON_GetObjectItem(c->json, "secgroups")) {
+			api_err(c, 400, "invalid_field", "secgroups",
+				"$.secgroups: a VM without networks has no "
+				"port to put in a security group");
+			return -1;
+		}
+		return 0;
+	}
+	if (cJSON_GetArraySize(arr) > NETSTATE_MAX_PORTS) {
+		api_err(c, 400, "invalid_field", "networks", "$.networks: a VM "
+			"has at most %d ports", NETSTATE_MAX_PORTS);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		if (port_read(c, it, n, tenant, &p[n]) < 0)
+			return -1;
+		for (size_t j = 0; j < n; j++) {
+			if (strcmp(p[j].network, p[n].network) == 0) {
+				api_err(c, 400, "invalid_field", "networks",
+					"$.networks: network '%s' is named "
+					"twice: a VM has one port per network",
+					p[n].network);
+				return -1;
+			}
+		}
+		n++;
+	}
+	if (port_groups(c, tenant, keys, &ngroups) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (port_address(c, &p[i]) < 0 || port_mac(c, mac) < 0 ||
+		    port_insert(c, vm_id, i, &p[i], mac, keys, ngroups) < 0)
+			return -1;
+	}
+	if (netstate_bump_vm(c->ctrl, vm_id) < 0) {
+		api_err_internal(c, "updating the network's nodes");
+		return -1;
+	}
+	return 0;
+}
+
+/* The ingress rules of port into rules, source groups resolved. */
+static int port_rules(struct store *st, const char *port, cJSON *rules)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT r.protocol, r.port_min, "
+				      "r.port_max, r.source_cidr, p2.ip FROM "
+				      "port_secgroups ps JOIN secgroup_rules r "
+				      "ON r.sg = ps.sg LEFT JOIN port_secgroups "
+				      "ps2 ON ps2.sg = r.source_group LEFT JOIN "
+				      "ports p2 ON p2.id = ps2.port WHERE "
+				      "ps.port = ?1 AND (r.source_cidr IS NOT "
+				      "NULL OR p2.id IS NOT NULL) ORDER BY "
+				      "r.sg, r.id, p2.ip", port);
+	int rc = SQLITE_ERROR;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *r = cJSON_CreateObject();
+		char a[IPAM_ADDR_LEN], src[IPAM_CIDR_LEN];
+
+		cJSON_AddStringToObject(r, "protocol", store_col_text(s, 0));
+		cJSON_AddNumberToObject(r, "port_min",
+					(double)sqlite3_column_int64(s, 1));
+		cJSON_AddNumberToObject(r, "port_max",
+					(double)sqlite3_column_int64(s, 2));
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+			str_copy(src, sizeof(src), store_col_text(s, 3));
+		} else {
+			ipam_addr_format((uint32_t)sqlite3_column_int64(s, 4),
+					 a);
+			snprintf(src, sizeof(src), "%s/32", a);
+		}
+		cJSON_AddStringToObject(r, "source", src);
+		cJSON_AddItemToArray(rules, r);
+	}
+	if (rc != SQLITE_DONE)
+		store_err(st, "reading a port's rules");
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The names of port's security groups into groups. */
+static int port_group_names(struct store *st, const char *port,
+			    cJSON *groups)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT g.name FROM port_secgroups "
+				      "ps JOIN secgroups g ON g.key = ps.sg "
+				      "WHERE ps.port = ? ORDER BY g.name", port);
+	int rc = SQLITE_ERROR;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cJSON_AddItemToArray(groups,
+				     cJSON_CreateString(store_col_text(s, 0)));
+	if (rc != SQLITE_DONE)
+		store_err(st, "reading a port's groups");
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int netstate_vm_ports(struct store *st, const char *vm_id, cJSON *ports)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT p.id, p.mac, p.ip, n.prefix,"
+				      " n.gateway, n.mtu, n.name, n.vni FROM "
+				      "ports p JOIN networks n ON n.name = "
+				      "p.network WHERE p.vm_id = ? ORDER BY "
+				      "p.nic", vm_id);
+	struct buf ids = {0};
+	int rc = SQLITE_ERROR, ret = -1;
+	size_t n = 0;
+
+	if (s == NULL)
+		return -1;
+	/* the rules are read after this statement is done: it is cached
+	 * and stepping another statement would not reset it, but reading
+	 * every port first keeps one statement open at a time */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *p = cJSON_CreateObject();
+		char a[IPAM_ADDR_LEN], addr[IPAM_CIDR_LEN];
+		uint32_t gw = (uint32_t)sqlite3_column_int64(s, 4);
+
+		cJSON_AddStringToObject(p, "port_id", store_col_text(s, 0));
+		cJSON_AddStringToObject(p, "mac", store_col_text(s, 1));
+		ipam_addr_format((uint32_t)sqlite3_column_int64(s, 2), a);
+		snprintf(addr, sizeof(addr), "%s/%d", a, sqlite3_column_int(s, 3));
+		cJSON_AddStringToObject(p, "address", addr);
+		if (gw) {
+			ipam_addr_format(gw, a);
+			cJSON_AddStringToObject(p, "gateway", a);
+		} else {
+			cJSON_AddNullToObject(p, "gateway");
+		}
+		cJSON_AddNumberToObject(p, "mtu", sqlite3_column_int(s, 5));
+		cJSON_AddStringToObject(p, "network", store_col_text(s, 6));
+		cJSON_AddNumberToObject(p, "vni",
+					(double)sqlite3_column_int64(s, 7));
+		cJSON_AddItemToArray(ports, p);
+		buf_append(&ids, store_col_text(s, 0), 37);
+		n++;
+	}
+	if (store_rows_end(st, s, rc, &ids, "reading a VM's ports") < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *p = cJSON_GetArrayItem(ports, (int)i);
+		const char *id = ids.data + i * 37;
+
+		if (port_group_names(st, id, cJSON_AddArrayToObject(
+						     p, "secgroups")) < 0 ||
+		    port_rules(st, id, cJSON_AddArrayToObject(p, "rules")) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&ids);
+	return ret;
+}
+
+int netstate_uri_addr(const char *uri, char *out, size_t size)
+{
+	const char *p = strstr(uri, "://");
+	char host[IPAM_ADDR_LEN];
+	size_t len;
+	uint32_t a;
+
+	if (p == NULL)
+		return -1;
+	p += 3;
+	len = strcspn(p, ":/");
+	if (len == 0 || len >= sizeof(host))
+		return -1;
+	memcpy(host, p, len);
+	host[len] = '\0';
+	if (ipam_addr_parse(host, &a) < 0) {
+		err_clear();
+		return -1;
+	}
+	return str_copy(out, size, host);
+}
+
+/* The peers of network seen from node into peers. */
+static int network_peers(struct store *st, const char *network,
+			 const char *node, cJSON *peers)
+{
+	sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT h.name, "
+				     "h.migration_uri FROM (" NETSTATE_SQL_HOSTING
+				     ") x JOIN hosts h ON h.name = x.host WHERE "
+				     "x.network = ?1 AND x.host != ?2 ORDER BY "
+				     "h.name");
+	int rc = SQLITE_ERROR;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, network);
+	store_bind_text(s, 2, node);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char a[IPAM_ADDR_LEN];
+		cJSON *p;
+
+		/* a node that gave no IPv4 migration URI cannot be a VXLAN
+		 * peer; it is left out (and its VMs reach no one else) */
+		if (netstate_uri_addr(store_col_text(s, 1), a, sizeof(a)) < 0)
+			continue;
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "node", store_col_text(s, 0));
+		cJSON_AddStringToObject(p, "address", a);
+		cJSON_AddItemToArray(peers, p);
+	}
+	if (rc != SQLITE_DONE)
+		store_err(st, "reading a network's nodes");
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int netstate_node_networks(struct store *st, const char *node,
+			   cJSON *networks)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT n.name, n.vni, n.mtu FROM "
+				      "networks n WHERE n.name IN (SELECT "
+				      "network FROM (" NETSTATE_SQL_HOSTING ") "
+				      "WHERE host = ?1) ORDER BY n.vni", node);
+	int rc = SQLITE_ERROR;
+	cJSON *it;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *n = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(n, "name", store_col_text(s, 0));
+		cJSON_AddNumberToObject(n, "vni",
+					(double)sqlite3_column_int64(s, 1));
+		cJSON_AddNumberToObject(n, "mtu", sqlite3_column_int(s, 2));
+		cJSON_AddItemToArray(networks, n);
+	}
+	if (rc != SQLITE_DONE)
+		store_err(st, "reading a node's networks");
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return -1;
+	cJSON_ArrayForEach(it, networks) {
+		if (network_peers(st, cJSON_GetStringValue(cJSON_GetObjectItem(
+						     it, "name")),
+				  node, cJSON_AddArrayToObject(it, "peers")) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Bump every host s (bound) yields in its first column. */
+static int bump_hosts(struct ctrl *ctrl, sqlite3_stmt *s)
+{
+	struct buf names = {0};
+	int rc = SQLITE_ERROR, ret = -1;
+	size_t n = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char name[NAME_MAX_LEN + 1] = "";
+
+		str_copy(name, sizeof(name), store_col_text(s, 0));
+		buf_append(&names, name, sizeof(name));
+		n++;
+	}
+	if (store_rows_end(ctrl->st, s, rc, &names, "reading a network's "
+			   "nodes") < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (ctrl_bump_generation(ctrl, names.data +
+						       i * (NAME_MAX_LEN + 1)) < 0)
+			goto out;
+	ret = 0;
+out:
+	buf_free(&names);
+	return ret;
+}
+
+int netstate_bump_vm(struct ctrl *ctrl, const char *vm_id)
+{
+	sqlite3_stmt *s = store_stmt1(ctrl->st, "SELECT DISTINCT host FROM ("
+				      NETSTATE_SQL_HOSTING ") WHERE network IN "
+				      "(SELECT network FROM ports WHERE vm_id = "
+				      "?1)", vm_id);
+
+	return s ? bump_hosts(ctrl, s) : -1;
+}
+
+int netstate_bump_released(struct ctrl *ctrl, const char *node)
+{
+	sqlite3_stmt *s = store_stmt1(ctrl->st, "SELECT DISTINCT host FROM ("
+				      NETSTATE_SQL_HOSTING ") WHERE network IN "
+				      "(SELECT p.network FROM ports p JOIN vms "
+				      "v ON v.id = p.vm_id WHERE v.host = ?1 AND "
+				      "v.desired = 'deleted' AND v.id NOT IN "
+				      "(SELECT vm_id FROM reports))", node);
+
+	return s ? bump_hosts(ctrl, s) : -1;
+}
