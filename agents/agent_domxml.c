@@ -6,6 +6,7 @@
 #include <libxml/xpath.h>
 
 #include "agents/agent_domxml.h"
+#include "agents/agent_netxml.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -245,6 +246,9 @@ int agent_domxml_build(const struct agent_vm_spec *spec,
 		goto oom;
 	n = add_child(disk, NULL, "target", NULL);
 	if (set_prop(n, "dev", "vda") < 0 || set_prop(n, "bus", "virtio") < 0)
+		goto oom;
+	/* the VM's ports (agent_netxml.h) */
+	if (agent_netxml_interfaces(devs, spec->ports, spec->nports) < 0)
 		goto oom;
 
 	serial = add_child(devs, NULL, "serial", NULL);

@@ -12,6 +12,7 @@
 #include "agents/agent_events.h"
 #include "agents/agent_loop.h"
 #include "agents/agent_manifest.h"
+#include "agents/agent_netlink.h"
 #include "agents/agent_nodecheck.h"
 #include "agents/agent_reconcile.h"
 #include "agents/agent_report.h"
@@ -44,6 +45,8 @@ struct agent_loop {
 	size_t nstops;
 	bool pass_failed;
 	struct agent_storage storage;
+	struct agent_virt_net_cache filters; /* agent_virt_net.c */
+	bool net_warned;         /* no underlay address was logged */
 
 	/* the heartbeat thread only (the main loop's with once) */
 	struct agent_client *client;
@@ -338,6 +341,39 @@ out:
 	free(journal);
 }
 
+/* The node's side of the tenant networks, before the VMs' actions (a
+ * guest's bridge and filter must exist before it starts): the bridges
+ * and VXLAN devices of the networks the desired state lists (only with
+ * one in hand, and never on libvirt's test driver: it has no host
+ * networks), then each port's filter; a VM whose filter fails gets the
+ * error. */
+static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
+		     size_t nspecs, struct agent_vm_error **errs, size_t *nerrs)
+{
+	uint32_t local = 0;
+
+	if (a->have_desired && !agent_virt_is_test(a->virt)) {
+		if (agent_netlink_uri_addr(a->cfg->migration_uri, &local) < 0) {
+			if (a->desired.nnets && !a->net_warned)
+				log_error("networks: %s: set migration_uri to "
+					  "the node's underlay address",
+					  err_msg());
+			a->net_warned = a->desired.nnets > 0;
+		} else if (agent_netlink_reconcile(a->desired.nets,
+						   a->desired.nnets,
+						   local) < 0) {
+			log_warn("%s", err_msg());
+		}
+	}
+	for (size_t i = 0; i < nspecs; i++)
+		if (specs[i].want != AGENT_WANT_DELETED &&
+		    agent_virt_net_filters(a->virt, &a->filters, &specs[i]) < 0)
+			agent_vm_error_add(errs, nerrs, specs[i].vm_id,
+					   specs[i].name, err_msg());
+	if (a->have_desired)
+		agent_virt_net_sweep(a->virt, &a->filters, specs, nspecs);
+}
+
 /* One pass: observe, plan, act, observe again for the report. -1 when
  * libvirt failed as a whole; a VM's own failure only adds a vm_error. */
 static int reconcile_pass(struct agent_loop *a)
@@ -364,6 +400,7 @@ static int reconcile_pass(struct agent_loop *a)
 		agent_vm_error_add(&errs, &nerrs, a->desired.errors[i].vm_id,
 				   a->desired.errors[i].name,
 				   a->desired.errors[i].error);
+	net_pass(a, specs, nspecs, &errs, &nerrs);
 	obs = calloc(ndoms + 1, sizeof(*obs));
 	if (obs == NULL) {
 		err_set("out of memory");
@@ -911,6 +948,7 @@ void agent_loop_free(struct agent_loop *a)
 	agent_events_free(a->events);
 	agent_tasks_free(a->tasks);
 	agent_storage_clear(&a->storage);
+	agent_virt_net_cache_free(&a->filters);
 	agent_client_free(a->client);
 	agent_desired_free(&a->desired);
 	agent_desired_free(&a->incoming);

@@ -138,4 +138,31 @@ int agent_virt_storage_remove(struct agent_virt *v, const char *file);
 int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 		       const char *target_uri);
 
+/* ------------------------------------------------ agent_virt_net.c */
+
+/* The network filters this agent defined last, by name, so that a pass
+ * redefines only what changed. Owned by the caller; zero it to start,
+ * release it with agent_virt_net_cache_free(). */
+struct agent_virt_net_cache {
+	char (*name)[64];
+	char **xml;
+	size_t n;
+};
+void agent_virt_net_cache_free(struct agent_virt_net_cache *c);
+
+/* Whether v talks to libvirt's test driver (no host networking). */
+bool agent_virt_is_test(const struct agent_virt *v);
+
+/* Define the network filter of each of spec's ports (agent_netxml.h)
+ * unless c says it is defined as it is. 0, or -1 with err_set() naming
+ * the VM and port. */
+int agent_virt_net_filters(struct agent_virt *v,
+			   struct agent_virt_net_cache *c,
+			   const struct agent_vm_spec *spec);
+
+/* Undefine the fincloud port filters no spec of specs[0..n) has; one
+ * still in use stays until a later pass. */
+void agent_virt_net_sweep(struct agent_virt *v, struct agent_virt_net_cache *c,
+			  const struct agent_vm_spec *specs, size_t n);
+
 #endif

@@ -5,7 +5,7 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
 	agents/agent_health.c agents/agent_task.c agents/agent_journal.c \
 	agents/agent_events.c agents/agent_storage.c agents/agent_nodecheck.c \
-	agents/agent_loop.c agents/agent_net.c
+	agents/agent_loop.c agents/agent_net.c agents/agent_netxml.c agents/agent_netlink.c agents/agent_virt_net.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS)
@@ -26,6 +26,7 @@ BINS += $(AGENT_BIN)
 
 $(eval $(call unit_test,test_agent_config,tests/unit/test_agent_config.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_domxml,tests/unit/test_agent_domxml.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_net,tests/unit/test_agent_net.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_reconcile,tests/unit/test_agent_reconcile.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_virt,tests/unit/test_agent_virt.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_nodecheck,tests/unit/test_agent_nodecheck.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

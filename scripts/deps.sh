@@ -18,7 +18,7 @@ build_pkgs="gcc make pkg-config libvirt-dev libxml2-dev libglpk-dev
 run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
 	python3 python3-jsonschema python3-yaml util-linux glpk-utils jq
-	groff-base"
+	groff-base iptables"
 bench_pkgs="wrk hyperfine"
 deb_pkgs="debhelper dpkg-dev fakeroot lintian"
 

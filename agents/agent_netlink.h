@@ -1,0 +1,67 @@
+/*
+ * agent_netlink.h - the tenant networks' links on this node: per network
+ * a Linux bridge "fcbrVNI" and a VXLAN device "fcvxVNI" (id VNI, local
+ * the node's underlay address, dstport 4789, nolearning) enslaved to it,
+ * with one all-zero FDB entry per peer node (head-end replication: every
+ * broadcast, unknown unicast and multicast frame goes to each peer, no
+ * multicast group needed in the underlay).
+ *
+ * The agent marks what it creates with the alias "fincloud:net:VNI" and
+ * only ever changes or removes links carrying that alias: a link of one
+ * of its names that lacks it is someone else's, and its network is not
+ * set up (an error names it).
+ *
+ * Shaped like agent_reconcile.h: agent_netlink_plan() is a pure function
+ * (wanted networks + observed links -> commands), unit-tested; the
+ * reconcile step around it observes (ip -j -d link show, bridge -j fdb
+ * show), plans, and runs iproute2's ip and bridge commands (netlink
+ * through the standard tools, docs/decisions.md).
+ */
+#ifndef AGENT_NETLINK_H
+#define AGENT_NETLINK_H
+
+#include "agents/agent_net.h"
+
+#define AGENT_NETLINK_IFNAME 16  /* IFNAMSIZ */
+#define AGENT_NETLINK_ALIAS "fincloud:net:"
+#define AGENT_NETLINK_PORT 4789
+
+/* The bridge / VXLAN device name of network vni into out. */
+void agent_netlink_bridge_name(int64_t vni, char out[AGENT_NETLINK_IFNAME]);
+void agent_netlink_vxlan_name(int64_t vni, char out[AGENT_NETLINK_IFNAME]);
+
+/* A link of this node as observed: a bridge or VXLAN device with one of
+ * the agent's names. */
+struct agent_netlink_obs {
+	char name[AGENT_NETLINK_IFNAME];
+	bool vxlan;               /* else a bridge */
+	bool ours;                /* carries the agent's alias */
+	int64_t vni;              /* from the name */
+	int mtu;
+	char master[AGENT_NETLINK_IFNAME]; /* vxlan: its bridge, "" none */
+	uint32_t *fdb;            /* vxlan: all-zero FDB destinations */
+	size_t nfdb;
+};
+
+/* The commands that bring the observed links obs[0..nobs) to the wanted
+ * networks nets[0..nnets) of a node whose underlay address is local, one
+ * per line ("ip link add fcbr1000 type bridge"), into *out (malloc'd,
+ * NUL-terminated, "" when nothing is to be done; the caller frees it).
+ * A network whose names are taken by links that are not the agent's is
+ * left out, with a line for it in *refused (malloc'd, "" when none).
+ * 0, or -1 when out of memory. */
+int agent_netlink_plan(const struct agent_net_network *nets, size_t nnets,
+		       uint32_t local, const struct agent_netlink_obs *obs,
+		       size_t nobs, char **out, char **refused);
+
+/* Observe, plan and run: bring this node's links to nets. 0, or -1 with
+ * err_set() naming the first command that failed or the networks
+ * refused (the others are still set up). */
+int agent_netlink_reconcile(const struct agent_net_network *nets,
+			    size_t nnets, uint32_t local);
+
+/* The IPv4 host of a libvirt URI ("qemu+tcp://10.0.0.2/system") into
+ * *addr: 0, or -1 with err_set(). */
+int agent_netlink_uri_addr(const char *uri, uint32_t *addr);
+
+#endif

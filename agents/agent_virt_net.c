@@ -1,0 +1,149 @@
+/*
+ * agent_virt_net.c - the network side of agent_virt (agent_virt.h): one
+ * libvirt network filter per port (agent_netxml.h), defined before the
+ * domain that references it, redefined when the port's rules change
+ * (libvirt then re-applies it to the running guest), undefined once no
+ * VM of this node has the port. libvirt's test driver has no nwfilter:
+ * there the filters are only built.
+ */
+#include <stdlib.h>
+
+#include <libvirt/virterror.h>
+
+#include "agents/agent_netxml.h"
+#include "agents/agent_virt_priv.h"
+#include "common/err.h"
+#include "common/log.h"
+
+bool agent_virt_is_test(const struct agent_virt *v)
+{
+	return v->test_driver;
+}
+
+void agent_virt_net_cache_free(struct agent_virt_net_cache *c)
+{
+	for (size_t i = 0; c && i < c->n; i++)
+		free(c->xml[i]);
+	if (c) {
+		free(c->xml);
+		free(c->name);
+		memset(c, 0, sizeof(*c));
+	}
+}
+
+/* Whether the cache holds xml as the last definition of name. */
+static bool cached(const struct agent_virt_net_cache *c, const char *name,
+		   const char *xml)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->name[i], name) == 0)
+			return strcmp(c->xml[i], xml) == 0;
+	return false;
+}
+
+/* Remember xml (taken) as the definition of name. */
+static void remember(struct agent_virt_net_cache *c, const char *name,
+		     char *xml)
+{
+	void *p;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->name[i], name) == 0) {
+			free(c->xml[i]);
+			c->xml[i] = xml;
+			return;
+		}
+	}
+	p = realloc(c->name, (c->n + 1) * sizeof(*c->name));
+	if (p == NULL)
+		goto fail;
+	c->name = p;
+	p = realloc(c->xml, (c->n + 1) * sizeof(*c->xml));
+	if (p == NULL)
+		goto fail;
+	c->xml = p;
+	str_copy(c->name[c->n], sizeof(c->name[0]), name);
+	c->xml[c->n++] = xml;
+	return;
+fail:
+	/* not cached: defined again next pass, nothing lost */
+	free(xml);
+}
+
+static int define_one(struct agent_virt *v, struct agent_virt_net_cache *c,
+		      const struct agent_net_port *port)
+{
+	char name[AGENT_NETXML_FILTER_LEN];
+	virNWFilterPtr f;
+	char *xml = NULL;
+
+	agent_netxml_filter_name(port, name);
+	if (agent_netxml_filter(port, &xml) < 0)
+		return -1;
+	if (v->test_driver || cached(c, name, xml)) {
+		free(xml);
+		return 0;
+	}
+	f = virNWFilterDefineXML(v->conn, xml);
+	if (f == NULL) {
+		free(xml);
+		virResetLastError();
+		return err_set("port %s: libvirt refused its network filter: %s",
+			       port->port_id, agent_virt_msg());
+	}
+	virNWFilterFree(f);
+	log_info("port %s (%s): network filter %s defined with %zu rules",
+		 port->port_id, port->mac, name, port->nrules);
+	remember(c, name, xml);
+	return 0;
+}
+
+int agent_virt_net_filters(struct agent_virt *v,
+			   struct agent_virt_net_cache *c,
+			   const struct agent_vm_spec *spec)
+{
+	for (size_t i = 0; i < spec->nports; i++)
+		if (define_one(v, c, &spec->ports[i]) < 0)
+			return err_prefix("vm '%s'", spec->name);
+	return 0;
+}
+
+void agent_virt_net_sweep(struct agent_virt *v, struct agent_virt_net_cache *c,
+			  const struct agent_vm_spec *specs, size_t n)
+{
+	virNWFilterPtr *all = NULL;
+	int nall;
+
+	if (v->test_driver)
+		return;
+	nall = virConnectListAllNWFilters(v->conn, &all, 0);
+	for (int i = 0; i < nall; i++) {
+		const char *name = virNWFilterGetName(all[i]);
+		bool wanted = false;
+
+		for (size_t j = 0; name && j < n && !wanted; j++) {
+			for (size_t k = 0; k < specs[j].nports; k++) {
+				char want[AGENT_NETXML_FILTER_LEN];
+
+				agent_netxml_filter_name(&specs[j].ports[k],
+							 want);
+				if (strcmp(want, name) == 0)
+					wanted = true;
+			}
+		}
+		/* in use by a domain still being destroyed: refused now,
+		 * removed on a later pass */
+		if (name && !wanted &&
+		    strncmp(name, AGENT_NETXML_FILTER_PREFIX,
+			    strlen(AGENT_NETXML_FILTER_PREFIX)) == 0 &&
+		    virNWFilterUndefine(all[i]) == 0) {
+			log_info("network filter %s undefined", name);
+			for (size_t j = 0; j < c->n; j++)
+				if (strcmp(c->name[j], name) == 0)
+					c->name[j][0] = '\0';
+		}
+		virNWFilterFree(all[i]);
+	}
+	free(all);
+	virResetLastError();
+}

@@ -1,0 +1,301 @@
+/* Unit tests of the agent's tenant networks: the desired state's ports
+ * and networks parsed and checked (agents/agent_net.c), a port's NIC in
+ * the domain XML (validated against libvirt's domain.rng) and its
+ * network filter (against nwfilter.rng: clean-traffic with the port's
+ * rules, everything else dropped) (agents/agent_netxml.c), and the
+ * bridge/VXLAN plan (agents/agent_netlink.c). */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+
+#include "tests/unit/fc_test.h"
+
+#include "agents/agent_domxml.h"
+#include "agents/agent_net.h"
+#include "agents/agent_netlink.h"
+#include "agents/agent_netxml.h"
+#include "common/err.h"
+#include "common/json.h"
+
+#define NWFILTER_RNG "/usr/share/libvirt/schemas/nwfilter.rng"
+
+static const char PORTS[] =
+	"[{\"port_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+	"\"mac\":\"02:fc:1a:2b:3c:4d\",\"address\":\"10.10.0.2/24\","
+	"\"gateway\":\"10.10.0.1\",\"mtu\":1450,\"network\":\"paynet\","
+	"\"vni\":1000,\"secgroups\":[\"web\"],\"rules\":["
+	"{\"protocol\":\"tcp\",\"port_min\":8443,\"port_max\":8443,"
+	"\"source\":\"10.10.0.3/32\"},"
+	"{\"protocol\":\"icmp\",\"port_min\":0,\"port_max\":65535,"
+	"\"source\":\"0.0.0.0/0\"}]}]";
+
+static int parse_ports(const char *text, struct agent_net_port **p,
+		       size_t *n)
+{
+	cJSON *j = cJSON_Parse(text);
+	int rc;
+
+	assert_non_null(j);
+	rc = agent_net_ports_parse(j, "$.vms[0].ports", p, n);
+	cJSON_Delete(j);
+	return rc;
+}
+
+static void test_ports_parse(void **state)
+{
+	struct agent_net_port *p;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(parse_ports(PORTS, &p, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(p[0].mac, "02:fc:1a:2b:3c:4d");
+	assert_int_equal(p[0].ip, 0x0a0a0002u);
+	assert_int_equal(p[0].prefix, 24);
+	assert_int_equal(p[0].gateway, 0x0a0a0001u);
+	assert_int_equal(p[0].vni, 1000);
+	assert_int_equal(p[0].nrules, 2);
+	assert_int_equal(p[0].rules[0].proto, AGENT_NET_TCP);
+	assert_int_equal(p[0].rules[0].src, 0x0a0a0003u);
+	assert_int_equal(p[0].rules[1].prefix, 0);
+	agent_net_ports_free(p, n);
+}
+
+/* PORTS with the text from replaced by to: refused, naming want. */
+static void refused(const char *from, const char *to, const char *want)
+{
+	char text[sizeof(PORTS) + 128];
+	const char *at = strstr(PORTS, from);
+	struct agent_net_port *p;
+	size_t n;
+
+	assert_non_null(at);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - PORTS), PORTS, to,
+		 at + strlen(from));
+	assert_int_equal(parse_ports(text, &p, &n), -1);
+	assert_null(p);
+	if (strstr(err_msg(), want) == NULL)
+		fail_msg("'%s' -> '%s': '%s' lacks '%s'", from, to, err_msg(),
+			 want);
+}
+
+static void test_ports_refused(void **state)
+{
+	(void)state;
+	refused("02:fc:1a", "52:54:00", "mac");
+	refused("02:fc:1a:2b:3c:4d", "02:fc:1a:2b:3c:4D", "mac");
+	refused("10.10.0.2/24", "10.10.0.2", "address");
+	refused("10.10.0.2/24", "10.10.0.2/33", "address");
+	refused("10.10.0.2/24", "10.10.0.2/24' x", "address");
+	refused("\"10.10.0.1\"", "\"10.10.0.1/24\"", "gateway");
+	refused("1450", "70000", "mtu");
+	refused("\"paynet\"", "\"pay net\"", "network");
+	refused("1000", "16777216", "vni");
+	refused("\"tcp\"", "\"gre\"", "protocol");
+	refused("\"port_min\":8443,\"port_max\":8443",
+		"\"port_min\":8443,\"port_max\":80", "port_max");
+	refused("\"10.10.0.3/32\"", "\"10.10.0.3\"", "source");
+	refused("\"secgroups\"", "\"evil\":1,\"secgroups\"", "evil");
+}
+
+static void test_networks_parse(void **state)
+{
+	cJSON *j = cJSON_Parse("[{\"name\":\"paynet\",\"vni\":1000,\"mtu\":1450,"
+			       "\"peers\":[{\"node\":\"n2\",\"address\":"
+			       "\"10.250.30.3\"}]}]");
+	struct agent_net_network *nets;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(nets[0].npeers, 1);
+	assert_int_equal(nets[0].peers[0].addr, 0x0afa1e03u);
+	agent_net_networks_free(nets, n);
+	cJSON_Delete(j);
+	j = cJSON_Parse("[{\"name\":\"paynet\",\"vni\":1000,\"mtu\":1450,"
+			"\"peers\":[{\"node\":\"n2\",\"address\":\"n2.lan\"}]}]");
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 -1);
+	assert_non_null(strstr(err_msg(), "$.networks[0][0].address"));
+	cJSON_Delete(j);
+}
+
+/* Validate xml against the RelaxNG schema at rng: 0 when valid. */
+static int rng_valid(const char *rng, const char *xml)
+{
+	xmlRelaxNGParserCtxtPtr pc = xmlRelaxNGNewParserCtxt(rng);
+	xmlRelaxNGPtr schema = xmlRelaxNGParse(pc);
+	xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(schema);
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "x.xml", NULL, 0);
+	int rc = xmlRelaxNGValidateDoc(vc, doc);
+
+	xmlFreeDoc(doc);
+	xmlRelaxNGFreeValidCtxt(vc);
+	xmlRelaxNGFree(schema);
+	xmlRelaxNGFreeParserCtxt(pc);
+	return rc;
+}
+
+static void test_filter_xml(void **state)
+{
+	struct agent_net_port *p;
+	char *xml;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(parse_ports(PORTS, &p, &n), 0);
+	assert_int_equal(agent_netxml_filter(&p[0], &xml), 0);
+	assert_non_null(strstr(xml, "<filter name=\"fincloud-port-0c6f8e9a-"
+				    "1111-4222-8333-444455556666\""));
+	assert_non_null(strstr(xml, "<filterref filter=\"clean-traffic\"/>"));
+	assert_non_null(strstr(xml, "<tcp srcipaddr=\"10.10.0.3\" srcipmask="
+				    "\"32\" dstportstart=\"8443\" dstportend="
+				    "\"8443\"/>"));
+	assert_non_null(strstr(xml, "<icmp srcipaddr=\"0.0.0.0\" srcipmask="
+				    "\"0\"/>"));
+	/* the last rule drops the rest of what comes in */
+	assert_non_null(strstr(xml, "<rule action=\"drop\" direction=\"in\" "
+				    "priority=\"900\">"));
+	assert_true(strstr(xml, "action=\"drop\"") >
+		    strstr(xml, "dstportstart"));
+	if (access(NWFILTER_RNG, R_OK) == 0)
+		assert_int_equal(rng_valid(NWFILTER_RNG, xml), 0);
+	free(xml);
+	/* no rule: nothing comes in */
+	p[0].nrules = 0;
+	assert_int_equal(agent_netxml_filter(&p[0], &xml), 0);
+	assert_null(strstr(xml, "action=\"accept\" direction=\"in\""));
+	free(xml);
+	p[0].nrules = 2;
+	agent_net_ports_free(p, n);
+}
+
+static void test_domain_nic(void **state)
+{
+	static const struct agent_domxml_params prm = {
+		.virt_type = "qemu", .disk_path = "/d/x.qcow2",
+		.console_log = NULL};
+	struct agent_vm_spec s;
+	char *xml;
+	(void)state;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.vm_id, sizeof(s.vm_id), "%s",
+		 "0c6f8e9a-1111-4222-8333-444455556666");
+	snprintf(s.name, sizeof(s.name), "%s", "pay.vm1");
+	snprintf(s.tenant, sizeof(s.tenant), "%s", "pay");
+	s.vcpus = 1;
+	s.mem_mib = 96;
+	s.disk_gib = 1;
+	assert_int_equal(parse_ports(PORTS, &s.ports, &s.nports), 0);
+	assert_int_equal(agent_domxml_build(&s, &prm, &xml), 0);
+	assert_non_null(strstr(xml, "<interface type=\"bridge\">"));
+	assert_non_null(strstr(xml, "<mac address=\"02:fc:1a:2b:3c:4d\"/>"));
+	assert_non_null(strstr(xml, "<source bridge=\"fcbr1000\"/>"));
+	assert_non_null(strstr(xml, "<mtu size=\"1450\"/>"));
+	assert_non_null(strstr(xml, "<parameter name=\"IP\" value=\"10.10.0.2\""
+				    "/>"));
+	if (access(AGENT_DOMAIN_RNG, R_OK) == 0)
+		assert_int_equal(agent_domxml_validate(xml), 0);
+	free(xml);
+	agent_net_ports_free(s.ports, s.nports);
+	agent_domxml_cleanup();
+}
+
+static void test_plan(void **state)
+{
+	struct agent_net_peer peers[2] = {{"n2", 0x0afa1e02u},
+					  {"n3", 0x0afa1e03u}};
+	struct agent_net_network nw = {.name = "paynet", .vni = 1000,
+				       .mtu = 1450, .peers = peers,
+				       .npeers = 2};
+	uint32_t fdb[2] = {0x0afa1e03u, 0x0afa1e09u};
+	struct agent_netlink_obs obs[4] = {
+		{.name = "fcbr1000", .ours = true, .vni = 1000, .mtu = 1450},
+		{.name = "fcvx1000", .vxlan = true, .ours = true, .vni = 1000,
+		 .mtu = 1450, .master = "fcbr1000", .fdb = fdb, .nfdb = 2},
+		{.name = "fcvx7", .vxlan = true, .ours = true, .vni = 7},
+		{.name = "fcbr7", .ours = true, .vni = 7},
+	};
+	char *plan, *refused;
+	(void)state;
+
+	/* nothing there: both links, the peers, the local address */
+	assert_int_equal(agent_netlink_plan(&nw, 1, 0x0afa1e01u, NULL, 0,
+					    &plan, &refused), 0);
+	assert_string_equal(plan,
+		"ip link add fcbr1000 type bridge\n"
+		"ip link set dev fcbr1000 alias fincloud:net:1000\n"
+		"ip link add fcvx1000 type vxlan id 1000 local 10.250.30.1 "
+		"dstport 4789 nolearning\n"
+		"ip link set dev fcvx1000 alias fincloud:net:1000\n"
+		"ip link set dev fcvx1000 mtu 1450\n"
+		"ip link set dev fcbr1000 mtu 1450\n"
+		"ip link set dev fcvx1000 master fcbr1000\n"
+		"ip link set dev fcbr1000 up\n"
+		"ip link set dev fcvx1000 up\n"
+		"bridge fdb append 00:00:00:00:00:00 dev fcvx1000 dst "
+		"10.250.30.2\n"
+		"bridge fdb append 00:00:00:00:00:00 dev fcvx1000 dst "
+		"10.250.30.3\n");
+	assert_string_equal(refused, "");
+	free(plan);
+	free(refused);
+	/* there: a peer added, one gone, an unused network removed (its
+	 * VXLAN device first) */
+	assert_int_equal(agent_netlink_plan(&nw, 1, 0x0afa1e01u, obs, 4, &plan,
+					    &refused), 0);
+	assert_string_equal(plan,
+		"bridge fdb append 00:00:00:00:00:00 dev fcvx1000 dst "
+		"10.250.30.2\n"
+		"bridge fdb del 00:00:00:00:00:00 dev fcvx1000 dst "
+		"10.250.30.9\n"
+		"ip link del dev fcvx7\n"
+		"ip link del dev fcbr7\n");
+	free(plan);
+	free(refused);
+	/* a link of our name that is not ours: never touched */
+	obs[0].ours = false;
+	obs[2].ours = obs[3].ours = false;
+	assert_int_equal(agent_netlink_plan(&nw, 1, 0x0afa1e01u, obs, 4, &plan,
+					    &refused), 0);
+	assert_string_equal(plan, "");
+	assert_non_null(strstr(refused, "fcbr1000 exists and is not "
+					"fincloud's"));
+	free(plan);
+	free(refused);
+}
+
+static void test_uri_addr(void **state)
+{
+	uint32_t a;
+	(void)state;
+
+	assert_int_equal(agent_netlink_uri_addr("qemu+tcp://10.250.30.2/system",
+						&a), 0);
+	assert_int_equal(a, 0x0afa1e02u);
+	assert_int_equal(agent_netlink_uri_addr("qemu+tcp://10.250.30.2:16509/"
+						"system", &a), 0);
+	assert_int_equal(agent_netlink_uri_addr("qemu+tcp://node2/system", &a),
+			 -1);
+	assert_int_equal(agent_netlink_uri_addr("", &a), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ports_parse),
+		cmocka_unit_test(test_ports_refused),
+		cmocka_unit_test(test_networks_parse),
+		cmocka_unit_test(test_filter_xml),
+		cmocka_unit_test(test_domain_nic),
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_uri_addr),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
