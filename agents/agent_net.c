@@ -4,6 +4,7 @@
 
 #include "agents/agent_net.h"
 #include "agents/agent_spec.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/json.h"
 
@@ -286,4 +287,27 @@ int agent_net_networks_parse(const cJSON *arr, const char *path,
 	}
 	*n = i;
 	return 0;
+}
+
+int agent_net_seed_ethernets(const struct agent_net_port *ports, size_t n,
+			     struct buf *out)
+{
+	int rc = buf_puts(out, n ? "ethernets:\n" : "ethernets: {}\n");
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct agent_net_port *p = &ports[i];
+		char a[16];
+
+		agent_net_addr_format(p->ip, a);
+		rc = buf_printf(out, "  nic%zu:\n    match:\n      macaddress: "
+				"\"%s\"\n    set-name: eth%zu\n    mtu: %d\n"
+				"    dhcp4: false\n    addresses: [\"%s/%d\"]\n",
+				i, p->mac, i, p->mtu, a, p->prefix);
+		if (rc == 0 && p->gateway) {
+			agent_net_addr_format(p->gateway, a);
+			rc = buf_printf(out, "    routes:\n      - to: "
+					"0.0.0.0/0\n        via: %s\n", a);
+		}
+	}
+	return rc < 0 ? err_set("the seed's network-config is too large") : 0;
 }

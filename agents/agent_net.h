@@ -77,6 +77,17 @@ int agent_net_networks_parse(const cJSON *arr, const char *path,
 			     struct agent_net_network **nets, size_t *n);
 void agent_net_networks_free(struct agent_net_network *nets, size_t n);
 
+struct buf;
+
+/* The "ethernets:" section of a NoCloud network-config (version 2) for
+ * ports[0..n), appended to out: one entry per port matched by its MAC
+ * (the guest names its NICs as it likes), its static address with its
+ * prefix, its MTU and, when the network has a gateway, a default route;
+ * no DHCP. "ethernets: {}" for none. For the seed writer (agent_seed).
+ * 0, or -1 with err_set() when out is full. */
+int agent_net_seed_ethernets(const struct agent_net_port *ports, size_t n,
+			     struct buf *out);
+
 /* Dotted-quad text of addr into out (16 bytes). */
 void agent_net_addr_format(uint32_t addr, char out[16]);
 

@@ -16,6 +16,7 @@
 #include "agents/agent_net.h"
 #include "agents/agent_netlink.h"
 #include "agents/agent_netxml.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/json.h"
 
@@ -270,6 +271,46 @@ static void test_plan(void **state)
 	free(refused);
 }
 
+static void test_seed_ethernets(void **state)
+{
+	struct agent_net_port *p;
+	struct buf b;
+	size_t n;
+	(void)state;
+
+	buf_init(&b, 4096);
+	assert_int_equal(agent_net_seed_ethernets(NULL, 0, &b), 0);
+	assert_string_equal(buf_str(&b), "ethernets: {}\n");
+	buf_free(&b);
+	assert_int_equal(parse_ports(PORTS, &p, &n), 0);
+	buf_init(&b, 4096);
+	assert_int_equal(agent_net_seed_ethernets(p, n, &b), 0);
+	assert_string_equal(buf_str(&b),
+		"ethernets:\n"
+		"  nic0:\n"
+		"    match:\n"
+		"      macaddress: \"02:fc:1a:2b:3c:4d\"\n"
+		"    set-name: eth0\n"
+		"    mtu: 1450\n"
+		"    dhcp4: false\n"
+		"    addresses: [\"10.10.0.2/24\"]\n"
+		"    routes:\n"
+		"      - to: 0.0.0.0/0\n"
+		"        via: 10.10.0.1\n");
+	buf_free(&b);
+	/* no gateway: no route */
+	p[0].gateway = 0;
+	buf_init(&b, 4096);
+	assert_int_equal(agent_net_seed_ethernets(p, n, &b), 0);
+	assert_null(strstr(buf_str(&b), "routes"));
+	buf_free(&b);
+	/* a full buffer is an error, not a cut file */
+	buf_init(&b, 32);
+	assert_int_equal(agent_net_seed_ethernets(p, n, &b), -1);
+	buf_free(&b);
+	agent_net_ports_free(p, n);
+}
+
 static void test_uri_addr(void **state)
 {
 	uint32_t a;
@@ -294,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_filter_xml),
 		cmocka_unit_test(test_domain_nic),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_seed_ethernets),
 		cmocka_unit_test(test_uri_addr),
 	};
 
