@@ -857,6 +857,8 @@ static int loop_migrate(void *ctx, const char *vm_id, const char *target_uri)
 {
 	struct agent_loop *a = ctx;
 
+	if (agent_virt_net_copy_filters(a->virt, vm_id, target_uri) < 0)
+		return -1;
 	return agent_virt_migrate(a->virt, vm_id, target_uri);
 }
 

@@ -160,6 +160,13 @@ int agent_virt_net_filters(struct agent_virt *v,
 			   struct agent_virt_net_cache *c,
 			   const struct agent_vm_spec *spec);
 
+/* Before a live migration of domain uuid to target_uri: define there
+ * the port filters its interfaces reference (the target's libvirt
+ * refuses an incoming guest whose filter it does not know), copied from
+ * this node's libvirt. 0 (also when it has none), or -1 with err_set(). */
+int agent_virt_net_copy_filters(struct agent_virt *v, const char *uuid,
+				const char *target_uri);
+
 /* Undefine the fincloud port filters no spec of specs[0..n) has; one
  * still in use stays until a later pass. */
 void agent_virt_net_sweep(struct agent_virt *v, struct agent_virt_net_cache *c,

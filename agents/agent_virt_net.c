@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
 
 #include "agents/agent_netxml.h"
 #include "agents/agent_virt_priv.h"
@@ -146,4 +147,112 @@ void agent_virt_net_sweep(struct agent_virt *v, struct agent_virt_net_cache *c,
 	}
 	free(all);
 	virResetLastError();
+}
+
+/* The fincloud port filters domain xml references into names (*n). */
+static int referenced_filters(const char *xml, char (*names)[64], size_t max,
+			      size_t *n)
+{
+	xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOERROR |
+					      XML_PARSE_NOWARNING);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+	*n = 0;
+	if (root == NULL) {
+		xmlFreeDoc(doc);
+		return err_set("cannot read the domain's XML");
+	}
+	for (xmlNodePtr d = root->children; d; d = d->next) {
+		if (d->type != XML_ELEMENT_NODE ||
+		    !xmlStrEqual(d->name, BAD_CAST "devices"))
+			continue;
+		for (xmlNodePtr i = d->children; i; i = i->next) {
+			if (i->type != XML_ELEMENT_NODE ||
+			    !xmlStrEqual(i->name, BAD_CAST "interface"))
+				continue;
+			for (xmlNodePtr f = i->children; f; f = f->next) {
+				xmlChar *name;
+
+				if (f->type != XML_ELEMENT_NODE ||
+				    !xmlStrEqual(f->name, BAD_CAST "filterref"))
+					continue;
+				name = xmlGetProp(f, BAD_CAST "filter");
+				if (name && *n < max &&
+				    strncmp((const char *)name,
+					    AGENT_NETXML_FILTER_PREFIX,
+					    strlen(AGENT_NETXML_FILTER_PREFIX)) == 0)
+					str_copy(names[(*n)++], sizeof(names[0]),
+						 (const char *)name);
+				xmlFree(name);
+			}
+		}
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+int agent_virt_net_copy_filters(struct agent_virt *v, const char *uuid,
+				const char *target_uri)
+{
+	char names[AGENT_NET_MAX_PORTS][64];
+	virConnectPtr dst = NULL;
+	bool missing;
+	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
+	char *xml = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	/* not here: the migration says so itself */
+	if (dom == NULL || v->test_driver) {
+		err_clear();
+		virResetLastError();
+		if (dom)
+			virDomainFree(dom);
+		return 0;
+	}
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (xml == NULL) {
+		err_set("vm %s: cannot read its definition: %s", uuid,
+			agent_virt_msg());
+		goto out;
+	}
+	if (referenced_filters(xml, names, AGENT_NET_MAX_PORTS, &n) < 0)
+		goto out;
+	if (n == 0) {
+		ret = 0;
+		goto out;
+	}
+	dst = virConnectOpen(target_uri);
+	if (dst == NULL) {
+		err_set("vm %s: cannot reach %s to give it the port filters: %s",
+			uuid, target_uri, agent_virt_msg());
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		virNWFilterPtr f = virNWFilterLookupByName(
+			virDomainGetConnect(dom), names[i]);
+		char *fx = f ? virNWFilterGetXMLDesc(f, 0) : NULL;
+		virNWFilterPtr g = fx ? virNWFilterDefineXML(dst, fx) : NULL;
+
+		if (g == NULL)
+			err_set("vm %s: cannot copy network filter %s to %s: %s",
+				uuid, names[i], target_uri, agent_virt_msg());
+		free(fx);
+		if (f)
+			virNWFilterFree(f);
+		if (g == NULL)
+			goto out;
+		virNWFilterFree(g);
+	}
+	log_info("vm %s: %zu port filter(s) defined on %s before the "
+		 "migration", uuid, n, target_uri);
+	ret = 0;
+out:
+	virResetLastError();
+	if (dst)
+		virConnectClose(dst);
+	free(xml);
+	virDomainFree(dom);
+	return ret;
 }
