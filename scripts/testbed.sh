@@ -438,6 +438,9 @@ node_prepare() { # i
 	# storage pools, secrets or hooks
 	mkdir -p "$nd/root/etc/libvirt/qemu"
 	find /etc/libvirt -maxdepth 1 -type f -exec cp -p {} "$nd/root/etc/libvirt/" \;
+	# and libvirt's stock network filters (clean-traffic, ...), which the
+	# guests' port filters build on
+	[ ! -d /etc/libvirt/nwfilter ] || cp -pr /etc/libvirt/nwfilter "$nd/root/etc/libvirt/"
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	cat >>"$nd/root/etc/libvirt/libvirtd.conf" <<EOF
 
