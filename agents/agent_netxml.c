@@ -104,8 +104,13 @@ int agent_netxml_filter(const struct agent_net_port *port, char **out)
 	if (root == NULL)
 		goto oom;
 	xmlDocSetRootElement(doc, root);
+	/* the port's id is the filter's UUID: libvirt generates one for a
+	 * definition without it, and then refuses every redefinition of
+	 * the name (a rule change) as another filter's */
 	if (xmlSetProp(root, BAD_CAST "name", BAD_CAST name) == NULL ||
 	    xmlSetProp(root, BAD_CAST "chain", BAD_CAST "root") == NULL ||
+	    xmlNewTextChild(root, NULL, BAD_CAST "uuid",
+			    BAD_CAST port->port_id) == NULL ||
 	    !elem(root, "filterref", ATTRS("filter"), ATTRS("clean-traffic")))
 		goto oom;
 	/* what the guest sends (clean-traffic has checked its source) */

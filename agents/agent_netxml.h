@@ -12,6 +12,9 @@
  * connection tracking), what comes in is accepted only when a rule
  * allows it, and the rest is dropped.
  *
+ * The filter's UUID is its port's id, so that a redefinition (a rule
+ * change) replaces it.
+ *
  * Every value is set through libxml2 (escaped), from fields
  * agent_net.h has checked.
  */

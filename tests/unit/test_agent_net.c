@@ -152,6 +152,9 @@ static void test_filter_xml(void **state)
 	assert_int_equal(agent_netxml_filter(&p[0], &xml), 0);
 	assert_non_null(strstr(xml, "<filter name=\"fincloud-port-0c6f8e9a-"
 				    "1111-4222-8333-444455556666\""));
+	/* a stable UUID, so that libvirt takes a redefinition */
+	assert_non_null(strstr(xml, "<uuid>0c6f8e9a-1111-4222-8333-"
+				    "444455556666</uuid>"));
 	assert_non_null(strstr(xml, "<filterref filter=\"clean-traffic\"/>"));
 	assert_non_null(strstr(xml, "<tcp srcipaddr=\"10.10.0.3\" srcipmask="
 				    "\"32\" dstportstart=\"8443\" dstportend="
