@@ -575,6 +575,34 @@ static const char *valid_or_orphan(const char *name)
 	return name_validate("domain", name) == 0 ? name : "orphan";
 }
 
+/* A VM's image (its digest, format and size: the node fetches it into
+ * its cache) and first-boot settings (its NoCloud seed: hostname, SSH
+ * keys, user-data), from the row desired_vms() reads (columns 11-15)
+ * into v; name is the VM's own name, its hostname. 0, or -1 when out of
+ * memory. */
+static int desired_image(sqlite3_stmt *s, const char *name, cJSON *v)
+{
+	cJSON *im = cJSON_AddObjectToObject(v, "image");
+	cJSON *fb = cJSON_AddObjectToObject(v, "first_boot");
+	cJSON *keys = cJSON_Parse(store_col_text(s, 14));
+
+	if (im == NULL || fb == NULL || keys == NULL) {
+		cJSON_Delete(keys);
+		return err_set("out of memory");
+	}
+	cJSON_AddStringToObject(im, "sha256", store_col_text(s, 11));
+	cJSON_AddStringToObject(im, "format", store_col_text(s, 12));
+	cJSON_AddNumberToObject(im, "size_bytes",
+				(double)sqlite3_column_int64(s, 13));
+	cJSON_AddStringToObject(fb, "hostname", name);
+	cJSON_AddItemToObject(fb, "ssh_keys", keys);
+	if (sqlite3_column_type(s, 15) == SQLITE_NULL)
+		cJSON_AddNullToObject(fb, "user_data");
+	else
+		cJSON_AddStringToObject(fb, "user_data", store_col_text(s, 15));
+	return 0;
+}
+
 /* The VMs of node, as its desired state lists them, into vms: those
  * placed on it, except one that another node reports active (it is not
  * handed to a second node; report.h); every deleted VM the node reports,
@@ -587,7 +615,11 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
 				     "mem_mib, disk_gib, desired, 0, seq, "
 				     "(SELECT wipe_on_delete FROM tenants t "
-				     "WHERE t.name = v.tenant) FROM "
+				     "WHERE t.name = v.tenant), image_sha256, "
+				     "(SELECT format FROM images i WHERE i.id = "
+				     "v.image_id), (SELECT size_bytes FROM "
+				     "images i WHERE i.id = v.image_id), "
+				     "ssh_keys, user_data FROM "
 				     "vms v WHERE (host = ?1 AND (desired = "
 				     "'deleted' OR NOT EXISTS (SELECT 1 FROM "
 				     "reports r WHERE r.vm_id = v.id AND r.host "
@@ -597,7 +629,8 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "r.vm_id = v.id AND r.host = ?1)) UNION ALL "
 				     "SELECT vm_id, name, substr(name, 1, "
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
-				     "1, 'deleted', 1, NULL, 0 FROM ("
+				     "1, 'deleted', 1, NULL, 0, NULL, NULL, "
+				     "NULL, '[]', NULL FROM ("
 				     REPORT_SQL_DESTROY ") ORDER BY 10");
 	int rc = SQLITE_ERROR;
 
@@ -630,6 +663,12 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
 		cJSON_AddNullToObject(v, "base_image");
 		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
+		if (sqlite3_column_type(s, 11) != SQLITE_NULL &&
+		    desired_image(s, store_col_text(s, 1), v) < 0) {
+			cJSON_Delete(v);
+			rc = SQLITE_NOMEM;
+			break;
+		}
 		/* the tenant's wipe policy (only when set: optional) */
 		if (sqlite3_column_int(s, 10))
 			cJSON_AddTrueToObject(v, "wipe");

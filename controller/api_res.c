@@ -483,16 +483,18 @@ void h_group_create(struct api_ctx *c)
 void h_flavor_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"name", "vcpus", "mem_mib",
-					   "disk_gib", NULL};
+					   "disk_gib", "requires_image", NULL};
 	const char *name;
 	int64_t v, m, d;
+	bool img;
 	sqlite3_stmt *s;
 
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "name", "flavor", true, &name) < 0 ||
 	    api_get_int(c, "vcpus", true, 1, 256, 1, &v) < 0 ||
 	    api_get_int(c, "mem_mib", true, 16, 4194304, 1, &m) < 0 ||
-	    api_get_int(c, "disk_gib", true, 1, 65536, 1, &d) < 0)
+	    api_get_int(c, "disk_gib", true, 1, 65536, 1, &d) < 0 ||
+	    api_get_bool(c, "requires_image", false, false, &img) < 0)
 		return;
 	res_target(c, &res_flavors, name);
 	if (api_begin(c) < 0)
@@ -500,7 +502,7 @@ void h_flavor_create(struct api_ctx *c)
 	if (name_free(c, &res_flavors, name) < 0)
 		return;
 	s = api_stmt(c, "INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, "
-		    "created_ms) VALUES (?,?,?,?,?)");
+		    "created_ms, requires_image) VALUES (?,?,?,?,?,?)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
@@ -508,6 +510,7 @@ void h_flavor_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 3, m);
 	sqlite3_bind_int64(s, 4, d);
 	sqlite3_bind_int64(s, 5, time_wall_ms());
+	sqlite3_bind_int(s, 6, img);
 	if (api_step_write(c, s, "creating the flavor") < 0)
 		return;
 	res_created(c, &res_flavors, name);

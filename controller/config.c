@@ -8,7 +8,7 @@ const char *const ctrl_config_keys[] = {
 	"orphan_grace", "max_body", "tls_cert", "tls_key", "log_level",
 	"max_connections", "per_ip_connections", "request_timeout",
 	"http_threads", "agent_listen_port", "token_ttl_default",
-	"token_ttl_max", "auth_fail_limit", NULL,
+	"token_ttl_max", "auth_fail_limit", "image_max_size", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -37,6 +37,8 @@ static const struct int_key int_keys[] = {
 	INT_KEY("token_ttl_max", 0, 100LL * 365 * 86400, 365 * 86400,
 		token_ttl_max_s),
 	INT_KEY("auth_fail_limit", 1, 1000000, 20, auth_fail_limit),
+	INT_KEY("image_max_size", 1 << 20, 1LL << 42, 64LL << 30,
+		image_max_size),
 };
 
 static int get_path(const struct config *cfg, const char *key,

@@ -1,7 +1,7 @@
 # controller/: fincloud-controller (REST API, SQLite state).
 #
-# libcrypto (OpenSSL) provides SHA-256 for the token hashes and the audit
-# chain (docs/controller.md).
+# libcrypto (OpenSSL) provides SHA-256 for the token hashes, the audit
+# chain and the images (docs/controller.md, docs/images.md).
 CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 
@@ -13,7 +13,7 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
 	controller/task.c controller/domname.c controller/report.c \
-	controller/authlimit.c \
+	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a

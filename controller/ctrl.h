@@ -59,6 +59,7 @@ struct ctrl_config {
 	int64_t token_ttl_default_s; /* a new token's lifetime; 0: never */
 	int64_t token_ttl_max_s;     /* the longest one; 0: no maximum */
 	int64_t auth_fail_limit;     /* failures a minute per address */
+	int64_t image_max_size;      /* bytes of one image upload (image.h) */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	enum log_level log_level;

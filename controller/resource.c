@@ -293,13 +293,15 @@ static cJSON *flavor_json(struct store *st, sqlite3_stmt *s)
 	for (int i = 0; i < 4; i++)
 		cJSON_AddNumberToObject(o, ints[i],
 					(double)sqlite3_column_int64(s, 1 + i));
+	cJSON_AddBoolToObject(o, "requires_image", sqlite3_column_int(s, 5));
 	return o;
 }
 
 const struct res_kind res_flavors = {
 	.noun = "flavor",
 	.path = "/v1/flavors",
-	RES_SQL("flavors", "name", "name, vcpus, mem_mib, disk_gib, created_ms",
+	RES_SQL("flavors", "name", "name, vcpus, mem_mib, disk_gib, created_ms, "
+		"requires_image",
 		"NULL", ""),
 	.to_json = flavor_json,
 	.hint = ": list flavors with 'finctl flavor list'",

@@ -251,6 +251,43 @@ static const char *const migrations[] = {
 	 * minute, docs/controller.md) */
 	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
 	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
+
+	/* 10: the image catalogue (controller/image.h, docs/images.md): one
+	 * row per uploaded image, its bytes stored once per SHA-256 under
+	 * state_dir/images/sha256; tenant is NULL for a public image, and
+	 * a name is unique among the public images and within each tenant.
+	 * A VM names the image it was created from and that image's digest
+	 * (NULL: none, as before); its first-boot settings (SSH keys as a
+	 * JSON array, user-data) travel to its node in the desired state.
+	 * A flavor may require an image. host_images: the digests each node
+	 * reported in its cache (a migration waits for its target to hold
+	 * the VM's base image). */
+	"CREATE TABLE images("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" tenant TEXT REFERENCES tenants(name),"
+	" visibility TEXT NOT NULL CHECK(visibility IN ('public','tenant')),"
+	" format TEXT NOT NULL CHECK(format IN ('qcow2','raw')),"
+	" os_type TEXT NOT NULL DEFAULT '',"
+	" min_mem_mib INTEGER NOT NULL DEFAULT 0,"
+	" size_bytes INTEGER NOT NULL,"
+	" virtual_size_bytes INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" CHECK((visibility = 'public') = (tenant IS NULL)));"
+	"CREATE UNIQUE INDEX images_name ON images(coalesce(tenant, ''), name);"
+	"CREATE INDEX images_sha256 ON images(sha256);"
+	"ALTER TABLE vms ADD COLUMN image_id TEXT;"
+	"ALTER TABLE vms ADD COLUMN image_sha256 TEXT;"
+	"ALTER TABLE vms ADD COLUMN ssh_keys TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE vms ADD COLUMN user_data TEXT;"
+	"CREATE INDEX vms_image ON vms(image_id);"
+	"ALTER TABLE flavors ADD COLUMN requires_image INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"CREATE TABLE host_images("
+	" host TEXT NOT NULL, sha256 TEXT NOT NULL,"
+	" PRIMARY KEY(host, sha256)) WITHOUT ROWID;",
 };
 
 int store_schema_version(void)
