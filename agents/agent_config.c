@@ -9,7 +9,8 @@ const char *const agent_config_keys[] = {
 	"libvirt_uri",	  "migration_uri",   "storage_dir",
 	"image_dir",	  "credential_file", "join_token_file",
 	"heartbeat_interval", "manifest_dir", "health_listen",
-	"log_level",	  "orphan_grace", "min_free_disk_mib", NULL,
+	"log_level",	  "orphan_grace", "min_free_disk_mib",
+	"image_cache_max", NULL,
 };
 
 /* The settings held as strings, in the order they are read and checked:
@@ -179,6 +180,9 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 	if (config_get_int(cfg, "orphan_grace", 0, 30 * 86400, 3600, &n) < 0)
 		goto fail;
 	ac->orphan_grace = (int)n;
+	if (config_get_int(cfg, "image_cache_max", 1 << 20, INT64_MAX / 2,
+			   20LL << 30, &ac->image_cache_max) < 0)
+		goto fail;
 	if (config_get_int(cfg, "min_free_disk_mib", 0, INT64_MAX / 2, 1024,
 			   &ac->min_free_disk_mib) < 0)
 		goto fail;

@@ -28,6 +28,7 @@ struct agent_config {
 	int heartbeat_interval; /* seconds */
 	int orphan_grace;       /* seconds an orphaned fincloud file stays */
 	int64_t min_free_disk_mib; /* below it in storage_dir: degraded */
+	int64_t image_cache_max;   /* bytes of image_dir/sha256 (agent_image.h) */
 	enum log_level log_level;
 };
 

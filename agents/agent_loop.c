@@ -10,6 +10,7 @@
 #include "agents/agent_client.h"
 #include "agents/agent_domxml.h"
 #include "agents/agent_events.h"
+#include "agents/agent_image.h"
 #include "agents/agent_loop.h"
 #include "agents/agent_manifest.h"
 #include "agents/agent_nodecheck.h"
@@ -44,6 +45,10 @@ struct agent_loop {
 	size_t nstops;
 	bool pass_failed;
 	struct agent_storage storage;
+	struct agent_image_cache images;
+	bool images_ok;          /* the cache directory is usable */
+	const char **in_use;     /* this pass's image digests (into specs) */
+	size_t nin_use;
 
 	/* the heartbeat thread only (the main loop's with once) */
 	struct agent_client *client;
@@ -74,6 +79,8 @@ struct agent_loop {
 	size_t nerrors;
 	char degraded[1024];     /* "" when healthy */
 	uint64_t passes;
+	/* the credential, for the main loop's image fetches */
+	char cred[AGENT_CREDENTIAL_MAX];
 };
 
 static void kick_main(struct agent_loop *a)
@@ -179,14 +186,67 @@ static bool error_known(struct agent_loop *a, const char *msg)
 	return known;
 }
 
+/* The credential (under the lock) for a fetch of the main loop. */
+static void cred_set(struct agent_loop *a, const char *cred)
+{
+	pthread_mutex_lock(&a->lock);
+	str_copy(a->cred, sizeof(a->cred), cred);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* agent_image_fetch_fn: GET the image from the controller with this
+ * node's credential, on a client of its own (one per thread). */
+static int loop_fetch(void *ud, const char *sha256, int fd)
+{
+	struct agent_loop *a = ud;
+	struct agent_client *c;
+	char cred[AGENT_CREDENTIAL_MAX];
+	int rc = -1;
+
+	if (a->no_controller)
+		return err_set("no controller to fetch it from "
+			       "(--no-controller)");
+	pthread_mutex_lock(&a->lock);
+	str_copy(cred, sizeof(cred), a->cred);
+	pthread_mutex_unlock(&a->lock);
+	if (cred[0] == '\0')
+		return err_set("not registered with the controller yet");
+	c = agent_client_new(a->cfg->controller_url, a->cfg->node_name);
+	if (c && agent_client_set_credential(c, cred) == 0)
+		rc = agent_client_image(c, sha256, fd);
+	agent_client_free(c);
+	explicit_bzero(cred, sizeof(cred));
+	return rc;
+}
+
+/* The base image of s in the cache, checked (agent_image.h), before its
+ * disk is made. */
+static int image_ready(struct agent_loop *a, const struct agent_vm_spec *s)
+{
+	if (s->image_sha256[0] == '\0')
+		return 0;
+	if (!a->images_ok)
+		return err_set("vm '%s': the image cache in '%s' is not usable",
+			       s->name, a->cfg->image_dir);
+	if (agent_image_ensure(&a->images, s->image_sha256, s->image_size,
+			       a->in_use, a->nin_use, loop_fetch, a,
+			       time_wall_ms()) < 0)
+		return err_prefix("vm '%s'", s->name);
+	return 0;
+}
+
 static int perform(struct agent_loop *a, const struct agent_action *act,
 		   const struct agent_vm_spec *s)
 {
 	switch (act->type) {
 	case AGENT_ACT_CREATE:
 		stop_forget(a, s->vm_id);
+		if (image_ready(a, s) < 0)
+			return -1;
 		return agent_virt_create(a->virt, s, true);
 	case AGENT_ACT_DEFINE:
+		if (image_ready(a, s) < 0)
+			return -1;
 		return agent_virt_create(a->virt, s, false);
 	case AGENT_ACT_START:
 		stop_forget(a, s->vm_id);
@@ -338,6 +398,26 @@ out:
 	free(journal);
 }
 
+/* The image digests the VMs of this pass use (a->in_use points into
+ * specs, which live until the end of the pass). Every VM of the node is
+ * among the specs, in any state: an image stays while a VM uses it. */
+static int images_in_use(struct agent_loop *a,
+			 const struct agent_vm_spec *specs, size_t n)
+{
+	const char **v = calloc(n + 1, sizeof(*v));
+	size_t k = 0;
+
+	if (v == NULL)
+		return err_set("out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (specs[i].image_sha256[0])
+			v[k++] = specs[i].image_sha256;
+	free(a->in_use);
+	a->in_use = v;
+	a->nin_use = k;
+	return 0;
+}
+
 /* One pass: observe, plan, act, observe again for the report. -1 when
  * libvirt failed as a whole; a VM's own failure only adds a vm_error. */
 static int reconcile_pass(struct agent_loop *a)
@@ -359,6 +439,8 @@ static int reconcile_pass(struct agent_loop *a)
 		agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms,
 				  doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
+		goto out;
+	if (images_in_use(a, specs, nspecs) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
 		agent_vm_error_add(&errs, &nerrs, a->desired.errors[i].vm_id,
@@ -414,6 +496,11 @@ static int reconcile_pass(struct agent_loop *a)
 			log_warn("%s", errs[i].error);
 	a->pass_failed = nerrs > 0;
 	storage_pass(a, specs, nspecs, doms, ndoms);
+	/* the cache within its bound once VMs have gone; an image a VM of
+	 * the journal (migrating) might need is kept by its spec */
+	if (a->images_ok && (a->have_desired || a->no_controller) &&
+	    agent_image_trim(&a->images, a->in_use, a->nin_use, 0) < 0)
+		log_warn("image cache: %s", err_msg());
 	publish(a, doms, ndoms, errs, nerrs);
 	doms = NULL;
 	errs = NULL;
@@ -422,6 +509,9 @@ static int reconcile_pass(struct agent_loop *a)
 				 a->desired.ntasks);
 	ret = 0;
 out:
+	free(a->in_use);
+	a->in_use = NULL;
+	a->nin_use = 0;
 	free(specs);
 	free(errs);
 	free(doms);
@@ -502,6 +592,7 @@ static int do_register(struct agent_loop *a)
 	    agent_client_set_credential(a->client, cred) < 0)
 		goto out;
 	agent_events_set_credential(a->events, cred);
+	cred_set(a, cred);
 	a->have_cred = a->cred_bound = true;
 	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
 		log_info("controller asks for a heartbeat every %d s",
@@ -648,6 +739,7 @@ static int load_credential(struct agent_loop *a)
 	}
 	agent_client_set_credential(a->client, cred);
 	agent_events_set_credential(a->events, cred);
+	cred_set(a, cred);
 	a->have_cred = true;
 	a->cred_bound = bound == 1;
 	explicit_bzero(cred, sizeof(cred));
@@ -853,6 +945,13 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->stop_timeout_ns = opts->stop_timeout_ns;
 	a->storage.grace_ns = (uint64_t)cfg->orphan_grace * 1000000000ULL;
 	pthread_mutex_init(&a->lock, NULL);
+	/* without the cache, VMs from images fail (each with the reason);
+	 * the rest of the node works */
+	a->images_ok = agent_image_cache_init(&a->images, cfg->image_dir,
+					      cfg->image_cache_max) == 0;
+	if (!a->images_ok)
+		log_warn("%s: VMs from images cannot be created here",
+			 err_msg());
 	/* wait_until() counts in CLOCK_MONOTONIC. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -911,6 +1010,8 @@ void agent_loop_free(struct agent_loop *a)
 	agent_events_free(a->events);
 	agent_tasks_free(a->tasks);
 	agent_storage_clear(&a->storage);
+	agent_image_cache_fini(&a->images);
+	explicit_bzero(a->cred, sizeof(a->cred));
 	agent_client_free(a->client);
 	agent_desired_free(&a->desired);
 	agent_desired_free(&a->incoming);

@@ -1,6 +1,7 @@
 #include <math.h>
 
 #include "agents/agent_report.h"
+#include "agents/agent_seed.h"
 #include "common/err.h"
 #include "common/json.h"
 #include "common/util.h"
@@ -60,6 +61,9 @@ void agent_desired_free(struct agent_desired *d)
 {
 	if (d == NULL)
 		return;
+	for (size_t i = 0; d->seeds && i < d->nvms; i++)
+		agent_seed_free(&d->seeds[i]);
+	free(d->seeds);
 	free(d->vms);
 	free(d->tasks);
 	free(d->errors);
@@ -114,6 +118,27 @@ static int task_parse(const cJSON *obj, const char *path,
 	return 0;
 }
 
+/* The spec's "first_boot" (optional) into *seed, and spec->seed at it.
+ * A seed comes with an image only. */
+static int vm_seed(const cJSON *item, const char *path,
+		   struct agent_vm_spec *spec, struct agent_seed *seed)
+{
+	const cJSON *fb = NULL;
+	char where[JSON_PATH_MAX];
+
+	if (json_get_object(item, path, "first_boot", false, &fb) < 0)
+		return -1;
+	if (fb == NULL)
+		return 0;
+	json_path_key(where, sizeof(where), path, "first_boot");
+	if (spec->image_sha256[0] == '\0')
+		return err_set("%s: a first_boot comes with an image", where);
+	if (agent_seed_parse(fb, where, spec->vm_id, seed) < 0)
+		return -1;
+	spec->seed = seed;
+	return 0;
+}
+
 int agent_desired_parse(const char *body, size_t len,
 			struct agent_desired *out)
 {
@@ -138,16 +163,20 @@ int agent_desired_parse(const char *body, size_t len,
 		goto out;
 	out->vms = calloc((size_t)cJSON_GetArraySize(vms) + 1,
 			  sizeof(*out->vms));
+	out->seeds = calloc((size_t)cJSON_GetArraySize(vms) + 1,
+			    sizeof(*out->seeds));
 	out->tasks = calloc((size_t)(tasks ? cJSON_GetArraySize(tasks) : 0) + 1,
 			    sizeof(*out->tasks));
-	if (out->vms == NULL || out->tasks == NULL) {
+	if (out->vms == NULL || out->tasks == NULL || out->seeds == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
 	i = 0;
 	cJSON_ArrayForEach(item, vms) {
 		json_path_index(path, sizeof(path), "$.vms", i++);
-		if (agent_spec_parse(item, path, &out->vms[out->nvms]) == 0) {
+		if (agent_spec_parse(item, path, &out->vms[out->nvms]) == 0 &&
+		    vm_seed(item, path, &out->vms[out->nvms],
+			    &out->seeds[out->nvms]) == 0) {
 			out->nvms++;
 			continue;
 		}

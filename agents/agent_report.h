@@ -46,6 +46,8 @@ struct agent_desired {
 	size_t ntasks;
 	struct agent_vm_error *errors; /* VM entries that were refused */
 	size_t nerrors;
+	struct agent_seed *seeds;      /* the vms' first_boot, nvms slots;
+					  vms[i].seed points into it */
 };
 
 /* Parse a desired-state body. -1 when the body as a whole is unusable

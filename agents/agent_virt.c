@@ -13,6 +13,7 @@
 #include <libvirt/virterror.h>
 
 #include "agents/agent_domxml.h"
+#include "agents/agent_seed.h"
 #include "agents/agent_virt_priv.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -630,8 +631,8 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid)
 int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		      bool start)
 {
-	struct agent_domxml_params p;
-	char disk[PATH_MAX], console[PATH_MAX];
+	struct agent_domxml_params p = {0};
+	char disk[PATH_MAX], console[PATH_MAX], seed[PATH_MAX];
 	virDomainPtr dom;
 	char *xml = NULL;
 	bool missing;
@@ -648,6 +649,10 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		p.virt_type = v->virt_type;
 		p.disk_path = disk;
 		p.console_log = console;
+		if (spec->seed &&
+		    agent_virt_seed_path(v, spec->vm_id, seed, sizeof(seed)) < 0)
+			return -1;
+		p.seed_iso = spec->seed ? seed : NULL;
 		if (agent_domxml_build(spec, &p, &xml) < 0)
 			return -1;
 		/* Never hand libvirt a definition that fails its schema. */
@@ -656,6 +661,9 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 			goto out;
 		}
 		if (!v->test_driver && agent_virt_disk_create(v, spec, disk) < 0)
+			goto out;
+		if (!v->test_driver && spec->seed &&
+		    agent_seed_write(spec->seed, seed) < 0)
 			goto out;
 		/* No VIR_DOMAIN_DEFINE_VALIDATE: the XML passed the same
 		 * domain.rng above, and libvirtd would parse that schema

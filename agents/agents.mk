@@ -5,10 +5,12 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
 	agents/agent_health.c agents/agent_task.c agents/agent_journal.c \
 	agents/agent_events.c agents/agent_storage.c agents/agent_nodecheck.c \
-	agents/agent_loop.c
+	agents/agent_loop.c agents/agent_image.c agents/agent_seed.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
-AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS)
+# libcrypto: the SHA-256 of the cached images (agent_image.c)
+AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS) \
+	$(or $(call pc_libs,libcrypto),-lcrypto)
 AGENT_BIN := $(BUILD)/bin/fincloud-agent
 
 $(AGENT_LIB_OBJS) $(BUILD)/obj/agents/main.o: OBJ_CFLAGS += $(VIRT_CFLAGS) $(XML_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
