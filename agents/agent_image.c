@@ -343,10 +343,11 @@ int agent_image_trim(struct agent_image_cache *c, const char *const *in_use,
 			 e[i].sha256, e[i].size);
 		removed++;
 	}
-	if (short_by > 0)
+	if (short_by > 0 && short_by != c->short_by)
 		log_warn("image cache: the images in use need %" PRId64 " bytes "
 			 "more than image_cache_max (%" PRId64 ")", short_by,
 			 c->max_bytes);
+	c->short_by = short_by;
 	free(e);
 	return removed;
 }

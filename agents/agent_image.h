@@ -64,6 +64,7 @@ struct agent_image_cache {
 	int64_t max_bytes;
 	struct agent_image_good *good;
 	size_t ngood;
+	int64_t short_by;          /* logged when it changes */
 };
 
 /* Set up c over image_dir/sha256 (made when missing) with the bound.

@@ -399,19 +399,26 @@ out:
 }
 
 /* The image digests the VMs of this pass use (a->in_use points into
- * specs, which live until the end of the pass). Every VM of the node is
- * among the specs, in any state: an image stays while a VM uses it. */
+ * specs, which live until the end of the pass): every VM of the node is
+ * among the specs; one to be deleted uses its image until its domain
+ * (doms, ndoms: this pass's list) is gone. */
 static int images_in_use(struct agent_loop *a,
-			 const struct agent_vm_spec *specs, size_t n)
+			 const struct agent_vm_spec *specs, size_t n,
+			 const struct agent_domain *doms, size_t ndoms)
 {
 	const char **v = calloc(n + 1, sizeof(*v));
 	size_t k = 0;
 
 	if (v == NULL)
 		return err_set("out of memory");
-	for (size_t i = 0; i < n; i++)
-		if (specs[i].image_sha256[0])
+	for (size_t i = 0; i < n; i++) {
+		bool defined = specs[i].want != AGENT_WANT_DELETED;
+
+		for (size_t j = 0; !defined && j < ndoms; j++)
+			defined = strcasecmp(doms[j].uuid, specs[i].vm_id) == 0;
+		if (specs[i].image_sha256[0] && defined)
 			v[k++] = specs[i].image_sha256;
+	}
 	free(a->in_use);
 	a->in_use = v;
 	a->nin_use = k;
@@ -440,7 +447,7 @@ static int reconcile_pass(struct agent_loop *a)
 				  doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
 		goto out;
-	if (images_in_use(a, specs, nspecs) < 0)
+	if (images_in_use(a, specs, nspecs, doms, ndoms) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
 		agent_vm_error_add(&errs, &nerrs, a->desired.errors[i].vm_id,
