@@ -10,10 +10,10 @@
 #include "agents/agent_client.h"
 #include "agents/agent_domxml.h"
 #include "agents/agent_events.h"
-#include "agents/agent_image.h"
 #include "agents/agent_loop.h"
 #include "agents/agent_manifest.h"
 #include "agents/agent_nodecheck.h"
+#include "agents/agent_provision.h"
 #include "agents/agent_reconcile.h"
 #include "agents/agent_report.h"
 #include "agents/agent_storage.h"
@@ -45,10 +45,7 @@ struct agent_loop {
 	size_t nstops;
 	bool pass_failed;
 	struct agent_storage storage;
-	struct agent_image_cache images;
-	bool images_ok;          /* the cache directory is usable */
-	const char **in_use;     /* this pass's image digests (into specs) */
-	size_t nin_use;
+	struct agent_provision *prov; /* images, incoming migrations */
 
 	/* the heartbeat thread only (the main loop's with once) */
 	struct agent_client *client;
@@ -79,8 +76,6 @@ struct agent_loop {
 	size_t nerrors;
 	char degraded[1024];     /* "" when healthy */
 	uint64_t passes;
-	/* the credential, for the main loop's image fetches */
-	char cred[AGENT_CREDENTIAL_MAX];
 };
 
 static void kick_main(struct agent_loop *a)
@@ -186,66 +181,17 @@ static bool error_known(struct agent_loop *a, const char *msg)
 	return known;
 }
 
-/* The credential (under the lock) for a fetch of the main loop. */
-static void cred_set(struct agent_loop *a, const char *cred)
-{
-	pthread_mutex_lock(&a->lock);
-	str_copy(a->cred, sizeof(a->cred), cred);
-	pthread_mutex_unlock(&a->lock);
-}
-
-/* agent_image_fetch_fn: GET the image from the controller with this
- * node's credential, on a client of its own (one per thread). */
-static int loop_fetch(void *ud, const char *sha256, int fd)
-{
-	struct agent_loop *a = ud;
-	struct agent_client *c;
-	char cred[AGENT_CREDENTIAL_MAX];
-	int rc = -1;
-
-	if (a->no_controller)
-		return err_set("no controller to fetch it from "
-			       "(--no-controller)");
-	pthread_mutex_lock(&a->lock);
-	str_copy(cred, sizeof(cred), a->cred);
-	pthread_mutex_unlock(&a->lock);
-	if (cred[0] == '\0')
-		return err_set("not registered with the controller yet");
-	c = agent_client_new(a->cfg->controller_url, a->cfg->node_name);
-	if (c && agent_client_set_credential(c, cred) == 0)
-		rc = agent_client_image(c, sha256, fd);
-	agent_client_free(c);
-	explicit_bzero(cred, sizeof(cred));
-	return rc;
-}
-
-/* The base image of s in the cache, checked (agent_image.h), before its
- * disk is made. */
-static int image_ready(struct agent_loop *a, const struct agent_vm_spec *s)
-{
-	if (s->image_sha256[0] == '\0')
-		return 0;
-	if (!a->images_ok)
-		return err_set("vm '%s': the image cache in '%s' is not usable",
-			       s->name, a->cfg->image_dir);
-	if (agent_image_ensure(&a->images, s->image_sha256, s->image_size,
-			       a->in_use, a->nin_use, loop_fetch, a,
-			       time_wall_ms()) < 0)
-		return err_prefix("vm '%s'", s->name);
-	return 0;
-}
-
 static int perform(struct agent_loop *a, const struct agent_action *act,
 		   const struct agent_vm_spec *s)
 {
 	switch (act->type) {
 	case AGENT_ACT_CREATE:
 		stop_forget(a, s->vm_id);
-		if (image_ready(a, s) < 0)
+		if (agent_provision_image(a->prov, s) < 0)
 			return -1;
 		return agent_virt_create(a->virt, s, true);
 	case AGENT_ACT_DEFINE:
-		if (image_ready(a, s) < 0)
+		if (agent_provision_image(a->prov, s) < 0)
 			return -1;
 		return agent_virt_create(a->virt, s, false);
 	case AGENT_ACT_START:
@@ -374,7 +320,8 @@ static void storage_pass(struct agent_loop *a,
 	rc = 0;
 	if (!a->have_desired && !a->no_controller)
 		goto out;
-	known = calloc(nspecs + nwanted + ndoms + njournal + 1,
+	known = calloc(nspecs + nwanted + ndoms + njournal + 1 +
+			       (a->have_desired ? a->desired.nincoming : 0),
 		       sizeof(*known));
 	if (known == NULL) {
 		rc = err_set("out of memory");
@@ -386,6 +333,9 @@ static void storage_pass(struct agent_loop *a,
 		known[n++] = a->desired.vms[i].vm_id;
 	for (size_t i = 0; i < ndoms; i++)
 		known[n++] = doms[i].uuid;
+	/* the disks made in advance for VMs migrating here */
+	for (size_t i = 0; a->have_desired && i < a->desired.nincoming; i++)
+		known[n++] = a->desired.incoming[i].vm_id;
 	for (size_t i = 0; i < njournal; i++)
 		if (journal[i].state != AGENT_JOURNAL_DONE)
 			known[n++] = journal[i].vm_id;
@@ -396,33 +346,6 @@ out:
 		log_warn("storage clean-up: %s", err_msg());
 	free(known);
 	free(journal);
-}
-
-/* The image digests the VMs of this pass use (a->in_use points into
- * specs, which live until the end of the pass): every VM of the node is
- * among the specs; one to be deleted uses its image until its domain
- * (doms, ndoms: this pass's list) is gone. */
-static int images_in_use(struct agent_loop *a,
-			 const struct agent_vm_spec *specs, size_t n,
-			 const struct agent_domain *doms, size_t ndoms)
-{
-	const char **v = calloc(n + 1, sizeof(*v));
-	size_t k = 0;
-
-	if (v == NULL)
-		return err_set("out of memory");
-	for (size_t i = 0; i < n; i++) {
-		bool defined = specs[i].want != AGENT_WANT_DELETED;
-
-		for (size_t j = 0; !defined && j < ndoms; j++)
-			defined = strcasecmp(doms[j].uuid, specs[i].vm_id) == 0;
-		if (specs[i].image_sha256[0] && defined)
-			v[k++] = specs[i].image_sha256;
-	}
-	free(a->in_use);
-	a->in_use = v;
-	a->nin_use = k;
-	return 0;
 }
 
 /* One pass: observe, plan, act, observe again for the report. -1 when
@@ -447,7 +370,10 @@ static int reconcile_pass(struct agent_loop *a)
 				  doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
 		goto out;
-	if (images_in_use(a, specs, nspecs, doms, ndoms) < 0)
+	if (agent_provision_pass_begin(a->prov, specs, nspecs,
+				       a->desired.incoming,
+				       a->have_desired ? a->desired.nincoming : 0,
+				       doms, ndoms) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
 		agent_vm_error_add(&errs, &nerrs, a->desired.errors[i].vm_id,
@@ -503,11 +429,9 @@ static int reconcile_pass(struct agent_loop *a)
 			log_warn("%s", errs[i].error);
 	a->pass_failed = nerrs > 0;
 	storage_pass(a, specs, nspecs, doms, ndoms);
-	/* the cache within its bound once VMs have gone; an image a VM of
-	 * the journal (migrating) might need is kept by its spec */
-	if (a->images_ok && (a->have_desired || a->no_controller) &&
-	    agent_image_trim(&a->images, a->in_use, a->nin_use, 0) < 0)
-		log_warn("image cache: %s", err_msg());
+	if (a->have_desired)
+		agent_provision_incoming(a->prov, a->virt, a->desired.incoming,
+					 a->desired.nincoming, doms, ndoms);
 	publish(a, doms, ndoms, errs, nerrs);
 	doms = NULL;
 	errs = NULL;
@@ -516,9 +440,9 @@ static int reconcile_pass(struct agent_loop *a)
 				 a->desired.ntasks);
 	ret = 0;
 out:
-	free(a->in_use);
-	a->in_use = NULL;
-	a->nin_use = 0;
+	/* the cache within its bound, once the pass knew every VM */
+	agent_provision_pass_end(a->prov, ret == 0 &&
+				 (a->have_desired || a->no_controller));
 	free(specs);
 	free(errs);
 	free(doms);
@@ -537,11 +461,12 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	struct agent_task *tasks = NULL;
 	struct agent_journal_entry *journal = NULL;
 	size_t ntasks, njournal;
-	cJSON *j = NULL;
+	cJSON *j = NULL, *prepared = NULL;
 
 	if (agent_tasks_copy(a->tasks, &tasks, &ntasks, &journal, &njournal) <
 	    0)
 		goto out;
+	prepared = agent_provision_prepared(a->prov);
 	pthread_mutex_lock(&a->lock);
 	memset(&hb, 0, sizeof(hb));
 	hb.generation_seen = a->generation_seen;
@@ -557,9 +482,11 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.nerrors = a->nerrors;
 	hb.journal = journal;
 	hb.njournal = njournal;
+	hb.prepared = prepared;
 	j = agent_json_heartbeat(&hb);
 	pthread_mutex_unlock(&a->lock);
 out:
+	cJSON_Delete(prepared);
 	free(tasks);
 	free(journal);
 	return j;
@@ -599,7 +526,7 @@ static int do_register(struct agent_loop *a)
 	    agent_client_set_credential(a->client, cred) < 0)
 		goto out;
 	agent_events_set_credential(a->events, cred);
-	cred_set(a, cred);
+	agent_provision_set_credential(a->prov, cred);
 	a->have_cred = a->cred_bound = true;
 	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
 		log_info("controller asks for a heartbeat every %d s",
@@ -746,7 +673,7 @@ static int load_credential(struct agent_loop *a)
 	}
 	agent_client_set_credential(a->client, cred);
 	agent_events_set_credential(a->events, cred);
-	cred_set(a, cred);
+	agent_provision_set_credential(a->prov, cred);
 	a->have_cred = true;
 	a->cred_bound = bound == 1;
 	explicit_bzero(cred, sizeof(cred));
@@ -952,13 +879,9 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->stop_timeout_ns = opts->stop_timeout_ns;
 	a->storage.grace_ns = (uint64_t)cfg->orphan_grace * 1000000000ULL;
 	pthread_mutex_init(&a->lock, NULL);
-	/* without the cache, VMs from images fail (each with the reason);
-	 * the rest of the node works */
-	a->images_ok = agent_image_cache_init(&a->images, cfg->image_dir,
-					      cfg->image_cache_max) == 0;
-	if (!a->images_ok)
-		log_warn("%s: VMs from images cannot be created here",
-			 err_msg());
+	a->prov = agent_provision_new(cfg, a->no_controller);
+	if (a->prov == NULL)
+		goto fail;
 	/* wait_until() counts in CLOCK_MONOTONIC. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1017,8 +940,7 @@ void agent_loop_free(struct agent_loop *a)
 	agent_events_free(a->events);
 	agent_tasks_free(a->tasks);
 	agent_storage_clear(&a->storage);
-	agent_image_cache_fini(&a->images);
-	explicit_bzero(a->cred, sizeof(a->cred));
+	agent_provision_free(a->prov);
 	agent_client_free(a->client);
 	agent_desired_free(&a->desired);
 	agent_desired_free(&a->incoming);

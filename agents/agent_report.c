@@ -63,7 +63,11 @@ void agent_desired_free(struct agent_desired *d)
 		return;
 	for (size_t i = 0; d->seeds && i < d->nvms; i++)
 		agent_seed_free(&d->seeds[i]);
+	for (size_t i = 0; d->incoming_seeds && i < d->nincoming; i++)
+		agent_seed_free(&d->incoming_seeds[i]);
 	free(d->seeds);
+	free(d->incoming);
+	free(d->incoming_seeds);
 	free(d->vms);
 	free(d->tasks);
 	free(d->errors);
@@ -71,7 +75,7 @@ void agent_desired_free(struct agent_desired *d)
 }
 
 static const char *const desired_keys[] = { "generation", "vms", "tasks",
-					    NULL };
+					    "incoming", NULL };
 static const char *const task_keys[] = { "task_id",	"type",
 					 "vm_id",	"target_node",
 					 "target_uri", NULL };
@@ -139,6 +143,42 @@ static int vm_seed(const cJSON *item, const char *path,
 	return 0;
 }
 
+/* "incoming" (optional): the specs of VMs migrating here, each with its
+ * image. A bad one is reported like a bad VM entry. -1 when out of
+ * memory or not an array. */
+static int incoming_parse(const cJSON *root, struct agent_desired *out)
+{
+	const cJSON *arr = NULL, *item;
+	char path[JSON_PATH_MAX];
+	size_t i = 0, n;
+
+	if (json_get_array(root, "$", "incoming", false, &arr) < 0)
+		return -1;
+	n = arr ? (size_t)cJSON_GetArraySize(arr) : 0;
+	out->incoming = calloc(n + 1, sizeof(*out->incoming));
+	out->incoming_seeds = calloc(n + 1, sizeof(*out->incoming_seeds));
+	if (out->incoming == NULL || out->incoming_seeds == NULL)
+		return err_set("out of memory");
+	cJSON_ArrayForEach(item, arr) {
+		struct agent_vm_spec *s = &out->incoming[out->nincoming];
+
+		json_path_index(path, sizeof(path), "$.incoming", i++);
+		if (agent_spec_parse(item, path, s) == 0 &&
+		    vm_seed(item, path, s,
+			    &out->incoming_seeds[out->nincoming]) == 0 &&
+		    (s->image_sha256[0] ||
+		     err_set("%s: an incoming VM comes with its image", path) ==
+			     0)) {
+			out->nincoming++;
+			continue;
+		}
+		if (agent_vm_error_add(&out->errors, &out->nerrors, "", "",
+				       err_msg()) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int agent_desired_parse(const char *body, size_t len,
 			struct agent_desired *out)
 {
@@ -201,6 +241,8 @@ int agent_desired_parse(const char *body, size_t len,
 				       err_msg()) < 0)
 			goto out;
 	}
+	if (incoming_parse(root, out) < 0)
+		goto out;
 	ret = 0;
 out:
 	cJSON_Delete(root);
@@ -316,6 +358,12 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 		if (t->state == AGENT_TASK_FAILED &&
 		    !cJSON_AddStringToObject(x, "error", t->error))
 			goto fail;
+	}
+	if (cJSON_GetArraySize(hb->prepared) > 0) {
+		x = cJSON_Duplicate(hb->prepared, true);
+		if (x == NULL)
+			goto fail;
+		cJSON_AddItemToObject(o, "prepared", x);
 	}
 	if (hb->njournal > 0) {
 		x = agent_journal_json(hb->journal, hb->njournal);

@@ -48,6 +48,11 @@ struct agent_desired {
 	size_t nerrors;
 	struct agent_seed *seeds;      /* the vms' first_boot, nvms slots;
 					  vms[i].seed points into it */
+	/* VMs migrating to this node, to prepare (agent_provision.h);
+	 * their seeds in incoming_seeds the same way */
+	struct agent_vm_spec *incoming;
+	size_t nincoming;
+	struct agent_seed *incoming_seeds;
 };
 
 /* Parse a desired-state body. -1 when the body as a whole is unusable
@@ -83,6 +88,8 @@ struct agent_heartbeat {
 	size_t nerrors;
 	const struct agent_journal_entry *journal; /* "migrations" */
 	size_t njournal;
+	const cJSON *prepared;  /* "prepared": incoming VMs ready; NULL or
+				   empty: left out */
 };
 /* The heartbeat of schemas/agent-heartbeat.json; "migrations" (the
  * journal) only when it has entries, so that a controller that predates

@@ -628,6 +628,22 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid)
 }
 
 
+int agent_virt_prepare(struct agent_virt *v, const struct agent_vm_spec *spec)
+{
+	char disk[PATH_MAX], seed[PATH_MAX];
+
+	if (v->test_driver)
+		return 0; /* it makes no disks */
+	if (agent_virt_disk_path(v, spec->vm_id, disk, sizeof(disk)) < 0 ||
+	    agent_virt_seed_path(v, spec->vm_id, seed, sizeof(seed)) < 0 ||
+	    agent_virt_disk_create(v, spec, disk) < 0)
+		return -1;
+	if (spec->seed && access(seed, F_OK) != 0 &&
+	    agent_seed_write(spec->seed, seed) < 0)
+		return -1;
+	return 0;
+}
+
 int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		      bool start)
 {

@@ -105,6 +105,12 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid);
 int agent_virt_disk_path(const struct agent_virt *v, const char *vm_id,
 			 char *buf, size_t size);
 
+/* For a VM migrating here (spec, with an image already in the cache):
+ * its disk (the overlay the source's storage migration fills) and its
+ * seed, at the paths the source uses; nothing is defined. What is there
+ * already is kept. -1 with an error naming the VM. */
+int agent_virt_prepare(struct agent_virt *v, const struct agent_vm_spec *spec);
+
 /* Create the disk, define the domain (after RelaxNG validation) and, when
  * start, start it. A disk or definition already there is reused. */
 int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,

@@ -17,6 +17,7 @@
 #include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
+#include "controller/vmimage.h"
 
 static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
 				       "disk_gib", "disk_free_gib", "cpu_model",
@@ -575,34 +576,6 @@ static const char *valid_or_orphan(const char *name)
 	return name_validate("domain", name) == 0 ? name : "orphan";
 }
 
-/* A VM's image (its digest, format and size: the node fetches it into
- * its cache) and first-boot settings (its NoCloud seed: hostname, SSH
- * keys, user-data), from the row desired_vms() reads (columns 11-15)
- * into v; name is the VM's own name, its hostname. 0, or -1 when out of
- * memory. */
-static int desired_image(sqlite3_stmt *s, const char *name, cJSON *v)
-{
-	cJSON *im = cJSON_AddObjectToObject(v, "image");
-	cJSON *fb = cJSON_AddObjectToObject(v, "first_boot");
-	cJSON *keys = cJSON_Parse(store_col_text(s, 14));
-
-	if (im == NULL || fb == NULL || keys == NULL) {
-		cJSON_Delete(keys);
-		return err_set("out of memory");
-	}
-	cJSON_AddStringToObject(im, "sha256", store_col_text(s, 11));
-	cJSON_AddStringToObject(im, "format", store_col_text(s, 12));
-	cJSON_AddNumberToObject(im, "size_bytes",
-				(double)sqlite3_column_int64(s, 13));
-	cJSON_AddStringToObject(fb, "hostname", name);
-	cJSON_AddItemToObject(fb, "ssh_keys", keys);
-	if (sqlite3_column_type(s, 15) == SQLITE_NULL)
-		cJSON_AddNullToObject(fb, "user_data");
-	else
-		cJSON_AddStringToObject(fb, "user_data", store_col_text(s, 15));
-	return 0;
-}
-
 /* The VMs of node, as its desired state lists them, into vms: those
  * placed on it, except one that another node reports active (it is not
  * handed to a second node; report.h); every deleted VM the node reports,
@@ -615,11 +588,8 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
 				     "mem_mib, disk_gib, desired, 0, seq, "
 				     "(SELECT wipe_on_delete FROM tenants t "
-				     "WHERE t.name = v.tenant), image_sha256, "
-				     "(SELECT format FROM images i WHERE i.id = "
-				     "v.image_id), (SELECT size_bytes FROM "
-				     "images i WHERE i.id = v.image_id), "
-				     "ssh_keys, user_data FROM "
+				     "WHERE t.name = v.tenant), " VMIMAGE_COLS
+				     " FROM "
 				     "vms v WHERE (host = ?1 AND (desired = "
 				     "'deleted' OR NOT EXISTS (SELECT 1 FROM "
 				     "reports r WHERE r.vm_id = v.id AND r.host "
@@ -663,8 +633,8 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
 		cJSON_AddNullToObject(v, "base_image");
 		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
-		if (sqlite3_column_type(s, 11) != SQLITE_NULL &&
-		    desired_image(s, store_col_text(s, 1), v) < 0) {
+		if (!sqlite3_column_int(s, 8) &&
+		    vmimage_spec_add(s, 11, store_col_text(s, 1), v) < 0) {
 			cJSON_Delete(v);
 			rc = SQLITE_NOMEM;
 			break;
@@ -716,7 +686,9 @@ static cJSON *desired_state(struct store *st, const char *node, int64_t gen)
 
 	cJSON_AddNumberToObject(o, "generation", (double)gen);
 	if (desired_vms(st, node, cJSON_AddArrayToObject(o, "vms")) < 0 ||
-	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0) {
+	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0 ||
+	    vmimage_incoming(st, node,
+			     cJSON_AddArrayToObject(o, "incoming")) < 0) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -800,9 +772,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 	static const char *const keys[] = {"generation_seen", "status",
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
-					   "vm_errors", "migrations", NULL};
+					   "vm_errors", "migrations", "prepared",
+					   NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
-	const cJSON *domains, *tasks, *foreign, *vm_errors;
+	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
 	int64_t seen, gen, wait_s = 0;
 	struct inventory inv;
 	sqlite3_stmt *s;
@@ -837,6 +810,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 	}
 	if (json_get_array(c->json, "$", "vm_errors", false, &vm_errors) < 0) {
 		api_err_field(c, "vm_errors");
+		return;
+	}
+	if (json_get_array(c->json, "$", "prepared", false, &prepared) < 0) {
+		api_err_field(c, "prepared");
 		return;
 	}
 	if (strcmp(status, "ok") != 0 && strcmp(status, "degraded") != 0) {
@@ -892,6 +869,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 	if (heartbeat_apply(c, node, domains, tasks, vm_errors,
 			    strcmp(status, "ok") == 0, seen >= gen) < 0)
 		return;
+	if (vmimage_prepared(c->ctrl, node, prepared) < 0) {
+		api_err_internal(c, "recording the prepared migrations");
+		return;
+	}
 	if (store_commit(c->ctrl->st) < 0) {
 		c->tx_open = false;
 		api_err_internal(c, "committing the heartbeat");

@@ -777,8 +777,10 @@ void h_vm_migrate(struct api_ctx *c)
 	t.source_host = host;
 	t.target_host = target;
 	memcpy(t.req, v.req, sizeof(t.req));
+	/* the target too: it prepares a VM from an image (vmimage.h) */
 	if (task_create(c->ctrl->st, &t, task) < 0 ||
-	    ctrl_bump_generation(c->ctrl, host) < 0) {
+	    ctrl_bump_generation(c->ctrl, host) < 0 ||
+	    ctrl_bump_generation(c->ctrl, target) < 0) {
 		api_err_internal(c, "recording the migration");
 		return;
 	}

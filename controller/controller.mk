@@ -14,6 +14,7 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
 	controller/task.c controller/domname.c controller/report.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
+	controller/vmimage.c \
 	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a

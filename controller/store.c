@@ -259,9 +259,9 @@ static const char *const migrations[] = {
 	 * A VM names the image it was created from and that image's digest
 	 * (NULL: none, as before); its first-boot settings (SSH keys as a
 	 * JSON array, user-data) travel to its node in the desired state.
-	 * A flavor may require an image. host_images: the digests each node
-	 * reported in its cache (a migration waits for its target to hold
-	 * the VM's base image). */
+	 * A flavor may require an image. A migration of a VM from an image
+	 * is handed to its source once its target has prepared the VM
+	 * (target_ready, controller/vmimage.h). */
 	"CREATE TABLE images("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" id TEXT NOT NULL UNIQUE,"
@@ -285,9 +285,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX vms_image ON vms(image_id);"
 	"ALTER TABLE flavors ADD COLUMN requires_image INTEGER NOT NULL"
 	" DEFAULT 0;"
-	"CREATE TABLE host_images("
-	" host TEXT NOT NULL, sha256 TEXT NOT NULL,"
-	" PRIMARY KEY(host, sha256)) WITHOUT ROWID;",
+	"ALTER TABLE tasks ADD COLUMN target_ready INTEGER NOT NULL"
+	" DEFAULT 0;",
 };
 
 int store_schema_version(void)

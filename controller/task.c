@@ -432,8 +432,13 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 				     "tasks t LEFT JOIN hosts h ON h.name = "
 				     "t.target_host WHERE t.source_host = ? "
 				     "AND t.type IN ('migrate','reboot') AND "
-				     "t.state IN ('pending','running') ORDER "
-				     "BY t.seq");
+				     "t.state IN ('pending','running') AND "
+				     /* a VM from an image migrates once its
+				      * target prepared it (vmimage.h) */
+				     "(t.type != 'migrate' OR t.target_ready "
+				     "OR NOT EXISTS (SELECT 1 FROM vms v WHERE "
+				     "v.id = t.vm_id AND v.image_sha256 IS NOT "
+				     "NULL)) ORDER BY t.seq");
 	struct task_order o;
 	struct buf rows;
 	int rc = SQLITE_ERROR;

@@ -127,6 +127,22 @@ check "the node's desired state carries the image and the first-boot settings" \
 	eval 'jq -e --arg id "$VM" --arg sha "$SHA" ".vms[] | select(.vm_id == \$id) |
 		.image.sha256 == \$sha and .image.format == \"qcow2\" and .first_boot.hostname == \"web\" and
 		(.first_boot.ssh_keys | length) == 3 and (.first_boot.user_data | startswith(\"#!\"))" <<<"$st" >/dev/null'
+# a migration of a VM from an image waits for its target to prepare it
+register_fake n2 16 65536 1000
+heartbeat n2 0 '[]'
+heartbeat n1 0 "[$(domain "$VM" running)]"
+api POST "/v1/vms/$VM/migrate" '{"target_host":"n2"}'
+check "a VM from an image may be migrated" is 202
+heartbeat n2 0 '[]'
+check "its target's desired state lists it incoming, with its image and seed" \
+	jqt "[.incoming[] | select(.vm_id == \"$VM\" and .image.sha256 == \"$SHA\" and .first_boot.hostname == \"web\")] | length == 1"
+heartbeat n1 0 "[$(domain "$VM" running)]"
+check "its source is not handed the migration before the target prepared it" \
+	jqt '[.tasks[] | select(.type == "migrate")] | length == 0'
+api POST /v1/agents/n2/heartbeat "{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$(inventory 16 65536 1000),\"domains\":[],\"foreign_domains\":[],\"tasks\":[],\"prepared\":[\"$VM\"]}" "${CRED[n2]}"
+heartbeat n1 0 "[$(domain "$VM" running)]"
+check "once the target reports it prepared, the source gets the migration" \
+	jqt "[.tasks[] | select(.type == \"migrate\" and .vm_id == \"$VM\" and .target_node == \"n2\")] | length == 1"
 api DELETE /v1/images/base "" "$LOAN"
 check "a tenant may not delete a public image" is 403
 api DELETE "/v1/images/$BASE"
