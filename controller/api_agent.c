@@ -621,18 +621,7 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 			domname_format(tenant, store_col_text(s, 1), dom,
 				       sizeof(dom));
 		}
-		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
-		cJSON_AddStringToObject(v, "name", dom);
-		cJSON_AddStringToObject(v, "tenant", tenant);
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
-			cJSON_AddNullToObject(v, "group");
-		else
-			cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
-		cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
-		cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
-		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
-		cJSON_AddNullToObject(v, "base_image");
-		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
+		vmimage_spec_base(s, dom, tenant, store_col_text(s, 7), v);
 		if (!sqlite3_column_int(s, 8) &&
 		    vmimage_spec_add(s, 11, store_col_text(s, 1), v) < 0) {
 			cJSON_Delete(v);

@@ -4,6 +4,23 @@
 #include "controller/store.h"
 #include "controller/vmimage.h"
 
+void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
+		       const char *state, cJSON *v)
+{
+	cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
+	cJSON_AddStringToObject(v, "name", dom);
+	cJSON_AddStringToObject(v, "tenant", tenant);
+	if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+		cJSON_AddNullToObject(v, "group");
+	else
+		cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
+	cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
+	cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
+	cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
+	cJSON_AddNullToObject(v, "base_image");
+	cJSON_AddStringToObject(v, "state", state);
+}
+
 int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
 		     cJSON *v)
 {
@@ -54,18 +71,7 @@ int vmimage_incoming(struct store *st, const char *node, cJSON *out)
 		domname_format(store_col_text(s, 2), store_col_text(s, 1), dom,
 			       sizeof(dom));
 		cJSON_AddItemToArray(out, v);
-		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
-		cJSON_AddStringToObject(v, "name", dom);
-		cJSON_AddStringToObject(v, "tenant", store_col_text(s, 2));
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
-			cJSON_AddNullToObject(v, "group");
-		else
-			cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
-		cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
-		cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
-		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
-		cJSON_AddNullToObject(v, "base_image");
-		cJSON_AddStringToObject(v, "state", "running");
+		vmimage_spec_base(s, dom, store_col_text(s, 2), "running", v);
 		if (vmimage_spec_add(s, 7, store_col_text(s, 1), v) < 0) {
 			rc = SQLITE_NOMEM;
 			break;

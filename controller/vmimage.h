@@ -28,6 +28,13 @@
 	"v.image_id), (SELECT size_bytes FROM images i WHERE i.id = "       \
 	"v.image_id), v.ssh_keys, v.user_data"
 
+/* The fields every vm_spec of a desired state has, into v, from the row
+ * s is on (columns 0 id, 3 group, 4-6 vcpus, mem_mib, disk_gib), with
+ * the domain name dom, tenant and state ("running", "stopped",
+ * "deleted"); base_image null. */
+void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
+		       const char *state, cJSON *v);
+
 /* Add "image" ({sha256, format, size_bytes}) and "first_boot"
  * ({hostname, ssh_keys, user_data}) to the vm_spec v from the row s is
  * on, whose VMIMAGE_COLS start at column col; nothing when the VM has no
