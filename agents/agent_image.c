@@ -68,8 +68,12 @@ int agent_image_cache_init(struct agent_image_cache *c, const char *image_dir,
 	if (snprintf(c->dir, sizeof(c->dir), "%s/sha256", image_dir) >=
 	    (int)sizeof(c->dir))
 		return err_set("image_dir '%s' is too long", image_dir);
-	if (dir_create(c->dir, 0700) < 0)
+	/* 0711 like storage_dir: QEMU, under its own user, opens the
+	 * overlays' backing files by path; nobody lists them */
+	if (dir_create(c->dir, 0711) < 0)
 		return err_prefix("image cache");
+	if (chmod(c->dir, 0711) < 0)
+		return err_set_errno(errno, "image cache '%s'", c->dir);
 	return 0;
 }
 

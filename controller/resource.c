@@ -204,8 +204,9 @@ const struct res_kind res_tenants = {
 	.owner_col = 0,
 	.hint = ": list tenants with 'finctl tenant list'",
 	.in_use_sql = "SELECT 1 FROM vms WHERE tenant = ?1 UNION ALL "
-		      "SELECT 1 FROM groups WHERE tenant = ?1",
-	.in_use_msg = "still has VMs or groups: delete them first",
+		      "SELECT 1 FROM groups WHERE tenant = ?1 UNION ALL "
+		      "SELECT 1 FROM images WHERE tenant = ?1",
+	.in_use_msg = "still has VMs, groups or images: delete them first",
 };
 
 /* ----------------------------------------------------------------- groups */

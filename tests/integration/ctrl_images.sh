@@ -153,6 +153,8 @@ out=$("$finctl" image list)
 check "finctl image list shows the images" eval '[[ $out == *SHA256* && $out == *$SHA* ]]'
 out=$("$finctl" image show "$LOANIMG")
 check "finctl image show shows one" eval '[[ $out == *loanimg* ]]'
+api DELETE /v1/tenants/bank
+check "a tenant with an image is not deleted (409 naming its images)" eval 'is_err 409 in_use && has images'
 "$finctl" image delete "$LOANIMG" >/dev/null
 check "finctl image delete removes an unused image" eval 'api GET "/v1/images/$LOANIMG"; is 404'
 
