@@ -202,8 +202,9 @@ static int perform(struct http_client *c, const char *method,
 			 st->content_type ? st->content_type
 					  : "application/octet-stream");
 		headers = curl_slist_append(headers, ctype);
-		/* no "Expect: 100-continue" round trip */
-		headers = curl_slist_append(headers, "Expect:");
+		/* the server may refuse the upload from its headers (401,
+		 * 403, 413) before a byte of it is sent */
+		headers = curl_slist_append(headers, "Expect: 100-continue");
 		curl_easy_setopt(c->curl, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, http_read_cb);
 		curl_easy_setopt(c->curl, CURLOPT_READDATA, &x);
@@ -215,6 +216,12 @@ static int perform(struct http_client *c, const char *method,
 	}
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	rc = curl_easy_perform(c->curl);
+	/* a server may answer an upload before it has read it all (a 401,
+	 * a 413) and close: its answer counts, not the broken send */
+	if (rc == CURLE_SEND_ERROR && st && st->in_fd >= 0 &&
+	    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE,
+			      &resp->status) == CURLE_OK && resp->status >= 400)
+		rc = CURLE_OK;
 	if (rc != CURLE_OK) {
 		if (x.sink_failed)
 			err_prefix("%s %s", method, url);

@@ -324,7 +324,8 @@ static void ctx_fill(struct api_ctx *c, struct ctrl *ctrl,
 }
 
 /* The start of an upload (a ROUTE_UPLOAD route on the API port): the
- * caller is checked before a byte is stored, the announced size against
+ * caller is checked before a byte is stored (a client that sent
+ * "Expect: 100-continue" has sent none), then the announced size against
  * image_max_size; then its file is opened. MHD_YES to go on (cn->up set,
  * or an error queued). */
 static enum MHD_Result upload_start(struct listener *l, struct conn *cn,
@@ -337,12 +338,6 @@ static enum MHD_Result upload_start(struct listener *l, struct conn *cn,
 	enum MHD_Result ret;
 	char msg[200];
 
-	if (announced > ctrl->cfg.image_max_size) {
-		snprintf(msg, sizeof(msg), "the image is %" PRId64 " bytes; "
-			 "image_max_size is %" PRId64, announced,
-			 ctrl->cfg.image_max_size);
-		return answer_error(con, ctrl, 413, "too_large", msg);
-	}
 	ctx_fill(&c, ctrl, con, url, method);
 	if (!api_upload_allowed(&c)) {
 		ret = send_answer(con, &c);
@@ -350,6 +345,12 @@ static enum MHD_Result upload_start(struct listener *l, struct conn *cn,
 		return ret;
 	}
 	api_ctx_release(&c);
+	if (announced > ctrl->cfg.image_max_size) {
+		snprintf(msg, sizeof(msg), "the image is %" PRId64 " bytes; "
+			 "image_max_size is %" PRId64, announced,
+			 ctrl->cfg.image_max_size);
+		return answer_error(con, ctrl, 413, "too_large", msg);
+	}
 	if (image_upload_open(ctrl->cfg.state_dir, ctrl->cfg.image_max_size,
 			      &cn->up) < 0) {
 		log_error("%s", err_msg());

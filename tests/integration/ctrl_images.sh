@@ -65,6 +65,10 @@ api_file POST '/v1/images?name=x&visibility=private' "$work/base.qcow2"
 check "an unknown visibility is refused" is_err 400 invalid_query visibility
 api_file POST '/v1/images' "$work/base.qcow2"
 check "an upload without a name is refused" is_err 400 invalid_query name
+FINCLOUD_TOKEN=fc_nope "$finctl" image create --name x --file "$work/big.raw" 2>"$work/err"
+rc=$?
+check "an upload without a valid token is refused before its body (finctl exit 1, the 401's message)" \
+	eval '[ $rc = 1 ] && grep -q "not valid" "$work/err" && [ "$(leftovers)" = 0 ]'
 "$finctl" image create --name nofile --file "$work/nothere" 2>/dev/null
 check "finctl image create of a missing file exits 2" test $? = 2
 "$finctl" image create --name backed --file "$work/backed.qcow2" 2>"$work/err"
