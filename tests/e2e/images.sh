@@ -110,6 +110,10 @@ fi
 
 # --- live migration: the target prepared, only the overlay copied ------------
 to=$((3 - from))
+# the counter the guest printed last on the source (the source's log goes
+# with the VM once it has moved)
+wait_line "$log" '^fincloud-tick [0-9]+ boot_id=' 30
+last=$(grep -aoE '^fincloud-tick [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
 if out=$(e2e_finctl vm migrate "$id" --to "node$to" --wait --timeout 240 2>&1) &&
 	down=$(e2e_arrived_live "$to" "$id") && [ "$(e2e_nodes_of "$id")" = "$to" ]; then
 	e2e_ok "the VM moved live to node $to (downtime $down)"
@@ -117,8 +121,7 @@ else
 	e2e_fail "the VM moves live to node $to" "$out" "on node(s) '$(e2e_nodes_of "$id")'"
 fi
 tlog=$(disks "$to")/$id.console.log
-last=$(grep -aoE '^fincloud-tick [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
-if wait_line "$tlog" "^fincloud-tick [0-9]+ boot_id=$boot_id" 60 &&
+if [ -n "$last" ] && wait_line "$tlog" "^fincloud-tick [0-9]+ boot_id=$boot_id" 60 &&
 	n=$(grep -aoE '^fincloud-tick [0-9]+' "$tlog" | tail -n 1 | cut -d' ' -f2) &&
 	[ -n "$boot_id" ] && [ "${n:-0}" -gt "${last:-0}" ]; then
 	e2e_ok "on node $to the guest's counter goes on ($last -> $n) with the same boot id"
