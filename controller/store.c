@@ -252,7 +252,19 @@ static const char *const migrations[] = {
 	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
 	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
 
-	/* 10: the image catalogue (controller/image.h, docs/images.md): one
+	/* 10: why a host runs its guests as it does (its agent's
+	 * virt_type_reason); whether a pool's VMs may migrate in post-copy;
+	 * a migration's time limit (seconds, 0: the agent's) and post-copy
+	 * choice (NULL: the pool's) */
+	"ALTER TABLE hosts ADD COLUMN virt_type_reason TEXT NOT NULL"
+	" DEFAULT '';"
+	"ALTER TABLE pools ADD COLUMN migration_postcopy INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN max_seconds INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN postcopy INTEGER;",
+
+	/* 11: the image catalogue (controller/image.h, docs/images.md): one
 	 * row per uploaded image, its bytes stored once per SHA-256 under
 	 * state_dir/images/sha256; tenant is NULL for a public image, and
 	 * a name is unique among the public images and within each tenant.

@@ -148,6 +148,12 @@ build_test_image() {
 	install -m 0755 "$here/image/netcfg" "$root/bin/fincloud-netcfg"
 	install -m 0755 "$here/image/dhcp" "$root/bin/fincloud-dhcp"
 	install -m 0644 "$here/image/inittab" "$root/etc/inittab"
+	# the ACPI power button (virsh shutdown): busybox acpid maps the
+	# event to PWRF and runs the scripts of /etc/acpi/PWRF (run-parts)
+	mkdir -p "$root/etc/acpi/PWRF"
+	printf 'PWRF PWRF\n' >"$root/etc/acpid.conf"
+	printf '#!/bin/sh\nsync\nexec /bin/poweroff -f\n' >"$root/etc/acpi/PWRF/power"
+	chmod 755 "$root/etc/acpi/PWRF/power"
 	echo "root::0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 	echo "root:x:0:" >"$root/etc/group"
 	echo "fincloud test image (kernel $ver, $(dpkg-deb -f "$deb" Version))" >"$root/etc/fincloud/version"

@@ -3,8 +3,9 @@
 # and boots from its disk alone under TCG: with a NoCloud seed ISO made
 # here (genisoimage) it prints its ready line with the hostname, address
 # and key count asked for, runs the user-data script with its output on
-# the serial console, and ticks with a counter that counts up under one
-# boot id. Its network-config reader is checked on its own first.
+# the serial console, ticks with a counter that counts up under one boot
+# id, and powers off on the ACPI power button. Its network-config reader
+# is checked on its own first.
 #
 #   image_boot.sh                  build the test image and boot it
 #   image_boot.sh --debian IMAGE   boot a Debian image (make image-debian)
@@ -118,7 +119,7 @@ log=$tmp/serial.log
 t0=$(now)
 # -snapshot: the image itself is never written.
 qemu-system-x86_64 -machine pc,accel=tcg -m $mem -smp 1 -nographic -snapshot \
-	-monitor none -serial "file:$log" -no-reboot \
+	-monitor "unix:$tmp/monitor,server,nowait" -serial "file:$log" -no-reboot \
 	-drive "file=$image,if=virtio,format=qcow2" \
 	-drive "file=$tmp/seed.iso,media=cdrom,readonly=on" \
 	-netdev user,id=n0 -device "virtio-net-pci,netdev=n0,mac=$mac" \
@@ -162,9 +163,27 @@ else
 	fail "the user-data script's output is on the serial console" "$(tail -n 20 "$log")"
 fi
 boot_id=${ready##*boot_id=}
-if wait_for "^fincloud-tick 3 boot_id=$boot_id" 15; then
-	ticks=$(grep -acE "^fincloud-tick [0-9]+ boot_id=$boot_id" "$log")
+# a tick may follow a login prompt on its line
+if wait_for "fincloud-tick 3 boot_id=$boot_id" 15; then
+	ticks=$(grep -acE "fincloud-tick [0-9]+ boot_id=$boot_id" "$log")
 	ok "the liveness tick counts up under boot id $boot_id ($ticks ticks)"
 else
 	fail "the guest ticks fincloud-tick N boot_id=$boot_id" "$(tail -n 5 "$log")"
+fi
+
+# the ACPI power button, as `virsh shutdown` presses it
+if [ $debian -eq 0 ]; then
+	/usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"system_powerdown\n")' "$tmp/monitor"
+	end=$((SECONDS + 20))
+	while kill -0 "$qemu_pid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.2; done
+	if ! kill -0 "$qemu_pid" 2>/dev/null; then
+		wait "$qemu_pid" 2>/dev/null
+		qemu_pid=
+		ok "the ACPI power button powers the guest off"
+	else
+		fail "the ACPI power button powers the guest off within 20 s" "$(tail -n 3 "$log")"
+	fi
 fi
