@@ -299,11 +299,25 @@ static void take_desired(struct agent_loop *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* The VMs' files that must not outlive them (agent_storage.h): those of
- * VMs the journal says migrated away, then orphans. The orphan sweep
- * needs to know every VM of this node: it runs only with a desired state
- * in hand (or without a controller, the manifests being all). specs
- * (nspecs) are this pass's, doms (ndoms) a list taken after its actions. */
+/* The files of VMs the journal says migrated away (doms, ndoms: a list
+ * taken after those migrations ended), agent_storage.h. */
+static void purge_migrated(struct agent_loop *a,
+			   const struct agent_domain *doms, size_t ndoms)
+{
+	struct agent_journal_entry *journal = NULL;
+	size_t njournal = 0;
+
+	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) == 0)
+		agent_storage_purge_migrated(a->virt, journal, njournal, doms,
+					     ndoms);
+	free(journal);
+}
+
+/* Orphaned files (agent_storage.h; those of VMs migrated away go at the
+ * start of a pass, purge_migrated()). The sweep needs to know every VM
+ * of this node: it runs only with a desired state in hand (or without a
+ * controller, the manifests being all). specs (nspecs) are this pass's,
+ * doms (ndoms) a list taken after its actions. */
 static void storage_pass(struct agent_loop *a,
 			 const struct agent_vm_spec *specs, size_t nspecs,
 			 const struct agent_domain *doms, size_t ndoms)
@@ -316,7 +330,6 @@ static void storage_pass(struct agent_loop *a,
 
 	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) < 0)
 		goto out;
-	agent_storage_purge_migrated(a->virt, journal, njournal, doms, ndoms);
 	rc = 0;
 	if (!a->have_desired && !a->no_controller)
 		goto out;
@@ -365,6 +378,7 @@ static int reconcile_pass(struct agent_loop *a)
 	listed_ns = time_mono_ns();
 	if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
 		goto out;
+	purge_migrated(a, doms, ndoms); /* before the prune forgets them */
 	if (a->have_desired)
 		agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms,
 				  doms, ndoms, listed_ns);
