@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agents/agent_client.h"
 #include "common/err.h"
@@ -338,6 +339,49 @@ int agent_client_events(struct agent_client *c, const cJSON *events)
 	if (r.status < 200 || r.status > 299) {
 		err_set("events of node '%s' refused (HTTP %ld): %s", c->node,
 			r.status, reply_error(&r));
+		goto out;
+	}
+	ret = 0;
+out:
+	http_response_free(&r);
+	return ret;
+}
+
+/* http_stream sink: the image's bytes to the file descriptor. */
+static int image_sink(void *ud, const void *data, size_t len)
+{
+	const char *p = data;
+	int fd = *(int *)ud;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set_errno(errno, "cannot write the image "
+					     "into the cache");
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int agent_client_image(struct agent_client *c, const char *sha256, int fd)
+{
+	struct http_stream st = {.in_fd = -1, .sink = image_sink, .ud = &fd};
+	struct http_response r = { 0 };
+	char path[256];
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/v1/agents/%s/images/%.64s", c->node,
+		 sha256);
+	if (http_client_stream(c->http, "GET", path, &st, &r) < 0)
+		goto out;
+	if (r.status != 200) {
+		err_set("the controller refused image %.64s to node '%s' "
+			"(HTTP %ld): %s", sha256, c->node, r.status,
+			reply_error(&r));
 		goto out;
 	}
 	ret = 0;

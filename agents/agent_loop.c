@@ -13,6 +13,7 @@
 #include "agents/agent_loop.h"
 #include "agents/agent_manifest.h"
 #include "agents/agent_nodecheck.h"
+#include "agents/agent_provision.h"
 #include "agents/agent_reconcile.h"
 #include "agents/agent_report.h"
 #include "agents/agent_storage.h"
@@ -44,6 +45,7 @@ struct agent_loop {
 	size_t nstops;
 	bool pass_failed;
 	struct agent_storage storage;
+	struct agent_provision *prov; /* images, incoming migrations */
 
 	/* the heartbeat thread only (the main loop's with once) */
 	struct agent_client *client;
@@ -185,8 +187,12 @@ static int perform(struct agent_loop *a, const struct agent_action *act,
 	switch (act->type) {
 	case AGENT_ACT_CREATE:
 		stop_forget(a, s->vm_id);
+		if (agent_provision_image(a->prov, s) < 0)
+			return -1;
 		return agent_virt_create(a->virt, s, true);
 	case AGENT_ACT_DEFINE:
+		if (agent_provision_image(a->prov, s) < 0)
+			return -1;
 		return agent_virt_create(a->virt, s, false);
 	case AGENT_ACT_START:
 		stop_forget(a, s->vm_id);
@@ -293,11 +299,25 @@ static void take_desired(struct agent_loop *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* The VMs' files that must not outlive them (agent_storage.h): those of
- * VMs the journal says migrated away, then orphans. The orphan sweep
- * needs to know every VM of this node: it runs only with a desired state
- * in hand (or without a controller, the manifests being all). specs
- * (nspecs) are this pass's, doms (ndoms) a list taken after its actions. */
+/* The files of VMs the journal says migrated away (doms, ndoms: a list
+ * taken after those migrations ended), agent_storage.h. */
+static void purge_migrated(struct agent_loop *a,
+			   const struct agent_domain *doms, size_t ndoms)
+{
+	struct agent_journal_entry *journal = NULL;
+	size_t njournal = 0;
+
+	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) == 0)
+		agent_storage_purge_migrated(a->virt, journal, njournal, doms,
+					     ndoms);
+	free(journal);
+}
+
+/* Orphaned files (agent_storage.h; those of VMs migrated away go at the
+ * start of a pass, purge_migrated()). The sweep needs to know every VM
+ * of this node: it runs only with a desired state in hand (or without a
+ * controller, the manifests being all). specs (nspecs) are this pass's,
+ * doms (ndoms) a list taken after its actions. */
 static void storage_pass(struct agent_loop *a,
 			 const struct agent_vm_spec *specs, size_t nspecs,
 			 const struct agent_domain *doms, size_t ndoms)
@@ -310,11 +330,11 @@ static void storage_pass(struct agent_loop *a,
 
 	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) < 0)
 		goto out;
-	agent_storage_purge_migrated(a->virt, journal, njournal, doms, ndoms);
 	rc = 0;
 	if (!a->have_desired && !a->no_controller)
 		goto out;
-	known = calloc(nspecs + nwanted + ndoms + njournal + 1,
+	known = calloc(nspecs + nwanted + ndoms + njournal + 1 +
+			       (a->have_desired ? a->desired.nincoming : 0),
 		       sizeof(*known));
 	if (known == NULL) {
 		rc = err_set("out of memory");
@@ -326,6 +346,9 @@ static void storage_pass(struct agent_loop *a,
 		known[n++] = a->desired.vms[i].vm_id;
 	for (size_t i = 0; i < ndoms; i++)
 		known[n++] = doms[i].uuid;
+	/* the disks made in advance for VMs migrating here */
+	for (size_t i = 0; a->have_desired && i < a->desired.nincoming; i++)
+		known[n++] = a->desired.incoming[i].vm_id;
 	for (size_t i = 0; i < njournal; i++)
 		if (journal[i].state != AGENT_JOURNAL_DONE)
 			known[n++] = journal[i].vm_id;
@@ -355,10 +378,16 @@ static int reconcile_pass(struct agent_loop *a)
 	listed_ns = time_mono_ns();
 	if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
 		goto out;
+	purge_migrated(a, doms, ndoms); /* before the prune forgets them */
 	if (a->have_desired)
 		agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms,
 				  doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
+		goto out;
+	if (agent_provision_pass_begin(a->prov, specs, nspecs,
+				       a->desired.incoming,
+				       a->have_desired ? a->desired.nincoming : 0,
+				       doms, ndoms) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
 		agent_vm_error_add(&errs, &nerrs, a->desired.errors[i].vm_id,
@@ -414,6 +443,9 @@ static int reconcile_pass(struct agent_loop *a)
 			log_warn("%s", errs[i].error);
 	a->pass_failed = nerrs > 0;
 	storage_pass(a, specs, nspecs, doms, ndoms);
+	if (a->have_desired)
+		agent_provision_incoming(a->prov, a->virt, a->desired.incoming,
+					 a->desired.nincoming, doms, ndoms);
 	publish(a, doms, ndoms, errs, nerrs);
 	doms = NULL;
 	errs = NULL;
@@ -422,6 +454,9 @@ static int reconcile_pass(struct agent_loop *a)
 				 a->desired.ntasks);
 	ret = 0;
 out:
+	/* the cache within its bound, once the pass knew every VM */
+	agent_provision_pass_end(a->prov, ret == 0 &&
+				 (a->have_desired || a->no_controller));
 	free(specs);
 	free(errs);
 	free(doms);
@@ -440,11 +475,12 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	struct agent_task *tasks = NULL;
 	struct agent_journal_entry *journal = NULL;
 	size_t ntasks, njournal;
-	cJSON *j = NULL;
+	cJSON *j = NULL, *prepared = NULL;
 
 	if (agent_tasks_copy(a->tasks, &tasks, &ntasks, &journal, &njournal) <
 	    0)
 		goto out;
+	prepared = agent_provision_prepared(a->prov);
 	pthread_mutex_lock(&a->lock);
 	memset(&hb, 0, sizeof(hb));
 	hb.generation_seen = a->generation_seen;
@@ -460,9 +496,11 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.nerrors = a->nerrors;
 	hb.journal = journal;
 	hb.njournal = njournal;
+	hb.prepared = prepared;
 	j = agent_json_heartbeat(&hb);
 	pthread_mutex_unlock(&a->lock);
 out:
+	cJSON_Delete(prepared);
 	free(tasks);
 	free(journal);
 	return j;
@@ -502,6 +540,7 @@ static int do_register(struct agent_loop *a)
 	    agent_client_set_credential(a->client, cred) < 0)
 		goto out;
 	agent_events_set_credential(a->events, cred);
+	agent_provision_set_credential(a->prov, cred);
 	a->have_cred = a->cred_bound = true;
 	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
 		log_info("controller asks for a heartbeat every %d s",
@@ -648,6 +687,7 @@ static int load_credential(struct agent_loop *a)
 	}
 	agent_client_set_credential(a->client, cred);
 	agent_events_set_credential(a->events, cred);
+	agent_provision_set_credential(a->prov, cred);
 	a->have_cred = true;
 	a->cred_bound = bound == 1;
 	explicit_bzero(cred, sizeof(cred));
@@ -816,11 +856,20 @@ static void loop_task_ended(void *ctx)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static int loop_migrate(void *ctx, const char *vm_id, const char *target_uri)
+/* The agent's migration settings with the task's over them: its own
+ * time limit, and post-copy when the VM's or its pool's setting allows
+ * it (the controller decides that). */
+static int loop_migrate(void *ctx, const struct agent_task *task)
 {
 	struct agent_loop *a = ctx;
+	struct agent_migrate_opts o = {
+		.max_seconds = task->max_seconds ? task->max_seconds
+						 : a->cfg->migration_max_seconds,
+		.auto_converge = a->cfg->migration_auto_converge,
+		.postcopy = task->postcopy,
+	};
 
-	return agent_virt_migrate(a->virt, vm_id, target_uri);
+	return agent_virt_migrate(a->virt, task->vm_id, task->target_uri, &o);
 }
 
 static int loop_reboot(void *ctx, const char *vm_id)
@@ -853,6 +902,9 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->stop_timeout_ns = opts->stop_timeout_ns;
 	a->storage.grace_ns = (uint64_t)cfg->orphan_grace * 1000000000ULL;
 	pthread_mutex_init(&a->lock, NULL);
+	a->prov = agent_provision_new(cfg, a->no_controller);
+	if (a->prov == NULL)
+		goto fail;
 	/* wait_until() counts in CLOCK_MONOTONIC. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -911,6 +963,7 @@ void agent_loop_free(struct agent_loop *a)
 	agent_events_free(a->events);
 	agent_tasks_free(a->tasks);
 	agent_storage_clear(&a->storage);
+	agent_provision_free(a->prov);
 	agent_client_free(a->client);
 	agent_desired_free(&a->desired);
 	agent_desired_free(&a->incoming);

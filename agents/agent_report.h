@@ -34,6 +34,9 @@ struct agent_task {
 	char vm_id[37];
 	char target_node[NAME_MAX_LEN + 1];
 	char target_uri[1024];
+	int max_seconds;        /* migrate: abort after this long; 0: the
+				   agent's migration_max_seconds */
+	bool postcopy;          /* migrate: may switch to post-copy */
 	enum agent_task_state state;
 	char error[512];
 };
@@ -46,6 +49,13 @@ struct agent_desired {
 	size_t ntasks;
 	struct agent_vm_error *errors; /* VM entries that were refused */
 	size_t nerrors;
+	struct agent_seed *seeds;      /* the vms' first_boot, nvms slots;
+					  vms[i].seed points into it */
+	/* VMs migrating to this node, to prepare (agent_provision.h);
+	 * their seeds in incoming_seeds the same way */
+	struct agent_vm_spec *incoming;
+	size_t nincoming;
+	struct agent_seed *incoming_seeds;
 };
 
 /* Parse a desired-state body. -1 when the body as a whole is unusable
@@ -81,6 +91,8 @@ struct agent_heartbeat {
 	size_t nerrors;
 	const struct agent_journal_entry *journal; /* "migrations" */
 	size_t njournal;
+	const cJSON *prepared;  /* "prepared": incoming VMs ready; NULL or
+				   empty: left out */
 };
 /* The heartbeat of schemas/agent-heartbeat.json; "migrations" (the
  * journal) only when it has entries, so that a controller that predates

@@ -41,6 +41,33 @@ int http_client_request(struct http_client *c, const char *method,
 			const char *path, const char *json_body,
 			struct http_response *resp);
 
+/* A request whose body or answer is a stream of bytes, not JSON. */
+struct http_stream {
+	/* upload: size bytes read from in_fd (-1: no body) with this
+	 * Content-Type (NULL: application/octet-stream) */
+	int in_fd;
+	const char *content_type;
+	int64_t size;       /* the upload's, or the download's expected
+			       size for progress (0: unknown) */
+	/* download: each piece of a 2xx answer goes to sink (0 to go on,
+	 * -1 with err_set() to abort the transfer); NULL keeps it in the
+	 * response like any answer (capped) */
+	int (*sink)(void *ud, const void *data, size_t len);
+	/* both: bytes moved so far of total (0: unknown); may be NULL */
+	void (*progress)(void *ud, int64_t done, int64_t total);
+	void *ud;
+};
+
+/* Send METHOD base_url+path streaming st's upload or download, without
+ * a total time limit: it fails when nothing moved for 60 s. An answer
+ * that is not 2xx (an error's JSON) goes to resp as with
+ * http_client_request(). Returns 0 when a response arrived, -1 with
+ * err_set() otherwise (also when st->sink refused a piece: its message,
+ * with the URL in front). */
+int http_client_stream(struct http_client *c, const char *method,
+		       const char *path, const struct http_stream *st,
+		       struct http_response *resp);
+
 void http_response_free(struct http_response *resp);
 
 #endif

@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/json.h"
@@ -71,6 +72,12 @@ const struct route api_routes[] = {
 	 "vm.reboot"},
 	{"POST", "/v1/vms/{id}/migrate", h_vm_migrate, R_OPS, true,
 	 "vm.migrate"},
+	{"GET", "/v1/images", h_image_list, R_READ_T, false, "image.list"},
+	{"POST", "/v1/images", h_image_create, R_OPS_T, true, "image.create",
+	 ROUTE_UPLOAD},
+	{"GET", "/v1/images/{id}", h_image_get, R_READ_T, false, "image.get"},
+	{"DELETE", "/v1/images/{id}", h_image_delete, R_OPS_T, true,
+	 "image.delete"},
 	{"GET", "/v1/tasks", h_task_list, R_READ_T, false, "task.list"},
 	{"GET", "/v1/tasks/{id}", h_task_get, R_READ_T, false, "task.get"},
 	{"GET", "/v1/audit", h_audit_list, R_READ, false, "audit.list"},
@@ -90,6 +97,8 @@ const struct route api_routes[] = {
 	 false, "agent.heartbeat"},
 	{"POST", "/v1/agents/{node}/events", h_agent_events, ROLE_AGENT, false,
 	 "agent.events"},
+	{"GET", "/v1/agents/{node}/images/{sha256}", h_agent_image, ROLE_AGENT,
+	 false, "agent.image"},
 };
 const size_t api_nroutes = FC_ARRAY_LEN(api_routes);
 
@@ -601,8 +610,10 @@ static void finish(struct api_ctx *c, bool found)
 			"whether it took effect (request %s)",
 			err_msg(), c->request_id);
 	}
-	/* a 204 is the one answer without a body */
-	if (c->resp == NULL && c->text == NULL && c->status != 204)
+	/* a 204 is the one answer without a body; a file answer's body is
+	 * the file */
+	if (c->resp == NULL && c->text == NULL && !c->has_file &&
+	    c->status != 204)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
 	pthread_mutex_lock(&ctrl->stats_lock);
 	if (ctrl->stats && found) {
@@ -618,6 +629,67 @@ static void finish(struct api_ctx *c, bool found)
 		rs->lat_sum += sec;
 	}
 	pthread_mutex_unlock(&ctrl->stats_lock);
+}
+
+/* The caller of c's route (c->m, lock held): rate limit, token, role.
+ * 0, or -1 with the error answered (and audited for a mutating route). */
+static int check_caller(struct api_ctx *c)
+{
+	const struct route *rt = c->m->route;
+
+	if (rt->roles & ROUTE_PUBLIC)
+		return 0;
+	if (api_auth_limited(c) < 0)
+		return -1;
+	if (api_authenticate(c) < 0) {
+		/* attempts without a valid token are audited too */
+		if (rt->mutating)
+			api_audit_request(c);
+		return -1;
+	}
+	if (!(rt->roles & c->who.role)) {
+		if (c->who.role == ROLE_AGENT)
+			api_err(c, 403, "forbidden", NULL,
+				"an agent credential reaches only "
+				"/v1/agents/%s/...", c->who.node);
+		else
+			api_err(c, 403, "forbidden", NULL,
+				"role '%s' may not call %s %s: ask an "
+				"administrator for a token with the right role",
+				auth_role_name(c->who.role), c->method,
+				rt->pattern);
+		if (rt->mutating)
+			api_audit_request(c);
+		return -1;
+	}
+	return 0;
+}
+
+bool api_upload_route(const char *method, const char *path)
+{
+	struct route_match m;
+
+	return route_match(api_routes, api_nroutes, method, path, &m) ==
+		       ROUTE_FOUND &&
+	       (m.route->flags & ROUTE_UPLOAD);
+}
+
+bool api_upload_allowed(struct api_ctx *c)
+{
+	struct route_match m;
+	bool ok;
+
+	random_hex(c->request_id, sizeof(c->request_id), 16);
+	c->content_type = "application/json";
+	if (route_match(api_routes, api_nroutes, c->method, c->path, &m) !=
+	    ROUTE_FOUND)
+		return true; /* api_handle() answers the 404 */
+	c->m = &m;
+	pthread_mutex_lock(&c->ctrl->lock);
+	ok = check_caller(c) == 0;
+	unlock(c);
+	c->m = NULL;
+	return ok;
 }
 
 void api_handle(struct api_ctx *c)
@@ -665,32 +737,8 @@ void api_handle(struct api_ctx *c)
 	}
 	pthread_mutex_lock(&ctrl->lock);
 	locked = true;
-	if (!(m.route->roles & ROUTE_PUBLIC)) {
-		if (api_auth_limited(c) < 0)
-			goto out;
-		if (api_authenticate(c) < 0) {
-			/* attempts without a valid token are audited too */
-			if (m.route->mutating)
-				api_audit_request(c);
-			goto out;
-		}
-		if (!(m.route->roles & c->who.role)) {
-			if (c->who.role == ROLE_AGENT)
-				api_err(c, 403, "forbidden", NULL,
-					"an agent credential reaches only "
-					"/v1/agents/%s/...", c->who.node);
-			else
-				api_err(c, 403, "forbidden", NULL,
-					"role '%s' may not call %s %s: ask an "
-					"administrator for a token with the "
-					"right role",
-					auth_role_name(c->who.role), c->method,
-					m.route->pattern);
-			if (m.route->mutating)
-				api_audit_request(c);
-			goto out;
-		}
-	}
+	if (check_caller(c) < 0)
+		goto out;
 	m.route->fn(c);
 	if (m.route->mutating)
 		api_audit_request(c);
@@ -743,6 +791,9 @@ void api_ctx_release(struct api_ctx *c)
 	c->json = NULL;
 	c->resp = NULL;
 	c->text = NULL;
+	if (c->has_file)
+		close(c->file_fd);
+	c->has_file = false;
 }
 
 void h_healthz(struct api_ctx *c)

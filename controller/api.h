@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/fc.h"
+#include "common/util.h"
 #include "controller/auth.h"
 #include "controller/ctrl.h"
 #include "controller/route.h"
@@ -43,6 +44,9 @@ struct api_ctx {
 	const char *body;
 	size_t body_len;
 	cJSON *json;               /* the parsed body (NULL when empty) */
+	/* a ROUTE_UPLOAD route's body, finished (image_upload_finish());
+	 * the server's: it frees it after the answer */
+	struct image_upload *upload;
 	struct principal who;
 	char request_id[33];
 
@@ -51,6 +55,12 @@ struct api_ctx {
 	cJSON *resp;               /* JSON body, or */
 	char *text;                /* a text body (metrics), malloc'd */
 	const char *content_type;
+	/* a file answer instead (has_file): file_size bytes of file_fd,
+	 * which the server closes once sent; api_ctx_release() closes it
+	 * when it was not sent */
+	bool has_file;
+	int file_fd;
+	int64_t file_size;
 	char location[256];
 	int64_t retry_after_s;     /* a Retry-After header when > 0 */
 	char audit_target[160];    /* what the audit entry names */
@@ -99,6 +109,16 @@ int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
  * one failure of c's address. Under ctrl->lock. */
 int api_auth_limited(struct api_ctx *c);
 void api_auth_failed(struct api_ctx *c);
+
+/* Whether method + path is a ROUTE_UPLOAD route. */
+bool api_upload_route(const char *method, const char *path);
+
+/* Before an upload's body is read (c filled in as for api_handle(),
+ * without a body): the caller's token and role for its route. true when
+ * it may go on; false with the error answer (401, 403, 429) in c,
+ * audited as api_handle() audits a refused mutating request. Takes and
+ * releases ctrl->lock itself. */
+bool api_upload_allowed(struct api_ctx *c);
 
 /* Release what api_handle left in c. */
 void api_ctx_release(struct api_ctx *c);
@@ -242,7 +262,37 @@ void h_agent_events(struct api_ctx *c);
 void h_pool_rebalance(struct api_ctx *c);
 void h_host_drain(struct api_ctx *c);
 void h_host_resume(struct api_ctx *c);
+void h_image_list(struct api_ctx *c);
+void h_image_create(struct api_ctx *c);
+void h_image_get(struct api_ctx *c);
+void h_image_delete(struct api_ctx *c);
+void h_agent_image(struct api_ctx *c);
 
+
+/* An image of the catalogue, as api_image_find() reads it. */
+struct api_image {
+	char id[37];
+	char name[NAME_MAX_LEN + 1];
+	char tenant[NAME_MAX_LEN + 1]; /* "" for a public image */
+	char format[8];
+	char sha256[65];
+	int64_t min_mem_mib;
+	int64_t size_bytes;
+	int64_t virtual_size_bytes;
+};
+
+/* The image ref names (its id, or its name) as scope sees it (a tenant:
+ * the public images and its own, its own first; NULL: every image, a
+ * name used by several tenants is then ambiguous, 409) into *out. 0, or
+ * -1 with the answer (404, 409, 500) naming the body's field ("image";
+ * NULL for the path). Lock held. */
+int api_image_find(struct api_ctx *c, const char *ref, const char *scope,
+		   const char *field, struct api_image *out);
+
+/* At start (before the server): remove unfinished uploads and stored
+ * image files no catalogue row names (image_store_sweep()). 0, or -1
+ * with err_set(). */
+int api_image_sweep(struct ctrl *ctrl);
 
 /* First start: create the admin token file (state_dir/admin.token, mode
  * 0600) when no admin token exists. 0, or -1 with err_set(). */
@@ -255,6 +305,7 @@ int api_bootstrap_admin(struct ctrl *ctrl);
 struct api_inventory {
 	int64_t n[5];
 	const char *cpu_model, *virt_type, *libvirt_version;
+	const char *virt_type_reason; /* "" from an agent that says none */
 };
 /* Read and bound $.inventory into inv: 0, or -1 with a 400 naming the
  * field ("inventory.vcpus") and its limit (enrol_inv_max). */
@@ -273,7 +324,8 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 #define API_VM_COLS                                                        \
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
-	"cpu_pct, balloon_mib, disk_alloc_bytes"
+	"cpu_pct, balloon_mib, disk_alloc_bytes, image_id, image_sha256, " \
+	"(SELECT i.name FROM images i WHERE i.id = vms.image_id)"
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
 cJSON *api_vm_json(sqlite3_stmt *s);

@@ -17,6 +17,7 @@
 #include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
+#include "controller/vmimage.h"
 
 /* libvirt's domain state -> the VM state the API shows */
 static const char *vm_state_of(const char *dom)
@@ -391,7 +392,8 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
 				     "mem_mib, disk_gib, desired, 0, seq, "
 				     "(SELECT wipe_on_delete FROM tenants t "
-				     "WHERE t.name = v.tenant) FROM "
+				     "WHERE t.name = v.tenant), " VMIMAGE_COLS
+				     " FROM "
 				     "vms v WHERE (host = ?1 AND (desired = "
 				     "'deleted' OR NOT EXISTS (SELECT 1 FROM "
 				     "reports r WHERE r.vm_id = v.id AND r.host "
@@ -401,7 +403,8 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "r.vm_id = v.id AND r.host = ?1)) UNION ALL "
 				     "SELECT vm_id, name, substr(name, 1, "
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
-				     "1, 'deleted', 1, NULL, 0 FROM ("
+				     "1, 'deleted', 1, NULL, 0, NULL, NULL, "
+				     "NULL, '[]', NULL FROM ("
 				     REPORT_SQL_DESTROY ") ORDER BY 10");
 	int rc = SQLITE_ERROR;
 
@@ -422,18 +425,13 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 			domname_format(tenant, store_col_text(s, 1), dom,
 				       sizeof(dom));
 		}
-		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
-		cJSON_AddStringToObject(v, "name", dom);
-		cJSON_AddStringToObject(v, "tenant", tenant);
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
-			cJSON_AddNullToObject(v, "group");
-		else
-			cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
-		cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
-		cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
-		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
-		cJSON_AddNullToObject(v, "base_image");
-		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
+		vmimage_spec_base(s, dom, tenant, store_col_text(s, 7), v);
+		if (!sqlite3_column_int(s, 8) &&
+		    vmimage_spec_add(s, 11, store_col_text(s, 1), v) < 0) {
+			cJSON_Delete(v);
+			rc = SQLITE_NOMEM;
+			break;
+		}
 		/* the tenant's wipe policy (only when set: optional) */
 		if (sqlite3_column_int(s, 10))
 			cJSON_AddTrueToObject(v, "wipe");
@@ -465,6 +463,10 @@ static int desired_tasks(struct store *st, const char *node, cJSON *tasks)
 						o[i].target_host);
 			cJSON_AddStringToObject(t, "target_uri",
 						o[i].target_uri);
+			if (o[i].max_seconds > 0)
+				cJSON_AddNumberToObject(t, "max_seconds",
+							o[i].max_seconds);
+			cJSON_AddBoolToObject(t, "postcopy", o[i].postcopy);
 		}
 		cJSON_AddItemToArray(tasks, t);
 	}
@@ -481,7 +483,9 @@ static cJSON *desired_state(struct store *st, const char *node, int64_t gen)
 
 	cJSON_AddNumberToObject(o, "generation", (double)gen);
 	if (desired_vms(st, node, cJSON_AddArrayToObject(o, "vms")) < 0 ||
-	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0) {
+	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0 ||
+	    vmimage_incoming(st, node,
+			     cJSON_AddArrayToObject(o, "incoming")) < 0) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
@@ -565,9 +569,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 	static const char *const keys[] = {"generation_seen", "status",
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
-					   "vm_errors", "migrations", NULL};
+					   "vm_errors", "migrations", "prepared",
+					   NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
-	const cJSON *domains, *tasks, *foreign, *vm_errors;
+	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
 	int64_t seen, gen, wait_s = 0;
 	struct api_inventory inv;
 	sqlite3_stmt *s;
@@ -602,6 +607,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 	}
 	if (json_get_array(c->json, "$", "vm_errors", false, &vm_errors) < 0) {
 		api_err_field(c, "vm_errors");
+		return;
+	}
+	if (json_get_array(c->json, "$", "prepared", false, &prepared) < 0) {
+		api_err_field(c, "prepared");
 		return;
 	}
 	if (strcmp(status, "ok") != 0 && strcmp(status, "degraded") != 0) {
@@ -658,6 +667,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 	if (heartbeat_apply(c, node, domains, tasks, vm_errors,
 			    strcmp(status, "ok") == 0, seen >= gen) < 0)
 		return;
+	if (vmimage_prepared(c->ctrl, node, prepared) < 0) {
+		api_err_internal(c, "recording the prepared migrations");
+		return;
+	}
 	if (store_commit(c->ctrl->st) < 0) {
 		c->tx_open = false;
 		api_err_internal(c, "committing the heartbeat");

@@ -9,7 +9,7 @@ const char *const ctrl_config_keys[] = {
 	"max_connections", "per_ip_connections", "request_timeout",
 	"http_threads", "agent_listen_port", "token_ttl_default",
 	"token_ttl_max", "auth_fail_limit", "join_token_ttl",
-	"join_token_ttl_max", NULL,
+	"join_token_ttl_max", "image_max_size", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -41,6 +41,8 @@ static const struct int_key int_keys[] = {
 	INT_KEY("join_token_ttl", 1, 365 * 86400, 3600, join_token_ttl_s),
 	INT_KEY("join_token_ttl_max", 1, 365 * 86400, 7 * 86400,
 		join_token_ttl_max_s),
+	INT_KEY("image_max_size", 1 << 20, 1LL << 42, 64LL << 30,
+		image_max_size),
 };
 
 static int get_path(const struct config *cfg, const char *key,

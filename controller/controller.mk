@@ -1,7 +1,7 @@
 # controller/: fincloud-controller (REST API, SQLite state).
 #
-# libcrypto (OpenSSL) provides SHA-256 for the token hashes and the audit
-# chain (docs/controller.md).
+# libcrypto (OpenSSL) provides SHA-256 for the token hashes, the audit
+# chain and the images (docs/controller.md, docs/images.md).
 CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 
@@ -14,7 +14,8 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
 	controller/task.c controller/domname.c controller/report.c \
-	controller/authlimit.c \
+	controller/authlimit.c controller/image.c controller/api_image.c \
+	controller/vmimage.c \
 	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
@@ -46,5 +47,6 @@ $(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ct
 $(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_authlimit,tests/unit/test_ctrl_authlimit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_image,tests/unit/test_ctrl_image.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_vmref,tests/unit/test_ctrl_vmref.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_enrol,tests/unit/test_ctrl_enrol.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -61,6 +61,7 @@ struct ctrl_config {
 	int64_t auth_fail_limit;     /* failures a minute per address */
 	int64_t join_token_ttl_s;     /* a new join token's lifetime */
 	int64_t join_token_ttl_max_s; /* the longest one a create may ask */
+	int64_t image_max_size;      /* bytes of one image upload (image.h) */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	enum log_level log_level;

@@ -64,7 +64,7 @@ static void usage(FILE *f)
 		"                           [--tls-cert FILE --tls-key FILE] [--log-level L]\n"
 		"                           [--max-connections N] [--per-ip-connections N]\n"
 		"                           [--request-timeout S] [--http-threads N]\n"
-		"                           [--agent-listen-port P]\n"
+		"                           [--agent-listen-port P] [--image-max-size BYTES]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
@@ -181,6 +181,8 @@ int main(int argc, char **argv)
 		log_error("first admin token: %s", err_msg());
 		goto out;
 	}
+	if (api_image_sweep(&g_ctrl) < 0)
+		log_warn("image store: %s", err_msg());
 	if (rb_recover(&g_ctrl) < 0)
 		log_warn("rebalance runs of an earlier start: %s", err_msg());
 	if (jobs_liveness_reset(&g_ctrl) < 0)

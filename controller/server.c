@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/image.h"
 #include "controller/server.h"
 
 /* Every agent keeps a connection open (its long-poll), so per-connection
@@ -56,9 +57,11 @@ struct server {
 	bool sweeping, quit;
 };
 
-/* One request: its body, and its context while it is parked. */
+/* One request: its body (or its upload, for a ROUTE_UPLOAD route), and
+ * its context while it is parked. */
 struct conn {
 	struct buf body;
+	struct image_upload *up;
 	bool too_large;
 	bool parked;
 	struct api_ctx c;
@@ -81,6 +84,21 @@ static enum MHD_Result send_answer(struct MHD_Connection *con,
 	char *text = NULL;
 	size_t len = 0;
 
+	if (c->has_file) {
+		/* the file answer: MHD reads the descriptor and closes it */
+		r = MHD_create_response_from_fd64((uint64_t)c->file_size,
+						  c->file_fd);
+		if (r == NULL)
+			goto out;
+		c->has_file = false;
+		MHD_add_response_header(r, "Content-Type", c->content_type);
+		if (c->request_id[0])
+			MHD_add_response_header(r, "X-Request-Id",
+						c->request_id);
+		ret = MHD_queue_response(con, (unsigned)c->status, r);
+		MHD_destroy_response(r);
+		goto out;
+	}
 	if (c->text) {
 		text = c->text;
 		c->text = NULL;
@@ -285,23 +303,85 @@ static bool agent_route(const char *url)
 	       strcmp(url, "/healthz") == 0;
 }
 
+/* The peer's IPv4 address in host byte order, 0 when unknown. */
+static uint32_t client_addr(struct MHD_Connection *con);
+
+/* The request fields of c that the dispatcher reads, from con. */
+static void ctx_fill(struct api_ctx *c, struct ctrl *ctrl,
+		     struct MHD_Connection *con, const char *url,
+		     const char *method)
+{
+	c->ctrl = ctrl;
+	c->method = method;
+	c->path = url;
+	c->query = query_value;
+	c->query_ud = con;
+	c->authorization = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	c->idempotency_key = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, "Idempotency-Key");
+	c->client_addr = client_addr(con);
+}
+
+/* The start of an upload (a ROUTE_UPLOAD route on the API port): the
+ * caller is checked before a byte is stored (a client that sent
+ * "Expect: 100-continue" has sent none), then the announced size against
+ * image_max_size; then its file is opened. MHD_YES to go on (cn->up set,
+ * or an error queued). */
+static enum MHD_Result upload_start(struct listener *l, struct conn *cn,
+				    struct MHD_Connection *con,
+				    const char *url, const char *method,
+				    int64_t announced)
+{
+	struct ctrl *ctrl = l->srv->ctrl;
+	struct api_ctx c = {0};
+	enum MHD_Result ret;
+	char msg[200];
+
+	ctx_fill(&c, ctrl, con, url, method);
+	if (!api_upload_allowed(&c)) {
+		ret = send_answer(con, &c);
+		api_ctx_release(&c);
+		return ret;
+	}
+	api_ctx_release(&c);
+	if (announced > ctrl->cfg.image_max_size) {
+		snprintf(msg, sizeof(msg), "the image is %" PRId64 " bytes; "
+			 "image_max_size is %" PRId64, announced,
+			 ctrl->cfg.image_max_size);
+		return answer_error(con, ctrl, 413, "too_large", msg);
+	}
+	if (image_upload_open(ctrl->cfg.state_dir, ctrl->cfg.image_max_size,
+			      &cn->up) < 0) {
+		log_error("%s", err_msg());
+		return answer_error(con, ctrl, 500, "internal", err_msg());
+	}
+	return MHD_YES;
+}
+
 /* The first call for a request (headers in): its state, or a 413 when
  * the announced body is over the limit. */
 static enum MHD_Result request_start(struct listener *l,
-				     struct MHD_Connection *con, void **con_cls)
+				     struct MHD_Connection *con,
+				     const char *url, const char *method,
+				     void **con_cls)
 {
 	struct ctrl *ctrl = l->srv->ctrl;
 	const char *cl = MHD_lookup_connection_value(
 		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct conn *cn = calloc(1, sizeof(*cn));
 	char msg[160];
-	int64_t n;
+	int64_t n = -1;
 
 	if (cn == NULL)
 		return MHD_NO;
 	buf_init(&cn->body, (size_t)ctrl->cfg.max_body);
 	*con_cls = cn;
-	if (cl && parse_int64(cl, &n) == 0 && n > ctrl->cfg.max_body) {
+	if (cl && parse_int64(cl, &n) < 0)
+		n = -1;
+	if (!l->agents_only && api_upload_route(method, url))
+		return upload_start(l, cn, con, url, method, n);
+	if (n > ctrl->cfg.max_body) {
 		snprintf(msg, sizeof(msg), "the request body is %" PRId64
 			 " bytes; the limit is %" PRId64, n, ctrl->cfg.max_body);
 		return answer_error(con, ctrl, 413, "too_large", msg);
@@ -309,7 +389,6 @@ static enum MHD_Result request_start(struct listener *l,
 	return MHD_YES;
 }
 
-/* The peer's IPv4 address in host byte order, 0 when unknown. */
 static uint32_t client_addr(struct MHD_Connection *con)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
@@ -337,13 +416,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 
 	(void)version;
 	if (cn == NULL)
-		return request_start(l, con, con_cls);
+		return request_start(l, con, url, method, con_cls);
 	c = &cn->c;
 	if (cn->parked) {
 		/* resumed: its wait is over */
 		cn->parked = false;
 		api_resume(c);
 		goto answer;
+	}
+	if (*upload_size > 0 && cn->up) {
+		/* an upload may take longer than request_timeout: the
+		 * deadline is for the next chunk, not for the whole body */
+		image_upload_write(cn->up, upload_data, *upload_size);
+		deadline_set(l->srv, con, true);
+		*upload_size = 0;
+		return MHD_YES;
 	}
 	if (*upload_size > 0) {
 		if (!cn->too_large &&
@@ -363,16 +450,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 			 "use the API port (%" PRId64 ")", ctrl->cfg.listen_port);
 		return answer_error(con, ctrl, 404, "not_found", msg);
 	}
-	c->ctrl = ctrl;
-	c->method = method;
-	c->path = url;
-	c->query = query_value;
-	c->query_ud = con;
-	c->authorization = MHD_lookup_connection_value(
-		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	c->idempotency_key = MHD_lookup_connection_value(
-		con, MHD_HEADER_KIND, "Idempotency-Key");
-	c->client_addr = client_addr(con);
+	ctx_fill(c, ctrl, con, url, method);
+	if (cn->up) {
+		/* qemu-img runs here, before the lock is taken */
+		image_upload_finish(cn->up);
+		c->upload = cn->up;
+	}
 	c->body = cn->body.data;
 	c->body_len = cn->body.len;
 	c->wake = on_wake;
@@ -407,6 +490,7 @@ static void on_completed(void *cls, struct MHD_Connection *con,
 	deadline_set(cls, con, true);
 	if (cn) {
 		buf_free(&cn->body);
+		image_upload_free(cn->up);
 		api_ctx_release(&cn->c);
 		free(cn);
 		*con_cls = NULL;

@@ -92,6 +92,18 @@ api() {
 	body=$(cat "$f")
 	printf '%s\t%s\t%s\t%s\n' "$m" "${p%%\?*}" "$status" "$f" >>"$work/resp/index"
 }
+# api_file METHOD PATH FILE [TOKEN|-]: as api, the body the bytes of FILE
+# (application/octet-stream: an image upload); recorded the same way.
+api_file() {
+	local m=$1 p=$2 file=$3 t=${4-$ADMIN}
+	rn=$((rn + 1))
+	local f=$work/resp/$rn.body
+	local args=(-s -o "$f" -w '%{http_code}' -X "$m" -H 'Content-Type: application/octet-stream' --data-binary "@$file")
+	[ "$t" != "-" ] && args+=(-H "Authorization: Bearer $t")
+	status=$(curl "${args[@]}" "$URL$p")
+	body=$(cat "$f")
+	printf '%s\t%s\t%s\t%s\n' "$m" "${p%%\?*}" "$status" "$f" >>"$work/resp/index"
+}
 # jv JQ-FILTER: apply to $body
 jv() { printf '%s' "$body" | jq -r "$1"; }
 is() { [ "$status" = "$1" ]; }

@@ -11,7 +11,7 @@
 
 # hosts must stay up through the scenario; host_down is reached at the end;
 # every operation is driven to 401, more than auth_fail_limit allows
-ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 --auth-fail-limit 1000000 || { nok "controller starts"; exit 1; }
+ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 --auth-fail-limit 1000000 --image-max-size 4194304 || { nok "controller starts"; exit 1; }
 # expect STATUS WHAT: the last answer has STATUS
 expect() { check "$2 -> $1" is "$1"; }
 # req STATUS WHAT METHOD PATH [BODY [TOKEN]]: a request that answers STATUS
@@ -101,6 +101,10 @@ req 400 "create a group with a bad policy" POST /v1/groups '{"name":"g","tenant"
 req 200 "list groups" GET /v1/groups
 req 200 "show a group" GET /v1/groups/ha
 
+# curl_agent_image NODE SHA256: the node fetches an image with its credential
+curl_agent_image() {
+	api GET "/v1/agents/$1/images/$2" "" "${CRED[$1]}"
+}
 # vm_new NAME [MORE JSON]: create a loan VM, report it running on its host
 vm_new() {
 	api POST /v1/vms "{\"tenant\":\"loan\",\"flavor\":\"small\",\"name\":\"$1\"${2:+,$2}}"
@@ -152,6 +156,43 @@ req 409 "migrate a VM that does not run" POST "/v1/vms/$IDLE/migrate" "{\"target
 req 400 "migrate with an unknown field" POST "/v1/vms/${VM[batch]}/migrate" '{"to":"n2"}'
 req 200 "list tasks" GET /v1/tasks
 req 200 "show a task" GET "/v1/tasks/$TASK"
+
+# --- images ----------------------------------------------------------------
+qemu-img create -q -f qcow2 "$work/img.qcow2" 64M
+qemu-img create -q -f qcow2 -b "$work/img.qcow2" -F qcow2 "$work/backed.qcow2"
+head -c 5000000 /dev/zero >"$work/big.raw"
+api_file POST '/v1/images?name=base&os_type=linux' "$work/img.qcow2"
+expect 201 "upload an image"
+IMG=$(jv .id) IMG_SHA=$(jv .sha256)
+api_file POST '/v1/images?name=base' "$work/img.qcow2"
+expect 409 "upload an image whose name is taken"
+api_file POST '/v1/images?name=backed' "$work/backed.qcow2"
+expect 400 "upload an image with a backing file"
+api_file POST '/v1/images?name=big' "$work/big.raw"
+expect 413 "upload an image over image_max_size"
+api_file POST '/v1/images?name=t&tenant=ghost' "$work/img.qcow2"
+expect 404 "upload an image of a tenant that does not exist"
+req 200 "list images" GET /v1/images
+req 200 "show an image by its name" GET /v1/images/base
+api POST /v1/flavors '{"name":"imaged","vcpus":1,"mem_mib":256,"disk_gib":1,"requires_image":true}'
+req 400 "create a VM of a flavor that requires an image, without one" POST /v1/vms '{"tenant":"loan","flavor":"imaged"}'
+req 201 "create a VM from an image" POST /v1/vms '{"tenant":"loan","flavor":"imaged","name":"imaged","image":"base","ssh_keys":["ssh-ed25519 AAAA test"],"user_data":"#!/bin/sh\necho hi\n"}'
+IMGVM=$(jv .id) IMGHOST=$(jv .host)
+check "the VM names its image and checksum" eval '[ "$(jv .image.sha256)" = "$IMG_SHA" ] && [ "$(jv .image.name)" = base ]'
+req 409 "delete an image a VM uses" DELETE /v1/images/base
+curl_agent_image "$IMGHOST" "$IMG_SHA"
+expect 200 "a node fetches its VM's image"
+other=n1
+[ "$IMGHOST" = n1 ] && other=n2
+curl_agent_image "$other" "$IMG_SHA"
+expect 404 "a node fetches an image none of its VMs uses"
+curl_agent_image "$IMGHOST" nothex
+expect 400 "a node fetches an image by a digest that is not one"
+# the same bytes under another name: one file serves both
+api_file POST '/v1/images?name=spare' "$work/img.qcow2"
+SPARE_IMG=$(jv .id)
+req 204 "delete an image no VM uses" DELETE "/v1/images/$SPARE_IMG"
+check "the bytes another image has stay stored" test -f "$work/state/images/sha256/$IMG_SHA"
 
 # --- hosts, drain, rebalance ---------------------------------------------
 beat_all
@@ -232,7 +273,9 @@ while read -r m p codes; do
 		esac
 		check "$m $p with a role it does not serve -> 403" is 403 ;;
 	esac
-	case ,$codes,$p in *,404,*/nope* | *,404,*/"$NOPE_ID"*)
+	case ,$codes,$p in
+	*,404,/v1/agents/*) ;; # an agent's 404s need its own credential: above
+	*,404,*/nope* | *,404,*/"$NOPE_ID"*)
 		b=
 		[ "$m" = PATCH ] && b='{}'
 		api "$m" "$p" "$b"

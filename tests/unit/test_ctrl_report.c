@@ -33,7 +33,7 @@ static int setup(void **state)
 		" ('n2', 'default', 'up', 8, 8192, 100, 0);"
 		"INSERT INTO tenants(name, isolation, compliance_class,"
 		" created_ms) VALUES ('t', 'shared', 'standard', 0);"
-		"INSERT INTO flavors VALUES ('small', 1, 512, 1, 0);"
+		"INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, created_ms) VALUES ('small', 1, 512, 1, 0);"
 		"INSERT INTO vms(id, name, tenant, flavor, pool, host, vcpus,"
 		" mem_mib, disk_gib, desired, state, created_ms, updated_ms)"
 		" VALUES ('" V1 "', 'web', 't', 'small', 'default', 'n1', 1,"
