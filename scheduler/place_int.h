@@ -226,11 +226,34 @@ int place_mip_round(struct batch *b, const size_t *order, struct sched_rank *k,
  * one MIP each. */
 int place_whole_pools(struct batch *b);
 
+/* ---- place_round.c: an LP solution of the full MIP made a placement ---- */
+
+/* The LP solution of the full MIP over classes of interchangeable VMs:
+ * class c's members are first[c], next[first[c]], ... (-1 ends); x[c * nh
+ * + j] is how many of them the LP puts on host j, open[j] how much it
+ * opens j (0 .. 1). */
+struct place_round {
+	size_t ncls, nh;
+	const int *first, *next;
+	const double *x;
+	const double *open;
+};
+
+/* Take every member of in's classes off its host in r, then place them
+ * again by in: whole VMs where the LP puts them, one more by the largest
+ * fractions, the rest best fit on running hosts or on the host the LP
+ * opens most; then empty running hosts, least used per unit of cost
+ * first, onto the others when they take every VM. Every assignment passes
+ * sched_state_check_code(), so r stays valid; members that fit nowhere
+ * stay unassigned. 0, or -1 with err_set() when out of memory (r is then
+ * valid, some members unassigned). */
+int place_round(struct sched_state *r, const struct place_round *in);
+
 /* ---- place_exact.c: the full MIP ---------------------------------------- */
 
 /* One full-MIP search: its limits (in) and what it found (out). */
 struct place_exact {
-	long node_limit;  /* in: branch-and-bound nodes; <= 0: none */
+	uint64_t work_limit; /* in: work units (WORK_PER_SECOND); 0: none */
 	double deadline;  /* in: wall clock (place_now()); <= 0: none */
 	bool found;       /* a placement was assigned */
 	bool optimal;     /* proven */
@@ -240,7 +263,10 @@ struct place_exact {
 	double objective; /* the MIP's: cost + a penalty per VM left out */
 	double bound;     /* best bound on the objective */
 	size_t left;      /* VMs of the model left out */
-	size_t nodes, vars;
+	size_t nodes, vars, rows; /* the MIP's size (rows without cuts) */
+	size_t rounds;    /* placements rounded from node LPs */
+	size_t iters;     /* simplex iterations */
+	uint64_t work;    /* work units spent (place_exact_work()) */
 };
 
 /* Solve the full MIP (model in place_exact.c) for the unassigned VMs of s
