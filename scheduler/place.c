@@ -13,9 +13,11 @@
 #include "scheduler/problem.h"
 
 /* Problems with at most this many (VM to place, host) pairs are solved by
- * the full MIP first (measured on gen problems: 12 x 80 proves its
- * optimum in 0.5-5 s, 16 x 120 not in 10 s; see docs/scheduler.md). */
-#define EXACT_PAIRS 1200
+ * the full MIP first, with a default limit of 5 s (measured on gen
+ * problems of six shapes, docs/scheduler.md: up to 20 x 120 it ends
+ * where a 20 s search does, 5 of 6 equal and one 0.5% above; at 24 x 150
+ * 3-5% above). */
+#define EXACT_PAIRS 2400
 /* Problems with at most this many (VM, host) pairs get the LP relaxation
  * of the full MIP as their bound when it is higher (measured: below
  * 0.02 s at 20 x 150, 0.1 s at 30 x 300, 0.4 s at 40 x 400). */
@@ -534,7 +536,8 @@ double sched_place_default_limit(size_t nhosts, size_t nvms)
 {
 	double s = (double)nvms / 25000.0;
 
-	/* Small enough for the full MIP: time to prove the optimum. */
+	/* Small enough for the full MIP: time to find, maybe prove, the
+	 * optimum. */
 	if (nhosts * nvms <= EXACT_PAIRS)
 		return 5;
 	return s < 1 ? 1 : (s > 10 ? 10 : s);
