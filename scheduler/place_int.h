@@ -151,6 +151,14 @@ void place_set_prices(struct batch *b, const struct sched_plan *pl);
  * of capacity alone. */
 size_t *place_host_order(struct batch *b, const struct sched_plan *pl);
 
+/* Host indices in the order of cost per share of the demand of
+ * waiting[0 .. nwaiting) that a host holds (its scarcest dimension
+ * decides): running hosts, then up hosts of pack pools, spread pools and
+ * hosts that are not up last. The caller frees it; NULL with err_set()
+ * when out of memory. */
+size_t *place_host_order_fit(struct batch *b, const size_t *waiting,
+			     size_t nwaiting);
+
 /* End a batch call: place the VMs left one by one (with make-room moves
  * unless b->no_room), compare with b->ffd (when set), record why the
  * others cannot go in b->r->reason, fill b->r's counts and cost, its
