@@ -132,7 +132,8 @@ import collections, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 c = collections.Counter(r[0] for r in rows)
 proven = sum(1 for r in rows if len(r) > 1 and r[1] == "proven")
-worst = max((float(r[3]), r[2]) for r in rows if len(r) > 3 and r[0] in ("optimum", "atbest", "within1", "above"))
+worst = max([(float(r[3]), r[2]) for r in rows if len(r) > 3 and
+             r[0] in ("optimum", "atbest", "within1", "above")] or [(float("nan"), "none")])
 print("%d problems (%d proven optimal by glpsol): at glpsol's optimum %d, at or below its best (not proven) %d,"
       " within 1%% %d, above 1%% %d, more VMs left out %d, fewer %d; worst place/mip %.4f (%s)" % (
     len(rows), proven, c["optimum"], c["atbest"], c["within1"], c["above"], c["fewer"], c["more"],
