@@ -732,34 +732,42 @@ static int ffd_take(struct batch *b, bool *taken)
 	return place_adopt(b, b->ffd);
 }
 
-/* The fill pass twice, in the LP's opening order and in the order of
- * cost per share of the demand a host holds (place_host_order_fit()),
- * keeping the better placement. The LP prices a fleet as one pool of each
- * resource, so where host models differ in their ratios (gen --shape
- * hetero) its order opens hosts whose resources the VMs cannot use
- * together: 10,000 x 100,000 hetero, 48,296 in the LP's order, 38,520 in
- * the other (FFD: 42,971). */
+/* The fill pass in the LP's opening order and in the order of cost per
+ * share of the demand a host holds (place_host_order_fit()), each with
+ * both size weights (PLACE_FILL_WEIGHT, _BIG), keeping the best
+ * placement. The LP prices a fleet as one pool of each resource, so where
+ * host models differ in their ratios (gen --shape hetero) its order opens
+ * hosts whose resources the VMs cannot use together: 10,000 x 100,000
+ * hetero, 48,296 in the LP's order, 38,509 in the other (FFD: 42,971). */
 static int fill_best(struct batch *b, const size_t *order, size_t *waiting,
 		     size_t nwaiting)
 {
-	struct sched_state *before = sched_state_clone(b->s), *lp = NULL;
+	static const double weight[] = {PLACE_FILL_WEIGHT,
+					PLACE_FILL_WEIGHT_BIG};
+	struct sched_state *before = sched_state_clone(b->s), *best = NULL;
 	size_t *fit = place_host_order_fit(b, waiting, nwaiting);
 	int ret = -1;
 
 	if (before == NULL || fit == NULL)
 		goto out;
-	if (place_fill_hosts(b, order, waiting, nwaiting) < 0)
-		goto out;
-	lp = sched_state_clone(b->s);
-	if (lp == NULL || place_adopt(b, before) < 0 ||
-	    place_fill_hosts(b, fit, waiting, nwaiting) < 0)
-		goto out;
-	if (!better(b->s, lp) && place_adopt(b, lp) < 0)
+	for (size_t i = 0; i < 2 * FC_ARRAY_LEN(weight); i++) {
+		if (place_adopt(b, before) < 0 ||
+		    place_fill_hosts(b, i % 2 ? fit : order, waiting, nwaiting,
+				     weight[i / 2]) < 0)
+			goto out;
+		if (best != NULL && !better(b->s, best))
+			continue;
+		sched_state_free(best);
+		best = sched_state_clone(b->s);
+		if (best == NULL)
+			goto out;
+	}
+	if (place_adopt(b, best) < 0)
 		goto out;
 	ret = 0;
 out:
 	sched_state_free(before);
-	sched_state_free(lp);
+	sched_state_free(best);
 	free(fit);
 	return ret;
 }

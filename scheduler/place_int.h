@@ -180,9 +180,19 @@ int place_make_classes(struct batch *b, const size_t *waiting,
 		       size_t nwaiting, struct vclass **out, size_t *nout,
 		       int **store);
 
-/* Fill the hosts in order[0 .. nhosts) with the VMs of waiting. */
+/* Weights of a VM's size against its alignment with the host's room in
+ * the fill pass: 3, tuned on gen problems of 100 to 10,000 hosts, and 6,
+ * which takes big VMs earlier still and leaves the small ones to fill
+ * the hosts' last room (gen --shape tiny, VMs of 512 MiB-2 GiB: 10,000 x
+ * 100,000 from 0.9716 x FFD to 0.9697; the default shape at 1,000 x
+ * 10,000 is better with 3). sched_place_all() fills with both. */
+#define PLACE_FILL_WEIGHT 3.0
+#define PLACE_FILL_WEIGHT_BIG 6.0
+
+/* Fill the hosts in order[0 .. nhosts) with the VMs of waiting, taking
+ * sizes by their fit to a host's room plus size_weight x their norm. */
 int place_fill_hosts(struct batch *b, const size_t *order, size_t *waiting,
-		     size_t nwaiting);
+		     size_t nwaiting, double size_weight);
 
 /* Each affinity group on the first host of order that takes all its
  * unplaced members; the members of a group that fits nowhere get a
