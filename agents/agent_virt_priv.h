@@ -61,10 +61,6 @@ const char *agent_virt_msg(void);
 virDomainPtr agent_virt_lookup_managed(struct agent_virt *v, const char *uuid,
 				       bool *missing);
 
-/* The console log path of vm_id into buf (size bytes); -1 with an error
- * when storage_dir makes it too long. */
-int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
-			    char *buf, size_t size);
 
 /* Make sure storage_dir exists and the dir pool over it exists, is
  * active and autostarts (the test driver has no pools: the directory

@@ -5,7 +5,7 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
 	agents/agent_health.c agents/agent_task.c agents/agent_journal.c \
 	agents/agent_events.c agents/agent_storage.c agents/agent_nodecheck.c \
-	agents/agent_loop.c
+	agents/agent_loop.c agents/agent_console.c agents/agent_virt_console.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS)

@@ -67,6 +67,10 @@ const struct route api_routes[] = {
 	 "vm.reboot"},
 	{"POST", "/v1/vms/{id}/migrate", h_vm_migrate, R_OPS, true,
 	 "vm.migrate"},
+	{"GET", "/v1/vms/{id}/console", h_vm_console, R_OPS_T, true,
+	 "vm.console"},
+	{"GET", "/v1/vms/{id}/console-log", h_vm_console_log, R_OPS_T, true,
+	 "vm.console_log"},
 	{"GET", "/v1/tasks", h_task_list, R_READ_T, false, "task.list"},
 	{"GET", "/v1/tasks/{id}", h_task_get, R_READ_T, false, "task.get"},
 	{"GET", "/v1/audit", h_audit_list, R_READ, false, "audit.list"},
@@ -85,6 +89,8 @@ const struct route api_routes[] = {
 	 false, "agent.heartbeat"},
 	{"POST", "/v1/agents/{node}/events", h_agent_events, ROLE_AGENT, false,
 	 "agent.events"},
+	{"GET", "/v1/agents/{node}/consoles/{session}", h_agent_console,
+	 ROLE_AGENT, false, "agent.console"},
 };
 const size_t api_nroutes = FC_ARRAY_LEN(api_routes);
 
@@ -463,14 +469,16 @@ failed:
 	return -1;
 }
 
-static void api_audit_request(struct api_ctx *c)
+/* Audit the answer of a mutating request to route r (a parked one when
+ * its wait is over). */
+static void api_audit_request(struct api_ctx *c, const struct route *r)
 {
 	char actor[128], action[96], target[256];
 	struct store *st = c->ctrl->st;
 
 	snprintf(actor, sizeof(actor), "%s:%s", auth_role_name(c->who.role),
 		 c->who.token_id[0] ? c->who.token_id : "-");
-	snprintf(action, sizeof(action), "%s", c->m->route->name);
+	snprintf(action, sizeof(action), "%s", r->name);
 	snprintf(target, sizeof(target), "%s",
 		 c->audit_target[0] ? c->audit_target : c->path);
 	if (c->tx_open && c->status < 400) {
@@ -576,8 +584,9 @@ static void finish(struct api_ctx *c, bool found)
 			"whether it took effect (request %s)",
 			err_msg(), c->request_id);
 	}
-	/* a 204 is the one answer without a body */
-	if (c->resp == NULL && c->text == NULL && c->status != 204)
+	/* a 204 and a 101 (the connection switches) have no body */
+	if (c->resp == NULL && c->text == NULL && c->status != 204 &&
+	    c->status != 101)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
 	pthread_mutex_lock(&ctrl->stats_lock);
 	if (ctrl->stats && found) {
@@ -654,7 +663,7 @@ void api_handle(struct api_ctx *c)
 		if (api_authenticate(c) < 0) {
 			/* attempts without a valid token are audited too */
 			if (m.route->mutating)
-				api_audit_request(c);
+				api_audit_request(c, m.route);
 			goto out;
 		}
 		if (!(m.route->roles & c->who.role)) {
@@ -670,13 +679,14 @@ void api_handle(struct api_ctx *c)
 					auth_role_name(c->who.role), c->method,
 					m.route->pattern);
 			if (m.route->mutating)
-				api_audit_request(c);
+				api_audit_request(c, m.route);
 			goto out;
 		}
 	}
 	m.route->fn(c);
-	if (m.route->mutating)
-		api_audit_request(c);
+	/* a parked request is audited with its answer (api_resume()) */
+	if (m.route->mutating && c->parked == NULL)
+		api_audit_request(c, m.route);
 	else if (c->tx_open) {
 		if (c->status < 400) {
 			if (store_commit(ctrl->st) < 0)
@@ -711,9 +721,13 @@ int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
 
 void api_resume(struct api_ctx *c)
 {
+	const struct route *r = &api_routes[c->route_index];
+
 	c->parked = NULL;
 	pthread_mutex_lock(&c->ctrl->lock);
 	c->resume(c);
+	if (r->mutating)
+		api_audit_request(c, r);
 	unlock(c);
 	finish(c, true);
 }

@@ -221,6 +221,12 @@ const char *finctl_opt(const struct finctl_ctx *x, const char *key);
 int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
 		const cJSON *body, cJSON **out);
 
+/* Print why the controller refused a request (status, its answer body
+ * of len bytes: an error document, or anything) as finctl_call() does;
+ * returns the exit code for it. */
+int finctl_refused(const struct finctl_ctx *x, long status, const char *body,
+		   size_t len);
+
 /* Append s to b percent-encoded for a path segment or query value. */
 void finctl_url_escape(struct buf *b, const char *s);
 
@@ -361,6 +367,8 @@ int finctl_vm_reboot(struct finctl_ctx *x);
 int finctl_vm_delete(struct finctl_ctx *x);
 int finctl_vm_migrate(struct finctl_ctx *x);
 int finctl_task_show(struct finctl_ctx *x);
+int finctl_vm_console(struct finctl_ctx *x);  /* cmd_console.c */
+int finctl_vm_console_log(struct finctl_ctx *x);
 int finctl_audit_verify(struct finctl_ctx *x);  /* cmd_audit.c */
 int finctl_token_create(struct finctl_ctx *x);
 int finctl_token_rotate(struct finctl_ctx *x);
