@@ -33,3 +33,4 @@ $(eval $(call unit_test,test_agent_files,tests/unit/test_agent_files.c,$(LIBAGEN
 $(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_task,tests/unit/test_agent_task.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_storage,tests/unit/test_agent_storage.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_console,tests/unit/test_agent_console.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
