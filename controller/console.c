@@ -188,6 +188,8 @@ static void splice_ends(struct session *s, char *buf)
 	struct end *e = s->end;
 	bool both = s->kind == CONSOLE_INTERACTIVE;
 
+	e[AGENT].bytes += e[AGENT].nextra;
+	e[CLIENT].bytes += e[CLIENT].nextra;
 	if ((e[AGENT].nextra &&
 	     write_all(e[CLIENT].fd, e[AGENT].extra, e[AGENT].nextra) < 0) ||
 	    (both && e[CLIENT].nextra &&
