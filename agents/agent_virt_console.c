@@ -6,7 +6,10 @@
  * event loop thread, where nothing may block: it only writes a byte to
  * a pipe and mutes the stream's events, so that a stream with unread
  * bytes does not call it in a loop; the session's thread polls the pipe,
- * reads until libvirt has nothing more (-2) and unmutes the events.
+ * reads until libvirt has nothing more (-2) and unmutes the events. The
+ * pipe's write end belongs to the callback's registration: libvirt
+ * closes it (wake_free()) once no callback can run any more, so a
+ * callback racing the close never writes to a descriptor reused since.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -27,20 +30,28 @@
 
 struct agent_virt_console {
 	virStreamPtr st;
-	int pipe[2];
+	int pipe[2];            /* [1] is the registration's once watching */
 	bool watching;          /* an event callback is registered */
 	char uuid[37];
 };
 
 static void stream_event(virStreamPtr st, int events, void *opaque)
 {
-	struct agent_virt_console *c = opaque;
+	int *fd = opaque;
 
 	(void)events;
 	virStreamEventUpdateCallback(st, 0);
-	if (write(c->pipe[1], "x", 1) < 0) {
+	if (write(*fd, "x", 1) < 0) {
 		/* the pipe is full: the thread has a wake pending */
 	}
+}
+
+static void wake_free(void *opaque)
+{
+	int *fd = opaque;
+
+	close(*fd);
+	free(fd);
 }
 
 int agent_virt_console_open(struct agent_virt *v, const char *uuid,
@@ -48,6 +59,7 @@ int agent_virt_console_open(struct agent_virt *v, const char *uuid,
 {
 	struct agent_virt_console *c = calloc(1, sizeof(*c));
 	virDomainPtr dom = NULL;
+	int *wfd;
 	bool missing;
 	int ret = -1;
 
@@ -76,13 +88,21 @@ int agent_virt_console_open(struct agent_virt *v, const char *uuid,
 			agent_virt_msg());
 		goto out;
 	}
-	if (virStreamEventAddCallback(c->st, STREAM_EVENTS, stream_event, c,
-				      NULL) < 0) {
+	wfd = malloc(sizeof(*wfd));
+	if (wfd == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	*wfd = c->pipe[1];
+	if (virStreamEventAddCallback(c->st, STREAM_EVENTS, stream_event, wfd,
+				      wake_free) < 0) {
+		free(wfd);
 		err_set("vm %s: cannot watch its console: %s", uuid,
 			agent_virt_msg());
 		goto out;
 	}
 	c->watching = true;
+	c->pipe[1] = -1;
 	log_info("vm %s: serial console opened%s", uuid,
 		 force ? " (taken from another holder)" : "");
 	*out = c;
