@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include "agents/agent_config.h"
+#include "agents/agent_hvtype.h"
 #include "common/err.h"
 #include "common/util.h"
 
@@ -9,7 +10,8 @@ const char *const agent_config_keys[] = {
 	"libvirt_uri",	  "migration_uri",   "storage_dir",
 	"image_dir",	  "credential_file", "join_token_file",
 	"heartbeat_interval", "manifest_dir", "health_listen",
-	"log_level",	  "orphan_grace", "min_free_disk_mib", NULL,
+	"log_level",	  "orphan_grace", "min_free_disk_mib", "virt_type",
+	"migration_max_seconds", "migration_auto_converge", NULL,
 };
 
 /* The settings held as strings, in the order they are read and checked:
@@ -42,6 +44,7 @@ static const struct {
 	 "/etc/fincloud/manifests", true},
 	{"health_listen", offsetof(struct agent_config, health_listen), "",
 	 false},
+	{"virt_type", offsetof(struct agent_config, virt_type), "auto", false},
 };
 
 static char **str_setting(struct agent_config *ac, size_t i)
@@ -172,6 +175,18 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 		}
 	}
 	if (check_health_listen(cfg, ac->health_listen) < 0)
+		goto fail;
+	if (agent_hvtype_setting_check(ac->virt_type) < 0) {
+		err_clear();
+		bad_value(cfg, "virt_type", "expected auto, kvm or qemu");
+		goto fail;
+	}
+	if (config_get_int(cfg, "migration_max_seconds", 0, 7 * 86400, 600,
+			   &n) < 0)
+		goto fail;
+	ac->migration_max_seconds = (int)n;
+	if (config_get_bool(cfg, "migration_auto_converge", true,
+			    &ac->migration_auto_converge) < 0)
 		goto fail;
 	if (config_get_int(cfg, "heartbeat_interval", 1, 3600, 5, &n) < 0)
 		goto fail;

@@ -28,6 +28,11 @@ struct agent_config {
 	int heartbeat_interval; /* seconds */
 	int orphan_grace;       /* seconds an orphaned fincloud file stays */
 	int64_t min_free_disk_mib; /* below it in storage_dir: degraded */
+	char *virt_type;        /* "auto", "kvm" or "qemu" (agent_hvtype.h) */
+	int migration_max_seconds; /* a live migration still running after
+				      this long is aborted; 0: no limit */
+	bool migration_auto_converge; /* throttle a guest whose memory
+					 changes faster than it is sent */
 	enum log_level log_level;
 };
 

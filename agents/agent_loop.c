@@ -825,11 +825,20 @@ static void loop_task_ended(void *ctx)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static int loop_migrate(void *ctx, const char *vm_id, const char *target_uri)
+/* The agent's migration settings with the task's over them: its own
+ * time limit, and post-copy when the VM's or its pool's setting allows
+ * it (the controller decides that). */
+static int loop_migrate(void *ctx, const struct agent_task *task)
 {
 	struct agent_loop *a = ctx;
+	struct agent_migrate_opts o = {
+		.max_seconds = task->max_seconds ? task->max_seconds
+						 : a->cfg->migration_max_seconds,
+		.auto_converge = a->cfg->migration_auto_converge,
+		.postcopy = task->postcopy,
+	};
 
-	return agent_virt_migrate(a->virt, vm_id, target_uri);
+	return agent_virt_migrate(a->virt, task->vm_id, task->target_uri, &o);
 }
 
 static int loop_reboot(void *ctx, const char *vm_id)

@@ -103,12 +103,14 @@ static int console_parse(const cJSON *obj, const char *path,
 }
 static const char *const task_keys[] = { "task_id",	"type",
 					 "vm_id",	"target_node",
-					 "target_uri", NULL };
+					 "target_uri", "max_seconds",
+					 "postcopy", NULL };
 
 static int task_parse(const cJSON *obj, const char *path,
 		      struct agent_task *t)
 {
 	const char *s;
+	int64_t n;
 
 	memset(t, 0, sizeof(*t));
 	if (json_check_keys(obj, path, task_keys) < 0)
@@ -143,6 +145,12 @@ static int task_parse(const cJSON *obj, const char *path,
 			return err_set("%s.target_uri: expected a libvirt URI "
 				       "such as qemu+tcp://10.250.0.3/system",
 				       path);
+		if (json_get_int(obj, path, "max_seconds", false, 0,
+				 7 * 86400, 0, &n) < 0 ||
+		    json_get_bool(obj, path, "postcopy", false, false,
+				  &t->postcopy) < 0)
+			return -1;
+		t->max_seconds = (int)n;
 	}
 	return 0;
 }
@@ -241,6 +249,8 @@ cJSON *agent_json_inventory(const struct agent_inventory *inv)
 	    !add_int(o, "disk_free_gib", inv->disk_free_gib) ||
 	    !cJSON_AddStringToObject(o, "cpu_model", inv->cpu_model) ||
 	    !cJSON_AddStringToObject(o, "virt_type", vt) ||
+	    !cJSON_AddStringToObject(o, "virt_type_reason",
+				     inv->virt_type_reason) ||
 	    !cJSON_AddStringToObject(o, "libvirt_version",
 				     inv->libvirt_version)) {
 		cJSON_Delete(o);

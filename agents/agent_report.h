@@ -34,6 +34,9 @@ struct agent_task {
 	char vm_id[37];
 	char target_node[NAME_MAX_LEN + 1];
 	char target_uri[1024];
+	int max_seconds;        /* migrate: abort after this long; 0: the
+				   agent's migration_max_seconds */
+	bool postcopy;          /* migrate: may switch to post-copy */
 	enum agent_task_state state;
 	char error[512];
 };

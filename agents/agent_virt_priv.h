@@ -36,6 +36,8 @@ struct agent_virt {
 	atomic_bool dead;
 	bool test_driver;
 	char virt_type[8];
+	char virt_setting[8];   /* the agent's virt_type: auto, kvm, qemu */
+	char virt_type_reason[256];
 	char cpu_model[128];
 	char machine_id[64];    /* see struct agent_inventory */
 	char *pool_name;      /* the pool over storage_dir, any length */

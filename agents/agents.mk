@@ -5,7 +5,8 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_manifest.c agents/agent_client.c agents/agent_report.c \
 	agents/agent_health.c agents/agent_task.c agents/agent_journal.c \
 	agents/agent_events.c agents/agent_storage.c agents/agent_nodecheck.c \
-	agents/agent_loop.c agents/agent_console.c agents/agent_virt_console.c
+	agents/agent_hvtype.c agents/agent_loop.c agents/agent_console.c \
+	agents/agent_virt_console.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS)
@@ -28,6 +29,7 @@ $(eval $(call unit_test,test_agent_config,tests/unit/test_agent_config.c,$(LIBAG
 $(eval $(call unit_test,test_agent_domxml,tests/unit/test_agent_domxml.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_reconcile,tests/unit/test_agent_reconcile.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_virt,tests/unit/test_agent_virt.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_hvtype,tests/unit/test_agent_hvtype.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_nodecheck,tests/unit/test_agent_nodecheck.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_files,tests/unit/test_agent_files.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

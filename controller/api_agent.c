@@ -21,11 +21,13 @@
 
 static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
 				       "disk_gib", "disk_free_gib", "cpu_model",
-				       "virt_type", "libvirt_version", NULL};
+				       "virt_type", "libvirt_version",
+				       "virt_type_reason", NULL};
 
 struct inventory {
 	int64_t n[5];
 	const char *cpu_model, *virt_type, *libvirt_version;
+	const char *virt_type_reason; /* "" from an agent that says none */
 };
 
 static int inventory_read(struct api_ctx *c, struct inventory *inv)
@@ -45,10 +47,13 @@ static int inventory_read(struct api_ctx *c, struct inventory *inv)
 	    json_get_string(o, path, "virt_type", true, NULL,
 			    &inv->virt_type) < 0 ||
 	    json_get_string(o, path, "libvirt_version", true, NULL,
-			    &inv->libvirt_version) < 0)
+			    &inv->libvirt_version) < 0 ||
+	    json_get_string(o, path, "virt_type_reason", false, "",
+			    &inv->virt_type_reason) < 0)
 		goto bad;
 	if (strlen(inv->cpu_model) > 128 || strlen(inv->virt_type) > 16 ||
-	    strlen(inv->libvirt_version) > 32) {
+	    strlen(inv->libvirt_version) > 32 ||
+	    strlen(inv->virt_type_reason) > 256) {
 		err_set("$.inventory: a string field is too long");
 		goto bad;
 	}
@@ -64,15 +69,16 @@ static int inventory_store(struct api_ctx *c, const char *node,
 	sqlite3_stmt *s = api_stmt(c, "UPDATE hosts SET vcpus = ?, mem_mib = ?, "
 				  "mem_free_mib = ?, disk_gib = ?, "
 				  "disk_free_gib = ?, cpu_model = ?, "
-				  "virt_type = ?, libvirt_version = ? "
-				  "WHERE name = ?");
+				  "virt_type = ?, libvirt_version = ?, "
+				  "virt_type_reason = ? WHERE name = ?");
 
 	if (s == NULL)
 		return -1;
 	store_bind_int64s(s, 1, inv->n, 5);
 	store_bind_texts(s, 6, (const char *const[]){inv->cpu_model,
-			 inv->virt_type, inv->libvirt_version}, 3);
-	store_bind_text(s, 9, node);
+			 inv->virt_type, inv->libvirt_version,
+			 inv->virt_type_reason}, 4);
+	store_bind_text(s, 10, node);
 	return api_step_done(c, s, "recording the inventory");
 }
 
@@ -662,6 +668,10 @@ static int desired_tasks(struct store *st, const char *node, cJSON *tasks)
 						o[i].target_host);
 			cJSON_AddStringToObject(t, "target_uri",
 						o[i].target_uri);
+			if (o[i].max_seconds > 0)
+				cJSON_AddNumberToObject(t, "max_seconds",
+							o[i].max_seconds);
+			cJSON_AddBoolToObject(t, "postcopy", o[i].postcopy);
 		}
 		cJSON_AddItemToArray(tasks, t);
 	}

@@ -596,18 +596,31 @@ void h_vm_reboot(struct api_ctx *c)
 
 void h_vm_migrate(struct api_ctx *c)
 {
-	static const char *const keys[] = {"target_host", NULL};
+	static const char *const keys[] = {"target_host", "max_seconds",
+					   "postcopy", NULL};
 	char task[TASK_ID_LEN], target[128], why[1024];
 	const char *want = NULL, *id, *host;
 	struct place_request pr = {0};
 	struct task_new t = {.type = TASK_MIGRATE};
 	struct vm_row v;
+	int64_t max_s = 0;
+	bool postcopy;
 	int rc;
 
+	/* max_seconds: the agent's migration_max_seconds when absent;
+	 * postcopy: the pool's migration_postcopy when absent or null */
 	if (c->json) {
 		if (api_body_object(c, keys) < 0 ||
-		    api_get_name(c, "target_host", "host", false, &want) < 0)
+		    api_get_name(c, "target_host", "host", false, &want) < 0 ||
+		    api_get_int(c, "max_seconds", false, 1, 7 * 86400, 0,
+				&max_s) < 0 ||
+		    api_get_bool(c, "postcopy", false, false, &postcopy) < 0)
 			return;
+		t.max_seconds = (int)max_s;
+		if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(c->json,
+								  "postcopy")))
+			t.postcopy = postcopy ? TASK_POSTCOPY_YES
+					      : TASK_POSTCOPY_NO;
 	}
 	if (vm_begin(c, &v) < 0)
 		return;

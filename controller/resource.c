@@ -70,6 +70,8 @@ static cJSON *pool_json(struct store *st, sqlite3_stmt *s)
 			      csv_array(store_col_text(s, 5)));
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 6));
+	cJSON_AddBoolToObject(o, "migration_postcopy",
+			      sqlite3_column_int(s, 7));
 	return o;
 }
 
@@ -78,7 +80,7 @@ const struct res_kind res_pools = {
 	.path = "/v1/pools",
 	RES_SQL("pools", "name",
 		"name, ratio_vcpus, ratio_mem, ratio_disk, policy, compliance, "
-		"created_ms", "NULL", ""),
+		"created_ms, migration_postcopy", "NULL", ""),
 	.to_json = pool_json,
 	.hint = ": list pools with 'finctl pool list'",
 	.in_use_sql = "SELECT 1 FROM hosts WHERE pool = ?1 UNION ALL "
@@ -109,6 +111,7 @@ static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 				(double)sqlite3_column_int64(s, 11));
 	cJSON_AddStringToObject(o, "cpu_model", store_col_text(s, 12));
 	cJSON_AddStringToObject(o, "virt_type", store_col_text(s, 13));
+	cJSON_AddStringToObject(o, "virt_type_reason", store_col_text(s, 24));
 	cJSON_AddStringToObject(o, "libvirt_version", store_col_text(s, 14));
 	cJSON_AddNumberToObject(o, "cost", sqlite3_column_double(s, 15));
 	cJSON_AddNumberToObject(o, "availability", sqlite3_column_double(s, 16));
@@ -147,7 +150,8 @@ const struct res_kind res_hosts = {
 		"r.virt_type, r.libvirt_version, r.cost, r.availability, "
 		"r.generation, r.generation_seen, r.last_seen_ms, "
 		HOST_HOLDS("1") ", " HOST_HOLDS("vcpus") ", "
-		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib"),
+		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib") ", "
+		"r.virt_type_reason",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),

@@ -251,6 +251,18 @@ static const char *const migrations[] = {
 	 * minute, docs/controller.md) */
 	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
 	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
+
+	/* 10: why a host runs its guests as it does (its agent's
+	 * virt_type_reason); whether a pool's VMs may migrate in post-copy;
+	 * a migration's time limit (seconds, 0: the agent's) and post-copy
+	 * choice (NULL: the pool's) */
+	"ALTER TABLE hosts ADD COLUMN virt_type_reason TEXT NOT NULL"
+	" DEFAULT '';"
+	"ALTER TABLE pools ADD COLUMN migration_postcopy INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN max_seconds INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN postcopy INTEGER;",
 };
 
 int store_schema_version(void)

@@ -140,13 +140,16 @@ int finctl_vm_reboot(struct finctl_ctx *x)
 	return finctl_task_start(x, "reboot", NULL);
 }
 
+/* --max-seconds and --postcopy override, for this migration, the
+ * agent's time limit and the pool's post-copy setting. */
 int finctl_vm_migrate(struct finctl_ctx *x)
 {
-	cJSON *b = NULL;
+	cJSON *b = finctl_body(x, FINCTL_KEYS("max-seconds", "postcopy"));
 
-	if (finctl_opt(x, "to")) {
-		b = cJSON_CreateObject();
-		finctl_add_str(b, "target_host", finctl_opt(x, "to"));
+	finctl_add_str(b, "target_host", finctl_opt(x, "to"));
+	if (cJSON_GetArraySize(b) == 0) {
+		cJSON_Delete(b);
+		b = NULL;
 	}
 	return finctl_task_start(x, "migrate", b);
 }

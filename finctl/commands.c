@@ -80,15 +80,17 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one pool", .path = "/v1/pools/%s"},
 	{"pool", "create", finctl_pool_create, 1,
 	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
-	 "compliance=",
+	 "compliance=,migration-postcopy=yes|no",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
-	 "[--policy pack|spread] [--compliance C1,C2]",
+	 "[--policy pack|spread] [--compliance C1,C2] "
+	 "[--migration-postcopy yes|no]",
 	 "create a pool (overcommit ratios, placement policy)"},
 	{"pool", "update", finctl_pool_update, 1,
 	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
-	 "compliance=",
+	 "compliance=,migration-postcopy=yes|no",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
-	 "[--policy pack|spread] [--compliance C1,C2]",
+	 "[--policy pack|spread] [--compliance C1,C2] "
+	 "[--migration-postcopy yes|no]",
 	 "change a pool"},
 	{"pool", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete an empty pool", .path = "/v1/pools/%s"},
@@ -202,8 +204,9 @@ const struct finctl_cmd finctl_commands[] = {
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "delete a VM and its disks"},
 	{"vm", "migrate", finctl_vm_migrate, 1,
-	 "tenant=,to=,wait,timeout=secs",
-	 "VM [--tenant T] [--to HOST] [--wait [--timeout S]]",
+	 "tenant=,to=,max-seconds=int,postcopy=yes|no,wait,timeout=secs",
+	 "VM [--tenant T] [--to HOST] [--max-seconds S] [--postcopy yes|no] "
+	 "[--wait [--timeout S]]",
 	 "live-migrate a VM (to HOST, or where the scheduler says)"},
 	{"vm", "console", finctl_vm_console, 1,
 	 "tenant=,force,detach-key=,linger=secs",

@@ -60,11 +60,11 @@ e2e_require_testbed() {
 	ip netns del "$probe"
 	unshare --mount --propagation private true 2>/dev/null ||
 		e2e_skip "mount namespaces are not available here (unshare --mount failed)"
-	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ]; then
 		E2E_VIRT=kvm
 	else
 		E2E_VIRT=qemu
-		echo "# /dev/kvm is missing: guests run under TCG (domain type qemu)"
+		echo "# no hardware KVM (no /dev/kvm, or kvm_pvm): guests run under TCG (domain type qemu)"
 	fi
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fincloud-agent against the real qemu:///system (KVM, or TCG without
-# /dev/kvm), driven by static manifests: a manifest creates a real guest
+# hardware KVM), driven by static manifests: a manifest creates a real guest
 # that virsh shows with the right vCPUs and memory; stop, start, a guest
 # killed behind the agent's back, delete (wiped first when the spec
 # says so); a foreign domain and a bad
@@ -72,7 +72,9 @@ if ! bash "$FC_TOP/scripts/libvirtd-ensure.sh" "$pids"; then
 	exit 77
 fi
 started_libvirtd=$(awk '$1 == "libvirtd" { print $2 }' "$pids" 2>/dev/null | tail -1)
-vtype=qemu; [ -w /dev/kvm ] && vtype=kvm
+# the agent's choice (docs/agent.md "Hypervisor type"): TCG without
+# /dev/kvm and with the paravirtual nested KVM of kvm_pvm
+vtype=qemu; [ -w /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ] && vtype=kvm
 hport=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/manifests" "$tmp/images"
 qemu-img create -q -f qcow2 "$tmp/images/base.qcow2" 64M # vm3's base image

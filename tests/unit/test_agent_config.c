@@ -48,6 +48,9 @@ static void test_good_file(void **state)
 	assert_string_equal(ac->manifest_dir, "/etc/fincloud/manifests");
 	assert_string_equal(ac->health_listen, "127.0.0.1:8741");
 	assert_int_equal(ac->log_level, LOG_LVL_DEBUG);
+	assert_string_equal(ac->virt_type, "qemu");
+	assert_int_equal(ac->migration_max_seconds, 90);
+	assert_false(ac->migration_auto_converge);
 	agent_config_free(ac);
 }
 
@@ -68,6 +71,9 @@ static void test_defaults(void **state)
 	assert_int_equal(ac->heartbeat_interval, 5);
 	assert_int_equal(ac->orphan_grace, 3600);
 	assert_int_equal(ac->log_level, LOG_LVL_INFO);
+	assert_string_equal(ac->virt_type, "auto");
+	assert_int_equal(ac->migration_max_seconds, 600);
+	assert_true(ac->migration_auto_converge);
 	agent_config_free(ac);
 	config_free(cfg);
 }
@@ -150,6 +156,14 @@ static void test_bad_files(void **state)
 		{ "bad-log-level.conf",
 		  "2: key 'log_level': expected error, warn, info or debug, "
 		  "got 'loud'" },
+		{ "bad-virt-type.conf",
+		  "2: key 'virt_type': expected auto, kvm or qemu, got 'xen'" },
+		{ "bad-migration-max-seconds.conf",
+		  "2: key 'migration_max_seconds': expected an integer from 0 "
+		  "to 604800, got '-5'" },
+		{ "bad-auto-converge.conf",
+		  "2: key 'migration_auto_converge': expected yes or no, got "
+		  "'maybe'" },
 		{ "bad-syntax.conf",
 		  "2: expected 'key = value', got 'this is not a setting'" },
 	};

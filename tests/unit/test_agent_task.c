@@ -42,13 +42,12 @@ struct fake {
 
 static struct fake fk;
 
-static int fake_migrate(void *ctx, const char *vm_id, const char *uri)
+static int fake_migrate(void *ctx, const struct agent_task *task)
 {
 	struct fake *f = ctx;
 	struct agent_tasks_count c;
 
-	(void)vm_id;
-	(void)uri;
+	(void)task;
 	agent_tasks_count(f->t, &c);
 	pthread_mutex_lock(&f->lock);
 	f->during = c;

@@ -300,7 +300,9 @@ static void exec(struct fixture *f, const char *sql)
  * down (it counts for nothing). */
 static void eta_pool(struct fixture *f)
 {
-	exec(f, "INSERT INTO pools VALUES ('p', 2, 1, 1, 'pack', '', 0);"
+	exec(f, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, ratio_disk,"
+		" policy, compliance, created_ms) VALUES ('p', 2, 1, 1, 'pack',"
+		" '', 0);"
 		"INSERT INTO hosts(name, pool, state, vcpus, mem_mib, disk_gib,"
 		" registered_ms) VALUES ('h1', 'p', 'up', 8, 1000, 100, 0),"
 		" ('h2', 'p', 'down', 8, 1000, 100, 0);"
