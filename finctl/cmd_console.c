@@ -198,14 +198,15 @@ out:
 }
 
 /* The console session: stdin to the stream (up to the detach key), the
- * stream to stdout. Without a terminal, the end of stdin is followed by
- * linger_ms of the guest's output (the answer to what was sent), then
- * the session ends. */
+ * stream to stdout. The end of stdin (a pipe, a file) is followed by
+ * linger_ms more of the guest's output (the answer to what was sent),
+ * then the session ends: a fixed time, as a guest may print without
+ * pause. */
 static int console_pump(struct http_stream *st, int key, int linger_ms)
 {
 	char *buf = malloc(CHUNK);
 	bool in_open = true, detached = false;
-	uint64_t quiet_until = 0;
+	uint64_t until = 0;
 	int rc = FINCTL_FAIL;
 	ssize_t n;
 
@@ -221,18 +222,15 @@ static int console_pump(struct http_stream *st, int key, int linger_ms)
 		if (!in_open) {
 			uint64_t now = time_mono_ns();
 
-			if (now >= quiet_until)
+			if (now >= until)
 				break;
-			wait_ms = (int)((quiet_until - now) / 1000000) + 1;
+			wait_ms = (int)((until - now) / 1000000) + 1;
 		}
 		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 			goto fail;
-		while ((n = http_stream_recv(st, buf, CHUNK)) > 0) {
+		while ((n = http_stream_recv(st, buf, CHUNK)) > 0)
 			if (out_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 				goto fail;
-			quiet_until = time_mono_ns() +
-				      (uint64_t)linger_ms * 1000000;
-		}
 		if (n == 0)
 			break;
 		if (n == -1)
@@ -244,8 +242,7 @@ static int console_pump(struct http_stream *st, int key, int linger_ms)
 			continue;
 		if (n <= 0) {
 			in_open = false;
-			quiet_until = time_mono_ns() +
-				      (uint64_t)linger_ms * 1000000;
+			until = time_mono_ns() + (uint64_t)linger_ms * 1000000;
 			continue;
 		}
 		char *k = memchr(buf, key, (size_t)n);

@@ -212,9 +212,9 @@ const struct finctl_cmd finctl_commands[] = {
 	 "tenant=,force,detach-key=,linger=secs",
 	 "VM [--tenant T] [--force] [--detach-key KEY] [--linger S]",
 	 "attach to a running VM's serial console (detach with Ctrl-] or "
-	 "--detach-key; --force takes it from another session; without a "
-	 "terminal, stdin is sent and the guest's output read until --linger "
-	 "S of silence, default 3)"},
+	 "--detach-key; --force takes it from another session; at the end "
+	 "of stdin that is not a terminal, the guest's output is read for "
+	 "--linger S more seconds, default 3)"},
 	{"vm", "console-log", finctl_vm_console_log, 1,
 	 "tenant=,tail=count,follow",
 	 "VM [--tenant T] [--tail N] [--follow]",
