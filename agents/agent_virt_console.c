@@ -7,12 +7,15 @@
  * a pipe and mutes the stream's events, so that a stream with unread
  * bytes does not call it in a loop; the session's thread polls the pipe,
  * reads until libvirt has nothing more (-2) and unmutes the events. The
- * pipe's write end belongs to the callback's registration: libvirt
- * closes it (wake_free()) once no callback can run any more, so a
- * callback racing the close never writes to a descriptor reused since.
+ * callback finds the pipe through a table of wakers by a number, never
+ * through memory of the console: a callback that runs while (or after)
+ * the console closes finds no waker and writes nowhere, and nothing of
+ * the console's has to outlive it for libvirt (which, for remote
+ * streams, does not always call a callback's free function).
  */
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <libvirt/virterror.h>
@@ -28,30 +31,62 @@
 /* libvirt takes no byte for this long: the console is given up */
 #define SEND_TIMEOUT_MS 10000
 
+/* the most consoles open at once on a node */
+#define WAKERS 64
+
 struct agent_virt_console {
 	virStreamPtr st;
-	int pipe[2];            /* [1] is the registration's once watching */
+	int pipe[2];
+	uintptr_t waker;        /* its number in wakers[]; 0: none */
 	bool watching;          /* an event callback is registered */
 	char uuid[37];
 };
 
+/* The write ends of the open consoles' pipes, by number (under
+ * wakers_lock). */
+static pthread_mutex_t wakers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uintptr_t n;
+	int fd;
+} wakers[WAKERS];
+static uintptr_t wakers_next;
+
+/* Enter fd: its number, 0 when the table is full. */
+static uintptr_t waker_add(int fd)
+{
+	uintptr_t n = 0;
+
+	pthread_mutex_lock(&wakers_lock);
+	for (size_t i = 0; i < WAKERS && n == 0; i++)
+		if (wakers[i].n == 0) {
+			n = wakers[i].n = ++wakers_next;
+			wakers[i].fd = fd;
+		}
+	pthread_mutex_unlock(&wakers_lock);
+	return n;
+}
+
+static void waker_remove(uintptr_t n)
+{
+	pthread_mutex_lock(&wakers_lock);
+	for (size_t i = 0; i < WAKERS; i++)
+		if (wakers[i].n == n)
+			wakers[i].n = 0;
+	pthread_mutex_unlock(&wakers_lock);
+}
+
 static void stream_event(virStreamPtr st, int events, void *opaque)
 {
-	int *fd = opaque;
+	uintptr_t n = (uintptr_t)opaque;
 
 	(void)events;
 	virStreamEventUpdateCallback(st, 0);
-	if (write(*fd, "x", 1) < 0) {
-		/* the pipe is full: the thread has a wake pending */
-	}
-}
-
-static void wake_free(void *opaque)
-{
-	int *fd = opaque;
-
-	close(*fd);
-	free(fd);
+	pthread_mutex_lock(&wakers_lock);
+	for (size_t i = 0; i < WAKERS; i++)
+		if (wakers[i].n == n && write(wakers[i].fd, "x", 1) < 0) {
+			/* the pipe is full: the thread has a wake pending */
+		}
+	pthread_mutex_unlock(&wakers_lock);
 }
 
 int agent_virt_console_open(struct agent_virt *v, const char *uuid,
@@ -59,7 +94,6 @@ int agent_virt_console_open(struct agent_virt *v, const char *uuid,
 {
 	struct agent_virt_console *c = calloc(1, sizeof(*c));
 	virDomainPtr dom = NULL;
-	int *wfd;
 	bool missing;
 	int ret = -1;
 
@@ -88,21 +122,19 @@ int agent_virt_console_open(struct agent_virt *v, const char *uuid,
 			agent_virt_msg());
 		goto out;
 	}
-	wfd = malloc(sizeof(*wfd));
-	if (wfd == NULL) {
-		err_set("out of memory");
+	c->waker = waker_add(c->pipe[1]);
+	if (c->waker == 0) {
+		err_set("vm %s: %d consoles are open on this node, the most it "
+			"serves", uuid, WAKERS);
 		goto out;
 	}
-	*wfd = c->pipe[1];
-	if (virStreamEventAddCallback(c->st, STREAM_EVENTS, stream_event, wfd,
-				      wake_free) < 0) {
-		free(wfd);
+	if (virStreamEventAddCallback(c->st, STREAM_EVENTS, stream_event,
+				      (void *)c->waker, NULL) < 0) {
 		err_set("vm %s: cannot watch its console: %s", uuid,
 			agent_virt_msg());
 		goto out;
 	}
 	c->watching = true;
-	c->pipe[1] = -1;
 	log_info("vm %s: serial console opened%s", uuid,
 		 force ? " (taken from another holder)" : "");
 	*out = c;
@@ -183,6 +215,9 @@ void agent_virt_console_close(struct agent_virt_console *c)
 		virStreamFree(c->st);
 		virResetLastError();
 	}
+	/* no callback writes to the pipe after this */
+	if (c->waker)
+		waker_remove(c->waker);
 	if (c->pipe[0] >= 0)
 		close(c->pipe[0]);
 	if (c->pipe[1] >= 0)
