@@ -10,10 +10,11 @@
 # answered as its last 1 MiB. console: an interactive session opens and
 # ends (audited with its length), a second one is refused (409) unless
 # --force, which ends the first; a command typed into the test image's
-# serial shell runs and its answer comes back. Refused: another tenant's VM (404), a
-# stopped VM (409 naming the fix), a request that does not switch
-# protocols (426), a bad --tail (400). Every answer is validated against
-# schemas/openapi.yaml.
+# serial shell runs and its answer comes back, from a pipe and from a
+# terminal (script(1)), which Ctrl-] detaches and leaves as it was.
+# Refused: another tenant's VM (404), a stopped VM (409 naming the fix),
+# a request that does not switch protocols (426), a bad --tail (400).
+# Every answer is validated against schemas/openapi.yaml.
 #
 # Starts virtlogd/libvirtd through scripts/libvirtd-ensure.sh when they do
 # not answer and stops exactly those at the end; its domains are named
@@ -170,6 +171,13 @@ if bash "$FC_TOP/scripts/build-image.sh" "$work/guest.qcow2" >"$work/image.log" 
 	}
 	check "a command typed through finctl vm console runs in the guest and its answer comes back" \
 		wait_for 60 rt
+	# on a terminal (script(1) gives finctl one): raw mode, the detach
+	# key, and the terminal's mode as it was afterwards
+	(sleep 6; printf 'echo tty-$((5*5))-ok\r'; sleep 5; printf '\035') |
+		script -qec "stty -g >'$work/stty.before'; FINCLOUD_TOKEN=$TOK '$finctl' vm console vm2; echo rc=\$? >'$work/tty.rc'; stty -g >'$work/stty.after'" /dev/null >"$work/tty.out" 2>&1
+	check "on a terminal, what is typed runs in the guest" grep -aq "^tty-25-ok" "$work/tty.out"
+	check "Ctrl-] detaches (exit 0)" sh -c "grep -q 'rc=0' '$work/tty.rc' && grep -aq 'detached' '$work/tty.out'"
+	check "and the terminal's mode is restored" cmp -s "$work/stty.before" "$work/stty.after"
 	check "the session left an audit row with its length" \
 		test "$(db "SELECT count(*) FROM audit WHERE action = 'vm.console.end' AND target LIKE 'vm:$VM2 %seconds=%'")" -ge 1
 	fc vm delete vm2 --tenant "$T" --wait --timeout 60 >/dev/null || nok "the second VM is deleted"
