@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -385,6 +386,63 @@ int agent_client_image(struct agent_client *c, const char *sha256, int fd)
 		goto out;
 	}
 	ret = 0;
+out:
+	http_response_free(&r);
+	return ret;
+}
+
+/* err as a query value: what is not a letter, digit or one of "-._~"
+ * percent-encoded, into out (cut at size). */
+static void query_escape(const char *err, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)err;
+	     *p && o + 4 < size; p++) {
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+int agent_client_console(struct agent_client *c, const char *sid,
+			 const char *err, struct http_tunnel **out)
+{
+	struct http_response r = { 0 };
+	char path[1536], q[1200];
+	int ret = -1, rc;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "/v1/agents/%s/consoles/%s", c->node,
+		 sid);
+	http_client_set_timeout(c->http, 10000);
+	if (err) {
+		query_escape(err, q, sizeof(q));
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+			 "?error=%.*s", 1200, q);
+		rc = http_client_request(c->http, "GET", path, NULL, &r);
+	} else {
+		rc = http_client_upgrade(c->http, path, "fincloud-console", &r,
+					 out);
+	}
+	if (rc < 0)
+		goto out;
+	if (r.status == 404) {
+		ret = 1;
+	} else if (r.status == (err ? 204 : 101)) {
+		ret = 0;
+	} else {
+		err_set("console session %s refused (HTTP %ld): %s", sid,
+			r.status, reply_error(&r));
+		http_tunnel_close(*out);
+		*out = NULL;
+	}
 out:
 	http_response_free(&r);
 	return ret;

@@ -83,6 +83,16 @@ int agent_client_image(struct agent_client *c, const char *sha256, int fd);
 /* POST /v1/agents/{node}/events with body {"events": [...]}. */
 int agent_client_events(struct agent_client *c, const cJSON *events);
 
+struct http_tunnel;
+
+/* Call the controller back for console session sid (agent_console.h):
+ * with err (not NULL), say why this node cannot serve it; else switch
+ * the connection (HTTP Upgrade) into *out, which the caller ends with
+ * http_tunnel_close() before it uses c again. 0; 1 when the controller
+ * no longer waits for it (404); -1 with err_set(). */
+int agent_client_console(struct agent_client *c, const char *sid,
+			 const char *err, struct http_tunnel **out);
+
 /* How long to wait before the next retry of something that failed
  * (the controller, libvirt), in ns: 1 s, then doubling up to 30 s.
  * *backoff_ns holds the state between calls: 0 at first and again after

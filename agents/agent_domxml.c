@@ -237,6 +237,11 @@ int agent_domxml_build(const struct agent_vm_spec *spec,
 	if (os == NULL || add_child(os, NULL, "type", "hvm") == NULL ||
 	    set_prop(add_child(os, NULL, "boot", NULL), "dev", "hd") < 0)
 		goto oom;
+	/* SeaBIOS writes to the serial port too: a guest that boots no
+	 * operating system still leaves its firmware's words in the
+	 * console log (finctl vm console-log) */
+	if (set_prop(add_child(os, NULL, "bios", NULL), "useserial", "yes") < 0)
+		goto oom;
 	feat = add_child(root, NULL, "features", NULL);
 	if (feat == NULL || add_child(feat, NULL, "acpi", NULL) == NULL)
 		goto oom;

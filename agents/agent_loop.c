@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "agents/agent_client.h"
+#include "agents/agent_console.h"
 #include "agents/agent_domxml.h"
 #include "agents/agent_events.h"
 #include "agents/agent_loop.h"
@@ -36,6 +37,7 @@ struct agent_loop {
 	uint64_t stop_timeout_ns;
 	struct agent_tasks *tasks;
 	struct agent_events *events;
+	struct agent_consoles *consoles; /* NULL without a controller */
 	atomic_int interval_s;   /* heartbeat interval; the controller's */
 
 	/* main loop only */
@@ -541,6 +543,8 @@ static int do_register(struct agent_loop *a)
 		goto out;
 	agent_events_set_credential(a->events, cred);
 	agent_provision_set_credential(a->prov, cred);
+	if (a->consoles)
+		agent_consoles_set_credential(a->consoles, cred);
 	a->have_cred = a->cred_bound = true;
 	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
 		log_info("controller asks for a heartbeat every %d s",
@@ -590,6 +594,9 @@ static int exchange(struct agent_loop *a, int wait_s)
 			log_warn("%s", err_msg());
 		a->cred_bound = true;
 	}
+	/* console sessions come whether or not the generation moved */
+	if (a->consoles && d.nconsoles > 0)
+		agent_consoles_start(a->consoles, d.consoles, d.nconsoles);
 	bool changed = !a->have_gen || d.generation != a->gen_received;
 
 	if (changed) {
@@ -688,6 +695,8 @@ static int load_credential(struct agent_loop *a)
 	agent_client_set_credential(a->client, cred);
 	agent_events_set_credential(a->events, cred);
 	agent_provision_set_credential(a->prov, cred);
+	if (a->consoles)
+		agent_consoles_set_credential(a->consoles, cred);
 	a->have_cred = true;
 	a->cred_bound = bound == 1;
 	explicit_bzero(cred, sizeof(cred));
@@ -923,6 +932,12 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 				     cfg->node_name, virt, loop_wake, a);
 	if (a->events == NULL)
 		goto oom;
+	if (!a->no_controller) {
+		a->consoles = agent_consoles_new(cfg->controller_url,
+						 cfg->node_name, virt);
+		if (a->consoles == NULL)
+			goto fail;
+	}
 	agent_virt_set_event_cb(virt, agent_events_on_domain, a->events);
 	if (agent_events_start(a->events) < 0)
 		log_warn("%s: domain events reach the controller with the "
@@ -951,6 +966,7 @@ void agent_loop_stop(struct agent_loop *a)
 {
 	agent_loop_quit(a);
 	agent_events_stop(a->events);
+	agent_consoles_stop(a->consoles);
 	/* Migrations in flight finish (or fail) before the agent goes. */
 	agent_tasks_wait(a->tasks);
 }
@@ -961,6 +977,7 @@ void agent_loop_free(struct agent_loop *a)
 		return;
 	/* Both wait for their threads, which may still wake the loop. */
 	agent_events_free(a->events);
+	agent_consoles_free(a->consoles);
 	agent_tasks_free(a->tasks);
 	agent_storage_clear(&a->storage);
 	agent_provision_free(a->prov);

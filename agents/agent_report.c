@@ -3,6 +3,7 @@
 #include "agents/agent_report.h"
 #include "agents/agent_seed.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -70,12 +71,44 @@ void agent_desired_free(struct agent_desired *d)
 	free(d->incoming_seeds);
 	free(d->vms);
 	free(d->tasks);
+	free(d->consoles);
 	free(d->errors);
 	memset(d, 0, sizeof(*d));
 }
 
 static const char *const desired_keys[] = { "generation", "vms", "tasks",
-					    "incoming", NULL };
+					    "incoming", "consoles", NULL };
+static const char *const console_keys[] = { "session_id", "vm_id", "kind",
+					    "follow", "tail", NULL };
+
+/* One entry of "consoles" into r: 0, or -1 with err_set(). */
+static int console_parse(const cJSON *obj, const char *path,
+			 struct agent_console_req *r)
+{
+	const char *s;
+	bool follow;
+
+	memset(r, 0, sizeof(*r));
+	if (json_check_keys(obj, path, console_keys) < 0 ||
+	    json_get_string(obj, path, "session_id", true, NULL, &s) < 0)
+		return -1;
+	if (strlen(s) != 32 || strspn(s, "0123456789abcdef") != 32)
+		return err_set("%s.session_id: expected 32 hex digits", path);
+	str_copy(r->session_id, sizeof(r->session_id), s);
+	if (agent_uuid_get(obj, path, "vm_id", &s) < 0)
+		return -1;
+	str_copy(r->vm_id, sizeof(r->vm_id), s);
+	if (json_get_string(obj, path, "kind", true, NULL, &s) < 0)
+		return -1;
+	if (strcmp(s, "console") != 0 && strcmp(s, "log") != 0)
+		return err_set("%s.kind: expected console or log", path);
+	r->interactive = strcmp(s, "console") == 0;
+	if (json_get_bool(obj, path, "follow", false, false, &follow) < 0 ||
+	    json_get_int(obj, path, "tail", false, 0, 100000, 0, &r->tail) < 0)
+		return -1;
+	r->follow = follow;
+	return 0;
+}
 static const char *const task_keys[] = { "task_id",	"type",
 					 "vm_id",	"target_node",
 					 "target_uri", "max_seconds",
@@ -190,7 +223,7 @@ static int incoming_parse(const cJSON *root, struct agent_desired *out)
 int agent_desired_parse(const char *body, size_t len,
 			struct agent_desired *out)
 {
-	const cJSON *vms = NULL, *tasks = NULL, *item;
+	const cJSON *vms = NULL, *tasks = NULL, *consoles = NULL, *item;
 	char path[JSON_PATH_MAX];
 	cJSON *root = NULL;
 	size_t i;
@@ -207,7 +240,8 @@ int agent_desired_parse(const char *body, size_t len,
 	    json_get_int(root, "$", "generation", true, 0, INT64_MAX, 0,
 			 &out->generation) < 0 ||
 	    json_get_array(root, "$", "vms", true, &vms) < 0 ||
-	    json_get_array(root, "$", "tasks", false, &tasks) < 0)
+	    json_get_array(root, "$", "tasks", false, &tasks) < 0 ||
+	    json_get_array(root, "$", "consoles", false, &consoles) < 0)
 		goto out;
 	out->vms = calloc((size_t)cJSON_GetArraySize(vms) + 1,
 			  sizeof(*out->vms));
@@ -215,7 +249,11 @@ int agent_desired_parse(const char *body, size_t len,
 			    sizeof(*out->seeds));
 	out->tasks = calloc((size_t)(tasks ? cJSON_GetArraySize(tasks) : 0) + 1,
 			    sizeof(*out->tasks));
-	if (out->vms == NULL || out->tasks == NULL || out->seeds == NULL) {
+	out->consoles = calloc((size_t)(consoles ? cJSON_GetArraySize(consoles)
+						 : 0) + 1,
+			       sizeof(*out->consoles));
+	if (out->vms == NULL || out->tasks == NULL || out->consoles == NULL ||
+	    out->seeds == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -251,6 +289,15 @@ int agent_desired_parse(const char *body, size_t len,
 	}
 	if (incoming_parse(root, out) < 0)
 		goto out;
+	i = 0;
+	cJSON_ArrayForEach(item, consoles) {
+		json_path_index(path, sizeof(path), "$.consoles", i++);
+		if (console_parse(item, path, &out->consoles[out->nconsoles]) ==
+		    0)
+			out->nconsoles++;
+		else /* the controller answers its operator after a while */
+			log_warn("desired state: %s", err_msg());
+	}
 	ret = 0;
 out:
 	cJSON_Delete(root);

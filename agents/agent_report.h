@@ -41,8 +41,20 @@ struct agent_task {
 	char error[512];
 };
 
+/* A console session the controller waits for this node's agent to serve
+ * (agent_console.h): "consoles" of the desired state. */
+struct agent_console_req {
+	char session_id[33];    /* 32 hex digits */
+	char vm_id[37];
+	bool interactive;       /* kind "console"; else "log" */
+	bool follow;            /* a log: and what follows */
+	int64_t tail;           /* a log: its last lines; 0: all */
+};
+
 struct agent_desired {
 	int64_t generation;
+	struct agent_console_req *consoles;
+	size_t nconsoles;
 	struct agent_vm_spec *vms;
 	size_t nvms;
 	struct agent_task *tasks;

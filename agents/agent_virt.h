@@ -120,6 +120,37 @@ int agent_virt_disk_path(const struct agent_virt *v, const char *vm_id,
  * already is kept. -1 with an error naming the VM. */
 int agent_virt_prepare(struct agent_virt *v, const struct agent_vm_spec *spec);
 
+/* The console log path of vm_id into buf (size bytes): the serial
+ * output libvirt's virtlogd appends to. -1 with an error when
+ * storage_dir makes it too long. */
+int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
+			    char *buf, size_t size);
+
+/* A VM's serial console held open through libvirt (virDomainOpenConsole
+ * on a non-blocking virStream whose events wake a pipe), for one
+ * thread: agent_virt_console.c. */
+struct agent_virt_console;
+
+/* Open the serial console of the running fincloud domain uuid; force
+ * takes it from another holder (whose stream then ends). *out is freed
+ * with agent_virt_console_close(). -1 with an error naming the VM. */
+int agent_virt_console_open(struct agent_virt *v, const char *uuid,
+			    bool force, struct agent_virt_console **out);
+/* A descriptor that polls readable (POLLIN) when the console has bytes,
+ * ended or failed: then call agent_virt_console_recv() until -2. */
+int agent_virt_console_fd(const struct agent_virt_console *c);
+/* Up to len bytes the guest wrote: the count, 0 when the console ended
+ * (the guest stopped, another session took it), -1 with an error, -2
+ * when nothing is there now. */
+ssize_t agent_virt_console_recv(struct agent_virt_console *c, char *buf,
+				size_t len);
+/* Send len bytes to the guest's serial port (waiting while libvirt
+ * takes no more). 0, or -1 with an error. */
+int agent_virt_console_send(struct agent_virt_console *c, const char *buf,
+			    size_t len);
+/* Close the console; NULL is fine. */
+void agent_virt_console_close(struct agent_virt_console *c);
+
 /* Create the disk, define the domain (after RelaxNG validation) and, when
  * start, start it. A disk or definition already there is reused. */
 int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,

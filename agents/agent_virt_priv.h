@@ -63,10 +63,6 @@ const char *agent_virt_msg(void);
 virDomainPtr agent_virt_lookup_managed(struct agent_virt *v, const char *uuid,
 				       bool *missing);
 
-/* The console log path of vm_id into buf (size bytes); -1 with an error
- * when storage_dir makes it too long. */
-int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
-			    char *buf, size_t size);
 
 /* The NoCloud seed ISO path of vm_id (storage_dir/<vm_id>.seed.iso)
  * into buf; -1 with an error when storage_dir makes it too long. */

@@ -6,7 +6,8 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_health.c agents/agent_task.c agents/agent_journal.c \
 	agents/agent_events.c agents/agent_storage.c agents/agent_nodecheck.c \
 	agents/agent_hvtype.c agents/agent_loop.c agents/agent_image.c \
-	agents/agent_seed.c agents/agent_provision.c
+	agents/agent_seed.c agents/agent_provision.c agents/agent_console.c \
+	agents/agent_virt_console.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 # libcrypto: the SHA-256 of the cached images (agent_image.c)
@@ -39,3 +40,4 @@ $(eval $(call unit_test,test_agent_task,tests/unit/test_agent_task.c tests/unit/
 $(eval $(call unit_test,test_agent_storage,tests/unit/test_agent_storage.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_image,tests/unit/test_agent_image.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_seed,tests/unit/test_agent_seed.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_console,tests/unit/test_agent_console.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

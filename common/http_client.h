@@ -70,4 +70,37 @@ int http_client_stream(struct http_client *c, const char *method,
 
 void http_response_free(struct http_response *resp);
 
+/* A connection switched to another protocol (HTTP Upgrade, 101): raw
+ * bytes both ways over the client's connection, TLS included. */
+struct http_tunnel;
+
+/* Send "GET base_url+path" with Connection: Upgrade and Upgrade:
+ * protocol on a connection of its own (libcurl CONNECT_ONLY, so https
+ * works the same). Returns 0 when an answer arrived: with status 101 in
+ * resp->status, *out is the stream (the caller ends it with
+ * http_tunnel_close() before it uses c again); with any other status
+ * *out is NULL and resp holds the answer's body (at most the client's
+ * body limit; release it with http_response_free()). -1 with err_set()
+ * naming the URL when no answer came within the client's timeout. */
+int http_client_upgrade(struct http_client *c, const char *path,
+			const char *protocol, struct http_response *resp,
+			struct http_tunnel **out);
+
+/* The socket to poll() for input (POLLIN) before http_tunnel_recv(). */
+int http_tunnel_fd(const struct http_tunnel *s);
+
+/* Up to len bytes into buf without waiting: the count (> 0), 0 at the end
+ * of the stream, -1 with err_set() on an error, -2 when nothing is there
+ * now. Call it until -2 before polling again: TLS may hold bytes that the
+ * socket no longer shows. */
+ssize_t http_tunnel_recv(struct http_tunnel *s, void *buf, size_t len);
+
+/* Send len bytes of buf, waiting at most timeout_ms while the peer does
+ * not take them. 0, or -1 with err_set(). */
+int http_tunnel_send(struct http_tunnel *s, const void *buf, size_t len,
+		     int timeout_ms);
+
+/* End the stream (its connection is closed); NULL is fine. */
+void http_tunnel_close(struct http_tunnel *s);
+
 #endif

@@ -78,6 +78,10 @@ const struct route api_routes[] = {
 	{"GET", "/v1/images/{id}", h_image_get, R_READ_T, false, "image.get"},
 	{"DELETE", "/v1/images/{id}", h_image_delete, R_OPS_T, true,
 	 "image.delete"},
+	{"GET", "/v1/vms/{id}/console", h_vm_console, R_OPS_T, true,
+	 "vm.console"},
+	{"GET", "/v1/vms/{id}/console-log", h_vm_console_log, R_OPS_T, true,
+	 "vm.console_log"},
 	{"GET", "/v1/tasks", h_task_list, R_READ_T, false, "task.list"},
 	{"GET", "/v1/tasks/{id}", h_task_get, R_READ_T, false, "task.get"},
 	{"GET", "/v1/audit", h_audit_list, R_READ, false, "audit.list"},
@@ -99,6 +103,8 @@ const struct route api_routes[] = {
 	 "agent.events"},
 	{"GET", "/v1/agents/{node}/images/{sha256}", h_agent_image, ROLE_AGENT,
 	 false, "agent.image"},
+	{"GET", "/v1/agents/{node}/consoles/{session}", h_agent_console,
+	 ROLE_AGENT, false, "agent.console"},
 };
 const size_t api_nroutes = FC_ARRAY_LEN(api_routes);
 
@@ -497,14 +503,16 @@ failed:
 	return -1;
 }
 
-static void api_audit_request(struct api_ctx *c)
+/* Audit the answer of a mutating request to route r (a parked one when
+ * its wait is over). */
+static void api_audit_request(struct api_ctx *c, const struct route *r)
 {
 	char actor[128], action[96], target[256];
 	struct store *st = c->ctrl->st;
 
 	snprintf(actor, sizeof(actor), "%s:%s", auth_role_name(c->who.role),
 		 c->who.token_id[0] ? c->who.token_id : "-");
-	snprintf(action, sizeof(action), "%s", c->m->route->name);
+	snprintf(action, sizeof(action), "%s", r->name);
 	snprintf(target, sizeof(target), "%s",
 		 c->audit_target[0] ? c->audit_target : c->path);
 	if (c->tx_open && c->status < 400) {
@@ -610,10 +618,10 @@ static void finish(struct api_ctx *c, bool found)
 			"whether it took effect (request %s)",
 			err_msg(), c->request_id);
 	}
-	/* a 204 is the one answer without a body; a file answer's body is
-	 * the file */
+	/* a 204 and a 101 (the connection switches) have no body; a file
+	 * answer's body is the file */
 	if (c->resp == NULL && c->text == NULL && !c->has_file &&
-	    c->status != 204)
+	    c->status != 204 && c->status != 101)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
 	pthread_mutex_lock(&ctrl->stats_lock);
 	if (ctrl->stats && found) {
@@ -644,7 +652,7 @@ static int check_caller(struct api_ctx *c)
 	if (api_authenticate(c) < 0) {
 		/* attempts without a valid token are audited too */
 		if (rt->mutating)
-			api_audit_request(c);
+			api_audit_request(c, rt);
 		return -1;
 	}
 	if (!(rt->roles & c->who.role)) {
@@ -659,7 +667,7 @@ static int check_caller(struct api_ctx *c)
 				auth_role_name(c->who.role), c->method,
 				rt->pattern);
 		if (rt->mutating)
-			api_audit_request(c);
+			api_audit_request(c, rt);
 		return -1;
 	}
 	return 0;
@@ -740,8 +748,9 @@ void api_handle(struct api_ctx *c)
 	if (check_caller(c) < 0)
 		goto out;
 	m.route->fn(c);
-	if (m.route->mutating)
-		api_audit_request(c);
+	/* a parked request is audited with its answer (api_resume()) */
+	if (m.route->mutating && c->parked == NULL)
+		api_audit_request(c, m.route);
 	else if (c->tx_open) {
 		if (c->status < 400) {
 			if (store_commit(ctrl->st) < 0)
@@ -776,9 +785,13 @@ int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
 
 void api_resume(struct api_ctx *c)
 {
+	const struct route *r = &api_routes[c->route_index];
+
 	c->parked = NULL;
 	pthread_mutex_lock(&c->ctrl->lock);
 	c->resume(c);
+	if (r->mutating)
+		api_audit_request(c, r);
 	unlock(c);
 	finish(c, true);
 }

@@ -28,6 +28,15 @@ struct principal {
 	char node[64];   /* agent role: its node */
 };
 
+/* Hands the socket of a connection switched by a 101 answer to its user
+ * (console.h console_attach_client()): fd -1 when the switch did not
+ * happen; extra/n: bytes already read from it; close_fn(handle) ends it,
+ * once. */
+typedef void (*api_upgrade_close_fn)(void *handle);
+typedef void (*api_upgrade_fn)(void *arg, int fd, const char *extra,
+			       size_t n, void *handle,
+			       api_upgrade_close_fn close_fn);
+
 /* Looks up a query parameter; NULL when absent. */
 typedef const char *(*api_query_fn)(void *ud, const char *key);
 
@@ -40,6 +49,7 @@ struct api_ctx {
 	void *query_ud;
 	const char *authorization; /* header value or NULL */
 	const char *idempotency_key; /* Idempotency-Key header or NULL */
+	const char *upgrade_header; /* Upgrade header or NULL */
 	uint32_t client_addr;      /* IPv4, host byte order; 0: unknown */
 	const char *body;
 	size_t body_len;
@@ -54,6 +64,8 @@ struct api_ctx {
 	int status;
 	cJSON *resp;               /* JSON body, or */
 	char *text;                /* a text body (metrics), malloc'd */
+	size_t text_len;           /* its length when it may hold NUL; 0:
+				      strlen() */
 	const char *content_type;
 	/* a file answer instead (has_file): file_size bytes of file_fd,
 	 * which the server closes once sent; api_ctx_release() closes it
@@ -63,6 +75,11 @@ struct api_ctx {
 	int64_t file_size;
 	char location[256];
 	int64_t retry_after_s;     /* a Retry-After header when > 0 */
+	/* A 101 answer switches the connection to protocol upgrade_proto;
+	 * the server then calls upgrade(upgrade_arg, ...) exactly once */
+	api_upgrade_fn upgrade;
+	void *upgrade_arg;
+	const char *upgrade_proto;
 	char audit_target[160];    /* what the audit entry names */
 	bool tx_open;
 	uint64_t sync_seq;         /* commit to make durable before answering */
@@ -259,6 +276,9 @@ void h_host_approve(struct api_ctx *c);
 void h_host_reject(struct api_ctx *c);
 void h_agent_heartbeat(struct api_ctx *c);
 void h_agent_events(struct api_ctx *c);
+void h_agent_console(struct api_ctx *c);
+void h_vm_console(struct api_ctx *c);
+void h_vm_console_log(struct api_ctx *c);
 void h_pool_rebalance(struct api_ctx *c);
 void h_host_drain(struct api_ctx *c);
 void h_host_resume(struct api_ctx *c);
@@ -329,5 +349,11 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
 cJSON *api_vm_json(sqlite3_stmt *s);
+/* The row (API_VM_COLS) of the VM path parameter 0 names (an id, a
+ * unique id prefix or a name, of ?tenant= when given: vmref.h), stepped
+ * to it (reset it after reading), with the audit target set to it; NULL
+ * with the answer set: 404 (also for another tenant's VM), 409 ambiguous
+ * or 500. */
+sqlite3_stmt *api_vm_load(struct api_ctx *c);
 
 #endif

@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/console.h"
 #include "controller/ctrl.h"
 #include "controller/domname.h"
 #include "controller/report.h"
@@ -515,11 +516,23 @@ static bool agent_owns(struct api_ctx *c, const char *node)
 	return false;
 }
 
-/* Answer node's desired state at generation gen. */
+/* Answer node's desired state at generation gen, with the console
+ * sessions waiting for its agent (console.h) when there are any. */
 static void answer_desired(struct api_ctx *c, const char *node, int64_t gen)
 {
-	cJSON *o = desired_state(c->ctrl->st, node, gen);
+	cJSON *o = desired_state(c->ctrl->st, node, gen), *cons = NULL;
 
+	if (o && c->ctrl->consoles) {
+		cons = console_pending_json(c->ctrl->consoles, node);
+		if (cons == NULL) {
+			cJSON_Delete(o);
+			o = NULL;
+		} else if (cJSON_GetArraySize(cons) > 0) {
+			cJSON_AddItemToObject(o, "consoles", cons);
+		} else {
+			cJSON_Delete(cons);
+		}
+	}
 	if (o)
 		api_ok(c, 200, o);
 	else

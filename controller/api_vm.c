@@ -88,10 +88,8 @@ static int vm_find(struct api_ctx *c, const char *id, sqlite3_stmt **s)
 	return rc;
 }
 
-/* Load the row of the VM path parameter 0 names (an id, a unique id
- * prefix or a name, of ?tenant= when given: vmref.h) into s (stepped to
- * the row); NULL with the answer set: 404, 409 ambiguous or 500. */
-static sqlite3_stmt *vm_load(struct api_ctx *c)
+/* See api.h. */
+sqlite3_stmt *api_vm_load(struct api_ctx *c)
 {
 	const char *ref = c->m->params[0];
 	char id[VMREF_ID_LEN];
@@ -123,7 +121,7 @@ static int vm_begin(struct api_ctx *c, struct vm_row *v)
 {
 	sqlite3_stmt *s;
 
-	if (api_begin(c) < 0 || (s = vm_load(c)) == NULL)
+	if (api_begin(c) < 0 || (s = api_vm_load(c)) == NULL)
 		return -1;
 	str_copy(v->id, sizeof(v->id), store_col_text(s, 0));
 	str_copy(v->tenant, sizeof(v->tenant), store_col_text(s, 2));
@@ -150,7 +148,7 @@ static void vm_answer(struct api_ctx *c, const char *id, int status)
 
 void h_vm_get(struct api_ctx *c)
 {
-	sqlite3_stmt *s = vm_load(c);
+	sqlite3_stmt *s = api_vm_load(c);
 
 	c->audit_target[0] = '\0';
 	if (s)

@@ -94,6 +94,7 @@ struct ctrl_route_stats {
 struct ctrl_waiter;
 
 struct anchor;
+struct console_broker;
 
 /* Called once when a parked heartbeat's wait ends, with the arg given to
  * ctrl_park(); runs on the thread that ended it (a request's, the
@@ -104,6 +105,7 @@ struct ctrl {
 	struct ctrl_config cfg;
 	struct store *st;
 	struct anchor *anchor; /* the audit head outside the store, or NULL */
+	struct console_broker *consoles; /* console.h; NULL: no consoles */
 	pthread_mutex_t lock;
 	/* parked heartbeats in deadline order, and the timer thread that
 	 * ends them at their deadline (under wait_lock) */

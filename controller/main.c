@@ -13,6 +13,7 @@
 #include "common/version.h"
 #include "controller/anchor.h"
 #include "controller/api.h"
+#include "controller/console.h"
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
 #include "controller/rebalance.h"
@@ -177,6 +178,11 @@ int main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
+	g_ctrl.consoles = console_broker_new(&g_ctrl);
+	if (g_ctrl.consoles == NULL) {
+		log_error("%s", err_msg());
+		goto out;
+	}
 	if (api_bootstrap_admin(&g_ctrl) < 0) {
 		log_error("first admin token: %s", err_msg());
 		goto out;
@@ -211,6 +217,9 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	ctrl_stop(&g_ctrl);
+	/* open consoles end (audited) while the server can still close
+	 * their connections */
+	console_broker_free(g_ctrl.consoles);
 	server_stop(srv);
 	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);

@@ -64,8 +64,32 @@ struct conn {
 	struct image_upload *up;
 	bool too_large;
 	bool parked;
+	bool switched;   /* its 101 answer went out: c.upgrade has the socket */
 	struct api_ctx c;
 };
+
+/* ------------------------------------------------------------ upgrades */
+
+static void upgrade_close(void *handle)
+{
+	MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+/* The 101 answer went out: the socket goes to the request's user. With
+ * TLS, sock is libmicrohttpd's end of a socket pair that it encrypts
+ * into the connection, so TLS holds for the switched bytes too. */
+static void on_upgrade(void *cls, struct MHD_Connection *con, void *req_cls,
+		       const char *extra_in, size_t extra_in_size,
+		       MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct conn *cn = req_cls;
+
+	(void)cls;
+	(void)con;
+	cn->switched = true;
+	cn->c.upgrade(cn->c.upgrade_arg, sock, extra_in, extra_in_size, urh,
+		      upgrade_close);
+}
 
 /* --------------------------------------------------------------- answers */
 
@@ -99,10 +123,23 @@ static enum MHD_Result send_answer(struct MHD_Connection *con,
 		MHD_destroy_response(r);
 		goto out;
 	}
+	if (c->upgrade && c->status == 101) {
+		r = MHD_create_response_for_upgrade(on_upgrade, NULL);
+		if (r == NULL)
+			goto out;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE,
+					c->upgrade_proto);
+		if (c->request_id[0])
+			MHD_add_response_header(r, "X-Request-Id",
+						c->request_id);
+		ret = MHD_queue_response(con, 101, r);
+		MHD_destroy_response(r);
+		goto out;
+	}
 	if (c->text) {
 		text = c->text;
 		c->text = NULL;
-		len = strlen(text);
+		len = c->text_len ? c->text_len : strlen(text);
 	} else if (c->resp && c->status != 204) {
 		text = cJSON_PrintUnformatted(c->resp);
 		if (text == NULL) {
@@ -320,6 +357,8 @@ static void ctx_fill(struct api_ctx *c, struct ctrl *ctrl,
 		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	c->idempotency_key = MHD_lookup_connection_value(
 		con, MHD_HEADER_KIND, "Idempotency-Key");
+	c->upgrade_header = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
 	c->client_addr = client_addr(con);
 }
 
@@ -489,6 +528,10 @@ static void on_completed(void *cls, struct MHD_Connection *con,
 	/* the next request on this connection has its own deadline */
 	deadline_set(cls, con, true);
 	if (cn) {
+		/* an upgrade that did not happen: its user lets go */
+		if (cn->c.upgrade && !cn->switched)
+			cn->c.upgrade(cn->c.upgrade_arg, -1, NULL, 0, NULL,
+				      NULL);
 		buf_free(&cn->body);
 		image_upload_free(cn->up);
 		api_ctx_release(&cn->c);
@@ -504,7 +547,8 @@ static int listen_on(struct server *srv, struct listener *l, int64_t port)
 {
 	const struct ctrl_config *cfg = &srv->ctrl->cfg;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+			 MHD_USE_ERROR_LOG;
 	/* the TLS options, from tls[first]: without TLS, first is the end */
 	struct MHD_OptionItem tls[] = {
 		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},

@@ -74,6 +74,20 @@ static int refused(const struct finctl_ctx *x, long status, const cJSON *root)
 	return finctl_exit_for_status(status);
 }
 
+int finctl_refused(const struct finctl_ctx *x, long status, const char *body,
+		   size_t len)
+{
+	cJSON *root = NULL;
+	int rc;
+
+	if (len > 0 && json_parse(body, len, "the controller's answer",
+				  &root) < 0)
+		err_clear();
+	rc = refused(x, status, root);
+	cJSON_Delete(root);
+	return rc;
+}
+
 int finctl_exit_for_status(long status)
 {
 	static const struct {

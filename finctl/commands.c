@@ -243,6 +243,18 @@ const struct finctl_cmd finctl_commands[] = {
 	 "VM [--tenant T] [--to HOST] [--max-seconds S] [--postcopy yes|no] "
 	 "[--wait [--timeout S]]",
 	 "live-migrate a VM (to HOST, or where the scheduler says)"},
+	{"vm", "console", finctl_vm_console, 1,
+	 "tenant=,force,detach-key=,linger=secs",
+	 "VM [--tenant T] [--force] [--detach-key KEY] [--linger S]",
+	 "attach to a running VM's serial console (detach with Ctrl-] or "
+	 "--detach-key; --force takes it from another session; at the end "
+	 "of stdin that is not a terminal, the guest's output is read for "
+	 "--linger S more seconds, default 3)"},
+	{"vm", "console-log", finctl_vm_console_log, 1,
+	 "tenant=,tail=count,follow",
+	 "VM [--tenant T] [--tail N] [--follow]",
+	 "a VM's serial output so far (the last 1 MiB at most; --tail N: "
+	 "its last N lines), and with --follow what follows"},
 
 	{"task", "list", finctl_cmd_list, 0, "vm=,tenant=,state=" TASK_STATES
 	 ",limit=count", "[--vm VM [--tenant T]] [--state S] [--limit N]",

@@ -228,6 +228,12 @@ int finctl_call_stream(struct finctl_ctx *x, const char *method,
 		       const char *path, const struct http_stream *st,
 		       cJSON **out);
 
+/* Print why the controller refused a request (status, its answer body
+ * of len bytes: an error document, or anything) as finctl_call() does;
+ * returns the exit code for it. */
+int finctl_refused(const struct finctl_ctx *x, long status, const char *body,
+		   size_t len);
+
 /* Append s to b percent-encoded for a path segment or query value. */
 void finctl_url_escape(struct buf *b, const char *s);
 
@@ -369,6 +375,8 @@ int finctl_vm_reboot(struct finctl_ctx *x);
 int finctl_vm_delete(struct finctl_ctx *x);
 int finctl_vm_migrate(struct finctl_ctx *x);
 int finctl_task_show(struct finctl_ctx *x);
+int finctl_vm_console(struct finctl_ctx *x);  /* cmd_console.c */
+int finctl_vm_console_log(struct finctl_ctx *x);
 int finctl_audit_verify(struct finctl_ctx *x);  /* cmd_audit.c */
 int finctl_token_create(struct finctl_ctx *x);
 int finctl_token_rotate(struct finctl_ctx *x);

@@ -395,6 +395,9 @@ set -eu
 nd=$1
 no_kvm=$2
 mount -t tmpfs -o mode=0755 tmpfs /run
+# /var/lock is /run/lock: libvirtd locks a pty there when it opens a
+# guest's serial console (finctl vm console)
+mkdir -m 1777 /run/lock
 if [ "$no_kvm" = 1 ]; then
 	# a /dev of the few nodes QEMU and libvirt use, without kvm
 	mkdir /run/fc-dev

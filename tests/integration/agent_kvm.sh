@@ -27,20 +27,10 @@ pids=$tmp/libvirtd.pids
 agent_pid=
 V() { printf '0c6f8e9a-%04d-4222-8333-%012d' "$1" $$; }
 
-vsh() { timeout 60 virsh -q -c qemu:///system "$@"; }
+. "$FC_TOP/tests/integration/libvirt_lib.bash"
 cleanup() {
 	if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; fi
-	for d in $(vsh list --all --name 2>/dev/null | grep "^$pref-"); do
-		vsh destroy "$d" >/dev/null 2>&1
-		vsh undefine "$d" --nvram >/dev/null 2>&1 || vsh undefine "$d" >/dev/null 2>&1
-	done
-	for p in $(vsh pool-list --all --name 2>/dev/null); do
-		case $(vsh pool-dumpxml "$p" 2>/dev/null | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -1) in
-		"$tmp"/*)
-			vsh pool-destroy "$p" >/dev/null 2>&1
-			vsh pool-undefine "$p" >/dev/null 2>&1 ;;
-		esac
-	done
+	libvirt_remove "^$pref-" "$tmp"
 	bash "$FC_TOP/scripts/libvirtd-ensure.sh" --stop "$pids"
 	rm -rf "$tmp"
 }
