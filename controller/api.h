@@ -16,6 +16,7 @@
 #include "common/fc.h"
 #include "controller/auth.h"
 #include "controller/ctrl.h"
+#include "controller/peercert.h"
 #include "controller/route.h"
 
 #define API_ID_LEN 40
@@ -40,6 +41,7 @@ struct api_ctx {
 	const char *authorization; /* header value or NULL */
 	const char *idempotency_key; /* Idempotency-Key header or NULL */
 	uint32_t client_addr;      /* IPv4, host byte order; 0: unknown */
+	const struct peercert *peer; /* the agent's certificate or NULL */
 	const char *body;
 	size_t body_len;
 	cJSON *json;               /* the parsed body (NULL when empty) */

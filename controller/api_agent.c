@@ -75,6 +75,17 @@ static int inventory_store(struct api_ctx *c, const char *node,
 	return api_step_done(c, s, "recording the inventory");
 }
 
+/* A node's identity is its client certificate: whether this request's
+ * may act for node (peercert.h); false with a 403 answered. */
+static bool cert_acts_for(struct api_ctx *c, const char *node)
+{
+	if (peercert_check(c->peer, c->ctrl->cfg.require_client_cert,
+			   node) == 0)
+		return true;
+	api_err(c, 403, "forbidden", NULL, "%s", err_msg());
+	return false;
+}
+
 void h_agent_register(struct api_ctx *c)
 {
 	/* "migrations" (the agent's migration journal) is accepted and not
@@ -99,6 +110,8 @@ void h_agent_register(struct api_ctx *c)
 	    inventory_read(c, &inv) < 0)
 		return;
 	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", node);
+	if (!cert_acts_for(c, node))
+		return;
 	if (strlen(machine) > 64) {
 		api_err(c, 400, "invalid_field", "machine_id",
 			"$.machine_id: at most 64 characters");
@@ -700,7 +713,7 @@ static int host_generation(struct api_ctx *c, const char *node, int64_t *gen)
 static bool agent_owns(struct api_ctx *c, const char *node)
 {
 	if (strcmp(c->who.node, node) == 0)
-		return true;
+		return cert_acts_for(c, node);
 	api_err(c, 403, "forbidden", NULL, "this credential belongs to node "
 		"'%s' and reaches only /v1/agents/%s/...", c->who.node,
 		c->who.node);

@@ -77,7 +77,8 @@ ctrl_kill() { # SIGNAL
 }
 
 # api METHOD PATH [BODY] [TOKEN|-]: sets $status and $body; "-" sends no
-# Authorization header; API_HEADER, when set, is one more header line.
+# Authorization header; API_HEADER, when set, is one more header line;
+# the array API_CURL, when set, more options of curl (TLS files).
 # Every response is recorded for validation.
 rn=0
 api() {
@@ -88,6 +89,7 @@ api() {
 	[ "$t" != "-" ] && args+=(-H "Authorization: Bearer $t")
 	[ -n "$b" ] && args+=(-H 'Content-Type: application/json' --data-binary "$b")
 	[ -n "${API_HEADER-}" ] && args+=(-H "$API_HEADER")
+	args+=(${API_CURL[@]+"${API_CURL[@]}"})
 	status=$(curl "${args[@]}" "$URL$p")
 	body=$(cat "$f")
 	printf '%s\t%s\t%s\t%s\n' "$m" "${p%%\?*}" "$status" "$f" >>"$work/resp/index"
