@@ -763,7 +763,7 @@ int agent_loop_run(struct agent_loop *a)
 
 	if (!a->no_controller) {
 		a->client = agent_client_new(a->cfg->controller_url,
-					     a->cfg->node_name);
+					     a->cfg->node_name, &a->cfg->tls);
 		if (a->client == NULL || load_credential(a) < 0)
 			return -1;
 	}
@@ -820,6 +820,14 @@ static int loop_migrate(void *ctx, const char *vm_id, const char *target_uri)
 {
 	struct agent_loop *a = ctx;
 
+	/* the controller names the target; this node decides whether the
+	 * guest's memory may cross the network in plain text */
+	if (!a->cfg->insecure && agent_uri_plain(target_uri))
+		return err_set("vm %s: refusing to migrate to '%s' without TLS: "
+			       "nodes migrate over qemu+tls:// (set the "
+			       "target's migration_uri), or set insecure = "
+			       "yes on a closed development network",
+			       vm_id, target_uri);
 	return agent_virt_migrate(a->virt, vm_id, target_uri);
 }
 
@@ -868,7 +876,8 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 		goto fail;
 	a->events = agent_events_new(a->no_controller ? NULL
 						      : cfg->controller_url,
-				     cfg->node_name, virt, loop_wake, a);
+				     cfg->node_name, &cfg->tls, virt, loop_wake,
+				     a);
 	if (a->events == NULL)
 		goto oom;
 	agent_virt_set_event_cb(virt, agent_events_on_domain, a->events);

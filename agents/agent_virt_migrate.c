@@ -38,6 +38,11 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 	}
 	flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
 		VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+	/* A target reached over qemu+tls gets the guest's memory and disk
+	 * over TLS too (QEMU's migrate_tls_x509_cert_dir on both nodes):
+	 * without a certificate of the CA the target cannot receive it. */
+	if (strstr(target_uri, "+tls://"))
+		flags |= VIR_MIGRATE_TLS;
 	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0)
 		goto out;
 	/* Storage is local to each node: copy the disk, only its top layer

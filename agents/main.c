@@ -73,7 +73,8 @@ static void usage(FILE *f)
 		"Config keys: controller_url node_name pool libvirt_uri migration_uri\n"
 		"storage_dir image_dir credential_file join_token_file\n"
 		"heartbeat_interval manifest_dir health_listen log_level\n"
-		"orphan_grace min_free_disk_mib\n",
+		"orphan_grace min_free_disk_mib ca_file cert_file key_file\n"
+		"insecure\n",
 		AGENT_CONFIG_DEFAULT_PATH);
 }
 

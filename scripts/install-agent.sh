@@ -11,7 +11,17 @@
 #   --pool P              the pool the node joins (default: default)
 #   --node NAME           the node's name (default: the short host name)
 #   --migration-uri URI   how other nodes reach this node's libvirt
-#                         (default: qemu+tcp://NODE/system)
+#                         (default: qemu+tls://NODE/system)
+#   --tls-dir DIR         this node's bundle from "fincloud-ca.sh issue
+#                         NODE --server --client" (ca-cert.pem, cert.pem,
+#                         key.pem): installed where libvirt, QEMU and the
+#                         agent read them (fincloud-ca.sh layout), and the
+#                         agent verifies the controller with that CA and
+#                         presents that certificate; needed with an
+#                         https:// controller
+#   --insecure            plain http:// to the controller and qemu+tcp
+#                         migrations (agent.conf insecure = yes): for a
+#                         closed development network only
 #   --binary PATH         the fincloud-agent to install (default: the
 #                         build of this checkout, else fincloud-agent in PATH)
 #   --prefix DIR          where the binary goes (default: /usr/local)
@@ -25,6 +35,8 @@
 #   PREFIX/bin/fincloud-agent
 #   /etc/fincloud/agent.conf                  (0644)
 #   /etc/fincloud/join.token                  (0600)
+#   with --tls-dir, the node's certificates under /etc/pki (keys 0600;
+#   docs/security.md)
 #   /etc/systemd/system/fincloud-agent.service
 #   the directories among /etc/fincloud, /etc/fincloud/manifests,
 #   /var/lib/fincloud, /var/lib/fincloud/disks, /var/lib/fincloud/images
@@ -65,7 +77,7 @@ say() {
 }
 
 controller='' token='' token_given=0 pool=default node='' migration_uri=''
-binary='' prefix=/usr/local root='' no_start=0 uninstall=0
+binary='' prefix=/usr/local root='' no_start=0 uninstall=0 tls_dir='' insecure=0
 need_arg() { [ $# -ge 2 ] || bad_usage "option '$1' needs a value"; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -75,6 +87,8 @@ while [ $# -gt 0 ]; do
 	--node) need_arg "$@"; node=$2; shift 2 ;;
 	--migration-uri) need_arg "$@"; migration_uri=$2; shift 2 ;;
 	--binary) need_arg "$@"; binary=$2; shift 2 ;;
+	--tls-dir) need_arg "$@"; tls_dir=$2; shift 2 ;;
+	--insecure) insecure=1; shift ;;
 	--prefix) need_arg "$@"; prefix=$2; shift 2 ;;
 	--root) need_arg "$@"; root=$2; shift 2 ;;
 	--no-start) no_start=1; shift ;;
@@ -181,7 +195,27 @@ if [ -z "$node" ]; then
 	node=$(hostname -s 2>/dev/null || hostname)
 fi
 name_ok "$node" || bad_usage "--node '$node': use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
-[ -n "$migration_uri" ] || migration_uri=qemu+tcp://$node/system
+case $controller in
+https://*)
+	[ -n "$tls_dir" ] || bad_usage "--controller '$controller' is https: give --tls-dir, this node's bundle from 'fincloud-ca.sh issue $node --dir CA --server --client'"
+	;;
+http://*)
+	[ "$insecure" -eq 1 ] || bad_usage "--controller '$controller' is plain http: use https:// with --tls-dir, or --insecure on a closed development network"
+	;;
+esac
+if [ -n "$tls_dir" ]; then
+	for f in ca-cert.pem cert.pem key.pem; do
+		[ -r "$tls_dir/$f" ] || bad_usage "--tls-dir '$tls_dir' has no readable $f: give a bundle made by 'fincloud-ca.sh issue'"
+	done
+	tls_dir=$(cd "$tls_dir" && pwd)
+fi
+if [ -z "$migration_uri" ]; then
+	if [ "$insecure" -eq 1 ]; then
+		migration_uri=qemu+tcp://$node/system
+	else
+		migration_uri=qemu+tls://$node/system
+	fi
+fi
 [[ $migration_uri =~ ^[a-z0-9+]+://[^[:space:]]*$ ]] ||
 	bad_usage "--migration-uri '$migration_uri' is not a libvirt URI such as qemu+tcp://10.250.0.2/system"
 if [ -z "$binary" ]; then
@@ -279,6 +313,15 @@ heartbeat_interval = 5
 health_listen =
 log_level = info
 EOF
+if [ -n "$tls_dir" ]; then
+	# the node's CA and client certificate, where libvirt has them too
+	cat >>"$tmp/agent.conf" <<EOF
+ca_file = /etc/pki/CA/cacert.pem
+cert_file = /etc/pki/libvirt/clientcert.pem
+key_file = /etc/pki/libvirt/private/clientkey.pem
+EOF
+fi
+[ "$insecure" -eq 0 ] || echo "insecure = yes" >>"$tmp/agent.conf"
 printf '%s\n' "$token" >"$tmp/join.token"
 # the unit starts the binary this run installs, wherever the unit file
 # came from (this checkout, or a copy installed under another prefix)
@@ -289,6 +332,14 @@ put_file "$tmp/agent.conf" "$conf" 0644
 put_file "$tmp/join.token" "$token_file" 0600
 put_file "$tmp/unit" "$unit" 0644
 say "installed $bin_path, $conf, $token_file, $unit${root:+ under $root}"
+if [ -n "$tls_dir" ]; then
+	# one table says where each file goes (fincloud-ca.sh layout)
+	while read -r f dest mode; do
+		put_file "$tls_dir/$f" "$dest" "$mode"
+	done < <(bash "$here/fincloud-ca.sh" layout)
+	chmod 0700 "$root/etc/pki/libvirt/private"
+	say "installed this node's certificates under ${root}/etc/pki (libvirt, QEMU, the agent)"
+fi
 
 if ! "$root$bin_path" --check-config --config "$root$conf" >"$tmp/check" 2>&1; then
 	# under --root the paths in the file point into the root; the check

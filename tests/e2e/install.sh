@@ -30,7 +30,7 @@ in_node() {
 snap() { in_node "find /etc/fincloud /var/lib/fincloud /etc/systemd/system '$E2E_DIR/prefix' -printf '%y %m %s %p\n' 2>/dev/null | sort -k4"; }
 before=$(snap)
 inst="bash '$FC_TOP/scripts/install-agent.sh' --controller http://$E2E_SUBNET.1:8740 --join-token - \
-	--node node1 --pool default --migration-uri qemu+tcp://$E2E_SUBNET.2/system \
+	--node node1 --pool default --migration-uri qemu+tcp://$E2E_SUBNET.2/system --insecure \
 	--binary '$FC_BIN/fincloud-agent' --prefix '$E2E_DIR/prefix'"
 if out=$(printf '%s\n' "$tok" | in_node "$inst" 2>&1) && printf '%s' "$out" | grep -q "node 'node1' is registered"; then
 	e2e_ok "install-agent.sh without --root registers the node with one agent pass"

@@ -73,7 +73,7 @@ start_agent() { # i
 		--storage-dir /var/lib/fincloud/disks --image-dir /var/lib/fincloud/images \
 		--credential-file "$tmp/n$1/cred" --join-token-file "$tmp/n$1/join.token" \
 		--manifest-dir "$tmp/n$1/manifests" --heartbeat-interval 1 \
-		--stop-timeout 2 --log-level debug </dev/null >"$tmp/n$1/agent.log" 2>&1 &
+		--stop-timeout 2 --log-level debug --insecure yes </dev/null >"$tmp/n$1/agent.log" 2>&1 &
 }
 
 # Namespaces are what the testbed needs; without them this test skips.

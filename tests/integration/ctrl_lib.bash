@@ -166,7 +166,7 @@ sim_agent() {
 		--libvirt-uri "test://$d/node.xml" --migration-uri "test://$d/node.xml" \
 		--manifest-dir "$d/m" --storage-dir "$d/disks" --image-dir "$d/images" \
 		--credential-file "$d/credential" --join-token-file "$work/join.token" \
-		--heartbeat-interval 1 --stop-timeout 2 --log-level info \
+		--heartbeat-interval 1 --stop-timeout 2 --log-level info --insecure yes \
 		${SIM_AGENT_ARGS-} >>"$d/agent.log" 2>&1 &
 	# shellcheck disable=SC2034 # read by the scripts that source this file
 	AGENT_PID[$node]=$!

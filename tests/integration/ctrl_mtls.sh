@@ -8,7 +8,9 @@
 # certificate are refused; /healthz stays open; the API port, which asks
 # for no certificate when the agents have their own port, serves no agent.
 # Config checks: require_client_cert needs tls_ca, tls_ca needs TLS, plain
-# HTTP off loopback needs insecure = yes.
+# HTTP off loopback needs insecure = yes. The real agent registers and
+# heartbeats over https with its certificate; with another node's it is
+# refused.
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 command -v certtool >/dev/null || { echo "SKIP: certtool is missing (gnutls-bin)"; exit 77; }
 ca=$FC_TOP/scripts/fincloud-ca.sh
@@ -19,6 +21,7 @@ d=$work/ca
 		bash "$ca" issue node1 --dir "$d" --client &&
 		bash "$ca" issue node2 --dir "$d" --server --client --ip 127.0.0.1 &&
 		bash "$ca" issue node3 --dir "$d" --server --ip 127.0.0.1 &&
+		bash "$ca" issue node4 --dir "$d" --client &&
 		bash "$ca" init "$work/other" &&
 		bash "$ca" issue node1 --dir "$work/other" --client
 } >"$work/ca.log" 2>&1 || { nok "the test CA" "$(tail -3 "$work/ca.log")"; exit 1; }
@@ -146,6 +149,32 @@ check "operators use the API port without a certificate" is 200
 check "plain http gets no answer on the agents' port" eval '! curl -sf "http://127.0.0.1:$aport/healthz" -o /dev/null'
 check "an agent that does not trust the CA cannot connect (curl exit 60)" eval \
 	'curl -s --cert "$d/node1/cert.pem" --key "$d/node1/key.pem" "https://127.0.0.1:$aport/healthz" -o /dev/null; [ $? = 60 ]'
+
+# the real agent: verifies the controller with ca_file, presents
+# cert_file/key_file; with another node's certificate it is refused
+real_agent() { # NODE CERT-NAME
+	local nd=$work/nodes/$1
+	mkdir -p "$nd/m" "$nd/disks" "$nd/images"
+	printf '%s\n' "$JOIN" >"$work/join.token"
+	"$agent" --controller-url "https://127.0.0.1:$aport" --node-name "$1" --pool default \
+		--libvirt-uri test:///default --migration-uri test:///default \
+		--manifest-dir "$nd/m" --storage-dir "$nd/disks" --image-dir "$nd/images" \
+		--credential-file "$nd/credential" --join-token-file "$work/join.token" \
+		--ca-file "$d/ca-cert.pem" --cert-file "$d/$2/cert.pem" --key-file "$d/$2/key.pem" \
+		--heartbeat-interval 1 --stop-timeout 2 >>"$nd/agent.log" 2>&1 &
+	pids+=($!)
+}
+URL=https://127.0.0.1:$port
+API_CURL=(--cacert "$d/ca-cert.pem")
+host_up() { api GET "/v1/hosts/$1"; [ "$(jv .state)" = up ]; }
+real_agent node4 node4
+check "fincloud-agent with ca_file, cert_file and key_file registers node4 and keeps it up" \
+	wait_for 20 eval 'host_up node4 && [ -s "$work/nodes/node4/credential" ]'
+real_agent node5 node4
+check "fincloud-agent named node5 with node4's certificate is refused (403, logged)" \
+	wait_for 20 grep -q "names node 'node4'" "$work/nodes/node5/agent.log"
+api GET /v1/hosts/node5
+check "node5 is not registered" is 404
 
 validate_responses
 echo "1..$n"
