@@ -25,8 +25,10 @@
 #       ca-cert.pem, cert.pem or key.pem of a bundle): what install-node
 #       and scripts/install-agent.sh --tls-dir install
 #
-# Keys are ECDSA P-384. Certificates last --days days (CA 3650, others
-# 825 by default). See docs/security.md.
+# Keys are RSA 3072 bits: libvirt refuses a certificate whose (critical)
+# key usage lacks key encipherment, which an ECDSA key cannot carry.
+# Certificates last --days days (CA 3650, others 825 by default). See
+# docs/security.md.
 set -euo pipefail
 
 die() {
@@ -100,7 +102,7 @@ cert_signing_key
 crl_signing_key
 expiration_days = $days
 EOF
-	(umask 077 && certtool --generate-privkey --key-type=ecdsa --curve=secp384r1 --no-text \
+	(umask 077 && certtool --generate-privkey --key-type=rsa --bits=3072 --no-text \
 		--outfile "$tmp/ca-key.pem") >"$tmp/log" 2>&1 || die "certtool could not make the CA key: $(tail -n 3 "$tmp/log")"
 	certtool --generate-self-signed --load-privkey "$tmp/ca-key.pem" --template "$tmp/ca.tmpl" \
 		--no-text --outfile "$tmp/ca-cert.pem" >"$tmp/log" 2>&1 ||
@@ -150,12 +152,13 @@ cmd_issue() {
 		echo "cn = \"$name\""
 		echo "expiration_days = $days"
 		echo "signing_key"
+		echo "encryption_key"
 		[ "$server" -eq 0 ] || echo "tls_www_server"
 		[ "$client" -eq 0 ] || echo "tls_www_client"
 		for a in "${ips[@]}"; do echo "ip_address = \"$a\""; done
 		for a in "${dnss[@]}"; do echo "dns_name = \"$a\""; done
 	} >"$tmp/leaf.tmpl"
-	(umask 077 && certtool --generate-privkey --key-type=ecdsa --curve=secp384r1 --no-text \
+	(umask 077 && certtool --generate-privkey --key-type=rsa --bits=3072 --no-text \
 		--outfile "$tmp/key.pem") >"$tmp/log" 2>&1 || die "certtool could not make the key of '$name': $(tail -n 3 "$tmp/log")"
 	certtool --generate-certificate --load-privkey "$tmp/key.pem" \
 		--load-ca-certificate "$dir/ca-cert.pem" --load-ca-privkey "$dir/private/ca-key.pem" \

@@ -47,6 +47,8 @@ i=$(info "$d/node1/cert.pem")
 check "node1: a client certificate only" eval 'grep -q "TLS WWW Client" <<<"$i" && ! grep -q "TLS WWW Server" <<<"$i"'
 i=$(info "$d/node2/cert.pem")
 check "node2: server and client" eval 'grep -q "TLS WWW Client" <<<"$i" && grep -q "TLS WWW Server" <<<"$i"'
+check "node2: key usage digital signature and key encipherment (libvirt needs both)" \
+	eval 'grep -q "Digital signature" <<<"$i" && grep -q "Key encipherment" <<<"$i"'
 
 bash "$ca" issue node1 --dir "$d" >"$work/out" 2>&1
 rc=$?

@@ -27,8 +27,8 @@ d=$work/ca
 } >"$work/ca.log" 2>&1 || { nok "the test CA" "$(tail -3 "$work/ca.log")"; exit 1; }
 # an expired certificate of node1, signed by the right CA
 mkdir -p "$d/old"
-printf 'cn = "node1"\ntls_www_client\nsigning_key\nactivation_date = "2020-01-01 00:00:00"\nexpiration_date = "2021-01-01 00:00:00"\n' >"$work/old.tmpl"
-certtool --generate-privkey --key-type=ecdsa --no-text --outfile "$d/old/key.pem" >/dev/null 2>&1 &&
+printf 'cn = "node1"\ntls_www_client\nsigning_key\nencryption_key\nactivation_date = "2020-01-01 00:00:00"\nexpiration_date = "2021-01-01 00:00:00"\n' >"$work/old.tmpl"
+certtool --generate-privkey --key-type=rsa --bits=3072 --no-text --outfile "$d/old/key.pem" >/dev/null 2>&1 &&
 	certtool --generate-certificate --load-privkey "$d/old/key.pem" --load-ca-certificate "$d/ca-cert.pem" \
 		--load-ca-privkey "$d/private/ca-key.pem" --template "$work/old.tmpl" --no-text \
 		--outfile "$d/old/cert.pem" >/dev/null 2>&1 || { nok "an expired test certificate"; exit 1; }
