@@ -71,8 +71,8 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 			goto out;
 		}
 	}
-	log_info("vm '%s' (%s): migrating live to '%s'", name,
-		 uuid, target_uri);
+	log_info("vm '%s' (%s): migrating live to '%s'%s", name, uuid,
+		 target_uri, flags & VIR_MIGRATE_TLS ? " over TLS" : "");
 	if (virDomainMigrateToURI3(dom, target_uri, params, (unsigned)nparams,
 				   flags) < 0) {
 		err_set("vm '%s' (%s): migration to '%s' failed: %s",
