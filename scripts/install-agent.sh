@@ -19,6 +19,15 @@
 #                         agent verifies the controller with that CA and
 #                         presents that certificate; needed with an
 #                         https:// controller
+#   --libvirt-tls         with --tls-dir: also turn libvirt's TLS on, a
+#                         marked block appended to /etc/libvirt/libvirtd.conf
+#                         (listen_tls, the node's certificate, clients
+#                         verified, no TCP) and /etc/libvirt/qemu.conf
+#                         (migrate_tls_x509_cert_dir, verify, force); the
+#                         files as they were are saved and --uninstall
+#                         puts them back. Where systemd runs, it enables
+#                         libvirtd-tls.socket and restarts libvirtd
+#                         (running guests are not touched)
 #   --insecure            plain http:// to the controller and qemu+tcp
 #                         migrations (agent.conf insecure = yes): for a
 #                         closed development network only
@@ -78,6 +87,7 @@ say() {
 
 controller='' token='' token_given=0 pool=default node='' migration_uri=''
 binary='' prefix=/usr/local root='' no_start=0 uninstall=0 tls_dir='' insecure=0
+libvirt_tls=0
 need_arg() { [ $# -ge 2 ] || bad_usage "option '$1' needs a value"; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -89,6 +99,7 @@ while [ $# -gt 0 ]; do
 	--binary) need_arg "$@"; binary=$2; shift 2 ;;
 	--tls-dir) need_arg "$@"; tls_dir=$2; shift 2 ;;
 	--insecure) insecure=1; shift ;;
+	--libvirt-tls) libvirt_tls=1; shift ;;
 	--prefix) need_arg "$@"; prefix=$2; shift 2 ;;
 	--root) need_arg "$@"; root=$2; shift 2 ;;
 	--no-start) no_start=1; shift ;;
@@ -203,6 +214,7 @@ http://*)
 	[ "$insecure" -eq 1 ] || bad_usage "--controller '$controller' is plain http: use https:// with --tls-dir, or --insecure on a closed development network"
 	;;
 esac
+[ "$libvirt_tls" -eq 0 ] || [ -n "$tls_dir" ] || bad_usage "--libvirt-tls needs --tls-dir (the node's certificates)"
 if [ -n "$tls_dir" ]; then
 	for f in ca-cert.pem cert.pem key.pem; do
 		[ -r "$tls_dir/$f" ] || bad_usage "--tls-dir '$tls_dir' has no readable $f: give a bundle made by 'fincloud-ca.sh issue'"
@@ -339,6 +351,50 @@ if [ -n "$tls_dir" ]; then
 	done < <(bash "$here/fincloud-ca.sh" layout)
 	chmod 0700 "$root/etc/pki/libvirt/private"
 	say "installed this node's certificates under ${root}/etc/pki (libvirt, QEMU, the agent)"
+fi
+
+# with_block FILE BLOCK-FILE OUT: FILE without an earlier fincloud block,
+# then BLOCK-FILE between the markers
+mark_begin='# --- fincloud TLS (install-agent.sh --libvirt-tls): begin'
+mark_end='# --- fincloud TLS: end'
+with_block() {
+	{
+		[ ! -f "$1" ] || awk -v b="$mark_begin" -v e="$mark_end" \
+			'$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' "$1"
+		echo "$mark_begin"
+		cat "$2"
+		echo "$mark_end"
+	} >"$3"
+}
+if [ "$libvirt_tls" -eq 1 ]; then
+	cat >"$tmp/libvirtd.block" <<'EOF'
+listen_tls = 1
+listen_tcp = 0
+key_file = "/etc/pki/libvirt/private/serverkey.pem"
+cert_file = "/etc/pki/libvirt/servercert.pem"
+ca_file = "/etc/pki/CA/cacert.pem"
+tls_no_verify_certificate = 0
+EOF
+	cat >"$tmp/qemu.block" <<'EOF'
+default_tls_x509_cert_dir = "/etc/pki/qemu"
+default_tls_x509_verify = 1
+migrate_tls_x509_cert_dir = "/etc/pki/qemu"
+migrate_tls_x509_verify = 1
+migrate_tls_force = 1
+EOF
+	for f in libvirtd qemu; do
+		with_block "$root/etc/libvirt/$f.conf" "$tmp/$f.block" "$tmp/$f.conf"
+		put_file "$tmp/$f.conf" "/etc/libvirt/$f.conf" 0644
+	done
+	say "libvirt's TLS is on in ${root}/etc/libvirt/libvirtd.conf and qemu.conf (migrations over TLS only)"
+	if [ -z "$root" ] && systemd_runs; then
+		# Debian's libvirtd is socket-activated: its TLS port is a unit
+		systemctl enable --now libvirtd-tls.socket >/dev/null 2>&1 ||
+			say "could not enable libvirtd-tls.socket: check 'systemctl status libvirtd-tls.socket'"
+		systemctl restart libvirtd.service || die "libvirtd did not restart with TLS: check 'journalctl -u libvirtd'"
+	elif [ -z "$root" ]; then
+		say "restart libvirtd (libvirtd --listen) for its TLS settings to take effect"
+	fi
 fi
 
 if ! "$root$bin_path" --check-config --config "$root$conf" >"$tmp/check" 2>&1; then

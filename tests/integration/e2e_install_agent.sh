@@ -34,6 +34,9 @@ root=$work/root
 mkdir -p "$root"/{etc,usr/local/bin,var/lib}
 echo "127.0.0.1 localhost" >"$root/etc/hosts"
 echo "keep me" >"$root/usr/local/bin/other-tool"
+mkdir -p "$root/etc/libvirt"
+printf '# the node'"'"'s own libvirtd settings\nlog_level = 3\n' >"$root/etc/libvirt/libvirtd.conf"
+printf 'user = "libvirt-qemu"\n' >"$root/etc/libvirt/qemu.conf"
 snapshot "$root" "$work/before" >/dev/null
 
 run() { bash "$inst" "$@" >"$work/out" 2>&1; }
@@ -44,7 +47,7 @@ command -v certtool >/dev/null || { echo "SKIP: certtool is missing (gnutls-bin)
 	{ fail "a test CA"; exit 1; }
 args=(--root "$root" --binary "$agent" --controller https://10.250.0.1:8740
 	--join-token jt-0123456789abcdef --pool prod --node node7
-	--migration-uri qemu+tls://10.250.0.8/system --tls-dir "$work/ca/node7")
+	--migration-uri qemu+tls://10.250.0.8/system --tls-dir "$work/ca/node7" --libvirt-tls)
 
 # --- help and bad arguments
 if bash "$inst" --help >"$work/help" 2>&1 && grep -q -- '--uninstall' "$work/help"; then
@@ -79,6 +82,8 @@ check_refused "an https controller without --tls-dir" "give --tls-dir" --root "$
 check_refused "a plain http controller without --insecure" "or --insecure" --root "$root" --binary "$agent" \
 	--controller http://a:1 --join-token t --node n1
 check_refused "a --tls-dir that is no bundle" "no readable" "${args[@]}" --tls-dir "$work/ca/private"
+check_refused "--libvirt-tls without --tls-dir" "needs --tls-dir" --root "$root" --binary "$agent" \
+	--controller http://a:1 --insecure --join-token t --node n1 --libvirt-tls
 check_refused "--uninstall with --controller" "takes no --controller" --uninstall --root "$root" --controller http://a:1
 
 # --- install
@@ -114,6 +119,15 @@ if cmp -s "$work/ca/node7/key.pem" "$root/etc/pki/qemu/server-key.pem" &&
 	ok "--tls-dir: the bundle is installed and agent.conf names the CA, certificate and key"
 else
 	fail "--tls-dir: the bundle is installed and agent.conf names the CA, certificate and key" "$(cat "$root/etc/fincloud/agent.conf")"
+fi
+lv=$root/etc/libvirt
+if grep -qx 'log_level = 3' "$lv/libvirtd.conf" && grep -qx 'listen_tls = 1' "$lv/libvirtd.conf" &&
+	grep -qx 'listen_tcp = 0' "$lv/libvirtd.conf" && grep -qx 'tls_no_verify_certificate = 0' "$lv/libvirtd.conf" &&
+	grep -qx 'user = "libvirt-qemu"' "$lv/qemu.conf" && grep -qx 'migrate_tls_force = 1' "$lv/qemu.conf" &&
+	grep -qx 'migrate_tls_x509_cert_dir = "/etc/pki/qemu"' "$lv/qemu.conf" && grep -qx 'migrate_tls_x509_verify = 1' "$lv/qemu.conf"; then
+	ok "--libvirt-tls: libvirtd.conf and qemu.conf keep their settings and get TLS (listen_tls, no TCP, migrate_tls_force)"
+else
+	fail "--libvirt-tls: libvirtd.conf and qemu.conf get TLS" "$(cat "$lv/libvirtd.conf" "$lv/qemu.conf")"
 fi
 if [ "$(cat "$root/etc/fincloud/join.token" 2>/dev/null)" = jt-0123456789abcdef ] &&
 	grep -qx 'controller_url = https://10.250.0.1:8740' "$root/etc/fincloud/agent.conf" &&
