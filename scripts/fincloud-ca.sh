@@ -24,6 +24,11 @@
 #       print the node layout, one "FILE DEST MODE" line each (FILE is
 #       ca-cert.pem, cert.pem or key.pem of a bundle): what install-node
 #       and scripts/install-agent.sh --tls-dir install
+#   fincloud-ca.sh libvirt-conf libvirtd|qemu
+#       print the settings that turn TLS on with that layout, for
+#       /etc/libvirt/libvirtd.conf (TLS only, clients verified) or
+#       /etc/libvirt/qemu.conf (migrations over TLS only, both ends
+#       verified): what the testbed and install-agent.sh --libvirt-tls add
 #
 # Keys are RSA 3072 bits: libvirt refuses a certificate whose (critical)
 # key usage lacks key encipherment, which an ECDSA key cannot carry.
@@ -69,6 +74,31 @@ key.pem /etc/pki/qemu/server-key.pem 0600
 cert.pem /etc/pki/qemu/client-cert.pem 0644
 key.pem /etc/pki/qemu/client-key.pem 0600
 EOF
+}
+
+libvirt_conf() {
+	case ${1:-} in
+	libvirtd)
+		cat <<'EOF'
+listen_tls = 1
+listen_tcp = 0
+key_file = "/etc/pki/libvirt/private/serverkey.pem"
+cert_file = "/etc/pki/libvirt/servercert.pem"
+ca_file = "/etc/pki/CA/cacert.pem"
+tls_no_verify_certificate = 0
+EOF
+		;;
+	qemu)
+		cat <<'EOF'
+default_tls_x509_cert_dir = "/etc/pki/qemu"
+default_tls_x509_verify = 1
+migrate_tls_x509_cert_dir = "/etc/pki/qemu"
+migrate_tls_x509_verify = 1
+migrate_tls_force = 1
+EOF
+		;;
+	*) bad_usage "usage: fincloud-ca.sh libvirt-conf libvirtd|qemu" ;;
+	esac
 }
 
 positive() { [[ $1 =~ ^[1-9][0-9]{0,4}$ ]]; }
@@ -201,6 +231,7 @@ init) shift; cmd_init "$@" ;;
 issue) shift; cmd_issue "$@" ;;
 install-node) shift; cmd_install_node "$@" ;;
 layout) layout ;;
+libvirt-conf) libvirt_conf "${2:-}" ;;
 -h | --help | help) usage ;;
 '') usage >&2; exit 2 ;;
 *) bad_usage "unknown command '$1'" ;;

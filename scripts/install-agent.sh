@@ -367,21 +367,9 @@ with_block() {
 	} >"$3"
 }
 if [ "$libvirt_tls" -eq 1 ]; then
-	cat >"$tmp/libvirtd.block" <<'EOF'
-listen_tls = 1
-listen_tcp = 0
-key_file = "/etc/pki/libvirt/private/serverkey.pem"
-cert_file = "/etc/pki/libvirt/servercert.pem"
-ca_file = "/etc/pki/CA/cacert.pem"
-tls_no_verify_certificate = 0
-EOF
-	cat >"$tmp/qemu.block" <<'EOF'
-default_tls_x509_cert_dir = "/etc/pki/qemu"
-default_tls_x509_verify = 1
-migrate_tls_x509_cert_dir = "/etc/pki/qemu"
-migrate_tls_x509_verify = 1
-migrate_tls_force = 1
-EOF
+	for f in libvirtd qemu; do
+		bash "$here/fincloud-ca.sh" libvirt-conf "$f" >"$tmp/$f.block"
+	done
 	for f in libvirtd qemu; do
 		with_block "$root/etc/libvirt/$f.conf" "$tmp/$f.block" "$tmp/$f.conf"
 		put_file "$tmp/$f.conf" "/etc/libvirt/$f.conf" 0644

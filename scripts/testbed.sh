@@ -485,14 +485,9 @@ node_prepare() { # i
 # fincloud testbed node $i: TLS only, clients need a certificate of the
 # testbed's CA (the other nodes' libvirtd, the host's virsh)
 host_uuid = "$uuid"
-listen_tls = 1
-listen_tcp = 0
 listen_addr = "$ip"
-key_file = "/etc/pki/libvirt/private/serverkey.pem"
-cert_file = "/etc/pki/libvirt/servercert.pem"
-ca_file = "/etc/pki/CA/cacert.pem"
-tls_no_verify_certificate = 0
 log_outputs = "3:file:$nd/libvirtd-debug.log"
+$(bash "$ca_sh" libvirt-conf libvirtd)
 EOF
 	else
 		cat >>"$nd/root/etc/libvirt/libvirtd.conf" <<EOF
@@ -523,11 +518,7 @@ EOF
 		cat >>"$nd/root/etc/libvirt/qemu.conf" <<EOF
 # migration streams over TLS both ways, the peer's certificate checked;
 # a migration without TLS is refused
-default_tls_x509_cert_dir = "/etc/pki/qemu"
-default_tls_x509_verify = 1
-migrate_tls_x509_cert_dir = "/etc/pki/qemu"
-migrate_tls_x509_verify = 1
-migrate_tls_force = 1
+$(bash "$ca_sh" libvirt-conf qemu)
 EOF
 	fi
 	echo "$uuid" >"$nd/host_uuid"
