@@ -15,7 +15,8 @@ struct agent_client {
 	char node[NAME_MAX_LEN + 1];
 };
 
-struct agent_client *agent_client_new(const char *base_url, const char *node)
+struct agent_client *agent_client_new(const char *base_url, const char *node,
+				      const struct http_tls *tls)
 {
 	struct agent_client *c = calloc(1, sizeof(*c));
 
@@ -25,7 +26,8 @@ struct agent_client *agent_client_new(const char *base_url, const char *node)
 	}
 	str_copy(c->node, sizeof(c->node), node);
 	c->http = http_client_new(base_url, NULL, NULL);
-	if (c->http == NULL) {
+	if (c->http == NULL || http_client_set_tls(c->http, tls) < 0) {
+		http_client_free(c->http);
 		free(c);
 		return NULL;
 	}

@@ -11,14 +11,18 @@
 #include <cjson/cJSON.h>
 
 #include "agents/agent_report.h"
+#include "common/http_client.h"
 
 #define AGENT_CREDENTIAL_MAX 256
 #define AGENT_MAX_WAIT_S 30
 
 struct agent_client;
 
-/* base_url: the controller; node: this node's name. NULL on failure. */
-struct agent_client *agent_client_new(const char *base_url, const char *node);
+/* base_url: the controller; node: this node's name; tls (NULL: none)
+ * the CA that verifies the controller and this node's client
+ * certificate (paths copied). NULL with err_set() on failure. */
+struct agent_client *agent_client_new(const char *base_url, const char *node,
+				      const struct http_tls *tls);
 void agent_client_free(struct agent_client *c);
 int agent_client_set_credential(struct agent_client *c, const char *cred);
 

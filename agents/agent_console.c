@@ -29,6 +29,7 @@ struct session {
 struct agent_consoles {
 	char *controller_url;
 	char *node;
+	const struct http_tls *tls;
 	struct agent_virt *virt;
 	atomic_bool quit;
 	pthread_mutex_t lock;
@@ -41,6 +42,7 @@ struct agent_consoles {
 
 struct agent_consoles *agent_consoles_new(const char *controller_url,
 					  const char *node,
+					  const struct http_tls *tls,
 					  struct agent_virt *virt)
 {
 	struct agent_consoles *cs = calloc(1, sizeof(*cs));
@@ -50,6 +52,7 @@ struct agent_consoles *agent_consoles_new(const char *controller_url,
 	pthread_mutex_init(&cs->lock, NULL);
 	pthread_cond_init(&cs->done, NULL);
 	cs->virt = virt;
+	cs->tls = tls;
 	cs->controller_url = strdup(controller_url);
 	cs->node = strdup(node);
 	if (cs->controller_url && cs->node)
@@ -220,7 +223,7 @@ static void session_run(struct session *s)
 	struct agent_consoles *cs = s->cs;
 	struct agent_virt_console *con = NULL;
 	struct agent_client *client = agent_client_new(cs->controller_url,
-						       cs->node);
+						       cs->node, cs->tls);
 	struct http_tunnel *st = NULL;
 	char cred[AGENT_CREDENTIAL_MAX], why[512], path[PATH_MAX];
 	char *buf = malloc(BUF_SIZE);

@@ -25,17 +25,21 @@
 
 #include "agents/agent_report.h"
 #include "agents/agent_virt.h"
+#include "common/http_client.h"
 
 #define AGENT_CONSOLE_MAX 16
 #define AGENT_CONSOLE_LOG_MAX ((size_t)1 << 20)
 
 struct agent_consoles;
 
-/* Consoles served to controller_url as node through virt (kept: it must
- * outlive agent_consoles_free()); strings are copied. NULL with
- * err_set() when out of memory. */
+/* Consoles served to controller_url as node through virt, calling back
+ * with tls (NULL: none; the CA and this node's client certificate, as
+ * agent_client_new() takes them). virt and tls are kept: they must
+ * outlive agent_consoles_free(); strings are copied. NULL with err_set()
+ * when out of memory. */
 struct agent_consoles *agent_consoles_new(const char *controller_url,
 					  const char *node,
+					  const struct http_tls *tls,
 					  struct agent_virt *virt);
 
 /* The credential the call-backs carry (copied). */

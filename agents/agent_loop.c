@@ -812,7 +812,7 @@ int agent_loop_run(struct agent_loop *a)
 
 	if (!a->no_controller) {
 		a->client = agent_client_new(a->cfg->controller_url,
-					     a->cfg->node_name);
+					     a->cfg->node_name, &a->cfg->tls);
 		if (a->client == NULL || load_credential(a) < 0)
 			return -1;
 	}
@@ -878,6 +878,14 @@ static int loop_migrate(void *ctx, const struct agent_task *task)
 		.postcopy = task->postcopy,
 	};
 
+	/* the controller names the target; this node decides whether the
+	 * guest's memory may cross the network in plain text */
+	if (!a->cfg->insecure && agent_uri_plain(task->target_uri))
+		return err_set("vm %s: refusing to migrate to '%s' without TLS: "
+			       "nodes migrate over qemu+tls:// (set the "
+			       "target's migration_uri), or set insecure = "
+			       "yes on a closed development network",
+			       task->vm_id, task->target_uri);
 	return agent_virt_migrate(a->virt, task->vm_id, task->target_uri, &o);
 }
 
@@ -929,12 +937,14 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 		goto fail;
 	a->events = agent_events_new(a->no_controller ? NULL
 						      : cfg->controller_url,
-				     cfg->node_name, virt, loop_wake, a);
+				     cfg->node_name, &cfg->tls, virt, loop_wake,
+				     a);
 	if (a->events == NULL)
 		goto oom;
 	if (!a->no_controller) {
 		a->consoles = agent_consoles_new(cfg->controller_url,
-						 cfg->node_name, virt);
+						 cfg->node_name, &cfg->tls,
+						 virt);
 		if (a->consoles == NULL)
 			goto fail;
 	}

@@ -79,7 +79,8 @@ static int fetch(void *ud, const char *sha256, int fd)
 	pthread_mutex_unlock(&p->lock);
 	if (cred[0] == '\0')
 		return err_set("not registered with the controller yet");
-	c = agent_client_new(p->cfg->controller_url, p->cfg->node_name);
+	c = agent_client_new(p->cfg->controller_url, p->cfg->node_name,
+			     &p->cfg->tls);
 	if (c && agent_client_set_credential(c, cred) == 0)
 		rc = agent_client_image(c, sha256, fd);
 	agent_client_free(c);

@@ -42,6 +42,11 @@ int agent_virt_migrate_plan(const struct agent_migrate_opts *o,
 		p->flags |= VIR_MIGRATE_AUTO_CONVERGE;
 	if (o->postcopy)
 		p->flags |= VIR_MIGRATE_POSTCOPY;
+	/* A target reached over qemu+tls gets the guest's memory and disk
+	 * over TLS too (QEMU's migrate_tls_x509_cert_dir on both nodes):
+	 * without a certificate of the CA the target cannot receive it. */
+	if (strstr(target_uri, "+tls://"))
+		p->flags |= VIR_MIGRATE_TLS;
 	/* Migration data goes straight to the target's address, not to
 	 * whatever its host name resolves to. */
 	u = xmlParseURI(target_uri);
@@ -199,9 +204,10 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 		}
 		watching = true;
 	}
-	log_info("vm '%s' (%s): migrating live to '%s' (%s%s, time limit "
-		 "%s%d s)",
+	log_info("vm '%s' (%s): migrating live to '%s' (%s%s%s, time "
+		 "limit %s%d s)",
 		 name, uuid, target_uri,
+		 plan.flags & VIR_MIGRATE_TLS ? "over TLS, " : "",
 		 o->auto_converge ? "auto-converge" : "plain pre-copy",
 		 o->postcopy ? ", post-copy after the first pass" : "",
 		 o->max_seconds ? "" : "none: ", o->max_seconds);

@@ -74,7 +74,8 @@ static void usage(FILE *f)
 		"storage_dir image_dir credential_file join_token_file\n"
 		"heartbeat_interval manifest_dir health_listen log_level\n"
 		"orphan_grace min_free_disk_mib virt_type migration_max_seconds\n"
-		"migration_auto_converge image_cache_max\n",
+		"migration_auto_converge image_cache_max ca_file cert_file\n"
+		"key_file insecure\n",
 		AGENT_CONFIG_DEFAULT_PATH);
 }
 

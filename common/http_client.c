@@ -13,6 +13,7 @@ struct http_client {
 	char *base;
 	char *token;
 	char *ca_file;
+	char *cert_file, *key_file; /* NULL: no client certificate */
 	long timeout_ms;
 	size_t max_body;
 	char header[512]; /* http_client_set_header(); "" for none */
@@ -64,7 +65,37 @@ void http_client_free(struct http_client *c)
 	free(c->base);
 	free(c->token);
 	free(c->ca_file);
+	free(c->cert_file);
+	free(c->key_file);
 	free(c);
+}
+
+int http_client_set_tls(struct http_client *c, const struct http_tls *tls)
+{
+	const struct http_tls none = {NULL, NULL, NULL};
+	const char *src[3];
+	char **dst[3] = {&c->ca_file, &c->cert_file, &c->key_file};
+	char *copy[3] = {NULL, NULL, NULL};
+	bool failed = false;
+
+	if (tls == NULL)
+		tls = &none;
+	src[0] = tls->ca_file;
+	src[1] = tls->cert_file;
+	src[2] = tls->key_file;
+	if ((src[1] && src[1][0]) != (src[2] && src[2][0]))
+		return err_set("a client certificate needs both cert_file and "
+			       "key_file");
+	for (int i = 0; i < 3; i++)
+		if (src[i] && src[i][0] && (copy[i] = strdup(src[i])) == NULL)
+			failed = true;
+	/* all or nothing: on failure the copies go, the old paths stay */
+	for (int i = 0; i < 3; i++) {
+		free(failed ? copy[i] : *dst[i]);
+		if (!failed)
+			*dst[i] = copy[i];
+	}
+	return failed ? err_set("out of memory") : 0;
 }
 
 int http_client_set_token(struct http_client *c, const char *token)
@@ -118,6 +149,10 @@ static void connection_setup(struct http_client *c, const char *url)
 	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (c->ca_file)
 		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
+	if (c->cert_file) {
+		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file);
+		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file);
+	}
 }
 
 /* Move body into resp. 0, or -1 with err_set(). */

@@ -19,12 +19,27 @@ struct http_response {
 	size_t len;
 };
 
+/* The TLS files of a client (PEM paths; NULL or "" when unused): ca_file,
+ * the CAs that verify the server (unset: the system's); cert_file and
+ * key_file, the client's own certificate and key, sent when the server
+ * asks (both or neither). */
+struct http_tls {
+	const char *ca_file;
+	const char *cert_file;
+	const char *key_file;
+};
+
 /* base_url: "http://127.0.0.1:8740" (no trailing slash needed).
  * token: bearer token or NULL. ca_file: PEM bundle for https, or NULL.
  * Strings are copied. NULL on failure (err_set). */
 struct http_client *http_client_new(const char *base_url, const char *token,
 				    const char *ca_file);
 void http_client_free(struct http_client *c);
+/* Use tls (its paths copied; NULL: none) from the next request on: it
+ * replaces the ca_file given to http_client_new(). 0, or -1 with
+ * err_set() when out of memory or only one of cert_file and key_file is
+ * set. */
+int http_client_set_tls(struct http_client *c, const struct http_tls *tls);
 int http_client_set_token(struct http_client *c, const char *token);
 void http_client_set_timeout(struct http_client *c, long timeout_ms);
 void http_client_set_max_body(struct http_client *c, size_t max);

@@ -17,6 +17,7 @@
 #include "common/util.h"
 #include "controller/auth.h"
 #include "controller/ctrl.h"
+#include "controller/peercert.h"
 #include "controller/route.h"
 
 #define API_ID_LEN 40
@@ -51,6 +52,7 @@ struct api_ctx {
 	const char *idempotency_key; /* Idempotency-Key header or NULL */
 	const char *upgrade_header; /* Upgrade header or NULL */
 	uint32_t client_addr;      /* IPv4, host byte order; 0: unknown */
+	const struct peercert *peer; /* the agent's certificate or NULL */
 	const char *body;
 	size_t body_len;
 	cJSON *json;               /* the parsed body (NULL when empty) */
@@ -330,6 +332,11 @@ struct api_inventory {
 /* Read and bound $.inventory into inv: 0, or -1 with a 400 naming the
  * field ("inventory.vcpus") and its limit (enrol_inv_max). */
 int api_inventory_read(struct api_ctx *c, struct api_inventory *inv);
+/* A node's identity is its client certificate: whether this request's
+ * certificate (c->peer, read on the agents' port) may act for node under
+ * require_client_cert (peercert_check()). true, or false with a 403
+ * naming why (no certificate, another CA's, expired, another node's). */
+bool api_cert_acts_for(struct api_ctx *c, const char *node);
 /* Record inv as what node (an existing host) reports, in the request's
  * transaction. Its vCPUs and memory are trusted (the columns the
  * scheduler reads) unless they jump against the host's registered

@@ -509,7 +509,7 @@ static int host_generation(struct api_ctx *c, const char *node, int64_t *gen)
 static bool agent_owns(struct api_ctx *c, const char *node)
 {
 	if (strcmp(c->who.node, node) == 0)
-		return true;
+		return api_cert_acts_for(c, node);
 	api_err(c, 403, "forbidden", NULL, "this credential belongs to node "
 		"'%s' and reaches only /v1/agents/%s/...", c->who.node,
 		c->who.node);

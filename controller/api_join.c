@@ -67,6 +67,15 @@ int api_inventory_read(struct api_ctx *c, struct api_inventory *inv)
 	return 0;
 }
 
+bool api_cert_acts_for(struct api_ctx *c, const char *node)
+{
+	if (peercert_check(c->peer, c->ctrl->cfg.require_client_cert,
+			   node) == 0)
+		return true;
+	api_err(c, 403, "forbidden", NULL, "%s", err_msg());
+	return false;
+}
+
 /* Log and audit a change of node's inventory flag (was -> now, "" for
  * none). -1 with a 500 answer. */
 static int flag_changed(struct api_ctx *c, const char *node, const char *was,
@@ -397,6 +406,8 @@ void h_agent_register(struct api_ctx *c)
 	    api_inventory_read(c, &inv) < 0)
 		return;
 	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", node);
+	if (!api_cert_acts_for(c, node))
+		return;
 	if (strlen(w.machine_id) > 64) {
 		api_err(c, 400, "invalid_field", "machine_id",
 			"$.machine_id: at most 64 characters");

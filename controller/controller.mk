@@ -16,13 +16,18 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/task.c controller/domname.c controller/report.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \
+	controller/peercert.c \
 	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
-CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
+# GnuTLS verifies the agents' client certificates (peercert.c), in the
+# TLS sessions libmicrohttpd holds.
+GNUTLS_CFLAGS := $(call pc_cflags,gnutls)
+GNUTLS_LIBS := $(or $(call pc_libs,gnutls),-lgnutls)
+CTRL_LIBS := $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
 
 $(CTRL_OBJS) $(BUILD)/obj/controller/main.o: OBJ_CFLAGS += $(CJSON_CFLAGS) \
-	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
+	$(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
 
 $(LIBCTRL): $(CTRL_OBJS)
 	@mkdir -p $(@D)
@@ -49,5 +54,6 @@ $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_
 $(eval $(call unit_test,test_ctrl_authlimit,tests/unit/test_ctrl_authlimit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_image,tests/unit/test_ctrl_image.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_console,tests/unit/test_ctrl_console.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_peercert,tests/unit/test_ctrl_peercert.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_vmref,tests/unit/test_ctrl_vmref.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_enrol,tests/unit/test_ctrl_enrol.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -64,6 +64,9 @@ struct ctrl_config {
 	int64_t image_max_size;      /* bytes of one image upload (image.h) */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
+	char tls_ca[CTRL_PATH_MAX]; /* agents' client certificates; "" none */
+	bool require_client_cert;   /* agents' routes need one (peercert.h) */
+	bool insecure;              /* plain HTTP off loopback allowed */
 	enum log_level log_level;
 };
 

@@ -31,7 +31,7 @@ static void on_signal(int sig)
 }
 
 /* Room for the settings' flags, and getopt's value for the first. */
-#define SETTINGS_MAX 24
+#define SETTINGS_MAX 32
 #define FLAG_LEN 32
 #define SETTING_OPT 256
 
@@ -66,6 +66,8 @@ static void usage(FILE *f)
 		"                           [--max-connections N] [--per-ip-connections N]\n"
 		"                           [--request-timeout S] [--http-threads N]\n"
 		"                           [--agent-listen-port P] [--image-max-size BYTES]\n"
+		"                           [--tls-ca FILE] [--require-client-cert yes|no]\n"
+		"                           [--insecure yes|no]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
@@ -73,7 +75,8 @@ static void usage(FILE *f)
 		"orphan_grace, max_body, tls_cert, tls_key, log_level, max_connections,\n"
 		"per_ip_connections, request_timeout, http_threads,\n"
 		"agent_listen_port, token_ttl_default, token_ttl_max,\n"
-		"auth_fail_limit, join_token_ttl, join_token_ttl_max); each has\n"
+		"auth_fail_limit, join_token_ttl, join_token_ttl_max, image_max_size,\n"
+		"tls_ca, require_client_cert, insecure); each has\n"
 		"a flag (the key\n"
 		"with '-' for '_') that overrides it.\n"
 		"\n"
@@ -94,7 +97,7 @@ int main(int argc, char **argv)
 	};
 	char flags[SETTINGS_MAX][FLAG_LEN];
 	const char *config_path = NULL;
-	struct { const char *key, *value; } sets[24];
+	struct { const char *key, *value; } sets[SETTINGS_MAX];
 	size_t nsets = 0;
 	bool check = false;
 	struct config *cfg = NULL;
@@ -143,6 +146,11 @@ int main(int argc, char **argv)
 	     access(g_ctrl.cfg.tls_key, R_OK) != 0)) {
 		err_set("tls_cert '%s' or tls_key '%s' cannot be read",
 			g_ctrl.cfg.tls_cert, g_ctrl.cfg.tls_key);
+		goto config_fail;
+	}
+	if (g_ctrl.cfg.tls_ca[0] && access(g_ctrl.cfg.tls_ca, R_OK) != 0) {
+		err_set("tls_ca '%s' cannot be read: %s", g_ctrl.cfg.tls_ca,
+			strerror(errno));
 		goto config_fail;
 	}
 	if (check) {
@@ -211,6 +219,12 @@ int main(int argc, char **argv)
 		 g_ctrl.cfg.database);
 	if (g_ctrl.cfg.agent_listen_port)
 		log_info("agents' port %" PRId64, g_ctrl.cfg.agent_listen_port);
+	if (g_ctrl.cfg.require_client_cert)
+		log_info("agents need a client certificate of '%s' whose CN "
+			 "is their node name", g_ctrl.cfg.tls_ca);
+	else if (!g_ctrl.cfg.tls_cert[0])
+		log_warn("TLS is off: agents' and operators' requests travel "
+			 "in plain text (docs/security.md)");
 	while (!g_stop)
 		pause();
 	log_info("stopping");

@@ -10,6 +10,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/image.h"
+#include "controller/peercert.h"
 #include "controller/server.h"
 
 /* Every agent keeps a connection open (its long-poll), so per-connection
@@ -35,12 +36,13 @@ struct listener {
 	struct server *srv;
 	struct MHD_Daemon *d;
 	bool agents_only; /* the agents' port: /v1/agents/... and /healthz */
+	bool trust;       /* asks clients for a certificate (tls_ca) */
 };
 
 struct server {
 	struct ctrl *ctrl;
 	struct listener api, agents;
-	char *cert, *key;
+	char *cert, *key, *ca;
 	uint64_t timeout_ns;   /* request_timeout */
 
 	/* libmicrohttpd's messages: when the last went out, how many since
@@ -65,6 +67,7 @@ struct conn {
 	bool too_large;
 	bool parked;
 	bool switched;   /* its 101 answer went out: c.upgrade has the socket */
+	struct peercert peer; /* the client's certificate, agents' routes */
 	struct api_ctx c;
 };
 
@@ -441,6 +444,15 @@ static uint32_t client_addr(struct MHD_Connection *con)
 	return ntohl(sa->sin_addr.s_addr);
 }
 
+/* The connection's gnutls session; NULL without TLS. */
+static void *tls_session(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	return ci ? ci->tls_session : NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 				  const char *url, const char *method,
 				  const char *version, const char *upload_data,
@@ -494,6 +506,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 		/* qemu-img runs here, before the lock is taken */
 		image_upload_finish(cn->up);
 		c->upload = cn->up;
+	}
+	if (l->trust && agent_route(url)) {
+		peercert_read(tls_session(con), &cn->peer);
+		c->peer = &cn->peer;
 	}
 	c->body = cn->body.data;
 	c->body_len = cn->body.len;
@@ -549,13 +565,17 @@ static int listen_on(struct server *srv, struct listener *l, int64_t port)
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
 			 MHD_USE_ERROR_LOG;
-	/* the TLS options, from tls[first]: without TLS, first is the end */
+	/* the TLS options, from tls[first]: without TLS, first is the end;
+	 * with a CA on the port that serves agents, clients are asked for a
+	 * certificate (not required by the handshake: peercert.h decides
+	 * per request, so /healthz stays open) */
 	struct MHD_OptionItem tls[] = {
 		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
+		{MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->ca},
 		{MHD_OPTION_END, 0, NULL},
 	};
-	size_t first = srv->cert ? 0 : 2;
+	size_t first = srv->cert ? 0 : 3;
 	struct sockaddr_in sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -566,6 +586,8 @@ static int listen_on(struct server *srv, struct listener *l, int64_t port)
 			       cfg->listen_address);
 	if (srv->cert)
 		flags |= MHD_USE_TLS;
+	if (!l->trust || srv->ca == NULL)
+		tls[2].option = MHD_OPTION_END;
 	l->srv = srv;
 	l->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, l,
@@ -640,6 +662,13 @@ int server_start(struct ctrl *ctrl, struct server **out)
 			goto fail;
 		}
 	}
+	if (cfg->tls_ca[0]) {
+		srv->ca = read_pem(cfg->tls_ca);
+		if (srv->ca == NULL) {
+			err_prefix("tls_ca");
+			goto fail;
+		}
+	}
 	rc = pthread_create(&srv->sweeper, NULL, sweeper_main, srv);
 	if (rc != 0) {
 		err_set("cannot start the request deadline thread: %s",
@@ -647,6 +676,10 @@ int server_start(struct ctrl *ctrl, struct server **out)
 		goto fail;
 	}
 	srv->sweeping = true;
+	/* the agents' port asks for client certificates; without one, the
+	 * API port serves the agents and asks */
+	srv->api.trust = cfg->agent_listen_port == 0;
+	srv->agents.trust = true;
 	if (listen_on(srv, &srv->api, cfg->listen_port) < 0)
 		goto fail;
 	srv->agents.agents_only = true;
@@ -680,5 +713,6 @@ void server_stop(struct server *srv)
 	pthread_mutex_destroy(&srv->log_lock);
 	free(srv->cert);
 	free(srv->key);
+	free(srv->ca);
 	free(srv);
 }

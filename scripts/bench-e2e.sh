@@ -220,8 +220,9 @@ for _ in $(seq 1 $REPS); do
 	to=$((from % 3 + 1))
 	ip=$E2E_SUBNET.$((to + 1))
 	t0=$(now)
+	# shellcheck disable=SC2046 # --tls or nothing
 	if e2e_virsh "$from" migrate --live --p2p --persistent --undefinesource --copy-storage-all \
-		raw-1-1 "qemu+tcp://$ip/system" "tcp://$ip" >/dev/null 2>"$E2E_DIR/mig.err" &&
+		$(e2e_mig_tls) raw-1-1 "$(e2e_peer_uri "$to")" "tcp://$ip" >/dev/null 2>"$E2E_DIR/mig.err" &&
 		[ "$(node_of_name raw-1-1)" = "$to" ]; then
 		raw_mig+=("$(elapsed "$t0" "$(now)")")
 		# the source keeps the disk; drop it so a later move back starts clean

@@ -130,7 +130,7 @@ if [ "$local_mode" -eq 1 ]; then
 	bash "$testbed" up 1 --local --dir "$tbdir" --bin "$bin" --pool "$pool" --port "$port" --keep-logs "$logs" | sed 's/^/   /'
 else
 	nodes=3
-	step "bringing up a 3-node KVM testbed: 3 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1"
+	step "bringing up a 3-node KVM testbed: 3 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1; TLS with client certificates on every channel (the testbed's CA)"
 	bash "$testbed" up 3 --dir "$tbdir" --bin "$bin" --pool "$pool" --keep-logs "$logs" | sed 's/^/   /'
 fi
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the testbed did not come up"

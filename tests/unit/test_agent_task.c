@@ -508,7 +508,7 @@ static int wakes_now(void)
 /* A full queue drops its oldest event; the body names every event. */
 static void test_event_queue(void **state)
 {
-	struct agent_events *ev = agent_events_new(NULL, "node-1", NULL, NULL,
+	struct agent_events *ev = agent_events_new(NULL, "node-1", NULL, NULL, NULL,
 						   NULL);
 	struct agent_event *got = calloc(AGENT_EVENTS_QUEUE_MAX + 10,
 					 sizeof(*got));
@@ -548,7 +548,7 @@ static void test_event_queue(void **state)
 /* The sender wakes the main loop for fincloud domains only. */
 static void test_event_sender_managed_only(void **state)
 {
-	struct agent_events *ev = agent_events_new("", "node-1", NULL,
+	struct agent_events *ev = agent_events_new("", "node-1", NULL, NULL,
 						   count_wake, NULL);
 	char (*managed)[37] = calloc(1, sizeof(*managed));
 	int before;

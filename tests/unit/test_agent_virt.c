@@ -344,7 +344,7 @@ static void test_migrate_plan(void **state)
 		 "tcp://10.250.140.3",
 		 VIR_MIGRATE_NON_SHARED_INC | VIR_MIGRATE_AUTO_CONVERGE},
 		{false, false, false, "qemu+tls://node2:16514/system",
-		 "tcp://node2", VIR_MIGRATE_NON_SHARED_DISK},
+		 "tcp://node2", VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_TLS},
 		{true, true, false, "qemu+tcp://[fd00::3]/system",
 		 "tcp://[fd00::3]",
 		 VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_AUTO_CONVERGE |
