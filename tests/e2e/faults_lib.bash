@@ -120,18 +120,20 @@ faults_setup() {
 
 # ------------------------------------------------------------ migrations
 # The active migration job of VM on node N, one line: "none", or
-# "copy F" (disk: F copied) or "final M" (disk copied, memory pass: M
-# left). Fails when the node's libvirt does not answer.
+# "starting", "copy (...)" (the disk copy has begun) or "final (...)"
+# (disk copied, the memory pass runs). Fails when the node's libvirt does
+# not answer, or the domain is not there.
 job_phase() {
-	local info
+	local info m
 	info=$(e2e_virsh "$1" domjobinfo "$2" 2>/dev/null) || return 1
 	if ! grep -q 'Operation: *Outgoing migration' <<<"$info" ||
 		grep -q 'Job type: *None' <<<"$info"; then
 		echo none
 	elif grep -qE 'Memory processed:' <<<"$info" || grep -qE 'File remaining: *0\.000 B' <<<"$info"; then
-		echo "final $(awk -F': *' '$1 == "Memory remaining" { print $2 }' <<<"$info" | tr -d ' ') of memory left"
-	elif grep -q 'File processed:' <<<"$info"; then
-		echo "copy $(awk -F': *' '$1 == "File processed" { print $2 }' <<<"$info" | tr -d ' ') of the disk copied"
+		m=$(awk -F': *' '$1 == "Memory remaining" { print $2 }' <<<"$info" | tr -d ' ')
+		echo "final (disk copied, memory pass: ${m:-all} of the memory left)"
+	elif grep -qE 'File processed: *[1-9]' <<<"$info"; then
+		echo "copy ($(awk -F': *' '$1 == "File processed" { print $2 }' <<<"$info" | tr -d ' ') of the disk copied)"
 	else
 		echo starting
 	fi
