@@ -456,9 +456,11 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.inv = &a->inv;
 	/* a node degraded for what libvirt does not cover (its disk, its
 	 * storage dir) still says what runs on it: the controller settles
-	 * migrations from that too */
+	 * migrations from that too. Healthy, the last pass's list goes as
+	 * it always did (between a reconnect and the next pass it is the
+	 * one from before, never an empty one). */
 	hb.domains_listed = a->doms_listed;
-	if (a->doms_listed) {
+	if (!a->degraded[0] || a->doms_listed) {
 		hb.doms = a->doms;
 		hb.ndoms = a->ndoms;
 	}
