@@ -76,6 +76,9 @@ struct agent_loop {
 	size_t ndoms;
 	struct agent_vm_error *errors;
 	size_t nerrors;
+	/* doms is what libvirt listed in the last pass, not a list left
+	 * from before libvirt went away: sent even while degraded */
+	bool doms_listed;
 	char degraded[1024];     /* "" when healthy */
 	uint64_t passes;
 };
@@ -282,6 +285,7 @@ static void publish(struct agent_loop *a, struct agent_domain *doms,
 	a->nerrors = nerrs;
 	if (a->have_desired)
 		a->generation_seen = a->desired.generation;
+	a->doms_listed = true;
 	a->passes++;
 	kick_heartbeat(a);
 	pthread_mutex_unlock(&a->lock);
@@ -488,7 +492,13 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.generation_seen = a->generation_seen;
 	hb.degraded_reason = a->degraded[0] ? a->degraded : NULL;
 	hb.inv = &a->inv;
-	if (!a->degraded[0]) {
+	/* a node degraded for what libvirt does not cover (its disk, its
+	 * storage dir) still says what runs on it: the controller settles
+	 * migrations from that too. Healthy, the last pass's list goes as
+	 * it always did (between a reconnect and the next pass it is the
+	 * one from before, never an empty one). */
+	hb.domains_listed = a->doms_listed;
+	if (!a->degraded[0] || a->doms_listed) {
 		hb.doms = a->doms;
 		hb.ndoms = a->ndoms;
 	}
@@ -738,7 +748,7 @@ static bool cycle(struct agent_loop *a, bool *was_connected,
 {
 	struct agent_inventory inv;
 	uint64_t now = time_mono_ns();
-	bool alive = agent_virt_alive(a->virt);
+	bool alive = agent_virt_alive(a->virt), listed = false;
 
 	if (!alive && *was_connected) {
 		set_degraded(a, "libvirt: connection lost");
@@ -764,14 +774,18 @@ static bool cycle(struct agent_loop *a, bool *was_connected,
 		pthread_mutex_lock(&a->lock);
 		a->inv = inv;
 		pthread_mutex_unlock(&a->lock);
-		if (reconcile_pass(a) < 0)
+		if (reconcile_pass(a) < 0) {
 			set_degraded(a, err_msg());
-		else
+		} else {
+			listed = true;
 			node_check(a);
+		}
 	}
 	if (alive && !agent_virt_alive(a->virt))
 		*virt_next = time_mono_ns();
 	pthread_mutex_lock(&a->lock);
+	if (!listed)
+		a->doms_listed = false;
 	if (!alive)
 		memset(&a->inv, 0, sizeof(a->inv));
 	a->reported = true;

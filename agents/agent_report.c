@@ -382,7 +382,9 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 		char reason[1024];
 
 		str_copy(reason, sizeof(reason), hb->degraded_reason);
-		if (!cJSON_AddStringToObject(o, "degraded_reason", reason))
+		if (!cJSON_AddStringToObject(o, "degraded_reason", reason) ||
+		    !cJSON_AddBoolToObject(o, "domains_listed",
+					   hb->domains_listed))
 			goto fail;
 	}
 	inv = agent_json_inventory(hb->inv);

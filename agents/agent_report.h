@@ -95,8 +95,12 @@ struct agent_heartbeat {
 	int64_t generation_seen;
 	const char *degraded_reason;    /* NULL: status ok */
 	const struct agent_inventory *inv;
+	/* libvirt's list of the last pass; with degraded_reason set, only
+	 * when domains_listed (libvirt answered that pass: a node degraded
+	 * for its disk, say), else none */
 	const struct agent_domain *doms;
 	size_t ndoms;
+	bool domains_listed;
 	const struct agent_task *tasks;
 	size_t ntasks;
 	const struct agent_vm_error *errors;
@@ -108,7 +112,9 @@ struct agent_heartbeat {
 };
 /* The heartbeat of schemas/agent-heartbeat.json; "migrations" (the
  * journal) only when it has entries, so that a controller that predates
- * it sees the same messages as before while nothing was migrated. */
+ * it sees the same messages as before while nothing was migrated;
+ * "domains_listed" only with status degraded (with ok the list is always
+ * libvirt's). */
 cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb);
 
 const char *agent_task_state_name(enum agent_task_state s);

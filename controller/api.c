@@ -9,6 +9,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/place.h"
 #include "controller/store.h"
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
@@ -367,6 +368,19 @@ int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
 int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what)
 {
 	return api_step(c, s, what, true);
+}
+
+int api_may_leave(struct api_ctx *c, const char *host, const char *what)
+{
+	char why[1024];
+	int rc = place_leave_check(c->ctrl->st, host, why, sizeof(why));
+
+	if (rc < 0)
+		api_err_internal(c, "reading the host's health");
+	else if (rc > 0)
+		api_err(c, 409, "host_degraded", NULL, "cannot %s: %s", what,
+			why);
+	return rc == 0 ? 0 : -1;
 }
 
 int api_begin(struct api_ctx *c)

@@ -224,6 +224,11 @@ int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what);
 /* The same for a write whose constraint failure is the client's doing
  * (a duplicate, a reference still in use): that answers 409. */
 int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+/* 0 when VMs may leave host by live migration (place_leave_check());
+ * else -1 with the answer set: 409 host_degraded "cannot WHAT: ..."
+ * naming the host, its agent's reason and the fix, or 500. what is the
+ * refused action ("migrate VM 'ID'", "drain host 'NAME'"). */
+int api_may_leave(struct api_ctx *c, const char *host, const char *what);
 
 /* Roles. */
 bool api_is_tenant(const struct api_ctx *c);

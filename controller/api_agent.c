@@ -348,27 +348,29 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	return api_step_done(c, s, "updating missing VMs");
 }
 
-/* What a heartbeat of node says, in its transaction: with status ok
- * (ok) its domains become its report; the tasks, then the migrations
+/* What a heartbeat of node says, in its transaction: when its domains
+ * are libvirt's list (listed: status ok, or degraded with libvirt
+ * answering) they become its report; the tasks, then the migrations
  * settled from the reports, then each domain's VM. applied: the node has
  * applied its latest desired state (see heartbeat_domains()). 0, or -1
  * with the answer set. */
 static int heartbeat_apply(struct api_ctx *c, const char *node,
 			   const cJSON *domains, const cJSON *tasks,
-			   const cJSON *vm_errors, bool ok, bool applied)
+			   const cJSON *vm_errors, bool listed, bool applied)
 {
 	struct report_result *results = NULL;
 	size_t n = 0;
 	int ret = -1;
 
-	if ((ok && heartbeat_record(c, node, domains) < 0) ||
+	if ((listed && heartbeat_record(c, node, domains) < 0) ||
 	    heartbeat_tasks(c, node, tasks, &results, &n) < 0)
 		goto out;
-	if (report_settle(c->ctrl, node, results, n, c->request_id) < 0) {
+	if (report_settle(c->ctrl, node, results, n, listed,
+			  c->request_id) < 0) {
 		api_err_internal(c, "settling migrations");
 		goto out;
 	}
-	ret = heartbeat_domains(c, node, domains, vm_errors, applied && ok);
+	ret = heartbeat_domains(c, node, domains, vm_errors, applied && listed);
 out:
 	free(results);
 	return ret;
@@ -583,13 +585,13 @@ void h_agent_heartbeat(struct api_ctx *c)
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
 					   "vm_errors", "migrations", "prepared",
-					   NULL};
+					   "domains_listed", NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
 	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
 	int64_t seen, gen, wait_s = 0;
 	struct api_inventory inv;
 	sqlite3_stmt *s;
-	bool was_down, was_degraded;
+	bool was_down, was_degraded, listed;
 	int rc;
 
 	if (!agent_owns(c, node))
@@ -629,6 +631,17 @@ void h_agent_heartbeat(struct api_ctx *c)
 	if (strcmp(status, "ok") != 0 && strcmp(status, "degraded") != 0) {
 		api_err(c, 400, "invalid_field", "status",
 			"$.status: expected 'ok' or 'degraded'");
+		return;
+	}
+	/* a degraded node whose libvirt answers still lists its domains:
+	 * they settle what is in flight like any other report */
+	if (api_get_bool(c, "domains_listed", false, strcmp(status, "ok") == 0,
+			 &listed) < 0)
+		return;
+	if (!listed && strcmp(status, "ok") == 0) {
+		api_err(c, 400, "invalid_field", "domains_listed",
+			"$.domains_listed: false needs status 'degraded' (a "
+			"node that cannot list its domains is degraded)");
 		return;
 	}
 	if (store_begin(c->ctrl->st, false) < 0) {
@@ -677,8 +690,8 @@ void h_agent_heartbeat(struct api_ctx *c)
 	}
 	if (health_changed(c, node, was_degraded, status, reason) < 0)
 		return;
-	if (heartbeat_apply(c, node, domains, tasks, vm_errors,
-			    strcmp(status, "ok") == 0, seen >= gen) < 0)
+	if (heartbeat_apply(c, node, domains, tasks, vm_errors, listed,
+			    seen >= gen) < 0)
 		return;
 	if (vmimage_prepared(c->ctrl, node, prepared) < 0) {
 		api_err_internal(c, "recording the prepared migrations");

@@ -762,6 +762,9 @@ void h_vm_migrate(struct api_ctx *c)
 			"$.target_host: VM '%s' already runs on '%s'", id, host);
 		return;
 	}
+	snprintf(why, sizeof(why), "migrate VM '%s'", id);
+	if (api_may_leave(c, host, why) < 0)
+		return;
 	pr.tenant = v.tenant;
 	pr.group = v.has_group ? v.group : NULL;
 	pr.exclude_host = host;

@@ -10,7 +10,10 @@
 #   testbed.sh agent-kill NODE     the same with SIGKILL
 #   testbed.sh agent-start NODE    start node NODE's agent again
 #   testbed.sh libvirtd-stop NODE  stop node NODE's libvirtd (its guests run on)
+#   testbed.sh libvirtd-kill NODE  the same with SIGKILL
 #   testbed.sh libvirtd-start NODE start it again
+#   testbed.sh controller-kill     stop the controller with SIGKILL
+#   testbed.sh controller-start    start it again, on its database and config
 #   testbed.sh arrived NODE VM     whether guest VM (UUID) on node NODE
 #                                  arrived by live migration: the QEMU
 #                                  process that runs it there was started
@@ -585,12 +588,12 @@ node_exec() { # i cmd...
 	nsenter -t "$pid" -n -m -- "$@"
 }
 
-libvirtd_stop() { # i
+libvirtd_stop() { # i [signal]
 	local line name pid start
 	line=$(find_pid "libvirtd-$1") || die "node $1 has no libvirtd in this testbed"
 	read -r _ name pid start <<<"$line"
-	stop_pid "$name" "$pid" "$start" TERM
-	say "node $1: libvirtd stopped"
+	stop_pid "$name" "$pid" "$start" "${2:-TERM}"
+	say "node $1: libvirtd stopped (SIG${2:-TERM})"
 }
 
 libvirtd_start() { # i
@@ -630,8 +633,7 @@ ctl_curl() { # URL: one quiet GET that fails on an error status
 }
 
 controller_up() {
-	local cd=$dir/controller i url
-	url=$(ctl_scheme)://$host_ip:$port
+	local cd=$dir/controller
 	port_taken "$host_ip" "$port" &&
 		die "port $host_ip:$port is taken by another program: pick another --port"
 	mkdir -p "$cd"
@@ -658,6 +660,15 @@ EOF
 	else
 		echo "insecure = yes" >>"$cd/controller.conf"
 	fi
+	controller_start
+}
+
+# Start the controller of this testbed on its config and database (again,
+# after controller-kill) and wait until it answers.
+controller_start() {
+	local cd=$dir/controller i url
+	url=$(ctl_scheme)://$host_ip:$port
+	[ -f "$cd/controller.conf" ] || die "this testbed has no controller"
 	"$bin/fincloud-controller" --config "$cd/controller.conf" </dev/null >>"$cd/controller.log" 2>&1 &
 	record_pid controller $!
 	for i in $(seq 1 100); do
@@ -1089,11 +1100,26 @@ agent-stop | agent-kill)
 	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh $cmd NODE"
 	if [ "$cmd" = agent-kill ]; then agent_stop "${args[0]}" KILL; else agent_stop "${args[0]}" TERM; fi
 	;;
-libvirtd-stop | libvirtd-start)
+libvirtd-stop | libvirtd-kill | libvirtd-start)
 	load_env
 	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh $cmd NODE"
 	[ "${local_mode:-0}" = 0 ] || die "$cmd works on namespace nodes only, not with --local"
-	if [ "$cmd" = libvirtd-stop ]; then libvirtd_stop "${args[0]}"; else libvirtd_start "${args[0]}"; fi
+	case $cmd in
+	libvirtd-stop) libvirtd_stop "${args[0]}" ;;
+	libvirtd-kill) libvirtd_stop "${args[0]}" KILL ;;
+	*) libvirtd_start "${args[0]}" ;;
+	esac
+	;;
+controller-kill)
+	load_env
+	line=$(find_pid controller) || die "this testbed has no controller"
+	read -r _ name pid start <<<"$line"
+	stop_pid "$name" "$pid" "$start" KILL
+	say "controller killed (pid $pid)"
+	;;
+controller-start)
+	load_env
+	controller_start
 	;;
 agent-start)
 	load_env

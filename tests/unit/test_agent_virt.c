@@ -417,11 +417,25 @@ static void test_heartbeat_json(void **state)
 	cJSON_Delete(j);
 
 	hb.degraded_reason = "libvirt: down";
+	hb.doms = NULL;
+	hb.ndoms = 0;
 	j = agent_json_heartbeat(&hb);
 	text = cJSON_PrintUnformatted(j);
 	assert_non_null(strstr(text,
 			       "\"status\":\"degraded\",\"degraded_reason\":"
-			       "\"libvirt: down\""));
+			       "\"libvirt: down\",\"domains_listed\":false"));
+	free(text);
+	cJSON_Delete(j);
+
+	/* degraded for its disk, libvirt answering: the list goes along */
+	hb.degraded_reason = "disk: 1 MiB free";
+	hb.doms = doms;
+	hb.ndoms = 2;
+	hb.domains_listed = true;
+	j = agent_json_heartbeat(&hb);
+	text = cJSON_PrintUnformatted(j);
+	assert_non_null(strstr(text, "\"domains_listed\":true"));
+	assert_non_null(strstr(text, "\"domains\":[{\"vm_id\":\"" ID1));
 	free(text);
 	cJSON_Delete(j);
 }
