@@ -172,7 +172,7 @@ build_debian_image() {
 		--customize-hook='echo "LABEL=fcroot / ext4 defaults,errors=remount-ro 0 1" >"$1/etc/fstab"' \
 		--customize-hook='echo "datasource_list: [ NoCloud, None ]" >"$1/etc/cloud/cloud.cfg.d/90-fincloud.cfg"' \
 		--customize-hook='rm -f "$1/etc/machine-id" "$1/var/lib/dbus/machine-id"; touch "$1/etc/machine-id"' \
-		--customize-hook="mkdir -p \"\$1/etc/systemd/system/multi-user.target.wants\" && cp '$here/image/debian-ready.service' \"\$1/etc/systemd/system/fincloud-ready.service\" && cp '$here/image/debian-ready' \"\$1/usr/local/sbin/fincloud-ready\" && chmod 755 \"\$1/usr/local/sbin/fincloud-ready\" && ln -sf ../fincloud-ready.service \"\$1/etc/systemd/system/multi-user.target.wants/fincloud-ready.service\"" \
+		--customize-hook="mkdir -p \"\$1/etc/systemd/system/cloud-init.target.wants\" && cp '$here/image/debian-ready.service' \"\$1/etc/systemd/system/fincloud-ready.service\" && cp '$here/image/debian-ready' \"\$1/usr/local/sbin/fincloud-ready\" && chmod 755 \"\$1/usr/local/sbin/fincloud-ready\" && ln -sf ../fincloud-ready.service \"\$1/etc/systemd/system/cloud-init.target.wants/fincloud-ready.service\"" \
 		bookworm "$rootfs" "$mirror"
 	mkdir -p "$tmp/boot"
 	k=$(ls "$rootfs"/boot/vmlinuz-* | sort -V | tail -n 1)

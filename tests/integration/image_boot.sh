@@ -151,12 +151,10 @@ case " $ready " in
 *" addr=10.250.140.77/24 "*) ok "the static address was set on the NIC matched by MAC" ;;
 *) fail "the ready line shows addr=10.250.140.77/24" "$ready" ;;
 esac
-if [ $debian -eq 0 ]; then
-	case " $ready " in
-	*" keys=2 "*) ok "both public keys were installed" ;;
-	*) fail "the ready line counts keys=2" "$ready" ;;
-	esac
-fi
+case " $ready " in
+*" keys=2 "*) ok "both public keys were installed" ;;
+*) fail "the ready line counts keys=2" "$ready" ;;
+esac
 if wait_for "user-data-marker host=$name sum=42" 30; then
 	ok "the user-data script ran at the end of boot, output on the serial console"
 else
