@@ -50,6 +50,7 @@ bench_delete_tenant() {
 
 # bench_agent_pools DIR: sets pool_of[N] to the name of node N's libvirt
 # storage pool over DIR (the agent's storage_dir)
+# shellcheck disable=SC2034 # pool_of is the caller's
 bench_agent_pools() {
 	local n p
 	declare -g -a pool_of

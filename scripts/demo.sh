@@ -283,7 +283,7 @@ else
 		[ "$n" != "$n0" ] || continue
 		log=$(console_log "$id" "$n")
 		wait_line "$log" "^fincloud-tick [0-9]+ boot_id=" 60 || die "$name prints no fincloud-tick line on node$n after its move ($log)"
-		read -r n1 c1 b1 < <(last_tick "$name")
+		read -r _ c1 b1 < <(last_tick "$name")
 		[ "$b1" = "$b0" ] || die "$name has a new boot id after its move to node$n ($b0 -> $b1): it was restarted, not migrated live"
 		[ "$c1" -gt "$c0" ] || die "$name's tick counter did not go on after its move to node$n ($c0 -> $c1)"
 		say "$name node$n0 -> node$n: tick $c0 -> $c1, boot_id $b1 unchanged"
