@@ -342,6 +342,11 @@ int api_inventory_read(struct api_ctx *c, struct api_inventory *inv);
  * require_client_cert (peercert_check()). true, or false with a 403
  * naming why (no certificate, another CA's, expired, another node's). */
 bool api_cert_acts_for(struct api_ctx *c, const char *node);
+/* Whether this agent request may act for node (the path's): its bearer
+ * credential is node's and, under require_client_cert, so is its client
+ * certificate (api_cert_acts_for()). true, or false with a 403. Every
+ * route under /v1/agents/{node}/ calls it first. */
+bool api_agent_owns(struct api_ctx *c, const char *node);
 /* Record inv as what node (an existing host) reports, in the request's
  * transaction. Its vCPUs and memory are trusted (the columns the
  * scheduler reads) unless they jump against the host's registered

@@ -508,7 +508,7 @@ static int host_generation(struct api_ctx *c, const char *node, int64_t *gen)
 	return rc == 0 ? 0 : -1;
 }
 
-static bool agent_owns(struct api_ctx *c, const char *node)
+bool api_agent_owns(struct api_ctx *c, const char *node)
 {
 	if (strcmp(c->who.node, node) == 0)
 		return api_cert_acts_for(c, node);
@@ -594,7 +594,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	bool was_down, was_degraded, listed;
 	int rc;
 
-	if (!agent_owns(c, node))
+	if (!api_agent_owns(c, node))
 		return;
 	wq = api_query(c, "wait_s");
 	if (wq && (parse_int64(wq, &wait_s) < 0 || wait_s < 0 || wait_s > 30)) {
@@ -723,7 +723,7 @@ void h_agent_events(struct api_ctx *c)
 	size_t i = 0;
 	cJSON *o;
 
-	if (!agent_owns(c, node))
+	if (!api_agent_owns(c, node))
 		return;
 	if (api_body_object(c, keys) < 0)
 		return;

@@ -206,12 +206,8 @@ void h_agent_console(struct api_ctx *c)
 	const char *error = api_query(c, "error");
 	void *arg;
 
-	if (strcmp(c->who.node, node) != 0) {
-		api_err(c, 403, "forbidden", NULL, "this credential belongs to "
-			"node '%s' and reaches only /v1/agents/%s/...",
-			c->who.node, c->who.node);
+	if (!api_agent_owns(c, node))
 		return;
-	}
 	if (error && strlen(error) > 400) {
 		api_err(c, 400, "invalid_query", "error", "query parameter "
 			"'error' is over 400 characters");

@@ -372,12 +372,8 @@ void h_agent_image(struct api_ctx *c)
 	int64_t size = 0;
 	int rc, fd;
 
-	if (strcmp(c->who.node, node) != 0) {
-		api_err(c, 403, "forbidden", NULL, "this credential belongs to "
-			"node '%s' and reaches only /v1/agents/%s/...",
-			c->who.node, c->who.node);
+	if (!api_agent_owns(c, node))
 		return;
-	}
 	if (!image_sha256_valid(sha)) {
 		api_err(c, 400, "invalid_path", "sha256", "'%.80s' is not a "
 			"SHA-256 digest (64 lowercase hex digits)", sha);

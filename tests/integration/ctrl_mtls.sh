@@ -131,6 +131,14 @@ heartbeat node2 0 '[]'
 refused "node1's certificate cannot heartbeat as node2, even with node2's credential" "names node 'node1'"
 api POST /v1/agents/node2/events '{"events":[]}' "${CRED[node2]}"
 refused "node1's certificate cannot send node2's events" "names node 'node1'"
+api GET "/v1/agents/node2/images/$(printf '%064d' 0)" "" "${CRED[node2]}"
+refused "node1's certificate cannot fetch node2's images" "names node 'node1'"
+api GET "/v1/agents/node2/consoles/$(printf '%032d' 0)?error=x" "" "${CRED[node2]}"
+refused "node1's certificate cannot answer node2's console sessions" "names node 'node1'"
+as -
+api GET "/v1/agents/node2/images/$(printf '%064d' 0)" "" "${CRED[node2]}"
+refused "node2's credential without a certificate fetches no image" "no client certificate"
+as node1
 as node2
 api POST /v1/agents/node2/events '{"events":[]}' "${CRED[node2]}"
 check "node2 sends its events with its certificate" is 200
