@@ -169,19 +169,28 @@ else
 	fail "the guest ticks fincloud-tick N boot_id=$boot_id" "$(tail -n 5 "$log")"
 fi
 
-# the ACPI power button, as `virsh shutdown` presses it
+# the ACPI power button, as `virsh shutdown` presses it; a press the
+# guest's acpid is not yet listening for is lost (as on real hardware), so
+# it is pressed again every 5 s, as an operator would
 if [ $debian -eq 0 ]; then
-	/usr/bin/python3 -c 'import socket, sys
+	end=$((SECONDS + 40))
+	press=0
+	while kill -0 "$qemu_pid" 2>/dev/null && [ $SECONDS -lt $end ]; do
+		if [ $SECONDS -ge $press ]; then
+			/usr/bin/python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
-s.sendall(b"system_powerdown\n")' "$tmp/monitor"
-	end=$((SECONDS + 20))
-	while kill -0 "$qemu_pid" 2>/dev/null && [ $SECONDS -lt $end ]; do sleep 0.2; done
+s.sendall(b"system_powerdown\n")
+time.sleep(0.5)' "$tmp/monitor" 2>/dev/null
+			press=$((SECONDS + 5))
+		fi
+		sleep 0.2
+	done
 	if ! kill -0 "$qemu_pid" 2>/dev/null; then
 		wait "$qemu_pid" 2>/dev/null
 		qemu_pid=
 		ok "the ACPI power button powers the guest off"
 	else
-		fail "the ACPI power button powers the guest off within 20 s" "$(tail -n 3 "$log")"
+		fail "the ACPI power button powers the guest off within 40 s" "$(tail -n 3 "$log")"
 	fi
 fi
