@@ -125,6 +125,18 @@ static int open_stream(struct finctl_ctx *x, const char *path,
 }
 
 /* Copy the stream to stdout until it ends. */
+/* Copy to stdout what the tunnel holds now, through buf (CHUNK bytes):
+ * 1 when it may hold more later, 0 when it ended, -1 on a failure. */
+static ssize_t drain(struct http_tunnel *st, char *buf)
+{
+	ssize_t n;
+
+	while ((n = http_tunnel_recv(st, buf, CHUNK)) > 0)
+		if (out_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+			return -1;
+	return n == -2 ? 1 : n;
+}
+
 static int stream_to_stdout(struct http_tunnel *st)
 {
 	char *buf = malloc(CHUNK);
@@ -136,12 +148,10 @@ static int stream_to_stdout(struct http_tunnel *st)
 	for (;;) {
 		struct pollfd p = {.fd = http_tunnel_fd(st), .events = POLLIN};
 
-		while ((n = http_tunnel_recv(st, buf, CHUNK)) > 0)
-			if (out_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-				goto fail;
+		n = drain(st, buf);
 		if (n == 0)
 			break;
-		if (n == -1)
+		if (n < 0)
 			goto fail;
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			goto fail;
@@ -228,12 +238,10 @@ static int console_pump(struct http_tunnel *st, int key, int linger_ms)
 		}
 		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
 			goto fail;
-		while ((n = http_tunnel_recv(st, buf, CHUNK)) > 0)
-			if (out_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-				goto fail;
+		n = drain(st, buf);
 		if (n == 0)
 			break;
-		if (n == -1)
+		if (n < 0)
 			goto fail;
 		if (!in_open || !(p[1].revents & (POLLIN | POLLHUP)))
 			continue;
