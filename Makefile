@@ -9,6 +9,9 @@
 #   make install    PREFIX=/usr/local DESTDIR= (binaries, man pages, bash
 #                   completion, units, schemas)
 #   make deb        Debian packages into build/deb/ (debian/, scripts/deb.sh)
+#   make image      the test image, build/images/fincloud-test.qcow2
+#   make image-debian  a minimal Debian with cloud-init (slow, fetches),
+#                   build/images/fincloud-debian.qcow2, then boots it
 #
 # Each component adds its sources, binaries and tests in its own
 # <dir>/<dir>.mk, included below; this file holds only what they share.
@@ -70,7 +73,8 @@ INSTALL_DATA :=  # "src:dest-relative-to-DATADIR" pairs
 MAN_PAGES :=     # built man pages (NAME.1, NAME.8) for $(MANDIR)/manN
 COMPLETIONS :=   # built bash completion scripts for $(BASHCOMPDIR)
 
-.PHONY: all bins check test asan bench demo install deb clean deps print-bins
+.PHONY: all bins check test asan bench demo install deb clean deps print-bins \
+	image image-debian
 all:
 
 # $(eval $(call unit_test,NAME,SOURCES,ARCHIVES,LINK_LIBS)) builds the
@@ -131,6 +135,19 @@ demo: deps all
 deb:
 	bash scripts/deps.sh --deb
 	bash scripts/deb.sh $(BUILD)/deb
+
+# Test images (docs/images.md). The test image builds offline in
+# seconds; the Debian one fetches from the mirror, so it is its own
+# target, which also boots it (tests/integration/image_boot.sh --debian).
+IMAGE_SRC := scripts/build-image.sh $(wildcard scripts/image/*)
+image: $(BUILD)/images/fincloud-test.qcow2
+$(BUILD)/images/fincloud-test.qcow2: $(IMAGE_SRC)
+	bash scripts/deps.sh
+	bash scripts/build-image.sh $@
+image-debian:
+	bash scripts/deps.sh --image-debian
+	bash scripts/build-image.sh --debian $(BUILD)/images/fincloud-debian.qcow2
+	FC_TOP=$(CURDIR) bash tests/integration/image_boot.sh --debian $(BUILD)/images/fincloud-debian.qcow2
 
 install: $(BINS) $(MAN_PAGES) $(COMPLETIONS)
 	install -d $(DESTDIR)$(BINDIR)

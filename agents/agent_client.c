@@ -1,4 +1,6 @@
+#include <ctype.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agents/agent_client.h"
 #include "common/err.h"
@@ -13,7 +15,8 @@ struct agent_client {
 	char node[NAME_MAX_LEN + 1];
 };
 
-struct agent_client *agent_client_new(const char *base_url, const char *node)
+struct agent_client *agent_client_new(const char *base_url, const char *node,
+				      const struct http_tls *tls)
 {
 	struct agent_client *c = calloc(1, sizeof(*c));
 
@@ -23,7 +26,8 @@ struct agent_client *agent_client_new(const char *base_url, const char *node)
 	}
 	str_copy(c->node, sizeof(c->node), node);
 	c->http = http_client_new(base_url, NULL, NULL);
-	if (c->http == NULL) {
+	if (c->http == NULL || http_client_set_tls(c->http, tls) < 0) {
+		http_client_free(c->http);
 		free(c);
 		return NULL;
 	}
@@ -341,6 +345,106 @@ int agent_client_events(struct agent_client *c, const cJSON *events)
 		goto out;
 	}
 	ret = 0;
+out:
+	http_response_free(&r);
+	return ret;
+}
+
+/* http_stream sink: the image's bytes to the file descriptor. */
+static int image_sink(void *ud, const void *data, size_t len)
+{
+	const char *p = data;
+	int fd = *(int *)ud;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set_errno(errno, "cannot write the image "
+					     "into the cache");
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int agent_client_image(struct agent_client *c, const char *sha256, int fd)
+{
+	struct http_stream st = {.in_fd = -1, .sink = image_sink, .ud = &fd};
+	struct http_response r = { 0 };
+	char path[256];
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/v1/agents/%s/images/%.64s", c->node,
+		 sha256);
+	if (http_client_stream(c->http, "GET", path, &st, &r) < 0)
+		goto out;
+	if (r.status != 200) {
+		err_set("the controller refused image %.64s to node '%s' "
+			"(HTTP %ld): %s", sha256, c->node, r.status,
+			reply_error(&r));
+		goto out;
+	}
+	ret = 0;
+out:
+	http_response_free(&r);
+	return ret;
+}
+
+/* err as a query value: what is not a letter, digit or one of "-._~"
+ * percent-encoded, into out (cut at size). */
+static void query_escape(const char *err, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)err;
+	     *p && o + 4 < size; p++) {
+		if (isalnum(*p) || strchr("-._~", *p)) {
+			out[o++] = (char)*p;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+int agent_client_console(struct agent_client *c, const char *sid,
+			 const char *err, struct http_tunnel **out)
+{
+	struct http_response r = { 0 };
+	char path[1536], q[1200];
+	int ret = -1, rc;
+
+	*out = NULL;
+	snprintf(path, sizeof(path), "/v1/agents/%s/consoles/%s", c->node,
+		 sid);
+	http_client_set_timeout(c->http, 10000);
+	if (err) {
+		query_escape(err, q, sizeof(q));
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+			 "?error=%.*s", 1200, q);
+		rc = http_client_request(c->http, "GET", path, NULL, &r);
+	} else {
+		rc = http_client_upgrade(c->http, path, "fincloud-console", &r,
+					 out);
+	}
+	if (rc < 0)
+		goto out;
+	if (r.status == 404) {
+		ret = 1;
+	} else if (r.status == (err ? 204 : 101)) {
+		ret = 0;
+	} else {
+		err_set("console session %s refused (HTTP %ld): %s", sid,
+			r.status, reply_error(&r));
+		http_tunnel_close(*out);
+		*out = NULL;
+	}
 out:
 	http_response_free(&r);
 	return ret;

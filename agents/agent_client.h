@@ -11,14 +11,18 @@
 #include <cjson/cJSON.h>
 
 #include "agents/agent_report.h"
+#include "common/http_client.h"
 
 #define AGENT_CREDENTIAL_MAX 256
 #define AGENT_MAX_WAIT_S 30
 
 struct agent_client;
 
-/* base_url: the controller; node: this node's name. NULL on failure. */
-struct agent_client *agent_client_new(const char *base_url, const char *node);
+/* base_url: the controller; node: this node's name; tls (NULL: none)
+ * the CA that verifies the controller and this node's client
+ * certificate (paths copied). NULL with err_set() on failure. */
+struct agent_client *agent_client_new(const char *base_url, const char *node,
+				      const struct http_tls *tls);
 void agent_client_free(struct agent_client *c);
 int agent_client_set_credential(struct agent_client *c, const char *cred);
 
@@ -74,8 +78,24 @@ int agent_client_register(struct agent_client *c,
 int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 			   int wait_s, struct agent_desired *out);
 
+/* GET /v1/agents/{node}/images/{sha256}: the image's bytes written to fd
+ * as they arrive (no time limit while they flow; see
+ * http_client_stream()). 0 on 200; -1 with err_set() naming the image
+ * (the controller's message on 4xx/5xx). The caller checks the digest. */
+int agent_client_image(struct agent_client *c, const char *sha256, int fd);
+
 /* POST /v1/agents/{node}/events with body {"events": [...]}. */
 int agent_client_events(struct agent_client *c, const cJSON *events);
+
+struct http_tunnel;
+
+/* Call the controller back for console session sid (agent_console.h):
+ * with err (not NULL), say why this node cannot serve it; else switch
+ * the connection (HTTP Upgrade) into *out, which the caller ends with
+ * http_tunnel_close() before it uses c again. 0; 1 when the controller
+ * no longer waits for it (404); -1 with err_set(). */
+int agent_client_console(struct agent_client *c, const char *sid,
+			 const char *err, struct http_tunnel **out);
 
 /* How long to wait before the next retry of something that failed
  * (the controller, libvirt), in ns: 1 s, then doubling up to 30 s.

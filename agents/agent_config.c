@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include "agents/agent_config.h"
+#include "agents/agent_hvtype.h"
 #include "common/err.h"
 #include "common/util.h"
 
@@ -9,13 +10,17 @@ const char *const agent_config_keys[] = {
 	"libvirt_uri",	  "migration_uri",   "storage_dir",
 	"image_dir",	  "credential_file", "join_token_file",
 	"heartbeat_interval", "manifest_dir", "health_listen",
-	"log_level",	  "orphan_grace", "min_free_disk_mib", NULL,
+	"log_level",	  "orphan_grace", "min_free_disk_mib", "virt_type",
+	"migration_max_seconds", "migration_auto_converge", "image_cache_max",
+	"ca_file",	  "cert_file",	     "key_file",
+	"insecure",	  NULL,
 };
 
 /* The settings held as strings, in the order they are read and checked:
  * each is copied into its field of struct agent_config, def (NULL: the
  * short host name) when absent. Paths must be absolute: the agent runs as
- * a daemon whose working directory means nothing. */
+ * a daemon whose working directory means nothing; one whose default is ""
+ * may be left empty. */
 static const struct {
 	const char *key;
 	size_t offset; /* of the char * in struct agent_config */
@@ -42,6 +47,10 @@ static const struct {
 	 "/etc/fincloud/manifests", true},
 	{"health_listen", offsetof(struct agent_config, health_listen), "",
 	 false},
+	{"virt_type", offsetof(struct agent_config, virt_type), "auto", false},
+	{"ca_file", offsetof(struct agent_config, ca_file), "", true},
+	{"cert_file", offsetof(struct agent_config, cert_file), "", true},
+	{"key_file", offsetof(struct agent_config, key_file), "", true},
 };
 
 static char **str_setting(struct agent_config *ac, size_t i)
@@ -95,6 +104,53 @@ static int check_health_listen(const struct config *cfg, const char *value)
 		return bad_value(cfg, "health_listen",
 				 "the health endpoint listens on loopback "
 				 "only: use 127.0.0.1:PORT or [::1]:PORT");
+	return 0;
+}
+
+bool agent_uri_plain(const char *uri)
+{
+	const char *sep = strstr(uri, "://");
+	size_t scheme;
+
+	if (sep == NULL)
+		return false;
+	scheme = (size_t)(sep - uri);
+	if (sep[3] == '/' || sep[3] == '\0')
+		return false; /* no host: this node */
+	return !(scheme > 4 && strncmp(sep - 4, "+tls", 4) == 0);
+}
+
+/* The controller over https with a CA, this node's certificate, the
+ * migrations over TLS: plain HTTP and qemu+tcp need insecure = yes
+ * (docs/security.md). */
+static int check_tls(const struct config *cfg, struct agent_config *ac)
+{
+	if (config_get_bool(cfg, "insecure", false, &ac->insecure) < 0)
+		return -1;
+	ac->tls.ca_file = ac->ca_file;
+	ac->tls.cert_file = ac->cert_file;
+	ac->tls.key_file = ac->key_file;
+	if ((ac->cert_file[0] == '\0') != (ac->key_file[0] == '\0'))
+		return config_err(cfg, ac->cert_file[0] ? "cert_file" : "key_file",
+				  "cert_file and key_file go together: set both "
+				  "(this node's bundle from 'fincloud-ca.sh "
+				  "issue') or neither");
+	if (str_startswith(ac->controller_url, "https://") &&
+	    ac->ca_file[0] == '\0')
+		return config_err(cfg, "controller_url", "'%s' is https: set "
+				  "ca_file to the installation's CA "
+				  "(ca-cert.pem) so that the agent can verify "
+				  "the controller", ac->controller_url);
+	if (str_startswith(ac->controller_url, "http://") && !ac->insecure)
+		return config_err(cfg, "controller_url", "'%s' is plain HTTP: "
+				  "use https:// with ca_file, cert_file and "
+				  "key_file, or set insecure = yes on a closed "
+				  "development network", ac->controller_url);
+	if (agent_uri_plain(ac->migration_uri) && !ac->insecure)
+		return config_err(cfg, "migration_uri", "'%s' carries "
+				  "migrations in plain text: use qemu+tls://, "
+				  "or set insecure = yes on a closed "
+				  "development network", ac->migration_uri);
 	return 0;
 }
 
@@ -165,13 +221,30 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < FC_ARRAY_LEN(str_settings); i++) {
-		if (str_settings[i].path && (*str_setting(ac, i))[0] != '/') {
+		const char *v = *str_setting(ac, i), *def = str_settings[i].def;
+
+		if (v[0] == '\0' && def && def[0] == '\0')
+			continue;
+		if (str_settings[i].path && v[0] != '/') {
 			bad_value(cfg, str_settings[i].key,
 				  "expected an absolute path");
 			goto fail;
 		}
 	}
-	if (check_health_listen(cfg, ac->health_listen) < 0)
+	if (check_health_listen(cfg, ac->health_listen) < 0 ||
+	    check_tls(cfg, ac) < 0)
+		goto fail;
+	if (agent_hvtype_setting_check(ac->virt_type) < 0) {
+		err_clear();
+		bad_value(cfg, "virt_type", "expected auto, kvm or qemu");
+		goto fail;
+	}
+	if (config_get_int(cfg, "migration_max_seconds", 0, 7 * 86400, 600,
+			   &n) < 0)
+		goto fail;
+	ac->migration_max_seconds = (int)n;
+	if (config_get_bool(cfg, "migration_auto_converge", true,
+			    &ac->migration_auto_converge) < 0)
 		goto fail;
 	if (config_get_int(cfg, "heartbeat_interval", 1, 3600, 5, &n) < 0)
 		goto fail;
@@ -179,6 +252,9 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 	if (config_get_int(cfg, "orphan_grace", 0, 30 * 86400, 3600, &n) < 0)
 		goto fail;
 	ac->orphan_grace = (int)n;
+	if (config_get_int(cfg, "image_cache_max", 1 << 20, INT64_MAX / 2,
+			   20LL << 30, &ac->image_cache_max) < 0)
+		goto fail;
 	if (config_get_int(cfg, "min_free_disk_mib", 0, INT64_MAX / 2, 1024,
 			   &ac->min_free_disk_mib) < 0)
 		goto fail;

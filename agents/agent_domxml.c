@@ -165,6 +165,25 @@ static int set_prop(xmlNodePtr n, const char *name, const char *value)
 	return 0;
 }
 
+/* <disk type='file' device='cdrom'> of the seed ISO at path, read only. */
+static int seed_cdrom(xmlNodePtr devs, const char *path)
+{
+	xmlNodePtr cd = add_child(devs, NULL, "disk", NULL), n;
+
+	if (set_prop(cd, "type", "file") < 0 ||
+	    set_prop(cd, "device", "cdrom") < 0)
+		return -1;
+	n = add_child(cd, NULL, "driver", NULL);
+	if (set_prop(n, "name", "qemu") < 0 || set_prop(n, "type", "raw") < 0 ||
+	    set_prop(add_child(cd, NULL, "source", NULL), "file", path) < 0)
+		return -1;
+	n = add_child(cd, NULL, "target", NULL);
+	if (set_prop(n, "dev", "hdc") < 0 || set_prop(n, "bus", "ide") < 0 ||
+	    add_child(cd, NULL, "readonly", NULL) == NULL)
+		return -1;
+	return 0;
+}
+
 int agent_domxml_build(const struct agent_vm_spec *spec,
 		       const struct agent_domxml_params *p, char **out)
 {
@@ -219,6 +238,11 @@ int agent_domxml_build(const struct agent_vm_spec *spec,
 	if (os == NULL || add_child(os, NULL, "type", "hvm") == NULL ||
 	    set_prop(add_child(os, NULL, "boot", NULL), "dev", "hd") < 0)
 		goto oom;
+	/* SeaBIOS writes to the serial port too: a guest that boots no
+	 * operating system still leaves its firmware's words in the
+	 * console log (finctl vm console-log) */
+	if (set_prop(add_child(os, NULL, "bios", NULL), "useserial", "yes") < 0)
+		goto oom;
 	feat = add_child(root, NULL, "features", NULL);
 	if (feat == NULL || add_child(feat, NULL, "acpi", NULL) == NULL)
 		goto oom;
@@ -249,6 +273,9 @@ int agent_domxml_build(const struct agent_vm_spec *spec,
 		goto oom;
 	/* the VM's ports (agent_netxml.h) */
 	if (agent_netxml_interfaces(devs, spec->ports, spec->nports) < 0)
+		goto oom;
+	/* the seed on IDE: every guest kernel reads an ATAPI CD-ROM */
+	if (p->seed_iso && seed_cdrom(devs, p->seed_iso) < 0)
 		goto oom;
 
 	serial = add_child(devs, NULL, "serial", NULL);

@@ -26,6 +26,8 @@ struct agent_domxml_params {
 	const char *virt_type;   /* "kvm", "qemu" or "test" */
 	const char *disk_path;   /* qcow2 image of the VM */
 	const char *console_log; /* serial console log file, or NULL */
+	const char *seed_iso;    /* NoCloud seed (agent_seed.h), attached as
+				    a read-only IDE CD-ROM; NULL: none */
 };
 
 /* Build the domain XML of spec. The strings in spec need not be valid

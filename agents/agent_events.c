@@ -15,6 +15,7 @@
 struct agent_events {
 	char *controller_url;       /* NULL: send nothing */
 	char *node;
+	const struct http_tls *tls; /* the caller's; NULL: none */
 	struct agent_virt *virt;
 	void (*wake)(void *);
 	void *wake_ctx;
@@ -33,6 +34,7 @@ struct agent_events {
 
 struct agent_events *agent_events_new(const char *controller_url,
 				      const char *node,
+				      const struct http_tls *tls,
 				      struct agent_virt *virt,
 				      void (*wake)(void *), void *wake_ctx)
 {
@@ -43,6 +45,7 @@ struct agent_events *agent_events_new(const char *controller_url,
 	pthread_mutex_init(&ev->lock, NULL);
 	pthread_cond_init(&ev->cond, NULL);
 	ev->virt = virt;
+	ev->tls = tls;
 	ev->wake = wake;
 	ev->wake_ctx = wake_ctx;
 	ev->node = strdup(node);
@@ -257,7 +260,8 @@ static void *sender_main(void *arg)
 		if (ev->controller_url == NULL || cred[0] == '\0')
 			continue;
 		if (client == NULL) {
-			client = agent_client_new(ev->controller_url, ev->node);
+			client = agent_client_new(ev->controller_url, ev->node,
+						  ev->tls);
 			if (client == NULL ||
 			    agent_client_set_credential(client, cred) < 0) {
 				log_warn("events: %s", err_msg());

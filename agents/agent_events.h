@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "agents/agent_virt.h"
+#include "common/http_client.h"
 
 /* At most this many events wait; a new one then drops the oldest. */
 #define AGENT_EVENTS_QUEUE_MAX 1024
@@ -38,7 +39,8 @@ struct agent_event {
 
 struct agent_events;
 
-/* A new event queue. controller_url and node (copied) say where to send;
+/* A new event queue. controller_url and node (copied) say where to send,
+ * with tls (NULL: none; its strings must outlive the queue);
  * controller_url NULL or "" sends nothing (events still wake the loop).
  * virt (may be NULL) answers whether a domain the managed list does not
  * name is a fincloud one. wake(wake_ctx) is called on the sender thread
@@ -46,6 +48,7 @@ struct agent_events;
  * memory. Starts no thread. */
 struct agent_events *agent_events_new(const char *controller_url,
 				      const char *node,
+				      const struct http_tls *tls,
 				      struct agent_virt *virt,
 				      void (*wake)(void *), void *wake_ctx);
 

@@ -8,12 +8,14 @@
 #include <time.h>
 
 #include "agents/agent_client.h"
+#include "agents/agent_console.h"
 #include "agents/agent_domxml.h"
 #include "agents/agent_events.h"
 #include "agents/agent_loop.h"
 #include "agents/agent_manifest.h"
 #include "agents/agent_netlink.h"
 #include "agents/agent_nodecheck.h"
+#include "agents/agent_provision.h"
 #include "agents/agent_reconcile.h"
 #include "agents/agent_report.h"
 #include "agents/agent_storage.h"
@@ -36,6 +38,7 @@ struct agent_loop {
 	uint64_t stop_timeout_ns;
 	struct agent_tasks *tasks;
 	struct agent_events *events;
+	struct agent_consoles *consoles; /* NULL without a controller */
 	atomic_int interval_s;   /* heartbeat interval; the controller's */
 
 	/* main loop only */
@@ -45,6 +48,7 @@ struct agent_loop {
 	size_t nstops;
 	bool pass_failed;
 	struct agent_storage storage;
+	struct agent_provision *prov; /* images, incoming migrations */
 	struct agent_virt_net_cache filters; /* agent_virt_net.c */
 	bool net_warned;         /* no underlay address was logged */
 
@@ -75,6 +79,9 @@ struct agent_loop {
 	size_t ndoms;
 	struct agent_vm_error *errors;
 	size_t nerrors;
+	/* doms is what libvirt listed in the last pass, not a list left
+	 * from before libvirt went away: sent even while degraded */
+	bool doms_listed;
 	char degraded[1024];     /* "" when healthy */
 	uint64_t passes;
 };
@@ -188,8 +195,12 @@ static int perform(struct agent_loop *a, const struct agent_action *act,
 	switch (act->type) {
 	case AGENT_ACT_CREATE:
 		stop_forget(a, s->vm_id);
+		if (agent_provision_image(a->prov, s) < 0)
+			return -1;
 		return agent_virt_create(a->virt, s, true);
 	case AGENT_ACT_DEFINE:
+		if (agent_provision_image(a->prov, s) < 0)
+			return -1;
 		return agent_virt_create(a->virt, s, false);
 	case AGENT_ACT_START:
 		stop_forget(a, s->vm_id);
@@ -277,6 +288,7 @@ static void publish(struct agent_loop *a, struct agent_domain *doms,
 	a->nerrors = nerrs;
 	if (a->have_desired)
 		a->generation_seen = a->desired.generation;
+	a->doms_listed = true;
 	a->passes++;
 	kick_heartbeat(a);
 	pthread_mutex_unlock(&a->lock);
@@ -296,11 +308,25 @@ static void take_desired(struct agent_loop *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-/* The VMs' files that must not outlive them (agent_storage.h): those of
- * VMs the journal says migrated away, then orphans. The orphan sweep
- * needs to know every VM of this node: it runs only with a desired state
- * in hand (or without a controller, the manifests being all). specs
- * (nspecs) are this pass's, doms (ndoms) a list taken after its actions. */
+/* The files of VMs the journal says migrated away (doms, ndoms: a list
+ * taken after those migrations ended), agent_storage.h. */
+static void purge_migrated(struct agent_loop *a,
+			   const struct agent_domain *doms, size_t ndoms)
+{
+	struct agent_journal_entry *journal = NULL;
+	size_t njournal = 0;
+
+	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) == 0)
+		agent_storage_purge_migrated(a->virt, journal, njournal, doms,
+					     ndoms);
+	free(journal);
+}
+
+/* Orphaned files (agent_storage.h; those of VMs migrated away go at the
+ * start of a pass, purge_migrated()). The sweep needs to know every VM
+ * of this node: it runs only with a desired state in hand (or without a
+ * controller, the manifests being all). specs (nspecs) are this pass's,
+ * doms (ndoms) a list taken after its actions. */
 static void storage_pass(struct agent_loop *a,
 			 const struct agent_vm_spec *specs, size_t nspecs,
 			 const struct agent_domain *doms, size_t ndoms)
@@ -313,11 +339,11 @@ static void storage_pass(struct agent_loop *a,
 
 	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &njournal) < 0)
 		goto out;
-	agent_storage_purge_migrated(a->virt, journal, njournal, doms, ndoms);
 	rc = 0;
 	if (!a->have_desired && !a->no_controller)
 		goto out;
-	known = calloc(nspecs + nwanted + ndoms + njournal + 1,
+	known = calloc(nspecs + nwanted + ndoms + njournal + 1 +
+			       (a->have_desired ? a->desired.nincoming : 0),
 		       sizeof(*known));
 	if (known == NULL) {
 		rc = err_set("out of memory");
@@ -329,6 +355,9 @@ static void storage_pass(struct agent_loop *a,
 		known[n++] = a->desired.vms[i].vm_id;
 	for (size_t i = 0; i < ndoms; i++)
 		known[n++] = doms[i].uuid;
+	/* the disks made in advance for VMs migrating here */
+	for (size_t i = 0; a->have_desired && i < a->desired.nincoming; i++)
+		known[n++] = a->desired.incoming[i].vm_id;
 	for (size_t i = 0; i < njournal; i++)
 		if (journal[i].state != AGENT_JOURNAL_DONE)
 			known[n++] = journal[i].vm_id;
@@ -391,10 +420,16 @@ static int reconcile_pass(struct agent_loop *a)
 	listed_ns = time_mono_ns();
 	if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
 		goto out;
+	purge_migrated(a, doms, ndoms); /* before the prune forgets them */
 	if (a->have_desired)
 		agent_tasks_prune(a->tasks, a->desired.vms, a->desired.nvms,
 				  doms, ndoms, listed_ns);
 	if (collect_specs(a, &specs, &nspecs, &errs, &nerrs) < 0)
+		goto out;
+	if (agent_provision_pass_begin(a->prov, specs, nspecs,
+				       a->desired.incoming,
+				       a->have_desired ? a->desired.nincoming : 0,
+				       doms, ndoms) < 0)
 		goto out;
 	for (size_t i = 0; a->have_desired && i < a->desired.nerrors; i++)
 		agent_vm_error_add(&errs, &nerrs, a->desired.errors[i].vm_id,
@@ -451,6 +486,9 @@ static int reconcile_pass(struct agent_loop *a)
 			log_warn("%s", errs[i].error);
 	a->pass_failed = nerrs > 0;
 	storage_pass(a, specs, nspecs, doms, ndoms);
+	if (a->have_desired)
+		agent_provision_incoming(a->prov, a->virt, a->desired.incoming,
+					 a->desired.nincoming, doms, ndoms);
 	publish(a, doms, ndoms, errs, nerrs);
 	doms = NULL;
 	errs = NULL;
@@ -459,6 +497,9 @@ static int reconcile_pass(struct agent_loop *a)
 				 a->desired.ntasks);
 	ret = 0;
 out:
+	/* the cache within its bound, once the pass knew every VM */
+	agent_provision_pass_end(a->prov, ret == 0 &&
+				 (a->have_desired || a->no_controller));
 	free(specs);
 	free(errs);
 	free(doms);
@@ -477,17 +518,24 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	struct agent_task *tasks = NULL;
 	struct agent_journal_entry *journal = NULL;
 	size_t ntasks, njournal;
-	cJSON *j = NULL;
+	cJSON *j = NULL, *prepared = NULL;
 
 	if (agent_tasks_copy(a->tasks, &tasks, &ntasks, &journal, &njournal) <
 	    0)
 		goto out;
+	prepared = agent_provision_prepared(a->prov);
 	pthread_mutex_lock(&a->lock);
 	memset(&hb, 0, sizeof(hb));
 	hb.generation_seen = a->generation_seen;
 	hb.degraded_reason = a->degraded[0] ? a->degraded : NULL;
 	hb.inv = &a->inv;
-	if (!a->degraded[0]) {
+	/* a node degraded for what libvirt does not cover (its disk, its
+	 * storage dir) still says what runs on it: the controller settles
+	 * migrations from that too. Healthy, the last pass's list goes as
+	 * it always did (between a reconnect and the next pass it is the
+	 * one from before, never an empty one). */
+	hb.domains_listed = a->doms_listed;
+	if (!a->degraded[0] || a->doms_listed) {
 		hb.doms = a->doms;
 		hb.ndoms = a->ndoms;
 	}
@@ -497,9 +545,11 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.nerrors = a->nerrors;
 	hb.journal = journal;
 	hb.njournal = njournal;
+	hb.prepared = prepared;
 	j = agent_json_heartbeat(&hb);
 	pthread_mutex_unlock(&a->lock);
 out:
+	cJSON_Delete(prepared);
 	free(tasks);
 	free(journal);
 	return j;
@@ -539,6 +589,9 @@ static int do_register(struct agent_loop *a)
 	    agent_client_set_credential(a->client, cred) < 0)
 		goto out;
 	agent_events_set_credential(a->events, cred);
+	agent_provision_set_credential(a->prov, cred);
+	if (a->consoles)
+		agent_consoles_set_credential(a->consoles, cred);
 	a->have_cred = a->cred_bound = true;
 	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
 		log_info("controller asks for a heartbeat every %d s",
@@ -588,6 +641,9 @@ static int exchange(struct agent_loop *a, int wait_s)
 			log_warn("%s", err_msg());
 		a->cred_bound = true;
 	}
+	/* console sessions come whether or not the generation moved */
+	if (a->consoles && d.nconsoles > 0)
+		agent_consoles_start(a->consoles, d.consoles, d.nconsoles);
 	bool changed = !a->have_gen || d.generation != a->gen_received;
 
 	if (changed) {
@@ -685,6 +741,9 @@ static int load_credential(struct agent_loop *a)
 	}
 	agent_client_set_credential(a->client, cred);
 	agent_events_set_credential(a->events, cred);
+	agent_provision_set_credential(a->prov, cred);
+	if (a->consoles)
+		agent_consoles_set_credential(a->consoles, cred);
 	a->have_cred = true;
 	a->cred_bound = bound == 1;
 	explicit_bzero(cred, sizeof(cred));
@@ -726,7 +785,7 @@ static bool cycle(struct agent_loop *a, bool *was_connected,
 {
 	struct agent_inventory inv;
 	uint64_t now = time_mono_ns();
-	bool alive = agent_virt_alive(a->virt);
+	bool alive = agent_virt_alive(a->virt), listed = false;
 
 	if (!alive && *was_connected) {
 		set_degraded(a, "libvirt: connection lost");
@@ -752,14 +811,18 @@ static bool cycle(struct agent_loop *a, bool *was_connected,
 		pthread_mutex_lock(&a->lock);
 		a->inv = inv;
 		pthread_mutex_unlock(&a->lock);
-		if (reconcile_pass(a) < 0)
+		if (reconcile_pass(a) < 0) {
 			set_degraded(a, err_msg());
-		else
+		} else {
+			listed = true;
 			node_check(a);
+		}
 	}
 	if (alive && !agent_virt_alive(a->virt))
 		*virt_next = time_mono_ns();
 	pthread_mutex_lock(&a->lock);
+	if (!listed)
+		a->doms_listed = false;
 	if (!alive)
 		memset(&a->inv, 0, sizeof(a->inv));
 	a->reported = true;
@@ -800,7 +863,7 @@ int agent_loop_run(struct agent_loop *a)
 
 	if (!a->no_controller) {
 		a->client = agent_client_new(a->cfg->controller_url,
-					     a->cfg->node_name);
+					     a->cfg->node_name, &a->cfg->tls);
 		if (a->client == NULL || load_credential(a) < 0)
 			return -1;
 	}
@@ -853,13 +916,31 @@ static void loop_task_ended(void *ctx)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static int loop_migrate(void *ctx, const char *vm_id, const char *target_uri)
+/* The agent's migration settings with the task's over them: its own
+ * time limit, and post-copy when the VM's or its pool's setting allows
+ * it (the controller decides that). */
+static int loop_migrate(void *ctx, const struct agent_task *task)
 {
 	struct agent_loop *a = ctx;
+	struct agent_migrate_opts o = {
+		.max_seconds = task->max_seconds ? task->max_seconds
+						 : a->cfg->migration_max_seconds,
+		.auto_converge = a->cfg->migration_auto_converge,
+		.postcopy = task->postcopy,
+	};
 
-	if (agent_virt_net_copy_filters(a->virt, vm_id, target_uri) < 0)
+	/* the controller names the target; this node decides whether the
+	 * guest's memory may cross the network in plain text */
+	if (!a->cfg->insecure && agent_uri_plain(task->target_uri))
+		return err_set("vm %s: refusing to migrate to '%s' without TLS: "
+			       "nodes migrate over qemu+tls:// (set the "
+			       "target's migration_uri), or set insecure = "
+			       "yes on a closed development network",
+			       task->vm_id, task->target_uri);
+	if (agent_virt_net_copy_filters(a->virt, task->vm_id,
+					task->target_uri) < 0)
 		return -1;
-	return agent_virt_migrate(a->virt, vm_id, target_uri);
+	return agent_virt_migrate(a->virt, task->vm_id, task->target_uri, &o);
 }
 
 static int loop_reboot(void *ctx, const char *vm_id)
@@ -892,6 +973,9 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->stop_timeout_ns = opts->stop_timeout_ns;
 	a->storage.grace_ns = (uint64_t)cfg->orphan_grace * 1000000000ULL;
 	pthread_mutex_init(&a->lock, NULL);
+	a->prov = agent_provision_new(cfg, a->no_controller);
+	if (a->prov == NULL)
+		goto fail;
 	/* wait_until() counts in CLOCK_MONOTONIC. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -907,9 +991,17 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 		goto fail;
 	a->events = agent_events_new(a->no_controller ? NULL
 						      : cfg->controller_url,
-				     cfg->node_name, virt, loop_wake, a);
+				     cfg->node_name, &cfg->tls, virt, loop_wake,
+				     a);
 	if (a->events == NULL)
 		goto oom;
+	if (!a->no_controller) {
+		a->consoles = agent_consoles_new(cfg->controller_url,
+						 cfg->node_name, &cfg->tls,
+						 virt);
+		if (a->consoles == NULL)
+			goto fail;
+	}
 	agent_virt_set_event_cb(virt, agent_events_on_domain, a->events);
 	if (agent_events_start(a->events) < 0)
 		log_warn("%s: domain events reach the controller with the "
@@ -938,6 +1030,7 @@ void agent_loop_stop(struct agent_loop *a)
 {
 	agent_loop_quit(a);
 	agent_events_stop(a->events);
+	agent_consoles_stop(a->consoles);
 	/* Migrations in flight finish (or fail) before the agent goes. */
 	agent_tasks_wait(a->tasks);
 }
@@ -948,8 +1041,10 @@ void agent_loop_free(struct agent_loop *a)
 		return;
 	/* Both wait for their threads, which may still wake the loop. */
 	agent_events_free(a->events);
+	agent_consoles_free(a->consoles);
 	agent_tasks_free(a->tasks);
 	agent_storage_clear(&a->storage);
+	agent_provision_free(a->prov);
 	agent_virt_net_cache_free(&a->filters);
 	agent_client_free(a->client);
 	agent_desired_free(&a->desired);

@@ -1,7 +1,9 @@
 #include <math.h>
 
 #include "agents/agent_report.h"
+#include "agents/agent_seed.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/json.h"
 #include "common/util.h"
 
@@ -62,23 +64,68 @@ void agent_desired_free(struct agent_desired *d)
 		return;
 	for (size_t i = 0; d->vms && i < d->nvms; i++)
 		agent_net_ports_free(d->vms[i].ports, d->vms[i].nports);
+	for (size_t i = 0; d->incoming && i < d->nincoming; i++)
+		agent_net_ports_free(d->incoming[i].ports,
+				     d->incoming[i].nports);
+	for (size_t i = 0; d->seeds && i < d->nvms; i++)
+		agent_seed_free(&d->seeds[i]);
+	for (size_t i = 0; d->incoming_seeds && i < d->nincoming; i++)
+		agent_seed_free(&d->incoming_seeds[i]);
+	free(d->seeds);
+	free(d->incoming);
+	free(d->incoming_seeds);
 	free(d->vms);
 	free(d->tasks);
+	free(d->consoles);
 	agent_net_networks_free(d->nets, d->nnets);
 	free(d->errors);
 	memset(d, 0, sizeof(*d));
 }
 
 static const char *const desired_keys[] = { "generation", "vms", "tasks",
+					    "incoming", "consoles",
 					    "networks", NULL };
+static const char *const console_keys[] = { "session_id", "vm_id", "kind",
+					    "follow", "tail", NULL };
+
+/* One entry of "consoles" into r: 0, or -1 with err_set(). */
+static int console_parse(const cJSON *obj, const char *path,
+			 struct agent_console_req *r)
+{
+	const char *s;
+	bool follow;
+
+	memset(r, 0, sizeof(*r));
+	if (json_check_keys(obj, path, console_keys) < 0 ||
+	    json_get_string(obj, path, "session_id", true, NULL, &s) < 0)
+		return -1;
+	if (strlen(s) != 32 || strspn(s, "0123456789abcdef") != 32)
+		return err_set("%s.session_id: expected 32 hex digits", path);
+	str_copy(r->session_id, sizeof(r->session_id), s);
+	if (agent_uuid_get(obj, path, "vm_id", &s) < 0)
+		return -1;
+	str_copy(r->vm_id, sizeof(r->vm_id), s);
+	if (json_get_string(obj, path, "kind", true, NULL, &s) < 0)
+		return -1;
+	if (strcmp(s, "console") != 0 && strcmp(s, "log") != 0)
+		return err_set("%s.kind: expected console or log", path);
+	r->interactive = strcmp(s, "console") == 0;
+	if (json_get_bool(obj, path, "follow", false, false, &follow) < 0 ||
+	    json_get_int(obj, path, "tail", false, 0, 100000, 0, &r->tail) < 0)
+		return -1;
+	r->follow = follow;
+	return 0;
+}
 static const char *const task_keys[] = { "task_id",	"type",
 					 "vm_id",	"target_node",
-					 "target_uri", NULL };
+					 "target_uri", "max_seconds",
+					 "postcopy", NULL };
 
 static int task_parse(const cJSON *obj, const char *path,
 		      struct agent_task *t)
 {
 	const char *s;
+	int64_t n;
 
 	memset(t, 0, sizeof(*t));
 	if (json_check_keys(obj, path, task_keys) < 0)
@@ -113,6 +160,71 @@ static int task_parse(const cJSON *obj, const char *path,
 			return err_set("%s.target_uri: expected a libvirt URI "
 				       "such as qemu+tcp://10.250.0.3/system",
 				       path);
+		if (json_get_int(obj, path, "max_seconds", false, 0,
+				 7 * 86400, 0, &n) < 0 ||
+		    json_get_bool(obj, path, "postcopy", false, false,
+				  &t->postcopy) < 0)
+			return -1;
+		t->max_seconds = (int)n;
+	}
+	return 0;
+}
+
+/* The spec's "first_boot" (optional) into *seed, and spec->seed at it.
+ * A seed comes with an image only. */
+static int vm_seed(const cJSON *item, const char *path,
+		   struct agent_vm_spec *spec, struct agent_seed *seed)
+{
+	const cJSON *fb = NULL;
+	char where[JSON_PATH_MAX];
+
+	if (json_get_object(item, path, "first_boot", false, &fb) < 0)
+		return -1;
+	if (fb == NULL)
+		return 0;
+	json_path_key(where, sizeof(where), path, "first_boot");
+	if (spec->image_sha256[0] == '\0')
+		return err_set("%s: a first_boot comes with an image", where);
+	if (agent_seed_parse(fb, where, spec->vm_id, seed) < 0)
+		return -1;
+	seed->ports = spec->ports;
+	seed->nports = spec->nports;
+	spec->seed = seed;
+	return 0;
+}
+
+/* "incoming" (optional): the specs of VMs migrating here, each with its
+ * image. A bad one is reported like a bad VM entry. -1 when out of
+ * memory or not an array. */
+static int incoming_parse(const cJSON *root, struct agent_desired *out)
+{
+	const cJSON *arr = NULL, *item;
+	char path[JSON_PATH_MAX];
+	size_t i = 0, n;
+
+	if (json_get_array(root, "$", "incoming", false, &arr) < 0)
+		return -1;
+	n = arr ? (size_t)cJSON_GetArraySize(arr) : 0;
+	out->incoming = calloc(n + 1, sizeof(*out->incoming));
+	out->incoming_seeds = calloc(n + 1, sizeof(*out->incoming_seeds));
+	if (out->incoming == NULL || out->incoming_seeds == NULL)
+		return err_set("out of memory");
+	cJSON_ArrayForEach(item, arr) {
+		struct agent_vm_spec *s = &out->incoming[out->nincoming];
+
+		json_path_index(path, sizeof(path), "$.incoming", i++);
+		if (agent_spec_parse(item, path, s) == 0 &&
+		    vm_seed(item, path, s,
+			    &out->incoming_seeds[out->nincoming]) == 0 &&
+		    (s->image_sha256[0] ||
+		     err_set("%s: an incoming VM comes with its image", path) ==
+			     0)) {
+			out->nincoming++;
+			continue;
+		}
+		if (agent_vm_error_add(&out->errors, &out->nerrors, "", "",
+				       err_msg()) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -120,7 +232,7 @@ static int task_parse(const cJSON *obj, const char *path,
 int agent_desired_parse(const char *body, size_t len,
 			struct agent_desired *out)
 {
-	const cJSON *vms = NULL, *tasks = NULL, *item;
+	const cJSON *vms = NULL, *tasks = NULL, *consoles = NULL, *item;
 	char path[JSON_PATH_MAX];
 	cJSON *root = NULL;
 	size_t i;
@@ -138,22 +250,31 @@ int agent_desired_parse(const char *body, size_t len,
 			 &out->generation) < 0 ||
 	    json_get_array(root, "$", "vms", true, &vms) < 0 ||
 	    json_get_array(root, "$", "tasks", false, &tasks) < 0 ||
+	    json_get_array(root, "$", "consoles", false, &consoles) < 0 ||
 	    agent_net_networks_parse(cJSON_GetObjectItemCaseSensitive(root,
 								   "networks"),
 				     "$.networks", &out->nets, &out->nnets) < 0)
 		goto out;
 	out->vms = calloc((size_t)cJSON_GetArraySize(vms) + 1,
 			  sizeof(*out->vms));
+	out->seeds = calloc((size_t)cJSON_GetArraySize(vms) + 1,
+			    sizeof(*out->seeds));
 	out->tasks = calloc((size_t)(tasks ? cJSON_GetArraySize(tasks) : 0) + 1,
 			    sizeof(*out->tasks));
-	if (out->vms == NULL || out->tasks == NULL) {
+	out->consoles = calloc((size_t)(consoles ? cJSON_GetArraySize(consoles)
+						 : 0) + 1,
+			       sizeof(*out->consoles));
+	if (out->vms == NULL || out->tasks == NULL || out->consoles == NULL ||
+	    out->seeds == NULL) {
 		err_set("out of memory");
 		goto out;
 	}
 	i = 0;
 	cJSON_ArrayForEach(item, vms) {
 		json_path_index(path, sizeof(path), "$.vms", i++);
-		if (agent_spec_parse(item, path, &out->vms[out->nvms]) == 0) {
+		if (agent_spec_parse(item, path, &out->vms[out->nvms]) == 0 &&
+		    vm_seed(item, path, &out->vms[out->nvms],
+			    &out->seeds[out->nvms]) == 0) {
 			out->nvms++;
 			continue;
 		}
@@ -178,6 +299,17 @@ int agent_desired_parse(const char *body, size_t len,
 				       err_msg()) < 0)
 			goto out;
 	}
+	if (incoming_parse(root, out) < 0)
+		goto out;
+	i = 0;
+	cJSON_ArrayForEach(item, consoles) {
+		json_path_index(path, sizeof(path), "$.consoles", i++);
+		if (console_parse(item, path, &out->consoles[out->nconsoles]) ==
+		    0)
+			out->nconsoles++;
+		else /* the controller answers its operator after a while */
+			log_warn("desired state: %s", err_msg());
+	}
 	ret = 0;
 out:
 	cJSON_Delete(root);
@@ -201,6 +333,8 @@ cJSON *agent_json_inventory(const struct agent_inventory *inv)
 	    !add_int(o, "disk_free_gib", inv->disk_free_gib) ||
 	    !cJSON_AddStringToObject(o, "cpu_model", inv->cpu_model) ||
 	    !cJSON_AddStringToObject(o, "virt_type", vt) ||
+	    !cJSON_AddStringToObject(o, "virt_type_reason",
+				     inv->virt_type_reason) ||
 	    !cJSON_AddStringToObject(o, "libvirt_version",
 				     inv->libvirt_version)) {
 		cJSON_Delete(o);
@@ -260,7 +394,9 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 		char reason[1024];
 
 		str_copy(reason, sizeof(reason), hb->degraded_reason);
-		if (!cJSON_AddStringToObject(o, "degraded_reason", reason))
+		if (!cJSON_AddStringToObject(o, "degraded_reason", reason) ||
+		    !cJSON_AddBoolToObject(o, "domains_listed",
+					   hb->domains_listed))
 			goto fail;
 	}
 	inv = agent_json_inventory(hb->inv);
@@ -293,6 +429,12 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 		if (t->state == AGENT_TASK_FAILED &&
 		    !cJSON_AddStringToObject(x, "error", t->error))
 			goto fail;
+	}
+	if (cJSON_GetArraySize(hb->prepared) > 0) {
+		x = cJSON_Duplicate(hb->prepared, true);
+		if (x == NULL)
+			goto fail;
+		cJSON_AddItemToObject(o, "prepared", x);
 	}
 	if (hb->njournal > 0) {
 		x = agent_journal_json(hb->journal, hb->njournal);

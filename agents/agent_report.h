@@ -34,12 +34,27 @@ struct agent_task {
 	char vm_id[37];
 	char target_node[NAME_MAX_LEN + 1];
 	char target_uri[1024];
+	int max_seconds;        /* migrate: abort after this long; 0: the
+				   agent's migration_max_seconds */
+	bool postcopy;          /* migrate: may switch to post-copy */
 	enum agent_task_state state;
 	char error[512];
 };
 
+/* A console session the controller waits for this node's agent to serve
+ * (agent_console.h): "consoles" of the desired state. */
+struct agent_console_req {
+	char session_id[33];    /* 32 hex digits */
+	char vm_id[37];
+	bool interactive;       /* kind "console"; else "log" */
+	bool follow;            /* a log: and what follows */
+	int64_t tail;           /* a log: its last lines; 0: all */
+};
+
 struct agent_desired {
 	int64_t generation;
+	struct agent_console_req *consoles;
+	size_t nconsoles;
 	struct agent_vm_spec *vms;
 	size_t nvms;
 	struct agent_task *tasks;
@@ -48,6 +63,13 @@ struct agent_desired {
 	size_t nerrors;
 	struct agent_net_network *nets; /* the networks the node hosts */
 	size_t nnets;
+	struct agent_seed *seeds;      /* the vms' first_boot, nvms slots;
+					  vms[i].seed points into it */
+	/* VMs migrating to this node, to prepare (agent_provision.h);
+	 * their seeds in incoming_seeds the same way */
+	struct agent_vm_spec *incoming;
+	size_t nincoming;
+	struct agent_seed *incoming_seeds;
 };
 
 /* Parse a desired-state body. -1 when the body as a whole is unusable
@@ -75,18 +97,26 @@ struct agent_heartbeat {
 	int64_t generation_seen;
 	const char *degraded_reason;    /* NULL: status ok */
 	const struct agent_inventory *inv;
+	/* libvirt's list of the last pass; with degraded_reason set, only
+	 * when domains_listed (libvirt answered that pass: a node degraded
+	 * for its disk, say), else none */
 	const struct agent_domain *doms;
 	size_t ndoms;
+	bool domains_listed;
 	const struct agent_task *tasks;
 	size_t ntasks;
 	const struct agent_vm_error *errors;
 	size_t nerrors;
 	const struct agent_journal_entry *journal; /* "migrations" */
 	size_t njournal;
+	const cJSON *prepared;  /* "prepared": incoming VMs ready; NULL or
+				   empty: left out */
 };
 /* The heartbeat of schemas/agent-heartbeat.json; "migrations" (the
  * journal) only when it has entries, so that a controller that predates
- * it sees the same messages as before while nothing was migrated. */
+ * it sees the same messages as before while nothing was migrated;
+ * "domains_listed" only with status degraded (with ok the list is always
+ * libvirt's). */
 cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb);
 
 const char *agent_task_state_name(enum agent_task_state s);

@@ -7,8 +7,10 @@
 
 static const char *const spec_keys[] = {
 	"vm_id", "name", "tenant", "group", "vcpus", "mem_mib", "disk_gib",
-	"base_image", "state", "wipe", "ports", NULL,
+	"base_image", "state", "wipe", "image", "first_boot", "ports", NULL,
 };
+static const char *const image_keys[] = {"sha256", "format", "size_bytes",
+					 NULL};
 
 static const char *const want_names[] = {
 	[AGENT_WANT_RUNNING] = "running",
@@ -59,6 +61,41 @@ static int get_name(const cJSON *obj, const char *path, const char *key,
 	return str_copy(dst, size, s);
 }
 
+/* The optional "image" object into s (its "first_boot" is the desired
+ * state's: agent_report.c). */
+static int get_image(const cJSON *obj, const char *path,
+		     struct agent_vm_spec *s)
+{
+	const cJSON *im = NULL;
+	const char *sha, *fmt;
+	char where[JSON_PATH_MAX];
+	size_t i;
+
+	if (json_get_object(obj, path, "image", false, &im) < 0)
+		return -1;
+	if (im == NULL)
+		return 0;
+	json_path_key(where, sizeof(where), path, "image");
+	if (json_check_keys(im, where, image_keys) < 0 ||
+	    json_get_string(im, where, "sha256", true, NULL, &sha) < 0 ||
+	    json_get_string(im, where, "format", true, NULL, &fmt) < 0 ||
+	    json_get_int(im, where, "size_bytes", true, 1, INT64_MAX, 0,
+			 &s->image_size) < 0)
+		return -1;
+	for (i = 0; sha[i] && i < 64; i++)
+		if (!isxdigit((unsigned char)sha[i]) || isupper((unsigned char)sha[i]))
+			break;
+	if (i != 64 || sha[64])
+		return err_set("%s.sha256: expected 64 lowercase hex digits",
+			       where);
+	if (strcmp(fmt, "qcow2") != 0 && strcmp(fmt, "raw") != 0)
+		return err_set("%s.format: expected qcow2 or raw, got '%.16s'",
+			       where, fmt);
+	str_copy(s->image_sha256, sizeof(s->image_sha256), sha);
+	str_copy(s->image_format, sizeof(s->image_format), fmt);
+	return 0;
+}
+
 int agent_spec_parse(const cJSON *obj, const char *path,
 		     struct agent_vm_spec *out)
 {
@@ -100,8 +137,12 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 			       "deleted, got '%.64s'",
 			       path, str);
 	s.want = (enum agent_want)want;
-	if (json_get_bool(obj, path, "wipe", false, false, &s.wipe) < 0)
+	if (json_get_bool(obj, path, "wipe", false, false, &s.wipe) < 0 ||
+	    get_image(obj, path, &s) < 0)
 		return -1;
+	if (s.image_sha256[0] && s.base_image[0])
+		return err_set("%s: base_image and image exclude each other",
+			       path);
 	json_path_key(where, sizeof(where), path, "ports");
 	/* last: nothing fails once the ports are allocated */
 	if (agent_net_ports_parse(cJSON_GetObjectItemCaseSensitive(obj, "ports"),

@@ -22,12 +22,22 @@ enum agent_want {
 	AGENT_WANT_DELETED,
 };
 
+struct agent_seed;
+
 struct agent_vm_spec {
 	char vm_id[37];                  /* lowercase UUID */
 	char name[NAME_MAX_LEN + 1];
 	char tenant[NAME_MAX_LEN + 1];
 	char group[NAME_MAX_LEN + 1];    /* "" when none */
 	char base_image[NAME_MAX_LEN + 1]; /* "" when none */
+	/* a catalogue image (the disk is an overlay of the cached base,
+	 * agent_image.h): its digest ("" when none), format, bytes */
+	char image_sha256[65];
+	char image_format[8];
+	int64_t image_size;
+	/* its NoCloud seed (agent_seed.h), owned by the desired state the
+	 * spec came from; NULL when none */
+	const struct agent_seed *seed;
 	int vcpus;
 	int64_t mem_mib;
 	int64_t disk_gib;

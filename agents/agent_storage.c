@@ -11,7 +11,8 @@
 
 bool agent_storage_marked(const char *file, char vm_id[37])
 {
-	static const char *const suffixes[] = { ".qcow2", ".console.log" };
+	static const char *const suffixes[] = { ".qcow2", ".console.log",
+						".seed.iso" };
 
 	/* the lower-case form the agent writes, nothing else */
 	if (!uuid_prefix(file, true))

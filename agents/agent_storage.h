@@ -1,12 +1,13 @@
 /*
  * agent_storage.h - the VMs' files that must not outlive their VM on
- * this node: the disk and console log of a VM whose migration away has
+ * this node: the disk, seed and console log of a VM whose migration away has
  * completed (the migration journal says so), and orphaned fincloud files
  * in storage_dir that no VM of this node stands behind, removed after a
  * grace period (docs/agent.md "Storage clean-up").
  *
  * fincloud's marker: a file of the agent's own storage_dir (the directory
- * of its libvirt pool) named "<uuid>.qcow2" or "<uuid>.console.log", the
+ * of its libvirt pool) named "<uuid>.qcow2", "<uuid>.seed.iso" or
+ * "<uuid>.console.log", the
  * uuid in the lowercase 8-4-4-4-12 form the agent writes. A file without
  * it is never touched.
  *

@@ -29,10 +29,7 @@ struct agent_tasks {
 /* One migration's job, owned by its thread. */
 struct migration {
 	struct agent_tasks *t;
-	char task_id[37];
-	char vm_id[37];
-	char target_node[NAME_MAX_LEN + 1];
-	char target_uri[1024];
+	struct agent_task task; /* a copy of the controller's task */
 };
 
 struct agent_tasks *agent_tasks_new(const struct agent_task_ops *ops,
@@ -154,9 +151,9 @@ static int journal_begin(struct agent_tasks *t, const struct migration *m)
 	t->journal = e;
 	e = &e[t->njournal++];
 	memset(e, 0, sizeof(*e));
-	str_copy(e->task_id, sizeof(e->task_id), m->task_id);
-	str_copy(e->vm_id, sizeof(e->vm_id), m->vm_id);
-	str_copy(e->target_node, sizeof(e->target_node), m->target_node);
+	str_copy(e->task_id, sizeof(e->task_id), m->task.task_id);
+	str_copy(e->vm_id, sizeof(e->vm_id), m->task.vm_id);
+	str_copy(e->target_node, sizeof(e->target_node), m->task.target_node);
 	e->started_ms = time_wall_ms();
 	e->state = AGENT_JOURNAL_RUNNING;
 	if (journal_write(t) < 0) {
@@ -195,13 +192,13 @@ static void *migration_main(void *arg)
 	rc = journal_begin(t, m);
 	pthread_mutex_unlock(&t->lock);
 	if (rc == 0)
-		rc = t->ops->migrate(t->ctx, m->vm_id, m->target_uri);
+		rc = t->ops->migrate(t->ctx, &m->task);
 	if (rc < 0)
-		log_warn("task %s: %s", m->task_id, err_msg());
+		log_warn("task %s: %s", m->task.task_id, err_msg());
 	pthread_mutex_lock(&t->lock);
-	journal_end(t, m->task_id, rc == 0);
+	journal_end(t, m->task.task_id, rc == 0);
 	pthread_mutex_unlock(&t->lock);
-	task_finish(t, m->task_id, rc == 0, rc == 0 ? NULL : err_msg());
+	task_finish(t, m->task.task_id, rc == 0, rc == 0 ? NULL : err_msg());
 	pthread_mutex_lock(&t->lock);
 	t->migrations--;
 	pthread_mutex_unlock(&t->lock);
@@ -254,10 +251,7 @@ static void task_start(struct agent_tasks *t, const struct agent_task *spec)
 		return;
 	}
 	m->t = t;
-	str_copy(m->task_id, sizeof(m->task_id), spec->task_id);
-	str_copy(m->vm_id, sizeof(m->vm_id), spec->vm_id);
-	str_copy(m->target_node, sizeof(m->target_node), spec->target_node);
-	str_copy(m->target_uri, sizeof(m->target_uri), spec->target_uri);
+	m->task = *spec;
 	pthread_mutex_lock(&t->lock);
 	t->migrations++;
 	t->threads++;

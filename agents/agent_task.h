@@ -32,11 +32,13 @@
 
 /* What a task does; ctx is the one given to agent_tasks_new(). */
 struct agent_task_ops {
-	/* Live-migrate the VM vm_id (UUID string) to target_uri (a libvirt
-	 * URI). Blocks until the migration ended, on the task's own
+	/* Live-migrate the VM task->vm_id (UUID string) to
+	 * task->target_uri (a libvirt URI) as task says (its time limit,
+	 * post-copy). Blocks until the migration ended, on the task's own
 	 * thread; 0, or -1 with err_set() (that thread's err_msg() becomes
-	 * the task's error). */
-	int (*migrate)(void *ctx, const char *vm_id, const char *target_uri);
+	 * the task's error). task is the thread's copy, valid during the
+	 * call. */
+	int (*migrate)(void *ctx, const struct agent_task *task);
 	/* Reboot the VM vm_id; on the thread of agent_tasks_sync(). 0, or
 	 * -1 with err_set(). */
 	int (*reboot)(void *ctx, const char *vm_id);

@@ -13,6 +13,8 @@
 #include <libvirt/virterror.h>
 
 #include "agents/agent_domxml.h"
+#include "agents/agent_hvtype.h"
+#include "agents/agent_seed.h"
 #include "agents/agent_virt_priv.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -146,6 +148,44 @@ const char *agent_virt_type(const struct agent_virt *v)
 	return v->virt_type;
 }
 
+const char *agent_virt_type_reason(const struct agent_virt *v)
+{
+	return v->virt_type_reason;
+}
+
+int agent_virt_set_virt_type(struct agent_virt *v, const char *setting)
+{
+	if (agent_hvtype_setting_check(setting) < 0)
+		return -1;
+	str_copy(v->virt_setting, sizeof(v->virt_setting), setting);
+	return 0;
+}
+
+/* Decide the domain type of guests (agent_hvtype.h) for this
+ * connection; logged when it changes, with why. */
+static void virt_type_decide(struct agent_virt *v)
+{
+	struct agent_hvtype_facts f;
+	struct agent_hvtype_verdict hv;
+
+	if (v->test_driver) {
+		str_copy(hv.type, sizeof(hv.type), "test");
+		str_copy(hv.reason, sizeof(hv.reason), "libvirt test driver");
+	} else {
+		agent_hvtype_facts("/", &f);
+		/* the setting was checked when it was set */
+		agent_hvtype_judge(&f, v->virt_setting[0] ? v->virt_setting
+							  : "auto",
+				   &hv);
+	}
+	if (strcmp(hv.type, v->virt_type) != 0 ||
+	    strcmp(hv.reason, v->virt_type_reason) != 0)
+		log_info("libvirt '%s': guests run as domain type '%s': %s",
+			 v->uri, hv.type, hv.reason);
+	str_copy(v->virt_type, sizeof(v->virt_type), hv.type);
+	str_copy(v->virt_type_reason, sizeof(v->virt_type_reason), hv.reason);
+}
+
 static void close_cb(virConnectPtr conn, int reason, void *opaque)
 {
 	struct agent_virt *v = opaque;
@@ -266,11 +306,7 @@ int agent_virt_connect(struct agent_virt *v)
 	pthread_mutex_unlock(&v->conn_lock);
 	type = virConnectGetType(v->conn);
 	v->test_driver = type && strcasecmp(type, "TEST") == 0;
-	if (v->test_driver)
-		str_copy(v->virt_type, sizeof(v->virt_type), "test");
-	else
-		str_copy(v->virt_type, sizeof(v->virt_type),
-			 access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu");
+	virt_type_decide(v);
 	/* Keepalive makes a dead libvirtd visible within ~20 s even when
 	 * the agent is idle; local drivers (test) do not support it. */
 	virConnectSetKeepAlive(v->conn, 5, 3);
@@ -405,6 +441,8 @@ int agent_virt_inventory(struct agent_virt *v, struct agent_inventory *inv)
 	}
 	str_copy(inv->cpu_model, sizeof(inv->cpu_model), v->cpu_model);
 	str_copy(inv->virt_type, sizeof(inv->virt_type), v->virt_type);
+	str_copy(inv->virt_type_reason, sizeof(inv->virt_type_reason),
+		 v->virt_type_reason);
 	str_copy(inv->machine_id, sizeof(inv->machine_id), v->machine_id);
 	if (virConnectGetLibVersion(v->conn, &ver) == 0)
 		snprintf(inv->libvirt_version, sizeof(inv->libvirt_version),
@@ -627,11 +665,27 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid)
 }
 
 
+int agent_virt_prepare(struct agent_virt *v, const struct agent_vm_spec *spec)
+{
+	char disk[PATH_MAX], seed[PATH_MAX];
+
+	if (v->test_driver)
+		return 0; /* it makes no disks */
+	if (agent_virt_disk_path(v, spec->vm_id, disk, sizeof(disk)) < 0 ||
+	    agent_virt_seed_path(v, spec->vm_id, seed, sizeof(seed)) < 0 ||
+	    agent_virt_disk_create(v, spec, disk) < 0)
+		return -1;
+	if (spec->seed && access(seed, F_OK) != 0 &&
+	    agent_seed_write(spec->seed, seed) < 0)
+		return -1;
+	return 0;
+}
+
 int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		      bool start)
 {
-	struct agent_domxml_params p;
-	char disk[PATH_MAX], console[PATH_MAX];
+	struct agent_domxml_params p = {0};
+	char disk[PATH_MAX], console[PATH_MAX], seed[PATH_MAX];
 	virDomainPtr dom;
 	char *xml = NULL;
 	bool missing;
@@ -648,6 +702,10 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 		p.virt_type = v->virt_type;
 		p.disk_path = disk;
 		p.console_log = console;
+		if (spec->seed &&
+		    agent_virt_seed_path(v, spec->vm_id, seed, sizeof(seed)) < 0)
+			return -1;
+		p.seed_iso = spec->seed ? seed : NULL;
 		if (agent_domxml_build(spec, &p, &xml) < 0)
 			return -1;
 		/* Never hand libvirt a definition that fails its schema. */
@@ -656,6 +714,9 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 			goto out;
 		}
 		if (!v->test_driver && agent_virt_disk_create(v, spec, disk) < 0)
+			goto out;
+		if (!v->test_driver && spec->seed &&
+		    agent_seed_write(spec->seed, seed) < 0)
 			goto out;
 		/* No VIR_DOMAIN_DEFINE_VALIDATE: the XML passed the same
 		 * domain.rng above, and libvirtd would parse that schema

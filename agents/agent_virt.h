@@ -31,6 +31,7 @@ struct agent_inventory {
 	int64_t disk_free_gib;
 	char cpu_model[128];
 	char virt_type[8];      /* "kvm", "qemu" or "test" */
+	char virt_type_reason[256]; /* why (agent_hvtype.h) */
 	char libvirt_version[32];
 	/* Not part of the inventory object: sent alone at registration
 	 * (agent_client_register()). libvirt's host UUID (capabilities
@@ -73,6 +74,12 @@ void agent_virt_free(struct agent_virt *v);
 void agent_virt_set_event_cb(struct agent_virt *v, agent_virt_event_fn fn,
 			     void *opaque);
 
+/* The agent's virt_type setting ("auto", "kvm" or "qemu", copied; the
+ * default is "auto"), applied at the next connect: the hypervisor type
+ * is decided there (agent_hvtype.h) and logged when it changes. -1 with
+ * err_set() for another setting. */
+int agent_virt_set_virt_type(struct agent_virt *v, const char *setting);
+
 /* Open the connection (when not open), register the event and close
  * callbacks and make sure storage_dir and its storage pool exist. -1 with
  * the reason. */
@@ -90,6 +97,8 @@ bool agent_virt_alive(struct agent_virt *v);
 void agent_virt_disconnect(struct agent_virt *v);
 /* "kvm", "qemu" or "test", valid after a successful connect. */
 const char *agent_virt_type(const struct agent_virt *v);
+/* Why agent_virt_type() is what it is (a sentence for operators). */
+const char *agent_virt_type_reason(const struct agent_virt *v);
 
 int agent_virt_inventory(struct agent_virt *v, struct agent_inventory *inv);
 
@@ -104,6 +113,43 @@ int agent_virt_managed(struct agent_virt *v, const char *uuid);
 /* Paths the agent uses for a VM (into buf). */
 int agent_virt_disk_path(const struct agent_virt *v, const char *vm_id,
 			 char *buf, size_t size);
+
+/* For a VM migrating here (spec, with an image already in the cache):
+ * its disk (the overlay the source's storage migration fills) and its
+ * seed, at the paths the source uses; nothing is defined. What is there
+ * already is kept. -1 with an error naming the VM. */
+int agent_virt_prepare(struct agent_virt *v, const struct agent_vm_spec *spec);
+
+/* The console log path of vm_id into buf (size bytes): the serial
+ * output libvirt's virtlogd appends to. -1 with an error when
+ * storage_dir makes it too long. */
+int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
+			    char *buf, size_t size);
+
+/* A VM's serial console held open through libvirt (virDomainOpenConsole
+ * on a non-blocking virStream whose events wake a pipe), for one
+ * thread: agent_virt_console.c. */
+struct agent_virt_console;
+
+/* Open the serial console of the running fincloud domain uuid; force
+ * takes it from another holder (whose stream then ends). *out is freed
+ * with agent_virt_console_close(). -1 with an error naming the VM. */
+int agent_virt_console_open(struct agent_virt *v, const char *uuid,
+			    bool force, struct agent_virt_console **out);
+/* A descriptor that polls readable (POLLIN) when the console has bytes,
+ * ended or failed: then call agent_virt_console_recv() until -2. */
+int agent_virt_console_fd(const struct agent_virt_console *c);
+/* Up to len bytes the guest wrote: the count, 0 when the console ended
+ * (the guest stopped, another session took it), -1 with an error, -2
+ * when nothing is there now. */
+ssize_t agent_virt_console_recv(struct agent_virt_console *c, char *buf,
+				size_t len);
+/* Send len bytes to the guest's serial port (waiting while libvirt
+ * takes no more). 0, or -1 with an error. */
+int agent_virt_console_send(struct agent_virt_console *c, const char *buf,
+			    size_t len);
+/* Close the console; NULL is fine. */
+void agent_virt_console_close(struct agent_virt_console *c);
 
 /* Create the disk, define the domain (after RelaxNG validation) and, when
  * start, start it. A disk or definition already there is reused. */
@@ -133,10 +179,42 @@ void agent_virt_strv_free(char **v);
 /* Remove file (a bare name of storage_dir, as agent_virt_storage_files()
  * gives it) through the pool when the pool knows it; 0 when gone. */
 int agent_virt_storage_remove(struct agent_virt *v, const char *file);
+/* How one live migration runs: the agent's settings with the
+ * controller's task applied over them. */
+struct agent_migrate_opts {
+	int max_seconds;     /* abort the job (the guest stays here) when it
+				runs longer; 0: no limit */
+	bool auto_converge;  /* throttle the guest's vCPUs while its memory
+				changes faster than it is sent */
+	bool postcopy;       /* switch to post-copy after the first
+				pre-copy pass (docs/agent.md: its risk) */
+};
+
+/* What agent_virt_migrate() asks libvirt for, computed without libvirt
+ * so that it can be tested. */
+struct agent_migrate_plan {
+	unsigned int flags;  /* VIR_MIGRATE_* for virDomainMigrateToURI3 */
+	char data_uri[512];  /* VIR_MIGRATE_PARAM_URI, "tcp://HOST" from the
+				target URI's host; "" when it has none */
+};
+
+/* Plan the migration of a domain whose disk is backed by a base image
+ * (disk_backed: only its top layer is copied) or not (all of it) to
+ * target_uri (a libvirt URI) with opts o into *p (zeroed first). -1 with
+ * err_set() when target_uri is not a URI or its host is too long. */
+int agent_virt_migrate_plan(const struct agent_migrate_opts *o,
+			    const char *target_uri, bool disk_backed,
+			    struct agent_migrate_plan *p);
+
 /* Live-migrate peer to peer to target_uri, persistent there, undefined
- * here, copying local disks (only the top layer when backed). */
+ * here, copying local disks (only the top layer when backed), as o says:
+ * a job still running after o->max_seconds is aborted (-1: the guest
+ * keeps running here); with o->postcopy, once the first pre-copy pass
+ * is done the migration switches to post-copy and is no longer aborted
+ * (a failure then loses the guest). Blocks until it ends. */
 int agent_virt_migrate(struct agent_virt *v, const char *uuid,
-		       const char *target_uri);
+		       const char *target_uri,
+		       const struct agent_migrate_opts *o);
 
 /* ------------------------------------------------ agent_virt_net.c */
 

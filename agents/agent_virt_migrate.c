@@ -3,9 +3,16 @@
  * agent_virt (agent_virt.h, agent_virt_priv.h) that the agent's task
  * threads call: peer to peer, persistent on the target, undefined here,
  * the local disk copied (only its top layer when it is backed by a base
- * image). It blocks for the whole migration; it takes no lock of its own
- * (it works on its own reference to the connection).
+ * image), auto-converge unless turned off. It blocks for the whole
+ * migration; it takes no lock of its own (it works on its own reference
+ * to the connection). Beside it a watcher thread follows the job: it
+ * aborts the job at the time limit (virDomainAbortJob: the guest keeps
+ * running here) and, when post-copy is allowed, switches to post-copy
+ * once the first pre-copy pass is done, as `virsh migrate
+ * --postcopy-after-precopy --timeout` does.
  */
+#include <pthread.h>
+
 #include <libvirt/virterror.h>
 #include <libxml/uri.h>
 
@@ -14,19 +21,152 @@
 #include "common/log.h"
 #include "common/util.h"
 
-int agent_virt_migrate(struct agent_virt *v, const char *uuid,
-		       const char *target_uri)
+/* How often the watcher looks at the job. */
+#define WATCH_PERIOD_NS (250 * 1000000ULL)
+
+int agent_virt_migrate_plan(const struct agent_migrate_opts *o,
+			    const char *target_uri, bool disk_backed,
+			    struct agent_migrate_plan *p)
 {
-	virTypedParameterPtr params = NULL;
-	int nparams = 0, maxparams = 0;
-	char disk[PATH_MAX], data_uri[512];
-	unsigned int flags;
-	xmlURIPtr u = NULL;
-	bool missing;
-	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
-	char name[256];
+	xmlURIPtr u;
 	int ret = -1;
 
+	memset(p, 0, sizeof(*p));
+	p->flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
+		   VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+	/* Storage is local to each node: copy the disk, only its top layer
+	 * when it is backed by a base image every node has. */
+	p->flags |= disk_backed ? VIR_MIGRATE_NON_SHARED_INC
+				: VIR_MIGRATE_NON_SHARED_DISK;
+	if (o->auto_converge)
+		p->flags |= VIR_MIGRATE_AUTO_CONVERGE;
+	if (o->postcopy)
+		p->flags |= VIR_MIGRATE_POSTCOPY;
+	/* A target reached over qemu+tls gets the guest's memory and disk
+	 * over TLS too (QEMU's migrate_tls_x509_cert_dir on both nodes):
+	 * without a certificate of the CA the target cannot receive it. */
+	if (strstr(target_uri, "+tls://"))
+		p->flags |= VIR_MIGRATE_TLS;
+	/* Migration data goes straight to the target's address, not to
+	 * whatever its host name resolves to. */
+	u = xmlParseURI(target_uri);
+	if (u == NULL || u->scheme == NULL) {
+		err_set("migration target '%s' is not a URI", target_uri);
+		goto out;
+	}
+	/* An IPv6 address needs its brackets; libxml2 keeps them in
+	 * server or not depending on its version. */
+	if (u->server && u->server[0] &&
+	    snprintf(p->data_uri, sizeof(p->data_uri),
+		     strchr(u->server, ':') && u->server[0] != '['
+			     ? "tcp://[%s]"
+			     : "tcp://%s",
+		     u->server) >= (int)sizeof(p->data_uri)) {
+		err_set("migration target '%s': host name too long",
+			target_uri);
+		goto out;
+	}
+	ret = 0;
+out:
+	xmlFreeURI(u);
+	return ret;
+}
+
+struct watch {
+	virDomainPtr dom;       /* the watcher's own reference */
+	const char *name;
+	uint64_t deadline_ns;   /* time_mono_ns(); 0: no limit */
+	bool postcopy;          /* switch after the first pass */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;    /* signalled when done is set */
+	bool done;              /* the migration call returned */
+	bool aborted;           /* the watcher aborted the job */
+	bool in_postcopy;       /* the watcher switched to post-copy */
+};
+
+/* The pre-copy pass the job is in (1 during the first), 0 when libvirt
+ * does not say. */
+static unsigned long long job_iteration(virDomainPtr dom)
+{
+	virTypedParameterPtr params = NULL;
+	unsigned long long it = 0;
+	int nparams = 0, type;
+
+	if (virDomainGetJobStats(dom, &type, &params, &nparams, 0) == 0) {
+		if (virTypedParamsGetULLong(params, nparams,
+					    VIR_DOMAIN_JOB_MEMORY_ITERATION,
+					    &it) != 1)
+			it = 0;
+		virTypedParamsFree(params, nparams);
+	}
+	virResetLastError();
+	return it;
+}
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+	bool switched = false;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->done) {
+		cond_wait_mono(&w->cond, &w->lock,
+			       time_mono_ns() + WATCH_PERIOD_NS);
+		if (w->done)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		/* libvirt is called without the lock: the migration call
+		 * must be able to return and set done meanwhile. */
+		if (w->postcopy && !switched && job_iteration(w->dom) >= 2) {
+			if (virDomainMigrateStartPostCopy(w->dom, 0) == 0) {
+				switched = true;
+				log_info("vm '%s': first pre-copy pass done, "
+					 "switched to post-copy",
+					 w->name);
+			} else {
+				log_warn("vm '%s': cannot switch to "
+					 "post-copy: %s",
+					 w->name, agent_virt_msg());
+			}
+		}
+		if (!switched && w->deadline_ns &&
+		    time_mono_ns() >= w->deadline_ns) {
+			/* A job past its limit is aborted: the guest keeps
+			 * running here. Not once in post-copy, where the
+			 * target already runs the guest. */
+			if (virDomainAbortJob(w->dom) < 0)
+				log_warn("vm '%s': cannot abort the "
+					 "migration: %s",
+					 w->name, agent_virt_msg());
+			pthread_mutex_lock(&w->lock);
+			w->aborted = true;
+			break;
+		}
+		pthread_mutex_lock(&w->lock);
+		w->in_postcopy = switched;
+	}
+	w->in_postcopy = switched;
+	pthread_mutex_unlock(&w->lock);
+	virResetLastError();
+	return NULL;
+}
+
+int agent_virt_migrate(struct agent_virt *v, const char *uuid,
+		       const char *target_uri,
+		       const struct agent_migrate_opts *o)
+{
+	virTypedParameterPtr params = NULL;
+	int nparams = 0, maxparams = 0, rc;
+	struct agent_migrate_plan plan;
+	struct watch w;
+	pthread_t th;
+	bool watching = false, missing;
+	char disk[PATH_MAX], name[256];
+	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
+	uint64_t t0 = time_mono_ns();
+	int ret = -1;
+
+	memset(&w, 0, sizeof(w));
 	if (dom == NULL)
 		return -1;
 	str_copy(name, sizeof(name), virDomainGetName(dom));
@@ -36,50 +176,80 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 			name, uuid);
 		goto out;
 	}
-	flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
-		VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
-	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0)
+	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0 ||
+	    agent_virt_migrate_plan(o, target_uri,
+				    agent_virt_disk_backed(disk), &plan) < 0)
 		goto out;
-	/* Storage is local to each node: copy the disk, only its top layer
-	 * when it is backed by a base image every node has. */
-	flags |= agent_virt_disk_backed(disk) ? VIR_MIGRATE_NON_SHARED_INC
-				    : VIR_MIGRATE_NON_SHARED_DISK;
-	/* Migration data goes straight to the target's address, not to
-	 * whatever its host name resolves to. */
-	u = xmlParseURI(target_uri);
-	if (u == NULL) {
-		err_set("migration target '%s' is not a URI", target_uri);
+	if (plan.data_uri[0] &&
+	    virTypedParamsAddString(&params, &nparams, &maxparams,
+				    VIR_MIGRATE_PARAM_URI,
+				    plan.data_uri) < 0) {
+		err_set("out of memory");
 		goto out;
 	}
-	if (u->server && u->server[0]) {
-		if (snprintf(data_uri, sizeof(data_uri),
-			     strchr(u->server, ':') ? "tcp://[%s]" : "tcp://%s",
-			     u->server) >= (int)sizeof(data_uri)) {
-			err_set("migration target '%s': host name too long",
-				target_uri);
+	w.dom = dom;
+	w.name = name;
+	w.postcopy = o->postcopy;
+	w.deadline_ns = o->max_seconds > 0
+				? t0 + (uint64_t)o->max_seconds * 1000000000ULL
+				: 0;
+	pthread_mutex_init(&w.lock, NULL);
+	cond_init_mono(&w.cond);
+	if (w.postcopy || w.deadline_ns) {
+		if (pthread_create(&th, NULL, watch_main, &w) != 0) {
+			err_set("vm '%s' (%s): cannot start the migration's "
+				"watcher thread",
+				name, uuid);
 			goto out;
 		}
-		if (virTypedParamsAddString(&params, &nparams, &maxparams,
-					    VIR_MIGRATE_PARAM_URI,
-					    data_uri) < 0) {
-			err_set("out of memory");
-			goto out;
-		}
+		watching = true;
 	}
-	log_info("vm '%s' (%s): migrating live to '%s'", name,
-		 uuid, target_uri);
-	if (virDomainMigrateToURI3(dom, target_uri, params, (unsigned)nparams,
-				   flags) < 0) {
-		err_set("vm '%s' (%s): migration to '%s' failed: %s",
-			name, uuid, target_uri, agent_virt_msg());
+	log_info("vm '%s' (%s): migrating live to '%s' (%s%s%s, time "
+		 "limit %s%d s)",
+		 name, uuid, target_uri,
+		 plan.flags & VIR_MIGRATE_TLS ? "over TLS, " : "",
+		 o->auto_converge ? "auto-converge" : "plain pre-copy",
+		 o->postcopy ? ", post-copy after the first pass" : "",
+		 o->max_seconds ? "" : "none: ", o->max_seconds);
+	rc = virDomainMigrateToURI3(dom, target_uri, params, (unsigned)nparams,
+				    plan.flags);
+	if (rc < 0)
+		err_set("%s", agent_virt_msg());
+	if (watching) {
+		pthread_mutex_lock(&w.lock);
+		w.done = true;
+		pthread_cond_broadcast(&w.cond);
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(th, NULL);
+	}
+	if (rc < 0) {
+		if (w.aborted)
+			err_set("vm '%s' (%s): migration to '%s' aborted at its "
+				"time limit of %d s; the guest keeps running "
+				"here (raise migration_max_seconds, or allow "
+				"post-copy for a guest that rewrites its memory "
+				"faster than the link carries it)",
+				name, uuid, target_uri, o->max_seconds);
+		else if (w.in_postcopy)
+			err_prefix("vm '%s' (%s): migration to '%s' failed in "
+				   "post-copy, the guest is lost on both nodes",
+				   name, uuid, target_uri);
+		else
+			err_prefix("vm '%s' (%s): migration to '%s' failed",
+				   name, uuid, target_uri);
 		goto out;
 	}
-	log_info("vm %s: migrated to '%s'", uuid, target_uri);
+	log_info("vm %s: migrated to '%s' in %.1f s%s", uuid, target_uri,
+		 (double)(time_mono_ns() - t0) / 1e9,
+		 w.in_postcopy ? " (post-copy)" : "");
 	ret = 0;
 out:
+	if (w.dom) {
+		pthread_mutex_destroy(&w.lock);
+		pthread_cond_destroy(&w.cond);
+	}
 	virResetLastError();
 	virTypedParamsFree(params, nparams);
-	xmlFreeURI(u);
 	if (dom)
 		virDomainFree(dom);
 	return ret;

@@ -36,6 +36,8 @@ struct agent_virt {
 	atomic_bool dead;
 	bool test_driver;
 	char virt_type[8];
+	char virt_setting[8];   /* the agent's virt_type: auto, kvm, qemu */
+	char virt_type_reason[256];
 	char cpu_model[128];
 	char machine_id[64];    /* see struct agent_inventory */
 	char *pool_name;      /* the pool over storage_dir, any length */
@@ -61,10 +63,11 @@ const char *agent_virt_msg(void);
 virDomainPtr agent_virt_lookup_managed(struct agent_virt *v, const char *uuid,
 				       bool *missing);
 
-/* The console log path of vm_id into buf (size bytes); -1 with an error
- * when storage_dir makes it too long. */
-int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
-			    char *buf, size_t size);
+
+/* The NoCloud seed ISO path of vm_id (storage_dir/<vm_id>.seed.iso)
+ * into buf; -1 with an error when storage_dir makes it too long. */
+int agent_virt_seed_path(const struct agent_virt *v, const char *vm_id,
+			 char *buf, size_t size);
 
 /* Make sure storage_dir exists and the dir pool over it exists, is
  * active and autostarts (the test driver has no pools: the directory
@@ -73,8 +76,9 @@ int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
 int agent_virt_pool_ensure(struct agent_virt *v);
 
 /* Create the VM's disk file at disk (a path from agent_virt_disk_path())
- * as a volume of the pool: spec->disk_gib GiB of qcow2, over
- * spec->base_image from image_dir when it names one. A file already
+ * as a volume of the pool: spec->disk_gib GiB of qcow2, over the cached
+ * catalogue image image_dir/sha256/<spec->image_sha256> (in its format)
+ * or spec->base_image from image_dir when it names one. A file already
  * there is reused. -1 with an error naming the VM. */
 int agent_virt_disk_create(struct agent_virt *v,
 			   const struct agent_vm_spec *spec, const char *disk);
@@ -89,7 +93,7 @@ bool agent_virt_disk_backed(const char *path);
  * (virStorageVolWipe); a disk that cannot be wiped is not removed (-1). */
 int agent_virt_disk_remove(struct agent_virt *v, const char *path, bool wipe);
 
-/* Remove the VM uuid's disk (wiped first when wipe) and console log from
+/* Remove the VM uuid's disk (wiped first when wipe), seed and console log from
  * storage_dir; 0 when they are already gone, -1 with an error. It does
  * not look at the domain: the caller knows it is gone. */
 int agent_virt_files_remove(struct agent_virt *v, const char *uuid,

@@ -35,6 +35,13 @@ int agent_virt_disk_path(const struct agent_virt *v, const char *vm_id,
 }
 
 /* See agent_virt_priv.h. */
+int agent_virt_seed_path(const struct agent_virt *v, const char *vm_id,
+			 char *buf, size_t size)
+{
+	return vm_file_path(v, vm_id, "seed.iso", buf, size);
+}
+
+/* See agent_virt_priv.h. */
 int agent_virt_console_path(const struct agent_virt *v, const char *vm_id,
 			    char *buf, size_t size)
 {
@@ -232,7 +239,8 @@ bool agent_virt_disk_backed(const char *path)
 	return false;
 }
 
-static char *volume_xml(const char *name, int64_t gib, const char *backing)
+static char *volume_xml(const char *name, int64_t gib, const char *backing,
+			const char *backing_format)
 {
 	xmlNodePtr root = xml_root("volume"), n, target, perms, bs;
 	char num[32];
@@ -263,7 +271,9 @@ static char *volume_xml(const char *name, int64_t gib, const char *backing)
 		n = xml_child(bs, "format", NULL);
 		if (n == NULL)
 			goto out;
-		xmlSetProp(n, BAD_CAST "type", BAD_CAST image_format(backing));
+		xmlSetProp(n, BAD_CAST "type",
+			   BAD_CAST(backing_format ? backing_format
+						   : image_format(backing)));
 	}
 	ok = true;
 out:
@@ -282,7 +292,18 @@ int agent_virt_disk_create(struct agent_virt *v,
 
 	if (access(disk, F_OK) == 0)
 		return 0; /* left by an earlier attempt: reuse it */
-	if (spec->base_image[0]) {
+	if (spec->image_sha256[0]) {
+		/* the catalogue image, fetched and checked by the loop
+		 * (agent_image.h) before it asked for this disk */
+		if (snprintf(backing, sizeof(backing), "%s/sha256/%s",
+			     v->image_dir, spec->image_sha256) >=
+		    (int)sizeof(backing))
+			return err_set("image_dir '%s' is too long",
+				       v->image_dir);
+		if (access(backing, R_OK) != 0)
+			return err_set("vm '%s': image %s is not in the image "
+				       "cache", spec->name, spec->image_sha256);
+	} else if (spec->base_image[0]) {
 		if (snprintf(backing, sizeof(backing), "%s/%s", v->image_dir,
 			     spec->base_image) >= (int)sizeof(backing))
 			return err_set("image_dir '%s' is too long",
@@ -295,7 +316,9 @@ int agent_virt_disk_create(struct agent_virt *v,
 	}
 	snprintf(volname, sizeof(volname), "%s.qcow2", spec->vm_id);
 	xml = volume_xml(volname, spec->disk_gib,
-			 spec->base_image[0] ? backing : NULL);
+			 spec->base_image[0] || spec->image_sha256[0] ? backing
+								     : NULL,
+			 spec->image_sha256[0] ? spec->image_format : NULL);
 	if (xml == NULL)
 		goto out;
 	pool = virStoragePoolLookupByName(v->conn, v->pool_name);
@@ -375,12 +398,16 @@ int agent_virt_disk_remove(struct agent_virt *v, const char *path, bool wipe)
 int agent_virt_files_remove(struct agent_virt *v, const char *uuid,
 			    bool wipe)
 {
-	char disk[PATH_MAX], console[PATH_MAX];
+	char disk[PATH_MAX], console[PATH_MAX], seed[PATH_MAX];
 
 	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0 ||
-	    agent_virt_console_path(v, uuid, console, sizeof(console)) < 0)
+	    agent_virt_console_path(v, uuid, console, sizeof(console)) < 0 ||
+	    agent_virt_seed_path(v, uuid, seed, sizeof(seed)) < 0)
 		return -1;
 	if (agent_virt_disk_remove(v, disk, wipe) < 0)
+		return -1;
+	/* the seed holds the VM's user-data: it goes with the disk */
+	if (agent_virt_disk_remove(v, seed, false) < 0)
 		return -1;
 	if (unlink(console) < 0 && errno != ENOENT)
 		return err_set_errno(errno, "cannot remove console log '%s'",

@@ -73,7 +73,9 @@ static void usage(FILE *f)
 		"Config keys: controller_url node_name pool libvirt_uri migration_uri\n"
 		"storage_dir image_dir credential_file join_token_file\n"
 		"heartbeat_interval manifest_dir health_listen log_level\n"
-		"orphan_grace min_free_disk_mib\n",
+		"orphan_grace min_free_disk_mib virt_type migration_max_seconds\n"
+		"migration_auto_converge image_cache_max ca_file cert_file\n"
+		"key_file insecure\n",
 		AGENT_CONFIG_DEFAULT_PATH);
 }
 
@@ -218,6 +220,10 @@ int main(int argc, char **argv)
 	}
 	virt = agent_virt_new(acfg->libvirt_uri, acfg->storage_dir,
 			      acfg->image_dir);
+	if (virt && agent_virt_set_virt_type(virt, acfg->virt_type) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
 	loop = virt ? agent_loop_new(acfg, virt, &opts) : NULL;
 	if (loop == NULL) {
 		log_error("%s", err_msg());

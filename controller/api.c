@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/json.h"
@@ -8,6 +9,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/place.h"
 #include "controller/store.h"
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
@@ -92,6 +94,16 @@ const struct route api_routes[] = {
 	 true, "secgroup.rule.add"},
 	{"DELETE", "/v1/secgroups/{name}/rules/{id}", h_secgroup_rule_delete,
 	 R_OPS_T, true, "secgroup.rule.delete"},
+	{"GET", "/v1/images", h_image_list, R_READ_T, false, "image.list"},
+	{"POST", "/v1/images", h_image_create, R_OPS_T, true, "image.create",
+	 ROUTE_UPLOAD},
+	{"GET", "/v1/images/{id}", h_image_get, R_READ_T, false, "image.get"},
+	{"DELETE", "/v1/images/{id}", h_image_delete, R_OPS_T, true,
+	 "image.delete"},
+	{"GET", "/v1/vms/{id}/console", h_vm_console, R_OPS_T, true,
+	 "vm.console"},
+	{"GET", "/v1/vms/{id}/console-log", h_vm_console_log, R_OPS_T, true,
+	 "vm.console_log"},
 	{"GET", "/v1/tasks", h_task_list, R_READ_T, false, "task.list"},
 	{"GET", "/v1/tasks/{id}", h_task_get, R_READ_T, false, "task.get"},
 	{"GET", "/v1/audit", h_audit_list, R_READ, false, "audit.list"},
@@ -111,6 +123,10 @@ const struct route api_routes[] = {
 	 false, "agent.heartbeat"},
 	{"POST", "/v1/agents/{node}/events", h_agent_events, ROLE_AGENT, false,
 	 "agent.events"},
+	{"GET", "/v1/agents/{node}/images/{sha256}", h_agent_image, ROLE_AGENT,
+	 false, "agent.image"},
+	{"GET", "/v1/agents/{node}/consoles/{session}", h_agent_console,
+	 ROLE_AGENT, false, "agent.console"},
 };
 const size_t api_nroutes = FC_ARRAY_LEN(api_routes);
 
@@ -375,6 +391,19 @@ int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what)
 	return api_step(c, s, what, true);
 }
 
+int api_may_leave(struct api_ctx *c, const char *host, const char *what)
+{
+	char why[1024];
+	int rc = place_leave_check(c->ctrl->st, host, why, sizeof(why));
+
+	if (rc < 0)
+		api_err_internal(c, "reading the host's health");
+	else if (rc > 0)
+		api_err(c, 409, "host_degraded", NULL, "cannot %s: %s", what,
+			why);
+	return rc == 0 ? 0 : -1;
+}
+
 int api_begin(struct api_ctx *c)
 {
 	/* NORMAL here; api_handle() syncs the WAL before answering */
@@ -509,14 +538,16 @@ failed:
 	return -1;
 }
 
-static void api_audit_request(struct api_ctx *c)
+/* Audit the answer of a mutating request to route r (a parked one when
+ * its wait is over). */
+static void api_audit_request(struct api_ctx *c, const struct route *r)
 {
 	char actor[128], action[96], target[256];
 	struct store *st = c->ctrl->st;
 
 	snprintf(actor, sizeof(actor), "%s:%s", auth_role_name(c->who.role),
 		 c->who.token_id[0] ? c->who.token_id : "-");
-	snprintf(action, sizeof(action), "%s", c->m->route->name);
+	snprintf(action, sizeof(action), "%s", r->name);
 	snprintf(target, sizeof(target), "%s",
 		 c->audit_target[0] ? c->audit_target : c->path);
 	if (c->tx_open && c->status < 400) {
@@ -622,8 +653,10 @@ static void finish(struct api_ctx *c, bool found)
 			"whether it took effect (request %s)",
 			err_msg(), c->request_id);
 	}
-	/* a 204 is the one answer without a body */
-	if (c->resp == NULL && c->text == NULL && c->status != 204)
+	/* a 204 and a 101 (the connection switches) have no body; a file
+	 * answer's body is the file */
+	if (c->resp == NULL && c->text == NULL && !c->has_file &&
+	    c->status != 204 && c->status != 101)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
 	pthread_mutex_lock(&ctrl->stats_lock);
 	if (ctrl->stats && found) {
@@ -639,6 +672,67 @@ static void finish(struct api_ctx *c, bool found)
 		rs->lat_sum += sec;
 	}
 	pthread_mutex_unlock(&ctrl->stats_lock);
+}
+
+/* The caller of c's route (c->m, lock held): rate limit, token, role.
+ * 0, or -1 with the error answered (and audited for a mutating route). */
+static int check_caller(struct api_ctx *c)
+{
+	const struct route *rt = c->m->route;
+
+	if (rt->roles & ROUTE_PUBLIC)
+		return 0;
+	if (api_auth_limited(c) < 0)
+		return -1;
+	if (api_authenticate(c) < 0) {
+		/* attempts without a valid token are audited too */
+		if (rt->mutating)
+			api_audit_request(c, rt);
+		return -1;
+	}
+	if (!(rt->roles & c->who.role)) {
+		if (c->who.role == ROLE_AGENT)
+			api_err(c, 403, "forbidden", NULL,
+				"an agent credential reaches only "
+				"/v1/agents/%s/...", c->who.node);
+		else
+			api_err(c, 403, "forbidden", NULL,
+				"role '%s' may not call %s %s: ask an "
+				"administrator for a token with the right role",
+				auth_role_name(c->who.role), c->method,
+				rt->pattern);
+		if (rt->mutating)
+			api_audit_request(c, rt);
+		return -1;
+	}
+	return 0;
+}
+
+bool api_upload_route(const char *method, const char *path)
+{
+	struct route_match m;
+
+	return route_match(api_routes, api_nroutes, method, path, &m) ==
+		       ROUTE_FOUND &&
+	       (m.route->flags & ROUTE_UPLOAD);
+}
+
+bool api_upload_allowed(struct api_ctx *c)
+{
+	struct route_match m;
+	bool ok;
+
+	random_hex(c->request_id, sizeof(c->request_id), 16);
+	c->content_type = "application/json";
+	if (route_match(api_routes, api_nroutes, c->method, c->path, &m) !=
+	    ROUTE_FOUND)
+		return true; /* api_handle() answers the 404 */
+	c->m = &m;
+	pthread_mutex_lock(&c->ctrl->lock);
+	ok = check_caller(c) == 0;
+	unlock(c);
+	c->m = NULL;
+	return ok;
 }
 
 void api_handle(struct api_ctx *c)
@@ -686,35 +780,12 @@ void api_handle(struct api_ctx *c)
 	}
 	pthread_mutex_lock(&ctrl->lock);
 	locked = true;
-	if (!(m.route->roles & ROUTE_PUBLIC)) {
-		if (api_auth_limited(c) < 0)
-			goto out;
-		if (api_authenticate(c) < 0) {
-			/* attempts without a valid token are audited too */
-			if (m.route->mutating)
-				api_audit_request(c);
-			goto out;
-		}
-		if (!(m.route->roles & c->who.role)) {
-			if (c->who.role == ROLE_AGENT)
-				api_err(c, 403, "forbidden", NULL,
-					"an agent credential reaches only "
-					"/v1/agents/%s/...", c->who.node);
-			else
-				api_err(c, 403, "forbidden", NULL,
-					"role '%s' may not call %s %s: ask an "
-					"administrator for a token with the "
-					"right role",
-					auth_role_name(c->who.role), c->method,
-					m.route->pattern);
-			if (m.route->mutating)
-				api_audit_request(c);
-			goto out;
-		}
-	}
+	if (check_caller(c) < 0)
+		goto out;
 	m.route->fn(c);
-	if (m.route->mutating)
-		api_audit_request(c);
+	/* a parked request is audited with its answer (api_resume()) */
+	if (m.route->mutating && c->parked == NULL)
+		api_audit_request(c, m.route);
 	else if (c->tx_open) {
 		if (c->status < 400) {
 			if (store_commit(ctrl->st) < 0)
@@ -749,9 +820,13 @@ int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
 
 void api_resume(struct api_ctx *c)
 {
+	const struct route *r = &api_routes[c->route_index];
+
 	c->parked = NULL;
 	pthread_mutex_lock(&c->ctrl->lock);
 	c->resume(c);
+	if (r->mutating)
+		api_audit_request(c, r);
 	unlock(c);
 	finish(c, true);
 }
@@ -764,6 +839,9 @@ void api_ctx_release(struct api_ctx *c)
 	c->json = NULL;
 	c->resp = NULL;
 	c->text = NULL;
+	if (c->has_file)
+		close(c->file_fd);
+	c->has_file = false;
 }
 
 void h_healthz(struct api_ctx *c)

@@ -14,8 +14,10 @@
 #include <cjson/cJSON.h>
 
 #include "common/fc.h"
+#include "common/util.h"
 #include "controller/auth.h"
 #include "controller/ctrl.h"
+#include "controller/peercert.h"
 #include "controller/route.h"
 
 #define API_ID_LEN 40
@@ -26,6 +28,15 @@ struct principal {
 	char tenant[64]; /* tenant role: its tenant */
 	char node[64];   /* agent role: its node */
 };
+
+/* Hands the socket of a connection switched by a 101 answer to its user
+ * (console.h console_attach_client()): fd -1 when the switch did not
+ * happen; extra/n: bytes already read from it; close_fn(handle) ends it,
+ * once. */
+typedef void (*api_upgrade_close_fn)(void *handle);
+typedef void (*api_upgrade_fn)(void *arg, int fd, const char *extra,
+			       size_t n, void *handle,
+			       api_upgrade_close_fn close_fn);
 
 /* Looks up a query parameter; NULL when absent. */
 typedef const char *(*api_query_fn)(void *ud, const char *key);
@@ -39,10 +50,15 @@ struct api_ctx {
 	void *query_ud;
 	const char *authorization; /* header value or NULL */
 	const char *idempotency_key; /* Idempotency-Key header or NULL */
+	const char *upgrade_header; /* Upgrade header or NULL */
 	uint32_t client_addr;      /* IPv4, host byte order; 0: unknown */
+	const struct peercert *peer; /* the agent's certificate or NULL */
 	const char *body;
 	size_t body_len;
 	cJSON *json;               /* the parsed body (NULL when empty) */
+	/* a ROUTE_UPLOAD route's body, finished (image_upload_finish());
+	 * the server's: it frees it after the answer */
+	struct image_upload *upload;
 	struct principal who;
 	char request_id[33];
 
@@ -50,9 +66,22 @@ struct api_ctx {
 	int status;
 	cJSON *resp;               /* JSON body, or */
 	char *text;                /* a text body (metrics), malloc'd */
+	size_t text_len;           /* its length when it may hold NUL; 0:
+				      strlen() */
 	const char *content_type;
+	/* a file answer instead (has_file): file_size bytes of file_fd,
+	 * which the server closes once sent; api_ctx_release() closes it
+	 * when it was not sent */
+	bool has_file;
+	int file_fd;
+	int64_t file_size;
 	char location[256];
 	int64_t retry_after_s;     /* a Retry-After header when > 0 */
+	/* A 101 answer switches the connection to protocol upgrade_proto;
+	 * the server then calls upgrade(upgrade_arg, ...) exactly once */
+	api_upgrade_fn upgrade;
+	void *upgrade_arg;
+	const char *upgrade_proto;
 	char audit_target[160];    /* what the audit entry names */
 	bool tx_open;
 	uint64_t sync_seq;         /* commit to make durable before answering */
@@ -99,6 +128,16 @@ int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
  * one failure of c's address. Under ctrl->lock. */
 int api_auth_limited(struct api_ctx *c);
 void api_auth_failed(struct api_ctx *c);
+
+/* Whether method + path is a ROUTE_UPLOAD route. */
+bool api_upload_route(const char *method, const char *path);
+
+/* Before an upload's body is read (c filled in as for api_handle(),
+ * without a body): the caller's token and role for its route. true when
+ * it may go on; false with the error answer (401, 403, 429) in c,
+ * audited as api_handle() audits a refused mutating request. Takes and
+ * releases ctrl->lock itself. */
+bool api_upload_allowed(struct api_ctx *c);
 
 /* Release what api_handle left in c. */
 void api_ctx_release(struct api_ctx *c);
@@ -185,6 +224,11 @@ int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what);
 /* The same for a write whose constraint failure is the client's doing
  * (a duplicate, a reference still in use): that answers 409. */
 int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+/* 0 when VMs may leave host by live migration (place_leave_check());
+ * else -1 with the answer set: 409 host_degraded "cannot WHAT: ..."
+ * naming the host, its agent's reason and the fix, or 500. what is the
+ * refused action ("migrate VM 'ID'", "drain host 'NAME'"). */
+int api_may_leave(struct api_ctx *c, const char *host, const char *what);
 
 /* Roles. */
 bool api_is_tenant(const struct api_ctx *c);
@@ -250,10 +294,43 @@ void h_host_approve(struct api_ctx *c);
 void h_host_reject(struct api_ctx *c);
 void h_agent_heartbeat(struct api_ctx *c);
 void h_agent_events(struct api_ctx *c);
+void h_agent_console(struct api_ctx *c);
+void h_vm_console(struct api_ctx *c);
+void h_vm_console_log(struct api_ctx *c);
 void h_pool_rebalance(struct api_ctx *c);
 void h_host_drain(struct api_ctx *c);
 void h_host_resume(struct api_ctx *c);
+void h_image_list(struct api_ctx *c);
+void h_image_create(struct api_ctx *c);
+void h_image_get(struct api_ctx *c);
+void h_image_delete(struct api_ctx *c);
+void h_agent_image(struct api_ctx *c);
 
+
+/* An image of the catalogue, as api_image_find() reads it. */
+struct api_image {
+	char id[37];
+	char name[NAME_MAX_LEN + 1];
+	char tenant[NAME_MAX_LEN + 1]; /* "" for a public image */
+	char format[8];
+	char sha256[65];
+	int64_t min_mem_mib;
+	int64_t size_bytes;
+	int64_t virtual_size_bytes;
+};
+
+/* The image ref names (its id, or its name) as scope sees it (a tenant:
+ * the public images and its own, its own first; NULL: every image, a
+ * name used by several tenants is then ambiguous, 409) into *out. 0, or
+ * -1 with the answer (404, 409, 500) naming the body's field ("image";
+ * NULL for the path). Lock held. */
+int api_image_find(struct api_ctx *c, const char *ref, const char *scope,
+		   const char *field, struct api_image *out);
+
+/* At start (before the server): remove unfinished uploads and stored
+ * image files no catalogue row names (image_store_sweep()). 0, or -1
+ * with err_set(). */
+int api_image_sweep(struct ctrl *ctrl);
 
 /* First start: create the admin token file (state_dir/admin.token, mode
  * 0600) when no admin token exists. 0, or -1 with err_set(). */
@@ -266,10 +343,21 @@ int api_bootstrap_admin(struct ctrl *ctrl);
 struct api_inventory {
 	int64_t n[5];
 	const char *cpu_model, *virt_type, *libvirt_version;
+	const char *virt_type_reason; /* "" from an agent that says none */
 };
 /* Read and bound $.inventory into inv: 0, or -1 with a 400 naming the
  * field ("inventory.vcpus") and its limit (enrol_inv_max). */
 int api_inventory_read(struct api_ctx *c, struct api_inventory *inv);
+/* A node's identity is its client certificate: whether this request's
+ * certificate (c->peer, read on the agents' port) may act for node under
+ * require_client_cert (peercert_check()). true, or false with a 403
+ * naming why (no certificate, another CA's, expired, another node's). */
+bool api_cert_acts_for(struct api_ctx *c, const char *node);
+/* Whether this agent request may act for node (the path's): its bearer
+ * credential is node's and, under require_client_cert, so is its client
+ * certificate (api_cert_acts_for()). true, or false with a 403. Every
+ * route under /v1/agents/{node}/ calls it first. */
+bool api_agent_owns(struct api_ctx *c, const char *node);
 /* Record inv as what node (an existing host) reports, in the request's
  * transaction. Its vCPUs and memory are trusted (the columns the
  * scheduler reads) unless they jump against the host's registered
@@ -284,9 +372,16 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 #define API_VM_COLS                                                        \
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
-	"cpu_pct, balloon_mib, disk_alloc_bytes"
+	"cpu_pct, balloon_mib, disk_alloc_bytes, image_id, image_sha256, " \
+	"(SELECT i.name FROM images i WHERE i.id = vms.image_id)"
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
 cJSON *api_vm_json(sqlite3_stmt *s);
+/* The row (API_VM_COLS) of the VM path parameter 0 names (an id, a
+ * unique id prefix or a name, of ?tenant= when given: vmref.h), stepped
+ * to it (reset it after reading), with the audit target set to it; NULL
+ * with the answer set: 404 (also for another tenant's VM), 409 ambiguous
+ * or 500. */
+sqlite3_stmt *api_vm_load(struct api_ctx *c);
 
 #endif

@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/console.h"
 #include "controller/ctrl.h"
 #include "controller/domname.h"
 #include "controller/netstate.h"
@@ -18,6 +19,7 @@
 #include "controller/resource.h"
 #include "controller/store.h"
 #include "controller/task.h"
+#include "controller/vmimage.h"
 
 /* libvirt's domain state -> the VM state the API shows */
 static const char *vm_state_of(const char *dom)
@@ -353,27 +355,29 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	return api_step_done(c, s, "updating missing VMs");
 }
 
-/* What a heartbeat of node says, in its transaction: with status ok
- * (ok) its domains become its report; the tasks, then the migrations
+/* What a heartbeat of node says, in its transaction: when its domains
+ * are libvirt's list (listed: status ok, or degraded with libvirt
+ * answering) they become its report; the tasks, then the migrations
  * settled from the reports, then each domain's VM. applied: the node has
  * applied its latest desired state (see heartbeat_domains()). 0, or -1
  * with the answer set. */
 static int heartbeat_apply(struct api_ctx *c, const char *node,
 			   const cJSON *domains, const cJSON *tasks,
-			   const cJSON *vm_errors, bool ok, bool applied)
+			   const cJSON *vm_errors, bool listed, bool applied)
 {
 	struct report_result *results = NULL;
 	size_t n = 0;
 	int ret = -1;
 
-	if ((ok && heartbeat_record(c, node, domains) < 0) ||
+	if ((listed && heartbeat_record(c, node, domains) < 0) ||
 	    heartbeat_tasks(c, node, tasks, &results, &n) < 0)
 		goto out;
-	if (report_settle(c->ctrl, node, results, n, c->request_id) < 0) {
+	if (report_settle(c->ctrl, node, results, n, listed,
+			  c->request_id) < 0) {
 		api_err_internal(c, "settling migrations");
 		goto out;
 	}
-	ret = heartbeat_domains(c, node, domains, vm_errors, applied && ok);
+	ret = heartbeat_domains(c, node, domains, vm_errors, applied && listed);
 out:
 	free(results);
 	return ret;
@@ -398,7 +402,8 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
 				     "mem_mib, disk_gib, desired, 0, seq, "
 				     "(SELECT wipe_on_delete FROM tenants t "
-				     "WHERE t.name = v.tenant) FROM "
+				     "WHERE t.name = v.tenant), " VMIMAGE_COLS
+				     " FROM "
 				     "vms v WHERE (host = ?1 AND (desired = "
 				     "'deleted' OR NOT EXISTS (SELECT 1 FROM "
 				     "reports r WHERE r.vm_id = v.id AND r.host "
@@ -408,7 +413,8 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "r.vm_id = v.id AND r.host = ?1)) UNION ALL "
 				     "SELECT vm_id, name, substr(name, 1, "
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
-				     "1, 'deleted', 1, NULL, 0 FROM ("
+				     "1, 'deleted', 1, NULL, 0, NULL, NULL, "
+				     "NULL, '[]', NULL FROM ("
 				     REPORT_SQL_DESTROY ") ORDER BY 10");
 	int rc = SQLITE_ERROR;
 
@@ -429,18 +435,13 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 			domname_format(tenant, store_col_text(s, 1), dom,
 				       sizeof(dom));
 		}
-		cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
-		cJSON_AddStringToObject(v, "name", dom);
-		cJSON_AddStringToObject(v, "tenant", tenant);
-		if (sqlite3_column_type(s, 3) == SQLITE_NULL)
-			cJSON_AddNullToObject(v, "group");
-		else
-			cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
-		cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
-		cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
-		cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
-		cJSON_AddNullToObject(v, "base_image");
-		cJSON_AddStringToObject(v, "state", store_col_text(s, 7));
+		vmimage_spec_base(s, dom, tenant, store_col_text(s, 7), v);
+		if (!sqlite3_column_int(s, 8) &&
+		    vmimage_spec_add(s, 11, store_col_text(s, 1), v) < 0) {
+			cJSON_Delete(v);
+			rc = SQLITE_NOMEM;
+			break;
+		}
 		/* the tenant's wipe policy (only when set: optional) */
 		if (sqlite3_column_int(s, 10))
 			cJSON_AddTrueToObject(v, "wipe");
@@ -478,6 +479,10 @@ static int desired_tasks(struct store *st, const char *node, cJSON *tasks)
 						o[i].target_host);
 			cJSON_AddStringToObject(t, "target_uri",
 						o[i].target_uri);
+			if (o[i].max_seconds > 0)
+				cJSON_AddNumberToObject(t, "max_seconds",
+							o[i].max_seconds);
+			cJSON_AddBoolToObject(t, "postcopy", o[i].postcopy);
 		}
 		cJSON_AddItemToArray(tasks, t);
 	}
@@ -495,6 +500,8 @@ static cJSON *desired_state(struct store *st, const char *node, int64_t gen)
 	cJSON_AddNumberToObject(o, "generation", (double)gen);
 	if (desired_vms(st, node, cJSON_AddArrayToObject(o, "vms")) < 0 ||
 	    desired_tasks(st, node, cJSON_AddArrayToObject(o, "tasks")) < 0 ||
+	    vmimage_incoming(st, node,
+			     cJSON_AddArrayToObject(o, "incoming")) < 0 ||
 	    netstate_node_networks(st, node,
 				   cJSON_AddArrayToObject(o, "networks")) < 0) {
 		cJSON_Delete(o);
@@ -516,21 +523,33 @@ static int host_generation(struct api_ctx *c, const char *node, int64_t *gen)
 	return rc == 0 ? 0 : -1;
 }
 
-static bool agent_owns(struct api_ctx *c, const char *node)
+bool api_agent_owns(struct api_ctx *c, const char *node)
 {
 	if (strcmp(c->who.node, node) == 0)
-		return true;
+		return api_cert_acts_for(c, node);
 	api_err(c, 403, "forbidden", NULL, "this credential belongs to node "
 		"'%s' and reaches only /v1/agents/%s/...", c->who.node,
 		c->who.node);
 	return false;
 }
 
-/* Answer node's desired state at generation gen. */
+/* Answer node's desired state at generation gen, with the console
+ * sessions waiting for its agent (console.h) when there are any. */
 static void answer_desired(struct api_ctx *c, const char *node, int64_t gen)
 {
-	cJSON *o = desired_state(c->ctrl->st, node, gen);
+	cJSON *o = desired_state(c->ctrl->st, node, gen), *cons = NULL;
 
+	if (o && c->ctrl->consoles) {
+		cons = console_pending_json(c->ctrl->consoles, node);
+		if (cons == NULL) {
+			cJSON_Delete(o);
+			o = NULL;
+		} else if (cJSON_GetArraySize(cons) > 0) {
+			cJSON_AddItemToObject(o, "consoles", cons);
+		} else {
+			cJSON_Delete(cons);
+		}
+	}
 	if (o)
 		api_ok(c, 200, o);
 	else
@@ -580,16 +599,17 @@ void h_agent_heartbeat(struct api_ctx *c)
 	static const char *const keys[] = {"generation_seen", "status",
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
-					   "vm_errors", "migrations", NULL};
+					   "vm_errors", "migrations", "prepared",
+					   "domains_listed", NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
-	const cJSON *domains, *tasks, *foreign, *vm_errors;
+	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
 	int64_t seen, gen, wait_s = 0;
 	struct api_inventory inv;
 	sqlite3_stmt *s;
-	bool was_down, was_degraded;
+	bool was_down, was_degraded, listed;
 	int rc;
 
-	if (!agent_owns(c, node))
+	if (!api_agent_owns(c, node))
 		return;
 	wq = api_query(c, "wait_s");
 	if (wq && (parse_int64(wq, &wait_s) < 0 || wait_s < 0 || wait_s > 30)) {
@@ -619,9 +639,24 @@ void h_agent_heartbeat(struct api_ctx *c)
 		api_err_field(c, "vm_errors");
 		return;
 	}
+	if (json_get_array(c->json, "$", "prepared", false, &prepared) < 0) {
+		api_err_field(c, "prepared");
+		return;
+	}
 	if (strcmp(status, "ok") != 0 && strcmp(status, "degraded") != 0) {
 		api_err(c, 400, "invalid_field", "status",
 			"$.status: expected 'ok' or 'degraded'");
+		return;
+	}
+	/* a degraded node whose libvirt answers still lists its domains:
+	 * they settle what is in flight like any other report */
+	if (api_get_bool(c, "domains_listed", false, strcmp(status, "ok") == 0,
+			 &listed) < 0)
+		return;
+	if (!listed && strcmp(status, "ok") == 0) {
+		api_err(c, 400, "invalid_field", "domains_listed",
+			"$.domains_listed: false needs status 'degraded' (a "
+			"node that cannot list its domains is degraded)");
 		return;
 	}
 	if (store_begin(c->ctrl->st, false) < 0) {
@@ -670,9 +705,13 @@ void h_agent_heartbeat(struct api_ctx *c)
 	}
 	if (health_changed(c, node, was_degraded, status, reason) < 0)
 		return;
-	if (heartbeat_apply(c, node, domains, tasks, vm_errors,
-			    strcmp(status, "ok") == 0, seen >= gen) < 0)
+	if (heartbeat_apply(c, node, domains, tasks, vm_errors, listed,
+			    seen >= gen) < 0)
 		return;
+	if (vmimage_prepared(c->ctrl, node, prepared) < 0) {
+		api_err_internal(c, "recording the prepared migrations");
+		return;
+	}
 	if (store_commit(c->ctrl->st) < 0) {
 		c->tx_open = false;
 		api_err_internal(c, "committing the heartbeat");
@@ -699,7 +738,7 @@ void h_agent_events(struct api_ctx *c)
 	size_t i = 0;
 	cJSON *o;
 
-	if (!agent_owns(c, node))
+	if (!api_agent_owns(c, node))
 		return;
 	if (api_body_object(c, keys) < 0)
 		return;

@@ -21,7 +21,8 @@
 
 static const char *const inv_keys[] = {"vcpus", "mem_mib", "mem_free_mib",
 				       "disk_gib", "disk_free_gib", "cpu_model",
-				       "virt_type", "libvirt_version", NULL};
+				       "virt_type", "libvirt_version",
+				       "virt_type_reason", NULL};
 
 int api_inventory_read(struct api_ctx *c, struct api_inventory *inv)
 {
@@ -50,17 +51,29 @@ int api_inventory_read(struct api_ctx *c, struct api_inventory *inv)
 	    json_get_string(o, path, "virt_type", true, NULL,
 			    &inv->virt_type) < 0 ||
 	    json_get_string(o, path, "libvirt_version", true, NULL,
-			    &inv->libvirt_version) < 0) {
+			    &inv->libvirt_version) < 0 ||
+	    json_get_string(o, path, "virt_type_reason", false, "",
+			    &inv->virt_type_reason) < 0) {
 		api_err_field(c, "inventory");
 		return -1;
 	}
 	if (strlen(inv->cpu_model) > 128 || strlen(inv->virt_type) > 16 ||
-	    strlen(inv->libvirt_version) > 32) {
+	    strlen(inv->libvirt_version) > 32 ||
+	    strlen(inv->virt_type_reason) > 256) {
 		api_err(c, 400, "invalid_field", "inventory", "$.inventory: a "
 			"string field is too long");
 		return -1;
 	}
 	return 0;
+}
+
+bool api_cert_acts_for(struct api_ctx *c, const char *node)
+{
+	if (peercert_check(c->peer, c->ctrl->cfg.require_client_cert,
+			   node) == 0)
+		return true;
+	api_err(c, 403, "forbidden", NULL, "%s", err_msg());
+	return false;
 }
 
 /* Log and audit a change of node's inventory flag (was -> now, "" for
@@ -124,7 +137,8 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 		     "mem_free_mib = ?, disk_gib = ?, disk_free_gib = ?, "
 		     "reported_vcpus = ?, reported_mem_mib = ?, base_vcpus = ?, "
 		     "base_mem_mib = ?, cpu_model = ?, virt_type = ?, "
-		     "libvirt_version = ?, inventory_flag = ? WHERE name = ?");
+		     "libvirt_version = ?, virt_type_reason = ?, "
+		     "inventory_flag = ? WHERE name = ?");
 	if (s == NULL)
 		return -1;
 	store_bind_int64s(s, 1, inv->n, ENROL_NINV);
@@ -134,7 +148,8 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 	store_bind_int64s(s, 6, (const int64_t[]){rep.vcpus, rep.mem_mib,
 			  base.vcpus, base.mem_mib}, 4);
 	store_bind_texts(s, 10, (const char *const[]){inv->cpu_model,
-			 inv->virt_type, inv->libvirt_version, why, node}, 5);
+			 inv->virt_type, inv->libvirt_version,
+			 inv->virt_type_reason, why, node}, 6);
 	if (api_step_done(c, s, "recording the inventory") < 0)
 		return -1;
 	return flag_changed(c, node, was, why);
@@ -391,6 +406,8 @@ void h_agent_register(struct api_ctx *c)
 	    api_inventory_read(c, &inv) < 0)
 		return;
 	snprintf(c->audit_target, sizeof(c->audit_target), "host:%s", node);
+	if (!api_cert_acts_for(c, node))
+		return;
 	if (strlen(w.machine_id) > 64) {
 		api_err(c, 400, "invalid_field", "machine_id",
 			"$.machine_id: at most 64 characters");

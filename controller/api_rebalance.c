@@ -173,7 +173,7 @@ void h_host_drain(struct api_ctx *c)
 {
 	static const char *const keys[] = {"concurrency", NULL};
 	const char *host = c->m->params[0];
-	char pool[128], task[40];
+	char pool[128], task[40], why[160];
 	struct rb_request r = {0};
 	struct rb_run *run = NULL;
 	cJSON *plan = NULL;
@@ -195,6 +195,9 @@ void h_host_drain(struct api_ctx *c)
 			"first", host);
 		return;
 	}
+	snprintf(why, sizeof(why), "drain host '%s'", host);
+	if (api_may_leave(c, host, why) < 0)
+		return;
 	if (rb_busy(c->ctrl, pool, task, sizeof(task))) {
 		busy(c, pool, task);
 		return;

@@ -74,7 +74,8 @@ static int pool_fields(struct api_ctx *c, bool create)
 {
 	static const char *const keys[] = {"name", "cpu_ratio", "mem_ratio",
 					   "disk_ratio", "policy",
-					   "compliance_classes", NULL};
+					   "compliance_classes",
+					   "migration_postcopy", NULL};
 	return api_body_object(c, create ? keys : keys + 1);
 }
 
@@ -97,12 +98,14 @@ void h_pool_create(struct api_ctx *c)
 	const char *name, *policy;
 	double r[3];
 	struct buf cl;
-	bool have;
+	bool have, postcopy;
 	sqlite3_stmt *s;
 
 	buf_init(&cl, 4096);
 	if (pool_fields(c, true) < 0 ||
 	    api_get_name(c, "name", "pool", true, &name) < 0 ||
+	    api_get_bool(c, "migration_postcopy", false, false,
+			 &postcopy) < 0 ||
 	    api_get_double(c, "cpu_ratio", false, 0.01, 100, 1, &r[0]) < 0 ||
 	    api_get_double(c, "mem_ratio", false, 0.01, 100, 1, &r[1]) < 0 ||
 	    api_get_double(c, "disk_ratio", false, 0.01, 100, 1, &r[2]) < 0 ||
@@ -115,8 +118,8 @@ void h_pool_create(struct api_ctx *c)
 	if (name_free(c, &res_pools, name) < 0)
 		goto out;
 	s = api_stmt(c, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, "
-		    "ratio_disk, policy, compliance, created_ms) VALUES "
-		    "(?,?,?,?,?,?,?)");
+		    "ratio_disk, policy, compliance, created_ms, "
+		    "migration_postcopy) VALUES (?,?,?,?,?,?,?,?)");
 	if (s == NULL)
 		goto out;
 	store_bind_text(s, 1, name);
@@ -125,6 +128,7 @@ void h_pool_create(struct api_ctx *c)
 	store_bind_text(s, 5, policy ? policy : "pack");
 	store_bind_text(s, 6, buf_str(&cl));
 	sqlite3_bind_int64(s, 7, time_wall_ms());
+	sqlite3_bind_int(s, 8, postcopy);
 	if (api_step_write(c, s, "creating the pool") < 0)
 		goto out;
 	res_created(c, &res_pools, name);
@@ -149,6 +153,12 @@ static bool patch_given(struct api_ctx *c, const char *key)
 	PATCH_COL(c2, "3", "4") ", " PATCH_COL(c3, "5", "6") ", "            \
 	PATCH_COL(c4, "7", "8") ", " PATCH_COL(c5, "9", "10")                \
 	" WHERE name = ?11"
+/* The PATCH of six columns of the row named ?13. */
+#define PATCH_SQL6(table, c1, c2, c3, c4, c5, c6)                           \
+	"UPDATE " table " SET " PATCH_COL(c1, "1", "2") ", "                 \
+	PATCH_COL(c2, "3", "4") ", " PATCH_COL(c3, "5", "6") ", "            \
+	PATCH_COL(c4, "7", "8") ", " PATCH_COL(c5, "9", "10") ", "           \
+	PATCH_COL(c6, "11", "12") " WHERE name = ?13"
 
 /* The "given" flags of a PATCH_COL statement: ?first, ?first+2, ...
  * (values in between) for each of the n keys. */
@@ -163,35 +173,40 @@ void h_pool_patch(struct api_ctx *c)
 {
 	static const char *const keys[] = {"cpu_ratio", "mem_ratio",
 					   "disk_ratio", "policy",
-					   "compliance_classes"};
+					   "compliance_classes",
+					   "migration_postcopy"};
 	const char *name = c->m->params[0], *policy;
 	struct buf cl;
 	double r[3];
-	bool have;
+	bool have, postcopy;
 	sqlite3_stmt *s;
 
 	buf_init(&cl, 4096);
 	res_target(c, &res_pools, name);
-	/* null: a ratio of 1, policy pack, no compliance classes (any) */
+	/* null: a ratio of 1, policy pack, no compliance classes (any), no
+	 * post-copy */
 	if (pool_fields(c, false) < 0 ||
 	    api_get_double(c, keys[0], false, 0.01, 100, 1, &r[0]) < 0 ||
 	    api_get_double(c, keys[1], false, 0.01, 100, 1, &r[1]) < 0 ||
 	    api_get_double(c, keys[2], false, 0.01, 100, 1, &r[2]) < 0 ||
 	    pool_policy(c, &policy, false) < 0 ||
-	    name_list(c, keys[4], "compliance class", &cl, &have) < 0)
+	    name_list(c, keys[4], "compliance class", &cl, &have) < 0 ||
+	    api_get_bool(c, keys[5], false, false, &postcopy) < 0)
 		goto out;
 	if (api_begin(c) < 0 || res_must_exist(c, &res_pools, name, NULL) < 0)
 		goto out;
-	s = api_stmt(c, PATCH_SQL5("pools", "ratio_vcpus", "ratio_mem",
-				   "ratio_disk", "policy", "compliance"));
+	s = api_stmt(c, PATCH_SQL6("pools", "ratio_vcpus", "ratio_mem",
+				   "ratio_disk", "policy", "compliance",
+				   "migration_postcopy"));
 	if (s == NULL)
 		goto out;
-	patch_bind_given(c, s, 1, keys, 5);
+	patch_bind_given(c, s, 1, keys, 6);
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_double(s, 2 + 2 * i, r[i]);
 	store_bind_text(s, 8, policy ? policy : "pack");
 	store_bind_text(s, 10, buf_str(&cl));
-	store_bind_text(s, 11, name);
+	sqlite3_bind_int(s, 12, postcopy);
+	store_bind_text(s, 13, name);
 	if (api_step_write(c, s, "updating the pool") < 0)
 		goto out;
 	res_answer(c, &res_pools, name, 200);
@@ -483,16 +498,18 @@ void h_group_create(struct api_ctx *c)
 void h_flavor_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"name", "vcpus", "mem_mib",
-					   "disk_gib", NULL};
+					   "disk_gib", "requires_image", NULL};
 	const char *name;
 	int64_t v, m, d;
+	bool img;
 	sqlite3_stmt *s;
 
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "name", "flavor", true, &name) < 0 ||
 	    api_get_int(c, "vcpus", true, 1, 256, 1, &v) < 0 ||
 	    api_get_int(c, "mem_mib", true, 16, 4194304, 1, &m) < 0 ||
-	    api_get_int(c, "disk_gib", true, 1, 65536, 1, &d) < 0)
+	    api_get_int(c, "disk_gib", true, 1, 65536, 1, &d) < 0 ||
+	    api_get_bool(c, "requires_image", false, false, &img) < 0)
 		return;
 	res_target(c, &res_flavors, name);
 	if (api_begin(c) < 0)
@@ -500,7 +517,7 @@ void h_flavor_create(struct api_ctx *c)
 	if (name_free(c, &res_flavors, name) < 0)
 		return;
 	s = api_stmt(c, "INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, "
-		    "created_ms) VALUES (?,?,?,?,?)");
+		    "created_ms, requires_image) VALUES (?,?,?,?,?,?)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
@@ -508,6 +525,7 @@ void h_flavor_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 3, m);
 	sqlite3_bind_int64(s, 4, d);
 	sqlite3_bind_int64(s, 5, time_wall_ms());
+	sqlite3_bind_int(s, 6, img);
 	if (api_step_write(c, s, "creating the flavor") < 0)
 		return;
 	res_created(c, &res_flavors, name);

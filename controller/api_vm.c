@@ -37,6 +37,14 @@ cJSON *api_vm_json(struct sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 2));
 	add_str_or_null(o, "group", s, 3);
 	cJSON_AddStringToObject(o, "flavor", store_col_text(s, 4));
+	if (sqlite3_column_type(s, 19) == SQLITE_NULL) {
+		cJSON_AddNullToObject(o, "image");
+	} else {
+		u = cJSON_AddObjectToObject(o, "image");
+		cJSON_AddStringToObject(u, "id", store_col_text(s, 19));
+		cJSON_AddStringToObject(u, "name", store_col_text(s, 21));
+		cJSON_AddStringToObject(u, "sha256", store_col_text(s, 20));
+	}
 	cJSON_AddStringToObject(o, "pool", store_col_text(s, 5));
 	cJSON_AddStringToObject(o, "host", store_col_text(s, 6));
 	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 7));
@@ -81,10 +89,8 @@ static int vm_find(struct api_ctx *c, const char *id, sqlite3_stmt **s)
 	return rc;
 }
 
-/* Load the row of the VM path parameter 0 names (an id, a unique id
- * prefix or a name, of ?tenant= when given: vmref.h) into s (stepped to
- * the row); NULL with the answer set: 404, 409 ambiguous or 500. */
-static sqlite3_stmt *vm_load(struct api_ctx *c)
+/* See api.h. */
+sqlite3_stmt *api_vm_load(struct api_ctx *c)
 {
 	const char *ref = c->m->params[0];
 	char id[VMREF_ID_LEN];
@@ -116,7 +122,7 @@ static int vm_begin(struct api_ctx *c, struct vm_row *v)
 {
 	sqlite3_stmt *s;
 
-	if (api_begin(c) < 0 || (s = vm_load(c)) == NULL)
+	if (api_begin(c) < 0 || (s = api_vm_load(c)) == NULL)
 		return -1;
 	str_copy(v->id, sizeof(v->id), store_col_text(s, 0));
 	str_copy(v->tenant, sizeof(v->tenant), store_col_text(s, 2));
@@ -143,7 +149,7 @@ static void vm_answer(struct api_ctx *c, const char *id, int status)
 
 void h_vm_get(struct api_ctx *c)
 {
-	sqlite3_stmt *s = vm_load(c);
+	sqlite3_stmt *s = api_vm_load(c);
 
 	c->audit_target[0] = '\0';
 	if (s)
@@ -265,26 +271,105 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 	return 0;
 }
 
-void h_vm_create(struct api_ctx *c)
+/* The most a VM's first-boot settings may hold (docs/images.md): they
+ * travel to its node in every desired state. */
+#define VM_SSH_KEYS_MAX 32
+#define VM_SSH_KEY_LEN 8192
+#define VM_USER_DATA_MAX 65536
+
+/* $.ssh_keys (optional): an array of at most VM_SSH_KEYS_MAX one-line
+ * strings, into *out as JSON text (the caller frees it; "[]" when
+ * absent). 0, or -1 with a 400 answer. */
+static int vm_ssh_keys(struct api_ctx *c, char **out)
 {
-	static const char *const keys[] = {"tenant", "flavor", "name", "group",
-					   "pool", "networks", "secgroups",
-					   NULL};
-	const char *tenant, *flavor, *name, *group, *pool;
+	const cJSON *a = NULL, *k;
+	int i = 0;
+
+	*out = NULL;
+	if (json_get_array(c->json, "$", "ssh_keys", false, &a) < 0) {
+		api_err_field(c, "ssh_keys");
+		return -1;
+	}
+	if (cJSON_GetArraySize(a) > VM_SSH_KEYS_MAX) {
+		api_err(c, 400, "invalid_field", "ssh_keys", "$.ssh_keys: at "
+			"most %d keys", VM_SSH_KEYS_MAX);
+		return -1;
+	}
+	cJSON_ArrayForEach(k, a) {
+		if (!cJSON_IsString(k) || k->valuestring[0] == '\0' ||
+		    strlen(k->valuestring) > VM_SSH_KEY_LEN ||
+		    strpbrk(k->valuestring, "\r\n")) {
+			api_err(c, 400, "invalid_field", "ssh_keys",
+				"$.ssh_keys[%d]: a key is one line of text of "
+				"1 to %d bytes", i, VM_SSH_KEY_LEN);
+			return -1;
+		}
+		i++;
+	}
+	*out = a ? cJSON_PrintUnformatted(a) : strdup("[]");
+	if (*out == NULL) {
+		api_err_internal(c, "reading the SSH keys");
+		return -1;
+	}
+	return 0;
+}
+
+/* The VM's image against its flavor (req: vcpus, mem_mib, disk_gib):
+ * required when the flavor says so, found as the tenant sees it, and
+ * fitting the flavor's memory and disk. 0 with *im (im->id "" when
+ * none), or -1 answered. */
+static int vm_image(struct api_ctx *c, const char *ref, const char *tenant,
+		    const char *flavor, bool required, const int64_t *req,
+		    struct api_image *im)
+{
+	memset(im, 0, sizeof(*im));
+	if (ref == NULL) {
+		if (required)
+			api_err(c, 400, "invalid_field", "image", "$.image: "
+				"flavor '%s' requires an image: add one "
+				"('finctl image list', 'finctl vm create ... "
+				"--image NAME')", flavor);
+		return required ? -1 : 0;
+	}
+	if (strlen(ref) > 127) {
+		api_err(c, 400, "invalid_field", "image", "$.image: at most "
+			"127 characters");
+		return -1;
+	}
+	if (api_image_find(c, ref, tenant, "image", im) < 0)
+		return -1;
+	if (im->virtual_size_bytes > req[2] * (int64_t)1073741824) {
+		api_err(c, 400, "invalid_field", "image", "$.image: image '%s' "
+			"is a %" PRId64 "-byte disk, larger than flavor '%s' "
+			"(%" PRId64 " GiB): choose a larger flavor", im->name,
+			im->virtual_size_bytes, flavor, req[2]);
+		return -1;
+	}
+	if (im->min_mem_mib > req[1]) {
+		api_err(c, 400, "invalid_field", "image", "$.image: image '%s' "
+			"needs at least %" PRId64 " MiB of memory, flavor '%s' "
+			"has %" PRId64 ": choose a larger flavor", im->name,
+			im->min_mem_mib, flavor, req[1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The rest of h_vm_create, once the body's fields are read. */
+static void vm_create_in(struct api_ctx *c, const char *tenant,
+			 const char *flavor, const char *name,
+			 const char *group, const char *pool, const char *image,
+			 const char *ssh_keys, const char *user_data)
+{
 	char gen_name[16], id[37], host[128], why[1024], first[IDEM_ID_LEN];
 	char hpool[NAME_MAX_LEN + 1];
 	struct place_request pr = {0};
+	struct api_image im;
+	bool needs_image;
 	int64_t req[3];
 	sqlite3_stmt *s;
 	int rc;
 
-	if (api_body_object(c, keys) < 0 ||
-	    api_get_name(c, "tenant", "tenant", !api_is_tenant(c), &tenant) < 0 ||
-	    api_get_name(c, "flavor", "flavor", true, &flavor) < 0 ||
-	    api_get_name(c, "name", "VM", false, &name) < 0 ||
-	    api_get_name(c, "group", "group", false, &group) < 0 ||
-	    api_get_name(c, "pool", "pool", false, &pool) < 0)
-		return;
 	if (tenant == NULL)
 		tenant = c->who.tenant;
 	if (api_hidden_tenant(c, tenant)) {
@@ -329,8 +414,8 @@ void h_vm_create(struct api_ctx *c)
 			"exist: create it with 'finctl tenant create'", tenant);
 		return;
 	}
-	rc = api_find(c, "SELECT vcpus, mem_mib, disk_gib FROM flavors WHERE "
-		      "name = ?", flavor, &s, "reading the flavor");
+	rc = api_find(c, "SELECT vcpus, mem_mib, disk_gib, requires_image FROM "
+		      "flavors WHERE name = ?", flavor, &s, "reading the flavor");
 	if (rc < 0)
 		return;
 	if (rc == 0) {
@@ -341,7 +426,10 @@ void h_vm_create(struct api_ctx *c)
 	}
 	for (int i = 0; i < 3; i++)
 		req[i] = sqlite3_column_int64(s, i);
+	needs_image = sqlite3_column_int(s, 3) != 0;
 	sqlite3_reset(s);
+	if (vm_image(c, image, tenant, flavor, needs_image, req, &im) < 0)
+		return;
 	if (group) {
 		rc = api_find(c, "SELECT tenant FROM groups WHERE name = ?",
 			      group, &s, "reading the group");
@@ -393,8 +481,9 @@ void h_vm_create(struct api_ctx *c)
 	}
 	s = api_stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
 		    "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
-		    "updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,'running','pending',"
-		    "?12,?12)");
+		    "updated_ms, image_id, image_sha256, ssh_keys, user_data) "
+		    "VALUES (?,?,?,?,?,?,?,?,?,?,'running','pending',?12,?12,"
+		    "?13,?14,?15,?16)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, id);
@@ -407,6 +496,8 @@ void h_vm_create(struct api_ctx *c)
 	for (int i = 0; i < 3; i++)
 		sqlite3_bind_int64(s, 8 + i, req[i]);
 	sqlite3_bind_int64(s, 12, time_wall_ms());
+	store_bind_texts(s, 13, (const char *const[]){im.id[0] ? im.id : NULL,
+		im.id[0] ? im.sha256 : NULL, ssh_keys, user_data}, 4);
 	if (api_step_done(c, s, "recording the VM") < 0 ||
 	    netstate_ports_create(c, id, tenant) < 0)
 		return;
@@ -419,6 +510,36 @@ void h_vm_create(struct api_ctx *c)
 		return;
 	vm_answer(c, id, 201);
 	snprintf(c->location, sizeof(c->location), "/v1/vms/%s", id);
+}
+
+void h_vm_create(struct api_ctx *c)
+{
+	static const char *const keys[] = {"tenant", "flavor", "name", "group",
+					   "pool", "image", "ssh_keys",
+					   "user_data", "networks", "secgroups",
+					   NULL};
+	const char *tenant, *flavor, *name, *group, *pool, *image, *user_data;
+	char *ssh_keys = NULL;
+
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_name(c, "tenant", "tenant", !api_is_tenant(c), &tenant) < 0 ||
+	    api_get_name(c, "flavor", "flavor", true, &flavor) < 0 ||
+	    api_get_name(c, "name", "VM", false, &name) < 0 ||
+	    api_get_name(c, "group", "group", false, &group) < 0 ||
+	    api_get_name(c, "pool", "pool", false, &pool) < 0 ||
+	    api_get_str(c, "image", false, NULL, &image) < 0 ||
+	    api_get_str(c, "user_data", false, NULL, &user_data) < 0)
+		return;
+	if (user_data && strlen(user_data) > VM_USER_DATA_MAX) {
+		api_err(c, 400, "invalid_field", "user_data", "$.user_data: at "
+			"most %d bytes", VM_USER_DATA_MAX);
+		return;
+	}
+	if (vm_ssh_keys(c, &ssh_keys) < 0)
+		return;
+	vm_create_in(c, tenant, flavor, name, group, pool, image, ssh_keys,
+		     user_data);
+	free(ssh_keys);
 }
 
 /* 0 when VM vm has no migration or reboot in progress (or, with
@@ -601,18 +722,31 @@ void h_vm_reboot(struct api_ctx *c)
 
 void h_vm_migrate(struct api_ctx *c)
 {
-	static const char *const keys[] = {"target_host", NULL};
+	static const char *const keys[] = {"target_host", "max_seconds",
+					   "postcopy", NULL};
 	char task[TASK_ID_LEN], target[128], why[1024];
 	const char *want = NULL, *id, *host;
 	struct place_request pr = {0};
 	struct task_new t = {.type = TASK_MIGRATE};
 	struct vm_row v;
+	int64_t max_s = 0;
+	bool postcopy;
 	int rc;
 
+	/* max_seconds: the agent's migration_max_seconds when absent;
+	 * postcopy: the pool's migration_postcopy when absent or null */
 	if (c->json) {
 		if (api_body_object(c, keys) < 0 ||
-		    api_get_name(c, "target_host", "host", false, &want) < 0)
+		    api_get_name(c, "target_host", "host", false, &want) < 0 ||
+		    api_get_int(c, "max_seconds", false, 1, 7 * 86400, 0,
+				&max_s) < 0 ||
+		    api_get_bool(c, "postcopy", false, false, &postcopy) < 0)
 			return;
+		t.max_seconds = (int)max_s;
+		if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(c->json,
+								  "postcopy")))
+			t.postcopy = postcopy ? TASK_POSTCOPY_YES
+					      : TASK_POSTCOPY_NO;
 	}
 	if (vm_begin(c, &v) < 0)
 		return;
@@ -631,6 +765,9 @@ void h_vm_migrate(struct api_ctx *c)
 			"$.target_host: VM '%s' already runs on '%s'", id, host);
 		return;
 	}
+	snprintf(why, sizeof(why), "migrate VM '%s'", id);
+	if (api_may_leave(c, host, why) < 0)
+		return;
 	pr.tenant = v.tenant;
 	pr.group = v.has_group ? v.group : NULL;
 	pr.exclude_host = host;
@@ -657,8 +794,10 @@ void h_vm_migrate(struct api_ctx *c)
 	t.source_host = host;
 	t.target_host = target;
 	memcpy(t.req, v.req, sizeof(t.req));
+	/* the target too: it prepares a VM from an image (vmimage.h) */
 	if (task_create(c->ctrl->st, &t, task) < 0 ||
 	    ctrl_bump_generation(c->ctrl, host) < 0 ||
+	    ctrl_bump_generation(c->ctrl, target) < 0 ||
 	    netstate_bump_vm(c->ctrl, id) < 0) {
 		api_err_internal(c, "recording the migration");
 		return;

@@ -10,7 +10,8 @@ const char *const ctrl_config_keys[] = {
 	"max_connections", "per_ip_connections", "request_timeout",
 	"http_threads", "agent_listen_port", "token_ttl_default",
 	"token_ttl_max", "auth_fail_limit", "join_token_ttl",
-	"join_token_ttl_max", "vni_min", "vni_max", NULL,
+	"join_token_ttl_max", "image_max_size", "tls_ca", "require_client_cert",
+	"insecure", "vni_min", "vni_max", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -42,6 +43,8 @@ static const struct int_key int_keys[] = {
 	INT_KEY("join_token_ttl", 1, 365 * 86400, 3600, join_token_ttl_s),
 	INT_KEY("join_token_ttl_max", 1, 365 * 86400, 7 * 86400,
 		join_token_ttl_max_s),
+	INT_KEY("image_max_size", 1 << 20, 1LL << 42, 64LL << 30,
+		image_max_size),
 	INT_KEY("vni_min", IPAM_VNI_MIN, IPAM_VNI_MAX, 1000, vni_min),
 	INT_KEY("vni_max", IPAM_VNI_MIN, IPAM_VNI_MAX, 999999, vni_max),
 };
@@ -56,6 +59,38 @@ static int get_path(const struct config *cfg, const char *key,
 	if (str_copy(out, size, v) < 0)
 		return config_err(cfg, key, "path is too long (at most %zu bytes)",
 				  size - 1);
+	return 0;
+}
+
+static bool loopback(const char *address)
+{
+	return strncmp(address, "127.", 4) == 0 ||
+	       strcmp(address, "localhost") == 0;
+}
+
+/* TLS: client certificates need a CA and TLS; plain HTTP off the
+ * loopback interface needs insecure = yes (docs/security.md). */
+static int check_tls(const struct config *cfg, struct ctrl_config *out)
+{
+	if (config_get_bool(cfg, "require_client_cert", out->tls_ca[0] != '\0',
+			    &out->require_client_cert) < 0 ||
+	    config_get_bool(cfg, "insecure", false, &out->insecure) < 0)
+		return -1;
+	if (out->tls_ca[0] && out->tls_cert[0] == '\0')
+		return config_err(cfg, "tls_ca", "client certificates need TLS: "
+				  "set tls_cert and tls_key too");
+	if (out->require_client_cert && out->tls_ca[0] == '\0')
+		return config_err(cfg, "require_client_cert", "set tls_ca, the "
+				  "CA that signs the agents' certificates "
+				  "(fincloud-ca.sh init)");
+	if (out->tls_cert[0] == '\0' && !out->insecure &&
+	    !loopback(out->listen_address))
+		return config_err(cfg, "listen_address", "'%s' is not a "
+				  "loopback address and TLS is off: set "
+				  "tls_cert, tls_key and tls_ca "
+				  "(docs/security.md), or insecure = yes to "
+				  "serve plain HTTP on a closed development "
+				  "network", out->listen_address);
 	return 0;
 }
 
@@ -80,7 +115,8 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 		     sizeof(out->state_dir)) < 0 ||
 	    get_path(cfg, "tls_cert", "", out->tls_cert,
 		     sizeof(out->tls_cert)) < 0 ||
-	    get_path(cfg, "tls_key", "", out->tls_key, sizeof(out->tls_key)) < 0)
+	    get_path(cfg, "tls_key", "", out->tls_key, sizeof(out->tls_key)) < 0 ||
+	    get_path(cfg, "tls_ca", "", out->tls_ca, sizeof(out->tls_ca)) < 0)
 		return -1;
 	if (config_get(cfg, "database") == NULL) {
 		if (snprintf(out->database, sizeof(out->database), "%s/state.db",
@@ -120,6 +156,8 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 		return config_err(cfg, k, "tls_cert and tls_key go together: "
 				  "set both or neither");
 	}
+	if (check_tls(cfg, out) < 0)
+		return -1;
 	if (config_get_str(cfg, "log_level", "info", &lvl) < 0)
 		return -1;
 	if (log_level_parse(lvl, &out->log_level) < 0)

@@ -1,7 +1,7 @@
 # controller/: fincloud-controller (REST API, SQLite state).
 #
-# libcrypto (OpenSSL) provides SHA-256 for the token hashes and the audit
-# chain (docs/controller.md).
+# libcrypto (OpenSSL) provides SHA-256 for the token hashes, the audit
+# chain and the images (docs/controller.md, docs/images.md).
 CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 
@@ -14,14 +14,21 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c \
 	controller/task.c controller/domname.c controller/report.c \
-	controller/authlimit.c controller/ipam.c controller/netstate.c controller/api_net.c \
+	controller/authlimit.c controller/image.c controller/api_image.c \
+	controller/vmimage.c controller/console.c controller/api_console.c \
+	controller/peercert.c controller/ipam.c controller/netstate.c \
+	controller/api_net.c \
 	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
-CTRL_LIBS := $(MHD_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
+# GnuTLS verifies the agents' client certificates (peercert.c), in the
+# TLS sessions libmicrohttpd holds.
+GNUTLS_CFLAGS := $(call pc_cflags,gnutls)
+GNUTLS_LIBS := $(or $(call pc_libs,gnutls),-lgnutls)
+CTRL_LIBS := $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
 
 $(CTRL_OBJS) $(BUILD)/obj/controller/main.o: OBJ_CFLAGS += $(CJSON_CFLAGS) \
-	$(MHD_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
+	$(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
 
 $(LIBCTRL): $(CTRL_OBJS)
 	@mkdir -p $(@D)
@@ -46,6 +53,9 @@ $(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ct
 $(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_authlimit,tests/unit/test_ctrl_authlimit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_image,tests/unit/test_ctrl_image.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_console,tests/unit/test_ctrl_console.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_peercert,tests/unit/test_ctrl_peercert.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_vmref,tests/unit/test_ctrl_vmref.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_enrol,tests/unit/test_ctrl_enrol.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_ipam,tests/unit/test_ctrl_ipam.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -62,8 +62,12 @@ struct ctrl_config {
 	int64_t join_token_ttl_s;     /* a new join token's lifetime */
 	int64_t join_token_ttl_max_s; /* the longest one a create may ask */
 	int64_t vni_min, vni_max;     /* VNIs networks get when not told */
+	int64_t image_max_size;      /* bytes of one image upload (image.h) */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
+	char tls_ca[CTRL_PATH_MAX]; /* agents' client certificates; "" none */
+	bool require_client_cert;   /* agents' routes need one (peercert.h) */
+	bool insecure;              /* plain HTTP off loopback allowed */
 	enum log_level log_level;
 };
 
@@ -94,6 +98,7 @@ struct ctrl_route_stats {
 struct ctrl_waiter;
 
 struct anchor;
+struct console_broker;
 
 /* Called once when a parked heartbeat's wait ends, with the arg given to
  * ctrl_park(); runs on the thread that ended it (a request's, the
@@ -104,6 +109,7 @@ struct ctrl {
 	struct ctrl_config cfg;
 	struct store *st;
 	struct anchor *anchor; /* the audit head outside the store, or NULL */
+	struct console_broker *consoles; /* console.h; NULL: no consoles */
 	pthread_mutex_t lock;
 	/* parked heartbeats in deadline order, and the timer thread that
 	 * ends them at their deadline (under wait_lock) */

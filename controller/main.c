@@ -13,6 +13,7 @@
 #include "common/version.h"
 #include "controller/anchor.h"
 #include "controller/api.h"
+#include "controller/console.h"
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
 #include "controller/rebalance.h"
@@ -30,7 +31,7 @@ static void on_signal(int sig)
 }
 
 /* Room for the settings' flags, and getopt's value for the first. */
-#define SETTINGS_MAX 24
+#define SETTINGS_MAX 32
 #define FLAG_LEN 32
 #define SETTING_OPT 256
 
@@ -64,7 +65,9 @@ static void usage(FILE *f)
 		"                           [--tls-cert FILE --tls-key FILE] [--log-level L]\n"
 		"                           [--max-connections N] [--per-ip-connections N]\n"
 		"                           [--request-timeout S] [--http-threads N]\n"
-		"                           [--agent-listen-port P]\n"
+		"                           [--agent-listen-port P] [--image-max-size BYTES]\n"
+		"                           [--tls-ca FILE] [--require-client-cert yes|no]\n"
+		"                           [--insecure yes|no]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
@@ -72,7 +75,8 @@ static void usage(FILE *f)
 		"orphan_grace, max_body, tls_cert, tls_key, log_level, max_connections,\n"
 		"per_ip_connections, request_timeout, http_threads,\n"
 		"agent_listen_port, token_ttl_default, token_ttl_max,\n"
-		"auth_fail_limit, join_token_ttl, join_token_ttl_max); each has\n"
+		"auth_fail_limit, join_token_ttl, join_token_ttl_max, image_max_size,\n"
+		"tls_ca, require_client_cert, insecure); each has\n"
 		"a flag (the key\n"
 		"with '-' for '_') that overrides it.\n"
 		"\n"
@@ -93,7 +97,7 @@ int main(int argc, char **argv)
 	};
 	char flags[SETTINGS_MAX][FLAG_LEN];
 	const char *config_path = NULL;
-	struct { const char *key, *value; } sets[24];
+	struct { const char *key, *value; } sets[SETTINGS_MAX];
 	size_t nsets = 0;
 	bool check = false;
 	struct config *cfg = NULL;
@@ -144,6 +148,11 @@ int main(int argc, char **argv)
 			g_ctrl.cfg.tls_cert, g_ctrl.cfg.tls_key);
 		goto config_fail;
 	}
+	if (g_ctrl.cfg.tls_ca[0] && access(g_ctrl.cfg.tls_ca, R_OK) != 0) {
+		err_set("tls_ca '%s' cannot be read: %s", g_ctrl.cfg.tls_ca,
+			strerror(errno));
+		goto config_fail;
+	}
 	if (check) {
 		config_free(cfg);
 		return 0;
@@ -177,10 +186,17 @@ int main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
+	g_ctrl.consoles = console_broker_new(&g_ctrl);
+	if (g_ctrl.consoles == NULL) {
+		log_error("%s", err_msg());
+		goto out;
+	}
 	if (api_bootstrap_admin(&g_ctrl) < 0) {
 		log_error("first admin token: %s", err_msg());
 		goto out;
 	}
+	if (api_image_sweep(&g_ctrl) < 0)
+		log_warn("image store: %s", err_msg());
 	if (rb_recover(&g_ctrl) < 0)
 		log_warn("rebalance runs of an earlier start: %s", err_msg());
 	if (jobs_liveness_reset(&g_ctrl) < 0)
@@ -203,12 +219,21 @@ int main(int argc, char **argv)
 		 g_ctrl.cfg.database);
 	if (g_ctrl.cfg.agent_listen_port)
 		log_info("agents' port %" PRId64, g_ctrl.cfg.agent_listen_port);
+	if (g_ctrl.cfg.require_client_cert)
+		log_info("agents need a client certificate of '%s' whose CN "
+			 "is their node name", g_ctrl.cfg.tls_ca);
+	else if (!g_ctrl.cfg.tls_cert[0])
+		log_warn("TLS is off: agents' and operators' requests travel "
+			 "in plain text (docs/security.md)");
 	while (!g_stop)
 		pause();
 	log_info("stopping");
 	rc = 0;
 out:
 	ctrl_stop(&g_ctrl);
+	/* open consoles end (audited) while the server can still close
+	 * their connections */
+	console_broker_free(g_ctrl.consoles);
 	server_stop(srv);
 	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);

@@ -93,3 +93,18 @@ int place_check(struct store *st, const struct place_request *r,
 {
 	return place(st, r, target, NULL, 0, NULL, 0, why, whysize);
 }
+
+int place_leave_check(struct store *st, const char *host, char *why,
+		      size_t whysize)
+{
+	char note[768];
+	int n = model_degraded(st, host, note, sizeof(note));
+
+	if (n <= 0)
+		return n;
+	snprintf(why, whysize, "%s: a degraded host's VMs stay where they "
+		 "are until its agent reports it healthy; repair what the "
+		 "reason names on '%s' (see 'finctl host show %s'), then "
+		 "retry", note, host, host);
+	return 1;
+}

@@ -38,4 +38,12 @@ int place_vm(struct store *st, const struct place_request *r, char *host,
 int place_check(struct store *st, const struct place_request *r,
 		const char *target, char *why, size_t whysize);
 
+/* Whether VMs may leave host by live migration (an operator's migrate, a
+ * drain): 0 when they may; 1 when the host is degraded (its agent says it
+ * cannot run VMs), with why naming the host, the agent's reason and the
+ * fix; -1 with err_set() on a database error. A degraded node takes part
+ * in no migration until it is healthy again, source or target. */
+int place_leave_check(struct store *st, const char *host, char *why,
+		      size_t whysize);
+
 #endif

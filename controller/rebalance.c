@@ -611,7 +611,8 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	t.source_host = m->from;
 	t.target_host = m->to;
 	if (task_create(st, &t, m->task) < 0 ||
-	    ctrl_bump_generation(r->ctrl, m->from) < 0)
+	    ctrl_bump_generation(r->ctrl, m->from) < 0 ||
+	    ctrl_bump_generation(r->ctrl, m->to) < 0) /* vmimage.h */
 		return -1;
 	r->dirty = true;
 	m->state = MV_RUNNING;

@@ -254,7 +254,7 @@ static int settle_one(struct ctrl *ctrl, const struct task *t,
 }
 
 int report_settle(struct ctrl *ctrl, const char *node,
-		  const struct report_result *results, size_t n,
+		  const struct report_result *results, size_t n, bool listed,
 		  const char *request_id)
 {
 	report_id *ids = NULL;
@@ -275,7 +275,9 @@ int report_settle(struct ctrl *ctrl, const char *node,
 		else if (rc == 0) {
 			bool src = strcmp(t.source_host, node) == 0;
 
-			ret = settle_one(ctrl, &t, src,
+			/* the source-only rule (a task its agent forgot)
+			 * needs the source's own fresh list */
+			ret = settle_one(ctrl, &t, src && listed,
 					 src ? result_of(results, n, t.id) : NULL,
 					 request_id);
 		}

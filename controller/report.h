@@ -4,11 +4,14 @@
  * reports table), the migrations those lists settle, the VMs two nodes
  * run ("conflicts"), and the domains no VM stands behind ("orphans").
  *
- * The rows of a node are replaced by each heartbeat it sends with status
- * ok; a degraded heartbeat (libvirt unreachable, no domains) and a node
- * that went down leave them as they were: the last word of a node counts
- * until it says something else, so a silent node that ran a VM still
- * keeps that VM from being handed to another one.
+ * The rows of a node are replaced by each heartbeat whose domains are
+ * libvirt's list: status ok, or degraded with domains_listed (a node
+ * degraded for its disk still says what runs on it, and that settles
+ * migrations too). A degraded heartbeat without a list (libvirt
+ * unreachable) and a node that went down leave them as they were: the
+ * last word of a node counts until it says something else, so a silent
+ * node that ran a VM still keeps that VM from being handed to another
+ * one.
  *
  * Invariants kept here and in api_agent.c's desired state:
  *   - a VM is recorded on one host (vms.host), never on two; a node other
@@ -77,12 +80,15 @@ struct report_result {
 
 /* Settle the open migrations whose source or target is node, from the
  * nodes' reports and the agent's results (n of them; only the source's
- * heartbeat carries any) by task_settle_migration(). A migration done
- * moves the VM and its claim to the target; each end is audited
- * (task.migrate.done, task.migrate.failed) and bumps both nodes'
- * generations. 0 or -1. */
+ * heartbeat carries any) by task_settle_migration(). listed: node's
+ * heartbeat carried libvirt's list (report_start() .. report_finish());
+ * without it node's rows are an older word, and a source's agent that
+ * no longer mentions a task fails nothing on them (libvirt may have
+ * finished that migration since). A migration done moves the VM and its
+ * claim to the target; each end is audited (task.migrate.done,
+ * task.migrate.failed) and bumps both nodes' generations. 0 or -1. */
 int report_settle(struct ctrl *ctrl, const char *node,
-		  const struct report_result *results, size_t n,
+		  const struct report_result *results, size_t n, bool listed,
 		  const char *request_id);
 
 /* The orphans of node (rows without a VM): mark the new ones (audited

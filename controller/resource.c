@@ -70,6 +70,8 @@ static cJSON *pool_json(struct store *st, sqlite3_stmt *s)
 			      csv_array(store_col_text(s, 5)));
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 6));
+	cJSON_AddBoolToObject(o, "migration_postcopy",
+			      sqlite3_column_int(s, 7));
 	return o;
 }
 
@@ -78,7 +80,7 @@ const struct res_kind res_pools = {
 	.path = "/v1/pools",
 	RES_SQL("pools", "name",
 		"name, ratio_vcpus, ratio_mem, ratio_disk, policy, compliance, "
-		"created_ms", "NULL", ""),
+		"created_ms, migration_postcopy", "NULL", ""),
 	.to_json = pool_json,
 	.hint = ": list pools with 'finctl pool list'",
 	.in_use_sql = "SELECT 1 FROM hosts WHERE pool = ?1 UNION ALL "
@@ -143,6 +145,7 @@ static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 				(double)sqlite3_column_int64(s, 11));
 	cJSON_AddStringToObject(o, "cpu_model", store_col_text(s, 12));
 	cJSON_AddStringToObject(o, "virt_type", store_col_text(s, 13));
+	cJSON_AddStringToObject(o, "virt_type_reason", store_col_text(s, 27));
 	cJSON_AddStringToObject(o, "libvirt_version", store_col_text(s, 14));
 	cJSON_AddNumberToObject(o, "cost", sqlite3_column_double(s, 15));
 	cJSON_AddNumberToObject(o, "availability", sqlite3_column_double(s, 16));
@@ -195,7 +198,8 @@ const struct res_kind res_hosts = {
 		"r.generation, r.generation_seen, r.last_seen_ms, "
 		HOST_HOLDS("1") ", " HOST_HOLDS("vcpus") ", "
 		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib") ", "
-		"r.inventory_flag, r.reported_vcpus, r.reported_mem_mib",
+		"r.inventory_flag, r.reported_vcpus, r.reported_mem_mib, "
+		"r.virt_type_reason",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),
@@ -252,8 +256,9 @@ const struct res_kind res_tenants = {
 	.owner_col = 0,
 	.hint = ": list tenants with 'finctl tenant list'",
 	.in_use_sql = "SELECT 1 FROM vms WHERE tenant = ?1 UNION ALL "
-		      "SELECT 1 FROM groups WHERE tenant = ?1",
-	.in_use_msg = "still has VMs or groups: delete them first",
+		      "SELECT 1 FROM groups WHERE tenant = ?1 UNION ALL "
+		      "SELECT 1 FROM images WHERE tenant = ?1",
+	.in_use_msg = "still has VMs, groups or images: delete them first",
 };
 
 /* ----------------------------------------------------------------- groups */
@@ -341,13 +346,15 @@ static cJSON *flavor_json(struct store *st, sqlite3_stmt *s)
 	for (int i = 0; i < 4; i++)
 		cJSON_AddNumberToObject(o, ints[i],
 					(double)sqlite3_column_int64(s, 1 + i));
+	cJSON_AddBoolToObject(o, "requires_image", sqlite3_column_int(s, 5));
 	return o;
 }
 
 const struct res_kind res_flavors = {
 	.noun = "flavor",
 	.path = "/v1/flavors",
-	RES_SQL("flavors", "name", "name, vcpus, mem_mib, disk_gib, created_ms",
+	RES_SQL("flavors", "name", "name, vcpus, mem_mib, disk_gib, created_ms, "
+		"requires_image",
 		"NULL", ""),
 	.to_json = flavor_json,
 	.hint = ": list flavors with 'finctl flavor list'",

@@ -25,6 +25,11 @@ typedef void (*route_fn)(struct api_ctx *c);
  * /healthz answers while a long request holds the lock; /metrics takes
  * the lock itself only around its reads of the store. */
 #define ROUTE_UNLOCKED (1u << 0)
+/* Flag: the body is an upload of any size up to image_max_size, streamed
+ * to a file (image.h) instead of the capped buffer of max_body; the
+ * caller is authenticated and its role checked before the first byte is
+ * stored (api_upload_allowed()). The handler finds it in api_ctx.upload. */
+#define ROUTE_UPLOAD (1u << 1)
 
 struct route {
 	const char *method;
@@ -33,7 +38,7 @@ struct route {
 	unsigned roles;      /* enum auth_role bits, or ROUTE_PUBLIC */
 	bool mutating;
 	const char *name;    /* "vm.start": audit action and metric label */
-	unsigned flags;      /* ROUTE_UNLOCKED, or 0 (left out) */
+	unsigned flags;      /* ROUTE_UNLOCKED, ROUTE_UPLOAD, or 0 (left out) */
 };
 
 #define ROUTE_PARAMS_MAX 3

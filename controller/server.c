@@ -9,6 +9,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/image.h"
+#include "controller/peercert.h"
 #include "controller/server.h"
 
 /* Every agent keeps a connection open (its long-poll), so per-connection
@@ -34,12 +36,13 @@ struct listener {
 	struct server *srv;
 	struct MHD_Daemon *d;
 	bool agents_only; /* the agents' port: /v1/agents/... and /healthz */
+	bool trust;       /* asks clients for a certificate (tls_ca) */
 };
 
 struct server {
 	struct ctrl *ctrl;
 	struct listener api, agents;
-	char *cert, *key;
+	char *cert, *key, *ca;
 	uint64_t timeout_ns;   /* request_timeout */
 
 	/* libmicrohttpd's messages: when the last went out, how many since
@@ -56,13 +59,40 @@ struct server {
 	bool sweeping, quit;
 };
 
-/* One request: its body, and its context while it is parked. */
+/* One request: its body (or its upload, for a ROUTE_UPLOAD route), and
+ * its context while it is parked. */
 struct conn {
 	struct buf body;
+	struct image_upload *up;
 	bool too_large;
 	bool parked;
+	bool switched;   /* its 101 answer went out: c.upgrade has the socket */
+	struct peercert peer; /* the client's certificate, agents' routes */
 	struct api_ctx c;
 };
+
+/* ------------------------------------------------------------ upgrades */
+
+static void upgrade_close(void *handle)
+{
+	MHD_upgrade_action(handle, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+/* The 101 answer went out: the socket goes to the request's user. With
+ * TLS, sock is libmicrohttpd's end of a socket pair that it encrypts
+ * into the connection, so TLS holds for the switched bytes too. */
+static void on_upgrade(void *cls, struct MHD_Connection *con, void *req_cls,
+		       const char *extra_in, size_t extra_in_size,
+		       MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct conn *cn = req_cls;
+
+	(void)cls;
+	(void)con;
+	cn->switched = true;
+	cn->c.upgrade(cn->c.upgrade_arg, sock, extra_in, extra_in_size, urh,
+		      upgrade_close);
+}
 
 /* --------------------------------------------------------------- answers */
 
@@ -81,10 +111,38 @@ static enum MHD_Result send_answer(struct MHD_Connection *con,
 	char *text = NULL;
 	size_t len = 0;
 
+	if (c->has_file) {
+		/* the file answer: MHD reads the descriptor and closes it */
+		r = MHD_create_response_from_fd64((uint64_t)c->file_size,
+						  c->file_fd);
+		if (r == NULL)
+			goto out;
+		c->has_file = false;
+		MHD_add_response_header(r, "Content-Type", c->content_type);
+		if (c->request_id[0])
+			MHD_add_response_header(r, "X-Request-Id",
+						c->request_id);
+		ret = MHD_queue_response(con, (unsigned)c->status, r);
+		MHD_destroy_response(r);
+		goto out;
+	}
+	if (c->upgrade && c->status == 101) {
+		r = MHD_create_response_for_upgrade(on_upgrade, NULL);
+		if (r == NULL)
+			goto out;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE,
+					c->upgrade_proto);
+		if (c->request_id[0])
+			MHD_add_response_header(r, "X-Request-Id",
+						c->request_id);
+		ret = MHD_queue_response(con, 101, r);
+		MHD_destroy_response(r);
+		goto out;
+	}
 	if (c->text) {
 		text = c->text;
 		c->text = NULL;
-		len = strlen(text);
+		len = c->text_len ? c->text_len : strlen(text);
 	} else if (c->resp && c->status != 204) {
 		text = cJSON_PrintUnformatted(c->resp);
 		if (text == NULL) {
@@ -285,23 +343,87 @@ static bool agent_route(const char *url)
 	       strcmp(url, "/healthz") == 0;
 }
 
+/* The peer's IPv4 address in host byte order, 0 when unknown. */
+static uint32_t client_addr(struct MHD_Connection *con);
+
+/* The request fields of c that the dispatcher reads, from con. */
+static void ctx_fill(struct api_ctx *c, struct ctrl *ctrl,
+		     struct MHD_Connection *con, const char *url,
+		     const char *method)
+{
+	c->ctrl = ctrl;
+	c->method = method;
+	c->path = url;
+	c->query = query_value;
+	c->query_ud = con;
+	c->authorization = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	c->idempotency_key = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, "Idempotency-Key");
+	c->upgrade_header = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+	c->client_addr = client_addr(con);
+}
+
+/* The start of an upload (a ROUTE_UPLOAD route on the API port): the
+ * caller is checked before a byte is stored (a client that sent
+ * "Expect: 100-continue" has sent none), then the announced size against
+ * image_max_size; then its file is opened. MHD_YES to go on (cn->up set,
+ * or an error queued). */
+static enum MHD_Result upload_start(struct listener *l, struct conn *cn,
+				    struct MHD_Connection *con,
+				    const char *url, const char *method,
+				    int64_t announced)
+{
+	struct ctrl *ctrl = l->srv->ctrl;
+	struct api_ctx c = {0};
+	enum MHD_Result ret;
+	char msg[200];
+
+	ctx_fill(&c, ctrl, con, url, method);
+	if (!api_upload_allowed(&c)) {
+		ret = send_answer(con, &c);
+		api_ctx_release(&c);
+		return ret;
+	}
+	api_ctx_release(&c);
+	if (announced > ctrl->cfg.image_max_size) {
+		snprintf(msg, sizeof(msg), "the image is %" PRId64 " bytes; "
+			 "image_max_size is %" PRId64, announced,
+			 ctrl->cfg.image_max_size);
+		return answer_error(con, ctrl, 413, "too_large", msg);
+	}
+	if (image_upload_open(ctrl->cfg.state_dir, ctrl->cfg.image_max_size,
+			      &cn->up) < 0) {
+		log_error("%s", err_msg());
+		return answer_error(con, ctrl, 500, "internal", err_msg());
+	}
+	return MHD_YES;
+}
+
 /* The first call for a request (headers in): its state, or a 413 when
  * the announced body is over the limit. */
 static enum MHD_Result request_start(struct listener *l,
-				     struct MHD_Connection *con, void **con_cls)
+				     struct MHD_Connection *con,
+				     const char *url, const char *method,
+				     void **con_cls)
 {
 	struct ctrl *ctrl = l->srv->ctrl;
 	const char *cl = MHD_lookup_connection_value(
 		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct conn *cn = calloc(1, sizeof(*cn));
 	char msg[160];
-	int64_t n;
+	int64_t n = -1;
 
 	if (cn == NULL)
 		return MHD_NO;
 	buf_init(&cn->body, (size_t)ctrl->cfg.max_body);
 	*con_cls = cn;
-	if (cl && parse_int64(cl, &n) == 0 && n > ctrl->cfg.max_body) {
+	if (cl && parse_int64(cl, &n) < 0)
+		n = -1;
+	if (!l->agents_only && api_upload_route(method, url))
+		return upload_start(l, cn, con, url, method, n);
+	if (n > ctrl->cfg.max_body) {
 		snprintf(msg, sizeof(msg), "the request body is %" PRId64
 			 " bytes; the limit is %" PRId64, n, ctrl->cfg.max_body);
 		return answer_error(con, ctrl, 413, "too_large", msg);
@@ -309,7 +431,6 @@ static enum MHD_Result request_start(struct listener *l,
 	return MHD_YES;
 }
 
-/* The peer's IPv4 address in host byte order, 0 when unknown. */
 static uint32_t client_addr(struct MHD_Connection *con)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
@@ -321,6 +442,15 @@ static uint32_t client_addr(struct MHD_Connection *con)
 		return 0;
 	sa = (const struct sockaddr_in *)(const void *)ci->client_addr;
 	return ntohl(sa->sin_addr.s_addr);
+}
+
+/* The connection's gnutls session; NULL without TLS. */
+static void *tls_session(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		con, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	return ci ? ci->tls_session : NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
@@ -337,13 +467,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 
 	(void)version;
 	if (cn == NULL)
-		return request_start(l, con, con_cls);
+		return request_start(l, con, url, method, con_cls);
 	c = &cn->c;
 	if (cn->parked) {
 		/* resumed: its wait is over */
 		cn->parked = false;
 		api_resume(c);
 		goto answer;
+	}
+	if (*upload_size > 0 && cn->up) {
+		/* an upload may take longer than request_timeout: the
+		 * deadline is for the next chunk, not for the whole body */
+		image_upload_write(cn->up, upload_data, *upload_size);
+		deadline_set(l->srv, con, true);
+		*upload_size = 0;
+		return MHD_YES;
 	}
 	if (*upload_size > 0) {
 		if (!cn->too_large &&
@@ -363,16 +501,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 			 "use the API port (%" PRId64 ")", ctrl->cfg.listen_port);
 		return answer_error(con, ctrl, 404, "not_found", msg);
 	}
-	c->ctrl = ctrl;
-	c->method = method;
-	c->path = url;
-	c->query = query_value;
-	c->query_ud = con;
-	c->authorization = MHD_lookup_connection_value(
-		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	c->idempotency_key = MHD_lookup_connection_value(
-		con, MHD_HEADER_KIND, "Idempotency-Key");
-	c->client_addr = client_addr(con);
+	ctx_fill(c, ctrl, con, url, method);
+	if (cn->up) {
+		/* qemu-img runs here, before the lock is taken */
+		image_upload_finish(cn->up);
+		c->upload = cn->up;
+	}
+	if (l->trust && agent_route(url)) {
+		peercert_read(tls_session(con), &cn->peer);
+		c->peer = &cn->peer;
+	}
 	c->body = cn->body.data;
 	c->body_len = cn->body.len;
 	c->wake = on_wake;
@@ -406,7 +544,12 @@ static void on_completed(void *cls, struct MHD_Connection *con,
 	/* the next request on this connection has its own deadline */
 	deadline_set(cls, con, true);
 	if (cn) {
+		/* an upgrade that did not happen: its user lets go */
+		if (cn->c.upgrade && !cn->switched)
+			cn->c.upgrade(cn->c.upgrade_arg, -1, NULL, 0, NULL,
+				      NULL);
 		buf_free(&cn->body);
+		image_upload_free(cn->up);
 		api_ctx_release(&cn->c);
 		free(cn);
 		*con_cls = NULL;
@@ -420,14 +563,19 @@ static int listen_on(struct server *srv, struct listener *l, int64_t port)
 {
 	const struct ctrl_config *cfg = &srv->ctrl->cfg;
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	/* the TLS options, from tls[first]: without TLS, first is the end */
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE |
+			 MHD_USE_ERROR_LOG;
+	/* the TLS options, from tls[first]: without TLS, first is the end;
+	 * with a CA on the port that serves agents, clients are asked for a
+	 * certificate (not required by the handshake: peercert.h decides
+	 * per request, so /healthz stays open) */
 	struct MHD_OptionItem tls[] = {
 		{MHD_OPTION_HTTPS_MEM_CERT, 0, srv->cert},
 		{MHD_OPTION_HTTPS_MEM_KEY, 0, srv->key},
+		{MHD_OPTION_HTTPS_MEM_TRUST, 0, srv->ca},
 		{MHD_OPTION_END, 0, NULL},
 	};
-	size_t first = srv->cert ? 0 : 2;
+	size_t first = srv->cert ? 0 : 3;
 	struct sockaddr_in sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -438,6 +586,8 @@ static int listen_on(struct server *srv, struct listener *l, int64_t port)
 			       cfg->listen_address);
 	if (srv->cert)
 		flags |= MHD_USE_TLS;
+	if (!l->trust || srv->ca == NULL)
+		tls[2].option = MHD_OPTION_END;
 	l->srv = srv;
 	l->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, l,
@@ -512,6 +662,13 @@ int server_start(struct ctrl *ctrl, struct server **out)
 			goto fail;
 		}
 	}
+	if (cfg->tls_ca[0]) {
+		srv->ca = read_pem(cfg->tls_ca);
+		if (srv->ca == NULL) {
+			err_prefix("tls_ca");
+			goto fail;
+		}
+	}
 	rc = pthread_create(&srv->sweeper, NULL, sweeper_main, srv);
 	if (rc != 0) {
 		err_set("cannot start the request deadline thread: %s",
@@ -519,6 +676,10 @@ int server_start(struct ctrl *ctrl, struct server **out)
 		goto fail;
 	}
 	srv->sweeping = true;
+	/* the agents' port asks for client certificates; without one, the
+	 * API port serves the agents and asks */
+	srv->api.trust = cfg->agent_listen_port == 0;
+	srv->agents.trust = true;
 	if (listen_on(srv, &srv->api, cfg->listen_port) < 0)
 		goto fail;
 	srv->agents.agents_only = true;
@@ -552,5 +713,6 @@ void server_stop(struct server *srv)
 	pthread_mutex_destroy(&srv->log_lock);
 	free(srv->cert);
 	free(srv->key);
+	free(srv->ca);
 	free(srv);
 }

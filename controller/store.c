@@ -280,7 +280,55 @@ static const char *const migrations[] = {
 	" attempts INTEGER NOT NULL, requested_ms INTEGER NOT NULL,"
 	" decided_ms INTEGER) WITHOUT ROWID;",
 
-	/* 11: tenant networks (controller/netstate.h). A network is a VXLAN
+	/* 11: why a host runs its guests as it does (its agent's
+	 * virt_type_reason); whether a pool's VMs may migrate in post-copy;
+	 * a migration's time limit (seconds, 0: the agent's) and post-copy
+	 * choice (NULL: the pool's) */
+	"ALTER TABLE hosts ADD COLUMN virt_type_reason TEXT NOT NULL"
+	" DEFAULT '';"
+	"ALTER TABLE pools ADD COLUMN migration_postcopy INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN max_seconds INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN postcopy INTEGER;",
+
+	/* 12: the image catalogue (controller/image.h, docs/images.md): one
+	 * row per uploaded image, its bytes stored once per SHA-256 under
+	 * state_dir/images/sha256; tenant is NULL for a public image, and
+	 * a name is unique among the public images and within each tenant.
+	 * A VM names the image it was created from and that image's digest
+	 * (NULL: none, as before); its first-boot settings (SSH keys as a
+	 * JSON array, user-data) travel to its node in the desired state.
+	 * A flavor may require an image. A migration of a VM from an image
+	 * is handed to its source once its target has prepared the VM
+	 * (target_ready, controller/vmimage.h). */
+	"CREATE TABLE images("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" tenant TEXT REFERENCES tenants(name),"
+	" visibility TEXT NOT NULL CHECK(visibility IN ('public','tenant')),"
+	" format TEXT NOT NULL CHECK(format IN ('qcow2','raw')),"
+	" os_type TEXT NOT NULL DEFAULT '',"
+	" min_mem_mib INTEGER NOT NULL DEFAULT 0,"
+	" size_bytes INTEGER NOT NULL,"
+	" virtual_size_bytes INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" CHECK((visibility = 'public') = (tenant IS NULL)));"
+	"CREATE UNIQUE INDEX images_name ON images(coalesce(tenant, ''), name);"
+	"CREATE INDEX images_sha256 ON images(sha256);"
+	"ALTER TABLE vms ADD COLUMN image_id TEXT;"
+	"ALTER TABLE vms ADD COLUMN image_sha256 TEXT;"
+	"ALTER TABLE vms ADD COLUMN ssh_keys TEXT NOT NULL DEFAULT '[]';"
+	"ALTER TABLE vms ADD COLUMN user_data TEXT;"
+	"CREATE INDEX vms_image ON vms(image_id);"
+	"ALTER TABLE flavors ADD COLUMN requires_image INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"ALTER TABLE tasks ADD COLUMN target_ready INTEGER NOT NULL"
+	" DEFAULT 0;",
+
+	/* 13: tenant networks (controller/netstate.h). A network is a VXLAN
 	 * segment (vni) with an IPv4 network (net, prefix, host byte order)
 	 * and an optional gateway (0: none). A port is a VM's NIC: its MAC
 	 * and address, unique on its network; it goes with its VM's row, so

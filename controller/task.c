@@ -129,13 +129,19 @@ int task_create(struct store *st, const struct task_new *t,
 		return -1;
 	s = store_stmt(st, "INSERT INTO tasks(id, type, state, vm_id, tenant, "
 			   "source_host, target_host, vcpus, mem_mib, disk_gib, "
-			   "created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, "
-			   "?, ?, ?, ?11, ?11)");
+			   "created_ms, updated_ms, max_seconds, postcopy) "
+			   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?11, ?11, ?12, "
+			   "?13)");
 	if (s == NULL)
 		return -1;
 	store_bind_texts(s, 1, text, 7);
 	store_bind_int64s(s, 8, t->req, 3);
 	sqlite3_bind_int64(s, 11, time_wall_ms());
+	sqlite3_bind_int(s, 12, t->max_seconds);
+	if (t->postcopy == TASK_POSTCOPY_POOL)
+		sqlite3_bind_null(s, 13);
+	else
+		sqlite3_bind_int(s, 13, t->postcopy == TASK_POSTCOPY_YES);
 	return store_done(st, s, "recording a task");
 }
 
@@ -428,12 +434,20 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 		size_t *n)
 {
 	sqlite3_stmt *s = store_stmt(st, "SELECT t.id, t.type, t.vm_id, "
-				     "t.target_host, h.migration_uri FROM "
+				     "t.target_host, h.migration_uri, "
+				     "t.max_seconds, coalesce(t.postcopy, "
+				     "p.migration_postcopy, 0) FROM "
 				     "tasks t LEFT JOIN hosts h ON h.name = "
-				     "t.target_host WHERE t.source_host = ? "
+				     "t.target_host LEFT JOIN vms v ON v.id = "
+				     "t.vm_id LEFT JOIN pools p ON p.name = "
+				     "v.pool WHERE t.source_host = ? "
 				     "AND t.type IN ('migrate','reboot') AND "
-				     "t.state IN ('pending','running') ORDER "
-				     "BY t.seq");
+				     "t.state IN ('pending','running') AND "
+				     /* a VM from an image migrates once its
+				      * target prepared it (vmimage.h) */
+				     "(t.type != 'migrate' OR t.target_ready "
+				     "OR v.image_sha256 IS NULL) ORDER BY "
+				     "t.seq");
 	struct task_order o;
 	struct buf rows;
 	int rc = SQLITE_ERROR;
@@ -453,6 +467,8 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 			 store_col_text(s, 3));
 		str_copy(o.target_uri, sizeof(o.target_uri),
 			 store_col_text(s, 4));
+		o.max_seconds = sqlite3_column_int(s, 5);
+		o.postcopy = sqlite3_column_int(s, 6) != 0;
 		if (buf_append(&rows, &o, sizeof(o)) < 0)
 			break;
 	}

@@ -74,6 +74,13 @@ bool task_vm_outcome(enum task_type type, const char *vm_state,
 /* What a new task is about. Strings may be NULL (stored as ''): runs
  * have no VM, tenant or hosts. req: the VM's vCPUs, MiB of memory and GiB
  * of disk (the claim a migration holds on its target), or zeros. */
+/* Whether a migration may switch to post-copy. */
+enum task_postcopy {
+	TASK_POSTCOPY_POOL = 0, /* as its VM's pool says (the default) */
+	TASK_POSTCOPY_NO,
+	TASK_POSTCOPY_YES,
+};
+
 struct task_new {
 	enum task_type type;
 	const char *vm_id;
@@ -81,6 +88,8 @@ struct task_new {
 	const char *source_host;
 	const char *target_host;
 	int64_t req[3];
+	int max_seconds;              /* migrate: time limit, 0: the agent's */
+	enum task_postcopy postcopy;  /* migrate */
 };
 
 /* Record a new task in its type's first state; its id (a fresh UUID)
@@ -192,6 +201,9 @@ struct task_order {
 	char vm_id[TASK_ID_LEN];
 	char target_host[NAME_MAX_LEN + 1];  /* migrate: the target */
 	char target_uri[1025];               /* and its migration URI */
+	int max_seconds;       /* migrate: its time limit, 0: the agent's */
+	bool postcopy;         /* migrate: post-copy allowed (the task's
+				  choice, else its VM's pool's) */
 };
 /* The open agent tasks of host node, oldest first, into *out (an array of
  * *n; the caller frees it with free(), also when *n is 0). 0, or -1 with

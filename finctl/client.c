@@ -74,6 +74,20 @@ static int refused(const struct finctl_ctx *x, long status, const cJSON *root)
 	return finctl_exit_for_status(status);
 }
 
+int finctl_refused(const struct finctl_ctx *x, long status, const char *body,
+		   size_t len)
+{
+	cJSON *root = NULL;
+	int rc;
+
+	if (len > 0 && json_parse(body, len, "the controller's answer",
+				  &root) < 0)
+		err_clear();
+	rc = refused(x, status, root);
+	cJSON_Delete(root);
+	return rc;
+}
+
 int finctl_exit_for_status(long status)
 {
 	static const struct {
@@ -90,40 +104,59 @@ int finctl_exit_for_status(long status)
 	return FINCTL_FAIL;
 }
 
-int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
-		const cJSON *body, cJSON **out)
+/* The answer of a request that http_client_* sent (rc its result, r
+ * its response): FINCTL_OK with the parsed answer in *out (may be NULL),
+ * or the error reported and its exit code. Frees r. */
+static int answered(struct finctl_ctx *x, int rc, struct http_response *r,
+		    cJSON **out)
 {
-	struct http_response r;
-	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
 	cJSON *root = NULL;
-	int rc;
 
 	if (out)
 		*out = NULL;
-	rc = http_client_request(x->http, method, path, text, &r);
-	free(text);
 	if (rc < 0) {
 		fprintf(stderr, "finctl: cannot reach the controller: %s: check "
 			"--url / FINCLOUD_URL and that fincloud-controller "
 			"runs\n", err_msg());
 		return FINCTL_CONN;
 	}
-	if (r.len > 0 && json_parse(r.body, r.len, "the controller's answer",
-				    &root) < 0 && r.status < 300) {
+	if (r->len > 0 && json_parse(r->body, r->len, "the controller's answer",
+				     &root) < 0 && r->status < 300) {
 		fprintf(stderr, "finctl: %s\n", err_msg());
 		rc = FINCTL_FAIL;
-	} else if (r.status >= 200 && r.status < 300) {
+	} else if (r->status >= 200 && r->status < 300) {
 		if (out) {
 			*out = root;
 			root = NULL;
 		}
 		rc = FINCTL_OK;
 	} else {
-		rc = refused(x, r.status, root);
+		rc = refused(x, r->status, root);
 	}
-	http_response_free(&r);
+	http_response_free(r);
 	cJSON_Delete(root);
 	return rc;
+}
+
+int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
+		const cJSON *body, cJSON **out)
+{
+	struct http_response r;
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	int rc = http_client_request(x->http, method, path, text, &r);
+
+	free(text);
+	return answered(x, rc, &r, out);
+}
+
+int finctl_call_stream(struct finctl_ctx *x, const char *method,
+		       const char *path, const struct http_stream *st,
+		       cJSON **out)
+{
+	struct http_response r;
+	int rc = http_client_stream(x->http, method, path, st, &r);
+
+	return answered(x, rc, &r, out);
 }
 
 void finctl_add_num(cJSON *o, const char *key, const char *val)

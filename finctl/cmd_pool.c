@@ -8,7 +8,8 @@
 static cJSON *pool_body(struct finctl_ctx *x, const char *name)
 {
 	cJSON *o = finctl_body(x, FINCTL_KEYS("cpu-ratio", "mem-ratio",
-					      "disk-ratio", "policy"));
+					      "disk-ratio", "policy",
+					      "migration-postcopy"));
 
 	finctl_add_str(o, "name", name);
 	if (finctl_opt(x, "compliance"))

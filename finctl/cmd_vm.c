@@ -48,13 +48,74 @@ static int vm_request_id(struct finctl_ctx *x)
 	return FINCTL_OK;
 }
 
+/* The largest --ssh-key and --user-data files finctl reads (the
+ * controller's own limits are in docs/images.md). */
+#define SSH_KEY_FILE_MAX (64 * 1024)
+#define USER_DATA_MAX (64 * 1024)
+
+/* Every --ssh-key FILE: each of its lines that is not empty or a comment
+ * is one key of "ssh_keys"; --user-data FILE as "user_data". FINCTL_OK,
+ * or FINCTL_USAGE with the reason printed. */
+static int first_boot_body(const struct finctl_ctx *x, cJSON *b)
+{
+	const char *ud = finctl_opt(x, "user-data");
+	cJSON *keys = NULL;
+	char *text = NULL;
+	size_t len;
+	int rc = FINCTL_USAGE;
+
+	for (int i = 0; i < x->a.nopt; i++) {
+		char *line, *next;
+
+		if (strcmp(x->a.key[i], "ssh-key") != 0)
+			continue;
+		if (file_read_all(x->a.val[i], SSH_KEY_FILE_MAX, &text,
+				  &len) < 0) {
+			fprintf(stderr, "finctl: --ssh-key: %s\n", err_msg());
+			goto out;
+		}
+		if (keys == NULL)
+			keys = cJSON_AddArrayToObject(b, "ssh_keys");
+		for (line = text; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			line = str_trim(line);
+			if (line[0] && line[0] != '#')
+				cJSON_AddItemToArray(keys,
+						     cJSON_CreateString(line));
+		}
+		free(text);
+		text = NULL;
+	}
+	if (ud) {
+		if (file_read_all(ud, USER_DATA_MAX, &text, &len) < 0) {
+			fprintf(stderr, "finctl: --user-data: %s\n", err_msg());
+			goto out;
+		}
+		if (strlen(text) != len) {
+			fprintf(stderr, "finctl: --user-data '%s' holds a NUL "
+				"byte: user-data is text\n", ud);
+			goto out;
+		}
+		cJSON_AddStringToObject(b, "user_data", text);
+	}
+	rc = FINCTL_OK;
+out:
+	free(text);
+	return rc;
+}
+
 int finctl_vm_create(struct finctl_ctx *x)
 {
-	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "group",
-					      "name", "pool"));
+	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "image",
+					      "group", "name", "pool"));
 	cJSON *out = NULL;
 	const cJSON *id, *h;
-	int rc = finctl_vm_networks(x, b);
+	int rc = first_boot_body(x, b);
+
+	if (rc == FINCTL_OK)
+		rc = finctl_vm_networks(x, b);
 
 	if (rc == FINCTL_OK)
 		rc = vm_request_id(x);
@@ -142,13 +203,16 @@ int finctl_vm_reboot(struct finctl_ctx *x)
 	return finctl_task_start(x, "reboot", NULL);
 }
 
+/* --max-seconds and --postcopy override, for this migration, the
+ * agent's time limit and the pool's post-copy setting. */
 int finctl_vm_migrate(struct finctl_ctx *x)
 {
-	cJSON *b = NULL;
+	cJSON *b = finctl_body(x, FINCTL_KEYS("max-seconds", "postcopy"));
 
-	if (finctl_opt(x, "to")) {
-		b = cJSON_CreateObject();
-		finctl_add_str(b, "target_host", finctl_opt(x, "to"));
+	finctl_add_str(b, "target_host", finctl_opt(x, "to"));
+	if (cJSON_GetArraySize(b) == 0) {
+		cJSON_Delete(b);
+		b = NULL;
 	}
 	return finctl_task_start(x, "migrate", b);
 }

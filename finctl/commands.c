@@ -52,6 +52,13 @@ static const struct finctl_col flavor_cols[] = {
 	{"DISK_GIB", "disk_gib"},
 };
 
+static const struct finctl_col image_cols[] = {
+	{"ID", "id"}, {"NAME", "name"}, {"TENANT", "tenant"},
+	{"VISIBILITY", "visibility"}, {"FORMAT", "format"},
+	{"OS", "os_type"}, {"SIZE", "size_bytes"},
+	{"VIRTUAL_SIZE", "virtual_size_bytes"}, {"SHA256", "sha256"},
+};
+
 static const struct finctl_col vm_cols[] = {
 	{"ID", "id"}, {"NAME", "name"}, {"TENANT", "tenant"},
 	{"FLAVOR", "flavor"}, {"HOST", "host"}, {"STATE", "state"},
@@ -98,15 +105,17 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one pool", .path = "/v1/pools/%s"},
 	{"pool", "create", finctl_pool_create, 1,
 	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
-	 "compliance=",
+	 "compliance=,migration-postcopy=yes|no",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
-	 "[--policy pack|spread] [--compliance C1,C2]",
+	 "[--policy pack|spread] [--compliance C1,C2] "
+	 "[--migration-postcopy yes|no]",
 	 "create a pool (overcommit ratios, placement policy)"},
 	{"pool", "update", finctl_pool_update, 1,
 	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
-	 "compliance=",
+	 "compliance=,migration-postcopy=yes|no",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
-	 "[--policy pack|spread] [--compliance C1,C2]",
+	 "[--policy pack|spread] [--compliance C1,C2] "
+	 "[--migration-postcopy yes|no]",
 	 "change a pool"},
 	{"pool", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete an empty pool", .path = "/v1/pools/%s"},
@@ -194,11 +203,28 @@ const struct finctl_cmd finctl_commands[] = {
 	{"flavor", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one flavor", .path = "/v1/flavors/%s"},
 	{"flavor", "create", finctl_flavor_create, 1,
-	 "vcpus!=count,mem-mib!=count,disk-gib!=count",
-	 "NAME --vcpus N --mem-mib N --disk-gib N",
-	 "create a flavor"},
+	 "vcpus!=count,mem-mib!=count,disk-gib!=count,requires-image=yes|no",
+	 "NAME --vcpus N --mem-mib N --disk-gib N [--requires-image yes|no]",
+	 "create a flavor (with --requires-image yes its VMs must name an "
+	 "image)"},
 	{"flavor", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete a flavor", .path = "/v1/flavors/%s"},
+
+	{"image", "list", finctl_cmd_list, 0, "tenant=,limit=count",
+	 "[--tenant T] [--limit N]",
+	 "list images (public, and a tenant's with --tenant)",
+	 .path = "/v1/images", COLS(image_cols)},
+	{"image", "show", finctl_cmd_show, 1, "", "IMAGE",
+	 "show one image (IMAGE: its id or name)", .path = "/v1/images/%s"},
+	{"image", "create", finctl_image_create, 0,
+	 "name!=,file!=,os-type=,min-mem-mib=int,visibility=public|tenant,"
+	 "tenant=",
+	 "--name N --file F [--os-type OS] [--min-mem-mib N] "
+	 "[--visibility public|tenant] [--tenant T]",
+	 "upload a qcow2 or raw image (streamed, with progress on a "
+	 "terminal); the controller checks it and records its SHA-256"},
+	{"image", "delete", finctl_cmd_delete, 1, "", "IMAGE",
+	 "delete an image no VM uses", .path = "/v1/images/%s"},
 
 	{"vm", "list", finctl_cmd_list, 0,
 	 "tenant=,host=,state=" VM_STATES ",pool=,group=,flavor=,limit=count",
@@ -209,12 +235,14 @@ const struct finctl_cmd finctl_commands[] = {
 	{"vm", "show", finctl_vm_show, 1, "tenant=", "VM [--tenant T]",
 	 "show one VM (VM: an id, a unique id prefix or a name)"},
 	{"vm", "create", finctl_vm_create, 0,
-	 "tenant=,flavor!=,group=,name=,pool=,network=,secgroup=,request-id=,"
-	 "wait,timeout=secs",
-	 "--tenant T --flavor F [--group G] [--name N] [--pool P] "
+	 "tenant=,flavor!=,image=,ssh-key=,user-data=,group=,name=,pool=,"
+	 "network=,secgroup=,request-id=,wait,timeout=secs",
+	 "--tenant T --flavor F [--image IMAGE] [--ssh-key FILE]... "
+	 "[--user-data FILE] [--group G] [--name N] [--pool P] "
 	 "[--network NET[,ip=A]]... [--secgroup G]... "
 	 "[--request-id KEY] [--wait [--timeout S]]",
-	 "create a VM; with --wait show progress until it runs or fails; "
+	 "create a VM (from an image, with SSH keys and user-data for its "
+	 "first boot); with --wait show progress until it runs or fails; "
 	 "a retry with the same --request-id creates nothing more; one "
 	 "port per --network (its address given or allocated), in the "
 	 "--secgroup groups (default: the tenant's default group)"},
@@ -231,9 +259,22 @@ const struct finctl_cmd finctl_commands[] = {
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "delete a VM and its disks"},
 	{"vm", "migrate", finctl_vm_migrate, 1,
-	 "tenant=,to=,wait,timeout=secs",
-	 "VM [--tenant T] [--to HOST] [--wait [--timeout S]]",
+	 "tenant=,to=,max-seconds=int,postcopy=yes|no,wait,timeout=secs",
+	 "VM [--tenant T] [--to HOST] [--max-seconds S] [--postcopy yes|no] "
+	 "[--wait [--timeout S]]",
 	 "live-migrate a VM (to HOST, or where the scheduler says)"},
+	{"vm", "console", finctl_vm_console, 1,
+	 "tenant=,force,detach-key=,linger=secs",
+	 "VM [--tenant T] [--force] [--detach-key KEY] [--linger S]",
+	 "attach to a running VM's serial console (detach with Ctrl-] or "
+	 "--detach-key; --force takes it from another session; at the end "
+	 "of stdin that is not a terminal, the guest's output is read for "
+	 "--linger S more seconds, default 3)"},
+	{"vm", "console-log", finctl_vm_console_log, 1,
+	 "tenant=,tail=count,follow",
+	 "VM [--tenant T] [--tail N] [--follow]",
+	 "a VM's serial output so far (the last 1 MiB at most; --tail N: "
+	 "its last N lines), and with --follow what follows"},
 
 	{"network", "list", finctl_cmd_list, 0, "tenant=,limit=count",
 	 "[--tenant T] [--limit N]",

@@ -221,6 +221,19 @@ const char *finctl_opt(const struct finctl_ctx *x, const char *key);
 int finctl_call(struct finctl_ctx *x, const char *method, const char *path,
 		const cJSON *body, cJSON **out);
 
+struct http_stream;
+/* finctl_call() with a body streamed from st (http_client_stream()),
+ * e.g. an image upload; the same answer and exit codes. */
+int finctl_call_stream(struct finctl_ctx *x, const char *method,
+		       const char *path, const struct http_stream *st,
+		       cJSON **out);
+
+/* Print why the controller refused a request (status, its answer body
+ * of len bytes: an error document, or anything) as finctl_call() does;
+ * returns the exit code for it. */
+int finctl_refused(const struct finctl_ctx *x, long status, const char *body,
+		   size_t len);
+
 /* Append s to b percent-encoded for a path segment or query value. */
 void finctl_url_escape(struct buf *b, const char *s);
 
@@ -348,6 +361,7 @@ int finctl_tenant_create(struct finctl_ctx *x);  /* cmd_tenant.c */
 int finctl_tenant_update(struct finctl_ctx *x);  /* also set-quota */
 int finctl_group_create(struct finctl_ctx *x);
 int finctl_flavor_create(struct finctl_ctx *x);
+int finctl_image_create(struct finctl_ctx *x);  /* cmd_image.c */
 int finctl_vm_create(struct finctl_ctx *x);  /* cmd_vm.c */
 int finctl_vm_show(struct finctl_ctx *x);
 /* Append to b the path of the VM the first argument names (an id, a
@@ -371,6 +385,8 @@ int finctl_secgroup_rule_delete(struct finctl_ctx *x);
  * "networks" and --secgroup G (repeatable) as its "secgroups", in the
  * order given. FINCTL_OK, or FINCTL_USAGE after a message. */
 int finctl_vm_networks(const struct finctl_ctx *x, cJSON *body);
+int finctl_vm_console(struct finctl_ctx *x);  /* cmd_console.c */
+int finctl_vm_console_log(struct finctl_ctx *x);
 int finctl_audit_verify(struct finctl_ctx *x);  /* cmd_audit.c */
 int finctl_token_create(struct finctl_ctx *x);
 int finctl_token_rotate(struct finctl_ctx *x);

@@ -4,7 +4,8 @@ FINCTL_SRCS := finctl/main.c finctl/commands.c finctl/args.c finctl/help.c \
 	finctl/client.c \
 	finctl/output.c finctl/wait.c finctl/cmd_pool.c finctl/cmd_host.c \
 	finctl/cmd_rebalance.c finctl/cmd_tenant.c finctl/cmd_vm.c \
-	finctl/cmd_audit.c finctl/cmd_net.c
+	finctl/cmd_audit.c finctl/cmd_image.c finctl/cmd_console.c \
+	finctl/cmd_net.c
 FINCTL_OBJS := $(FINCTL_SRCS:%.c=$(BUILD)/obj/%.o)
 
 $(FINCTL_OBJS): OBJ_CFLAGS += $(CJSON_CFLAGS) $(CURL_CFLAGS)

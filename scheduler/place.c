@@ -13,17 +13,15 @@
 #include "scheduler/problem.h"
 
 /* Problems with at most this many (VM to place, host) pairs are solved by
- * the full MIP first (measured on gen problems: 12 x 80 proves its
- * optimum in 0.5-5 s, 16 x 120 not in 10 s; see docs/scheduler.md). */
-#define EXACT_PAIRS 1200
+ * the full MIP first, with a default limit of 5 s (measured on gen
+ * problems of six shapes, docs/scheduler.md: up to 20 x 120 it ends
+ * where a 20 s search does, 5 of 6 equal and one 0.5% above; at 24 x 150
+ * 3-5% above). */
+#define EXACT_PAIRS 2400
 /* Problems with at most this many (VM, host) pairs get the LP relaxation
  * of the full MIP as their bound when it is higher (measured: below
  * 0.02 s at 20 x 150, 0.1 s at 30 x 300, 0.4 s at 40 x 400). */
 #define ASSIGN_LP_PAIRS 10000
-/* Branch-and-bound nodes times MIP columns per second of the time limit:
- * the deterministic cut of the full MIP (measured on gen 12 x 80 and
- * 16 x 120: 1-2 x 10^5). */
-#define EXACT_WORK_PER_SECOND 120000.0
 
 static int hv_add(struct hostvms *l, int vm)
 {
@@ -171,6 +169,54 @@ size_t *place_host_order(struct batch *b, const struct sched_plan *pl)
 			k[h].band = 2 - pl->x[h];
 		else
 			k[h].band = 3;
+	}
+	qsort(k, p->nhosts, sizeof(*k), hkey_cmp);
+	for (size_t h = 0; h < p->nhosts; h++)
+		order[h] = k[h].h;
+	free(k);
+	return order;
+}
+
+size_t *place_host_order_fit(struct batch *b, const size_t *waiting,
+			     size_t nwaiting)
+{
+	const struct sched_problem *p = b->p;
+	struct hkey *k = calloc(p->nhosts + 1, sizeof(*k));
+	size_t *order = calloc(p->nhosts + 1, sizeof(*order));
+	double dem[DIM_COUNT] = {0};
+
+	if (k == NULL || order == NULL) {
+		free(k);
+		free(order);
+		err_set("out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < nwaiting; i++)
+		for (int d = 0; d < DIM_COUNT; d++)
+			dem[d] += p->vms[waiting[i]].req[d];
+	for (size_t h = 0; h < p->nhosts; h++) {
+		double fit = INFINITY;
+
+		/* How much of the demand, as it is mixed, the host holds:
+		 * its scarcest dimension decides. */
+		for (int d = 0; d < DIM_COUNT; d++) {
+			double f;
+
+			if (dem[d] <= 0)
+				continue;
+			f = sched_state_usable(b->s, h, (enum sched_dim)d) /
+			    dem[d];
+			fit = f < fit ? f : fit;
+		}
+		k[h].h = h;
+		k[h].eff = fit > 0 && fit < INFINITY ? p->hosts[h].cost / fit
+						     : INFINITY;
+		if (p->hosts[h].state != HOST_UP)
+			k[h].band = 9;
+		else if (p->pools[p->hosts[h].pool].policy == POLICY_SPREAD)
+			k[h].band = 8;
+		else
+			k[h].band = sched_state_nvms(b->s, h) > 0 ? 0 : 1;
 	}
 	qsort(k, p->nhosts, sizeof(*k), hkey_cmp);
 	for (size_t h = 0; h < p->nhosts; h++)
@@ -538,7 +584,8 @@ double sched_place_default_limit(size_t nhosts, size_t nvms)
 {
 	double s = (double)nvms / 25000.0;
 
-	/* Small enough for the full MIP: time to prove the optimum. */
+	/* Small enough for the full MIP: time to find, maybe prove, the
+	 * optimum. */
 	if (nhosts * nvms <= EXACT_PAIRS)
 		return 5;
 	return s < 1 ? 1 : (s > 10 ? 10 : s);
@@ -589,12 +636,14 @@ static int try_exact(struct batch *b, const bool *keep, double limit)
 	const struct sched_problem *p = b->p;
 	struct sched_state *e = NULL;
 	struct place_exact x = {0};
-	bool *skip = NULL;
 	size_t pairs = 0;
 	int ret = -1;
 
+	/* Members of the groups the construction refused are in: the MIP
+	 * places as many of them as fit (an availability target binds once
+	 * every member is placed, as in the state). */
 	for (size_t v = 0; v < p->nvms; v++)
-		if (!b->pinned[v] && !keep[v] && b->r->reason[v] == NULL)
+		if (!b->pinned[v] && !keep[v])
 			pairs += p->nhosts;
 	/* The MIP knows cost only: a spread pool would be packed. */
 	for (size_t h = 0; h < p->nhosts; h++)
@@ -604,26 +653,22 @@ static int try_exact(struct batch *b, const bool *keep, double limit)
 	if (pairs == 0 || pairs > EXACT_PAIRS)
 		return 0;
 	e = sched_state_clone(b->s);
-	skip = calloc(p->nvms + 1, sizeof(*skip));
-	if (e == NULL || skip == NULL) {
-		err_set("out of memory");
+	if (e == NULL)
 		goto out;
-	}
-	for (size_t v = 0; v < p->nvms; v++) {
-		skip[v] = b->r->reason[v] != NULL;
+	for (size_t v = 0; v < p->nvms; v++)
 		if (!b->pinned[v] && !keep[v])
 			sched_state_unassign(e, v);
-	}
-	/* 60% of the limit; the rest improves on what it found. */
-	x.node_limit = (long)(0.6 * limit * EXACT_WORK_PER_SECOND /
-			      (double)(pairs + p->nhosts));
+	/* 40% of the limit (on gen 12 x 80 problems the best placement
+	 * comes within a tenth of that; the rest goes to the proof); the
+	 * improvement starts from what it found. */
+	x.work_limit = (uint64_t)(0.4 * limit * WORK_PER_SECOND);
 	x.deadline = b->end;
 	/* The MIP is an extra: when GLPK fails, the heuristics go on. */
-	if (place_exact_solve(e, skip, b->s, &x) < 0) {
+	if (place_exact_solve(e, NULL, b->s, &x) < 0) {
 		ret = 0;
 		goto out;
 	}
-	b->work += WORK_PER_PIVOT * (uint64_t)x.vars * (uint64_t)x.nodes;
+	b->work += x.work;
 	b->stop_time = b->stop_time || x.by_time;
 	b->exact_stopped = x.stopped;
 	if (!x.found) {
@@ -642,7 +687,6 @@ static int try_exact(struct batch *b, const bool *keep, double limit)
 	ret = 0;
 out:
 	sched_state_free(e);
-	free(skip);
 	return ret;
 }
 
@@ -686,6 +730,46 @@ static int ffd_take(struct batch *b, bool *taken)
 	b->r->method = "ffd";
 	b->r->optimal = false;
 	return place_adopt(b, b->ffd);
+}
+
+/* The fill pass in the LP's opening order and in the order of cost per
+ * share of the demand a host holds (place_host_order_fit()), each with
+ * both size weights (PLACE_FILL_WEIGHT, _BIG), keeping the best
+ * placement. The LP prices a fleet as one pool of each resource, so where
+ * host models differ in their ratios (gen --shape hetero) its order opens
+ * hosts whose resources the VMs cannot use together: 10,000 x 100,000
+ * hetero, 48,296 in the LP's order, 38,509 in the other (FFD: 42,971). */
+static int fill_best(struct batch *b, const size_t *order, size_t *waiting,
+		     size_t nwaiting)
+{
+	static const double weight[] = {PLACE_FILL_WEIGHT,
+					PLACE_FILL_WEIGHT_BIG};
+	struct sched_state *before = sched_state_clone(b->s), *best = NULL;
+	size_t *fit = place_host_order_fit(b, waiting, nwaiting);
+	int ret = -1;
+
+	if (before == NULL || fit == NULL)
+		goto out;
+	for (size_t i = 0; i < 2 * FC_ARRAY_LEN(weight); i++) {
+		if (place_adopt(b, before) < 0 ||
+		    place_fill_hosts(b, i % 2 ? fit : order, waiting, nwaiting,
+				     weight[i / 2]) < 0)
+			goto out;
+		if (best != NULL && !better(b->s, best))
+			continue;
+		sched_state_free(best);
+		best = sched_state_clone(b->s);
+		if (best == NULL)
+			goto out;
+	}
+	if (place_adopt(b, best) < 0)
+		goto out;
+	ret = 0;
+out:
+	sched_state_free(before);
+	sched_state_free(best);
+	free(fit);
+	return ret;
 }
 
 int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
@@ -797,7 +881,7 @@ int sched_place_all(struct sched_state *s, const struct sched_place_opts *o,
 				waiting[k++] = waiting[i];
 		nwaiting = k;
 	}
-	if (place_fill_hosts(&b, order, waiting, nwaiting) < 0)
+	if (fill_best(&b, order, waiting, nwaiting) < 0)
 		goto out;
 	r->constructive_cost = sched_state_cost(s);
 	for (size_t v = 0; v < p->nvms; v++)

@@ -67,7 +67,7 @@ enum sched_stop {
 const char *sched_stop_name(enum sched_stop s);
 
 /* The default time limit in seconds for a problem of nhosts x nvms
- * (every VM counted): 5 s when nhosts x nvms <= 1,200 (the full MIP
+ * (every VM counted): 5 s when nhosts x nvms <= 2,400 (the full MIP
  * decides; it stops as soon as it proves its optimum), else 1 s up to
  * 25,000 VMs and 1 s per 25,000 VMs above, at most 10 s. */
 double sched_place_default_limit(size_t nhosts, size_t nvms);

@@ -22,6 +22,12 @@
  * the group's members; and identical empty hosts opened in index order
  * (sum_k q_kj >= sum_k q_kj'), which removes their symmetry.
  * Hosts running VMs before the call keep their segment (q fixed at 1).
+ *
+ * The search: GLPK's branch and bound with every cut it has; at every
+ * node the LP solution is rounded into a placement (place_round.c) and
+ * offered as an incumbent, twins exchanged so that it keeps the symmetry
+ * rows. Its work is counted (search_work()) so that a limit stops it at
+ * the same point on every run.
  */
 #include <glpk.h>
 #include <math.h>
@@ -52,6 +58,9 @@ struct model {
 	int *qcol;      /* [k * nh + j] */
 	int *acol;      /* [g * nh + j] */
 	double *ub;     /* [c * nh + j]: most VMs of c on j */
+	int *twin;      /* per host: the first of its twins (itself when
+			   it has none before it) */
+	int *slot;      /* per host: the twin a solution's content goes to */
 	int ncols, nrows;
 	struct lpmat mat;
 	glp_prob *mip;
@@ -59,19 +68,27 @@ struct model {
 	const struct sched_state *start;
 	struct place_exact *x;
 	bool offered;
+	struct sched_state *round; /* the node heuristic's placement */
+	double *lpx;    /* [c * nh + j]: the node's LP values of x */
+	double *lpopen; /* [j]: ... and of sum_k q_kj */
+	double *val;    /* [1 .. ncols]: a solution offered to GLPK */
 };
 
 static void model_free(struct model *m)
 {
-	int **arrays[] = {&m->seg,   &m->pinseg, &m->cls_of, &m->first,
-			  &m->next,  &m->count,  &m->xcol,   &m->ucol,
-			  &m->qcol,  &m->acol};
+	int **arrays[] = {&m->seg,  &m->pinseg, &m->cls_of, &m->first,
+			  &m->next, &m->count,  &m->xcol,   &m->ucol,
+			  &m->qcol, &m->acol,   &m->twin,   &m->slot};
 
 	if (m->mip != NULL)
 		glp_delete_prob(m->mip);
 	for (size_t i = 0; i < FC_ARRAY_LEN(arrays); i++)
 		free(*arrays[i]);
 	free(m->ub);
+	free(m->lpx);
+	free(m->lpopen);
+	free(m->val);
+	sched_state_free(m->round);
 	lpmat_free(&m->mat);
 }
 
@@ -469,13 +486,19 @@ static bool twins(const struct model *m, size_t a, size_t b)
 
 static int rows_symmetry(struct model *m)
 {
+	m->twin = malloc((m->nh + 1) * sizeof(*m->twin));
+	m->slot = malloc((m->nh + 1) * sizeof(*m->slot));
+	if (m->twin == NULL || m->slot == NULL)
+		return err_set("out of memory");
 	for (size_t j = 0; j < m->nh; j++) {
+		m->twin[j] = (int)j;
 		for (size_t i = j; i-- > 0;) {
 			int row;
 
 			if (!twins(m, i, j))
 				continue;
 			/* Open i (the earlier twin) before j. */
+			m->twin[j] = m->twin[i];
 			row = new_row(m, GLP_LO, 0, 0);
 			if (add_open(m, row, i, 1) < 0 ||
 			    add_open(m, row, j, -1) < 0)
@@ -486,40 +509,114 @@ static int rows_symmetry(struct model *m)
 	return 0;
 }
 
-/* The incumbent offered to GLPK: the placement of m->start. */
-static void offer_start(struct model *m, glp_tree *t)
+/* Which twin each host's content goes to in m->slot, so that among
+ * twins the running ones come first (the symmetry rows): st's running
+ * twins in index order onto the first of their twins. */
+static void twin_slots(struct model *m, const struct sched_state *st)
+{
+	for (size_t j = 0; j < m->nh; j++) {
+		size_t to = j;
+
+		m->slot[j] = (int)j;
+		if ((size_t)m->twin[j] != j)
+			continue;
+		/* j heads its twins: hand out their places in order. */
+		for (size_t i = j; i < m->nh; i++) {
+			if ((size_t)m->twin[i] != j ||
+			    sched_state_nvms(st, i) == 0)
+				continue;
+			while ((size_t)m->twin[to] != j)
+				to++;
+			m->slot[i] = (int)to++;
+		}
+	}
+}
+
+/* The columns of the placement of st in m->val[1 .. ncols] (VMs of the
+ * model without a host, or on a host the model does not give them, are
+ * left out), twins exchanged by twin_slots(). */
+static void state_vector(struct model *m, const struct sched_state *st)
 {
 	const struct sched_problem *p = m->p;
 	size_t nh = m->nh;
-	double *val = calloc((size_t)m->ncols + 1, sizeof(*val));
+	double *val = m->val;
 
-	if (val == NULL)
-		return; /* an offer is optional */
+	memset(val, 0, ((size_t)m->ncols + 1) * sizeof(*val));
+	twin_slots(m, st);
 	for (size_t j = 0; j < nh; j++)
 		if (m->pinseg[j] >= 0)
 			val[m->qcol[(size_t)m->pinseg[j] * nh + j]] = 1;
 	for (size_t v = 0; v < m->nv; v++) {
-		int h = sched_state_host_of(m->start, v), c = m->cls_of[v];
+		int h = sched_state_host_of(st, v), c = m->cls_of[v];
 		int g = p->vms[v].group;
-		size_t k = (size_t)m->seg[p->vms[v].tenant];
+		size_t k = (size_t)m->seg[p->vms[v].tenant], j;
 
 		if (c < 0)
 			continue;
-		if (h < 0 || m->xcol[(size_t)c * nh + (size_t)h] == 0) {
+		j = h >= 0 ? (size_t)m->slot[h] : 0;
+		if (h < 0 || m->xcol[(size_t)c * nh + j] == 0) {
 			val[m->ucol[c]] += 1;
 			continue;
 		}
-		val[m->xcol[(size_t)c * nh + (size_t)h]] += 1;
-		val[m->qcol[k * nh + (size_t)h]] = 1;
-		if (g >= 0 && m->acol[(size_t)g * nh + (size_t)h] != 0)
-			val[m->acol[(size_t)g * nh + (size_t)h]] = 1;
+		val[m->xcol[(size_t)c * nh + j]] += 1;
+		val[m->qcol[k * nh + j]] = 1;
+		if (g >= 0 && m->acol[(size_t)g * nh + j] != 0)
+			val[m->acol[(size_t)g * nh + j]] = 1;
 	}
-	/* GLPK refuses an offer that breaks a row: then it searches alone. */
-	glp_ios_heur_sol(t, val);
-	free(val);
 }
 
-/* The search's callback: the incumbent, the bound, and the limits (nodes
+/* The node heuristic: the LP solution of the current node rounded into
+ * a placement by place_round(), offered to GLPK (which keeps it when it
+ * beats the incumbent). */
+static void round_node(struct model *m, glp_tree *t)
+{
+	glp_prob *lp = glp_ios_get_prob(t);
+	size_t nh = m->nh;
+	struct place_round in = {.ncls = m->ncls, .nh = nh, .first = m->first,
+				 .next = m->next, .x = m->lpx,
+				 .open = m->lpopen};
+
+	if (m->round == NULL)
+		m->round = sched_state_clone(m->s);
+	if (m->round == NULL)
+		return; /* out of memory: the search goes on without it */
+	for (size_t j = 0; j < nh; j++) {
+		m->lpopen[j] = 0;
+		for (size_t k = 0; k < m->nseg; k++)
+			if (m->qcol[k * nh + j] != 0)
+				m->lpopen[j] +=
+					glp_get_col_prim(lp, m->qcol[k * nh + j]);
+	}
+	for (size_t c = 0; c < m->ncls; c++)
+		for (size_t j = 0; j < nh; j++)
+			m->lpx[c * nh + j] =
+				m->xcol[c * nh + j] != 0
+					? glp_get_col_prim(lp, m->xcol[c * nh + j])
+					: 0;
+	if (place_round(m->round, &in) < 0)
+		return;
+	m->x->rounds++;
+	state_vector(m, m->round);
+	(void)glp_ios_heur_sol(t, m->val);
+}
+
+/* Work units (WORK_PER_SECOND) of a search so far: a simplex iteration
+ * costs 3/4 x (rows + columns), a node 15 x columns, a rounding
+ * (place_round) 6 x hosts x VMs. Fitted on the CPU time of 45 gen
+ * problems of every shape from 8 x 150 to 24 x 50 hosts x VMs, then
+ * raised by half for long searches (12 x 80, 60 x 10^6 units: 7-9 s of
+ * CPU); within a factor of 2 either way (the cut generators' time is not
+ * counted apart). */
+static uint64_t search_work(const struct model *m)
+{
+	const struct place_exact *x = m->x;
+
+	return (uint64_t)x->iters * (x->rows + x->vars) * 3 / 4 +
+	       15 * (uint64_t)x->nodes * x->vars +
+	       6 * (uint64_t)x->rounds * m->nh * m->nv;
+}
+
+/* The search's callback: the incumbent, the bound, and the limits (work
  * first, so that a result does not depend on the machine's speed; the
  * wall clock only as a last resort, reported). */
 static void exact_cb(glp_tree *t, void *info)
@@ -535,12 +632,18 @@ static void exact_cb(glp_tree *t, void *info)
 			x->bound = bnd;
 	}
 	if (glp_ios_reason(t) == GLP_IHEUR && m->start != NULL && !m->offered) {
+		/* GLPK refuses an offer that is not better or breaks a row. */
 		m->offered = true;
-		offer_start(m, t);
+		state_vector(m, m->start);
+		(void)glp_ios_heur_sol(t, m->val);
 	}
+	if (glp_ios_reason(t) == GLP_IHEUR)
+		round_node(m, t);
 	glp_ios_tree_size(t, &a, &n, &tot);
 	x->nodes = (size_t)tot;
-	if (x->node_limit > 0 && (long)tot > x->node_limit) {
+	x->iters = (size_t)glp_get_it_cnt(glp_ios_get_prob(t));
+	x->work = search_work(m);
+	if (x->work_limit > 0 && x->work > x->work_limit) {
 		x->stopped = true;
 		glp_ios_terminate(t);
 	} else if (x->deadline > 0 && place_now() > x->deadline) {
@@ -565,6 +668,11 @@ static int model_build(struct model *m)
 	    rows_hosts(m) < 0 || rows_groups(m) < 0 || rows_symmetry(m) < 0)
 		return -1;
 	lpmat_load(&m->mat, m->mip);
+	m->val = calloc((size_t)m->ncols + 1, sizeof(*m->val));
+	m->lpx = calloc(m->ncls * m->nh + 1, sizeof(*m->lpx));
+	m->lpopen = calloc(m->nh + 1, sizeof(*m->lpopen));
+	if (m->val == NULL || m->lpx == NULL || m->lpopen == NULL)
+		return err_set("out of memory");
 	return 0;
 }
 
@@ -614,7 +722,8 @@ int place_exact_solve(struct sched_state *s, const bool *skip,
 
 	x->found = x->optimal = x->stopped = x->by_time = false;
 	x->bound = -INFINITY;
-	x->nodes = 0;
+	x->nodes = x->rounds = x->iters = 0;
+	x->work = 0;
 	for (size_t v = 0; v < p->nvms; v++)
 		pairs += sched_state_host_of(s, v) < 0 ? p->nhosts : 0;
 	if (pairs > EXACT_MAX_PAIRS)
@@ -624,6 +733,7 @@ int place_exact_solve(struct sched_state *s, const bool *skip,
 	if (model_build(&m) < 0)
 		goto out;
 	x->vars = (size_t)m.ncols;
+	x->rows = (size_t)m.nrows;
 	if (m.ncols == 0) {
 		x->found = x->optimal = true;
 		x->left = 0;

@@ -129,10 +129,6 @@ int place_make_classes(struct batch *b, const size_t *waiting, size_t nwaiting,
 	return 0;
 }
 
-/* Weight of a VM's size against its alignment with the host's room in
- * the fill pass (tuned on gen problems of 100 to 10,000 hosts). */
-#define FILL_SIZE_WEIGHT 3.0
-
 /* VM classes of one size. */
 struct sizegroup {
 	const double *req;
@@ -145,13 +141,13 @@ struct sizegroup {
 /* Fill hosts in opening order. Each step takes the size whose request
  * best matches what the host has left: the cosine between the two
  * vectors (normalised by the host's capacity), which keeps every
- * dimension filling at the same pace, plus FILL_SIZE_WEIGHT times the
+ * dimension filling at the same pace, plus size_weight times the
  * request's norm, which puts big VMs first; then a VM of that size that
  * passes every check. (A pure dot product, Panigrahy et al.'s vector
  * bin-packing rule, is dominated by size here and leaves hosts full in
  * one dimension and a fifth empty in another.) */
 int place_fill_hosts(struct batch *b, const size_t *order, size_t *waiting,
-		     size_t nwaiting)
+		     size_t nwaiting, double size_weight)
 {
 	const struct sched_problem *p = b->p;
 	struct vclass *c = NULL;
@@ -240,7 +236,7 @@ int place_fill_hosts(struct batch *b, const size_t *order, size_t *waiting,
 				}
 				if (fits && nr > 0 && nh > 0)
 					sc = dot / sqrt(nr * nh) +
-					     FILL_SIZE_WEIGHT * sqrt(nr);
+					     size_weight * sqrt(nr);
 				if (!fits) {
 					sg[k].block = h;
 					continue;

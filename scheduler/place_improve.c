@@ -10,6 +10,20 @@
 #include "common/err.h"
 #include "scheduler/place_int.h"
 
+/* Whether host t has the headroom for vm in every dimension: what the
+ * state's capacity check asks, without the rest of the check (not counted
+ * as work, so that on large fleets, where most running hosts are full,
+ * the budget goes to the hosts that could take the VM). */
+static bool has_room(const struct sched_state *s,
+		     const struct sched_problem *p, size_t vm, size_t t)
+{
+	for (int d = 0; d < DIM_COUNT; d++)
+		if (p->vms[vm].req[d] >
+		    sched_state_headroom(s, t, (enum sched_dim)d) + 1e-9)
+			return false;
+	return true;
+}
+
 /* Try to empty host h by moving its VMs to other running hosts (tightest
  * fit first). All or nothing. */
 static int try_close(struct batch *b, size_t h, const size_t *active,
@@ -38,7 +52,8 @@ static int try_close(struct batch *b, size_t h, const size_t *active,
 			size_t t = active[k];
 			double sc = 0;
 
-			if (t == h || sched_state_nvms(b->s, t) == 0)
+			if (t == h || sched_state_nvms(b->s, t) == 0 ||
+			    !has_room(b->s, p, vm, t))
 				continue;
 			b->work++;
 			if (sched_state_check_code(b->s, vm, t, NULL) !=

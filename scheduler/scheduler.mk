@@ -8,6 +8,7 @@ SCHED_SRCS := scheduler/names.c scheduler/problem.c scheduler/state.c \
 	scheduler/metrics.c scheduler/plan.c scheduler/place.c \
 	scheduler/place_one.c scheduler/place_fill.c scheduler/place_improve.c \
 	scheduler/place_mip.c scheduler/place_ffd.c scheduler/place_exact.c \
+	scheduler/place_round.c \
 	scheduler/rank.c scheduler/lpmat.c \
 	scheduler/gen.c scheduler/capacity.c
 # The rebalancer: Ganeti's htools format and score, migration plans.

@@ -88,7 +88,7 @@ if [ -x "$bin/fincloud-agent" ] && [ "${FC_BENCH_NO_AGENTS:-0}" != 1 ]; then
 			--libvirt-uri "test://$d/node.xml" --migration-uri "test://$d/node.xml" \
 			--manifest-dir "$d/m" --storage-dir "$d/disks" --image-dir "$d/images" \
 			--credential-file "$d/credential" --join-token-file "$work/join.token" \
-			--heartbeat-interval 1 --log-level warn >>"$d/agent.log" 2>&1 &
+			--heartbeat-interval 1 --log-level warn --insecure yes >>"$d/agent.log" 2>&1 &
 		pids+=($!)
 	done
 	for _ in $(seq 300); do

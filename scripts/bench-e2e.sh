@@ -35,24 +35,9 @@ e2e_testbed_up 3 fcb 10.250.12 >/dev/null || {
 }
 echo "# testbed: 3 nodes up ($E2E_VIRT), $N guests per side"
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# shellcheck source=bench-virsh.bash
+. "$top/scripts/bench-virsh.bash"
 fail=0
-
-running_on() { # node: number of running domains whose name matches $2
-	e2e_virsh "$1" list --name 2>/dev/null | grep -c -- "$2"
-}
-wait_running() { # pattern total
-	local i t
-	for i in $(seq 1 1500); do
-		t=0
-		for n in 1 2 3; do t=$((t + $(running_on "$n" "$1"))); done
-		[ "$t" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 e2e_finctl pool update default --cpu-ratio 16 --policy spread >/dev/null &&
 	e2e_finctl flavor create tiny --vcpus 1 --mem-mib 64 --disk-gib 1 >/dev/null &&
@@ -89,64 +74,17 @@ first=$(e2e_virsh 1 list --name | grep '^bench\.b' | head -1)
 src=1
 e2e_virsh 1 dominfo "$first" >/dev/null 2>&1 || src=2
 e2e_virsh "$src" dumpxml --inactive "$first" >"$tmpl" 2>/dev/null
-raw_xml() { # name disk -> stdout
-	$PY - "$tmpl" "$1" "$2" <<'EOF'
-import sys, xml.etree.ElementTree as ET
-t = ET.parse(sys.argv[1]); d = t.getroot()
-old = d.find("uuid").text
-d.find("name").text = sys.argv[2]
-for tag in ("uuid", "metadata"):
-    e = d.find(tag)
-    if e is not None:
-        d.remove(e)
-for disk in d.iter("disk"):
-    s = disk.find("source")
-    if s is not None and s.get("file"):
-        s.set("file", sys.argv[3])
-# every other file named after the VM (console log, ...) gets the new name
-for e in d.iter():
-    for a in ("file", "path"):
-        v = e.get(a)
-        if v and old in v:
-            e.set(a, v.replace(old, sys.argv[2]))
-for e in d.findall("seclabel"):
-    d.remove(e)
-sys.stdout.write(ET.tostring(d, encoding="unicode"))
-EOF
-}
 # the raw run starts on nodes as empty as fincloud's did
-for id in $(e2e_finctl -o json vm list --tenant bench | e2e_json "' '.join(v['id'] for v in d)"); do
-	e2e_finctl vm delete "$id" >/dev/null 2>&1 || {
-		echo "bench: finctl vm delete $id failed"
-		fail=1
-	}
-done
-for i in $(seq 1 600); do
-	t=0
-	for n in 1 2 3; do t=$((t + $(e2e_virsh "$n" list --all --name 2>/dev/null | grep -c '^bench\.b'))); done
-	[ "$t" -eq 0 ] && break
-	sleep 0.1
-done
-[ "$t" -eq 0 ] || {
-	echo "bench: $t fincloud guests were still defined 60 s after their delete"
-	fail=1
-}
+bench_delete_tenant bench '^bench\.b' || fail=1
 
 # the agent's storage pool: the one over its storage_dir
 pooldir=/var/lib/fincloud/disks
-declare -a pool_of
-for n in 1 2 3; do
-	for p in $(e2e_virsh "$n" pool-list --name 2>/dev/null); do
-		if e2e_virsh "$n" pool-dumpxml "$p" 2>/dev/null | grep -q "<path>$pooldir</path>"; then
-			pool_of[n]=$p
-		fi
-	done
-done
+bench_agent_pools "$pooldir"
 raw_stream() { # node count
 	local n=$1 c=$2 j name
 	for ((j = 1; j <= c; j++)); do
 		name=raw-$n-$j
-		raw_xml "$name" "$pooldir/$name.qcow2" >"$E2E_DIR/$name.xml"
+		bench_raw_xml "$tmpl" "$name" "$pooldir/$name.qcow2" >"$E2E_DIR/$name.xml"
 		e2e_virsh "$n" vol-create-as "${pool_of[n]:-fincloud}" "$name.qcow2" 1G --format qcow2 >/dev/null &&
 			e2e_virsh "$n" define "$E2E_DIR/$name.xml" >/dev/null &&
 			e2e_virsh "$n" start "$name" >/dev/null || return 1
@@ -220,8 +158,9 @@ for _ in $(seq 1 $REPS); do
 	to=$((from % 3 + 1))
 	ip=$E2E_SUBNET.$((to + 1))
 	t0=$(now)
+	# shellcheck disable=SC2046 # --tls or nothing
 	if e2e_virsh "$from" migrate --live --p2p --persistent --undefinesource --copy-storage-all \
-		raw-1-1 "qemu+tcp://$ip/system" "tcp://$ip" >/dev/null 2>"$E2E_DIR/mig.err" &&
+		$(e2e_mig_tls) raw-1-1 "$(e2e_peer_uri "$to")" "tcp://$ip" >/dev/null 2>"$E2E_DIR/mig.err" &&
 		[ "$(node_of_name raw-1-1)" = "$to" ]; then
 		raw_mig+=("$(elapsed "$t0" "$(now)")")
 		# the source keeps the disk; drop it so a later move back starts clean
@@ -234,16 +173,6 @@ for _ in $(seq 1 $REPS); do
 done
 
 # ------------------------------------------------------------------ report
-ratio() { # a b
-	if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else echo '-'; fi
-}
-verdict() { # ratio target
-	[ "$1" = - ] && {
-		echo "not measured"
-		return
-	}
-	if awk -v r="$1" -v t="$2" 'BEGIN { exit !(r <= t) }'; then echo "met"; else echo "MISSED"; fi
-}
 m_fc=''
 m_raw=''
 [ ${#fc_mig[@]} -eq $REPS ] && m_fc=$(median "${fc_mig[@]}")

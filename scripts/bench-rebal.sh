@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench-rebal.sh BUILD_DIR - rebalancing plans against Ganeti's hbal.
 #
-# On unbalanced clusters from scripts/htools-gen (12, 30, 60 and 200 nodes,
-# 10 instances per node), runs in the same session
+# On unbalanced clusters from scripts/htools-gen (12, 30, 60, 100, 200 and
+# 1,000 nodes, 10 instances per node), runs in the same session
 #   fincloud-sched rebalance --htools FILE -S OUT
 #   hbal -t FILE --ignore-dynu -S OUT
 # and prints, per tool: the final score as `hinfo --ignore-dynu` prints it,
@@ -37,7 +37,7 @@ case $build in /*) ;; *) build=$top/$build ;; esac
 sched=$build/bin/fincloud-sched
 budget_small=${HBAL_BUDGET:-900}
 budget_big=${HBAL_BUDGET_BIG:-300}
-sizes=${REBAL_BENCH_SIZES:-"12 30 60 200"}
+sizes=${REBAL_BENCH_SIZES:-"12 30 60 100 200 1000"}
 keep=${HBAL_KEEP:-}
 py=/usr/bin/python3
 
@@ -185,33 +185,42 @@ for n in $sizes; do
 	fi
 	[ -n "$cut" ] && hnote="$hnote; $cut"
 	printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" hbal "$sin" "$hout" "$hmoves" "$hmib" "$hsec" "$hnote"
-	# what fincloud reaches with 70% of hbal's moves
-	if [ -z "$cut" ] && [ "$hmoves" -gt 0 ]; then
+	# what fincloud reaches with 70% of hbal's moves (of the moves hbal
+	# had made when it was cut: then against its score at that point)
+	f70=-
+	if [ "$hmoves" -gt 0 ]; then
 		m70=$((hmoves * 7 / 10))
 		t0=$(now)
 		"$sched" rebalance --htools "$f" --max-moves "$m70" -S "$tmp/f70$n" >/dev/null 2>"$tmp/f70$n.err"
 		t1=$(now)
+		f70=$(hinfo_score "$tmp/f70$n.balanced")
 		printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" "fc@70%" "$sin" \
-			"$(hinfo_score "$tmp/f70$n.balanced")" "$m70" \
+			"$f70" "$m70" \
 			"$(sed -n 's/.*moves, \([0-9]*\) MiB moved.*/\1/p' "$tmp/f70$n.err")" \
-			"$(elapsed "$t0" "$t1")" "fincloud with --max-moves $m70 (70% of hbal's)"
+			"$(elapsed "$t0" "$t1")" "fincloud with --max-moves $m70 (70% of hbal's${cut:+ before it was cut})"
 	fi
-	rows+=("$n $fout $fmoves $fmib $fsec $hout $hmoves $hmib $hsec ${cut:+cut}")
+	rows+=("$n $fout $fmoves $fmib $fsec $hout $hmoves $hmib $hsec $f70 ${cut:+cut}")
 done
 
 echo
-echo "Ratios fincloud / hbal (targets: score <= 1, moves <= 0.70, time <= 0.05)"
-printf '%-6s %12s %8s %9s %9s  %s\n' nodes score_diff moves MiB time notes
+echo "Ratios fincloud / hbal (targets: score <= 1, moves <= 0.70, time <= 0.05;"
+echo "and with 70% of hbal's moves, score@70% - hbal's score <= 0)"
+printf '%-6s %12s %8s %9s %9s %12s  %s\n' nodes score_diff moves MiB time score@70%-hb notes
 for r in "${rows[@]}"; do
 	set -- $r
 	awk -v n="$1" -v fs="$2" -v fm="$3" -v fb="$4" -v ft="$5" -v hs="$6" \
-		-v hm="$7" -v hb="$8" -v ht="$9" -v cut="${10:-}" 'BEGIN {
+		-v hm="$7" -v hb="$8" -v ht="$9" -v f70="${10}" -v cut="${11:-}" 'BEGIN {
 		note = (fs <= hs + 1e-9 ? "score ok" : "score WORSE")
 		note = note ", " (hm > 0 && fm <= 0.7 * hm ? "moves ok" : "moves over 70%")
 		note = note ", " (ht > 0 && ft <= ht / 20 ? "time ok" : "time over 1/20")
+		d70 = "-"
+		if (f70 != "-") {
+			d70 = sprintf("%+.8f", f70 - hs)
+			note = note ", " (f70 <= hs + 1e-9 ? "70% ok" : "70% WORSE")
+		}
 		if (cut != "") note = note " (hbal cut by its budget)"
-		printf "%-6s %+12.8f %8.2f %9.2f %9.4f  %s\n", n, fs - hs,
-			hm ? fm / hm : 0, hb ? fb / hb : 0, ht ? ft / ht : 0, note
+		printf "%-6s %+12.8f %8.2f %9.2f %9.4f %12s  %s\n", n, fs - hs,
+			hm ? fm / hm : 0, hb ? fb / hb : 0, ht ? ft / ht : 0, d70, note
 	}'
 done
 

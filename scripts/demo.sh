@@ -8,11 +8,16 @@
 #   pay      payment settlement   dedicated nodes, anti-affinity group
 #                                 "settlement" with a 99.99% availability target
 #   risk     risk analytics       batch work (compliance class "batch")
-# provisions the shared tenants' VMs with finctl (the pool's spread policy
-# puts them on every node), prints eta per pool, runs a pack rebalance
-# with real live migrations that frees the two nodes the payment tenant's
-# dedicated, anti-affinity replicas need, prints eta and the spread over
-# the nodes again, provisions those replicas, prints a summary, and tears
+# uploads the test image (docs/images.md; built with `make image` when
+# BUILD_DIR/images/fincloud-test.qcow2 is missing) with finctl image
+# create, provisions the shared tenants' VMs from it with finctl (the
+# pool's spread policy puts them on every node) and shows each guest's
+# ready line from its node's serial log, prints eta per pool, runs a pack
+# rebalance with real live migrations that frees the two nodes the
+# payment tenant's dedicated, anti-affinity replicas need, and proves
+# from each moved guest that it kept working (its fincloud-tick counter
+# goes on, its boot id is unchanged), prints eta and the spread over the
+# nodes again, provisions those replicas, prints a summary, and tears
 # everything down, also when a step fails.
 #
 # Before it starts anything it checks that every piece it needs exists;
@@ -57,13 +62,14 @@ missing=()
 for p in fincloud-controller finctl fincloud-agent; do
 	[ -x "$bin/$p" ] || missing+=("$bin/$p (not built: make)")
 done
-for s in testbed.sh install-agent.sh; do
+for s in testbed.sh install-agent.sh build-image.sh; do
 	[ -f "$top/scripts/$s" ] || missing+=("scripts/$s")
 done
+command -v genisoimage >/dev/null || missing+=("genisoimage (the agent writes each VM's NoCloud seed with it: bash scripts/deps.sh)")
 [ -e /dev/kvm ] || say "no /dev/kvm: guests will run under TCG (slower, still real QEMU)"
 no_rebalance=''
 if [ -x "$bin/finctl" ]; then
-	for cmd in "pool update" "tenant create" "group create" "flavor create" "vm create" "util show" "host list"; do
+	for cmd in "pool update" "tenant create" "group create" "flavor create" "image create" "vm create" "util show" "host list"; do
 		# shellcheck disable=SC2086
 		fin $cmd --help >/dev/null 2>&1 || missing+=("finctl $cmd")
 	done
@@ -94,6 +100,17 @@ if [ -n "$no_rebalance" ] && [ "$local_mode" -eq 0 ]; then
 		exit 1
 	fi
 	say "--skip-missing: the rebalance step will be SKIPPED: $no_rebalance"
+fi
+# the guests boot the test image; build it first (make image) if it is
+# not there
+image=$build/images/fincloud-test.qcow2
+if [ ! -s "$image" ]; then
+	say "building the test image: make image ($image)"
+	mkdir -p "$build/images"
+	if ! bash "$top/scripts/build-image.sh" "$image" >"$build/images/build.log" 2>&1; then
+		rm -f "$image"
+		die "the test image cannot be built ($(tail -n 1 "$build/images/build.log")); whole log in $build/images/build.log; nothing was started"
+	fi
 fi
 say "all pieces present"
 
@@ -130,7 +147,7 @@ if [ "$local_mode" -eq 1 ]; then
 	bash "$testbed" up 1 --local --dir "$tbdir" --bin "$bin" --pool "$pool" --port "$port" --keep-logs "$logs" | sed 's/^/   /'
 else
 	nodes=3
-	step "bringing up a 3-node KVM testbed: 3 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1"
+	step "bringing up a 3-node testbed: 3 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1; TLS with client certificates on every channel (the testbed's CA)"
 	bash "$testbed" up 3 --dir "$tbdir" --bin "$bin" --pool "$pool" --keep-logs "$logs" | sed 's/^/   /'
 fi
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the testbed did not come up"
@@ -138,15 +155,23 @@ eval "$(bash "$testbed" env --dir "$tbdir")"
 # shellcheck disable=SC2206
 uris=($FC_TESTBED_URIS)
 fin host list | sed 's/^/   /'
+fin -o json host list | $PY -c 'import json,sys
+for h in json.load(sys.stdin):
+    print("   %s runs guests as %s" % (h["name"], h.get("virt_type") or "?"))'
 
 step "configuring pool '$pool': 4 vCPUs per core (the nodes have few cores), placement policy spread"
 fin pool update "$pool" --cpu-ratio 4 --policy spread >/dev/null
 fin pool show "$pool" | sed 's/^/   /'
 
+step "the test image, uploaded to the catalogue with finctl image create"
+fin -o json image create --name fincloud-test --file "$image" --os-type linux --min-mem-mib 96 |
+	$PY -c 'import json,sys; d=json.load(sys.stdin); print("   image %s: %s, %d bytes, sha256 %s" % (d["name"], d.get("format", "?"), d["size_bytes"], d["sha256"]))'
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "finctl image create failed"
+
 step "flavors and tenants"
-fin flavor create small --vcpus 1 --mem-mib 64 --disk-gib 1 >/dev/null
-fin flavor create batch --vcpus 2 --mem-mib 96 --disk-gib 1 >/dev/null
-say "flavors: small (1 vCPU, 64 MiB, 1 GiB), batch (2 vCPUs, 96 MiB, 1 GiB)"
+fin flavor create small --vcpus 1 --mem-mib 96 --disk-gib 1 --requires-image yes >/dev/null
+fin flavor create batch --vcpus 2 --mem-mib 128 --disk-gib 1 --requires-image yes >/dev/null
+say "flavors: small (1 vCPU, 96 MiB, 1 GiB), batch (2 vCPUs, 128 MiB, 1 GiB); both boot an image"
 fin tenant create loan --isolation shared --pools "$pool" >/dev/null
 say "tenant loan  (loan approval):      shared nodes"
 if [ "$nodes" -gt 1 ]; then
@@ -164,17 +189,54 @@ say "tenant risk  (risk analytics):     batch work, compliance class 'batch'"
 
 create() { # tenant flavor name [options]
 	local out
-	out=$(fin -o json vm create --tenant "$1" --flavor "$2" --name "$3" "${@:4}" --wait --timeout 120 2>"$tbdir/create.err") ||
+	out=$(fin -o json vm create --tenant "$1" --flavor "$2" --name "$3" --image fincloud-test "${@:4}" --wait --timeout 180 2>"$tbdir/create.err") ||
 		die "finctl vm create $3 failed: $(grep -h "message" "$tbdir/create.err" | head -1) $out"
 	printf '%s' "$out" | $PY -c 'import json,sys; d=json.load(sys.stdin); print("   %-12s %-5s on %-6s %s" % (d["name"], d["tenant"], d["host"], d["state"]))'
+}
+# The guest's own word, from its node's serial log (docs/images.md, "The
+# serial protocol"): console_log ID NODE_NUMBER
+console_log() { echo "$tbdir/node$2/root/var/lib/fincloud/disks/$1.console.log"; }
+# vm_where NAME: "ID N" of the VM called NAME, N its node's number
+vm_where() {
+	fin -o json vm show "$1" | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["host"].removeprefix("node"))'
+}
+# wait_line FILE REGEX SECONDS: until a line of FILE matches
+wait_line() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -aqE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# show_ready NAME...: each guest's ready line (hostname, address, boot id)
+show_ready() {
+	local name id n log
+	for name in "$@"; do
+		read -r id n < <(vm_where "$name")
+		log=$(console_log "$id" "$n")
+		wait_line "$log" "^fincloud-ready hostname=$name " 180 ||
+			die "$name printed no ready line with hostname=$name on node$n's serial log ($log) in 180 s; its last lines: $(tail -n 3 "$log" 2>/dev/null | tr -d '\r' | tr '\n' '|')"
+		printf '   %-9s node%s: %s\n' "$name" "$n" "$(grep -aE '^fincloud-ready ' "$log" | head -n 1 | tr -d '\r')"
+	done
+}
+# last_tick NAME: "NODE COUNTER BOOT_ID" from the guest's latest tick line
+last_tick() {
+	local id n log
+	read -r id n < <(vm_where "$1")
+	log=$(console_log "$id" "$n")
+	wait_line "$log" '^fincloud-tick [0-9]+ boot_id=' 30 || die "$1 prints no fincloud-tick line on node$n ($log)"
+	echo "$n $(grep -aE '^fincloud-tick [0-9]+ boot_id=' "$log" | tail -n 1 | tr -d '\r' | sed 's/^fincloud-tick \([0-9]*\) boot_id=\([0-9a-f-]*\).*/\1 \2/')"
 }
 step "provisioning the shared tenants' VMs with finctl (each waits until libvirt runs it); policy spread puts them on every node"
 for i in 1 2 3; do create loan small "loan-$i"; done
 for i in 1 2; do create risk batch "risk-$i"; done
+step "each guest's ready line, from its node's serial log"
+show_ready loan-1 loan-2 loan-3 risk-1 risk-2
 provision_pay() {
 	create pay small settle-1 --group settlement
 	[ "$nodes" -gt 1 ] && create pay small settle-2 --group settlement
-	return 0
+	if [ "$nodes" -gt 1 ]; then show_ready settle-1 settle-2; else show_ready settle-1; fi
 }
 if [ "$nodes" -eq 1 ]; then
 	step "provisioning the payment tenant's VM"
@@ -204,6 +266,8 @@ elif [ -n "$no_rebalance" ]; then
 	provision_pay
 else
 	fin -o json vm list >"$tbdir/vms-before.json"
+	declare -A tick_before
+	for name in loan-1 loan-2 loan-3 risk-1 risk-2; do tick_before[$name]=$(last_tick "$name"); done
 	say "payment settlement needs two nodes of its own (dedicated, anti-affinity): none is free"
 	step "rebalance plan for pool '$pool' (policy pack: empty the nodes the capacity-plan LP does not need, at most 6 moves)"
 	fin rebalance plan --pool "$pool" --policy pack --max-moves 6 | sed 's/^/   /'
@@ -211,6 +275,21 @@ else
 	fin rebalance run --pool "$pool" --policy pack --max-moves 6 | sed 's/^/   /'
 	[ "${PIPESTATUS[0]}" -eq 0 ] || die "finctl rebalance run failed"
 	rebalanced=1
+	step "the moved guests kept working: their own fincloud-tick counter goes on with the same boot id"
+	moved_ok=0
+	for name in loan-1 loan-2 loan-3 risk-1 risk-2; do
+		read -r n0 c0 b0 <<<"${tick_before[$name]}"
+		read -r id n < <(vm_where "$name")
+		[ "$n" != "$n0" ] || continue
+		log=$(console_log "$id" "$n")
+		wait_line "$log" "^fincloud-tick [0-9]+ boot_id=" 60 || die "$name prints no fincloud-tick line on node$n after its move ($log)"
+		read -r _ c1 b1 < <(last_tick "$name")
+		[ "$b1" = "$b0" ] || die "$name has a new boot id after its move to node$n ($b0 -> $b1): it was restarted, not migrated live"
+		[ "$c1" -gt "$c0" ] || die "$name's tick counter did not go on after its move to node$n ($c0 -> $c1)"
+		say "$name node$n0 -> node$n: tick $c0 -> $c1, boot_id $b1 unchanged"
+		moved_ok=$((moved_ok + 1))
+	done
+	say "$moved_ok guest(s) moved, each one still the same running system"
 	step "where the guests run after the rebalance (virsh list)"
 	show_spread
 	step "eta of pool '$pool' after the rebalance"

@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# scripts/deps.sh [--bench] [--deb] [--print]
+# scripts/deps.sh [--bench] [--deb] [--image-debian] [--print]
 #
 # Installs exactly the Debian packages fincloud needs that are missing:
 # what it builds with (clang for the fuzz targets), what its tests run
 # against (libvirt, QEMU, the Ganeti htools and glpsol it is compared
-# with), with --bench the load generators of `make bench`, and with --deb
-# what `make deb` builds and checks the packages with (debhelper,
-# lintian). Runs `apt-get update` only when something is missing, so a
-# second run does nothing. Not root: prints
-# the exact command to run and exits 1. --print lists the missing
-# packages and exits (0 when none are missing, 1 otherwise).
+# with, what scripts/build-image.sh makes the test image with), with
+# --bench the load generators of `make bench`, with --deb what `make deb`
+# builds and checks the packages with (debhelper, lintian), and with
+# --image-debian what `make image-debian` needs (mmdebstrap). It also
+# downloads the Debian cloud kernel's .deb the test image is built from
+# (the exact linux-image-<version>-cloud-amd64 that
+# linux-image-cloud-amd64 names) into FINCLOUD_DEB_CACHE
+# (/var/cache/fincloud/debs), so the image build never downloads.
+# Runs `apt-get update` only when something is missing, so a second run
+# does nothing. Not root: prints the exact command to run and exits 1.
+# --print lists what is missing and exits (0 when nothing is, 1
+# otherwise).
 set -eu
 
 build_pkgs="gcc make pkg-config libvirt-dev libxml2-dev libglpk-dev
 	libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev libsqlite3-dev
-	libcmocka-dev libssl-dev clang"
-run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+	libcmocka-dev libssl-dev libgnutls28-dev clang"
+run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils gnutls-bin
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
 	python3 python3-jsonschema python3-yaml util-linux glpk-utils jq
-	groff-base iptables"
+	groff-base busybox-static syslinux syslinux-common mtools dosfstools
+	fdisk cpio genisoimage iptables"
+image_debian_pkgs="mmdebstrap e2fsprogs"
 bench_pkgs="wrk hyperfine"
 deb_pkgs="debhelper dpkg-dev fakeroot lintian"
 
@@ -28,9 +36,10 @@ for arg in "$@"; do
 	case $arg in
 	--bench) want="$want $bench_pkgs" ;;
 	--deb) want="$want $deb_pkgs" ;;
+	--image-debian) want="$want $image_debian_pkgs" ;;
 	--print) print_only=1 ;;
 	-h|--help) sed -n '2,/^set -eu/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "deps.sh: unknown option '$arg' (use --bench, --deb, --print or --help)" >&2; exit 2 ;;
+	*) echo "deps.sh: unknown option '$arg' (use --bench, --deb, --image-debian, --print or --help)" >&2; exit 2 ;;
 	esac
 done
 
@@ -41,22 +50,49 @@ for p in $want; do
 done
 missing=${missing# }
 
-if [ -z "$missing" ]; then
+# The test image's kernel: any cloud kernel .deb already in the cache
+# will do (builds stay offline and repeatable); otherwise the one the
+# metapackage names now.
+deb_cache=${FINCLOUD_DEB_CACHE:-/var/cache/fincloud/debs}
+kernel_missing=1
+for d in "$deb_cache"/linux-image-*-cloud-amd64_*_amd64.deb; do
+	[ -f "$d" ] && kernel_missing=0
+done
+
+if [ -z "$missing" ] && [ $kernel_missing -eq 0 ]; then
 	[ $print_only -eq 1 ] || echo "deps: all packages present"
 	exit 0
 fi
 if [ $print_only -eq 1 ]; then
+	[ $kernel_missing -eq 0 ] || missing="$missing${missing:+ }cloud-kernel-deb"
 	echo "$missing"
 	exit 1
 fi
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages: $missing" >&2
-	echo "deps: run as root:" >&2
-	echo "  apt-get update && apt-get install -y $missing" >&2
+	[ -z "$missing" ] || echo "deps: missing packages: $missing" >&2
+	[ $kernel_missing -eq 0 ] || echo "deps: no Debian cloud kernel .deb in $deb_cache" >&2
+	echo "deps: run this script as root" >&2
 	exit 1
 fi
-echo "deps: installing: $missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-# shellcheck disable=SC2086
-apt-get install -y -q $missing
+if [ -n "$missing" ]; then
+	echo "deps: installing: $missing"
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q $missing
+fi
+if [ $kernel_missing -eq 1 ]; then
+	kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n 1)
+	if [ -z "$kpkg" ]; then
+		apt-get update -q
+		kpkg=$(apt-cache depends linux-image-cloud-amd64 |
+			sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n 1)
+	fi
+	[ -n "$kpkg" ] || { echo "deps: linux-image-cloud-amd64 names no kernel package" >&2; exit 1; }
+	echo "deps: downloading $kpkg into $deb_cache"
+	mkdir -p "$deb_cache"
+	# the _apt user downloads into a directory it may write
+	chown _apt "$deb_cache" 2>/dev/null || true
+	(cd "$deb_cache" && apt-get download -q "$kpkg")
+fi

@@ -11,7 +11,26 @@
 #   --pool P              the pool the node joins (default: default)
 #   --node NAME           the node's name (default: the short host name)
 #   --migration-uri URI   how other nodes reach this node's libvirt
-#                         (default: qemu+tcp://NODE/system)
+#                         (default: qemu+tls://NODE/system)
+#   --tls-dir DIR         this node's bundle from "fincloud-ca.sh issue
+#                         NODE --server --client" (ca-cert.pem, cert.pem,
+#                         key.pem): installed where libvirt, QEMU and the
+#                         agent read them (fincloud-ca.sh layout), and the
+#                         agent verifies the controller with that CA and
+#                         presents that certificate; needed with an
+#                         https:// controller
+#   --libvirt-tls         with --tls-dir: also turn libvirt's TLS on, a
+#                         marked block appended to /etc/libvirt/libvirtd.conf
+#                         (listen_tls, the node's certificate, clients
+#                         verified, no TCP) and /etc/libvirt/qemu.conf
+#                         (migrate_tls_x509_cert_dir, verify, force); the
+#                         files as they were are saved and --uninstall
+#                         puts them back. Where systemd runs, it enables
+#                         libvirtd-tls.socket and restarts libvirtd
+#                         (running guests are not touched)
+#   --insecure            plain http:// to the controller and qemu+tcp
+#                         migrations (agent.conf insecure = yes): for a
+#                         closed development network only
 #   --binary PATH         the fincloud-agent to install (default: the
 #                         build of this checkout, else fincloud-agent in PATH)
 #   --prefix DIR          where the binary goes (default: /usr/local)
@@ -25,6 +44,8 @@
 #   PREFIX/bin/fincloud-agent
 #   /etc/fincloud/agent.conf                  (0644)
 #   /etc/fincloud/join.token                  (0600)
+#   with --tls-dir, the node's certificates under /etc/pki (keys 0600;
+#   docs/security.md)
 #   /etc/systemd/system/fincloud-agent.service
 #   the directories among /etc/fincloud, /etc/fincloud/manifests,
 #   /var/lib/fincloud, /var/lib/fincloud/disks, /var/lib/fincloud/images
@@ -65,7 +86,8 @@ say() {
 }
 
 controller='' token='' token_given=0 pool=default node='' migration_uri=''
-binary='' prefix=/usr/local root='' no_start=0 uninstall=0
+binary='' prefix=/usr/local root='' no_start=0 uninstall=0 tls_dir='' insecure=0
+libvirt_tls=0
 need_arg() { [ $# -ge 2 ] || bad_usage "option '$1' needs a value"; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -75,6 +97,9 @@ while [ $# -gt 0 ]; do
 	--node) need_arg "$@"; node=$2; shift 2 ;;
 	--migration-uri) need_arg "$@"; migration_uri=$2; shift 2 ;;
 	--binary) need_arg "$@"; binary=$2; shift 2 ;;
+	--tls-dir) need_arg "$@"; tls_dir=$2; shift 2 ;;
+	--insecure) insecure=1; shift ;;
+	--libvirt-tls) libvirt_tls=1; shift ;;
 	--prefix) need_arg "$@"; prefix=$2; shift 2 ;;
 	--root) need_arg "$@"; root=$2; shift 2 ;;
 	--no-start) no_start=1; shift ;;
@@ -181,7 +206,28 @@ if [ -z "$node" ]; then
 	node=$(hostname -s 2>/dev/null || hostname)
 fi
 name_ok "$node" || bad_usage "--node '$node': use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
-[ -n "$migration_uri" ] || migration_uri=qemu+tcp://$node/system
+case $controller in
+https://*)
+	[ -n "$tls_dir" ] || bad_usage "--controller '$controller' is https: give --tls-dir, this node's bundle from 'fincloud-ca.sh issue $node --dir CA --server --client'"
+	;;
+http://*)
+	[ "$insecure" -eq 1 ] || bad_usage "--controller '$controller' is plain http: use https:// with --tls-dir, or --insecure on a closed development network"
+	;;
+esac
+[ "$libvirt_tls" -eq 0 ] || [ -n "$tls_dir" ] || bad_usage "--libvirt-tls needs --tls-dir (the node's certificates)"
+if [ -n "$tls_dir" ]; then
+	for f in ca-cert.pem cert.pem key.pem; do
+		[ -r "$tls_dir/$f" ] || bad_usage "--tls-dir '$tls_dir' has no readable $f: give a bundle made by 'fincloud-ca.sh issue'"
+	done
+	tls_dir=$(cd "$tls_dir" && pwd)
+fi
+if [ -z "$migration_uri" ]; then
+	if [ "$insecure" -eq 1 ]; then
+		migration_uri=qemu+tcp://$node/system
+	else
+		migration_uri=qemu+tls://$node/system
+	fi
+fi
 [[ $migration_uri =~ ^[a-z0-9+]+://[^[:space:]]*$ ]] ||
 	bad_usage "--migration-uri '$migration_uri' is not a libvirt URI such as qemu+tcp://10.250.0.2/system"
 if [ -z "$binary" ]; then
@@ -279,6 +325,15 @@ heartbeat_interval = 5
 health_listen =
 log_level = info
 EOF
+if [ -n "$tls_dir" ]; then
+	# the node's CA and client certificate, where libvirt has them too
+	cat >>"$tmp/agent.conf" <<EOF
+ca_file = /etc/pki/CA/cacert.pem
+cert_file = /etc/pki/libvirt/clientcert.pem
+key_file = /etc/pki/libvirt/private/clientkey.pem
+EOF
+fi
+[ "$insecure" -eq 0 ] || echo "insecure = yes" >>"$tmp/agent.conf"
 printf '%s\n' "$token" >"$tmp/join.token"
 # the unit starts the binary this run installs, wherever the unit file
 # came from (this checkout, or a copy installed under another prefix)
@@ -289,6 +344,46 @@ put_file "$tmp/agent.conf" "$conf" 0644
 put_file "$tmp/join.token" "$token_file" 0600
 put_file "$tmp/unit" "$unit" 0644
 say "installed $bin_path, $conf, $token_file, $unit${root:+ under $root}"
+if [ -n "$tls_dir" ]; then
+	# one table says where each file goes (fincloud-ca.sh layout)
+	while read -r f dest mode; do
+		put_file "$tls_dir/$f" "$dest" "$mode"
+	done < <(bash "$here/fincloud-ca.sh" layout)
+	chmod 0700 "$root/etc/pki/libvirt/private"
+	say "installed this node's certificates under ${root}/etc/pki (libvirt, QEMU, the agent)"
+fi
+
+# with_block FILE BLOCK-FILE OUT: FILE without an earlier fincloud block,
+# then BLOCK-FILE between the markers
+mark_begin='# --- fincloud TLS (install-agent.sh --libvirt-tls): begin'
+mark_end='# --- fincloud TLS: end'
+with_block() {
+	{
+		[ ! -f "$1" ] || awk -v b="$mark_begin" -v e="$mark_end" \
+			'$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' "$1"
+		echo "$mark_begin"
+		cat "$2"
+		echo "$mark_end"
+	} >"$3"
+}
+if [ "$libvirt_tls" -eq 1 ]; then
+	for f in libvirtd qemu; do
+		bash "$here/fincloud-ca.sh" libvirt-conf "$f" >"$tmp/$f.block"
+	done
+	for f in libvirtd qemu; do
+		with_block "$root/etc/libvirt/$f.conf" "$tmp/$f.block" "$tmp/$f.conf"
+		put_file "$tmp/$f.conf" "/etc/libvirt/$f.conf" 0644
+	done
+	say "libvirt's TLS is on in ${root}/etc/libvirt/libvirtd.conf and qemu.conf (migrations over TLS only)"
+	if [ -z "$root" ] && systemd_runs; then
+		# Debian's libvirtd is socket-activated: its TLS port is a unit
+		systemctl enable --now libvirtd-tls.socket >/dev/null 2>&1 ||
+			say "could not enable libvirtd-tls.socket: check 'systemctl status libvirtd-tls.socket'"
+		systemctl restart libvirtd.service || die "libvirtd did not restart with TLS: check 'journalctl -u libvirtd'"
+	elif [ -z "$root" ]; then
+		say "restart libvirtd (libvirtd --listen) for its TLS settings to take effect"
+	fi
+fi
 
 if ! "$root$bin_path" --check-config --config "$root$conf" >"$tmp/check" 2>&1; then
 	# under --root the paths in the file point into the root; the check

@@ -22,6 +22,8 @@ set AA within G;            # anti-affinity groups
 set AF within G;            # affinity groups
 set GV{G} within V;         # a group's VMs
 param target{G} >= 0;       # -ln(1 - availability target), 0: none
+param ord{H} >= 1;          # a host's place in the file
+set SYM within V cross V;   # (v, w): interchangeable VMs, v listed first
 
 var x{OK} binary;
 var y{H} binary;
@@ -44,6 +46,11 @@ s.t. aff_one{g in AF}: sum{h in H} w[g, h] <= 1;
 s.t. avail{g in AA: target[g] > 0}:
 	sum{(v, h) in OK: v in GV[g]} L[h] * x[v, h]
 	>= target[g] * (1 - sum{v in GV[g]} u[v]);
+# Interchangeable VMs take hosts in file order (those left out last):
+# any placement has a copy like that, so the optimum is the same.
+s.t. sym{(v, v2) in SYM}:
+	sum{(v, h) in OK} ord[h] * x[v, h] + (card(H) + 1) * u[v]
+	<= sum{(v2, h) in OK} ord[h] * x[v2, h] + (card(H) + 1) * u[v2];
 solve;
 printf "mip cost %.6f unplaced %d\n",
 	sum{h in H: sum{(v, h) in OK} x[v, h] > 0.5} cost[h],

@@ -77,6 +77,16 @@ def main():
     w("param target := %s;" % " ".join(
         "%s %r" % (q(n), strength(g["availability"]) if g.get("availability", 0) > 0 else 0)
         for n, g in groups.items()))
+    w("param ord := %s;" % " ".join("%s %d" % (q(h["name"]), i + 1) for i, h in enumerate(hosts)))
+    last, sym = {}, []
+    for v in vms:
+        if "host" in v or v.get("group"):
+            continue
+        key = (v["tenant"], tuple(v.get(d, 0) for d in DIMS), tuple(sorted(v.get("tags", []))))
+        if key in last:
+            sym.append((last[key], v["name"]))
+        last[key] = v["name"]
+    w("set SYM := %s;" % " ".join("(%s, %s)" % (q(a), q(b)) for a, b in sym))
     w("end;")
     print("\n".join(out))
 

@@ -10,7 +10,10 @@
 #   testbed.sh agent-kill NODE     the same with SIGKILL
 #   testbed.sh agent-start NODE    start node NODE's agent again
 #   testbed.sh libvirtd-stop NODE  stop node NODE's libvirtd (its guests run on)
+#   testbed.sh libvirtd-kill NODE  the same with SIGKILL
 #   testbed.sh libvirtd-start NODE start it again
+#   testbed.sh controller-kill     stop the controller with SIGKILL
+#   testbed.sh controller-start    start it again, on its database and config
 #   testbed.sh arrived NODE VM     whether guest VM (UUID) on node NODE
 #                                  arrived by live migration: the QEMU
 #                                  process that runs it there was started
@@ -35,6 +38,16 @@
 #                    (default 5: the testbed's guests have no OS and never
 #                    answer ACPI, so the agent's own default of 60 s only
 #                    makes every stop take a minute)
+#   --insecure       plain text everywhere, for development: the
+#                    controller on http://, the agents without
+#                    certificates, each node's libvirtd on qemu+tcp
+#                    without authentication, migrations in plain text.
+#                    Without it (the default) every channel runs TLS
+#                    with certificates of a CA made for this testbed in
+#                    DIR/pki (scripts/fincloud-ca.sh): the controller on
+#                    https:// with an agents' port (--port + 1) that
+#                    requires each node's client certificate (CN nodeI),
+#                    libvirtd on qemu+tls, QEMU's migration stream TLS
 #   --no-fincloud    libvirt nodes only: no controller, no agents
 #   --no-kvm         the nodes get a /dev without /dev/kvm, so their guests
 #                    run under TCG as on a machine without KVM
@@ -51,9 +64,11 @@
 # Each node is a network namespace with a veth pair to a bridge on the
 # host, and inside it a private mount namespace with its own /run,
 # /etc/libvirt, /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt,
-# /etc/fincloud and /var/lib/fincloud, where virtlogd and
-# "libvirtd --listen" (plain TCP, no auth, on the node's address only) run,
-# and the node's agent, installed by scripts/install-agent.sh --root.
+# /etc/fincloud, /var/lib/fincloud and /etc/pki, where virtlogd and
+# "libvirtd --listen" (TLS with the node's certificate, or with --insecure
+# plain TCP without auth, on the node's address only) run, and the node's
+# agent, installed by scripts/install-agent.sh --root. The host reaches
+# the nodes' libvirt with DIR/pki/virsh (pkipath=, in FC_TESTBED_URIS).
 # Everything "up" creates is written to DIR/state as it is created, so
 # "down" undoes exactly that, in reverse order, also after a failed "up".
 # See docs/testbed.md.
@@ -94,6 +109,7 @@ fincloud=1
 local_mode=0
 keep_logs=''
 log_file=''
+tls=1
 args=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -106,6 +122,7 @@ while [ $# -gt 0 ]; do
 	--stop-timeout) stop_timeout=${2:?--stop-timeout needs seconds}; shift 2 ;;
 	--no-fincloud) fincloud=0; shift ;;
 	--no-kvm) no_kvm=1; shift ;;
+	--insecure) tls=0; shift ;;
 	--local) local_mode=1; shift ;;
 	--keep-logs) keep_logs=${2:?--keep-logs needs a directory}; shift 2 ;;
 	--log) log_file=${2:?--log needs a QEMU log file}; shift 2 ;;
@@ -129,6 +146,26 @@ bridge=${prefix}br
 
 node_ip() { echo "$subnet.$(($1 + 1))"; }
 node_dir() { echo "$dir/node$1"; }
+pki=$dir/pki
+ca_sh=$top/scripts/fincloud-ca.sh
+# How the host reaches node i's libvirt: over TLS with the testbed's own
+# client certificate (DIR/pki/virsh), or plain TCP with --insecure.
+node_uri() {
+	if [ "${tls:-1}" = 1 ]; then
+		echo "qemu+tls://$(node_ip "$1")/system?pkipath=$pki/virsh"
+	else
+		echo "qemu+tcp://$(node_ip "$1")/system"
+	fi
+}
+# How other nodes reach it for a migration (their own certificates).
+node_migration_uri() {
+	if [ "${tls:-1}" = 1 ]; then
+		echo "qemu+tls://$(node_ip "$1")/system"
+	else
+		echo "qemu+tcp://$(node_ip "$1")/system"
+	fi
+}
+ctl_scheme() { if [ "${tls:-1}" = 1 ]; then echo https; else echo http; fi; }
 
 # A saved testbed's settings win over the defaults for every later command.
 load_env() {
@@ -355,7 +392,7 @@ cmd_down() {
 	done
 	sweep_mountpoints
 	rm -f "$state" "$dir/testbed.env"
-	rm -rf "${dir:?}"/node* "${dir:?}/controller"
+	rm -rf "${dir:?}"/node* "${dir:?}/controller" "${dir:?}/pki"
 	rmdir "$dir" 2>/dev/null || true
 	say "down: everything 'up' started is stopped and removed"
 }
@@ -395,6 +432,9 @@ set -eu
 nd=$1
 no_kvm=$2
 mount -t tmpfs -o mode=0755 tmpfs /run
+# /var/lock is /run/lock: libvirtd locks a pty there when it opens a
+# guest's serial console (finctl vm console)
+mkdir -m 1777 /run/lock
 if [ "$no_kvm" = 1 ]; then
 	# a /dev of the few nodes QEMU and libvirt use, without kvm
 	mkdir /run/fc-dev
@@ -411,7 +451,7 @@ if [ "$no_kvm" = 1 ]; then
 	ln -s /proc/self/fd/1 /dev/stdout
 	ln -s /proc/self/fd/2 /dev/stderr
 fi
-for m in etc/libvirt var/lib/libvirt var/cache/libvirt var/log/libvirt etc/fincloud var/lib/fincloud; do
+for m in etc/libvirt var/lib/libvirt var/cache/libvirt var/log/libvirt etc/fincloud var/lib/fincloud etc/pki; do
 	mount --bind "$nd/root/$m" "/$m"
 done
 ip link set lo up
@@ -433,7 +473,7 @@ node_prepare() { # i
 	local i=$1 nd ip uuid
 	nd=$(node_dir "$i")
 	ip=$(node_ip "$i")
-	mkdir -p "$nd/root"/{var/lib/libvirt,var/cache/libvirt,var/log/libvirt,etc/fincloud,var/lib/fincloud}
+	mkdir -p "$nd/root"/{var/lib/libvirt,var/cache/libvirt,var/log/libvirt,etc/fincloud,var/lib/fincloud,etc/pki}
 	# the host's settings files only: none of its guests, networks,
 	# storage pools, secrets or hooks
 	mkdir -p "$nd/root/etc/libvirt/qemu"
@@ -442,9 +482,26 @@ node_prepare() { # i
 	# guests' port filters build on
 	[ ! -d /etc/libvirt/nwfilter ] || cp -pr /etc/libvirt/nwfilter "$nd/root/etc/libvirt/"
 	uuid=$(cat /proc/sys/kernel/random/uuid)
-	cat >>"$nd/root/etc/libvirt/libvirtd.conf" <<EOF
+	if [ "$tls" = 1 ]; then
+		# the node's certificate (CN nodeI, its address), where its
+		# libvirtd, QEMU and agent read it (/etc/pki in the node)
+		bash "$ca_sh" issue "node$i" --dir "$pki" --server --client --ip "$ip" >/dev/null ||
+			die "node $i: fincloud-ca.sh could not issue its certificate"
+		bash "$ca_sh" install-node "$pki/node$i" --root "$nd/root" ||
+			die "node $i: fincloud-ca.sh could not install its certificate"
+		cat >>"$nd/root/etc/libvirt/libvirtd.conf" <<EOF
 
-# fincloud testbed node $i
+# fincloud testbed node $i: TLS only, clients need a certificate of the
+# testbed's CA (the other nodes' libvirtd, the host's virsh)
+host_uuid = "$uuid"
+listen_addr = "$ip"
+log_outputs = "3:file:$nd/libvirtd-debug.log"
+$(bash "$ca_sh" libvirt-conf libvirtd)
+EOF
+	else
+		cat >>"$nd/root/etc/libvirt/libvirtd.conf" <<EOF
+
+# fincloud testbed node $i (--insecure)
 host_uuid = "$uuid"
 listen_tls = 0
 listen_tcp = 1
@@ -452,6 +509,7 @@ auth_tcp = "none"
 listen_addr = "$ip"
 log_outputs = "3:file:$nd/libvirtd-debug.log"
 EOF
+	fi
 	# Guests run as root without a security driver or cgroups: every node
 	# shares the host's cgroup tree, where two libvirtds would pick the
 	# same machine names (qemu-1-NAME) during a migration.
@@ -465,6 +523,13 @@ security_driver = "none"
 cgroup_controllers = [ ]
 namespaces = [ ]
 EOF
+	if [ "$tls" = 1 ]; then
+		cat >>"$nd/root/etc/libvirt/qemu.conf" <<EOF
+# migration streams over TLS both ways, the peer's certificate checked;
+# a migration without TLS is refused
+$(bash "$ca_sh" libvirt-conf qemu)
+EOF
+	fi
 	echo "$uuid" >"$nd/host_uuid"
 	# the QEMU capabilities node 1 probed (seconds of work) serve the
 	# others too: same binaries, same host
@@ -497,10 +562,10 @@ node_up() { # i
 	done <"$nd/pids"
 	[ "$rc" -eq 0 ] || die "node $i: libvirt did not start (see $nd/libvirtd.log)"
 	# destroy the node's guests before its libvirtd stops (reverse order)
-	record domains "qemu+tcp://$ip/system"
-	timeout 20 virsh -c "qemu+tcp://$ip/system" version >/dev/null 2>&1 ||
-		die "node $i: libvirtd does not answer on qemu+tcp://$ip/system (see $nd/libvirtd.log)"
-	say "node $i: namespace $ns, libvirt at qemu+tcp://$ip/system"
+	record domains "$(node_uri "$i")"
+	timeout 20 virsh -c "$(node_uri "$i")" version >/dev/null 2>&1 ||
+		die "node $i: libvirtd does not answer on $(node_uri "$i") (see $nd/libvirtd.log)"
+	say "node $i: namespace $ns, libvirt at $(node_migration_uri "$i")"
 }
 
 # Run a command in node i's network and mount namespaces.
@@ -526,12 +591,12 @@ node_exec() { # i cmd...
 	nsenter -t "$pid" -n -m -- "$@"
 }
 
-libvirtd_stop() { # i
+libvirtd_stop() { # i [signal]
 	local line name pid start
 	line=$(find_pid "libvirtd-$1") || die "node $1 has no libvirtd in this testbed"
 	read -r _ name pid start <<<"$line"
-	stop_pid "$name" "$pid" "$start" TERM
-	say "node $1: libvirtd stopped"
+	stop_pid "$name" "$pid" "$start" "${2:-TERM}"
+	say "node $1: libvirtd stopped (SIG${2:-TERM})"
 }
 
 libvirtd_start() { # i
@@ -544,7 +609,7 @@ libvirtd_start() { # i
 	sleep 0.2
 	record_pid "libvirtd-$i" "$pid"
 	for _ in $(seq 1 100); do
-		timeout 5 virsh -c "qemu+tcp://$ip/system" version >/dev/null 2>&1 && {
+		timeout 5 virsh -c "$(node_uri "$i")" version >/dev/null 2>&1 && {
 			say "node $i: libvirtd started again (pid $pid)"
 			return 0
 		}
@@ -560,8 +625,18 @@ port_taken() {
 		[ -n "$(ss -Hltn "src 0.0.0.0:$2" 2>/dev/null)" ]
 }
 
+# The agents' port: the API port + 1, with TLS (client certificates).
+agent_port() { echo $((port + 1)); }
+ctl_curl() { # URL: one quiet GET that fails on an error status
+	if [ "$tls" = 1 ]; then
+		curl -fsS --cacert "$pki/ca-cert.pem" "$1" >/dev/null 2>&1
+	else
+		curl -fsS "$1" >/dev/null 2>&1
+	fi
+}
+
 controller_up() {
-	local cd=$dir/controller i
+	local cd=$dir/controller
 	port_taken "$host_ip" "$port" &&
 		die "port $host_ip:$port is taken by another program: pick another --port"
 	mkdir -p "$cd"
@@ -573,27 +648,53 @@ state_dir = $cd
 heartbeat_timeout = 15
 log_level = info
 EOF
+	if [ "$tls" = 1 ]; then
+		port_taken "$host_ip" "$(agent_port)" &&
+			die "port $host_ip:$(agent_port) (the agents' port) is taken by another program: pick another --port"
+		bash "$ca_sh" issue controller --dir "$pki" --server --ip "$host_ip" >/dev/null ||
+			die "fincloud-ca.sh could not issue the controller's certificate"
+		cat >>"$cd/controller.conf" <<EOF
+tls_cert = $pki/controller/cert.pem
+tls_key = $pki/controller/key.pem
+tls_ca = $pki/ca-cert.pem
+require_client_cert = yes
+agent_listen_port = $(agent_port)
+EOF
+	else
+		echo "insecure = yes" >>"$cd/controller.conf"
+	fi
+	controller_start
+}
+
+# Start the controller of this testbed on its config and database (again,
+# after controller-kill) and wait until it answers.
+controller_start() {
+	local cd=$dir/controller i url
+	url=$(ctl_scheme)://$host_ip:$port
+	[ -f "$cd/controller.conf" ] || die "this testbed has no controller"
 	"$bin/fincloud-controller" --config "$cd/controller.conf" </dev/null >>"$cd/controller.log" 2>&1 &
 	record_pid controller $!
 	for i in $(seq 1 100); do
-		if [ -s "$cd/admin.token" ] && curl -fsS "http://$host_ip:$port/healthz" >/dev/null 2>&1; then
+		if [ -s "$cd/admin.token" ] && ctl_curl "$url/healthz"; then
 			break
 		fi
 		sleep 0.1
 	done
-	curl -fsS "http://$host_ip:$port/healthz" >/dev/null 2>&1 ||
-		die "the controller does not answer on http://$host_ip:$port/healthz (see $cd/controller.log)"
+	ctl_curl "$url/healthz" ||
+		die "the controller does not answer on $url/healthz (see $cd/controller.log)"
 	local line pid start
 	line=$(find_pid controller)
 	read -r _ _ pid start <<<"$line"
 	pid_alive "$pid" "$start" || die "the controller exited (see $cd/controller.log)"
 	[ -s "$cd/admin.token" ] || die "the controller wrote no '$cd/admin.token'"
-	say "controller: http://$host_ip:$port (state in $cd)"
+	say "controller: $url (state in $cd)"
 }
 
 finctl_admin() {
-	FINCLOUD_URL=http://$host_ip:$port FINCLOUD_TOKEN=$(cat "$dir/controller/admin.token") \
-		"$bin/finctl" "$@"
+	local ca=''
+	[ "$tls" = 0 ] || ca=$pki/ca-cert.pem
+	FINCLOUD_URL=$(ctl_scheme)://$host_ip:$port FINCLOUD_TOKEN=$(cat "$dir/controller/admin.token") \
+		FINCLOUD_CA=$ca "$bin/finctl" "$@"
 }
 
 join_token() { # uses: one registration per node
@@ -606,12 +707,21 @@ join_token() { # uses: one registration per node
 }
 
 agent_install() { # i token
-	local i=$1 tok=$2 nd ip
+	local i=$1 tok=$2 nd sec
 	nd=$(node_dir "$i")
-	ip=$(node_ip "$i")
+	if [ "$tls" = 1 ]; then
+		# --local: the node's certificate is made here (a namespace
+		# node got it with its libvirtd)
+		[ -f "$pki/node$i/cert.pem" ] ||
+			bash "$ca_sh" issue "node$i" --dir "$pki" --client >/dev/null ||
+			die "node $i: fincloud-ca.sh could not issue its certificate"
+		sec=(--controller "https://$host_ip:$(agent_port)" --tls-dir "$pki/node$i")
+	else
+		sec=(--controller "http://$host_ip:$port" --insecure)
+	fi
 	bash "$top/scripts/install-agent.sh" --root "$nd/root" --binary "$bin/fincloud-agent" \
-		--controller "http://$host_ip:$port" --join-token "$tok" --pool "$pool" \
-		--node "node$i" --migration-uri "qemu+tcp://$ip/system" >"$nd/install.log" 2>&1 ||
+		"${sec[@]}" --join-token "$tok" --pool "$pool" \
+		--node "node$i" --migration-uri "$(node_migration_uri "$i")" >"$nd/install.log" 2>&1 ||
 		die "node $i: install-agent.sh failed: $(tail -n 3 "$nd/install.log")"
 }
 
@@ -686,6 +796,7 @@ cmd_up() {
 	need virsh libvirt-clients
 	need curl curl
 	[ ! -f "$state" ] || die "a testbed already runs in '$dir' (run: $self down --dir $dir)"
+	[ "$tls" = 0 ] || need certtool gnutls-bin
 	[ -z "$(ip netns list 2>/dev/null | awk -v p="$prefix" '$1 ~ "^" p "[0-9]+$"')" ] ||
 		die "namespaces named '$prefix<N>' exist already: another testbed uses --prefix $prefix; pick another --prefix and --subnet"
 	if [ "$local_mode" -eq 0 ] && ! check_namespaces; then
@@ -704,15 +815,29 @@ stop_timeout=$stop_timeout
 no_kvm=$no_kvm
 nodes=$n
 local_mode=$local_mode
+tls=$tls
 fincloud=0
 EOF
+	if [ "$tls" = 1 ]; then
+		# the testbed's CA, and the host's own client certificate for
+		# virsh (libvirt's pkipath layout)
+		rm -rf "$pki"
+		bash "$ca_sh" init "$pki" --cn "fincloud testbed CA" >/dev/null &&
+			bash "$ca_sh" issue virsh-host --dir "$pki" --client >/dev/null ||
+			die "fincloud-ca.sh could not make the testbed's CA in '$pki'"
+		mkdir -p "$pki/virsh"
+		chmod 0700 "$pki/virsh"
+		cp "$pki/ca-cert.pem" "$pki/virsh/cacert.pem"
+		cp "$pki/virsh-host/cert.pem" "$pki/virsh/clientcert.pem"
+		install -m 0600 "$pki/virsh-host/key.pem" "$pki/virsh/clientkey.pem"
+	fi
 	if [ "$local_mode" -eq 1 ]; then
 		up_local
 	else
 		local m
-		# mount points for the nodes' private /etc/fincloud and
-		# /var/lib/fincloud; the host's own stay untouched
-		for m in /etc/fincloud /var/lib/fincloud; do
+		# mount points for the nodes' private /etc/fincloud,
+		# /var/lib/fincloud and /etc/pki; the host's own stay untouched
+		for m in /etc/fincloud /var/lib/fincloud /etc/pki; do
 			mountpoint_add "$m"
 			if [ -f "$mountpoints" ] && grep -qxF "$m $state" "$mountpoints"; then
 				grep -qx "mkdir $m" "$state" || record mkdir "$m"
@@ -790,13 +915,17 @@ up_fincloud() { # n
 # --local: no mount namespace to put the node's /etc/fincloud and
 # /var/lib/fincloud in place, so the paths point into the node's root.
 agent_start_local() {
-	local r
+	local r tls_files=()
 	r=$(node_dir 1)/root
+	[ "$tls" = 0 ] || tls_files=(--ca-file "$r/etc/pki/CA/cacert.pem"
+		--cert-file "$r/etc/pki/libvirt/clientcert.pem"
+		--key-file "$r/etc/pki/libvirt/private/clientkey.pem")
 	"$r/usr/local/bin/fincloud-agent" --config "$r/etc/fincloud/agent.conf" \
 		--credential-file "$r/var/lib/fincloud/agent.credential" \
 		--join-token-file "$r/etc/fincloud/join.token" \
 		--storage-dir "$r/var/lib/fincloud/disks" --image-dir "$r/var/lib/fincloud/images" \
 		--manifest-dir "$r/etc/fincloud/manifests" --migration-uri qemu:///system \
+		"${tls_files[@]}" \
 		--stop-timeout "$stop_timeout" \
 		</dev/null >>"$(node_dir 1)/agent.log" 2>&1 &
 	local pid=$!
@@ -826,11 +955,12 @@ cmd_status() {
 		echo "  node 1: qemu:///system (local)"
 	else
 		for i in $(seq 1 "${nodes:-0}"); do
-			echo "  node $i: virsh -c qemu+tcp://$(node_ip "$i")/system"
+			echo "  node $i: virsh -c '$(node_uri "$i")'"
 		done
 	fi
 	if [ "${fincloud:-0}" = 1 ]; then
-		echo "  controller: http://$host_ip:$port  (eval \"\$($self env --dir $dir)\" sets FINCLOUD_URL and FINCLOUD_TOKEN)"
+		echo "  controller: $(ctl_scheme)://$host_ip:$port  (eval \"\$($self env --dir $dir)\" sets FINCLOUD_URL, FINCLOUD_TOKEN and FINCLOUD_CA)"
+		[ "$tls" = 0 ] || echo "  agents' port: https://$host_ip:$(agent_port) (client certificates of $pki/ca-cert.pem)"
 	else
 		echo "  controller: not running"
 	fi
@@ -906,7 +1036,7 @@ cmd_arrived() {
 		uri=qemu:///system
 		log=/var/log/libvirt/qemu
 	else
-		uri=qemu+tcp://$(node_ip "$i")/system
+		uri=$(node_uri "$i")
 		log=$(node_dir "$i")/root/var/log/libvirt/qemu
 	fi
 	if ! st=$(timeout 30 virsh -q -c "$uri" domstate "$vm" 2>&1); then
@@ -941,12 +1071,19 @@ cmd_env() {
 	if [ "${local_mode:-0}" = 1 ]; then
 		uris=(qemu:///system)
 	else
-		for i in $(seq 1 "${nodes:-0}"); do uris+=("qemu+tcp://$(node_ip "$i")/system"); done
+		for i in $(seq 1 "${nodes:-0}"); do uris+=("$(node_uri "$i")"); done
 	fi
 	echo "export FC_TESTBED_URIS='${uris[*]}'"
+	echo "export FC_TESTBED_TLS='$tls'"
+	[ "$tls" = 0 ] || echo "export FC_TESTBED_PKI='$pki'"
 	if [ "${fincloud:-0}" = 1 ]; then
-		echo "export FINCLOUD_URL='http://$host_ip:$port'"
+		echo "export FINCLOUD_URL='$(ctl_scheme)://$host_ip:$port'"
 		echo "export FINCLOUD_TOKEN='$(cat "$dir/controller/admin.token")'"
+		if [ "$tls" = 1 ]; then
+			echo "export FINCLOUD_CA='$pki/ca-cert.pem'"
+		else
+			echo "unset FINCLOUD_CA"
+		fi
 	fi
 }
 
@@ -966,11 +1103,26 @@ agent-stop | agent-kill)
 	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh $cmd NODE"
 	if [ "$cmd" = agent-kill ]; then agent_stop "${args[0]}" KILL; else agent_stop "${args[0]}" TERM; fi
 	;;
-libvirtd-stop | libvirtd-start)
+libvirtd-stop | libvirtd-kill | libvirtd-start)
 	load_env
 	[ ${#args[@]} -eq 1 ] || die "usage: testbed.sh $cmd NODE"
 	[ "${local_mode:-0}" = 0 ] || die "$cmd works on namespace nodes only, not with --local"
-	if [ "$cmd" = libvirtd-stop ]; then libvirtd_stop "${args[0]}"; else libvirtd_start "${args[0]}"; fi
+	case $cmd in
+	libvirtd-stop) libvirtd_stop "${args[0]}" ;;
+	libvirtd-kill) libvirtd_stop "${args[0]}" KILL ;;
+	*) libvirtd_start "${args[0]}" ;;
+	esac
+	;;
+controller-kill)
+	load_env
+	line=$(find_pid controller) || die "this testbed has no controller"
+	read -r _ name pid start <<<"$line"
+	stop_pid "$name" "$pid" "$start" KILL
+	say "controller killed (pid $pid)"
+	;;
+controller-start)
+	load_env
+	controller_start
 	;;
 agent-start)
 	load_env

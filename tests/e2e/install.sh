@@ -2,8 +2,9 @@
 # scripts/install-agent.sh on a node as an operator runs it (no --root):
 # inside a testbed node, whose /etc/fincloud, /var/lib/fincloud and /run
 # are its own (and, for this test, /etc/systemd/system too), where systemd
-# does not run. It installs the agent, registers the node with the real
-# controller through one agent pass (credential 0600), a second run
+# does not run. It installs the agent with the node's certificates
+# (--tls-dir), registers the node with the real controller over https on
+# its agents' port through one agent pass (credential 0600), a second run
 # changes nothing, and --uninstall stops at exactly what it installed.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -34,8 +35,8 @@ in_node() {
 }
 snap() { in_node "find /etc/fincloud /var/lib/fincloud /etc/systemd/system '$E2E_DIR/prefix' -printf '%y %m %s %p\n' 2>/dev/null | sort -k4"; }
 before=$(snap)
-inst="bash '$FC_TOP/scripts/install-agent.sh' --controller http://$E2E_SUBNET.1:8740 --join-token - \
-	--node node1 --pool default --migration-uri qemu+tcp://$E2E_SUBNET.2/system \
+inst="bash '$FC_TOP/scripts/install-agent.sh' --controller https://$E2E_SUBNET.1:8741 --join-token - \
+	--tls-dir '$E2E_DIR/tb/pki/node1' --node node1 --pool default --migration-uri qemu+tls://$E2E_SUBNET.2/system \
 	--binary '$FC_BIN/fincloud-agent' --prefix '$E2E_DIR/prefix'"
 if out=$(printf '%s\n' "$tok" | in_node "$inst" 2>&1) && printf '%s' "$out" | grep -q "node 'node1' is registered"; then
 	e2e_ok "install-agent.sh without --root registers the node with one agent pass"
@@ -54,7 +55,7 @@ else
 	e2e_fail "the node credential is stored with mode 0600" "mode '$mode'"
 fi
 seen=$(e2e_finctl -o json host show node1 | e2e_json "d.get('migration_uri')")
-if [ "$seen" = "qemu+tcp://$E2E_SUBNET.2/system" ]; then
+if [ "$seen" = "qemu+tls://$E2E_SUBNET.2/system" ]; then
 	e2e_ok "the controller knows node1 with the migration URI given to the installer"
 else
 	e2e_fail "the controller knows node1 with the migration URI given to the installer" "got '$seen'"

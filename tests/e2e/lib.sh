@@ -60,11 +60,11 @@ e2e_require_testbed() {
 	ip netns del "$probe"
 	unshare --mount --propagation private true 2>/dev/null ||
 		e2e_skip "mount namespaces are not available here (unshare --mount failed)"
-	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ]; then
 		E2E_VIRT=kvm
 	else
 		E2E_VIRT=qemu
-		echo "# /dev/kvm is missing: guests run under TCG (domain type qemu)"
+		echo "# no hardware KVM (no /dev/kvm, or kvm_pvm): guests run under TCG (domain type qemu)"
 	fi
 }
 
@@ -145,6 +145,19 @@ e2e_virsh() {
 	shift
 	timeout 60 virsh -q -c "${E2E_URIS[$((i - 1))]}" "$@"
 }
+
+# e2e_peer_uri NODE: how another node's libvirt reaches node NODE for a
+# peer-to-peer migration (qemu+tls with the nodes' own certificates, or
+# qemu+tcp on a testbed up with --insecure); E2E_MIG_TLS holds the virsh
+# migrate option that asks for TLS on the migration stream too
+e2e_peer_uri() {
+	if [ "${FC_TESTBED_TLS:-1}" = 1 ]; then
+		echo "qemu+tls://$E2E_SUBNET.$(($1 + 1))/system"
+	else
+		echo "qemu+tcp://$E2E_SUBNET.$(($1 + 1))/system"
+	fi
+}
+e2e_mig_tls() { [ "${FC_TESTBED_TLS:-1}" = 1 ] && echo --tls; }
 
 # e2e_guest_xml NAME DISK [MEM_MIB] [VCPUS]: a small domain without an OS
 e2e_guest_xml() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The testbed itself, with raw virsh only: two nodes come up, each node's
-# own libvirt answers over TCP with its own host UUID, a guest live-
+# own libvirt answers over TLS with its own host UUID, a guest live-
 # migrates (with its local disk) from one node to the other and back, and
 # "down" leaves no namespace, link, process or file behind.
 set -u
@@ -18,9 +18,9 @@ e2e_ok "testbed up 2 (libvirt nodes only)"
 uuid1=$(e2e_virsh 1 capabilities | sed -n 's:.*<uuid>\(.*\)</uuid>.*:\1:p' | head -1)
 uuid2=$(e2e_virsh 2 capabilities | sed -n 's:.*<uuid>\(.*\)</uuid>.*:\1:p' | head -1)
 if [ -n "$uuid1" ] && [ -n "$uuid2" ] && [ "$uuid1" != "$uuid2" ]; then
-	e2e_ok "virsh reaches both nodes over qemu+tcp, distinct host UUIDs"
+	e2e_ok "virsh reaches both nodes over qemu+tls, distinct host UUIDs"
 else
-	e2e_fail "virsh reaches both nodes over qemu+tcp, distinct host UUIDs" "node1 '$uuid1' node2 '$uuid2'"
+	e2e_fail "virsh reaches both nodes over qemu+tls, distinct host UUIDs" "node1 '$uuid1' node2 '$uuid2'"
 fi
 
 # the nodes do not see the host's libvirt or each other's guests
@@ -51,8 +51,9 @@ fi
 migrate() {
 	local from=$1 to=$2 ip
 	ip=$subnet.$((to + 1))
+	# shellcheck disable=SC2046 # --tls or nothing
 	e2e_virsh "$from" migrate --live --p2p --persistent --undefinesource --copy-storage-all \
-		"$name" "qemu+tcp://$ip/system" "tcp://$ip"
+		$(e2e_mig_tls) "$name" "$(e2e_peer_uri "$to")" "tcp://$ip"
 }
 on_node() { # node: the guest runs there and nowhere else
 	local here=$1 other=$((3 - $1))

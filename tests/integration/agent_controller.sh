@@ -62,7 +62,7 @@ start_agent() {
 		--credential-file "$tmp/state/agent.credential" \
 		--join-token-file "$tmp/join.token" --heartbeat-interval 1 \
 		--migration-uri qemu+tcp://127.0.0.1/system \
-		--stop-timeout 2 --log-level debug >>"$tmp/agent.log" 2>&1 &
+		--stop-timeout 2 --log-level debug --insecure yes >>"$tmp/agent.log" 2>&1 &
 	agent_pid=$!
 }
 

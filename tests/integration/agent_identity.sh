@@ -71,7 +71,7 @@ timeout 20 "$agent" --controller-url "$URL" --node-name i1new --pool default \
 	--libvirt-uri "test://$d/node.xml" --manifest-dir "$d/m" --storage-dir "$d/disks" \
 	--image-dir "$d/images" --credential-file "$d/credential" \
 	--join-token-file "$work/join.token" --heartbeat-interval 1 --log-level info \
-	>"$work/renamed.log" 2>&1
+	--insecure yes >"$work/renamed.log" 2>&1
 rc=$?
 check "an agent renamed while it holds a credential refuses to start (exit 1)" test "$rc" = 1
 check "its error names both names and the credential file to remove" \

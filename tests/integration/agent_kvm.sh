@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fincloud-agent against the real qemu:///system (KVM, or TCG without
-# /dev/kvm), driven by static manifests: a manifest creates a real guest
+# hardware KVM), driven by static manifests: a manifest creates a real guest
 # that virsh shows with the right vCPUs and memory; stop, start, a guest
 # killed behind the agent's back, delete (wiped first when the spec
 # says so); a foreign domain and a bad
@@ -27,20 +27,10 @@ pids=$tmp/libvirtd.pids
 agent_pid=
 V() { printf '0c6f8e9a-%04d-4222-8333-%012d' "$1" $$; }
 
-vsh() { timeout 60 virsh -q -c qemu:///system "$@"; }
+. "$FC_TOP/tests/integration/libvirt_lib.bash"
 cleanup() {
 	if [ -n "$agent_pid" ]; then kill "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; fi
-	for d in $(vsh list --all --name 2>/dev/null | grep "^$pref-"); do
-		vsh destroy "$d" >/dev/null 2>&1
-		vsh undefine "$d" --nvram >/dev/null 2>&1 || vsh undefine "$d" >/dev/null 2>&1
-	done
-	for p in $(vsh pool-list --all --name 2>/dev/null); do
-		case $(vsh pool-dumpxml "$p" 2>/dev/null | sed -n 's:.*<path>\(.*\)</path>.*:\1:p' | head -1) in
-		"$tmp"/*)
-			vsh pool-destroy "$p" >/dev/null 2>&1
-			vsh pool-undefine "$p" >/dev/null 2>&1 ;;
-		esac
-	done
+	libvirt_remove "^$pref-" "$tmp"
 	bash "$FC_TOP/scripts/libvirtd-ensure.sh" --stop "$pids"
 	rm -rf "$tmp"
 }
@@ -82,7 +72,9 @@ if ! bash "$FC_TOP/scripts/libvirtd-ensure.sh" "$pids"; then
 	exit 77
 fi
 started_libvirtd=$(awk '$1 == "libvirtd" { print $2 }' "$pids" 2>/dev/null | tail -1)
-vtype=qemu; [ -w /dev/kvm ] && vtype=kvm
+# the agent's choice (docs/agent.md "Hypervisor type"): TCG without
+# /dev/kvm and with the paravirtual nested KVM of kvm_pvm
+vtype=qemu; [ -w /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ] && vtype=kvm
 hport=$($py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$tmp/manifests" "$tmp/images"
 qemu-img create -q -f qcow2 "$tmp/images/base.qcow2" 64M # vm3's base image

@@ -73,7 +73,7 @@ start_agent() { # i
 		--storage-dir /var/lib/fincloud/disks --image-dir /var/lib/fincloud/images \
 		--credential-file "$tmp/n$1/cred" --join-token-file "$tmp/n$1/join.token" \
 		--manifest-dir "$tmp/n$1/manifests" --heartbeat-interval 1 \
-		--stop-timeout 2 --log-level debug </dev/null >"$tmp/n$1/agent.log" 2>&1 &
+		--stop-timeout 2 --log-level debug --insecure yes </dev/null >"$tmp/n$1/agent.log" 2>&1 &
 }
 
 # Namespaces are what the testbed needs; without them this test skips.
@@ -86,7 +86,9 @@ ip netns del "$probe"
 unshare --mount --propagation private true 2>/dev/null ||
 	{ echo "SKIP: cannot create mount namespaces here"; exit 77; }
 
-if ! bash "$tb" up 2 --no-fincloud "${tbargs[@]}" >"$tmp/tb-up.log" 2>&1; then
+# plain qemu+tcp (--insecure): this test is about the agent's migration,
+# tests/e2e/tls.sh about its TLS
+if ! bash "$tb" up 2 --no-fincloud --insecure "${tbargs[@]}" >"$tmp/tb-up.log" 2>&1; then
 	echo "not ok 1 - testbed up 2"; sed 's/^/# /' "$tmp/tb-up.log" | tail -20
 	exit 1
 fi

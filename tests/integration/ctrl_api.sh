@@ -36,7 +36,11 @@ check "/healthz answers without a token" is 200
 
 # --- setup: pools, flavors, tenants, tokens, hosts ------------------------
 api POST /v1/pools '{"name":"prod","cpu_ratio":2,"mem_ratio":1,"disk_ratio":1,"policy":"spread","compliance_classes":["pci"]}'
-check "pool created" is 201
+check "pool created, post-copy off by default" eval 'is 201 && jqt ".migration_postcopy == false"'
+api PATCH /v1/pools/prod '{"migration_postcopy":true}'
+check "a pool's migrations may be allowed post-copy" eval 'is 200 && jqt ".migration_postcopy == true and .policy == \"spread\""'
+api PATCH /v1/pools/prod '{"migration_postcopy":"yes"}'
+check "migration_postcopy must be a boolean" is_err 400 invalid_field migration_postcopy
 api POST /v1/flavors '{"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1}'
 check "flavor created" is 201
 api POST /v1/flavors '{"name":"huge","vcpus":64,"mem_mib":1048576,"disk_gib":1}'
@@ -273,7 +277,9 @@ check "once the node applied it and no longer reports it, the VM and its claim a
 # --- migrate task -----------------------------------------------------------
 mig=$(db "SELECT id FROM vms WHERE host='n1' AND desired='running' LIMIT 1")
 heartbeat n2 0 '[]'
-api POST "/v1/vms/$mig/migrate" '{"target_host":"n2"}'
+api POST "/v1/vms/$mig/migrate" '{"target_host":"n2","max_seconds":0}'
+check "a migration's time limit is at least a second" is_err 400 invalid_field max_seconds
+api POST "/v1/vms/$mig/migrate" '{"target_host":"n2","max_seconds":45,"postcopy":true}'
 task=$(jv .id)
 check "migrate answers 202 with a pending task" eval 'is 202 && jqt ".state == \"pending\" and .type == \"migrate\""'
 api POST "/v1/vms/$mig/migrate" '{"target_host":"n2"}'
@@ -282,6 +288,8 @@ heartbeat n1 0 '[]'
 gen=$(jv .generation)
 check "the source's desired state carries the migrate task with the target URI" \
 	eval 'jqt ".tasks[] | select(.task_id == \"$task\" and .target_node == \"n2\" and .target_uri == \"test:///n2\")"'
+check "and the migration's own time limit and post-copy choice" \
+	eval 'jqt ".tasks[] | select(.task_id == \"$task\" and .max_seconds == 45 and .postcopy == true)"'
 heartbeat n1 "$gen" "[$rest]" 0 "[{\"task_id\":\"$task\",\"state\":\"done\"}]"
 api GET "/v1/tasks/$task"
 check "the task is done" test "$(jv .state)" = "done"

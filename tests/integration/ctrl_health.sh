@@ -3,7 +3,8 @@
 # reporting "degraded" with its reasons is recorded on the host
 # (status, degraded_reason) and audited (host.degraded); placement then
 # skips that host (a VM lands elsewhere, or 409 no_capacity naming the
-# degraded host and its reason), as does a migration to it; a healthy
+# degraded host and its reason), as does a migration to it; a migration
+# from it and a drain of it are refused (409 host_degraded); a healthy
 # heartbeat brings it back (host.healthy) and VMs land on it again.
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI is missing"; exit 77; }
@@ -56,6 +57,20 @@ check "with every host degraded a VM is refused: 409 no_capacity" is_err 409 no_
 check "the refusal names each degraded host and its reason" \
 	eval 'has "host .n1. is degraded ($REASON)" && has "host .n2. is degraded (libvirt: not connected)"'
 check "a refused VM is not recorded" test "$(db "SELECT count(*) FROM vms WHERE name = 'b1'")" = 0
+
+# a degraded host's VMs stay where they are: no migration from it, no drain
+api POST /v1/vms/"$a1"/migrate '{"target_host":"n1"}'
+check "a migration from a degraded host is refused (409 host_degraded) naming it, its reason and the fix" \
+	eval 'is_err 409 host_degraded && has "host .n2. is degraded (libvirt: not connected)" && has "finctl host show n2"'
+api POST /v1/vms/"$a1"/migrate
+check "so is one without a target" eval 'is_err 409 host_degraded && has "host .n2. is degraded"'
+check "no task was made for them" \
+	test "$(db "SELECT count(*) FROM tasks WHERE type = 'migrate'")" = 0
+api POST /v1/hosts/n2/drain
+check "a drain of a degraded host is refused (409 host_degraded) naming it, its reason and the fix" \
+	eval 'is_err 409 host_degraded && has "cannot drain host .n2." && has "libvirt: not connected" && has "finctl host show n2"'
+check "the refused drain left the host out of maintenance" \
+	test "$(db "SELECT maintenance FROM hosts WHERE name = 'n2'")" = 0
 
 hb n1 ok
 api GET /v1/hosts/n1

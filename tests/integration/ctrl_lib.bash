@@ -77,7 +77,8 @@ ctrl_kill() { # SIGNAL
 }
 
 # api METHOD PATH [BODY] [TOKEN|-]: sets $status and $body; "-" sends no
-# Authorization header; API_HEADER, when set, is one more header line.
+# Authorization header; API_HEADER, when set, is one more header line;
+# the array API_CURL, when set, more options of curl (TLS files).
 # Every response is recorded for validation.
 rn=0
 api() {
@@ -88,6 +89,19 @@ api() {
 	[ "$t" != "-" ] && args+=(-H "Authorization: Bearer $t")
 	[ -n "$b" ] && args+=(-H 'Content-Type: application/json' --data-binary "$b")
 	[ -n "${API_HEADER-}" ] && args+=(-H "$API_HEADER")
+	args+=(${API_CURL[@]+"${API_CURL[@]}"})
+	status=$(curl "${args[@]}" "$URL$p")
+	body=$(cat "$f")
+	printf '%s\t%s\t%s\t%s\n' "$m" "${p%%\?*}" "$status" "$f" >>"$work/resp/index"
+}
+# api_file METHOD PATH FILE [TOKEN|-]: as api, the body the bytes of FILE
+# (application/octet-stream: an image upload); recorded the same way.
+api_file() {
+	local m=$1 p=$2 file=$3 t=${4-$ADMIN}
+	rn=$((rn + 1))
+	local f=$work/resp/$rn.body
+	local args=(-s -o "$f" -w '%{http_code}' -X "$m" -H 'Content-Type: application/octet-stream' --data-binary "@$file")
+	[ "$t" != "-" ] && args+=(-H "Authorization: Bearer $t")
 	status=$(curl "${args[@]}" "$URL$p")
 	body=$(cat "$f")
 	printf '%s\t%s\t%s\t%s\n' "$m" "${p%%\?*}" "$status" "$f" >>"$work/resp/index"
@@ -164,7 +178,7 @@ sim_agent() {
 		--libvirt-uri "test://$d/node.xml" --migration-uri "test://$d/node.xml" \
 		--manifest-dir "$d/m" --storage-dir "$d/disks" --image-dir "$d/images" \
 		--credential-file "$d/credential" --join-token-file "$work/join.token" \
-		--heartbeat-interval 1 --stop-timeout 2 --log-level info \
+		--heartbeat-interval 1 --stop-timeout 2 --log-level info --insecure yes \
 		${SIM_AGENT_ARGS-} >>"$d/agent.log" 2>&1 &
 	# shellcheck disable=SC2034 # read by the scripts that source this file
 	AGENT_PID[$node]=$!

@@ -11,7 +11,7 @@
 
 # hosts must stay up through the scenario; host_down is reached at the end;
 # every operation is driven to 401, more than auth_fail_limit allows
-ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 --auth-fail-limit 1000000 || { nok "controller starts"; exit 1; }
+ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 --auth-fail-limit 1000000 --image-max-size 4194304 || { nok "controller starts"; exit 1; }
 # expect STATUS WHAT: the last answer has STATUS
 expect() { check "$2 -> $1" is "$1"; }
 # req STATUS WHAT METHOD PATH [BODY [TOKEN]]: a request that answers STATUS
@@ -101,6 +101,10 @@ req 400 "create a group with a bad policy" POST /v1/groups '{"name":"g","tenant"
 req 200 "list groups" GET /v1/groups
 req 200 "show a group" GET /v1/groups/ha
 
+# curl_agent_image NODE SHA256: the node fetches an image with its credential
+curl_agent_image() {
+	api GET "/v1/agents/$1/images/$2" "" "${CRED[$1]}"
+}
 # vm_new NAME [MORE JSON]: create a loan VM, report it running on its host
 vm_new() {
 	api POST /v1/vms "{\"tenant\":\"loan\",\"flavor\":\"small\",\"name\":\"$1\"${2:+,$2}}"
@@ -152,6 +156,141 @@ req 409 "migrate a VM that does not run" POST "/v1/vms/$IDLE/migrate" "{\"target
 req 400 "migrate with an unknown field" POST "/v1/vms/${VM[batch]}/migrate" '{"to":"n2"}'
 req 200 "list tasks" GET /v1/tasks
 req 200 "show a task" GET "/v1/tasks/$TASK"
+
+# --- images ----------------------------------------------------------------
+qemu-img create -q -f qcow2 "$work/img.qcow2" 64M
+qemu-img create -q -f qcow2 -b "$work/img.qcow2" -F qcow2 "$work/backed.qcow2"
+head -c 5000000 /dev/zero >"$work/big.raw"
+api_file POST '/v1/images?name=base&os_type=linux' "$work/img.qcow2"
+expect 201 "upload an image"
+IMG=$(jv .id) IMG_SHA=$(jv .sha256)
+api_file POST '/v1/images?name=base' "$work/img.qcow2"
+expect 409 "upload an image whose name is taken"
+api_file POST '/v1/images?name=backed' "$work/backed.qcow2"
+expect 400 "upload an image with a backing file"
+api_file POST '/v1/images?name=big' "$work/big.raw"
+expect 413 "upload an image over image_max_size"
+api_file POST '/v1/images?name=t&tenant=ghost' "$work/img.qcow2"
+expect 404 "upload an image of a tenant that does not exist"
+req 200 "list images" GET /v1/images
+req 200 "show an image by its name" GET /v1/images/base
+api POST /v1/flavors '{"name":"imaged","vcpus":1,"mem_mib":256,"disk_gib":1,"requires_image":true}'
+req 400 "create a VM of a flavor that requires an image, without one" POST /v1/vms '{"tenant":"loan","flavor":"imaged"}'
+req 201 "create a VM from an image" POST /v1/vms '{"tenant":"loan","flavor":"imaged","name":"imaged","image":"base","ssh_keys":["ssh-ed25519 AAAA test"],"user_data":"#!/bin/sh\necho hi\n"}'
+IMGVM=$(jv .id) IMGHOST=$(jv .host)
+check "the VM names its image and checksum" eval '[ "$(jv .image.sha256)" = "$IMG_SHA" ] && [ "$(jv .image.name)" = base ]'
+req 409 "delete an image a VM uses" DELETE /v1/images/base
+curl_agent_image "$IMGHOST" "$IMG_SHA"
+expect 200 "a node fetches its VM's image"
+other=n1
+[ "$IMGHOST" = n1 ] && other=n2
+curl_agent_image "$other" "$IMG_SHA"
+expect 404 "a node fetches an image none of its VMs uses"
+curl_agent_image "$IMGHOST" nothex
+expect 400 "a node fetches an image by a digest that is not one"
+# the same bytes under another name: one file serves both
+api_file POST '/v1/images?name=spare' "$work/img.qcow2"
+SPARE_IMG=$(jv .id)
+req 204 "delete an image no VM uses" DELETE "/v1/images/$SPARE_IMG"
+check "the bytes another image has stay stored" test -f "$work/state/images/sha256/$IMG_SHA"
+# --- consoles: curl acts as the agent, python as a client that switches ----
+# up NAME PATH TOKEN HOLD_S: GET PATH asking to switch to fincloud-console
+# (curl does not switch), holding a switched connection HOLD_S seconds;
+# its status goes to $work/up-NAME, its answer is recorded for validation
+up() {
+	local f=$work/resp/up-$1.body
+	rm -f "$work/up-$1"
+	$py - "$port" "$2" "$3" "$4" "$f" "$work/up-$1" <<'PYEOF'
+import socket, sys, time
+port, path, tok, hold, out, status_file = sys.argv[1:7]
+s = socket.create_connection(("127.0.0.1", int(port)))
+s.sendall(("GET %s HTTP/1.1\r\nHost: routes\r\nAuthorization: Bearer %s\r\n"
+           "Connection: Upgrade\r\nUpgrade: fincloud-console\r\n\r\n"
+           % (path, tok)).encode())
+data = b""
+while b"\r\n\r\n" not in data:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+head, _, rest = data.partition(b"\r\n\r\n")
+status = int(head.split()[1]) if head else 0
+want = 0
+for line in head.split(b"\r\n"):
+    if line.lower().startswith(b"content-length:"):
+        want = int(line.split(b":")[1])
+while status != 101 and len(rest) < want:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    rest += chunk
+open(out, "wb").write(b"" if status == 101 else rest)
+with open(status_file + ".tmp", "w") as f:
+    f.write("%d\n" % status)
+import os
+os.rename(status_file + ".tmp", status_file)
+if status == 101:
+    time.sleep(float(hold))
+PYEOF
+	printf '%s\t%s\t%s\t%s\n' GET "${2%%\?*}" "$(cat "$work/up-$1")" "$f" >>"$work/resp/index"
+}
+up_is() { [ "$(cat "$work/up-$1" 2>/dev/null)" = "$2" ]; } # NAME STATUS
+# sid TAIL: the session of web1 with that tail its host's desired state
+# lists (a heartbeat of the host) into SID; false when there is none
+sid() {
+	beat "$CH"
+	SID=$(jv ".consoles[]? | select(.vm_id == \"$CV\" and .tail == $1) | .session_id" | head -1)
+	[ -n "$SID" ]
+}
+CV=${VM[web1]} CH=${HOST[web1]}
+req 400 "a console with a bad force flag" GET "/v1/vms/$CV/console?force=maybe"
+req 426 "a console that does not switch protocols" GET "/v1/vms/$CV/console"
+req 409 "the console of a VM that does not run" GET "/v1/vms/$IDLE/console"
+req 400 "a console log with a bad tail" GET "/v1/vms/$CV/console-log?tail=x"
+req 426 "a console log followed without switching" GET "/v1/vms/$CV/console-log?follow=1"
+req 426 "an agent calls back without switching" GET "/v1/agents/$CH/consoles/$NOPE_ID" "" "${CRED[$CH]}"
+req 404 "an agent calls back for a session that does not exist" GET "/v1/agents/$CH/consoles/$NOPE_ID?error=x" "" "${CRED[$CH]}"
+req 400 "an agent's reason over 400 characters" GET "/v1/agents/$CH/consoles/$NOPE_ID?error=$(printf 'x%.0s' $(seq 401))" "" "${CRED[$CH]}"
+up l502 "/v1/vms/$CV/console-log?tail=3" "$ADMIN" 0 &
+bg=$!
+wait_for 10 sid 3
+req 204 "an agent says why it cannot serve a session" GET "/v1/agents/$CH/consoles/$SID?error=no%20log%20here" "" "${CRED[$CH]}"
+wait "$bg"
+check "its operator gets 502 with the reason" up_is l502 502
+up l200 "/v1/vms/$CV/console-log?tail=9" "$ADMIN" 0 &
+bg=$!
+wait_for 10 sid 9
+up al200 "/v1/agents/$CH/consoles/$SID" "${CRED[$CH]}" 0
+wait "$bg"
+check "an agent switches (101) and sends an empty log: the operator gets 200" \
+	eval 'up_is al200 101 && up_is l200 200'
+up c101 "/v1/vms/$CV/console" "$ADMIN" 3 &
+bg=$!
+wait_for 10 sid 0
+up ac101 "/v1/agents/$CH/consoles/$SID" "${CRED[$CH]}" 3 &
+bg2=$!
+wait_for 10 up_is c101 101
+up c409 "/v1/vms/$CV/console" "$ADMIN" 0
+check "a second console of the VM is refused (409)" up_is c409 409
+wait "$bg" "$bg2"
+check "the console switches once its agent has (101)" eval 'up_is c101 101 && up_is ac101 101'
+up f101 "/v1/vms/$CV/console-log?follow=1&tail=4" "$ADMIN" 1 &
+bg=$!
+wait_for 10 sid 4
+up af101 "/v1/agents/$CH/consoles/$SID" "${CRED[$CH]}" 1
+wait "$bg"
+check "a followed log switches (101)" up_is f101 101
+# eight logs nobody serves fill the controller's log sessions: a ninth is
+# 503; the eight end 504 after 30 s (waited for before the validation)
+waiting=()
+for i in 1 2 3 4 5 6 7 8; do
+	up "l504-$i" "/v1/vms/$CV/console-log?tail=7" "$ADMIN" 0 &
+	waiting+=($!)
+done
+logs_waiting() { beat "$CH"; [ "$(jv '[.consoles[]? | select(.tail == 7)] | length')" = 8 ]; }
+wait_for 10 logs_waiting
+up l503 "/v1/vms/$CV/console-log?tail=2" "$ADMIN" 0
+check "a log beyond the controller's sessions is refused (503)" up_is l503 503
 
 # --- hosts, drain, rebalance ---------------------------------------------
 beat_all
@@ -261,7 +400,9 @@ while read -r m p codes; do
 		esac
 		check "$m $p with a role it does not serve -> 403" is 403 ;;
 	esac
-	case ,$codes,$p in *,404,*/nope* | *,404,*/"$NOPE_ID"*)
+	case ,$codes,$p in
+	*,404,/v1/agents/*) ;; # an agent's 404s need its own credential: above
+	*,404,*/nope* | *,404,*/"$NOPE_ID"*)
 		b=
 		[ "$m" = PATCH ] && b='{}'
 		api "$m" "$p" "$b"
@@ -277,6 +418,10 @@ done <"$work/ops"
 check "a host without heartbeats goes down" \
 	wait_for 30 eval 'api GET /v1/hosts/n2; [ "$(jv .state)" = down ]'
 req 409 "drain a host that is down" POST /v1/hosts/n2/drain
+
+wait "${waiting[@]}"
+check "logs no agent served end 504" up_is l504-1 504
+req 409 "the console log of a VM being deleted" GET "/v1/vms/$IDLE/console-log"
 
 # --- every answer matches the spec, and covers it ----------------------------
 if out=$($py "$FC_TOP/tests/integration/openapi_validate.py" "$FC_TOP/schemas" \

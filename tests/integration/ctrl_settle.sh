@@ -2,7 +2,8 @@
 # The nodes' reports settle what is in flight (issue 19), with curl acting
 # as the agents: a migration whose target reports the VM running and whose
 # source no longer has it is done (record and claim move) even when the
-# source's agent lost the task, and one its restarted source no longer
+# source's agent lost the task, also from degraded nodes' heartbeats that
+# list their domains, and one its restarted source no longer
 # runs while the VM stayed there is failed; a VM that two nodes report running is
 # recorded on one of them and flagged, never handed to another node; a
 # delete during a migration is refused with 409 naming the task, and a
@@ -117,6 +118,41 @@ check "(a) a migration its restarted source no longer runs, VM still there: fail
 vmq "$vme" '"\(.host) \(.state)"'
 check "(a) and the VM stays on its source, running" test "$R" = "$src running"
 check "(a) which keeps it in its desired state" test "$(wants "$src" "$vme")" = running
+
+# both ends of a migration turn degraded (their disks fill up) while
+# libvirt finishes it: their heartbeats still list what libvirt runs
+# (domains_listed), and that settles the migration as an ok one would;
+# one without a list (libvirt unreachable) changes nothing
+# hbd NODE LISTED: a degraded heartbeat of NODE with its RUNS
+hbd() {
+	local doms='[]'
+	[ "$2" = true ] && doms=$(doms "$1")
+	api POST "/v1/agents/$1/heartbeat" \
+		"{\"generation_seen\":${GEN[$1]},\"status\":\"degraded\",\"degraded_reason\":\"disk: 1 MiB free\",\"domains_listed\":$2,\"inventory\":$(inventory 16 32768 500),\"domains\":$doms,\"foreign_domains\":[],\"tasks\":[]}" \
+		"${CRED[$1]}"
+}
+migrating mig-g
+vmg=$VM src=$SRC dst=$DST tg=$TASK
+drop "$src" "$vmg"
+runs "$dst" "$vmg"
+hbd "$dst" false
+check "(a) a degraded heartbeat without a list is accepted" is 200
+hbd "$src" false
+tq "$tg"
+check "(a) it settles nothing: the task still runs" test "$R" = running
+hbd "$src" true
+check "(a) a degraded heartbeat with libvirt's list is accepted" is 200
+hbd "$dst" true
+tq "$tg"
+check "(a) degraded target runs it, degraded source does not: the task is done" test "$R" = done
+vmq "$vmg" .host
+check "(a) and the VM's host is the target" test "$R" = "$dst"
+api POST "/v1/agents/$src/heartbeat" \
+	"{\"generation_seen\":0,\"status\":\"ok\",\"domains_listed\":false,\"inventory\":$(inventory 16 32768 500),\"domains\":[],\"foreign_domains\":[],\"tasks\":[]}" \
+	"${CRED[$src]}"
+check "(a) domains_listed false with status ok is refused (400)" is_err 400 invalid_field domains_listed
+report "$src"
+report "$dst"
 
 # --- (b) two nodes report one VM running -------------------------------------
 migrating mig-b

@@ -31,5 +31,79 @@ check "finctl works over https with FINCLOUD_CA" test $? = 0
 "$finctl" flavor list >/dev/null 2>"$work/out"
 check "without FINCLOUD_CA the self-signed certificate is refused (exit 3)" test $? = 3
 
+
+# A console over https on both legs: a python agent (TLS, trusting the
+# test certificate) registers, reports its VM running and serves console
+# sessions by switching its call-back to fincloud-console and echoing
+# each line it reads, prefixed; finctl types a line and reads the echo.
+export FINCLOUD_CA=$work/cert.pem
+JOIN=$("$finctl" token create --role join 2>/dev/null)
+"$finctl" tenant create t >/dev/null
+$py - "https://127.0.0.1:$port" "$work/cert.pem" "$JOIN" >"$work/tls-agent.log" 2>&1 <<'PYEOF' &
+import json, socket, ssl, sys, time, urllib.request
+base, ca, join = sys.argv[1:4]
+ctx = ssl.create_default_context(cafile=ca)
+def call(method, path, body, tok=None):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=json.dumps(body).encode())
+    req.add_header("Content-Type", "application/json")
+    if tok:
+        req.add_header("Authorization", "Bearer " + tok)
+    with urllib.request.urlopen(req, context=ctx, timeout=40) as r:
+        return json.loads(r.read() or b"{}")
+inv = {"vcpus": 8, "mem_mib": 16384, "mem_free_mib": 16384, "disk_gib": 100,
+       "disk_free_gib": 100, "cpu_model": "sim", "virt_type": "test",
+       "libvirt_version": "9.0.0"}
+cred = call("POST", "/v1/agents/register", {"join_token": join, "node": "t1",
+            "pool": "default", "migration_uri": "test:///t1",
+            "inventory": inv})["credential"]
+def serve(sid):
+    raw = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+    s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(("GET /v1/agents/t1/consoles/%s HTTP/1.1\r\nHost: t\r\n"
+               "Authorization: Bearer %s\r\nConnection: Upgrade\r\n"
+               "Upgrade: fincloud-console\r\n\r\n" % (sid, cred)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    print("call-back:", head.split(b"\r\n")[0].decode(), flush=True)
+    s.settimeout(5)
+    line = b""
+    try:
+        while True:
+            data = s.recv(4096)
+            if not data:
+                break
+            line += data
+            while b"\n" in line:
+                one, line = line.split(b"\n", 1)
+                s.sendall(b"echo:" + one + b"\n")
+    except socket.timeout:
+        pass
+    s.close()
+gen, seen = 0, set()
+end = time.time() + 60
+while time.time() < end:
+    d = call("POST", "/v1/agents/t1/heartbeat?wait_s=1",
+             {"generation_seen": gen, "status": "ok", "inventory": inv,
+              "domains": [{"vm_id": v["vm_id"], "name": v["name"],
+                           "state": "running"} for v in vms]
+              if gen else [], "foreign_domains": [], "tasks": []}, cred)
+    gen, vms = d["generation"], d["vms"]
+    for c in d.get("consoles", []):
+        if c["session_id"] not in seen:
+            seen.add(c["session_id"])
+            serve(c["session_id"])
+PYEOF
+pids+=($!)
+"$finctl" flavor create tiny --vcpus 1 --mem-mib 64 --disk-gib 1 >/dev/null
+check "a VM runs on the python agent" \
+	wait_for 20 "$finctl" vm create --tenant t --flavor tiny --name c1 --wait --timeout 15
+printf 'hello-over-tls\n' | "$finctl" vm console c1 --tenant t --linger 2 >"$work/tls-console.out" 2>&1
+check "finctl vm console over https reads the agent's echo of what it typed" \
+	grep -q "echo:hello-over-tls" "$work/tls-console.out"
+check "the agent's call-back over https switched protocols" \
+	grep -q "call-back: HTTP/1.1 101" "$work/tls-agent.log"
+
 echo "1..$n"
 [ "$nfail" -eq 0 ]

@@ -34,12 +34,20 @@ root=$work/root
 mkdir -p "$root"/{etc,usr/local/bin,var/lib}
 echo "127.0.0.1 localhost" >"$root/etc/hosts"
 echo "keep me" >"$root/usr/local/bin/other-tool"
+mkdir -p "$root/etc/libvirt"
+printf '# the node'"'"'s own libvirtd settings\nlog_level = 3\n' >"$root/etc/libvirt/libvirtd.conf"
+printf 'user = "libvirt-qemu"\n' >"$root/etc/libvirt/qemu.conf"
 snapshot "$root" "$work/before" >/dev/null
 
 run() { bash "$inst" "$@" >"$work/out" 2>&1; }
-args=(--root "$root" --binary "$agent" --controller http://10.250.0.1:8740
+# node7's bundle of a test CA
+command -v certtool >/dev/null || { echo "SKIP: certtool is missing (gnutls-bin)"; exit 77; }
+{ bash "$top/scripts/fincloud-ca.sh" init "$work/ca" &&
+	bash "$top/scripts/fincloud-ca.sh" issue node7 --dir "$work/ca" --server --client --ip 10.250.0.8; } >/dev/null ||
+	{ fail "a test CA"; exit 1; }
+args=(--root "$root" --binary "$agent" --controller https://10.250.0.1:8740
 	--join-token jt-0123456789abcdef --pool prod --node node7
-	--migration-uri qemu+tcp://10.250.0.8/system)
+	--migration-uri qemu+tls://10.250.0.8/system --tls-dir "$work/ca/node7" --libvirt-tls)
 
 # --- help and bad arguments
 if bash "$inst" --help >"$work/help" 2>&1 && grep -q -- '--uninstall' "$work/help"; then
@@ -69,6 +77,13 @@ check_refused "a token with a blank" "blanks" "${args[@]}" --join-token 'a b'
 check_refused "an unknown option" "unknown argument '--frobnicate'" "${args[@]}" --frobnicate
 check_refused "a missing --root" "is not a directory" --root "$work/nowhere" --binary "$agent" --controller http://a:1 --join-token t
 check_refused "a --binary that does not exist" "is not an executable" "${args[@]}" --binary "$work/nope"
+check_refused "an https controller without --tls-dir" "give --tls-dir" --root "$root" --binary "$agent" \
+	--controller https://a:1 --join-token t --node n1
+check_refused "a plain http controller without --insecure" "or --insecure" --root "$root" --binary "$agent" \
+	--controller http://a:1 --join-token t --node n1
+check_refused "a --tls-dir that is no bundle" "no readable" "${args[@]}" --tls-dir "$work/ca/private"
+check_refused "--libvirt-tls without --tls-dir" "needs --tls-dir" --root "$root" --binary "$agent" \
+	--controller http://a:1 --insecure --join-token t --node n1 --libvirt-tls
 check_refused "--uninstall with --controller" "takes no --controller" --uninstall --root "$root" --controller http://a:1
 
 # --- install
@@ -81,6 +96,7 @@ mode() { stat -c %a "$root$1" 2>/dev/null; }
 want=("/usr/local/bin/fincloud-agent 755" "/etc/fincloud/agent.conf 644"
 	"/etc/fincloud/join.token 600" "/etc/systemd/system/fincloud-agent.service 644"
 	"/var/lib/fincloud/install-manifest 600")
+while read -r f dest m; do want+=("$dest ${m#0}"); done < <(bash "$top/scripts/fincloud-ca.sh" layout)
 bad=()
 for w in "${want[@]}"; do
 	read -r p m <<<"$w"
@@ -90,15 +106,34 @@ for d in /etc/fincloud/manifests /var/lib/fincloud/disks /var/lib/fincloud/image
 	[ -d "$root$d" ] || bad+=("$d missing")
 done
 if [ ${#bad[@]} -eq 0 ]; then
-	ok "binary, config, 0600 join token, unit, manifest and directories are in place"
+	ok "binary, config, 0600 join token, unit, manifest, directories and the node's certificates (keys 0600) are in place"
 else
-	fail "binary, config, 0600 join token, unit, manifest and directories are in place" "${bad[@]}"
+	fail "binary, config, 0600 join token, unit, manifest, directories and the node's certificates are in place" "${bad[@]}"
+fi
+if cmp -s "$work/ca/node7/key.pem" "$root/etc/pki/qemu/server-key.pem" &&
+	cmp -s "$work/ca/ca-cert.pem" "$root/etc/pki/CA/cacert.pem" &&
+	grep -qx 'ca_file = /etc/pki/CA/cacert.pem' "$root/etc/fincloud/agent.conf" &&
+	grep -qx 'cert_file = /etc/pki/libvirt/clientcert.pem' "$root/etc/fincloud/agent.conf" &&
+	grep -qx 'key_file = /etc/pki/libvirt/private/clientkey.pem' "$root/etc/fincloud/agent.conf" &&
+	! grep -q '^insecure' "$root/etc/fincloud/agent.conf"; then
+	ok "--tls-dir: the bundle is installed and agent.conf names the CA, certificate and key"
+else
+	fail "--tls-dir: the bundle is installed and agent.conf names the CA, certificate and key" "$(cat "$root/etc/fincloud/agent.conf")"
+fi
+lv=$root/etc/libvirt
+if grep -qx 'log_level = 3' "$lv/libvirtd.conf" && grep -qx 'listen_tls = 1' "$lv/libvirtd.conf" &&
+	grep -qx 'listen_tcp = 0' "$lv/libvirtd.conf" && grep -qx 'tls_no_verify_certificate = 0' "$lv/libvirtd.conf" &&
+	grep -qx 'user = "libvirt-qemu"' "$lv/qemu.conf" && grep -qx 'migrate_tls_force = 1' "$lv/qemu.conf" &&
+	grep -qx 'migrate_tls_x509_cert_dir = "/etc/pki/qemu"' "$lv/qemu.conf" && grep -qx 'migrate_tls_x509_verify = 1' "$lv/qemu.conf"; then
+	ok "--libvirt-tls: libvirtd.conf and qemu.conf keep their settings and get TLS (listen_tls, no TCP, migrate_tls_force)"
+else
+	fail "--libvirt-tls: libvirtd.conf and qemu.conf get TLS" "$(cat "$lv/libvirtd.conf" "$lv/qemu.conf")"
 fi
 if [ "$(cat "$root/etc/fincloud/join.token" 2>/dev/null)" = jt-0123456789abcdef ] &&
-	grep -qx 'controller_url = http://10.250.0.1:8740' "$root/etc/fincloud/agent.conf" &&
+	grep -qx 'controller_url = https://10.250.0.1:8740' "$root/etc/fincloud/agent.conf" &&
 	grep -qx 'pool = prod' "$root/etc/fincloud/agent.conf" &&
 	grep -qx 'node_name = node7' "$root/etc/fincloud/agent.conf" &&
-	grep -qx 'migration_uri = qemu+tcp://10.250.0.8/system' "$root/etc/fincloud/agent.conf" &&
+	grep -qx 'migration_uri = qemu+tls://10.250.0.8/system' "$root/etc/fincloud/agent.conf" &&
 	grep -qx 'join_token_file = /etc/fincloud/join.token' "$root/etc/fincloud/agent.conf"; then
 	ok "agent.conf and the token file say what was asked"
 else
@@ -128,7 +163,9 @@ fi
 # --- another prefix: the unit follows the binary
 root2=$work/root2
 mkdir -p "$root2"
-if run --root "$root2" --binary "$agent" --controller http://a:1 --join-token t --node n1 --prefix /opt/fc &&
+if run --root "$root2" --binary "$agent" --controller http://a:1 --insecure --join-token t --node n1 --prefix /opt/fc &&
+	grep -qx 'insecure = yes' "$root2/etc/fincloud/agent.conf" &&
+	grep -qx 'migration_uri = qemu+tcp://n1/system' "$root2/etc/fincloud/agent.conf" &&
 	[ -x "$root2/opt/fc/bin/fincloud-agent" ] &&
 	grep -qx 'ExecStart=/opt/fc/bin/fincloud-agent --config /etc/fincloud/agent.conf' "$root2/etc/systemd/system/fincloud-agent.service" &&
 	grep -q '^ExecStartPre=/opt/fc/bin/fincloud-agent --check-config' "$root2/etc/systemd/system/fincloud-agent.service"; then

@@ -56,8 +56,10 @@ if tb up 1 --dir "$work/tb" --no-fincloud >"$work/up.log" 2>&1; then
 else
 	e2e_fail "up 1 --no-fincloud" "$(tail -n 10 "$work/up.log")"
 fi
-e2e_check "the node's libvirt answers on qemu+tcp://$subnet.2/system" \
-	timeout 20 virsh -c "qemu+tcp://$subnet.2/system" list --all
+e2e_check "the node's libvirt answers on qemu+tls://$subnet.2/system with the testbed's client certificate" \
+	timeout 20 virsh -c "qemu+tls://$subnet.2/system?pkipath=$work/tb/pki/virsh" list --all
+e2e_check "and not on plain TCP" eval '! timeout 20 virsh -c "qemu+tcp://$subnet.2/system" list --all'
+e2e_check "the node's keys are 0600" eval '[ "$(stat -c %a "$work/tb/node1/root/etc/pki/libvirt/private/serverkey.pem" "$work/tb/pki/node1/key.pem" | sort -u)" = 600 ]'
 e2e_check "status lists the node's libvirtd as running" \
 	sh -c "bash '$TESTBED' status --dir '$work/tb' | grep -E 'libvirtd-1 .*running'"
 e2e_check "exec runs inside the node's namespaces" \
@@ -74,8 +76,8 @@ else
 	e2e_fail "down --keep-logs" "$(tail -n 5 "$work/down.log")"
 fi
 if [ -f "$work/kept/node1/libvirtd.log" ] && [ -f "$work/kept/node1/virtlogd.log" ] &&
-	[ -f "$work/kept/state" ] && [ -z "$(find "$work/kept" -name '*.token' -o -name '*.credential' -o -name '*.qcow2')" ]; then
-	e2e_ok "down --keep-logs kept the node's logs, and no token, credential or disk"
+	[ -f "$work/kept/state" ] && [ -z "$(find "$work/kept" -name '*.token' -o -name '*.credential' -o -name '*.qcow2' -o -name '*.pem')" ]; then
+	e2e_ok "down --keep-logs kept the node's logs, and no token, credential, certificate, key or disk"
 else
 	e2e_fail "down --keep-logs kept the node's logs, and no token, credential or disk" \
 		"$(cd "$work/kept" 2>/dev/null && find . -type f | head -n 20)"

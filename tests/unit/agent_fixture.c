@@ -6,6 +6,10 @@
 #include "common/util.h"
 #include "tests/unit/agent_fixture.h"
 
+const struct agent_migrate_opts agent_fixture_migrate_opts = {
+	.auto_converge = true,
+};
+
 struct agent_vm_spec agent_fixture_spec(const char *id, const char *name,
 					enum agent_want want)
 {

@@ -14,6 +14,10 @@
 struct agent_vm_spec agent_fixture_spec(const char *id, const char *name,
 					enum agent_want want);
 
+/* The agent's default migration settings: auto-converge, no time
+ * limit, no post-copy. */
+extern const struct agent_migrate_opts agent_fixture_migrate_opts;
+
 /* Start libvirt's event loop and connect to test:///default, with fn
  * (may be NULL) as the event callback; the disk and image directories do
  * not exist (the test driver has no storage). NULL after printing why.

@@ -34,11 +34,17 @@ static void test_good_file(void **state)
 	(void)state;
 
 	assert_int_equal(load("good.conf", &ac), 0);
-	assert_string_equal(ac->controller_url, "http://127.0.0.1:8740");
+	assert_string_equal(ac->controller_url, "https://127.0.0.1:8740");
 	assert_string_equal(ac->node_name, "n1");
 	assert_string_equal(ac->pool, "default");
 	assert_string_equal(ac->libvirt_uri, "test:///default");
-	assert_string_equal(ac->migration_uri, "qemu+tcp://10.250.0.2/system");
+	assert_string_equal(ac->migration_uri, "qemu+tls://10.250.0.2/system");
+	assert_string_equal(ac->tls.ca_file, "/etc/pki/CA/cacert.pem");
+	assert_string_equal(ac->tls.cert_file,
+			    "/etc/pki/libvirt/clientcert.pem");
+	assert_string_equal(ac->tls.key_file,
+			    "/etc/pki/libvirt/private/clientkey.pem");
+	assert_false(ac->insecure);
 	assert_string_equal(ac->storage_dir, "/var/lib/fincloud/disks");
 	assert_string_equal(ac->image_dir, "/var/lib/fincloud/images");
 	assert_string_equal(ac->credential_file,
@@ -48,6 +54,9 @@ static void test_good_file(void **state)
 	assert_string_equal(ac->manifest_dir, "/etc/fincloud/manifests");
 	assert_string_equal(ac->health_listen, "127.0.0.1:8741");
 	assert_int_equal(ac->log_level, LOG_LVL_DEBUG);
+	assert_string_equal(ac->virt_type, "qemu");
+	assert_int_equal(ac->migration_max_seconds, 90);
+	assert_false(ac->migration_auto_converge);
 	agent_config_free(ac);
 }
 
@@ -68,6 +77,9 @@ static void test_defaults(void **state)
 	assert_int_equal(ac->heartbeat_interval, 5);
 	assert_int_equal(ac->orphan_grace, 3600);
 	assert_int_equal(ac->log_level, LOG_LVL_INFO);
+	assert_string_equal(ac->virt_type, "auto");
+	assert_int_equal(ac->migration_max_seconds, 600);
+	assert_true(ac->migration_auto_converge);
 	agent_config_free(ac);
 	config_free(cfg);
 }
@@ -122,6 +134,72 @@ static void test_paths_absolute(void **state)
 	}
 }
 
+/* TLS everywhere unless insecure = yes: an https controller needs its
+ * CA, plain HTTP and qemu+tcp need insecure, a certificate needs its
+ * key; a local or qemu+tls migration URI is not plain. */
+static void test_tls(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *msg; /* NULL: accepted */
+	} cases[] = {
+		{"controller_url = https://c:8740\n",
+		 "t.conf:2: key 'controller_url': 'https://c:8740' is https: "
+		 "set ca_file to the installation's CA (ca-cert.pem) so that "
+		 "the agent can verify the controller"},
+		{"controller_url = http://c:8740\n",
+		 "t.conf:2: key 'controller_url': 'http://c:8740' is plain "
+		 "HTTP: use https:// with ca_file, cert_file and key_file, or "
+		 "set insecure = yes on a closed development network"},
+		{"controller_url = http://c:8740\ninsecure = yes\n", NULL},
+		{"controller_url = https://c:8740\nca_file = /ca.pem\n", NULL},
+		{"controller_url = https://c:8740\nca_file = /ca.pem\n"
+		 "cert_file = /c.pem\n",
+		 "t.conf:4: key 'cert_file': cert_file and key_file go "
+		 "together: set both (this node's bundle from 'fincloud-ca.sh "
+		 "issue') or neither"},
+		{"ca_file = ca.pem\n",
+		 "t.conf:2: key 'ca_file': expected an absolute path, got "
+		 "'ca.pem'"},
+		{"migration_uri = qemu+tcp://10.0.0.2/system\n",
+		 "t.conf:2: key 'migration_uri': 'qemu+tcp://10.0.0.2/system' "
+		 "carries migrations in plain text: use qemu+tls://, or set "
+		 "insecure = yes on a closed development network"},
+		{"migration_uri = qemu+tcp://10.0.0.2/system\ninsecure = yes\n",
+		 NULL},
+		{"migration_uri = qemu+tls://10.0.0.2/system\n", NULL},
+		{"migration_uri = test:///default\n", NULL},
+		{"insecure = maybe\n", "t.conf:2: key 'insecure': expected yes "
+		 "or no, got 'maybe'"},
+	};
+	(void)state;
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		struct config *cfg = NULL;
+		struct agent_config *ac = NULL;
+		char text[512];
+
+		snprintf(text, sizeof(text), "node_name = n9\n%s",
+			 cases[i].text);
+		assert_int_equal(config_parse("t.conf", text, &cfg), 0);
+		if (cases[i].msg == NULL) {
+			assert_int_equal(agent_config_from(cfg, &ac), 0);
+		} else {
+			assert_int_equal(agent_config_from(cfg, &ac), -1);
+			assert_string_equal(err_msg(), cases[i].msg);
+		}
+		agent_config_free(ac);
+		config_free(cfg);
+	}
+	assert_true(agent_uri_plain("qemu+tcp://10.0.0.2/system"));
+	assert_true(agent_uri_plain("qemu+ssh://root@n2/system"));
+	assert_true(agent_uri_plain("qemu://n2/system"));
+	assert_false(agent_uri_plain("qemu+tls://10.0.0.2/system"));
+	assert_false(agent_uri_plain("qemu:///system"));
+	assert_false(agent_uri_plain("test:///default"));
+	assert_false(agent_uri_plain(""));
+}
+
 /* Each bad file fails with its own file:line and reason. */
 static void test_bad_files(void **state)
 {
@@ -150,6 +228,14 @@ static void test_bad_files(void **state)
 		{ "bad-log-level.conf",
 		  "2: key 'log_level': expected error, warn, info or debug, "
 		  "got 'loud'" },
+		{ "bad-virt-type.conf",
+		  "2: key 'virt_type': expected auto, kvm or qemu, got 'xen'" },
+		{ "bad-migration-max-seconds.conf",
+		  "2: key 'migration_max_seconds': expected an integer from 0 "
+		  "to 604800, got '-5'" },
+		{ "bad-auto-converge.conf",
+		  "2: key 'migration_auto_converge': expected yes or no, got "
+		  "'maybe'" },
 		{ "bad-syntax.conf",
 		  "2: expected 'key = value', got 'this is not a setting'" },
 	};
@@ -173,6 +259,7 @@ int main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_flag_overrides_file),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_paths_absolute),
 		cmocka_unit_test(test_bad_files),
 	};

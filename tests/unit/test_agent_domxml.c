@@ -12,6 +12,8 @@
 
 static const char *const HOSTILE = "a'<b>&\"c";
 
+#define SHA "a868962514df6e6678042c72d4eebca7b842a2e4edd1df7e00bdf626a6fac15c"
+
 static struct agent_vm_spec sample(void)
 {
 	struct agent_vm_spec s;
@@ -91,6 +93,16 @@ static void test_build_validates(void **state)
 	xp(xml, "/domain/@type", "qemu");
 	xp(xml, "/domain/metadata/*[local-name()='vm']/*[local-name()='group']",
 	   "");
+	free(xml);
+
+	/* a NoCloud seed: a read-only IDE CD-ROM after the disk */
+	p2.seed_iso = "/var/lib/fincloud/disks/x.seed.iso";
+	assert_int_equal(agent_domxml_build(&s, &p2, &xml), 0);
+	assert_int_equal(agent_domxml_validate(xml), 0);
+	xp(xml, "/domain/devices/disk[@device='cdrom']/source/@file",
+	   p2.seed_iso);
+	xp(xml, "/domain/devices/disk[@device='cdrom']/target/@bus", "ide");
+	xp(xml, "count(/domain/devices/disk[@device='cdrom']/readonly)", "1");
 	free(xml);
 }
 
@@ -216,6 +228,19 @@ static void test_spec_parse(void **state)
 	assert_int_equal(s.vcpus, 2);
 	assert_int_equal(s.mem_mib, 128);
 	assert_int_equal(s.want, AGENT_WANT_STOPPED);
+	assert_string_equal(s.image_sha256, "");
+
+	/* a catalogue image instead of a base_image file */
+	assert_int_equal(
+		parse_text("{\"vm_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+			   "\"name\":\"t.vm1\",\"tenant\":\"loan\",\"group\":"
+			   "null,\"vcpus\":1,\"mem_mib\":128,\"disk_gib\":1,"
+			   "\"base_image\":null,\"state\":\"running\","
+			   "\"image\":{\"sha256\":\"" SHA "\",\"format\":"
+			   "\"raw\",\"size_bytes\":5}}", &s), 0);
+	assert_string_equal(s.image_sha256, SHA);
+	assert_string_equal(s.image_format, "raw");
+	assert_int_equal(s.image_size, 5);
 }
 
 static void test_spec_errors(void **state)
@@ -257,6 +282,16 @@ static void test_spec_errors(void **state)
 		  "\"state\":\"running\"}",
 		  "$.vms[0].base_image: base_image name '../../etc/shadow' must "
 		  "start with a letter or digit" },
+		{ "{\"vm_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+		  "\"name\":\"x\",\"tenant\":\"t\",\"vcpus\":1,\"mem_mib\":64,"
+		  "\"disk_gib\":1,\"state\":\"running\",\"image\":{\"sha256\":"
+		  "\"../etc\",\"format\":\"raw\",\"size_bytes\":1}}",
+		  "$.vms[0].image.sha256: expected 64 lowercase hex digits" },
+		{ "{\"vm_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+		  "\"name\":\"x\",\"tenant\":\"t\",\"vcpus\":1,\"mem_mib\":64,"
+		  "\"disk_gib\":1,\"state\":\"running\",\"image\":{\"sha256\":"
+		  "\"" SHA "\",\"format\":\"vmdk\",\"size_bytes\":1}}",
+		  "$.vms[0].image.format: expected qcow2 or raw, got 'vmdk'" },
 		{ "[1]", "$.vms[0]: expected an object" },
 	};
 	struct agent_vm_spec s;

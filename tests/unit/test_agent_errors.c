@@ -96,7 +96,9 @@ static void test_migrate_error_text(void **state)
 		fail_msg("%s", err_msg());
 	for (int i = 0; i < 20; i++) {
 		err_clear();
-		assert_int_equal(agent_virt_migrate(v, ID1, TARGET), -1);
+		assert_int_equal(agent_virt_migrate(v, ID1, TARGET,
+						    &agent_fixture_migrate_opts),
+				 -1);
 		assert_true(printable_ascii(err_msg()));
 		assert_string_equal(err_msg(), want);
 	}

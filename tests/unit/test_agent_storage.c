@@ -19,6 +19,8 @@ static void test_marker(void **state)
 	assert_string_equal(id, ID1);
 	assert_true(agent_storage_marked(ID2 ".console.log", id));
 	assert_string_equal(id, ID2);
+	assert_true(agent_storage_marked(ID3 ".seed.iso", id));
+	assert_string_equal(id, ID3);
 	/* Not the form the agent writes: never fincloud's. */
 	assert_false(agent_storage_marked("11111111-1111-4111-8111-"
 					  "11111111111A.qcow2", id));

@@ -42,13 +42,12 @@ struct fake {
 
 static struct fake fk;
 
-static int fake_migrate(void *ctx, const char *vm_id, const char *uri)
+static int fake_migrate(void *ctx, const struct agent_task *task)
 {
 	struct fake *f = ctx;
 	struct agent_tasks_count c;
 
-	(void)vm_id;
-	(void)uri;
+	(void)task;
 	agent_tasks_count(f->t, &c);
 	pthread_mutex_lock(&f->lock);
 	f->during = c;
@@ -509,7 +508,7 @@ static int wakes_now(void)
 /* A full queue drops its oldest event; the body names every event. */
 static void test_event_queue(void **state)
 {
-	struct agent_events *ev = agent_events_new(NULL, "node-1", NULL, NULL,
+	struct agent_events *ev = agent_events_new(NULL, "node-1", NULL, NULL, NULL,
 						   NULL);
 	struct agent_event *got = calloc(AGENT_EVENTS_QUEUE_MAX + 10,
 					 sizeof(*got));
@@ -549,7 +548,7 @@ static void test_event_queue(void **state)
 /* The sender wakes the main loop for fincloud domains only. */
 static void test_event_sender_managed_only(void **state)
 {
-	struct agent_events *ev = agent_events_new("", "node-1", NULL,
+	struct agent_events *ev = agent_events_new("", "node-1", NULL, NULL,
 						   count_wake, NULL);
 	char (*managed)[37] = calloc(1, sizeof(*managed));
 	int before;

@@ -8,6 +8,8 @@
 
 #include "tests/unit/fc_test.h"
 
+#include <libvirt/libvirt.h>
+
 #include "agents/agent_domxml.h"
 #include "agents/agent_reconcile.h"
 #include "agents/agent_report.h"
@@ -99,12 +101,16 @@ static void test_inventory(void **state)
 	assert_true(inv.mem_mib > 0);
 	assert_true(inv.mem_free_mib > 0 && inv.mem_free_mib <= inv.mem_mib);
 	assert_string_equal(inv.virt_type, "test");
+	assert_string_equal(inv.virt_type_reason, "libvirt test driver");
+	assert_string_equal(agent_virt_type_reason(v), "libvirt test driver");
 	assert_true(str_startswith(inv.libvirt_version, "9.") ||
 		    strlen(inv.libvirt_version) > 0);
 	j = agent_json_inventory(&inv);
 	assert_non_null(j);
 	text = cJSON_PrintUnformatted(j);
-	assert_non_null(strstr(text, "\"virt_type\":\"test\""));
+	assert_non_null(strstr(text, "\"virt_type\":\"test\","
+				     "\"virt_type_reason\":\"libvirt test "
+				     "driver\""));
 	free(text);
 	cJSON_Delete(j);
 }
@@ -176,7 +182,8 @@ static void test_foreign_left_alone(void **state)
 	assert_non_null(strstr(err_msg(), "has no fincloud metadata"));
 	assert_int_equal(agent_virt_delete(v, uuid, false), -1);
 	assert_int_equal(agent_virt_shutdown(v, uuid), -1);
-	assert_int_equal(agent_virt_migrate(v, uuid, "test:///default"), -1);
+	assert_int_equal(agent_virt_migrate(v, uuid, "test:///default",
+					    &agent_fixture_migrate_opts), -1);
 	assert_int_equal(state_of(v, "test", &managed), AGENT_DOM_RUNNING);
 	assert_false(managed);
 }
@@ -260,7 +267,8 @@ static void test_migrate_failure_keeps_vm(void **state)
 	if (agent_virt_create(v, &s, true) < 0)
 		fail_msg("%s", err_msg());
 	assert_int_equal(
-		agent_virt_migrate(v, ID1, "test+tcp://127.0.0.1:1/default"),
+		agent_virt_migrate(v, ID1, "test+tcp://127.0.0.1:1/default",
+				   &agent_fixture_migrate_opts),
 		-1);
 	assert_non_null(strstr(err_msg(), "migration to"));
 	assert_int_equal(state_of(v, "m.vm", NULL), AGENT_DOM_RUNNING);
@@ -280,9 +288,13 @@ static void test_desired_parse(void **state)
 		"], \"tasks\": ["
 		"{\"task_id\":\"" ID2 "\",\"type\":\"migrate\",\"vm_id\":\"" ID1
 		"\",\"target_node\":\"n2\",\"target_uri\":"
-		"\"qemu+tcp://10.250.0.3/system\"},"
+		"\"qemu+tcp://10.250.0.3/system\",\"max_seconds\":45,"
+		"\"postcopy\":true},"
 		"{\"task_id\":\"" ID1 "\",\"type\":\"launch\",\"vm_id\":\"" ID1
-		"\"}]}";
+		"\"},"
+		"{\"task_id\":\"" ID1 "\",\"type\":\"migrate\",\"vm_id\":\"" ID1
+		"\",\"target_node\":\"n2\",\"target_uri\":\"qemu:///x\","
+		"\"max_seconds\":-1}]}";
 	struct agent_desired d;
 	(void)state;
 
@@ -293,12 +305,15 @@ static void test_desired_parse(void **state)
 	assert_int_equal(d.ntasks, 1);
 	assert_string_equal(d.tasks[0].target_uri,
 			    "qemu+tcp://10.250.0.3/system");
+	assert_int_equal(d.tasks[0].max_seconds, 45);
+	assert_true(d.tasks[0].postcopy);
 	/* The bad VM and the bad task are reported, the rest applies. */
-	assert_int_equal(d.nerrors, 2);
+	assert_int_equal(d.nerrors, 3);
 	assert_string_equal(d.errors[0].vm_id, ID2);
 	assert_non_null(strstr(d.errors[0].error, "$.vms[1].name"));
 	assert_non_null(strstr(d.errors[1].error,
 			       "$.tasks[1].type: expected migrate or reboot"));
+	assert_non_null(strstr(d.errors[2].error, "$.tasks[2].max_seconds"));
 	agent_desired_free(&d);
 
 	assert_int_equal(agent_desired_parse("{\"vms\":[]}", 10, &d), -1);
@@ -307,6 +322,57 @@ static void test_desired_parse(void **state)
 	agent_desired_free(&d);
 	assert_int_equal(agent_desired_parse("<html>", 6, &d), -1);
 	agent_desired_free(&d);
+}
+
+/* The flags and data URI of a migration: live, peer to peer, persistent
+ * there, undefined here, its disk copied (the top layer only when
+ * backed), auto-converge unless turned off, post-copy when allowed. */
+static void test_migrate_plan(void **state)
+{
+	const unsigned base = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
+			      VIR_MIGRATE_PERSIST_DEST |
+			      VIR_MIGRATE_UNDEFINE_SOURCE;
+	static const struct {
+		bool auto_converge, postcopy, backed;
+		const char *target, *data_uri;
+		unsigned extra;
+	} cases[] = {
+		{true, false, false, "qemu+tcp://10.250.140.3/system",
+		 "tcp://10.250.140.3",
+		 VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_AUTO_CONVERGE},
+		{true, false, true, "qemu+tcp://10.250.140.3/system",
+		 "tcp://10.250.140.3",
+		 VIR_MIGRATE_NON_SHARED_INC | VIR_MIGRATE_AUTO_CONVERGE},
+		{false, false, false, "qemu+tls://node2:16514/system",
+		 "tcp://node2", VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_TLS},
+		{true, true, false, "qemu+tcp://[fd00::3]/system",
+		 "tcp://[fd00::3]",
+		 VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_AUTO_CONVERGE |
+			 VIR_MIGRATE_POSTCOPY},
+		{false, true, true, "test:///default", "",
+		 VIR_MIGRATE_NON_SHARED_INC | VIR_MIGRATE_POSTCOPY},
+	};
+	struct agent_migrate_plan p;
+	(void)state;
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		struct agent_migrate_opts o = {
+			.max_seconds = 30,
+			.auto_converge = cases[i].auto_converge,
+			.postcopy = cases[i].postcopy,
+		};
+
+		assert_int_equal(agent_virt_migrate_plan(&o, cases[i].target,
+							 cases[i].backed, &p),
+				 0);
+		assert_int_equal(p.flags, base | cases[i].extra);
+		assert_string_equal(p.data_uri, cases[i].data_uri);
+	}
+	assert_int_equal(agent_virt_migrate_plan(&agent_fixture_migrate_opts,
+						 "not a uri", false, &p),
+			 -1);
+	assert_string_equal(err_msg(),
+			    "migration target 'not a uri' is not a URI");
 }
 
 static void test_heartbeat_json(void **state)
@@ -351,11 +417,25 @@ static void test_heartbeat_json(void **state)
 	cJSON_Delete(j);
 
 	hb.degraded_reason = "libvirt: down";
+	hb.doms = NULL;
+	hb.ndoms = 0;
 	j = agent_json_heartbeat(&hb);
 	text = cJSON_PrintUnformatted(j);
 	assert_non_null(strstr(text,
 			       "\"status\":\"degraded\",\"degraded_reason\":"
-			       "\"libvirt: down\""));
+			       "\"libvirt: down\",\"domains_listed\":false"));
+	free(text);
+	cJSON_Delete(j);
+
+	/* degraded for its disk, libvirt answering: the list goes along */
+	hb.degraded_reason = "disk: 1 MiB free";
+	hb.doms = doms;
+	hb.ndoms = 2;
+	hb.domains_listed = true;
+	j = agent_json_heartbeat(&hb);
+	text = cJSON_PrintUnformatted(j);
+	assert_non_null(strstr(text, "\"domains_listed\":true"));
+	assert_non_null(strstr(text, "\"domains\":[{\"vm_id\":\"" ID1));
 	free(text);
 	cJSON_Delete(j);
 }
@@ -369,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_reconcile_converges),
 		cmocka_unit_test(test_migrate_failure_keeps_vm),
 		cmocka_unit_test(test_desired_parse),
+		cmocka_unit_test(test_migrate_plan),
 		cmocka_unit_test(test_heartbeat_json),
 	};
 

@@ -300,11 +300,13 @@ static void exec(struct fixture *f, const char *sql)
  * down (it counts for nothing). */
 static void eta_pool(struct fixture *f)
 {
-	exec(f, "INSERT INTO pools VALUES ('p', 2, 1, 1, 'pack', '', 0);"
+	exec(f, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, ratio_disk,"
+		" policy, compliance, created_ms) VALUES ('p', 2, 1, 1, 'pack',"
+		" '', 0);"
 		"INSERT INTO hosts(name, pool, state, vcpus, mem_mib, disk_gib,"
 		" registered_ms) VALUES ('h1', 'p', 'up', 8, 1000, 100, 0),"
 		" ('h2', 'p', 'down', 8, 1000, 100, 0);"
-		"INSERT INTO flavors VALUES ('f', 4, 500, 10, 0);"
+		"INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, created_ms) VALUES ('f', 4, 500, 10, 0);"
 		"INSERT INTO vms(id, name, tenant, flavor, pool, host, vcpus,"
 		" mem_mib, disk_gib, desired, state, cpu_pct, balloon_mib,"
 		" disk_alloc_bytes, created_ms, updated_ms) VALUES ('v1', 'v1',"
@@ -383,7 +385,7 @@ static void vm_fleet(struct fixture *f, char agent[AUTH_TOKEN_LEN + 1])
 		"INSERT INTO hosts(name, pool, state, vcpus, mem_mib, disk_gib, "
 		"registered_ms) VALUES ('n1', 'p', 'up', 8, 8192, 100, 0), "
 		"('n2', 'p', 'up', 8, 8192, 100, 0);"
-		"INSERT INTO flavors VALUES ('small', 1, 512, 1, 0);"
+		"INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, created_ms) VALUES ('small', 1, 512, 1, 0);"
 		"INSERT INTO vms(id, name, tenant, flavor, pool, host, vcpus, "
 		"mem_mib, disk_gib, desired, state, created_ms, updated_ms) "
 		"VALUES ('" V1 "', 'web', 'a', 'small', 'p', 'n1', 1, 512, 1, "

@@ -44,7 +44,7 @@ static const char fleet[] =
 	"INSERT INTO groups(name, tenant, policy, availability, created_ms)"
 	" VALUES ('web', 'bank', 'anti-affinity', 0.9999, 0),"
 	" ('db', 'trade', 'affinity', 0, 0);"
-	"INSERT INTO flavors VALUES ('small', 1, 1024, 10, 0),"
+	"INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, created_ms) VALUES ('small', 1, 1024, 10, 0),"
 	" ('big', 4, 8192, 40, 0);"
 	"INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, vcpus,"
 	" mem_mib, disk_gib, desired, state, created_ms, updated_ms) VALUES"

@@ -336,6 +336,61 @@ static void test_progress_and_busy(void **state)
 	assert_false(busy);
 }
 
+/* A migration's time limit and post-copy choice reach its order: the
+ * task's own, else (post-copy) its VM's pool's migration_postcopy. */
+static void test_orders_migrate_opts(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	struct task_new t = {.type = TASK_MIGRATE, .tenant = "t",
+			     .source_host = "n1", .target_host = "n2",
+			     .req = {1, 512, 1}};
+	static const struct {
+		const char *vm;
+		int max_seconds;
+		enum task_postcopy postcopy;
+		bool want_postcopy;
+	} cases[] = {
+		{"v1", 0, TASK_POSTCOPY_POOL, true},  /* pool pc allows it */
+		{"v2", 0, TASK_POSTCOPY_POOL, false}, /* pool default does not */
+		{"v2", 45, TASK_POSTCOPY_YES, true},
+		{"v1", 0, TASK_POSTCOPY_NO, false},
+		{"gone", 0, TASK_POSTCOPY_POOL, false}, /* no VM row: off */
+	};
+	char id[FC_ARRAY_LEN(cases)][TASK_ID_LEN];
+	struct task_order *o = NULL;
+	size_t n = 0;
+
+	ctrl_fixture_exec(f, "INSERT INTO pools(name, ratio_vcpus, ratio_mem, "
+			  "ratio_disk, policy, created_ms, migration_postcopy) "
+			  "VALUES ('pc', 1, 1, 1, 'pack', 0, 1);"
+			  "INSERT INTO tenants(name, isolation, "
+			  "compliance_class, created_ms) VALUES ('t', "
+			  "'shared', 'c', 0);"
+			  "INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, created_ms) VALUES ('f', 1, 512, 1, 0);"
+			  "INSERT INTO hosts(name, pool, state, registered_ms) "
+			  "VALUES ('n1', 'pc', 'up', 0), ('n2', 'pc', 'up', 0);"
+			  "INSERT INTO vms(id, name, tenant, flavor, pool, host, "
+			  "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
+			  "updated_ms) VALUES ('v1', 'v1', 't', 'f', 'pc', 'n1', "
+			  "1, 512, 1, 'running', 'running', 0, 0), ('v2', 'v2', "
+			  "'t', 'f', 'default', 'n1', 1, 512, 1, 'running', "
+			  "'running', 0, 0)");
+	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
+		t.vm_id = cases[i].vm;
+		t.max_seconds = cases[i].max_seconds;
+		t.postcopy = cases[i].postcopy;
+		assert_int_equal(task_create(f->st, &t, id[i]), 0);
+	}
+	assert_int_equal(task_orders(f->st, "n1", &o, &n), 0);
+	assert_int_equal(n, FC_ARRAY_LEN(cases));
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(o[i].id, id[i]);
+		assert_int_equal(o[i].max_seconds, cases[i].max_seconds);
+		assert_int_equal(o[i].postcopy, cases[i].want_postcopy);
+	}
+	free(o);
+}
+
 /* What a host's desired state lists: its open migrations (with the
  * target's URI) and reboots, oldest first; not other hosts' tasks, not
  * finished ones, not lifecycle tasks. */
@@ -539,6 +594,7 @@ int main(void)
 		STORE_TEST(test_recover_runs),
 		STORE_TEST(test_progress_and_busy),
 		STORE_TEST(test_orders),
+		STORE_TEST(test_orders_migrate_opts),
 		STORE_TEST(test_load_watch),
 		STORE_TEST(test_json_and_list),
 	};

@@ -30,7 +30,7 @@ static int setup(void **state)
 	ctrl_fixture_exec(*state,
 		"INSERT INTO hosts(name, pool, state, registered_ms) VALUES "
 		" ('n1', 'default', 'up', 0);"
-		"INSERT INTO flavors VALUES ('small', 1, 512, 1, 0);"
+		"INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, created_ms) VALUES ('small', 1, 512, 1, 0);"
 		"INSERT INTO tenants(name, isolation, compliance_class, "
 		" created_ms) VALUES ('loan', 'shared', 'standard', 0),"
 		" ('bank', 'shared', 'standard', 0);");

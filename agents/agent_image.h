@@ -1,0 +1,100 @@
+/*
+ * agent_image.h - the node's image cache: the catalogue images its VMs'
+ * disks are overlays of, fetched from the controller and kept
+ * content-addressed under image_dir/sha256/<hex> (docs/images.md).
+ *
+ * An image is used only once its bytes hash to its name: a fetch is
+ * hashed as it is written to a temporary file and renamed into place
+ * only when the digest matches; a cached file is hashed again before
+ * its first use after the agent starts and whenever its size, inode or
+ * modification time changed since it was last found good. A mismatch
+ * deletes the file and fetches it again (once); a second mismatch fails
+ * the VM, which never boots a corrupt base.
+ *
+ * The cache is bounded by image_cache_max bytes: before a fetch, and
+ * after each pass, the least recently used images that no VM of the
+ * node uses are removed until the cache fits. Last use is the file's
+ * access time, which the cache sets itself on every use (so it does not
+ * depend on the mount's atime policy and survives a restart). An image
+ * in use is never removed, so the cache may pass its bound when the
+ * images in use alone do (logged).
+ *
+ * Main loop only: no locking.
+ */
+#ifndef AGENT_IMAGE_H
+#define AGENT_IMAGE_H
+
+#include <sys/types.h>
+
+#include "common/fc.h"
+
+#define AGENT_SHA256_HEX 64
+
+/* A cached image as the eviction rule sees it. */
+struct agent_image_entry {
+	char sha256[AGENT_SHA256_HEX + 1];
+	int64_t size;       /* bytes */
+	int64_t used_ms;    /* last use, ms since the epoch */
+	bool in_use;        /* a VM of this node uses it */
+	bool evict;         /* set by agent_image_evict_plan() */
+};
+
+/* The eviction rule (pure): mark (evict) the least recently used entries
+ * not in use, oldest first, until the total size plus need bytes is at
+ * most max bytes, or nothing more can go. Returns how many were marked;
+ * *short_by gets how many bytes still do not fit (0 when all fit). */
+size_t agent_image_evict_plan(struct agent_image_entry *e, size_t n,
+			      int64_t max, int64_t need, int64_t *short_by);
+
+/* Fetches the image sha256 into fd (an empty file): 0, or -1 with
+ * err_set(). The bytes are hashed as the cache reads them back. */
+typedef int (*agent_image_fetch_fn)(void *ud, const char *sha256, int fd);
+
+/* A good file, remembered so that it is not hashed at every use. */
+struct agent_image_good {
+	char sha256[AGENT_SHA256_HEX + 1];
+	dev_t dev;
+	ino_t ino;
+	int64_t size;
+	int64_t mtime_ns;
+};
+
+struct agent_image_cache {
+	char dir[4096];            /* image_dir/sha256 */
+	int64_t max_bytes;
+	struct agent_image_good *good;
+	size_t ngood;
+	int64_t short_by;          /* logged when it changes */
+};
+
+/* Set up c over image_dir/sha256 (made when missing) with the bound.
+ * -1 with err_set(). Release with agent_image_cache_fini(). */
+int agent_image_cache_init(struct agent_image_cache *c, const char *image_dir,
+			   int64_t max_bytes);
+void agent_image_cache_fini(struct agent_image_cache *c);
+
+/* The cache file of sha256 into buf (size bytes); -1 with err_set() when
+ * sha256 is not 64 lowercase hex digits or the path does not fit. */
+int agent_image_path(const struct agent_image_cache *c, const char *sha256,
+		     char *buf, size_t size);
+
+/* Make sure the image sha256 (size bytes, as the catalogue says) is in
+ * the cache and good: fetch it when missing or bad (making room first,
+ * never removing one of in_use, nin_use digests), check its digest,
+ * record its use at now_ms. 0, or -1 with err_set() naming the image. */
+int agent_image_ensure(struct agent_image_cache *c, const char *sha256,
+		       int64_t size, const char *const *in_use, size_t nin_use,
+		       agent_image_fetch_fn fetch, void *ud, int64_t now_ms);
+
+/* Bring the cache within its bound (need = 0) keeping in_use: remove
+ * least recently used images and leftovers of fetches. Returns how many
+ * images it removed, or -1 with err_set() when the directory cannot be
+ * read. */
+int agent_image_trim(struct agent_image_cache *c, const char *const *in_use,
+		     size_t nin_use, int64_t need);
+
+/* The SHA-256 of the file at path as 64 hex digits into hex. -1 with
+ * err_set() when it cannot be read. */
+int agent_image_hash_file(const char *path, char hex[AGENT_SHA256_HEX + 1]);
+
+#endif

@@ -1,0 +1,120 @@
+#include "common/err.h"
+#include "common/util.h"
+#include "controller/domname.h"
+#include "controller/store.h"
+#include "controller/vmimage.h"
+
+void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
+		       const char *state, cJSON *v)
+{
+	cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
+	cJSON_AddStringToObject(v, "name", dom);
+	cJSON_AddStringToObject(v, "tenant", tenant);
+	if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+		cJSON_AddNullToObject(v, "group");
+	else
+		cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
+	cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
+	cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
+	cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
+	cJSON_AddNullToObject(v, "base_image");
+	cJSON_AddStringToObject(v, "state", state);
+}
+
+int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
+		     cJSON *v)
+{
+	cJSON *im, *fb, *keys;
+
+	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+		return 0;
+	im = cJSON_AddObjectToObject(v, "image");
+	fb = cJSON_AddObjectToObject(v, "first_boot");
+	keys = cJSON_Parse(store_col_text(s, col + 3));
+	if (im == NULL || fb == NULL || keys == NULL) {
+		cJSON_Delete(keys);
+		return err_set("out of memory");
+	}
+	cJSON_AddStringToObject(im, "sha256", store_col_text(s, col));
+	cJSON_AddStringToObject(im, "format", store_col_text(s, col + 1));
+	cJSON_AddNumberToObject(im, "size_bytes",
+				(double)sqlite3_column_int64(s, col + 2));
+	cJSON_AddStringToObject(fb, "hostname", hostname);
+	cJSON_AddItemToObject(fb, "ssh_keys", keys);
+	if (sqlite3_column_type(s, col + 4) == SQLITE_NULL)
+		cJSON_AddNullToObject(fb, "user_data");
+	else
+		cJSON_AddStringToObject(fb, "user_data",
+					store_col_text(s, col + 4));
+	return 0;
+}
+
+int vmimage_incoming(struct store *st, const char *node, cJSON *out)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT v.id, v.name, v.tenant, "
+				      "v.grp, v.vcpus, v.mem_mib, v.disk_gib, "
+				      VMIMAGE_COLS " FROM tasks t JOIN vms v "
+				      "ON v.id = t.vm_id WHERE t.target_host "
+				      "= ? AND t.type = 'migrate' AND t.state "
+				      "IN ('pending','running') AND "
+				      "v.image_sha256 IS NOT NULL ORDER BY "
+				      "t.seq", node);
+	int rc = SQLITE_ERROR;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		cJSON *v = cJSON_CreateObject();
+		char dom[DOMNAME_SIZE];
+
+		/* names in the store are valid: the name fits */
+		domname_format(store_col_text(s, 2), store_col_text(s, 1), dom,
+			       sizeof(dom));
+		cJSON_AddItemToArray(out, v);
+		vmimage_spec_base(s, dom, store_col_text(s, 2), "running", v);
+		if (vmimage_spec_add(s, 7, store_col_text(s, 1), v) < 0) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_NOMEM)
+		return -1;
+	return rc == SQLITE_DONE ? 0 : store_err(st, "reading the VMs "
+						 "migrating in");
+}
+
+int vmimage_prepared(struct ctrl *ctrl, const char *node,
+		     const cJSON *prepared)
+{
+	const cJSON *id;
+
+	cJSON_ArrayForEach(id, prepared) {
+		sqlite3_stmt *s;
+		char source[NAME_MAX_LEN + 1];
+		int rc;
+
+		if (!cJSON_IsString(id))
+			continue;
+		s = store_stmt(ctrl->st, "UPDATE tasks SET target_ready = 1 "
+			       "WHERE vm_id = ?1 AND target_host = ?2 AND type "
+			       "= 'migrate' AND state IN ('pending','running') "
+			       "AND target_ready = 0 RETURNING source_host");
+		if (s == NULL)
+			return -1;
+		store_bind_text(s, 1, id->valuestring);
+		store_bind_text(s, 2, node);
+		rc = store_row(ctrl->st, s, "recording a prepared migration");
+		if (rc > 0)
+			str_copy(source, sizeof(source), store_col_text(s, 0));
+		/* RETURNING: the update is done once the statement is */
+		while (rc > 0 && sqlite3_step(s) == SQLITE_ROW)
+			;
+		sqlite3_reset(s);
+		if (rc < 0)
+			return -1;
+		if (rc > 0 && ctrl_bump_generation(ctrl, source) < 0)
+			return -1;
+	}
+	return 0;
+}

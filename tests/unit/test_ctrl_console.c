@@ -1,0 +1,205 @@
+/* Unit tests of the console broker (controller/console.c) on socket
+ * pairs: one interactive session per VM unless forced, the limits, the
+ * sessions a node's desired state lists, an agent's refusal handed to
+ * the operator, the splice both ways with its end audited, and a log
+ * collected whole. */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/unit/fc_test.h"
+
+#include "controller/console.h"
+#include "tests/unit/ctrl_fixture.h"
+
+#define VM1 "0c6f8e9a-1111-4222-8333-444455556666"
+#define VM2 "0c6f8e9a-2222-4222-8333-444455556666"
+
+static int setup(void **state)
+{
+	return ctrl_fixture_setup(state, "cons");
+}
+
+static struct console_broker *broker(void **state)
+{
+	struct ctrl_fixture *fx = *state;
+	struct console_broker *b = console_broker_new(&fx->ctrl);
+
+	assert_non_null(b);
+	fx->ctrl.consoles = b;
+	return b;
+}
+
+static int open_one(struct console_broker *b, enum console_kind kind,
+		    const char *vm, bool force, char *sid)
+{
+	struct console_request r = {.kind = kind, .vm_id = vm, .node = "n1",
+				    .force = force, .actor = "admin:t1",
+				    .request_id = "r1"};
+	char why[512];
+
+	return console_open(b, &r, sid, why, sizeof(why));
+}
+
+/* How many sessions of node the desired state lists. */
+static int pending(struct console_broker *b, const char *node)
+{
+	cJSON *a = console_pending_json(b, node);
+	int n;
+
+	assert_non_null(a);
+	n = cJSON_GetArraySize(a);
+	cJSON_Delete(a);
+	return n;
+}
+
+static void close_fd(void *handle)
+{
+	close((int)(intptr_t)handle);
+}
+
+static void test_one_per_vm(void **state)
+{
+	struct console_broker *b = broker(state);
+	char s1[CONSOLE_ID_LEN], s2[CONSOLE_ID_LEN], s3[CONSOLE_ID_LEN];
+	struct console_request r = {.kind = CONSOLE_INTERACTIVE, .vm_id = VM1,
+				    .node = "n1", .actor = "tenant:x"};
+	struct console_outcome o;
+	char why[512];
+
+	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, false, s1), 0);
+	assert_int_equal(console_open(b, &r, s2, why, sizeof(why)), 1);
+	assert_non_null(strstr(why, "--force"));
+	assert_non_null(strstr(why, "admin:t1"));
+	/* another VM, and a log of the same one, are no conflict */
+	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM2, false, s2), 0);
+	assert_int_equal(open_one(b, CONSOLE_LOG, VM1, false, s3), 0);
+	assert_int_equal(pending(b, "n1"), 3);
+	assert_int_equal(pending(b, "n2"), 0);
+	/* forced: the first ends, its operator is told */
+	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, true, s2), 0);
+	assert_int_equal(pending(b, "n1"), 3);
+	console_outcome(b, s1, &o);
+	assert_int_equal(o.state, CONSOLE_GONE);
+	assert_non_null(strstr(o.why, "took it over"));
+	console_broker_free(b);
+}
+
+static void test_limits(void **state)
+{
+	struct console_broker *b = broker(state);
+	struct console_request r = {.kind = CONSOLE_LOG, .vm_id = VM1,
+				    .node = "n1", .actor = "admin:t1"};
+	char sid[CONSOLE_ID_LEN], why[512];
+
+	for (int i = 0; i < CONSOLE_MAX_LOGS; i++)
+		assert_int_equal(console_open(b, &r, sid, why, sizeof(why)), 0);
+	assert_int_equal(console_open(b, &r, sid, why, sizeof(why)), 2);
+	assert_non_null(strstr(why, "limit"));
+	/* a follow holds no whole log: it still opens */
+	r.kind = CONSOLE_FOLLOW;
+	assert_int_equal(console_open(b, &r, sid, why, sizeof(why)), 0);
+	console_broker_free(b);
+}
+
+static void test_agent_refuses(void **state)
+{
+	struct console_broker *b = broker(state);
+	char sid[CONSOLE_ID_LEN];
+	struct console_outcome o;
+	void *arg;
+
+	assert_int_equal(open_one(b, CONSOLE_LOG, VM1, false, sid), 0);
+	assert_int_equal(console_agent_claim(b, "n2", sid, NULL, &arg), 1);
+	assert_int_equal(console_agent_claim(b, "n1", "nope", NULL, &arg), 1);
+	assert_int_equal(console_agent_claim(b, "n1", sid, "no log yet", &arg),
+			 0);
+	assert_int_equal(pending(b, "n1"), 0);
+	console_outcome(b, sid, &o);
+	assert_int_equal(o.state, CONSOLE_FAILED);
+	assert_non_null(strstr(o.why, "no log yet"));
+	assert_non_null(strstr(o.why, "'n1'"));
+	console_broker_free(b);
+}
+
+static void test_splice_and_audit(void **state)
+{
+	struct ctrl_fixture *fx = *state;
+	struct console_broker *b = broker(state);
+	int cl[2], ag[2];
+	char sid[CONSOLE_ID_LEN], buf[64];
+	struct console_outcome o;
+	void *arg;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cl), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
+	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, false, sid), 0);
+	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
+	console_attach_agent(arg, ag[0], "boot", 4, (void *)(intptr_t)ag[0],
+			     close_fd);
+	console_outcome(b, sid, &o);
+	assert_int_equal(o.state, CONSOLE_READY);
+	console_attach_client(o.arg, cl[0], NULL, 0, (void *)(intptr_t)cl[0],
+			      close_fd);
+	/* what the agent sent with its request comes first */
+	assert_int_equal(read(cl[1], buf, 4), 4);
+	assert_memory_equal(buf, "boot", 4);
+	assert_int_equal(write(cl[1], "ls\r", 3), 3);
+	assert_int_equal(read(ag[1], buf, 3), 3);
+	assert_memory_equal(buf, "ls\r", 3);
+	assert_int_equal(write(ag[1], "out", 3), 3);
+	assert_int_equal(read(cl[1], buf, 3), 3);
+	assert_memory_equal(buf, "out", 3);
+	/* the operator goes: the agent's side is closed too */
+	close(cl[1]);
+	assert_int_equal(read(ag[1], buf, sizeof(buf)), 0);
+	close(ag[1]);
+	console_broker_free(b);
+	assert_int_equal(ctrl_fixture_count(fx, "SELECT count(*) FROM audit "
+					    "WHERE action = 'vm.console.end' "
+					    "AND actor = 'admin:t1' AND target "
+					    "LIKE 'vm:" VM1 " session=%bytes_in"
+					    "=3 bytes_out=7'"), 1);
+}
+
+static void test_log_collected(void **state)
+{
+	struct console_broker *b = broker(state);
+	char sid[CONSOLE_ID_LEN];
+	struct console_outcome o;
+	int ag[2];
+	void *arg;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
+	assert_int_equal(open_one(b, CONSOLE_LOG, VM1, false, sid), 0);
+	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
+	console_attach_agent(arg, ag[0], NULL, 0, (void *)(intptr_t)ag[0],
+			     close_fd);
+	assert_int_equal(write(ag[1], "SeaBIOS\n\0x", 10), 10);
+	close(ag[1]);
+	/* the thread reads to the end, then wakes the operator */
+	usleep(300000);
+	console_outcome(b, sid, &o);
+	assert_int_equal(o.state, CONSOLE_LOG_DONE);
+	assert_int_equal(o.len, 10);
+	assert_memory_equal(o.text, "SeaBIOS\n\0x", 10);
+	free(o.text);
+	console_broker_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_one_per_vm, setup,
+						ctrl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup,
+						ctrl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_agent_refuses, setup,
+						ctrl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_splice_and_audit, setup,
+						ctrl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_log_collected, setup,
+						ctrl_fixture_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
