@@ -16,7 +16,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-e2e_fincloud_up 3 fcw 10.250.30
+e2e_fincloud_up 3 fnw 10.250.230
 
 f() { e2e_finctl "$@" >/dev/null; }
 on() { bash "$TESTBED" exec --dir "$E2E_DIR/tb" -- "$@"; }
