@@ -1,25 +1,20 @@
 /*
  * agent_loop.c - the agent's main loop (agent_loop.h): connection,
- * reconcile passes and the exchange with the controller.
+ * reconcile passes and the loop's life; the exchange with the
+ * controller is agent_hb.c's.
  */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
-#include "agents/agent_client.h"
-#include "agents/agent_console.h"
 #include "agents/agent_domxml.h"
-#include "agents/agent_events.h"
-#include "agents/agent_loop.h"
+#include "agents/agent_hb.h"
+#include "agents/agent_loop_priv.h"
 #include "agents/agent_manifest.h"
 #include "agents/agent_netlink.h"
 #include "agents/agent_nodecheck.h"
-#include "agents/agent_provision.h"
 #include "agents/agent_reconcile.h"
-#include "agents/agent_report.h"
-#include "agents/agent_storage.h"
-#include "agents/agent_task.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -28,62 +23,6 @@
 struct stop_entry {
 	char uuid[37];
 	uint64_t sent_ns;
-};
-
-struct agent_loop {
-	struct agent_config *cfg;
-	struct agent_virt *virt;
-	bool no_controller;
-	bool once;
-	uint64_t stop_timeout_ns;
-	struct agent_tasks *tasks;
-	struct agent_events *events;
-	struct agent_consoles *consoles; /* NULL without a controller */
-	atomic_int interval_s;   /* heartbeat interval; the controller's */
-
-	/* main loop only */
-	struct agent_desired desired; /* all zero until the first exchange */
-	bool have_desired;
-	struct stop_entry *stops;
-	size_t nstops;
-	bool pass_failed;
-	struct agent_storage storage;
-	struct agent_provision *prov; /* images, incoming migrations */
-	struct agent_virt_net_cache filters; /* agent_virt_net.c */
-	bool net_warned;         /* no underlay address was logged */
-
-	/* the heartbeat thread only (the main loop's with once) */
-	struct agent_client *client;
-	bool have_cred;
-	bool cred_bound;         /* the credential file names this node */
-	bool have_gen;
-	int64_t gen_received;    /* of the last desired state received */
-	pthread_t hb_thread;
-	bool hb_started;
-
-	/* under lock */
-	pthread_mutex_t lock;
-	pthread_cond_t wake;     /* main loop: a kick or quit */
-	pthread_cond_t hb_wake;  /* heartbeat thread: a kick or quit */
-	bool kick;
-	bool hb_kick;
-	atomic_bool quit;
-	/* a desired state received, not yet taken by a pass */
-	struct agent_desired incoming;
-	bool have_incoming;
-	/* the last report, also read by the health endpoint */
-	bool reported;           /* a first cycle has ended */
-	struct agent_inventory inv;
-	int64_t generation_seen;
-	struct agent_domain *doms;
-	size_t ndoms;
-	struct agent_vm_error *errors;
-	size_t nerrors;
-	/* doms is what libvirt listed in the last pass, not a list left
-	 * from before libvirt went away: sent even while degraded */
-	bool doms_listed;
-	char degraded[1024];     /* "" when healthy */
-	uint64_t passes;
 };
 
 static void kick_main(struct agent_loop *a)
@@ -101,10 +40,8 @@ static void kick_heartbeat(struct agent_loop *a)
 	pthread_cond_broadcast(&a->hb_wake);
 }
 
-/* Wait on cond until deadline_ns (monotonic), *flag (cleared; NULL: no
- * flag) or quit. */
-static void wait_until(struct agent_loop *a, pthread_cond_t *cond, bool *flag,
-		       uint64_t deadline_ns)
+void agent_loop_wait_until(struct agent_loop *a, pthread_cond_t *cond,
+			   bool *flag, uint64_t deadline_ns)
 {
 	struct timespec ts;
 	uint64_t now = time_mono_ns();
@@ -125,7 +62,7 @@ static void wait_until(struct agent_loop *a, pthread_cond_t *cond, bool *flag,
 	pthread_mutex_unlock(&a->lock);
 }
 
-static uint64_t interval_ns(struct agent_loop *a)
+uint64_t agent_loop_interval_ns(struct agent_loop *a)
 {
 	return (uint64_t)atomic_load(&a->interval_s) * 1000000000ULL;
 }
@@ -508,247 +445,7 @@ out:
 	return ret;
 }
 
-/* ---- the controller: the heartbeat thread ---------------------------- */
-
-/* The heartbeat from the last report (under the loop's lock) and the
- * migration journal: never a libvirt call, never the pass's wait. */
-static cJSON *heartbeat_json(struct agent_loop *a)
-{
-	struct agent_heartbeat hb;
-	struct agent_task *tasks = NULL;
-	struct agent_journal_entry *journal = NULL;
-	size_t ntasks, njournal;
-	cJSON *j = NULL, *prepared = NULL;
-
-	if (agent_tasks_copy(a->tasks, &tasks, &ntasks, &journal, &njournal) <
-	    0)
-		goto out;
-	prepared = agent_provision_prepared(a->prov);
-	pthread_mutex_lock(&a->lock);
-	memset(&hb, 0, sizeof(hb));
-	hb.generation_seen = a->generation_seen;
-	hb.degraded_reason = a->degraded[0] ? a->degraded : NULL;
-	hb.inv = &a->inv;
-	/* a node degraded for what libvirt does not cover (its disk, its
-	 * storage dir) still says what runs on it: the controller settles
-	 * migrations from that too. Healthy, the last pass's list goes as
-	 * it always did (between a reconnect and the next pass it is the
-	 * one from before, never an empty one). */
-	hb.domains_listed = a->doms_listed;
-	if (!a->degraded[0] || a->doms_listed) {
-		hb.doms = a->doms;
-		hb.ndoms = a->ndoms;
-	}
-	hb.tasks = tasks;
-	hb.ntasks = ntasks;
-	hb.errors = a->errors;
-	hb.nerrors = a->nerrors;
-	hb.journal = journal;
-	hb.njournal = njournal;
-	hb.prepared = prepared;
-	j = agent_json_heartbeat(&hb);
-	pthread_mutex_unlock(&a->lock);
-out:
-	cJSON_Delete(prepared);
-	free(tasks);
-	free(journal);
-	return j;
-}
-
-static int do_register(struct agent_loop *a)
-{
-	char token[AGENT_CREDENTIAL_MAX], cred[AGENT_CREDENTIAL_MAX];
-	struct agent_register reg;
-	struct agent_journal_entry *journal = NULL;
-	int interval = 0, ret = -1;
-
-	memset(&reg, 0, sizeof(reg));
-	if (agent_join_token_load(a->cfg->join_token_file, token,
-				  sizeof(token)) < 0) {
-		err_prefix("node '%s' has no credential yet and cannot "
-			   "register",
-			   a->cfg->node_name);
-		goto out;
-	}
-	if (agent_tasks_copy(a->tasks, NULL, NULL, &journal, &reg.njournal) <
-	    0)
-		goto out;
-	reg.join_token = token;
-	reg.pool = a->cfg->pool;
-	reg.migration_uri = a->cfg->migration_uri;
-	reg.journal = journal;
-	pthread_mutex_lock(&a->lock);
-	reg.inv = a->inv;
-	pthread_mutex_unlock(&a->lock);
-	if (agent_client_register(a->client, &reg, cred, sizeof(cred),
-				  &interval) < 0)
-		goto out;
-	if (agent_credential_store(a->cfg->credential_file, cred) < 0 ||
-	    agent_credential_bind(a->cfg->credential_file,
-				  a->cfg->node_name) < 0 ||
-	    agent_client_set_credential(a->client, cred) < 0)
-		goto out;
-	agent_events_set_credential(a->events, cred);
-	agent_provision_set_credential(a->prov, cred);
-	if (a->consoles)
-		agent_consoles_set_credential(a->consoles, cred);
-	a->have_cred = a->cred_bound = true;
-	if (interval > 0 && interval != atomic_load(&a->interval_s)) {
-		log_info("controller asks for a heartbeat every %d s",
-			 interval);
-		atomic_store(&a->interval_s, interval);
-	}
-	log_info("registered node '%s' (machine %s) with %s; credential "
-		 "stored in '%s'",
-		 a->cfg->node_name, reg.inv.machine_id[0] ? reg.inv.machine_id
-							  : "unknown",
-		 a->cfg->controller_url, a->cfg->credential_file);
-	ret = 0;
-out:
-	explicit_bzero(token, sizeof(token));
-	explicit_bzero(cred, sizeof(cred));
-	free(journal);
-	return ret;
-}
-
-/* Register if needed, then one heartbeat; a new desired state is handed
- * to the main loop (which is kicked). 1 when the desired state changed,
- * 0 when not, -1 on failure. */
-static int exchange(struct agent_loop *a, int wait_s)
-{
-	struct agent_desired d;
-	cJSON *hb;
-	int rc;
-
-	if (!a->have_cred && do_register(a) < 0)
-		return -1;
-	hb = heartbeat_json(a);
-	if (hb == NULL)
-		return err_set("out of memory");
-	rc = agent_client_heartbeat(a->client, hb, wait_s, &d);
-	cJSON_Delete(hb);
-	if (rc == -2) {
-		a->have_cred = false;
-		return -1;
-	}
-	if (rc < 0)
-		return -1;
-	if (!a->cred_bound) {
-		/* A credential stored before files named their node: the
-		 * controller has just accepted it for this name. */
-		if (agent_credential_bind(a->cfg->credential_file,
-					  a->cfg->node_name) < 0)
-			log_warn("%s", err_msg());
-		a->cred_bound = true;
-	}
-	/* console sessions come whether or not the generation moved */
-	if (a->consoles && d.nconsoles > 0)
-		agent_consoles_start(a->consoles, d.consoles, d.nconsoles);
-	bool changed = !a->have_gen || d.generation != a->gen_received;
-
-	if (changed) {
-		log_info("desired state generation %" PRId64 ": %zu vms, %zu "
-			 "tasks",
-			 d.generation, d.nvms, d.ntasks);
-		a->have_gen = true;
-		a->gen_received = d.generation;
-		pthread_mutex_lock(&a->lock);
-		agent_desired_free(&a->incoming);
-		a->incoming = d;
-		a->have_incoming = true;
-		a->kick = true;
-		pthread_cond_broadcast(&a->wake);
-		pthread_mutex_unlock(&a->lock);
-	} else {
-		agent_desired_free(&d);
-	}
-	return changed ? 1 : 0;
-}
-
-/* Long-poll only when everything handed over has been applied, libvirt
- * is there and no migration runs; otherwise poll and come back. A
- * long-poll cannot be interrupted: a migration's result would wait for
- * it to time out. */
-static bool settled(struct agent_loop *a)
-{
-	bool s;
-
-	pthread_mutex_lock(&a->lock);
-	s = a->have_gen && !a->have_incoming &&
-	    a->generation_seen == a->gen_received && !a->degraded[0];
-	pthread_mutex_unlock(&a->lock);
-	return s && agent_tasks_migrations(a->tasks) == 0;
-}
-
-/* The heartbeat thread: one exchange per interval (or at once when a
- * pass published a new report), whatever the main loop is doing. It
- * reads the last report under the loop's lock and never waits on
- * libvirt or on a pass, so a long pass (many creates, a migration's
- * final phase holding libvirt) cannot make the node look dead. */
-static void *heartbeat_main(void *arg)
-{
-	struct agent_loop *a = arg;
-	uint64_t backoff = 0;
-
-	/* The first registration carries the first pass's inventory. */
-	pthread_mutex_lock(&a->lock);
-	while (!a->reported && !atomic_load(&a->quit))
-		pthread_cond_wait(&a->hb_wake, &a->lock);
-	pthread_mutex_unlock(&a->lock);
-	while (!atomic_load(&a->quit)) {
-		uint64_t start = time_mono_ns();
-		int rc = exchange(a, settled(a) ? atomic_load(&a->interval_s)
-						: 0);
-
-		if (rc < 0) {
-			uint64_t b = agent_client_backoff(&backoff);
-
-			log_warn("controller %s: %s (retry in %" PRIu64
-				 " s; VMs stay as they are)",
-				 a->cfg->controller_url, err_msg(),
-				 (uint64_t)(b / 1000000000ULL));
-			wait_until(a, &a->hb_wake, NULL, time_mono_ns() + b);
-		} else {
-			backoff = 0;
-			wait_until(a, &a->hb_wake, &a->hb_kick,
-				   start + interval_ns(a));
-		}
-	}
-	return NULL;
-}
-
 /* ---- main loop -------------------------------------------------------- */
-
-/* The credential file, refused when it was issued to another node name:
- * a renamed agent must not register a second identity for this machine
- * (docs/agent-protocol.md "Identity"). */
-static int load_credential(struct agent_loop *a)
-{
-	char cred[AGENT_CREDENTIAL_MAX];
-	int rc, bound;
-
-	rc = agent_credential_load(a->cfg->credential_file, cred,
-				   sizeof(cred));
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		return 0;
-	bound = agent_credential_check_node(a->cfg->credential_file,
-					    a->cfg->node_name);
-	if (bound < 0) {
-		explicit_bzero(cred, sizeof(cred));
-		return -1;
-	}
-	agent_client_set_credential(a->client, cred);
-	agent_events_set_credential(a->events, cred);
-	agent_provision_set_credential(a->prov, cred);
-	if (a->consoles)
-		agent_consoles_set_credential(a->consoles, cred);
-	a->have_cred = true;
-	a->cred_bound = bound == 1;
-	explicit_bzero(cred, sizeof(cred));
-	return 0;
-}
 
 /* With libvirt connected (its loss is handled by cycle()): check what
  * the node needs to run VMs (agent_nodecheck.h), repair what can be
@@ -758,8 +455,8 @@ static void node_check(struct agent_loop *a)
 	struct agent_nodecheck_facts f;
 	struct agent_nodecheck_verdict v;
 
-	agent_nodecheck_facts(a->virt, true, a->cfg->storage_dir, a->cfg->min_free_disk_mib,
-			      &f);
+	agent_nodecheck_facts(a->virt, true, a->cfg->storage_dir,
+			      a->cfg->min_free_disk_mib, &f);
 	agent_nodecheck_judge(&f, &v);
 	if (v.repairs & AGENT_NODECHECK_START_POOL) {
 		log_warn("storage pool over '%s' is inactive: starting it",
@@ -844,7 +541,7 @@ static int run_once(struct agent_loop *a)
 		cycle(a, &wc, &vn, &vb);
 		if (a->no_controller)
 			break;
-		if (exchange(a, 0) < 0)
+		if (agent_hb_exchange(a, 0) < 0)
 			log_warn("controller %s: %s", a->cfg->controller_url,
 				 err_msg());
 		pthread_mutex_lock(&a->lock);
@@ -861,19 +558,12 @@ int agent_loop_run(struct agent_loop *a)
 	uint64_t virt_next = 0, virt_backoff = 0;
 	bool was_connected = false;
 
-	if (!a->no_controller) {
-		a->client = agent_client_new(a->cfg->controller_url,
-					     a->cfg->node_name, &a->cfg->tls);
-		if (a->client == NULL || load_credential(a) < 0)
-			return -1;
-	}
+	if (!a->no_controller && agent_hb_prepare(a) < 0)
+		return -1;
 	if (a->once)
 		return run_once(a);
-	if (!a->no_controller) {
-		if (pthread_create(&a->hb_thread, NULL, heartbeat_main, a) != 0)
-			return err_set("cannot start the heartbeat thread");
-		a->hb_started = true;
-	}
+	if (!a->no_controller && agent_hb_start(a) < 0)
+		return -1;
 	while (!atomic_load(&a->quit)) {
 		uint64_t cycle_start = time_mono_ns();
 		bool alive, pending;
@@ -884,16 +574,13 @@ int agent_loop_run(struct agent_loop *a)
 		pthread_mutex_unlock(&a->lock);
 		if (pending)
 			continue; /* a new desired state came during the pass */
-		uint64_t deadline = cycle_start + interval_ns(a);
+		uint64_t deadline = cycle_start + agent_loop_interval_ns(a);
 
 		if (!alive && virt_next < deadline)
 			deadline = virt_next;
-		wait_until(a, &a->wake, &a->kick, deadline);
+		agent_loop_wait_until(a, &a->wake, &a->kick, deadline);
 	}
-	if (a->hb_started) {
-		pthread_join(a->hb_thread, NULL);
-		a->hb_started = false;
-	}
+	agent_hb_join(a);
 	return 0;
 }
 
@@ -976,7 +663,7 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->prov = agent_provision_new(cfg, a->no_controller);
 	if (a->prov == NULL)
 		goto fail;
-	/* wait_until() counts in CLOCK_MONOTONIC. */
+	/* agent_loop_wait_until() counts in CLOCK_MONOTONIC. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&a->wake, &ca);
@@ -1017,7 +704,8 @@ fail:
 
 void agent_loop_quit(struct agent_loop *a)
 {
-	/* Set before the kick: wait_until() reads it under the lock. */
+	/* Set before the kick: agent_loop_wait_until() reads it under the
+	 * lock. */
 	atomic_store(&a->quit, true);
 	kick_main(a);
 	pthread_mutex_lock(&a->lock);

@@ -3,8 +3,8 @@
  * say "degraded" while it is down), run one reconcile pass per cycle
  * (observe, plan with agent_reconcile_plan(), act, observe again for the
  * report); and, on a heartbeat thread of its own, the exchange with the
- * controller (register, heartbeat or long-poll, the desired state back),
- * backing off either side that fails. The controller's tasks are handed
+ * controller (register, heartbeat or long-poll, the desired state back;
+ * agent_hb.h), backing off either side that fails. The controller's tasks are handed
  * to agent_task.h, domain events to agent_events.h; both are owned by the
  * loop.
  *

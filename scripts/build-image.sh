@@ -148,6 +148,7 @@ build_test_image() {
 	install -m 0755 "$here/image/netcfg" "$root/bin/fincloud-netcfg"
 	install -m 0755 "$here/image/dhcp" "$root/bin/fincloud-dhcp"
 	install -m 0644 "$here/image/inittab" "$root/etc/inittab"
+	install -m 0755 "$here/image/console" "$root/bin/fincloud-console"
 	# the ACPI power button (virsh shutdown): busybox acpid maps the
 	# event to PWRF and runs the scripts of /etc/acpi/PWRF (run-parts)
 	mkdir -p "$root/etc/acpi/PWRF"

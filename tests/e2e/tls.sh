@@ -89,7 +89,7 @@ if out=$(e2e_finctl vm migrate "$vm" --to "node$to" --wait --timeout 120 2>&1) &
 else
 	e2e_fail "finctl vm migrate: live from node $from to node $to" "$out"
 fi
-if grep -q "migrating live to 'qemu+tls://$sub.$((to + 1))/system' over TLS" "$tb/node$from/agent.log"; then
+if grep -q "migrating live to 'qemu+tls://$sub.$((to + 1))/system' (over TLS" "$tb/node$from/agent.log"; then
 	e2e_ok "node $from's agent migrated it over TLS (qemu+tls, VIR_MIGRATE_TLS)"
 else
 	e2e_fail "node $from's agent migrated it over TLS" "$(grep -m3 'migrating live' "$tb/node$from/agent.log")"
