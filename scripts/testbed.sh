@@ -436,9 +436,11 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 # guest's serial console (finctl vm console)
 mkdir -m 1777 /run/lock
 if [ "$no_kvm" = 1 ]; then
-	# a /dev of the few nodes QEMU and libvirt use, without kvm
-	mkdir /run/fc-dev
+	# a /dev of the few nodes QEMU and libvirt use, without kvm; tun
+	# for the guests' NICs (tenant networks)
+	mkdir -p /run/fc-dev/net
 	for f in null zero full random urandom tty; do cp -a "/dev/$f" /run/fc-dev/; done
+	cp -a /dev/net/tun /run/fc-dev/net/
 	mount -t tmpfs -o mode=0755 tmpfs /dev
 	cp -a /run/fc-dev/. /dev/
 	rm -rf /run/fc-dev

@@ -44,7 +44,8 @@ if [ -e /sys/module/kvm_pvm ] || [ "$E2E_VIRT" = qemu ]; then
 	opts=(--no-kvm)
 fi
 e2e_testbed_up 3 fnx 10.250.240 "${opts[@]}" || exit 1
-trap 'rm -rf "$work"; e2e_cleanup' EXIT
+# e2e_cleanup reads the test's exit status from $?
+trap 'rc=$?; rm -rf "$work"; (exit "$rc"); e2e_cleanup' EXIT
 e2e_ok "testbed up 3 ${opts[*]}"
 
 f() { e2e_finctl "$@" >/dev/null; }
@@ -65,11 +66,14 @@ fi
 
 # --- the guests' scripts --------------------------------------------------------
 # each: its NIC is the one with a 10.10. address
-prelude='#!/bin/sh
-ifc=$(ip -o -4 addr show | awk '"'"'/ 10\.10\./ { print $2; exit }'"'"')
+prelude=$(
+	cat <<'EOF'
+#!/bin/sh
+ifc=$(ip -o -4 addr show | awk '/ 10\.10\./ { print $2; exit }')
 mac=$(cat /sys/class/net/$ifc/address)
 rx() { sed -n "s/.* \([0-9]*\) packets received.*/\1/p"; }
-'
+EOF
+)
 cat >"$work/W.sh" <<EOF
 $prelude
 printf '#!/bin/sh\necho fnx-port-8443\n' >/root/p8443
@@ -160,12 +164,23 @@ mk() { # name tenant network groups...
 	ID[$name]=$(e2e_create "$t" small "$name" --image fincloud-test --network "$net" \
 		"${a[@]}" --user-data "$work/$name.sh") || return 1
 }
+runs() { # the VMs named run; a failed one ends the wait
+	local v st i
+	for v in "$@"; do
+		for ((i = 0; i < 120; i++)); do
+			st=$(e2e_vm_field "${ID[$v]}" state 2>/dev/null)
+			[ "$st" = running ] || [ "$st" = failed ] && break
+			sleep 2
+		done
+		[ "$st" = running ] || { e2e_finctl vm show "${ID[$v]}"; return 1; }
+	done
+}
 if mk W pay paynet,ip=10.10.0.12 web && mk B pay paynet,ip=10.10.0.11 &&
 	mk X batch batchnet,ip=10.10.0.11 && mk A pay paynet,ip=10.10.0.10 default api &&
-	for v in W B X A; do e2e_wait_state "${ID[$v]}" running 240 || exit 1; done; then
+	out=$(runs W B X A 2>&1); then
 	e2e_ok "4 VMs from the image, each with its address on its network, run"
 else
-	e2e_fail "4 VMs from the image run"
+	e2e_fail "4 VMs from the image run" "${out:-}"
 	exit 1
 fi
 node() { e2e_nodes_of "${ID[$1]}"; }
@@ -176,7 +191,7 @@ con() { e2e_finctl vm console-log "${ID[$1]}" 2>/dev/null | tr -d '\r'; }
 line() {
 	local i l
 	for ((i = 0; i < $3; i += 2)); do
-		l=$(con "$1" | grep -a "^fnx $1 $2" | tail -n 1)
+		l=$(con "$1" | grep -aE "^fnx $1 $2(=| |\$)" | tail -n 1)
 		[ -n "$l" ] && { echo "$l"; return 0; }
 		sleep 2
 	done
