@@ -101,6 +101,35 @@ static bool peer_gone(struct http_tunnel *st, char *buf)
 	return n != -2;
 }
 
+/* A log without follow: the line "fincloud-log LENGTH\n", then the
+ * LENGTH bytes of fd from off to end (docs/agent-protocol.md "Consoles":
+ * the controller knows the log's end from it, not from a close). 0, or
+ * -1 with err_set(). */
+static int send_framed(struct http_tunnel *st, int fd, off_t off, off_t end,
+		       char *buf)
+{
+	int len = snprintf(buf, BUF_SIZE, "fincloud-log %lld\n",
+			   (long long)(end - off));
+
+	if (http_tunnel_send(st, buf, (size_t)len, SEND_TIMEOUT_MS) < 0)
+		return -1;
+	while (off < end) {
+		size_t want = (size_t)(end - off) < BUF_SIZE
+				      ? (size_t)(end - off) : BUF_SIZE;
+		ssize_t n = pread(fd, buf, want, off);
+
+		if (n < 0)
+			return err_set_errno(errno, "reading the console log");
+		if (n == 0)
+			return err_set("the console log was cut short while "
+				       "it was sent");
+		if (http_tunnel_send(st, buf, (size_t)n, SEND_TIMEOUT_MS) < 0)
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
 /* Send the log of the session from where its tail starts, then, with
  * follow, what it gains until the controller hangs up. 0, or -1 with
  * err_set(). */
@@ -130,6 +159,8 @@ static int serve_log(struct session *s, struct http_tunnel *st, int fd,
 		off += (off_t)agent_console_tail_start(win, have, s->req.tail);
 		free(win);
 	}
+	if (!s->req.follow)
+		return send_framed(st, fd, off, sb.st_size, buf);
 	for (;;) {
 		struct pollfd p = {.fd = http_tunnel_fd(st), .events = POLLIN};
 

@@ -31,11 +31,13 @@ struct principal {
 
 /* Hands the socket of a connection switched by a 101 answer to its user
  * (console.h console_attach_client()): fd -1 when the switch did not
- * happen; extra/n: bytes already read from it; close_fn(handle) ends it,
- * once. */
+ * happen; peer_fd: with TLS, the connection's own TCP socket, to watch
+ * for the peer's close only (fd is then a relay that does not pass the
+ * close on), else -1; extra/n: bytes already read from it;
+ * close_fn(handle) ends it, once. */
 typedef void (*api_upgrade_close_fn)(void *handle);
-typedef void (*api_upgrade_fn)(void *arg, int fd, const char *extra,
-			       size_t n, void *handle,
+typedef void (*api_upgrade_fn)(void *arg, int fd, int peer_fd,
+			       const char *extra, size_t n, void *handle,
 			       api_upgrade_close_fn close_fn);
 
 /* Looks up a query parameter; NULL when absent. */

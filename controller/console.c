@@ -26,6 +26,7 @@ enum side { CLIENT, AGENT };
 /* One end of a session: a switched connection. */
 struct end {
 	int fd;                 /* -1 until attached */
+	int peer_fd;            /* under a TLS relay: watched for its close */
 	void *handle;
 	console_close_fn close;
 	bool failed;            /* the switch did not happen */
@@ -180,6 +181,29 @@ static void drain_wake(struct session *s)
 		;
 }
 
+/* Whether the peer under side e's TLS relay has closed (POLLRDHUP on
+ * its TCP socket, polled as pe): the relay does not pass that on. */
+static bool peer_closed(const struct end *e, const struct pollfd *pe)
+{
+	return e->peer_fd >= 0 && (pe->revents & (POLLRDHUP | POLLHUP |
+						  POLLERR));
+}
+
+/* What the relay of a side whose peer closed still holds: n bytes into
+ * buf, waiting up to RELAY_GRACE_MS for bytes still on their way through
+ * it. The count, 0 when there is no more. */
+#define RELAY_GRACE_MS 200
+static ssize_t relay_rest(const struct end *e, char *buf)
+{
+	struct pollfd p = {.fd = e->fd, .events = POLLIN};
+	ssize_t n;
+
+	if (poll(&p, 1, RELAY_GRACE_MS) <= 0)
+		return 0;
+	n = read_some(e->fd, buf, CONSOLE_BUF);
+	return n > 0 ? n : 0;
+}
+
 /* Copy between the two ends until one of them ends or the session is
  * ended; a follow copies from the agent only (the operator's bytes are
  * read and dropped, so that its going away is seen). */
@@ -196,14 +220,32 @@ static void splice_ends(struct session *s, char *buf)
 	     write_all(e[AGENT].fd, e[CLIENT].extra, e[CLIENT].nextra) < 0))
 		return;
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[5] = {
 			{.fd = e[CLIENT].fd, .events = POLLIN},
 			{.fd = e[AGENT].fd, .events = POLLIN},
 			{.fd = s->wake[0], .events = POLLIN},
+			{.fd = e[CLIENT].peer_fd, .events = POLLRDHUP},
+			{.fd = e[AGENT].peer_fd, .events = POLLRDHUP},
 		};
 
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
+		if (poll(p, 5, -1) < 0 && errno != EINTR)
 			return;
+		/* a TLS peer gone: what its relay still holds goes on, then
+		 * the session ends as on a close */
+		for (int from = 0; from < 2; from++) {
+			int to = 1 - from;
+			ssize_t n;
+
+			if (!peer_closed(&e[from], &p[3 + from]))
+				continue;
+			while ((n = relay_rest(&e[from], buf)) > 0) {
+				e[from].bytes += (uint64_t)n;
+				if ((from == AGENT || both) &&
+				    write_all(e[to].fd, buf, (size_t)n) < 0)
+					break;
+			}
+			return;
+		}
 		if (p[2].revents) {
 			bool ended;
 
@@ -233,18 +275,75 @@ static void splice_ends(struct session *s, char *buf)
 	}
 }
 
-/* A log: what the agent sends, up to its end, into s->log. 0, or -1 with
- * s->error set. */
+/* A log's framing (docs/agent-protocol.md "Consoles"): the agent sends
+ * one line "fincloud-log LENGTH\n", then LENGTH bytes. The length, not
+ * the connection's close, ends it: with TLS, libmicrohttpd does not pass
+ * a remote's close on into an upgraded connection. */
+#define LOG_HEADER "fincloud-log "
+#define LOG_HEADER_MAX 40
+
+struct log_reader {
+	char head[LOG_HEADER_MAX];
+	size_t nhead;
+	bool have_len;
+	size_t len;             /* the bytes the header announced */
+};
+
+/* Take n bytes of the agent's stream into r and s->log: 1 once the whole
+ * log is in, 0 while more is to come, -1 with s->error set. */
+static int log_feed(struct session *s, struct log_reader *r, const char *p,
+		    size_t n)
+{
+	while (n > 0 && !r->have_len) {
+		char c = *p++;
+		int64_t v;
+
+		n--;
+		if (c != '\n') {
+			if (r->nhead + 1 >= sizeof(r->head))
+				goto bad;
+			r->head[r->nhead++] = c;
+			continue;
+		}
+		r->head[r->nhead] = '\0';
+		if (strncmp(r->head, LOG_HEADER, strlen(LOG_HEADER)) != 0 ||
+		    parse_int64(r->head + strlen(LOG_HEADER), &v) < 0 ||
+		    v < 0 || (uint64_t)v > CONSOLE_LOG_MAX)
+			goto bad;
+		r->len = (size_t)v;
+		r->have_len = true;
+	}
+	if (n > r->len - s->log.len) {
+		snprintf(s->error, sizeof(s->error), "the agent of host '%s' "
+			 "sent more than the %zu bytes of log it announced",
+			 s->node, r->len);
+		return -1;
+	}
+	if (n && buf_append(&s->log, p, n) < 0) {
+		snprintf(s->error, sizeof(s->error), "out of memory");
+		return -1;
+	}
+	return r->have_len && s->log.len == r->len;
+bad:
+	snprintf(s->error, sizeof(s->error), "the agent of host '%s' sent a "
+		 "log without its '%sLENGTH' line: upgrade the agent to this "
+		 "controller's version", s->node, LOG_HEADER);
+	return -1;
+}
+
+/* A log: what the agent sends, up to the length it announced, into
+ * s->log. 0, or -1 with s->error set (or the session ended). */
 static int collect(struct session *s, char *buf, uint64_t deadline)
 {
 	struct end *a = &s->end[AGENT];
+	struct log_reader r = {.nhead = 0};
+	int rc = a->nextra ? log_feed(s, &r, a->extra, a->nextra) : 0;
 
-	if (a->nextra && buf_append(&s->log, a->extra, a->nextra) < 0)
-		goto over;
-	for (;;) {
-		struct pollfd p[2] = {
+	while (rc == 0) {
+		struct pollfd p[3] = {
 			{.fd = a->fd, .events = POLLIN},
 			{.fd = s->wake[0], .events = POLLIN},
+			{.fd = a->peer_fd, .events = POLLRDHUP},
 		};
 		uint64_t now = time_mono_ns();
 		ssize_t n;
@@ -255,32 +354,31 @@ static int collect(struct session *s, char *buf, uint64_t deadline)
 				 "%d s", s->node, CONSOLE_WAIT_S);
 			return -1;
 		}
-		if (poll(p, 2, (int)((deadline - now) / 1000000) + 1) < 0 &&
+		if (poll(p, 3, (int)((deadline - now) / 1000000) + 1) < 0 &&
 		    errno != EINTR)
 			return -1;
 		if (p[1].revents)
 			return -1; /* ended: the answer is settled elsewhere */
-		if (!p[0].revents)
+		if (peer_closed(a, &p[2]) && !p[0].revents)
+			n = relay_rest(a, buf);
+		else if (!p[0].revents)
 			continue;
-		n = read_some(a->fd, buf, CONSOLE_BUF);
+		else
+			n = read_some(a->fd, buf, CONSOLE_BUF);
 		if (n == -2)
 			continue;
-		if (n < 0) {
-			snprintf(s->error, sizeof(s->error), "reading the log "
-				 "from the agent of host '%s': %s", s->node,
-				 strerror(errno));
+		if (n <= 0) {
+			snprintf(s->error, sizeof(s->error), "the agent of "
+				 "host '%s' hung up after %zu of the log's "
+				 "bytes%s%s", s->node, s->log.len,
+				 n < 0 ? ": " : "", n < 0 ? strerror(errno)
+							: "");
 			return -1;
 		}
-		if (n == 0)
-			return 0;
 		a->bytes += (uint64_t)n;
-		if (buf_append(&s->log, buf, (size_t)n) < 0)
-			goto over;
+		rc = log_feed(s, &r, buf, (size_t)n);
 	}
-over:
-	snprintf(s->error, sizeof(s->error), "the agent of host '%s' sent a "
-		 "log over the %zu-byte limit", s->node, CONSOLE_LOG_MAX);
-	return -1;
+	return rc < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------- threads */
@@ -446,6 +544,7 @@ static struct session *session_new(struct console_broker *b,
 	s->kind = r->kind;
 	s->tail = r->tail;
 	s->end[CLIENT].fd = s->end[AGENT].fd = -1;
+	s->end[CLIENT].peer_fd = s->end[AGENT].peer_fd = -1;
 	buf_init(&s->log, CONSOLE_LOG_MAX);
 	s->opened_ns = time_mono_ns();
 	s->refs = 1;
@@ -628,7 +727,7 @@ out:
 	return ret;
 }
 
-static void attach(struct session *s, enum side side, int fd,
+static void attach(struct session *s, enum side side, int fd, int peer_fd,
 		   const char *extra, size_t n, void *handle,
 		   console_close_fn close_fn)
 {
@@ -650,6 +749,7 @@ static void attach(struct session *s, enum side side, int fd,
 			e->nextra = n;
 		}
 		e->fd = fd;
+		e->peer_fd = peer_fd;
 		e->handle = handle;
 		e->close = close_fn;
 		wake_operator = side == AGENT && s->kind != CONSOLE_LOG;
@@ -662,14 +762,14 @@ static void attach(struct session *s, enum side side, int fd,
 	session_unref(s);
 }
 
-void console_attach_client(void *arg, int fd, const char *extra, size_t n,
-			   void *handle, console_close_fn close_fn)
+void console_attach_client(void *arg, int fd, int peer_fd, const char *extra,
+			   size_t n, void *handle, console_close_fn close_fn)
 {
-	attach(arg, CLIENT, fd, extra, n, handle, close_fn);
+	attach(arg, CLIENT, fd, peer_fd, extra, n, handle, close_fn);
 }
 
-void console_attach_agent(void *arg, int fd, const char *extra, size_t n,
-			  void *handle, console_close_fn close_fn)
+void console_attach_agent(void *arg, int fd, int peer_fd, const char *extra,
+			  size_t n, void *handle, console_close_fn close_fn)
 {
-	attach(arg, AGENT, fd, extra, n, handle, close_fn);
+	attach(arg, AGENT, fd, peer_fd, extra, n, handle, close_fn);
 }

@@ -114,12 +114,15 @@ typedef void (*console_close_fn)(void *handle);
 
 /* The switched connection of a session's operator (client) or agent:
  * fd is its socket, extra/n bytes already read from it, handle and
- * close_fn end it (called once, by the session). fd -1: the switch did
+ * close_fn end it (called once, by the session). peer_fd (-1 for none):
+ * the TCP socket under a TLS relay fd, polled for POLLRDHUP only (the
+ * peer's close, which the relay does not pass on): once it is seen, what
+ * fd still holds is read and the side has ended. fd -1: the switch did
  * not happen, the reference is dropped (and the session ends). The
  * api_upgrade_fn of api.h. */
-void console_attach_client(void *arg, int fd, const char *extra, size_t n,
-			   void *handle, console_close_fn close_fn);
-void console_attach_agent(void *arg, int fd, const char *extra, size_t n,
-			  void *handle, console_close_fn close_fn);
+void console_attach_client(void *arg, int fd, int peer_fd, const char *extra,
+			   size_t n, void *handle, console_close_fn close_fn);
+void console_attach_agent(void *arg, int fd, int peer_fd, const char *extra,
+			  size_t n, void *handle, console_close_fn close_fn);
 
 #endif

@@ -86,12 +86,16 @@ static void on_upgrade(void *cls, struct MHD_Connection *con, void *req_cls,
 		       MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
 	struct conn *cn = req_cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(con, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int peer_fd = ci && ci->connect_fd != sock ? ci->connect_fd : -1;
 
 	(void)cls;
-	(void)con;
 	cn->switched = true;
-	cn->c.upgrade(cn->c.upgrade_arg, sock, extra_in, extra_in_size, urh,
-		      upgrade_close);
+	/* with TLS, sock is a relay that does not pass the peer's close on:
+	 * its user watches the connection's own socket for it */
+	cn->c.upgrade(cn->c.upgrade_arg, sock, peer_fd, extra_in,
+		      extra_in_size, urh, upgrade_close);
 }
 
 /* --------------------------------------------------------------- answers */
@@ -546,7 +550,7 @@ static void on_completed(void *cls, struct MHD_Connection *con,
 	if (cn) {
 		/* an upgrade that did not happen: its user lets go */
 		if (cn->c.upgrade && !cn->switched)
-			cn->c.upgrade(cn->c.upgrade_arg, -1, NULL, 0, NULL,
+			cn->c.upgrade(cn->c.upgrade_arg, -1, -1, NULL, 0, NULL,
 				      NULL);
 		buf_free(&cn->body);
 		image_upload_free(cn->up);

@@ -37,6 +37,19 @@ report_fail() { # name log
 	tail -n 30 "$2" | sed 's/^/    | /'
 }
 
+# take_down FILE: every e2e dir FILE names that still exists (its test
+# did not clean up) has its testbed taken down and is removed
+take_down() {
+	local d
+	while read -r d; do
+		[ -d "$d" ] || continue
+		echo "# run.sh: the test left $d: taking its testbed down"
+		bash "$top/scripts/testbed.sh" down --dir "$d/tb" >/dev/null 2>&1
+		rm -rf "$d"
+	done <"$1"
+	rm -f "$1"
+}
+
 run_unit() { # path
 	local t=$1 name log rc p f s
 	name=unit/$(basename "$t")
@@ -64,9 +77,13 @@ run_script() { # path kind
 	name=$kind/$(basename "$t" .sh)
 	log=$logs/$kind-$(basename "$t" .sh).log
 	# setsid: the test and everything it starts form one process group,
-	# so a timeout stops all of it.
-	timeout -k 10 "$timeout_s" setsid "$t" >"$log" 2>&1 </dev/null
+	# so a timeout stops all of it. A test killed before its EXIT trap
+	# ran leaves its testbed up: the dirs it named in FC_TEST_LEFTOVERS
+	# are taken down here.
+	: >"$log.leftovers"
+	FC_TEST_LEFTOVERS=$log.leftovers timeout -k 10 "$timeout_s" setsid "$t" >"$log" 2>&1 </dev/null
 	rc=$?
+	take_down "$log.leftovers" >>"$log"
 	ok=$(grep -cE '^ok [0-9]+' "$log")
 	skip=$(grep -cE '^ok [0-9]+.*# SKIP' "$log")
 	notok=$(grep -cE '^not ok [0-9]+' "$log")

@@ -32,9 +32,20 @@ else
 	e2e_fail "the VM boots the test image on node $node" "disk '$disk'"
 fi
 
+# log_has REGEX SECONDS [console-log options]: until finctl vm console-log
+# shows a line matching REGEX, each call bounded, SECONDS in all
+log_has() {
+	local re=$1 end=$((SECONDS + $2))
+	shift 2
+	while [ "$SECONDS" -lt "$end" ]; do
+		timeout 40 "$FC_BIN/finctl" vm console-log "$vm" "$@" 2>/dev/null | grep -aq "$re" && return 0
+		sleep 1
+	done
+	return 1
+}
 ready() { e2e_finctl vm console-log "$vm" 2>/dev/null | grep -a '^fincloud-ready hostname=' | tail -1; }
 e2e_check "finctl vm console-log shows the guest's ready line" \
-	sh -c "for i in \$(seq 1 180); do '$FC_BIN/finctl' vm console-log '$vm' 2>/dev/null | grep -aq '^fincloud-ready' && exit 0; sleep 1; done; exit 1"
+	log_has '^fincloud-ready' 180
 boot_id=$(ready | sed -n 's/.*boot_id=\([0-9a-f-]*\).*/\1/p')
 
 # rt N: type an arithmetic command into the guest's shell (until the shell
@@ -57,10 +68,10 @@ else
 	e2e_fail "the guest live-migrates to node $other" "virsh finds it on '$(e2e_nodes_of "$vm")'"
 fi
 e2e_check "after it, node $other serves its console log: ticks with the same boot id ($boot_id)" \
-	sh -c "for i in \$(seq 1 60); do '$FC_BIN/finctl' vm console-log '$vm' --tail 3 2>/dev/null | grep -aq 'fincloud-tick .*boot_id=$boot_id' && exit 0; sleep 1; done; exit 1"
+	log_has "fincloud-tick .*boot_id=$boot_id" 60 --tail 3
 e2e_check "and its console: another command's answer comes back" rt 9
 e2e_check "each session's end is audited with its length" \
-	sh -c "[ \$('$FC_BIN/finctl' -o json audit list | $PY -c 'import json,sys; print(sum(1 for a in json.load(sys.stdin) if a[\"action\"] == \"vm.console.end\" and \"seconds=\" in a[\"target\"]))') -ge 2 ]"
+	sh -c "[ \$('$FC_BIN/finctl' -o json audit list --limit 1000 | $PY -c 'import json,sys; print(sum(1 for a in json.load(sys.stdin) if a[\"action\"] == \"vm.console.end\" and \"seconds=\" in a[\"target\"]))') -ge 2 ]"
 
 f vm delete "$vm" --wait --timeout 120 || e2e_fail "the VM is deleted"
 echo "1..$e2e_n"

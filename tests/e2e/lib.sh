@@ -93,6 +93,9 @@ e2e_testbed_up() {
 		fi
 	done
 	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/fc-e2e-$prefix.XXXXXX")
+	# tests/run.sh takes it down after the test, should the test be
+	# killed before its EXIT trap runs (a timeout's SIGKILL)
+	[ -z "${FC_TEST_LEFTOVERS:-}" ] || echo "$E2E_DIR" >>"$FC_TEST_LEFTOVERS"
 	E2E_PREFIX=$prefix
 	E2E_SUBNET=$subnet
 	trap e2e_cleanup EXIT

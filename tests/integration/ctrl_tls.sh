@@ -57,7 +57,10 @@ inv = {"vcpus": 8, "mem_mib": 16384, "mem_free_mib": 16384, "disk_gib": 100,
 cred = call("POST", "/v1/agents/register", {"join_token": join, "node": "t1",
             "pool": "default", "migration_uri": "test:///t1",
             "inventory": inv})["credential"]
-def serve(sid):
+# a log: its framing line, 50,008 bytes, then the agent keeps the
+# connection open (the controller must not wait for its close)
+LOG = b"".join(b"tls-log line %05d\n" % i for i in range(2632))
+def serve(sid, kind):
     raw = socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])))
     s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
     s.sendall(("GET /v1/agents/t1/consoles/%s HTTP/1.1\r\nHost: t\r\n"
@@ -67,6 +70,11 @@ def serve(sid):
     while b"\r\n\r\n" not in head:
         head += s.recv(1)
     print("call-back:", head.split(b"\r\n")[0].decode(), flush=True)
+    if kind == "log":
+        s.sendall(b"fincloud-log %d\n" % len(LOG) + LOG)
+        time.sleep(3)
+        s.close()
+        return
     s.settimeout(5)
     line = b""
     try:
@@ -93,7 +101,7 @@ while time.time() < end:
     for c in d.get("consoles", []):
         if c["session_id"] not in seen:
             seen.add(c["session_id"])
-            serve(c["session_id"])
+            serve(c["session_id"], c["kind"])
 PYEOF
 pids+=($!)
 "$finctl" flavor create tiny --vcpus 1 --mem-mib 64 --disk-gib 1 >/dev/null
@@ -104,6 +112,14 @@ check "finctl vm console over https reads the agent's echo of what it typed" \
 	grep -q "echo:hello-over-tls" "$work/tls-console.out"
 check "the agent's call-back over https switched protocols" \
 	grep -q "call-back: HTTP/1.1 101" "$work/tls-agent.log"
+# under TLS the controller's side of a switched connection is a relay
+# that does not pass a close on: finctl's close must still end the
+# session (the agent's side is closed, the end audited)
+audited_end() { "$finctl" -o json audit list 2>/dev/null | grep -q '"vm.console.end"'; }
+check "the session ends when finctl closes over https: its end is audited" wait_for 10 audited_end
+"$finctl" vm console-log c1 --tenant t >"$work/tls-log.out" 2>"$work/tls-log.err"
+check "finctl vm console-log over https gets the agent's whole log (50,008 bytes, ended by its length line, not by a close)" \
+	sh -c "[ \$(wc -c <'$work/tls-log.out') = 50008 ] && tail -n 1 '$work/tls-log.out' | grep -q '^tls-log line 02631\$'"
 
 echo "1..$n"
 [ "$nfail" -eq 0 ]

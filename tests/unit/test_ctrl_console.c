@@ -134,11 +134,11 @@ static void test_splice_and_audit(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
 	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, false, sid), 0);
 	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
-	console_attach_agent(arg, ag[0], "boot", 4, (void *)(intptr_t)ag[0],
+	console_attach_agent(arg, ag[0], -1, "boot", 4, (void *)(intptr_t)ag[0],
 			     close_fd);
 	console_outcome(b, sid, &o);
 	assert_int_equal(o.state, CONSOLE_READY);
-	console_attach_client(o.arg, cl[0], NULL, 0, (void *)(intptr_t)cl[0],
+	console_attach_client(o.arg, cl[0], -1, NULL, 0, (void *)(intptr_t)cl[0],
 			      close_fd);
 	/* what the agent sent with its request comes first */
 	assert_int_equal(read(cl[1], buf, 4), 4);
@@ -161,21 +161,32 @@ static void test_splice_and_audit(void **state)
 					    "=3 bytes_out=7'"), 1);
 }
 
-static void test_log_collected(void **state)
+/* A log session of VM1 whose agent has called back: the agent's end of
+ * its connection goes to *agent_fd. */
+static void log_session(struct console_broker *b, char *sid, int *agent_fd)
 {
-	struct console_broker *b = broker(state);
-	char sid[CONSOLE_ID_LEN];
-	struct console_outcome o;
 	int ag[2];
 	void *arg;
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
 	assert_int_equal(open_one(b, CONSOLE_LOG, VM1, false, sid), 0);
 	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
-	console_attach_agent(arg, ag[0], NULL, 0, (void *)(intptr_t)ag[0],
+	console_attach_agent(arg, ag[0], -1, NULL, 0, (void *)(intptr_t)ag[0],
 			     close_fd);
-	assert_int_equal(write(ag[1], "SeaBIOS\n\0x", 10), 10);
-	close(ag[1]);
+	*agent_fd = ag[1];
+}
+
+static void test_log_collected(void **state)
+{
+	struct console_broker *b = broker(state);
+	char sid[CONSOLE_ID_LEN];
+	struct console_outcome o;
+	int ag[2];
+
+	log_session(b, sid, &ag[1]);
+	/* its length line, then the bytes; the agent does not close: the
+	 * length ends the log */
+	assert_int_equal(write(ag[1], "fincloud-log 10\nSeaBIOS\n\0x", 26), 26);
 	/* the thread reads to the end, then wakes the operator */
 	usleep(300000);
 	console_outcome(b, sid, &o);
@@ -183,7 +194,66 @@ static void test_log_collected(void **state)
 	assert_int_equal(o.len, 10);
 	assert_memory_equal(o.text, "SeaBIOS\n\0x", 10);
 	free(o.text);
+	close(ag[1]);
 	console_broker_free(b);
+}
+
+/* A log without its length line (an older agent) fails, saying so. */
+static void test_log_unframed(void **state)
+{
+	struct console_broker *b = broker(state);
+	char sid[CONSOLE_ID_LEN];
+	struct console_outcome o;
+	int ag[2];
+
+	log_session(b, sid, &ag[1]);
+	assert_int_equal(write(ag[1], "SeaBIOS\n", 8), 8);
+	close(ag[1]);
+	usleep(300000);
+	console_outcome(b, sid, &o);
+	assert_int_equal(o.state, CONSOLE_FAILED);
+	assert_non_null(strstr(o.why, "upgrade the agent"));
+	console_broker_free(b);
+}
+
+/* Under TLS the operator's side is a relay that never closes: the close
+ * of the connection's own socket (peer_fd) ends the session, after the
+ * relay's last bytes went on, and the end is audited. */
+static void test_relay_peer_close(void **state)
+{
+	struct ctrl_fixture *fx = *state;
+	struct console_broker *b = broker(state);
+	int cl[2], ag[2], peer[2];
+	char sid[CONSOLE_ID_LEN], buf[64];
+	struct console_outcome o;
+	void *arg;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cl), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, peer), 0);
+	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, false, sid), 0);
+	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
+	console_attach_agent(arg, ag[0], -1, NULL, 0, (void *)(intptr_t)ag[0],
+			     close_fd);
+	console_outcome(b, sid, &o);
+	assert_int_equal(o.state, CONSOLE_READY);
+	console_attach_client(o.arg, cl[0], peer[0], NULL, 0,
+			      (void *)(intptr_t)cl[0], close_fd);
+	/* the operator's last bytes are in the relay as its peer goes */
+	assert_int_equal(write(cl[1], "exit\r", 5), 5);
+	close(peer[1]);
+	assert_int_equal(read(ag[1], buf, 5), 5);
+	assert_memory_equal(buf, "exit\r", 5);
+	/* the session ends: the agent's side is closed */
+	assert_int_equal(read(ag[1], buf, sizeof(buf)), 0);
+	close(ag[1]);
+	close(cl[1]);
+	close(peer[0]);
+	console_broker_free(b);
+	assert_int_equal(ctrl_fixture_count(fx, "SELECT count(*) FROM audit "
+					    "WHERE action = 'vm.console.end' "
+					    "AND target LIKE '%bytes_in=5 "
+					    "bytes_out=0'"), 1);
 }
 
 int main(void)
@@ -198,6 +268,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_splice_and_audit, setup,
 						ctrl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_log_collected, setup,
+						ctrl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_log_unframed, setup,
+						ctrl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_relay_peer_close, setup,
 						ctrl_fixture_teardown),
 	};
 
