@@ -70,6 +70,15 @@ if [ "$got" = "$want" ]; then
 else
 	fail "network-config read" "want: $want" "got:  $got"
 fi
+# the same with busybox's awk, the one in the image
+mkdir "$tmp/bb"
+ln -s "$(command -v busybox)" "$tmp/bb/awk"
+got=$(PATH=$tmp/bb:$PATH sh "$top/scripts/image/netcfg" "$tmp/nc")
+if [ "$got" = "$want" ]; then
+	ok "... and with busybox's awk, as in the image"
+else
+	fail "network-config read with busybox's awk" "want: $want" "got:  $got"
+fi
 
 if [ $debian -eq 0 ]; then
 	image=$tmp/fincloud-test.qcow2
