@@ -11,8 +11,10 @@
 # uploads the test image (docs/images.md; built with `make image` when
 # BUILD_DIR/images/fincloud-test.qcow2 is missing) with finctl image
 # create, provisions the shared tenants' VMs from it with finctl (the
-# pool's spread policy puts them on every node) and shows each guest's
-# ready line from its node's serial log, prints eta per pool, runs a pack
+# pool's spread policy puts them on every node), each tenant on its own
+# network (loan and risk with the same CIDR), shows each guest's ready
+# line from its node's serial log and, from inside loan-1, a ping that
+# crosses nodes within loan and none that reaches risk's network, prints eta per pool, runs a pack
 # rebalance with real live migrations that frees the two nodes the
 # payment tenant's dedicated, anti-affinity replicas need, and proves
 # from each moved guest that it kept working (its fincloud-tick counter
@@ -186,6 +188,34 @@ else
 fi
 fin tenant create risk --isolation shared --compliance-class batch --pools "$pool" >/dev/null
 say "tenant risk  (risk analytics):     batch work, compliance class 'batch'"
+# Each tenant its own network (a VXLAN overlay, docs/networking.md); loan
+# and risk with the same CIDR. Not on the one-node fallback: its agent
+# would make bridges in the machine's own network namespace.
+# netopt NETWORK [ADDRESS]: vm create's --network option (none on one node)
+netopt() {
+	if [ "$nodes" -gt 1 ]; then
+		echo "--network $1${2:+,ip=$2}"
+	fi
+}
+ud=()
+if [ "$nodes" -gt 1 ]; then
+	step "tenant networks: each tenant its own, loan and risk with the same CIDR"
+	fin network create loannet --tenant loan --cidr 10.20.0.0/24 >/dev/null
+	fin network create risknet --tenant risk --cidr 10.20.0.0/24 >/dev/null
+	fin network create paynet --tenant pay --cidr 10.30.0.0/24 >/dev/null
+	fin network list | sed 's/^/   /'
+	# loan-1's first boot: ping loan-2 (another node) and risk-1's address
+	cat >"$tbdir/loan-1.sh" <<'EOF'
+#!/bin/sh
+rx() { sed -n 's/.* \([0-9]*\) packets received.*/\1/p'; }
+ifc=$(ip -o -4 addr show | awk '/ 10\.20\./ { print $2; exit }')
+i=0
+until ping -c 1 -W 1 10.20.0.12 >/dev/null 2>&1 || [ $i -ge 180 ]; do i=$((i + 1)); done
+echo "demo-net loan-1 -> loan-2 10.20.0.12 (loan's network): $(ping -c 3 -W 2 10.20.0.12 | rx) of 3 pings answered"
+echo "demo-net loan-1 -> risk-1 10.20.0.21 (risk's network, same CIDR): $(ping -c 3 -W 2 10.20.0.21 | rx) of 3 pings answered, $(arping -c 3 -w 4 -I "$ifc" 10.20.0.21 2>/dev/null | grep -c reply) ARP replies"
+EOF
+	ud=(--user-data "$tbdir/loan-1.sh")
+fi
 
 create() { # tenant flavor name [options]
 	local out
@@ -229,13 +259,32 @@ last_tick() {
 	echo "$n $(grep -aE '^fincloud-tick [0-9]+ boot_id=' "$log" | tail -n 1 | tr -d '\r' | sed 's/^fincloud-tick \([0-9]*\) boot_id=\([0-9a-f-]*\).*/\1 \2/')"
 }
 step "provisioning the shared tenants' VMs with finctl (each waits until libvirt runs it); policy spread puts them on every node"
-for i in 1 2 3; do create loan small "loan-$i"; done
-for i in 1 2; do create risk batch "risk-$i"; done
+# shellcheck disable=SC2046
+create loan small loan-1 $(netopt loannet 10.20.0.11) "${ud[@]}"
+# shellcheck disable=SC2046
+for i in 2 3; do create loan small "loan-$i" $(netopt loannet "10.20.0.1$i"); done
+# shellcheck disable=SC2046
+for i in 1 2; do create risk batch "risk-$i" $(netopt risknet "10.20.0.2$i"); done
 step "each guest's ready line, from its node's serial log"
 show_ready loan-1 loan-2 loan-3 risk-1 risk-2
+if [ "$nodes" -gt 1 ]; then
+	step "from inside loan-1 (its first-boot script): a ping across nodes within loan, none across tenants"
+	read -r id n < <(vm_where loan-1)
+	read -r _ n2 < <(vm_where loan-2)
+	read -r _ n3 < <(vm_where risk-1)
+	log=$(console_log "$id" "$n")
+	wait_line "$log" "^demo-net loan-1 -> risk-1" 240 ||
+		die "loan-1 printed no network result on node$n's serial log in 240 s: $(tail -n 3 "$log" | tr -d '\r' | tr '\n' '|')"
+	say "loan-1 on node$n, loan-2 on node$n2, risk-1 on node$n3"
+	grep -a '^demo-net ' "$log" | tr -d '\r' | sed 's/^demo-net /   /'
+	grep -aq '^demo-net loan-1 -> loan-2 .*: 3 of 3' "$log" || die "loan-1 cannot reach loan-2 on its tenant network"
+	grep -aq '^demo-net loan-1 -> risk-1 .*: 0 of 3 pings answered, 0 ARP' "$log" || die "loan-1 reached risk's network"
+fi
 provision_pay() {
-	create pay small settle-1 --group settlement
-	[ "$nodes" -gt 1 ] && create pay small settle-2 --group settlement
+	# shellcheck disable=SC2046
+	create pay small settle-1 --group settlement $(netopt paynet)
+	# shellcheck disable=SC2046
+	[ "$nodes" -gt 1 ] && create pay small settle-2 --group settlement $(netopt paynet)
 	if [ "$nodes" -gt 1 ]; then show_ready settle-1 settle-2; else show_ready settle-1; fi
 }
 if [ "$nodes" -eq 1 ]; then
