@@ -194,15 +194,16 @@ SPARE_IMG=$(jv .id)
 req 204 "delete an image no VM uses" DELETE "/v1/images/$SPARE_IMG"
 check "the bytes another image has stay stored" test -f "$work/state/images/sha256/$IMG_SHA"
 # --- consoles: curl acts as the agent, python as a client that switches ----
-# up NAME PATH TOKEN HOLD_S: GET PATH asking to switch to fincloud-console
-# (curl does not switch), holding a switched connection HOLD_S seconds;
-# its status goes to $work/up-NAME, its answer is recorded for validation
+# up NAME PATH TOKEN HOLD_S [SEND]: GET PATH asking to switch to
+# fincloud-console (curl does not switch), sending SEND once switched and
+# holding the connection HOLD_S seconds; its status goes to
+# $work/up-NAME, its answer is recorded for validation
 up() {
 	local f=$work/resp/up-$1.body
 	rm -f "$work/up-$1"
-	$py - "$port" "$2" "$3" "$4" "$f" "$work/up-$1" <<'PYEOF'
+	$py - "$port" "$2" "$3" "$4" "$f" "$work/up-$1" "${5:-}" <<'PYEOF'
 import socket, sys, time
-port, path, tok, hold, out, status_file = sys.argv[1:7]
+port, path, tok, hold, out, status_file, send = sys.argv[1:8]
 s = socket.create_connection(("127.0.0.1", int(port)))
 s.sendall(("GET %s HTTP/1.1\r\nHost: routes\r\nAuthorization: Bearer %s\r\n"
            "Connection: Upgrade\r\nUpgrade: fincloud-console\r\n\r\n"
@@ -230,6 +231,7 @@ with open(status_file + ".tmp", "w") as f:
 import os
 os.rename(status_file + ".tmp", status_file)
 if status == 101:
+    s.sendall(send.encode().decode("unicode_escape").encode("latin-1"))
     time.sleep(float(hold))
 PYEOF
 	printf '%s\t%s\t%s\t%s\n' GET "${2%%\?*}" "$(cat "$work/up-$1")" "$f" >>"$work/resp/index"
@@ -260,9 +262,9 @@ check "its operator gets 502 with the reason" up_is l502 502
 up l200 "/v1/vms/$CV/console-log?tail=9" "$ADMIN" 0 &
 bg=$!
 wait_for 10 sid 9
-up al200 "/v1/agents/$CH/consoles/$SID" "${CRED[$CH]}" 0
+up al200 "/v1/agents/$CH/consoles/$SID" "${CRED[$CH]}" 0 'fincloud-log 0\n'
 wait "$bg"
-check "an agent switches (101) and sends an empty log: the operator gets 200" \
+check "an agent switches (101) and sends an empty log (its length line, 0): the operator gets 200" \
 	eval 'up_is al200 101 && up_is l200 200'
 up c101 "/v1/vms/$CV/console" "$ADMIN" 3 &
 bg=$!
