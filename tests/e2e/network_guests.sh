@@ -256,6 +256,18 @@ want B "own ping-A" 3 30 "B, on node $to now, pings A with its own address"
 want B "spoof-ip ping-A" "0 arp-A=0" 60 "with W's address B reaches nobody, ARP included: dropped on its node"
 want B "own-again ping-A" 3 30 "its own address back, B reaches A again"
 want B "spoof-mac ping-A" "0 arp-A=0" 60 "with another MAC B reaches nobody, ARP included"
+# B's filter drops its frames at its tap, before its node's bridge learns
+# their source: the other MAC is in no bridge's FDB, B's own is in its
+# node's
+on() { bash "$TESTBED" exec --dir "$E2E_DIR/tb" -- "$@"; }
+vni=$(e2e_finctl -o json network show paynet | e2e_json "d['vni']")
+fdb_b=$(on "$(node B)" bridge fdb show br "fcbr$vni" 2>&1)
+fdb_a=$(on "$(node A)" bridge fdb show br "fcbr$vni" 2>&1)
+if grep -q "^${MAC[B]} " <<<"$fdb_b" && ! grep -q '^02:fc:00:00:0b:0b ' <<<"$fdb_b$fdb_a"; then
+	e2e_ok "the other MAC's frames were dropped on B's node: in neither node's fcbr$vni FDB (B's own MAC is)"
+else
+	e2e_fail "the other MAC's frames are dropped on B's node" "node $(node B): $fdb_b" "node $(node A): $fdb_a"
+fi
 want B "mac-again ping-A" 3 60 "its own MAC back, B reaches A again"
 
 # --- X, of the other tenant, all along ------------------------------------------
