@@ -194,8 +194,13 @@ for n in $sizes; do
 	# what fincloud reaches with 70% of hbal's moves (of the moves hbal
 	# had made when it was cut: then against its score at that point)
 	f70=-
-	if [ "$hmoves" -gt 0 ]; then
-		m70=$((hmoves * 7 / 10))
+	m70=$((hmoves * 7 / 10))
+	if [ "$hmoves" -gt 0 ] && [ "$m70" -eq 0 ]; then
+		# 70% of hbal's moves is no move (--max-moves 0 means no limit)
+		f70=$sin
+		printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" "fc@70%" "$sin" \
+			"$f70" 0 0 0 "70% of hbal's $hmoves move(s) is no move: the score stays"
+	elif [ "$hmoves" -gt 0 ]; then
 		t0=$(now)
 		"$sched" rebalance --htools "$f" --max-moves "$m70" -S "$tmp/f70$n" >/dev/null 2>"$tmp/f70$n.err"
 		t1=$(now)
@@ -206,7 +211,7 @@ for n in $sizes; do
 			"$(elapsed "$t0" "$t1")" "fincloud with --max-moves $m70 (70% of hbal's${cut:+ before it was cut})"
 	fi
 	b70=-
-	if [ "$hmoves" -gt 0 ] && [ "$n" -le "$bound_nodes" ] &&
+	if [ "$m70" -gt 0 ] && [ "$n" -le "$bound_nodes" ] &&
 		command -v glpsol >/dev/null 2>&1; then
 		t0=$(now)
 		"$top/scripts/rebal-bound" "$f" "$m70" >"$tmp/b70$n.out" 2>&1

@@ -18,14 +18,7 @@ done
 [ -x "$sched" ] || { echo "not ok 1 - $sched is not built"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); failed=1; echo "not ok $n - $1"; }
-check() { # description command...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else notok "$d"; fi
-}
+. "$top/tests/integration/tap.bash"
 hinfo_score() { hinfo --ignore-dynu -t "$1" 2>/dev/null | sed -n 's/^Cluster score: //p'; }
 bound_of() { "$bound" "$1" "$2" | sed -n 's/^bound \([0-9.]*\).*/\1/p'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && a <= b + 1e-9) }'; }
