@@ -10,6 +10,8 @@
  *                   score for htools input, the spread of eta otherwise);
  *   rebal_spread.c  the spread policy: search a balanced target, prune
  *                   it, order the migrations;
+ *   rebal_budget.c  the spread target's search when the move budget
+ *                   binds (annealing over sets of at most K moves);
  *   rebal_pack.c    the pack policy: empty the hosts the LP does not need.
  *
  * Host and VM indices are those of the problem; functions that can fail

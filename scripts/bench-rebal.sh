@@ -183,6 +183,8 @@ for n in $sizes; do
 	awk '{ print $2, $5 }' "$tmp/hb$n.moves" >"$tmp/hb$n.final"
 	apply_moves "$f" "$tmp/hb$n.final" >"$tmp/hb$n.applied"
 	hout=$(hinfo_score "$tmp/hb$n.applied")
+	# no move (an empty move list is no file for apply_moves): the input
+	[ "$hmoves" -eq 0 ] && hout=$sin
 	hcpu=$(awk '/^[0-9.]+ [0-9.]+$/ { printf "%.2f", $1 + $2 }' "$tmp/hb$n.cpu" 2>/dev/null)
 	hnote="cpu ${hcpu:-?}s; claimed $hclaim"
 	[ "$hclaim" = "$hout" ] && hnote="$hnote = hinfo"
