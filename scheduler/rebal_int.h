@@ -10,6 +10,8 @@
  *                   score for htools input, the spread of eta otherwise);
  *   rebal_spread.c  the spread policy: search a balanced target, prune
  *                   it, order the migrations;
+ *   rebal_budget.c  the spread target's search when the move budget
+ *                   binds (annealing over sets of at most K moves);
  *   rebal_pack.c    the pack policy: empty the hosts the LP does not need.
  *
  * Host and VM indices are those of the problem; functions that can fail
@@ -108,6 +110,17 @@ size_t *rebal_vms_by_mem(const struct rb *b, size_t h);
 
 /* rebal_spread.c: migrations towards a balanced target placement. */
 int rebal_spread(struct rb *b);
+
+/* rebal_budget.c: the search of a spread target when the move budget
+ * binds. s and sc hold a feasible target with at most `budget` VMs away
+ * from origin[vm] (their hosts before the policy); on return they hold
+ * the best target found with at most `budget` VMs away, never worse than
+ * the one given. 0, or -1 with err_set() when out of memory. */
+int rebal_budget_search(struct rb *b, struct sched_state *s,
+			struct scorer *sc, const int *origin, size_t budget);
+
+/* The number of steps rebal_budget_search() makes for p and budget. */
+size_t rebal_budget_steps(const struct sched_problem *p, size_t budget);
 
 /* rebal_pack.c: empty the most expensive hosts the LP does not need. */
 int rebal_pack(struct rb *b);

@@ -604,8 +604,11 @@ int rebal_spread(struct rb *b)
 	}
 	if (prune(b, &x, b->gain_min) < 0)
 		goto out;
-	if (x.capped && x.count >= x.budget)
+	if (x.capped && x.count >= x.budget) {
 		b->r->max_moves_reached = true;
+		if (rebal_budget_search(b, x.s, &x.sc, x.origin, x.budget) < 0)
+			goto out;
+	}
 	for (i = 0; i < p->nvms; i++)
 		target[i] = sched_state_host_of(x.s, i);
 	ret = order_moves(b, target);

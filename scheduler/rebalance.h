@@ -12,7 +12,11 @@
  *   policy    spread: search a balanced target placement, keep only the
  *             migrations worth at least min_gain of score each, and run
  *             them in a feasible order, best gain per migration cost (a
- *             fixed cost plus the MiB of memory copied) first;
+ *             fixed cost plus the MiB of memory copied) first; when
+ *             max_moves cuts the search short, the target is the best
+ *             set of at most that many moves an annealing from the
+ *             greedy target finds (deterministic: fixed seed, a number
+ *             of steps that grows with the budget and the VMs);
  *             pack: empty the most expensive hosts that the capacity-plan
  *             LP does not need, whole hosts at a time.
  *

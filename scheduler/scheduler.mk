@@ -14,7 +14,7 @@ SCHED_SRCS := scheduler/names.c scheduler/problem.c scheduler/state.c \
 # The rebalancer: Ganeti's htools format and score, migration plans.
 SCHED_SRCS += scheduler/htools.c scheduler/ganeti_score.c \
 	scheduler/rebalance.c scheduler/rebal_score.c scheduler/rebal_spread.c \
-	scheduler/rebal_pack.c
+	scheduler/rebal_pack.c scheduler/rebal_budget.c
 SCHED_OBJS = $(SCHED_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBSCHED := $(BUILD)/lib/libfcsched.a
 SCHED_LIBS := $(GLPK_LIBS) $(CJSON_LIBS) -lm

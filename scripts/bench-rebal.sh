@@ -26,6 +26,11 @@
 # Times are wall-clock seconds of each run (the machine may be shared:
 # the notes give each run's CPU seconds as well).
 #
+# Beside the 70% row, scripts/rebal-bound gives a proven lower bound on
+# the score of any plan of that many moves (an LP relaxation, glpsol;
+# clusters of at most REBAL_BOUND_NODES nodes, default 100): when it is
+# above hbal's score, the 70% target cannot be met by any planner.
+#
 # HBAL_KEEP=DIR keeps hbal's output for each cluster in DIR and, when DIR
 # already holds it for the same input file, reuses it instead of running
 # hbal again (its time is then the one measured when it ran), so that
@@ -39,6 +44,7 @@ budget_small=${HBAL_BUDGET:-900}
 budget_big=${HBAL_BUDGET_BIG:-300}
 sizes=${REBAL_BENCH_SIZES:-"12 30 60 100 200 1000"}
 keep=${HBAL_KEEP:-}
+bound_nodes=${REBAL_BOUND_NODES:-100}
 py=/usr/bin/python3
 
 [ -x "$sched" ] || { echo "bench-rebal: build $sched first" >&2; exit 1; }
@@ -177,6 +183,8 @@ for n in $sizes; do
 	awk '{ print $2, $5 }' "$tmp/hb$n.moves" >"$tmp/hb$n.final"
 	apply_moves "$f" "$tmp/hb$n.final" >"$tmp/hb$n.applied"
 	hout=$(hinfo_score "$tmp/hb$n.applied")
+	# no move (an empty move list is no file for apply_moves): the input
+	[ "$hmoves" -eq 0 ] && hout=$sin
 	hcpu=$(awk '/^[0-9.]+ [0-9.]+$/ { printf "%.2f", $1 + $2 }' "$tmp/hb$n.cpu" 2>/dev/null)
 	hnote="cpu ${hcpu:-?}s; claimed $hclaim"
 	[ "$hclaim" = "$hout" ] && hnote="$hnote = hinfo"
@@ -188,8 +196,13 @@ for n in $sizes; do
 	# what fincloud reaches with 70% of hbal's moves (of the moves hbal
 	# had made when it was cut: then against its score at that point)
 	f70=-
-	if [ "$hmoves" -gt 0 ]; then
-		m70=$((hmoves * 7 / 10))
+	m70=$((hmoves * 7 / 10))
+	if [ "$hmoves" -gt 0 ] && [ "$m70" -eq 0 ]; then
+		# 70% of hbal's moves is no move (--max-moves 0 means no limit)
+		f70=$sin
+		printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" "fc@70%" "$sin" \
+			"$f70" 0 0 0 "70% of hbal's $hmoves move(s) is no move: the score stays"
+	elif [ "$hmoves" -gt 0 ]; then
 		t0=$(now)
 		"$sched" rebalance --htools "$f" --max-moves "$m70" -S "$tmp/f70$n" >/dev/null 2>"$tmp/f70$n.err"
 		t1=$(now)
@@ -199,17 +212,35 @@ for n in $sizes; do
 			"$(sed -n 's/.*moves, \([0-9]*\) MiB moved.*/\1/p' "$tmp/f70$n.err")" \
 			"$(elapsed "$t0" "$t1")" "fincloud with --max-moves $m70 (70% of hbal's${cut:+ before it was cut})"
 	fi
-	rows+=("$n $fout $fmoves $fmib $fsec $hout $hmoves $hmib $hsec $f70 ${cut:+cut}")
+	b70=-
+	if [ "$m70" -gt 0 ] && [ "$n" -le "$bound_nodes" ] &&
+		command -v glpsol >/dev/null 2>&1; then
+		t0=$(now)
+		"$top/scripts/rebal-bound" "$f" "$m70" >"$tmp/b70$n.out" 2>&1
+		rc=$?
+		t1=$(now)
+		if [ $rc -eq 0 ]; then
+			b70=$(sed -n 's/^bound \([0-9.]*\).*/\1/p' "$tmp/b70$n.out")
+			printf '%-6s %-9s %11s %11s %6s %10s %9s  %s\n' "$n" "bound@70%" "$sin" \
+				"$b70" "$m70" - "$(elapsed "$t0" "$t1")" \
+				"no plan of $m70 moves scores below this (scripts/rebal-bound)"
+		else
+			echo "$n bound@70%: $(tail -1 "$tmp/b70$n.out")"
+		fi
+	fi
+	rows+=("$n $fout $fmoves $fmib $fsec $hout $hmoves $hmib $hsec $f70 $b70 ${cut:+cut}")
 done
 
 echo
 echo "Ratios fincloud / hbal (targets: score <= 1, moves <= 0.70, time <= 0.05;"
-echo "and with 70% of hbal's moves, score@70% - hbal's score <= 0)"
-printf '%-6s %12s %8s %9s %9s %12s  %s\n' nodes score_diff moves MiB time score@70%-hb notes
+echo "and with 70% of hbal's moves, score@70% - hbal's score <= 0; bound@70% - hbal's"
+echo "score > 0 means no plan of that many moves can reach hbal's score)"
+printf '%-6s %12s %8s %9s %9s %12s %12s  %s\n' nodes score_diff moves MiB time score@70%-hb bound@70%-hb notes
 for r in "${rows[@]}"; do
 	set -- $r
 	awk -v n="$1" -v fs="$2" -v fm="$3" -v fb="$4" -v ft="$5" -v hs="$6" \
-		-v hm="$7" -v hb="$8" -v ht="$9" -v f70="${10}" -v cut="${11:-}" 'BEGIN {
+		-v hm="$7" -v hb="$8" -v ht="$9" -v f70="${10}" -v b70="${11}" \
+		-v cut="${12:-}" 'BEGIN {
 		note = (fs <= hs + 1e-9 ? "score ok" : "score WORSE")
 		note = note ", " (hm > 0 && fm <= 0.7 * hm ? "moves ok" : "moves over 70%")
 		note = note ", " (ht > 0 && ft <= ht / 20 ? "time ok" : "time over 1/20")
@@ -218,9 +249,14 @@ for r in "${rows[@]}"; do
 			d70 = sprintf("%+.8f", f70 - hs)
 			note = note ", " (f70 <= hs + 1e-9 ? "70% ok" : "70% WORSE")
 		}
+		b = "-"
+		if (b70 != "-") {
+			b = sprintf("%+.8f", b70 - hs)
+			if (b70 > hs + 1e-9) note = note " (unreachable: bound)"
+		}
 		if (cut != "") note = note " (hbal cut by its budget)"
-		printf "%-6s %+12.8f %8.2f %9.2f %9.4f %12s  %s\n", n, fs - hs,
-			hm ? fm / hm : 0, hb ? fb / hb : 0, ht ? ft / ht : 0, d70, note
+		printf "%-6s %+12.8f %8.2f %9.2f %9.4f %12s %12s  %s\n", n, fs - hs,
+			hm ? fm / hm : 0, hb ? fb / hb : 0, ht ? ft / ht : 0, d70, b, note
 	}'
 done
 
