@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agents/agent_fetchpipe.h"
 #include "agents/agent_image.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -228,13 +229,14 @@ static void mark_used(const char *path, int64_t now_ms)
 			 strerror(errno));
 }
 
-/* Fetch sha256 into path through a temporary file, checking its digest.
- * 1 when it is in place and good, 0 on a digest mismatch (nothing left),
- * -1 with err_set(). */
+/* Fetch sha256 into path through a temporary file, hashing the bytes as
+ * they arrive (agent_fetchpipe.h). 1 when it is in place and good, 0 on
+ * a digest mismatch (nothing left), -1 with err_set(). */
 static int fetch_one(struct agent_image_cache *c, const char *sha256,
 		     const char *path, agent_image_fetch_fn fetch, void *ud)
 {
 	char tmp[4400], hex[AGENT_SHA256_HEX + 1];
+	struct agent_fetchpipe *pipe = NULL;
 	struct stat st;
 	int fd, ret = -1;
 
@@ -244,18 +246,18 @@ static int fetch_one(struct agent_image_cache *c, const char *sha256,
 	if (fd < 0)
 		return err_set_errno(errno, "cannot create a file in the image "
 				     "cache '%s'", c->dir);
-	if (fetch(ud, sha256, fd) < 0)
-		goto out;
-	if (fdatasync(fd) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-		err_set_errno(errno, "image %s: cannot flush '%s'", sha256, tmp);
-		goto out;
-	}
-	if (hash_fd(fd, tmp, hex) < 0)
+	pipe = agent_fetchpipe_new(fd, tmp);
+	if (pipe == NULL || fetch(ud, sha256, agent_fetchpipe_put, pipe) < 0 ||
+	    agent_fetchpipe_finish(pipe, hex) < 0)
 		goto out;
 	if (strcmp(hex, sha256) != 0) {
 		log_warn("image %s: the fetched bytes' SHA-256 is %s: dropped",
 			 sha256, hex);
 		ret = 0;
+		goto out;
+	}
+	if (fdatasync(fd) < 0) {
+		err_set_errno(errno, "image %s: cannot flush '%s'", sha256, tmp);
 		goto out;
 	}
 	if (fchmod(fd, 0600) < 0 || fstat(fd, &st) < 0 ||
@@ -267,6 +269,7 @@ static int fetch_one(struct agent_image_cache *c, const char *sha256,
 	tmp[0] = '\0';
 	ret = good_remember(c, sha256, &st) < 0 ? -1 : 1;
 out:
+	agent_fetchpipe_free(pipe);
 	close(fd);
 	if (tmp[0])
 		unlink(tmp);

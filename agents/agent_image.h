@@ -4,8 +4,8 @@
  * content-addressed under image_dir/sha256/<hex> (docs/images.md).
  *
  * An image is used only once its bytes hash to its name: a fetch is
- * hashed as it is written to a temporary file and renamed into place
- * only when the digest matches; a cached file is hashed again before
+ * hashed as it arrives, while it is written to a temporary file, and
+ * renamed into place (flushed first) only when the digest matches; a cached file is hashed again before
  * its first use after the agent starts and whenever its size, inode or
  * modification time changed since it was last found good. A mismatch
  * deletes the file and fetches it again (once); a second mismatch fails
@@ -46,9 +46,16 @@ struct agent_image_entry {
 size_t agent_image_evict_plan(struct agent_image_entry *e, size_t n,
 			      int64_t max, int64_t need, int64_t *short_by);
 
-/* Fetches the image sha256 into fd (an empty file): 0, or -1 with
- * err_set(). The bytes are hashed as the cache reads them back. */
-typedef int (*agent_image_fetch_fn)(void *ud, const char *sha256, int fd);
+/* Where a fetch hands the image's bytes, in order, as they arrive
+ * (sink_ud: the cache's): 0 to go on, -1 with err_set() to abort. */
+typedef int (*agent_image_sink_fn)(void *sink_ud, const void *data,
+				   size_t len);
+
+/* Fetches the image sha256, handing every byte to sink: 0, or -1 with
+ * err_set() (also when sink refused). The cache writes and hashes the
+ * bytes as they come (agent_fetchpipe.h). */
+typedef int (*agent_image_fetch_fn)(void *ud, const char *sha256,
+				    agent_image_sink_fn sink, void *sink_ud);
 
 /* A good file, remembered so that it is not hashed at every use. */
 struct agent_image_good {

@@ -64,7 +64,8 @@ void agent_provision_set_credential(struct agent_provision *p,
 /* agent_image_fetch_fn: GET the image from the controller with the
  * node's credential, on a client of its own (one per thread), so it
  * speaks whatever the agent's client speaks (TLS). */
-static int fetch(void *ud, const char *sha256, int fd)
+static int fetch(void *ud, const char *sha256, agent_image_sink_fn sink,
+		 void *sink_ud)
 {
 	struct agent_provision *p = ud;
 	struct agent_client *c;
@@ -82,7 +83,7 @@ static int fetch(void *ud, const char *sha256, int fd)
 	c = agent_client_new(p->cfg->controller_url, p->cfg->node_name,
 			     &p->cfg->tls);
 	if (c && agent_client_set_credential(c, cred) == 0)
-		rc = agent_client_image(c, sha256, fd);
+		rc = agent_client_image(c, sha256, sink, sink_ud);
 	agent_client_free(c);
 	explicit_bzero(cred, sizeof(cred));
 	return rc;

@@ -3,13 +3,15 @@
  * set, not waited for) and a fake fetch (bytes from memory): LRU
  * eviction that never removes an image in use, a fetch checked by its
  * digest, a corrupted cached file fetched again, a controller that sends
- * other bytes twice refused. */
+ * other bytes twice refused; the fetch pipe (agent_fetchpipe.c) over
+ * many buffers in uneven pieces, and a file it cannot write. */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/unit/fc_test.h"
 
+#include "agents/agent_fetchpipe.h"
 #include "agents/agent_image.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -45,14 +47,18 @@ struct fake {
 	int calls;
 };
 
-static int fake_fetch(void *ud, const char *sha256, int fd)
+static int fake_fetch(void *ud, const char *sha256, agent_image_sink_fn sink,
+		      void *sink_ud)
 {
 	struct fake *f = ud;
 	const char *b = f->bytes[f->calls < 3 ? f->calls : 2];
 
 	(void)sha256;
 	f->calls++;
-	return write(fd, b, strlen(b)) == (ssize_t)strlen(b) ? 0 : -1;
+	/* in two pieces, as a transfer hands them over */
+	return sink(sink_ud, b, 3) < 0 || sink(sink_ud, b + 3, strlen(b) - 3) < 0
+		       ? -1
+		       : 0;
 }
 
 /* The digest of s. */
@@ -162,11 +168,65 @@ static void test_cache(void **state)
 	cleanup();
 }
 
+/* 5 MiB and 3 bytes, in pieces of 1 to 64 KiB: the pipe writes them all
+ * in order (several of its buffers, their last one partly filled) and
+ * its digest is the file's. */
+static void test_pipe(void **state)
+{
+	char path[] = "/tmp/fctest-fetchpipe.XXXXXX", hex[65], want[65];
+	size_t total = (5u << 20) + 3, off = 0, piece = 1;
+	unsigned char *data = malloc(total);
+	struct agent_fetchpipe *p;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_non_null(data);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < total; i++)
+		data[i] = (unsigned char)(i * 131 + (i >> 12));
+	p = agent_fetchpipe_new(fd, path);
+	assert_non_null(p);
+	while (off < total) {
+		size_t n = total - off < piece ? total - off : piece;
+
+		assert_int_equal(agent_fetchpipe_put(p, data + off, n), 0);
+		off += n;
+		piece = piece * 7 % 65521 + 1;
+	}
+	assert_int_equal(agent_fetchpipe_finish(p, hex), 0);
+	agent_fetchpipe_free(p);
+	close(fd);
+	assert_int_equal(agent_image_hash_file(path, want), 0);
+	assert_string_equal(hex, want);
+	unlink(path);
+
+	/* a file it cannot write: put or finish fails with the reason */
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	p = agent_fetchpipe_new(fd, "/dev/null");
+	assert_non_null(p);
+	for (off = 0; off < total; off += 4096)
+		if (agent_fetchpipe_put(p, data + off, 4096) < 0)
+			break;
+	if (off >= total)
+		assert_int_equal(agent_fetchpipe_finish(p, hex), -1);
+	assert_non_null(strstr(err_msg(), "cannot write '/dev/null'"));
+	agent_fetchpipe_free(p);
+	close(fd);
+	/* freed without finishing: the writer stops, nothing leaks */
+	p = agent_fetchpipe_new(-1, "none");
+	assert_non_null(p);
+	assert_int_equal(agent_fetchpipe_put(p, data, 100), 0);
+	agent_fetchpipe_free(p);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
