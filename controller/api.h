@@ -362,7 +362,8 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
 	"cpu_pct, balloon_mib, disk_alloc_bytes, image_id, image_sha256, " \
-	"(SELECT i.name FROM images i WHERE i.id = vms.image_id)"
+	"(SELECT i.name FROM images i WHERE i.id = vms.image_id), "        \
+	"migration_postcopy"
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
 cJSON *api_vm_json(sqlite3_stmt *s);

@@ -327,6 +327,11 @@ static const char *const migrations[] = {
 	" DEFAULT 0;"
 	"ALTER TABLE tasks ADD COLUMN target_ready INTEGER NOT NULL"
 	" DEFAULT 0;",
+
+	/* 13: whether a VM's live migrations may switch to post-copy (NULL:
+	 * its pool's migration_postcopy; a migration's own choice, tasks
+	 * .postcopy, comes first) */
+	"ALTER TABLE vms ADD COLUMN migration_postcopy INTEGER;",
 };
 
 int store_schema_version(void)

@@ -110,9 +110,14 @@ int finctl_vm_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "image",
 					      "group", "name", "pool"));
+	const char *postcopy = finctl_opt(x, "postcopy");
 	cJSON *out = NULL;
 	const cJSON *id, *h;
 	int rc = first_boot_body(x, b);
+
+	if (postcopy) /* the VM's setting, as the pool's is named */
+		cJSON_AddBoolToObject(b, "migration_postcopy",
+				      strcmp(postcopy, "yes") == 0);
 
 	if (rc == FINCTL_OK)
 		rc = vm_request_id(x);
@@ -201,7 +206,7 @@ int finctl_vm_reboot(struct finctl_ctx *x)
 }
 
 /* --max-seconds and --postcopy override, for this migration, the
- * agent's time limit and the pool's post-copy setting. */
+ * agent's time limit and the VM's (else its pool's) post-copy setting. */
 int finctl_vm_migrate(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("max-seconds", "postcopy"));

@@ -219,13 +219,15 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one VM (VM: an id, a unique id prefix or a name)"},
 	{"vm", "create", finctl_vm_create, 0,
 	 "tenant=,flavor!=,image=,ssh-key=,user-data=,group=,name=,pool=,"
-	 "request-id=,wait,timeout=secs",
+	 "postcopy=yes|no,request-id=,wait,timeout=secs",
 	 "--tenant T --flavor F [--image IMAGE] [--ssh-key FILE]... "
 	 "[--user-data FILE] [--group G] [--name N] [--pool P] "
-	 "[--request-id KEY] [--wait [--timeout S]]",
+	 "[--postcopy yes|no] [--request-id KEY] [--wait [--timeout S]]",
 	 "create a VM (from an image, with SSH keys and user-data for its "
-	 "first boot); with --wait show progress until it runs or fails; "
-	 "a retry with the same --request-id creates nothing more"},
+	 "first boot; --postcopy: whether its live migrations may switch to "
+	 "post-copy, unset: its pool's setting); with --wait show progress "
+	 "until it runs or fails; a retry with the same --request-id "
+	 "creates nothing more"},
 	{"vm", "start", finctl_vm_start, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "start a VM"},
