@@ -40,5 +40,6 @@ $(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c tests/u
 $(eval $(call unit_test,test_agent_task,tests/unit/test_agent_task.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_storage,tests/unit/test_agent_storage.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_image,tests/unit/test_agent_image.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_provision,tests/unit/test_agent_provision.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_seed,tests/unit/test_agent_seed.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_console,tests/unit/test_agent_console.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
