@@ -28,6 +28,7 @@
 #ifndef AGENT_IMAGE_H
 #define AGENT_IMAGE_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "common/fc.h"
@@ -95,7 +96,6 @@ int agent_image_path(const struct agent_image_cache *c, const char *sha256,
 int agent_image_lookup(struct agent_image_cache *c, const char *sha256,
 		       int64_t now_ms);
 
-struct stat;
 /* Fetch the image sha256 (size bytes, as the catalogue says; for the
  * log) into the cache through a temporary file, checking its digest as
  * it arrives; a mismatch fetches it once more. 0 with the stat of the

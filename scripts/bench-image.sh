@@ -15,8 +15,8 @@
 #     many guests each as fincloud placed there. fincloud's time includes
 #     each node's first fetch of the 16 MiB image. Target: ratio <= 1.3.
 #  2. image fetch: a 256 MiB raw image (random bytes) fetched by the agent
-#     of each node (a VM from it placed there; timed from the agent's
-#     temporary file appearing in its cache to the checked image renamed
+#     of each node (a VM from it placed there; timed as the agent logs
+#     it, from its temporary file's creation to the checked image renamed
 #     into place, so its SHA-256 check and flush are included) against
 #     curl inside the same node fetching the same URL the agent uses
 #     (its controller_url, GET /v1/agents/NODE/images/SHA256) with the
@@ -24,8 +24,9 @@
 #     into the same directory, flushed the same way (fdatasync: sync -d),
 #     timed inside the node from curl's start to the flush's end. One
 #     fetch at a time: each node's agent fetch, then curl's on the same
-#     node, so that both meet the same load; MB/s, median over the 3
-#     nodes each.
+#     node, so that both meet the same load; FC_BENCH_IMAGE_ROUNDS
+#     (default 3) rounds of the 3 nodes, a new image each; MB/s, median
+#     over all fetches of each.
 #     Target: agent >= 80% of curl.
 #
 # Exits 77 (with a SKIP line) where the testbed cannot run, 1 when a
@@ -41,6 +42,7 @@ export E2E_NO_LOG_TAILS=1
 
 N=${FC_BENCH_IMAGE_GUESTS:-20}
 BIG_MIB=256
+ROUNDS=${FC_BENCH_IMAGE_ROUNDS:-3}
 PARTS=${FC_BENCH_IMAGE_PARTS:-provision fetch}
 part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 e2e_require_testbed
@@ -164,93 +166,53 @@ conf_of() { awk -v k="$2" '$1 == k && $2 == "=" { print $3 }' "$(root_of "$1")/e
 # curl_fetch NODE SHA256: curl's MB/s into curl_mbs, fetching what the
 # node's agent fetches as the agent does (its URL, TLS files, credential,
 # directory; flushed with fdatasync), timed inside the node
-curl_fetch() {
-	local n=$1 url tls cred out secs
-	url=$(conf_of "$n" controller_url)/v1/agents/node$n/images/$2
-	tls=()
-	[ -z "$(conf_of "$n" ca_file)" ] || tls+=(--cacert "$(conf_of "$n" ca_file)")
-	[ -z "$(conf_of "$n" cert_file)" ] ||
-		tls+=(--cert "$(conf_of "$n" cert_file)" --key "$(conf_of "$n" key_file)")
-	cred=$(cat "$(root_of "$n")/var/lib/fincloud/agent.credential")
-	out=/var/lib/fincloud/images/sha256/bench.curl
-	# shellcheck disable=SC2016 # expanded in the node's shell
-	if secs=$(bash "$TESTBED" exec --dir "$E2E_DIR/tb" -- "$n" bash -c '
-		t0=$(date +%s.%N)
-		curl -sSf -o "$1" -H "Authorization: Bearer $2" "${@:4}" "$3" && sync -d "$1" || exit 1
-		awk -v a="$t0" -v b="$(date +%s.%N)" "BEGIN { printf \"%.3f\", b - a }"
-		' fetch "$out" "$cred" "$url" "${tls[@]}"); then
-		curl_mbs+=("$(awk -v m="$BIG_MIB" -v s="$secs" 'BEGIN { printf "%.1f", m * 1.048576 / s }')")
-	else
-		echo "bench: curl on node $n failed"
-		fail=1
-	fi
-	rm -f "$(root_of "$n")$out"
-}
-fetch() {
-	local big big_sha watcher i n secs
+curl_# fetch_round R: a new image, fetched by each node's agent then by curl
+# on the same node, one fetch at a time; the round's VMs deleted after
+fetch_round() {
+	local r=$1 big big_sha i k n secs done_nodes=()
 	big=$E2E_DIR/big.raw
 	head -c $((BIG_MIB << 20)) /dev/urandom >"$big"
-	big_sha=$(e2e_finctl -o json image create --name big --file "$big" --min-mem-mib 96 | e2e_json "d['sha256']") || {
-		echo "bench: uploading the $BIG_MIB MiB image failed"
+	big_sha=$(e2e_finctl -o json image create --name "big$r" --file "$big" --min-mem-mib 96 | e2e_json "d['sha256']") || {
+		echo "bench: uploading the $BIG_MIB MiB image of round $r failed"
 		fail=1
 		return
 	}
-	# the agents' fetches, one line per node as each ends: from the
-	# temporary file's first sight to the checked image in place, seen
-	# by polling every 2 ms
-	: >"$E2E_DIR/fetch.times"
-	$PY - "$E2E_DIR/fetch.times" "$big_sha" "$(root_of 1)" "$(root_of 2)" "$(root_of 3)" <<'EOF' &
-import os, sys, time
-out, sha, roots = sys.argv[1], sys.argv[2], sys.argv[3:]
-dirs = [r + "/var/lib/fincloud/images/sha256" for r in roots]
-start, end = [None] * 3, [None] * 3
-deadline = time.time() + 300
-with open(out, "a") as f:
-    while None in end and time.time() < deadline:
-        t = time.time()
-        for i, d in enumerate(dirs):
-            if end[i] is not None:
-                continue
-            try:
-                names = os.listdir(d)
-            except OSError:
-                continue
-            if start[i] is None and any(n.startswith(".fetch-" + sha) for n in names):
-                start[i] = t
-            if sha in names:
-                end[i] = t
-                if start[i] is not None:
-                    f.write("%d %.3f\n" % (i + 1, end[i] - start[i]))
-                    f.flush()
-        time.sleep(0.002)
-EOF
-	watcher=$!
-	sleep 0.3
-	# one fetch at a time: each agent's fetch, then curl's on the same
-	# node, so that both meet the same load of the machine
+	rm -f "$big"
 	for i in 1 2 3; do
-		e2e_finctl vm create --tenant bench --flavor tiny --image big --name "f$i" >/dev/null 2>"$E2E_DIR/create.err" || {
-			echo "bench: finctl vm create f$i failed: $(cat "$E2E_DIR/create.err")"
+		e2e_finctl vm create --tenant bench --flavor tiny --image "big$r" --name "f$r-$i" >/dev/null 2>"$E2E_DIR/create.err" || {
+			echo "bench: finctl vm create f$r-$i failed: $(cat "$E2E_DIR/create.err")"
 			fail=1
 			break
 		}
-		for ((n = 0; n < 1200; n++)); do
-			[ "$(wc -l <"$E2E_DIR/fetch.times")" -ge "$i" ] && break
+		n='' secs=''
+		for ((k = 0; k < 1200; k++)); do
+			[ -z "$secs" ] || break
 			sleep 0.1
+			for n in 1 2 3; do
+				[[ " ${done_nodes[*]} " == *" $n "* ]] && continue
+				secs=$(sed -n "s/.*image $big_sha: fetched, checked and flushed [0-9]* bytes in \([0-9.]*\) s.*/\1/p" \
+					"$E2E_DIR/tb/node$n/agent.log" 2>/dev/null | head -n 1)
+				[ -n "$secs" ] && break
+			done
 		done
-		read -r n secs < <(sed -n "${i}p" "$E2E_DIR/fetch.times")
-		[ -n "${secs:-}" ] || {
-			echo "bench: the agent's fetch of f$i was not seen"
+		[ -n "$secs" ] || {
+			echo "bench: no agent logged its fetch of the image for f$r-$i"
 			fail=1
 			break
 		}
+		done_nodes+=("$n")
 		agent_mbs+=("$(awk -v m="$BIG_MIB" -v s="$secs" 'BEGIN { printf "%.1f", m * 1.048576 / s }')")
 		curl_fetch "$n" "$big_sha"
 	done
-	kill "$watcher" 2>/dev/null
-	wait "$watcher"
-	[ ${#agent_mbs[@]} -eq 3 ] && [ ${#curl_mbs[@]} -eq 3 ] || {
-		echo "bench: fetches measured on ${#agent_mbs[@]} (agent) and ${#curl_mbs[@]} (curl) of 3 nodes"
+	for i in 1 2 3; do
+		e2e_finctl vm delete "f$r-$i" --tenant bench --wait --timeout 120 >/dev/null 2>&1
+	done
+}
+fetch() {
+	local r
+	for ((r = 1; r <= ROUNDS; r++)); do fetch_round "$r"; done
+	[ ${#agent_mbs[@]} -eq $((3 * ROUNDS)) ] && [ ${#curl_mbs[@]} -eq $((3 * ROUNDS)) ] || {
+		echo "bench: fetches measured: ${#agent_mbs[@]} by the agents and ${#curl_mbs[@]} by curl of $((3 * ROUNDS)) each"
 		fail=1
 	}
 }
@@ -259,13 +221,13 @@ part fetch && fetch
 # ------------------------------------------------------------------ report
 m_agent=''
 m_curl=''
-[ ${#agent_mbs[@]} -eq 3 ] && m_agent=$(median "${agent_mbs[@]}")
-[ ${#curl_mbs[@]} -eq 3 ] && m_curl=$(median "${curl_mbs[@]}")
+[ ${#agent_mbs[@]} -gt 0 ] && m_agent=$(median "${agent_mbs[@]}")
+[ ${#curl_mbs[@]} -gt 0 ] && m_curl=$(median "${curl_mbs[@]}")
 r1=$(ratio "$t_fc" "$t_raw")
 r2=$(ratio "$m_agent" "$m_curl")
 echo
 printf '%-44s %10s %10s %7s %8s  %s\n' "benchmark" fincloud baseline ratio target verdict
 printf '%-44s %10s %10s %7s %8s  %s\n' "provision $N guests from an image (s)" "${t_fc:--}" "${t_raw:--}" "$r1" "<= 1.3" "$(verdict "$r1" 1.3)"
 printf '%-44s %10s %10s %7s %8s  %s\n' "fetch a $BIG_MIB MiB image to a node (MB/s)" "${m_agent:--}" "${m_curl:--}" "$r2" ">= 0.8" "$(verdict "$r2" 0.8 '>=')"
-echo "# fetch MB/s per node: agent ${agent_mbs[*]:-none}; curl ${curl_mbs[*]:-none}"
+echo "# fetch MB/s, in order (node by node, agent then curl): agent ${agent_mbs[*]:-none}; curl ${curl_mbs[*]:-none}"
 exit "$fail"
