@@ -268,6 +268,9 @@ void h_vm_delete(struct api_ctx *c);
 void h_vm_start(struct api_ctx *c);
 void h_vm_stop(struct api_ctx *c);
 void h_vm_reboot(struct api_ctx *c);
+/* PATCH /v1/vms/{id}: the VM's own settings ({"migration_postcopy":
+ * true|false|null}); 200 with the VM. */
+void h_vm_patch(struct api_ctx *c);
 void h_vm_migrate(struct api_ctx *c);
 void h_task_list(struct api_ctx *c);
 void h_task_get(struct api_ctx *c);

@@ -651,6 +651,44 @@ void h_vm_delete(struct api_ctx *c)
 	vm_set_desired(c, "deleted");
 }
 
+void h_vm_patch(struct api_ctx *c)
+{
+	static const char *const keys[] = {"migration_postcopy", NULL};
+	const cJSON *pc;
+	struct vm_row v;
+	sqlite3_stmt *s;
+	bool postcopy;
+
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_bool(c, "migration_postcopy", false, false, &postcopy) < 0)
+		return;
+	pc = cJSON_GetObjectItemCaseSensitive(c->json, "migration_postcopy");
+	if (vm_begin(c, &v) < 0)
+		return;
+	if (strcmp(v.desired, "deleted") == 0) {
+		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted",
+			v.id);
+		return;
+	}
+	if (pc == NULL) { /* nothing to change */
+		vm_answer(c, v.id, 200);
+		return;
+	}
+	/* read when a migration is handed to its source (task_orders()):
+	 * one already running keeps what it started with */
+	s = api_stmt(c, "UPDATE vms SET migration_postcopy = ?, updated_ms = ? "
+		     "WHERE id = ?");
+	if (s == NULL)
+		return;
+	if (cJSON_IsBool(pc))
+		sqlite3_bind_int(s, 1, postcopy);
+	sqlite3_bind_int64(s, 2, time_wall_ms());
+	store_bind_text(s, 3, v.id);
+	if (api_step_done(c, s, "updating the VM") < 0)
+		return;
+	vm_answer(c, v.id, 200);
+}
+
 /* ------------------------------------------------------------------ tasks */
 
 static void task_answer(struct api_ctx *c, const char *id, int status)

@@ -200,6 +200,26 @@ int finctl_vm_delete(struct finctl_ctx *x)
 	return vm_action(x, NULL, NULL);
 }
 
+/* --postcopy yes|no|pool: the VM's migration_postcopy, pool as null. */
+int finctl_vm_update(struct finctl_ctx *x)
+{
+	const char *pc = finctl_opt(x, "postcopy");
+	cJSON *b = cJSON_CreateObject();
+	struct buf path;
+	int rc;
+
+	if (strcmp(pc, "pool") == 0)
+		cJSON_AddNullToObject(b, "migration_postcopy");
+	else
+		cJSON_AddBoolToObject(b, "migration_postcopy",
+				      strcmp(pc, "yes") == 0);
+	buf_init(&path, 4096);
+	finctl_vm_path(x, NULL, &path);
+	rc = finctl_show(x, "PATCH", buf_str(&path), b);
+	buf_free(&path);
+	return rc;
+}
+
 int finctl_vm_reboot(struct finctl_ctx *x)
 {
 	return finctl_task_start(x, "reboot", NULL);

@@ -237,6 +237,10 @@ const struct finctl_cmd finctl_commands[] = {
 	{"vm", "reboot", finctl_vm_reboot, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "reboot a running VM"},
+	{"vm", "update", finctl_vm_update, 1, "tenant=,postcopy!=yes|no|pool",
+	 "VM [--tenant T] --postcopy yes|no|pool",
+	 "change a VM's settings: --postcopy, whether its live migrations "
+	 "may switch to post-copy (pool: as its pool says)"},
 	{"vm", "delete", finctl_vm_delete, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "delete a VM and its disks"},

@@ -309,6 +309,15 @@ api POST /v1/vms '{"tenant":"pcopy","flavor":"small","name":"allow","migration_p
 check "migration_postcopy true is the VM's" eval 'is 201 && jqt ".migration_postcopy == true"'
 api POST /v1/vms '{"tenant":"pcopy","flavor":"small","name":"inherit","migration_postcopy":null}'
 check "null (or absent) leaves it to the VM's pool" eval 'is 201 && jqt ".migration_postcopy == null"'
+"$finctl" -o json vm update inherit --tenant pcopy --postcopy yes >"$work/out" 2>&1
+check "finctl vm update --postcopy yes sets it on an existing VM" \
+	eval 'jq -e ".migration_postcopy == true and .name == \"inherit\"" "$work/out" >/dev/null'
+"$finctl" -o json vm update inherit --tenant pcopy --postcopy pool >"$work/out" 2>&1
+check "and --postcopy pool gives it back to the pool (null)" \
+	eval 'jq -e ".migration_postcopy == null" "$work/out" >/dev/null'
+"$finctl" vm update inherit --tenant pcopy --postcopy maybe >"$work/out" 2>&1
+rc=$?
+check "finctl vm update refuses another value (exit 2)" eval '[ $rc = 2 ] && grep -q "expected one of yes, no, pool" "$work/out"'
 
 # --- host down and back ------------------------------------------------------
 check "a silent host is marked down after heartbeat_timeout" \
