@@ -166,7 +166,29 @@ conf_of() { awk -v k="$2" '$1 == k && $2 == "=" { print $3 }' "$(root_of "$1")/e
 # curl_fetch NODE SHA256: curl's MB/s into curl_mbs, fetching what the
 # node's agent fetches as the agent does (its URL, TLS files, credential,
 # directory; flushed with fdatasync), timed inside the node
-curl_# fetch_round R: a new image, fetched by each node's agent then by curl
+curl_fetch() {
+	local n=$1 url tls cred out secs
+	url=$(conf_of "$n" controller_url)/v1/agents/node$n/images/$2
+	tls=()
+	[ -z "$(conf_of "$n" ca_file)" ] || tls+=(--cacert "$(conf_of "$n" ca_file)")
+	[ -z "$(conf_of "$n" cert_file)" ] ||
+		tls+=(--cert "$(conf_of "$n" cert_file)" --key "$(conf_of "$n" key_file)")
+	cred=$(cat "$(root_of "$n")/var/lib/fincloud/agent.credential")
+	out=/var/lib/fincloud/images/sha256/bench.curl
+	# shellcheck disable=SC2016 # expanded in the node's shell
+	if secs=$(bash "$TESTBED" exec --dir "$E2E_DIR/tb" -- "$n" bash -c '
+		t0=$(date +%s.%N)
+		curl -sSf -o "$1" -H "Authorization: Bearer $2" "${@:4}" "$3" && sync -d "$1" || exit 1
+		awk -v a="$t0" -v b="$(date +%s.%N)" "BEGIN { printf \"%.3f\", b - a }"
+		' fetch "$out" "$cred" "$url" "${tls[@]}"); then
+		curl_mbs+=("$(awk -v m="$BIG_MIB" -v s="$secs" 'BEGIN { printf "%.1f", m * 1.048576 / s }')")
+	else
+		echo "bench: curl on node $n failed"
+		fail=1
+	fi
+	rm -f "$(root_of "$n")$out"
+}
+# fetch_round R: a new image, fetched by each node's agent then by curl
 # on the same node, one fetch at a time; the round's VMs deleted after
 fetch_round() {
 	local r=$1 big big_sha i k n secs done_nodes=()
