@@ -1,4 +1,3 @@
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -9,8 +8,6 @@
 
 #define PIPE_BUFS 4
 #define PIPE_CHUNK ((size_t)1 << 20)
-/* write-back of what is written is started every this many bytes */
-#define PIPE_WRITEBACK ((int64_t)8 << 20)
 
 /*
  * The receiver fills buf[filled % PIPE_BUFS] without the lock: the
@@ -33,8 +30,6 @@ struct agent_fetchpipe {
 	bool closing;       /* no more chunks come */
 	bool failed;        /* the writer stopped on an error (err) */
 	char err[ERR_MSG_MAX];
-	int64_t written;    /* bytes written (writer only) */
-	int64_t kicked;     /* bytes whose write-back was started */
 };
 
 /* Write and hash n bytes of data (writer thread). -1 with err_set(). */
@@ -54,15 +49,6 @@ static int drain_one(struct agent_fetchpipe *p, const unsigned char *data,
 			return err_set_errno(errno, "cannot write '%s'",
 					     p->what);
 		off += (size_t)w;
-	}
-	p->written += (int64_t)n;
-	if (p->written - p->kicked >= PIPE_WRITEBACK) {
-		/* only a head start for the caller's fdatasync(), which
-		 * makes the file durable: an error here is found there */
-		(void)sync_file_range(p->fd, p->kicked,
-				      p->written - p->kicked,
-				      SYNC_FILE_RANGE_WRITE);
-		p->kicked = p->written;
 	}
 	return 0;
 }

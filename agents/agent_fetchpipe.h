@@ -6,12 +6,12 @@
  *
  * The receiving thread copies each piece into one of a few 1 MiB
  * buffers (agent_fetchpipe_put(), an http_stream sink) and hands the
- * full ones over; the writer thread writes them to the file, feeds them
- * to OpenSSL's SHA-256 (which uses the CPU's SHA extensions where there
- * are some) and starts their write-back to the disk early, so that the
- * caller's final fdatasync() has little left to do. The receiver waits
- * only when all buffers are full (the disk or the digest is slower than
- * the network). One pipe serves one fetch, from one receiving thread.
+ * full ones over; the writer thread writes them to the file and feeds
+ * them to OpenSSL's SHA-256 (which uses the CPU's SHA extensions where
+ * there are some). The receiver waits only when all buffers are full
+ * (the digest or the page cache is slower than the network). Making the
+ * file durable is the caller's (fdatasync). One pipe serves one fetch,
+ * from one receiving thread.
  */
 #ifndef AGENT_FETCHPIPE_H
 #define AGENT_FETCHPIPE_H
