@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agents/agent_fetchpipe.h"
+#include "agents/agent_fetchsink.h"
 #include "agents/agent_image.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -247,7 +247,7 @@ static void mark_used(const char *path, int64_t now_ms)
 }
 
 /* Fetch sha256 into path through a temporary file, hashing the bytes as
- * they arrive (agent_fetchpipe.h). 1 when it is in place and good (its
+ * they arrive (agent_fetchsink.h). 1 when it is in place and good (its
  * stat in *st), 0 on a digest mismatch (nothing left), -1 with
  * err_set(). Reads only c->dir: any thread. */
 static int fetch_one(const struct agent_image_cache *c, const char *sha256,
@@ -255,7 +255,7 @@ static int fetch_one(const struct agent_image_cache *c, const char *sha256,
 		     struct stat *st)
 {
 	char tmp[4400], hex[AGENT_SHA256_HEX + 1];
-	struct agent_fetchpipe *pipe = NULL;
+	struct agent_fetchsink *sink = NULL;
 	uint64_t t0 = time_mono_ns();
 	double secs;
 	int fd, ret = -1;
@@ -266,9 +266,9 @@ static int fetch_one(const struct agent_image_cache *c, const char *sha256,
 	if (fd < 0)
 		return err_set_errno(errno, "cannot create a file in the image "
 				     "cache '%s'", c->dir);
-	pipe = agent_fetchpipe_new(fd, tmp);
-	if (pipe == NULL || fetch(ud, sha256, agent_fetchpipe_put, pipe) < 0 ||
-	    agent_fetchpipe_finish(pipe, hex) < 0)
+	sink = agent_fetchsink_new(fd, tmp);
+	if (sink == NULL || fetch(ud, sha256, agent_fetchsink_put, sink) < 0 ||
+	    agent_fetchsink_finish(sink, hex) < 0)
 		goto out;
 	if (strcmp(hex, sha256) != 0) {
 		log_warn("image %s: the fetched bytes' SHA-256 is %s: dropped",
@@ -294,7 +294,7 @@ static int fetch_one(const struct agent_image_cache *c, const char *sha256,
 		 secs > 0 ? (double)st->st_size / 1e6 / secs : 0.0);
 	ret = 1;
 out:
-	agent_fetchpipe_free(pipe);
+	agent_fetchsink_free(sink);
 	close(fd);
 	if (tmp[0])
 		unlink(tmp);

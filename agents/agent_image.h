@@ -58,7 +58,7 @@ typedef int (*agent_image_sink_fn)(void *sink_ud, const void *data,
 
 /* Fetches the image sha256, handing every byte to sink: 0, or -1 with
  * err_set() (also when sink refused). The cache writes and hashes the
- * bytes as they come (agent_fetchpipe.h). */
+ * bytes as they come (agent_fetchsink.h). */
 typedef int (*agent_image_fetch_fn)(void *ud, const char *sha256,
 				    agent_image_sink_fn sink, void *sink_ud);
 

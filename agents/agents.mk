@@ -7,11 +7,11 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_events.c agents/agent_storage.c agents/agent_nodecheck.c \
 	agents/agent_hvtype.c agents/agent_loop.c agents/agent_image.c \
 	agents/agent_seed.c agents/agent_provision.c agents/agent_console.c \
-	agents/agent_virt_console.c agents/agent_fetchpipe.c
+	agents/agent_virt_console.c agents/agent_fetchsink.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 # libcrypto: the SHA-256 of the cached images (agent_image.c,
-# agent_fetchpipe.c)
+# agent_fetchsink.c)
 AGENT_LIBS := $(VIRT_LIBS) $(XML_LIBS) $(COMMON_LIBS) \
 	$(or $(call pc_libs,libcrypto),-lcrypto)
 AGENT_BIN := $(BUILD)/bin/fincloud-agent
