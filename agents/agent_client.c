@@ -350,29 +350,11 @@ out:
 	return ret;
 }
 
-/* http_stream sink: the image's bytes to the file descriptor. */
-static int image_sink(void *ud, const void *data, size_t len)
+int agent_client_image(struct agent_client *c, const char *sha256,
+		       int (*sink)(void *ud, const void *data, size_t len),
+		       void *ud)
 {
-	const char *p = data;
-	int fd = *(int *)ud;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_set_errno(errno, "cannot write the image "
-					     "into the cache");
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-int agent_client_image(struct agent_client *c, const char *sha256, int fd)
-{
-	struct http_stream st = {.in_fd = -1, .sink = image_sink, .ud = &fd};
+	struct http_stream st = {.in_fd = -1, .sink = sink, .ud = ud};
 	struct http_response r = { 0 };
 	char path[256];
 	int ret = -1;

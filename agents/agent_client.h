@@ -78,11 +78,14 @@ int agent_client_register(struct agent_client *c,
 int agent_client_heartbeat(struct agent_client *c, const cJSON *hb,
 			   int wait_s, struct agent_desired *out);
 
-/* GET /v1/agents/{node}/images/{sha256}: the image's bytes written to fd
- * as they arrive (no time limit while they flow; see
- * http_client_stream()). 0 on 200; -1 with err_set() naming the image
- * (the controller's message on 4xx/5xx). The caller checks the digest. */
-int agent_client_image(struct agent_client *c, const char *sha256, int fd);
+/* GET /v1/agents/{node}/images/{sha256}: the image's bytes handed to
+ * sink(ud, ...) in order as they arrive (no time limit while they flow;
+ * see http_client_stream(); a sink's -1 aborts with its message). 0 on
+ * 200; -1 with err_set() naming the image (the controller's message on
+ * 4xx/5xx). The caller checks the digest. */
+int agent_client_image(struct agent_client *c, const char *sha256,
+		       int (*sink)(void *ud, const void *data, size_t len),
+		       void *ud);
 
 /* POST /v1/agents/{node}/events with body {"events": [...]}. */
 int agent_client_events(struct agent_client *c, const cJSON *events);

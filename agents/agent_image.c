@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agents/agent_fetchsink.h"
 #include "agents/agent_image.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -60,6 +61,22 @@ size_t agent_image_evict_plan(struct agent_image_entry *e, size_t n,
 	return marked;
 }
 
+/* Remove what fetches of an earlier run left (none runs yet). */
+static void remove_leftovers(const struct agent_image_cache *c)
+{
+	char path[4400];
+	struct dirent *d;
+	DIR *dir = opendir(c->dir);
+
+	while (dir && (d = readdir(dir)) != NULL)
+		if (strncmp(d->d_name, FETCH_PREFIX, strlen(FETCH_PREFIX)) == 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", c->dir, d->d_name) <
+			    (int)sizeof(path))
+			unlink(path);
+	if (dir)
+		closedir(dir);
+}
+
 int agent_image_cache_init(struct agent_image_cache *c, const char *image_dir,
 			   int64_t max_bytes)
 {
@@ -74,6 +91,7 @@ int agent_image_cache_init(struct agent_image_cache *c, const char *image_dir,
 		return err_prefix("image cache");
 	if (chmod(c->dir, 0711) < 0)
 		return err_set_errno(errno, "image cache '%s'", c->dir);
+	remove_leftovers(c);
 	return 0;
 }
 
@@ -228,14 +246,18 @@ static void mark_used(const char *path, int64_t now_ms)
 			 strerror(errno));
 }
 
-/* Fetch sha256 into path through a temporary file, checking its digest.
- * 1 when it is in place and good, 0 on a digest mismatch (nothing left),
- * -1 with err_set(). */
-static int fetch_one(struct agent_image_cache *c, const char *sha256,
-		     const char *path, agent_image_fetch_fn fetch, void *ud)
+/* Fetch sha256 into path through a temporary file, hashing the bytes as
+ * they arrive (agent_fetchsink.h). 1 when it is in place and good (its
+ * stat in *st), 0 on a digest mismatch (nothing left), -1 with
+ * err_set(). Reads only c->dir: any thread. */
+static int fetch_one(const struct agent_image_cache *c, const char *sha256,
+		     const char *path, agent_image_fetch_fn fetch, void *ud,
+		     struct stat *st)
 {
 	char tmp[4400], hex[AGENT_SHA256_HEX + 1];
-	struct stat st;
+	struct agent_fetchsink *sink = NULL;
+	uint64_t t0 = time_mono_ns();
+	double secs;
 	int fd, ret = -1;
 
 	snprintf(tmp, sizeof(tmp), "%s/" FETCH_PREFIX "%s-XXXXXX", c->dir,
@@ -244,13 +266,9 @@ static int fetch_one(struct agent_image_cache *c, const char *sha256,
 	if (fd < 0)
 		return err_set_errno(errno, "cannot create a file in the image "
 				     "cache '%s'", c->dir);
-	if (fetch(ud, sha256, fd) < 0)
-		goto out;
-	if (fdatasync(fd) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-		err_set_errno(errno, "image %s: cannot flush '%s'", sha256, tmp);
-		goto out;
-	}
-	if (hash_fd(fd, tmp, hex) < 0)
+	sink = agent_fetchsink_new(fd, tmp);
+	if (sink == NULL || fetch(ud, sha256, agent_fetchsink_put, sink) < 0 ||
+	    agent_fetchsink_finish(sink, hex) < 0)
 		goto out;
 	if (strcmp(hex, sha256) != 0) {
 		log_warn("image %s: the fetched bytes' SHA-256 is %s: dropped",
@@ -258,15 +276,25 @@ static int fetch_one(struct agent_image_cache *c, const char *sha256,
 		ret = 0;
 		goto out;
 	}
-	if (fchmod(fd, 0600) < 0 || fstat(fd, &st) < 0 ||
+	if (fdatasync(fd) < 0) {
+		err_set_errno(errno, "image %s: cannot flush '%s'", sha256, tmp);
+		goto out;
+	}
+	if (fchmod(fd, 0600) < 0 || fstat(fd, st) < 0 ||
 	    rename(tmp, path) < 0) {
 		err_set_errno(errno, "image %s: cannot store it as '%s'", sha256,
 			      path);
 		goto out;
 	}
 	tmp[0] = '\0';
-	ret = good_remember(c, sha256, &st) < 0 ? -1 : 1;
+	/* scripts/bench-image.sh reads this line */
+	secs = (double)(time_mono_ns() - t0) / 1e9;
+	log_info("image %s: fetched, checked and flushed %" PRId64 " bytes in "
+		 "%.3f s (%.1f MB/s)", sha256, (int64_t)st->st_size, secs,
+		 secs > 0 ? (double)st->st_size / 1e6 / secs : 0.0);
+	ret = 1;
 out:
+	agent_fetchsink_free(sink);
 	close(fd);
 	if (tmp[0])
 		unlink(tmp);
@@ -274,7 +302,7 @@ out:
 }
 
 /* The cached images into *out (*n): digest, size, last use (atime),
- * in_use from the list. Leftovers of fetches are removed. */
+ * in_use from the list. Fetches in progress are not images yet. */
 static int scan(struct agent_image_cache *c, const char *const *in_use,
 		size_t nin_use, struct agent_image_entry **out, size_t *n)
 {
@@ -293,10 +321,6 @@ static int scan(struct agent_image_cache *c, const char *const *in_use,
 		if (snprintf(path, sizeof(path), "%s/%s", c->dir, d->d_name) >=
 		    (int)sizeof(path))
 			continue;
-		if (strncmp(d->d_name, FETCH_PREFIX, strlen(FETCH_PREFIX)) == 0) {
-			unlink(path); /* the main loop fetches: none runs */
-			continue;
-		}
 		if (!sha_valid(d->d_name) || stat(path, &st) < 0)
 			continue;
 		grown = realloc(e, (count + 1) * sizeof(*e));
@@ -356,9 +380,8 @@ int agent_image_trim(struct agent_image_cache *c, const char *const *in_use,
 	return removed;
 }
 
-int agent_image_ensure(struct agent_image_cache *c, const char *sha256,
-		       int64_t size, const char *const *in_use, size_t nin_use,
-		       agent_image_fetch_fn fetch, void *ud, int64_t now_ms)
+int agent_image_lookup(struct agent_image_cache *c, const char *sha256,
+		       int64_t now_ms)
 {
 	char path[4400];
 	int rc;
@@ -366,12 +389,26 @@ int agent_image_ensure(struct agent_image_cache *c, const char *sha256,
 	if (agent_image_path(c, sha256, path, sizeof(path)) < 0)
 		return -1;
 	rc = cached_good(c, sha256, path);
+	if (rc < 0)
+		return err_prefix("image %s", sha256);
+	if (rc > 0)
+		mark_used(path, now_ms);
+	return rc;
+}
+
+int agent_image_fetch(const struct agent_image_cache *c, const char *sha256,
+		      int64_t size, agent_image_fetch_fn fetch, void *ud,
+		      struct stat *st)
+{
+	char path[4400];
+	int rc = 0;
+
+	if (agent_image_path(c, sha256, path, sizeof(path)) < 0)
+		return -1;
 	for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
-		if (agent_image_trim(c, in_use, nin_use, size) < 0)
-			return err_prefix("image %s", sha256);
 		log_info("image %s: fetching %" PRId64 " bytes from the "
 			 "controller", sha256, size);
-		rc = fetch_one(c, sha256, path, fetch, ud);
+		rc = fetch_one(c, sha256, path, fetch, ud, st);
 	}
 	if (rc < 0)
 		return err_prefix("image %s", sha256);
@@ -379,6 +416,33 @@ int agent_image_ensure(struct agent_image_cache *c, const char *sha256,
 		return err_set("image %s: the controller sent other bytes twice "
 			       "(SHA-256 mismatch): not used; check the "
 			       "controller's image store", sha256);
+	return 0;
+}
+
+int agent_image_adopt(struct agent_image_cache *c, const char *sha256,
+		      const struct stat *st, int64_t now_ms)
+{
+	char path[4400];
+
+	if (agent_image_path(c, sha256, path, sizeof(path)) < 0 ||
+	    good_remember(c, sha256, st) < 0)
+		return err_prefix("image %s", sha256);
 	mark_used(path, now_ms);
 	return 0;
+}
+
+int agent_image_ensure(struct agent_image_cache *c, const char *sha256,
+		       int64_t size, const char *const *in_use, size_t nin_use,
+		       agent_image_fetch_fn fetch, void *ud, int64_t now_ms)
+{
+	struct stat st;
+	int rc = agent_image_lookup(c, sha256, now_ms);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (agent_image_trim(c, in_use, nin_use, size) < 0)
+		return err_prefix("image %s", sha256);
+	if (agent_image_fetch(c, sha256, size, fetch, ud, &st) < 0)
+		return -1;
+	return agent_image_adopt(c, sha256, &st, now_ms);
 }

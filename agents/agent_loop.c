@@ -132,13 +132,9 @@ static int perform(struct agent_loop *a, const struct agent_action *act,
 	switch (act->type) {
 	case AGENT_ACT_CREATE:
 		stop_forget(a, s->vm_id);
-		if (agent_provision_image(a->prov, s) < 0)
-			return -1;
-		return agent_virt_create(a->virt, s, true);
+		return agent_provision_create(a->prov, a->virt, s, true);
 	case AGENT_ACT_DEFINE:
-		if (agent_provision_image(a->prov, s) < 0)
-			return -1;
-		return agent_virt_create(a->virt, s, false);
+		return agent_provision_create(a->prov, a->virt, s, false);
 	case AGENT_ACT_START:
 		stop_forget(a, s->vm_id);
 		return agent_virt_start(a->virt, s->vm_id);
@@ -539,6 +535,9 @@ static int run_once(struct agent_loop *a)
 		bool got;
 
 		cycle(a, &wc, &vn, &vb);
+		/* the VMs that waited for their images, once fetched */
+		while (agent_provision_wait(a->prov) && !atomic_load(&a->quit))
+			cycle(a, &wc, &vn, &vb);
 		if (a->no_controller)
 			break;
 		if (agent_hb_exchange(a, 0) < 0)
@@ -660,7 +659,7 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->stop_timeout_ns = opts->stop_timeout_ns;
 	a->storage.grace_ns = (uint64_t)cfg->orphan_grace * 1000000000ULL;
 	pthread_mutex_init(&a->lock, NULL);
-	a->prov = agent_provision_new(cfg, a->no_controller);
+	a->prov = agent_provision_new(cfg, a->no_controller, loop_wake, a);
 	if (a->prov == NULL)
 		goto fail;
 	/* agent_loop_wait_until() counts in CLOCK_MONOTONIC. */

@@ -1,4 +1,6 @@
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 
 #include "agents/agent_client.h"
 #include "agents/agent_image.h"
@@ -7,6 +9,15 @@
 #include "common/log.h"
 #include "common/util.h"
 
+/* An image fetch handed to the fetch thread. */
+struct fetch_job {
+	char sha256[AGENT_SHA256_HEX + 1];
+	int64_t size;
+	enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED } state;
+	struct stat st;               /* JOB_DONE: the file in place */
+	char error[ERR_MSG_MAX];      /* JOB_FAILED */
+};
+
 struct agent_provision {
 	const struct agent_config *cfg;
 	bool no_controller;
@@ -14,15 +25,29 @@ struct agent_provision {
 	bool cache_ok;
 	const char **in_use;          /* this pass's digests */
 	size_t nin_use;
+	agent_image_fetch_fn fetch;   /* how images are fetched, and ud */
+	void *fetch_ud;
+	void (*wake)(void *ctx);      /* a fetch ended */
+	void *wake_ctx;
+	atomic_bool quit;             /* the fetch thread ends its fetch */
 
-	pthread_mutex_t lock;         /* the two below */
+	pthread_mutex_t lock;         /* all below */
 	char cred[AGENT_CREDENTIAL_MAX];
 	char (*prepared)[37];         /* incoming VMs ready */
 	size_t nprepared;
+	pthread_cond_t fetch_wake;    /* a job queued or ended, or quit */
+	pthread_t fetcher;
+	bool fetcher_started;
+	struct fetch_job *jobs;       /* one per image, oldest first */
+	size_t njobs;
 };
 
+static int fetch_from_controller(void *ud, const char *sha256,
+				 agent_image_sink_fn sink, void *sink_ud);
+
 struct agent_provision *agent_provision_new(const struct agent_config *cfg,
-					    bool no_controller)
+					    bool no_controller,
+					    void (*wake)(void *ctx), void *ctx)
 {
 	struct agent_provision *p = calloc(1, sizeof(*p));
 
@@ -32,7 +57,13 @@ struct agent_provision *agent_provision_new(const struct agent_config *cfg,
 	}
 	p->cfg = cfg;
 	p->no_controller = no_controller;
+	p->fetch = fetch_from_controller;
+	p->fetch_ud = p;
+	p->wake = wake;
+	p->wake_ctx = ctx;
+	atomic_init(&p->quit, false);
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->fetch_wake, NULL);
 	p->cache_ok = agent_image_cache_init(&p->cache, cfg->image_dir,
 					     cfg->image_cache_max) == 0;
 	if (!p->cache_ok)
@@ -45,6 +76,15 @@ void agent_provision_free(struct agent_provision *p)
 {
 	if (p == NULL)
 		return;
+	/* a fetch in progress stops at its next piece (quit_sink()) */
+	atomic_store(&p->quit, true);
+	pthread_mutex_lock(&p->lock);
+	pthread_cond_broadcast(&p->fetch_wake);
+	pthread_mutex_unlock(&p->lock);
+	if (p->fetcher_started)
+		pthread_join(p->fetcher, NULL);
+	free(p->jobs);
+	pthread_cond_destroy(&p->fetch_wake);
 	agent_image_cache_fini(&p->cache);
 	explicit_bzero(p->cred, sizeof(p->cred));
 	free(p->in_use);
@@ -64,7 +104,8 @@ void agent_provision_set_credential(struct agent_provision *p,
 /* agent_image_fetch_fn: GET the image from the controller with the
  * node's credential, on a client of its own (one per thread), so it
  * speaks whatever the agent's client speaks (TLS). */
-static int fetch(void *ud, const char *sha256, int fd)
+static int fetch_from_controller(void *ud, const char *sha256,
+				 agent_image_sink_fn sink, void *sink_ud)
 {
 	struct agent_provision *p = ud;
 	struct agent_client *c;
@@ -82,7 +123,7 @@ static int fetch(void *ud, const char *sha256, int fd)
 	c = agent_client_new(p->cfg->controller_url, p->cfg->node_name,
 			     &p->cfg->tls);
 	if (c && agent_client_set_credential(c, cred) == 0)
-		rc = agent_client_image(c, sha256, fd);
+		rc = agent_client_image(c, sha256, sink, sink_ud);
 	agent_client_free(c);
 	explicit_bzero(cred, sizeof(cred));
 	return rc;
@@ -122,19 +163,219 @@ int agent_provision_pass_begin(struct agent_provision *p,
 	return 0;
 }
 
+void agent_provision_set_fetch(struct agent_provision *p,
+			       agent_image_fetch_fn fetch, void *ud)
+{
+	p->fetch = fetch;
+	p->fetch_ud = ud;
+}
+
+/* Under lock: the job of sha256, or NULL. */
+static struct fetch_job *job_find(struct agent_provision *p,
+				  const char *sha256)
+{
+	for (size_t i = 0; i < p->njobs; i++)
+		if (strcmp(p->jobs[i].sha256, sha256) == 0)
+			return &p->jobs[i];
+	return NULL;
+}
+
+/* A sink that refuses once the agent stops, so that free() need not wait
+ * for the end of a large fetch. */
+struct quit_sink {
+	struct agent_provision *p;
+	agent_image_sink_fn sink;
+	void *ud;
+};
+
+static int quit_sink(void *ud, const void *data, size_t len)
+{
+	struct quit_sink *q = ud;
+
+	if (atomic_load(&q->p->quit))
+		return err_set("the agent is stopping");
+	return q->sink(q->ud, data, len);
+}
+
+static int fetch_unless_quit(void *ud, const char *sha256,
+			     agent_image_sink_fn sink, void *sink_ud)
+{
+	struct agent_provision *p = ud;
+	struct quit_sink q = {p, sink, sink_ud};
+
+	return p->fetch(p->fetch_ud, sha256, quit_sink, &q);
+}
+
+/* The fetch thread: the queued jobs one at a time, oldest first; the
+ * main loop is woken when each ends. */
+static void *fetcher(void *arg)
+{
+	struct agent_provision *p = arg;
+	char sha256[AGENT_SHA256_HEX + 1];
+	struct fetch_job *job;
+	struct stat st;
+	int64_t size;
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		job = NULL;
+		for (size_t i = 0; !job && i < p->njobs; i++)
+			if (p->jobs[i].state == JOB_QUEUED)
+				job = &p->jobs[i];
+		if (atomic_load(&p->quit))
+			break;
+		if (job == NULL) {
+			pthread_cond_wait(&p->fetch_wake, &p->lock);
+			continue;
+		}
+		job->state = JOB_RUNNING;
+		str_copy(sha256, sizeof(sha256), job->sha256);
+		size = job->size;
+		pthread_mutex_unlock(&p->lock);
+		rc = agent_image_fetch(&p->cache, sha256, size,
+				       fetch_unless_quit, p, &st);
+		pthread_mutex_lock(&p->lock);
+		job = job_find(p, sha256); /* jobs may have moved */
+		if (job && rc == 0) {
+			job->state = JOB_DONE;
+			job->st = st;
+		} else if (job) {
+			job->state = JOB_FAILED;
+			str_copy(job->error, sizeof(job->error), err_msg());
+		}
+		pthread_cond_broadcast(&p->fetch_wake);
+		pthread_mutex_unlock(&p->lock);
+		if (p->wake)
+			p->wake(p->wake_ctx);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* Queue the fetch of s's image (the thread started when it is not
+ * yet). -1 with err_set(). */
+static int job_queue(struct agent_provision *p, const struct agent_vm_spec *s)
+{
+	struct fetch_job *grown;
+	int ret = -1, rc;
+
+	pthread_mutex_lock(&p->lock);
+	if (!p->fetcher_started) {
+		rc = pthread_create(&p->fetcher, NULL, fetcher, p);
+		if (rc != 0) {
+			err_set_errno(rc, "cannot start the image fetch thread");
+			goto out;
+		}
+		p->fetcher_started = true;
+	}
+	grown = realloc(p->jobs, (p->njobs + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	p->jobs = grown;
+	memset(&p->jobs[p->njobs], 0, sizeof(p->jobs[0]));
+	str_copy(p->jobs[p->njobs].sha256, sizeof(p->jobs[0].sha256),
+		 s->image_sha256);
+	p->jobs[p->njobs].size = s->image_size;
+	p->jobs[p->njobs].state = JOB_QUEUED;
+	p->njobs++;
+	pthread_cond_broadcast(&p->fetch_wake);
+	ret = 0;
+out:
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+/* The job of sha256: 1 while queued or running; 2 when it ended (moved
+ * out of the list into *out); 0 when there is none. */
+static int job_take(struct agent_provision *p, const char *sha256,
+		    struct fetch_job *out)
+{
+	struct fetch_job *job;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->lock);
+	job = job_find(p, sha256);
+	if (job && (job->state == JOB_QUEUED || job->state == JOB_RUNNING)) {
+		rc = 1;
+	} else if (job) {
+		*out = *job;
+		*job = p->jobs[--p->njobs];
+		rc = 2;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* Under lock: a job queued or running. */
+static bool jobs_open(const struct agent_provision *p)
+{
+	for (size_t i = 0; i < p->njobs; i++)
+		if (p->jobs[i].state == JOB_QUEUED ||
+		    p->jobs[i].state == JOB_RUNNING)
+			return true;
+	return false;
+}
+
+bool agent_provision_wait(struct agent_provision *p)
+{
+	bool waited = false;
+
+	pthread_mutex_lock(&p->lock);
+	while (jobs_open(p) && !atomic_load(&p->quit)) {
+		waited = true;
+		pthread_cond_wait(&p->fetch_wake, &p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return waited;
+}
+
 int agent_provision_image(struct agent_provision *p,
 			  const struct agent_vm_spec *s)
 {
+	struct fetch_job done;
+	int64_t now = time_wall_ms();
+	int rc;
+
 	if (s->image_sha256[0] == '\0')
 		return 0;
 	if (!p->cache_ok)
 		return err_set("vm '%s': the image cache in '%s/sha256' is not "
 			       "usable", s->name, p->cfg->image_dir);
-	if (agent_image_ensure(&p->cache, s->image_sha256, s->image_size,
-			       p->in_use, p->nin_use, fetch, p,
-			       time_wall_ms()) < 0)
+	rc = job_take(p, s->image_sha256, &done);
+	if (rc == 1)
+		return 1;
+	if (rc == 2 && done.state == JOB_FAILED)
+		return err_set("vm '%s': %s", s->name, done.error);
+	if (rc == 2 && agent_image_adopt(&p->cache, done.sha256, &done.st,
+					 now) < 0)
 		return err_prefix("vm '%s'", s->name);
-	return 0;
+	rc = agent_image_lookup(&p->cache, s->image_sha256, now);
+	if (rc != 0)
+		return rc < 0 ? err_prefix("vm '%s'", s->name) : 0;
+	/* room for it now; a fetch still running for another image is
+	 * not counted yet (the pass's end trims again) */
+	if (agent_image_trim(&p->cache, p->in_use, p->nin_use,
+			     s->image_size) < 0 ||
+	    job_queue(p, s) < 0)
+		return err_prefix("vm '%s': image %s", s->name,
+				  s->image_sha256);
+	log_info("vm '%s': waits for image %s, fetched in the background",
+		 s->name, s->image_sha256);
+	return 1;
+}
+
+int agent_provision_create(struct agent_provision *p, struct agent_virt *v,
+			   const struct agent_vm_spec *s, bool start)
+{
+	int rc = agent_provision_image(p, s);
+
+	if (rc != 0) /* 1: a later pass, woken when the fetch ends */
+		return rc < 0 ? -1 : 0;
+	return agent_virt_create(v, s, start);
 }
 
 void agent_provision_incoming(struct agent_provision *p,
@@ -144,14 +385,17 @@ void agent_provision_incoming(struct agent_provision *p,
 {
 	char (*ready)[37] = calloc(n + 1, sizeof(*ready));
 	size_t k = 0;
+	int rc;
 
 	for (size_t i = 0; ready && i < n; i++) {
 		const struct agent_vm_spec *s = &incoming[i];
 
 		if (dom_here(doms, ndoms, s->vm_id))
 			continue; /* arrived (or arriving): nothing to make */
-		if (agent_provision_image(p, s) < 0 ||
-		    agent_virt_prepare(v, s) < 0) {
+		rc = agent_provision_image(p, s);
+		if (rc > 0)
+			continue; /* its image is on its way */
+		if (rc < 0 || agent_virt_prepare(v, s) < 0) {
 			log_warn("migration of vm '%s' to this node: %s",
 				 s->name, err_msg());
 			continue;
@@ -165,11 +409,34 @@ void agent_provision_incoming(struct agent_provision *p,
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* Under lock: forget the ended fetches no VM of this pass wants (their
+ * images stay cached, hashed again at their first use). Only once the
+ * pass knew every VM (trim). */
+static void jobs_prune(struct agent_provision *p)
+{
+	for (size_t i = 0; i < p->njobs;) {
+		bool wanted = false;
+
+		for (size_t j = 0; !wanted && j < p->nin_use; j++)
+			wanted = strcmp(p->in_use[j], p->jobs[i].sha256) == 0;
+		if (!wanted && (p->jobs[i].state == JOB_DONE ||
+				p->jobs[i].state == JOB_FAILED))
+			p->jobs[i] = p->jobs[--p->njobs];
+		else
+			i++;
+	}
+}
+
 void agent_provision_pass_end(struct agent_provision *p, bool trim)
 {
 	if (trim && p->cache_ok &&
 	    agent_image_trim(&p->cache, p->in_use, p->nin_use, 0) < 0)
 		log_warn("image cache: %s", err_msg());
+	if (trim) {
+		pthread_mutex_lock(&p->lock);
+		jobs_prune(p);
+		pthread_mutex_unlock(&p->lock);
+	}
 	free(p->in_use);
 	p->in_use = NULL;
 	p->nin_use = 0;

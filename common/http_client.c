@@ -231,6 +231,9 @@ static int perform(struct http_client *c, const char *method,
 		 * fails only when nothing moved for a minute */
 		curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c->curl, CURLOPT_LOW_SPEED_TIME, 60L);
+		/* the receive buffer curl's own tool uses (100 KiB, not
+		 * libcurl's 16): fewer, larger pieces for the sink */
+		curl_easy_setopt(c->curl, CURLOPT_BUFFERSIZE, 100L * 1024);
 	} else {
 		curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	}

@@ -66,6 +66,7 @@ const struct route api_routes[] = {
 	{"GET", "/v1/vms", h_vm_list, R_READ_T, false, "vm.list"},
 	{"POST", "/v1/vms", h_vm_create, R_OPS_T, true, "vm.create"},
 	{"GET", "/v1/vms/{id}", h_vm_get, R_READ_T, false, "vm.get"},
+	{"PATCH", "/v1/vms/{id}", h_vm_patch, R_OPS_T, true, "vm.update"},
 	{"DELETE", "/v1/vms/{id}", h_vm_delete, R_OPS_T, true, "vm.delete"},
 	{"POST", "/v1/vms/{id}/start", h_vm_start, R_OPS_T, true, "vm.start"},
 	{"POST", "/v1/vms/{id}/stop", h_vm_stop, R_OPS_T, true, "vm.stop"},

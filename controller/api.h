@@ -270,6 +270,9 @@ void h_vm_delete(struct api_ctx *c);
 void h_vm_start(struct api_ctx *c);
 void h_vm_stop(struct api_ctx *c);
 void h_vm_reboot(struct api_ctx *c);
+/* PATCH /v1/vms/{id}: the VM's own settings ({"migration_postcopy":
+ * true|false|null}); 200 with the VM. */
+void h_vm_patch(struct api_ctx *c);
 void h_vm_migrate(struct api_ctx *c);
 void h_network_list(struct api_ctx *c);
 void h_network_create(struct api_ctx *c);
@@ -375,7 +378,8 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 	"id, name, tenant, grp, flavor, pool, host, vcpus, mem_mib, "      \
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
 	"cpu_pct, balloon_mib, disk_alloc_bytes, image_id, image_sha256, " \
-	"(SELECT i.name FROM images i WHERE i.id = vms.image_id)"
+	"(SELECT i.name FROM images i WHERE i.id = vms.image_id), "        \
+	"migration_postcopy"
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
 cJSON *api_vm_json(sqlite3_stmt *s);

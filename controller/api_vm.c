@@ -59,6 +59,11 @@ cJSON *api_vm_json(struct sqlite3_stmt *s)
 				(double)sqlite3_column_int64(s, 17));
 	cJSON_AddNumberToObject(u, "disk_alloc_bytes",
 				(double)sqlite3_column_int64(s, 18));
+	if (sqlite3_column_type(s, 22) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, "migration_postcopy");
+	else
+		cJSON_AddBoolToObject(o, "migration_postcopy",
+				      sqlite3_column_int(s, 22) != 0);
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 13));
 	cJSON_AddNumberToObject(o, "updated_ms",
@@ -355,11 +360,13 @@ static int vm_image(struct api_ctx *c, const char *ref, const char *tenant,
 	return 0;
 }
 
-/* The rest of h_vm_create, once the body's fields are read. */
+/* The rest of h_vm_create, once the body's fields are read (postcopy:
+ * $.migration_postcopy, 1 or 0, -1 when absent or null). */
 static void vm_create_in(struct api_ctx *c, const char *tenant,
 			 const char *flavor, const char *name,
 			 const char *group, const char *pool, const char *image,
-			 const char *ssh_keys, const char *user_data)
+			 const char *ssh_keys, const char *user_data,
+			 int postcopy)
 {
 	char gen_name[16], id[37], host[128], why[1024], first[IDEM_ID_LEN];
 	char hpool[NAME_MAX_LEN + 1];
@@ -481,9 +488,10 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	}
 	s = api_stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
 		    "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
-		    "updated_ms, image_id, image_sha256, ssh_keys, user_data) "
+		    "updated_ms, image_id, image_sha256, ssh_keys, user_data, "
+		    "migration_postcopy) "
 		    "VALUES (?,?,?,?,?,?,?,?,?,?,'running','pending',?12,?12,"
-		    "?13,?14,?15,?16)");
+		    "?13,?14,?15,?16,?17)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, id);
@@ -498,6 +506,8 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	sqlite3_bind_int64(s, 12, time_wall_ms());
 	store_bind_texts(s, 13, (const char *const[]){im.id[0] ? im.id : NULL,
 		im.id[0] ? im.sha256 : NULL, ssh_keys, user_data}, 4);
+	if (postcopy >= 0)
+		sqlite3_bind_int(s, 17, postcopy);
 	if (api_step_done(c, s, "recording the VM") < 0 ||
 	    netstate_ports_create(c, id, tenant) < 0)
 		return;
@@ -517,9 +527,11 @@ void h_vm_create(struct api_ctx *c)
 	static const char *const keys[] = {"tenant", "flavor", "name", "group",
 					   "pool", "image", "ssh_keys",
 					   "user_data", "networks", "secgroups",
+					   "migration_postcopy",
 					   NULL};
 	const char *tenant, *flavor, *name, *group, *pool, *image, *user_data;
 	char *ssh_keys = NULL;
+	bool postcopy;
 
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "tenant", "tenant", !api_is_tenant(c), &tenant) < 0 ||
@@ -528,7 +540,8 @@ void h_vm_create(struct api_ctx *c)
 	    api_get_name(c, "group", "group", false, &group) < 0 ||
 	    api_get_name(c, "pool", "pool", false, &pool) < 0 ||
 	    api_get_str(c, "image", false, NULL, &image) < 0 ||
-	    api_get_str(c, "user_data", false, NULL, &user_data) < 0)
+	    api_get_str(c, "user_data", false, NULL, &user_data) < 0 ||
+	    api_get_bool(c, "migration_postcopy", false, false, &postcopy) < 0)
 		return;
 	if (user_data && strlen(user_data) > VM_USER_DATA_MAX) {
 		api_err(c, 400, "invalid_field", "user_data", "$.user_data: at "
@@ -537,8 +550,14 @@ void h_vm_create(struct api_ctx *c)
 	}
 	if (vm_ssh_keys(c, &ssh_keys) < 0)
 		return;
+	/* migration_postcopy absent or null: the pool's, as for a VM
+	 * created before the setting existed */
 	vm_create_in(c, tenant, flavor, name, group, pool, image, ssh_keys,
-		     user_data);
+		     user_data,
+		     cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(
+			     c->json, "migration_postcopy"))
+			     ? postcopy
+			     : -1);
 	free(ssh_keys);
 }
 
@@ -633,6 +652,44 @@ void h_vm_stop(struct api_ctx *c)
 void h_vm_delete(struct api_ctx *c)
 {
 	vm_set_desired(c, "deleted");
+}
+
+void h_vm_patch(struct api_ctx *c)
+{
+	static const char *const keys[] = {"migration_postcopy", NULL};
+	const cJSON *pc;
+	struct vm_row v;
+	sqlite3_stmt *s;
+	bool postcopy;
+
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_bool(c, "migration_postcopy", false, false, &postcopy) < 0)
+		return;
+	pc = cJSON_GetObjectItemCaseSensitive(c->json, "migration_postcopy");
+	if (vm_begin(c, &v) < 0)
+		return;
+	if (strcmp(v.desired, "deleted") == 0) {
+		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted",
+			v.id);
+		return;
+	}
+	if (pc == NULL) { /* nothing to change */
+		vm_answer(c, v.id, 200);
+		return;
+	}
+	/* read when a migration is handed to its source (task_orders()):
+	 * one already running keeps what it started with */
+	s = api_stmt(c, "UPDATE vms SET migration_postcopy = ?, updated_ms = ? "
+		     "WHERE id = ?");
+	if (s == NULL)
+		return;
+	if (cJSON_IsBool(pc))
+		sqlite3_bind_int(s, 1, postcopy);
+	sqlite3_bind_int64(s, 2, time_wall_ms());
+	store_bind_text(s, 3, v.id);
+	if (api_step_done(c, s, "updating the VM") < 0)
+		return;
+	vm_answer(c, v.id, 200);
 }
 
 /* ------------------------------------------------------------------ tasks */
@@ -734,7 +791,8 @@ void h_vm_migrate(struct api_ctx *c)
 	int rc;
 
 	/* max_seconds: the agent's migration_max_seconds when absent;
-	 * postcopy: the pool's migration_postcopy when absent or null */
+	 * postcopy, when absent or null: the VM's migration_postcopy, else
+	 * (null) its pool's */
 	if (c->json) {
 		if (api_body_object(c, keys) < 0 ||
 		    api_get_name(c, "target_host", "host", false, &want) < 0 ||

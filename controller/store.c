@@ -378,6 +378,10 @@ static const char *const migrations[] = {
 	" sg TEXT NOT NULL REFERENCES secgroups(key),"
 	" PRIMARY KEY(port, sg)) WITHOUT ROWID;"
 	"CREATE INDEX port_secgroups_sg ON port_secgroups(sg);",
+	/* 14: whether a VM's live migrations may switch to post-copy (NULL:
+	 * its pool's migration_postcopy; a migration's own choice, tasks
+	 * .postcopy, comes first) */
+	"ALTER TABLE vms ADD COLUMN migration_postcopy INTEGER;",
 };
 
 int store_schema_version(void)

@@ -138,7 +138,7 @@ int task_create(struct store *st, const struct task_new *t,
 	store_bind_int64s(s, 8, t->req, 3);
 	sqlite3_bind_int64(s, 11, time_wall_ms());
 	sqlite3_bind_int(s, 12, t->max_seconds);
-	if (t->postcopy == TASK_POSTCOPY_POOL)
+	if (t->postcopy == TASK_POSTCOPY_INHERIT)
 		sqlite3_bind_null(s, 13);
 	else
 		sqlite3_bind_int(s, 13, t->postcopy == TASK_POSTCOPY_YES);
@@ -436,6 +436,7 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 	sqlite3_stmt *s = store_stmt(st, "SELECT t.id, t.type, t.vm_id, "
 				     "t.target_host, h.migration_uri, "
 				     "t.max_seconds, coalesce(t.postcopy, "
+				     "v.migration_postcopy, "
 				     "p.migration_postcopy, 0) FROM "
 				     "tasks t LEFT JOIN hosts h ON h.name = "
 				     "t.target_host LEFT JOIN vms v ON v.id = "

@@ -76,7 +76,9 @@ bool task_vm_outcome(enum task_type type, const char *vm_state,
  * of disk (the claim a migration holds on its target), or zeros. */
 /* Whether a migration may switch to post-copy. */
 enum task_postcopy {
-	TASK_POSTCOPY_POOL = 0, /* as its VM's pool says (the default) */
+	/* as its VM's migration_postcopy says, else (NULL) its VM's
+	 * pool's (the default) */
+	TASK_POSTCOPY_INHERIT = 0,
 	TASK_POSTCOPY_NO,
 	TASK_POSTCOPY_YES,
 };
@@ -203,7 +205,8 @@ struct task_order {
 	char target_uri[1025];               /* and its migration URI */
 	int max_seconds;       /* migrate: its time limit, 0: the agent's */
 	bool postcopy;         /* migrate: post-copy allowed (the task's
-				  choice, else its VM's pool's) */
+				  choice, else its VM's, else its VM's
+				  pool's) */
 };
 /* The open agent tasks of host node, oldest first, into *out (an array of
  * *n; the caller frees it with free(), also when *n is 0). 0, or -1 with

@@ -110,9 +110,14 @@ int finctl_vm_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "image",
 					      "group", "name", "pool"));
+	const char *postcopy = finctl_opt(x, "postcopy");
 	cJSON *out = NULL;
 	const cJSON *id, *h;
 	int rc = first_boot_body(x, b);
+
+	if (postcopy) /* the VM's setting, as the pool's is named */
+		cJSON_AddBoolToObject(b, "migration_postcopy",
+				      strcmp(postcopy, "yes") == 0);
 
 	if (rc == FINCTL_OK)
 		rc = finctl_vm_networks(x, b);
@@ -198,13 +203,33 @@ int finctl_vm_delete(struct finctl_ctx *x)
 	return vm_action(x, NULL, NULL);
 }
 
+/* --postcopy yes|no|pool: the VM's migration_postcopy, pool as null. */
+int finctl_vm_update(struct finctl_ctx *x)
+{
+	const char *pc = finctl_opt(x, "postcopy");
+	cJSON *b = cJSON_CreateObject();
+	struct buf path;
+	int rc;
+
+	if (strcmp(pc, "pool") == 0)
+		cJSON_AddNullToObject(b, "migration_postcopy");
+	else
+		cJSON_AddBoolToObject(b, "migration_postcopy",
+				      strcmp(pc, "yes") == 0);
+	buf_init(&path, 4096);
+	finctl_vm_path(x, NULL, &path);
+	rc = finctl_show(x, "PATCH", buf_str(&path), b);
+	buf_free(&path);
+	return rc;
+}
+
 int finctl_vm_reboot(struct finctl_ctx *x)
 {
 	return finctl_task_start(x, "reboot", NULL);
 }
 
 /* --max-seconds and --postcopy override, for this migration, the
- * agent's time limit and the pool's post-copy setting. */
+ * agent's time limit and the VM's (else its pool's) post-copy setting. */
 int finctl_vm_migrate(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("max-seconds", "postcopy"));

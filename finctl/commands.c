@@ -236,16 +236,18 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one VM (VM: an id, a unique id prefix or a name)"},
 	{"vm", "create", finctl_vm_create, 0,
 	 "tenant=,flavor!=,image=,ssh-key=,user-data=,group=,name=,pool=,"
-	 "network=,secgroup=,request-id=,wait,timeout=secs",
+	 "network=,secgroup=,postcopy=yes|no,request-id=,wait,timeout=secs",
 	 "--tenant T --flavor F [--image IMAGE] [--ssh-key FILE]... "
 	 "[--user-data FILE] [--group G] [--name N] [--pool P] "
-	 "[--network NET[,ip=A]]... [--secgroup G]... "
+	 "[--network NET[,ip=A]]... [--secgroup G]... [--postcopy yes|no] "
 	 "[--request-id KEY] [--wait [--timeout S]]",
 	 "create a VM (from an image, with SSH keys and user-data for its "
-	 "first boot); with --wait show progress until it runs or fails; "
-	 "a retry with the same --request-id creates nothing more; one "
-	 "port per --network (its address given or allocated), in the "
-	 "--secgroup groups (default: the tenant's default group)"},
+	 "first boot; --postcopy: whether its live migrations may switch to "
+	 "post-copy, unset: its pool's setting); with --wait show progress "
+	 "until it runs or fails; a retry with the same --request-id "
+	 "creates nothing more; one port per --network (its address given "
+	 "or allocated), in the --secgroup groups (default: the tenant's "
+	 "default group)"},
 	{"vm", "start", finctl_vm_start, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "start a VM"},
@@ -255,6 +257,10 @@ const struct finctl_cmd finctl_commands[] = {
 	{"vm", "reboot", finctl_vm_reboot, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "reboot a running VM"},
+	{"vm", "update", finctl_vm_update, 1, "tenant=,postcopy!=yes|no|pool",
+	 "VM [--tenant T] --postcopy yes|no|pool",
+	 "change a VM's settings: --postcopy, whether its live migrations "
+	 "may switch to post-copy (pool: as its pool says)"},
 	{"vm", "delete", finctl_vm_delete, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "delete a VM and its disks"},

@@ -373,6 +373,7 @@ int finctl_vm_start(struct finctl_ctx *x);
 int finctl_vm_stop(struct finctl_ctx *x);
 int finctl_vm_reboot(struct finctl_ctx *x);
 int finctl_vm_delete(struct finctl_ctx *x);
+int finctl_vm_update(struct finctl_ctx *x);
 int finctl_vm_migrate(struct finctl_ctx *x);
 int finctl_task_show(struct finctl_ctx *x);
 int finctl_network_create(struct finctl_ctx *x);  /* cmd_net.c */

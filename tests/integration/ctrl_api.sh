@@ -298,6 +298,27 @@ check "the VM (and its claim) moved to the target" test "$(jv .host)" = n2
 "$finctl" task list --vm "$mig" >"$work/out" 2>&1
 check "finctl task list --vm shows it" grep -q "$task.*done" "$work/out"
 
+# --- a VM's own post-copy setting (its migrations' order: unit test_ctrl_task)
+api POST /v1/tenants '{"name":"pcopy"}'
+api POST /v1/vms '{"tenant":"pcopy","flavor":"small","migration_postcopy":"yes"}'
+check "a VM's migration_postcopy must be a boolean" is_err 400 invalid_field migration_postcopy
+"$finctl" -o json vm create --tenant pcopy --flavor small --name keep --postcopy no >"$work/out" 2>&1
+check "finctl vm create --postcopy no records the VM's own setting" \
+	eval 'jq -e ".migration_postcopy == false" "$work/out" >/dev/null'
+api POST /v1/vms '{"tenant":"pcopy","flavor":"small","name":"allow","migration_postcopy":true}'
+check "migration_postcopy true is the VM's" eval 'is 201 && jqt ".migration_postcopy == true"'
+api POST /v1/vms '{"tenant":"pcopy","flavor":"small","name":"inherit","migration_postcopy":null}'
+check "null (or absent) leaves it to the VM's pool" eval 'is 201 && jqt ".migration_postcopy == null"'
+"$finctl" -o json vm update inherit --tenant pcopy --postcopy yes >"$work/out" 2>&1
+check "finctl vm update --postcopy yes sets it on an existing VM" \
+	eval 'jq -e ".migration_postcopy == true and .name == \"inherit\"" "$work/out" >/dev/null'
+"$finctl" -o json vm update inherit --tenant pcopy --postcopy pool >"$work/out" 2>&1
+check "and --postcopy pool gives it back to the pool (null)" \
+	eval 'jq -e ".migration_postcopy == null" "$work/out" >/dev/null'
+"$finctl" vm update inherit --tenant pcopy --postcopy maybe >"$work/out" 2>&1
+rc=$?
+check "finctl vm update refuses another value (exit 2)" eval '[ $rc = 2 ] && grep -q "expected one of yes, no, pool" "$work/out"'
+
 # --- host down and back ------------------------------------------------------
 check "a silent host is marked down after heartbeat_timeout" \
 	wait_for 25 eval '[ "$(db "SELECT state FROM hosts WHERE name='"'p1'"'")" = down ]'

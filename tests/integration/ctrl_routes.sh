@@ -139,6 +139,9 @@ req 200 "show a VM by its name" GET /v1/vms/web2
 # a VM named as web1's id begins: the reference names both
 api POST /v1/vms "{\"tenant\":\"loan\",\"flavor\":\"small\",\"name\":\"${VM[web1]:0:8}\"}"
 req 409 "show a VM by a reference that names two" GET "/v1/vms/${VM[web1]:0:8}"
+req 200 "set a VM's own post-copy setting" PATCH "/v1/vms/${VM[web1]}" '{"migration_postcopy":false}'
+req 400 "set a VM's post-copy setting to a string" PATCH "/v1/vms/${VM[web1]}" '{"migration_postcopy":"yes"}'
+req 409 "update a VM by a reference that names two" PATCH "/v1/vms/${VM[web1]:0:8}" '{"migration_postcopy":null}'
 req 409 "list the tasks of a VM reference that names two" GET "/v1/tasks?vm=${VM[web1]:0:8}"
 req 404 "list the tasks of a VM name nobody uses" GET "/v1/tasks?vm=nope"
 req 202 "stop a VM" POST "/v1/vms/${VM[web1]}/stop"

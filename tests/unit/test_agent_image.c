@@ -3,13 +3,15 @@
  * set, not waited for) and a fake fetch (bytes from memory): LRU
  * eviction that never removes an image in use, a fetch checked by its
  * digest, a corrupted cached file fetched again, a controller that sends
- * other bytes twice refused. */
+ * other bytes twice refused; the fetch sink (agent_fetchsink.c) over
+ * uneven pieces, and a file it cannot write. */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/unit/fc_test.h"
 
+#include "agents/agent_fetchsink.h"
 #include "agents/agent_image.h"
 #include "common/err.h"
 #include "common/util.h"
@@ -45,14 +47,18 @@ struct fake {
 	int calls;
 };
 
-static int fake_fetch(void *ud, const char *sha256, int fd)
+static int fake_fetch(void *ud, const char *sha256, agent_image_sink_fn sink,
+		      void *sink_ud)
 {
 	struct fake *f = ud;
 	const char *b = f->bytes[f->calls < 3 ? f->calls : 2];
 
 	(void)sha256;
 	f->calls++;
-	return write(fd, b, strlen(b)) == (ssize_t)strlen(b) ? 0 : -1;
+	/* in two pieces, as a transfer hands them over */
+	return sink(sink_ud, b, 3) < 0 || sink(sink_ud, b + 3, strlen(b) - 3) < 0
+		       ? -1
+		       : 0;
 }
 
 /* The digest of s. */
@@ -162,11 +168,55 @@ static void test_cache(void **state)
 	cleanup();
 }
 
+/* 5 MiB and 3 bytes in pieces of 1 to 64 KiB: the sink writes them all
+ * in order and its digest is the file's. */
+static void test_sink(void **state)
+{
+	char path[] = "/tmp/fctest-fetchsink.XXXXXX", hex[65], want[65];
+	size_t total = (5u << 20) + 3, off = 0, piece = 1;
+	unsigned char *data = malloc(total);
+	struct agent_fetchsink *s;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_non_null(data);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < total; i++)
+		data[i] = (unsigned char)(i * 131 + (i >> 12));
+	s = agent_fetchsink_new(fd, path);
+	assert_non_null(s);
+	while (off < total) {
+		size_t n = total - off < piece ? total - off : piece;
+
+		assert_int_equal(agent_fetchsink_put(s, data + off, n), 0);
+		off += n;
+		piece = piece * 7 % 65521 + 1;
+	}
+	assert_int_equal(agent_fetchsink_finish(s, hex), 0);
+	agent_fetchsink_free(s);
+	close(fd);
+	assert_int_equal(agent_image_hash_file(path, want), 0);
+	assert_string_equal(hex, want);
+	unlink(path);
+
+	/* a file it cannot write: the put fails with the reason */
+	fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	s = agent_fetchsink_new(fd, "/dev/null");
+	assert_non_null(s);
+	assert_int_equal(agent_fetchsink_put(s, data, 4096), -1);
+	assert_non_null(strstr(err_msg(), "cannot write '/dev/null'"));
+	agent_fetchsink_free(s);
+	close(fd);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_sink),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -337,7 +337,8 @@ static void test_progress_and_busy(void **state)
 }
 
 /* A migration's time limit and post-copy choice reach its order: the
- * task's own, else (post-copy) its VM's pool's migration_postcopy. */
+ * task's own, else (post-copy) its VM's migration_postcopy, else its
+ * VM's pool's. */
 static void test_orders_migrate_opts(void **state)
 {
 	struct ctrl_fixture *f = *state;
@@ -350,11 +351,15 @@ static void test_orders_migrate_opts(void **state)
 		enum task_postcopy postcopy;
 		bool want_postcopy;
 	} cases[] = {
-		{"v1", 0, TASK_POSTCOPY_POOL, true},  /* pool pc allows it */
-		{"v2", 0, TASK_POSTCOPY_POOL, false}, /* pool default does not */
+		{"v1", 0, TASK_POSTCOPY_INHERIT, true},  /* pool pc allows it */
+		{"v2", 0, TASK_POSTCOPY_INHERIT, false}, /* pool default does not */
 		{"v2", 45, TASK_POSTCOPY_YES, true},
 		{"v1", 0, TASK_POSTCOPY_NO, false},
-		{"gone", 0, TASK_POSTCOPY_POOL, false}, /* no VM row: off */
+		{"gone", 0, TASK_POSTCOPY_INHERIT, false}, /* no VM row: off */
+		{"v3", 0, TASK_POSTCOPY_INHERIT, false}, /* VM says no, pool yes */
+		{"v4", 0, TASK_POSTCOPY_INHERIT, true},  /* VM yes, pool no */
+		{"v3", 0, TASK_POSTCOPY_YES, true},      /* the task first */
+		{"v4", 0, TASK_POSTCOPY_NO, false},
 	};
 	char id[FC_ARRAY_LEN(cases)][TASK_ID_LEN];
 	struct task_order *o = NULL;
@@ -374,7 +379,14 @@ static void test_orders_migrate_opts(void **state)
 			  "updated_ms) VALUES ('v1', 'v1', 't', 'f', 'pc', 'n1', "
 			  "1, 512, 1, 'running', 'running', 0, 0), ('v2', 'v2', "
 			  "'t', 'f', 'default', 'n1', 1, 512, 1, 'running', "
-			  "'running', 0, 0)");
+			  "'running', 0, 0);"
+			  "INSERT INTO vms(id, name, tenant, flavor, pool, host, "
+			  "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
+			  "updated_ms, migration_postcopy) VALUES ('v3', 'v3', "
+			  "'t', 'f', 'pc', 'n1', 1, 512, 1, 'running', "
+			  "'running', 0, 0, 0), ('v4', 'v4', 't', 'f', "
+			  "'default', 'n1', 1, 512, 1, 'running', 'running', "
+			  "0, 0, 1)");
 	for (size_t i = 0; i < FC_ARRAY_LEN(cases); i++) {
 		t.vm_id = cases[i].vm;
 		t.max_seconds = cases[i].max_seconds;
