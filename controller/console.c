@@ -338,12 +338,17 @@ static int collect(struct session *s, char *buf, uint64_t deadline)
 	struct end *a = &s->end[AGENT];
 	struct log_reader r = {.nhead = 0};
 	int rc = a->nextra ? log_feed(s, &r, a->extra, a->nextra) : 0;
+	bool hung_up = false;
 
 	while (rc == 0) {
+		/* once the agent's TLS peer has closed, its relay may still
+		 * hold bytes for a while (its thread serves other requests
+		 * too): they are waited for up to the deadline, as the length
+		 * line, not the close, ends the log */
 		struct pollfd p[3] = {
 			{.fd = a->fd, .events = POLLIN},
 			{.fd = s->wake[0], .events = POLLIN},
-			{.fd = a->peer_fd, .events = POLLRDHUP},
+			{.fd = hung_up ? -1 : a->peer_fd, .events = POLLRDHUP},
 		};
 		uint64_t now = time_mono_ns();
 		ssize_t n;
@@ -351,7 +356,9 @@ static int collect(struct session *s, char *buf, uint64_t deadline)
 		if (now >= deadline) {
 			snprintf(s->error, sizeof(s->error), "the agent of "
 				 "host '%s' did not send the whole log within "
-				 "%d s", s->node, CONSOLE_WAIT_S);
+				 "%d s (%zu of %zu bytes%s)", s->node,
+				 CONSOLE_WAIT_S, s->log.len, r.len,
+				 hung_up ? "; it hung up" : "");
 			return -1;
 		}
 		if (poll(p, 3, (int)((deadline - now) / 1000000) + 1) < 0 &&
@@ -359,12 +366,11 @@ static int collect(struct session *s, char *buf, uint64_t deadline)
 			return -1;
 		if (p[1].revents)
 			return -1; /* ended: the answer is settled elsewhere */
-		if (peer_closed(a, &p[2]) && !p[0].revents)
-			n = relay_rest(a, buf);
-		else if (!p[0].revents)
+		if (peer_closed(a, &p[2]))
+			hung_up = true;
+		if (!p[0].revents)
 			continue;
-		else
-			n = read_some(a->fd, buf, CONSOLE_BUF);
+		n = read_some(a->fd, buf, CONSOLE_BUF);
 		if (n == -2)
 			continue;
 		if (n <= 0) {
