@@ -44,7 +44,7 @@ take_down() {
 	while read -r d; do
 		[ -d "$d" ] || continue
 		echo "# run.sh: the test left $d: taking its testbed down"
-		bash "$top/scripts/testbed.sh" down --dir "$d/tb" >/dev/null 2>&1
+		bash "$top/scripts/testbed.sh" down --dir "$d/tb" >/dev/null 2>&1 </dev/null
 		rm -rf "$d"
 	done <"$1"
 	rm -f "$1"
@@ -76,12 +76,13 @@ run_script() { # path kind
 	local t=$1 kind=$2 name log rc ok notok skip why
 	name=$kind/$(basename "$t" .sh)
 	log=$logs/$kind-$(basename "$t" .sh).log
-	# setsid: the test and everything it starts form one process group,
-	# so a timeout stops all of it. A test killed before its EXIT trap
-	# ran leaves its testbed up: the dirs it named in FC_TEST_LEFTOVERS
-	# are taken down here.
+	# setsid (-w: its status is the test's), then timeout: timeout leads a process group of its own that
+	# the test and everything it starts belong to (in a session of their
+	# own), and a timeout signals that whole group, not the test alone.
+	# A test killed before its EXIT trap ran leaves its testbed up: the
+	# dirs it named in FC_TEST_LEFTOVERS are taken down here.
 	: >"$log.leftovers"
-	FC_TEST_LEFTOVERS=$log.leftovers timeout -k 10 "$timeout_s" setsid "$t" >"$log" 2>&1 </dev/null
+	FC_TEST_LEFTOVERS=$log.leftovers setsid -w timeout -k 10 "$timeout_s" "$t" >"$log" 2>&1 </dev/null
 	rc=$?
 	take_down "$log.leftovers" >>"$log"
 	ok=$(grep -cE '^ok [0-9]+' "$log")

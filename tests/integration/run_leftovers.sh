@@ -3,8 +3,8 @@
 # with a stand-in scripts/testbed.sh (it records its calls), a fake e2e
 # test names its dir through tests/e2e/lib.sh and then hangs past
 # FC_TEST_TIMEOUT, ignoring SIGTERM so that its EXIT trap never runs;
-# run.sh reports it failed, calls "testbed.sh down" on the dir's tb and
-# removes the dir. A test that cleans up itself gets no such call.
+# run.sh reports it failed, stops the test with what it started (its
+# sleep), calls "testbed.sh down" on the dir's tb and removes the dir. A test that cleans up itself gets no such call.
 set -u
 top=${FC_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top/tests/integration/tap.bash"
@@ -26,7 +26,9 @@ echo "$E2E_DIR" >>"$FC_TEST_LEFTOVERS"
 echo "$E2E_DIR" >"$FC_TOP/../hung.dir"
 trap '' TERM
 echo "ok 1 - named its dir"
-sleep 60
+sleep 60 &
+echo $! >"$FC_TOP/../hung.child"
+wait
 T
 # tidy: names its dir and removes it itself
 cat >"$t/tests/e2e/tidy.sh" <<'T'
@@ -48,6 +50,11 @@ check "its testbed was taken down ('down --dir DIR/tb')" \
 	grep -qx -- "down --dir $dir/tb" "$work/testbed.calls"
 check "the tidy test got no such call (one call in all)" \
 	[ "$(wc -l <"$work/testbed.calls")" = 1 ]
+child=$(cat "$work/hung.child" 2>/dev/null)
+# gone: killed, and reaped by init (within 5 s)
+gone() { for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+check "what the killed test started is stopped too (its sleep, pid ${child:-none})" \
+	eval '[ -n "$child" ] && gone "$child"'
 check "the killed test's log says what was taken down" \
 	grep -q "run.sh: the test left $dir" "$t/build/test-logs/e2e-hung.log"
 echo "1..$n"
