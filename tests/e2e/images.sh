@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real guests from the image catalogue on a 2-node testbed (docs/images.md):
+# Real guests from the image catalogue on a 3-node testbed (docs/images.md):
 # the test image (scripts/build-image.sh) uploaded through finctl; a VM
 # created from it with two SSH keys and a user-data script reaches its
 # ready line on the serial console with the hostname asked for and both
@@ -8,7 +8,8 @@
 # the VM uses it and an image with a backing file is refused; the VM
 # live-migrates (only its overlay copied, the target prepared first):
 # its tick counter continues with the same boot id on the target, and
-# the source keeps no overlay, seed or console log.
+# the source keeps no overlay, seed or console log; a cached image whose
+# bytes were corrupted is noticed, fetched again and only then booted.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -30,9 +31,9 @@ if [ -e /sys/module/kvm_pvm ] || [ "$E2E_VIRT" = qemu ]; then
 	E2E_VIRT=qemu
 fi
 cp "$img" "$work/test.qcow2"
-e2e_testbed_up 2 fcg 10.250.180 "${opts[@]}" || exit 1
+e2e_testbed_up 3 fcg 10.250.180 "${opts[@]}" || exit 1
 trap 'rm -rf "$work"; e2e_cleanup' EXIT
-e2e_ok "testbed up 2 ${opts[*]}"
+e2e_ok "testbed up 3 ${opts[*]}"
 disks() { echo "$E2E_DIR/tb/node$1/root/var/lib/fincloud/disks"; }
 cache() { echo "$E2E_DIR/tb/node$1/root/var/lib/fincloud/images/sha256"; }
 # wait_line FILE REGEX SECONDS: until a line of FILE matches
@@ -139,6 +140,31 @@ if gone_src; then
 	e2e_ok "node $from keeps no overlay or seed of the VM"
 else
 	e2e_fail "node $from keeps no overlay or seed of the VM" "$(ls "$(disks "$from")")"
+fi
+
+# --- a corrupted cached image is fetched again, never booted ----------------
+# one byte of the cached base flipped on every node that holds it (the
+# running guest needs nothing more from its disk); the next VM's node
+# finds the mismatch, drops the file and fetches good bytes before it
+# defines the VM
+for n in 1 2 3; do
+	f=$(cache "$n")/$sha
+	[ -f "$f" ] || continue
+	printf '\377' | dd of="$f" bs=1 seek=4096 conv=notrunc status=none
+done
+if id2=$(e2e_create loan tiny web-2 --image fincloud-test --wait --timeout 240); then
+	n2=$(e2e_nodes_of "$id2")
+	if grep -q "image $sha: the cached file's SHA-256 is .*: removed" "$E2E_DIR/tb/node$n2/agent.log" &&
+		cmp -s "$(cache "$n2")/$sha" "$work/test.qcow2" &&
+		wait_line "$(disks "$n2")/$id2.console.log" '^fincloud-ready hostname=web-2 ' 180; then
+		e2e_ok "a corrupted cached image is noticed on node $n2, fetched again (same bytes as uploaded) and the VM boots from it"
+	else
+		e2e_fail "a corrupted cached image is fetched again before a VM boots from it" \
+			"$(grep -m2 "image $sha" "$E2E_DIR/tb/node$n2/agent.log")"
+	fi
+	e2e_finctl vm delete "$id2" --wait --timeout 120 >/dev/null 2>&1
+else
+	e2e_fail "a VM from a corrupted cached image is created"
 fi
 if e2e_finctl vm delete "$id" --wait --timeout 120 >/dev/null 2>&1 &&
 	e2e_finctl image delete fincloud-test >/dev/null 2>&1; then
