@@ -2,7 +2,7 @@
 # read untrusted text: the JSON parser of request bodies, agent messages
 # and fincloud-sched input (fuzz_json), the daemons' config files
 # (fuzz_config), Ganeti's htools text format (fuzz_htools), the JSON
-# placement problem (fuzz_problem) and the agent's VM spec (fuzz_agent_spec). `make fuzz` builds them into $(BUILD)/fuzz and runs each
+# placement problem (fuzz_problem) and the agent's VM spec with its ports (fuzz_agent_spec). `make fuzz` builds them into $(BUILD)/fuzz and runs each
 # for FUZZ_RUNS inputs (default 200000) from its seeds in
 # tests/fuzz/seeds/ (the corpus it grows stays in $(BUILD)/fuzz);
 # `make test` builds them and tests/integration/fuzz_smoke.sh runs 2000
@@ -15,7 +15,7 @@ FUZZ_SRCS := $(filter-out common/http_client.c,$(COMMON_SRCS))
 FUZZ_SRCS_fuzz_htools := scheduler/htools.c scheduler/ganeti_score.c \
 	scheduler/problem.c scheduler/names.c
 FUZZ_SRCS_fuzz_problem := scheduler/problem.c scheduler/names.c
-FUZZ_SRCS_fuzz_agent_spec := agents/agent_spec.c
+FUZZ_SRCS_fuzz_agent_spec := agents/agent_spec.c agents/agent_net.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -I. $(WARN) -Wno-format-nonliteral \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	$(CJSON_CFLAGS)
