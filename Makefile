@@ -127,7 +127,9 @@ bench: all
 	bash scripts/deps.sh --bench
 	bash scripts/bench.sh $(BUILD)
 
-demo: deps all
+# the test image is rebuilt when scripts/image/ changed (demo.sh itself
+# only builds a missing one)
+demo: deps all $(BUILD)/images/fincloud-test.qcow2
 	bash scripts/demo.sh $(BUILD)
 
 # Builds in a copy of the tree under $(BUILD)/deb/, so the checkout stays
