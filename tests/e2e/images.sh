@@ -16,13 +16,10 @@ set -u
 e2e_require_testbed
 e2e_require_fincloud
 command -v genisoimage >/dev/null || e2e_skip "genisoimage is missing (scripts/deps.sh)"
-# built afresh (seconds): a copy left in the build dir may predate a
-# change to scripts/image/
 work=$(mktemp -d "${TMPDIR:-/tmp}/fc-e2e-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 img=$work/fincloud-test.qcow2
-bash "$FC_TOP/scripts/build-image.sh" "$img" >"$work/build.log" 2>&1 ||
-	e2e_skip "the test image cannot be built here: $(tail -n 1 "$work/build.log")"
+e2e_test_image "$img"
 # guests that boot an OS need TCG where KVM is the nested paravirtual one
 opts=()
 if [ -e /sys/module/kvm_pvm ] || [ "$E2E_VIRT" = qemu ]; then

@@ -184,6 +184,14 @@ e2e_guest_xml() {
 EOF
 }
 
+# e2e_test_image OUT: builds the test image (scripts/build-image.sh,
+# seconds) into OUT, afresh: a copy left in the build dir may predate a
+# change to scripts/image/; skips the test when it cannot be built here
+e2e_test_image() {
+	bash "$FC_TOP/scripts/build-image.sh" "$1" >"$1.log" 2>&1 ||
+		e2e_skip "the test image cannot be built here: $(tail -n 1 "$1.log")"
+}
+
 # e2e_finctl ARGS...: finctl as the testbed's admin
 e2e_finctl() {
 	timeout 120 "$FC_BIN/finctl" "$@"
