@@ -50,6 +50,8 @@ struct session {
 	bool settled;           /* the operator's request has its answer */
 	bool log_done;
 	bool taken_over;        /* ended by a forced session */
+	bool closed;            /* its thread closed the sides: a side
+				   attaching later is closed at once */
 	char error[512];        /* why it failed, for the operator */
 	struct buf log;
 	struct end end[2];
@@ -122,7 +124,7 @@ struct console_broker *console_broker_new(struct ctrl *ctrl)
 	return b;
 }
 
-void console_broker_free(struct console_broker *b)
+void console_broker_quit(struct console_broker *b)
 {
 	if (b == NULL)
 		return;
@@ -133,6 +135,13 @@ void console_broker_free(struct console_broker *b)
 	while (b->n > 0)
 		pthread_cond_wait(&b->cond, &b->lock);
 	pthread_mutex_unlock(&b->lock);
+}
+
+void console_broker_free(struct console_broker *b)
+{
+	if (b == NULL)
+		return;
+	console_broker_quit(b); /* a no-op after the first */
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
 	free(b);
@@ -480,6 +489,7 @@ static void *session_main(void *arg)
 		pthread_mutex_lock(&b->lock);
 	}
 	/* the sides close now: their peers see the end */
+	s->closed = true;
 	for (int i = 0; i < 2; i++)
 		if (s->end[i].fd >= 0 && s->end[i].close) {
 			s->end[i].close(s->end[i].handle);
@@ -744,7 +754,7 @@ static void attach(struct session *s, enum side side, int fd, int peer_fd,
 	if (fd >= 0)
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	pthread_mutex_lock(&b->lock);
-	if (fd < 0 || s->ended) {
+	if (fd < 0 || s->ended || s->closed) {
 		e->failed = true;
 		if (fd >= 0)
 			close_fn(handle);

@@ -49,9 +49,15 @@ enum console_kind {
 struct console_broker;
 
 /* A broker for ctrl (kept, not copied). NULL with err_set() when out of
- * memory. console_broker_free() ends every session (each audited) and
- * waits for their threads; NULL is fine. */
+ * memory. Shutdown takes two steps around the server's: first
+ * console_broker_quit() ends every session (each audited, its
+ * connections closed while the server can still close them), waits for
+ * their threads and refuses new ones; a switch that completes after it
+ * is closed at once. Then, once the server has stopped (no request or
+ * switch can reach the broker any more), console_broker_free() frees
+ * it. Both take NULL. */
 struct console_broker *console_broker_new(struct ctrl *ctrl);
+void console_broker_quit(struct console_broker *b);
 void console_broker_free(struct console_broker *b);
 
 /* What an operator asks for; strings are copied. */

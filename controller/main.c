@@ -232,9 +232,12 @@ int main(int argc, char **argv)
 out:
 	ctrl_stop(&g_ctrl);
 	/* open consoles end (audited) while the server can still close
-	 * their connections */
-	console_broker_free(g_ctrl.consoles);
+	 * their connections; the broker is freed only once no request or
+	 * switch can reach it */
+	console_broker_quit(g_ctrl.consoles);
 	server_stop(srv);
+	console_broker_free(g_ctrl.consoles);
+	g_ctrl.consoles = NULL;
 	jobs_join(&jobs);
 	rb_shutdown(&g_ctrl);
 	ctrl_fini(&g_ctrl);

@@ -1,8 +1,8 @@
 /* Unit tests of the console broker (controller/console.c) on socket
  * pairs: one interactive session per VM unless forced, the limits, the
  * sessions a node's desired state lists, an agent's refusal handed to
- * the operator, the splice both ways with its end audited, and a log
- * collected whole. */
+ * the operator, the splice both ways with its end audited, a log
+ * collected whole, and a switch that completes after shutdown began. */
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -121,6 +121,25 @@ static void test_agent_refuses(void **state)
 	console_broker_free(b);
 }
 
+/* An interactive session of VM1 whose agent has attached (sending
+ * extra first, n bytes) and whose operator may switch: its socket pairs
+ * into cl and ag, the outcome (CONSOLE_READY) into *o. */
+static void interactive_ready(struct console_broker *b, char *sid, int cl[2],
+			      int ag[2], const char *extra, size_t n,
+			      struct console_outcome *o)
+{
+	void *arg;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cl), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
+	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, false, sid), 0);
+	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
+	console_attach_agent(arg, ag[0], -1, extra, n, (void *)(intptr_t)ag[0],
+			     close_fd);
+	console_outcome(b, sid, o);
+	assert_int_equal(o->state, CONSOLE_READY);
+}
+
 static void test_splice_and_audit(void **state)
 {
 	struct ctrl_fixture *fx = *state;
@@ -128,16 +147,8 @@ static void test_splice_and_audit(void **state)
 	int cl[2], ag[2];
 	char sid[CONSOLE_ID_LEN], buf[64];
 	struct console_outcome o;
-	void *arg;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cl), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
-	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, false, sid), 0);
-	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
-	console_attach_agent(arg, ag[0], -1, "boot", 4, (void *)(intptr_t)ag[0],
-			     close_fd);
-	console_outcome(b, sid, &o);
-	assert_int_equal(o.state, CONSOLE_READY);
+	interactive_ready(b, sid, cl, ag, "boot", 4, &o);
 	console_attach_client(o.arg, cl[0], -1, NULL, 0, (void *)(intptr_t)cl[0],
 			      close_fd);
 	/* what the agent sent with its request comes first */
@@ -226,17 +237,9 @@ static void test_relay_peer_close(void **state)
 	int cl[2], ag[2], peer[2];
 	char sid[CONSOLE_ID_LEN], buf[64];
 	struct console_outcome o;
-	void *arg;
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cl), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, ag), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, peer), 0);
-	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM1, false, sid), 0);
-	assert_int_equal(console_agent_claim(b, "n1", sid, NULL, &arg), 0);
-	console_attach_agent(arg, ag[0], -1, NULL, 0, (void *)(intptr_t)ag[0],
-			     close_fd);
-	console_outcome(b, sid, &o);
-	assert_int_equal(o.state, CONSOLE_READY);
+	interactive_ready(b, sid, cl, ag, NULL, 0, &o);
 	console_attach_client(o.arg, cl[0], peer[0], NULL, 0,
 			      (void *)(intptr_t)cl[0], close_fd);
 	/* the operator's last bytes are in the relay as its peer goes */
@@ -256,6 +259,29 @@ static void test_relay_peer_close(void **state)
 					    "bytes_out=0'"), 1);
 }
 
+/* Shutdown: console_broker_quit() ends a session whose operator has yet
+ * to switch; the switch that completes after it (the server still runs)
+ * is closed at once, and the broker stays valid until freed. */
+static void test_attach_after_quit(void **state)
+{
+	struct console_broker *b = broker(state);
+	int cl[2], ag[2];
+	char sid[CONSOLE_ID_LEN], buf[8];
+	struct console_outcome o;
+
+	interactive_ready(b, sid, cl, ag, NULL, 0, &o);
+	console_broker_quit(b);
+	/* the agent's side was closed by the session's end */
+	assert_int_equal(read(ag[1], buf, sizeof(buf)), 0);
+	assert_int_equal(open_one(b, CONSOLE_INTERACTIVE, VM2, false, sid), 2);
+	console_attach_client(o.arg, cl[0], -1, NULL, 0,
+			      (void *)(intptr_t)cl[0], close_fd);
+	assert_int_equal(read(cl[1], buf, sizeof(buf)), 0);
+	close(cl[1]);
+	close(ag[1]);
+	console_broker_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +296,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_log_collected, setup,
 						ctrl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_log_unframed, setup,
+						ctrl_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_attach_after_quit, setup,
 						ctrl_fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_relay_peer_close, setup,
 						ctrl_fixture_teardown),
