@@ -126,17 +126,37 @@ static bool error_known(struct agent_loop *a, const char *msg)
 	return known;
 }
 
+/* Whether every NIC of s may be attached: each port's bridge is the
+ * agent's (never a link of that name someone else made). 0, or -1 with
+ * err_set() naming the port and the bridge. Always 0 on libvirt's test
+ * driver (no host networks). */
+static int ports_ready(struct agent_loop *a, const struct agent_vm_spec *s)
+{
+	if (agent_virt_is_test(a->virt))
+		return 0;
+	for (size_t i = 0; i < s->nports; i++)
+		if (agent_netlink_bridge_ready(s->ports[i].vni) < 0)
+			return err_set("port %s on network '%s': %s",
+				       s->ports[i].port_id,
+				       s->ports[i].network, err_msg());
+	return 0;
+}
+
 static int perform(struct agent_loop *a, const struct agent_action *act,
 		   const struct agent_vm_spec *s)
 {
 	switch (act->type) {
 	case AGENT_ACT_CREATE:
 		stop_forget(a, s->vm_id);
+		if (ports_ready(a, s) < 0)
+			return -1;
 		return agent_provision_create(a->prov, a->virt, s, true);
 	case AGENT_ACT_DEFINE:
 		return agent_provision_create(a->prov, a->virt, s, false);
 	case AGENT_ACT_START:
 		stop_forget(a, s->vm_id);
+		if (ports_ready(a, s) < 0)
+			return -1;
 		return agent_virt_start(a->virt, s->vm_id);
 	case AGENT_ACT_RESUME:
 		return agent_virt_resume(a->virt, s->vm_id);
@@ -308,23 +328,27 @@ out:
  * and VXLAN devices of the networks the desired state lists (only with
  * one in hand, and never on libvirt's test driver: it has no host
  * networks), then each port's filter; a VM whose filter fails gets the
- * error. */
+ * error. Networks that cannot be set up leave their reason in
+ * a->net_fault, which makes the node degraded (node_check) until a
+ * later pass sets them up. */
 static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 		     size_t nspecs, struct agent_vm_error **errs, size_t *nerrs)
 {
 	uint32_t local = 0;
 
+	a->net_fault[0] = '\0';
 	if (a->have_desired && !agent_virt_is_test(a->virt)) {
 		if (agent_netlink_uri_addr(a->cfg->migration_uri, &local) < 0) {
-			if (a->desired.nnets && !a->net_warned)
-				log_error("networks: %s: set migration_uri to "
-					  "the node's underlay address",
-					  err_msg());
-			a->net_warned = a->desired.nnets > 0;
+			if (a->desired.nnets)
+				snprintf(a->net_fault, sizeof(a->net_fault),
+					 "networks: %s: set migration_uri to "
+					 "the node's underlay address",
+					 err_msg());
 		} else if (agent_netlink_reconcile(a->desired.nets,
 						   a->desired.nnets,
 						   local) < 0) {
-			log_warn("%s", err_msg());
+			agent_error_copy(a->net_fault, sizeof(a->net_fault),
+					 err_msg());
 		}
 	}
 	for (size_t i = 0; i < nspecs; i++)
@@ -468,6 +492,8 @@ static void node_check(struct agent_loop *a)
 				 a->cfg->storage_dir);
 		}
 	}
+	if (a->net_fault[0])
+		agent_nodecheck_add(&v, a->net_fault);
 	set_degraded(a, v.reasons[0] ? v.reasons : NULL);
 }
 

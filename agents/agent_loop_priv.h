@@ -46,7 +46,9 @@ struct agent_loop {
 	struct agent_storage storage;
 	struct agent_provision *prov; /* images, incoming migrations */
 	struct agent_virt_net_cache filters; /* agent_virt_net.c */
-	bool net_warned;         /* no underlay address was logged */
+	char net_fault[512];     /* why the networks are not set up on this
+				    node ("" when they are): a degraded
+				    reason (node_check) */
 
 	/* the heartbeat thread only (the main loop's with once) */
 	struct agent_client *client;

@@ -385,6 +385,30 @@ out:
 	return ret;
 }
 
+int agent_netlink_bridge_ready(int64_t vni)
+{
+	struct agent_netlink_obs *obs = NULL;
+	const struct agent_netlink_obs *br;
+	char name[AGENT_NETLINK_IFNAME];
+	size_t nobs = 0;
+	int ret = -1;
+
+	agent_netlink_bridge_name(vni, name);
+	if (observe(&obs, &nobs) < 0)
+		goto out;
+	br = find(obs, nobs, name);
+	if (br && br->ours && !br->vxlan)
+		ret = 0;
+	else
+		err_set("bridge %s (VNI %" PRId64 ") %s: its network is not "
+			"set up on this node (the node reports why)", name,
+			vni, br == NULL ? "is missing"
+					: "exists and is not fincloud's");
+out:
+	obs_free(obs, nobs);
+	return ret;
+}
+
 int agent_netlink_uri_addr(const char *uri, uint32_t *addr)
 {
 	const char *p = strstr(uri, "://");

@@ -60,6 +60,13 @@ int agent_netlink_plan(const struct agent_net_network *nets, size_t nnets,
 int agent_netlink_reconcile(const struct agent_net_network *nets,
 			    size_t nnets, uint32_t local);
 
+/* Whether the bridge of network vni on this node is the agent's (a
+ * bridge carrying its alias), so that a guest's NIC may be attached to
+ * it: 0 when it is, -1 with err_set() naming the bridge and why not
+ * (missing, not a bridge, someone else's) or the observation that
+ * failed. Runs "ip -j -d link show" once. */
+int agent_netlink_bridge_ready(int64_t vni);
+
 /* The IPv4 host of a libvirt URI ("qemu+tcp://10.0.0.2/system") into
  * *addr: 0, or -1 with err_set(). */
 int agent_netlink_uri_addr(const char *uri, uint32_t *addr);

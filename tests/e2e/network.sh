@@ -12,7 +12,10 @@
 # (clean-traffic with the port's address, its groups' rules) defined in
 # libvirt; deleting the last VM of a network on a node removes its
 # bridge, VXLAN device and filter there and the node from its peers'
-# FDB; a network in use cannot be deleted.
+# FDB; a network in use cannot be deleted. A node whose network cannot
+# be set up (a link of the bridge's name that is not fincloud's) turns
+# degraded with a reason naming it, and healthy again, with the
+# network set up, once that link is gone.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -155,6 +158,31 @@ else
 		e2e_check "node $m no longer replicates paynet to node $n" test "$ok" = 1
 	done
 	e2e_check "batchnet stays on node $nb" vxlan_ok "$nb" "$VNI_BATCH"
+
+	# --- a network the node cannot set up makes it degraded ------------
+	host_is() { # node status [reason-part]
+		local j
+		j=$(e2e_finctl -o json host show "node$1") || return 1
+		[ "$(e2e_json "d['status']" <<<"$j")" = "$2" ] &&
+			e2e_json "d.get('degraded_reason') or ''" <<<"$j" | grep -qF -- "${3-}"
+	}
+	e2e_check "a bridge fcbr$VNI_PAY that is not fincloud's made on node $n" \
+		on "$n" ip link add "fcbr$VNI_PAY" type bridge
+	others=$(printf '%s\n' 1 2 3 | grep -vx "$n")
+	for m in $others; do f host maintenance "node$m" on; done
+	P4=$(e2e_create pay tiny p4 --network paynet 2>/dev/null)
+	for m in $others; do f host maintenance "node$m" off; done
+	ok=0
+	for _ in $(seq 1 300); do host_is "$n" degraded "fcbr$VNI_PAY" && { ok=1; break; }; sleep 0.2; done
+	e2e_check "a foreign link fcbr$VNI_PAY on node $n, where paynet is wanted again, makes it degraded, the reason naming the link" \
+		test "$ok" = 1
+	e2e_check "... and vm p4 is not started there on a bridge that is not fincloud's" \
+		eval '[ -n "$P4" ] && [ "$(e2e_dominfo "$n" "$P4" State)" != running ] && [ -z "$(on "$n" ip -o link show master "fcbr$VNI_PAY")" ]'
+	on "$n" ip link del "fcbr$VNI_PAY"
+	ok=0
+	for _ in $(seq 1 300); do host_is "$n" ok && vxlan_ok "$n" "$VNI_PAY" && { ok=1; break; }; sleep 0.2; done
+	e2e_check "once it is gone, node $n sets paynet up and is healthy again" test "$ok" = 1
+	e2e_check "... and vm p4 runs there" eval 'test -n "$P4" && e2e_wait_state "$P4" running 120 && [ "$(e2e_vm_field "$P4" host)" = "node$n" ]'
 fi
 
 echo "1..$e2e_n"
