@@ -4,6 +4,7 @@
 import { ApiError, forgetToken, get, setToken, token } from './api.js';
 import * as audit from './audit.js';
 import { h, showError } from './dom.js';
+import { destroyPlots } from './plot.js';
 import * as hosts from './hosts.js';
 import * as pools from './pools.js';
 import * as rebalance from './rebalance.js';
@@ -37,6 +38,7 @@ async function probeRole() {
 
 function showLogin(err) {
   $('login').hidden = false;
+  destroyPlots($('page'));
   $('page').replaceChildren();
   $('nav').hidden = true;
   $('signout').hidden = true;
@@ -76,6 +78,7 @@ async function route() {
   for (const a of document.querySelectorAll('#nav a'))
     a.classList.toggle('current', a.dataset.page === name || (name === 'host' && a.dataset.page === 'hosts'));
   const page = h('div', { id: 'page', dataset: { page: name, loading: '1' } });
+  destroyPlots($('page'));
   $('page').replaceWith(page);
   const onLeave = (f) => (me === shown ? leaving.push(f) : f());
   try {

@@ -101,13 +101,12 @@ export async function renderHost(page, params, name, onLeave) {
   // the API keeps series per pool: the host's own is sampled here
   await section(page, 'Utilisation while this page is open', async (box) => {
     const points = [sample(x)];
-    const holder = h('div');
-    box.append(h('p', { class: 'meta' }, 'sampled every 5 s from GET ' + path + '; the pool page has the stored series'), holder);
-    holder.append(etaPlot(points, `${x.name}: eta`));
+    const plot = etaPlot(points, `${x.name}: eta`);
+    box.append(h('p', { class: 'meta' }, 'sampled every 5 s from GET ' + path + '; the pool page has the stored series'), plot);
     const timer = setInterval(async () => {
       try {
         points.push(sample(await get(path)));
-        holder.replaceChildren(etaPlot(points, `${x.name}: eta`));
+        plot.update(points);
       } catch (e) {
         clearInterval(timer);
         showError(box, e);

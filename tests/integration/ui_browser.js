@@ -145,6 +145,11 @@ async function hosts(page, problems) {
     return p && p.uplot ? p.uplot.data[0].length : 0;
   }, WAIT).then((hd) => hd.jsonValue());
   check('Host n1: its plot has points', pts > 0, pts);
+  const later = await page.waitForFunction(() => {
+    const p = document.querySelector('#page .plot');
+    return p && p.uplot && p.uplot.data[0].length >= 2 ? p.uplot.data[0].length : 0;
+  }, { timeout: 15000 }).then((hd) => hd.jsonValue()).catch(() => 0);
+  check('Host n1: the plot gains the samples taken while the page is open', later >= 2, later);
   await clean(page, problems, 'host-n1');
 }
 
