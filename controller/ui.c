@@ -15,7 +15,7 @@
 const struct ui_header ui_headers[] = {
 	{"Content-Security-Policy",
 	 "default-src 'self'; script-src 'self'; style-src 'self'; "
-	 "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+	 "img-src 'self'; connect-src 'self'; object-src 'none'; "
 	 "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
 	{"X-Content-Type-Options", "nosniff"},
 	{"Referrer-Policy", "no-referrer"},
