@@ -125,13 +125,10 @@ static void ui_serve(struct api_ctx *c, const char *name)
 	const char *type = ui_type(name);
 	struct stat st;
 	struct tm tm;
-	int fd;
+	int fd = -1;
 
-	if (!ui_name_ok(name) || type == NULL) {
-		ui_not_found(c, name);
-		return;
-	}
-	fd = ui_open(c->ctrl->cfg.ui_dir, name, &st);
+	if (ui_name_ok(name) && type)
+		fd = ui_open(c->ctrl->cfg.ui_dir, name, &st);
 	if (fd < 0) {
 		ui_not_found(c, name);
 		return;
