@@ -121,7 +121,7 @@ test: all fuzz-build
 	bash tests/run.sh $(BUILD)
 
 asan:
-	bash scripts/deps.sh --deb
+	bash scripts/deps.sh --deb --browser
 	$(MAKE) BUILD=build/asan SAN=1 test
 
 bench: all
