@@ -26,6 +26,8 @@ const struct route api_routes[] = {
 	{"GET", "/metrics", h_metrics, ROUTE_PUBLIC, false, "metrics",
 	 ROUTE_UNLOCKED},
 	{"GET", "/", h_ui_root, ROUTE_PUBLIC, false, "ui.root", ROUTE_UNLOCKED},
+	{"GET", "/ui", h_ui_root, ROUTE_PUBLIC, false, "ui.slash",
+	 ROUTE_UNLOCKED},
 	{"GET", "/ui/", h_ui_index, ROUTE_PUBLIC, false, "ui.index",
 	 ROUTE_UNLOCKED},
 	{"GET", "/ui/{file}", h_ui_file, ROUTE_PUBLIC, false, "ui.file",

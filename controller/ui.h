@@ -36,7 +36,7 @@ extern const size_t ui_nheaders;
  * "/ui/". */
 bool ui_path(const char *path);
 
-/* GET /: a 302 to /ui/. */
+/* GET / and GET /ui: a 302 to /ui/. */
 void h_ui_root(struct api_ctx *c);
 /* GET /ui/: the dashboard's index.html. */
 void h_ui_index(struct api_ctx *c);

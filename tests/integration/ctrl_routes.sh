@@ -31,6 +31,7 @@ req 200 "GET /healthz" GET /healthz "" -
 req 200 "GET /metrics" GET /metrics "" -
 # the dashboard's files (ui_serve.sh has the rules)
 req 302 "GET / redirects to the dashboard" GET / "" -
+req 302 "GET /ui redirects to the dashboard" GET /ui "" -
 req 200 "GET /ui/" GET /ui/ "" -
 req 200 "GET a file of the dashboard" GET /ui/app.js "" -
 etag=$(curl -s -D - -o /dev/null "$URL/ui/app.js" | tr -d '\r' | sed -n 's/^ETag: //Ip')

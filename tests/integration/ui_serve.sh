@@ -4,8 +4,9 @@
 # strict Content-Security-Policy; HEAD answers the headers alone; a
 # conditional GET is 304; every traversal (.., %2e%2e, %2f, a NUL, a
 # hidden file, a directory, a symbolic link out of ui_dir) is a 404 with
-# the JSON error and the same headers; other methods are 405; ui_dir is a
-# setting (the flag here, the config file in --check-config).
+# the JSON error and the same headers; other methods are 405; /ui
+# redirects to /ui/; ui_dir is a setting (the flag here, the config file
+# in --check-config).
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 
 ui=$work/ui
@@ -51,6 +52,8 @@ csp_ok() {
 get /
 check "GET / redirects to /ui/" eval '[ "$status" = 302 ] && [ "$(header Location)" = /ui/ ]'
 check "the redirect carries the CSP" csp_ok
+get /ui
+check "GET /ui redirects to /ui/ with the CSP" eval '[ "$status" = 302 ] && [ "$(header Location)" = /ui/ ] && csp_ok'
 get /ui/
 check "GET /ui/ is index.html as text/html" eval '[ "$status" = 200 ] && [ "$body" = "$(cat "$ui/index.html")" ] && header Content-Type | grep -q "^text/html"'
 check "/ui/ carries a strict CSP, nosniff, no-referrer" csp_ok
@@ -73,7 +76,8 @@ for t in "/ui/..:.." "/ui/%2e%2e:%2e%2e" "/ui/..%2fcontroller.log:..%2f" \
 	"/ui/../controller.log:../" "/ui/%2e%2e%2f%2e%2e%2fetc%2fpasswd:encoded ../../etc/passwd" \
 	"/ui/app.js%00.png:a NUL" "/ui/.secret.js:a hidden file" "/ui/sub:a directory" \
 	"/ui/sub/a.js:a file below a directory" "/ui/link-out.js:a link out of ui_dir" \
-	"/ui/missing.js:a missing file" "/ui/app.exe:a type not served" "/ui:/ui without its slash"; do
+	"/ui/missing.js:a missing file" "/ui/app.exe:a type not served" \
+	"/ui/index.html/:a file as a directory"; do
 	p=${t%%:*} what=${t#*:}
 	get "$p"
 	if [ "$status" = 404 ] && [ "$(jv .error.code)" = not_found ] && csp_ok &&

@@ -99,7 +99,7 @@ static void test_unlocked_flag(void **state)
 			    strcmp(r->name, "metrics") == 0 ||
 			    strncmp(r->name, "ui.", 3) == 0);
 	}
-	assert_int_equal(n, 5);
+	assert_int_equal(n, 6);
 }
 
 /* Operations "METHOD /path" from the paths: section of openapi.yaml. */
