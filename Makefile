@@ -93,6 +93,7 @@ include common/common.mk
 -include agents/agents.mk
 -include controller/controller.mk
 -include finctl/finctl.mk
+-include ui/ui.mk
 include man/man.mk
 include tests/tests.mk
 include tests/fuzz/fuzz.mk
@@ -112,7 +113,7 @@ deps:
 # check installs what is missing (with --deb: the suite builds and
 # installs the Debian packages), builds, and runs every test.
 check:
-	bash scripts/deps.sh --deb
+	bash scripts/deps.sh --deb --browser
 	$(MAKE) test
 
 # fuzz-build: tests/integration/fuzz_smoke.sh runs the fuzz targets
@@ -120,7 +121,7 @@ test: all fuzz-build
 	bash tests/run.sh $(BUILD)
 
 asan:
-	bash scripts/deps.sh --deb
+	bash scripts/deps.sh --deb --browser
 	$(MAKE) BUILD=build/asan SAN=1 test
 
 bench: all
@@ -151,7 +152,7 @@ image-debian:
 	bash scripts/build-image.sh --debian $(BUILD)/images/fincloud-debian.qcow2
 	FC_TOP=$(CURDIR) bash tests/integration/image_boot.sh --debian $(BUILD)/images/fincloud-debian.qcow2
 
-install: $(BINS) $(MAN_PAGES) $(COMPLETIONS)
+install: $(BINS) $(MAN_PAGES) $(COMPLETIONS) $(UI_FILES)
 	install -d $(DESTDIR)$(BINDIR)
 	for b in $(BINS); do install -m 0755 $$b $(DESTDIR)$(BINDIR)/; done
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
@@ -163,6 +164,8 @@ install: $(BINS) $(MAN_PAGES) $(COMPLETIONS)
 	install -d $(DESTDIR)$(DATADIR)/schemas $(DESTDIR)$(DATADIR)/docs
 	for f in schemas/*; do [ -f "$$f" ] && install -m 0644 "$$f" $(DESTDIR)$(DATADIR)/schemas/; done; true
 	install -m 0644 docs/*.md $(DESTDIR)$(DATADIR)/docs/
+	install -d $(DESTDIR)$(DATADIR)/ui
+	install -m 0644 $(UI_FILES) $(DESTDIR)$(DATADIR)/ui/
 	# The units name /usr/local paths; point them at this PREFIX. They go
 	# to the systemd unit directory and, for install-agent.sh (which
 	# copies the agent's unit onto compute nodes), beside it in DATADIR.

@@ -11,6 +11,7 @@
 #include "controller/audit.h"
 #include "controller/place.h"
 #include "controller/store.h"
+#include "controller/ui.h"
 
 #define R_READ (ROLE_ADMIN | ROLE_OPERATOR | ROLE_VIEWER)
 #define R_READ_T (R_READ | ROLE_TENANT)
@@ -23,6 +24,13 @@ const struct route api_routes[] = {
 	{"GET", "/healthz", h_healthz, ROUTE_PUBLIC, false, "healthz",
 	 ROUTE_UNLOCKED},
 	{"GET", "/metrics", h_metrics, ROUTE_PUBLIC, false, "metrics",
+	 ROUTE_UNLOCKED},
+	{"GET", "/", h_ui_root, ROUTE_PUBLIC, false, "ui.root", ROUTE_UNLOCKED},
+	{"GET", "/ui", h_ui_root, ROUTE_PUBLIC, false, "ui.slash",
+	 ROUTE_UNLOCKED},
+	{"GET", "/ui/", h_ui_index, ROUTE_PUBLIC, false, "ui.index",
+	 ROUTE_UNLOCKED},
+	{"GET", "/ui/{file}", h_ui_file, ROUTE_PUBLIC, false, "ui.file",
 	 ROUTE_UNLOCKED},
 	{"GET", "/v1/pools", h_pool_list, R_READ, false, "pool.list"},
 	{"POST", "/v1/pools", h_pool_create, R_OPS, true, "pool.create"},
@@ -654,10 +662,10 @@ static void finish(struct api_ctx *c, bool found)
 			"whether it took effect (request %s)",
 			err_msg(), c->request_id);
 	}
-	/* a 204 and a 101 (the connection switches) have no body; a file
-	 * answer's body is the file */
+	/* a 204, a 304 and a 101 (the connection switches) have no body; a
+	 * file answer's body is the file */
 	if (c->resp == NULL && c->text == NULL && !c->has_file &&
-	    c->status != 204 && c->status != 101)
+	    c->status != 204 && c->status != 304 && c->status != 101)
 		api_err(c, 500, "internal", NULL, "no answer was produced");
 	pthread_mutex_lock(&ctrl->stats_lock);
 	if (ctrl->stats && found) {

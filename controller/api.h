@@ -53,6 +53,7 @@ struct api_ctx {
 	const char *authorization; /* header value or NULL */
 	const char *idempotency_key; /* Idempotency-Key header or NULL */
 	const char *upgrade_header; /* Upgrade header or NULL */
+	const char *if_none_match; /* If-None-Match header or NULL */
 	uint32_t client_addr;      /* IPv4, host byte order; 0: unknown */
 	const struct peercert *peer; /* the agent's certificate or NULL */
 	const char *body;
@@ -79,6 +80,10 @@ struct api_ctx {
 	int64_t file_size;
 	char location[256];
 	int64_t retry_after_s;     /* a Retry-After header when > 0 */
+	/* a file's validators (ui.h); "" / NULL: no such header */
+	char etag[48];
+	char last_modified[40];
+	const char *cache_control;
 	/* A 101 answer switches the connection to protocol upgrade_proto;
 	 * the server then calls upgrade(upgrade_arg, ...) exactly once */
 	api_upgrade_fn upgrade;

@@ -3,6 +3,12 @@
 #include "controller/ctrl.h"
 #include "controller/ipam.h"
 
+/* Where `make install` puts the dashboard (DATADIR/ui); the Makefile
+ * defines it from its DATADIR. */
+#ifndef FC_UI_DIR
+#define FC_UI_DIR "/usr/local/share/fincloud/ui"
+#endif
+
 const char *const ctrl_config_keys[] = {
 	"listen_address", "listen_port", "database", "state_dir",
 	"heartbeat_timeout", "heartbeat_interval", "sample_interval",
@@ -11,7 +17,7 @@ const char *const ctrl_config_keys[] = {
 	"http_threads", "agent_listen_port", "token_ttl_default",
 	"token_ttl_max", "auth_fail_limit", "join_token_ttl",
 	"join_token_ttl_max", "image_max_size", "tls_ca", "require_client_cert",
-	"insecure", "vni_min", "vni_max", NULL,
+	"insecure", "vni_min", "vni_max", "ui_dir", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -116,8 +122,13 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 	    get_path(cfg, "tls_cert", "", out->tls_cert,
 		     sizeof(out->tls_cert)) < 0 ||
 	    get_path(cfg, "tls_key", "", out->tls_key, sizeof(out->tls_key)) < 0 ||
-	    get_path(cfg, "tls_ca", "", out->tls_ca, sizeof(out->tls_ca)) < 0)
+	    get_path(cfg, "tls_ca", "", out->tls_ca, sizeof(out->tls_ca)) < 0 ||
+	    get_path(cfg, "ui_dir", FC_UI_DIR, out->ui_dir,
+		     sizeof(out->ui_dir)) < 0)
 		return -1;
+	if (out->ui_dir[0] != '/')
+		return config_err(cfg, "ui_dir", "expected an absolute path, "
+				  "got '%s'", out->ui_dir);
 	if (config_get(cfg, "database") == NULL) {
 		if (snprintf(out->database, sizeof(out->database), "%s/state.db",
 			     out->state_dir) >= (int)sizeof(out->database))

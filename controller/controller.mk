@@ -17,7 +17,7 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \
 	controller/peercert.c controller/ipam.c controller/netstate.c \
-	controller/api_net.c \
+	controller/api_net.c controller/ui.c \
 	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
@@ -29,6 +29,9 @@ CTRL_LIBS := $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
 
 $(CTRL_OBJS) $(BUILD)/obj/controller/main.o: OBJ_CFLAGS += $(CJSON_CFLAGS) \
 	$(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
+
+# the dashboard's installed files (ui.h), the default of ui_dir
+$(BUILD)/obj/controller/config.o: OBJ_CFLAGS += -DFC_UI_DIR='"$(DATADIR)/ui"'
 
 $(LIBCTRL): $(CTRL_OBJS)
 	@mkdir -p $(@D)

@@ -66,6 +66,7 @@ struct ctrl_config {
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	char tls_ca[CTRL_PATH_MAX]; /* agents' client certificates; "" none */
+	char ui_dir[CTRL_PATH_MAX]; /* the dashboard's files (ui.h) */
 	bool require_client_cert;   /* agents' routes need one (peercert.h) */
 	bool insecure;              /* plain HTTP off loopback allowed */
 	enum log_level log_level;

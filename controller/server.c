@@ -12,6 +12,7 @@
 #include "controller/image.h"
 #include "controller/peercert.h"
 #include "controller/server.h"
+#include "controller/ui.h"
 
 /* Every agent keeps a connection open (its long-poll), so per-connection
  * memory is what grows with the fleet. Headers fit in 8 KiB; bodies are
@@ -105,6 +106,27 @@ static const char *query_value(void *ud, const char *key)
 	return MHD_lookup_connection_value(ud, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* The headers of c's answer besides its body's type: the request's id,
+ * a file's validators, and the dashboard's security headers on every
+ * answer under / and /ui/ (ui.h). */
+static void add_headers(struct MHD_Response *r, const struct api_ctx *c)
+{
+	if (c->request_id[0])
+		MHD_add_response_header(r, "X-Request-Id", c->request_id);
+	if (c->etag[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, c->etag);
+	if (c->last_modified[0])
+		MHD_add_response_header(r, MHD_HTTP_HEADER_LAST_MODIFIED,
+					c->last_modified);
+	if (c->cache_control)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+					c->cache_control);
+	if (c->path && ui_path(c->path))
+		for (size_t i = 0; i < ui_nheaders; i++)
+			MHD_add_response_header(r, ui_headers[i].name,
+						ui_headers[i].value);
+}
+
 static enum MHD_Result send_answer(struct MHD_Connection *con,
 				   struct api_ctx *c)
 {
@@ -123,9 +145,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *con,
 			goto out;
 		c->has_file = false;
 		MHD_add_response_header(r, "Content-Type", c->content_type);
-		if (c->request_id[0])
-			MHD_add_response_header(r, "X-Request-Id",
-						c->request_id);
+		add_headers(r, c);
 		ret = MHD_queue_response(con, (unsigned)c->status, r);
 		MHD_destroy_response(r);
 		goto out;
@@ -170,8 +190,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *con,
 		MHD_add_response_header(r, "Content-Type", c->content_type);
 	if (c->location[0])
 		MHD_add_response_header(r, "Location", c->location);
-	if (c->request_id[0])
-		MHD_add_response_header(r, "X-Request-Id", c->request_id);
+	add_headers(r, c);
 	if (c->retry_after_s > 0) {
 		char secs[24];
 
@@ -185,10 +204,12 @@ out:
 }
 
 static enum MHD_Result answer_error(struct MHD_Connection *con,
-				    struct ctrl *ctrl, int status,
-				    const char *code, const char *msg)
+				    struct ctrl *ctrl, const char *url,
+				    int status, const char *code,
+				    const char *msg)
 {
-	struct api_ctx c = {.ctrl = ctrl, .content_type = "application/json"};
+	struct api_ctx c = {.ctrl = ctrl, .path = url,
+			    .content_type = "application/json"};
 	enum MHD_Result ret;
 
 	api_err(&c, status, code, NULL, "%s", msg);
@@ -356,7 +377,10 @@ static void ctx_fill(struct api_ctx *c, struct ctrl *ctrl,
 		     const char *method)
 {
 	c->ctrl = ctrl;
-	c->method = method;
+	/* HEAD of the dashboard's files is their GET; libmicrohttpd sends
+	 * the headers only */
+	c->method = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 && ui_path(url)
+			    ? MHD_HTTP_METHOD_GET : method;
 	c->path = url;
 	c->query = query_value;
 	c->query_ud = con;
@@ -366,6 +390,8 @@ static void ctx_fill(struct api_ctx *c, struct ctrl *ctrl,
 		con, MHD_HEADER_KIND, "Idempotency-Key");
 	c->upgrade_header = MHD_lookup_connection_value(
 		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE);
+	c->if_none_match = MHD_lookup_connection_value(
+		con, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	c->client_addr = client_addr(con);
 }
 
@@ -395,12 +421,12 @@ static enum MHD_Result upload_start(struct listener *l, struct conn *cn,
 		snprintf(msg, sizeof(msg), "the image is %" PRId64 " bytes; "
 			 "image_max_size is %" PRId64, announced,
 			 ctrl->cfg.image_max_size);
-		return answer_error(con, ctrl, 413, "too_large", msg);
+		return answer_error(con, ctrl, url, 413, "too_large", msg);
 	}
 	if (image_upload_open(ctrl->cfg.state_dir, ctrl->cfg.image_max_size,
 			      &cn->up) < 0) {
 		log_error("%s", err_msg());
-		return answer_error(con, ctrl, 500, "internal", err_msg());
+		return answer_error(con, ctrl, url, 500, "internal", err_msg());
 	}
 	return MHD_YES;
 }
@@ -430,7 +456,7 @@ static enum MHD_Result request_start(struct listener *l,
 	if (n > ctrl->cfg.max_body) {
 		snprintf(msg, sizeof(msg), "the request body is %" PRId64
 			 " bytes; the limit is %" PRId64, n, ctrl->cfg.max_body);
-		return answer_error(con, ctrl, 413, "too_large", msg);
+		return answer_error(con, ctrl, url, 413, "too_large", msg);
 	}
 	return MHD_YES;
 }
@@ -498,12 +524,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con,
 	if (cn->too_large) {
 		snprintf(msg, sizeof(msg), "the request body exceeds the "
 			 "%" PRId64 "-byte limit", ctrl->cfg.max_body);
-		return answer_error(con, ctrl, 413, "too_large", msg);
+		return answer_error(con, ctrl, url, 413, "too_large", msg);
 	}
 	if (l->agents_only && !agent_route(url)) {
 		snprintf(msg, sizeof(msg), "this port serves the agents only: "
 			 "use the API port (%" PRId64 ")", ctrl->cfg.listen_port);
-		return answer_error(con, ctrl, 404, "not_found", msg);
+		return answer_error(con, ctrl, url, 404, "not_found", msg);
 	}
 	ctx_fill(c, ctrl, con, url, method);
 	if (cn->up) {
@@ -562,6 +588,42 @@ static void on_completed(void *cls, struct MHD_Connection *con,
 
 /* ----------------------------------------------------------- the daemons */
 
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* libmicrohttpd's decoding of %XX in the path and the query values, in
+ * place, except that "%00" stays as it is: a NUL would cut a name short
+ * ("/ui/app.js%00.png" would be "/ui/app.js"), and the '%' it keeps is
+ * in no valid name. The new length. */
+static size_t unescape(void *cls, struct MHD_Connection *con, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)con;
+	for (const char *r = s; *r; r++) {
+		int hi = r[1] ? hex_digit(r[1]) : -1;
+		int lo = hi >= 0 ? hex_digit(r[2]) : -1;
+
+		if (r[0] == '%' && lo >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 /* Start the daemon of l on port (flags and TLS from srv). */
 static int listen_on(struct server *srv, struct listener *l, int64_t port)
 {
@@ -596,6 +658,7 @@ static int listen_on(struct server *srv, struct listener *l, int64_t port)
 	l->d = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, l,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,

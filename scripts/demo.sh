@@ -19,8 +19,10 @@
 # payment tenant's dedicated, anti-affinity replicas need, and proves
 # from each moved guest that it kept working (its fincloud-tick counter
 # goes on, its boot id is unchanged), prints eta and the spread over the
-# nodes again, provisions those replicas, prints a summary, and tears
-# everything down, also when a step fails.
+# nodes again, provisions those replicas, prints a summary and the web
+# dashboard's URL (docs/dashboard.md), and tears everything down, also
+# when a step fails; run on a terminal, it waits for Enter before the
+# teardown, so the dashboard can be looked at.
 #
 # Before it starts anything it checks that every piece it needs exists;
 # if one is missing it says which and stops (exit 1). --skip-missing runs
@@ -415,6 +417,14 @@ for v in now:
 ' "$tbdir/vms.json" "$tbdir/vms-before.json")
 [ "$problems" -eq 0 ] || die "$problems VM(s) are not where the controller says (see above)"
 say "checked with virsh on every node: each VM runs on exactly one node, the one the controller names"
+
+# the web dashboard of this testbed (docs/dashboard.md); on a terminal
+# the testbed stays up for it until Enter
+step "the web dashboard: $FINCLOUD_URL/ui/"
+say "token: the contents of $tbdir/controller/admin.token${FINCLOUD_CA:+; the browser must trust the CA of the testbed, $FINCLOUD_CA}"
+if [ -t 0 ]; then
+	read -r -p "   the testbed stays up: press Enter to tear it down " _ || true
+fi
 if [ "$rebalanced" -eq 1 ]; then
 	say "the rebalance moved $live VM(s), each by live migration"
 	exit 0

@@ -665,6 +665,8 @@ EOF
 	else
 		echo "insecure = yes" >>"$cd/controller.conf"
 	fi
+	# the dashboard of this build (docs/dashboard.md)
+	[ ! -d "$bin/../ui" ] || echo "ui_dir = $(cd "$bin/../ui" && pwd)" >>"$cd/controller.conf"
 	controller_start
 }
 

@@ -86,6 +86,7 @@ api() {
 	rn=$((rn + 1))
 	local f=$work/resp/$rn.body
 	local args=(-s -o "$f" -w '%{http_code}' -X "$m")
+	: >"$f" # curl writes no file for an answer without a body (304)
 	[ "$t" != "-" ] && args+=(-H "Authorization: Bearer $t")
 	[ -n "$b" ] && args+=(-H 'Content-Type: application/json' --data-binary "$b")
 	[ -n "${API_HEADER-}" ] && args+=(-H "$API_HEADER")

@@ -11,7 +11,10 @@
 
 # hosts must stay up through the scenario; host_down is reached at the end;
 # every operation is driven to 401, more than auth_fail_limit allows
-ctrl_start --heartbeat-timeout 10 --heartbeat-interval 1 --auth-fail-limit 1000000 --image-max-size 4194304 || { nok "controller starts"; exit 1; }
+mkdir -p "$work/ui"
+printf '<!doctype html><title>t</title>\n' >"$work/ui/index.html"
+printf 'export const x = 1;\n' >"$work/ui/app.js"
+ctrl_start --ui-dir "$work/ui" --heartbeat-timeout 10 --heartbeat-interval 1 --auth-fail-limit 1000000 --image-max-size 4194304 || { nok "controller starts"; exit 1; }
 # expect STATUS WHAT: the last answer has STATUS
 expect() { check "$2 -> $1" is "$1"; }
 # req STATUS WHAT METHOD PATH [BODY [TOKEN]]: a request that answers STATUS
@@ -26,6 +29,18 @@ NOPE_ID=00000000-0000-4000-8000-000000000000
 # --- public ----------------------------------------------------------------
 req 200 "GET /healthz" GET /healthz "" -
 req 200 "GET /metrics" GET /metrics "" -
+# the dashboard's files (ui_serve.sh has the rules)
+req 302 "GET / redirects to the dashboard" GET / "" -
+req 302 "GET /ui redirects to the dashboard" GET /ui "" -
+req 200 "GET /ui/" GET /ui/ "" -
+req 200 "GET a file of the dashboard" GET /ui/app.js "" -
+etag=$(curl -s -D - -o /dev/null "$URL/ui/app.js" | tr -d '\r' | sed -n 's/^ETag: //Ip')
+API_HEADER="If-None-Match: $etag" req 304 "GET a file of the dashboard that did not change" GET /ui/app.js "" -
+etag=$(curl -s -D - -o /dev/null "$URL/ui/" | tr -d '\r' | sed -n 's/^ETag: //Ip')
+API_HEADER="If-None-Match: $etag" req 304 "GET /ui/ that did not change" GET /ui/ "" -
+req 404 "GET a file the dashboard does not have" GET /ui/missing.js "" -
+rm "$work/ui/index.html"
+req 404 "GET /ui/ without its index.html" GET /ui/ "" -
 
 # --- pools, flavors, tenants, tokens ----------------------------------------
 # COLLECTION KEY BODY BAD-BODY: create (and again: 409), a bad create, list, show

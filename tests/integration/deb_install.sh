@@ -19,7 +19,8 @@
 #   the services enabled and the rebalance timer not;
 #   the packaged controller starts with the packaged default
 #   configuration (state directory and port moved to this test's own on
-#   its command line) and answers /healthz; the agent accepts its
+#   its command line) and answers /healthz, and serves the packaged
+#   dashboard under /ui/; the agent accepts its
 #   packaged configuration;
 #   dpkg --purge removes them again, conffiles included.
 set -u
@@ -186,8 +187,11 @@ check "the rebalance timer is installed but not enabled (it needs rebalance.env)
 
 # --- the packaged controller starts on its packaged configuration
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# (ui_dir: the package's files in this root; its default, the same path
+# from /, is checked below)
 "$root/usr/bin/fincloud-controller" --config "$root/etc/fincloud/controller.conf" \
-	--state-dir "$work/state" --listen-port "$port" >"$work/controller.log" 2>&1 &
+	--state-dir "$work/state" --listen-port "$port" --ui-dir "$root/usr/share/fincloud/ui" \
+	>"$work/controller.log" 2>&1 &
 ctl_pid=$!
 up=0
 for _ in $(seq 1 100); do
@@ -201,6 +205,11 @@ done
 check "the packaged controller on the packaged config answers /healthz with 200" test "$up" -eq 1
 check "it wrote its admin token (0600) and database into the state directory" \
 	eval "[ \"\$(stat -c %a '$work/state/admin.token' 2>/dev/null)\" = 600 ] && [ -s '$work/state/state.db' ]"
+check "it serves the packaged dashboard (/ui/ and uPlot)" eval \
+	"[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/ui/)\" = 200 ] &&
+	 [ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/ui/uplot.esm.js)\" = 200 ]"
+check "the packaged controller's default ui_dir is /usr/share/fincloud/ui" \
+	grep -aq /usr/share/fincloud/ui "$root/usr/bin/fincloud-controller"
 if [ "$up" -ne 1 ]; then
 	sed 's/^/# /' "$work/controller.log"
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make install DESTDIR=... PREFIX=/usr` lays every built program out under
-# the stage's usr/bin, the schemas and docs under usr/share/fincloud, the
+# the stage's usr/bin, the schemas, docs and web dashboard under
+# usr/share/fincloud, the
 # systemd units (rewritten for the prefix) under usr/lib/systemd/system,
 # a man page for every program under usr/share/man/man1 or man8 (each
 # rendering without a warning and naming every option or command of its
@@ -43,6 +44,13 @@ if [ "$units" -gt 0 ] && ! grep -rq /usr/local "$stage/usr/lib/systemd/system"; 
 	echo "ok 5 - $units systemd units installed, pointing at /usr"
 else
 	echo "not ok 5 - systemd units missing or still naming /usr/local"
+fi
+
+if [ -s "$stage/usr/share/fincloud/ui/index.html" ] && [ -s "$stage/usr/share/fincloud/ui/app.js" ] &&
+	[ -s "$stage/usr/share/fincloud/ui/uplot.esm.js" ]; then
+	echo "ok 10 - the web dashboard under usr/share/fincloud/ui, uPlot included"
+else
+	echo "not ok 10 - the web dashboard is not under usr/share/fincloud/ui"
 fi
 
 if [ -d "$stage/usr/share/fincloud/schemas" ]; then
