@@ -312,6 +312,7 @@ out:
 static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 		     size_t nspecs, struct agent_vm_error **errs, size_t *nerrs)
 {
+	cJSON *ifaces = NULL;
 	uint32_t local = 0;
 
 	if (a->have_desired && !agent_virt_is_test(a->virt)) {
@@ -321,10 +322,18 @@ static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 					  "the node's underlay address",
 					  err_msg());
 			a->net_warned = a->desired.nnets > 0;
-		} else if (agent_netlink_reconcile(a->desired.nets,
-						   a->desired.nnets,
-						   local) < 0) {
-			log_warn("%s", err_msg());
+		} else {
+			if (agent_netlink_reconcile(a->desired.nets,
+						    a->desired.nnets, local,
+						    &ifaces) < 0)
+				log_warn("%s", err_msg());
+			/* what the heartbeat tells placement */
+			pthread_mutex_lock(&a->lock);
+			if (ifaces) {
+				cJSON_Delete(a->ifaces);
+				a->ifaces = ifaces;
+			}
+			pthread_mutex_unlock(&a->lock);
 		}
 	}
 	for (size_t i = 0; i < nspecs; i++)
@@ -739,6 +748,7 @@ void agent_loop_free(struct agent_loop *a)
 	free(a->stops);
 	free(a->doms);
 	free(a->errors);
+	cJSON_Delete(a->ifaces);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->wake);
 	pthread_cond_destroy(&a->hb_wake);

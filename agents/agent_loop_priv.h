@@ -79,6 +79,9 @@ struct agent_loop {
 	 * from before libvirt went away: sent even while degraded */
 	bool doms_listed;
 	char degraded[1024];     /* "" when healthy */
+	/* the links free for provider networks (agent_netlink.h), a JSON
+	 * array; NULL until a pass has observed them */
+	cJSON *ifaces;
 	uint64_t passes;
 };
 

@@ -436,6 +436,12 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 			goto fail;
 		cJSON_AddItemToObject(o, "prepared", x);
 	}
+	if (hb->interfaces) {
+		x = cJSON_Duplicate(hb->interfaces, true);
+		if (x == NULL)
+			goto fail;
+		cJSON_AddItemToObject(o, "interfaces", x);
+	}
 	if (hb->njournal > 0) {
 		x = agent_journal_json(hb->journal, hb->njournal);
 		if (x == NULL)

@@ -1,5 +1,5 @@
 /*
- * cmd_net.c - finctl network create, secgroup show|create|delete|
+ * cmd_net.c - finctl network create (tenant and provider networks), secgroup show|create|delete|
  * rule-add|rule-delete, and the --network/--secgroup options of vm
  * create: tenant networks and their security groups.
  */
@@ -10,9 +10,16 @@
 int finctl_network_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "cidr", "gateway",
-					      "vni"));
+					      "vni", "provider", "interface",
+					      "vlan-id", "pool"));
 
 	finctl_add_str(b, "name", x->a.pos[0]);
+	/* --shared-with T1,T2: the tenants of a provider network */
+	if (finctl_opt(x, "shared-with"))
+		cJSON_AddItemToObject(b, "shared_with",
+				      finctl_csv(finctl_opt(x, "shared-with")));
+	if (finctl_opt(x, "dhcp"))
+		cJSON_AddTrueToObject(b, "dhcp");
 	return finctl_show(x, "POST", "/v1/networks", b);
 }
 

@@ -93,7 +93,7 @@ static void test_ports_refused(void **state)
 	refused("\"10.10.0.1\"", "\"10.10.0.1/24\"", "gateway");
 	refused("1450", "70000", "mtu");
 	refused("\"paynet\"", "\"pay net\"", "network");
-	refused("1000", "16777216", "vni");
+	refused("1000", "17777216", "vni");
 	refused("\"tcp\"", "\"gre\"", "protocol");
 	refused("\"port_min\":8443,\"port_max\":8443",
 		"\"port_min\":8443,\"port_max\":80", "port_max");
@@ -274,6 +274,146 @@ static void test_plan(void **state)
 	free(refused);
 }
 
+/* A provider network's link plan: a flat one takes the node interface
+ * (never one in another master, never one that is missing), a VLAN one
+ * creates IFACE.N and removes it with the network; the links reported
+ * free for provider networks. */
+static void test_netlink_provider(void **state)
+{
+	struct agent_net_network flat = {.name = "pub", .vni = 16777216,
+					 .mtu = 1500, .type = AGENT_NET_FLAT,
+					 .iface = "eth1"};
+	struct agent_net_network vlan = {.name = "v", .vni = 16777217,
+					 .mtu = 1500, .type = AGENT_NET_VLAN,
+					 .iface = "eth1", .vlan_id = 120};
+	struct agent_netlink_obs obs[6] = {
+		{.name = "lo", .other = true},
+		{.name = "eth0", .other = true},
+		{.name = "eth1", .other = true, .kind = "veth"},
+		{.name = "eth1.120", .vlan = true, .ours = true,
+		 .vni = 16777217, .kind = "vlan", .master = "fcbr16777217"},
+		{.name = "fcbr16777217", .ours = true, .vni = 16777217},
+		{.name = "vnet3", .other = true, .kind = "tun",
+		 .master = "fcbr16777217"},
+	};
+	char *plan, *refused, *text;
+	cJSON *free_ifaces;
+	(void)state;
+
+	assert_int_equal(agent_netlink_plan(&flat, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan,
+		"ip link add fcbr16777216 type bridge\n"
+		"ip link set dev fcbr16777216 alias fincloud:net:16777216\n"
+		"ip link set dev eth1 master fcbr16777216\n"
+		"ip link set dev fcbr16777216 up\n");
+	assert_string_equal(refused, "");
+	free(plan);
+	free(refused);
+	assert_int_equal(agent_netlink_plan(&vlan, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan,
+		"ip link add fcbr16777217 type bridge\n"
+		"ip link set dev fcbr16777217 alias fincloud:net:16777217\n"
+		"ip link add link eth1 name eth1.120 type vlan id 120\n"
+		"ip link set dev eth1.120 alias fincloud:vlan:16777217\n"
+		"ip link set dev eth1.120 master fcbr16777217\n"
+		"ip link set dev fcbr16777217 up\n"
+		"ip link set dev eth1.120 up\n");
+	free(plan);
+	free(refused);
+	/* set up: nothing to do; not wanted: the VLAN link, then the bridge */
+	assert_int_equal(agent_netlink_plan(&vlan, 1, 0x0afa1e01u, obs, 6,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "");
+	free(plan);
+	free(refused);
+	assert_int_equal(agent_netlink_plan(NULL, 0, 0x0afa1e01u, obs, 6,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "ip link del dev eth1.120\n"
+				  "ip link del dev fcbr16777217\n");
+	free(plan);
+	free(refused);
+	/* missing, or in another master: refused, nothing done */
+	str_copy(flat.iface, sizeof(flat.iface), "eth9");
+	assert_int_equal(agent_netlink_plan(&flat, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "");
+	assert_non_null(strstr(refused, "interface 'eth9' does not exist"));
+	free(plan);
+	free(refused);
+	str_copy(flat.iface, sizeof(flat.iface), "eth1");
+	str_copy(obs[2].master, sizeof(obs[2].master), "br-ops");
+	assert_int_equal(agent_netlink_plan(&flat, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "");
+	assert_non_null(strstr(refused, "'eth1' is in master 'br-ops'"));
+	free(plan);
+	free(refused);
+	/* a VLAN link of that name that the agent did not make */
+	obs[3].ours = false;
+	obs[3].vlan = false;
+	obs[3].other = true;
+	obs[2].master[0] = '\0';
+	assert_int_equal(agent_netlink_plan(&vlan, 1, 0x0afa1e01u, obs, 6,
+					    &plan, &refused), 0);
+	assert_non_null(strstr(refused, "eth1.120 exists and is not "
+					"fincloud's"));
+	free(plan);
+	free(refused);
+	/* free: eth0, eth1 (not lo, taps, the agent's links, links in
+	 * other masters) */
+	obs[3].ours = obs[3].vlan = true;
+	obs[3].other = false;
+	free_ifaces = agent_netlink_free_ifaces(obs, 6);
+	text = cJSON_PrintUnformatted(free_ifaces);
+	assert_string_equal(text, "[\"eth0\",\"eth1\"]");
+	cJSON_free(text);
+	cJSON_Delete(free_ifaces);
+	str_copy(obs[1].master, sizeof(obs[1].master), "br-ops");
+	free_ifaces = agent_netlink_free_ifaces(obs, 6);
+	text = cJSON_PrintUnformatted(free_ifaces);
+	assert_string_equal(text, "[\"eth1\"]");
+	cJSON_free(text);
+	cJSON_Delete(free_ifaces);
+}
+
+static void test_provider_parse(void **state)
+{
+	cJSON *j = cJSON_Parse("[{\"name\":\"pub\",\"vni\":16777216,"
+			       "\"mtu\":1500,\"peers\":[],\"provider\":{"
+			       "\"type\":\"vlan\",\"interface\":\"eth1\","
+			       "\"vlan_id\":120},\"dhcp\":{\"address\":"
+			       "\"10.250.120.2/24\",\"gateway\":null}}]");
+	struct agent_net_network *nets;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 0);
+	assert_int_equal(nets[0].type, AGENT_NET_VLAN);
+	assert_string_equal(nets[0].iface, "eth1");
+	assert_int_equal(nets[0].vlan_id, 120);
+	assert_int_equal(nets[0].dhcp_ip, 0x0afa7802u);
+	assert_int_equal(nets[0].dhcp_prefix, 24);
+	agent_net_networks_free(nets, n);
+	cJSON_Delete(j);
+	/* a provider interface of fincloud's names, a VXLAN id as a key */
+	j = cJSON_Parse("[{\"name\":\"pub\",\"vni\":16777216,\"mtu\":1500,"
+			"\"peers\":[],\"provider\":{\"type\":\"flat\","
+			"\"interface\":\"fcbr7\",\"vlan_id\":0}}]");
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 -1);
+	assert_non_null(strstr(err_msg(), "provider"));
+	cJSON_Delete(j);
+	j = cJSON_Parse("[{\"name\":\"pub\",\"vni\":7,\"mtu\":1500,"
+			"\"peers\":[],\"provider\":{\"type\":\"flat\","
+			"\"interface\":\"eth1\",\"vlan_id\":0}}]");
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 -1);
+	cJSON_Delete(j);
+}
+
 static void test_seed_ethernets(void **state)
 {
 	struct agent_net_port *p;
@@ -339,6 +479,8 @@ int main(void)
 		cmocka_unit_test(test_domain_nic),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_seed_ethernets),
+		cmocka_unit_test(test_netlink_provider),
+		cmocka_unit_test(test_provider_parse),
 		cmocka_unit_test(test_uri_addr),
 	};
 
