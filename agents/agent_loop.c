@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "agents/agent_domxml.h"
+#include "agents/agent_dhcp.h"
 #include "agents/agent_hb.h"
 #include "agents/agent_loop_priv.h"
 #include "agents/agent_manifest.h"
@@ -307,7 +308,7 @@ out:
  * guest's bridge and filter must exist before it starts): the bridges
  * and VXLAN devices of the networks the desired state lists (only with
  * one in hand, and never on libvirt's test driver: it has no host
- * networks), then each port's filter; a VM whose filter fails gets the
+ * networks) and their DHCP servers, then each port's filter; a VM whose filter fails gets the
  * error. */
 static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 		     size_t nspecs, struct agent_vm_error **errs, size_t *nerrs)
@@ -327,11 +328,18 @@ static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 						    a->desired.nnets, local,
 						    &ifaces) < 0)
 				log_warn("%s", err_msg());
+			/* the DHCP servers sit on the bridges just made */
+			if (agent_dhcp_reconcile(a->desired.nets,
+						 a->desired.nnets, specs,
+						 nspecs) < 0)
+				log_warn("%s", err_msg());
 			/* what the heartbeat tells placement */
 			pthread_mutex_lock(&a->lock);
 			if (ifaces) {
 				cJSON_Delete(a->ifaces);
 				a->ifaces = ifaces;
+				a->vlan_capable =
+					agent_netlink_vlan_capable() ? 1 : -1;
 			}
 			pthread_mutex_unlock(&a->lock);
 		}
@@ -589,6 +597,10 @@ int agent_loop_run(struct agent_loop *a)
 		agent_loop_wait_until(a, &a->wake, &a->kick, deadline);
 	}
 	agent_hb_join(a);
+	/* the DHCP servers are the agent's: they stop with it (the next
+	 * agent starts them in its first pass) */
+	if (!agent_virt_is_test(a->virt))
+		agent_dhcp_stop_all();
 	return 0;
 }
 

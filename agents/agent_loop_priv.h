@@ -82,6 +82,8 @@ struct agent_loop {
 	/* the links free for provider networks (agent_netlink.h), a JSON
 	 * array; NULL until a pass has observed them */
 	cJSON *ifaces;
+	int vlan_capable;        /* agent_netlink_vlan_capable(): 1, -1 not;
+				    0 not known yet */
 	uint64_t passes;
 };
 

@@ -380,6 +380,15 @@ int agent_net_seed_ethernets(const struct agent_net_port *ports, size_t n,
 		char a[16];
 
 		agent_net_addr_format(p->ip, a);
+		/* a network with DHCP: its server gives address, MTU and
+		 * router; the seed only matches the NIC */
+		if (p->dhcp_server) {
+			rc = buf_printf(out, "  nic%zu:\n    match:\n      "
+					"macaddress: \"%s\"\n    set-name: "
+					"eth%zu\n    dhcp4: true\n", i, p->mac,
+					i);
+			continue;
+		}
 		rc = buf_printf(out, "  nic%zu:\n    match:\n      macaddress: "
 				"\"%s\"\n    set-name: eth%zu\n    mtu: %d\n"
 				"    dhcp4: false\n    addresses: [\"%s/%d\"]\n",

@@ -109,7 +109,7 @@ struct buf;
  * ports[0..n), appended to out: one entry per port matched by its MAC
  * (the guest names its NICs as it likes), its static address with its
  * prefix, its MTU and, when the network has a gateway, a default route;
- * no DHCP. "ethernets: {}" for none. For the seed writer (agent_seed).
+ * a port of a network with DHCP gets "dhcp4: true" and nothing else. "ethernets: {}" for none. For the seed writer (agent_seed).
  * 0, or -1 with err_set() when out is full. */
 int agent_net_seed_ethernets(const struct agent_net_port *ports, size_t n,
 			     struct buf *out);

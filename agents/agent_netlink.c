@@ -229,9 +229,7 @@ out:
 	return ret;
 }
 
-/* Run argv (argv[0] found in PATH), its stdout into out (may be NULL),
- * stderr into err. 0 when it exits 0, else -1 with err_set(). */
-static int run(char *const argv[], struct buf *out)
+int agent_netlink_run(char *const argv[], struct buf *out)
 {
 	int po[2], pe[2], status = 0, ret = -1;
 	struct buf eb;
@@ -299,7 +297,7 @@ static int run_json(char *const argv[], const char *what, cJSON **root)
 
 	*root = NULL;
 	buf_init(&b, OUT_MAX);
-	if (run(argv, &b) == 0 && buf_puts(&b, "") == 0 &&
+	if (agent_netlink_run(argv, &b) == 0 && buf_puts(&b, "") == 0 &&
 	    json_parse(buf_str(&b), b.len, what, root) == 0)
 		ret = 0;
 	buf_free(&b);
@@ -439,7 +437,7 @@ static int run_plan(char *plan)
 				*p++ = '\0';
 		}
 		argv[argc] = NULL;
-		if (run(argv, NULL) < 0) {
+		if (agent_netlink_run(argv, NULL) < 0) {
 			log_warn("networks: %s", err_msg());
 			ret = -1;
 		}
@@ -471,21 +469,70 @@ cJSON *agent_netlink_free_ifaces(const struct agent_netlink_obs *obs,
 	return arr;
 }
 
+bool agent_netlink_vlan_capable(void)
+{
+	static int capable = -1;
+	char *add[] = {"ip", "link", "add", "fcvlprobe", "type", "veth", "peer",
+		       "name", "fcvlprobe0", NULL};
+	char *vlan[] = {"ip", "link", "add", "link", "fcvlprobe", "name",
+			"fcvlprobe.1", "type", "vlan", "id", "1", NULL};
+	char *del[] = {"ip", "link", "del", "dev", "fcvlprobe", NULL};
+
+	if (capable >= 0)
+		return capable;
+	capable = 0;
+	if (agent_netlink_run(add, NULL) == 0) {
+		capable = agent_netlink_run(vlan, NULL) == 0;
+		agent_netlink_run(del, NULL);
+	}
+	err_clear();
+	log_info("networks: 802.1Q VLAN links %s on this node", capable
+		 ? "work" : "are not supported by the kernel (8021q): VLAN "
+		 "provider networks cannot be set up here");
+	return capable;
+}
+
 int agent_netlink_reconcile(const struct agent_net_network *nets,
 			    size_t nnets, uint32_t local, cJSON **ifaces)
 {
 	struct agent_netlink_obs *obs = NULL;
+	struct agent_net_network *can = NULL;
 	char *plan = NULL, *refused = NULL;
-	size_t nobs = 0;
+	size_t nobs = 0, ncan = 0;
+	struct buf why;
 	int ret = -1;
 
 	*ifaces = NULL;
+	buf_init(&why, OUT_MAX);
 	if (observe(&obs, &nobs) < 0)
 		goto out;
 	*ifaces = agent_netlink_free_ifaces(obs, nobs);
-	if (agent_netlink_plan(nets, nnets, local, obs, nobs, &plan,
+	/* without 802.1Q in the kernel, VLAN networks are refused */
+	can = calloc(nnets + 1, sizeof(*can));
+	if (can == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nnets; i++) {
+		if (nets[i].type == AGENT_NET_VLAN &&
+		    !agent_netlink_vlan_capable())
+			buf_printf(&why, "network '%s': this node's kernel has "
+				   "no 802.1Q VLAN support (8021q)\n",
+				   nets[i].name);
+		else
+			can[ncan++] = nets[i];
+	}
+	if (agent_netlink_plan(can, ncan, local, obs, nobs, &plan,
 			       &refused) < 0)
 		goto out;
+	if (buf_puts(&why, refused) == 0) {
+		free(refused);
+		refused = strdup(buf_str(&why));
+		if (refused == NULL) {
+			err_set("out of memory");
+			goto out;
+		}
+	}
 	if (plan[0])
 		log_info("networks: %zu wanted, applying:\n%s", nnets, plan);
 	ret = run_plan(plan);
@@ -498,8 +545,10 @@ int agent_netlink_reconcile(const struct agent_net_network *nets,
 	}
 out:
 	obs_free(obs, nobs);
+	free(can);
 	free(plan);
 	free(refused);
+	buf_free(&why);
 	return ret;
 }
 

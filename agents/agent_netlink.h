@@ -75,6 +75,13 @@ int agent_netlink_plan(const struct agent_net_network *nets, size_t nnets,
 cJSON *agent_netlink_free_ifaces(const struct agent_netlink_obs *obs,
 				 size_t nobs);
 
+/* Whether this node's kernel makes 802.1Q VLAN links (the 8021q
+ * driver): probed once, on a veth pair of the agent's made and removed
+ * for it (fcvlprobe), and logged. A VLAN network is refused on a node
+ * without it, and its agent says so in its heartbeats (vlan_capable) so
+ * that placement keeps such VMs off it. */
+bool agent_netlink_vlan_capable(void);
+
 /* Observe, plan and run: bring this node's links to nets. *ifaces gets
  * agent_netlink_free_ifaces() of what was observed (NULL when the links
  * could not be observed; the caller owns it). 0, or -1 with err_set()
@@ -82,6 +89,14 @@ cJSON *agent_netlink_free_ifaces(const struct agent_netlink_obs *obs,
  * others are still set up). */
 int agent_netlink_reconcile(const struct agent_net_network *nets,
 			    size_t nnets, uint32_t local, cJSON **ifaces);
+
+struct buf;
+
+/* Run argv (argv[0] found in PATH: ip, bridge), its stdout into out
+ * (NULL: dropped). 0 when it exits 0, else -1 with err_set() naming the
+ * command and carrying its stderr. For tools that exit: the call reads
+ * their output to the end. */
+int agent_netlink_run(char *const argv[], struct buf *out);
 
 /* The IPv4 host of a libvirt URI ("qemu+tcp://10.0.0.2/system") into
  * *addr: 0, or -1 with err_set(). */

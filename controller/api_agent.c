@@ -642,7 +642,8 @@ void h_agent_heartbeat(struct api_ctx *c)
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
 					   "vm_errors", "migrations", "prepared",
-					   "domains_listed", "interfaces", NULL};
+					   "domains_listed", "interfaces",
+					   "vlan_capable", NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
 	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
 	char *ifaces = NULL;
@@ -736,6 +737,21 @@ void h_agent_heartbeat(struct api_ctx *c)
 	 * here, in the transaction, so that no return path leaks it) */
 	if (heartbeat_interfaces(c, &ifaces) < 0)
 		return;
+	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(c->json,
+							  "vlan_capable"))) {
+		bool vlan;
+
+		if (api_get_bool(c, "vlan_capable", false, false, &vlan) < 0)
+			return;
+		s = api_stmt(c, "UPDATE hosts SET vlan_capable = ? WHERE name "
+			    "= ?");
+		if (s == NULL)
+			return;
+		sqlite3_bind_int(s, 1, vlan);
+		store_bind_text(s, 2, node);
+		if (api_step_done(c, s, "recording the VLAN support") < 0)
+			return;
+	}
 	if (ifaces) {
 		s = api_stmt(c, "UPDATE hosts SET interfaces = ? WHERE name = ?");
 		if (s)

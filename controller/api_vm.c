@@ -485,6 +485,7 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	pr.pool = bind.pool[0] ? bind.pool : pool;
 	pr.ifaces = bind.ifaces;
 	pr.nifaces = bind.nifaces;
+	pr.vlan = bind.vlan;
 	for (int i = 0; i < 3; i++)
 		pr.req[i] = (double)req[i];
 	rc = place_vm(c->ctrl->st, &pr, host, sizeof(host), hpool,
@@ -495,10 +496,12 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	}
 	if (rc > 0) {
 		api_err(c, 409, "no_capacity", NULL, "cannot place a '%s' VM "
-			"for tenant '%s': %s%s%s%s", flavor, tenant, why,
+			"for tenant '%s': %s%s%s%s%s%s", flavor, tenant, why,
 			bind.nifaces ? "; its provider networks need a node "
 			"of pool '" : "", bind.pool, bind.nifaces ? "' whose "
-			"agent reports their interface free (see 'finctl host "
+			"agent reports their interface free" : "", bind.vlan ?
+			" and 802.1Q VLAN support (vlan_capable; the kernel's "
+			"8021q)" : "", bind.nifaces ? " (see 'finctl host "
 			"show')" : "");
 		return;
 	}
@@ -853,6 +856,7 @@ void h_vm_migrate(struct api_ctx *c)
 	pr.pool = bind.pool[0] ? bind.pool : NULL;
 	pr.ifaces = bind.ifaces;
 	pr.nifaces = bind.nifaces;
+	pr.vlan = bind.vlan;
 	for (int i = 0; i < 3; i++)
 		pr.req[i] = (double)v.req[i];
 	if (want) {

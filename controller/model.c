@@ -222,7 +222,7 @@ static bool has_ifaces(const struct model_scope *sc, const char *text)
 }
 
 /* name, pool, vcpus, mem_mib, disk_gib, cost, availability, state,
- * maintenance, status, interfaces. A degraded host (its agent says it
+ * maintenance, status, interfaces, vlan_capable. A degraded host (its agent says it
  * cannot run VMs) counts as down: it takes no VM, and its VMs stay where
  * they are. */
 static int host_row(struct loader *ld, sqlite3_stmt *s)
@@ -251,7 +251,8 @@ static int host_row(struct loader *ld, sqlite3_stmt *s)
 	if (strcmp(store_col_text(s, 7), "up") != 0 || *deg)
 		h->state = HOST_DOWN;
 	else if (sqlite3_column_int(s, 8) || (xh && strcmp(xh, h->name) == 0) ||
-		 !has_ifaces(ld->sc, store_col_text(s, 10)))
+		 !has_ifaces(ld->sc, store_col_text(s, 10)) ||
+		 (ld->sc->vlan && sqlite3_column_int(s, 11) != 1))
 		h->state = HOST_MAINTENANCE;
 	else
 		h->state = HOST_UP;
@@ -435,8 +436,8 @@ static int load_hosts(struct loader *ld)
 {
 	sqlite3_stmt *s = store_stmt(ld->st, "SELECT name, pool, vcpus, "
 				     "mem_mib, disk_gib, cost, availability, "
-				     "state, maintenance, status, interfaces "
-				     "FROM hosts "
+				     "state, maintenance, status, interfaces, "
+				     "vlan_capable FROM hosts "
 				     "WHERE ?1 "
 				     "IS NULL OR pool = ?1 ORDER BY name");
 

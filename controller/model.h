@@ -73,6 +73,7 @@ struct model_scope {
 	 * them free (hosts.interfaces) is taken as in maintenance */
 	const char *const *ifaces;
 	size_t nifaces;
+	bool vlan;                /* tenant: and 802.1Q links (vlan_capable) */
 };
 
 enum model_vm_kind {

@@ -74,8 +74,9 @@ int netstate_default_group(struct store *st, const char *tenant)
 	return store_done(st, s, "making the default security group's rule");
 }
 
-/* Add the provider network on s (columns pool, interface, name) to b:
- * 0, or 1 when its pool is not the pool of b's other networks. */
+/* Add the provider network on s (columns pool, interface, name,
+ * provider) to b: 0, or 1 when its pool is not the pool of b's other
+ * networks. */
 static int bind_add(struct netstate_bind *b, sqlite3_stmt *s)
 {
 	const char *pool = store_col_text(s, 0), *iface = store_col_text(s, 1);
@@ -83,6 +84,8 @@ static int bind_add(struct netstate_bind *b, sqlite3_stmt *s)
 	if (b->pool[0] && strcmp(b->pool, pool) != 0)
 		return 1;
 	str_copy(b->pool, sizeof(b->pool), pool);
+	if (strcmp(store_col_text(s, 3), "vlan") == 0)
+		b->vlan = true;
 	for (size_t i = 0; i < b->nifaces; i++)
 		if (strcmp(b->names[i], iface) == 0)
 			return 0;
@@ -110,8 +113,9 @@ int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
 
 		if (name == NULL)
 			continue;
-		rc = api_find(c, "SELECT pool, interface, name FROM networks "
-			      "WHERE name = ? AND provider IS NOT NULL", name,
+		rc = api_find(c, "SELECT pool, interface, name, provider FROM "
+			      "networks WHERE name = ? AND provider IS NOT "
+			      "NULL", name,
 			      &s, "reading the network");
 		if (rc < 0)
 			return -1;
@@ -133,8 +137,9 @@ int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
 int netstate_bind_vm(struct store *st, const char *vm_id,
 		     struct netstate_bind *b)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT n.pool, n.interface, n.name "
-				      "FROM ports p JOIN networks n ON n.name = "
+	sqlite3_stmt *s = store_stmt1(st, "SELECT n.pool, n.interface, n.name, "
+				      "n.provider FROM ports p JOIN networks n "
+				      "ON n.name = "
 				      "p.network WHERE p.vm_id = ? AND "
 				      "n.provider IS NOT NULL ORDER BY p.nic",
 				      vm_id);

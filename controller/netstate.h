@@ -69,6 +69,7 @@ struct netstate_bind {
 	char names[NETSTATE_MAX_PORTS][16];
 	const char *ifaces[NETSTATE_MAX_PORTS];
 	size_t nifaces;
+	bool vlan;                /* one is a VLAN network: 802.1Q needed */
 };
 
 /* The bind of the networks named in a create's $.networks (read, not

@@ -23,6 +23,7 @@ struct place_request {
 	const char *const *ifaces; /* the interfaces a host must report free
 				      (model_scope.ifaces) */
 	size_t nifaces;
+	bool vlan;                /* and 802.1Q links (model_scope.vlan) */
 };
 
 /* 0 with the chosen host's name in host and its pool's name in pool

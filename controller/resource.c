@@ -177,6 +177,11 @@ static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 				      : cJSON_CreateNull());
 	if (a && !cJSON_IsArray(a))
 		cJSON_Delete(a);
+	if (sqlite3_column_type(s, 29) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, "vlan_capable");
+	else
+		cJSON_AddBoolToObject(o, "vlan_capable",
+				      sqlite3_column_int(s, 29));
 	if (host_registration(st, store_col_text(s, 0), o) < 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -207,7 +212,7 @@ const struct res_kind res_hosts = {
 		HOST_HOLDS("1") ", " HOST_HOLDS("vcpus") ", "
 		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib") ", "
 		"r.inventory_flag, r.reported_vcpus, r.reported_mem_mib, "
-		"r.virt_type_reason, r.interfaces",
+		"r.virt_type_reason, r.interfaces, r.vlan_capable",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),

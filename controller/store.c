@@ -391,7 +391,9 @@ static const char *const migrations[] = {
 	 * 2^24 that names its bridge and is never a VXLAN id. dhcp_ip is the
 	 * address the network's DHCP servers use (0: no DHCP). A host's
 	 * interfaces are the links its agent reports free for provider
-	 * networks (the JSON array it sent; NULL: never reported). */
+	 * networks (the JSON array it sent; NULL: never reported), and
+	 * vlan_capable whether its kernel makes 802.1Q links (NULL: not
+	 * known). */
 	"CREATE TABLE networks_new("
 	" name TEXT PRIMARY KEY,"
 	" tenant TEXT REFERENCES tenants(name),"
@@ -421,7 +423,8 @@ static const char *const migrations[] = {
 	" tenant TEXT NOT NULL REFERENCES tenants(name),"
 	" PRIMARY KEY(network, tenant)) WITHOUT ROWID;"
 	"CREATE INDEX network_shares_tenant ON network_shares(tenant);"
-	"ALTER TABLE hosts ADD COLUMN interfaces TEXT;",
+	"ALTER TABLE hosts ADD COLUMN interfaces TEXT;"
+	"ALTER TABLE hosts ADD COLUMN vlan_capable INTEGER;",
 };
 
 int store_schema_version(void)

@@ -213,8 +213,8 @@ check "... but cannot delete it" is_err 404 not_found
 api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"pv0","networks":[{"network":"pub"}]}'
 check "no node has reported the interface: no placement, saying why" \
 	eval 'is_err 409 no_capacity && has "reports their interface"'
-hb_if() { # NODE INTERFACES-JSON
-	api POST "/v1/agents/$1/heartbeat" "{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$(inventory 256 262144 2000),\"domains\":[],\"foreign_domains\":[],\"tasks\":[],\"interfaces\":$2}" "${CRED[$1]}"
+hb_if() { # NODE INTERFACES-JSON [VLAN-CAPABLE]
+	api POST "/v1/agents/$1/heartbeat" "{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$(inventory 256 262144 2000),\"domains\":[],\"foreign_domains\":[],\"tasks\":[],\"interfaces\":$2,\"vlan_capable\":${3:-false}}" "${CRED[$1]}"
 }
 hb_if n1 '["eth0","eth1"]'
 hb_if n2 '["eth0","eth1"]'
@@ -240,6 +240,12 @@ check "VMs on a provider network go only to nodes with its interface:$pv_hosts" 
 api GET "/v1/ports?network=pub"
 check "their ports get the network's addresses (the gateway skipped)" \
 	test "$(jv '[.items[].ip] | sort | join(",")')" = 192.168.50.2,192.168.50.3,192.168.50.4,192.168.50.5
+api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvd","networks":[{"network":"v120"}]}'
+check "a VLAN network's VM goes to no node without 802.1Q support, saying so" \
+	eval 'is_err 409 no_capacity && has 802.1Q'
+hb_if n1 '["eth0","eth1"]' true
+api GET /v1/hosts/n1
+check "a host shows its 802.1Q support" test "$(jv .vlan_capable)" = true
 api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvd","networks":[{"network":"v120","ip":"192.168.52.1"}]}'
 check "the DHCP server's address is never a port's" is_err 400 invalid_field "networks[0]"
 api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvd","networks":[{"network":"v120"}]}'
@@ -249,6 +255,7 @@ PVH=$(jv .host)
 heartbeat "$PVH" "$(gen "$PVH")" '[]'
 check "the node's desired state: the VLAN network's link and DHCP server" \
 	eval "jqt '.networks[] | select(.name == \"v120\") | .provider == {\"type\":\"vlan\",\"interface\":\"eth1\",\"vlan_id\":120} and .dhcp.address == \"192.168.52.1/24\" and .mtu == 1500'"
+check "... on the node with 802.1Q" test "$PVH" = n1
 check "... and its port, the DHCP server its filter lets in" \
 	eval "jqt '[.vms[].ports[] | select(.network == \"v120\") | .dhcp_server] == [\"192.168.52.1\"]'"
 api DELETE /v1/tenants/batch

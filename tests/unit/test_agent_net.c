@@ -12,6 +12,7 @@
 
 #include "tests/unit/fc_test.h"
 
+#include "agents/agent_dhcp.h"
 #include "agents/agent_domxml.h"
 #include "agents/agent_net.h"
 #include "agents/agent_netlink.h"
@@ -414,6 +415,61 @@ static void test_provider_parse(void **state)
 	cJSON_Delete(j);
 }
 
+/* A network with DHCP: its server's hosts are this node's kept ports of
+ * it, the port's filter lets the server's answers in, and its seed only
+ * matches the NIC (the address comes by DHCP). */
+static void test_dhcp(void **state)
+{
+	struct agent_net_network nw = {.name = "paynet", .vni = 1000,
+				       .mtu = 1450, .dhcp_ip = 0x0a0a0001u,
+				       .dhcp_prefix = 24};
+	struct agent_vm_spec specs[3];
+	struct agent_net_port *p, *q;
+	struct buf b;
+	char *xml;
+	size_t n, m;
+	(void)state;
+
+	assert_int_equal(parse_ports(PORTS, &p, &n), 0);
+	assert_int_equal(parse_ports(PORTS, &q, &m), 0);
+	str_copy(q[0].mac, sizeof(q[0].mac), "02:fc:00:00:00:07");
+	q[0].ip = 0x0a0a0007u;
+	memset(specs, 0, sizeof(specs));
+	specs[0].ports = p;
+	specs[0].nports = n;
+	specs[1].ports = q;
+	specs[1].nports = m;
+	specs[1].want = AGENT_WANT_DELETED;
+	specs[2].ports = q;
+	specs[2].nports = m;
+	buf_init(&b, 4096);
+	assert_int_equal(agent_dhcp_hosts(&nw, specs, 3, &b), 0);
+	assert_string_equal(buf_str(&b), "02:fc:1a:2b:3c:4d,10.10.0.2\n"
+					 "02:fc:00:00:00:07,10.10.0.7\n");
+	buf_reset(&b);
+	str_copy(nw.name, sizeof(nw.name), "other");
+	assert_int_equal(agent_dhcp_hosts(&nw, specs, 3, &b), 0);
+	assert_string_equal(buf_str(&b), "");
+	buf_free(&b);
+	p[0].dhcp_server = 0x0a0a0001u;
+	assert_int_equal(agent_netxml_filter(&p[0], &xml), 0);
+	assert_non_null(strstr(xml, "<udp srcipaddr=\"10.10.0.1\" "
+				    "srcportstart=\"67\" dstportstart=\"68\"/>"));
+	if (access(NWFILTER_RNG, R_OK) == 0)
+		assert_int_equal(rng_valid(NWFILTER_RNG, xml), 0);
+	free(xml);
+	buf_init(&b, 4096);
+	assert_int_equal(agent_net_seed_ethernets(p, n, &b), 0);
+	/* the MAC match and set-name as for a static port, then only */
+	assert_non_null(strstr(buf_str(&b), "    set-name: eth0\n"
+					    "    dhcp4: true\n"));
+	assert_null(strstr(buf_str(&b), "addresses"));
+	assert_null(strstr(buf_str(&b), "mtu"));
+	buf_free(&b);
+	agent_net_ports_free(p, n);
+	agent_net_ports_free(q, m);
+}
+
 static void test_seed_ethernets(void **state)
 {
 	struct agent_net_port *p;
@@ -481,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_seed_ethernets),
 		cmocka_unit_test(test_netlink_provider),
 		cmocka_unit_test(test_provider_parse),
+		cmocka_unit_test(test_dhcp),
 		cmocka_unit_test(test_uri_addr),
 	};
 
