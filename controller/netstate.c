@@ -487,7 +487,10 @@ int netstate_ports_create(struct api_ctx *c, const char *vm_id,
 	return 0;
 }
 
-/* The ingress rules of port into rules, source groups resolved. */
+/* The ingress rules of port into rules, source groups resolved to the
+ * addresses of their members' ports on the port's own network: a
+ * member's address on another network (CIDRs may overlap) is not the
+ * member here, and may be anyone's on this one. */
 static int port_rules(struct store *st, const char *port, cJSON *rules)
 {
 	sqlite3_stmt *s = store_stmt1(st, "SELECT r.protocol, r.port_min, "
@@ -495,7 +498,9 @@ static int port_rules(struct store *st, const char *port, cJSON *rules)
 				      "port_secgroups ps JOIN secgroup_rules r "
 				      "ON r.sg = ps.sg LEFT JOIN port_secgroups "
 				      "ps2 ON ps2.sg = r.source_group LEFT JOIN "
-				      "ports p2 ON p2.id = ps2.port WHERE "
+				      "ports p2 ON p2.id = ps2.port AND "
+				      "p2.network = (SELECT network FROM ports "
+				      "WHERE id = ?1) WHERE "
 				      "ps.port = ?1 AND (r.source_cidr IS NOT "
 				      "NULL OR p2.id IS NOT NULL) ORDER BY "
 				      "r.sg, r.id, p2.ip", port);

@@ -128,6 +128,9 @@ api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"c","networks":[{"network"
 C=$(jv .id)
 api GET "/v1/ports?vm=$C"
 CIP=$(jv '.items[0].ip')
+# a member of api on another network: not a source of W's rules
+api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"o","networks":[{"network":"n3"}],"secgroups":["api"]}'
+check "a VM of group api on another network of the tenant" is 201
 api DELETE /v1/secgroups/web?tenant=pay
 check "a group with ports cannot be deleted" is_err 409 in_use
 api DELETE /v1/secgroups/api?tenant=pay
@@ -142,7 +145,7 @@ gen() { db "SELECT generation FROM hosts WHERE name = '$1'"; }
 heartbeat "$HW" "$(gen "$HW")" '[]'
 check "a node's desired state lists its VMs' ports" \
 	eval "jqt '.vms[] | select(.vm_id == \"$W\") | .ports[0] | .mtu == 1450 and .vni == 5000 and .gateway == \"10.10.0.1\" and (.address | endswith(\"/24\"))'"
-check "... with the group's rules resolved to the members' addresses" \
+check "... with the group's rules resolved to the members' addresses on the port's network (not o's on n3)" \
 	eval "jqt '[.vms[] | select(.vm_id == \"$W\") | .ports[0].rules[] | select(.protocol == \"tcp\")] == [{\"protocol\":\"tcp\",\"port_min\":8443,\"port_max\":8443,\"source\":\"$CIP/32\"}]'"
 check "... and its networks" eval "jqt '[.networks[].name] | index(\"paynet\") != null'"
 hosts=$(db "SELECT group_concat(DISTINCT host) FROM vms v JOIN ports p ON p.vm_id = v.id WHERE p.network = 'paynet'")
