@@ -220,13 +220,38 @@ struct provider_new {
 	int64_t vlan;             /* 0: none */
 };
 
+/* Check $.shared_with (pv->shares): 1 to 256 tenant names. 0, or -1
+ * with a 400 naming the field. */
+static int provider_shares_check(struct api_ctx *c,
+				 const struct provider_new *pv)
+{
+	const cJSON *it;
+
+	if (pv->shares == NULL || cJSON_GetArraySize(pv->shares) == 0 ||
+	    cJSON_GetArraySize(pv->shares) > 256) {
+		api_err(c, 400, "invalid_field", "shared_with", "$.shared_with: "
+			"list the tenants (1 to 256) that may put ports on it");
+		return -1;
+	}
+	cJSON_ArrayForEach(it, pv->shares) {
+		const char *t = cJSON_GetStringValue(it);
+
+		if (t == NULL || name_validate("tenant", t) < 0) {
+			if (t == NULL)
+				err_set("expected tenant names");
+			api_err(c, 400, "invalid_field", "shared_with",
+				"$.shared_with: %s", err_msg());
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Read and check the provider fields of a create (400 naming the field,
  * 403 for a tenant principal): 0, or -1 with the answer set. */
 static int provider_read(struct api_ctx *c, const char *tenant, int64_t want,
 			 struct provider_new *pv)
 {
-	const cJSON *it;
-
 	memset(pv, 0, sizeof(*pv));
 	if (api_get_str(c, "provider", false, NULL, &pv->type) < 0 ||
 	    api_get_str(c, "interface", false, NULL, &pv->iface) < 0 ||
@@ -284,24 +309,7 @@ static int provider_read(struct api_ctx *c, const char *tenant, int64_t want,
 			"network spans the nodes of one pool: name it");
 		return -1;
 	}
-	if (pv->shares == NULL || cJSON_GetArraySize(pv->shares) == 0 ||
-	    cJSON_GetArraySize(pv->shares) > 256) {
-		api_err(c, 400, "invalid_field", "shared_with", "$.shared_with: "
-			"list the tenants (1 to 256) that may put ports on it");
-		return -1;
-	}
-	cJSON_ArrayForEach(it, pv->shares) {
-		const char *t = cJSON_GetStringValue(it);
-
-		if (t == NULL || name_validate("tenant", t) < 0) {
-			if (t == NULL)
-				err_set("expected tenant names");
-			api_err(c, 400, "invalid_field", "shared_with",
-				"$.shared_with: %s", err_msg());
-			return -1;
-		}
-	}
-	return 0;
+	return provider_shares_check(c, pv);
 }
 
 /* In the create's transaction, before the network's row: the pool
@@ -457,6 +465,86 @@ void h_network_create(struct api_ctx *c)
 		return;
 	}
 	res_created(c, &res_networks, name);
+}
+
+/* Whether tenant t is in the JSON array of names a. */
+static bool name_in(const cJSON *a, const char *t)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, a)
+		if (strcmp(cJSON_GetStringValue(it), t) == 0)
+			return true;
+	return false;
+}
+
+void h_network_patch(struct api_ctx *c)
+{
+	static const char *const keys[] = {"shared_with", NULL};
+	const char *name = c->m->params[0];
+	struct provider_new pv = {0};
+	sqlite3_stmt *s;
+	int rc;
+
+	res_target(c, &res_networks, name);
+	/* the network first: one that does not exist is 404 whatever the
+	 * body */
+	if (api_body_object(c, keys) < 0 || api_begin(c) < 0)
+		return;
+	rc = api_find(c, "SELECT provider IS NOT NULL FROM networks WHERE "
+		      "name = ?", name, &s, "reading the network");
+	if (rc == 0)
+		api_err(c, 404, "not_found", NULL, "network '%s' does not exist"
+			"%s", name, res_networks.hint);
+	if (rc <= 0)
+		return;
+	if (json_get_array(c->json, "$", "shared_with", true, &pv.shares) < 0) {
+		sqlite3_reset(s);
+		api_err_field(c, "shared_with");
+		return;
+	}
+	if (provider_shares_check(c, &pv) < 0) {
+		sqlite3_reset(s);
+		return;
+	}
+	rc = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc == 0) {
+		api_err(c, 409, "not_provider", "shared_with", "network '%s' is "
+			"a tenant network, its tenant's alone: only a provider "
+			"network is shared", name);
+		return;
+	}
+	/* a tenant that loses it must have no port left on it */
+	s = api_stmt(c, "SELECT DISTINCT v.tenant FROM ports p JOIN vms v ON "
+		    "v.id = p.vm_id WHERE p.network = ? ORDER BY 1");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, name);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (name_in(pv.shares, store_col_text(s, 0)))
+			continue;
+		api_err(c, 409, "in_use", "shared_with", "tenant '%s' still has "
+			"ports on network '%s': delete its VMs on it (finctl "
+			"port list --network %s) before taking the network from "
+			"it", store_col_text(s, 0), name, name);
+		sqlite3_reset(s);
+		return;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_err(c->ctrl->st, "reading the network's ports");
+		api_err_internal(c, "reading the network's ports");
+		return;
+	}
+	if (store_run(c->ctrl->st, "DELETE FROM network_shares WHERE network = "
+		      "?1", name, "unsharing the network") < 0) {
+		api_err_internal(c, "unsharing the network");
+		return;
+	}
+	if (provider_share(c, name, &pv) < 0)
+		return;
+	res_answer(c, &res_networks, name, 200);
 }
 
 /* ------------------------------------------------------------------- ports */

@@ -1,5 +1,6 @@
 /*
- * cmd_net.c - finctl network create (tenant and provider networks), secgroup show|create|delete|
+ * cmd_net.c - finctl network create (tenant and provider networks) and
+ * update (a provider network's tenants), secgroup show|create|delete|
  * rule-add|rule-delete, and the --network/--secgroup options of vm
  * create: tenant networks and their security groups.
  */
@@ -21,6 +22,19 @@ int finctl_network_create(struct finctl_ctx *x)
 	if (finctl_opt(x, "dhcp"))
 		cJSON_AddTrueToObject(b, "dhcp");
 	return finctl_show(x, "POST", "/v1/networks", b);
+}
+
+int finctl_network_update(struct finctl_ctx *x)
+{
+	cJSON *b = cJSON_CreateObject();
+	char *path = finctl_path("/v1/networks/%s", x->a.pos[0]);
+	int rc;
+
+	cJSON_AddItemToObject(b, "shared_with",
+			      finctl_csv(finctl_opt(x, "shared-with")));
+	rc = finctl_show(x, "PATCH", path, b);
+	free(path);
+	return rc;
 }
 
 /* /v1/secgroups/NAME[/rules[/ID]][?tenant=T] into b (suffix "" or

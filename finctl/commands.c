@@ -298,6 +298,10 @@ const struct finctl_cmd finctl_commands[] = {
 	 "onto IFACE (flat) or IFACE.N (vlan) of every node of POOL, shared "
 	 "with the tenants listed; --dhcp: the nodes serve the ports' "
 	 "addresses by DHCP"},
+	{"network", "update", finctl_network_update, 1, "shared-with!=",
+	 "NAME --shared-with T1,T2",
+	 "operators: the tenants a provider network is shared with (the "
+	 "list replaces the last one; a tenant with ports on it stays)"},
 	{"network", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete a network no port uses", .path = "/v1/networks/%s"},
 

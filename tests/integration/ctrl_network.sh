@@ -263,6 +263,18 @@ check "... and its port, the DHCP server its filter lets in" \
 	eval "jqt '[.vms[].ports[] | select(.network == \"v120\") | .dhcp_server] == [\"192.168.52.1\"]'"
 api DELETE /v1/tenants/batch
 check "a tenant a provider network is shared with cannot be deleted" is_err 409 in_use
+api PATCH /v1/networks/v120 '{"shared_with":["pay"]}'
+check "a tenant with ports on it cannot be left out of a network's tenants" \
+	eval 'is_err 409 in_use shared_with && has batch'
+api PATCH /v1/networks/pub '{"shared_with":["pay","batch"]}'
+check "an operator shares a provider network with another tenant" \
+	eval 'is 200 && [ "$(jv ".shared_with|join(\",\")")" = batch,pay ]'
+api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvb","networks":[{"network":"pub"}]}'
+check "... whose VMs may then have ports on it" is 201
+api PATCH /v1/networks/pub '{"shared_with":["pay"]}' "$BATCH"
+check "a tenant cannot change whom a network is shared with" is 403
+api PATCH /v1/networks/paynet '{"shared_with":["pay"]}'
+check "a tenant network is not shared" is_err 409 not_provider shared_with
 
 # --- 200 concurrent creates on one /24 ----------------------------------------
 api POST /v1/networks '{"name":"burst","tenant":"batch","cidr":"10.30.0.0/24","vni":3000}'
