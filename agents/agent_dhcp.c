@@ -178,6 +178,23 @@ static int server_links(const struct agent_net_network *nw)
 				   br, "up", NULL});
 }
 
+/* Why nw's dnsmasq did not start: the first line it wrote to errf. */
+static int start_failed(const struct agent_net_network *nw, const char *errf)
+{
+	char msg[512] = "";
+	FILE *f = fopen(errf, "re");
+
+	if (f) {
+		size_t n = fread(msg, 1, sizeof(msg) - 1, f);
+
+		msg[n] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		fclose(f);
+	}
+	return err_set("dnsmasq of network '%s' did not start: %s", nw->name,
+		       msg[0] ? msg : "(no message)");
+}
+
 /* Start key's dnsmasq in its namespace. It forks into the background
  * once its sockets, pid file and log are open; what it says before that
  * goes to KEY.err. */
@@ -231,6 +248,9 @@ static int server_start(const struct agent_net_network *nw)
 		dup2(null, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
+		/* a daemon keeps nothing of the agent's open (a lock the
+		 * agent's parent held, say) */
+		close_range(3, ~0U, 0);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -239,20 +259,7 @@ static int server_start(const struct agent_net_network *nw)
 		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
-	{
-		char msg[512] = "";
-		FILE *f = fopen(errf, "re");
-
-		if (f) {
-			size_t n = fread(msg, 1, sizeof(msg) - 1, f);
-
-			msg[n] = '\0';
-			msg[strcspn(msg, "\n")] = '\0';
-			fclose(f);
-		}
-		return err_set("dnsmasq of network '%s' did not start: %s",
-			       nw->name, msg[0] ? msg : "(no message)");
-	}
+	return start_failed(nw, errf);
 }
 
 /* Stop key's server (SIGTERM, then SIGKILL after 2 s) and remove its
