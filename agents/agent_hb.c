@@ -88,6 +88,8 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.journal = journal;
 	hb.njournal = njournal;
 	hb.prepared = prepared;
+	hb.interfaces = a->ifaces;
+	hb.vlan_capable = a->vlan_capable;
 	j = agent_json_heartbeat(&hb);
 	pthread_mutex_unlock(&a->lock);
 out:

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "agents/agent_domxml.h"
+#include "agents/agent_dhcp.h"
 #include "agents/agent_hb.h"
 #include "agents/agent_loop_priv.h"
 #include "agents/agent_manifest.h"
@@ -327,13 +328,14 @@ out:
  * guest's bridge and filter must exist before it starts): the bridges
  * and VXLAN devices of the networks the desired state lists (only with
  * one in hand, and never on libvirt's test driver: it has no host
- * networks), then each port's filter; a VM whose filter fails gets the
- * error. Networks that cannot be set up leave their reason in
- * a->net_fault, which makes the node degraded (node_check) until a
- * later pass sets them up. */
+ * networks) and their DHCP servers, then each port's filter; a VM
+ * whose filter fails gets the error. Networks that cannot be set up
+ * leave their reason in a->net_fault, which makes the node degraded
+ * (node_check) until a later pass sets them up. */
 static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 		     size_t nspecs, struct agent_vm_error **errs, size_t *nerrs)
 {
+	cJSON *ifaces = NULL;
 	uint32_t local = 0;
 
 	a->net_fault[0] = '\0';
@@ -344,11 +346,29 @@ static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 					 "networks: %s: set migration_uri to "
 					 "the node's underlay address",
 					 err_msg());
-		} else if (agent_netlink_reconcile(a->desired.nets,
-						   a->desired.nnets,
-						   local) < 0) {
-			agent_error_copy(a->net_fault, sizeof(a->net_fault),
-					 err_msg());
+		} else {
+			if (agent_netlink_reconcile(a->desired.nets,
+						    a->desired.nnets, local,
+						    &ifaces) < 0)
+				agent_error_copy(a->net_fault,
+						 sizeof(a->net_fault),
+						 err_msg());
+			/* the DHCP servers sit on the bridges just made */
+			if (agent_dhcp_reconcile(a->desired.nets,
+						 a->desired.nnets, specs,
+						 nspecs) < 0 && !a->net_fault[0])
+				agent_error_copy(a->net_fault,
+						 sizeof(a->net_fault),
+						 err_msg());
+			/* what the heartbeat tells placement */
+			pthread_mutex_lock(&a->lock);
+			if (ifaces) {
+				cJSON_Delete(a->ifaces);
+				a->ifaces = ifaces;
+				a->vlan_capable =
+					agent_netlink_vlan_capable() ? 1 : -1;
+			}
+			pthread_mutex_unlock(&a->lock);
 		}
 	}
 	for (size_t i = 0; i < nspecs; i++)
@@ -606,6 +626,10 @@ int agent_loop_run(struct agent_loop *a)
 		agent_loop_wait_until(a, &a->wake, &a->kick, deadline);
 	}
 	agent_hb_join(a);
+	/* the DHCP servers are the agent's: they stop with it (the next
+	 * agent starts them in its first pass) */
+	if (!agent_virt_is_test(a->virt))
+		agent_dhcp_stop_all();
 	return 0;
 }
 
@@ -765,6 +789,7 @@ void agent_loop_free(struct agent_loop *a)
 	free(a->stops);
 	free(a->doms);
 	free(a->errors);
+	cJSON_Delete(a->ifaces);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->wake);
 	pthread_cond_destroy(&a->hb_wake);

@@ -81,6 +81,11 @@ struct agent_loop {
 	 * from before libvirt went away: sent even while degraded */
 	bool doms_listed;
 	char degraded[1024];     /* "" when healthy */
+	/* the links free for provider networks (agent_netlink.h), a JSON
+	 * array; NULL until a pass has observed them */
+	cJSON *ifaces;
+	int vlan_capable;        /* agent_netlink_vlan_capable(): 1, -1 not;
+				    0 not known yet */
 	uint64_t passes;
 };
 

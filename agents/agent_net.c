@@ -118,7 +118,8 @@ static int port_parse(const cJSON *obj, const char *path,
 {
 	static const char *const keys[] = {"port_id", "mac", "address",
 					   "gateway", "mtu", "network", "vni",
-					   "secgroups", "rules", NULL};
+					   "secgroups", "rules", "dhcp_server",
+					   NULL};
 	char rpath[JSON_PATH_MAX];
 	const cJSON *rules, *it;
 	const char *s;
@@ -145,7 +146,11 @@ static int port_parse(const cJSON *obj, const char *path,
 	p->mtu = (int)n;
 	if (get_name_into(obj, path, "network", p->network,
 			  sizeof(p->network)) < 0 ||
-	    json_get_int(obj, path, "vni", true, 1, 16777215, 0, &p->vni) < 0 ||
+	    json_get_int(obj, path, "vni", true, 1, AGENT_NET_KEY_MAX, 0,
+			 &p->vni) < 0 ||
+	    (cJSON_GetObjectItemCaseSensitive(obj, "dhcp_server") &&
+	     get_addr(obj, path, "dhcp_server", true, &p->dhcp_server,
+		      NULL) < 0) ||
 	    json_get_array(obj, path, "rules", true, &rules) < 0)
 		return -1;
 	if (cJSON_GetArraySize(rules) > AGENT_NET_MAX_RULES)
@@ -205,10 +210,84 @@ int agent_net_ports_parse(const cJSON *arr, const char *path,
 	return 0;
 }
 
+bool agent_net_ifname_ok(const char *name, int vlan)
+{
+	size_t len = strlen(name);
+	char tag[8];
+
+	snprintf(tag, sizeof(tag), ".%d", vlan);
+	return len > 0 && len <= 15 &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+			    "wxyz0123456789_-.") == len &&
+	       strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+	       strncmp(name, "fc", 2) != 0 &&
+	       (vlan == 0 || len + strlen(tag) <= 15);
+}
+
+/* A network's "provider" (null: an overlay) and "dhcp" (null: none). */
+static int network_extras(const cJSON *obj, const char *path,
+			  struct agent_net_network *nw)
+{
+	static const char *const pkeys[] = {"type", "interface", "vlan_id",
+					    NULL};
+	static const char *const dkeys[] = {"address", "gateway", NULL};
+	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(obj, "provider");
+	const cJSON *dh = cJSON_GetObjectItemCaseSensitive(obj, "dhcp");
+	char where[JSON_PATH_MAX];
+	const char *type, *iface;
+	int64_t vlan;
+
+	if (pv && !cJSON_IsNull(pv)) {
+		json_path_key(where, sizeof(where), path, "provider");
+		if (!cJSON_IsObject(pv) || json_check_keys(pv, where, pkeys) < 0 ||
+		    json_get_string(pv, where, "type", true, NULL, &type) < 0 ||
+		    json_get_string(pv, where, "interface", true, NULL,
+				    &iface) < 0 ||
+		    json_get_int(pv, where, "vlan_id", true, 0, 4094, 0,
+				 &vlan) < 0)
+			return cJSON_IsObject(pv) ? -1 : err_set("%s: expected "
+							       "an object", where);
+		if (strcmp(type, "flat") == 0 && vlan == 0)
+			nw->type = AGENT_NET_FLAT;
+		else if (strcmp(type, "vlan") == 0 && vlan > 0)
+			nw->type = AGENT_NET_VLAN;
+		else
+			return err_set("%s: expected type flat (vlan_id 0) or "
+				       "vlan (vlan_id 1-4094)", where);
+		if (!agent_net_ifname_ok(iface, (int)vlan) ||
+		    nw->vni < AGENT_NET_PROVIDER_KEY_MIN)
+			return err_set("%s: interface '%.32s' or key %" PRId64
+				       " is not a provider network's", where,
+				       iface, nw->vni);
+		str_copy(nw->iface, sizeof(nw->iface), iface);
+		nw->vlan_id = (int)vlan;
+	} else if (nw->vni >= AGENT_NET_PROVIDER_KEY_MIN) {
+		return err_set("%s.vni: %" PRId64 " is not a VXLAN id", path,
+			       nw->vni);
+	}
+	if (dh && !cJSON_IsNull(dh)) {
+		json_path_key(where, sizeof(where), path, "dhcp");
+		if (!cJSON_IsObject(dh))
+			return err_set("%s: expected an object", where);
+		if (json_check_keys(dh, where, dkeys) < 0 ||
+		    get_addr(dh, where, "address", false, &nw->dhcp_ip,
+			     &nw->dhcp_prefix) < 0 ||
+		    get_addr(dh, where, "gateway", true, &nw->dhcp_gateway,
+			     NULL) < 0)
+			return -1;
+		if (nw->dhcp_ip == 0 || nw->dhcp_prefix < 8 ||
+		    nw->dhcp_prefix > 30)
+			return err_set("%s.address: expected a host address "
+				       "with a prefix of 8-30", where);
+	}
+	return 0;
+}
+
 static int network_parse(const cJSON *obj, const char *path,
 			 struct agent_net_network *nw)
 {
-	static const char *const keys[] = {"name", "vni", "mtu", "peers", NULL};
+	static const char *const keys[] = {"name", "vni", "mtu", "peers",
+					   "provider", "dhcp", NULL};
 	static const char *const pkeys[] = {"node", "address", NULL};
 	char ppath[JSON_PATH_MAX];
 	const cJSON *peers, *it;
@@ -220,9 +299,11 @@ static int network_parse(const cJSON *obj, const char *path,
 		return err_set("%s: expected an object", path);
 	if (json_check_keys(obj, path, keys) < 0 ||
 	    get_name_into(obj, path, "name", nw->name, sizeof(nw->name)) < 0 ||
-	    json_get_int(obj, path, "vni", true, 1, 16777215, 0, &nw->vni) < 0 ||
+	    json_get_int(obj, path, "vni", true, 1, AGENT_NET_KEY_MAX, 0,
+			 &nw->vni) < 0 ||
 	    json_get_int(obj, path, "mtu", true, 576, 9000, 0, &n) < 0 ||
-	    json_get_array(obj, path, "peers", true, &peers) < 0)
+	    json_get_array(obj, path, "peers", true, &peers) < 0 ||
+	    network_extras(obj, path, nw) < 0)
 		return -1;
 	nw->mtu = (int)n;
 	if (cJSON_GetArraySize(peers) > AGENT_NET_MAX_PEERS)
@@ -299,6 +380,15 @@ int agent_net_seed_ethernets(const struct agent_net_port *ports, size_t n,
 		char a[16];
 
 		agent_net_addr_format(p->ip, a);
+		/* a network with DHCP: its server gives address, MTU and
+		 * router; the seed only matches the NIC */
+		if (p->dhcp_server) {
+			rc = buf_printf(out, "  nic%zu:\n    match:\n      "
+					"macaddress: \"%s\"\n    set-name: "
+					"eth%zu\n    dhcp4: true\n", i, p->mac,
+					i);
+			continue;
+		}
 		rc = buf_printf(out, "  nic%zu:\n    match:\n      macaddress: "
 				"\"%s\"\n    set-name: eth%zu\n    mtu: %d\n"
 				"    dhcp4: false\n    addresses: [\"%s/%d\"]\n",

@@ -45,7 +45,8 @@ struct agent_net_port {
 	uint32_t gateway;         /* 0: none */
 	int mtu;
 	char network[NAME_MAX_LEN + 1];
-	int64_t vni;
+	int64_t vni;              /* names the bridge (agent_netlink.h) */
+	uint32_t dhcp_server;     /* its network's DHCP server; 0: none */
 	struct agent_net_rule *rules;
 	size_t nrules;
 };
@@ -55,13 +56,38 @@ struct agent_net_peer {
 	uint32_t addr;            /* underlay IPv4, host byte order */
 };
 
+/* How a network reaches the other nodes: a VXLAN overlay (a tenant
+ * network), or bridged onto a node interface (a provider network):
+ * untagged (flat) or on its 802.1Q sub-interface IFACE.VLAN. */
+enum agent_net_type {
+	AGENT_NET_OVERLAY = 0,
+	AGENT_NET_FLAT,
+	AGENT_NET_VLAN,
+};
+
+/* The key of a provider network (its "vni") is at least this: it names
+ * its bridge and is never a VXLAN id. */
+#define AGENT_NET_PROVIDER_KEY_MIN (INT64_C(1) << 24)
+#define AGENT_NET_KEY_MAX ((INT64_C(1) << 24) + 999999)
+
 struct agent_net_network {
 	char name[NAME_MAX_LEN + 1];
-	int64_t vni;
+	int64_t vni;              /* VXLAN id, or a provider network's key */
 	int mtu;
 	struct agent_net_peer *peers;
 	size_t npeers;
+	enum agent_net_type type;
+	char iface[16];           /* provider: the node interface */
+	int vlan_id;              /* AGENT_NET_VLAN: 1-4094 */
+	uint32_t dhcp_ip;         /* the DHCP server's address; 0: no DHCP */
+	int dhcp_prefix;
+	uint32_t dhcp_gateway;    /* 0: none */
 };
+
+/* Whether name may be a provider network's node interface (with vlan,
+ * 0 for none, as its 802.1Q tag): 1-15 bytes of [A-Za-z0-9_.-], not
+ * fincloud's own (fc...), and IFACE.VLAN fits in 15 bytes. */
+bool agent_net_ifname_ok(const char *name, int vlan);
 
 /* Parse the array arr (a VM spec's "ports", at JSON path path; NULL:
  * none) into *ports (*n of them; release with agent_net_ports_free()).
@@ -83,7 +109,7 @@ struct buf;
  * ports[0..n), appended to out: one entry per port matched by its MAC
  * (the guest names its NICs as it likes), its static address with its
  * prefix, its MTU and, when the network has a gateway, a default route;
- * no DHCP. "ethernets: {}" for none. For the seed writer (agent_seed).
+ * a port of a network with DHCP gets "dhcp4: true" and nothing else. "ethernets: {}" for none. For the seed writer (agent_seed).
  * 0, or -1 with err_set() when out is full. */
 int agent_net_seed_ethernets(const struct agent_net_port *ports, size_t n,
 			     struct buf *out);

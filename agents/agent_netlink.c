@@ -93,6 +93,69 @@ static void plan_network(struct buf *b, const struct agent_net_network *nw,
 	}
 }
 
+/* Why provider network nw cannot be set up with the observed links (its
+ * bridge brn), into r; false when it can. */
+static bool provider_refused(struct buf *r, const struct agent_net_network *nw,
+			     const char *brn, const struct agent_netlink_obs *obs,
+			     size_t nobs, const struct agent_netlink_obs **up)
+{
+	const struct agent_netlink_obs *parent = find(obs, nobs, nw->iface);
+	char vname[AGENT_NETLINK_IFNAME];
+
+	*up = parent;
+	if (parent == NULL || !parent->other) {
+		buf_printf(r, "network '%s': interface '%s' does not exist on "
+			   "this node (its VMs are not placed here)\n",
+			   nw->name, nw->iface);
+		return true;
+	}
+	if (nw->type == AGENT_NET_VLAN) {
+		snprintf(vname, sizeof(vname), "%s.%d", nw->iface, nw->vlan_id);
+		*up = find(obs, nobs, vname);
+		if (*up && !((*up)->vlan && (*up)->ours && (*up)->vni == nw->vni)) {
+			buf_printf(r, "network '%s': %s exists and is not "
+				   "fincloud's: rename or remove it\n",
+				   nw->name, vname);
+			return true;
+		}
+	}
+	if (*up && (*up)->master[0] && strcmp((*up)->master, brn) != 0) {
+		buf_printf(r, "network '%s': interface '%s' is in master '%s': "
+			   "take it out of it, or use another interface\n",
+			   nw->name, (*up)->name, (*up)->master);
+		return true;
+	}
+	return false;
+}
+
+/* The lines that set up (or fix) provider network nw; up is its uplink
+ * as observed (NULL: a VLAN link to create). */
+static void plan_provider(struct buf *b, const struct agent_net_network *nw,
+			  const struct agent_netlink_obs *br,
+			  const struct agent_netlink_obs *up)
+{
+	char brn[AGENT_NETLINK_IFNAME], vname[AGENT_NETLINK_IFNAME];
+	const char *upn = up ? up->name : vname;
+
+	agent_netlink_bridge_name(nw->vni, brn);
+	snprintf(vname, sizeof(vname), "%s.%d", nw->iface, nw->vlan_id);
+	if (br == NULL)
+		buf_printf(b, "ip link add %s type bridge\n"
+			   "ip link set dev %s alias " AGENT_NETLINK_ALIAS
+			   "%" PRId64 "\n", brn, brn, nw->vni);
+	if (up == NULL)
+		buf_printf(b, "ip link add link %s name %s type vlan id %d\n"
+			   "ip link set dev %s alias " AGENT_NETLINK_VLAN_ALIAS
+			   "%" PRId64 "\n", nw->iface, vname, nw->vlan_id,
+			   vname, nw->vni);
+	if (up == NULL || strcmp(up->master, brn) != 0)
+		buf_printf(b, "ip link set dev %s master %s\n", upn, brn);
+	if (br == NULL)
+		buf_printf(b, "ip link set dev %s up\n", brn);
+	if (up == NULL)
+		buf_printf(b, "ip link set dev %s up\n", vname);
+}
+
 int agent_netlink_plan(const struct agent_net_network *nets, size_t nnets,
 		       uint32_t local, const struct agent_netlink_obs *obs,
 		       size_t nobs, char **out, char **refused)
@@ -111,7 +174,7 @@ int agent_netlink_plan(const struct agent_net_network *nets, size_t nnets,
 		agent_netlink_vxlan_name(nets[i].vni, vxn);
 		br = find(obs, nobs, brn);
 		vx = find(obs, nobs, vxn);
-		if ((br && (!br->ours || br->vxlan)) ||
+		if ((br && (!br->ours || br->vxlan || br->vlan)) ||
 		    (vx && (!vx->ours || !vx->vxlan))) {
 			buf_printf(&r, "network '%s' (VNI %" PRId64 "): %s "
 				   "exists and is not fincloud's: rename or "
@@ -119,15 +182,24 @@ int agent_netlink_plan(const struct agent_net_network *nets, size_t nnets,
 				   br && (!br->ours || br->vxlan) ? brn : vxn);
 			continue;
 		}
-		plan_network(&b, &nets[i], local, br, vx);
+		if (nets[i].type == AGENT_NET_OVERLAY) {
+			plan_network(&b, &nets[i], local, br, vx);
+		} else {
+			const struct agent_netlink_obs *up;
+
+			if (!provider_refused(&r, &nets[i], brn, obs, nobs, &up))
+				plan_provider(&b, &nets[i], br, up);
+		}
 	}
 	/* the agent's links of networks no longer wanted: the VXLAN device
-	 * first, so that no frame leaves by it while the bridge goes */
+	 * or VLAN link first, so that no frame leaves by it while the bridge
+	 * goes (deleting the bridge releases a flat network's interface) */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < nobs; i++) {
 			bool wanted = false;
 
-			if (!obs[i].ours || obs[i].vxlan != (pass == 0))
+			if (!obs[i].ours ||
+			    (obs[i].vxlan || obs[i].vlan) != (pass == 0))
 				continue;
 			for (size_t j = 0; j < nnets; j++)
 				if (nets[j].vni == obs[i].vni)
@@ -157,9 +229,7 @@ out:
 	return ret;
 }
 
-/* Run argv (argv[0] found in PATH), its stdout into out (may be NULL),
- * stderr into err. 0 when it exits 0, else -1 with err_set(). */
-static int run(char *const argv[], struct buf *out)
+int agent_netlink_run(char *const argv[], struct buf *out)
 {
 	int po[2], pe[2], status = 0, ret = -1;
 	struct buf eb;
@@ -227,7 +297,7 @@ static int run_json(char *const argv[], const char *what, cJSON **root)
 
 	*root = NULL;
 	buf_init(&b, OUT_MAX);
-	if (run(argv, &b) == 0 && buf_puts(&b, "") == 0 &&
+	if (agent_netlink_run(argv, &b) == 0 && buf_puts(&b, "") == 0 &&
 	    json_parse(buf_str(&b), b.len, what, root) == 0)
 		ret = 0;
 	buf_free(&b);
@@ -296,20 +366,39 @@ static int observe(struct agent_netlink_obs **obs, size_t *n)
 		const char *master = cJSON_GetStringValue(
 			cJSON_GetObjectItem(it, "master"));
 		struct agent_netlink_obs *o = &(*obs)[*n];
-		char mine[64], *end;
+		char mine[64], *end = NULL;
+		const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(
+			cJSON_GetObjectItem(it, "linkinfo"), "info_kind"));
 
-		if (name == NULL || strlen(name) >= AGENT_NETLINK_IFNAME ||
-		    (strncmp(name, "fcbr", 4) != 0 &&
-		     strncmp(name, "fcvx", 4) != 0))
+		if (name == NULL || strlen(name) >= AGENT_NETLINK_IFNAME)
 			continue;
-		o->vni = strtoll(name + 4, &end, 10);
-		if (*end != '\0' || o->vni < 1)
-			continue;
+		memset(o, 0, sizeof(*o));
 		str_copy(o->name, sizeof(o->name), name);
-		o->vxlan = name[2] == 'v';
-		snprintf(mine, sizeof(mine), AGENT_NETLINK_ALIAS "%" PRId64,
-			 o->vni);
-		o->ours = alias && strcmp(alias, mine) == 0;
+		str_copy(o->kind, sizeof(o->kind), kind ? kind : "");
+		if (strncmp(name, "fcbr", 4) == 0 ||
+		    strncmp(name, "fcvx", 4) == 0)
+			o->vni = strtoll(name + 4, &end, 10);
+		if (end == NULL || *end != '\0' || o->vni < 1) {
+			/* another link: a VLAN link of the agent's is known by
+			 * its alias */
+			o->other = true;
+			o->vni = 0;
+			if (alias && strncmp(alias, AGENT_NETLINK_VLAN_ALIAS,
+					     strlen(AGENT_NETLINK_VLAN_ALIAS)) ==
+					     0) {
+				o->vni = strtoll(alias +
+						 strlen(AGENT_NETLINK_VLAN_ALIAS),
+						 &end, 10);
+				o->vlan = o->ours = *end == '\0' && o->vni > 0 &&
+						    strcmp(o->kind, "vlan") == 0;
+				o->other = !o->vlan;
+			}
+		} else {
+			o->vxlan = name[2] == 'v';
+			snprintf(mine, sizeof(mine), AGENT_NETLINK_ALIAS
+				 "%" PRId64, o->vni);
+			o->ours = alias && strcmp(alias, mine) == 0;
+		}
 		o->mtu = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "mtu"));
 		str_copy(o->master, sizeof(o->master), master ? master : "");
 		(*n)++;
@@ -348,7 +437,7 @@ static int run_plan(char *plan)
 				*p++ = '\0';
 		}
 		argv[argc] = NULL;
-		if (run(argv, NULL) < 0) {
+		if (agent_netlink_run(argv, NULL) < 0) {
 			log_warn("networks: %s", err_msg());
 			ret = -1;
 		}
@@ -356,18 +445,94 @@ static int run_plan(char *plan)
 	return ret;
 }
 
+cJSON *agent_netlink_free_ifaces(const struct agent_netlink_obs *obs,
+				 size_t nobs)
+{
+	static const char *const skip[] = {"bridge", "vxlan", "tun", "tap",
+					   "macvtap", "openvswitch"};
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; arr && i < nobs; i++) {
+		const struct agent_netlink_obs *o = &obs[i];
+
+		if (!o->other || strcmp(o->name, "lo") == 0 ||
+		    !agent_net_ifname_ok(o->name, 0) ||
+		    str_index(skip, FC_ARRAY_LEN(skip), o->kind) >= 0 ||
+		    strncmp(o->name, "vnet", 4) == 0 ||
+		    (o->master[0] && strncmp(o->master, "fcbr", 4) != 0))
+			continue;
+		if (!cJSON_AddItemToArray(arr, cJSON_CreateString(o->name))) {
+			cJSON_Delete(arr);
+			arr = NULL;
+		}
+	}
+	return arr;
+}
+
+bool agent_netlink_vlan_capable(void)
+{
+	static int capable = -1;
+	char *add[] = {"ip", "link", "add", "fcvlprobe", "type", "veth", "peer",
+		       "name", "fcvlprobe0", NULL};
+	char *vlan[] = {"ip", "link", "add", "link", "fcvlprobe", "name",
+			"fcvlprobe.1", "type", "vlan", "id", "1", NULL};
+	char *del[] = {"ip", "link", "del", "dev", "fcvlprobe", NULL};
+
+	if (capable >= 0)
+		return capable;
+	capable = 0;
+	if (agent_netlink_run(add, NULL) == 0) {
+		capable = agent_netlink_run(vlan, NULL) == 0;
+		agent_netlink_run(del, NULL);
+	}
+	err_clear();
+	log_info("networks: 802.1Q VLAN links %s on this node", capable
+		 ? "work" : "are not supported by the kernel (8021q): VLAN "
+		 "provider networks cannot be set up here");
+	return capable;
+}
+
 int agent_netlink_reconcile(const struct agent_net_network *nets,
-			    size_t nnets, uint32_t local)
+			    size_t nnets, uint32_t local, cJSON **ifaces)
 {
 	struct agent_netlink_obs *obs = NULL;
+	struct agent_net_network *can = NULL;
 	char *plan = NULL, *refused = NULL;
-	size_t nobs = 0;
+	size_t nobs = 0, ncan = 0;
+	struct buf why;
 	int ret = -1;
 
-	if (observe(&obs, &nobs) < 0 ||
-	    agent_netlink_plan(nets, nnets, local, obs, nobs, &plan,
+	*ifaces = NULL;
+	buf_init(&why, OUT_MAX);
+	if (observe(&obs, &nobs) < 0)
+		goto out;
+	*ifaces = agent_netlink_free_ifaces(obs, nobs);
+	/* without 802.1Q in the kernel, VLAN networks are refused */
+	can = calloc(nnets + 1, sizeof(*can));
+	if (can == NULL) {
+		err_set("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nnets; i++) {
+		if (nets[i].type == AGENT_NET_VLAN &&
+		    !agent_netlink_vlan_capable())
+			buf_printf(&why, "network '%s': this node's kernel has "
+				   "no 802.1Q VLAN support (8021q)\n",
+				   nets[i].name);
+		else
+			can[ncan++] = nets[i];
+	}
+	if (agent_netlink_plan(can, ncan, local, obs, nobs, &plan,
 			       &refused) < 0)
 		goto out;
+	if (buf_puts(&why, refused) == 0) {
+		free(refused);
+		refused = strdup(buf_str(&why));
+		if (refused == NULL) {
+			err_set("out of memory");
+			goto out;
+		}
+	}
 	if (plan[0])
 		log_info("networks: %zu wanted, applying:\n%s", nnets, plan);
 	ret = run_plan(plan);
@@ -380,8 +545,10 @@ int agent_netlink_reconcile(const struct agent_net_network *nets,
 	}
 out:
 	obs_free(obs, nobs);
+	free(can);
 	free(plan);
 	free(refused);
+	buf_free(&why);
 	return ret;
 }
 

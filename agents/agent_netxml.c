@@ -119,6 +119,16 @@ int agent_netxml_filter(const struct agent_net_port *port, char **out)
 	for (size_t i = 0; i < port->nrules; i++)
 		if (allow(root, &port->rules[i]) < 0)
 			goto oom;
+	/* its network's DHCP server answers, whatever the groups say */
+	if (port->dhcp_server) {
+		char a[16];
+
+		agent_net_addr_format(port->dhcp_server, a);
+		if (rule(root, "accept", "in", "500", "udp",
+			 ATTRS("srcipaddr", "srcportstart", "dstportstart"),
+			 ATTRS(a, "67", "68")) < 0)
+			goto oom;
+	}
 	if (rule(root, "drop", "in", "900", "all", NULL, NULL) < 0)
 		goto oom;
 	xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);

@@ -436,6 +436,15 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 			goto fail;
 		cJSON_AddItemToObject(o, "prepared", x);
 	}
+	if (hb->interfaces) {
+		x = cJSON_Duplicate(hb->interfaces, true);
+		if (x == NULL)
+			goto fail;
+		cJSON_AddItemToObject(o, "interfaces", x);
+	}
+	if (hb->vlan_capable != 0 &&
+	    !cJSON_AddBoolToObject(o, "vlan_capable", hb->vlan_capable > 0))
+		goto fail;
 	if (hb->njournal > 0) {
 		x = agent_journal_json(hb->journal, hb->njournal);
 		if (x == NULL)

@@ -111,6 +111,10 @@ struct agent_heartbeat {
 	size_t njournal;
 	const cJSON *prepared;  /* "prepared": incoming VMs ready; NULL or
 				   empty: left out */
+	const cJSON *interfaces; /* "interfaces": the links free for provider
+				    networks (names); NULL: left out */
+	int vlan_capable;       /* "vlan_capable": 802.1Q links work (1) or
+				   not (-1); 0: not known, left out */
 };
 /* The heartbeat of schemas/agent-heartbeat.json; "migrations" (the
  * journal) only when it has entries, so that a controller that predates

@@ -9,7 +9,7 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_seed.c agents/agent_provision.c agents/agent_console.c \
 	agents/agent_virt_console.c agents/agent_hb.c agents/agent_net.c \
 	agents/agent_netxml.c agents/agent_netlink.c agents/agent_virt_net.c \
-	agents/agent_fetchsink.c
+	agents/agent_fetchsink.c agents/agent_dhcp.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 # libcrypto: the SHA-256 of the cached images (agent_image.c,

@@ -90,6 +90,8 @@ const struct route api_routes[] = {
 	 "network.get"},
 	{"DELETE", "/v1/networks/{name}", h_network_delete, R_OPS_T, true,
 	 "network.delete"},
+	{"PATCH", "/v1/networks/{name}", h_network_patch, R_OPS, true,
+	 "network.update"},
 	{"GET", "/v1/ports", h_port_list, R_READ_T, false, "port.list"},
 	{"GET", "/v1/secgroups", h_secgroup_list, R_READ_T, false,
 	 "secgroup.list"},

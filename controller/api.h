@@ -283,6 +283,8 @@ void h_network_list(struct api_ctx *c);
 void h_network_create(struct api_ctx *c);
 void h_network_get(struct api_ctx *c);
 void h_network_delete(struct api_ctx *c);
+/* PATCH of a provider network's shared_with (operators). */
+void h_network_patch(struct api_ctx *c);
 void h_port_list(struct api_ctx *c);
 void h_secgroup_list(struct api_ctx *c);
 void h_secgroup_create(struct api_ctx *c);

@@ -566,6 +566,48 @@ static void heartbeat_resumed(struct api_ctx *c)
 		answer_desired(c, c->park_node, gen);
 }
 
+/* The most interfaces a heartbeat lists. */
+#define HEARTBEAT_IFACES_MAX 256
+
+/* A heartbeat's $.interfaces (the links the node has free for provider
+ * networks) checked, as compact JSON text into *out (the caller frees
+ * it; NULL when the heartbeat has none: the last list stands). 0, or -1
+ * with a 400 naming the field (500 out of memory). */
+static int heartbeat_interfaces(struct api_ctx *c, char **out)
+{
+	const cJSON *arr, *it;
+
+	*out = NULL;
+	if (json_get_array(c->json, "$", "interfaces", false, &arr) < 0) {
+		api_err_field(c, "interfaces");
+		return -1;
+	}
+	if (arr == NULL)
+		return 0;
+	if (cJSON_GetArraySize(arr) > HEARTBEAT_IFACES_MAX) {
+		api_err(c, 400, "invalid_field", "interfaces", "$.interfaces: "
+			"at most %d", HEARTBEAT_IFACES_MAX);
+		return -1;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		const char *n = cJSON_GetStringValue(it);
+
+		if (n == NULL || netstate_ifname_check(n, 0) < 0) {
+			api_err(c, 400, "invalid_field", "interfaces",
+				"$.interfaces: %s", n ? err_msg()
+				: "expected interface names");
+			return -1;
+		}
+	}
+	*out = cJSON_PrintUnformatted(arr);
+	if (*out == NULL) {
+		err_set("out of memory");
+		api_err_internal(c, "reading the interfaces");
+		return -1;
+	}
+	return 0;
+}
+
 /* A heartbeat turned the host degraded (out of placement, migrations
  * and rebalance: model.c) or healthy again: log and audit it. -1 with
  * the error answered. */
@@ -600,9 +642,11 @@ void h_agent_heartbeat(struct api_ctx *c)
 					   "degraded_reason", "inventory",
 					   "domains", "foreign_domains", "tasks",
 					   "vm_errors", "migrations", "prepared",
-					   "domains_listed", NULL};
+					   "domains_listed", "interfaces",
+					   "vlan_capable", NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
 	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
+	char *ifaces = NULL;
 	int64_t seen, gen, wait_s = 0;
 	struct api_inventory inv;
 	sqlite3_stmt *s;
@@ -689,6 +733,35 @@ void h_agent_heartbeat(struct api_ctx *c)
 	store_bind_text(s, 5, node);
 	if (api_step_done(c, s, "recording the heartbeat") < 0)
 		return;
+	/* an agent that sends no list keeps the last one it sent (checked
+	 * here, in the transaction, so that no return path leaks it) */
+	if (heartbeat_interfaces(c, &ifaces) < 0)
+		return;
+	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(c->json,
+							  "vlan_capable"))) {
+		bool vlan;
+
+		if (api_get_bool(c, "vlan_capable", false, false, &vlan) < 0)
+			return;
+		s = api_stmt(c, "UPDATE hosts SET vlan_capable = ? WHERE name "
+			    "= ?");
+		if (s == NULL)
+			return;
+		sqlite3_bind_int(s, 1, vlan);
+		store_bind_text(s, 2, node);
+		if (api_step_done(c, s, "recording the VLAN support") < 0)
+			return;
+	}
+	if (ifaces) {
+		s = api_stmt(c, "UPDATE hosts SET interfaces = ? WHERE name = ?");
+		if (s)
+			store_bind_texts(s, 1, (const char *[]){ifaces, node}, 2);
+		cJSON_free(ifaces);
+		ifaces = NULL;
+		if (s == NULL ||
+		    api_step_done(c, s, "recording the interfaces") < 0)
+			return;
+	}
 	/* a degraded agent reports zeros: keep the last good inventory */
 	if (strcmp(status, "ok") == 0 &&
 	    api_inventory_apply(c, node, &inv, false) < 0)

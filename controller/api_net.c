@@ -46,22 +46,84 @@ static void add_addr(cJSON *o, const char *key, uint32_t a)
 
 static cJSON *network_json(struct store *st, sqlite3_stmt *s)
 {
-	cJSON *o = cJSON_CreateObject();
-	char cidr[IPAM_CIDR_LEN];
+	cJSON *o = cJSON_CreateObject(), *prov, *shares;
+	char cidr[IPAM_CIDR_LEN], br[16];
+	const char *type = store_col_text(s, 9), *list = store_col_text(s, 13);
+	bool provider = type[0] != '\0';
+	int64_t key = sqlite3_column_int64(s, 5);
 
 	(void)st;
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
-	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
+	if (provider)
+		cJSON_AddNullToObject(o, "tenant");
+	else
+		cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
+	cJSON_AddStringToObject(o, "kind", provider ? "provider" : "tenant");
 	ipam_cidr_format((uint32_t)sqlite3_column_int64(s, 2),
 			 sqlite3_column_int(s, 3), cidr);
 	cJSON_AddStringToObject(o, "cidr", cidr);
 	add_addr(o, "gateway", (uint32_t)sqlite3_column_int64(s, 4));
-	cJSON_AddNumberToObject(o, "vni", (double)sqlite3_column_int64(s, 5));
+	if (provider)
+		cJSON_AddNullToObject(o, "vni");
+	else
+		cJSON_AddNumberToObject(o, "vni", (double)key);
 	cJSON_AddNumberToObject(o, "mtu", (double)sqlite3_column_int64(s, 6));
+	cJSON_AddBoolToObject(o, "dhcp", sqlite3_column_int64(s, 14) != 0);
+	add_addr(o, "dhcp_address", (uint32_t)sqlite3_column_int64(s, 14));
 	cJSON_AddNumberToObject(o, "ports", (double)sqlite3_column_int64(s, 8));
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 7));
+	snprintf(br, sizeof(br), "fcbr%" PRId64, key);
+	cJSON_AddStringToObject(o, "bridge", br);
+	if (!provider) {
+		cJSON_AddNullToObject(o, "provider");
+		cJSON_AddArrayToObject(o, "shared_with");
+		return o;
+	}
+	prov = cJSON_AddObjectToObject(o, "provider");
+	cJSON_AddStringToObject(prov, "type", type);
+	cJSON_AddStringToObject(prov, "interface", store_col_text(s, 10));
+	if (sqlite3_column_type(s, 11) == SQLITE_NULL)
+		cJSON_AddNullToObject(prov, "vlan_id");
+	else
+		cJSON_AddNumberToObject(prov, "vlan_id",
+					(double)sqlite3_column_int64(s, 11));
+	cJSON_AddStringToObject(prov, "pool", store_col_text(s, 12));
+	shares = cJSON_AddArrayToObject(o, "shared_with");
+	while (*list) {
+		size_t len = strcspn(list, ",");
+		char t[NAME_MAX_LEN + 1];
+
+		snprintf(t, sizeof(t), "%.*s", (int)len, list);
+		cJSON_AddItemToArray(shares, cJSON_CreateString(t));
+		list += len + (list[len] == ',');
+	}
 	return o;
+}
+
+/* A provider network is seen by the tenants it is shared with (column
+ * 13: their names, comma-separated). */
+static bool network_shared(const struct api_ctx *c, sqlite3_stmt *s)
+{
+	const char *list = store_col_text(s, 13);
+	size_t len = strlen(c->who.tenant);
+
+	for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")]
+							   == ',')) {
+		if (strncmp(p, c->who.tenant, len) == 0 &&
+		    (p[len] == ',' || p[len] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* What a tenant does not see of a network: where a provider network is
+ * bridged (interface, VLAN, pool, bridge) and whom else it serves. */
+static void network_redact(cJSON *o)
+{
+	cJSON_DeleteItemFromObject(o, "provider");
+	cJSON_DeleteItemFromObject(o, "shared_with");
+	cJSON_DeleteItemFromObject(o, "bridge");
 }
 
 static const struct res_kind res_networks = {
@@ -70,12 +132,18 @@ static const struct res_kind res_networks = {
 	RES_SQL("networks", "name",
 		"r.name, r.tenant, r.net, r.prefix, r.gateway, r.vni, r.mtu, "
 		"r.created_ms, (SELECT count(*) FROM ports WHERE network = "
-		"r.name)",
-		"r.tenant", " AND (?3 IS NULL OR r.tenant = ?3)"),
+		"r.name), r.provider, r.interface, r.vlan_id, r.pool, (SELECT "
+		"group_concat(tenant, ',') FROM (SELECT tenant FROM "
+		"network_shares WHERE network = r.name ORDER BY tenant)), "
+		"r.dhcp_ip",
+		"r.tenant", " AND (?3 IS NULL OR r.tenant = ?3 OR r.name IN "
+		"(SELECT network FROM network_shares WHERE tenant = ?3))"),
 	.to_json = network_json,
 	.scoped = true,
 	.owner_col = 1,
 	.tenant_query = "tenant",
+	.shared = network_shared,
+	.redact = network_redact,
 	.hint = ": list networks with 'finctl network list'",
 	.in_use_sql = "SELECT 1 FROM ports WHERE network = ?1",
 	.in_use_msg = "still has ports: delete the VMs on it first (see "
@@ -97,12 +165,13 @@ void h_network_delete(struct api_ctx *c)
 	res_delete(c, &res_networks);
 }
 
-/* The VNI of a new network into *vni: the one asked for when free, else
- * the lowest free one of the configured range. 0, or -1 with the answer
- * set (409 taken or exhausted, 500). */
-static int network_vni(struct api_ctx *c, int64_t want, int64_t *vni)
+/* The key of a new network into *vni: the one asked for when free, else
+ * the lowest free one of lo..hi (the configured VNI range, or the
+ * provider networks' keys). 0, or -1 with the answer set (409 taken or
+ * exhausted, 500). */
+static int network_vni(struct api_ctx *c, int64_t want, int64_t lo,
+		       int64_t hi, int64_t *vni)
 {
-	const struct ctrl_config *cf = &c->ctrl->cfg;
 	sqlite3_stmt *s;
 	struct buf b = {0};
 	int rc = SQLITE_ERROR, ret = -1;
@@ -111,8 +180,8 @@ static int network_vni(struct api_ctx *c, int64_t want, int64_t *vni)
 		    "ORDER BY vni");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, want ? want : cf->vni_min);
-	sqlite3_bind_int64(s, 2, want ? want : cf->vni_max);
+	sqlite3_bind_int64(s, 1, want ? want : lo);
+	sqlite3_bind_int64(s, 2, want ? want : hi);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		int64_t v = sqlite3_column_int64(s, 0);
 
@@ -129,13 +198,12 @@ static int network_vni(struct api_ctx *c, int64_t want, int64_t *vni)
 	} else if (want) {
 		*vni = want;
 		ret = 0;
-	} else if (ipam_vni_pick(cf->vni_min, cf->vni_max,
-				 (const int64_t *)(void *)b.data,
+	} else if (ipam_vni_pick(lo, hi, (const int64_t *)(void *)b.data,
 				 b.len / sizeof(int64_t), vni) != 0) {
 		api_err(c, 409, "vni_exhausted", NULL, "every VNI of the "
-			"configured range %" PRId64 "-%" PRId64 " is taken: "
-			"delete unused networks or widen vni_min/vni_max in "
-			"controller.conf", cf->vni_min, cf->vni_max);
+			"range %" PRId64 "-%" PRId64 " is taken: delete unused "
+			"networks%s", lo, hi, lo == NETSTATE_PROVIDER_KEY_MIN
+			? "" : " or widen vni_min/vni_max in controller.conf");
 	} else {
 		ret = 0;
 	}
@@ -143,25 +211,197 @@ static int network_vni(struct api_ctx *c, int64_t want, int64_t *vni)
 	return ret;
 }
 
+/* A provider network's fields from the body. */
+struct provider_new {
+	const char *type;         /* NULL: a tenant network */
+	const char *iface;
+	const char *pool;
+	const cJSON *shares;
+	int64_t vlan;             /* 0: none */
+};
+
+/* Check $.shared_with (pv->shares): 1 to 256 tenant names. 0, or -1
+ * with a 400 naming the field. */
+static int provider_shares_check(struct api_ctx *c,
+				 const struct provider_new *pv)
+{
+	const cJSON *it;
+
+	if (pv->shares == NULL || cJSON_GetArraySize(pv->shares) == 0 ||
+	    cJSON_GetArraySize(pv->shares) > 256) {
+		api_err(c, 400, "invalid_field", "shared_with", "$.shared_with: "
+			"list the tenants (1 to 256) that may put ports on it");
+		return -1;
+	}
+	cJSON_ArrayForEach(it, pv->shares) {
+		const char *t = cJSON_GetStringValue(it);
+
+		if (t == NULL || name_validate("tenant", t) < 0) {
+			if (t == NULL)
+				err_set("expected tenant names");
+			api_err(c, 400, "invalid_field", "shared_with",
+				"$.shared_with: %s", err_msg());
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Read and check the provider fields of a create (400 naming the field,
+ * 403 for a tenant principal): 0, or -1 with the answer set. */
+static int provider_read(struct api_ctx *c, const char *tenant, int64_t want,
+			 struct provider_new *pv)
+{
+	memset(pv, 0, sizeof(*pv));
+	if (api_get_str(c, "provider", false, NULL, &pv->type) < 0 ||
+	    api_get_str(c, "interface", false, NULL, &pv->iface) < 0 ||
+	    api_get_int(c, "vlan_id", false, 1, 4094, 0, &pv->vlan) < 0 ||
+	    api_get_name(c, "pool", "pool", false, &pv->pool) < 0)
+		return -1;
+	if (json_get_array(c->json, "$", "shared_with", false, &pv->shares) < 0) {
+		api_err_field(c, "shared_with");
+		return -1;
+	}
+	if (pv->type == NULL) {
+		const char *f = pv->iface ? "interface" : pv->vlan ? "vlan_id"
+				: pv->pool ? "pool" : pv->shares ? "shared_with"
+				: NULL;
+
+		if (f)
+			api_err(c, 400, "invalid_field", f, "$.%s: only a "
+				"provider network has one: add $.provider "
+				"(flat or vlan)", f);
+		return f ? -1 : 0;
+	}
+	if (api_is_tenant(c)) {
+		api_err(c, 403, "forbidden", "provider", "$.provider: only an "
+			"operator creates provider networks: ask one to share "
+			"a provider network with tenant '%s'", c->who.tenant);
+		return -1;
+	}
+	if (strcmp(pv->type, "flat") != 0 && strcmp(pv->type, "vlan") != 0) {
+		api_err(c, 400, "invalid_field", "provider", "$.provider: "
+			"expected flat or vlan, got '%.16s'", pv->type);
+		return -1;
+	}
+	if (tenant || want) {
+		api_err(c, 400, "invalid_field", tenant ? "tenant" : "vni",
+			"$.%s: a provider network has %s: leave it out and list "
+			"its tenants in $.shared_with", tenant ? "tenant" : "vni",
+			tenant ? "no owning tenant" : "no VNI");
+		return -1;
+	}
+	if (pv->iface == NULL || netstate_ifname_check(pv->iface, pv->vlan) < 0) {
+		api_err(c, 400, "invalid_field", "interface", "$.interface: %s",
+			pv->iface ? err_msg() : "a provider network names the "
+			"node interface it bridges (--interface IFACE)");
+		return -1;
+	}
+	if ((strcmp(pv->type, "vlan") == 0) != (pv->vlan != 0)) {
+		api_err(c, 400, "invalid_field", "vlan_id", "$.vlan_id: %s",
+			pv->vlan ? "a flat network carries untagged frames: "
+			"leave it out, or use --provider vlan" : "a vlan "
+			"network needs its 802.1Q tag (1-4094)");
+		return -1;
+	}
+	if (pv->pool == NULL) {
+		api_err(c, 400, "invalid_field", "pool", "$.pool: a provider "
+			"network spans the nodes of one pool: name it");
+		return -1;
+	}
+	return provider_shares_check(c, pv);
+}
+
+/* In the create's transaction, before the network's row: the pool
+ * exists and no other provider network of the pool uses the same link.
+ * 0, or -1 with the answer set (404, 409). */
+static int provider_check(struct api_ctx *c, const struct provider_new *pv)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (res_must_exist(c, &res_pools, pv->pool, "pool") < 0)
+		return -1;
+	s = api_stmt(c, "SELECT name FROM networks WHERE pool = ?1 AND "
+		    "interface = ?2 AND coalesce(vlan_id, 0) = ?3");
+	if (s == NULL)
+		return -1;
+	store_bind_texts(s, 1, (const char *[]){pv->pool, pv->iface}, 2);
+	sqlite3_bind_int64(s, 3, pv->vlan);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		api_err(c, 409, "interface_in_use", "interface", "$.interface: "
+			"provider network '%s' already bridges %s%s%.0" PRId64
+			" in pool '%s': share that network instead",
+			store_col_text(s, 0), pv->iface, pv->vlan ? " VLAN " : "",
+			pv->vlan, pv->pool);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_err(c->ctrl->st, "reading the provider networks");
+		api_err_internal(c, "reading the provider networks");
+		return -1;
+	}
+	return 0;
+}
+
+/* After the network's row: its network_shares rows, each tenant checked
+ * to exist. 0, or -1 with the answer set (404). */
+static int provider_share(struct api_ctx *c, const char *name,
+			  const struct provider_new *pv)
+{
+	const cJSON *it;
+	sqlite3_stmt *s;
+
+	cJSON_ArrayForEach(it, pv->shares) {
+		const char *t = cJSON_GetStringValue(it);
+
+		if (res_must_exist(c, &res_tenants, t, "shared_with") < 0)
+			return -1;
+		s = api_stmt(c, "INSERT OR IGNORE INTO network_shares(network, "
+			    "tenant) VALUES (?, ?)");
+		if (s == NULL)
+			return -1;
+		store_bind_texts(s, 1, (const char *[]){name, t}, 2);
+		if (api_step_done(c, s, "sharing the network") < 0)
+			return -1;
+	}
+	return 0;
+}
+
 void h_network_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"name", "tenant", "cidr", "gateway",
-					   "vni", NULL};
+					   "vni", "provider", "interface",
+					   "vlan_id", "pool", "shared_with",
+					   "dhcp", NULL};
 	const char *name, *tenant, *cidr, *gw;
-	uint32_t net, gateway = 0;
+	uint32_t net, gateway = 0, dhcp_ip = 0;
+	struct provider_new pv;
 	int64_t want, vni;
 	sqlite3_stmt *s;
 	int prefix, rc;
+	bool dhcp;
 
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "name", "network", true, &name) < 0 ||
-	    api_get_name(c, "tenant", "tenant", !api_is_tenant(c), &tenant) < 0 ||
+	    api_get_name(c, "tenant", "tenant", false, &tenant) < 0 ||
 	    api_get_str(c, "cidr", true, NULL, &cidr) < 0 ||
 	    api_get_str(c, "gateway", false, NULL, &gw) < 0 ||
 	    api_get_int(c, "vni", false, IPAM_VNI_MIN, IPAM_VNI_MAX, 0,
-			&want) < 0)
+			&want) < 0 ||
+	    api_get_bool(c, "dhcp", false, false, &dhcp) < 0 ||
+	    provider_read(c, tenant, want, &pv) < 0)
 		return;
-	if (tenant == NULL)
+	if (pv.type == NULL && tenant == NULL && !api_is_tenant(c)) {
+		api_err(c, 400, "invalid_field", "tenant", "$.tenant: a tenant "
+			"network belongs to a tenant: name it (or create a "
+			"provider network with $.provider)");
+		return;
+	}
+	if (tenant == NULL && pv.type == NULL)
 		tenant = c->who.tenant;
 	res_target(c, &res_networks, name);
 	if (ipam_cidr_parse(cidr, &net, &prefix) < 0) {
@@ -179,7 +419,13 @@ void h_network_create(struct api_ctx *c)
 			"operator chooses a network's VNI: leave it out");
 		return;
 	}
-	if (tenant_begin(c, tenant) < 0)
+	/* the DHCP servers' address, taken before any port can take it */
+	if (dhcp && ipam_pick(net, prefix, gateway, NULL, 0, &dhcp_ip) != 0) {
+		api_err(c, 400, "invalid_field", "dhcp", "$.dhcp: %s has no "
+			"address left for the DHCP server", cidr);
+		return;
+	}
+	if (pv.type ? api_begin(c) < 0 : tenant_begin(c, tenant) < 0)
 		return;
 	rc = res_exists(c, &res_networks, name);
 	if (rc > 0)
@@ -187,24 +433,118 @@ void h_network_create(struct api_ctx *c)
 			name);
 	if (rc != 0)
 		return;
-	if (network_vni(c, want, &vni) < 0)
+	if (pv.type && provider_check(c, &pv) < 0)
+		return;
+	if (pv.type ? network_vni(c, 0, NETSTATE_PROVIDER_KEY_MIN,
+				  NETSTATE_PROVIDER_KEY_MAX, &vni) < 0
+		    : network_vni(c, want, c->ctrl->cfg.vni_min,
+				  c->ctrl->cfg.vni_max, &vni) < 0)
 		return;
 	s = api_stmt(c, "INSERT INTO networks(name, tenant, net, prefix, "
-		    "gateway, vni, mtu, created_ms) VALUES (?,?,?,?,?,?,?,?)");
+		    "gateway, vni, mtu, created_ms, provider, interface, "
+		    "vlan_id, pool, dhcp_ip) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	if (s == NULL)
 		return;
 	store_bind_texts(s, 1, (const char *[]){name, tenant}, 2);
 	store_bind_int64s(s, 3, (const int64_t[]){net, prefix, gateway, vni,
-						  NETSTATE_MTU,
+						  pv.type ? NETSTATE_PROVIDER_MTU
+							  : NETSTATE_MTU,
 						  time_wall_ms()}, 6);
+	store_bind_texts(s, 9, (const char *[]){pv.type, pv.iface}, 2);
+	if (pv.vlan)
+		sqlite3_bind_int64(s, 11, pv.vlan);
+	store_bind_text(s, 12, pv.pool);
+	sqlite3_bind_int64(s, 13, dhcp_ip);
 	if (api_step_write(c, s, "creating the network") < 0)
 		return;
+	if (pv.type && provider_share(c, name, &pv) < 0)
+		return;
 	/* the group its ports join unless told otherwise */
-	if (netstate_default_group(c->ctrl->st, tenant) < 0) {
+	if (tenant && netstate_default_group(c->ctrl->st, tenant) < 0) {
 		api_err_internal(c, "making the default security group");
 		return;
 	}
 	res_created(c, &res_networks, name);
+}
+
+/* Whether tenant t is in the JSON array of names a. */
+static bool name_in(const cJSON *a, const char *t)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, a)
+		if (strcmp(cJSON_GetStringValue(it), t) == 0)
+			return true;
+	return false;
+}
+
+void h_network_patch(struct api_ctx *c)
+{
+	static const char *const keys[] = {"shared_with", NULL};
+	const char *name = c->m->params[0];
+	struct provider_new pv = {0};
+	sqlite3_stmt *s;
+	int rc;
+
+	res_target(c, &res_networks, name);
+	/* the network first: one that does not exist is 404 whatever the
+	 * body */
+	if (api_body_object(c, keys) < 0 || api_begin(c) < 0)
+		return;
+	rc = api_find(c, "SELECT provider IS NOT NULL FROM networks WHERE "
+		      "name = ?", name, &s, "reading the network");
+	if (rc == 0)
+		api_err(c, 404, "not_found", NULL, "network '%s' does not exist"
+			"%s", name, res_networks.hint);
+	if (rc <= 0)
+		return;
+	if (json_get_array(c->json, "$", "shared_with", true, &pv.shares) < 0) {
+		sqlite3_reset(s);
+		api_err_field(c, "shared_with");
+		return;
+	}
+	if (provider_shares_check(c, &pv) < 0) {
+		sqlite3_reset(s);
+		return;
+	}
+	rc = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	if (rc == 0) {
+		api_err(c, 409, "not_provider", "shared_with", "network '%s' is "
+			"a tenant network, its tenant's alone: only a provider "
+			"network is shared", name);
+		return;
+	}
+	/* a tenant that loses it must have no port left on it */
+	s = api_stmt(c, "SELECT DISTINCT v.tenant FROM ports p JOIN vms v ON "
+		    "v.id = p.vm_id WHERE p.network = ? ORDER BY 1");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, name);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (name_in(pv.shares, store_col_text(s, 0)))
+			continue;
+		api_err(c, 409, "in_use", "shared_with", "tenant '%s' still has "
+			"ports on network '%s': delete its VMs on it (finctl "
+			"port list --network %s) before taking the network from "
+			"it", store_col_text(s, 0), name, name);
+		sqlite3_reset(s);
+		return;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_err(c->ctrl->st, "reading the network's ports");
+		api_err_internal(c, "reading the network's ports");
+		return;
+	}
+	if (store_run(c->ctrl->st, "DELETE FROM network_shares WHERE network = "
+		      "?1", name, "unsharing the network") < 0) {
+		api_err_internal(c, "unsharing the network");
+		return;
+	}
+	if (provider_share(c, name, &pv) < 0)
+		return;
+	res_answer(c, &res_networks, name, 200);
 }
 
 /* ------------------------------------------------------------------- ports */

@@ -371,6 +371,7 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	char gen_name[16], id[37], host[128], why[1024], first[IDEM_ID_LEN];
 	char hpool[NAME_MAX_LEN + 1];
 	struct place_request pr = {0};
+	struct netstate_bind bind;
 	struct api_image im;
 	bool needs_image;
 	int64_t req[3];
@@ -470,9 +471,21 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	}
 	if (vm_quota(c, tenant, req) < 0)
 		return;
+	/* provider networks: their pool, on a node that has their links */
+	if (netstate_bind_body(c, &bind) < 0)
+		return;
+	if (bind.pool[0] && pool && strcmp(pool, bind.pool) != 0) {
+		api_err(c, 400, "invalid_field", "pool", "$.pool: its provider "
+			"networks put the VM in pool '%s', not '%s': leave "
+			"--pool out", bind.pool, pool);
+		return;
+	}
 	pr.tenant = tenant;
 	pr.group = group;
-	pr.pool = pool;
+	pr.pool = bind.pool[0] ? bind.pool : pool;
+	pr.ifaces = bind.ifaces;
+	pr.nifaces = bind.nifaces;
+	pr.vlan = bind.vlan;
 	for (int i = 0; i < 3; i++)
 		pr.req[i] = (double)req[i];
 	rc = place_vm(c->ctrl->st, &pr, host, sizeof(host), hpool,
@@ -483,7 +496,13 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	}
 	if (rc > 0) {
 		api_err(c, 409, "no_capacity", NULL, "cannot place a '%s' VM "
-			"for tenant '%s': %s", flavor, tenant, why);
+			"for tenant '%s': %s%s%s%s%s%s", flavor, tenant, why,
+			bind.nifaces ? "; its provider networks need a node "
+			"of pool '" : "", bind.pool, bind.nifaces ? "' whose "
+			"agent reports their interface free" : "", bind.vlan ?
+			" and 802.1Q VLAN support (vlan_capable; the kernel's "
+			"8021q)" : "", bind.nifaces ? " (see 'finctl host "
+			"show')" : "");
 		return;
 	}
 	s = api_stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
@@ -784,6 +803,7 @@ void h_vm_migrate(struct api_ctx *c)
 	char task[TASK_ID_LEN], target[128], why[1024];
 	const char *want = NULL, *id, *host;
 	struct place_request pr = {0};
+	struct netstate_bind bind;
 	struct task_new t = {.type = TASK_MIGRATE};
 	struct vm_row v;
 	int64_t max_s = 0;
@@ -829,6 +849,14 @@ void h_vm_migrate(struct api_ctx *c)
 	pr.tenant = v.tenant;
 	pr.group = v.has_group ? v.group : NULL;
 	pr.exclude_host = host;
+	if (netstate_bind_vm(c->ctrl->st, id, &bind) < 0) {
+		api_err_internal(c, "reading the VM's networks");
+		return;
+	}
+	pr.pool = bind.pool[0] ? bind.pool : NULL;
+	pr.ifaces = bind.ifaces;
+	pr.nifaces = bind.nifaces;
+	pr.vlan = bind.vlan;
 	for (int i = 0; i < 3; i++)
 		pr.req[i] = (double)v.req[i];
 	if (want) {

@@ -206,9 +206,25 @@ static int pool_row(struct loader *ld, sqlite3_stmt *s)
 	return 0;
 }
 
+/* Whether the host's reported interfaces (the JSON array of names the
+ * agent sent, text) hold every interface the scope's VM needs. */
+static bool has_ifaces(const struct model_scope *sc, const char *text)
+{
+	for (size_t i = 0; i < sc->nifaces; i++) {
+		char quoted[24];
+
+		/* names have no quote (netstate_ifname_check()) */
+		snprintf(quoted, sizeof(quoted), "\"%s\"", sc->ifaces[i]);
+		if (strstr(text, quoted) == NULL)
+			return false;
+	}
+	return true;
+}
+
 /* name, pool, vcpus, mem_mib, disk_gib, cost, availability, state,
- * maintenance, status. A degraded host (its agent says it cannot run VMs)
- * counts as down: it takes no VM, and its VMs stay where they are. */
+ * maintenance, status, interfaces, vlan_capable. A degraded host (its agent says it
+ * cannot run VMs) counts as down: it takes no VM, and its VMs stay where
+ * they are. */
 static int host_row(struct loader *ld, sqlite3_stmt *s)
 {
 	struct sched_problem *p = ld->p;
@@ -234,7 +250,9 @@ static int host_row(struct loader *ld, sqlite3_stmt *s)
 	*deg = strcmp(store_col_text(s, 9), "degraded") == 0;
 	if (strcmp(store_col_text(s, 7), "up") != 0 || *deg)
 		h->state = HOST_DOWN;
-	else if (sqlite3_column_int(s, 8) || (xh && strcmp(xh, h->name) == 0))
+	else if (sqlite3_column_int(s, 8) || (xh && strcmp(xh, h->name) == 0) ||
+		 !has_ifaces(ld->sc, store_col_text(s, 10)) ||
+		 (ld->sc->vlan && sqlite3_column_int(s, 11) != 1))
 		h->state = HOST_MAINTENANCE;
 	else
 		h->state = HOST_UP;
@@ -418,7 +436,8 @@ static int load_hosts(struct loader *ld)
 {
 	sqlite3_stmt *s = store_stmt(ld->st, "SELECT name, pool, vcpus, "
 				     "mem_mib, disk_gib, cost, availability, "
-				     "state, maintenance, status FROM hosts "
+				     "state, maintenance, status, interfaces, "
+				     "vlan_capable FROM hosts "
 				     "WHERE ?1 "
 				     "IS NULL OR pool = ?1 ORDER BY name");
 

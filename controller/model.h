@@ -68,6 +68,12 @@ struct model_scope {
 				     (the source of a migration) */
 	double req[DIM_COUNT];    /* tenant: the new VM's vcpus, mem_mib,
 				     disk_gib */
+	/* tenant: the node interfaces its provider networks bridge
+	 * (ifaces[0..nifaces)); a host whose agent does not report each of
+	 * them free (hosts.interfaces) is taken as in maintenance */
+	const char *const *ifaces;
+	size_t nifaces;
+	bool vlan;                /* tenant: and 802.1Q links (vlan_capable) */
 };
 
 enum model_vm_kind {

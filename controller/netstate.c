@@ -20,6 +20,28 @@ int netstate_sg_key(const char *tenant, const char *name, char *out,
 	return 0;
 }
 
+int netstate_ifname_check(const char *name, int64_t vlan)
+{
+	size_t len = strlen(name);
+	char tag[8];
+
+	snprintf(tag, sizeof(tag), ".%" PRId64, vlan);
+	if (len == 0 || len > 15 ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789_-.") != len ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return err_set("'%.32s' is not an interface name (1-15 letters, "
+			       "digits, '_', '-', '.')", name);
+	if (strncmp(name, "fc", 2) == 0)
+		return err_set("'%s': names fc... are fincloud's own links, "
+			       "name the node's physical interface", name);
+	if (vlan && len + strlen(tag) > 15)
+		return err_set("'%s%s' (the VLAN interface) is longer than the "
+			       "15 bytes of an interface name: use a shorter "
+			       "interface name (an altname)", name, tag);
+	return 0;
+}
+
 int netstate_default_group(struct store *st, const char *tenant)
 {
 	char key[2 * NAME_MAX_LEN + 2], rule[37];
@@ -52,21 +74,106 @@ int netstate_default_group(struct store *st, const char *tenant)
 	return store_done(st, s, "making the default security group's rule");
 }
 
+/* Add the provider network on s (columns pool, interface, name,
+ * provider) to b: 0, or 1 when its pool is not the pool of b's other
+ * networks. */
+static int bind_add(struct netstate_bind *b, sqlite3_stmt *s)
+{
+	const char *pool = store_col_text(s, 0), *iface = store_col_text(s, 1);
+
+	if (b->pool[0] && strcmp(b->pool, pool) != 0)
+		return 1;
+	str_copy(b->pool, sizeof(b->pool), pool);
+	if (strcmp(store_col_text(s, 3), "vlan") == 0)
+		b->vlan = true;
+	for (size_t i = 0; i < b->nifaces; i++)
+		if (strcmp(b->names[i], iface) == 0)
+			return 0;
+	if (b->nifaces == NETSTATE_MAX_PORTS)
+		return 0;
+	str_copy(b->names[b->nifaces], sizeof(b->names[0]), iface);
+	b->ifaces[b->nifaces] = b->names[b->nifaces];
+	b->nifaces++;
+	return 0;
+}
+
+int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c->json, "networks");
+	const cJSON *it;
+
+	memset(b, 0, sizeof(*b));
+	if (!cJSON_IsArray(arr))
+		return 0;
+	cJSON_ArrayForEach(it, arr) {
+		const char *name = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(it, "network"));
+		sqlite3_stmt *s;
+		int rc;
+
+		if (name == NULL)
+			continue;
+		rc = api_find(c, "SELECT pool, interface, name, provider FROM "
+			      "networks WHERE name = ? AND provider IS NOT "
+			      "NULL", name,
+			      &s, "reading the network");
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			continue;
+		rc = bind_add(b, s);
+		sqlite3_reset(s);
+		if (rc > 0) {
+			api_err(c, 400, "invalid_field", "networks", "$.networks:"
+				" provider network '%s' spans pool '%s' and "
+				"another one pool '%s': a VM runs in one pool",
+				name, store_col_text(s, 0), b->pool);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int netstate_bind_vm(struct store *st, const char *vm_id,
+		     struct netstate_bind *b)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT n.pool, n.interface, n.name, "
+				      "n.provider FROM ports p JOIN networks n "
+				      "ON n.name = "
+				      "p.network WHERE p.vm_id = ? AND "
+				      "n.provider IS NOT NULL ORDER BY p.nic",
+				      vm_id);
+	int rc = SQLITE_ERROR;
+
+	memset(b, 0, sizeof(*b));
+	if (s == NULL)
+		return -1;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		bind_add(b, s);
+	if (rc != SQLITE_DONE)
+		store_err(st, "reading a VM's provider networks");
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* What a port of a create is made of. */
 struct port_new {
 	const char *network;
-	uint32_t net, gateway, ip;
+	uint32_t net, gateway, ip, dhcp_ip;
 	int prefix;
 	bool has_ip;
 };
 
-/* The addresses taken on network, ascending, into *used (*n of them;
- * the caller frees it). 0, or -1 with err_set(). */
+/* The addresses taken on network (its ports' and its DHCP servers'),
+ * ascending, into *used (*n of them; the caller frees it). 0, or -1 with
+ * err_set(). */
 static int used_addrs(struct store *st, const char *network, uint32_t **used,
 		      size_t *n)
 {
 	sqlite3_stmt *s = store_stmt1(st, "SELECT ip FROM ports WHERE network "
-				      "= ? ORDER BY ip", network);
+				      "= ?1 UNION SELECT dhcp_ip FROM networks "
+				      "WHERE name = ?1 AND dhcp_ip != 0 ORDER "
+				      "BY 1", network);
 	struct buf b = {0};
 	int rc = SQLITE_ERROR;
 
@@ -106,11 +213,18 @@ static int port_read(struct api_ctx *c, const cJSON *it, size_t i,
 		api_err_field(c, field);
 		return -1;
 	}
-	rc = api_find(c, "SELECT tenant, net, prefix, gateway FROM networks "
-		      "WHERE name = ?", p->network, &s, "reading the network");
+	s = api_stmt(c, "SELECT tenant, net, prefix, gateway, dhcp_ip, "
+		    "provider IS NOT NULL, EXISTS (SELECT 1 FROM network_shares"
+		    " WHERE network = ?1 AND tenant = ?2) FROM networks WHERE "
+		    "name = ?1");
+	if (s == NULL)
+		return -1;
+	store_bind_texts(s, 1, (const char *[]){p->network, tenant}, 2);
+	rc = api_row(c, s, "reading the network");
 	if (rc < 0)
 		return -1;
-	if (rc == 0 || strcmp(store_col_text(s, 0), tenant) != 0) {
+	if (rc == 0 || (!sqlite3_column_int(s, 5) &&
+			strcmp(store_col_text(s, 0), tenant) != 0)) {
 		if (rc > 0)
 			sqlite3_reset(s);
 		api_err(c, 404, "not_found", field, "%s.network: tenant '%s' "
@@ -119,9 +233,18 @@ static int port_read(struct api_ctx *c, const cJSON *it, size_t i,
 			tenant);
 		return -1;
 	}
+	if (sqlite3_column_int(s, 5) && !sqlite3_column_int(s, 6)) {
+		sqlite3_reset(s);
+		api_err(c, 403, "not_shared", field, "%s.network: provider "
+			"network '%s' is not shared with tenant '%s': an "
+			"operator lists the tenants that may use it", path,
+			p->network, tenant);
+		return -1;
+	}
 	p->net = (uint32_t)sqlite3_column_int64(s, 1);
 	p->prefix = sqlite3_column_int(s, 2);
 	p->gateway = (uint32_t)sqlite3_column_int64(s, 3);
+	p->dhcp_ip = (uint32_t)sqlite3_column_int64(s, 4);
 	sqlite3_reset(s);
 	p->has_ip = ip != NULL;
 	if (ip) {
@@ -131,14 +254,16 @@ static int port_read(struct api_ctx *c, const cJSON *it, size_t i,
 			return -1;
 		}
 		if (!ipam_is_host(p->net, p->prefix, p->ip) ||
-		    p->ip == p->gateway) {
+		    p->ip == p->gateway || p->ip == p->dhcp_ip) {
 			char cidr[IPAM_CIDR_LEN];
 
 			ipam_cidr_format(p->net, p->prefix, cidr);
 			api_err(c, 400, "invalid_field", field, "%s.ip: %s is "
 				"not a free host address of network '%s' (%s%s)",
 				path, ip, p->network, cidr,
-				p->ip == p->gateway ? ", it is the gateway" : "");
+				p->ip == p->gateway ? ", it is the gateway"
+				: p->ip == p->dhcp_ip ? ", it is the DHCP "
+				"server's" : "");
 			return -1;
 		}
 	}
@@ -362,7 +487,10 @@ int netstate_ports_create(struct api_ctx *c, const char *vm_id,
 	return 0;
 }
 
-/* The ingress rules of port into rules, source groups resolved. */
+/* The ingress rules of port into rules, source groups resolved to the
+ * addresses of their members' ports on the port's own network: a
+ * member's address on another network (CIDRs may overlap) is not the
+ * member here, and may be anyone's on this one. */
 static int port_rules(struct store *st, const char *port, cJSON *rules)
 {
 	sqlite3_stmt *s = store_stmt1(st, "SELECT r.protocol, r.port_min, "
@@ -370,7 +498,9 @@ static int port_rules(struct store *st, const char *port, cJSON *rules)
 				      "port_secgroups ps JOIN secgroup_rules r "
 				      "ON r.sg = ps.sg LEFT JOIN port_secgroups "
 				      "ps2 ON ps2.sg = r.source_group LEFT JOIN "
-				      "ports p2 ON p2.id = ps2.port WHERE "
+				      "ports p2 ON p2.id = ps2.port AND "
+				      "p2.network = (SELECT network FROM ports "
+				      "WHERE id = ?1) WHERE "
 				      "ps.port = ?1 AND (r.source_cidr IS NOT "
 				      "NULL OR p2.id IS NOT NULL) ORDER BY "
 				      "r.sg, r.id, p2.ip", port);
@@ -426,7 +556,8 @@ static int port_group_names(struct store *st, const char *port,
 int netstate_vm_ports(struct store *st, const char *vm_id, cJSON *ports)
 {
 	sqlite3_stmt *s = store_stmt1(st, "SELECT p.id, p.mac, p.ip, n.prefix,"
-				      " n.gateway, n.mtu, n.name, n.vni FROM "
+				      " n.gateway, n.mtu, n.name, n.vni, "
+				      "n.dhcp_ip FROM "
 				      "ports p JOIN networks n ON n.name = "
 				      "p.network WHERE p.vm_id = ? ORDER BY "
 				      "p.nic", vm_id);
@@ -459,6 +590,14 @@ int netstate_vm_ports(struct store *st, const char *vm_id, cJSON *ports)
 		cJSON_AddStringToObject(p, "network", store_col_text(s, 6));
 		cJSON_AddNumberToObject(p, "vni",
 					(double)sqlite3_column_int64(s, 7));
+		/* the guest's filter lets its DHCP server's answers in */
+		if (sqlite3_column_int64(s, 8)) {
+			ipam_addr_format((uint32_t)sqlite3_column_int64(s, 8),
+					 a);
+			cJSON_AddStringToObject(p, "dhcp_server", a);
+		} else {
+			cJSON_AddNullToObject(p, "dhcp_server");
+		}
 		cJSON_AddItemToArray(ports, p);
 		buf_append(&ids, store_col_text(s, 0), 37);
 		n++;
@@ -536,10 +675,44 @@ static int network_peers(struct store *st, const char *network,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* The "provider" and "dhcp" members of a node's network from the row
+ * on s (columns 3-8 of netstate_node_networks()). */
+static void network_provider(sqlite3_stmt *s, cJSON *n)
+{
+	char a[IPAM_ADDR_LEN], addr[IPAM_CIDR_LEN];
+	cJSON *o;
+
+	if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
+		cJSON_AddNullToObject(n, "provider");
+	} else {
+		o = cJSON_AddObjectToObject(n, "provider");
+		cJSON_AddStringToObject(o, "type", store_col_text(s, 3));
+		cJSON_AddStringToObject(o, "interface", store_col_text(s, 4));
+		cJSON_AddNumberToObject(o, "vlan_id",
+					(double)sqlite3_column_int64(s, 5));
+	}
+	if (sqlite3_column_int64(s, 6) == 0) {
+		cJSON_AddNullToObject(n, "dhcp");
+		return;
+	}
+	o = cJSON_AddObjectToObject(n, "dhcp");
+	ipam_addr_format((uint32_t)sqlite3_column_int64(s, 6), a);
+	snprintf(addr, sizeof(addr), "%s/%d", a, sqlite3_column_int(s, 7));
+	cJSON_AddStringToObject(o, "address", addr);
+	if (sqlite3_column_int64(s, 8)) {
+		ipam_addr_format((uint32_t)sqlite3_column_int64(s, 8), a);
+		cJSON_AddStringToObject(o, "gateway", a);
+	} else {
+		cJSON_AddNullToObject(o, "gateway");
+	}
+}
+
 int netstate_node_networks(struct store *st, const char *node,
 			   cJSON *networks)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT n.name, n.vni, n.mtu FROM "
+	sqlite3_stmt *s = store_stmt1(st, "SELECT n.name, n.vni, n.mtu, "
+				      "n.provider, n.interface, n.vlan_id, "
+				      "n.dhcp_ip, n.prefix, n.gateway FROM "
 				      "networks n WHERE n.name IN (SELECT "
 				      "network FROM (" NETSTATE_SQL_HOSTING ") "
 				      "WHERE host = ?1) ORDER BY n.vni", node);
@@ -555,6 +728,7 @@ int netstate_node_networks(struct store *st, const char *node,
 		cJSON_AddNumberToObject(n, "vni",
 					(double)sqlite3_column_int64(s, 1));
 		cJSON_AddNumberToObject(n, "mtu", sqlite3_column_int(s, 2));
+		network_provider(s, n);
 		cJSON_AddItemToArray(networks, n);
 	}
 	if (rc != SQLITE_DONE)

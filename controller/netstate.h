@@ -35,6 +35,20 @@ struct store;
  * the 50 bytes of VXLAN over IPv4. */
 #define NETSTATE_MTU 1450
 
+/* A provider network's key (its vni column, naming its bridge fcbrKEY)
+ * is taken from this range, above every VXLAN id, and its guests get the
+ * MTU of the provider link, which carries no encapsulation. */
+#define NETSTATE_PROVIDER_KEY_MIN (INT64_C(1) << 24)
+#define NETSTATE_PROVIDER_KEY_MAX ((INT64_C(1) << 24) + 999999)
+#define NETSTATE_PROVIDER_MTU 1500
+
+/* Check name as the node interface of a provider network (vlan: its
+ * 802.1Q tag, 0 for a flat one): 1-15 bytes of [A-Za-z0-9_-] and '.',
+ * not one of fincloud's own names (fc...), and room for ".VLAN" in the
+ * 15 bytes of a Linux interface name. 0, or -1 with err_set() saying
+ * what is wrong. */
+int netstate_ifname_check(const char *name, int64_t vlan);
+
 /* (host, network) pairs: where each network is needed. */
 #define NETSTATE_SQL_HOSTING                                               \
 	"SELECT v.host AS host, p.network AS network FROM ports p JOIN vms v " \
@@ -46,6 +60,26 @@ struct store;
  * (size bytes): 0, or -1 with err_set() when it does not fit. */
 int netstate_sg_key(const char *tenant, const char *name, char *out,
 		    size_t size);
+
+/* Where a VM's provider networks bind it: the pool they span ("" when
+ * it has none) and the interfaces a node must have free for them
+ * (ifaces[0..nifaces), pointing into names). */
+struct netstate_bind {
+	char pool[NAME_MAX_LEN + 1];
+	char names[NETSTATE_MAX_PORTS][16];
+	const char *ifaces[NETSTATE_MAX_PORTS];
+	size_t nifaces;
+	bool vlan;                /* one is a VLAN network: 802.1Q needed */
+};
+
+/* The bind of the networks named in a create's $.networks (read, not
+ * checked: netstate_ports_create() checks them). 0, or -1 with the
+ * answer set (400 when they span two pools, 500). */
+int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b);
+
+/* The bind of VM vm_id's ports. 0, or -1 with err_set(). */
+int netstate_bind_vm(struct store *st, const char *vm_id,
+		     struct netstate_bind *b);
 
 /* Make tenant's security group "default" when it has none, with its one
  * rule: everything from the members of the group itself. In the

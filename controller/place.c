@@ -45,6 +45,9 @@ static int place(struct store *st, const struct place_request *r,
 	sc.group = r->group;
 	sc.pool = r->pool;
 	sc.exclude_host = r->exclude_host;
+	sc.ifaces = r->ifaces;
+	sc.nifaces = r->nifaces;
+	sc.vlan = r->vlan;
 	for (int d = 0; d < DIM_COUNT; d++)
 		sc.req[d] = r->req[d];
 	rc = model_load(st, &sc, &m, why, whysize);

@@ -20,6 +20,10 @@ struct place_request {
 	const char *pool;         /* NULL: any pool the tenant may use */
 	const char *exclude_host; /* NULL, or the host a VM migrates from */
 	double req[3];            /* vcpus, mem_mib, disk_gib */
+	const char *const *ifaces; /* the interfaces a host must report free
+				      (model_scope.ifaces) */
+	size_t nifaces;
+	bool vlan;                /* and 802.1Q links (model_scope.vlan) */
 };
 
 /* 0 with the chosen host's name in host and its pool's name in pool

@@ -84,9 +84,10 @@ const struct res_kind res_pools = {
 	.to_json = pool_json,
 	.hint = ": list pools with 'finctl pool list'",
 	.in_use_sql = "SELECT 1 FROM hosts WHERE pool = ?1 UNION ALL "
-		      "SELECT 1 FROM tenant_pools WHERE pool = ?1",
-	.in_use_msg = "still has hosts or tenants allowed in it: move or "
-		      "remove them first",
+		      "SELECT 1 FROM tenant_pools WHERE pool = ?1 UNION ALL "
+		      "SELECT 1 FROM networks WHERE pool = ?1",
+	.in_use_msg = "still has hosts, tenants allowed in it or provider "
+		      "networks: move or remove them first",
 };
 
 /* ------------------------------------------------------------------ hosts */
@@ -169,6 +170,18 @@ static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 		cJSON_AddStringToObject(o, "inventory_flag", store_col_text(s, 24));
 	else
 		cJSON_AddNullToObject(o, "inventory_flag");
+	/* the links its agent reports free for provider networks, stored
+	 * as the JSON array the agent sent (null: never reported) */
+	a = cJSON_Parse(store_col_text(s, 28));
+	cJSON_AddItemToObject(o, "interfaces", cJSON_IsArray(a) ? a
+				      : cJSON_CreateNull());
+	if (a && !cJSON_IsArray(a))
+		cJSON_Delete(a);
+	if (sqlite3_column_type(s, 29) == SQLITE_NULL)
+		cJSON_AddNullToObject(o, "vlan_capable");
+	else
+		cJSON_AddBoolToObject(o, "vlan_capable",
+				      sqlite3_column_int(s, 29));
 	if (host_registration(st, store_col_text(s, 0), o) < 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -199,7 +212,7 @@ const struct res_kind res_hosts = {
 		HOST_HOLDS("1") ", " HOST_HOLDS("vcpus") ", "
 		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib") ", "
 		"r.inventory_flag, r.reported_vcpus, r.reported_mem_mib, "
-		"r.virt_type_reason",
+		"r.virt_type_reason, r.interfaces, r.vlan_capable",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),
@@ -257,8 +270,11 @@ const struct res_kind res_tenants = {
 	.hint = ": list tenants with 'finctl tenant list'",
 	.in_use_sql = "SELECT 1 FROM vms WHERE tenant = ?1 UNION ALL "
 		      "SELECT 1 FROM groups WHERE tenant = ?1 UNION ALL "
-		      "SELECT 1 FROM images WHERE tenant = ?1",
-	.in_use_msg = "still has VMs, groups or images: delete them first",
+		      "SELECT 1 FROM images WHERE tenant = ?1 UNION ALL "
+		      "SELECT 1 FROM networks WHERE tenant = ?1 UNION ALL "
+		      "SELECT 1 FROM network_shares WHERE tenant = ?1",
+	.in_use_msg = "still has VMs, groups, images or networks, or shares "
+		      "a provider network: delete them first",
 };
 
 /* ----------------------------------------------------------------- groups */
@@ -456,7 +472,19 @@ static int res_step_key(struct api_ctx *c, const struct res_kind *k,
 static bool res_hidden(struct api_ctx *c, const struct res_kind *k,
 		       sqlite3_stmt *s, int col)
 {
-	return k->scoped && api_hidden_tenant(c, store_col_text(s, col));
+	return k->scoped && api_hidden_tenant(c, store_col_text(s, col)) &&
+	       !(k->shared && api_is_tenant(c) && k->shared(c, s));
+}
+
+/* The JSON of the row on s as the caller may see it, or NULL. */
+static cJSON *res_json(struct api_ctx *c, const struct res_kind *k,
+		       sqlite3_stmt *s)
+{
+	cJSON *o = k->to_json(c->ctrl->st, s);
+
+	if (o && k->redact && api_is_tenant(c))
+		k->redact(o);
+	return o;
 }
 
 void res_list(struct api_ctx *c, const struct res_kind *k)
@@ -489,7 +517,7 @@ void res_list(struct api_ctx *c, const struct res_kind *k)
 	for (int i = 0; i < 2 && k->filters[i]; i++)
 		store_bind_text(s, 4 + i, api_query(c, k->filters[i]));
 	while (api_page_step(c, &pg, s) > 0) {
-		cJSON *o = k->to_json(c->ctrl->st, s);
+		cJSON *o = res_json(c, k, s);
 
 		if (o == NULL) {
 			api_err_internal(c, "reading the list");
@@ -513,7 +541,7 @@ void res_answer(struct api_ctx *c, const struct res_kind *k, const char *key,
 	if (rc == 0 || (rc > 0 && res_hidden(c, k, s, k->owner_col))) {
 		res_missing(c, k, key);
 	} else if (rc > 0) {
-		o = k->to_json(c->ctrl->st, s);
+		o = res_json(c, k, s);
 		if (o)
 			api_ok(c, status, o);
 		else
@@ -554,7 +582,8 @@ void res_delete(struct api_ctx *c, const struct res_kind *k)
 	rc = res_step_key(c, k, k->find_sql, key, &s);
 	if (rc < 0)
 		goto out;
-	if (rc == 0 || res_hidden(c, k, s, 0)) {
+	/* a row shared with the caller's tenant is still not its to delete */
+	if (rc == 0 || (k->scoped && api_hidden_tenant(c, store_col_text(s, 0)))) {
 		res_missing(c, k, key);
 		goto out;
 	}

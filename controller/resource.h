@@ -52,6 +52,13 @@ struct res_kind {
 	bool scoped;            /* a tenant principal sees only its tenant's */
 	int owner_col;          /* scoped: the owner's column in get_sql */
 	const char *tenant_query; /* scoped: the list's ?tenant= (or NULL) */
+	/* scoped, optional: whether a tenant principal that does not own
+	 * the row on get_sql's s may see it all the same (a provider network
+	 * shared with its tenant); list_sql must select the same rows */
+	bool (*shared)(const struct api_ctx *c, sqlite3_stmt *s);
+	/* optional: remove from a row's JSON what a tenant principal must
+	 * not see (a provider network's interface, VLAN, pool, tenants) */
+	void (*redact)(cJSON *o);
 	const char *filters[2]; /* more list query parameters: ?4, ?5 */
 	const char *hint;       /* ends a 404: how to find an existing one */
 	/* delete: while in_use_sql (?1 the key) yields a row, 409 with

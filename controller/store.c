@@ -382,6 +382,49 @@ static const char *const migrations[] = {
 	 * its pool's migration_postcopy; a migration's own choice, tasks
 	 * .postcopy, comes first) */
 	"ALTER TABLE vms ADD COLUMN migration_postcopy INTEGER;",
+	/* 15: provider networks (docs/networking.md). The networks table is
+	 * rebuilt (foreign keys are off while migrations run) so that a
+	 * provider network has no tenant: the tenants it is shared with are
+	 * network_shares' rows. provider is 'flat' or 'vlan' (NULL: a tenant
+	 * VXLAN network), interface the node link it bridges, vlan_id its
+	 * 802.1Q tag, pool the nodes it spans; its vni is a key at or above
+	 * 2^24 that names its bridge and is never a VXLAN id. dhcp_ip is the
+	 * address the network's DHCP servers use (0: no DHCP). A host's
+	 * interfaces are the links its agent reports free for provider
+	 * networks (the JSON array it sent; NULL: never reported), and
+	 * vlan_capable whether its kernel makes 802.1Q links (NULL: not
+	 * known). */
+	"CREATE TABLE networks_new("
+	" name TEXT PRIMARY KEY,"
+	" tenant TEXT REFERENCES tenants(name),"
+	" net INTEGER NOT NULL, prefix INTEGER NOT NULL,"
+	" gateway INTEGER NOT NULL DEFAULT 0,"
+	" vni INTEGER NOT NULL UNIQUE,"
+	" mtu INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL,"
+	" provider TEXT CHECK(provider IN ('flat','vlan')),"
+	" interface TEXT,"
+	" vlan_id INTEGER,"
+	" pool TEXT REFERENCES pools(name),"
+	" dhcp_ip INTEGER NOT NULL DEFAULT 0,"
+	" CHECK((tenant IS NULL) = (provider IS NOT NULL)),"
+	" CHECK((provider IS NULL) = (interface IS NULL)),"
+	" CHECK((provider IS NULL) = (pool IS NULL)),"
+	" CHECK((provider = 'vlan') = (vlan_id IS NOT NULL)));"
+	"INSERT INTO networks_new(name, tenant, net, prefix, gateway, vni, mtu,"
+	" created_ms) SELECT name, tenant, net, prefix, gateway, vni, mtu,"
+	" created_ms FROM networks;"
+	"DROP TABLE networks;"
+	"ALTER TABLE networks_new RENAME TO networks;"
+	"CREATE INDEX networks_tenant ON networks(tenant);"
+	"CREATE INDEX networks_pool ON networks(pool);"
+	"CREATE TABLE network_shares("
+	" network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,"
+	" tenant TEXT NOT NULL REFERENCES tenants(name),"
+	" PRIMARY KEY(network, tenant)) WITHOUT ROWID;"
+	"CREATE INDEX network_shares_tenant ON network_shares(tenant);"
+	"ALTER TABLE hosts ADD COLUMN interfaces TEXT;"
+	"ALTER TABLE hosts ADD COLUMN vlan_capable INTEGER;",
 };
 
 int store_schema_version(void)
@@ -429,6 +472,27 @@ static int store_user_version(struct store *st, int *out)
 	return 0;
 }
 
+/* 0 when PRAGMA foreign_key_check finds no row that refers to a missing
+ * one, else -1 with err_set() naming the first such table. */
+static int foreign_key_check_clean(struct store *st)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
+			       NULL) != SQLITE_OK)
+		return store_err(st, "checking foreign keys");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		ret = err_set("database: table '%s' refers to rows of '%s' "
+			      "that do not exist", store_col_text(s, 0),
+			      store_col_text(s, 2));
+	else if (rc != SQLITE_DONE)
+		ret = store_err(st, "checking foreign keys");
+	sqlite3_finalize(s);
+	return ret;
+}
+
 static int store_migrate(struct store *st, const char *path)
 {
 	int version = 0;
@@ -441,12 +505,18 @@ static int store_migrate(struct store *st, const char *path)
 			       "controller knows only up to %d: run a newer "
 			       "fincloud-controller",
 			       path, version, store_schema_version());
+	/* a migration may rebuild a table others refer to (SQLite's
+	 * ALTER TABLE recipe): foreign keys are off while it runs, and
+	 * checked (foreign_key_check_clean()) before it commits */
 	for (int v = version; v < store_schema_version(); v++) {
-		if (store_exec(st, "BEGIN IMMEDIATE") < 0)
+		if (store_exec(st, "PRAGMA foreign_keys = OFF") < 0 ||
+		    store_exec(st, "BEGIN IMMEDIATE") < 0)
 			return -1;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if (store_exec(st, migrations[v]) < 0 ||
-		    store_exec(st, sql) < 0 || store_exec(st, "COMMIT") < 0) {
+		    foreign_key_check_clean(st) < 0 ||
+		    store_exec(st, sql) < 0 || store_exec(st, "COMMIT") < 0 ||
+		    store_exec(st, "PRAGMA foreign_keys = ON") < 0) {
 			err_prefix("migrating '%s' to schema version %d", path,
 				   v + 1);
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

@@ -1,5 +1,6 @@
 /*
- * cmd_net.c - finctl network create, secgroup show|create|delete|
+ * cmd_net.c - finctl network create (tenant and provider networks) and
+ * update (a provider network's tenants), secgroup show|create|delete|
  * rule-add|rule-delete, and the --network/--secgroup options of vm
  * create: tenant networks and their security groups.
  */
@@ -10,10 +11,30 @@
 int finctl_network_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "cidr", "gateway",
-					      "vni"));
+					      "vni", "provider", "interface",
+					      "vlan-id", "pool"));
 
 	finctl_add_str(b, "name", x->a.pos[0]);
+	/* --shared-with T1,T2: the tenants of a provider network */
+	if (finctl_opt(x, "shared-with"))
+		cJSON_AddItemToObject(b, "shared_with",
+				      finctl_csv(finctl_opt(x, "shared-with")));
+	if (finctl_opt(x, "dhcp"))
+		cJSON_AddTrueToObject(b, "dhcp");
 	return finctl_show(x, "POST", "/v1/networks", b);
+}
+
+int finctl_network_update(struct finctl_ctx *x)
+{
+	cJSON *b = cJSON_CreateObject();
+	char *path = finctl_path("/v1/networks/%s", x->a.pos[0]);
+	int rc;
+
+	cJSON_AddItemToObject(b, "shared_with",
+			      finctl_csv(finctl_opt(x, "shared-with")));
+	rc = finctl_show(x, "PATCH", path, b);
+	free(path);
+	return rc;
 }
 
 /* /v1/secgroups/NAME[/rules[/ID]][?tenant=T] into b (suffix "" or

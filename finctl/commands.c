@@ -66,9 +66,9 @@ static const struct finctl_col vm_cols[] = {
 };
 
 static const struct finctl_col network_cols[] = {
-	{"NAME", "name"}, {"TENANT", "tenant"}, {"CIDR", "cidr"},
-	{"GATEWAY", "gateway"}, {"VNI", "vni"}, {"MTU", "mtu"},
-	{"PORTS", "ports"},
+	{"NAME", "name"}, {"TENANT", "tenant"}, {"KIND", "kind"},
+	{"CIDR", "cidr"}, {"GATEWAY", "gateway"}, {"VNI", "vni"},
+	{"MTU", "mtu"}, {"DHCP", "dhcp"}, {"PORTS", "ports"},
 };
 
 static const struct finctl_col port_cols[] = {
@@ -288,10 +288,20 @@ const struct finctl_cmd finctl_commands[] = {
 	{"network", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one network", .path = "/v1/networks/%s"},
 	{"network", "create", finctl_network_create, 1,
-	 "tenant=,cidr!=,gateway=,vni=count",
-	 "NAME --tenant T --cidr A.B.C.D/P [--gateway IP] [--vni N]",
+	 "tenant=,cidr!=,gateway=,vni=count,provider=flat|vlan,interface=,"
+	 "vlan-id=count,pool=,shared-with=,dhcp",
+	 "NAME --cidr A.B.C.D/P (--tenant T [--vni N] | --provider flat|vlan "
+	 "--interface IFACE [--vlan-id N] --pool POOL --shared-with T1,T2) "
+	 "[--gateway IP] [--dhcp]",
 	 "create a tenant network (a VXLAN overlay; VNI from the configured "
-	 "range unless --vni)"},
+	 "range unless --vni) or, operators only, a provider network bridged "
+	 "onto IFACE (flat) or IFACE.N (vlan) of every node of POOL, shared "
+	 "with the tenants listed; --dhcp: the nodes serve the ports' "
+	 "addresses by DHCP"},
+	{"network", "update", finctl_network_update, 1, "shared-with!=",
+	 "NAME --shared-with T1,T2",
+	 "operators: the tenants a provider network is shared with (the "
+	 "list replaces the last one; a tenant with ports on it stays)"},
 	{"network", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete a network no port uses", .path = "/v1/networks/%s"},
 

@@ -377,6 +377,7 @@ int finctl_vm_update(struct finctl_ctx *x);
 int finctl_vm_migrate(struct finctl_ctx *x);
 int finctl_task_show(struct finctl_ctx *x);
 int finctl_network_create(struct finctl_ctx *x);  /* cmd_net.c */
+int finctl_network_update(struct finctl_ctx *x);  /* cmd_net.c */
 int finctl_secgroup_show(struct finctl_ctx *x);
 int finctl_secgroup_create(struct finctl_ctx *x);
 int finctl_secgroup_delete(struct finctl_ctx *x);

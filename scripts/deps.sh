@@ -30,7 +30,7 @@ run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils gnutl
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
 	python3 python3-jsonschema python3-yaml util-linux glpk-utils jq
 	groff-base busybox-static syslinux syslinux-common mtools dosfstools
-	fdisk cpio genisoimage iptables"
+	fdisk cpio genisoimage iptables dnsmasq-base"
 image_debian_pkgs="mmdebstrap e2fsprogs"
 bench_pkgs="wrk hyperfine"
 deb_pkgs="debhelper dpkg-dev fakeroot lintian"

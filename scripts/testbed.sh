@@ -54,6 +54,11 @@
 #   --local          one node without namespaces: the host's own libvirt
 #                    (started by scripts/libvirtd-ensure.sh if needed),
 #                    for machines where network namespaces are missing
+#   --provider-link IFNAME
+#                    give every node an extra link IFNAME (a veth, no
+#                    address) joined to a bridge Ppbr on the host that
+#                    carries nothing else: the "physical" interface of
+#                    provider networks (docs/networking.md)
 #   --keep-logs DIR  down (and a failed up): before anything is stopped,
 #                    copy every log into DIR: the controller's log, config
 #                    and database, each node's agent, libvirtd and virtlogd
@@ -108,6 +113,7 @@ no_kvm=0
 fincloud=1
 local_mode=0
 keep_logs=''
+provider_link=''
 log_file=''
 tls=1
 args=()
@@ -125,6 +131,7 @@ while [ $# -gt 0 ]; do
 	--insecure) tls=0; shift ;;
 	--local) local_mode=1; shift ;;
 	--keep-logs) keep_logs=${2:?--keep-logs needs a directory}; shift 2 ;;
+	--provider-link) provider_link=${2:?--provider-link needs an interface name}; shift 2 ;;
 	--log) log_file=${2:?--log needs a QEMU log file}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; args+=("$@"); break ;;
@@ -138,6 +145,7 @@ case $keep_logs in /* | '') ;; *) keep_logs=$PWD/$keep_logs ;; esac
 [[ $subnet =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "bad --subnet '$subnet': give the first three octets, e.g. 10.250.0"
 [[ $prefix =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "bad --prefix '$prefix': 1-8 lowercase letters or digits, starting with a letter"
 [[ $port =~ ^[0-9]+$ ]] || die "bad --port '$port'"
+[[ -z $provider_link || $provider_link =~ ^[a-z][a-z0-9]{0,9}$ ]] || die "bad --provider-link '$provider_link': 1-10 lowercase letters or digits"
 [[ $stop_timeout =~ ^[0-9]+$ ]] || die "bad --stop-timeout '$stop_timeout'"
 
 state=$dir/state
@@ -555,6 +563,17 @@ node_up() { # i
 	ip netns exec "$ns" ip addr add "$ip/24" dev "$vn"
 	ip netns exec "$ns" ip link set "$vn" up
 	ip netns exec "$ns" ip link set lo up
+	if [ -n "$provider_link" ]; then
+		# the node's provider link: Ppi on the host's Ppbr, named
+		# $provider_link in the node
+		ip link add "${prefix}p$i" type veth peer name "${prefix}q$i"
+		record link "${prefix}p$i"
+		ip link set "${prefix}q$i" netns "$ns"
+		ip link set "${prefix}p$i" master "${prefix}pbr"
+		ip link set "${prefix}p$i" up
+		ip netns exec "$ns" ip link set "${prefix}q$i" name "$provider_link"
+		ip netns exec "$ns" ip link set "$provider_link" up
+	fi
 	node_script >"$nd/node.sh"
 	: >"$nd/pids"
 	local rc=0
@@ -851,6 +870,11 @@ EOF
 		record link "$bridge"
 		ip addr add "$host_ip/24" dev "$bridge"
 		ip link set "$bridge" up
+		if [ -n "$provider_link" ]; then
+			ip link add "${prefix}pbr" type bridge
+			record link "${prefix}pbr"
+			ip link set "${prefix}pbr" up
+		fi
 		local i
 		for i in $(seq 1 "$n"); do node_up "$i"; done
 		up_fincloud "$n"

@@ -307,3 +307,74 @@ e2e_placement_ok() {
 	done
 	return "$bad"
 }
+
+# ------------------------------------------------------ guests' consoles
+# The network tests' guests (the test image) run their user-data scripts
+# and print "MARK NAME KEY=VALUE" lines on their serial consoles, read
+# with finctl vm console-log.
+
+# e2e_runs IDS...: wait until each VM runs; a failed one ends the wait
+# (its finctl vm show is printed)
+e2e_runs() {
+	local id st i
+	for id in "$@"; do
+		for ((i = 0; i < 120; i++)); do
+			st=$(e2e_vm_field "$id" state 2>/dev/null)
+			[ "$st" = running ] || [ "$st" = failed ] && break
+			sleep 2
+		done
+		[ "$st" = running ] || { e2e_finctl vm show "$id"; return 1; }
+	done
+}
+
+# e2e_console ID: the VM's serial output so far, carriage returns removed
+e2e_console() { e2e_finctl vm console-log "$1" 2>/dev/null | tr -d '\r'; }
+
+# e2e_line MARK NAME ID KEY SECONDS: the newest "MARK NAME KEY..." line of
+# VM ID's console, once there is one; else why not, and 1
+e2e_line() {
+	local i l
+	for ((i = 0; i < $5; i += 2)); do
+		l=$(e2e_console "$3" | grep -aE "^$1 $2 $4(=| |\$)" | tail -n 1)
+		[ -n "$l" ] && { echo "$l"; return 0; }
+		sleep 2
+	done
+	echo "no '$1 $2 $4' line after $5 s; console: $(e2e_console "$3" | grep -av fincloud-tick | tail -n 4 | tr '\n' '|')"
+	return 1
+}
+
+# e2e_want MARK NAME ID KEY VALUE SECONDS DESCRIPTION: one TAP line, ok
+# when the guest printed "MARK NAME KEY=VALUE"
+e2e_want() {
+	local l
+	l=$(e2e_line "$1" "$2" "$3" "$4" "$6")
+	if [ "$l" = "$1 $2 $4=$5" ]; then
+		e2e_ok "$7: $l"
+	else
+		e2e_fail "$7" "want '$1 $2 $4=$5'" "got '$l'"
+	fi
+}
+
+# e2e_guests_up N PREFIX SUBNET [testbed options]: the testbed of a test
+# whose guests boot the test image: built afresh into $work (a new
+# directory, removed on exit with the testbed) as $img, and N nodes under
+# TCG where KVM cannot boot an OS (the nested paravirtual kvm_pvm). Exits
+# the test (skip or failure) when either cannot be had.
+e2e_guests_up() {
+	local n=$1 prefix=$2 subnet=$3 opts=()
+	shift 3
+	e2e_require_testbed
+	e2e_require_fincloud
+	command -v genisoimage >/dev/null || e2e_skip "genisoimage is missing (scripts/deps.sh)"
+	work=$(mktemp -d "${TMPDIR:-/tmp}/fc-e2e-$prefix.XXXXXX")
+	trap 'rm -rf "$work"' EXIT
+	img=$work/fincloud-test.qcow2
+	e2e_test_image "$img"
+	if [ -e /sys/module/kvm_pvm ] || [ "$E2E_VIRT" = qemu ]; then
+		opts=(--no-kvm)
+	fi
+	e2e_testbed_up "$n" "$prefix" "$subnet" "$@" "${opts[@]}" || exit 1
+	# e2e_cleanup reads the test's exit status from $?
+	trap 'rc=$?; rm -rf "$work"; (exit "$rc"); e2e_cleanup' EXIT
+	e2e_ok "testbed up $n $* ${opts[*]}"
+}

@@ -27,22 +27,7 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-e2e_require_testbed
-e2e_require_fincloud
-command -v genisoimage >/dev/null || e2e_skip "genisoimage is missing (scripts/deps.sh)"
-work=$(mktemp -d "${TMPDIR:-/tmp}/fc-e2e-netg.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-img=$work/fincloud-test.qcow2
-e2e_test_image "$img"
-# guests that boot an OS need TCG where KVM is the nested paravirtual one
-opts=()
-if [ -e /sys/module/kvm_pvm ] || [ "$E2E_VIRT" = qemu ]; then
-	opts=(--no-kvm)
-fi
-e2e_testbed_up 3 fnx 10.250.240 "${opts[@]}" || exit 1
-# e2e_cleanup reads the test's exit status from $?
-trap 'rc=$?; rm -rf "$work"; (exit "$rc"); e2e_cleanup' EXIT
-e2e_ok "testbed up 3 ${opts[*]}"
+e2e_guests_up 3 fnx 10.250.240
 
 f() { e2e_finctl "$@" >/dev/null; }
 if f image create --name fincloud-test --file "$img" --min-mem-mib 96 &&
@@ -160,17 +145,7 @@ mk() { # name tenant network groups...
 	ID[$name]=$(e2e_create "$t" small "$name" --image fincloud-test --network "$net" \
 		"${a[@]}" --user-data "$work/$name.sh") || return 1
 }
-runs() { # the VMs named run; a failed one ends the wait
-	local v st i
-	for v in "$@"; do
-		for ((i = 0; i < 120; i++)); do
-			st=$(e2e_vm_field "${ID[$v]}" state 2>/dev/null)
-			[ "$st" = running ] || [ "$st" = failed ] && break
-			sleep 2
-		done
-		[ "$st" = running ] || { e2e_finctl vm show "${ID[$v]}"; return 1; }
-	done
-}
+runs() { local v ids=(); for v in "$@"; do ids+=("${ID[$v]}"); done; e2e_runs "${ids[@]}"; }
 if mk W pay paynet,ip=10.10.0.12 web && mk B pay paynet,ip=10.10.0.11 &&
 	mk X batch batchnet,ip=10.10.0.11 && mk A pay paynet,ip=10.10.0.10 default api &&
 	out=$(runs W B X A 2>&1); then
@@ -182,18 +157,9 @@ fi
 node() { e2e_nodes_of "${ID[$1]}"; }
 e2e_ok "nodes: A ${ID[A]:0:8} on $(node A), B on $(node B), W on $(node W), X (batch) on $(node X)"
 
-con() { e2e_finctl vm console-log "${ID[$1]}" 2>/dev/null | tr -d '\r'; }
+con() { e2e_console "${ID[$1]}"; }
 # line NAME KEY SECONDS: the newest "fnx NAME KEY..." line, once there is one
-line() {
-	local i l
-	for ((i = 0; i < $3; i += 2)); do
-		l=$(con "$1" | grep -aE "^fnx $1 $2(=| |\$)" | tail -n 1)
-		[ -n "$l" ] && { echo "$l"; return 0; }
-		sleep 2
-	done
-	echo "no 'fnx $1 $2' line after $3 s; console: $(con "$1" | grep -av fincloud-tick | tail -n 4 | tr '\n' '|')"
-	return 1
-}
+line() { e2e_line fnx "$1" "${ID[$1]}" "$2" "$3"; }
 declare -A MAC
 for v in A B W X; do
 	l=$(line "$v" up 240)
@@ -207,15 +173,7 @@ for v in A B W X; do
 done
 
 # want NAME KEY VALUE SECONDS: the guest printed KEY=VALUE
-want() {
-	local l
-	l=$(line "$1" "$2" "$4")
-	if [ "$l" = "fnx $1 $2=$3" ]; then
-		e2e_ok "$5: $l"
-	else
-		e2e_fail "$5" "want 'fnx $1 $2=$3'" "got '$l'"
-	fi
-}
+want() { e2e_want fnx "$1" "${ID[$1]}" "$2" "$3" "$4" "$5"; }
 want A ping-B 5/5 300 "A pings B across nodes"
 want A ping-B-1450 3/3 30 "A's 1450-byte packets (the MTU) reach B through VXLAN"
 want A tcp-B "[fnx-hello-from-B]" 30 "A reaches B's TCP port 7000"

@@ -5,7 +5,9 @@
 # under 200 concurrent creates on one /24; a deleted VM's address free
 # only once its node has removed it), security groups and their rules,
 # and what each node's desired state says of them (ports, networks,
-# peers). curl acts as the agents.
+# peers); provider networks (flat and VLAN, shared with listed tenants,
+# placed only on nodes that report their interface). curl acts as the
+# agents.
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 command -v sqlite3 >/dev/null || { echo "SKIP: sqlite3 CLI is missing"; exit 77; }
 
@@ -126,6 +128,9 @@ api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"c","networks":[{"network"
 C=$(jv .id)
 api GET "/v1/ports?vm=$C"
 CIP=$(jv '.items[0].ip')
+# a member of api on another network: not a source of W's rules
+api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"o","networks":[{"network":"n3"}],"secgroups":["api"]}'
+check "a VM of group api on another network of the tenant" is 201
 api DELETE /v1/secgroups/web?tenant=pay
 check "a group with ports cannot be deleted" is_err 409 in_use
 api DELETE /v1/secgroups/api?tenant=pay
@@ -140,7 +145,7 @@ gen() { db "SELECT generation FROM hosts WHERE name = '$1'"; }
 heartbeat "$HW" "$(gen "$HW")" '[]'
 check "a node's desired state lists its VMs' ports" \
 	eval "jqt '.vms[] | select(.vm_id == \"$W\") | .ports[0] | .mtu == 1450 and .vni == 5000 and .gateway == \"10.10.0.1\" and (.address | endswith(\"/24\"))'"
-check "... with the group's rules resolved to the members' addresses" \
+check "... with the group's rules resolved to the members' addresses on the port's network (not o's on n3)" \
 	eval "jqt '[.vms[] | select(.vm_id == \"$W\") | .ports[0].rules[] | select(.protocol == \"tcp\")] == [{\"protocol\":\"tcp\",\"port_min\":8443,\"port_max\":8443,\"source\":\"$CIP/32\"}]'"
 check "... and its networks" eval "jqt '[.networks[].name] | index(\"paynet\") != null'"
 hosts=$(db "SELECT group_concat(DISTINCT host) FROM vms v JOIN ports p ON p.vm_id = v.id WHERE p.network = 'paynet'")
@@ -158,6 +163,118 @@ check "a deleted VM's address is not reused before its node removed it" is_err 4
 heartbeat "$HA" "$(gen "$HA")" '[]'
 api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"a2","networks":[{"network":"paynet","ip":"10.10.0.2"}]}'
 check "... and is once it has" is 201
+
+# --- provider networks ----------------------------------------------------------
+prov() { # NAME EXTRA-FIELDS
+	api POST /v1/networks "{\"name\":\"$1\",\"cidr\":\"192.168.59.0/24\",\"pool\":\"default\",\"shared_with\":[\"pay\"]$2}" "${3:-$ADMIN}"
+}
+api POST /v1/networks '{"name":"pub","provider":"flat","interface":"eth1","pool":"default","shared_with":["pay"],"cidr":"192.168.50.0/24","gateway":"192.168.50.1"}'
+check "an operator creates a flat provider network shared with a tenant" \
+	eval 'is 201 && [ "$(jv .kind) $(jv .tenant) $(jv .vni) $(jv .mtu) $(jv .provider.type) $(jv .provider.interface) $(jv ".shared_with|join(\",\")")" = "provider null null 1500 flat eth1 pay" ]'
+check "... bridged by fcbrKEY, a key above every VXLAN id" test "$(jv .bridge)" = fcbr16777216
+api POST /v1/networks '{"name":"v120","provider":"vlan","interface":"eth1","vlan_id":120,"pool":"default","shared_with":["batch","pay"],"cidr":"192.168.52.0/24","dhcp":true}'
+check "a VLAN provider network with DHCP: its server's address is taken from the CIDR" \
+	eval 'is 201 && [ "$(jv .provider.vlan_id) $(jv .dhcp) $(jv .dhcp_address)" = "120 true 192.168.52.1" ]'
+prov p2 ',"provider":"flat","interface":"eth1"'
+check "a second network on the same link of the pool" is_err 409 interface_in_use interface
+prov p2 ',"provider":"vlan","interface":"eth1"'
+check "a VLAN network without its tag" is_err 400 invalid_field vlan_id
+prov p2 ',"provider":"flat","interface":"eth1","vlan_id":7'
+check "a flat network with a tag" is_err 400 invalid_field vlan_id
+prov p2 ',"provider":"vxlan","interface":"eth1"'
+check "an unknown provider type" is_err 400 invalid_field provider
+prov p2 ',"provider":"flat","interface":"fcbr7"'
+check "fincloud's own link as the interface" is_err 400 invalid_field interface
+prov p2 ',"provider":"vlan","interface":"enp0s31f6abcd","vlan_id":4000'
+check "an interface whose IFACE.VLAN does not fit in 15 bytes" is_err 400 invalid_field interface
+prov p2 ',"provider":"flat"'
+check "a provider network without its interface" is_err 400 invalid_field interface
+prov p2 ',"provider":"flat","interface":"eth2","tenant":"pay"'
+check "a provider network with an owning tenant" is_err 400 invalid_field tenant
+api POST /v1/networks '{"name":"p2","provider":"flat","interface":"eth2","shared_with":["pay"],"cidr":"192.168.59.0/24"}'
+check "a provider network without its pool" is_err 400 invalid_field pool
+api POST /v1/networks '{"name":"p2","provider":"flat","interface":"eth2","pool":"ghost","shared_with":["pay"],"cidr":"192.168.59.0/24"}'
+check "a pool that does not exist" is_err 404 not_found pool
+api POST /v1/networks '{"name":"p2","provider":"flat","interface":"eth2","pool":"default","shared_with":[],"cidr":"192.168.59.0/24"}'
+check "a provider network shared with nobody" is_err 400 invalid_field shared_with
+api POST /v1/networks '{"name":"p2","provider":"flat","interface":"eth2","pool":"default","shared_with":["ghost"],"cidr":"192.168.59.0/24"}'
+check "shared with a tenant that does not exist" is_err 404 not_found shared_with
+api POST /v1/networks '{"name":"p2","tenant":"pay","interface":"eth2","cidr":"192.168.59.0/24"}'
+check "an interface without --provider" is_err 400 invalid_field interface
+prov p2 ',"provider":"flat","interface":"eth2"' "$BATCH"
+check "a tenant token cannot create a provider network" is_err 403 forbidden provider
+api GET /v1/networks/pub "" "$BATCH"
+check "a tenant it is not shared with does not see it" is_err 404 not_found
+api GET /v1/networks/v120 "" "$BATCH"
+check "a tenant it is shared with sees it, without where it is bridged or whom else it serves" \
+	eval 'is 200 && jqt "has(\"provider\") or has(\"shared_with\") or has(\"bridge\") | not" && [ "$(jv .kind)" = provider ]'
+api GET /v1/networks "" "$BATCH"
+check "... and lists it with its own, never the other" \
+	eval 'jqt "[.items[].name] | index(\"v120\") != null and index(\"pub\") == null"'
+api DELETE /v1/networks/v120 "" "$BATCH"
+check "... but cannot delete it" is_err 404 not_found
+api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"pv0","networks":[{"network":"pub"}]}'
+check "no node has reported the interface: no placement, saying why" \
+	eval 'is_err 409 no_capacity && has "reports their interface"'
+hb_if() { # NODE INTERFACES-JSON [VLAN-CAPABLE]
+	api POST "/v1/agents/$1/heartbeat" "{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$(inventory 256 262144 2000),\"domains\":[],\"foreign_domains\":[],\"tasks\":[],\"interfaces\":$2,\"vlan_capable\":${3:-false}}" "${CRED[$1]}"
+}
+hb_if n1 '["eth0","eth1"]'
+hb_if n2 '["eth0","eth1"]'
+hb_if n3 '["eth0"]'
+check "nodes report the links free for provider networks" is 200
+hb_if n3 '["fcbr7"]'
+check "... never fincloud's own" is_err 400 invalid_field interfaces
+api GET /v1/hosts/n1
+check "a host shows them" test "$(jv '.interfaces | join(",")')" = eth0,eth1
+api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvb","networks":[{"network":"pub"}]}'
+check "a tenant the network is not shared with gets no port on it (403)" \
+	is_err 403 not_shared "networks[0]"
+api POST /v1/pools '{"name":"other"}'
+api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"pv0","pool":"other","networks":[{"network":"pub"}]}'
+check "a pool other than the provider network's" is_err 400 invalid_field pool
+pv_hosts=
+for i in 1 2 3 4; do
+	api POST /v1/vms "{\"tenant\":\"pay\",\"flavor\":\"s\",\"name\":\"pv$i\",\"networks\":[{\"network\":\"pub\"}]}"
+	pv_hosts+=" $(jv .host)"
+done
+check "VMs on a provider network go only to nodes with its interface:$pv_hosts" \
+	eval '[[ " $pv_hosts " != *" n3 "* ]] && [[ "$pv_hosts" == *n1* ]] && [[ "$pv_hosts" == *n2* ]]'
+api GET "/v1/ports?network=pub"
+check "their ports get the network's addresses (the gateway skipped)" \
+	test "$(jv '[.items[].ip] | sort | join(",")')" = 192.168.50.2,192.168.50.3,192.168.50.4,192.168.50.5
+api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvd","networks":[{"network":"v120"}]}'
+check "a VLAN network's VM goes to no node without 802.1Q support, saying so" \
+	eval 'is_err 409 no_capacity && has 802.1Q'
+hb_if n1 '["eth0","eth1"]' true
+api GET /v1/hosts/n1
+check "a host shows its 802.1Q support" test "$(jv .vlan_capable)" = true
+api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvd","networks":[{"network":"v120","ip":"192.168.52.1"}]}'
+check "the DHCP server's address is never a port's" is_err 400 invalid_field "networks[0]"
+api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvd","networks":[{"network":"v120"}]}'
+check "a shared tenant's VM gets the next address" \
+	eval 'is 201 && [ "$(db "SELECT ip FROM ports WHERE network = '"'v120'"'")" = 3232248834 ]'
+PVH=$(jv .host)
+heartbeat "$PVH" "$(gen "$PVH")" '[]'
+check "the node's desired state: the VLAN network's link and DHCP server" \
+	eval "jqt '.networks[] | select(.name == \"v120\") | .provider == {\"type\":\"vlan\",\"interface\":\"eth1\",\"vlan_id\":120} and .dhcp.address == \"192.168.52.1/24\" and .mtu == 1500'"
+check "... on the node with 802.1Q" test "$PVH" = n1
+check "... and its port, the DHCP server its filter lets in" \
+	eval "jqt '[.vms[].ports[] | select(.network == \"v120\") | .dhcp_server] == [\"192.168.52.1\"]'"
+api DELETE /v1/tenants/batch
+check "a tenant a provider network is shared with cannot be deleted" is_err 409 in_use
+api PATCH /v1/networks/v120 '{"shared_with":["pay"]}'
+check "a tenant with ports on it cannot be left out of a network's tenants" \
+	eval 'is_err 409 in_use shared_with && has batch'
+api PATCH /v1/networks/pub '{"shared_with":["pay","batch"]}'
+check "an operator shares a provider network with another tenant" \
+	eval 'is 200 && [ "$(jv ".shared_with|join(\",\")")" = batch,pay ]'
+api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvb","networks":[{"network":"pub"}]}'
+check "... whose VMs may then have ports on it" is 201
+api PATCH /v1/networks/pub '{"shared_with":["pay"]}' "$BATCH"
+check "a tenant cannot change whom a network is shared with" is 403
+api PATCH /v1/networks/paynet '{"shared_with":["pay"]}'
+check "a tenant network is not shared" is_err 409 not_provider shared_with
 
 # --- 200 concurrent creates on one /24 ----------------------------------------
 api POST /v1/networks '{"name":"burst","tenant":"batch","cidr":"10.30.0.0/24","vni":3000}'

@@ -343,6 +343,10 @@ req 400 "create a network with a bad CIDR" POST /v1/networks '{"name":"n2","tena
 req 404 "create a network of a tenant that does not exist" POST /v1/networks '{"name":"n2","tenant":"ghost","cidr":"10.10.0.0/24"}'
 req 200 "list networks" GET /v1/networks
 req 200 "show a network" GET /v1/networks/loannet
+req 201 "create a provider network" POST /v1/networks '{"name":"pnet","provider":"flat","interface":"eth1","pool":"default","shared_with":["loan"],"cidr":"10.40.0.0/24"}'
+req 200 "share a provider network" PATCH /v1/networks/pnet '{"shared_with":["loan"]}'
+req 400 "share a provider network with nobody" PATCH /v1/networks/pnet '{"shared_with":[]}'
+req 409 "share a tenant network" PATCH /v1/networks/loannet '{"shared_with":["loan"]}'
 req 201 "create a security group" POST /v1/secgroups '{"name":"api","tenant":"loan"}'
 req 409 "create a security group that exists" POST /v1/secgroups '{"name":"api","tenant":"loan"}'
 req 400 "create a security group with a bad name" POST /v1/secgroups '{"name":"a b","tenant":"loan"}'

@@ -12,6 +12,7 @@
 
 #include "tests/unit/fc_test.h"
 
+#include "agents/agent_dhcp.h"
 #include "agents/agent_domxml.h"
 #include "agents/agent_net.h"
 #include "agents/agent_netlink.h"
@@ -93,7 +94,7 @@ static void test_ports_refused(void **state)
 	refused("\"10.10.0.1\"", "\"10.10.0.1/24\"", "gateway");
 	refused("1450", "70000", "mtu");
 	refused("\"paynet\"", "\"pay net\"", "network");
-	refused("1000", "16777216", "vni");
+	refused("1000", "17777216", "vni");
 	refused("\"tcp\"", "\"gre\"", "protocol");
 	refused("\"port_min\":8443,\"port_max\":8443",
 		"\"port_min\":8443,\"port_max\":80", "port_max");
@@ -274,6 +275,201 @@ static void test_plan(void **state)
 	free(refused);
 }
 
+/* A provider network's link plan: a flat one takes the node interface
+ * (never one in another master, never one that is missing), a VLAN one
+ * creates IFACE.N and removes it with the network; the links reported
+ * free for provider networks. */
+static void test_netlink_provider(void **state)
+{
+	struct agent_net_network flat = {.name = "pub", .vni = 16777216,
+					 .mtu = 1500, .type = AGENT_NET_FLAT,
+					 .iface = "eth1"};
+	struct agent_net_network vlan = {.name = "v", .vni = 16777217,
+					 .mtu = 1500, .type = AGENT_NET_VLAN,
+					 .iface = "eth1", .vlan_id = 120};
+	struct agent_netlink_obs obs[6] = {
+		{.name = "lo", .other = true},
+		{.name = "eth0", .other = true},
+		{.name = "eth1", .other = true, .kind = "veth"},
+		{.name = "eth1.120", .vlan = true, .ours = true,
+		 .vni = 16777217, .kind = "vlan", .master = "fcbr16777217"},
+		{.name = "fcbr16777217", .ours = true, .vni = 16777217},
+		{.name = "vnet3", .other = true, .kind = "tun",
+		 .master = "fcbr16777217"},
+	};
+	char *plan, *refused, *text;
+	cJSON *free_ifaces;
+	(void)state;
+
+	assert_int_equal(agent_netlink_plan(&flat, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan,
+		"ip link add fcbr16777216 type bridge\n"
+		"ip link set dev fcbr16777216 alias fincloud:net:16777216\n"
+		"ip link set dev eth1 master fcbr16777216\n"
+		"ip link set dev fcbr16777216 up\n");
+	assert_string_equal(refused, "");
+	free(plan);
+	free(refused);
+	assert_int_equal(agent_netlink_plan(&vlan, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan,
+		"ip link add fcbr16777217 type bridge\n"
+		"ip link set dev fcbr16777217 alias fincloud:net:16777217\n"
+		"ip link add link eth1 name eth1.120 type vlan id 120\n"
+		"ip link set dev eth1.120 alias fincloud:vlan:16777217\n"
+		"ip link set dev eth1.120 master fcbr16777217\n"
+		"ip link set dev fcbr16777217 up\n"
+		"ip link set dev eth1.120 up\n");
+	free(plan);
+	free(refused);
+	/* set up: nothing to do; not wanted: the VLAN link, then the bridge */
+	assert_int_equal(agent_netlink_plan(&vlan, 1, 0x0afa1e01u, obs, 6,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "");
+	free(plan);
+	free(refused);
+	assert_int_equal(agent_netlink_plan(NULL, 0, 0x0afa1e01u, obs, 6,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "ip link del dev eth1.120\n"
+				  "ip link del dev fcbr16777217\n");
+	free(plan);
+	free(refused);
+	/* missing, or in another master: refused, nothing done */
+	str_copy(flat.iface, sizeof(flat.iface), "eth9");
+	assert_int_equal(agent_netlink_plan(&flat, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "");
+	assert_non_null(strstr(refused, "interface 'eth9' does not exist"));
+	free(plan);
+	free(refused);
+	str_copy(flat.iface, sizeof(flat.iface), "eth1");
+	str_copy(obs[2].master, sizeof(obs[2].master), "br-ops");
+	assert_int_equal(agent_netlink_plan(&flat, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "");
+	assert_non_null(strstr(refused, "'eth1' is in master 'br-ops'"));
+	free(plan);
+	free(refused);
+	/* a VLAN link of that name that the agent did not make */
+	obs[3].ours = false;
+	obs[3].vlan = false;
+	obs[3].other = true;
+	obs[2].master[0] = '\0';
+	assert_int_equal(agent_netlink_plan(&vlan, 1, 0x0afa1e01u, obs, 6,
+					    &plan, &refused), 0);
+	assert_non_null(strstr(refused, "eth1.120 exists and is not "
+					"fincloud's"));
+	free(plan);
+	free(refused);
+	/* free: eth0, eth1 (not lo, taps, the agent's links, links in
+	 * other masters) */
+	obs[3].ours = obs[3].vlan = true;
+	obs[3].other = false;
+	free_ifaces = agent_netlink_free_ifaces(obs, 6);
+	text = cJSON_PrintUnformatted(free_ifaces);
+	assert_string_equal(text, "[\"eth0\",\"eth1\"]");
+	cJSON_free(text);
+	cJSON_Delete(free_ifaces);
+	str_copy(obs[1].master, sizeof(obs[1].master), "br-ops");
+	free_ifaces = agent_netlink_free_ifaces(obs, 6);
+	text = cJSON_PrintUnformatted(free_ifaces);
+	assert_string_equal(text, "[\"eth1\"]");
+	cJSON_free(text);
+	cJSON_Delete(free_ifaces);
+}
+
+static void test_provider_parse(void **state)
+{
+	cJSON *j = cJSON_Parse("[{\"name\":\"pub\",\"vni\":16777216,"
+			       "\"mtu\":1500,\"peers\":[],\"provider\":{"
+			       "\"type\":\"vlan\",\"interface\":\"eth1\","
+			       "\"vlan_id\":120},\"dhcp\":{\"address\":"
+			       "\"10.250.120.2/24\",\"gateway\":null}}]");
+	struct agent_net_network *nets;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 0);
+	assert_int_equal(nets[0].type, AGENT_NET_VLAN);
+	assert_string_equal(nets[0].iface, "eth1");
+	assert_int_equal(nets[0].vlan_id, 120);
+	assert_int_equal(nets[0].dhcp_ip, 0x0afa7802u);
+	assert_int_equal(nets[0].dhcp_prefix, 24);
+	agent_net_networks_free(nets, n);
+	cJSON_Delete(j);
+	/* a provider interface of fincloud's names, a VXLAN id as a key */
+	j = cJSON_Parse("[{\"name\":\"pub\",\"vni\":16777216,\"mtu\":1500,"
+			"\"peers\":[],\"provider\":{\"type\":\"flat\","
+			"\"interface\":\"fcbr7\",\"vlan_id\":0}}]");
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 -1);
+	assert_non_null(strstr(err_msg(), "provider"));
+	cJSON_Delete(j);
+	j = cJSON_Parse("[{\"name\":\"pub\",\"vni\":7,\"mtu\":1500,"
+			"\"peers\":[],\"provider\":{\"type\":\"flat\","
+			"\"interface\":\"eth1\",\"vlan_id\":0}}]");
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 -1);
+	cJSON_Delete(j);
+}
+
+/* A network with DHCP: its server's hosts are this node's kept ports of
+ * it, the port's filter lets the server's answers in, and its seed only
+ * matches the NIC (the address comes by DHCP). */
+static void test_dhcp(void **state)
+{
+	struct agent_net_network nw = {.name = "paynet", .vni = 1000,
+				       .mtu = 1450, .dhcp_ip = 0x0a0a0001u,
+				       .dhcp_prefix = 24};
+	struct agent_vm_spec specs[3];
+	struct agent_net_port *p, *q;
+	struct buf b;
+	char *xml;
+	size_t n, m;
+	(void)state;
+
+	assert_int_equal(parse_ports(PORTS, &p, &n), 0);
+	assert_int_equal(parse_ports(PORTS, &q, &m), 0);
+	str_copy(q[0].mac, sizeof(q[0].mac), "02:fc:00:00:00:07");
+	q[0].ip = 0x0a0a0007u;
+	memset(specs, 0, sizeof(specs));
+	specs[0].ports = p;
+	specs[0].nports = n;
+	specs[1].ports = q;
+	specs[1].nports = m;
+	specs[1].want = AGENT_WANT_DELETED;
+	specs[2].ports = q;
+	specs[2].nports = m;
+	buf_init(&b, 4096);
+	assert_int_equal(agent_dhcp_hosts(&nw, specs, 3, &b), 0);
+	assert_string_equal(buf_str(&b), "02:fc:1a:2b:3c:4d,10.10.0.2\n"
+					 "02:fc:00:00:00:07,10.10.0.7\n");
+	buf_reset(&b);
+	str_copy(nw.name, sizeof(nw.name), "other");
+	assert_int_equal(agent_dhcp_hosts(&nw, specs, 3, &b), 0);
+	assert_string_equal(buf_str(&b), "");
+	buf_free(&b);
+	p[0].dhcp_server = 0x0a0a0001u;
+	assert_int_equal(agent_netxml_filter(&p[0], &xml), 0);
+	assert_non_null(strstr(xml, "<udp srcipaddr=\"10.10.0.1\" "
+				    "srcportstart=\"67\" dstportstart=\"68\"/>"));
+	if (access(NWFILTER_RNG, R_OK) == 0)
+		assert_int_equal(rng_valid(NWFILTER_RNG, xml), 0);
+	free(xml);
+	buf_init(&b, 4096);
+	assert_int_equal(agent_net_seed_ethernets(p, n, &b), 0);
+	/* the MAC match and set-name as for a static port, then only */
+	assert_non_null(strstr(buf_str(&b), "    set-name: eth0\n"
+					    "    dhcp4: true\n"));
+	assert_null(strstr(buf_str(&b), "addresses"));
+	assert_null(strstr(buf_str(&b), "mtu"));
+	buf_free(&b);
+	agent_net_ports_free(p, n);
+	agent_net_ports_free(q, m);
+}
+
 static void test_seed_ethernets(void **state)
 {
 	struct agent_net_port *p;
@@ -339,6 +535,9 @@ int main(void)
 		cmocka_unit_test(test_domain_nic),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_seed_ethernets),
+		cmocka_unit_test(test_netlink_provider),
+		cmocka_unit_test(test_provider_parse),
+		cmocka_unit_test(test_dhcp),
 		cmocka_unit_test(test_uri_addr),
 	};
 
