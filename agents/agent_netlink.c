@@ -119,6 +119,14 @@ static bool provider_refused(struct buf *r, const struct agent_net_network *nw,
 			return true;
 		}
 	}
+	if (nw->type == AGENT_NET_FLAT && parent->addressed) {
+		buf_printf(r, "network '%s': interface '%s' holds IP "
+			   "addresses (the node's own traffic may use it): "
+			   "a flat network needs an interface without "
+			   "addresses, or make it a VLAN network\n",
+			   nw->name, nw->iface);
+		return true;
+	}
 	if (*up && (*up)->master[0] && strcmp((*up)->master, brn) != 0) {
 		buf_printf(r, "network '%s': interface '%s' is in master '%s': "
 			   "take it out of it, or use another interface\n",
@@ -342,10 +350,30 @@ out:
 	return ret;
 }
 
+/* Whether an "addr_info" array of "ip -j addr show" holds an IPv4
+ * address or an IPv6 one of global scope. */
+static bool addressed(const cJSON *info)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, info) {
+		const char *fam = cJSON_GetStringValue(
+			cJSON_GetObjectItem(a, "family"));
+		const char *scope = cJSON_GetStringValue(
+			cJSON_GetObjectItem(a, "scope"));
+
+		if (fam && (strcmp(fam, "inet") == 0 ||
+			    (strcmp(fam, "inet6") == 0 && scope &&
+			     strcmp(scope, "global") == 0)))
+			return true;
+	}
+	return false;
+}
+
 /* The links with the agent's names into *obs. */
 static int observe(struct agent_netlink_obs **obs, size_t *n)
 {
-	char *argv[] = {"ip", "-j", "-d", "link", "show", NULL};
+	char *argv[] = {"ip", "-j", "-d", "addr", "show", NULL};
 	cJSON *root = NULL, *it;
 	int ret = -1;
 
@@ -399,6 +427,7 @@ static int observe(struct agent_netlink_obs **obs, size_t *n)
 				 "%" PRId64, o->vni);
 			o->ours = alias && strcmp(alias, mine) == 0;
 		}
+		o->addressed = addressed(cJSON_GetObjectItem(it, "addr_info"));
 		o->mtu = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(it, "mtu"));
 		str_copy(o->master, sizeof(o->master), master ? master : "");
 		(*n)++;

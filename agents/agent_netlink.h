@@ -50,6 +50,8 @@ struct agent_netlink_obs {
 	bool other;               /* not one of the agent's names */
 	bool ours;                /* carries the agent's alias */
 	char kind[16];            /* other: its link kind ("veth", ""...) */
+	bool addressed;           /* holds an IPv4 or a global IPv6 address
+				     (the node's own traffic may use it) */
 	int64_t vni;              /* from the name (vlan: the alias) */
 	int mtu;
 	char master[AGENT_NETLINK_IFNAME]; /* vxlan: its bridge, "" none */

@@ -276,7 +276,8 @@ static void test_plan(void **state)
 }
 
 /* A provider network's link plan: a flat one takes the node interface
- * (never one in another master, never one that is missing), a VLAN one
+ * (never one in another master, one with addresses, or one that is
+ * missing), a VLAN one
  * creates IFACE.N and removes it with the network; the links reported
  * free for provider networks. */
 static void test_netlink_provider(void **state)
@@ -351,6 +352,23 @@ static void test_netlink_provider(void **state)
 	assert_non_null(strstr(refused, "'eth1' is in master 'br-ops'"));
 	free(plan);
 	free(refused);
+	/* an interface with addresses: never a flat network's (it would
+	 * cut the node's own traffic off), a VLAN's parent still */
+	obs[2].master[0] = '\0';
+	obs[2].addressed = true;
+	assert_int_equal(agent_netlink_plan(&flat, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(plan, "");
+	assert_non_null(strstr(refused, "'eth1' holds IP addresses"));
+	free(plan);
+	free(refused);
+	assert_int_equal(agent_netlink_plan(&vlan, 1, 0x0afa1e01u, obs, 3,
+					    &plan, &refused), 0);
+	assert_string_equal(refused, "");
+	assert_non_null(strstr(plan, "type vlan id 120"));
+	free(plan);
+	free(refused);
+	obs[2].addressed = false;
 	/* a VLAN link of that name that the agent did not make */
 	obs[3].ours = false;
 	obs[3].vlan = false;
