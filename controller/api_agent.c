@@ -414,7 +414,7 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "SELECT vm_id, name, substr(name, 1, "
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
 				     "1, 'deleted', 1, NULL, 0, NULL, NULL, "
-				     "NULL, '[]', NULL FROM ("
+				     "NULL, '[]', NULL, NULL, NULL, NULL FROM ("
 				     REPORT_SQL_DESTROY ") ORDER BY 10");
 	int rc = SQLITE_ERROR;
 
@@ -437,7 +437,7 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 		}
 		vmimage_spec_base(s, dom, tenant, store_col_text(s, 7), v);
 		if (!sqlite3_column_int(s, 8) &&
-		    vmimage_spec_add(s, 11, store_col_text(s, 1), v) < 0) {
+		    vmimage_spec_add(s, 11, store_col_text(s, 1), node, v) < 0) {
 			cJSON_Delete(v);
 			rc = SQLITE_NOMEM;
 			break;
