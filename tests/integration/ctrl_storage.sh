@@ -67,6 +67,23 @@ check "the node's desired state names the RBD pool, monitors and its own cephx u
 check "a VM on local storage gets no storage object" jqt '.vms[] | select(.name == "loan.plain") | .storage == null'
 check "no key travels in the desired state" eval '! has secret && ! has keyring && ! has \"key\"'
 
+# a migration: the target is told the VM with its own user, the source
+# the user the target opens the disk as
+H2=n1
+[ "$H1" = n1 ] && H2=n2
+heartbeat "$H1" 0 "[$(domain "$R1" running)]"
+api POST "/v1/vms/$R1/migrate" "{\"target_host\":\"$H2\"}"
+check "a VM on a ceph pool may be migrated" is 202
+heartbeat "$H2" 0 '[]'
+check "the target's incoming spec names its own cephx user" \
+	jqt ".incoming[] | select(.vm_id == \"$R1\") | .storage.user == \"fincloud-$H2\""
+api POST "/v1/agents/$H2/heartbeat?wait_s=0" \
+	"{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$(inventory 16 32768 500),\"domains\":[],\"foreign_domains\":[],\"tasks\":[],\"prepared\":[\"$R1\"]}" \
+	"${CRED[$H2]}"
+heartbeat "$H1" 0 "[$(domain "$R1" running)]"
+check "the source's migrate task names the target's cephx user (rbd_user)" \
+	jqt ".tasks[] | select(.vm_id == \"$R1\") | .rbd_user == \"fincloud-$H2\""
+
 # availability: replicas on n1 (0.9) and n2 (0.8): 1 - 0.1 * 0.2 = 0.98
 api GET /v1/storage/rbd
 check "the pool's availability is 1 - prod(1 - A_i) over its replica hosts" \
