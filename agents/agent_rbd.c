@@ -131,9 +131,16 @@ static int rbd_args_init(struct rbd_args *a, const char *ceph_dir,
 	a->argv[a->n++] = a->keyring;
 	a->argv[a->n++] = "-m";
 	a->argv[a->n++] = s->rbd_monitors;
-	a->argv[a->n++] = "--pool";
-	a->argv[a->n++] = s->rbd_pool;
 	return 0;
+}
+
+/* "POOL/NAME[@SNAP]": every image rbd is given is named with its pool
+ * (a clone's target would otherwise land in the default pool "rbd"). */
+static void image_spec(char *out, size_t size, const char *pool,
+		       const char *name, const char *snap)
+{
+	snprintf(out, size, "%s/%s%s%s", pool, name, snap ? "@" : "",
+		 snap ? snap : "");
 }
 
 /* Run rbd with a's common arguments and then the NULL-terminated rest.
@@ -174,12 +181,14 @@ static int rbd_run(struct rbd_args *a, int64_t timeout_ms, ...)
 /* Remove the image name with its base snapshot (unprotected first):
  * the loser's copy of a concurrent import, or what a failed one left.
  * Failures are logged; the error message set before is kept. */
-static void image_discard(struct rbd_args *a, const char *name)
+static void image_discard(struct rbd_args *a, const char *pool,
+			  const char *image)
 {
-	char snap[AGENT_RBD_NAME_LEN + 8], saved[1024];
+	char snap[256], name[256], saved[1024];
 
 	str_copy(saved, sizeof(saved), err_msg());
-	snprintf(snap, sizeof(snap), "%s@base", name);
+	image_spec(name, sizeof(name), pool, image, NULL);
+	image_spec(snap, sizeof(snap), pool, image, "base");
 	/* each step may find nothing to do (1): only a real failure counts */
 	if (rbd_run(a, RBD_TIMEOUT_MS, "snap", "unprotect", snap, NULL) < 0 ||
 	    rbd_run(a, RBD_TIMEOUT_MS, "snap", "purge", name, NULL) < 0 ||
@@ -211,7 +220,7 @@ int agent_rbd_image_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 {
 	struct rbd_args a;
 	char name[AGENT_RBD_NAME_LEN], part[AGENT_RBD_NAME_LEN + 80];
-	char snap[AGENT_RBD_NAME_LEN + 96], raw[PATH_MAX];
+	char snap[256], spec_part[256], spec_name[256], raw[PATH_MAX];
 	const char *src = cached;
 	uint64_t t0 = time_mono_ns();
 	int rc, ret = -1;
@@ -220,15 +229,17 @@ int agent_rbd_image_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 	if (rbd_args_init(&a, ceph_dir, s) < 0)
 		return err_prefix("vm '%s'", s->name);
 	agent_rbd_image_name(s->image_sha256, name);
-	snprintf(snap, sizeof(snap), "%s@base", name);
+	image_spec(snap, sizeof(snap), s->rbd_pool, name, "base");
 	rc = rbd_run(&a, RBD_TIMEOUT_MS, "info", snap, NULL);
 	if (rc == 0)
 		return 0;
 	if (rc < 0)
 		return err_prefix("vm '%s': pool '%s'", s->name, s->rbd_pool);
 	snprintf(part, sizeof(part), "%s.part-%s", name, node);
+	image_spec(spec_part, sizeof(spec_part), s->rbd_pool, part, NULL);
+	image_spec(spec_name, sizeof(spec_name), s->rbd_pool, name, NULL);
 	/* a copy an earlier attempt of this node left */
-	image_discard(&a, part);
+	image_discard(&a, s->rbd_pool, part);
 	if (strcmp(s->image_format, "qcow2") == 0) {
 		if (snprintf(raw, sizeof(raw), "%s/rbd-%s.raw", tmp_dir,
 			     s->image_sha256) >= (int)sizeof(raw)) {
@@ -239,20 +250,21 @@ int agent_rbd_image_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 			goto out;
 		src = raw;
 	}
-	snprintf(snap, sizeof(snap), "%s@base", part);
+	image_spec(snap, sizeof(snap), s->rbd_pool, part, "base");
 	if (rbd_run(&a, RBD_IMPORT_TIMEOUT_MS, "import", "--no-progress",
-		    src, part, NULL) != 0 ||
+		    src, spec_part, NULL) != 0 ||
 	    rbd_run(&a, RBD_TIMEOUT_MS, "snap", "create", snap, NULL) != 0 ||
 	    rbd_run(&a, RBD_TIMEOUT_MS, "snap", "protect", snap, NULL) != 0) {
-		image_discard(&a, part);
+		image_discard(&a, s->rbd_pool, part);
 		goto out;
 	}
-	rc = rbd_run(&a, RBD_TIMEOUT_MS, "rename", part, name, NULL);
+	rc = rbd_run(&a, RBD_TIMEOUT_MS, "rename", spec_part, spec_name,
+		     NULL);
 	if (rc == 2) {
 		/* another node imported it meanwhile: theirs stays */
-		image_discard(&a, part);
+		image_discard(&a, s->rbd_pool, part);
 	} else if (rc != 0) {
-		image_discard(&a, part);
+		image_discard(&a, s->rbd_pool, part);
 		goto out;
 	} else {
 		log_info("image %s imported into rbd pool '%s' as '%s' in "
@@ -274,33 +286,32 @@ int agent_rbd_clone_ensure(const char *ceph_dir,
 			   const struct agent_vm_spec *s)
 {
 	struct rbd_args a;
-	char img[AGENT_RBD_NAME_LEN], snap[AGENT_RBD_NAME_LEN + 8];
-	char vm[AGENT_RBD_NAME_LEN], size[32];
+	char name[AGENT_RBD_NAME_LEN], snap[256], vm[256], size[32];
 	int rc;
 
 	if (rbd_args_init(&a, ceph_dir, s) < 0)
 		return err_prefix("vm '%s'", s->name);
-	agent_rbd_vm_name(s->vm_id, vm);
+	agent_rbd_vm_name(s->vm_id, name);
+	image_spec(vm, sizeof(vm), s->rbd_pool, name, NULL);
 	rc = rbd_run(&a, RBD_TIMEOUT_MS, "info", vm, NULL);
 	if (rc == 0)
 		return 0;
 	if (rc < 0)
 		return err_prefix("vm '%s': pool '%s'", s->name, s->rbd_pool);
-	agent_rbd_image_name(s->image_sha256, img);
-	snprintf(snap, sizeof(snap), "%s@base", img);
+	agent_rbd_image_name(s->image_sha256, name);
+	image_spec(snap, sizeof(snap), s->rbd_pool, name, "base");
 	snprintf(size, sizeof(size), "%" PRId64 "G", s->disk_gib);
 	rc = rbd_run(&a, RBD_TIMEOUT_MS, "clone", snap, vm, NULL);
 	if (rc != 0 && rc != 2)
-		return err_prefix("vm '%s': cloning '%s/%s'", s->name,
-				  s->rbd_pool, snap);
+		return err_prefix("vm '%s': cloning '%s'", s->name, snap);
 	/* the image is no larger than the flavor's disk (the controller
 	 * checked): this grows it, never shrinks it */
 	if (rbd_run(&a, RBD_TIMEOUT_MS, "resize", "--no-progress", "--size",
 		    size, vm, NULL) != 0)
-		return err_prefix("vm '%s': growing '%s/%s' to %s", s->name,
-				  s->rbd_pool, vm, size);
-	log_info("vm '%s' (%s): disk '%s/%s' cloned from '%s'", s->name,
-		 s->vm_id, s->rbd_pool, vm, snap);
+		return err_prefix("vm '%s': growing '%s' to %s", s->name, vm,
+				  size);
+	log_info("vm '%s' (%s): disk '%s' cloned from '%s'", s->name,
+		 s->vm_id, vm, snap);
 	return 0;
 }
 
@@ -308,12 +319,13 @@ int agent_rbd_clone_remove(const char *ceph_dir,
 			   const struct agent_vm_spec *s)
 {
 	struct rbd_args a;
-	char vm[AGENT_RBD_NAME_LEN], total[32];
+	char name[AGENT_RBD_NAME_LEN], vm[256], total[32];
 	int rc;
 
 	if (rbd_args_init(&a, ceph_dir, s) < 0)
 		return err_prefix("vm '%s'", s->name);
-	agent_rbd_vm_name(s->vm_id, vm);
+	agent_rbd_vm_name(s->vm_id, name);
+	image_spec(vm, sizeof(vm), s->rbd_pool, name, NULL);
 	if (s->wipe) {
 		snprintf(total, sizeof(total), "%" PRId64 "G", s->disk_gib);
 		rc = rbd_run(&a, RBD_IMPORT_TIMEOUT_MS, "bench", "--io-type",
@@ -322,17 +334,15 @@ int agent_rbd_clone_remove(const char *ceph_dir,
 		if (rc == 1)
 			return 0;
 		if (rc != 0)
-			return err_prefix("vm '%s': wiping '%s/%s'", s->name,
-					  s->rbd_pool, vm);
-		log_info("vm '%s' (%s): disk '%s/%s' wiped", s->name, s->vm_id,
-			 s->rbd_pool, vm);
+			return err_prefix("vm '%s': wiping '%s'", s->name, vm);
+		log_info("vm '%s' (%s): disk '%s' wiped", s->name, s->vm_id,
+			 vm);
 	}
 	rc = rbd_run(&a, RBD_TIMEOUT_MS, "rm", "--no-progress", vm, NULL);
 	if (rc < 0 || rc == 2)
-		return err_prefix("vm '%s': removing '%s/%s'", s->name,
-				  s->rbd_pool, vm);
+		return err_prefix("vm '%s': removing '%s'", s->name, vm);
 	if (rc == 0)
-		log_info("vm '%s' (%s): disk '%s/%s' removed", s->name,
-			 s->vm_id, s->rbd_pool, vm);
+		log_info("vm '%s' (%s): disk '%s' removed", s->name, s->vm_id,
+			 vm);
 	return 0;
 }

@@ -196,8 +196,10 @@ static int rbd_dest_xml(virDomainPtr dom, const struct agent_migrate_opts *o,
 	*dest = NULL;
 	if (xml == NULL)
 		return err_set("cannot read the domain: %s", agent_virt_msg());
+	/* libvirt keeps <auth> where it was given, in <disk> or in its
+	 * <source> */
 	if (agent_xml_xpath_text(xml, "/domain/devices/disk[@type='network']"
-				 "/source[@protocol='rbd']/../auth/@username",
+				 "[source/@protocol='rbd']//auth/@username",
 				 user, sizeof(user)) < 0)
 		goto out;
 	*shared = user[0] != '\0';
