@@ -13,7 +13,7 @@ const char *const agent_config_keys[] = {
 	"log_level",	  "orphan_grace", "min_free_disk_mib", "virt_type",
 	"migration_max_seconds", "migration_auto_converge", "image_cache_max",
 	"ca_file",	  "cert_file",	     "key_file",
-	"insecure",	  NULL,
+	"insecure",	  "ceph_dir",	     NULL,
 };
 
 /* The settings held as strings, in the order they are read and checked:
@@ -51,6 +51,8 @@ static const struct {
 	{"ca_file", offsetof(struct agent_config, ca_file), "", true},
 	{"cert_file", offsetof(struct agent_config, cert_file), "", true},
 	{"key_file", offsetof(struct agent_config, key_file), "", true},
+	{"ceph_dir", offsetof(struct agent_config, ceph_dir),
+	 "/etc/fincloud/ceph", true},
 };
 
 static char **str_setting(struct agent_config *ac, size_t i)

@@ -29,6 +29,9 @@ struct agent_config {
 	char *ca_file;         /* the controller's CA; "" when unset */
 	char *cert_file;       /* this node's client certificate; "" */
 	char *key_file;        /* and its key; "" */
+	char *ceph_dir;        /* this node's Ceph client files: ceph.conf
+				  (optional) and ceph.client.USER.keyring
+				  for each cephx user it uses (agent_rbd.h) */
 	struct http_tls tls;   /* the three above, for the HTTP clients */
 	bool insecure;         /* plain HTTP and qemu+tcp allowed */
 	int heartbeat_interval; /* seconds */

@@ -184,6 +184,71 @@ static int seed_cdrom(xmlNodePtr devs, const char *path)
 	return 0;
 }
 
+void agent_domxml_rbd_usage(const char *user, char *out, size_t size)
+{
+	snprintf(out, size, "fincloud client.%s", user);
+}
+
+/* <disk type='network'> of spec's RBD clone: QEMU opens it itself
+ * through the monitors, as the node's cephx user, whose key is the
+ * libvirt secret named by agent_domxml_rbd_usage(). No host cache:
+ * the disk is shared, and a live migration needs none. NULL when out of
+ * memory. */
+static xmlNodePtr rbd_disk(xmlNodePtr devs, const struct agent_vm_spec *spec)
+{
+	char name[200], usage[128];
+	const char *m = spec->rbd_monitors;
+	xmlNodePtr disk = add_child(devs, NULL, "disk", NULL), n, src;
+
+	if (set_prop(disk, "type", "network") < 0 ||
+	    set_prop(disk, "device", "disk") < 0)
+		return NULL;
+	n = add_child(disk, NULL, "driver", NULL);
+	if (set_prop(n, "name", "qemu") < 0 || set_prop(n, "type", "raw") < 0 ||
+	    set_prop(n, "cache", "none") < 0 ||
+	    set_prop(n, "discard", "unmap") < 0)
+		return NULL;
+	n = add_child(disk, NULL, "auth", NULL);
+	agent_domxml_rbd_usage(spec->rbd_user, usage, sizeof(usage));
+	if (set_prop(n, "username", spec->rbd_user) < 0)
+		return NULL;
+	n = add_child(n, NULL, "secret", NULL);
+	if (set_prop(n, "type", "ceph") < 0 || set_prop(n, "usage", usage) < 0)
+		return NULL;
+	src = add_child(disk, NULL, "source", NULL);
+	snprintf(name, sizeof(name), "%s/fincloud-vm-%s", spec->rbd_pool,
+		 spec->vm_id);
+	if (set_prop(src, "protocol", "rbd") < 0 ||
+	    set_prop(src, "name", name) < 0)
+		return NULL;
+	/* "host", "host:port", "[v6]:port" */
+	while (*m) {
+		size_t len = strcspn(m, ",");
+		char one[128], *port = NULL;
+
+		snprintf(one, sizeof(one), "%.*s", (int)len, m);
+		if (one[0] == '[') {
+			char *close = strchr(one, ']');
+
+			if (close) {
+				*close = '\0';
+				port = close[1] == ':' ? close + 2 : NULL;
+			}
+			memmove(one, one + 1, strlen(one));
+		} else if ((port = strchr(one, ':')) != NULL) {
+			*port++ = '\0';
+		}
+		n = add_child(src, NULL, "host", NULL);
+		if (set_prop(n, "name", one) < 0 ||
+		    (port && set_prop(n, "port", port) < 0))
+			return NULL;
+		m += len;
+		if (*m == ',')
+			m++;
+	}
+	return disk;
+}
+
 int agent_domxml_build(const struct agent_vm_spec *spec,
 		       const struct agent_domxml_params *p, char **out)
 {
@@ -258,16 +323,22 @@ int agent_domxml_build(const struct agent_vm_spec *spec,
 	devs = add_child(root, NULL, "devices", NULL);
 	if (devs == NULL)
 		goto oom;
-	disk = add_child(devs, NULL, "disk", NULL);
-	if (set_prop(disk, "type", "file") < 0 ||
-	    set_prop(disk, "device", "disk") < 0)
-		goto oom;
-	n = add_child(disk, NULL, "driver", NULL);
-	if (set_prop(n, "name", "qemu") < 0 || set_prop(n, "type", "qcow2") < 0)
-		goto oom;
-	if (set_prop(add_child(disk, NULL, "source", NULL), "file",
-		     p->disk_path) < 0)
-		goto oom;
+	if (spec->rbd_pool[0]) {
+		if ((disk = rbd_disk(devs, spec)) == NULL)
+			goto oom;
+	} else {
+		disk = add_child(devs, NULL, "disk", NULL);
+		if (set_prop(disk, "type", "file") < 0 ||
+		    set_prop(disk, "device", "disk") < 0)
+			goto oom;
+		n = add_child(disk, NULL, "driver", NULL);
+		if (set_prop(n, "name", "qemu") < 0 ||
+		    set_prop(n, "type", "qcow2") < 0)
+			goto oom;
+		if (set_prop(add_child(disk, NULL, "source", NULL), "file",
+			     p->disk_path) < 0)
+			goto oom;
+	}
 	n = add_child(disk, NULL, "target", NULL);
 	if (set_prop(n, "dev", "vda") < 0 || set_prop(n, "bus", "virtio") < 0)
 		goto oom;

@@ -24,7 +24,9 @@
 
 struct agent_domxml_params {
 	const char *virt_type;   /* "kvm", "qemu" or "test" */
-	const char *disk_path;   /* qcow2 image of the VM */
+	const char *disk_path;   /* qcow2 image of the VM (unused when the
+				    spec's disk is an RBD clone: a network
+				    disk, agent_rbd.h) */
 	const char *console_log; /* serial console log file, or NULL */
 	const char *seed_iso;    /* NoCloud seed (agent_seed.h), attached as
 				    a read-only IDE CD-ROM; NULL: none */
@@ -35,6 +37,11 @@ struct agent_domxml_params {
  * *out is malloc'd; the caller frees it. */
 int agent_domxml_build(const struct agent_vm_spec *spec,
 		       const struct agent_domxml_params *p, char **out);
+
+/* The usage name of the libvirt secret (type ceph) that holds the key of
+ * cephx user user, "fincloud client.USER", into out; an RBD disk's
+ * <auth> names it. */
+void agent_domxml_rbd_usage(const char *user, char *out, size_t size);
 
 /* Validate xml against the domain schema (AGENT_DOMAIN_RNG unless
  * agent_domxml_set_schema() chose another). The parsed schema is cached

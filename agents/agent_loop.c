@@ -12,6 +12,7 @@
 #include "agents/agent_dhcp.h"
 #include "agents/agent_hb.h"
 #include "agents/agent_loop_priv.h"
+#include "agents/agent_rbd.h"
 #include "agents/agent_manifest.h"
 #include "agents/agent_netlink.h"
 #include "agents/agent_nodecheck.h"
@@ -176,7 +177,11 @@ static int perform(struct agent_loop *a, const struct agent_action *act,
 		return 0;
 	case AGENT_ACT_DELETE:
 		stop_forget(a, s->vm_id);
-		return agent_virt_delete(a->virt, s->vm_id, s->wipe);
+		if (agent_virt_delete(a->virt, s->vm_id, s->wipe) < 0)
+			return -1;
+		/* its RBD clone (agent_rbd.h) once no domain here uses it */
+		return s->rbd_pool[0] ? agent_rbd_clone_remove(a->cfg->ceph_dir, s)
+				      : 0;
 	case AGENT_ACT_ERROR:
 		return err_set("%s", act->error);
 	}
@@ -663,6 +668,7 @@ static int loop_migrate(void *ctx, const struct agent_task *task)
 						 : a->cfg->migration_max_seconds,
 		.auto_converge = a->cfg->migration_auto_converge,
 		.postcopy = task->postcopy,
+		.rbd_user = task->rbd_user,
 	};
 
 	/* the controller names the target; this node decides whether the

@@ -2,9 +2,12 @@
 #include <stdatomic.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
+
 #include "agents/agent_client.h"
 #include "agents/agent_image.h"
 #include "agents/agent_provision.h"
+#include "agents/agent_rbd.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -368,6 +371,40 @@ int agent_provision_image(struct agent_provision *p,
 	return 1;
 }
 
+/* The node's key of s's cephx user in the libvirt secret QEMU reads. */
+static int rbd_secret(struct agent_provision *p, struct agent_virt *v,
+		      const struct agent_vm_spec *s)
+{
+	char key[256];
+	int rc;
+
+	if (agent_rbd_key(p->cfg->ceph_dir, s, key, sizeof(key)) < 0)
+		return -1;
+	rc = agent_virt_rbd_secret(v, s->rbd_user, key);
+	OPENSSL_cleanse(key, sizeof(key));
+	return rc < 0 ? err_prefix("vm '%s'", s->name) : 0;
+}
+
+/* An RBD disk for s (agent_rbd.h): its image imported into the pool
+ * once, from the image cache, the VM's clone of it, and the secret. Only
+ * for a VM not defined here yet (a defined one has its clone). */
+static int rbd_disk(struct agent_provision *p, struct agent_virt *v,
+		    const struct agent_vm_spec *s)
+{
+	char cached[PATH_MAX];
+
+	if (agent_virt_managed(v, s->vm_id) == 1)
+		return 0;
+	if (snprintf(cached, sizeof(cached), "%s/sha256/%s", p->cfg->image_dir,
+		     s->image_sha256) >= (int)sizeof(cached))
+		return err_set("image_dir '%s' is too long", p->cfg->image_dir);
+	if (agent_rbd_image_ensure(p->cfg->ceph_dir, s, cached,
+				   p->cfg->image_dir, p->cfg->node_name) < 0 ||
+	    agent_rbd_clone_ensure(p->cfg->ceph_dir, s) < 0)
+		return -1;
+	return rbd_secret(p, v, s);
+}
+
 int agent_provision_create(struct agent_provision *p, struct agent_virt *v,
 			   const struct agent_vm_spec *s, bool start)
 {
@@ -375,6 +412,8 @@ int agent_provision_create(struct agent_provision *p, struct agent_virt *v,
 
 	if (rc != 0) /* 1: a later pass, woken when the fetch ends */
 		return rc < 0 ? -1 : 0;
+	if (s->rbd_pool[0] && rbd_disk(p, v, s) < 0)
+		return -1;
 	return agent_virt_create(v, s, start);
 }
 
@@ -395,7 +434,9 @@ void agent_provision_incoming(struct agent_provision *p,
 		rc = agent_provision_image(p, s);
 		if (rc > 0)
 			continue; /* its image is on its way */
-		if (rc < 0 || agent_virt_prepare(v, s) < 0) {
+		/* an RBD disk is there already: the node needs its key */
+		if (rc < 0 || (s->rbd_pool[0] && rbd_secret(p, v, s) < 0) ||
+		    agent_virt_prepare(v, s) < 0) {
 			log_warn("migration of vm '%s' to this node: %s",
 				 s->name, err_msg());
 			continue;

@@ -119,7 +119,7 @@ static int console_parse(const cJSON *obj, const char *path,
 static const char *const task_keys[] = { "task_id",	"type",
 					 "vm_id",	"target_node",
 					 "target_uri", "max_seconds",
-					 "postcopy", NULL };
+					 "postcopy", "rbd_user", NULL };
 
 static int task_parse(const cJSON *obj, const char *path,
 		      struct agent_task *t)
@@ -163,8 +163,16 @@ static int task_parse(const cJSON *obj, const char *path,
 		if (json_get_int(obj, path, "max_seconds", false, 0,
 				 7 * 86400, 0, &n) < 0 ||
 		    json_get_bool(obj, path, "postcopy", false, false,
-				  &t->postcopy) < 0)
+				  &t->postcopy) < 0 ||
+		    json_get_string(obj, path, "rbd_user", false, "", &s) < 0)
 			return -1;
+		/* it goes into domain XML: a cephx name only */
+		if (strlen(s) >= sizeof(t->rbd_user) ||
+		    s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
+			       "UVWXYZ0123456789._-")] != '\0')
+			return err_set("%s.rbd_user: expected a cephx user name",
+				       path);
+		str_copy(t->rbd_user, sizeof(t->rbd_user), s);
 		t->max_seconds = (int)n;
 	}
 	return 0;

@@ -37,6 +37,8 @@ struct agent_task {
 	int max_seconds;        /* migrate: abort after this long; 0: the
 				   agent's migration_max_seconds */
 	bool postcopy;          /* migrate: may switch to post-copy */
+	char rbd_user[65];      /* migrate: the target's cephx user of the
+				   VM's RBD disk; "" when it has none */
 	enum agent_task_state state;
 	char error[512];
 };

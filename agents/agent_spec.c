@@ -7,8 +7,11 @@
 
 static const char *const spec_keys[] = {
 	"vm_id", "name", "tenant", "group", "vcpus", "mem_mib", "disk_gib",
-	"base_image", "state", "wipe", "image", "first_boot", "ports", NULL,
+	"base_image", "state", "wipe", "image", "first_boot", "ports",
+	"storage", NULL,
 };
+static const char *const storage_keys[] = {"type", "pool", "monitors",
+					   "user", NULL};
 static const char *const image_keys[] = {"sha256", "format", "size_bytes",
 					 NULL};
 
@@ -96,6 +99,65 @@ static int get_image(const cJSON *obj, const char *path,
 	return 0;
 }
 
+/* Whether every byte of s is one of allowed, and there are 1..max. */
+static bool spec_chars(const char *s, const char *allowed, size_t max)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= max && s[strspn(s, allowed)] == '\0';
+}
+
+#define RBD_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+		  "0123456789._-"
+
+/* The optional "storage" object (an RBD disk) into s; every string ends
+ * in domain XML, a secret's name and the rbd tool's arguments, so each
+ * is held to the characters its schema allows. */
+static int get_storage(const cJSON *obj, const char *path,
+		       struct agent_vm_spec *s)
+{
+	const cJSON *st = NULL, *mons = NULL, *m;
+	const char *type, *pool, *user;
+	char where[JSON_PATH_MAX];
+	size_t len = 0;
+
+	if (json_get_object(obj, path, "storage", false, &st) < 0)
+		return -1;
+	if (st == NULL)
+		return 0;
+	json_path_key(where, sizeof(where), path, "storage");
+	if (json_check_keys(st, where, storage_keys) < 0 ||
+	    json_get_string(st, where, "type", true, NULL, &type) < 0 ||
+	    json_get_string(st, where, "pool", true, NULL, &pool) < 0 ||
+	    json_get_string(st, where, "user", true, NULL, &user) < 0 ||
+	    json_get_array(st, where, "monitors", true, &mons) < 0)
+		return -1;
+	if (strcmp(type, "ceph") != 0)
+		return err_set("%s.type: expected ceph, got '%.16s'", where,
+			       type);
+	if (!spec_chars(pool, RBD_CHARS, 64))
+		return err_set("%s.pool: expected 1-64 letters, digits, '.', "
+			       "'_' or '-'", where);
+	if (!spec_chars(user, RBD_CHARS, 64))
+		return err_set("%s.user: expected 1-64 letters, digits, '.', "
+			       "'_' or '-'", where);
+	cJSON_ArrayForEach(m, mons) {
+		if (!cJSON_IsString(m) ||
+		    !spec_chars(m->valuestring, RBD_CHARS ":[]", 100) ||
+		    len + strlen(m->valuestring) + 2 > sizeof(s->rbd_monitors))
+			return err_set("%s.monitors: expected HOST or HOST:PORT "
+				       "entries", where);
+		len += (size_t)snprintf(s->rbd_monitors + len,
+					sizeof(s->rbd_monitors) - len, "%s%s",
+					len ? "," : "", m->valuestring);
+	}
+	if (len == 0)
+		return err_set("%s.monitors: name at least one monitor", where);
+	str_copy(s->rbd_pool, sizeof(s->rbd_pool), pool);
+	str_copy(s->rbd_user, sizeof(s->rbd_user), user);
+	return 0;
+}
+
 int agent_spec_parse(const cJSON *obj, const char *path,
 		     struct agent_vm_spec *out)
 {
@@ -143,6 +205,11 @@ int agent_spec_parse(const cJSON *obj, const char *path,
 	if (s.image_sha256[0] && s.base_image[0])
 		return err_set("%s: base_image and image exclude each other",
 			       path);
+	if (get_storage(obj, path, &s) < 0)
+		return -1;
+	if (s.rbd_pool[0] && !s.image_sha256[0])
+		return err_set("%s: an RBD disk (storage) is a clone of an "
+			       "image: the spec names none", path);
 	json_path_key(where, sizeof(where), path, "ports");
 	/* last: nothing fails once the ports are allocated */
 	if (agent_net_ports_parse(cJSON_GetObjectItemCaseSensitive(obj, "ports"),

@@ -43,6 +43,11 @@ struct agent_vm_spec {
 	int64_t disk_gib;
 	enum agent_want want;
 	bool wipe;                       /* wipe the disk before deleting it */
+	/* an RBD disk (agent_rbd.h): its Ceph pool ("" when the disk is a
+	 * local qcow2 overlay), monitors ("host[:port],..."), cephx user */
+	char rbd_pool[65];
+	char rbd_monitors[512];
+	char rbd_user[65];
 	bool from_manifest;
 	/* its NICs (agent_net.h): owned by the struct agent_desired the
 	 * spec was parsed into, borrowed by copies of the spec */

@@ -671,9 +671,10 @@ int agent_virt_prepare(struct agent_virt *v, const struct agent_vm_spec *spec)
 
 	if (v->test_driver)
 		return 0; /* it makes no disks */
+	/* an RBD disk (agent_rbd.h) is shared: nothing to make for it */
 	if (agent_virt_disk_path(v, spec->vm_id, disk, sizeof(disk)) < 0 ||
 	    agent_virt_seed_path(v, spec->vm_id, seed, sizeof(seed)) < 0 ||
-	    agent_virt_disk_create(v, spec, disk) < 0)
+	    (!spec->rbd_pool[0] && agent_virt_disk_create(v, spec, disk) < 0))
 		return -1;
 	if (spec->seed && access(seed, F_OK) != 0 &&
 	    agent_seed_write(spec->seed, seed) < 0)
@@ -713,7 +714,8 @@ int agent_virt_create(struct agent_virt *v, const struct agent_vm_spec *spec,
 			err_prefix("vm '%s'", spec->name);
 			goto out;
 		}
-		if (!v->test_driver && agent_virt_disk_create(v, spec, disk) < 0)
+		if (!v->test_driver && !spec->rbd_pool[0] &&
+		    agent_virt_disk_create(v, spec, disk) < 0)
 			goto out;
 		if (!v->test_driver && spec->seed &&
 		    agent_seed_write(spec->seed, seed) < 0)

@@ -188,6 +188,8 @@ struct agent_migrate_opts {
 				changes faster than it is sent */
 	bool postcopy;       /* switch to post-copy after the first
 				pre-copy pass (docs/agent.md: its risk) */
+	const char *rbd_user; /* an RBD disk: the cephx user the target
+				 opens it as (NULL or "": this node's) */
 };
 
 /* What agent_virt_migrate() asks libvirt for, computed without libvirt
@@ -198,13 +200,14 @@ struct agent_migrate_plan {
 				target URI's host; "" when it has none */
 };
 
-/* Plan the migration of a domain whose disk is backed by a base image
- * (disk_backed: only its top layer is copied) or not (all of it) to
+/* Plan the migration of a domain whose disk is shared (disk_shared: an
+ * RBD disk both nodes open; nothing is copied), else backed by a base
+ * image (disk_backed: only its top layer is copied) or not (all of it) to
  * target_uri (a libvirt URI) with opts o into *p (zeroed first). -1 with
  * err_set() when target_uri is not a URI or its host is too long. */
 int agent_virt_migrate_plan(const struct agent_migrate_opts *o,
 			    const char *target_uri, bool disk_backed,
-			    struct agent_migrate_plan *p);
+			    bool disk_shared, struct agent_migrate_plan *p);
 
 /* Live-migrate peer to peer to target_uri, persistent there, undefined
  * here, copying local disks (only the top layer when backed), as o says:
@@ -215,6 +218,15 @@ int agent_virt_migrate_plan(const struct agent_migrate_opts *o,
 int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 		       const char *target_uri,
 		       const struct agent_migrate_opts *o);
+
+/* ------------------------------------------------ agent_virt_rbd.c */
+
+/* Hold key_b64 (the base64 cephx key of user) in the libvirt secret an
+ * RBD disk's <auth> names (agent_domxml_rbd_usage()), defining it when
+ * it is missing. 0 (also on the test driver, which needs none), or -1
+ * with err_set(). */
+int agent_virt_rbd_secret(struct agent_virt *v, const char *user,
+			  const char *key_b64);
 
 /* ------------------------------------------------ agent_virt_net.c */
 

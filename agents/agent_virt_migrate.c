@@ -16,7 +16,9 @@
 #include <libvirt/virterror.h>
 #include <libxml/uri.h>
 
+#include "agents/agent_domxml.h"
 #include "agents/agent_virt_priv.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -26,7 +28,7 @@
 
 int agent_virt_migrate_plan(const struct agent_migrate_opts *o,
 			    const char *target_uri, bool disk_backed,
-			    struct agent_migrate_plan *p)
+			    bool disk_shared, struct agent_migrate_plan *p)
 {
 	xmlURIPtr u;
 	int ret = -1;
@@ -34,10 +36,12 @@ int agent_virt_migrate_plan(const struct agent_migrate_opts *o,
 	memset(p, 0, sizeof(*p));
 	p->flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
 		   VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
-	/* Storage is local to each node: copy the disk, only its top layer
-	 * when it is backed by a base image every node has. */
-	p->flags |= disk_backed ? VIR_MIGRATE_NON_SHARED_INC
-				: VIR_MIGRATE_NON_SHARED_DISK;
+	/* A local disk is copied, only its top layer when it is backed by a
+	 * base image every node has; a shared (RBD) disk is not copied at
+	 * all: the target opens the same image. */
+	if (!disk_shared)
+		p->flags |= disk_backed ? VIR_MIGRATE_NON_SHARED_INC
+					: VIR_MIGRATE_NON_SHARED_DISK;
 	if (o->auto_converge)
 		p->flags |= VIR_MIGRATE_AUTO_CONVERGE;
 	if (o->postcopy)
@@ -151,6 +155,79 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
+/* Replace every occurrence of from by to in *xml (reallocated). 0, or
+ * -1 with err_set() when out of memory. */
+static int xml_replace(char **xml, const char *from, const char *to)
+{
+	struct buf b;
+	const char *p = *xml, *hit;
+	size_t fl = strlen(from);
+
+	buf_init(&b, 16 << 20);
+	while ((hit = strstr(p, from)) != NULL) {
+		if (buf_append(&b, p, (size_t)(hit - p)) < 0 ||
+		    buf_puts(&b, to) < 0)
+			goto oom;
+		p = hit + fl;
+	}
+	if (buf_puts(&b, p) < 0)
+		goto oom;
+	free(*xml);
+	*xml = buf_detach(&b);
+	return *xml ? 0 : err_set("out of memory");
+oom:
+	buf_free(&b);
+	return err_set("out of memory");
+}
+
+/* The domain's RBD disk, if any: whether it has one (*shared), and when
+ * the target opens it as another cephx user (o->rbd_user), the domain
+ * definition for the target with that user and its secret into *dest
+ * (NULL when the target takes the domain as it is). 0, or -1 with
+ * err_set(). */
+static int rbd_dest_xml(virDomainPtr dom, const struct agent_migrate_opts *o,
+			bool *shared, char **dest)
+{
+	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_MIGRATABLE);
+	char user[128], from[256], to[256], fu[160], tu[160];
+	int ret = -1;
+
+	*shared = false;
+	*dest = NULL;
+	if (xml == NULL)
+		return err_set("cannot read the domain: %s", agent_virt_msg());
+	/* libvirt keeps <auth> where it was given, in <disk> or in its
+	 * <source> */
+	if (agent_xml_xpath_text(xml, "/domain/devices/disk[@type='network']"
+				 "[source/@protocol='rbd']//auth/@username",
+				 user, sizeof(user)) < 0)
+		goto out;
+	*shared = user[0] != '\0';
+	if (!*shared || o->rbd_user == NULL || o->rbd_user[0] == '\0' ||
+	    strcmp(o->rbd_user, user) == 0) {
+		ret = 0;
+		goto out;
+	}
+	/* libvirt writes attributes in single quotes; the names are cephx
+	 * names (agent_spec.c, agent_report.c): nothing to escape */
+	snprintf(from, sizeof(from), "username='%s'", user);
+	snprintf(to, sizeof(to), "username='%s'", o->rbd_user);
+	agent_domxml_rbd_usage(user, fu, sizeof(fu));
+	agent_domxml_rbd_usage(o->rbd_user, tu, sizeof(tu));
+	if (xml_replace(&xml, from, to) < 0)
+		goto out;
+	snprintf(from, sizeof(from), "usage='%s'", fu);
+	snprintf(to, sizeof(to), "usage='%s'", tu);
+	if (xml_replace(&xml, from, to) < 0)
+		goto out;
+	*dest = xml;
+	xml = NULL;
+	ret = 0;
+out:
+	free(xml);
+	return ret;
+}
+
 int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 		       const char *target_uri,
 		       const struct agent_migrate_opts *o)
@@ -160,7 +237,8 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 	struct agent_migrate_plan plan;
 	struct watch w;
 	pthread_t th;
-	bool watching = false, missing;
+	bool watching = false, missing, shared;
+	char *dest_xml = NULL;
 	char disk[PATH_MAX], name[256];
 	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
 	uint64_t t0 = time_mono_ns();
@@ -176,14 +254,23 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 			name, uuid);
 		goto out;
 	}
+	if (rbd_dest_xml(dom, o, &shared, &dest_xml) < 0) {
+		err_prefix("vm '%s' (%s)", name, uuid);
+		goto out;
+	}
 	if (agent_virt_disk_path(v, uuid, disk, sizeof(disk)) < 0 ||
 	    agent_virt_migrate_plan(o, target_uri,
-				    agent_virt_disk_backed(disk), &plan) < 0)
+				    !shared && agent_virt_disk_backed(disk),
+				    shared, &plan) < 0)
 		goto out;
-	if (plan.data_uri[0] &&
-	    virTypedParamsAddString(&params, &nparams, &maxparams,
-				    VIR_MIGRATE_PARAM_URI,
-				    plan.data_uri) < 0) {
+	if ((plan.data_uri[0] &&
+	     virTypedParamsAddString(&params, &nparams, &maxparams,
+				     VIR_MIGRATE_PARAM_URI,
+				     plan.data_uri) < 0) ||
+	    (dest_xml &&
+	     virTypedParamsAddString(&params, &nparams, &maxparams,
+				     VIR_MIGRATE_PARAM_DEST_XML,
+				     dest_xml) < 0)) {
 		err_set("out of memory");
 		goto out;
 	}
@@ -204,9 +291,10 @@ int agent_virt_migrate(struct agent_virt *v, const char *uuid,
 		}
 		watching = true;
 	}
-	log_info("vm '%s' (%s): migrating live to '%s' (%s%s%s, time "
+	log_info("vm '%s' (%s): migrating live to '%s' (%s%s%s%s, time "
 		 "limit %s%d s)",
 		 name, uuid, target_uri,
+		 shared ? "shared RBD disk, not copied, " : "",
 		 plan.flags & VIR_MIGRATE_TLS ? "over TLS, " : "",
 		 o->auto_converge ? "auto-converge" : "plain pre-copy",
 		 o->postcopy ? ", post-copy after the first pass" : "",
@@ -250,6 +338,7 @@ out:
 	}
 	virResetLastError();
 	virTypedParamsFree(params, nparams);
+	free(dest_xml);
 	if (dom)
 		virDomainFree(dom);
 	return ret;

@@ -453,3 +453,25 @@ int json_check_keys(const cJSON *obj, const char *path,
 	}
 	return 0;
 }
+
+cJSON *json_csv_array(const char *csv)
+{
+	cJSON *a = cJSON_CreateArray();
+
+	while (a && csv && *csv) {
+		size_t len = strcspn(csv, ",");
+		char *one = strndup(csv, len);
+		cJSON *item = one ? cJSON_CreateString(one) : NULL;
+
+		free(one);
+		if (item == NULL) {
+			cJSON_Delete(a);
+			return NULL;
+		}
+		cJSON_AddItemToArray(a, item);
+		csv += len;
+		if (*csv == ',')
+			csv++;
+	}
+	return a;
+}

@@ -54,6 +54,11 @@ int json_get_array(const cJSON *obj, const char *path, const char *key,
 int json_get_object(const cJSON *obj, const char *path, const char *key,
 		    bool required, const cJSON **out);
 
+/* "a,b,c" as a new JSON array of strings ["a", "b", "c"] (empty items
+ * kept as ""; "" or NULL gives []); NULL when out of memory. The caller
+ * frees it with cJSON_Delete(). */
+cJSON *json_csv_array(const char *csv);
+
 /* obj must be an object (error otherwise) whose keys are all in the
  * NULL-terminated list `allowed`. */
 int json_check_keys(const cJSON *obj, const char *path,

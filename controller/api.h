@@ -268,6 +268,10 @@ void h_flavor_list(struct api_ctx *c);
 void h_flavor_create(struct api_ctx *c);
 void h_flavor_get(struct api_ctx *c);
 void h_flavor_delete(struct api_ctx *c);
+void h_storage_list(struct api_ctx *c);
+void h_storage_create(struct api_ctx *c);
+void h_storage_get(struct api_ctx *c);
+void h_storage_delete(struct api_ctx *c);
 void h_vm_list(struct api_ctx *c);
 void h_vm_create(struct api_ctx *c);
 void h_vm_get(struct api_ctx *c);
@@ -386,7 +390,7 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
 	"cpu_pct, balloon_mib, disk_alloc_bytes, image_id, image_sha256, " \
 	"(SELECT i.name FROM images i WHERE i.id = vms.image_id), "        \
-	"migration_postcopy"
+	"migration_postcopy, storage"
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
 cJSON *api_vm_json(sqlite3_stmt *s);

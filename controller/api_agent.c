@@ -414,7 +414,7 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "SELECT vm_id, name, substr(name, 1, "
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
 				     "1, 'deleted', 1, NULL, 0, NULL, NULL, "
-				     "NULL, '[]', NULL FROM ("
+				     "NULL, '[]', NULL, NULL, NULL, NULL FROM ("
 				     REPORT_SQL_DESTROY ") ORDER BY 10");
 	int rc = SQLITE_ERROR;
 
@@ -437,7 +437,7 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 		}
 		vmimage_spec_base(s, dom, tenant, store_col_text(s, 7), v);
 		if (!sqlite3_column_int(s, 8) &&
-		    vmimage_spec_add(s, 11, store_col_text(s, 1), v) < 0) {
+		    vmimage_spec_add(s, 11, store_col_text(s, 1), node, v) < 0) {
 			cJSON_Delete(v);
 			rc = SQLITE_NOMEM;
 			break;
@@ -457,6 +457,30 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 		store_err(st, "reading the host's VMs");
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* A migration of a VM on a ceph storage pool: the cephx user its disk
+ * is opened as on the target ("rbd_user", the pool's user with "{node}"
+ * the target), which the source writes into the domain the target
+ * receives. 0, or -1 with err_set(). */
+static int task_rbd_user(struct store *st, const struct task_order *o,
+			 cJSON *t)
+{
+	sqlite3_stmt *s = store_stmt1(st, "SELECT replace(p.client, '{node}', "
+				      "?2) FROM vms v JOIN storage_pools p ON "
+				      "p.name = v.storage WHERE v.id = ?1 AND "
+				      "p.type = 'ceph'", o->vm_id);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 2, o->target_host);
+	rc = store_row(st, s, "reading the VM's storage pool");
+	if (rc > 0) {
+		cJSON_AddStringToObject(t, "rbd_user", store_col_text(s, 0));
+		sqlite3_reset(s);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* The open agent tasks of node, as its desired state lists them, into
@@ -483,6 +507,11 @@ static int desired_tasks(struct store *st, const char *node, cJSON *tasks)
 				cJSON_AddNumberToObject(t, "max_seconds",
 							o[i].max_seconds);
 			cJSON_AddBoolToObject(t, "postcopy", o[i].postcopy);
+			if (task_rbd_user(st, &o[i], t) < 0) {
+				cJSON_Delete(t);
+				free(o);
+				return -1;
+			}
 		}
 		cJSON_AddItemToArray(tasks, t);
 	}

@@ -498,8 +498,9 @@ void h_group_create(struct api_ctx *c)
 void h_flavor_create(struct api_ctx *c)
 {
 	static const char *const keys[] = {"name", "vcpus", "mem_mib",
-					   "disk_gib", "requires_image", NULL};
-	const char *name;
+					   "disk_gib", "requires_image", "storage",
+					   NULL};
+	const char *name, *storage;
 	int64_t v, m, d;
 	bool img;
 	sqlite3_stmt *s;
@@ -509,15 +510,18 @@ void h_flavor_create(struct api_ctx *c)
 	    api_get_int(c, "vcpus", true, 1, 256, 1, &v) < 0 ||
 	    api_get_int(c, "mem_mib", true, 16, 4194304, 1, &m) < 0 ||
 	    api_get_int(c, "disk_gib", true, 1, 65536, 1, &d) < 0 ||
-	    api_get_bool(c, "requires_image", false, false, &img) < 0)
+	    api_get_bool(c, "requires_image", false, false, &img) < 0 ||
+	    api_get_name(c, "storage", "storage pool", false, &storage) < 0)
 		return;
 	res_target(c, &res_flavors, name);
 	if (api_begin(c) < 0)
 		return;
-	if (name_free(c, &res_flavors, name) < 0)
+	if (name_free(c, &res_flavors, name) < 0 ||
+	    (storage && res_must_exist(c, &res_storage, storage, "storage") < 0))
 		return;
 	s = api_stmt(c, "INSERT INTO flavors(name, vcpus, mem_mib, disk_gib, "
-		    "created_ms, requires_image) VALUES (?,?,?,?,?,?)");
+		    "created_ms, requires_image, storage) VALUES "
+		    "(?,?,?,?,?,?,?)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
@@ -526,6 +530,7 @@ void h_flavor_create(struct api_ctx *c)
 	sqlite3_bind_int64(s, 4, d);
 	sqlite3_bind_int64(s, 5, time_wall_ms());
 	sqlite3_bind_int(s, 6, img);
+	store_bind_text(s, 7, storage);
 	if (api_step_write(c, s, "creating the flavor") < 0)
 		return;
 	res_created(c, &res_flavors, name);

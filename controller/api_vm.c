@@ -15,6 +15,7 @@
 #include "controller/place.h"
 #include "controller/report.h"
 #include "controller/resource.h"
+#include "controller/storage.h"
 #include "controller/store.h"
 #include "controller/task.h"
 #include "controller/vmref.h"
@@ -46,6 +47,7 @@ cJSON *api_vm_json(struct sqlite3_stmt *s)
 		cJSON_AddStringToObject(u, "sha256", store_col_text(s, 20));
 	}
 	cJSON_AddStringToObject(o, "pool", store_col_text(s, 5));
+	cJSON_AddStringToObject(o, "storage", store_col_text(s, 23));
 	cJSON_AddStringToObject(o, "host", store_col_text(s, 6));
 	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 7));
 	cJSON_AddNumberToObject(o, "mem_mib", (double)sqlite3_column_int64(s, 8));
@@ -360,14 +362,45 @@ static int vm_image(struct api_ctx *c, const char *ref, const char *tenant,
 	return 0;
 }
 
+/* The VM's storage pool: it exists, and a ceph pool holds RBD clones of
+ * an image, so a VM on one needs an image. 0, or -1 with the answer
+ * set (404, 400, 500). */
+static int vm_storage(struct api_ctx *c, const char *storage,
+		      const char *image)
+{
+	sqlite3_stmt *s;
+	int rc = api_find(c, "SELECT type FROM storage_pools WHERE name = ?",
+			  storage, &s, "reading the storage pool");
+	bool ceph;
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		api_err(c, 404, "not_found", "storage", "$.storage: storage "
+			"pool '%s' does not exist: list them with 'finctl "
+			"storage list'", storage);
+		return -1;
+	}
+	ceph = strcmp(store_col_text(s, 0), "ceph") == 0;
+	sqlite3_reset(s);
+	if (ceph && image == NULL) {
+		api_err(c, 400, "invalid_field", "image", "$.image: a VM on "
+			"ceph storage pool '%s' is a clone of an image: add "
+			"one ('finctl vm create ... --image NAME')", storage);
+		return -1;
+	}
+	return 0;
+}
+
 /* The rest of h_vm_create, once the body's fields are read (postcopy:
  * $.migration_postcopy, 1 or 0, -1 when absent or null). */
 static void vm_create_in(struct api_ctx *c, const char *tenant,
 			 const char *flavor, const char *name,
 			 const char *group, const char *pool, const char *image,
-			 const char *ssh_keys, const char *user_data,
-			 int postcopy)
+			 const char *storage, const char *ssh_keys,
+			 const char *user_data, int postcopy)
 {
+	char storage_buf[NAME_MAX_LEN + 1];
 	char gen_name[16], id[37], host[128], why[1024], first[IDEM_ID_LEN];
 	char hpool[NAME_MAX_LEN + 1];
 	struct place_request pr = {0};
@@ -422,8 +455,9 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 			"exist: create it with 'finctl tenant create'", tenant);
 		return;
 	}
-	rc = api_find(c, "SELECT vcpus, mem_mib, disk_gib, requires_image FROM "
-		      "flavors WHERE name = ?", flavor, &s, "reading the flavor");
+	rc = api_find(c, "SELECT vcpus, mem_mib, disk_gib, requires_image, "
+		      "coalesce(storage, '" STORAGE_LOCAL "') FROM flavors WHERE "
+		      "name = ?", flavor, &s, "reading the flavor");
 	if (rc < 0)
 		return;
 	if (rc == 0) {
@@ -435,8 +469,14 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	for (int i = 0; i < 3; i++)
 		req[i] = sqlite3_column_int64(s, i);
 	needs_image = sqlite3_column_int(s, 3) != 0;
+	/* the VM's own choice, else its flavor's, else local */
+	if (storage == NULL) {
+		str_copy(storage_buf, sizeof(storage_buf), store_col_text(s, 4));
+		storage = storage_buf;
+	}
 	sqlite3_reset(s);
-	if (vm_image(c, image, tenant, flavor, needs_image, req, &im) < 0)
+	if (vm_storage(c, storage, image) < 0 ||
+	    vm_image(c, image, tenant, flavor, needs_image, req, &im) < 0)
 		return;
 	if (group) {
 		rc = api_find(c, "SELECT tenant FROM groups WHERE name = ?",
@@ -508,9 +548,9 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	s = api_stmt(c, "INSERT INTO vms(id, name, tenant, grp, flavor, pool, host, "
 		    "vcpus, mem_mib, disk_gib, desired, state, created_ms, "
 		    "updated_ms, image_id, image_sha256, ssh_keys, user_data, "
-		    "migration_postcopy) "
+		    "migration_postcopy, storage) "
 		    "VALUES (?,?,?,?,?,?,?,?,?,?,'running','pending',?12,?12,"
-		    "?13,?14,?15,?16,?17)");
+		    "?13,?14,?15,?16,?17,?18)");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, id);
@@ -527,6 +567,7 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 		im.id[0] ? im.sha256 : NULL, ssh_keys, user_data}, 4);
 	if (postcopy >= 0)
 		sqlite3_bind_int(s, 17, postcopy);
+	store_bind_text(s, 18, storage);
 	if (api_step_done(c, s, "recording the VM") < 0 ||
 	    netstate_ports_create(c, id, tenant) < 0)
 		return;
@@ -546,9 +587,10 @@ void h_vm_create(struct api_ctx *c)
 	static const char *const keys[] = {"tenant", "flavor", "name", "group",
 					   "pool", "image", "ssh_keys",
 					   "user_data", "networks", "secgroups",
-					   "migration_postcopy",
+					   "migration_postcopy", "storage",
 					   NULL};
 	const char *tenant, *flavor, *name, *group, *pool, *image, *user_data;
+	const char *storage;
 	char *ssh_keys = NULL;
 	bool postcopy;
 
@@ -559,6 +601,7 @@ void h_vm_create(struct api_ctx *c)
 	    api_get_name(c, "group", "group", false, &group) < 0 ||
 	    api_get_name(c, "pool", "pool", false, &pool) < 0 ||
 	    api_get_str(c, "image", false, NULL, &image) < 0 ||
+	    api_get_name(c, "storage", "storage pool", false, &storage) < 0 ||
 	    api_get_str(c, "user_data", false, NULL, &user_data) < 0 ||
 	    api_get_bool(c, "migration_postcopy", false, false, &postcopy) < 0)
 		return;
@@ -571,8 +614,8 @@ void h_vm_create(struct api_ctx *c)
 		return;
 	/* migration_postcopy absent or null: the pool's, as for a VM
 	 * created before the setting existed */
-	vm_create_in(c, tenant, flavor, name, group, pool, image, ssh_keys,
-		     user_data,
+	vm_create_in(c, tenant, flavor, name, group, pool, image, storage,
+		     ssh_keys, user_data,
 		     cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(
 			     c->json, "migration_postcopy"))
 			     ? postcopy

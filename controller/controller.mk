@@ -17,7 +17,7 @@ CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \
 	controller/peercert.c controller/ipam.c controller/netstate.c \
-	controller/api_net.c controller/ui.c \
+	controller/api_net.c controller/ui.c controller/storage.c controller/api_storage.c \
 	controller/server.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
@@ -62,3 +62,4 @@ $(eval $(call unit_test,test_ctrl_peercert,tests/unit/test_ctrl_peercert.c,$(CTR
 $(eval $(call unit_test,test_ctrl_vmref,tests/unit/test_ctrl_vmref.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_enrol,tests/unit/test_ctrl_enrol.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_ipam,tests/unit/test_ctrl_ipam.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_storage,tests/unit/test_ctrl_storage.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

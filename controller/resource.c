@@ -3,29 +3,12 @@
 #include <sqlite3.h>
 
 #include "common/err.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "controller/report.h"
 #include "controller/resource.h"
+#include "controller/storage.h"
 #include "controller/store.h"
-
-/* "a,b,c" -> ["a", "b", "c"] */
-static cJSON *csv_array(const char *csv)
-{
-	cJSON *a = cJSON_CreateArray();
-	const char *p = csv;
-
-	while (p && *p) {
-		size_t len = strcspn(p, ",");
-		char item[NAME_MAX_LEN + 1];
-
-		snprintf(item, sizeof(item), "%.*s", (int)len, p);
-		cJSON_AddItemToArray(a, cJSON_CreateString(item));
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return a;
-}
 
 /* An integer column that may be NULL (JSON null). */
 static void add_opt_int(cJSON *o, const char *key, sqlite3_stmt *s, int i)
@@ -67,7 +50,7 @@ static cJSON *pool_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddNumberToObject(o, "disk_ratio", sqlite3_column_double(s, 3));
 	cJSON_AddStringToObject(o, "policy", store_col_text(s, 4));
 	cJSON_AddItemToObject(o, "compliance_classes",
-			      csv_array(store_col_text(s, 5)));
+			      json_csv_array(store_col_text(s, 5)));
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 6));
 	cJSON_AddBoolToObject(o, "migration_postcopy",
@@ -231,7 +214,7 @@ static cJSON *tenant_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
 	cJSON_AddStringToObject(o, "isolation", store_col_text(s, 1));
 	cJSON_AddStringToObject(o, "compliance_class", store_col_text(s, 2));
-	cJSON_AddItemToObject(o, "pools", csv_array(store_col_text(s, 8)));
+	cJSON_AddItemToObject(o, "pools", json_csv_array(store_col_text(s, 8)));
 	q = cJSON_AddObjectToObject(o, "quota");
 	add_opt_int(q, "vcpus", s, 3);
 	add_opt_int(q, "mem_mib", s, 4);
@@ -311,13 +294,16 @@ static int group_availability(struct store *st, const char *group,
 	return 0;
 }
 
+/* The group's achieved availability is its hosts' and its storage's
+ * (storage.h): its target is met only when both reach it. */
 static cJSON *group_json(struct store *st, sqlite3_stmt *s)
 {
 	cJSON *o;
 	int64_t hosts;
-	double a, target = sqlite3_column_double(s, 3);
+	double a, sa, target = sqlite3_column_double(s, 3);
 
-	if (group_availability(st, store_col_text(s, 0), &a, &hosts) < 0)
+	if (group_availability(st, store_col_text(s, 0), &a, &hosts) < 0 ||
+	    storage_group_availability(st, store_col_text(s, 0), &sa) < 0)
 		return NULL;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
@@ -327,7 +313,8 @@ static cJSON *group_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddNumberToObject(o, "members", (double)sqlite3_column_int64(s, 5));
 	cJSON_AddNumberToObject(o, "hosts", (double)hosts);
 	cJSON_AddNumberToObject(o, "achieved_availability", a);
-	cJSON_AddBoolToObject(o, "meets_target", a >= target);
+	cJSON_AddNumberToObject(o, "storage_availability", sa);
+	cJSON_AddBoolToObject(o, "meets_target", a >= target && sa >= target);
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)sqlite3_column_int64(s, 4));
 	return o;
@@ -363,6 +350,8 @@ static cJSON *flavor_json(struct store *st, sqlite3_stmt *s)
 		cJSON_AddNumberToObject(o, ints[i],
 					(double)sqlite3_column_int64(s, 1 + i));
 	cJSON_AddBoolToObject(o, "requires_image", sqlite3_column_int(s, 5));
+	/* null: the default, "local" */
+	add_opt(o, "storage", s, 6);
 	return o;
 }
 
@@ -370,12 +359,26 @@ const struct res_kind res_flavors = {
 	.noun = "flavor",
 	.path = "/v1/flavors",
 	RES_SQL("flavors", "name", "name, vcpus, mem_mib, disk_gib, created_ms, "
-		"requires_image",
+		"requires_image, storage",
 		"NULL", ""),
 	.to_json = flavor_json,
 	.hint = ": list flavors with 'finctl flavor list'",
 	.in_use_sql = "SELECT 1 FROM vms WHERE flavor = ?1",
 	.in_use_msg = "is used by VMs",
+};
+
+/* ---------------------------------------------------------- storage pools */
+
+const struct res_kind res_storage = {
+	.noun = "storage pool",
+	.path = "/v1/storage",
+	RES_SQL("storage_pools", "name", STORAGE_COLS, "NULL", ""),
+	.to_json = storage_json,
+	.hint = ": list storage pools with 'finctl storage list'",
+	.in_use_sql = "SELECT 1 WHERE ?1 = 'local' UNION ALL "
+		      "SELECT 1 FROM vms WHERE storage = ?1 UNION ALL "
+		      "SELECT 1 FROM flavors WHERE storage = ?1",
+	.in_use_msg = "is the default or is used by VMs or flavors",
 };
 
 /* ----------------------------------------------------------------- tokens */
@@ -699,6 +702,21 @@ void h_flavor_get(struct api_ctx *c)
 void h_flavor_delete(struct api_ctx *c)
 {
 	res_delete(c, &res_flavors);
+}
+
+void h_storage_list(struct api_ctx *c)
+{
+	res_list(c, &res_storage);
+}
+
+void h_storage_get(struct api_ctx *c)
+{
+	res_get(c, &res_storage);
+}
+
+void h_storage_delete(struct api_ctx *c)
+{
+	res_delete(c, &res_storage);
 }
 
 void h_token_list(struct api_ctx *c)

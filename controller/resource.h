@@ -68,7 +68,7 @@ struct res_kind {
 };
 
 extern const struct res_kind res_pools, res_hosts, res_tenants, res_groups,
-	res_flavors, res_tokens, res_audit;
+	res_flavors, res_tokens, res_audit, res_storage;
 
 /* GET of a collection: one page (api_page_open()) of the rows k's caller
  * may see, filtered by k's query parameters. */

@@ -425,6 +425,33 @@ static const char *const migrations[] = {
 	"CREATE INDEX network_shares_tenant ON network_shares(tenant);"
 	"ALTER TABLE hosts ADD COLUMN interfaces TEXT;"
 	"ALTER TABLE hosts ADD COLUMN vlan_capable INTEGER;",
+	/* 16: storage pools (controller/storage.h, docs/operations.md):
+	 * where a VM's root disk lives. 'local' (a qcow2 overlay on its
+	 * host, as before) always exists; a 'ceph' pool names an RBD pool,
+	 * its monitors ("host:port,...") and the cephx user of the nodes
+	 * ("{node}" stands for each node's name); the keys stay on the
+	 * nodes. replica_hosts (fincloud hosts, "a,b,c") or replicas
+	 * holders of availability replica_availability give the pool's
+	 * availability. A flavor may name a pool (NULL: local); a VM
+	 * records the one it was created on. */
+	"CREATE TABLE storage_pools("
+	" name TEXT PRIMARY KEY,"
+	" type TEXT NOT NULL CHECK(type IN ('local','ceph')),"
+	" ceph_pool TEXT NOT NULL DEFAULT '',"
+	" monitors TEXT NOT NULL DEFAULT '',"
+	" client TEXT NOT NULL DEFAULT '',"
+	" replicas INTEGER NOT NULL DEFAULT 1"
+	" CHECK(replicas BETWEEN 1 AND 16),"
+	" replica_hosts TEXT NOT NULL DEFAULT '',"
+	" replica_availability REAL NOT NULL DEFAULT 0.999"
+	" CHECK(replica_availability BETWEEN 0 AND 1),"
+	" created_ms INTEGER NOT NULL);"
+	"INSERT INTO storage_pools(name, type, created_ms)"
+	" VALUES ('local', 'local', 0);"
+	"ALTER TABLE flavors ADD COLUMN storage TEXT"
+	" REFERENCES storage_pools(name);"
+	"ALTER TABLE vms ADD COLUMN storage TEXT NOT NULL DEFAULT 'local';"
+	"CREATE INDEX vms_storage ON vms(storage);",
 };
 
 int store_schema_version(void)

@@ -1,4 +1,5 @@
 #include "common/err.h"
+#include "common/json.h"
 #include "common/util.h"
 #include "controller/domname.h"
 #include "controller/store.h"
@@ -21,8 +22,43 @@ void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
 	cJSON_AddStringToObject(v, "state", state);
 }
 
+/* "fincloud-{node}" with node "node1" -> "fincloud-node1" into out. */
+static void user_for(const char *pattern, const char *node, char *out,
+		     size_t size)
+{
+	const char *at = strstr(pattern, "{node}");
+
+	if (at == NULL)
+		snprintf(out, size, "%s", pattern);
+	else
+		snprintf(out, size, "%.*s%s%s", (int)(at - pattern), pattern,
+			 node, at + 6);
+}
+
+/* The "storage" of a VM on a ceph pool (columns col+5 .. col+7). */
+static int spec_storage(sqlite3_stmt *s, int col, const char *node, cJSON *v)
+{
+	cJSON *st, *mons;
+	char user[256];
+
+	if (sqlite3_column_type(s, col + 5) == SQLITE_NULL)
+		return 0;
+	st = cJSON_AddObjectToObject(v, "storage");
+	mons = json_csv_array(store_col_text(s, col + 6));
+	if (st == NULL || mons == NULL) {
+		cJSON_Delete(mons);
+		return err_set("out of memory");
+	}
+	cJSON_AddStringToObject(st, "type", "ceph");
+	cJSON_AddStringToObject(st, "pool", store_col_text(s, col + 5));
+	cJSON_AddItemToObject(st, "monitors", mons);
+	user_for(store_col_text(s, col + 7), node, user, sizeof(user));
+	cJSON_AddStringToObject(st, "user", user);
+	return 0;
+}
+
 int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
-		     cJSON *v)
+		     const char *node, cJSON *v)
 {
 	cJSON *im, *fb, *keys;
 
@@ -46,7 +82,7 @@ int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
 	else
 		cJSON_AddStringToObject(fb, "user_data",
 					store_col_text(s, col + 4));
-	return 0;
+	return spec_storage(s, col, node, v);
 }
 
 int vmimage_incoming(struct store *st, const char *node, cJSON *out)
@@ -72,7 +108,7 @@ int vmimage_incoming(struct store *st, const char *node, cJSON *out)
 			       sizeof(dom));
 		cJSON_AddItemToArray(out, v);
 		vmimage_spec_base(s, dom, store_col_text(s, 2), "running", v);
-		if (vmimage_spec_add(s, 7, store_col_text(s, 1), v) < 0) {
+		if (vmimage_spec_add(s, 7, store_col_text(s, 1), node, v) < 0) {
 			rc = SQLITE_NOMEM;
 			break;
 		}

@@ -26,7 +26,14 @@
 #define VMIMAGE_COLS                                                        \
 	"v.image_sha256, (SELECT format FROM images i WHERE i.id = "        \
 	"v.image_id), (SELECT size_bytes FROM images i WHERE i.id = "       \
-	"v.image_id), v.ssh_keys, v.user_data"
+	"v.image_id), v.ssh_keys, v.user_data, " VMIMAGE_CEPH("ceph_pool")   \
+	", " VMIMAGE_CEPH("monitors") ", " VMIMAGE_CEPH("client")
+/* A column of the VM's storage pool when it is a ceph one (else NULL). */
+#define VMIMAGE_CEPH(col)                                                   \
+	"(SELECT p." col " FROM storage_pools p WHERE p.name = v.storage "  \
+	"AND p.type = 'ceph')"
+/* How many columns VMIMAGE_COLS has. */
+#define VMIMAGE_NCOLS 8
 
 /* The fields every vm_spec of a desired state has, into v, from the row
  * s is on (columns 0 id, 3 group, 4-6 vcpus, mem_mib, disk_gib), with
@@ -38,10 +45,12 @@ void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
 /* Add "image" ({sha256, format, size_bytes}) and "first_boot"
  * ({hostname, ssh_keys, user_data}) to the vm_spec v from the row s is
  * on, whose VMIMAGE_COLS start at column col; nothing when the VM has no
- * image. hostname is the VM's own name. 0, or -1 with err_set() when
- * out of memory. */
+ * image. hostname is the VM's own name. A VM on a ceph storage pool
+ * also gets "storage" ({type "ceph", pool, monitors [...], user}: the
+ * pool's cephx user with "{node}" replaced by node, the node the spec
+ * goes to). 0, or -1 with err_set() when out of memory. */
 int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
-		     cJSON *v);
+		     const char *node, cJSON *v);
 
 /* The VMs with an image migrating to node (an open migrate task with it
  * as target) as vm_specs into the array out. 0, or -1 with err_set(). */

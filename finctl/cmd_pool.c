@@ -1,6 +1,6 @@
 /*
- * cmd_pool.c - finctl pool create|update and util show: pools, their
- * overcommit and policy, their utilisation.
+ * cmd_pool.c - finctl pool create|update, util show and storage create:
+ * pools, their overcommit and policy, their utilisation; storage pools.
  */
 #include "finctl/finctl.h"
 
@@ -79,4 +79,19 @@ int finctl_util_show(struct finctl_ctx *x)
 
 	free(p);
 	return rc;
+}
+
+int finctl_storage_create(struct finctl_ctx *x)
+{
+	cJSON *o = finctl_body(x, FINCTL_KEYS("type", "ceph-pool", "client",
+					      "replicas",
+					      "replica-availability"));
+
+	finctl_add_str(o, "name", x->a.pos[0]);
+	cJSON_AddItemToObject(o, "monitors",
+			      finctl_csv(finctl_opt(x, "monitors")));
+	if (finctl_opt(x, "replica-hosts"))
+		cJSON_AddItemToObject(o, "replica_hosts",
+				      finctl_csv(finctl_opt(x, "replica-hosts")));
+	return finctl_show(x, "POST", "/v1/storage", o);
 }

@@ -80,5 +80,5 @@ int finctl_group_create(struct finctl_ctx *x)
 int finctl_flavor_create(struct finctl_ctx *x)
 {
 	return create_named(x, "/v1/flavors", finctl_body(x, FINCTL_KEYS(
-		"vcpus", "mem-mib", "disk-gib", "requires-image")));
+		"vcpus", "mem-mib", "disk-gib", "requires-image", "storage")));
 }

@@ -109,7 +109,8 @@ out:
 int finctl_vm_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "image",
-					      "group", "name", "pool"));
+					      "group", "name", "pool",
+					      "storage"));
 	const char *postcopy = finctl_opt(x, "postcopy");
 	cJSON *out = NULL;
 	const cJSON *id, *h;

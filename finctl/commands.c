@@ -52,6 +52,12 @@ static const struct finctl_col flavor_cols[] = {
 	{"DISK_GIB", "disk_gib"},
 };
 
+static const struct finctl_col storage_cols[] = {
+	{"NAME", "name"}, {"TYPE", "type"}, {"CEPH_POOL", "ceph_pool"},
+	{"CLIENT", "client"}, {"REPLICAS", "replicas"},
+	{"AVAILABILITY", "availability"}, {"VMS", "vms"},
+};
+
 static const struct finctl_col image_cols[] = {
 	{"ID", "id"}, {"NAME", "name"}, {"TENANT", "tenant"},
 	{"VISIBILITY", "visibility"}, {"FORMAT", "format"},
@@ -203,12 +209,34 @@ const struct finctl_cmd finctl_commands[] = {
 	{"flavor", "show", finctl_cmd_show, 1, "", "NAME",
 	 "show one flavor", .path = "/v1/flavors/%s"},
 	{"flavor", "create", finctl_flavor_create, 1,
-	 "vcpus!=count,mem-mib!=count,disk-gib!=count,requires-image=yes|no",
-	 "NAME --vcpus N --mem-mib N --disk-gib N [--requires-image yes|no]",
+	 "vcpus!=count,mem-mib!=count,disk-gib!=count,requires-image=yes|no,"
+	 "storage=",
+	 "NAME --vcpus N --mem-mib N --disk-gib N [--requires-image yes|no] "
+	 "[--storage S]",
 	 "create a flavor (with --requires-image yes its VMs must name an "
-	 "image)"},
+	 "image; --storage: the storage pool of its VMs' disks, default "
+	 "local)"},
 	{"flavor", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete a flavor", .path = "/v1/flavors/%s"},
+
+	{"storage", "list", finctl_cmd_list, 0, "limit=count", "[--limit N]",
+	 "list storage pools (where VMs' disks live)", .path = "/v1/storage",
+	 COLS(storage_cols)},
+	{"storage", "show", finctl_cmd_show, 1, "", "NAME",
+	 "show one storage pool and its availability",
+	 .path = "/v1/storage/%s"},
+	{"storage", "create", finctl_storage_create, 1,
+	 "type!=,ceph-pool!=,monitors!=,client!=,replicas=count,"
+	 "replica-hosts=,replica-availability=fraction",
+	 "NAME --type ceph --ceph-pool P --monitors H[:PORT],... --client USER "
+	 "[--replicas N] [--replica-hosts H1,H2] [--replica-availability A]",
+	 "add a Ceph RBD pool as a storage pool (--client: the nodes' cephx "
+	 "user, '{node}' for each node's own; its key stays on the nodes; "
+	 "--replica-hosts or --replicas and --replica-availability give its "
+	 "availability)"},
+	{"storage", "delete", finctl_cmd_delete, 1, "", "NAME",
+	 "delete a storage pool no VM or flavor uses",
+	 .path = "/v1/storage/%s"},
 
 	{"image", "list", finctl_cmd_list, 0, "tenant=,limit=count",
 	 "[--tenant T] [--limit N]",
@@ -236,13 +264,15 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one VM (VM: an id, a unique id prefix or a name)"},
 	{"vm", "create", finctl_vm_create, 0,
 	 "tenant=,flavor!=,image=,ssh-key=,user-data=,group=,name=,pool=,"
-	 "network=,secgroup=,postcopy=yes|no,request-id=,wait,timeout=secs",
+	 "storage=,network=,secgroup=,postcopy=yes|no,request-id=,wait,"
+	 "timeout=secs",
 	 "--tenant T --flavor F [--image IMAGE] [--ssh-key FILE]... "
-	 "[--user-data FILE] [--group G] [--name N] [--pool P] "
+	 "[--user-data FILE] [--group G] [--name N] [--pool P] [--storage S] "
 	 "[--network NET[,ip=A]]... [--secgroup G]... [--postcopy yes|no] "
 	 "[--request-id KEY] [--wait [--timeout S]]",
 	 "create a VM (from an image, with SSH keys and user-data for its "
-	 "first boot; --postcopy: whether its live migrations may switch to "
+	 "first boot; --storage: where its disk lives, default its flavor's "
+	 "or local; --postcopy: whether its live migrations may switch to "
 	 "post-copy, unset: its pool's setting); with --wait show progress "
 	 "until it runs or fails; a retry with the same --request-id "
 	 "creates nothing more; one port per --network (its address given "

@@ -352,6 +352,7 @@ int finctl_task_start(struct finctl_ctx *x, const char *action, cJSON *body);
 int finctl_pool_create(struct finctl_ctx *x);  /* cmd_pool.c */
 int finctl_pool_update(struct finctl_ctx *x);
 int finctl_util_show(struct finctl_ctx *x);
+int finctl_storage_create(struct finctl_ctx *x);
 int finctl_host_maintenance(struct finctl_ctx *x);  /* cmd_host.c */
 int finctl_host_set(struct finctl_ctx *x);
 int finctl_host_drain(struct finctl_ctx *x);

@@ -4,7 +4,8 @@
 # Installs exactly the Debian packages fincloud needs that are missing:
 # what it builds with (clang for the fuzz targets), what its tests run
 # against (libvirt, QEMU, the Ganeti htools and glpsol it is compared
-# with, what scripts/build-image.sh makes the test image with), with
+# with, what scripts/build-image.sh makes the test image with, the Ceph
+# daemons and tools scripts/ceph-testbed.sh runs), with
 # --bench the load generators of `make bench`, with --deb what `make deb`
 # builds and checks the packages with (debhelper, lintian), and with
 # --image-debian what `make image-debian` needs (mmdebstrap), with
@@ -30,7 +31,8 @@ run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils gnutl
 	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
 	python3 python3-jsonschema python3-yaml util-linux glpk-utils jq
 	groff-base busybox-static syslinux syslinux-common mtools dosfstools
-	fdisk cpio genisoimage iptables dnsmasq-base"
+	fdisk cpio genisoimage iptables dnsmasq-base ceph-mon ceph-osd ceph-common
+	uuid-runtime qemu-block-extra"
 image_debian_pkgs="mmdebstrap e2fsprogs"
 bench_pkgs="wrk hyperfine"
 deb_pkgs="debhelper dpkg-dev fakeroot lintian"

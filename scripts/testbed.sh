@@ -49,6 +49,12 @@
 #                    requires each node's client certificate (CN nodeI),
 #                    libvirtd on qemu+tls, QEMU's migration stream TLS
 #   --no-fincloud    libvirt nodes only: no controller, no agents
+#   --ceph           a Ceph cluster over the nodes (scripts/ceph-testbed.sh:
+#                    a monitor in node 1, an OSD per node, pool "fincloud",
+#                    state in DIR/ceph), before the agents start; node i
+#                    gets its ceph.conf and client.fincloud-nodeI keyring
+#                    in its /etc/fincloud/ceph/. "down" stops it after
+#                    the guests and before the nodes' daemons
 #   --no-kvm         the nodes get a /dev without /dev/kvm, so their guests
 #                    run under TCG as on a machine without KVM
 #   --local          one node without namespaces: the host's own libvirt
@@ -112,6 +118,7 @@ stop_timeout=5
 no_kvm=0
 fincloud=1
 local_mode=0
+ceph=0
 keep_logs=''
 provider_link=''
 log_file=''
@@ -128,6 +135,7 @@ while [ $# -gt 0 ]; do
 	--stop-timeout) stop_timeout=${2:?--stop-timeout needs seconds}; shift 2 ;;
 	--no-fincloud) fincloud=0; shift ;;
 	--no-kvm) no_kvm=1; shift ;;
+	--ceph) ceph=1; shift ;;
 	--insecure) tls=0; shift ;;
 	--local) local_mode=1; shift ;;
 	--keep-logs) keep_logs=${2:?--keep-logs needs a directory}; shift 2 ;;
@@ -268,6 +276,7 @@ undo_line() { # one state line
 	domains) destroy_domains "$1" ;;
 	domains-under) destroy_domains "$1" "$2" ;;
 	mkdir) sweep_mountpoints ;;
+	ceph) bash "$top/scripts/ceph-testbed.sh" down --dir "$1" || true ;;
 	file) rm -f "$1" ;;
 	*) echo "testbed: unknown state line '$kind $*' ignored" >&2 ;;
 	esac
@@ -820,6 +829,7 @@ cmd_up() {
 	need curl curl
 	[ ! -f "$state" ] || die "a testbed already runs in '$dir' (run: $self down --dir $dir)"
 	[ "$tls" = 0 ] || need certtool gnutls-bin
+	[ "$ceph" -eq 0 ] || [ "$local_mode" -eq 0 ] || die "--ceph needs namespace nodes, not --local"
 	[ -z "$(ip netns list 2>/dev/null | awk -v p="$prefix" '$1 ~ "^" p "[0-9]+$"')" ] ||
 		die "namespaces named '$prefix<N>' exist already: another testbed uses --prefix $prefix; pick another --prefix and --subnet"
 	if [ "$local_mode" -eq 0 ] && ! check_namespaces; then
@@ -877,11 +887,26 @@ EOF
 		fi
 		local i
 		for i in $(seq 1 "$n"); do node_up "$i"; done
+		[ "$ceph" -eq 0 ] || ceph_up "$n"
 		up_fincloud "$n"
 	fi
 	trap - EXIT
 	say "up: $n node(s) in '$dir'"
 	cmd_status
+}
+
+# The testbed's Ceph cluster (--ceph), stopped before the nodes' daemons
+# by the "ceph" state line; each node's client files in its /etc/fincloud.
+ceph_up() { # n
+	local i
+	record ceph "$dir/ceph"
+	bash "$top/scripts/ceph-testbed.sh" up --dir "$dir/ceph" --nodes "$1" \
+		--prefix "$prefix" --subnet "$subnet" || die "scripts/ceph-testbed.sh up failed"
+	for i in $(seq 1 "$1"); do
+		mkdir -p "$(node_dir "$i")/root/etc/fincloud/ceph"
+		cp "$dir/ceph/clients/node$i/"* "$(node_dir "$i")/root/etc/fincloud/ceph/"
+	done
+	echo "ceph=1" >>"$dir/testbed.env"
 }
 
 # --local: no namespaces; the host's own libvirt is the only node.
@@ -986,6 +1011,7 @@ cmd_status() {
 			echo "  node $i: virsh -c '$(node_uri "$i")'"
 		done
 	fi
+	[ "${ceph:-0}" = 0 ] || echo "  ceph: $top/scripts/ceph-testbed.sh status --dir $dir/ceph"
 	if [ "${fincloud:-0}" = 1 ]; then
 		echo "  controller: $(ctl_scheme)://$host_ip:$port  (eval \"\$($self env --dir $dir)\" sets FINCLOUD_URL, FINCLOUD_TOKEN and FINCLOUD_CA)"
 		[ "$tls" = 0 ] || echo "  agents' port: https://$host_ip:$(agent_port) (client certificates of $pki/ca-cert.pem)"
@@ -1103,6 +1129,7 @@ cmd_env() {
 	fi
 	echo "export FC_TESTBED_URIS='${uris[*]}'"
 	echo "export FC_TESTBED_TLS='$tls'"
+	[ "${ceph:-0}" = 0 ] || echo "export FC_TESTBED_CEPH='$dir/ceph'"
 	[ "$tls" = 0 ] || echo "export FC_TESTBED_PKI='$pki'"
 	if [ "${fincloud:-0}" = 1 ]; then
 		echo "export FINCLOUD_URL='$(ctl_scheme)://$host_ip:$port'"

@@ -227,6 +227,16 @@ e2e_create() {
 		{ echo "finctl vm create $name printed no id: $out" >&2; return 1; }
 }
 
+# e2e_wait_line FILE REGEX SECONDS: until a line of FILE matches
+e2e_wait_line() {
+	local i
+	for ((i = 0; i < $3 * 5; i++)); do
+		grep -aqE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # e2e_wait_state ID STATE [SECONDS]: until the API reports STATE
 e2e_wait_state() {
 	local id=$1 want=$2 secs=${3:-120} i st=''

@@ -54,6 +54,7 @@ done <<'EOF'
 pools prod {"name":"prod","policy":"spread"} {"name":"bad name"}
 flavors small {"name":"small","vcpus":1,"mem_mib":512,"disk_gib":1} {"name":"zero","vcpus":0,"mem_mib":512,"disk_gib":1}
 tenants loan {"name":"loan"} {"name":"t","isolation":"private"}
+storage rbd {"name":"rbd","type":"ceph","ceph_pool":"vms","monitors":["10.0.0.1:6789"],"client":"fincloud-{node}"} {"name":"r2","type":"local"}
 EOF
 api POST /v1/flavors '{"name":"huge","vcpus":64,"mem_mib":1048576,"disk_gib":1}'
 req 200 "update a pool" PATCH /v1/pools/prod '{"cpu_ratio":2}'
@@ -386,6 +387,7 @@ groups ha {"name":"g2","tenant":"loan"}
 flavors small {"name":"spare","vcpus":1,"mem_mib":64,"disk_gib":1}
 tenants loan {"name":"gone"}
 pools prod {"name":"spare"}
+storage local {"name":"spare","type":"ceph","ceph_pool":"p","monitors":["m"],"client":"c"}
 EOF
 req 409 "revoke the token the request uses" DELETE "/v1/tokens/$ADMIN_ID"
 req 200 "rotate a token" POST "/v1/tokens/$SPARE_TOKEN/rotate" '{"ttl_s":3600}'

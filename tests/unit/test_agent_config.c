@@ -57,6 +57,7 @@ static void test_good_file(void **state)
 	assert_string_equal(ac->virt_type, "qemu");
 	assert_int_equal(ac->migration_max_seconds, 90);
 	assert_false(ac->migration_auto_converge);
+	assert_string_equal(ac->ceph_dir, "/etc/ceph/fincloud");
 	agent_config_free(ac);
 }
 
@@ -80,6 +81,7 @@ static void test_defaults(void **state)
 	assert_string_equal(ac->virt_type, "auto");
 	assert_int_equal(ac->migration_max_seconds, 600);
 	assert_true(ac->migration_auto_converge);
+	assert_string_equal(ac->ceph_dir, "/etc/fincloud/ceph");
 	agent_config_free(ac);
 	config_free(cfg);
 }

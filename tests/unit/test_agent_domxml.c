@@ -241,6 +241,63 @@ static void test_spec_parse(void **state)
 	assert_string_equal(s.image_sha256, SHA);
 	assert_string_equal(s.image_format, "raw");
 	assert_int_equal(s.image_size, 5);
+	assert_string_equal(s.rbd_pool, "");
+
+	/* an RBD clone of that image */
+	assert_int_equal(
+		parse_text("{\"vm_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+			   "\"name\":\"t.vm1\",\"tenant\":\"loan\",\"vcpus\":1,"
+			   "\"mem_mib\":128,\"disk_gib\":1,\"state\":\"running\","
+			   "\"image\":{\"sha256\":\"" SHA "\",\"format\":"
+			   "\"raw\",\"size_bytes\":5},\"storage\":{\"type\":"
+			   "\"ceph\",\"pool\":\"fincloud\",\"monitors\":"
+			   "[\"10.250.20.2:6789\",\"[fd00::2]:6789\"],\"user\":"
+			   "\"fincloud-node1\"}}", &s), 0);
+	assert_string_equal(s.rbd_pool, "fincloud");
+	assert_string_equal(s.rbd_monitors, "10.250.20.2:6789,[fd00::2]:6789");
+	assert_string_equal(s.rbd_user, "fincloud-node1");
+}
+
+/* An RBD disk is a network disk QEMU opens through the monitors, with
+ * the secret of the node's cephx user; the XML passes libvirt's schema. */
+static void test_build_rbd(void **state)
+{
+	struct agent_vm_spec s = sample();
+	char *xml = NULL, out[256];
+	(void)state;
+
+	if (skip_without_schema())
+		return;
+	snprintf(s.image_sha256, sizeof(s.image_sha256), "%s", SHA);
+	snprintf(s.rbd_pool, sizeof(s.rbd_pool), "%s", "fincloud");
+	snprintf(s.rbd_monitors, sizeof(s.rbd_monitors), "%s",
+		 "10.250.20.2:6789,mon2,[fd00::2]:3300");
+	snprintf(s.rbd_user, sizeof(s.rbd_user), "%s", "fincloud-node1");
+	assert_int_equal(agent_domxml_build(&s, &params, &xml), 0);
+	assert_int_equal(agent_domxml_validate(xml), 0);
+	agent_xml_xpath_text(xml, "/domain/devices/disk[@type='network']/"
+			     "source[@protocol='rbd']/@name", out, sizeof(out));
+	assert_string_equal(out, "fincloud/fincloud-vm-"
+			    "0c6f8e9a-1111-4222-8333-444455556666");
+	agent_xml_xpath_text(xml, "/domain/devices/disk/auth/@username", out,
+			     sizeof(out));
+	assert_string_equal(out, "fincloud-node1");
+	agent_xml_xpath_text(xml, "/domain/devices/disk/auth/secret/@usage",
+			     out, sizeof(out));
+	assert_string_equal(out, "fincloud client.fincloud-node1");
+	agent_xml_xpath_text(xml, "count(/domain/devices/disk/source/host)",
+			     out, sizeof(out));
+	assert_string_equal(out, "3");
+	agent_xml_xpath_text(xml, "/domain/devices/disk/source/host[3]/@name",
+			     out, sizeof(out));
+	assert_string_equal(out, "fd00::2");
+	agent_xml_xpath_text(xml, "/domain/devices/disk/source/host[1]/@port",
+			     out, sizeof(out));
+	assert_string_equal(out, "6789");
+	agent_xml_xpath_text(xml, "count(/domain/devices/disk/source/@file)",
+			     out, sizeof(out));
+	assert_string_equal(out, "0");
+	free(xml);
 }
 
 static void test_spec_errors(void **state)
@@ -292,6 +349,29 @@ static void test_spec_errors(void **state)
 		  "\"disk_gib\":1,\"state\":\"running\",\"image\":{\"sha256\":"
 		  "\"" SHA "\",\"format\":\"vmdk\",\"size_bytes\":1}}",
 		  "$.vms[0].image.format: expected qcow2 or raw, got 'vmdk'" },
+		{ "{\"vm_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+		  "\"name\":\"x\",\"tenant\":\"t\",\"vcpus\":1,\"mem_mib\":64,"
+		  "\"disk_gib\":1,\"state\":\"running\",\"image\":{\"sha256\":"
+		  "\"" SHA "\",\"format\":\"raw\",\"size_bytes\":1},"
+		  "\"storage\":{\"type\":\"ceph\",\"pool\":\"p\",\"monitors\":"
+		  "[\"m;id\"],\"user\":\"u\"}}",
+		  "$.vms[0].storage.monitors: expected HOST or HOST:PORT "
+		  "entries" },
+		{ "{\"vm_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+		  "\"name\":\"x\",\"tenant\":\"t\",\"vcpus\":1,\"mem_mib\":64,"
+		  "\"disk_gib\":1,\"state\":\"running\",\"image\":{\"sha256\":"
+		  "\"" SHA "\",\"format\":\"raw\",\"size_bytes\":1},"
+		  "\"storage\":{\"type\":\"ceph\",\"pool\":\"p\",\"monitors\":"
+		  "[\"m\"],\"user\":\"u' x='\"}}",
+		  "$.vms[0].storage.user: expected 1-64 letters, digits, '.', "
+		  "'_' or '-'" },
+		{ "{\"vm_id\":\"0c6f8e9a-1111-4222-8333-444455556666\","
+		  "\"name\":\"x\",\"tenant\":\"t\",\"vcpus\":1,\"mem_mib\":64,"
+		  "\"disk_gib\":1,\"state\":\"running\",\"storage\":{\"type\":"
+		  "\"ceph\",\"pool\":\"p\",\"monitors\":[\"m\"],\"user\":"
+		  "\"u\"}}",
+		  "$.vms[0]: an RBD disk (storage) is a clone of an image: the "
+		  "spec names none" },
 		{ "[1]", "$.vms[0]: expected an object" },
 	};
 	struct agent_vm_spec s;
@@ -319,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_missing_schema),
 		cmocka_unit_test(test_metadata_parse),
 		cmocka_unit_test(test_spec_parse),
+		cmocka_unit_test(test_build_rbd),
 		cmocka_unit_test(test_spec_errors),
 	};
 

@@ -326,31 +326,36 @@ static void test_desired_parse(void **state)
 
 /* The flags and data URI of a migration: live, peer to peer, persistent
  * there, undefined here, its disk copied (the top layer only when
- * backed), auto-converge unless turned off, post-copy when allowed. */
+ * backed; nothing of a shared RBD disk), auto-converge unless turned
+ * off, post-copy when allowed. */
 static void test_migrate_plan(void **state)
 {
 	const unsigned base = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER |
 			      VIR_MIGRATE_PERSIST_DEST |
 			      VIR_MIGRATE_UNDEFINE_SOURCE;
 	static const struct {
-		bool auto_converge, postcopy, backed;
+		bool auto_converge, postcopy, backed, shared;
 		const char *target, *data_uri;
 		unsigned extra;
 	} cases[] = {
-		{true, false, false, "qemu+tcp://10.250.140.3/system",
+		{true, false, false, false, "qemu+tcp://10.250.140.3/system",
 		 "tcp://10.250.140.3",
 		 VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_AUTO_CONVERGE},
-		{true, false, true, "qemu+tcp://10.250.140.3/system",
+		{true, false, true, false, "qemu+tcp://10.250.140.3/system",
 		 "tcp://10.250.140.3",
 		 VIR_MIGRATE_NON_SHARED_INC | VIR_MIGRATE_AUTO_CONVERGE},
-		{false, false, false, "qemu+tls://node2:16514/system",
+		{false, false, false, false, "qemu+tls://node2:16514/system",
 		 "tcp://node2", VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_TLS},
-		{true, true, false, "qemu+tcp://[fd00::3]/system",
+		{true, true, false, false, "qemu+tcp://[fd00::3]/system",
 		 "tcp://[fd00::3]",
 		 VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_AUTO_CONVERGE |
 			 VIR_MIGRATE_POSTCOPY},
-		{false, true, true, "test:///default", "",
+		{false, true, true, false, "test:///default", "",
 		 VIR_MIGRATE_NON_SHARED_INC | VIR_MIGRATE_POSTCOPY},
+		/* an RBD disk: no storage copy flag at all */
+		{true, false, false, true, "qemu+tls://10.250.20.3/system",
+		 "tcp://10.250.20.3",
+		 VIR_MIGRATE_AUTO_CONVERGE | VIR_MIGRATE_TLS},
 	};
 	struct agent_migrate_plan p;
 	(void)state;
@@ -363,13 +368,14 @@ static void test_migrate_plan(void **state)
 		};
 
 		assert_int_equal(agent_virt_migrate_plan(&o, cases[i].target,
-							 cases[i].backed, &p),
+							 cases[i].backed,
+							 cases[i].shared, &p),
 				 0);
 		assert_int_equal(p.flags, base | cases[i].extra);
 		assert_string_equal(p.data_uri, cases[i].data_uri);
 	}
 	assert_int_equal(agent_virt_migrate_plan(&agent_fixture_migrate_opts,
-						 "not a uri", false, &p),
+						 "not a uri", false, false, &p),
 			 -1);
 	assert_string_equal(err_msg(),
 			    "migration target 'not a uri' is not a URI");

@@ -239,6 +239,25 @@ static void test_int_at_two_to_the_63(void **state)
 	cJSON_Delete(root);
 }
 
+static void test_csv_array(void **state)
+{
+	cJSON *a;
+	char *txt;
+	(void)state;
+
+	a = json_csv_array("a,,bc");
+	txt = cJSON_PrintUnformatted(a);
+	assert_string_equal(txt, "[\"a\",\"\",\"bc\"]");
+	free(txt);
+	cJSON_Delete(a);
+	a = json_csv_array("");
+	assert_int_equal(cJSON_GetArraySize(a), 0);
+	cJSON_Delete(a);
+	a = json_csv_array(NULL);
+	assert_int_equal(cJSON_GetArraySize(a), 0);
+	cJSON_Delete(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_duplicate_keys_refused),
 		cmocka_unit_test(test_describe_utf8),
 		cmocka_unit_test(test_int_at_two_to_the_63),
+		cmocka_unit_test(test_csv_array),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
