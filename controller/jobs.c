@@ -1,4 +1,3 @@
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -6,37 +5,43 @@
 #include "common/util.h"
 #include "controller/anchor.h"
 #include "controller/audit.h"
+#include "controller/db.h"
 #include "controller/eta.h"
 #include "controller/jobs.h"
 #include "controller/store.h"
 
 int jobs_liveness_reset(struct ctrl *ctrl)
 {
-	return store_exec(ctrl->st, "UPDATE hosts SET last_seen_ms = "
-				    "CAST(strftime('%s','now') AS INTEGER) * 1000 "
-				    "WHERE state = 'up'");
+	struct db_stmt *s = store_stmt(ctrl->st, "UPDATE hosts SET "
+					       "last_seen_ms = ? WHERE state = "
+					       "'up'");
+
+	if (s == NULL)
+		return -1;
+	db_bind_int64(s, 1, time_wall_ms());
+	return store_done(ctrl->st, s, "resetting the hosts' liveness");
 }
 
 int jobs_mark_down_hosts(struct ctrl *ctrl)
 {
 	struct store *st = ctrl->st;
 	int64_t cutoff = time_wall_ms() - ctrl->cfg.heartbeat_timeout_s * 1000;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char names[64][NAME_MAX_LEN + 1];
-	int n = 0, rc = SQLITE_DONE;
+	int n = 0, rc = DB_DONE;
 
 	s = store_stmt(st, "SELECT name FROM hosts WHERE state = 'up' AND "
 			   "last_seen_ms < ? LIMIT 64");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, cutoff);
-	while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+	db_bind_int64(s, 1, cutoff);
+	while (n < 64 && (rc = db_step(s)) == DB_ROW)
 		str_copy(names[n++], sizeof(names[0]), store_col_text(s, 0));
 	/* a failing read is an error (logged by the caller), not "none" */
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		store_err(st, "reading the silent hosts");
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -55,7 +60,7 @@ int jobs_mark_down_hosts(struct ctrl *ctrl)
 				   "= ? WHERE host = ?");
 		if (s == NULL)
 			goto fail;
-		sqlite3_bind_int64(s, 1, time_wall_ms());
+		db_bind_int64(s, 1, time_wall_ms());
 		store_bind_text(s, 2, names[i]);
 		if (store_done(st, s, "marking a down host's VMs unknown") < 0)
 			goto fail;

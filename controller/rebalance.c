@@ -1,6 +1,5 @@
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -8,6 +7,7 @@
 #include "common/util.h"
 #include "controller/audit.h"
 #include "controller/ctrl.h"
+#include "controller/db.h"
 #include "controller/model.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
@@ -19,9 +19,9 @@
 /* How often a run looks at its migrations. */
 #define RB_POLL_US (200 * 1000)
 
-static int step_err(struct store *st, sqlite3_stmt *s, const char *what)
+static int step_err(struct store *st, struct db_stmt *s, const char *what)
 {
-	sqlite3_reset(s);
+	db_reset(s);
 	return store_err(st, what);
 }
 
@@ -594,7 +594,7 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 {
 	struct store *st = r->ctrl->st;
 	struct task_new t = {.type = TASK_MIGRATE};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	rc = store_find(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE "
@@ -604,8 +604,8 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	if (rc <= 0)
 		return -1;
 	for (int i = 0; i < 3; i++)
-		t.req[i] = sqlite3_column_int64(s, i);
-	sqlite3_reset(s);
+		t.req[i] = db_col_int64(s, i);
+	db_reset(s);
 	t.vm_id = m->vm;
 	t.tenant = m->tenant;
 	t.source_host = m->from;
@@ -671,7 +671,7 @@ static int poll_move(struct rb_run *r, struct rb_move *m)
  * naming them (stopped VMs cannot move live, say). */
 static int drain_left(struct rb_run *r)
 {
-	sqlite3_stmt *s = store_stmt(r->ctrl->st,
+	struct db_stmt *s = store_stmt(r->ctrl->st,
 				     "SELECT count(*), group_concat(name || ' (' "
 				     "|| state || ')', ', ') FROM vms WHERE host "
 				     "= ? AND desired != 'deleted'");
@@ -680,9 +680,9 @@ static int drain_left(struct rb_run *r)
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, r->host);
-	if (sqlite3_step(s) != SQLITE_ROW)
+	if (db_step(s) != DB_ROW)
 		return step_err(r->ctrl->st, s, "counting the host's VMs");
-	n = sqlite3_column_int64(s, 0);
+	n = db_col_int64(s, 0);
 	if (n > 0) {
 		r->failed = true;
 		snprintf(r->error, sizeof(r->error), "host '%s' still holds %"
@@ -690,7 +690,7 @@ static int drain_left(struct rb_run *r)
 			 "migration: stop and delete them, or start them and "
 			 "drain again", r->host, n, store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return 0;
 }
 

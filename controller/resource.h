@@ -48,7 +48,7 @@ struct res_kind {
 	const char *delete_sql; /* the row keyed ?1 */
 	/* The JSON of get_sql's / list_sql's current row; NULL with err_set()
 	 * when it needs the store and that fails. */
-	cJSON *(*to_json)(struct store *st, sqlite3_stmt *s);
+	cJSON *(*to_json)(struct store *st, struct db_stmt *s);
 	bool scoped;            /* a tenant principal sees only its tenant's */
 	int owner_col;          /* scoped: the owner's column in get_sql */
 	const char *tenant_query; /* scoped: the list's ?tenant= (or NULL) */
