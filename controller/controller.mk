@@ -12,7 +12,7 @@ CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/au
 	controller/api_agent.c controller/api_join.c controller/enrol.c \
 	controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
-	controller/resource.c controller/ctrl.c controller/jobs.c \
+	controller/resource.c controller/ctrl.c controller/jobs.c controller/leader.c \
 	controller/task.c controller/domname.c controller/report.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \

@@ -8,6 +8,7 @@
 #include "controller/db.h"
 #include "controller/eta.h"
 #include "controller/jobs.h"
+#include "controller/leader.h"
 #include "controller/store.h"
 
 int jobs_liveness_reset(struct ctrl *ctrl)
@@ -50,12 +51,18 @@ int jobs_mark_down_hosts(struct ctrl *ctrl)
 	for (int i = 0; i < n; i++) {
 		char target[96];
 
-		s = store_stmt(st, "UPDATE hosts SET state = 'down' WHERE name = ?");
+		/* again in the transaction: a heartbeat or another
+		 * controller's pass may have come between */
+		s = store_stmt(st, "UPDATE hosts SET state = 'down' WHERE name "
+				   "= ? AND state = 'up' AND last_seen_ms < ?");
 		if (s == NULL)
 			goto fail;
 		store_bind_text(s, 1, names[i]);
+		db_bind_int64(s, 2, cutoff);
 		if (store_done(st, s, "marking a silent host down") < 0)
 			goto fail;
+		if (db_changes(store_db(st)) == 0)
+			continue;
 		s = store_stmt(st, "UPDATE vms SET state = 'unknown', updated_ms "
 				   "= ? WHERE host = ?");
 		if (s == NULL)
@@ -82,19 +89,23 @@ fail:
 
 static void *jobs_main(void *arg)
 {
-	struct ctrl *ctrl = arg;
+	struct jobs *j = arg;
+	struct ctrl *ctrl = j->ctrl;
 	uint64_t last_sample = 0, last_compact = time_mono_ns();
 
 	while (!ctrl->stopping) {
 		uint64_t now = time_mono_ns(), sync;
 		bool compact = now - last_compact > 60ULL * 1000000000ULL;
+		/* outside the lock: it may wait for the database */
+		bool lead = leader_check(j->leader);
 
 		pthread_mutex_lock(&ctrl->lock);
-		if (jobs_mark_down_hosts(ctrl) < 0)
+		if (lead && jobs_mark_down_hosts(ctrl) < 0)
 			log_error("liveness check: %s", err_msg());
-		if (last_sample == 0 ||
-		    now - last_sample >=
-			    (uint64_t)ctrl->cfg.sample_interval_s * 1000000000ULL) {
+		if (lead && (last_sample == 0 ||
+			     now - last_sample >= (uint64_t)ctrl->cfg
+							  .sample_interval_s *
+						  1000000000ULL)) {
 			if (eta_sample_pools(ctrl, compact) < 0)
 				log_error("utilisation sample: %s", err_msg());
 			last_sample = now;
@@ -117,8 +128,13 @@ static void *jobs_main(void *arg)
 int jobs_start(struct jobs *j, struct ctrl *ctrl)
 {
 	j->ctrl = ctrl;
-	if (pthread_create(&j->thread, NULL, jobs_main, ctrl) != 0)
+	if (leader_new(ctrl->cfg.database, &j->leader) < 0)
+		return -1;
+	if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
+		leader_free(j->leader);
+		j->leader = NULL;
 		return err_set("cannot start the background thread");
+	}
 	j->started = true;
 	return 0;
 }
@@ -128,4 +144,6 @@ void jobs_join(struct jobs *j)
 	if (j->started)
 		pthread_join(j->thread, NULL);
 	j->started = false;
+	leader_free(j->leader);
+	j->leader = NULL;
 }
