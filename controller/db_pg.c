@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -45,6 +46,7 @@ struct dbpg_stmt {
 	uint64_t used; /* bit i: $(i+1) occurs in sql */
 	char **vals; /* nparams texts, NULL for SQL NULL */
 	unsigned epoch; /* of the connection it is prepared on; 0: none */
+	bool read_only; /* a SELECT: safe to run again */
 	PGresult *res;
 	int row, nrows;
 };
@@ -295,6 +297,8 @@ int dbpg_prepare(struct dbpg *pg, const char *sql, struct dbpg_stmt **out)
 	s->pg = pg;
 	if (dbpg_translate(sql, &s->sql, &s->nparams, &s->used) < 0)
 		goto out;
+	s->read_only = strncasecmp(s->sql + strspn(s->sql, " \n\t"), "SELECT",
+				   6) == 0;
 	if (s->nparams > 0 &&
 	    (s->vals = calloc((size_t)s->nparams, sizeof(*s->vals))) == NULL) {
 		err_set("out of memory");
@@ -385,6 +389,15 @@ int dbpg_bind_double(struct dbpg_stmt *s, int i, double v)
 	return dbpg_bind_text(s, i, t);
 }
 
+/* Whether what just failed on pg may run again on a new connection: the
+ * connection broke (the server restarted, a failover) outside a
+ * transaction, and what failed changes nothing (a read, or BEGIN). A
+ * change is never run again: it may have committed before the break. */
+static bool pg_may_retry(struct dbpg *pg, bool read_only)
+{
+	return read_only && !pg->tx && PQstatus(pg->conn) == CONNECTION_BAD;
+}
+
 int dbpg_step(struct dbpg_stmt *s)
 {
 	struct dbpg *pg = s->pg;
@@ -396,30 +409,35 @@ int dbpg_step(struct dbpg_stmt *s)
 			s->row++;
 		return s->row < s->nrows ? DB_ROW : DB_DONE;
 	}
-	if (pg_connected(pg) < 0)
-		return DB_ERROR;
-	if (s->epoch != pg->epoch && pg_server_prepare(s) < 0)
-		return DB_ERROR;
-	s->res = PQexecPrepared(pg->conn, s->name, s->nparams,
-				(const char *const *)s->vals, NULL, NULL, 0);
-	switch (PQresultStatus(s->res)) {
-	case PGRES_TUPLES_OK:
-	case PGRES_COMMAND_OK:
-		s->nrows = PQntuples(s->res);
-		s->row = 0;
-		n = PQcmdTuples(s->res);
-		if (*n)
-			pg->changes = strtoll(n, NULL, 10);
-		rc = s->nrows > 0 ? DB_ROW : DB_DONE;
-		break;
-	default:
+	for (int attempt = 0;; attempt++) {
+		ExecStatusType st;
+
+		if (pg_connected(pg) < 0)
+			return DB_ERROR;
+		if (s->epoch != pg->epoch && pg_server_prepare(s) < 0) {
+			if (attempt == 0 && pg_may_retry(pg, true))
+				continue;
+			return DB_ERROR;
+		}
+		s->res = PQexecPrepared(pg->conn, s->name, s->nparams,
+					(const char *const *)s->vals, NULL,
+					NULL, 0);
+		st = PQresultStatus(s->res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+			break;
 		pg_seterr(pg, PQresultErrorMessage(s->res));
 		rc = pg_code(s->res);
 		PQclear(s->res);
 		s->res = NULL;
-		break;
+		if (attempt > 0 || !pg_may_retry(pg, s->read_only))
+			return rc;
 	}
-	return rc;
+	s->nrows = PQntuples(s->res);
+	s->row = 0;
+	n = PQcmdTuples(s->res);
+	if (*n)
+		pg->changes = strtoll(n, NULL, 10);
+	return s->nrows > 0 ? DB_ROW : DB_DONE;
 }
 
 void dbpg_reset(struct dbpg_stmt *s)
@@ -542,10 +560,16 @@ int dbpg_exec(struct dbpg *pg, const char *sql)
 
 int dbpg_begin(struct dbpg *pg)
 {
-	if (dbpg_exec(pg, "BEGIN; SELECT pg_advisory_xact_lock("
-			  DBPG_WRITE_LOCK ")") < 0) {
+	for (int attempt = 0;; attempt++) {
+		bool retry;
+
+		if (dbpg_exec(pg, "BEGIN; SELECT pg_advisory_xact_lock("
+				  DBPG_WRITE_LOCK ")") == 0)
+			break;
+		retry = attempt == 0 && pg_may_retry(pg, true);
 		dbpg_rollback(pg);
-		return -1;
+		if (!retry)
+			return -1;
 	}
 	pg->tx = true;
 	return 0;

@@ -8,7 +8,9 @@
  * it (PQexecPrepared, every parameter sent as text, typed by the server
  * from its use); the result's rows are handed out one per step. A
  * connection that broke is reset at the next statement begun outside a
- * transaction, and statements are prepared again on the new one.
+ * transaction, and statements are prepared again on the new one; a read
+ * or a BEGIN that found it broken runs once more on the new one (a change
+ * never does: it may have committed before the break).
  */
 #ifndef FC_CTRL_DB_PG_H
 #define FC_CTRL_DB_PG_H

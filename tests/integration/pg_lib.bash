@@ -27,14 +27,20 @@ pg_start() {
 		echo "# initdb failed:"; sed 's/^/# /' "$PG_DIR/initdb.log" | tail -20
 		return 1
 	fi
-	if ! as_pg "$pg_bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+	pg_ctl start || return 1
+	PG_URL="postgresql:///postgres?host=$PG_DIR&user=fincloud"
+}
+
+# pg_ctl start|restart: pg_ctl on the test's cluster (a restart is a fast
+# shutdown: the sessions are cut); sets PG_PID
+pg_ctl() {
+	if ! as_pg "$pg_bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 -m fast \
 		-o "-k $PG_DIR -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60" \
-		start >/dev/null; then
-		echo "# PostgreSQL did not start:"; sed 's/^/# /' "$PG_DIR/server.log" | tail -20
+		"$1" >/dev/null; then
+		echo "# PostgreSQL did not $1:"; sed 's/^/# /' "$PG_DIR/server.log" | tail -20
 		return 1
 	fi
 	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
-	PG_URL="postgresql:///postgres?host=$PG_DIR&user=fincloud"
 }
 
 # pg_stop: fast shutdown (SIGINT) of the server this test started, SIGKILL
