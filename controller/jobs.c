@@ -9,6 +9,10 @@
 #include "controller/eta.h"
 #include "controller/jobs.h"
 #include "controller/leader.h"
+#include "controller/rebalance.h"
+
+/* How often the leader looks for runs no controller drives (ns). */
+#define JOBS_RECOVER_NS (3ULL * 1000000000ULL)
 #include "controller/store.h"
 
 int jobs_liveness_reset(struct ctrl *ctrl)
@@ -92,6 +96,7 @@ static void *jobs_main(void *arg)
 	struct jobs *j = arg;
 	struct ctrl *ctrl = j->ctrl;
 	uint64_t last_sample = 0, last_compact = time_mono_ns();
+	uint64_t last_recover = time_mono_ns();
 
 	while (!ctrl->stopping) {
 		uint64_t now = time_mono_ns(), sync;
@@ -102,6 +107,12 @@ static void *jobs_main(void *arg)
 		pthread_mutex_lock(&ctrl->lock);
 		if (lead && jobs_mark_down_hosts(ctrl) < 0)
 			log_error("liveness check: %s", err_msg());
+		/* several controllers: a run whose controller died */
+		if (lead && j->leader && now - last_recover >= JOBS_RECOVER_NS) {
+			if (rb_recover(ctrl) < 0)
+				log_error("rebalance runs: %s", err_msg());
+			last_recover = now;
+		}
 		if (lead && (last_sample == 0 ||
 			     now - last_sample >= (uint64_t)ctrl->cfg
 							  .sample_interval_s *

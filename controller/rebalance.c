@@ -826,6 +826,8 @@ static void *run_main(void *arg)
 			usleep(RB_POLL_US);
 	}
 	pthread_mutex_lock(&ctrl->lock);
+	store_owner_unlock(ctrl->st, r->task);
+	store_reset_all(ctrl->st);
 	r->finished = true;
 	pthread_mutex_unlock(&ctrl->lock);
 	return NULL;
@@ -854,10 +856,14 @@ int rb_run_start(struct ctrl *ctrl, struct rb_run *run, const char *request_id,
 {
 	struct task_new t = {.type = run->drain ? TASK_DRAIN : TASK_REBALANCE};
 	char action[64], target[320];
+	bool got;
 	int ret = -1;
 
 	reap();
+	/* the lock says to the other controllers that this one drives the
+	 * run (rb_recover()); the thread releases it when it ends */
 	if (task_create(ctrl->st, &t, run->task) < 0 ||
+	    store_owner_lock(ctrl->st, run->task, &got) < 0 ||
 	    save_progress(run, false) < 0)
 		goto out;
 	snprintf(action, sizeof(action), "%s.run.start", run_kind(run));
@@ -885,12 +891,29 @@ out:
 	return ret;
 }
 
+/* Whether no controller drives run task id: not one of this process's
+ * runs, and its lock is free (taken, then released at once). */
+static bool run_orphan(const char *id, void *arg)
+{
+	struct ctrl *ctrl = arg;
+	bool got;
+
+	for (struct rb_run *r = g_runs; r; r = r->next)
+		if (strcmp(r->task, id) == 0)
+			return false;
+	if (store_owner_lock(ctrl->st, id, &got) < 0 || !got)
+		return false;
+	store_owner_unlock(ctrl->st, id);
+	return true;
+}
+
 int rb_recover(struct ctrl *ctrl)
 {
 	if (store_begin(ctrl->st, true) < 0)
 		return -1;
-	if (task_recover_runs(ctrl->st, "interrupted: the controller restarted "
-				       "while it ran; start it again") < 0) {
+	if (task_recover_runs(ctrl->st, "interrupted: the controller that "
+				       "drove it stopped; start it again",
+			      run_orphan, ctrl) < 0) {
 		store_rollback(ctrl->st);
 		return -1;
 	}

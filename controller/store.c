@@ -778,6 +778,41 @@ int store_find(struct store *st, const char *sql, const char *key,
 	return store_row(st, *s, what);
 }
 
+/* The session advisory locks of store_owner_lock(): this class, and the
+ * key's hashtext() */
+#define STORE_OWNER_CLASS "1702051645"
+
+int store_owner_lock(struct store *st, const char *key, bool *got)
+{
+	struct db_stmt *s;
+	int rc;
+
+	*got = true;
+	if (db_engine(st->db) == DB_SQLITE)
+		return 0;
+	s = store_stmt1(st, "SELECT pg_try_advisory_lock(" STORE_OWNER_CLASS
+			", hashtext(?))", key);
+	if (s == NULL)
+		return -1;
+	rc = store_row(st, s, "taking a run's lock");
+	if (rc > 0)
+		*got = db_col_int(s, 0) != 0;
+	db_reset(s);
+	return rc > 0 ? 0 : -1;
+}
+
+void store_owner_unlock(struct store *st, const char *key)
+{
+	struct db_stmt *s;
+
+	if (db_engine(st->db) == DB_SQLITE)
+		return;
+	s = store_stmt1(st, "SELECT pg_advisory_unlock(" STORE_OWNER_CLASS
+			", hashtext(?))", key);
+	if (s && store_row(st, s, "releasing a run's lock") > 0)
+		db_reset(s);
+}
+
 void store_reset_all(struct store *st)
 {
 	for (size_t i = 0; i < STMT_CACHE; i++)

@@ -124,6 +124,19 @@ int store_find(struct store *st, const char *sql, const char *key,
  * descriptor of its own). */
 int store_sync_wal(struct store *st);
 
+/* Mark this controller as the driver of key (a rebalance or drain run's
+ * task id) for as long as its connection lives: on PostgreSQL a session
+ * advisory lock (keyed by a 32-bit hash of key), which the server
+ * releases when the controller dies, so that another controller can tell
+ * a run nobody drives any more. *got: whether it was free (or already
+ * this session's: a lock is counted, each store_owner_lock() that got it
+ * wants one store_owner_unlock()). On SQLite (one controller) always
+ * free. 0, or -1 with err_set(). */
+int store_owner_lock(struct store *st, const char *key, bool *got);
+/* Release one store_owner_lock() of key; errors are ignored (the lock
+ * ends with the session anyway). */
+void store_owner_unlock(struct store *st, const char *key);
+
 /* Reset every cached statement, ending any read they keep open; the
  * server calls it after each request. */
 void store_reset_all(struct store *st);

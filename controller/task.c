@@ -280,9 +280,9 @@ static int task_open_list(struct store *st, const char *vm_id,
 	return task_rows(st, s, out, n);
 }
 
-/* Decides for one open task of type whether it ends, and in which state
+/* Decides for one open task t whether it ends, and in which state
  * (*end); ud is the caller's. */
-typedef bool (*task_pick_fn)(enum task_type type, const void *ud,
+typedef bool (*task_pick_fn)(const struct task *t, const void *ud,
 			     enum task_state *end);
 
 /* End every open task of vm_id (every VM: NULL) that pick chooses, with
@@ -300,7 +300,7 @@ static int task_end_open(struct store *st, const char *vm_id,
 		enum task_state end;
 		int rc;
 
-		if (!pick(list[i].type, ud, &end))
+		if (!pick(&list[i], ud, &end))
 			continue;
 		rc = task_move(st, list[i].id, list[i].type, list[i].state, end,
 			       error);
@@ -313,17 +313,31 @@ static int task_end_open(struct store *st, const char *vm_id,
 	return ret;
 }
 
-static bool pick_types_failed(enum task_type type, const void *ud,
+static bool pick_types_failed(const struct task *t, const void *ud,
 			      enum task_state *end)
 {
 	*end = TASK_FAILED;
-	return (*(const unsigned *)ud & BIT(type)) != 0;
+	return (*(const unsigned *)ud & BIT(t->type)) != 0;
 }
 
-static bool pick_vm_outcome(enum task_type type, const void *ud,
+static bool pick_vm_outcome(const struct task *t, const void *ud,
 			    enum task_state *end)
 {
-	return task_vm_outcome(type, ud, end);
+	return task_vm_outcome(t->type, ud, end);
+}
+
+struct orphan_pick {
+	bool (*orphan)(const char *id, void *arg);
+	void *arg;
+};
+
+static bool pick_orphan_run(const struct task *t, const void *ud,
+			    enum task_state *end)
+{
+	const struct orphan_pick *o = ud;
+
+	*end = TASK_FAILED;
+	return (T_RUN & BIT(t->type)) && o->orphan(t->id, o->arg);
 }
 
 int task_supersede(struct store *st, const char *vm_id)
@@ -347,11 +361,12 @@ int task_vm_state(struct store *st, const char *vm_id, const char *vm_state,
 	return task_end_open(st, vm_id, pick_vm_outcome, vm_state, error);
 }
 
-int task_recover_runs(struct store *st, const char *why)
+int task_recover_runs(struct store *st, const char *why,
+		      bool (*orphan)(const char *id, void *arg), void *arg)
 {
-	static const unsigned types = T_RUN;
+	const struct orphan_pick o = {orphan, arg};
 
-	return task_end_open(st, NULL, pick_types_failed, &types, why);
+	return task_end_open(st, NULL, pick_orphan_run, &o, why);
 }
 
 int task_set_progress(struct store *st, const char *id, const char *progress)

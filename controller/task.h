@@ -136,9 +136,11 @@ int task_cancel_vm(struct store *st, const char *vm_id, const char *why);
  * lifecycle task accordingly, with error (NULL: ''). 0 or -1. */
 int task_vm_state(struct store *st, const char *vm_id, const char *vm_state,
 		  const char *error);
-/* At start, before anything runs: the runs (rebalance, drain) an earlier
- * process left open cannot go on; fail them with error why. 0 or -1. */
-int task_recover_runs(struct store *st, const char *why);
+/* The runs (rebalance, drain) left open that no controller drives any
+ * more cannot go on: fail those for which orphan(task id, arg) says so,
+ * with error why. 0 or -1. */
+int task_recover_runs(struct store *st, const char *why,
+		      bool (*orphan)(const char *id, void *arg), void *arg);
 
 /* Store the JSON text progress (a run's, see rebalance.h) of task id,
  * leaving its state. 0 or -1. */

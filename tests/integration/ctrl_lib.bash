@@ -85,6 +85,18 @@ ctrl_start() {
 	ADMIN=$(cat "$work/state/admin.token")
 	export FINCLOUD_URL=$URL FINCLOUD_TOKEN=$ADMIN
 }
+# ctrl_start_b [FLAGS...]: start (or restart) a second controller on the
+# same database (FINCLOUD_TEST_DB=pg), its state in $work/state-b, its log
+# in $work/controller-b.log; sets pid_b, url_b and log_b
+ctrl_start_b() {
+	port_b=${port_b:-$(free_port)}
+	url_b=http://127.0.0.1:$port_b log_b=$work/controller-b.log
+	"$ctl" --config /dev/null --state-dir "$work/state-b" --listen-port "$port_b" \
+		${db_args[@]+"${db_args[@]}"} "$@" >>"$log_b" 2>&1 &
+	pid_b=$!
+	pids+=("$pid_b")
+	wait_for 10 curl -sf "$url_b/healthz" -o /dev/null
+}
 ctrl_kill() { # SIGNAL
 	kill -"${1:-TERM}" "$ctl_pid" 2>/dev/null
 	wait "$ctl_pid" 2>/dev/null

@@ -10,12 +10,7 @@ FINCLOUD_TEST_DB=pg
 
 ctrl_start || { nok "controller A starts"; exit 1; }
 url_a=$URL
-port_b=$(free_port)
-"$ctl" --config /dev/null --state-dir "$work/state-b" --listen-port "$port_b" \
-	"${db_args[@]}" >>"$work/controller-b.log" 2>&1 &
-pids+=("$!")
-url_b=http://127.0.0.1:$port_b
-check "controller B starts on the same database" wait_for 10 curl -sf "$url_b/healthz" -o /dev/null
+check "controller B starts on the same database" ctrl_start_b
 check "B made no admin token of its own (the database has one)" test ! -e "$work/state-b/admin.token"
 
 burst_fleet

@@ -9,15 +9,7 @@ FINCLOUD_TEST_DB=pg
 leads='now runs the background work'
 ctrl_start --heartbeat-timeout 3 --heartbeat-interval 1 || { nok "controller A starts"; exit 1; }
 pid_a=$ctl_pid log_a=$work/controller.log url_a=$URL
-port_b=$(free_port)
-start_b() {
-	"$ctl" --config /dev/null --state-dir "$work/state-b" --listen-port "$port_b" \
-		--heartbeat-timeout 3 --heartbeat-interval 1 "${db_args[@]}" >>"$work/controller-b.log" 2>&1 &
-	pid_b=$!
-	pids+=("$pid_b")
-	wait_for 10 curl -sf "http://127.0.0.1:$port_b/healthz" -o /dev/null
-}
-log_b=$work/controller-b.log url_b=http://127.0.0.1:$port_b
+start_b() { ctrl_start_b --heartbeat-timeout 3 --heartbeat-interval 1; }
 check "controller B starts on the same database" start_b
 nleaders() { cat "$log_a" "$log_b" | grep -c "$leads"; }
 check "exactly one of them leads" eval 'wait_for 5 test "$(nleaders)" -ge 1 && sleep 2 && [ "$(nleaders)" = 1 ]'
