@@ -861,19 +861,25 @@ int api_bootstrap_admin(struct ctrl *ctrl)
 	struct db_stmt *s;
 	int n;
 
-	s = store_stmt(st, "SELECT count(*) FROM tokens WHERE role = 'admin'");
-	if (s == NULL || db_step(s) != DB_ROW)
-		return store_err(st, "counting admin tokens");
-	n = db_col_int(s, 0);
-	db_reset(s);
-	if (n > 0)
-		return 0;
-	if (auth_token_new(token, hash) < 0 || uuid_generate_v4(id) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/admin.token", ctrl->cfg.state_dir);
-	snprintf(line, sizeof(line), "%s\n", token);
+	/* counted inside the transaction: controllers starting at once on
+	 * one new PostgreSQL database make one first token, not one each */
 	if (store_begin(st, true) < 0)
 		return -1;
+	s = store_stmt(st, "SELECT count(*) FROM tokens WHERE role = 'admin'");
+	if (s == NULL || db_step(s) != DB_ROW) {
+		store_err(st, "counting admin tokens");
+		goto fail;
+	}
+	n = db_col_int(s, 0);
+	db_reset(s);
+	if (n > 0) {
+		store_rollback(st);
+		return 0;
+	}
+	if (auth_token_new(token, hash) < 0 || uuid_generate_v4(id) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/admin.token", ctrl->cfg.state_dir);
+	snprintf(line, sizeof(line), "%s\n", token);
 	s = store_stmt(st, "INSERT INTO tokens(id, hash, role, description, "
 			   "created_ms) VALUES (?, ?, 'admin', 'first admin "
 			   "token', ?)");
