@@ -1,5 +1,4 @@
 #include <ctype.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/db.h"
 #include "controller/place.h"
 #include "controller/store.h"
 #include "controller/ui.h"
@@ -307,7 +307,7 @@ int api_page_open(struct api_ctx *c, struct api_page *pg, int key_col,
 	return pg->failed ? -1 : 0;
 }
 
-int api_page_step(struct api_ctx *c, struct api_page *pg, sqlite3_stmt *s)
+int api_page_step(struct api_ctx *c, struct api_page *pg, struct db_stmt *s)
 {
 	int rc;
 
@@ -317,12 +317,12 @@ int api_page_step(struct api_ctx *c, struct api_page *pg, sqlite3_stmt *s)
 	if (pg->n > 0)
 		str_copy(pg->next, sizeof(pg->next),
 			 store_col_text(s, pg->key_col));
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && pg->n < pg->limit) {
+	rc = db_step(s);
+	if (rc == DB_ROW && pg->n < pg->limit) {
 		pg->n++;
 		rc = 1;
-	} else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		pg->more = rc == SQLITE_ROW;
+	} else if (rc == DB_ROW || rc == DB_DONE) {
+		pg->more = rc == DB_ROW;
 		rc = 0;
 	} else {
 		store_err(c->ctrl->st, "reading a list");
@@ -355,16 +355,16 @@ void api_list(struct api_ctx *c, cJSON *items, const char *next)
 	api_ok(c, 200, root);
 }
 
-sqlite3_stmt *api_stmt(struct api_ctx *c, const char *sql)
+struct db_stmt *api_stmt(struct api_ctx *c, const char *sql)
 {
-	sqlite3_stmt *s = store_stmt(c->ctrl->st, sql);
+	struct db_stmt *s = store_stmt(c->ctrl->st, sql);
 
 	if (s == NULL)
 		api_err_internal(c, "preparing a query");
 	return s;
 }
 
-int api_row(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+int api_row(struct api_ctx *c, struct db_stmt *s, const char *what)
 {
 	int rc = store_row(c->ctrl->st, s, what);
 
@@ -374,7 +374,7 @@ int api_row(struct api_ctx *c, sqlite3_stmt *s, const char *what)
 }
 
 int api_find(struct api_ctx *c, const char *sql, const char *key,
-	     sqlite3_stmt **s, const char *what)
+	     struct db_stmt **s, const char *what)
 {
 	int rc = store_find(c->ctrl->st, sql, key, s, what);
 
@@ -383,16 +383,16 @@ int api_find(struct api_ctx *c, const char *sql, const char *key,
 	return rc;
 }
 
-static int api_step(struct api_ctx *c, sqlite3_stmt *s, const char *what,
+static int api_step(struct api_ctx *c, struct db_stmt *s, const char *what,
 		    bool constraint_conflict)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return 0;
-	if (constraint_conflict && (rc & 0xff) == SQLITE_CONSTRAINT) {
+	if (constraint_conflict && (rc & 0xff) == DB_CONSTRAINT) {
 		api_err(c, 409, "conflict", NULL, "%s: %s", what,
-			sqlite3_errmsg(store_db(c->ctrl->st)));
+			db_errmsg(store_db(c->ctrl->st)));
 		return -1;
 	}
 	store_err(c->ctrl->st, what);
@@ -400,12 +400,12 @@ static int api_step(struct api_ctx *c, sqlite3_stmt *s, const char *what,
 	return -1;
 }
 
-int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+int api_step_done(struct api_ctx *c, struct db_stmt *s, const char *what)
 {
 	return api_step(c, s, what, false);
 }
 
-int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what)
+int api_step_write(struct api_ctx *c, struct db_stmt *s, const char *what)
 {
 	return api_step(c, s, what, true);
 }
@@ -454,12 +454,12 @@ bool api_hidden_tenant(const struct api_ctx *c, const char *tenant)
 static void api_token_used(struct api_ctx *c, int64_t now_ms)
 {
 	struct store *st = c->ctrl->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(st, "UPDATE tokens SET last_used_ms = ? WHERE id = ?");
 	if (s == NULL)
 		goto failed;
-	sqlite3_bind_int64(s, 1, now_ms);
+	db_bind_int64(s, 1, now_ms);
 	store_bind_text(s, 2, c->who.token_id);
 	if (store_done(st, s, "recording when the token was used") < 0)
 		goto failed;
@@ -496,7 +496,7 @@ static int api_authenticate(struct api_ctx *c)
 	const char *tok = auth_bearer(c->authorization);
 	char hash[AUTH_HASH_LEN + 1];
 	int64_t now = time_wall_ms(), expires, used;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (tok == NULL) {
@@ -516,25 +516,25 @@ static int api_authenticate(struct api_ctx *c)
 		return -1;
 	}
 	store_bind_text(s, 1, hash);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	rc = db_step(s);
+	if (rc != DB_ROW && rc != DB_DONE) {
 		store_err(c->ctrl->st, "looking up the token");
-		sqlite3_reset(s);
+		db_reset(s);
 		api_err_internal(c, "looking up the token");
 		return -1;
 	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
+	if (rc != DB_ROW) {
+		db_reset(s);
 		goto bad;
 	}
 	str_copy(c->who.token_id, sizeof(c->who.token_id), store_col_text(s, 0));
 	c->who.role = auth_role_parse(store_col_text(s, 1));
 	str_copy(c->who.tenant, sizeof(c->who.tenant), store_col_text(s, 2));
 	str_copy(c->who.node, sizeof(c->who.node), store_col_text(s, 3));
-	expires = sqlite3_column_type(s, 4) == SQLITE_NULL
-			  ? INT64_MAX : sqlite3_column_int64(s, 4);
-	used = sqlite3_column_int64(s, 5);
-	sqlite3_reset(s);
+	expires = db_col_type(s, 4) == DB_NULL
+			  ? INT64_MAX : db_col_int64(s, 4);
+	used = db_col_int64(s, 5);
+	db_reset(s);
 	if (c->who.role == ROLE_JOIN) /* join tokens only go in a body */
 		goto bad;
 	if (now >= expires) {
@@ -876,22 +876,28 @@ int api_bootstrap_admin(struct ctrl *ctrl)
 	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1], id[37];
 	char path[CTRL_PATH_MAX + 32], line[AUTH_TOKEN_LEN + 2];
 	struct store *st = ctrl->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n;
 
-	s = store_stmt(st, "SELECT count(*) FROM tokens WHERE role = 'admin'");
-	if (s == NULL || sqlite3_step(s) != SQLITE_ROW)
-		return store_err(st, "counting admin tokens");
-	n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	if (n > 0)
-		return 0;
-	if (auth_token_new(token, hash) < 0 || uuid_generate_v4(id) < 0)
-		return -1;
-	snprintf(path, sizeof(path), "%s/admin.token", ctrl->cfg.state_dir);
-	snprintf(line, sizeof(line), "%s\n", token);
+	/* counted inside the transaction: controllers starting at once on
+	 * one new PostgreSQL database make one first token, not one each */
 	if (store_begin(st, true) < 0)
 		return -1;
+	s = store_stmt(st, "SELECT count(*) FROM tokens WHERE role = 'admin'");
+	if (s == NULL || db_step(s) != DB_ROW) {
+		store_err(st, "counting admin tokens");
+		goto fail;
+	}
+	n = db_col_int(s, 0);
+	db_reset(s);
+	if (n > 0) {
+		store_rollback(st);
+		return 0;
+	}
+	if (auth_token_new(token, hash) < 0 || uuid_generate_v4(id) < 0)
+		goto fail;
+	snprintf(path, sizeof(path), "%s/admin.token", ctrl->cfg.state_dir);
+	snprintf(line, sizeof(line), "%s\n", token);
 	s = store_stmt(st, "INSERT INTO tokens(id, hash, role, description, "
 			   "created_ms) VALUES (?, ?, 'admin', 'first admin "
 			   "token', ?)");
@@ -899,7 +905,7 @@ int api_bootstrap_admin(struct ctrl *ctrl)
 		goto fail;
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, hash);
-	sqlite3_bind_int64(s, 3, time_wall_ms());
+	db_bind_int64(s, 3, time_wall_ms());
 	if (store_done(st, s, "creating the admin token") < 0)
 		goto fail;
 	if (audit_append(st, "controller", "token.bootstrap", id, 201, "") < 0)

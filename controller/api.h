@@ -179,7 +179,7 @@ const char *api_query(struct api_ctx *c, const char *key);
 /* {"items": items, "next": next or null}. Takes items. */
 void api_list(struct api_ctx *c, cJSON *items, const char *next);
 
-typedef struct sqlite3_stmt sqlite3_stmt; /* <sqlite3.h> */
+struct db_stmt;
 
 /* One page of a list (every GET of a collection pages the same way):
  * ?limit= (1..1000, default 100) and ?after=, the key of the last item of
@@ -206,7 +206,7 @@ int api_page_open(struct api_ctx *c, struct api_page *pg, int key_col,
  * 0 when the page is complete, -1 when the database fails (500 answered,
  * pg->failed set). A handler that answers an error of its own while
  * filling the page sets pg->failed too. */
-int api_page_step(struct api_ctx *c, struct api_page *pg, sqlite3_stmt *s);
+int api_page_step(struct api_ctx *c, struct api_page *pg, struct db_stmt *s);
 /* Answer the page as {"items", "next"} unless it failed; frees what pg
  * still holds. */
 void api_page_close(struct api_ctx *c, struct api_page *pg);
@@ -216,21 +216,21 @@ int api_begin(struct api_ctx *c);
 
 /* A prepared, cached statement for sql (see store_stmt()); NULL with a 500
  * answer when it cannot be prepared. */
-sqlite3_stmt *api_stmt(struct api_ctx *c, const char *sql);
+struct db_stmt *api_stmt(struct api_ctx *c, const char *sql);
 /* Step the bound statement s once (see store_row()): 1 with s on its
  * first row (read it, then reset s), 0 when there is none, -1 with a 500
  * answer naming what. A failing read is never "absent". */
-int api_row(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+int api_row(struct api_ctx *c, struct db_stmt *s, const char *what);
 /* store_find() of sql with key as ?1, with a 500 answer on -1: 1 with *s
  * on its row (read it, then reset *s), 0 (no row), -1. */
 int api_find(struct api_ctx *c, const char *sql, const char *key,
-	     sqlite3_stmt **s, const char *what);
-/* Step s, which must finish (SQLITE_DONE): 0, or -1 with a 500 answer
+	     struct db_stmt **s, const char *what);
+/* Step s, which must finish (DB_DONE): 0, or -1 with a 500 answer
  * naming what. */
-int api_step_done(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+int api_step_done(struct api_ctx *c, struct db_stmt *s, const char *what);
 /* The same for a write whose constraint failure is the client's doing
  * (a duplicate, a reference still in use): that answers 409. */
-int api_step_write(struct api_ctx *c, sqlite3_stmt *s, const char *what);
+int api_step_write(struct api_ctx *c, struct db_stmt *s, const char *what);
 /* 0 when VMs may leave host by live migration (place_leave_check());
  * else -1 with the answer set: 409 host_degraded "cannot WHAT: ..."
  * naming the host, its agent's reason and the fix, or 500. what is the
@@ -393,12 +393,12 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 	"migration_postcopy, storage"
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
-cJSON *api_vm_json(sqlite3_stmt *s);
+cJSON *api_vm_json(struct db_stmt *s);
 /* The row (API_VM_COLS) of the VM path parameter 0 names (an id, a
  * unique id prefix or a name, of ?tenant= when given: vmref.h), stepped
  * to it (reset it after reading), with the audit target set to it; NULL
  * with the answer set: 404 (also for another tenant's VM), 409 ambiguous
  * or 500. */
-sqlite3_stmt *api_vm_load(struct api_ctx *c);
+struct db_stmt *api_vm_load(struct api_ctx *c);
 
 #endif

@@ -3,7 +3,6 @@
  * domain events. What a heartbeat's domains settle (migrations, a VM on
  * two nodes, orphans) is report.c's; marking silent nodes down is a
  * background job (jobs.c). See docs/agent-protocol.md. */
-#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/json.h"
@@ -13,6 +12,7 @@
 #include "controller/audit.h"
 #include "controller/console.h"
 #include "controller/ctrl.h"
+#include "controller/db.h"
 #include "controller/domname.h"
 #include "controller/netstate.h"
 #include "controller/report.h"
@@ -38,7 +38,7 @@ static const char *vm_state_of(const char *dom)
 static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 			const char *state, const char *error)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char target[96];
 
 	s = api_stmt(c, "UPDATE vms SET state = ?1, error = ?2, updated_ms = ?3 "
@@ -48,12 +48,12 @@ static int vm_set_state(struct api_ctx *c, const char *node, const char *vm,
 		return -1;
 	store_bind_text(s, 1, state);
 	store_bind_text(s, 2, error ? error : "");
-	sqlite3_bind_int64(s, 3, time_wall_ms());
+	db_bind_int64(s, 3, time_wall_ms());
 	store_bind_text(s, 4, vm);
 	store_bind_text(s, 5, node);
 	if (api_step_done(c, s, "updating a VM's state") < 0)
 		return -1;
-	if (sqlite3_changes(store_db(c->ctrl->st)) > 0) {
+	if (db_changes(store_db(c->ctrl->st)) > 0) {
 		/* the VM reached what was asked for, or failed: end its
 		 * lifecycle task */
 		if (task_vm_state(c->ctrl->st, vm, state, error) < 0) {
@@ -212,7 +212,7 @@ static int heartbeat_domain(struct api_ctx *c, const char *node,
 			    int64_t balloon, int64_t disk)
 {
 	char host[NAME_MAX_LEN + 1], why[512];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	rc = api_find(c, "SELECT host FROM vms WHERE id = ?", id, &s,
@@ -220,7 +220,7 @@ static int heartbeat_domain(struct api_ctx *c, const char *node,
 	if (rc <= 0)
 		return rc;
 	str_copy(host, sizeof(host), store_col_text(s, 0));
-	sqlite3_reset(s);
+	db_reset(s);
 	if (strcmp(host, node) != 0) {
 		if (report_flag(c->ctrl, id, host, c->request_id) < 0) {
 			api_err_internal(c, "flagging a VM");
@@ -232,9 +232,9 @@ static int heartbeat_domain(struct api_ctx *c, const char *node,
 		    "disk_alloc_bytes = ? WHERE id = ? AND host = ?");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_double(s, 1, cpu);
-	sqlite3_bind_int64(s, 2, balloon);
-	sqlite3_bind_int64(s, 3, disk);
+	db_bind_double(s, 1, cpu);
+	db_bind_int64(s, 2, balloon);
+	db_bind_int64(s, 3, disk);
 	store_bind_text(s, 4, id);
 	store_bind_text(s, 5, node);
 	if (api_step_done(c, s, "recording usage") < 0)
@@ -255,7 +255,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	const cJSON *d;
 	char path[JSON_PATH_MAX];
 	size_t i = 0;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	cJSON_ArrayForEach(d, domains) {
@@ -304,30 +304,30 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, node);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		char target[96];
 
 		snprintf(target, sizeof(target), "vm:%.40s", store_col_text(s, 0));
 		if (task_vm_state(c->ctrl->st, store_col_text(s, 0), "deleted",
 				  NULL) < 0) {
-			sqlite3_reset(s);
+			db_reset(s);
 			api_err_internal(c, "ending delete tasks");
 			return -1;
 		}
 		if (audit_event(c->ctrl->st, "vm.state.deleted", target,
 				c->request_id) < 0) {
-			sqlite3_reset(s);
+			db_reset(s);
 			api_err_internal(c, "auditing a deletion");
 			return -1;
 		}
 	}
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		store_err(c->ctrl->st, "reading deleted VMs");
-		sqlite3_reset(s);
+		db_reset(s);
 		api_err_internal(c, "reading deleted VMs");
 		return -1;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	/* their ports go with them: the nodes sharing their networks
 	 * learn of it */
 	if (netstate_bump_released(c->ctrl, node) < 0) {
@@ -350,7 +350,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		    "reports) AND id NOT IN (" TASK_SQL_MIGRATING ")");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, time_wall_ms());
+	db_bind_int64(s, 1, time_wall_ms());
 	store_bind_text(s, 2, node);
 	return api_step_done(c, s, "updating missing VMs");
 }
@@ -399,7 +399,7 @@ static const char *valid_or_orphan(const char *name)
  * only have to make a valid spec). 0, or -1 with err_set(). */
 static int desired_vms(struct store *st, const char *node, cJSON *vms)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
+	struct db_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
 				     "mem_mib, disk_gib, desired, 0, seq, "
 				     "(SELECT wipe_on_delete FROM tenants t "
 				     "WHERE t.name = v.tenant), " VMIMAGE_COLS
@@ -415,18 +415,18 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
 				     "1, 'deleted', 1, NULL, 0, NULL, NULL, "
 				     "NULL, '[]', NULL, NULL, NULL, NULL FROM ("
-				     REPORT_SQL_DESTROY ") ORDER BY 10");
-	int rc = SQLITE_ERROR;
+				     REPORT_SQL_DESTROY ") d ORDER BY 10");
+	int rc = DB_ERROR;
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, node);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		cJSON *v = cJSON_CreateObject();
 		const char *tenant = store_col_text(s, 2);
 		char dom[DOMNAME_SIZE];
 
-		if (sqlite3_column_int(s, 8)) {
+		if (db_col_int(s, 8)) {
 			str_copy(dom, sizeof(dom),
 				 valid_or_orphan(store_col_text(s, 1)));
 			tenant = valid_or_orphan(tenant);
@@ -436,27 +436,27 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				       sizeof(dom));
 		}
 		vmimage_spec_base(s, dom, tenant, store_col_text(s, 7), v);
-		if (!sqlite3_column_int(s, 8) &&
+		if (!db_col_int(s, 8) &&
 		    vmimage_spec_add(s, 11, store_col_text(s, 1), node, v) < 0) {
 			cJSON_Delete(v);
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 		/* the tenant's wipe policy (only when set: optional) */
-		if (sqlite3_column_int(s, 10))
+		if (db_col_int(s, 10))
 			cJSON_AddTrueToObject(v, "wipe");
 		cJSON_AddItemToArray(vms, v);
 		/* its NICs (an orphan has none: it is only destroyed) */
 		if (netstate_vm_ports(st, store_col_text(s, 0),
 				      cJSON_AddArrayToObject(v, "ports")) < 0) {
-			sqlite3_reset(s);
+			db_reset(s);
 			return -1;
 		}
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "reading the host's VMs");
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* A migration of a VM on a ceph storage pool: the cephx user its disk
@@ -466,7 +466,7 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 static int task_rbd_user(struct store *st, const struct task_order *o,
 			 cJSON *t)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT replace(p.client, '{node}', "
+	struct db_stmt *s = store_stmt1(st, "SELECT replace(p.client, '{node}', "
 				      "?2) FROM vms v JOIN storage_pools p ON "
 				      "p.name = v.storage WHERE v.id = ?1 AND "
 				      "p.type = 'ceph'", o->vm_id);
@@ -478,7 +478,7 @@ static int task_rbd_user(struct store *st, const struct task_order *o,
 	rc = store_row(st, s, "reading the VM's storage pool");
 	if (rc > 0) {
 		cJSON_AddStringToObject(t, "rbd_user", store_col_text(s, 0));
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return rc < 0 ? -1 : 0;
 }
@@ -678,7 +678,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	char *ifaces = NULL;
 	int64_t seen, gen, wait_s = 0;
 	struct api_inventory inv;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool was_down, was_degraded, listed;
 	int rc;
 
@@ -747,18 +747,18 @@ void h_agent_heartbeat(struct api_ctx *c)
 			"register the agent again", node);
 		return;
 	}
-	was_down = sqlite3_column_int(s, 0);
-	gen = sqlite3_column_int64(s, 1);
-	was_degraded = sqlite3_column_int(s, 2);
-	sqlite3_reset(s);
+	was_down = db_col_int(s, 0);
+	gen = db_col_int64(s, 1);
+	was_degraded = db_col_int(s, 2);
+	db_reset(s);
 	s = api_stmt(c, "UPDATE hosts SET state = 'up', status = ?, degraded_reason"
 		    " = ?, generation_seen = ?, last_seen_ms = ? WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, status);
 	store_bind_text(s, 2, reason);
-	sqlite3_bind_int64(s, 3, seen);
-	sqlite3_bind_int64(s, 4, time_wall_ms());
+	db_bind_int64(s, 3, seen);
+	db_bind_int64(s, 4, time_wall_ms());
 	store_bind_text(s, 5, node);
 	if (api_step_done(c, s, "recording the heartbeat") < 0)
 		return;
@@ -776,7 +776,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 			    "= ?");
 		if (s == NULL)
 			return;
-		sqlite3_bind_int(s, 1, vlan);
+		db_bind_int64(s, 1, vlan);
 		store_bind_text(s, 2, node);
 		if (api_step_done(c, s, "recording the VLAN support") < 0)
 			return;

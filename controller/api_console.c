@@ -2,13 +2,13 @@
  * operator's interactive console and console log, parked until the
  * agent of the VM's host calls back, and that call. See docs/api.md
  * "Consoles". */
-#include <sqlite3.h>
 #include <strings.h>
 
 #include "common/err.h"
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/console.h"
+#include "controller/db.h"
 #include "controller/store.h"
 
 /* The most lines ?tail= asks for. */
@@ -27,7 +27,7 @@ struct console_vm {
  * whether its host is down. 0, or -1 with the answer set. */
 static int console_vm(struct api_ctx *c, struct console_vm *v)
 {
-	sqlite3_stmt *s = api_vm_load(c);
+	struct db_stmt *s = api_vm_load(c);
 	int rc;
 
 	if (s == NULL)
@@ -36,14 +36,14 @@ static int console_vm(struct api_ctx *c, struct console_vm *v)
 	str_copy(v->host, sizeof(v->host), store_col_text(s, 6));
 	str_copy(v->desired, sizeof(v->desired), store_col_text(s, 10));
 	str_copy(v->state, sizeof(v->state), store_col_text(s, 11));
-	sqlite3_reset(s);
+	db_reset(s);
 	rc = api_find(c, "SELECT state = 'down' FROM hosts WHERE name = ?",
 		      v->host, &s, "reading the VM's host");
 	if (rc < 0)
 		return -1;
-	v->host_down = rc > 0 && sqlite3_column_int(s, 0);
+	v->host_down = rc > 0 && db_col_int(s, 0);
 	if (rc > 0)
-		sqlite3_reset(s);
+		db_reset(s);
 	if (strcmp(v->desired, "deleted") == 0) {
 		api_err(c, 409, "deleting", NULL, "VM '%s' is being deleted",
 			v->id);

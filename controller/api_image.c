@@ -7,13 +7,13 @@
  * file and checked by qemu-img before the lock was taken, server.c); the
  * handler only records it and moves the file into place.
  */
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/db.h"
 #include "controller/image.h"
 #include "controller/resource.h"
 #include "controller/store.h"
@@ -22,13 +22,13 @@
 	"id, name, tenant, visibility, format, os_type, min_mem_mib, "     \
 	"size_bytes, virtual_size_bytes, sha256, created_ms, seq"
 
-static cJSON *image_json(sqlite3_stmt *s)
+static cJSON *image_json(struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "id", store_col_text(s, 0));
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 1));
-	if (sqlite3_column_type(s, 2) == SQLITE_NULL)
+	if (db_col_type(s, 2) == DB_NULL)
 		cJSON_AddNullToObject(o, "tenant");
 	else
 		cJSON_AddStringToObject(o, "tenant", store_col_text(s, 2));
@@ -36,21 +36,21 @@ static cJSON *image_json(sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "format", store_col_text(s, 4));
 	cJSON_AddStringToObject(o, "os_type", store_col_text(s, 5));
 	cJSON_AddNumberToObject(o, "min_mem_mib",
-				(double)sqlite3_column_int64(s, 6));
+				(double)db_col_int64(s, 6));
 	cJSON_AddNumberToObject(o, "size_bytes",
-				(double)sqlite3_column_int64(s, 7));
+				(double)db_col_int64(s, 7));
 	cJSON_AddNumberToObject(o, "virtual_size_bytes",
-				(double)sqlite3_column_int64(s, 8));
+				(double)db_col_int64(s, 8));
 	cJSON_AddStringToObject(o, "sha256", store_col_text(s, 9));
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 10));
+				(double)db_col_int64(s, 10));
 	return o;
 }
 
 int api_image_find(struct api_ctx *c, const char *ref, const char *scope,
 		   const char *field, struct api_image *out)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, n = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -61,13 +61,13 @@ int api_image_find(struct api_ctx *c, const char *ref, const char *scope,
 		return -1;
 	store_bind_text(s, 1, ref);
 	store_bind_text(s, 2, scope);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		bool by_id = strcmp(store_col_text(s, 0), ref) == 0;
 
 		if (n == 1 && (scope || by_id))
 			break; /* the first wins: an id, or the tenant's own */
 		if (n == 1) {
-			sqlite3_reset(s);
+			db_reset(s);
 			api_err(c, 409, "ambiguous", field, "%s%s%simage "
 				"name '%s' is used by several tenants' images: "
 				"name it by its id ('finctl image list')",
@@ -79,21 +79,21 @@ int api_image_find(struct api_ctx *c, const char *ref, const char *scope,
 		str_copy(out->name, sizeof(out->name), store_col_text(s, 1));
 		str_copy(out->tenant, sizeof(out->tenant), store_col_text(s, 2));
 		str_copy(out->format, sizeof(out->format), store_col_text(s, 4));
-		out->min_mem_mib = sqlite3_column_int64(s, 6);
-		out->size_bytes = sqlite3_column_int64(s, 7);
-		out->virtual_size_bytes = sqlite3_column_int64(s, 8);
+		out->min_mem_mib = db_col_int64(s, 6);
+		out->size_bytes = db_col_int64(s, 7);
+		out->virtual_size_bytes = db_col_int64(s, 8);
 		str_copy(out->sha256, sizeof(out->sha256), store_col_text(s, 9));
 		n++;
 		if (by_id)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != DB_ROW && rc != DB_DONE) {
 		store_err(c->ctrl->st, "reading the image");
-		sqlite3_reset(s);
+		db_reset(s);
 		api_err_internal(c, "reading the image");
 		return -1;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	if (n == 0)
 		api_err(c, 404, "not_found", field, "%s%s%simage '%s' does not "
 			"exist%s%s: list images with 'finctl image list'",
@@ -113,7 +113,7 @@ static const char *caller_scope(const struct api_ctx *c)
 /* The answer of image id. */
 static void answer_image(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = api_find(c, "SELECT " IMAGE_COLS " FROM images WHERE id = ?",
 			  id, &s, "reading the image");
 
@@ -123,7 +123,7 @@ static void answer_image(struct api_ctx *c, const char *id, int status)
 	if (rc <= 0)
 		return;
 	api_ok(c, status, image_json(s));
-	sqlite3_reset(s);
+	db_reset(s);
 }
 
 /* A query parameter that must be a valid name (what names it in the
@@ -204,7 +204,7 @@ void h_image_create(struct api_ctx *c)
 	const char *name, *os_type, *tenant = NULL, *mm;
 	int64_t min_mem = 0;
 	char id[37];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (u == NULL) {
@@ -242,7 +242,7 @@ void h_image_create(struct api_ctx *c)
 	store_bind_text(s, 1, tenant);
 	store_bind_text(s, 2, name);
 	rc = api_row(c, s, "reading the images");
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc < 0)
 		return;
 	if (rc > 0) {
@@ -263,7 +263,7 @@ void h_image_create(struct api_ctx *c)
 	store_bind_int64s(s, 7, (const int64_t[]){min_mem, u->size,
 		u->info.virtual_size}, 3);
 	store_bind_text(s, 10, u->sha256);
-	sqlite3_bind_int64(s, 11, time_wall_ms());
+	db_bind_int64(s, 11, time_wall_ms());
 	if (api_step_write(c, s, "recording the image") < 0)
 		return;
 	/* the file last: a row without its file is never committed */
@@ -281,7 +281,7 @@ void h_image_list(struct api_ctx *c)
 {
 	const char *tenant = api_query(c, "tenant");
 	struct api_page pg;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_page_open(c, &pg, 11, true) < 0)
 		return;
@@ -299,9 +299,9 @@ void h_image_list(struct api_ctx *c)
 		     "seq LIMIT ?3");
 	if (s == NULL)
 		return;
-	sqlite3_bind_int64(s, 1, pg.after_seq);
+	db_bind_int64(s, 1, pg.after_seq);
 	store_bind_text(s, 2, tenant);
-	sqlite3_bind_int64(s, 3, pg.limit + 1);
+	db_bind_int64(s, 3, pg.limit + 1);
 	while (api_page_step(c, &pg, s) > 0)
 		cJSON_AddItemToArray(pg.items, image_json(s));
 	api_page_close(c, &pg);
@@ -318,7 +318,7 @@ void h_image_get(struct api_ctx *c)
 void h_image_delete(struct api_ctx *c)
 {
 	struct api_image im;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (api_begin(c) < 0 ||
@@ -339,9 +339,9 @@ void h_image_delete(struct api_ctx *c)
 	if (rc > 0)
 		api_err(c, 409, "in_use", NULL, "image '%s' is used by %d VM(s) "
 			"(e.g. '%s' of tenant '%s'): delete them first",
-			im.name, sqlite3_column_int(s, 2), store_col_text(s, 0),
+			im.name, db_col_int(s, 2), store_col_text(s, 0),
 			store_col_text(s, 1));
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc != 0)
 		return;
 	s = api_stmt(c, "DELETE FROM images WHERE id = ?");
@@ -355,7 +355,7 @@ void h_image_delete(struct api_ctx *c)
 		return;
 	store_bind_text(s, 1, im.sha256);
 	rc = api_row(c, s, "reading the images");
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc < 0)
 		return;
 	/* another row with the same bytes keeps the file; a failure to
@@ -368,7 +368,7 @@ void h_image_delete(struct api_ctx *c)
 void h_agent_image(struct api_ctx *c)
 {
 	const char *node = c->m->params[0], *sha = c->m->params[1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t size = 0;
 	int rc, fd;
 
@@ -390,7 +390,7 @@ void h_agent_image(struct api_ctx *c)
 	store_bind_text(s, 1, sha);
 	store_bind_text(s, 2, node);
 	rc = api_row(c, s, "reading the node's VMs");
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc < 0)
 		return;
 	if (rc == 0) {
@@ -413,12 +413,12 @@ void h_agent_image(struct api_ctx *c)
 static int sweep_keep(void *arg, const char *sha256)
 {
 	struct store *st = arg;
-	sqlite3_stmt *s = store_stmt1(st, "SELECT 1 FROM images WHERE "
+	struct db_stmt *s = store_stmt1(st, "SELECT 1 FROM images WHERE "
 				      "sha256 = ?", sha256);
 	int rc = s ? store_row(st, s, "reading the images") : -1;
 
 	if (s)
-		sqlite3_reset(s);
+		db_reset(s);
 	return rc;
 }
 

@@ -4,7 +4,6 @@
  * checked against the host's first registered figures. The decisions
  * are enrol.c's; this file reads and writes the rows they need. See
  * docs/agent-protocol.md "Joining". */
-#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/json.h"
@@ -12,6 +11,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/db.h"
 #include "controller/enrol.h"
 #include "controller/resource.h"
 #include "controller/store.h"
@@ -109,7 +109,7 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 	struct enrol_figures base, rep = {inv->n[ENROL_VCPUS],
 					  inv->n[ENROL_MEM_MIB]};
 	char why[256], was[256];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool jump;
 	int rc;
 
@@ -123,10 +123,10 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 		}
 		return -1;
 	}
-	base.vcpus = sqlite3_column_int64(s, 0);
-	base.mem_mib = sqlite3_column_int64(s, 1);
+	base.vcpus = db_col_int64(s, 0);
+	base.mem_mib = db_col_int64(s, 1);
 	str_copy(was, sizeof(was), store_col_text(s, 2));
-	sqlite3_reset(s);
+	db_reset(s);
 	/* the first figures known are the ones later reports answer to */
 	if (reset || base.vcpus == 0)
 		base.vcpus = rep.vcpus;
@@ -163,7 +163,7 @@ static int join_token_check(struct api_ctx *c, const char *join)
 {
 	char hash[AUTH_HASH_LEN + 1];
 	int64_t now = time_wall_ms(), expires;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool spent;
 	int rc = 0;
 
@@ -180,10 +180,10 @@ static int join_token_check(struct api_ctx *c, const char *join)
 		return -1;
 	}
 	str_copy(c->who.token_id, sizeof(c->who.token_id), store_col_text(s, 0));
-	expires = sqlite3_column_type(s, 1) == SQLITE_NULL
-			  ? INT64_MAX : sqlite3_column_int64(s, 1);
-	spent = sqlite3_column_int(s, 2);
-	sqlite3_reset(s);
+	expires = db_col_type(s, 1) == DB_NULL
+			  ? INT64_MAX : db_col_int64(s, 1);
+	spent = db_col_int(s, 2);
+	db_reset(s);
 	c->who.role = ROLE_JOIN;
 	if (now >= expires) {
 		api_err(c, 401, "unauthenticated", "join_token", "join token "
@@ -206,17 +206,17 @@ static int join_token_check(struct api_ctx *c, const char *join)
  * use, exactly one gets it. */
 static int join_token_take(struct api_ctx *c)
 {
-	sqlite3_stmt *s = api_stmt(c, "UPDATE tokens SET uses_left = uses_left "
+	struct db_stmt *s = api_stmt(c, "UPDATE tokens SET uses_left = uses_left "
 				   "- 1, last_used_ms = ? WHERE id = ? AND "
 				   "uses_left > 0");
 
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, time_wall_ms());
+	db_bind_int64(s, 1, time_wall_ms());
 	store_bind_text(s, 2, c->who.token_id);
 	if (api_step_done(c, s, "using the join token") < 0)
 		return -1;
-	if (sqlite3_changes(store_db(c->ctrl->st)) == 1)
+	if (db_changes(store_db(c->ctrl->st)) == 1)
 		return 0;
 	api_err(c, 401, "unauthenticated", "join_token", "join token '%s' has "
 		"no registration left (each node that joins uses one): "
@@ -245,7 +245,7 @@ struct known {
 /* Read node's host into *kn: 1, 0 when there is none, -1 with a 500. */
 static int known_load(struct api_ctx *c, const char *node, struct known *kn)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	rc = api_find(c, "SELECT h.machine_id, h.migration_uri, h.pool, "
@@ -260,14 +260,14 @@ static int known_load(struct api_ctx *c, const char *node, struct known *kn)
 	str_copy(kn->machine, sizeof(kn->machine), store_col_text(s, 0));
 	str_copy(kn->uri, sizeof(kn->uri), store_col_text(s, 1));
 	str_copy(kn->pool, sizeof(kn->pool), store_col_text(s, 2));
-	kn->k.base.vcpus = sqlite3_column_int64(s, 3);
-	kn->k.base.mem_mib = sqlite3_column_int64(s, 4);
-	kn->k.has_credential = sqlite3_column_int(s, 5);
+	kn->k.base.vcpus = db_col_int64(s, 3);
+	kn->k.base.mem_mib = db_col_int64(s, 4);
+	kn->k.has_credential = db_col_int(s, 5);
 	str_copy(kn->request, sizeof(kn->request), store_col_text(s, 6));
 	str_copy(kn->rmachine, sizeof(kn->rmachine), store_col_text(s, 7));
 	str_copy(kn->ruri, sizeof(kn->ruri), store_col_text(s, 8));
 	str_copy(kn->rpool, sizeof(kn->rpool), store_col_text(s, 9));
-	sqlite3_reset(s);
+	db_reset(s);
 	kn->k.host = (struct enrol_where){kn->machine, kn->uri, kn->pool};
 	kn->k.req = (struct enrol_where){kn->rmachine, kn->ruri, kn->rpool};
 	kn->k.request = kn->request;
@@ -282,26 +282,27 @@ static void request_pending(struct api_ctx *c, const char *node,
 {
 	struct enrol_figures f = {inv->n[ENROL_VCPUS], inv->n[ENROL_MEM_MIB]};
 	char changes[1024];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	cJSON *o;
 
 	enrol_changes(&kn->k, w, &f, changes, sizeof(changes));
 	/* the same request again keeps its first time and counts; another
 	 * one replaces it (an approval was of what the operator saw) */
-	s = api_stmt(c, "INSERT INTO host_requests(host, state, machine_id, "
+	s = api_stmt(c, "INSERT INTO host_requests AS r(host, state, machine_id, "
 		     "migration_uri, pool, changes, attempts, requested_ms) "
 		     "VALUES (?1, 'pending', ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT"
 		     "(host) DO UPDATE SET state = 'pending', attempts = CASE "
-		     "WHEN machine_id = ?2 AND migration_uri = ?3 AND pool = ?4 "
-		     "THEN attempts + 1 ELSE 1 END, requested_ms = CASE WHEN "
-		     "machine_id = ?2 AND migration_uri = ?3 AND pool = ?4 THEN "
-		     "requested_ms ELSE ?6 END, machine_id = ?2, migration_uri "
+		     "WHEN r.machine_id = ?2 AND r.migration_uri = ?3 AND "
+		     "r.pool = ?4 THEN r.attempts + 1 ELSE 1 END, requested_ms "
+		     "= CASE WHEN r.machine_id = ?2 AND r.migration_uri = ?3 AND "
+		     "r.pool = ?4 THEN r.requested_ms ELSE ?6 END, machine_id "
+		     "= ?2, migration_uri "
 		     "= ?3, pool = ?4, changes = ?5, decided_ms = NULL");
 	if (s == NULL)
 		return;
 	store_bind_texts(s, 1, (const char *const[]){node, w->machine_id,
 			 w->migration_uri, w->pool, changes}, 5);
-	sqlite3_bind_int64(s, 6, time_wall_ms());
+	db_bind_int64(s, 6, time_wall_ms());
 	if (api_step_done(c, s, "recording the registration request") < 0)
 		return;
 	if (strcmp(kn->request, "pending") != 0 ||
@@ -337,21 +338,21 @@ static void register_take(struct api_ctx *c, const char *node,
 			  const struct api_inventory *inv, bool reset)
 {
 	char cred[AUTH_TOKEN_LEN + 1], chash[AUTH_HASH_LEN + 1], id[37];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	cJSON *o;
 
 	s = api_stmt(c, "INSERT INTO hosts(name, pool, state, migration_uri, "
 		    "last_seen_ms, registered_ms, machine_id) VALUES (?1, ?2, "
 		    "'up', ?3, ?4, ?4, ?5) ON CONFLICT(name) DO UPDATE SET pool "
 		    "= CASE WHEN (SELECT count(*) FROM vms WHERE host = ?1) = 0 "
-		    "THEN ?2 ELSE pool END, migration_uri = ?3, state = 'up', "
-		    "last_seen_ms = ?4, machine_id = CASE WHEN ?5 = '' THEN "
-		    "machine_id ELSE ?5 END");
+		    "THEN ?2 ELSE hosts.pool END, migration_uri = ?3, state = "
+		    "'up', last_seen_ms = ?4, machine_id = CASE WHEN ?5 = '' "
+		    "THEN hosts.machine_id ELSE ?5 END");
 	if (s == NULL)
 		return;
 	store_bind_texts(s, 1, (const char *const[]){node, w->pool,
 			 w->migration_uri}, 3);
-	sqlite3_bind_int64(s, 4, time_wall_ms());
+	db_bind_int64(s, 4, time_wall_ms());
 	store_bind_text(s, 5, w->machine_id);
 	if (api_step_done(c, s, "recording the host") < 0 ||
 	    api_inventory_apply(c, node, inv, reset) < 0 ||
@@ -372,7 +373,7 @@ static void register_take(struct api_ctx *c, const char *node,
 	if (s == NULL)
 		return;
 	store_bind_texts(s, 1, (const char *const[]){id, chash, node}, 3);
-	sqlite3_bind_int64(s, 4, time_wall_ms());
+	db_bind_int64(s, 4, time_wall_ms());
 	if (api_step_done(c, s, "recording the credential") < 0)
 		return;
 	o = cJSON_CreateObject();
@@ -468,7 +469,7 @@ void h_agent_register(struct api_ctx *c)
 static int host_decision(struct api_ctx *c, const char *name, char *state,
 			 size_t size, bool *flagged)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	res_target(c, &res_hosts, name);
@@ -480,8 +481,8 @@ static int host_decision(struct api_ctx *c, const char *name, char *state,
 	if (rc <= 0)
 		return -1;
 	str_copy(state, size, store_col_text(s, 0));
-	*flagged = sqlite3_column_int(s, 1);
-	sqlite3_reset(s);
+	*flagged = db_col_int(s, 1);
+	db_reset(s);
 	return 0;
 }
 
@@ -490,13 +491,13 @@ static int host_decision(struct api_ctx *c, const char *name, char *state,
 static int request_decide(struct api_ctx *c, const char *name,
 			  const char *state)
 {
-	sqlite3_stmt *s = api_stmt(c, "UPDATE host_requests SET state = ?, "
+	struct db_stmt *s = api_stmt(c, "UPDATE host_requests SET state = ?, "
 				   "decided_ms = ? WHERE host = ?");
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, state);
-	sqlite3_bind_int64(s, 2, time_wall_ms());
+	db_bind_int64(s, 2, time_wall_ms());
 	store_bind_text(s, 3, name);
 	return api_step_done(c, s, "recording the decision");
 }

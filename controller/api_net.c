@@ -1,13 +1,13 @@
 /* Tenant networks, ports and security groups: the REST handlers. What
  * is stored and what a node is told is netstate.c's; the address
  * arithmetic is ipam.c's. */
-#include <sqlite3.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/json.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/db.h"
 #include "controller/ipam.h"
 #include "controller/netstate.h"
 #include "controller/resource.h"
@@ -44,13 +44,13 @@ static void add_addr(cJSON *o, const char *key, uint32_t a)
 	cJSON_AddStringToObject(o, key, t);
 }
 
-static cJSON *network_json(struct store *st, sqlite3_stmt *s)
+static cJSON *network_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject(), *prov, *shares;
 	char cidr[IPAM_CIDR_LEN], br[16];
 	const char *type = store_col_text(s, 9), *list = store_col_text(s, 13);
 	bool provider = type[0] != '\0';
-	int64_t key = sqlite3_column_int64(s, 5);
+	int64_t key = db_col_int64(s, 5);
 
 	(void)st;
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
@@ -59,20 +59,20 @@ static cJSON *network_json(struct store *st, sqlite3_stmt *s)
 	else
 		cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
 	cJSON_AddStringToObject(o, "kind", provider ? "provider" : "tenant");
-	ipam_cidr_format((uint32_t)sqlite3_column_int64(s, 2),
-			 sqlite3_column_int(s, 3), cidr);
+	ipam_cidr_format((uint32_t)db_col_int64(s, 2),
+			 db_col_int(s, 3), cidr);
 	cJSON_AddStringToObject(o, "cidr", cidr);
-	add_addr(o, "gateway", (uint32_t)sqlite3_column_int64(s, 4));
+	add_addr(o, "gateway", (uint32_t)db_col_int64(s, 4));
 	if (provider)
 		cJSON_AddNullToObject(o, "vni");
 	else
 		cJSON_AddNumberToObject(o, "vni", (double)key);
-	cJSON_AddNumberToObject(o, "mtu", (double)sqlite3_column_int64(s, 6));
-	cJSON_AddBoolToObject(o, "dhcp", sqlite3_column_int64(s, 14) != 0);
-	add_addr(o, "dhcp_address", (uint32_t)sqlite3_column_int64(s, 14));
-	cJSON_AddNumberToObject(o, "ports", (double)sqlite3_column_int64(s, 8));
+	cJSON_AddNumberToObject(o, "mtu", (double)db_col_int64(s, 6));
+	cJSON_AddBoolToObject(o, "dhcp", db_col_int64(s, 14) != 0);
+	add_addr(o, "dhcp_address", (uint32_t)db_col_int64(s, 14));
+	cJSON_AddNumberToObject(o, "ports", (double)db_col_int64(s, 8));
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 7));
+				(double)db_col_int64(s, 7));
 	snprintf(br, sizeof(br), "fcbr%" PRId64, key);
 	cJSON_AddStringToObject(o, "bridge", br);
 	if (!provider) {
@@ -83,11 +83,11 @@ static cJSON *network_json(struct store *st, sqlite3_stmt *s)
 	prov = cJSON_AddObjectToObject(o, "provider");
 	cJSON_AddStringToObject(prov, "type", type);
 	cJSON_AddStringToObject(prov, "interface", store_col_text(s, 10));
-	if (sqlite3_column_type(s, 11) == SQLITE_NULL)
+	if (db_col_type(s, 11) == DB_NULL)
 		cJSON_AddNullToObject(prov, "vlan_id");
 	else
 		cJSON_AddNumberToObject(prov, "vlan_id",
-					(double)sqlite3_column_int64(s, 11));
+					(double)db_col_int64(s, 11));
 	cJSON_AddStringToObject(prov, "pool", store_col_text(s, 12));
 	shares = cJSON_AddArrayToObject(o, "shared_with");
 	while (*list) {
@@ -103,7 +103,7 @@ static cJSON *network_json(struct store *st, sqlite3_stmt *s)
 
 /* A provider network is seen by the tenants it is shared with (column
  * 13: their names, comma-separated). */
-static bool network_shared(const struct api_ctx *c, sqlite3_stmt *s)
+static bool network_shared(const struct api_ctx *c, struct db_stmt *s)
 {
 	const char *list = store_col_text(s, 13);
 	size_t len = strlen(c->who.tenant);
@@ -134,7 +134,7 @@ static const struct res_kind res_networks = {
 		"r.created_ms, (SELECT count(*) FROM ports WHERE network = "
 		"r.name), r.provider, r.interface, r.vlan_id, r.pool, (SELECT "
 		"group_concat(tenant, ',') FROM (SELECT tenant FROM "
-		"network_shares WHERE network = r.name ORDER BY tenant)), "
+		"network_shares WHERE network = r.name ORDER BY tenant) sh), "
 		"r.dhcp_ip",
 		"r.tenant", " AND (?3 IS NULL OR r.tenant = ?3 OR r.name IN "
 		"(SELECT network FROM network_shares WHERE tenant = ?3))"),
@@ -172,18 +172,18 @@ void h_network_delete(struct api_ctx *c)
 static int network_vni(struct api_ctx *c, int64_t want, int64_t lo,
 		       int64_t hi, int64_t *vni)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	struct buf b = {0};
-	int rc = SQLITE_ERROR, ret = -1;
+	int rc = DB_ERROR, ret = -1;
 
 	s = api_stmt(c, "SELECT vni FROM networks WHERE vni BETWEEN ?1 AND ?2 "
 		    "ORDER BY vni");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, want ? want : lo);
-	sqlite3_bind_int64(s, 2, want ? want : hi);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t v = sqlite3_column_int64(s, 0);
+	db_bind_int64(s, 1, want ? want : lo);
+	db_bind_int64(s, 2, want ? want : hi);
+	while ((rc = db_step(s)) == DB_ROW) {
+		int64_t v = db_col_int64(s, 0);
 
 		buf_append(&b, &v, sizeof(v));
 	}
@@ -317,7 +317,7 @@ static int provider_read(struct api_ctx *c, const char *tenant, int64_t want,
  * 0, or -1 with the answer set (404, 409). */
 static int provider_check(struct api_ctx *c, const struct provider_new *pv)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (res_must_exist(c, &res_pools, pv->pool, "pool") < 0)
@@ -327,19 +327,19 @@ static int provider_check(struct api_ctx *c, const struct provider_new *pv)
 	if (s == NULL)
 		return -1;
 	store_bind_texts(s, 1, (const char *[]){pv->pool, pv->iface}, 2);
-	sqlite3_bind_int64(s, 3, pv->vlan);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	db_bind_int64(s, 3, pv->vlan);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
 		api_err(c, 409, "interface_in_use", "interface", "$.interface: "
 			"provider network '%s' already bridges %s%s%.0" PRId64
 			" in pool '%s': share that network instead",
 			store_col_text(s, 0), pv->iface, pv->vlan ? " VLAN " : "",
 			pv->vlan, pv->pool);
-		sqlite3_reset(s);
+		db_reset(s);
 		return -1;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	db_reset(s);
+	if (rc != DB_DONE) {
 		store_err(c->ctrl->st, "reading the provider networks");
 		api_err_internal(c, "reading the provider networks");
 		return -1;
@@ -353,15 +353,15 @@ static int provider_share(struct api_ctx *c, const char *name,
 			  const struct provider_new *pv)
 {
 	const cJSON *it;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	cJSON_ArrayForEach(it, pv->shares) {
 		const char *t = cJSON_GetStringValue(it);
 
 		if (res_must_exist(c, &res_tenants, t, "shared_with") < 0)
 			return -1;
-		s = api_stmt(c, "INSERT OR IGNORE INTO network_shares(network, "
-			    "tenant) VALUES (?, ?)");
+		s = api_stmt(c, "INSERT INTO network_shares(network, tenant) "
+			    "VALUES (?, ?) ON CONFLICT DO NOTHING");
 		if (s == NULL)
 			return -1;
 		store_bind_texts(s, 1, (const char *[]){name, t}, 2);
@@ -381,7 +381,7 @@ void h_network_create(struct api_ctx *c)
 	uint32_t net, gateway = 0, dhcp_ip = 0;
 	struct provider_new pv;
 	int64_t want, vni;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int prefix, rc;
 	bool dhcp;
 
@@ -452,9 +452,9 @@ void h_network_create(struct api_ctx *c)
 						  time_wall_ms()}, 6);
 	store_bind_texts(s, 9, (const char *[]){pv.type, pv.iface}, 2);
 	if (pv.vlan)
-		sqlite3_bind_int64(s, 11, pv.vlan);
+		db_bind_int64(s, 11, pv.vlan);
 	store_bind_text(s, 12, pv.pool);
-	sqlite3_bind_int64(s, 13, dhcp_ip);
+	db_bind_int64(s, 13, dhcp_ip);
 	if (api_step_write(c, s, "creating the network") < 0)
 		return;
 	if (pv.type && provider_share(c, name, &pv) < 0)
@@ -483,7 +483,7 @@ void h_network_patch(struct api_ctx *c)
 	static const char *const keys[] = {"shared_with", NULL};
 	const char *name = c->m->params[0];
 	struct provider_new pv = {0};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	res_target(c, &res_networks, name);
@@ -499,16 +499,16 @@ void h_network_patch(struct api_ctx *c)
 	if (rc <= 0)
 		return;
 	if (json_get_array(c->json, "$", "shared_with", true, &pv.shares) < 0) {
-		sqlite3_reset(s);
+		db_reset(s);
 		api_err_field(c, "shared_with");
 		return;
 	}
 	if (provider_shares_check(c, &pv) < 0) {
-		sqlite3_reset(s);
+		db_reset(s);
 		return;
 	}
-	rc = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
+	rc = db_col_int(s, 0);
+	db_reset(s);
 	if (rc == 0) {
 		api_err(c, 409, "not_provider", "shared_with", "network '%s' is "
 			"a tenant network, its tenant's alone: only a provider "
@@ -521,18 +521,18 @@ void h_network_patch(struct api_ctx *c)
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (name_in(pv.shares, store_col_text(s, 0)))
 			continue;
 		api_err(c, 409, "in_use", "shared_with", "tenant '%s' still has "
 			"ports on network '%s': delete its VMs on it (finctl "
 			"port list --network %s) before taking the network from "
 			"it", store_col_text(s, 0), name, name);
-		sqlite3_reset(s);
+		db_reset(s);
 		return;
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+	db_reset(s);
+	if (rc != DB_DONE) {
 		store_err(c->ctrl->st, "reading the network's ports");
 		api_err_internal(c, "reading the network's ports");
 		return;
@@ -549,11 +549,11 @@ void h_network_patch(struct api_ctx *c)
 
 /* ------------------------------------------------------------------- ports */
 
-static cJSON *port_json(struct store *st, sqlite3_stmt *s)
+static cJSON *port_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject(), *g;
 	char a[IPAM_ADDR_LEN], addr[IPAM_CIDR_LEN];
-	sqlite3_stmt *q;
+	struct db_stmt *q;
 	int rc;
 
 	cJSON_AddStringToObject(o, "id", store_col_text(s, 1));
@@ -562,24 +562,24 @@ static cJSON *port_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 4));
 	cJSON_AddStringToObject(o, "host", store_col_text(s, 5));
 	cJSON_AddStringToObject(o, "network", store_col_text(s, 6));
-	cJSON_AddNumberToObject(o, "nic", (double)sqlite3_column_int64(s, 7));
+	cJSON_AddNumberToObject(o, "nic", (double)db_col_int64(s, 7));
 	cJSON_AddStringToObject(o, "mac", store_col_text(s, 8));
-	ipam_addr_format((uint32_t)sqlite3_column_int64(s, 9), a);
+	ipam_addr_format((uint32_t)db_col_int64(s, 9), a);
 	cJSON_AddStringToObject(o, "ip", a);
-	snprintf(addr, sizeof(addr), "%s/%d", a, sqlite3_column_int(s, 10));
+	snprintf(addr, sizeof(addr), "%s/%d", a, db_col_int(s, 10));
 	cJSON_AddStringToObject(o, "address", addr);
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 11));
+				(double)db_col_int64(s, 11));
 	g = cJSON_AddArrayToObject(o, "secgroups");
 	q = store_stmt1(st, "SELECT g.name FROM port_secgroups ps JOIN "
 			"secgroups g ON g.key = ps.sg WHERE ps.port = ? ORDER "
 			"BY g.name", store_col_text(s, 1));
 	if (q == NULL)
 		goto fail;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+	while ((rc = db_step(q)) == DB_ROW)
 		cJSON_AddItemToArray(g, cJSON_CreateString(store_col_text(q, 0)));
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
+	db_reset(q);
+	if (rc != DB_DONE) {
 		store_err(st, "reading a port's groups");
 		goto fail;
 	}
@@ -614,18 +614,18 @@ void h_port_list(struct api_ctx *c)
 
 /* --------------------------------------------------------- security groups */
 
-static cJSON *secgroup_json(struct store *st, sqlite3_stmt *s)
+static cJSON *secgroup_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject(), *rules;
-	sqlite3_stmt *q;
+	struct db_stmt *q;
 	int rc;
 
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 2));
 	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
 	cJSON_AddStringToObject(o, "description", store_col_text(s, 3));
-	cJSON_AddNumberToObject(o, "ports", (double)sqlite3_column_int64(s, 5));
+	cJSON_AddNumberToObject(o, "ports", (double)db_col_int64(s, 5));
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 4));
+				(double)db_col_int64(s, 4));
 	rules = cJSON_AddArrayToObject(o, "rules");
 	q = store_stmt1(st, "SELECT r.id, r.protocol, r.port_min, r.port_max, "
 			"r.source_cidr, g.name FROM secgroup_rules r LEFT JOIN "
@@ -633,16 +633,16 @@ static cJSON *secgroup_json(struct store *st, sqlite3_stmt *s)
 			"ORDER BY r.created_ms, r.id", store_col_text(s, 0));
 	if (q == NULL)
 		goto fail;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = db_step(q)) == DB_ROW) {
 		cJSON *r = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(r, "id", store_col_text(q, 0));
 		cJSON_AddStringToObject(r, "protocol", store_col_text(q, 1));
 		cJSON_AddNumberToObject(r, "port_min",
-					(double)sqlite3_column_int64(q, 2));
+					(double)db_col_int64(q, 2));
 		cJSON_AddNumberToObject(r, "port_max",
-					(double)sqlite3_column_int64(q, 3));
-		if (sqlite3_column_type(q, 4) == SQLITE_NULL) {
+					(double)db_col_int64(q, 3));
+		if (db_col_type(q, 4) == DB_NULL) {
 			cJSON_AddNullToObject(r, "source_cidr");
 			cJSON_AddStringToObject(r, "source_group",
 						store_col_text(q, 5));
@@ -653,8 +653,8 @@ static cJSON *secgroup_json(struct store *st, sqlite3_stmt *s)
 		}
 		cJSON_AddItemToArray(rules, r);
 	}
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE) {
+	db_reset(q);
+	if (rc != DB_DONE) {
 		store_err(st, "reading a security group's rules");
 		goto fail;
 	}
@@ -691,7 +691,7 @@ void h_secgroup_list(struct api_ctx *c)
 static int sg_resolve(struct api_ctx *c, char key[SG_KEY_LEN])
 {
 	const char *name = c->m->params[0], *tenant = api_query(c, "tenant");
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc, n = 0;
 
 	if (api_is_tenant(c))
@@ -715,10 +715,10 @@ static int sg_resolve(struct api_ctx *c, char key[SG_KEY_LEN])
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, name);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && ++n == 1)
+	while ((rc = db_step(s)) == DB_ROW && ++n == 1)
 		str_copy(key, SG_KEY_LEN, store_col_text(s, 0));
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	db_reset(s);
+	if (rc != DB_ROW && rc != DB_DONE) {
 		store_err(c->ctrl->st, "reading the security groups");
 		api_err_internal(c, "reading the security groups");
 		return -1;
@@ -747,7 +747,7 @@ void h_secgroup_create(struct api_ctx *c)
 					   NULL};
 	const char *name, *tenant, *desc;
 	char key[SG_KEY_LEN];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (api_body_object(c, keys) < 0 ||
@@ -777,7 +777,7 @@ void h_secgroup_create(struct api_ctx *c)
 	if (s == NULL)
 		return;
 	store_bind_texts(s, 1, (const char *[]){key, tenant, name, desc}, 4);
-	sqlite3_bind_int64(s, 5, time_wall_ms());
+	db_bind_int64(s, 5, time_wall_ms());
 	if (api_step_write(c, s, "creating the security group") < 0)
 		return;
 	res_answer(c, &res_secgroups, key, 201);
@@ -789,32 +789,32 @@ void h_secgroup_create(struct api_ctx *c)
  * members, and the members of the groups whose rules name it. */
 static int sg_bump(struct api_ctx *c, const char *key)
 {
-	sqlite3_stmt *s = api_stmt(c, "SELECT DISTINCT p.vm_id FROM ports p "
+	struct db_stmt *s = api_stmt(c, "SELECT DISTINCT p.vm_id FROM ports p "
 				   "JOIN port_secgroups ps ON ps.port = p.id "
 				   "WHERE ps.sg = ?1 OR ps.sg IN (SELECT sg "
 				   "FROM secgroup_rules WHERE source_group = "
 				   "?1)");
 	struct buf vms = {0};
-	int rc = SQLITE_ERROR, ret = -1;
+	int rc = DB_ERROR, ret = -1;
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, key);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = db_step(s)) == DB_ROW)
 		buf_append(&vms, store_col_text(s, 0), 37);
 	if (store_rows_end(c->ctrl->st, s, rc, &vms, "reading a group's "
 			   "ports") < 0)
 		goto fail;
 	for (size_t i = 0; i < vms.len / 37; i++) {
-		sqlite3_stmt *h = store_stmt1(c->ctrl->st, "SELECT host FROM vms"
+		struct db_stmt *h = store_stmt1(c->ctrl->st, "SELECT host FROM vms"
 					      " WHERE id = ?", vms.data + i * 37);
 		char host[NAME_MAX_LEN + 1] = "";
 
 		if (h == NULL)
 			goto fail;
-		if (sqlite3_step(h) == SQLITE_ROW)
+		if (db_step(h) == DB_ROW)
 			str_copy(host, sizeof(host), store_col_text(h, 0));
-		sqlite3_reset(h);
+		db_reset(h);
 		if (host[0] && ctrl_bump_generation(c->ctrl, host) < 0)
 			goto fail;
 	}
@@ -830,7 +830,7 @@ out:
 void h_secgroup_delete(struct api_ctx *c)
 {
 	char key[SG_KEY_LEN];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	snprintf(c->audit_target, sizeof(c->audit_target), "secgroup:%s",
@@ -844,7 +844,7 @@ void h_secgroup_delete(struct api_ctx *c)
 	if (rc < 0)
 		return;
 	if (rc > 0) {
-		sqlite3_reset(s);
+		db_reset(s);
 		api_err(c, 409, "in_use", NULL, "security group '%s' is used by "
 			"ports or named by another group's rules: delete those "
 			"VMs or rules first", c->m->params[0]);
@@ -871,7 +871,7 @@ void h_secgroup_rule_add(struct api_ctx *c)
 	int64_t lo, hi;
 	uint32_t net;
 	int prefix, rc;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	/* the group first: a rule of a group that does not exist is 404
 	 * whatever its body */
@@ -930,7 +930,7 @@ void h_secgroup_rule_add(struct api_ctx *c)
 	store_bind_texts(s, 1, (const char *[]){id, key, proto}, 3);
 	store_bind_int64s(s, 4, (const int64_t[]){lo, hi}, 2);
 	store_bind_texts(s, 6, (const char *[]){cidr, group ? src : NULL}, 2);
-	sqlite3_bind_int64(s, 8, time_wall_ms());
+	db_bind_int64(s, 8, time_wall_ms());
 	if (api_step_write(c, s, "adding the rule") < 0 || sg_bump(c, key) < 0)
 		return;
 	res_answer(c, &res_secgroups, key, 201);
@@ -939,7 +939,7 @@ void h_secgroup_rule_add(struct api_ctx *c)
 void h_secgroup_rule_delete(struct api_ctx *c)
 {
 	char key[SG_KEY_LEN];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_begin(c) < 0 || sg_resolve(c, key) < 0)
 		return;
@@ -953,7 +953,7 @@ void h_secgroup_rule_delete(struct api_ctx *c)
 	store_bind_text(s, 2, key);
 	if (api_step_done(c, s, "deleting the rule") < 0)
 		return;
-	if (sqlite3_changes(store_db(c->ctrl->st)) == 0) {
+	if (db_changes(store_db(c->ctrl->st)) == 0) {
 		api_err(c, 404, "not_found", NULL, "security group '%s' has no "
 			"rule '%.40s': see 'finctl secgroup show %s'",
 			c->m->params[0], c->m->params[1], c->m->params[0]);

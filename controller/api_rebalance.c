@@ -1,11 +1,11 @@
 /* Rebalancing and drain: POST /v1/pools/{name}/rebalance,
  * POST /v1/hosts/{name}/drain, POST /v1/hosts/{name}/resume. The runs
  * themselves are in rebalance.c. */
-#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/db.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
 
@@ -66,7 +66,7 @@ void h_pool_rebalance(struct api_ctx *c)
 	bool dry = false;
 	char task[40];
 	cJSON *plan = NULL;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	snprintf(c->audit_target, sizeof(c->audit_target), "pool:%s", pool);
@@ -99,7 +99,7 @@ void h_pool_rebalance(struct api_ctx *c)
 			return;
 		if (rc > 0) {
 			r.pack = strcmp(store_col_text(s, 0), "pack") == 0;
-			sqlite3_reset(s);
+			db_reset(s);
 		}
 	} else {
 		r.pack = strcmp(policy, "pack") == 0;
@@ -134,7 +134,7 @@ void h_pool_rebalance(struct api_ctx *c)
 static int host_load(struct api_ctx *c, const char *host, char *pool,
 		     size_t size, bool *up)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = api_find(c, "SELECT pool, state FROM hosts WHERE name = ?",
 			  host, &s, "reading the host");
 
@@ -147,25 +147,25 @@ static int host_load(struct api_ctx *c, const char *host, char *pool,
 	}
 	str_copy(pool, size, store_col_text(s, 0));
 	*up = strcmp(store_col_text(s, 1), "up") == 0;
-	sqlite3_reset(s);
+	db_reset(s);
 	return 0;
 }
 
 static int set_maintenance(struct api_ctx *c, const char *host, bool on)
 {
-	sqlite3_stmt *s = store_stmt(c->ctrl->st, "UPDATE hosts SET "
+	struct db_stmt *s = store_stmt(c->ctrl->st, "UPDATE hosts SET "
 						  "maintenance = ? WHERE name = ?");
 
-	if (s == NULL || (sqlite3_bind_int(s, 1, on),
+	if (s == NULL || (db_bind_int64(s, 1, on),
 			  store_bind_text(s, 2, host),
-			  sqlite3_step(s) != SQLITE_DONE)) {
+			  db_step(s) != DB_DONE)) {
 		if (s)
-			sqlite3_reset(s);
+			db_reset(s);
 		store_err(c->ctrl->st, "updating the host");
 		api_err_internal(c, "updating the host");
 		return -1;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return 0;
 }
 

@@ -1,7 +1,6 @@
 /* What is particular to each of the operators' resources (creating and
  * updating pools, hosts, tenants, groups, flavors; token secrets), and the
  * audit log and metrics. Their list, get and delete are resource.c's. */
-#include <sqlite3.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -10,6 +9,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/audit.h"
+#include "controller/db.h"
 #include "controller/eta.h"
 #include "controller/report.h"
 #include "controller/resource.h"
@@ -99,7 +99,7 @@ void h_pool_create(struct api_ctx *c)
 	double r[3];
 	struct buf cl;
 	bool have, postcopy;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	buf_init(&cl, 4096);
 	if (pool_fields(c, true) < 0 ||
@@ -124,11 +124,11 @@ void h_pool_create(struct api_ctx *c)
 		goto out;
 	store_bind_text(s, 1, name);
 	for (int i = 0; i < 3; i++)
-		sqlite3_bind_double(s, 2 + i, r[i]);
+		db_bind_double(s, 2 + i, r[i]);
 	store_bind_text(s, 5, policy ? policy : "pack");
 	store_bind_text(s, 6, buf_str(&cl));
-	sqlite3_bind_int64(s, 7, time_wall_ms());
-	sqlite3_bind_int(s, 8, postcopy);
+	db_bind_int64(s, 7, time_wall_ms());
+	db_bind_int64(s, 8, postcopy);
 	if (api_step_write(c, s, "creating the pool") < 0)
 		goto out;
 	res_created(c, &res_pools, name);
@@ -162,11 +162,11 @@ static bool patch_given(struct api_ctx *c, const char *key)
 
 /* The "given" flags of a PATCH_COL statement: ?first, ?first+2, ...
  * (values in between) for each of the n keys. */
-static void patch_bind_given(struct api_ctx *c, sqlite3_stmt *s, int first,
+static void patch_bind_given(struct api_ctx *c, struct db_stmt *s, int first,
 			     const char *const *keys, int n)
 {
 	for (int i = 0; i < n; i++)
-		sqlite3_bind_int(s, first + 2 * i, patch_given(c, keys[i]));
+		db_bind_int64(s, first + 2 * i, patch_given(c, keys[i]));
 }
 
 void h_pool_patch(struct api_ctx *c)
@@ -179,7 +179,7 @@ void h_pool_patch(struct api_ctx *c)
 	struct buf cl;
 	double r[3];
 	bool have, postcopy;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	buf_init(&cl, 4096);
 	res_target(c, &res_pools, name);
@@ -202,10 +202,10 @@ void h_pool_patch(struct api_ctx *c)
 		goto out;
 	patch_bind_given(c, s, 1, keys, 6);
 	for (int i = 0; i < 3; i++)
-		sqlite3_bind_double(s, 2 + 2 * i, r[i]);
+		db_bind_double(s, 2 + 2 * i, r[i]);
 	store_bind_text(s, 8, policy ? policy : "pack");
 	store_bind_text(s, 10, buf_str(&cl));
-	sqlite3_bind_int(s, 12, postcopy);
+	db_bind_int64(s, 12, postcopy);
 	store_bind_text(s, 13, name);
 	if (api_step_write(c, s, "updating the pool") < 0)
 		goto out;
@@ -221,7 +221,7 @@ void h_host_patch(struct api_ctx *c)
 	static const char *const keys[] = {"maintenance", "cost",
 					   "availability", NULL};
 	const char *name = c->m->params[0];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool maint;
 	double cost, avail;
 
@@ -240,9 +240,9 @@ void h_host_patch(struct api_ctx *c)
 	if (s == NULL)
 		return;
 	patch_bind_given(c, s, 1, keys, 3);
-	sqlite3_bind_int(s, 2, maint);
-	sqlite3_bind_double(s, 4, cost);
-	sqlite3_bind_double(s, 6, avail);
+	db_bind_int64(s, 2, maint);
+	db_bind_double(s, 4, cost);
+	db_bind_double(s, 6, avail);
 	store_bind_text(s, 7, name);
 	if (api_step_write(c, s, "updating the host") < 0)
 		return;
@@ -287,20 +287,20 @@ static int tenant_quota(struct api_ctx *c, int64_t q[4])
 	return 0;
 }
 
-static void bind_quota(sqlite3_stmt *s, int first, const int64_t q[4])
+static void bind_quota(struct db_stmt *s, int first, const int64_t q[4])
 {
 	for (int i = 0; i < 4; i++) {
 		if (q[i] < 0)
-			sqlite3_bind_null(s, first + i);
+			db_bind_null(s, first + i);
 		else
-			sqlite3_bind_int64(s, first + i, q[i]);
+			db_bind_int64(s, first + i, q[i]);
 	}
 }
 
 static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 			    const char *csv)
 {
-	sqlite3_stmt *s = api_stmt(c, "DELETE FROM tenant_pools WHERE tenant = ?");
+	struct db_stmt *s = api_stmt(c, "DELETE FROM tenant_pools WHERE tenant = ?");
 	const char *p = csv;
 
 	if (s == NULL)
@@ -316,8 +316,8 @@ static int tenant_set_pools(struct api_ctx *c, const char *tenant,
 		p += len + (p[len] == ',');
 		if (res_must_exist(c, &res_pools, pool, "pools") < 0)
 			return -1;
-		s = api_stmt(c, "INSERT OR IGNORE INTO tenant_pools(tenant, pool) "
-			    "VALUES (?, ?)");
+		s = api_stmt(c, "INSERT INTO tenant_pools(tenant, pool) "
+			    "VALUES (?, ?) ON CONFLICT DO NOTHING");
 		if (s == NULL)
 			return -1;
 		store_bind_text(s, 1, tenant);
@@ -350,7 +350,7 @@ void h_tenant_create(struct api_ctx *c)
 	int64_t q[4];
 	bool have_p, wipe;
 	struct buf pools;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	buf_init(&pools, 8192);
 	if (api_body_object(c, keys) < 0 ||
@@ -376,8 +376,8 @@ void h_tenant_create(struct api_ctx *c)
 	store_bind_text(s, 2, iso ? iso : "shared");
 	store_bind_text(s, 3, cls ? cls : "standard");
 	bind_quota(s, 4, q);
-	sqlite3_bind_int64(s, 8, time_wall_ms());
-	sqlite3_bind_int(s, 9, wipe);
+	db_bind_int64(s, 8, time_wall_ms());
+	db_bind_int64(s, 9, wipe);
 	if (api_step_write(c, s, "creating the tenant") < 0)
 		goto out;
 	if (tenant_set_pools(c, name, buf_str(&pools)) < 0)
@@ -395,7 +395,7 @@ void h_tenant_patch(struct api_ctx *c)
 	int64_t q[4];
 	bool have_p, wipe;
 	struct buf pools;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	buf_init(&pools, 8192);
 	res_target(c, &res_tenants, name);
@@ -413,14 +413,14 @@ void h_tenant_patch(struct api_ctx *c)
 				   "quota_disk_gib", "quota_vms"));
 	if (s == NULL)
 		goto out;
-	sqlite3_bind_int(s, 1, patch_given(c, keys[0]));
+	db_bind_int64(s, 1, patch_given(c, keys[0]));
 	store_bind_text(s, 2, cls ? cls : "standard");
 	for (int i = 0; i < 4; i++) {
-		sqlite3_bind_int(s, 3 + 2 * i, q[i] != -2);
+		db_bind_int64(s, 3 + 2 * i, q[i] != -2);
 		if (q[i] >= 0)
-			sqlite3_bind_int64(s, 4 + 2 * i, q[i]);
+			db_bind_int64(s, 4 + 2 * i, q[i]);
 		else
-			sqlite3_bind_null(s, 4 + 2 * i);
+			db_bind_null(s, 4 + 2 * i);
 	}
 	store_bind_text(s, 11, name);
 	if (api_step_write(c, s, "updating the tenant") < 0)
@@ -434,7 +434,7 @@ void h_tenant_patch(struct api_ctx *c)
 			     "WHERE name = ?");
 		if (s == NULL)
 			goto out;
-		sqlite3_bind_int(s, 1, wipe);
+		db_bind_int64(s, 1, wipe);
 		store_bind_text(s, 2, name);
 		if (api_step_write(c, s, "updating the tenant") < 0)
 			goto out;
@@ -452,7 +452,7 @@ void h_group_create(struct api_ctx *c)
 					   "availability", NULL};
 	const char *name, *tenant, *policy;
 	double avail;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "name", "group", true, &name) < 0 ||
@@ -486,8 +486,8 @@ void h_group_create(struct api_ctx *c)
 	store_bind_text(s, 1, name);
 	store_bind_text(s, 2, tenant);
 	store_bind_text(s, 3, policy);
-	sqlite3_bind_double(s, 4, avail);
-	sqlite3_bind_int64(s, 5, time_wall_ms());
+	db_bind_double(s, 4, avail);
+	db_bind_int64(s, 5, time_wall_ms());
 	if (api_step_write(c, s, "creating the group") < 0)
 		return;
 	res_created(c, &res_groups, name);
@@ -503,7 +503,7 @@ void h_flavor_create(struct api_ctx *c)
 	const char *name, *storage;
 	int64_t v, m, d;
 	bool img;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_name(c, "name", "flavor", true, &name) < 0 ||
@@ -525,11 +525,11 @@ void h_flavor_create(struct api_ctx *c)
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, name);
-	sqlite3_bind_int64(s, 2, v);
-	sqlite3_bind_int64(s, 3, m);
-	sqlite3_bind_int64(s, 4, d);
-	sqlite3_bind_int64(s, 5, time_wall_ms());
-	sqlite3_bind_int(s, 6, img);
+	db_bind_int64(s, 2, v);
+	db_bind_int64(s, 3, m);
+	db_bind_int64(s, 4, d);
+	db_bind_int64(s, 5, time_wall_ms());
+	db_bind_int64(s, 6, img);
 	store_bind_text(s, 7, storage);
 	if (api_step_write(c, s, "creating the flavor") < 0)
 		return;
@@ -567,12 +567,12 @@ static int token_expiry(struct api_ctx *c, bool join, int64_t now_ms,
 }
 
 /* Bind expires_ms (-1: NULL) to parameter i of s. */
-static void bind_expiry(sqlite3_stmt *s, int i, int64_t expires_ms)
+static void bind_expiry(struct db_stmt *s, int i, int64_t expires_ms)
 {
 	if (expires_ms < 0)
-		sqlite3_bind_null(s, i);
+		db_bind_null(s, i);
 	else
-		sqlite3_bind_int64(s, i, expires_ms);
+		db_bind_int64(s, i, expires_ms);
 }
 
 void h_token_create(struct api_ctx *c)
@@ -583,7 +583,7 @@ void h_token_create(struct api_ctx *c)
 	const char *role, *tenant, *desc;
 	int64_t now = time_wall_ms(), expires, uses;
 	enum auth_role r;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_body_object(c, keys) < 0 ||
 	    api_get_str(c, "role", true, NULL, &role) < 0 ||
@@ -638,12 +638,12 @@ void h_token_create(struct api_ctx *c)
 	store_bind_text(s, 3, role);
 	store_bind_text(s, 4, tenant);
 	store_bind_text(s, 5, desc);
-	sqlite3_bind_int64(s, 6, now);
+	db_bind_int64(s, 6, now);
 	bind_expiry(s, 7, expires);
 	if (r == ROLE_JOIN)
-		sqlite3_bind_int64(s, 8, uses);
+		db_bind_int64(s, 8, uses);
 	else
-		sqlite3_bind_null(s, 8);
+		db_bind_null(s, 8);
 	if (api_step_write(c, s, "creating the token") < 0)
 		return;
 	res_created(c, &res_tokens, id);
@@ -671,7 +671,7 @@ void h_token_rotate(struct api_ctx *c)
 	const char *id = c->m->params[0];
 	char token[AUTH_TOKEN_LEN + 1], hash[AUTH_HASH_LEN + 1];
 	int64_t expires;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool join;
 	int rc;
 
@@ -683,8 +683,8 @@ void h_token_rotate(struct api_ctx *c)
 		      &s, "reading the token");
 	if (rc <= 0)
 		return;
-	join = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
+	join = db_col_int(s, 0);
+	db_reset(s);
 	/* a join token keeps its uses left */
 	if (token_expiry(c, join, time_wall_ms(), &expires) < 0)
 		return;
@@ -778,16 +778,16 @@ const double ctrl_lat_bounds[CTRL_LAT_BUCKETS] = {
 static int metrics_counts(struct store *st, struct buf *b, const char *sql,
 			  const char *metric)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
-	int rc = SQLITE_ERROR;
+	struct db_stmt *s = store_stmt(st, sql);
+	int rc = DB_ERROR;
 
-	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW)
+	while (s && (rc = db_step(s)) == DB_ROW)
 		buf_printf(b, "%s{state=\"%s\"} %" PRId64 "\n", metric,
 			   store_col_text(s, 0),
-			   (int64_t)sqlite3_column_int64(s, 1));
-	if (s && rc != SQLITE_DONE)
+			   (int64_t)db_col_int64(s, 1));
+	if (s && rc != DB_DONE)
 		store_err(st, metric);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* What /metrics reads from the store; the caller holds the lock. */
@@ -801,8 +801,9 @@ static int metrics_store(struct store *st, struct buf *b)
 		    "# TYPE fincloud_hosts gauge\n");
 	if (metrics_counts(st, b,
 			   "SELECT s.st, (SELECT count(*) FROM hosts h WHERE "
-			   "(s.st = 'maintenance' AND h.maintenance AND h.state = 'up')"
-			   " OR (s.st = 'up' AND h.state = 'up' AND NOT h.maintenance)"
+			   "(s.st = 'maintenance' AND h.maintenance != 0 AND "
+			   "h.state = 'up') OR (s.st = 'up' AND h.state = 'up' AND "
+			   "h.maintenance = 0)"
 			   " OR (s.st = 'down' AND h.state = 'down')) FROM "
 			   "(SELECT 'up' AS st UNION ALL SELECT 'down' UNION ALL "
 			   "SELECT 'maintenance') s", "fincloud_hosts") < 0)

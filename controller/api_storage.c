@@ -1,6 +1,6 @@
 /* The storage pool routes: create (list, get and delete are the generic
  * handlers of resource.c over res_storage). See storage.h. */
-#include <sqlite3.h>
+#include "controller/db.h"
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -65,7 +65,7 @@ static int str_list(struct api_ctx *c, const char *key, const char *what,
 }
 
 /* A ceph pool's fields, checked, into the statement's parameters 3-8. */
-static int ceph_fields(struct api_ctx *c, sqlite3_stmt *s)
+static int ceph_fields(struct api_ctx *c, struct db_stmt *s)
 {
 	const char *pool, *client;
 	struct buf mons, hosts;
@@ -105,8 +105,8 @@ static int ceph_fields(struct api_ctx *c, sqlite3_stmt *s)
 	}
 	store_bind_texts(s, 3, (const char *const[]){pool, mons.data ?
 		mons.data : "", client, hosts.data ? hosts.data : ""}, 4);
-	sqlite3_bind_int64(s, 7, replicas);
-	sqlite3_bind_double(s, 8, each);
+	db_bind_int64(s, 7, replicas);
+	db_bind_double(s, 8, each);
 	rc = 0;
 out:
 	buf_free(&mons);
@@ -121,7 +121,7 @@ void h_storage_create(struct api_ctx *c)
 					   "replica_hosts",
 					   "replica_availability", NULL};
 	const char *name, *type;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (api_body_object(c, keys) < 0 ||
@@ -153,10 +153,10 @@ void h_storage_create(struct api_ctx *c)
 		return;
 	store_bind_text(s, 1, name);
 	store_bind_text(s, 2, type);
-	sqlite3_bind_int64(s, 9, time_wall_ms());
+	db_bind_int64(s, 9, time_wall_ms());
 	if (ceph_fields(c, s) < 0) {
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
+		db_reset(s);
+		db_clear_bindings(s);
 		return;
 	}
 	if (api_step_write(c, s, "creating the storage pool") < 0)

@@ -2,13 +2,13 @@
  * show, lifecycle through the hosts' desired state, migrate and reboot
  * tasks. */
 #include <ctype.h>
-#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/db.h"
 #include "controller/domname.h"
 #include "controller/idem.h"
 #include "controller/netstate.h"
@@ -20,16 +20,16 @@
 #include "controller/task.h"
 #include "controller/vmref.h"
 
-static void add_str_or_null(cJSON *o, const char *key, sqlite3_stmt *s, int i)
+static void add_str_or_null(cJSON *o, const char *key, struct db_stmt *s, int i)
 {
-	if (sqlite3_column_type(s, i) == SQLITE_NULL ||
+	if (db_col_type(s, i) == DB_NULL ||
 	    store_col_text(s, i)[0] == '\0')
 		cJSON_AddNullToObject(o, key);
 	else
 		cJSON_AddStringToObject(o, key, store_col_text(s, i));
 }
 
-cJSON *api_vm_json(struct sqlite3_stmt *s)
+cJSON *api_vm_json(struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject(), *u;
 
@@ -38,7 +38,7 @@ cJSON *api_vm_json(struct sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 2));
 	add_str_or_null(o, "group", s, 3);
 	cJSON_AddStringToObject(o, "flavor", store_col_text(s, 4));
-	if (sqlite3_column_type(s, 19) == SQLITE_NULL) {
+	if (db_col_type(s, 19) == DB_NULL) {
 		cJSON_AddNullToObject(o, "image");
 	} else {
 		u = cJSON_AddObjectToObject(o, "image");
@@ -49,27 +49,27 @@ cJSON *api_vm_json(struct sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "pool", store_col_text(s, 5));
 	cJSON_AddStringToObject(o, "storage", store_col_text(s, 23));
 	cJSON_AddStringToObject(o, "host", store_col_text(s, 6));
-	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 7));
-	cJSON_AddNumberToObject(o, "mem_mib", (double)sqlite3_column_int64(s, 8));
-	cJSON_AddNumberToObject(o, "disk_gib", (double)sqlite3_column_int64(s, 9));
+	cJSON_AddNumberToObject(o, "vcpus", (double)db_col_int64(s, 7));
+	cJSON_AddNumberToObject(o, "mem_mib", (double)db_col_int64(s, 8));
+	cJSON_AddNumberToObject(o, "disk_gib", (double)db_col_int64(s, 9));
 	cJSON_AddStringToObject(o, "desired_state", store_col_text(s, 10));
 	cJSON_AddStringToObject(o, "state", store_col_text(s, 11));
 	add_str_or_null(o, "error", s, 12);
 	u = cJSON_AddObjectToObject(o, "usage");
-	cJSON_AddNumberToObject(u, "cpu_pct", sqlite3_column_double(s, 16));
+	cJSON_AddNumberToObject(u, "cpu_pct", db_col_double(s, 16));
 	cJSON_AddNumberToObject(u, "balloon_mib",
-				(double)sqlite3_column_int64(s, 17));
+				(double)db_col_int64(s, 17));
 	cJSON_AddNumberToObject(u, "disk_alloc_bytes",
-				(double)sqlite3_column_int64(s, 18));
-	if (sqlite3_column_type(s, 22) == SQLITE_NULL)
+				(double)db_col_int64(s, 18));
+	if (db_col_type(s, 22) == DB_NULL)
 		cJSON_AddNullToObject(o, "migration_postcopy");
 	else
 		cJSON_AddBoolToObject(o, "migration_postcopy",
-				      sqlite3_column_int(s, 22) != 0);
+				      db_col_int(s, 22) != 0);
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 13));
+				(double)db_col_int64(s, 13));
 	cJSON_AddNumberToObject(o, "updated_ms",
-				(double)sqlite3_column_int64(s, 14));
+				(double)db_col_int64(s, 14));
 	return o;
 }
 
@@ -82,13 +82,13 @@ static void vm_missing(struct api_ctx *c, const char *id)
 /* The row of VM id (API_VM_COLS) into *s: 1 (read it, then reset *s); 0
  * with a 404 answer when there is no such VM or it is another tenant's;
  * -1 with a 500 answer when it cannot be read. */
-static int vm_find(struct api_ctx *c, const char *id, sqlite3_stmt **s)
+static int vm_find(struct api_ctx *c, const char *id, struct db_stmt **s)
 {
 	int rc = api_find(c, "SELECT " API_VM_COLS " FROM vms WHERE id = ?",
 			  id, s, "reading the VM");
 
 	if (rc > 0 && api_hidden_tenant(c, store_col_text(*s, 2))) {
-		sqlite3_reset(*s);
+		db_reset(*s);
 		rc = 0;
 	}
 	if (rc == 0)
@@ -97,11 +97,11 @@ static int vm_find(struct api_ctx *c, const char *id, sqlite3_stmt **s)
 }
 
 /* See api.h. */
-sqlite3_stmt *api_vm_load(struct api_ctx *c)
+struct db_stmt *api_vm_load(struct api_ctx *c)
 {
 	const char *ref = c->m->params[0];
 	char id[VMREF_ID_LEN];
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 
 	snprintf(c->audit_target, sizeof(c->audit_target), "vm:%s", ref);
 	if (vmref_resolve(c, ref, api_query(c, "tenant"), id) <= 0 ||
@@ -127,36 +127,36 @@ struct vm_row {
  * into *v. 0, or -1 with the answer set (404, 500). */
 static int vm_begin(struct api_ctx *c, struct vm_row *v)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_begin(c) < 0 || (s = api_vm_load(c)) == NULL)
 		return -1;
 	str_copy(v->id, sizeof(v->id), store_col_text(s, 0));
 	str_copy(v->tenant, sizeof(v->tenant), store_col_text(s, 2));
-	v->has_group = sqlite3_column_type(s, 3) != SQLITE_NULL;
+	v->has_group = db_col_type(s, 3) != DB_NULL;
 	str_copy(v->group, sizeof(v->group), store_col_text(s, 3));
 	str_copy(v->host, sizeof(v->host), store_col_text(s, 6));
 	str_copy(v->desired, sizeof(v->desired), store_col_text(s, 10));
 	str_copy(v->state, sizeof(v->state), store_col_text(s, 11));
 	for (int i = 0; i < 3; i++)
-		v->req[i] = sqlite3_column_int64(s, 7 + i);
-	sqlite3_reset(s);
+		v->req[i] = db_col_int64(s, 7 + i);
+	db_reset(s);
 	return 0;
 }
 
 static void vm_answer(struct api_ctx *c, const char *id, int status)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (vm_find(c, id, &s) > 0) {
 		api_ok(c, status, api_vm_json(s));
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 }
 
 void h_vm_get(struct api_ctx *c)
 {
-	sqlite3_stmt *s = api_vm_load(c);
+	struct db_stmt *s = api_vm_load(c);
 
 	c->audit_target[0] = '\0';
 	if (s)
@@ -169,7 +169,7 @@ void h_vm_list(struct api_ctx *c)
 					      "group", "flavor"};
 	const char *f[FC_ARRAY_LEN(filters)];
 	struct api_page pg;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_page_open(c, &pg, 15, true) < 0)
 		return;
@@ -196,10 +196,10 @@ void h_vm_list(struct api_ctx *c)
 		    " ORDER BY seq LIMIT ?8");
 	if (s == NULL)
 		return;
-	sqlite3_bind_int64(s, 1, pg.after_seq);
+	db_bind_int64(s, 1, pg.after_seq);
 	for (int i = 0; i < 6; i++)
 		store_bind_text(s, 2 + i, f[i]);
-	sqlite3_bind_int64(s, 8, pg.limit + 1);
+	db_bind_int64(s, 8, pg.limit + 1);
 	while (api_page_step(c, &pg, s) > 0)
 		cJSON_AddItemToArray(pg.items, api_vm_json(s));
 	api_page_close(c, &pg);
@@ -237,7 +237,7 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 {
 	static const char *const names[] = {"vCPUs", "MiB of memory",
 					    "GiB of disk", "VMs"};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t use[4], quota[4];
 	bool has[4];
 	int rc;
@@ -247,20 +247,21 @@ static int vm_quota(struct api_ctx *c, const char *tenant, const int64_t req[3])
 		      "t.quota_disk_gib, t.quota_vms, total(c.vcpus), "
 		      "total(c.mem_mib), total(c.disk_gib), total(c.n) FROM "
 		      "tenants t LEFT JOIN claims c ON c.tenant = t.name WHERE "
-		      "t.name = ?", tenant, &s, "reading the quota");
+		      "t.name = ? GROUP BY t.name", tenant, &s,
+		      "reading the quota");
 	if (rc == 0) {
-		/* an aggregate always yields its row */
+		/* the tenant was checked to exist before */
 		err_set("no quota row for tenant '%s'", tenant);
 		api_err_internal(c, "reading the quota");
 	}
 	if (rc <= 0)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		has[i] = sqlite3_column_type(s, i) != SQLITE_NULL;
-		quota[i] = sqlite3_column_int64(s, i);
-		use[i] = (int64_t)sqlite3_column_double(s, 4 + i);
+		has[i] = db_col_type(s, i) != DB_NULL;
+		quota[i] = db_col_int64(s, i);
+		use[i] = (int64_t)db_col_double(s, 4 + i);
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	for (int i = 0; i < 4; i++) {
 		int64_t want = i < 3 ? req[i] : 1;
 
@@ -368,7 +369,7 @@ static int vm_image(struct api_ctx *c, const char *ref, const char *tenant,
 static int vm_storage(struct api_ctx *c, const char *storage,
 		      const char *image)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = api_find(c, "SELECT type FROM storage_pools WHERE name = ?",
 			  storage, &s, "reading the storage pool");
 	bool ceph;
@@ -382,7 +383,7 @@ static int vm_storage(struct api_ctx *c, const char *storage,
 		return -1;
 	}
 	ceph = strcmp(store_col_text(s, 0), "ceph") == 0;
-	sqlite3_reset(s);
+	db_reset(s);
 	if (ceph && image == NULL) {
 		api_err(c, 400, "invalid_field", "image", "$.image: a VM on "
 			"ceph storage pool '%s' is a clone of an image: add "
@@ -408,7 +409,7 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	struct api_image im;
 	bool needs_image;
 	int64_t req[3];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (tenant == NULL)
@@ -467,14 +468,14 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 		return;
 	}
 	for (int i = 0; i < 3; i++)
-		req[i] = sqlite3_column_int64(s, i);
-	needs_image = sqlite3_column_int(s, 3) != 0;
+		req[i] = db_col_int64(s, i);
+	needs_image = db_col_int(s, 3) != 0;
 	/* the VM's own choice, else its flavor's, else local */
 	if (storage == NULL) {
 		str_copy(storage_buf, sizeof(storage_buf), store_col_text(s, 4));
 		storage = storage_buf;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	if (vm_storage(c, storage, image) < 0 ||
 	    vm_image(c, image, tenant, flavor, needs_image, req, &im) < 0)
 		return;
@@ -485,13 +486,13 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 			return;
 		if (rc == 0 || strcmp(store_col_text(s, 0), tenant) != 0) {
 			if (rc > 0)
-				sqlite3_reset(s);
+				db_reset(s);
 			api_err(c, 404, "not_found", "group", "$.group: "
 				"tenant '%s' has no group '%s': create it with "
 				"'finctl group create'", tenant, group);
 			return;
 		}
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	if (pool && res_must_exist(c, &res_pools, pool, "pool") < 0)
 		return;
@@ -503,7 +504,7 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	rc = api_row(c, s, "reading the tenant's VMs");
 	if (rc < 0)
 		return;
-	sqlite3_reset(s);
+	db_reset(s);
 	if (rc > 0) {
 		api_err(c, 409, "exists", "name", "tenant '%s' already has a VM "
 			"named '%s'", tenant, name);
@@ -561,12 +562,12 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	store_bind_text(s, 6, hpool);
 	store_bind_text(s, 7, host);
 	for (int i = 0; i < 3; i++)
-		sqlite3_bind_int64(s, 8 + i, req[i]);
-	sqlite3_bind_int64(s, 12, time_wall_ms());
+		db_bind_int64(s, 8 + i, req[i]);
+	db_bind_int64(s, 12, time_wall_ms());
 	store_bind_texts(s, 13, (const char *const[]){im.id[0] ? im.id : NULL,
 		im.id[0] ? im.sha256 : NULL, ssh_keys, user_data}, 4);
 	if (postcopy >= 0)
-		sqlite3_bind_int(s, 17, postcopy);
+		db_bind_int64(s, 17, postcopy);
 	store_bind_text(s, 18, storage);
 	if (api_step_done(c, s, "recording the VM") < 0 ||
 	    netstate_ports_create(c, id, tenant) < 0)
@@ -659,7 +660,7 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 {
 	struct vm_row v;
 	const char *id = v.id, *host = v.host;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (vm_begin(c, &v) < 0)
 		return;
@@ -677,7 +678,7 @@ static void vm_set_desired(struct api_ctx *c, const char *desired)
 		if (s == NULL)
 			return;
 		store_bind_text(s, 1, desired);
-		sqlite3_bind_int64(s, 2, time_wall_ms());
+		db_bind_int64(s, 2, time_wall_ms());
 		store_bind_text(s, 3, id);
 		if (api_step_done(c, s, "updating the VM") < 0)
 			return;
@@ -721,7 +722,7 @@ void h_vm_patch(struct api_ctx *c)
 	static const char *const keys[] = {"migration_postcopy", NULL};
 	const cJSON *pc;
 	struct vm_row v;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	bool postcopy;
 
 	if (api_body_object(c, keys) < 0 ||
@@ -746,8 +747,8 @@ void h_vm_patch(struct api_ctx *c)
 	if (s == NULL)
 		return;
 	if (cJSON_IsBool(pc))
-		sqlite3_bind_int(s, 1, postcopy);
-	sqlite3_bind_int64(s, 2, time_wall_ms());
+		db_bind_int64(s, 1, postcopy);
+	db_bind_int64(s, 2, time_wall_ms());
 	store_bind_text(s, 3, v.id);
 	if (api_step_done(c, s, "updating the VM") < 0)
 		return;
@@ -784,7 +785,7 @@ void h_task_list(struct api_ctx *c)
 	const char *vm = api_query(c, "vm"), *state = api_query(c, "state");
 	char id[VMREF_ID_LEN];
 	struct api_page pg;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_page_open(c, &pg, TASK_LIST_SEQ_COL, true) < 0 ||
 	    (vm && !vmref_is_id(vm) &&

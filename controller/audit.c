@@ -1,9 +1,8 @@
-#include <sqlite3.h>
-
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/util.h"
 #include "controller/audit.h"
+#include "controller/db.h"
 #include "controller/store.h"
 
 static const char zero_hash[AUTH_HASH_LEN + 1] =
@@ -94,13 +93,13 @@ int audit_head_parse(const char *s, struct audit_head *out)
 /* Read the meta value of key into out (size n): 1, 0 when missing, -1. */
 static int meta_get(struct store *st, const char *key, char *out, size_t n)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int r = store_find(st, "SELECT value FROM meta WHERE key = ?", key, &s,
 			   "reading the audit log's meta data");
 
 	if (r == 1) {
 		str_copy(out, n, store_col_text(s, 0));
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return r;
 }
@@ -117,23 +116,23 @@ int audit_head_get(struct store *st, struct audit_head *out)
 
 static int audit_last(struct store *st, int64_t *seq, char hash[AUTH_HASH_LEN + 1])
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT seq, hash FROM audit "
+	struct db_stmt *s = store_stmt(st, "SELECT seq, hash FROM audit "
 					 "ORDER BY seq DESC LIMIT 1");
 	int rc;
 
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*seq = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*seq = db_col_int64(s, 0);
 		str_copy(hash, AUTH_HASH_LEN + 1, store_col_text(s, 1));
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		*seq = 0;
 		str_copy(hash, AUTH_HASH_LEN + 1, zero_hash);
 	} else {
 		return store_err(st, "reading the audit log");
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return 0;
 }
 
@@ -143,7 +142,7 @@ int audit_append(struct store *st, const char *actor, const char *action,
 	char prev[AUTH_HASH_LEN + 1], hash[AUTH_HASH_LEN + 1];
 	char head[AUDIT_HEAD_TEXT];
 	struct audit_entry e;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t seq = 0;
 
 	if (audit_last(st, &seq, prev) < 0)
@@ -162,12 +161,12 @@ int audit_append(struct store *st, const char *actor, const char *action,
 			   "VALUES (?,?,?,?,?,?,?,?,?)");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, e.seq);
-	sqlite3_bind_int64(s, 2, e.time_ms);
+	db_bind_int64(s, 1, e.seq);
+	db_bind_int64(s, 2, e.time_ms);
 	store_bind_text(s, 3, actor);
 	store_bind_text(s, 4, action);
 	store_bind_text(s, 5, target);
-	sqlite3_bind_int(s, 6, result);
+	db_bind_int64(s, 6, result);
 	store_bind_text(s, 7, request_id);
 	store_bind_text(s, 8, prev);
 	store_bind_text(s, 9, hash);
@@ -212,7 +211,7 @@ static int verify_chain(struct store *st, int64_t boundary,
 			struct audit_report *r)
 {
 	char prev[AUTH_HASH_LEN + 1], hash[AUTH_HASH_LEN + 1];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int64_t expect = 1;
 	int rc, ret = -1;
 
@@ -224,14 +223,14 @@ static int verify_chain(struct store *st, int64_t boundary,
 			   "ORDER BY seq");
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct audit_entry e = {
-			.seq = sqlite3_column_int64(s, 0),
-			.time_ms = sqlite3_column_int64(s, 1),
+			.seq = db_col_int64(s, 0),
+			.time_ms = db_col_int64(s, 1),
 			.actor = store_col_text(s, 2),
 			.action = store_col_text(s, 3),
 			.target = store_col_text(s, 4),
-			.result = sqlite3_column_int(s, 5),
+			.result = db_col_int(s, 5),
 			.request_id = store_col_text(s, 6),
 		};
 
@@ -264,13 +263,13 @@ static int verify_chain(struct store *st, int64_t boundary,
 		str_copy(r->last.hash, sizeof(r->last.hash), hash);
 		expect++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != DB_ROW && rc != DB_DONE) {
 		store_err(st, "reading the audit log");
 		goto out;
 	}
 	ret = 0;
 out:
-	sqlite3_reset(s);
+	db_reset(s);
 	return ret;
 }
 

@@ -138,7 +138,8 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 		return -1;
 	}
 	if (out->database[0] == '\0')
-		return config_err(cfg, "database", "expected a file path");
+		return config_err(cfg, "database", "expected a file path or a "
+				  "postgresql:// URL");
 	if (out->heartbeat_timeout_s <= out->heartbeat_interval_s)
 		return config_err(cfg, "heartbeat_timeout", "must be longer "
 				  "than heartbeat_interval (%" PRId64 " s)",

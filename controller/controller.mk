@@ -5,14 +5,14 @@
 CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 
-CTRL_SRCS := controller/store.c controller/auth.c controller/audit.c \
+CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/auth.c controller/audit.c \
 	controller/anchor.c \
 	controller/series.c controller/route.c controller/config.c \
 	controller/api.c controller/api_res.c controller/api_vm.c controller/vmref.c controller/idem.c \
 	controller/api_agent.c controller/api_join.c controller/enrol.c \
 	controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
-	controller/resource.c controller/ctrl.c controller/jobs.c \
+	controller/resource.c controller/ctrl.c controller/jobs.c controller/leader.c \
 	controller/task.c controller/domname.c controller/report.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \
@@ -25,10 +25,13 @@ LIBCTRL := $(BUILD)/lib/libfcctrl.a
 # TLS sessions libmicrohttpd holds.
 GNUTLS_CFLAGS := $(call pc_cflags,gnutls)
 GNUTLS_LIBS := $(or $(call pc_libs,gnutls),-lgnutls)
-CTRL_LIBS := $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(CRYPTO_LIBS) -lm
+# libpq is the PostgreSQL engine behind controller/db.h (db_pg.c).
+PQ_CFLAGS := $(call pc_cflags,libpq)
+PQ_LIBS := $(or $(call pc_libs,libpq),-lpq)
+CTRL_LIBS := $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) $(CRYPTO_LIBS) -lm
 
 $(CTRL_OBJS) $(BUILD)/obj/controller/main.o: OBJ_CFLAGS += $(CJSON_CFLAGS) \
-	$(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
+	$(MHD_CFLAGS) $(GNUTLS_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS) $(CRYPTO_CFLAGS)
 
 # the dashboard's installed files (ui.h), the default of ui_dir
 $(BUILD)/obj/controller/config.o: OBJ_CFLAGS += -DFC_UI_DIR='"$(DATADIR)/ui"'
@@ -46,6 +49,7 @@ BINS += $(BUILD)/bin/fincloud-controller
 
 CTRL_TEST_LIBS := $(LIBCTRL) $(LIBSCHED) $(LIBCOMMON)
 CTRL_TEST_LINK := $(CTRL_LIBS) $(SCHED_LIBS) $(COMMON_LIBS)
+$(eval $(call unit_test,test_ctrl_db,tests/unit/test_ctrl_db.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_routes,tests/unit/test_ctrl_routes.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_audit,tests/unit/test_ctrl_audit.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_series,tests/unit/test_ctrl_series.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -1,9 +1,8 @@
-#include <sqlite3.h>
-
 #include "common/err.h"
 #include "common/util.h"
 #include "controller/anchor.h"
 #include "controller/ctrl.h"
+#include "controller/db.h"
 #include "controller/store.h"
 
 struct ctrl_waiter {
@@ -158,7 +157,7 @@ void ctrl_notify(struct ctrl *ctrl, const char *host)
 
 int ctrl_bump_generation(struct ctrl *ctrl, const char *host)
 {
-	sqlite3_stmt *s = store_stmt(ctrl->st, "UPDATE hosts SET generation "
+	struct db_stmt *s = store_stmt(ctrl->st, "UPDATE hosts SET generation "
 					       "= generation + 1 WHERE name = ?");
 
 	if (s == NULL)
@@ -172,23 +171,23 @@ int ctrl_bump_generation(struct ctrl *ctrl, const char *host)
 
 int ctrl_generation(struct ctrl *ctrl, const char *host, int64_t *gen)
 {
-	sqlite3_stmt *s = store_stmt(ctrl->st, "SELECT generation FROM hosts "
+	struct db_stmt *s = store_stmt(ctrl->st, "SELECT generation FROM hosts "
 					       "WHERE name = ?");
 	int rc, ret = -1;
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, host);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*gen = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*gen = db_col_int64(s, 0);
 		ret = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == DB_DONE) {
 		ret = 1;
 	} else {
 		store_err(ctrl->st, "reading a host's generation");
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return ret;
 }
 

@@ -1,11 +1,11 @@
 /* Utilisation eta per pool: now, sampled into the series, as the JSON of
  * an API answer and as a metric. */
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/util.h"
 #include "controller/ctrl.h"
+#include "controller/db.h"
 #include "controller/eta.h"
 #include "controller/series.h"
 #include "controller/store.h"
@@ -19,7 +19,7 @@ double eta_ratio(double part, double total)
 
 int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	memset(u, 0, sizeof(*u));
@@ -33,12 +33,12 @@ int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
 	if (rc <= 0)
 		goto out;
 	u->found = true;
-	u->hosts = sqlite3_column_int64(s, 0);
+	u->hosts = db_col_int64(s, 0);
 	for (int i = 0; i < ETA_DIMS; i++) {
-		u->total[i] = sqlite3_column_double(s, 1 + i);
-		u->usable[i] = u->total[i] * sqlite3_column_double(s, 4 + i);
+		u->total[i] = db_col_double(s, 1 + i);
+		u->usable[i] = u->total[i] * db_col_double(s, 4 + i);
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	/* an aggregate: always one row */
 	rc = store_find(st, "SELECT total(v.vcpus), total(v.mem_mib), "
 			    "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
@@ -50,10 +50,10 @@ int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
 	if (rc <= 0)
 		goto out;
 	for (int i = 0; i < ETA_DIMS; i++) {
-		u->alloc[i] = sqlite3_column_double(s, i);
-		u->used[i] = sqlite3_column_double(s, ETA_DIMS + i);
+		u->alloc[i] = db_col_double(s, i);
+		u->used[i] = db_col_double(s, ETA_DIMS + i);
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 out:
 	return rc < 0 ? -1 : 0;
 }
@@ -84,55 +84,55 @@ cJSON *eta_now_json(const char *pool, int64_t now, const struct eta_pool *u)
 int eta_series_json(struct store *st, const char *pool, int64_t since_ms,
 		    cJSON *series)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT level, time_ms, n, v0, v1, v2, "
+	struct db_stmt *s = store_stmt(st, "SELECT level, time_ms, n, v0, v1, v2, "
 					 "v3, v4, v5 FROM util_samples WHERE "
 					 "pool = ? AND time_ms >= ? ORDER BY "
 					 "time_ms, level DESC LIMIT 5000");
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	if (s) {
 		store_bind_text(s, 1, pool);
-		sqlite3_bind_int64(s, 2, since_ms);
+		db_bind_int64(s, 2, since_ms);
 	}
-	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (s && (rc = db_step(s)) == DB_ROW) {
 		cJSON *p = cJSON_CreateObject(), *ea, *eu;
-		int level = sqlite3_column_int(s, 0);
+		int level = db_col_int(s, 0);
 
 		cJSON_AddNumberToObject(p, "time_ms",
-					(double)sqlite3_column_int64(s, 1));
+					(double)db_col_int64(s, 1));
 		cJSON_AddNumberToObject(p, "resolution_s",
 					level >= 0 && level < SERIES_LEVELS
 						? (double)series_levels[level].width_ms / 1000
 						: 0);
 		cJSON_AddNumberToObject(p, "samples",
-					(double)sqlite3_column_int64(s, 2));
+					(double)db_col_int64(s, 2));
 		ea = cJSON_AddObjectToObject(p, "eta_allocated");
 		eu = cJSON_AddObjectToObject(p, "eta_used");
 		for (int i = 0; i < ETA_DIMS; i++) {
 			cJSON_AddNumberToObject(ea, eta_dim_names[i],
-						sqlite3_column_double(s, 3 + i));
+						db_col_double(s, 3 + i));
 			cJSON_AddNumberToObject(eu, eta_dim_names[i],
-						sqlite3_column_double(s, 6 + i));
+						db_col_double(s, 6 + i));
 		}
 		cJSON_AddItemToArray(series, p);
 	}
-	if (s && rc != SQLITE_DONE)
+	if (s && rc != DB_DONE)
 		store_err(st, "reading the utilisation series");
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* The names of every pool, sorted: *out[0..*n) (free each and the array,
  * also after an error). 0, or -1 with err_set(). */
 static int eta_pool_names(struct store *st, char ***out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT name FROM pools ORDER BY name");
-	int rc = SQLITE_ERROR, ret = -1;
+	struct db_stmt *s = store_stmt(st, "SELECT name FROM pools ORDER BY name");
+	int rc = DB_ERROR, ret = -1;
 
 	*out = NULL;
 	*n = 0;
 	if (s == NULL)
 		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		char **p = realloc(*out, (*n + 1) * sizeof(**out));
 
 		if (p)
@@ -143,13 +143,13 @@ static int eta_pool_names(struct store *st, char ***out, size_t *n)
 		}
 		(*n)++;
 	}
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		ret = 0;
 	else
 		store_err(st, "listing the pools");
 out:
 	if (s)
-		sqlite3_reset(s);
+		db_reset(s);
 	return ret;
 }
 

@@ -1,8 +1,8 @@
 /* Idempotency keys of creates (idem.h). */
-#include <sqlite3.h>
 
 #include "common/util.h"
 #include "controller/auth.h"
+#include "controller/db.h"
 #include "controller/idem.h"
 #include "controller/store.h"
 
@@ -20,10 +20,10 @@ static bool idem_key_ok(const char *key)
 
 /* sql prepared with the caller as ?1, the request's key as ?2 and the
  * SHA-256 of its body as ?3; NULL with a 500 answer. */
-static sqlite3_stmt *idem_stmt(struct api_ctx *c, const char *sql)
+static struct db_stmt *idem_stmt(struct api_ctx *c, const char *sql)
 {
 	char sha[AUTH_HASH_LEN + 1];
-	sqlite3_stmt *s = NULL;
+	struct db_stmt *s = NULL;
 
 	if (auth_sha256_hex(c->body ? c->body : "", c->body ? c->body_len : 0,
 			    sha) < 0)
@@ -37,7 +37,7 @@ static sqlite3_stmt *idem_stmt(struct api_ctx *c, const char *sql)
 int idem_check(struct api_ctx *c, char id[IDEM_ID_LEN])
 {
 	const char *key = c->idempotency_key;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	if (key == NULL)
@@ -51,7 +51,7 @@ int idem_check(struct api_ctx *c, char id[IDEM_ID_LEN])
 	s = api_stmt(c, "DELETE FROM idempotency WHERE created_ms < ?");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, time_wall_ms() - IDEM_TTL_MS);
+	db_bind_int64(s, 1, time_wall_ms() - IDEM_TTL_MS);
 	if (api_step_done(c, s, "expiring idempotency keys") < 0 ||
 	    (s = idem_stmt(c, "SELECT body_sha256 = ?3, created_id FROM "
 			   "idempotency WHERE caller = ?1 AND key = ?2")) == NULL)
@@ -59,7 +59,7 @@ int idem_check(struct api_ctx *c, char id[IDEM_ID_LEN])
 	rc = api_row(c, s, "reading the idempotency key");
 	if (rc <= 0)
 		return rc;
-	if (!sqlite3_column_int(s, 0)) {
+	if (!db_col_int(s, 0)) {
 		api_err(c, 409, "idempotency_conflict", "Idempotency-Key",
 			"idempotency key '%s' was used for another request "
 			"body (it created '%s'): use a new key for a new "
@@ -68,13 +68,13 @@ int idem_check(struct api_ctx *c, char id[IDEM_ID_LEN])
 	} else {
 		str_copy(id, IDEM_ID_LEN, store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return rc;
 }
 
 int idem_record(struct api_ctx *c, const char *id)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (c->idempotency_key == NULL)
 		return 0;
@@ -82,7 +82,7 @@ int idem_record(struct api_ctx *c, const char *id)
 		      "created_id, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)");
 	if (s) {
 		store_bind_text(s, 4, id);
-		sqlite3_bind_int64(s, 5, time_wall_ms());
+		db_bind_int64(s, 5, time_wall_ms());
 	}
 	return s ? api_step_done(c, s, "recording the idempotency key") : -1;
 }

@@ -1,4 +1,3 @@
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -6,37 +5,48 @@
 #include "common/util.h"
 #include "controller/anchor.h"
 #include "controller/audit.h"
+#include "controller/db.h"
 #include "controller/eta.h"
 #include "controller/jobs.h"
+#include "controller/leader.h"
+#include "controller/rebalance.h"
+
+/* How often the leader looks for runs no controller drives (ns). */
+#define JOBS_RECOVER_NS (3ULL * 1000000000ULL)
 #include "controller/store.h"
 
 int jobs_liveness_reset(struct ctrl *ctrl)
 {
-	return store_exec(ctrl->st, "UPDATE hosts SET last_seen_ms = "
-				    "CAST(strftime('%s','now') AS INTEGER) * 1000 "
-				    "WHERE state = 'up'");
+	struct db_stmt *s = store_stmt(ctrl->st, "UPDATE hosts SET "
+					       "last_seen_ms = ? WHERE state = "
+					       "'up'");
+
+	if (s == NULL)
+		return -1;
+	db_bind_int64(s, 1, time_wall_ms());
+	return store_done(ctrl->st, s, "resetting the hosts' liveness");
 }
 
 int jobs_mark_down_hosts(struct ctrl *ctrl)
 {
 	struct store *st = ctrl->st;
 	int64_t cutoff = time_wall_ms() - ctrl->cfg.heartbeat_timeout_s * 1000;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	char names[64][NAME_MAX_LEN + 1];
-	int n = 0, rc = SQLITE_DONE;
+	int n = 0, rc = DB_DONE;
 
 	s = store_stmt(st, "SELECT name FROM hosts WHERE state = 'up' AND "
 			   "last_seen_ms < ? LIMIT 64");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, cutoff);
-	while (n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+	db_bind_int64(s, 1, cutoff);
+	while (n < 64 && (rc = db_step(s)) == DB_ROW)
 		str_copy(names[n++], sizeof(names[0]), store_col_text(s, 0));
 	/* a failing read is an error (logged by the caller), not "none" */
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		store_err(st, "reading the silent hosts");
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
 	if (n == 0)
 		return 0;
@@ -45,17 +55,23 @@ int jobs_mark_down_hosts(struct ctrl *ctrl)
 	for (int i = 0; i < n; i++) {
 		char target[96];
 
-		s = store_stmt(st, "UPDATE hosts SET state = 'down' WHERE name = ?");
+		/* again in the transaction: a heartbeat or another
+		 * controller's pass may have come between */
+		s = store_stmt(st, "UPDATE hosts SET state = 'down' WHERE name "
+				   "= ? AND state = 'up' AND last_seen_ms < ?");
 		if (s == NULL)
 			goto fail;
 		store_bind_text(s, 1, names[i]);
+		db_bind_int64(s, 2, cutoff);
 		if (store_done(st, s, "marking a silent host down") < 0)
 			goto fail;
+		if (db_changes(store_db(st)) == 0)
+			continue;
 		s = store_stmt(st, "UPDATE vms SET state = 'unknown', updated_ms "
 				   "= ? WHERE host = ?");
 		if (s == NULL)
 			goto fail;
-		sqlite3_bind_int64(s, 1, time_wall_ms());
+		db_bind_int64(s, 1, time_wall_ms());
 		store_bind_text(s, 2, names[i]);
 		if (store_done(st, s, "marking a down host's VMs unknown") < 0)
 			goto fail;
@@ -77,19 +93,30 @@ fail:
 
 static void *jobs_main(void *arg)
 {
-	struct ctrl *ctrl = arg;
+	struct jobs *j = arg;
+	struct ctrl *ctrl = j->ctrl;
 	uint64_t last_sample = 0, last_compact = time_mono_ns();
+	uint64_t last_recover = time_mono_ns();
 
 	while (!ctrl->stopping) {
 		uint64_t now = time_mono_ns(), sync;
 		bool compact = now - last_compact > 60ULL * 1000000000ULL;
+		/* outside the lock: it may wait for the database */
+		bool lead = leader_check(j->leader);
 
 		pthread_mutex_lock(&ctrl->lock);
-		if (jobs_mark_down_hosts(ctrl) < 0)
+		if (lead && jobs_mark_down_hosts(ctrl) < 0)
 			log_error("liveness check: %s", err_msg());
-		if (last_sample == 0 ||
-		    now - last_sample >=
-			    (uint64_t)ctrl->cfg.sample_interval_s * 1000000000ULL) {
+		/* several controllers: a run whose controller died */
+		if (lead && j->leader && now - last_recover >= JOBS_RECOVER_NS) {
+			if (rb_recover(ctrl) < 0)
+				log_error("rebalance runs: %s", err_msg());
+			last_recover = now;
+		}
+		if (lead && (last_sample == 0 ||
+			     now - last_sample >= (uint64_t)ctrl->cfg
+							  .sample_interval_s *
+						  1000000000ULL)) {
 			if (eta_sample_pools(ctrl, compact) < 0)
 				log_error("utilisation sample: %s", err_msg());
 			last_sample = now;
@@ -112,8 +139,13 @@ static void *jobs_main(void *arg)
 int jobs_start(struct jobs *j, struct ctrl *ctrl)
 {
 	j->ctrl = ctrl;
-	if (pthread_create(&j->thread, NULL, jobs_main, ctrl) != 0)
+	if (leader_new(ctrl->cfg.database, &j->leader) < 0)
+		return -1;
+	if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
+		leader_free(j->leader);
+		j->leader = NULL;
 		return err_set("cannot start the background thread");
+	}
 	j->started = true;
 	return 0;
 }
@@ -123,4 +155,6 @@ void jobs_join(struct jobs *j)
 	if (j->started)
 		pthread_join(j->thread, NULL);
 	j->started = false;
+	leader_free(j->leader);
+	j->leader = NULL;
 }

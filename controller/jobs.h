@@ -5,6 +5,8 @@
  * (compacting the series once a minute).
  *
  * The thread takes the controller lock for each pass, like a request.
+ * With several controllers on one PostgreSQL database only the leader
+ * (leader.h) marks hosts down and samples; the others' passes skip both.
  */
 #ifndef FC_CTRL_JOBS_H
 #define FC_CTRL_JOBS_H
@@ -14,9 +16,12 @@
 #include "common/fc.h"
 #include "controller/ctrl.h"
 
+struct leader;
+
 /* The background thread: zeroed by the caller, filled by jobs_start(). */
 struct jobs {
 	struct ctrl *ctrl;
+	struct leader *leader; /* NULL on SQLite: always leads */
 	pthread_t thread;
 	bool started;
 };
@@ -34,8 +39,9 @@ void jobs_join(struct jobs *j);
 
 /* One liveness pass (lock held, no transaction open): every host still
  * up that sent no heartbeat for heartbeat_timeout seconds (at most 64 a
- * pass) goes down and its VMs' state to unknown, audited, in one durable
- * transaction. 0, or -1 with err_set(). */
+ * pass; checked again inside the transaction) goes down and its VMs'
+ * state to unknown, audited, in one durable transaction. 0, or -1 with
+ * err_set(). */
 int jobs_mark_down_hosts(struct ctrl *ctrl);
 
 #endif

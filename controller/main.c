@@ -58,7 +58,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: fincloud-controller [--config FILE] [--check-config]\n"
 		"                           [--listen-address A] [--listen-port P]\n"
-		"                           [--database FILE] [--state-dir DIR]\n"
+		"                           [--database FILE|URL] [--state-dir DIR]\n"
 		"                           [--heartbeat-timeout S] [--heartbeat-interval S]\n"
 		"                           [--sample-interval S] [--orphan-grace S]\n"
 		"                           [--max-body BYTES]\n"
@@ -98,6 +98,7 @@ int main(int argc, char **argv)
 	};
 	char flags[SETTINGS_MAX][FLAG_LEN];
 	const char *config_path = NULL;
+	char dbname[CTRL_PATH_MAX];
 	struct { const char *key, *value; } sets[SETTINGS_MAX];
 	size_t nsets = 0;
 	bool check = false;
@@ -214,10 +215,10 @@ int main(int argc, char **argv)
 	if (jobs_start(&jobs, &g_ctrl) < 0)
 		log_error("%s: hosts are not marked down, pools not sampled",
 			  err_msg());
+	store_display_name(g_ctrl.cfg.database, dbname, sizeof(dbname));
 	log_info("listening on %s://%s:%" PRId64 " (database '%s')",
 		 g_ctrl.cfg.tls_cert[0] ? "https" : "http",
-		 g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port,
-		 g_ctrl.cfg.database);
+		 g_ctrl.cfg.listen_address, g_ctrl.cfg.listen_port, dbname);
 	if (g_ctrl.cfg.agent_listen_port)
 		log_info("agents' port %" PRId64, g_ctrl.cfg.agent_listen_port);
 	if (g_ctrl.cfg.require_client_cert)

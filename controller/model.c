@@ -1,7 +1,6 @@
-#include <sqlite3.h>
-
 #include "common/err.h"
 #include "common/util.h"
+#include "controller/db.h"
 #include "controller/model.h"
 #include "controller/store.h"
 #include "scheduler/problem.h"
@@ -88,21 +87,21 @@ static bool csv_has(const char *csv, const char *item)
 /* Step s to its end, calling row on each row; s is reset in every case.
  * -1 with err_set() when row fails or the database does (`what` says
  * what was being read). */
-static int each_row(struct loader *ld, sqlite3_stmt *s, const char *what,
-		    int (*row)(struct loader *ld, sqlite3_stmt *s))
+static int each_row(struct loader *ld, struct db_stmt *s, const char *what,
+		    int (*row)(struct loader *ld, struct db_stmt *s))
 {
 	int rc, ret = -1;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = db_step(s)) == DB_ROW)
 		if (row(ld, s) < 0)
 			goto out;
-	if (rc != SQLITE_DONE) {
+	if (rc != DB_DONE) {
 		store_err(ld->st, what);
 		goto out;
 	}
 	ret = 0;
 out:
-	sqlite3_reset(s);
+	db_reset(s);
 	return ret;
 }
 
@@ -136,7 +135,7 @@ static int add_vm(struct loader *ld, enum model_vm_kind kind,
 /* ---------------------------------------------------------------- rows */
 
 /* name, isolation, compliance_class */
-static int tenant_row(struct loader *ld, sqlite3_stmt *s)
+static int tenant_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	struct sched_tenant *tn = push((void **)&p->tenants, &p->ntenants,
@@ -157,17 +156,17 @@ static int tenant_row(struct loader *ld, sqlite3_stmt *s)
 }
 
 /* Whether the scope's tenant may use the pool of row s (pool_row). */
-static bool pool_allowed(struct loader *ld, sqlite3_stmt *s)
+static bool pool_allowed(struct loader *ld, struct db_stmt *s)
 {
 	const char *name = store_col_text(s, 0);
 	const char *compliance = store_col_text(s, 5);
 
-	if (sqlite3_column_int(s, 6)) {
+	if (db_col_int(s, 6)) {
 		size_t n = strlen(ld->listed);
 
 		snprintf(ld->listed + n, sizeof(ld->listed) - n, "%s%s",
 			 n ? "," : "", name);
-	} else if (sqlite3_column_int(s, 7)) {
+	} else if (db_col_int(s, 7)) {
 		/* the tenant has a list without this pool */
 		if (ld->sc->pool && strcmp(ld->sc->pool, name) == 0)
 			ld->unlisted = true;
@@ -180,7 +179,7 @@ static bool pool_allowed(struct loader *ld, sqlite3_stmt *s)
 
 /* name, ratio_vcpus, ratio_mem, ratio_disk, policy, compliance, whether
  * tenant_pools lists it for the tenant, whether it lists any pool for it */
-static int pool_row(struct loader *ld, sqlite3_stmt *s)
+static int pool_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	struct sched_pool *pl = push((void **)&p->pools, &p->npools,
@@ -190,7 +189,7 @@ static int pool_row(struct loader *ld, sqlite3_stmt *s)
 		return -1;
 	str_copy(pl->name, sizeof(pl->name), store_col_text(s, 0));
 	for (int d = 0; d < DIM_COUNT; d++)
-		pl->ratio[d] = sqlite3_column_double(s, 1 + d);
+		pl->ratio[d] = db_col_double(s, 1 + d);
 	pl->policy = strcmp(store_col_text(s, 4), "spread") == 0
 			     ? POLICY_SPREAD
 			     : POLICY_PACK;
@@ -225,7 +224,7 @@ static bool has_ifaces(const struct model_scope *sc, const char *text)
  * maintenance, status, interfaces, vlan_capable. A degraded host (its agent says it
  * cannot run VMs) counts as down: it takes no VM, and its VMs stay where
  * they are. */
-static int host_row(struct loader *ld, sqlite3_stmt *s)
+static int host_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	const char *xh = ld->sc->exclude_host;
@@ -240,9 +239,9 @@ static int host_row(struct loader *ld, sqlite3_stmt *s)
 	if (h->pool < 0)
 		h->pool = 0;
 	for (int d = 0; d < DIM_COUNT; d++)
-		h->cap[d] = (double)sqlite3_column_int64(s, 2 + d);
-	h->cost = sqlite3_column_double(s, 5);
-	h->availability = sqlite3_column_double(s, 6);
+		h->cap[d] = (double)db_col_int64(s, 2 + d);
+	h->cost = db_col_double(s, 5);
+	h->availability = db_col_double(s, 6);
 	deg = push((void **)&ld->degraded, &ld->ndegraded, &ld->adegraded,
 		   sizeof(*deg));
 	if (deg == NULL)
@@ -250,9 +249,9 @@ static int host_row(struct loader *ld, sqlite3_stmt *s)
 	*deg = strcmp(store_col_text(s, 9), "degraded") == 0;
 	if (strcmp(store_col_text(s, 7), "up") != 0 || *deg)
 		h->state = HOST_DOWN;
-	else if (sqlite3_column_int(s, 8) || (xh && strcmp(xh, h->name) == 0) ||
+	else if (db_col_int(s, 8) || (xh && strcmp(xh, h->name) == 0) ||
 		 !has_ifaces(ld->sc, store_col_text(s, 10)) ||
-		 (ld->sc->vlan && sqlite3_column_int(s, 11) != 1))
+		 (ld->sc->vlan && db_col_int(s, 11) != 1))
 		h->state = HOST_MAINTENANCE;
 	else
 		h->state = HOST_UP;
@@ -260,7 +259,7 @@ static int host_row(struct loader *ld, sqlite3_stmt *s)
 }
 
 /* name, tenant, policy, availability */
-static int group_row(struct loader *ld, sqlite3_stmt *s)
+static int group_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	struct sched_group *g = push((void **)&p->groups, &p->ngroups,
@@ -280,13 +279,13 @@ static int group_row(struct loader *ld, sqlite3_stmt *s)
 		g->tenant = FIND(p->tenants, p->ntenants, store_col_text(s, 1));
 		if (g->tenant < 0)
 			g->tenant = 0;
-		g->availability = sqlite3_column_double(s, 3);
+		g->availability = db_col_double(s, 3);
 	}
 	return 0;
 }
 
 /* host, tenant, whether of the scope's group, vcpus, mem_mib, disk_gib */
-static int claims_row(struct loader *ld, sqlite3_stmt *s)
+static int claims_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	int h = FIND(p->hosts, p->nhosts, store_col_text(s, 0));
@@ -302,16 +301,16 @@ static int claims_row(struct loader *ld, sqlite3_stmt *s)
 	str_copy(x->tenant, sizeof(x->tenant), p->tenants[t].name);
 	x->fixed = "it stands for the claims of several VMs";
 	v->tenant = t;
-	v->group = sqlite3_column_int(s, 2) ? 0 : -1;
+	v->group = db_col_int(s, 2) ? 0 : -1;
 	for (int d = 0; d < DIM_COUNT; d++)
-		v->req[d] = sqlite3_column_double(s, 3 + d);
+		v->req[d] = db_col_double(s, 3 + d);
 	v->host = h;
 	return 0;
 }
 
 /* id, name, tenant, grp, vcpus, mem_mib, disk_gib, host, state, desired,
  * its migrate and reboot tasks in progress */
-static int stored_vm_row(struct loader *ld, sqlite3_stmt *s)
+static int stored_vm_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	const char *desired = store_col_text(s, 9);
@@ -327,18 +326,18 @@ static int stored_vm_row(struct loader *ld, sqlite3_stmt *s)
 	v->tenant = FIND(p->tenants, p->ntenants, x->tenant);
 	if (v->tenant < 0)
 		v->tenant = 0;
-	v->group = sqlite3_column_type(s, 3) == SQLITE_NULL
+	v->group = db_col_type(s, 3) == DB_NULL
 			   ? -1
 			   : FIND(p->groups, p->ngroups, store_col_text(s, 3));
 	for (int d = 0; d < DIM_COUNT; d++)
-		v->req[d] = (double)sqlite3_column_int64(s, 4 + d);
+		v->req[d] = (double)db_col_int64(s, 4 + d);
 	v->host = FIND(p->hosts, p->nhosts, store_col_text(s, 7));
 	if (strcmp(desired, "deleted") == 0)
 		x->fixed = "it is being deleted";
 	else if (v->host >= 0 && p->hosts[v->host].state == HOST_DOWN)
 		x->fixed = ld->degraded[v->host] ? "its host is degraded"
 						 : "its host is down";
-	else if (sqlite3_column_int(s, 10) > 0)
+	else if (db_col_int(s, 10) > 0)
 		x->fixed = "it has a task in progress";
 	else if (strcmp(store_col_text(s, 8), "running") != 0 ||
 		 strcmp(desired, "running") != 0)
@@ -347,7 +346,7 @@ static int stored_vm_row(struct loader *ld, sqlite3_stmt *s)
 }
 
 /* vm_id, tenant, vcpus, mem_mib, disk_gib, target_host */
-static int inflight_row(struct loader *ld, sqlite3_stmt *s)
+static int inflight_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
 	int h = FIND(p->hosts, p->nhosts, store_col_text(s, 5));
@@ -366,7 +365,7 @@ static int inflight_row(struct loader *ld, sqlite3_stmt *s)
 	v->tenant = t;
 	v->group = -1;
 	for (int d = 0; d < DIM_COUNT; d++)
-		v->req[d] = (double)sqlite3_column_int64(s, 2 + d);
+		v->req[d] = (double)db_col_int64(s, 2 + d);
 	v->host = h;
 	return 0;
 }
@@ -375,7 +374,7 @@ static int inflight_row(struct loader *ld, sqlite3_stmt *s)
 
 static int load_tenants(struct loader *ld)
 {
-	sqlite3_stmt *s = store_stmt(ld->st, "SELECT name, isolation, "
+	struct db_stmt *s = store_stmt(ld->st, "SELECT name, isolation, "
 				     "compliance_class FROM tenants ORDER BY "
 				     "name");
 
@@ -390,7 +389,7 @@ static int load_tenants(struct loader *ld)
 static int load_pools(struct loader *ld, char *why, size_t whysize)
 {
 	const struct model_scope *sc = ld->sc;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt(ld->st, "SELECT p.name, p.ratio_vcpus, p.ratio_mem, "
 			       "p.ratio_disk, p.policy, p.compliance, "
@@ -434,7 +433,7 @@ static int load_pools(struct loader *ld, char *why, size_t whysize)
 
 static int load_hosts(struct loader *ld)
 {
-	sqlite3_stmt *s = store_stmt(ld->st, "SELECT name, pool, vcpus, "
+	struct db_stmt *s = store_stmt(ld->st, "SELECT name, pool, vcpus, "
 				     "mem_mib, disk_gib, cost, availability, "
 				     "state, maintenance, status, interfaces, "
 				     "vlan_capable FROM hosts "
@@ -451,7 +450,7 @@ static int load_hosts(struct loader *ld)
 static int load_groups(struct loader *ld)
 {
 	const struct model_scope *sc = ld->sc;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (sc->kind == MODEL_SCOPE_POOL) {
 		s = store_stmt(ld->st, "SELECT name, tenant, policy, "
@@ -476,7 +475,7 @@ static int load_groups(struct loader *ld)
  * VM's group; pool scope: every VM on the pool's hosts. */
 static int load_vms(struct loader *ld)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (ld->sc->kind == MODEL_SCOPE_TENANT) {
 		s = store_stmt1(ld->st, "SELECT host, tenant, grp = ?1, "
@@ -503,7 +502,7 @@ static int load_vms(struct loader *ld)
 
 static int load_inflight(struct loader *ld)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	s = store_stmt1(ld->st, "SELECT t.vm_id, t.tenant, t.vcpus, "
 			        "t.mem_mib, t.disk_gib, t.target_host FROM "
@@ -604,7 +603,7 @@ int model_stored_vm(const struct model *m, const char *id)
 }
 
 /* name, degraded_reason: appended to ld->note, counted in ld->nnote */
-static int degraded_row(struct loader *ld, sqlite3_stmt *s)
+static int degraded_row(struct loader *ld, struct db_stmt *s)
 {
 	size_t len = strlen(ld->note);
 
@@ -620,7 +619,7 @@ int model_degraded(struct store *st, const char *host, char *note,
 		   size_t notesize)
 {
 	struct loader ld;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (notesize)
 		note[0] = '\0';

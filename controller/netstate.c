@@ -1,4 +1,3 @@
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "common/buf.h"
@@ -7,6 +6,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
+#include "controller/db.h"
 #include "controller/ipam.h"
 #include "controller/netstate.h"
 #include "controller/store.h"
@@ -45,21 +45,22 @@ int netstate_ifname_check(const char *name, int64_t vlan)
 int netstate_default_group(struct store *st, const char *tenant)
 {
 	char key[2 * NAME_MAX_LEN + 2], rule[37];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (netstate_sg_key(tenant, "default", key, sizeof(key)) < 0)
 		return -1;
-	s = store_stmt(st, "INSERT OR IGNORE INTO secgroups(key, tenant, name,"
+	s = store_stmt(st, "INSERT INTO secgroups(key, tenant, name,"
 		       " description, created_ms) VALUES (?1, ?2, 'default', "
-		       "'traffic from members of this group only', ?3)");
+		       "'traffic from members of this group only', ?3) "
+		       "ON CONFLICT DO NOTHING");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, key);
 	store_bind_text(s, 2, tenant);
-	sqlite3_bind_int64(s, 3, time_wall_ms());
+	db_bind_int64(s, 3, time_wall_ms());
 	if (store_done(st, s, "making the default security group") < 0)
 		return -1;
-	if (sqlite3_changes(store_db(st)) == 0)
+	if (db_changes(store_db(st)) == 0)
 		return 0;
 	if (uuid_generate_v4(rule) < 0)
 		return -1;
@@ -70,14 +71,14 @@ int netstate_default_group(struct store *st, const char *tenant)
 		return -1;
 	store_bind_text(s, 1, rule);
 	store_bind_text(s, 2, key);
-	sqlite3_bind_int64(s, 3, time_wall_ms());
+	db_bind_int64(s, 3, time_wall_ms());
 	return store_done(st, s, "making the default security group's rule");
 }
 
 /* Add the provider network on s (columns pool, interface, name,
  * provider) to b: 0, or 1 when its pool is not the pool of b's other
  * networks. */
-static int bind_add(struct netstate_bind *b, sqlite3_stmt *s)
+static int bind_add(struct netstate_bind *b, struct db_stmt *s)
 {
 	const char *pool = store_col_text(s, 0), *iface = store_col_text(s, 1);
 
@@ -108,7 +109,7 @@ int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
 	cJSON_ArrayForEach(it, arr) {
 		const char *name = cJSON_GetStringValue(
 			cJSON_GetObjectItemCaseSensitive(it, "network"));
-		sqlite3_stmt *s;
+		struct db_stmt *s;
 		int rc;
 
 		if (name == NULL)
@@ -122,7 +123,7 @@ int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
 		if (rc == 0)
 			continue;
 		rc = bind_add(b, s);
-		sqlite3_reset(s);
+		db_reset(s);
 		if (rc > 0) {
 			api_err(c, 400, "invalid_field", "networks", "$.networks:"
 				" provider network '%s' spans pool '%s' and "
@@ -137,23 +138,23 @@ int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
 int netstate_bind_vm(struct store *st, const char *vm_id,
 		     struct netstate_bind *b)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT n.pool, n.interface, n.name, "
+	struct db_stmt *s = store_stmt1(st, "SELECT n.pool, n.interface, n.name, "
 				      "n.provider FROM ports p JOIN networks n "
 				      "ON n.name = "
 				      "p.network WHERE p.vm_id = ? AND "
 				      "n.provider IS NOT NULL ORDER BY p.nic",
 				      vm_id);
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	memset(b, 0, sizeof(*b));
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = db_step(s)) == DB_ROW)
 		bind_add(b, s);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "reading a VM's provider networks");
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* What a port of a create is made of. */
@@ -170,19 +171,19 @@ struct port_new {
 static int used_addrs(struct store *st, const char *network, uint32_t **used,
 		      size_t *n)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT ip FROM ports WHERE network "
+	struct db_stmt *s = store_stmt1(st, "SELECT ip FROM ports WHERE network "
 				      "= ?1 UNION SELECT dhcp_ip FROM networks "
 				      "WHERE name = ?1 AND dhcp_ip != 0 ORDER "
 				      "BY 1", network);
 	struct buf b = {0};
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	*used = NULL;
 	*n = 0;
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		uint32_t a = (uint32_t)sqlite3_column_int64(s, 0);
+	while ((rc = db_step(s)) == DB_ROW) {
+		uint32_t a = (uint32_t)db_col_int64(s, 0);
 
 		buf_append(&b, &a, sizeof(a));
 	}
@@ -201,7 +202,7 @@ static int port_read(struct api_ctx *c, const cJSON *it, size_t i,
 	static const char *const keys[] = {"network", "ip", NULL};
 	char path[JSON_PATH_MAX], field[JSON_PATH_MAX + 8];
 	const char *ip;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	json_path_index(path, sizeof(path), "$.networks", i);
@@ -223,29 +224,29 @@ static int port_read(struct api_ctx *c, const cJSON *it, size_t i,
 	rc = api_row(c, s, "reading the network");
 	if (rc < 0)
 		return -1;
-	if (rc == 0 || (!sqlite3_column_int(s, 5) &&
+	if (rc == 0 || (!db_col_int(s, 5) &&
 			strcmp(store_col_text(s, 0), tenant) != 0)) {
 		if (rc > 0)
-			sqlite3_reset(s);
+			db_reset(s);
 		api_err(c, 404, "not_found", field, "%s.network: tenant '%s' "
 			"has no network '%s': list its networks with 'finctl "
 			"network list --tenant %s'", path, tenant, p->network,
 			tenant);
 		return -1;
 	}
-	if (sqlite3_column_int(s, 5) && !sqlite3_column_int(s, 6)) {
-		sqlite3_reset(s);
+	if (db_col_int(s, 5) && !db_col_int(s, 6)) {
+		db_reset(s);
 		api_err(c, 403, "not_shared", field, "%s.network: provider "
 			"network '%s' is not shared with tenant '%s': an "
 			"operator lists the tenants that may use it", path,
 			p->network, tenant);
 		return -1;
 	}
-	p->net = (uint32_t)sqlite3_column_int64(s, 1);
-	p->prefix = sqlite3_column_int(s, 2);
-	p->gateway = (uint32_t)sqlite3_column_int64(s, 3);
-	p->dhcp_ip = (uint32_t)sqlite3_column_int64(s, 4);
-	sqlite3_reset(s);
+	p->net = (uint32_t)db_col_int64(s, 1);
+	p->prefix = db_col_int(s, 2);
+	p->gateway = (uint32_t)db_col_int64(s, 3);
+	p->dhcp_ip = (uint32_t)db_col_int64(s, 4);
+	db_reset(s);
 	p->has_ip = ip != NULL;
 	if (ip) {
 		if (ipam_addr_parse(ip, &p->ip) < 0) {
@@ -315,7 +316,7 @@ static int port_mac(struct api_ctx *c, char mac[IPAM_MAC_LEN])
 	for (int tries = 0; tries < 16; tries++) {
 		char hex[9];
 		uint8_t b[4];
-		sqlite3_stmt *s;
+		struct db_stmt *s;
 		int rc;
 
 		if (random_hex(hex, sizeof(hex), 4) < 0)
@@ -331,7 +332,7 @@ static int port_mac(struct api_ctx *c, char mac[IPAM_MAC_LEN])
 			return -1;
 		if (rc == 0)
 			return 0;
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	api_err_internal(c, "choosing a MAC");
 	return -1;
@@ -343,7 +344,7 @@ static int port_groups(struct api_ctx *c, const char *tenant,
 		       char keys[][2 * NAME_MAX_LEN + 2], size_t *n)
 {
 	const cJSON *arr, *it;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	*n = 0;
@@ -385,7 +386,7 @@ static int port_groups(struct api_ctx *c, const char *tenant,
 				tenant, name);
 			return -1;
 		}
-		sqlite3_reset(s);
+		db_reset(s);
 		for (size_t j = 0; j < *n; j++)
 			if (strcmp(keys[j], keys[*n]) == 0)
 				(*n)--;
@@ -400,7 +401,7 @@ static int port_insert(struct api_ctx *c, const char *vm_id, size_t nic,
 		       char keys[][2 * NAME_MAX_LEN + 2], size_t ngroups)
 {
 	char id[37];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (uuid_generate_v4(id) < 0) {
 		api_err_internal(c, "making a port id");
@@ -412,11 +413,11 @@ static int port_insert(struct api_ctx *c, const char *vm_id, size_t nic,
 		return -1;
 	store_bind_text(s, 1, id);
 	store_bind_text(s, 2, vm_id);
-	sqlite3_bind_int64(s, 3, (int64_t)nic);
+	db_bind_int64(s, 3, (int64_t)nic);
 	store_bind_text(s, 4, p->network);
 	store_bind_text(s, 5, mac);
-	sqlite3_bind_int64(s, 6, p->ip);
-	sqlite3_bind_int64(s, 7, time_wall_ms());
+	db_bind_int64(s, 6, p->ip);
+	db_bind_int64(s, 7, time_wall_ms());
 	if (api_step_write(c, s, "recording the port") < 0)
 		return -1;
 	for (size_t i = 0; i < ngroups; i++) {
@@ -493,7 +494,7 @@ int netstate_ports_create(struct api_ctx *c, const char *vm_id,
  * member here, and may be anyone's on this one. */
 static int port_rules(struct store *st, const char *port, cJSON *rules)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT r.protocol, r.port_min, "
+	struct db_stmt *s = store_stmt1(st, "SELECT r.protocol, r.port_min, "
 				      "r.port_max, r.source_cidr, p2.ip FROM "
 				      "port_secgroups ps JOIN secgroup_rules r "
 				      "ON r.sg = ps.sg LEFT JOIN port_secgroups "
@@ -504,65 +505,65 @@ static int port_rules(struct store *st, const char *port, cJSON *rules)
 				      "ps.port = ?1 AND (r.source_cidr IS NOT "
 				      "NULL OR p2.id IS NOT NULL) ORDER BY "
 				      "r.sg, r.id, p2.ip", port);
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		cJSON *r = cJSON_CreateObject();
 		char a[IPAM_ADDR_LEN], src[IPAM_CIDR_LEN];
 
 		cJSON_AddStringToObject(r, "protocol", store_col_text(s, 0));
 		cJSON_AddNumberToObject(r, "port_min",
-					(double)sqlite3_column_int64(s, 1));
+					(double)db_col_int64(s, 1));
 		cJSON_AddNumberToObject(r, "port_max",
-					(double)sqlite3_column_int64(s, 2));
-		if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
+					(double)db_col_int64(s, 2));
+		if (db_col_type(s, 3) != DB_NULL) {
 			str_copy(src, sizeof(src), store_col_text(s, 3));
 		} else {
-			ipam_addr_format((uint32_t)sqlite3_column_int64(s, 4),
+			ipam_addr_format((uint32_t)db_col_int64(s, 4),
 					 a);
 			snprintf(src, sizeof(src), "%s/32", a);
 		}
 		cJSON_AddStringToObject(r, "source", src);
 		cJSON_AddItemToArray(rules, r);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "reading a port's rules");
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* The names of port's security groups into groups. */
 static int port_group_names(struct store *st, const char *port,
 			    cJSON *groups)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT g.name FROM port_secgroups "
+	struct db_stmt *s = store_stmt1(st, "SELECT g.name FROM port_secgroups "
 				      "ps JOIN secgroups g ON g.key = ps.sg "
 				      "WHERE ps.port = ? ORDER BY g.name", port);
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = db_step(s)) == DB_ROW)
 		cJSON_AddItemToArray(groups,
 				     cJSON_CreateString(store_col_text(s, 0)));
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "reading a port's groups");
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 int netstate_vm_ports(struct store *st, const char *vm_id, cJSON *ports)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT p.id, p.mac, p.ip, n.prefix,"
+	struct db_stmt *s = store_stmt1(st, "SELECT p.id, p.mac, p.ip, n.prefix,"
 				      " n.gateway, n.mtu, n.name, n.vni, "
 				      "n.dhcp_ip FROM "
 				      "ports p JOIN networks n ON n.name = "
 				      "p.network WHERE p.vm_id = ? ORDER BY "
 				      "p.nic", vm_id);
 	struct buf ids = {0};
-	int rc = SQLITE_ERROR, ret = -1;
+	int rc = DB_ERROR, ret = -1;
 	size_t n = 0;
 
 	if (s == NULL)
@@ -570,15 +571,15 @@ int netstate_vm_ports(struct store *st, const char *vm_id, cJSON *ports)
 	/* the rules are read after this statement is done: it is cached
 	 * and stepping another statement would not reset it, but reading
 	 * every port first keeps one statement open at a time */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		cJSON *p = cJSON_CreateObject();
 		char a[IPAM_ADDR_LEN], addr[IPAM_CIDR_LEN];
-		uint32_t gw = (uint32_t)sqlite3_column_int64(s, 4);
+		uint32_t gw = (uint32_t)db_col_int64(s, 4);
 
 		cJSON_AddStringToObject(p, "port_id", store_col_text(s, 0));
 		cJSON_AddStringToObject(p, "mac", store_col_text(s, 1));
-		ipam_addr_format((uint32_t)sqlite3_column_int64(s, 2), a);
-		snprintf(addr, sizeof(addr), "%s/%d", a, sqlite3_column_int(s, 3));
+		ipam_addr_format((uint32_t)db_col_int64(s, 2), a);
+		snprintf(addr, sizeof(addr), "%s/%d", a, db_col_int(s, 3));
 		cJSON_AddStringToObject(p, "address", addr);
 		if (gw) {
 			ipam_addr_format(gw, a);
@@ -586,13 +587,13 @@ int netstate_vm_ports(struct store *st, const char *vm_id, cJSON *ports)
 		} else {
 			cJSON_AddNullToObject(p, "gateway");
 		}
-		cJSON_AddNumberToObject(p, "mtu", sqlite3_column_int(s, 5));
+		cJSON_AddNumberToObject(p, "mtu", db_col_int(s, 5));
 		cJSON_AddStringToObject(p, "network", store_col_text(s, 6));
 		cJSON_AddNumberToObject(p, "vni",
-					(double)sqlite3_column_int64(s, 7));
+					(double)db_col_int64(s, 7));
 		/* the guest's filter lets its DHCP server's answers in */
-		if (sqlite3_column_int64(s, 8)) {
-			ipam_addr_format((uint32_t)sqlite3_column_int64(s, 8),
+		if (db_col_int64(s, 8)) {
+			ipam_addr_format((uint32_t)db_col_int64(s, 8),
 					 a);
 			cJSON_AddStringToObject(p, "dhcp_server", a);
 		} else {
@@ -645,18 +646,18 @@ int netstate_uri_addr(const char *uri, char *out, size_t size)
 static int network_peers(struct store *st, const char *network,
 			 const char *node, cJSON *peers)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT DISTINCT h.name, "
+	struct db_stmt *s = store_stmt(st, "SELECT DISTINCT h.name, "
 				     "h.migration_uri FROM (" NETSTATE_SQL_HOSTING
 				     ") x JOIN hosts h ON h.name = x.host WHERE "
 				     "x.network = ?1 AND x.host != ?2 ORDER BY "
 				     "h.name");
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, network);
 	store_bind_text(s, 2, node);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		char a[IPAM_ADDR_LEN];
 		cJSON *p;
 
@@ -669,38 +670,38 @@ static int network_peers(struct store *st, const char *network,
 		cJSON_AddStringToObject(p, "address", a);
 		cJSON_AddItemToArray(peers, p);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "reading a network's nodes");
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* The "provider" and "dhcp" members of a node's network from the row
  * on s (columns 3-8 of netstate_node_networks()). */
-static void network_provider(sqlite3_stmt *s, cJSON *n)
+static void network_provider(struct db_stmt *s, cJSON *n)
 {
 	char a[IPAM_ADDR_LEN], addr[IPAM_CIDR_LEN];
 	cJSON *o;
 
-	if (sqlite3_column_type(s, 3) == SQLITE_NULL) {
+	if (db_col_type(s, 3) == DB_NULL) {
 		cJSON_AddNullToObject(n, "provider");
 	} else {
 		o = cJSON_AddObjectToObject(n, "provider");
 		cJSON_AddStringToObject(o, "type", store_col_text(s, 3));
 		cJSON_AddStringToObject(o, "interface", store_col_text(s, 4));
 		cJSON_AddNumberToObject(o, "vlan_id",
-					(double)sqlite3_column_int64(s, 5));
+					(double)db_col_int64(s, 5));
 	}
-	if (sqlite3_column_int64(s, 6) == 0) {
+	if (db_col_int64(s, 6) == 0) {
 		cJSON_AddNullToObject(n, "dhcp");
 		return;
 	}
 	o = cJSON_AddObjectToObject(n, "dhcp");
-	ipam_addr_format((uint32_t)sqlite3_column_int64(s, 6), a);
-	snprintf(addr, sizeof(addr), "%s/%d", a, sqlite3_column_int(s, 7));
+	ipam_addr_format((uint32_t)db_col_int64(s, 6), a);
+	snprintf(addr, sizeof(addr), "%s/%d", a, db_col_int(s, 7));
 	cJSON_AddStringToObject(o, "address", addr);
-	if (sqlite3_column_int64(s, 8)) {
-		ipam_addr_format((uint32_t)sqlite3_column_int64(s, 8), a);
+	if (db_col_int64(s, 8)) {
+		ipam_addr_format((uint32_t)db_col_int64(s, 8), a);
 		cJSON_AddStringToObject(o, "gateway", a);
 	} else {
 		cJSON_AddNullToObject(o, "gateway");
@@ -710,31 +711,31 @@ static void network_provider(sqlite3_stmt *s, cJSON *n)
 int netstate_node_networks(struct store *st, const char *node,
 			   cJSON *networks)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT n.name, n.vni, n.mtu, "
+	struct db_stmt *s = store_stmt1(st, "SELECT n.name, n.vni, n.mtu, "
 				      "n.provider, n.interface, n.vlan_id, "
 				      "n.dhcp_ip, n.prefix, n.gateway FROM "
 				      "networks n WHERE n.name IN (SELECT "
-				      "network FROM (" NETSTATE_SQL_HOSTING ") "
+				      "network FROM (" NETSTATE_SQL_HOSTING ") x "
 				      "WHERE host = ?1) ORDER BY n.vni", node);
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 	cJSON *it;
 
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		cJSON *n = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(n, "name", store_col_text(s, 0));
 		cJSON_AddNumberToObject(n, "vni",
-					(double)sqlite3_column_int64(s, 1));
-		cJSON_AddNumberToObject(n, "mtu", sqlite3_column_int(s, 2));
+					(double)db_col_int64(s, 1));
+		cJSON_AddNumberToObject(n, "mtu", db_col_int(s, 2));
 		network_provider(s, n);
 		cJSON_AddItemToArray(networks, n);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "reading a node's networks");
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_DONE)
 		return -1;
 	cJSON_ArrayForEach(it, networks) {
 		if (network_peers(st, cJSON_GetStringValue(cJSON_GetObjectItem(
@@ -746,13 +747,13 @@ int netstate_node_networks(struct store *st, const char *node,
 }
 
 /* Bump every host s (bound) yields in its first column. */
-static int bump_hosts(struct ctrl *ctrl, sqlite3_stmt *s)
+static int bump_hosts(struct ctrl *ctrl, struct db_stmt *s)
 {
 	struct buf names = {0};
-	int rc = SQLITE_ERROR, ret = -1;
+	int rc = DB_ERROR, ret = -1;
 	size_t n = 0;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		char name[NAME_MAX_LEN + 1] = "";
 
 		str_copy(name, sizeof(name), store_col_text(s, 0));
@@ -774,8 +775,8 @@ out:
 
 int netstate_bump_vm(struct ctrl *ctrl, const char *vm_id)
 {
-	sqlite3_stmt *s = store_stmt1(ctrl->st, "SELECT DISTINCT host FROM ("
-				      NETSTATE_SQL_HOSTING ") WHERE network IN "
+	struct db_stmt *s = store_stmt1(ctrl->st, "SELECT DISTINCT host FROM ("
+				      NETSTATE_SQL_HOSTING ") x WHERE network IN "
 				      "(SELECT network FROM ports WHERE vm_id = "
 				      "?1)", vm_id);
 
@@ -784,8 +785,8 @@ int netstate_bump_vm(struct ctrl *ctrl, const char *vm_id)
 
 int netstate_bump_released(struct ctrl *ctrl, const char *node)
 {
-	sqlite3_stmt *s = store_stmt1(ctrl->st, "SELECT DISTINCT host FROM ("
-				      NETSTATE_SQL_HOSTING ") WHERE network IN "
+	struct db_stmt *s = store_stmt1(ctrl->st, "SELECT DISTINCT host FROM ("
+				      NETSTATE_SQL_HOSTING ") x WHERE network IN "
 				      "(SELECT p.network FROM ports p JOIN vms "
 				      "v ON v.id = p.vm_id WHERE v.host = ?1 AND "
 				      "v.desired = 'deleted' AND v.id NOT IN "

@@ -1,6 +1,5 @@
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "common/err.h"
@@ -8,6 +7,7 @@
 #include "common/util.h"
 #include "controller/audit.h"
 #include "controller/ctrl.h"
+#include "controller/db.h"
 #include "controller/model.h"
 #include "controller/rebalance.h"
 #include "controller/store.h"
@@ -19,9 +19,9 @@
 /* How often a run looks at its migrations. */
 #define RB_POLL_US (200 * 1000)
 
-static int step_err(struct store *st, sqlite3_stmt *s, const char *what)
+static int step_err(struct store *st, struct db_stmt *s, const char *what)
 {
-	sqlite3_reset(s);
+	db_reset(s);
 	return store_err(st, what);
 }
 
@@ -594,7 +594,7 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 {
 	struct store *st = r->ctrl->st;
 	struct task_new t = {.type = TASK_MIGRATE};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	rc = store_find(st, "SELECT vcpus, mem_mib, disk_gib FROM vms WHERE "
@@ -604,8 +604,8 @@ static int start_move(struct rb_run *r, struct rb_move *m)
 	if (rc <= 0)
 		return -1;
 	for (int i = 0; i < 3; i++)
-		t.req[i] = sqlite3_column_int64(s, i);
-	sqlite3_reset(s);
+		t.req[i] = db_col_int64(s, i);
+	db_reset(s);
 	t.vm_id = m->vm;
 	t.tenant = m->tenant;
 	t.source_host = m->from;
@@ -671,7 +671,7 @@ static int poll_move(struct rb_run *r, struct rb_move *m)
  * naming them (stopped VMs cannot move live, say). */
 static int drain_left(struct rb_run *r)
 {
-	sqlite3_stmt *s = store_stmt(r->ctrl->st,
+	struct db_stmt *s = store_stmt(r->ctrl->st,
 				     "SELECT count(*), group_concat(name || ' (' "
 				     "|| state || ')', ', ') FROM vms WHERE host "
 				     "= ? AND desired != 'deleted'");
@@ -680,9 +680,9 @@ static int drain_left(struct rb_run *r)
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, r->host);
-	if (sqlite3_step(s) != SQLITE_ROW)
+	if (db_step(s) != DB_ROW)
 		return step_err(r->ctrl->st, s, "counting the host's VMs");
-	n = sqlite3_column_int64(s, 0);
+	n = db_col_int64(s, 0);
 	if (n > 0) {
 		r->failed = true;
 		snprintf(r->error, sizeof(r->error), "host '%s' still holds %"
@@ -690,7 +690,7 @@ static int drain_left(struct rb_run *r)
 			 "migration: stop and delete them, or start them and "
 			 "drain again", r->host, n, store_col_text(s, 1));
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	return 0;
 }
 
@@ -826,6 +826,8 @@ static void *run_main(void *arg)
 			usleep(RB_POLL_US);
 	}
 	pthread_mutex_lock(&ctrl->lock);
+	store_owner_unlock(ctrl->st, r->task);
+	store_reset_all(ctrl->st);
 	r->finished = true;
 	pthread_mutex_unlock(&ctrl->lock);
 	return NULL;
@@ -854,10 +856,14 @@ int rb_run_start(struct ctrl *ctrl, struct rb_run *run, const char *request_id,
 {
 	struct task_new t = {.type = run->drain ? TASK_DRAIN : TASK_REBALANCE};
 	char action[64], target[320];
+	bool got;
 	int ret = -1;
 
 	reap();
+	/* the lock says to the other controllers that this one drives the
+	 * run (rb_recover()); the thread releases it when it ends */
 	if (task_create(ctrl->st, &t, run->task) < 0 ||
+	    store_owner_lock(ctrl->st, run->task, &got) < 0 ||
 	    save_progress(run, false) < 0)
 		goto out;
 	snprintf(action, sizeof(action), "%s.run.start", run_kind(run));
@@ -885,12 +891,29 @@ out:
 	return ret;
 }
 
+/* Whether no controller drives run task id: not one of this process's
+ * runs, and its lock is free (taken, then released at once). */
+static bool run_orphan(const char *id, void *arg)
+{
+	struct ctrl *ctrl = arg;
+	bool got;
+
+	for (struct rb_run *r = g_runs; r; r = r->next)
+		if (strcmp(r->task, id) == 0)
+			return false;
+	if (store_owner_lock(ctrl->st, id, &got) < 0 || !got)
+		return false;
+	store_owner_unlock(ctrl->st, id);
+	return true;
+}
+
 int rb_recover(struct ctrl *ctrl)
 {
 	if (store_begin(ctrl->st, true) < 0)
 		return -1;
-	if (task_recover_runs(ctrl->st, "interrupted: the controller restarted "
-				       "while it ran; start it again") < 0) {
+	if (task_recover_runs(ctrl->st, "interrupted: the controller that "
+				       "drove it stopped; start it again",
+			      run_orphan, ctrl) < 0) {
 		store_rollback(ctrl->st);
 		return -1;
 	}

@@ -64,8 +64,11 @@ bool rb_draining(struct ctrl *ctrl, const char *host, char *task,
 int rb_run_start(struct ctrl *ctrl, struct rb_run *run, const char *request_id,
 		 char *task, size_t size);
 
-/* At start, before the API listens: a rebalance or drain task left
- * pending or running by an earlier process is marked failed. */
+/* A rebalance or drain task left pending or running that no controller
+ * drives (not this process, and on PostgreSQL no live controller holds
+ * its lock, store_owner_lock()) is marked failed. At start, before the
+ * API listens, and on PostgreSQL every few seconds by the leader (lock
+ * held). 0, or -1 with err_set(). */
 int rb_recover(struct ctrl *ctrl);
 
 /* At exit, without the lock: ask every run's thread to stop (its task is

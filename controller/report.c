@@ -1,11 +1,11 @@
 /* What the nodes report and what it settles (see report.h). */
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/audit.h"
+#include "controller/db.h"
 #include "controller/report.h"
 #include "controller/store.h"
 
@@ -17,7 +17,7 @@ typedef char report_id[TASK_ID_LEN > NAME_MAX_LEN + 1 ? TASK_ID_LEN
  * *out (an array of *n; the caller frees it, also when *n is 0); s is
  * reset. 0 or -1. Collecting first lets the caller write the tables the
  * statement reads. */
-static int report_ids(struct store *st, sqlite3_stmt *s, report_id **out,
+static int report_ids(struct store *st, struct db_stmt *s, report_id **out,
 		      size_t *n)
 {
 	struct buf rows;
@@ -27,7 +27,7 @@ static int report_ids(struct store *st, sqlite3_stmt *s, report_id **out,
 	buf_init(&rows, 0);
 	*out = NULL;
 	*n = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		str_copy(id, sizeof(id), store_col_text(s, 0));
 		if (buf_append(&rows, id, sizeof(id)) < 0)
 			break;
@@ -43,7 +43,7 @@ static int report_ids(struct store *st, sqlite3_stmt *s, report_id **out,
 static int report_ids_of(struct store *st, const char *sql, const char *key,
 			 report_id **out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
 	*out = NULL;
 	*n = 0;
@@ -77,7 +77,7 @@ int report_domain(struct store *st, const char *node, const char *vm_id,
 		  const char *name, const char *state, int64_t now_ms)
 {
 	const char *const text[] = {node, vm_id, name, state};
-	sqlite3_stmt *s = store_stmt(st, "INSERT INTO reports(host, vm_id, "
+	struct db_stmt *s = store_stmt(st, "INSERT INTO reports(host, vm_id, "
 				     "name, state, seen_ms) VALUES (?, ?, ?, ?, "
 				     "?) ON CONFLICT(host, vm_id) DO UPDATE SET "
 				     "name = excluded.name, state = "
@@ -86,11 +86,11 @@ int report_domain(struct store *st, const char *node, const char *vm_id,
 	if (s == NULL)
 		return -1;
 	store_bind_texts(s, 1, text, 4);
-	sqlite3_bind_int64(s, 5, now_ms);
+	db_bind_int64(s, 5, now_ms);
 	if (store_done(st, s, "recording a domain") < 0)
 		return -1;
-	return store_run(st, "INSERT OR IGNORE INTO temp.report_seen(id) "
-			 "VALUES (?)", vm_id, "recording a domain");
+	return store_run(st, "INSERT INTO temp.report_seen(id) VALUES (?) "
+			 "ON CONFLICT DO NOTHING", vm_id, "recording a domain");
 }
 
 int report_finish(struct store *st, const char *node)
@@ -102,7 +102,7 @@ int report_finish(struct store *st, const char *node)
 
 /* store_find() with two keys, ?1 and ?2. */
 static int report_find(struct store *st, const char *sql, const char *k1,
-		       const char *k2, sqlite3_stmt **s, const char *what)
+		       const char *k2, struct db_stmt **s, const char *what)
 {
 	*s = store_stmt(st, sql);
 	if (*s == NULL)
@@ -115,7 +115,7 @@ static int report_find(struct store *st, const char *sql, const char *k1,
 int report_seen(struct store *st, const char *node, const char *vm_id,
 		enum task_seen *out)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = report_find(st, "SELECT state IN ('running','blocked') FROM "
 			     "reports WHERE host = ? AND vm_id = ?", node,
 			     vm_id, &s, "reading a node's report");
@@ -123,10 +123,10 @@ int report_seen(struct store *st, const char *node, const char *vm_id,
 	if (rc < 0)
 		return -1;
 	*out = rc == 0 ? TASK_SEEN_ABSENT
-	       : sqlite3_column_int(s, 0) ? TASK_SEEN_RUNNING
+	       : db_col_int(s, 0) ? TASK_SEEN_RUNNING
 					  : TASK_SEEN_PRESENT;
 	if (rc > 0)
-		sqlite3_reset(s);
+		db_reset(s);
 	return 0;
 }
 
@@ -135,7 +135,7 @@ int report_conflict(struct store *st, const char *vm_id, const char *host,
 {
 	/* the target of an open migration may hold the incoming domain
 	 * (paused); only both running at once is a conflict there */
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = report_find(st,
 		"SELECT r.host, r.state FROM reports r WHERE r.vm_id = ?1 AND "
 		"r.host != ?2 AND r.state IN " REPORT_SQL_ACTIVE " AND NOT ("
@@ -152,7 +152,7 @@ int report_conflict(struct store *st, const char *vm_id, const char *host,
 			 "node's desired state until one of them no longer "
 			 "has it", host, store_col_text(s, 1),
 			 store_col_text(s, 0));
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return rc;
 }
@@ -162,12 +162,12 @@ int report_conflict(struct store *st, const char *vm_id, const char *host,
 static int vm_update(struct store *st, const char *sql, const char *value,
 		     const char *vm_id, const char *what)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, value);
-	sqlite3_bind_int64(s, 2, time_wall_ms());
+	db_bind_int64(s, 2, time_wall_ms());
 	store_bind_text(s, 3, vm_id);
 	return store_done(st, s, what);
 }
@@ -184,7 +184,7 @@ int report_flag(struct ctrl *ctrl, const char *vm_id, const char *host,
 		      "WHERE id = ?3 AND error != ?1", why, vm_id,
 		      "flagging a VM") < 0)
 		return -1;
-	if (sqlite3_changes(store_db(ctrl->st)) == 0)
+	if (db_changes(store_db(ctrl->st)) == 0)
 		return 0;
 	log_warn("vm '%s': %s", vm_id, why);
 	snprintf(target, sizeof(target), "vm:%.40s", vm_id);
@@ -289,8 +289,8 @@ int report_settle(struct ctrl *ctrl, const char *node,
 /* Run sql (binding node and arg) for the vm_ids it yields, then, for each,
  * set column (orphan_ms or destroy_ms, by stamp) to now and audit action.
  * The number changed into *changed. 0 or -1. */
-static int orphans_mark(struct ctrl *ctrl, const char *node, sqlite3_stmt *q,
-			sqlite3_stmt *(*stamp)(struct store *),
+static int orphans_mark(struct ctrl *ctrl, const char *node, struct db_stmt *q,
+			struct db_stmt *(*stamp)(struct store *),
 			const char *action, const char *request_id,
 			size_t *changed)
 {
@@ -300,13 +300,13 @@ static int orphans_mark(struct ctrl *ctrl, const char *node, sqlite3_stmt *q,
 	if (q == NULL || report_ids(ctrl->st, q, &ids, changed) < 0)
 		return -1;
 	for (size_t i = 0; i < *changed && ret == 0; i++) {
-		sqlite3_stmt *s = stamp(ctrl->st);
+		struct db_stmt *s = stamp(ctrl->st);
 
 		if (s == NULL) {
 			ret = -1;
 			break;
 		}
-		sqlite3_bind_int64(s, 1, time_wall_ms());
+		db_bind_int64(s, 1, time_wall_ms());
 		store_bind_text(s, 2, node);
 		store_bind_text(s, 3, ids[i]);
 		log_warn("node '%s' runs fincloud domain %s with no VM behind "
@@ -320,13 +320,13 @@ static int orphans_mark(struct ctrl *ctrl, const char *node, sqlite3_stmt *q,
 	return ret;
 }
 
-static sqlite3_stmt *stamp_orphan(struct store *st)
+static struct db_stmt *stamp_orphan(struct store *st)
 {
 	return store_stmt(st, "UPDATE reports SET orphan_ms = ? WHERE host = ? "
 			      "AND vm_id = ?");
 }
 
-static sqlite3_stmt *stamp_destroy(struct store *st)
+static struct db_stmt *stamp_destroy(struct store *st)
 {
 	return store_stmt(st, "UPDATE reports SET destroy_ms = ? WHERE host = "
 			      "? AND vm_id = ?");
@@ -336,7 +336,7 @@ int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
 		   const char *request_id)
 {
 	struct store *st = ctrl->st;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	size_t n = 0;
 
 	if (store_run(st, "UPDATE reports SET orphan_ms = NULL, destroy_ms = "
@@ -355,7 +355,7 @@ int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
 			   "destroy_ms IS NULL AND orphan_ms <= ?");
 	if (s) {
 		store_bind_text(s, 1, node);
-		sqlite3_bind_int64(s, 2, time_wall_ms() - grace_ms);
+		db_bind_int64(s, 2, time_wall_ms() - grace_ms);
 	}
 	if (orphans_mark(ctrl, node, s, stamp_destroy, "host.orphan.destroy",
 			 request_id, &n) < 0)
@@ -365,35 +365,35 @@ int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
 
 cJSON *report_orphans_json(struct store *st, const char *node)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT vm_id, name, state, "
+	struct db_stmt *s = store_stmt(st, "SELECT vm_id, name, state, "
 				     "orphan_ms, destroy_ms FROM reports WHERE "
 				     "host = ? AND orphan_ms IS NOT NULL ORDER "
 				     "BY vm_id");
 	cJSON *a = cJSON_CreateArray();
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	if (s)
 		store_bind_text(s, 1, node);
-	while (s && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (s && (rc = db_step(s)) == DB_ROW) {
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(o, "vm_id", store_col_text(s, 0));
 		cJSON_AddStringToObject(o, "name", store_col_text(s, 1));
 		cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
 		cJSON_AddNumberToObject(o, "since_ms",
-					(double)sqlite3_column_int64(s, 3));
-		if (sqlite3_column_type(s, 4) == SQLITE_NULL)
+					(double)db_col_int64(s, 3));
+		if (db_col_type(s, 4) == DB_NULL)
 			cJSON_AddNullToObject(o, "destroy_ms");
 		else
 			cJSON_AddNumberToObject(o, "destroy_ms",
-						(double)sqlite3_column_int64(s, 4));
+						(double)db_col_int64(s, 4));
 		cJSON_AddItemToArray(a, o);
 	}
-	if (s && rc != SQLITE_DONE)
+	if (s && rc != DB_DONE)
 		store_err(st, "reading the host's orphans");
 	if (s)
-		sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
+		db_reset(s);
+	if (rc != DB_DONE) {
 		cJSON_Delete(a);
 		a = NULL;
 	}
@@ -417,7 +417,7 @@ int report_bump_reporters(struct ctrl *ctrl, const char *vm_id)
 
 int report_metrics(struct store *st, struct buf *b)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT (SELECT count(*) FROM reports "
+	struct db_stmt *s = store_stmt(st, "SELECT (SELECT count(*) FROM reports "
 				     "WHERE orphan_ms IS NOT NULL), (SELECT "
 				     "count(*) FROM vms WHERE error LIKE "
 				     "'conflict:%')");
@@ -438,8 +438,8 @@ int report_metrics(struct store *st, struct buf *b)
 		   "host reports running.\n"
 		   "# TYPE fincloud_vm_conflicts gauge\n"
 		   "fincloud_vm_conflicts %" PRId64 "\n",
-		   (int64_t)sqlite3_column_int64(s, 0),
-		   (int64_t)sqlite3_column_int64(s, 1));
-	sqlite3_reset(s);
+		   (int64_t)db_col_int64(s, 0),
+		   (int64_t)db_col_int64(s, 1));
+	db_reset(s);
 	return 0;
 }

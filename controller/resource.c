@@ -1,36 +1,36 @@
 /* The operators' resources described once each, and their shared list,
  * get and delete handlers (see resource.h). */
-#include <sqlite3.h>
 
 #include "common/err.h"
 #include "common/json.h"
 #include "common/util.h"
+#include "controller/db.h"
 #include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/storage.h"
 #include "controller/store.h"
 
 /* An integer column that may be NULL (JSON null). */
-static void add_opt_int(cJSON *o, const char *key, sqlite3_stmt *s, int i)
+static void add_opt_int(cJSON *o, const char *key, struct db_stmt *s, int i)
 {
-	if (sqlite3_column_type(s, i) == SQLITE_NULL)
+	if (db_col_type(s, i) == DB_NULL)
 		cJSON_AddNullToObject(o, key);
 	else
 		cJSON_AddNumberToObject(o, key,
-					(double)sqlite3_column_int64(s, i));
+					(double)db_col_int64(s, i));
 }
 
 /* A column that may be NULL (JSON null), as a number when it holds an
  * integer, else as a string. */
-static void add_opt(cJSON *o, const char *key, sqlite3_stmt *s, int i)
+static void add_opt(cJSON *o, const char *key, struct db_stmt *s, int i)
 {
-	switch (sqlite3_column_type(s, i)) {
-	case SQLITE_NULL:
+	switch (db_col_type(s, i)) {
+	case DB_NULL:
 		cJSON_AddNullToObject(o, key);
 		break;
-	case SQLITE_INTEGER:
+	case DB_INTEGER:
 		cJSON_AddNumberToObject(o, key,
-					(double)sqlite3_column_int64(s, i));
+					(double)db_col_int64(s, i));
 		break;
 	default:
 		cJSON_AddStringToObject(o, key, store_col_text(s, i));
@@ -39,22 +39,22 @@ static void add_opt(cJSON *o, const char *key, sqlite3_stmt *s, int i)
 
 /* ------------------------------------------------------------------ pools */
 
-static cJSON *pool_json(struct store *st, sqlite3_stmt *s)
+static cJSON *pool_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	(void)st;
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
-	cJSON_AddNumberToObject(o, "cpu_ratio", sqlite3_column_double(s, 1));
-	cJSON_AddNumberToObject(o, "mem_ratio", sqlite3_column_double(s, 2));
-	cJSON_AddNumberToObject(o, "disk_ratio", sqlite3_column_double(s, 3));
+	cJSON_AddNumberToObject(o, "cpu_ratio", db_col_double(s, 1));
+	cJSON_AddNumberToObject(o, "mem_ratio", db_col_double(s, 2));
+	cJSON_AddNumberToObject(o, "disk_ratio", db_col_double(s, 3));
 	cJSON_AddStringToObject(o, "policy", store_col_text(s, 4));
 	cJSON_AddItemToObject(o, "compliance_classes",
 			      json_csv_array(store_col_text(s, 5)));
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 6));
+				(double)db_col_int64(s, 6));
 	cJSON_AddBoolToObject(o, "migration_postcopy",
-			      sqlite3_column_int(s, 7));
+			      db_col_int(s, 7));
 	return o;
 }
 
@@ -81,7 +81,7 @@ const struct res_kind res_pools = {
  * err_set() when it cannot be read. */
 static int host_registration(struct store *st, const char *name, cJSON *o)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	cJSON *r;
 	int rc = store_find(st, "SELECT state, machine_id, migration_uri, "
 			    "pool, changes, attempts, requested_ms, decided_ms "
@@ -101,55 +101,55 @@ static int host_registration(struct store *st, const char *name, cJSON *o)
 	cJSON_AddStringToObject(r, "migration_uri", store_col_text(s, 2));
 	cJSON_AddStringToObject(r, "pool", store_col_text(s, 3));
 	cJSON_AddStringToObject(r, "changes", store_col_text(s, 4));
-	cJSON_AddNumberToObject(r, "attempts", (double)sqlite3_column_int64(s, 5));
+	cJSON_AddNumberToObject(r, "attempts", (double)db_col_int64(s, 5));
 	cJSON_AddNumberToObject(r, "requested_ms",
-				(double)sqlite3_column_int64(s, 6));
+				(double)db_col_int64(s, 6));
 	add_opt_int(r, "decided_ms", s, 7);
-	sqlite3_reset(s);
+	db_reset(s);
 	return 0;
 }
 
-static cJSON *host_json(struct store *st, sqlite3_stmt *s)
+static cJSON *host_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
 
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
 	cJSON_AddStringToObject(o, "pool", store_col_text(s, 1));
 	cJSON_AddStringToObject(o, "state", store_col_text(s, 2));
-	cJSON_AddBoolToObject(o, "maintenance", sqlite3_column_int(s, 3));
+	cJSON_AddBoolToObject(o, "maintenance", db_col_int(s, 3));
 	cJSON_AddStringToObject(o, "status", store_col_text(s, 4));
 	cJSON_AddStringToObject(o, "degraded_reason", store_col_text(s, 5));
 	cJSON_AddStringToObject(o, "migration_uri", store_col_text(s, 6));
-	cJSON_AddNumberToObject(o, "vcpus", (double)sqlite3_column_int64(s, 7));
-	cJSON_AddNumberToObject(o, "mem_mib", (double)sqlite3_column_int64(s, 8));
-	cJSON_AddNumberToObject(o, "disk_gib", (double)sqlite3_column_int64(s, 9));
+	cJSON_AddNumberToObject(o, "vcpus", (double)db_col_int64(s, 7));
+	cJSON_AddNumberToObject(o, "mem_mib", (double)db_col_int64(s, 8));
+	cJSON_AddNumberToObject(o, "disk_gib", (double)db_col_int64(s, 9));
 	cJSON_AddNumberToObject(o, "mem_free_mib",
-				(double)sqlite3_column_int64(s, 10));
+				(double)db_col_int64(s, 10));
 	cJSON_AddNumberToObject(o, "disk_free_gib",
-				(double)sqlite3_column_int64(s, 11));
+				(double)db_col_int64(s, 11));
 	cJSON_AddStringToObject(o, "cpu_model", store_col_text(s, 12));
 	cJSON_AddStringToObject(o, "virt_type", store_col_text(s, 13));
 	cJSON_AddStringToObject(o, "virt_type_reason", store_col_text(s, 27));
 	cJSON_AddStringToObject(o, "libvirt_version", store_col_text(s, 14));
-	cJSON_AddNumberToObject(o, "cost", sqlite3_column_double(s, 15));
-	cJSON_AddNumberToObject(o, "availability", sqlite3_column_double(s, 16));
+	cJSON_AddNumberToObject(o, "cost", db_col_double(s, 15));
+	cJSON_AddNumberToObject(o, "availability", db_col_double(s, 16));
 	cJSON_AddNumberToObject(o, "generation",
-				(double)sqlite3_column_int64(s, 17));
+				(double)db_col_int64(s, 17));
 	cJSON_AddNumberToObject(o, "generation_seen",
-				(double)sqlite3_column_int64(s, 18));
+				(double)db_col_int64(s, 18));
 	cJSON_AddNumberToObject(o, "last_seen_ms",
-				(double)sqlite3_column_int64(s, 19));
-	cJSON_AddNumberToObject(o, "vm_count", (double)sqlite3_column_int64(s, 20));
+				(double)db_col_int64(s, 19));
+	cJSON_AddNumberToObject(o, "vm_count", (double)db_col_int64(s, 20));
 	a = cJSON_AddObjectToObject(o, "allocated");
-	cJSON_AddNumberToObject(a, "vcpus", sqlite3_column_double(s, 21));
-	cJSON_AddNumberToObject(a, "mem_mib", sqlite3_column_double(s, 22));
-	cJSON_AddNumberToObject(a, "disk_gib", sqlite3_column_double(s, 23));
+	cJSON_AddNumberToObject(a, "vcpus", db_col_double(s, 21));
+	cJSON_AddNumberToObject(a, "mem_mib", db_col_double(s, 22));
+	cJSON_AddNumberToObject(a, "disk_gib", db_col_double(s, 23));
 	/* what the node last reported, and why its vcpus and mem_mib
 	 * above are the registered figures instead (enrol.h) */
 	a = cJSON_AddObjectToObject(o, "reported");
-	cJSON_AddNumberToObject(a, "vcpus", (double)sqlite3_column_int64(s, 25));
-	cJSON_AddNumberToObject(a, "mem_mib", (double)sqlite3_column_int64(s, 26));
-	if (sqlite3_column_text(s, 24) && *sqlite3_column_text(s, 24))
+	cJSON_AddNumberToObject(a, "vcpus", (double)db_col_int64(s, 25));
+	cJSON_AddNumberToObject(a, "mem_mib", (double)db_col_int64(s, 26));
+	if (db_col_text(s, 24) && *db_col_text(s, 24))
 		cJSON_AddStringToObject(o, "inventory_flag", store_col_text(s, 24));
 	else
 		cJSON_AddNullToObject(o, "inventory_flag");
@@ -160,11 +160,11 @@ static cJSON *host_json(struct store *st, sqlite3_stmt *s)
 				      : cJSON_CreateNull());
 	if (a && !cJSON_IsArray(a))
 		cJSON_Delete(a);
-	if (sqlite3_column_type(s, 29) == SQLITE_NULL)
+	if (db_col_type(s, 29) == DB_NULL)
 		cJSON_AddNullToObject(o, "vlan_capable");
 	else
 		cJSON_AddBoolToObject(o, "vlan_capable",
-				      sqlite3_column_int(s, 29));
+				      db_col_int(s, 29));
 	if (host_registration(st, store_col_text(s, 0), o) < 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -198,7 +198,7 @@ const struct res_kind res_hosts = {
 		"r.virt_type_reason, r.interfaces, r.vlan_capable",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
-		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance))"),
+		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance != 0))"),
 	.to_json = host_json,
 	.filters = {"pool", "state"},
 	.hint = ": hosts appear when their agent registers",
@@ -206,7 +206,7 @@ const struct res_kind res_hosts = {
 
 /* ---------------------------------------------------------------- tenants */
 
-static cJSON *tenant_json(struct store *st, sqlite3_stmt *s)
+static cJSON *tenant_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject(), *q, *u;
 
@@ -221,14 +221,14 @@ static cJSON *tenant_json(struct store *st, sqlite3_stmt *s)
 	add_opt_int(q, "disk_gib", s, 5);
 	add_opt_int(q, "vms", s, 6);
 	u = cJSON_AddObjectToObject(o, "usage");
-	cJSON_AddNumberToObject(u, "vcpus", sqlite3_column_double(s, 9));
-	cJSON_AddNumberToObject(u, "mem_mib", sqlite3_column_double(s, 10));
-	cJSON_AddNumberToObject(u, "disk_gib", sqlite3_column_double(s, 11));
-	cJSON_AddNumberToObject(u, "vms", (double)sqlite3_column_int64(s, 12));
+	cJSON_AddNumberToObject(u, "vcpus", db_col_double(s, 9));
+	cJSON_AddNumberToObject(u, "mem_mib", db_col_double(s, 10));
+	cJSON_AddNumberToObject(u, "disk_gib", db_col_double(s, 11));
+	cJSON_AddNumberToObject(u, "vms", (double)db_col_int64(s, 12));
 	cJSON_AddBoolToObject(o, "wipe_on_delete",
-			      sqlite3_column_int(s, 13) != 0);
+			      db_col_int(s, 13) != 0);
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 7));
+				(double)db_col_int64(s, 7));
 	return o;
 }
 
@@ -240,7 +240,7 @@ const struct res_kind res_tenants = {
 		"r.name, r.isolation, r.compliance_class, r.quota_vcpus, "
 		"r.quota_mem_mib, r.quota_disk_gib, r.quota_vms, r.created_ms, "
 		"(SELECT group_concat(pool) FROM (SELECT pool FROM tenant_pools "
-		" WHERE tenant = r.name ORDER BY pool)), "
+		" WHERE tenant = r.name ORDER BY pool) tp), "
 		"(SELECT total(vcpus) FROM claims WHERE tenant = r.name), "
 		"(SELECT total(mem_mib) FROM claims WHERE tenant = r.name), "
 		"(SELECT total(disk_gib) FROM claims WHERE tenant = r.name), "
@@ -268,7 +268,7 @@ const struct res_kind res_tenants = {
 static int group_availability(struct store *st, const char *group,
 			      double *avail, int64_t *hosts)
 {
-	sqlite3_stmt *q = store_stmt(st, "SELECT DISTINCT h.name, "
+	struct db_stmt *q = store_stmt(st, "SELECT DISTINCT h.name, "
 					 "h.availability FROM vms v JOIN hosts h "
 					 "ON h.name = v.host WHERE v.grp = ? AND "
 					 "v.desired != 'deleted'");
@@ -280,14 +280,14 @@ static int group_availability(struct store *st, const char *group,
 	if (q == NULL)
 		return -1;
 	store_bind_text(q, 1, group);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		down *= 1 - sqlite3_column_double(q, 1);
+	while ((rc = db_step(q)) == DB_ROW) {
+		down *= 1 - db_col_double(q, 1);
 		(*hosts)++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "computing the group's availability");
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
+	db_reset(q);
+	if (rc != DB_DONE)
 		return -1;
 	if (*hosts)
 		*avail = 1 - down;
@@ -296,11 +296,11 @@ static int group_availability(struct store *st, const char *group,
 
 /* The group's achieved availability is its hosts' and its storage's
  * (storage.h): its target is met only when both reach it. */
-static cJSON *group_json(struct store *st, sqlite3_stmt *s)
+static cJSON *group_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o;
 	int64_t hosts;
-	double a, sa, target = sqlite3_column_double(s, 3);
+	double a, sa, target = db_col_double(s, 3);
 
 	if (group_availability(st, store_col_text(s, 0), &a, &hosts) < 0 ||
 	    storage_group_availability(st, store_col_text(s, 0), &sa) < 0)
@@ -310,13 +310,13 @@ static cJSON *group_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "tenant", store_col_text(s, 1));
 	cJSON_AddStringToObject(o, "policy", store_col_text(s, 2));
 	cJSON_AddNumberToObject(o, "availability", target);
-	cJSON_AddNumberToObject(o, "members", (double)sqlite3_column_int64(s, 5));
+	cJSON_AddNumberToObject(o, "members", (double)db_col_int64(s, 5));
 	cJSON_AddNumberToObject(o, "hosts", (double)hosts);
 	cJSON_AddNumberToObject(o, "achieved_availability", a);
 	cJSON_AddNumberToObject(o, "storage_availability", sa);
 	cJSON_AddBoolToObject(o, "meets_target", a >= target && sa >= target);
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 4));
+				(double)db_col_int64(s, 4));
 	return o;
 }
 
@@ -338,7 +338,7 @@ const struct res_kind res_groups = {
 
 /* ---------------------------------------------------------------- flavors */
 
-static cJSON *flavor_json(struct store *st, sqlite3_stmt *s)
+static cJSON *flavor_json(struct store *st, struct db_stmt *s)
 {
 	static const char *const ints[] = {"vcpus", "mem_mib", "disk_gib",
 					   "created_ms"};
@@ -348,8 +348,8 @@ static cJSON *flavor_json(struct store *st, sqlite3_stmt *s)
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
 	for (int i = 0; i < 4; i++)
 		cJSON_AddNumberToObject(o, ints[i],
-					(double)sqlite3_column_int64(s, 1 + i));
-	cJSON_AddBoolToObject(o, "requires_image", sqlite3_column_int(s, 5));
+					(double)db_col_int64(s, 1 + i));
+	cJSON_AddBoolToObject(o, "requires_image", db_col_int(s, 5));
 	/* null: the default, "local" */
 	add_opt(o, "storage", s, 6);
 	return o;
@@ -384,7 +384,7 @@ const struct res_kind res_storage = {
 /* ----------------------------------------------------------------- tokens */
 
 /* Never the secret: only its hash is stored, and only create shows it. */
-static cJSON *token_json(struct store *st, sqlite3_stmt *s)
+static cJSON *token_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -395,7 +395,7 @@ static cJSON *token_json(struct store *st, sqlite3_stmt *s)
 	add_opt(o, "node", s, 3);
 	cJSON_AddStringToObject(o, "description", store_col_text(s, 4));
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 5));
+				(double)db_col_int64(s, 5));
 	add_opt(o, "expires_ms", s, 6);
 	add_opt(o, "last_used_ms", s, 7);
 	/* a join token's registrations left; null for the other roles */
@@ -414,18 +414,18 @@ const struct res_kind res_tokens = {
 
 /* ------------------------------------------------------------------ audit */
 
-static cJSON *audit_json(struct store *st, sqlite3_stmt *s)
+static cJSON *audit_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	(void)st;
-	cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(s, 0));
+	cJSON_AddNumberToObject(o, "seq", (double)db_col_int64(s, 0));
 	cJSON_AddNumberToObject(o, "time_ms",
-				(double)sqlite3_column_int64(s, 1));
+				(double)db_col_int64(s, 1));
 	cJSON_AddStringToObject(o, "actor", store_col_text(s, 2));
 	cJSON_AddStringToObject(o, "action", store_col_text(s, 3));
 	cJSON_AddStringToObject(o, "target", store_col_text(s, 4));
-	cJSON_AddNumberToObject(o, "result", sqlite3_column_int(s, 5));
+	cJSON_AddNumberToObject(o, "result", db_col_int(s, 5));
 	cJSON_AddStringToObject(o, "request_id", store_col_text(s, 6));
 	cJSON_AddStringToObject(o, "prev_hash", store_col_text(s, 7));
 	cJSON_AddStringToObject(o, "hash", store_col_text(s, 8));
@@ -462,7 +462,7 @@ static void res_missing(struct api_ctx *c, const struct res_kind *k,
 /* api_find() of sql and key: 1 with s on its row, 0 (no row), -1 with
  * a 500 answer. */
 static int res_step_key(struct api_ctx *c, const struct res_kind *k,
-			const char *sql, const char *key, sqlite3_stmt **s)
+			const char *sql, const char *key, struct db_stmt **s)
 {
 	char what[64];
 
@@ -473,7 +473,7 @@ static int res_step_key(struct api_ctx *c, const struct res_kind *k,
 /* Whether the row on s is hidden from the caller (its owner, in column
  * col, is not the caller's tenant). */
 static bool res_hidden(struct api_ctx *c, const struct res_kind *k,
-		       sqlite3_stmt *s, int col)
+		       struct db_stmt *s, int col)
 {
 	return k->scoped && api_hidden_tenant(c, store_col_text(s, col)) &&
 	       !(k->shared && api_is_tenant(c) && k->shared(c, s));
@@ -481,7 +481,7 @@ static bool res_hidden(struct api_ctx *c, const struct res_kind *k,
 
 /* The JSON of the row on s as the caller may see it, or NULL. */
 static cJSON *res_json(struct api_ctx *c, const struct res_kind *k,
-		       sqlite3_stmt *s)
+		       struct db_stmt *s)
 {
 	cJSON *o = k->to_json(c->ctrl->st, s);
 
@@ -495,7 +495,7 @@ void res_list(struct api_ctx *c, const struct res_kind *k)
 	const char *tenant = k->tenant_query ? api_query(c, k->tenant_query)
 					     : NULL;
 	struct api_page pg;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (api_page_open(c, &pg, 0, k->seq_key) < 0)
 		goto out;
@@ -511,10 +511,10 @@ void res_list(struct api_ctx *c, const struct res_kind *k)
 		goto out;
 	}
 	if (k->seq_key)
-		sqlite3_bind_int64(s, 1, pg.after_seq);
+		db_bind_int64(s, 1, pg.after_seq);
 	else
 		store_bind_text(s, 1, pg.after);
-	sqlite3_bind_int64(s, 2, pg.limit + 1);
+	db_bind_int64(s, 2, pg.limit + 1);
 	if (k->scoped)
 		store_bind_text(s, 3, tenant);
 	for (int i = 0; i < 2 && k->filters[i]; i++)
@@ -537,7 +537,7 @@ void res_answer(struct api_ctx *c, const struct res_kind *k, const char *key,
 		int status)
 {
 	char what[64];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	cJSON *o;
 	int rc = res_step_key(c, k, k->get_sql, key, &s);
 
@@ -576,7 +576,7 @@ void res_delete(struct api_ctx *c, const struct res_kind *k)
 {
 	const char *key = c->m->params[0];
 	char what[64];
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc;
 
 	res_target(c, k, key);
@@ -590,7 +590,7 @@ void res_delete(struct api_ctx *c, const struct res_kind *k)
 		res_missing(c, k, key);
 		goto out;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	rc = k->in_use_sql ? res_step_key(c, k, k->in_use_sql, key, &s) : 0;
 	if (rc < 0)
 		goto out;
@@ -612,11 +612,11 @@ out:
 
 int res_exists(struct api_ctx *c, const struct res_kind *k, const char *key)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = res_step_key(c, k, k->find_sql, key, &s);
 
 	if (rc > 0)
-		sqlite3_reset(s);
+		db_reset(s);
 	return rc;
 }
 

@@ -48,14 +48,14 @@ struct res_kind {
 	const char *delete_sql; /* the row keyed ?1 */
 	/* The JSON of get_sql's / list_sql's current row; NULL with err_set()
 	 * when it needs the store and that fails. */
-	cJSON *(*to_json)(struct store *st, sqlite3_stmt *s);
+	cJSON *(*to_json)(struct store *st, struct db_stmt *s);
 	bool scoped;            /* a tenant principal sees only its tenant's */
 	int owner_col;          /* scoped: the owner's column in get_sql */
 	const char *tenant_query; /* scoped: the list's ?tenant= (or NULL) */
 	/* scoped, optional: whether a tenant principal that does not own
 	 * the row on get_sql's s may see it all the same (a provider network
 	 * shared with its tenant); list_sql must select the same rows */
-	bool (*shared)(const struct api_ctx *c, sqlite3_stmt *s);
+	bool (*shared)(const struct api_ctx *c, struct db_stmt *s);
 	/* optional: remove from a row's JSON what a tenant principal must
 	 * not see (a provider network's interface, VLAN, pool, tenants) */
 	void (*redact)(cJSON *o);

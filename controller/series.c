@@ -1,7 +1,6 @@
-#include <sqlite3.h>
-
 #include "common/err.h"
 #include "common/util.h"
+#include "controller/db.h"
 #include "controller/series.h"
 #include "controller/store.h"
 
@@ -59,7 +58,7 @@ size_t series_downsample(const struct series_sample *in, size_t n,
 static int series_put(struct store *st, const char *pool, int level,
 		      const struct series_sample *s)
 {
-	sqlite3_stmt *q;
+	struct db_stmt *q;
 	struct series_sample cur = *s;
 	int rc;
 
@@ -69,32 +68,36 @@ static int series_put(struct store *st, const char *pool, int level,
 	if (q == NULL)
 		return -1;
 	store_bind_text(q, 1, pool);
-	sqlite3_bind_int(q, 2, level);
-	sqlite3_bind_int64(q, 3, s->time_ms);
+	db_bind_int64(q, 2, level);
+	db_bind_int64(q, 3, s->time_ms);
 	rc = store_row(st, q, "reading a utilisation sample");
 	if (rc < 0)
 		return -1;
 	if (rc > 0) {
 		struct series_sample old = {.time_ms = s->time_ms};
 
-		old.n = sqlite3_column_int64(q, 0);
+		old.n = db_col_int64(q, 0);
 		for (int i = 0; i < SERIES_VALUES; i++)
-			old.v[i] = sqlite3_column_double(q, 1 + i);
+			old.v[i] = db_col_double(q, 1 + i);
 		series_merge(&old, &cur);
 		cur = old;
-		sqlite3_reset(q);
+		db_reset(q);
 	}
-	q = store_stmt(st, "INSERT OR REPLACE INTO util_samples(pool, level, "
+	q = store_stmt(st, "INSERT INTO util_samples(pool, level, "
 			   "time_ms, n, v0, v1, v2, v3, v4, v5) "
-			   "VALUES (?,?,?,?,?,?,?,?,?,?)");
+			   "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(pool, "
+			   "level, time_ms) DO UPDATE SET n = excluded.n, "
+			   "v0 = excluded.v0, v1 = excluded.v1, v2 = "
+			   "excluded.v2, v3 = excluded.v3, v4 = excluded.v4, "
+			   "v5 = excluded.v5");
 	if (q == NULL)
 		return -1;
 	store_bind_text(q, 1, pool);
-	sqlite3_bind_int(q, 2, level);
-	sqlite3_bind_int64(q, 3, cur.time_ms);
-	sqlite3_bind_int64(q, 4, cur.n);
+	db_bind_int64(q, 2, level);
+	db_bind_int64(q, 3, cur.time_ms);
+	db_bind_int64(q, 4, cur.n);
 	for (int i = 0; i < SERIES_VALUES; i++)
-		sqlite3_bind_double(q, 5 + i, cur.v[i]);
+		db_bind_double(q, 5 + i, cur.v[i]);
 	if (store_done(st, q, "writing a utilisation sample") < 0)
 		return -1;
 	return 0;
@@ -110,13 +113,13 @@ int series_add(struct store *st, const char *pool, const struct series_sample *s
 static int series_drop(struct store *st, int level, int64_t cutoff,
 		       const char *what)
 {
-	sqlite3_stmt *q = store_stmt(st, "DELETE FROM util_samples WHERE "
+	struct db_stmt *q = store_stmt(st, "DELETE FROM util_samples WHERE "
 					 "level = ? AND time_ms < ?");
 
 	if (q == NULL)
 		return -1;
-	sqlite3_bind_int(q, 1, level);
-	sqlite3_bind_int64(q, 2, cutoff);
+	db_bind_int64(q, 1, level);
+	db_bind_int64(q, 2, cutoff);
 	return store_done(st, q, what);
 }
 
@@ -127,7 +130,7 @@ static int series_roll_up(struct store *st, int level, int64_t cutoff)
 	struct series_sample *in = NULL, *out = NULL;
 	size_t n = 0, alloc = 0;
 	char **pools = NULL; /* pools[i] is the pool of in[i] */
-	sqlite3_stmt *q;
+	struct db_stmt *q;
 	int ret = -1, rc;
 
 	q = store_stmt(st, "SELECT pool, time_ms, n, v0, v1, v2, v3, v4, v5 "
@@ -135,9 +138,9 @@ static int series_roll_up(struct store *st, int level, int64_t cutoff)
 			   "ORDER BY pool, time_ms");
 	if (q == NULL)
 		return -1;
-	sqlite3_bind_int(q, 1, level);
-	sqlite3_bind_int64(q, 2, cutoff);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	db_bind_int64(q, 1, level);
+	db_bind_int64(q, 2, cutoff);
+	while ((rc = db_step(q)) == DB_ROW) {
 		if (n == alloc) {
 			size_t na = alloc ? 2 * alloc : 64;
 			void *p = realloc(in, na * sizeof(*in));
@@ -149,7 +152,7 @@ static int series_roll_up(struct store *st, int level, int64_t cutoff)
 				pools = pp;
 			if (p == NULL || pp == NULL) {
 				err_set("out of memory");
-				sqlite3_reset(q);
+				db_reset(q);
 				goto out;
 			}
 			alloc = na;
@@ -157,19 +160,19 @@ static int series_roll_up(struct store *st, int level, int64_t cutoff)
 		pools[n] = strdup(store_col_text(q, 0));
 		if (pools[n] == NULL) {
 			err_set("out of memory");
-			sqlite3_reset(q);
+			db_reset(q);
 			goto out;
 		}
-		in[n].time_ms = sqlite3_column_int64(q, 1);
-		in[n].n = sqlite3_column_int64(q, 2);
+		in[n].time_ms = db_col_int64(q, 1);
+		in[n].n = db_col_int64(q, 2);
 		for (int i = 0; i < SERIES_VALUES; i++)
-			in[n].v[i] = sqlite3_column_double(q, 3 + i);
+			in[n].v[i] = db_col_double(q, 3 + i);
 		n++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "reading utilisation samples");
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
+	db_reset(q);
+	if (rc != DB_DONE)
 		goto out;
 	if (n > 0) {
 		out = malloc(n * sizeof(*out));

@@ -49,7 +49,7 @@ static int hosts_availability(struct store *st, const char *csv, double *a,
 	while (p && *p && *n < STORAGE_HOLDERS_MAX) {
 		size_t len = strcspn(p, ",");
 		char name[128];
-		sqlite3_stmt *s;
+		struct db_stmt *s;
 
 		snprintf(name, sizeof(name), "%.*s", (int)len, p);
 		s = store_stmt1(st, "SELECT availability FROM hosts WHERE "
@@ -59,8 +59,8 @@ static int hosts_availability(struct store *st, const char *csv, double *a,
 		rc = store_row(st, s, "reading a replica host");
 		if (rc < 0)
 			return -1;
-		a[(*n)++] = rc > 0 ? sqlite3_column_double(s, 0) : 0;
-		sqlite3_reset(s);
+		a[(*n)++] = rc > 0 ? db_col_double(s, 0) : 0;
+		db_reset(s);
 		p += len;
 		if (*p == ',')
 			p++;
@@ -81,16 +81,16 @@ static int ceph_availability(struct store *st, int replicas,
 	return 0;
 }
 
-cJSON *storage_json(struct store *st, sqlite3_stmt *s)
+cJSON *storage_json(struct store *st, struct db_stmt *s)
 {
 	cJSON *o;
 	const char *type = store_col_text(s, 1);
 	double a = 1;
 	bool ceph = strcmp(type, "ceph") == 0;
 
-	if (ceph && ceph_availability(st, sqlite3_column_int(s, 5),
+	if (ceph && ceph_availability(st, db_col_int(s, 5),
 				      store_col_text(s, 6),
-				      sqlite3_column_double(s, 7), &a) < 0)
+				      db_col_double(s, 7), &a) < 0)
 		return NULL;
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", store_col_text(s, 0));
@@ -102,24 +102,24 @@ cJSON *storage_json(struct store *st, sqlite3_stmt *s)
 		cJSON_AddItemToObject(o, "monitors",
 				      json_csv_array(store_col_text(s, 3)));
 		cJSON_AddStringToObject(o, "client", store_col_text(s, 4));
-		cJSON_AddNumberToObject(o, "replicas", sqlite3_column_int(s, 5));
+		cJSON_AddNumberToObject(o, "replicas", db_col_int(s, 5));
 		cJSON_AddItemToObject(o, "replica_hosts", json_csv_array(h));
 		cJSON_AddNumberToObject(o, "replica_availability",
-					sqlite3_column_double(s, 7));
+					db_col_double(s, 7));
 		cJSON_AddNumberToObject(o, "availability", a);
 	} else {
 		/* a local disk is exactly as available as its host */
 		cJSON_AddNullToObject(o, "availability");
 	}
-	cJSON_AddNumberToObject(o, "vms", (double)sqlite3_column_int64(s, 9));
+	cJSON_AddNumberToObject(o, "vms", (double)db_col_int64(s, 9));
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 8));
+				(double)db_col_int64(s, 8));
 	return o;
 }
 
 int storage_pool_availability(struct store *st, const char *name, double *a)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT type, replicas, "
+	struct db_stmt *s = store_stmt1(st, "SELECT type, replicas, "
 				      "replica_hosts, replica_availability FROM "
 				      "storage_pools WHERE name = ?", name);
 	int rc;
@@ -134,13 +134,13 @@ int storage_pool_availability(struct store *st, const char *name, double *a)
 		return rc;
 	*a = 1;
 	if (strcmp(store_col_text(s, 0), "ceph") != 0) {
-		sqlite3_reset(s);
+		db_reset(s);
 		return 1;
 	}
-	replicas = sqlite3_column_int(s, 1);
+	replicas = db_col_int(s, 1);
 	str_copy(hosts, sizeof(hosts), store_col_text(s, 2));
-	each = sqlite3_column_double(s, 3);
-	sqlite3_reset(s);
+	each = db_col_double(s, 3);
+	db_reset(s);
 	return ceph_availability(st, replicas, hosts, each, a) < 0 ? -1 : 1;
 }
 
@@ -149,13 +149,14 @@ int storage_group_availability(struct store *st, const char *group,
 {
 	/* one row per place: a local disk's host (its availability), or a
 	 * ceph pool (NULL: computed from its replicas) */
-	sqlite3_stmt *q = store_stmt(st, "SELECT DISTINCT 'h', h.name, "
+	struct db_stmt *q = store_stmt(st, "SELECT DISTINCT 'h', h.name, "
 				     "h.availability FROM vms v JOIN hosts h ON "
 				     "h.name = v.host JOIN storage_pools p ON "
 				     "p.name = v.storage WHERE v.grp = ?1 AND "
 				     "v.desired != 'deleted' AND p.type = "
 				     "'local' UNION SELECT DISTINCT 'p', "
-				     "v.storage, NULL FROM vms v JOIN "
+				     "v.storage, CAST(NULL AS REAL) FROM vms v "
+				     "JOIN "
 				     "storage_pools p ON p.name = v.storage "
 				     "WHERE v.grp = ?1 AND v.desired != "
 				     "'deleted' AND p.type = 'ceph'");
@@ -168,18 +169,18 @@ int storage_group_availability(struct store *st, const char *group,
 	if (q == NULL)
 		return -1;
 	store_bind_text(q, 1, group);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	while ((rc = db_step(q)) == DB_ROW) {
 		places++;
 		if (store_col_text(q, 0)[0] == 'h')
-			down *= 1 - sqlite3_column_double(q, 2);
+			down *= 1 - db_col_double(q, 2);
 		else if (npools < FC_ARRAY_LEN(pools))
 			str_copy(pools[npools++], sizeof(pools[0]),
 				 store_col_text(q, 1));
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, "computing the group's storage availability");
-	sqlite3_reset(q);
-	if (rc != SQLITE_DONE)
+	db_reset(q);
+	if (rc != DB_DONE)
 		return -1;
 	/* the pools' own availability reads other rows: after the reset */
 	for (size_t i = 0; i < npools; i++) {

@@ -24,7 +24,7 @@
 #include <stddef.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
+#include "controller/db.h"
 
 struct store;
 
@@ -53,7 +53,7 @@ double storage_availability(const double *a, size_t n, int replicas,
 /* The API's JSON of the storage pool row s is on (STORAGE_COLS), with
  * its availability; NULL with err_set() when the hosts' availability
  * cannot be read. The caller frees it. */
-cJSON *storage_json(struct store *st, sqlite3_stmt *s);
+cJSON *storage_json(struct store *st, struct db_stmt *s);
 
 /* The availability of storage pool name (a ceph pool: from its replicas;
  * local: 1, its disks are counted with their hosts) into *a: 1 when

@@ -1,5 +1,4 @@
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -12,12 +11,12 @@
 
 struct stmt_slot {
 	const char *sql;
-	sqlite3_stmt *stmt;
+	struct db_stmt *stmt;
 };
 
 struct store {
-	sqlite3 *db;
-	int wal_fd; /* the -wal file, for store_sync_wal() */
+	struct db *db;
+	int wal_fd; /* SQLite's -wal file, for store_sync_wal(); -1 on PG */
 	bool in_tx;
 	void (*on_commit)(void *arg); /* store_on_commit() */
 	void *on_commit_arg;
@@ -25,17 +24,30 @@ struct store {
 };
 
 /*
+ * A schema migration: sql runs on both engines (the PostgreSQL engine
+ * rewrites the spellings in db_pg.c's table), then the part for the
+ * engine at hand, when the two cannot share one text (triggers, SQLite's
+ * date functions).
+ */
+struct migration {
+	const char *sql;
+	const char *sqlite;
+	const char *pg;
+};
+
+/*
  * Versioned migrations: entry i brings the schema from version i to i + 1.
- * Never edit a released entry; append a new one.
+ * Never edit a released entry; append a new one, in SQL both engines run
+ * (docs/decisions.md "One SQL for SQLite and PostgreSQL").
  *
  * Resource claims are the vcpus/mem_mib/disk_gib columns of a VM row
  * together with its host: a VM row is written with its host in the same
  * transaction as the placement decision, and its claim lasts until the row
  * is removed (when the host's agent confirms the domain is gone).
  */
-static const char *const migrations[] = {
+static const struct migration migrations[] = {
 	/* 1: the initial schema */
-	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	{ "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE pools("
 	" name TEXT PRIMARY KEY,"
 	" ratio_vcpus REAL NOT NULL CHECK(ratio_vcpus > 0),"
@@ -142,10 +154,6 @@ static const char *const migrations[] = {
 	" actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,"
 	" result INTEGER NOT NULL, request_id TEXT NOT NULL,"
 	" prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
-	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
-	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
-	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
-	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
 	"CREATE TABLE util_samples("
 	" pool TEXT NOT NULL REFERENCES pools(name) ON DELETE CASCADE,"
 	" level INTEGER NOT NULL,"
@@ -156,18 +164,46 @@ static const char *const migrations[] = {
 	" PRIMARY KEY(pool, level, time_ms));"
 	"INSERT INTO pools(name, ratio_vcpus, ratio_mem, ratio_disk, policy,"
 	" created_ms) VALUES ('default', 1, 1, 1, 'pack', 0);",
+	  .sqlite =
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+	  /* SQLite's aggregates total() (a sum that is 0.0 over no row)
+	   * and group_concat(), which the queries use */
+	  .pg =
+	"CREATE AGGREGATE total(double precision) (SFUNC = float8pl,"
+	" STYPE = double precision, INITCOND = '0');"
+	"CREATE FUNCTION group_concat_step(a text, b text, sep text)"
+	" RETURNS text LANGUAGE sql IMMUTABLE AS $$SELECT CASE WHEN b IS NULL"
+	" THEN a WHEN a IS NULL THEN b ELSE a || sep || b END$$;"
+	"CREATE FUNCTION group_concat_step(a text, b text) RETURNS text"
+	" LANGUAGE sql IMMUTABLE AS $$SELECT group_concat_step(a, b, ',')$$;"
+	"CREATE AGGREGATE group_concat(text) (SFUNC = group_concat_step,"
+	" STYPE = text);"
+	"CREATE AGGREGATE group_concat(text, text) (SFUNC = group_concat_step,"
+	" STYPE = text);"
+	"CREATE FUNCTION instr(a text, b text) RETURNS integer LANGUAGE sql"
+	" IMMUTABLE AS $$SELECT strpos(a, b)$$;"
+	"CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql"
+	" AS $$BEGIN RAISE EXCEPTION 'the audit log is append-only'; END$$;"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit FOR EACH ROW"
+	" EXECUTE FUNCTION audit_append_only();"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit FOR EACH ROW"
+	" EXECUTE FUNCTION audit_append_only();" },
 
 	/* 2: claims summed per host, tenant and group, kept by triggers, so
 	 * that placement reads one row per (host, tenant, group) instead of
 	 * every VM */
-	"CREATE TABLE claims("
+	{ "CREATE TABLE claims("
 	" host TEXT NOT NULL, tenant TEXT NOT NULL, grp TEXT NOT NULL,"
 	" vcpus INTEGER NOT NULL, mem_mib INTEGER NOT NULL,"
 	" disk_gib INTEGER NOT NULL, n INTEGER NOT NULL,"
 	" PRIMARY KEY(host, tenant, grp)) WITHOUT ROWID;"
 	"CREATE INDEX claims_tenant ON claims(tenant);"
 	"INSERT INTO claims SELECT host, tenant, coalesce(grp, ''), sum(vcpus),"
-	" sum(mem_mib), sum(disk_gib), count(*) FROM vms GROUP BY 1, 2, 3;"
+	" sum(mem_mib), sum(disk_gib), count(*) FROM vms GROUP BY 1, 2, 3;",
+	  .sqlite =
 	"CREATE TRIGGER claims_add AFTER INSERT ON vms BEGIN"
 	" INSERT INTO claims VALUES (NEW.host, NEW.tenant, coalesce(NEW.grp, ''),"
 	"  NEW.vcpus, NEW.mem_mib, NEW.disk_gib, 1)"
@@ -197,60 +233,84 @@ static const char *const migrations[] = {
 	"  vcpus = vcpus + excluded.vcpus, mem_mib = mem_mib + excluded.mem_mib,"
 	"  disk_gib = disk_gib + excluded.disk_gib, n = n + 1;"
 	" END;",
+	  .pg =
+	"CREATE FUNCTION claims_put(h text, t text, g text, c bigint,"
+	" m bigint, d bigint, k bigint) RETURNS void LANGUAGE sql AS $$"
+	" INSERT INTO claims VALUES (h, t, coalesce(g, ''), k * c, k * m,"
+	"  k * d, k) ON CONFLICT(host, tenant, grp) DO UPDATE SET"
+	"  vcpus = claims.vcpus + excluded.vcpus,"
+	"  mem_mib = claims.mem_mib + excluded.mem_mib,"
+	"  disk_gib = claims.disk_gib + excluded.disk_gib,"
+	"  n = claims.n + excluded.n;"
+	" DELETE FROM claims WHERE host = h AND tenant = t"
+	"  AND grp = coalesce(g, '') AND n <= 0$$;"
+	"CREATE FUNCTION claims_track() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN IF TG_OP <> 'INSERT' THEN PERFORM claims_put(OLD.host,"
+	"  OLD.tenant, OLD.grp, OLD.vcpus, OLD.mem_mib, OLD.disk_gib, -1);"
+	" END IF; IF TG_OP <> 'DELETE' THEN PERFORM claims_put(NEW.host,"
+	"  NEW.tenant, NEW.grp, NEW.vcpus, NEW.mem_mib, NEW.disk_gib, 1);"
+	" END IF; RETURN NULL; END$$;"
+	"CREATE TRIGGER claims_add AFTER INSERT ON vms FOR EACH ROW"
+	" EXECUTE FUNCTION claims_track();"
+	"CREATE TRIGGER claims_del AFTER DELETE ON vms FOR EACH ROW"
+	" EXECUTE FUNCTION claims_track();"
+	"CREATE TRIGGER claims_move AFTER UPDATE OF host ON vms FOR EACH ROW"
+	" WHEN (OLD.host IS DISTINCT FROM NEW.host)"
+	" EXECUTE FUNCTION claims_track();" },
 
 	/* 3: the progress of rebalance and drain tasks (JSON, see
 	 * controller/rebalance.h); '' for the other tasks */
-	"ALTER TABLE tasks ADD COLUMN progress TEXT NOT NULL DEFAULT '';",
+	{ "ALTER TABLE tasks ADD COLUMN progress TEXT NOT NULL DEFAULT '';" },
 
 	/* 4: the machine a host's agent registered from (libvirt's host
 	 * UUID or /etc/machine-id; '' when unknown), so that another
 	 * machine cannot take over the name (docs/agent-protocol.md) */
-	"ALTER TABLE hosts ADD COLUMN machine_id TEXT NOT NULL DEFAULT '';",
+	{ "ALTER TABLE hosts ADD COLUMN machine_id TEXT NOT NULL DEFAULT '';" },
 
 	/* 5: audit chain format 2 (length-prefixed fields, audit.h) from the
 	 * next entry on; the entries already written keep format 1 and are
 	 * verified with it, nothing is re-hashed. A log with no entry gets
 	 * its head row now, so that a missing head always means a removed
 	 * one (a log with entries has had it since its first entry). */
-	"INSERT INTO meta(key, value) SELECT 'audit_format2_from',"
+	{ "INSERT INTO meta(key, value) SELECT 'audit_format2_from',"
 	" coalesce(max(seq), 0) + 1 FROM audit;"
 	"INSERT INTO meta(key, value) SELECT 'audit_head', '0:' ||"
 	" '0000000000000000000000000000000000000000000000000000000000000000'"
 	" WHERE NOT EXISTS (SELECT 1 FROM audit)"
-	" AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'audit_head');",
+	" AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'audit_head');" },
 
 	/* 6: the fincloud domains each node listed in its last heartbeat
 	 * (controller/report.h): where a VM runs, as the nodes say, beside
 	 * where the vms table places it. orphan_ms: when the row was first
 	 * seen without a VM behind it (NULL while there is one); destroy_ms:
 	 * when its node was told to destroy it. */
-	"CREATE TABLE reports("
+	{ "CREATE TABLE reports("
 	" host TEXT NOT NULL, vm_id TEXT NOT NULL, name TEXT NOT NULL,"
 	" state TEXT NOT NULL, seen_ms INTEGER NOT NULL,"
 	" orphan_ms INTEGER, destroy_ms INTEGER,"
 	" PRIMARY KEY(host, vm_id)) WITHOUT ROWID;"
-	"CREATE INDEX reports_vm ON reports(vm_id);",
+	"CREATE INDEX reports_vm ON reports(vm_id);" },
 
 	/* 7: idempotency keys of creates (controller/idem.h): per caller
 	 * (token id), the SHA-256 of the body and the id the first request
 	 * created; rows older than 24 h are removed */
-	"CREATE TABLE idempotency("
+	{ "CREATE TABLE idempotency("
 	" caller TEXT NOT NULL, key TEXT NOT NULL,"
 	" body_sha256 TEXT NOT NULL, created_id TEXT NOT NULL,"
 	" created_ms INTEGER NOT NULL,"
 	" PRIMARY KEY(caller, key)) WITHOUT ROWID;"
-	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
+	"CREATE INDEX idempotency_created ON idempotency(created_ms);" },
 
 	/* 8: the tenant's wipe policy: its VMs' disks are wiped before they
 	 * are deleted (the desired state's vm_spec "wipe") */
-	"ALTER TABLE tenants ADD COLUMN wipe_on_delete INTEGER NOT NULL"
-	" DEFAULT 0;",
+	{ "ALTER TABLE tenants ADD COLUMN wipe_on_delete INTEGER NOT NULL"
+	" DEFAULT 0;" },
 
 	/* 9: when a token stops working (ms since the epoch; NULL: never)
 	 * and when it was last used (NULL: never; updated at most once a
 	 * minute, docs/controller.md) */
-	"ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
-	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;",
+	{ "ALTER TABLE tokens ADD COLUMN expires_ms INTEGER;"
+	"ALTER TABLE tokens ADD COLUMN last_used_ms INTEGER;" },
 
 	/* 10: agents' credentials (controller/enrol.h). A join token's
 	 * registrations left (NULL for the other roles); join tokens made
@@ -260,10 +320,7 @@ static const char *const migrations[] = {
 	 * scheduler reads vcpus and mem_mib, the trusted figures. A
 	 * re-registration of a known node waits in host_requests for an
 	 * operator's approval (state pending, then approved or rejected). */
-	"ALTER TABLE tokens ADD COLUMN uses_left INTEGER;"
-	"UPDATE tokens SET uses_left = 1, expires_ms = min(coalesce(expires_ms,"
-	" 9e18), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
-	" + 3600000) WHERE role = 'join';"
+	{ "ALTER TABLE tokens ADD COLUMN uses_left INTEGER;"
 	"ALTER TABLE hosts ADD COLUMN base_vcpus INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE hosts ADD COLUMN base_mem_mib INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE hosts ADD COLUMN reported_vcpus INTEGER NOT NULL DEFAULT 0;"
@@ -279,18 +336,26 @@ static const char *const migrations[] = {
 	" pool TEXT NOT NULL, changes TEXT NOT NULL,"
 	" attempts INTEGER NOT NULL, requested_ms INTEGER NOT NULL,"
 	" decided_ms INTEGER) WITHOUT ROWID;",
+	  .sqlite =
+	"UPDATE tokens SET uses_left = 1, expires_ms = min(coalesce(expires_ms,"
+	" 9e18), CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+	" + 3600000) WHERE role = 'join';",
+	  .pg =
+	"UPDATE tokens SET uses_left = 1, expires_ms = LEAST(coalesce("
+	" expires_ms, 9000000000000000000), CAST(extract(epoch FROM now())"
+	" * 1000 AS BIGINT) + 3600000) WHERE role = 'join';" },
 
 	/* 11: why a host runs its guests as it does (its agent's
 	 * virt_type_reason); whether a pool's VMs may migrate in post-copy;
 	 * a migration's time limit (seconds, 0: the agent's) and post-copy
 	 * choice (NULL: the pool's) */
-	"ALTER TABLE hosts ADD COLUMN virt_type_reason TEXT NOT NULL"
+	{ "ALTER TABLE hosts ADD COLUMN virt_type_reason TEXT NOT NULL"
 	" DEFAULT '';"
 	"ALTER TABLE pools ADD COLUMN migration_postcopy INTEGER NOT NULL"
 	" DEFAULT 0;"
 	"ALTER TABLE tasks ADD COLUMN max_seconds INTEGER NOT NULL"
 	" DEFAULT 0;"
-	"ALTER TABLE tasks ADD COLUMN postcopy INTEGER;",
+	"ALTER TABLE tasks ADD COLUMN postcopy INTEGER;" },
 
 	/* 12: the image catalogue (controller/image.h, docs/images.md): one
 	 * row per uploaded image, its bytes stored once per SHA-256 under
@@ -302,7 +367,7 @@ static const char *const migrations[] = {
 	 * A flavor may require an image. A migration of a VM from an image
 	 * is handed to its source once its target has prepared the VM
 	 * (target_ready, controller/vmimage.h). */
-	"CREATE TABLE images("
+	{ "CREATE TABLE images("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" id TEXT NOT NULL UNIQUE,"
 	" name TEXT NOT NULL,"
@@ -326,7 +391,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE flavors ADD COLUMN requires_image INTEGER NOT NULL"
 	" DEFAULT 0;"
 	"ALTER TABLE tasks ADD COLUMN target_ready INTEGER NOT NULL"
-	" DEFAULT 0;",
+	" DEFAULT 0;" },
 
 	/* 13: tenant networks (controller/netstate.h). A network is a VXLAN
 	 * segment (vni) with an IPv4 network (net, prefix, host byte order)
@@ -336,7 +401,7 @@ static const char *const migrations[] = {
 	 * the domain gone (the claim's end). Security groups are keyed
 	 * 'TENANT:NAME' (names are per tenant; ':' is in no name); a rule's
 	 * source is a CIDR or a group, never both. */
-	"CREATE TABLE networks("
+	{ "CREATE TABLE networks("
 	" name TEXT PRIMARY KEY,"
 	" tenant TEXT NOT NULL REFERENCES tenants(name),"
 	" net INTEGER NOT NULL, prefix INTEGER NOT NULL,"
@@ -377,54 +442,70 @@ static const char *const migrations[] = {
 	" port TEXT NOT NULL REFERENCES ports(id) ON DELETE CASCADE,"
 	" sg TEXT NOT NULL REFERENCES secgroups(key),"
 	" PRIMARY KEY(port, sg)) WITHOUT ROWID;"
-	"CREATE INDEX port_secgroups_sg ON port_secgroups(sg);",
+	"CREATE INDEX port_secgroups_sg ON port_secgroups(sg);" },
 	/* 14: whether a VM's live migrations may switch to post-copy (NULL:
 	 * its pool's migration_postcopy; a migration's own choice, tasks
 	 * .postcopy, comes first) */
-	"ALTER TABLE vms ADD COLUMN migration_postcopy INTEGER;",
-	/* 15: provider networks (docs/networking.md). The networks table is
-	 * rebuilt (foreign keys are off while migrations run) so that a
-	 * provider network has no tenant: the tenants it is shared with are
-	 * network_shares' rows. provider is 'flat' or 'vlan' (NULL: a tenant
-	 * VXLAN network), interface the node link it bridges, vlan_id its
-	 * 802.1Q tag, pool the nodes it spans; its vni is a key at or above
-	 * 2^24 that names its bridge and is never a VXLAN id. dhcp_ip is the
+	{ "ALTER TABLE vms ADD COLUMN migration_postcopy INTEGER;" },
+	/* 15: provider networks (docs/networking.md): a provider network
+	 * has no tenant (the tenants it is shared with are network_shares'
+	 * rows). provider is 'flat' or 'vlan' (NULL: a tenant VXLAN
+	 * network), interface the node link it bridges, vlan_id its 802.1Q
+	 * tag, pool the nodes it spans; its vni is a key at or above 2^24
+	 * that names its bridge and is never a VXLAN id. dhcp_ip is the
 	 * address the network's DHCP servers use (0: no DHCP). A host's
 	 * interfaces are the links its agent reports free for provider
 	 * networks (the JSON array it sent; NULL: never reported), and
 	 * vlan_capable whether its kernel makes 802.1Q links (NULL: not
-	 * known). */
-	"CREATE TABLE networks_new("
-	" name TEXT PRIMARY KEY,"
-	" tenant TEXT REFERENCES tenants(name),"
-	" net INTEGER NOT NULL, prefix INTEGER NOT NULL,"
-	" gateway INTEGER NOT NULL DEFAULT 0,"
-	" vni INTEGER NOT NULL UNIQUE,"
-	" mtu INTEGER NOT NULL,"
-	" created_ms INTEGER NOT NULL,"
-	" provider TEXT CHECK(provider IN ('flat','vlan')),"
-	" interface TEXT,"
-	" vlan_id INTEGER,"
-	" pool TEXT REFERENCES pools(name),"
-	" dhcp_ip INTEGER NOT NULL DEFAULT 0,"
-	" CHECK((tenant IS NULL) = (provider IS NOT NULL)),"
-	" CHECK((provider IS NULL) = (interface IS NULL)),"
-	" CHECK((provider IS NULL) = (pool IS NULL)),"
-	" CHECK((provider = 'vlan') = (vlan_id IS NOT NULL)));"
-	"INSERT INTO networks_new(name, tenant, net, prefix, gateway, vni, mtu,"
-	" created_ms) SELECT name, tenant, net, prefix, gateway, vni, mtu,"
-	" created_ms FROM networks;"
-	"DROP TABLE networks;"
-	"ALTER TABLE networks_new RENAME TO networks;"
-	"CREATE INDEX networks_tenant ON networks(tenant);"
-	"CREATE INDEX networks_pool ON networks(pool);"
-	"CREATE TABLE network_shares("
-	" network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,"
-	" tenant TEXT NOT NULL REFERENCES tenants(name),"
-	" PRIMARY KEY(network, tenant)) WITHOUT ROWID;"
-	"CREATE INDEX network_shares_tenant ON network_shares(tenant);"
-	"ALTER TABLE hosts ADD COLUMN interfaces TEXT;"
-	"ALTER TABLE hosts ADD COLUMN vlan_capable INTEGER;",
+	 * known). SQLite rebuilds the networks table (its ALTER TABLE
+	 * cannot drop a NOT NULL; foreign keys are off while migrations
+	 * run there); PostgreSQL alters it in place. */
+	{ "CREATE TABLE network_shares("
+	  " network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE,"
+	  " tenant TEXT NOT NULL REFERENCES tenants(name),"
+	  " PRIMARY KEY(network, tenant)) WITHOUT ROWID;"
+	  "CREATE INDEX network_shares_tenant ON network_shares(tenant);"
+	  "ALTER TABLE hosts ADD COLUMN interfaces TEXT;"
+	  "ALTER TABLE hosts ADD COLUMN vlan_capable INTEGER;",
+	  .sqlite =
+	  "CREATE TABLE networks_new("
+	  " name TEXT PRIMARY KEY,"
+	  " tenant TEXT REFERENCES tenants(name),"
+	  " net INTEGER NOT NULL, prefix INTEGER NOT NULL,"
+	  " gateway INTEGER NOT NULL DEFAULT 0,"
+	  " vni INTEGER NOT NULL UNIQUE,"
+	  " mtu INTEGER NOT NULL,"
+	  " created_ms INTEGER NOT NULL,"
+	  " provider TEXT CHECK(provider IN ('flat','vlan')),"
+	  " interface TEXT,"
+	  " vlan_id INTEGER,"
+	  " pool TEXT REFERENCES pools(name),"
+	  " dhcp_ip INTEGER NOT NULL DEFAULT 0,"
+	  " CHECK((tenant IS NULL) = (provider IS NOT NULL)),"
+	  " CHECK((provider IS NULL) = (interface IS NULL)),"
+	  " CHECK((provider IS NULL) = (pool IS NULL)),"
+	  " CHECK((provider = 'vlan') = (vlan_id IS NOT NULL)));"
+	  "INSERT INTO networks_new(name, tenant, net, prefix, gateway, vni,"
+	  " mtu, created_ms) SELECT name, tenant, net, prefix, gateway, vni,"
+	  " mtu, created_ms FROM networks;"
+	  "DROP TABLE networks;"
+	  "ALTER TABLE networks_new RENAME TO networks;"
+	  "CREATE INDEX networks_tenant ON networks(tenant);"
+	  "CREATE INDEX networks_pool ON networks(pool);",
+	  .pg =
+	  "ALTER TABLE networks ALTER COLUMN tenant DROP NOT NULL;"
+	  "ALTER TABLE networks"
+	  " ADD COLUMN provider TEXT CHECK(provider IN ('flat','vlan')),"
+	  " ADD COLUMN interface TEXT,"
+	  " ADD COLUMN vlan_id BIGINT,"
+	  " ADD COLUMN pool TEXT REFERENCES pools(name),"
+	  " ADD COLUMN dhcp_ip BIGINT NOT NULL DEFAULT 0,"
+	  " ADD CHECK((tenant IS NULL) = (provider IS NOT NULL)),"
+	  " ADD CHECK((provider IS NULL) = (interface IS NULL)),"
+	  " ADD CHECK((provider IS NULL) = (pool IS NULL)),"
+	  " ADD CHECK((provider = 'vlan') = (vlan_id IS NOT NULL));"
+	  "CREATE INDEX IF NOT EXISTS networks_tenant ON networks(tenant);"
+	  "CREATE INDEX networks_pool ON networks(pool);" },
 	/* 16: storage pools (controller/storage.h, docs/operations.md):
 	 * where a VM's root disk lives. 'local' (a qcow2 overlay on its
 	 * host, as before) always exists; a 'ceph' pool names an RBD pool,
@@ -434,24 +515,24 @@ static const char *const migrations[] = {
 	 * holders of availability replica_availability give the pool's
 	 * availability. A flavor may name a pool (NULL: local); a VM
 	 * records the one it was created on. */
-	"CREATE TABLE storage_pools("
-	" name TEXT PRIMARY KEY,"
-	" type TEXT NOT NULL CHECK(type IN ('local','ceph')),"
-	" ceph_pool TEXT NOT NULL DEFAULT '',"
-	" monitors TEXT NOT NULL DEFAULT '',"
-	" client TEXT NOT NULL DEFAULT '',"
-	" replicas INTEGER NOT NULL DEFAULT 1"
-	" CHECK(replicas BETWEEN 1 AND 16),"
-	" replica_hosts TEXT NOT NULL DEFAULT '',"
-	" replica_availability REAL NOT NULL DEFAULT 0.999"
-	" CHECK(replica_availability BETWEEN 0 AND 1),"
-	" created_ms INTEGER NOT NULL);"
-	"INSERT INTO storage_pools(name, type, created_ms)"
-	" VALUES ('local', 'local', 0);"
-	"ALTER TABLE flavors ADD COLUMN storage TEXT"
-	" REFERENCES storage_pools(name);"
-	"ALTER TABLE vms ADD COLUMN storage TEXT NOT NULL DEFAULT 'local';"
-	"CREATE INDEX vms_storage ON vms(storage);",
+	{ "CREATE TABLE storage_pools("
+	  " name TEXT PRIMARY KEY,"
+	  " type TEXT NOT NULL CHECK(type IN ('local','ceph')),"
+	  " ceph_pool TEXT NOT NULL DEFAULT '',"
+	  " monitors TEXT NOT NULL DEFAULT '',"
+	  " client TEXT NOT NULL DEFAULT '',"
+	  " replicas INTEGER NOT NULL DEFAULT 1"
+	  " CHECK(replicas BETWEEN 1 AND 16),"
+	  " replica_hosts TEXT NOT NULL DEFAULT '',"
+	  " replica_availability REAL NOT NULL DEFAULT 0.999"
+	  " CHECK(replica_availability BETWEEN 0 AND 1),"
+	  " created_ms INTEGER NOT NULL);"
+	  "INSERT INTO storage_pools(name, type, created_ms)"
+	  " VALUES ('local', 'local', 0);"
+	  "ALTER TABLE flavors ADD COLUMN storage TEXT"
+	  " REFERENCES storage_pools(name);"
+	  "ALTER TABLE vms ADD COLUMN storage TEXT NOT NULL DEFAULT 'local';"
+	  "CREATE INDEX vms_storage ON vms(storage);" },
 };
 
 int store_schema_version(void)
@@ -461,131 +542,184 @@ int store_schema_version(void)
 
 int store_err(struct store *st, const char *what)
 {
-	return err_set("database: %s: %s", what, sqlite3_errmsg(st->db));
+	return err_set("database: %s: %s", what, db_errmsg(st->db));
 }
 
-sqlite3 *store_db(struct store *st)
+struct db *store_db(struct store *st)
 {
 	return st->db;
 }
 
 int store_exec(struct store *st, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set("database: %s", msg ? msg : sqlite3_errmsg(st->db));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
+	return db_exec(st->db, sql);
 }
 
+/* The schema version, read inside the migration's transaction: SQLite's
+ * PRAGMA user_version, or the one row of schema_version on PostgreSQL
+ * (made here when missing: the transaction's lock keeps two controllers
+ * starting at once from both making it). */
 static int store_user_version(struct store *st, int *out)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	bool pg = db_engine(st->db) == DB_PG;
+	struct db_stmt *s = NULL;
+	int rc, ret = -1;
 
-	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
-	    SQLITE_OK)
-		return store_err(st, "reading the schema version");
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return store_err(st, "reading the schema version");
+	*out = 0;
+	if (pg && db_exec(st->db, "CREATE TABLE IF NOT EXISTS schema_version("
+				  "version INTEGER NOT NULL)") < 0)
+		goto out;
+	if (db_prepare(st->db,
+		       pg ? "SELECT version FROM schema_version"
+			  : "PRAGMA user_version",
+		       &s) < 0)
+		goto out;
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*out = db_col_int(s, 0);
+	else if (rc != DB_DONE) {
+		store_err(st, "reading the schema version");
+		goto out;
 	}
-	*out = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return 0;
-}
-
-/* 0 when PRAGMA foreign_key_check finds no row that refers to a missing
- * one, else -1 with err_set() naming the first such table. */
-static int foreign_key_check_clean(struct store *st)
-{
-	sqlite3_stmt *s = NULL;
-	int rc, ret = 0;
-
-	if (sqlite3_prepare_v2(st->db, "PRAGMA foreign_key_check", -1, &s,
-			       NULL) != SQLITE_OK)
-		return store_err(st, "checking foreign keys");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		ret = err_set("database: table '%s' refers to rows of '%s' "
-			      "that do not exist", store_col_text(s, 0),
-			      store_col_text(s, 2));
-	else if (rc != SQLITE_DONE)
-		ret = store_err(st, "checking foreign keys");
-	sqlite3_finalize(s);
+	ret = 0;
+out:
+	db_finalize(s);
 	return ret;
 }
 
-static int store_migrate(struct store *st, const char *path)
+/* SQLite: 0 when PRAGMA foreign_key_check finds no row that refers to
+ * a missing one, else -1 with err_set() naming the first such table. */
+static int foreign_key_check_clean(struct store *st)
 {
-	int version = 0;
-	char sql[64];
+	struct db_stmt *s = NULL;
+	int rc, ret = 0;
 
-	if (store_user_version(st, &version) < 0)
+	if (db_prepare(st->db, "PRAGMA foreign_key_check", &s) < 0)
 		return -1;
-	if (version > store_schema_version())
-		return err_set("database '%s' has schema version %d but this "
-			       "controller knows only up to %d: run a newer "
-			       "fincloud-controller",
-			       path, version, store_schema_version());
-	/* a migration may rebuild a table others refer to (SQLite's
-	 * ALTER TABLE recipe): foreign keys are off while it runs, and
-	 * checked (foreign_key_check_clean()) before it commits */
-	for (int v = version; v < store_schema_version(); v++) {
-		if (store_exec(st, "PRAGMA foreign_keys = OFF") < 0 ||
-		    store_exec(st, "BEGIN IMMEDIATE") < 0)
-			return -1;
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
-		if (store_exec(st, migrations[v]) < 0 ||
-		    foreign_key_check_clean(st) < 0 ||
-		    store_exec(st, sql) < 0 || store_exec(st, "COMMIT") < 0 ||
-		    store_exec(st, "PRAGMA foreign_keys = ON") < 0) {
-			err_prefix("migrating '%s' to schema version %d", path,
-				   v + 1);
-			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
-		}
-		log_info("database '%s' migrated to schema version %d", path,
-			 v + 1);
-	}
-	return 0;
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		ret = err_set("database: table '%s' refers to rows of '%s' "
+			      "that do not exist", store_col_text(s, 0),
+			      store_col_text(s, 2));
+	else if (rc != DB_DONE)
+		ret = store_err(st, "checking foreign keys");
+	db_finalize(s);
+	return ret;
 }
 
-int store_open(const char *path, struct store **out)
+static int store_set_version(struct store *st, int v)
+{
+	char sql[96];
+
+	if (db_engine(st->db) == DB_SQLITE)
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+	else
+		snprintf(sql, sizeof(sql),
+			 "DELETE FROM schema_version; INSERT INTO "
+			 "schema_version VALUES (%d)",
+			 v);
+	return db_exec(st->db, sql);
+}
+
+/* Run migration v (0-based) in the transaction open on st. */
+static int store_migrate_one(struct store *st, int v)
+{
+	const struct migration *m = &migrations[v];
+	const char *own = db_engine(st->db) == DB_PG ? m->pg : m->sqlite;
+
+	if (db_exec(st->db, m->sql) < 0 || (own && db_exec(st->db, own) < 0))
+		return -1;
+	/* SQLite runs migrations with foreign keys off (a table rebuild);
+	 * nothing may be left dangling */
+	if (db_engine(st->db) == DB_SQLITE && foreign_key_check_clean(st) < 0)
+		return -1;
+	return store_set_version(st, v + 1);
+}
+
+/* Bring the schema up to date, one migration per transaction, the
+ * version read again in each (another controller may be migrating the
+ * same PostgreSQL database). */
+static int store_migrate(struct store *st, const char *name)
+{
+	int version = 0;
+
+	for (;;) {
+		if (db_begin(st->db) < 0 ||
+		    store_user_version(st, &version) < 0)
+			goto fail;
+		if (version > store_schema_version()) {
+			err_set("database '%s' has schema version %d but this "
+				"controller knows only up to %d: run a newer "
+				"fincloud-controller",
+				name, version, store_schema_version());
+			goto fail;
+		}
+		if (version == store_schema_version())
+			break;
+		if (store_migrate_one(st, version) < 0 ||
+		    db_commit(st->db) < 0) {
+			err_prefix("migrating '%s' to schema version %d", name,
+				   version + 1);
+			goto fail;
+		}
+		log_info("database '%s' migrated to schema version %d", name,
+			 version + 1);
+	}
+	return db_commit(st->db);
+fail:
+	db_rollback(st->db);
+	return -1;
+}
+
+void store_display_name(const char *url, char *name, size_t size)
+{
+	const char *at = strchr(url, '@');
+	const char *scheme = strstr(url, "://");
+
+	if (at && scheme && strncmp(url, "postgres", 8) == 0)
+		snprintf(name, size, "%.*s%s", (int)(scheme + 3 - url), url,
+			 at + 1);
+	else
+		snprintf(name, size, "%s", url);
+}
+
+int store_open(const char *url, struct store **out)
 {
 	struct store *st = calloc(1, sizeof(*st));
+	char name[512];
 
+	*out = NULL;
 	if (st == NULL)
 		return err_set("out of memory");
 	st->wal_fd = -1;
-	if (sqlite3_open_v2(path, &st->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				    SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		err_set("cannot open database '%s': %s: check the 'database' "
-			"setting and the directory's permissions",
-			path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+	store_display_name(url, name, sizeof(name));
+	if (db_open(url, &st->db) < 0)
+		goto fail;
+	if (db_engine(st->db) == DB_SQLITE &&
+	    (store_exec(st, "PRAGMA journal_mode = WAL") < 0 ||
+	     store_exec(st, "PRAGMA foreign_keys = ON") < 0 ||
+	     store_exec(st, "PRAGMA synchronous = FULL") < 0)) {
+		err_prefix("database '%s'", name);
 		goto fail;
 	}
-	sqlite3_busy_timeout(st->db, 5000);
-	if (store_exec(st, "PRAGMA journal_mode = WAL") < 0 ||
-	    store_exec(st, "PRAGMA foreign_keys = ON") < 0 ||
-	    store_exec(st, "PRAGMA synchronous = FULL") < 0) {
-		err_prefix("database '%s'", path);
+	/* SQLite: a migration may rebuild a table others refer to (its
+	 * ALTER TABLE recipe): foreign keys are off while migrations run
+	 * (the pragma is a no-op inside a transaction), and each checks
+	 * foreign_key_check before it commits */
+	if (db_engine(st->db) == DB_SQLITE &&
+	    store_exec(st, "PRAGMA foreign_keys = OFF") < 0)
 		goto fail;
-	}
-	if (store_migrate(st, path) < 0)
+	if (store_migrate(st, name) < 0)
 		goto fail;
-	{
+	if (db_engine(st->db) == DB_SQLITE &&
+	    store_exec(st, "PRAGMA foreign_keys = ON") < 0)
+		goto fail;
+	if (db_engine(st->db) == DB_SQLITE) {
 		char wal[4096];
 
 		/* the WAL exists while a connection has the database open in
 		 * WAL mode; auto-checkpoints never truncate it */
-		snprintf(wal, sizeof(wal), "%s-wal", path);
+		snprintf(wal, sizeof(wal), "%s-wal", db_path(st->db));
 		st->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
 		if (st->wal_fd < 0) {
 			err_set_errno(errno, "cannot open '%s' to sync it", wal);
@@ -605,8 +739,8 @@ void store_close(struct store *st)
 		return;
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		if (st->cache[i].stmt)
-			sqlite3_finalize(st->cache[i].stmt);
-	sqlite3_close(st->db);
+			db_finalize(st->cache[i].stmt);
+	db_close(st->db);
 	if (st->wal_fd >= 0)
 		close(st->wal_fd);
 	free(st);
@@ -614,10 +748,12 @@ void store_close(struct store *st)
 
 int store_begin(struct store *st, bool durable)
 {
-	if (store_exec(st, durable ? "PRAGMA synchronous = FULL"
+	/* PostgreSQL commits durably (synchronous_commit) either way */
+	if (db_engine(st->db) == DB_SQLITE &&
+	    store_exec(st, durable ? "PRAGMA synchronous = FULL"
 				   : "PRAGMA synchronous = NORMAL") < 0)
 		return -1;
-	if (store_exec(st, "BEGIN IMMEDIATE") < 0)
+	if (db_begin(st->db) < 0)
 		return -1;
 	st->in_tx = true;
 	return 0;
@@ -625,7 +761,7 @@ int store_begin(struct store *st, bool durable)
 
 int store_commit(struct store *st)
 {
-	if (store_exec(st, "COMMIT") < 0) {
+	if (db_commit(st->db) < 0) {
 		store_rollback(st);
 		return -1;
 	}
@@ -643,12 +779,11 @@ void store_on_commit(struct store *st, void (*fn)(void *arg), void *arg)
 
 void store_rollback(struct store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(st->db);
 	st->in_tx = false;
 }
 
-sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+struct db_stmt *store_stmt(struct store *st, const char *sql)
 {
 	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE;
 
@@ -656,15 +791,12 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 		struct stmt_slot *slot = &st->cache[(h + i) % STMT_CACHE];
 
 		if (slot->sql == sql) {
-			sqlite3_reset(slot->stmt);
-			sqlite3_clear_bindings(slot->stmt);
+			db_reset(slot->stmt);
+			db_clear_bindings(slot->stmt);
 			return slot->stmt;
 		}
 		if (slot->sql == NULL) {
-			if (sqlite3_prepare_v3(st->db, sql, -1,
-					       SQLITE_PREPARE_PERSISTENT,
-					       &slot->stmt, NULL) != SQLITE_OK) {
-				store_err(st, "preparing a statement");
+			if (db_prepare(st->db, sql, &slot->stmt) < 0) {
 				slot->stmt = NULL;
 				return NULL;
 			}
@@ -676,72 +808,70 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 	return NULL;
 }
 
-int store_bind_text(sqlite3_stmt *s, int i, const char *v)
+int store_bind_text(struct db_stmt *s, int i, const char *v)
 {
-	if (v == NULL)
-		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	return db_bind_text(s, i, v);
 }
 
-sqlite3_stmt *store_stmt1(struct store *st, const char *sql,
+struct db_stmt *store_stmt1(struct store *st, const char *sql,
 			  const char *text)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
 	if (s != NULL)
 		store_bind_text(s, 1, text);
 	return s;
 }
 
-void store_bind_texts(sqlite3_stmt *s, int first, const char *const *v,
+void store_bind_texts(struct db_stmt *s, int first, const char *const *v,
 		      size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		store_bind_text(s, first + (int)i, v[i]);
 }
 
-void store_bind_int64s(sqlite3_stmt *s, int first, const int64_t *v,
+void store_bind_int64s(struct db_stmt *s, int first, const int64_t *v,
 		       size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		sqlite3_bind_int64(s, first + (int)i, v[i]);
+		db_bind_int64(s, first + (int)i, v[i]);
 }
 
-const char *store_col_text(sqlite3_stmt *s, int i)
+const char *store_col_text(struct db_stmt *s, int i)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
+	const char *t = db_col_text(s, i);
 
-	return t ? (const char *)t : "";
+	return t ? t : "";
 }
 
-int store_row(struct store *st, sqlite3_stmt *s, const char *what)
+int store_row(struct store *st, struct db_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		store_err(st, what);
-	if (rc != SQLITE_ROW)
-		sqlite3_reset(s);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	if (rc != DB_ROW)
+		db_reset(s);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
 }
 
-int store_done(struct store *st, sqlite3_stmt *s, const char *what)
+int store_done(struct store *st, struct db_stmt *s, const char *what)
 {
-	int rc = sqlite3_step(s);
+	int rc = db_step(s);
 
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		store_err(st, what);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
-int store_rows_end(struct store *st, sqlite3_stmt *s, int rc,
+int store_rows_end(struct store *st, struct db_stmt *s, int rc,
 		   struct buf *rows, const char *what)
 {
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != DB_ROW && rc != DB_DONE)
 		store_err(st, what);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	db_reset(s);
+	if (rc == DB_DONE)
 		return 0;
 	buf_free(rows);
 	return -1;
@@ -750,7 +880,7 @@ int store_rows_end(struct store *st, sqlite3_stmt *s, int rc,
 int store_run(struct store *st, const char *sql, const char *key,
 	      const char *what)
 {
-	sqlite3_stmt *s = store_stmt(st, sql);
+	struct db_stmt *s = store_stmt(st, sql);
 
 	if (s == NULL)
 		return -1;
@@ -759,7 +889,7 @@ int store_run(struct store *st, const char *sql, const char *key,
 }
 
 int store_find(struct store *st, const char *sql, const char *key,
-	       sqlite3_stmt **s, const char *what)
+	       struct db_stmt **s, const char *what)
 {
 	*s = store_stmt(st, sql);
 	if (*s == NULL)
@@ -768,15 +898,52 @@ int store_find(struct store *st, const char *sql, const char *key,
 	return store_row(st, *s, what);
 }
 
+/* The session advisory locks of store_owner_lock(): this class, and the
+ * key's hashtext() */
+#define STORE_OWNER_CLASS "1702051645"
+
+int store_owner_lock(struct store *st, const char *key, bool *got)
+{
+	struct db_stmt *s;
+	int rc;
+
+	*got = true;
+	if (db_engine(st->db) == DB_SQLITE)
+		return 0;
+	s = store_stmt1(st, "SELECT pg_try_advisory_lock(" STORE_OWNER_CLASS
+			", hashtext(?))", key);
+	if (s == NULL)
+		return -1;
+	rc = store_row(st, s, "taking a run's lock");
+	if (rc > 0)
+		*got = db_col_int(s, 0) != 0;
+	db_reset(s);
+	return rc > 0 ? 0 : -1;
+}
+
+void store_owner_unlock(struct store *st, const char *key)
+{
+	struct db_stmt *s;
+
+	if (db_engine(st->db) == DB_SQLITE)
+		return;
+	s = store_stmt1(st, "SELECT pg_advisory_unlock(" STORE_OWNER_CLASS
+			", hashtext(?))", key);
+	if (s && store_row(st, s, "releasing a run's lock") > 0)
+		db_reset(s);
+}
+
 void store_reset_all(struct store *st)
 {
 	for (size_t i = 0; i < STMT_CACHE; i++)
 		if (st->cache[i].stmt)
-			sqlite3_reset(st->cache[i].stmt);
+			db_reset(st->cache[i].stmt);
 }
 
 int store_sync_wal(struct store *st)
 {
+	if (st->wal_fd < 0) /* PostgreSQL: COMMIT returned once durable */
+		return 0;
 	if (fdatasync(st->wal_fd) < 0)
 		return err_set_errno(errno, "database: cannot sync the WAL");
 	return 0;

@@ -1,9 +1,9 @@
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "controller/db.h"
 #include "controller/store.h"
 #include "controller/task.h"
 
@@ -123,7 +123,7 @@ int task_create(struct store *st, const struct task_new *t,
 			      t->vm_id ? t->vm_id : "", t->tenant ? t->tenant : "",
 			      t->source_host ? t->source_host : "",
 			      t->target_host ? t->target_host : ""};
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (uuid_generate_v4(id) < 0)
 		return -1;
@@ -136,12 +136,12 @@ int task_create(struct store *st, const struct task_new *t,
 		return -1;
 	store_bind_texts(s, 1, text, 7);
 	store_bind_int64s(s, 8, t->req, 3);
-	sqlite3_bind_int64(s, 11, time_wall_ms());
-	sqlite3_bind_int(s, 12, t->max_seconds);
+	db_bind_int64(s, 11, time_wall_ms());
+	db_bind_int64(s, 12, t->max_seconds);
 	if (t->postcopy == TASK_POSTCOPY_INHERIT)
-		sqlite3_bind_null(s, 13);
+		db_bind_null(s, 13);
 	else
-		sqlite3_bind_int(s, 13, t->postcopy == TASK_POSTCOPY_YES);
+		db_bind_int64(s, 13, t->postcopy == TASK_POSTCOPY_YES);
 	return store_done(st, s, "recording a task");
 }
 
@@ -152,7 +152,7 @@ int task_create(struct store *st, const struct task_new *t,
 
 /* The TASK_SELECT columns of the row s is on into *t. 0, or -1 with
  * err_set() for a type or state the code does not know. */
-static int task_row(sqlite3_stmt *s, struct task *t)
+static int task_row(struct db_stmt *s, struct task *t)
 {
 	str_copy(t->id, sizeof(t->id), store_col_text(s, 0));
 	if (task_type_parse(store_col_text(s, 1), &t->type) < 0 ||
@@ -171,7 +171,7 @@ static int task_row(sqlite3_stmt *s, struct task *t)
 /* Step s (a bound TASK_SELECT statement) to its end, collecting its rows
  * into *out (caller frees) and their number into *n; s is reset. 0, or
  * -1 with err_set(). */
-static int task_rows(struct store *st, sqlite3_stmt *s, struct task **out,
+static int task_rows(struct store *st, struct db_stmt *s, struct task **out,
 		     size_t *n)
 {
 	struct buf rows;
@@ -179,7 +179,7 @@ static int task_rows(struct store *st, sqlite3_stmt *s, struct task **out,
 	int rc;
 
 	buf_init(&rows, 0);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	while ((rc = db_step(s)) == DB_ROW)
 		if (task_row(s, &t) < 0 ||
 		    buf_append(&rows, &t, sizeof(t)) < 0)
 			break;
@@ -192,7 +192,7 @@ static int task_rows(struct store *st, sqlite3_stmt *s, struct task **out,
 
 int task_load(struct store *st, const char *id, struct task *out)
 {
-	sqlite3_stmt *s = store_stmt(st, TASK_SELECT "WHERE id = ?");
+	struct db_stmt *s = store_stmt(st, TASK_SELECT "WHERE id = ?");
 	struct task *rows = NULL;
 	size_t n = 0;
 
@@ -213,7 +213,7 @@ static int task_move(struct store *st, const char *id, enum task_type type,
 		     enum task_state from, enum task_state to,
 		     const char *error)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 
 	if (!task_may(type, from, to)) {
 		err_set("task '%.40s' (%s) cannot go from %s to %s", id,
@@ -229,12 +229,12 @@ static int task_move(struct store *st, const char *id, enum task_type type,
 	/* a task that starts keeps its error; one that ends gets its own */
 	if (to == TASK_DONE || to == TASK_FAILED)
 		store_bind_text(s, 2, error ? error : "");
-	sqlite3_bind_int64(s, 3, time_wall_ms());
+	db_bind_int64(s, 3, time_wall_ms());
 	store_bind_text(s, 4, id);
 	store_bind_text(s, 5, task_state_name(from));
 	if (store_done(st, s, "updating a task") < 0)
 		return -1;
-	if (sqlite3_changes(store_db(st)) == 0) {
+	if (db_changes(store_db(st)) == 0) {
 		err_set("task '%.40s' is no longer %s", id,
 			task_state_name(from));
 		return 1;
@@ -270,7 +270,7 @@ int task_end(struct store *st, const char *id, enum task_state end,
 static int task_open_list(struct store *st, const char *vm_id,
 			  struct task **out, size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, TASK_SELECT "WHERE state IN "
+	struct db_stmt *s = store_stmt(st, TASK_SELECT "WHERE state IN "
 				     "('pending','running') AND (?1 IS NULL OR "
 				     "vm_id = ?1) ORDER BY seq");
 
@@ -280,9 +280,9 @@ static int task_open_list(struct store *st, const char *vm_id,
 	return task_rows(st, s, out, n);
 }
 
-/* Decides for one open task of type whether it ends, and in which state
+/* Decides for one open task t whether it ends, and in which state
  * (*end); ud is the caller's. */
-typedef bool (*task_pick_fn)(enum task_type type, const void *ud,
+typedef bool (*task_pick_fn)(const struct task *t, const void *ud,
 			     enum task_state *end);
 
 /* End every open task of vm_id (every VM: NULL) that pick chooses, with
@@ -300,7 +300,7 @@ static int task_end_open(struct store *st, const char *vm_id,
 		enum task_state end;
 		int rc;
 
-		if (!pick(list[i].type, ud, &end))
+		if (!pick(&list[i], ud, &end))
 			continue;
 		rc = task_move(st, list[i].id, list[i].type, list[i].state, end,
 			       error);
@@ -313,17 +313,31 @@ static int task_end_open(struct store *st, const char *vm_id,
 	return ret;
 }
 
-static bool pick_types_failed(enum task_type type, const void *ud,
+static bool pick_types_failed(const struct task *t, const void *ud,
 			      enum task_state *end)
 {
 	*end = TASK_FAILED;
-	return (*(const unsigned *)ud & BIT(type)) != 0;
+	return (*(const unsigned *)ud & BIT(t->type)) != 0;
 }
 
-static bool pick_vm_outcome(enum task_type type, const void *ud,
+static bool pick_vm_outcome(const struct task *t, const void *ud,
 			    enum task_state *end)
 {
-	return task_vm_outcome(type, ud, end);
+	return task_vm_outcome(t->type, ud, end);
+}
+
+struct orphan_pick {
+	bool (*orphan)(const char *id, void *arg);
+	void *arg;
+};
+
+static bool pick_orphan_run(const struct task *t, const void *ud,
+			    enum task_state *end)
+{
+	const struct orphan_pick *o = ud;
+
+	*end = TASK_FAILED;
+	return (T_RUN & BIT(t->type)) && o->orphan(t->id, o->arg);
 }
 
 int task_supersede(struct store *st, const char *vm_id)
@@ -347,22 +361,23 @@ int task_vm_state(struct store *st, const char *vm_id, const char *vm_state,
 	return task_end_open(st, vm_id, pick_vm_outcome, vm_state, error);
 }
 
-int task_recover_runs(struct store *st, const char *why)
+int task_recover_runs(struct store *st, const char *why,
+		      bool (*orphan)(const char *id, void *arg), void *arg)
 {
-	static const unsigned types = T_RUN;
+	const struct orphan_pick o = {orphan, arg};
 
-	return task_end_open(st, NULL, pick_types_failed, &types, why);
+	return task_end_open(st, NULL, pick_orphan_run, &o, why);
 }
 
 int task_set_progress(struct store *st, const char *id, const char *progress)
 {
-	sqlite3_stmt *s = store_stmt(st, "UPDATE tasks SET progress = ?, "
+	struct db_stmt *s = store_stmt(st, "UPDATE tasks SET progress = ?, "
 					 "updated_ms = ? WHERE id = ?");
 
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, progress);
-	sqlite3_bind_int64(s, 2, time_wall_ms());
+	db_bind_int64(s, 2, time_wall_ms());
 	store_bind_text(s, 3, id);
 	return store_done(st, s, "recording a task's progress");
 }
@@ -415,7 +430,7 @@ bool task_settle_migration(enum task_state state, bool from_source,
 int task_load_watch(struct store *st, const char *id, struct task *out,
 		    bool *source_down)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = store_find(st, "SELECT t.id, t.type, t.state, t.vm_id, "
 			    "t.tenant, t.source_host, t.target_host, t.error, "
 			    "coalesce(h.state, 'down') = 'down' FROM tasks t "
@@ -425,15 +440,15 @@ int task_load_watch(struct store *st, const char *id, struct task *out,
 	if (rc <= 0)
 		return rc < 0 ? -1 : 1;
 	rc = task_row(s, out);
-	*source_down = sqlite3_column_int(s, 8) != 0;
-	sqlite3_reset(s);
+	*source_down = db_col_int(s, 8) != 0;
+	db_reset(s);
 	return rc;
 }
 
 int task_orders(struct store *st, const char *node, struct task_order **out,
 		size_t *n)
 {
-	sqlite3_stmt *s = store_stmt(st, "SELECT t.id, t.type, t.vm_id, "
+	struct db_stmt *s = store_stmt(st, "SELECT t.id, t.type, t.vm_id, "
 				     "t.target_host, h.migration_uri, "
 				     "t.max_seconds, coalesce(t.postcopy, "
 				     "v.migration_postcopy, "
@@ -446,12 +461,12 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 				     "t.state IN ('pending','running') AND "
 				     /* a VM from an image migrates once its
 				      * target prepared it (vmimage.h) */
-				     "(t.type != 'migrate' OR t.target_ready "
-				     "OR v.image_sha256 IS NULL) ORDER BY "
+				     "(t.type != 'migrate' OR t.target_ready != "
+				     "0 OR v.image_sha256 IS NULL) ORDER BY "
 				     "t.seq");
 	struct task_order o;
 	struct buf rows;
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	*out = NULL;
 	*n = 0;
@@ -459,7 +474,7 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 		return -1;
 	buf_init(&rows, 0);
 	store_bind_text(s, 1, node);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		str_copy(o.id, sizeof(o.id), store_col_text(s, 0));
 		if (task_type_parse(store_col_text(s, 1), &o.type) < 0)
 			break;
@@ -468,8 +483,8 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
 			 store_col_text(s, 3));
 		str_copy(o.target_uri, sizeof(o.target_uri),
 			 store_col_text(s, 4));
-		o.max_seconds = sqlite3_column_int(s, 5);
-		o.postcopy = sqlite3_column_int(s, 6) != 0;
+		o.max_seconds = db_col_int(s, 5);
+		o.postcopy = db_col_int(s, 6) != 0;
 		if (buf_append(&rows, &o, sizeof(o)) < 0)
 			break;
 	}
@@ -494,7 +509,7 @@ static void add_text_or_null(cJSON *o, const char *key, const char *v)
 		cJSON_AddNullToObject(o, key);
 }
 
-cJSON *task_row_json(sqlite3_stmt *s)
+cJSON *task_row_json(struct db_stmt *s)
 {
 	static const char *const opt[] = {"vm_id", "tenant", "source_host",
 					  "target_host", "error"};
@@ -507,9 +522,9 @@ cJSON *task_row_json(sqlite3_stmt *s)
 	for (int i = 0; i < 5; i++)
 		add_text_or_null(o, opt[i], store_col_text(s, 3 + i));
 	cJSON_AddNumberToObject(o, "created_ms",
-				(double)sqlite3_column_int64(s, 8));
+				(double)db_col_int64(s, 8));
 	cJSON_AddNumberToObject(o, "updated_ms",
-				(double)sqlite3_column_int64(s, 9));
+				(double)db_col_int64(s, 9));
 	pj = progress[0] ? cJSON_Parse(progress) : NULL;
 	if (pj)
 		cJSON_AddItemToObject(o, "progress", pj);
@@ -520,33 +535,33 @@ cJSON *task_row_json(sqlite3_stmt *s)
 
 int task_find_json(struct store *st, const char *id, cJSON **out)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int rc = store_find(st, TASK_JSON_SELECT "WHERE id = ?", id, &s,
 			    "reading the task");
 
 	*out = NULL;
 	if (rc > 0) {
 		*out = task_row_json(s);
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return rc;
 }
 
-sqlite3_stmt *task_list_query(struct store *st, int64_t after_seq,
+struct db_stmt *task_list_query(struct store *st, int64_t after_seq,
 			      int64_t limit, const char *tenant,
 			      const char *vm_id, const char *state)
 {
-	sqlite3_stmt *s = store_stmt(st, TASK_JSON_SELECT "WHERE seq > ?1 AND "
+	struct db_stmt *s = store_stmt(st, TASK_JSON_SELECT "WHERE seq > ?1 AND "
 				     "(?2 IS NULL OR tenant = ?2) AND (?3 IS "
 				     "NULL OR vm_id = ?3) AND (?4 IS NULL OR "
 				     "state = ?4) ORDER BY seq LIMIT ?5");
 	const char *const filters[] = {tenant, vm_id, state};
 
 	if (s) {
-		sqlite3_bind_int64(s, 1, after_seq);
+		db_bind_int64(s, 1, after_seq);
 		for (int i = 0; i < 3; i++)
 			store_bind_text(s, 2 + i, filters[i]);
-		sqlite3_bind_int64(s, 5, limit);
+		db_bind_int64(s, 5, limit);
 	}
 	return s;
 }

@@ -136,9 +136,11 @@ int task_cancel_vm(struct store *st, const char *vm_id, const char *why);
  * lifecycle task accordingly, with error (NULL: ''). 0 or -1. */
 int task_vm_state(struct store *st, const char *vm_id, const char *vm_state,
 		  const char *error);
-/* At start, before anything runs: the runs (rebalance, drain) an earlier
- * process left open cannot go on; fail them with error why. 0 or -1. */
-int task_recover_runs(struct store *st, const char *why);
+/* The runs (rebalance, drain) left open that no controller drives any
+ * more cannot go on: fail those for which orphan(task id, arg) says so,
+ * with error why. 0 or -1. */
+int task_recover_runs(struct store *st, const char *why,
+		      bool (*orphan)(const char *id, void *arg), void *arg);
 
 /* Store the JSON text progress (a run's, see rebalance.h) of task id,
  * leaving its state. 0 or -1. */
@@ -218,7 +220,7 @@ int task_orders(struct store *st, const char *node, struct task_order **out,
  * tenant, source_host, target_host, error, created_ms, updated_ms,
  * progress; the strings a run does not have are null). */
 typedef struct cJSON cJSON;
-typedef struct sqlite3_stmt sqlite3_stmt;
+struct db_stmt;
 /* Task id as JSON into *out (the caller frees it with cJSON_Delete()): 1;
  * 0 when there is no such task; -1 with err_set(). */
 int task_find_json(struct store *st, const char *id, cJSON **out);
@@ -227,12 +229,12 @@ int task_find_json(struct store *st, const char *id, cJSON **out);
  * where those are not NULL, ordered by seq. The statement is bound and
  * ready to step; the store owns it (see store_stmt()). Column
  * TASK_LIST_SEQ_COL holds each row's seq. NULL with err_set(). */
-sqlite3_stmt *task_list_query(struct store *st, int64_t after_seq,
+struct db_stmt *task_list_query(struct store *st, int64_t after_seq,
 			      int64_t limit, const char *tenant,
 			      const char *vm_id, const char *state);
 #define TASK_LIST_SEQ_COL 10
 /* The JSON object of the row task_list_query()'s statement is on (the
  * caller frees it). */
-cJSON *task_row_json(sqlite3_stmt *s);
+cJSON *task_row_json(struct db_stmt *s);
 
 #endif

@@ -5,19 +5,19 @@
 #include "controller/store.h"
 #include "controller/vmimage.h"
 
-void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
+void vmimage_spec_base(struct db_stmt *s, const char *dom, const char *tenant,
 		       const char *state, cJSON *v)
 {
 	cJSON_AddStringToObject(v, "vm_id", store_col_text(s, 0));
 	cJSON_AddStringToObject(v, "name", dom);
 	cJSON_AddStringToObject(v, "tenant", tenant);
-	if (sqlite3_column_type(s, 3) == SQLITE_NULL)
+	if (db_col_type(s, 3) == DB_NULL)
 		cJSON_AddNullToObject(v, "group");
 	else
 		cJSON_AddStringToObject(v, "group", store_col_text(s, 3));
-	cJSON_AddNumberToObject(v, "vcpus", sqlite3_column_double(s, 4));
-	cJSON_AddNumberToObject(v, "mem_mib", sqlite3_column_double(s, 5));
-	cJSON_AddNumberToObject(v, "disk_gib", sqlite3_column_double(s, 6));
+	cJSON_AddNumberToObject(v, "vcpus", db_col_double(s, 4));
+	cJSON_AddNumberToObject(v, "mem_mib", db_col_double(s, 5));
+	cJSON_AddNumberToObject(v, "disk_gib", db_col_double(s, 6));
 	cJSON_AddNullToObject(v, "base_image");
 	cJSON_AddStringToObject(v, "state", state);
 }
@@ -36,12 +36,12 @@ static void user_for(const char *pattern, const char *node, char *out,
 }
 
 /* The "storage" of a VM on a ceph pool (columns col+5 .. col+7). */
-static int spec_storage(sqlite3_stmt *s, int col, const char *node, cJSON *v)
+static int spec_storage(struct db_stmt *s, int col, const char *node, cJSON *v)
 {
 	cJSON *st, *mons;
 	char user[256];
 
-	if (sqlite3_column_type(s, col + 5) == SQLITE_NULL)
+	if (db_col_type(s, col + 5) == DB_NULL)
 		return 0;
 	st = cJSON_AddObjectToObject(v, "storage");
 	mons = json_csv_array(store_col_text(s, col + 6));
@@ -57,12 +57,12 @@ static int spec_storage(sqlite3_stmt *s, int col, const char *node, cJSON *v)
 	return 0;
 }
 
-int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
+int vmimage_spec_add(struct db_stmt *s, int col, const char *hostname,
 		     const char *node, cJSON *v)
 {
 	cJSON *im, *fb, *keys;
 
-	if (sqlite3_column_type(s, col) == SQLITE_NULL)
+	if (db_col_type(s, col) == DB_NULL)
 		return 0;
 	im = cJSON_AddObjectToObject(v, "image");
 	fb = cJSON_AddObjectToObject(v, "first_boot");
@@ -74,10 +74,10 @@ int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
 	cJSON_AddStringToObject(im, "sha256", store_col_text(s, col));
 	cJSON_AddStringToObject(im, "format", store_col_text(s, col + 1));
 	cJSON_AddNumberToObject(im, "size_bytes",
-				(double)sqlite3_column_int64(s, col + 2));
+				(double)db_col_int64(s, col + 2));
 	cJSON_AddStringToObject(fb, "hostname", hostname);
 	cJSON_AddItemToObject(fb, "ssh_keys", keys);
-	if (sqlite3_column_type(s, col + 4) == SQLITE_NULL)
+	if (db_col_type(s, col + 4) == DB_NULL)
 		cJSON_AddNullToObject(fb, "user_data");
 	else
 		cJSON_AddStringToObject(fb, "user_data",
@@ -87,7 +87,7 @@ int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
 
 int vmimage_incoming(struct store *st, const char *node, cJSON *out)
 {
-	sqlite3_stmt *s = store_stmt1(st, "SELECT v.id, v.name, v.tenant, "
+	struct db_stmt *s = store_stmt1(st, "SELECT v.id, v.name, v.tenant, "
 				      "v.grp, v.vcpus, v.mem_mib, v.disk_gib, "
 				      VMIMAGE_COLS " FROM tasks t JOIN vms v "
 				      "ON v.id = t.vm_id WHERE t.target_host "
@@ -95,11 +95,11 @@ int vmimage_incoming(struct store *st, const char *node, cJSON *out)
 				      "IN ('pending','running') AND "
 				      "v.image_sha256 IS NOT NULL ORDER BY "
 				      "t.seq", node);
-	int rc = SQLITE_ERROR;
+	int rc = DB_ERROR;
 
 	if (s == NULL)
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		cJSON *v = cJSON_CreateObject();
 		char dom[DOMNAME_SIZE];
 
@@ -109,14 +109,14 @@ int vmimage_incoming(struct store *st, const char *node, cJSON *out)
 		cJSON_AddItemToArray(out, v);
 		vmimage_spec_base(s, dom, store_col_text(s, 2), "running", v);
 		if (vmimage_spec_add(s, 7, store_col_text(s, 1), node, v) < 0) {
-			rc = SQLITE_NOMEM;
+			rc = DB_NOMEM;
 			break;
 		}
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_NOMEM)
+	db_reset(s);
+	if (rc == DB_NOMEM)
 		return -1;
-	return rc == SQLITE_DONE ? 0 : store_err(st, "reading the VMs "
+	return rc == DB_DONE ? 0 : store_err(st, "reading the VMs "
 						 "migrating in");
 }
 
@@ -126,7 +126,7 @@ int vmimage_prepared(struct ctrl *ctrl, const char *node,
 	const cJSON *id;
 
 	cJSON_ArrayForEach(id, prepared) {
-		sqlite3_stmt *s;
+		struct db_stmt *s;
 		char source[NAME_MAX_LEN + 1];
 		int rc;
 
@@ -144,9 +144,9 @@ int vmimage_prepared(struct ctrl *ctrl, const char *node,
 		if (rc > 0)
 			str_copy(source, sizeof(source), store_col_text(s, 0));
 		/* RETURNING: the update is done once the statement is */
-		while (rc > 0 && sqlite3_step(s) == SQLITE_ROW)
+		while (rc > 0 && db_step(s) == DB_ROW)
 			;
-		sqlite3_reset(s);
+		db_reset(s);
 		if (rc < 0)
 			return -1;
 		if (rc > 0 && ctrl_bump_generation(ctrl, source) < 0)

@@ -18,9 +18,9 @@
 #define FC_CTRL_VMIMAGE_H
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 #include "controller/ctrl.h"
+#include "controller/db.h"
 
 /* The columns vmimage_spec_add() reads, from a query over vms v. */
 #define VMIMAGE_COLS                                                        \
@@ -39,7 +39,7 @@
  * s is on (columns 0 id, 3 group, 4-6 vcpus, mem_mib, disk_gib), with
  * the domain name dom, tenant and state ("running", "stopped",
  * "deleted"); base_image null. */
-void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
+void vmimage_spec_base(struct db_stmt *s, const char *dom, const char *tenant,
 		       const char *state, cJSON *v);
 
 /* Add "image" ({sha256, format, size_bytes}) and "first_boot"
@@ -49,7 +49,7 @@ void vmimage_spec_base(sqlite3_stmt *s, const char *dom, const char *tenant,
  * also gets "storage" ({type "ceph", pool, monitors [...], user}: the
  * pool's cephx user with "{node}" replaced by node, the node the spec
  * goes to). 0, or -1 with err_set() when out of memory. */
-int vmimage_spec_add(sqlite3_stmt *s, int col, const char *hostname,
+int vmimage_spec_add(struct db_stmt *s, int col, const char *hostname,
 		     const char *node, cJSON *v);
 
 /* The VMs with an image migrating to node (an open migrate task with it

@@ -1,10 +1,10 @@
 /* VM references: an id, a unique id prefix or a name (vmref.h). */
 #include <ctype.h>
-#include <sqlite3.h>
 
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/util.h"
+#include "controller/db.h"
 #include "controller/store.h"
 #include "controller/vmref.h"
 
@@ -49,7 +49,7 @@ int vmref_resolve(struct api_ctx *c, const char *ref, const char *tenant,
 {
 	char prefix[VMREF_MAX_LEN + 1];
 	struct buf names;
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n = 0, rc;
 
 	if (api_is_tenant(c)) {
@@ -73,12 +73,12 @@ int vmref_resolve(struct api_ctx *c, const char *ref, const char *tenant,
 	store_bind_text(s, 1, ref);
 	store_bind_text(s, 2, vmref_prefix(ref, prefix) ? prefix : NULL);
 	store_bind_text(s, 3, tenant);
-	sqlite3_bind_int(s, 4, VMREF_SHOWN + 1);
+	db_bind_int64(s, 4, VMREF_SHOWN + 1);
 	buf_init(&names, 4096);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (n == 0)
 			str_copy(id, VMREF_ID_LEN, store_col_text(s, 0));
-		if (n == 0 && sqlite3_column_int(s, 2))
+		if (n == 0 && db_col_int(s, 2))
 			break;  /* an exact id names one VM */
 		if (n < VMREF_SHOWN)
 			buf_printf(&names, "%s%s (tenant '%s')",
@@ -86,11 +86,11 @@ int vmref_resolve(struct api_ctx *c, const char *ref, const char *tenant,
 				   store_col_text(s, 1));
 		n++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (rc != DB_ROW && rc != DB_DONE) {
 		store_err(c->ctrl->st, "reading the VMs");
 		api_err_internal(c, "reading the VMs");
 		rc = -1;
-	} else if (rc == SQLITE_ROW || n == 1) {
+	} else if (rc == DB_ROW || n == 1) {
 		rc = 1;
 	} else if (n == 0) {
 		vmref_missing(c, ref, tenant);
@@ -104,7 +104,7 @@ int vmref_resolve(struct api_ctx *c, const char *ref, const char *tenant,
 			n > VMREF_SHOWN ? ", ..." : "");
 		rc = 0;
 	}
-	sqlite3_reset(s);
+	db_reset(s);
 	buf_free(&names);
 	return rc;
 }

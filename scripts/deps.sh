@@ -25,10 +25,10 @@
 set -eu
 
 build_pkgs="gcc make pkg-config libvirt-dev libxml2-dev libglpk-dev
-	libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev libsqlite3-dev
+	libcurl4-openssl-dev libcjson-dev libmicrohttpd-dev libsqlite3-dev libpq-dev
 	libcmocka-dev libssl-dev libgnutls28-dev clang"
 run_pkgs="libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils gnutls-bin
-	libxml2-utils iproute2 sqlite3 ganeti-htools curl procps psmisc
+	libxml2-utils iproute2 sqlite3 postgresql ganeti-htools curl procps psmisc
 	python3 python3-jsonschema python3-yaml util-linux glpk-utils jq
 	groff-base busybox-static syslinux syslinux-common mtools dosfstools
 	fdisk cpio genisoimage iptables dnsmasq-base ceph-mon ceph-osd ceph-common

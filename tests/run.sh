@@ -7,6 +7,8 @@
 #
 #   unit         every cmocka program in BUILD_DIR/tests/unit
 #   integration  every executable tests/integration/*.sh (real processes)
+#   integration-pg  tests/integration/ctrl_*.sh again with
+#                FINCLOUD_TEST_DB=pg (the controller on PostgreSQL)
 #   e2e          every executable tests/e2e/*.sh (real KVM nodes)
 #
 # A script test exits 0 (pass), 77 (skip; its last line starting "SKIP:"
@@ -117,11 +119,19 @@ for t in "$build"/tests/unit/*; do
 	[[ unit/$(basename "$t") == $pattern ]] || continue
 	run_unit "$t"
 done
-for kind in integration e2e; do
-	for t in "$top"/tests/$kind/*.sh; do
+for kind in integration integration-pg e2e; do
+	# integration-pg: the controller's integration tests once more, its
+	# state on a private PostgreSQL (tests/integration/pg_lib.bash)
+	glob=$kind/*.sh
+	[ "$kind" = integration-pg ] && glob=integration/ctrl_*.sh
+	for t in "$top"/tests/$glob; do
 		[ -x "$t" ] || continue
 		[[ $kind/$(basename "$t" .sh) == $pattern ]] || continue
-		run_script "$t" "$kind"
+		if [ "$kind" = integration-pg ]; then
+			FINCLOUD_TEST_DB=pg run_script "$t" "$kind"
+		else
+			run_script "$t" "$kind"
+		fi
 	done
 done
 

@@ -25,7 +25,7 @@ EOC
 done
 n=$((n + 1))
 # Every .c file must see banned.h (directly or through common/fc.h).
-flags=$(pkg-config --cflags libcjson libcurl libxml-2.0 libvirt libmicrohttpd sqlite3 cmocka 2>/dev/null)
+flags=$(pkg-config --cflags libcjson libcurl libxml-2.0 libvirt libmicrohttpd sqlite3 libpq cmocka 2>/dev/null)
 missing=
 while IFS= read -r f; do
 	# shellcheck disable=SC2086

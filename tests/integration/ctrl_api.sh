@@ -420,8 +420,8 @@ api POST /v1/flavors '{"name":"anon","vcpus":1,"mem_mib":64,"disk_gib":1}' -
 check "so are mutating requests without a valid token" \
 	test "$(db "SELECT count(*) FROM audit WHERE action='flavor.create' AND result=401 AND actor='none:-'")" = 1
 db "UPDATE audit SET target = 'x' WHERE seq = 3" 2>"$work/out"
-check "sqlite3 UPDATE of an audit row is refused by the trigger" grep -q "append-only" "$work/out"
-db "DROP TRIGGER audit_no_update; UPDATE audit SET target = 'vm:forged' WHERE seq = 3"
+check "an UPDATE of an audit row is refused by the trigger" grep -q "append-only" "$work/out"
+db "$(drop_audit_trigger audit_no_update) UPDATE audit SET target = 'vm:forged' WHERE seq = 3"
 "$finctl" audit verify >"$work/out" 2>&1
 rc=$?
 check "finctl audit verify detects the edited row (exit 1, names entry 3)" \

@@ -48,7 +48,7 @@ cp "$anchor" "$work/shipped.anchor"
 cut=$((head_seq - 3))
 ctrl_kill TERM
 cut_hash=$(db "SELECT hash FROM audit WHERE seq = $cut")
-db "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > $cut; UPDATE meta SET value = '$cut:$cut_hash' WHERE key = 'audit_head'"
+db "$(drop_audit_trigger audit_no_delete) DELETE FROM audit WHERE seq > $cut; UPDATE meta SET value = '$cut:$cut_hash' WHERE key = 'audit_head'"
 ctrl_start || { nok "controller restarts"; exit 1; }
 check "the restarted controller logs that the log no longer holds its anchor" \
 	grep -q "audit log does not hold the anchor" "$work/controller.log"
@@ -69,7 +69,7 @@ check "finctl audit verify --anchor SEQ:HASH too" \
 
 # everything and the head row removed
 ctrl_kill TERM
-db "DROP TRIGGER IF EXISTS audit_no_delete; DELETE FROM audit; DELETE FROM meta WHERE key = 'audit_head'"
+db "$(drop_audit_trigger audit_no_delete) DELETE FROM audit; DELETE FROM meta WHERE key = 'audit_head'"
 ctrl_start || { nok "controller restarts"; exit 1; }
 api GET /v1/audit/verify
 check "every entry and the head removed: verification fails (no skip)" \

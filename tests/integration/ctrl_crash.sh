@@ -32,7 +32,11 @@ check "the controller was killed mid-burst ($at_kill acknowledged at the kill, $
 
 ctrl_start || { nok "controller restarts on the same database"; exit 1; }
 ok "controller restarts on the same database"
-check "the database passes PRAGMA integrity_check" test "$(db 'PRAGMA integrity_check')" = ok
+if [ -n "$PG_DIR" ]; then
+	ok "the database passes PRAGMA integrity_check # SKIP SQLite's check (PostgreSQL)"
+else
+	check "the database passes PRAGMA integrity_check" test "$(db 'PRAGMA integrity_check')" = ok
+fi
 # every acknowledged VM (by id from its 201 answer) present exactly once
 for f in "$work/b"/*.code; do
 	[ "$(cat "$f")" = 201 ] && jq -r .id "${f%.code}.json"

@@ -18,7 +18,7 @@ printf 'image_max_size = 1000\n' >"$work/bad.conf"
 out=$("$ctl" --config "$work/bad.conf" --check-config 2>&1)
 check "an image_max_size under 1 MiB is refused naming the key" eval '[[ $out == *image_max_size* ]]'
 port=$(free_port)
-"$ctl" --config "$work/ctl.conf" --state-dir "$work/state" --listen-port "$port" >>"$work/controller.log" 2>&1 &
+"$ctl" --config "$work/ctl.conf" --state-dir "$work/state" --listen-port "$port" ${db_args[@]+"${db_args[@]}"} >>"$work/controller.log" 2>&1 &
 ctl_pid=$! pids+=("$ctl_pid")
 URL=http://127.0.0.1:$port
 wait_for 10 curl -sf "$URL/healthz" -o /dev/null || { nok "controller starts"; exit 1; }
@@ -121,7 +121,7 @@ VM=$(jq -r .id <<<"$out")
 check "finctl vm create --image records the image and its checksum" \
 	eval '[ "$(jq -r .image.id <<<"$out")" = "$BASE" ] && [ "$(jq -r .image.sha256 <<<"$out")" = "$SHA" ]'
 check "the VM's keys (3 of 2 files) and user-data are stored" \
-	eval '[ "$(db "SELECT json_array_length(ssh_keys) FROM vms WHERE id = '"'"'$VM'"'"'")" = 3 ] &&
+	eval '[ "$(db "SELECT ssh_keys FROM vms WHERE id = '"'"'$VM'"'"'" | jq length)" = 3 ] &&
 	      [ "$(db "SELECT user_data FROM vms WHERE id = '"'"'$VM'"'"'")" = "$(cat "$work/ud.sh")" ]'
 api POST /v1/vms '{"tenant":"loan","flavor":"small","image":"base","ssh_keys":["two\nlines"]}'
 check "a key of two lines is refused" is_err 400 invalid_field ssh_keys
@@ -167,7 +167,7 @@ mkdir -p "$store/tmp"
 echo partial >"$store/tmp/upload-crash"
 echo stray >"$store/sha256/$(printf '%064d' 0)"
 ctrl_kill TERM
-"$ctl" --config "$work/ctl.conf" --state-dir "$work/state" --listen-port "$port" >>"$work/controller.log" 2>&1 &
+"$ctl" --config "$work/ctl.conf" --state-dir "$work/state" --listen-port "$port" ${db_args[@]+"${db_args[@]}"} >>"$work/controller.log" 2>&1 &
 ctl_pid=$! pids+=("$ctl_pid")
 wait_for 10 curl -sf "$URL/healthz" -o /dev/null
 check "a restart removes unfinished uploads and files no image names" \

@@ -21,13 +21,26 @@ mkdir -p "$work/resp"
 : >"$work/resp/index"
 pids=()
 ctl_pid=
+# FINCLOUD_TEST_DB=pg (tests/run.sh's integration-pg pass): the
+# controller's state on a private PostgreSQL (pg_lib.bash); db_args are
+# the controller flags that select it, for the tests that start the
+# controller themselves.
+db_args=()
+source "$FC_TOP/tests/integration/pg_lib.bash"
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	pg_stop
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# a test stopped by run.sh's timeout still stops what it started
+trap 'exit 143' TERM INT
+if [ "${FINCLOUD_TEST_DB:-sqlite}" = pg ]; then
+	pg_start || { echo "not ok 1 - a private PostgreSQL starts"; exit 1; }
+	db_args=(--database "$PG_URL")
+fi
 
 n=0 nfail=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
@@ -58,7 +71,8 @@ free_port() {
 # $work/state; sets URL, ADMIN, FINCLOUD_URL, FINCLOUD_TOKEN.
 ctrl_start() {
 	port=${port:-$(free_port)}
-	"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" "$@" \
+	"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" \
+		${db_args[@]+"${db_args[@]}"} "$@" \
 		>>"$work/controller.log" 2>&1 &
 	ctl_pid=$!
 	pids+=("$ctl_pid")
@@ -70,6 +84,18 @@ ctrl_start() {
 	fi
 	ADMIN=$(cat "$work/state/admin.token")
 	export FINCLOUD_URL=$URL FINCLOUD_TOKEN=$ADMIN
+}
+# ctrl_start_b [FLAGS...]: start (or restart) a second controller on the
+# same database (FINCLOUD_TEST_DB=pg), its state in $work/state-b, its log
+# in $work/controller-b.log; sets pid_b, url_b and log_b
+ctrl_start_b() {
+	port_b=${port_b:-$(free_port)}
+	url_b=http://127.0.0.1:$port_b log_b=$work/controller-b.log
+	"$ctl" --config /dev/null --state-dir "$work/state-b" --listen-port "$port_b" \
+		${db_args[@]+"${db_args[@]}"} "$@" >>"$log_b" 2>&1 &
+	pid_b=$!
+	pids+=("$pid_b")
+	wait_for 10 curl -sf "$url_b/healthz" -o /dev/null
 }
 ctrl_kill() { # SIGNAL
 	kill -"${1:-TERM}" "$ctl_pid" 2>/dev/null
@@ -136,6 +162,33 @@ fake_nodes() {
 	for node in "$@"; do register_fake "$node" 8 16384 100; done
 	check "$# fake nodes registered" test "$(db 'SELECT count(*) FROM hosts')" = $#
 }
+# burst_fleet: a join token (JOIN), the pool "burst" (vCPU ratio 2,
+# spread) of 8 fake hosts b1..b8 of different sizes, flavors s and m
+burst_fleet() {
+	local i=0 spec
+	api POST /v1/tokens '{"role":"join","uses":1000}'
+	JOIN=$(jv .token)
+	api POST /v1/pools '{"name":"burst","cpu_ratio":2,"mem_ratio":1,"disk_ratio":1,"policy":"spread"}'
+	# vcpus mem_mib disk_gib
+	for spec in "4 8192 40" "4 4096 40" "8 16384 20" "2 8192 40" "6 6144 40" "8 8192 10" "4 16384 40" "2 2048 40"; do
+		i=$((i + 1))
+		register_fake "b$i" $spec burst
+	done
+	api POST /v1/flavors '{"name":"s","vcpus":1,"mem_mib":512,"disk_gib":1}'
+	api POST /v1/flavors '{"name":"m","vcpus":2,"mem_mib":2048,"disk_gib":2}'
+}
+# oversubscribed: one line per host whose VMs claim more than it holds in
+# some dimension (with its pool's ratios); a line saying so when the
+# query fails, so that a broken query never reads as "none"
+oversubscribed() {
+	db "SELECT h.name || ': ' || total(v.vcpus) || '/' || h.vcpus * p.ratio_vcpus || ' vcpus, '
+	|| total(v.mem_mib) || '/' || h.mem_mib * p.ratio_mem || ' MiB, '
+	|| total(v.disk_gib) || '/' || h.disk_gib * p.ratio_disk || ' GiB'
+	FROM hosts h JOIN pools p ON p.name = h.pool LEFT JOIN vms v ON v.host = h.name
+	GROUP BY h.name, p.name HAVING total(v.vcpus) > h.vcpus * p.ratio_vcpus
+	OR total(v.mem_mib) > h.mem_mib * p.ratio_mem OR total(v.disk_gib) > h.disk_gib * p.ratio_disk" ||
+		echo "the query failed"
+}
 # heartbeat NODE GEN DOMAINS_JSON [WAIT] [TASKS_JSON]
 heartbeat() {
 	api POST "/v1/agents/$1/heartbeat?wait_s=${4:-0}" \
@@ -156,7 +209,15 @@ validate_responses() {
 	fi
 }
 
-db() { sqlite3 "$work/state/state.db" "$@"; }
+# db SQL: run SQL on the controller's database (SQLite or PostgreSQL)
+db() {
+	if [ -n "$PG_DIR" ]; then pg_sql "$1"; else sqlite3 "$work/state/state.db" "$@"; fi
+}
+# drop_audit_trigger NAME: the SQL that removes the audit log's trigger
+# NAME (a tamperer's first step) on the engine at hand
+drop_audit_trigger() {
+	if [ -n "$PG_DIR" ]; then echo "DROP TRIGGER IF EXISTS $1 ON audit;"; else echo "DROP TRIGGER IF EXISTS $1;"; fi
+}
 # has PATTERN: $body contains it; jqt FILTER: the filter is true on $body
 has() { grep -q -- "$1" <<<"$body"; }
 jqt() { jq -e "$1" <<<"$body" >/dev/null; }

@@ -51,7 +51,7 @@ check "TLS with tls_ca passes" test $rc = 0
 # --- the controller: API port and agents' port, both https
 port=$(free_port)
 aport=$(free_port)
-"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" --agent-listen-port "$aport" \
+"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" --agent-listen-port "$aport" ${db_args[@]+"${db_args[@]}"} \
 	--tls-cert "$d/ctl/cert.pem" --tls-key "$d/ctl/key.pem" --tls-ca "$d/ca-cert.pem" \
 	--heartbeat-interval 1 --heartbeat-timeout 10 >>"$work/controller.log" 2>&1 &
 ctl_pid=$!

@@ -54,7 +54,7 @@ violations=0
 check_rules() { # K
 	local inflight dup
 	inflight=$(db "SELECT count(*) FROM tasks WHERE type = 'migrate' AND state IN ('pending','running')")
-	dup=$(db "SELECT h FROM (SELECT source_host AS h FROM tasks WHERE type = 'migrate' AND state IN ('pending','running') UNION ALL SELECT target_host FROM tasks WHERE type = 'migrate' AND state IN ('pending','running')) GROUP BY h HAVING count(*) > 1")
+	dup=$(db "SELECT h FROM (SELECT source_host AS h FROM tasks WHERE type = 'migrate' AND state IN ('pending','running') UNION ALL SELECT target_host FROM tasks WHERE type = 'migrate' AND state IN ('pending','running')) t GROUP BY h HAVING count(*) > 1")
 	if [ "$inflight" -gt "$1" ] || [ -n "$dup" ]; then
 		violations=$((violations + 1))
 		echo "# rule broken: $inflight migrations in flight (max $1), hosts in two: '$dup'"
@@ -104,7 +104,7 @@ check "six VMs run on f1 and three on g1" \
 	      [ "$(db "SELECT count(*) FROM vms WHERE host = '"'g1'"' AND state = '"'running'"'")" = 3 ]'
 
 # --- plan (dry run)
-before=$(db "SELECT group_concat(id || host) FROM (SELECT id, host FROM vms ORDER BY id)")
+before=$(db "SELECT group_concat(id || host) FROM (SELECT id, host FROM vms ORDER BY id) v")
 ntasks=$(db "SELECT count(*) FROM tasks")
 fc rebalance plan --pool default --policy spread >"$work/plan.txt" 2>&1
 rc=$?
@@ -119,7 +119,7 @@ fc -o json rebalance plan --pool default --policy pack >"$work/pack.json"
 check "rebalance plan -o json (pack) is the API's plan" \
 	eval 'jq -e ".policy == \"pack\" and (.moves | type == \"array\")" "$work/pack.json" >/dev/null'
 check "a dry run changes nothing (no task, no VM moved)" \
-	eval '[ "$(db "SELECT group_concat(id || host) FROM (SELECT id, host FROM vms ORDER BY id)")" = "$before" ] && [ "$(db "SELECT count(*) FROM tasks")" = "$ntasks" ]'
+	eval '[ "$(db "SELECT group_concat(id || host) FROM (SELECT id, host FROM vms ORDER BY id) v")" = "$before" ] && [ "$(db "SELECT count(*) FROM tasks")" = "$ntasks" ]'
 
 # --- bad input
 api POST /v1/pools/nosuch/rebalance '{"dry_run":true}'
@@ -181,8 +181,8 @@ check_rules 2
 check "at most 2 migrations start at once, never two on one host" \
 	eval '[ "$(db "SELECT count(*) FROM tasks WHERE type = '"'migrate'"' AND state = '"'pending'"'")" -le 2 ] && [ $violations = 0 ]'
 # the last planned VM is deleted before its move starts: the re-check skips it
-last_vm=$(db "SELECT json_extract(progress, '\$.moves[#-1].vm') FROM tasks WHERE id = '$task'")
-last_state=$(db "SELECT json_extract(progress, '\$.moves[#-1].state') FROM tasks WHERE id = '$task'")
+last_vm=$(db "SELECT progress FROM tasks WHERE id = '$task'" | jq -r '.moves[-1].vm')
+last_state=$(db "SELECT progress FROM tasks WHERE id = '$task'" | jq -r '.moves[-1].state')
 [ "$last_state" = pending ] && fc vm delete "$last_vm" >/dev/null
 drive "$task" 2
 check "the run ends done" test "$(task_state "$task")" = done

@@ -16,7 +16,7 @@ check "a key without a certificate is refused (exit 2)" eval '[ $rc = 2 ] && gre
 check "an unreadable certificate is refused (exit 2)" test $? = 2
 
 port=$(free_port)
-"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" \
+"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" ${db_args[@]+"${db_args[@]}"} \
 	--tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >>"$work/controller.log" 2>&1 &
 ctl_pid=$!
 pids+=("$ctl_pid")

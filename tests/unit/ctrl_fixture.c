@@ -1,4 +1,3 @@
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "tests/unit/fc_test.h"
@@ -7,6 +6,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/db.h"
 #include "controller/store.h"
 #include "tests/unit/ctrl_fixture.h"
 
@@ -70,20 +70,18 @@ int ctrl_fixture_teardown(void **state)
 
 void ctrl_fixture_exec(struct ctrl_fixture *fx, const char *sql)
 {
-	assert_int_equal(sqlite3_exec(store_db(fx->st), sql, NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(db_exec(store_db(fx->st), sql), 0);
 }
 
 int ctrl_fixture_count(struct ctrl_fixture *fx, const char *sql)
 {
-	sqlite3_stmt *s;
+	struct db_stmt *s;
 	int n;
 
-	assert_int_equal(sqlite3_prepare_v2(store_db(fx->st), sql, -1, &s,
-					    NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-	n = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
+	assert_int_equal(db_prepare(store_db(fx->st), sql, &s), 0);
+	assert_int_equal(db_step(s), DB_ROW);
+	n = db_col_int(s, 0);
+	db_finalize(s);
 	return n;
 }
 

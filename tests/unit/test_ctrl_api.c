@@ -3,7 +3,6 @@
  * unknown fields, names) naming the field, role checks, tenant scoping
  * (404, not 403), and that failed requests leave no rows; and of the
  * utilisation eta (controller/eta.c) on the same store. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "controller/api.h"
+#include "controller/db.h"
 #include "controller/eta.h"
 #include "controller/auth.h"
 #include "controller/store.h"
@@ -236,9 +236,7 @@ static void test_db_error_is_500(void **state)
 			     f->admin, NULL), 201);
 	assert_int_equal(req(f, "GET", "/v1/tenants", NULL, f->admin, NULL),
 			 200);
-	assert_int_equal(sqlite3_exec(store_db(f->fx.ctrl.st),
-				      "DROP TABLE tenant_pools", NULL, NULL,
-				      NULL), SQLITE_OK);
+	assert_int_equal(db_exec(store_db(f->fx.ctrl.st), "DROP TABLE tenant_pools"), 0);
 	assert_int_equal(req(f, "DELETE", "/v1/pools/p", NULL, f->admin, &o),
 			 500);
 	assert_string_equal(err_code(o), "internal");
@@ -253,8 +251,7 @@ static void test_db_error_is_500(void **state)
 	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, NULL),
 			 200);
 	/* nor is a token that cannot be looked up "not valid" (401) */
-	assert_int_equal(sqlite3_exec(store_db(f->fx.ctrl.st), "DROP TABLE tokens",
-				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(db_exec(store_db(f->fx.ctrl.st), "DROP TABLE tokens"), 0);
 	assert_int_equal(req(f, "GET", "/v1/pools/p", NULL, f->admin, &o), 500);
 	assert_string_equal(err_code(o), "internal");
 	cJSON_Delete(o);

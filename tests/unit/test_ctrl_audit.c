@@ -1,7 +1,6 @@
 /* Unit tests of the token hashing (controller/auth.c) and the audit hash
  * chain (controller/audit.c) on a real SQLite store, including rows edited
  * or deleted behind the controller's back. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "controller/anchor.h"
 #include "controller/audit.h"
 #include "controller/auth.h"
+#include "controller/db.h"
 #include "controller/store.h"
 
 static void test_sha256_vector(void **state)
@@ -195,15 +195,13 @@ static void test_rehash_forgery_detected(void **state)
 		struct audit_entry e = {2, 0, "admin:t", "vm.create", "vm:evil",
 					201, "req"};
 		char prev[AUTH_HASH_LEN + 1], h[AUTH_HASH_LEN + 1], sql[512];
-		sqlite3_stmt *s;
+		struct db_stmt *s;
 
-		assert_int_equal(sqlite3_prepare_v2(store_db(f->st),
-			"SELECT prev_hash, time_ms FROM audit WHERE seq = 2", -1,
-			&s, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-		snprintf(prev, sizeof(prev), "%s", sqlite3_column_text(s, 0));
-		e.time_ms = sqlite3_column_int64(s, 1);
-		sqlite3_finalize(s);
+		assert_int_equal(db_prepare(store_db(f->st), "SELECT prev_hash, time_ms FROM audit WHERE seq = 2", &s), 0);
+		assert_int_equal(db_step(s), DB_ROW);
+		snprintf(prev, sizeof(prev), "%s", db_col_text(s, 0));
+		e.time_ms = db_col_int64(s, 1);
+		db_finalize(s);
 		assert_int_equal(audit_hash(prev, &e, AUDIT_FORMAT, h), 0);
 		snprintf(sql, sizeof(sql), "DROP TRIGGER audit_no_update; "
 			 "UPDATE audit SET target = 'vm:evil', hash = '%s' "
@@ -279,16 +277,14 @@ static void test_tail_cut_caught_by_anchor(void **state)
 	anchor = r.last;
 	assert_int_equal(anchor.seq, 5);
 	{
-		sqlite3_stmt *s;
+		struct db_stmt *s;
 
-		assert_int_equal(sqlite3_prepare_v2(store_db(f->st),
-			"SELECT hash FROM audit WHERE seq = 3", -1, &s, NULL),
-			SQLITE_OK);
-		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(db_prepare(store_db(f->st), "SELECT hash FROM audit WHERE seq = 3", &s), 0);
+		assert_int_equal(db_step(s), DB_ROW);
 		mid.seq = 3;
 		snprintf(mid.hash, sizeof(mid.hash), "%s",
-			 sqlite3_column_text(s, 0));
-		sqlite3_finalize(s);
+			 db_col_text(s, 0));
+		db_finalize(s);
 	}
 	/* an anchor older than the end holds */
 	assert_int_equal(audit_verify(f->st, &mid, &r), 0);

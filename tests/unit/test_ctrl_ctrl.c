@@ -4,7 +4,6 @@
  * order on the monotonic clock, ended by ctrl_stop()), /healthz (ROUTE_UNLOCKED) answering
  * while the lock is held (and a route without the flag waiting for it),
  * the liveness job marking silent hosts down. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -15,6 +14,7 @@
 #include "common/util.h"
 #include "controller/api.h"
 #include "controller/ctrl.h"
+#include "controller/db.h"
 #include "controller/jobs.h"
 #include "controller/store.h"
 #include "tests/unit/ctrl_fixture.h"

@@ -4,11 +4,11 @@
  * token's uses, a known node's re-registration waiting for an operator's
  * approval (or rejection), and a reported inventory that jumped staying
  * out of the scheduler's figures until it is approved. */
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "tests/unit/fc_test.h"
 
+#include "controller/db.h"
 #include "controller/enrol.h"
 #include "tests/unit/ctrl_fixture.h"
 

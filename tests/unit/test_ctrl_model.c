@@ -4,7 +4,6 @@
  * tenants allowed some pools or all, compliance classes, a dedicated
  * tenant, groups, claims summed per host, tenant and group, VMs that may
  * or may not move, and migrations in flight. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "controller/db.h"
 #include "controller/model.h"
 #include "controller/place.h"
 #include "controller/store.h"

@@ -6,12 +6,12 @@
  * target's and the source's lists (record and claim move); orphans are
  * marked, destroyed after the grace, shown, counted and forgotten once
  * they have a VM. */
-#include <sqlite3.h>
 #include <stdlib.h>
 
 #include "tests/unit/fc_test.h"
 
 #include "common/buf.h"
+#include "controller/db.h"
 #include "controller/report.h"
 #include "controller/store.h"
 #include "controller/task.h"
