@@ -183,7 +183,7 @@ cmd_up() {
 		command -v "${p%%:*}" >/dev/null 2>&1 || die "'${p%%:*}' is missing: run scripts/deps.sh (package ${p#*:})"
 	done
 	for i in $(seq 1 "$nodes"); do
-		ip netns list | awk '{print $1}' | grep -qx "$prefix$i" ||
+		[ -e "/run/netns/$prefix$i" ] ||
 			die "no namespace '$prefix$i': bring the testbed up first (scripts/testbed.sh up $nodes --prefix $prefix)"
 	done
 	[ ! -f "$pids" ] || die "a cluster already runs in '$dir' (run: $0 down --dir $dir)"
