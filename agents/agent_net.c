@@ -220,7 +220,7 @@ bool agent_net_ifname_ok(const char *name, int vlan)
 	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
 			    "wxyz0123456789_-.") == len &&
 	       strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-	       strncmp(name, "fc", 2) != 0 &&
+	       name[0] != '-' && strncmp(name, "fc", 2) != 0 &&
 	       (vlan == 0 || len + strlen(tag) <= 15);
 }
 

@@ -99,12 +99,14 @@ static int get_image(const cJSON *obj, const char *path,
 	return 0;
 }
 
-/* Whether every byte of s is one of allowed, and there are 1..max. */
+/* Whether every byte of s is one of allowed, there are 1..max, and s
+ * does not begin with '-' (an argument of the rbd tool, never an option). */
 static bool spec_chars(const char *s, const char *allowed, size_t max)
 {
 	size_t n = strlen(s);
 
-	return n >= 1 && n <= max && s[strspn(s, allowed)] == '\0';
+	return n >= 1 && n <= max && s[0] != '-' &&
+	       s[strspn(s, allowed)] == '\0';
 }
 
 #define RBD_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \

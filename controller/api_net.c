@@ -118,9 +118,13 @@ static bool network_shared(const struct api_ctx *c, struct db_stmt *s)
 }
 
 /* What a tenant does not see of a network: where a provider network is
- * bridged (interface, VLAN, pool, bridge) and whom else it serves. */
+ * bridged (interface, VLAN, pool, bridge), whom else it serves and how
+ * many ports they have on it. */
 static void network_redact(cJSON *o)
 {
+	if (cJSON_IsObject(cJSON_GetObjectItem(o, "provider")))
+		/* the ports of every tenant sharing it */
+		cJSON_DeleteItemFromObject(o, "ports");
 	cJSON_DeleteItemFromObject(o, "provider");
 	cJSON_DeleteItemFromObject(o, "shared_with");
 	cJSON_DeleteItemFromObject(o, "bridge");

@@ -11,10 +11,12 @@
 #include "controller/store.h"
 #include "controller/storage.h"
 
-/* Whether every byte of s is one of the bytes of allowed. */
+/* Whether every byte of s is one of the bytes of allowed, and s does
+ * not begin with '-' (each of these names is an argument of Ceph's
+ * tools on the nodes, never an option). */
 static bool only_of(const char *s, const char *allowed)
 {
-	return s[strspn(s, allowed)] == '\0';
+	return s[0] != '-' && s[strspn(s, allowed)] == '\0';
 }
 
 #define ALNUM "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -40,7 +42,7 @@ static int str_list(struct api_ctx *c, const char *key, const char *what,
 		    strlen(it->valuestring) > 100 ||
 		    !only_of(it->valuestring, allowed)) {
 			api_err(c, 400, "invalid_field", key, "%s: expected a "
-				"%s (letters, digits and %s)", path, what,
+				"%s (letters, digits and %s, not first '-')", path, what,
 				allowed + sizeof(ALNUM) - 1);
 			return -1;
 		}
@@ -89,7 +91,7 @@ static int ceph_fields(struct api_ctx *c, struct db_stmt *s)
 	    !only_of(pool, ALNUM "._-")) {
 		api_err(c, 400, "invalid_field", "ceph_pool", "$.ceph_pool: "
 			"expected a Ceph pool name (1-64 letters, digits, '.', "
-			"'_', '-')");
+			"'_', '-', not first '-')");
 		goto out;
 	}
 	/* the cephx user without its "client." type; "{node}" stands for

@@ -513,7 +513,7 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 	if (vm_quota(c, tenant, req) < 0)
 		return;
 	/* provider networks: their pool, on a node that has their links */
-	if (netstate_bind_body(c, &bind) < 0)
+	if (netstate_bind_body(c, tenant, &bind) < 0)
 		return;
 	if (bind.pool[0] && pool && strcmp(pool, bind.pool) != 0) {
 		api_err(c, 400, "invalid_field", "pool", "$.pool: its provider "

@@ -29,9 +29,10 @@ int netstate_ifname_check(const char *name, int64_t vlan)
 	if (len == 0 || len > 15 ||
 	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 			 "0123456789_-.") != len ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    name[0] == '-')
 		return err_set("'%.32s' is not an interface name (1-15 letters, "
-			       "digits, '_', '-', '.')", name);
+			       "digits, '_', '-', '.', not first '-')", name);
 	if (strncmp(name, "fc", 2) == 0)
 		return err_set("'%s': names fc... are fincloud's own links, "
 			       "name the node's physical interface", name);
@@ -98,7 +99,8 @@ static int bind_add(struct netstate_bind *b, struct db_stmt *s)
 	return 0;
 }
 
-int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
+int netstate_bind_body(struct api_ctx *c, const char *tenant,
+		       struct netstate_bind *b)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c->json, "networks");
 	const cJSON *it;
@@ -109,26 +111,37 @@ int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b)
 	cJSON_ArrayForEach(it, arr) {
 		const char *name = cJSON_GetStringValue(
 			cJSON_GetObjectItemCaseSensitive(it, "network"));
+		char pool[NAME_MAX_LEN + 1];
 		struct db_stmt *s;
 		int rc;
 
 		if (name == NULL)
 			continue;
-		rc = api_find(c, "SELECT pool, interface, name, provider FROM "
-			      "networks WHERE name = ? AND provider IS NOT "
-			      "NULL", name,
-			      &s, "reading the network");
+		/* only the provider networks shared with the tenant: the
+		 * others are refused by the port check, without a word of
+		 * where they are */
+		s = api_stmt(c, "SELECT pool, interface, name, provider FROM "
+			     "networks n WHERE name = ? AND provider IS NOT "
+			     "NULL AND EXISTS (SELECT 1 FROM network_shares "
+			     "WHERE network = n.name AND tenant = ?)");
+		if (s == NULL)
+			return -1;
+		store_bind_texts(s, 1, (const char *[]){name, tenant}, 2);
+		rc = api_row(c, s, "reading the network");
 		if (rc < 0)
 			return -1;
-		if (rc == 0)
+		if (rc == 0) {
+			db_reset(s);
 			continue;
+		}
+		str_copy(pool, sizeof(pool), store_col_text(s, 0));
 		rc = bind_add(b, s);
 		db_reset(s);
 		if (rc > 0) {
 			api_err(c, 400, "invalid_field", "networks", "$.networks:"
 				" provider network '%s' spans pool '%s' and "
 				"another one pool '%s': a VM runs in one pool",
-				name, store_col_text(s, 0), b->pool);
+				name, pool, b->pool);
 			return -1;
 		}
 	}
@@ -224,8 +237,11 @@ static int port_read(struct api_ctx *c, const cJSON *it, size_t i,
 	rc = api_row(c, s, "reading the network");
 	if (rc < 0)
 		return -1;
+	/* another tenant's network, or a provider network not shared with
+	 * a tenant's token: told no more than of one that does not exist */
 	if (rc == 0 || (!db_col_int(s, 5) &&
-			strcmp(store_col_text(s, 0), tenant) != 0)) {
+			strcmp(store_col_text(s, 0), tenant) != 0) ||
+	    (db_col_int(s, 5) && !db_col_int(s, 6) && api_is_tenant(c))) {
 		if (rc > 0)
 			db_reset(s);
 		api_err(c, 404, "not_found", field, "%s.network: tenant '%s' "

@@ -72,10 +72,12 @@ struct netstate_bind {
 	bool vlan;                /* one is a VLAN network: 802.1Q needed */
 };
 
-/* The bind of the networks named in a create's $.networks (read, not
- * checked: netstate_ports_create() checks them). 0, or -1 with the
- * answer set (400 when they span two pools, 500). */
-int netstate_bind_body(struct api_ctx *c, struct netstate_bind *b);
+/* The bind of the provider networks named in a create's $.networks that
+ * are shared with tenant (read, not checked: netstate_ports_create()
+ * checks them and refuses the others). 0, or -1 with the answer set
+ * (400 when they span two pools, 500). */
+int netstate_bind_body(struct api_ctx *c, const char *tenant,
+		       struct netstate_bind *b);
 
 /* The bind of VM vm_id's ports. 0, or -1 with err_set(). */
 int netstate_bind_vm(struct store *st, const char *vm_id,

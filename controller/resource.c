@@ -374,6 +374,7 @@ const struct res_kind res_storage = {
 	.path = "/v1/storage",
 	RES_SQL("storage_pools", "name", STORAGE_COLS, "NULL", ""),
 	.to_json = storage_json,
+	.redact = storage_redact,
 	.hint = ": list storage pools with 'finctl storage list'",
 	.in_use_sql = "SELECT 1 WHERE ?1 = 'local' UNION ALL "
 		      "SELECT 1 FROM vms WHERE storage = ?1 UNION ALL "

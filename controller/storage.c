@@ -117,6 +117,15 @@ cJSON *storage_json(struct store *st, struct db_stmt *s)
 	return o;
 }
 
+void storage_redact(cJSON *o)
+{
+	static const char *const hidden[] = {"ceph_pool", "monitors",
+					     "client", "replica_hosts", "vms"};
+
+	for (size_t i = 0; i < FC_ARRAY_LEN(hidden); i++)
+		cJSON_DeleteItemFromObject(o, hidden[i]);
+}
+
 int storage_pool_availability(struct store *st, const char *name, double *a)
 {
 	struct db_stmt *s = store_stmt1(st, "SELECT type, replicas, "

@@ -55,6 +55,12 @@ double storage_availability(const double *a, size_t n, int replicas,
  * cannot be read. The caller frees it. */
 cJSON *storage_json(struct store *st, struct db_stmt *s);
 
+/* What a tenant does not see of a storage pool (o from storage_json(),
+ * changed in place): the cluster's RBD pool, monitors, cephx user,
+ * replica hosts and the count of every tenant's VMs on it; its name,
+ * type, replicas and availability stay. */
+void storage_redact(cJSON *o);
+
 /* The availability of storage pool name (a ceph pool: from its replicas;
  * local: 1, its disks are counted with their hosts) into *a: 1 when
  * found, 0 when there is no such pool, -1 with err_set(). */

@@ -206,8 +206,8 @@ check "a tenant token cannot create a provider network" is_err 403 forbidden pro
 api GET /v1/networks/pub "" "$BATCH"
 check "a tenant it is not shared with does not see it" is_err 404 not_found
 api GET /v1/networks/v120 "" "$BATCH"
-check "a tenant it is shared with sees it, without where it is bridged or whom else it serves" \
-	eval 'is 200 && jqt "has(\"provider\") or has(\"shared_with\") or has(\"bridge\") | not" && [ "$(jv .kind)" = provider ]'
+check "a tenant it is shared with sees it, without where it is bridged, whom else it serves or their ports" \
+	eval 'is 200 && jqt "has(\"provider\") or has(\"shared_with\") or has(\"bridge\") or has(\"ports\") | not" && [ "$(jv .kind)" = provider ]'
 api GET /v1/networks "" "$BATCH"
 check "... and lists it with its own, never the other" \
 	eval 'jqt "[.items[].name] | index(\"v120\") != null and index(\"pub\") == null"'
@@ -230,6 +230,9 @@ check "a host shows them" test "$(jv '.interfaces | join(",")')" = eth0,eth1
 api POST /v1/vms '{"tenant":"batch","flavor":"s","name":"pvb","networks":[{"network":"pub"}]}'
 check "a tenant the network is not shared with gets no port on it (403)" \
 	is_err 403 not_shared "networks[0]"
+api POST /v1/vms '{"flavor":"s","name":"pvb","networks":[{"network":"pub"}]}' "$BATCH"
+check "... and its own token learns no more than of a network that does not exist (404, no pool named)" \
+	eval 'is_err 404 not_found "networks[0]" && [[ $body != *default* ]]'
 api POST /v1/pools '{"name":"other"}'
 api POST /v1/vms '{"tenant":"pay","flavor":"s","name":"pv0","pool":"other","networks":[{"network":"pub"}]}'
 check "a pool other than the provider network's" is_err 400 invalid_field pool

@@ -22,6 +22,10 @@ api POST /v1/storage '{"name":"x","type":"ceph","ceph_pool":"a b","monitors":["m
 check "a ceph pool name with a blank is refused naming ceph_pool" is_err 400 invalid_field ceph_pool
 api POST /v1/storage '{"name":"x","type":"ceph","ceph_pool":"p","monitors":["m;rm"],"client":"c"}'
 check "a monitor address with a ';' is refused naming monitors" is_err 400 invalid_field monitors
+api POST /v1/storage '{"name":"x","type":"ceph","ceph_pool":"-mX","monitors":["m"],"client":"c"}'
+check "a ceph pool name that would read as an option ('-mX') is refused naming ceph_pool" is_err 400 invalid_field ceph_pool
+api POST /v1/storage '{"name":"x","type":"ceph","ceph_pool":"p","monitors":["-m"],"client":"c"}'
+check "... and a monitor the same" is_err 400 invalid_field monitors
 api POST /v1/storage '{"name":"x","type":"ceph","ceph_pool":"p","monitors":[],"client":"c"}'
 check "a ceph pool without monitors is refused" is_err 400 invalid_field monitors
 api POST /v1/storage '{"name":"x","type":"ceph","ceph_pool":"p","monitors":["m"],"client":"client.admin"}'
@@ -109,6 +113,11 @@ check "the local pool is never deleted (409)" is_err 409 in_use
 check "an unused storage pool is deleted" eval '! "$finctl" storage show wide >/dev/null 2>&1'
 out=$("$finctl" storage show rbd)
 check "finctl storage show prints the pool" eval '[[ $out == *vms* ]]'
+api POST /v1/tokens '{"role":"tenant","tenant":"loan"}'
+LOAN=$(jv .token)
+api GET /v1/storage/rbd "" "$LOAN"
+check "a tenant sees a pool's name, type and availability, never its cluster (RBD pool, monitors, cephx user, replica hosts)" \
+	eval 'is 200 && [ "$(jv .type)" = ceph ] && jqt "has(\"availability\") and (has(\"monitors\") or has(\"ceph_pool\") or has(\"client\") or has(\"replica_hosts\") or has(\"vms\") | not)"'
 
 validate_responses
 echo "1..$n"
