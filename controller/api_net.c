@@ -215,6 +215,48 @@ static int network_vni(struct api_ctx *c, int64_t want, int64_t lo,
 	return ret;
 }
 
+/* A new provider network's key into *vni: never one an earlier
+ * provider network had (a node may still bridge the old network's
+ * uplink on that key's bridge when the new one lands there), so the
+ * lowest free key from the high-water mark kept in meta
+ * ('provider_key_next'), which moves past it. 0, or -1 with the answer
+ * set (409 when the range is used up, 500). */
+static int provider_key(struct api_ctx *c, int64_t *vni)
+{
+	struct store *st = c->ctrl->st;
+	struct db_stmt *s;
+	int64_t from = NETSTATE_PROVIDER_KEY_MIN;
+	char next[24];
+	int rc = store_find(st, "SELECT value FROM meta WHERE key = ?",
+			    "provider_key_next", &s,
+			    "reading the next provider key");
+
+	if (rc < 0) {
+		api_err_internal(c, "reading the next provider key");
+		return -1;
+	}
+	if (rc > 0) {
+		from = strtoll(store_col_text(s, 0), NULL, 10);
+		db_reset(s);
+		if (from < NETSTATE_PROVIDER_KEY_MIN)
+			from = NETSTATE_PROVIDER_KEY_MIN;
+	}
+	if (network_vni(c, 0, from, NETSTATE_PROVIDER_KEY_MAX, vni) < 0)
+		return -1;
+	snprintf(next, sizeof(next), "%" PRId64, *vni + 1);
+	s = store_stmt(st, "INSERT INTO meta(key, value) VALUES "
+		       "('provider_key_next', ?) ON CONFLICT(key) DO UPDATE "
+		       "SET value = excluded.value");
+	if (s)
+		store_bind_text(s, 1, next);
+	if (s == NULL ||
+	    store_done(st, s, "recording the next provider key") < 0) {
+		api_err_internal(c, "recording the next provider key");
+		return -1;
+	}
+	return 0;
+}
+
 /* A provider network's fields from the body. */
 struct provider_new {
 	const char *type;         /* NULL: a tenant network */
@@ -439,8 +481,7 @@ void h_network_create(struct api_ctx *c)
 		return;
 	if (pv.type && provider_check(c, &pv) < 0)
 		return;
-	if (pv.type ? network_vni(c, 0, NETSTATE_PROVIDER_KEY_MIN,
-				  NETSTATE_PROVIDER_KEY_MAX, &vni) < 0
+	if (pv.type ? provider_key(c, &vni) < 0
 		    : network_vni(c, want, c->ctrl->cfg.vni_min,
 				  c->ctrl->cfg.vni_max, &vni) < 0)
 		return;

@@ -175,6 +175,14 @@ check "... bridged by fcbrKEY, a key above every VXLAN id" test "$(jv .bridge)" 
 api POST /v1/networks '{"name":"v120","provider":"vlan","interface":"eth1","vlan_id":120,"pool":"default","shared_with":["batch","pay"],"cidr":"192.168.52.0/24","dhcp":true}'
 check "a VLAN provider network with DHCP: its server's address is taken from the CIDR" \
 	eval 'is 201 && [ "$(jv .provider.vlan_id) $(jv .dhcp) $(jv .dhcp_address)" = "120 true 192.168.52.1" ]'
+api POST /v1/networks '{"name":"gone","provider":"flat","interface":"eth3","pool":"default","shared_with":["pay"],"cidr":"192.168.53.0/24"}'
+gone_br=$(jv .bridge)
+api DELETE /v1/networks/gone
+check "an unused provider network is deleted" eval 'is 204 || is 200'
+api POST /v1/networks '{"name":"gone2","provider":"flat","interface":"eth4","pool":"default","shared_with":["pay"],"cidr":"192.168.54.0/24"}'
+check "a deleted provider network's key is never handed out again ($gone_br, then $(jv .bridge)): a node may still bridge its uplink there" \
+	eval 'is 201 && [ "$(jv .bridge)" != "$gone_br" ] && [ "$gone_br" = fcbr16777218 ]'
+api DELETE /v1/networks/gone2
 prov p2 ',"provider":"flat","interface":"eth1"'
 check "a second network on the same link of the pool" is_err 409 interface_in_use interface
 prov p2 ',"provider":"vlan","interface":"eth1"'
