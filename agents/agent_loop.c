@@ -342,6 +342,7 @@ static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 {
 	cJSON *ifaces = NULL;
 	uint32_t local = 0;
+	int vlan;
 
 	a->net_fault[0] = '\0';
 	if (a->have_desired && !agent_virt_is_test(a->virt)) {
@@ -365,13 +366,15 @@ static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 				agent_error_copy(a->net_fault,
 						 sizeof(a->net_fault),
 						 err_msg());
-			/* what the heartbeat tells placement */
+			/* what the heartbeat tells placement (the probe runs
+			 * commands: never under the lock the heartbeat
+			 * thread takes) */
+			vlan = agent_netlink_vlan_capable() ? 1 : -1;
 			pthread_mutex_lock(&a->lock);
 			if (ifaces) {
 				cJSON_Delete(a->ifaces);
 				a->ifaces = ifaces;
-				a->vlan_capable =
-					agent_netlink_vlan_capable() ? 1 : -1;
+				a->vlan_capable = vlan;
 			}
 			pthread_mutex_unlock(&a->lock);
 		}

@@ -509,11 +509,17 @@ bool agent_netlink_vlan_capable(void)
 
 	if (capable >= 0)
 		return capable;
-	capable = 0;
-	if (agent_netlink_run(add, NULL) == 0) {
-		capable = agent_netlink_run(vlan, NULL) == 0;
-		agent_netlink_run(del, NULL);
+	/* a probe pair an agent killed mid-probe left behind */
+	agent_netlink_run(del, NULL);
+	if (agent_netlink_run(add, NULL) < 0) {
+		/* no answer (the probe pair could not be made): asked again
+		 * next time, not cached */
+		log_warn("networks: cannot probe 802.1Q support: %s", err_msg());
+		err_clear();
+		return false;
 	}
+	capable = agent_netlink_run(vlan, NULL) == 0;
+	agent_netlink_run(del, NULL);
 	err_clear();
 	log_info("networks: 802.1Q VLAN links %s on this node", capable
 		 ? "work" : "are not supported by the kernel (8021q): VLAN "

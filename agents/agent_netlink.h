@@ -78,8 +78,11 @@ cJSON *agent_netlink_free_ifaces(const struct agent_netlink_obs *obs,
 				 size_t nobs);
 
 /* Whether this node's kernel makes 802.1Q VLAN links (the 8021q
- * driver): probed once, on a veth pair of the agent's made and removed
- * for it (fcvlprobe), and logged. A VLAN network is refused on a node
+ * driver): probed on a veth pair of the agent's made and removed for it
+ * (fcvlprobe; one a killed agent left is removed first), and logged; a
+ * definite answer is kept, a probe that could not run is tried again at
+ * the next call. Runs commands: never call it under a lock others wait
+ * on. A VLAN network is refused on a node
  * without it, and its agent says so in its heartbeats (vlan_capable) so
  * that placement keeps such VMs off it. */
 bool agent_netlink_vlan_capable(void);

@@ -305,11 +305,18 @@ int agent_rbd_clone_ensure(const char *ceph_dir,
 	if (rc != 0 && rc != 2)
 		return err_prefix("vm '%s': cloning '%s'", s->name, snap);
 	/* the image is no larger than the flavor's disk (the controller
-	 * checked): this grows it, never shrinks it */
+	 * checked): this grows it, never shrinks it. A clone that could not
+	 * be grown goes again (the next pass clones and grows it anew:
+	 * one found by "info" is taken as it is) */
 	if (rbd_run(&a, RBD_TIMEOUT_MS, "resize", "--no-progress", "--size",
-		    size, vm, NULL) != 0)
-		return err_prefix("vm '%s': growing '%s' to %s", s->name, vm,
-				  size);
+		    size, vm, NULL) != 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", err_msg());
+		rbd_run(&a, RBD_TIMEOUT_MS, "rm", "--no-progress", vm, NULL);
+		return err_set("vm '%s': growing '%s' to %s: %s", s->name, vm,
+			       size, why);
+	}
 	log_info("vm '%s' (%s): disk '%s' cloned from '%s'", s->name,
 		 s->vm_id, vm, snap);
 	return 0;
