@@ -220,10 +220,75 @@ static bool has_ifaces(const struct model_scope *sc, const char *text)
 	return true;
 }
 
+/* Append tag to (*tags, *n): 0, or -1 with err_set(). */
+static int tag_add(char ***tags, size_t *n, const char *tag)
+{
+	char **t = realloc(*tags, (*n + 1) * sizeof(**tags));
+
+	if (t == NULL)
+		return err_set("out of memory");
+	*tags = t;
+	t[*n] = strdup(tag);
+	if (t[*n] == NULL)
+		return err_set("out of memory");
+	(*n)++;
+	return 0;
+}
+
+/* The tags of what provider networks need, shared by hosts and VMs so
+ * that the scheduler's tag rule (a host carries every tag of its VMs)
+ * keeps a VM on hosts that can bridge its networks: "if:NAME" for a node
+ * interface, MODEL_TAG_8021Q for VLAN links. */
+#define MODEL_TAG_8021Q "8021q"
+
+/* Pool scope: tags of a host from its reported interfaces (the JSON
+ * array text, "" when never reported) and its vlan_capable (1: yes). */
+static int host_tags(struct sched_host *h, const char *ifaces, int vlan)
+{
+	cJSON *arr = ifaces[0] ? cJSON_Parse(ifaces) : NULL, *it;
+	char tag[64];
+	int ret = 0;
+
+	cJSON_ArrayForEach(it, arr) {
+		if (!cJSON_IsString(it))
+			continue;
+		snprintf(tag, sizeof(tag), "if:%s", it->valuestring);
+		if ((ret = tag_add(&h->tags, &h->ntags, tag)) < 0)
+			break;
+	}
+	cJSON_Delete(arr);
+	if (ret == 0 && vlan == 1)
+		ret = tag_add(&h->tags, &h->ntags, MODEL_TAG_8021Q);
+	return ret;
+}
+
+/* Pool scope: tags of a VM from its provider networks' "IFACE" or
+ * "IFACE vlan" entries, comma-separated (text; "" when it has none). */
+static int vm_tags(struct sched_vm *v, const char *text)
+{
+	char tag[64];
+
+	while (*text) {
+		size_t len = strcspn(text, ",");
+		size_t sp = strcspn(text, " ");
+
+		snprintf(tag, sizeof(tag), "if:%.*s",
+			 (int)(sp < len ? sp : len), text);
+		if (tag_add(&v->tags, &v->ntags, tag) < 0 ||
+		    (sp < len && tag_add(&v->tags, &v->ntags,
+					 MODEL_TAG_8021Q) < 0))
+			return -1;
+		text += len + (text[len] == ',');
+	}
+	return 0;
+}
+
 /* name, pool, vcpus, mem_mib, disk_gib, cost, availability, state,
- * maintenance, status, interfaces, vlan_capable. A degraded host (its agent says it
- * cannot run VMs) counts as down: it takes no VM, and its VMs stay where
- * they are. */
+ * maintenance, status, interfaces, vlan_capable. A degraded host (its agent
+ * says it cannot run VMs) counts as down: it takes no VM, and its VMs stay
+ * where they are. Tenant scope: a host without the interfaces the new
+ * VM's provider networks need counts as in maintenance; pool scope: the
+ * host carries them as tags (host_tags()). */
 static int host_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
@@ -255,6 +320,9 @@ static int host_row(struct loader *ld, struct db_stmt *s)
 		h->state = HOST_MAINTENANCE;
 	else
 		h->state = HOST_UP;
+	if (ld->sc->kind == MODEL_SCOPE_POOL &&
+	    host_tags(h, store_col_text(s, 10), db_col_int(s, 11)) < 0)
+		return -1;
 	return 0;
 }
 
@@ -309,7 +377,8 @@ static int claims_row(struct loader *ld, struct db_stmt *s)
 }
 
 /* id, name, tenant, grp, vcpus, mem_mib, disk_gib, host, state, desired,
- * its migrate and reboot tasks in progress */
+ * its migrate and reboot tasks in progress, its provider networks'
+ * interfaces (vm_tags()) */
 static int stored_vm_row(struct loader *ld, struct db_stmt *s)
 {
 	struct sched_problem *p = ld->p;
@@ -331,6 +400,8 @@ static int stored_vm_row(struct loader *ld, struct db_stmt *s)
 			   : FIND(p->groups, p->ngroups, store_col_text(s, 3));
 	for (int d = 0; d < DIM_COUNT; d++)
 		v->req[d] = (double)db_col_int64(s, 4 + d);
+	if (vm_tags(v, store_col_text(s, 11)) < 0)
+		return -1;
 	v->host = FIND(p->hosts, p->nhosts, store_col_text(s, 7));
 	if (strcmp(desired, "deleted") == 0)
 		x->fixed = "it is being deleted";
@@ -492,8 +563,13 @@ static int load_vms(struct loader *ld)
 			        "v.desired, (SELECT count(*) FROM tasks t WHERE "
 			        "t.vm_id = v.id AND t.type IN ('migrate',"
 			        "'reboot') AND t.state IN ('pending',"
-			        "'running')) FROM vms v JOIN hosts h ON h.name "
-			        "= v.host WHERE h.pool = ? ORDER BY v.seq",
+			        "'running')), (SELECT group_concat(n.interface "
+			        "|| CASE WHEN n.provider = 'vlan' THEN ' vlan' "
+			        "ELSE '' END, ',') FROM ports pt JOIN networks n "
+			        "ON n.name = pt.network WHERE pt.vm_id = v.id AND "
+			        "n.provider IS NOT NULL) FROM vms v JOIN hosts h "
+			        "ON h.name = v.host WHERE h.pool = ? ORDER BY "
+			        "v.seq",
 			        ld->sc->pool);
 	if (s == NULL)
 		return -1;

@@ -544,6 +544,57 @@ static void test_degraded(void **state)
 	model_free(&m);
 }
 
+/* The tags of sched_host or sched_vm x, joined by spaces, into out. */
+#define TAGS(x, out) tags_join((x).tags, (x).ntags, out, sizeof(out))
+static const char *tags_join(char **tags, size_t n, char *out, size_t size)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%s",
+					i ? " " : "", tags[i]);
+	return out;
+}
+
+/* Pool scope: what a VM's provider networks need (their interfaces,
+ * 802.1Q for a VLAN one) and what each host reports are tags, so that a
+ * rebalance never moves the VM to a host that cannot bridge them. */
+static void test_provider_tags(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	struct model_scope sc = pool_scope("gold");
+	struct model m;
+	char t[256];
+
+	assert_int_equal(store_exec(f->st,
+		"INSERT INTO networks(name, tenant, net, prefix, vni, mtu,"
+		" created_ms, provider, interface, vlan_id, pool) VALUES"
+		" ('pub', NULL, 3232248320, 24, 16777216, 1500, 0, 'flat',"
+		"  'eth1', NULL, 'gold'),"
+		" ('v7', NULL, 3232248576, 24, 16777217, 1500, 0, 'vlan',"
+		"  'eth2', 7, 'gold');"
+		"INSERT INTO ports(id, vm_id, nic, network, mac, ip, created_ms)"
+		" VALUES ('p1', 'v1', 0, 'pub', '02:fc:00:00:00:01', 2, 0),"
+		" ('p2', 'v2', 0, 'v7', '02:fc:00:00:00:02', 2, 0),"
+		" ('p3', 'v2', 1, 'pub', '02:fc:00:00:00:03', 3, 0);"
+		"UPDATE hosts SET interfaces = '[\"eth0\",\"eth1\",\"eth2\"]',"
+		" vlan_capable = 1 WHERE name = 'a1';"
+		"UPDATE hosts SET interfaces = '[\"eth1\"]', vlan_capable = 0"
+		" WHERE name = 'a2';"), 0);
+	load_ok(f, &sc, &m);
+	assert_string_equal(TAGS(m.p->vms[model_stored_vm(&m, "v1")], t),
+			    "if:eth1");
+	assert_string_equal(TAGS(m.p->vms[model_stored_vm(&m, "v2")], t),
+			    "if:eth2 8021q if:eth1");
+	assert_string_equal(TAGS(m.p->vms[model_stored_vm(&m, "v5")], t), "");
+	assert_string_equal(TAGS(m.p->hosts[model_host(&m, "a1")], t),
+			    "if:eth0 if:eth1 if:eth2 8021q");
+	assert_string_equal(TAGS(m.p->hosts[model_host(&m, "a2")], t),
+			    "if:eth1");
+	model_free(&m);
+}
+
 /* More pools than placement once had room for (256): each admits only
  * its own tenant's class. */
 static void test_many_pools(void **state)
@@ -608,6 +659,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_place_vm_pool, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_place_check, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_provider_tags, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_degraded, setup,
 						teardown),
