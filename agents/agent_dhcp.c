@@ -179,8 +179,8 @@ static int inner_addr_ok(const char *ns, const char *inner, const char *addr)
 			      &out) < 0)
 		goto out;
 	/* one line per address: only addr, and only once */
-	ret = out.len > 0 && strstr(out.data, want) != NULL &&
-	      strchr(out.data, '\n') == out.data + out.len - 1;
+	ret = strstr(buf_str(&out), want) != NULL &&
+	      strchr(buf_str(&out), '\n') == buf_str(&out) + out.len - 1;
 out:
 	buf_free(&out);
 	return ret;
@@ -231,15 +231,15 @@ static int server_links(const struct agent_net_network *nw)
 	      ip((const char *[]){"ip", "-n", ns, "addr", "add", addr, "dev",
 				  inner, NULL}) < 0)))
 		return -1;
-	/* again every pass: the bridge may have been made anew */
-	return ip((const char *[]){"ip", "link", "set", "dev", host, "alias",
-				   alias, NULL}) < 0 ||
-	       ip((const char *[]){"ip", "-n", ns, "link", "set", "dev", inner,
-				   "up", NULL}) < 0 ||
+	/* again every pass: the bridge may have been made anew, the key
+	 * taken by a network of another MTU */
+	return ip((const char *[]){"ip", "-n", ns, "link", "set", "dev", inner,
+				   "mtu", mtu, "up", NULL}) < 0 ||
 	       ip((const char *[]){"ip", "-n", ns, "link", "set", "dev", "lo",
 				   "up", NULL}) < 0 ||
-	       ip((const char *[]){"ip", "link", "set", "dev", host, "master",
-				   br, "up", NULL}) < 0 ? -1 : 0;
+	       ip((const char *[]){"ip", "link", "set", "dev", host, "mtu", mtu,
+				   "alias", alias, "master", br, "up",
+				   NULL}) < 0 ? -1 : 0;
 }
 
 /* Why nw's dnsmasq did not start: the first line it wrote to errf. */
