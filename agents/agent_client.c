@@ -31,8 +31,9 @@ struct agent_client *agent_client_new(const char *base_url, const char *node,
 		free(c);
 		return NULL;
 	}
-	/* A desired state is a few hundred bytes per VM. */
-	http_client_set_max_body(c->http, 8 * 1024 * 1024);
+	/* A desired state is a few hundred bytes per VM, and up to 3.5 MB
+	 * per DHCP network it hosts (its every port, for a /16). */
+	http_client_set_max_body(c->http, 32 * 1024 * 1024);
 	return c;
 }
 

@@ -13,28 +13,49 @@
 #include "common/err.h"
 #include "common/log.h"
 
-/* Room for the hosts of one network (a line is at most 35 bytes). */
-#define HOSTS_MAX (1 << 20)
-#define PATH_LEN 96
+/* Room for the hosts of one network (a line is at most 34 bytes, and
+ * AGENT_NET_MAX_HOSTS of them with this node's own ports). */
+#define HOSTS_MAX (4 << 20)
+#define PATH_LEN AGENT_DHCP_PATH_LEN
+/* A server's log beyond this is emptied by the next pass. */
+#define LOG_MAX (256 * 1024)
+#define CMD_LEN AGENT_DHCP_CMD_LEN
+
+/* Whether mac is one of nw's hosts. */
+static bool listed(const struct agent_net_network *nw, const char *mac)
+{
+	for (size_t i = 0; i < nw->nhosts; i++)
+		if (strcmp(nw->hosts[i].mac, mac) == 0)
+			return true;
+	return false;
+}
 
 int agent_dhcp_hosts(const struct agent_net_network *nw,
 		     const struct agent_vm_spec *specs, size_t n,
 		     struct buf *out)
 {
+	bool here = false;
 	int rc = 0;
+	char a[16];
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (specs[i].want == AGENT_WANT_DELETED)
 			continue;
 		for (size_t j = 0; rc == 0 && j < specs[i].nports; j++) {
 			const struct agent_net_port *p = &specs[i].ports[j];
-			char a[16];
 
 			if (strcmp(p->network, nw->name) != 0)
+				continue;
+			here = true;
+			if (listed(nw, p->mac))
 				continue;
 			agent_net_addr_format(p->ip, a);
 			rc = buf_printf(out, "%s,%s\n", p->mac, a);
 		}
+	}
+	for (size_t i = 0; here && rc == 0 && i < nw->nhosts; i++) {
+		agent_net_addr_format(nw->hosts[i].ip, a);
+		rc = buf_printf(out, "%s,%s\n", nw->hosts[i].mac, a);
 	}
 	return rc < 0 ? err_set("network '%s': too many ports for its DHCP "
 				"server's hosts", nw->name) : 0;
@@ -101,10 +122,11 @@ static int write_file(const char *path, const char *text, size_t len)
 
 /* The pid of key's dnsmasq when it runs: the one of KEY.pid, if that
  * process is a dnsmasq started with that pid file (not another process
- * that took the number since). 0 when none. */
-static pid_t server_pid(int64_t key)
+ * that took the number since), its command line (words joined by
+ * spaces) into cmd. 0 when none. */
+static pid_t server_pid(int64_t key, char cmd[CMD_LEN])
 {
-	char path[PATH_LEN], proc[48], cmd[4096], want[PATH_LEN + 16];
+	char path[PATH_LEN], proc[48], want[PATH_LEN + 16];
 	long pid = 0;
 	ssize_t n;
 	FILE *f;
@@ -123,7 +145,7 @@ static pid_t server_pid(int64_t key)
 	fd = open(proc, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	n = read(fd, cmd, sizeof(cmd) - 1);
+	n = read(fd, cmd, CMD_LEN - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
@@ -141,12 +163,39 @@ static int ip(const char *const *words)
 	return agent_netlink_run((char *const *)words, NULL);
 }
 
-/* key's namespace and veth pair, the bridge side in the bridge. */
+/* Whether the namespace side of key's pair (inner in ns) has exactly
+ * the address addr ("A.B.C.D/P"): 1, 0 when not (none, or another one
+ * from a network that had the key before), -1 with err_set(). */
+static int inner_addr_ok(const char *ns, const char *inner, const char *addr)
+{
+	struct buf out;
+	char want[40];
+	int ret = -1;
+
+	buf_init(&out, 1 << 16);
+	snprintf(want, sizeof(want), " inet %s ", addr);
+	if (agent_netlink_run((char *const *)(const char *[]){"ip", "-n", ns,
+			      "-o", "-4", "addr", "show", "dev", inner, NULL},
+			      &out) < 0)
+		goto out;
+	/* one line per address: only addr, and only once */
+	ret = strstr(buf_str(&out), want) != NULL &&
+	      strchr(buf_str(&out), '\n') == buf_str(&out) + out.len - 1;
+out:
+	buf_free(&out);
+	return ret;
+}
+
+/* key's namespace and veth pair, the bridge side in the bridge. Every
+ * step is checked or done again each pass, so that a pair a failed pass
+ * left half made (or one with the address of a network that had the
+ * key before) is mended. */
 static int server_links(const struct agent_net_network *nw)
 {
 	char ns[24], host[16], inner[16], br[16], path[64], mtu[8], addr[24];
 	char a[16], alias[40];
 	struct stat st;
+	int ok;
 
 	names(nw->vni, ns, host, inner);
 	agent_netlink_bridge_name(nw->vni, br);
@@ -158,24 +207,39 @@ static int server_links(const struct agent_net_network *nw)
 	if (stat(path, &st) < 0 &&
 	    ip((const char *[]){"ip", "netns", "add", ns, NULL}) < 0)
 		return -1;
+	if (ip((const char *[]){"ip", "link", "show", "dev", host, NULL}) == 0 &&
+	    ip((const char *[]){"ip", "-n", ns, "link", "show", "dev", inner,
+				NULL}) < 0) {
+		/* a bridge side without its peer in the namespace */
+		if (ip((const char *[]){"ip", "link", "del", "dev", host,
+					NULL}) < 0)
+			return -1;
+	}
+	err_clear();
 	if (ip((const char *[]){"ip", "link", "show", "dev", host, NULL}) < 0) {
 		err_clear();
 		if (ip((const char *[]){"ip", "link", "add", host, "mtu", mtu,
 					"type", "veth", "peer", "name", inner,
-					"mtu", mtu, "netns", ns, NULL}) < 0 ||
-		    ip((const char *[]){"ip", "link", "set", "dev", host,
-					"alias", alias, NULL}) < 0 ||
-		    ip((const char *[]){"ip", "-n", ns, "addr", "add", addr,
-					"dev", inner, NULL}) < 0 ||
-		    ip((const char *[]){"ip", "-n", ns, "link", "set", "dev",
-					inner, "up", NULL}) < 0 ||
-		    ip((const char *[]){"ip", "-n", ns, "link", "set", "dev",
-					"lo", "up", NULL}) < 0)
+					"mtu", mtu, "netns", ns, NULL}) < 0)
 			return -1;
 	}
-	/* again every pass: the bridge may have been made anew */
-	return ip((const char *[]){"ip", "link", "set", "dev", host, "master",
-				   br, "up", NULL});
+	ok = inner_addr_ok(ns, inner, addr);
+	if (ok < 0 ||
+	    (ok == 0 &&
+	     (ip((const char *[]){"ip", "-n", ns, "addr", "flush", "dev",
+				  inner, NULL}) < 0 ||
+	      ip((const char *[]){"ip", "-n", ns, "addr", "add", addr, "dev",
+				  inner, NULL}) < 0)))
+		return -1;
+	/* again every pass: the bridge may have been made anew, the key
+	 * taken by a network of another MTU */
+	return ip((const char *[]){"ip", "-n", ns, "link", "set", "dev", inner,
+				   "mtu", mtu, "up", NULL}) < 0 ||
+	       ip((const char *[]){"ip", "-n", ns, "link", "set", "dev", "lo",
+				   "up", NULL}) < 0 ||
+	       ip((const char *[]){"ip", "link", "set", "dev", host, "mtu", mtu,
+				   "alias", alias, "master", br, "up",
+				   NULL}) < 0 ? -1 : 0;
 }
 
 /* Why nw's dnsmasq did not start: the first line it wrote to errf. */
@@ -195,45 +259,76 @@ static int start_failed(const struct agent_net_network *nw, const char *errf)
 		       msg[0] ? msg : "(no message)");
 }
 
+void agent_dhcp_cmd(const struct agent_net_network *nw,
+		    struct agent_dhcp_cmd *c)
+{
+	char path[PATH_LEN], net[16], mask[16], gw[16];
+	uint32_t m = nw->dhcp_prefix ? ~0u << (32 - nw->dhcp_prefix) : 0;
+	size_t n = 0;
+
+	names(nw->vni, c->ns, c->host, c->inner);
+	agent_net_addr_format(nw->dhcp_ip & m, net);
+	agent_net_addr_format(m, mask);
+	snprintf(c->range, sizeof(c->range), "--dhcp-range=%s,static,%s,1h",
+		 net, mask);
+	agent_net_addr_format(nw->dhcp_gateway, gw);
+	snprintf(c->router, sizeof(c->router),
+		 "--dhcp-option=option:router%s%s",
+		 nw->dhcp_gateway ? "," : "", nw->dhcp_gateway ? gw : "");
+	snprintf(c->mtu, sizeof(c->mtu), "--dhcp-option=option:mtu,%d",
+		 nw->mtu);
+	snprintf(c->iface, sizeof(c->iface), "--interface=%s", c->inner);
+	file_path(nw->vni, "hosts", path);
+	snprintf(c->hosts, sizeof(c->hosts), "--dhcp-hostsfile=%s", path);
+	file_path(nw->vni, "pid", path);
+	snprintf(c->pidf, sizeof(c->pidf), "--pid-file=%s", path);
+	file_path(nw->vni, "log", path);
+	snprintf(c->logf, sizeof(c->logf), "--log-facility=%s", path);
+	/* no DNS (port 0, no DNS server option), no lease file: its
+	 * leases are fixed; user nobody once its files are open. Each
+	 * exchange is logged (DISCOVER, OFFER, REQUEST, ACK; not the
+	 * options of --log-dhcp) */
+	const char *words[] = {"ip", "netns", "exec", c->ns, "dnsmasq",
+			       "--conf-file=/dev/null", "--port=0",
+			       "--no-resolv", "--no-hosts", "--bind-interfaces",
+			       c->iface, "--except-interface=lo", c->range,
+			       c->hosts, c->router,
+			       "--dhcp-option=option:dns-server", c->mtu,
+			       "--leasefile-ro", c->logf, c->pidf,
+			       "--user=nobody", NULL};
+	for (size_t i = 0; words[i]; i++)
+		c->argv[n++] = (char *)words[i];
+	/* the only servers of an overlay, which know its every port: a
+	 * guest asking for an address it does not have is told at once.
+	 * Never on a provider segment, which other machines share. */
+	if (nw->type == AGENT_NET_OVERLAY)
+		c->argv[n++] = "--dhcp-authoritative";
+	c->argv[n] = NULL;
+}
+
+bool agent_dhcp_cmd_same(const struct agent_dhcp_cmd *c, const char *cmd)
+{
+	char want[CMD_LEN];
+	size_t off = 0;
+
+	for (size_t i = 4; c->argv[i] && off < sizeof(want); i++)
+		off += (size_t)snprintf(want + off, sizeof(want) - off, "%s ",
+					c->argv[i]);
+	return off < sizeof(want) && strcmp(cmd, want) == 0;
+}
+
 /* Start key's dnsmasq in its namespace. It forks into the background
  * once its sockets, pid file and log are open; what it says before that
  * goes to KEY.err. */
 static int server_start(const struct agent_net_network *nw)
 {
-	char ns[24], host[16], inner[16], range[64], router[48], mtu[40];
-	char hosts[PATH_LEN + 24], pidf[PATH_LEN + 16], logf[PATH_LEN + 16];
-	char errf[PATH_LEN], iface[32], net[16], mask[16], gw[16];
-	uint32_t m = nw->dhcp_prefix ? ~0u << (32 - nw->dhcp_prefix) : 0;
+	struct agent_dhcp_cmd c;
+	char errf[PATH_LEN];
 	int status = 0, fd;
 	pid_t pid;
 
-	names(nw->vni, ns, host, inner);
-	agent_net_addr_format(nw->dhcp_ip & m, net);
-	agent_net_addr_format(m, mask);
-	snprintf(range, sizeof(range), "--dhcp-range=%s,static,%s,1h", net,
-		 mask);
-	agent_net_addr_format(nw->dhcp_gateway, gw);
-	snprintf(router, sizeof(router), "--dhcp-option=option:router%s%s",
-		 nw->dhcp_gateway ? "," : "", nw->dhcp_gateway ? gw : "");
-	snprintf(mtu, sizeof(mtu), "--dhcp-option=option:mtu,%d", nw->mtu);
-	snprintf(iface, sizeof(iface), "--interface=%s", inner);
-	file_path(nw->vni, "hosts", errf);
-	snprintf(hosts, sizeof(hosts), "--dhcp-hostsfile=%s", errf);
-	file_path(nw->vni, "pid", errf);
-	snprintf(pidf, sizeof(pidf), "--pid-file=%s", errf);
-	file_path(nw->vni, "log", errf);
-	snprintf(logf, sizeof(logf), "--log-facility=%s", errf);
+	agent_dhcp_cmd(nw, &c);
 	file_path(nw->vni, "err", errf);
-	/* no DNS (port 0, no DNS server option), no lease file: its
-	 * leases are fixed; user nobody once its files are open */
-	char *argv[] = {"ip", "netns", "exec", ns, "dnsmasq",
-			"--conf-file=/dev/null", "--port=0", "--no-resolv",
-			"--no-hosts", "--bind-interfaces", iface,
-			"--except-interface=lo", range, hosts, router,
-			"--dhcp-option=option:dns-server", mtu,
-			"--dhcp-authoritative", "--leasefile-ro", "--log-dhcp",
-			logf, pidf, "--user=nobody", NULL};
-
 	fd = open(errf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_set_errno(errno, "cannot write '%s'", errf);
@@ -251,7 +346,7 @@ static int server_start(const struct agent_net_network *nw)
 		/* a daemon keeps nothing of the agent's open (a lock the
 		 * agent's parent held, say) */
 		close_range(3, ~0U, 0);
-		execvp(argv[0], argv);
+		execvp(c.argv[0], c.argv);
 		_exit(127);
 	}
 	close(fd);
@@ -262,24 +357,30 @@ static int server_start(const struct agent_net_network *nw)
 	return start_failed(nw, errf);
 }
 
-/* Stop key's server (SIGTERM, then SIGKILL after 2 s) and remove its
- * namespace, links and files (its log stays). */
-static void server_stop(int64_t key)
+/* Stop dnsmasq pid, key's server (SIGTERM, then SIGKILL after 2 s). */
+static void server_kill(int64_t key, pid_t pid)
 {
-	char ns[24], host[16], inner[16], path[PATH_LEN];
-	static const char *const exts[] = {"pid", "hosts", "err"};
-	pid_t pid = server_pid(key);
+	char ns[24], host[16], inner[16];
 
 	names(key, ns, host, inner);
-	if (pid > 0) {
-		kill(pid, SIGTERM);
-		for (int i = 0; i < 40 && kill(pid, 0) == 0; i++)
-			nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-		if (kill(pid, 0) == 0)
-			kill(pid, SIGKILL);
-		log_info("networks: DHCP server %s (pid %ld) stopped", ns,
-			 (long)pid);
-	}
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 40 && kill(pid, 0) == 0; i++)
+		nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+	if (kill(pid, 0) == 0)
+		kill(pid, SIGKILL);
+	log_info("networks: DHCP server %s (pid %ld) stopped", ns, (long)pid);
+}
+
+/* Stop key's server and remove its namespace, links and files. */
+static void server_stop(int64_t key)
+{
+	char ns[24], host[16], inner[16], path[PATH_LEN], cmd[CMD_LEN];
+	static const char *const exts[] = {"pid", "hosts", "err", "log"};
+	pid_t pid = server_pid(key, cmd);
+
+	names(key, ns, host, inner);
+	if (pid > 0)
+		server_kill(key, pid);
 	for (size_t i = 0; i < FC_ARRAY_LEN(exts); i++) {
 		file_path(key, exts[i], path);
 		unlink(path);
@@ -291,21 +392,55 @@ static void server_stop(int64_t key)
 		err_clear();
 }
 
-/* Bring network nw's server to hosts (text, len bytes; len 0: the
- * network has no port here and wants no server). */
+/* Empty key's log when it grew beyond LOG_MAX (dnsmasq appends to it:
+ * it writes on from its start), so that a guest asking again and again
+ * cannot fill /run. */
+static void log_cap(const struct agent_net_network *nw)
+{
+	char path[PATH_LEN];
+	struct stat st;
+
+	file_path(nw->vni, "log", path);
+	if (stat(path, &st) < 0 || st.st_size <= LOG_MAX)
+		return;
+	if (truncate(path, 0) < 0)
+		log_warn("networks: cannot empty the DHCP log '%s' of '%s': %s",
+			 path, nw->name, strerror(errno));
+	else
+		log_info("networks: DHCP log '%s' of '%s' reached %lld KiB: "
+			 "emptied", path, nw->name,
+			 (long long)st.st_size / 1024);
+}
+
+/* Bring network nw's server to hosts (text, len bytes, not 0): its
+ * links, its hosts file, and a dnsmasq started with nw's command line
+ * (one started for a network that had the key before, with another
+ * range, is started again). */
 static int server_reconcile(const struct agent_net_network *nw,
 			    const char *hosts, size_t len)
 {
-	char path[PATH_LEN], ns[24], host[16], inner[16];
+	char path[PATH_LEN], ns[24], host[16], inner[16], cmd[CMD_LEN];
+	struct agent_dhcp_cmd c;
 	bool changed;
 	pid_t pid;
 
+	log_cap(nw);
 	file_path(nw->vni, "hosts", path);
 	changed = !same_file(path, hosts, len);
 	if ((changed && write_file(path, hosts, len) < 0) ||
 	    server_links(nw) < 0)
 		return err_prefix("network '%s' DHCP", nw->name);
-	pid = server_pid(nw->vni);
+	pid = server_pid(nw->vni, cmd);
+	agent_dhcp_cmd(nw, &c);
+	if (pid > 0 && !agent_dhcp_cmd_same(&c, cmd)) {
+		log_info("networks: DHCP server of '%s' (pid %ld) runs with "
+			 "another range or mode: starting it again", nw->name,
+			 (long)pid);
+		server_kill(nw->vni, pid);
+		file_path(nw->vni, "pid", path);
+		unlink(path);
+		pid = 0;
+	}
 	if (pid > 0) {
 		if (changed && kill(pid, SIGHUP) < 0)
 			return err_set_errno(errno, "network '%s' DHCP: "
@@ -322,7 +457,7 @@ static int server_reconcile(const struct agent_net_network *nw,
 	if (server_start(nw) < 0)
 		return -1;
 	log_info("networks: DHCP server %s of '%s' started (pid %ld)", ns,
-		 nw->name, (long)server_pid(nw->vni));
+		 nw->name, (long)server_pid(nw->vni, cmd));
 	return 0;
 }
 

@@ -224,16 +224,63 @@ bool agent_net_ifname_ok(const char *name, int vlan)
 	       (vlan == 0 || len + strlen(tag) <= 15);
 }
 
+/* A DHCP network's "hosts" (arr at path) into nw->hosts. 0, or -1
+ * with err_set() (nothing to free then). */
+static int hosts_parse(const cJSON *arr, const char *path,
+		       struct agent_net_network *nw)
+{
+	static const char *const keys[] = {"mac", "address", NULL};
+	char where[JSON_PATH_MAX];
+	const cJSON *it;
+	const char *mac;
+	size_t i = 0;
+
+	if (cJSON_GetArraySize(arr) > AGENT_NET_MAX_HOSTS)
+		return err_set("%s: more than %d", path, AGENT_NET_MAX_HOSTS);
+	nw->hosts = calloc((size_t)cJSON_GetArraySize(arr) + 1,
+			   sizeof(*nw->hosts));
+	if (nw->hosts == NULL)
+		return err_set("out of memory");
+	cJSON_ArrayForEach(it, arr) {
+		struct agent_net_host *h = &nw->hosts[i];
+
+		json_path_index(where, sizeof(where), path, i);
+		if (!cJSON_IsObject(it)) {
+			err_set("%s: expected an object", where);
+			goto bad;
+		}
+		if (json_check_keys(it, where, keys) < 0 ||
+		    json_get_string(it, where, "mac", true, NULL, &mac) < 0 ||
+		    get_addr(it, where, "address", false, &h->ip, NULL) < 0)
+			goto bad;
+		if (!mac_ok(mac)) {
+			err_set("%s.mac: expected a fincloud MAC (02:fc:...), "
+				"got '%.32s'", where, mac);
+			goto bad;
+		}
+		str_copy(h->mac, sizeof(h->mac), mac);
+		i++;
+	}
+	nw->nhosts = i;
+	return 0;
+bad:
+	free(nw->hosts);
+	nw->hosts = NULL;
+	return -1;
+}
+
 /* A network's "provider" (null: an overlay) and "dhcp" (null: none). */
 static int network_extras(const cJSON *obj, const char *path,
 			  struct agent_net_network *nw)
 {
 	static const char *const pkeys[] = {"type", "interface", "vlan_id",
 					    NULL};
-	static const char *const dkeys[] = {"address", "gateway", NULL};
+	static const char *const dkeys[] = {"address", "gateway", "hosts",
+					    NULL};
 	const cJSON *pv = cJSON_GetObjectItemCaseSensitive(obj, "provider");
 	const cJSON *dh = cJSON_GetObjectItemCaseSensitive(obj, "dhcp");
-	char where[JSON_PATH_MAX];
+	char where[JSON_PATH_MAX], hpath[JSON_PATH_MAX];
+	const cJSON *hosts = NULL;
 	const char *type, *iface;
 	int64_t vlan;
 
@@ -273,12 +320,16 @@ static int network_extras(const cJSON *obj, const char *path,
 		    get_addr(dh, where, "address", false, &nw->dhcp_ip,
 			     &nw->dhcp_prefix) < 0 ||
 		    get_addr(dh, where, "gateway", true, &nw->dhcp_gateway,
-			     NULL) < 0)
+			     NULL) < 0 ||
+		    json_get_array(dh, where, "hosts", false, &hosts) < 0)
 			return -1;
 		if (nw->dhcp_ip == 0 || nw->dhcp_prefix < 8 ||
 		    nw->dhcp_prefix > 30)
 			return err_set("%s.address: expected a host address "
 				       "with a prefix of 8-30", where);
+		json_path_key(hpath, sizeof(hpath), where, "hosts");
+		if (hosts && hosts_parse(hosts, hpath, nw) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -306,13 +357,17 @@ static int network_parse(const cJSON *obj, const char *path,
 	    network_extras(obj, path, nw) < 0)
 		return -1;
 	nw->mtu = (int)n;
-	if (cJSON_GetArraySize(peers) > AGENT_NET_MAX_PEERS)
+	if (cJSON_GetArraySize(peers) > AGENT_NET_MAX_PEERS) {
+		free(nw->hosts);
 		return err_set("%s.peers: more than %d", path,
 			       AGENT_NET_MAX_PEERS);
+	}
 	nw->peers = calloc((size_t)cJSON_GetArraySize(peers) + 1,
 			   sizeof(*nw->peers));
-	if (nw->peers == NULL)
+	if (nw->peers == NULL) {
+		free(nw->hosts);
 		return err_set("out of memory");
+	}
 	cJSON_ArrayForEach(it, peers) {
 		json_path_index(ppath, sizeof(ppath), path, i);
 		if (!cJSON_IsObject(it) ||
@@ -324,7 +379,9 @@ static int network_parse(const cJSON *obj, const char *path,
 			if (!cJSON_IsObject(it))
 				err_set("%s: expected an object", ppath);
 			free(nw->peers);
+			free(nw->hosts);
 			nw->peers = NULL;
+			nw->hosts = NULL;
 			return -1;
 		}
 		i++;
@@ -335,8 +392,10 @@ static int network_parse(const cJSON *obj, const char *path,
 
 void agent_net_networks_free(struct agent_net_network *nets, size_t n)
 {
-	for (size_t i = 0; nets && i < n; i++)
+	for (size_t i = 0; nets && i < n; i++) {
 		free(nets[i].peers);
+		free(nets[i].hosts);
+	}
 	free(nets);
 }
 

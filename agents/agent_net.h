@@ -51,6 +51,15 @@ struct agent_net_port {
 	size_t nrules;
 };
 
+/* A port of a network with DHCP, as its DHCP servers know it. */
+struct agent_net_host {
+	char mac[18];
+	uint32_t ip;              /* host byte order */
+};
+
+/* The most ports a DHCP network's desired state lists (a /16). */
+#define AGENT_NET_MAX_HOSTS 65536
+
 struct agent_net_peer {
 	char node[NAME_MAX_LEN + 1];
 	uint32_t addr;            /* underlay IPv4, host byte order */
@@ -82,6 +91,8 @@ struct agent_net_network {
 	uint32_t dhcp_ip;         /* the DHCP server's address; 0: no DHCP */
 	int dhcp_prefix;
 	uint32_t dhcp_gateway;    /* 0: none */
+	struct agent_net_host *hosts; /* every port of the network (DHCP) */
+	size_t nhosts;
 };
 
 /* Whether name may be a provider network's node interface (with vlan,

@@ -724,6 +724,32 @@ static void network_provider(struct db_stmt *s, cJSON *n)
 	}
 }
 
+/* Every port of network into hosts (an array): its MAC and address,
+ * by address, for the network's DHCP servers, each of which answers
+ * every port of the network wherever it runs. 0, or -1 with err_set(). */
+static int network_hosts(struct store *st, const char *network, cJSON *hosts)
+{
+	struct db_stmt *s = store_stmt1(st, "SELECT mac, ip FROM ports WHERE "
+				      "network = ?1 ORDER BY ip", network);
+	char a[IPAM_ADDR_LEN];
+	int rc = DB_ERROR;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(s)) == DB_ROW) {
+		cJSON *h = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(h, "mac", store_col_text(s, 0));
+		ipam_addr_format((uint32_t)db_col_int64(s, 1), a);
+		cJSON_AddStringToObject(h, "address", a);
+		cJSON_AddItemToArray(hosts, h);
+	}
+	if (rc != DB_DONE)
+		store_err(st, "reading a network's ports");
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
+}
+
 int netstate_node_networks(struct store *st, const char *node,
 			   cJSON *networks)
 {
@@ -754,9 +780,15 @@ int netstate_node_networks(struct store *st, const char *node,
 	if (rc != DB_DONE)
 		return -1;
 	cJSON_ArrayForEach(it, networks) {
-		if (network_peers(st, cJSON_GetStringValue(cJSON_GetObjectItem(
-						     it, "name")),
-				  node, cJSON_AddArrayToObject(it, "peers")) < 0)
+		const char *name = cJSON_GetStringValue(
+			cJSON_GetObjectItem(it, "name"));
+		cJSON *dhcp = cJSON_GetObjectItem(it, "dhcp");
+
+		if (network_peers(st, name, node,
+				  cJSON_AddArrayToObject(it, "peers")) < 0 ||
+		    (cJSON_IsObject(dhcp) &&
+		     network_hosts(st, name,
+				   cJSON_AddArrayToObject(dhcp, "hosts")) < 0))
 			return -1;
 	}
 	return 0;

@@ -108,8 +108,11 @@ int netstate_ports_create(struct api_ctx *c, const char *vm_id,
 int netstate_vm_ports(struct store *st, const char *vm_id, cJSON *ports);
 
 /* The networks node hosts into networks (an array): per network its
- * name, VNI, MTU and the underlay addresses of the other nodes hosting
- * it (peers, taken from their migration URIs). 0, or -1 with err_set(). */
+ * name, VNI, MTU, the underlay addresses of the other nodes hosting
+ * it (peers, taken from their migration URIs), its provider binding and
+ * its DHCP server (or null) with every port of the network (hosts: MAC
+ * and address, by address; at most 65,533 for the /16 a DHCP network's
+ * prefix allows). 0, or -1 with err_set(). */
 int netstate_node_networks(struct store *st, const char *node,
 			   cJSON *networks);
 

@@ -29,7 +29,9 @@
 #   - D, on pay's network paydhcp with DHCP, gets the port's address,
 #     the gateway and MTU 1450 from the network's dnsmasq on its node
 #     (its lease, the server's log); a killed dnsmasq is started again;
-#     with D deleted, its node's dnsmasq, namespace and files are gone;
+#     its veth's address removed and link set down are mended by the
+#     next pass; its log, grown beyond 256 KiB, is emptied; with D
+#     deleted, its node's dnsmasq, namespace and files (log too) are gone;
 #   - the VMs are placed only on nodes 1 and 2, and when they are gone
 #     the nodes have no bridge and no VLAN link of the agent's left, eth1
 #     is back out of any master, and node 3's eth1 is still in its own
@@ -225,7 +227,7 @@ e2e_check "... its lease came from the network's DHCP server $dserver, with the 
 dlog=$(on "$dn" cat "/run/fincloud/dhcp/$dk.log" 2>&1)
 e2e_check "node $dn's dnsmasq log shows the ACK of $dip to D's MAC $dmac" \
 	eval 'grep -q "DHCPACK(fcdn$dk) $dip $dmac" <<<"$dlog"'
-e2e_check "its server knows this node's port only, and has no address on the node itself" \
+e2e_check "its server knows every port of the network (D's only), and has no address on the node itself" \
 	eval '[ "$(on "$dn" cat "/run/fincloud/dhcp/$dk.hosts")" = "$dmac,$dip" ] && ! on "$dn" ip -o -4 addr show | grep -q " $dserver/"'
 dpid=$(on "$dn" cat "/run/fincloud/dhcp/$dk.pid" 2>/dev/null)
 if [[ $dpid =~ ^[0-9]+$ ]] && kill -KILL "$dpid" 2>/dev/null; then
@@ -239,14 +241,33 @@ if [[ $dpid =~ ^[0-9]+$ ]] && kill -KILL "$dpid" 2>/dev/null; then
 else
 	e2e_fail "node $dn runs paydhcp's dnsmasq (pid file: '$dpid')"
 fi
+# a pair left half made (no address, down) is mended by the next pass
+on "$dn" ip -n "fcdhcp$dk" addr flush dev "fcdn$dk"
+on "$dn" ip -n "fcdhcp$dk" link set dev "fcdn$dk" down
+for ((i = 0; i < 60; i++)); do
+	inner=$(on "$dn" ip -n "fcdhcp$dk" -o -4 addr show dev "fcdn$dk" up 2>&1)
+	[[ $inner == *" inet $dserver/24 "* ]] && break
+	sleep 1
+done
+e2e_check "its veth, left without its address and down, is mended by the agent: $inner" \
+	eval '[[ $inner == *" inet $dserver/24 "* ]]'
+# a log grown beyond its 256 KiB is emptied by the next pass
+on "$dn" sh -c "head -c 300000 /dev/zero >>/run/fincloud/dhcp/$dk.log"
+for ((i = 0; i < 60; i++)); do
+	lsize=$(on "$dn" stat -c %s "/run/fincloud/dhcp/$dk.log" 2>&1)
+	[[ $lsize =~ ^[0-9]+$ ]] && ((lsize < 262144)) && break
+	sleep 1
+done
+e2e_check "its log, grown beyond 256 KiB, is emptied by the agent (now $lsize bytes)" \
+	eval '[[ $lsize =~ ^[0-9]+$ ]] && ((lsize < 262144))'
 dpid=$(on "$dn" cat "/run/fincloud/dhcp/$dk.pid" 2>/dev/null)
 f vm delete "${ID[D]}" --wait --timeout 180 || e2e_fail "vm delete D"
 for ((i = 0; i < 30; i++)); do
 	[ -d "/proc/$dpid" ] || break
 	sleep 1
 done
-e2e_check "with D gone, node $dn's dnsmasq (pid $dpid), its namespace and pid file are gone" \
-	eval '[ ! -d "/proc/$dpid" ] && ! on "$dn" ip netns list | grep -q "fcdhcp$dk" && ! on "$dn" test -e "/run/fincloud/dhcp/$dk.pid"'
+e2e_check "with D gone, node $dn's dnsmasq (pid $dpid), its namespace, pid file and log are gone" \
+	eval '[ ! -d "/proc/$dpid" ] && ! on "$dn" ip netns list | grep -q "fcdhcp$dk" && ! on "$dn" test -e "/run/fincloud/dhcp/$dk.pid" && ! on "$dn" test -e "/run/fincloud/dhcp/$dk.log"'
 
 # --- cleaning up: nothing of the agent's is left, eth1 as it was ----------------
 for v in A B V U; do

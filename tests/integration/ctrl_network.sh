@@ -272,6 +272,20 @@ check "the node's desired state: the VLAN network's link and DHCP server" \
 check "... on the node with 802.1Q" test "$PVH" = n1
 check "... and its port, the DHCP server its filter lets in" \
 	eval "jqt '[.vms[].ports[] | select(.network == \"v120\") | .dhcp_server] == [\"192.168.52.1\"]'"
+# each node's server answers every port of the network (a guest that
+# migrated away renews with whichever node answers ARP)
+hb_if n2 '["eth0","eth1"]' true
+for i in 1 2 3 4; do
+	api POST /v1/vms "{\"tenant\":\"pay\",\"flavor\":\"s\",\"name\":\"pve$i\",\"networks\":[{\"network\":\"v120\"}]}"
+	[ "$(jv .host)" != "$PVH" ] && break
+done
+check "a second VM on the DHCP network on another node" test "$(jv .host)" != "$PVH"
+v120_hosts=$(db "SELECT mac FROM ports WHERE network = 'v120' ORDER BY ip" | tr '\n' ' ')
+for h in "$PVH" "$(jv .host)"; do
+	heartbeat "$h" "$(gen "$h")" '[]'
+	check "node $h's desired state lists every port of the DHCP network for its server ($v120_hosts)" \
+		eval "[ \"\$(jv '[.networks[] | select(.name == \"v120\") | .dhcp.hosts[] | .mac + \" \"] | join(\"\")')\" = \"\$v120_hosts\" ] && jqt '.networks[] | select(.name == \"v120\") | .dhcp.hosts[0].address == \"192.168.52.2\"'"
+done
 api DELETE /v1/tenants/batch
 check "a tenant a provider network is shared with cannot be deleted" is_err 409 in_use
 api PATCH /v1/networks/v120 '{"shared_with":["pay"]}'

@@ -433,6 +433,109 @@ static void test_provider_parse(void **state)
 	cJSON_Delete(j);
 }
 
+/* A DHCP network's "hosts" (every port of it, on whichever node) reach
+ * the hosts file of each node's server, which answers them all; a node
+ * without a port of it runs none. */
+static void test_dhcp_all_ports(void **state)
+{
+	cJSON *j = cJSON_Parse("[{\"name\":\"paynet\",\"vni\":1000,"
+			       "\"mtu\":1450,\"peers\":[],\"dhcp\":{"
+			       "\"address\":\"10.10.0.1/24\",\"gateway\":"
+			       "null,\"hosts\":[{\"mac\":\"02:fc:1a:2b:3c:4d\","
+			       "\"address\":\"10.10.0.2\"},{\"mac\":"
+			       "\"02:fc:00:00:00:09\",\"address\":"
+			       "\"10.10.0.9\"}]}}]");
+	struct agent_net_network *nets;
+	struct agent_vm_spec spec;
+	struct agent_net_port *p;
+	struct buf b;
+	size_t n, np;
+	(void)state;
+
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 0);
+	cJSON_Delete(j);
+	assert_int_equal(nets[0].nhosts, 2);
+	assert_string_equal(nets[0].hosts[1].mac, "02:fc:00:00:00:09");
+	assert_int_equal(nets[0].hosts[1].ip, 0x0a0a0009u);
+	assert_int_equal(parse_ports(PORTS, &p, &np), 0);
+	memset(&spec, 0, sizeof(spec));
+	spec.ports = p;
+	spec.nports = np;
+	buf_init(&b, 4096);
+	/* this node's port (listed once) and the other node's */
+	assert_int_equal(agent_dhcp_hosts(&nets[0], &spec, 1, &b), 0);
+	assert_string_equal(buf_str(&b), "02:fc:1a:2b:3c:4d,10.10.0.2\n"
+					 "02:fc:00:00:00:09,10.10.0.9\n");
+	/* no port here: no server */
+	buf_reset(&b);
+	spec.want = AGENT_WANT_DELETED;
+	assert_int_equal(agent_dhcp_hosts(&nets[0], &spec, 1, &b), 0);
+	assert_string_equal(buf_str(&b), "");
+	buf_free(&b);
+	agent_net_ports_free(p, np);
+	agent_net_networks_free(nets, n);
+	/* a host that is not a fincloud port */
+	j = cJSON_Parse("[{\"name\":\"paynet\",\"vni\":1000,\"mtu\":1450,"
+			"\"peers\":[],\"dhcp\":{\"address\":\"10.10.0.1/24\","
+			"\"gateway\":null,\"hosts\":[{\"mac\":"
+			"\"52:54:00:00:00:09\",\"address\":\"10.10.0.9\"}]}}]");
+	assert_int_equal(agent_net_networks_parse(j, "$.networks", &nets, &n),
+			 -1);
+	assert_non_null(strstr(err_msg(), "$.networks[0].dhcp.hosts[0].mac"));
+	cJSON_Delete(j);
+}
+
+/* Whether argv (to its NULL) has word. */
+static bool has_word(char *const *argv, const char *word)
+{
+	for (size_t i = 0; argv[i]; i++)
+		if (strcmp(argv[i], word) == 0)
+			return true;
+	return false;
+}
+
+/* dnsmasq's command: authoritative on an overlay only (a provider
+ * segment has machines of others), logged to a file per network without
+ * the options of --log-dhcp; a running server of another range (a key
+ * reused by a network with another CIDR) is not the one wanted. */
+static void test_dhcp_cmd(void **state)
+{
+	struct agent_net_network nw = {.name = "pub", .vni = 16777216,
+				       .mtu = 1500, .type = AGENT_NET_FLAT,
+				       .dhcp_ip = 0x0afa7802u,
+				       .dhcp_prefix = 24};
+	struct agent_dhcp_cmd c, d;
+	char cmd[AGENT_DHCP_CMD_LEN] = "";
+	(void)state;
+
+	agent_dhcp_cmd(&nw, &c);
+	assert_false(has_word(c.argv, "--dhcp-authoritative"));
+	assert_false(has_word(c.argv, "--log-dhcp"));
+	assert_true(has_word(c.argv, "--dhcp-range=10.250.120.0,static,"
+				     "255.255.255.0,1h"));
+	assert_true(has_word(c.argv, "--log-facility=" AGENT_DHCP_DIR
+				     "/16777216.log"));
+	nw.type = AGENT_NET_OVERLAY;
+	nw.vni = 5000;
+	agent_dhcp_cmd(&nw, &c);
+	assert_true(has_word(c.argv, "--dhcp-authoritative"));
+	assert_string_equal(c.argv[3], AGENT_DHCP_NETNS "5000");
+	for (size_t i = 4, off = 0; c.argv[i]; i++)
+		off += (size_t)snprintf(cmd + off, sizeof(cmd) - off, "%s ",
+					c.argv[i]);
+	assert_true(agent_dhcp_cmd_same(&c, cmd));
+	nw.dhcp_ip = 0x0afa0002u;
+	nw.dhcp_prefix = 16;
+	agent_dhcp_cmd(&nw, &d);
+	assert_false(agent_dhcp_cmd_same(&d, cmd));
+	nw.type = AGENT_NET_FLAT;
+	nw.dhcp_ip = 0x0afa7802u;
+	nw.dhcp_prefix = 24;
+	agent_dhcp_cmd(&nw, &d);
+	assert_false(agent_dhcp_cmd_same(&d, cmd));
+}
+
 /* A network with DHCP: its server's hosts are this node's kept ports of
  * it, the port's filter lets the server's answers in, and its seed only
  * matches the NIC (the address comes by DHCP). */
@@ -556,6 +659,8 @@ int main(void)
 		cmocka_unit_test(test_netlink_provider),
 		cmocka_unit_test(test_provider_parse),
 		cmocka_unit_test(test_dhcp),
+		cmocka_unit_test(test_dhcp_all_ports),
+		cmocka_unit_test(test_dhcp_cmd),
 		cmocka_unit_test(test_uri_addr),
 	};
 
