@@ -151,7 +151,7 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 {
 	struct series_sample *in = NULL, *out = NULL;
 	size_t n = 0, alloc = 0;
-	char **pools = NULL; /* pools[i] is the key of in[i] */
+	char **keys = NULL; /* keys[i] is the key of in[i] */
 	struct db_stmt *q;
 	int ret = -1, rc;
 
@@ -164,12 +164,12 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 		if (n == alloc) {
 			size_t na = alloc ? 2 * alloc : 64;
 			void *p = realloc(in, na * sizeof(*in));
-			void *pp = realloc(pools, na * sizeof(*pools));
+			void *pp = realloc(keys, na * sizeof(*keys));
 
 			if (p)
 				in = p;
 			if (pp)
-				pools = pp;
+				keys = pp;
 			if (p == NULL || pp == NULL) {
 				err_set("out of memory");
 				db_reset(q);
@@ -177,8 +177,8 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 			}
 			alloc = na;
 		}
-		pools[n] = strdup(store_col_text(q, 0));
-		if (pools[n] == NULL) {
+		keys[n] = strdup(store_col_text(q, 0));
+		if (keys[n] == NULL) {
 			err_set("out of memory");
 			db_reset(q);
 			goto out;
@@ -204,13 +204,13 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 		for (size_t a = 0; a < n;) {
 			size_t b = a, m;
 
-			while (b < n && strcmp(pools[a], pools[b]) == 0)
+			while (b < n && strcmp(keys[a], keys[b]) == 0)
 				b++;
 			m = series_downsample(in + a, b - a,
 					      series_levels[level + 1].width_ms,
 					      out);
 			for (size_t k = 0; k < m; k++)
-				if (series_put(st, t, pools[a], level + 1,
+				if (series_put(st, t, keys[a], level + 1,
 					       &out[k]) < 0)
 					goto out;
 			a = b;
@@ -221,7 +221,7 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 	}
 	ret = 0;
 out:
-	strv_free(pools, n);
+	strv_free(keys, n);
 	free(in);
 	free(out);
 	return ret;
