@@ -43,6 +43,8 @@ const struct route api_routes[] = {
 	 "pool.utilization"},
 	{"GET", "/v1/hosts", h_host_list, R_READ, false, "host.list"},
 	{"GET", "/v1/hosts/{name}", h_host_get, R_READ, false, "host.get"},
+	{"GET", "/v1/hosts/{name}/utilization", h_host_util, R_READ, false,
+	 "host.utilization"},
 	{"PATCH", "/v1/hosts/{name}", h_host_patch, R_OPS, true, "host.update"},
 	{"POST", "/v1/hosts/{name}/drain", h_host_drain, R_OPS, true,
 	 "host.drain"},

@@ -254,6 +254,7 @@ void h_pool_delete(struct api_ctx *c);
 void h_pool_util(struct api_ctx *c);
 void h_host_list(struct api_ctx *c);
 void h_host_get(struct api_ctx *c);
+void h_host_util(struct api_ctx *c);
 void h_host_patch(struct api_ctx *c);
 void h_tenant_list(struct api_ctx *c);
 void h_tenant_create(struct api_ctx *c);

@@ -13,6 +13,7 @@
 #include "controller/eta.h"
 #include "controller/report.h"
 #include "controller/resource.h"
+#include "controller/series.h"
 #include "controller/store.h"
 
 /* Refuse to create a k named name when one exists already: 0 when the
@@ -897,9 +898,14 @@ out:
 
 /* ------------------------------------------------------------ utilisation */
 
-void h_pool_util(struct api_ctx *c)
+/* Answer GET /v1/{pools,hosts}/{name}/utilization for the pool or host
+ * (kind) named by the path: read_now reads it now, t holds its series. */
+static void api_util(struct api_ctx *c, const char *kind,
+		     int (*read_now)(struct store *, const char *,
+				     struct eta_pool *),
+		     const struct series_table *t)
 {
-	const char *pool = c->m->params[0], *since_q = api_query(c, "since");
+	const char *name = c->m->params[0], *since_q = api_query(c, "since");
 	int64_t now = time_wall_ms(), since = now - 3600 * 1000LL;
 	struct eta_pool u;
 	cJSON *o;
@@ -908,14 +914,14 @@ void h_pool_util(struct api_ctx *c)
 		api_err(c, 400, "invalid_query", "since",
 			"query parameter 'since' must be a time in ms since "
 			"the epoch");
-	} else if (eta_pool_now(c->ctrl->st, pool, &u) < 0) {
+	} else if (read_now(c->ctrl->st, name, &u) < 0) {
 		api_err_internal(c, "computing utilisation");
 	} else if (!u.found) {
-		api_err(c, 404, "not_found", NULL, "pool '%s' does not exist",
-			pool);
+		api_err(c, 404, "not_found", NULL, "%s '%s' does not exist",
+			kind, name);
 	} else {
-		o = eta_now_json(pool, now, &u);
-		if (eta_series_json(c->ctrl->st, pool, since,
+		o = eta_now_json(kind, name, now, &u);
+		if (eta_series_json(c->ctrl->st, t, name, since,
 				    cJSON_AddArrayToObject(o, "series")) == 0) {
 			api_ok(c, 200, o);
 		} else {
@@ -923,4 +929,14 @@ void h_pool_util(struct api_ctx *c)
 			api_err_internal(c, "reading the utilisation series");
 		}
 	}
+}
+
+void h_pool_util(struct api_ctx *c)
+{
+	api_util(c, "pool", eta_pool_now, &series_pools);
+}
+
+void h_host_util(struct api_ctx *c)
+{
+	api_util(c, "host", eta_host_now, &series_hosts);
 }

@@ -1,4 +1,4 @@
-/* Utilisation eta per pool: now, sampled into the series, as the JSON of
+/* Utilisation eta per pool and per host: now, sampled into the series, as the JSON of
  * an API answer and as a metric. */
 #include <cjson/cJSON.h>
 
@@ -17,19 +17,20 @@ double eta_ratio(double part, double total)
 	return total > 0 ? part / total : 0;
 }
 
-int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
+/* Read into *u what cap (a literal: hosts up, capacity x3, ratios x3 of
+ * the one row named ?1, no row when there is none) and alloc (a literal:
+ * claims x3 and use x3, one row) answer for name; cap_what and alloc_what
+ * name the steps in errors. 0 (u->found false when cap has no row), or -1
+ * with err_set(). */
+static int eta_read(struct store *st, const char *name, const char *cap,
+		    const char *cap_what, const char *alloc,
+		    const char *alloc_what, struct eta_pool *u)
 {
 	struct db_stmt *s;
 	int rc;
 
 	memset(u, 0, sizeof(*u));
-	/* no row when there is no such pool */
-	rc = store_find(st, "SELECT count(h.name), total(h.vcpus), "
-			    "total(h.mem_mib), total(h.disk_gib), p.ratio_vcpus, "
-			    "p.ratio_mem, p.ratio_disk FROM pools p LEFT JOIN "
-			    "hosts h ON h.pool = p.name AND h.state = 'up' "
-			    "WHERE p.name = ?1 GROUP BY p.name", pool, &s,
-			"reading pool capacity");
+	rc = store_find(st, cap, name, &s, cap_what);
 	if (rc <= 0)
 		goto out;
 	u->found = true;
@@ -39,14 +40,7 @@ int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
 		u->usable[i] = u->total[i] * db_col_double(s, 4 + i);
 	}
 	db_reset(s);
-	/* an aggregate: always one row */
-	rc = store_find(st, "SELECT total(v.vcpus), total(v.mem_mib), "
-			    "total(v.disk_gib), total(v.cpu_pct) / 100.0, "
-			    "total(v.balloon_mib), "
-			    "total(v.disk_alloc_bytes) / 1073741824.0 "
-			    "FROM vms v JOIN hosts h ON h.name = v.host "
-			    "WHERE h.pool = ?1 AND h.state = 'up'", pool, &s,
-			"reading pool allocation");
+	rc = store_find(st, alloc, name, &s, alloc_what);
 	if (rc <= 0)
 		goto out;
 	for (int i = 0; i < ETA_DIMS; i++) {
@@ -58,11 +52,46 @@ out:
 	return rc < 0 ? -1 : 0;
 }
 
-cJSON *eta_now_json(const char *pool, int64_t now, const struct eta_pool *u)
+int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
+{
+	return eta_read(st, pool,
+			"SELECT count(h.name), total(h.vcpus), "
+			"total(h.mem_mib), total(h.disk_gib), p.ratio_vcpus, "
+			"p.ratio_mem, p.ratio_disk FROM pools p LEFT JOIN "
+			"hosts h ON h.pool = p.name AND h.state = 'up' "
+			"WHERE p.name = ?1 GROUP BY p.name",
+			"reading pool capacity",
+			"SELECT total(v.vcpus), total(v.mem_mib), "
+			"total(v.disk_gib), total(v.cpu_pct) / 100.0, "
+			"total(v.balloon_mib), "
+			"total(v.disk_alloc_bytes) / 1073741824.0 "
+			"FROM vms v JOIN hosts h ON h.name = v.host "
+			"WHERE h.pool = ?1 AND h.state = 'up'",
+			"reading pool allocation", u);
+}
+
+int eta_host_now(struct store *st, const char *host, struct eta_pool *u)
+{
+	return eta_read(st, host,
+			"SELECT CASE WHEN h.state = 'up' THEN 1 ELSE 0 END, "
+			"h.vcpus, h.mem_mib, h.disk_gib, p.ratio_vcpus, "
+			"p.ratio_mem, p.ratio_disk FROM hosts h JOIN pools p "
+			"ON p.name = h.pool WHERE h.name = ?1",
+			"reading host capacity",
+			"SELECT total(v.vcpus), total(v.mem_mib), "
+			"total(v.disk_gib), total(v.cpu_pct) / 100.0, "
+			"total(v.balloon_mib), "
+			"total(v.disk_alloc_bytes) / 1073741824.0 "
+			"FROM vms v WHERE v.host = ?1",
+			"reading host allocation", u);
+}
+
+cJSON *eta_now_json(const char *kind, const char *name, int64_t now,
+		    const struct eta_pool *u)
 {
 	cJSON *o = cJSON_CreateObject(), *dims;
 
-	cJSON_AddStringToObject(o, "pool", pool);
+	cJSON_AddStringToObject(o, kind, name);
 	cJSON_AddNumberToObject(o, "time_ms", (double)now);
 	cJSON_AddNumberToObject(o, "hosts", (double)u->hosts);
 	dims = cJSON_AddObjectToObject(o, "dimensions");
@@ -81,17 +110,14 @@ cJSON *eta_now_json(const char *pool, int64_t now, const struct eta_pool *u)
 	return o;
 }
 
-int eta_series_json(struct store *st, const char *pool, int64_t since_ms,
-		    cJSON *series)
+int eta_series_json(struct store *st, const struct series_table *t,
+		    const char *key, int64_t since_ms, cJSON *series)
 {
-	struct db_stmt *s = store_stmt(st, "SELECT level, time_ms, n, v0, v1, v2, "
-					 "v3, v4, v5 FROM util_samples WHERE "
-					 "pool = ? AND time_ms >= ? ORDER BY "
-					 "time_ms, level DESC LIMIT 5000");
+	struct db_stmt *s = store_stmt(st, t->read);
 	int rc = DB_ERROR;
 
 	if (s) {
-		store_bind_text(s, 1, pool);
+		store_bind_text(s, 1, key);
 		db_bind_int64(s, 2, since_ms);
 	}
 	while (s && (rc = db_step(s)) == DB_ROW) {
@@ -121,11 +147,13 @@ int eta_series_json(struct store *st, const char *pool, int64_t since_ms,
 	return rc == DB_DONE ? 0 : -1;
 }
 
-/* The names of every pool, sorted: *out[0..*n) (free each and the array,
- * also after an error). 0, or -1 with err_set(). */
-static int eta_pool_names(struct store *st, char ***out, size_t *n)
+/* The names sql (a literal selecting one name column) answers, in its
+ * order: *out[0..*n) (free each and the array, also after an error); what
+ * names the step in errors ("listing the pools"). 0, or -1 with err_set(). */
+static int eta_names(struct store *st, const char *sql, const char *what,
+		     char ***out, size_t *n)
 {
-	struct db_stmt *s = store_stmt(st, "SELECT name FROM pools ORDER BY name");
+	struct db_stmt *s = store_stmt(st, sql);
 	int rc = DB_ERROR, ret = -1;
 
 	*out = NULL;
@@ -138,7 +166,7 @@ static int eta_pool_names(struct store *st, char ***out, size_t *n)
 		if (p)
 			*out = p;
 		if (p == NULL || (p[*n] = strdup(store_col_text(s, 0))) == NULL) {
-			err_set("listing the pools: out of memory");
+			err_set("%s: out of memory", what);
 			goto out;
 		}
 		(*n)++;
@@ -146,11 +174,19 @@ static int eta_pool_names(struct store *st, char ***out, size_t *n)
 	if (rc == DB_DONE)
 		ret = 0;
 	else
-		store_err(st, "listing the pools");
+		store_err(st, what);
 out:
 	if (s)
 		db_reset(s);
 	return ret;
+}
+
+/* The names of every pool, sorted (as eta_names()). */
+static int eta_pool_names(struct store *st, char ***out, size_t *n)
+{
+	return eta_names(st, "SELECT name FROM pools ORDER BY name",
+			 "listing the pools",
+			 out, n);
 }
 
 static void eta_names_free(char **names, size_t n)
@@ -160,32 +196,48 @@ static void eta_names_free(char **names, size_t n)
 	free(names);
 }
 
-int eta_sample_pools(struct ctrl *ctrl, bool compact)
+/* Add a sample now of each of names[0..n) to the series of t, read by
+ * read_now, inside the caller's transaction. 0, or -1 with err_set(). */
+static int eta_sample(struct store *st, const struct series_table *t,
+		      int (*read_now)(struct store *, const char *,
+				      struct eta_pool *),
+		      char **names, size_t n, int64_t now)
 {
-	struct store *st = ctrl->st;
-	char **pools;
-	size_t n;
-	int ret = -1;
-	int64_t now = time_wall_ms();
-
-	if (eta_pool_names(st, &pools, &n) < 0)
-		goto out;
-	if (store_begin(st, false) < 0)
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct series_sample smp = {.time_ms = now, .n = 1};
 		struct eta_pool u;
 
-		if (eta_pool_now(st, pools[i], &u) < 0)
-			goto rollback;
+		if (read_now(st, names[i], &u) < 0)
+			return -1;
 		for (int d = 0; d < ETA_DIMS; d++) {
 			smp.v[d] = eta_ratio(u.alloc[d], u.usable[d]);
 			smp.v[ETA_DIMS + d] = eta_ratio(u.used[d], u.total[d]);
 		}
-		if (series_add(st, pools[i], &smp) < 0)
-			goto rollback;
+		if (series_add(st, t, names[i], &smp) < 0)
+			return -1;
 	}
-	if (compact && series_compact(st, now) < 0)
+	return 0;
+}
+
+int eta_sample_pools(struct ctrl *ctrl, bool compact)
+{
+	struct store *st = ctrl->st;
+	char **pools, **hosts = NULL;
+	size_t n, nh = 0;
+	int ret = -1;
+	int64_t now = time_wall_ms();
+
+	if (eta_pool_names(st, &pools, &n) < 0 ||
+	    eta_names(st, "SELECT name FROM hosts WHERE state = 'up' ORDER BY "
+			  "name", "listing the hosts", &hosts, &nh) < 0)
+		goto out;
+	if (store_begin(st, false) < 0)
+		goto out;
+	if (eta_sample(st, &series_pools, eta_pool_now, pools, n, now) < 0 ||
+	    eta_sample(st, &series_hosts, eta_host_now, hosts, nh, now) < 0)
+		goto rollback;
+	if (compact && (series_compact(st, &series_pools, now) < 0 ||
+			series_compact(st, &series_hosts, now) < 0))
 		goto rollback;
 	if (store_commit(st) < 0)
 		goto out;
@@ -195,6 +247,7 @@ rollback:
 	store_rollback(st);
 out:
 	eta_names_free(pools, n);
+	eta_names_free(hosts, nh);
 	return ret;
 }
 

@@ -4,6 +4,33 @@
 #include "controller/series.h"
 #include "controller/store.h"
 
+/* The SQL of one table whose key column is key: string literals, so that
+ * store_stmt() caches each statement by its pointer. */
+#define SERIES_TABLE(table, key)                                              \
+	{                                                                     \
+		.find = "SELECT n, v0, v1, v2, v3, v4, v5 FROM " table        \
+			" WHERE " key " = ? AND level = ? AND time_ms = ?",   \
+		.put = "INSERT INTO " table "(" key ", level, "               \
+		       "time_ms, n, v0, v1, v2, v3, v4, v5) "                 \
+		       "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(" key ", "   \
+		       "level, time_ms) DO UPDATE SET n = excluded.n, "       \
+		       "v0 = excluded.v0, v1 = excluded.v1, v2 = "            \
+		       "excluded.v2, v3 = excluded.v3, v4 = excluded.v4, "    \
+		       "v5 = excluded.v5",                                    \
+		.drop = "DELETE FROM " table " WHERE "                        \
+			"level = ? AND time_ms < ?",                          \
+		.scan = "SELECT " key ", time_ms, n, v0, v1, v2, v3, v4, v5 " \
+			"FROM " table " WHERE level = ? AND time_ms < ? "     \
+			"ORDER BY " key ", time_ms",                          \
+		.read = "SELECT level, time_ms, n, v0, v1, v2, "              \
+			"v3, v4, v5 FROM " table " WHERE " key " = ? AND "    \
+			"time_ms >= ? ORDER BY time_ms, level DESC LIMIT 5000" \
+	}
+
+const struct series_table series_pools = SERIES_TABLE("util_samples", "pool");
+const struct series_table series_hosts =
+	SERIES_TABLE("host_util_samples", "host");
+
 const struct series_level series_levels[SERIES_LEVELS] = {
 	{0, 3600 * 1000LL},
 	{60 * 1000LL, 24 * 3600 * 1000LL},
@@ -55,19 +82,18 @@ size_t series_downsample(const struct series_sample *in, size_t n,
 	return m;
 }
 
-static int series_put(struct store *st, const char *pool, int level,
-		      const struct series_sample *s)
+static int series_put(struct store *st, const struct series_table *t,
+		      const char *key, int level, const struct series_sample *s)
 {
 	struct db_stmt *q;
 	struct series_sample cur = *s;
 	int rc;
 
 	/* merge with a bucket already at that level */
-	q = store_stmt(st, "SELECT n, v0, v1, v2, v3, v4, v5 FROM util_samples"
-			   " WHERE pool = ? AND level = ? AND time_ms = ?");
+	q = store_stmt(st, t->find);
 	if (q == NULL)
 		return -1;
-	store_bind_text(q, 1, pool);
+	store_bind_text(q, 1, key);
 	db_bind_int64(q, 2, level);
 	db_bind_int64(q, 3, s->time_ms);
 	rc = store_row(st, q, "reading a utilisation sample");
@@ -83,16 +109,10 @@ static int series_put(struct store *st, const char *pool, int level,
 		cur = old;
 		db_reset(q);
 	}
-	q = store_stmt(st, "INSERT INTO util_samples(pool, level, "
-			   "time_ms, n, v0, v1, v2, v3, v4, v5) "
-			   "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(pool, "
-			   "level, time_ms) DO UPDATE SET n = excluded.n, "
-			   "v0 = excluded.v0, v1 = excluded.v1, v2 = "
-			   "excluded.v2, v3 = excluded.v3, v4 = excluded.v4, "
-			   "v5 = excluded.v5");
+	q = store_stmt(st, t->put);
 	if (q == NULL)
 		return -1;
-	store_bind_text(q, 1, pool);
+	store_bind_text(q, 1, key);
 	db_bind_int64(q, 2, level);
 	db_bind_int64(q, 3, cur.time_ms);
 	db_bind_int64(q, 4, cur.n);
@@ -103,18 +123,18 @@ static int series_put(struct store *st, const char *pool, int level,
 	return 0;
 }
 
-int series_add(struct store *st, const char *pool, const struct series_sample *s)
+int series_add(struct store *st, const struct series_table *t,
+	       const char *key, const struct series_sample *s)
 {
-	return series_put(st, pool, 0, s);
+	return series_put(st, t, key, 0, s);
 }
 
 /* Drop the samples of level older than cutoff; what names the step in
  * the error. */
-static int series_drop(struct store *st, int level, int64_t cutoff,
-		       const char *what)
+static int series_drop(struct store *st, const struct series_table *t,
+		       int level, int64_t cutoff, const char *what)
 {
-	struct db_stmt *q = store_stmt(st, "DELETE FROM util_samples WHERE "
-					 "level = ? AND time_ms < ?");
+	struct db_stmt *q = store_stmt(st, t->drop);
 
 	if (q == NULL)
 		return -1;
@@ -124,18 +144,18 @@ static int series_drop(struct store *st, int level, int64_t cutoff,
 }
 
 /* Roll the samples of level (not the last) older than cutoff up into the
- * buckets of the next level, one pool at a time, and drop them. */
-static int series_roll_up(struct store *st, int level, int64_t cutoff)
+ * buckets of the next level, one key (pool, host) at a time, and drop
+ * them. */
+static int series_roll_up(struct store *st, const struct series_table *t,
+			  int level, int64_t cutoff)
 {
 	struct series_sample *in = NULL, *out = NULL;
 	size_t n = 0, alloc = 0;
-	char **pools = NULL; /* pools[i] is the pool of in[i] */
+	char **keys = NULL; /* keys[i] is the key of in[i] */
 	struct db_stmt *q;
 	int ret = -1, rc;
 
-	q = store_stmt(st, "SELECT pool, time_ms, n, v0, v1, v2, v3, v4, v5 "
-			   "FROM util_samples WHERE level = ? AND time_ms < ? "
-			   "ORDER BY pool, time_ms");
+	q = store_stmt(st, t->scan);
 	if (q == NULL)
 		return -1;
 	db_bind_int64(q, 1, level);
@@ -144,12 +164,12 @@ static int series_roll_up(struct store *st, int level, int64_t cutoff)
 		if (n == alloc) {
 			size_t na = alloc ? 2 * alloc : 64;
 			void *p = realloc(in, na * sizeof(*in));
-			void *pp = realloc(pools, na * sizeof(*pools));
+			void *pp = realloc(keys, na * sizeof(*keys));
 
 			if (p)
 				in = p;
 			if (pp)
-				pools = pp;
+				keys = pp;
 			if (p == NULL || pp == NULL) {
 				err_set("out of memory");
 				db_reset(q);
@@ -157,8 +177,8 @@ static int series_roll_up(struct store *st, int level, int64_t cutoff)
 			}
 			alloc = na;
 		}
-		pools[n] = strdup(store_col_text(q, 0));
-		if (pools[n] == NULL) {
+		keys[n] = strdup(store_col_text(q, 0));
+		if (keys[n] == NULL) {
 			err_set("out of memory");
 			db_reset(q);
 			goto out;
@@ -180,40 +200,42 @@ static int series_roll_up(struct store *st, int level, int64_t cutoff)
 			err_set("out of memory");
 			goto out;
 		}
-		/* one pool at a time: runs of equal pool names */
+		/* one key at a time: runs of equal names */
 		for (size_t a = 0; a < n;) {
 			size_t b = a, m;
 
-			while (b < n && strcmp(pools[a], pools[b]) == 0)
+			while (b < n && strcmp(keys[a], keys[b]) == 0)
 				b++;
 			m = series_downsample(in + a, b - a,
 					      series_levels[level + 1].width_ms,
 					      out);
 			for (size_t k = 0; k < m; k++)
-				if (series_put(st, pools[a], level + 1,
+				if (series_put(st, t, keys[a], level + 1,
 					       &out[k]) < 0)
 					goto out;
 			a = b;
 		}
-		if (series_drop(st, level, cutoff, "compacting samples") < 0)
+		if (series_drop(st, t, level, cutoff,
+				"compacting samples") < 0)
 			goto out;
 	}
 	ret = 0;
 out:
-	strv_free(pools, n);
+	strv_free(keys, n);
 	free(in);
 	free(out);
 	return ret;
 }
 
-int series_compact(struct store *st, int64_t now_ms)
+int series_compact(struct store *st, const struct series_table *t,
+		   int64_t now_ms)
 {
 	for (int level = 0; level < SERIES_LEVELS; level++) {
 		int64_t cutoff = now_ms - series_levels[level].retention_ms;
 		int r = level == SERIES_LEVELS - 1
-				? series_drop(st, level, cutoff,
+				? series_drop(st, t, level, cutoff,
 					      "dropping old samples")
-				: series_roll_up(st, level, cutoff);
+				: series_roll_up(st, t, level, cutoff);
 
 		if (r < 0)
 			return -1;

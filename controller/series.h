@@ -6,7 +6,10 @@
  * memory and disk). Raw samples (level 0) are kept for an hour; older ones
  * are averaged into one-minute buckets (level 1) kept for a day, then into
  * one-hour buckets (level 2) kept for 30 days, then dropped. With a sample
- * every 10 s that is at most 360 + 1440 + 720 rows per pool.
+ * every 10 s that is at most 360 + 1440 + 720 rows per pool or host.
+ *
+ * Two tables hold series: util_samples per pool and host_util_samples per
+ * host; a struct series_table names the one a call works on.
  */
 #ifndef FC_CTRL_SERIES_H
 #define FC_CTRL_SERIES_H
@@ -41,14 +44,30 @@ size_t series_downsample(const struct series_sample *in, size_t n,
 /* Pure: fold b into a (n-weighted mean; a keeps its time). */
 void series_merge(struct series_sample *a, const struct series_sample *b);
 
+/* The SQL (string literals, static) of the statements on one table of
+ * series, keyed by a name (pool or host). find: n and v0..v5 of (key,
+ * level, time_ms); put: insert or replace (key, level, time_ms, n,
+ * v0..v5); drop: delete (level, time_ms < ?); scan: key, time_ms, n,
+ * v0..v5 of (level, time_ms < ?) by key and time; read: level, time_ms,
+ * n, v0..v5 of (key, time_ms >= ?) oldest first, at most 5000. */
+struct series_table {
+	const char *find, *put, *drop, *scan, *read;
+};
+
+/* util_samples (key: pool) and host_util_samples (key: host). */
+extern const struct series_table series_pools, series_hosts;
+
 struct store;
 
-/* Record a raw sample for pool inside the caller's transaction. */
-int series_add(struct store *st, const char *pool,
-	       const struct series_sample *s);
+/* Record a raw sample for key (a pool or host name, per t) inside the
+ * caller's transaction. 0, or -1 with err_set(). */
+int series_add(struct store *st, const struct series_table *t,
+	       const char *key, const struct series_sample *s);
 
-/* Move samples older than their level's retention down a level and drop
- * what falls off the last one, inside the caller's transaction. */
-int series_compact(struct store *st, int64_t now_ms);
+/* Move the samples of t older than their level's retention down a level
+ * and drop what falls off the last one, inside the caller's transaction.
+ * 0, or -1 with err_set(). */
+int series_compact(struct store *st, const struct series_table *t,
+		   int64_t now_ms);
 
 #endif

@@ -533,6 +533,16 @@ static const struct migration migrations[] = {
 	  " REFERENCES storage_pools(name);"
 	  "ALTER TABLE vms ADD COLUMN storage TEXT NOT NULL DEFAULT 'local';"
 	  "CREATE INDEX vms_storage ON vms(storage);" },
+	/* The utilisation series per host, like util_samples per pool
+	 * (series.h: same levels and retention), gone with its host. */
+	{ "CREATE TABLE host_util_samples("
+	  " host TEXT NOT NULL REFERENCES hosts(name) ON DELETE CASCADE,"
+	  " level INTEGER NOT NULL,"
+	  " time_ms INTEGER NOT NULL,"
+	  " n INTEGER NOT NULL,"
+	  " v0 REAL NOT NULL, v1 REAL NOT NULL, v2 REAL NOT NULL,"
+	  " v3 REAL NOT NULL, v4 REAL NOT NULL, v5 REAL NOT NULL,"
+	  " PRIMARY KEY(host, level, time_ms));" },
 };
 
 int store_schema_version(void)

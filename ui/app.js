@@ -82,7 +82,7 @@ async function route() {
   $('page').replaceWith(page);
   const onLeave = (f) => (me === shown ? leaving.push(f) : f());
   try {
-    if (name === 'host' && arg) await hosts.renderHost(page, params, decodeURIComponent(arg), onLeave);
+    if (name === 'host' && arg) await hosts.renderHost(page, params, decodeURIComponent(arg));
     else if (PAGES[name]) await PAGES[name](page, params, onLeave, role);
     else page.append(h('h1', null, 'Not found'), h('p', null, `The dashboard has no page '${name}'.`));
   } catch (e) {

@@ -1,13 +1,14 @@
 // hosts.js - the Hosts page (a paged table: state, maintenance, status,
 // utilisation bars per dimension, VM count, a drain behind a
-// confirmation) and a host's page (its figures, its VMs, and the
-// utilisation this page samples while it is open).
+// confirmation) and a host's page (its figures, its VMs, and its stored
+// utilisation series over the last hour, day or week).
 import { all, call, get, page as apiPage, qs } from './api.js';
-import { bar, confirmAction, h, noticeBox, num, pager, section, showError, table, val, when } from './dom.js';
+import { bar, confirmAction, h, noticeBox, num, pager, section, table, val, when } from './dom.js';
 import { etaPlot } from './plot.js';
 import { vmTable } from './vms.js';
 
 const DIMS = [['vcpus', 'vCPU'], ['mem_mib', 'MiB'], ['disk_gib', 'GiB']];
+const RANGES = { hour: 3600e3, day: 86400e3, week: 7 * 86400e3 };
 const hostLink = (name) => h('a', { href: `#/host/${encodeURIComponent(name)}`, class: 'host' }, name);
 
 function statusCell(x) {
@@ -73,18 +74,7 @@ export async function render(page, params) {
   await p.ready;
 }
 
-// A host's utilisation as a point of the plot: allocated over physical,
-// used memory and disk from what its agent reports free.
-function sample(x) {
-  const f = (a, b) => (b > 0 ? a / b : 0);
-  return {
-    time_ms: Date.now(),
-    eta_allocated: { vcpus: f(x.allocated.vcpus, x.vcpus), mem_mib: f(x.allocated.mem_mib, x.mem_mib), disk_gib: f(x.allocated.disk_gib, x.disk_gib) },
-    eta_used: { mem_mib: f(x.mem_mib - x.mem_free_mib, x.mem_mib), disk_gib: f(x.disk_gib - x.disk_free_gib, x.disk_gib) },
-  };
-}
-
-export async function renderHost(page, params, name, onLeave) {
+export async function renderHost(page, params, name) {
   const path = `/v1/hosts/${encodeURIComponent(name)}`;
   const x = await get(path);
   const [notices, notice] = noticeBox();
@@ -98,21 +88,17 @@ export async function renderHost(page, params, name, onLeave) {
     ['registration', x.registration], ['allocated', utilBars(x)]])
     dl.append(h('dt', null, k), h('dd', null, v));
   page.append(dl, h('p', null, drainButton(x, notice)));
-  // the API keeps series per pool: the host's own is sampled here
-  await section(page, 'Utilisation while this page is open', async (box) => {
-    const points = [sample(x)];
-    const plot = etaPlot(points, `${x.name}: eta`);
-    box.append(h('p', { class: 'meta' }, 'sampled every 5 s from GET ' + path + '; the pool page has the stored series'), plot);
-    const timer = setInterval(async () => {
-      try {
-        points.push(sample(await get(path)));
-        plot.update(points);
-      } catch (e) {
-        clearInterval(timer);
-        showError(box, e);
-      }
-    }, 5000);
-    onLeave(() => clearInterval(timer));
+  const range = RANGES[params.get('range')] ? params.get('range') : 'hour';
+  await section(page, 'Utilisation', async (box) => {
+    const since = Date.now() - RANGES[range];
+    const u = await get(`${path}/utilization${qs({ since })}`);
+    box.append(h('p', { class: 'ranges' }, 'Plot the last ',
+      Object.keys(RANGES).map((r) => h('a', { href: `#/host/${encodeURIComponent(name)}?range=${r}`, class: r === range ? 'current' : null }, r)),
+      '.'));
+    if (u.series.length === 0)
+      box.append(h('p', { class: 'notice' }, `No stored samples of ${x.name} in the last ${range}: `,
+        'the controller samples a host while it is up.'));
+    box.append(etaPlot(u.series, `${x.name}: eta over the last ${range}`));
   });
   await section(page, 'VMs', async (box) => {
     const p = pager((after, limit) => apiPage('/v1/vms', { host: name }, after, limit), (items) => vmTable(items, null));

@@ -317,6 +317,9 @@ check "a log beyond the controller's sessions is refused (503)" up_is l503 503
 beat_all
 req 200 "list hosts" GET /v1/hosts
 req 200 "show a host" GET /v1/hosts/n1
+req 200 "a host's utilization" GET '/v1/hosts/n1/utilization?since=0'
+req 400 "host utilization since a time that is not one" GET '/v1/hosts/n1/utilization?since=soon'
+req 404 "utilization of a host that does not exist" GET /v1/hosts/ghost/utilization
 req 200 "update a host" PATCH /v1/hosts/n1 '{"cost":2}'
 req 400 "update a host with a negative cost" PATCH /v1/hosts/n1 '{"cost":-1}'
 req 200 "plan a rebalance (dry run)" POST /v1/pools/default/rebalance '{"dry_run":true}'

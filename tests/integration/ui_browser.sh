@@ -76,6 +76,7 @@ util=$(q /v1/pools/default/utilization)
 jq -n --argjson util "$util" --argjson plan "$plan" \
 	--argjson pool "$(q /v1/pools/default)" \
 	--argjson n1 "$(q /v1/hosts/n1)" \
+	--argjson n1util "$(q /v1/hosts/n1/utilization)" \
 	--argjson n1vms "$(q '/v1/vms?host=n1&limit=1000' | jq '[.items[].name] | sort')" \
 	--argjson loan "$(q /v1/tenants/loan)" \
 	--argjson loanvms "$(q '/v1/vms?tenant=loan&limit=1000' | jq '[.items[].name] | sort')" \
@@ -88,11 +89,11 @@ jq -n --argjson util "$util" --argjson plan "$plan" \
 	'{util_default: $util, series_default: ($util.series | length), plan_default: $plan,
 	  pool_default: $pool, n1: $n1, n1_vms: $n1vms, loan_usage: $loan.usage, loan_vms: $loanvms,
 	  pay_vms: $payvms, pay_ips: $payips, pay_group: $group, hosts_total: $hosts, audit: $audit,
-	  drain_host: $drain}' >"$work/expect.json"
+	  drain_host: $drain, series_n1: ($n1util.series | length)}' >"$work/expect.json"
 check "what the API says is recorded (a plan with moves, pay's addresses, a series)" \
 	jq -e '.plan_default.moves | length > 0' "$work/expect.json"
-check "pay's VMs have addresses and pool default has samples" \
-	jq -e '(.pay_ips | length) == 2 and .series_default > 0 and .drain_host != ""' "$work/expect.json"
+check "pay's VMs have addresses and pool default and host n1 have samples" \
+	jq -e '(.pay_ips | length) == 2 and .series_default > 0 and .series_n1 > 0 and .drain_host != ""' "$work/expect.json"
 
 # the browser: one line a check
 UI_URL=$URL UI_ADMIN_TOKEN=$ADMIN UI_TENANT_TOKEN=$TENANT_TOKEN UI_EXPECT=$work/expect.json \

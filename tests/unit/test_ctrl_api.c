@@ -16,6 +16,7 @@
 #include "controller/api.h"
 #include "controller/db.h"
 #include "controller/eta.h"
+#include "controller/series.h"
 #include "controller/auth.h"
 #include "controller/store.h"
 #include "tests/unit/ctrl_fixture.h"
@@ -311,6 +312,19 @@ static void eta_pool(struct fixture *f)
 		" 250, 5368709120, 0, 0);");
 }
 
+/* The figures of h1 alone (pool p's, as h2 is down). */
+static void eta_check_h1(const struct eta_pool *u)
+{
+	assert_true(u->found);
+	assert_int_equal(u->hosts, 1);
+	assert_true(u->total[0] == 8 && u->total[1] == 1000 &&
+		    u->total[2] == 100);
+	assert_true(u->usable[0] == 16 && u->usable[1] == 1000);
+	assert_true(u->alloc[0] == 4 && u->alloc[1] == 500 &&
+		    u->alloc[2] == 10);
+	assert_true(u->used[0] == 2 && u->used[1] == 250 && u->used[2] == 5);
+}
+
 static void test_eta_pool_now(void **state)
 {
 	struct fixture *f = *state;
@@ -318,12 +332,7 @@ static void test_eta_pool_now(void **state)
 
 	eta_pool(f);
 	assert_int_equal(eta_pool_now(f->fx.ctrl.st, "p", &u), 0);
-	assert_true(u.found);
-	assert_int_equal(u.hosts, 1);
-	assert_true(u.total[0] == 8 && u.total[1] == 1000 && u.total[2] == 100);
-	assert_true(u.usable[0] == 16 && u.usable[1] == 1000);
-	assert_true(u.alloc[0] == 4 && u.alloc[1] == 500 && u.alloc[2] == 10);
-	assert_true(u.used[0] == 2 && u.used[1] == 250 && u.used[2] == 5);
+	eta_check_h1(&u);
 	assert_true(eta_ratio(u.alloc[0], u.usable[0]) == 0.25);
 	assert_true(eta_ratio(1, 0) == 0);
 	assert_int_equal(eta_pool_now(f->fx.ctrl.st, "nope", &u), 0);
@@ -349,6 +358,68 @@ static void test_eta_sample_and_metrics(void **state)
 			       "fincloud_pool_eta{pool=\"p\",dimension="
 			       "\"mem_mib\",kind=\"used\"} 0.250000\n"));
 	buf_free(&b);
+}
+
+/* A host's own figures: its capacity times its pool's ratios, its VMs'
+ * claims and use; a host that is down is found but counts no host up. */
+static void test_eta_host_now(void **state)
+{
+	struct fixture *f = *state;
+	struct eta_pool u;
+
+	eta_pool(f);
+	assert_int_equal(eta_host_now(f->fx.ctrl.st, "h1", &u), 0);
+	eta_check_h1(&u);
+	assert_int_equal(eta_host_now(f->fx.ctrl.st, "h2", &u), 0);
+	assert_true(u.found);
+	assert_int_equal(u.hosts, 0);
+	assert_true(u.total[0] == 8 && u.alloc[0] == 0);
+	assert_int_equal(eta_host_now(f->fx.ctrl.st, "nope", &u), 0);
+	assert_false(u.found);
+}
+
+/* Every host that is up is sampled with the pools; old samples of both
+ * tables are compacted into minute buckets; a host's series goes with
+ * it. */
+static void test_eta_host_series(void **state)
+{
+	struct fixture *f = *state;
+	char sql[512];
+	int64_t t0 = series_bucket(time_wall_ms() - 7200 * 1000LL, 60000);
+	cJSON *a = cJSON_CreateArray();
+
+	eta_pool(f);
+	assert_int_equal(eta_sample_pools(&f->fx.ctrl, false), 0);
+	assert_int_equal(count(f, "SELECT count(*) FROM host_util_samples "
+				  "WHERE host = 'h1' AND level = 0 AND "
+				  "v0 = 0.25 AND v3 = 0.25 AND v4 = 0.25"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM host_util_samples "
+				  "WHERE host = 'h2'"), 0);
+	assert_int_equal(eta_series_json(f->fx.ctrl.st, &series_hosts, "h1", 0,
+					 a), 0);
+	assert_int_equal(cJSON_GetArraySize(a), 1);
+	cJSON_Delete(a);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO host_util_samples VALUES "
+		 "('h1', 0, %lld, 1, 0.5, 0, 0, 0, 0, 0),"
+		 "('h1', 0, %lld, 1, 1, 0, 0, 0, 0, 0);"
+		 "INSERT INTO util_samples VALUES "
+		 "('p', 0, %lld, 1, 0.5, 0, 0, 0, 0, 0);",
+		 (long long)t0, (long long)t0 + 10000, (long long)t0);
+	exec(f, sql);
+	assert_int_equal(eta_sample_pools(&f->fx.ctrl, true), 0);
+	assert_int_equal(count(f, "SELECT sum(n) FROM host_util_samples "
+				  "WHERE level = 0"), 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM host_util_samples "
+				  "WHERE host = 'h1' AND level = 1 AND n = 2 "
+				  "AND v0 = 0.75"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM util_samples "
+				  "WHERE pool = 'p' AND level = 1 AND n = 1 "
+				  "AND v0 = 0.5"), 1);
+	exec(f, "DELETE FROM vms; DELETE FROM hosts WHERE name = 'h1'");
+	assert_int_equal(count(f, "SELECT count(*) FROM host_util_samples"), 0);
+	assert_int_equal(count(f, "SELECT sum(n) FROM util_samples "
+				  "WHERE pool = 'p'"), 3);
 }
 
 /* A failing store fails the reading, the sample and the metrics: it is
@@ -631,6 +702,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_eta_sample_and_metrics,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eta_host_now, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_eta_host_series, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_eta_store_failure, setup,
 						teardown),
 	};
