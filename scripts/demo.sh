@@ -34,6 +34,23 @@
 # under $FC_DEMO_LOGS (default BUILD_DIR/demo-logs), named in its failure
 # message.
 set -euo pipefail
+# On a terminal the demo runs in a session of its own, without a
+# controlling terminal: virsh and libvirt's clients ask a polkit agent on
+# the terminal and, where polkit does not run, each of their calls fails
+# ("Authorization not available"). The terminal stays on fd 3 for the
+# Enter that ends the demo; Ctrl-C is passed on to it.
+if [ -t 0 ] && [ -z "${FC_DEMO_TERMINAL-}" ]; then
+	FC_DEMO_TERMINAL=1 setsid bash "$0" "$@" 3<&0 </dev/null &
+	child=$!
+	trap 'kill -INT -- "-$child" 2>/dev/null' INT
+	trap 'kill -TERM -- "-$child" 2>/dev/null' TERM
+	while :; do
+		wait "$child" && rc=0 || rc=$?
+		kill -0 "$child" 2>/dev/null || break
+	done
+	exit "$rc"
+fi
+on_tty=${FC_DEMO_TERMINAL:-0}
 
 build=${1:?usage: scripts/demo.sh BUILD_DIR [--skip-missing]}
 skip_missing=0
@@ -422,8 +439,8 @@ say "checked with virsh on every node: each VM runs on exactly one node, the one
 # the testbed stays up for it until Enter
 step "the web dashboard: $FINCLOUD_URL/ui/"
 say "token: the contents of $tbdir/controller/admin.token${FINCLOUD_CA:+; the browser must trust the CA of the testbed, $FINCLOUD_CA}"
-if [ -t 0 ]; then
-	read -r -p "   the testbed stays up: press Enter to tear it down " _ || true
+if [ "$on_tty" = 1 ]; then
+	read -r -p "   the testbed stays up: press Enter to tear it down " _ <&3 || true
 fi
 if [ "$rebalanced" -eq 1 ]; then
 	say "the rebalance moved $live VM(s), each by live migration"
