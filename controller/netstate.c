@@ -842,3 +842,91 @@ int netstate_bump_released(struct ctrl *ctrl, const char *node)
 
 	return s ? bump_hosts(ctrl, s) : -1;
 }
+
+/* The key of a new network into *vni: the one asked for when free, else
+ * the lowest free one of lo..hi (the configured VNI range, or the
+ * provider networks' keys). 0, or -1 with the answer set (409 taken or
+ * exhausted, 500). */
+int netstate_vni(struct api_ctx *c, int64_t want, int64_t lo,
+		       int64_t hi, int64_t *vni)
+{
+	struct db_stmt *s;
+	struct buf b = {0};
+	int rc = DB_ERROR, ret = -1;
+
+	s = api_stmt(c, "SELECT vni FROM networks WHERE vni BETWEEN ?1 AND ?2 "
+		    "ORDER BY vni");
+	if (s == NULL)
+		return -1;
+	db_bind_int64(s, 1, want ? want : lo);
+	db_bind_int64(s, 2, want ? want : hi);
+	while ((rc = db_step(s)) == DB_ROW) {
+		int64_t v = db_col_int64(s, 0);
+
+		buf_append(&b, &v, sizeof(v));
+	}
+	if (store_rows_end(c->ctrl->st, s, rc, &b, "reading the VNIs") < 0) {
+		api_err_internal(c, "reading the VNIs");
+		return -1;
+	}
+	if (want && b.len) {
+		api_err(c, 409, "vni_in_use", "vni", "$.vni: VNI %" PRId64 " "
+			"belongs to another network: leave it out to get a "
+			"free one", want);
+	} else if (want) {
+		*vni = want;
+		ret = 0;
+	} else if (ipam_vni_pick(lo, hi, (const int64_t *)(void *)b.data,
+				 b.len / sizeof(int64_t), vni) != 0) {
+		api_err(c, 409, "vni_exhausted", NULL, "every VNI of the "
+			"range %" PRId64 "-%" PRId64 " is taken: delete unused "
+			"networks%s", lo, hi, lo == NETSTATE_PROVIDER_KEY_MIN
+			? "" : " or widen vni_min/vni_max in controller.conf");
+	} else {
+		ret = 0;
+	}
+	buf_free(&b);
+	return ret;
+}
+
+/* A new provider network's key into *vni: never one an earlier
+ * provider network had (a node may still bridge the old network's
+ * uplink on that key's bridge when the new one lands there), so the
+ * lowest free key from the high-water mark kept in meta
+ * ('provider_key_next'), which moves past it. 0, or -1 with the answer
+ * set (409 when the range is used up, 500). */
+int netstate_provider_key(struct api_ctx *c, int64_t *vni)
+{
+	struct store *st = c->ctrl->st;
+	struct db_stmt *s;
+	int64_t from = NETSTATE_PROVIDER_KEY_MIN;
+	char next[24];
+	int rc = store_find(st, "SELECT value FROM meta WHERE key = ?",
+			    "provider_key_next", &s,
+			    "reading the next provider key");
+
+	if (rc < 0) {
+		api_err_internal(c, "reading the next provider key");
+		return -1;
+	}
+	if (rc > 0) {
+		from = strtoll(store_col_text(s, 0), NULL, 10);
+		db_reset(s);
+		if (from < NETSTATE_PROVIDER_KEY_MIN)
+			from = NETSTATE_PROVIDER_KEY_MIN;
+	}
+	if (netstate_vni(c, 0, from, NETSTATE_PROVIDER_KEY_MAX, vni) < 0)
+		return -1;
+	snprintf(next, sizeof(next), "%" PRId64, *vni + 1);
+	s = store_stmt(st, "INSERT INTO meta(key, value) VALUES "
+		       "('provider_key_next', ?) ON CONFLICT(key) DO UPDATE "
+		       "SET value = excluded.value");
+	if (s)
+		store_bind_text(s, 1, next);
+	if (s == NULL ||
+	    store_done(st, s, "recording the next provider key") < 0) {
+		api_err_internal(c, "recording the next provider key");
+		return -1;
+	}
+	return 0;
+}

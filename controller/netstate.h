@@ -130,4 +130,17 @@ int netstate_bump_released(struct ctrl *ctrl, const char *node);
  * 0, or -1 when the URI names no IPv4 address. */
 int netstate_uri_addr(const char *uri, char *out, size_t size);
 
+/* The key of a new network into *vni: want when free (409 vni_in_use
+ * when taken), else the lowest free one of lo..hi (the configured VNI
+ * range; 409 vni_exhausted when none). 0, or -1 with the answer set
+ * (409, 500). */
+int netstate_vni(struct api_ctx *c, int64_t want, int64_t lo, int64_t hi,
+		 int64_t *vni);
+
+/* A new provider network's key into *vni: never one an earlier provider
+ * network had (a high-water mark in meta 'provider_key_next', moved past
+ * it in the caller's transaction). 0, or -1 with the answer set (409
+ * when the range is used up, 500). */
+int netstate_provider_key(struct api_ctx *c, int64_t *vni);
+
 #endif
