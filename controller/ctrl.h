@@ -63,6 +63,10 @@ struct ctrl_config {
 	int64_t join_token_ttl_max_s; /* the longest one a create may ask */
 	int64_t vni_min, vni_max;     /* VNIs networks get when not told */
 	int64_t image_max_size;      /* bytes of one image upload (image.h) */
+	/* seconds an open task of each type (enum task_type order: create,
+	 * start, stop, delete, migrate, reboot) may stay open before the
+	 * leader fails it as timed out (task.h task_timeout_s()) */
+	int64_t task_timeout_s[6];
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	char tls_ca[CTRL_PATH_MAX]; /* agents' client certificates; "" none */
