@@ -16,6 +16,7 @@
 #include "controller/console.h"
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
+#include "controller/wakeup.h"
 #include "controller/rebalance.h"
 #include "controller/server.h"
 #include "controller/store.h"
@@ -108,6 +109,7 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct server *srv = NULL;
 	struct jobs jobs = {0};
+	struct wakeup wakeup = {0};
 	int opt, rc = 1;
 
 	settings_options(opts + 4, flags);
@@ -211,6 +213,10 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	/* before the API: no long-poll parks before it can be woken */
+	if (wakeup_start(&wakeup, &g_ctrl) < 0)
+		log_error("%s: agents' long-polls end at their deadline when "
+			  "another controller changes their node", err_msg());
 	if (server_start(&g_ctrl, &srv) < 0) {
 		log_error("%s", err_msg());
 		goto out;
@@ -244,6 +250,7 @@ out:
 	console_broker_free(g_ctrl.consoles);
 	g_ctrl.consoles = NULL;
 	jobs_join(&jobs);
+	wakeup_join(&wakeup);
 	rb_shutdown(&g_ctrl);
 	ctrl_fini(&g_ctrl);
 	store_close(g_ctrl.st);
