@@ -18,9 +18,10 @@
  *   pending -> done     lifecycle and agent tasks (already there, or the
  *                       agent finished before it reported running)
  *   pending -> failed   lifecycle and agent tasks (failed, superseded, the
- *                       VM was deleted)
+ *                       VM was deleted, timed out)
  *   running -> done     agent tasks and runs
- *   running -> failed   agent tasks and runs (failed, interrupted)
+ *   running -> failed   agent tasks and runs (failed, interrupted, timed
+ *                       out)
  * A task is created in its type's first state: runs start running, every
  * other task pending.
  *
