@@ -17,7 +17,9 @@ const char *const ctrl_config_keys[] = {
 	"http_threads", "agent_listen_port", "token_ttl_default",
 	"token_ttl_max", "auth_fail_limit", "join_token_ttl",
 	"join_token_ttl_max", "image_max_size", "tls_ca", "require_client_cert",
-	"insecure", "vni_min", "vni_max", "ui_dir", NULL,
+	"insecure", "vni_min", "vni_max", "ui_dir", "task_timeout_create",
+	"task_timeout_start", "task_timeout_stop", "task_timeout_delete",
+	"task_timeout_migrate", "task_timeout_reboot", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -53,6 +55,13 @@ static const struct int_key int_keys[] = {
 		image_max_size),
 	INT_KEY("vni_min", IPAM_VNI_MIN, IPAM_VNI_MAX, 1000, vni_min),
 	INT_KEY("vni_max", IPAM_VNI_MIN, IPAM_VNI_MAX, 999999, vni_max),
+	/* a create may wait for its image to reach the node */
+	INT_KEY("task_timeout_create", 5, 7 * 86400, 1800, task_timeout_s[0]),
+	INT_KEY("task_timeout_start", 5, 7 * 86400, 600, task_timeout_s[1]),
+	INT_KEY("task_timeout_stop", 5, 7 * 86400, 600, task_timeout_s[2]),
+	INT_KEY("task_timeout_delete", 5, 7 * 86400, 600, task_timeout_s[3]),
+	INT_KEY("task_timeout_migrate", 5, 7 * 86400, 3600, task_timeout_s[4]),
+	INT_KEY("task_timeout_reboot", 5, 7 * 86400, 600, task_timeout_s[5]),
 };
 
 static int get_path(const struct config *cfg, const char *key,

@@ -13,6 +13,7 @@ CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/au
 	controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c controller/leader.c \
+	controller/wakeup.c \
 	controller/task.c controller/domname.c controller/report.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \

@@ -543,6 +543,15 @@ static const struct migration migrations[] = {
 	  " v0 REAL NOT NULL, v1 REAL NOT NULL, v2 REAL NOT NULL,"
 	  " v3 REAL NOT NULL, v4 REAL NOT NULL, v5 REAL NOT NULL,"
 	  " PRIMARY KEY(host, level, time_ms));" },
+	/* 18: task timeouts (task.h task_timeout_s()): when the leader
+	 * failed a task as timed out (NULL: it did not), so that a
+	 * migration that completed on its nodes after its timeout is still
+	 * settled from their reports (report.c); the leader finds the
+	 * open tasks by state and age */
+	{ "ALTER TABLE tasks ADD COLUMN timed_out_ms INTEGER;"
+	  "CREATE INDEX tasks_open ON tasks(state, created_ms);"
+	  "CREATE INDEX tasks_timed_out ON tasks(timed_out_ms)"
+	  " WHERE timed_out_ms IS NOT NULL;" },
 };
 
 int store_schema_version(void)
