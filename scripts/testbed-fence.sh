@@ -2,17 +2,21 @@
 # scripts/testbed-fence.sh: the fence agent of a testbed node
 # (scripts/testbed.sh), for the controller's per-host fence_command.
 #
-#   testbed-fence.sh [--dir DIR] HOST
+#   testbed-fence.sh [--dir DIR] HOST [ADDRESS]
 #
 # HOST is the node's host name at the controller ("node2") or its number
-# ("2"). The node's QEMU processes are killed (SIGKILL) and then its
-# libvirtd, each by PID: QEMU from the node's libvirt pid files
+# ("2"). The controller runs a host's fence agent as "AGENT HOST ADDRESS"
+# with the host's fence address: for a testbed node that is the
+# testbed's state directory (an absolute path; it wins over --dir).
+#
+# The node's QEMU processes are killed (SIGKILL) and then its libvirtd,
+# each by PID: QEMU from the node's libvirt pid files
 # (/run/libvirt/qemu/*.pid inside the node's mount namespace) and from
 # the processes of the node's network namespace whose program is a
 # qemu-system-* binary; libvirtd by the PID and start time the testbed
-# recorded. The node's agent and virtlogd are left alone (a node cut off
-# by a power switch would lose them too; what matters is that no guest
-# runs and none can be started). Nothing outside that node is touched.
+# recorded. The node's agent and virtlogd are left running: what a fence
+# must ensure is that no guest runs and none can be started (libvirtd is
+# gone). Nothing outside that node is touched.
 #
 # Exit status: 0 when the node runs no QEMU process and its libvirtd is
 # gone (also when they were gone already: fencing twice is fine), 1 when
@@ -27,6 +31,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${FC_TESTBED_DIR:-$top/build/testbed}
 host=''
+address=''
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
 }
@@ -35,10 +40,25 @@ while [ $# -gt 0 ]; do
 	--dir) dir=${2:?--dir needs a directory}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "testbed-fence: unknown option '$1' (see --help)" >&2; exit 2 ;;
-	*) [ -z "$host" ] || { echo "testbed-fence: one HOST only (got '$host' and '$1')" >&2; exit 2; }
-		host=$1; shift ;;
+	*)
+		if [ -z "$host" ]; then
+			host=$1
+		elif [ -z "$address" ]; then
+			address=$1
+		else
+			echo "testbed-fence: HOST [ADDRESS] only (got '$host', '$address' and '$1')" >&2
+			exit 2
+		fi
+		shift
+		;;
 	esac
 done
+if [ -n "$address" ]; then
+	case $address in
+	/*) dir=$address ;;
+	*) echo "testbed-fence: bad ADDRESS '$address': give the testbed's state directory (an absolute path)" >&2; exit 2 ;;
+	esac
+fi
 [ -n "$host" ] || { usage >&2; exit 2; }
 i=${host#node}
 [[ $i =~ ^[0-9]+$ ]] || { echo "testbed-fence: bad HOST '$host': give nodeN or N" >&2; exit 2; }
