@@ -18,7 +18,7 @@ CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/au
 	controller/vmimage.c controller/console.c controller/api_console.c \
 	controller/peercert.c controller/ipam.c controller/netstate.c \
 	controller/api_net.c controller/ui.c controller/storage.c controller/api_storage.c \
-	controller/server.c
+	controller/server.c controller/hapolicy.c controller/ha.c controller/ha_fence.c controller/api_ha.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 # GnuTLS verifies the agents' client certificates (peercert.c), in the

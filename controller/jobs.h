@@ -2,7 +2,8 @@
  * jobs.h - the controller's background work: one thread that, once a
  * second, marks hosts down whose agent went silent for heartbeat_timeout
  * and, every sample_interval, records a utilisation sample of each pool
- * (compacting the series once a minute).
+ * (compacting the series once a minute); and, each second, detects and
+ * fences failed hosts and restarts their VMs elsewhere (ha.h).
  *
  * The thread takes the controller lock for each pass, like a request.
  * With several controllers on one PostgreSQL database only the leader
