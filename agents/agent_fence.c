@@ -162,7 +162,8 @@ static void record_write(struct agent_fence *f, uint64_t silent_s, size_t n)
 			   "destroyed\n",
 			   time_wall_ms(), silent_s, n);
 
-	if (file_write_atomic(f->record, text, (size_t)len, 0600) < 0)
+	if (f->record &&
+	    file_write_atomic(f->record, text, (size_t)len, 0600) < 0)
 		log_warn("self-fence: cannot write '%s': %s", f->record,
 			 err_msg());
 }
@@ -227,7 +228,8 @@ struct agent_fence *agent_fence_new(int timeout_s, const char *record_path,
 	struct agent_fence *f = calloc(1, sizeof(*f));
 	struct stat st;
 
-	if (f == NULL || (f->record = strdup(record_path)) == NULL) {
+	if (f == NULL ||
+	    (record_path && (f->record = strdup(record_path)) == NULL)) {
 		free(f);
 		err_set("out of memory");
 		return NULL;
@@ -239,7 +241,7 @@ struct agent_fence *agent_fence_new(int timeout_s, const char *record_path,
 	pthread_mutex_init(&f->lock, NULL);
 	cond_init_mono(&f->cond);
 	f->last_ok_ns = time_mono_ns();
-	if (stat(record_path, &st) == 0) {
+	if (record_path && stat(record_path, &st) == 0) {
 		/* fenced before this process started: stay so until the
 		 * controller answers */
 		f->fenced = true;
@@ -333,7 +335,7 @@ bool agent_fence_lift(struct agent_fence *f, uint64_t epoch)
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	if (lifted) {
-		if (unlink(f->record) < 0 && errno != ENOENT)
+		if (f->record && unlink(f->record) < 0 && errno != ENOENT)
 			log_warn("self-fence: cannot remove '%s': %s", f->record,
 				 strerror(errno));
 		log_warn("self-fence: lifted: the controller answered; its "

@@ -40,7 +40,8 @@ struct agent_fence;
 
 /* timeout_s: self_fence_timeout (0: off; the watchdog never fires, the
  * record is still honoured and removed). record_path: the fence record
- * (copied). virt: the libvirt connection the destroys use (not owned).
+ * (copied; NULL: none, for an agent without a controller, which no
+ * answer could lift). virt: the libvirt connection the destroys use (not owned).
  * wake(ctx): called (on the watchdog thread, no lock held) when a fence
  * fires, to wake the main loop. NULL with an error when out of memory. */
 struct agent_fence *agent_fence_new(int timeout_s, const char *record_path,

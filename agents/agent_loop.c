@@ -833,7 +833,8 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->fence = agent_fence_new(a->no_controller || a->once
 					   ? 0
 					   : cfg->self_fence_timeout,
-				   journal, virt, loop_wake, a);
+				   a->no_controller ? NULL : journal, virt,
+				   loop_wake, a);
 	if (a->fence == NULL)
 		goto fail;
 	a->events = agent_events_new(a->no_controller ? NULL
