@@ -13,6 +13,8 @@
 #     the two guests (the other was restarted elsewhere): the fence is
 #     lifted, the one not listed is undefined (destroyed first), the
 #     listed one runs again -- only after the lift;
+#   - fenced again, the controller answers with the same desired state:
+#     lifted, the listed guest runs again;
 #   - an agent restarted while its fence record is on disk starts fenced.
 set -u
 : "${FC_TOP:?run me through tests/run.sh}" "${FC_BIN:?}"
@@ -132,9 +134,19 @@ else
 	fail "vm1 started again only after the lift, after vm2 was undefined" "lift line $lift, start line $((fenced_at + ${start:-0} - 1)), undefine line $undef"
 fi
 
-# Silent again, then the agent restarts: it starts fenced from its record.
+# Silent again; the controller comes back with the same desired state
+# (generation 3): that answer lifts the fence too, and vm1 runs again.
 kill -STOP "$ctl_pid"
 check "silent again: the node fences itself again" \
+	wait_for 40 eval 'test -e "$tmp/state/self-fence" && test "$(grep -c "($V1): destroy" "$tmp/agent.log")" -ge 2'
+kill -CONT "$ctl_pid"
+check "answered with an unchanged desired state, the fence is lifted and vm1 runs again" \
+	wait_for 40 eval 'test "$(grep -c "self-fence: lifted" "$tmp/agent.log")" -ge 2 && test ! -e "$tmp/state/self-fence" && last_hb "h[\"generation_seen\"]==3 and any(d[\"vm_id\"]==\"$V1\" and d[\"state\"]==\"running\" for d in h[\"domains\"])"'
+
+# Silent a third time, then the agent restarts: it starts fenced from
+# its record.
+kill -STOP "$ctl_pid"
+check "silent a third time: fenced again" \
 	wait_for 40 test -e "$tmp/state/self-fence"
 kill "$agent_pid"
 wait "$agent_pid"
@@ -144,7 +156,7 @@ check "an agent started with a fence record on disk starts fenced" \
 	wait_for 15 grep -q "says this node fenced itself; no guest starts here until the controller answers" "$tmp/agent.log"
 kill -CONT "$ctl_pid"
 check "and is lifted once the controller answers" \
-	wait_for 40 eval 'test "$(grep -c "self-fence: lifted" "$tmp/agent.log")" -ge 2 && test ! -e "$tmp/state/self-fence"'
+	wait_for 40 eval 'test "$(grep -c "self-fence: lifted" "$tmp/agent.log")" -ge 3 && test ! -e "$tmp/state/self-fence"'
 check "then runs what its desired state lists" \
 	wait_for 15 last_hb "any(d['vm_id']=='$V1' and d['state']=='running' for d in h['domains'])"
 check "every message matched its schema (schemas/agent-*.json)" test ! -s "$tmp/ctl/violations"
