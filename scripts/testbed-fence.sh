@@ -108,8 +108,9 @@ qemu_pids() {
 		fi
 		ip netns pids "$ns" 2>/dev/null
 	} | sort -un | while read -r p; do
-		[ -n "$p" ] && is_qemu "$p" && echo "$p"
+		if [ -n "$p" ] && is_qemu "$p"; then echo "$p"; fi
 	done
+	return 0
 }
 
 killed=0
