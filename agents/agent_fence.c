@@ -34,6 +34,9 @@ struct agent_fence {
 	uint64_t floor_ns;
 	char (*guests)[37];
 	size_t nguests;
+	/* the watchdog's: a sweep whose destroys have not returned (libvirt
+	 * hangs); no other is started through libvirt until it has */
+	struct sweep *stuck;
 };
 
 /* One sweep's destroys through libvirt, on a detached thread: it may
@@ -87,22 +90,36 @@ static void *sweep_main(void *arg)
 	return NULL;
 }
 
+/* Whether sweep s's destroys have returned. */
+static bool sweep_done(struct sweep *s)
+{
+	bool done;
+
+	pthread_mutex_lock(&s->lock);
+	done = s->done;
+	pthread_mutex_unlock(&s->lock);
+	return done;
+}
+
 /* Destroy the guests (uuids, n; taken over) through libvirt within
- * AGENT_FENCE_BOUND_S, else kill their QEMU processes. */
+ * AGENT_FENCE_BOUND_S, else kill their QEMU processes. While an earlier
+ * sweep is still stuck in libvirt, the processes are killed at once. */
 static void sweep(struct agent_fence *f, char (*uuids)[37], size_t n)
 {
-	struct sweep *s = calloc(1, sizeof(*s));
+	struct sweep *s = NULL;
 	pthread_t t;
 	pthread_attr_t at;
-	bool done = false;
+	bool done = false, running = false;
 	size_t failed = 0;
 	uint64_t deadline = time_mono_ns() + AGENT_FENCE_BOUND_S * NS_PER_S;
+	int k;
 
-	if (n == 0) {
-		free(uuids);
-		free(s);
-		return;
+	if (f->stuck && sweep_done(f->stuck)) {
+		sweep_unref(f->stuck);
+		f->stuck = NULL;
 	}
+	if (n > 0 && f->stuck == NULL)
+		s = calloc(1, sizeof(*s));
 	if (s) {
 		pthread_mutex_init(&s->lock, NULL);
 		cond_init_mono(&s->cond);
@@ -112,29 +129,30 @@ static void sweep(struct agent_fence *f, char (*uuids)[37], size_t n)
 		s->n = n;
 		pthread_attr_init(&at);
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &at, sweep_main, s) != 0)
+		running = pthread_create(&t, &at, sweep_main, s) == 0;
+		if (!running)
 			s->refs = 1;
 		pthread_attr_destroy(&at);
 		pthread_mutex_lock(&s->lock);
-		while (s->refs == 2 && !s->done && time_mono_ns() < deadline)
+		while (running && !s->done && time_mono_ns() < deadline)
 			cond_wait_mono(&s->cond, &s->lock, deadline);
 		done = s->done;
 		failed = s->failed;
 		pthread_mutex_unlock(&s->lock);
 	}
-	if (!done || failed > 0) {
-		int k;
-
-		log_warn("self-fence: libvirt did not destroy every guest within "
-			 "%d s%s: killing their QEMU processes",
-			 AGENT_FENCE_BOUND_S, done ? "" : " (it does not answer)");
+	if (n > 0 && (!done || failed > 0)) {
 		k = agent_fence_kill_qemu("/proc", uuids, n);
 		if (k < 0)
 			log_error("self-fence: %s", err_msg());
-		else
-			log_warn("self-fence: %d QEMU process(es) killed", k);
+		else if (k > 0)
+			log_warn("self-fence: libvirt did not destroy every guest "
+				 "within %d s%s: %d QEMU process(es) killed",
+				 AGENT_FENCE_BOUND_S,
+				 done ? "" : " (it does not answer)", k);
 	}
-	if (s)
+	if (s && running && !done)
+		f->stuck = s; /* its worker is still in libvirt */
+	else if (s)
 		sweep_unref(s);
 	else
 		free(uuids);
@@ -279,6 +297,8 @@ void agent_fence_free(struct agent_fence *f)
 		pthread_mutex_unlock(&f->lock);
 		pthread_join(f->thread, NULL);
 	}
+	if (f->stuck)
+		sweep_unref(f->stuck);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
 	free(f->guests);

@@ -14,7 +14,9 @@
  * guests last seen are killed (SIGKILL) directly, found in /proc by
  * their "-uuid UUID" argument and this agent's mount namespace (each
  * testbed node has its own; a real host has one). While fenced, sweeps
- * repeat every AGENT_FENCE_RESWEEP_S for guests that started anyway.
+ * repeat every AGENT_FENCE_RESWEEP_S for guests that started anyway;
+ * while an earlier sweep's worker is still stuck in libvirt, a sweep
+ * kills the processes at once and starts no other worker.
  *
  * A fence is recorded in a file (the agent's state directory,
  * "self-fence"), written when it fires and removed when it is lifted: an
