@@ -40,6 +40,17 @@ static int host_ha(struct api_ctx *c, const char *host, char *state,
 	return 0;
 }
 
+/* A POST that takes no body (or an empty object): 0, or -1 with 400. */
+static int no_body(struct api_ctx *c)
+{
+	if (c->json && !(cJSON_IsObject(c->json) && c->json->child == NULL)) {
+		api_err(c, 400, "invalid_body", NULL, "%s takes no body (or an "
+			"empty object)", c->m->route->name);
+		return -1;
+	}
+	return 0;
+}
+
 void h_host_evacuate(struct api_ctx *c)
 {
 	const char *host = c->m->params[0];
@@ -47,8 +58,7 @@ void h_host_evacuate(struct api_ctx *c)
 	bool alive;
 
 	res_target(c, &res_hosts, host);
-	if (api_body_object(c, (const char *const[]){NULL}) < 0 ||
-	    api_begin(c) < 0 ||
+	if (no_body(c) < 0 || api_begin(c) < 0 ||
 	    host_ha(c, host, state, sizeof(state), &alive) < 0)
 		return;
 	if (alive) {
@@ -78,8 +88,7 @@ void h_host_unfence(struct api_ctx *c)
 	int rc;
 
 	res_target(c, &res_hosts, host);
-	if (api_body_object(c, (const char *const[]){NULL}) < 0 ||
-	    api_begin(c) < 0 ||
+	if (no_body(c) < 0 || api_begin(c) < 0 ||
 	    host_ha(c, host, state, sizeof(state), &alive) < 0)
 		return;
 	if (strcmp(state, "fenced") != 0) {

@@ -59,6 +59,7 @@ $(eval $(call unit_test,test_ctrl_ctrl,tests/unit/test_ctrl_ctrl.c tests/unit/ct
 $(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_hapolicy,tests/unit/test_ctrl_hapolicy.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_authlimit,tests/unit/test_ctrl_authlimit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_image,tests/unit/test_ctrl_image.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_console,tests/unit/test_ctrl_console.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -205,7 +205,8 @@ int ha_detect_pass(struct ctrl *ctrl)
 	int rc = DB_ERROR, ret = -1;
 
 	s = store_stmt(st, "SELECT name, pool, ha_state, last_seen_ms, "
-			   "ha_reason FROM hosts ORDER BY name LIMIT 4096");
+			   "ha_reason, state = 'down' FROM hosts ORDER BY "
+			   "name LIMIT 4096");
 	if (s == NULL)
 		return -1;
 	while (n < HA_HOSTS_MAX && (rc = db_step(s)) == DB_ROW) {
@@ -234,6 +235,7 @@ int ha_detect_pass(struct ctrl *ctrl)
 		if (ha_state_parse(store_col_text(s, 2), &seen[n].state) < 0)
 			seen[n].state = HA_FENCED; /* unknown: leave it */
 		seen[n].last_seen_ms = db_col_int64(s, 3);
+		seen[n].down = db_col_int(s, 5) != 0;
 		n++;
 	}
 	if (rc != DB_ROW && rc != DB_DONE && rc != DB_NOMEM)
@@ -408,7 +410,7 @@ static int move_vm(struct ctrl *ctrl, const char *from, const struct ha_vm *v,
 	struct db_stmt *s;
 
 	s = store_stmt(st, "UPDATE vms SET host = ?, state = 'pending', error "
-			   "= NULL, updated_ms = ? WHERE id = ?");
+			   "= '', updated_ms = ? WHERE id = ?");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, to);

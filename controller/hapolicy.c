@@ -61,6 +61,7 @@ void ha_detect(const struct ha_seen *h, size_t n, int64_t now_ms,
 		struct ha_verdict *v = &out[i];
 		int64_t silent = now_ms - h[i].last_seen_ms;
 		size_t wave, of;
+		bool in_pool;
 
 		v->to = h[i].state;
 		v->held = false;
@@ -83,10 +84,10 @@ void ha_detect(const struct ha_seen *h, size_t n, int64_t now_ms,
 				 r->interval_ms);
 			continue;
 		}
-		if (silent < dead)
+		if (silent < dead || !h[i].down)
 			continue;
-		if (wave_big(h, n, i, now_ms, r, true, &wave, &of) ||
-		    wave_big(h, n, i, now_ms, r, false, &wave, &of)) {
+		in_pool = wave_big(h, n, i, now_ms, r, true, &wave, &of);
+		if (in_pool || wave_big(h, n, i, now_ms, r, false, &wave, &of)) {
 			v->held = true;
 			snprintf(v->why, sizeof(v->why), "partition guard: %zu "
 				 "of %zu live hosts%s%s%s went silent within "
@@ -94,12 +95,8 @@ void ha_detect(const struct ha_seen *h, size_t n, int64_t now_ms,
 				 "have lost the network, not they their "
 				 "lives: held suspect (if they are dead, "
 				 "'finctl host evacuate' each)", wave, of,
-				 wave_big(h, n, i, now_ms, r, true, &wave, &of)
-					 ? " of pool '" : "",
-				 wave_big(h, n, i, now_ms, r, true, &wave, &of)
-					 ? h[i].pool : "",
-				 wave_big(h, n, i, now_ms, r, true, &wave, &of)
-					 ? "'" : "");
+				 in_pool ? " of pool '" : "",
+				 in_pool ? h[i].pool : "", in_pool ? "'" : "");
 			continue;
 		}
 		v->to = HA_FAILED;
@@ -160,7 +157,7 @@ int ha_reserve_check(const struct ha_room *hosts, size_t nhosts,
 		     const struct ha_claim *vms, size_t nvms, size_t *bad)
 {
 	struct ranked *order = calloc(nvms + 1, sizeof(*order));
-	double *room = calloc(nhosts * 3 + 1, sizeof(*free));
+	double *room = calloc(nhosts * 3 + 1, sizeof(*room));
 	double total[3] = {0, 0, 0};
 	int ret = 0;
 
