@@ -72,15 +72,9 @@ static void *sweep_main(void *arg)
 	struct sweep *s = arg;
 	size_t failed = 0;
 
-	for (size_t i = 0; i < s->n; i++)
-		if (agent_virt_destroy(s->virt, s->uuids[i]) < 0) {
-			bool missing = strstr(err_msg(), "no such domain");
-
-			if (!missing) {
-				log_warn("self-fence: %s", err_msg());
-				failed++;
-			}
-		}
+	if (agent_virt_fence_destroy(s->virt, (const char (*)[37])s->uuids,
+				     s->n, &failed) < 0)
+		log_warn("self-fence: %s", err_msg());
 	pthread_mutex_lock(&s->lock);
 	s->done = true;
 	s->failed = failed;

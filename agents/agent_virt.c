@@ -843,6 +843,57 @@ int agent_virt_reboot(struct agent_virt *v, const char *uuid)
 	return domain_op(v, uuid, "reboot", op_reboot);
 }
 
+int agent_virt_fence_destroy(struct agent_virt *v, const char (*uuids)[37],
+			     size_t n, size_t *failed)
+{
+	virConnectPtr conn;
+
+	*failed = 0;
+	if (v->test_driver) {
+		/* one in-memory host per connection: only the shared one
+		 * sees the agent's domains */
+		for (size_t i = 0; i < n; i++)
+			if (agent_virt_destroy(v, uuids[i]) < 0 &&
+			    !strstr(err_msg(), "no such domain"))
+				(*failed)++;
+		return 0;
+	}
+	conn = virConnectOpen(v->uri);
+	if (conn == NULL) {
+		*failed = n;
+		return err_set("libvirt '%s': cannot connect: %s", v->uri,
+			       agent_virt_msg());
+	}
+	for (size_t i = 0; i < n; i++) {
+		virDomainPtr dom = virDomainLookupByUUIDString(conn, uuids[i]);
+		const char *name;
+
+		if (dom == NULL) {
+			if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+				log_warn("vm %s: libvirt lookup failed: %s",
+					 uuids[i], agent_virt_msg());
+				(*failed)++;
+			}
+			virResetLastError();
+			continue;
+		}
+		name = virDomainGetName(dom);
+		if (domain_managed(dom, NULL, 0) && virDomainIsActive(dom) == 1) {
+			if (virDomainDestroy(dom) < 0) {
+				log_warn("vm '%s' (%s): cannot destroy: %s", name,
+					 uuids[i], agent_virt_msg());
+				(*failed)++;
+			} else {
+				log_info("vm '%s' (%s): destroy", name, uuids[i]);
+			}
+		}
+		virResetLastError();
+		virDomainFree(dom);
+	}
+	virConnectClose(conn);
+	return 0;
+}
+
 int agent_virt_undefine(struct agent_virt *v, const char *uuid)
 {
 	bool missing;

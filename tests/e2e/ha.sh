@@ -206,6 +206,18 @@ fi
 
 # --- node 3 dies -------------------------------------------------------------------
 last_count() { grep -aoE '^ha-count [0-9]+' "$1" 2>/dev/null | tail -n 1 | cut -d' ' -f2; }
+# the counter the newest boot found on its disk: the first "ha-resume"
+# after the last ready line of a console log (a node's log may hold an
+# earlier boot's lines: the VM ran there before)
+resumed() { awk '/^fincloud-ready / { r = "" } /^ha-resume [0-9]+/ && r == "" { r = $2 } END { print r }' "$1" 2>/dev/null | tr -d '\r'; }
+wait_resumed() { # FILE SECONDS
+	local i
+	for ((i = 0; i < $2 * 5; i++)); do
+		[ -n "$(resumed "$1")" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
 t_kill=$(now)
 tbsh agent-kill 3 >/dev/null 2>&1
 bash "$FC_TOP/scripts/testbed-fence.sh" --dir "$tb" node3 >"$work/kill.log" 2>&1
@@ -251,8 +263,8 @@ echo "# restart times (kill -> ready line): a1 ${ready_s[a1]:-none} s, a2 ${read
 for n in a1 a2; do
 	h=${newnode[$n]:-}
 	[ -n "$h" ] || continue
-	if e2e_wait_line "$(log_of "$h" "${ID[$n]}")" '^ha-resume [0-9]+' 60; then
-		resume=$(grep -aoE '^ha-resume [0-9]+' "$(log_of "$h" "${ID[$n]}")" | tail -n 1 | cut -d' ' -f2)
+	if wait_resumed "$(log_of "$h" "${ID[$n]}")" 60; then
+		resume=$(resumed "$(log_of "$h" "${ID[$n]}")")
 		if [ -n "${last[$n]}" ] && [ "$resume" -ge $((last[$n] - 5)) ]; then
 			e2e_ok "$n's counter on its disk after the restart is $resume; the last write it confirmed was ${last[$n]} (no write lost beyond the last second)"
 		else
@@ -312,6 +324,7 @@ running_on() { # node 2 (its QEMU processes: its libvirtd is stopped), node 1 (v
 	echo "$r"
 }
 before_b=$(last_count "$(log_of 2 "$b1")")
+base_b=$(readies "$(log_of 1 "$b1")")
 lv2=$(awk '$1 == "pid" && $2 == "libvirtd-2" { p = $3 } END { print p }' "$tb/state")
 t_cut=$(now)
 ip link set "${E2E_PREFIX}h2" down
@@ -333,7 +346,7 @@ for _ in $(seq 1 600); do
 		kill -CONT "$lv2"
 		stopped=0
 	fi
-	if [ -z "$restarted" ] && [[ $r == *1* ]] && grep -aqE '^fincloud-ready ' "$(log_of 1 "$b1")" 2>/dev/null; then
+	if [ -z "$restarted" ] && [[ $r == *1* ]] && [ "$(readies "$(log_of 1 "$b1")")" -gt "$base_b" ]; then
 		restarted=$(since "$t_cut")
 	fi
 	[ -n "$restarted" ] && [ -n "$fenced_s" ] && t=$((t + 1))
@@ -375,8 +388,8 @@ if grep -q "^$(node_ip 2):" <<<"$bl"; then
 else
 	e2e_fail "node 2's address $(node_ip 2) is in ceph osd blocklist ls" "$(tr '\n' '|' <<<"$bl")"
 fi
-if [ -n "$restarted" ] && e2e_wait_line "$(log_of 1 "$b1")" '^ha-resume [0-9]+' 60; then
-	resume=$(grep -aoE '^ha-resume [0-9]+' "$(log_of 1 "$b1")" | tail -n 1 | cut -d' ' -f2)
+if [ -n "$restarted" ] && wait_resumed "$(log_of 1 "$b1")" 60; then
+	resume=$(resumed "$(log_of 1 "$b1")")
 	final=$(last_count "$(log_of 2 "$b1")")
 	echo "# b1: counter ${before_b:-?} at the cut, ${final:-?} last confirmed on node 2, ${resume} found on the disk on node 1"
 	if [ -n "$final" ] && [ "$resume" -ge $((final - 5)) ]; then
