@@ -13,7 +13,7 @@ const char *const agent_config_keys[] = {
 	"log_level",	  "orphan_grace", "min_free_disk_mib", "virt_type",
 	"migration_max_seconds", "migration_auto_converge", "image_cache_max",
 	"ca_file",	  "cert_file",	     "key_file",
-	"insecure",	  "ceph_dir",	     NULL,
+	"insecure",	  "ceph_dir",	     "self_fence_timeout", NULL,
 };
 
 /* The settings held as strings, in the order they are read and checked:
@@ -283,6 +283,9 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 	if (config_get_int(cfg, "orphan_grace", 0, 30 * 86400, 3600, &n) < 0)
 		goto fail;
 	ac->orphan_grace = (int)n;
+	if (config_get_int(cfg, "self_fence_timeout", 0, 86400, 60, &n) < 0)
+		goto fail;
+	ac->self_fence_timeout = (int)n;
 	if (config_get_int(cfg, "image_cache_max", 1 << 20, INT64_MAX / 2,
 			   20LL << 30, &ac->image_cache_max) < 0)
 		goto fail;

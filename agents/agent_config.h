@@ -36,6 +36,9 @@ struct agent_config {
 	bool insecure;         /* plain HTTP and qemu+tcp allowed */
 	int heartbeat_interval; /* seconds */
 	int orphan_grace;       /* seconds an orphaned fincloud file stays */
+	int self_fence_timeout; /* seconds without a successful exchange with
+				   the controller before the node destroys
+				   its guests (agent_fence.h); 0: off */
 	int64_t min_free_disk_mib; /* below it in storage_dir: degraded */
 	char *virt_type;        /* "auto", "kvm" or "qemu" (agent_hvtype.h) */
 	int migration_max_seconds; /* a live migration still running after

@@ -155,6 +155,7 @@ int agent_hb_exchange(struct agent_loop *a, int wait_s)
 {
 	struct agent_desired d;
 	cJSON *hb;
+	uint64_t epoch;
 	int rc;
 
 	if (!a->have_cred && do_register(a) < 0)
@@ -162,6 +163,7 @@ int agent_hb_exchange(struct agent_loop *a, int wait_s)
 	hb = heartbeat_json(a);
 	if (hb == NULL)
 		return err_set("out of memory");
+	epoch = agent_fence_epoch(a->fence);
 	rc = agent_client_heartbeat(a->client, hb, wait_s, &d);
 	cJSON_Delete(hb);
 	if (rc == -2) {
@@ -170,6 +172,7 @@ int agent_hb_exchange(struct agent_loop *a, int wait_s)
 	}
 	if (rc < 0)
 		return -1;
+	agent_fence_answered(a->fence, epoch);
 	if (!a->cred_bound) {
 		/* A credential stored before files named their node: the
 		 * controller has just accepted it for this name. */
@@ -181,7 +184,10 @@ int agent_hb_exchange(struct agent_loop *a, int wait_s)
 	/* console sessions come whether or not the generation moved */
 	if (a->consoles && d.nconsoles > 0)
 		agent_consoles_start(a->consoles, d.consoles, d.nconsoles);
-	bool changed = !a->have_gen || d.generation != a->gen_received;
+	/* a fenced node takes the answer whatever its generation: the
+	 * controller has answered, and that lifts the fence (agent_fence.h) */
+	bool changed = !a->have_gen || d.generation != a->gen_received ||
+		       agent_fence_active(a->fence);
 
 	if (changed) {
 		log_info("desired state generation %" PRId64 ": %zu vms, %zu "
@@ -193,6 +199,7 @@ int agent_hb_exchange(struct agent_loop *a, int wait_s)
 		agent_desired_free(&a->incoming);
 		a->incoming = d;
 		a->have_incoming = true;
+		a->incoming_epoch = epoch;
 		a->kick = true;
 		pthread_cond_broadcast(&a->wake);
 		pthread_mutex_unlock(&a->lock);
@@ -235,7 +242,13 @@ static void *heartbeat_main(void *arg)
 	while (!atomic_load(&a->quit)) {
 		uint64_t start = time_mono_ns();
 		int wait_s = settled(a) ? atomic_load(&a->interval_s) : 0;
-		int rc = agent_hb_exchange(a, wait_s);
+		int rc;
+
+		/* a long-poll held by the controller is no silence */
+		agent_fence_set_floor(a->fence,
+				      (uint64_t)(atomic_load(&a->interval_s) +
+						 5) * 1000000000ULL);
+		rc = agent_hb_exchange(a, wait_s);
 
 		if (rc < 0) {
 			uint64_t b = agent_client_backoff(&backoff);

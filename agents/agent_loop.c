@@ -147,6 +147,13 @@ static int ports_ready(struct agent_loop *a, const struct agent_vm_spec *s)
 static int perform(struct agent_loop *a, const struct agent_action *act,
 		   const struct agent_vm_spec *s)
 {
+	if ((act->type == AGENT_ACT_CREATE || act->type == AGENT_ACT_START ||
+	     act->type == AGENT_ACT_RESUME) &&
+	    agent_fence_active(a->fence)) {
+		log_debug("vm '%s': self-fenced, not started until the "
+			  "controller answers", s->name);
+		return 0;
+	}
 	switch (act->type) {
 	case AGENT_ACT_CREATE:
 		stop_forget(a, s->vm_id);
@@ -236,8 +243,12 @@ static void publish(struct agent_loop *a, struct agent_domain *doms,
 	for (size_t i = 0; managed && i < ndoms; i++)
 		if (doms[i].managed)
 			str_copy(managed[nmanaged++], 37, doms[i].uuid);
-	if (managed)
+	if (managed) {
+		/* a copy for the fence; the events take the list */
+		agent_fence_set_guests(a->fence, (const char (*)[37])managed,
+				       nmanaged);
 		agent_events_set_managed(a->events, managed, nmanaged);
+	}
 	pthread_mutex_lock(&a->lock);
 	free(a->doms);
 	a->doms = doms;
@@ -258,6 +269,8 @@ static void take_desired(struct agent_loop *a)
 {
 	pthread_mutex_lock(&a->lock);
 	if (a->have_incoming) {
+		if (agent_fence_lift(a->fence, a->incoming_epoch))
+			a->returning = true;
 		agent_desired_free(&a->desired);
 		a->desired = a->incoming;
 		memset(&a->incoming, 0, sizeof(a->incoming));
@@ -399,6 +412,67 @@ static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 			     time_mono_ns(), a->storage.grace_ns);
 }
 
+/* Undefine the fincloud domains no VM of this node stands behind
+ * (agent_reconcile_unlisted(); docs/agent.md "A node that comes back"),
+ * before the pass starts anything: only with a desired state in hand
+ * and not fenced. specs and errs are this pass's. The number undefined. */
+static size_t undefine_unlisted(struct agent_loop *a,
+				const struct agent_vm_spec *specs, size_t nspecs,
+				const struct agent_vm_error *errs, size_t nerrs,
+				const struct agent_observed *obs, size_t nobs)
+{
+	struct agent_task *tasks = NULL;
+	struct agent_journal_entry *journal = NULL;
+	size_t ntasks = 0, njournal = 0, n = 0, *idx = NULL, done = 0;
+	const struct agent_desired *d = &a->desired;
+	const char **known = NULL;
+	ssize_t k;
+
+	if (!a->have_desired || agent_fence_active(a->fence) ||
+	    agent_tasks_copy(a->tasks, &tasks, &ntasks, &journal, &njournal) < 0)
+		goto out;
+	known = calloc(nspecs + nerrs + d->nvms + d->nincoming + d->nerrors +
+			       ntasks + njournal + 1,
+		       sizeof(*known));
+	if (known == NULL)
+		goto out;
+	for (size_t i = 0; i < nspecs; i++)
+		known[n++] = specs[i].vm_id;
+	for (size_t i = 0; i < nerrs; i++)
+		known[n++] = errs[i].vm_id;
+	for (size_t i = 0; i < d->nvms; i++)
+		known[n++] = d->vms[i].vm_id;
+	for (size_t i = 0; i < d->nincoming; i++)
+		known[n++] = d->incoming[i].vm_id;
+	for (size_t i = 0; i < d->nerrors; i++)
+		known[n++] = d->errors[i].vm_id;
+	for (size_t i = 0; i < ntasks; i++)
+		known[n++] = tasks[i].vm_id;
+	for (size_t i = 0; i < njournal; i++)
+		known[n++] = journal[i].vm_id;
+	k = agent_reconcile_unlisted(obs, nobs, known, n, a->returning, &idx);
+	for (ssize_t i = 0; i < k; i++) {
+		const struct agent_observed *o = &obs[idx[i]];
+
+		log_warn("vm '%s' (%s): %s and not in this node's desired state "
+			 "(the controller placed it elsewhere, or has no such "
+			 "VM): destroyed and undefined; its disk stays",
+			 o->name, o->uuid, agent_dom_state_name(o->state));
+		if (agent_virt_undefine(a->virt, o->uuid) < 0)
+			log_warn("%s", err_msg());
+		else
+			done++;
+	}
+	if (k >= 0)
+		a->returning = false;
+out:
+	free(idx);
+	free(known);
+	free(tasks);
+	free(journal);
+	return done;
+}
+
 /* One pass: observe, plan, act, observe again for the report. -1 when
  * libvirt failed as a whole; a VM's own failure only adds a vm_error. */
 static int reconcile_pass(struct agent_loop *a)
@@ -408,7 +482,7 @@ static int reconcile_pass(struct agent_loop *a)
 	struct agent_domain *doms = NULL;
 	struct agent_observed *obs = NULL;
 	struct agent_action *acts = NULL;
-	size_t nspecs = 0, nerrs = 0, ndoms = 0, nacts = 0;
+	size_t nspecs = 0, nerrs = 0, ndoms = 0, nacts = 0, gone;
 	uint64_t listed_ns;
 	int ret = -1;
 
@@ -451,6 +525,7 @@ static int reconcile_pass(struct agent_loop *a)
 			obs[i].shutdown_sent_ns = 0;
 		}
 	}
+	gone = undefine_unlisted(a, specs, nspecs, errs, nerrs, obs, ndoms);
 	if (agent_reconcile_plan(specs, nspecs, obs, ndoms, time_mono_ns(),
 				 a->stop_timeout_ns, &acts, &nacts) < 0)
 		goto out;
@@ -466,7 +541,7 @@ static int reconcile_pass(struct agent_loop *a)
 				goto out;
 		}
 	}
-	if (nacts > 0) {
+	if (nacts > 0 || gone > 0) {
 		free(doms);
 		doms = NULL;
 		if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
@@ -628,6 +703,8 @@ int agent_loop_run(struct agent_loop *a)
 		return run_once(a);
 	if (!a->no_controller && agent_hb_start(a) < 0)
 		return -1;
+	if (agent_fence_start(a->fence) < 0)
+		return -1;
 	while (!atomic_load(&a->quit)) {
 		uint64_t cycle_start = time_mono_ns();
 		bool alive, pending;
@@ -653,6 +730,21 @@ int agent_loop_run(struct agent_loop *a)
 }
 
 /* ---- the loop's life ---------------------------------------------------- */
+
+/* The self-fence record's path: "self-fence" in the agent's state
+ * directory (that of credential_file). */
+static int fence_path(const char *credential_file, char *buf, size_t size)
+{
+	const char *slash = strrchr(credential_file, '/');
+	int dirlen = slash ? (int)(slash - credential_file) : 1;
+
+	if (snprintf(buf, size, "%.*s/self-fence", dirlen,
+		     slash ? credential_file : ".") >= (int)size)
+		return err_set("credential_file '%s': path too long for the "
+			       "self-fence record",
+			       credential_file);
+	return 0;
+}
 
 static void loop_wake(void *ctx)
 {
@@ -745,6 +837,17 @@ struct agent_loop *agent_loop_new(struct agent_config *cfg,
 	a->tasks = agent_tasks_new(&loop_task_ops, a, journal);
 	if (a->tasks == NULL)
 		goto fail;
+	/* the fence record next to the journal; no watchdog without a
+	 * controller or for one pass */
+	if (fence_path(cfg->credential_file, journal, sizeof(journal)) < 0)
+		goto fail;
+	a->fence = agent_fence_new(a->no_controller || a->once
+					   ? 0
+					   : cfg->self_fence_timeout,
+				   a->no_controller ? NULL : journal, virt,
+				   loop_wake, a);
+	if (a->fence == NULL)
+		goto fail;
 	a->events = agent_events_new(a->no_controller ? NULL
 						      : cfg->controller_url,
 				     cfg->node_name, &cfg->tls, virt, loop_wake,
@@ -800,6 +903,7 @@ void agent_loop_free(struct agent_loop *a)
 	agent_events_free(a->events);
 	agent_consoles_free(a->consoles);
 	agent_tasks_free(a->tasks);
+	agent_fence_free(a->fence);
 	agent_storage_clear(&a->storage);
 	agent_provision_free(a->prov);
 	agent_virt_net_cache_free(&a->filters);

@@ -17,6 +17,7 @@
 #include "agents/agent_client.h"
 #include "agents/agent_console.h"
 #include "agents/agent_events.h"
+#include "agents/agent_fence.h"
 #include "agents/agent_loop.h"
 #include "agents/agent_provision.h"
 #include "agents/agent_report.h"
@@ -36,6 +37,7 @@ struct agent_loop {
 	struct agent_events *events;
 	struct agent_consoles *consoles; /* NULL without a controller */
 	atomic_int interval_s;   /* heartbeat interval; the controller's */
+	struct agent_fence *fence; /* self-fencing (agent_fence.h) */
 
 	/* main loop only */
 	struct agent_desired desired; /* all zero until the first exchange */
@@ -43,6 +45,9 @@ struct agent_loop {
 	struct stop_entry *stops;
 	size_t nstops;
 	bool pass_failed;
+	bool returning;          /* the fence was lifted: the next
+				    undefine_unlisted() takes active domains
+				    too */
 	struct agent_storage storage;
 	struct agent_provision *prov; /* images, incoming migrations */
 	struct agent_virt_net_cache filters; /* agent_virt_net.c */
@@ -69,6 +74,7 @@ struct agent_loop {
 	/* a desired state received, not yet taken by a pass */
 	struct agent_desired incoming;
 	bool have_incoming;
+	uint64_t incoming_epoch; /* the fence epoch its exchange began in */
 	/* the last report, also read by the health endpoint */
 	bool reported;           /* a first cycle has ended */
 	struct agent_inventory inv;

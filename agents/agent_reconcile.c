@@ -161,3 +161,27 @@ int agent_reconcile_plan(const struct agent_vm_spec *specs, size_t nspecs,
 	*nout = n;
 	return 0;
 }
+
+ssize_t agent_reconcile_unlisted(const struct agent_observed *obs, size_t nobs,
+				 const char *const *known, size_t nknown,
+				 bool returning, size_t **out)
+{
+	size_t n = 0;
+
+	*out = calloc(nobs + 1, sizeof(**out));
+	if (*out == NULL)
+		return err_set("out of memory");
+	for (size_t i = 0; i < nobs; i++) {
+		bool listed = false, inactive;
+
+		if (!obs[i].managed)
+			continue;
+		for (size_t k = 0; !listed && k < nknown; k++)
+			listed = known[k] && strcasecmp(known[k], obs[i].uuid) == 0;
+		inactive = obs[i].state == AGENT_DOM_SHUTOFF ||
+			   obs[i].state == AGENT_DOM_CRASHED;
+		if (!listed && (inactive || returning))
+			(*out)[n++] = i;
+	}
+	return (ssize_t)n;
+}

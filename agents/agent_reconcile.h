@@ -60,4 +60,19 @@ int agent_reconcile_plan(const struct agent_vm_spec *specs, size_t nspecs,
 			 uint64_t now_ns, uint64_t stop_timeout_ns,
 			 struct agent_action **out, size_t *nout);
 
+/* The fincloud domains of obs (nobs) that no VM of this node stands
+ * behind -- their uuid is none of known (nknown: every spec of the
+ * desired state whatever its state, its errors and incoming migrations,
+ * the manifests, the migration journal and tasks) -- and that the agent
+ * undefines before it starts anything (docs/agent.md "A node that comes
+ * back"): an inactive one (shut off, crashed) always; an active one only
+ * when returning (the first desired state after a self-fence: the
+ * controller may have restarted the VM elsewhere). Foreign domains are
+ * never listed. Their indices into obs go to *out (malloc'd, the caller
+ * frees it), their count is returned; -1 with an error when out of
+ * memory. Pure. */
+ssize_t agent_reconcile_unlisted(const struct agent_observed *obs, size_t nobs,
+				 const char *const *known, size_t nknown,
+				 bool returning, size_t **out);
+
 #endif

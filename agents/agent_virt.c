@@ -843,44 +843,99 @@ int agent_virt_reboot(struct agent_virt *v, const char *uuid)
 	return domain_op(v, uuid, "reboot", op_reboot);
 }
 
-int agent_virt_delete(struct agent_virt *v, const char *uuid, bool wipe)
+int agent_virt_fence_destroy(struct agent_virt *v, const char (*uuids)[37],
+			     size_t n, size_t *failed)
+{
+	virConnectPtr conn;
+
+	*failed = 0;
+	if (v->test_driver) {
+		/* one in-memory host per connection: only the shared one
+		 * sees the agent's domains */
+		for (size_t i = 0; i < n; i++)
+			if (agent_virt_destroy(v, uuids[i]) < 0 &&
+			    !strstr(err_msg(), "no such domain"))
+				(*failed)++;
+		return 0;
+	}
+	conn = virConnectOpen(v->uri);
+	if (conn == NULL) {
+		*failed = n;
+		return err_set("libvirt '%s': cannot connect: %s", v->uri,
+			       agent_virt_msg());
+	}
+	for (size_t i = 0; i < n; i++) {
+		virDomainPtr dom = virDomainLookupByUUIDString(conn, uuids[i]);
+		const char *name;
+
+		if (dom == NULL) {
+			if (virGetLastErrorCode() != VIR_ERR_NO_DOMAIN) {
+				log_warn("vm %s: libvirt lookup failed: %s",
+					 uuids[i], agent_virt_msg());
+				(*failed)++;
+			}
+			virResetLastError();
+			continue;
+		}
+		name = virDomainGetName(dom);
+		if (domain_managed(dom, NULL, 0) && virDomainIsActive(dom) == 1) {
+			if (virDomainDestroy(dom) < 0) {
+				log_warn("vm '%s' (%s): cannot destroy: %s", name,
+					 uuids[i], agent_virt_msg());
+				(*failed)++;
+			} else {
+				log_info("vm '%s' (%s): destroy", name, uuids[i]);
+			}
+		}
+		virResetLastError();
+		virDomainFree(dom);
+	}
+	virConnectClose(conn);
+	return 0;
+}
+
+int agent_virt_undefine(struct agent_virt *v, const char *uuid)
 {
 	bool missing;
 	virDomainPtr dom = agent_virt_lookup_managed(v, uuid, &missing);
 	const char *name;
 	int ret = -1;
 
-	if (dom == NULL && !missing)
-		return -1;
-	if (dom) {
-		name = virDomainGetName(dom);
-		if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
-			err_set("vm '%s' (%s): cannot destroy: %s", name, uuid,
-				agent_virt_msg());
-			goto out;
-		}
-		if (virDomainUndefineFlags(
-			    dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-					 VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-					 VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA |
-					 VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
-		    ((virGetLastErrorCode() != VIR_ERR_INVALID_ARG &&
-		      virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) ||
-		     virDomainUndefine(dom) < 0)) {
-			err_set("vm '%s' (%s): cannot undefine: %s", name, uuid,
-				agent_virt_msg());
-			goto out;
-		}
-		log_info("vm '%s' (%s): undefined", name, uuid);
-	}
-	/* Disks go even when the domain is already gone: an earlier pass
-	 * may have stopped between undefine and removal. */
-	if (!v->test_driver && agent_virt_files_remove(v, uuid, wipe) < 0)
+	if (dom == NULL)
+		return missing ? 0 : -1;
+	name = virDomainGetName(dom);
+	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0) {
+		err_set("vm '%s' (%s): cannot destroy: %s", name, uuid,
+			agent_virt_msg());
 		goto out;
+	}
+	if (virDomainUndefineFlags(
+		    dom, VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+				 VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+				 VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA |
+				 VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
+	    ((virGetLastErrorCode() != VIR_ERR_INVALID_ARG &&
+	      virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) ||
+	     virDomainUndefine(dom) < 0)) {
+		err_set("vm '%s' (%s): cannot undefine: %s", name, uuid,
+			agent_virt_msg());
+		goto out;
+	}
+	log_info("vm '%s' (%s): undefined", name, uuid);
 	ret = 0;
 out:
 	virResetLastError();
-	if (dom)
-		virDomainFree(dom);
+	virDomainFree(dom);
 	return ret;
+}
+
+int agent_virt_delete(struct agent_virt *v, const char *uuid, bool wipe)
+{
+	if (agent_virt_undefine(v, uuid) < 0)
+		return -1;
+	/* Disks go even when the domain is already gone: an earlier pass
+	 * may have stopped between undefine and removal. */
+	if (!v->test_driver && agent_virt_files_remove(v, uuid, wipe) < 0)
+		return -1;
+	return 0;
 }

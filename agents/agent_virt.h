@@ -162,6 +162,21 @@ int agent_virt_resume(struct agent_virt *v, const char *uuid);
 int agent_virt_shutdown(struct agent_virt *v, const char *uuid);
 int agent_virt_destroy(struct agent_virt *v, const char *uuid);
 int agent_virt_reboot(struct agent_virt *v, const char *uuid);
+/* Destroy the active fincloud domains among uuids (n) over a connection
+ * of its own, opened and closed here (the self-fence's worker,
+ * agent_fence.h: never the shared connection the main loop may be
+ * closing and reopening meanwhile; on the test driver, whose every
+ * connection is a host of its own, the shared one). *failed counts
+ * those that could not be destroyed (all n when libvirt cannot be
+ * reached: then -1 with an error). May block as long as libvirt does. */
+int agent_virt_fence_destroy(struct agent_virt *v, const char (*uuids)[37],
+			     size_t n, size_t *failed);
+/* Destroy the fincloud domain uuid when it is active and undefine it;
+ * its disk, seed and console log stay (an RBD disk another node now
+ * uses, a local disk the controller decides about). 0 also when there is
+ * no such domain; -1 with an error naming the VM (a foreign domain is
+ * refused). */
+int agent_virt_undefine(struct agent_virt *v, const char *uuid);
 /* Destroy when active, undefine, remove its disk and console log; wipe:
  * the disk is wiped (virStorageVolWipe) before it is removed. */
 int agent_virt_delete(struct agent_virt *v, const char *uuid, bool wipe);

@@ -9,7 +9,7 @@ AGENT_LIB_SRCS := agents/agent_config.c agents/agent_spec.c \
 	agents/agent_seed.c agents/agent_provision.c agents/agent_console.c \
 	agents/agent_virt_console.c agents/agent_hb.c agents/agent_net.c \
 	agents/agent_netxml.c agents/agent_netlink.c agents/agent_virt_net.c agents/agent_virt_rbd.c agents/agent_rbd.c \
-	agents/agent_fetchsink.c agents/agent_dhcp.c
+	agents/agent_fetchsink.c agents/agent_dhcp.c agents/agent_fence.c
 AGENT_LIB_OBJS := $(AGENT_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBAGENT := $(BUILD)/lib/libfcagent.a
 # libcrypto: the SHA-256 of the cached images (agent_image.c,
@@ -42,6 +42,7 @@ $(eval $(call unit_test,test_agent_files,tests/unit/test_agent_files.c,$(LIBAGEN
 $(eval $(call unit_test,test_agent_errors,tests/unit/test_agent_errors.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_task,tests/unit/test_agent_task.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_storage,tests/unit/test_agent_storage.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
+$(eval $(call unit_test,test_agent_fence,tests/unit/test_agent_fence.c tests/unit/agent_fixture.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_rbd,tests/unit/test_agent_rbd.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_image,tests/unit/test_agent_image.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))
 $(eval $(call unit_test,test_agent_provision,tests/unit/test_agent_provision.c,$(LIBAGENT) $(LIBCOMMON),$(AGENT_LIBS)))

@@ -75,7 +75,7 @@ static void usage(FILE *f)
 		"heartbeat_interval manifest_dir health_listen log_level\n"
 		"orphan_grace min_free_disk_mib virt_type migration_max_seconds\n"
 		"migration_auto_converge image_cache_max ca_file cert_file\n"
-		"key_file insecure\n",
+		"key_file insecure ceph_dir self_fence_timeout\n",
 		AGENT_CONFIG_DEFAULT_PATH);
 }
 

@@ -284,6 +284,30 @@ void h_vm_reboot(struct api_ctx *c);
  * true|false|null}); 200 with the VM. */
 void h_vm_patch(struct api_ctx *c);
 void h_vm_migrate(struct api_ctx *c);
+/* api_ha.c (ha.h). POST /v1/hosts/{name}/evacuate: a host known dead is
+ * failed now (fenced, then its HA VMs restarted, by the fence pass); 202
+ * with the host; 409 host_alive when it still heartbeats. */
+void h_host_evacuate(struct api_ctx *c);
+/* POST /v1/hosts/{name}/unfence: a fenced host's blocklist entries are
+ * removed by the next fence pass; 202 with the host; 409 not_fenced, or
+ * evictions_pending while it may hold a VM restarted elsewhere. */
+void h_host_unfence(struct api_ctx *c);
+/* The PATCH fields of a host's fencing (storage_address,
+ * fence_command, fence_address; null or "" clears) of host, inside the
+ * request's transaction: 0, or -1 with the answer set (400). */
+int api_ha_host_patch(struct api_ctx *c, const char *host);
+/* A pool's ha_reserve ('none', 'n+1'; null: none) from a PATCH body:
+ * 0, or -1 with the answer set. */
+int api_ha_pool_patch(struct api_ctx *c, const char *pool);
+/* Add {"ha_reserve": {"policy", "holds", "why"}} of pool to o: 0, or -1
+ * with the answer set. */
+int api_ha_reserve_json(struct api_ctx *c, const char *pool, cJSON *o);
+/* The "ha" ('restart', 'none'; null: none) and "ha_priority" (-1000 ..
+ * 1000) fields of a VM create or PATCH body, written to VM vm (already
+ * in the store, in pool pool); a VM that becomes HA must leave its
+ * pool's N+1 reserve holding (409 ha_reserve). 0, or -1 with the answer
+ * set. */
+int api_ha_vm_fields(struct api_ctx *c, const char *vm, const char *pool);
 void h_network_list(struct api_ctx *c);
 void h_network_create(struct api_ctx *c);
 void h_network_get(struct api_ctx *c);
@@ -391,7 +415,7 @@ int api_inventory_apply(struct api_ctx *c, const char *node,
 	"disk_gib, desired, state, error, created_ms, updated_ms, seq, "   \
 	"cpu_pct, balloon_mib, disk_alloc_bytes, image_id, image_sha256, " \
 	"(SELECT i.name FROM images i WHERE i.id = vms.image_id), "        \
-	"migration_postcopy, storage"
+	"migration_postcopy, storage, ha, ha_priority"
 /* The API's JSON object of the VM row s is on (API_VM_COLS); the caller
  * frees it with cJSON_Delete(). */
 cJSON *api_vm_json(struct db_stmt *s);

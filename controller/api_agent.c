@@ -14,6 +14,7 @@
 #include "controller/ctrl.h"
 #include "controller/db.h"
 #include "controller/domname.h"
+#include "controller/ha.h"
 #include "controller/netstate.h"
 #include "controller/report.h"
 #include "controller/resource.h"
@@ -396,7 +397,11 @@ static const char *valid_or_orphan(const char *name)
  * wherever it is placed, for the node to destroy its copy; and, deleted,
  * the orphans it was told to destroy (REPORT_SQL_DESTROY: the agent
  * destroys by vm_id, so their tenant, the name's first part, and sizes
- * only have to make a valid spec). 0, or -1 with err_set(). */
+ * only have to make a valid spec); and, deleted the same way (no
+ * storage: the agent destroys and undefines the domain and removes only
+ * this node's files, never an RBD disk), the VMs restarted away from it
+ * after it was fenced (ha.h ha_evictions), first thing when it returns.
+ * 0, or -1 with err_set(). */
 static int desired_vms(struct store *st, const char *node, cJSON *vms)
 {
 	struct db_stmt *s = store_stmt(st, "SELECT id, name, tenant, grp, vcpus, "
@@ -415,7 +420,13 @@ static int desired_vms(struct store *st, const char *node, cJSON *vms)
 				     "instr(name || '.', '.') - 1), NULL, 1, 16, "
 				     "1, 'deleted', 1, NULL, 0, NULL, NULL, "
 				     "NULL, '[]', NULL, NULL, NULL, NULL FROM ("
-				     REPORT_SQL_DESTROY ") d ORDER BY 10");
+				     REPORT_SQL_DESTROY ") d UNION ALL "
+				     "SELECT e.vm_id, v.tenant || '.' || v.name, "
+				     "v.tenant, NULL, 1, 16, 1, 'deleted', 1, "
+				     "NULL, 0, NULL, NULL, NULL, '[]', NULL, "
+				     "NULL, NULL, NULL FROM ha_evictions e JOIN "
+				     "vms v ON v.id = e.vm_id WHERE e.host = ?1 "
+				     "ORDER BY 10");
 	int rc = DB_ERROR;
 
 	if (s == NULL)
@@ -810,6 +821,10 @@ void h_agent_heartbeat(struct api_ctx *c)
 	if (heartbeat_apply(c, node, domains, tasks, vm_errors, listed,
 			    seen >= gen) < 0)
 		return;
+	if (ha_heartbeat(c->ctrl, node, listed, c->request_id) < 0) {
+		api_err_internal(c, "recording the host's HA state");
+		return;
+	}
 	if (vmimage_prepared(c->ctrl, node, prepared) < 0) {
 		api_err_internal(c, "recording the prepared migrations");
 		return;

@@ -11,6 +11,7 @@
 #include "controller/audit.h"
 #include "controller/db.h"
 #include "controller/eta.h"
+#include "controller/ha.h"
 #include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/series.h"
@@ -76,7 +77,8 @@ static int pool_fields(struct api_ctx *c, bool create)
 	static const char *const keys[] = {"name", "cpu_ratio", "mem_ratio",
 					   "disk_ratio", "policy",
 					   "compliance_classes",
-					   "migration_postcopy", NULL};
+					   "migration_postcopy", "ha_reserve",
+					   NULL};
 	return api_body_object(c, create ? keys : keys + 1);
 }
 
@@ -130,7 +132,8 @@ void h_pool_create(struct api_ctx *c)
 	store_bind_text(s, 6, buf_str(&cl));
 	db_bind_int64(s, 7, time_wall_ms());
 	db_bind_int64(s, 8, postcopy);
-	if (api_step_write(c, s, "creating the pool") < 0)
+	if (api_step_write(c, s, "creating the pool") < 0 ||
+	    api_ha_pool_patch(c, name) < 0)
 		goto out;
 	res_created(c, &res_pools, name);
 out:
@@ -208,7 +211,8 @@ void h_pool_patch(struct api_ctx *c)
 	store_bind_text(s, 10, buf_str(&cl));
 	db_bind_int64(s, 12, postcopy);
 	store_bind_text(s, 13, name);
-	if (api_step_write(c, s, "updating the pool") < 0)
+	if (api_step_write(c, s, "updating the pool") < 0 ||
+	    api_ha_pool_patch(c, name) < 0)
 		goto out;
 	res_answer(c, &res_pools, name, 200);
 out:
@@ -220,7 +224,9 @@ out:
 void h_host_patch(struct api_ctx *c)
 {
 	static const char *const keys[] = {"maintenance", "cost",
-					   "availability", NULL};
+					   "availability", "storage_address",
+					   "fence_command", "fence_address",
+					   NULL};
 	const char *name = c->m->params[0];
 	struct db_stmt *s;
 	bool maint;
@@ -245,7 +251,8 @@ void h_host_patch(struct api_ctx *c)
 	db_bind_double(s, 4, cost);
 	db_bind_double(s, 6, avail);
 	store_bind_text(s, 7, name);
-	if (api_step_write(c, s, "updating the host") < 0)
+	if (api_step_write(c, s, "updating the host") < 0 ||
+	    api_ha_host_patch(c, name) < 0)
 		return;
 	res_answer(c, &res_hosts, name, 200);
 }
@@ -814,7 +821,9 @@ static int metrics_store(struct store *st, struct buf *b)
 	if (metrics_counts(st, b, "SELECT state, count(*) FROM vms GROUP BY "
 				  "state ORDER BY state", "fincloud_vms") < 0)
 		goto out;
-	ret = report_metrics(st, b);
+	if (report_metrics(st, b) < 0)
+		goto out;
+	ret = ha_metrics(st, b);
 out:
 	return ret;
 }
@@ -921,6 +930,11 @@ static void api_util(struct api_ctx *c, const char *kind,
 			kind, name);
 	} else {
 		o = eta_now_json(kind, name, now, &u);
+		if (strcmp(kind, "pool") == 0 &&
+		    api_ha_reserve_json(c, name, o) < 0) {
+			cJSON_Delete(o);
+			return;
+		}
 		if (eta_series_json(c->ctrl->st, t, name, since,
 				    cJSON_AddArrayToObject(o, "series")) == 0) {
 			api_ok(c, 200, o);

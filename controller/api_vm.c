@@ -66,6 +66,8 @@ cJSON *api_vm_json(struct db_stmt *s)
 	else
 		cJSON_AddBoolToObject(o, "migration_postcopy",
 				      db_col_int(s, 22) != 0);
+	cJSON_AddStringToObject(o, "ha", store_col_text(s, 24));
+	cJSON_AddNumberToObject(o, "ha_priority", (double)db_col_int64(s, 25));
 	cJSON_AddNumberToObject(o, "created_ms",
 				(double)db_col_int64(s, 13));
 	cJSON_AddNumberToObject(o, "updated_ms",
@@ -118,6 +120,7 @@ struct vm_row {
 	char group[NAME_MAX_LEN + 1];
 	bool has_group;
 	char host[NAME_MAX_LEN + 1];
+	char pool[NAME_MAX_LEN + 1];
 	char desired[16];
 	char state[16];
 	int64_t req[3];            /* vcpus, mem_mib, disk_gib */
@@ -136,6 +139,7 @@ static int vm_begin(struct api_ctx *c, struct vm_row *v)
 	v->has_group = db_col_type(s, 3) != DB_NULL;
 	str_copy(v->group, sizeof(v->group), store_col_text(s, 3));
 	str_copy(v->host, sizeof(v->host), store_col_text(s, 6));
+	str_copy(v->pool, sizeof(v->pool), store_col_text(s, 5));
 	str_copy(v->desired, sizeof(v->desired), store_col_text(s, 10));
 	str_copy(v->state, sizeof(v->state), store_col_text(s, 11));
 	for (int i = 0; i < 3; i++)
@@ -570,6 +574,7 @@ static void vm_create_in(struct api_ctx *c, const char *tenant,
 		db_bind_int64(s, 17, postcopy);
 	store_bind_text(s, 18, storage);
 	if (api_step_done(c, s, "recording the VM") < 0 ||
+	    api_ha_vm_fields(c, id, hpool) < 0 ||
 	    netstate_ports_create(c, id, tenant) < 0)
 		return;
 	if (ctrl_bump_generation(c->ctrl, host) < 0) {
@@ -589,7 +594,7 @@ void h_vm_create(struct api_ctx *c)
 					   "pool", "image", "ssh_keys",
 					   "user_data", "networks", "secgroups",
 					   "migration_postcopy", "storage",
-					   NULL};
+					   "ha", "ha_priority", NULL};
 	const char *tenant, *flavor, *name, *group, *pool, *image, *user_data;
 	const char *storage;
 	char *ssh_keys = NULL;
@@ -719,7 +724,8 @@ void h_vm_delete(struct api_ctx *c)
 
 void h_vm_patch(struct api_ctx *c)
 {
-	static const char *const keys[] = {"migration_postcopy", NULL};
+	static const char *const keys[] = {"migration_postcopy", "ha",
+					   "ha_priority", NULL};
 	const cJSON *pc;
 	struct vm_row v;
 	struct db_stmt *s;
@@ -736,7 +742,9 @@ void h_vm_patch(struct api_ctx *c)
 			v.id);
 		return;
 	}
-	if (pc == NULL) { /* nothing to change */
+	if (api_ha_vm_fields(c, v.id, v.pool) < 0)
+		return;
+	if (pc == NULL) { /* nothing else to change */
 		vm_answer(c, v.id, 200);
 		return;
 	}

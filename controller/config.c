@@ -5,6 +5,10 @@
 
 /* Where `make install` puts the dashboard (DATADIR/ui); the Makefile
  * defines it from its DATADIR. */
+/* Where the hosts' fence agents live (fence_command names a file in it). */
+#ifndef FC_FENCE_DIR
+#define FC_FENCE_DIR "/usr/lib/fincloud/fence"
+#endif
 #ifndef FC_UI_DIR
 #define FC_UI_DIR "/usr/local/share/fincloud/ui"
 #endif
@@ -19,7 +23,9 @@ const char *const ctrl_config_keys[] = {
 	"join_token_ttl_max", "image_max_size", "tls_ca", "require_client_cert",
 	"insecure", "vni_min", "vni_max", "ui_dir", "task_timeout_create",
 	"task_timeout_start", "task_timeout_stop", "task_timeout_delete",
-	"task_timeout_migrate", "task_timeout_reboot", NULL,
+	"task_timeout_migrate", "task_timeout_reboot", "ha_suspect_intervals",
+	"ha_fail_intervals", "ha_fence_timeout", "ha_fence_retry",
+	"ceph_conf", "ceph_keyring", "ceph_id", "fence_agents_dir", NULL,
 };
 
 /* The integer settings: key, range, default, field of struct ctrl_config. */
@@ -62,6 +68,10 @@ static const struct int_key int_keys[] = {
 	INT_KEY("task_timeout_delete", 5, 7 * 86400, 600, task_timeout_s[3]),
 	INT_KEY("task_timeout_migrate", 5, 7 * 86400, 3600, task_timeout_s[4]),
 	INT_KEY("task_timeout_reboot", 5, 7 * 86400, 600, task_timeout_s[5]),
+	INT_KEY("ha_suspect_intervals", 2, 1000, 2, ha_suspect_intervals),
+	INT_KEY("ha_fail_intervals", 3, 10000, 4, ha_fail_intervals),
+	INT_KEY("ha_fence_timeout", 1, 600, 30, ha_fence_timeout_s),
+	INT_KEY("ha_fence_retry", 1, 3600, 30, ha_fence_retry_s),
 };
 
 static int get_path(const struct config *cfg, const char *key,
@@ -133,8 +143,24 @@ int ctrl_config_from(const struct config *cfg, struct ctrl_config *out)
 	    get_path(cfg, "tls_key", "", out->tls_key, sizeof(out->tls_key)) < 0 ||
 	    get_path(cfg, "tls_ca", "", out->tls_ca, sizeof(out->tls_ca)) < 0 ||
 	    get_path(cfg, "ui_dir", FC_UI_DIR, out->ui_dir,
-		     sizeof(out->ui_dir)) < 0)
+		     sizeof(out->ui_dir)) < 0 ||
+	    get_path(cfg, "ceph_conf", "", out->ceph_conf,
+		     sizeof(out->ceph_conf)) < 0 ||
+	    get_path(cfg, "ceph_keyring", "", out->ceph_keyring,
+		     sizeof(out->ceph_keyring)) < 0 ||
+	    get_path(cfg, "ceph_id", "fincloud-controller", out->ceph_id,
+		     sizeof(out->ceph_id)) < 0 ||
+	    get_path(cfg, "fence_agents_dir", FC_FENCE_DIR,
+		     out->fence_agents_dir, sizeof(out->fence_agents_dir)) < 0)
 		return -1;
+	if (out->ha_fail_intervals <= out->ha_suspect_intervals)
+		return config_err(cfg, "ha_fail_intervals", "must be more "
+				  "than ha_suspect_intervals (%" PRId64 ")",
+				  out->ha_suspect_intervals);
+	if (out->fence_agents_dir[0] != '/')
+		return config_err(cfg, "fence_agents_dir", "expected an "
+				  "absolute path, got '%s'",
+				  out->fence_agents_dir);
 	if (out->ui_dir[0] != '/')
 		return config_err(cfg, "ui_dir", "expected an absolute path, "
 				  "got '%s'", out->ui_dir);

@@ -19,7 +19,7 @@ CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/au
 	controller/vmimage.c controller/console.c controller/api_console.c \
 	controller/peercert.c controller/ipam.c controller/netstate.c \
 	controller/api_net.c controller/ui.c controller/storage.c controller/api_storage.c \
-	controller/server.c
+	controller/server.c controller/hapolicy.c controller/ha.c controller/ha_fence.c controller/api_ha.c
 CTRL_OBJS := $(CTRL_SRCS:%.c=$(BUILD)/obj/%.o)
 LIBCTRL := $(BUILD)/lib/libfcctrl.a
 # GnuTLS verifies the agents' client certificates (peercert.c), in the
@@ -60,6 +60,7 @@ $(eval $(call unit_test,test_ctrl_ctrl,tests/unit/test_ctrl_ctrl.c tests/unit/ct
 $(eval $(call unit_test,test_ctrl_task,tests/unit/test_ctrl_task.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_hapolicy,tests/unit/test_ctrl_hapolicy.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_authlimit,tests/unit/test_ctrl_authlimit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_image,tests/unit/test_ctrl_image.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_console,tests/unit/test_ctrl_console.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

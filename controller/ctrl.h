@@ -71,6 +71,16 @@ struct ctrl_config {
 	 * start, stop, delete, migrate, reboot) may stay open before the
 	 * leader fails it as timed out (task.h task_timeout_s()) */
 	int64_t task_timeout_s[6];
+	/* when a host dies (ha.h): silent this many heartbeat intervals,
+	 * it is suspect (at least 2: never on one missed beat); this many,
+	 * failed; a fence command's time limit and the wait before a
+	 * failed fence is tried again (s) */
+	int64_t ha_suspect_intervals, ha_fail_intervals;
+	int64_t ha_fence_timeout_s, ha_fence_retry_s;
+	char ceph_conf[CTRL_PATH_MAX];    /* "" : ceph's own default */
+	char ceph_keyring[CTRL_PATH_MAX]; /* the controller's cephx key */
+	char ceph_id[128];                /* its cephx user, no "client." */
+	char fence_agents_dir[CTRL_PATH_MAX]; /* hosts' fence_command */
 	char tls_cert[CTRL_PATH_MAX];
 	char tls_key[CTRL_PATH_MAX];
 	char tls_ca[CTRL_PATH_MAX]; /* agents' client certificates; "" none */

@@ -7,6 +7,7 @@
 #include "controller/audit.h"
 #include "controller/db.h"
 #include "controller/eta.h"
+#include "controller/ha.h"
 #include "controller/jobs.h"
 #include "controller/leader.h"
 #include "controller/rebalance.h"
@@ -167,6 +168,9 @@ static void *jobs_main(void *arg)
 			log_error("liveness check: %s", err_msg());
 		if (lead && jobs_time_out_tasks(ctrl) < 0)
 			log_error("task timeouts: %s", err_msg());
+		/* suspect, failed (ha.h); fencing follows without the lock */
+		if (lead && ha_detect_pass(ctrl) < 0)
+			log_error("host failure detection: %s", err_msg());
 		/* several controllers: a run whose controller died */
 		if (lead && j->leader && now - last_recover >= JOBS_RECOVER_NS) {
 			if (rb_recover(ctrl) < 0)
@@ -191,6 +195,8 @@ static void *jobs_main(void *arg)
 		pthread_mutex_unlock(&ctrl->lock);
 		if (sync && ctrl_make_durable(ctrl, sync) < 0)
 			log_error("%s", err_msg());
+		if (lead && ha_fence_pass(ctrl) < 0)
+			log_error("fencing: %s", err_msg());
 		sleep(1);
 	}
 	return NULL;

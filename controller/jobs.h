@@ -3,7 +3,8 @@
  * second, marks hosts down whose agent went silent for heartbeat_timeout
  * and fails the tasks open longer than their type's timeout (task.h),
  * and, every sample_interval, records a utilisation sample of each pool
- * (compacting the series once a minute).
+ * (compacting the series once a minute); and, each second, detects and
+ * fences failed hosts and restarts their VMs elsewhere (ha.h).
  *
  * The thread takes the controller lock for each pass, like a request.
  * With several controllers on one PostgreSQL database only the leader

@@ -32,7 +32,7 @@ static void on_signal(int sig)
 }
 
 /* Room for the settings' flags, and getopt's value for the first. */
-#define SETTINGS_MAX 48
+#define SETTINGS_MAX 64
 #define FLAG_LEN 32
 #define SETTING_OPT 256
 
@@ -70,6 +70,10 @@ static void usage(FILE *f)
 		"                           [--tls-ca FILE] [--require-client-cert yes|no]\n"
 		"                           [--insecure yes|no] [--ui-dir DIR]\n"
 		"                           [--task-timeout-TYPE S]\n"
+		"                           [--ha-suspect-intervals N] [--ha-fail-intervals N]\n"
+		"                           [--ha-fence-timeout S] [--ha-fence-retry S]\n"
+		"                           [--ceph-conf FILE] [--ceph-keyring FILE]\n"
+		"                           [--ceph-id USER] [--fence-agents-dir DIR]\n"
 		"\n"
 		"The fincloud REST API daemon. Settings come from FILE (default\n"
 		"%s, keys listen_address, listen_port, database,\n"
@@ -80,7 +84,9 @@ static void usage(FILE *f)
 		"auth_fail_limit, join_token_ttl, join_token_ttl_max, image_max_size,\n"
 		"tls_ca, require_client_cert, insecure, vni_min, vni_max, ui_dir,\n"
 		"task_timeout_create, task_timeout_start, task_timeout_stop,\n"
-		"task_timeout_delete, task_timeout_migrate, task_timeout_reboot);\n"
+		"task_timeout_delete, task_timeout_migrate, task_timeout_reboot,\n"
+		"ha_suspect_intervals, ha_fail_intervals, ha_fence_timeout,\n"
+		"ha_fence_retry, ceph_conf, ceph_keyring, ceph_id, fence_agents_dir);\n"
 		"each has\n"
 		"a flag (the key\n"
 		"with '-' for '_') that overrides it.\n"

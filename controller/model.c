@@ -506,8 +506,10 @@ static int load_hosts(struct loader *ld)
 {
 	struct db_stmt *s = store_stmt(ld->st, "SELECT name, pool, vcpus, "
 				     "mem_mib, disk_gib, cost, availability, "
-				     "state, maintenance, status, interfaces, "
-				     "vlan_capable FROM hosts "
+				     "CASE WHEN ha_state IN ('failed','fenced') "
+				     "THEN 'down' ELSE state END, maintenance, "
+				     "status, "
+				     "interfaces, vlan_capable FROM hosts "
 				     "WHERE ?1 "
 				     "IS NULL OR pool = ?1 ORDER BY name");
 

@@ -55,6 +55,7 @@ static cJSON *pool_json(struct store *st, struct db_stmt *s)
 				(double)db_col_int64(s, 6));
 	cJSON_AddBoolToObject(o, "migration_postcopy",
 			      db_col_int(s, 7));
+	cJSON_AddStringToObject(o, "ha_reserve", store_col_text(s, 8));
 	return o;
 }
 
@@ -63,7 +64,7 @@ const struct res_kind res_pools = {
 	.path = "/v1/pools",
 	RES_SQL("pools", "name",
 		"name, ratio_vcpus, ratio_mem, ratio_disk, policy, compliance, "
-		"created_ms, migration_postcopy", "NULL", ""),
+		"created_ms, migration_postcopy, ha_reserve", "NULL", ""),
 	.to_json = pool_json,
 	.hint = ": list pools with 'finctl pool list'",
 	.in_use_sql = "SELECT 1 FROM hosts WHERE pool = ?1 UNION ALL "
@@ -165,6 +166,16 @@ static cJSON *host_json(struct store *st, struct db_stmt *s)
 	else
 		cJSON_AddBoolToObject(o, "vlan_capable",
 				      db_col_int(s, 29));
+	/* when it dies (ha.h): its HA state and how it is fenced */
+	a = cJSON_AddObjectToObject(o, "ha");
+	cJSON_AddStringToObject(a, "state", store_col_text(s, 30));
+	cJSON_AddStringToObject(a, "reason", store_col_text(s, 31));
+	cJSON_AddNumberToObject(a, "since_ms", (double)db_col_int64(s, 32));
+	cJSON_AddStringToObject(a, "storage_address", store_col_text(s, 33));
+	cJSON_AddStringToObject(a, "fence_command", store_col_text(s, 34));
+	cJSON_AddStringToObject(a, "fence_address", store_col_text(s, 35));
+	cJSON_AddBoolToObject(a, "blocklisted", *store_col_text(s, 36) != 0);
+	cJSON_AddNumberToObject(a, "evictions", (double)db_col_int64(s, 37));
 	if (host_registration(st, store_col_text(s, 0), o) < 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -195,7 +206,10 @@ const struct res_kind res_hosts = {
 		HOST_HOLDS("1") ", " HOST_HOLDS("vcpus") ", "
 		HOST_HOLDS("mem_mib") ", " HOST_HOLDS("disk_gib") ", "
 		"r.inventory_flag, r.reported_vcpus, r.reported_mem_mib, "
-		"r.virt_type_reason, r.interfaces, r.vlan_capable",
+		"r.virt_type_reason, r.interfaces, r.vlan_capable, "
+		"r.ha_state, r.ha_reason, r.ha_since_ms, r.storage_address, "
+		"r.fence_command, r.fence_address, r.blocklisted, (SELECT "
+		"count(*) FROM ha_evictions e WHERE e.host = r.name)",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance != 0))"),

@@ -552,6 +552,43 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX tasks_open ON tasks(state, created_ms);"
 	  "CREATE INDEX tasks_timed_out ON tasks(timed_out_ms)"
 	  " WHERE timed_out_ms IS NOT NULL;" },
+	/* 19: when a host dies (controller/ha.h, docs/controller.md "When
+	 * a host dies"). A VM's HA policy ('none' or 'restart') and
+	 * priority (higher first); a host's HA state ('ok', 'suspect',
+	 * 'failed', 'fenced'), since when, why, when the next fence try
+	 * is due, whether its unfence (blocklist rm) is asked for, what
+	 * was blocklisted ("MONITORS ADDRESS" lines), and how
+	 * it is fenced: its Ceph client address, its fence agent (a file
+	 * name in fence_agents_dir) and that agent's address (BMC). A
+	 * pool's N+1 reserve. ha_evictions: the VMs restarted away from a
+	 * host, which its desired state tells it to destroy and undefine
+	 * (never their disks) until it reports them gone. */
+	{ "ALTER TABLE vms ADD COLUMN ha TEXT NOT NULL DEFAULT 'none'"
+	  " CHECK(ha IN ('none','restart'));"
+	  "ALTER TABLE vms ADD COLUMN ha_priority INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE hosts ADD COLUMN ha_state TEXT NOT NULL DEFAULT 'ok'"
+	  " CHECK(ha_state IN ('ok','suspect','failed','fenced'));"
+	  "ALTER TABLE hosts ADD COLUMN ha_since_ms INTEGER NOT NULL"
+	  " DEFAULT 0;"
+	  "ALTER TABLE hosts ADD COLUMN ha_reason TEXT NOT NULL DEFAULT '';"
+	  "ALTER TABLE hosts ADD COLUMN fence_next_ms INTEGER NOT NULL"
+	  " DEFAULT 0;"
+	  "ALTER TABLE hosts ADD COLUMN unfence INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE hosts ADD COLUMN blocklisted TEXT NOT NULL"
+	  " DEFAULT '';"
+	  "ALTER TABLE hosts ADD COLUMN storage_address TEXT NOT NULL"
+	  " DEFAULT '';"
+	  "ALTER TABLE hosts ADD COLUMN fence_command TEXT NOT NULL"
+	  " DEFAULT '';"
+	  "ALTER TABLE hosts ADD COLUMN fence_address TEXT NOT NULL"
+	  " DEFAULT '';"
+	  "ALTER TABLE pools ADD COLUMN ha_reserve TEXT NOT NULL"
+	  " DEFAULT 'none' CHECK(ha_reserve IN ('none','n+1'));"
+	  "CREATE TABLE ha_evictions("
+	  " vm_id TEXT NOT NULL,"
+	  " host TEXT NOT NULL REFERENCES hosts(name) ON DELETE CASCADE,"
+	  " created_ms INTEGER NOT NULL,"
+	  " PRIMARY KEY(vm_id, host));" },
 };
 
 int store_schema_version(void)

@@ -12,6 +12,8 @@
 		     BIT(TASK_DELETE))
 #define T_AGENT (BIT(TASK_MIGRATE) | BIT(TASK_REBOOT))
 #define T_RUN (BIT(TASK_REBALANCE) | BIT(TASK_DRAIN))
+#define T_HA_HOST (BIT(TASK_SUSPECT) | BIT(TASK_FENCE))
+#define T_HA_VM (BIT(TASK_RESTART) | BIT(TASK_LOST))
 
 static const char *const task_state_names[TASK_NSTATES] = {
 	"pending", "running", "done", "failed",
@@ -25,6 +27,8 @@ static const struct {
 	{"stop", TASK_PENDING},    {"delete", TASK_PENDING},
 	{"migrate", TASK_PENDING}, {"reboot", TASK_PENDING},
 	{"rebalance", TASK_RUNNING}, {"drain", TASK_RUNNING},
+	{"suspect", TASK_RUNNING}, {"fence", TASK_RUNNING},
+	{"restart", TASK_PENDING}, {"lost", TASK_PENDING},
 };
 
 /* The one table of the lifecycle (see task.h): a move not listed here,
@@ -34,10 +38,10 @@ static const struct {
 	unsigned types;
 } task_transitions[] = {
 	{TASK_PENDING, TASK_RUNNING, T_AGENT},
-	{TASK_PENDING, TASK_DONE, T_LIFECYCLE | T_AGENT},
-	{TASK_PENDING, TASK_FAILED, T_LIFECYCLE | T_AGENT},
-	{TASK_RUNNING, TASK_DONE, T_AGENT | T_RUN},
-	{TASK_RUNNING, TASK_FAILED, T_AGENT | T_RUN},
+	{TASK_PENDING, TASK_DONE, T_LIFECYCLE | T_AGENT | BIT(TASK_RESTART)},
+	{TASK_PENDING, TASK_FAILED, T_LIFECYCLE | T_AGENT | T_HA_VM},
+	{TASK_RUNNING, TASK_DONE, T_AGENT | T_RUN | T_HA_HOST},
+	{TASK_RUNNING, TASK_FAILED, T_AGENT | T_RUN | T_HA_HOST},
 };
 
 /* Which VM state ends which lifecycle task, and how. */
@@ -51,6 +55,10 @@ static const struct {
 	{BIT(TASK_CREATE) | BIT(TASK_START) | BIT(TASK_STOP), "failed",
 	 TASK_FAILED},
 	{BIT(TASK_DELETE), "deleted", TASK_DONE},
+	/* a VM restarted on another host (ha.h) */
+	{BIT(TASK_RESTART), "running", TASK_DONE},
+	{BIT(TASK_RESTART), "failed", TASK_FAILED},
+	{BIT(TASK_RESTART), "deleted", TASK_FAILED},
 };
 
 const char *task_state_name(enum task_state state)

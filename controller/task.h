@@ -11,6 +11,12 @@
  *   migrate, reboot  "agent" tasks: handed to the source host's agent in
  *       its desired state; the agent reports them running, done or failed.
  *   rebalance, drain  "runs": a thread of rebalance.c executes them.
+ *   suspect, fence  a host's HA steps (ha.h): start running, end done
+ *       (confirmed failed; fenced) or failed (it heartbeated again; a
+ *       fence step failed, tried again later as a new task).
+ *   restart, lost  a VM's HA steps: restart is pending until its new
+ *       host reports it running (done) or failed; lost is ended failed
+ *       at once (its disk was on the dead host).
  *
  * States: pending, running, done, failed; done and failed are final. The
  * allowed moves (and which types may make them):
@@ -44,8 +50,10 @@ enum task_type {
 	TASK_CREATE, TASK_START, TASK_STOP, TASK_DELETE, /* lifecycle */
 	TASK_MIGRATE, TASK_REBOOT,                       /* agent */
 	TASK_REBALANCE, TASK_DRAIN,                      /* runs */
+	TASK_SUSPECT, TASK_FENCE,                        /* HA, a host */
+	TASK_RESTART, TASK_LOST,                         /* HA, a VM */
 };
-#define TASK_NTYPES 8
+#define TASK_NTYPES 12
 
 /* A task id: a UUID and its NUL. */
 #define TASK_ID_LEN 37

@@ -30,7 +30,10 @@ int finctl_host_maintenance(struct finctl_ctx *x)
 
 int finctl_host_set(struct finctl_ctx *x)
 {
-	return host_patch(x, finctl_body(x, FINCTL_KEYS("cost", "availability")));
+	return host_patch(x, finctl_body(x, FINCTL_KEYS("cost", "availability",
+							"storage-address",
+							"fence-command",
+							"fence-address")));
 }
 
 /* Maintenance, then a task that live-migrates every VM off the host

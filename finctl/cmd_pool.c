@@ -9,7 +9,8 @@ static cJSON *pool_body(struct finctl_ctx *x, const char *name)
 {
 	cJSON *o = finctl_body(x, FINCTL_KEYS("cpu-ratio", "mem-ratio",
 					      "disk-ratio", "policy",
-					      "migration-postcopy"));
+					      "migration-postcopy",
+					      "ha-reserve"));
 
 	finctl_add_str(o, "name", name);
 	if (finctl_opt(x, "compliance"))
@@ -44,6 +45,8 @@ static void util_print(const struct finctl_ctx *x, const cJSON *out)
 	cJSON *rows = cJSON_CreateArray();
 	const cJSON *d, *series = cJSON_GetObjectItemCaseSensitive(out, "series");
 	int n = cJSON_GetArraySize(series);
+	const cJSON *ha;
+	const char *why;
 	char v[3][32];
 
 	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(out, "dimensions")) {
@@ -54,6 +57,15 @@ static void util_print(const struct finctl_ctx *x, const cJSON *out)
 	}
 	finctl_field(out, "hosts", v[0], sizeof(v[0]));
 	printf("pool %s: %s hosts up\n", x->a.pos[0], v[0]);
+	/* the pool's N+1 reserve and whether it holds (ha.h) */
+	ha = cJSON_GetObjectItemCaseSensitive(out, "ha_reserve");
+	why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ha, "why"));
+	finctl_field(ha, "policy", v[1], sizeof(v[1]));
+	printf("ha reserve: %s", v[1]);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ha, "holds")))
+		printf(", holds\n");
+	else
+		printf(", does not hold: %s\n", why ? why : "?");
 	finctl_print_table(rows, util_cols, FC_ARRAY_LEN(util_cols));
 	printf("series: %d samples in the last hour", n);
 	if (n > 0) {

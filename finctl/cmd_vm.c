@@ -110,7 +110,7 @@ int finctl_vm_create(struct finctl_ctx *x)
 {
 	cJSON *b = finctl_body(x, FINCTL_KEYS("tenant", "flavor", "image",
 					      "group", "name", "pool",
-					      "storage"));
+					      "storage", "ha", "ha-priority"));
 	const char *postcopy = finctl_opt(x, "postcopy");
 	cJSON *out = NULL;
 	const cJSON *id, *h;
@@ -208,13 +208,13 @@ int finctl_vm_delete(struct finctl_ctx *x)
 int finctl_vm_update(struct finctl_ctx *x)
 {
 	const char *pc = finctl_opt(x, "postcopy");
-	cJSON *b = cJSON_CreateObject();
+	cJSON *b = finctl_body(x, FINCTL_KEYS("ha", "ha-priority"));
 	struct buf path;
 	int rc;
 
-	if (strcmp(pc, "pool") == 0)
+	if (pc && strcmp(pc, "pool") == 0)
 		cJSON_AddNullToObject(b, "migration_postcopy");
-	else
+	else if (pc)
 		cJSON_AddBoolToObject(b, "migration_postcopy",
 				      strcmp(pc, "yes") == 0);
 	buf_init(&path, 4096);

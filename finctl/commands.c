@@ -111,17 +111,19 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one pool", .path = "/v1/pools/%s"},
 	{"pool", "create", finctl_pool_create, 1,
 	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
-	 "compliance=,migration-postcopy=yes|no",
+	 "compliance=,migration-postcopy=yes|no,ha-reserve=none|n+1",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
 	 "[--policy pack|spread] [--compliance C1,C2] "
-	 "[--migration-postcopy yes|no]",
-	 "create a pool (overcommit ratios, placement policy)"},
+	 "[--migration-postcopy yes|no] [--ha-reserve none|n+1]",
+	 "create a pool (overcommit ratios, placement policy; --ha-reserve "
+	 "n+1: refuse an HA VM once some host's HA VMs would not fit on the "
+	 "others)"},
 	{"pool", "update", finctl_pool_update, 1,
 	 "cpu-ratio=num,mem-ratio=num,disk-ratio=num,policy=pack|spread,"
-	 "compliance=,migration-postcopy=yes|no",
+	 "compliance=,migration-postcopy=yes|no,ha-reserve=none|n+1",
 	 "NAME [--cpu-ratio R] [--mem-ratio R] [--disk-ratio R] "
 	 "[--policy pack|spread] [--compliance C1,C2] "
-	 "[--migration-postcopy yes|no]",
+	 "[--migration-postcopy yes|no] [--ha-reserve none|n+1]",
 	 "change a pool"},
 	{"pool", "delete", finctl_cmd_delete, 1, "", "NAME",
 	 "delete an empty pool", .path = "/v1/pools/%s"},
@@ -133,9 +135,23 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one host", .path = "/v1/hosts/%s"},
 	{"host", "maintenance", finctl_host_maintenance, 2, "", "NAME on|off",
 	 "take a host out of placement (on) or back in (off)"},
-	{"host", "set", finctl_host_set, 1, "cost=num,availability=fraction",
-	 "NAME [--cost C] [--availability A]",
-	 "set a host's cost / availability"},
+	{"host", "set", finctl_host_set, 1,
+	 "cost=num,availability=fraction,storage-address=,fence-command=,"
+	 "fence-address=",
+	 "NAME [--cost C] [--availability A] [--storage-address IP] "
+	 "[--fence-command AGENT] [--fence-address ADDR]",
+	 "set a host's cost / availability, and how it is fenced when it "
+	 "dies: the address its Ceph client uses (blocklisted), its fence "
+	 "agent (a file in the controller's fence_agents_dir, run as AGENT "
+	 "HOST ADDR) and that agent's address; \"\" clears"},
+	{"host", "evacuate", finctl_cmd_show, 1, "", "NAME",
+	 "declare a dead host failed: it is fenced, then its HA VMs restart "
+	 "elsewhere (or are marked lost); refused while it heartbeats",
+	 .path = "/v1/hosts/%s/evacuate", .method = "POST"},
+	{"host", "unfence", finctl_cmd_show, 1, "", "NAME",
+	 "lift a fenced host's fence (ceph osd blocklist rm); refused while "
+	 "it may hold a VM restarted elsewhere",
+	 .path = "/v1/hosts/%s/unfence", .method = "POST"},
 	{"host", "drain", finctl_host_drain, 1,
 	 "concurrency=count,no-wait,timeout=secs",
 	 "NAME [--concurrency K] [--no-wait] [--timeout S]",
@@ -264,16 +280,19 @@ const struct finctl_cmd finctl_commands[] = {
 	 "show one VM (VM: an id, a unique id prefix or a name)"},
 	{"vm", "create", finctl_vm_create, 0,
 	 "tenant=,flavor!=,image=,ssh-key=,user-data=,group=,name=,pool=,"
-	 "storage=,network=,secgroup=,postcopy=yes|no,request-id=,wait,"
-	 "timeout=secs",
+	 "storage=,network=,secgroup=,postcopy=yes|no,ha=restart|none,"
+	 "ha-priority=int,request-id=,wait,timeout=secs",
 	 "--tenant T --flavor F [--image IMAGE] [--ssh-key FILE]... "
 	 "[--user-data FILE] [--group G] [--name N] [--pool P] [--storage S] "
 	 "[--network NET[,ip=A]]... [--secgroup G]... [--postcopy yes|no] "
+	 "[--ha restart|none] [--ha-priority N] "
 	 "[--request-id KEY] [--wait [--timeout S]]",
 	 "create a VM (from an image, with SSH keys and user-data for its "
 	 "first boot; --storage: where its disk lives, default its flavor's "
 	 "or local; --postcopy: whether its live migrations may switch to "
-	 "post-copy, unset: its pool's setting); with --wait show progress "
+	 "post-copy, unset: its pool's setting; --ha restart: restarted on "
+	 "another host when its host dies, higher --ha-priority first); "
+	 "with --wait show progress "
 	 "until it runs or fails; a retry with the same --request-id "
 	 "creates nothing more; one port per --network (its address given "
 	 "or allocated), in the --secgroup groups (default: the tenant's "
@@ -287,10 +306,13 @@ const struct finctl_cmd finctl_commands[] = {
 	{"vm", "reboot", finctl_vm_reboot, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "reboot a running VM"},
-	{"vm", "update", finctl_vm_update, 1, "tenant=,postcopy!=yes|no|pool",
-	 "VM [--tenant T] --postcopy yes|no|pool",
+	{"vm", "update", finctl_vm_update, 1,
+	 "tenant=,postcopy=yes|no|pool,ha=restart|none,ha-priority=int",
+	 "VM [--tenant T] [--postcopy yes|no|pool] [--ha restart|none] "
+	 "[--ha-priority N]",
 	 "change a VM's settings: --postcopy, whether its live migrations "
-	 "may switch to post-copy (pool: as its pool says)"},
+	 "may switch to post-copy (pool: as its pool says); --ha and "
+	 "--ha-priority, its HA policy"},
 	{"vm", "delete", finctl_vm_delete, 1, "tenant=,wait,timeout=secs",
 	 "VM [--tenant T] [--wait [--timeout S]]",
 	 "delete a VM and its disks"},

@@ -326,6 +326,10 @@ req 200 "plan a rebalance (dry run)" POST /v1/pools/default/rebalance '{"dry_run
 req 400 "rebalance with a bad policy" POST /v1/pools/default/rebalance '{"policy":"even"}'
 req 400 "drain with a concurrency of 0" POST /v1/hosts/n2/drain '{"concurrency":0}'
 req 400 "resume with a body" POST /v1/hosts/n2/resume '{"now":true}'
+req 400 "evacuate with a body" POST /v1/hosts/n1/evacuate '{"now":true}'
+req 409 "evacuate a host that heartbeats" POST /v1/hosts/n1/evacuate
+req 400 "unfence with a body" POST /v1/hosts/n1/unfence '{"now":true}'
+req 409 "unfence a host that is not fenced" POST /v1/hosts/n1/unfence
 req 200 "resume a host" POST /v1/hosts/n2/resume
 req 202 "drain a host" POST "/v1/hosts/${HOST[batch]}/drain"
 # its VM cannot leave until the fake agent reports: the drain runs on
@@ -447,6 +451,10 @@ done <"$work/ops"
 check "a host without heartbeats goes down" \
 	wait_for 30 eval 'api GET /v1/hosts/n2; [ "$(jv .state)" = down ]'
 req 409 "drain a host that is down" POST /v1/hosts/n2/drain
+req 202 "evacuate a host that is down" POST /v1/hosts/n2/evacuate
+check "the evacuated host is fenced by the fence pass" \
+	wait_for 30 eval 'api GET /v1/hosts/n2; [ "$(jv .ha.state)" = fenced ]'
+req 202 "unfence a fenced host" POST /v1/hosts/n2/unfence
 
 wait "${waiting[@]}"
 check "logs no agent served end 504" up_is l504-1 504

@@ -183,6 +183,54 @@ static void test_duplicates_and_unlisted(void **state)
 	free(acts);
 }
 
+/* agent_reconcile_unlisted(): which unlisted fincloud domains go */
+static void test_unlisted(void **state)
+{
+	struct agent_observed obs[5];
+	const char *known[] = {"00000000-0000-4000-8000-000000000001", NULL};
+	size_t *idx = NULL;
+	ssize_t k;
+
+	(void)state;
+	memset(obs, 0, sizeof(obs));
+	for (int i = 0; i < 5; i++) {
+		snprintf(obs[i].uuid, sizeof(obs[i].uuid),
+			 "00000000-0000-4000-8000-%012d", i + 1);
+		obs[i].managed = true;
+	}
+	obs[0].state = AGENT_DOM_SHUTOFF;      /* listed (upper case below) */
+	obs[1].state = AGENT_DOM_SHUTOFF;      /* unlisted, off */
+	obs[2].state = AGENT_DOM_RUNNING;      /* unlisted, running */
+	obs[3].state = AGENT_DOM_CRASHED;      /* unlisted, crashed */
+	obs[4].state = AGENT_DOM_SHUTOFF;      /* foreign */
+	obs[4].managed = false;
+	known[0] = "00000000-0000-4000-8000-000000000001";
+	k = agent_reconcile_unlisted(obs, 5, known, 2, false, &idx);
+	assert_int_equal(k, 2);
+	assert_int_equal(idx[0], 1);
+	assert_int_equal(idx[1], 3);
+	free(idx);
+	/* returning from a fence: the running one too */
+	k = agent_reconcile_unlisted(obs, 5, known, 2, true, &idx);
+	assert_int_equal(k, 3);
+	assert_int_equal(idx[0], 1);
+	assert_int_equal(idx[1], 2);
+	assert_int_equal(idx[2], 3);
+	free(idx);
+	/* known is matched without regard to case */
+	str_copy(obs[1].uuid, sizeof(obs[1].uuid),
+		 "abcdef00-0000-4000-8000-000000000002");
+	known[1] = "ABCDEF00-0000-4000-8000-000000000002";
+	k = agent_reconcile_unlisted(obs, 5, known, 2, true, &idx);
+	assert_int_equal(k, 2);
+	assert_int_equal(idx[0], 2);
+	assert_int_equal(idx[1], 3);
+	free(idx);
+	k = agent_reconcile_unlisted(obs, 0, NULL, 0, true, &idx);
+	assert_int_equal(k, 0);
+	free(idx);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -200,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_delete),
 		cmocka_unit_test(test_foreign_untouched),
 		cmocka_unit_test(test_duplicates_and_unlisted),
+		cmocka_unit_test(test_unlisted),
 		cmocka_unit_test(test_names),
 	};
 
