@@ -5,7 +5,7 @@
 CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 
-CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/auth.c controller/audit.c \
+CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/schema.c controller/auth.c controller/audit.c \
 	controller/anchor.c \
 	controller/series.c controller/route.c controller/config.c \
 	controller/api.c controller/api_res.c controller/api_vm.c controller/vmref.c controller/idem.c \
