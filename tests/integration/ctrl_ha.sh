@@ -241,9 +241,9 @@ dead n1 n2 n4
 sleep 8
 api GET /v1/hosts/n2
 check "most hosts silent at once are held suspect, not failed" \
-	eval 'jqt ".ha.state == \"suspect\"" && has "partition guard: 3 of 3 live hosts of pool .default."'
+	eval 'jqt ".ha.state == \"suspect\"" && has "partition guard: [23] of 3 live hosts of pool .default."'
 check "holding them is audited (host.ha.held)" \
-	test "$(db "SELECT count(*) FROM audit WHERE action = 'host.ha.held' AND target = 'host:n2'")" = 1
+	test "$(db "SELECT count(*) FROM audit WHERE action = 'host.ha.held' AND target = 'host:n2'")" -ge 1
 check "no host of the wave failed" \
 	test "$(db "SELECT count(*) FROM hosts WHERE name IN ('n1','n2','n4') AND ha_state != 'suspect'")" = 0
 alive n1 n2 n4
