@@ -42,7 +42,10 @@ chmod +x "$work/bin/ceph" "$work/fence/ipmi-test"
 echo 1 >"$work/ceph.rc"
 printf '[client.fincloud-controller]\n\tkey = AQ==\n' >"$work/keyring"
 
-PATH="$work/bin:$PATH" ctrl_start --heartbeat-interval 2 --heartbeat-timeout 8 \
+# intervals of 3 s: the heartbeat loop below is shell, slow on a loaded
+# machine, and a stall of a whole suspect window would make a live host
+# suspect (as it should)
+PATH="$work/bin:$PATH" ctrl_start --heartbeat-interval 3 --heartbeat-timeout 12 \
 	--ha-suspect-intervals 2 --ha-fail-intervals 5 --ha-fence-retry 1 \
 	--ha-fence-timeout 10 --ceph-keyring "$work/keyring" \
 	--fence-agents-dir "$work/fence" || { nok "controller starts"; exit 1; }
@@ -53,10 +56,11 @@ PATH="$work/bin:$PATH" ctrl_start --heartbeat-interval 2 --heartbeat-timeout 8 \
 : >"$work/alive"
 alive() { for h in "$@"; do echo "$h" >>"$work/alive"; done; }
 dead() { for h in "$@"; do sed -i "/^$h\$/d" "$work/alive"; done; }
+INV=$(inventory 8 16384 100)
 beat() { # NODE DOMAINS_JSON: one heartbeat, not recorded
-	curl -s -o /dev/null -X POST -H "Authorization: Bearer ${CRED[$1]}" \
+	curl -s -m 10 -o /dev/null -X POST -H "Authorization: Bearer ${CRED[$1]}" \
 		-H 'Content-Type: application/json' --data-binary \
-		"{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$(inventory 8 16384 100),\"domains\":$2,\"foreign_domains\":[],\"tasks\":[]}" \
+		"{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$INV,\"domains\":$2,\"foreign_domains\":[],\"tasks\":[]}" \
 		"$URL/v1/agents/$1/heartbeat"
 }
 keep_alive() {
