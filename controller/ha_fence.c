@@ -87,8 +87,8 @@ static int fence_plan(struct ctrl *ctrl, struct fence_job *jobs, size_t *n)
 	int rc = DB_ERROR;
 
 	*n = 0;
-	if (store_begin(st, true) < 0)
-		return -1;
+	/* read first, outside a transaction: most passes find nothing due
+	 * and write nothing (one leader acts on what it read) */
 	s = store_stmt(st, "SELECT name, ha_state, storage_address, "
 			   "migration_uri, fence_command, fence_address, "
 			   "blocklisted, unfence FROM hosts h WHERE "
@@ -98,7 +98,7 @@ static int fence_plan(struct ctrl *ctrl, struct fence_job *jobs, size_t *n)
 			   "= 'restart' AND v.desired != 'deleted' AND v.state "
 			   "!= 'lost')))) ORDER BY name LIMIT 8");
 	if (s == NULL)
-		goto fail;
+		return -1;
 	db_bind_int64(s, 1, now);
 	while (*n < HA_FENCE_MAX && (rc = db_step(s)) == DB_ROW) {
 		struct fence_job *j = &jobs[(*n)++];
@@ -122,8 +122,14 @@ static int fence_plan(struct ctrl *ctrl, struct fence_job *jobs, size_t *n)
 	}
 	db_reset(s);
 	if (rc != DB_ROW && rc != DB_DONE) {
-		store_err(st, "reading the hosts to fence");
-		goto fail;
+		*n = 0;
+		return store_err(st, "reading the hosts to fence");
+	}
+	if (*n == 0)
+		return 0;
+	if (store_begin(st, true) < 0) {
+		*n = 0;
+		return -1;
 	}
 	for (size_t i = 0; i < *n; i++) {
 		struct fence_job *j = &jobs[i];
@@ -142,9 +148,13 @@ static int fence_plan(struct ctrl *ctrl, struct fence_job *jobs, size_t *n)
 			       j->task) < 0))
 			goto fail;
 	}
-	return store_commit(st);
+	if (store_commit(st) == 0)
+		return 0;
+	*n = 0;
+	return -1;
 fail:
 	store_rollback(st);
+	*n = 0;
 	return -1;
 }
 

@@ -327,6 +327,7 @@ req 400 "rebalance with a bad policy" POST /v1/pools/default/rebalance '{"policy
 req 400 "drain with a concurrency of 0" POST /v1/hosts/n2/drain '{"concurrency":0}'
 req 400 "resume with a body" POST /v1/hosts/n2/resume '{"now":true}'
 req 400 "evacuate with a body" POST /v1/hosts/n1/evacuate '{"now":true}'
+beat_all
 req 409 "evacuate a host that heartbeats" POST /v1/hosts/n1/evacuate
 req 400 "unfence with a body" POST /v1/hosts/n1/unfence '{"now":true}'
 req 409 "unfence a host that is not fenced" POST /v1/hosts/n1/unfence

@@ -34,6 +34,11 @@ static const char *const allowed[] = {
 	"reboot running>failed",
 	"rebalance running>done", "rebalance running>failed",
 	"drain running>done",     "drain running>failed",
+	/* the steps of a host failure (ha.h) */
+	"suspect running>done",   "suspect running>failed",
+	"fence running>done",     "fence running>failed",
+	"restart pending>done",   "restart pending>failed",
+	"lost pending>failed",
 };
 
 static bool expect_allowed(enum task_type t, enum task_state from,
@@ -113,7 +118,7 @@ static void test_names(void **state)
 	assert_false(task_for_agent(TASK_CREATE) || task_for_agent(TASK_DRAIN));
 }
 
-/* The table, for all 8 types x 4 x 4 states. */
+/* The table, for all 12 types x 4 x 4 states. */
 static void test_table(void **state)
 {
 	size_t n = 0;
@@ -135,6 +140,10 @@ static void test_table(void **state)
 	assert_int_equal(n, FC_ARRAY_LEN(allowed));
 	assert_int_equal(task_initial(TASK_REBALANCE), TASK_RUNNING);
 	assert_int_equal(task_initial(TASK_DRAIN), TASK_RUNNING);
+	assert_int_equal(task_initial(TASK_SUSPECT), TASK_RUNNING);
+	assert_int_equal(task_initial(TASK_FENCE), TASK_RUNNING);
+	assert_int_equal(task_initial(TASK_RESTART), TASK_PENDING);
+	assert_int_equal(task_initial(TASK_LOST), TASK_PENDING);
 	for (int t = TASK_CREATE; t <= TASK_REBOOT; t++)
 		assert_int_equal(task_initial(t), TASK_PENDING);
 }
