@@ -184,6 +184,20 @@ void api_err_internal(struct api_ctx *c, const char *what)
 {
 	log_error("request %s %s (%s): %s: %s", c->method, c->path,
 		  c->request_id, what, err_msg());
+	if (db_unreachable(store_db(c->ctrl->st))) {
+		api_err(c, 503, "unavailable", NULL,
+			"%s failed: the database cannot be reached (%s); %s "
+			"(request %s)", what, err_msg(),
+			strncmp(what, "committing", 10) == 0 ?
+				"the connection broke during the commit, so the "
+				"change may or may not have been made: read it "
+				"back, or send the request again with the same "
+				"Idempotency-Key, once the database answers" :
+				"the request changed nothing: retry in a few "
+				"seconds",
+			c->request_id);
+		return;
+	}
 	api_err(c, 500, "internal", NULL,
 		"%s failed: %s; the request changed nothing, retry later or "
 		"see the controller log (request %s)",

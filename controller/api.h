@@ -153,7 +153,12 @@ void api_ctx_release(struct api_ctx *c);
  * be NULL. Any earlier answer is dropped. */
 void api_err(struct api_ctx *c, int status, const char *code,
 	     const char *field, const char *fmt, ...) FC_PRINTF(5, 6);
-/* 500 with err_msg() (logged). */
+/* 500 "internal" with err_msg() (logged); 503 "unavailable" when the
+ * database server cannot be reached (db_unreachable(): PostgreSQL
+ * stopped, restarting or failing over), saying to retry. what names the
+ * step that failed; a what starting "committing" is a commit, whose
+ * outcome is unknown when the connection broke under it (the answer says
+ * so, and how to find out). */
 void api_err_internal(struct api_ctx *c, const char *what);
 /* 400 "invalid_field" from err_msg(), naming field. */
 void api_err_field(struct api_ctx *c, const char *field);

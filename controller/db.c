@@ -259,6 +259,11 @@ bool db_in_tx(struct db *db)
 	return db->sq ? !sqlite3_get_autocommit(db->sq) : dbpg_in_tx(db->pg);
 }
 
+bool db_unreachable(struct db *db)
+{
+	return db->sq == NULL && dbpg_unreachable(db->pg);
+}
+
 int64_t db_changes(struct db *db)
 {
 	return db->sq ? sqlite3_changes64(db->sq) : dbpg_changes(db->pg);

@@ -108,6 +108,11 @@ int db_commit(struct db *db);
 void db_rollback(struct db *db);
 /* Whether a transaction is open. */
 bool db_in_tx(struct db *db);
+/* Whether what just failed on db failed because the database server
+ * cannot be reached: on PostgreSQL, the connection is broken (the server
+ * stopped or restarted, a failover) and was not made again; the next
+ * statement tries again. Always false on SQLite (a file). */
+bool db_unreachable(struct db *db);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE stepped on db. */
 int64_t db_changes(struct db *db);

@@ -163,6 +163,10 @@ static void pg_seterr(struct dbpg *pg, const char *msg)
 	size_t n;
 
 	snprintf(pg->err, sizeof(pg->err), "%s", msg ? msg : "unknown error");
+	/* libpq's messages span lines (a hint on the next): one line for
+	 * the logs and the API's answers */
+	for (char *p = pg->err; (p = strpbrk(p, "\n\t")) != NULL;)
+		*p = ' ';
 	n = strlen(pg->err);
 	while (n > 0 && (pg->err[n - 1] == '\n' || pg->err[n - 1] == ' '))
 		pg->err[--n] = '\0';
@@ -225,6 +229,10 @@ int dbpg_open(const char *url, struct dbpg **out)
 	/* the server's messages in English for the logs; no NOTICE chatter
 	 * (IF NOT EXISTS) on stderr */
 	res = PQexec(pg->conn, "SET client_min_messages = warning");
+	PQclear(res);
+	/* short statements only: the JIT compiler's start-up (about a
+	 * second for a plan it finds costly) would be most of their time */
+	res = PQexec(pg->conn, "SET jit = off");
 	PQclear(res);
 	/* text compares byte by byte, as on SQLite: pagination by name
 	 * and the API's sort orders depend on it */
@@ -604,6 +612,11 @@ bool dbpg_in_tx(struct dbpg *pg)
 	return pg->tx ||
 	       (PQstatus(pg->conn) == CONNECTION_OK &&
 		PQtransactionStatus(pg->conn) != PQTRANS_IDLE);
+}
+
+bool dbpg_unreachable(struct dbpg *pg)
+{
+	return PQstatus(pg->conn) != CONNECTION_OK;
 }
 
 int64_t dbpg_changes(struct dbpg *pg)

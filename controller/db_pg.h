@@ -43,6 +43,7 @@ int dbpg_begin(struct dbpg *pg);
 int dbpg_commit(struct dbpg *pg);
 void dbpg_rollback(struct dbpg *pg);
 bool dbpg_in_tx(struct dbpg *pg);
+bool dbpg_unreachable(struct dbpg *pg);
 int64_t dbpg_changes(struct dbpg *pg);
 int64_t dbpg_last_insert_id(struct dbpg *pg);
 

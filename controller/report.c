@@ -415,8 +415,8 @@ int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
 		      "IN (SELECT id FROM vms)", node, "forgetting orphans") < 0)
 		return -1;
 	s = store_stmt(st, "SELECT vm_id FROM reports WHERE host = ? AND "
-			   "orphan_ms IS NULL AND vm_id NOT IN (SELECT id FROM "
-			   "vms)");
+			   "orphan_ms IS NULL AND NOT EXISTS (SELECT 1 FROM "
+			   "vms WHERE vms.id = reports.vm_id)");
 	if (s)
 		store_bind_text(s, 1, node);
 	if (orphans_mark(ctrl, node, s, stamp_orphan, "host.orphan",

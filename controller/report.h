@@ -108,7 +108,15 @@ int report_orphans(struct ctrl *ctrl, const char *node, int64_t grace_ms,
  * deleted. */
 #define REPORT_SQL_DESTROY                                                 \
 	"SELECT vm_id, name FROM reports WHERE host = ?1 AND destroy_ms IS " \
-	"NOT NULL AND vm_id NOT IN (SELECT id FROM vms)"
+	"NOT NULL AND NOT EXISTS (SELECT 1 FROM vms WHERE vms.id = "         \
+	"reports.vm_id)"
+
+/* "No node reports the VM", a condition on a row of vms: NOT EXISTS, not
+ * "id NOT IN (SELECT vm_id FROM reports)", which PostgreSQL runs by
+ * reading every report (a hashed subplan), where this probes the index
+ * reports_vm. */
+#define VMS_UNREPORTED \
+	"NOT EXISTS (SELECT 1 FROM reports WHERE reports.vm_id = vms.id)"
 
 /* The orphans of node as the host object shows them: an array of
  * {vm_id, name, state, since_ms, destroy_ms (or null)}; NULL with

@@ -8,6 +8,10 @@
 # server runs without fsync: the tests check behaviour, not durability
 # across power cuts. pg_stop stops it by PID and removes the directory;
 # the caller's EXIT trap calls it, so it runs on failure too.
+# PG_SYNC=commit: each commit still reaches the kernel before the answer
+# (synchronous_commit on), so that a server killed as in a crash loses
+# nothing it acknowledged; PG_SYNC=fsync: fully durable (fsync on too),
+# as a production server runs (scripts/bench-pg.sh).
 pg_bin=${FINCLOUD_PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR= PG_PID= PG_URL=
 
@@ -32,15 +36,24 @@ pg_start() {
 }
 
 # pg_ctl start|restart: pg_ctl on the test's cluster (a restart is a fast
-# shutdown: the sessions are cut); sets PG_PID
+# shutdown: the sessions are cut; PG_STOP_MODE=immediate: the server
+# quits at once, as in a crash, and recovers from its WAL); sets PG_PID
 pg_ctl() {
-	if ! as_pg "$pg_bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 -m fast \
-		-o "-k $PG_DIR -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60" \
+	if ! as_pg "$pg_bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 -m "${PG_STOP_MODE:-fast}" \
+		-o "-k $PG_DIR -c listen_addresses='' $(pg_sync_opts) -c max_connections=${PG_MAX_CONN:-60}" \
 		"$1" >/dev/null; then
 		echo "# PostgreSQL did not $1:"; sed 's/^/# /' "$PG_DIR/server.log" | tail -20
 		return 1
 	fi
 	PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
+}
+# the server's durability settings for PG_SYNC (see above)
+pg_sync_opts() {
+	case ${PG_SYNC:-} in
+	fsync) echo "-c fsync=on -c synchronous_commit=on -c full_page_writes=on" ;;
+	commit) echo "-c fsync=off -c synchronous_commit=on -c full_page_writes=off" ;;
+	*) echo "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" ;;
+	esac
 }
 
 # pg_stop: fast shutdown (SIGINT) of the server this test started, SIGKILL

@@ -5,11 +5,12 @@ connection for SECONDS, as COUNT real agents would. Prints "polling" once
 every node has registered. Used by scripts/bench-ctrl.sh to measure the
 controller's memory with a whole fleet connected."""
 import http.client
-import json
 import sys
 import threading
 import time
 import urllib.parse
+
+from simnode import post, register
 
 INV = {"vcpus": 64, "mem_mib": 262144, "mem_free_mib": 262144,
        "disk_gib": 10000, "disk_free_gib": 10000, "cpu_model": "sim",
@@ -19,25 +20,7 @@ INV = {"vcpus": 64, "mem_mib": 262144, "mem_free_mib": 262144,
 def main():
     url, admin, count, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     u = urllib.parse.urlsplit(url)
-
-    def post(conn, path, body, token=None):
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = "Bearer " + token
-        conn.request("POST", path, body=json.dumps(body), headers=headers)
-        r = conn.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-    _, tok = post(conn, "/v1/tokens", {"role": "join", "uses": 10000}, admin)
-    creds = []
-    for i in range(count):
-        _, reg = post(conn, "/v1/agents/register",
-                      {"join_token": tok["token"], "node": "lp%d" % i,
-                       "pool": "default", "migration_uri": "",
-                       "inventory": INV})
-        creds.append(reg["credential"])
-    conn.close()
+    creds = register(u, admin, "lp", count, INV)
 
     def poller(i):
         c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
