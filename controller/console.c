@@ -71,16 +71,10 @@ struct console_broker {
 
 /* ------------------------------------------------------------ lifetime */
 
-static void session_unref(struct session *s)
+/* Release s, whose last reference is gone (no lock needed: nobody else
+ * can reach it). */
+static void session_free(struct session *s)
 {
-	struct console_broker *b = s->b;
-	bool last;
-
-	pthread_mutex_lock(&b->lock);
-	last = --s->refs == 0;
-	pthread_mutex_unlock(&b->lock);
-	if (!last)
-		return;
 	for (int i = 0; i < 2; i++)
 		free(s->end[i].extra);
 	buf_free(&s->log);
@@ -89,6 +83,18 @@ static void session_unref(struct session *s)
 	if (s->wake[1] >= 0)
 		close(s->wake[1]);
 	free(s);
+}
+
+static void session_unref(struct session *s)
+{
+	struct console_broker *b = s->b;
+	bool last;
+
+	pthread_mutex_lock(&b->lock);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&b->lock);
+	if (last)
+		session_free(s);
 }
 
 /* Under b->lock: ask the thread of s to stop. */
@@ -457,7 +463,7 @@ static void *session_main(void *arg)
 	struct session *s = arg;
 	struct console_broker *b = s->b;
 	uint64_t wait_end = s->opened_ns + (uint64_t)CONSOLE_WAIT_S * NS;
-	bool spliced = false, ok;
+	bool spliced = false, ok, last;
 	char *buf = malloc(CONSOLE_BUF);
 
 	pthread_mutex_lock(&b->lock);
@@ -512,9 +518,14 @@ static void *session_main(void *arg)
 	b->n--;
 	if (s->kind == CONSOLE_LOG)
 		b->nlogs--;
+	/* the thread's reference goes under the same lock as its count:
+	 * once b->n is 0, console_broker_free() may free b, which
+	 * session_unref() would lock */
+	last = --s->refs == 0;
 	pthread_cond_broadcast(&b->cond);
 	pthread_mutex_unlock(&b->lock);
-	session_unref(s);
+	if (last)
+		session_free(s);
 	return NULL;
 }
 
