@@ -6,6 +6,7 @@
 #include "common/err.h"
 #include "common/http_client.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #define BACKOFF_MAX_NS (30ULL * 1000000000ULL)
@@ -198,13 +199,21 @@ static int post_json(struct agent_client *c, const char *path,
 		     struct http_response *r)
 {
 	char *text = cJSON_PrintUnformatted(body);
+	char before[512];
 	int ret;
 
 	if (text == NULL)
 		return err_set("out of memory");
 	http_client_set_timeout(c->http, timeout_ms);
+	str_copy(before, sizeof(before), http_client_base(c->http));
 	ret = http_client_request(c->http, "POST", path, text, r);
 	free(text);
+	/* several controllers (controller_url a list): say when the agent
+	 * moved to another one */
+	if (strcmp(before, http_client_base(c->http)) != 0)
+		log_warn("controller %s did not answer or failed (%s): "
+			 "talking to %s", before, ret < 0 ? err_msg() :
+			 "5xx", http_client_base(c->http));
 	return ret;
 }
 

@@ -122,6 +122,33 @@ bool agent_uri_plain(const char *uri)
 	return !(scheme > 4 && strncmp(sep - 4, "+tls", 4) == 0);
 }
 
+/* Whether the comma-separated URL list has an entry that starts with
+ * prefix; with prefix NULL, one that starts with neither http:// nor
+ * https:// (an empty entry included). */
+static bool url_list_has(const char *list, const char *prefix)
+{
+	for (const char *p = list;; p++) {
+		p += strspn(p, " \t");
+		if (prefix ? str_startswith(p, prefix)
+			   : !str_startswith(p, "http://") &&
+				     !str_startswith(p, "https://"))
+			return true;
+		p = strchr(p, ',');
+		if (p == NULL)
+			return false;
+	}
+}
+
+/* How many URLs the list holds. */
+static size_t url_list_count(const char *list)
+{
+	size_t n = 1;
+
+	for (const char *p = list; (p = strchr(p, ',')) != NULL; p++)
+		n++;
+	return n;
+}
+
 /* The controller over https with a CA, this node's certificate, the
  * migrations over TLS: plain HTTP and qemu+tcp need insecure = yes
  * (docs/security.md). */
@@ -137,13 +164,13 @@ static int check_tls(const struct config *cfg, struct agent_config *ac)
 				  "cert_file and key_file go together: set both "
 				  "(this node's bundle from 'fincloud-ca.sh "
 				  "issue') or neither");
-	if (str_startswith(ac->controller_url, "https://") &&
+	if (url_list_has(ac->controller_url, "https://") &&
 	    ac->ca_file[0] == '\0')
 		return config_err(cfg, "controller_url", "'%s' is https: set "
 				  "ca_file to the installation's CA "
 				  "(ca-cert.pem) so that the agent can verify "
 				  "the controller", ac->controller_url);
-	if (str_startswith(ac->controller_url, "http://") && !ac->insecure)
+	if (url_list_has(ac->controller_url, "http://") && !ac->insecure)
 		return config_err(cfg, "controller_url", "'%s' is plain HTTP: "
 				  "use https:// with ca_file, cert_file and "
 				  "key_file, or set insecure = yes on a closed "
@@ -184,10 +211,12 @@ int agent_config_from(const struct config *cfg, struct agent_config **out)
 			goto fail;
 
 	if (ac->controller_url[0] != '\0' &&
-	    !str_startswith(ac->controller_url, "http://") &&
-	    !str_startswith(ac->controller_url, "https://")) {
+	    (url_list_has(ac->controller_url, NULL) ||
+	     url_list_count(ac->controller_url) > 8)) {
 		bad_value(cfg, "controller_url",
-			  "expected an http:// or https:// URL");
+			  "expected an http:// or https:// URL, or up to 8 "
+			  "of them separated by commas (several "
+			  "controllers, docs/operations.md)");
 		goto fail;
 	}
 	if (config_get(cfg, "node_name") &&

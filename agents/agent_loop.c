@@ -346,7 +346,8 @@ out:
  * guest's bridge and filter must exist before it starts): the bridges
  * and VXLAN devices of the networks the desired state lists (only with
  * one in hand, and never on libvirt's test driver: it has no host
- * networks) and their DHCP servers, then each port's filter; a VM
+ * networks) and their DHCP servers, then each port's filter (also of
+ * the VMs migrating here) and the sweep of filters nobody names; a VM
  * whose filter fails gets the error. Networks that cannot be set up
  * leave their reason in a->net_fault, which makes the node degraded
  * (node_check) until a later pass sets them up. */
@@ -397,8 +398,18 @@ static void net_pass(struct agent_loop *a, const struct agent_vm_spec *specs,
 		    agent_virt_net_filters(a->virt, &a->filters, &specs[i]) < 0)
 			agent_vm_error_add(errs, nerrs, specs[i].vm_id,
 					   specs[i].name, err_msg());
-	if (a->have_desired)
-		agent_virt_net_sweep(a->virt, &a->filters, specs, nspecs);
+	if (!a->have_desired)
+		return;
+	/* the VMs migrating here: their filters exist before the source
+	 * sends the domain, which references them (the source copies only
+	 * the missing ones), and stay while the migration is open */
+	for (size_t i = 0; i < a->desired.nincoming; i++)
+		if (agent_virt_net_filters(a->virt, &a->filters,
+					   &a->desired.incoming[i]) < 0)
+			log_warn("migration to this node: %s", err_msg());
+	agent_virt_net_sweep(a->virt, &a->filters, specs, nspecs,
+			     a->desired.incoming, a->desired.nincoming,
+			     time_mono_ns(), a->storage.grace_ns);
 }
 
 /* Undefine the fincloud domains no VM of this node stands behind

@@ -246,12 +246,18 @@ int agent_virt_rbd_secret(struct agent_virt *v, const char *user,
 /* ------------------------------------------------ agent_virt_net.c */
 
 /* The network filters this agent defined last, by name, so that a pass
- * redefines only what changed. Owned by the caller; zero it to start,
+ * redefines only what changed; and the fincloud filters it found but did
+ * not define (a source node's copy before a migration, or left by an
+ * earlier run) that no VM of the node names, with the monotonic time
+ * (ns) each was first seen so. Owned by the caller; zero it to start,
  * release it with agent_virt_net_cache_free(). */
 struct agent_virt_net_cache {
 	char (*name)[64];
 	char **xml;
 	size_t n;
+	char (*foreign)[64];
+	uint64_t *since_ns;
+	size_t nforeign;
 };
 void agent_virt_net_cache_free(struct agent_virt_net_cache *c);
 
@@ -272,9 +278,24 @@ int agent_virt_net_filters(struct agent_virt *v,
 int agent_virt_net_copy_filters(struct agent_virt *v, const char *uuid,
 				const char *target_uri);
 
-/* Undefine the fincloud port filters no spec of specs[0..n) has; one
- * still in use stays until a later pass. */
+/* Which fincloud port filters to undefine, of the nnames in names
+ * (libvirt's list): those no port of specs[0..n) or incoming[0..nin)
+ * names; one this agent defined (in c) at once, one it did not only
+ * once it has been so for grace_ns (timed in c from the first sweep that
+ * saw it unnamed, now_ns monotonic). Sets remove[i] for names[i] (the
+ * caller's array of nnames); updates c's timing. Pure bookkeeping:
+ * libvirt is not called. */
+void agent_virt_net_sweep_plan(struct agent_virt_net_cache *c,
+			       const char (*names)[64], size_t nnames,
+			       const struct agent_vm_spec *specs, size_t n,
+			       const struct agent_vm_spec *incoming, size_t nin,
+			       uint64_t now_ns, uint64_t grace_ns, bool *remove);
+
+/* Undefine the fincloud port filters agent_virt_net_sweep_plan() picks;
+ * one still in use by a domain stays until a later pass. */
 void agent_virt_net_sweep(struct agent_virt *v, struct agent_virt_net_cache *c,
-			  const struct agent_vm_spec *specs, size_t n);
+			  const struct agent_vm_spec *specs, size_t n,
+			  const struct agent_vm_spec *incoming, size_t nin,
+			  uint64_t now_ns, uint64_t grace_ns);
 
 #endif

@@ -28,6 +28,8 @@ void agent_virt_net_cache_free(struct agent_virt_net_cache *c)
 	if (c) {
 		free(c->xml);
 		free(c->name);
+		free(c->foreign);
+		free(c->since_ns);
 		memset(c, 0, sizeof(*c));
 	}
 }
@@ -109,43 +111,137 @@ int agent_virt_net_filters(struct agent_virt *v,
 	return 0;
 }
 
+/* Whether a port of specs[0..n) has the filter name. */
+static bool named(const char *name, const struct agent_vm_spec *specs,
+		  size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		for (size_t k = 0; k < specs[j].nports; k++) {
+			char want[AGENT_NETXML_FILTER_LEN];
+
+			agent_netxml_filter_name(&specs[j].ports[k], want);
+			if (strcmp(want, name) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Whether this agent defined name (and has not undefined it since). */
+static bool defined_here(const struct agent_virt_net_cache *c,
+			 const char *name)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->name[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* When the foreign filter name was first seen unnamed: now_ns on its
+ * first sighting (recorded; 0 when out of memory: timed again next
+ * pass, never removed early). */
+static uint64_t first_seen(struct agent_virt_net_cache *c, const char *name,
+			   uint64_t now_ns)
+{
+	void *p;
+
+	for (size_t i = 0; i < c->nforeign; i++)
+		if (strcmp(c->foreign[i], name) == 0)
+			return c->since_ns[i];
+	p = realloc(c->foreign, (c->nforeign + 1) * sizeof(*c->foreign));
+	if (p == NULL)
+		return now_ns;
+	c->foreign = p;
+	p = realloc(c->since_ns, (c->nforeign + 1) * sizeof(*c->since_ns));
+	if (p == NULL)
+		return now_ns;
+	c->since_ns = p;
+	str_copy(c->foreign[c->nforeign], sizeof(c->foreign[0]), name);
+	c->since_ns[c->nforeign++] = now_ns;
+	return now_ns;
+}
+
+void agent_virt_net_sweep_plan(struct agent_virt_net_cache *c,
+			       const char (*names)[64], size_t nnames,
+			       const struct agent_vm_spec *specs, size_t n,
+			       const struct agent_vm_spec *incoming, size_t nin,
+			       uint64_t now_ns, uint64_t grace_ns, bool *remove)
+{
+	size_t prefix = strlen(AGENT_NETXML_FILTER_PREFIX);
+
+	for (size_t i = 0; i < nnames; i++) {
+		const char *name = names[i];
+
+		remove[i] = false;
+		if (strncmp(name, AGENT_NETXML_FILTER_PREFIX, prefix) != 0 ||
+		    named(name, specs, n) || named(name, incoming, nin))
+			continue;
+		if (defined_here(c, name))
+			remove[i] = true;
+		else
+			remove[i] = now_ns - first_seen(c, name, now_ns) >=
+				    grace_ns;
+	}
+	/* the timings of filters now named, or gone, or removed now */
+	for (size_t k = 0; k < c->nforeign;) {
+		bool keep = false;
+
+		for (size_t i = 0; i < nnames && !keep; i++)
+			keep = !remove[i] && strcmp(names[i], c->foreign[k]) == 0 &&
+			       !named(names[i], specs, n) &&
+			       !named(names[i], incoming, nin);
+		if (keep) {
+			k++;
+			continue;
+		}
+		c->nforeign--;
+		memcpy(c->foreign[k], c->foreign[c->nforeign],
+		       sizeof(c->foreign[0]));
+		c->since_ns[k] = c->since_ns[c->nforeign];
+	}
+}
+
 void agent_virt_net_sweep(struct agent_virt *v, struct agent_virt_net_cache *c,
-			  const struct agent_vm_spec *specs, size_t n)
+			  const struct agent_vm_spec *specs, size_t n,
+			  const struct agent_vm_spec *incoming, size_t nin,
+			  uint64_t now_ns, uint64_t grace_ns)
 {
 	virNWFilterPtr *all = NULL;
+	char (*names)[64] = NULL;
+	bool *remove = NULL;
 	int nall;
 
 	if (v->test_driver)
 		return;
 	nall = virConnectListAllNWFilters(v->conn, &all, 0);
-	for (int i = 0; i < nall; i++) {
-		const char *name = virNWFilterGetName(all[i]);
-		bool wanted = false;
+	if (nall > 0) {
+		names = calloc((size_t)nall, sizeof(*names));
+		remove = calloc((size_t)nall, sizeof(*remove));
+	}
+	if (nall > 0 && names && remove) {
+		for (int i = 0; i < nall; i++) {
+			const char *name = virNWFilterGetName(all[i]);
 
-		for (size_t j = 0; name && j < n && !wanted; j++) {
-			for (size_t k = 0; k < specs[j].nports; k++) {
-				char want[AGENT_NETXML_FILTER_LEN];
-
-				agent_netxml_filter_name(&specs[j].ports[k],
-							 want);
-				if (strcmp(want, name) == 0)
-					wanted = true;
-			}
+			str_copy(names[i], sizeof(names[0]), name ? name : "");
 		}
-		/* in use by a domain still being destroyed: refused now,
-		 * removed on a later pass */
-		if (name && !wanted &&
-		    strncmp(name, AGENT_NETXML_FILTER_PREFIX,
-			    strlen(AGENT_NETXML_FILTER_PREFIX)) == 0 &&
-		    virNWFilterUndefine(all[i]) == 0) {
-			log_info("network filter %s undefined", name);
+		agent_virt_net_sweep_plan(c, (const char (*)[64])names,
+					  (size_t)nall, specs, n, incoming, nin,
+					  now_ns, grace_ns, remove);
+	}
+	for (int i = 0; i < nall; i++) {
+		/* in use by a domain (still being destroyed, or arriving):
+		 * refused now, removed on a later pass */
+		if (remove && remove[i] && virNWFilterUndefine(all[i]) == 0) {
+			log_info("network filter %s undefined", names[i]);
 			for (size_t j = 0; j < c->n; j++)
-				if (strcmp(c->name[j], name) == 0)
+				if (strcmp(c->name[j], names[i]) == 0)
 					c->name[j][0] = '\0';
 		}
 		virNWFilterFree(all[i]);
 	}
 	free(all);
+	free(names);
+	free(remove);
 	virResetLastError();
 }
 

@@ -8,9 +8,14 @@
 #include "common/http_client.h"
 #include "common/util.h"
 
+/* The most controller URLs one client fails over between. */
+#define HTTP_BASES_MAX 8
+
 struct http_client {
 	CURL *curl;
-	char *base;
+	char *base;       /* bases[cur]: where requests go now */
+	char *bases[HTTP_BASES_MAX];
+	size_t nbases, cur;
 	char *token;
 	char *ca_file;
 	char *cert_file, *key_file; /* NULL: no client certificate */
@@ -30,7 +35,6 @@ struct http_client *http_client_new(const char *base_url, const char *token,
 				    const char *ca_file)
 {
 	struct http_client *c;
-	size_t len;
 
 	pthread_once(&curl_once, curl_init_once);
 	c = calloc(1, sizeof(*c));
@@ -39,18 +43,51 @@ struct http_client *http_client_new(const char *base_url, const char *token,
 		return NULL;
 	}
 	c->curl = curl_easy_init();
-	c->base = strdup(base_url);
 	c->token = token ? strdup(token) : NULL;
 	c->ca_file = ca_file ? strdup(ca_file) : NULL;
-	if (c->curl == NULL || c->base == NULL || (token && !c->token) ||
+	if (c->curl == NULL || (token && !c->token) ||
 	    (ca_file && !c->ca_file)) {
 		err_set("cannot create an HTTP client for '%s'", base_url);
 		http_client_free(c);
 		return NULL;
 	}
-	len = strlen(c->base);
-	while (len > 0 && c->base[len - 1] == '/')
-		c->base[--len] = '\0';
+	/* "URL[,URL...]": each trimmed of blanks and trailing slashes */
+	for (const char *p = base_url; *p;) {
+		size_t n = strcspn(p, ",");
+		char *b;
+
+		while (n > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' ||
+				 p[n - 1] == '/'))
+			n--;
+		if (n > 0) {
+			if (c->nbases == HTTP_BASES_MAX) {
+				err_set("'%s' lists more than %d controller "
+					"URLs", base_url, HTTP_BASES_MAX);
+				http_client_free(c);
+				return NULL;
+			}
+			b = strndup(p, n);
+			if (b == NULL) {
+				err_set("out of memory");
+				http_client_free(c);
+				return NULL;
+			}
+			c->bases[c->nbases++] = b;
+		}
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	if (c->nbases == 0 && (c->bases[c->nbases++] = strdup("")) == NULL) {
+		err_set("out of memory");
+		http_client_free(c);
+		return NULL;
+	}
+	c->base = c->bases[0];
 	c->timeout_ms = 30000;
 	c->max_body = 64 * 1024 * 1024;
 	return c;
@@ -62,7 +99,8 @@ void http_client_free(struct http_client *c)
 		return;
 	if (c->curl)
 		curl_easy_cleanup(c->curl);
-	free(c->base);
+	for (size_t i = 0; i < c->nbases; i++)
+		free(c->bases[i]);
 	free(c->token);
 	free(c->ca_file);
 	free(c->cert_file);
@@ -208,10 +246,11 @@ static size_t http_read_cb(char *ptr, size_t size, size_t nmemb, void *ud)
 }
 
 /* Send METHOD base+path: a JSON body (json_body), an upload or a
- * download (st), or neither. */
-static int perform(struct http_client *c, const char *method,
-		   const char *path, const char *json_body,
-		   const struct http_stream *st, struct http_response *resp)
+ * download (st), or neither. *curl_rc: curl's result. */
+static int perform_one(struct http_client *c, const char *method,
+		       const char *path, const char *json_body,
+		       const struct http_stream *st,
+		       struct http_response *resp, CURLcode *curl_rc)
 {
 	struct curl_slist *headers = NULL;
 	char url[4096], auth[1024], ctype[160];
@@ -272,6 +311,7 @@ static int perform(struct http_client *c, const char *method,
 	}
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
 	rc = curl_easy_perform(c->curl);
+	*curl_rc = rc;
 	/* a server may answer an upload before it has read it all (a 401,
 	 * a 413) and close: its answer counts, not the broken send */
 	if (rc == CURLE_SEND_ERROR && st && st->in_fd >= 0 &&
@@ -296,6 +336,55 @@ out:
 	curl_slist_free_all(headers);
 	buf_free(&x.body);
 	return ret;
+}
+
+/* Whether a request that ended so (ret and curl_rc from perform_one(),
+ * resp on 0) may go to the next controller: no answer came (a stream
+ * only when it never connected: its bytes cannot be sent again), or an
+ * answer 5xx (not a stream's); never an answer too large, or a stream's
+ * sink that refused. */
+static bool fail_over(int ret, CURLcode curl_rc, const struct http_stream *st,
+		      const struct http_response *resp)
+{
+	if (ret == 0)
+		return st == NULL && resp->status >= 500;
+	if (curl_rc == CURLE_COULDNT_CONNECT ||
+	    curl_rc == CURLE_COULDNT_RESOLVE_HOST)
+		return true;
+	return st == NULL && curl_rc != CURLE_OK &&
+	       curl_rc != CURLE_WRITE_ERROR;
+}
+
+/* perform_one() on the current controller, then on each next one while
+ * fail_over() says so; the one that answered stays current. */
+static int perform(struct http_client *c, const char *method,
+		   const char *path, const char *json_body,
+		   const struct http_stream *st, struct http_response *resp)
+{
+	int ret = -1;
+
+	for (size_t i = 0; i < c->nbases; i++) {
+		CURLcode curl_rc = CURLE_OK;
+
+		if (i > 0) {
+			c->cur = (c->cur + 1) % c->nbases;
+			c->base = c->bases[c->cur];
+			http_response_free(resp);
+		}
+		ret = perform_one(c, method, path, json_body, st, resp,
+				  &curl_rc);
+		if (!fail_over(ret, curl_rc, st, resp))
+			break;
+	}
+	if (ret < 0 && c->nbases > 1)
+		err_prefix("none of the %zu controllers answered; the last",
+			   c->nbases);
+	return ret;
+}
+
+const char *http_client_base(const struct http_client *c)
+{
+	return c->base;
 }
 
 int http_client_request(struct http_client *c, const char *method,

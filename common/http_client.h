@@ -29,12 +29,24 @@ struct http_tls {
 	const char *key_file;
 };
 
-/* base_url: "http://127.0.0.1:8740" (no trailing slash needed).
+/* base_url: "http://127.0.0.1:8740" (no trailing slash needed), or
+ * several controllers' URLs separated by commas (at most 8):
+ * "https://c1:8740,https://c2:8740". Requests go to one of them, the
+ * first at the start; when none answers (refused, unreachable, timed out,
+ * cut) or it answers 5xx, the same request goes to the next, each tried
+ * once, and the one that answered is used from then on. A 4xx answer is
+ * final. A stream (http_client_stream()) moves on only when it could not
+ * connect; an upgrade (http_client_upgrade()) goes to the current one.
+ * The request a controller may have carried out before it broke off is
+ * sent again: make it idempotent (creates carry an Idempotency-Key).
  * token: bearer token or NULL. ca_file: PEM bundle for https, or NULL.
  * Strings are copied. NULL on failure (err_set). */
 struct http_client *http_client_new(const char *base_url, const char *token,
 				    const char *ca_file);
 void http_client_free(struct http_client *c);
+/* The controller's URL requests go to now (one of base_url's; owned by
+ * c, valid until the next request). */
+const char *http_client_base(const struct http_client *c);
 /* Use tls (its paths copied; NULL: none) from the next request on: it
  * replaces the ca_file given to http_client_new(). 0, or -1 with
  * err_set() when out of memory or only one of cert_file and key_file is

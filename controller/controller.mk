@@ -5,7 +5,7 @@
 CRYPTO_CFLAGS := $(call pc_cflags,libcrypto)
 CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 
-CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/auth.c controller/audit.c \
+CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/schema.c controller/auth.c controller/audit.c \
 	controller/anchor.c \
 	controller/series.c controller/route.c controller/config.c \
 	controller/api.c controller/api_res.c controller/api_vm.c controller/vmref.c controller/idem.c \
@@ -13,6 +13,7 @@ CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/au
 	controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c controller/leader.c \
+	controller/wakeup.c \
 	controller/task.c controller/domname.c controller/report.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \

@@ -30,6 +30,8 @@ int ctrl_init(struct ctrl *ctrl)
 	/* deadlines are on the monotonic clock: a wall clock stepped back
 	 * must not keep a long-poll waiting long after its agent gave up */
 	cond_init_mono(&ctrl->wait_cond);
+	if (uuid_generate_v4(ctrl->instance) < 0)
+		return -1;
 	rc = pthread_create(&ctrl->timer, NULL, timer_main, ctrl);
 	if (rc != 0) {
 		ctrl->timer_quit = true;
@@ -165,6 +167,20 @@ int ctrl_bump_generation(struct ctrl *ctrl, const char *host)
 	store_bind_text(s, 1, host);
 	if (store_done(ctrl->st, s, "bumping a host's generation") < 0)
 		return -1;
+	if (db_engine(store_db(ctrl->st)) == DB_PG) {
+		char payload[128];
+
+		s = store_stmt(ctrl->st, "SELECT pg_notify('" CTRL_WAKE_CHANNEL
+				       "', ?)");
+		if (s == NULL)
+			return -1;
+		snprintf(payload, sizeof(payload), "%s %s", ctrl->instance,
+			 host);
+		store_bind_text(s, 1, payload);
+		if (store_row(ctrl->st, s, "notifying the other controllers") < 0)
+			return -1;
+		db_reset(s);
+	}
 	ctrl_notify(ctrl, host);
 	return 0;
 }

@@ -27,7 +27,11 @@
  * the resumed request takes the lock again before it reads the
  * generation, so a waiter woken before the transaction commits reads the
  * committed generation. Deadlines are kept by one timer thread
- * (ctrl_init() starts it) over the waiters in deadline order.
+ * (ctrl_init() starts it) over the waiters in deadline order. With
+ * several controllers on one PostgreSQL database, the bump also sends a
+ * NOTIFY on CTRL_WAKE_CHANNEL in its transaction (delivered at commit),
+ * and each controller's listener (wakeup.h) wakes its own waiters of
+ * that host.
  */
 #ifndef FC_CTRL_CTRL_H
 #define FC_CTRL_CTRL_H
@@ -63,6 +67,10 @@ struct ctrl_config {
 	int64_t join_token_ttl_max_s; /* the longest one a create may ask */
 	int64_t vni_min, vni_max;     /* VNIs networks get when not told */
 	int64_t image_max_size;      /* bytes of one image upload (image.h) */
+	/* seconds an open task of each type (enum task_type order: create,
+	 * start, stop, delete, migrate, reboot) may stay open before the
+	 * leader fails it as timed out (task.h task_timeout_s()) */
+	int64_t task_timeout_s[6];
 	/* when a host dies (ha.h): silent this many heartbeat intervals,
 	 * it is suspect (at least 2: never on one missed beat); this many,
 	 * failed; a fence command's time limit and the wait before a
@@ -116,8 +124,15 @@ struct console_broker;
  * timer's), with neither lock held, and must not block. */
 typedef void (*ctrl_wake_fn)(void *arg);
 
+/* The PostgreSQL channel of generation bumps; each payload is
+ * "INSTANCE HOST" (ctrl.instance of the controller that bumped). */
+#define CTRL_WAKE_CHANNEL "fincloud_generation"
+
 struct ctrl {
 	struct ctrl_config cfg;
+	/* this run of the controller: a UUID made by ctrl_init(), so that
+	 * its listener skips its own notifications */
+	char instance[37];
 	struct store *st;
 	struct anchor *anchor; /* the audit head outside the store, or NULL */
 	struct console_broker *consoles; /* console.h; NULL: no consoles */
@@ -168,7 +183,8 @@ uint64_t ctrl_committed(struct ctrl *ctrl);
 int ctrl_make_durable(struct ctrl *ctrl, uint64_t seq);
 
 /* Bump host's generation inside the caller's open transaction and wake
- * its long-poll (lock held). 0, or -1 with err_set(). */
+ * its long-poll (lock held); on PostgreSQL also NOTIFY the other
+ * controllers (at commit). 0, or -1 with err_set(). */
 int ctrl_bump_generation(struct ctrl *ctrl, const char *host);
 
 /* Host's generation into *gen (lock held): 0, 1 when there is no such

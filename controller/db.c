@@ -269,3 +269,18 @@ int64_t db_last_insert_id(struct db *db)
 	return db->sq ? sqlite3_last_insert_rowid(db->sq)
 		      : dbpg_last_insert_id(db->pg);
 }
+
+int db_listen(struct db *db, const char *channel)
+{
+	if (db->pg == NULL)
+		return err_set("database: notifications need PostgreSQL");
+	return dbpg_listen(db->pg, channel);
+}
+
+int db_notify_wait(struct db *db, int timeout_ms, char *payload,
+		   size_t size)
+{
+	if (db->pg == NULL)
+		return err_set("database: notifications need PostgreSQL");
+	return dbpg_notify_wait(db->pg, timeout_ms, payload, size);
+}

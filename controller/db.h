@@ -117,4 +117,19 @@ int64_t db_changes(struct db *db);
  * key with RETURNING, which both engines accept. 0 when none. */
 int64_t db_last_insert_id(struct db *db);
 
+/* Notifications between the sessions of one database (PostgreSQL's
+ * LISTEN/NOTIFY; a NOTIFY sent inside a transaction reaches the
+ * listeners when it commits, never when it rolls back). SQLite has none:
+ * both calls fail there with err_set().
+ *
+ * db_listen(): LISTEN on channel (a lower-case SQL identifier) on db, a
+ * connection kept for this alone. 0, or -1 with err_set(). */
+int db_listen(struct db *db, const char *channel);
+/* Wait at most timeout_ms for a notification on a channel db listens on:
+ * 1 with its payload (cut to size bytes, NUL-terminated) in payload, 0
+ * when none came, -1 with err_set() when the connection broke (close it,
+ * open a new one and listen again: what was sent meanwhile is lost). */
+int db_notify_wait(struct db *db, int timeout_ms, char *payload,
+		   size_t size);
+
 #endif

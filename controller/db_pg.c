@@ -1,6 +1,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -627,4 +628,55 @@ int64_t dbpg_last_insert_id(struct dbpg *pg)
 					    : "ROLLBACK TO fc_lastval"));
 	PQclear(res);
 	return id;
+}
+
+int dbpg_listen(struct dbpg *pg, const char *channel)
+{
+	char sql[128];
+
+	/* the channel is the caller's constant; checked all the same */
+	if (strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != strlen(channel) ||
+	    snprintf(sql, sizeof(sql), "LISTEN %s", channel) >= (int)sizeof(sql))
+		return err_set("database: invalid channel name '%.40s'",
+			       channel);
+	return dbpg_exec(pg, sql);
+}
+
+/* The next notification already received on pg into payload: 1, or 0. */
+static int pg_next_notify(struct dbpg *pg, char *payload, size_t size)
+{
+	PGnotify *n = PQnotifies(pg->conn);
+
+	if (n == NULL)
+		return 0;
+	snprintf(payload, size, "%s", n->extra ? n->extra : "");
+	PQfreemem(n);
+	return 1;
+}
+
+int dbpg_notify_wait(struct dbpg *pg, int timeout_ms, char *payload,
+		     size_t size)
+{
+	struct pollfd pfd;
+	int rc;
+
+	if (PQstatus(pg->conn) != CONNECTION_OK || PQsocket(pg->conn) < 0)
+		return err_set("database: the listening connection is lost");
+	if (pg_next_notify(pg, payload, size))
+		return 1;
+	pfd = (struct pollfd){.fd = PQsocket(pg->conn), .events = POLLIN};
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0 && errno != EINTR)
+		return err_set("database: waiting for notifications: %s",
+			       strerror(errno));
+	if (rc <= 0)
+		return 0;
+	/* readable: a notification, or the end of the connection */
+	if (PQconsumeInput(pg->conn) == 0 ||
+	    PQstatus(pg->conn) != CONNECTION_OK) {
+		pg_seterr(pg, PQerrorMessage(pg->conn));
+		return err_set("database: the listening connection is lost: %s",
+			       pg->err);
+	}
+	return pg_next_notify(pg, payload, size);
 }

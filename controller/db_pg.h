@@ -46,6 +46,10 @@ bool dbpg_in_tx(struct dbpg *pg);
 int64_t dbpg_changes(struct dbpg *pg);
 int64_t dbpg_last_insert_id(struct dbpg *pg);
 
+int dbpg_listen(struct dbpg *pg, const char *channel);
+int dbpg_notify_wait(struct dbpg *pg, int timeout_ms, char *payload,
+		     size_t size);
+
 /* The SQL pg would run for sql: the rewrite table applied and the
  * placeholders numbered. *out is freed by the caller; *nparams is the
  * highest placeholder; bit i of *used is set when $(i+1) occurs. 0, or

@@ -11,10 +11,13 @@
 #include "controller/jobs.h"
 #include "controller/leader.h"
 #include "controller/rebalance.h"
+#include "controller/store.h"
+#include "controller/task.h"
 
 /* How often the leader looks for runs no controller drives (ns). */
 #define JOBS_RECOVER_NS (3ULL * 1000000000ULL)
-#include "controller/store.h"
+/* The most tasks one pass fails as timed out (the rest: next pass). */
+#define JOBS_TIMEOUTS_MAX 64
 
 int jobs_liveness_reset(struct ctrl *ctrl)
 {
@@ -92,6 +95,61 @@ fail:
 	return -1;
 }
 
+int jobs_time_out_tasks(struct ctrl *ctrl)
+{
+	struct store *st = ctrl->st;
+	struct task_expiry *list = NULL;
+	size_t n = 0;
+	int ret = -1;
+
+	if (task_expired(st, ctrl->cfg.task_timeout_s, time_wall_ms(),
+			 JOBS_TIMEOUTS_MAX, &list, &n) < 0)
+		return -1;
+	if (n == 0) {
+		free(list);
+		return 0;
+	}
+	if (store_begin(st, true) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct task *t = &list[i].t;
+		char why[512], target[64];
+		int rc;
+
+		task_timeout_error(&list[i], why, sizeof(why));
+		/* moved only from the state read: a report that settled it
+		 * in between wins */
+		rc = task_time_out(st, t, why);
+		if (rc < 0)
+			goto fail;
+		if (rc > 0)
+			continue;
+		/* an agent task leaves its source's desired state, and a
+		 * migration's target forgets the incoming VM */
+		if (task_for_agent(t->type) &&
+		    ctrl_bump_generation(ctrl, t->source_host) < 0)
+			goto fail;
+		if (t->type == TASK_MIGRATE && t->target_host[0] &&
+		    ctrl_bump_generation(ctrl, t->target_host) < 0)
+			goto fail;
+		snprintf(target, sizeof(target), "task:%s", t->id);
+		if (audit_event(st, "task.timeout", target, NULL) < 0)
+			goto fail;
+		log_warn("task %s (%s of vm '%s') failed: %s", t->id,
+			 task_type_name(t->type), t->vm_id, why);
+	}
+	if (store_commit(st) < 0)
+		goto out;
+	ret = 0;
+	goto out;
+fail:
+	store_err(st, "failing timed-out tasks");
+	store_rollback(st);
+out:
+	free(list);
+	return ret;
+}
+
 static void *jobs_main(void *arg)
 {
 	struct jobs *j = arg;
@@ -108,6 +166,8 @@ static void *jobs_main(void *arg)
 		pthread_mutex_lock(&ctrl->lock);
 		if (lead && jobs_mark_down_hosts(ctrl) < 0)
 			log_error("liveness check: %s", err_msg());
+		if (lead && jobs_time_out_tasks(ctrl) < 0)
+			log_error("task timeouts: %s", err_msg());
 		/* suspect, failed (ha.h); fencing follows without the lock */
 		if (lead && ha_detect_pass(ctrl) < 0)
 			log_error("host failure detection: %s", err_msg());

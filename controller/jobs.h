@@ -1,13 +1,15 @@
 /*
  * jobs.h - the controller's background work: one thread that, once a
  * second, marks hosts down whose agent went silent for heartbeat_timeout
+ * and fails the tasks open longer than their type's timeout (task.h),
  * and, every sample_interval, records a utilisation sample of each pool
  * (compacting the series once a minute); and, each second, detects and
  * fences failed hosts and restarts their VMs elsewhere (ha.h).
  *
  * The thread takes the controller lock for each pass, like a request.
  * With several controllers on one PostgreSQL database only the leader
- * (leader.h) marks hosts down and samples; the others' passes skip both.
+ * (leader.h) marks hosts down, times tasks out and samples; the others'
+ * passes skip all three.
  */
 #ifndef FC_CTRL_JOBS_H
 #define FC_CTRL_JOBS_H
@@ -44,5 +46,13 @@ void jobs_join(struct jobs *j);
  * state to unknown, audited, in one durable transaction. 0, or -1 with
  * err_set(). */
 int jobs_mark_down_hosts(struct ctrl *ctrl);
+
+/* One timeout pass (lock held, no transaction open): the open tasks
+ * past their type's timeout (task_expired(), at most 64 a pass) fail with
+ * task_timeout_error()'s message, each audited task.timeout; an agent
+ * task's source (and a migration's target) gets a new generation, so
+ * that its agent drops it. One durable transaction. 0, or -1 with
+ * err_set(). */
+int jobs_time_out_tasks(struct ctrl *ctrl);
 
 #endif

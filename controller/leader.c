@@ -116,7 +116,8 @@ bool leader_check(struct leader *l)
 		l->leading = false;
 	} else if (!l->leading && rc == 1) {
 		log_info("this controller now runs the background work "
-			 "(leader: host liveness, utilisation samples)");
+			 "(leader: host liveness, task timeouts, "
+			 "utilisation samples)");
 		l->leading = true;
 	}
 	return l->leading;

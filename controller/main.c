@@ -16,6 +16,7 @@
 #include "controller/console.h"
 #include "controller/ctrl.h"
 #include "controller/jobs.h"
+#include "controller/wakeup.h"
 #include "controller/rebalance.h"
 #include "controller/server.h"
 #include "controller/store.h"
@@ -68,6 +69,7 @@ static void usage(FILE *f)
 		"                           [--agent-listen-port P] [--image-max-size BYTES]\n"
 		"                           [--tls-ca FILE] [--require-client-cert yes|no]\n"
 		"                           [--insecure yes|no] [--ui-dir DIR]\n"
+		"                           [--task-timeout-TYPE S]\n"
 		"                           [--ha-suspect-intervals N] [--ha-fail-intervals N]\n"
 		"                           [--ha-fence-timeout S] [--ha-fence-retry S]\n"
 		"                           [--ceph-conf FILE] [--ceph-keyring FILE]\n"
@@ -81,6 +83,8 @@ static void usage(FILE *f)
 		"agent_listen_port, token_ttl_default, token_ttl_max,\n"
 		"auth_fail_limit, join_token_ttl, join_token_ttl_max, image_max_size,\n"
 		"tls_ca, require_client_cert, insecure, vni_min, vni_max, ui_dir,\n"
+		"task_timeout_create, task_timeout_start, task_timeout_stop,\n"
+		"task_timeout_delete, task_timeout_migrate, task_timeout_reboot,\n"
 		"ha_suspect_intervals, ha_fail_intervals, ha_fence_timeout,\n"
 		"ha_fence_retry, ceph_conf, ceph_keyring, ceph_id, fence_agents_dir);\n"
 		"each has\n"
@@ -111,6 +115,7 @@ int main(int argc, char **argv)
 	struct config *cfg = NULL;
 	struct server *srv = NULL;
 	struct jobs jobs = {0};
+	struct wakeup wakeup = {0};
 	int opt, rc = 1;
 
 	settings_options(opts + 4, flags);
@@ -214,6 +219,10 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
+	/* before the API: no long-poll parks before it can be woken */
+	if (wakeup_start(&wakeup, &g_ctrl) < 0)
+		log_error("%s: agents' long-polls end at their deadline when "
+			  "another controller changes their node", err_msg());
 	if (server_start(&g_ctrl, &srv) < 0) {
 		log_error("%s", err_msg());
 		goto out;
@@ -247,6 +256,7 @@ out:
 	console_broker_free(g_ctrl.consoles);
 	g_ctrl.consoles = NULL;
 	jobs_join(&jobs);
+	wakeup_join(&wakeup);
 	rb_shutdown(&g_ctrl);
 	ctrl_fini(&g_ctrl);
 	store_close(g_ctrl.st);

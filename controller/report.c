@@ -253,6 +253,77 @@ static int settle_one(struct ctrl *ctrl, const struct task *t,
 	return audit_event(st, action, target, request_id);
 }
 
+/* How long after its timeout a migration may still complete on its nodes
+ * and be settled from their reports (ms): past the agent's own time
+ * limit, which aborts it (docs/controller.md "Task timeouts"). */
+#define REPORT_LATE_MS (86400LL * 1000)
+
+/* Migration id timed out (task_time_out()) while its VM is still
+ * recorded on its source: when the nodes now show it completed (the
+ * target runs the VM, the source no longer lists it), the VM and its
+ * claim move to the target, as settle_one() does for an open one; the
+ * task stays failed (a final state), the move is audited
+ * task.migrate.late. 0 or -1. */
+static int settle_late(struct ctrl *ctrl, const char *id,
+		       const char *request_id)
+{
+	struct store *st = ctrl->st;
+	enum task_seen src, dst;
+	struct task t;
+	char target[64];
+	int rc = task_load(st, id, &t);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (report_seen(st, t.source_host, t.vm_id, &src) < 0 ||
+	    report_seen(st, t.target_host, t.vm_id, &dst) < 0)
+		return -1;
+	if (dst != TASK_SEEN_RUNNING || src != TASK_SEEN_ABSENT)
+		return 0;
+	log_warn("migration %s of vm '%s' timed out but completed on the "
+		 "nodes: the VM runs on '%s', recorded there now", t.id,
+		 t.vm_id, t.target_host);
+	if (vm_update(st, "UPDATE vms SET host = ?1, pool = (SELECT pool FROM "
+		      "hosts WHERE name = ?1), updated_ms = ?2 WHERE id = ?3",
+		      t.target_host, t.vm_id, "moving the VM") < 0 ||
+	    ctrl_bump_generation(ctrl, t.target_host) < 0 ||
+	    ctrl_bump_generation(ctrl, t.source_host) < 0)
+		return -1;
+	snprintf(target, sizeof(target), "task:%s", t.id);
+	return audit_event(st, "task.migrate.late", target, request_id);
+}
+
+/* The timed-out migrations settle_late() looks at for node: the VM's
+ * latest migration, timed out within REPORT_LATE_MS, from or to node,
+ * its VM still on the source and busy with no other agent task. */
+static int settle_late_all(struct ctrl *ctrl, const char *node,
+			   const char *request_id)
+{
+	struct db_stmt *s = store_stmt(ctrl->st,
+		"SELECT t.id FROM tasks t JOIN vms v ON v.id = t.vm_id AND "
+		"v.host = t.source_host WHERE t.timed_out_ms > ?2 AND t.type = "
+		"'migrate' AND t.state = 'failed' AND (t.source_host = ?1 OR "
+		"t.target_host = ?1) AND t.seq = (SELECT max(m.seq) FROM tasks "
+		"m WHERE m.vm_id = t.vm_id AND m.type = 'migrate') AND NOT "
+		"EXISTS (SELECT 1 FROM tasks o WHERE o.vm_id = t.vm_id AND "
+		"o.type IN ('migrate','reboot') AND o.state IN ('pending',"
+		"'running')) ORDER BY t.seq");
+	report_id *ids = NULL;
+	size_t nids = 0;
+	int ret = 0;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, node);
+	db_bind_int64(s, 2, time_wall_ms() - REPORT_LATE_MS);
+	if (report_ids(ctrl->st, s, &ids, &nids) < 0)
+		return -1;
+	for (size_t i = 0; i < nids && ret == 0; i++)
+		ret = settle_late(ctrl, ids[i], request_id);
+	free(ids);
+	return ret;
+}
+
 int report_settle(struct ctrl *ctrl, const char *node,
 		  const struct report_result *results, size_t n, bool listed,
 		  const char *request_id)
@@ -283,7 +354,7 @@ int report_settle(struct ctrl *ctrl, const char *node,
 		}
 	}
 	free(ids);
-	return ret;
+	return ret < 0 ? -1 : settle_late_all(ctrl, node, request_id);
 }
 
 /* Run sql (binding node and arg) for the vm_ids it yields, then, for each,

@@ -435,6 +435,112 @@ bool task_settle_migration(enum task_state state, bool from_source,
 	return true;
 }
 
+int64_t task_timeout_s(enum task_type type, const int64_t *timeouts,
+		       int max_seconds)
+{
+	int64_t t;
+
+	if ((unsigned)type >= TASK_NTIMEOUTS)
+		return 0;
+	t = timeouts[type];
+	if (type == TASK_MIGRATE && max_seconds > 0 &&
+	    (int64_t)max_seconds + TASK_MIGRATE_GRACE_S > t)
+		t = (int64_t)max_seconds + TASK_MIGRATE_GRACE_S;
+	return t;
+}
+
+int task_expired(struct store *st, const int64_t *timeouts, int64_t now_ms,
+		 size_t max, struct task_expiry **out, size_t *n)
+{
+	/* candidates: older than the shortest timeout; each is then held
+	 * to its own */
+	struct db_stmt *s = store_stmt(st, "SELECT t.id, t.type, t.state, "
+				     "t.vm_id, t.tenant, t.source_host, "
+				     "t.target_host, t.error, t.created_ms, "
+				     "t.max_seconds, coalesce(h.state, 'down') "
+				     "= 'down' FROM tasks t LEFT JOIN hosts h "
+				     "ON h.name = t.source_host WHERE t.state "
+				     "IN ('pending','running') AND t.created_ms "
+				     "< ? AND t.type IN ('create','start',"
+				     "'stop','delete','migrate','reboot') "
+				     "ORDER BY t.seq");
+	int64_t shortest = INT64_MAX;
+	struct task_expiry e;
+	struct buf rows;
+	int rc = DB_ERROR;
+
+	*out = NULL;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < TASK_NTIMEOUTS; i++)
+		if (timeouts[i] < shortest)
+			shortest = timeouts[i];
+	buf_init(&rows, 0);
+	db_bind_int64(s, 1, now_ms - shortest * 1000);
+	while (rows.len / sizeof(e) < max && (rc = db_step(s)) == DB_ROW) {
+		memset(&e, 0, sizeof(e));
+		if (task_row(s, &e.t) < 0)
+			break;
+		e.timeout_s = task_timeout_s(e.t.type, timeouts,
+					     db_col_int(s, 9));
+		e.host_down = db_col_int(s, 10) != 0;
+		if (e.timeout_s <= 0 ||
+		    db_col_int64(s, 8) + e.timeout_s * 1000 > now_ms)
+			continue;
+		if (buf_append(&rows, &e, sizeof(e)) < 0)
+			break;
+	}
+	if (rc == DB_ROW && rows.len / sizeof(e) >= max)
+		rc = DB_DONE; /* enough for this pass: the rest next time */
+	if (store_rows_end(st, s, rc, &rows, "reading the tasks past their "
+			   "timeout") < 0)
+		return -1;
+	*n = rows.len / sizeof(e);
+	*out = (struct task_expiry *)(void *)rows.data; /* malloc'd: aligned */
+	return 0;
+}
+
+void task_timeout_error(const struct task_expiry *e, char *buf, size_t size)
+{
+	const struct task *t = &e->t;
+	static const char *const outcome[TASK_NTIMEOUTS] = {
+		"the VM running", "the VM running", "the VM stopped",
+		"the VM gone", NULL, "the reboot done",
+	};
+	int k = snprintf(buf, size, "timed out after %" PRId64 " s "
+			 "(task_timeout_%s): ", e->timeout_s,
+			 task_type_name(t->type));
+
+	if (k < 0 || (size_t)k >= size)
+		return;
+	if (e->host_down)
+		snprintf(buf + k, size - (size_t)k, "host '%s' is down%s",
+			 t->source_host, t->type == TASK_MIGRATE ?
+			 "; the VM stays recorded there" : "");
+	else if (t->type == TASK_MIGRATE)
+		snprintf(buf + k, size - (size_t)k, "the agent of host '%s' "
+			 "never reported the migration to '%s' done; the VM "
+			 "stays recorded on '%s' (should the migration still "
+			 "complete, the nodes' reports move it)",
+			 t->source_host, t->target_host, t->source_host);
+	else
+		snprintf(buf + k, size - (size_t)k, "host '%s' never reported "
+			 "%s", t->source_host,
+			 (unsigned)t->type < TASK_NTIMEOUTS && outcome[t->type]
+				 ? outcome[t->type] : "the outcome");
+}
+
+int task_time_out(struct store *st, const struct task *t, const char *why)
+{
+	int rc = task_move(st, t->id, t->type, t->state, TASK_FAILED, why);
+
+	if (rc != 0)
+		return rc;
+	return store_run(st, "UPDATE tasks SET timed_out_ms = updated_ms WHERE "
+			 "id = ?", t->id, "recording a task's timeout");
+}
+
 int task_load_watch(struct store *st, const char *id, struct task *out,
 		    bool *source_down)
 {

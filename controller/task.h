@@ -24,9 +24,10 @@
  *   pending -> done     lifecycle and agent tasks (already there, or the
  *                       agent finished before it reported running)
  *   pending -> failed   lifecycle and agent tasks (failed, superseded, the
- *                       VM was deleted)
+ *                       VM was deleted, timed out)
  *   running -> done     agent tasks and runs
- *   running -> failed   agent tasks and runs (failed, interrupted)
+ *   running -> failed   agent tasks and runs (failed, interrupted, timed
+ *                       out)
  * A task is created in its type's first state: runs start running, every
  * other task pending.
  *
@@ -190,6 +191,54 @@ enum task_seen { TASK_SEEN_ABSENT, TASK_SEEN_PRESENT, TASK_SEEN_RUNNING };
 bool task_settle_migration(enum task_state state, bool from_source,
 			   enum task_state agent, enum task_seen src,
 			   enum task_seen dst, enum task_state *to);
+
+/* Task timeouts. An open create, start, stop, delete, migrate or reboot
+ * task that is older than its type's timeout (controller.conf
+ * task_timeout_TYPE, docs/controller.md) is failed by the leader's
+ * background work (jobs.c) with an error that starts "timed out" and
+ * names the host and why: it is down, or its agent never reported the
+ * outcome. Runs (rebalance, drain) have none: rebalance.c ends them. */
+
+/* The indices of ctrl_config.task_timeout_s, in enum task_type order
+ * (create .. reboot). */
+#define TASK_NTIMEOUTS 6
+
+/* A migration with a time limit of its own is given that limit plus this
+ * many seconds before it times out, when that is longer than the
+ * configured timeout: the agent aborts it at its limit and reports. */
+#define TASK_MIGRATE_GRACE_S 120
+
+/* Pure. The seconds an open task of type may stay open: timeouts[type]
+ * (seconds; TASK_NTIMEOUTS of them); for a migrate task with its own
+ * max_seconds (0: none), at least max_seconds + TASK_MIGRATE_GRACE_S.
+ * 0 for the types that never time out (runs). */
+int64_t task_timeout_s(enum task_type type, const int64_t *timeouts,
+		       int max_seconds);
+
+/* One open task past its timeout, as task_expired() lists it. */
+struct task_expiry {
+	struct task t;
+	int64_t timeout_s;  /* task_timeout_s() of it */
+	bool host_down;     /* its host (the source) is down or gone */
+};
+
+/* The open tasks older than their timeout at now_ms (wall clock, ms),
+ * oldest first, at most max of them, into *out (an array of *n; the
+ * caller frees it with free(), also when *n is 0). timeouts as for
+ * task_timeout_s(). 0, or -1 with err_set(). */
+int task_expired(struct store *st, const int64_t *timeouts, int64_t now_ms,
+		 size_t max, struct task_expiry **out, size_t *n);
+
+/* Pure. The error of e's task failed as timed out, into buf (size bytes,
+ * cut to fit): "timed out after N s (task_timeout_TYPE): " and the host
+ * that is down, or the outcome its agent never reported. */
+void task_timeout_error(const struct task_expiry *e, char *buf, size_t size);
+
+/* Fail open task t (as loaded) as timed out with error why, and record
+ * when (tasks.timed_out_ms; report.c settles a timed-out migration that
+ * completed later from the nodes' reports). 0 when it moved, 1 when it
+ * is no longer in t's state (err_set() says so), -1 with err_set(). */
+int task_time_out(struct store *st, const struct task *t, const char *why);
 
 /* The VMs with a migration in flight (an open migrate task), as an SQL
  * subquery for a statement on vms ("id NOT IN (" TASK_SQL_MIGRATING ")"):

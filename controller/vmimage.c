@@ -2,6 +2,7 @@
 #include "common/json.h"
 #include "common/util.h"
 #include "controller/domname.h"
+#include "controller/netstate.h"
 #include "controller/store.h"
 #include "controller/vmimage.h"
 
@@ -111,6 +112,13 @@ int vmimage_incoming(struct store *st, const char *node, cJSON *out)
 		if (vmimage_spec_add(s, 7, store_col_text(s, 1), node, v) < 0) {
 			rc = DB_NOMEM;
 			break;
+		}
+		/* its NICs: the target defines their filters before the
+		 * source copies the domain, and keeps them until it runs */
+		if (netstate_vm_ports(st, store_col_text(s, 0),
+				      cJSON_AddArrayToObject(v, "ports")) < 0) {
+			db_reset(s);
+			return -1;
 		}
 	}
 	db_reset(s);

@@ -53,7 +53,9 @@ int vmimage_spec_add(struct db_stmt *s, int col, const char *hostname,
 		     const char *node, cJSON *v);
 
 /* The VMs with an image migrating to node (an open migrate task with it
- * as target) as vm_specs into the array out. 0, or -1 with err_set(). */
+ * as target) as vm_specs into the array out, each with its ports
+ * (netstate_vm_ports(): the target defines their network filters before
+ * the domain arrives). 0, or -1 with err_set(). */
 int vmimage_incoming(struct store *st, const char *node, cJSON *out);
 
 /* node's heartbeat says it prepared the VMs of prepared (an array of

@@ -25,7 +25,9 @@ static const char synopsis[] =
 static const char *const about[] = {
 	"The operators' CLI of fincloud, a client of the controller's REST "
 	"API. The controller's URL comes from --url, FINCLOUD_URL or "
-	"http://127.0.0.1:8740; the token from FINCLOUD_TOKEN or "
+	"http://127.0.0.1:8740; several controllers' URLs separated by "
+	"commas are tried in turn when one does not answer or answers 5xx "
+	"(never after a 4xx); the token from FINCLOUD_TOKEN or "
 	"~/.config/fincloud/token; FINCLOUD_CA names a PEM file to trust for "
 	"an https controller.",
 	"--url and -o (--output) may stand anywhere on the command line. "
@@ -236,8 +238,11 @@ void finctl_help_man(FILE *f)
 	}
 	fputs("finctl NOUN VERB \\-\\-help shows a command's usage and "
 	      "options.\n.SH OPTIONS\n", f);
-	man_tp(f, 0, "--url URL", "the controller (default: FINCLOUD_URL, else "
-	       "http://127.0.0.1:8740)");
+	man_tp(f, 0, "--url URL[,URL...]", "the controller (default: "
+	       "FINCLOUD_URL, else http://127.0.0.1:8740); with several "
+	       "(controllers sharing one PostgreSQL database), a request "
+	       "that gets no answer or a 5xx goes to the next, never after "
+	       "a 4xx");
 	man_tp(f, 0, "-o, --output table|json", "human tables and key/value "
 	       "lines (table, the default), or the API's JSON (json; lists "
 	       "as one array of all pages)");
@@ -256,8 +261,8 @@ void finctl_help_man(FILE *f)
 		man_tp(f, 0, code, exits[i].text);
 	}
 	fputs(".SH ENVIRONMENT\n", f);
-	man_tp(f, 0, "FINCLOUD_URL", "the controller's URL when --url is not "
-	       "given");
+	man_tp(f, 0, "FINCLOUD_URL", "the controller's URL, or several "
+	       "separated by commas, when --url is not given");
 	man_tp(f, 0, "FINCLOUD_TOKEN", "the API token (else the file below)");
 	man_tp(f, 0, "FINCLOUD_CA", "a PEM file to trust when the controller "
 	       "serves HTTPS with a certificate of its own");

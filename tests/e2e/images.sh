@@ -32,15 +32,6 @@ trap 'rm -rf "$work"; e2e_cleanup' EXIT
 e2e_ok "testbed up 3 ${opts[*]}"
 disks() { echo "$E2E_DIR/tb/node$1/root/var/lib/fincloud/disks"; }
 cache() { echo "$E2E_DIR/tb/node$1/root/var/lib/fincloud/images/sha256"; }
-# wait_line FILE REGEX SECONDS: until a line of FILE matches
-wait_line() {
-	local i
-	for ((i = 0; i < $3 * 5; i++)); do
-		grep -aqE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
-}
 
 # --- the catalogue ------------------------------------------------------------
 t0=$(date +%s.%N)
@@ -76,14 +67,14 @@ else
 fi
 from=$(e2e_nodes_of "$id")
 log=$(disks "$from")/$id.console.log
-if wait_line "$log" '^fincloud-ready hostname=web-1 .*keys=2' 180; then
+if e2e_wait_line "$log" '^fincloud-ready hostname=web-1 .*keys=2' 180; then
 	ready=$(grep -aE '^fincloud-ready ' "$log" | head -n 1 | tr -d '\r')
 	e2e_ok "its ready line on node $from's serial log has the hostname and both keys: $ready"
 else
 	e2e_fail "its ready line has hostname=web-1 and keys=2" "$(tail -n 5 "$log" 2>/dev/null | tr -d '\r')"
 fi
 boot_id=$(sed -n 's/.*boot_id=\([0-9a-f-]*\).*/\1/p' <<<"${ready:-}")
-if wait_line "$log" '^user-data says hello from web-1' 60 && wait_line "$log" '^fincloud-user-data exit=0' 30; then
+if e2e_wait_line "$log" '^user-data says hello from web-1' 60 && e2e_wait_line "$log" '^fincloud-user-data exit=0' 30; then
 	e2e_ok "its user-data script ran (exit 0, output on the console)"
 else
 	e2e_fail "its user-data script ran" "$(tail -n 5 "$log" | tr -d '\r')"
@@ -109,7 +100,7 @@ fi
 to=$((3 - from))
 # the counter the guest printed last on the source (the source's log goes
 # with the VM once it has moved)
-wait_line "$log" '^fincloud-tick [0-9]+ boot_id=' 30
+e2e_wait_line "$log" '^fincloud-tick [0-9]+ boot_id=' 30
 last=$(grep -aoE '^fincloud-tick [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
 if out=$(e2e_finctl vm migrate "$id" --to "node$to" --wait --timeout 240 2>&1) &&
 	down=$(e2e_arrived_live "$to" "$id") && [ "$(e2e_nodes_of "$id")" = "$to" ]; then
@@ -118,7 +109,7 @@ else
 	e2e_fail "the VM moves live to node $to" "$out" "on node(s) '$(e2e_nodes_of "$id")'"
 fi
 tlog=$(disks "$to")/$id.console.log
-if [ -n "$last" ] && wait_line "$tlog" "^fincloud-tick [0-9]+ boot_id=$boot_id" 60 &&
+if [ -n "$last" ] && e2e_wait_line "$tlog" "^fincloud-tick [0-9]+ boot_id=$boot_id" 60 &&
 	n=$(grep -aoE '^fincloud-tick [0-9]+' "$tlog" | tail -n 1 | cut -d' ' -f2) &&
 	[ -n "$boot_id" ] && [ "${n:-0}" -gt "${last:-0}" ]; then
 	e2e_ok "on node $to the guest's counter goes on ($last -> $n) with the same boot id"
@@ -152,7 +143,7 @@ if id2=$(e2e_create loan tiny web-2 --image fincloud-test --wait --timeout 240);
 	n2=$(e2e_nodes_of "$id2")
 	if grep -q "image $sha: the cached file's SHA-256 is .*: removed" "$E2E_DIR/tb/node$n2/agent.log" &&
 		cmp -s "$(cache "$n2")/$sha" "$work/test.qcow2" &&
-		wait_line "$(disks "$n2")/$id2.console.log" '^fincloud-ready hostname=web-2 ' 180; then
+		e2e_wait_line "$(disks "$n2")/$id2.console.log" '^fincloud-ready hostname=web-2 ' 180; then
 		e2e_ok "a corrupted cached image is noticed on node $n2, fetched again (same bytes as uploaded) and the VM boots from it"
 	else
 		e2e_fail "a corrupted cached image is fetched again before a VM boots from it" \

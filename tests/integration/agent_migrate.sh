@@ -8,7 +8,8 @@
 # Checks: the task is reported done, the guest runs persistently on node 2
 # with its disk there and is gone from node 1, node 1's agent does not
 # recreate it although its desired state still lists it, and node 2's
-# agent takes it over; migrated back, node 1's agent manages it again. A migration to a node that does not answer fails and
+# agent takes it over; a port filter copied to node 2 ahead of a
+# migration is kept there by its agent until a VM names it; migrated back, node 1's agent manages it again. A migration to a node that does not answer fails and
 # leaves the guest running where it was.
 set -u
 : "${FC_TOP:?run me through tests/run.sh}" "${FC_BIN:?}"
@@ -126,6 +127,19 @@ desired n1 "{\"generation\":2,\"vms\":[$spec],\"tasks\":[{\"task_id\":\"$T1\",\"
 check "a migration to a node that does not answer is reported failed" \
 	wait_for 90 last_hb n1 "any(t['task_id']=='$T1' and t['state']=='failed' for t in h['tasks'])"
 check "and the guest keeps running on node 1" state_on 1 "$name" running
+
+# A source copies the port filters a migrating domain references to the
+# target just before it migrates (agent_virt_net_copy_filters): the
+# target's sweep must not undefine such a filter, defined by someone
+# else, while no VM of its own names it yet (orphan_grace).
+PF=fincloud-port-7f000000-0000-4000-8000-$(printf '%012d' $$)
+printf "<filter name='%s' chain='root'><filterref filter='clean-traffic'/></filter>\n" "$PF" >"$tmp/pf.xml"
+pf_on2() { vsh 2 nwfilter-dumpxml "$PF" >/dev/null 2>&1; }
+check "a port filter copied to node 2 is defined there" vsh 2 nwfilter-define "$tmp/pf.xml"
+hb0=$(wc -l <"$tmp/ctl/heartbeat-n2.log")
+wait_for 20 sh -c "[ \$(wc -l <'$tmp/ctl/heartbeat-n2.log') -ge $((hb0 + 3)) ]"
+check "node 2's agent keeps it through its passes (no VM of its names it yet)" pf_on2
+vsh 2 nwfilter-undefine "$PF" >/dev/null 2>&1
 
 desired n1 "{\"generation\":3,\"vms\":[$spec],\"tasks\":[{\"task_id\":\"$T2\",\"type\":\"migrate\",\"vm_id\":\"$VM\",\"target_node\":\"n2\",\"target_uri\":\"$(node_uri 2)\"}]}"
 check "the live migration to node 2 is reported done" \

@@ -115,7 +115,8 @@ check "another tenant's image is not found" is_err 404 not_found image
 echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1 a@b" >"$work/k1.pub"
 printf '# comment\nssh-rsa AAAAB3Key2 c@d\n\nssh-ed25519 AAAAKey3 e@f\n' >"$work/k2.pub"
 printf '#!/bin/sh\necho hello\n' >"$work/ud.sh"
-out=$("$finctl" -o json vm create --tenant loan --flavor imaged --name web --image base \
+api POST /v1/networks '{"name":"webnet","tenant":"loan","cidr":"10.20.0.0/24"}'
+out=$("$finctl" -o json vm create --tenant loan --flavor imaged --name web --image base --network webnet \
 	--ssh-key "$work/k1.pub" --ssh-key "$work/k2.pub" --user-data "$work/ud.sh")
 VM=$(jq -r .id <<<"$out")
 check "finctl vm create --image records the image and its checksum" \
@@ -140,6 +141,8 @@ check "a VM from an image may be migrated" is 202
 heartbeat n2 0 '[]'
 check "its target's desired state lists it incoming, with its image and seed" \
 	jqt "[.incoming[] | select(.vm_id == \"$VM\" and .image.sha256 == \"$SHA\" and .first_boot.hostname == \"web\")] | length == 1"
+check "... with its port, whose network filter the target defines before the domain arrives" \
+	jqt "[.incoming[] | select(.vm_id == \"$VM\") | .ports[] | select(.network == \"webnet\" and (.port_id | length) == 36)] | length == 1"
 heartbeat n1 0 "[$(domain "$VM" running)]"
 check "its source is not handed the migration before the target prepared it" \
 	jqt '[.tasks[] | select(.type == "migrate")] | length == 0'

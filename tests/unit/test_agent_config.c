@@ -155,6 +155,25 @@ static void test_tls(void **state)
 		 "set insecure = yes on a closed development network"},
 		{"controller_url = http://c:8740\ninsecure = yes\n", NULL},
 		{"controller_url = https://c:8740\nca_file = /ca.pem\n", NULL},
+		/* several controllers: each URL is held to the same rules */
+		{"controller_url = https://a:8740, https://b:8740\n"
+		 "ca_file = /ca.pem\n", NULL},
+		{"controller_url = https://a:8740,http://b:8740\n"
+		 "ca_file = /ca.pem\n",
+		 "t.conf:2: key 'controller_url': 'https://a:8740,http://b:8740' "
+		 "is plain HTTP: use https:// with ca_file, cert_file and "
+		 "key_file, or set insecure = yes on a closed development "
+		 "network"},
+		{"controller_url = https://a:8740,ftp://b\n",
+		 "t.conf:2: key 'controller_url': expected an http:// or "
+		 "https:// URL, or up to 8 of them separated by commas "
+		 "(several controllers, docs/operations.md), got "
+		 "'https://a:8740,ftp://b'"},
+		{"controller_url = https://a:8740,\n",
+		 "t.conf:2: key 'controller_url': expected an http:// or "
+		 "https:// URL, or up to 8 of them separated by commas "
+		 "(several controllers, docs/operations.md), got "
+		 "'https://a:8740,'"},
 		{"controller_url = https://c:8740\nca_file = /ca.pem\n"
 		 "cert_file = /c.pem\n",
 		 "t.conf:4: key 'cert_file': cert_file and key_file go "
@@ -223,7 +242,8 @@ static void test_bad_files(void **state)
 		  "'0.0.0.0:8741'" },
 		{ "bad-controller-url.conf",
 		  "2: key 'controller_url': expected an http:// or https:// "
-		  "URL, got 'ftp://x'" },
+		  "URL, or up to 8 of them separated by commas (several "
+		  "controllers, docs/operations.md), got 'ftp://x'" },
 		{ "bad-node-name.conf",
 		  "1: node name 'bad name' has a forbidden character at "
 		  "position 4: use letters, digits, '.', '_' and '-'" },

@@ -17,6 +17,7 @@
 #include "agents/agent_net.h"
 #include "agents/agent_netlink.h"
 #include "agents/agent_netxml.h"
+#include "agents/agent_virt.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/json.h"
@@ -646,10 +647,73 @@ static void test_uri_addr(void **state)
 	assert_int_equal(agent_netlink_uri_addr("", &a), -1);
 }
 
+/* The filter sweep's plan (agent_virt_net_sweep_plan): a filter no
+ * port names goes at once when this agent defined it, only after the
+ * grace when it did not (a source's copy before a migration); one named
+ * by a VM migrating here stays; libvirt's own filters are never
+ * touched; a foreign filter named again is timed afresh. */
+static void test_filter_sweep(void **state)
+{
+	struct agent_net_port own = {.port_id = "own"}, spec = {.port_id = "spec"},
+			      in = {.port_id = "in"}, copy = {.port_id = "copy"};
+	struct agent_vm_spec specs[1] = {{.ports = &spec, .nports = 1}};
+	struct agent_vm_spec incoming[1] = {{.ports = &in, .nports = 1}};
+	struct agent_net_port two[2];
+	struct agent_vm_spec both[1] = {{.ports = two, .nports = 2}};
+	char names[5][64];
+	struct agent_virt_net_cache c = {0};
+	const uint64_t s = 1000000000ULL, grace = 10 * s;
+	bool rm[5];
+	(void)state;
+
+	agent_netxml_filter_name(&own, names[0]);
+	agent_netxml_filter_name(&copy, names[1]);
+	agent_netxml_filter_name(&spec, names[2]);
+	agent_netxml_filter_name(&in, names[3]);
+	str_copy(names[4], sizeof(names[4]), "clean-traffic");
+	two[0] = spec;
+	two[1] = copy;
+	c.name = calloc(1, sizeof(*c.name));
+	c.xml = calloc(1, sizeof(*c.xml));
+	assert_non_null(c.name);
+	assert_non_null(c.xml);
+	str_copy(c.name[0], sizeof(c.name[0]), names[0]);
+	c.xml[0] = strdup("<filter/>");
+	c.n = 1;
+
+#define PLAN(sp, t)                                                        \
+	agent_virt_net_sweep_plan(&c, (const char(*)[64])names, 5, sp, 1,  \
+				  incoming, 1, (t), grace, rm)
+	PLAN(specs, 100 * s);
+	assert_true(rm[0]);   /* ours, no VM names it: at once */
+	assert_false(rm[1]);  /* a copy: timed from now */
+	assert_false(rm[2]);  /* a VM of the node's */
+	assert_false(rm[3]);  /* a VM migrating here */
+	assert_false(rm[4]);  /* not fincloud's */
+	PLAN(specs, 109 * s);
+	assert_false(rm[1]);
+	/* the copy's VM arrives (its spec names it): the timing ends */
+	PLAN(both, 110 * s);
+	assert_false(rm[1]);
+	assert_int_equal(c.nforeign, 0);
+	/* and leaves again: timed afresh */
+	PLAN(specs, 112 * s);
+	assert_false(rm[1]);
+	PLAN(specs, 121 * s);
+	assert_false(rm[1]);
+	PLAN(specs, 122 * s);
+	assert_true(rm[1]);
+	assert_int_equal(c.nforeign, 0);
+	assert_false(rm[2] || rm[3] || rm[4]);
+#undef PLAN
+	agent_virt_net_cache_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ports_parse),
+		cmocka_unit_test(test_filter_sweep),
 		cmocka_unit_test(test_ports_refused),
 		cmocka_unit_test(test_networks_parse),
 		cmocka_unit_test(test_filter_xml),

@@ -8,10 +8,12 @@
  * reads of tasks: a host's orders, a migration as a run watches it, the
  * API's task object and list. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/unit/fc_test.h"
 
 #include "common/err.h"
+#include "common/util.h"
 #include "controller/db.h"
 #include "controller/store.h"
 #include "controller/task.h"
@@ -599,6 +601,109 @@ static void test_settle_migration(void **state)
 	}
 }
 
+/* The timeout of each type, and a migration's own limit. */
+static void test_timeout_of(void **state)
+{
+	static const int64_t to[TASK_NTIMEOUTS] = {10, 20, 30, 40, 500, 60};
+	(void)state;
+
+	for (int t = TASK_CREATE; t <= TASK_REBOOT; t++)
+		assert_int_equal(task_timeout_s(t, to, 0), to[t]);
+	assert_int_equal(task_timeout_s(TASK_REBALANCE, to, 0), 0);
+	assert_int_equal(task_timeout_s(TASK_DRAIN, to, 0), 0);
+	/* a migration's own limit plus the grace, when that is longer */
+	assert_int_equal(task_timeout_s(TASK_MIGRATE, to, 1000),
+			 1000 + TASK_MIGRATE_GRACE_S);
+	assert_int_equal(task_timeout_s(TASK_MIGRATE, to, 1), 500);
+	/* only a migration has one */
+	assert_int_equal(task_timeout_s(TASK_REBOOT, to, 1000), 60);
+}
+
+/* The messages, for a host down and for a silent agent. */
+static void test_timeout_error(void **state)
+{
+	struct task_expiry e = {.timeout_s = 30};
+	char buf[512];
+	(void)state;
+
+	snprintf(e.t.source_host, sizeof(e.t.source_host), "n1");
+	snprintf(e.t.target_host, sizeof(e.t.target_host), "n2");
+	e.t.type = TASK_STOP;
+	task_timeout_error(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "timed out after 30 s (task_timeout_stop): "
+			    "host 'n1' never reported the VM stopped");
+	e.t.type = TASK_DELETE;
+	e.host_down = true;
+	task_timeout_error(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "timed out after 30 s (task_timeout_delete): "
+			    "host 'n1' is down");
+	e.t.type = TASK_MIGRATE;
+	task_timeout_error(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "timed out after 30 s (task_timeout_migrate): "
+			    "host 'n1' is down; the VM stays recorded there");
+	e.host_down = false;
+	task_timeout_error(&e, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "the agent of host 'n1' never reported "
+				    "the migration to 'n2' done"));
+	e.t.type = TASK_REBOOT;
+	task_timeout_error(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "timed out after 30 s (task_timeout_reboot): "
+			    "host 'n1' never reported the reboot done");
+	/* cut to fit, terminated */
+	task_timeout_error(&e, buf, 20);
+	assert_int_equal(strlen(buf), 19);
+}
+
+/* Which stored tasks are past their timeout, and failing them. */
+static void test_expired(void **state)
+{
+	struct ctrl_fixture *f = *state;
+	static const int64_t to[TASK_NTIMEOUTS] = {10, 10, 10, 10, 100, 10};
+	char create[TASK_ID_LEN], mig[TASK_ID_LEN], run[TASK_ID_LEN];
+	char done[TASK_ID_LEN];
+	struct task_expiry *list = NULL;
+	size_t n = 0;
+	int64_t now;
+
+	new_task(f, TASK_CREATE, "v1", create);
+	new_task(f, TASK_MIGRATE, "v2", mig);
+	new_task(f, TASK_REBALANCE, NULL, run);
+	new_task(f, TASK_START, "v3", done);
+	assert_int_equal(task_end(f->st, done, TASK_DONE, NULL), 0);
+	now = time_wall_ms();
+	/* nothing is old enough yet */
+	assert_int_equal(task_expired(f->st, to, now, 64, &list, &n), 0);
+	assert_int_equal(n, 0);
+	free(list);
+	/* 50 s on: the create (10 s) only; no host row: "down" */
+	assert_int_equal(task_expired(f->st, to, now + 50000, 64, &list, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].t.id, create);
+	assert_int_equal(list[0].timeout_s, 10);
+	assert_true(list[0].host_down);
+	free(list);
+	/* 500 s on: the migration too, never the run or the done task;
+	 * at most max of them */
+	assert_int_equal(task_expired(f->st, to, now + 500000, 64, &list, &n),
+			 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[1].t.id, mig);
+	assert_int_equal(task_time_out(f->st, &list[1].t, "timed out"), 0);
+	assert_string_equal(load(f, mig).error, "timed out");
+	assert_int_equal(load(f, mig).state, TASK_FAILED);
+	assert_int_equal(ctrl_fixture_count(f, "SELECT count(*) FROM tasks WHERE "
+				       "timed_out_ms IS NOT NULL"), 1);
+	/* a second timeout of the same task changes nothing */
+	assert_int_equal(task_time_out(f->st, &list[1].t, "again"), 1);
+	free(list);
+	assert_int_equal(task_expired(f->st, to, now + 500000, 1, &list, &n),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].t.id, create);
+	free(list);
+}
+
 /* Every test on a fresh store. */
 #define STORE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
@@ -608,6 +713,9 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_settle_migration),
+		cmocka_unit_test(test_timeout_of),
+		cmocka_unit_test(test_timeout_error),
+		STORE_TEST(test_expired),
 		STORE_TEST(test_create),
 		STORE_TEST(test_stored_moves),
 		STORE_TEST(test_end),
