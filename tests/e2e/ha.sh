@@ -313,7 +313,7 @@ nodevirsh() { tbsh exec "$1" timeout 20 virsh -q -c qemu:///system "${@:2}" 2>/d
 qemu_runs() { # NODE UUID: a QEMU process in the node's namespace runs the guest
 	local p
 	for p in $(ip netns pids "$E2E_PREFIX$1" 2>/dev/null); do
-		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "-uuid $2" && return 0
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q -- "-uuid $2" && return 0
 	done
 	return 1
 }
@@ -432,10 +432,9 @@ else
 	e2e_fail "after node 2 is back every VM runs on exactly one node" "$out" \
 		"node 2 defines: $(nodevirsh 2 list --all --name | tr '\n' ' ')"
 fi
-grep -q "($b1): .*not in this node's desired state\|($b1): undefined" "$tb/node2/agent.log" &&
-	echo "# node 2's agent: $(grep -E "($b1): .*(undefined|desired state)" "$tb/node2/agent.log" | tail -n 1 | cut -c1-200)"
-ha2=$(e2e_finctl -o json host show node2 2>/dev/null | e2e_json "d.get('ha_state')" 2>/dev/null)
-echo "# node 2's HA state after its return: '${ha2:-?}'"
+grep -F "($b1)" "$tb/node2/agent.log" | grep -E 'undefined|desired state' | tail -n 2 | cut -c1-200 | sed 's/^/# node 2: /'
+ha_of() { e2e_finctl -o json host show "$1" 2>/dev/null | e2e_json "{k: v for k, v in d.items() if k.startswith(('ha', 'fence', 'state'))}" 2>/dev/null; }
+echo "# node 2 after its return: $(ha_of node2)"
 
 # --- node 3 comes back too ------------------------------------------------------------------
 # its libvirtd (which finds a1, a2, l1 shut off: their QEMU were killed)
@@ -463,5 +462,5 @@ if tbsh libvirtd-start 3 >"$work/back3.log" 2>&1 && tbsh agent-start 3 >>"$work/
 else
 	e2e_fail "node 3's libvirtd and agent start again" "$(tail -n 3 "$work/back3.log")"
 fi
-echo "# HA states: $(e2e_finctl -o json host list 2>/dev/null | e2e_json "' '.join('%s=%s' % (h['name'], h.get('ha_state')) for h in d)" 2>/dev/null)"
+for i in 1 2 3; do echo "# node$i at the end: $(ha_of "node$i")"; done
 echo "1..$e2e_n"
