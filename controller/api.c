@@ -403,6 +403,17 @@ int api_find(struct api_ctx *c, const char *sql, const char *key,
 	return rc;
 }
 
+int api_find_host(struct api_ctx *c, const char *sql, const char *host,
+		  struct db_stmt **s)
+{
+	int rc = api_find(c, sql, host, s, "reading the host");
+
+	if (rc == 0)
+		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
+			"see 'finctl host list'", host);
+	return rc > 0 ? 0 : -1;
+}
+
 static int api_step(struct api_ctx *c, struct db_stmt *s, const char *what,
 		    bool constraint_conflict)
 {

@@ -230,6 +230,11 @@ int api_row(struct api_ctx *c, struct db_stmt *s, const char *what);
  * on its row (read it, then reset *s), 0 (no row), -1. */
 int api_find(struct api_ctx *c, const char *sql, const char *key,
 	     struct db_stmt **s, const char *what);
+/* api_find() of sql with the host's name as ?1: 0 with *s on its row
+ * (read it, then reset *s), or -1 with the answer set (404 naming the
+ * host and 'finctl host list', or 500). */
+int api_find_host(struct api_ctx *c, const char *sql, const char *host,
+		  struct db_stmt **s);
 /* Step s, which must finish (DB_DONE): 0, or -1 with a 500 answer
  * naming what. */
 int api_step_done(struct api_ctx *c, struct db_stmt *s, const char *what);

@@ -23,16 +23,10 @@ static int host_ha(struct api_ctx *c, const char *host, char *state,
 	struct db_stmt *s;
 	int64_t quiet = c->ctrl->cfg.heartbeat_interval_s *
 			c->ctrl->cfg.ha_suspect_intervals * 1000;
-	int rc = api_find(c, "SELECT ha_state, state = 'up', last_seen_ms FROM "
-			  "hosts WHERE name = ?", host, &s, "reading the host");
 
-	if (rc < 0)
+	if (api_find_host(c, "SELECT ha_state, state = 'up', last_seen_ms "
+			  "FROM hosts WHERE name = ?", host, &s) < 0)
 		return -1;
-	if (rc == 0) {
-		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
-			"see 'finctl host list'", host);
-		return -1;
-	}
 	str_copy(state, size, store_col_text(s, 0));
 	*alive = db_col_int(s, 1) &&
 		 time_wall_ms() - db_col_int64(s, 2) < quiet;

@@ -135,16 +135,10 @@ static int host_load(struct api_ctx *c, const char *host, char *pool,
 		     size_t size, bool *up)
 {
 	struct db_stmt *s;
-	int rc = api_find(c, "SELECT pool, state FROM hosts WHERE name = ?",
-			  host, &s, "reading the host");
 
-	if (rc < 0)
+	if (api_find_host(c, "SELECT pool, state FROM hosts WHERE name = ?",
+			  host, &s) < 0)
 		return -1;
-	if (rc == 0) {
-		api_err(c, 404, "not_found", NULL, "host '%s' does not exist: "
-			"see 'finctl host list'", host);
-		return -1;
-	}
 	str_copy(pool, size, store_col_text(s, 0));
 	*up = strcmp(store_col_text(s, 1), "up") == 0;
 	db_reset(s);
