@@ -5,6 +5,7 @@
 #include "tests/unit/fc_test.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -71,12 +72,13 @@ static void test_kill(void **state)
 	assert_int_equal(agent_fence_kill_qemu("/proc/0/none", uuids, 1), -1);
 }
 
-static int wakes;
+/* set by the watchdog's thread */
+static atomic_int wakes;
 
 static void on_wake(void *ctx)
 {
 	(void)ctx;
-	wakes++;
+	atomic_fetch_add(&wakes, 1);
 }
 
 static void test_watchdog(void **state)
@@ -106,14 +108,18 @@ static void test_watchdog(void **state)
 		agent_fence_answered(f, agent_fence_epoch(f));
 	}
 	assert_false(agent_fence_active(f));
-	assert_int_equal(wakes, 0);
+	assert_int_equal(atomic_load(&wakes), 0);
 
 	/* silence: fenced, the guest destroyed, recorded */
 	for (int i = 0; i < 100 && !agent_fence_active(f); i++)
 		usleep(50000);
 	assert_true(agent_fence_active(f));
 	assert_int_equal(agent_fence_epoch(f), 1);
-	assert_int_equal(wakes, 1);
+	/* the watchdog wakes the loop after it has marked the fence (and
+	 * written the record): wait for it too */
+	for (int i = 0; i < 100 && atomic_load(&wakes) == 0; i++)
+		usleep(50000);
+	assert_int_equal(atomic_load(&wakes), 1);
 	for (int i = 0; i < 100 && state_now != AGENT_DOM_SHUTOFF; i++) {
 		usleep(50000);
 		assert_int_equal(agent_virt_list(v, &doms, &n), 0);
