@@ -68,7 +68,7 @@ prefix=fc
 # shellcheck disable=SC1091
 [ ! -f "$dir/testbed.env" ] || . "$dir/testbed.env"
 ns=$prefix$i
-ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns" ||
+ip netns list 2>/dev/null | awk '{print $1}' | grep -x -- "$ns" >/dev/null ||
 	{ echo "testbed-fence: the testbed in '$dir' has no node $i (namespace '$ns')" >&2; exit 2; }
 
 start_time() { # pid -> start time in clock ticks (field 22 of stat)

@@ -7,7 +7,8 @@ import { bar, confirmAction, h, noticeBox, num, pct, section, showError, table, 
 
 const DIMS = [['vcpus', 'vCPU', 'cpu_ratio'], ['mem_mib', 'memory', 'mem_ratio'], ['disk_gib', 'disk', 'disk_ratio']];
 
-function taskTable(tasks) {
+// kind: 'recent' or 'failures', a second class of the table
+function taskTable(tasks, kind) {
   return table([
     { title: 'task', cell: (t) => h('span', { title: t.id, class: 'task' }, t.id.slice(0, 8)) },
     { title: 'type', cell: (t) => t.type },
@@ -16,7 +17,7 @@ function taskTable(tasks) {
     { title: 'hosts', cell: (t) => [t.source_host, t.target_host].filter(Boolean).join(' -> ') || '-' },
     { title: 'updated', cell: (t) => when(t.updated_ms) },
     { title: 'error', cell: (t) => t.error || '' },
-  ], tasks, { class: 'tasks' });
+  ], tasks, { class: `tasks ${kind}` });
 }
 
 function progress(t) {
@@ -132,6 +133,6 @@ export async function render(page, params, onLeave, role) {
       });
       box.append(h('p', null, poolSel, ' ', polSel, ' ', btn), out);
     });
-  await section(page, 'Recent tasks', async (box) => box.append(taskTable((await last('/v1/tasks', {}, 50)).reverse())));
-  await section(page, 'Recent failures', async (box) => box.append(taskTable((await last('/v1/tasks', { state: 'failed' }, 20)).reverse())));
+  await section(page, 'Recent tasks', async (box) => box.append(taskTable((await last('/v1/tasks', {}, 50)).reverse(), 'recent')));
+  await section(page, 'Recent failures', async (box) => box.append(taskTable((await last('/v1/tasks', { state: 'failed' }, 20)).reverse(), 'failures')));
 }

@@ -184,7 +184,7 @@ async function rebalance(page, problems) {
     n1 && near(n1[1], want.n1.allocated.vcpus / (want.n1.vcpus * want.pool_default.cpu_ratio)), JSON.stringify(etas));
   const moves = await page.$$eval('.plan table.moves tbody tr', (t) => t.length);
   check('Rebalancing: the plan lists the moves the API planned', moves === Math.max(1, want.plan_default.moves.length), moves);
-  const tasks = await page.$$eval('table.tasks tbody tr', (t) => t.length);
+  const tasks = await page.$$eval('table.tasks.recent tbody tr', (t) => t.length);
   check('Rebalancing: recent tasks are listed', tasks > 0 && tasks <= 50, tasks);
   if (want.plan_default.moves.length > 0) {
     await page.click('button.start-rebalance');
