@@ -37,7 +37,7 @@ hosts=$(e2e_finctl -o json host list)
 types=$(printf '%s' "$hosts" | e2e_json "' '.join(h['virt_type'] for h in d)")
 reasons=$(printf '%s' "$hosts" | e2e_json "' | '.join(h['virt_type_reason'] for h in d)")
 if [ "$types" = "$want_type $want_type" ] && [ -n "$reasons" ] &&
-	{ [ ! -d /sys/module/kvm_pvm ] || [[ $reasons == *kvm_pvm* ]]; }; then
+	{ [ ! -e /dev/kvm ] || [ ! -d /sys/module/kvm_pvm ] || [[ $reasons == *kvm_pvm* ]]; }; then
 	e2e_ok "both agents report virt_type $want_type: $reasons"
 else
 	e2e_fail "both agents report virt_type $want_type with the reason" "types '$types'" "reasons '$reasons'"
