@@ -17,6 +17,13 @@
 # then counted one by one. PATTERN (a shell glob) runs only matching tests.
 # Each test's output goes to BUILD_DIR/test-logs/; a failing test's tail
 # is printed. FC_TEST_TIMEOUT (seconds, default 900) bounds each test.
+#
+# FC_TEST_JOBS (default 3) integration tests run at once: most of their
+# time is spent waiting (heartbeat intervals, timeouts they provoke). A
+# script whose header has the line "# fc-test: alone" (it uses libvirt,
+# namespaces or a testbed, installs packages, or keeps the CPUs busy) runs
+# by itself after them, as every e2e test does. Each result line gives
+# the test's time; the slowest ones are listed at the end.
 set -u
 build=${1:?usage: tests/run.sh BUILD_DIR [PATTERN]}
 pattern=${2:-*}
@@ -30,12 +37,20 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 timeout_s=${FC_TEST_TIMEOUT:-900}
 
+jobs=${FC_TEST_JOBS:-3}
+[[ $jobs =~ ^[1-9][0-9]?$ ]] || { echo "run.sh: FC_TEST_JOBS must be 1-99, not '$jobs'" >&2; exit 2; }
 passed=0 failed=0 skipped=0
 failed_names=()
+times=$(mktemp)
+trap 'rm -f "$times"' EXIT
 
-report_fail() { # name log
+report_fail() { # name log [seconds]
 	failed_names+=("$1")
-	echo "FAIL $1 (log: $2)"
+	echo "FAIL $1 (log: $2${3:+; $3 s})"
+	# each failed check with the first lines of its details (the
+	# tail below is often a testbed's logs, dumped on the way out)
+	awk '/^not ok [0-9]/ { n = 6 } n > 0 && (/^not ok/ || /^#/) { print substr($0, 1, 400); n-- } !/^#/ && !/^not ok/ { n = 0 }' "$2" |
+		head -n 60 | sed 's/^/    > /'
 	tail -n 30 "$2" | sed 's/^/    | /'
 }
 
@@ -74,10 +89,12 @@ run_unit() { # path
 	grep '^\[  SKIPPED \] [a-z_]' "$log" | sed 's/^/    /'
 }
 
-run_script() { # path kind
-	local t=$1 kind=$2 name log rc ok notok skip why
-	name=$kind/$(basename "$t" .sh)
+# script_job PATH KIND: runs one script test; writes "OK NOTOK SKIP RC
+# SECONDS" to its LOG.res for collect (it may run in the background)
+script_job() {
+	local t=$1 kind=$2 log rc ok notok skip t0
 	log=$logs/$kind-$(basename "$t" .sh).log
+	t0=$SECONDS
 	# setsid (-w: its status is the test's), then timeout: timeout leads a process group of its own that
 	# the test and everything it starts belong to (in a session of their
 	# own), and a timeout signals that whole group, not the test alone.
@@ -90,6 +107,18 @@ run_script() { # path kind
 	ok=$(grep -cE '^ok [0-9]+' "$log")
 	skip=$(grep -cE '^ok [0-9]+.*# SKIP' "$log")
 	notok=$(grep -cE '^not ok [0-9]+' "$log")
+	echo "$ok $notok $skip $rc $((SECONDS - t0))" >"$log.res.tmp"
+	mv "$log.res.tmp" "$log.res"
+}
+
+# collect PATH KIND: counts and prints the result script_job left
+collect() {
+	local t=$1 kind=$2 name log ok notok skip rc secs why
+	name=$kind/$(basename "$t" .sh)
+	log=$logs/$kind-$(basename "$t" .sh).log
+	read -r ok notok skip rc secs <"$log.res"
+	rm -f "$log.res"
+	echo "$secs $name" >>"$times"
 	ok=$((ok - skip))
 	if [ "$ok" -eq 0 ] && [ "$notok" -eq 0 ] && [ "$skip" -eq 0 ]; then
 		case $rc in
@@ -102,13 +131,22 @@ run_script() { # path kind
 	fi
 	passed=$((passed + ok)) failed=$((failed + notok)) skipped=$((skipped + skip))
 	if [ "$notok" -gt 0 ]; then
-		report_fail "$name" "$log"
+		report_fail "$name" "$log" "$secs"
 	elif [ "$ok" -eq 0 ] && [ "$skip" -gt 0 ]; then
 		why=$(grep -E '^SKIP:|# SKIP' "$log" | tail -1)
 		echo "SKIP $name: ${why:-no reason given}"
 	else
-		if [ "$skip" -gt 0 ]; then echo "PASS $name ($ok passed, $skip skipped)"; else echo "PASS $name ($ok passed)"; fi
+		if [ "$skip" -gt 0 ]; then echo "PASS $name ($ok passed, $skip skipped; $secs s)"; else echo "PASS $name ($ok passed; $secs s)"; fi
 		grep -E '# SKIP' "$log" | sed 's/^/    /'
+	fi
+}
+
+# runs KIND/NAME with the environment its kind asks for
+job() { # path kind
+	if [ "$2" = integration-pg ]; then
+		FINCLOUD_TEST_DB=pg script_job "$1" "$2"
+	else
+		script_job "$1" "$2"
 	fi
 }
 
@@ -119,6 +157,8 @@ for t in "$build"/tests/unit/*; do
 	[[ unit/$(basename "$t") == $pattern ]] || continue
 	run_unit "$t"
 done
+# the script tests: KIND PATH, those that run alone last
+pool=() alone=()
 for kind in integration integration-pg e2e; do
 	# integration-pg: the controller's integration tests once more, its
 	# state on a private PostgreSQL (tests/integration/pg_lib.bash)
@@ -127,14 +167,49 @@ for kind in integration integration-pg e2e; do
 	for t in "$top"/tests/$glob; do
 		[ -x "$t" ] || continue
 		[[ $kind/$(basename "$t" .sh) == $pattern ]] || continue
-		if [ "$kind" = integration-pg ]; then
-			FINCLOUD_TEST_DB=pg run_script "$t" "$kind"
+		if [ "$kind" = e2e ] || [ "$jobs" -eq 1 ] || grep -qx '# fc-test: alone' "$t"; then
+			alone+=("$kind $t")
 		else
-			run_script "$t" "$kind"
+			pool+=("$kind $t")
 		fi
 	done
 done
 
+declare -A running=()
+# reap: waits for one pooled test to end (its LOG.res appears: bash's
+# "wait -n" does not report a job that ended before it was called) and
+# collects it
+reap() {
+	local pid t kind
+	while :; do
+		for pid in "${!running[@]}"; do
+			read -r t kind <<<"${running[$pid]}"
+			[ -e "$logs/$kind-$(basename "$t" .sh).log.res" ] || continue
+			wait "$pid"
+			collect "$t" "$kind"
+			unset "running[$pid]"
+			return
+		done
+		sleep 0.5
+	done
+}
+for e in "${pool[@]}"; do
+	while [ ${#running[@]} -ge "$jobs" ]; do reap; done
+	read -r kind t <<<"$e"
+	job "$t" "$kind" &
+	running[$!]="$t $kind"
+done
+while [ ${#running[@]} -gt 0 ]; do reap; done
+for e in "${alone[@]}"; do
+	read -r kind t <<<"$e"
+	job "$t" "$kind"
+	collect "$t" "$kind"
+done
+
+if [ -s "$times" ]; then
+	echo
+	echo "slowest: $(sort -rn "$times" | head -n 8 | awk '{ printf "%s%s %ss", (NR > 1 ? ", " : ""), $2, $1 }')"
+fi
 echo
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"

@@ -14,9 +14,12 @@ PY=/usr/bin/python3
 e2e_n=0
 e2e_failed=0
 
+# each result is followed by "# at N s": the time since the test began,
+# so that a slow step shows in the log
 e2e_ok() { # description
 	e2e_n=$((e2e_n + 1))
 	echo "ok $e2e_n - $*"
+	echo "#   at $SECONDS s"
 }
 
 e2e_fail() { # description [details]
@@ -25,6 +28,7 @@ e2e_fail() { # description [details]
 	echo "not ok $e2e_n - $1"
 	shift
 	[ $# -eq 0 ] || printf '#   %s\n' "$@"
+	echo "#   at $SECONDS s"
 }
 
 # e2e_check DESCRIPTION CMD...: ok when CMD succeeds

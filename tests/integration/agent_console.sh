@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # VM consoles through the controller, end to end on one machine: the real
 # controller, a real fincloud-agent on qemu:///system and finctl.
 #

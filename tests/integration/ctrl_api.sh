@@ -26,7 +26,7 @@ done
 "$ctl" --check-config --config "$FC_TOP/tests/data/ctrl/good.conf" --listen-port 99999 >"$work/out" 2>&1
 check "a flag overrides the file and is checked too" test $? -eq 2
 
-ctrl_start --heartbeat-timeout 8 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
+ctrl_start --heartbeat-timeout 20 --heartbeat-interval 1 || { nok "controller starts"; exit 1; }
 ok "controller starts and creates its admin token"
 check "admin.token is mode 0600" test "$(stat -c %a "$work/state/admin.token")" = 600
 check "state_dir is mode 0700" test "$(stat -c %a "$work/state")" = 700
@@ -321,7 +321,7 @@ check "finctl vm update refuses another value (exit 2)" eval '[ $rc = 2 ] && gre
 
 # --- host down and back ------------------------------------------------------
 check "a silent host is marked down after heartbeat_timeout" \
-	wait_for 25 eval '[ "$(db "SELECT state FROM hosts WHERE name='"'p1'"'")" = down ]'
+	wait_for 60 eval '[ "$(db "SELECT state FROM hosts WHERE name='"'p1'"'")" = down ]'
 check "and its VMs are unknown" \
 	test "$(db "SELECT count(*) FROM vms WHERE host='p1' AND state != 'unknown'")" = 0
 pvm=$(db "SELECT id FROM vms WHERE host='p1' LIMIT 1")

@@ -68,11 +68,16 @@ free_port() {
 }
 
 # ctrl_start [EXTRA FLAGS...]: start (or restart) the controller on
-# $work/state; sets URL, ADMIN, FINCLOUD_URL, FINCLOUD_TOKEN.
+# $work/state (heartbeat_timeout 3600 s unless FLAGS set it); sets URL,
+# ADMIN, FINCLOUD_URL, FINCLOUD_TOKEN.
 ctrl_start() {
+	local hb=()
 	port=${port:-$(free_port)}
+	# a test that does not time its hosts' heartbeats itself keeps its
+	# fake hosts up however long a loaded machine makes it take
+	[[ " $* " == *" --heartbeat-timeout "* ]] || hb=(--heartbeat-timeout 3600)
 	"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" \
-		${db_args[@]+"${db_args[@]}"} "$@" \
+		${db_args[@]+"${db_args[@]}"} "${hb[@]}" "$@" \
 		>>"$work/controller.log" 2>&1 &
 	ctl_pid=$!
 	pids+=("$ctl_pid")
@@ -89,10 +94,12 @@ ctrl_start() {
 # same database (FINCLOUD_TEST_DB=pg), its state in $work/state-b, its log
 # in $work/controller-b.log; sets pid_b, url_b and log_b
 ctrl_start_b() {
+	local hb=()
 	port_b=${port_b:-$(free_port)}
 	url_b=http://127.0.0.1:$port_b log_b=$work/controller-b.log
+	[[ " $* " == *" --heartbeat-timeout "* ]] || hb=(--heartbeat-timeout 3600)
 	"$ctl" --config /dev/null --state-dir "$work/state-b" --listen-port "$port_b" \
-		${db_args[@]+"${db_args[@]}"} "$@" >>"$log_b" 2>&1 &
+		${db_args[@]+"${db_args[@]}"} "${hb[@]}" "$@" >>"$log_b" 2>&1 &
 	pid_b=$!
 	pids+=("$pid_b")
 	wait_for 10 curl -sf "$url_b/healthz" -o /dev/null

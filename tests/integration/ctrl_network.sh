@@ -314,7 +314,10 @@ for f in "$bdir"/*.code; do
 	printf 'POST\t/v1/vms\t%s\t%s\n' "$(cat "$f")" "${f%.code}.json" >>"$work/resp/index"
 done
 created=$(cat "$bdir"/*.code | grep -c '^201$')
-check "200 concurrent creates with a port on one /24: all created ($created)" test "$created" = 200
+codes=$(cat "$bdir"/*.code | sort | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')
+others=$(grep -L '"id"' "$bdir"/*.json 2>/dev/null | head -n 3 | xargs -r cat | tr '\n' ' ' | cut -c1-600)
+check "200 concurrent creates with a port on one /24: all created (HTTP $codes)${others:+; first errors: $others}" \
+	test "$created" = 200
 check "200 ports, 200 distinct addresses, all host addresses of the /24" \
 	test "$(db "SELECT count(*) || ' ' || count(DISTINCT ip) || ' ' || sum(CASE WHEN ip > 169738240 AND ip < 169738495 THEN 1 ELSE 0 END) FROM ports WHERE network = 'burst'")" = "200 200 200"
 check "... and 200 distinct MACs" \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # The Debian packages, built and installed as an operator would:
 #
 #   make deb builds fincloud-controller, fincloud-agent, finctl,

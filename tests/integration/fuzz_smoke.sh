@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # A short run of each libFuzzer target (tests/fuzz/, built by `make test`
 # into BUILD/fuzz): FC_FUZZ_RUNS inputs (default 2000) from its seeds. A
 # crash, a sanitizer report or a broken promise of the parser fails it;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # Two controllers on one PostgreSQL, their clients given both URLs (issue
 # 17): finctl (FINCLOUD_URL / --url "A,B") and a real fincloud-agent
 # (--controller-url "A,B") work through A, then, A killed with SIGKILL,

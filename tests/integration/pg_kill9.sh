@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # Two controllers on one PostgreSQL, 1,000 concurrent creates split
 # across both, and the leader killed with SIGKILL in the middle of the
 # burst; FC_PG_KILL9_ROUNDS rounds on a growing database (default 10 in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # Two controllers on one PostgreSQL: one leads (controller/leader.h) and
 # alone marks silent hosts down; killed with SIGKILL, the other takes
 # over within 10 s and marks the next silent host down; restarted, the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # PostgreSQL restarted in the middle of a burst of creates through two
 # controllers, twice: a fast restart (every session cut) and an immediate
 # one (the server quits as in a crash and recovers from its WAL). Each

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # Integration test of scripts/rebal-bound, the proven lower bound on the
 # score a plan of at most K moves can reach: it holds against real plans
 # (fincloud's with --max-moves, scored by hinfo), it is the score's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# fc-test: alone
 # The web dashboard in a real browser (docs/dashboard.md): the real
 # controller serving build/ui, two real fincloud-agents on libvirt's
 # test:/// driver and 120 hosts registered by curl (a second page of
