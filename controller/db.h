@@ -98,11 +98,13 @@ int db_col_type(struct db_stmt *s, int i);
  * with err_set(). */
 int db_exec(struct db *db, const char *sql);
 
-/* Transactions. db_begin() takes the write lock at once on SQLite (BEGIN
- * IMMEDIATE); on PostgreSQL it begins a READ COMMITTED transaction whose
- * rows are locked as it writes them (claims lock rows explicitly, see
- * place.h). 0, or -1 with err_set(). db_rollback() is safe when no
- * transaction is open. */
+/* Transactions. db_begin() takes the write lock at once: BEGIN IMMEDIATE
+ * on SQLite; on PostgreSQL a READ COMMITTED transaction that first takes
+ * one transaction-level advisory lock (DBPG_WRITE_LOCK in db_pg.c), so the
+ * write transactions of every controller on one database run one at a
+ * time (docs/decisions.md "Claims on PostgreSQL"). A first attempt cut by
+ * a lost connection is retried once. 0, or -1 with err_set().
+ * db_rollback() is safe when no transaction is open. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
