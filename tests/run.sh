@@ -19,11 +19,14 @@
 # is printed. FC_TEST_TIMEOUT (seconds, default 900) bounds each test.
 #
 # FC_TEST_JOBS (default 3) integration tests run at once: most of their
-# time is spent waiting (heartbeat intervals, timeouts they provoke). A
-# script whose header has the line "# fc-test: alone" (it uses libvirt,
-# namespaces or a testbed, installs packages, or keeps the CPUs busy) runs
-# by itself after them, as every e2e test does. Each result line gives
-# the test's time; the slowest ones are listed at the end.
+# time is spent waiting (heartbeat intervals, timeouts they provoke);
+# beside them the e2e tests run one after the other (each on a testbed of
+# its own), and with them every integration test whose header has the
+# line "# fc-test: serial" (it drives libvirt, namespaces or a testbed). A
+# script whose header has the line "# fc-test: alone" (it installs
+# packages, keeps the CPUs busy, or times heartbeats closely) runs by
+# itself after all of them. FC_TEST_JOBS=1 runs everything one at a time. Each result line
+# gives the test's time; the slowest ones are listed at the end.
 set -u
 build=${1:?usage: tests/run.sh BUILD_DIR [PATTERN]}
 pattern=${2:-*}
@@ -158,7 +161,7 @@ for t in "$build"/tests/unit/*; do
 	run_unit "$t"
 done
 # the script tests: KIND PATH, those that run alone last
-pool=() alone=()
+pool=() alone=() lane=()
 for kind in integration integration-pg e2e; do
 	# integration-pg: the controller's integration tests once more, its
 	# state on a private PostgreSQL (tests/integration/pg_lib.bash)
@@ -167,21 +170,46 @@ for kind in integration integration-pg e2e; do
 	for t in "$top"/tests/$glob; do
 		[ -x "$t" ] || continue
 		[[ $kind/$(basename "$t" .sh) == $pattern ]] || continue
-		if [ "$kind" = e2e ] || [ "$jobs" -eq 1 ] || grep -qx '# fc-test: alone' "$t"; then
+		if [ "$jobs" -eq 1 ] || grep -qx '# fc-test: alone' "$t"; then
 			alone+=("$kind $t")
+		elif [ "$kind" = e2e ] || grep -qx '# fc-test: serial' "$t"; then
+			lane+=("$kind $t")
 		else
 			pool+=("$kind $t")
 		fi
 	done
 done
 
+# the serial lane: one background job runs them in order; collect_lane
+# collects each result as it appears, in the same order, and is false
+# while one is still to come
+if [ ${#lane[@]} -gt 0 ]; then
+	(for e in "${lane[@]}"; do
+		read -r kind t <<<"$e"
+		job "$t" "$kind"
+	done) &
+	lane_pid=$!
+fi
+lane_i=0
+collect_lane() {
+	local kind t
+	while [ "$lane_i" -lt ${#lane[@]} ]; do
+		read -r kind t <<<"${lane[$lane_i]}"
+		[ -e "$logs/$kind-$(basename "$t" .sh).log.res" ] || return 1
+		collect "$t" "$kind"
+		lane_i=$((lane_i + 1))
+	done
+	return 0
+}
+
 declare -A running=()
 # reap: waits for one pooled test to end (its LOG.res appears: bash's
 # "wait -n" does not report a job that ended before it was called) and
-# collects it
+# collects it, and whatever the e2e lane finished meanwhile
 reap() {
 	local pid t kind
 	while :; do
+		collect_lane
 		for pid in "${!running[@]}"; do
 			read -r t kind <<<"${running[$pid]}"
 			[ -e "$logs/$kind-$(basename "$t" .sh).log.res" ] || continue
@@ -200,6 +228,8 @@ for e in "${pool[@]}"; do
 	running[$!]="$t $kind"
 done
 while [ ${#running[@]} -gt 0 ]; do reap; done
+until collect_lane; do sleep 1; done
+[ -z "${lane_pid:-}" ] || wait "$lane_pid"
 for e in "${alone[@]}"; do
 	read -r kind t <<<"$e"
 	job "$t" "$kind"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fc-test: alone
+# fc-test: serial
 # VM consoles through the controller, end to end on one machine: the real
 # controller, a real fincloud-agent on qemu:///system and finctl.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fc-test: alone
+# fc-test: serial
 # Live migration through fincloud-agent between two real KVM nodes: two
 # libvirt nodes of scripts/testbed.sh (network + mount namespaces, no
 # fincloud controller), one agent in each, and the fake controller

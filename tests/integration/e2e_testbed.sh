@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fc-test: alone
+# fc-test: serial
 # scripts/testbed.sh with one node: up, status, a second up refused, down
 # leaves nothing behind; an "up" that fails half way (a controller that
 # dies at once) undoes what it did; --keep-logs keeps the logs of both;
