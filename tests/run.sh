@@ -20,12 +20,13 @@
 #
 # FC_TEST_JOBS (default 3) integration tests run at once: most of their
 # time is spent waiting (heartbeat intervals, timeouts they provoke);
-# beside them the e2e tests run one after the other (each on a testbed of
-# its own), and with them every integration test whose header has the
-# line "# fc-test: serial" (it drives libvirt, namespaces or a testbed). A
-# script whose header has the line "# fc-test: alone" (it installs
-# packages, keeps the CPUs busy, or times heartbeats closely) runs by
-# itself after all of them. FC_TEST_JOBS=1 runs everything one at a time. Each result line
+# beside them FC_TEST_LANES (default 2) of the e2e tests (each on a
+# testbed of its own, with a prefix and subnet of its own) and of the
+# integration tests whose header has the line "# fc-test: serial" (a
+# testbed too). A script whose header has the line "# fc-test: alone"
+# (it uses the host's own libvirt, installs packages, keeps the CPUs busy,
+# or times heartbeats closely) runs by itself after all of them.
+# FC_TEST_JOBS=1 runs everything one at a time. Each result line
 # gives the test's time; the slowest ones are listed at the end.
 set -u
 build=${1:?usage: tests/run.sh BUILD_DIR [PATTERN]}
@@ -42,6 +43,8 @@ timeout_s=${FC_TEST_TIMEOUT:-900}
 
 jobs=${FC_TEST_JOBS:-3}
 [[ $jobs =~ ^[1-9][0-9]?$ ]] || { echo "run.sh: FC_TEST_JOBS must be 1-99, not '$jobs'" >&2; exit 2; }
+lanes=${FC_TEST_LANES:-2}
+[[ $lanes =~ ^[1-9]$ ]] || { echo "run.sh: FC_TEST_LANES must be 1-9, not '$lanes'" >&2; exit 2; }
 passed=0 failed=0 skipped=0
 failed_names=()
 times=$(mktemp)
@@ -180,56 +183,50 @@ for kind in integration integration-pg e2e; do
 	done
 done
 
-# the serial lane: one background job runs them in order; collect_lane
-# collects each result as it appears, in the same order, and is false
-# while one is still to come
-if [ ${#lane[@]} -gt 0 ]; then
-	(for e in "${lane[@]}"; do
-		read -r kind t <<<"$e"
-		job "$t" "$kind"
-	done) &
-	lane_pid=$!
-fi
-lane_i=0
-collect_lane() {
-	local kind t
-	while [ "$lane_i" -lt ${#lane[@]} ]; do
-		read -r kind t <<<"${lane[$lane_i]}"
-		[ -e "$logs/$kind-$(basename "$t" .sh).log.res" ] || return 1
-		collect "$t" "$kind"
-		lane_i=$((lane_i + 1))
-	done
-	return 0
-}
-
-declare -A running=()
-# reap: waits for one pooled test to end (its LOG.res appears: bash's
-# "wait -n" does not report a job that ended before it was called) and
-# collects it, and whatever the e2e lane finished meanwhile
+# the pools: integration tests FC_TEST_JOBS at a time, the lane's tests
+# FC_TEST_LANES at a time; reap waits for one job to end (its LOG.res
+# appears: bash's "wait -n" does not report a job that ended before it
+# was called) and collects it
+declare -A running=() class=()
 reap() {
 	local pid t kind
 	while :; do
-		collect_lane
 		for pid in "${!running[@]}"; do
 			read -r t kind <<<"${running[$pid]}"
 			[ -e "$logs/$kind-$(basename "$t" .sh).log.res" ] || continue
 			wait "$pid"
 			collect "$t" "$kind"
-			unset "running[$pid]"
+			unset "running[$pid]" "class[$pid]"
 			return
 		done
 		sleep 0.5
 	done
 }
-for e in "${pool[@]}"; do
-	while [ ${#running[@]} -ge "$jobs" ]; do reap; done
-	read -r kind t <<<"$e"
+busy() { # CLASS: how many of its jobs run
+	local pid n=0
+	for pid in "${!class[@]}"; do [ "${class[$pid]}" != "$1" ] || n=$((n + 1)); done
+	echo "$n"
+}
+launch() { # "KIND PATH" CLASS
+	local kind t
+	read -r kind t <<<"$1"
 	job "$t" "$kind" &
 	running[$!]="$t $kind"
+	class[$!]=$2
+}
+pi=0 li=0
+while [ "$pi" -lt ${#pool[@]} ] || [ "$li" -lt ${#lane[@]} ]; do
+	if [ "$li" -lt ${#lane[@]} ] && [ "$(busy lane)" -lt "$lanes" ]; then
+		launch "${lane[$li]}" lane
+		li=$((li + 1))
+	elif [ "$pi" -lt ${#pool[@]} ] && [ "$(busy pool)" -lt "$jobs" ]; then
+		launch "${pool[$pi]}" pool
+		pi=$((pi + 1))
+	else
+		reap
+	fi
 done
 while [ ${#running[@]} -gt 0 ]; do reap; done
-until collect_lane; do sleep 1; done
-[ -z "${lane_pid:-}" ] || wait "$lane_pid"
 for e in "${alone[@]}"; do
 	read -r kind t <<<"$e"
 	job "$t" "$kind"

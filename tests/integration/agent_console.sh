@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fc-test: serial
+# fc-test: alone
 # VM consoles through the controller, end to end on one machine: the real
 # controller, a real fincloud-agent on qemu:///system and finctl.
 #

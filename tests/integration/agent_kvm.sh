@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fc-test: serial
+# fc-test: alone
 # fincloud-agent against the real qemu:///system (KVM, or TCG without
 # hardware KVM), driven by static manifests: a manifest creates a real guest
 # that virsh shows with the right vCPUs and memory; stop, start, a guest

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fc-test: serial
+# fc-test: alone
 # The test image (scripts/build-image.sh, docs/images.md) builds offline
 # and boots from its disk alone under TCG: with a NoCloud seed ISO made
 # here (genisoimage) it prints its ready line with the hostname, address

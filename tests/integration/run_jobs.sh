@@ -2,7 +2,7 @@
 # tests/run.sh's scheduling, in a copy of the tree with stand-in tests
 # that record when they start and end: integration tests run
 # FC_TEST_JOBS at a time; the e2e tests and those marked
-# "# fc-test: serial" run one after the other beside them; those marked
+# "# fc-test: serial" run FC_TEST_LANES at a time beside them; those marked
 # "# fc-test: alone" run after everything else, by themselves; every
 # result is counted once (a failing one too, with its failed check first),
 # and FC_TEST_JOBS=1 runs one test at a time.
@@ -47,7 +47,7 @@ overlaps() {
 	awk -v a="$1" -v b="$2" '$0 == "end " a { ea = NR } $0 == "start " b { sb = NR } END { exit !(sb && ea && sb < ea) }' "$work/events"
 }
 
-FC_TEST_JOBS=3 bash "$t/tests/run.sh" "$t/build" >"$work/out" 2>&1
+FC_TEST_JOBS=3 FC_TEST_LANES=1 bash "$t/tests/run.sh" "$t/build" >"$work/out" 2>&1
 rc=$?
 check "a run with a failing test fails" [ "$rc" -ne 0 ]
 check "every result is counted once: 9 passed, 1 failed (the failing test's 2 passing checks count)" \
@@ -58,13 +58,18 @@ check "the failure shows its failed check and its details first" \
 	eval 'grep -A2 "^FAIL integration/pfail" "$work/out" | grep -q "    > not ok 2 - pfail broke" &&
 		grep -A2 "^FAIL integration/pfail" "$work/out" | grep -q "    > #   why it broke"'
 check "the slowest tests are named at the end" grep -q '^slowest: ' "$work/out"
-check "integration tests ran 3 at a time, and the serial lane beside them (4 at once)" \
+check "integration tests ran 3 at a time, and one lane beside them (4 at once)" \
 	[ "$(most_at_once)" = 4 ]
-check "the serial lane runs one after the other (ser, e1, e2)" \
+check "with FC_TEST_LANES=1 the lane runs one after the other (ser, e1, e2)" \
 	eval '! overlaps ser e1 && ! overlaps e1 e2 && ! overlaps ser e2'
 check "... beside the integration tests" eval 'overlaps p1 ser || overlaps ser p1'
 check "the 'alone' test started after everything else had ended" \
 	[ "$(grep -n '^start solo$' "$work/events" | cut -d: -f1)" = $(($(wc -l <"$work/events") - 1)) ]
+
+rm -f "$work/events"
+FC_TEST_JOBS=3 FC_TEST_LANES=2 bash "$t/tests/run.sh" "$t/build" 'e2e/*' >"$work/out3" 2>&1
+check "FC_TEST_LANES=2 runs two of the lane's tests at once" \
+	eval '[ "$(most_at_once)" = 2 ] && grep -qx "2 passed, 0 failed, 0 skipped" "$work/out3"'
 
 rm -f "$work/events"
 FC_TEST_JOBS=1 bash "$t/tests/run.sh" "$t/build" 'integration/p[12]' >"$work/out1" 2>&1
