@@ -316,6 +316,18 @@ void agent_fence_answered(struct agent_fence *f, uint64_t epoch)
 	pthread_mutex_unlock(&f->lock);
 }
 
+uint64_t agent_fence_window_s(struct agent_fence *f)
+{
+	uint64_t limit;
+
+	if (f == NULL || f->timeout_ns == 0)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	limit = f->timeout_ns > f->floor_ns ? f->timeout_ns : f->floor_ns;
+	pthread_mutex_unlock(&f->lock);
+	return (limit + NS_PER_S - 1) / NS_PER_S + AGENT_FENCE_BOUND_S;
+}
+
 uint64_t agent_fence_epoch(struct agent_fence *f)
 {
 	uint64_t e;

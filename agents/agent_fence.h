@@ -64,6 +64,14 @@ void agent_fence_set_floor(struct agent_fence *f, uint64_t ns);
 /* An exchange that began at fence epoch epoch (agent_fence_epoch()
  * read before it was sent) was answered now. */
 void agent_fence_answered(struct agent_fence *f, uint64_t epoch);
+/* The longest time, in seconds, from this agent's last answered exchange
+ * with the controller until its guests are gone should the controller
+ * stay silent: the watchdog's limit (self_fence_timeout, at least the
+ * floor) plus AGENT_FENCE_BOUND_S for the destroys or the kill of their
+ * QEMU processes; 0 when self-fencing is off. Sent in each heartbeat
+ * (self_fence_s): the controller restarts a fenced host's VMs without a
+ * fence agent only once this has passed (controller/ha_fence.c). */
+uint64_t agent_fence_window_s(struct agent_fence *f);
 /* The number of fences so far (it moves when one fires). */
 uint64_t agent_fence_epoch(struct agent_fence *f);
 /* Whether the node is fenced: start, resume or create no guest. */

@@ -90,6 +90,7 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	hb.prepared = prepared;
 	hb.interfaces = a->ifaces;
 	hb.vlan_capable = a->vlan_capable;
+	hb.self_fence_s = (int64_t)agent_fence_window_s(a->fence);
 	j = agent_json_heartbeat(&hb);
 	pthread_mutex_unlock(&a->lock);
 out:

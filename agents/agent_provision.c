@@ -398,9 +398,8 @@ static int rbd_disk(struct agent_provision *p, struct agent_virt *v,
 	if (snprintf(cached, sizeof(cached), "%s/sha256/%s", p->cfg->image_dir,
 		     s->image_sha256) >= (int)sizeof(cached))
 		return err_set("image_dir '%s' is too long", p->cfg->image_dir);
-	if (agent_rbd_image_ensure(p->cfg->ceph_dir, s, cached,
-				   p->cfg->image_dir, p->cfg->node_name) < 0 ||
-	    agent_rbd_clone_ensure(p->cfg->ceph_dir, s) < 0)
+	if (agent_rbd_disk_ensure(p->cfg->ceph_dir, s, cached,
+				  p->cfg->image_dir, p->cfg->node_name) < 0)
 		return -1;
 	return rbd_secret(p, v, s);
 }

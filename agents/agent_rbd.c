@@ -282,44 +282,70 @@ out:
 	return ret;
 }
 
-int agent_rbd_clone_ensure(const char *ceph_dir,
-			   const struct agent_vm_spec *s)
+/* Whether s's clone exists (`rbd info`): 1, 0, or -1 with err_set();
+ * its spec into vm (256 bytes). */
+static int clone_exists(struct rbd_args *a, const struct agent_vm_spec *s,
+			char *vm)
 {
-	struct rbd_args a;
-	char name[AGENT_RBD_NAME_LEN], snap[256], vm[256], size[32];
+	char name[AGENT_RBD_NAME_LEN];
 	int rc;
 
-	if (rbd_args_init(&a, ceph_dir, s) < 0)
-		return err_prefix("vm '%s'", s->name);
 	agent_rbd_vm_name(s->vm_id, name);
-	image_spec(vm, sizeof(vm), s->rbd_pool, name, NULL);
-	rc = rbd_run(&a, RBD_TIMEOUT_MS, "info", vm, NULL);
-	if (rc == 0)
-		return 0;
+	image_spec(vm, 256, s->rbd_pool, name, NULL);
+	rc = rbd_run(a, RBD_TIMEOUT_MS, "info", vm, NULL);
 	if (rc < 0)
 		return err_prefix("vm '%s': pool '%s'", s->name, s->rbd_pool);
+	return rc == 0;
+}
+
+/* s's clone (spec vm), known absent, cloned and grown. */
+static int clone_create(struct rbd_args *a, const struct agent_vm_spec *s,
+			const char *vm)
+{
+	char name[AGENT_RBD_NAME_LEN], snap[256], size[32];
+	int rc;
+
 	agent_rbd_image_name(s->image_sha256, name);
 	image_spec(snap, sizeof(snap), s->rbd_pool, name, "base");
 	snprintf(size, sizeof(size), "%" PRId64 "G", s->disk_gib);
-	rc = rbd_run(&a, RBD_TIMEOUT_MS, "clone", snap, vm, NULL);
+	rc = rbd_run(a, RBD_TIMEOUT_MS, "clone", snap, vm, NULL);
 	if (rc != 0 && rc != 2)
 		return err_prefix("vm '%s': cloning '%s'", s->name, snap);
 	/* the image is no larger than the flavor's disk (the controller
 	 * checked): this grows it, never shrinks it. A clone that could not
 	 * be grown goes again (the next pass clones and grows it anew:
 	 * one found by "info" is taken as it is) */
-	if (rbd_run(&a, RBD_TIMEOUT_MS, "resize", "--no-progress", "--size",
+	if (rbd_run(a, RBD_TIMEOUT_MS, "resize", "--no-progress", "--size",
 		    size, vm, NULL) != 0) {
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", err_msg());
-		rbd_run(&a, RBD_TIMEOUT_MS, "rm", "--no-progress", vm, NULL);
+		rbd_run(a, RBD_TIMEOUT_MS, "rm", "--no-progress", vm, NULL);
 		return err_set("vm '%s': growing '%s' to %s: %s", s->name, vm,
 			       size, why);
 	}
 	log_info("vm '%s' (%s): disk '%s' cloned from '%s'", s->name,
 		 s->vm_id, vm, snap);
 	return 0;
+}
+
+int agent_rbd_disk_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
+			  const char *cached, const char *tmp_dir,
+			  const char *node)
+{
+	struct rbd_args a;
+	char vm[256];
+	int rc;
+
+	if (rbd_args_init(&a, ceph_dir, s) < 0)
+		return err_prefix("vm '%s'", s->name);
+	rc = clone_exists(&a, s, vm);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	if (cached &&
+	    agent_rbd_image_ensure(ceph_dir, s, cached, tmp_dir, node) < 0)
+		return -1;
+	return clone_create(&a, s, vm);
 }
 
 int agent_rbd_clone_remove(const char *ceph_dir,

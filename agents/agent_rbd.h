@@ -46,10 +46,16 @@ int agent_rbd_image_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 			   const char *cached, const char *tmp_dir,
 			   const char *node);
 
-/* s's disk, fincloud-vm-UUID, cloned from its image's base snapshot and
- * grown to s->disk_gib, unless it exists. -1 with err_set(). */
-int agent_rbd_clone_ensure(const char *ceph_dir,
-			   const struct agent_vm_spec *s);
+/* s's disk, fincloud-vm-UUID, unless it exists (one `rbd info`: a VM
+ * restarted on another node by HA finds its disk at once): its image
+ * imported first as agent_rbd_image_ensure() does with cached, tmp_dir
+ * and node (cached NULL: the image is known to be there), then cloned
+ * from its base snapshot and grown to s->disk_gib; a clone that could
+ * not be grown is removed (the next pass clones it anew). -1 with
+ * err_set() naming the VM. */
+int agent_rbd_disk_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
+			  const char *cached, const char *tmp_dir,
+			  const char *node);
 
 /* Remove s's disk from its pool (nothing when it is gone already); with
  * s->wipe every byte of it is overwritten first (`rbd bench` writes over

@@ -453,6 +453,9 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 	if (hb->vlan_capable != 0 &&
 	    !cJSON_AddBoolToObject(o, "vlan_capable", hb->vlan_capable > 0))
 		goto fail;
+	if (!cJSON_AddNumberToObject(o, "self_fence_s",
+				     (double)hb->self_fence_s))
+		goto fail;
 	if (hb->njournal > 0) {
 		x = agent_journal_json(hb->journal, hb->njournal);
 		if (x == NULL)

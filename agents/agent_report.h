@@ -117,6 +117,8 @@ struct agent_heartbeat {
 				    networks (names); NULL: left out */
 	int vlan_capable;       /* "vlan_capable": 802.1Q links work (1) or
 				   not (-1); 0: not known, left out */
+	int64_t self_fence_s;   /* "self_fence_s": agent_fence_window_s(),
+				   seconds (0: self-fencing off) */
 };
 /* The heartbeat of schemas/agent-heartbeat.json; "migrations" (the
  * journal) only when it has entries, so that a controller that predates

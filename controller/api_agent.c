@@ -687,11 +687,12 @@ void h_agent_heartbeat(struct api_ctx *c)
 					   "domains", "foreign_domains", "tasks",
 					   "vm_errors", "migrations", "prepared",
 					   "domains_listed", "interfaces",
-					   "vlan_capable", NULL};
+					   "vlan_capable", "self_fence_s",
+					   NULL};
 	const char *node = c->m->params[0], *status, *reason, *wq;
 	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
 	char *ifaces = NULL;
-	int64_t seen, gen, wait_s = 0;
+	int64_t seen, gen, wait_s = 0, fence_s;
 	struct api_inventory inv;
 	struct db_stmt *s;
 	bool was_down, was_degraded, listed;
@@ -709,6 +710,7 @@ void h_agent_heartbeat(struct api_ctx *c)
 	    api_get_int(c, "generation_seen", true, 0, INT64_MAX, 0, &seen) < 0 ||
 	    api_get_str(c, "status", true, NULL, &status) < 0 ||
 	    api_get_str(c, "degraded_reason", false, "", &reason) < 0 ||
+	    api_get_int(c, "self_fence_s", false, 0, 1000000, -1, &fence_s) < 0 ||
 	    api_inventory_read(c, &inv) < 0)
 		return;
 	if (json_get_array(c->json, "$", "domains", true, &domains) < 0) {
@@ -766,15 +768,19 @@ void h_agent_heartbeat(struct api_ctx *c)
 	gen = db_col_int64(s, 1);
 	was_degraded = db_col_int(s, 2);
 	db_reset(s);
+	/* self_fence_s absent (an older agent): the last one stands */
 	s = api_stmt(c, "UPDATE hosts SET state = 'up', status = ?, degraded_reason"
-		    " = ?, generation_seen = ?, last_seen_ms = ? WHERE name = ?");
+		    " = ?, generation_seen = ?, last_seen_ms = ?, self_fence_s = "
+		    "CASE WHEN ? < 0 THEN self_fence_s ELSE ? END WHERE name = ?");
 	if (s == NULL)
 		return;
 	store_bind_text(s, 1, status);
 	store_bind_text(s, 2, reason);
 	db_bind_int64(s, 3, seen);
 	db_bind_int64(s, 4, time_wall_ms());
-	store_bind_text(s, 5, node);
+	db_bind_int64(s, 5, fence_s);
+	db_bind_int64(s, 6, fence_s);
+	store_bind_text(s, 7, node);
 	if (api_step_done(c, s, "recording the heartbeat") < 0)
 		return;
 	/* an agent that sends no list keeps the last one it sent (checked

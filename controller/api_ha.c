@@ -49,6 +49,7 @@ void h_host_evacuate(struct api_ctx *c)
 {
 	const char *host = c->m->params[0];
 	char state[16], why[256];
+	struct db_stmt *s;
 	bool alive;
 
 	res_target(c, &res_hosts, host);
@@ -70,6 +71,15 @@ void h_host_evacuate(struct api_ctx *c)
 		api_err_internal(c, "failing the host");
 		return;
 	}
+	/* the operator's word that it is dead: its VMs restart once it is
+	 * fenced, without waiting for a self-fence (ha_fence.c) */
+	s = api_stmt(c, "UPDATE hosts SET ha_off = 1, fence_next_ms = 0 WHERE "
+		     "name = ?");
+	if (s == NULL)
+		return;
+	store_bind_text(s, 1, host);
+	if (api_step_done(c, s, "recording that the host is off") < 0)
+		return;
 	res_answer(c, &res_hosts, host, 202);
 }
 

@@ -69,7 +69,7 @@ static const struct int_key int_keys[] = {
 	INT_KEY("task_timeout_migrate", 5, 7 * 86400, 3600, task_timeout_s[4]),
 	INT_KEY("task_timeout_reboot", 5, 7 * 86400, 600, task_timeout_s[5]),
 	INT_KEY("ha_suspect_intervals", 2, 1000, 2, ha_suspect_intervals),
-	INT_KEY("ha_fail_intervals", 3, 10000, 4, ha_fail_intervals),
+	INT_KEY("ha_fail_intervals", 3, 10000, 3, ha_fail_intervals),
 	INT_KEY("ha_fence_timeout", 1, 600, 30, ha_fence_timeout_s),
 	INT_KEY("ha_fence_retry", 1, 3600, 30, ha_fence_retry_s),
 };

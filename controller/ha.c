@@ -105,8 +105,10 @@ int ha_fail_host(struct store *st, const char *host, const char *why,
 
 	if (rc <= 0)
 		return rc;
-	s = store_stmt(st, "UPDATE hosts SET state = 'down', fence_next_ms = 0 "
-			   "WHERE name = ?");
+	/* a new failure: not known off until a fence agent or an
+	 * operator says so */
+	s = store_stmt(st, "UPDATE hosts SET state = 'down', fence_next_ms = 0, "
+			   "ha_off = 0 WHERE name = ?");
 	if (s == NULL)
 		return -1;
 	store_bind_text(s, 1, host);
@@ -205,8 +207,7 @@ int ha_detect_pass(struct ctrl *ctrl)
 	int rc = DB_ERROR, ret = -1;
 
 	s = store_stmt(st, "SELECT name, pool, ha_state, last_seen_ms, "
-			   "ha_reason, state = 'down' FROM hosts ORDER BY "
-			   "name LIMIT 4096");
+			   "ha_reason FROM hosts ORDER BY name LIMIT 4096");
 	if (s == NULL)
 		return -1;
 	while (n < HA_HOSTS_MAX && (rc = db_step(s)) == DB_ROW) {
@@ -235,7 +236,6 @@ int ha_detect_pass(struct ctrl *ctrl)
 		if (ha_state_parse(store_col_text(s, 2), &seen[n].state) < 0)
 			seen[n].state = HA_FENCED; /* unknown: leave it */
 		seen[n].last_seen_ms = db_col_int64(s, 3);
-		seen[n].down = db_col_int(s, 5) != 0;
 		n++;
 	}
 	if (rc != DB_ROW && rc != DB_DONE && rc != DB_NOMEM)

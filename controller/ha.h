@@ -5,9 +5,10 @@
  * A host's HA state (hosts.ha_state) moves
  *   ok -> suspect     silent for ha_suspect_intervals heartbeat intervals
  *   suspect -> ok     it heartbeats again
- *   suspect -> failed silent for ha_fail_intervals, unless the partition
- *                     guard holds it (hapolicy.h); or an operator's
- *                     evacuate (any state but fenced)
+ *   suspect -> failed silent for ha_fail_intervals (down or not yet),
+ *                     unless the partition guard holds it (hapolicy.h);
+ *                     or an operator's evacuate (any state but fenced;
+ *                     it also marks the host off, hosts.ha_off)
  *   failed -> fenced  every configured fence step succeeded: `ceph osd
  *                     blocklist add` of its storage address on each Ceph
  *                     cluster its VMs' disks live on (the controller's
@@ -20,9 +21,13 @@
  *                     it (or an operator's unfence, with the same
  *                     condition), `ceph osd blocklist rm` of what was
  *                     blocklisted.
- * Only after fenced: its VMs with ha = restart on a Ceph storage pool are
- * placed again (place.h, all constraints, the same pool), highest
- * ha_priority first, and recorded on their new host; each is listed in
+ * Only after fenced, and only once no copy can run there any more (the
+ * host is off: its fence agent exited 0 or an operator evacuated it;
+ * else its agent's self-fence window, hosts.self_fence_s from its
+ * heartbeats, has passed since its last heartbeat; an agent that does
+ * not self-fence waits for an evacuate): its VMs with ha = restart on a
+ * Ceph storage pool are placed again (place.h, all constraints, the same
+ * pool), highest ha_priority first, and recorded on their new host; each is listed in
  * ha_evictions for the old host, whose desired state tells it to destroy
  * and undefine its copy (never its disks) before anything else. Its VMs
  * with ha = restart on local storage are marked lost (state 'lost', the

@@ -18,6 +18,9 @@
 #define HA_FENCE_MAX 8
 /* The most Ceph clusters (distinct monitor lists) one host is fenced on. */
 #define HA_CLUSTERS_MAX 8
+/* Added to a host's self-fence window before its VMs restart without a
+ * fence agent: a slow answer, the kill of a QEMU process (ms). */
+#define HA_SELF_FENCE_MARGIN_MS 2000
 
 enum fence_kind { FENCE_HOST, FENCE_RESTART, FENCE_UNFENCE };
 
@@ -277,6 +280,79 @@ static void unfence_run(struct ctrl *ctrl, struct fence_job *j)
 	j->ok = true;
 }
 
+/* Fenced host's VMs restart elsewhere (lock held, transaction open) as
+ * soon as no copy of them can run on it any more: at once when it is
+ * known off (ha_off: its fence agent exited 0, or an operator's
+ * evacuate); else once its agent's self-fence has surely destroyed them
+ * (its last heartbeat, plus the longest the controller holds one, plus
+ * the agent's self_fence_s, plus HA_SELF_FENCE_MARGIN_MS), the next try
+ * put off until then; never by itself when its agent does not
+ * self-fence. Nothing when the host is no longer fenced or is being
+ * unfenced (it came back before). 0 or -1. */
+static int restart_when_safe(struct ctrl *ctrl, const char *host)
+{
+	struct store *st = ctrl->st;
+	int64_t now = time_wall_ms(), hold, due, window;
+	char reason[256], why[640];
+	struct db_stmt *s;
+	bool off;
+	int rc = store_find(st, "SELECT ha_off, self_fence_s, last_seen_ms, "
+			    "ha_reason FROM hosts WHERE name = ? AND ha_state "
+			    "= 'fenced' AND unfence = 0", host, &s,
+			    "reading whether a host is off");
+
+	if (rc <= 0)
+		return rc;
+	off = db_col_int(s, 0) != 0;
+	window = db_col_int64(s, 1);
+	due = db_col_int64(s, 2);
+	str_copy(reason, sizeof(reason), store_col_text(s, 3));
+	db_reset(s);
+	if (off)
+		return ha_restart_host(ctrl, host);
+	/* the agent's silence starts at the answer to its last heartbeat,
+	 * which a long-poll may hold for up to an interval (30 s at most) */
+	hold = ctrl->cfg.heartbeat_interval_s < 30
+		       ? ctrl->cfg.heartbeat_interval_s : 30;
+	if (window > 0) {
+		due += (hold + window) * 1000 + HA_SELF_FENCE_MARGIN_MS;
+		if (now >= due)
+			return ha_restart_host(ctrl, host);
+		snprintf(why, sizeof(why), "%.200s; no fence agent confirmed it "
+			 "off: its VMs restart once its agent has fenced "
+			 "itself (within %" PRId64 " s of its last answered "
+			 "heartbeat), in %" PRId64 " s", reason, window,
+			 (due - now + 999) / 1000);
+	} else {
+		due = now + ctrl->cfg.ha_fence_retry_s * 1000;
+		snprintf(why, sizeof(why), "%.200s; its VMs are not restarted "
+			 "elsewhere: no fence agent confirmed it off and its "
+			 "agent %s, so they may still run there (once it is "
+			 "known off: 'finctl host evacuate %s')", reason,
+			 window == 0 ? "does not fence itself "
+				       "(self_fence_timeout 0)"
+				     : "never said how it fences itself (an "
+				       "older agent)", host);
+	}
+	s = store_stmt(st, "UPDATE hosts SET fence_next_ms = ? WHERE name = ?");
+	if (s == NULL)
+		return -1;
+	db_bind_int64(s, 1, due);
+	store_bind_text(s, 2, host);
+	if (store_done(st, s, "putting off a restart") < 0)
+		return -1;
+	if (strstr(reason, "; no fence agent") || strstr(reason, "; its VMs"))
+		return 0; /* said already */
+	s = store_stmt(st, "UPDATE hosts SET ha_reason = ? WHERE name = ?");
+	if (s == NULL)
+		return -1;
+	store_bind_texts(s, 1, (const char *const[]){why, host}, 2);
+	if (store_done(st, s, "saying why a restart waits") < 0)
+		return -1;
+	log_warn("host '%s' %s", host, why);
+	return 0;
+}
+
 /* Phase 3 (lock held, transaction open): record job j. */
 static int fence_record(struct ctrl *ctrl, struct fence_job *j)
 {
@@ -287,7 +363,7 @@ static int fence_record(struct ctrl *ctrl, struct fence_job *j)
 
 	ha_host_target(target, sizeof(target), j->host);
 	if (j->kind == FENCE_RESTART)
-		return ha_restart_host(ctrl, j->host);
+		return restart_when_safe(ctrl, j->host);
 	if (j->kind == FENCE_UNFENCE) {
 		if (!j->ok) {
 			log_error("host '%s': unfence failed: %s (tried again "
@@ -330,18 +406,20 @@ static int fence_record(struct ctrl *ctrl, struct fence_job *j)
 		return rc < 0 ? -1 : task_end(st, j->task, TASK_FAILED,
 					      "the host left the failed "
 					      "state") < 0 ? -1 : 0;
-	s = store_stmt(st, "UPDATE hosts SET blocklisted = ? WHERE name = ?");
+	/* a fence agent that exited 0 said the host is off */
+	s = store_stmt(st, "UPDATE hosts SET blocklisted = ?, ha_off = CASE "
+			   "WHEN ? != '' THEN 1 ELSE ha_off END WHERE name = ?");
 	if (s == NULL)
 		return -1;
-	store_bind_texts(s, 1, (const char *const[]){j->blocklisted, j->host},
-			 2);
+	store_bind_texts(s, 1, (const char *const[]){j->blocklisted, j->agent,
+						     j->host}, 3);
 	if (store_done(st, s, "recording a fence") < 0 ||
 	    task_end(st, j->task, TASK_DONE, NULL) < 0)
 		return -1;
 	log_warn("host '%s' %s", j->host, why);
 	if (audit_event(st, "host.fenced", target, NULL) < 0)
 		return -1;
-	return ha_restart_host(ctrl, j->host);
+	return restart_when_safe(ctrl, j->host);
 }
 
 int ha_fence_pass(struct ctrl *ctrl)

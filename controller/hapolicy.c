@@ -84,7 +84,7 @@ void ha_detect(const struct ha_seen *h, size_t n, int64_t now_ms,
 				 r->interval_ms);
 			continue;
 		}
-		if (silent < dead || !h[i].down)
+		if (silent < dead)
 			continue;
 		in_pool = wave_big(h, n, i, now_ms, r, true, &wave, &of);
 		if (in_pool || wave_big(h, n, i, now_ms, r, false, &wave, &of)) {

@@ -23,8 +23,6 @@ struct ha_seen {
 	const char *pool;      /* the pool it belongs to */
 	enum ha_state state;
 	int64_t last_seen_ms;  /* its last heartbeat (wall clock, ms) */
-	bool down;             /* marked down (silent for heartbeat_timeout,
-				  jobs.h) */
 };
 
 /* The detection settings (controller.conf): the heartbeat interval in
@@ -49,8 +47,9 @@ struct ha_verdict {
  *   - ok: silent (now - last_seen) for suspect_intervals or more:
  *     suspect; one missed beat never is;
  *   - suspect: heard again within suspect_intervals: ok; silent for
- *     fail_intervals and marked down (heartbeat_timeout; failed never
- *     comes before down): failed, unless the partition guard holds it;
+ *     fail_intervals: failed, unless the partition guard holds it
+ *     (heartbeat_timeout, the older "down", plays no part: failed may
+ *     come first, and marks the host down itself);
  *   - partition guard: the hosts (ok or suspect) silent for
  *     suspect_intervals whose last heartbeats lie within one interval
  *     of this host's are a "silent wave"; when the wave is more than

@@ -176,6 +176,12 @@ static cJSON *host_json(struct store *st, struct db_stmt *s)
 	cJSON_AddStringToObject(a, "fence_address", store_col_text(s, 35));
 	cJSON_AddBoolToObject(a, "blocklisted", *store_col_text(s, 36) != 0);
 	cJSON_AddNumberToObject(a, "evictions", (double)db_col_int64(s, 37));
+	if (db_col_int64(s, 38) < 0)
+		cJSON_AddNullToObject(a, "self_fence_s");
+	else
+		cJSON_AddNumberToObject(a, "self_fence_s",
+					(double)db_col_int64(s, 38));
+	cJSON_AddBoolToObject(a, "off", db_col_int(s, 39) != 0);
 	if (host_registration(st, store_col_text(s, 0), o) < 0) {
 		cJSON_Delete(o);
 		return NULL;
@@ -209,7 +215,8 @@ const struct res_kind res_hosts = {
 		"r.virt_type_reason, r.interfaces, r.vlan_capable, "
 		"r.ha_state, r.ha_reason, r.ha_since_ms, r.storage_address, "
 		"r.fence_command, r.fence_address, r.blocklisted, (SELECT "
-		"count(*) FROM ha_evictions e WHERE e.host = r.name)",
+		"count(*) FROM ha_evictions e WHERE e.host = r.name), "
+		"r.self_fence_s, r.ha_off",
 		"NULL",
 		" AND (?4 IS NULL OR r.pool = ?4) AND (?5 IS NULL OR "
 		"r.state = ?5 OR (?5 = 'maintenance' AND r.maintenance != 0))"),

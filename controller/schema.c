@@ -558,6 +558,16 @@ const struct store_migration store_migrations[] = {
 	  " host TEXT NOT NULL REFERENCES hosts(name) ON DELETE CASCADE,"
 	  " created_ms INTEGER NOT NULL,"
 	  " PRIMARY KEY(vm_id, host));" },
+	/* 20: how soon a fenced host's VMs may restart elsewhere
+	 * (controller/ha_fence.c): the seconds its agent says it needs,
+	 * from its last answered heartbeat, to have destroyed its guests
+	 * when it loses the controller (-1: never said, an older agent;
+	 * 0: it does not self-fence), and whether the host is known off
+	 * (its fence agent exited 0, or an operator's evacuate said so),
+	 * which restarts its VMs at once. */
+	{ "ALTER TABLE hosts ADD COLUMN self_fence_s INTEGER NOT NULL"
+	  " DEFAULT -1;"
+	  "ALTER TABLE hosts ADD COLUMN ha_off INTEGER NOT NULL DEFAULT 0;" },
 };
 
 const size_t store_nmigrations = FC_ARRAY_LEN(store_migrations);

@@ -16,6 +16,11 @@
 #     (no storage: their disks are not touched), unfence is refused while
 #     it holds them, and once it reports them gone it is unfenced
 #     (`ceph osd blocklist rm`);
+#   - a host without a fence agent: its VMs restart only once its
+#     agent's self-fence has surely destroyed them (its last heartbeat +
+#     the long-poll hold + the self_fence_s it reported + 2 s); with an
+#     agent that does not fence itself, not until an operator's evacuate
+#     says the host is off;
 #   - evacuate: refused (409) while a host heartbeats, accepted once it
 #     is silent;
 #   - the partition guard: most hosts silent at once stay suspect.
@@ -57,10 +62,10 @@ PATH="$work/bin:$PATH" ctrl_start --heartbeat-interval 3 --heartbeat-timeout 12 
 alive() { for h in "$@"; do echo "$h" >>"$work/alive"; done; }
 dead() { for h in "$@"; do sed -i "/^$h\$/d" "$work/alive"; done; }
 INV=$(inventory 8 16384 100)
-beat() { # NODE DOMAINS_JSON: one heartbeat, not recorded
+beat() { # NODE DOMAINS_JSON [MORE_FIELDS]: one heartbeat, not recorded
 	curl -s -m 10 -o /dev/null -X POST -H "Authorization: Bearer ${CRED[$1]}" \
 		-H 'Content-Type: application/json' --data-binary \
-		"{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$INV,\"domains\":$2,\"foreign_domains\":[],\"tasks\":[]}" \
+		"{\"generation_seen\":0,\"status\":\"ok\",\"inventory\":$INV,\"domains\":$2,\"foreign_domains\":[],\"tasks\":[]${3:+,$3}}" \
 		"$URL/v1/agents/$1/heartbeat"
 }
 keep_alive() {
@@ -227,6 +232,46 @@ check "and the host is ok again (host.unfenced)" \
 	wait_for 10 eval 'api GET /v1/hosts/n1; jqt ".ha.state == \"ok\" and (.ha.blocklisted | not)" && [ "$(db "SELECT count(*) FROM audit WHERE action = '"'host.unfenced'"'")" = 1 ]'
 api POST /v1/hosts/n1/unfence
 check "unfence of a host that is not fenced is refused (409)" is_err 409 not_fenced
+
+# --- n4, without a fence agent: its VMs wait for its self-fence -------------
+api PATCH /v1/hosts/n4 '{"storage_address":"192.0.2.14"}'
+for h in n1 n2 n3; do api PATCH "/v1/hosts/$h" '{"maintenance":true}'; done
+api POST /v1/vms '{"tenant":"loan","flavor":"rbd-small","image":"base","name":"sf","ha":"restart"}'
+SF=$(jv .id)
+for h in n1 n2 n3; do api PATCH "/v1/hosts/$h" '{"maintenance":false}'; done
+check "an HA VM on Ceph runs on n4" test "$(host_of "$SF")" = n4
+wait_for 10 eval '[ "$(db "SELECT state FROM vms WHERE id = '"'$SF'"'")" = running ]'
+# first: its agent says it does not fence itself (self_fence_s 0)
+dead n4
+beat n4 "[$(domain "$SF" running)]" '"self_fence_s":0'
+api GET /v1/hosts/n4
+check "the host shows what its agent said of its self-fence (self_fence_s 0)" jqt '.ha.self_fence_s == 0 and (.ha.off | not)'
+check "once fenced (Ceph blocklist only) its VM is not restarted: it may still run there" \
+	wait_for 40 eval 'api GET /v1/hosts/n4; jqt ".ha.state == \"fenced\"" && has "does not fence itself" && has "finctl host evacuate n4"'
+sleep 2
+check "the VM stays on n4" test "$(host_of "$SF")" = n4
+out=$("$finctl" -o json host evacuate n4 2>&1)
+check "an operator's evacuate says it is off: the VM restarts elsewhere" \
+	eval 'jq -e ".ha.off" <<<"$out" >/dev/null && wait_for 10 eval "[ \"\$(host_of "$SF")\" != n4 ]"'
+beat n4 '[]'
+check "n4 back without the VM is unfenced" \
+	wait_for 20 eval 'api GET /v1/hosts/n4; jqt ".ha.state == \"ok\""'
+# then: its agent fences itself within 16 s of its last answered heartbeat
+# (the VM put back on n4 directly in the store: a migration needs agents)
+db "UPDATE vms SET host = 'n4' WHERE id = '$SF'"
+beat n4 "[$(domain "$SF" running)]" '"self_fence_s":16'
+api GET /v1/hosts/n4
+check "the host shows its self-fence window (self_fence_s 16)" jqt '.ha.self_fence_s == 16'
+check "once fenced its VM waits for the agent's self-fence" \
+	wait_for 40 eval 'api GET /v1/hosts/n4; jqt ".ha.state == \"fenced\"" && has "once its agent has fenced itself"'
+check "the VM is still on n4 meanwhile" test "$(host_of "$SF")" = n4
+check "its restart is due at its last heartbeat + 3 s (long-poll hold) + 16 s + 2 s" \
+	test "$(db "SELECT fence_next_ms - last_seen_ms FROM hosts WHERE name = 'n4'")" = 21000
+check "and then it restarts elsewhere" wait_for 30 eval '[ "$(host_of "$SF")" != n4 ]'
+beat n4 '[]'
+check "n4 back without the VM is unfenced again" \
+	wait_for 20 eval 'api GET /v1/hosts/n4; jqt ".ha.state == \"ok\""'
+alive n4
 
 # --- evacuate -------------------------------------------------------------------
 out=$("$finctl" host evacuate n3 2>&1)

@@ -53,14 +53,15 @@ static void test_keyring(void **state)
 			 -1);
 }
 
-/* rbd's stand-in: logs each call's verb; "info" finds no image,
- * "resize" fails, the rest succeed. */
+/* rbd's stand-in: logs each call's verb; "info" finds no image (unless
+ * FAKE_RBD_HAVE is set), "resize" fails, the rest succeed. */
 static const char fake_rbd[] =
 	"#!/bin/sh\n"
 	"for a; do case $a in info|clone|resize|rm) v=$a;; esac; done\n"
 	"echo \"$v\" >>\"$FAKE_RBD_LOG\"\n"
 	"case $v in\n"
-	"info) echo 'rbd: error opening image: (2) No such file or "
+	"info) [ -n \"$FAKE_RBD_HAVE\" ] && exit 0\n"
+	"echo 'rbd: error opening image: (2) No such file or "
 	"directory' >&2; exit 2;;\n"
 	"resize) echo 'rbd: resize error: (5) Input/output error' >&2; "
 	"exit 1;;\n"
@@ -96,7 +97,7 @@ static void test_clone_not_grown_goes(void **state)
 	str_copy(s.rbd_monitors, sizeof(s.rbd_monitors), "10.0.0.1");
 	str_copy(s.rbd_user, sizeof(s.rbd_user), "fincloud-node1");
 	s.disk_gib = 4;
-	assert_int_equal(agent_rbd_clone_ensure(dir, &s), -1);
+	assert_int_equal(agent_rbd_disk_ensure(dir, &s, NULL, NULL, NULL), -1);
 	assert_non_null(strstr(err_msg(), "growing"));
 	assert_non_null(strstr(err_msg(), "Input/output error"));
 	setenv("PATH", saved, 1);
@@ -107,6 +108,22 @@ static void test_clone_not_grown_goes(void **state)
 	assert_true(fread(text, 1, 255, f) > 0);
 	fclose(f);
 	assert_string_equal(text, "info\nclone\nresize\nrm\n");
+	unlink(log);
+	/* a VM restarted on another node finds its clone with one call:
+	 * no image check, no clone */
+	snprintf(path, sizeof(path), "%s:%s", dir, saved);
+	setenv("PATH", path, 1);
+	setenv("FAKE_RBD_HAVE", "1", 1);
+	assert_int_equal(agent_rbd_disk_ensure(dir, &s, "/nonexistent", dir,
+					       "node1"), 0);
+	unsetenv("FAKE_RBD_HAVE");
+	setenv("PATH", saved, 1);
+	f = fopen(log, "r");
+	assert_non_null(f);
+	memset(text, 0, 256);
+	assert_true(fread(text, 1, 255, f) > 0);
+	fclose(f);
+	assert_string_equal(text, "info\n");
 	free(text);
 	unlink(log);
 	snprintf(path, sizeof(path), "%s/rbd", dir);

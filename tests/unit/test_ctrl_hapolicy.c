@@ -1,7 +1,7 @@
 /* Unit tests of the pure decisions of "when a host dies"
  * (controller/hapolicy.c): suspect and failed by silence, never on one
- * missed beat, failed only once down; the partition guard by pool and
- * over all hosts; the N+1 reserve check. */
+ * missed beat, failed after fail_intervals (down or not); the partition
+ * guard by pool and over all hosts; the N+1 reserve check. */
 #include <string.h>
 
 #include "tests/unit/fc_test.h"
@@ -28,15 +28,14 @@ static void test_names(void **state)
 
 /* One host of pool p among four live ones of pool p, the others heard
  * from at now: what one host silent for `silent` ms in state st becomes. */
-static struct ha_verdict one_silent(enum ha_state st, int64_t silent,
-				    bool down)
+static struct ha_verdict one_silent(enum ha_state st, int64_t silent)
 {
 	int64_t now = 100000;
 	struct ha_seen h[4] = {
-		{"p", st, now - silent, down},
-		{"p", HA_OK, now, false},
-		{"p", HA_OK, now, false},
-		{"p", HA_OK, now, false},
+		{"p", st, now - silent},
+		{"p", HA_OK, now},
+		{"p", HA_OK, now},
+		{"p", HA_OK, now},
 	};
 	struct ha_verdict v[4];
 
@@ -52,29 +51,28 @@ static void test_silence(void **state)
 	(void)state;
 
 	/* one missed beat (and a bit) is nothing */
-	v = one_silent(HA_OK, 1500, false);
+	v = one_silent(HA_OK, 1500);
 	assert_int_equal(v.to, HA_OK);
-	v = one_silent(HA_OK, 2000, false);
+	v = one_silent(HA_OK, 2000);
 	assert_int_equal(v.to, HA_SUSPECT);
 	assert_non_null(strstr(v.why, "no heartbeat for 2000 ms"));
 	/* ok never jumps to failed, however long it was silent */
-	v = one_silent(HA_OK, 60000, true);
+	v = one_silent(HA_OK, 60000);
 	assert_int_equal(v.to, HA_SUSPECT);
-	v = one_silent(HA_SUSPECT, 3999, true);
+	v = one_silent(HA_SUSPECT, 3999);
 	assert_int_equal(v.to, HA_SUSPECT);
-	/* failed needs the host down too (heartbeat_timeout) */
-	v = one_silent(HA_SUSPECT, 4000, false);
-	assert_int_equal(v.to, HA_SUSPECT);
-	v = one_silent(HA_SUSPECT, 4000, true);
+	/* failed after fail_intervals, without waiting for
+	 * heartbeat_timeout's down (the caller no longer knows it) */
+	v = one_silent(HA_SUSPECT, 4000);
 	assert_int_equal(v.to, HA_FAILED);
 	assert_false(v.held);
 	/* heard again */
-	v = one_silent(HA_SUSPECT, 500, false);
+	v = one_silent(HA_SUSPECT, 500);
 	assert_int_equal(v.to, HA_OK);
 	/* failed and fenced stay as they are, heard or not */
-	v = one_silent(HA_FAILED, 0, false);
+	v = one_silent(HA_FAILED, 0);
 	assert_int_equal(v.to, HA_FAILED);
-	v = one_silent(HA_FENCED, 90000, true);
+	v = one_silent(HA_FENCED, 90000);
 	assert_int_equal(v.to, HA_FENCED);
 }
 
@@ -83,12 +81,12 @@ static void test_partition_guard(void **state)
 	int64_t now = 100000;
 	/* three of four hosts of pool p silent at once: held */
 	struct ha_seen h[6] = {
-		{"p", HA_SUSPECT, now - 5000, true},
-		{"p", HA_SUSPECT, now - 5400, true},
-		{"p", HA_SUSPECT, now - 4800, true},
-		{"p", HA_OK, now, false},
-		{"q", HA_OK, now, false},
-		{"q", HA_FENCED, 0, true},
+		{"p", HA_SUSPECT, now - 5000},
+		{"p", HA_SUSPECT, now - 5400},
+		{"p", HA_SUSPECT, now - 4800},
+		{"p", HA_OK, now},
+		{"q", HA_OK, now},
+		{"q", HA_FENCED, 0},
 	};
 	struct ha_verdict v[6];
 	(void)state;
@@ -110,17 +108,17 @@ static void test_partition_guard(void **state)
 		assert_false(v[i].held);
 	}
 	/* a pool of one host never fails by silence alone */
-	h[0] = (struct ha_seen){"solo", HA_SUSPECT, now - 9000, true};
+	h[0] = (struct ha_seen){"solo", HA_SUSPECT, now - 9000};
 	ha_detect(h, 1, now, &rules, v);
 	assert_true(v[0].held);
 	/* over all hosts: two pools of two, one silent in each at once
 	 * (half of each pool, so no pool's wave is a majority) */
 	struct ha_seen g[5] = {
-		{"a", HA_SUSPECT, now - 5000, true},
-		{"a", HA_OK, now, false},
-		{"b", HA_SUSPECT, now - 5000, true},
-		{"b", HA_OK, now, false},
-		{"c", HA_SUSPECT, now - 5000, true},
+		{"a", HA_SUSPECT, now - 5000},
+		{"a", HA_OK, now},
+		{"b", HA_SUSPECT, now - 5000},
+		{"b", HA_OK, now},
+		{"c", HA_SUSPECT, now - 5000},
 	};
 	ha_detect(g, 5, now, &rules, v);
 	assert_true(v[0].held);
