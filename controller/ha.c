@@ -10,6 +10,7 @@
 #include "controller/ha.h"
 #include "controller/ha_int.h"
 #include "controller/hapolicy.h"
+#include "controller/netstate.h"
 #include "controller/place.h"
 #include "controller/store.h"
 #include "controller/task.h"
@@ -150,7 +151,7 @@ static int apply_verdict(struct store *st, const struct seen_row *r,
 
 	ha_host_target(target, sizeof(target), r->name);
 	if (v->held) {
-		if (strcmp(r->reason, v->why) == 0)
+		if (v->why[0] == '\0' || strcmp(r->reason, v->why) == 0)
 			return 0; /* said already */
 		s = store_stmt(st, "UPDATE hosts SET ha_reason = ? WHERE name = "
 				   "? AND ha_state = 'suspect'");
@@ -236,6 +237,9 @@ int ha_detect_pass(struct ctrl *ctrl)
 		if (ha_state_parse(store_col_text(s, 2), &seen[n].state) < 0)
 			seen[n].state = HA_FENCED; /* unknown: leave it */
 		seen[n].last_seen_ms = db_col_int64(s, 3);
+		seen[n].held = seen[n].state == HA_SUSPECT &&
+			       strncmp(rows[n].reason, "partition guard:",
+				       16) == 0;
 		n++;
 	}
 	if (rc != DB_ROW && rc != DB_DONE && rc != DB_NOMEM)
@@ -253,7 +257,8 @@ int ha_detect_pass(struct ctrl *ctrl)
 	ha_detect(seen, n, time_wall_ms(), &rules, v);
 	for (size_t i = 0; i < n; i++)
 		if (v[i].to != seen[i].state ||
-		    (v[i].held && strcmp(v[i].why, rows[i].reason) != 0))
+		    (v[i].held && v[i].why[0] &&
+		     strcmp(v[i].why, rows[i].reason) != 0))
 			change = true;
 	if (!change) {
 		ret = 0;
@@ -468,16 +473,41 @@ int ha_restart_host(struct ctrl *ctrl, const char *host)
 			.exclude_host = host,
 		};
 		char to[NAME_MAX_LEN + 1], why[1024];
+		struct netstate_bind bind;
 		int rc;
 
 		if (!vms[i].ceph) {
 			ret = mark_lost(ctrl->st, host, &vms[i]);
 			continue;
 		}
+		/* a port on a provider network: only a host that reports its
+		 * interface (and 802.1Q for a VLAN one), as for a create */
+		if (netstate_bind_vm(ctrl->st, vms[i].id, &bind) < 0) {
+			ret = -1;
+			break;
+		}
+		pr.ifaces = bind.ifaces;
+		pr.nifaces = bind.nifaces;
+		pr.vlan = bind.vlan;
 		for (int d = 0; d < 3; d++)
 			pr.req[d] = (double)vms[i].req[d];
 		rc = place_vm(ctrl->st, &pr, to, sizeof(to), NULL, 0, why,
 			      sizeof(why));
+		if (rc > 0 && bind.nifaces > 0) {
+			size_t len = strlen(why);
+
+			len += (size_t)snprintf(why + len, sizeof(why) - len,
+						"; its provider networks need a "
+						"host whose agent reports free:");
+			for (size_t k = 0; k < bind.nifaces &&
+					   len < sizeof(why); k++)
+				len += (size_t)snprintf(why + len,
+							sizeof(why) - len,
+							" %s", bind.ifaces[k]);
+			if (bind.vlan && len < sizeof(why))
+				snprintf(why + len, sizeof(why) - len, " (and "
+					 "802.1Q VLAN links)");
+		}
 		if (rc < 0)
 			ret = -1;
 		else if (rc > 0)

@@ -84,6 +84,10 @@ void ha_detect(const struct ha_seen *h, size_t n, int64_t now_ms,
 				 r->interval_ms);
 			continue;
 		}
+		if (h[i].held) {
+			v->held = true; /* why empty: as said before */
+			continue;
+		}
 		if (silent < dead)
 			continue;
 		in_pool = wave_big(h, n, i, now_ms, r, true, &wave, &of);

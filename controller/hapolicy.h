@@ -23,6 +23,8 @@ struct ha_seen {
 	const char *pool;      /* the pool it belongs to */
 	enum ha_state state;
 	int64_t last_seen_ms;  /* its last heartbeat (wall clock, ms) */
+	bool held;             /* held suspect by the partition guard before
+				  (its reason says so) */
 };
 
 /* The detection settings (controller.conf): the heartbeat interval in
@@ -56,6 +58,12 @@ struct ha_verdict {
  *     half of the ok-or-suspect hosts of this host's pool, or of all
  *     hosts, the controller more likely lost the network than they
  *     their lives: the host stays suspect (held, why says so).
+ *   - a host the guard held stays held (held, why empty: as said
+ *     before) until it heartbeats again, even when the others of its
+ *     wave come back first: after a partition of the controller heals
+ *     the agents return one by one (their retries back off up to
+ *     30 s), and the last ones must not be failed and fenced for it;
+ *     only an operator's evacuate fails it.
  * A pool of one host is therefore never failed by silence alone (an
  * operator's evacuate does it). Pure. */
 void ha_detect(const struct ha_seen *h, size_t n, int64_t now_ms,

@@ -21,6 +21,9 @@
 #     the long-poll hold + the self_fence_s it reported + 2 s); with an
 #     agent that does not fence itself, not until an operator's evacuate
 #     says the host is off;
+#   - a VM with a port on a provider network restarts only on a host
+#     that reports the network's interface: none (it stays, saying
+#     why), then one that does;
 #   - evacuate: refused (409) while a host heartbeats, accepted once it
 #     is silent;
 #   - the partition guard: most hosts silent at once stay suspect.
@@ -77,7 +80,7 @@ keep_alive() {
 			while read -r ph v; do
 				[ "$ph" = "$h" ] && d="$d${d:+,}$(domain "$v" running)"
 			done <<<"$placed"
-			beat "$h" "[$d]"
+			beat "$h" "[$d]" "$(cat "$work/extra.$h" 2>/dev/null)"
 		done <"$work/alive"
 		sleep 0.2
 	done
@@ -271,6 +274,31 @@ check "and then it restarts elsewhere" wait_for 30 eval '[ "$(host_of "$SF")" !=
 beat n4 '[]'
 check "n4 back without the VM is unfenced again" \
 	wait_for 20 eval 'api GET /v1/hosts/n4; jqt ".ha.state == \"ok\""'
+alive n4
+
+# --- provider networks constrain the restart ---------------------------------
+# n4 alone reports eth1, the provider network's interface
+echo '"interfaces":["eth1"]' >"$work/extra.n4"
+api POST /v1/networks '{"name":"pub","provider":"flat","interface":"eth1","pool":"default","shared_with":["loan"],"cidr":"192.168.50.0/24"}'
+check "a flat provider network on eth1" is 201
+wait_for 10 eval 'api GET /v1/hosts/n4; jqt ".interfaces == [\"eth1\"]"'
+api POST /v1/vms '{"tenant":"loan","flavor":"rbd-small","image":"base","name":"pv","ha":"restart","networks":[{"network":"pub"}]}'
+PV=$(jv .id)
+check "an HA VM with a port on it is placed on n4, the one host with eth1" test "$(host_of "$PV")" = n4
+wait_for 10 eval '[ "$(db "SELECT state FROM vms WHERE id = '"'$PV'"'")" = running ]'
+dead n4
+wait_for 30 eval '[ "$(db "SELECT ha_state FROM hosts WHERE name = '"'n4'"'")" = suspect ]'
+"$finctl" host evacuate n4 >/dev/null 2>&1
+check "n4 dies: no other host reports eth1, so the VM is not restarted, and says why" \
+	wait_for 20 eval 'api GET "/v1/vms/$PV"; has "ha: not restarted" && has "eth1"'
+check "it stays on n4" test "$(host_of "$PV")" = n4
+echo '"interfaces":["eth1"]' >"$work/extra.n3"
+check "once n3 reports eth1 the VM restarts there (the next try, ha_fence_retry)" \
+	wait_for 20 eval '[ "$(host_of "$PV")" = n3 ]'
+api DELETE "/v1/vms/$PV"
+wait_for 20 eval '[ "$(db "SELECT count(*) FROM vms WHERE id = '"'$PV'"'")" = 0 ]'
+beat n4 '[]'
+wait_for 20 eval 'api GET /v1/hosts/n4; jqt ".ha.state == \"ok\""'
 alive n4
 
 # --- evacuate -------------------------------------------------------------------

@@ -107,6 +107,20 @@ static void test_partition_guard(void **state)
 		assert_int_equal(v[i].to, HA_FAILED);
 		assert_false(v[i].held);
 	}
+	/* a host held before stays held when the rest of its wave comes
+	 * back first (a healed partition: agents return one by one) */
+	h[1].last_seen_ms = now;
+	h[2].last_seen_ms = now;
+	h[0].held = true;
+	ha_detect(h, 6, now, &rules, v);
+	assert_int_equal(v[0].to, HA_SUSPECT);
+	assert_true(v[0].held);
+	assert_string_equal(v[0].why, "");
+	/* ... until it heartbeats again */
+	h[0].last_seen_ms = now - 500;
+	ha_detect(h, 6, now, &rules, v);
+	assert_int_equal(v[0].to, HA_OK);
+	h[0].held = false;
 	/* a pool of one host never fails by silence alone */
 	h[0] = (struct ha_seen){"solo", HA_SUSPECT, now - 9000};
 	ha_detect(h, 1, now, &rules, v);
