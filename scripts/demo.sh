@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # scripts/demo.sh BUILD_DIR [--skip-missing]: fincloud end to end (`make demo`).
 #
-# Brings up a 3-node KVM testbed (scripts/testbed.sh: one controller, three
-# nodes with their own libvirtd and agent; one local node where network
-# namespaces are not available), configures a pool, creates three tenants
+# Brings up a 4-node KVM testbed with a Ceph cluster over its nodes
+# (scripts/testbed.sh up 4 --ceph: one controller, four nodes with their
+# own libvirtd, agent and Ceph OSD; one local node without Ceph where
+# network namespaces are not available), configures a pool, creates
+# three tenants
 #   loan     loan approval        shared nodes
 #   pay      payment settlement   dedicated nodes, anti-affinity group
 #                                 "settlement" with a 99.99% availability target
@@ -19,7 +21,14 @@
 # payment tenant's dedicated, anti-affinity replicas need, and proves
 # from each moved guest that it kept working (its fincloud-tick counter
 # goes on, its boot id is unchanged), prints eta and the spread over the
-# nodes again, provisions those replicas, prints a summary and the web
+# nodes again, provisions those replicas (HA restart, their disks on
+# Ceph RBD), then shows a host failure: the node holding a replica is
+# killed (agent, QEMU and libvirtd, its link cut), the controller fences
+# it (Ceph blocklist, its fence agent scripts/testbed-fence.sh) and
+# restarts the replica on the free node, the group's availability A =
+# 1 - prod(1 - A_i) shown before, while it is down and after; the node
+# comes back, destroys its old copy and is unfenced, so every VM ends
+# on exactly one node; then it prints a summary and the web
 # dashboard's URL (docs/dashboard.md), and tears everything down, also
 # when a step fails; run on a terminal, it waits for Enter before the
 # teardown, so the dashboard can be looked at.
@@ -108,6 +117,11 @@ elif ip netns add "$probe" 2>/dev/null; then
 else
 	local_mode=1
 fi
+if [ "$local_mode" -eq 0 ]; then
+	for p in ceph-mon ceph-osd ceph rbd; do
+		command -v "$p" >/dev/null || missing+=("$p (the testbed's Ceph cluster, for the host failure: bash scripts/deps.sh)")
+	done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "demo: missing pieces, stopping before anything starts:" >&2
 	printf '  - %s\n' "${missing[@]}" >&2
@@ -167,12 +181,41 @@ if [ "$local_mode" -eq 1 ]; then
 	while [ -n "$(ss -Hltn "src 127.0.0.1:$port" 2>/dev/null)" ] && [ "$port" -lt 18800 ]; do port=$((port + 1)); done
 	bash "$testbed" up 1 --local --dir "$tbdir" --bin "$bin" --pool "$pool" --port "$port" --keep-logs "$logs" | sed 's/^/   /'
 else
-	nodes=3
-	step "bringing up a 3-node testbed: 3 network namespaces, each with its own libvirtd and agent; the controller on 10.250.0.1; TLS with client certificates on every channel (the testbed's CA)"
-	bash "$testbed" up 3 --dir "$tbdir" --bin "$bin" --pool "$pool" --keep-logs "$logs" | sed 's/^/   /'
+	nodes=4
+	step "bringing up a 4-node testbed: 4 network namespaces, each with its own libvirtd, agent and Ceph OSD (one monitor); the controller on 10.250.0.1; TLS with client certificates on every channel (the testbed's CA)"
+	bash "$testbed" up 4 --ceph --dir "$tbdir" --bin "$bin" --pool "$pool" --keep-logs "$logs" | sed 's/^/   /'
 fi
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the testbed did not come up"
 eval "$(bash "$testbed" env --dir "$tbdir")"
+if [ "$nodes" -gt 1 ]; then
+	# the controller fences a dead node before it restarts anything:
+	# the Ceph blocklist (its own cephx key, which the testbed's cluster
+	# issued) and the node's fence agent (scripts/testbed-fence.sh, from
+	# a directory of fence agents); its detection settings are the
+	# defaults (the testbed's shorter heartbeat_timeout goes). It
+	# restarts with them.
+	mkdir -p "$tbdir/fence"
+	cp "$top/scripts/testbed-fence.sh" "$tbdir/fence/"
+	sed -i '/^heartbeat_timeout/d' "$tbdir/controller/controller.conf"
+	cat >>"$tbdir/controller/controller.conf" <<EOF
+ceph_conf = $tbdir/ceph/clients/controller/ceph.conf
+ceph_keyring = $tbdir/ceph/clients/controller/ceph.client.fincloud-controller.keyring
+ceph_id = fincloud-controller
+fence_agents_dir = $tbdir/fence
+EOF
+	{ bash "$testbed" controller-kill --dir "$tbdir" && bash "$testbed" controller-start --dir "$tbdir"; } >"$tbdir/controller-restart.log" 2>&1 ||
+		die "the controller did not restart with its fencing settings: $(tail -n 2 "$tbdir/controller-restart.log" | tr '\n' ' ')"
+	for _ in $(seq 1 60); do
+		[ "$(fin -o json host list 2>/dev/null | $PY -c 'import json,sys; print(sum(h["state"] == "up" for h in json.load(sys.stdin)))' 2>/dev/null)" = "$nodes" ] && break
+		sleep 1
+	done
+	# Ceph marks a silent OSD down after 6 s (default 20): the dead
+	# node's OSD holds up the replicas' I/O until then
+	for kv in "osd_heartbeat_interval 2" "osd_heartbeat_grace 6"; do
+		# shellcheck disable=SC2086
+		timeout 30 bash "$top/scripts/ceph-testbed.sh" admin --dir "$tbdir/ceph" ceph config set global $kv >/dev/null 2>&1 || true
+	done
+fi
 # shellcheck disable=SC2206
 uris=($FC_TESTBED_URIS)
 fin host list | sed 's/^/   /'
@@ -207,6 +250,24 @@ else
 fi
 fin tenant create risk --isolation shared --compliance-class batch --pools "$pool" >/dev/null
 say "tenant risk  (risk analytics):     batch work, compliance class 'batch'"
+pay_flavor=small pay_ha=()
+if [ "$nodes" -gt 1 ]; then
+	step "replicated storage: the testbed's Ceph cluster as storage pool 'rbd'; payment settlement's replicas on it, restarted elsewhere when their node dies"
+	mon=$(. "$tbdir/ceph/cluster.env" && echo "$mon_host")
+	hosts=$(seq -s, -f 'node%g' 1 "$nodes")
+	fin storage create rbd --type ceph --ceph-pool fincloud --monitors "$mon" --client 'fincloud-{node}' \
+		--replicas 3 --replica-hosts "$hosts" >/dev/null || die "finctl storage create rbd failed"
+	fin flavor create small-ha --vcpus 1 --mem-mib 96 --disk-gib 1 --requires-image yes --storage rbd >/dev/null
+	for ((i = 1; i <= nodes; i++)); do
+		fin host set "node$i" --fence-command testbed-fence.sh --fence-address "$tbdir" >/dev/null ||
+			die "finctl host set node$i --fence-command failed"
+	done
+	fin storage list | sed 's/^/   /'
+	say "flavor small-ha: as small, its disk an RBD clone in pool 'rbd' (3 replicas over the nodes' OSDs)"
+	say "each node's fence agent: testbed-fence.sh (kills the node's QEMU and libvirtd; exit 0: it is off)"
+	pay_flavor=small-ha
+	pay_ha=(--ha restart --ha-priority 100)
+fi
 # Each tenant its own network (a VXLAN overlay, docs/networking.md); loan
 # and risk with the same CIDR. Not on the one-node fallback: its agent
 # would make bridges in the machine's own network namespace.
@@ -301,9 +362,9 @@ if [ "$nodes" -gt 1 ]; then
 fi
 provision_pay() {
 	# shellcheck disable=SC2046
-	create pay small settle-1 --group settlement $(netopt paynet)
+	create pay "$pay_flavor" settle-1 --group settlement "${pay_ha[@]}" $(netopt paynet)
 	# shellcheck disable=SC2046
-	[ "$nodes" -gt 1 ] && create pay small settle-2 --group settlement $(netopt paynet)
+	[ "$nodes" -gt 1 ] && create pay "$pay_flavor" settle-2 --group settlement "${pay_ha[@]}" $(netopt paynet)
 	if [ "$nodes" -gt 1 ]; then show_ready settle-1 settle-2; else show_ready settle-1; fi
 }
 if [ "$nodes" -eq 1 ]; then
@@ -366,6 +427,74 @@ else
 	step "provisioning the payment tenant's replicas on the nodes the rebalance freed"
 	provision_pay
 	show_spread
+fi
+
+# settle_a: the settlement replicas' nodes and A = 1 - prod(1 - A_i) over
+# those that run them, from the controller's view now
+settle_a() {
+	fin -o json vm list >"$tbdir/vms-a.json"
+	fin -o json host list >"$tbdir/hosts-a.json"
+	$PY - "$tbdir/vms-a.json" "$tbdir/hosts-a.json" <<'EOF'
+import json, sys
+vms = json.load(open(sys.argv[1]))
+hosts = {h["name"]: h for h in json.load(open(sys.argv[2]))}
+settle = sorted((v for v in vms if v.get("group") == "settlement"), key=lambda v: v["name"])
+a, up = 1.0, []
+for v in settle:
+    h = hosts[v["host"]]
+    ok = v["state"] == "running" and h["state"] == "up" and h["ha"]["state"] == "ok"
+    print("   %-9s on %-6s %-8s (host %s, HA %s, A_i %.4f)" % (v["name"], v["host"], v["state"], h["state"], h["ha"]["state"], h["availability"]))
+    if ok and v["host"] not in up:
+        up.append(v["host"])
+        a *= 1.0 - h["availability"]
+a = 1.0 - a if up else 0.0
+print("   A = 1 - prod(1 - A_i) over the %d node(s) running a replica = %.6f (target 0.9999: %s)" % (len(up), a, "met" if a >= 0.9999 else "NOT met"))
+EOF
+}
+if [ "$nodes" -gt 1 ] && [ "$rebalanced" -eq 1 ]; then
+	read -r sid sn < <(vm_where settle-1)
+	tbprefix=$(. "$tbdir/testbed.env" && echo "$prefix")
+	step "a host failure: node$sn, which runs settle-1, dies (its agent, QEMU and libvirtd killed, its link cut)"
+	say "before:"
+	settle_a
+	t0=$(date +%s.%N)
+	bash "$testbed" agent-kill --dir "$tbdir" "$sn" >/dev/null 2>&1 || die "the agent of node$sn could not be killed"
+	{ bash "$top/scripts/testbed-fence.sh" --dir "$tbdir" "node$sn" 2>&1 || true; } | sed 's/^/   /'
+	ip link set "${tbprefix}h$sn" down
+	# the controller fails it after 3 silent heartbeat intervals (15 s)
+	for _ in $(seq 1 120); do
+		[ "$(fin -o json vm show settle-1 | $PY -c 'import json,sys; print(json.load(sys.stdin)["state"])')" != running ] && break
+		sleep 0.5
+	done
+	say "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s later the controller has failed node$sn:"
+	settle_a
+	nn=''
+	for _ in $(seq 1 120); do
+		read -r _ nn < <(vm_where settle-1)
+		[ "$nn" != "$sn" ] && [ "$(fin -o json vm show settle-1 | $PY -c 'import json,sys; print(json.load(sys.stdin)["state"])')" = running ] && break
+		sleep 1
+	done
+	[ "$nn" != "$sn" ] || die "settle-1 was not restarted on another node within 120 s: $(fin -o json host show "node$sn" | $PY -c 'import json,sys; print(json.load(sys.stdin)["ha"])')"
+	log=$(console_log "$sid" "$nn")
+	wait_line "$log" "^fincloud-ready hostname=settle-1 " 180 || die "settle-1 printed no ready line on node$nn ($log)"
+	say "settle-1 restarted on node$nn and ready $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s after the kill; what the controller did (its log):"
+	{ grep -E "host 'node$sn' (is suspect|failed|fenced)|host 'node$sn' fenced, restarted" "$tbdir/controller/controller.log" || true; } | tail -n 5 | cut -c1-220 | sed 's/^/   /'
+	printf '   %-9s node%s: %s\n' settle-1 "$nn" "$(grep -aE '^fincloud-ready ' "$log" | tail -n 1 | tr -d '\r')"
+	say "after:"
+	settle_a
+	step "node$sn comes back: its link, libvirtd and agent; it destroys its old copy of settle-1 and is unfenced (ceph osd blocklist rm)"
+	ip link set "${tbprefix}h$sn" up
+	{ bash "$testbed" libvirtd-start --dir "$tbdir" "$sn" && bash "$testbed" agent-start --dir "$tbdir" "$sn"; } >"$tbdir/back.log" 2>&1 ||
+		die "node$sn's libvirtd and agent did not start again: $(tail -n 2 "$tbdir/back.log" | tr '\n' ' ')"
+	hs=''
+	for _ in $(seq 1 120); do
+		hs=$(fin -o json host show "node$sn" | $PY -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d["ha"]["state"], d["ha"]["blocklisted"])')
+		[ "$hs" = "up ok False" ] && break
+		sleep 1
+	done
+	[ "$hs" = "up ok False" ] || die "node$sn is not up and unfenced 120 s after its return: $hs"
+	say "node$sn: up, HA state ok, not blocklisted; $(grep -F "($sid)" "$tbdir/node$sn/agent.log" | grep -c undefined) old copy of settle-1 undefined there"
+	settle_a
 fi
 
 step "summary"
