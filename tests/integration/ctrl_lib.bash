@@ -68,14 +68,19 @@ free_port() {
 }
 
 # ctrl_start [EXTRA FLAGS...]: start (or restart) the controller on
-# $work/state (heartbeat_timeout 3600 s unless FLAGS set it); sets URL,
-# ADMIN, FINCLOUD_URL, FINCLOUD_TOKEN.
+# $work/state (heartbeat_timeout 3600 s unless FLAGS set it,
+# ha_fail_intervals 10000 unless FLAGS set it); sets URL, ADMIN,
+# FINCLOUD_URL, FINCLOUD_TOKEN.
 ctrl_start() {
 	local hb=()
 	port=${port:-$(free_port)}
 	# a test that does not time its hosts' heartbeats itself keeps its
-	# fake hosts up however long a loaded machine makes it take
+	# fake hosts up however long a loaded machine makes it take; and
+	# one that does not test host failure (ctrl_ha) has no fake host
+	# failed and fenced by HA detection after 3 silent intervals (it
+	# does not wait for down: controller/hapolicy.h)
 	[[ " $* " == *" --heartbeat-timeout "* ]] || hb=(--heartbeat-timeout 3600)
+	[[ " $* " == *" --ha-fail-intervals "* ]] || hb+=(--ha-fail-intervals 10000)
 	"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" \
 		${db_args[@]+"${db_args[@]}"} "${hb[@]}" "$@" \
 		>>"$work/controller.log" 2>&1 &
@@ -98,6 +103,7 @@ ctrl_start_b() {
 	port_b=${port_b:-$(free_port)}
 	url_b=http://127.0.0.1:$port_b log_b=$work/controller-b.log
 	[[ " $* " == *" --heartbeat-timeout "* ]] || hb=(--heartbeat-timeout 3600)
+	[[ " $* " == *" --ha-fail-intervals "* ]] || hb+=(--ha-fail-intervals 10000)
 	"$ctl" --config /dev/null --state-dir "$work/state-b" --listen-port "$port_b" \
 		${db_args[@]+"${db_args[@]}"} "${hb[@]}" "$@" >>"$log_b" 2>&1 &
 	pid_b=$!
