@@ -20,7 +20,7 @@ faults_plan "migrate rebalance drain" \
 	"before copy final after"
 [ ${#faults_cases[@]} -gt 0 ] || e2e_skip "FAULTS_ONLY='$FAULTS_ONLY' matches no case"
 
-e2e_fincloud_up 3 fcf 10.250.60
+e2e_fincloud_up 3 fcv 10.250.90
 faults_setup spread
 ids=()
 for i in 1 2 3 4; do

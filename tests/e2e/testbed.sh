@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 e2e_require_testbed
-prefix=fct
+prefix=fcy
 subnet=10.250.10
 
 e2e_testbed_up 2 "$prefix" "$subnet" --no-fincloud || exit 1

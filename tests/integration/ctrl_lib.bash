@@ -67,20 +67,27 @@ free_port() {
 	$py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# ctrl_start [EXTRA FLAGS...]: start (or restart) the controller on
-# $work/state (heartbeat_timeout 3600 s unless FLAGS set it,
-# ha_fail_intervals 10000 unless FLAGS set it); sets URL, ADMIN,
-# FINCLOUD_URL, FINCLOUD_TOKEN.
-ctrl_start() {
-	local hb=()
-	port=${port:-$(free_port)}
-	# a test that does not time its hosts' heartbeats itself keeps its
-	# fake hosts up however long a loaded machine makes it take; and
-	# one that does not test host failure (ctrl_ha) has no fake host
-	# failed and fenced by HA detection after 3 silent intervals (it
-	# does not wait for down: controller/hapolicy.h)
+# ctrl_timing FLAGS...: sets the array hb to the flags a test controller
+# gets unless FLAGS set them. A test that does not time its hosts'
+# heartbeats itself keeps its fake hosts up however long a loaded machine
+# makes it take (heartbeat_timeout 3600 s); and one that does not test
+# host failure (ctrl_ha) has no fake host made suspect (a task) or failed
+# and fenced by HA detection after a few silent intervals (it does not
+# wait for down: controller/hapolicy.h): ha_suspect_intervals 1000 and
+# ha_fail_intervals 10000 unless FLAGS set either.
+ctrl_timing() {
+	hb=()
 	[[ " $* " == *" --heartbeat-timeout "* ]] || hb=(--heartbeat-timeout 3600)
-	[[ " $* " == *" --ha-fail-intervals "* ]] || hb+=(--ha-fail-intervals 10000)
+	[[ " $* " == *" --ha-fail-intervals "* || " $* " == *" --ha-suspect-intervals "* ]] ||
+		hb+=(--ha-suspect-intervals 1000 --ha-fail-intervals 10000)
+}
+# ctrl_start [EXTRA FLAGS...]: start (or restart) the controller on
+# $work/state, with ctrl_timing's flags; sets URL, ADMIN, FINCLOUD_URL,
+# FINCLOUD_TOKEN.
+ctrl_start() {
+	local hb
+	port=${port:-$(free_port)}
+	ctrl_timing "$@"
 	"$ctl" --config /dev/null --state-dir "$work/state" --listen-port "$port" \
 		${db_args[@]+"${db_args[@]}"} "${hb[@]}" "$@" \
 		>>"$work/controller.log" 2>&1 &
@@ -99,11 +106,10 @@ ctrl_start() {
 # same database (FINCLOUD_TEST_DB=pg), its state in $work/state-b, its log
 # in $work/controller-b.log; sets pid_b, url_b and log_b
 ctrl_start_b() {
-	local hb=()
+	local hb
 	port_b=${port_b:-$(free_port)}
 	url_b=http://127.0.0.1:$port_b log_b=$work/controller-b.log
-	[[ " $* " == *" --heartbeat-timeout "* ]] || hb=(--heartbeat-timeout 3600)
-	[[ " $* " == *" --ha-fail-intervals "* ]] || hb+=(--ha-fail-intervals 10000)
+	ctrl_timing "$@"
 	"$ctl" --config /dev/null --state-dir "$work/state-b" --listen-port "$port_b" \
 		${db_args[@]+"${db_args[@]}"} "${hb[@]}" "$@" >>"$log_b" 2>&1 &
 	pid_b=$!

@@ -14,7 +14,7 @@
 mkdir -p "$work/ui"
 printf '<!doctype html><title>t</title>\n' >"$work/ui/index.html"
 printf 'export const x = 1;\n' >"$work/ui/app.js"
-ctrl_start --ui-dir "$work/ui" --heartbeat-timeout 45 --heartbeat-interval 1 --auth-fail-limit 1000000 --image-max-size 4194304 || { nok "controller starts"; exit 1; }
+ctrl_start --ui-dir "$work/ui" --heartbeat-timeout 120 --heartbeat-interval 1 --auth-fail-limit 1000000 --image-max-size 4194304 || { nok "controller starts"; exit 1; }
 # expect STATUS WHAT: the last answer has STATUS
 expect() { check "$2 -> $1" is "$1"; }
 # req STATUS WHAT METHOD PATH [BODY [TOKEN]]: a request that answers STATUS
@@ -450,7 +450,7 @@ done <"$work/ops"
 
 # --- a host without heartbeats goes down; a drain of it cannot start -------
 check "a host without heartbeats goes down" \
-	wait_for 120 eval '[ "$(db "SELECT state FROM hosts WHERE name = '"'n2'"'")" = down ]'
+	wait_for 300 eval '[ "$(db "SELECT state FROM hosts WHERE name = '"'n2'"'")" = down ]'
 req 409 "drain a host that is down" POST /v1/hosts/n2/drain
 req 202 "evacuate a host that is down" POST /v1/hosts/n2/evacuate
 check "the evacuated host is fenced by the fence pass" \

@@ -79,4 +79,19 @@ FC_TEST_JOBS=x bash "$t/tests/run.sh" "$t/build" 'integration/p1' >"$work/out2" 
 rc=$?
 check "a bad FC_TEST_JOBS is refused, naming it" \
 	eval '[ "$rc" -ne 0 ] && grep -q "FC_TEST_JOBS must be" "$work/out2"'
+# two e2e tests at a time need testbeds apart: each test (each
+# executable tests/e2e/*.sh) brings one up with a prefix and subnet of its
+# own (e2e_*_up N PREFIX SUBNET, or testbed.sh's prefix=/subnet=)
+pairs=$(
+	for f in "$top"/tests/e2e/*.sh; do
+		[ -x "$f" ] || continue
+		sed -nE 's/^[[:space:]]*e2e_(testbed|fincloud|guests)_up [0-9]+ ([a-z]+) ([0-9.]+).*/\2 \3/p' "$f"
+		p=$(sed -n 's/^prefix=\([a-z]*\)$/\1/p' "$f") s=$(sed -n 's/^subnet=\([0-9.]*\)$/\1/p' "$f")
+		[ -z "$p" ] || echo "$p $s"
+	done
+)
+ntests=$(find "$top/tests/e2e" -maxdepth 1 -name '*.sh' -perm -u+x | wc -l)
+dup=$( (cut -d' ' -f1 <<<"$pairs"; cut -d' ' -f2 <<<"$pairs") | sort | uniq -d | tr '\n' ' ')
+check "each e2e test's testbed has a prefix and a subnet of its own ($ntests tests${dup:+; used twice: $dup})" \
+	eval '[ -z "$dup" ] && [ "$(wc -l <<<"$pairs")" = "$ntests" ] && [ "$ntests" -gt 10 ]'
 echo "1..$n"
