@@ -114,6 +114,13 @@ bool db_in_tx(struct db *db);
  * statement tries again. Always false on SQLite (a file). */
 bool db_unreachable(struct db *db);
 
+/* How many statements db has run since it was opened: each first
+ * db_step() of a statement after its preparation or db_reset(), and each
+ * db_exec() (one round trip on PostgreSQL, whatever it holds). BEGIN and
+ * COMMIT count. For /metrics (fincloud_db_statements_total) and the
+ * tests that bound the statements of a request. */
+uint64_t db_statements(const struct db *db);
+
 /* Rows changed by the last INSERT, UPDATE or DELETE stepped on db. */
 int64_t db_changes(struct db *db);
 /* The key the last INSERT on db gave its row: SQLite's rowid; on
