@@ -273,7 +273,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 {
 	const cJSON *d;
 	char path[JSON_PATH_MAX];
-	size_t i = 0;
+	size_t i = 0, released = 0;
 	struct db_stmt *s;
 	int rc;
 
@@ -308,6 +308,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	while ((rc = db_step(s)) == DB_ROW) {
 		char target[96];
 
+		released++;
 		snprintf(target, sizeof(target), "vm:%.40s", store_col_text(s, 0));
 		if (task_vm_state(c->ctrl->st, store_col_text(s, 0), "deleted",
 				  NULL) < 0) {
@@ -329,6 +330,10 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 		return -1;
 	}
 	db_reset(s);
+	/* none: nothing to release (the usual heartbeat; two statements
+	 * fewer) */
+	if (released == 0)
+		goto missing;
 	/* their ports go with them: the nodes sharing their networks
 	 * learn of it */
 	if (netstate_bump_released(c->ctrl, node) < 0) {
@@ -342,6 +347,7 @@ static int heartbeat_domains(struct api_ctx *c, const char *node,
 	store_bind_text(s, 1, node);
 	if (api_step_done(c, s, "releasing deleted VMs") < 0)
 		return -1;
+missing:
 	/* a VM the node should run but does not report, and that has no error
 	 * of its own, is (again) being built, unless it is migrating or
 	 * another node reports it */
@@ -764,7 +770,9 @@ void h_agent_heartbeat(struct api_ctx *c)
 			"node that cannot list its domains is degraded)");
 		return;
 	}
-	if (store_begin(c->ctrl->st, false) < 0) {
+	/* the agent sends its whole word again at its next heartbeat: a
+	 * commit lost with a crashed database server is made again then */
+	if (store_begin_repeated(c->ctrl->st) < 0) {
 		api_err_internal(c, "starting a transaction");
 		return;
 	}

@@ -247,7 +247,15 @@ int db_begin(struct db *db)
 	if (db->sq)
 		return db_exec(db, "BEGIN IMMEDIATE");
 	db->statements++; /* one round trip: BEGIN and the write lock */
-	return dbpg_begin(db->pg);
+	return dbpg_begin(db->pg, false);
+}
+
+int db_begin_relaxed(struct db *db)
+{
+	if (db->sq)
+		return db_exec(db, "BEGIN IMMEDIATE");
+	db->statements++;
+	return dbpg_begin(db->pg, true);
 }
 
 int db_commit(struct db *db)

@@ -105,6 +105,14 @@ int db_exec(struct db *db, const char *sql);
  * transaction is open. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
+/* db_begin() for a transaction whose commit may be lost should the
+ * database server crash (not the controller) within a fraction of a
+ * second of it: on PostgreSQL it commits with synchronous_commit off
+ * (no wait for the WAL flush; what it wrote is visible to every session
+ * at once and written by the server's WAL writer within about 0.6 s);
+ * on SQLite it is db_begin() (the store's synchronous setting rules).
+ * For writes their sender repeats, such as an agent's heartbeat. */
+int db_begin_relaxed(struct db *db);
 void db_rollback(struct db *db);
 /* Whether a transaction is open. */
 bool db_in_tx(struct db *db);
