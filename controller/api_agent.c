@@ -430,13 +430,18 @@ static const char *valid_or_orphan(const char *name)
  * 0, or -1 with err_set(). */
 static int desired_vms(struct store *st, const char *node, cJSON *vms)
 {
-	/* three disjoint sets, one SELECT each, so that each reads through
-	 * an index (vms by host; the node's reports) rather than every VM */
-	struct db_stmt *s = store_stmt(st, DESIRED_VM "host = ?1 AND (desired "
-				     "= 'deleted' OR NOT EXISTS (SELECT 1 FROM "
-				     "reports r WHERE r.vm_id = v.id AND r.host "
-				     "!= ?1 AND r.state IN " REPORT_SQL_ACTIVE
-				     ")) UNION ALL " DESIRED_VM "host != ?1 AND "
+	/* disjoint sets, one SELECT each, so that each reads through an
+	 * index (vms by host; the node's reports) rather than every VM or
+	 * every report: "deleted OR NOT EXISTS" in one SELECT made
+	 * PostgreSQL hash all the reports (a seq scan, 0.2 s with 100,000)
+	 * for each desired state */
+	struct db_stmt *s = store_stmt(st, DESIRED_VM "host = ?1 AND desired "
+				     "= 'deleted' UNION ALL " DESIRED_VM "host = "
+				     "?1 AND desired != 'deleted' AND NOT EXISTS "
+				     "(SELECT 1 FROM reports r WHERE r.vm_id = "
+				     "v.id AND r.host != ?1 AND r.state IN "
+				     REPORT_SQL_ACTIVE ") UNION ALL " DESIRED_VM
+				     "host != ?1 AND "
 				     "desired = 'deleted' AND id IN (SELECT "
 				     "r.vm_id FROM reports r WHERE r.host = ?1) "
 				     "UNION ALL "

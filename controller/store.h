@@ -19,7 +19,9 @@
  * is never held across a disk flush.
  *
  * On PostgreSQL every COMMIT is durable when it returns (the server's
- * synchronous_commit), store_sync_wal() has nothing to do, and write
+ * synchronous_commit) except those of store_begin_repeated() (agents'
+ * heartbeats, not synced before their answer on SQLite either),
+ * store_sync_wal() has nothing to do, and write
  * transactions of all the controllers sharing the database run one at a
  * time (db_begin()), as on SQLite.
  */
