@@ -676,6 +676,14 @@ static int json_error_field(const char *text, size_t len, char *field,
 }
 
 /* Release the lock a request holds: roll back what it left open. */
+/* Take the controller lock for c, counting the statements it runs from
+ * here to unlock() (the lock keeps every other user of the store out). */
+static void lock(struct api_ctx *c)
+{
+	pthread_mutex_lock(&c->ctrl->lock);
+	c->stmt0 = db_statements(store_db(c->ctrl->st));
+}
+
 static void unlock(struct api_ctx *c)
 {
 	struct ctrl *ctrl = c->ctrl;
@@ -685,6 +693,7 @@ static void unlock(struct api_ctx *c)
 		c->tx_open = false;
 	}
 	store_reset_all(ctrl->st);
+	c->statements += db_statements(store_db(ctrl->st)) - c->stmt0;
 	pthread_mutex_unlock(&ctrl->lock);
 }
 
@@ -720,6 +729,7 @@ static void finish(struct api_ctx *c, bool found)
 			k++;
 		rs->lat[k]++;
 		rs->lat_sum += sec;
+		rs->db_statements += c->statements;
 	}
 	pthread_mutex_unlock(&ctrl->stats_lock);
 }
@@ -778,7 +788,7 @@ bool api_upload_allowed(struct api_ctx *c)
 	    ROUTE_FOUND)
 		return true; /* api_handle() answers the 404 */
 	c->m = &m;
-	pthread_mutex_lock(&c->ctrl->lock);
+	lock(c);
 	ok = check_caller(c) == 0;
 	unlock(c);
 	c->m = NULL;
@@ -795,6 +805,7 @@ void api_handle(struct api_ctx *c)
 
 	random_hex(c->request_id, sizeof(c->request_id), 16);
 	c->content_type = "application/json";
+	c->statements = 0;
 	r = route_match(api_routes, api_nroutes, c->method, c->path, &m);
 	if (r == ROUTE_NO_PATH) {
 		api_err(c, 404, "not_found", NULL,
@@ -828,7 +839,7 @@ void api_handle(struct api_ctx *c)
 		m.route->fn(c);
 		goto out;
 	}
-	pthread_mutex_lock(&ctrl->lock);
+	lock(c);
 	locked = true;
 	if (check_caller(c) < 0)
 		goto out;
@@ -873,7 +884,7 @@ void api_resume(struct api_ctx *c)
 	const struct route *r = &api_routes[c->route_index];
 
 	c->parked = NULL;
-	pthread_mutex_lock(&c->ctrl->lock);
+	lock(c);
 	c->resume(c);
 	if (r->mutating)
 		api_audit_request(c, r);

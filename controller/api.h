@@ -105,6 +105,9 @@ struct api_ctx {
 	char park_node[64];
 	size_t route_index;        /* for the route's statistics */
 	uint64_t t0_ns;
+	/* statements run on the store while c held the controller lock
+	 * (db_statements()), counted from stmt0, taken at each lock */
+	uint64_t stmt0, statements;
 };
 
 /* The route table and its size. */

@@ -868,6 +868,16 @@ void h_metrics(struct api_ctx *c)
 					       PRIu64 "\n",
 					   api_routes[r].name, k,
 					   ctrl->stats[r].by_class[k]);
+	buf_puts(&b, "# HELP fincloud_db_statements_total Statements the "
+		     "requests of a route ran on the database (round trips on "
+		     "PostgreSQL).\n"
+		     "# TYPE fincloud_db_statements_total counter\n");
+	for (size_t r = 0; r < api_nroutes; r++)
+		if (ctrl->stats[r].db_statements)
+			buf_printf(&b, "fincloud_db_statements_total{route="
+				       "\"%s\"} %" PRIu64 "\n",
+				   api_routes[r].name,
+				   ctrl->stats[r].db_statements);
 	buf_puts(&b, "# HELP fincloud_http_request_duration_seconds Time to "
 		     "answer a request, by route.\n"
 		     "# TYPE fincloud_http_request_duration_seconds histogram\n");

@@ -136,11 +136,26 @@ static int audit_last(struct store *st, int64_t *seq, char hash[AUTH_HASH_LEN + 
 	return 0;
 }
 
+/* Record head (seq:hash of the last entry) in the meta table. */
+static int audit_head_set(struct store *st, int64_t seq, const char *hash)
+{
+	char head[AUDIT_HEAD_TEXT];
+	struct db_stmt *s;
+
+	snprintf(head, sizeof(head), "%" PRId64 ":%s", seq, hash);
+	s = store_stmt1(st, "INSERT INTO meta(key, value) VALUES "
+			    "('audit_head', ?) ON CONFLICT(key) DO UPDATE "
+			    "SET value = excluded.value",
+			head);
+	if (s == NULL)
+		return -1;
+	return store_done(st, s, "recording the audit head");
+}
+
 int audit_append(struct store *st, const char *actor, const char *action,
 		 const char *target, int result, const char *request_id)
 {
 	char prev[AUTH_HASH_LEN + 1], hash[AUTH_HASH_LEN + 1];
-	char head[AUDIT_HEAD_TEXT];
 	struct audit_entry e;
 	struct db_stmt *s;
 	int64_t seq = 0;
@@ -172,16 +187,64 @@ int audit_append(struct store *st, const char *actor, const char *action,
 	store_bind_text(s, 9, hash);
 	if (store_done(st, s, "appending to the audit log") < 0)
 		return -1;
-	snprintf(head, sizeof(head), "%" PRId64 ":%s", e.seq, hash);
-	s = store_stmt1(st, "INSERT INTO meta(key, value) VALUES "
-			    "('audit_head', ?) ON CONFLICT(key) DO UPDATE "
-			    "SET value = excluded.value",
-			    head);
-	if (s == NULL)
+	return audit_head_set(st, e.seq, hash);
+}
+
+/* Entries per statement of audit_events(), the unused rows NULL. */
+#define AUDIT_ROWS 32
+#define A9 "(?,?,?,?,?,?,?,?,?)"
+#define A9x4 A9 "," A9 "," A9 "," A9
+#define A9x16 A9x4 "," A9x4 "," A9x4 "," A9x4
+
+int audit_events(struct store *st, const char *const *action,
+		 const char *const *target, size_t n, const char *request_id)
+{
+	char prev[AUTH_HASH_LEN + 1], hash[AUTH_HASH_LEN + 1];
+	struct db_stmt *s = NULL;
+	int64_t seq = 0;
+	size_t k = 0;
+
+	if (n == 0)
+		return 0;
+	if (audit_last(st, &seq, prev) < 0)
 		return -1;
-	if (store_done(st, s, "recording the audit head") < 0)
-		return -1;
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct audit_entry e = {
+			.seq = seq + 1 + (int64_t)i, .time_ms = time_wall_ms(),
+			.actor = "controller", .action = action[i],
+			.target = target[i], .result = 0,
+			.request_id = request_id ? request_id : "",
+		};
+		int b = 1 + 9 * (int)k;
+
+		if (audit_hash(prev, &e, AUDIT_FORMAT, hash) < 0)
+			return -1;
+		if (k == 0 &&
+		    (s = store_stmt(st, "WITH a(seq, t, actor, action, target, "
+				    "result, rid, prev, hash) AS (VALUES " A9x16
+				    "," A9x16 ") INSERT INTO audit(seq, time_ms, "
+				    "actor, action, target, result, request_id, "
+				    "prev_hash, hash) SELECT CAST(a.seq AS "
+				    "INTEGER), CAST(a.t AS INTEGER), a.actor, "
+				    "a.action, a.target, CAST(a.result AS "
+				    "INTEGER), a.rid, a.prev, a.hash FROM a WHERE "
+				    "a.seq IS NOT NULL")) == NULL)
+			return -1;
+		db_bind_int64(s, b, e.seq);
+		db_bind_int64(s, b + 1, e.time_ms);
+		store_bind_texts(s, b + 2, (const char *[]){e.actor, e.action,
+							     e.target}, 3);
+		db_bind_int64(s, b + 5, 0);
+		store_bind_texts(s, b + 6, (const char *[]){e.request_id, prev,
+							     hash}, 3);
+		str_copy(prev, sizeof(prev), hash);
+		if ((++k == AUDIT_ROWS || i + 1 == n) &&
+		    store_done(st, s, "appending to the audit log") < 0)
+			return -1;
+		if (k == AUDIT_ROWS)
+			k = 0;
+	}
+	return audit_head_set(st, seq + (int64_t)n, hash);
 }
 
 int audit_event(struct store *st, const char *action, const char *target,

@@ -75,6 +75,11 @@ int audit_append(struct store *st, const char *actor, const char *action,
  * request_id: the request that brought the news, or NULL. 0 or -1. */
 int audit_event(struct store *st, const char *action, const char *target,
 		const char *request_id);
+/* n audit_event()s at once (action[i] on target[i], in that order): the
+ * same entries and chain in about n / 32 + 3 statements rather than 3n
+ * (a heartbeat that moves a hundred VMs to running). 0 or -1. */
+int audit_events(struct store *st, const char *const *action,
+		 const char *const *target, size_t n, const char *request_id);
 
 struct audit_report {
 	bool ok;

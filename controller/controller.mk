@@ -14,7 +14,7 @@ CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/sc
 	controller/api_rebalance.c controller/model.c controller/eta.c \
 	controller/resource.c controller/ctrl.c controller/jobs.c controller/leader.c \
 	controller/wakeup.c \
-	controller/task.c controller/domname.c controller/report.c \
+	controller/task.c controller/domname.c controller/report.c controller/report_batch.c \
 	controller/authlimit.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \
 	controller/peercert.c controller/ipam.c controller/netstate.c \

@@ -111,6 +111,7 @@ struct ctrl_route_stats {
 	uint64_t by_class[6];              /* 1xx..5xx by status / 100 */
 	uint64_t lat[CTRL_LAT_BUCKETS + 1]; /* last: +Inf */
 	double lat_sum;
+	uint64_t db_statements; /* run by its requests (db_statements()) */
 };
 
 /* A heartbeat parked until its node's desired state changes (ctrl.c). */

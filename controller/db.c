@@ -15,12 +15,14 @@ struct db {
 	sqlite3 *sq;
 	struct dbpg *pg;
 	char *path; /* the SQLite file */
+	uint64_t statements; /* run so far: db_statements() */
 };
 
 struct db_stmt {
 	struct db *db;
 	sqlite3_stmt *sq;
 	struct dbpg_stmt *pg;
+	bool started; /* stepped since its last reset: counted */
 };
 
 static bool has_prefix(const char *s, const char *p)
@@ -167,6 +169,10 @@ int db_step(struct db_stmt *s)
 {
 	int rc;
 
+	if (!s->started) {
+		s->started = true;
+		s->db->statements++;
+	}
 	if (s->sq == NULL)
 		return dbpg_step(s->pg);
 	rc = sqlite3_step(s->sq);
@@ -178,6 +184,7 @@ int db_step(struct db_stmt *s)
 
 void db_reset(struct db_stmt *s)
 {
+	s->started = false;
 	if (s->sq)
 		sqlite3_reset(s->sq);
 	else
@@ -224,6 +231,7 @@ int db_exec(struct db *db, const char *sql)
 {
 	char *msg = NULL;
 
+	db->statements++;
 	if (db->sq == NULL)
 		return dbpg_exec(db->pg, sql);
 	if (sqlite3_exec(db->sq, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -236,12 +244,26 @@ int db_exec(struct db *db, const char *sql)
 
 int db_begin(struct db *db)
 {
-	return db->sq ? db_exec(db, "BEGIN IMMEDIATE") : dbpg_begin(db->pg);
+	if (db->sq)
+		return db_exec(db, "BEGIN IMMEDIATE");
+	db->statements++; /* one round trip: BEGIN and the write lock */
+	return dbpg_begin(db->pg, false);
+}
+
+int db_begin_relaxed(struct db *db)
+{
+	if (db->sq)
+		return db_exec(db, "BEGIN IMMEDIATE");
+	db->statements++;
+	return dbpg_begin(db->pg, true);
 }
 
 int db_commit(struct db *db)
 {
-	return db->sq ? db_exec(db, "COMMIT") : dbpg_commit(db->pg);
+	if (db->sq)
+		return db_exec(db, "COMMIT");
+	db->statements++;
+	return dbpg_commit(db->pg);
 }
 
 void db_rollback(struct db *db)
@@ -262,6 +284,11 @@ bool db_in_tx(struct db *db)
 bool db_unreachable(struct db *db)
 {
 	return db->sq == NULL && dbpg_unreachable(db->pg);
+}
+
+uint64_t db_statements(const struct db *db)
+{
+	return db->statements;
 }
 
 int64_t db_changes(struct db *db)

@@ -107,6 +107,14 @@ int db_exec(struct db *db, const char *sql);
  * db_rollback() is safe when no transaction is open. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
+/* db_begin() for a transaction whose commit may be lost should the
+ * database server crash (not the controller) within a fraction of a
+ * second of it: on PostgreSQL it commits with synchronous_commit off
+ * (no wait for the WAL flush; what it wrote is visible to every session
+ * at once and written by the server's WAL writer within about 0.6 s);
+ * on SQLite it is db_begin() (the store's synchronous setting rules).
+ * For writes their sender repeats, such as an agent's heartbeat. */
+int db_begin_relaxed(struct db *db);
 void db_rollback(struct db *db);
 /* Whether a transaction is open. */
 bool db_in_tx(struct db *db);
@@ -115,6 +123,13 @@ bool db_in_tx(struct db *db);
  * stopped or restarted, a failover) and was not made again; the next
  * statement tries again. Always false on SQLite (a file). */
 bool db_unreachable(struct db *db);
+
+/* How many statements db has run since it was opened: each first
+ * db_step() of a statement after its preparation or db_reset(), and each
+ * db_exec() (one round trip on PostgreSQL, whatever it holds). BEGIN and
+ * COMMIT count. For /metrics (fincloud_db_statements_total) and the
+ * tests that bound the statements of a request. */
+uint64_t db_statements(const struct db *db);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE stepped on db. */
 int64_t db_changes(struct db *db);

@@ -567,13 +567,17 @@ int dbpg_exec(struct dbpg *pg, const char *sql)
 	return 0;
 }
 
-int dbpg_begin(struct dbpg *pg)
+int dbpg_begin(struct dbpg *pg, bool relaxed)
 {
 	for (int attempt = 0;; attempt++) {
 		bool retry;
 
-		if (dbpg_exec(pg, "BEGIN; SELECT pg_advisory_xact_lock("
-				  DBPG_WRITE_LOCK ")") == 0)
+		/* one round trip either way */
+		if (dbpg_exec(pg, relaxed ? "BEGIN; SET LOCAL synchronous_commit "
+					    "= off; SELECT pg_advisory_xact_lock("
+					    DBPG_WRITE_LOCK ")"
+					  : "BEGIN; SELECT pg_advisory_xact_lock("
+					    DBPG_WRITE_LOCK ")") == 0)
 			break;
 		retry = attempt == 0 && pg_may_retry(pg, true);
 		dbpg_rollback(pg);

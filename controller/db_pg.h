@@ -39,7 +39,9 @@ const char *dbpg_col_text(struct dbpg_stmt *s, int i);
 int dbpg_col_type(struct dbpg_stmt *s, int i);
 
 int dbpg_exec(struct dbpg *pg, const char *sql);
-int dbpg_begin(struct dbpg *pg);
+/* relaxed: the transaction commits with synchronous_commit off (db.h
+ * db_begin_relaxed()). */
+int dbpg_begin(struct dbpg *pg, bool relaxed);
 int dbpg_commit(struct dbpg *pg);
 void dbpg_rollback(struct dbpg *pg);
 bool dbpg_in_tx(struct dbpg *pg);

@@ -64,42 +64,6 @@ static int report_audit(struct store *st, const char *action,
 	return audit_event(st, action, target, request_id);
 }
 
-int report_start(struct store *st)
-{
-	if (store_exec(st, "CREATE TEMP TABLE IF NOT EXISTS report_seen("
-			   "id TEXT PRIMARY KEY)") < 0 ||
-	    store_exec(st, "DELETE FROM temp.report_seen") < 0)
-		return err_prefix("recording domains");
-	return 0;
-}
-
-int report_domain(struct store *st, const char *node, const char *vm_id,
-		  const char *name, const char *state, int64_t now_ms)
-{
-	const char *const text[] = {node, vm_id, name, state};
-	struct db_stmt *s = store_stmt(st, "INSERT INTO reports(host, vm_id, "
-				     "name, state, seen_ms) VALUES (?, ?, ?, ?, "
-				     "?) ON CONFLICT(host, vm_id) DO UPDATE SET "
-				     "name = excluded.name, state = "
-				     "excluded.state, seen_ms = excluded.seen_ms");
-
-	if (s == NULL)
-		return -1;
-	store_bind_texts(s, 1, text, 4);
-	db_bind_int64(s, 5, now_ms);
-	if (store_done(st, s, "recording a domain") < 0)
-		return -1;
-	return store_run(st, "INSERT INTO temp.report_seen(id) VALUES (?) "
-			 "ON CONFLICT DO NOTHING", vm_id, "recording a domain");
-}
-
-int report_finish(struct store *st, const char *node)
-{
-	return store_run(st, "DELETE FROM reports WHERE host = ? AND vm_id NOT "
-			 "IN (SELECT id FROM temp.report_seen)", node,
-			 "forgetting domains gone from a node");
-}
-
 /* store_find() with two keys, ?1 and ?2. */
 static int report_find(struct store *st, const char *sql, const char *k1,
 		       const char *k2, struct db_stmt **s, const char *what)

@@ -43,15 +43,86 @@ typedef struct cJSON cJSON;
 #define REPORT_SQL_ACTIVE \
 	"('running','blocked','paused','shutdown','pmsuspended')"
 
-/* Start recording a heartbeat of node: its list of domains follows, one
- * report_domain() each, then report_finish(). */
-int report_start(struct store *st);
-/* Domain vm_id (a UUID), named name, in libvirt state state, as the
- * node reports it now (now_ms: wall clock). */
-int report_domain(struct store *st, const char *node, const char *vm_id,
-		  const char *name, const char *state, int64_t now_ms);
-/* The domains node did not list since report_start() are gone from it. */
-int report_finish(struct store *st, const char *node);
+/*
+ * Batched (report_batch.c): a heartbeat's list of N domains is read and
+ * written in a number of statements that does not grow with N up to a
+ * chunk (64 rows a write, 257 ids a read; longer lists take one more
+ * statement a chunk), and an unchanged list costs one read: with 1,000
+ * nodes of 100 domains each, one statement a domain was 100,000 round
+ * trips to PostgreSQL every heartbeat interval, under the write lock
+ * (docs/decisions.md "A heartbeat in a few statements").
+ */
+
+/* One domain of a heartbeat's list; the strings are the caller's. */
+struct report_dom {
+	const char *vm_id, *name, *state; /* state: libvirt's */
+	double cpu_pct;
+	int64_t balloon_mib, disk_bytes;
+};
+
+/* Make d (n domains, in the node's order) node's report: the rows of
+ * domains new or changed (name, state) since the stored report are
+ * written (seen_ms = now_ms: when the node last reported a change of
+ * them), those of domains no longer listed deleted, the others left
+ * alone. A list naming a domain twice counts its last entry. 0 or -1. */
+int report_record(struct store *st, const char *node,
+		  const struct report_dom *d, size_t n, int64_t now_ms);
+
+/* What the store holds of the VM behind one reported domain. */
+struct report_vm {
+	bool found;                    /* a VM with that id exists */
+	char host[NAME_MAX_LEN + 1];   /* where it is recorded */
+	char state[16];                /* the API's state */
+	char *error;                   /* its error ("" for none) */
+	bool deleted;                  /* desired = 'deleted' */
+	bool contested;                /* another node than node reports it
+					* active (report_conflict() says
+					* whether that is a conflict) */
+	bool tasks;                    /* it has an open task */
+	bool repeated;                 /* a later entry of d names the same
+					* VM (only the last one counts) */
+	double cpu_pct;
+	int64_t balloon_mib, disk_bytes;
+};
+
+/* The VMs behind d (n domains reported by node) into *out, an array of
+ * n in d's order (freed with report_vms_free(); not found: .found
+ * false). 0, or -1 with err_set(). */
+int report_vms(struct store *st, const char *node, const struct report_dom *d,
+	       size_t n, struct report_vm **out);
+void report_vms_free(struct report_vm *v, size_t n);
+/* Update the usage (cpu_pct, balloon_mib, disk_alloc_bytes) of the VMs
+ * recorded on node whose figures in d differ from v (report_vms() of
+ * the same d). 0 or -1. */
+int report_usage(struct store *st, const char *node,
+		 const struct report_dom *d, const struct report_vm *v,
+		 size_t n);
+
+/* A VM's new state as a heartbeat shows it (strings the caller's). */
+struct report_change {
+	const char *vm_id, *state, *error; /* error: "" for none */
+};
+
+/* The state changes a heartbeat brings (n of them), each as
+ * vm_set_state() in api_agent.c made them one by one: the UPDATE, the
+ * VM's open tasks ended (task_vm_state()) and an audit entry
+ * vm.state.STATE, here in about n / 32 + 3 statements. */
+struct report_changes {
+	struct report_change *c; /* distinct VMs recorded on the node */
+	bool *tasks;             /* c[i]'s VM has an open task */
+	char (*why)[512];        /* room for c[i]'s error (a conflict) */
+	size_t n;
+};
+
+/* Room for up to n changes in *h (freed with report_changes_free(),
+ * also after a failure). 0, or -1 with err_set(). */
+int report_changes_alloc(struct report_changes *h, size_t n);
+void report_changes_free(struct report_changes *h);
+/* Make the changes h of VMs recorded on node (request_id: the heartbeat
+ * that brought them, for the audit log). 0 or -1. */
+int report_changes_apply(struct store *st, const char *node,
+			 const struct report_changes *h,
+			 const char *request_id);
 
 /* What node last reported of VM vm_id into *out. 0 or -1. */
 int report_seen(struct store *st, const char *node, const char *vm_id,
@@ -81,7 +152,7 @@ struct report_result {
 /* Settle the open migrations whose source or target is node, from the
  * nodes' reports and the agent's results (n of them; only the source's
  * heartbeat carries any) by task_settle_migration(). listed: node's
- * heartbeat carried libvirt's list (report_start() .. report_finish());
+ * heartbeat carried libvirt's list (report_record());
  * without it node's rows are an older word, and a source's agent that
  * no longer mentions a task fails nothing on them (libvirt may have
  * finished that migration since). A migration done moves the VM and its

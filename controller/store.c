@@ -235,17 +235,28 @@ void store_close(struct store *st)
 	free(st);
 }
 
-int store_begin(struct store *st, bool durable)
+/* store_begin() and store_begin_repeated(). */
+static int begin(struct store *st, bool durable, bool relaxed)
 {
-	/* PostgreSQL commits durably (synchronous_commit) either way */
+	/* PostgreSQL commits durably (synchronous_commit) unless relaxed */
 	if (db_engine(st->db) == DB_SQLITE &&
 	    store_exec(st, durable ? "PRAGMA synchronous = FULL"
 				   : "PRAGMA synchronous = NORMAL") < 0)
 		return -1;
-	if (db_begin(st->db) < 0)
+	if ((relaxed ? db_begin_relaxed(st->db) : db_begin(st->db)) < 0)
 		return -1;
 	st->in_tx = true;
 	return 0;
+}
+
+int store_begin(struct store *st, bool durable)
+{
+	return begin(st, durable, false);
+}
+
+int store_begin_repeated(struct store *st)
+{
+	return begin(st, false, true);
 }
 
 int store_commit(struct store *st)

@@ -19,7 +19,9 @@
  * is never held across a disk flush.
  *
  * On PostgreSQL every COMMIT is durable when it returns (the server's
- * synchronous_commit), store_sync_wal() has nothing to do, and write
+ * synchronous_commit) except those of store_begin_repeated() (agents'
+ * heartbeats, not synced before their answer on SQLite either),
+ * store_sync_wal() has nothing to do, and write
  * transactions of all the controllers sharing the database run one at a
  * time (db_begin()), as on SQLite.
  */
@@ -53,6 +55,14 @@ struct db *store_db(struct store *st);
 
 /* BEGIN IMMEDIATE; see the durability note above. */
 int store_begin(struct store *st, bool durable);
+/* store_begin(st, false) for a write its sender repeats until it is
+ * answered and then again every interval (an agent's heartbeat): on
+ * SQLite the same; on PostgreSQL it commits without waiting for the WAL
+ * flush (db_begin_relaxed()), as such a commit on SQLite is not synced
+ * before its answer either: a crash of the database server may lose
+ * the last fraction of a second of them, which the next heartbeats
+ * write again. */
+int store_begin_repeated(struct store *st);
 int store_commit(struct store *st);
 /* fn(arg) runs after every successful store_commit(), in the committing
  * thread (which still holds the controller's lock), and may use the

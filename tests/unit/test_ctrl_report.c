@@ -11,6 +11,7 @@
 #include "tests/unit/fc_test.h"
 
 #include "common/buf.h"
+#include "common/err.h"
 #include "controller/db.h"
 #include "controller/report.h"
 #include "controller/store.h"
@@ -50,15 +51,17 @@ static int teardown(void **state)
 static void heartbeat(struct ctrl_fixture *f, const char *node,
 		      const char *const *doms, size_t n)
 {
-	assert_int_equal(report_start(f->st), 0);
-	for (size_t i = 0; i < n; i++) {
-		char id[64], state[16];
+	char id[8][64], st[8][16];
+	struct report_dom d[8] = {{0}};
 
-		assert_int_equal(sscanf(doms[i], "%63s %15s", id, state), 2);
-		assert_int_equal(report_domain(f->st, node, id, "t.web", state,
-					       time_wall_ms()), 0);
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(sscanf(doms[i], "%63s %15s", id[i], st[i]), 2);
+		d[i] = (struct report_dom){.vm_id = id[i], .name = "t.web",
+					   .state = st[i]};
 	}
-	assert_int_equal(report_finish(f->st, node), 0);
+	if (report_record(f->st, node, d, n, time_wall_ms()) < 0)
+		fail_msg("report_record: %s", err_msg());
 }
 
 static enum task_seen seen(struct ctrl_fixture *f, const char *node,
