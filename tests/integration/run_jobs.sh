@@ -30,12 +30,12 @@ mk() {
 	} >"$f"
 	chmod +x "$f"
 }
-for i in 1 2 3 4 5; do mk integration "p$i" "" 1; done
-mk integration pfail "" 1 fail
-mk integration ser "serial" 1
+for i in 1 2 3 4 5; do mk integration "p$i" "" 4; done
+mk integration pfail "" 4 fail
+mk integration ser "serial" 4
 mk integration solo "alone" 1
-mk e2e e1 "" 1
-mk e2e e2 "" 1
+mk e2e e1 "" 4
+mk e2e e2 "" 4
 
 # most tests running at once while EVENT of NAME... is seen: reads
 # $work/events in order
