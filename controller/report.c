@@ -222,17 +222,22 @@ static int settle_one(struct ctrl *ctrl, const struct task *t,
  * limit, which aborts it (docs/controller.md "Task timeouts"). */
 #define REPORT_LATE_MS (86400LL * 1000)
 
-/* Migration id timed out (task_time_out()) while its VM is still
- * recorded on its source: when the nodes now show it completed (the
- * target runs the VM, the source no longer lists it), the VM and its
- * claim move to the target, as settle_one() does for an open one; the
- * task stays failed (a final state), the move is audited
- * task.migrate.late. 0 or -1. */
+/* Migration id failed (its agent said so, or the leader timed it out:
+ * task.h) while its VM is still recorded on its source: when the nodes
+ * now show it completed after all (the target runs the VM; the source
+ * lists it no more, or only shut off: libvirt finished the migration but
+ * the source's libvirtd died before it undefined its copy), the VM and
+ * its claim move to the target, as settle_one() does for an open one,
+ * and a copy left on the source is evicted (ha.h ha_evictions: its agent
+ * destroys and undefines it and removes only its own files); the task
+ * stays failed (a final state), the move is audited task.migrate.late.
+ * 0 or -1. */
 static int settle_late(struct ctrl *ctrl, const char *id,
 		       const char *request_id)
 {
 	struct store *st = ctrl->st;
 	enum task_seen src, dst;
+	struct db_stmt *s;
 	struct task t;
 	char target[64];
 	int rc = task_load(st, id, &t);
@@ -242,30 +247,54 @@ static int settle_late(struct ctrl *ctrl, const char *id,
 	if (report_seen(st, t.source_host, t.vm_id, &src) < 0 ||
 	    report_seen(st, t.target_host, t.vm_id, &dst) < 0)
 		return -1;
-	if (dst != TASK_SEEN_RUNNING || src != TASK_SEEN_ABSENT)
+	if (dst != TASK_SEEN_RUNNING || src == TASK_SEEN_RUNNING)
 		return 0;
-	log_warn("migration %s of vm '%s' timed out but completed on the "
-		 "nodes: the VM runs on '%s', recorded there now", t.id,
-		 t.vm_id, t.target_host);
+	if (src == TASK_SEEN_PRESENT) {
+		/* paused (a post-copy cut short) is not given up on */
+		rc = report_find(st, "SELECT 1 FROM reports WHERE host = ? AND "
+				 "vm_id = ? AND state NOT IN "
+				 REPORT_SQL_ACTIVE, t.source_host, t.vm_id, &s,
+				 "reading the source's copy");
+		if (rc <= 0)
+			return rc;
+		db_reset(s);
+	}
+	log_warn("migration %s of vm '%s' failed but completed on the nodes: "
+		 "the VM runs on '%s', recorded there now%s", t.id, t.vm_id,
+		 t.target_host, src == TASK_SEEN_PRESENT ? "; the shut-off copy "
+		 "left on the source is evicted" : "");
 	if (vm_update(st, "UPDATE vms SET host = ?1, pool = (SELECT pool FROM "
 		      "hosts WHERE name = ?1), updated_ms = ?2 WHERE id = ?3",
-		      t.target_host, t.vm_id, "moving the VM") < 0 ||
-	    ctrl_bump_generation(ctrl, t.target_host) < 0 ||
+		      t.target_host, t.vm_id, "moving the VM") < 0)
+		return -1;
+	if (src == TASK_SEEN_PRESENT) {
+		s = store_stmt(st, "INSERT INTO ha_evictions(vm_id, host, "
+			       "created_ms) VALUES (?, ?, ?) ON CONFLICT(vm_id, "
+			       "host) DO NOTHING");
+		if (s == NULL)
+			return -1;
+		store_bind_texts(s, 1, (const char *const[]){t.vm_id,
+							    t.source_host}, 2);
+		db_bind_int64(s, 3, time_wall_ms());
+		if (store_done(st, s, "evicting the source's copy") < 0)
+			return -1;
+	}
+	if (ctrl_bump_generation(ctrl, t.target_host) < 0 ||
 	    ctrl_bump_generation(ctrl, t.source_host) < 0)
 		return -1;
 	snprintf(target, sizeof(target), "task:%s", t.id);
 	return audit_event(st, "task.migrate.late", target, request_id);
 }
 
-/* The timed-out migrations settle_late() looks at for node: the VM's
- * latest migration, timed out within REPORT_LATE_MS, from or to node,
- * its VM still on the source and busy with no other agent task. */
+/* The failed migrations settle_late() looks at for node: the VM's latest
+ * migration, failed (or timed out) within REPORT_LATE_MS, from or to
+ * node, its VM still on the source and busy with no other agent task. */
 static int settle_late_all(struct ctrl *ctrl, const char *node,
 			   const char *request_id)
 {
 	struct db_stmt *s = store_stmt(ctrl->st,
 		"SELECT t.id FROM tasks t JOIN vms v ON v.id = t.vm_id AND "
-		"v.host = t.source_host WHERE t.timed_out_ms > ?2 AND t.type = "
+		"v.host = t.source_host WHERE t.updated_ms > ?2 AND t.type = "
 		"'migrate' AND t.state = 'failed' AND (t.source_host = ?1 OR "
 		"t.target_host = ?1) AND t.seq = (SELECT max(m.seq) FROM tasks "
 		"m WHERE m.vm_id = t.vm_id AND m.type = 'migrate') AND NOT "
@@ -318,7 +347,18 @@ int report_settle(struct ctrl *ctrl, const char *node,
 		}
 	}
 	free(ids);
-	return ret < 0 ? -1 : settle_late_all(ctrl, node, request_id);
+	if (ret < 0)
+		return -1;
+	/* a copy evicted by settle_late() that node's fresh list no longer
+	 * names is gone (a fenced node's evictions are ha.c's) */
+	if (listed &&
+	    store_run(ctrl->st, "DELETE FROM ha_evictions WHERE host = ?1 AND "
+		      "vm_id NOT IN (SELECT vm_id FROM reports WHERE host = "
+		      "?1) AND NOT EXISTS (SELECT 1 FROM hosts WHERE name = ?1 "
+		      "AND ha_state = 'fenced')", node, "forgetting evictions")
+	    < 0)
+		return -1;
+	return settle_late_all(ctrl, node, request_id);
 }
 
 /* Run sql (binding node and arg) for the vm_ids it yields, then, for each,

@@ -158,11 +158,13 @@ struct report_result {
  * finished that migration since). A migration done moves the VM and its
  * claim to the target; each end is audited (task.migrate.done,
  * task.migrate.failed) and bumps both nodes' generations. A migration
- * the leader failed as timed out (task.h) within the last day, whose VM
- * is still recorded on its source, is settled too once the nodes show it
- * completed (the target runs the VM, the source lists it no more): the
- * VM and its claim move to the target (audited task.migrate.late), the
- * task stays failed. 0 or -1. */
+ * that failed (its agent said so, or the leader timed it out: task.h)
+ * within the last day, whose VM is still recorded on its source, is
+ * settled too once the nodes show it completed (the target runs the VM,
+ * the source lists it no more or only shut off): the VM and its claim
+ * move to the target (audited task.migrate.late), a shut-off copy on the
+ * source is evicted (ha.h ha_evictions; forgotten once the source's
+ * fresh list no longer names it), the task stays failed. 0 or -1. */
 int report_settle(struct ctrl *ctrl, const char *node,
 		  const struct report_result *results, size_t n, bool listed,
 		  const char *request_id);

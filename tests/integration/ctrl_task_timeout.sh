@@ -116,6 +116,35 @@ check "the target's desired state runs it" \
 report "$DST"
 check "settled once" test "$(audited task.migrate.late "task:$tm")" = 1
 
+# --- ... that its agent said failed, libvirt having finished it ---------------
+# (the source's libvirtd killed at the very end: the target runs the VM,
+# the source keeps a shut-off copy it never undefined)
+api POST "/v1/vms/$VM/migrate" "{\"target_host\":\"$SRC\"}"
+check "a migration back is accepted" is 202
+tb=$(jv .id)
+report "$DST" "[{\"task_id\":\"$tb\",\"state\":\"failed\",\"error\":\"lost libvirt\"}]"
+check "its agent says it failed: the task fails" eval 'tq "$tb"; [ "$R" = failed ]'
+check "the VM stays recorded on the migration's source" eval 'vmq "$VM" .host; [ "$R" = "$DST" ]'
+drop "$DST" "$VM"
+RUNS[$DST]="${RUNS[$DST]} $VM:shutoff"
+runs "$SRC" "$VM"
+report "$DST"
+report "$SRC"
+check "the target runs it, the source holds it shut off: the VM is recorded on the target" \
+	eval 'vmq "$VM" .host; [ "$R" = "$SRC" ]'
+check "without a conflict flag, audited task.migrate.late" \
+	eval 'vmq "$VM" .error; { [ "$R" = "" ] || [ "$R" = null ]; } && [ "$(audited task.migrate.late "task:$tb")" = 1 ]'
+report "$DST"
+check "the source's desired state has its copy deleted" \
+	test "$(jq -r --arg v "$VM" '[.vms[] | select(.vm_id == $v) | .state] | join(",")' <<<"${DESIRED[$DST]}")" = deleted
+check "the target's desired state runs it" \
+	test "$(jq -r --arg v "$VM" '[.vms[] | select(.vm_id == $v) | .state] | join(",")' <<<"${DESIRED[$SRC]}")" = running
+drop "$DST" "$VM"
+report "$DST"
+report "$DST"
+check "once the source no longer has the copy, its desired state does not name the VM" \
+	eval '[ "$(db "SELECT count(*) FROM ha_evictions")" = 0 ] && [ -z "$(jq -r --arg v "$VM" ".vms[] | select(.vm_id == \$v) | .state" <<<"${DESIRED[$DST]}")" ]'
+
 # --- a stop on a host that went down -----------------------------------------
 api POST /v1/vms '{"tenant":"edge","flavor":"small","name":"stranded"}'
 VM=$(jv .id)
