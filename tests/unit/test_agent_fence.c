@@ -81,12 +81,26 @@ static void on_wake(void *ctx)
 	atomic_fetch_add(&wakes, 1);
 }
 
+/* test_watchdog's directory and record: removed by its teardown, also
+ * when a failed assertion left the test midway */
+static char dir[] = "/tmp/fctest-fence.XXXXXX", rec[64];
+static bool dir_made;
+
+static int watchdog_teardown(void **state)
+{
+	(void)state;
+	if (dir_made) {
+		unlink(rec);
+		rmdir(dir);
+	}
+	return 0;
+}
+
 static void test_watchdog(void **state)
 {
 	struct agent_virt *v = *state;
 	struct agent_vm_spec s = agent_fixture_spec(U1, "fence.vm1",
 						    AGENT_WANT_RUNNING);
-	char dir[] = "/tmp/fctest-fence.XXXXXX", rec[64];
 	const char guests[1][37] = {U1};
 	struct agent_domain *doms = NULL;
 	struct agent_fence *f;
@@ -95,6 +109,7 @@ static void test_watchdog(void **state)
 	struct stat sb;
 
 	assert_non_null(mkdtemp(dir));
+	dir_made = true;
 	snprintf(rec, sizeof(rec), "%s/self-fence", dir);
 	assert_int_equal(agent_virt_create(v, &s, true), 0);
 
@@ -149,7 +164,6 @@ static void test_watchdog(void **state)
 	assert_true(agent_fence_lift(f, agent_fence_epoch(f)));
 	agent_fence_free(f);
 	assert_int_equal(agent_virt_delete(v, U1, false), 0);
-	rmdir(dir);
 }
 
 static int setup(void **state)
@@ -163,7 +177,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_kill),
-		cmocka_unit_test(test_watchdog),
+		cmocka_unit_test_teardown(test_watchdog, watchdog_teardown),
 	};
 
 	return cmocka_run_group_tests_name("agent_fence", tests, setup,
