@@ -71,7 +71,7 @@ static void fake_root(char *root, size_t size, bool dev_kvm, bool kvm_pvm)
 	FILE *f;
 
 	snprintf(root, size, "/tmp/fc-hvtype.XXXXXX");
-	assert_non_null(mkdtemp(root));
+	assert_non_null(fc_test_mkdtemp(root));
 	snprintf(path, sizeof(path), "%s/dev", root);
 	assert_int_equal(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/sys", root);

@@ -103,7 +103,7 @@ static void test_cache(void **state)
 	int fd;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	assert_int_equal(agent_image_cache_init(&c, dir, 20), 0);
 	sha_of("0123456789", s1, dir);   /* 10 bytes each */
 	sha_of("abcdefghij", s2, dir);

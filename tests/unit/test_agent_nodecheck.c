@@ -80,7 +80,7 @@ static void test_facts_of_a_dir(void **state)
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/fc-test-nodecheck-XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	agent_nodecheck_facts(NULL, false, dir, 1024, &f);
 	assert_true(f.dir_ok);
 	assert_false(f.connected);

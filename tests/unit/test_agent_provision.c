@@ -120,7 +120,7 @@ static void test_background(void **state)
 	FILE *fp;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.image_dir = dir;
 	cfg.image_cache_max = 1000;

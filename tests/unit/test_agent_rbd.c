@@ -76,7 +76,7 @@ static void test_clone_not_grown_goes(void **state)
 	FILE *f;
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/rbd", dir);
 	f = fopen(path, "w");
 	assert_non_null(f);

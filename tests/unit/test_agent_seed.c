@@ -105,7 +105,7 @@ static void test_iso(void **state)
 	if (system("command -v genisoimage >/dev/null && "
 		   "command -v isoinfo >/dev/null") != 0)
 		skip();
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	snprintf(iso, sizeof(iso), "%s/seed.iso", dir);
 	assert_int_equal(parse("{\"hostname\":\"web\",\"ssh_keys\":[],"
 			       "\"user_data\":\"hello\"}", &s), 0);

@@ -411,7 +411,7 @@ static void test_journal_survives_restart(void **state)
 	size_t n = 0;
 
 	agent_tasks_free(t);
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state/%s", dir, AGENT_JOURNAL_FILE);
 	t = fk.t = agent_tasks_new(&fake_ops, &fk, path);
 	*state = t;
@@ -473,7 +473,7 @@ static void test_journal_unreadable(void **state)
 	const char *bad = "{\"version\": 1, \"migrations\": [{\"task_id\": 1}]}";
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_JOURNAL_FILE);
 	assert_int_equal(file_write_atomic(path, bad, strlen(bad), 0600), 0);
 	assert_null(agent_tasks_new(&fake_ops, &fk, path));

@@ -74,7 +74,7 @@ static void test_upload_limit(void **state)
 	char tmp[1100];
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	assert_int_equal(image_upload_open(dir, 8, &u), 0);
 	snprintf(tmp, sizeof(tmp), "%s", u->tmp);
 	assert_int_equal(access(tmp, F_OK), 0);

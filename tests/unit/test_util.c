@@ -139,7 +139,7 @@ static void test_files(void **state)
 	size_t len;
 	(void)state;
 
-	assert_non_null(mkdtemp(dir));
+	assert_non_null(fc_test_mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/cred", dir);
 	assert_int_equal(file_write_atomic(path, "secret", 6, 0600), 0);
 	assert_int_equal(stat(path, &st), 0);
