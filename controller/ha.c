@@ -406,6 +406,19 @@ static int restart_failed(struct store *st, const char *host,
 	return audit_event(st, "vm.restart.failed", target, NULL);
 }
 
+int ha_evict(struct store *st, const char *vm_id, const char *host)
+{
+	struct db_stmt *s = store_stmt(st, "INSERT INTO ha_evictions(vm_id, "
+				       "host, created_ms) VALUES (?, ?, ?) ON "
+				       "CONFLICT(vm_id, host) DO NOTHING");
+
+	if (s == NULL)
+		return -1;
+	store_bind_texts(s, 1, (const char *const[]){vm_id, host}, 2);
+	db_bind_int64(s, 3, time_wall_ms());
+	return store_done(st, s, "recording an eviction");
+}
+
 /* VM v of fenced host `from` goes to host `to`. */
 static int move_vm(struct ctrl *ctrl, const char *from, const struct ha_vm *v,
 		   const char *to)
@@ -423,14 +436,7 @@ static int move_vm(struct ctrl *ctrl, const char *from, const struct ha_vm *v,
 	store_bind_text(s, 3, v->id);
 	if (store_done(st, s, "moving a VM to its new host") < 0)
 		return -1;
-	s = store_stmt(st, "INSERT INTO ha_evictions(vm_id, host, created_ms) "
-			   "VALUES (?, ?, ?) ON CONFLICT(vm_id, host) DO "
-			   "NOTHING");
-	if (s == NULL)
-		return -1;
-	store_bind_texts(s, 1, (const char *const[]){v->id, from}, 2);
-	db_bind_int64(s, 3, time_wall_ms());
-	if (store_done(st, s, "recording an eviction") < 0)
+	if (ha_evict(st, v->id, from) < 0)
 		return -1;
 	/* the fenced node's last word of it no longer holds (report.h): its
 	 * copy was stopped by the fence and is destroyed on its return */

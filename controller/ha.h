@@ -76,6 +76,13 @@ int ha_fail_host(struct store *st, const char *host, const char *why,
 int ha_heartbeat(struct ctrl *ctrl, const char *node, bool listed,
 		 const char *request_id);
 
+/* Record that host's copy of VM vm_id must go (ha_evictions: node's
+ * desired state lists the VM deleted without storage, so its agent
+ * destroys and undefines the domain and removes only its own files);
+ * a second call for the same pair does nothing. Inside the caller's
+ * transaction. 0, or -1 with err_set(). */
+int ha_evict(struct store *st, const char *vm_id, const char *host);
+
 /* The /metrics lines of HA (fincloud_hosts_ha{state}, and
  * fincloud_ha_tasks{type,state} over the tasks table) appended to b.
  * 0 or -1. */

@@ -6,6 +6,7 @@
 #include "common/util.h"
 #include "controller/audit.h"
 #include "controller/db.h"
+#include "controller/ha.h"
 #include "controller/report.h"
 #include "controller/store.h"
 
@@ -121,6 +122,11 @@ int report_conflict(struct store *st, const char *vm_id, const char *host,
 	return rc;
 }
 
+/* vm_update()'s statement that moves a VM, and its claim, to host ?1 */
+#define VM_MOVE_SQL \
+	"UPDATE vms SET host = ?1, pool = (SELECT pool FROM hosts WHERE " \
+	"name = ?1), updated_ms = ?2 WHERE id = ?3"
+
 /* Run sql, an UPDATE of VM vm_id (?3) setting a column to value (?1) and
  * updated_ms to now (?2). 0 or -1. */
 static int vm_update(struct store *st, const char *sql, const char *value,
@@ -205,9 +211,8 @@ static int settle_one(struct ctrl *ctrl, const struct task *t,
 			 t->target_host);
 	/* the VM, and its claim, move to the target */
 	if ((to == TASK_DONE &&
-	     vm_update(st, "UPDATE vms SET host = ?1, pool = (SELECT pool FROM "
-		       "hosts WHERE name = ?1), updated_ms = ?2 WHERE id = ?3",
-		       t->target_host, t->vm_id, "moving the VM") < 0) ||
+	     vm_update(st, VM_MOVE_SQL, t->target_host, t->vm_id,
+		       "moving the VM") < 0) ||
 	    ctrl_bump_generation(ctrl, t->target_host) < 0 ||
 	    ctrl_bump_generation(ctrl, t->source_host) < 0)
 		return -1;
@@ -263,22 +268,11 @@ static int settle_late(struct ctrl *ctrl, const char *id,
 		 "the VM runs on '%s', recorded there now%s", t.id, t.vm_id,
 		 t.target_host, src == TASK_SEEN_PRESENT ? "; the shut-off copy "
 		 "left on the source is evicted" : "");
-	if (vm_update(st, "UPDATE vms SET host = ?1, pool = (SELECT pool FROM "
-		      "hosts WHERE name = ?1), updated_ms = ?2 WHERE id = ?3",
-		      t.target_host, t.vm_id, "moving the VM") < 0)
+	if (vm_update(st, VM_MOVE_SQL, t.target_host, t.vm_id,
+		      "moving the VM") < 0)
 		return -1;
-	if (src == TASK_SEEN_PRESENT) {
-		s = store_stmt(st, "INSERT INTO ha_evictions(vm_id, host, "
-			       "created_ms) VALUES (?, ?, ?) ON CONFLICT(vm_id, "
-			       "host) DO NOTHING");
-		if (s == NULL)
-			return -1;
-		store_bind_texts(s, 1, (const char *const[]){t.vm_id,
-							    t.source_host}, 2);
-		db_bind_int64(s, 3, time_wall_ms());
-		if (store_done(st, s, "evicting the source's copy") < 0)
-			return -1;
-	}
+	if (src == TASK_SEEN_PRESENT && ha_evict(st, t.vm_id, t.source_host) < 0)
+		return -1;
 	if (ctrl_bump_generation(ctrl, t.target_host) < 0 ||
 	    ctrl_bump_generation(ctrl, t.source_host) < 0)
 		return -1;
