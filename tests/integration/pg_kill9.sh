@@ -2,9 +2,8 @@
 # fc-test: alone
 # Two controllers on one PostgreSQL, 1,000 concurrent creates split
 # across both, and the leader killed with SIGKILL in the middle of the
-# burst; FC_PG_KILL9_ROUNDS rounds on a growing database (default 10 in
-# `make check`; the issue's figure is 20: FC_PG_KILL9_ROUNDS=20, 7 min on
-# the 2-CPU machine under other load, 87 checks).
+# burst; FC_PG_KILL9_ROUNDS rounds on a growing database (default 20,
+# the figure: 87 checks).
 # Each round makes a pool and tenant pair of its own: tenant qR (quota 250
 # VMs, a pool with room for 800) and tenant cR (no quota, a pool with
 # room for exactly 300 VMs), 500 creates each, every 10th also sent
@@ -24,7 +23,7 @@
 FINCLOUD_TEST_DB=pg
 . "$FC_TOP/tests/integration/ctrl_lib.bash"
 
-rounds=${FC_PG_KILL9_ROUNDS:-10}
+rounds=${FC_PG_KILL9_ROUNDS:-20}
 flags=(--heartbeat-timeout 3600 --heartbeat-interval 5 --sample-interval 1 --log-level info)
 ctrl_start "${flags[@]}" || { nok "controller A starts"; exit 1; }
 pid_a=$ctl_pid url_a=$URL port_a=$port log_a=$work/controller.log
