@@ -80,6 +80,7 @@ static cJSON *heartbeat_json(struct agent_loop *a)
 	if (!a->degraded[0] || a->doms_listed) {
 		hb.doms = a->doms;
 		hb.ndoms = a->ndoms;
+		hb.doms_ns = a->doms_ns;
 	}
 	hb.tasks = tasks;
 	hb.ntasks = ntasks;
@@ -211,9 +212,10 @@ int agent_hb_exchange(struct agent_loop *a, int wait_s)
 }
 
 /* Long-poll only when everything handed over has been applied, libvirt
- * is there and no migration runs; otherwise poll and come back. A
- * long-poll cannot be interrupted: a migration's result would wait for
- * it to time out. */
+ * is there, no migration runs and no image is being fetched; otherwise
+ * poll and come back. A long-poll cannot be interrupted: a migration's
+ * result, or the report of the pass that follows a fetch (a VM started,
+ * an incoming migration prepared), would wait for it to time out. */
 static bool settled(struct agent_loop *a)
 {
 	bool s;
@@ -222,7 +224,8 @@ static bool settled(struct agent_loop *a)
 	s = a->have_gen && !a->have_incoming &&
 	    a->generation_seen == a->gen_received && !a->degraded[0];
 	pthread_mutex_unlock(&a->lock);
-	return s && agent_tasks_migrations(a->tasks) == 0;
+	return s && agent_tasks_migrations(a->tasks) == 0 &&
+	       !agent_provision_busy(a->prov);
 }
 
 /* The heartbeat thread: one exchange per interval (or at once when a

@@ -235,7 +235,8 @@ static int collect_specs(struct agent_loop *a, struct agent_vm_spec **out,
 }
 
 static void publish(struct agent_loop *a, struct agent_domain *doms,
-		    size_t ndoms, struct agent_vm_error *errs, size_t nerrs)
+		    size_t ndoms, uint64_t listed_ns,
+		    struct agent_vm_error *errs, size_t nerrs)
 {
 	char (*managed)[37] = calloc(ndoms + 1, sizeof(*managed));
 	size_t nmanaged = 0;
@@ -253,6 +254,7 @@ static void publish(struct agent_loop *a, struct agent_domain *doms,
 	free(a->doms);
 	a->doms = doms;
 	a->ndoms = ndoms;
+	a->doms_ns = listed_ns;
 	free(a->errors);
 	a->errors = errs;
 	a->nerrors = nerrs;
@@ -544,6 +546,7 @@ static int reconcile_pass(struct agent_loop *a)
 	if (nacts > 0 || gone > 0) {
 		free(doms);
 		doms = NULL;
+		listed_ns = time_mono_ns();
 		if (agent_virt_list(a->virt, &doms, &ndoms) < 0)
 			goto out;
 		/* The parsed domain.rng is several MiB and only needed while
@@ -560,7 +563,7 @@ static int reconcile_pass(struct agent_loop *a)
 	if (a->have_desired)
 		agent_provision_incoming(a->prov, a->virt, a->desired.incoming,
 					 a->desired.nincoming, doms, ndoms);
-	publish(a, doms, ndoms, errs, nerrs);
+	publish(a, doms, ndoms, listed_ns, errs, nerrs);
 	doms = NULL;
 	errs = NULL;
 	if (a->have_desired)

@@ -81,6 +81,7 @@ struct agent_loop {
 	int64_t generation_seen;
 	struct agent_domain *doms;
 	size_t ndoms;
+	uint64_t doms_ns;        /* monotonic: when libvirt listed doms */
 	struct agent_vm_error *errors;
 	size_t nerrors;
 	/* doms is what libvirt listed in the last pass, not a list left

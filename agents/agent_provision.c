@@ -336,6 +336,16 @@ bool agent_provision_wait(struct agent_provision *p)
 	return waited;
 }
 
+bool agent_provision_busy(struct agent_provision *p)
+{
+	bool busy;
+
+	pthread_mutex_lock(&p->lock);
+	busy = jobs_open(p);
+	pthread_mutex_unlock(&p->lock);
+	return busy;
+}
+
 int agent_provision_image(struct agent_provision *p,
 			  const struct agent_vm_spec *s)
 {
@@ -407,8 +417,19 @@ static int rbd_disk(struct agent_provision *p, struct agent_virt *v,
 int agent_provision_create(struct agent_provision *p, struct agent_virt *v,
 			   const struct agent_vm_spec *s, bool start)
 {
-	int rc = agent_provision_image(p, s);
+	int rc;
 
+	/* an RBD disk that exists already (a VM restarted here by HA)
+	 * needs no copy of its image on this node: no fetch delays it */
+	if (s->rbd_pool[0] && agent_virt_managed(v, s->vm_id) != 1) {
+		rc = agent_rbd_clone_exists(p->cfg->ceph_dir, s);
+		if (rc < 0)
+			return -1;
+		if (rc == 1)
+			return rbd_secret(p, v, s) < 0
+				       ? -1 : agent_virt_create(v, s, start);
+	}
+	rc = agent_provision_image(p, s);
 	if (rc != 0) /* 1: a later pass, woken when the fetch ends */
 		return rc < 0 ? -1 : 0;
 	if (s->rbd_pool[0] && rbd_disk(p, v, s) < 0)
@@ -430,7 +451,8 @@ void agent_provision_incoming(struct agent_provision *p,
 
 		if (dom_here(doms, ndoms, s->vm_id))
 			continue; /* arrived (or arriving): nothing to make */
-		rc = agent_provision_image(p, s);
+		/* an RBD disk is shared: its image need not be here */
+		rc = s->rbd_pool[0] ? 0 : agent_provision_image(p, s);
 		if (rc > 0)
 			continue; /* its image is on its way */
 		/* an RBD disk is there already: the node needs its key */

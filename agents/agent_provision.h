@@ -80,6 +80,11 @@ int agent_provision_create(struct agent_provision *p, struct agent_virt *v,
  * to wait for. */
 bool agent_provision_wait(struct agent_provision *p);
 
+/* Whether an image fetch is queued or running: a pass will follow its
+ * end, whose report the heartbeat thread must not hold back behind a
+ * long-poll. Any thread (takes the provisioner's lock). */
+bool agent_provision_busy(struct agent_provision *p);
+
 /* The VMs migrating here (incoming, n) that are not here yet (doms,
  * ndoms): fetch each one's image and make its disk and seed, so that
  * the source may start the migration; the ones ready are what

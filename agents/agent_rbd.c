@@ -329,6 +329,17 @@ static int clone_create(struct rbd_args *a, const struct agent_vm_spec *s,
 	return 0;
 }
 
+int agent_rbd_clone_exists(const char *ceph_dir,
+			   const struct agent_vm_spec *s)
+{
+	struct rbd_args a;
+	char vm[256];
+
+	if (rbd_args_init(&a, ceph_dir, s) < 0)
+		return err_prefix("vm '%s'", s->name);
+	return clone_exists(&a, s, vm);
+}
+
 int agent_rbd_disk_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 			  const char *cached, const char *tmp_dir,
 			  const char *node)

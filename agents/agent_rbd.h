@@ -46,6 +46,11 @@ int agent_rbd_image_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 			   const char *cached, const char *tmp_dir,
 			   const char *node);
 
+/* Whether s's disk, fincloud-vm-UUID, exists in its pool (one `rbd
+ * info`): 1, 0, or -1 with err_set() naming the VM and the pool. */
+int agent_rbd_clone_exists(const char *ceph_dir,
+			   const struct agent_vm_spec *s);
+
 /* s's disk, fincloud-vm-UUID, unless it exists (one `rbd info`: a VM
  * restarted on another node by HA finds its disk at once): its image
  * imported first as agent_rbd_image_ensure() does with cached, tmp_dir

@@ -386,6 +386,19 @@ static cJSON *foreign_json(const struct agent_domain *d)
 	return o;
 }
 
+/* Whether hb's list shows d from before its migration away ended: the
+ * journal's DONE entry for it is younger than the list. */
+static bool left_since_listed(const struct agent_heartbeat *hb,
+			      const struct agent_domain *d)
+{
+	for (size_t i = 0; hb->doms_ns && d->managed && i < hb->njournal; i++)
+		if (hb->journal[i].state == AGENT_JOURNAL_DONE &&
+		    hb->journal[i].done_ns > hb->doms_ns &&
+		    strcasecmp(hb->journal[i].vm_id, d->uuid) == 0)
+			return true;
+	return false;
+}
+
 cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 {
 	cJSON *o = cJSON_CreateObject(), *inv, *doms, *foreign, *tasks, *errs,
@@ -417,6 +430,8 @@ cJSON *agent_json_heartbeat(const struct agent_heartbeat *hb)
 	if (doms == NULL || foreign == NULL || tasks == NULL)
 		goto fail;
 	for (size_t i = 0; i < hb->ndoms; i++) {
+		if (left_since_listed(hb, &hb->doms[i]))
+			continue;
 		x = hb->doms[i].managed ? domain_json(&hb->doms[i])
 					: foreign_json(&hb->doms[i]);
 		if (x == NULL)

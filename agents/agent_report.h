@@ -104,6 +104,10 @@ struct agent_heartbeat {
 	 * for its disk, say), else none */
 	const struct agent_domain *doms;
 	size_t ndoms;
+	/* monotonic ns when libvirt listed doms: a managed domain whose
+	 * migration the journal says ended (DONE) after that is left out,
+	 * as the list shows it from before it left (0: none left out) */
+	uint64_t doms_ns;
 	bool domains_listed;
 	const struct agent_task *tasks;
 	size_t ntasks;

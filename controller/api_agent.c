@@ -256,7 +256,10 @@ static int heartbeat_vms(struct api_ctx *c, const char *node,
 				     strcmp(v[i].error, why) == 0))
 			continue; /* as recorded: no write */
 		h.tasks[h.n] = v[i].tasks;
-		h.c[h.n++] = (struct report_change){d[i].vm_id, state, why};
+		h.c[h.n++] = (struct report_change){
+			d[i].vm_id, state, why,
+			why[0] && strcmp(v[i].error, why) != 0,
+			strcmp(v[i].state, state) != 0};
 	}
 	ret = report_changes_apply(st, node, &h, c->request_id);
 	if (ret < 0)

@@ -98,17 +98,19 @@ int report_seen(struct store *st, const char *node, const char *vm_id,
 int report_conflict(struct store *st, const char *vm_id, const char *host,
 		    char *why, size_t size)
 {
-	/* the target of an open migration may hold the incoming domain
-	 * (paused); only both running at once is a conflict there */
+	/* The target of an open migration holds the incoming domain, paused
+	 * until libvirt switches over and running after: libvirt pauses the
+	 * source before it resumes the target, so the two never run at
+	 * once, and two nodes' reports that both say running only differ
+	 * in age (the source's list from before its final phase, the
+	 * target's from after). Judged once the task has ended. */
 	struct db_stmt *s;
 	int rc = report_find(st,
 		"SELECT r.host, r.state FROM reports r WHERE r.vm_id = ?1 AND "
-		"r.host != ?2 AND r.state IN " REPORT_SQL_ACTIVE " AND NOT ("
-		"r.host IN (SELECT target_host FROM tasks WHERE vm_id = ?1 AND "
-		"type = 'migrate' AND state IN ('pending','running')) AND NOT "
-		"(r.state IN ('running','blocked') AND EXISTS (SELECT 1 FROM "
-		"reports o WHERE o.vm_id = ?1 AND o.host = ?2 AND o.state IN "
-		"('running','blocked')))) ORDER BY r.host LIMIT 1", vm_id, host,
+		"r.host != ?2 AND r.state IN " REPORT_SQL_ACTIVE " AND "
+		"r.host NOT IN (SELECT target_host FROM tasks WHERE vm_id = ?1 "
+		"AND type = 'migrate' AND state IN ('pending','running')) "
+		"ORDER BY r.host LIMIT 1", vm_id, host,
 		&s, "looking for a VM on two nodes");
 
 	if (rc > 0) {

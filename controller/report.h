@@ -101,12 +101,17 @@ int report_usage(struct store *st, const char *node,
 /* A VM's new state as a heartbeat shows it (strings the caller's). */
 struct report_change {
 	const char *vm_id, *state, *error; /* error: "" for none */
+	bool conflict;  /* error is a conflict the VM was not flagged with:
+			   audited vm.conflict (and logged) */
+	bool state_new; /* state is not the recorded one: audited
+			   vm.state.STATE (also without: when no conflict) */
 };
 
 /* The state changes a heartbeat brings (n of them), each as
  * vm_set_state() in api_agent.c made them one by one: the UPDATE, the
  * VM's open tasks ended (task_vm_state()) and an audit entry
- * vm.state.STATE, here in about n / 32 + 3 statements. */
+ * vm.state.STATE (vm.conflict for a new conflict, report_change), here
+ * in about n / 32 + 3 statements. */
 struct report_changes {
 	struct report_change *c; /* distinct VMs recorded on the node */
 	bool *tasks;             /* c[i]'s VM has an open task */
@@ -130,7 +135,7 @@ int report_seen(struct store *st, const char *node, const char *vm_id,
 
 /* Whether VM vm_id, recorded on host, is reported active by another node
  * in a way an open migration does not explain (its target holding the
- * incoming, not yet running domain): 1 with "conflict: ..." naming that
+ * domain, paused or running, until the task ends): 1 with "conflict: ..." naming that
  * node in why (size bytes), 0 when not, -1 with err_set(). */
 int report_conflict(struct store *st, const char *vm_id, const char *host,
 		    char *why, size_t size);

@@ -389,10 +389,12 @@ int report_changes_apply(struct store *st, const char *node,
 			 const struct report_changes *h,
 			 const char *request_id)
 {
-	char (*action)[32] = calloc(h->n + 1, sizeof(*action));
+	/* up to two audit entries a change: its state, a new conflict */
+	char (*action)[32] = calloc(2 * h->n + 1, sizeof(*action));
 	char (*target)[48] = calloc(h->n + 1, sizeof(*target));
-	const char **act = calloc(h->n + 1, sizeof(*act));
-	const char **tgt = calloc(h->n + 1, sizeof(*tgt));
+	const char **act = calloc(2 * h->n + 1, sizeof(*act));
+	const char **tgt = calloc(2 * h->n + 1, sizeof(*tgt));
+	size_t na = 0;
 	int ret = -1;
 
 	if (!action || !target || !act || !tgt) {
@@ -413,13 +415,21 @@ int report_changes_apply(struct store *st, const char *node,
 		    task_vm_state(st, c->vm_id, c->state,
 				  c->error[0] ? c->error : NULL) < 0)
 			goto out;
-		snprintf(action[i], sizeof(action[i]), "vm.state.%s",
-			 c->state);
 		snprintf(target[i], sizeof(target[i]), "vm:%.40s", c->vm_id);
-		act[i] = action[i];
-		tgt[i] = target[i];
+		if (c->state_new || !c->conflict) {
+			snprintf(action[na], sizeof(action[na]), "vm.state.%s",
+				 c->state);
+			act[na] = action[na];
+			tgt[na++] = target[i];
+		}
+		if (c->conflict) {
+			log_warn("vm '%s': %s", c->vm_id, c->error);
+			str_copy(action[na], sizeof(action[na]), "vm.conflict");
+			act[na] = action[na];
+			tgt[na++] = target[i];
+		}
 	}
-	ret = audit_events(st, act, tgt, h->n, request_id);
+	ret = audit_events(st, act, tgt, na, request_id);
 out:
 	free(action);
 	free(target);

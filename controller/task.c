@@ -417,7 +417,8 @@ bool task_settle_migration(enum task_state state, bool from_source,
 		return false;
 	if (dst == TASK_SEEN_RUNNING && src == TASK_SEEN_ABSENT)
 		*to = TASK_DONE;
-	else if (dst == TASK_SEEN_RUNNING && src == TASK_SEEN_RUNNING)
+	else if (dst == TASK_SEEN_RUNNING && src == TASK_SEEN_RUNNING &&
+		 agent != TASK_FAILED)
 		return false;
 	else if (agent == TASK_DONE)
 		*to = TASK_DONE;

@@ -176,7 +176,10 @@ enum task_seen { TASK_SEEN_ABSENT, TASK_SEEN_PRESENT, TASK_SEEN_RUNNING };
  * or false to leave it as it is. The rules:
  *   - the target runs the VM and the source no longer lists it: done,
  *     whatever the agent says (it may have lost the task in a restart);
- *   - both run it: nothing moves (the VM is flagged, report.c);
+ *   - both run it: nothing moves, unless the agent says failed: then
+ *     failed (an open migration explains both reports, which only differ
+ *     in age; once it has ended two running copies are flagged,
+ *     report.c);
  *   - the agent says done: done (the VM's record follows it; a source
  *     that still runs it then shows as a conflict, never as a second
  *     record);

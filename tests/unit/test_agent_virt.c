@@ -381,6 +381,18 @@ static void test_migrate_plan(void **state)
 			    "migration target 'not a uri' is not a URI");
 }
 
+/* Whether hb's JSON text holds what. */
+static bool hb_has(const struct agent_heartbeat *hb, const char *what)
+{
+	cJSON *j = agent_json_heartbeat(hb);
+	char *text = j ? cJSON_PrintUnformatted(j) : NULL;
+	bool has = text && strstr(text, what);
+
+	free(text);
+	cJSON_Delete(j);
+	return has;
+}
+
 static void test_heartbeat_json(void **state)
 {
 	struct agent_inventory inv = { .vcpus = 4, .mem_mib = 1024 };
@@ -444,6 +456,25 @@ static void test_heartbeat_json(void **state)
 	assert_non_null(strstr(text, "\"domains\":[{\"vm_id\":\"" ID1));
 	free(text);
 	cJSON_Delete(j);
+
+	/* the list was taken before the VM's migration away ended: it is
+	 * left out (the controller would see it on both nodes); a list
+	 * taken after the end shows whatever libvirt has */
+	struct agent_journal_entry je = { .vm_id = ID1,
+					  .state = AGENT_JOURNAL_DONE,
+					  .done_ns = 2000 };
+	hb.degraded_reason = NULL;
+	hb.journal = &je;
+	hb.njournal = 1;
+	hb.doms_ns = 1000;
+	assert_true(hb_has(&hb, "\"domains\":[]"));
+	assert_true(hb_has(&hb, "\"migrations\":[{"));
+	hb.doms_ns = 3000;
+	assert_true(hb_has(&hb, "\"domains\":[{\"vm_id\":\"" ID1));
+	/* a migration still running leaves the list as it is */
+	je.state = AGENT_JOURNAL_RUNNING;
+	hb.doms_ns = 1000;
+	assert_true(hb_has(&hb, "\"domains\":[{\"vm_id\":\"" ID1));
 }
 
 int main(void)

@@ -567,8 +567,9 @@ static void test_settle_migration(void **state)
 		{R, true, P, A, U, true, D},  {P, false, P, A, U, true, D},
 		{R, true, F, A, U, true, D},  {R, true, R, A, U, true, D},
 		{R, false, P, A, U, true, D},
-		/* both run it: nothing moves, whatever the agent says */
-		{R, true, D, U, U, false, P}, {R, true, F, U, U, false, P},
+		/* both run it: nothing moves, unless the agent says it
+		 * failed (then two copies run, flagged once it ended) */
+		{R, true, D, U, U, false, P}, {R, true, F, U, U, true, F},
 		{R, true, P, U, U, false, P}, {R, false, P, U, U, false, P},
 		/* the agent's done is believed */
 		{R, true, D, A, A, true, D},  {R, true, D, U, A, true, D},
