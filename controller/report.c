@@ -103,14 +103,18 @@ int report_conflict(struct store *st, const char *vm_id, const char *host,
 	 * source before it resumes the target, so the two never run at
 	 * once, and two nodes' reports that both say running only differ
 	 * in age (the source's list from before its final phase, the
-	 * target's from after). Judged once the task has ended. */
+	 * target's from after). Judged once the task has ended. A copy
+	 * being evicted (ha_evict()) that does not run, paused, is on its
+	 * way out, not a second VM. */
 	struct db_stmt *s;
 	int rc = report_find(st,
 		"SELECT r.host, r.state FROM reports r WHERE r.vm_id = ?1 AND "
 		"r.host != ?2 AND r.state IN " REPORT_SQL_ACTIVE " AND "
 		"r.host NOT IN (SELECT target_host FROM tasks WHERE vm_id = ?1 "
 		"AND type = 'migrate' AND state IN ('pending','running')) "
-		"ORDER BY r.host LIMIT 1", vm_id, host,
+		"AND NOT (r.state NOT IN ('running','blocked') AND EXISTS "
+		"(SELECT 1 FROM ha_evictions e WHERE e.vm_id = ?1 AND e.host = "
+		"r.host)) ORDER BY r.host LIMIT 1", vm_id, host,
 		&s, "looking for a VM on two nodes");
 
 	if (rc > 0) {
@@ -232,8 +236,9 @@ static int settle_one(struct ctrl *ctrl, const struct task *t,
 /* Migration id failed (its agent said so, or the leader timed it out:
  * task.h) while its VM is still recorded on its source: when the nodes
  * now show it completed after all (the target runs the VM; the source
- * lists it no more, or only shut off: libvirt finished the migration but
- * the source's libvirtd died before it undefined its copy), the VM and
+ * lists it no more, only shut off, or paused after a pre-copy migration:
+ * libvirt finished the migration but the source's libvirtd died before
+ * it killed or undefined its copy), the VM and
  * its claim move to the target, as settle_one() does for an open one,
  * and a copy left on the source is evicted (ha.h ha_evictions: its agent
  * destroys and undefines it and removes only its own files); the task
@@ -257,19 +262,27 @@ static int settle_late(struct ctrl *ctrl, const char *id,
 	if (dst != TASK_SEEN_RUNNING || src == TASK_SEEN_RUNNING)
 		return 0;
 	if (src == TASK_SEEN_PRESENT) {
-		/* paused (a post-copy cut short) is not given up on */
-		rc = report_find(st, "SELECT 1 FROM reports WHERE host = ? AND "
-				 "vm_id = ? AND state NOT IN "
-				 REPORT_SQL_ACTIVE, t.source_host, t.vm_id, &s,
-				 "reading the source's copy");
+		/* a copy shut off, or paused by a pre-copy migration whose
+		 * target was resumed (it got the whole guest; libvirt
+		 * resumes the target only then): stale. One paused by a
+		 * post-copy cut short may hold pages the target lacks: not
+		 * given up on. */
+		rc = report_find(st, "SELECT 1 FROM reports r JOIN tasks t ON "
+				 "t.id = ?2 JOIN vms v ON v.id = t.vm_id LEFT "
+				 "JOIN pools p ON p.name = v.pool WHERE r.host = "
+				 "t.source_host AND r.vm_id = ?1 AND (r.state NOT "
+				 "IN " REPORT_SQL_ACTIVE " OR (r.state = 'paused' "
+				 "AND coalesce(t.postcopy, v.migration_postcopy, "
+				 "p.migration_postcopy, 0) = 0))", t.vm_id, t.id,
+				 &s, "reading the source's copy");
 		if (rc <= 0)
 			return rc;
 		db_reset(s);
 	}
 	log_warn("migration %s of vm '%s' failed but completed on the nodes: "
 		 "the VM runs on '%s', recorded there now%s", t.id, t.vm_id,
-		 t.target_host, src == TASK_SEEN_PRESENT ? "; the shut-off copy "
-		 "left on the source is evicted" : "");
+		 t.target_host, src == TASK_SEEN_PRESENT ? "; the copy left on "
+		 "the source (shut off, or paused by pre-copy) is evicted" : "");
 	if (vm_update(st, VM_MOVE_SQL, t.target_host, t.vm_id,
 		      "moving the VM") < 0)
 		return -1;

@@ -145,6 +145,47 @@ report "$DST"
 check "once the source no longer has the copy, its desired state does not name the VM" \
 	eval '[ "$(db "SELECT count(*) FROM ha_evictions")" = 0 ] && [ -z "$(jq -r --arg v "$VM" ".vms[] | select(.vm_id == \$v) | .state" <<<"${DESIRED[$DST]}")" ]'
 
+# --- ... its source's copy left paused by a pre-copy migration ----------------
+# (the source's libvirtd killed in the final phase: its QEMU stays paused,
+# the target was resumed, so it got the whole guest)
+api POST "/v1/vms/$VM/migrate" "{\"target_host\":\"$DST\",\"postcopy\":false}"
+check "a pre-copy migration is accepted" is 202
+tp=$(jv .id)
+report "$SRC" "[{\"task_id\":\"$tp\",\"state\":\"failed\",\"error\":\"lost libvirt\"}]"
+check "its agent says it failed: the task fails" eval 'tq "$tp"; [ "$R" = failed ]'
+drop "$SRC" "$VM"
+RUNS[$SRC]="${RUNS[$SRC]} $VM:paused"
+runs "$DST" "$VM"
+report "$SRC"
+report "$DST"
+check "the target runs it, the source holds it paused after pre-copy: the VM is recorded on the target" \
+	eval 'vmq "$VM" .host; [ "$R" = "$DST" ]'
+check "without a conflict flag, audited task.migrate.late" \
+	eval 'vmq "$VM" .error; { [ "$R" = "" ] || [ "$R" = null ]; } && [ "$(audited task.migrate.late "task:$tp")" = 1 ]'
+report "$SRC"
+check "the source's desired state has its paused copy deleted" \
+	test "$(jq -r --arg v "$VM" '[.vms[] | select(.vm_id == $v) | .state] | join(",")' <<<"${DESIRED[$SRC]}")" = deleted
+drop "$SRC" "$VM"
+report "$SRC"
+report "$SRC"
+
+# --- ... but not after post-copy, whose paused source may hold pages ---------
+api POST "/v1/vms/$VM/migrate" "{\"target_host\":\"$SRC\",\"postcopy\":true}"
+check "a post-copy migration is accepted" is 202
+tq2=$(jv .id)
+report "$DST" "[{\"task_id\":\"$tq2\",\"state\":\"failed\",\"error\":\"lost libvirt\"}]"
+drop "$DST" "$VM"
+RUNS[$DST]="${RUNS[$DST]} $VM:paused"
+runs "$SRC" "$VM"
+report "$DST"
+report "$SRC"
+check "a post-copy cut short (source paused, target running) is not settled: the VM stays on its source, flagged" \
+	eval 'vmq "$VM" "\"\(.host) \(.error)\""; [[ $R == "$DST conflict:"* ]] && [ "$(audited task.migrate.late "task:$tq2")" = 0 ]'
+drop "$DST" "$VM"
+drop "$SRC" "$VM"
+report "$DST"
+report "$SRC"
+
 # --- a stop on a host that went down -----------------------------------------
 api POST /v1/vms '{"tenant":"edge","flavor":"small","name":"stranded"}'
 VM=$(jv .id)
