@@ -37,8 +37,8 @@
 #      1 / that a second), fincloud_db_statements_locked_total its
 #      statements under the lock; the reader (ctrl.h) builds answers
 #      beside it. Figures and what limits them: docs/decisions.md "A
-#      thousand agents" (57 heartbeats/s at most on main, ~16 ms of lock
-#      each; 1,000 agents at wait_s 5 send 200/s).
+#      thousand agents" (26-57 heartbeats/s answered with the machine's
+#      load, 16-24 ms of lock each; 1,000 agents at wait_s 5 send 200/s).
 set -u
 build=${1:?usage: scripts/bench-pg.sh BUILD_DIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
