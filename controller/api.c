@@ -681,19 +681,24 @@ static int json_error_field(const char *text, size_t len, char *field,
 static void lock(struct api_ctx *c)
 {
 	pthread_mutex_lock(&c->ctrl->lock);
+	c->lock_t0 = time_mono_ns();
 	c->stmt0 = db_statements(store_db(c->ctrl->st));
 }
 
 static void unlock(struct api_ctx *c)
 {
 	struct ctrl *ctrl = c->ctrl;
+	uint64_t n;
 
 	if (c->tx_open) {
 		store_rollback(ctrl->st);
 		c->tx_open = false;
 	}
 	store_reset_all(ctrl->st);
-	c->statements += db_statements(store_db(ctrl->st)) - c->stmt0;
+	n = db_statements(store_db(ctrl->st)) - c->stmt0;
+	c->statements += n;
+	c->locked_statements += n;
+	c->lock_ns += time_mono_ns() - c->lock_t0;
 	pthread_mutex_unlock(&ctrl->lock);
 }
 
@@ -730,6 +735,8 @@ static void finish(struct api_ctx *c, bool found)
 		rs->lat[k]++;
 		rs->lat_sum += sec;
 		rs->db_statements += c->statements;
+		rs->locked_statements += c->locked_statements;
+		rs->lock_ns += c->lock_ns;
 	}
 	pthread_mutex_unlock(&ctrl->stats_lock);
 }
@@ -795,6 +802,17 @@ bool api_upload_allowed(struct api_ctx *c)
 	return ok;
 }
 
+/* The step c's handler left to run without the lock (api_ctx.unlocked),
+ * once. */
+static void run_unlocked(struct api_ctx *c)
+{
+	route_fn fn = c->unlocked;
+
+	c->unlocked = NULL;
+	if (fn)
+		fn(c);
+}
+
 void api_handle(struct api_ctx *c)
 {
 	struct route_match m;
@@ -805,7 +823,7 @@ void api_handle(struct api_ctx *c)
 
 	random_hex(c->request_id, sizeof(c->request_id), 16);
 	c->content_type = "application/json";
-	c->statements = 0;
+	c->statements = c->locked_statements = c->lock_ns = 0;
 	r = route_match(api_routes, api_nroutes, c->method, c->path, &m);
 	if (r == ROUTE_NO_PATH) {
 		api_err(c, 404, "not_found", NULL,
@@ -862,8 +880,10 @@ out:
 	c->t0_ns = t0;
 	if (locked)
 		unlock(c);
-	if (c->parked == NULL)
+	if (c->parked == NULL) {
+		run_unlocked(c);
 		finish(c, r == ROUTE_FOUND);
+	}
 }
 
 int api_park(struct api_ctx *c, const char *node, int64_t wait_s,
@@ -889,6 +909,7 @@ void api_resume(struct api_ctx *c)
 	if (r->mutating)
 		api_audit_request(c, r);
 	unlock(c);
+	run_unlocked(c);
 	finish(c, true);
 }
 

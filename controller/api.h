@@ -102,12 +102,20 @@ struct api_ctx {
 	void *wake_arg;
 	struct ctrl_waiter *parked;
 	route_fn resume;           /* builds the answer, lock held */
+	/* Set by a handler or a resume step (lock held): builds the
+	 * answer once the lock is released, before the request finishes
+	 * (the reader's reads, ctrl.h "The reader") */
+	route_fn unlocked;
 	char park_node[64];
 	size_t route_index;        /* for the route's statistics */
 	uint64_t t0_ns;
 	/* statements run on the store while c held the controller lock
-	 * (db_statements()), counted from stmt0, taken at each lock */
+	 * (db_statements()), counted from stmt0, taken at each lock, and
+	 * those its unlocked step ran on the reader */
 	uint64_t stmt0, statements;
+	/* of those, the ones run under the lock; and how long c held the
+	 * lock (ns), from lock_t0, taken at each lock */
+	uint64_t locked_statements, lock_ns, lock_t0;
 };
 
 /* The route table and its size. */
@@ -120,8 +128,8 @@ extern const size_t api_nroutes;
 void api_handle(struct api_ctx *c);
 
 /* Finish a request api_handle() left parked, once its wake came: take
- * the lock, run its resume step, release the lock; on return status and
- * resp hold the answer. */
+ * the lock, run its resume step, release the lock, run the unlocked step
+ * it set, if any; on return status and resp hold the answer. */
 void api_resume(struct api_ctx *c);
 
 /* From a handler (lock held, no transaction open): park the request until

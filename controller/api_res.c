@@ -12,6 +12,7 @@
 #include "controller/db.h"
 #include "controller/eta.h"
 #include "controller/ha.h"
+#include "controller/jobs.h"
 #include "controller/report.h"
 #include "controller/resource.h"
 #include "controller/series.h"
@@ -828,6 +829,37 @@ out:
 	return ret;
 }
 
+/* The columns of a route's statistics route_counter() prints. */
+enum route_column {
+	ROUTE_STATEMENTS,
+	ROUTE_LOCKED_STATEMENTS,
+	ROUTE_LOCK_SECONDS
+};
+
+/* The counter name (with its help text) of column col for each route
+ * that ran a statement or held the lock (stats_lock held). */
+static void route_counter(struct buf *b, const struct ctrl *ctrl,
+			  const char *name, const char *help,
+			  enum route_column col)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t r = 0; r < api_nroutes; r++) {
+		const struct ctrl_route_stats *rs = &ctrl->stats[r];
+
+		if (rs->db_statements == 0 && rs->lock_ns == 0)
+			continue;
+		if (col == ROUTE_LOCK_SECONDS)
+			buf_printf(b, "%s{route=\"%s\"} %.6f\n", name,
+				   api_routes[r].name,
+				   (double)rs->lock_ns / 1e9);
+		else
+			buf_printf(b, "%s{route=\"%s\"} %" PRIu64 "\n", name,
+				   api_routes[r].name,
+				   col == ROUTE_STATEMENTS ? rs->db_statements
+							   : rs->locked_statements);
+	}
+}
+
 void h_metrics(struct api_ctx *c)
 {
 	struct ctrl *ctrl = c->ctrl;
@@ -868,16 +900,17 @@ void h_metrics(struct api_ctx *c)
 					       PRIu64 "\n",
 					   api_routes[r].name, k,
 					   ctrl->stats[r].by_class[k]);
-	buf_puts(&b, "# HELP fincloud_db_statements_total Statements the "
-		     "requests of a route ran on the database (round trips on "
-		     "PostgreSQL).\n"
-		     "# TYPE fincloud_db_statements_total counter\n");
-	for (size_t r = 0; r < api_nroutes; r++)
-		if (ctrl->stats[r].db_statements)
-			buf_printf(&b, "fincloud_db_statements_total{route="
-				       "\"%s\"} %" PRIu64 "\n",
-				   api_routes[r].name,
-				   ctrl->stats[r].db_statements);
+	route_counter(&b, ctrl, "fincloud_db_statements_total", "Statements "
+		      "the requests of a route ran on the database (round "
+		      "trips on PostgreSQL).", ROUTE_STATEMENTS);
+	route_counter(&b, ctrl, "fincloud_db_statements_locked_total", "Of "
+		      "fincloud_db_statements_total, those run holding the "
+		      "controller lock (the rest: on the reader, ctrl.h).",
+		      ROUTE_LOCKED_STATEMENTS);
+	route_counter(&b, ctrl, "fincloud_lock_held_seconds_total", "Time the "
+		      "requests of a route held the controller lock.",
+		      ROUTE_LOCK_SECONDS);
+	jobs_metrics(&ctrl->passes, &b);
 	buf_puts(&b, "# HELP fincloud_http_request_duration_seconds Time to "
 		     "answer a request, by route.\n"
 		     "# TYPE fincloud_http_request_duration_seconds histogram\n");

@@ -27,6 +27,7 @@ int ctrl_init(struct ctrl *ctrl)
 	pthread_mutex_init(&ctrl->sync_lock, NULL);
 	pthread_cond_init(&ctrl->synced, NULL);
 	pthread_mutex_init(&ctrl->wait_lock, NULL);
+	pthread_mutex_init(&ctrl->reader_lock, NULL);
 	/* deadlines are on the monotonic clock: a wall clock stepped back
 	 * must not keep a long-poll waiting long after its agent gave up */
 	cond_init_mono(&ctrl->wait_cond);
@@ -53,6 +54,7 @@ void ctrl_fini(struct ctrl *ctrl)
 	}
 	pthread_cond_destroy(&ctrl->wait_cond);
 	pthread_mutex_destroy(&ctrl->wait_lock);
+	pthread_mutex_destroy(&ctrl->reader_lock);
 	pthread_cond_destroy(&ctrl->synced);
 	pthread_mutex_destroy(&ctrl->sync_lock);
 	pthread_mutex_destroy(&ctrl->stats_lock);

@@ -112,6 +112,15 @@ struct ctrl_route_stats {
 	uint64_t lat[CTRL_LAT_BUCKETS + 1]; /* last: +Inf */
 	double lat_sum;
 	uint64_t db_statements; /* run by its requests (db_statements()) */
+	uint64_t locked_statements; /* of those, under the lock */
+	uint64_t lock_ns;           /* time its requests held the lock */
+};
+
+/* The leader's background passes (jobs.c), for /metrics: how many ran,
+ * the statements they ran and how long they held the lock (ns), under
+ * stats_lock. */
+struct ctrl_pass_stats {
+	uint64_t passes, statements, lock_ns;
 };
 
 /* A heartbeat parked until its node's desired state changes (ctrl.c). */
@@ -146,9 +155,22 @@ struct ctrl {
 	pthread_t timer;
 	bool timer_quit;
 	struct ctrl_route_stats *stats; /* one per route, under stats_lock */
+	struct ctrl_pass_stats passes;  /* under stats_lock */
 	struct authlimit authlimit;     /* failed authentication, under lock */
 	pthread_mutex_t stats_lock;
 	volatile int stopping;
+
+	/* The reader (on PostgreSQL; NULL on SQLite): a second connection
+	 * to the same database that builds the agents' desired states
+	 * outside the lock, each in one read-only snapshot
+	 * (store_begin_read()), under reader_lock alone, while the lock
+	 * serialises the writers on st. With 1,000 agents this answer
+	 * was a third of the lock's time (docs/architecture.md "A
+	 * thousand agents"). A long-poll woken by a bump takes and
+	 * releases the lock before it reads here, so that it reads the
+	 * bumping transaction committed. */
+	struct store *reader;
+	pthread_mutex_t reader_lock;
 
 	/* group commit (see store.h): commit_seq counts commits that must be
 	 * durable before their answer (under lock); durable_seq is how far

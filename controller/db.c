@@ -258,6 +258,14 @@ int db_begin_relaxed(struct db *db)
 	return dbpg_begin(db->pg, true);
 }
 
+int db_begin_read(struct db *db)
+{
+	if (db->sq)
+		return db_exec(db, "BEGIN");
+	db->statements++;
+	return dbpg_begin_read(db->pg);
+}
+
 int db_commit(struct db *db)
 {
 	if (db->sq)

@@ -115,6 +115,12 @@ int db_commit(struct db *db);
  * on SQLite it is db_begin() (the store's synchronous setting rules).
  * For writes their sender repeats, such as an agent's heartbeat. */
 int db_begin_relaxed(struct db *db);
+/* A transaction that only reads, all from one snapshot of the database
+ * (what was committed when it began on PostgreSQL, REPEATABLE READ READ
+ * ONLY; at its first read on SQLite, a deferred BEGIN), taking no write
+ * lock: it runs beside the writers, on another connection. Ended by
+ * db_commit() or db_rollback(). 0, or -1 with err_set(). */
+int db_begin_read(struct db *db);
 void db_rollback(struct db *db);
 /* Whether a transaction is open. */
 bool db_in_tx(struct db *db);

@@ -187,6 +187,23 @@ static int pg_code(const PGresult *res)
 	return DB_ERROR;
 }
 
+/* The settings of each session the controller opens, again after a
+ * reconnection (a new session starts from the server's defaults). */
+static void pg_session(PGconn *conn)
+{
+	/* the server's messages in English for the logs; no NOTICE chatter
+	 * (IF NOT EXISTS) on stderr */
+	PQclear(PQexec(conn, "SET client_min_messages = warning"));
+	/* short statements only: the JIT compiler's start-up (about a
+	 * second for a plan it finds costly) would be most of their time */
+	PQclear(PQexec(conn, "SET jit = off"));
+	/* plan_cache_mode stays PostgreSQL's own (auto): forcing the
+	 * generic plan saved the planning of a heartbeat's statements (3 of
+	 * its 9 ms) but froze plans made while the tables were small: with
+	 * 1,000 hosts report_vms() took 51 ms instead of 1.4 (a generic
+	 * plan that scans, made before the fleet grew) */
+}
+
 /* A usable connection: a broken one is reset, unless a transaction was
  * open on it (its statements are lost; the caller must roll back). */
 static int pg_connected(struct dbpg *pg)
@@ -204,6 +221,7 @@ static int pg_connected(struct dbpg *pg)
 		return -1;
 	}
 	pg->epoch++;
+	pg_session(pg->conn);
 	return 0;
 }
 
@@ -226,14 +244,7 @@ int dbpg_open(const char *url, struct dbpg **out)
 			pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
 		goto out;
 	}
-	/* the server's messages in English for the logs; no NOTICE chatter
-	 * (IF NOT EXISTS) on stderr */
-	res = PQexec(pg->conn, "SET client_min_messages = warning");
-	PQclear(res);
-	/* short statements only: the JIT compiler's start-up (about a
-	 * second for a plan it finds costly) would be most of their time */
-	res = PQexec(pg->conn, "SET jit = off");
-	PQclear(res);
+	pg_session(pg->conn);
 	/* text compares byte by byte, as on SQLite: pagination by name
 	 * and the API's sort orders depend on it */
 	res = PQexec(pg->conn, "SHOW lc_collate");
@@ -567,17 +578,32 @@ int dbpg_exec(struct dbpg *pg, const char *sql)
 	return 0;
 }
 
+/* Begin a transaction with sql (one round trip), once more when the
+ * first try found the connection broken. 0, or -1 with err_set(). */
+static int dbpg_begin_as(struct dbpg *pg, const char *sql);
+
 int dbpg_begin(struct dbpg *pg, bool relaxed)
+{
+	return dbpg_begin_as(pg, relaxed ? "BEGIN; SET LOCAL synchronous_commit "
+					   "= off; SELECT pg_advisory_xact_lock("
+					   DBPG_WRITE_LOCK ")"
+					 : "BEGIN; SELECT pg_advisory_xact_lock("
+					   DBPG_WRITE_LOCK ")");
+}
+
+int dbpg_begin_read(struct dbpg *pg)
+{
+	return dbpg_begin_as(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
+				 "ONLY");
+}
+
+static int dbpg_begin_as(struct dbpg *pg, const char *sql)
 {
 	for (int attempt = 0;; attempt++) {
 		bool retry;
 
-		/* one round trip either way */
-		if (dbpg_exec(pg, relaxed ? "BEGIN; SET LOCAL synchronous_commit "
-					    "= off; SELECT pg_advisory_xact_lock("
-					    DBPG_WRITE_LOCK ")"
-					  : "BEGIN; SELECT pg_advisory_xact_lock("
-					    DBPG_WRITE_LOCK ")") == 0)
+		/* one round trip */
+		if (dbpg_exec(pg, sql) == 0)
 			break;
 		retry = attempt == 0 && pg_may_retry(pg, true);
 		dbpg_rollback(pg);

@@ -42,6 +42,9 @@ int dbpg_exec(struct dbpg *pg, const char *sql);
 /* relaxed: the transaction commits with synchronous_commit off (db.h
  * db_begin_relaxed()). */
 int dbpg_begin(struct dbpg *pg, bool relaxed);
+/* A read-only REPEATABLE READ transaction: one snapshot for every read
+ * until dbpg_commit(), no write lock. */
+int dbpg_begin_read(struct dbpg *pg);
 int dbpg_commit(struct dbpg *pg);
 void dbpg_rollback(struct dbpg *pg);
 bool dbpg_in_tx(struct dbpg *pg);

@@ -196,45 +196,126 @@ static void eta_names_free(char **names, size_t n)
 	free(names);
 }
 
-/* Add a sample now of each of names[0..n) to the series of t, read by
- * read_now, inside the caller's transaction. 0, or -1 with err_set(). */
-static int eta_sample(struct store *st, const struct series_table *t,
-		      int (*read_now)(struct store *, const char *,
-				      struct eta_pool *),
-		      char **names, size_t n, int64_t now)
+/* The sample of u (allocated and used eta per dimension) at now. */
+static struct series_sample eta_sample_of(const struct eta_pool *u,
+					  int64_t now)
 {
+	struct series_sample smp = {.time_ms = now, .n = 1};
+
+	for (int d = 0; d < ETA_DIMS; d++) {
+		smp.v[d] = eta_ratio(u->alloc[d], u->usable[d]);
+		smp.v[ETA_DIMS + d] = eta_ratio(u->used[d], u->total[d]);
+	}
+	return smp;
+}
+
+/* Add a sample now of each pool of names[0..n) to its series, inside
+ * the caller's transaction. 0, or -1 with err_set(). */
+static int eta_sample_pool_list(struct store *st, char **names, size_t n,
+				int64_t now)
+{
+	struct series_row *rows = calloc(n + 1, sizeof(*rows));
+	int ret = -1;
+
+	if (rows == NULL)
+		return err_set("out of memory");
 	for (size_t i = 0; i < n; i++) {
-		struct series_sample smp = {.time_ms = now, .n = 1};
 		struct eta_pool u;
 
-		if (read_now(st, names[i], &u) < 0)
-			return -1;
-		for (int d = 0; d < ETA_DIMS; d++) {
-			smp.v[d] = eta_ratio(u.alloc[d], u.usable[d]);
-			smp.v[ETA_DIMS + d] = eta_ratio(u.used[d], u.total[d]);
-		}
-		if (series_add(st, t, names[i], &smp) < 0)
-			return -1;
+		if (eta_pool_now(st, names[i], &u) < 0)
+			goto out;
+		rows[i] = (struct series_row){names[i], 0,
+					      eta_sample_of(&u, now)};
 	}
-	return 0;
+	ret = series_put_many(st, &series_pools, rows, n);
+out:
+	free(rows);
+	return ret;
+}
+
+/* Every host that is up, with what eta_host_now() reads of it, in one
+ * statement: name, then its capacity and ratios, then its VMs' claims
+ * and use. */
+static const char sql_hosts_now[] =
+	"SELECT h.name, h.vcpus, h.mem_mib, h.disk_gib, p.ratio_vcpus, "
+	"p.ratio_mem, p.ratio_disk, total(v.vcpus), total(v.mem_mib), "
+	"total(v.disk_gib), total(v.cpu_pct) / 100.0, total(v.balloon_mib), "
+	"total(v.disk_alloc_bytes) / 1073741824.0 FROM hosts h JOIN pools p "
+	"ON p.name = h.pool LEFT JOIN vms v ON v.host = h.name WHERE h.state "
+	"= 'up' GROUP BY h.name, h.vcpus, h.mem_mib, h.disk_gib, "
+	"p.ratio_vcpus, p.ratio_mem, p.ratio_disk ORDER BY h.name";
+
+/* Add a sample now of every host that is up to its series, inside the
+ * caller's transaction, in a few statements however many hosts there
+ * are (series_put_many()). 0, or -1 with err_set(). */
+static int eta_sample_hosts(struct store *st, int64_t now)
+{
+	struct db_stmt *s = store_stmt(st, sql_hosts_now);
+	struct series_row *rows = NULL;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = DB_ERROR, ret = -1;
+
+	if (s == NULL)
+		return -1;
+	while ((rc = db_step(s)) == DB_ROW) {
+		struct eta_pool u = {.found = true, .hosts = 1};
+
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 256;
+			struct series_row *r = realloc(rows, c * sizeof(*r));
+			char **nm = r ? realloc(names, c * sizeof(*nm)) : NULL;
+
+			if (r)
+				rows = r;
+			if (nm)
+				names = nm;
+			if (r == NULL || nm == NULL) {
+				rc = DB_NOMEM;
+				break;
+			}
+			cap = c;
+		}
+		if ((names[n] = strdup(store_col_text(s, 0))) == NULL) {
+			rc = DB_NOMEM;
+			break;
+		}
+		for (int i = 0; i < ETA_DIMS; i++) {
+			u.total[i] = db_col_double(s, 1 + i);
+			u.usable[i] = u.total[i] * db_col_double(s, 4 + i);
+			u.alloc[i] = db_col_double(s, 7 + i);
+			u.used[i] = db_col_double(s, 7 + ETA_DIMS + i);
+		}
+		rows[n] = (struct series_row){names[n], 0,
+					      eta_sample_of(&u, now)};
+		n++;
+	}
+	db_reset(s);
+	if (rc == DB_DONE)
+		ret = series_put_many(st, &series_hosts, rows, n);
+	else if (rc == DB_NOMEM)
+		err_set("sampling the hosts: out of memory");
+	else
+		store_err(st, "reading the hosts' utilisation");
+	strv_free(names, n);
+	free(rows);
+	return ret;
 }
 
 int eta_sample_pools(struct ctrl *ctrl, bool compact)
 {
 	struct store *st = ctrl->st;
-	char **pools, **hosts = NULL;
-	size_t n, nh = 0;
+	char **pools;
+	size_t n;
 	int ret = -1;
 	int64_t now = time_wall_ms();
 
-	if (eta_pool_names(st, &pools, &n) < 0 ||
-	    eta_names(st, "SELECT name FROM hosts WHERE state = 'up' ORDER BY "
-			  "name", "listing the hosts", &hosts, &nh) < 0)
+	if (eta_pool_names(st, &pools, &n) < 0)
 		goto out;
 	if (store_begin(st, false) < 0)
 		goto out;
-	if (eta_sample(st, &series_pools, eta_pool_now, pools, n, now) < 0 ||
-	    eta_sample(st, &series_hosts, eta_host_now, hosts, nh, now) < 0)
+	if (eta_sample_pool_list(st, pools, n, now) < 0 ||
+	    eta_sample_hosts(st, now) < 0)
 		goto rollback;
 	if (compact && (series_compact(st, &series_pools, now) < 0 ||
 			series_compact(st, &series_hosts, now) < 0))
@@ -247,7 +328,6 @@ rollback:
 	store_rollback(st);
 out:
 	eta_names_free(pools, n);
-	eta_names_free(hosts, nh);
 	return ret;
 }
 

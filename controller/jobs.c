@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -158,12 +159,14 @@ static void *jobs_main(void *arg)
 	uint64_t last_recover = time_mono_ns();
 
 	while (!ctrl->stopping) {
-		uint64_t now = time_mono_ns(), sync;
+		uint64_t now = time_mono_ns(), sync, t0, stmt0;
 		bool compact = now - last_compact > 60ULL * 1000000000ULL;
 		/* outside the lock: it may wait for the database */
 		bool lead = leader_check(j->leader);
 
 		pthread_mutex_lock(&ctrl->lock);
+		t0 = time_mono_ns();
+		stmt0 = db_statements(store_db(ctrl->st));
 		if (lead && jobs_mark_down_hosts(ctrl) < 0)
 			log_error("liveness check: %s", err_msg());
 		if (lead && jobs_time_out_tasks(ctrl) < 0)
@@ -192,7 +195,16 @@ static void *jobs_main(void *arg)
 		sync = ctrl->anchor && anchor_behind(ctrl->anchor) ?
 			       ctrl_committed(ctrl) : 0;
 		store_reset_all(ctrl->st);
+		stmt0 = db_statements(store_db(ctrl->st)) - stmt0;
+		t0 = time_mono_ns() - t0;
 		pthread_mutex_unlock(&ctrl->lock);
+		if (lead) {
+			pthread_mutex_lock(&ctrl->stats_lock);
+			ctrl->passes.passes++;
+			ctrl->passes.statements += stmt0;
+			ctrl->passes.lock_ns += t0;
+			pthread_mutex_unlock(&ctrl->stats_lock);
+		}
 		if (sync && ctrl_make_durable(ctrl, sync) < 0)
 			log_error("%s", err_msg());
 		if (lead && ha_fence_pass(ctrl) < 0)
@@ -223,4 +235,24 @@ void jobs_join(struct jobs *j)
 	j->started = false;
 	leader_free(j->leader);
 	j->leader = NULL;
+}
+
+void jobs_metrics(const struct ctrl_pass_stats *p, struct buf *b)
+{
+	buf_printf(b, "# HELP fincloud_leader_passes_total Passes of the "
+		       "background work (liveness, task timeouts, host "
+		       "failure detection, utilisation samples) this "
+		       "controller ran as the leader.\n"
+		       "# TYPE fincloud_leader_passes_total counter\n"
+		       "fincloud_leader_passes_total %" PRIu64 "\n"
+		       "# HELP fincloud_leader_db_statements_total Statements "
+		       "those passes ran on the database.\n"
+		       "# TYPE fincloud_leader_db_statements_total counter\n"
+		       "fincloud_leader_db_statements_total %" PRIu64 "\n"
+		       "# HELP fincloud_leader_lock_held_seconds_total Time "
+		       "those passes held the controller lock.\n"
+		       "# TYPE fincloud_leader_lock_held_seconds_total counter\n"
+		       "fincloud_leader_lock_held_seconds_total %.6f\n",
+		   p->passes, p->statements,
+		   (double)p->lock_ns / 1e9);
 }

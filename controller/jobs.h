@@ -6,7 +6,8 @@
  * (compacting the series once a minute); and, each second, detects and
  * fences failed hosts and restarts their VMs elsewhere (ha.h).
  *
- * The thread takes the controller lock for each pass, like a request.
+ * The thread takes the controller lock for each pass, like a request,
+ * and counts each pass it leads (ctrl.passes, jobs_metrics()).
  * With several controllers on one PostgreSQL database only the leader
  * (leader.h) marks hosts down, times tasks out and samples; the others'
  * passes skip all three.
@@ -54,5 +55,13 @@ int jobs_mark_down_hosts(struct ctrl *ctrl);
  * that its agent drops it. One durable transaction. 0, or -1 with
  * err_set(). */
 int jobs_time_out_tasks(struct ctrl *ctrl);
+
+struct buf;
+
+/* Append the leader's pass counters p (ctrl.passes, read under
+ * stats_lock) to b as Prometheus text: fincloud_leader_passes_total,
+ * fincloud_leader_db_statements_total and
+ * fincloud_leader_lock_held_seconds_total. */
+void jobs_metrics(const struct ctrl_pass_stats *p, struct buf *b);
 
 #endif

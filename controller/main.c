@@ -190,6 +190,13 @@ int main(int argc, char **argv)
 		store_close(g_ctrl.st);
 		return 1;
 	}
+	/* on PostgreSQL agents' desired states are read beside the writers
+	 * (ctrl.h "The reader") */
+	if (db_engine(store_db(g_ctrl.st)) == DB_PG &&
+	    store_open(g_ctrl.cfg.database, &g_ctrl.reader) < 0) {
+		log_error("%s", err_msg());
+		goto out;
+	}
 	if (anchor_open(g_ctrl.st, g_ctrl.cfg.state_dir, &g_ctrl.anchor) < 0) {
 		log_error("%s", err_msg());
 		goto out;
@@ -259,6 +266,7 @@ out:
 	wakeup_join(&wakeup);
 	rb_shutdown(&g_ctrl);
 	ctrl_fini(&g_ctrl);
+	store_close(g_ctrl.reader);
 	store_close(g_ctrl.st);
 	anchor_free(g_ctrl.anchor);
 	free(g_ctrl.stats);

@@ -4,19 +4,38 @@
 #include "controller/series.h"
 #include "controller/store.h"
 
+/* One row of a put: key, level, time_ms, n, v0..v5. */
+#define SERIES_ROW "(?,?,?,?,?,?,?,?,?,?)"
+#define SERIES_ROW4 SERIES_ROW "," SERIES_ROW "," SERIES_ROW "," SERIES_ROW
+#define SERIES_ROW16 SERIES_ROW4 "," SERIES_ROW4 "," SERIES_ROW4 "," SERIES_ROW4
+#define SERIES_ROW64 SERIES_ROW16 "," SERIES_ROW16 "," SERIES_ROW16 "," \
+	SERIES_ROW16
+/* Value v of a bucket already in table merged with the new one: the
+ * n-weighted mean, as series_merge() (the old row as it is when the
+ * counts add up to none) */
+#define SERIES_MERGE(table, v)                                                \
+	v " = CASE WHEN " table ".n + excluded.n > 0 THEN (" table "." v      \
+	" * " table ".n + excluded." v " * excluded.n) / (" table ".n + "     \
+	"excluded.n) ELSE " table "." v " END"
+/* Insert rows (a literal of SERIES_ROWs) into table, each merged with a
+ * bucket already at its key, level and time. */
+#define SERIES_PUT(table, key, rows)                                          \
+	"INSERT INTO " table "(" key ", level, time_ms, n, v0, v1, v2, v3, "  \
+	"v4, v5) VALUES " rows " ON CONFLICT(" key ", level, time_ms) DO "    \
+	"UPDATE SET " SERIES_MERGE(table, "v0") ", " SERIES_MERGE(table, "v1") \
+	", " SERIES_MERGE(table, "v2") ", " SERIES_MERGE(table, "v3") ", "    \
+	SERIES_MERGE(table, "v4") ", " SERIES_MERGE(table, "v5") ", n = CASE " \
+	"WHEN " table ".n + excluded.n > 0 THEN " table ".n + excluded.n "    \
+	"ELSE " table ".n END"
+
 /* The SQL of one table whose key column is key: string literals, so that
  * store_stmt() caches each statement by its pointer. */
 #define SERIES_TABLE(table, key)                                              \
 	{                                                                     \
-		.find = "SELECT n, v0, v1, v2, v3, v4, v5 FROM " table        \
-			" WHERE " key " = ? AND level = ? AND time_ms = ?",   \
-		.put = "INSERT INTO " table "(" key ", level, "               \
-		       "time_ms, n, v0, v1, v2, v3, v4, v5) "                 \
-		       "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(" key ", "   \
-		       "level, time_ms) DO UPDATE SET n = excluded.n, "       \
-		       "v0 = excluded.v0, v1 = excluded.v1, v2 = "            \
-		       "excluded.v2, v3 = excluded.v3, v4 = excluded.v4, "    \
-		       "v5 = excluded.v5",                                    \
+		.put = {SERIES_PUT(table, key, SERIES_ROW64),                 \
+			SERIES_PUT(table, key, SERIES_ROW16),                 \
+			SERIES_PUT(table, key, SERIES_ROW4),                  \
+			SERIES_PUT(table, key, SERIES_ROW)},                  \
 		.drop = "DELETE FROM " table " WHERE "                        \
 			"level = ? AND time_ms < ?",                          \
 		.scan = "SELECT " key ", time_ms, n, v0, v1, v2, v3, v4, v5 " \
@@ -82,51 +101,44 @@ size_t series_downsample(const struct series_sample *in, size_t n,
 	return m;
 }
 
-static int series_put(struct store *st, const struct series_table *t,
-		      const char *key, int level, const struct series_sample *s)
+/* Rows per statement of series_table.put[i]. */
+static const size_t put_rows[SERIES_PUTS] = {64, 16, 4, 1};
+
+int series_put_many(struct store *st, const struct series_table *t,
+		    const struct series_row *rows, size_t n)
 {
-	struct db_stmt *q;
-	struct series_sample cur = *s;
-	int rc;
+	size_t i = 0;
 
-	/* merge with a bucket already at that level */
-	q = store_stmt(st, t->find);
-	if (q == NULL)
-		return -1;
-	store_bind_text(q, 1, key);
-	db_bind_int64(q, 2, level);
-	db_bind_int64(q, 3, s->time_ms);
-	rc = store_row(st, q, "reading a utilisation sample");
-	if (rc < 0)
-		return -1;
-	if (rc > 0) {
-		struct series_sample old = {.time_ms = s->time_ms};
+	for (int p = 0; p < SERIES_PUTS; p++) {
+		for (; n - i >= put_rows[p]; i += put_rows[p]) {
+			struct db_stmt *q = store_stmt(st, t->put[p]);
 
-		old.n = db_col_int64(q, 0);
-		for (int i = 0; i < SERIES_VALUES; i++)
-			old.v[i] = db_col_double(q, 1 + i);
-		series_merge(&old, &cur);
-		cur = old;
-		db_reset(q);
+			if (q == NULL)
+				return -1;
+			for (size_t k = 0; k < put_rows[p]; k++) {
+				const struct series_row *r = &rows[i + k];
+				int b = 1 + 10 * (int)k;
+
+				store_bind_text(q, b, r->key);
+				db_bind_int64(q, b + 1, r->level);
+				db_bind_int64(q, b + 2, r->s.time_ms);
+				db_bind_int64(q, b + 3, r->s.n);
+				for (int v = 0; v < SERIES_VALUES; v++)
+					db_bind_double(q, b + 4 + v, r->s.v[v]);
+			}
+			if (store_done(st, q, "writing utilisation samples") < 0)
+				return -1;
+		}
 	}
-	q = store_stmt(st, t->put);
-	if (q == NULL)
-		return -1;
-	store_bind_text(q, 1, key);
-	db_bind_int64(q, 2, level);
-	db_bind_int64(q, 3, cur.time_ms);
-	db_bind_int64(q, 4, cur.n);
-	for (int i = 0; i < SERIES_VALUES; i++)
-		db_bind_double(q, 5 + i, cur.v[i]);
-	if (store_done(st, q, "writing a utilisation sample") < 0)
-		return -1;
 	return 0;
 }
 
 int series_add(struct store *st, const struct series_table *t,
 	       const char *key, const struct series_sample *s)
 {
-	return series_put(st, t, key, 0, s);
+	struct series_row r = {.key = key, .level = 0, .s = *s};
+
+	return series_put_many(st, t, &r, 1);
 }
 
 /* Drop the samples of level older than cutoff; what names the step in
@@ -150,7 +162,8 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 			  int level, int64_t cutoff)
 {
 	struct series_sample *in = NULL, *out = NULL;
-	size_t n = 0, alloc = 0;
+	struct series_row *rows = NULL;
+	size_t n = 0, alloc = 0, nout = 0;
 	char **keys = NULL; /* keys[i] is the key of in[i] */
 	struct db_stmt *q;
 	int ret = -1, rc;
@@ -196,11 +209,13 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 		goto out;
 	if (n > 0) {
 		out = malloc(n * sizeof(*out));
-		if (out == NULL) {
+		rows = malloc(n * sizeof(*rows));
+		if (out == NULL || rows == NULL) {
 			err_set("out of memory");
 			goto out;
 		}
-		/* one key at a time: runs of equal names */
+		/* one key at a time: runs of equal names, each into
+		 * distinct buckets of its own; all written at once */
 		for (size_t a = 0; a < n;) {
 			size_t b = a, m;
 
@@ -208,13 +223,17 @@ static int series_roll_up(struct store *st, const struct series_table *t,
 				b++;
 			m = series_downsample(in + a, b - a,
 					      series_levels[level + 1].width_ms,
-					      out);
-			for (size_t k = 0; k < m; k++)
-				if (series_put(st, t, keys[a], level + 1,
-					       &out[k]) < 0)
-					goto out;
+					      out + nout);
+			for (size_t k = 0; k < m; k++) {
+				rows[nout + k].key = keys[a];
+				rows[nout + k].level = level + 1;
+				rows[nout + k].s = out[nout + k];
+			}
+			nout += m;
 			a = b;
 		}
+		if (series_put_many(st, t, rows, nout) < 0)
+			goto out;
 		if (series_drop(st, t, level, cutoff,
 				"compacting samples") < 0)
 			goto out;
@@ -224,6 +243,7 @@ out:
 	strv_free(keys, n);
 	free(in);
 	free(out);
+	free(rows);
 	return ret;
 }
 

@@ -44,14 +44,18 @@ size_t series_downsample(const struct series_sample *in, size_t n,
 /* Pure: fold b into a (n-weighted mean; a keeps its time). */
 void series_merge(struct series_sample *a, const struct series_sample *b);
 
+/* Statements of a put: of 64, 16, 4 and 1 rows. */
+#define SERIES_PUTS 4
+
 /* The SQL (string literals, static) of the statements on one table of
- * series, keyed by a name (pool or host). find: n and v0..v5 of (key,
- * level, time_ms); put: insert or replace (key, level, time_ms, n,
- * v0..v5); drop: delete (level, time_ms < ?); scan: key, time_ms, n,
- * v0..v5 of (level, time_ms < ?) by key and time; read: level, time_ms,
- * n, v0..v5 of (key, time_ms >= ?) oldest first, at most 5000. */
+ * series, keyed by a name (pool or host). put[i]: insert rows of (key,
+ * level, time_ms, n, v0..v5), 64, 16, 4 or 1 of them, each merged with a
+ * bucket already at its (key, level, time_ms) as series_merge() does;
+ * drop: delete (level, time_ms < ?); scan: key, time_ms, n, v0..v5 of
+ * (level, time_ms < ?) by key and time; read: level, time_ms, n, v0..v5
+ * of (key, time_ms >= ?) oldest first, at most 5000. */
 struct series_table {
-	const char *find, *put, *drop, *scan, *read;
+	const char *put[SERIES_PUTS], *drop, *scan, *read;
 };
 
 /* util_samples (key: pool) and host_util_samples (key: host). */
@@ -63,6 +67,22 @@ struct store;
  * caller's transaction. 0, or -1 with err_set(). */
 int series_add(struct store *st, const struct series_table *t,
 	       const char *key, const struct series_sample *s);
+
+/* One sample of key (not owned) at level, for series_put_many(). */
+struct series_row {
+	const char *key;
+	int level;
+	struct series_sample s;
+};
+
+/* Write rows[0..n) into t inside the caller's transaction, in
+ * n / 64 + 9 statements at most whatever n (one per host or bucket was
+ * the leader's pass holding the controller lock for a second with
+ * 1,000 hosts), each merged with a bucket already at its key, level and
+ * time. No two rows may share key, level and time (PostgreSQL refuses
+ * a statement that updates one row twice). 0, or -1 with err_set(). */
+int series_put_many(struct store *st, const struct series_table *t,
+		    const struct series_row *rows, size_t n);
 
 /* Move the samples of t older than their level's retention down a level
  * and drop what falls off the last one, inside the caller's transaction.

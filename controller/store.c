@@ -259,6 +259,14 @@ int store_begin_repeated(struct store *st)
 	return begin(st, false, true);
 }
 
+int store_begin_read(struct store *st)
+{
+	if (db_begin_read(st->db) < 0)
+		return -1;
+	st->in_tx = true;
+	return 0;
+}
+
 int store_commit(struct store *st)
 {
 	if (db_commit(st->db) < 0) {

@@ -63,6 +63,10 @@ int store_begin(struct store *st, bool durable);
  * the last fraction of a second of them, which the next heartbeats
  * write again. */
 int store_begin_repeated(struct store *st);
+/* A read-only transaction on one snapshot (db_begin_read()), ended by
+ * store_commit() or store_rollback(): for a second connection that
+ * reads beside the writers' (ctrl.h "The reader"). */
+int store_begin_read(struct store *st);
 int store_commit(struct store *st);
 /* fn(arg) runs after every successful store_commit(), in the committing
  * thread (which still holds the controller's lock), and may use the

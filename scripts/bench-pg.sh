@@ -31,6 +31,14 @@
 #      per second and how many VMs run; the same controller idle with the
 #      same database (agents registered, not yet heartbeating) is the
 #      baseline.
+#      The controller's /metrics say where a heartbeat's time goes:
+#      fincloud_lock_held_seconds_total{route="agent.heartbeat"} over its
+#      requests is the lock time of one (the controller answers at most
+#      1 / that a second), fincloud_db_statements_locked_total its
+#      statements under the lock; the reader (ctrl.h) builds answers
+#      beside it. Figures and what limits them: docs/decisions.md "A
+#      thousand agents" (26-57 heartbeats/s answered with the machine's
+#      load, 16-24 ms of lock each; 1,000 agents at wait_s 5 send 200/s).
 set -u
 build=${1:?usage: scripts/bench-pg.sh BUILD_DIR}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -246,6 +254,13 @@ hosts_up=$(count "SELECT count(*) FROM hosts WHERE state = 'up'")
 running=$(count "SELECT count(*) FROM vms WHERE state = 'running'")
 threads=$(awk '/^Threads/ {print $2}' "/proc/$ctl_pid/status")
 read -r _ hb_ok hb_bad hb_vms hb_why <<<"$hb"
+# what the controller counted of its heartbeats (all of the run)
+m=$(curl -s "$URL/metrics")
+mval() { awk -v k="$1" '$1 == k {print $2}' <<<"$m" | grep . || echo 0; }
+hb_n=$(mval 'fincloud_http_requests_total{route="agent.heartbeat",code="2xx"}')
+hb_lock=$(mval 'fincloud_lock_held_seconds_total{route="agent.heartbeat"}')
+hb_st=$(mval 'fincloud_db_statements_total{route="agent.heartbeat"}')
+hb_stl=$(mval 'fincloud_db_statements_locked_total{route="agent.heartbeat"}')
 sleep 1
 echo "Scale: one controller on PostgreSQL, $nagents simulated agents, $fill_ok VMs"
 printf '%-52s %12s %12s %8s\n' "measure" "with agents" "idle" "ratio"
@@ -254,4 +269,5 @@ printf '%-52s %12s %12s %8s\n' "controller RSS, MiB" "$ctl_rss" "$idle_rss" "$(r
 printf '%-52s %12s %12s %8s\n' "PostgreSQL CPU, s per s (all its processes)" "$pg_cpu" "" ""
 echo "the first $api_ok VMs through the API ($api_bad refused) in $api_s s ($(awk "BEGIN {printf \"%.0f\", $api_ok / $api_s}")/s, $nagents hosts), the rest copied; hosts over their vCPUs: $over;"
 echo "running (reported by their agents) at the window's end: ${running:-0} of $fill_ok, $run_s s after the agents began; hosts up: ${hosts_up:-?}; controller threads: $threads;"
+[ "$hb_n" -gt 0 ] 2>/dev/null && echo "per heartbeat answered: $(awk "BEGIN {printf \"%.1f ms of the controller lock, %.1f statements, %.1f of them under the lock\", $hb_lock * 1000 / $hb_n, $hb_st / $hb_n, $hb_stl / $hb_n}") (the controller's /metrics);"
 echo "agents' heartbeats: $(awk "BEGIN {printf \"%.0f\", ($hb1 - $hb0) / $window}")/s in the window; $hb_ok answered 200, $hb_bad failed in all (by kind: ${hb_why:-none}); VMs in their last reports: $hb_vms."
