@@ -395,44 +395,39 @@ static int rbd_secret(struct agent_provision *p, struct agent_virt *v,
 	return rc < 0 ? err_prefix("vm '%s'", s->name) : 0;
 }
 
-/* An RBD disk for s (agent_rbd.h): its image imported into the pool
- * once, from the image cache, the VM's clone of it, and the secret. Only
- * for a VM not defined here yet (a defined one has its clone). */
-static int rbd_disk(struct agent_provision *p, struct agent_virt *v,
-		    const struct agent_vm_spec *s)
-{
-	char cached[PATH_MAX];
-
-	if (agent_virt_managed(v, s->vm_id) == 1)
-		return 0;
-	if (snprintf(cached, sizeof(cached), "%s/sha256/%s", p->cfg->image_dir,
-		     s->image_sha256) >= (int)sizeof(cached))
-		return err_set("image_dir '%s' is too long", p->cfg->image_dir);
-	if (agent_rbd_disk_ensure(p->cfg->ceph_dir, s, cached,
-				  p->cfg->image_dir, p->cfg->node_name) < 0)
-		return -1;
-	return rbd_secret(p, v, s);
-}
-
 int agent_provision_create(struct agent_provision *p, struct agent_virt *v,
 			   const struct agent_vm_spec *s, bool start)
 {
-	int rc;
+	/* an RBD disk is looked for first (a VM not defined here yet; a
+	 * defined one has its clone): one that exists (a VM restarted
+	 * here by HA) needs no copy of its image on this node */
+	bool rbd = s->rbd_pool[0] && agent_virt_managed(v, s->vm_id) != 1;
+	int rc = rbd ? agent_rbd_clone_exists(p->cfg->ceph_dir, s) : 1;
+	char cached[PATH_MAX];
 
-	/* an RBD disk that exists already (a VM restarted here by HA)
-	 * needs no copy of its image on this node: no fetch delays it */
-	if (s->rbd_pool[0] && agent_virt_managed(v, s->vm_id) != 1) {
-		rc = agent_rbd_clone_exists(p->cfg->ceph_dir, s);
-		if (rc < 0)
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		/* its image imported into the pool once, from the image
+		 * cache, then the VM's clone of it */
+		rc = agent_provision_image(p, s);
+		if (rc != 0) /* 1: a later pass, woken when the fetch ends */
+			return rc < 0 ? -1 : 0;
+		if (snprintf(cached, sizeof(cached), "%s/sha256/%s",
+			     p->cfg->image_dir, s->image_sha256) >=
+		    (int)sizeof(cached))
+			return err_set("image_dir '%s' is too long",
+				       p->cfg->image_dir);
+		if (agent_rbd_disk_make(p->cfg->ceph_dir, s, cached,
+					p->cfg->image_dir,
+					p->cfg->node_name) < 0)
 			return -1;
-		if (rc == 1)
-			return rbd_secret(p, v, s) < 0
-				       ? -1 : agent_virt_create(v, s, start);
+	} else if (!rbd) {
+		rc = agent_provision_image(p, s);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
 	}
-	rc = agent_provision_image(p, s);
-	if (rc != 0) /* 1: a later pass, woken when the fetch ends */
-		return rc < 0 ? -1 : 0;
-	if (s->rbd_pool[0] && rbd_disk(p, v, s) < 0)
+	if (rbd && rbd_secret(p, v, s) < 0)
 		return -1;
 	return agent_virt_create(v, s, start);
 }

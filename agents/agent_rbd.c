@@ -340,23 +340,32 @@ int agent_rbd_clone_exists(const char *ceph_dir,
 	return clone_exists(&a, s, vm);
 }
 
-int agent_rbd_disk_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
-			  const char *cached, const char *tmp_dir,
-			  const char *node)
+int agent_rbd_disk_make(const char *ceph_dir, const struct agent_vm_spec *s,
+			const char *cached, const char *tmp_dir,
+			const char *node)
 {
 	struct rbd_args a;
-	char vm[256];
-	int rc;
+	char name[AGENT_RBD_NAME_LEN], vm[256];
 
 	if (rbd_args_init(&a, ceph_dir, s) < 0)
 		return err_prefix("vm '%s'", s->name);
-	rc = clone_exists(&a, s, vm);
-	if (rc != 0)
-		return rc > 0 ? 0 : -1;
+	agent_rbd_vm_name(s->vm_id, name);
+	image_spec(vm, sizeof(vm), s->rbd_pool, name, NULL);
 	if (cached &&
 	    agent_rbd_image_ensure(ceph_dir, s, cached, tmp_dir, node) < 0)
 		return -1;
 	return clone_create(&a, s, vm);
+}
+
+int agent_rbd_disk_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
+			  const char *cached, const char *tmp_dir,
+			  const char *node)
+{
+	int rc = agent_rbd_clone_exists(ceph_dir, s);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	return agent_rbd_disk_make(ceph_dir, s, cached, tmp_dir, node);
 }
 
 int agent_rbd_clone_remove(const char *ceph_dir,

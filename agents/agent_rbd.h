@@ -51,13 +51,19 @@ int agent_rbd_image_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 int agent_rbd_clone_exists(const char *ceph_dir,
 			   const struct agent_vm_spec *s);
 
-/* s's disk, fincloud-vm-UUID, unless it exists (one `rbd info`: a VM
- * restarted on another node by HA finds its disk at once): its image
- * imported first as agent_rbd_image_ensure() does with cached, tmp_dir
- * and node (cached NULL: the image is known to be there), then cloned
- * from its base snapshot and grown to s->disk_gib; a clone that could
- * not be grown is removed (the next pass clones it anew). -1 with
- * err_set() naming the VM. */
+/* s's disk, fincloud-vm-UUID, known not to exist: its image imported
+ * first as agent_rbd_image_ensure() does with cached, tmp_dir and node
+ * (cached NULL: the image is known to be there), then cloned from its
+ * base snapshot and grown to s->disk_gib; a clone that could not be
+ * grown is removed (the next pass clones it anew). -1 with err_set()
+ * naming the VM. */
+int agent_rbd_disk_make(const char *ceph_dir, const struct agent_vm_spec *s,
+			const char *cached, const char *tmp_dir,
+			const char *node);
+
+/* s's disk unless it exists (agent_rbd_clone_exists(): a VM restarted
+ * on another node by HA finds its disk at once), else made as
+ * agent_rbd_disk_make() makes it. -1 with err_set() naming the VM. */
 int agent_rbd_disk_ensure(const char *ceph_dir, const struct agent_vm_spec *s,
 			  const char *cached, const char *tmp_dir,
 			  const char *node);

@@ -165,7 +165,7 @@ struct ctrl {
 	 * outside the lock, each in one read-only snapshot
 	 * (store_begin_read()), under reader_lock alone, while the lock
 	 * serialises the writers on st. With 1,000 agents this answer
-	 * was a third of the lock's time (docs/architecture.md "A
+	 * was a third of the lock's time (docs/decisions.md "A
 	 * thousand agents"). A long-poll woken by a bump takes and
 	 * releases the lock before it reads here, so that it reads the
 	 * bumping transaction committed. */

@@ -580,23 +580,6 @@ int dbpg_exec(struct dbpg *pg, const char *sql)
 
 /* Begin a transaction with sql (one round trip), once more when the
  * first try found the connection broken. 0, or -1 with err_set(). */
-static int dbpg_begin_as(struct dbpg *pg, const char *sql);
-
-int dbpg_begin(struct dbpg *pg, bool relaxed)
-{
-	return dbpg_begin_as(pg, relaxed ? "BEGIN; SET LOCAL synchronous_commit "
-					   "= off; SELECT pg_advisory_xact_lock("
-					   DBPG_WRITE_LOCK ")"
-					 : "BEGIN; SELECT pg_advisory_xact_lock("
-					   DBPG_WRITE_LOCK ")");
-}
-
-int dbpg_begin_read(struct dbpg *pg)
-{
-	return dbpg_begin_as(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
-				 "ONLY");
-}
-
 static int dbpg_begin_as(struct dbpg *pg, const char *sql)
 {
 	for (int attempt = 0;; attempt++) {
@@ -613,6 +596,22 @@ static int dbpg_begin_as(struct dbpg *pg, const char *sql)
 	pg->tx = true;
 	return 0;
 }
+
+int dbpg_begin(struct dbpg *pg, bool relaxed)
+{
+	return dbpg_begin_as(pg, relaxed ? "BEGIN; SET LOCAL synchronous_commit "
+					   "= off; SELECT pg_advisory_xact_lock("
+					   DBPG_WRITE_LOCK ")"
+					 : "BEGIN; SELECT pg_advisory_xact_lock("
+					   DBPG_WRITE_LOCK ")");
+}
+
+int dbpg_begin_read(struct dbpg *pg)
+{
+	return dbpg_begin_as(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
+				 "ONLY");
+}
+
 
 int dbpg_commit(struct dbpg *pg)
 {

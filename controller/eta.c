@@ -70,20 +70,45 @@ int eta_pool_now(struct store *st, const char *pool, struct eta_pool *u)
 			"reading pool allocation", u);
 }
 
+/* Hosts with their capacity, ratios, claims and use, one row each:
+ * name, up (1 or 0), capacity x3, ratios x3, claims x3, use x3 (read by
+ * host_row()); where: the literal condition on h. */
+#define ETA_SQL_HOSTS(where)                                                  \
+	"SELECT h.name, CASE WHEN h.state = 'up' THEN 1 ELSE 0 END, "        \
+	"h.vcpus, h.mem_mib, h.disk_gib, p.ratio_vcpus, p.ratio_mem, "        \
+	"p.ratio_disk, total(v.vcpus), total(v.mem_mib), total(v.disk_gib), " \
+	"total(v.cpu_pct) / 100.0, total(v.balloon_mib), "                    \
+	"total(v.disk_alloc_bytes) / 1073741824.0 FROM hosts h JOIN pools p " \
+	"ON p.name = h.pool LEFT JOIN vms v ON v.host = h.name WHERE " where  \
+	" GROUP BY h.name, h.state, h.vcpus, h.mem_mib, h.disk_gib, "         \
+	"p.ratio_vcpus, p.ratio_mem, p.ratio_disk ORDER BY h.name"
+
+/* The host of the current row of an ETA_SQL_HOSTS statement. */
+static struct eta_pool host_row(struct db_stmt *s)
+{
+	struct eta_pool u = {.found = true, .hosts = db_col_int64(s, 1)};
+
+	for (int i = 0; i < ETA_DIMS; i++) {
+		u.total[i] = db_col_double(s, 2 + i);
+		u.usable[i] = u.total[i] * db_col_double(s, 5 + i);
+		u.alloc[i] = db_col_double(s, 8 + i);
+		u.used[i] = db_col_double(s, 8 + ETA_DIMS + i);
+	}
+	return u;
+}
+
 int eta_host_now(struct store *st, const char *host, struct eta_pool *u)
 {
-	return eta_read(st, host,
-			"SELECT CASE WHEN h.state = 'up' THEN 1 ELSE 0 END, "
-			"h.vcpus, h.mem_mib, h.disk_gib, p.ratio_vcpus, "
-			"p.ratio_mem, p.ratio_disk FROM hosts h JOIN pools p "
-			"ON p.name = h.pool WHERE h.name = ?1",
-			"reading host capacity",
-			"SELECT total(v.vcpus), total(v.mem_mib), "
-			"total(v.disk_gib), total(v.cpu_pct) / 100.0, "
-			"total(v.balloon_mib), "
-			"total(v.disk_alloc_bytes) / 1073741824.0 "
-			"FROM vms v WHERE v.host = ?1",
-			"reading host allocation", u);
+	struct db_stmt *s;
+	int rc = store_find(st, ETA_SQL_HOSTS("h.name = ?"), host, &s,
+			    "reading a host's capacity and allocation");
+
+	memset(u, 0, sizeof(*u));
+	if (rc > 0) {
+		*u = host_row(s);
+		db_reset(s);
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 cJSON *eta_now_json(const char *kind, const char *name, int64_t now,
@@ -233,24 +258,12 @@ out:
 	return ret;
 }
 
-/* Every host that is up, with what eta_host_now() reads of it, in one
- * statement: name, then its capacity and ratios, then its VMs' claims
- * and use. */
-static const char sql_hosts_now[] =
-	"SELECT h.name, h.vcpus, h.mem_mib, h.disk_gib, p.ratio_vcpus, "
-	"p.ratio_mem, p.ratio_disk, total(v.vcpus), total(v.mem_mib), "
-	"total(v.disk_gib), total(v.cpu_pct) / 100.0, total(v.balloon_mib), "
-	"total(v.disk_alloc_bytes) / 1073741824.0 FROM hosts h JOIN pools p "
-	"ON p.name = h.pool LEFT JOIN vms v ON v.host = h.name WHERE h.state "
-	"= 'up' GROUP BY h.name, h.vcpus, h.mem_mib, h.disk_gib, "
-	"p.ratio_vcpus, p.ratio_mem, p.ratio_disk ORDER BY h.name";
-
 /* Add a sample now of every host that is up to its series, inside the
  * caller's transaction, in a few statements however many hosts there
  * are (series_put_many()). 0, or -1 with err_set(). */
 static int eta_sample_hosts(struct store *st, int64_t now)
 {
-	struct db_stmt *s = store_stmt(st, sql_hosts_now);
+	struct db_stmt *s = store_stmt(st, ETA_SQL_HOSTS("h.state = 'up'"));
 	struct series_row *rows = NULL;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
@@ -259,7 +272,7 @@ static int eta_sample_hosts(struct store *st, int64_t now)
 	if (s == NULL)
 		return -1;
 	while ((rc = db_step(s)) == DB_ROW) {
-		struct eta_pool u = {.found = true, .hosts = 1};
+		struct eta_pool u = host_row(s);
 
 		if (n == cap) {
 			size_t c = cap ? 2 * cap : 256;
@@ -279,12 +292,6 @@ static int eta_sample_hosts(struct store *st, int64_t now)
 		if ((names[n] = strdup(store_col_text(s, 0))) == NULL) {
 			rc = DB_NOMEM;
 			break;
-		}
-		for (int i = 0; i < ETA_DIMS; i++) {
-			u.total[i] = db_col_double(s, 1 + i);
-			u.usable[i] = u.total[i] * db_col_double(s, 4 + i);
-			u.alloc[i] = db_col_double(s, 7 + i);
-			u.used[i] = db_col_double(s, 7 + ETA_DIMS + i);
 		}
 		rows[n] = (struct series_row){names[n], 0,
 					      eta_sample_of(&u, now)};
