@@ -19,6 +19,7 @@
 #include "controller/netstate.h"
 #include "controller/report.h"
 #include "controller/resource.h"
+#include "controller/steady.h"
 #include "controller/store.h"
 #include "controller/task.h"
 #include "controller/vmimage.h"
@@ -366,23 +367,22 @@ missing:
 	return api_step_done(c, s, "updating missing VMs");
 }
 
-/* What a heartbeat of node says, in its transaction: when its domains
+/* What a heartbeat of node says (its domains d, nd of them, parsed by
+ * heartbeat_parse()), in its transaction: when its domains
  * are libvirt's list (listed: status ok, or degraded with libvirt
  * answering) they become its report; the tasks, then the migrations
  * settled from the reports, then each domain's VM. applied: the node has
  * applied its latest desired state (see heartbeat_domains()). 0, or -1
  * with the answer set. */
 static int heartbeat_apply(struct api_ctx *c, const char *node,
-			   const cJSON *domains, const cJSON *tasks,
-			   const cJSON *vm_errors, bool listed, bool applied)
+			   const struct report_dom *d, size_t nd,
+			   const cJSON *tasks, const cJSON *vm_errors,
+			   bool listed, bool applied)
 {
 	struct report_result *results = NULL;
-	struct report_dom *d = NULL;
-	size_t n = 0, nd = 0;
+	size_t n = 0;
 	int ret = -1;
 
-	if (heartbeat_parse(c, domains, listed, &d, &nd) < 0)
-		goto out;
 	if (listed &&
 	    report_record(c->ctrl->st, node, d, nd, time_wall_ms()) < 0) {
 		api_err_internal(c, "recording domains");
@@ -397,7 +397,6 @@ static int heartbeat_apply(struct api_ctx *c, const char *node,
 	}
 	ret = heartbeat_domains(c, node, d, nd, vm_errors, applied && listed);
 out:
-	free(d);
 	free(results);
 	return ret;
 }
@@ -593,88 +592,54 @@ static int health_changed(struct api_ctx *c, const char *node,
 	return 0;
 }
 
-void h_agent_heartbeat(struct api_ctx *c)
-{
-	/* "migrations" (the agent's migration journal) is accepted and not
-	 * read: migrations settle from the domains each node reports
-	 * (report.h), journal or not */
-	static const char *const keys[] = {"generation_seen", "status",
-					   "degraded_reason", "inventory",
-					   "domains", "foreign_domains", "tasks",
-					   "vm_errors", "migrations", "prepared",
-					   "domains_listed", "interfaces",
-					   "vlan_capable", "self_fence_s",
-					   NULL};
-	const char *node = c->m->params[0], *status, *reason, *wq;
-	const cJSON *domains, *tasks, *foreign, *vm_errors, *prepared;
-	char *ifaces = NULL;
-	int64_t seen, gen, wait_s = 0, fence_s;
+/* What h_agent_heartbeat() read from its request. */
+struct hb_req {
+	const char *node, *status, *reason;
+	int64_t seen, wait_s, fence_s;
 	struct api_inventory inv;
-	struct db_stmt *s;
-	bool was_down, was_degraded, listed;
-	int rc;
+	const cJSON *tasks, *vm_errors, *prepared;
+	struct report_dom *d; /* the domains, nd of them (heartbeat_parse()) */
+	size_t nd;
+	bool listed;
+	/* it says nothing but its domains and usage: a steady host's
+	 * heartbeat may skip the full pass (steady.h), with these digests */
+	bool plain;
+	uint64_t report, usage;
+};
 
-	if (!api_agent_owns(c, node))
-		return;
-	wq = api_query(c, "wait_s");
-	if (wq && (parse_int64(wq, &wait_s) < 0 || wait_s < 0 || wait_s > 30)) {
-		api_err(c, 400, "invalid_query", "wait_s", "query parameter "
-			"'wait_s' must be an integer from 0 to 30");
-		return;
-	}
-	if (api_body_object(c, keys) < 0 ||
-	    api_get_int(c, "generation_seen", true, 0, INT64_MAX, 0, &seen) < 0 ||
-	    api_get_str(c, "status", true, NULL, &status) < 0 ||
-	    api_get_str(c, "degraded_reason", false, "", &reason) < 0 ||
-	    api_get_int(c, "self_fence_s", false, 0, 1000000, -1, &fence_s) < 0 ||
-	    api_inventory_read(c, &inv) < 0)
-		return;
-	if (json_get_array(c->json, "$", "domains", true, &domains) < 0) {
-		api_err_field(c, "domains");
-		return;
-	}
-	if (json_get_array(c->json, "$", "foreign_domains", true, &foreign) < 0) {
-		api_err_field(c, "foreign_domains");
-		return;
-	}
-	if (json_get_array(c->json, "$", "tasks", true, &tasks) < 0) {
-		api_err_field(c, "tasks");
-		return;
-	}
-	if (json_get_array(c->json, "$", "vm_errors", false, &vm_errors) < 0) {
-		api_err_field(c, "vm_errors");
-		return;
-	}
-	if (json_get_array(c->json, "$", "prepared", false, &prepared) < 0) {
-		api_err_field(c, "prepared");
-		return;
-	}
-	if (strcmp(status, "ok") != 0 && strcmp(status, "degraded") != 0) {
-		api_err(c, 400, "invalid_field", "status",
-			"$.status: expected 'ok' or 'degraded'");
-		return;
-	}
-	/* a degraded node whose libvirt answers still lists its domains:
-	 * they settle what is in flight like any other report */
-	if (api_get_bool(c, "domains_listed", false, strcmp(status, "ok") == 0,
-			 &listed) < 0)
-		return;
-	if (!listed && strcmp(status, "ok") == 0) {
-		api_err(c, 400, "invalid_field", "domains_listed",
-			"$.domains_listed: false needs status 'degraded' (a "
-			"node that cannot list its domains is degraded)");
-		return;
-	}
+/* The number of entries of a JSON array that may be absent. */
+static int array_len(const cJSON *a)
+{
+	return a ? cJSON_GetArraySize(a) : 0;
+}
+
+/* Record heartbeat r of its node in one transaction and answer it (at
+ * once, or parked until its generation moves). A steady host (steady.h)
+ * has its row, inventory and usage written; any other heartbeat is
+ * worked through in full, and leaves its host steady when that pass
+ * finds it quiet (report_quiet()). */
+static void heartbeat_record(struct api_ctx *c, const struct hb_req *r)
+{
+	struct ctrl *ctrl = c->ctrl;
+	const char *node = r->node;
+	char *ifaces = NULL;
+	int64_t gen, qgen = 0, now = time_wall_ms();
+	struct steady_row was;
+	struct db_stmt *s;
+	bool was_down, was_degraded, ha_ok, steady = false;
+	int rc, quiet = 0;
+
 	/* the agent sends its whole word again at its next heartbeat: a
 	 * commit lost with a crashed database server is made again then */
-	if (store_begin_repeated(c->ctrl->st) < 0) {
+	if (store_begin_repeated(ctrl->st) < 0) {
 		api_err_internal(c, "starting a transaction");
 		return;
 	}
 	c->tx_open = true;
 	rc = api_find(c, "SELECT state = 'down', generation, status = "
-		      "'degraded' FROM hosts WHERE name = ?", node, &s,
-		      "reading the host");
+		      "'degraded', ha_state = 'ok', steady_report, "
+		      "steady_usage, steady_gen, steady_ms FROM hosts WHERE "
+		      "name = ?", node, &s, "reading the host");
 	if (rc < 0)
 		return;
 	if (rc == 0) {
@@ -685,20 +650,33 @@ void h_agent_heartbeat(struct api_ctx *c)
 	was_down = db_col_int(s, 0);
 	gen = db_col_int64(s, 1);
 	was_degraded = db_col_int(s, 2);
+	ha_ok = db_col_int(s, 3);
+	was = (struct steady_row){(uint64_t)db_col_int64(s, 4),
+				  (uint64_t)db_col_int64(s, 5),
+				  db_col_int64(s, 6), db_col_int64(s, 7)};
 	db_reset(s);
-	/* self_fence_s absent (an older agent): the last one stands */
-	s = api_stmt(c, "UPDATE hosts SET state = 'up', status = ?, degraded_reason"
-		    " = ?, generation_seen = ?, last_seen_ms = ?, self_fence_s = "
-		    "CASE WHEN ? < 0 THEN self_fence_s ELSE ? END WHERE name = ?");
+	/* the host as the last full pass left it, told the same again */
+	steady = r->plain && !was_down && !was_degraded && ha_ok &&
+		 r->seen == gen && steady_match(&was, r->report, gen, now);
+	/* self_fence_s absent (an older agent): the last one stands; a
+	 * steady heartbeat's usage digest is the one now written, a full
+	 * pass forgets the steady state (report_quiet() may give it back) */
+	s = api_stmt(c, "UPDATE hosts SET state = 'up', status = ?1, "
+		    "degraded_reason = ?2, generation_seen = ?3, last_seen_ms "
+		    "= ?4, self_fence_s = CASE WHEN ?5 < 0 THEN self_fence_s "
+		    "ELSE ?5 END, steady_usage = CASE WHEN ?6 = 1 THEN ?7 ELSE "
+		    "steady_usage END, steady_ms = CASE WHEN ?6 = 1 THEN "
+		    "steady_ms ELSE 0 END WHERE name = ?8");
 	if (s == NULL)
 		return;
-	store_bind_text(s, 1, status);
-	store_bind_text(s, 2, reason);
-	db_bind_int64(s, 3, seen);
-	db_bind_int64(s, 4, time_wall_ms());
-	db_bind_int64(s, 5, fence_s);
-	db_bind_int64(s, 6, fence_s);
-	store_bind_text(s, 7, node);
+	store_bind_text(s, 1, r->status);
+	store_bind_text(s, 2, r->reason);
+	db_bind_int64(s, 3, r->seen);
+	db_bind_int64(s, 4, now);
+	db_bind_int64(s, 5, r->fence_s);
+	db_bind_int64(s, 6, steady);
+	db_bind_int64(s, 7, (int64_t)r->usage);
+	store_bind_text(s, 8, node);
 	if (api_step_done(c, s, "recording the heartbeat") < 0)
 		return;
 	/* an agent that sends no list keeps the last one it sent (checked
@@ -709,16 +687,22 @@ void h_agent_heartbeat(struct api_ctx *c)
 							  "vlan_capable"))) {
 		bool vlan;
 
-		if (api_get_bool(c, "vlan_capable", false, false, &vlan) < 0)
+		if (api_get_bool(c, "vlan_capable", false, false, &vlan) < 0) {
+			cJSON_free(ifaces);
 			return;
+		}
 		s = api_stmt(c, "UPDATE hosts SET vlan_capable = ? WHERE name "
 			    "= ?");
-		if (s == NULL)
+		if (s == NULL) {
+			cJSON_free(ifaces);
 			return;
+		}
 		db_bind_int64(s, 1, vlan);
 		store_bind_text(s, 2, node);
-		if (api_step_done(c, s, "recording the VLAN support") < 0)
+		if (api_step_done(c, s, "recording the VLAN support") < 0) {
+			cJSON_free(ifaces);
 			return;
+		}
 	}
 	if (ifaces) {
 		s = api_stmt(c, "UPDATE hosts SET interfaces = ? WHERE name = ?");
@@ -731,45 +715,163 @@ void h_agent_heartbeat(struct api_ctx *c)
 			return;
 	}
 	/* a degraded agent reports zeros: keep the last good inventory */
-	if (strcmp(status, "ok") == 0 &&
-	    api_inventory_apply(c, node, &inv, false) < 0)
+	if (strcmp(r->status, "ok") == 0 &&
+	    api_inventory_apply(c, node, &r->inv, false) < 0)
 		return;
 	if (was_down) {
 		char target[96];
 
 		snprintf(target, sizeof(target), "host:%.63s", node);
 		log_info("host '%s' is up again", node);
-		if (audit_event(c->ctrl->st, "host.up", target, c->request_id) < 0) {
+		if (audit_event(ctrl->st, "host.up", target, c->request_id) < 0) {
 			api_err_internal(c, "auditing");
 			return;
 		}
 	}
-	if (health_changed(c, node, was_degraded, status, reason) < 0)
+	if (health_changed(c, node, was_degraded, r->status, r->reason) < 0)
 		return;
-	if (heartbeat_apply(c, node, domains, tasks, vm_errors, listed,
-			    seen >= gen) < 0)
-		return;
-	if (ha_heartbeat(c->ctrl, node, listed, c->request_id) < 0) {
-		api_err_internal(c, "recording the host's HA state");
-		return;
+	if (steady) {
+		/* its VMs' figures, only when they moved */
+		if (was.usage != r->usage &&
+		    report_usage(ctrl->st, node, r->d, NULL, r->nd) < 0) {
+			api_err_internal(c, "recording the VMs' usage");
+			return;
+		}
+	} else {
+		if (heartbeat_apply(c, node, r->d, r->nd, r->tasks,
+				    r->vm_errors, r->listed, r->seen >= gen) < 0)
+			return;
+		if (ha_heartbeat(ctrl, node, r->listed, c->request_id) < 0) {
+			api_err_internal(c, "recording the host's HA state");
+			return;
+		}
+		if (vmimage_prepared(ctrl, node, r->prepared) < 0) {
+			api_err_internal(c, "recording the prepared migrations");
+			return;
+		}
+		/* steady from here on when nothing is left in flight and the
+		 * agent has applied the generation this pass leaves */
+		if (r->plain &&
+		    (quiet = report_quiet(ctrl->st, node, &qgen)) < 0) {
+			api_err_internal(c, "reading whether the host is quiet");
+			return;
+		}
+		if (quiet == 1 && qgen == r->seen) {
+			s = api_stmt(c, "UPDATE hosts SET steady_report = ?, "
+				    "steady_usage = ?, steady_gen = ?, "
+				    "steady_ms = ? WHERE name = ?");
+			if (s == NULL)
+				return;
+			store_bind_int64s(s, 1, (const int64_t[]){
+					  (int64_t)r->report, (int64_t)r->usage,
+					  qgen, now}, 4);
+			store_bind_text(s, 5, node);
+			if (api_step_done(c, s, "recording the steady "
+					  "state") < 0)
+				return;
+		}
 	}
-	if (vmimage_prepared(c->ctrl, node, prepared) < 0) {
-		api_err_internal(c, "recording the prepared migrations");
-		return;
-	}
-	if (store_commit(c->ctrl->st) < 0) {
+	if (store_commit(ctrl->st) < 0) {
 		c->tx_open = false;
 		api_err_internal(c, "committing the heartbeat");
 		return;
 	}
 	c->tx_open = false;
+	if (steady)
+		ctrl->hb_steady_total++;
+	else
+		ctrl->hb_full_total++;
 	if (host_generation(c, node, &gen) < 0)
 		return;
 	/* nothing new: the answer waits (without a thread) for a change */
-	if (wait_s > 0 && seen == gen &&
-	    api_park(c, node, wait_s, heartbeat_resumed) == 0)
+	if (r->wait_s > 0 && r->seen == gen &&
+	    api_park(c, node, r->wait_s, heartbeat_resumed) == 0)
 		return;
 	answer_desired(c, node, gen);
+}
+
+void h_agent_heartbeat(struct api_ctx *c)
+{
+	/* "migrations" (the agent's migration journal) is accepted and not
+	 * read: migrations settle from the domains each node reports
+	 * (report.h), journal or not */
+	static const char *const keys[] = {"generation_seen", "status",
+					   "degraded_reason", "inventory",
+					   "domains", "foreign_domains", "tasks",
+					   "vm_errors", "migrations", "prepared",
+					   "domains_listed", "interfaces",
+					   "vlan_capable", "self_fence_s",
+					   NULL};
+	struct hb_req r = {.node = c->m->params[0]};
+	const cJSON *domains, *foreign;
+	const char *wq;
+
+	if (!api_agent_owns(c, r.node))
+		return;
+	wq = api_query(c, "wait_s");
+	if (wq && (parse_int64(wq, &r.wait_s) < 0 || r.wait_s < 0 ||
+		   r.wait_s > 30)) {
+		api_err(c, 400, "invalid_query", "wait_s", "query parameter "
+			"'wait_s' must be an integer from 0 to 30");
+		return;
+	}
+	if (api_body_object(c, keys) < 0 ||
+	    api_get_int(c, "generation_seen", true, 0, INT64_MAX, 0,
+			&r.seen) < 0 ||
+	    api_get_str(c, "status", true, NULL, &r.status) < 0 ||
+	    api_get_str(c, "degraded_reason", false, "", &r.reason) < 0 ||
+	    api_get_int(c, "self_fence_s", false, 0, 1000000, -1,
+			&r.fence_s) < 0 ||
+	    api_inventory_read(c, &r.inv) < 0)
+		return;
+	if (json_get_array(c->json, "$", "domains", true, &domains) < 0) {
+		api_err_field(c, "domains");
+		return;
+	}
+	if (json_get_array(c->json, "$", "foreign_domains", true, &foreign) < 0) {
+		api_err_field(c, "foreign_domains");
+		return;
+	}
+	if (json_get_array(c->json, "$", "tasks", true, &r.tasks) < 0) {
+		api_err_field(c, "tasks");
+		return;
+	}
+	if (json_get_array(c->json, "$", "vm_errors", false, &r.vm_errors) < 0) {
+		api_err_field(c, "vm_errors");
+		return;
+	}
+	if (json_get_array(c->json, "$", "prepared", false, &r.prepared) < 0) {
+		api_err_field(c, "prepared");
+		return;
+	}
+	if (strcmp(r.status, "ok") != 0 && strcmp(r.status, "degraded") != 0) {
+		api_err(c, 400, "invalid_field", "status",
+			"$.status: expected 'ok' or 'degraded'");
+		return;
+	}
+	/* a degraded node whose libvirt answers still lists its domains:
+	 * they settle what is in flight like any other report */
+	if (api_get_bool(c, "domains_listed", false,
+			 strcmp(r.status, "ok") == 0, &r.listed) < 0)
+		return;
+	if (!r.listed && strcmp(r.status, "ok") == 0) {
+		api_err(c, 400, "invalid_field", "domains_listed",
+			"$.domains_listed: false needs status 'degraded' (a "
+			"node that cannot list its domains is degraded)");
+		return;
+	}
+	if (heartbeat_parse(c, domains, r.listed, &r.d, &r.nd) < 0) {
+		free(r.d);
+		return;
+	}
+	r.plain = strcmp(r.status, "ok") == 0 && r.listed &&
+		  array_len(r.tasks) == 0 && array_len(r.vm_errors) == 0 &&
+		  array_len(r.prepared) == 0 &&
+		  steady_report_digest(r.status, r.reason, r.listed, r.d,
+				       r.nd, &r.report) == 0;
+	r.usage = steady_usage_digest(r.d, r.nd);
+	heartbeat_record(c, &r);
+	free(r.d);
 }
 
 void h_agent_events(struct api_ctx *c)
@@ -808,6 +910,13 @@ void h_agent_events(struct api_ctx *c)
 		return;
 	}
 	c->tx_open = true;
+	/* the states they set are the node's word since its last list:
+	 * its next heartbeat is worked through in full (steady.h) */
+	if (store_run(c->ctrl->st, "UPDATE hosts SET steady_ms = 0 WHERE "
+		      "name = ?1", node, "forgetting the steady state") < 0) {
+		api_err_internal(c, "forgetting the steady state");
+		return;
+	}
 	cJSON_ArrayForEach(e, events) {
 		const char *vm = cJSON_GetObjectItemCaseSensitive(e, "vm_id")->valuestring;
 		const char *state = cJSON_GetObjectItemCaseSensitive(e, "state")->valuestring;

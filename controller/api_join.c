@@ -330,7 +330,8 @@ static void request_pending(struct api_ctx *c, const char *node,
 }
 
 /* Write node's host row from a registration taken (w, inventory inv;
- * reset: inv becomes the figures later reports answer to) and issue its
+ * reset: inv becomes the figures later reports answer to; its next
+ * heartbeat worked through in full, steady.h) and issue its
  * credential into the 201 answer; the node's earlier credential and its
  * registration request go. */
 static void register_take(struct api_ctx *c, const char *node,
@@ -347,7 +348,7 @@ static void register_take(struct api_ctx *c, const char *node,
 		    "= CASE WHEN (SELECT count(*) FROM vms WHERE host = ?1) = 0 "
 		    "THEN ?2 ELSE hosts.pool END, migration_uri = ?3, state = "
 		    "'up', last_seen_ms = ?4, machine_id = CASE WHEN ?5 = '' "
-		    "THEN hosts.machine_id ELSE ?5 END");
+		    "THEN hosts.machine_id ELSE ?5 END, steady_ms = 0");
 	if (s == NULL)
 		return;
 	store_bind_texts(s, 1, (const char *const[]){node, w->pool,

@@ -864,7 +864,7 @@ void h_metrics(struct api_ctx *c)
 {
 	struct ctrl *ctrl = c->ctrl;
 	struct buf b;
-	uint64_t fails, limited;
+	uint64_t fails, limited, hb_steady, hb_full;
 	int rc;
 
 	buf_init(&b, 8 << 20);
@@ -873,6 +873,8 @@ void h_metrics(struct api_ctx *c)
 	store_reset_all(ctrl->st);
 	fails = ctrl->authlimit.failures_total;
 	limited = ctrl->authlimit.limited_total;
+	hb_steady = ctrl->hb_steady_total;
+	hb_full = ctrl->hb_full_total;
 	pthread_mutex_unlock(&ctrl->lock);
 	if (rc < 0) {
 		api_err_internal(c, "reading the metrics");
@@ -888,6 +890,15 @@ void h_metrics(struct api_ctx *c)
 		   "# TYPE fincloud_auth_rate_limited_total counter\n"
 		   "fincloud_auth_rate_limited_total %" PRIu64 "\n",
 		   fails, limited);
+	buf_printf(&b, "# HELP fincloud_heartbeats_total Agents' heartbeats "
+		   "recorded by this controller, by pass: full (worked "
+		   "through) or steady (the host's last word again: its "
+		   "row, inventory and usage written, docs/controller.md "
+		   "\"Steady hosts\").\n"
+		   "# TYPE fincloud_heartbeats_total counter\n"
+		   "fincloud_heartbeats_total{pass=\"full\"} %" PRIu64 "\n"
+		   "fincloud_heartbeats_total{pass=\"steady\"} %" PRIu64 "\n",
+		   hb_full, hb_steady);
 	buf_puts(&b, "# HELP fincloud_http_requests_total Requests by route "
 		     "and status class.\n"
 		     "# TYPE fincloud_http_requests_total counter\n");

@@ -15,7 +15,7 @@ CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/sc
 	controller/resource.c controller/ctrl.c controller/jobs.c controller/leader.c \
 	controller/wakeup.c \
 	controller/task.c controller/domname.c controller/report.c controller/report_batch.c \
-	controller/authlimit.c controller/image.c controller/api_image.c \
+	controller/authlimit.c controller/steady.c controller/image.c controller/api_image.c \
 	controller/vmimage.c controller/console.c controller/api_console.c \
 	controller/peercert.c controller/ipam.c controller/netstate.c \
 	controller/api_net.c controller/ui.c controller/storage.c controller/api_storage.c \
@@ -62,6 +62,7 @@ $(eval $(call unit_test,test_ctrl_report,tests/unit/test_ctrl_report.c tests/uni
 $(eval $(call unit_test,test_ctrl_domname,tests/unit/test_ctrl_domname.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_hapolicy,tests/unit/test_ctrl_hapolicy.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_authlimit,tests/unit/test_ctrl_authlimit.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
+$(eval $(call unit_test,test_ctrl_steady,tests/unit/test_ctrl_steady.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_image,tests/unit/test_ctrl_image.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_console,tests/unit/test_ctrl_console.c tests/unit/ctrl_fixture.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))
 $(eval $(call unit_test,test_ctrl_peercert,tests/unit/test_ctrl_peercert.c,$(CTRL_TEST_LIBS),$(CTRL_TEST_LINK)))

@@ -157,6 +157,9 @@ struct ctrl {
 	struct ctrl_route_stats *stats; /* one per route, under stats_lock */
 	struct ctrl_pass_stats passes;  /* under stats_lock */
 	struct authlimit authlimit;     /* failed authentication, under lock */
+	/* agents' heartbeats worked through in full, and recorded as
+	 * steady (steady.h), under lock */
+	uint64_t hb_full_total, hb_steady_total;
 	pthread_mutex_t stats_lock;
 	volatile int stopping;
 

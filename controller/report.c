@@ -295,21 +295,25 @@ static int settle_late(struct ctrl *ctrl, const char *id,
 	return audit_event(st, "task.migrate.late", target, request_id);
 }
 
+/* The failed migrations settle_late() looks at for node ?1, failed after
+ * ?2 (ms), as the FROM and WHERE of a query over tasks t (see below). */
+#define LATE_SQL_FROM \
+	"FROM tasks t JOIN vms v ON v.id = t.vm_id AND v.host = " \
+	"t.source_host WHERE t.updated_ms > ?2 AND t.type = 'migrate' AND " \
+	"t.state = 'failed' AND (t.source_host = ?1 OR t.target_host = ?1) " \
+	"AND t.seq = (SELECT max(m.seq) FROM tasks m WHERE m.vm_id = " \
+	"t.vm_id AND m.type = 'migrate') AND NOT EXISTS (SELECT 1 FROM " \
+	"tasks o WHERE o.vm_id = t.vm_id AND o.type IN ('migrate','reboot') " \
+	"AND o.state IN ('pending','running'))"
+
 /* The failed migrations settle_late() looks at for node: the VM's latest
  * migration, failed (or timed out) within REPORT_LATE_MS, from or to
  * node, its VM still on the source and busy with no other agent task. */
 static int settle_late_all(struct ctrl *ctrl, const char *node,
 			   const char *request_id)
 {
-	struct db_stmt *s = store_stmt(ctrl->st,
-		"SELECT t.id FROM tasks t JOIN vms v ON v.id = t.vm_id AND "
-		"v.host = t.source_host WHERE t.updated_ms > ?2 AND t.type = "
-		"'migrate' AND t.state = 'failed' AND (t.source_host = ?1 OR "
-		"t.target_host = ?1) AND t.seq = (SELECT max(m.seq) FROM tasks "
-		"m WHERE m.vm_id = t.vm_id AND m.type = 'migrate') AND NOT "
-		"EXISTS (SELECT 1 FROM tasks o WHERE o.vm_id = t.vm_id AND "
-		"o.type IN ('migrate','reboot') AND o.state IN ('pending',"
-		"'running')) ORDER BY t.seq");
+	struct db_stmt *s = store_stmt(ctrl->st, "SELECT t.id " LATE_SQL_FROM
+				       " ORDER BY t.seq");
 	report_id *ids = NULL;
 	size_t nids = 0;
 	int ret = 0;
@@ -368,6 +372,38 @@ int report_settle(struct ctrl *ctrl, const char *node,
 	    < 0)
 		return -1;
 	return settle_late_all(ctrl, node, request_id);
+}
+
+int report_quiet(struct store *st, const char *node, int64_t *gen)
+{
+	struct db_stmt *s = store_stmt(st,
+		"SELECT h.generation FROM hosts h WHERE h.name = ?1 AND "
+		"h.state = 'up' AND h.status = 'ok' AND h.ha_state = 'ok' AND "
+		"NOT EXISTS (SELECT 1 FROM tasks t WHERE t.state IN ('pending',"
+		"'running') AND (t.source_host = ?1 OR t.target_host = ?1)) AND "
+		"NOT EXISTS (SELECT 1 " LATE_SQL_FROM ") AND "
+		"NOT EXISTS (SELECT 1 FROM reports r WHERE r.host = ?1 AND "
+		"(r.orphan_ms IS NOT NULL OR r.destroy_ms IS NOT NULL OR NOT "
+		"EXISTS (SELECT 1 FROM vms w WHERE w.id = r.vm_id AND w.host = "
+		"?1 AND w.desired != 'deleted'))) AND "
+		"NOT EXISTS (SELECT 1 FROM reports r JOIN vms w ON w.id = "
+		"r.vm_id WHERE w.host = ?1 AND r.host != ?1) AND "
+		"NOT EXISTS (SELECT 1 FROM ha_evictions e WHERE e.host = ?1) AND "
+		"NOT EXISTS (SELECT 1 FROM vms w WHERE w.host = ?1 AND "
+		"w.desired = 'deleted')");
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	store_bind_text(s, 1, node);
+	db_bind_int64(s, 2, time_wall_ms() - REPORT_LATE_MS);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*gen = db_col_int64(s, 0);
+	db_reset(s);
+	if (rc != DB_ROW && rc != DB_DONE)
+		return store_err(st, "reading whether a host is quiet");
+	return rc == DB_ROW;
 }
 
 /* Run sql (binding node and arg) for the vm_ids it yields, then, for each,

@@ -93,7 +93,8 @@ int report_vms(struct store *st, const char *node, const struct report_dom *d,
 void report_vms_free(struct report_vm *v, size_t n);
 /* Update the usage (cpu_pct, balloon_mib, disk_alloc_bytes) of the VMs
  * recorded on node whose figures in d differ from v (report_vms() of
- * the same d). 0 or -1. */
+ * the same d); v NULL: of every VM of d recorded on node (a steady
+ * heartbeat's, steady.h, whose usage digest changed). 0 or -1. */
 int report_usage(struct store *st, const char *node,
 		 const struct report_dom *d, const struct report_vm *v,
 		 size_t n);
@@ -173,6 +174,16 @@ struct report_result {
 int report_settle(struct ctrl *ctrl, const char *node,
 		  const struct report_result *results, size_t n, bool listed,
 		  const char *request_id);
+
+/* Whether node, after a heartbeat worked through in full (in its
+ * transaction), is quiet: up, status ok, HA state ok, no open task from
+ * or to it, no failed migration report_settle() would still look at, no
+ * report row of it that is an orphan or names a VM not recorded on it or
+ * being deleted, none of its VMs reported by another node, no eviction,
+ * no VM of it being deleted. 1 with *gen its generation, 0 when it is
+ * not (or no longer exists), -1 with err_set(). steady.h says what a
+ * quiet host's next heartbeats skip. */
+int report_quiet(struct store *st, const char *node, int64_t *gen);
 
 /* The orphans of node (rows without a VM): mark the new ones (audited
  * host.orphan), forget the mark of those that have a VM again, and hand

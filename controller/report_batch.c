@@ -315,11 +315,12 @@ int report_usage(struct store *st, const char *node,
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!v[i].found || strcmp(v[i].host, node) != 0 ||
-		    !last_of(d, n, i) ||
-		    (v[i].cpu_pct == d[i].cpu_pct &&
-		     v[i].balloon_mib == d[i].balloon_mib &&
-		     v[i].disk_bytes == d[i].disk_bytes))
+		if (!last_of(d, n, i))
+			continue;
+		if (v && (!v[i].found || strcmp(v[i].host, node) != 0 ||
+			  (v[i].cpu_pct == d[i].cpu_pct &&
+			   v[i].balloon_mib == d[i].balloon_mib &&
+			   v[i].disk_bytes == d[i].disk_bytes)))
 			continue;
 		if (k == 0 && (s = store_stmt1(st, sql_usage, node)) == NULL)
 			return -1;

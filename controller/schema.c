@@ -568,6 +568,19 @@ const struct store_migration store_migrations[] = {
 	{ "ALTER TABLE hosts ADD COLUMN self_fence_s INTEGER NOT NULL"
 	  " DEFAULT -1;"
 	  "ALTER TABLE hosts ADD COLUMN ha_off INTEGER NOT NULL DEFAULT 0;" },
+	/* 21: steady hosts (controller/steady.h): the digests (64-bit
+	 * FNV-1a, stored as the signed integer of their bits) of the
+	 * heartbeat after whose full pass the host was quiet and of its
+	 * usage figures, the generation then, and when (ms; 0: no steady
+	 * state, the next heartbeat is worked through in full). */
+	{ "ALTER TABLE hosts ADD COLUMN steady_report INTEGER NOT NULL"
+	  " DEFAULT 0;"
+	  "ALTER TABLE hosts ADD COLUMN steady_usage INTEGER NOT NULL"
+	  " DEFAULT 0;"
+	  "ALTER TABLE hosts ADD COLUMN steady_gen INTEGER NOT NULL"
+	  " DEFAULT 0;"
+	  "ALTER TABLE hosts ADD COLUMN steady_ms INTEGER NOT NULL"
+	  " DEFAULT 0;" },
 };
 
 const size_t store_nmigrations = FC_ARRAY_LEN(store_migrations);

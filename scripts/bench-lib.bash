@@ -19,7 +19,8 @@ ctl_start() {
 	local bin=$1 d=$2
 	shift 2
 	mkdir -p "$d"
-	port=$(free_port)
+	# BENCH_PORT: the port again (a controller restarted under its clients)
+	port=${BENCH_PORT:-$(free_port)}
 	"$bin" --config /dev/null --state-dir "$d/state" --listen-port "$port" "$@" \
 		>>"$d/controller.log" 2>&1 &
 	ctl_pid=$!

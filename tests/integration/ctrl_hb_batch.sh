@@ -3,7 +3,7 @@
 # statements that does not grow with its length (controller/report.h
 # "Batched"; docs/decisions.md "A heartbeat in a few statements"),
 # counted by the controller's fincloud_db_statements_total for the
-# heartbeat route: an unchanged list of 300 domains (200 VMs and 100
+# heartbeat route, each worked through in full: an unchanged list of 300 domains (200 VMs and 100
 # orphans: more than one chunk of every batched statement) costs what an
 # unchanged list of one does, writes no report row, and each edge of the
 # batched SQL keeps its meaning: usage changed on every VM, one state
@@ -59,10 +59,13 @@ doms() {
 	echo "[$out]"
 }
 declare -A GEN=([n1]=0 [n2]=0)
-# hb NODE DOMAINS: one heartbeat (checked 200) and the statements it ran
-# into D
+# hb NODE DOMAINS: one heartbeat (checked 200), worked through in full,
+# and the statements it ran into D. Full: the node's domain events (none)
+# first make the controller forget the host was steady (docs/controller.md
+# "Steady hosts"; ctrl_steady.sh tests the steady ones)
 hb() {
 	local a b
+	api POST "/v1/agents/$1/events" '{"events":[]}' "${CRED[$1]}"
 	a=$(stmts)
 	heartbeat "$1" "${GEN[$1]}" "$2"
 	b=$(stmts)
