@@ -679,31 +679,25 @@ static void heartbeat_record(struct api_ctx *c, const struct hb_req *r)
 	store_bind_text(s, 8, node);
 	if (api_step_done(c, s, "recording the heartbeat") < 0)
 		return;
-	/* an agent that sends no list keeps the last one it sent (checked
-	 * here, in the transaction, so that no return path leaks it) */
-	if (heartbeat_interfaces(c, &ifaces) < 0)
-		return;
 	if (cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(c->json,
 							  "vlan_capable"))) {
 		bool vlan;
 
-		if (api_get_bool(c, "vlan_capable", false, false, &vlan) < 0) {
-			cJSON_free(ifaces);
+		if (api_get_bool(c, "vlan_capable", false, false, &vlan) < 0)
 			return;
-		}
 		s = api_stmt(c, "UPDATE hosts SET vlan_capable = ? WHERE name "
 			    "= ?");
-		if (s == NULL) {
-			cJSON_free(ifaces);
+		if (s == NULL)
 			return;
-		}
 		db_bind_int64(s, 1, vlan);
 		store_bind_text(s, 2, node);
-		if (api_step_done(c, s, "recording the VLAN support") < 0) {
-			cJSON_free(ifaces);
+		if (api_step_done(c, s, "recording the VLAN support") < 0)
 			return;
-		}
 	}
+	/* an agent that sends no list keeps the last one it sent (read
+	 * right before its write, so that no return path leaks it) */
+	if (heartbeat_interfaces(c, &ifaces) < 0)
+		return;
 	if (ifaces) {
 		s = api_stmt(c, "UPDATE hosts SET interfaces = ? WHERE name = ?");
 		if (s)

@@ -8,7 +8,7 @@ CRYPTO_LIBS := $(or $(call pc_libs,libcrypto),-lcrypto)
 CTRL_SRCS := controller/db.c controller/db_pg.c controller/store.c controller/schema.c controller/auth.c controller/audit.c \
 	controller/anchor.c \
 	controller/series.c controller/route.c controller/config.c \
-	controller/api.c controller/api_res.c controller/api_vm.c controller/vmref.c controller/idem.c \
+	controller/api.c controller/api_res.c controller/api_metrics.c controller/api_vm.c controller/vmref.c controller/idem.c \
 	controller/api_agent.c controller/desired.c controller/api_join.c controller/enrol.c \
 	controller/place.c controller/rebalance.c \
 	controller/api_rebalance.c controller/model.c controller/eta.c \
